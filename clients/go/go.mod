@@ -1,0 +1,13 @@
+module github.com/switchboard-ai/switchboard/clients/go
+
+go 1.26.0
+
+require (
+	connectrpc.com/connect v1.21.1
+	github.com/switchboard-ai/switchboard/gen/go v0.0.0-00010101000000-000000000000
+)
+
+require google.golang.org/protobuf v1.36.12 // indirect
+
+// The generated code is not published as its own module version: use the tree's copy.
+replace github.com/switchboard-ai/switchboard/gen/go => ../../gen/go

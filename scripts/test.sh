@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# The whole test suite: `npm test`. README's second command and what .ci/run runs.
+#
+#  1. Postgres and Redis: DATABASE_URL / REDIS_URL when set, otherwise throwaway instances on free
+#     loopback ports (scripts/services.sh installs them from Debian's packages where it can and
+#     otherwise stops with what to install). Tests that need them never skip.
+#  2. Schema checks: buf lint, buf breaking against every earlier commit that touched proto/,
+#     generated code current (scripts/generate.sh --check), vendored protos current.
+#  3. vitest (unit, integration, fault tests; TypeScript).
+#  4. A gateway on the embedded default, and the Go and Python client tests against it.
+#  5. One closing line summed over every runner: `N passed, N failed, N skipped`.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+export PATH="$ROOT/node_modules/.bin:$PATH"
+command -v go >/dev/null 2>&1 || export PATH="/usr/local/go/bin:$PATH"
+
+log() { printf '\n== %s\n' "$*" >&2; }
+passed=0 failed=0 skipped=0
+check() { # NAME COMMAND...: one schema check counted as one test
+  local name="$1"; shift
+  if "$@" >&2; then passed=$((passed + 1)); printf 'check passed: %s\n' "$name" >&2
+  else failed=$((failed + 1)); printf 'check FAILED: %s\n' "$name" >&2; fi
+}
+
+work="$(mktemp -d)"
+gateway_pid=""
+cleanup() {
+  [[ -n "$gateway_pid" ]] && kill "$gateway_pid" 2>/dev/null && wait "$gateway_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+log "services (Postgres, Redis)"
+services_env="$(bash scripts/services.sh up)" || { echo "could not provide Postgres and Redis (see above)" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+eval "$services_env"
+export DATABASE_URL REDIS_URL
+printf 'DATABASE_URL and REDIS_URL are set\n' >&2
+
+log "code-generation tools (Go, Python)"
+bash scripts/tools.sh || { echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
+log "schema checks"
+check "buf lint" buf lint
+breaking_against() {
+  local shas sha n=0
+  # Every earlier commit that touched proto/ (newest 25, to bound the time); in a shallow clone
+  # only those present are compared.
+  shas="$(git log --format=%H -n 25 HEAD~1 -- proto/ 2>/dev/null || true)"
+  for sha in $shas; do
+    git cat-file -e "$sha^{commit}" 2>/dev/null || continue
+    # Commits before the foundation schema landed hold no switchboard.v1 to compare.
+    git cat-file -e "$sha:proto/switchboard/v1" 2>/dev/null || continue
+    buf breaking --against ".git#ref=$sha" || { echo "buf breaking: incompatible with $sha" >&2; return 1; }
+    n=$((n + 1))
+  done
+  echo "buf breaking: compatible with $n earlier schema commit(s)" >&2
+}
+check "buf breaking" breaking_against
+check "generated code is current" bash scripts/generate.sh --check
+check "vendored protos are current" bash -c 'bash scripts/vendor-protos.sh && git diff --quiet --exit-code -- proto/grpc'
+
+log "vitest"
+vitest run --reporter=default --reporter=json --outputFile.json="$work/vitest.json" >&2
+vitest_rc=$?
+if [[ -s "$work/vitest.json" ]]; then
+  read -r p f s < <(node -e '
+    const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    console.log(r.numPassedTests, r.numFailedTests, r.numPendingTests + r.numTodoTests);
+  ' "$work/vitest.json")
+  passed=$((passed + p)) failed=$((failed + f)) skipped=$((skipped + s))
+  # A file that fails to load has no tests but fails the run: count it.
+  [[ $vitest_rc -ne 0 && $f -eq 0 ]] && failed=$((failed + 1))
+else
+  failed=$((failed + 1))
+fi
+
+log "gateway for the client tests (embedded default: PGlite, in-process state)"
+port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+env -u DATABASE_URL -u REDIS_URL SWITCHBOARD_PORT="$port" SWITCHBOARD_DATA_DIR="$work/pglite" SWITCHBOARD_LOG_LEVEL=warn \
+  node --import tsx server/main.ts >"$work/gateway.log" 2>&1 &
+gateway_pid=$!
+export SWITCHBOARD_URL="http://127.0.0.1:$port"
+for _ in $(seq 1 200); do
+  curl -fsS -o /dev/null -X POST -H 'content-type: application/json' -d '{}' "$SWITCHBOARD_URL/grpc.health.v1.Health/Check" 2>/dev/null && break
+  kill -0 "$gateway_pid" 2>/dev/null || break
+  sleep 0.1
+done
+if curl -fsS -o /dev/null -X POST -H 'content-type: application/json' -d '{}' "$SWITCHBOARD_URL/grpc.health.v1.Health/Check"; then
+  log "Go and Python clients"
+  clients_line="$(bash scripts/test-clients.sh)"
+  echo "$clients_line" >&2
+  if [[ "$clients_line" =~ ([0-9]+)\ passed,\ ([0-9]+)\ failed,\ ([0-9]+)\ skipped ]]; then
+    passed=$((passed + BASH_REMATCH[1])) failed=$((failed + BASH_REMATCH[2])) skipped=$((skipped + BASH_REMATCH[3]))
+  else
+    failed=$((failed + 1))
+  fi
+else
+  echo "the gateway did not start; its output:" >&2
+  cat "$work/gateway.log" >&2
+  failed=$((failed + 1))
+fi
+
+echo
+echo "$passed passed, $failed failed, $skipped skipped"
+[[ $failed -eq 0 ]]

@@ -1,0 +1,231 @@
+import { readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, type ConfigIssue } from "./config-error.js";
+import { closestName } from "./closest-name.js";
+
+/** Log levels pino accepts. */
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+/** One of {@link LOG_LEVELS}. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * The gateway's typed configuration. It comes from an optional YAML file overlaid with
+ * environment variables (see {@link ENV_OVERRIDES}) and is validated once at start; nothing
+ * else reads configuration.
+ */
+export interface Config {
+  server: {
+    /** Address to listen on. */
+    host: string;
+    /** Port for Connect, gRPC, gRPC-Web, /metrics and the OpenAI surface (0: any free port). */
+    port: number;
+    /** How long SIGTERM waits for in-flight requests and streams before closing them. */
+    shutdownGraceMs: number;
+    /** Largest request body accepted, in bytes. */
+    maxRequestBytes: number;
+  };
+  database: {
+    /** Postgres connection string; unset: embedded PGlite in `dataDir`. */
+    url?: string;
+    /** Folder of the embedded PGlite database. */
+    dataDir: string;
+    /** Postgres pool size per replica. */
+    poolSize: number;
+  };
+  redis: {
+    /** Redis URL; unset: in-process state (single replica only). */
+    url?: string;
+    /** Per-command timeout: a slow Redis degrades, never hangs, requests. */
+    commandTimeoutMs: number;
+    /** Connect timeout. */
+    connectTimeoutMs: number;
+  };
+  log: {
+    /** Minimum level written. */
+    level: LogLevel;
+  };
+}
+
+/** The defaults: the embedded, single-process setup `npm start` runs. */
+export function defaultConfig(): Config {
+  return {
+    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024 },
+    database: { dataDir: ".data/pglite", poolSize: 10 },
+    redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000 },
+    log: { level: "info" },
+  };
+}
+
+/**
+ * Environment variables that override a config path. The table is also the README's list, so a
+ * variable cannot exist without being documented there (a test checks it).
+ */
+export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; description: string }> = [
+  { env: "SWITCHBOARD_HOST", path: "server.host", description: "address to listen on" },
+  { env: "SWITCHBOARD_PORT", path: "server.port", description: "port for every protocol (0: any free port)" },
+  { env: "SWITCHBOARD_SHUTDOWN_GRACE_MS", path: "server.shutdownGraceMs", description: "drain time on SIGTERM" },
+  { env: "SWITCHBOARD_MAX_REQUEST_BYTES", path: "server.maxRequestBytes", description: "largest request body" },
+  { env: "DATABASE_URL", path: "database.url", description: "Postgres URL; unset: embedded PGlite" },
+  { env: "SWITCHBOARD_DATA_DIR", path: "database.dataDir", description: "embedded PGlite folder" },
+  { env: "SWITCHBOARD_DB_POOL_SIZE", path: "database.poolSize", description: "Postgres pool size" },
+  { env: "REDIS_URL", path: "redis.url", description: "Redis URL; unset: in-process state" },
+  { env: "SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS", path: "redis.commandTimeoutMs", description: "Redis per-command timeout" },
+  { env: "SWITCHBOARD_REDIS_CONNECT_TIMEOUT_MS", path: "redis.connectTimeoutMs", description: "Redis connect timeout" },
+  { env: "SWITCHBOARD_LOG_LEVEL", path: "log.level", description: `log level (${LOG_LEVELS.join(", ")})` },
+];
+
+/** Where configuration comes from. */
+export interface ConfigSources {
+  /** Path of a YAML file (`SWITCHBOARD_CONFIG`); unset: defaults and environment only. */
+  file?: string;
+  /** The environment (only `server/main.ts` passes `process.env`). */
+  env?: Readonly<Record<string, string | undefined>>;
+}
+
+/**
+ * Builds the {@link Config}: defaults, then the YAML file, then environment overrides, then
+ * validation. Throws a {@link ConfigError} listing every problem with its exact path (for
+ * example `server.port: must be an integer from 0 to 65535, got "80a"`).
+ */
+export function loadConfig(sources: ConfigSources = {}): Config {
+  const issues: ConfigIssue[] = [];
+  const raw: Record<string, unknown> = {};
+  if (sources.file !== undefined) {
+    const where = sources.file;
+    let text: string;
+    try {
+      text = readFileSync(where, "utf8");
+    } catch (err) {
+      throw new ConfigError([{ path: where, message: `cannot read config file: ${(err as Error).message}` }]);
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text) ?? {};
+    } catch (err) {
+      throw new ConfigError([{ path: where, message: `invalid YAML: ${(err as Error).message}` }]);
+    }
+    if (!isRecord(doc)) throw new ConfigError([{ path: where, message: "the file must hold a mapping at the top" }]);
+    Object.assign(raw, doc);
+  }
+  for (const { env, path } of ENV_OVERRIDES) {
+    const value = sources.env?.[env];
+    if (value !== undefined && value !== "") setPath(raw, path, value, env);
+  }
+  const config = validate(raw, issues);
+  if (issues.length > 0) throw new ConfigError(issues);
+  return config;
+}
+
+/** Environment values are strings; remember where each came from for error messages. */
+interface FromEnv {
+  value: string;
+  env: string;
+}
+
+function setPath(target: Record<string, unknown>, path: string, value: string, env: string): void {
+  const [section, key] = path.split(".") as [string, string];
+  const existing = target[section];
+  const sectionObj = isRecord(existing) ? existing : {};
+  sectionObj[key] = { value, env } satisfies FromEnv;
+  target[section] = sectionObj;
+}
+
+function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
+  const config = defaultConfig();
+  const shape = config as unknown as Record<string, Record<string, unknown>>;
+  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"] };
+  for (const [section, value] of Object.entries(raw)) {
+    const known = shape[section];
+    if (known === undefined) {
+      issues.push({ path: section, message: unknownKey(section, Object.keys(shape)) });
+      continue;
+    }
+    if (!isRecord(value)) {
+      issues.push({ path: section, message: "must be a mapping" });
+      continue;
+    }
+    const keys = [...Object.keys(known), ...(optional[section] ?? [])];
+    for (const [key, v] of Object.entries(value)) {
+      const path = `${section}.${key}`;
+      if (!keys.includes(key)) {
+        issues.push({ path, message: unknownKey(key, keys) });
+        continue;
+      }
+      const parsed = parseField(path, v, issues);
+      if (parsed !== undefined) known[key] = parsed;
+    }
+  }
+  return config;
+}
+
+type Parser = (value: unknown) => { ok: true; value: unknown } | { ok: false; expected: string };
+
+const integer =
+  (min: number, max: number): Parser =>
+  (value) => {
+    const n = typeof value === "string" && /^-?\d+$/.test(value.trim()) ? Number(value) : value;
+    return typeof n === "number" && Number.isInteger(n) && n >= min && n <= max
+      ? { ok: true, value: n }
+      : { ok: false, expected: `an integer from ${min} to ${max}` };
+  };
+const text: Parser = (value) =>
+  typeof value === "string" && value.length > 0 ? { ok: true, value } : { ok: false, expected: "a non-empty string" };
+const url =
+  (schemes: readonly string[]): Parser =>
+  (value) => {
+    if (typeof value === "string") {
+      try {
+        const u = new URL(value);
+        if (schemes.includes(u.protocol)) return { ok: true, value };
+      } catch {
+        // fall through to the error below
+      }
+    }
+    return { ok: false, expected: `a URL starting with ${schemes.map((s) => `${s}//`).join(" or ")}` };
+  };
+const oneOf =
+  (choices: readonly string[]): Parser =>
+  (value) =>
+    typeof value === "string" && choices.includes(value)
+      ? { ok: true, value }
+      : { ok: false, expected: `one of ${choices.join(", ")}` };
+
+const PARSERS: Record<string, Parser> = {
+  "server.host": text,
+  "server.port": integer(0, 65_535),
+  "server.shutdownGraceMs": integer(0, 3_600_000),
+  "server.maxRequestBytes": integer(1024, 1024 * 1024 * 1024),
+  "database.url": url(["postgres:", "postgresql:"]),
+  "database.dataDir": text,
+  "database.poolSize": integer(1, 1000),
+  "redis.url": url(["redis:", "rediss:"]),
+  "redis.commandTimeoutMs": integer(1, 60_000),
+  "redis.connectTimeoutMs": integer(1, 300_000),
+  "log.level": oneOf(LOG_LEVELS),
+};
+
+function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknown {
+  const fromEnv = isFromEnv(input) ? input : undefined;
+  const value = fromEnv ? fromEnv.value : input;
+  const parser = PARSERS[path];
+  if (parser === undefined) throw new Error(`no parser for config path ${path}`);
+  const result = parser(value);
+  if (result.ok) return result.value;
+  const source = fromEnv ? ` (from ${fromEnv.env})` : "";
+  const shown = path.includes("url") ? "a value that is not a valid URL" : JSON.stringify(value);
+  issues.push({ path, message: `must be ${result.expected}, got ${shown}${source}` });
+  return undefined;
+}
+
+function unknownKey(key: string, known: readonly string[]): string {
+  const guess = closestName(key, known);
+  return `unknown key "${key}"${guess ? ` (did you mean "${guess}"?)` : ""}; known keys: ${known.join(", ")}`;
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isFromEnv(value: unknown): value is FromEnv {
+  return isRecord(value) && typeof value.env === "string" && typeof value.value === "string" && Object.keys(value).length === 2;
+}

@@ -1,0 +1,102 @@
+import { request as h1Request } from "node:http";
+import { connect as h2Connect } from "node:http2";
+import { afterEach, describe, expect, it } from "vitest";
+import type { RequestHandler } from "../server.js";
+import { listen, type Listener } from "./listener.js";
+
+/** A handler that answers `/slow?ms=N` after N ms and `/hang` never; the body names the HTTP version. */
+const handler: RequestHandler = (req, res) => {
+  const url = new URL(req.url ?? "/", "http://x");
+  const answer = () => {
+    res.writeHead(200, { "content-type": "text/plain" });
+    res.end(`HTTP/${req.httpVersion}`);
+  };
+  if (url.pathname === "/hang") return;
+  setTimeout(answer, Number(url.searchParams.get("ms") ?? 0));
+};
+
+function getH1(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = h1Request(`${base}${path}`, { agent: false }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (body += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function getH2(base: string, path: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = h2Connect(base);
+    session.on("error", reject);
+    const stream = session.request({ ":path": path });
+    let status = 0;
+    let body = "";
+    stream.setEncoding("utf8");
+    stream.on("response", (h) => (status = Number(h[":status"])));
+    stream.on("data", (c: string) => (body += c));
+    stream.on("end", () => {
+      session.close();
+      resolve({ status, body });
+    });
+    stream.on("error", (err) => {
+      session.destroy();
+      reject(err);
+    });
+    stream.end();
+  });
+}
+
+let listener: Listener | undefined;
+afterEach(async () => {
+  await listener?.shutdown(0);
+  listener = undefined;
+});
+
+describe("listen", () => {
+  it("serves HTTP/1.1 and h2c prior knowledge on the same port", async () => {
+    listener = await listen(handler, { host: "127.0.0.1", port: 0 });
+    expect(await getH1(listener.url, "/")).toEqual({ status: 200, body: "HTTP/1.1" });
+    expect(await getH2(listener.url, "/")).toEqual({ status: 200, body: "HTTP/2.0" });
+  });
+
+  it("drains: in-flight requests on both protocols finish, new connections are refused", async () => {
+    listener = await listen(handler, { host: "127.0.0.1", port: 0 });
+    const h1 = getH1(listener.url, "/slow?ms=400");
+    const h2 = getH2(listener.url, "/slow?ms=400");
+    await waitFor(() => listener!.inFlight() === 2);
+    const started = Date.now();
+    const closed = listener.shutdown(10_000);
+    await expect(getH1(listener.url, "/")).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    expect(await h1).toEqual({ status: 200, body: "HTTP/1.1" });
+    expect(await h2).toEqual({ status: 200, body: "HTTP/2.0" });
+    await closed;
+    // It waited for the requests, not for the whole grace period.
+    expect(Date.now() - started).toBeLessThan(5_000);
+    expect(listener.inFlight()).toBe(0);
+  });
+
+  it("cuts what is still running when the grace period ends", async () => {
+    listener = await listen(handler, { host: "127.0.0.1", port: 0 });
+    const hung = getH1(listener.url, "/hang").catch((err: unknown) => err);
+    await waitFor(() => listener!.inFlight() === 1);
+    const started = Date.now();
+    await listener.shutdown(200);
+    const elapsed = Date.now() - started;
+    expect(elapsed).toBeGreaterThanOrEqual(190);
+    expect(elapsed).toBeLessThan(3_000);
+    expect(await hung).toMatchObject({ code: "ECONNRESET" });
+  });
+});
+
+async function waitFor(predicate: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,112 @@
+import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
+import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
+import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
+import type { RequestHandler } from "../server.js";
+
+/** The first bytes of every HTTP/2 prior-knowledge connection (RFC 9113 §3.4). */
+const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
+
+/** Options of {@link listen}. */
+export interface ListenOptions {
+  host: string;
+  /** 0 picks a free port. */
+  port: number;
+}
+
+/** A listening gateway. */
+export interface Listener {
+  /** `http://host:port`, with the port actually bound. */
+  readonly url: string;
+  readonly port: number;
+  /** Requests and streams in flight now, on both protocols. */
+  inFlight(): number;
+  /**
+   * Stops accepting connections, lets in-flight requests and streams finish for up to `graceMs`,
+   * then closes whatever is left. Resolves when every connection is gone.
+   */
+  shutdown(graceMs: number): Promise<void>;
+}
+
+/**
+ * Serves `handler` on one port for every protocol: a connection that opens with the HTTP/2
+ * preface goes to an h2c server (gRPC, Connect and gRPC-Web over HTTP/2), any other to an
+ * HTTP/1.1 server (Connect, gRPC-Web, /metrics, the OpenAI surface). One port keeps deployment
+ * and `buf curl` simple; the sniff costs one peek at the first chunk of each connection.
+ */
+export async function listen(handler: RequestHandler, opts: ListenOptions): Promise<Listener> {
+  let inFlight = 0;
+  const counted: RequestHandler = (req, res) => {
+    inFlight++;
+    res.once("close", () => inFlight--);
+    handler(req, res);
+  };
+  const h1: Http1Server = createHttp1Server(counted);
+  // Slow clients must not hold sockets forever; generous enough for long uploads.
+  h1.headersTimeout = 30_000;
+  h1.requestTimeout = 0; // streams may run long; deadlines are enforced per RPC
+  h1.keepAliveTimeout = 65_000;
+  const h2: Http2Server = createHttp2Server({}, counted);
+  const sessions = new Set<ServerHttp2Session>();
+  h2.on("session", (session) => {
+    sessions.add(session);
+    session.once("close", () => sessions.delete(session));
+  });
+  const sockets = new Set<Socket>();
+  const net = createNetServer((socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+    route(socket, h1, h2);
+  });
+  await new Promise<void>((resolve, reject) => {
+    net.once("error", reject);
+    net.listen(opts.port, opts.host, () => {
+      net.off("error", reject);
+      resolve();
+    });
+  });
+  const port = (net.address() as AddressInfo).port;
+  const host = opts.host.includes(":") ? `[${opts.host}]` : opts.host;
+
+  let closing: Promise<void> | undefined;
+  const shutdown = (graceMs: number): Promise<void> => {
+    closing ??= (async () => {
+      const closed = new Promise<void>((resolve) => net.close(() => resolve()));
+      // HTTP/2: GOAWAY lets open streams finish and refuses new ones on the session.
+      for (const session of sessions) session.close();
+      h1.closeIdleConnections();
+      const deadline = Date.now() + graceMs;
+      while (inFlight > 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 25));
+        h1.closeIdleConnections();
+      }
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+      await closed;
+    })();
+    return closing;
+  };
+  return { url: `http://${host}:${port}`, port, inFlight: () => inFlight, shutdown };
+}
+
+/** Hands a new connection to the HTTP/2 or HTTP/1.1 server by its first bytes. */
+function route(socket: Socket, h1: Http1Server, h2: Http2Server): void {
+  let seen = Buffer.alloc(0);
+  const onData = (chunk: Buffer) => {
+    seen = Buffer.concat([seen, chunk]);
+    const n = Math.min(seen.length, H2_PREFACE.length);
+    const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
+    if (isH2 && seen.length < H2_PREFACE.length) return; // a prefix of the preface: wait for more
+    socket.off("data", onData);
+    socket.pause();
+    socket.unshift(seen);
+    if (isH2) {
+      // The HTTP/2 session reads what is buffered on the next tick (node#35475); resuming here
+      // would hand the preface to nobody.
+      h2.emit("connection", socket);
+    } else {
+      h1.emit("connection", socket);
+      socket.resume();
+    }
+  };
+  socket.on("data", onData);
+}

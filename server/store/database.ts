@@ -1,0 +1,67 @@
+import { PGlite } from "@electric-sql/pglite";
+import { Kysely, PostgresDialect } from "kysely";
+import pg from "pg";
+import { createPGliteDialect } from "./pglite-dialect.js";
+import type { Database } from "./schema.js";
+
+/** Where the authoritative store lives; exactly one of the two is used. */
+export interface DatabaseOptions {
+  /** A `postgres://` URL. When set, the server path is used and `dataDir` is ignored. */
+  databaseUrl?: string;
+  /**
+   * PGlite data folder for the embedded default (created if missing). `memory://` keeps
+   * everything in memory (tests). Defaults to `memory://` when neither option is set.
+   */
+  dataDir?: string;
+  /** Maximum pooled Postgres connections (default 10). PGlite always has exactly one. */
+  pool?: number;
+}
+
+/** An open database: the typed query builder plus what it runs on. */
+export interface DatabaseHandle {
+  /** Typed against {@link Database}; run `migrateToLatest` before relying on the tables. */
+  db: Kysely<Database>;
+  /** `postgres` for a server, `pglite` for the embedded in-process engine. */
+  kind: "postgres" | "pglite";
+  /** Ends the pool or closes PGlite after in-flight work finishes. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/** Postgres `int8` (bigint, `count(*)`, micro-USD amounts). */
+const INT8_OID = 20;
+
+/**
+ * Opens the authoritative store: Postgres through a `pg` pool when `databaseUrl` is set,
+ * otherwise PGlite (real PostgreSQL in WASM) in `dataDir`.
+ *
+ * Takes its configuration only from `opts` — `server/main.ts` is the one place that reads the
+ * environment. Both engines decode `int8` as `bigint` (pg would give a string, PGlite a number
+ * that silently loses precision above 2^53), so money and counts read back the same way on either
+ * and line up with protobuf-es `int64` fields. PGlite start-up costs 2–4 s and ~0.5 GB; share
+ * one handle per process (or per test file).
+ */
+export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
+  if (opts.databaseUrl) {
+    const types = new pg.TypeOverrides();
+    types.setTypeParser(INT8_OID, (value: string) => BigInt(value));
+    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.pool ?? 10, types });
+    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres");
+  }
+  const pglite = await PGlite.create({
+    dataDir: opts.dataDir ?? "memory://",
+    parsers: { [INT8_OID]: (value: string) => BigInt(value) },
+  });
+  return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite) }), "pglite");
+}
+
+function wrap(db: Kysely<Database>, kind: DatabaseHandle["kind"]): DatabaseHandle {
+  let closing: Promise<void> | undefined;
+  return {
+    db,
+    kind,
+    close() {
+      closing ??= db.destroy();
+      return closing;
+    },
+  };
+}

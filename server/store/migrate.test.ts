@@ -1,0 +1,145 @@
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { sql, type Kysely } from "kysely";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { requireEnv } from "../../test/support/require-env.js";
+import { createDatabase, type DatabaseHandle } from "./database.js";
+import { MIGRATION_LOCK_KEY, MigrationError, migrateToLatest } from "./migrate.js";
+
+const FOUNDATION = "0001_foundation";
+
+async function publicTables<DB>(db: Kysely<DB>): Promise<string[]> {
+  const { rows } = await sql<{ table_name: string }>`
+    select table_name from information_schema.tables where table_schema = 'public' order by table_name
+  `.execute(db);
+  return rows.map((row) => row.table_name);
+}
+
+/** The checks both engines must pass on a fresh database. */
+function describeMigrations(open: () => Promise<DatabaseHandle>): void {
+  let handle: DatabaseHandle;
+  beforeAll(async () => {
+    handle = await open();
+  });
+  afterAll(async () => {
+    await handle?.close();
+  });
+
+  it("applies the foundation migration to an empty database", async () => {
+    expect(await migrateToLatest(handle.db)).toEqual([FOUNDATION]);
+    expect(await publicTables(handle.db)).toEqual(
+      expect.arrayContaining(["kysely_migration", "kysely_migration_lock", "orgs", "teams"]),
+    );
+  });
+
+  it("is a no-op when already current", async () => {
+    expect(await migrateToLatest(handle.db)).toEqual([]);
+    const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(handle.db);
+    expect(rows.map((row) => row.name)).toEqual([FOUNDATION]);
+  });
+
+  it("creates orgs and teams with their keys and defaults", async () => {
+    const { db } = handle;
+    await db.insertInto("orgs").values({ id: "org_1", name: "Acme" }).execute();
+    await db.insertInto("teams").values({ id: "team_1", org_id: "org_1", name: "search" }).execute();
+    const team = await db.selectFrom("teams").selectAll().where("id", "=", "team_1").executeTakeFirstOrThrow();
+    expect(team.created_at).toBeInstanceOf(Date);
+    await expect(db.insertInto("orgs").values({ id: "org_2", name: "Acme" }).execute()).rejects.toThrow();
+    await expect(
+      db.insertInto("teams").values({ id: "team_2", org_id: "org_1", name: "search" }).execute(),
+    ).rejects.toThrow();
+    await expect(
+      db.insertInto("teams").values({ id: "team_3", org_id: "no_such_org", name: "x" }).execute(),
+    ).rejects.toThrow();
+    await db.insertInto("orgs").values({ id: "org_2", name: "Other" }).execute();
+    await db.insertInto("teams").values({ id: "team_4", org_id: "org_2", name: "search" }).execute();
+  });
+}
+
+describe("migrateToLatest on PGlite", () => {
+  describeMigrations(() => createDatabase({ dataDir: "memory://" }));
+});
+
+describe("migrateToLatest on Postgres", () => {
+  requireEnv("DATABASE_URL");
+  let database: TestDatabase;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await database?.drop();
+  });
+
+  describe("single replica", () => {
+    describeMigrations(() => createDatabase({ databaseUrl: database.url, pool: 2 }));
+  });
+
+  it("applies each migration exactly once when three replicas start together", async () => {
+    const fresh = await createTestDatabase();
+    const replicas = await Promise.all([1, 2, 3].map(() => createDatabase({ databaseUrl: fresh.url, pool: 2 })));
+    try {
+      const applied = await Promise.all(replicas.map((replica) => migrateToLatest(replica.db)));
+      expect(applied.flat()).toEqual([FOUNDATION]);
+      const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(replicas[0]!.db);
+      expect(rows.map((row) => row.name)).toEqual([FOUNDATION]);
+      expect(await publicTables(replicas[1]!.db)).toEqual(expect.arrayContaining(["orgs", "teams"]));
+    } finally {
+      await Promise.all(replicas.map((replica) => replica.close()));
+      await fresh.drop();
+    }
+  });
+
+  it("waits for the migration advisory lock held by another session", async () => {
+    const fresh = await createTestDatabase();
+    const holder = await createDatabase({ databaseUrl: fresh.url, pool: 1 });
+    const replica = await createDatabase({ databaseUrl: fresh.url, pool: 1 });
+    try {
+      await holder.db.connection().execute(async (session) => {
+        await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
+        let finished = false;
+        const migrating = migrateToLatest(replica.db).then((applied) => {
+          finished = true;
+          return applied;
+        });
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        expect(finished).toBe(false);
+        expect(await publicTables(session)).not.toContain("kysely_migration");
+        await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
+        expect(await migrating).toEqual([FOUNDATION]);
+      });
+    } finally {
+      await holder.close();
+      await replica.close();
+      await fresh.drop();
+    }
+  });
+
+  it("names the failing migration and applies none of that run", async () => {
+    const folder = await mkdtemp(path.join(tmpdir(), "sb-migrations-"));
+    const fresh = await createTestDatabase();
+    const handle = await createDatabase({ databaseUrl: fresh.url, pool: 1 });
+    try {
+      // Plain JS files with no imports: they only use the `db` kysely passes in.
+      await writeFile(
+        path.join(folder, "0001_ok.mjs"),
+        `export async function up(db) { await db.schema.createTable("first").addColumn("id", "text").execute(); }\n`,
+      );
+      await writeFile(
+        path.join(folder, "0002_broken.mjs"),
+        `export async function up(db) { await db.schema.alterTable("missing").addColumn("x", "text").execute(); }\n`,
+      );
+      const failure = await migrateToLatest(handle.db, { migrationFolder: folder }).catch((err: unknown) => err);
+      expect(failure).toBeInstanceOf(MigrationError);
+      expect((failure as MigrationError).migrationName).toBe("0002_broken");
+      expect((failure as Error).message).toMatch(/migration "0002_broken" failed: .*missing/);
+      expect(await publicTables(handle.db)).not.toContain("first");
+      await expect(migrateToLatest(handle.db, { migrationFolder: "relative/path" })).rejects.toThrow(/absolute/);
+    } finally {
+      await handle.close();
+      await fresh.drop();
+      await rm(folder, { recursive: true, force: true });
+    }
+  });
+});

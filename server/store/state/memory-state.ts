@@ -1,0 +1,223 @@
+import { evaluateSlidingWindow } from "./sliding-window.js";
+import { stateArguments } from "./state-arguments.js";
+import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
+
+/** Options for {@link createMemoryState}. */
+export interface MemoryStateOptions {
+  /** Clock in epoch milliseconds (default `Date.now`); inject one to test expiry without sleeping. */
+  now?: () => number;
+  /** How often the background sweep runs (default 1000 ms). */
+  sweepIntervalMs?: number;
+  /** Most entries one sweep examines (default 1000), so a sweep never stalls the event loop. */
+  sweepBatch?: number;
+  /**
+   * Most byte values (cache entries from `set`) kept at once (default 100 000); beyond it the
+   * oldest-written value is evicted. Counters are never evicted: dropping one would silently
+   * reset a limit.
+   */
+  maxValues?: number;
+}
+
+/** Admitted units per fixed-window index: the same layout as the Redis hash `hitWindow` keeps. */
+type WindowCounts = Map<number, number>;
+
+interface Entry {
+  /** Bytes from `set`, a counter, or `hitWindow`'s per-window counts. */
+  value: Uint8Array | number | WindowCounts;
+  /** Epoch ms after which the entry no longer exists. Every entry has one (P6). */
+  expiresAt: number;
+}
+
+/**
+ * The in-process `StateBackend` for a single replica (the embedded default and tests).
+ *
+ * Each method runs synchronously inside one promise callback, which is what makes it atomic in a
+ * single Node process; it is **not** shared between replicas, so a multi-replica deployment must
+ * use Redis for limits to be global (P5). Expiry is lazy (checked on access) plus a periodic
+ * sweep of at most `sweepBatch` entries per tick on an unref'd timer, so expired keys do not
+ * accumulate and the timer never keeps the process alive. `close()` stops the timer and drops
+ * everything.
+ */
+export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
+  const now = opts.now ?? Date.now;
+  const sweepBatch = opts.sweepBatch ?? 1000;
+  const maxValues = opts.maxValues ?? 100_000;
+  const entries = new Map<string, Entry>();
+  /** Keys holding bytes, in write order: the eviction queue for `maxValues`. */
+  const valueKeys = new Set<string>();
+  let sweepCursor: Iterator<[string, Entry]> | undefined;
+  let closed = false;
+
+  const timer = setInterval(sweep, opts.sweepIntervalMs ?? 1000);
+  timer.unref();
+
+  function sweep(): void {
+    const at = now();
+    for (let examined = 0; examined < sweepBatch; examined++) {
+      sweepCursor ??= entries.entries();
+      const next = sweepCursor.next();
+      if (next.done) {
+        sweepCursor = undefined;
+        return;
+      }
+      const [key, entry] = next.value;
+      if (entry.expiresAt <= at) remove(key);
+    }
+  }
+
+  function remove(key: string): boolean {
+    valueKeys.delete(key);
+    return entries.delete(key);
+  }
+
+  function live(key: string): Entry | undefined {
+    const entry = entries.get(key);
+    if (entry === undefined) return undefined;
+    if (entry.expiresAt > now()) return entry;
+    remove(key);
+    return undefined;
+  }
+
+  function counterOf(key: string, entry: Entry | undefined): number {
+    if (entry === undefined) return 0;
+    if (typeof entry.value === "number") return entry.value;
+    if (entry.value instanceof Map) throw new Error(`"${key}" holds a rate-limit window, not a counter`);
+    const text = new TextDecoder().decode(entry.value);
+    if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
+      throw new Error(`value at "${key}" is not an integer counter`);
+    }
+    return Number(text);
+  }
+
+  function writeCounter(key: string, value: number, expiresAt: number): void {
+    valueKeys.delete(key);
+    entries.set(key, { value, expiresAt });
+  }
+
+  function open(): void {
+    if (closed) throw new Error("memory state backend is closed");
+  }
+
+  return {
+    async get(key) {
+      open();
+      const entry = live(key);
+      if (entry === undefined) return undefined;
+      if (typeof entry.value === "number") return new TextEncoder().encode(String(entry.value));
+      if (entry.value instanceof Map) throw new Error(`"${key}" holds a rate-limit window, not bytes`);
+      return entry.value.slice();
+    },
+
+    async set(key, value, ttlMs) {
+      open();
+      stateArguments.ttl(ttlMs);
+      valueKeys.delete(key);
+      valueKeys.add(key);
+      entries.set(key, { value: value.slice(), expiresAt: now() + ttlMs });
+      for (const oldest of valueKeys) {
+        if (valueKeys.size <= maxValues) break;
+        remove(oldest);
+      }
+    },
+
+    async delete(key) {
+      open();
+      const existed = live(key) !== undefined;
+      remove(key);
+      return existed;
+    },
+
+    async deleteByPrefix(prefix) {
+      open();
+      let removed = 0;
+      for (const key of [...entries.keys()]) {
+        if (key.startsWith(prefix) && live(key) !== undefined) {
+          remove(key);
+          removed++;
+        }
+      }
+      return removed;
+    },
+
+    async increment(key, delta, ttlMs) {
+      open();
+      stateArguments.delta(delta);
+      stateArguments.ttl(ttlMs);
+      const entry = live(key);
+      const next = counterOf(key, entry) + delta;
+      writeCounter(key, next, entry?.expiresAt ?? now() + ttlMs);
+      return next;
+    },
+
+    async reserve(requested: readonly ReserveEntry[], ttlMs: number): Promise<ReserveResult> {
+      open();
+      stateArguments.reserve(requested);
+      stateArguments.ttl(ttlMs);
+      const pending = new Map<string, number>();
+      for (const [index, { key, amount, limit }] of requested.entries()) {
+        const current = pending.get(key) ?? counterOf(key, live(key));
+        if (current + amount > limit) return { ok: false, index, current };
+        pending.set(key, current + amount);
+      }
+      const expiresAt = now() + ttlMs;
+      for (const [key, total] of pending) writeCounter(key, total, expiresAt);
+      return { ok: true };
+    },
+
+    async release(requested: readonly ReleaseEntry[], ttlMs: number): Promise<void> {
+      open();
+      stateArguments.release(requested);
+      stateArguments.ttl(ttlMs);
+      for (const { key, amount } of requested) {
+        const entry = live(key);
+        if (entry === undefined) continue;
+        const next = counterOf(key, entry) - amount;
+        if (next > 0) writeCounter(key, next, now() + ttlMs);
+        else remove(key);
+      }
+    },
+
+    async hitWindow(key, cost, limit, windowMs, nowMs): Promise<WindowHit> {
+      open();
+      stateArguments.window(cost, limit, windowMs, nowMs);
+      const at = nowMs ?? now();
+      const index = Math.floor(at / windowMs);
+      const stored = live(key)?.value;
+      if (stored !== undefined && !(stored instanceof Map)) {
+        throw new Error(`"${key}" holds a value or counter, not a rate-limit window`);
+      }
+      const counts: WindowCounts = stored ?? new Map();
+      const current = counts.get(index) ?? 0;
+      const previous = counts.get(index - 1) ?? 0;
+      const hit = evaluateSlidingWindow({
+        previous,
+        current,
+        cost,
+        limit,
+        windowMs,
+        elapsedMs: at - index * windowMs,
+      });
+      if (hit.allowed) {
+        if (!counts.has(index)) {
+          // A new window began: keep only it and the previous one, so the entry stays tiny.
+          for (const stale of counts.keys()) if (stale !== index - 1) counts.delete(stale);
+        }
+        counts.set(index, current + cost);
+        valueKeys.delete(key);
+        entries.set(key, { value: counts, expiresAt: now() + 2 * windowMs });
+      }
+      return hit;
+    },
+
+    async ping() {
+      open();
+    },
+
+    async close() {
+      closed = true;
+      clearInterval(timer);
+      entries.clear();
+      valueKeys.clear();
+    },
+  };
+}

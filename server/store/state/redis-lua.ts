@@ -1,0 +1,121 @@
+/**
+ * The Lua scripts behind the Redis `StateBackend`. Each runs atomically on the server, so a check
+ * and its write can never be split by another replica (P5), and each sets the expiry in the same
+ * step as the write, so no crash between two calls can leave an immortal key (P6).
+ *
+ * Numbers are Lua doubles: callers keep every operand a safe integer (see `stateArguments`).
+ * Every key a script touches is passed in KEYS, as Redis Cluster requires.
+ */
+export const redisLua = {
+  /**
+   * KEYS[1] counter; ARGV delta, ttlMs → new value. INCRBY, then PEXPIRE only when the key has
+   * no TTL: sets it on creation, repairs a key left immortal, keeps an existing expiry.
+   */
+  increment: `
+local value = redis.call('INCRBY', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < 0 then
+  redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return value
+`,
+
+  /**
+   * KEYS counters; ARGV ttlMs, then amount and limit per key → {1} when every entry fits and all
+   * were added, or {0, zero-based index, current} for the first that does not (nothing written).
+   * Repeated keys are checked against the running total of this call.
+   */
+  reserve: `
+local pending = {}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local amount = tonumber(ARGV[2 * i])
+  local limit = tonumber(ARGV[2 * i + 1])
+  local current = pending[key]
+  if current == nil then
+    local raw = redis.call('GET', key)
+    current = 0
+    if raw then
+      current = tonumber(raw)
+      if current == nil then
+        return redis.error_reply('ERR value at ' .. key .. ' is not an integer counter')
+      end
+    end
+  end
+  if current + amount > limit then
+    return {0, i - 1, current}
+  end
+  pending[key] = current + amount
+end
+for i = 1, #KEYS do
+  redis.call('INCRBY', KEYS[i], ARGV[2 * i])
+  redis.call('PEXPIRE', KEYS[i], ARGV[1])
+end
+return {1}
+`,
+
+  /**
+   * KEYS counters; ARGV ttlMs, then amount per key. Subtracts, deleting a counter that reaches
+   * zero or below; absent counters stay absent; the rest get ttlMs.
+   */
+  release: `
+for i = 1, #KEYS do
+  if redis.call('EXISTS', KEYS[i]) == 1 then
+    local value = redis.call('DECRBY', KEYS[i], ARGV[i + 1])
+    if value <= 0 then
+      redis.call('DEL', KEYS[i])
+    else
+      redis.call('PEXPIRE', KEYS[i], ARGV[1])
+    end
+  end
+end
+return 0
+`,
+
+  /**
+   * KEYS[1] a hash of admitted units per fixed-window index; ARGV cost, limit, windowMs, nowMs
+   * ('' = use the server clock) → {allowed 0|1, count, retryAfterMs}. The same arithmetic, in
+   * the same order, as `evaluateSlidingWindow`. On the first hit of a new window, fields older
+   * than the previous window are dropped; every admitted hit sets the TTL to two windows.
+   */
+  hitWindow: `
+local key = KEYS[1]
+local cost = tonumber(ARGV[1])
+local limit = tonumber(ARGV[2])
+local w = tonumber(ARGV[3])
+local now
+if ARGV[4] == '' then
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+else
+  now = tonumber(ARGV[4])
+end
+local index = math.floor(now / w)
+local elapsed = now - index * w
+local currentField = string.format('%d', index)
+local previousField = string.format('%d', index - 1)
+local current = tonumber(redis.call('HGET', key, currentField) or '0')
+local previous = tonumber(redis.call('HGET', key, previousField) or '0')
+local weighted = previous * (w - elapsed)
+if weighted + (current + cost) * w <= limit * w then
+  if redis.call('HEXISTS', key, currentField) == 0 then
+    for _, field in ipairs(redis.call('HKEYS', key)) do
+      if field ~= previousField then
+        redis.call('HDEL', key, field)
+      end
+    end
+  end
+  redis.call('HINCRBY', key, currentField, cost)
+  redis.call('PEXPIRE', key, 2 * w)
+  return {1, current + cost + math.ceil(weighted / w), 0}
+end
+local count = current + math.ceil(weighted / w)
+local room = limit - current - cost
+if room >= 0 then
+  return {0, count, w - math.floor(room * w / previous) - elapsed}
+end
+if cost > limit then
+  return {0, count, -1}
+end
+return {0, count, w - elapsed + (w - math.floor((limit - cost) * w / current))}
+`,
+} as const;

@@ -1,0 +1,119 @@
+import { randomBytes } from "node:crypto";
+import { createServer } from "node:net";
+import { Redis } from "ioredis";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireEnv } from "../../../test/support/require-env.js";
+import { createRedisState } from "./redis-state.js";
+import { runStateBackendContract } from "./state-backend.contract.js";
+
+const url = requireEnv("REDIS_URL");
+/** Unique per run, so parallel test files and earlier runs never see each other's keys. */
+const runPrefix = `sbtest:${randomBytes(6).toString("hex")}:`;
+let admin: Redis;
+let instance = 0;
+
+beforeAll(() => {
+  admin = new Redis(url);
+});
+
+afterAll(async () => {
+  await deleteAll(`${runPrefix}*`);
+  await admin.quit();
+});
+
+/** Every key matching `pattern` whose PTTL is not positive (-1: immortal). */
+async function keysWithoutTtl(pattern: string): Promise<string[]> {
+  const keys = await scanAll(pattern);
+  const ttls = await Promise.all(keys.map((key) => admin.pttl(key)));
+  return keys.filter((_, i) => ttls[i]! <= 0 && ttls[i] !== -2);
+}
+
+async function scanAll(pattern: string): Promise<string[]> {
+  const keys: string[] = [];
+  let cursor = "0";
+  do {
+    const [next, batch] = await admin.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    cursor = next;
+    keys.push(...batch);
+  } while (cursor !== "0");
+  return keys;
+}
+
+async function deleteAll(pattern: string): Promise<void> {
+  const keys = await scanAll(pattern);
+  if (keys.length > 0) await admin.unlink(...keys);
+}
+
+runStateBackendContract("redis", () => {
+  const keyPrefix = `${runPrefix}${instance++}:`;
+  return {
+    // A generous command timeout: the suite checks semantics, not latency, on a busy CI machine.
+    backend: createRedisState({ url, keyPrefix, commandTimeoutMs: 2000 }),
+    keysWithoutTtl: () => keysWithoutTtl(`${keyPrefix}*`),
+    dispose: () => deleteAll(`${keyPrefix}*`),
+  };
+});
+
+describe("createRedisState", () => {
+  const newState = (name: string) => {
+    const keyPrefix = `${runPrefix}${name}:`;
+    return { keyPrefix, state: createRedisState({ url, keyPrefix, commandTimeoutMs: 2000 }) };
+  };
+
+  it("applies the key prefix to every key it writes", async () => {
+    const { keyPrefix, state } = newState("prefix");
+    await state.set("v", new Uint8Array([1]), 60_000);
+    await state.increment("c", 1, 60_000);
+    await state.hitWindow("w", 1, 5, 1000);
+    expect((await scanAll(`${keyPrefix}*`)).sort()).toEqual([`${keyPrefix}c`, `${keyPrefix}v`, `${keyPrefix}w`]);
+    await state.close();
+  });
+
+  it("repairs a counter some other writer left without a TTL (P6)", async () => {
+    const { keyPrefix, state } = newState("repair");
+    await admin.set(`${keyPrefix}c`, "5");
+    await admin.set(`${keyPrefix}r`, "5");
+    expect(await admin.pttl(`${keyPrefix}c`)).toBe(-1);
+    expect(await state.increment("c", 1, 60_000)).toBe(6);
+    expect(await state.reserve([{ key: "r", amount: 1, limit: 10 }], 60_000)).toEqual({ ok: true });
+    expect(await admin.pttl(`${keyPrefix}c`)).toBeGreaterThan(0);
+    expect(await admin.pttl(`${keyPrefix}r`)).toBeGreaterThan(0);
+    await state.close();
+  });
+
+  it("reloads its scripts after the server forgets them", async () => {
+    const { state } = newState("noscript");
+    expect(await state.increment("c", 1, 60_000)).toBe(1);
+    await admin.script("FLUSH");
+    expect(await state.increment("c", 1, 60_000)).toBe(2);
+    await state.close();
+  });
+
+  it("fails fast instead of queueing while Redis is unreachable (P7)", async () => {
+    const port = await unusedPort();
+    const state = createRedisState({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 200 });
+    // Default commandTimeoutMs (50): each call waits that long for a connection, then rejects.
+    let started = performance.now();
+    await expect(state.get("k")).rejects.toThrow(/not connected/);
+    expect(performance.now() - started).toBeLessThan(150);
+    started = performance.now();
+    await expect(state.reserve([{ key: "k", amount: 1, limit: 1 }], 1000)).rejects.toThrow(/not connected/);
+    expect(performance.now() - started).toBeLessThan(150);
+    started = performance.now();
+    await expect(state.ping()).rejects.toThrow();
+    expect(performance.now() - started).toBeLessThan(1000);
+    await state.close();
+  });
+});
+
+/** A loopback port nothing listens on (bound once by the kernel, then released). */
+function unusedPort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}

@@ -1,0 +1,213 @@
+import { createHash } from "node:crypto";
+import { Redis } from "ioredis";
+import { redisLua } from "./redis-lua.js";
+import { stateArguments } from "./state-arguments.js";
+import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
+
+/** Options for {@link createRedisState}. */
+export interface RedisStateOptions {
+  /** `redis://[user:pass@]host:port[/db]` (or `rediss://` for TLS). */
+  url: string;
+  /**
+   * Prepended to every key (default `"sb:"`), including the pattern `deleteByPrefix` scans —
+   * applied here rather than through ioredis's `keyPrefix`, which SCAN patterns do not get.
+   */
+  keyPrefix?: string;
+  /**
+   * Longest wait for any one command's reply (default 50 ms, P7); also the longest a call waits
+   * for a connection that is being (re)established before it rejects.
+   */
+  commandTimeoutMs?: number;
+  /** Longest wait for a TCP connection, and for `ping()` to see the first one (default 1000 ms). */
+  connectTimeoutMs?: number;
+  /**
+   * Receives connection-level errors (refused, reset, timeout). Command failures also reject the
+   * call itself, so this is for logging and breaker metrics; default: ignored.
+   */
+  onError?: (err: Error) => void;
+}
+
+/**
+ * The shared `StateBackend` on Redis 7, for deployments with several replicas.
+ *
+ * Fails fast by design (P7): the offline queue is disabled, so nothing queues behind an outage.
+ * A call made while the connection is down waits at most `commandTimeoutMs` for it to come back
+ * (this also covers the first connection after start-up) and then rejects; a sent command gives up
+ * after another `commandTimeoutMs`; a command cut off by a dropped connection is retried at most
+ * once. So a call spends at most about 2 × `commandTimeoutMs` on Redis. Reconnection continues in
+ * the background with capped, jittered back-off, so the backend heals by itself when Redis
+ * returns. What to do on rejection (bypass the cache, fall back to Postgres for budgets) is the
+ * caller's policy.
+ *
+ * Multi-step operations are Lua scripts run by EVALSHA, falling back to EVAL when the server does
+ * not have the script cached (after a restart or SCRIPT FLUSH).
+ */
+export function createRedisState(opts: RedisStateOptions): StateBackend {
+  const prefix = opts.keyPrefix ?? "sb:";
+  const connectTimeoutMs = opts.connectTimeoutMs ?? 1000;
+  const commandTimeoutMs = opts.commandTimeoutMs ?? 50;
+  const redis = new Redis(opts.url, {
+    commandTimeout: commandTimeoutMs,
+    connectTimeout: connectTimeoutMs,
+    maxRetriesPerRequest: 1,
+    enableOfflineQueue: false,
+    retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000) + Math.floor(Math.random() * 50),
+  });
+  redis.on("error", (err: Error) => opts.onError?.(err));
+  const runScript = createScriptRunner(redis);
+  const run: ScriptRunner = async (lua, keys, args) => {
+    await ready(commandTimeoutMs);
+    return runScript(lua, keys, args);
+  };
+  const k = (key: string): string => prefix + key;
+  let closed = false;
+
+  /** Settles on the next "ready" (or "end"); one shared listener pair however many calls wait. */
+  let nextReady: Promise<void> | undefined;
+  function readySignal(): Promise<void> {
+    nextReady ??= new Promise<void>((resolve, reject) => {
+      const settle = (): void => {
+        redis.off("ready", onReady);
+        redis.off("end", onEnd);
+        nextReady = undefined;
+      };
+      const onReady = (): void => {
+        settle();
+        resolve();
+      };
+      const onEnd = (): void => {
+        settle();
+        reject(new Error("redis connection ended"));
+      };
+      redis.on("ready", onReady);
+      redis.on("end", onEnd);
+    });
+    return nextReady;
+  }
+
+  /** Resolves once the client is connected; rejects after `timeoutMs` or when closed. */
+  async function ready(timeoutMs: number): Promise<void> {
+    if (closed || redis.status === "end") throw new Error("redis state backend is closed");
+    if (redis.status === "ready") return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`redis not connected (${redis.status}) after waiting ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      await Promise.race([readySignal(), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  return {
+    async get(key) {
+      await ready(commandTimeoutMs);
+      const value = await redis.getBuffer(k(key));
+      return value === null ? undefined : new Uint8Array(value);
+    },
+
+    async set(key, value, ttlMs) {
+      stateArguments.ttl(ttlMs);
+      await ready(commandTimeoutMs);
+      await redis.set(k(key), Buffer.from(value.buffer, value.byteOffset, value.byteLength), "PX", ttlMs);
+    },
+
+    async delete(key) {
+      await ready(commandTimeoutMs);
+      return (await redis.del(k(key))) > 0;
+    },
+
+    async deleteByPrefix(keyPrefix) {
+      const match = `${escapeGlob(prefix + keyPrefix)}*`;
+      let cursor = "0";
+      let removed = 0;
+      await ready(commandTimeoutMs);
+      do {
+        const [next, keys] = await redis.scan(cursor, "MATCH", match, "COUNT", 500);
+        cursor = next;
+        if (keys.length > 0) removed += await redis.unlink(...keys);
+      } while (cursor !== "0");
+      return removed;
+    },
+
+    async increment(key, delta, ttlMs) {
+      stateArguments.delta(delta);
+      stateArguments.ttl(ttlMs);
+      return Number(await run(redisLua.increment, [k(key)], [delta, ttlMs]));
+    },
+
+    async reserve(entries: readonly ReserveEntry[], ttlMs: number): Promise<ReserveResult> {
+      stateArguments.reserve(entries);
+      stateArguments.ttl(ttlMs);
+      const reply = (await run(
+        redisLua.reserve,
+        entries.map((entry) => k(entry.key)),
+        [ttlMs, ...entries.flatMap((entry) => [entry.amount, entry.limit])],
+      )) as number[];
+      return reply[0] === 1 ? { ok: true } : { ok: false, index: Number(reply[1]), current: Number(reply[2]) };
+    },
+
+    async release(entries: readonly ReleaseEntry[], ttlMs: number): Promise<void> {
+      stateArguments.release(entries);
+      stateArguments.ttl(ttlMs);
+      if (entries.length === 0) return;
+      await run(
+        redisLua.release,
+        entries.map((entry) => k(entry.key)),
+        [ttlMs, ...entries.map((entry) => entry.amount)],
+      );
+    },
+
+    async hitWindow(key, cost, limit, windowMs, nowMs): Promise<WindowHit> {
+      stateArguments.window(cost, limit, windowMs, nowMs);
+      const reply = (await run(redisLua.hitWindow, [k(key)], [cost, limit, windowMs, nowMs ?? ""])) as number[];
+      return { allowed: reply[0] === 1, count: Number(reply[1]), retryAfterMs: Number(reply[2]) };
+    },
+
+    async ping() {
+      await ready(connectTimeoutMs);
+      await redis.ping();
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      try {
+        if (redis.status === "ready") await redis.quit();
+      } catch {
+        // Quitting is a courtesy to the server; the socket is torn down below either way.
+      } finally {
+        redis.disconnect();
+      }
+    },
+  };
+}
+
+type ScriptRunner = (lua: string, keys: string[], args: (string | number)[]) => Promise<unknown>;
+
+/** Runs a Lua script by SHA1, loading it with EVAL when the server does not know it yet. */
+function createScriptRunner(redis: Redis): ScriptRunner {
+  const shas = new Map<string, string>();
+  return async (lua, keys, args) => {
+    let sha = shas.get(lua);
+    if (sha === undefined) {
+      sha = createHash("sha1").update(lua).digest("hex");
+      shas.set(lua, sha);
+    }
+    try {
+      return await redis.evalsha(sha, keys.length, ...keys, ...args);
+    } catch (err) {
+      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
+      return redis.eval(lua, keys.length, ...keys, ...args);
+    }
+  };
+}
+
+/** Escapes Redis glob metacharacters so a SCAN pattern matches `text` literally. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, "\\$&");
+}

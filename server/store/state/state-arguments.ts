@@ -1,0 +1,55 @@
+import type { ReleaseEntry, ReserveEntry } from "./state-backend.js";
+
+/**
+ * Argument checks shared by every `StateBackend`, so each implementation rejects the same inputs
+ * with the same `RangeError` before touching any state (a bad TTL must never create an immortal
+ * key, and Redis Lua would silently round numbers beyond 2^53).
+ */
+export const stateArguments = {
+  /** `ttlMs` must be a positive safe integer: every write carries an expiry (P6). */
+  ttl(ttlMs: number): void {
+    if (!Number.isSafeInteger(ttlMs) || ttlMs <= 0) {
+      throw new RangeError(`ttlMs must be a positive integer, got ${ttlMs}`);
+    }
+  },
+
+  /** A counter delta: any safe integer. */
+  delta(delta: number): void {
+    if (!Number.isSafeInteger(delta)) throw new RangeError(`delta must be a safe integer, got ${delta}`);
+  },
+
+  /** Reserve entries: non-negative amounts, safe-integer limits, at least one entry. */
+  reserve(entries: readonly ReserveEntry[]): void {
+    if (entries.length === 0) throw new RangeError("reserve needs at least one entry");
+    entries.forEach((entry, index) => {
+      nonNegative(`entries[${index}].amount`, entry.amount);
+      if (!Number.isSafeInteger(entry.limit)) {
+        throw new RangeError(`entries[${index}].limit must be a safe integer, got ${entry.limit}`);
+      }
+    });
+  },
+
+  /** Release entries: non-negative amounts. */
+  release(entries: readonly ReleaseEntry[]): void {
+    entries.forEach((entry, index) => nonNegative(`entries[${index}].amount`, entry.amount));
+  },
+
+  /** hitWindow: non-negative cost and limit, positive window, products within 2^53. */
+  window(cost: number, limit: number, windowMs: number, nowMs: number | undefined): void {
+    nonNegative("cost", cost);
+    nonNegative("limit", limit);
+    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) {
+      throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
+    }
+    if (!Number.isSafeInteger((limit + cost) * windowMs)) {
+      throw new RangeError("(limit + cost) * windowMs must stay below 2^53");
+    }
+    if (nowMs !== undefined) nonNegative("nowMs", nowMs);
+  },
+};
+
+function nonNegative(name: string, value: number): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${name} must be a non-negative integer, got ${value}`);
+  }
+}

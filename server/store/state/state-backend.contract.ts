@@ -1,0 +1,332 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StateBackend } from "./state-backend.js";
+
+/** One backend under test plus the probes only its own test file can provide. */
+export interface StateBackendHarness {
+  backend: StateBackend;
+  /**
+   * Keys the backend currently holds without an expiry (Redis: SCAN + PTTL). Checked empty after
+   * every test (P6: no immortal key). Omit when the implementation cannot represent one.
+   */
+  keysWithoutTtl?: () => Promise<string[]>;
+  /** Extra teardown after the backend is closed (e.g. removing this test's keys). */
+  dispose?: () => Promise<void>;
+}
+
+const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
+const text = (value: Uint8Array | undefined): string | undefined =>
+  value === undefined ? undefined : new TextDecoder().decode(value);
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const LONG_TTL = 60_000;
+
+/**
+ * The behaviour every `StateBackend` must show, run against real implementations (never mocks):
+ * each implementation's test file calls this with a factory that returns a fresh, isolated
+ * backend per test. Keeping one suite is what makes the in-process and Redis backends
+ * interchangeable for the limiters and caches built on them.
+ */
+export function runStateBackendContract(
+  name: string,
+  factory: () => StateBackendHarness | Promise<StateBackendHarness>,
+): void {
+  describe(`StateBackend contract: ${name}`, () => {
+    let harness: StateBackendHarness;
+    let state: StateBackend;
+
+    beforeEach(async () => {
+      harness = await factory();
+      state = harness.backend;
+    });
+
+    afterEach(async () => {
+      try {
+        if (harness.keysWithoutTtl) expect(await harness.keysWithoutTtl()).toEqual([]);
+      } finally {
+        await state.close();
+        await harness.dispose?.();
+      }
+    });
+
+    describe("get / set / delete", () => {
+      it("round-trips bytes and returns undefined for absent keys", async () => {
+        expect(await state.get("missing")).toBeUndefined();
+        await state.set("k", new Uint8Array([0, 1, 2, 255]), LONG_TTL);
+        expect(await state.get("k")).toEqual(new Uint8Array([0, 1, 2, 255]));
+        await state.set("k", bytes("second"), LONG_TTL);
+        expect(text(await state.get("k"))).toBe("second");
+      });
+
+      it("stores and returns copies", async () => {
+        const value = bytes("abc");
+        await state.set("k", value, LONG_TTL);
+        value[0] = 0x7a;
+        const read = await state.get("k");
+        expect(text(read)).toBe("abc");
+        read![1] = 0x7a;
+        expect(text(await state.get("k"))).toBe("abc");
+      });
+
+      it("expires values after their TTL", async () => {
+        await state.set("short", bytes("v"), 100);
+        await state.set("long", bytes("v"), LONG_TTL);
+        expect(text(await state.get("short"))).toBe("v");
+        await sleep(300);
+        expect(await state.get("short")).toBeUndefined();
+        expect(text(await state.get("long"))).toBe("v");
+      });
+
+      it("refuses a write without a positive integer TTL and writes nothing", async () => {
+        for (const ttl of [0, -1, 1.5, Number.NaN, Number.POSITIVE_INFINITY]) {
+          await expect(state.set("k", bytes("v"), ttl)).rejects.toThrow(RangeError);
+          await expect(state.increment("c", 1, ttl)).rejects.toThrow(RangeError);
+          await expect(state.reserve([{ key: "r", amount: 1, limit: 5 }], ttl)).rejects.toThrow(RangeError);
+        }
+        expect(await state.get("k")).toBeUndefined();
+        expect(await state.get("c")).toBeUndefined();
+        expect(await state.get("r")).toBeUndefined();
+      });
+
+      it("delete reports whether a key was removed", async () => {
+        await state.set("k", bytes("v"), LONG_TTL);
+        expect(await state.delete("k")).toBe(true);
+        expect(await state.get("k")).toBeUndefined();
+        expect(await state.delete("k")).toBe(false);
+      });
+    });
+
+    describe("deleteByPrefix", () => {
+      it("removes exactly the keys under the prefix", async () => {
+        for (const key of ["a:1", "a:2", "ab", "b:1"]) await state.set(key, bytes(key), LONG_TTL);
+        await state.increment("a:counter", 3, LONG_TTL);
+        expect(await state.deleteByPrefix("a:")).toBe(3);
+        expect(await state.get("a:1")).toBeUndefined();
+        expect(await state.get("a:counter")).toBeUndefined();
+        expect(text(await state.get("ab"))).toBe("ab");
+        expect(text(await state.get("b:1"))).toBe("b:1");
+        expect(await state.deleteByPrefix("a:")).toBe(0);
+      });
+
+      it("treats glob characters in the prefix literally", async () => {
+        for (const key of ["x*y:1", "x*y:2", "xzy:3", "x?y:4", "x[y]:5"]) await state.set(key, bytes("v"), LONG_TTL);
+        expect(await state.deleteByPrefix("x*y:")).toBe(2);
+        expect(await state.deleteByPrefix("x[y]")).toBe(1);
+        expect(text(await state.get("xzy:3"))).toBe("v");
+        expect(text(await state.get("x?y:4"))).toBe("v");
+      });
+
+      it("handles more keys than one batch", async () => {
+        await Promise.all(Array.from({ length: 1200 }, (_, i) => state.set(`many:${i}`, bytes("v"), LONG_TTL)));
+        await state.set("other", bytes("v"), LONG_TTL);
+        expect(await state.deleteByPrefix("many:")).toBe(1200);
+        expect(text(await state.get("other"))).toBe("v");
+      });
+    });
+
+    describe("increment", () => {
+      it("adds deltas to a counter that starts at zero and reads back as decimal text", async () => {
+        expect(await state.increment("c", 5, LONG_TTL)).toBe(5);
+        expect(await state.increment("c", -2, LONG_TTL)).toBe(3);
+        expect(await state.increment("c", 0, LONG_TTL)).toBe(3);
+        expect(text(await state.get("c"))).toBe("3");
+      });
+
+      it("is atomic under concurrency", async () => {
+        const results = await Promise.all(Array.from({ length: 200 }, () => state.increment("c", 1, LONG_TTL)));
+        expect([...results].sort((a, b) => a - b)).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+        expect(text(await state.get("c"))).toBe("200");
+      });
+
+      it("sets the TTL on creation and keeps it on later increments", async () => {
+        await state.increment("c", 1, 150);
+        await sleep(60);
+        await state.increment("c", 1, LONG_TTL);
+        await sleep(240);
+        expect(await state.get("c")).toBeUndefined();
+        expect(await state.increment("c", 1, LONG_TTL)).toBe(1);
+      });
+
+      it("rejects counting on a value that is not an integer", async () => {
+        await state.set("k", bytes("not a number"), LONG_TTL);
+        await expect(state.increment("k", 1, LONG_TTL)).rejects.toThrow();
+        await expect(state.increment("c", 0.5, LONG_TTL)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("reserve / release", () => {
+      it("adds every amount when all fit", async () => {
+        const result = await state.reserve(
+          [
+            { key: "key", amount: 10, limit: 100 },
+            { key: "team", amount: 10, limit: 1000 },
+          ],
+          LONG_TTL,
+        );
+        expect(result).toEqual({ ok: true });
+        expect(text(await state.get("key"))).toBe("10");
+        expect(text(await state.get("team"))).toBe("10");
+      });
+
+      it("is all-or-nothing and reports the first entry that would exceed", async () => {
+        await state.reserve([{ key: "team", amount: 90, limit: 100 }], LONG_TTL);
+        const result = await state.reserve(
+          [
+            { key: "key", amount: 20, limit: 1000 },
+            { key: "team", amount: 20, limit: 100 },
+            { key: "org", amount: 2000, limit: 1000 },
+          ],
+          LONG_TTL,
+        );
+        expect(result).toEqual({ ok: false, index: 1, current: 90 });
+        expect(await state.get("key")).toBeUndefined();
+        expect(text(await state.get("team"))).toBe("90");
+        expect(await state.reserve([{ key: "team", amount: 10, limit: 100 }], LONG_TTL)).toEqual({ ok: true });
+        expect(await state.reserve([{ key: "team", amount: 1, limit: 100 }], LONG_TTL)).toEqual({
+          ok: false,
+          index: 0,
+          current: 100,
+        });
+      });
+
+      it("counts a key repeated within one call against its running total", async () => {
+        const result = await state.reserve(
+          [
+            { key: "k", amount: 30, limit: 50 },
+            { key: "k", amount: 30, limit: 50 },
+          ],
+          LONG_TTL,
+        );
+        expect(result).toEqual({ ok: false, index: 1, current: 30 });
+        expect(await state.get("k")).toBeUndefined();
+      });
+
+      it("admits exactly the limit under concurrency", async () => {
+        const results = await Promise.all(
+          Array.from({ length: 200 }, () => state.reserve([{ key: "k", amount: 1, limit: 50 }], LONG_TTL)),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(50);
+        expect(text(await state.get("k"))).toBe("50");
+      });
+
+      it("admits exactly the tightest limit across keys under concurrency", async () => {
+        const results = await Promise.all(
+          Array.from({ length: 100 }, () =>
+            state.reserve(
+              [
+                { key: "org", amount: 1, limit: 50 },
+                { key: "team", amount: 1, limit: 30 },
+              ],
+              LONG_TTL,
+            ),
+          ),
+        );
+        expect(results.filter((r) => r.ok)).toHaveLength(30);
+        expect(text(await state.get("org"))).toBe("30");
+        expect(text(await state.get("team"))).toBe("30");
+      });
+
+      it("refreshes the TTL on every write", async () => {
+        await state.reserve([{ key: "k", amount: 1, limit: 10 }], 200);
+        await sleep(120);
+        await state.reserve([{ key: "k", amount: 1, limit: 10 }], 200);
+        await sleep(120);
+        expect(text(await state.get("k"))).toBe("2");
+        await sleep(250);
+        expect(await state.get("k")).toBeUndefined();
+      });
+
+      it("release subtracts, clamps at zero, and never creates a counter", async () => {
+        await state.reserve([{ key: "a", amount: 10, limit: 100 }, { key: "b", amount: 5, limit: 100 }], LONG_TTL);
+        await state.release([{ key: "a", amount: 4 }, { key: "b", amount: 50 }, { key: "absent", amount: 1 }], LONG_TTL);
+        expect(text(await state.get("a"))).toBe("6");
+        expect(await state.get("b")).toBeUndefined();
+        expect(await state.get("absent")).toBeUndefined();
+        expect(await state.reserve([{ key: "b", amount: 100, limit: 100 }], LONG_TTL)).toEqual({ ok: true });
+        await state.release([], LONG_TTL);
+      });
+
+      it("release gives the remaining counter a fresh TTL", async () => {
+        await state.reserve([{ key: "a", amount: 10, limit: 100 }], 150);
+        await sleep(100);
+        await state.release([{ key: "a", amount: 1 }], 300);
+        await sleep(100);
+        expect(text(await state.get("a"))).toBe("9");
+        await sleep(300);
+        expect(await state.get("a")).toBeUndefined();
+      });
+
+      it("rejects negative amounts and empty reservations", async () => {
+        await expect(state.reserve([{ key: "k", amount: -1, limit: 5 }], LONG_TTL)).rejects.toThrow(RangeError);
+        await expect(state.reserve([], LONG_TTL)).rejects.toThrow(RangeError);
+        await expect(state.release([{ key: "k", amount: -1 }], LONG_TTL)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("hitWindow", () => {
+      const W = 1000;
+      const base = 1_700_000_000_000; // window-aligned for W
+
+      it("admits up to the limit, then refuses with the time until the hit fits", async () => {
+        for (let i = 1; i <= 5; i++) {
+          expect(await state.hitWindow("rl", 1, 5, W, base)).toEqual({ allowed: true, count: i, retryAfterMs: 0 });
+        }
+        // Full: fits 200 ms into the next window, when 5 × 0.8 + 1 ≤ 5.
+        expect(await state.hitWindow("rl", 1, 5, W, base + 10)).toEqual({ allowed: false, count: 5, retryAfterMs: 1190 });
+        expect((await state.hitWindow("rl", 1, 5, W, base + W + 199)).allowed).toBe(false);
+        expect(await state.hitWindow("rl", 1, 5, W, base + W + 200)).toEqual({ allowed: true, count: 5, retryAfterMs: 0 });
+      });
+
+      it("weights the previous window by the unelapsed fraction of the current one", async () => {
+        expect((await state.hitWindow("rl", 10, 10, W, base + 900)).allowed).toBe(true);
+        // Half-way through the next window the previous 10 weigh 5.
+        expect(await state.hitWindow("rl", 5, 10, W, base + W + 500)).toEqual({ allowed: true, count: 10, retryAfterMs: 0 });
+        expect(await state.hitWindow("rl", 1, 10, W, base + W + 500)).toEqual({ allowed: false, count: 10, retryAfterMs: 100 });
+        expect(await state.hitWindow("rl", 1, 10, W, base + W + 600)).toEqual({ allowed: true, count: 10, retryAfterMs: 0 });
+        // At the next boundary the 6 units of the middle window still weigh in fully...
+        expect(await state.hitWindow("rl", 10, 10, W, base + 2 * W)).toEqual({ allowed: false, count: 6, retryAfterMs: 1000 });
+        // ...and one window later they no longer count at all.
+        expect(await state.hitWindow("rl", 10, 10, W, base + 3 * W)).toEqual({ allowed: true, count: 10, retryAfterMs: 0 });
+      });
+
+      it("never admits a hit that costs more than the limit", async () => {
+        expect(await state.hitWindow("rl", 6, 5, W, base)).toEqual({ allowed: false, count: 0, retryAfterMs: -1 });
+        expect(await state.hitWindow("rl", 5, 5, W, base)).toEqual({ allowed: true, count: 5, retryAfterMs: 0 });
+      });
+
+      it("admits exactly the limit in a window under concurrency", async () => {
+        const results = await Promise.all(Array.from({ length: 200 }, () => state.hitWindow("rl", 1, 50, W, base + 10)));
+        expect(results.filter((r) => r.allowed)).toHaveLength(50);
+        expect(Math.max(...results.map((r) => r.count))).toBe(50);
+      });
+
+      it("uses the backend clock when no time is given", async () => {
+        const hits = [];
+        for (let i = 0; i < 4; i++) hits.push(await state.hitWindow("rl", 1, 3, 60_000));
+        expect(hits.map((h) => h.allowed)).toEqual([true, true, true, false]);
+        expect(hits[3]!.retryAfterMs).toBeGreaterThan(0);
+        expect(hits[3]!.retryAfterMs).toBeLessThanOrEqual(120_000);
+      });
+
+      it("expires its key two windows after the last admitted hit", async () => {
+        await state.hitWindow("rl", 1, 5, 100);
+        await sleep(350);
+        expect(await state.get("rl")).toBeUndefined();
+      });
+
+      it("rejects invalid arguments", async () => {
+        await expect(state.hitWindow("rl", -1, 5, W)).rejects.toThrow(RangeError);
+        await expect(state.hitWindow("rl", 1, 5, 0)).rejects.toThrow(RangeError);
+        await expect(state.hitWindow("rl", 1, Number.MAX_SAFE_INTEGER, W)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("lifecycle", () => {
+      it("answers ping while open and rejects after close", async () => {
+        await state.ping();
+        await state.close();
+        await state.close();
+        await expect(state.ping()).rejects.toThrow();
+        await expect(state.get("k")).rejects.toThrow();
+      });
+    });
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * One entry of an all-or-nothing {@link StateBackend.reserve}: add `amount` to the counter at
+ * `key` only if the result stays within `limit`.
+ */
+export interface ReserveEntry {
+  key: string;
+  /** Non-negative safe integer (e.g. micro-USD or tokens). */
+  amount: number;
+  /** Inclusive upper bound for the counter after adding `amount`. */
+  limit: number;
+}
+
+/** One entry of {@link StateBackend.release}. */
+export interface ReleaseEntry {
+  key: string;
+  /** Non-negative safe integer to subtract. */
+  amount: number;
+}
+
+/**
+ * Outcome of {@link StateBackend.reserve}. On refusal, `index` is the position in the request of
+ * the first entry that would exceed its limit and `current` is the total that entry would have
+ * been added to (the stored value plus earlier entries of the same request for the same key).
+ */
+export type ReserveResult = { ok: true } | { ok: false; index: number; current: number };
+
+/** Outcome of {@link StateBackend.hitWindow}. */
+export interface WindowHit {
+  /** Whether the hit was admitted (and counted). A refused hit changes nothing. */
+  allowed: boolean;
+  /**
+   * The sliding-window estimate, rounded up: including this hit when allowed, without it when
+   * refused.
+   */
+  count: number;
+  /**
+   * 0 when allowed. When refused: milliseconds until this same hit would be admitted if no other
+   * hit arrived meanwhile (at most two windows), or -1 when `cost > limit` (it never will be).
+   */
+  retryAfterMs: number;
+}
+
+/**
+ * The fast-path state shared by gateway replicas: counters for rate limits, budget reservations
+ * and concurrency, and byte values for the response cache.
+ *
+ * This is never the source of truth for money — the Postgres ledger is (RELIABILITY P7) — so a
+ * backend may lose data on restart or failover, and callers must treat every method as able to
+ * reject (timeout, disconnection) and choose their own degraded mode: bypass for the cache,
+ * the Postgres check or fail-closed for budgets.
+ *
+ * Rules every implementation keeps:
+ * - **No immortal keys** (P6): every write leaves the key with a TTL; `ttlMs` must be a positive
+ *   integer and a method that writes without one throws `RangeError`.
+ * - **Atomicity**: each method is one atomic step with respect to all replicas (one Lua script in
+ *   Redis), so a check and its increment can never be split by another caller.
+ * - Counters and byte values share one key space; a counter read through `get` is its decimal
+ *   text, and counting on a key that holds non-integer bytes rejects.
+ * - Amounts, limits and counters are safe integers (Redis Lua computes in doubles).
+ * - Keys touched by one multi-key call (`reserve`, `release`) must live on one Redis Cluster slot:
+ *   give them a common hash tag, e.g. `budget:{org_1}:team_2`.
+ */
+export interface StateBackend {
+  /** The bytes stored at `key`, or `undefined` when absent or expired. Returns a copy. */
+  get(key: string): Promise<Uint8Array | undefined>;
+
+  /** Stores a copy of `value` at `key`, replacing anything there, expiring after `ttlMs`. */
+  set(key: string, value: Uint8Array, ttlMs: number): Promise<void>;
+
+  /** Removes `key`; resolves `true` when something was removed. */
+  delete(key: string): Promise<boolean>;
+
+  /**
+   * Removes every key starting with `prefix` (matched literally; glob characters have no special
+   * meaning) and resolves how many were removed. Incremental (Redis: SCAN + UNLINK in batches,
+   * never KEYS), so not atomic: keys written while it runs may survive.
+   */
+  deleteByPrefix(prefix: string): Promise<number>;
+
+  /**
+   * Atomically adds `delta` (may be negative) to the counter at `key` (absent counts as 0) and
+   * resolves the new value.
+   *
+   * TTL policy: the key gets `ttlMs` when it is created **or has no TTL** (which repairs a key an
+   * older writer left immortal); an existing TTL is kept. So the counter lives `ttlMs` from its
+   * first write — the shape fixed-period counters want (put the period in the key).
+   */
+  increment(key: string, delta: number, ttlMs: number): Promise<number>;
+
+  /**
+   * All-or-nothing admission across several counters (e.g. key, team and org budgets in one
+   * step): if, for every entry in order, current + amount ≤ limit, adds every amount atomically;
+   * otherwise changes nothing and reports the first entry that would exceed.
+   *
+   * TTL policy: every counter it writes gets `ttlMs` from now (refreshed on each write), so a
+   * total with recent reservations never expires under in-flight requests; choose `ttlMs` longer
+   * than the longest request.
+   */
+  reserve(entries: readonly ReserveEntry[], ttlMs: number): Promise<ReserveResult>;
+
+  /**
+   * Subtracts each amount from its counter, clamping at zero (a counter that reaches zero is
+   * removed; an absent counter stays absent). Remaining counters get `ttlMs` from now, like
+   * `reserve`. Not a check: it never fails for lack of funds.
+   */
+  release(entries: readonly ReleaseEntry[], ttlMs: number): Promise<void>;
+
+  /**
+   * Sliding-window-counter rate limiter: admits a hit of `cost` at `key` when
+   * `previousWindow × (unelapsed fraction of the current window) + currentWindow + cost ≤ limit`,
+   * counting it in the current window; a refused hit changes nothing. Check and count are one
+   * atomic step, so replicas share one limit (P5). The key expires two windows after its last
+   * admitted hit.
+   *
+   * Bound: within each window-aligned interval `[k·windowMs, (k+1)·windowMs)` at most `limit` is
+   * admitted. In an arbitrary interval of length `windowMs` at most
+   * `limit + previousWindow × elapsedFraction` (< 2·limit) is, and only when the previous
+   * window's traffic was bunched at its end; for evenly spread traffic the estimate is exact.
+   *
+   * `nowMs` fixes the clock (tests, replay). Without it Redis uses its own clock (`TIME`), so
+   * replicas with skewed clocks still agree on window boundaries. `limit + cost` times `windowMs`
+   * must stay a safe integer.
+   */
+  hitWindow(key: string, cost: number, limit: number, windowMs: number, nowMs?: number): Promise<WindowHit>;
+
+  /**
+   * Resolves when the backend answers. For Redis this also waits (up to the connect timeout)
+   * for the first connection, so call it once at start-up and from readiness checks.
+   */
+  ping(): Promise<void>;
+
+  /** Releases connections and timers. Later calls reject. Safe to call twice. */
+  close(): Promise<void>;
+}

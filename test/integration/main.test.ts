@@ -1,0 +1,111 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import pg from "pg";
+import { afterAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { createTestDatabase } from "../support/postgres.js";
+import { requireEnv } from "../support/require-env.js";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+
+interface Running {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+/** Runs `server/main.ts` as `npm start` does, with the given environment on top of a clean one. */
+function startMain(env: Record<string, string>): Running {
+  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", SWITCHBOARD_PORT: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
+  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  return { child, url: "", stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitListening(run: Running, timeoutMs = 30_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const line = run
+      .stdout()
+      .split("\n")
+      .find((l) => l.includes('"msg":"listening"'));
+    if (line) return (JSON.parse(line) as { url: string }).url;
+    if (run.child.exitCode !== null) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`gateway did not start:\n${run.stdout()}\n${run.stderr()}`);
+}
+
+async function checkServing(url: string): Promise<HealthCheckResponse_ServingStatus> {
+  const health = createClient(Health, createGrpcTransport({ baseUrl: url }));
+  return (await health.check({})).status;
+}
+
+const running: Running[] = [];
+afterAll(() => {
+  for (const r of running) r.child.kill("SIGKILL");
+});
+
+describe("server/main.ts", () => {
+  it("refuses an invalid config, naming the exact path, with exit code 2", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "sb-main-"));
+    const file = join(dir, "switchboard.yaml");
+    writeFileSync(file, "server:\n  prot: 9000\n");
+    const run = startMain({ SWITCHBOARD_CONFIG: file, SWITCHBOARD_LOG_LEVEL: "loud" });
+    running.push(run);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain('server.prot: unknown key "prot" (did you mean "port"?)');
+    expect(run.stderr()).toContain('log.level: must be one of');
+    expect(run.stderr()).toContain("(from SWITCHBOARD_LOG_LEVEL)");
+  });
+
+  it("starts on the embedded default, answers health, drains and exits 0 on SIGTERM", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "sb-pglite-"));
+    const run = startMain({ SWITCHBOARD_DATA_DIR: dataDir });
+    running.push(run);
+    const url = await waitListening(run);
+    expect(run.stderr()).toContain(`buf curl --protocol grpc --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`);
+    expect(run.stderr()).toContain("embedded PGlite");
+    expect(await checkServing(url)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    run.child.kill("SIGTERM");
+    expect(await run.exited).toBe(0);
+    expect(run.stdout()).toContain('"msg":"draining"');
+    expect(run.stdout()).toContain('"msg":"stopped"');
+  }, 60_000);
+
+  it("starts on Postgres and Redis, with its migrations applied", async () => {
+    const redisUrl = requireEnv("REDIS_URL");
+    const database = await createTestDatabase();
+    try {
+      const run = startMain({ DATABASE_URL: database.url, REDIS_URL: redisUrl });
+      running.push(run);
+      const url = await waitListening(run);
+      expect(run.stdout()).toContain('"database":"postgres","state":"redis"');
+      expect(await checkServing(url)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      const client = new pg.Client({ connectionString: database.url });
+      await client.connect();
+      const tables = await client.query<{ table_name: string }>(
+        "select table_name from information_schema.tables where table_schema = 'public'",
+      );
+      await client.end();
+      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["orgs", "teams"]));
+      run.child.kill("SIGTERM");
+      expect(await run.exited).toBe(0);
+    } finally {
+      await database.drop();
+    }
+  }, 60_000);
+});

@@ -1,0 +1,142 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
+import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { SWITCHBOARD_SERVICES } from "../../server/schema.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+
+const execFileAsync = promisify(execFile);
+const BUF = new URL("../../node_modules/.bin/buf", import.meta.url).pathname;
+
+let gw: TestGateway;
+let transports: Record<string, Transport>;
+
+beforeAll(async () => {
+  gw = await startTestGateway();
+  transports = {
+    "gRPC over h2c": createGrpcTransport({ baseUrl: gw.url }),
+    "Connect over HTTP/1.1": createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+    "Connect over HTTP/2": createConnectTransport({ baseUrl: gw.url, httpVersion: "2" }),
+    "gRPC-Web over HTTP/1.1": createGrpcWebTransport({ baseUrl: gw.url, httpVersion: "1.1" }),
+  };
+});
+afterAll(async () => {
+  await gw.close();
+});
+
+describe("one port, every protocol", () => {
+  for (const name of ["gRPC over h2c", "Connect over HTTP/1.1", "Connect over HTTP/2", "gRPC-Web over HTTP/1.1"]) {
+    it(`health answers SERVING over ${name}`, async () => {
+      const health = createClient(Health, transports[name]!);
+      const res = await health.check({ service: "" });
+      expect(res.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+      const named = await health.check({ service: "switchboard.v1.CapabilityService" });
+      expect(named.status).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    });
+  }
+
+  it("answers unknown HTTP paths with 404, not a hang", async () => {
+    const res = await fetch(`${gw.url}/nope`);
+    expect(res.status).toBe(404);
+  });
+});
+
+describe("interceptors", () => {
+  it("rejects an invalid request with InvalidArgument naming the field", async () => {
+    const client = createClient(CapabilityService, transports["gRPC over h2c"]!);
+    const err = await client.summarize({ text: "" }).then(
+      () => undefined,
+      (e: unknown) => ConnectError.from(e),
+    );
+    expect(err?.code).toBe(Code.InvalidArgument);
+    const violations = err!.findDetails(ViolationsSchema).flatMap((v) => v.violations);
+    expect(violations.map((v) => v.field?.elements.map((e) => e.fieldName).join("."))).toEqual(["text"]);
+    expect(violations[0]?.ruleId).toBe("string.min_bytes");
+  });
+
+  it("names nested fields, e.g. a message's role", async () => {
+    const client = createClient(CapabilityService, transports["Connect over HTTP/1.1"]!);
+    const req = create(ChatRequestSchema, { messages: [{ content: [{ part: { case: "text", value: "hi" } }] }] });
+    const err = await client.chat(req).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    const violations = (err as ConnectError).findDetails(ViolationsSchema).flatMap((v) => v.violations);
+    expect(violations.map((v) => v.field?.elements.map((e) => e.fieldName).join("."))).toEqual(["messages.role"]);
+  });
+
+  it("answers Unimplemented for every method of a service whose issue has not landed", async () => {
+    const client = createClient(CapabilityService, transports["gRPC over h2c"]!);
+    const err = await client.summarize({ text: "hello" }).catch((e: unknown) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.Unimplemented);
+  });
+
+  it("returns a request id, keeps a well-formed one from the caller, and logs one line per RPC", async () => {
+    const health = createClient(Health, transports["Connect over HTTP/1.1"]!);
+    let seen: string | null = null;
+    await health.check(
+      { service: "" },
+      { headers: { "x-request-id": "caller-id-123" }, onHeader: (h) => (seen = h.get("x-request-id")) },
+    );
+    expect(seen).toBe("caller-id-123");
+    const lines = gw.log.lines().filter((l) => l.requestId === "caller-id-123");
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatchObject({ msg: "rpc", procedure: "grpc.health.v1.Health/Check", protocol: "connect", code: "ok" });
+    expect(typeof lines[0]!.durationMs).toBe("number");
+
+    let generated: string | null = null;
+    await health.check({ service: "" }, { headers: { "x-request-id": "bad id with spaces" }, onHeader: (h) => (generated = h.get("x-request-id")) });
+    expect(generated).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("never writes a secret from headers or request fields to the log", async () => {
+    const canary = "sb_live_CANARY_7f3a9c1e5d";
+    const providerKey = "sk-CANARY-provider-key-0042";
+    const client = createClient(CredentialService, transports["gRPC over h2c"]!);
+    const err = await client
+      .createCredential(
+        { credentialId: "openai", credential: { provider: "openai" }, value: providerKey },
+        { headers: { authorization: `Bearer ${canary}` } },
+      )
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.Unimplemented);
+    expect(gw.log.text()).toContain("CredentialService/CreateCredential");
+    expect(gw.log.text()).not.toContain(canary);
+    expect(gw.log.text()).not.toContain(providerKey);
+    expect(String((err as ConnectError).message)).not.toContain(providerKey);
+  });
+});
+
+describe("buf curl against the running server (reflection, no --schema)", () => {
+  it("Health/Check over gRPC h2c answers SERVING", async () => {
+    const { stdout } = await execFileAsync(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", `${gw.url}/grpc.health.v1.Health/Check`], { cwd: "/" });
+    expect(JSON.parse(stdout)).toEqual({ status: "SERVING" });
+  });
+
+  it("Health/Check over Connect HTTP/1.1 answers SERVING", async () => {
+    const { stdout } = await execFileAsync(BUF, ["curl", "--protocol", "connect", `${gw.url}/grpc.health.v1.Health/Check`], { cwd: "/" });
+    expect(JSON.parse(stdout)).toEqual({ status: "SERVING" });
+  });
+
+  it("lists every switchboard.v1 service", async () => {
+    const { stdout } = await execFileAsync(BUF, ["curl", "--protocol", "grpc", "--http2-prior-knowledge", "--list-services", gw.url], { cwd: "/" });
+    const listed = stdout.trim().split("\n");
+    for (const service of SWITCHBOARD_SERVICES) expect(listed).toContain(service.typeName);
+  });
+
+  it("gets a validation error with exit code InvalidArgument×8", async () => {
+    const err = await execFileAsync(
+      BUF,
+      ["curl", "--protocol", "connect", "-d", '{"text":""}', `${gw.url}/switchboard.v1.CapabilityService/Summarize`],
+      { cwd: "/" },
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(Code.InvalidArgument * 8);
+    expect((err as { stderr: string }).stderr).toContain("string.min_bytes");
+  });
+});
