@@ -20,3 +20,12 @@ describe("README", () => {
     expect(readme).toContain("npm ci && npm test");
   });
 });
+
+describe("README provider table", () => {
+  it("is exactly what the adapters declare", async () => {
+    const { providerTableMarkdown } = await import("../../server/providers/provider-table.js");
+    const match = /<!-- provider-table:start -->\n([\s\S]*?)\n<!-- provider-table:end -->/.exec(readme);
+    expect(match, "README has the generated provider table").not.toBeNull();
+    expect(match![1]).toBe(providerTableMarkdown());
+  });
+});

@@ -1,0 +1,104 @@
+import { classifyHttpError } from "./anthropic/errors.js";
+import { toWireRequest } from "./anthropic/request.js";
+import { fromWireMessage } from "./anthropic/response.js";
+import { translateStream } from "./anthropic/stream.js";
+import { withPartialUsage } from "./usage-estimate.js";
+import type { HttpClient, HttpResponse } from "./http/http-client.js";
+import { parseSse } from "./http/sse-parser.js";
+import type { ModelChunk, ModelRequest, ModelResponse } from "./model.js";
+import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
+
+/** Options of {@link createAnthropicProvider}. */
+export interface AnthropicProviderOptions {
+  /** Origin of the API, without `/v1` (e.g. `https://api.anthropic.com`). */
+  baseUrl: string;
+  http: HttpClient;
+  /** The `anthropic-version` header (default `2023-06-01`). */
+  version?: string;
+  /** Longest wait for response headers (default: the HTTP client's, 60 s). */
+  headersTimeoutMs?: number;
+  /** Longest silence between body chunks, streams included (default: the HTTP client's, 60 s). */
+  idleTimeoutMs?: number;
+  /** `max_tokens` when a request sets none: Anthropic requires one (default 4096). */
+  defaultMaxTokens?: number;
+}
+
+/**
+ * What the Messages API serves through this adapter. No native JSON mode is declared: the classic
+ * API has no `response_format`, so dispatch and the verbs put the schema in the prompt.
+ */
+export const ANTHROPIC_CAPABILITIES: ProviderCapabilities = {
+  streaming: true,
+  tools: true,
+  parallelToolCalls: true,
+  jsonSchema: false,
+  jsonObject: false,
+  embeddings: false,
+  vision: true,
+};
+
+/** Largest unary answer read (bigger ones fail as unreadable rather than exhaust memory). */
+const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
+/** Largest error body read for classification. */
+const MAX_ERROR_BYTES = 64 * 1024;
+
+/**
+ * Creates the Anthropic Messages API adapter: `POST {baseUrl}/v1/messages` with `x-api-key` and
+ * `anthropic-version`, unary and SSE streaming, tools, vision, and prompt-cache usage. Every
+ * failure is a classified `ProviderError` whose message never holds the key or Anthropic's body.
+ */
+export function createAnthropicProvider(opts: AnthropicProviderOptions): Provider {
+  const url = `${opts.baseUrl.replace(/\/+$/, "")}/v1/messages`;
+  const version = opts.version ?? "2023-06-01";
+  const defaultMaxTokens = opts.defaultMaxTokens ?? 4096;
+
+  async function send(req: ModelRequest, ctx: CallContext, stream: boolean): Promise<HttpResponse> {
+    const body = JSON.stringify(toWireRequest(req, { defaultMaxTokens, stream }));
+    const headers: Record<string, string> = {
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+      "anthropic-version": version,
+    };
+    if (ctx.apiKey !== undefined) headers["x-api-key"] = ctx.apiKey;
+    const res = await opts.http.send({
+      url,
+      method: "POST",
+      headers,
+      body,
+      signal: ctx.signal,
+      ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
+      ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
+    });
+    if (res.status >= 200 && res.status < 300) return res;
+    let text = "";
+    try {
+      text = await res.text(MAX_ERROR_BYTES);
+    } catch (err) {
+      if (ctx.signal.aborted) throw err;
+      // The status alone still classifies the failure.
+    }
+    throw classifyHttpError(res.status, res.headers, text);
+  }
+
+  return {
+    kind: "anthropic",
+    capabilities: ANTHROPIC_CAPABILITIES,
+
+    async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
+      const res = await send(req, ctx, false);
+      const text = await res.text(MAX_RESPONSE_BYTES);
+      return fromWireMessage(text, req, requestIdOf(res));
+    },
+
+    async *chatStream(req: ModelRequest, ctx: CallContext): AsyncGenerator<ModelChunk> {
+      const res = await send(req, ctx, true);
+      const requestId = requestIdOf(res);
+      yield* withPartialUsage(req, translateStream(parseSse(res.body), { req, signal: ctx.signal, ...(requestId === undefined ? {} : { requestId }) }));
+    },
+  };
+}
+
+function requestIdOf(res: HttpResponse): string | undefined {
+  const value = res.headers["request-id"];
+  return Array.isArray(value) ? value[0] : value;
+}

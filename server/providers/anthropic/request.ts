@@ -1,0 +1,142 @@
+import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToolCall } from "../model.js";
+import { ProviderError } from "../provider-error.js";
+import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireToolChoice } from "./wire.js";
+
+/** Options of {@link toWireRequest}. */
+export interface WireRequestOptions {
+  /** `max_tokens` when the request sets none (Anthropic requires it). */
+  defaultMaxTokens: number;
+  stream: boolean;
+}
+
+/**
+ * Maps a neutral request to a Messages API body. System turns become the top-level `system`
+ * blocks; tool turns become `user` turns of `tool_result` blocks; consecutive turns of one role
+ * are merged (Anthropic requires alternating roles) with `tool_result` blocks first, as the API
+ * requires after an assistant `tool_use`. `responseFormat` is not sent: the adapter declares no
+ * native JSON mode, so callers put the schema in the prompt. `seed` has no Anthropic equivalent.
+ * Throws `ProviderError("bad_request")` for content the wire cannot carry.
+ */
+export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): WireRequest {
+  const system: Array<{ type: "text"; text: string }> = [];
+  const turns: WireMessage[] = [];
+  for (const message of req.messages) {
+    if (message.role === "system") {
+      for (const part of message.content) {
+        if (part.type !== "text") throw badRequest("system messages can only hold text");
+        if (part.text !== "") system.push({ type: "text", text: part.text });
+      }
+      continue;
+    }
+    const turn = toWireTurn(message);
+    if (turn.content.length > 0) turns.push(turn);
+  }
+
+  const body: WireRequest = {
+    model: req.model,
+    max_tokens: req.maxOutputTokens ?? opts.defaultMaxTokens,
+    messages: mergeTurns(turns),
+  };
+  if (system.length > 0) body.system = system;
+  if (req.tools !== undefined && req.tools.length > 0) {
+    body.tools = req.tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description === undefined ? {} : { description: tool.description }),
+      input_schema: tool.parameters ?? { type: "object", properties: {} },
+      ...(tool.strict === true ? { strict: true } : {}),
+    }));
+    const choice = toWireToolChoice(req);
+    if (choice !== undefined) body.tool_choice = choice;
+  }
+  if (req.temperature !== undefined) body.temperature = req.temperature;
+  if (req.topP !== undefined) body.top_p = req.topP;
+  if (req.stop !== undefined && req.stop.length > 0) body.stop_sequences = req.stop;
+  if (opts.stream) body.stream = true;
+  return body;
+}
+
+function toWireTurn(message: ModelMessage): WireMessage {
+  if (message.role === "tool") {
+    if (message.toolCallId === undefined || message.toolCallId === "") throw badRequest("a tool message needs the id of the call it answers");
+    const content = message.content.map(toMediaBlock).filter(nonEmpty);
+    return {
+      role: "user",
+      content: [{ type: "tool_result", tool_use_id: message.toolCallId, ...(content.length > 0 ? { content } : {}) }],
+    };
+  }
+  const content: WireRequestBlock[] = message.content.map(toMediaBlock).filter(nonEmpty);
+  if (message.role === "assistant") {
+    for (const call of message.toolCalls ?? []) content.push({ type: "tool_use", id: call.id, name: call.name, input: toolInput(call) });
+    return { role: "assistant", content };
+  }
+  return { role: "user", content };
+}
+
+function toMediaBlock(part: ModelContentPart): WireMediaBlock {
+  if (part.type === "text") return { type: "text", text: part.text };
+  if (part.data !== undefined) {
+    if (part.mimeType === undefined) throw badRequest("inline image data needs a MIME type");
+    return { type: "image", source: { type: "base64", media_type: part.mimeType, data: Buffer.from(part.data).toString("base64") } };
+  }
+  if (part.url === undefined) throw badRequest("an image needs a URL or inline data");
+  if (part.url.startsWith("data:")) return { type: "image", source: dataUrlSource(part.url) };
+  return { type: "image", source: { type: "url", url: part.url } };
+}
+
+/** `data:<mime>[;base64],<payload>` → a base64 source (Anthropic takes no data URLs). */
+function dataUrlSource(url: string): { type: "base64"; media_type: string; data: string } {
+  const comma = url.indexOf(",");
+  const header = comma === -1 ? "" : url.slice("data:".length, comma);
+  const [mime, ...params] = header.split(";");
+  if (comma === -1 || mime === undefined || mime === "") throw badRequest("an image data URL needs a MIME type");
+  const payload = url.slice(comma + 1);
+  const data = params.includes("base64") ? payload : Buffer.from(decodeURIComponent(payload), "utf8").toString("base64");
+  return { type: "base64", media_type: mime, data };
+}
+
+function toolInput(call: ModelToolCall): JsonObject {
+  if (call.argumentsJson.trim() === "") return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(call.argumentsJson);
+  } catch {
+    parsed = undefined;
+  }
+  if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+    throw badRequest("a tool call in the conversation has arguments that are not a JSON object");
+  }
+  return parsed as JsonObject;
+}
+
+function toWireToolChoice(req: ModelRequest): WireToolChoice | undefined {
+  const choice = req.toolChoice;
+  if (choice?.type === "none") return { type: "none" };
+  const disable = req.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
+  if (choice === undefined) return req.parallelToolCalls === false ? { type: "auto", ...disable } : undefined;
+  if (choice.type === "tool") return { type: "tool", name: choice.name, ...disable };
+  return { type: choice.type === "required" ? "any" : "auto", ...disable };
+}
+
+/** Merges consecutive same-role turns; in user turns, `tool_result` blocks go first. */
+function mergeTurns(turns: WireMessage[]): WireMessage[] {
+  const merged: WireMessage[] = [];
+  for (const turn of turns) {
+    const last = merged.at(-1);
+    if (last?.role === turn.role) last.content.push(...turn.content);
+    else merged.push({ role: turn.role, content: [...turn.content] });
+  }
+  for (const turn of merged) {
+    if (turn.role !== "user") continue;
+    turn.content = [...turn.content.filter((b) => b.type === "tool_result"), ...turn.content.filter((b) => b.type !== "tool_result")];
+  }
+  return merged;
+}
+
+/** Anthropic rejects empty text blocks. */
+function nonEmpty(block: WireMediaBlock): boolean {
+  return block.type !== "text" || block.text !== "";
+}
+
+function badRequest(message: string): ProviderError {
+  return new ProviderError("bad_request", `anthropic: ${message}`);
+}

@@ -1,0 +1,95 @@
+/**
+ * The Anthropic Messages API wire types (`POST /v1/messages`, anthropic-version 2023-06-01), as
+ * far as the adapter reads or writes them. Private to the Anthropic adapter: nothing outside
+ * `server/providers/anthropic*` may import this file.
+ */
+import type { JsonObject } from "../model.js";
+
+/** A text or image block: what user turns, and `tool_result` blocks, may hold. */
+export type WireMediaBlock =
+  | { type: "text"; text: string }
+  | { type: "image"; source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string } };
+
+/** A content block the gateway sends. */
+export type WireRequestBlock =
+  | WireMediaBlock
+  | { type: "tool_use"; id: string; name: string; input: JsonObject }
+  | { type: "tool_result"; tool_use_id: string; content?: WireMediaBlock[] };
+
+/** One turn of `messages`: roles strictly alternate, the first is `user`. */
+export interface WireMessage {
+  role: "user" | "assistant";
+  content: WireRequestBlock[];
+}
+
+/** A tool definition. */
+export interface WireTool {
+  name: string;
+  description?: string;
+  input_schema: JsonObject;
+  strict?: boolean;
+}
+
+/** `tool_choice`; `disable_parallel_tool_use` is allowed on all but `none`. */
+export type WireToolChoice =
+  | { type: "auto" | "any"; disable_parallel_tool_use?: boolean }
+  | { type: "tool"; name: string; disable_parallel_tool_use?: boolean }
+  | { type: "none" };
+
+/** The request body. */
+export interface WireRequest {
+  model: string;
+  max_tokens: number;
+  messages: WireMessage[];
+  /** System prompt as text blocks (Anthropic has no `system` role in `messages`). */
+  system?: Array<{ type: "text"; text: string }>;
+  tools?: WireTool[];
+  tool_choice?: WireToolChoice;
+  temperature?: number;
+  top_p?: number;
+  stop_sequences?: string[];
+  stream?: boolean;
+}
+
+/** Usage as `Message.usage`, `message_start.message.usage` and `message_delta.usage` carry it. */
+export interface WireUsage {
+  input_tokens?: number | null;
+  output_tokens?: number | null;
+  cache_creation_input_tokens?: number | null;
+  cache_read_input_tokens?: number | null;
+  output_tokens_details?: { thinking_tokens?: number | null } | null;
+}
+
+/** A content block the model produced (other block types, such as `thinking`, are skipped). */
+export type WireResponseBlock =
+  | { type: "text"; text: string }
+  | { type: "tool_use"; id: string; name: string; input: unknown }
+  | { type: string; [key: string]: unknown };
+
+/** The unary response body, and `message_start.message` (with empty `content`). */
+export interface WireMessageResponse {
+  id?: string;
+  type?: "message";
+  model?: string;
+  content?: WireResponseBlock[];
+  stop_reason?: string | null;
+  usage?: WireUsage | null;
+}
+
+/** `{"type":"error","error":{"type":…,"message":…},"request_id":…}`: HTTP errors and `event: error`. */
+export interface WireErrorEnvelope {
+  type?: "error";
+  error?: { type?: string; message?: string };
+  request_id?: string;
+}
+
+/** The streamed events the adapter understands; any other `type` is ignored, as Anthropic's versioning policy asks. */
+export type WireStreamEvent =
+  | { type: "message_start"; message: WireMessageResponse }
+  | { type: "content_block_start"; index: number; content_block: WireResponseBlock }
+  | { type: "content_block_delta"; index: number; delta: { type: string; text?: string; partial_json?: string } }
+  | { type: "content_block_stop"; index: number }
+  | { type: "message_delta"; delta: { stop_reason?: string | null }; usage?: WireUsage | null }
+  | { type: "message_stop" }
+  | { type: "ping" }
+  | ({ type: "error" } & WireErrorEnvelope);

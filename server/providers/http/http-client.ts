@@ -1,0 +1,109 @@
+import { Agent, errors as undiciErrors, request } from "undici";
+import { ProviderError } from "../provider-error.js";
+
+/** One upstream HTTP request. */
+export interface HttpRequest {
+  url: string;
+  method: "GET" | "POST";
+  headers: Record<string, string>;
+  body?: string;
+  /** Aborts the request at once; the error is a `ProviderError` of kind `cancelled`. */
+  signal: AbortSignal;
+  /** Longest wait for response headers (default 60 s). */
+  headersTimeoutMs?: number;
+  /** Longest silence between body chunks (default 60 s). */
+  bodyTimeoutMs?: number;
+}
+
+/** An upstream HTTP response whose body has not been read yet. */
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The body; failures while reading are `ProviderError`s (timeout, connection, cancelled). */
+  body: AsyncIterable<Uint8Array>;
+  /** Reads the body as text, at most `maxBytes` (default 1 MiB); the rest is discarded. */
+  text(maxBytes?: number): Promise<string>;
+}
+
+/** Sends requests over keep-alive connection pools, one pool per origin. */
+export interface HttpClient {
+  send(req: HttpRequest): Promise<HttpResponse>;
+  close(): Promise<void>;
+}
+
+/** Options of {@link createHttpClient}. */
+export interface HttpClientOptions {
+  /** Connections per origin (size to peak concurrency; default 128). */
+  connections?: number;
+  /** Longest TCP/TLS connect (default 5 s, Envoy's). */
+  connectTimeoutMs?: number;
+  /** How long an idle connection is kept (default 30 s). */
+  keepAliveTimeoutMs?: number;
+}
+
+/**
+ * Creates the HTTP client adapters share: undici with keep-alive pools (WHATWG `fetch` costs
+ * 5–7× more CPU per request here). Every transport failure becomes a classified `ProviderError`;
+ * HTTP error statuses are returned, for the adapter to classify with its own envelope.
+ */
+export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
+  const agent = new Agent({
+    connections: opts.connections ?? 128,
+    connect: { timeout: opts.connectTimeoutMs ?? 5_000 },
+    keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
+  });
+  return {
+    async send(req) {
+      if (req.signal.aborted) throw new ProviderError("cancelled", "the call was cancelled");
+      let res;
+      try {
+        res = await request(req.url, {
+          dispatcher: agent,
+          method: req.method,
+          headers: req.headers,
+          body: req.body,
+          signal: req.signal,
+          headersTimeout: req.headersTimeoutMs ?? 60_000,
+          bodyTimeout: req.bodyTimeoutMs ?? 60_000,
+        });
+      } catch (err) {
+        throw classifyTransportError(err, req.signal);
+      }
+      const raw = res.body;
+      const body: AsyncIterable<Uint8Array> = {
+        async *[Symbol.asyncIterator]() {
+          try {
+            for await (const chunk of raw) yield chunk as Uint8Array;
+          } catch (err) {
+            throw classifyTransportError(err, req.signal);
+          }
+        },
+      };
+      const text = async (maxBytes = 1024 * 1024) => {
+        const parts: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of body) {
+          if (size < maxBytes) parts.push(Buffer.from(chunk).subarray(0, maxBytes - size));
+          size += chunk.byteLength;
+        }
+        return Buffer.concat(parts).toString("utf8");
+      };
+      return { status: res.statusCode, headers: res.headers, body, text };
+    },
+    close: () => agent.close(),
+  };
+}
+
+/** Maps undici and socket errors to the provider error kinds; the cause stays for the log. */
+export function classifyTransportError(err: unknown, signal: AbortSignal): ProviderError {
+  if (err instanceof ProviderError) return err;
+  if (signal.aborted) return new ProviderError("cancelled", "the call was cancelled", { cause: err });
+  if (
+    err instanceof undiciErrors.ConnectTimeoutError ||
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError
+  ) {
+    return new ProviderError("timeout", "the provider did not answer in time", { cause: err });
+  }
+  return new ProviderError("connection", "the connection to the provider failed", { cause: err });
+}

@@ -1,0 +1,151 @@
+/**
+ * OpenAI-compatible vendors as data. Each preset is a few lines — base URL, auth style, quirks,
+ * capabilities — and {@link createOpenAICompatibleProvider} composes the OpenAI adapter with it.
+ * Adding a vendor is adding an entry here (or passing a preset object of your own).
+ */
+import type { HttpClient } from "./http/http-client.js";
+import { createOpenAIProvider, OPENAI_CAPABILITIES, OPENAI_QUIRKS, type OpenAIDeclaration, type OpenAIOperation } from "./openai.js";
+import type { Provider, ProviderCapabilities } from "./provider.js";
+
+/** A compatible vendor: a declaration plus how its URLs differ from OpenAI's. */
+export interface OpenAICompatiblePreset extends OpenAIDeclaration {
+  /** The path after the base URL (default `/chat/completions`, `/embeddings`). */
+  path?: (model: string, op: OpenAIOperation) => string;
+  /** Query parameters on every request (Azure's `api-version`). */
+  query?: Readonly<Record<string, string>>;
+}
+
+const openaiLike = (over: Partial<ProviderCapabilities>): Readonly<ProviderCapabilities> => Object.freeze({ ...OPENAI_CAPABILITIES, ...over });
+const MAX_TOKENS = Object.freeze({ maxTokensField: "max_tokens", streamUsageOption: true, messageNames: true } as const);
+
+/** The known compatible vendors, keyed by the kind routes name. */
+export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
+  azure: {
+    kind: "azure",
+    label: "Azure OpenAI",
+    // No default: every resource has its own endpoint, `https://{resource}.openai.azure.com`.
+    auth: "api-key-header",
+    apiKeyRequired: true,
+    // The model id is the deployment name.
+    path: (model: string, op: OpenAIOperation) => `/openai/deployments/${encodeURIComponent(model)}/${op === "chat" ? "chat/completions" : "embeddings"}`,
+    query: { "api-version": "2024-10-21" },
+    capabilities: OPENAI_CAPABILITIES,
+    quirks: OPENAI_QUIRKS,
+  },
+  groq: {
+    kind: "groq",
+    label: "Groq",
+    defaultBaseUrl: "https://api.groq.com/openai/v1",
+    auth: "bearer",
+    apiKeyRequired: true,
+    capabilities: openaiLike({ embeddings: false }),
+    quirks: OPENAI_QUIRKS,
+  },
+  mistral: {
+    kind: "mistral",
+    label: "Mistral",
+    defaultBaseUrl: "https://api.mistral.ai/v1",
+    auth: "bearer",
+    apiKeyRequired: true,
+    capabilities: OPENAI_CAPABILITIES,
+    // Mistral puts usage on the last chunk by itself and rejects (422) fields it does not know.
+    quirks: { maxTokensField: "max_tokens", streamUsageOption: false, messageNames: false },
+  },
+  deepseek: {
+    kind: "deepseek",
+    label: "DeepSeek",
+    defaultBaseUrl: "https://api.deepseek.com/v1",
+    auth: "bearer",
+    apiKeyRequired: true,
+    capabilities: openaiLike({ jsonSchema: false, embeddings: false, vision: false }),
+    quirks: MAX_TOKENS,
+  },
+  together: {
+    kind: "together",
+    label: "Together AI",
+    defaultBaseUrl: "https://api.together.xyz/v1",
+    auth: "bearer",
+    apiKeyRequired: true,
+    capabilities: OPENAI_CAPABILITIES,
+    quirks: MAX_TOKENS,
+  },
+  fireworks: {
+    kind: "fireworks",
+    label: "Fireworks AI",
+    defaultBaseUrl: "https://api.fireworks.ai/inference/v1",
+    auth: "bearer",
+    apiKeyRequired: true,
+    capabilities: OPENAI_CAPABILITIES,
+    quirks: MAX_TOKENS,
+  },
+  openrouter: {
+    kind: "openrouter",
+    label: "OpenRouter",
+    defaultBaseUrl: "https://openrouter.ai/api/v1",
+    auth: "bearer",
+    apiKeyRequired: true,
+    capabilities: openaiLike({ embeddings: false }),
+    quirks: MAX_TOKENS,
+  },
+  vllm: {
+    kind: "vllm",
+    label: "vLLM",
+    defaultBaseUrl: "http://localhost:8000/v1",
+    auth: "bearer",
+    apiKeyRequired: false,
+    // What a vLLM server serves depends on its model; override per target when it differs.
+    capabilities: openaiLike({ vision: false }),
+    quirks: MAX_TOKENS,
+  },
+  ollama: {
+    kind: "ollama",
+    label: "Ollama",
+    defaultBaseUrl: "http://localhost:11434/v1",
+    auth: "bearer",
+    apiKeyRequired: false,
+    capabilities: openaiLike({ vision: false }),
+    quirks: MAX_TOKENS,
+  },
+} satisfies Record<string, OpenAICompatiblePreset>);
+
+/** The kinds of the built-in presets. */
+export type OpenAICompatibleKind = keyof typeof OPENAI_COMPATIBLE_PRESETS;
+
+/** Options of {@link createOpenAICompatibleProvider}: the call-site facts a preset cannot know. */
+export interface OpenAICompatibleOptions {
+  /** Overrides the preset's default base URL; required when it has none (Azure: the resource endpoint). */
+  baseUrl?: string;
+  http: HttpClient;
+  /** Merged over the preset's query (e.g. another Azure `api-version`). */
+  query?: Record<string, string>;
+  extraHeaders?: Record<string, string>;
+  /** Merged over the preset's capabilities (a self-hosted server knows its model). */
+  capabilities?: Partial<ProviderCapabilities>;
+  headersTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+/**
+ * Creates the adapter for a compatible vendor: the OpenAI adapter with the preset's base URL,
+ * auth style, path, query, quirks and capabilities. `preset` is a built-in kind or a preset
+ * object of your own.
+ */
+export function createOpenAICompatibleProvider(preset: OpenAICompatibleKind | OpenAICompatiblePreset, opts: OpenAICompatibleOptions): Provider {
+  const p: OpenAICompatiblePreset = typeof preset === "string" ? OPENAI_COMPATIBLE_PRESETS[preset] : preset;
+  const baseUrl = opts.baseUrl ?? p.defaultBaseUrl;
+  if (baseUrl === undefined) throw new Error(`${p.kind}: baseUrl is required (the preset has no default endpoint)`);
+  const query = { ...p.query, ...opts.query };
+  return createOpenAIProvider({
+    kind: p.kind,
+    baseUrl,
+    http: opts.http,
+    auth: p.auth,
+    ...(p.path === undefined ? {} : { path: p.path }),
+    ...(Object.keys(query).length === 0 ? {} : { query }),
+    ...(opts.extraHeaders === undefined ? {} : { extraHeaders: opts.extraHeaders }),
+    capabilities: { ...p.capabilities, ...opts.capabilities },
+    quirks: p.quirks,
+    ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
+    ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.idleTimeoutMs }),
+  });
+}

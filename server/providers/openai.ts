@@ -1,0 +1,217 @@
+/**
+ * The OpenAI Chat Completions adapter: `POST …/chat/completions` (unary and SSE) and
+ * `POST …/embeddings`. OpenAI-compatible vendors (Azure, Groq, Mistral, …) reuse it through
+ * `openai-compatible.ts` with their own base URL, auth style, path and quirks.
+ */
+import { withPartialUsage } from "./usage-estimate.js";
+import type { HttpClient, HttpResponse } from "./http/http-client.js";
+import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
+import { ProviderError } from "./provider-error.js";
+import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
+import { classifyHttpError } from "./openai/errors.js";
+import { readChatStream } from "./openai/stream.js";
+import {
+  decodeEmbedding,
+  estimateUsage,
+  fromWireFinishReason,
+  fromWireUsage,
+  OPENAI_QUIRKS,
+  toWireChatRequest,
+  toWireEmbeddingsRequest,
+  type OpenAIQuirks,
+  type WireChatResponse,
+  type WireEmbeddingsResponse,
+} from "./openai/wire.js";
+
+export type { MaxTokensField, OpenAIQuirks } from "./openai/wire.js";
+export { OPENAI_QUIRKS } from "./openai/wire.js";
+
+/** How the credential is sent: `Authorization: Bearer <key>` or Azure's `api-key: <key>`. */
+export type OpenAIAuthStyle = "bearer" | "api-key-header";
+
+/** Which endpoint a request goes to. */
+export type OpenAIOperation = "chat" | "embeddings";
+
+/** What OpenAI itself serves. */
+export const OPENAI_CAPABILITIES: Readonly<ProviderCapabilities> = Object.freeze({
+  streaming: true,
+  tools: true,
+  parallelToolCalls: true,
+  jsonSchema: true,
+  jsonObject: true,
+  embeddings: true,
+  vision: true,
+});
+
+/**
+ * A provider declaration as data: what the README's provider table is generated from. OpenAI's
+ * own is {@link OPENAI_DECLARATION}; the compatible vendors' are in `openai-compatible.ts`.
+ */
+export interface OpenAIDeclaration {
+  /** The provider kind routes name. */
+  kind: string;
+  /** Display name. */
+  label: string;
+  /** Default base URL including the version prefix (the adapter appends `/chat/completions`); none when every deployment has its own. */
+  defaultBaseUrl?: string;
+  auth: OpenAIAuthStyle;
+  /** Whether calls need an API key (local servers such as vLLM and Ollama do not). */
+  apiKeyRequired: boolean;
+  capabilities: Readonly<ProviderCapabilities>;
+  quirks: Readonly<OpenAIQuirks>;
+}
+
+/** OpenAI, declared the same way as the compatible presets. */
+export const OPENAI_DECLARATION: Readonly<OpenAIDeclaration> = Object.freeze({
+  kind: "openai",
+  label: "OpenAI",
+  defaultBaseUrl: "https://api.openai.com/v1",
+  auth: "bearer",
+  apiKeyRequired: true,
+  capabilities: OPENAI_CAPABILITIES,
+  quirks: OPENAI_QUIRKS,
+});
+
+/** Options of {@link createOpenAIProvider}. */
+export interface OpenAIProviderOptions {
+  /** Provider kind reported by the adapter (default `openai`). */
+  kind?: string;
+  /** Base URL including any version prefix, e.g. `https://api.openai.com/v1`; paths are appended. */
+  baseUrl: string;
+  http: HttpClient;
+  /** Default `bearer`. */
+  auth?: OpenAIAuthStyle;
+  /** The path after `baseUrl` (default `/chat/completions` and `/embeddings`); Azure puts the deployment here. */
+  path?: (model: string, op: OpenAIOperation) => string;
+  /** Query parameters on every request (Azure's `api-version`). */
+  query?: Record<string, string>;
+  /** Headers on every request (for example OpenRouter's `HTTP-Referer`). Never put a credential here. */
+  extraHeaders?: Record<string, string>;
+  /** Overrides of {@link OPENAI_CAPABILITIES} (a self-hosted server knows its model). */
+  capabilities?: Partial<ProviderCapabilities>;
+  /** Overrides of the request quirks (default {@link OPENAI_QUIRKS}). */
+  quirks?: Partial<OpenAIQuirks>;
+  /** Longest wait for response headers (default: the HTTP client's 60 s). */
+  headersTimeoutMs?: number;
+  /** Longest silence between body chunks, streams included (default: the HTTP client's 60 s). */
+  idleTimeoutMs?: number;
+}
+
+const DEFAULT_PATHS: Record<OpenAIOperation, string> = { chat: "/chat/completions", embeddings: "/embeddings" };
+
+/** Largest error body read to classify a failure. */
+const ERROR_BODY_BYTES = 64 * 1024;
+/** Largest successful unary body read. */
+const RESPONSE_BODY_BYTES = 32 * 1024 * 1024;
+
+/**
+ * Creates the OpenAI Chat Completions adapter. Streams request `stream_options.include_usage` (per
+ * the quirks) and end at `data: [DONE]`; failures are classified once into `ProviderError`s whose
+ * messages never carry the provider's body or the key.
+ */
+export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
+  const kind = opts.kind ?? "openai";
+  const capabilities: ProviderCapabilities = Object.freeze({ ...OPENAI_CAPABILITIES, ...opts.capabilities });
+  const quirks: OpenAIQuirks = { ...OPENAI_QUIRKS, ...opts.quirks };
+  const base = opts.baseUrl.replace(/\/+$/, "");
+  const query = opts.query && Object.keys(opts.query).length > 0 ? `?${new URLSearchParams(opts.query).toString()}` : "";
+  const pathOf = opts.path ?? ((_model: string, op: OpenAIOperation) => DEFAULT_PATHS[op]);
+
+  const post = async (model: string, op: OpenAIOperation, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> => {
+    const headers: Record<string, string> = {
+      ...opts.extraHeaders,
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+    };
+    if (ctx.apiKey !== undefined && ctx.apiKey !== "") {
+      if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
+      else headers.authorization = `Bearer ${ctx.apiKey}`;
+    }
+    const res = await opts.http.send({
+      url: `${base}${pathOf(model, op)}${query}`,
+      method: "POST",
+      headers,
+      body: JSON.stringify(body),
+      signal: ctx.signal,
+      ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
+      ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
+    });
+    if (res.status >= 200 && res.status < 300) return res;
+    // An unreadable error body still leaves the status to classify by.
+    const text = await res.text(ERROR_BODY_BYTES).catch(() => "");
+    throw classifyHttpError(kind, res.status, res.headers, text);
+  };
+
+  const readJson = async <T>(res: HttpResponse): Promise<T> => {
+    const text = await res.text(RESPONSE_BODY_BYTES);
+    try {
+      const parsed: unknown = JSON.parse(text);
+      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as T;
+    } catch (err) {
+      throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status, cause: err });
+    }
+    throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status });
+  };
+
+  const provider: Provider = {
+    kind,
+    capabilities,
+
+    async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
+      const res = await post(req.model, "chat", toWireChatRequest(req, quirks, false), ctx, false);
+      const body = await readJson<WireChatResponse>(res);
+      const choice = body.choices?.find((c) => (c.index ?? 0) === 0);
+      if (!choice) throw new ProviderError("server_error", `${kind}: the provider sent an answer without choices`, { httpStatus: res.status });
+      const message = choice.message ?? {};
+      const text = message.content ?? message.refusal ?? "";
+      const toolCalls: ModelToolCall[] = (message.tool_calls ?? []).map((c, i) => ({
+        id: c.id ?? `call_${i}`,
+        name: c.function?.name ?? "",
+        argumentsJson: c.function?.arguments ?? "",
+      }));
+      const outputChars = text.length + toolCalls.reduce((n, c) => n + c.name.length + c.argumentsJson.length, 0);
+      const requestId = requestIdOf(res) ?? body.id;
+      return {
+        text,
+        toolCalls,
+        finishReason: fromWireFinishReason(choice.finish_reason),
+        usage: body.usage ? fromWireUsage(body.usage) : estimateUsage(req, outputChars),
+        model: body.model ?? req.model,
+        ...(requestId === undefined ? {} : { providerRequestId: requestId }),
+      };
+    },
+
+    chatStream(req: ModelRequest, ctx: CallContext): AsyncIterable<ModelChunk> {
+      return {
+        async *[Symbol.asyncIterator]() {
+          const res = await post(req.model, "chat", toWireChatRequest(req, quirks, true), ctx, true);
+          yield* withPartialUsage(req, readChatStream(kind, res, req, requestIdOf(res)));
+        },
+      };
+    },
+  };
+
+  if (capabilities.embeddings) {
+    provider.embed = async (req: EmbedRequest, ctx: CallContext): Promise<EmbedResponse> => {
+      const res = await post(req.model, "embeddings", toWireEmbeddingsRequest(req), ctx, false);
+      const body = await readJson<WireEmbeddingsResponse>(res);
+      const data = [...(body.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
+      if (data.length !== req.inputs.length) {
+        throw new ProviderError("server_error", `${kind}: the provider sent ${data.length} vectors for ${req.inputs.length} inputs`, { httpStatus: res.status });
+      }
+      const inputChars = req.inputs.reduce((n, s) => n + s.length, 0);
+      return {
+        vectors: data.map((d) => decodeEmbedding(d.embedding)),
+        usage: body.usage ? fromWireUsage(body.usage) : { ...estimateUsage({ model: req.model, messages: [] }, 0), inputTokens: Math.ceil(inputChars / 4) },
+        model: body.model ?? req.model,
+      };
+    };
+  }
+  return provider;
+}
+
+function requestIdOf(res: HttpResponse): string | undefined {
+  const v = res.headers["x-request-id"];
+  const id = Array.isArray(v) ? v[0] : v;
+  return id === undefined || id === "" ? undefined : id;
+}

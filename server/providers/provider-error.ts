@@ -1,0 +1,73 @@
+import type { TokenUsage } from "./model.js";
+
+/**
+ * How a provider call failed, classified once by the adapter that saw the wire. Retry, fallback,
+ * breakers, metrics and the error a caller sees all decide from this, never from a status code
+ * or a provider's message.
+ */
+export type ProviderErrorKind =
+  /** 429 or a provider rate-limit error; `retryAfterMs` when the provider said. */
+  | "rate_limited"
+  /** Overloaded: Anthropic 529 / `overloaded_error`, 503 with an overload body. */
+  | "overloaded"
+  /** Any other 5xx. */
+  | "server_error"
+  /** No response or no progress in time (connect, headers, first token, idle). */
+  | "timeout"
+  /** Refused, reset or dropped connection before a complete response. */
+  | "connection"
+  /** 400/422: the provider rejected the request content. */
+  | "bad_request"
+  /** 400 because the input is longer than the model's context. */
+  | "context_length"
+  /** The provider's content filter refused the request or the answer. */
+  | "content_filter"
+  /** 401/403: our credential is missing, wrong or lacks access. */
+  | "auth"
+  /** 404: unknown model or deployment. */
+  | "not_found"
+  /** The stream broke after it started: cut without its terminator, malformed, or an error event. */
+  | "stream_error"
+  /** Aborted through the call's signal. */
+  | "cancelled";
+
+/** Options of {@link ProviderError}. */
+export interface ProviderErrorInit {
+  /**
+   * Tokens consumed before the failure (a stream that broke after content): provider-reported
+   * when it said, else estimated from what was received. Billing needs it; absent means none.
+   */
+  usage?: TokenUsage;
+  /** The HTTP status the provider answered with, when it answered. */
+  httpStatus?: number;
+  /** How long the provider asked us to wait (`retry-after`, `retry-after-ms`). */
+  retryAfterMs?: number;
+  /** The provider's own error type or code (for example `overloaded_error`), for logs. */
+  providerCode?: string;
+  /** The underlying error (socket error, parse error), for logs only. */
+  cause?: unknown;
+}
+
+/**
+ * A classified provider failure. `message` is written for callers and never contains the
+ * provider's raw body or a credential.
+ */
+export class ProviderError extends Error {
+  override readonly name = "ProviderError";
+  readonly httpStatus?: number;
+  readonly retryAfterMs?: number;
+  readonly providerCode?: string;
+  readonly usage?: TokenUsage;
+
+  constructor(
+    readonly kind: ProviderErrorKind,
+    message: string,
+    init: ProviderErrorInit = {},
+  ) {
+    super(message, init.cause === undefined ? undefined : { cause: init.cause });
+    this.httpStatus = init.httpStatus;
+    this.retryAfterMs = init.retryAfterMs;
+    this.providerCode = init.providerCode;
+    this.usage = init.usage;
+  }
+}

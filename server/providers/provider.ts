@@ -1,0 +1,49 @@
+import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "./model.js";
+
+/**
+ * What a provider can serve, declared as data. Dispatch refuses a request a target cannot serve
+ * (FAILED_PRECONDITION + CapabilityMissing) before sending it, and the conformance suite generates
+ * its cases from these declarations.
+ */
+export interface ProviderCapabilities {
+  /** Server-sent-event streaming of chat answers. */
+  streaming: boolean;
+  /** Function calling. */
+  tools: boolean;
+  /** Several tool calls in one turn. */
+  parallelToolCalls: boolean;
+  /** Native JSON-Schema-constrained output. */
+  jsonSchema: boolean;
+  /** Native "any JSON object" mode. */
+  jsonObject: boolean;
+  /** Embeddings. */
+  embeddings: boolean;
+  /** Image input. */
+  vision: boolean;
+}
+
+/** Per-call inputs that are not part of the neutral request. */
+export interface CallContext {
+  /** Aborts the upstream request at once (caller gone, deadline, hedge lost). */
+  signal: AbortSignal;
+  /** The decrypted credential (API key), if the target has one. Never logged. */
+  apiKey?: string;
+}
+
+/**
+ * One provider wire format behind one interface. Implementations translate the neutral types to
+ * and from their wire types, classify every failure once as a `ProviderError`, honour
+ * `ctx.signal`, and never put a credential or a provider's raw error body into anything they
+ * return or throw.
+ */
+export interface Provider {
+  /** The provider kind (`openai`, `anthropic`, `gemini`, `groq`, …) as routes name it. */
+  readonly kind: string;
+  readonly capabilities: ProviderCapabilities;
+  /** A complete chat answer. */
+  chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse>;
+  /** A streamed chat answer; see `ModelChunk` for the ordering contract. */
+  chatStream(req: ModelRequest, ctx: CallContext): AsyncIterable<ModelChunk>;
+  /** Embeddings; present only when `capabilities.embeddings`. */
+  embed?(req: EmbedRequest, ctx: CallContext): Promise<EmbedResponse>;
+}

@@ -1,0 +1,220 @@
+/**
+ * Proves the Anthropic fake is wire-faithful: the official `@anthropic-ai/sdk` (retries off) parses
+ * its unary answers, streams (raw events and the `messages.stream` helper), tool use, prompt-cache
+ * usage and error envelopes exactly as the SDK documents them.
+ */
+import Anthropic, { APIError, BadRequestError, InternalServerError, OverloadedError, RateLimitError } from "@anthropic-ai/sdk";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { startAnthropicFake } from "./anthropic-fake.js";
+import type { FakeProvider } from "./fake-types.js";
+
+const MODEL = "claude-sonnet-5-5";
+const API_KEY = "sk-ant-api03-test-key";
+const weather = {
+  name: "get_weather",
+  description: "Weather for a city",
+  input_schema: { type: "object" as const, properties: { city: { type: "string" } }, required: ["city"] },
+};
+
+let fake: FakeProvider;
+let client: Anthropic;
+
+beforeAll(async () => {
+  fake = await startAnthropicFake();
+  client = new Anthropic({ apiKey: API_KEY, baseURL: fake.url, maxRetries: 0 });
+});
+afterAll(async () => {
+  await fake.close();
+});
+beforeEach(() => fake.reset());
+
+describe("anthropic fake, read by @anthropic-ai/sdk", () => {
+  it("answers a unary call with a Message the SDK parses", async () => {
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 256, system: "be brief", messages: [{ role: "user", content: "hello there" }] });
+    expect(msg.id).toMatch(/^msg_01[0-9A-Za-z]{22}$/);
+    expect(msg.type).toBe("message");
+    expect(msg.role).toBe("assistant");
+    expect(msg.model).toBe(MODEL);
+    expect(msg.content).toEqual([{ type: "text", text: "echo: hello there" }]);
+    expect(msg.stop_reason).toBe("end_turn");
+    expect(msg.usage.input_tokens).toBe(4); // "be brief" + "hello there"
+    expect(msg.usage.output_tokens).toBe(3);
+    expect(msg._request_id).toMatch(/^req_01/);
+    const req = fake.requests()[0]!;
+    expect(req.path).toBe("/v1/messages");
+    expect(req.headers["authorization"]).toBe(`Bearer ${API_KEY}`); // the SDK's 1.x auth; the adapter sends x-api-key
+    expect(req.headers["anthropic-version"]).toMatch(/^\d{4}-\d{2}-\d{2}$/); // the SDK pins its own version
+    expect(fake.truth()).toEqual([
+      { path: "/v1/messages", model: MODEL, stream: false, inputTokens: 4, outputTokens: 3, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, delivered: "complete" },
+    ]);
+  });
+
+  it("reports prompt-cache and thinking usage in the documented fields", async () => {
+    fake.script({ reply: { text: "cached", usage: { input: 1200, output: 9, cachedInput: 1024, cacheWrite: 100, reasoning: 8 } } });
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 256, messages: [{ role: "user", content: "hi" }] });
+    expect(msg.usage).toMatchObject({
+      input_tokens: 76,
+      cache_read_input_tokens: 1024,
+      cache_creation_input_tokens: 100,
+      output_tokens: 9,
+      output_tokens_details: { thinking_tokens: 8 },
+    });
+    expect(fake.truth()[0]).toMatchObject({ inputTokens: 1200, cachedInputTokens: 1024, cacheWriteInputTokens: 100, outputTokens: 9, reasoningTokens: 8 });
+  });
+
+  it("truncates at max_tokens with stop_reason max_tokens, and at a stop sequence", async () => {
+    fake.script({ reply: { text: "one two three four five six" } }, { reply: { text: "alpha beta STOP gamma" } });
+    const cut = await client.messages.create({ model: MODEL, max_tokens: 3, messages: [{ role: "user", content: "count" }] });
+    expect(cut.content).toEqual([{ type: "text", text: "one two three" }]);
+    expect(cut.stop_reason).toBe("max_tokens");
+    expect(cut.usage.output_tokens).toBe(3);
+    const stopped = await client.messages.create({ model: MODEL, max_tokens: 100, stop_sequences: ["STOP"], messages: [{ role: "user", content: "go" }] });
+    expect(stopped.stop_reason).toBe("stop_sequence");
+    expect(stopped.stop_sequence).toBe("STOP");
+    expect(stopped.content).toEqual([{ type: "text", text: "alpha beta " }]);
+  });
+
+  it("streams raw events in the documented order (ping right after message_start)", async () => {
+    fake.script({ reply: { text: "a streamed answer in pieces", usage: { input: 10, output: 5, cachedInput: 4, cacheWrite: 2 } } });
+    const res = await fetch(`${fake.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-api-key": API_KEY, "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 64, stream: true, messages: [{ role: "user", content: "go" }] }),
+    });
+    expect(res.headers.get("content-type")).toBe("text/event-stream");
+    expect(res.headers.get("request-id")).toMatch(/^req_01/);
+    const names = [...(await res.text()).matchAll(/^event: (\S+)$/gm)].map((m) => m[1]);
+    expect(names.slice(0, 3)).toEqual(["message_start", "ping", "content_block_start"]);
+    expect(names.slice(-3)).toEqual(["content_block_stop", "message_delta", "message_stop"]);
+
+    fake.script({ reply: { text: "a streamed answer in pieces", usage: { input: 10, output: 5, cachedInput: 4, cacheWrite: 2 } } });
+    const stream = await client.messages.create({ model: MODEL, max_tokens: 64, stream: true, messages: [{ role: "user", content: "go" }] });
+    const events = [];
+    for await (const event of stream) events.push(event);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe("message_start");
+    expect(types.at(-2)).toBe("message_delta");
+    expect(types.at(-1)).toBe("message_stop");
+    const start = events[0]!;
+    if (start.type !== "message_start") throw new Error("unreachable");
+    expect(start.message.usage).toMatchObject({ input_tokens: 4, cache_read_input_tokens: 4, cache_creation_input_tokens: 2, output_tokens: 1 });
+    const delta = events.at(-2)!;
+    if (delta.type !== "message_delta") throw new Error("unreachable");
+    expect(delta.delta.stop_reason).toBe("end_turn");
+    expect(delta.usage.output_tokens).toBe(5);
+    const text = events.map((e) => (e.type === "content_block_delta" && e.delta.type === "text_delta" ? e.delta.text : "")).join("");
+    expect(text).toBe("a streamed answer in pieces");
+  });
+
+  it("builds the final message through the messages.stream helper", async () => {
+    fake.script({ reply: { text: "héllo wörld 😀 from the helper", usage: { input: 20, output: 6, cachedInput: 12 } } });
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "go" }] });
+    const pieces: string[] = [];
+    stream.on("text", (t) => pieces.push(t));
+    const msg = await stream.finalMessage();
+    expect(pieces.join("")).toBe("héllo wörld 😀 from the helper");
+    expect(msg.content).toEqual([expect.objectContaining({ type: "text", text: "héllo wörld 😀 from the helper" })]);
+    expect(msg.stop_reason).toBe("end_turn");
+    expect(msg.usage).toMatchObject({ input_tokens: 8, cache_read_input_tokens: 12, cache_creation_input_tokens: 0, output_tokens: 6 });
+    expect(fake.truth()[0]).toMatchObject({ stream: true, inputTokens: 20, outputTokens: 6, cachedInputTokens: 12, delivered: "complete" });
+  });
+
+  it("answers with tool_use blocks, unary", async () => {
+    fake.script({ reply: { toolCalls: [{ id: "toolu_01A", name: "get_weather", argumentsJson: '{"city":"Paris"}' }], finishReason: "tool_calls" } });
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 256, tools: [weather], messages: [{ role: "user", content: "weather in Paris?" }] });
+    expect(msg.stop_reason).toBe("tool_use");
+    expect(msg.content).toEqual([{ type: "tool_use", id: "toolu_01A", name: "get_weather", input: { city: "Paris" } }]);
+    expect(JSON.stringify(fake.requests()[0]!.body)).toContain("input_schema");
+  });
+
+  it("streams parallel tool_use blocks that the helper reassembles", async () => {
+    fake.script({
+      reply: {
+        text: "Checking both.",
+        toolCalls: [
+          { name: "get_weather", argumentsJson: '{"city":"Paris"}' },
+          { name: "get_weather", argumentsJson: '{"city":"Oslo","unit":"celsius"}' },
+        ],
+      },
+    });
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 256, tools: [weather], messages: [{ role: "user", content: "weather?" }] });
+    const jsonPieces: string[] = [];
+    stream.on("inputJson", (partial) => jsonPieces.push(partial));
+    const msg = await stream.finalMessage();
+    expect(msg.stop_reason).toBe("tool_use");
+    expect(msg.content.map((b) => b.type)).toEqual(["text", "tool_use", "tool_use"]);
+    const uses = msg.content.filter((b) => b.type === "tool_use");
+    expect(uses.map((u) => u.input)).toEqual([{ city: "Paris" }, { city: "Oslo", unit: "celsius" }]);
+    expect(uses.every((u) => /^toolu_01[0-9A-Za-z]{22}$/.test(u.id))).toBe(true);
+    expect(jsonPieces.length).toBeGreaterThan(2);
+  });
+
+  it("answers 429 with the envelope and retry-after the SDK exposes on RateLimitError", async () => {
+    fake.script({ fault: { kind: "status", status: 429, retryAfterSeconds: 7 } });
+    const err = await client.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RateLimitError);
+    const e = err as RateLimitError;
+    expect(e.status).toBe(429);
+    expect(e.headers.get("retry-after")).toBe("7");
+    expect(e.headers.get("anthropic-ratelimit-requests-remaining")).toBe("0");
+    expect(e.requestID).toMatch(/^req_01/);
+    expect(e.type).toBe("rate_limit_error");
+    expect(e.error).toMatchObject({ type: "error", error: { type: "rate_limit_error" }, request_id: e.requestID });
+  });
+
+  it("answers 529 as the SDK's OverloadedError (an InternalServerError)", async () => {
+    fake.script({ fault: { kind: "status", status: 529 } });
+    const err = await client.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OverloadedError);
+    expect(err).toBeInstanceOf(InternalServerError);
+    expect((err as OverloadedError).status).toBe(529);
+    expect((err as OverloadedError).type).toBe("overloaded_error");
+  });
+
+  it("answers 400 as BadRequestError with the API's message", async () => {
+    fake.script({ fault: { kind: "status", status: 400, message: "prompt is too long: 210000 tokens > 200000 maximum" } });
+    const err = await client.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).type).toBe("invalid_request_error");
+    expect((err as BadRequestError).apiMessage).toBe("prompt is too long: 210000 tokens > 200000 maximum");
+  });
+
+  it("rejects a request without x-api-key as the API does", async () => {
+    const res = await fetch(`${fake.url}/v1/messages`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "anthropic-version": "2023-06-01" },
+      body: JSON.stringify({ model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }),
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+  });
+
+  it("sends a mid-stream overloaded_error that the SDK throws as an APIError of that type", async () => {
+    fake.script({ reply: { text: "one two three four five six" }, fault: { kind: "mid_stream_error" } });
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "go" }] });
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(APIError);
+    expect((err as APIError).status).toBeUndefined();
+    expect((err as APIError).type).toBe("overloaded_error");
+    expect((err as APIError).apiMessage).toBe("Overloaded");
+    expect(fake.truth()[0]).toMatchObject({ stream: true, outputTokens: 2, delivered: "partial" });
+
+    fake.script({ reply: { text: "one two three four five six" }, fault: { kind: "mid_stream_error" } });
+    const raw = await client.messages.create({ model: MODEL, max_tokens: 64, stream: true, messages: [{ role: "user", content: "go" }] });
+    const seen: string[] = [];
+    const rawErr = await (async () => {
+      for await (const event of raw) seen.push(event.type);
+    })().catch((e: unknown) => e);
+    expect(rawErr).toBeInstanceOf(APIError);
+    expect((rawErr as APIError).type).toBe("overloaded_error");
+    expect(seen).toEqual(["message_start", "content_block_start", "content_block_delta"]);
+  });
+
+  it("omits usage for missing_usage, which the SDK tolerates", async () => {
+    fake.script({ reply: { text: "no usage here" }, fault: { kind: "missing_usage" } });
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "go" }] });
+    expect(msg.content).toEqual([{ type: "text", text: "no usage here" }]);
+    expect(msg.usage).toBeUndefined();
+    expect(fake.truth()[0]).toMatchObject({ outputTokens: 3 });
+  });
+});

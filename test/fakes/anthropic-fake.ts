@@ -1,0 +1,351 @@
+/**
+ * A wire-faithful fake of the Anthropic Messages API (`POST /v1/messages`, anthropic-version
+ * 2023-06-01): the unary `Message` JSON, the SSE sequence (`message_start`, `ping`,
+ * `content_block_start/delta/stop`, `message_delta` with cumulative usage, `message_stop`),
+ * in-stream `event: error`, the error envelope `{"type":"error","error":{…},"request_id"}` with its
+ * `request-id` header, `retry-after` and `anthropic-ratelimit-*` headers on 429s.
+ *
+ * Token arithmetic is the shared fake's (one token per word): input = the words of `system` and
+ * of every message's text, tool inputs and tool results; output = the words of the reply's text
+ * and tool arguments, unless the script says otherwise.
+ */
+import { randomBytes, randomUUID } from "node:crypto";
+import { startFakeServer, type WirePlan, type WireFormat, type WireRequest } from "./fake-server.js";
+import type { FakeProvider, Fault, Reply, ScriptStep, TruthEntry } from "./fake-types.js";
+import { countTokens, echoReply, filler, firstTokens, streamPieces } from "./fake-text.js";
+
+/** Starts the Anthropic fake on a free loopback port. */
+export function startAnthropicFake(): Promise<FakeProvider> {
+  return startFakeServer(anthropicWire);
+}
+
+/** A Messages API request body, as loosely as the fake reads it. */
+interface Body {
+  model?: unknown;
+  max_tokens?: unknown;
+  messages?: unknown;
+  system?: unknown;
+  stream?: unknown;
+  stop_sequences?: unknown;
+}
+
+interface ToolUse {
+  id: string;
+  name: string;
+  argumentsJson: string;
+}
+
+/** What the model "generated" for one request. */
+interface Generation {
+  model: string;
+  text: string;
+  toolUses: ToolUse[];
+  stopReason: string;
+  stopSequence: string | null;
+  usage: { input: number; output: number; cacheRead: number; cacheWrite: number; reasoning: number };
+}
+
+const FINISH_TO_STOP: Record<NonNullable<Reply["finishReason"]>, string> = {
+  stop: "end_turn",
+  length: "max_tokens",
+  tool_calls: "tool_use",
+  content_filter: "refusal",
+};
+
+const ERROR_TYPE_BY_STATUS: Record<number, string> = {
+  400: "invalid_request_error",
+  401: "authentication_error",
+  402: "billing_error",
+  403: "permission_error",
+  404: "not_found_error",
+  413: "request_too_large",
+  429: "rate_limit_error",
+  500: "api_error",
+  504: "timeout_error",
+  529: "overloaded_error",
+};
+
+const ERROR_MESSAGE_BY_TYPE: Record<string, string> = {
+  invalid_request_error: "Invalid request",
+  authentication_error: "invalid x-api-key",
+  billing_error: "Your credit balance is too low to access the Anthropic API.",
+  permission_error: "Your API key does not have permission to use the specified resource.",
+  not_found_error: "Not found",
+  request_too_large: "Request exceeds the maximum allowed number of bytes.",
+  rate_limit_error: "Number of request tokens has exceeded your per-minute rate limit",
+  api_error: "Internal server error",
+  timeout_error: "Request timed out",
+  overloaded_error: "Overloaded",
+};
+
+const anthropicWire: WireFormat = {
+  kind: "anthropic",
+
+  plan(req, step) {
+    if (req.method !== "POST" || req.path !== "/v1/messages") return errorPlan(404, "not_found_error", "Not found");
+    // `x-api-key`, or `Authorization: Bearer` as @anthropic-ai/sdk 1.x sends the key.
+    const key = header(req, "x-api-key") ?? /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1];
+    if (key === undefined || key === "") return errorPlan(401, "authentication_error", "x-api-key header is required");
+    if (header(req, "anthropic-version") === undefined) return errorPlan(400, "invalid_request_error", "anthropic-version: header is required");
+    const body = (typeof req.body === "object" && req.body !== null ? req.body : {}) as Body;
+    if (typeof body.model !== "string") return errorPlan(400, "invalid_request_error", "model: Field required");
+    if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) {
+      return errorPlan(400, "invalid_request_error", "max_tokens: Field required");
+    }
+    if (!Array.isArray(body.messages) || body.messages.length === 0) return errorPlan(400, "invalid_request_error", "messages: Field required");
+    const gen = generate(body, step, body.max_tokens);
+    return body.stream === true ? streamPlan(gen, step.fault) : unaryPlan(gen, step.fault);
+  },
+
+  error(status, fault) {
+    const type = fault.errorType ?? ERROR_TYPE_BY_STATUS[status] ?? (status >= 500 ? "api_error" : "invalid_request_error");
+    const waitSeconds = fault.retryAfterSeconds ?? (fault.retryAfterMs === undefined ? undefined : Math.ceil(fault.retryAfterMs / 1000));
+    const headers: Record<string, string> = {};
+    if (waitSeconds !== undefined) {
+      // Anthropic sends whole seconds only (no `retry-after-ms`).
+      headers["retry-after"] = String(waitSeconds);
+      if (status === 429) {
+        const reset = new Date(Date.now() + waitSeconds * 1000).toISOString().replace(/\.\d+Z$/, "Z");
+        Object.assign(headers, {
+          "anthropic-ratelimit-requests-limit": "50",
+          "anthropic-ratelimit-requests-remaining": "0",
+          "anthropic-ratelimit-requests-reset": reset,
+          "anthropic-ratelimit-tokens-limit": "40000",
+          "anthropic-ratelimit-tokens-remaining": "40000",
+          "anthropic-ratelimit-tokens-reset": new Date().toISOString().replace(/\.\d+Z$/, "Z"),
+        });
+      }
+    }
+    if (status === 429 || status === 529 || status >= 500) headers["x-should-retry"] = "true";
+    return errorPlan(status, type, fault.message ?? ERROR_MESSAGE_BY_TYPE[type] ?? "Error", headers);
+  },
+
+  malformedEvent() {
+    return 'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"bro\n\n';
+  },
+};
+
+/** Decides the answer: scripted or echoed, cut at a stop sequence or at `max_tokens`. */
+function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
+  const reply = step.reply ?? {};
+  const messages = body.messages as unknown[];
+  let text = reply.text ?? (reply.toolCalls !== undefined && reply.toolCalls.length > 0 ? "" : echoReply(lastUserText(messages)));
+  let toolUses: ToolUse[] = (reply.toolCalls ?? []).map((c) => ({ id: c.id ?? newId("toolu_01", 22), name: c.name, argumentsJson: c.argumentsJson }));
+  let stopReason: string | undefined = reply.finishReason === undefined ? undefined : FINISH_TO_STOP[reply.finishReason];
+  let stopSequence: string | null = null;
+
+  const stops = Array.isArray(body.stop_sequences) ? body.stop_sequences.filter((s): s is string => typeof s === "string" && s !== "") : [];
+  const hit = stops.map((s) => ({ s, at: text.indexOf(s) })).filter((h) => h.at >= 0).sort((a, b) => a.at - b.at)[0];
+  if (hit !== undefined) {
+    text = text.slice(0, hit.at);
+    toolUses = [];
+    stopReason = "stop_sequence";
+    stopSequence = hit.s;
+  }
+
+  const scripted = reply.usage ?? {};
+  const reasoning = scripted.reasoning ?? 0;
+  const natural = () => countTokens(text) + toolUses.reduce((n, t) => n + countTokens(t.argumentsJson), 0) + reasoning;
+  let output = scripted.output ?? natural();
+  if (step.fault?.kind === "overrun_max_tokens") {
+    text = `${text} ${filler(maxTokens + 5)}`.trim();
+    output = Math.max(output, natural());
+  } else if (output > maxTokens) {
+    text = firstTokens(text, maxTokens).text;
+    toolUses = [];
+    output = maxTokens;
+    stopReason = "max_tokens";
+  }
+
+  const cacheRead = scripted.cachedInput ?? 0;
+  const cacheWrite = scripted.cacheWrite ?? 0;
+  const allInput = scripted.input ?? countTokens([textOf(body.system), ...messages.map(textOf)].join(" "));
+  return {
+    model: body.model as string,
+    text,
+    toolUses,
+    stopReason: stopReason ?? (toolUses.length > 0 ? "tool_use" : "end_turn"),
+    stopSequence,
+    usage: { input: Math.max(0, allInput - cacheRead - cacheWrite), output, cacheRead, cacheWrite, reasoning },
+  };
+}
+
+function unaryPlan(gen: Generation, fault: Fault | undefined): WirePlan {
+  const content: unknown[] = [];
+  if (gen.text !== "" || gen.toolUses.length === 0) content.push({ type: "text", text: gen.text });
+  for (const t of gen.toolUses) content.push({ type: "tool_use", id: t.id, name: t.name, input: toolInput(t.argumentsJson) });
+  const body = {
+    id: newId("msg_01", 22),
+    type: "message",
+    role: "assistant",
+    model: gen.model,
+    content,
+    stop_reason: gen.stopReason,
+    stop_sequence: gen.stopSequence,
+    ...(fault?.kind === "missing_usage" ? {} : { usage: messageUsage(gen, gen.usage.output) }),
+  };
+  return { type: "json", status: 200, headers: successHeaders(), body, truth: truthOf(gen, false, gen.usage.output) };
+}
+
+function streamPlan(gen: Generation, fault: Fault | undefined): WirePlan {
+  const noUsage = fault?.kind === "missing_usage";
+  const events: string[] = [];
+  const message = {
+    id: newId("msg_01", 22),
+    type: "message",
+    role: "assistant",
+    model: gen.model,
+    content: [],
+    stop_reason: null,
+    stop_sequence: null,
+    ...(noUsage ? {} : { usage: messageUsage(gen, 1) }),
+  };
+  events.push(frame("message_start", { type: "message_start", message }));
+  events.push('event: ping\ndata: {"type": "ping"}\n\n');
+
+  // Content events, with how many output tokens had been sent once each was out.
+  const content: Array<{ frame: string; tokensSoFar: number; isDelta: boolean }> = [];
+  let sent = 0;
+  let index = 0;
+  if (gen.text !== "") {
+    content.push({ frame: frame("content_block_start", { type: "content_block_start", index, content_block: { type: "text", text: "" } }), tokensSoFar: sent, isDelta: false });
+    for (const piece of streamPieces(gen.text)) {
+      sent += countTokens(piece);
+      content.push({ frame: frame("content_block_delta", { type: "content_block_delta", index, delta: { type: "text_delta", text: piece } }), tokensSoFar: sent, isDelta: true });
+    }
+    content.push({ frame: frame("content_block_stop", { type: "content_block_stop", index }), tokensSoFar: sent, isDelta: false });
+    index++;
+  }
+  for (const t of gen.toolUses) {
+    const block = { type: "tool_use", id: t.id, name: t.name, input: {} };
+    content.push({ frame: frame("content_block_start", { type: "content_block_start", index, content_block: block }), tokensSoFar: sent, isDelta: false });
+    for (const piece of ["", ...jsonPieces(t.argumentsJson)]) {
+      content.push({ frame: frame("content_block_delta", { type: "content_block_delta", index, delta: { type: "input_json_delta", partial_json: piece } }), tokensSoFar: sent, isDelta: true });
+    }
+    sent += countTokens(t.argumentsJson);
+    content.push({ frame: frame("content_block_stop", { type: "content_block_stop", index }), tokensSoFar: sent, isDelta: false });
+    index++;
+  }
+
+  if (fault?.kind === "mid_stream_error") {
+    // Overloaded after the first piece of content: Anthropic's in-stream form of a 529.
+    const first = content.findIndex((c) => c.isDelta);
+    const upTo = first === -1 ? content.length : first + 1;
+    events.push(...content.slice(0, upTo).map((c) => c.frame));
+    events.push(frame("error", { type: "error", error: { type: "overloaded_error", message: "Overloaded" } }));
+    const generated = content[upTo - 1]?.tokensSoFar ?? 0;
+    return { type: "sse", headers: successHeaders(), events, truth: truthOf(gen, true, generated), endsEarly: true };
+  }
+
+  events.push(...content.map((c) => c.frame));
+  const deltaUsage = { ...wireUsageCounts(gen), output_tokens: gen.usage.output, ...reasoningDetails(gen) };
+  events.push(frame("message_delta", { type: "message_delta", delta: { stop_reason: gen.stopReason, stop_sequence: gen.stopSequence }, ...(noUsage ? {} : { usage: deltaUsage }) }));
+  events.push(frame("message_stop", { type: "message_stop" }));
+  return { type: "sse", headers: successHeaders(), events, truth: truthOf(gen, true, gen.usage.output) };
+}
+
+function messageUsage(gen: Generation, outputTokens: number): Record<string, unknown> {
+  return {
+    ...wireUsageCounts(gen),
+    cache_creation: { ephemeral_5m_input_tokens: gen.usage.cacheWrite, ephemeral_1h_input_tokens: 0 },
+    output_tokens: outputTokens,
+    ...reasoningDetails(gen),
+    service_tier: "standard",
+  };
+}
+
+function wireUsageCounts(gen: Generation): Record<string, number> {
+  return { input_tokens: gen.usage.input, cache_creation_input_tokens: gen.usage.cacheWrite, cache_read_input_tokens: gen.usage.cacheRead };
+}
+
+function reasoningDetails(gen: Generation): Record<string, unknown> {
+  return gen.usage.reasoning > 0 ? { output_tokens_details: { thinking_tokens: gen.usage.reasoning } } : {};
+}
+
+function truthOf(gen: Generation, stream: boolean, outputTokens: number): Omit<TruthEntry, "delivered"> {
+  return {
+    path: "/v1/messages",
+    model: gen.model,
+    stream,
+    inputTokens: gen.usage.input + gen.usage.cacheRead + gen.usage.cacheWrite,
+    outputTokens,
+    cachedInputTokens: gen.usage.cacheRead,
+    cacheWriteInputTokens: gen.usage.cacheWrite,
+    reasoningTokens: gen.usage.reasoning,
+  };
+}
+
+function errorPlan(status: number, type: string, message: string, headers: Record<string, string> = {}): WirePlan {
+  const requestId = newId("req_01", 22);
+  return { type: "json", status, headers: { "request-id": requestId, ...headers }, body: { type: "error", error: { type, message }, request_id: requestId } };
+}
+
+function successHeaders(): Record<string, string> {
+  return {
+    "request-id": newId("req_01", 22),
+    "anthropic-organization-id": randomUUID(),
+    "anthropic-ratelimit-requests-limit": "50",
+    "anthropic-ratelimit-requests-remaining": "49",
+    "anthropic-ratelimit-requests-reset": new Date(Date.now() + 1_200).toISOString().replace(/\.\d+Z$/, "Z"),
+  };
+}
+
+function frame(event: string, data: unknown): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
+
+/** The text a user turn carries last: its text blocks, else its tool results. */
+function lastUserText(messages: unknown[]): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i] as { role?: unknown; content?: unknown };
+    if (m?.role !== "user") continue;
+    if (typeof m.content === "string") return m.content;
+    if (!Array.isArray(m.content)) return "";
+    const texts = m.content.filter((b): b is { type: "text"; text: string } => b?.type === "text" && typeof b.text === "string").map((b) => b.text);
+    return texts.length > 0 ? texts.join(" ") : textOf(m.content);
+  }
+  return "";
+}
+
+/** Every text a system prompt, message or block holds (tool inputs as JSON). */
+function textOf(value: unknown): string {
+  if (typeof value === "string") return value;
+  if (Array.isArray(value)) return value.map(textOf).join(" ");
+  if (typeof value !== "object" || value === null) return "";
+  const v = value as { type?: unknown; text?: unknown; content?: unknown; input?: unknown };
+  if (v.type === "text" && typeof v.text === "string") return v.text;
+  if (v.type === "tool_use") return JSON.stringify(v.input ?? {});
+  if (v.type === "tool_result" || v.content !== undefined) return textOf(v.content);
+  return "";
+}
+
+function toolInput(argumentsJson: string): unknown {
+  try {
+    const value: unknown = JSON.parse(argumentsJson);
+    return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+  } catch {
+    return {};
+  }
+}
+
+/** A tool's argument JSON in pieces of about 8 characters, as `input_json_delta`s carry it. */
+function jsonPieces(json: string): string[] {
+  const pieces: string[] = [];
+  for (let i = 0; i < json.length; i += 8) pieces.push(json.slice(i, i + 8));
+  return pieces;
+}
+
+function header(req: WireRequest, name: string): string | undefined {
+  const v = req.headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+
+/** An id in Anthropic's shape: a prefix such as `msg_01` and base62 characters. */
+function newId(prefix: string, length: number): string {
+  const bytes = randomBytes(length);
+  let out = prefix;
+  for (const b of bytes) out += BASE62[b % 62];
+  return out;
+}

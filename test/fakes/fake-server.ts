@@ -1,0 +1,193 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { FakeProvider, Fault, RecordedRequest, ScriptStep, TruthEntry } from "./fake-types.js";
+
+/** A request as the wire format sees it. */
+export interface WireRequest {
+  method: string;
+  /** Path without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: Record<string, string | string[] | undefined>;
+  body: unknown;
+}
+
+/** What the wire format wants sent; the server applies transport faults on top. */
+export type WirePlan =
+  | { type: "json"; status: number; headers?: Record<string, string>; body: unknown; truth?: Omit<TruthEntry, "delivered"> }
+  /** `events` are complete SSE frames (each ending in a blank line), sent in order. */
+  | {
+      type: "sse";
+      headers?: Record<string, string>;
+      events: string[];
+      truth?: Omit<TruthEntry, "delivered">;
+      /** The events end the answer early (an in-stream provider error): the truth log says `partial`. */
+      endsEarly?: boolean;
+    };
+
+/**
+ * One provider's wire format: builds replies, error envelopes and content faults. Transport faults
+ * (refuse, hang, stall, drip, cut, UTF-8 splits, malformed frames) are the server's.
+ */
+export interface WireFormat {
+  kind: string;
+  /** The plan for a request, given the scripted step (with any content fault in `step.fault`). */
+  plan(req: WireRequest, step: ScriptStep): WirePlan;
+  /** The provider's error envelope for a status fault. */
+  error(status: number, fault: Extract<Fault, { kind: "status" }>): WirePlan;
+  /** An event that is not valid for the format (for `malformed_sse`). */
+  malformedEvent(): string;
+}
+
+/** Starts a fake provider on 127.0.0.1 with a free port. */
+export async function startFakeServer(wire: WireFormat): Promise<FakeProvider> {
+  let steps: ScriptStep[] = [];
+  let recorded: RecordedRequest[] = [];
+  let truth: TruthEntry[] = [];
+  const sockets = new Set<Socket>();
+
+  const server = createServer((req, res) => {
+    void handle(req, res).catch(() => res.destroy());
+  });
+  server.on("connection", (socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const raw = await readBody(req);
+    const url = new URL(req.url ?? "/", "http://fake");
+    let body: unknown;
+    try {
+      body = raw.length > 0 ? JSON.parse(raw) : undefined;
+    } catch {
+      body = undefined;
+    }
+    const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, headers: req.headers, body, receivedAt: Date.now() };
+    recorded.push(record);
+    let finished = false;
+    res.once("close", () => {
+      if (!finished) record.abortedAt = Date.now();
+    });
+    const step = steps.shift() ?? {};
+    const fault = step.fault;
+    if (fault?.kind === "refuse") {
+      req.socket.destroy();
+      return;
+    }
+    if (fault?.kind === "hang") return; // the client's timeout or abort ends it
+    const plan = fault?.kind === "status" ? wire.error(fault.status, fault) : wire.plan({ method: record.method, path: url.pathname, query: url.searchParams, headers: req.headers, body }, step);
+    const log = (delivered: TruthEntry["delivered"]) => {
+      if (plan.truth) truth.push({ ...plan.truth, delivered });
+    };
+    if (plan.type === "json") {
+      res.writeHead(plan.status, { "content-type": "application/json", ...plan.headers });
+      res.end(JSON.stringify(plan.body));
+      finished = true;
+      log(plan.status < 400 ? "complete" : "none");
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive", ...plan.headers });
+    res.flushHeaders();
+    const events = [...plan.events];
+    if (fault?.kind === "malformed_sse") events.splice(1, 0, wire.malformedEvent());
+    if (fault?.kind === "rechunk") {
+      await writeRechunked(res, events.join(""), fault.seed, fault.maxPiece ?? 7);
+      finished = true;
+      res.end();
+      log(plan.endsEarly === true ? "partial" : "complete");
+      return;
+    }
+    const cutAt = fault?.kind === "cut" ? Math.max(1, Math.floor(events.length / 2)) : fault?.kind === "stall_after_first_chunk" ? 1 : events.length;
+    for (let i = 0; i < cutAt; i++) {
+      if (res.destroyed) break;
+      await writeEvent(res, events[i]!, fault?.kind === "split_utf8");
+      if (fault?.kind === "slow_drip" && i < cutAt - 1) await sleep(fault.delayMs);
+    }
+    if (res.destroyed) {
+      log("partial");
+      return;
+    }
+    if (fault?.kind === "stall_after_first_chunk") {
+      log("partial");
+      return; // keep the connection open and silent
+    }
+    if (fault?.kind === "cut") {
+      log("partial");
+      // Let what was written reach the client first: the cut comes after it, as on a real network.
+      await sleep(20);
+      res.destroy();
+      return;
+    }
+    finished = true;
+    res.end();
+    log(plan.endsEarly === true ? "partial" : "complete");
+  }
+
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    kind: wire.kind,
+    url: `http://127.0.0.1:${port}`,
+    script: (...more) => void steps.push(...more),
+    requests: () => recorded,
+    truth: () => truth,
+    reset: () => {
+      steps = [];
+      recorded = [];
+      truth = [];
+    },
+    close: async () => {
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const parts: Buffer[] = [];
+  for await (const chunk of req) parts.push(chunk as Buffer);
+  return Buffer.concat(parts).toString("utf8");
+}
+
+/** Writes one SSE frame; with `splitUtf8`, cuts it inside each multi-byte character. */
+async function writeEvent(res: ServerResponse, frame: string, splitUtf8: boolean): Promise<void> {
+  const bytes = Buffer.from(frame, "utf8");
+  if (!splitUtf8) {
+    res.write(bytes);
+    return;
+  }
+  let start = 0;
+  for (let i = 0; i < bytes.length; i++) {
+    // A lead byte of a multi-byte sequence: split right after it.
+    if ((bytes[i]! & 0xc0) === 0xc0) {
+      res.write(bytes.subarray(start, i + 1));
+      start = i + 1;
+      await sleep(1);
+    }
+  }
+  res.write(bytes.subarray(start));
+}
+
+/** Writes `body` in pieces of 1..maxPiece bytes from a seeded generator (mulberry32). */
+async function writeRechunked(res: ServerResponse, body: string, seed: number, maxPiece: number): Promise<void> {
+  const bytes = Buffer.from(body, "utf8");
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  for (let i = 0; i < bytes.length; ) {
+    const n = 1 + Math.floor(next() * maxPiece);
+    res.write(bytes.subarray(i, i + n));
+    i += n;
+    if (next() < 0.3) await sleep(1);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
