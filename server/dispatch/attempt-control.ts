@@ -1,0 +1,149 @@
+import { emptyUsage, type TokenUsage } from "../providers/model.js";
+import { ProviderError } from "../providers/provider-error.js";
+import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
+import type { Slot } from "./attempt-plan.js";
+import type { RequestScope } from "./request-scope.js";
+import { decideFailure, type FailureDecision } from "./retryable.js";
+import { failedAttemptUsage } from "./usage-estimate.js";
+
+/** What is known of a failed attempt besides its error. */
+export interface FailureFacts {
+  /** Content it produced before failing (for the usage estimate). */
+  outputText: string;
+  timeToFirstTokenMs?: number;
+  /** False when nothing was sent (the credential could not be read): nothing is billed. */
+  sent?: boolean;
+}
+
+/**
+ * The life of one sent attempt: its abort signal (the request's signal, its per-attempt timeout
+ * and any cause dispatch aborts it for), and its single ending, which records it, settles its
+ * breaker permit and releases its retry-budget slot. Ending it twice does nothing the second time.
+ */
+export interface AttemptControl {
+  readonly signal: AbortSignal;
+  readonly ended: boolean;
+  /** Aborts the attempt for `cause` (no effect once aborted). */
+  abort(cause: AbortCause): void;
+  /** The error to decide and record with: ours when dispatch aborted the attempt, else `thrown`. */
+  errorFor(thrown: unknown): unknown;
+  succeed(usage: TokenUsage, timeToFirstTokenMs?: number): void;
+  /** Ends the attempt as failed and returns the retry decision for it. */
+  fail(err: unknown, facts: FailureFacts): FailureDecision;
+}
+
+/** Starts the control of `slot`'s attempt. */
+export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
+  const { env } = scope;
+  const controller = new AbortController();
+  const abort = (c: AbortCause): void => {
+    if (!controller.signal.aborted) controller.abort(c);
+  };
+  const onRequestAbort = (): void => abort(scope.signal.reason as AbortCause);
+  if (scope.signal.aborted) onRequestAbort();
+  else scope.signal.addEventListener("abort", onRequestAbort, { once: true });
+  const limit = slot.candidate.target.attemptTimeoutMs;
+  const cancelTimer = limit === undefined ? () => {} : env.setTimer(() => abort({ cause: "attempt_timeout", ms: limit }), limit);
+  let ended = false;
+
+  const end = (): boolean => {
+    if (ended) return false;
+    ended = true;
+    cancelTimer();
+    scope.signal.removeEventListener("abort", onRequestAbort);
+    slot.releaseRetry();
+    return true;
+  };
+  const latency = (): number => env.now() - slot.startedAt;
+
+  return {
+    signal: controller.signal,
+    get ended() {
+      return ended;
+    },
+    abort,
+    errorFor(thrown) {
+      const reason: unknown = controller.signal.reason;
+      if (controller.signal.aborted && isAbortCause(reason)) return abortError(reason);
+      return thrown;
+    },
+    succeed(usage, timeToFirstTokenMs) {
+      if (!end()) return;
+      slot.permit.settle("success");
+      slot.handle.finish({
+        outcome: "success",
+        latencyMs: latency(),
+        usage,
+        ...(timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs }),
+      });
+    },
+    fail(err, facts) {
+      const reason: unknown = controller.signal.reason;
+      const decision = decideFailure(err, {
+        committed: scope.committed,
+        deadlineExpired: scope.deadlineExpired() || (isAbortCause(reason) && reason.cause === "deadline"),
+        fallbackOnAuth: scope.route.retry.fallbackOnAuth,
+      });
+      if (!end()) return decision;
+      slot.permit.settle(decision.breaker);
+      const usage =
+        facts.sent === false
+          ? emptyUsage(false)
+          : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage);
+      slot.handle.finish({
+        outcome: decision.outcome,
+        latencyMs: latency(),
+        usage,
+        error: err instanceof ProviderError ? err.message : "internal error",
+        ...(err instanceof ProviderError && err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
+        ...(facts.timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs: facts.timeToFirstTokenMs }),
+      });
+      return decision;
+    },
+  };
+}
+
+/** Settles with `p`, or rejects as soon as `signal` aborts (the adapter may be slow to notice). */
+export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = (): void => reject(signal.reason);
+    if (signal.aborted) onAbort();
+    else signal.addEventListener("abort", onAbort, { once: true });
+    p.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Calls `fn`, turning a synchronous throw into a rejection. */
+export function callSafely<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return fn();
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
+
+/**
+ * The API key of the slot's target: `undefined` when the target names no credential; an `auth`
+ * failure when it names one that cannot be read.
+ */
+export async function apiKeyFor(scope: RequestScope, slot: Slot): Promise<string | undefined> {
+  const name = slot.candidate.target.credential;
+  if (name === undefined) return undefined;
+  let key: string | undefined;
+  try {
+    key = await scope.env.credential(name);
+  } catch (cause) {
+    throw new ProviderError("auth", `the credential of ${slot.candidate.target.provider} could not be read`, { cause });
+  }
+  if (key === undefined) throw new ProviderError("auth", `the credential of ${slot.candidate.target.provider} is not available`);
+  return key;
+}

@@ -1,0 +1,123 @@
+import { retryDelayMs } from "./backoff.js";
+import type { BreakerPermit } from "./breaker.js";
+import type { AttemptHandle } from "./attempt-record.js";
+import type { Candidate } from "./capabilities.js";
+import type { RequestScope, StopReason } from "./request-scope.js";
+import type { Release } from "./retry-budget.js";
+import { ProviderError } from "../providers/provider-error.js";
+import { emptyUsage } from "../providers/model.js";
+import type { FailureDecision } from "./retryable.js";
+
+/** An attempt that may be sent: breaker permit and budget slot held, index assigned. */
+export interface Slot {
+  candidate: Candidate;
+  /** Position of the target in the request's order. */
+  position: number;
+  handle: AttemptHandle;
+  permit: BreakerPermit;
+  releaseRetry: Release;
+  hedged: boolean;
+  startedAt: number;
+}
+
+/** What to do after every attempt in flight has failed. */
+export type NextStep = { waitMs: number } | { stop: StopReason };
+
+/**
+ * Walks the ordered targets: up to `retry.maxAttempts` sends per target with backoff, then the
+ * next target; a target whose breaker is open is skipped and recorded as `circuit_open` (no
+ * request sent); every send after the request's first needs a retry-budget slot.
+ */
+export interface AttemptPlan {
+  /**
+   * Claims the next attempt: the pending retry, else the next unvisited target. A hedge always
+   * takes the next unvisited target. Returns why no attempt may start when none may.
+   */
+  claim(hedged: boolean): Slot | StopReason;
+  /** Decides, after the last attempt in flight failed, whether to retry its target (after how long), fall back, or stop. */
+  afterFailure(slot: Slot, err: unknown, decision: FailureDecision): NextStep;
+}
+
+/** Creates the plan of one request. */
+export function createAttemptPlan(scope: RequestScope): AttemptPlan {
+  const { env, route, order } = scope;
+  let visited = 0;
+  let retryAt: number | undefined;
+  let sent = 0;
+  const tries = new Map<number, number>();
+
+  const skipOpen = (c: Candidate, hedged: boolean): void => {
+    const handle = scope.log.begin({ targetIndex: c.targetIndex, provider: c.target.provider, model: c.target.model, hedged });
+    handle.finish({ outcome: "circuit_open", latencyMs: 0, usage: emptyUsage(false), error: "circuit breaker open; no request sent" });
+  };
+
+  return {
+    claim(hedged) {
+      for (;;) {
+        const stop = scope.stopReason();
+        if (stop) return stop;
+        let position: number;
+        if (!hedged && retryAt !== undefined) {
+          position = retryAt;
+          retryAt = undefined;
+        } else if (visited < order.length) {
+          position = visited;
+        } else {
+          return "exhausted";
+        }
+        const candidate = order[position] as Candidate;
+        const permit = env.breakers.get(candidate.target, route.breaker).tryAcquire();
+        const advanced = position === visited;
+        if (advanced) visited++;
+        if (!permit) {
+          skipOpen(candidate, hedged);
+          continue;
+        }
+        let releaseRetry: Release = () => {};
+        if (sent > 0) {
+          const slot = env.budget.tryAcquireRetry(route.retry);
+          if (!slot) {
+            permit.settle("ignore");
+            // Not sent: a later claim may still try this target.
+            if (advanced) visited--;
+            return "budget";
+          }
+          releaseRetry = slot;
+        }
+        sent++;
+        tries.set(position, (tries.get(position) ?? 0) + 1);
+        const { target, targetIndex } = candidate;
+        return {
+          candidate,
+          position,
+          handle: scope.log.begin({ targetIndex, provider: target.provider, model: target.model, hedged }),
+          permit,
+          releaseRetry,
+          hedged,
+          startedAt: env.now(),
+        };
+      }
+    },
+    afterFailure(slot, err, decision) {
+      if (!decision.fallback && !decision.retrySameTarget) return { stop: scope.stopReason() ?? "exhausted" };
+      if (decision.retrySameTarget && (tries.get(slot.position) ?? 0) < route.retry.maxAttempts) {
+        const waitMs = retryDelayMs({
+          retry: tries.get(slot.position) ?? 1,
+          policy: route.retry,
+          random: env.random,
+          ...(err instanceof ProviderError && err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+          maxRetryAfterMs: env.maxRetryAfterMs,
+          now: env.now(),
+          deadline: scope.deadline,
+          minAttemptMs: env.minAttemptMs,
+        });
+        if (waitMs !== undefined) {
+          retryAt = slot.position;
+          return { waitMs };
+        }
+      }
+      if (!decision.fallback) return { stop: "exhausted" };
+      return { waitMs: 0 };
+    },
+  };
+}

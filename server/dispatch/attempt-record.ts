@@ -1,0 +1,109 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
+import { AttemptOutcome, AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/common_pb.js";
+import type { TokenUsage } from "../providers/model.js";
+import type { AttemptOutcomeName } from "./retryable.js";
+
+/** One call (or skipped call) to one target, as it is billed, logged and reported. */
+export interface AttemptRecord {
+  /** 1-based position within the request, in start order, across retries, fallbacks and hedges. */
+  index: number;
+  /** Index of the target within the route's target list. */
+  targetIndex: number;
+  provider: string;
+  model: string;
+  outcome: AttemptOutcomeName;
+  /** From sending (or skipping) to the end of the attempt. */
+  latencyMs: number;
+  /** Streams that produced content: from sending to the first content chunk. */
+  timeToFirstTokenMs?: number;
+  /** Provider-reported usage; estimated (or zero when nothing was billed) for failures. */
+  usage: TokenUsage;
+  /** The provider's HTTP status, when it answered. */
+  httpStatus?: number;
+  /** A caller-safe description of the failure. */
+  error?: string;
+  /** Whether this attempt was a hedged twin of an earlier one. */
+  hedged: boolean;
+}
+
+/** What an attempt is, known when it starts. */
+export type AttemptStart = Pick<AttemptRecord, "targetIndex" | "provider" | "model" | "hedged">;
+
+/** What an attempt showed, known when it ends. */
+export type AttemptEnd = Omit<AttemptRecord, keyof AttemptStart | "index">;
+
+/** A started attempt; it is recorded once, by the first `finish`. */
+export interface AttemptHandle {
+  readonly index: number;
+  readonly finished: boolean;
+  /** Records the attempt; returns false (and records nothing) if it was already finished. */
+  finish(end: AttemptEnd): boolean;
+}
+
+/**
+ * The attempts of one request. Indexes are handed out when attempts start, so concurrent
+ * (hedged) attempts get distinct ones; each attempt is recorded exactly once.
+ */
+export interface AttemptLog {
+  begin(start: AttemptStart): AttemptHandle;
+  /** The finished attempts so far, in index order (a copy). */
+  records(): AttemptRecord[];
+}
+
+/** Creates an empty attempt log. */
+export function createAttemptLog(): AttemptLog {
+  let next = 1;
+  const done: AttemptRecord[] = [];
+  return {
+    begin(start) {
+      const index = next++;
+      let finished = false;
+      return {
+        index,
+        get finished() {
+          return finished;
+        },
+        finish(end) {
+          if (finished) return false;
+          finished = true;
+          done.push({ index, ...start, ...end });
+          done.sort((a, b) => a.index - b.index);
+          return true;
+        },
+      };
+    },
+    records: () => done.map((r) => ({ ...r, usage: { ...r.usage } })),
+  };
+}
+
+const OUTCOME: Record<AttemptOutcomeName, AttemptOutcome> = {
+  success: AttemptOutcome.SUCCESS,
+  rate_limited: AttemptOutcome.RATE_LIMITED,
+  unavailable: AttemptOutcome.UNAVAILABLE,
+  timeout: AttemptOutcome.TIMEOUT,
+  connection_error: AttemptOutcome.CONNECTION_ERROR,
+  rejected: AttemptOutcome.REJECTED,
+  auth_error: AttemptOutcome.AUTH_ERROR,
+  circuit_open: AttemptOutcome.CIRCUIT_OPEN,
+  cancelled: AttemptOutcome.CANCELLED,
+  stream_error: AttemptOutcome.STREAM_ERROR,
+};
+
+/** The proto `Attempt` of a record (for `Usage.attempts` and the `ProviderAttempts` detail). */
+export function toProtoAttempt(r: AttemptRecord): Attempt {
+  return create(AttemptSchema, {
+    index: r.index,
+    provider: r.provider,
+    model: r.model,
+    targetIndex: r.targetIndex,
+    outcome: OUTCOME[r.outcome],
+    latency: durationFromMs(Math.max(0, Math.round(r.latencyMs))),
+    ...(r.timeToFirstTokenMs === undefined ? {} : { timeToFirstToken: durationFromMs(Math.max(0, Math.round(r.timeToFirstTokenMs))) }),
+    inputTokens: BigInt(r.usage.inputTokens),
+    outputTokens: BigInt(r.usage.outputTokens),
+    httpStatus: r.httpStatus ?? 0,
+    error: r.error ?? "",
+    hedged: r.hedged,
+  });
+}

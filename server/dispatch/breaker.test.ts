@@ -1,0 +1,127 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { createBreakerRegistry, type BreakerPermit, type BreakerState } from "./breaker.js";
+import type { BreakerPolicy } from "./route-types.js";
+
+const policy: BreakerPolicy = { errorThresholdPercent: 50, volumeThreshold: 4, resetTimeoutMs: 1_000, rollingWindowMs: 10_000 };
+const target = { provider: "p", model: "m" };
+
+function setup() {
+  let t = 0;
+  const changes: Array<[BreakerState, BreakerState]> = [];
+  const registry = createBreakerRegistry({ now: () => t, onStateChange: (_target, from, to) => changes.push([from, to]) });
+  return { breaker: registry.get(target, policy), registry, changes, advance: (ms: number) => (t += ms) };
+}
+
+describe("circuit breaker", () => {
+  it("opens at the threshold once the volume is reached, not before", () => {
+    const { breaker, changes } = setup();
+    for (let i = 0; i < 3; i++) breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("closed");
+    breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("open");
+    expect(breaker.tryAcquire()).toBeUndefined();
+    expect(changes).toEqual([["closed", "open"]]);
+  });
+  it("stays closed below the error share", () => {
+    const { breaker } = setup();
+    for (let i = 0; i < 30; i++) breaker.tryAcquire()?.settle(i % 4 === 0 ? "failure" : "success");
+    expect(breaker.state()).toBe("closed");
+  });
+  it("forgets failures older than the window", () => {
+    const { breaker, advance } = setup();
+    for (let i = 0; i < 3; i++) breaker.tryAcquire()?.settle("failure");
+    advance(11_000);
+    breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("closed");
+  });
+  it("does not count ignored results", () => {
+    const { breaker } = setup();
+    for (let i = 0; i < 10; i++) breaker.tryAcquire()?.settle("ignore");
+    breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("closed");
+  });
+  it("half-opens after the reset timeout with exactly one probe; success closes", () => {
+    const { breaker, advance, changes } = setup();
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    advance(999);
+    expect(breaker.tryAcquire()).toBeUndefined();
+    advance(1);
+    const probe = breaker.tryAcquire();
+    expect(probe).toBeDefined();
+    expect(breaker.state()).toBe("half_open");
+    expect(breaker.tryAcquire()).toBeUndefined();
+    probe?.settle("success");
+    expect(breaker.state()).toBe("closed");
+    expect(changes).toEqual([["closed", "open"], ["open", "half_open"], ["half_open", "closed"]]);
+  });
+  it("re-opens on a failed probe, and lets another probe through on an ignored one", () => {
+    const { breaker, advance } = setup();
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    advance(1_000);
+    breaker.tryAcquire()?.settle("ignore");
+    const second = breaker.tryAcquire();
+    expect(second).toBeDefined();
+    second?.settle("failure");
+    expect(breaker.state()).toBe("open");
+    expect(breaker.tryAcquire()).toBeUndefined();
+  });
+  it("ignores a late success from a call made before it opened", () => {
+    const { breaker, advance } = setup();
+    const early = breaker.tryAcquire();
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("open");
+    early?.settle("success");
+    expect(breaker.state()).toBe("open");
+    advance(1_000);
+    const probe = breaker.tryAcquire();
+    early?.settle("success");
+    expect(breaker.state()).toBe("half_open");
+    probe?.settle("failure");
+    expect(breaker.state()).toBe("open");
+  });
+  it("keeps one breaker per provider/model/credential", () => {
+    const { registry } = setup();
+    expect(registry.get({ provider: "p", model: "m" }, policy)).toBe(registry.get({ provider: "p", model: "m" }, policy));
+    expect(registry.get({ provider: "p", model: "m", credential: "c" }, policy)).not.toBe(registry.get({ provider: "p", model: "m" }, policy));
+  });
+
+  // Model-based check over random interleavings of acquires, settles (in any order, late ones
+  // included) and clock advances: the invariants of RELIABILITY P11 hold at every step.
+  it("never admits a call while open, admits at most one probe, and never sticks open", () => {
+    type Op = { op: "acquire" } | { op: "settle"; pick: number; verdict: "success" | "failure" | "ignore" } | { op: "advance"; ms: number };
+    const opArb: fc.Arbitrary<Op> = fc.oneof(
+      fc.constant({ op: "acquire" as const }),
+      fc.record({ op: fc.constant("settle" as const), pick: fc.nat(), verdict: fc.constantFrom("success" as const, "failure" as const, "ignore" as const) }),
+      fc.record({ op: fc.constant("advance" as const), ms: fc.integer({ min: 0, max: 1_500 }) }),
+    );
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 200 }), (ops) => {
+        const { breaker, advance } = setup();
+        const open: Array<{ permit: BreakerPermit; probe: boolean }> = [];
+        for (const o of ops) {
+          if (o.op === "advance") advance(o.ms);
+          else if (o.op === "acquire") {
+            const before = breaker.state();
+            const inFlightProbes = open.filter((p) => p.probe).length;
+            const permit = breaker.tryAcquire();
+            const after = breaker.state();
+            if (before === "open" && after === "open" && permit) return false;
+            if (after === "half_open" && permit) {
+              if (inFlightProbes > 0) return false;
+              open.push({ permit, probe: true });
+            } else if (permit) open.push({ permit, probe: false });
+          } else if (open.length > 0) {
+            const [taken] = open.splice(o.pick % open.length, 1);
+            taken?.permit.settle(o.verdict);
+            if (breaker.state() !== "half_open") open.forEach((p) => (p.probe = false));
+          }
+        }
+        // Whatever happened, after the reset timeout a probe is admitted.
+        for (const p of open) p.permit.settle("ignore");
+        advance(1_000);
+        return breaker.tryAcquire() !== undefined;
+      }),
+    );
+  });
+});

@@ -1,0 +1,50 @@
+import type { BreakerRegistry } from "./breaker.js";
+import type { RetryBudget } from "./retry-budget.js";
+import type { UsageEstimator } from "./usage-estimate.js";
+
+/** Starts a one-shot timer; the returned function cancels it. */
+export type SetTimer = (fn: () => void, ms: number) => () => void;
+
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+export type Sleep = (ms: number, signal?: AbortSignal) => Promise<void>;
+
+/**
+ * Everything dispatch depends on besides the route and the request, defaults applied. Injected
+ * so tests drive time, randomness and shared state.
+ */
+export interface DispatchEnv {
+  now: () => number;
+  random: () => number;
+  /** Backoff waits. */
+  sleep: Sleep;
+  /** Deadline, per-attempt, first-token, idle and hedge timers. */
+  setTimer: SetTimer;
+  budget: RetryBudget;
+  breakers: BreakerRegistry;
+  /** The decrypted API key of a credential name, `undefined` when there is none. */
+  credential: (name: string) => Promise<string | undefined>;
+  /** No attempt starts with less than this left before the deadline. */
+  minAttemptMs: number;
+  /** A `retry-after` longer than this is not waited for; dispatch falls back instead. */
+  maxRetryAfterMs: number;
+  estimateUsage: UsageEstimator;
+}
+
+/** The real timer: `setTimeout` with a canceller. */
+export const realSetTimer: SetTimer = (fn, ms) => {
+  const handle = setTimeout(fn, Math.max(0, ms));
+  return () => clearTimeout(handle);
+};
+
+/** The real sleep: resolves after `ms`, or at once when `signal` aborts. */
+export const realSleep: Sleep = (ms, signal) =>
+  new Promise<void>((resolve) => {
+    if (signal?.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(handle);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    };
+    const handle = setTimeout(done, Math.max(0, ms));
+    signal?.addEventListener("abort", done, { once: true });
+  });

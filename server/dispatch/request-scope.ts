@@ -1,0 +1,146 @@
+import type { ConnectError } from "@connectrpc/connect";
+import type { EmbedRequest, ModelRequest } from "../providers/model.js";
+import type { Provider } from "../providers/provider.js";
+import { ProviderError } from "../providers/provider-error.js";
+import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
+import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
+import { createAttemptLog, toProtoAttempt, type AttemptLog } from "./attempt-record.js";
+import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
+import type { DispatchEnv } from "./dispatch-env.js";
+import type { Release } from "./retry-budget.js";
+import type { ResolvedRoute } from "./route-types.js";
+import { orderTargets } from "./target-order.js";
+
+/** The caller's side of a dispatch: its cancel signal and its deadline. */
+export interface DispatchOptions {
+  /** Aborts every attempt when the caller goes away. */
+  signal: AbortSignal;
+  /** The caller's deadline (epoch ms); the route's `timeoutMs` may shorten it. */
+  deadline: number;
+}
+
+/** Why dispatch stopped trying before an attempt succeeded. */
+export type StopReason =
+  /** The caller cancelled. */
+  | "cancelled"
+  /** The deadline passed, or too little of it was left to start another attempt. */
+  | "deadline"
+  /** The retry budget refused another attempt. */
+  | "budget"
+  /** No target is left, or the last failure may be neither retried nor fallen back from. */
+  | "exhausted";
+
+/** A request ready to dispatch: targets filtered and ordered, deadline fixed. Nothing started yet. */
+export interface PreparedRequest {
+  route: ResolvedRoute;
+  request: ModelRequest | EmbedRequest;
+  /** Targets that can serve the request, in the order to try them. */
+  order: Candidate[];
+  deadline: number;
+  callerSignal: AbortSignal;
+}
+
+/**
+ * Filters the route's targets by the capabilities the request needs (throwing
+ * `FailedPrecondition` + `CapabilityMissing` when none is left), orders them and fixes the one
+ * deadline: the earlier of the caller's and now + the route's timeout.
+ */
+export function prepareRequest(
+  env: DispatchEnv,
+  providerOf: (kind: string) => Provider | undefined,
+  route: ResolvedRoute,
+  request: ModelRequest | EmbedRequest,
+  op: DispatchOp,
+  opts: DispatchOptions,
+): PreparedRequest {
+  const usable = capableTargets(route, requiredCapabilities(request, op), providerOf);
+  const order = orderTargets(
+    usable.map((c) => c.target),
+    env.random,
+  ).map((i) => usable[i] as Candidate);
+  return { route, request, order, deadline: Math.min(opts.deadline, env.now() + route.timeoutMs), callerSignal: opts.signal };
+}
+
+/**
+ * One dispatched request while it runs: the attempt log, the request-wide abort signal (the
+ * caller's cancel and the deadline combined, with an {@link AbortCause} as its reason), and its
+ * place in the retry budget. `dispose` must be called once it ends.
+ */
+export interface RequestScope extends PreparedRequest {
+  env: DispatchEnv;
+  log: AttemptLog;
+  /** Aborts with `{ cause: "caller" }` or `{ cause: "deadline" }`. */
+  signal: AbortSignal;
+  /** Set once content reached the caller: nothing is retried after that. */
+  committed: boolean;
+  /** `cancelled` or `deadline` when no further attempt may start, else `undefined`. */
+  stopReason(): StopReason | undefined;
+  /** Whether the deadline has passed. */
+  deadlineExpired(): boolean;
+  /** Waits up to `ms`, returning early when the request is aborted. */
+  sleep(ms: number): Promise<void>;
+  /** The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure. */
+  failure(stop: StopReason, lastError: unknown): ConnectError;
+  /** The `ConnectError` for a stream that failed after content reached the caller. */
+  committedFailure(err: unknown, candidate: Candidate): ConnectError;
+  dispose(): void;
+}
+
+/** Starts the request: its deadline timer, its caller-cancel link and its retry-budget count. */
+export function openRequestScope(env: DispatchEnv, prepared: PreparedRequest): RequestScope {
+  const controller = new AbortController();
+  const abort = (c: AbortCause): void => {
+    if (!controller.signal.aborted) controller.abort(c);
+  };
+  const onCallerAbort = (): void => abort({ cause: "caller" });
+  if (prepared.callerSignal.aborted) onCallerAbort();
+  else prepared.callerSignal.addEventListener("abort", onCallerAbort, { once: true });
+  const cancelDeadline = env.setTimer(() => abort({ cause: "deadline" }), prepared.deadline - env.now());
+  const releaseRequest: Release = env.budget.requestStarted();
+  const alias = prepared.route.alias;
+
+  const deadlineExpired = (): boolean => {
+    const reason: unknown = controller.signal.reason;
+    return (isAbortCause(reason) && reason.cause === "deadline") || env.now() >= prepared.deadline;
+  };
+
+  const build = (err: unknown, message: string): ConnectError =>
+    providerErrorToConnect(err, { route: alias, attempts: scope.log.records().map(toProtoAttempt), message });
+
+  const scope: RequestScope = {
+    ...prepared,
+    env,
+    log: createAttemptLog(),
+    signal: controller.signal,
+    committed: false,
+    stopReason() {
+      const reason: unknown = controller.signal.reason;
+      if (isAbortCause(reason) && reason.cause === "caller") return "cancelled";
+      if (deadlineExpired() || prepared.deadline - env.now() < env.minAttemptMs) return "deadline";
+      return undefined;
+    },
+    deadlineExpired,
+    sleep: (ms) => env.sleep(ms, controller.signal),
+    failure(stop, lastError) {
+      let err = lastError;
+      if (scope.stopReason() === "cancelled") err = abortError({ cause: "caller" });
+      else if (stop === "deadline" || deadlineExpired()) err = abortError({ cause: "deadline" });
+      else if (err === undefined) err = new ProviderError("overloaded", "every target's circuit breaker is open");
+      const n = scope.log.records().length;
+      const why = err instanceof ProviderError ? err.message : "internal error";
+      const budget = stop === "budget" ? " (retry budget exhausted)" : "";
+      return build(err, `route "${alias}": no target answered after ${n} attempt(s)${budget}: ${why}`);
+    },
+    committedFailure(err, candidate) {
+      const why = err instanceof ProviderError ? err.message : "internal error";
+      const where = `${candidate.target.provider}/${candidate.target.model}`;
+      return build(err, `route "${alias}": the stream from ${where} failed after it started: ${why}`);
+    },
+    dispose() {
+      cancelDeadline();
+      prepared.callerSignal.removeEventListener("abort", onCallerAbort);
+      releaseRequest();
+    },
+  };
+  return scope;
+}

@@ -1,0 +1,39 @@
+import type { ModelChunk, ModelRequest } from "../providers/model.js";
+import { createAttemptPlan } from "./attempt-plan.js";
+import type { RequestScope, StopReason } from "./request-scope.js";
+import { streamAttempt } from "./stream-attempt.js";
+
+/**
+ * The chunks of a streamed request: attempts in plan order with retries and fallbacks until one
+ * streams to its end. Before content reached the caller, a failed attempt leaves no trace in the
+ * output and the next one starts; after it, the stream ends by throwing the request's
+ * `ConnectError`, never with another attempt's output spliced on and never as a clean end
+ * (RELIABILITY P14). Streams are not hedged. The scope is disposed when the generator ends.
+ */
+export async function* dispatchStream(scope: RequestScope, req: ModelRequest): AsyncGenerator<ModelChunk, void> {
+  const plan = createAttemptPlan(scope);
+  let lastError: unknown;
+  let stop: StopReason = "exhausted";
+  try {
+    for (;;) {
+      const slot = plan.claim(false);
+      if (typeof slot === "string") {
+        stop = slot;
+        break;
+      }
+      const result = yield* streamAttempt(scope, slot, req);
+      if (result.ok) return;
+      lastError = result.err;
+      if (scope.committed) throw scope.committedFailure(result.err, slot.candidate);
+      const next = plan.afterFailure(slot, result.err, result.decision);
+      if ("stop" in next) {
+        stop = next.stop;
+        break;
+      }
+      if (next.waitMs > 0) await scope.sleep(next.waitMs);
+    }
+    throw scope.failure(stop, lastError);
+  } finally {
+    scope.dispose();
+  }
+}

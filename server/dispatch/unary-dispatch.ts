@@ -1,0 +1,148 @@
+import type { TokenUsage } from "../providers/model.js";
+import type { CallContext } from "../providers/provider.js";
+import { abortError } from "./abort-cause.js";
+import { apiKeyFor, callSafely, openAttempt, raceAbort } from "./attempt-control.js";
+import { createAttemptPlan, type Slot } from "./attempt-plan.js";
+import type { Candidate } from "./capabilities.js";
+import type { RequestScope, StopReason } from "./request-scope.js";
+import type { FailureDecision } from "./retryable.js";
+
+/** How one unary operation (chat or embed) is sent to a target and what it used. */
+export interface UnaryCall<T> {
+  invoke(candidate: Candidate, ctx: CallContext): Promise<T>;
+  usage(value: T): TokenUsage;
+}
+
+type Settled<T> = { ok: true; value: T } | { ok: false; err: unknown; decision: FailureDecision };
+
+interface Running<T> {
+  slot: Slot;
+  done: Promise<Settled<T>>;
+  /** Aborts the attempt and records it as cancelled at once (a twin won, or all is lost). */
+  supersede(): void;
+}
+
+function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<T> {
+  const ctl = openAttempt(scope, slot);
+  const done = (async (): Promise<Settled<T>> => {
+    let apiKey: string | undefined;
+    try {
+      apiKey = await raceAbort(apiKeyFor(scope, slot), ctl.signal);
+    } catch (thrown) {
+      const err = ctl.errorFor(thrown);
+      return { ok: false, err, decision: ctl.fail(err, { outputText: "", sent: false }) };
+    }
+    try {
+      const ctx: CallContext = apiKey === undefined ? { signal: ctl.signal } : { signal: ctl.signal, apiKey };
+      const value = await raceAbort(
+        callSafely(() => call.invoke(slot.candidate, ctx)),
+        ctl.signal,
+      );
+      if (ctl.ended) {
+        // Superseded between the answer and this line: already recorded as cancelled.
+        const err = abortError({ cause: "superseded" });
+        return { ok: false, err, decision: ctl.fail(err, { outputText: "" }) };
+      }
+      ctl.succeed(call.usage(value));
+      return { ok: true, value };
+    } catch (thrown) {
+      const err = ctl.errorFor(thrown);
+      return { ok: false, err, decision: ctl.fail(err, { outputText: "" }) };
+    }
+  })();
+  return {
+    slot,
+    done,
+    supersede() {
+      const cause = { cause: "superseded" } as const;
+      ctl.abort(cause);
+      ctl.fail(abortError(cause), { outputText: "" });
+    },
+  };
+}
+
+type Event<T> = { type: "settled"; running: Running<T>; result: Settled<T> } | { type: "hedge" };
+
+/**
+ * Runs a unary request to its end: attempts in plan order with retries and fallbacks; with
+ * `route.hedge.delayMs` set, a twin on the next target whenever the attempts in flight have not
+ * answered after the delay (up to `maxHedges`, inside the retry budget). The first success wins
+ * and every other attempt is aborted and recorded as cancelled; a failure that may be neither
+ * retried nor fallen back from cancels the others too. Throws the request's `ConnectError` when
+ * no attempt succeeds.
+ */
+export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>): Promise<{ value: T; candidate: Candidate }> {
+  const plan = createAttemptPlan(scope);
+  const running = new Set<Running<T>>();
+  const { delayMs } = scope.route.hedge;
+  let hedgesLeft = delayMs === undefined ? 0 : scope.route.hedge.maxHedges;
+  let hedgeTimer: { fired: Promise<void>; cancel: () => void } | undefined;
+  let lastError: unknown;
+  let stop: StopReason | undefined;
+
+  const armHedge = (): void => {
+    hedgeTimer?.cancel();
+    hedgeTimer = undefined;
+    if (hedgesLeft <= 0 || delayMs === undefined) return;
+    let cancel = (): void => {};
+    const fired = new Promise<void>((resolve) => {
+      cancel = scope.env.setTimer(resolve, delayMs);
+    });
+    hedgeTimer = { fired, cancel };
+  };
+  const launch = (slot: Slot): void => {
+    running.add(start(scope, slot, call));
+    armHedge();
+  };
+
+  try {
+    const first = plan.claim(false);
+    if (typeof first === "string") throw scope.failure(first, undefined);
+    launch(first);
+    for (;;) {
+      const events: Promise<Event<T>>[] = [...running].map((r) => r.done.then((result) => ({ type: "settled", running: r, result })));
+      if (hedgeTimer) events.push(hedgeTimer.fired.then(() => ({ type: "hedge" })));
+      const ev = await Promise.race(events);
+      if (ev.type === "hedge") {
+        hedgeTimer = undefined;
+        const twin = plan.claim(true);
+        if (typeof twin === "string") hedgesLeft = 0;
+        else {
+          hedgesLeft--;
+          launch(twin);
+        }
+        continue;
+      }
+      running.delete(ev.running);
+      const { result } = ev;
+      if (result.ok) return { value: result.value, candidate: ev.running.slot.candidate };
+      lastError = result.err;
+      if (!result.decision.fallback && !result.decision.retrySameTarget) {
+        stop = scope.stopReason() ?? "exhausted";
+        break;
+      }
+      if (running.size > 0) continue;
+      hedgeTimer?.cancel();
+      hedgeTimer = undefined;
+      const next = plan.afterFailure(ev.running.slot, result.err, result.decision);
+      if ("stop" in next) {
+        stop = next.stop;
+        break;
+      }
+      if (next.waitMs > 0) await scope.sleep(next.waitMs);
+      const slot = plan.claim(false);
+      if (typeof slot === "string") {
+        stop = slot;
+        break;
+      }
+      launch(slot);
+    }
+    // Record the attempts still in flight (a fatal answer cancels them) before reporting.
+    for (const r of running) r.supersede();
+    running.clear();
+    throw scope.failure(stop ?? "exhausted", lastError);
+  } finally {
+    hedgeTimer?.cancel();
+    for (const r of running) r.supersede();
+  }
+}

@@ -1,0 +1,99 @@
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
+
+/** The verb a model call serves; usage, templates and reports group by it. */
+export type VerbName = "summarize" | "classify" | "extract" | "answer" | "chat" | "embed";
+
+/** How a call may use the response cache (the proto's CacheMode, provider-neutral). */
+export type CacheModeName = "default" | "bypass" | "no_store" | "refresh";
+
+/** How the response cache took part in a call. */
+export type CacheStatusName = "miss" | "hit_exact" | "hit_semantic" | "bypass";
+
+/**
+ * Everything about one call that is not the model request itself: who asks, for what, under which
+ * limits. Verbs build one per model call (a map-reduce Summarize makes several); every pipeline
+ * stage reads it, none mutates it.
+ */
+export interface CallMeta {
+  verb: VerbName;
+  /** Route alias (resolved to targets by dispatch). */
+  route: string;
+  /** The gateway's request id (one per RPC; every call of the RPC shares it). */
+  requestId: string;
+  /** Aborted when the caller goes away or the RPC's deadline passes. */
+  signal: AbortSignal;
+  /** Epoch ms by which every attempt must be done. */
+  deadline: number;
+  /** Cost-attribution tags (the request's, merged with the key's). */
+  tags: Readonly<Record<string, string>>;
+  cache: { mode: CacheModeName; maxAgeMs?: number };
+  /** Prompt template that shaped the request (name and version), for usage records. */
+  template?: { name: string; version: number };
+  /** Indexes of the request's messages whose text came from users (guardrails inspect these). */
+  userContentMessages?: readonly number[];
+}
+
+/** A chat call through the model pipeline. */
+export interface ModelCall {
+  meta: CallMeta;
+  /** The neutral request; its `model` is ignored (each route target has its own). */
+  request: ModelRequest;
+}
+
+/** An embeddings call through the model pipeline. */
+export interface EmbedCall {
+  meta: CallMeta;
+  request: EmbedRequest;
+}
+
+/** What a completed chat call returns to its verb. */
+export interface ModelCallResult {
+  response: ModelResponse;
+  /** Provider kind and model that answered (from the winning attempt, or the cache). */
+  provider: string;
+  model: string;
+  /** Every attempt, failed ones included (empty for a cache hit). */
+  attempts: readonly AttemptRecord[];
+  /** Cost of every attempt, in micro-USD (0 for a cache hit). */
+  costMicrosUsd: bigint;
+  cacheStatus: CacheStatusName;
+}
+
+/** What a completed embeddings call returns. */
+export interface EmbedCallResult {
+  response: EmbedResponse;
+  provider: string;
+  model: string;
+  attempts: readonly AttemptRecord[];
+  costMicrosUsd: bigint;
+  cacheStatus: CacheStatusName;
+}
+
+/**
+ * A streamed chat call. `chunks` follows the ModelChunk contract (content, then one finish and
+ * one usage) or throws; `result()` resolves once the stream has ended either way, with every
+ * attempt and the cost billed.
+ */
+export interface ModelStream {
+  chunks: AsyncIterable<ModelChunk>;
+  result(): Promise<Omit<ModelCallResult, "response">>;
+}
+
+/**
+ * The model pipeline: what verbs and the OpenAI surface call. `server/server.ts` composes it once
+ * from stages (rate limit → guardrails in → cache → budget → dispatch, and back).
+ */
+export interface ModelPipeline {
+  chat(call: ModelCall): Promise<ModelCallResult>;
+  chatStream(call: ModelCall): ModelStream;
+  embed(call: EmbedCall): Promise<EmbedCallResult>;
+}
+
+/** One pipeline stage: wraps the rest of the pipeline. */
+export type Stage = (next: ModelPipeline) => ModelPipeline;
+
+/** Composes stages outermost first: `compose([a, b], inner)` is `a(b(inner))`. */
+export function composeStages(stages: readonly Stage[], inner: ModelPipeline): ModelPipeline {
+  return stages.reduceRight((next, stage) => stage(next), inner);
+}
