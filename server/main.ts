@@ -2,6 +2,8 @@
  * Entry point: load and validate configuration, build dependencies, listen, drain on SIGTERM.
  * The only module that reads the environment.
  */
+import { bootstrapAdminKey, BOOTSTRAP_KEY_NAME, type BootstrapResult } from "./auth/bootstrap.js";
+import { resolveEmbeddedPepper } from "./auth/pepper.js";
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type Config } from "./config/config.js";
 import { listen } from "./http/listener.js";
@@ -28,8 +30,18 @@ async function main(): Promise<void> {
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
     pool: config.database.poolSize,
+    onIdleError: (err) => logger.warn({ err: err.message }, "database connection lost; reconnecting on next query"),
   });
   await migrateToLatest(database.db);
+  // Tenancy. The pepper is required with DATABASE_URL (the config checks it); the embedded default
+  // keeps a generated one beside its data, created after PGlite has initialised the folder.
+  let pepper = config.auth.pepper;
+  if (pepper === undefined) {
+    const resolved = resolveEmbeddedPepper(config.database.dataDir);
+    pepper = resolved.pepper;
+    if (resolved.looseMode) logger.warn({ mode: resolved.looseMode }, "the pepper file is readable by other users; chmod 600 it");
+  }
+  const bootstrap = await bootstrapAdminKey({ db: database.db, pepper }, { secret: config.auth.bootstrapKey });
   const state: StateBackend = config.redis.url
     ? createRedisState({
         url: config.redis.url,
@@ -38,10 +50,15 @@ async function main(): Promise<void> {
       })
     : createMemoryState();
 
-  const server = createServer({ logger }, { maxRequestBytes: config.server.maxRequestBytes });
+  const server = createServer(
+    { logger, db: database.db, pepper },
+    { maxRequestBytes: config.server.maxRequestBytes, auth: { cacheTtlMs: config.auth.cacheTtlMs } },
+  );
   const listener = await listen(server.handler, { host: config.server.host, port: config.server.port });
   logger.info({ url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory" }, "listening");
-  process.stderr.write(banner(listener.url, database.kind, config));
+  if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
+  // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
+  process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -60,18 +77,32 @@ async function main(): Promise<void> {
   process.on("SIGINT", () => void stop("SIGINT"));
 }
 
-function banner(url: string, databaseKind: string, config: Config): string {
+function banner(url: string, databaseKind: string, config: Config, bootstrap: BootstrapResult): string {
   const storage = databaseKind === "pglite" ? `embedded PGlite in ${config.database.dataDir}` : "Postgres";
   const state = config.redis.url ? "Redis" : "in-process";
+  const admin =
+    bootstrap.created && bootstrap.secret !== undefined
+      ? [
+          `  Bootstrap admin key (${BOOTSTRAP_KEY_NAME}, every scope). It is shown only now; store it:`,
+          "",
+          `    export SWITCHBOARD_KEY=${bootstrap.secret}`,
+          "",
+        ]
+      : bootstrap.created
+        ? [`  Bootstrap admin key ${BOOTSTRAP_KEY_NAME} installed from SWITCHBOARD_BOOTSTRAP_KEY.`, ""]
+        : [];
   return [
     "",
     `  Switchboard is listening on ${url} (Connect, gRPC and gRPC-Web on one port)`,
     `  storage: ${storage}; counters and cache: ${state}`,
     "",
+    ...admin,
     "  Try it:",
     `    npx buf curl --protocol grpc --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`,
     `    npx buf curl --protocol grpc --http2-prior-knowledge --list-services ${url}`,
     `    npx buf curl --protocol connect ${url}/grpc.health.v1.Health/Check`,
+    `    npx buf curl --protocol connect -H "authorization: Bearer $SWITCHBOARD_KEY" -d '{"parent":"orgs/system/teams/-"}' \\`,
+    `      ${url}/switchboard.v1.KeyService/ListKeys`,
     "",
   ].join("\n");
 }

@@ -2,25 +2,44 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Kysely } from "kysely";
 import { Health } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
+import { KeyService } from "../gen/ts/switchboard/v1/key_service_pb.js";
+import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
+import { createAuthenticator, type AuthenticatorOptions } from "./auth/authenticator.js";
+import { systemClock, type Clock } from "./clock.js";
+import { createAuthInterceptor } from "./interceptors/auth.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
 import { createTelemetryInterceptor } from "./interceptors/telemetry.js";
 import { createValidateInterceptor } from "./interceptors/validate.js";
 import type { Logger } from "./observability/logger.js";
 import { REFLECTED_FILES, SWITCHBOARD_SERVICES } from "./schema.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
+import { createKeyService } from "./services/key-service.js";
 import { createReflectionService } from "./services/reflection.js";
+import { createTenantService } from "./services/tenant-service.js";
+import { createKeyStore } from "./store/key-store.js";
+import type { Database } from "./store/schema.js";
+import { createTenantStore } from "./store/tenant-store.js";
 
 /** What the server is built from. `main.ts` builds these; tests build their own. */
 export interface ServerDeps {
   logger: Logger;
+  /** The authoritative store, migrated (tenancy: orgs, teams, keys). */
+  db: Kysely<Database>;
+  /** HMAC key of stored key secrets (`auth.pepper`, or the embedded default's generated one). */
+  pepper: string;
+  /** Source of "now" for expiry, rotation grace and cache freshness; default the wall clock. */
+  clock?: Clock;
 }
 
 /** Options of {@link createServer}. */
 export interface ServerOptions {
   /** Largest request message accepted, in bytes. */
   maxRequestBytes: number;
+  /** Key cache and lookup behaviour (`cacheTtlMs` is `auth.cacheTtlMs`); defaults documented there. */
+  auth?: AuthenticatorOptions;
 }
 
 /** A Node request handler for both HTTP/1.1 and HTTP/2 requests. */
@@ -40,20 +59,31 @@ export interface Server {
  * issues land, the model pipeline): reading this function tells what every request goes through.
  */
 export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
+  const clock = deps.clock ?? systemClock;
+  const keys = createKeyStore(deps.db);
+  // One authenticator per replica: its key cache is what bounds revocation (see cacheTtlMs).
+  const authenticator = createAuthenticator({ keys, pepper: deps.pepper, clock, logger: deps.logger }, opts.auth);
   const interceptors: Interceptor[] = [
     // 1. Outermost: anything that is not a ConnectError leaves as Internal, its cause logged.
     createErrorsInterceptor(deps),
     // 2. Request id and exactly one access-log line per RPC (at stream end for streams).
     createTelemetryInterceptor(deps),
-    // 3. protovalidate rules from the schema: InvalidArgument naming each offending field.
+    // 3. Virtual key → Principal (kPrincipal) and the method's required_scope; switchboard.v1
+    //    only (health and reflection stay public). Before validation, so an unauthenticated
+    //    caller gets Unauthenticated, not a lesson in the schema's rules.
+    createAuthInterceptor({ authenticator }, { guarded: SWITCHBOARD_SERVICES }),
+    // 4. protovalidate rules from the schema: InvalidArgument naming each offending field.
     createValidateInterceptor({ files: REFLECTED_FILES }),
   ];
   const health = createHealthStatus({ services: SWITCHBOARD_SERVICES.map((s) => s.typeName) });
   const routes = (router: ConnectRouter) => {
     router.service(Health, createHealthService({ status: health }));
     router.service(ServerReflection, createReflectionService(REFLECTED_FILES));
+    router.service(TenantService, createTenantService({ tenants: createTenantStore(deps.db), clock }));
+    router.service(KeyService, createKeyService({ keys, pepper: deps.pepper, clock, authenticator }));
     // Services whose issues have not landed answer Unimplemented for every method.
-    for (const service of SWITCHBOARD_SERVICES) router.service(service, {});
+    const implemented = new Set([TenantService.typeName, KeyService.typeName]);
+    for (const service of SWITCHBOARD_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
   };
   const handler = connectNodeAdapter({
     routes,

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./config-error.js";
+import { generateSecret } from "../auth/key-format.js";
 import { defaultConfig, loadConfig } from "./config.js";
 
 function writeYaml(text: string): string {
@@ -63,6 +64,35 @@ describe("loadConfig", () => {
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(/^database\.url: must be a URL starting with postgres:\/\/ or postgresql:\/\//);
     expect(issues[0]).not.toContain("hunter2");
+  });
+
+  it("requires a pepper with DATABASE_URL, saying how to make one", () => {
+    const issues = issuesOf(() => loadConfig({ env: { DATABASE_URL: "postgres://db/switchboard" } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(/^auth\.pepper: required when database\.url is set: .*SWITCHBOARD_KEY_PEPPER.*openssl rand/);
+    const pepper = "p".repeat(32);
+    const config = loadConfig({ env: { DATABASE_URL: "postgres://db/switchboard", SWITCHBOARD_KEY_PEPPER: pepper } });
+    expect(config.auth).toEqual({ pepper, cacheTtlMs: 5_000 });
+  });
+
+  it("refuses a short pepper and a malformed bootstrap key without echoing either", () => {
+    const shortPepper = "hunter2-pepper-too-short";
+    const badKey = "sb_live_not-a-real-key-hunter2";
+    const issues = issuesOf(() => loadConfig({ env: { SWITCHBOARD_KEY_PEPPER: shortPepper, SWITCHBOARD_BOOTSTRAP_KEY: badKey } }));
+    expect(issues).toEqual([
+      expect.stringMatching(/^auth\.pepper: must be a string of at least 32 bytes .*\(from SWITCHBOARD_KEY_PEPPER\)$/),
+      expect.stringMatching(/^auth\.bootstrapKey: must be a well-formed Switchboard key .*\(from SWITCHBOARD_BOOTSTRAP_KEY\)$/),
+    ]);
+    expect(issues.join("\n")).not.toContain("hunter2");
+  });
+
+  it("reads the bootstrap key and the auth cache TTL", () => {
+    const key = generateSecret();
+    const config = loadConfig({ env: { SWITCHBOARD_BOOTSTRAP_KEY: key, SWITCHBOARD_AUTH_CACHE_TTL_MS: "1500" } });
+    expect(config.auth).toEqual({ bootstrapKey: key, cacheTtlMs: 1_500 });
+    expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_AUTH_CACHE_TTL_MS: "600000" } }))[0]).toMatch(
+      /^auth\.cacheTtlMs: must be an integer from 0 to 60000/,
+    );
   });
 
   it("reports unreadable files and bad YAML with the file name", () => {

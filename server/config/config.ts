@@ -2,6 +2,8 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
+import { parseSecret } from "../auth/key-format.js";
+import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -44,6 +46,18 @@ export interface Config {
     /** Minimum level written. */
     level: LogLevel;
   };
+  /** Virtual-key authentication (tenancy). */
+  auth: {
+    /**
+     * HMAC key for stored key secrets, at least 32 bytes. Required with `database.url` (every
+     * replica needs the same one); unset with PGlite: generated once into `<dataDir>/pepper`.
+     */
+    pepper?: string;
+    /** A key (`sb_live_…`) to install as the bootstrap admin key on a database with no keys; unset: generated and printed once. */
+    bootstrapKey?: string;
+    /** How long a validated key is trusted without a database lookup: the revocation bound across replicas. */
+    cacheTtlMs: number;
+  };
 }
 
 /** The defaults: the embedded, single-process setup `npm start` runs. */
@@ -53,6 +67,7 @@ export function defaultConfig(): Config {
     database: { dataDir: ".data/pglite", poolSize: 10 },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000 },
     log: { level: "info" },
+    auth: { cacheTtlMs: 5_000 },
   };
 }
 
@@ -72,7 +87,14 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS", path: "redis.commandTimeoutMs", description: "Redis per-command timeout" },
   { env: "SWITCHBOARD_REDIS_CONNECT_TIMEOUT_MS", path: "redis.connectTimeoutMs", description: "Redis connect timeout" },
   { env: "SWITCHBOARD_LOG_LEVEL", path: "log.level", description: `log level (${LOG_LEVELS.join(", ")})` },
+  // Tenancy: the pepper and bootstrap key are secrets — never echoed in errors or logs.
+  { env: "SWITCHBOARD_KEY_PEPPER", path: "auth.pepper", description: "HMAC pepper for stored key secrets (≥ 32 bytes)" },
+  { env: "SWITCHBOARD_BOOTSTRAP_KEY", path: "auth.bootstrapKey", description: "bootstrap admin key to install on an empty database" },
+  { env: "SWITCHBOARD_AUTH_CACHE_TTL_MS", path: "auth.cacheTtlMs", description: "auth cache TTL: the revocation bound" },
 ];
+
+/** Config paths holding secrets: their values never appear in error messages. */
+const SECRET_PATHS: ReadonlySet<string> = new Set(["auth.pepper", "auth.bootstrapKey"]);
 
 /** Where configuration comes from. */
 export interface ConfigSources {
@@ -112,6 +134,14 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     if (value !== undefined && value !== "") setPath(raw, path, value, env);
   }
   const config = validate(raw, issues);
+  if (config.database.url !== undefined && config.auth.pepper === undefined && !issues.some((i) => i.path === "auth.pepper")) {
+    issues.push({
+      path: "auth.pepper",
+      message:
+        "required when database.url is set: every replica must hash keys with the same pepper; " +
+        "set SWITCHBOARD_KEY_PEPPER to at least 32 random bytes (e.g. `openssl rand -base64 32`) and keep it safe",
+    });
+  }
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -133,7 +163,7 @@ function setPath(target: Record<string, unknown>, path: string, value: string, e
 function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
   const config = defaultConfig();
   const shape = config as unknown as Record<string, Record<string, unknown>>;
-  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"] };
+  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"] };
   for (const [section, value] of Object.entries(raw)) {
     const known = shape[section];
     if (known === undefined) {
@@ -190,6 +220,15 @@ const oneOf =
       ? { ok: true, value }
       : { ok: false, expected: `one of ${choices.join(", ")}` };
 
+const pepper: Parser = (value) =>
+  typeof value === "string" && Buffer.byteLength(value, "utf8") >= MIN_PEPPER_BYTES
+    ? { ok: true, value }
+    : { ok: false, expected: `a string of at least ${MIN_PEPPER_BYTES} bytes (e.g. \`openssl rand -base64 32\`)` };
+const virtualKey: Parser = (value) =>
+  typeof value === "string" && parseSecret(value) !== undefined
+    ? { ok: true, value }
+    : { ok: false, expected: "a well-formed Switchboard key (sb_live_…, with a valid checksum)" };
+
 const PARSERS: Record<string, Parser> = {
   "server.host": text,
   "server.port": integer(0, 65_535),
@@ -202,6 +241,9 @@ const PARSERS: Record<string, Parser> = {
   "redis.commandTimeoutMs": integer(1, 60_000),
   "redis.connectTimeoutMs": integer(1, 300_000),
   "log.level": oneOf(LOG_LEVELS),
+  "auth.pepper": pepper,
+  "auth.bootstrapKey": virtualKey,
+  "auth.cacheTtlMs": integer(0, 60_000),
 };
 
 function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknown {
@@ -212,8 +254,10 @@ function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknow
   const result = parser(value);
   if (result.ok) return result.value;
   const source = fromEnv ? ` (from ${fromEnv.env})` : "";
-  const shown = path.includes("url") ? "a value that is not a valid URL" : JSON.stringify(value);
-  issues.push({ path, message: `must be ${result.expected}, got ${shown}${source}` });
+  const got = SECRET_PATHS.has(path)
+    ? "the value given is not shown (secret)"
+    : `got ${path.includes("url") ? "a value that is not a valid URL" : JSON.stringify(value)}`;
+  issues.push({ path, message: `must be ${result.expected}, ${got}${source}` });
   return undefined;
 }
 

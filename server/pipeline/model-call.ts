@@ -32,6 +32,15 @@ export interface CallMeta {
   template?: { name: string; version: number };
   /** Indexes of the request's messages whose text came from users (guardrails inspect these). */
   userContentMessages?: readonly number[];
+  /** Who pays: the calling key's tenancy (absent only in tests of stages that ignore it). */
+  caller?: CallerRef;
+}
+
+/** The tenancy of the key a call is made with: what budgets, limits and usage rows key on. */
+export interface CallerRef {
+  orgId: string;
+  teamId: string;
+  keyId: string;
 }
 
 /** A chat call through the model pipeline. */

@@ -52,9 +52,10 @@ describe("OpenAI-compatible presets", () => {
       expect(preset.kind).toBe(kind);
       expect(preset.label).not.toBe("");
       expect(Object.keys(preset.capabilities).sort()).toEqual(keys);
-      if (kind !== "azure") expect(preset.defaultBaseUrl).toMatch(/^https?:\/\/.+\/v1$/);
+      // Azure's endpoint is per resource; the sandbox's is a loopback port chosen at start.
+      if (kind !== "azure" && kind !== "sandbox") expect(preset.defaultBaseUrl).toMatch(/^https?:\/\/.+\/v1$/);
     }
-    expect(Object.keys(OPENAI_COMPATIBLE_PRESETS).sort()).toEqual(["azure", "deepseek", "fireworks", "groq", "mistral", "ollama", "openrouter", "together", "vllm"]);
+    expect(Object.keys(OPENAI_COMPATIBLE_PRESETS).sort()).toEqual(["azure", "deepseek", "fireworks", "groq", "mistral", "ollama", "openrouter", "sandbox", "together", "vllm"]);
   });
 
   it("Azure: deployment path from the model id, api-version query, api-key header", async () => {

@@ -106,6 +106,17 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     capabilities: openaiLike({ vision: false }),
     quirks: MAX_TOKENS,
   },
+  sandbox: {
+    kind: "sandbox",
+    label: "Switchboard sandbox (simulated)",
+    // No default: the sandbox listens on a loopback port chosen at start (`startSandbox().url`).
+    endpointNote: "(in-process, loopback)",
+    auth: "bearer",
+    apiKeyRequired: false,
+    // What `server/sandbox/` simulates: everything but images, which it would ignore.
+    capabilities: openaiLike({ vision: false }),
+    quirks: OPENAI_QUIRKS,
+  },
 } satisfies Record<string, OpenAICompatiblePreset>);
 
 /** The kinds of the built-in presets. */

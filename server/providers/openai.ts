@@ -54,6 +54,8 @@ export interface OpenAIDeclaration {
   label: string;
   /** Default base URL including the version prefix (the adapter appends `/chat/completions`); none when every deployment has its own. */
   defaultBaseUrl?: string;
+  /** What the provider table shows when there is no default base URL (default "(per deployment)"). */
+  endpointNote?: string;
   auth: OpenAIAuthStyle;
   /** Whether calls need an API key (local servers such as vLLM and Ollama do not). */
   apiKeyRequired: boolean;

@@ -21,7 +21,7 @@ export function providerTableMarkdown(): string {
     `\`${d.kind}\``,
     d.label,
     d.wire,
-    d.defaultBaseUrl ? `\`${d.defaultBaseUrl}\`` : "(per deployment)",
+    d.defaultBaseUrl ? `\`${d.defaultBaseUrl}\`` : (d.endpointNote ?? "(per deployment)"),
     ...COLUMNS.map(([key]) => (d.capabilities[key] ? "yes" : "—")),
   ]);
   return [head, head.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");

@@ -17,6 +17,8 @@ export interface ProviderDeclaration {
   wire: WireFormatName;
   /** Where it is reached unless a target or credential says otherwise. */
   defaultBaseUrl?: string;
+  /** What the provider table shows when there is no default base URL (default "(per deployment)"). */
+  endpointNote?: string;
   /** Whether calls need an API key (local servers do not). */
   apiKeyRequired: boolean;
   capabilities: Readonly<ProviderCapabilities>;
@@ -29,6 +31,7 @@ function openAIWire(d: OpenAIDeclaration): ProviderDeclaration {
     label: d.label,
     wire: "openai",
     ...(d.defaultBaseUrl === undefined ? {} : { defaultBaseUrl: d.defaultBaseUrl }),
+    ...(d.endpointNote === undefined ? {} : { endpointNote: d.endpointNote }),
     apiKeyRequired: d.apiKeyRequired,
     capabilities: d.capabilities,
   };

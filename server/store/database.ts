@@ -15,6 +15,13 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Maximum pooled Postgres connections (default 10). PGlite always has exactly one. */
   pool?: number;
+  /**
+   * Called when an idle pooled connection fails (Postgres restarted, network cut). The pool drops
+   * that connection and opens a new one on the next query. Either way, idle or in use, a dropped
+   * connection never becomes an uncaught exception that ends the process — an outage must not
+   * do that (P8).
+   */
+  onIdleError?: (err: Error) => void;
 }
 
 /** An open database: the typed query builder plus what it runs on. */
@@ -45,6 +52,12 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     const types = new pg.TypeOverrides();
     types.setTypeParser(INT8_OID, (value: string) => BigInt(value));
     const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.pool ?? 10, types });
+    pool.on("error", (err) => opts.onIdleError?.(err));
+    // A connection that dies while checked out (mid-query or mid-transaction) makes its pg client
+    // emit "error" with no listener attached (pg-pool listens only while the client is idle),
+    // which would crash the process. The failure already reaches the caller as the query's
+    // rejection, and pg-pool drops the broken client on release, so this listener only has to exist.
+    pool.on("connect", (client) => client.on("error", () => undefined));
     return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres");
   }
   const pglite = await PGlite.create({

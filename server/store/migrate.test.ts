@@ -1,3 +1,4 @@
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
@@ -6,9 +7,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { requireEnv } from "../../test/support/require-env.js";
 import { createDatabase, type DatabaseHandle } from "./database.js";
-import { MIGRATION_LOCK_KEY, MigrationError, migrateToLatest } from "./migrate.js";
+import { defaultMigrationFolder, MIGRATION_LOCK_KEY, MigrationError, migrateToLatest } from "./migrate.js";
 
 const FOUNDATION = "0001_foundation";
+/** Every migration in `migrations/`, in order (each later issue adds one). */
+const ALL = readdirSync(defaultMigrationFolder())
+  .filter((file) => /^\d{4}_.*\.ts$/.test(file))
+  .map((file) => file.replace(/\.ts$/, ""))
+  .sort();
 
 async function publicTables<DB>(db: Kysely<DB>): Promise<string[]> {
   const { rows } = await sql<{ table_name: string }>`
@@ -27,17 +33,18 @@ function describeMigrations(open: () => Promise<DatabaseHandle>): void {
     await handle?.close();
   });
 
-  it("applies the foundation migration to an empty database", async () => {
-    expect(await migrateToLatest(handle.db)).toEqual([FOUNDATION]);
+  it("applies every migration to an empty database", async () => {
+    expect(ALL.slice(0, 2)).toEqual([FOUNDATION, "0002_tenancy"]);
+    expect(await migrateToLatest(handle.db)).toEqual(ALL);
     expect(await publicTables(handle.db)).toEqual(
-      expect.arrayContaining(["kysely_migration", "kysely_migration_lock", "orgs", "teams"]),
+      expect.arrayContaining(["kysely_migration", "kysely_migration_lock", "orgs", "teams", "keys", "idempotency_records"]),
     );
   });
 
   it("is a no-op when already current", async () => {
     expect(await migrateToLatest(handle.db)).toEqual([]);
     const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(handle.db);
-    expect(rows.map((row) => row.name)).toEqual([FOUNDATION]);
+    expect(rows.map((row) => row.name)).toEqual(ALL);
   });
 
   it("creates orgs and teams with their keys and defaults", async () => {
@@ -55,6 +62,23 @@ function describeMigrations(open: () => Promise<DatabaseHandle>): void {
     ).rejects.toThrow();
     await db.insertInto("orgs").values({ id: "org_2", name: "Other" }).execute();
     await db.insertInto("teams").values({ id: "team_4", org_id: "org_2", name: "search" }).execute();
+  });
+
+  it("stores keys only as HMAC digests, in their team's org", async () => {
+    const { db } = handle;
+    const hmac = "a".repeat(64);
+    const key = { id: "key_1", org_id: "org_1", team_id: "team_1", name: "ci", display_prefix: "sb_live_abcd", secret_hmac: hmac };
+    await db.insertInto("keys").values(key).execute();
+    const row = await db.selectFrom("keys").selectAll().where("id", "=", "key_1").executeTakeFirstOrThrow();
+    expect(row).toMatchObject({ state: "active", scopes: [], tags: {}, previous_secret_hmac: null });
+    // A raw secret (or anything but 64 lowercase hex digits) is refused by the schema itself.
+    const secret = "sb_live_0123456789abcdefghijABCDEFGHIJ0123456789abcdefgh";
+    await expect(db.insertInto("keys").values({ ...key, id: "key_2", name: "raw", secret_hmac: secret }).execute()).rejects.toThrow();
+    // A key's org must be its team's org.
+    await expect(
+      db.insertInto("keys").values({ ...key, id: "key_3", name: "x", org_id: "org_2", secret_hmac: "b".repeat(64) }).execute(),
+    ).rejects.toThrow();
+    await expect(db.insertInto("keys").values({ ...key, id: "key_4", secret_hmac: "c".repeat(64) }).execute()).rejects.toThrow();
   });
 }
 
@@ -81,9 +105,9 @@ describe("migrateToLatest on Postgres", () => {
     const replicas = await Promise.all([1, 2, 3].map(() => createDatabase({ databaseUrl: fresh.url, pool: 2 })));
     try {
       const applied = await Promise.all(replicas.map((replica) => migrateToLatest(replica.db)));
-      expect(applied.flat()).toEqual([FOUNDATION]);
+      expect(applied.flat()).toEqual(ALL);
       const { rows } = await sql<{ name: string }>`select name from kysely_migration`.execute(replicas[0]!.db);
-      expect(rows.map((row) => row.name)).toEqual([FOUNDATION]);
+      expect(rows.map((row) => row.name)).toEqual(ALL);
       expect(await publicTables(replicas[1]!.db)).toEqual(expect.arrayContaining(["orgs", "teams"]));
     } finally {
       await Promise.all(replicas.map((replica) => replica.close()));
@@ -107,7 +131,7 @@ describe("migrateToLatest on Postgres", () => {
         expect(finished).toBe(false);
         expect(await publicTables(session)).not.toContain("kysely_migration");
         await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
-        expect(await migrating).toEqual([FOUNDATION]);
+        expect(await migrating).toEqual(ALL);
       });
     } finally {
       await holder.close();

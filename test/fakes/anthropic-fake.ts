@@ -10,13 +10,13 @@
  * and tool arguments, unless the script says otherwise.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import { startFakeServer, type WirePlan, type WireFormat, type WireRequest } from "./fake-server.js";
+import { startScriptedServer, type WirePlan, type WireFormat, type WireRequest } from "../../server/sandbox/scripted-server.js";
 import type { FakeProvider, Fault, Reply, ScriptStep, TruthEntry } from "./fake-types.js";
-import { countTokens, echoReply, filler, firstTokens, streamPieces } from "./fake-text.js";
+import { countTokens, echoReply, filler, firstTokens, streamPieces } from "../../server/sandbox/word-text.js";
 
 /** Starts the Anthropic fake on a free loopback port. */
 export function startAnthropicFake(): Promise<FakeProvider> {
-  return startFakeServer(anthropicWire);
+  return startScriptedServer(anthropicWire);
 }
 
 /** A Messages API request body, as loosely as the fake reads it. */

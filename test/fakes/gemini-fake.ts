@@ -19,12 +19,12 @@
  * hints `context_length`, `api_key_invalid`; `message` replaces Google's default message.
  */
 import type { Fault, FakeProvider, Reply, ScriptStep, TruthEntry } from "./fake-types.js";
-import { startFakeServer, type WirePlan, type WireFormat, type WireRequest } from "./fake-server.js";
-import { countTokens, echoReply, fakeVector, filler, firstTokens, streamPieces } from "./fake-text.js";
+import { startScriptedServer, type WirePlan, type WireFormat, type WireRequest } from "../../server/sandbox/scripted-server.js";
+import { countTokens, echoReply, hashedVector, filler, firstTokens, streamPieces } from "../../server/sandbox/word-text.js";
 
 /** Starts the Gemini fake on a free loopback port. */
 export function startGeminiFake(): Promise<FakeProvider> {
-  return startFakeServer(createGeminiWire());
+  return startScriptedServer(createGeminiWire());
 }
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -228,7 +228,7 @@ const FINISH: Readonly<Record<NonNullable<Reply["finishReason"]>, string>> = {
   content_filter: "SAFETY",
 };
 
-/** The Gemini wire format for `startFakeServer`. */
+/** The Gemini wire format for `startScriptedServer`. */
 export function createGeminiWire(): WireFormat {
   let seq = 0;
 
@@ -378,7 +378,7 @@ export function createGeminiWire(): WireFormat {
       cacheWriteInputTokens: 0,
       reasoningTokens: 0,
     };
-    const vectors = items.map((it) => ({ values: fakeVector(it.text, it.dims) }));
+    const vectors = items.map((it) => ({ values: hashedVector(it.text, it.dims) }));
     const out = method === "embedContent" ? { embedding: vectors[0]! } : { embeddings: vectors };
     return { type: "json", status: 200, headers: { "content-type": "application/json; charset=UTF-8" }, body: out, truth };
   }

@@ -1,12 +1,14 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient } from "@connectrpc/connect";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
+import { generateSecret } from "../../server/auth/key-format.js";
 import { createTestDatabase } from "../support/postgres.js";
 import { requireEnv } from "../support/require-env.js";
 
@@ -49,6 +51,20 @@ async function waitListening(run: Running, timeoutMs = 30_000): Promise<string> 
   throw new Error(`gateway did not start:\n${run.stdout()}\n${run.stderr()}`);
 }
 
+/** The bootstrap secret the banner printed, if it printed one. */
+function bannerKey(run: Running): string | undefined {
+  return /export SWITCHBOARD_KEY=(sb_live_[0-9A-Za-z]+)/.exec(run.stderr())?.[1];
+}
+
+/** Lists the bootstrap org's keys with `key`: the code, or "ok". */
+async function listWith(url: string, key: string): Promise<string> {
+  const keys = createClient(KeyService, createGrpcTransport({ baseUrl: url }));
+  return keys.listKeys({ parent: "orgs/system/teams/-" }, { headers: { authorization: `Bearer ${key}` } }).then(
+    () => "ok",
+    (e: unknown) => Code[ConnectError.from(e).code],
+  );
+}
+
 async function checkServing(url: string): Promise<HealthCheckResponse_ServingStatus> {
   const health = createClient(Health, createGrpcTransport({ baseUrl: url }));
   return (await health.check({})).status;
@@ -80,17 +96,48 @@ describe("server/main.ts", () => {
     expect(run.stderr()).toContain(`buf curl --protocol grpc --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`);
     expect(run.stderr()).toContain("embedded PGlite");
     expect(await checkServing(url)).toBe(HealthCheckResponse_ServingStatus.SERVING);
+    // First start: a bootstrap admin key, printed once on stderr, never in the log; it works.
+    const key = bannerKey(run);
+    expect(key).toBeDefined();
+    expect(run.stdout()).not.toContain(key!);
+    expect(run.stdout()).toContain('"msg":"bootstrap admin key created"');
+    expect(await listWith(url, key!)).toBe("ok");
+    // The generated pepper sits beside the data, readable by the owner only.
+    expect(statSync(join(dataDir, "pepper")).mode & 0o777).toBe(0o600);
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toContain('"msg":"draining"');
     expect(run.stdout()).toContain('"msg":"stopped"');
-  }, 60_000);
+
+    // A restart on the same folder reuses the pepper (the key still works) and prints no new key.
+    const again = startMain({ SWITCHBOARD_DATA_DIR: dataDir });
+    running.push(again);
+    const url2 = await waitListening(again);
+    expect(bannerKey(again)).toBeUndefined();
+    expect(await listWith(url2, key!)).toBe("ok");
+    again.child.kill("SIGTERM");
+    expect(await again.exited).toBe(0);
+  }, 90_000);
+
+  it("refuses to start on Postgres without a pepper (exit code 2, naming the variable)", async () => {
+    const run = startMain({ DATABASE_URL: "postgres://127.0.0.1:1/none" });
+    running.push(run);
+    expect(await run.exited).toBe(2);
+    expect(run.stderr()).toContain("auth.pepper: required when database.url is set");
+    expect(run.stderr()).toContain("SWITCHBOARD_KEY_PEPPER");
+  });
 
   it("starts on Postgres and Redis, with its migrations applied", async () => {
     const redisUrl = requireEnv("REDIS_URL");
     const database = await createTestDatabase();
     try {
-      const run = startMain({ DATABASE_URL: database.url, REDIS_URL: redisUrl });
+      const bootstrapKey = generateSecret();
+      const run = startMain({
+        DATABASE_URL: database.url,
+        REDIS_URL: redisUrl,
+        SWITCHBOARD_KEY_PEPPER: "main-test-pepper-0123456789abcdef-0123",
+        SWITCHBOARD_BOOTSTRAP_KEY: bootstrapKey,
+      });
       running.push(run);
       const url = await waitListening(run);
       expect(run.stdout()).toContain('"database":"postgres","state":"redis"');
@@ -101,7 +148,11 @@ describe("server/main.ts", () => {
         "select table_name from information_schema.tables where table_schema = 'public'",
       );
       await client.end();
-      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["orgs", "teams"]));
+      expect(tables.rows.map((r) => r.table_name)).toEqual(expect.arrayContaining(["orgs", "teams", "keys"]));
+      // The bootstrap key came from the environment: installed, working, and never printed.
+      expect(run.stderr()).toContain("installed from SWITCHBOARD_BOOTSTRAP_KEY");
+      expect(run.stderr() + run.stdout()).not.toContain(bootstrapKey);
+      expect(await listWith(url, bootstrapKey)).toBe("ok");
       run.child.kill("SIGTERM");
       expect(await run.exited).toBe(0);
     } finally {

@@ -42,6 +42,18 @@ describe("one port, every protocol", () => {
     });
   }
 
+  for (const name of ["gRPC over h2c", "Connect over HTTP/1.1", "Connect over HTTP/2", "gRPC-Web over HTTP/1.1"]) {
+    it(`authenticates switchboard methods from the authorization header over ${name}`, async () => {
+      const client = createClient(CapabilityService, transports[name]!);
+      const anonymous = await client.summarize({ text: "hello" }).catch((e: unknown) => ConnectError.from(e));
+      expect((anonymous as ConnectError).code).toBe(Code.Unauthenticated);
+      const authorized = await client
+        .summarize({ text: "hello" }, { headers: gw.adminHeaders })
+        .catch((e: unknown) => ConnectError.from(e));
+      expect((authorized as ConnectError).code).toBe(Code.Unimplemented);
+    });
+  }
+
   it("answers unknown HTTP paths with 404, not a hang", async () => {
     const res = await fetch(`${gw.url}/nope`);
     expect(res.status).toBe(404);
@@ -51,7 +63,7 @@ describe("one port, every protocol", () => {
 describe("interceptors", () => {
   it("rejects an invalid request with InvalidArgument naming the field", async () => {
     const client = createClient(CapabilityService, transports["gRPC over h2c"]!);
-    const err = await client.summarize({ text: "" }).then(
+    const err = await client.summarize({ text: "" }, { headers: gw.adminHeaders }).then(
       () => undefined,
       (e: unknown) => ConnectError.from(e),
     );
@@ -64,7 +76,7 @@ describe("interceptors", () => {
   it("names nested fields, e.g. a message's role", async () => {
     const client = createClient(CapabilityService, transports["Connect over HTTP/1.1"]!);
     const req = create(ChatRequestSchema, { messages: [{ content: [{ part: { case: "text", value: "hi" } }] }] });
-    const err = await client.chat(req).catch((e: unknown) => ConnectError.from(e));
+    const err = await client.chat(req, { headers: gw.adminHeaders }).catch((e: unknown) => ConnectError.from(e));
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);
     const violations = (err as ConnectError).findDetails(ViolationsSchema).flatMap((v) => v.violations);
@@ -73,8 +85,14 @@ describe("interceptors", () => {
 
   it("answers Unimplemented for every method of a service whose issue has not landed", async () => {
     const client = createClient(CapabilityService, transports["gRPC over h2c"]!);
-    const err = await client.summarize({ text: "hello" }).catch((e: unknown) => ConnectError.from(e));
+    const err = await client.summarize({ text: "hello" }, { headers: gw.adminHeaders }).catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.Unimplemented);
+  });
+
+  it("authenticates before validating: no key and an invalid request is Unauthenticated", async () => {
+    const client = createClient(CapabilityService, transports["gRPC over h2c"]!);
+    const err = await client.summarize({ text: "" }).catch((e: unknown) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.Unauthenticated);
   });
 
   it("returns a request id, keeps a well-formed one from the caller, and logs one line per RPC", async () => {
@@ -99,15 +117,17 @@ describe("interceptors", () => {
     const canary = "sb_live_CANARY_7f3a9c1e5d";
     const providerKey = "sk-CANARY-provider-key-0042";
     const client = createClient(CredentialService, transports["gRPC over h2c"]!);
-    const err = await client
-      .createCredential(
-        { credentialId: "openai", credential: { provider: "openai" }, value: providerKey },
-        { headers: { authorization: `Bearer ${canary}` } },
-      )
+    const request = { credentialId: "openai", credential: { provider: "openai" }, value: providerKey };
+    const rejected = await client
+      .createCredential(request, { headers: { authorization: `Bearer ${canary}` } })
       .catch((e: unknown) => ConnectError.from(e));
+    expect((rejected as ConnectError).code).toBe(Code.Unauthenticated);
+    expect(String((rejected as ConnectError).message)).not.toContain(canary);
+    const err = await client.createCredential(request, { headers: gw.adminHeaders }).catch((e: unknown) => ConnectError.from(e));
     expect((err as ConnectError).code).toBe(Code.Unimplemented);
     expect(gw.log.text()).toContain("CredentialService/CreateCredential");
     expect(gw.log.text()).not.toContain(canary);
+    expect(gw.log.text()).not.toContain(gw.adminKey);
     expect(gw.log.text()).not.toContain(providerKey);
     expect(String((err as ConnectError).message)).not.toContain(providerKey);
   });
@@ -133,10 +153,49 @@ describe("buf curl against the running server (reflection, no --schema)", () => 
   it("gets a validation error with exit code InvalidArgument×8", async () => {
     const err = await execFileAsync(
       BUF,
-      ["curl", "--protocol", "connect", "-d", '{"text":""}', `${gw.url}/switchboard.v1.CapabilityService/Summarize`],
+      [
+        "curl",
+        "--protocol",
+        "connect",
+        "-H",
+        `authorization: Bearer ${gw.adminKey}`,
+        "-d",
+        '{"text":""}',
+        `${gw.url}/switchboard.v1.CapabilityService/Summarize`,
+      ],
       { cwd: "/" },
     ).catch((e: { code: number; stderr: string }) => e);
     expect((err as { code: number }).code).toBe(Code.InvalidArgument * 8);
     expect((err as { stderr: string }).stderr).toContain("string.min_bytes");
+  });
+
+  it("without a key gets Unauthenticated (exit code Unauthenticated×8)", async () => {
+    const err = await execFileAsync(
+      BUF,
+      ["curl", "--protocol", "connect", "-d", '{"text":""}', `${gw.url}/switchboard.v1.CapabilityService/Summarize`],
+      { cwd: "/" },
+    ).catch((e: { code: number; stderr: string }) => e);
+    expect((err as { code: number }).code).toBe(Code.Unauthenticated * 8);
+  });
+
+  it("lists the bootstrap key with the admin key over gRPC (the README example)", async () => {
+    const { stdout } = await execFileAsync(
+      BUF,
+      [
+        "curl",
+        "--protocol",
+        "grpc",
+        "--http2-prior-knowledge",
+        "-H",
+        `authorization: Bearer ${gw.adminKey}`,
+        "-d",
+        '{"parent":"orgs/system/teams/-"}',
+        `${gw.url}/switchboard.v1.KeyService/ListKeys`,
+      ],
+      { cwd: "/" },
+    );
+    const { keys } = JSON.parse(stdout) as { keys: Array<{ name: string; state: string }> };
+    expect(keys).toEqual([expect.objectContaining({ name: "orgs/system/teams/admins/keys/bootstrap", state: "KEY_STATE_ACTIVE" })]);
+    expect(stdout).not.toContain(gw.adminKey);
   });
 });

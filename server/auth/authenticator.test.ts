@@ -1,0 +1,224 @@
+import * as crypto from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { createLogCapture } from "../../test/support/log-capture.js";
+import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { createDatabase, type DatabaseHandle } from "../store/database.js";
+import { createKeyStore, type KeyFields, type KeyStore } from "../store/key-store.js";
+import { migrateToLatest } from "../store/migrate.js";
+import { createTenantStore } from "../store/tenant-store.js";
+import { createAuthenticator, UNAUTHENTICATED_MESSAGE, type AuthenticatorOptions } from "./authenticator.js";
+import { generateSecret, parseSecret } from "./key-format.js";
+import { hashSecret } from "./secret-hash.js";
+
+// Spy on the constant-time comparison the authenticator must use (wrapping the real one).
+vi.mock("node:crypto", async (importOriginal) => {
+  const actual = await importOriginal<typeof import("node:crypto")>();
+  return { ...actual, timingSafeEqual: vi.fn(actual.timingSafeEqual) };
+});
+
+const PEPPER = "authenticator-test-pepper-0123456789abcdef";
+const ALL_ORGS = { allOrgs: true } as const;
+
+let database: TestDatabase;
+let handle: DatabaseHandle;
+let store: KeyStore;
+
+/** The real key store with a switch that makes it fail like an unreachable or hung database. */
+function faultyStore(real: KeyStore) {
+  const state = { mode: "up" as "up" | "down" | "hang", lookups: 0 };
+  const keys: Pick<KeyStore, "findBySecretHmac" | "touchLastUsed"> = {
+    findBySecretHmac(hmac) {
+      state.lookups++;
+      if (state.mode === "down") return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+      if (state.mode === "hang") return new Promise(() => undefined);
+      return real.findBySecretHmac(hmac);
+    },
+    touchLastUsed: (id, at, interval) => (state.mode === "up" ? real.touchLastUsed(id, at, interval) : Promise.reject(new Error("down"))),
+  };
+  return { keys, state };
+}
+
+function manualClock(start = Date.UTC(2030, 0, 1)) {
+  const clock = { t: start, now: () => clock.t };
+  return clock;
+}
+
+let keyCount = 0;
+/** Creates a key in org `acme`, team `web` and returns its secret and name. */
+async function createKey(fields: Partial<KeyFields> = {}) {
+  const secret = generateSecret();
+  const name = `k${++keyCount}`;
+  const outcome = await store.createKey(
+    { orgName: "acme", teamName: "web" },
+    name,
+    ALL_ORGS,
+    { displayName: "", scopes: ["SCOPE_INVOKE"], allowedRoutes: [], allowedModels: [], tags: { app: "web" }, expiresAt: null, ...fields },
+    { secretHmac: hashSecret(secret, PEPPER), displayPrefix: parseSecret(secret)!.displayPrefix },
+  );
+  expect(outcome.kind).toBe("created");
+  return { secret, ref: { orgName: "acme", teamName: "web", name } };
+}
+
+async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
+  return promise.then(
+    () => "ok" as const,
+    (err: unknown) => ConnectError.from(err).code,
+  );
+}
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  handle = await createDatabase({ databaseUrl: database.url, pool: 2 });
+  await migrateToLatest(handle.db);
+  store = createKeyStore(handle.db);
+  const tenants = createTenantStore(handle.db);
+  await tenants.createOrg("acme", { displayName: "Acme", labels: {} });
+  await tenants.createTeam("acme", "web", ALL_ORGS, { displayName: "Web", labels: {} });
+});
+afterAll(async () => {
+  await handle?.close();
+  await database?.drop();
+});
+
+function setup(opts: AuthenticatorOptions = {}) {
+  const clock = manualClock();
+  const faulty = faultyStore(store);
+  const log = createLogCapture();
+  const auth = createAuthenticator({ keys: faulty.keys, pepper: PEPPER, clock, logger: log.logger }, { cacheTtlMs: 5_000, ...opts });
+  return { auth, clock, state: faulty.state, log };
+}
+
+describe("authenticator", () => {
+  beforeEach(() => {
+    vi.mocked(crypto.timingSafeEqual).mockClear();
+  });
+
+  it("resolves a key to its principal, comparing the stored hash in constant time", async () => {
+    const { auth } = setup();
+    const { secret, ref } = await createKey({ scopes: ["SCOPE_INVOKE", "SCOPE_KEYS_READ", "SCOPE_FROM_THE_FUTURE"] });
+    const principal = await auth.authenticate(secret);
+    expect(principal.keyName).toBe(`orgs/acme/teams/web/keys/${ref.name}`);
+    expect([...principal.scopes].sort()).toEqual([Scope.INVOKE, Scope.KEYS_READ]);
+    expect(principal.tags).toEqual({ app: "web" });
+    expect(principal.orgId).toMatch(/^org_/);
+    expect(crypto.timingSafeEqual).toHaveBeenCalled();
+  });
+
+  it("answers every failure with one Unauthenticated message; malformed keys never reach the database", async () => {
+    const { auth, state } = setup();
+    const { secret, ref } = await createKey();
+    await store.revokeKey(ref, ALL_ORGS, new Date());
+    const unknown = generateSecret();
+    const badChecksum = `${unknown.slice(0, -1)}${unknown.endsWith("A") ? "B" : "A"}`;
+    const storedHash = hashSecret(unknown, PEPPER);
+    for (const candidate of ["", "nonsense", badChecksum, storedHash]) {
+      const err = await auth.authenticate(candidate).catch((e: unknown) => ConnectError.from(e));
+      expect(err).toMatchObject({ code: Code.Unauthenticated, rawMessage: UNAUTHENTICATED_MESSAGE });
+    }
+    expect(state.lookups).toBe(0);
+    for (const candidate of [unknown, secret]) {
+      const err = await auth.authenticate(candidate).catch((e: unknown) => ConnectError.from(e));
+      expect(err).toMatchObject({ code: Code.Unauthenticated, rawMessage: UNAUTHENTICATED_MESSAGE });
+    }
+    expect(state.lookups).toBe(2);
+  });
+
+  it("trusts a validated key for the TTL, then asks again: the revocation bound", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    const { secret, ref } = await createKey();
+    await auth.authenticate(secret);
+    await store.revokeKey(ref, ALL_ORGS, new Date());
+    clock.t += 4_999;
+    expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+    expect(state.lookups).toBe(1);
+    clock.t += 1;
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(2);
+  });
+
+  it("forgets a key at once when told (revocation on the same replica)", async () => {
+    const { auth } = setup();
+    const { secret, ref } = await createKey();
+    const principal = await auth.authenticate(secret);
+    await store.revokeKey(ref, ALL_ORGS, new Date());
+    auth.forget(principal.keyId);
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+  });
+
+  it("checks expiry and rotation grace on every use, cached or not", async () => {
+    const { auth, clock } = setup({ cacheTtlMs: 60_000 });
+    const expiring = await createKey({ expiresAt: new Date(clock.t + 1_000) });
+    expect(await codeOf(auth.authenticate(expiring.secret))).toBe("ok");
+    clock.t += 1_000;
+    expect(await codeOf(auth.authenticate(expiring.secret))).toBe(Code.Unauthenticated);
+
+    const rotated = await createKey();
+    const fresh = generateSecret();
+    await store.rotateKey(rotated.ref, ALL_ORGS, {
+      secret: { secretHmac: hashSecret(fresh, PEPPER), displayPrefix: parseSecret(fresh)!.displayPrefix },
+      graceUntil: new Date(clock.t + 2_000),
+      now: new Date(clock.t),
+    });
+    expect(await codeOf(auth.authenticate(rotated.secret))).toBe("ok");
+    expect(await codeOf(auth.authenticate(fresh))).toBe("ok");
+    clock.t += 2_000;
+    expect(await codeOf(auth.authenticate(rotated.secret))).toBe(Code.Unauthenticated);
+    expect(await codeOf(auth.authenticate(fresh))).toBe("ok");
+  });
+
+  it("during an outage serves recently validated keys, answers Unavailable for the rest, never Unauthenticated", async () => {
+    const { auth, clock, state, log } = setup({ cacheTtlMs: 1_000, maxStaleMs: 60_000, outageBackoffMs: 1_000 });
+    const seen = await createKey();
+    const unseen = await createKey();
+    await auth.authenticate(seen.secret);
+    state.mode = "down";
+    clock.t += 5_000; // past the TTL: the entry is stale, the database is asked and fails
+    expect(await codeOf(auth.authenticate(seen.secret))).toBe("ok");
+    expect(await codeOf(auth.authenticate(unseen.secret))).toBe(Code.Unavailable);
+    expect(await codeOf(auth.authenticate(generateSecret()))).toBe(Code.Unavailable);
+    expect(await codeOf(auth.authenticate("garbage"))).toBe(Code.Unauthenticated);
+    // Within the backoff nobody waits for the database again.
+    expect(state.lookups).toBe(2);
+    expect(log.lines().filter((l) => l.msg?.toString().startsWith("key lookups cannot reach"))).toHaveLength(1);
+    clock.t += 60_000; // past the stale bound
+    expect(await codeOf(auth.authenticate(seen.secret))).toBe(Code.Unavailable);
+    state.mode = "up";
+    clock.t += 1_000;
+    expect(await codeOf(auth.authenticate(seen.secret))).toBe("ok");
+    expect(await codeOf(auth.authenticate(unseen.secret))).toBe("ok");
+    expect(log.text()).toContain("key lookups reach the database again");
+    expect(log.text()).not.toContain(seen.secret);
+  });
+
+  it("does not wait longer than the lookup timeout for a hung database", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 1_000, lookupTimeoutMs: 150 });
+    const seen = await createKey();
+    await auth.authenticate(seen.secret);
+    state.mode = "hang";
+    clock.t += 2_000;
+    const started = performance.now();
+    expect(await codeOf(auth.authenticate(seen.secret))).toBe("ok");
+    expect(await codeOf(auth.authenticate(generateSecret()))).toBe(Code.Unavailable);
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it("records last use at most once per interval, off the request path", async () => {
+    const { auth, clock } = setup({ cacheTtlMs: 0 });
+    const { secret, ref } = await createKey();
+    await auth.authenticate(secret);
+    const lastUsed = async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      return (await store.getKey(ref, ALL_ORGS))?.lastUsedAt?.getTime();
+    };
+    const first = await lastUsed();
+    expect(first).toBe(clock.t);
+    clock.t += 30_000;
+    await auth.authenticate(secret);
+    expect(await lastUsed()).toBe(first);
+    clock.t += 30_000;
+    await auth.authenticate(secret);
+    expect(await lastUsed()).toBe(clock.t);
+  });
+});

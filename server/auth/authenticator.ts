@@ -1,0 +1,191 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Clock } from "../clock.js";
+import type { Logger } from "../observability/logger.js";
+import type { KeyCredentialRecord, KeyStore } from "../store/key-store.js";
+import { createKeyCache, type CachedKey } from "./key-cache.js";
+import { parseSecret } from "./key-format.js";
+import { createLastUsedRecorder } from "./last-used.js";
+import type { Principal } from "./principal.js";
+import { scopeFromName } from "./scopes.js";
+import { hashesEqual, hashSecret } from "./secret-hash.js";
+
+/** Dependencies of {@link createAuthenticator}. */
+export interface AuthenticatorDeps {
+  keys: Pick<KeyStore, "findBySecretHmac" | "touchLastUsed">;
+  /** The HMAC key; never logged. */
+  pepper: string;
+  clock: Clock;
+  logger: Logger;
+}
+
+/** Options of {@link createAuthenticator}; the defaults are the documented behaviour. */
+export interface AuthenticatorOptions {
+  /**
+   * How long a validated key is trusted without asking the database (default 5 000 ms). This is
+   * the revocation bound: a key revoked on one replica is refused by every other replica at most
+   * this long after the revocation commits (on the revoking replica, at once).
+   */
+  cacheTtlMs?: number;
+  /**
+   * While the database is unreachable, a key validated at most this long ago keeps working from
+   * the cache (default 300 000 ms: 5 min). Past it, or for a key never seen, callers get
+   * `Unavailable` — an outage never looks like a revocation (P8).
+   */
+  maxStaleMs?: number;
+  /** Keys cached per replica (default 10 000); least recently used evicted first. */
+  maxEntries?: number;
+  /** A database lookup slower than this counts as an outage (default 2 000 ms). */
+  lookupTimeoutMs?: number;
+  /** After a failed lookup, skip the database for this long (default 1 000 ms), so an outage costs callers no waiting. */
+  outageBackoffMs?: number;
+  /** Database lookups in flight at most (default 64); beyond it, new ones fail fast as in an outage. */
+  maxConcurrentLookups?: number;
+  /** At most one `last_used_at` write per key per this interval (default 60 000 ms). */
+  lastUsedIntervalMs?: number;
+}
+
+/** Turns a presented bearer secret into a {@link Principal}. */
+export interface Authenticator {
+  /**
+   * Resolves `secret` or throws a `ConnectError`: `Unauthenticated` (one message for malformed,
+   * unknown, expired, revoked and rotated-out keys alike) or `Unavailable` (the database cannot
+   * be asked and the key is not usable from the cache).
+   */
+  authenticate(secret: string): Promise<Principal>;
+  /** Forgets a key on this replica at once (after it was revoked, rotated or changed here). */
+  forget(keyId: string): void;
+}
+
+/** The one message for every authentication failure: it must not tell which check failed. */
+export const UNAUTHENTICATED_MESSAGE = "missing or invalid API key: send a valid key as 'authorization: Bearer <key>'";
+const UNAVAILABLE_MESSAGE = "authentication is temporarily unavailable; retry later";
+
+/** The lookup failed for a reason that is not the key's fault. */
+class LookupUnavailable extends Error {}
+
+/**
+ * Creates the gateway's authenticator: format and checksum check (no I/O), HMAC, a short-lived
+ * positive cache, and a database lookup with single flight per secret, a timeout and a bound on
+ * concurrent lookups. The RPC interceptor and the OpenAI surface share one instance per replica.
+ */
+export function createAuthenticator(deps: AuthenticatorDeps, opts: AuthenticatorOptions = {}): Authenticator {
+  const ttlMs = opts.cacheTtlMs ?? 5_000;
+  const maxStaleMs = opts.maxStaleMs ?? 300_000;
+  const lookupTimeoutMs = opts.lookupTimeoutMs ?? 2_000;
+  const outageBackoffMs = opts.outageBackoffMs ?? 1_000;
+  const maxConcurrent = opts.maxConcurrentLookups ?? 64;
+  const cache = createKeyCache(opts.maxEntries ?? 10_000);
+  const lastUsed = createLastUsedRecorder(deps, { intervalMs: opts.lastUsedIntervalMs ?? 60_000 });
+  const inFlight = new Map<string, Promise<KeyCredentialRecord | undefined>>();
+  // Outage state: after a failed lookup the database is skipped for `outageBackoffMs`; then one
+  // probe at a time may wait for it while everyone else is answered from the cache at once.
+  let skipDatabaseUntil = 0;
+  let outage = false;
+  let probing = false;
+
+  const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+
+  const lookup = async (hmac: string): Promise<KeyCredentialRecord | undefined> => {
+    if (outage && (deps.clock.now() < skipDatabaseUntil || probing)) throw new LookupUnavailable("database unreachable");
+    const probe = outage;
+    let pending = inFlight.get(hmac);
+    if (pending === undefined) {
+      if (inFlight.size >= maxConcurrent) throw new LookupUnavailable("too many lookups in flight");
+      pending = deps.keys.findBySecretHmac(hmac);
+      inFlight.set(hmac, pending);
+      // The entry stays until the query settles, even after callers gave up waiting, so the
+      // bound above counts every query really in flight.
+      const settled = () => inFlight.delete(hmac);
+      pending.then(settled, settled);
+    }
+    if (probe) probing = true;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new LookupUnavailable(`no answer within ${lookupTimeoutMs} ms`)), lookupTimeoutMs);
+    });
+    try {
+      const record = await Promise.race([pending, timeout]);
+      if (outage) {
+        outage = false;
+        deps.logger.info("key lookups reach the database again");
+      }
+      return record;
+    } catch (err) {
+      skipDatabaseUntil = deps.clock.now() + outageBackoffMs;
+      if (!outage) {
+        outage = true;
+        const reason = err instanceof Error ? err.message : String(err);
+        deps.logger.warn({ reason, maxStaleMs }, "key lookups cannot reach the database; serving recently validated keys from cache");
+      }
+      throw new LookupUnavailable("lookup failed", { cause: err });
+    } finally {
+      clearTimeout(timer);
+      if (probe) probing = false;
+    }
+  };
+
+  /** Checks what the cache cannot vouch for by age: expiry and rotation grace, against now. */
+  const accept = (hmac: string, entry: CachedKey, now: number, fresh: boolean): Principal => {
+    if ((entry.expiresAt !== undefined && now >= entry.expiresAt) || (entry.graceEndsAt !== undefined && now >= entry.graceEndsAt)) {
+      cache.delete(hmac);
+      throw unauthenticated();
+    }
+    if (fresh) lastUsed.record(entry.principal.keyId);
+    return entry.principal;
+  };
+
+  return {
+    async authenticate(secret) {
+      if (parseSecret(secret) === undefined) throw unauthenticated();
+      const hmac = hashSecret(secret, deps.pepper);
+      const now = deps.clock.now();
+      const cached = cache.get(hmac);
+      if (cached !== undefined && now - cached.fetchedAt < ttlMs) return accept(hmac, cached, now, true);
+      let record: KeyCredentialRecord | undefined;
+      try {
+        record = await lookup(hmac);
+      } catch (err) {
+        if (!(err instanceof LookupUnavailable)) throw err;
+        if (cached !== undefined && now - cached.fetchedAt < maxStaleMs) return accept(hmac, cached, now, false);
+        throw new ConnectError(UNAVAILABLE_MESSAGE, Code.Unavailable);
+      }
+      const entry = record === undefined ? undefined : toEntry(record, hmac, deps.clock.now());
+      if (entry === undefined) {
+        cache.delete(hmac);
+        throw unauthenticated();
+      }
+      cache.set(hmac, entry);
+      return accept(hmac, entry, deps.clock.now(), true);
+    },
+    forget(keyId) {
+      cache.forgetKey(keyId);
+    },
+  };
+}
+
+/** The cache entry for a usable key, or `undefined` for a revoked one or a hash that matches neither secret. */
+function toEntry(record: KeyCredentialRecord, hmac: string, now: number): CachedKey | undefined {
+  if (record.state !== "active") return undefined;
+  let graceEndsAt: number | undefined;
+  if (!hashesEqual(record.secretHmac, hmac)) {
+    const previous = record.previousSecretHmac;
+    if (previous === null || record.previousSecretExpiresAt === null || !hashesEqual(previous, hmac)) return undefined;
+    graceEndsAt = record.previousSecretExpiresAt.getTime();
+  }
+  const principal: Principal = {
+    orgId: record.orgId,
+    teamId: record.teamId,
+    keyId: record.id,
+    keyName: `orgs/${record.orgName}/teams/${record.teamName}/keys/${record.name}`,
+    scopes: new Set(record.scopes.map(scopeFromName).filter((s) => s !== undefined)),
+    allowedRoutes: record.allowedRoutes,
+    allowedModels: record.allowedModels,
+    tags: record.tags,
+  };
+  return {
+    principal,
+    fetchedAt: now,
+    ...(record.expiresAt !== null ? { expiresAt: record.expiresAt.getTime() } : {}),
+    ...(graceEndsAt !== undefined ? { graceEndsAt } : {}),
+  };
+}

@@ -1,0 +1,70 @@
+import { fromJson, type JsonValue } from "@bufbuild/protobuf";
+import { RouteSchema } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import type { RouteStore } from "../store/route-store.js";
+import { routeInputFromSpec } from "./route-spec.js";
+import { withDefaults, type ResolvedRoute } from "./route-types.js";
+
+/** Options of {@link createRouteResolver}. */
+export interface RouteResolverOptions {
+  store: RouteStore;
+  /** How often to check for route changes (default 1 s): the bound on how stale a replica is. */
+  pollMs?: number;
+  /** Called when a poll fails; the last good snapshot keeps serving. */
+  onError?: (err: unknown) => void;
+}
+
+/** Resolves route aliases from an in-process snapshot that follows the database. */
+export interface RouteResolver {
+  /**
+   * The route `alias` means for callers of org `orgId`: the org's own route, else the global
+   * one. Synchronous: the hot path never waits on the database.
+   */
+  resolve(alias: string, orgId?: string): ResolvedRoute | undefined;
+  /** Checks for changes now and reloads if any (start-up, tests). */
+  refresh(): Promise<void>;
+  close(): void;
+}
+
+/**
+ * Creates a resolver that polls the routes' revision every `pollMs` and reloads every live route
+ * when it moved, so a change made on any replica is served by every replica within one poll
+ * interval, without a restart. A database outage keeps the last snapshot (routes change rarely;
+ * refusing traffic because Postgres blinked would be worse).
+ */
+export function createRouteResolver(opts: RouteResolverOptions): RouteResolver {
+  const pollMs = opts.pollMs ?? 1_000;
+  let snapshot = new Map<string, ResolvedRoute>();
+  let seen = -1n;
+  let running: Promise<void> | undefined;
+  const key = (orgId: string | undefined, alias: string) => `${orgId ?? ""}/${alias}`;
+
+  const reload = async () => {
+    const revision = await opts.store.revision();
+    if (revision === seen) return;
+    const next = new Map<string, ResolvedRoute>();
+    for (const record of await opts.store.loadAll()) {
+      try {
+        const route = fromJson(RouteSchema, record.spec as JsonValue, { ignoreUnknownFields: true });
+        next.set(key(record.orgId ?? undefined, record.alias), withDefaults(routeInputFromSpec(record.alias, route)));
+      } catch (err) {
+        opts.onError?.(err);
+      }
+    }
+    snapshot = next;
+    seen = revision;
+  };
+  const refresh = () => {
+    running ??= reload().finally(() => (running = undefined));
+    return running;
+  };
+  const timer = setInterval(() => {
+    refresh().catch((err: unknown) => opts.onError?.(err));
+  }, pollMs);
+  timer.unref();
+
+  return {
+    resolve: (alias, orgId) => (orgId === undefined ? undefined : snapshot.get(key(orgId, alias))) ?? snapshot.get(key(undefined, alias)),
+    refresh,
+    close: () => clearInterval(timer),
+  };
+}

@@ -1,0 +1,51 @@
+import { create } from "@bufbuild/protobuf";
+import { describe, expect, it } from "vitest";
+import { RouteSchema } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { routeInputFromSpec, validateRoute, type ProviderCatalog } from "./route-spec.js";
+import { withDefaults } from "./route-types.js";
+
+const catalog: ProviderCatalog = { kinds: ["openai", "anthropic", "sandbox"], needsCredential: (k) => k !== "sandbox" };
+
+describe("validateRoute", () => {
+  it("names the exact field of each problem, with a did-you-mean for provider typos", () => {
+    const route = create(RouteSchema, {
+      targets: [
+        { provider: "opnai", model: "gpt-4o", credential: "credentials/openai" },
+        { provider: "anthropic", model: "claude" },
+        { provider: "sandbox", model: " " },
+      ],
+      retry: { initialBackoff: { seconds: 2n }, maxBackoff: { seconds: 1n } },
+    });
+    expect(validateRoute(route, catalog)).toEqual([
+      { path: "targets[0].provider", message: 'unknown provider "opnai" (did you mean "openai"?); known: openai, anthropic, sandbox' },
+      { path: "targets[1].credential", message: 'provider "anthropic" needs a credential' },
+      { path: "targets[2].model", message: "a target needs a model" },
+      { path: "retry.initial_backoff", message: "must not exceed retry.max_backoff" },
+    ]);
+  });
+
+  it("accepts a valid route", () => {
+    const route = create(RouteSchema, { targets: [{ provider: "sandbox", model: "sandbox-fast" }] });
+    expect(validateRoute(route, catalog)).toEqual([]);
+  });
+});
+
+describe("routeInputFromSpec", () => {
+  it("treats proto zero values as defaults and converts durations", () => {
+    const route = create(RouteSchema, {
+      targets: [
+        { provider: "openai", model: "a", weight: 0, priority: 0, firstTokenTimeout: { seconds: 2n } },
+        { provider: "anthropic", model: "b", weight: 3, priority: 1, credential: "credentials/x", params: { deployment: "d" } },
+      ],
+      retry: { maxAttempts: 0, initialBackoff: { nanos: 50_000_000 } },
+      hedge: { delay: { nanos: 300_000_000 } },
+      timeout: { seconds: 30n },
+    });
+    const resolved = withDefaults(routeInputFromSpec("fast", route));
+    expect(resolved.targets[0]).toMatchObject({ weight: 1, priority: 0, firstTokenTimeoutMs: 2_000, idleTimeoutMs: 60_000 });
+    expect(resolved.targets[1]).toMatchObject({ weight: 3, priority: 1, credential: "credentials/x", params: { deployment: "d" } });
+    expect(resolved.retry).toMatchObject({ maxAttempts: 2, initialBackoffMs: 50 });
+    expect(resolved.hedge).toMatchObject({ delayMs: 300 });
+    expect(resolved.timeoutMs).toBe(30_000);
+  });
+});

@@ -1,0 +1,93 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { closestName } from "../config/closest-name.js";
+import type { RouteInput, RouteTargetInput } from "./route-types.js";
+
+/** A problem in a route, at the path of the offending field (`targets[1].provider`). */
+export interface RouteIssue {
+  path: string;
+  message: string;
+}
+
+/** What route validation needs to know about providers (from the registry's declarations). */
+export interface ProviderCatalog {
+  kinds: readonly string[];
+  /** Whether the kind needs a credential (local servers and the sandbox do not). */
+  needsCredential(kind: string): boolean;
+}
+
+/**
+ * Checks a `switchboard.v1.Route` beyond what protovalidate can: every provider kind exists (with
+ * a "did you mean" for typos), each priority group can receive traffic (not every weight 0 — a
+ * weight of 0 in the proto means the default, 1, so this can only come from configuration), and a
+ * provider that needs a key names a credential. Returns every issue, none when valid.
+ */
+export function validateRoute(route: Route, catalog: ProviderCatalog): RouteIssue[] {
+  const issues: RouteIssue[] = [];
+  if (route.targets.length === 0) issues.push({ path: "targets", message: "a route needs at least one target" });
+  route.targets.forEach((t, i) => {
+    if (!catalog.kinds.includes(t.provider)) {
+      const guess = closestName(t.provider, catalog.kinds);
+      issues.push({
+        path: `targets[${i}].provider`,
+        message: `unknown provider "${t.provider}"${guess ? ` (did you mean "${guess}"?)` : ""}; known: ${catalog.kinds.join(", ")}`,
+      });
+    } else if (t.credential === "" && catalog.needsCredential(t.provider)) {
+      issues.push({ path: `targets[${i}].credential`, message: `provider "${t.provider}" needs a credential` });
+    }
+    if (t.model.trim() === "") issues.push({ path: `targets[${i}].model`, message: "a target needs a model" });
+  });
+  const retry = route.retry;
+  if (retry?.initialBackoff && retry.maxBackoff && durationMs(retry.initialBackoff) > durationMs(retry.maxBackoff)) {
+    issues.push({ path: "retry.initial_backoff", message: "must not exceed retry.max_backoff" });
+  }
+  return issues;
+}
+
+/**
+ * A stored or submitted `switchboard.v1.Route` as dispatch's `RouteInput`. Zero values in the
+ * proto mean "the default" (proto3 cannot tell unset from 0); `withDefaults` fills them.
+ */
+export function routeInputFromSpec(alias: string, route: Route): RouteInput {
+  const ms = (d: Parameters<typeof durationMs>[0] | undefined) => (d === undefined ? undefined : durationMs(d));
+  const positive = (n: number) => (n > 0 ? n : undefined);
+  const targets: RouteTargetInput[] = route.targets.map((t) =>
+    definedOnly({
+      provider: t.provider,
+      model: t.model,
+      credential: t.credential || undefined,
+      weight: positive(t.weight),
+      priority: t.priority,
+      attemptTimeoutMs: ms(t.attemptTimeout),
+      firstTokenTimeoutMs: ms(t.firstTokenTimeout),
+      idleTimeoutMs: ms(t.idleTimeout),
+      params: { ...t.params },
+    }) as RouteTargetInput,
+  );
+  return definedOnly({
+    alias,
+    targets,
+    retry: route.retry
+      ? definedOnly({
+          maxAttempts: positive(route.retry.maxAttempts),
+          initialBackoffMs: ms(route.retry.initialBackoff),
+          maxBackoffMs: ms(route.retry.maxBackoff),
+          budgetPercent: positive(route.retry.budgetPercent),
+        })
+      : undefined,
+    hedge: route.hedge ? definedOnly({ delayMs: ms(route.hedge.delay), maxHedges: positive(route.hedge.maxHedges) }) : undefined,
+    breaker: route.breaker
+      ? definedOnly({
+          errorThresholdPercent: positive(route.breaker.errorThresholdPercent),
+          volumeThreshold: positive(route.breaker.volumeThreshold),
+          resetTimeoutMs: ms(route.breaker.resetTimeout),
+        })
+      : undefined,
+    timeoutMs: ms(route.timeout),
+  }) as RouteInput;
+}
+
+/** Drops `undefined` properties (exactOptionalPropertyTypes-friendly objects). */
+function definedOnly<T extends Record<string, unknown>>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}

@@ -1,0 +1,52 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
+import { createMethodScopes } from "../auth/method-scopes.js";
+import { scopeName } from "../auth/scopes.js";
+import { kPrincipal } from "./context-keys.js";
+
+/** Dependencies of {@link createAuthInterceptor}. */
+export interface AuthInterceptorDeps {
+  authenticator: Pick<Authenticator, "authenticate">;
+}
+
+/** Options of {@link createAuthInterceptor}. */
+export interface AuthInterceptorOptions {
+  /** Services whose methods need a key; every other service (health, reflection) is public. */
+  guarded: readonly DescService[];
+}
+
+/** `Bearer <token>`, case-insensitive scheme, one token. */
+const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
+
+/**
+ * Authenticates every call of a guarded service and authorizes it against the method's
+ * `(switchboard.v1.required_scope)` option, read from the schema once at start.
+ *
+ * The key comes from the `authorization: Bearer <key>` header, which is gRPC metadata and a
+ * Connect/gRPC-Web header alike. Missing, malformed, unknown, expired, revoked or rotated-out
+ * keys get `Unauthenticated` with one message that does not say which; a key without the scope
+ * gets `PermissionDenied` naming the scope; a database outage the cache cannot cover gets
+ * `Unavailable`. On success the {@link Principal} is stored under `kPrincipal` for everything
+ * after. Runs before validation, so an unauthenticated caller learns nothing about the schema's rules.
+ */
+export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInterceptorOptions): Interceptor {
+  const scopes = createMethodScopes(opts.guarded);
+  return (next) => async (req) => {
+    const required = scopes.requiredScope(req.method);
+    if (required === undefined) return next(req);
+    const match = BEARER.exec(req.header.get("authorization") ?? "");
+    if (match === null) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+    const principal = await deps.authenticator.authenticate(match[1]!);
+    const procedure = `${req.service.typeName}/${req.method.name}`;
+    if (required === Scope.UNSPECIFIED) {
+      throw new ConnectError(`${procedure} declares no scope and cannot be called with a key`, Code.PermissionDenied);
+    }
+    if (!principal.scopes.has(required)) {
+      throw new ConnectError(`${procedure} requires scope ${scopeName(required)}`, Code.PermissionDenied);
+    }
+    req.contextValues.set(kPrincipal, principal);
+    return next(req);
+  };
+}

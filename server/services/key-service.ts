@@ -1,0 +1,187 @@
+import { randomBytes } from "node:crypto";
+import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  CreateKeyRequestSchema,
+  KeyService,
+  RotateKeyRequestSchema,
+  type Key,
+} from "../../gen/ts/switchboard/v1/key_service_pb.js";
+import type { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { assertCovers, orgScopeOf, type Grant } from "../auth/access.js";
+import type { Authenticator } from "../auth/authenticator.js";
+import { generateSecret, parseSecret } from "../auth/key-format.js";
+import { ALL_SCOPES, scopeFromName, scopeName } from "../auth/scopes.js";
+import { hashSecret } from "../auth/secret-hash.js";
+import type { Clock } from "../clock.js";
+import type { KeyFields, KeyRecord, KeyStore, StoredSecret } from "../store/key-store.js";
+import { callerOf } from "./caller.js";
+import { maskedFields } from "./field-mask.js";
+import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { keyMessage } from "./key-messages.js";
+import { nextPageToken, pageRequest } from "./page-token.js";
+import { parseKeyName, parseTeamName, parseTeamParent } from "./resource-names.js";
+
+/** Dependencies of {@link createKeyService}. */
+export interface KeyServiceDeps {
+  keys: KeyStore;
+  /** The HMAC key secrets are stored under. */
+  pepper: string;
+  clock: Clock;
+  /** Told about every revoke, rotate and update, so this replica stops trusting its cache at once. */
+  authenticator: Pick<Authenticator, "forget">;
+}
+
+const UPDATABLE = ["display_name", "scopes", "allowed_routes", "allowed_models", "expire_time", "tags"] as const;
+
+const notFound = (name: string) => new ConnectError(`${name} not found`, Code.NotFound);
+
+/**
+ * `switchboard.v1.KeyService`: virtual keys. Secrets are generated here, returned once (by
+ * CreateKey and RotateKey, never by a repeat of either) and stored only as an HMAC. A caller
+ * works within its org (platform admins: every org) and only on keys it covers: it cannot grant a
+ * scope, route or model it lacks, nor change, rotate or revoke a key that holds one.
+ */
+export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
+  const now = () => deps.clock.now();
+  const newSecret = (): { secret: string; stored: StoredSecret } => {
+    const secret = generateSecret();
+    return { secret, stored: { secretHmac: hashSecret(secret, deps.pepper), displayPrefix: parseSecret(secret)!.displayPrefix } };
+  };
+  /** The key `name` names, if the caller may act on it. */
+  const coveredKey = async (caller: ReturnType<typeof callerOf>, name: string, action: string): Promise<KeyRecord> => {
+    const key = await deps.keys.getKey(parseKeyName(name, "name"), orgScopeOf(caller));
+    if (key === undefined) throw notFound(name);
+    assertCovers(caller, grantOf(key), action);
+    return key;
+  };
+
+  return {
+    async createKey(req, ctx) {
+      const caller = callerOf(ctx);
+      const team = parseTeamName(req.parent, "parent");
+      const fields = keyFieldsOf(req.key, now());
+      assertCovers(caller, grantOf(fields), "CreateKey");
+      const keyId = req.keyId !== "" ? req.keyId : generatedKeyId();
+      const name = `${req.parent}/keys/${keyId}`;
+      const { secret, stored } = newSecret();
+      const idem = idempotencyKey(caller, "CreateKey", CreateKeyRequestSchema, req);
+      const outcome = await deps.keys.createKey(team, keyId, orgScopeOf(caller), fields, stored, idem);
+      const record = createdRecord(outcome, name, (rejection) =>
+        rejection.kind === "team_not_found" ? notFound(req.parent) : new ConnectError(`${name} already exists`, Code.AlreadyExists),
+      );
+      // A repeat returns the key the first call made; that call's secret is gone for good.
+      return { key: keyMessage(record, now()), secret: outcome.kind === "created" ? secret : "" };
+    },
+
+    async getKey(req, ctx) {
+      const key = await deps.keys.getKey(parseKeyName(req.name, "name"), orgScopeOf(callerOf(ctx)));
+      if (key === undefined) throw notFound(req.name);
+      return { key: keyMessage(key, now()) };
+    },
+
+    async listKeys(req, ctx) {
+      const query = `ListKeys ${req.parent} ${req.showInactive}`;
+      const parent = parseTeamParent(req.parent, "parent");
+      const page = await deps.keys.listKeys(parent, orgScopeOf(callerOf(ctx)), pageRequest(req.pageSize, req.pageToken, query), {
+        includeInactive: req.showInactive,
+        now: new Date(now()),
+      });
+      if (page === undefined) throw notFound(req.parent);
+      return { keys: page.items.map((key) => keyMessage(key, now())), nextPageToken: nextPageToken(page.after, query) };
+    },
+
+    async updateKey(req, ctx) {
+      const caller = callerOf(ctx);
+      const name = req.key?.name ?? "";
+      const masked = maskedFields(req.updateMask, UPDATABLE);
+      const current = await coveredKey(caller, name, "UpdateKey");
+      const given = keyFieldsOf(req.key, now(), masked);
+      const patch: Partial<KeyFields> = {
+        ...(masked.has("display_name") ? { displayName: given.displayName } : {}),
+        ...(masked.has("scopes") ? { scopes: given.scopes } : {}),
+        ...(masked.has("allowed_routes") ? { allowedRoutes: given.allowedRoutes } : {}),
+        ...(masked.has("allowed_models") ? { allowedModels: given.allowedModels } : {}),
+        ...(masked.has("expire_time") ? { expiresAt: given.expiresAt } : {}),
+        ...(masked.has("tags") ? { tags: given.tags } : {}),
+      };
+      assertCovers(caller, grantOf({ ...current, ...patch }), "UpdateKey");
+      const updated = await deps.keys.updateKey(parseKeyName(name, "key.name"), orgScopeOf(caller), patch, new Date(now()));
+      deps.authenticator.forget(current.id);
+      if (updated === undefined) throw notFound(name);
+      return { key: keyMessage(updated, now()) };
+    },
+
+    async revokeKey(req, ctx) {
+      const caller = callerOf(ctx);
+      const current = await coveredKey(caller, req.name, "RevokeKey");
+      const revoked = await deps.keys.revokeKey(parseKeyName(req.name, "name"), orgScopeOf(caller), new Date(now()));
+      deps.authenticator.forget(current.id);
+      if (revoked === undefined) throw notFound(req.name);
+      return { key: keyMessage(revoked, now()) };
+    },
+
+    async rotateKey(req, ctx) {
+      const caller = callerOf(ctx);
+      const current = await coveredKey(caller, req.name, "RotateKey");
+      const graceMs = req.gracePeriod === undefined ? 0 : durationMs(req.gracePeriod);
+      const at = now();
+      const { secret, stored } = newSecret();
+      const idem = idempotencyKey(caller, "RotateKey", RotateKeyRequestSchema, req);
+      const outcome = await deps.keys.rotateKey(
+        parseKeyName(req.name, "name"),
+        orgScopeOf(caller),
+        { secret: stored, graceUntil: graceMs > 0 ? new Date(at + graceMs) : null, now: new Date(at) },
+        idem,
+      );
+      deps.authenticator.forget(current.id);
+      const record = createdRecord(outcome, req.name, (rejection) =>
+        rejection.kind === "not_found"
+          ? notFound(req.name)
+          : new ConnectError(`${req.name} is revoked and cannot be rotated`, Code.FailedPrecondition),
+      );
+      return { key: keyMessage(record, now()), secret: outcome.kind === "created" ? secret : "" };
+    },
+  };
+}
+
+/** The grant a key (or a key about to be) carries, for {@link assertCovers}. */
+function grantOf(key: Pick<KeyFields, "scopes" | "allowedRoutes" | "allowedModels">): Grant {
+  return {
+    scopes: key.scopes.map(scopeFromName).filter((s): s is Scope => s !== undefined),
+    allowedRoutes: key.allowedRoutes,
+    allowedModels: key.allowedModels,
+  };
+}
+
+/**
+ * The storable fields of a requested key, checking those in `checked` (an update checks only its
+ * masked fields): `InvalidArgument` for an unknown or unspecified scope, no scope at all, or an
+ * `expire_time` not in the future.
+ */
+function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<string> = new Set(UPDATABLE)): KeyFields {
+  const scopes = [...new Set(key?.scopes ?? [])];
+  if (checked.has("scopes")) {
+    for (const scope of scopes) {
+      if (!ALL_SCOPES.includes(scope)) throw new ConnectError(`key.scopes: ${String(scope)} is not a grantable scope`, Code.InvalidArgument);
+    }
+    if (scopes.length === 0) throw new ConnectError("key.scopes: a key needs at least one scope", Code.InvalidArgument);
+  }
+  const expiresAt = key?.expireTime === undefined ? null : timestampDate(key.expireTime);
+  if (checked.has("expire_time") && expiresAt !== null && expiresAt.getTime() <= now) {
+    throw new ConnectError("key.expire_time: must be in the future", Code.InvalidArgument);
+  }
+  return {
+    displayName: key?.displayName ?? "",
+    scopes: scopes.map(scopeName),
+    allowedRoutes: [...new Set(key?.allowedRoutes ?? [])],
+    allowedModels: [...new Set(key?.allowedModels ?? [])],
+    tags: { ...key?.tags },
+    expiresAt,
+  };
+}
+
+/** A key id for a CreateKey without one: `k-` and 12 random base36 characters. */
+function generatedKeyId(): string {
+  return `k-${BigInt(`0x${randomBytes(8).toString("hex")}`).toString(36).padStart(13, "0").slice(-12)}`;
+}

@@ -1,0 +1,133 @@
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import {
+  CreateOrgRequestSchema,
+  CreateTeamRequestSchema,
+  TenantService,
+  type Org,
+  type Team,
+} from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
+import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import type { Clock } from "../clock.js";
+import type { TenantFields, TenantPatch, TenantStore } from "../store/tenant-store.js";
+import { callerOf } from "./caller.js";
+import { maskedFields } from "./field-mask.js";
+import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { nextPageToken, pageRequest } from "./page-token.js";
+import { parseOrgName, parseTeamName } from "./resource-names.js";
+import { orgMessage, teamMessage } from "./tenant-messages.js";
+
+/** Dependencies of {@link createTenantService}. */
+export interface TenantServiceDeps {
+  tenants: TenantStore;
+  clock: Clock;
+}
+
+const UPDATABLE = ["display_name", "labels"] as const;
+
+const notFound = (name: string) => new ConnectError(`${name} not found`, Code.NotFound);
+const exists = (name: string) => new ConnectError(`${name} already exists`, Code.AlreadyExists);
+
+/**
+ * `switchboard.v1.TenantService`: orgs and teams. Every read and write is limited to the caller's
+ * org unless it holds `SCOPE_PLATFORM_ADMIN`; anything outside is `NotFound`, exactly as if it did
+ * not exist. Creating and deleting orgs needs `SCOPE_PLATFORM_ADMIN` on top of the method's scope.
+ */
+export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof TenantService> {
+  const now = () => new Date(deps.clock.now());
+  return {
+    async createOrg(req, ctx) {
+      const caller = callerOf(ctx);
+      requirePlatformAdmin(caller, "CreateOrg");
+      const name = `orgs/${req.orgId}`;
+      const key = idempotencyKey(caller, "CreateOrg", CreateOrgRequestSchema, req);
+      const outcome = await deps.tenants.createOrg(req.orgId, fieldsOf(req.org), key);
+      return { org: orgMessage(createdRecord(outcome, name, () => exists(name))) };
+    },
+
+    async getOrg(req, ctx) {
+      const org = await deps.tenants.getOrg(parseOrgName(req.name, "name"), orgScopeOf(callerOf(ctx)));
+      if (org === undefined) throw notFound(req.name);
+      return { org: orgMessage(org) };
+    },
+
+    async listOrgs(req, ctx) {
+      const query = "ListOrgs";
+      const page = await deps.tenants.listOrgs(orgScopeOf(callerOf(ctx)), pageRequest(req.pageSize, req.pageToken, query));
+      return { orgs: page.items.map(orgMessage), nextPageToken: nextPageToken(page.after, query) };
+    },
+
+    async updateOrg(req, ctx) {
+      const name = req.org?.name ?? "";
+      const orgName = parseOrgName(name, "org.name");
+      const patch = patchOf(req.org, maskedFields(req.updateMask, UPDATABLE));
+      const org = await deps.tenants.updateOrg(orgName, orgScopeOf(callerOf(ctx)), patch, now());
+      if (org === undefined) throw notFound(name);
+      return { org: orgMessage(org) };
+    },
+
+    async deleteOrg(req, ctx) {
+      const caller = callerOf(ctx);
+      requirePlatformAdmin(caller, "DeleteOrg");
+      const result = await deps.tenants.deleteOrg(parseOrgName(req.name, "name"), orgScopeOf(caller));
+      if (result === "not_found") throw notFound(req.name);
+      if (result === "has_teams") throw new ConnectError(`${req.name} still has teams; delete them first`, Code.FailedPrecondition);
+      return {};
+    },
+
+    async createTeam(req, ctx) {
+      const caller = callerOf(ctx);
+      const orgName = parseOrgName(req.parent, "parent");
+      const name = `${req.parent}/teams/${req.teamId}`;
+      const key = idempotencyKey(caller, "CreateTeam", CreateTeamRequestSchema, req);
+      const outcome = await deps.tenants.createTeam(orgName, req.teamId, orgScopeOf(caller), fieldsOf(req.team), key);
+      const team = createdRecord(outcome, name, (rejection) => (rejection.kind === "org_not_found" ? notFound(req.parent) : exists(name)));
+      return { team: teamMessage(team) };
+    },
+
+    async getTeam(req, ctx) {
+      const { orgName, teamName } = parseTeamName(req.name, "name");
+      const team = await deps.tenants.getTeam(orgName, teamName, orgScopeOf(callerOf(ctx)));
+      if (team === undefined) throw notFound(req.name);
+      return { team: teamMessage(team) };
+    },
+
+    async listTeams(req, ctx) {
+      const query = `ListTeams ${req.parent}`;
+      const orgName = parseOrgName(req.parent, "parent");
+      const page = await deps.tenants.listTeams(orgName, orgScopeOf(callerOf(ctx)), pageRequest(req.pageSize, req.pageToken, query));
+      if (page === undefined) throw notFound(req.parent);
+      return { teams: page.items.map(teamMessage), nextPageToken: nextPageToken(page.after, query) };
+    },
+
+    async updateTeam(req, ctx) {
+      const name = req.team?.name ?? "";
+      const { orgName, teamName } = parseTeamName(name, "team.name");
+      const patch = patchOf(req.team, maskedFields(req.updateMask, UPDATABLE));
+      const team = await deps.tenants.updateTeam(orgName, teamName, orgScopeOf(callerOf(ctx)), patch, now());
+      if (team === undefined) throw notFound(name);
+      return { team: teamMessage(team) };
+    },
+
+    async deleteTeam(req, ctx) {
+      const { orgName, teamName } = parseTeamName(req.name, "name");
+      const result = await deps.tenants.deleteTeam(orgName, teamName, orgScopeOf(callerOf(ctx)), now());
+      if (result === "not_found") throw notFound(req.name);
+      if (result === "has_active_keys") {
+        throw new ConnectError(`${req.name} still has active keys; revoke them first`, Code.FailedPrecondition);
+      }
+      return {};
+    },
+  };
+}
+
+function fieldsOf(resource: Org | Team | undefined): TenantFields {
+  return { displayName: resource?.displayName ?? "", labels: { ...resource?.labels } };
+}
+
+function patchOf(resource: Org | Team | undefined, fields: ReadonlySet<(typeof UPDATABLE)[number]>): TenantPatch {
+  const given = fieldsOf(resource);
+  return {
+    ...(fields.has("display_name") ? { displayName: given.displayName } : {}),
+    ...(fields.has("labels") ? { labels: given.labels } : {}),
+  };
+}

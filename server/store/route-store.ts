@@ -1,0 +1,143 @@
+import { sql, type Kysely } from "kysely";
+import { newId } from "./ids.js";
+import { toPage, type Page, type PageRequest } from "./paging.js";
+import type { Database } from "./schema.js";
+
+/** A route as stored. `orgId` null is a global route. */
+export interface RouteRecord {
+  id: string;
+  orgId: string | null;
+  /** The owning org's resource-name segment, for building `orgs/{org}/routes/{alias}`. */
+  orgName: string | null;
+  alias: string;
+  /** `switchboard.v1.Route` in protobuf JSON. */
+  spec: unknown;
+  revision: bigint;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** Persistence of routes (migration 0003). Holds no policy: validation happens before it. */
+export interface RouteStore {
+  /** Inserts a route; `exists` when a live route has that alias in that scope. */
+  create(orgId: string | null, alias: string, spec: unknown): Promise<RouteRecord | "exists">;
+  /** Inserts a route unless one with that alias exists in that scope (config seeding). */
+  seed(orgId: string | null, alias: string, spec: unknown): Promise<boolean>;
+  get(orgId: string | null, alias: string): Promise<RouteRecord | undefined>;
+  list(orgId: string | null, page: PageRequest): Promise<Page<RouteRecord>>;
+  /** Replaces a live route's spec; undefined when there is none. */
+  update(orgId: string | null, alias: string, spec: unknown): Promise<RouteRecord | undefined>;
+  /** Soft-deletes a live route (its revision moves, so caches drop it); false when none. */
+  delete(orgId: string | null, alias: string): Promise<boolean>;
+  /** The newest revision of any route, deleted ones included (0 when there are none). */
+  revision(): Promise<bigint>;
+  /** Every live route, global and per org. */
+  loadAll(): Promise<RouteRecord[]>;
+}
+
+/** Creates the {@link RouteStore} over a kysely database (Postgres or PGlite). */
+export function createRouteStore(db: Kysely<Database>): RouteStore {
+  const live = (orgId: string | null, alias: string) =>
+    db
+      .selectFrom("routes")
+      .leftJoin("orgs", "orgs.id", "routes.org_id")
+      .selectAll("routes")
+      .select("orgs.name as org_name")
+      .where("routes.alias", "=", alias)
+      .where("routes.deleted_at", "is", null)
+      .where((eb) => (orgId === null ? eb("routes.org_id", "is", null) : eb("routes.org_id", "=", orgId)));
+
+  return {
+    async create(orgId, alias, spec) {
+      const inserted = await db
+        .insertInto("routes")
+        .values({ id: newId("route"), org_id: orgId, alias, spec: JSON.stringify(spec) })
+        .onConflict((oc) => oc.expression(sql`coalesce(org_id, ''), alias`).where("deleted_at", "is", null).doNothing())
+        .returning("id")
+        .executeTakeFirst();
+      if (inserted === undefined) return "exists";
+      return (await this.get(orgId, alias))!;
+    },
+    async seed(orgId, alias, spec) {
+      return (await this.create(orgId, alias, spec)) !== "exists";
+    },
+    async get(orgId, alias) {
+      const row = await live(orgId, alias).executeTakeFirst();
+      return row && toRecord(row);
+    },
+    async list(orgId, page) {
+      let q = db
+        .selectFrom("routes")
+        .leftJoin("orgs", "orgs.id", "routes.org_id")
+        .selectAll("routes")
+        .select("orgs.name as org_name")
+        .where("routes.deleted_at", "is", null)
+        .where((eb) => (orgId === null ? eb("routes.org_id", "is", null) : eb("routes.org_id", "=", orgId)))
+        .orderBy("routes.id")
+        .limit(page.limit + 1);
+      if (page.after !== undefined) q = q.where("routes.id", ">", page.after);
+      return toPage(await q.execute(), page.limit, toRecord);
+    },
+    async update(orgId, alias, spec) {
+      const updated = await db
+        .updateTable("routes")
+        .set({ spec: JSON.stringify(spec), revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
+        .where("alias", "=", alias)
+        .where("deleted_at", "is", null)
+        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
+        .returning("id")
+        .executeTakeFirst();
+      return updated === undefined ? undefined : this.get(orgId, alias);
+    },
+    async delete(orgId, alias) {
+      const deleted = await db
+        .updateTable("routes")
+        .set({ deleted_at: sql`now()`, revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
+        .where("alias", "=", alias)
+        .where("deleted_at", "is", null)
+        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
+        .returning("id")
+        .executeTakeFirst();
+      return deleted !== undefined;
+    },
+    async revision() {
+      const row = await db.selectFrom("routes").select((eb) => eb.fn.max("revision").as("max")).executeTakeFirst();
+      return row?.max === null || row?.max === undefined ? 0n : BigInt(row.max);
+    },
+    async loadAll() {
+      const rows = await db
+        .selectFrom("routes")
+        .leftJoin("orgs", "orgs.id", "routes.org_id")
+        .selectAll("routes")
+        .select("orgs.name as org_name")
+        .where("routes.deleted_at", "is", null)
+        .orderBy("routes.id")
+        .execute();
+      return rows.map(toRecord);
+    },
+  };
+}
+
+interface RouteRow {
+  id: string;
+  org_id: string | null;
+  org_name: string | null;
+  alias: string;
+  spec: unknown;
+  revision: bigint;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRecord(row: RouteRow): RouteRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    orgName: row.org_name,
+    alias: row.alias,
+    spec: row.spec,
+    revision: BigInt(row.revision),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

@@ -1,0 +1,263 @@
+import type { Kysely, Transaction } from "kysely";
+import { newId } from "./ids.js";
+import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
+import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
+import type { Database } from "./schema.js";
+
+/** An org as stored. */
+export interface OrgRecord {
+  /** Internal id (`org_…`). */
+  id: string;
+  /** Resource-name segment: `orgs/{name}`. */
+  name: string;
+  displayName: string;
+  labels: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A team as stored, with its org's name for building resource names. */
+export interface TeamRecord {
+  id: string;
+  orgId: string;
+  orgName: string;
+  /** Resource-name segment: `orgs/{orgName}/teams/{name}`. */
+  name: string;
+  displayName: string;
+  labels: Record<string, string>;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The human-facing fields of an org or team. */
+export interface TenantFields {
+  displayName: string;
+  labels: Record<string, string>;
+}
+
+/** The fields an update changes; absent fields stay as they are. */
+export type TenantPatch = Partial<TenantFields>;
+
+/** Repository of orgs and teams. Every method is limited to the {@link OrgScope} it is given. */
+export interface TenantStore {
+  /** Creates an org; `exists` when the name is taken. */
+  createOrg(name: string, fields: TenantFields, key?: IdempotencyKey): Promise<IdempotentOutcome<OrgRecord, { kind: "exists" }>>;
+  getOrg(name: string, scope: OrgScope): Promise<OrgRecord | undefined>;
+  listOrgs(scope: OrgScope, page: PageRequest): Promise<Page<OrgRecord>>;
+  updateOrg(name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<OrgRecord | undefined>;
+  /** Deletes an org with no teams. */
+  deleteOrg(name: string, scope: OrgScope): Promise<"deleted" | "not_found" | "has_teams">;
+  /** Creates a team; `org_not_found` also when the org is outside `scope`. */
+  createTeam(
+    orgName: string,
+    name: string,
+    scope: OrgScope,
+    fields: TenantFields,
+    key?: IdempotencyKey,
+  ): Promise<IdempotentOutcome<TeamRecord, { kind: "exists" } | { kind: "org_not_found" }>>;
+  getTeam(orgName: string, name: string, scope: OrgScope): Promise<TeamRecord | undefined>;
+  /** A page of an org's teams; `undefined` when the org does not exist in `scope`. */
+  listTeams(orgName: string, scope: OrgScope, page: PageRequest): Promise<Page<TeamRecord> | undefined>;
+  updateTeam(orgName: string, name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<TeamRecord | undefined>;
+  /**
+   * Deletes a team with no active keys, together with its revoked and expired keys (a key
+   * cannot outlive its team). `now` decides which keys have expired.
+   */
+  deleteTeam(orgName: string, name: string, scope: OrgScope, now: Date): Promise<"deleted" | "not_found" | "has_active_keys">;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Creates the {@link TenantStore} over `db`. */
+export function createTenantStore(db: Kysely<Database>): TenantStore {
+  const orgs = (q: Db, scope: OrgScope) => {
+    const orgId = scopedOrgId(scope);
+    return q
+      .selectFrom("orgs")
+      .select(["id", "name", "display_name", "labels", "created_at", "updated_at"])
+      .$if(orgId !== undefined, (qb) => qb.where("id", "=", orgId!));
+  };
+  const teams = (q: Db, scope: OrgScope) => {
+    const orgId = scopedOrgId(scope);
+    return q
+      .selectFrom("teams")
+      .innerJoin("orgs", "orgs.id", "teams.org_id")
+      .select([
+        "teams.id",
+        "teams.org_id",
+        "orgs.name as org_name",
+        "teams.name",
+        "teams.display_name",
+        "teams.labels",
+        "teams.created_at",
+        "teams.updated_at",
+      ])
+      .$if(orgId !== undefined, (qb) => qb.where("teams.org_id", "=", orgId!));
+  };
+  const getTeamIn = (q: Db, orgName: string, name: string, scope: OrgScope) =>
+    teams(q, scope).where("orgs.name", "=", orgName).where("teams.name", "=", name).executeTakeFirst();
+
+  return {
+    async createOrg(name, fields, key) {
+      return runIdempotent<OrgRecord, { kind: "exists" }>(
+        db,
+        key,
+        async (tx) => {
+          const id = newId("org");
+          const row = await tx
+            .insertInto("orgs")
+            .values({ id, name, display_name: fields.displayName, labels: JSON.stringify(fields.labels) })
+            .onConflict((oc) => oc.column("name").doNothing())
+            .returning(["id", "name", "display_name", "labels", "created_at", "updated_at"])
+            .executeTakeFirst();
+          return row ? { kind: "created" as const, record: toOrg(row), id } : { kind: "exists" as const };
+        },
+        async (tx, id) => mapOptional(await orgs(tx, { allOrgs: true }).where("id", "=", id).executeTakeFirst(), toOrg),
+      );
+    },
+
+    async getOrg(name, scope) {
+      return mapOptional(await orgs(db, scope).where("name", "=", name).executeTakeFirst(), toOrg);
+    },
+
+    async listOrgs(scope, page) {
+      const rows = await orgs(db, scope)
+        .$if(page.after !== undefined, (qb) => qb.where("id", ">", page.after!))
+        .orderBy("id")
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(rows, page.limit, toOrg);
+    },
+
+    async updateOrg(name, scope, patch, now) {
+      const orgId = scopedOrgId(scope);
+      const row = await db
+        .updateTable("orgs")
+        .set({ ...patchColumns(patch), updated_at: now })
+        .where("name", "=", name)
+        .$if(orgId !== undefined, (qb) => qb.where("id", "=", orgId!))
+        .returning(["id", "name", "display_name", "labels", "created_at", "updated_at"])
+        .executeTakeFirst();
+      return mapOptional(row, toOrg);
+    },
+
+    async deleteOrg(name, scope) {
+      return db.transaction().execute(async (tx) => {
+        // FOR UPDATE conflicts with the key-share lock a concurrent team insert takes on the org.
+        const org = await orgs(tx, scope).where("name", "=", name).forUpdate().executeTakeFirst();
+        if (org === undefined) return "not_found";
+        const team = await tx.selectFrom("teams").select("id").where("org_id", "=", org.id).limit(1).executeTakeFirst();
+        if (team !== undefined) return "has_teams";
+        await tx.deleteFrom("orgs").where("id", "=", org.id).execute();
+        return "deleted";
+      });
+    },
+
+    async createTeam(orgName, name, scope, fields, key) {
+      return runIdempotent<TeamRecord, { kind: "exists" } | { kind: "org_not_found" }>(
+        db,
+        key,
+        async (tx) => {
+          const org = await orgs(tx, scope).where("name", "=", orgName).executeTakeFirst();
+          if (org === undefined) return { kind: "org_not_found" as const };
+          const id = newId("team");
+          const inserted = await tx
+            .insertInto("teams")
+            .values({ id, org_id: org.id, name, display_name: fields.displayName, labels: JSON.stringify(fields.labels) })
+            .onConflict((oc) => oc.columns(["org_id", "name"]).doNothing())
+            .returning("id")
+            .executeTakeFirst();
+          if (inserted === undefined) return { kind: "exists" as const };
+          const row = await teams(tx, scope).where("teams.id", "=", id).executeTakeFirstOrThrow();
+          return { kind: "created" as const, record: toTeam(row), id };
+        },
+        async (tx, id) => mapOptional(await teams(tx, { allOrgs: true }).where("teams.id", "=", id).executeTakeFirst(), toTeam),
+      );
+    },
+
+    async getTeam(orgName, name, scope) {
+      return mapOptional(await getTeamIn(db, orgName, name, scope), toTeam);
+    },
+
+    async listTeams(orgName, scope, page) {
+      const org = await orgs(db, scope).where("name", "=", orgName).executeTakeFirst();
+      if (org === undefined) return undefined;
+      const rows = await teams(db, scope)
+        .where("teams.org_id", "=", org.id)
+        .$if(page.after !== undefined, (qb) => qb.where("teams.id", ">", page.after!))
+        .orderBy("teams.id")
+        .limit(page.limit + 1)
+        .execute();
+      return toPage(rows, page.limit, toTeam);
+    },
+
+    async updateTeam(orgName, name, scope, patch, now) {
+      return db.transaction().execute(async (tx) => {
+        const team = await getTeamIn(tx, orgName, name, scope);
+        if (team === undefined) return undefined;
+        await tx
+          .updateTable("teams")
+          .set({ ...patchColumns(patch), updated_at: now })
+          .where("id", "=", team.id)
+          .execute();
+        return mapOptional(await teams(tx, scope).where("teams.id", "=", team.id).executeTakeFirst(), toTeam);
+      });
+    },
+
+    async deleteTeam(orgName, name, scope, now) {
+      return db.transaction().execute(async (tx) => {
+        const team = await getTeamIn(tx, orgName, name, scope);
+        if (team === undefined) return "not_found";
+        // FOR UPDATE conflicts with the key-share lock a concurrent key insert takes on the team.
+        await tx.selectFrom("teams").select("id").where("id", "=", team.id).forUpdate().execute();
+        const active = await tx
+          .selectFrom("keys")
+          .select("id")
+          .where("team_id", "=", team.id)
+          .where("state", "=", "active")
+          .where((eb) => eb.or([eb("expires_at", "is", null), eb("expires_at", ">", now)]))
+          .limit(1)
+          .executeTakeFirst();
+        if (active !== undefined) return "has_active_keys";
+        await tx.deleteFrom("keys").where("team_id", "=", team.id).execute();
+        await tx.deleteFrom("teams").where("id", "=", team.id).execute();
+        return "deleted";
+      });
+    },
+  };
+}
+
+function patchColumns(patch: TenantPatch): { display_name?: string; labels?: string } {
+  return {
+    ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+    ...(patch.labels !== undefined ? { labels: JSON.stringify(patch.labels) } : {}),
+  };
+}
+
+function mapOptional<Row, T>(row: Row | undefined, map: (row: Row) => T): T | undefined {
+  return row === undefined ? undefined : map(row);
+}
+
+interface OrgRow {
+  id: string;
+  name: string;
+  display_name: string;
+  labels: Record<string, string>;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toOrg(row: OrgRow): OrgRecord {
+  return {
+    id: row.id,
+    name: row.name,
+    displayName: row.display_name,
+    labels: row.labels,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+function toTeam(row: OrgRow & { org_id: string; org_name: string }): TeamRecord {
+  return { ...toOrg(row), orgId: row.org_id, orgName: row.org_name };
+}

@@ -1,0 +1,45 @@
+import type { ModelCall } from "../pipeline/model-call.js";
+import type { ModelMessage, ModelRequest, ModelResponseFormat, ModelTool, ModelToolChoice } from "../providers/model.js";
+import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
+import { invalidArgument } from "./verb-errors.js";
+import { renderVerbPrompt } from "./verb-prompt.js";
+
+/** A Chat or ChatStream request: the raw conversation and its controls. */
+export interface ChatInput {
+  messages: ModelMessage[];
+  tools?: ModelTool[];
+  toolChoice?: ModelToolChoice;
+  responseFormat?: ModelResponseFormat;
+  topP?: number;
+  stop?: string[];
+  seed?: number;
+  parallelToolCalls?: boolean;
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/**
+ * The model call of a Chat request. The conversation passes through unchanged, except when a
+ * template is attached (`ctx.template`): its messages are rendered with no variables (a chat
+ * template is fixed context, so a placeholder in it is INVALID_ARGUMENT naming it) and put
+ * before the conversation, as the application's standing instructions. Every message of the
+ * request is user content (the schema marks all message text so); the template's are not.
+ */
+export function buildChatCall(input: ChatInput, ctx: VerbContext): ModelCall {
+  if (input.messages.length === 0) throw invalidArgument("messages: at least one message is required");
+  const prefix = ctx.template === undefined ? [] : renderVerbPrompt(ctx.template, {}, []).messages;
+  const messages = [...prefix, ...input.messages];
+  const userContent = input.messages.map((_, i) => prefix.length + i);
+  const extra: Omit<Partial<ModelRequest>, "model" | "messages"> = defined({
+    tools: input.tools,
+    toolChoice: input.toolChoice,
+    responseFormat: input.responseFormat,
+    topP: input.topP,
+    stop: input.stop,
+    seed: input.seed,
+    parallelToolCalls: input.parallelToolCalls,
+  });
+  return { meta: callMetaFor(ctx, "chat", ctx.template, userContent), request: verbRequest(ctx, messages, extra) };
+}

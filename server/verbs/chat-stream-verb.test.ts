@@ -1,0 +1,130 @@
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { BudgetExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import type { ModelChunk, ModelMessage } from "../providers/model.js";
+import { ProviderError } from "../providers/provider-error.js";
+import { createChatStreamVerb, type ChatStreamEvent } from "./chat-stream-verb.js";
+import { createScriptedPipeline, type ScriptedStep } from "./testing/scripted-pipeline.js";
+import { testContext } from "./testing/test-context.js";
+
+const MESSAGES: ModelMessage[] = [{ role: "user", content: [{ type: "text", text: "Hi" }] }];
+const c = (chunk: ModelChunk) => ({ chunk });
+const usage = { inputTokens: 7, outputTokens: 3, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: false };
+
+async function run(step: ScriptedStep, opts: { now?: () => number; deadline?: number } = {}) {
+  const pipeline = createScriptedPipeline([step]);
+  const verb = createChatStreamVerb({ pipeline, ...(opts.now ? { now: opts.now } : {}) });
+  const events: ChatStreamEvent[] = [];
+  let error: unknown;
+  try {
+    for await (const e of verb({ messages: MESSAGES }, testContext(opts.deadline === undefined ? {} : { deadline: opts.deadline }))) events.push(e);
+  } catch (err) {
+    error = err;
+  }
+  return { events, error, pipeline };
+}
+
+const midStreamFailure = (cause: ProviderError) => new ConnectError("route \"test\": the stream from a/m failed after it started: reset", Code.Unavailable, undefined, undefined, cause);
+
+describe("ChatStream", () => {
+  it("forwards deltas and ends with completed, carrying the stream's usage and billed cost", async () => {
+    const { events } = await run({
+      type: "stream",
+      costMicrosUsd: 99n,
+      provider: "openai",
+      events: [
+        c({ type: "start", model: "gpt-x", providerRequestId: "prov-1" }),
+        c({ type: "text", text: "Hel" }),
+        c({ type: "tool_call", index: 0, id: "call_1", name: "lookup", argumentsDelta: '{"q":' }),
+        c({ type: "text", text: "lo" }),
+        c({ type: "finish", reason: "stop" }),
+        c({ type: "usage", usage }),
+      ],
+    });
+    expect(events.map((e) => e.type)).toEqual(["started", "text", "tool_call", "text", "completed"]);
+    expect(events[0]).toEqual({ type: "started", requestId: "req-1", model: "gpt-x", providerRequestId: "prov-1" });
+    expect(events[2]).toEqual({ type: "tool_call", index: 0, id: "call_1", name: "lookup", argumentsDelta: '{"q":' });
+    const done = events.at(-1);
+    expect(done?.type === "completed" && [done.finishReason, done.usage.tokens, done.usage.costMicrosUsd, done.usage.provider, done.usage.modelCalls]).toEqual([
+      "stop",
+      usage,
+      99n,
+      "openai",
+      1,
+    ]);
+  });
+
+  it("maps a failure after content to upstream_error with the usage the error carries", async () => {
+    const partial = { ...usage, outputTokens: 1, estimated: true };
+    const { events, error } = await run({
+      type: "stream",
+      events: [c({ type: "start", model: "m" }), c({ type: "text", text: "Hel" }), { throw: midStreamFailure(new ProviderError("connection", "reset", { usage: partial })) }],
+    });
+    expect(error).toBeUndefined();
+    expect(events.map((e) => e.type)).toEqual(["started", "text", "upstream_error"]);
+    const end = events.at(-1);
+    expect(end?.type === "upstream_error" && [end.code, end.message, end.usage.tokens]).toEqual([
+      "unavailable",
+      'route "test": the stream from a/m failed after it started: reset',
+      partial,
+    ]);
+  });
+
+  it("rethrows a failure before any content: no event is sent and the RPC fails normally", async () => {
+    const failure = new ConnectError("no target answered", Code.Unavailable);
+    const { events, error } = await run({ type: "stream", events: [c({ type: "start", model: "m" }), { throw: failure }] });
+    expect(events).toEqual([]);
+    expect(error).toBe(failure);
+    const early = await run({ type: "fail", error: failure });
+    expect(early.events).toEqual([]);
+    expect(early.error).toBe(failure);
+  });
+
+  it("maps a failure once the deadline has passed to truncated", async () => {
+    const { events } = await run(
+      { type: "stream", events: [c({ type: "text", text: "a" }), { throw: midStreamFailure(new ProviderError("timeout", "deadline")) }] },
+      { deadline: 1_000, now: () => 2_000 },
+    );
+    expect(events.at(-1)).toMatchObject({ type: "truncated", reason: "deadline" });
+  });
+
+  it("maps a budget refusal after content to budget_exhausted with its detail", async () => {
+    const budget = create(BudgetExceededSchema, { budget: "orgs/acme/budgets/monthly", limitMicrosUsd: 5n });
+    const err = new ConnectError("budget exhausted", Code.ResourceExhausted, undefined, [{ desc: BudgetExceededSchema, value: budget }]);
+    const { events } = await run({ type: "stream", events: [c({ type: "text", text: "a" }), { throw: err }] });
+    const end = events.at(-1);
+    expect(end?.type).toBe("budget_exhausted");
+    expect(end?.type === "budget_exhausted" && end.budget?.budget).toBe("orgs/acme/budgets/monthly");
+  });
+
+  it("never leaks an unknown error's message", async () => {
+    const { events } = await run({ type: "stream", events: [c({ type: "text", text: "a" }), { throw: new Error("secret sk-123") }] });
+    expect(events.at(-1)).toMatchObject({ type: "upstream_error", code: "internal", message: "internal error" });
+  });
+
+  it("sends started and completed for an empty answer", async () => {
+    const { events } = await run({ type: "stream", events: [c({ type: "finish", reason: "length" }), c({ type: "usage", usage })] });
+    expect(events.map((e) => e.type)).toEqual(["started", "completed"]);
+  });
+
+  it("cancels the model stream when the consumer stops early", async () => {
+    let closed = false;
+    const pipeline = createScriptedPipeline([]);
+    pipeline.chatStream = () => ({
+      chunks: (async function* () {
+        try {
+          yield { type: "text", text: "a" } as ModelChunk;
+          yield { type: "text", text: "b" } as ModelChunk;
+        } finally {
+          closed = true;
+        }
+      })(),
+      result: async () => ({ provider: "p", model: "m", attempts: [], costMicrosUsd: 0n, cacheStatus: "miss" }),
+    });
+    for await (const e of createChatStreamVerb({ pipeline })({ messages: MESSAGES }, testContext())) {
+      if (e.type === "text") break;
+    }
+    expect(closed).toBe(true);
+  });
+});

@@ -1,0 +1,107 @@
+import type { ModelPipeline } from "../pipeline/model-call.js";
+import type { JsonObject, ModelMessage } from "../providers/model.js";
+import { isJsonObject, parseJsonReply } from "./json-reply.js";
+import { withRepairTurn } from "./repair-turn.js";
+import { createSchemaCompiler, formatViolations, SchemaCompileError, type SchemaCompiler, type SchemaValidator, type SchemaViolation } from "./schema-compiler.js";
+import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
+import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
+import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
+
+/** An Extract request. */
+export interface ExtractInput {
+  text: string;
+  /** JSON Schema (draft 2020-12) the result must validate against; its root describes an object. */
+  jsonSchema: JsonObject;
+  /** Extra instructions for the extractor. */
+  instructions?: string;
+}
+
+/** An Extract result: always valid against the request's schema. */
+export interface ExtractOutput {
+  data: JsonObject;
+  /** The same data as the JSON text the model produced (integers stay exact). */
+  json: string;
+  /** True when the first answer did not validate and the repair call fixed it. */
+  repaired: boolean;
+  usage: VerbUsage;
+}
+
+/** Dependencies of the Extract verb. */
+export interface ExtractDeps {
+  pipeline: ModelPipeline;
+  /** Shared validator cache (default: one of 256 entries per verb instance). */
+  compiler?: SchemaCompiler;
+}
+
+/** The Extract verb. */
+export type ExtractVerb = (input: ExtractInput, ctx: VerbContext) => Promise<ExtractOutput>;
+
+type Checked = { ok: true; data: JsonObject; json: string } | { ok: false; problems: string[] };
+
+function compile(compiler: SchemaCompiler, schema: JsonObject): SchemaValidator {
+  const type = schema["type"];
+  if ((typeof type === "string" && type !== "object") || (Array.isArray(type) && !type.includes("object"))) {
+    throw invalidArgument(`json_schema: the root must describe an object (type "object"), not ${JSON.stringify(type)}`);
+  }
+  try {
+    return compiler.compile(schema);
+  } catch (err) {
+    if (err instanceof SchemaCompileError) throw invalidArgument(`json_schema: ${err.message}`, err);
+    throw err;
+  }
+}
+
+function check(validator: SchemaValidator, reply: string): Checked {
+  const parsed = parseJsonReply(reply);
+  if (!parsed.ok) return { ok: false, problems: [parsed.error] };
+  const violations: SchemaViolation[] = isJsonObject(parsed.value) ? [] : [{ instancePath: "", message: "must be a JSON object" }];
+  violations.push(...validator.validate(parsed.value));
+  if (violations.length === 0 && isJsonObject(parsed.value)) return { ok: true, data: parsed.value, json: parsed.json };
+  return { ok: false, problems: [formatViolations(violations)] };
+}
+
+/**
+ * Creates Extract. The caller's schema is compiled first (a bad schema is INVALID_ARGUMENT
+ * naming the problem, before any model call). Targets with native structured output get it as
+ * `responseFormat` json_schema (non-strict: caller schemas rarely meet strict mode's rules);
+ * otherwise the schema is written into the prompt. The answer is parsed (code fences and prose
+ * around the JSON tolerated) and validated; if it fails, one repair call shows the model its
+ * reply and the validation errors; if that fails too, FAILED_PRECONDITION listing the errors.
+ * Invalid data is never returned.
+ */
+export function createExtractVerb(deps: ExtractDeps): ExtractVerb {
+  const compiler = deps.compiler ?? createSchemaCompiler();
+  return async (input, ctx) => {
+    const validator = compile(compiler, input.jsonSchema);
+    const template = templateFor(ctx, "extract");
+    checkTemplate(template, ["text"]);
+    const native = ctx.capabilities.jsonSchema;
+    const schemaText = JSON.stringify(input.jsonSchema, null, 2);
+    const format = native
+      ? "Reply with one JSON object that conforms to the response schema of this request, and nothing else."
+      : `Reply with one JSON object that validates against this JSON Schema (draft 2020-12), and nothing else: no code fences, no explanations.\n${schemaText}`;
+    const prompt = renderVerbPrompt(
+      template,
+      { text: input.text, instructions: input.instructions?.trim() || "None.", output_format: format, schema: schemaText },
+      ["text"],
+    );
+    const meter = createUsageMeter();
+    const call = async (messages: ModelMessage[]): Promise<string> => {
+      const result = await deps.pipeline.chat({
+        meta: callMetaFor(ctx, "extract", template, prompt.userContentMessages),
+        request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "extraction", schema: input.jsonSchema, strict: false } } : {}),
+      });
+      meter.add(chatCallUsage(result));
+      return result.response.text;
+    };
+
+    const first = await call(prompt.messages);
+    const checked = check(validator, first);
+    if (checked.ok) return { data: checked.data, json: checked.json, repaired: false, usage: meter.total(template) };
+    const feedback = `Your reply did not validate against the JSON Schema: ${checked.problems.join("; ")}.\nReply again with only the corrected JSON object: no code fences, no explanations. Keep the values that were right, fix exactly what these errors name, and take every value from the text.`;
+    const repaired = check(validator, await call(withRepairTurn(prompt.messages, first, feedback)));
+    if (repaired.ok) return { data: repaired.data, json: repaired.json, repaired: true, usage: meter.total(template) };
+    throw failedPrecondition(`the model's output does not validate against json_schema, also after one repair: ${repaired.problems.join("; ")}`);
+  };
+}

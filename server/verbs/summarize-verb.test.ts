@@ -1,0 +1,127 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import type { ModelCall } from "../pipeline/model-call.js";
+import { createSummarizeVerb } from "./summarize-verb.js";
+import { createScriptedPipeline, promptText, type ScriptedStep } from "./testing/scripted-pipeline.js";
+import { testContext } from "./testing/test-context.js";
+import { estimateMessagesTokens, messageText } from "./token-estimate.js";
+
+const CONTEXT = 2000;
+
+/** About `tokens` estimated tokens of prose in paragraphs of a few sentences. */
+function longText(tokens: number): string {
+  const paras: string[] = [];
+  let n = 0;
+  while (paras.join("\n\n").length < tokens * 4) {
+    paras.push(Array.from({ length: 5 }, () => `Sentence ${++n} reports that revenue grew in region ${n % 7}.`).join(" "));
+  }
+  return paras.join("\n\n");
+}
+
+const userText = (c: ModelCall): string => messageText(c.request.messages[1] ?? { role: "user", content: [] });
+const isPart = (c: ModelCall): boolean => /This text is part \d+ of \d+/.test(promptText(c));
+
+describe("Summarize", () => {
+  it("summarizes a text that fits in one call, reporting one chunk and the built-in template", async () => {
+    const pipeline = createScriptedPipeline([{ type: "answer", text: "  A short summary.  ", usage: { inputTokens: 120, outputTokens: 8 }, costMicrosUsd: 42n }]);
+    const out = await createSummarizeVerb({ pipeline })({ text: "Some text to condense.", maxWords: 50, focus: "risks" }, testContext());
+    expect(out).toMatchObject({ summary: "A short summary.", bullets: [], chunks: 1 });
+    expect(out.usage.modelCalls).toBe(1);
+    expect(out.usage.costMicrosUsd).toBe(42n);
+    expect(out.usage.template).toEqual({ name: "builtin/summarize", version: 1, builtin: true });
+    const [call] = pipeline.chatCalls();
+    expect(call?.meta).toMatchObject({ verb: "summarize", route: "test", requestId: "req-1", userContentMessages: [1], template: { name: "builtin/summarize", version: 1 } });
+    expect(call?.request.messages.map((m) => m.role)).toEqual(["system", "user"]);
+    expect(userText(call as ModelCall)).toBe("Some text to condense.");
+    expect(promptText(call as ModelCall)).toContain("at most 50 words");
+    expect(promptText(call as ModelCall)).toContain("- Focus on: risks");
+  });
+
+  it("map-reduces an input 5x the context: chunks + one combine call, each request within the context, usage summed exactly", async () => {
+    const text = longText(5 * CONTEXT);
+    let n = 0;
+    const pipeline = createScriptedPipeline((call): ScriptedStep => {
+      n++;
+      const usage = { inputTokens: 100 * n, outputTokens: n, cachedInputTokens: n % 2, reasoningTokens: 1 };
+      if (isPart(call as ModelCall)) return { type: "answer", text: `Partial summary ${n}.`, usage, costMicrosUsd: BigInt(n) * 7n };
+      return { type: "answer", text: "- Revenue grew\n- In every region\n* Steadily", usage, costMicrosUsd: BigInt(n) * 7n };
+    });
+    const out = await createSummarizeVerb({ pipeline })({ text, style: "bullets", bulletCount: 3 }, testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT } }));
+
+    const calls = pipeline.chatCalls();
+    const parts = calls.filter(isPart);
+    expect(out.chunks).toBe(parts.length);
+    expect(out.chunks).toBeGreaterThanOrEqual(5);
+    expect(calls.length).toBe(out.chunks + 1);
+    for (const c of calls) {
+      expect(estimateMessagesTokens(c.request.messages) + (c.request.maxOutputTokens ?? Infinity)).toBeLessThanOrEqual(CONTEXT);
+    }
+    // The chunks are the input, in order, cut only at whitespace.
+    expect(parts.map(userText).join(" ").replace(/\s+/g, " ")).toBe(text.replace(/\s+/g, " "));
+    expect(promptText(parts[0] as ModelCall)).toContain(`This text is part 1 of ${out.chunks}`);
+    // The combine call is last and sees every partial.
+    const combine = calls.at(-1) as ModelCall;
+    expect(promptText(combine)).toContain(`summaries of ${out.chunks} consecutive parts`);
+    expect(userText(combine).match(/Partial summary/g)?.length).toBe(out.chunks);
+
+    expect(out.bullets).toEqual(["Revenue grew", "In every region", "Steadily"]);
+    expect(out.summary).toBe("Revenue grew\nIn every region\nSteadily");
+    const k = calls.length;
+    expect(out.usage.modelCalls).toBe(k);
+    expect(out.usage.tokens.inputTokens).toBe((100 * k * (k + 1)) / 2);
+    expect(out.usage.tokens.outputTokens).toBe((k * (k + 1)) / 2);
+    expect(out.usage.tokens.cachedInputTokens).toBe(Math.ceil(k / 2));
+    expect(out.usage.tokens.reasoningTokens).toBe(k);
+    expect(out.usage.costMicrosUsd).toBe((BigInt(k) * BigInt(k + 1) * 7n) / 2n);
+    expect(out.usage.attempts).toHaveLength(k);
+  });
+
+  it("regroups partial summaries that are still too long for one combine call", async () => {
+    const text = longText(5 * CONTEXT);
+    const pipeline = createScriptedPipeline((call): ScriptedStep => {
+      const p = promptText(call as ModelCall);
+      if (isPart(call as ModelCall)) return { type: "answer", text: "Long partial. ".repeat(70) };
+      if (p.includes("summary of these parts")) return { type: "answer", text: "Merged group." };
+      return { type: "answer", text: "Final." };
+    });
+    const out = await createSummarizeVerb({ pipeline })({ text }, testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT } }));
+    const calls = pipeline.chatCalls();
+    const regroups = calls.filter((c) => promptText(c).includes("summary of these parts"));
+    expect(out.summary).toBe("Final.");
+    expect(regroups.length).toBeGreaterThan(1);
+    expect(calls.length).toBe(out.chunks + regroups.length + 1);
+    for (const c of calls) expect(estimateMessagesTokens(c.request.messages) + (c.request.maxOutputTokens ?? 0)).toBeLessThanOrEqual(CONTEXT);
+  });
+
+  it("runs at most `concurrency` chunk summaries at once", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const pipeline = createScriptedPipeline(async (call): Promise<ScriptedStep> => {
+      inFlight++;
+      peak = Math.max(peak, inFlight);
+      await new Promise((r) => setTimeout(r, 5));
+      inFlight--;
+      return { type: "answer", text: isPart(call as ModelCall) ? "p" : "final" };
+    });
+    const out = await createSummarizeVerb({ pipeline, concurrency: 3 })({ text: longText(5 * CONTEXT) }, testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT } }));
+    expect(out.chunks).toBeGreaterThan(3);
+    expect(peak).toBe(3);
+  });
+
+  it("shapes headlines and refuses a context too small for the prompt", async () => {
+    const pipeline = createScriptedPipeline([{ type: "answer", text: '# "Revenue grows everywhere"\n' }]);
+    expect((await createSummarizeVerb({ pipeline })({ text: "t", style: "headline" }, testContext())).summary).toBe("Revenue grows everywhere");
+    const err = await createSummarizeVerb({ pipeline })({ text: "x".repeat(5000) }, testContext({ capabilities: { jsonSchema: false, contextTokens: 300 } })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+  });
+
+  it("rejects a custom template that does not use {{text}}", async () => {
+    const pipeline = createScriptedPipeline([]);
+    const template = { name: "prompts/mine", version: 2, messages: [{ role: "system" as const, template: "Summarize {{requirements}}" }] };
+    const err = await createSummarizeVerb({ pipeline })({ text: "t" }, testContext({ template })).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain("{{text}}");
+    expect(pipeline.calls).toHaveLength(0);
+  });
+});

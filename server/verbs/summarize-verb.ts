@@ -1,0 +1,131 @@
+import type { ModelPipeline } from "../pipeline/model-call.js";
+import { mapWithConcurrency } from "./bounded-map.js";
+import {
+  combineRequirements,
+  finalOutputTokens,
+  finalRequirements,
+  partOutputTokens,
+  partRequirements,
+  partWords,
+  regroupRequirements,
+  specVariables,
+  type SummarySpec,
+} from "./summarize-instructions.js";
+import { shapeSummary } from "./summarize-output.js";
+import { splitIntoChunks } from "./text-chunks.js";
+import { CHARS_PER_TOKEN, estimateMessagesTokens } from "./token-estimate.js";
+import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
+import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
+import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
+
+export type { SummaryStyle, SummarySpec } from "./summarize-instructions.js";
+
+/** A Summarize request. */
+export interface SummarizeInput extends SummarySpec {
+  text: string;
+}
+
+/** A Summarize result. */
+export interface SummarizeOutput {
+  summary: string;
+  /** The bullets, for the bullet style. */
+  bullets: string[];
+  /** How many chunks the input was split into (1 when it fit in one call). */
+  chunks: number;
+  usage: VerbUsage;
+}
+
+/** Dependencies and settings of the Summarize verb. */
+export interface SummarizeDeps {
+  pipeline: ModelPipeline;
+  /** Chunk summaries in flight at once (default 4). */
+  concurrency?: number;
+  /** Context window assumed when the context does not say (default 8192 tokens). */
+  defaultContextTokens?: number;
+  /** Combine rounds before giving up on an input (default 6). */
+  maxCombineRounds?: number;
+}
+
+/** The Summarize verb. */
+export type SummarizeVerb = (input: SummarizeInput, ctx: VerbContext) => Promise<SummarizeOutput>;
+
+/** Smallest chunk worth a model call; below it the context is too small for the prompt. */
+const MIN_CHUNK_TOKENS = 64;
+
+/**
+ * Creates Summarize. An input that fits the route's context window (with the prompt and the
+ * output reserve) is summarized in one call. A longer one is summarized map-reduce: split on
+ * paragraph, line, sentence or word boundaries into chunks that fit, each chunk summarized on
+ * its own (at most `concurrency` at once), the partial summaries combined in a final call, and
+ * regrouped and combined again first while they are still too long for one call. Every call
+ * goes through the pipeline with `maxOutputTokens` set to the reserve it was sized with.
+ */
+export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
+  const concurrency = deps.concurrency ?? 4;
+  const maxRounds = deps.maxCombineRounds ?? 6;
+  return async (input, ctx) => {
+    if (input.text.trim() === "") throw invalidArgument("text: nothing to summarize");
+    const template = templateFor(ctx, "summarize");
+    checkTemplate(template, ["text"]);
+    const contextTokens = ctx.capabilities.contextTokens ?? deps.defaultContextTokens ?? 8192;
+    const callerMax = ctx.generation?.maxOutputTokens ?? Infinity;
+    const finalOut = Math.min(finalOutputTokens(input), callerMax, Math.floor(contextTokens / 2));
+    const partOut = Math.min(partOutputTokens(contextTokens), callerMax);
+    const words = partWords(partOut);
+    const meter = createUsageMeter();
+    const extra = specVariables(input);
+
+    const render = (text: string, requirements: string) => renderVerbPrompt(template, { ...extra, text, requirements }, ["text"]);
+    const promptTokens = (text: string, requirements: string): number => estimateMessagesTokens(render(text, requirements).messages);
+    /** Characters of text a call can take beside this prompt and output reserve. */
+    const roomChars = (requirements: string, outputTokens: number): number => {
+      const room = contextTokens - promptTokens("", requirements) - outputTokens;
+      if (room < MIN_CHUNK_TOKENS) {
+        throw failedPrecondition(`the route's context window (${contextTokens} tokens) is too small for the summarize prompt of template "${template.name}"`);
+      }
+      return room * CHARS_PER_TOKEN;
+    };
+    const summarize = async (text: string, requirements: string, outputTokens: number): Promise<string> => {
+      const prompt = render(text, requirements);
+      const result = await deps.pipeline.chat({
+        meta: callMetaFor(ctx, "summarize", template, prompt.userContentMessages),
+        request: verbRequest(ctx, prompt.messages, { maxOutputTokens: outputTokens }),
+      });
+      meter.add(chatCallUsage(result));
+      return result.response.text.trim();
+    };
+    const summarizeAll = (texts: string[], requirements: (i: number) => string): Promise<string[]> =>
+      mapWithConcurrency(texts, concurrency, (t, i) => summarize(t, requirements(i), partOut));
+
+    const combine = async (partials: string[], round: number): Promise<string> => {
+      const joined = partials.join("\n\n");
+      const requirements = combineRequirements(input, partials.length);
+      if (promptTokens(joined, requirements) + finalOut <= contextTokens) return summarize(joined, requirements, finalOut);
+      const regroup = regroupRequirements(input, words);
+      const groups = nonBlank(splitIntoChunks(joined, roomChars(regroup, partOut)));
+      if (round >= maxRounds || groups.length >= partials.length) {
+        throw failedPrecondition(`the input is too long to summarize within the route's context window (${contextTokens} tokens)`);
+      }
+      return combine(await summarizeAll(groups, () => regroup), round + 1);
+    };
+
+    let reply: string;
+    let chunks = 1;
+    const single = finalRequirements(input);
+    if (promptTokens(input.text, single) + finalOut <= contextTokens) {
+      reply = await summarize(input.text, single, finalOut);
+    } else {
+      // Size chunks for the longest part label the prompt could carry.
+      const pieces = nonBlank(splitIntoChunks(input.text, roomChars(partRequirements(input, 99_999, 99_999, words), partOut)));
+      chunks = pieces.length;
+      const partials = await summarizeAll(pieces, (i) => partRequirements(input, i + 1, pieces.length, words));
+      reply = await combine(partials, 1);
+    }
+    return { ...shapeSummary(reply, input), chunks, usage: meter.total(template) };
+  };
+}
+
+function nonBlank(chunks: string[]): string[] {
+  return chunks.map((c) => c.trim()).filter((c) => c !== "");
+}

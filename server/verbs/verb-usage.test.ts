@@ -1,0 +1,63 @@
+import { describe, expect, it } from "vitest";
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { emptyUsage } from "../providers/model.js";
+import { builtinTemplate } from "./templates/builtin-templates.js";
+import { sumUsage, type CallUsage } from "./verb-usage.js";
+
+const attempt = (targetIndex: number, outcome: AttemptRecord["outcome"], hedged = false): AttemptRecord => ({
+  index: 1,
+  targetIndex,
+  provider: "p",
+  model: "m",
+  outcome,
+  latencyMs: 1,
+  usage: emptyUsage(),
+  hedged,
+});
+
+const call = (n: number, over: Partial<CallUsage> = {}): CallUsage => ({
+  usage: { inputTokens: n, outputTokens: 2 * n, cachedInputTokens: n % 3, cacheWriteInputTokens: 1, reasoningTokens: n % 2, estimated: false },
+  provider: `p${n}`,
+  model: `m${n}`,
+  attempts: [attempt(0, "success")],
+  costMicrosUsd: BigInt(n) * 1_000_001n,
+  cacheStatus: "miss",
+  ...over,
+});
+
+describe("sumUsage", () => {
+  it("sums every token count and the cost exactly, and counts the calls", () => {
+    const u = sumUsage([call(1), call(2), call(7)]);
+    expect(u.tokens).toEqual({ inputTokens: 10, outputTokens: 20, cachedInputTokens: 1 + 2 + 1, cacheWriteInputTokens: 3, reasoningTokens: 2, estimated: false });
+    expect(u.costMicrosUsd).toBe(10_000_010n);
+    expect(u.modelCalls).toBe(3);
+    expect([u.provider, u.model]).toEqual(["p7", "m7"]);
+  });
+
+  it("concatenates attempts renumbered across calls and counts fallbacks (not hedges)", () => {
+    const u = sumUsage([
+      call(1, { attempts: [attempt(0, "unavailable"), attempt(1, "success")] }),
+      call(2, { attempts: [attempt(0, "timeout"), attempt(0, "success", true), attempt(1, "success")] }),
+    ]);
+    expect(u.attempts.map((a) => [a.index, a.targetIndex, a.outcome])).toEqual([
+      [1, 0, "unavailable"],
+      [2, 1, "success"],
+      [3, 0, "timeout"],
+      [4, 0, "success"],
+      [5, 1, "success"],
+    ]);
+    expect(u.fallbacks).toBe(2);
+  });
+
+  it("is estimated if any call was, and reports mixed cache statuses as a miss", () => {
+    const u = sumUsage([call(1, { cacheStatus: "hit_exact" }), call(2, { usage: { ...emptyUsage(true) } })]);
+    expect(u.tokens.estimated).toBe(true);
+    expect(u.cacheStatus).toBe("miss");
+    expect(sumUsage([call(1, { cacheStatus: "hit_exact" }), call(2, { cacheStatus: "hit_exact" })]).cacheStatus).toBe("hit_exact");
+  });
+
+  it("records the template version", () => {
+    expect(sumUsage([call(1)], builtinTemplate("summarize")).template).toEqual({ name: "builtin/summarize", version: 1, builtin: true });
+    expect(sumUsage([]).template).toBeUndefined();
+  });
+});
