@@ -8,6 +8,10 @@ import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type Config } from "./config/config.js";
 import { listen } from "./http/listener.js";
 import { createLogger } from "./observability/logger.js";
+import { createAttemptCost } from "./limits/attempt-cost.js";
+import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
+import { createPriceBook } from "./limits/price-table.js";
+import { createModelLayer } from "./model-layer.js";
 import { createServer } from "./server.js";
 import { createDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
@@ -50,8 +54,13 @@ async function main(): Promise<void> {
       })
     : createMemoryState();
 
+  // Providers, routes and dispatch. Provider keys come from SWITCHBOARD_CREDENTIAL_<ID> until the
+  // credential vault lands; with none, the sandbox routes are seeded.
+  const models = await createModelLayer({ db: database.db, logger, credentials: credentialsFromEnv(process.env) });
+  const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
+  const cost = createAttemptCost(prices, (provider, model) => logger.warn({ provider, model }, "no price for this model; billed at 0"));
   const server = createServer(
-    { logger, db: database.db, pepper },
+    { logger, db: database.db, pepper, models, cost },
     { maxRequestBytes: config.server.maxRequestBytes, auth: { cacheTtlMs: config.auth.cacheTtlMs } },
   );
   const listener = await listen(server.handler, { host: config.server.host, port: config.server.port });
@@ -67,6 +76,7 @@ async function main(): Promise<void> {
     logger.info({ signal, graceMs: config.server.shutdownGraceMs, inFlight: listener.inFlight() }, "draining");
     server.health.shutdown();
     await listener.shutdown(config.server.shutdownGraceMs);
+    await models.close();
     await state.close();
     await database.close();
     logger.info("stopped");
@@ -111,3 +121,16 @@ main().catch((err: unknown) => {
   process.stderr.write(`switchboard: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
+
+/**
+ * Provider keys from the environment: `SWITCHBOARD_CREDENTIAL_OPENAI` is the credential
+ * `credentials/openai` (underscores become dashes), the name a route target refers to.
+ */
+function credentialsFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^SWITCHBOARD_CREDENTIAL_([A-Z0-9_]+)$/.exec(name);
+    if (match && value) out.set(`credentials/${match[1]!.toLowerCase().replace(/_/g, "-")}`, value);
+  }
+  return out;
+}

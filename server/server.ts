@@ -5,7 +5,9 @@ import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Kysely } from "kysely";
 import { Health } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
+import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { KeyService } from "../gen/ts/switchboard/v1/key_service_pb.js";
+import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./auth/authenticator.js";
 import { systemClock, type Clock } from "./clock.js";
@@ -13,11 +15,17 @@ import { createAuthInterceptor } from "./interceptors/auth.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
 import { createTelemetryInterceptor } from "./interceptors/telemetry.js";
 import { createValidateInterceptor } from "./interceptors/validate.js";
+import type { ModelLayer } from "./model-layer.js";
 import type { Logger } from "./observability/logger.js";
+import { createDispatchPipeline } from "./pipeline/dispatch-pipeline.js";
+import { composeStages, type ModelPipeline, type Stage } from "./pipeline/model-call.js";
+import type { TokenUsage } from "./providers/model.js";
 import { REFLECTED_FILES, SWITCHBOARD_SERVICES } from "./schema.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
+import { createCapabilityService } from "./services/capability/capability-service.js";
 import { createKeyService } from "./services/key-service.js";
 import { createReflectionService } from "./services/reflection.js";
+import { createRouteService } from "./services/route-service.js";
 import { createTenantService } from "./services/tenant-service.js";
 import { createKeyStore } from "./store/key-store.js";
 import type { Database } from "./store/schema.js";
@@ -32,6 +40,10 @@ export interface ServerDeps {
   pepper: string;
   /** Source of "now" for expiry, rotation grace and cache freshness; default the wall clock. */
   clock?: Clock;
+  /** Providers, routes and dispatch (`createModelLayer`). */
+  models: ModelLayer;
+  /** The cost of one attempt in micro-USD (the price book). */
+  cost: (provider: string, model: string, usage: TokenUsage) => bigint;
 }
 
 /** Options of {@link createServer}. */
@@ -75,14 +87,37 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // 4. protovalidate rules from the schema: InvalidArgument naming each offending field.
     createValidateInterceptor({ files: REFLECTED_FILES }),
   ];
+  // The model pipeline, outermost stage first, composed once for every verb and front door.
+  // Stages land with their issues: rate limit → guardrails in → cache → budget reserve, each
+  // wrapping the rest, all in front of dispatch.
+  const stages: Stage[] = [];
+  const pipeline: ModelPipeline = composeStages(
+    stages,
+    createDispatchPipeline({ dispatcher: deps.models.dispatcher, routes: deps.models.resolver, cost: deps.cost }),
+  );
+  const tenants = createTenantStore(deps.db);
   const health = createHealthStatus({ services: SWITCHBOARD_SERVICES.map((s) => s.typeName) });
   const routes = (router: ConnectRouter) => {
     router.service(Health, createHealthService({ status: health }));
     router.service(ServerReflection, createReflectionService(REFLECTED_FILES));
-    router.service(TenantService, createTenantService({ tenants: createTenantStore(deps.db), clock }));
+    router.service(TenantService, createTenantService({ tenants, clock }));
     router.service(KeyService, createKeyService({ keys, pepper: deps.pepper, clock, authenticator }));
+    router.service(RouteService, createRouteService({ routes: deps.models.routeStore, tenants, catalog: deps.models.catalog }));
+    router.service(
+      CapabilityService,
+      createCapabilityService({
+        pipeline,
+        capabilities: (alias, orgId) => {
+          const route = deps.models.resolver.resolve(alias, orgId);
+          if (route === undefined) return undefined;
+          const jsonSchema = route.targets.every((t) => deps.models.registry.declaration(t.provider)?.capabilities.jsonSchema === true);
+          return { jsonSchema };
+        },
+        defaults: { route: "default", embedRoute: "embed", timeoutMs: 120_000 },
+      }),
+    );
     // Services whose issues have not landed answer Unimplemented for every method.
-    const implemented = new Set([TenantService.typeName, KeyService.typeName]);
+    const implemented = new Set([TenantService, KeyService, RouteService, CapabilityService].map((s) => s.typeName));
     for (const service of SWITCHBOARD_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
   };
   const handler = connectNodeAdapter({

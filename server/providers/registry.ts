@@ -63,6 +63,11 @@ export const PROVIDER_DECLARATIONS: readonly ProviderDeclaration[] = Object.free
 export interface ProviderRegistryOptions {
   /** The keep-alive HTTP client every adapter shares. */
   http: HttpClient;
+  /**
+   * Endpoints known only at run time, by kind (the in-process sandbox's loopback URL, a
+   * self-hosted vLLM): used when a call names no base URL, before the kind's default.
+   */
+  baseUrls?: Readonly<Record<string, string>>;
 }
 
 /** Hands out adapters by kind and base URL. */
@@ -98,7 +103,7 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
   return {
     get(kind, baseUrl) {
       const decl = byKind.get(kind);
-      const url = baseUrl ?? decl?.defaultBaseUrl;
+      const url = baseUrl ?? opts.baseUrls?.[kind] ?? decl?.defaultBaseUrl;
       if (decl === undefined || url === undefined) return undefined;
       const key = `${kind} ${url}`;
       let provider = cache.get(key);

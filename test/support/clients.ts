@@ -11,7 +11,7 @@ export interface KeyedClients {
   capability: Client<typeof CapabilityService>;
   /**
    * Whether the key authenticates and holds SCOPE_INVOKE: "ok" when a verb call gets past auth
-   * (verbs answer Unimplemented until their issue lands), else the code name.
+   * (answered by the sandbox route, or refused later by a missing route), else the code name.
    */
   probe(): Promise<string>;
 }
@@ -33,7 +33,7 @@ export function clientsFor(url: string, secret: string): KeyedClients {
         () => "ok",
         (err: unknown) => {
           const code = ConnectError.from(err).code;
-          return code === Code.Unimplemented ? "ok" : Code[code];
+          return code === Code.NotFound ? "ok" : Code[code];
         },
       ),
   };

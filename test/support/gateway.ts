@@ -3,6 +3,7 @@ import type { AuthenticatorOptions } from "../../server/auth/authenticator.js";
 import { bootstrapAdminKey } from "../../server/auth/bootstrap.js";
 import { generateSecret } from "../../server/auth/key-format.js";
 import type { Clock } from "../../server/clock.js";
+import { createModelLayer, type ModelLayer } from "../../server/model-layer.js";
 import { createServer, type Server } from "../../server/server.js";
 import { createDatabase, type DatabaseHandle } from "../../server/store/database.js";
 import { migrateToLatest } from "../../server/store/migrate.js";
@@ -29,6 +30,12 @@ export interface TestGatewayOptions {
   auth?: AuthenticatorOptions;
   /** Postgres pool size (default 4). */
   pool?: number;
+  /** Provider keys by credential name (default none: the sandbox routes are seeded). */
+  credentials?: ReadonlyMap<string, string>;
+  /** Route poll interval (default 200 ms, so route changes show quickly in tests). */
+  routePollMs?: number;
+  /** Endpoints by provider kind (point `openai` at a fake, say). */
+  baseUrls?: Record<string, string>;
 }
 
 /** A gateway listening on a free loopback port, with its log captured. */
@@ -38,6 +45,8 @@ export interface TestGateway {
   listener: Listener;
   log: LogCapture;
   database: DatabaseHandle;
+  /** Providers, routes and dispatch (the in-process sandbox included). */
+  models: ModelLayer;
   /** The bootstrap admin secret (every scope) installed in, or offered to, the database. */
   adminKey: string;
   /** `{ authorization: "Bearer <adminKey>" }`, for call options. */
@@ -66,8 +75,15 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     await database.close();
     throw err;
   }
+  const models = await createModelLayer({
+    db: database.db,
+    logger: log.logger,
+    credentials: opts.credentials ?? new Map(),
+    routePollMs: opts.routePollMs ?? 200,
+    ...(opts.baseUrls ? { baseUrls: opts.baseUrls } : {}),
+  });
   const server = createServer(
-    { logger: log.logger, db: database.db, pepper, ...(opts.clock ? { clock: opts.clock } : {}) },
+    { logger: log.logger, db: database.db, pepper, models, cost: () => 0n, ...(opts.clock ? { clock: opts.clock } : {}) },
     { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
@@ -77,10 +93,12 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     listener,
     log,
     database,
+    models,
     adminKey,
     adminHeaders: { authorization: `Bearer ${adminKey}` },
     async close() {
       await listener.shutdown(0);
+      await models.close();
       await database.close();
     },
   };

@@ -1,0 +1,395 @@
+import { randomUUID } from "node:crypto";
+import type { Clock } from "../clock.js";
+import type { ReserveEntry, StateBackend } from "../store/state/state-backend.js";
+import { createPeriodCalendar, type BudgetPeriodName, type Period, type PeriodCalendar } from "./periods.js";
+
+/** The level of the hierarchy a budget caps (the proto's BudgetLevel, provider-neutral). */
+export type BudgetLevelName = "org" | "team" | "key" | "tag";
+
+/** A spend cap as the fast path needs it. */
+export interface BudgetRef {
+  /** Resource name (`orgs/{org}/budgets/{budget}`); part of the counter key. */
+  id: string;
+  level: BudgetLevelName;
+  /** The cap per period, in micro-USD. */
+  limitMicros: bigint;
+  period: BudgetPeriodName;
+  /** IANA time zone the period is aligned in. */
+  tz: string;
+}
+
+/** Input of {@link BudgetReservations.reserve}. */
+export interface ReserveRequest {
+  /**
+   * The org every budget belongs to. It is the Redis Cluster hash tag of all the request's
+   * counters, so one atomic script can touch every level; it must not contain `{` or `}`.
+   */
+  tenant: string;
+  /** Every budget that applies to the call (key, team, org, tags); duplicates count once. */
+  budgets: readonly BudgetRef[];
+  /** The call's worst-case cost (see `worstCaseMicros`). */
+  amountMicros: bigint;
+  /**
+   * Idempotency id (default: random). After `reserve` rejected (timeout, disconnect), retrying
+   * with the same id never holds twice: a reservation that did land is returned as admitted.
+   */
+  id?: string;
+}
+
+/** One budget a reservation holds money on, for the period it was made in. */
+export interface ReservationLine {
+  readonly budget: BudgetRef;
+  readonly period: Period;
+}
+
+/**
+ * An admitted reservation. Single owner: the pipeline stage that made it extends and settles it;
+ * the state lives in this handle, so copies must not be settled independently.
+ */
+export interface Reservation {
+  readonly id: string;
+  readonly tenant: string;
+  readonly lines: readonly ReservationLine[];
+  /** Micro-USD currently held on every line: the reserved amount plus successful extensions. */
+  readonly heldMicros: bigint;
+  /** True once settled or released; later settles are no-ops. */
+  readonly settled: boolean;
+}
+
+/** Why a reservation or extension was refused: the first budget it would have exceeded. */
+export interface BudgetRefusal {
+  budget: BudgetRef;
+  period: Period;
+  limitMicros: bigint;
+  /** Settled spend in the period, as the fast-path counters know it. */
+  spentMicros: bigint;
+  /** Held by requests in flight. */
+  reservedMicros: bigint;
+  /** What this request needed to hold. */
+  requestedMicros: bigint;
+}
+
+/** Outcome of `reserve` and `extend`. */
+export type ReserveOutcome = { ok: true; reservation: Reservation } | { ok: false; refusal: BudgetRefusal };
+
+/** A budget's counters in one period. */
+export interface BudgetSnapshot {
+  period: Period;
+  /** Settled spend. */
+  spentMicros: bigint;
+  /** Held by requests in flight (the counter minus the settled spend). */
+  reservedMicros: bigint;
+}
+
+/**
+ * `settle` finished the books but could not give back the unused part of the reservation: the
+ * counters over-hold `unreleasedMicros` on every line (never an overspend) until they are
+ * re-seeded from the ledger or expire. Not retried: a release that did land would be counted
+ * twice. Log it; the reservation is settled.
+ */
+export class BudgetReleaseLost extends Error {
+  override readonly name = "BudgetReleaseLost";
+  constructor(
+    readonly reservation: Reservation,
+    readonly unreleasedMicros: bigint,
+    options: { cause: unknown },
+  ) {
+    super(`budget reservation ${reservation.id}: releasing ${unreleasedMicros} µ$ failed`, options);
+  }
+}
+
+/** Dependencies of {@link createBudgetReservations}. */
+export interface BudgetReservationsDeps {
+  state: StateBackend;
+  clock: Clock;
+  /** Period arithmetic (default: a fresh calendar, which caches per zone). */
+  calendar?: PeriodCalendar;
+}
+
+/** Options of {@link createBudgetReservations}. */
+export interface BudgetReservationsOptions {
+  /**
+   * Added to a period's remaining length for its counters' TTL (default 1 h): covers requests
+   * that settle after their period ended and clock skew between replicas.
+   */
+  slackMs?: number;
+  /**
+   * TTL of `total` counters, refreshed by every write (default 400 days). A total budget idle for
+   * longer loses its fast-path counter and must be re-seeded from the ledger.
+   */
+  totalTtlMs?: number;
+}
+
+/** Reserve → extend → settle or release, on every level of the hierarchy at once. */
+export interface BudgetReservations {
+  /**
+   * Holds `amountMicros` on every budget in one atomic step, or on none: admitted only if, for
+   * each, settled spend + amounts held by requests in flight + this amount ≤ its cap (P1).
+   * Rejects (does not refuse) when the state backend fails; the caller picks the degraded mode.
+   */
+  reserve(request: ReserveRequest): Promise<ReserveOutcome>;
+  /**
+   * Holds `moreMicros` more, atomically on every line, for a stream that outran its reservation;
+   * refused when a cap would be exceeded (the stream then ends `budget_exhausted`). After a
+   * rejection, retry with the same amount (or settle): an extension that did land is recognized,
+   * not held twice.
+   */
+  extend(reservation: Reservation, moreMicros: bigint): Promise<ReserveOutcome>;
+  /**
+   * Books the call's actual cost on every line and gives back the rest of the hold. When the
+   * actual exceeds the hold, the overage is added anyway, past the cap if need be: the money was
+   * spent, and the next request is refused. Idempotent: settling a settled reservation is a
+   * no-op, and after a rejection, calling it again finishes the job without counting anything
+   * twice (the booking step carries a per-reservation marker that makes it apply once) — retry
+   * with the same actual. The release of the unused hold is attempted at most once; see
+   * {@link BudgetReleaseLost}.
+   */
+  settle(reservation: Reservation, actualMicros: bigint): Promise<void>;
+  /** Gives the whole hold back (the call was never billed): `settle` with an actual of 0. */
+  release(reservation: Reservation): Promise<void>;
+  /** A budget's fast-path counters in the period containing `at` (default: now). */
+  snapshot(tenant: string, budget: BudgetRef, at?: Date): Promise<BudgetSnapshot>;
+}
+
+/** Internal, mutable side of a {@link Reservation}. */
+interface Handle {
+  view: Reservation;
+  id: string;
+  tenant: string;
+  lines: readonly (ReservationLine & { key: string; spentKey: string })[];
+  marker: string;
+  held: bigint;
+  /** Holds that landed: the reservation plus each extension; the marker counts them. */
+  holds: number;
+  /** An extension whose call rejected, so its outcome is unknown; run again before anything else. */
+  pending?: bigint;
+  /** The booking step of `settle` has landed. */
+  booked: boolean;
+  settled: boolean;
+}
+
+/**
+ * Where a {@link Reservation} keeps its mutable side. The handle carries everything needed to
+ * finish it, so any instance over the same state can extend or settle it.
+ */
+const HANDLE = Symbol("budget reservation handle");
+
+/** Added to the marker by the booking step: far above any number of holds. */
+const BOOKED = 2 ** 40;
+const NO_LIMIT = Number.MAX_SAFE_INTEGER;
+
+/**
+ * The budget counters of the fast path (Redis, or in-process), over `StateBackend.reserve` and
+ * `release`. Redis is a cache of the Postgres ledger here, never the ledger (RELIABILITY P7).
+ *
+ * Per budget and period two counters, both under the tenant's hash tag:
+ * `budget:{tenant}:<id>:<period>` holds settled spend plus every open hold — the only number
+ * admission compares with the cap — and `…:spent` the settled spend alone, for reporting.
+ * A reservation adds a marker `budget-hold:{tenant}:<reservation id>` in the same atomic step as
+ * its holds; the marker counts the holds that landed and is how retries are recognized. It is
+ * removed when the reservation is released.
+ *
+ * Every write sets the TTL of the keys it touches to the longest remaining period among the
+ * reservation's budgets plus `slackMs` (`totalTtlMs` for total budgets), so a counter outlives
+ * its period and no key is immortal (P6). A reservation is booked in the period it was made in,
+ * even when it settles after that period ended.
+ */
+export function createBudgetReservations(deps: BudgetReservationsDeps, opts: BudgetReservationsOptions = {}): BudgetReservations {
+  const slackMs = opts.slackMs ?? 3_600_000;
+  const totalTtlMs = opts.totalTtlMs ?? 400 * 86_400_000;
+  const calendar = deps.calendar ?? createPeriodCalendar();
+  const { state } = deps;
+
+  const ttlFor = (lines: readonly ReservationLine[]): number => {
+    const now = deps.clock.now();
+    let ttl = slackMs;
+    for (const { period } of lines) {
+      ttl = Math.max(ttl, period.end === undefined ? totalTtlMs : period.end.getTime() - now + slackMs);
+    }
+    return Math.max(1, Math.ceil(ttl));
+  };
+
+  const handleOf = (reservation: Reservation): Handle => {
+    const handle = (reservation as Reservation & { [HANDLE]?: Handle })[HANDLE];
+    if (handle === undefined) throw new Error("not a reservation made by createBudgetReservations");
+    return handle;
+  };
+
+  const refusal = async (handle: Handle, index: number, current: number, requested: bigint): Promise<ReserveOutcome> => {
+    const line = handle.lines[index - 1];
+    if (line === undefined) throw new Error(`budget reservation ${handle.id}: unexpected refusal at entry ${index}`);
+    const spent = await readCounter(state, line.spentKey);
+    const total = BigInt(current);
+    return {
+      ok: false,
+      refusal: {
+        budget: line.budget,
+        period: line.period,
+        limitMicros: line.budget.limitMicros,
+        spentMicros: spent,
+        reservedMicros: total > spent ? total - spent : 0n,
+        requestedMicros: requested,
+      },
+    };
+  };
+
+  /** One hold (the reservation, or an extension): marker + amount on every line, all or nothing. */
+  const hold = async (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> => {
+    const micros = safe(amount, "amountMicros");
+    const entries: ReserveEntry[] = [
+      { key: handle.marker, amount: 1, limit: sequence },
+      ...handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
+    ];
+    const result = await state.reserve(entries, ttlFor(handle.lines));
+    if (!result.ok && result.index === 0) {
+      // The marker already counts this hold: an earlier attempt whose reply was lost landed.
+      if (result.current !== sequence) {
+        throw new Error(`budget reservation ${handle.id}: marker at ${result.current}, expected ${sequence} (reused id or already settled)`);
+      }
+    } else if (!result.ok) {
+      return refusal(handle, result.index, result.current, amount);
+    }
+    handle.held += amount;
+    handle.holds = sequence;
+    return { ok: true, reservation: handle.view };
+  };
+
+  /**
+   * Runs the pending extension. After a rejection the same call runs again with the same marker
+   * sequence, so an attempt that did land is recognized instead of held twice.
+   */
+  const runPending = async (handle: Handle, amount: bigint): Promise<ReserveOutcome> => {
+    handle.pending = amount;
+    const outcome = await hold(handle, amount, handle.holds + 1);
+    handle.pending = undefined;
+    return outcome;
+  };
+
+  const settle = async (reservation: Reservation, actualMicros: bigint): Promise<void> => {
+    const handle = handleOf(reservation);
+    if (handle.settled) return;
+    if (actualMicros < 0n) throw new RangeError(`actualMicros must not be negative, got ${actualMicros}`);
+    if (handle.lines.length === 0) {
+      handle.settled = true;
+      return;
+    }
+    if (handle.pending !== undefined) await runPending(handle, handle.pending);
+    const ttl = ttlFor(handle.lines);
+    if (!handle.booked) {
+      const actual = safe(actualMicros, "actualMicros");
+      const overage = actualMicros > handle.held ? safe(actualMicros - handle.held, "overage") : 0;
+      const entries: ReserveEntry[] = [
+        { key: handle.marker, amount: BOOKED, limit: BOOKED + handle.holds },
+        ...handle.lines.map((line) => ({ key: line.spentKey, amount: actual, limit: NO_LIMIT })),
+        ...(overage > 0 ? handle.lines.map((line) => ({ key: line.key, amount: overage, limit: NO_LIMIT })) : []),
+      ];
+      const result = await state.reserve(entries, ttl);
+      // Refused on the marker: an earlier attempt whose reply was lost already booked it.
+      if (!result.ok && (result.index !== 0 || result.current < BOOKED)) {
+        throw new Error(`budget reservation ${handle.id}: booking refused at entry ${result.index} (current ${result.current})`);
+      }
+      handle.booked = true;
+    }
+    // From here on at most once: a release that landed but whose reply was lost must not be
+    // repeated, or the counters would drop below the money actually held.
+    handle.settled = true;
+    const unused = handle.held > actualMicros ? handle.held - actualMicros : 0n;
+    const amount = safe(unused, "unused");
+    try {
+      await state.release(
+        [{ key: handle.marker, amount: NO_LIMIT }, ...(amount > 0 ? handle.lines.map((line) => ({ key: line.key, amount })) : [])],
+        ttl,
+      );
+    } catch (err) {
+      throw new BudgetReleaseLost(reservation, unused, { cause: err });
+    }
+  };
+
+  return {
+    async reserve(request) {
+      if (/[{}]/.test(request.tenant) || request.tenant === "") {
+        throw new RangeError(`tenant must be non-empty and free of braces, got "${request.tenant}"`);
+      }
+      const id = request.id ?? randomUUID();
+      const at = new Date(deps.clock.now());
+      const unique = [...new Map(request.budgets.map((budget) => [budget.id, budget])).values()];
+      const lines = unique.map((budget) => {
+        const period = calendar.periodOf(budget.period, budget.tz, at);
+        const key = counterKey(request.tenant, budget.id, period.key);
+        return Object.freeze({ budget, period, key, spentKey: `${key}:spent` });
+      });
+      const handle: Handle = {
+        view: undefined as unknown as Reservation,
+        id,
+        tenant: request.tenant,
+        lines,
+        marker: `budget-hold:{${request.tenant}}:${id}`,
+        held: 0n,
+        holds: 0,
+        booked: false,
+        settled: false,
+      };
+      handle.view = {
+        id,
+        tenant: request.tenant,
+        lines: Object.freeze(lines.map(({ budget, period }) => Object.freeze({ budget, period }))),
+        get heldMicros() {
+          return handle.held;
+        },
+        get settled() {
+          return handle.settled;
+        },
+      };
+      // Non-enumerable: invisible to logs, spreads and equality checks.
+      Object.defineProperty(handle.view, HANDLE, { value: handle });
+      if (lines.length === 0) {
+        handle.held = request.amountMicros;
+        return { ok: true, reservation: handle.view };
+      }
+      return hold(handle, request.amountMicros, 1);
+    },
+
+    async extend(reservation, moreMicros) {
+      const handle = handleOf(reservation);
+      if (handle.settled || handle.booked) throw new Error(`budget reservation ${handle.id} is already settled`);
+      if (moreMicros < 0n) throw new RangeError(`moreMicros must not be negative, got ${moreMicros}`);
+      if (handle.lines.length === 0) {
+        handle.held += moreMicros;
+        return { ok: true, reservation };
+      }
+      if (handle.pending !== undefined && handle.pending !== moreMicros) {
+        throw new Error(`budget reservation ${handle.id}: an extension of ${handle.pending} µ$ is unresolved; retry it first`);
+      }
+      return runPending(handle, moreMicros);
+    },
+
+    settle,
+
+    release: (reservation) => settle(reservation, 0n),
+
+    async snapshot(tenant, budget, at) {
+      const period = calendar.periodOf(budget.period, budget.tz, at ?? new Date(deps.clock.now()));
+      const key = counterKey(tenant, budget.id, period.key);
+      const [total, spent] = await Promise.all([readCounter(state, key), readCounter(state, `${key}:spent`)]);
+      return { period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
+    },
+  };
+}
+
+/** The admission counter of one budget in one period. */
+export function counterKey(tenant: string, budgetId: string, periodKey: string): string {
+  return `budget:{${tenant}}:${budgetId}:${periodKey}`;
+}
+
+async function readCounter(state: StateBackend, key: string): Promise<bigint> {
+  const raw = await state.get(key);
+  return raw === undefined ? 0n : BigInt(new TextDecoder().decode(raw));
+}
+
+/** A micro-USD amount as the safe integer the state backend computes with. */
+function safe(micros: bigint, name: string): number {
+  if (micros < 0n || micros > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw new RangeError(`${name} must be between 0 and 2^53 − 1 micro-USD, got ${micros}`);
+  }
+  return Number(micros);
+}

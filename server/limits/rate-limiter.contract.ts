@@ -1,0 +1,96 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import type { StateBackend } from "../store/state/state-backend.js";
+import type { StateHarness } from "./budget-reservation.contract.js";
+import { createRateLimiter, windowKey, type RateLimiter, type RateLimitRule } from "./rate-limiter.js";
+
+const TENANT = "org-acme";
+const MINUTE = 60_000;
+
+/**
+ * The behaviour of `createRateLimiter` on a real state backend, run once per backend, so limits
+ * hold the same way embedded and across replicas (RELIABILITY P5, P6).
+ */
+export function runRateLimiterContract(name: string, factory: (now: () => number) => StateHarness): void {
+  describe(`rate limiter: ${name}`, () => {
+    // Well inside a window, so no test straddles a window boundary by accident.
+    let now: number;
+    let harness: StateHarness;
+    let state: StateBackend;
+    let limiter: RateLimiter;
+    const clock = { now: () => now };
+    const key: RateLimitRule = { id: "orgs/acme/rate-limits/key", level: "key", requestsPerMinute: 5, tokensPerMinute: 1000 };
+    const org: RateLimitRule = { id: "orgs/acme/rate-limits/org", level: "org", requestsPerMinute: 8 };
+
+    beforeEach(() => {
+      now = Date.parse("2026-11-29T12:00:00Z") + 1000;
+      harness = factory(() => now);
+      state = harness.connect();
+      limiter = createRateLimiter({ state, clock });
+    });
+
+    afterEach(async () => {
+      try {
+        const ttls = await harness.ttls?.();
+        for (const [k, ttl] of ttls ?? []) expect(ttl, `TTL of ${k}`).toBeGreaterThan(0);
+      } finally {
+        await harness.dispose();
+      }
+    });
+
+    it("admits exactly the limit in a window, then names the rule and when to retry", async () => {
+      const outcomes = [];
+      for (let i = 0; i < 7; i++) outcomes.push(await limiter.check({ tenant: TENANT, rules: [key] }));
+      expect(outcomes.filter((o) => o.allowed)).toHaveLength(5);
+      const refused = outcomes[5]!;
+      expect(refused.allowed ? undefined : refused.refusal).toMatchObject({ rule: key, dimension: "requests", limit: 5 });
+      const retryAfterMs = refused.allowed ? 0 : refused.refusal.retryAfterMs!;
+      expect(retryAfterMs).toBeGreaterThan(0);
+      expect(retryAfterMs).toBeLessThanOrEqual(2 * MINUTE);
+      now += retryAfterMs;
+      expect((await limiter.check({ tenant: TENANT, rules: [key] })).allowed).toBe(true);
+    });
+
+    it("is global: two limiter instances on shared state admit exactly the limit together (P5)", async () => {
+      const other = createRateLimiter({ state: harness.connect(), clock });
+      const rule: RateLimitRule = { id: "orgs/acme/rate-limits/shared", level: "org", requestsPerMinute: 25 };
+      const outcomes = await Promise.all(Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? limiter : other).check({ tenant: TENANT, rules: [rule] })));
+      expect(outcomes.filter((o) => o.allowed)).toHaveLength(25);
+    });
+
+    it("checks the most specific level first, so a key's refusals never eat its org's limit", async () => {
+      const small: RateLimitRule = { id: "orgs/acme/rate-limits/small-key", level: "key", requestsPerMinute: 2 };
+      for (let i = 0; i < 10; i++) await limiter.check({ tenant: TENANT, rules: [org, small] });
+      // The org counted only the 2 admitted requests: 6 more fit for other keys.
+      let admitted = 0;
+      for (let i = 0; i < 10; i++) if ((await limiter.check({ tenant: TENANT, rules: [org] })).allowed) admitted++;
+      expect(admitted).toBe(6);
+    });
+
+    it("counts tokens with the estimate up front and corrects them upward afterwards", async () => {
+      const first = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 400 });
+      expect(first.allowed).toBe(true);
+      if (!first.allowed) return;
+      await limiter.correctTokens(first.ticket, 700); // used 300 more than estimated
+      await limiter.correctTokens(first.ticket, 100); // below the estimate: nothing given back
+      const second = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 301 });
+      expect(second.allowed ? undefined : second.refusal).toMatchObject({ rule: key, dimension: "tokens", limit: 1000 });
+      expect((await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 300 })).allowed).toBe(true);
+    });
+
+    it("refuses without a retry delay a request larger than the limit on its own", async () => {
+      const outcome = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 1001 });
+      expect(outcome.allowed).toBe(false);
+      if (outcome.allowed) return;
+      expect(outcome.refusal).toMatchObject({ dimension: "tokens", limit: 1000 });
+      expect(outcome.refusal.retryAfterMs).toBeUndefined();
+    });
+
+    it("ignores unlimited dimensions and keys counters per tenant and rule", async () => {
+      const unlimited: RateLimitRule = { id: "orgs/acme/rate-limits/none", level: "team", requestsPerMinute: 0 };
+      for (let i = 0; i < 20; i++) expect((await limiter.check({ tenant: TENANT, rules: [unlimited] })).allowed).toBe(true);
+      expect(await state.get(windowKey(TENANT, unlimited.id, "requests"))).toBeUndefined();
+      for (let i = 0; i < 5; i++) await limiter.check({ tenant: TENANT, rules: [key] });
+      expect((await limiter.check({ tenant: "org-other", rules: [key] })).allowed).toBe(true);
+    });
+  });
+}

@@ -1,0 +1,169 @@
+import type { Clock } from "../clock.js";
+import type { StateBackend, WindowHit } from "../store/state/state-backend.js";
+import type { BudgetLevelName } from "./budget-reservation.js";
+
+/** A requests-per-minute and tokens-per-minute limit on one level of the hierarchy. */
+export interface RateLimitRule {
+  /** Resource name (`orgs/{org}/rate-limits/{limit}`); part of the counter key. */
+  id: string;
+  level: BudgetLevelName;
+  /** Requests per window; 0 or absent: unlimited. */
+  requestsPerMinute?: number;
+  /** Tokens (input + output) per window; 0 or absent: unlimited. */
+  tokensPerMinute?: number;
+}
+
+/** Input of {@link RateLimiter.check}. */
+export interface RateCheck {
+  /** The org; the hash tag of every counter. */
+  tenant: string;
+  /** Every rule that applies to the caller (key, team, org, tags). */
+  rules: readonly RateLimitRule[];
+  /** What the request counts against requests-per-minute (default 1). */
+  requests?: number;
+  /**
+   * The request's token estimate, counted against tokens-per-minute up front (default 0):
+   * input tokens counted or estimated, plus the output cap.
+   */
+  tokensEstimate?: number;
+}
+
+/** What a caller needs to correct the token count after the call. */
+export interface RateTicket {
+  readonly tenant: string;
+  /** The rules whose token counters the estimate went into. */
+  readonly tokenRules: readonly RateLimitRule[];
+  readonly tokensEstimate: number;
+}
+
+/** The rule that refused, and when the same request could pass. */
+export interface RateRefusal {
+  rule: RateLimitRule;
+  dimension: "requests" | "tokens";
+  /** The limit per window. */
+  limit: number;
+  /** Undefined when the request alone exceeds the limit, so waiting never helps. */
+  retryAfterMs?: number;
+}
+
+/** Outcome of {@link RateLimiter.check}. */
+export type RateOutcome = { allowed: true; ticket: RateTicket } | { allowed: false; refusal: RateRefusal };
+
+/** Global requests-per-minute and tokens-per-minute limits. */
+export interface RateLimiter {
+  /**
+   * Counts the request against every rule and admits it only if each has room; the check and
+   * the count are one atomic step per counter, in the shared state, so replicas share one limit
+   * (P5). Rejects when the state backend fails; the caller picks the degraded mode (P7).
+   */
+  check(input: RateCheck): Promise<RateOutcome>;
+  /**
+   * Adds what the call used beyond its estimate to the token counters (unconditionally: the
+   * tokens were spent). Usage below the estimate is not given back — the window counters cannot
+   * be decremented — so the estimate stays counted: a conservative over-count.
+   */
+  correctTokens(ticket: RateTicket, actualTokens: number): Promise<void>;
+}
+
+/** Dependencies of {@link createRateLimiter}. */
+export interface RateLimiterDeps {
+  state: StateBackend;
+  /**
+   * Clock for the windows. Leave unset in production: the backend's own clock then decides
+   * (Redis `TIME`), so replicas with skewed clocks agree on window boundaries. Tests inject one.
+   */
+  clock?: Clock;
+}
+
+/** Options of {@link createRateLimiter}. */
+export interface RateLimiterOptions {
+  /** Window length (default 60 000 ms: the limits are per minute). */
+  windowMs?: number;
+}
+
+/** Most specific first: a request refused by its key's limit never touches its org's counters. */
+const LEVEL_ORDER: Record<BudgetLevelName, number> = { key: 0, tag: 1, team: 2, org: 3 };
+
+/**
+ * Requests- and tokens-per-minute limits over `StateBackend.hitWindow` (a sliding-window
+ * counter; see its bound: at most the limit within each window-aligned interval, under twice
+ * the limit in an arbitrary one only for traffic bunched at a window's end).
+ *
+ * Levels are checked one after another, most specific first, and the two dimensions of one
+ * level together; the first level that refuses stops the check. Counters of levels already
+ * passed keep the refused request's hit (a window counter cannot be decremented), so a refusal
+ * over-counts only the refused caller's own, more specific scopes — never a sibling's — and no
+ * limit is ever exceeded by it. A multi-key all-or-nothing `hitWindow` in the state backend
+ * would remove even that.
+ *
+ * Tokens are counted with the estimate at check time and corrected upward after the call
+ * ({@link RateLimiter.correctTokens}). Within a window-aligned interval the tokens counted are
+ * therefore at most `tokensPerMinute` plus the corrections that land in it, i.e. the
+ * under-estimates of the requests in flight; with an estimate of input plus the output cap, the
+ * only under-estimate left is that of the input count.
+ */
+export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOptions = {}): RateLimiter {
+  const windowMs = opts.windowMs ?? 60_000;
+  const nowMs = (): number | undefined => deps.clock?.now();
+
+  const hit = async (tenant: string, rule: RateLimitRule, dimension: RateRefusal["dimension"], limit: number, cost: number): Promise<RateRefusal | undefined> => {
+    const result: WindowHit = await deps.state.hitWindow(windowKey(tenant, rule.id, dimension), cost, limit, windowMs, nowMs());
+    if (result.allowed) return undefined;
+    return { rule, dimension, limit, ...(result.retryAfterMs >= 0 ? { retryAfterMs: result.retryAfterMs } : {}) };
+  };
+
+  return {
+    async check(input) {
+      const requests = input.requests ?? 1;
+      const tokens = input.tokensEstimate ?? 0;
+      const groups = new Map<number, RateLimitRule[]>();
+      for (const rule of input.rules) {
+        const rank = LEVEL_ORDER[rule.level];
+        groups.set(rank, [...(groups.get(rank) ?? []), rule]);
+      }
+      const tokenRules: RateLimitRule[] = [];
+      for (const rank of [...groups.keys()].sort((a, b) => a - b)) {
+        const hits: Promise<RateRefusal | undefined>[] = [];
+        for (const rule of groups.get(rank)!) {
+          if (positive(rule.requestsPerMinute)) {
+            hits.push(hit(input.tenant, rule, "requests", rule.requestsPerMinute, requests));
+          }
+          if (positive(rule.tokensPerMinute)) {
+            tokenRules.push(rule);
+            hits.push(hit(input.tenant, rule, "tokens", rule.tokensPerMinute, tokens));
+          }
+        }
+        const refusals = (await Promise.all(hits)).filter((r): r is RateRefusal => r !== undefined);
+        if (refusals.length > 0) return { allowed: false, refusal: longestWait(refusals) };
+      }
+      return { allowed: true, ticket: Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens }) };
+    },
+
+    async correctTokens(ticket, actualTokens) {
+      const extra = actualTokens - ticket.tokensEstimate;
+      if (!(extra > 0)) return;
+      const cost = Math.ceil(extra);
+      // A limit high enough to always admit: the tokens were spent, they are counted regardless.
+      const unbounded = Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost;
+      await Promise.all(
+        ticket.tokenRules.map((rule) => deps.state.hitWindow(windowKey(ticket.tenant, rule.id, "tokens"), cost, unbounded, windowMs, nowMs())),
+      );
+    },
+  };
+}
+
+/** The window counter of one rule and dimension. */
+export function windowKey(tenant: string, ruleId: string, dimension: RateRefusal["dimension"]): string {
+  return `ratelimit:{${tenant}}:${ruleId}:${dimension === "requests" ? "rpm" : "tpm"}`;
+}
+
+const positive = (n: number | undefined): n is number => n !== undefined && n > 0;
+
+/** Among refusals, the one the caller must wait longest for (never, if any says so). */
+function longestWait(refusals: readonly RateRefusal[]): RateRefusal {
+  return refusals.reduce((worst, r) => {
+    if (worst.retryAfterMs === undefined) return worst;
+    if (r.retryAfterMs === undefined || r.retryAfterMs > worst.retryAfterMs) return r;
+    return worst;
+  });
+}

@@ -1,0 +1,65 @@
+import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
+import { CacheMode, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { Principal } from "../../auth/principal.js";
+import { kRequestId } from "../../interceptors/context-keys.js";
+import type { CacheModeName } from "../../pipeline/model-call.js";
+import type { VerbCapabilities, VerbContext } from "../../verbs/verb-context.js";
+
+const CACHE_MODES: Record<number, CacheModeName> = {
+  [CacheMode.UNSPECIFIED]: "default",
+  [CacheMode.BYPASS]: "bypass",
+  [CacheMode.NO_STORE]: "no_store",
+  [CacheMode.REFRESH]: "refresh",
+};
+
+/** What the capability service needs to know about a route to shape a verb's calls. */
+export type RouteCapabilities = (alias: string, orgId: string) => VerbCapabilities | undefined;
+
+/** Defaults the caller did not set. */
+export interface VerbContextDefaults {
+  /** Route alias when the request names none. */
+  route: string;
+  /** Deadline when the caller set no timeout (ms). */
+  timeoutMs: number;
+}
+
+/**
+ * Builds a verb's context from the common `RequestOptions`, the handler context (signal, deadline,
+ * request id) and the caller: the key's allowed routes are enforced here (PermissionDenied), the
+ * key's tags merged under the request's, and an unknown route is NotFound before any model call.
+ */
+export function verbContextOf(
+  options: RequestOptions | undefined,
+  ctx: HandlerContext,
+  principal: Principal,
+  capabilities: RouteCapabilities,
+  defaults: VerbContextDefaults,
+): VerbContext {
+  const route = options?.route || defaults.route;
+  if (principal.allowedRoutes.length > 0 && !principal.allowedRoutes.includes(route)) {
+    throw new ConnectError(`the calling key may not use route "${route}"`, Code.PermissionDenied);
+  }
+  const caps = capabilities(route, principal.orgId);
+  if (caps === undefined) throw new ConnectError(`route "${route}" is not defined`, Code.NotFound);
+  if (options?.prompt !== undefined && options.prompt.name !== "") {
+    // Stored templates arrive with PromptService; until then only the built-ins exist.
+    throw new ConnectError(`prompt template ${options.prompt.name} not found`, Code.NotFound);
+  }
+  const timeoutMs = ctx.timeoutMs();
+  const maxAge = options?.cache?.maxAge;
+  return {
+    route,
+    requestId: ctx.values.get(kRequestId),
+    signal: ctx.signal,
+    deadline: Date.now() + (timeoutMs ?? defaults.timeoutMs),
+    tags: { ...principal.tags, ...options?.tags },
+    cache: { mode: CACHE_MODES[options?.cache?.mode ?? CacheMode.UNSPECIFIED] ?? "default", ...(maxAge ? { maxAgeMs: durationMs(maxAge) } : {}) },
+    capabilities: caps,
+    caller: { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId },
+    generation: {
+      ...(options?.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
+      ...(options?.temperature === undefined ? {} : { temperature: options.temperature }),
+    },
+  };
+}

@@ -1,0 +1,139 @@
+import { clone, create, equals, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { RouteSchema, RouteService, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import type { Principal } from "../auth/principal.js";
+import { validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
+import type { RouteRecord, RouteStore } from "../store/route-store.js";
+import type { TenantStore } from "../store/tenant-store.js";
+import { callerOf } from "./caller.js";
+import { maskedFields } from "./field-mask.js";
+import { nextPageToken, pageRequest } from "./page-token.js";
+import { parseOrgName } from "./resource-names.js";
+
+/** Dependencies of {@link createRouteService}. */
+export interface RouteServiceDeps {
+  routes: RouteStore;
+  tenants: TenantStore;
+  catalog: ProviderCatalog;
+}
+
+const UPDATABLE = ["description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens"] as const;
+const ROUTE_NAME = /^(?:orgs\/([a-z0-9][a-z0-9-]{0,62})\/)?routes\/([a-z0-9][a-z0-9._-]{0,62})$/;
+
+/** Where a route lives: global (`orgId` null) or in one org. */
+interface RouteScope {
+  orgId: string | null;
+  orgName: string | null;
+}
+
+/**
+ * RouteService: CRUD over routes. Global routes (`routes/{alias}`) are readable by every caller
+ * with the read scope and writable only by platform admins; an org's routes are confined to that
+ * org (another org's are reported as not found). Every write is validated beyond protovalidate
+ * (provider kinds, credentials, backoff bounds) with the exact field named, and reaches every
+ * replica within the route resolver's poll interval.
+ */
+export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof RouteService> {
+  const scopeOf = async (principal: Principal, parent: string, write: boolean): Promise<RouteScope> => {
+    if (parent === "") {
+      if (write) requirePlatformAdmin(principal, "changing a global route");
+      return { orgId: null, orgName: null };
+    }
+    const orgName = parseOrgName(parent, "parent");
+    const org = await deps.tenants.getOrg(orgName, orgScopeOf(principal));
+    if (org === undefined) throw new ConnectError(`org ${parent} not found`, Code.NotFound);
+    return { orgId: org.id, orgName: org.name };
+  };
+  const parseName = (name: string) => {
+    const match = ROUTE_NAME.exec(name);
+    if (match === null) throw new ConnectError("name: must be routes/{route} or orgs/{org}/routes/{route}", Code.InvalidArgument);
+    return { parent: match[1] === undefined ? "" : `orgs/${match[1]}`, alias: match[2]! };
+  };
+  const check = (route: Route, field: string) => {
+    const issues = validateRoute(route, deps.catalog);
+    if (issues.length > 0) {
+      throw new ConnectError(issues.map((i) => `${field}.${i.path}: ${i.message}`).join("; "), Code.InvalidArgument);
+    }
+  };
+  const load = async (ctx: HandlerContext, name: string, write: boolean) => {
+    const { parent, alias } = parseName(name);
+    const scope = await scopeOf(callerOf(ctx), parent, write);
+    const record = await deps.routes.get(scope.orgId, alias);
+    if (record === undefined) throw new ConnectError(`route ${name} not found`, Code.NotFound);
+    return { scope, alias, record };
+  };
+
+  return {
+    async createRoute(req, ctx) {
+      const scope = await scopeOf(callerOf(ctx), req.parent, true);
+      const route = specOf(req.route ?? create(RouteSchema));
+      check(route, "route");
+      const created = await deps.routes.create(scope.orgId, req.routeId, toJson(RouteSchema, route));
+      if (created === "exists") {
+        // A retried create of the same route answers as the first did; a different one conflicts.
+        const existing = await deps.routes.get(scope.orgId, req.routeId);
+        if (existing !== undefined && req.requestId !== "" && equals(RouteSchema, specOf(toRoute(existing)), route)) {
+          return { route: toRoute(existing) };
+        }
+        throw new ConnectError(`route ${nameOf(scope, req.routeId)} already exists`, Code.AlreadyExists);
+      }
+      return { route: toRoute(created) };
+    },
+    async getRoute(req, ctx) {
+      const { record } = await load(ctx, req.name, false);
+      return { route: toRoute(record) };
+    },
+    async listRoutes(req, ctx) {
+      const scope = await scopeOf(callerOf(ctx), req.parent, false);
+      const page = await deps.routes.list(scope.orgId, pageRequest(req.pageSize, req.pageToken, `routes:${req.parent}`));
+      return { routes: page.items.map(toRoute), nextPageToken: nextPageToken(page.after, `routes:${req.parent}`) };
+    },
+    async updateRoute(req, ctx) {
+      if (req.route === undefined) throw new ConnectError("route: required", Code.InvalidArgument);
+      const fields = maskedFields(req.updateMask, UPDATABLE);
+      const { scope, alias, record } = await load(ctx, req.route.name, true);
+      const next = specOf(toRoute(record));
+      for (const field of fields) {
+        const key = camel(field) as keyof Route;
+        (next as unknown as Record<string, unknown>)[key] = clone(RouteSchema, req.route)[key];
+      }
+      check(next, "route");
+      const updated = await deps.routes.update(scope.orgId, alias, toJson(RouteSchema, next));
+      if (updated === undefined) throw new ConnectError(`route ${req.route.name} not found`, Code.NotFound);
+      return { route: toRoute(updated) };
+    },
+    async deleteRoute(req, ctx) {
+      const { scope, alias } = await load(ctx, req.name, true);
+      if (!(await deps.routes.delete(scope.orgId, alias))) throw new ConnectError(`route ${req.name} not found`, Code.NotFound);
+      return {};
+    },
+  };
+}
+
+/** The route without the fields the server owns (name, times): what is stored. */
+function specOf(route: Route): Route {
+  const spec = clone(RouteSchema, route);
+  spec.name = "";
+  spec.createTime = undefined;
+  spec.updateTime = undefined;
+  return spec;
+}
+
+function nameOf(scope: RouteScope, alias: string): string {
+  return scope.orgName === null ? `routes/${alias}` : `orgs/${scope.orgName}/routes/${alias}`;
+}
+
+/** A stored route as the API returns it. */
+export function toRoute(record: RouteRecord): Route {
+  const route = fromJson(RouteSchema, record.spec as JsonValue, { ignoreUnknownFields: true });
+  route.name = nameOf({ orgId: record.orgId, orgName: record.orgName }, record.alias);
+  route.createTime = timestampFromDate(record.createdAt);
+  route.updateTime = timestampFromDate(record.updatedAt);
+  return route;
+}
+
+function camel(field: string): string {
+  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
+}

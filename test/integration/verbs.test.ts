@@ -1,0 +1,199 @@
+/**
+ * Every verb end to end through the Connect server: auth, validation, the model pipeline,
+ * dispatch, the real adapters and their wire-faithful fakes. Also the exit-cost promise: the same
+ * verb call works unchanged when its route moves from one provider to another.
+ */
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CapabilityService, SummaryStyle } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { startAnthropicFake } from "../fakes/anthropic-fake.js";
+import type { FakeProvider } from "../fakes/fake-types.js";
+import { startGeminiFake } from "../fakes/gemini-fake.js";
+import { startOpenAIFake } from "../fakes/openai-fake.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+
+let gw: TestGateway;
+let openai: FakeProvider;
+let anthropic: FakeProvider;
+let gemini: FakeProvider;
+let verbs: Client<typeof CapabilityService>;
+let routes: Client<typeof RouteService>;
+
+beforeAll(async () => {
+  [openai, anthropic, gemini] = await Promise.all([startOpenAIFake(), startAnthropicFake(), startGeminiFake()]);
+  gw = await startTestGateway({
+    baseUrls: { openai: `${openai.url}/v1`, anthropic: anthropic.url, gemini: gemini.url },
+    credentials: new Map([
+      ["credentials/openai", "sk-openai-test"],
+      ["credentials/anthropic", "sk-ant-test"],
+      ["credentials/gemini", "gemini-test"],
+    ]),
+  });
+  const withKey: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${gw.adminKey}`);
+    return next(req);
+  };
+  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
+  verbs = createClient(CapabilityService, transport);
+  routes = createClient(RouteService, transport);
+  await routes.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }] } });
+  await gw.models.resolver.refresh();
+});
+afterAll(async () => {
+  await gw.close();
+  await Promise.all([openai.close(), anthropic.close(), gemini.close()]);
+});
+
+const ext = { route: "ext" };
+
+describe("verbs through the gateway", () => {
+  it("Extract rejects invalid output, repairs it with one follow-up call, and reports both calls", async () => {
+    openai.reset();
+    openai.script({ reply: { text: '{"invoice": "forty-two"}' } }, { reply: { text: '{"invoice": 42, "total": 99.5}' } });
+    const res = await verbs.extract({
+      options: ext,
+      text: "Invoice 42, total 99.50",
+      jsonSchema: { type: "object", properties: { invoice: { type: "integer" }, total: { type: "number" } }, required: ["invoice", "total"] },
+    });
+    expect(res.data).toEqual({ invoice: 42, total: 99.5 });
+    expect(res.repaired).toBe(true);
+    expect(res.usage?.modelCalls).toBe(2);
+    expect(openai.requests()).toHaveLength(2);
+    // Native structured output: the schema went to the provider as response_format.
+    expect(JSON.stringify(openai.requests()[0]!.body)).toContain("json_schema");
+  });
+
+  it("Extract answers FailedPrecondition with the validation errors when the repair fails too", async () => {
+    openai.reset();
+    openai.script({ reply: { text: '{"invoice": "x"}' } }, { reply: { text: '{"invoice": "still wrong"}' } });
+    const err = await verbs
+      .extract({ options: ext, text: "Invoice", jsonSchema: { type: "object", properties: { invoice: { type: "integer" } }, required: ["invoice"] } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((err as ConnectError).rawMessage).toContain("/invoice");
+  });
+
+  it("Classify never returns a label outside the set", async () => {
+    openai.reset();
+    openai.script({ reply: { text: '{"labels":[{"name":"spam","score":0.4},{"name":"urgent","score":0.9}]}' } });
+    const res = await verbs.classify({ options: ext, text: "win a prize now", labels: [{ name: "spam" }, { name: "ham" }] });
+    expect(res.labels.map((l) => l.name)).toEqual(["spam"]);
+  });
+
+  it("Answer keeps a real quote with offsets and drops a fabricated one", async () => {
+    openai.reset();
+    openai.script({
+      reply: {
+        text: JSON.stringify({
+          answer: "It routes calls.",
+          answerable: true,
+          citations: [
+            { source_id: "a", quote: "routes model calls" },
+            { source_id: "a", quote: "never said this" },
+          ],
+        }),
+      },
+    });
+    const res = await verbs.answer({ options: ext, question: "What does it do?", sources: [{ id: "a", text: "Switchboard routes model calls." }] });
+    expect(res.citations).toEqual([expect.objectContaining({ sourceId: "a", quote: "routes model calls", start: 12, end: 30 })]);
+    expect(res.droppedCitations.map((c) => c.quote)).toEqual(["never said this"]);
+  });
+
+  it("ChatStream streams deltas and ends with exactly one terminal event", async () => {
+    openai.reset();
+    openai.script({ reply: { text: "one two three four", usage: { input: 3, output: 4 } } });
+    const events: string[] = [];
+    let text = "";
+    for await (const e of verbs.chatStream({ options: ext, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "count" } }] }] })) {
+      events.push(e.event.case ?? "none");
+      if (e.event.case === "delta") text += e.event.value.text;
+    }
+    expect(text).toBe("one two three four");
+    expect(events[0]).toBe("started");
+    expect(events.filter((e) => ["completed", "truncated", "upstreamError", "budgetExhausted"].includes(e))).toEqual(["completed"]);
+    expect(events.at(-1)).toBe("completed");
+  });
+
+  it("the same Summarize call works unchanged when the route moves from OpenAI to Anthropic to Gemini", async () => {
+    const call = () => verbs.summarize({ options: ext, text: "Switchboard is a gateway. It keeps budgets.", style: SummaryStyle.PARAGRAPH });
+    for (const [provider, model, fake] of [
+      ["openai", "gpt-4o-mini", openai],
+      ["anthropic", "claude-haiku-4-5", anthropic],
+      ["gemini", "gemini-2.5-flash", gemini],
+    ] as const) {
+      await routes.updateRoute({
+        route: { name: "routes/ext", targets: [{ provider, model, credential: `credentials/${provider}` }] },
+        updateMask: { paths: ["targets"] },
+      });
+      await gw.models.resolver.refresh();
+      fake.reset();
+      fake.script({ reply: { text: `summary from ${provider}` } });
+      const res = await call();
+      expect(res.summary).toBe(`summary from ${provider}`);
+      expect(res.usage?.provider).toBe(provider);
+      expect(fake.requests()).toHaveLength(1);
+    }
+  });
+
+  it("falls back to the next target and lists both attempts in Usage", async () => {
+    await routes.updateRoute({
+      route: {
+        name: "routes/ext",
+        targets: [
+          { provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai", priority: 0 },
+          { provider: "anthropic", model: "claude-haiku-4-5", credential: "credentials/anthropic", priority: 1 },
+        ],
+        retry: { maxAttempts: 1 },
+      },
+      updateMask: { paths: ["targets", "retry"] },
+    });
+    await gw.models.resolver.refresh();
+    openai.reset();
+    anthropic.reset();
+    openai.script({ fault: { kind: "status", status: 500 } });
+    anthropic.script({ reply: { text: "rescued" } });
+    const res = await verbs.chat({ options: ext, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "hi" } }] }] });
+    expect(res.message?.content[0]?.part.value).toBe("rescued");
+    expect(res.usage?.attempts.map((a) => a.provider)).toEqual(["openai", "anthropic"]);
+    expect(res.usage?.fallbacks).toBe(1);
+  });
+
+  it("Embed returns one vector per input; with real credentials no sandbox route is seeded", async () => {
+    const missing = await verbs.embed({ inputs: ["alpha"] }).catch((e: unknown) => ConnectError.from(e));
+    expect((missing as ConnectError).code).toBe(Code.NotFound);
+    await routes.createRoute({ routeId: "embed", route: { targets: [{ provider: "sandbox", model: "sandbox-embed" }] } });
+    await gw.models.resolver.refresh();
+    const res = await verbs.embed({ inputs: ["alpha", "beta"] });
+    expect(res.embeddings).toHaveLength(2);
+    expect(res.dimensions).toBe(256);
+    expect(res.usage?.provider).toBe("sandbox");
+  });
+});
+
+describe("RouteService", () => {
+  it("names the bad field of an invalid route, with a did-you-mean", async () => {
+    const err = await routes
+      .createRoute({ routeId: "bad", route: { targets: [{ provider: "opnai", model: "gpt-4o" }] } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain('route.targets[0].provider: unknown provider "opnai" (did you mean "openai"?)');
+  });
+
+  it("creates, lists, gets and deletes a global route; a second create of the same alias conflicts", async () => {
+    const created = await routes.createRoute({ routeId: "tmp", route: { description: "x", targets: [{ provider: "sandbox", model: "sandbox-fast" }] } });
+    expect(created.route?.name).toBe("routes/tmp");
+    const again = await routes
+      .createRoute({ routeId: "tmp", route: { targets: [{ provider: "sandbox", model: "sandbox-smart" }] } })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((again as ConnectError).code).toBe(Code.AlreadyExists);
+    const listed = await routes.listRoutes({});
+    expect(listed.routes.map((r) => r.name)).toEqual(expect.arrayContaining(["routes/tmp", "routes/ext"]));
+    expect((await routes.getRoute({ name: "routes/tmp" })).route?.description).toBe("x");
+    await routes.deleteRoute({ name: "routes/tmp" });
+    const gone = await routes.getRoute({ name: "routes/tmp" }).catch((e: unknown) => ConnectError.from(e));
+    expect((gone as ConnectError).code).toBe(Code.NotFound);
+  });
+});
