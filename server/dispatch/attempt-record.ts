@@ -107,3 +107,20 @@ export function toProtoAttempt(r: AttemptRecord): Attempt {
     hedged: r.hedged,
   });
 }
+
+/** Attempts of a failed dispatch, keyed by the error it threw (no mutation of the error). */
+const failedAttempts = new WeakMap<object, readonly AttemptRecord[]>();
+
+/** Records which attempts a dispatch made before failing with `err`. */
+export function attachAttempts<E extends object>(err: E, attempts: readonly AttemptRecord[]): E {
+  failedAttempts.set(err, attempts);
+  return err;
+}
+
+/**
+ * The attempts a failed dispatch made, for billing and usage records: every attempt is billed,
+ * failed ones too. Undefined for errors that did not come from dispatch.
+ */
+export function attemptsOf(err: unknown): readonly AttemptRecord[] | undefined {
+  return typeof err === "object" && err !== null ? failedAttempts.get(err) : undefined;
+}

@@ -4,7 +4,7 @@ import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
-import { createAttemptLog, toProtoAttempt, type AttemptLog } from "./attempt-record.js";
+import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
 import type { DispatchEnv } from "./dispatch-env.js";
 import type { Release } from "./retry-budget.js";
@@ -104,8 +104,10 @@ export function openRequestScope(env: DispatchEnv, prepared: PreparedRequest): R
     return (isAbortCause(reason) && reason.cause === "deadline") || env.now() >= prepared.deadline;
   };
 
-  const build = (err: unknown, message: string): ConnectError =>
-    providerErrorToConnect(err, { route: alias, attempts: scope.log.records().map(toProtoAttempt), message });
+  const build = (err: unknown, message: string): ConnectError => {
+    const records = scope.log.records();
+    return attachAttempts(providerErrorToConnect(err, { route: alias, attempts: records.map(toProtoAttempt), message }), records);
+  };
 
   const scope: RequestScope = {
     ...prepared,

@@ -94,3 +94,18 @@ describe("dispatch pipeline", () => {
     expect((err as ConnectError).code).toBe(Code.NotFound);
   });
 });
+
+describe("failed calls", () => {
+  it("register every attempt and its cost for the outer stages", async () => {
+    const { failedCallAccounting } = await import("./dispatch-pipeline.js");
+    openai.reset();
+    anthropic.reset();
+    openai.script({ fault: { kind: "status", status: 503 } });
+    anthropic.script({ fault: { kind: "status", status: 500 } });
+    const err = await pipeline.chat({ meta: meta(), request: hello }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    const accounting = failedCallAccounting(err);
+    expect(accounting?.attempts.map((a) => a.provider)).toEqual(["openai", "anthropic"]);
+    expect(accounting?.costMicrosUsd).toBe(0n);
+  });
+});

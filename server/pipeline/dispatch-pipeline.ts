@@ -1,9 +1,26 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { attemptsOf, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
 import type { CallMeta, ModelCallResult, ModelPipeline } from "./model-call.js";
+
+/** What a failed call consumed: every attempt, priced. */
+export interface FailedCallAccounting {
+  attempts: readonly AttemptRecord[];
+  costMicrosUsd: bigint;
+}
+
+const failedCalls = new WeakMap<object, FailedCallAccounting>();
+
+/**
+ * The attempts and cost of a model call that failed with `err` (every attempt is billed, failed
+ * ones too), for the budget settle and the usage ledger in the outer stages. Undefined when the
+ * error did not come from dispatch (nothing was sent).
+ */
+export function failedCallAccounting(err: unknown): FailedCallAccounting | undefined {
+  return typeof err === "object" && err !== null ? failedCalls.get(err) : undefined;
+}
 
 /** Dependencies of {@link createDispatchPipeline}. */
 export interface DispatchPipelineDeps {
@@ -27,10 +44,16 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
   };
   const priced = (attempts: readonly AttemptRecord[]): bigint =>
     attempts.reduce((sum, a) => sum + deps.cost(a.provider, a.model, a.usage), 0n);
+  /** Rethrows a dispatch failure with its priced attempts registered for the outer stages. */
+  const account = (err: unknown): never => {
+    const attempts = attemptsOf(err);
+    if (attempts !== undefined && typeof err === "object" && err !== null) failedCalls.set(err, { attempts, costMicrosUsd: priced(attempts) });
+    throw err;
+  };
 
   return {
     async chat(call) {
-      const { response, attempts, target } = await deps.dispatcher.chat(routeOf(call.meta), call.request, call.meta);
+      const { response, attempts, target } = await deps.dispatcher.chat(routeOf(call.meta), call.request, call.meta).catch(account);
       return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
     },
     chatStream(call) {
@@ -46,6 +69,8 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
         chunks: (async function* (): AsyncGenerator<ModelChunk> {
           try {
             yield* stream.chunks;
+          } catch (err) {
+            account(err);
           } finally {
             finish();
           }
@@ -54,7 +79,7 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
       };
     },
     async embed(call) {
-      const { response, attempts, target } = await deps.dispatcher.embed(routeOf(call.meta), call.request, call.meta);
+      const { response, attempts, target } = await deps.dispatcher.embed(routeOf(call.meta), call.request, call.meta).catch(account);
       return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
     },
   };
