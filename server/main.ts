@@ -56,7 +56,12 @@ async function main(): Promise<void> {
 
   // Providers, routes and dispatch. Provider keys come from SWITCHBOARD_CREDENTIAL_<ID> until the
   // credential vault lands; with none, the sandbox routes are seeded.
-  const models = await createModelLayer({ db: database.db, logger, credentials: credentialsFromEnv(process.env) });
+  const models = await createModelLayer({
+    db: database.db,
+    logger,
+    credentials: credentialsFromEnv(process.env),
+    baseUrls: baseUrlsFromEnv(process.env),
+  });
   const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
   const cost = createAttemptCost(prices, (provider, model) => logger.warn({ provider, model }, "no price for this model; billed at 0"));
   const server = createServer(
@@ -131,6 +136,20 @@ function credentialsFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
   for (const [name, value] of Object.entries(env)) {
     const match = /^SWITCHBOARD_CREDENTIAL_([A-Z0-9_]+)$/.exec(name);
     if (match && value) out.set(`credentials/${match[1]!.toLowerCase().replace(/_/g, "-")}`, value);
+  }
+  return out;
+}
+
+/**
+ * Provider endpoints from the environment: `SWITCHBOARD_BASE_URL_OPENAI=http://vllm:8000/v1`
+ * points the kind `openai` elsewhere (a proxy, a self-hosted server, a benchmark's fake);
+ * underscores in the kind become dashes.
+ */
+function baseUrlsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    const match = /^SWITCHBOARD_BASE_URL_([A-Z0-9_]+)$/.exec(name);
+    if (match && value) out[match[1]!.toLowerCase().replace(/_/g, "-")] = value;
   }
   return out;
 }

@@ -1,0 +1,51 @@
+/**
+ * A minimal OpenAI-wire upstream for benchmarks: canned `chat.completion` JSON, or an SSE stream
+ * of a few chunks ending in a usage chunk and `[DONE]`, after an optional delay. It does as little
+ * work as possible so the figures measure the gateway, not the fake.
+ *
+ *   node --import tsx bench/upstream.ts PORT DELAY_MS
+ */
+import { createServer } from "node:http";
+
+const port = Number(process.argv[2] ?? 0);
+const delayMs = Number(process.argv[3] ?? 0);
+
+const unary = JSON.stringify({
+  id: "chatcmpl-bench",
+  object: "chat.completion",
+  created: 1_700_000_000,
+  model: "gpt-4o-mini",
+  choices: [{ index: 0, message: { role: "assistant", content: "benchmark answer with a few words" }, finish_reason: "stop", logprobs: null }],
+  usage: { prompt_tokens: 12, completion_tokens: 6, total_tokens: 18 },
+});
+const chunk = (delta: object, finish: string | null) =>
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [{ index: 0, delta, finish_reason: finish, logprobs: null }] })}\n\n`;
+const stream =
+  chunk({ role: "assistant", content: "" }, null) +
+  ["benchmark ", "answer ", "with a ", "few words"].map((t) => chunk({ content: t }, null)).join("") +
+  chunk({}, "stop") +
+  `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 12, completion_tokens: 6, total_tokens: 18 } })}\n\n` +
+  "data: [DONE]\n\n";
+
+const server = createServer((req, res) => {
+  let body = "";
+  req.on("data", (c: Buffer) => (body += c.toString()));
+  req.on("end", () => {
+    const answer = () => {
+      if (body.includes('"stream":true')) {
+        res.writeHead(200, { "content-type": "text/event-stream" });
+        res.end(stream);
+      } else {
+        res.writeHead(200, { "content-type": "application/json" });
+        res.end(unary);
+      }
+    };
+    if (delayMs > 0) setTimeout(answer, delayMs);
+    else answer();
+  });
+});
+server.keepAliveTimeout = 65_000;
+server.listen(port, "127.0.0.1", () => {
+  const address = server.address();
+  process.stdout.write(`${typeof address === "object" && address ? address.port : port}\n`);
+});
