@@ -39,8 +39,8 @@ const children: ChildProcess[] = [];
 process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
 
 /** Starts `node --import tsx <script> args…` and resolves with its pid and the port it prints. */
-function startNode(script: string, args: string[], env: Record<string, string> = {}, readyLine = /^(\d+)$/m): Promise<{ pid: number; port: number }> {
-  const child = spawn(process.execPath, ["--import", "tsx", script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+function startNode(script: string, args: string[], env: Record<string, string> = {}, readyLine = /^(\d+)$/m, nodeFlags: string[] = []): Promise<{ pid: number; port: number }> {
+  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
   children.push(child);
   return new Promise((resolve, reject) => {
     let out = "";
@@ -109,6 +109,7 @@ async function main(): Promise<void> {
       SWITCHBOARD_LOG_LEVEL: "info",
     },
     /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
+    process.env.SB_BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=bench/results/profiles"] : [],
   );
   const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
   const withKey: Interceptor = (next) => (req) => {
@@ -153,6 +154,12 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, OUT), JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2));
   process.stdout.write(table(rows));
   await Promise.all([direct.close(), viaProxy.close(), viaGateway.close()]);
+  // A graceful stop lets a gateway started with --cpu-prof (SB_BENCH_PROFILE=1) write its profile.
+  const gw = children.find((c) => c.pid === gateway.pid);
+  if (gw && gw.exitCode === null) {
+    gw.kill("SIGTERM");
+    await new Promise((r) => gw.once("exit", r));
+  }
   process.exit(0);
 }
 
