@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# Runs the generated-client smoke tests against a running Switchboard server:
-#   clients/go      go test -json ./...   (connect-go client: Connect over HTTP/1.1, gRPC over h2c, ...)
-#   clients/python  pytest                (connectrpc client, sync and async)
+# Runs the Go and Python client tests against a running Switchboard server:
+#   clients/go      go test -json ./...   (package switchboard over connect-go: unit tests, then
+#                                          verbs, admin RPCs and typed errors over Connect and gRPC)
+#   clients/python  pytest                (package switchboard_client over connectrpc, sync and async)
 #
-#   SWITCHBOARD_URL=http://127.0.0.1:PORT scripts/test-clients.sh
+#   SWITCHBOARD_URL=http://127.0.0.1:PORT SWITCHBOARD_KEY=sb_live_... scripts/test-clients.sh
 #
 # The server must already be running at SWITCHBOARD_URL (Connect and gRPC-Web over HTTP/1.1, gRPC
-# over h2c prior knowledge, on the same port). Tools come from scripts/tools.sh (run here, a no-op
-# when current); gen/go and gen/python must be generated (scripts/generate.sh).
+# over h2c prior knowledge, on the same port), with its sandbox routes (the embedded default with
+# no provider credential), and SWITCHBOARD_KEY must be an admin key of it (scripts/test.sh starts
+# one with a bootstrap key it chose). Tools come from scripts/tools.sh (run here, a no-op when
+# current); gen/go and gen/python must be generated (scripts/generate.sh).
 #
 # Human-readable output goes to stderr. stdout gets exactly one line, summed over both runners:
 #   clients: P passed, F failed, S skipped
@@ -24,6 +27,11 @@ if [[ -z "${SWITCHBOARD_URL:-}" ]]; then
   exit 2
 fi
 export SWITCHBOARD_URL
+if [[ -z "${SWITCHBOARD_KEY:-}" ]]; then
+  log "error: SWITCHBOARD_KEY is not set; set it to an admin key of the server at SWITCHBOARD_URL (the bootstrap key its first start printed, or the SWITCHBOARD_BOOTSTRAP_KEY it was started with)"
+  exit 2
+fi
+export SWITCHBOARD_KEY
 
 bash "$ROOT/scripts/tools.sh"
 command -v go >/dev/null 2>&1 || PATH="/usr/local/go/bin:$PATH"

@@ -77,8 +77,12 @@ fi
 
 log "gateway for the client tests (embedded default: PGlite, in-process state)"
 port="$(node -e 'const s=require("net").createServer();s.listen(0,"127.0.0.1",()=>{console.log(s.address().port);s.close()})')"
+# Its bootstrap admin key is chosen here (a fresh, well-formed secret) and handed to the client
+# tests as SWITCHBOARD_KEY.
+SWITCHBOARD_KEY="$(node --import tsx -e 'import("./server/auth/key-format.ts").then((m) => console.log(m.generateSecret()))')"
+export SWITCHBOARD_KEY
 env -u DATABASE_URL -u REDIS_URL SWITCHBOARD_PORT="$port" SWITCHBOARD_DATA_DIR="$work/pglite" SWITCHBOARD_LOG_LEVEL=warn \
-  node --import tsx server/main.ts >"$work/gateway.log" 2>&1 &
+  SWITCHBOARD_BOOTSTRAP_KEY="$SWITCHBOARD_KEY" node --import tsx server/main.ts >"$work/gateway.log" 2>&1 &
 gateway_pid=$!
 export SWITCHBOARD_URL="http://127.0.0.1:$port"
 for _ in $(seq 1 200); do

@@ -1,4 +1,4 @@
-package client
+package switchboard_test
 
 import (
 	"context"
