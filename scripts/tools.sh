@@ -53,6 +53,7 @@ connectrpc==0.13.0
 protoc-gen-connectrpc==0.13.0
 pyqwest==0.12.0
 pytest==9.2.0
+openai==3.57.0
 "
 PY_CONSTRAINTS="
 protobuf-py==0.7.0
@@ -64,6 +65,18 @@ iniconfig==2.3.1
 packaging==26.4
 pluggy==1.7.0
 pygments==2.21.0
+annotated-types==0.8.0
+anyio==4.16.0
+h11==0.16.0
+httpcore2==2.16.2
+httpx2==2.16.2
+idna==3.20
+jiter==0.19.0
+pydantic==2.14.4
+pydantic-core==2.50.5
+sniffio==1.3.1
+truststore==0.10.5
+typing-inspection==0.4.5
 "
 # .tools/protoc-venv
 PROTOC_REQUIREMENTS="

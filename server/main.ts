@@ -8,9 +8,15 @@ import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type Config } from "./config/config.js";
 import { listen } from "./http/listener.js";
 import { createLogger } from "./observability/logger.js";
+import { createRequestLogWriter } from "./observability/request-log-writer.js";
+import { createQuerySpans } from "./observability/query-spans.js";
+import { createTracing } from "./observability/tracing.js";
+import { createRequestLogStore } from "./store/request-log-store.js";
 import { createAttemptCost } from "./limits/attempt-cost.js";
 import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
 import { createPriceBook } from "./limits/price-table.js";
+import { createMoneyLayer } from "./limits/money-layer.js";
+import { dirname, join, resolve } from "node:path";
 import { createModelLayer } from "./model-layer.js";
 import { createServer } from "./server.js";
 import { createDatabase } from "./store/database.js";
@@ -18,6 +24,8 @@ import { migrateToLatest } from "./store/migrate.js";
 import { createMemoryState } from "./store/state/memory-state.js";
 import { createRedisState } from "./store/state/redis-state.js";
 import type { StateBackend } from "./store/state/state-backend.js";
+import { resolveKeyring } from "./vault/master-key-file.js";
+import { createVault } from "./vault/vault.js";
 
 async function main(): Promise<void> {
   let config: Config;
@@ -28,9 +36,17 @@ async function main(): Promise<void> {
     process.stderr.write(`switchboard: ${err.message}\n`);
     process.exit(2);
   }
-  const logger = createLogger({ level: config.log.level });
+  // Human-readable lines only on a terminal that asked for them; JSON everywhere else.
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty && process.stdout.isTTY === true });
+  // Traces: OTLP/HTTP export with OTEL_EXPORTER_OTLP_ENDPOINT; without it, no tracer at all.
+  const tracing = createTracing({
+    ...(config.telemetry.otlpEndpoint === undefined ? {} : { otlpEndpoint: config.telemetry.otlpEndpoint }),
+    serviceName: config.telemetry.serviceName,
+  });
 
+  const querySpans = createQuerySpans(tracing);
   const database = await createDatabase({
+    ...(querySpans === undefined ? {} : { onQuery: querySpans }),
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
     pool: config.database.poolSize,
@@ -46,6 +62,24 @@ async function main(): Promise<void> {
     if (resolved.looseMode) logger.warn({ mode: resolved.looseMode }, "the pepper file is readable by other users; chmod 600 it");
   }
   const bootstrap = await bootstrapAdminKey({ db: database.db, pepper }, { secret: config.auth.bootstrapKey });
+  // The credential vault. The master key is required with DATABASE_URL (the config checks it);
+  // the embedded default keeps a generated one beside its data, like the pepper. A start where
+  // stored credentials are wrapped by a key this replica lacks is refused: they could not be used.
+  const { keyring, looseMode: masterKeyMode } = resolveKeyring({ ...config.vault, dataDir: config.database.dataDir });
+  if (masterKeyMode) logger.warn({ mode: masterKeyMode }, "the master-key file is readable by other users; chmod 600 it");
+  const vault = createVault({ db: database.db, keyring, logger });
+  const unwrappable = await vault.missingMasterKeys();
+  if (unwrappable.length > 0) {
+    const which = unwrappable.map((k) => `${k.count} under ${k.masterKeyId}`).join(", ");
+    process.stderr.write(
+      `switchboard: invalid configuration:\n  vault.masterKey: stored credentials are wrapped by master keys that are not configured (${which}); ` +
+        `this replica holds ${keyring.ids.join(" and ")}. Set SWITCHBOARD_MASTER_KEY_PREVIOUS to the key that wrapped them ` +
+        "(or restore SWITCHBOARD_MASTER_KEY), start, then call RewrapCredentials\n",
+    );
+    await database.close();
+    process.exit(2);
+  }
+  logger.info({ masterKeyIds: keyring.ids }, "credential vault ready");
   const state: StateBackend = config.redis.url
     ? createRedisState({
         url: config.redis.url,
@@ -54,22 +88,47 @@ async function main(): Promise<void> {
       })
     : createMemoryState();
 
-  // Providers, routes and dispatch. Provider keys come from SWITCHBOARD_CREDENTIAL_<ID> until the
-  // credential vault lands; with none, the sandbox routes are seeded.
+  // Providers, routes and dispatch. Provider keys come from the vault, then from
+  // SWITCHBOARD_CREDENTIAL_<ID>; with no environment credential, the sandbox routes are seeded.
   const models = await createModelLayer({
     db: database.db,
     logger,
     credentials: credentialsFromEnv(process.env),
+    vault: (name) => vault.resolve(name),
     baseUrls: baseUrlsFromEnv(process.env),
   });
   const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
   const cost = createAttemptCost(prices, (provider, model) => logger.warn({ provider, model }, "no price for this model; billed at 0"));
+  // Money: the ledger's durable write buffer (replays what a crash left) and the budget and
+  // rate-limit definitions; budgets and limits count in `state`, global with Redis.
+  const money = await createMoneyLayer({
+    db: database.db,
+    logger,
+    // Beside the embedded database by default, so a fresh data folder never replays another's buffer.
+    ledgerDir: config.ledger.dir ?? join(dirname(resolve(config.database.dataDir)), "ledger"),
+    ledger: { flushIntervalMs: config.ledger.flushIntervalMs, maxPendingRows: config.ledger.maxPendingRows, fsync: config.ledger.fsync },
+    limitsPollMs: config.budgets.pollMs,
+  });
+  // The request log (off unless requestLog.mode or a route override turns it on): daily
+  // partitions made ahead and dropped past requestLog.retentionDays, one replica at a time.
+  const logsRequests = config.requestLog.mode !== "off" || Object.values(config.requestLog.routes).some((m) => m !== "off");
+  const requestLog = logsRequests
+    ? createRequestLogWriter({ store: createRequestLogStore(database.db), logger }, { retentionDays: config.requestLog.retentionDays })
+    : undefined;
+  await requestLog?.start();
   const server = createServer(
-    { logger, db: database.db, pepper, models, cost },
-    { maxRequestBytes: config.server.maxRequestBytes, auth: { cacheTtlMs: config.auth.cacheTtlMs } },
+    { logger, db: database.db, pepper, models, cost, state, prices, money, vault, tracing, ...(requestLog ? { requestLog: { writer: requestLog, policy: config.requestLog } } : {}) },
+    {
+      maxRequestBytes: config.server.maxRequestBytes,
+      auth: { cacheTtlMs: config.auth.cacheTtlMs },
+      money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
+    },
   );
   const listener = await listen(server.handler, { host: config.server.host, port: config.server.port });
-  logger.info({ url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory" }, "listening");
+  logger.info(
+    { url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory", tracing: tracing.enabled, requestLog: config.requestLog.mode },
+    "listening",
+  );
   if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
   // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
   process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
@@ -80,8 +139,13 @@ async function main(): Promise<void> {
     stopping = true;
     logger.info({ signal, graceMs: config.server.shutdownGraceMs, inFlight: listener.inFlight() }, "draining");
     server.health.shutdown();
+    server.readiness.stop();
     await listener.shutdown(config.server.shutdownGraceMs);
+    await server.audit.drain();
+    await requestLog?.close();
+    await tracing.shutdown();
     await models.close();
+    await money.close();
     await state.close();
     await database.close();
     logger.info("stopped");

@@ -1,5 +1,5 @@
 import type { Kysely } from "kysely";
-import { createBreakerRegistry } from "./dispatch/breaker.js";
+import { createBreakerRegistry, type BreakerRegistry } from "./dispatch/breaker.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import { createRouteResolver, type RouteResolver } from "./dispatch/route-resolver.js";
 import type { ProviderCatalog } from "./dispatch/route-spec.js";
@@ -7,20 +7,31 @@ import type { Logger } from "./observability/logger.js";
 import { createHttpClient } from "./providers/http/http-client.js";
 import { createProviderRegistry, PROVIDER_DECLARATIONS, type ProviderRegistry } from "./providers/registry.js";
 import { startSandbox } from "./sandbox/sandbox.js";
+import { createPromptStore, type PromptStore } from "./store/prompt-store.js";
 import { createRouteStore, type RouteStore } from "./store/route-store.js";
 import type { Database } from "./store/schema.js";
+import { createTemplateCatalog, type TemplateCatalog } from "./verbs/templates/template-catalog.js";
+import { createTemplateResolver, type TemplateResolver } from "./verbs/templates/template-resolver.js";
 
 /** Options of {@link createModelLayer}. */
 export interface ModelLayerOptions {
   db: Kysely<Database>;
   logger: Logger;
   /**
-   * Provider API keys by credential resource name (`credentials/openai` → key). Until the
-   * credential vault lands these come from `SWITCHBOARD_CREDENTIAL_<ID>` environment variables.
+   * Provider API keys by credential resource name (`credentials/openai` → key), from
+   * `SWITCHBOARD_CREDENTIAL_<ID>` environment variables: the fallback for names the vault lacks.
    */
   credentials: ReadonlyMap<string, string>;
+  /**
+   * The credential vault's read path (`Vault.resolve`), asked first for every credential name;
+   * `undefined` from it (or a failure, when `credentials` has the name) falls back to
+   * `credentials`. Unset: only `credentials`.
+   */
+  vault?: (name: string) => Promise<string | undefined>;
   /** How often routes are re-read (the bound on how stale a replica's routes are). */
   routePollMs?: number;
+  /** How often prompt templates are re-checked (default 1 s): the bound on activation reaching this replica. */
+  templatePollMs?: number;
   /** Endpoints by provider kind that replace the kinds' defaults (self-hosted servers, test fakes). */
   baseUrls?: Readonly<Record<string, string>>;
 }
@@ -32,6 +43,10 @@ export interface ModelLayer {
   routeStore: RouteStore;
   resolver: RouteResolver;
   dispatcher: Dispatcher;
+  /** The dispatcher's circuit breakers, one per target (readiness and `/metrics` read their states). */
+  breakers: BreakerRegistry;
+  /** Prompt templates: the store, this replica's snapshot of active versions, and the per-call resolver. */
+  prompts: { store: PromptStore; catalog: TemplateCatalog; resolver: TemplateResolver };
   /** Loopback URL of the in-process sandbox provider. */
   sandboxUrl: string;
   close(): Promise<void>;
@@ -84,12 +99,31 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
     onError: (err) => opts.logger.warn({ err }, "route refresh failed; serving the last routes"),
   });
   await resolver.refresh();
+  const promptStore = createPromptStore(opts.db);
+  const templates = createTemplateCatalog({
+    store: promptStore,
+    ...(opts.templatePollMs === undefined ? {} : { pollMs: opts.templatePollMs }),
+    onError: (err) => opts.logger.warn({ err }, "prompt template refresh failed; serving the last templates"),
+  });
+  await templates.refresh();
+  const breakers = createBreakerRegistry({
+    onStateChange: (target, from, to) => opts.logger.warn({ target, from, to }, "circuit breaker changed state"),
+  });
   const dispatcher = createDispatcher({
     provider: (kind) => registry.get(kind),
-    credential: async (name) => opts.credentials.get(name),
-    breakers: createBreakerRegistry({
-      onStateChange: (target, from, to) => opts.logger.warn({ target, from, to }, "circuit breaker changed state"),
-    }),
+    // The vault first; an environment credential of the same name when the vault has none, or
+    // cannot answer (database down and nothing cached: the vault logged why).
+    credential: async (name) => {
+      const fromEnv = opts.credentials.get(name);
+      if (opts.vault === undefined) return fromEnv;
+      try {
+        return (await opts.vault(name)) ?? fromEnv;
+      } catch (err) {
+        if (fromEnv !== undefined) return fromEnv;
+        throw err;
+      }
+    },
+    breakers,
   });
   return {
     registry,
@@ -97,9 +131,12 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
     routeStore,
     resolver,
     dispatcher,
+    breakers,
+    prompts: { store: promptStore, catalog: templates, resolver: createTemplateResolver({ catalog: templates, store: promptStore }) },
     sandboxUrl: sandbox.url,
     async close() {
       resolver.close();
+      templates.close();
       await sandbox.close();
       await http.close();
     },

@@ -1,35 +1,88 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { ConnectRouter, Interceptor } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Kysely } from "kysely";
 import { Health } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
+import { AuditService } from "../gen/ts/switchboard/v1/audit_service_pb.js";
+import { CacheService } from "../gen/ts/switchboard/v1/cache_service_pb.js";
+import { GuardrailService } from "../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import { CredentialService } from "../gen/ts/switchboard/v1/credential_service_pb.js";
 import { KeyService } from "../gen/ts/switchboard/v1/key_service_pb.js";
+import { PromptService } from "../gen/ts/switchboard/v1/prompt_service_pb.js";
 import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
+import { createAuditInterceptor } from "./audit/audit-interceptor.js";
+import { createAuditLog, type AuditLog } from "./audit/audit-log.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./auth/authenticator.js";
+import { createCacheLayer } from "./cache/cache-layer.js";
+import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
+import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
 import { createTelemetryInterceptor } from "./interceptors/telemetry.js";
 import { createValidateInterceptor } from "./interceptors/validate.js";
 import type { ModelLayer } from "./model-layer.js";
 import type { Logger } from "./observability/logger.js";
+import { createRouteLister } from "./openai/models.js";
+import { createOpenAIHandler } from "./openai/openai-handler.js";
+import { createCacheStage } from "./pipeline/cache-stage.js";
+import { createGuardrailInputStage } from "./pipeline/guardrail-stage.js";
+import { createGuardrailOutputStage } from "./pipeline/guardrail-stage-output.js";
 import { createDispatchPipeline } from "./pipeline/dispatch-pipeline.js";
 import { composeStages, type ModelPipeline, type Stage } from "./pipeline/model-call.js";
 import type { TokenUsage } from "./providers/model.js";
 import { REFLECTED_FILES, SWITCHBOARD_SERVICES } from "./schema.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
+import { createCacheService } from "./services/cache-service.js";
+import { createGuardrailService } from "./services/guardrail-service.js";
+import { createAuditService } from "./services/audit-service.js";
 import { createCapabilityService } from "./services/capability/capability-service.js";
+import { createCredentialService } from "./services/credential-service.js";
 import { createKeyService } from "./services/key-service.js";
+import { createPromptService } from "./services/prompt-service.js";
 import { createReflectionService } from "./services/reflection.js";
 import { createRouteService } from "./services/route-service.js";
 import { createTenantService } from "./services/tenant-service.js";
 import { createKeyStore } from "./store/key-store.js";
 import type { Database } from "./store/schema.js";
+import { createMemoryState } from "./store/state/memory-state.js";
+import type { StateBackend } from "./store/state/state-backend.js";
 import { createTenantStore } from "./store/tenant-store.js";
+import { createCredentialAlarmStage } from "./vault/credential-alarm-stage.js";
+import type { Vault } from "./vault/vault.js";
+import { createBudgetReservations } from "./limits/budget-reservation.js";
+import { createBudgetSeeder } from "./limits/budget-seeder.js";
+import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
+import type { MoneyLayer } from "./limits/money-layer.js";
+import { createPriceBook, type PriceBook } from "./limits/price-table.js";
+import { createRateLimiter } from "./limits/rate-limiter.js";
+import { createBudgetStage, type BudgetStageOptions } from "./pipeline/budget-stage.js";
+import { createRateLimitStage } from "./pipeline/rate-limit-stage.js";
+import { createUsageStage } from "./pipeline/usage-stage.js";
+import { BudgetService } from "../gen/ts/switchboard/v1/budget_service_pb.js";
+import { UsageService } from "../gen/ts/switchboard/v1/usage_service_pb.js";
+import { createBudgetService } from "./services/budget-service.js";
+import { createUsageService } from "./services/usage-service.js";
+import { createAttemptSpans } from "./observability/attempt-spans.js";
+import { databaseProbe, providersProbe, stateProbe } from "./observability/dependency-probes.js";
+import { createObservabilityEndpoints } from "./observability/http-endpoints.js";
+import { traceHttp } from "./observability/http-span.js";
+import { createMetrics, type Metrics } from "./observability/metrics.js";
+import { createMetricsSink } from "./observability/metrics-sink.js";
+import { createObserveStage, type CallSink } from "./observability/observe-stage.js";
+import { createReadiness, type Readiness, type ReadinessOptions } from "./observability/readiness.js";
+import { createRequestLogSink, type RequestLogPolicy } from "./observability/request-log-sink.js";
+import type { RequestLogWriter } from "./observability/request-log-writer.js";
+import { addServerGauges } from "./observability/server-gauges.js";
+import { traceState } from "./observability/traced-state.js";
+import { createTracing, type Tracing } from "./observability/tracing.js";
+import { pingDatabase } from "./store/ping.js";
+import { createVerbIdempotencyInterceptor, withIdempotentReplay } from "./interceptors/verb-idempotency.js";
+import { createVerbIdempotencyStore } from "./store/verb-idempotency-store.js";
 
 /** What the server is built from. `main.ts` builds these; tests build their own. */
 export interface ServerDeps {
@@ -44,6 +97,21 @@ export interface ServerDeps {
   models: ModelLayer;
   /** The cost of one attempt in micro-USD (the price book). */
   cost: (provider: string, model: string, usage: TokenUsage) => bigint;
+  /**
+   * Shared fast-path state (Redis with `REDIS_URL`, in-process otherwise): the response cache
+   * lives here. Default: a private in-process backend (single replica).
+   */
+  state?: StateBackend;
+  /** Prices for budget reservations and ledger records' price versions (default: the built-in table). */
+  prices?: PriceBook;
+  /** The ledger writer, its stores and the budget / rate-limit definitions (`createMoneyLayer`). */
+  money: MoneyLayer;
+  /** The credential vault (`createVault`): CredentialService writes through it, dispatch reads through it. */
+  vault: Vault;
+  /** Traces (`createTracing`); default none: no tracer, no cost. */
+  tracing?: Tracing;
+  /** The request log: its writer (started by the caller) and which routes it keeps how much of; default none. */
+  requestLog?: { writer: RequestLogWriter; policy: RequestLogPolicy };
 }
 
 /** Options of {@link createServer}. */
@@ -52,6 +120,10 @@ export interface ServerOptions {
   maxRequestBytes: number;
   /** Key cache and lookup behaviour (`cacheTtlMs` is `auth.cacheTtlMs`); defaults documented there. */
   auth?: AuthenticatorOptions;
+  /** Budget reservations: the output cap reserved when none is set, and what an unpriced model gets. */
+  money?: Pick<BudgetStageOptions, "defaultMaxOutputTokens" | "unpricedModels">;
+  /** Dependency probing for readiness (interval, timeout, hysteresis); defaults documented there. */
+  readiness?: ReadinessOptions;
 }
 
 /** A Node request handler for both HTTP/1.1 and HTTP/2 requests. */
@@ -64,6 +136,12 @@ export type RequestHandler = (
 export interface Server {
   handler: RequestHandler;
   health: HealthStatus;
+  /** The audit log: `drain()` it on shutdown so background appends are written. */
+  audit: AuditLog;
+  /** This server's Prometheus registry (served at `/metrics`). */
+  metrics: Metrics;
+  /** Dependency verdicts (`/readyz`, `switchboard.readiness.*` health); `stop()` it on shutdown. */
+  readiness: Readiness;
 }
 
 /**
@@ -75,37 +153,160 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const keys = createKeyStore(deps.db);
   // One authenticator per replica: its key cache is what bounds revocation (see cacheTtlMs).
   const authenticator = createAuthenticator({ keys, pepper: deps.pepper, clock, logger: deps.logger }, opts.auth);
+  const audit = createAuditLog({ db: deps.db, logger: deps.logger, clock });
+  // One metrics registry per server instance; traces only when main.ts (or a test) made a tracer.
+  const metrics = createMetrics();
+  const tracing = deps.tracing ?? createTracing();
   const interceptors: Interceptor[] = [
     // 1. Outermost: anything that is not a ConnectError leaves as Internal, its cause logged.
     createErrorsInterceptor(deps),
     // 2. Request id and exactly one access-log line per RPC (at stream end for streams).
-    createTelemetryInterceptor(deps),
+    //    Also the RPC's span (continuing the caller's traceparent) and its RPC metrics.
+    createTelemetryInterceptor({ logger: deps.logger, metrics, tracing }),
+    // 2b. Audit: outside auth, so it records every authentication failure of any guarded method,
+    //     and every call (success, denial, failure) of a method whose scope is *_WRITE or
+    //     PLATFORM_ADMIN, with the before/after its handler noted (`noteAudit`).
+    createAuditInterceptor({ audit }, { guarded: SWITCHBOARD_SERVICES }),
     // 3. Virtual key → Principal (kPrincipal) and the method's required_scope; switchboard.v1
     //    only (health and reflection stay public). Before validation, so an unauthenticated
     //    caller gets Unauthenticated, not a lesson in the schema's rules.
     createAuthInterceptor({ authenticator }, { guarded: SWITCHBOARD_SERVICES }),
     // 4. protovalidate rules from the schema: InvalidArgument naming each offending field.
     createValidateInterceptor({ files: REFLECTED_FILES }),
+    // 5. Idempotency keys of the verbs (RequestOptions.idempotency_key), per org: a repeat gets
+    //    the stored first result with no second provider call. Innermost, so only authenticated,
+    //    valid requests claim a key.
+    createVerbIdempotencyInterceptor({ store: createVerbIdempotencyStore(deps.db), logger: deps.logger }, { services: [CapabilityService] }),
   ];
   // The model pipeline, outermost stage first, composed once for every verb and front door.
-  // Stages land with their issues: rate limit → guardrails in → cache → budget reserve, each
-  // wrapping the rest, all in front of dispatch.
-  const stages: Stage[] = [];
+  // Stages land with their issues: rate limit → guardrails in → cache → guardrails out → budget
+  // reserve, each wrapping the rest, all in front of dispatch.
+  const state = traceState(deps.state ?? createMemoryState(), tracing);
+  const prices = deps.prices ?? createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
+  const cacheLayer = createCacheLayer({ state, logger: deps.logger });
+  const guardrails = createGuardrailLayer({ db: deps.db, logger: deps.logger });
+  const budgetReservations = createBudgetReservations({ state, clock });
+  const sinks: CallSink[] = [createMetricsSink({ metrics, routes: deps.models.resolver, cost: deps.cost })];
+  if (deps.requestLog) sinks.push(createRequestLogSink(deps.requestLog.writer, deps.requestLog.policy));
+  const stages: Stage[] = [
+    // Observability: outermost, so it sees every call of both front doors once, refusals
+    // included: the call's span (parent of its state and provider-attempt spans), the model-call
+    // metrics, and the request log of routes that keep one. Observes only.
+    createObserveStage({ tracing, sinks }),
+    // Rate limits (RPM/TPM per org, team, key, tag; global across replicas through `state`):
+    // the first stage that acts, so a caller over its limit costs nothing further. Only calls
+    // with a caller.
+    createRateLimitStage(
+      { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
+      { ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
+    ),
+    // Guardrails in: redact or block the user content of every call before it is cached or sent
+    // (and restore placeholders in the answer on the way back). Inside rate limits, so a caller
+    // over its limit is refused before any inspection.
+    createGuardrailInputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger }),
+    // Cache (exact, then semantic): after guardrails in, so keys and entries hold redacted text;
+    // outside guardrails out (a blocked answer is an error here, never stored) and outside the
+    // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
+    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
+    // Guardrails out: check answers (streams through a sliding window that can stop them
+    // mid-way). Inside the cache, so a blocked answer is never stored; outside the budget, so
+    // the blocked answer is still settled and billed.
+    createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger }),
+    // Budgets: reserve the worst case on every level at once before dispatch, settle the actual
+    // cost after (streams at their end, extending as they run when nothing caps their output).
+    createBudgetStage(
+      {
+        reservations: budgetReservations,
+        catalog: deps.money.catalog,
+        routes: deps.models.resolver,
+        prices,
+        // Counters start from the ledger's spend (a new budget, a new period, Redis data lost).
+        seeder: createBudgetSeeder({
+          state,
+          clock,
+          ledgerSpent: async (tenant, budget, period) => {
+            const target = deps.money.catalog.targetOf(budget.id);
+            if (target === undefined) return 0n;
+            return deps.money.usage.spent({ orgId: tenant, level: target.level, targetId: target.targetId, start: period.start, ...(period.end ? { end: period.end } : {}) });
+          },
+        }),
+        logger: deps.logger,
+        clock,
+      },
+      opts.money ?? {},
+    ),
+    // Credential alarm: observes only; logs every attempt a provider refused with 401/403 (or
+    // whose credential could not be read) with the credential's name, never its value.
+    createCredentialAlarmStage({ logger: deps.logger, routes: deps.models.resolver }),
+    // Usage ledger: innermost, just outside dispatch; one durable record per attempt, failed
+    // ones and cut streams included, before the call returns. Sheds paid calls when the
+    // ledger's buffer is full rather than drop records.
+    createUsageStage({
+      ledger: deps.money.ledger,
+      cost: deps.cost,
+      priceVersion: (provider, model, at) => prices.priceAt(provider, model, at)?.version ?? "unpriced",
+      logger: deps.logger,
+      clock,
+    }),
+  ];
+  const observeAttempts = createAttemptSpans(tracing);
   const pipeline: ModelPipeline = composeStages(
     stages,
-    createDispatchPipeline({ dispatcher: deps.models.dispatcher, routes: deps.models.resolver, cost: deps.cost }),
+    createDispatchPipeline({
+      dispatcher: deps.models.dispatcher,
+      routes: deps.models.resolver,
+      cost: deps.cost,
+      // A span per provider attempt, its traceparent sent to the provider (tracing on only).
+      ...(observeAttempts === undefined ? {} : { observeAttempts }),
+    }),
   );
   const tenants = createTenantStore(deps.db);
   const health = createHealthStatus({ services: SWITCHBOARD_SERVICES.map((s) => s.typeName) });
+  // Readiness: Postgres, the state backend and the providers' breakers, with hysteresis, as the
+  // health statuses of switchboard.readiness.* and /readyz.
+  const readiness = createReadiness(
+    {
+      health,
+      probes: [
+        databaseProbe(() => pingDatabase(deps.db)),
+        stateProbe(state),
+        providersProbe({ routes: deps.models.resolver, breakers: deps.models.breakers }),
+      ],
+    },
+    opts.readiness,
+  );
+  readiness.start();
+  void readiness.probeNow();
+  addServerGauges(metrics, {
+    breakers: deps.models.breakers,
+    usageBufferDepth: () => deps.money.ledger.pending(),
+    readiness,
+    ...(deps.requestLog ? { requestLog: deps.requestLog.writer } : {}),
+  });
+  const observability = createObservabilityEndpoints({ metrics, readiness, onError: (err) => deps.logger.warn({ err }, "metrics render failed") });
   const routes = (router: ConnectRouter) => {
     router.service(Health, createHealthService({ status: health }));
     router.service(ServerReflection, createReflectionService(REFLECTED_FILES));
     router.service(TenantService, createTenantService({ tenants, clock }));
     router.service(KeyService, createKeyService({ keys, pepper: deps.pepper, clock, authenticator }));
     router.service(RouteService, createRouteService({ routes: deps.models.routeStore, tenants, catalog: deps.models.catalog }));
+    router.service(CacheService, createCacheService({ cache: cacheLayer.cache, stats: cacheLayer.stats, tenants, routes: deps.models.routeStore }));
+    router.service(GuardrailService, createGuardrailService({ policies: guardrails.store, tenants, keys, refresh: () => guardrails.resolver.refresh() }));
+    router.service(
+      PromptService,
+      createPromptService({
+        prompts: deps.models.prompts.store,
+        tenants,
+        keys,
+        routes: deps.models.routeStore,
+        // A write is rendered at once on this replica; the others see it within their poll.
+        refresh: () => deps.models.prompts.catalog.refresh(),
+      }),
+    );
     router.service(
       CapabilityService,
-      createCapabilityService({
+      // A repeat of an idempotent call is answered from its stored result (interceptor 5).
+      withIdempotentReplay(CapabilityService, createCapabilityService({
         pipeline,
         capabilities: (alias, orgId) => {
           const route = deps.models.resolver.resolve(alias, orgId);
@@ -114,20 +315,61 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
           return { jsonSchema };
         },
         defaults: { route: "default", embedRoute: "embed", timeoutMs: 120_000 },
-      }),
+        templates: deps.models.prompts.resolver,
+      })),
     );
     // Services whose issues have not landed answer Unimplemented for every method.
-    const implemented = new Set([TenantService, KeyService, RouteService, CapabilityService].map((s) => s.typeName));
+    router.service(
+      CredentialService,
+      createCredentialService({ vault: deps.vault, tenants, routes: deps.models.routeStore, catalog: deps.models.catalog, clock }),
+    );
+    router.service(AuditService, createAuditService({ audit, tenants, logger: deps.logger }));
+    router.service(
+      BudgetService,
+      createBudgetService({
+        limits: deps.money.limits,
+        usage: deps.money.usage,
+        tenants,
+        keys,
+        reservations: budgetReservations,
+        // A write applies at once on this replica; the others see it within budgets.pollMs.
+        catalog: deps.money.catalog,
+        clock,
+      }),
+    );
+    router.service(UsageService, createUsageService({ usage: deps.money.usage, tenants, keys }));
+    const implemented = new Set(
+      [TenantService, KeyService, RouteService, PromptService, CapabilityService, CacheService, GuardrailService, CredentialService, AuditService, BudgetService, UsageService].map((s) => s.typeName),
+    );
     for (const service of SWITCHBOARD_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
   };
+  // The OpenAI-compatible front door: the same authenticator and the same model pipeline as the
+  // verbs, called directly (no in-process Connect hop), with OpenAI's wire format and errors.
+  const openai = createOpenAIHandler(
+    {
+      authenticator,
+      pipeline,
+      routeExists: (alias, orgId) => deps.models.resolver.resolve(alias, orgId) !== undefined,
+      listRoutes: createRouteLister(deps.models.routeStore),
+      templates: deps.models.prompts.resolver,
+      logger: deps.logger,
+    },
+    { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000 },
+  );
   const handler = connectNodeAdapter({
     routes,
     interceptors,
     readMaxBytes: opts.maxRequestBytes,
-    fallback: (_req, res) => {
+    // The socket's peer address, for the audit log.
+    contextValues: (req) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? ""),
+    fallback: (req, res) => {
+      // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
+      if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res));
+      // /metrics (Prometheus), /healthz (liveness) and /readyz (readiness) share it too.
+      if (observability(req, res)) return;
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ code: "not_found", message: "no such route" }));
     },
   });
-  return { handler, health };
+  return { handler, health, audit, metrics, readiness };
 }

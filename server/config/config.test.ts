@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -66,13 +67,35 @@ describe("loadConfig", () => {
     expect(issues[0]).not.toContain("hunter2");
   });
 
-  it("requires a pepper with DATABASE_URL, saying how to make one", () => {
+  it("requires a pepper and a master key with DATABASE_URL, saying how to make them", () => {
     const issues = issuesOf(() => loadConfig({ env: { DATABASE_URL: "postgres://db/switchboard" } }));
-    expect(issues).toHaveLength(1);
+    expect(issues).toHaveLength(2);
     expect(issues[0]).toMatch(/^auth\.pepper: required when database\.url is set: .*SWITCHBOARD_KEY_PEPPER.*openssl rand/);
+    expect(issues[1]).toMatch(/^vault\.masterKey: required when database\.url is set: .*SWITCHBOARD_MASTER_KEY.*openssl rand -base64 32/);
     const pepper = "p".repeat(32);
-    const config = loadConfig({ env: { DATABASE_URL: "postgres://db/switchboard", SWITCHBOARD_KEY_PEPPER: pepper } });
+    const masterKey = randomBytes(32).toString("base64");
+    const config = loadConfig({ env: { DATABASE_URL: "postgres://db/switchboard", SWITCHBOARD_KEY_PEPPER: pepper, SWITCHBOARD_MASTER_KEY: masterKey } });
     expect(config.auth).toEqual({ pepper, cacheTtlMs: 5_000 });
+    expect(config.vault).toEqual({ masterKey });
+  });
+
+  it("refuses a malformed, short, weak or repeated master key without echoing it", () => {
+    const good = randomBytes(32).toString("base64");
+    const cases: Array<[Record<string, string>, RegExp]> = [
+      [{ SWITCHBOARD_MASTER_KEY: "not base64 at all!" }, /^vault\.masterKey: must be base64 of 32 random bytes .* it is not base64, the value given is not shown \(secret\) \(from SWITCHBOARD_MASTER_KEY\)/],
+      [{ SWITCHBOARD_MASTER_KEY: randomBytes(16).toString("base64") }, /^vault\.masterKey: .*decodes to 16 bytes, not 32/],
+      [{ SWITCHBOARD_MASTER_KEY: Buffer.alloc(32, 7).toString("base64") }, /^vault\.masterKey: .*is a weak key/],
+      [{ SWITCHBOARD_MASTER_KEY_PREVIOUS: good }, /^vault\.previousMasterKey: set only during a rotation/],
+      [{ SWITCHBOARD_MASTER_KEY: good, SWITCHBOARD_MASTER_KEY_PREVIOUS: good }, /^vault\.previousMasterKey: is the same key as vault\.masterKey/],
+    ];
+    for (const [env, expected] of cases) {
+      const issues = issuesOf(() => loadConfig({ env }));
+      expect(issues, JSON.stringify(env)).toHaveLength(1);
+      expect(issues[0]).toMatch(expected);
+      for (const value of Object.values(env)) expect(issues[0]).not.toContain(value);
+    }
+    const rotating = loadConfig({ env: { SWITCHBOARD_MASTER_KEY: good, SWITCHBOARD_MASTER_KEY_PREVIOUS: randomBytes(32).toString("base64url") } });
+    expect(rotating.vault.previousMasterKey).toBeDefined();
   });
 
   it("refuses a short pepper and a malformed bootstrap key without echoing either", () => {
@@ -93,6 +116,26 @@ describe("loadConfig", () => {
     expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_AUTH_CACHE_TTL_MS: "600000" } }))[0]).toMatch(
       /^auth\.cacheTtlMs: must be an integer from 0 to 60000/,
     );
+  });
+
+  it("reads the money knobs: the ledger buffer and budget reservations", () => {
+    const config = loadConfig({
+      env: {
+        SWITCHBOARD_LEDGER_DIR: "/var/lib/switchboard/ledger",
+        SWITCHBOARD_LEDGER_FLUSH_INTERVAL_MS: "100",
+        SWITCHBOARD_LEDGER_MAX_PENDING_ROWS: "5000",
+        SWITCHBOARD_LEDGER_FSYNC: "never",
+        SWITCHBOARD_DEFAULT_MAX_OUTPUT_TOKENS: "1024",
+        SWITCHBOARD_UNPRICED_MODELS: "allow",
+        SWITCHBOARD_LIMITS_POLL_MS: "500",
+      },
+    });
+    expect(config.ledger).toEqual({ dir: "/var/lib/switchboard/ledger", flushIntervalMs: 100, maxPendingRows: 5000, fsync: "never" });
+    expect(config.budgets).toEqual({ defaultMaxOutputTokens: 1024, unpricedModels: "allow", pollMs: 500 });
+    expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_LEDGER_FSYNC: "sometimes", SWITCHBOARD_UNPRICED_MODELS: "free" } }))).toEqual([
+      'ledger.fsync: must be one of always, never, got "sometimes" (from SWITCHBOARD_LEDGER_FSYNC)',
+      'budgets.unpricedModels: must be one of refuse, allow, got "free" (from SWITCHBOARD_UNPRICED_MODELS)',
+    ]);
   });
 
   it("reports unreadable files and bad YAML with the file name", () => {

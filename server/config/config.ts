@@ -4,6 +4,7 @@ import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
 import { parseSecret } from "../auth/key-format.js";
 import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
+import { parseMasterKey } from "../vault/master-key.js";
 
 /** Log levels pino accepts. */
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
@@ -45,6 +46,8 @@ export interface Config {
   log: {
     /** Minimum level written. */
     level: LogLevel;
+    /** Human-readable lines instead of JSON, only when stdout is a terminal (`SWITCHBOARD_LOG_PRETTY`). */
+    pretty: boolean;
   };
   /** Virtual-key authentication (tenancy). */
   auth: {
@@ -58,6 +61,54 @@ export interface Config {
     /** How long a validated key is trusted without a database lookup: the revocation bound across replicas. */
     cacheTtlMs: number;
   };
+  /** The credential vault's master keys (base64 of 32 random bytes each). */
+  vault: {
+    /**
+     * Wraps every credential's data key. Required with `database.url` (every replica needs the
+     * same one); unset with PGlite: generated once into `<dataDir>/master-key`.
+     */
+    masterKey?: string;
+    /** The key being rotated away from: still unwraps, never wraps. Set only during a rotation. */
+    previousMasterKey?: string;
+  };
+  /** The usage ledger's local write buffer (money). */
+  ledger: {
+    /** Folder of the buffer files: one per replica, on a local disk; unset: `ledger` beside `database.dataDir`. */
+    dir?: string;
+    /** How often buffered records are committed to Postgres. */
+    flushIntervalMs: number;
+    /** Records allowed to wait for Postgres; beyond, paid calls are shed. */
+    maxPendingRows: number;
+    /** `always`: each append is synced to disk before it is acknowledged; `never`: left to the OS. */
+    fsync: "always" | "never";
+  };
+  /** Budget reservations and the budget / rate-limit definitions (money). */
+  budgets: {
+    /** Output tokens reserved for a call whose request and route set no max output tokens. */
+    defaultMaxOutputTokens: number;
+    /** A model without a price under a spend cap: `refuse` the call, or `allow` it at cost 0. */
+    unpricedModels: "refuse" | "allow";
+    /** How often budget and rate-limit definitions are re-read: the bound on a change reaching a replica. */
+    pollMs: number;
+  };
+  /** Traces (observability). */
+  telemetry: {
+    /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset: no tracer at all. */
+    otlpEndpoint?: string;
+    /** `service.name` of the exported spans. */
+    serviceName: string;
+  };
+  /** The request log (Postgres, partitioned by day). */
+  requestLog: {
+    /** What is stored per model call: off, metadata, redacted (bodies with PII masked) or full. */
+    mode: "off" | "metadata" | "redacted" | "full";
+    /** Per-route-alias modes that replace `mode` (YAML only), e.g. `{ support: redacted }`. */
+    routes: Record<string, "off" | "metadata" | "redacted" | "full">;
+    /** Days a day's partition is kept once the day is over; older partitions are dropped. */
+    retentionDays: number;
+    /** Longest request or response body stored, in bytes of JSON; longer ones are cut. */
+    maxBodyBytes: number;
+  };
 }
 
 /** The defaults: the embedded, single-process setup `npm start` runs. */
@@ -66,8 +117,13 @@ export function defaultConfig(): Config {
     server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024 },
     database: { dataDir: ".data/pglite", poolSize: 10 },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000 },
-    log: { level: "info" },
+    log: { level: "info", pretty: false },
     auth: { cacheTtlMs: 5_000 },
+    vault: {},
+    ledger: { flushIntervalMs: 200, maxPendingRows: 100_000, fsync: "always" },
+    budgets: { defaultMaxOutputTokens: 4096, unpricedModels: "refuse", pollMs: 1_000 },
+    telemetry: { serviceName: "switchboard" },
+    requestLog: { mode: "off", routes: {}, retentionDays: 7, maxBodyBytes: 64 * 1024 },
   };
 }
 
@@ -91,10 +147,27 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_KEY_PEPPER", path: "auth.pepper", description: "HMAC pepper for stored key secrets (≥ 32 bytes)" },
   { env: "SWITCHBOARD_BOOTSTRAP_KEY", path: "auth.bootstrapKey", description: "bootstrap admin key to install on an empty database" },
   { env: "SWITCHBOARD_AUTH_CACHE_TTL_MS", path: "auth.cacheTtlMs", description: "auth cache TTL: the revocation bound" },
+  // The credential vault's master keys: secrets, never echoed in errors or logs.
+  { env: "SWITCHBOARD_MASTER_KEY", path: "vault.masterKey", description: "master key wrapping credential data keys (base64, 32 bytes)" },
+  { env: "SWITCHBOARD_MASTER_KEY_PREVIOUS", path: "vault.previousMasterKey", description: "the master key being rotated away from" },
+  // Money: the ledger's write buffer and budget reservations.
+  { env: "SWITCHBOARD_LEDGER_DIR", path: "ledger.dir", description: "folder of the usage ledger's local write buffer" },
+  { env: "SWITCHBOARD_LEDGER_FLUSH_INTERVAL_MS", path: "ledger.flushIntervalMs", description: "how often buffered usage records are committed" },
+  { env: "SWITCHBOARD_LEDGER_MAX_PENDING_ROWS", path: "ledger.maxPendingRows", description: "usage records allowed to wait for Postgres before paid calls are shed" },
+  { env: "SWITCHBOARD_LEDGER_FSYNC", path: "ledger.fsync", description: "always or never: sync each buffered record to disk before acknowledging it" },
+  { env: "SWITCHBOARD_DEFAULT_MAX_OUTPUT_TOKENS", path: "budgets.defaultMaxOutputTokens", description: "output tokens reserved when a call sets no max" },
+  { env: "SWITCHBOARD_UNPRICED_MODELS", path: "budgets.unpricedModels", description: "refuse or allow calls to unpriced models under a spend cap" },
+  { env: "SWITCHBOARD_LIMITS_POLL_MS", path: "budgets.pollMs", description: "how often budget and rate-limit definitions are re-read" },
+  // Observability: pretty logs, traces and the request log.
+  { env: "SWITCHBOARD_LOG_PRETTY", path: "log.pretty", description: "true: human-readable log lines when stdout is a terminal" },
+  { env: "OTEL_EXPORTER_OTLP_ENDPOINT", path: "telemetry.otlpEndpoint", description: "OTLP/HTTP collector for traces (e.g. http://localhost:4318); unset: no tracing" },
+  { env: "OTEL_SERVICE_NAME", path: "telemetry.serviceName", description: "service.name of exported spans" },
+  { env: "SWITCHBOARD_REQUEST_LOG_MODE", path: "requestLog.mode", description: "request log: off, metadata, redacted or full" },
+  { env: "SWITCHBOARD_REQUEST_LOG_RETENTION_DAYS", path: "requestLog.retentionDays", description: "days of request log kept (older daily partitions are dropped)" },
 ];
 
 /** Config paths holding secrets: their values never appear in error messages. */
-const SECRET_PATHS: ReadonlySet<string> = new Set(["auth.pepper", "auth.bootstrapKey"]);
+const SECRET_PATHS: ReadonlySet<string> = new Set(["auth.pepper", "auth.bootstrapKey", "vault.masterKey", "vault.previousMasterKey"]);
 
 /** Where configuration comes from. */
 export interface ConfigSources {
@@ -142,6 +215,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
         "set SWITCHBOARD_KEY_PEPPER to at least 32 random bytes (e.g. `openssl rand -base64 32`) and keep it safe",
     });
   }
+  issues.push(...vaultIssues(config, issues));
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -163,7 +237,7 @@ function setPath(target: Record<string, unknown>, path: string, value: string, e
 function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
   const config = defaultConfig();
   const shape = config as unknown as Record<string, Record<string, unknown>>;
-  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"] };
+  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"], vault: ["masterKey", "previousMasterKey"], telemetry: ["otlpEndpoint"], ledger: ["dir"] };
   for (const [section, value] of Object.entries(raw)) {
     const known = shape[section];
     if (known === undefined) {
@@ -224,10 +298,26 @@ const pepper: Parser = (value) =>
   typeof value === "string" && Buffer.byteLength(value, "utf8") >= MIN_PEPPER_BYTES
     ? { ok: true, value }
     : { ok: false, expected: `a string of at least ${MIN_PEPPER_BYTES} bytes (e.g. \`openssl rand -base64 32\`)` };
+const masterKeyText: Parser = (value) => {
+  const parsed = typeof value === "string" ? parseMasterKey(value) : { error: "is not a string" };
+  return "key" in parsed ? { ok: true, value } : { ok: false, expected: `base64 of 32 random bytes (\`openssl rand -base64 32\`); it ${parsed.error}` };
+};
 const virtualKey: Parser = (value) =>
   typeof value === "string" && parseSecret(value) !== undefined
     ? { ok: true, value }
     : { ok: false, expected: "a well-formed Switchboard key (sb_live_…, with a valid checksum)" };
+
+const boolean: Parser = (value) => {
+  if (typeof value === "boolean") return { ok: true, value };
+  if (value === "true" || value === "1") return { ok: true, value: true };
+  if (value === "false" || value === "0") return { ok: true, value: false };
+  return { ok: false, expected: "true or false" };
+};
+const REQUEST_LOG_MODES = ["off", "metadata", "redacted", "full"] as const;
+const modesByRoute: Parser = (value) =>
+  isRecord(value) && Object.values(value).every((m) => typeof m === "string" && (REQUEST_LOG_MODES as readonly string[]).includes(m))
+    ? { ok: true, value }
+    : { ok: false, expected: `a mapping of route alias to one of ${REQUEST_LOG_MODES.join(", ")}` };
 
 const PARSERS: Record<string, Parser> = {
   "server.host": text,
@@ -244,6 +334,22 @@ const PARSERS: Record<string, Parser> = {
   "auth.pepper": pepper,
   "auth.bootstrapKey": virtualKey,
   "auth.cacheTtlMs": integer(0, 60_000),
+  "vault.masterKey": masterKeyText,
+  "vault.previousMasterKey": masterKeyText,
+  "ledger.dir": text,
+  "ledger.flushIntervalMs": integer(10, 60_000),
+  "ledger.maxPendingRows": integer(100, 100_000_000),
+  "ledger.fsync": oneOf(["always", "never"]),
+  "budgets.defaultMaxOutputTokens": integer(1, 1_000_000),
+  "budgets.unpricedModels": oneOf(["refuse", "allow"]),
+  "budgets.pollMs": integer(50, 600_000),
+  "log.pretty": boolean,
+  "telemetry.otlpEndpoint": url(["http:", "https:"]),
+  "telemetry.serviceName": text,
+  "requestLog.mode": oneOf(REQUEST_LOG_MODES),
+  "requestLog.routes": modesByRoute,
+  "requestLog.retentionDays": integer(1, 3650),
+  "requestLog.maxBodyBytes": integer(256, 16 * 1024 * 1024),
 };
 
 function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknown {
@@ -272,4 +378,33 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 
 function isFromEnv(value: unknown): value is FromEnv {
   return isRecord(value) && typeof value.env === "string" && typeof value.value === "string" && Object.keys(value).length === 2;
+}
+
+/**
+ * The master-key rules across fields: required with `database.url` (replicas must share it, and a
+ * generated one would be lost with the container), the previous key only beside a current one,
+ * and never the same key twice. Values are never quoted.
+ */
+function vaultIssues(config: Config, found: readonly ConfigIssue[]): ConfigIssue[] {
+  const out: ConfigIssue[] = [];
+  const { masterKey, previousMasterKey } = config.vault;
+  if (config.database.url !== undefined && masterKey === undefined && !found.some((i) => i.path === "vault.masterKey")) {
+    out.push({
+      path: "vault.masterKey",
+      message:
+        "required when database.url is set: every replica must unwrap credentials with the same master key; " +
+        "set SWITCHBOARD_MASTER_KEY to `openssl rand -base64 32` and keep it in your secret store",
+    });
+  }
+  if (previousMasterKey !== undefined && masterKey === undefined) {
+    out.push({ path: "vault.previousMasterKey", message: "set only during a rotation, beside a new vault.masterKey (SWITCHBOARD_MASTER_KEY)" });
+  }
+  if (masterKey !== undefined && previousMasterKey !== undefined) {
+    const current = parseMasterKey(masterKey);
+    const previous = parseMasterKey(previousMasterKey);
+    if ("key" in current && "key" in previous && current.key.equals(previous.key)) {
+      out.push({ path: "vault.previousMasterKey", message: "is the same key as vault.masterKey; a rotation needs a new current key" });
+    }
+  }
+  return out;
 }

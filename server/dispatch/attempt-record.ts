@@ -37,8 +37,27 @@ export type AttemptEnd = Omit<AttemptRecord, keyof AttemptStart | "index">;
 export interface AttemptHandle {
   readonly index: number;
   readonly finished: boolean;
+  /** Extra headers for the provider request (trace context), from the {@link AttemptObserver}. */
+  readonly headers?: Readonly<Record<string, string>>;
   /** Records the attempt; returns false (and records nothing) if it was already finished. */
   finish(end: AttemptEnd): boolean;
+}
+
+/**
+ * Told of each attempt of one request as it starts and once as it ends (tracing: a span per
+ * attempt). Injected through `DispatchOptions.observer`, so dispatch never imports a tracer.
+ */
+export interface AttemptObserver {
+  /** The attempt starts (or is skipped as `circuit_open`); returns what to send with it and how to hear its end. */
+  started(start: AttemptStart & { index: number }): ObservedAttempt;
+}
+
+/** What an {@link AttemptObserver} gives a started attempt. */
+export interface ObservedAttempt {
+  /** Headers to add to the provider request (the adapter's own headers win). */
+  headers?: Readonly<Record<string, string>>;
+  /** The attempt's record, once. */
+  ended(record: AttemptRecord): void;
 }
 
 /**
@@ -51,24 +70,28 @@ export interface AttemptLog {
   records(): AttemptRecord[];
 }
 
-/** Creates an empty attempt log. */
-export function createAttemptLog(): AttemptLog {
+/** Creates an empty attempt log; `observer` hears of every attempt. */
+export function createAttemptLog(observer?: AttemptObserver): AttemptLog {
   let next = 1;
   const done: AttemptRecord[] = [];
   return {
     begin(start) {
       const index = next++;
       let finished = false;
+      const observed = observer?.started({ index, ...start });
       return {
         index,
         get finished() {
           return finished;
         },
+        ...(observed?.headers === undefined ? {} : { headers: observed.headers }),
         finish(end) {
           if (finished) return false;
           finished = true;
-          done.push({ index, ...start, ...end });
+          const record: AttemptRecord = { index, ...start, ...end };
+          done.push(record);
           done.sort((a, b) => a.index - b.index);
+          observed?.ended({ ...record, usage: { ...record.usage } });
           return true;
         },
       };

@@ -49,6 +49,10 @@ export interface BreakerRegistryDeps {
 export interface BreakerRegistry {
   /** The target's breaker; `policy` is the calling route's and replaces the one held. */
   get(target: BreakerTarget, policy: BreakerPolicy): CircuitBreaker;
+  /** The target's state now, without creating a breaker: undefined for a target never called. */
+  peek(target: BreakerTarget): BreakerState | undefined;
+  /** Every breaker and its state now (metrics). */
+  states(): Array<{ target: BreakerTarget; state: BreakerState }>;
 }
 
 /** The key a breaker is kept under: provider, model and credential. */
@@ -75,6 +79,8 @@ export function createBreakerRegistry(deps: BreakerRegistryDeps = {}): BreakerRe
       entry.policy.current = policy;
       return entry.breaker;
     },
+    peek: (target) => breakers.get(breakerKey(target))?.breaker.state(),
+    states: () => [...breakers.values()].map(({ breaker }) => ({ target: breaker.target, state: breaker.state() })),
   };
 }
 

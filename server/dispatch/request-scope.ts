@@ -4,7 +4,7 @@ import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
-import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog } from "./attempt-record.js";
+import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
 import type { DispatchEnv } from "./dispatch-env.js";
 import type { Release } from "./retry-budget.js";
@@ -17,6 +17,8 @@ export interface DispatchOptions {
   signal: AbortSignal;
   /** The caller's deadline (epoch ms); the route's `timeoutMs` may shorten it. */
   deadline: number;
+  /** Hears of every attempt as it starts and ends (tracing), and may add headers to it. */
+  observer?: AttemptObserver;
 }
 
 /** Why dispatch stopped trying before an attempt succeeded. */
@@ -38,6 +40,7 @@ export interface PreparedRequest {
   order: Candidate[];
   deadline: number;
   callerSignal: AbortSignal;
+  observer?: AttemptObserver;
 }
 
 /**
@@ -58,7 +61,14 @@ export function prepareRequest(
     usable.map((c) => c.target),
     env.random,
   ).map((i) => usable[i] as Candidate);
-  return { route, request, order, deadline: Math.min(opts.deadline, env.now() + route.timeoutMs), callerSignal: opts.signal };
+  return {
+    route,
+    request,
+    order,
+    deadline: Math.min(opts.deadline, env.now() + route.timeoutMs),
+    callerSignal: opts.signal,
+    ...(opts.observer === undefined ? {} : { observer: opts.observer }),
+  };
 }
 
 /**
@@ -112,7 +122,7 @@ export function openRequestScope(env: DispatchEnv, prepared: PreparedRequest): R
   const scope: RequestScope = {
     ...prepared,
     env,
-    log: createAttemptLog(),
+    log: createAttemptLog(prepared.observer),
     signal: controller.signal,
     committed: false,
     stopReason() {

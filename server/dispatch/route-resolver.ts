@@ -20,6 +20,8 @@ export interface RouteResolver {
    * one. Synchronous: the hot path never waits on the database.
    */
   resolve(alias: string, orgId?: string): ResolvedRoute | undefined;
+  /** Every route of the snapshot: global ones (no `orgId`) and each org's own. */
+  list(): Array<{ orgId?: string; route: ResolvedRoute }>;
   /** Checks for changes now and reloads if any (start-up, tests). */
   refresh(): Promise<void>;
   close(): void;
@@ -64,6 +66,11 @@ export function createRouteResolver(opts: RouteResolverOptions): RouteResolver {
 
   return {
     resolve: (alias, orgId) => (orgId === undefined ? undefined : snapshot.get(key(orgId, alias))) ?? snapshot.get(key(undefined, alias)),
+    list: () =>
+      [...snapshot].map(([k, route]) => {
+        const orgId = k.slice(0, k.length - route.alias.length - 1);
+        return orgId === "" ? { route } : { orgId, route };
+      }),
     refresh,
     close: () => clearInterval(timer),
   };

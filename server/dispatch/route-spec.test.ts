@@ -48,4 +48,14 @@ describe("routeInputFromSpec", () => {
     expect(resolved.hedge).toMatchObject({ delayMs: 300 });
     expect(resolved.timeoutMs).toBe(30_000);
   });
+
+  it("carries the cache policy: a TTL turns caching on, the threshold defaults to 0.95", () => {
+    const base = { targets: [{ provider: "sandbox", model: "m" }] };
+    expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, base))).cache).toBeUndefined();
+    expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, { ...base, cache: { semantic: true } }))).cache).toBeUndefined();
+    const on = withDefaults(routeInputFromSpec("a", create(RouteSchema, { ...base, cache: { ttl: { seconds: 60n }, semantic: true } })));
+    expect(on.cache).toEqual({ ttlMs: 60_000, semantic: true, semanticThreshold: 0.95 });
+    const tuned = create(RouteSchema, { ...base, cache: { ttl: { seconds: 5n }, semanticThreshold: 0.9, embeddingRoute: "embed" } });
+    expect(withDefaults(routeInputFromSpec("a", tuned)).cache).toEqual({ ttlMs: 5_000, semantic: false, semanticThreshold: 0.9, embeddingRoute: "embed" });
+  });
 });

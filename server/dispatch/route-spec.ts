@@ -84,6 +84,16 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
         })
       : undefined,
     timeoutMs: ms(route.timeout),
+    defaultMaxOutputTokens: positive(route.defaultMaxOutputTokens),
+    cache: route.cache
+      ? definedOnly({
+          ttlMs: ms(route.cache.ttl),
+          semantic: route.cache.semantic,
+          // A proto float: 0.95 arrives as 0.949999988…; six digits is what a person typed.
+          semanticThreshold: route.cache.semanticThreshold > 0 ? Math.round(route.cache.semanticThreshold * 1e6) / 1e6 : undefined,
+          embeddingRoute: route.cache.embeddingRoute || undefined,
+        })
+      : undefined,
   }) as RouteInput;
 }
 

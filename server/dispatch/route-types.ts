@@ -62,6 +62,21 @@ export interface BreakerPolicy {
   rollingWindowMs: number;
 }
 
+/**
+ * How a route uses the response cache (`server/cache/`). Present only when the route caches: a
+ * route without a positive TTL has no `cache`, and the cache stage passes its calls through.
+ */
+export interface RouteCachePolicy {
+  /** How long a stored answer may be served (ms, > 0). */
+  ttlMs: number;
+  /** Also look up semantically similar requests (opt-in). */
+  semantic: boolean;
+  /** Cosine similarity a semantic hit needs (default 0.95, clamped to 0..1). */
+  semanticThreshold: number;
+  /** Route alias whose embedding model embeds prompts; unset: the gateway's local embedding. */
+  embeddingRoute?: string;
+}
+
 /** A route alias resolved to ordered, weighted targets and the policies that govern them. */
 export interface ResolvedRoute {
   alias: string;
@@ -71,6 +86,10 @@ export interface ResolvedRoute {
   breaker: BreakerPolicy;
   /** Overall deadline across every attempt when the caller's is later or absent (default 120 s). */
   timeoutMs: number;
+  /** Response-cache policy; absent: the route does not cache. */
+  cache?: RouteCachePolicy;
+  /** Max output tokens of a request that sets none (the budget stage applies it); absent: none. */
+  defaultMaxOutputTokens?: number;
 }
 
 /** A target as configured: only `provider` and `model` are required. */
@@ -84,6 +103,8 @@ export interface RouteInput {
   hedge?: Partial<HedgePolicy>;
   breaker?: Partial<BreakerPolicy>;
   timeoutMs?: number;
+  cache?: Partial<RouteCachePolicy>;
+  defaultMaxOutputTokens?: number;
 }
 
 /** The defaults `withDefaults` applies (RELIABILITY.md §7, Envoy and gRPC A6 anchors). */
@@ -103,6 +124,7 @@ export const ROUTE_DEFAULTS = {
   hedge: { maxHedges: 1 },
   breaker: { errorThresholdPercent: 50, volumeThreshold: 20, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 },
   timeoutMs: 120_000,
+  cache: { semanticThreshold: 0.95 },
 } as const;
 
 /** Hard cap on attempts per target, the first included (gRPC A6). */
@@ -159,6 +181,23 @@ export function withDefaults(input: RouteInput): ResolvedRoute {
       rollingWindowMs: positiveOr(breaker.rollingWindowMs, d.breaker.rollingWindowMs),
     },
     timeoutMs: positiveOr(input.timeoutMs, d.timeoutMs),
+    ...cachePolicyOf(input.cache),
+    ...(input.defaultMaxOutputTokens !== undefined && input.defaultMaxOutputTokens > 0 ? { defaultMaxOutputTokens: Math.floor(input.defaultMaxOutputTokens) } : {}),
+  };
+}
+
+/** The route's cache policy, or nothing when its TTL is unset or not positive (no caching). */
+function cachePolicyOf(cache: Partial<RouteCachePolicy> | undefined): { cache?: RouteCachePolicy } {
+  if (cache?.ttlMs === undefined || !Number.isFinite(cache.ttlMs) || cache.ttlMs <= 0) return {};
+  const threshold = cache.semanticThreshold;
+  return {
+    cache: {
+      ttlMs: Math.ceil(cache.ttlMs),
+      semantic: cache.semantic ?? false,
+      semanticThreshold:
+        threshold === undefined || !Number.isFinite(threshold) || threshold <= 0 ? ROUTE_DEFAULTS.cache.semanticThreshold : clamp(threshold, 0, 1),
+      ...(cache.embeddingRoute ? { embeddingRoute: cache.embeddingRoute } : {}),
+    },
   };
 }
 

@@ -70,7 +70,10 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
       return { ok: false, err, decision: ctl.fail(err, { outputText: "", sent: false }) };
     }
     const request: ModelRequest = { ...req, model: target.model };
-    it = slot.candidate.provider.chatStream(request, apiKey === undefined ? { signal: ctl.signal } : { signal: ctl.signal, apiKey })[Symbol.asyncIterator]();
+    const headers = slot.handle.headers;
+    it = slot.candidate.provider
+      .chatStream(request, { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) })
+      [Symbol.asyncIterator]();
     for (;;) {
       const untilFirstToken = firstTokenBy - scope.env.now();
       const byFirstToken = !sawContent && untilFirstToken <= target.idleTimeoutMs;

@@ -33,7 +33,8 @@ function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<
       return { ok: false, err, decision: ctl.fail(err, { outputText: "", sent: false }) };
     }
     try {
-      const ctx: CallContext = apiKey === undefined ? { signal: ctl.signal } : { signal: ctl.signal, apiKey };
+      const headers = slot.handle.headers;
+      const ctx: CallContext = { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) };
       const value = await raceAbort(
         callSafely(() => call.invoke(slot.candidate, ctx)),
         ctl.signal,

@@ -20,6 +20,11 @@ export interface AuthInterceptorOptions {
 /** `Bearer <token>`, case-insensitive scheme, one token. */
 const BEARER = /^Bearer[ \t]+(\S+)[ \t]*$/i;
 
+/** The token of an `authorization: Bearer <token>` header value; `undefined` for anything else. */
+export function bearerToken(authorization: string | null): string | undefined {
+  return BEARER.exec(authorization ?? "")?.[1];
+}
+
 /**
  * Authenticates every call of a guarded service and authorizes it against the method's
  * `(switchboard.v1.required_scope)` option, read from the schema once at start.
@@ -36,9 +41,11 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInter
   return (next) => async (req) => {
     const required = scopes.requiredScope(req.method);
     if (required === undefined) return next(req);
-    const match = BEARER.exec(req.header.get("authorization") ?? "");
-    if (match === null) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
-    const principal = await deps.authenticator.authenticate(match[1]!);
+    const token = bearerToken(req.header.get("authorization"));
+    if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+    const principal = await deps.authenticator.authenticate(token);
+    // Set before the scope check, so a refused call is still attributed (the audit log reads it).
+    req.contextValues.set(kPrincipal, principal);
     const procedure = `${req.service.typeName}/${req.method.name}`;
     if (required === Scope.UNSPECIFIED) {
       throw new ConnectError(`${procedure} declares no scope and cannot be called with a key`, Code.PermissionDenied);
@@ -46,7 +53,6 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInter
     if (!principal.scopes.has(required)) {
       throw new ConnectError(`${procedure} requires scope ${scopeName(required)}`, Code.PermissionDenied);
     }
-    req.contextValues.set(kPrincipal, principal);
     return next(req);
   };
 }

@@ -1,5 +1,7 @@
 import { createContextKey } from "@connectrpc/connect";
+import type { AuditNote } from "../audit/audit-context.js";
 import type { Principal } from "../auth/principal.js";
+import type { CallSummary } from "../observability/call-summary.js";
 
 /**
  * The gateway's id for the current RPC, set by the telemetry interceptor from a valid
@@ -14,3 +16,26 @@ export const kRequestId = createContextKey<string>("", { description: "request i
  * health and reflection).
  */
 export const kPrincipal = createContextKey<Principal | undefined>(undefined, { description: "authenticated principal" });
+
+/**
+ * The caller's network address as the listener's socket saw it (no `x-forwarded-for`: a header
+ * anyone can set proves nothing), set for every RPC by the server's adapter; the audit log
+ * records it.
+ */
+export const kPeer = createContextKey<string>("", { description: "peer address" });
+
+/**
+ * What a handler tells the audit log about the mutation it made — the resource, its org, and the
+ * resource before and after — set with `noteAudit` (`server/audit/audit-context.ts`) and read by
+ * the audit interceptor once the call has ended. Unset: the interceptor derives what it can from
+ * the request and response.
+ */
+export const kAuditNote = createContextKey<AuditNote | undefined>(undefined, { description: "audit note" });
+
+/**
+ * What a CapabilityService RPC consumed (route, provider, model, tokens, cost, cache status,
+ * attempts), set once by the service when the verb has its summed usage — for streams at the
+ * terminal event — and read by the telemetry interceptor for the access log, span and metrics.
+ * Unset on other services and on RPCs that failed before the verb finished.
+ */
+export const kCallSummary = createContextKey<CallSummary | undefined>(undefined, { description: "call summary" });

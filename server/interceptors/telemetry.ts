@@ -1,11 +1,22 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { accessLogFields } from "../observability/access-log.js";
+import { codeName, outcomeCode } from "../observability/code-name.js";
 import type { Logger } from "../observability/logger.js";
-import { kRequestId } from "./context-keys.js";
+import type { Metrics } from "../observability/metrics.js";
+import { SpanKind, SpanStatusCode, type Context, type Span, type Tracing } from "../observability/tracing.js";
+import { kCallSummary, kPrincipal, kRequestId } from "./context-keys.js";
 
-/** Dependencies of {@link createTelemetryInterceptor}. */
+export { codeName };
+
+/** Dependencies of {@link createTelemetryInterceptor}; metrics and tracing are optional. */
 export interface TelemetryInterceptorDeps {
   logger: Logger;
+  /** RPC counters and latency histograms (`/metrics`). */
+  metrics?: Metrics;
+  /** A span per RPC, continuing the caller's `traceparent`. */
+  tracing?: Tracing;
 }
 
 /** A caller-supplied request id is kept only if it is short and plain (no log injection). */
@@ -13,53 +24,134 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every RPC a request id (the caller's `x-request-id` when it is well-formed, else a new
- * UUID), returns it in the `x-request-id` response header, and writes exactly one access-log line
- * when the RPC ends — for streams, when the stream ends. The line holds the procedure, protocol,
- * canonical code, duration and message counts; never bodies or headers, so no secret reaches it.
+ * UUID), returns it in the `x-request-id` response header, and when the RPC ends — for streams,
+ * when the stream ends — writes exactly one access-log line, counts the RPC in the metrics and
+ * ends its span. The line holds the procedure, protocol, canonical code, duration, message count,
+ * the caller's org/team/key ids and, for CapabilityService, what the call summary says (route,
+ * provider, model, tokens, cost, cache status, attempts, time to first token); never bodies or
+ * headers, so no secret reaches it. With tracing on, the RPC runs inside a SERVER span that
+ * continues the caller's W3C trace context, and its trace id is on the log line.
  */
 export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Interceptor {
+  const tracing = deps.tracing?.enabled ? deps.tracing : undefined;
   return (next) => async (req) => {
     const started = performance.now();
     const supplied = req.header.get("x-request-id");
     const requestId = supplied !== null && REQUEST_ID_PATTERN.test(supplied) ? supplied : randomUUID();
     req.contextValues.set(kRequestId, requestId);
-    const procedure = `${req.service.typeName}/${req.method.name}`;
+    const service = req.service.typeName;
+    const method = req.method.name;
+    const procedure = `${service}/${method}`;
     const protocol = protocolOf(req.header.get("content-type"));
-    const log = (err: unknown, messagesOut: number) => {
-      const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);
-      const fields = { requestId, procedure, protocol, code, durationMs: round(performance.now() - started), messagesOut };
-      if (err === undefined || (err instanceof ConnectError && isCallerError(err.code))) deps.logger.info(fields, "rpc");
-      else deps.logger.warn(fields, "rpc");
+    const verb = service === CapabilityService.typeName ? snake(method) : undefined;
+
+    let span: Span | undefined;
+    let spanCtx: Context | undefined;
+    if (tracing) {
+      const parent = tracing.extract((name) => req.header.get(name));
+      span = tracing.startSpan(procedure, {
+        kind: SpanKind.SERVER,
+        parent,
+        attributes: {
+          "rpc.system": protocol === "connect" ? "connect_rpc" : "grpc",
+          "rpc.service": service,
+          "rpc.method": method,
+          "switchboard.request_id": requestId,
+        },
+      });
+      spanCtx = tracing.withSpan(parent, span);
+    }
+    const within = <T>(fn: () => T): T => (tracing && spanCtx ? tracing.run(spanCtx, fn) : fn());
+
+    const end = (err: unknown, messagesOut: number) => {
+      const code = outcomeCode(err);
+      const durationMs = performance.now() - started;
+      const principal = req.contextValues.get(kPrincipal);
+      const summary = req.contextValues.get(kCallSummary);
+      const ttftMs = summary?.firstTokenAt === undefined ? undefined : summary.firstTokenAt - started;
+      const traceId = span?.spanContext().traceId;
+      const fields = accessLogFields({
+        requestId,
+        procedure,
+        protocol,
+        code,
+        durationMs,
+        messagesOut,
+        ...(verb === undefined ? {} : { verb }),
+        ...(principal === undefined ? {} : { principal }),
+        ...(summary === undefined ? {} : { summary }),
+        ...(ttftMs === undefined ? {} : { timeToFirstTokenMs: ttftMs }),
+        ...(err === undefined ? {} : { error: err }),
+        ...(traceId === undefined ? {} : { traceId }),
+      });
+      const fault = err !== undefined && !(err instanceof ConnectError && isCallerError(err.code));
+      if (fault) deps.logger.warn(fields, "rpc");
+      else deps.logger.info(fields, "rpc");
+      deps.metrics?.rpcEnded({
+        service,
+        method,
+        code,
+        seconds: durationMs / 1000,
+        ...(summary === undefined ? {} : { route: summary.route }),
+        ...(ttftMs === undefined ? {} : { timeToFirstTokenSeconds: ttftMs / 1000 }),
+      });
+      if (span !== undefined) {
+        span.setAttributes({
+          "rpc.grpc.status_code": err === undefined ? 0 : err instanceof ConnectError ? err.code : Code.Internal,
+          ...(principal === undefined ? {} : { "switchboard.org_id": principal.orgId, "switchboard.team_id": principal.teamId, "switchboard.key_id": principal.keyId }),
+          ...(summary === undefined
+            ? {}
+            : {
+                "switchboard.route": summary.route,
+                "switchboard.cost_micros_usd": Number(summary.costMicrosUsd),
+                "switchboard.cache_status": summary.cacheStatus,
+                "gen_ai.usage.input_tokens": summary.inputTokens,
+                "gen_ai.usage.output_tokens": summary.outputTokens,
+              }),
+        });
+        if (fault) span.setStatus({ code: SpanStatusCode.ERROR, message: code });
+        span.end();
+      }
     };
+
     let res;
     try {
-      res = await next(req);
+      res = await within(() => next(req));
     } catch (err) {
-      log(err, 0);
+      end(err, 0);
       throw err;
     }
     res.header.set("x-request-id", requestId);
     if (!res.stream) {
-      log(undefined, 1);
+      end(undefined, 1);
       return res;
     }
-    const inner = res.message;
+    const inner = res.message[Symbol.asyncIterator]();
     return {
       ...res,
       message: (async function* () {
         let count = 0;
         let failure: unknown;
+        let done = false;
         try {
-          for await (const message of inner) {
+          for (;;) {
+            // Each pull runs in the RPC's trace context: the handler's generator body runs here.
+            const r = await within(() => inner.next());
+            if (r.done) {
+              done = true;
+              break;
+            }
             count++;
-            yield message;
+            yield r.value;
           }
         } catch (err) {
+          done = true;
           failure = err;
           throw err;
         } finally {
+          if (!done) await within(() => inner.return?.(undefined))?.catch(() => undefined);
           // A caller that goes away mid-stream ends the generator without an error: Canceled.
-          log(failure ?? (req.signal.aborted ? new ConnectError("canceled", Code.Canceled) : undefined), count);
+          end(failure ?? (req.signal.aborted ? new ConnectError("canceled", Code.Canceled) : undefined), count);
         }
       })(),
     };
@@ -70,6 +162,11 @@ function protocolOf(contentType: string | null): string {
   if (contentType?.startsWith("application/grpc-web")) return "grpc-web";
   if (contentType?.startsWith("application/grpc")) return "grpc";
   return "connect";
+}
+
+/** `ChatStream` → `chat_stream`. */
+function snake(name: string): string {
+  return name.replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
 }
 
 /** Codes that describe the caller's request rather than a fault of ours: logged at info. */
@@ -85,13 +182,4 @@ function isCallerError(code: Code): boolean {
     Code.Canceled,
     Code.Unimplemented,
   ].includes(code);
-}
-
-/** The canonical snake_case code name (`invalid_argument`), as Connect writes it on the wire. */
-export function codeName(code: Code): string {
-  return Code[code].replace(/([a-z])([A-Z])/g, "$1_$2").toLowerCase();
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }

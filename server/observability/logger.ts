@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogLevel } from "../config/config.js";
+import { prettyDestination } from "./pretty.js";
 
 export type { Logger };
 
@@ -24,12 +25,14 @@ export interface LoggerOptions {
   level: LogLevel;
   /** Where lines go; default stdout. Tests pass a stream to read what was logged. */
   destination?: DestinationStream;
+  /** Human-readable lines on stdout instead of JSON (main.ts sets it only for a terminal). */
+  pretty?: boolean;
 }
 
 /**
  * Creates the process's structured JSON logger: one JSON object per line, secrets censored at the
- * paths in {@link REDACTED_PATHS}. Pretty output is left to a pipe (`| npx pino-pretty`) so the
- * hot path never formats for humans.
+ * paths in {@link REDACTED_PATHS}. With `pretty` (a terminal that asked for it), the same lines
+ * are formatted for humans on stdout; production logs stay JSON.
  */
 export function createLogger(opts: LoggerOptions): Logger {
   return pino(
@@ -40,6 +43,6 @@ export function createLogger(opts: LoggerOptions): Logger {
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
     },
-    opts.destination,
+    opts.destination ?? (opts.pretty ? prettyDestination(process.stdout) : undefined),
   );
 }

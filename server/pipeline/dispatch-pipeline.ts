@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { attemptsOf, type AttemptRecord } from "../dispatch/attempt-record.js";
-import type { Dispatcher } from "../dispatch/dispatcher.js";
+import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatch/attempt-record.js";
+import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
 import type { CallMeta, ModelCallResult, ModelPipeline } from "./model-call.js";
@@ -29,6 +29,8 @@ export interface DispatchPipelineDeps {
   routes: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
   /** The cost of one attempt's usage in micro-USD (the price book). */
   cost(provider: string, model: string, usage: TokenUsage): bigint;
+  /** An observer of the call's provider attempts (tracing: a span each, trace context sent along). */
+  observeAttempts?: (meta: CallMeta, operation: "chat" | "embeddings") => AttemptObserver | undefined;
 }
 
 /**
@@ -42,6 +44,10 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     if (route === undefined) throw new ConnectError(`route "${meta.route}" is not defined`, Code.NotFound);
     return route;
   };
+  const options = (meta: CallMeta, operation: "chat" | "embeddings"): DispatchOptions => {
+    const observer = deps.observeAttempts?.(meta, operation);
+    return observer === undefined ? meta : { signal: meta.signal, deadline: meta.deadline, observer };
+  };
   const priced = (attempts: readonly AttemptRecord[]): bigint =>
     attempts.reduce((sum, a) => sum + deps.cost(a.provider, a.model, a.usage), 0n);
   /** Rethrows a dispatch failure with its priced attempts registered for the outer stages. */
@@ -53,11 +59,11 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
 
   return {
     async chat(call) {
-      const { response, attempts, target } = await deps.dispatcher.chat(routeOf(call.meta), call.request, call.meta).catch(account);
+      const { response, attempts, target } = await deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat")).catch(account);
       return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
     },
     chatStream(call) {
-      const stream = deps.dispatcher.chatStream(routeOf(call.meta), call.request, call.meta);
+      const stream = deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
       let settle!: (result: Omit<ModelCallResult, "response">) => void;
       const result = new Promise<Omit<ModelCallResult, "response">>((resolve) => (settle = resolve));
       const finish = () => {
@@ -79,7 +85,7 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
       };
     },
     async embed(call) {
-      const { response, attempts, target } = await deps.dispatcher.embed(routeOf(call.meta), call.request, call.meta).catch(account);
+      const { response, attempts, target } = await deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings")).catch(account);
       return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
     },
   };

@@ -55,6 +55,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
   async function send(req: ModelRequest, ctx: CallContext, stream: boolean): Promise<HttpResponse> {
     const body = JSON.stringify(toWireRequest(req, { defaultMaxTokens, stream }));
     const headers: Record<string, string> = {
+      ...ctx.headers,
       "content-type": "application/json",
       accept: stream ? "text/event-stream" : "application/json",
       "anthropic-version": version,

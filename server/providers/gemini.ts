@@ -62,7 +62,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
   const urlOf = (model: string, method: string, query = "") => `${base}/${version}/${modelPath(model)}:${method}${query}`;
 
   async function post(url: string, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> {
-    const headers: Record<string, string> = { "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
+    const headers: Record<string, string> = { ...ctx.headers, "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
     if (ctx.apiKey !== undefined) headers["x-goog-api-key"] = ctx.apiKey;
     const res = await opts.http.send({
       url,

@@ -121,6 +121,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
 
   const post = async (model: string, op: OpenAIOperation, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> => {
     const headers: Record<string, string> = {
+      ...ctx.headers,
       ...opts.extraHeaders,
       "content-type": "application/json",
       accept: stream ? "text/event-stream" : "application/json",

@@ -28,6 +28,11 @@ export interface CallContext {
   signal: AbortSignal;
   /** The decrypted credential (API key), if the target has one. Never logged. */
   apiKey?: string;
+  /**
+   * Extra headers for the upstream request: the W3C trace context (`traceparent`, `tracestate`)
+   * of the attempt. Never credentials; the adapter's own headers win over these.
+   */
+  headers?: Readonly<Record<string, string>>;
 }
 
 /**

@@ -3,11 +3,13 @@ import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateKeyRequestSchema,
+  KeySchema,
   KeyService,
   RotateKeyRequestSchema,
   type Key,
 } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import type { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { assertCovers, orgScopeOf, type Grant } from "../auth/access.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { generateSecret, parseSecret } from "../auth/key-format.js";
@@ -70,6 +72,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const record = createdRecord(outcome, name, (rejection) =>
         rejection.kind === "team_not_found" ? notFound(req.parent) : new ConnectError(`${name} already exists`, Code.AlreadyExists),
       );
+      noteAudit(ctx, { resource: name, orgId: record.orgId, after: auditSnapshot(KeySchema, keyMessage(record, now())) });
       // A repeat returns the key the first call made; that call's secret is gone for good.
       return { key: keyMessage(record, now()), secret: outcome.kind === "created" ? secret : "" };
     },
@@ -109,6 +112,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const updated = await deps.keys.updateKey(parseKeyName(name, "key.name"), orgScopeOf(caller), patch, new Date(now()));
       deps.authenticator.forget(current.id);
       if (updated === undefined) throw notFound(name);
+      noteAudit(ctx, { resource: name, orgId: current.orgId, ...changed(current, updated, now()) });
       return { key: keyMessage(updated, now()) };
     },
 
@@ -118,6 +122,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const revoked = await deps.keys.revokeKey(parseKeyName(req.name, "name"), orgScopeOf(caller), new Date(now()));
       deps.authenticator.forget(current.id);
       if (revoked === undefined) throw notFound(req.name);
+      noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(current, revoked, now()) });
       return { key: keyMessage(revoked, now()) };
     },
 
@@ -140,9 +145,15 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
           ? notFound(req.name)
           : new ConnectError(`${req.name} is revoked and cannot be rotated`, Code.FailedPrecondition),
       );
+      noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(current, record, now()) });
       return { key: keyMessage(record, now()), secret: outcome.kind === "created" ? secret : "" };
     },
   };
+}
+
+/** The audit note's before and after of a key change: `Key` messages, which hold no secret or hash. */
+function changed(before: KeyRecord, after: KeyRecord, now: number) {
+  return { before: auditSnapshot(KeySchema, keyMessage(before, now)), after: auditSnapshot(KeySchema, keyMessage(after, now)) };
 }
 
 /** The grant a key (or a key about to be) carries, for {@link assertCovers}. */

@@ -2,11 +2,13 @@ import { clone, create, equals, fromJson, toJson, type JsonValue } from "@bufbui
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { RouteSchema, RouteService, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
 import { validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
 import type { RouteRecord, RouteStore } from "../store/route-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
+import { credentialUsableBy } from "../vault/credential-names.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
@@ -51,8 +53,15 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
     if (match === null) throw new ConnectError("name: must be routes/{route} or orgs/{org}/routes/{route}", Code.InvalidArgument);
     return { parent: match[1] === undefined ? "" : `orgs/${match[1]}`, alias: match[2]! };
   };
-  const check = (route: Route, field: string) => {
+  const check = (route: Route, field: string, scope: RouteScope) => {
     const issues = validateRoute(route, deps.catalog);
+    // A route may spend only global credentials and its own org's, never another org's.
+    route.targets.forEach((t, i) => {
+      if (t.credential !== "" && !credentialUsableBy(t.credential, scope.orgName)) {
+        const allowed = scope.orgName === null ? "credentials/{id}" : `credentials/{id} or orgs/${scope.orgName}/credentials/{id}`;
+        issues.push({ path: `targets[${i}].credential`, message: `a ${scope.orgName === null ? "global" : "org"} route may use only ${allowed}` });
+      }
+    });
     if (issues.length > 0) {
       throw new ConnectError(issues.map((i) => `${field}.${i.path}: ${i.message}`).join("; "), Code.InvalidArgument);
     }
@@ -69,7 +78,7 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
     async createRoute(req, ctx) {
       const scope = await scopeOf(callerOf(ctx), req.parent, true);
       const route = specOf(req.route ?? create(RouteSchema));
-      check(route, "route");
+      check(route, "route", scope);
       const created = await deps.routes.create(scope.orgId, req.routeId, toJson(RouteSchema, route));
       if (created === "exists") {
         // A retried create of the same route answers as the first did; a different one conflicts.
@@ -79,6 +88,7 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
         }
         throw new ConnectError(`route ${nameOf(scope, req.routeId)} already exists`, Code.AlreadyExists);
       }
+      noteAudit(ctx, { resource: nameOf(scope, req.routeId), orgId: scope.orgId, after: auditSnapshot(RouteSchema, toRoute(created)) });
       return { route: toRoute(created) };
     },
     async getRoute(req, ctx) {
@@ -99,14 +109,16 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
         const key = camel(field) as keyof Route;
         (next as unknown as Record<string, unknown>)[key] = clone(RouteSchema, req.route)[key];
       }
-      check(next, "route");
+      check(next, "route", scope);
       const updated = await deps.routes.update(scope.orgId, alias, toJson(RouteSchema, next));
       if (updated === undefined) throw new ConnectError(`route ${req.route.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.route.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(record)), after: auditSnapshot(RouteSchema, toRoute(updated)) });
       return { route: toRoute(updated) };
     },
     async deleteRoute(req, ctx) {
-      const { scope, alias } = await load(ctx, req.name, true);
+      const { scope, alias, record } = await load(ctx, req.name, true);
       if (!(await deps.routes.delete(scope.orgId, alias))) throw new ConnectError(`route ${req.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(record)) });
       return {};
     },
   };

@@ -2,10 +2,13 @@ import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateOrgRequestSchema,
   CreateTeamRequestSchema,
+  OrgSchema,
+  TeamSchema,
   TenantService,
   type Org,
   type Team,
 } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
+import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Clock } from "../clock.js";
 import type { TenantFields, TenantPatch, TenantStore } from "../store/tenant-store.js";
@@ -41,7 +44,9 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const name = `orgs/${req.orgId}`;
       const key = idempotencyKey(caller, "CreateOrg", CreateOrgRequestSchema, req);
       const outcome = await deps.tenants.createOrg(req.orgId, fieldsOf(req.org), key);
-      return { org: orgMessage(createdRecord(outcome, name, () => exists(name))) };
+      const org = createdRecord(outcome, name, () => exists(name));
+      noteAudit(ctx, { resource: name, orgId: org.id, after: auditSnapshot(OrgSchema, orgMessage(org)) });
+      return { org: orgMessage(org) };
     },
 
     async getOrg(req, ctx) {
@@ -60,17 +65,27 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const name = req.org?.name ?? "";
       const orgName = parseOrgName(name, "org.name");
       const patch = patchOf(req.org, maskedFields(req.updateMask, UPDATABLE));
-      const org = await deps.tenants.updateOrg(orgName, orgScopeOf(callerOf(ctx)), patch, now());
+      const scope = orgScopeOf(callerOf(ctx));
+      const before = await deps.tenants.getOrg(orgName, scope);
+      const org = await deps.tenants.updateOrg(orgName, scope, patch, now());
       if (org === undefined) throw notFound(name);
+      noteAudit(ctx, {
+        resource: name,
+        orgId: org.id,
+        ...(before ? { before: auditSnapshot(OrgSchema, orgMessage(before)) } : {}),
+        after: auditSnapshot(OrgSchema, orgMessage(org)),
+      });
       return { org: orgMessage(org) };
     },
 
     async deleteOrg(req, ctx) {
       const caller = callerOf(ctx);
       requirePlatformAdmin(caller, "DeleteOrg");
+      const before = await deps.tenants.getOrg(parseOrgName(req.name, "name"), orgScopeOf(caller));
       const result = await deps.tenants.deleteOrg(parseOrgName(req.name, "name"), orgScopeOf(caller));
       if (result === "not_found") throw notFound(req.name);
       if (result === "has_teams") throw new ConnectError(`${req.name} still has teams; delete them first`, Code.FailedPrecondition);
+      if (before) noteAudit(ctx, { resource: req.name, orgId: before.id, before: auditSnapshot(OrgSchema, orgMessage(before)) });
       return {};
     },
 
@@ -81,6 +96,7 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const key = idempotencyKey(caller, "CreateTeam", CreateTeamRequestSchema, req);
       const outcome = await deps.tenants.createTeam(orgName, req.teamId, orgScopeOf(caller), fieldsOf(req.team), key);
       const team = createdRecord(outcome, name, (rejection) => (rejection.kind === "org_not_found" ? notFound(req.parent) : exists(name)));
+      noteAudit(ctx, { resource: name, orgId: team.orgId, after: auditSnapshot(TeamSchema, teamMessage(team)) });
       return { team: teamMessage(team) };
     },
 
@@ -103,15 +119,25 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const name = req.team?.name ?? "";
       const { orgName, teamName } = parseTeamName(name, "team.name");
       const patch = patchOf(req.team, maskedFields(req.updateMask, UPDATABLE));
-      const team = await deps.tenants.updateTeam(orgName, teamName, orgScopeOf(callerOf(ctx)), patch, now());
+      const scope = orgScopeOf(callerOf(ctx));
+      const before = await deps.tenants.getTeam(orgName, teamName, scope);
+      const team = await deps.tenants.updateTeam(orgName, teamName, scope, patch, now());
       if (team === undefined) throw notFound(name);
+      noteAudit(ctx, {
+        resource: name,
+        orgId: team.orgId,
+        ...(before ? { before: auditSnapshot(TeamSchema, teamMessage(before)) } : {}),
+        after: auditSnapshot(TeamSchema, teamMessage(team)),
+      });
       return { team: teamMessage(team) };
     },
 
     async deleteTeam(req, ctx) {
       const { orgName, teamName } = parseTeamName(req.name, "name");
+      const before = await deps.tenants.getTeam(orgName, teamName, orgScopeOf(callerOf(ctx)));
       const result = await deps.tenants.deleteTeam(orgName, teamName, orgScopeOf(callerOf(ctx)), now());
       if (result === "not_found") throw notFound(req.name);
+      if (result === "deleted" && before) noteAudit(ctx, { resource: req.name, orgId: before.orgId, before: auditSnapshot(TeamSchema, teamMessage(before)) });
       if (result === "has_active_keys") {
         throw new ConnectError(`${req.name} still has active keys; revoke them first`, Code.FailedPrecondition);
       }

@@ -1,5 +1,5 @@
 import { PGlite } from "@electric-sql/pglite";
-import { Kysely, PostgresDialect } from "kysely";
+import { Kysely, PostgresDialect, type LogEvent } from "kysely";
 import pg from "pg";
 import { createPGliteDialect } from "./pglite-dialect.js";
 import type { Database } from "./schema.js";
@@ -22,6 +22,11 @@ export interface DatabaseOptions {
    * do that (P8).
    */
   onIdleError?: (err: Error) => void;
+  /**
+   * Told of every query once it ended (its SQL with placeholders, never the values; its duration;
+   * its error), in the caller's async context — tracing makes a span of each.
+   */
+  onQuery?: (query: { sql: string; durationMs: number; error?: unknown }) => void;
 }
 
 /** An open database: the typed query builder plus what it runs on. */
@@ -58,13 +63,22 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     // which would crash the process. The failure already reaches the caller as the query's
     // rejection, and pg-pool drops the broken client on release, so this listener only has to exist.
     pool.on("connect", (client) => client.on("error", () => undefined));
-    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), "postgres");
+    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...logOption(opts) }), "postgres");
   }
   const pglite = await PGlite.create({
     dataDir: opts.dataDir ?? "memory://",
     parsers: { [INT8_OID]: (value: string) => BigInt(value) },
   });
-  return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite) }), "pglite");
+  return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite), ...logOption(opts) }), "pglite");
+}
+
+function logOption(opts: DatabaseOptions): { log?: (event: LogEvent) => void } {
+  const onQuery = opts.onQuery;
+  if (onQuery === undefined) return {};
+  return {
+    log: (event) =>
+      onQuery({ sql: event.query.sql, durationMs: event.queryDurationMillis, ...(event.level === "error" ? { error: event.error } : {}) }),
+  };
 }
 
 function wrap(db: Kysely<Database>, kind: DatabaseHandle["kind"]): DatabaseHandle {

@@ -1,7 +1,7 @@
 import { randomBytes } from "node:crypto";
 
 /** Prefixes of the internal ids the store generates, one per resource kind. */
-export type IdPrefix = "org" | "team" | "key" | "route";
+export type IdPrefix = "org" | "team" | "key" | "route" | "prompt" | "budget" | "ratelimit" | "cred" | "grpolicy";
 
 /**
  * A new opaque internal id: `<prefix>_` + creation time (ms, base36, 9 chars) + 72 random bits

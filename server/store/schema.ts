@@ -108,6 +108,261 @@ export interface RoutesTable {
   deleted_at: NullableTimestamp;
 }
 
+/** Row shape of `prompt_templates` (migration 0006): a named prompt for one verb. */
+export interface PromptTemplatesTable {
+  /** Opaque internal id (`prompt_…`). */
+  id: string;
+  /** Owning org's internal id; null for a global template. */
+  org_id: string | null;
+  /** The `{prompt}` of the resource name; unique per scope among live templates. */
+  name: string;
+  /** `summarize`, `classify`, `extract`, `answer` or `chat`. */
+  verb: string;
+  description: ColumnType<string, string | undefined, string>;
+  active_version: number;
+  latest_version: number;
+  /** Org, team, key or route resource names whose calls use this template. */
+  attachments: Json<string[]>;
+  /** Taken from the `prompt_revisions` sequence on every write; replicas reload when it moves. */
+  revision: ColumnType<bigint, bigint | undefined, bigint>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+/** Row shape of `prompt_versions` (migration 0006): immutable (a trigger rejects UPDATE and DELETE). */
+export interface PromptVersionsTable {
+  template_id: string;
+  /** From 1, per template. */
+  version: number;
+  /** `[{ role, template }]`: the template messages, in order. */
+  messages: Json<{ role: string; template: string }[]>;
+  /** The placeholders the messages use, in order of first use. */
+  variables: Json<string[]>;
+  description: ColumnType<string, string | undefined, never>;
+  /** Resource name of the key that created it. */
+  creator: ColumnType<string, string | undefined, never>;
+  created_at: CreatedAt;
+}
+
+/** A `bigint` column: read as `bigint` (int8 is parsed so on pg and PGlite), written as bigint or string. */
+type Int8 = ColumnType<bigint, bigint | string | number, bigint | string | number>;
+
+/**
+ * Row shape of `usage_records` (migration 0005): the ledger, one row per provider attempt of one
+ * model call (`attempt` ≥ 1) or per cache hit (`attempt` 0), unique on `(call_id, attempt)`.
+ */
+export interface UsageRecordsTable {
+  /** Made by the gateway for each model call; never taken from the caller. */
+  call_id: string;
+  attempt: number;
+  /** The RPC's request id (several model calls may share it). */
+  request_id: string;
+  org_id: string;
+  team_id: string;
+  key_id: string;
+  route: string;
+  provider: string;
+  model: string;
+  verb: string;
+  outcome: string;
+  input_tokens: Int8;
+  output_tokens: Int8;
+  cached_input_tokens: Int8;
+  cache_write_input_tokens: Int8;
+  reasoning_tokens: Int8;
+  cost_micros_usd: Int8;
+  price_version: string;
+  estimated: boolean;
+  cache_status: string;
+  tags: Json<Record<string, string>>;
+  template_name: string | null;
+  template_version: number | null;
+  occurred_at: Timestamp;
+  recorded_at: CreatedAt;
+}
+
+/** Row shape of `usage_dead_letters` (migration 0005): ledger records Postgres refused for their content. */
+export interface UsageDeadLettersTable {
+  id: ColumnType<bigint, never, never>;
+  /** The record as the ledger buffer wrote it (JSON). */
+  record: string;
+  error: string;
+  created_at: CreatedAt;
+}
+
+/** Columns budgets and rate limits share (migration 0005). */
+interface LimitColumns {
+  /** Opaque internal id (`budget_…`, `ratelimit_…`). */
+  id: string;
+  org_id: string;
+  /** The `{budget}` / `{limit}` of the resource name; unique among the org's live rows. */
+  name: string;
+  /** As given: `orgs/{org}`, `…/teams/{team}`, `…/keys/{key}` or `tags/{key}={value}`. */
+  target: string;
+  level: "org" | "team" | "key" | "tag";
+  /** Internal id of the org, team or key, or `key=value` for a tag. */
+  target_id: string;
+  /** From the `limit_revisions` sequence on every write; replicas reload when it moves. */
+  revision: ColumnType<bigint, bigint | undefined, bigint>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+/** Row shape of `budgets` (migration 0005): a spend cap per period. */
+export interface BudgetsTable extends LimitColumns {
+  limit_micros_usd: Int8;
+  period: "daily" | "weekly" | "monthly" | "total";
+  time_zone: string;
+  alert_thresholds_percent: Json<number[]>;
+  alert_webhook_url: string;
+}
+
+/** Row shape of `rate_limits` (migration 0005): requests and tokens per minute. */
+export interface RateLimitsTable extends LimitColumns {
+  requests_per_minute: Int8;
+  tokens_per_minute: Int8;
+}
+
+/** Row shape of `verb_idempotency` (migration 0005): the first result of an idempotent verb call. */
+export interface VerbIdempotencyTable {
+  org_id: string;
+  idempotency_key: string;
+  /** The RPC (`switchboard.v1.CapabilityService/Chat`). */
+  method: string;
+  /** Hash of the request without its idempotency key. */
+  fingerprint: string;
+  state: "in_flight" | "done";
+  /** The serialized response (unary) or responses (streams); null while in flight. */
+  response: Uint8Array | null;
+  /** An in-flight claim older than this is abandoned (its replica died) and may be taken over. */
+  lease_expires_at: Timestamp;
+  created_at: CreatedAt;
+}
+
+/**
+ * Row shape of `credentials` (migration 0004): a provider credential under envelope encryption.
+ * The value exists only as `ciphertext` (AES-256-GCM, tag appended) under a data key that exists
+ * only as `wrapped_key` (AES-256-GCM under master key `master_key_id`, tag appended).
+ */
+export interface CredentialsTable {
+  /** Opaque internal id (`cred_…`), bound into both ciphertexts as additional authenticated data. */
+  id: string;
+  /** Owning org's internal id; null for a global credential. */
+  org_id: string | null;
+  /** The `{credential}` of the resource name; unique per scope. */
+  name: string;
+  provider: string;
+  display_name: ColumnType<string, string | undefined, string>;
+  /** Non-secret connection settings. */
+  settings: Json<Record<string, string>>;
+  /** Short SHA-256 prefix of the value (hex). */
+  fingerprint: string;
+  last_four: ColumnType<string, string | undefined, string>;
+  /** Bumped whenever the value changes; bound into the value's additional authenticated data. */
+  version: ColumnType<number, number | undefined, number>;
+  master_key_id: string;
+  wrapped_key: Uint8Array;
+  key_nonce: Uint8Array;
+  ciphertext: Uint8Array;
+  value_nonce: Uint8Array;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+}
+
+/** Row shape of `audit_events` (migration 0004): append-only (triggers reject UPDATE, DELETE, TRUNCATE). */
+export interface AuditEventsTable {
+  /** Position in the chain, from 1, gap-free. */
+  sequence: bigint;
+  time: Date;
+  /** Key resource name of the caller; empty when unauthenticated. */
+  actor: ColumnType<string, string | undefined, never>;
+  /** `orgs/{org}` of the caller. */
+  actor_org: ColumnType<string, string | undefined, never>;
+  actor_org_id: ColumnType<string | null, string | null | undefined, never>;
+  /** Internal id of the org the acted-on resource belongs to, when known. */
+  org_id: ColumnType<string | null, string | null | undefined, never>;
+  action: string;
+  resource: ColumnType<string, string | undefined, never>;
+  before: ColumnType<unknown, string | null | undefined, never>;
+  after: ColumnType<unknown, string | null | undefined, never>;
+  outcome: "success" | "denied" | "failure";
+  /** Canonical code name the call ended with (`ok`, `permission_denied`, …). */
+  code: ColumnType<string, string | undefined, never>;
+  peer: ColumnType<string, string | undefined, never>;
+  request_id: ColumnType<string, string | undefined, never>;
+  replica: ColumnType<string, string | undefined, never>;
+  previous_hash: string;
+  hash: string;
+}
+
+/** Row shape of `audit_chain_head` (migration 0004): the one row (id 1) every append advances. */
+export interface AuditChainHeadTable {
+  id: number;
+  sequence: bigint;
+  hash: string;
+}
+
+/** One attachment of a guardrail policy: the resource name shown and what it resolved to. */
+export interface GuardrailAttachmentRow {
+  name: string;
+  kind: "org" | "team" | "key" | "route";
+  /** Internal id of the org, team or key; for a route, its owning org's id or null (global). */
+  id: string | null;
+  /** Route attachments: the alias. */
+  alias?: string;
+}
+
+/** Row shape of `guardrail_policies` (migration 0007): a policy as protobuf JSON plus its resolved attachments. */
+export interface GuardrailPoliciesTable {
+  /** Opaque internal id (`grpolicy_…`). */
+  id: string;
+  /** Owning org's internal id; null for a global policy. */
+  org_id: string | null;
+  /** The `{policy}` of the resource name. */
+  policy_id: string;
+  /** `switchboard.v1.GuardrailPolicy` in protobuf JSON, without `name` and the times. */
+  spec: Json<unknown>;
+  attachments: Json<GuardrailAttachmentRow[]>;
+  enabled: ColumnType<boolean, boolean | undefined, boolean>;
+  /** From the `guardrail_policy_revisions` sequence on every write; replicas reload when it moves. */
+  revision: ColumnType<bigint, bigint | undefined, bigint>;
+  created_at: CreatedAt;
+  updated_at: Timestamp;
+  deleted_at: NullableTimestamp;
+}
+
+/**
+ * Row shape of `request_log` (migration 0008): one model call of a logged route, partitioned by
+ * day on `created_at` (see `server/store/request-log-partitions.ts`). Bodies only in the
+ * `redacted` and `full` modes.
+ */
+export interface RequestLogTable {
+  created_at: ColumnType<Date, Date | string, never>;
+  request_id: string;
+  org_id: string | null;
+  team_id: string | null;
+  key_id: string | null;
+  verb: string;
+  route: string;
+  provider: string;
+  model: string;
+  /** `ok` or the canonical code name. */
+  code: string;
+  stream: boolean;
+  duration_ms: number;
+  ttft_ms: number | null;
+  input_tokens: number;
+  output_tokens: number;
+  cost_micros_usd: ColumnType<bigint, bigint | string, never>;
+  cache_status: string | null;
+  attempts: number;
+  mode: "metadata" | "redacted" | "full";
+  request: ColumnType<unknown, string | null, never>;
+  response: ColumnType<unknown, string | null, never>;
+}
+
 /**
  * The table types kysely checks queries against, one property per table, matching the schema
  * produced by running every file in `migrations/` in order. Each new migration that adds or
@@ -119,4 +374,16 @@ export interface Database {
   keys: KeysTable;
   idempotency_records: IdempotencyRecordsTable;
   routes: RoutesTable;
+  prompt_templates: PromptTemplatesTable;
+  prompt_versions: PromptVersionsTable;
+  usage_records: UsageRecordsTable;
+  usage_dead_letters: UsageDeadLettersTable;
+  budgets: BudgetsTable;
+  rate_limits: RateLimitsTable;
+  verb_idempotency: VerbIdempotencyTable;
+  credentials: CredentialsTable;
+  audit_events: AuditEventsTable;
+  audit_chain_head: AuditChainHeadTable;
+  guardrail_policies: GuardrailPoliciesTable;
+  request_log: RequestLogTable;
 }

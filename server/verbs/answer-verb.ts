@@ -5,6 +5,7 @@ import { parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
@@ -83,7 +84,7 @@ export function createAnswerVerb(deps: AnswerDeps): AnswerVerb {
   return async (input, ctx) => {
     checkInput(input);
     const template = templateFor(ctx, "answer");
-    checkTemplate(template, ["question", "sources"]);
+    checkTemplate(template, VERB_VARIABLES.answer.required);
     const native = ctx.capabilities.jsonSchema;
     const schema = answerSchema();
     const format = native

@@ -5,6 +5,7 @@ import { parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
@@ -63,7 +64,7 @@ export function createClassifyVerb(deps: ClassifyDeps): ClassifyVerb {
   return async (input, ctx) => {
     const names = checkLabels(input.labels);
     const template = templateFor(ctx, "classify");
-    checkTemplate(template, ["text"]);
+    checkTemplate(template, VERB_VARIABLES.classify.required);
     const schema = classificationSchema(names);
     const native = ctx.capabilities.jsonSchema;
     const mode = input.multiLabel

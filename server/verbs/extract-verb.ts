@@ -5,6 +5,7 @@ import { withRepairTurn } from "./repair-turn.js";
 import { createSchemaCompiler, formatViolations, SchemaCompileError, type SchemaCompiler, type SchemaValidator, type SchemaViolation } from "./schema-compiler.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
@@ -75,7 +76,7 @@ export function createExtractVerb(deps: ExtractDeps): ExtractVerb {
   return async (input, ctx) => {
     const validator = compile(compiler, input.jsonSchema);
     const template = templateFor(ctx, "extract");
-    checkTemplate(template, ["text"]);
+    checkTemplate(template, VERB_VARIABLES.extract.required);
     const native = ctx.capabilities.jsonSchema;
     const schemaText = JSON.stringify(input.jsonSchema, null, 2);
     const format = native

@@ -16,6 +16,7 @@ import { splitIntoChunks } from "./text-chunks.js";
 import { CHARS_PER_TOKEN, estimateMessagesTokens } from "./token-estimate.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
@@ -67,7 +68,7 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
   return async (input, ctx) => {
     if (input.text.trim() === "") throw invalidArgument("text: nothing to summarize");
     const template = templateFor(ctx, "summarize");
-    checkTemplate(template, ["text"]);
+    checkTemplate(template, VERB_VARIABLES.summarize.required);
     const contextTokens = ctx.capabilities.contextTokens ?? deps.defaultContextTokens ?? 8192;
     const callerMax = ctx.generation?.maxOutputTokens ?? Infinity;
     const finalOut = Math.min(finalOutputTokens(input), callerMax, Math.floor(contextTokens / 2));

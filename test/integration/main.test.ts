@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -7,6 +8,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
 import { afterAll, describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
+import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { generateSecret } from "../../server/auth/key-format.js";
 import { createTestDatabase } from "../support/postgres.js";
@@ -102,8 +104,9 @@ describe("server/main.ts", () => {
     expect(run.stdout()).not.toContain(key!);
     expect(run.stdout()).toContain('"msg":"bootstrap admin key created"');
     expect(await listWith(url, key!)).toBe("ok");
-    // The generated pepper sits beside the data, readable by the owner only.
+    // The generated pepper and master key sit beside the data, readable by the owner only.
     expect(statSync(join(dataDir, "pepper")).mode & 0o777).toBe(0o600);
+    expect(statSync(join(dataDir, "master-key")).mode & 0o777).toBe(0o600);
     run.child.kill("SIGTERM");
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toContain('"msg":"draining"');
@@ -119,12 +122,13 @@ describe("server/main.ts", () => {
     expect(await again.exited).toBe(0);
   }, 90_000);
 
-  it("refuses to start on Postgres without a pepper (exit code 2, naming the variable)", async () => {
+  it("refuses to start on Postgres without a pepper and a master key (exit code 2, naming the variables)", async () => {
     const run = startMain({ DATABASE_URL: "postgres://127.0.0.1:1/none" });
     running.push(run);
     expect(await run.exited).toBe(2);
     expect(run.stderr()).toContain("auth.pepper: required when database.url is set");
     expect(run.stderr()).toContain("SWITCHBOARD_KEY_PEPPER");
+    expect(run.stderr()).toContain("vault.masterKey: required when database.url is set");
   });
 
   it("starts on Postgres and Redis, with its migrations applied", async () => {
@@ -132,12 +136,14 @@ describe("server/main.ts", () => {
     const database = await createTestDatabase();
     try {
       const bootstrapKey = generateSecret();
-      const run = startMain({
+      const masterKey = randomBytes(32).toString("base64");
+      const base = {
         DATABASE_URL: database.url,
         REDIS_URL: redisUrl,
         SWITCHBOARD_KEY_PEPPER: "main-test-pepper-0123456789abcdef-0123",
         SWITCHBOARD_BOOTSTRAP_KEY: bootstrapKey,
-      });
+      };
+      const run = startMain({ ...base, SWITCHBOARD_MASTER_KEY: masterKey });
       running.push(run);
       const url = await waitListening(run);
       expect(run.stdout()).toContain('"database":"postgres","state":"redis"');
@@ -153,8 +159,26 @@ describe("server/main.ts", () => {
       expect(run.stderr()).toContain("installed from SWITCHBOARD_BOOTSTRAP_KEY");
       expect(run.stderr() + run.stdout()).not.toContain(bootstrapKey);
       expect(await listWith(url, bootstrapKey)).toBe("ok");
+      const credentials = createClient(CredentialService, createGrpcTransport({ baseUrl: url }));
+      const value = "sk-main-test-0123456789abcdef";
+      await credentials.createCredential({ credentialId: "openai", credential: { provider: "openai" }, value }, { headers: { authorization: `Bearer ${bootstrapKey}` } });
       run.child.kill("SIGTERM");
       expect(await run.exited).toBe(0);
+      expect(run.stdout() + run.stderr()).not.toContain(masterKey);
+
+      // Another master key cannot unwrap the stored credential: refused at start, naming the fix.
+      const rotated = randomBytes(32).toString("base64");
+      const wrongKey = startMain({ ...base, SWITCHBOARD_MASTER_KEY: rotated });
+      running.push(wrongKey);
+      expect(await wrongKey.exited).toBe(2);
+      expect(wrongKey.stderr()).toContain("vault.masterKey: stored credentials are wrapped by master keys that are not configured");
+      expect(wrongKey.stderr()).toContain("SWITCHBOARD_MASTER_KEY_PREVIOUS");
+      // With the old key as the previous one it starts (the rotation's first step).
+      const rotating = startMain({ ...base, SWITCHBOARD_MASTER_KEY: rotated, SWITCHBOARD_MASTER_KEY_PREVIOUS: masterKey });
+      running.push(rotating);
+      await waitListening(rotating);
+      rotating.child.kill("SIGTERM");
+      expect(await rotating.exited).toBe(0);
     } finally {
       await database.drop();
     }

@@ -1,7 +1,10 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { AuditService } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
+import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
 
 /** gRPC clients of a gateway that send `secret` as the bearer key on every call. */
@@ -9,6 +12,9 @@ export interface KeyedClients {
   tenants: Client<typeof TenantService>;
   keys: Client<typeof KeyService>;
   capability: Client<typeof CapabilityService>;
+  routes: Client<typeof RouteService>;
+  credentials: Client<typeof CredentialService>;
+  audit: Client<typeof AuditService>;
   /**
    * Whether the key authenticates and holds SCOPE_INVOKE: "ok" when a verb call gets past auth
    * (answered by the sandbox route, or refused later by a missing route), else the code name.
@@ -28,6 +34,9 @@ export function clientsFor(url: string, secret: string): KeyedClients {
     tenants: createClient(TenantService, transport),
     keys: createClient(KeyService, transport),
     capability,
+    routes: createClient(RouteService, transport),
+    credentials: createClient(CredentialService, transport),
+    audit: createClient(AuditService, transport),
     probe: () =>
       capability.summarize({ text: "ping" }).then(
         () => "ok",

@@ -7,10 +7,32 @@ import { createModelLayer, type ModelLayer } from "../../server/model-layer.js";
 import { createServer, type Server } from "../../server/server.js";
 import { createDatabase, type DatabaseHandle } from "../../server/store/database.js";
 import { migrateToLatest } from "../../server/store/migrate.js";
+import type { StateBackend } from "../../server/store/state/state-backend.js";
+import type { TokenUsage } from "../../server/providers/model.js";
 import { createLogCapture, type LogCapture } from "./log-capture.js";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { createAttemptCost } from "../../server/limits/attempt-cost.js";
+import { BUILTIN_PRICE_TABLE } from "../../server/limits/builtin-prices.js";
+import type { LedgerWriterOptions } from "../../server/limits/ledger-writer.js";
+import { createMoneyLayer, type MoneyLayer } from "../../server/limits/money-layer.js";
+import { createPriceBook, type PriceTable } from "../../server/limits/price-table.js";
+import type { ServerOptions } from "../../server/server.js";
+import { createKeyring, masterKey } from "../../server/vault/master-key.js";
+import { createVault, type Vault } from "../../server/vault/vault.js";
+import type { ReadinessOptions } from "../../server/observability/readiness.js";
+import type { RequestLogPolicy } from "../../server/observability/request-log-sink.js";
+import { createRequestLogWriter, type RequestLogWriter } from "../../server/observability/request-log-writer.js";
+import { createQuerySpans } from "../../server/observability/query-spans.js";
+import type { Tracing } from "../../server/observability/tracing.js";
+import { createRequestLogStore } from "../../server/store/request-log-store.js";
 
 /** The pepper test gateways use unless told otherwise (never a production value). */
 export const TEST_PEPPER = "test-pepper-0123456789abcdef-0123456789abcdef";
+
+/** The master key test gateways use unless told otherwise (never a production value): bytes 0…31. */
+export const TEST_MASTER_KEY: Buffer = Buffer.from(Array.from({ length: 32 }, (_, i) => i));
 
 /** Options of {@link startTestGateway}; every field optional. */
 export interface TestGatewayOptions {
@@ -34,8 +56,37 @@ export interface TestGatewayOptions {
   credentials?: ReadonlyMap<string, string>;
   /** Route poll interval (default 200 ms, so route changes show quickly in tests). */
   routePollMs?: number;
+  /** Prompt template poll interval (default 200 ms, so activations show quickly in tests). */
+  templatePollMs?: number;
   /** Endpoints by provider kind (point `openai` at a fake, say). */
   baseUrls?: Record<string, string>;
+  /** Shared fast-path state (give two gateways one Redis backend to act as replicas); default in-process. */
+  state?: StateBackend;
+  /** Price of an attempt (default: everything free, unless `prices` is given). */
+  cost?: (provider: string, model: string, usage: TokenUsage) => bigint;
+  /**
+   * Price rows added over the built-in table (an override applies from its `effectiveFrom`):
+   * budgets reserve with them and, unless `cost` is given, attempts are billed with them.
+   */
+  prices?: PriceTable;
+  /** The ledger's buffer folder (default: a fresh temporary one, removed at close). */
+  ledgerDir?: string;
+  /** Ledger writer options (default flush interval 50 ms). */
+  ledger?: LedgerWriterOptions;
+  /** Budget stage options (default output cap, unpriced models). */
+  money?: ServerOptions["money"];
+  /** Budget and rate-limit definitions poll interval (default 200 ms). */
+  limitsPollMs?: number;
+  /** The vault's master keys (default {@link TEST_MASTER_KEY} alone); `previous` during a rotation. */
+  masterKeys?: { current: Buffer; previous?: Buffer };
+  /** The vault's decrypted-value cache TTL (default 30 s, as in production). */
+  credentialCacheTtlMs?: number;
+  /** Traces (e.g. `createTracing({ exporter: new InMemorySpanExporter() })`); default none. */
+  tracing?: Tracing;
+  /** Keep a request log with this policy (rows flushed every 50 ms); default none. */
+  requestLog?: RequestLogPolicy & { retentionDays?: number };
+  /** Readiness probing (default: every 2 s, fall 3, rise 2). */
+  readiness?: ReadinessOptions;
 }
 
 /** A gateway listening on a free loopback port, with its log captured. */
@@ -47,10 +98,16 @@ export interface TestGateway {
   database: DatabaseHandle;
   /** Providers, routes and dispatch (the in-process sandbox included). */
   models: ModelLayer;
+  /** The ledger writer, usage and limit stores, and the limits catalog (`money.catalog.refresh()`). */
+  money: MoneyLayer;
+  /** The credential vault (its keyring, store and cache). */
+  vault: Vault;
   /** The bootstrap admin secret (every scope) installed in, or offered to, the database. */
   adminKey: string;
   /** `{ authorization: "Bearer <adminKey>" }`, for call options. */
   adminHeaders: Record<string, string>;
+  /** The request log's writer, when `requestLog` was given (`flush()` it before reading rows). */
+  requestLog?: RequestLogWriter;
   /** Stops listening, then closes the database handle. */
   close(): Promise<void>;
 }
@@ -61,11 +118,13 @@ export interface TestGateway {
  */
 export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<TestGateway> {
   const log = createLogCapture();
-  const database = await createDatabase(
-    opts.databaseUrl !== undefined
-      ? { databaseUrl: opts.databaseUrl, pool: opts.pool ?? 4, onIdleError: (err) => log.logger.warn({ err: err.message }, "database connection lost") }
-      : { dataDir: "memory://" },
-  );
+  const querySpans = opts.tracing ? createQuerySpans(opts.tracing) : undefined;
+  const database = await createDatabase({
+    ...(opts.databaseUrl !== undefined
+      ? { databaseUrl: opts.databaseUrl, pool: opts.pool ?? 4, onIdleError: (err: Error) => log.logger.warn({ err: err.message }, "database connection lost") }
+      : { dataDir: "memory://" }),
+    ...(querySpans === undefined ? {} : { onQuery: querySpans }),
+  });
   const pepper = opts.pepper ?? TEST_PEPPER;
   const adminKey = opts.adminKey ?? generateSecret();
   try {
@@ -75,16 +134,49 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     await database.close();
     throw err;
   }
+  const keys = opts.masterKeys ?? { current: TEST_MASTER_KEY };
+  const vault = createVault(
+    { db: database.db, keyring: createKeyring(masterKey(keys.current), keys.previous && masterKey(keys.previous)), logger: log.logger },
+    { ...(opts.credentialCacheTtlMs === undefined ? {} : { cacheTtlMs: opts.credentialCacheTtlMs }) },
+  );
   const models = await createModelLayer({
     db: database.db,
     logger: log.logger,
     credentials: opts.credentials ?? new Map(),
+    vault: (name) => vault.resolve(name),
     routePollMs: opts.routePollMs ?? 200,
+    templatePollMs: opts.templatePollMs ?? 200,
     ...(opts.baseUrls ? { baseUrls: opts.baseUrls } : {}),
   });
+  const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE, ...(opts.prices ? { overrides: opts.prices } : {}) });
+  const cost = opts.cost ?? (opts.prices ? createAttemptCost(prices) : () => 0n);
+  const ownLedgerDir = opts.ledgerDir === undefined ? await mkdtemp(path.join(tmpdir(), "sb-ledger-")) : undefined;
+  const money = await createMoneyLayer({
+    db: database.db,
+    logger: log.logger,
+    ledgerDir: opts.ledgerDir ?? ownLedgerDir!,
+    ledger: { flushIntervalMs: 50, ...opts.ledger },
+    limitsPollMs: opts.limitsPollMs ?? 200,
+  });
+  let requestLog: RequestLogWriter | undefined;
+  if (opts.requestLog) {
+    requestLog = createRequestLogWriter(
+      { store: createRequestLogStore(database.db), logger: log.logger },
+      { flushIntervalMs: 50, ...(opts.requestLog.retentionDays === undefined ? {} : { retentionDays: opts.requestLog.retentionDays }) },
+    );
+    await requestLog.start();
+  }
   const server = createServer(
-    { logger: log.logger, db: database.db, pepper, models, cost: () => 0n, ...(opts.clock ? { clock: opts.clock } : {}) },
-    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}) },
+    {
+      logger: log.logger,
+      db: database.db,
+      pepper, models, cost, prices, money, vault,
+      ...(opts.clock ? { clock: opts.clock } : {}),
+      ...(opts.state ? { state: opts.state } : {}),
+      ...(opts.tracing ? { tracing: opts.tracing } : {}),
+      ...(requestLog && opts.requestLog ? { requestLog: { writer: requestLog, policy: opts.requestLog } } : {}),
+    },
+    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
   return {
@@ -94,12 +186,20 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     log,
     database,
     models,
+    money,
+    vault,
     adminKey,
     adminHeaders: { authorization: `Bearer ${adminKey}` },
+    ...(requestLog ? { requestLog } : {}),
     async close() {
       await listener.shutdown(0);
+      server.readiness.stop();
+      await requestLog?.close();
+      await server.audit.drain();
       await models.close();
+      await money.close();
       await database.close();
+      if (ownLedgerDir !== undefined) await rm(ownLedgerDir, { recursive: true, force: true });
     },
   };
 }

@@ -3,7 +3,8 @@ import { CacheMode, type RequestOptions } from "../../../gen/ts/switchboard/v1/c
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { Principal } from "../../auth/principal.js";
 import { kRequestId } from "../../interceptors/context-keys.js";
-import type { CacheModeName } from "../../pipeline/model-call.js";
+import type { CacheModeName, VerbName } from "../../pipeline/model-call.js";
+import type { TemplateResolver } from "../../verbs/templates/template-resolver.js";
 import type { VerbCapabilities, VerbContext } from "../../verbs/verb-context.js";
 
 const CACHE_MODES: Record<number, CacheModeName> = {
@@ -24,28 +25,41 @@ export interface VerbContextDefaults {
   timeoutMs: number;
 }
 
+/** Which verb a context is for, and who picks its prompt template. */
+export interface VerbTemplates {
+  verb: VerbName;
+  resolver: TemplateResolver;
+}
+
 /**
  * Builds a verb's context from the common `RequestOptions`, the handler context (signal, deadline,
  * request id) and the caller: the key's allowed routes are enforced here (PermissionDenied), the
- * key's tags merged under the request's, and an unknown route is NotFound before any model call.
+ * key's tags merged under the request's, an unknown route is NotFound before any model call, and
+ * the prompt template is resolved (the pinned one, else one attached to the key, team, org or
+ * route, else none: the verb's built-in). Embed renders no template, so a pin on it is refused.
  */
-export function verbContextOf(
+export async function verbContextOf(
   options: RequestOptions | undefined,
   ctx: HandlerContext,
   principal: Principal,
   capabilities: RouteCapabilities,
   defaults: VerbContextDefaults,
-): VerbContext {
+  templates: VerbTemplates,
+): Promise<VerbContext> {
   const route = options?.route || defaults.route;
   if (principal.allowedRoutes.length > 0 && !principal.allowedRoutes.includes(route)) {
     throw new ConnectError(`the calling key may not use route "${route}"`, Code.PermissionDenied);
   }
   const caps = capabilities(route, principal.orgId);
   if (caps === undefined) throw new ConnectError(`route "${route}" is not defined`, Code.NotFound);
-  if (options?.prompt !== undefined && options.prompt.name !== "") {
-    // Stored templates arrive with PromptService; until then only the built-ins exist.
-    throw new ConnectError(`prompt template ${options.prompt.name} not found`, Code.NotFound);
+  const pinned = options?.prompt !== undefined && options.prompt.name !== "" ? { name: options.prompt.name, version: options.prompt.version } : undefined;
+  if (templates.verb === "embed" && pinned !== undefined) {
+    throw new ConnectError("options.prompt: Embed renders no prompt template", Code.InvalidArgument);
   }
+  const template =
+    templates.verb === "embed"
+      ? undefined
+      : await templates.resolver.resolve({ verb: templates.verb, caller: { orgId: principal.orgId, keyName: principal.keyName }, route, ...(pinned ? { pinned } : {}) });
   const timeoutMs = ctx.timeoutMs();
   const maxAge = options?.cache?.maxAge;
   return {
@@ -56,6 +70,7 @@ export function verbContextOf(
     tags: { ...principal.tags, ...options?.tags },
     cache: { mode: CACHE_MODES[options?.cache?.mode ?? CacheMode.UNSPECIFIED] ?? "default", ...(maxAge ? { maxAgeMs: durationMs(maxAge) } : {}) },
     capabilities: caps,
+    ...(template === undefined ? {} : { template }),
     caller: { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId },
     generation: {
       ...(options?.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),

@@ -344,8 +344,11 @@ type RouteCachePolicy struct {
 	Semantic bool `protobuf:"varint,2,opt,name=semantic,proto3" json:"semantic,omitempty"`
 	// Cosine similarity a semantic hit needs (default 0.95).
 	SemanticThreshold float32 `protobuf:"fixed32,3,opt,name=semantic_threshold,json=semanticThreshold,proto3" json:"semantic_threshold,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Route alias whose embedding model embeds prompts for the semantic cache (its cost is billed
+	// like any Embed call). Empty: a small local embedding inside the gateway, at no cost.
+	EmbeddingRoute string `protobuf:"bytes,4,opt,name=embedding_route,json=embeddingRoute,proto3" json:"embedding_route,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *RouteCachePolicy) Reset() {
@@ -397,6 +400,13 @@ func (x *RouteCachePolicy) GetSemanticThreshold() float32 {
 		return x.SemanticThreshold
 	}
 	return 0
+}
+
+func (x *RouteCachePolicy) GetEmbeddingRoute() string {
+	if x != nil {
+		return x.EmbeddingRoute
+	}
+	return ""
 }
 
 // Route is an alias callers name in `RequestOptions.route`.
@@ -1083,13 +1093,14 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\rBreakerPolicy\x12?\n" +
 	"\x17error_threshold_percent\x18\x01 \x01(\rB\a\xbaH\x04*\x02\x18dR\x15errorThresholdPercent\x12)\n" +
 	"\x10volume_threshold\x18\x02 \x01(\rR\x0fvolumeThreshold\x12H\n" +
-	"\rreset_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\fresetTimeout\"\xa5\x01\n" +
+	"\rreset_timeout\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\fresetTimeout\"\xf7\x01\n" +
 	"\x10RouteCachePolicy\x125\n" +
 	"\x03ttl\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x03ttl\x12\x1a\n" +
 	"\bsemantic\x18\x02 \x01(\bR\bsemantic\x12>\n" +
 	"\x12semantic_threshold\x18\x03 \x01(\x02B\x0f\xbaH\f\n" +
 	"\n" +
-	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x11semanticThreshold\"\xcb\x04\n" +
+	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x11semanticThreshold\x12P\n" +
+	"\x0fembedding_route\x18\x04 \x01(\tB'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x0eembeddingRoute\"\xcb\x04\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12A\n" +

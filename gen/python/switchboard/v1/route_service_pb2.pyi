@@ -73,14 +73,16 @@ class BreakerPolicy(_message.Message):
     def __init__(self, error_threshold_percent: _Optional[int] = ..., volume_threshold: _Optional[int] = ..., reset_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ...) -> None: ...
 
 class RouteCachePolicy(_message.Message):
-    __slots__ = ("ttl", "semantic", "semantic_threshold")
+    __slots__ = ("ttl", "semantic", "semantic_threshold", "embedding_route")
     TTL_FIELD_NUMBER: _ClassVar[int]
     SEMANTIC_FIELD_NUMBER: _ClassVar[int]
     SEMANTIC_THRESHOLD_FIELD_NUMBER: _ClassVar[int]
+    EMBEDDING_ROUTE_FIELD_NUMBER: _ClassVar[int]
     ttl: _duration_pb2.Duration
     semantic: bool
     semantic_threshold: float
-    def __init__(self, ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., semantic: _Optional[bool] = ..., semantic_threshold: _Optional[float] = ...) -> None: ...
+    embedding_route: str
+    def __init__(self, ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., semantic: _Optional[bool] = ..., semantic_threshold: _Optional[float] = ..., embedding_route: _Optional[str] = ...) -> None: ...
 
 class Route(_message.Message):
     __slots__ = ("name", "description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens", "create_time", "update_time")

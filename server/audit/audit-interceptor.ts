@@ -1,0 +1,140 @@
+import type { DescService, JsonValue } from "@bufbuild/protobuf";
+import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryRequest, type UnaryResponse, type StreamRequest } from "@connectrpc/connect";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { parseSecret } from "../auth/key-format.js";
+import { createMethodScopes } from "../auth/method-scopes.js";
+import { scopeName } from "../auth/scopes.js";
+import { bearerToken } from "../interceptors/auth.js";
+import { kAuditNote, kPeer, kPrincipal, kRequestId } from "../interceptors/context-keys.js";
+import { codeName } from "../interceptors/telemetry.js";
+import type { AuditOutcomeName } from "../store/audit-store.js";
+import type { AuditLog, AuditRecord } from "./audit-log.js";
+import { canonicalJson } from "./chain.js";
+import { maskedJson } from "./mask.js";
+import { orgNameOf, resourceOf } from "./resource-of.js";
+
+/** Dependencies of {@link createAuditInterceptor}. */
+export interface AuditInterceptorDeps {
+  audit: Pick<AuditLog, "append" | "appendLater">;
+}
+
+/** Options of {@link createAuditInterceptor}. */
+export interface AuditInterceptorOptions {
+  /** The services whose methods carry a required scope (the auth interceptor's `guarded`). */
+  guarded: readonly DescService[];
+  /** Largest `before`/`after` recorded, in bytes of canonical JSON (default 64 KiB); larger is replaced by its size. */
+  maxSnapshotBytes?: number;
+}
+
+/**
+ * Whether calls of a method with this required scope are audited: every `*_WRITE` scope and
+ * `SCOPE_PLATFORM_ADMIN` — the admin mutations, including those of services added later.
+ */
+export function isAuditedScope(scope: Scope): boolean {
+  return scope === Scope.PLATFORM_ADMIN || scopeName(scope).endsWith("_WRITE");
+}
+
+/**
+ * Records the audit trail of guarded RPCs. Sits outside the auth interceptor, so it sees every
+ * refusal:
+ *
+ * - every authentication failure of any guarded method: no actor, the request's resource, and
+ *   the presented key's display prefix when the key is well-formed (never more of it);
+ * - every call of an audited method ({@link isAuditedScope}): a success with the resource before
+ *   and after (as the handler noted them with `noteAudit`, else the response), a denial or a
+ *   failure with the masked request that was refused.
+ *
+ * A success is appended before the response leaves (an append that fails fails the RPC, after the
+ * change took effect: the error is logged with the event). Refusals and failures are appended in
+ * the background (`appendLater`): their callers gain nothing by waiting, cannot stall or flood the
+ * log, and are not held up by a database that is the reason they failed.
+ */
+export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditInterceptorOptions): Interceptor {
+  const scopes = createMethodScopes(opts.guarded);
+  const maxBytes = opts.maxSnapshotBytes ?? 64 * 1024;
+  const bounded = (json: JsonValue | null): JsonValue | null => {
+    if (json === null) return null;
+    const bytes = Buffer.byteLength(canonicalJson(json), "utf8");
+    return bytes > maxBytes ? { truncated: true, bytes } : json;
+  };
+
+  const base = (req: UnaryRequest | StreamRequest, outcome: AuditOutcomeName, code: Code | undefined): Omit<AuditRecord, "resource" | "before" | "after" | "org"> => {
+    const principal = req.contextValues.get(kPrincipal);
+    const actorOrgName = principal === undefined ? undefined : orgNameOf(principal.keyName);
+    return {
+      actor: principal?.keyName ?? "",
+      actorOrg: actorOrgName === undefined ? "" : `orgs/${actorOrgName}`,
+      actorOrgId: principal?.orgId ?? null,
+      action: `${req.service.typeName}/${req.method.name}`,
+      outcome,
+      code: code === undefined ? "ok" : codeName(code),
+      peer: req.contextValues.get(kPeer),
+      requestId: req.contextValues.get(kRequestId),
+    };
+  };
+  const orgOf = (resource: string, noted: string | null | undefined): AuditRecord["org"] => {
+    if (noted !== undefined) return noted === null ? null : { id: noted };
+    const name = orgNameOf(resource);
+    return name === undefined ? null : { name };
+  };
+  const requestResource = (req: UnaryRequest | StreamRequest): string => (req.stream ? "" : resourceOf(req.method.input, req.message));
+
+  const succeeded = (req: UnaryRequest | StreamRequest, res: UnaryResponse | StreamResponse): AuditRecord => {
+    const note = req.contextValues.get(kAuditNote);
+    const fromResponse = res.stream ? "" : resourceOf(res.method.output, res.message);
+    const resource = note?.resource ?? (fromResponse !== "" ? fromResponse : requestResource(req));
+    // A note's after; else, unless the note says what was removed (a delete), the response.
+    const after = note?.after
+      ? maskedJson(note.after.schema, note.after.message as never)
+      : note?.before || res.stream
+        ? null
+        : maskedJson(res.method.output, res.message);
+    return {
+      ...base(req, "success", undefined),
+      resource,
+      before: bounded(note?.before ? maskedJson(note.before.schema, note.before.message as never) : null),
+      after: bounded(after),
+      org: orgOf(resource, note?.orgId),
+    };
+  };
+  const refused = (req: UnaryRequest | StreamRequest, code: Code): AuditRecord => {
+    const note = req.contextValues.get(kAuditNote);
+    const resource = note?.resource ?? requestResource(req);
+    const unauthenticated = code === Code.Unauthenticated;
+    const presented = unauthenticated ? parseSecret(bearerToken(req.header.get("authorization")) ?? "")?.displayPrefix : undefined;
+    return {
+      ...base(req, unauthenticated || code === Code.PermissionDenied ? "denied" : "failure", code),
+      resource,
+      before: bounded(note?.before ? maskedJson(note.before.schema, note.before.message as never) : null),
+      // An unauthenticated caller's request is not kept: only what identifies the attempt.
+      after: unauthenticated
+        ? presented === undefined
+          ? null
+          : { presentedKey: presented }
+        : bounded(req.stream ? null : { request: maskedJson(req.method.input, req.message) }),
+      org: orgOf(resource, note?.orgId),
+    };
+  };
+
+  return (next) => async (req) => {
+    const required = scopes.requiredScope(req.method);
+    if (required === undefined) return next(req);
+    const audited = isAuditedScope(required);
+    let res: UnaryResponse | StreamResponse;
+    try {
+      res = await next(req);
+    } catch (err) {
+      const code = err instanceof ConnectError ? err.code : Code.Internal;
+      if (code === Code.Unauthenticated || audited) {
+        try {
+          deps.audit.appendLater(refused(req, code));
+        } catch {
+          // Describing the refusal failed (a malformed message): the caller still gets its error.
+        }
+      }
+      throw err;
+    }
+    if (audited) await deps.audit.append(succeeded(req, res));
+    return res;
+  };
+}

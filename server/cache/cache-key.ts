@@ -1,0 +1,51 @@
+import { createHash } from "node:crypto";
+import type { RouteTarget } from "../dispatch/route-types.js";
+import type { VerbName } from "../pipeline/model-call.js";
+import type { EmbedRequest, ModelRequest } from "../providers/model.js";
+import { canonicalJson } from "./canonical-json.js";
+
+/** Version of the key derivation: bump it to orphan every entry written by an older layout. */
+export const CACHE_KEY_VERSION = 1;
+
+/** Everything that shapes a cached answer (RELIABILITY P17, §3.4). */
+export interface CacheKeyInput {
+  /** The tenant: the calling key's org id. Entries of different orgs never share a key. */
+  orgId: string;
+  verb: VerbName;
+  /** A chat completion or an embeddings call (their requests never collide). */
+  kind: "chat" | "embed";
+  /** The neutral request; its `model` is ignored (the route's targets decide the model). */
+  request: ModelRequest | EmbedRequest;
+  /** The prompt template that rendered the request, if any. */
+  template?: { name: string; version: number } | undefined;
+  /** The route alias and the targets it resolved to for this org. */
+  route: { alias: string; targets: readonly RouteTarget[] };
+}
+
+/**
+ * The exact-cache key: SHA-256, lowercase hex, over a canonical encoding of the tenant, verb, the
+ * whole neutral request but its `model` (messages with their roles, names, tool calls and
+ * `tool_call_id`s, image parts, tools, tool choice, response format, max tokens, temperature,
+ * top_p, stop, seed, parallel tool calls — or an embedding's inputs, dimensions and input type),
+ * the template name and version, and the route alias with every target's provider, model,
+ * provider params (an Azure deployment), weight and priority. Whether the call streams is
+ * transport, not content, so a streamed call and a unary one share their entry.
+ *
+ * Credentials and timeouts are left out: they decide whether an answer arrives, not what it says.
+ */
+export function exactCacheKey(input: CacheKeyInput): string {
+  const { model: _model, ...request } = input.request;
+  const material = canonicalJson({
+    v: CACHE_KEY_VERSION,
+    org: input.orgId,
+    verb: input.verb,
+    kind: input.kind,
+    request,
+    template: input.template === undefined ? null : { name: input.template.name, version: input.template.version },
+    route: {
+      alias: input.route.alias,
+      targets: input.route.targets.map((t) => ({ provider: t.provider, model: t.model, params: t.params, weight: t.weight, priority: t.priority })),
+    },
+  });
+  return createHash("sha256").update(material).digest("hex");
+}

@@ -1,0 +1,33 @@
+import type { Kysely } from "kysely";
+import type { Logger } from "../observability/logger.js";
+import { createGuardrailPolicyStore, type GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
+import type { Database } from "../store/schema.js";
+import { createExternalChecker, type ExternalChecker } from "./external-rule.js";
+import { createPolicyResolver, type PolicyResolver } from "./policy-resolver.js";
+
+/** The guardrails' parts, built once per replica. */
+export interface GuardrailLayer {
+  store: GuardrailPolicyStore;
+  resolver: PolicyResolver;
+  external: ExternalChecker;
+}
+
+/**
+ * Builds the policy store, the resolver that follows it (checked at most once per `pollMs`) and
+ * the client of external guardrail services. Failures are logged without content: an external
+ * service by its URL, a policy that no longer compiles by its error.
+ */
+export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logger }, opts: { pollMs?: number } = {}): GuardrailLayer {
+  const store = createGuardrailPolicyStore(deps.db);
+  return {
+    store,
+    resolver: createPolicyResolver({
+      store,
+      ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
+      onError: (err) => deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "guardrail policies: refresh failed; serving the last ones"),
+    }),
+    external: createExternalChecker({
+      onError: (url, err) => deps.logger.warn({ url, err: err instanceof Error ? err.message : String(err) }, "external guardrail failed"),
+    }),
+  };
+}

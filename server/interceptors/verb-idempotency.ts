@@ -1,0 +1,205 @@
+import { createHash } from "node:crypto";
+import { clone, fromBinary, toBinary, toJson, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import type { Logger } from "../observability/logger.js";
+import type { VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
+import { kPrincipal } from "./context-keys.js";
+
+/** Dependencies of {@link createVerbIdempotencyInterceptor}. */
+export interface VerbIdempotencyDeps {
+  store: VerbIdempotencyStore;
+  logger: Logger;
+}
+
+/** Options of {@link createVerbIdempotencyInterceptor}. */
+export interface VerbIdempotencyOptions {
+  /** Services whose requests carry `options.idempotency_key` (the capability verbs). */
+  services: readonly DescService[];
+  /** How long a stored result is returned for a repeat (default 24 h). */
+  retentionMs?: number;
+  /** How long a call may hold its key before a repeat may take over (default 10 min: longer than any call). */
+  leaseMs?: number;
+}
+
+/** The response header that says whether an answer is a stored one. */
+export const REPLAYED_HEADER = "idempotent-replayed";
+
+const DAY = 86_400_000;
+
+/**
+ * Idempotency keys for the verbs (`RequestOptions.idempotency_key`), after Stripe and the IETF
+ * `Idempotency-Key` draft, per org:
+ *
+ * - the first call with a key runs; its response (every message, for ChatStream) is stored;
+ * - a repeat with the same key and the same request returns that response, and no provider is
+ *   called again (header `idempotent-replayed: true`);
+ * - the same key with a different request (or method) is `FailedPrecondition` (the draft's 422);
+ * - a repeat while the first call still runs is `Aborted` (the draft's 409): retry later.
+ *
+ * Only successes are stored: a call that fails gives its key back, so the caller can retry the
+ * same key after a failure (a failure may still have been billed for its attempts; see Usage).
+ * Results are kept `retentionMs` (24 h); an in-flight claim whose replica died is taken over
+ * after `leaseMs`. If the store cannot be reached, the call is refused with `Unavailable` rather
+ * than run without its guarantee.
+ */
+export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts: VerbIdempotencyOptions): Interceptor {
+  const services = new Set(opts.services.map((s) => s.typeName));
+  const retentionMs = opts.retentionMs ?? DAY;
+  const leaseMs = opts.leaseMs ?? 600_000;
+  let lastPurge = 0;
+
+  const purge = (): void => {
+    if (Date.now() - lastPurge < 3_600_000) return;
+    lastPurge = Date.now();
+    deps.store.purgeExpired(retentionMs).catch((err: unknown) => deps.logger.warn({ err }, "purging expired idempotency records failed"));
+  };
+
+  return (next) => async (req) => {
+    if (!services.has(req.service.typeName)) return next(req);
+    const principal = req.contextValues.get(kPrincipal);
+    // A server stream's single request is read here and handed on unchanged.
+    const message = req.stream ? await first(req.message) : req.message;
+    const forward = req.stream ? { ...req, message: once(message) } : req;
+    const key = (message as { options?: { idempotencyKey?: string } }).options?.idempotencyKey ?? "";
+    if (principal === undefined || key === "") return next(forward);
+    const id = { orgId: principal.orgId, key, method: req.method.name, fingerprint: fingerprint(req.method.input, message) };
+    let claim;
+    try {
+      claim = await deps.store.claim(id, { leaseMs, retentionMs });
+    } catch (err) {
+      deps.logger.warn({ err }, "idempotency store unreachable");
+      throw new ConnectError("idempotency keys cannot be checked right now; retry shortly", Code.Unavailable);
+    }
+    purge();
+    switch (claim.kind) {
+      case "mismatch":
+        throw new ConnectError("idempotency_key: already used for a different request; use a new key", Code.FailedPrecondition);
+      case "in_flight":
+        throw new ConnectError("idempotency_key: a request with this key is still in progress; retry after it has finished", Code.Aborted);
+      case "done": {
+        // Answered by the handler (see `withIdempotentReplay`), so the protocol's own response
+        // headers are kept; the verb itself does not run.
+        req.contextValues.set(kReplay, unframe(claim.response).map((bytes) => fromBinary(req.method.output, bytes)));
+        const res = await next(forward);
+        res.header.set(REPLAYED_HEADER, "true");
+        return res;
+      }
+      case "claimed":
+        break;
+    }
+    const release = () => deps.store.release(id.orgId, key).catch((err: unknown) => deps.logger.warn({ err }, "releasing an idempotency key failed"));
+    const store = (messages: readonly MessageShape<DescMessage>[]) =>
+      deps.store.complete(id.orgId, key, frame(messages.map((m) => toBinary(req.method.output, m)))).catch((err: unknown) => {
+        // The claim stays in flight until its lease ends: repeats are refused meanwhile, never re-run.
+        deps.logger.error({ err }, "storing an idempotent result failed");
+      });
+    let res;
+    try {
+      res = await next(forward);
+    } catch (err) {
+      await release();
+      throw err;
+    }
+    res.header.set(REPLAYED_HEADER, "false");
+    if (!res.stream) {
+      await store([res.message]);
+      return res;
+    }
+    const inner = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        const seen: MessageShape<DescMessage>[] = [];
+        let ok = false;
+        try {
+          for await (const m of inner) {
+            seen.push(m);
+            yield m;
+          }
+          ok = true;
+        } finally {
+          if (ok) await store(seen);
+          else await release();
+        }
+      })(),
+    };
+  };
+}
+
+/** The stored messages a repeat is answered with, set by the interceptor for the handler. */
+const kReplay = createContextKey<readonly MessageShape<DescMessage>[] | undefined>(undefined, { description: "idempotent replay" });
+
+/**
+ * Wraps a service implementation so that a call the idempotency interceptor found already done
+ * answers with the stored messages instead of running again. Register the verbs' service with it.
+ */
+export function withIdempotentReplay<S extends DescService>(service: S, impl: ServiceImpl<S>): ServiceImpl<S> {
+  const wrapped: Record<string, unknown> = { ...impl };
+  const methods = impl as unknown as Record<string, ((req: unknown, ctx: HandlerContext) => unknown) | undefined>;
+  for (const method of service.methods) {
+    const original = methods[method.localName];
+    if (original === undefined) continue;
+    if (method.methodKind === "unary") {
+      wrapped[method.localName] = (req: unknown, ctx: HandlerContext) => ctx.values.get(kReplay)?.[0] ?? original(req, ctx);
+    } else if (method.methodKind === "server_streaming") {
+      wrapped[method.localName] = (req: unknown, ctx: HandlerContext) => {
+        const stored = ctx.values.get(kReplay);
+        return stored === undefined ? original(req, ctx) : replay(stored);
+      };
+    }
+  }
+  return wrapped as ServiceImpl<S>;
+}
+
+/** Hash of the request without its idempotency key, independent of map and field order. */
+function fingerprint(schema: DescMessage, message: MessageShape<DescMessage>): string {
+  const copy = clone(schema, message) as MessageShape<DescMessage> & { options?: { idempotencyKey: string } };
+  if (copy.options !== undefined) copy.options.idempotencyKey = "";
+  return createHash("sha256").update(canonical(toJson(schema, copy))).digest("hex");
+}
+
+function canonical(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonical).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonical(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/** Messages as one byte string: each preceded by its length (4 bytes, big-endian). */
+function frame(messages: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(messages.reduce((n, m) => n + 4 + m.length, 0));
+  const view = new DataView(out.buffer);
+  let at = 0;
+  for (const m of messages) {
+    view.setUint32(at, m.length);
+    out.set(m, at + 4);
+    at += 4 + m.length;
+  }
+  return out;
+}
+
+function unframe(bytes: Uint8Array): Uint8Array[] {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out: Uint8Array[] = [];
+  for (let at = 0; at < bytes.length; ) {
+    const length = view.getUint32(at);
+    out.push(bytes.subarray(at + 4, at + 4 + length));
+    at += 4 + length;
+  }
+  return out;
+}
+
+async function first<T>(messages: AsyncIterable<T>): Promise<T> {
+  for await (const m of messages) return m;
+  throw new ConnectError("request message missing", Code.InvalidArgument);
+}
+
+async function* once<T>(message: T): AsyncIterable<T> {
+  yield message;
+}
+
+async function* replay<T>(messages: readonly T[]): AsyncIterable<T> {
+  yield* messages;
+}

@@ -1,0 +1,55 @@
+import type { UsageRecordRow } from "../store/usage-store.js";
+
+/**
+ * One ledger record as one line of the write buffer: JSON with the cost as a decimal string (a
+ * `bigint` has no JSON form) and the time as ISO 8601, terminated by `\n`. A line without its
+ * terminator was never acknowledged (the process died mid-write) and is ignored on replay.
+ */
+export function encodeLedgerLine(row: UsageRecordRow): string {
+  return `${JSON.stringify({ ...row, costMicros: row.costMicros.toString(), occurredAt: row.occurredAt.toISOString() })}\n`;
+}
+
+/** The record a buffer line holds; throws `SyntaxError`/`TypeError` for a line that is not one. */
+export function decodeLedgerLine(line: string): UsageRecordRow {
+  const raw = JSON.parse(line) as Record<string, unknown>;
+  const text = (name: string): string => {
+    const v = raw[name];
+    if (typeof v !== "string") throw new TypeError(`ledger line: ${name} must be a string`);
+    return v;
+  };
+  const count = (name: string): number => {
+    const v = raw[name];
+    if (typeof v !== "number" || !Number.isSafeInteger(v)) throw new TypeError(`ledger line: ${name} must be an integer`);
+    return v;
+  };
+  const template = raw.template as { name?: unknown; version?: unknown } | undefined;
+  const occurredAt = new Date(text("occurredAt"));
+  if (Number.isNaN(occurredAt.getTime())) throw new TypeError("ledger line: occurredAt must be a date");
+  return {
+    callId: text("callId"),
+    attempt: count("attempt"),
+    requestId: text("requestId"),
+    orgId: text("orgId"),
+    teamId: text("teamId"),
+    keyId: text("keyId"),
+    route: text("route"),
+    provider: text("provider"),
+    model: text("model"),
+    verb: text("verb"),
+    outcome: text("outcome"),
+    inputTokens: count("inputTokens"),
+    outputTokens: count("outputTokens"),
+    cachedInputTokens: count("cachedInputTokens"),
+    cacheWriteInputTokens: count("cacheWriteInputTokens"),
+    reasoningTokens: count("reasoningTokens"),
+    costMicros: BigInt(text("costMicros")),
+    priceVersion: text("priceVersion"),
+    estimated: raw.estimated === true,
+    cacheStatus: text("cacheStatus"),
+    tags: (raw.tags ?? {}) as Record<string, string>,
+    ...(template !== undefined && typeof template.name === "string" && typeof template.version === "number"
+      ? { template: { name: template.name, version: template.version } }
+      : {}),
+    occurredAt,
+  };
+}

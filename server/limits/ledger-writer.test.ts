@@ -1,0 +1,155 @@
+import { spawn } from "node:child_process";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createLogCapture } from "../../test/support/log-capture.js";
+import { encodeLedgerLine } from "./ledger-codec.js";
+import { ledgerRecord, memoryLedgerStore, type MemoryLedgerStore } from "./ledger-testing.js";
+import { createLedgerWriter, type LedgerWriter, type LedgerWriterOptions } from "./ledger-writer.js";
+
+let dir: string;
+let store: MemoryLedgerStore;
+const writers: LedgerWriter[] = [];
+
+const writer = async (opts: LedgerWriterOptions = {}) => {
+  const w = createLedgerWriter({ store, dir, logger: createLogCapture().logger }, { flushIntervalMs: 60_000, maxRetryDelayMs: 20, ...opts });
+  writers.push(w);
+  await w.start();
+  return w;
+};
+const records = (n: number, call = "c") => Array.from({ length: n }, (_, i) => ledgerRecord({ callId: `${call}-${i}`, costMicros: BigInt(i + 1) }));
+const segments = async () => (await readdir(dir)).filter((f) => f.startsWith("ledger-"));
+
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "sb-ledger-"));
+  store = memoryLedgerStore();
+});
+afterEach(async () => {
+  store.failWith = undefined;
+  await Promise.all(writers.splice(0).map((w) => w.close()));
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe("ledger writer", () => {
+  it("writes records to the buffer file before acknowledging, then commits them and removes the file", async () => {
+    const w = await writer();
+    await w.append(records(3));
+    const [file] = await segments();
+    const text = await readFile(path.join(dir, file!), "utf8");
+    expect(text.trimEnd().split("\n")).toHaveLength(3);
+    expect(store.rows.size).toBe(0);
+    expect(w.pending()).toBe(3);
+    await w.flush();
+    expect(store.rows.size).toBe(3);
+    expect(w.pending()).toBe(0);
+    expect(await segments()).toEqual([]);
+  });
+
+  it("round-trips every field through the buffer", async () => {
+    const w = await writer();
+    const r = ledgerRecord({ costMicros: 2n ** 60n, tags: { team: "a,b\"c" }, template: { name: "prompts/x", version: 3 }, estimated: true });
+    await w.append([r]);
+    store.failWith = new Error("down"); // the record stays in the buffer through close
+    await w.close();
+    store = memoryLedgerStore();
+    const again = await writer();
+    await again.flush();
+    expect(store.rows.get("call-1/1")).toEqual(r);
+  });
+
+  it("flushes on its own every interval and early at flushRows", async () => {
+    const w = await writer({ flushIntervalMs: 30, flushRows: 1_000_000 });
+    await w.append(records(2));
+    await expect.poll(() => store.rows.size, { timeout: 2000 }).toBe(2);
+    const early = await writer({ flushIntervalMs: 60_000, flushRows: 5 });
+    await early.append(records(5, "early"));
+    await expect.poll(() => store.rows.size, { timeout: 2000 }).toBe(7);
+  });
+
+  it("keeps every record through an outage, reports no capacity at the bound, and drains after it", async () => {
+    const w = await writer({ maxPendingRows: 10 });
+    store.failWith = new Error("connect ECONNREFUSED");
+    for (let i = 0; i < 4; i++) await w.append(records(3, `batch${i}`));
+    await expect(w.flush()).rejects.toThrow(/ECONNREFUSED/);
+    expect(w.pending()).toBe(12);
+    expect(w.hasCapacity()).toBe(false);
+    store.failWith = undefined;
+    await w.flush();
+    expect(store.rows.size).toBe(12);
+    expect(w.hasCapacity()).toBe(true);
+    expect(await segments()).toEqual([]);
+  });
+
+  it("never double-counts a replay: records committed before a crash are skipped by the unique key", async () => {
+    const w = await writer();
+    await w.append(records(4));
+    await w.flush();
+    // A crash after the commit but before the file was removed: the same lines are still there.
+    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), records(4).map(encodeLedgerLine).join(""));
+    store.inserts = 0;
+    const restarted = await writer();
+    await restarted.flush();
+    expect(store.rows.size).toBe(4);
+    expect(store.inserts).toBe(1);
+  });
+
+  it("ignores a torn last line (never acknowledged) and dead-letters an unreadable one", async () => {
+    const lines = records(2).map(encodeLedgerLine).join("") + "not json\n" + encodeLedgerLine(ledgerRecord({ callId: "torn" })).slice(0, 40);
+    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), lines);
+    const w = await writer();
+    await w.flush();
+    expect([...store.rows.keys()].sort()).toEqual(["c-0/1", "c-1/1"]);
+    expect(store.deadLetters.map((d) => d.record)).toEqual(["not json"]);
+  });
+
+  it("dead-letters only the rows Postgres refuses for their content; the rest of the batch commits", async () => {
+    const w = await writer();
+    await w.append([...records(3), ledgerRecord({ callId: "poison", inputTokens: -1 })]);
+    await w.flush();
+    expect(store.rows.size).toBe(3);
+    expect(store.deadLetters).toHaveLength(1);
+    expect(store.deadLetters[0]!.record).toContain('"poison"');
+    expect(w.pending()).toBe(0);
+  });
+
+  it("shares one write among concurrent appends and keeps appending while a flush runs", async () => {
+    const w = await writer();
+    await Promise.all(Array.from({ length: 50 }, (_, i) => w.append([ledgerRecord({ callId: `p${i}` })])));
+    const flushing = w.flush();
+    await w.append([ledgerRecord({ callId: "late" })]);
+    await flushing;
+    await w.flush();
+    expect(store.rows.size).toBe(51);
+  });
+
+  it("refuses a folder another live process holds, and takes over one a dead process left", async () => {
+    await writeFile(path.join(dir, "ledger.lock"), String(process.ppid));
+    const w = createLedgerWriter({ store, dir, logger: createLogCapture().logger });
+    await expect(w.start()).rejects.toThrow(/in use by process/);
+    await writeFile(path.join(dir, "ledger.lock"), "999999999");
+    await writer();
+  });
+
+  it("survives SIGKILL before a flush: a restart replays every acknowledged record exactly once", async () => {
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./ledger-writer.crash-child.ts", import.meta.url)), dir, "40"], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let out = "";
+    child.stdout.on("data", (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes("acked 40")) child.kill("SIGKILL");
+    });
+    const exit = await new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
+    expect(exit).toBe("SIGKILL");
+    const w = await writer();
+    await w.flush();
+    expect(store.rows.size).toBe(40);
+    await w.close();
+    // A second restart finds nothing left to replay.
+    const again = await writer();
+    expect(again.pending()).toBe(0);
+    expect(store.rows.size).toBe(40);
+  }, 20_000);
+});

@@ -1,0 +1,126 @@
+import { createLogCapture } from "../../test/support/log-capture.js";
+import { startOpenAIFake } from "../../test/fakes/openai-fake.js";
+import type { FakeProvider } from "../../test/fakes/fake-types.js";
+import { createDispatcher } from "../dispatch/dispatcher.js";
+import { withDefaults, type ResolvedRoute, type RouteInput } from "../dispatch/route-types.js";
+import { createBudgetStage, type BudgetStageOptions } from "../pipeline/budget-stage.js";
+import { createDispatchPipeline } from "../pipeline/dispatch-pipeline.js";
+import { composeStages, type CallMeta, type ModelPipeline } from "../pipeline/model-call.js";
+import { createRateLimitStage } from "../pipeline/rate-limit-stage.js";
+import { createUsageStage } from "../pipeline/usage-stage.js";
+import { createHttpClient } from "../providers/http/http-client.js";
+import { createOpenAIProvider } from "../providers/openai.js";
+import { createMemoryState } from "../store/state/memory-state.js";
+import type { StateBackend } from "../store/state/state-backend.js";
+import type { UsageRecordRow } from "../store/usage-store.js";
+import { createAttemptCost } from "./attempt-cost.js";
+import { BUILTIN_PRICE_TABLE } from "./builtin-prices.js";
+import { createBudgetReservations, type BudgetRef, type BudgetReservations } from "./budget-reservation.js";
+import { createPriceBook, type PriceBook } from "./price-table.js";
+import { createRateLimiter, type RateLimitRule } from "./rate-limiter.js";
+
+/** 1 µ$ per input token, 10 µ$ per output token on `openai/gpt-test*`: costs checkable by hand. */
+export const TEST_PRICES = {
+  version: "test-prices-1",
+  rows: [
+    { provider: "openai", model: "gpt-test", effectiveFrom: "2020-01-01", input: 1_000_000, output: 10_000_000 },
+    { provider: "openai", model: "gpt-test-b", effectiveFrom: "2020-01-01", input: 1_000_000, output: 20_000_000 },
+  ],
+};
+
+/** The rate-limit → budget → usage stages over real dispatch to the OpenAI fake, on in-process state. */
+export interface MoneyHarness {
+  fake: FakeProvider;
+  pipeline: ModelPipeline;
+  state: StateBackend;
+  reservations: BudgetReservations;
+  prices: PriceBook;
+  /** Budgets and rate limits every caller gets; change them between calls. */
+  budgets: BudgetRef[];
+  rules: RateLimitRule[];
+  /** Routes by alias; `r` (gpt-test) and `two` (gpt-test → gpt-test-b) exist. */
+  routes: Map<string, ResolvedRoute>;
+  /** What the usage stage buffered. */
+  ledger: UsageRecordRow[];
+  /** Set false to make the ledger report no capacity. */
+  capacity: boolean;
+  cost(provider: string, model: string, usage: Parameters<ReturnType<typeof createAttemptCost>>[2]): bigint;
+  meta(over?: Partial<CallMeta>): CallMeta;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link MoneyHarness}. */
+export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: StateBackend = createMemoryState()): Promise<MoneyHarness> {
+  const fake = await startOpenAIFake();
+  const http = createHttpClient();
+  const provider = createOpenAIProvider({ baseUrl: `${fake.url}/v1`, http });
+  const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE, overrides: TEST_PRICES });
+  const cost = createAttemptCost(prices);
+  const routes = new Map<string, ResolvedRoute>();
+  const add = (input: RouteInput) => routes.set(input.alias, withDefaults(input));
+  add({ alias: "r", targets: [{ provider: "openai", model: "gpt-test", credential: "c" }], retry: { maxAttempts: 1 } });
+  add({
+    alias: "two",
+    targets: [
+      { provider: "openai", model: "gpt-test", credential: "c", priority: 0 },
+      { provider: "openai", model: "gpt-test-b", credential: "c", priority: 1 },
+    ],
+    retry: { maxAttempts: 1 },
+  });
+  const resolver = { resolve: (alias: string) => routes.get(alias) };
+  const logger = createLogCapture().logger;
+  const reservations = createBudgetReservations({ state, clock: { now: () => Date.now() } });
+  const h: MoneyHarness = {
+    fake,
+    pipeline: undefined as unknown as ModelPipeline,
+    state,
+    reservations,
+    prices,
+    budgets: [],
+    rules: [],
+    routes,
+    ledger: [],
+    capacity: true,
+    cost,
+    meta: (over = {}) => ({
+      verb: "chat",
+      route: "r",
+      requestId: `req-${Math.random().toString(36).slice(2)}`,
+      signal: AbortSignal.timeout(10_000),
+      deadline: Date.now() + 10_000,
+      tags: {},
+      cache: { mode: "default" },
+      caller: { orgId: "org_a", teamId: "team_a", keyId: "key_a" },
+      ...over,
+    }),
+    async close() {
+      await fake.close();
+      await http.close();
+      await state.close();
+    },
+  };
+  const catalog = { budgetsFor: () => h.budgets, rateRulesFor: () => h.rules };
+  h.pipeline = composeStages(
+    [
+      createRateLimitStage({ limiter: createRateLimiter({ state }), catalog, logger }),
+      createBudgetStage({ reservations, catalog, routes: resolver, prices, logger }, opts),
+      createUsageStage({
+        ledger: { append: async (rows) => void h.ledger.push(...rows), hasCapacity: () => h.capacity },
+        cost,
+        priceVersion: (p, m, at) => prices.priceAt(p, m, at)?.version ?? "unpriced",
+        logger,
+      }),
+    ],
+    createDispatchPipeline({
+      dispatcher: createDispatcher({ provider: (kind) => (kind === "openai" ? provider : undefined), credential: async () => "sk-test" }),
+      routes: resolver,
+      cost,
+    }),
+  );
+  return h;
+}
+
+/** A user message of `words` words. */
+export function words(n: number, word = "alpha"): string {
+  return Array.from({ length: n }, (_, i) => `${word}${i}`).join(" ");
+}

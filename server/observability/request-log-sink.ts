@@ -1,0 +1,101 @@
+import { scrubText } from "../audit/mask.js";
+import type { CallMeta } from "../pipeline/model-call.js";
+import type { EmbedRequest, ModelRequest } from "../providers/model.js";
+import type { RequestLogRow } from "../store/request-log-store.js";
+import { outcomeCode } from "./code-name.js";
+import type { CallObservation, CallSink, ObservedResponse } from "./observe-stage.js";
+import { mapStrings, redactText } from "./redact-body.js";
+
+/** How much of a call the request log keeps. */
+export type RequestLogMode = "off" | "metadata" | "redacted" | "full";
+
+/** Every mode, in increasing order of what is kept. */
+export const REQUEST_LOG_MODES: readonly RequestLogMode[] = ["off", "metadata", "redacted", "full"];
+
+/** Which calls are logged and how much of each (`requestLog` in the config). */
+export interface RequestLogPolicy {
+  /** The mode of routes without an override. */
+  mode: RequestLogMode;
+  /** Per route alias. */
+  routes?: Readonly<Record<string, RequestLogMode>>;
+  /** Longest body kept, in bytes of JSON (default 64 KiB); longer ones are cut and marked. */
+  maxBodyBytes?: number;
+}
+
+/**
+ * The request log's view of each observed model call: by its route's mode, nothing (`off`), one
+ * row of ids, codes, times, tokens and cost (`metadata`), plus the request and response bodies with
+ * personal data and secrets replaced (`redacted`), or plus the bodies with only secret-looking
+ * values masked (`full`). Rows go to `append` (the batching writer); bodies are cut at
+ * `maxBodyBytes`. Images are never stored, only marked.
+ */
+export function createRequestLogSink(deps: { append(row: RequestLogRow): void }, policy: RequestLogPolicy): CallSink {
+  const modeOf = (meta: CallMeta): RequestLogMode => policy.routes?.[meta.route] ?? policy.mode;
+  const maxBytes = policy.maxBodyBytes ?? 64 * 1024;
+  return {
+    wantsBody: (meta) => {
+      const mode = modeOf(meta);
+      return mode === "redacted" || mode === "full";
+    },
+    ended(o) {
+      const mode = modeOf(o.meta);
+      if (mode === "off") return;
+      const clean = mode === "redacted" ? redactText : scrubText;
+      const body = (value: unknown) => (mode === "metadata" ? null : bounded(mapStrings(value, clean), maxBytes));
+      const usage = o.usage ?? o.attempts.reduce((t, a) => ({ inputTokens: t.inputTokens + a.usage.inputTokens, outputTokens: t.outputTokens + a.usage.outputTokens }), { inputTokens: 0, outputTokens: 0 });
+      deps.append({
+        created_at: new Date(o.startedAt),
+        request_id: o.meta.requestId,
+        org_id: o.meta.caller?.orgId ?? null,
+        team_id: o.meta.caller?.teamId ?? null,
+        key_id: o.meta.caller?.keyId ?? null,
+        verb: o.meta.verb,
+        route: o.meta.route,
+        provider: o.provider,
+        model: o.model,
+        code: outcomeCode(o.error),
+        stream: o.stream,
+        duration_ms: Math.round(o.durationMs),
+        ttft_ms: o.timeToFirstTokenMs === undefined ? null : Math.round(o.timeToFirstTokenMs),
+        input_tokens: usage.inputTokens,
+        output_tokens: usage.outputTokens,
+        cost_micros_usd: o.costMicrosUsd,
+        cache_status: o.cacheStatus ?? null,
+        attempts: o.attempts.length,
+        mode,
+        request: body(requestBody(o.request)),
+        response: o.response === undefined ? null : body(responseBody(o.response)),
+      });
+    },
+  };
+}
+
+function requestBody(req: ModelRequest | EmbedRequest): unknown {
+  if ("inputs" in req) return { inputs: req.inputs };
+  return {
+    messages: req.messages.map((m) => ({
+      role: m.role,
+      text: m.content.map((p) => (p.type === "text" ? p.text : "[image]")).join(""),
+      ...(m.toolCalls?.length ? { toolCalls: m.toolCalls.map((t) => ({ name: t.name, arguments: t.argumentsJson })) } : {}),
+      ...(m.toolCallId === undefined ? {} : { toolCallId: m.toolCallId }),
+    })),
+    ...(req.tools?.length ? { tools: req.tools.map((t) => t.name) } : {}),
+    ...(req.responseFormat === undefined ? {} : { responseFormat: req.responseFormat.type }),
+  };
+}
+
+function responseBody(r: ObservedResponse): unknown {
+  return {
+    text: r.text,
+    ...(r.toolCalls.length > 0 ? { toolCalls: r.toolCalls.map((t) => ({ name: t.name, arguments: t.argumentsJson })) } : {}),
+    ...(r.vectors === undefined ? {} : { vectors: r.vectors }),
+    ...(r.truncated ? { truncated: true } : {}),
+  };
+}
+
+/** The value as JSON text, or a cut copy of it marked `truncated` when it is longer than `maxBytes`. */
+function bounded(value: unknown, maxBytes: number): string {
+  const json = JSON.stringify(value);
+  if (Buffer.byteLength(json, "utf8") <= maxBytes) return json;
+  return JSON.stringify({ truncated: true, json: Buffer.from(json, "utf8").subarray(0, maxBytes).toString("utf8") });
+}

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import type { Principal } from "../auth/principal.js";
+import { cacheOf, requestIdOf, tagsOf, timeoutOf, verbContextFor } from "./call-meta.js";
+import { OpenAIRequestError } from "./openai-request-error.js";
+
+const principal: Principal = {
+  orgId: "org_1",
+  teamId: "team_1",
+  keyId: "key_1",
+  keyName: "orgs/a/teams/b/keys/c",
+  scopes: new Set(),
+  allowedRoutes: [],
+  allowedModels: [],
+  tags: { app: "checkout", env: "prod" },
+};
+
+describe("call-meta", () => {
+  it("keeps a well-formed x-request-id and replaces anything else", () => {
+    expect(requestIdOf({ "x-request-id": "req-1:a.b" })).toBe("req-1:a.b");
+    expect(requestIdOf({ "x-request-id": "bad id\n" })).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestIdOf({})).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it("reads the timeout from x-switchboard-timeout-ms, else the SDK's x-stainless-timeout", () => {
+    expect(timeoutOf({ "x-switchboard-timeout-ms": "2500", "x-stainless-timeout": "600" })).toBe(2500);
+    expect(timeoutOf({ "x-stainless-timeout": "600" })).toBe(600_000);
+    expect(timeoutOf({})).toBeUndefined();
+    expect(() => timeoutOf({ "x-switchboard-timeout-ms": "soon" })).toThrow(OpenAIRequestError);
+  });
+
+  it("merges tags: the key's, then metadata, then the header (percent-decoded)", () => {
+    expect(tagsOf(principal, { env: "staging", feature: "a" }, "feature=b, note=x%2Cy")).toEqual({ app: "checkout", env: "staging", feature: "b", note: "x,y" });
+    expect(() => tagsOf(principal, undefined, "novalue")).toThrow(OpenAIRequestError);
+    expect(() => tagsOf(principal, { "bad key": "x" }, undefined)).toThrow(OpenAIRequestError);
+    expect(() => tagsOf(principal, Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, "v"])), undefined)).toThrow(OpenAIRequestError);
+  });
+
+  it("reads the cache mode and max-age", () => {
+    expect(cacheOf(undefined)).toEqual({ mode: "default" });
+    expect(cacheOf("no-store")).toEqual({ mode: "no_store" });
+    expect(cacheOf("default; max-age=60")).toEqual({ mode: "default", maxAgeMs: 60_000 });
+    expect(() => cacheOf("sometimes")).toThrow(OpenAIRequestError);
+    expect(() => cacheOf("bypass; ttl=3")).toThrow(OpenAIRequestError);
+  });
+
+  it("builds the verb context with the caller's tenancy", () => {
+    const signal = new AbortController().signal;
+    const ctx = verbContextFor({
+      route: "fast",
+      requestId: "r1",
+      signal,
+      deadline: 123,
+      principal,
+      headers: { "x-switchboard-cache": "bypass", "x-switchboard-tags": "feature=f" },
+      metadata: { team: "t" },
+      generation: { maxOutputTokens: 10 },
+    });
+    expect(ctx).toEqual({
+      route: "fast",
+      requestId: "r1",
+      signal,
+      deadline: 123,
+      tags: { app: "checkout", env: "prod", team: "t", feature: "f" },
+      cache: { mode: "bypass" },
+      capabilities: { jsonSchema: false },
+      caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" },
+      generation: { maxOutputTokens: 10 },
+    });
+  });
+});

@@ -1,0 +1,129 @@
+import { randomUUID } from "node:crypto";
+import type { IncomingHttpHeaders } from "node:http";
+import type { Principal } from "../auth/principal.js";
+import type { CacheModeName, CallMeta } from "../pipeline/model-call.js";
+import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
+import type { VerbContext } from "../verbs/verb-context.js";
+import { invalidField } from "./openai-request-error.js";
+
+/**
+ * How an OpenAI-surface request fills the parts of `CallMeta` that OpenAI's wire format has no
+ * field for. Documented in the README ("OpenAI-compatible surface"):
+ * - request id: a well-formed `x-request-id` (1–128 of `A-Za-z0-9._:-`), else a new UUID;
+ * - deadline: `x-switchboard-timeout-ms`, else the OpenAI SDKs' `x-stainless-timeout` (seconds),
+ *   else the server default;
+ * - tags: the key's, then the body's `metadata`, then `x-switchboard-tags` (`k=v,k2=v2`), later
+ *   ones winning; at most 32, keys `[a-zA-Z0-9_.:/-]{1,64}`, values up to 256 characters (the
+ *   Connect surface's `RequestOptions.tags` rules);
+ * - cache mode: `x-switchboard-cache` = `default` | `bypass` | `no-store` | `refresh`, with an
+ *   optional `; max-age=<seconds>`.
+ */
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+const TAG_KEY = /^[a-zA-Z0-9_.:/-]{1,64}$/;
+const MAX_TAGS = 32;
+const CACHE_MODES: Record<string, CacheModeName> = { default: "default", bypass: "bypass", "no-store": "no_store", no_store: "no_store", refresh: "refresh" };
+
+/** The first value of a header. */
+export function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
+  const v = headers[name];
+  return Array.isArray(v) ? v[0] : v;
+}
+
+/** The caller's `x-request-id` when well-formed, else a new UUID. */
+export function requestIdOf(headers: IncomingHttpHeaders): string {
+  const supplied = headerValue(headers, "x-request-id");
+  return supplied !== undefined && REQUEST_ID.test(supplied) ? supplied : randomUUID();
+}
+
+/** The caller's timeout in ms, or `undefined` when it set none. */
+export function timeoutOf(headers: IncomingHttpHeaders): number | undefined {
+  const ms = headerValue(headers, "x-switchboard-timeout-ms");
+  if (ms !== undefined) {
+    const n = Number(ms);
+    if (!Number.isSafeInteger(n) || n <= 0) throw invalidField("x-switchboard-timeout-ms", "header x-switchboard-timeout-ms must be a positive integer");
+    return n;
+  }
+  const seconds = Number(headerValue(headers, "x-stainless-timeout"));
+  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+}
+
+/** The request's tags: the key's, then `metadata`, then the `x-switchboard-tags` header. */
+export function tagsOf(principal: Principal, metadata: Readonly<Record<string, string>> | undefined, header: string | undefined): Record<string, string> {
+  const fromHeader: Record<string, string> = {};
+  if (header !== undefined && header.trim() !== "") {
+    for (const pair of header.split(",")) {
+      const eq = pair.indexOf("=");
+      if (eq <= 0) throw invalidField("x-switchboard-tags", "header x-switchboard-tags must be comma-separated key=value pairs");
+      fromHeader[pair.slice(0, eq).trim()] = percentDecoded(pair.slice(eq + 1).trim());
+    }
+  }
+  const requested = { ...metadata, ...fromHeader };
+  const entries = Object.entries(requested);
+  if (entries.length > MAX_TAGS) throw invalidField("metadata", `at most ${MAX_TAGS} tags (metadata and x-switchboard-tags together)`);
+  for (const [key, value] of entries) {
+    if (!TAG_KEY.test(key)) throw invalidField("metadata", `tag key "${key.slice(0, 64)}" must match [a-zA-Z0-9_.:/-]{1,64}`);
+    if (value.length > 256) throw invalidField("metadata", `tag "${key}" must be at most 256 characters`);
+  }
+  return { ...principal.tags, ...requested };
+}
+
+/** A tag value with `%XX` escapes decoded (so values may hold commas). */
+function percentDecoded(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    throw invalidField("x-switchboard-tags", "header x-switchboard-tags: a value has a malformed %-escape");
+  }
+}
+
+/** The cache policy of `x-switchboard-cache`. */
+export function cacheOf(header: string | undefined): CallMeta["cache"] {
+  if (header === undefined || header.trim() === "") return { mode: "default" };
+  const [modePart, ...params] = header.split(";").map((s) => s.trim().toLowerCase());
+  const mode = CACHE_MODES[modePart ?? ""];
+  if (mode === undefined) throw invalidField("x-switchboard-cache", "header x-switchboard-cache must be default, bypass, no-store or refresh");
+  let maxAgeMs: number | undefined;
+  for (const p of params) {
+    const m = /^max-age=(\d{1,9})$/.exec(p);
+    if (m === null) throw invalidField("x-switchboard-cache", `header x-switchboard-cache: unknown parameter "${p}" (only max-age=<seconds>)`);
+    maxAgeMs = Number(m[1]) * 1000;
+  }
+  return { mode, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) };
+}
+
+/** What a call of the OpenAI surface is made with, apart from the parsed body. */
+export interface SurfaceCall {
+  route: string;
+  requestId: string;
+  signal: AbortSignal;
+  deadline: number;
+  principal: Principal;
+  headers: IncomingHttpHeaders;
+  metadata?: Readonly<Record<string, string>>;
+  /** The Chat template attached to the key, team, org or route, if any (rendered as the Chat verb does). */
+  template?: PromptTemplateVersion;
+  generation?: { maxOutputTokens?: number; temperature?: number };
+}
+
+/**
+ * The verb context of one OpenAI-surface call: the same shape the Connect surface builds from
+ * `RequestOptions`, so the Chat verb's `buildChatCall` and `callMetaFor` turn it into exactly the
+ * `ModelCall` a Connect `Chat` or `Embed` would make.
+ */
+export function verbContextFor(call: SurfaceCall): VerbContext {
+  const { principal } = call;
+  return {
+    route: call.route,
+    requestId: call.requestId,
+    signal: call.signal,
+    deadline: call.deadline,
+    tags: tagsOf(principal, call.metadata, headerValue(call.headers, "x-switchboard-tags")),
+    cache: cacheOf(headerValue(call.headers, "x-switchboard-cache")),
+    // Only the other verbs shape their prompts by it; Chat and Embed pass formats through as asked.
+    capabilities: { jsonSchema: false },
+    caller: { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId },
+    ...(call.template === undefined ? {} : { template: call.template }),
+    ...(call.generation === undefined ? {} : { generation: call.generation }),
+  };
+}

@@ -1,0 +1,94 @@
+import { describe, expect, it } from "vitest";
+import { parseChatCompletionRequest } from "./chat-request.js";
+import { OpenAIRequestError } from "./openai-request-error.js";
+
+const base = { model: "fast", messages: [{ role: "user", content: "hi" }] };
+
+function paramOf(body: Record<string, unknown>): string | undefined {
+  try {
+    parseChatCompletionRequest(body as never);
+  } catch (err) {
+    if (err instanceof OpenAIRequestError) return err.param;
+    throw err;
+  }
+  return "no error";
+}
+
+describe("parseChatCompletionRequest", () => {
+  it("maps every supported field to the neutral request", () => {
+    const parsed = parseChatCompletionRequest({
+      model: "fast",
+      messages: [
+        { role: "developer", content: "be brief" },
+        { role: "user", content: [{ type: "text", text: "look" }, { type: "image_url", image_url: { url: "https://x/y.png" } }] },
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: '{"a":1}' } }] },
+        { role: "tool", tool_call_id: "c1", content: "42" },
+      ],
+      tools: [{ type: "function", function: { name: "f", description: "d", parameters: { type: "object" }, strict: true } }],
+      tool_choice: "required",
+      response_format: { type: "json_schema", json_schema: { name: "s", schema: { type: "object" }, strict: true } },
+      max_tokens: 10,
+      max_completion_tokens: 20,
+      temperature: 0.5,
+      top_p: 0.5,
+      stop: "END",
+      seed: 3,
+      parallel_tool_calls: false,
+      stream: true,
+      stream_options: { include_usage: true },
+      metadata: { feature: "search" },
+      user: "u1",
+      store: false,
+      frequency_penalty: 0,
+    });
+    expect(parsed).toMatchObject({ route: "fast", stream: true, includeUsage: true, metadata: { feature: "search" }, user: "u1" });
+    expect(parsed.request).toEqual({
+      model: "",
+      messages: [
+        { role: "system", content: [{ type: "text", text: "be brief" }] },
+        { role: "user", content: [{ type: "text", text: "look" }, { type: "image", url: "https://x/y.png" }] },
+        { role: "assistant", content: [], toolCalls: [{ id: "c1", name: "f", argumentsJson: '{"a":1}' }] },
+        { role: "tool", content: [{ type: "text", text: "42" }], toolCallId: "c1" },
+      ],
+      tools: [{ name: "f", description: "d", parameters: { type: "object" }, strict: true }],
+      toolChoice: { type: "required" },
+      responseFormat: { type: "json_schema", name: "s", schema: { type: "object" }, strict: true },
+      maxOutputTokens: 20,
+      temperature: 0.5,
+      topP: 0.5,
+      stop: ["END"],
+      seed: 3,
+      parallelToolCalls: false,
+    });
+  });
+
+  it("reads a named tool choice and json_object, and treats null fields as absent", () => {
+    const parsed = parseChatCompletionRequest({ ...base, tool_choice: { type: "function", function: { name: "g" } }, response_format: { type: "json_object" }, temperature: null });
+    expect(parsed.request.toolChoice).toEqual({ type: "tool", name: "g" });
+    expect(parsed.request.responseFormat).toEqual({ type: "json_object" });
+    expect(parsed.request.temperature).toBeUndefined();
+    expect(parsed.stream).toBe(false);
+  });
+
+  it.each([
+    [{ messages: base.messages }, "model"],
+    [{ model: "fast", messages: [] }, "messages"],
+    [{ ...base, messages: [{ role: "wizard", content: "x" }] }, "messages[0].role"],
+    [{ ...base, messages: [{ role: "tool", content: "x" }] }, "messages[0].tool_call_id"],
+    [{ ...base, messages: [{ role: "user", content: [{ type: "input_audio" }] }] }, "messages[0].content[0].type"],
+    [{ ...base, temperature: 2.5 }, "temperature"],
+    [{ ...base, top_p: "high" }, "top_p"],
+    [{ ...base, max_tokens: 0 }, "max_tokens"],
+    [{ ...base, seed: 1.5 }, "seed"],
+    [{ ...base, stop: ["a", "b", "c", "d", "e"] }, "stop"],
+    [{ ...base, tool_choice: "sometimes" }, "tool_choice"],
+    [{ ...base, tools: [{ type: "retrieval" }] }, "tools[0].type"],
+    [{ ...base, response_format: { type: "xml" } }, "response_format.type"],
+    [{ ...base, n: 2 }, "n"],
+    [{ ...base, logprobs: true }, "logprobs"],
+    [{ ...base, metadata: { a: 1 } }, "metadata.a"],
+    [{ ...base, user: "u".repeat(257) }, "user"],
+  ])("refuses %j naming %s", (body, param) => {
+    expect(paramOf(body)).toBe(param);
+  });
+});

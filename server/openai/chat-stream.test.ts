@@ -1,0 +1,157 @@
+import { EventEmitter } from "node:events";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import type { ModelStream } from "../pipeline/model-call.js";
+import { emptyUsage, type ModelChunk } from "../providers/model.js";
+import { writeChatCompletionStream } from "./chat-stream.js";
+import type { HttpResponse } from "./http-io.js";
+
+/** A response that records what was written; `gone` makes it behave like a closed socket. */
+function recorder(opts: { goneAfterWrites?: number } = {}) {
+  const events = new EventEmitter();
+  const out = { status: 0, headers: {} as Record<string, unknown>, body: "", trailers: {} as Record<string, unknown>, ended: false, writes: 0, destroyed: false };
+  const res: HttpResponse = {
+    writeHead(status, headers) {
+      out.status = status;
+      out.headers = { ...headers };
+    },
+    write(chunk) {
+      out.writes++;
+      if (opts.goneAfterWrites !== undefined && out.writes > opts.goneAfterWrites) {
+        out.destroyed = true;
+        queueMicrotask(() => events.emit("close"));
+        return false;
+      }
+      out.body += String(chunk);
+      return true;
+    },
+    end(chunk?: string) {
+      if (chunk !== undefined) out.body += chunk;
+      out.ended = true;
+    },
+    addTrailers(h) {
+      out.trailers = { ...h };
+    },
+    destroy() {
+      out.destroyed = true;
+    },
+    get headersSent() {
+      return out.status !== 0;
+    },
+    get destroyed() {
+      return out.destroyed;
+    },
+    get writableEnded() {
+      return out.ended;
+    },
+    get writableFinished() {
+      return out.ended;
+    },
+    get statusCode() {
+      return out.status;
+    },
+    on: (e, l) => events.on(e, l),
+    once: (e, l) => events.once(e, l),
+    off: (e, l) => events.off(e, l),
+  };
+  return { res, out };
+}
+
+/** A model stream yielding `chunks`, then throwing `failure` if given; records whether it was cancelled. */
+function modelStream(chunks: ModelChunk[], failure?: unknown) {
+  const state = { cancelled: false };
+  const stream: ModelStream = {
+    chunks: {
+      [Symbol.asyncIterator]() {
+        let i = 0;
+        return {
+          async next() {
+            if (i < chunks.length) return { done: false, value: chunks[i++]! };
+            if (failure !== undefined) throw failure;
+            return { done: true, value: undefined };
+          },
+          async return() {
+            state.cancelled = true;
+            return { done: true, value: undefined };
+          },
+        };
+      },
+    },
+    result: async () => ({ provider: "openai", model: "m", attempts: [], costMicrosUsd: 42n, cacheStatus: "miss" }),
+  };
+  return { stream, state };
+}
+
+const frames = (body: string) => body.split("\n\n").filter((f) => f !== "").map((f) => (f === "data: [DONE]" ? "[DONE]" : JSON.parse(f.slice(6))));
+const usage = { ...emptyUsage(), inputTokens: 3, outputTokens: 2 };
+const write = (res: HttpResponse, stream: ModelStream, includeUsage = true) =>
+  writeChatCompletionStream({ res, stream, route: "fast", includeUsage, headers: { "x-request-id": "r" }, now: () => 1_700_000_000_000, onUnexpected: () => {} });
+
+describe("writeChatCompletionStream", () => {
+  it("writes role, content, finish and usage chunks, then [DONE], with the usage extras as trailers", async () => {
+    const { res, out } = recorder();
+    const { stream } = modelStream([
+      { type: "start", model: "gpt-x" },
+      { type: "text", text: "Hel" },
+      { type: "text", text: "lo" },
+      { type: "finish", reason: "stop" },
+      { type: "usage", usage },
+    ]);
+    expect(await write(res, stream)).toEqual({ kind: "completed" });
+    expect(out.status).toBe(200);
+    expect(out.headers).toMatchObject({ "content-type": "text/event-stream; charset=utf-8", "x-request-id": "r" });
+    const f = frames(out.body);
+    expect(f.at(-1)).toBe("[DONE]");
+    expect(f[0]).toMatchObject({ object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-x", usage: null, choices: [{ index: 0, delta: { role: "assistant", content: "Hel" }, finish_reason: null }] });
+    expect(f[1].choices[0].delta).toEqual({ content: "lo" });
+    expect(f[2].choices[0]).toMatchObject({ delta: {}, finish_reason: "stop" });
+    expect(f[3]).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 2, total_tokens: 5 } });
+    expect(out.trailers).toEqual({ "x-switchboard-cost-micros-usd": "42", "x-switchboard-provider": "openai", "x-switchboard-attempts": "0", "x-switchboard-cache": "miss" });
+    expect(out.ended).toBe(true);
+  });
+
+  it("writes tool calls as indexed deltas whose first piece names the call", async () => {
+    const { res, out } = recorder();
+    const { stream } = modelStream([
+      { type: "tool_call", index: 0, id: "c1", name: "f", argumentsDelta: '{"a"' },
+      { type: "tool_call", index: 0, argumentsDelta: ":1}" },
+      { type: "finish", reason: "unknown" },
+    ]);
+    await write(res, stream, false);
+    const f = frames(out.body);
+    expect(f[0].choices[0].delta).toEqual({ role: "assistant", content: null, refusal: null, tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "f", arguments: '{"a"' } }] });
+    expect(f[1].choices[0].delta).toEqual({ tool_calls: [{ index: 0, function: { arguments: ":1}" } }] });
+    expect(f[2].choices[0].finish_reason).toBe("tool_calls");
+    expect(f[0]).not.toHaveProperty("usage");
+  });
+
+  it("rethrows a failure before any content and writes nothing", async () => {
+    const { res, out } = recorder();
+    const failure = new ConnectError("all targets failed", Code.Unavailable);
+    await expect(write(res, modelStream([{ type: "start", model: "m" }], failure).stream)).rejects.toBe(failure);
+    expect(out.status).toBe(0);
+    expect(out.body).toBe("");
+  });
+
+  it("ends a failure after content with one error event and no [DONE]", async () => {
+    const { res, out } = recorder();
+    const failure = new ConnectError("provider cut the stream", Code.Unavailable);
+    const end = await write(res, modelStream([{ type: "text", text: "partial" }], failure).stream);
+    expect(end).toEqual({ kind: "failed_mid_stream", error: failure });
+    const f = frames(out.body);
+    expect(f.at(-1)).toEqual({ error: { message: "provider cut the stream", type: "server_error", param: null, code: "unavailable" } });
+    expect(out.body).not.toContain("[DONE]");
+    expect(out.ended).toBe(true);
+  });
+
+  it("stops and cancels the model stream when the caller goes away", async () => {
+    const { res } = recorder({ goneAfterWrites: 1 });
+    const { stream, state } = modelStream([
+      { type: "text", text: "a" },
+      { type: "text", text: "b" },
+      { type: "text", text: "c" },
+    ]);
+    expect(await write(res, stream)).toEqual({ kind: "caller_gone" });
+    expect(state.cancelled).toBe(true);
+  });
+});

@@ -1,0 +1,151 @@
+import { ConnectError } from "@connectrpc/connect";
+import type { ModelStream } from "../pipeline/model-call.js";
+import type { ModelChunk, ModelFinishReason, TokenUsage } from "../providers/model.js";
+import { finishReasonOf, newCompletionId, usageOf } from "./chat-response.js";
+import { openAIErrorOf } from "./error-mapping.js";
+import { writeWithBackpressure, type HttpResponse } from "./http-io.js";
+import { USAGE_HEADER_NAMES, usageHeaders } from "./usage-headers.js";
+
+/** What {@link writeChatCompletionStream} needs besides the model stream. */
+export interface ChatStreamWriteOptions {
+  res: HttpResponse;
+  stream: ModelStream;
+  /** The alias asked for: the chunks' `model` until the provider names the model it serves. */
+  route: string;
+  includeUsage: boolean;
+  /** Headers of the 200 answer (request id, route). */
+  headers: Record<string, string>;
+  /** Epoch ms. */
+  now: () => number;
+  /** Called with a failure that was not a `ConnectError` (logged by the caller). */
+  onUnexpected: (err: unknown) => void;
+}
+
+/** How a streamed completion ended (a failure before any content is thrown instead). */
+export type StreamEnd = { kind: "completed" } | { kind: "failed_mid_stream"; error: unknown } | { kind: "caller_gone" };
+
+const COMPLETED: StreamEnd = { kind: "completed" };
+const CALLER_GONE: StreamEnd = { kind: "caller_gone" };
+
+/**
+ * Writes `stream` as OpenAI's server-sent events: `chat.completion.chunk` objects (the first
+ * carries the assistant role; tool calls arrive as indexed `tool_calls` deltas whose first piece
+ * holds `id`, `type` and `name`), a final chunk with `finish_reason`, the usage chunk with empty
+ * `choices` when `include_usage` (every other chunk then carries `"usage": null`, as OpenAI's do),
+ * and `data: [DONE]`.
+ *
+ * Nothing is written before the first content: a failure before it (dispatch may still fall
+ * back then) is rethrown, so the caller answers with a proper HTTP error. After content, a failure
+ * ends the stream with one `data: {"error": {...}}` event and no `[DONE]`, so a client can never
+ * take a cut answer for a complete one. The usage headers follow as HTTP trailers. A caller that
+ * goes away stops the iteration, which cancels the model call.
+ */
+export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): Promise<StreamEnd> {
+  const { res, stream, includeUsage } = opts;
+  const id = newCompletionId();
+  const created = Math.floor(opts.now() / 1000);
+  const chunks = stream.chunks[Symbol.asyncIterator]();
+  let model = opts.route;
+  let opened = false;
+  let finish: ModelFinishReason = "unknown";
+  let tokens: TokenUsage | undefined;
+  const announced = new Set<number>();
+  let ended = false;
+
+  const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
+  const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
+    frame({
+      id,
+      object: "chat.completion.chunk",
+      created,
+      model,
+      system_fingerprint: null,
+      choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }],
+      ...(includeUsage ? { usage: null } : {}),
+    });
+  const open = (first: Record<string, unknown>): Promise<boolean> => {
+    opened = true;
+    res.writeHead(200, {
+      ...opts.headers,
+      "content-type": "text/event-stream; charset=utf-8",
+      "cache-control": "no-cache",
+      trailer: USAGE_HEADER_NAMES.join(", "),
+    });
+    return writeWithBackpressure(res, chunk({ role: "assistant", ...first }));
+  };
+  const finishWithTrailers = async () => {
+    try {
+      const facts = await stream.result();
+      res.addTrailers(usageHeaders(facts));
+    } catch (err) {
+      opts.onUnexpected(err);
+    }
+    res.end();
+  };
+
+  try {
+    for (;;) {
+      let step: IteratorResult<ModelChunk>;
+      try {
+        step = await chunks.next();
+      } catch (err) {
+        ended = true;
+        if (!opened) throw err;
+        if (res.destroyed) return CALLER_GONE;
+        const { body } = openAIErrorOf(err, opts.now());
+        if (!(err instanceof ConnectError)) opts.onUnexpected(err);
+        await writeWithBackpressure(res, frame(body));
+        await finishWithTrailers();
+        return { kind: "failed_mid_stream", error: err };
+      }
+      if (step.done === true) {
+        ended = true;
+        break;
+      }
+      const c = step.value;
+      let ok = true;
+      switch (c.type) {
+        case "start":
+          if (!opened && c.model !== "") model = c.model;
+          break;
+        case "finish":
+          finish = c.reason;
+          break;
+        case "usage":
+          tokens = c.usage;
+          break;
+        case "text":
+          ok = opened ? await writeWithBackpressure(res, chunk({ content: c.text })) : await open({ content: c.text, refusal: null });
+          break;
+        case "tool_call": {
+          const first = !announced.has(c.index);
+          announced.add(c.index);
+          const call = first
+            ? { index: c.index, id: c.id ?? "", type: "function", function: { name: c.name ?? "", arguments: c.argumentsDelta } }
+            : { index: c.index, function: { arguments: c.argumentsDelta } };
+          ok = opened ? await writeWithBackpressure(res, chunk({ tool_calls: [call] })) : await open({ content: null, tool_calls: [call], refusal: null });
+          break;
+        }
+      }
+      if (!ok) return CALLER_GONE;
+    }
+    if (!opened && !(await open({ content: "", refusal: null }))) return CALLER_GONE;
+    const tail = [chunk({}, finishReasonOf(finish, announced.size > 0))];
+    if (includeUsage) {
+      tail.push(frame({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageOf(tokens ?? (await lastAttemptUsage(stream))) }));
+    }
+    tail.push("data: [DONE]\n\n");
+    if (!(await writeWithBackpressure(res, tail.join("")))) return CALLER_GONE;
+    await finishWithTrailers();
+    return COMPLETED;
+  } finally {
+    if (!ended) await chunks.return?.();
+  }
+}
+
+/** Tokens of the winning attempt, when the stream ended without a usage chunk. */
+async function lastAttemptUsage(stream: ModelStream): Promise<TokenUsage> {
+  const r = await stream.result();
+  const last = r.attempts.at(-1)?.usage;
+  return last ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: true };
+}

@@ -1,0 +1,76 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import {
+  BudgetExceededSchema,
+  GuardrailViolationSchema,
+  RateLimitDimension,
+  RateLimitExceededSchema,
+} from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { httpStatusOf, openAIErrorOf } from "./error-mapping.js";
+import { OpenAIRequestError } from "./openai-request-error.js";
+
+const NOW = 1_700_000_000_000;
+
+describe("openAIErrorOf", () => {
+  it.each([
+    [Code.Unauthenticated, 401],
+    [Code.PermissionDenied, 403],
+    [Code.NotFound, 404],
+    [Code.ResourceExhausted, 429],
+    [Code.InvalidArgument, 400],
+    [Code.FailedPrecondition, 400],
+    [Code.Unavailable, 503],
+    [Code.DeadlineExceeded, 504],
+    [Code.Internal, 500],
+  ])("maps code %s to HTTP %s", (code, status) => {
+    expect(httpStatusOf(code)).toBe(status);
+    expect(openAIErrorOf(new ConnectError("m", code), NOW).status).toBe(status);
+  });
+
+  it("keeps a ConnectError's message and names the code; an unknown throw says only 'internal error'", () => {
+    expect(openAIErrorOf(new ConnectError("route x is not defined", Code.NotFound), NOW).body).toEqual({
+      error: { message: "route x is not defined", type: "invalid_request_error", param: null, code: "not_found" },
+    });
+    expect(openAIErrorOf(new Error("secret stack"), NOW)).toEqual({
+      status: 500,
+      headers: {},
+      body: { error: { message: "internal error", type: "server_error", param: null, code: "internal" } },
+    });
+  });
+
+  it("uses OpenAI's invalid_api_key code for 401", () => {
+    expect(openAIErrorOf(new ConnectError("bad key", Code.Unauthenticated), NOW).body.error.code).toBe("invalid_api_key");
+  });
+
+  it("gives a budget refusal insufficient_quota, retry-after until the reset and x-should-retry false", () => {
+    const detail = create(BudgetExceededSchema, { budget: "orgs/a/budgets/b", resetTime: timestampFromMs(NOW + 90_500) });
+    const err = new ConnectError("budget exceeded", Code.ResourceExhausted, undefined, [{ desc: BudgetExceededSchema, value: detail }]);
+    const a = openAIErrorOf(err, NOW);
+    expect(a.status).toBe(429);
+    expect(a.body.error).toMatchObject({ type: "insufficient_quota", code: "budget_exceeded" });
+    expect(a.headers).toEqual({ "x-should-retry": "false", "retry-after": "91", "retry-after-ms": "90500" });
+  });
+
+  it("gives a rate limit its retry delay, or x-should-retry false when waiting cannot help", () => {
+    const limited = (delayMs?: number) =>
+      new ConnectError("slow down", Code.ResourceExhausted, undefined, [
+        {
+          desc: RateLimitExceededSchema,
+          value: create(RateLimitExceededSchema, { dimension: RateLimitDimension.TOKENS, ...(delayMs === undefined ? {} : { retryDelay: durationFromMs(delayMs) }) }),
+        },
+      ]);
+    const a = openAIErrorOf(limited(1_200), NOW);
+    expect(a.body.error).toMatchObject({ type: "tokens", code: "rate_limit_exceeded" });
+    expect(a.headers).toEqual({ "retry-after": "2", "retry-after-ms": "1200" });
+    expect(openAIErrorOf(limited(), NOW).headers).toEqual({ "x-should-retry": "false" });
+  });
+
+  it("names a guardrail block and carries a surface error's param, code and status", () => {
+    const blocked = new ConnectError("blocked", Code.PermissionDenied, undefined, [{ desc: GuardrailViolationSchema, value: create(GuardrailViolationSchema, { rule: "pii" }) }]);
+    expect(openAIErrorOf(blocked, NOW).body.error.code).toBe("guardrail_violation");
+    const big = new OpenAIRequestError("too big", Code.InvalidArgument, { httpStatus: 413, errorCode: "request_too_large", param: "messages" });
+    expect(openAIErrorOf(big, NOW)).toMatchObject({ status: 413, body: { error: { code: "request_too_large", param: "messages" } } });
+  });
+});

@@ -1,0 +1,246 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
+import type { Principal } from "../auth/principal.js";
+import { scopeName } from "../auth/scopes.js";
+import { bearerToken } from "../interceptors/auth.js";
+import { codeName } from "../interceptors/telemetry.js";
+import type { Logger } from "../observability/logger.js";
+import type { ModelPipeline } from "../pipeline/model-call.js";
+import { buildChatCall } from "../verbs/chat-request.js";
+import type { TemplateResolver } from "../verbs/templates/template-resolver.js";
+import { callMetaFor } from "../verbs/verb-context.js";
+import { headerValue, requestIdOf, timeoutOf, verbContextFor, type SurfaceCall } from "./call-meta.js";
+import { parseChatCompletionRequest } from "./chat-request.js";
+import { chatCompletionOf } from "./chat-response.js";
+import { writeChatCompletionStream, type StreamEnd } from "./chat-stream.js";
+import { embeddingsResponseOf, parseEmbeddingsRequest } from "./embeddings.js";
+import { openAIErrorOf } from "./error-mapping.js";
+import { readJsonBody, sendJson, type HttpRequest, type HttpResponse } from "./http-io.js";
+import { mayUseRoute, modelListOf, modelObjectOf, type ListRoutes } from "./models.js";
+import { OpenAIRequestError } from "./openai-request-error.js";
+import { usageHeaders } from "./usage-headers.js";
+
+/** Dependencies of {@link createOpenAIHandler}. */
+export interface OpenAIHandlerDeps {
+  /** The same authenticator instance the Connect auth interceptor uses (one key cache per replica). */
+  authenticator: Pick<Authenticator, "authenticate">;
+  /** The composed model pipeline (server.ts): the same one the verbs call. */
+  pipeline: ModelPipeline;
+  /** Whether route `alias` exists for callers of `orgId` (the resolver's snapshot). */
+  routeExists(alias: string, orgId: string): boolean;
+  /** The aliases callers of an org see (for `/v1/models`). */
+  listRoutes: ListRoutes;
+  /** Picks the Chat template attached to the caller or route, as for the Chat verb; absent: none. */
+  templates?: Pick<TemplateResolver, "resolve">;
+  logger: Logger;
+  /** Epoch ms for deadlines, `created` and retry delays (default `Date.now`, as dispatch uses). */
+  now?: () => number;
+}
+
+/** Options of {@link createOpenAIHandler}. */
+export interface OpenAIHandlerOptions {
+  /** Largest request body, in bytes (the server's `maxRequestBytes`); larger ones get 413. */
+  maxRequestBytes: number;
+  /** Deadline of a call whose caller set none (default 120 000 ms, as for the verbs). */
+  defaultTimeoutMs?: number;
+}
+
+/** A handler for requests under `/v1/`. */
+export type OpenAIHandler = (req: HttpRequest, res: HttpResponse) => void;
+
+/** What an endpoint gets: the authenticated request. */
+interface Exchange {
+  req: HttpRequest;
+  res: HttpResponse;
+  principal: Principal;
+  requestId: string;
+  /** Aborted when the caller goes away before the answer is complete. */
+  signal: AbortSignal;
+  deadline: number;
+  /** For `GET /v1/models/{id}`. */
+  pathParam?: string;
+}
+
+/** An endpoint answers and returns; a failure after the answer began (mid-stream) is returned for the log. */
+type Endpoint = (x: Exchange) => Promise<StreamEnd | void>;
+
+/** The parts of an exchange every model call takes. */
+function surfaceCall(x: Exchange, route: string, metadata?: Readonly<Record<string, string>>): SurfaceCall {
+  return {
+    route,
+    requestId: x.requestId,
+    signal: x.signal,
+    deadline: x.deadline,
+    principal: x.principal,
+    headers: x.req.headers,
+    ...(metadata === undefined ? {} : { metadata }),
+  };
+}
+
+/**
+ * The OpenAI-compatible front door on plain `node:http` (HTTP/1.1, or h2c through the compat
+ * API): `POST /v1/chat/completions` (unary and SSE), `POST /v1/embeddings`, `GET /v1/models` and
+ * `GET /v1/models/{model}`. It is a second door to the same gateway, not a proxy in front of it:
+ * the bearer key goes through the shared {@link Authenticator} and must hold `SCOPE_INVOKE`;
+ * `model` names a route alias, checked against the key's allowed routes (403) and the org's
+ * routes (404); the call goes straight into the composed model pipeline (rate limits, budgets,
+ * cache, guardrails, dispatch) with a `CallMeta` built as `call-meta.ts` documents. Every failure
+ * leaves through `error-mapping.ts`; every request writes one access-log line.
+ */
+export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandlerOptions): OpenAIHandler {
+  const clock = { now: deps.now ?? Date.now };
+  const defaultTimeoutMs = opts.defaultTimeoutMs ?? 120_000;
+
+  const checkRoute = (principal: Principal, alias: string) => {
+    if (!mayUseRoute(principal, alias)) {
+      throw new OpenAIRequestError(`the calling key may not use route "${alias}"`, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
+    }
+    if (!deps.routeExists(alias, principal.orgId)) {
+      throw new OpenAIRequestError(`route "${alias}" is not defined: \`model\` must name a route alias (GET /v1/models lists them)`, Code.NotFound, {
+        param: "model",
+        errorCode: "model_not_found",
+      });
+    }
+  };
+
+  const chatCompletions: Endpoint = async (x) => {
+    const parsed = parseChatCompletionRequest(await readJsonBody(x.req, opts.maxRequestBytes));
+    checkRoute(x.principal, parsed.route);
+    const { model: _model, messages, maxOutputTokens, temperature, ...controls } = parsed.request;
+    const template = await deps.templates?.resolve({ verb: "chat", caller: { orgId: x.principal.orgId, keyName: x.principal.keyName }, route: parsed.route });
+    const ctx = verbContextFor({
+      ...surfaceCall(x, parsed.route, parsed.metadata),
+      ...(template === undefined ? {} : { template }),
+      generation: { ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }), ...(temperature === undefined ? {} : { temperature }) },
+    });
+    // The Chat verb's own mapping: an attached template goes before the conversation, and every
+    // message of the request is user content.
+    const call = buildChatCall({ messages, ...controls }, ctx);
+    const headers = { "x-request-id": x.requestId, "x-switchboard-route": parsed.route };
+    if (!parsed.stream) {
+      const result = await deps.pipeline.chat(call);
+      sendJson(x.res, 200, chatCompletionOf(result, Math.floor(clock.now() / 1000)), { ...headers, ...usageHeaders(result) });
+      return;
+    }
+    return writeChatCompletionStream({
+      res: x.res,
+      stream: deps.pipeline.chatStream(call),
+      route: parsed.route,
+      includeUsage: parsed.includeUsage,
+      headers,
+      now: () => clock.now(),
+      onUnexpected: (err) => deps.logger.error({ err, requestId: x.requestId }, "openai surface: unhandled error mid-stream"),
+    });
+  };
+
+  const embeddings: Endpoint = async (x) => {
+    const parsed = parseEmbeddingsRequest(await readJsonBody(x.req, opts.maxRequestBytes));
+    checkRoute(x.principal, parsed.route);
+    const meta = callMetaFor(verbContextFor(surfaceCall(x, parsed.route)), "embed", undefined, undefined);
+    const result = await deps.pipeline.embed({ meta, request: parsed.request });
+    if (result.response.vectors.length !== parsed.request.inputs.length) {
+      throw new Error(`embeddings call returned ${result.response.vectors.length} vectors for ${parsed.request.inputs.length} inputs`);
+    }
+    sendJson(x.res, 200, embeddingsResponseOf(result, parsed.encoding), { "x-request-id": x.requestId, "x-switchboard-route": parsed.route, ...usageHeaders(result) });
+  };
+
+  const listModels: Endpoint = async (x) => {
+    sendJson(x.res, 200, modelListOf(await deps.listRoutes(x.principal.orgId), x.principal), { "x-request-id": x.requestId });
+  };
+
+  const retrieveModel: Endpoint = async (x) => {
+    const id = x.pathParam ?? "";
+    const route = (await deps.listRoutes(x.principal.orgId)).find((r) => r.alias === id);
+    if (route === undefined || !mayUseRoute(x.principal, id)) {
+      throw new OpenAIRequestError(`The model '${id}' does not exist or you do not have access to it.`, Code.NotFound, { param: "model", errorCode: "model_not_found" });
+    }
+    sendJson(x.res, 200, modelObjectOf(route), { "x-request-id": x.requestId });
+  };
+
+  /** The endpoint for a method and path, or the error that answers it (404 unknown URL, 405). */
+  const table: Readonly<Record<string, Readonly<Record<string, Endpoint>>>> = {
+    "/v1/chat/completions": { POST: chatCompletions },
+    "/v1/embeddings": { POST: embeddings },
+    "/v1/models": { GET: listModels },
+  };
+  const endpointOf = (method: string, path: string): { endpoint: Endpoint; pathParam?: string } => {
+    let methods = table[path];
+    let pathParam: string | undefined;
+    const model = /^\/v1\/models\/([^/]+)$/.exec(path);
+    if (methods === undefined && model !== null) {
+      methods = { GET: retrieveModel };
+      pathParam = safeDecode(model[1]!);
+    }
+    if (methods === undefined) {
+      throw new OpenAIRequestError(`Unknown request URL: ${method} ${path}.`, Code.NotFound, { errorCode: "unknown_url" });
+    }
+    const endpoint = methods[method];
+    if (endpoint === undefined) {
+      throw new OpenAIRequestError(`${method} is not allowed on ${path}; use ${Object.keys(methods).join(", ")}`, Code.InvalidArgument, {
+        httpStatus: 405,
+        errorCode: "method_not_allowed",
+      });
+    }
+    return { endpoint, ...(pathParam === undefined ? {} : { pathParam }) };
+  };
+
+  const authenticate = async (req: HttpRequest): Promise<Principal> => {
+    const token = bearerToken(headerValue(req.headers, "authorization") ?? null);
+    if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+    const principal = await deps.authenticator.authenticate(token);
+    if (!principal.scopes.has(Scope.INVOKE)) {
+      throw new ConnectError(`the OpenAI-compatible API requires scope ${scopeName(Scope.INVOKE)}`, Code.PermissionDenied);
+    }
+    return principal;
+  };
+
+  return (req, res) => {
+    const started = performance.now();
+    const method = req.method ?? "GET";
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    let requestId = "";
+    const caller = new AbortController();
+    res.once("close", () => {
+      if (!res.writableFinished) caller.abort(new ConnectError("the caller went away", Code.Canceled));
+    });
+    const run = async (): Promise<StreamEnd | void> => {
+      requestId = requestIdOf(req.headers);
+      const { endpoint, pathParam } = endpointOf(method, path);
+      const principal = await authenticate(req);
+      const deadline = clock.now() + (timeoutOf(req.headers) ?? defaultTimeoutMs);
+      return endpoint({ req, res, principal, requestId, signal: caller.signal, deadline, ...(pathParam === undefined ? {} : { pathParam }) });
+    };
+    const log = (err: unknown, status: number) => {
+      const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);
+      const fields = { requestId, procedure: `${method} ${path}`, protocol: "openai", code, status, durationMs: Math.round((performance.now() - started) * 1000) / 1000 };
+      if (err === undefined || (err instanceof ConnectError && status < 500)) deps.logger.info(fields, "rpc");
+      else deps.logger.warn(fields, "rpc");
+    };
+    run().then(
+      (end) => {
+        if (end?.kind === "failed_mid_stream") log(end.error, openAIErrorOf(end.error, clock.now()).status);
+        else log(end?.kind === "caller_gone" ? new ConnectError("the caller went away", Code.Canceled) : undefined, res.statusCode);
+      },
+      (err: unknown) => {
+        const answer = openAIErrorOf(err, clock.now());
+        log(err, answer.status);
+        if (!(err instanceof ConnectError)) deps.logger.error({ err, requestId, procedure: `${method} ${path}` }, "unhandled error");
+        if (res.destroyed) return; // the caller is gone: nobody reads an answer
+        if (res.headersSent) {
+          res.destroy();
+          return;
+        }
+        sendJson(res, answer.status, answer.body, { ...answer.headers, ...(requestId === "" ? {} : { "x-request-id": requestId }) });
+      },
+    );
+  };
+}
+
+function safeDecode(s: string): string {
+  try {
+    return decodeURIComponent(s);
+  } catch {
+    return s;
+  }
+}

@@ -1,0 +1,158 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { BudgetExceededSchema, BudgetLevel } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { withDefaults } from "../dispatch/route-types.js";
+import type { BudgetRef } from "../limits/budget-reservation.js";
+import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-harness.testing.js";
+import type { ModelChunk, ModelRequest } from "../providers/model.js";
+
+let h: MoneyHarness;
+beforeEach(async () => {
+  h = await startMoneyHarness({ defaultMaxOutputTokens: 20 });
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const ask = (text: string, maxOutputTokens?: number): ModelRequest => ({
+  model: "",
+  messages: [{ role: "user", content: [{ type: "text", text }] }],
+  ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+});
+const cap = (limit: number, id = "orgs/acme/budgets/key-daily"): BudgetRef => ({ id, level: "key", limitMicros: BigInt(limit), period: "daily", tz: "UTC" });
+const counters = (b: BudgetRef) => h.reservations.snapshot("org_a", b);
+const codeOf = (err: unknown) => ConnectError.from(err).code;
+/** The ConnectError a call fails with (a success fails the test). */
+const failure = (call: Promise<unknown>): Promise<ConnectError> =>
+  call.then(
+    () => {
+      throw new Error("expected the call to fail");
+    },
+    (e: unknown) => ConnectError.from(e),
+  );
+
+describe("budget stage", () => {
+  it("holds the worst case while the call runs, then books the actual cost and gives back the rest", async () => {
+    const b = cap(10_000);
+    h.budgets = [b];
+    h.fake.script({ reply: { text: "one two three", usage: { input: 5, output: 3 } }, delayMs: 150 });
+    // "hello there": 11 characters → 3 tokens + 4 of framing = 7 input tokens; 20 output tokens.
+    const call = h.pipeline.chat({ meta: h.meta(), request: ask("hello there", 20) });
+    await expect.poll(async () => (await counters(b)).reservedMicros).toBe(7n + 20n * 10n);
+    const result = await call;
+    expect(result.costMicrosUsd).toBe(5n + 3n * 10n);
+    expect(await counters(b)).toMatchObject({ spentMicros: 35n, reservedMicros: 0n });
+    expect(h.ledger.map((r) => r.costMicros)).toEqual([35n]);
+  });
+
+  it("refuses before anything is sent when a level would go over, naming it in BudgetExceeded", async () => {
+    h.budgets = [cap(1_000_000, "orgs/acme/budgets/org"), cap(100)];
+    const err = await failure(h.pipeline.chat({ meta: h.meta(), request: ask("hello there", 20) }));
+    expect(err.code).toBe(Code.ResourceExhausted);
+    const detail = err.findDetails(BudgetExceededSchema)[0];
+    expect(detail).toMatchObject({ level: BudgetLevel.KEY, budget: "orgs/acme/budgets/key-daily", limitMicrosUsd: 100n, requestedMicrosUsd: 207n });
+    expect(h.fake.requests()).toHaveLength(0);
+    expect(h.ledger).toHaveLength(0);
+    expect((await counters(cap(1, "orgs/acme/budgets/org"))).reservedMicros).toBe(0n);
+  });
+
+  it("prices the reservation at the dearest target a fallback may reach, and bills every attempt", async () => {
+    const b = cap(10_000);
+    h.budgets = [b];
+    h.fake.script({ fault: { kind: "status", status: 503 } }, { reply: { text: "rescued", usage: { input: 4, output: 2 } }, delayMs: 100 });
+    const call = h.pipeline.chat({ meta: h.meta({ route: "two" }), request: ask("hello there", 20) });
+    // gpt-test-b bills 20 µ$ an output token: 7 + 20 × 20.
+    await expect.poll(async () => (await counters(b)).reservedMicros).toBe(407n);
+    const result = await call;
+    expect(result.attempts.map((a) => a.outcome)).toEqual(["unavailable", "success"]);
+    expect(await counters(b)).toMatchObject({ spentMicros: 4n + 2n * 20n, reservedMicros: 0n });
+    expect(h.ledger.map((r) => [r.attempt, r.outcome, r.costMicros])).toEqual([
+      [1, "unavailable", 0n],
+      [2, "success", 44n],
+    ]);
+  });
+
+  it("settles a failed call with what its attempts cost, and releases a call that sent nothing", async () => {
+    const b = cap(10_000);
+    h.budgets = [b];
+    h.fake.script({ fault: { kind: "status", status: 503 } }, { fault: { kind: "status", status: 500 } });
+    expect(codeOf(await h.pipeline.chat({ meta: h.meta({ route: "two" }), request: ask("hi", 20) }).catch((e: unknown) => e))).toBe(Code.Unavailable);
+    expect(await counters(b)).toMatchObject({ spentMicros: 0n, reservedMicros: 0n });
+    expect(h.ledger.map((r) => r.outcome)).toEqual(["unavailable", "unavailable"]);
+    h.capacity = false; // the usage stage sheds: nothing is sent, the whole hold comes back
+    expect(codeOf(await h.pipeline.chat({ meta: h.meta(), request: ask("hi", 20) }).catch((e: unknown) => e))).toBe(Code.Unavailable);
+    expect(await counters(b)).toMatchObject({ spentMicros: 0n, reservedMicros: 0n });
+    expect(h.fake.requests()).toHaveLength(2);
+  });
+
+  it("applies the route's default output cap when the request sets none, and reserves on it", async () => {
+    const b = cap(10_000);
+    h.budgets = [b];
+    h.routes.set("capped", withDefaults({ alias: "capped", targets: [{ provider: "openai", model: "gpt-test", credential: "c" }], defaultMaxOutputTokens: 5 }));
+    h.fake.script({ reply: { text: words(30) }, delayMs: 100 });
+    const call = h.pipeline.chat({ meta: h.meta({ route: "capped" }), request: ask("hello there") });
+    await expect.poll(async () => (await counters(b)).reservedMicros).toBe(7n + 5n * 10n);
+    await call;
+    expect((h.fake.requests()[0]!.body as { max_tokens?: number; max_completion_tokens?: number }).max_completion_tokens ?? (h.fake.requests()[0]!.body as { max_tokens?: number }).max_tokens).toBe(5);
+  });
+
+  it("refuses a call under a cap whose route reaches an unpriced model; without a cap it passes", async () => {
+    h.routes.set("mystery", withDefaults({ alias: "mystery", targets: [{ provider: "openai", model: "mystery-model", credential: "c" }] }));
+    h.budgets = [cap(10_000)];
+    const err = await failure(h.pipeline.chat({ meta: h.meta({ route: "mystery" }), request: ask("hi", 5) }));
+    expect(err.code).toBe(Code.FailedPrecondition);
+    expect(err.rawMessage).toContain("mystery-model");
+    h.budgets = [];
+    await h.pipeline.chat({ meta: h.meta({ route: "mystery" }), request: ask("hi", 5) });
+    expect(h.fake.requests()).toHaveLength(1);
+  });
+
+  it("extends an uncapped stream's hold as it runs and ends it with a budget error when a cap refuses", async () => {
+    // Hold: 5 input + 20 output tokens = 205 µ$; each extension 20 tokens = 200 µ$; cap fits one.
+    const b = cap(505);
+    h.budgets = [b];
+    h.fake.script({ reply: { text: words(200) }, fault: { kind: "slow_drip", delayMs: 3 } });
+    const stream = h.pipeline.chatStream({ meta: h.meta(), request: ask("go") });
+    const seen: ModelChunk[] = [];
+    const err = await (async () => {
+      for await (const chunk of stream.chunks) seen.push(chunk);
+    })().catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((err as ConnectError).findDetails(BudgetExceededSchema)[0]?.limitMicrosUsd).toBe(505n);
+    expect(seen.some((c) => c.type === "text")).toBe(true);
+    const result = await stream.result();
+    expect(result.costMicrosUsd).toBeGreaterThan(0n);
+    const after = await counters(b);
+    expect(after).toMatchObject({ spentMicros: result.costMicrosUsd, reservedMicros: 0n });
+    expect(after.spentMicros).toBeLessThanOrEqual(505n);
+    expect(h.ledger.map((r) => r.costMicros)).toEqual([result.costMicrosUsd]);
+    await expect.poll(() => h.fake.requests()[0]?.abortedAt).toBeDefined();
+  });
+
+  it("settles a stream the client abandons mid-way with what was generated, exactly once", async () => {
+    const b = cap(1_000_000);
+    h.budgets = [b];
+    h.fake.script({ reply: { text: words(100) }, fault: { kind: "slow_drip", delayMs: 2 } });
+    const stream = h.pipeline.chatStream({ meta: h.meta(), request: ask("go", 500) });
+    let n = 0;
+    for await (const chunk of stream.chunks) if (chunk.type === "text" && ++n === 3) break;
+    const result = await stream.result();
+    expect(result.attempts).toHaveLength(1);
+    expect(await counters(b)).toMatchObject({ spentMicros: result.costMicrosUsd, reservedMicros: 0n });
+    expect(h.ledger).toHaveLength(1);
+    expect(h.ledger[0]!.costMicros).toBe(result.costMicrosUsd);
+  });
+
+  it("fails closed when the state backend cannot answer", async () => {
+    h.budgets = [cap(10_000)];
+    const broken = h.state.reserve;
+    h.state.reserve = () => Promise.reject(new Error("connection refused"));
+    try {
+      expect(codeOf(await h.pipeline.chat({ meta: h.meta(), request: ask("hi", 5) }).catch((e: unknown) => e))).toBe(Code.Unavailable);
+      expect(h.fake.requests()).toHaveLength(0);
+    } finally {
+      h.state.reserve = broken;
+    }
+  });
+});

@@ -1,0 +1,249 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { systemClock, type Clock } from "../clock.js";
+import type { ResolvedRoute } from "../dispatch/route-types.js";
+import { budgetExceededError } from "../limits/budget-error.js";
+import { BudgetReleaseLost, type BudgetReservations, type Reservation } from "../limits/budget-reservation.js";
+import { estimateInputTokens } from "../limits/call-estimate.js";
+import { ceilDiv } from "../limits/cost.js";
+import type { BudgetSeeder } from "../limits/budget-seeder.js";
+import type { LimitsCatalog } from "../limits/limits-catalog.js";
+import type { ModelPrice, PriceBook } from "../limits/price-table.js";
+import { worstCaseMicros } from "../limits/worst-case.js";
+import type { Logger } from "../observability/logger.js";
+import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
+import { estimateTokens } from "../providers/usage-estimate.js";
+import { failedCallAccounting } from "./dispatch-pipeline.js";
+import type { CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+
+/** Dependencies of {@link createBudgetStage}. */
+export interface BudgetStageDeps {
+  reservations: BudgetReservations;
+  catalog: Pick<LimitsCatalog, "budgetsFor">;
+  /** Route aliases as a caller's org sees them (to price every target a call may reach). */
+  routes: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
+  prices: PriceBook;
+  /** Seeds the counters of a budget's period from the ledger when they are missing (P7). */
+  seeder?: BudgetSeeder;
+  logger: Logger;
+  clock?: Clock;
+}
+
+/** Options of {@link createBudgetStage}. */
+export interface BudgetStageOptions {
+  /** Output tokens reserved when neither the request nor its route caps them (default 4096). */
+  defaultMaxOutputTokens?: number;
+  /** A model without a price under a cap: refused before dispatch (default) or admitted at cost 0. */
+  unpricedModels?: "refuse" | "allow";
+  /** Output tokens a stream without a cap extends its hold by, each time (default `defaultMaxOutputTokens`). */
+  extendTokens?: number;
+}
+
+type StreamResult = Omit<ModelCallResult, "response">;
+const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
+
+/** An admitted call: its reservation and what the stream extension needs. */
+interface Admission {
+  reservation: Reservation;
+  /** The request as sent (with the route's default max output tokens applied). */
+  request: ModelRequest;
+  /** Neither the request nor the route caps output: a stream extends its hold as it runs. */
+  uncapped: boolean;
+  /** Output tokens the hold covers so far. */
+  heldOutputTokens: number;
+  /** Micro-USD per extension of `extendTokens`. */
+  extensionMicros: bigint;
+}
+
+/**
+ * The budget stage: before dispatch it reserves the call's worst-case cost — estimated input
+ * tokens (characters / 4) plus the output cap (the request's max output tokens, else the route's
+ * default, else `defaultMaxOutputTokens`), priced at the dearest target the route may fall back
+ * to (× the hedges a unary call may send) — on every budget that covers the caller (key, team,
+ * org and tag budgets), in one atomic step; a budget that would go over refuses the call with
+ * `ResourceExhausted` + `BudgetExceeded` before anything is sent (P1).
+ *
+ * After the call it settles the actual cost of every attempt (the call's `costMicrosUsd`, or the
+ * priced attempts of a failed call) and gives back the rest; a call that failed before sending
+ * anything gives back everything. A stream settles when it ends, however it ends. A stream whose
+ * output no one capped extends its hold each time its output (estimated at 4 characters a token)
+ * reaches three quarters of the tokens held; when a budget refuses the extension, the stream is
+ * stopped (the provider call cancelled) and ends with a budget error, which ChatStream reports
+ * as its `budget_exhausted` terminal event, and what was generated is billed.
+ *
+ * Before reserving, the `seeder` makes sure each budget's counters for the period start from the
+ * ledger's spend (a budget created mid-period, or Redis data lost), not from zero.
+ *
+ * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`;
+ * a target without a price under a cap is refused with `FailedPrecondition` unless configured
+ * otherwise. Calls without a caller, or covered by no budget, pass straight through.
+ */
+export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOptions = {}): Stage {
+  const clock = deps.clock ?? systemClock;
+  const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
+  const extendTokens = opts.extendTokens ?? defaultMax;
+  const unpriced = opts.unpricedModels ?? "refuse";
+
+  const pricesOf = (route: ResolvedRoute, at: Date): ModelPrice[] => {
+    const prices: ModelPrice[] = [];
+    for (const target of route.targets) {
+      const quote = deps.prices.priceAt(target.provider, target.model, at);
+      if (quote !== undefined) prices.push(quote.price);
+      else if (unpriced === "refuse") {
+        throw new ConnectError(
+          `model ${target.provider}/${target.model} of route "${route.alias}" has no price, and calls under a spend cap must be priced; add a price for it (or set budgets.unpricedModels to allow)`,
+          Code.FailedPrecondition,
+        );
+      }
+    }
+    return prices;
+  };
+
+  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<Admission | undefined> => {
+    const caller = meta.caller;
+    if (caller === undefined) return undefined;
+    const budgets = deps.catalog.budgetsFor(caller, meta.tags);
+    if (budgets.length === 0) return undefined;
+    const route = deps.routes.resolve(meta.route, caller.orgId);
+    if (route === undefined) return undefined; // dispatch answers NotFound; nothing is sent
+    const prices = pricesOf(route, new Date(clock.now()));
+    const input = estimateInputTokens(request);
+    const chat = !("inputs" in request);
+    const routeDefault = route.defaultMaxOutputTokens;
+    const requested = chat ? request.maxOutputTokens : 0;
+    const maxOut = chat ? (requested ?? routeDefault ?? defaultMax) : 0;
+    const sent: ModelRequest | undefined = chat
+      ? requested === undefined && routeDefault !== undefined
+        ? { ...request, maxOutputTokens: routeDefault }
+        : request
+      : undefined;
+    const hedges = hedged && route.hedge.delayMs !== undefined ? route.hedge.maxHedges : 0;
+    const one = prices.length === 0 ? 0n : worstCaseMicros({ inputTokensEstimate: input, maxOutputTokens: maxOut, prices });
+    let outcome;
+    try {
+      await deps.seeder?.ensure(caller.orgId, budgets);
+      outcome = await deps.reservations.reserve({ tenant: caller.orgId, budgets, amountMicros: one * BigInt(1 + hedges) });
+    } catch (err) {
+      deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget check failed; refusing the call");
+      throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
+    }
+    if (!outcome.ok) throw budgetExceededError(outcome.refusal);
+    return {
+      reservation: outcome.reservation,
+      request: sent ?? (request as ModelRequest),
+      uncapped: chat && requested === undefined && routeDefault === undefined,
+      heldOutputTokens: maxOut,
+      extensionMicros: prices.length === 0 ? 0n : outputMicros(prices, input, extendTokens),
+    };
+  };
+
+  /** Settles, retrying a failed booking twice; a lost release or a last failure only over-holds. */
+  const settle = async (reservation: Reservation, actual: bigint, requestId: string): Promise<void> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await deps.reservations.settle(reservation, actual);
+        return;
+      } catch (err) {
+        if (err instanceof BudgetReleaseLost || attempt >= 2) {
+          deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId, reservation: reservation.id }, "budget settle incomplete; the hold stays until its counters expire");
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 25 * 4 ** attempt));
+      }
+    }
+  };
+
+  const unary = async <R extends { costMicrosUsd: bigint }>(meta: CallMeta, admission: Admission | undefined, run: () => Promise<R>): Promise<R> => {
+    if (admission === undefined) return run();
+    let result: R;
+    try {
+      result = await run();
+    } catch (err) {
+      await settle(admission.reservation, failedCallAccounting(err)?.costMicrosUsd ?? 0n, meta.requestId);
+      throw err;
+    }
+    await settle(admission.reservation, result.costMicrosUsd, meta.requestId);
+    return result;
+  };
+
+  return (next: ModelPipeline): ModelPipeline => ({
+    async chat(call) {
+      const admission = await admit(call.meta, call.request, true);
+      return unary(call.meta, admission, () => next.chat(admission === undefined ? call : { ...call, request: admission.request }));
+    },
+    async embed(call) {
+      const admission = await admit(call.meta, call.request, true);
+      return unary(call.meta, admission, () => next.embed(call));
+    },
+    chatStream(call) {
+      let resolve!: (r: StreamResult) => void;
+      const result = new Promise<StreamResult>((r) => (resolve = r));
+      async function* chunks(): AsyncGenerator<ModelChunk> {
+        let admission: Admission | undefined;
+        try {
+          admission = await admit(call.meta, call.request, false);
+        } catch (err) {
+          resolve(EMPTY);
+          throw err;
+        }
+        const inner = next.chatStream(admission === undefined ? call : { ...call, request: admission.request });
+        const it = inner.chunks[Symbol.asyncIterator]();
+        let innerDone = false;
+        let outputChars = 0;
+        let stop: ConnectError | undefined;
+        try {
+          while (stop === undefined) {
+            let step: IteratorResult<ModelChunk>;
+            try {
+              step = await it.next();
+            } catch (err) {
+              innerDone = true;
+              throw err;
+            }
+            if (step.done === true) {
+              innerDone = true;
+              break;
+            }
+            const chunk = step.value;
+            if (chunk.type === "text") outputChars += chunk.text.length;
+            if (chunk.type === "tool_call") outputChars += chunk.argumentsDelta.length + (chunk.name?.length ?? 0);
+            yield chunk;
+            if (admission?.uncapped === true && estimateTokens(outputChars) * 4 >= admission.heldOutputTokens * 3) {
+              stop = await extend(admission, call.meta);
+            }
+          }
+        } finally {
+          if (!innerDone) await it.return?.();
+          const r = await inner.result();
+          if (admission !== undefined) await settle(admission.reservation, r.costMicrosUsd, call.meta.requestId);
+          resolve(r);
+        }
+        if (stop !== undefined) throw stop;
+      }
+      return { chunks: chunks(), result: () => result };
+    },
+  });
+
+  /** Extends a stream's hold; the error that ends the stream when that is refused or fails. */
+  async function extend(admission: Admission, meta: CallMeta): Promise<ConnectError | undefined> {
+    try {
+      const outcome = await deps.reservations.extend(admission.reservation, admission.extensionMicros);
+      if (!outcome.ok) return budgetExceededError(outcome.refusal);
+    } catch (err) {
+      deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget extension failed; ending the stream");
+      return new ConnectError("the budget check is unavailable, so the stream was stopped rather than continued unchecked", Code.Unavailable);
+    }
+    admission.heldOutputTokens += extendTokens;
+    return undefined;
+  }
+}
+
+/** The most `tokens` output tokens can cost on any of the targets (at the tier the input reaches). */
+function outputMicros(prices: readonly ModelPrice[], inputTokens: number, tokens: number): bigint {
+  let rate = 0;
+  for (const price of prices) {
+    const tier = price.longContext;
+    const rates = tier !== undefined && inputTokens > tier.aboveInputTokens ? tier.rates : price;
+    rate = Math.max(rate, rates.output, rates.reasoning);
+  }
+  return ceilDiv(BigInt(tokens) * BigInt(rate), 1_000_000n);
+}

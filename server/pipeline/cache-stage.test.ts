@@ -1,0 +1,243 @@
+import { describe, expect, it } from "vitest";
+import { createCacheStats } from "../cache/cache-stats.js";
+import { createResponseCache } from "../cache/response-cache.js";
+import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
+import { withDefaults, type ResolvedRoute, type RouteCachePolicy } from "../dispatch/route-types.js";
+import type { ModelChunk } from "../providers/model.js";
+import { createMemoryState } from "../store/state/memory-state.js";
+import type { StateBackend } from "../store/state/state-backend.js";
+import { createScriptedPipeline, type Script } from "../verbs/testing/scripted-pipeline.js";
+import { createCacheStage } from "./cache-stage.js";
+import type { CallMeta, ModelCall, ModelPipeline } from "./model-call.js";
+
+const routes = (cache?: Partial<RouteCachePolicy>) => {
+  const table: Record<string, ResolvedRoute> = {
+    cached: withDefaults({ alias: "cached", targets: [{ provider: "openai", model: "m" }], cache: { ttlMs: 60_000, ...cache } }),
+    plain: withDefaults({ alias: "plain", targets: [{ provider: "openai", model: "m" }] }),
+  };
+  return { resolve: (alias: string) => table[alias] };
+};
+
+/** A gateway replica's cache stage over `state`, in front of a scripted provider. */
+function replica(state: StateBackend, script: Script, cache?: Partial<RouteCachePolicy>) {
+  const inner = createScriptedPipeline(script);
+  const stats = createCacheStats({ state });
+  const stage = createCacheStage({
+    cache: createResponseCache({ state }),
+    semantic: createSemanticCache({ state }),
+    stats,
+    routes: routes(cache),
+  });
+  return { inner, stats, pipeline: stage(inner) as ModelPipeline };
+}
+
+const meta = (over: Partial<CallMeta> = {}): CallMeta => ({
+  verb: "chat",
+  route: "cached",
+  requestId: "r1",
+  signal: new AbortController().signal,
+  deadline: Date.now() + 10_000,
+  tags: {},
+  cache: { mode: "default" },
+  caller: { orgId: "org_a", teamId: "team_a", keyId: "key_a" },
+  userContentMessages: [0],
+  ...over,
+});
+const call = (text: string, over: Partial<CallMeta> = {}): ModelCall => ({
+  meta: meta(over),
+  request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] },
+});
+const answer = (text: string, costMicrosUsd = 120n) => ({ type: "answer" as const, text, costMicrosUsd });
+
+async function drain(chunks: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
+  const out: ModelChunk[] = [];
+  for await (const c of chunks) out.push(c);
+  return out;
+}
+
+describe("cache stage (exact)", () => {
+  it("serves a repeat from the cache at cost 0 without calling the provider, and counts it", async () => {
+    const { inner, stats, pipeline } = replica(createMemoryState(), [answer("Paris")]);
+    const first = await pipeline.chat(call("capital of France?"));
+    expect(first).toMatchObject({ cacheStatus: "miss", costMicrosUsd: 120n });
+    const second = await pipeline.chat(call("capital of France?"));
+    expect(second).toMatchObject({ cacheStatus: "hit_exact", costMicrosUsd: 0n, attempts: [], provider: "scripted" });
+    expect(second.response.text).toBe("Paris");
+    expect(inner.calls).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 5));
+    expect(await stats.read("org_a", "cached")).toMatchObject({ exactHits: 1, misses: 1, savedMicrosUsd: 120, entries: 1, hitRatio: 0.5 });
+  });
+
+  it("never gives tenant B the answer cached for tenant A", async () => {
+    const { inner, pipeline } = replica(createMemoryState(), [answer("A's answer"), answer("B's answer")]);
+    await pipeline.chat(call("same prompt"));
+    const b = await pipeline.chat(call("same prompt", { caller: { orgId: "org_b", teamId: "t", keyId: "k" } }));
+    expect(b.response.text).toBe("B's answer");
+    expect(b.cacheStatus).toBe("miss");
+    expect(inner.calls).toHaveLength(2);
+  });
+
+  it("passes calls on a route without a TTL, or without a caller, through as bypass", async () => {
+    const { inner, pipeline } = replica(createMemoryState(), [answer("x"), answer("y"), answer("z")]);
+    expect((await pipeline.chat(call("q", { route: "plain" }))).cacheStatus).toBe("bypass");
+    expect((await pipeline.chat(call("q", { route: "plain" }))).cacheStatus).toBe("bypass");
+    expect((await pipeline.chat(call("q", { caller: undefined }))).cacheStatus).toBe("bypass");
+    expect(inner.calls).toHaveLength(3);
+  });
+
+  it("does not store errors, and the next identical call reaches the provider", async () => {
+    const { inner, pipeline } = replica(createMemoryState(), [{ type: "fail", error: new Error("429") }, answer("ok"), answer("unused")]);
+    await expect(pipeline.chat(call("q"))).rejects.toThrow("429");
+    expect((await pipeline.chat(call("q"))).response.text).toBe("ok");
+    expect((await pipeline.chat(call("q"))).cacheStatus).toBe("hit_exact");
+    expect(inner.calls).toHaveLength(2);
+  });
+
+  it("stores only normal finishes: a length-cut or filtered answer is not reused", async () => {
+    const { inner, pipeline } = replica(createMemoryState(), [
+      { type: "answer", text: "cut", finishReason: "length" },
+      { type: "answer", text: "filtered", finishReason: "content_filter" },
+      answer("whole"),
+    ]);
+    await pipeline.chat(call("q"));
+    await pipeline.chat(call("q"));
+    expect((await pipeline.chat(call("q"))).response.text).toBe("whole");
+    expect(inner.calls).toHaveLength(3);
+  });
+
+  it("honours bypass, no_store, refresh and max-age per request", async () => {
+    const state = createMemoryState();
+    const { inner, pipeline } = replica(state, [answer("1"), answer("2"), answer("3"), answer("4"), answer("5")]);
+    expect((await pipeline.chat(call("q", { cache: { mode: "no_store" } }))).cacheStatus).toBe("miss");
+    expect((await pipeline.chat(call("q", { cache: { mode: "bypass" } }))).cacheStatus).toBe("bypass");
+    expect((await pipeline.chat(call("q"))).response.text).toBe("3"); // nothing stored so far
+    expect((await pipeline.chat(call("q"))).response.text).toBe("3"); // hit
+    expect((await pipeline.chat(call("q", { cache: { mode: "refresh" } }))).response.text).toBe("4");
+    expect((await pipeline.chat(call("q"))).response.text).toBe("4"); // the refreshed entry
+    await new Promise((r) => setTimeout(r, 20));
+    expect((await pipeline.chat(call("q", { cache: { mode: "default", maxAgeMs: 10 } }))).response.text).toBe("5");
+    expect(inner.calls).toHaveLength(5);
+  });
+
+  it("replays a hit as a stream, and a unary answer serves a streamed call", async () => {
+    const { inner, pipeline } = replica(createMemoryState(), [answer("one two three four five six seven eight nine ten eleven twelve thirteen fourteen")]);
+    const stored = await pipeline.chat(call("count"));
+    const stream = pipeline.chatStream(call("count"));
+    const chunks = await drain(stream.chunks);
+    expect(chunks[0]).toEqual({ type: "start", model: "scripted-model" });
+    expect(chunks.filter((c) => c.type === "text").map((c) => (c as { text: string }).text).join("")).toBe(stored.response.text);
+    expect(chunks.filter((c) => c.type === "text").length).toBeGreaterThan(1);
+    expect(chunks.slice(-2).map((c) => c.type)).toEqual(["finish", "usage"]);
+    expect(await stream.result()).toMatchObject({ cacheStatus: "hit_exact", costMicrosUsd: 0n, attempts: [] });
+    expect(inner.calls).toHaveLength(1);
+  });
+
+  it("stores a streamed miss once it completed, but never a cut or abandoned stream", async () => {
+    const start: ModelChunk = { type: "start", model: "m" };
+    const { inner, pipeline } = replica(createMemoryState(), [
+      { type: "stream", events: [{ chunk: start }, { chunk: { type: "text", text: "half" } }, { throw: new Error("connection reset") }] },
+      { type: "stream", events: [{ chunk: start }, { chunk: { type: "text", text: "never finished" } }, { chunk: { type: "finish", reason: "stop" } }] },
+      answer("left early"),
+      answer("complete"),
+    ]);
+    await expect(drain(pipeline.chatStream(call("s")).chunks)).rejects.toThrow("connection reset");
+    await drain(pipeline.chatStream(call("s")).chunks); // no usage event: not a complete stream
+    const abandoned = pipeline.chatStream(call("s")).chunks[Symbol.asyncIterator]();
+    await abandoned.next();
+    await abandoned.return?.();
+    const complete = pipeline.chatStream(call("s"));
+    await drain(complete.chunks);
+    expect((await complete.result()).cacheStatus).toBe("miss");
+    const hit = await pipeline.chat(call("s"));
+    expect(hit).toMatchObject({ cacheStatus: "hit_exact" });
+    expect(hit.response.text).toBe("complete");
+    expect(inner.calls).toHaveLength(4);
+  });
+
+  it("caches embeddings exactly", async () => {
+    const { inner, pipeline } = replica(createMemoryState(), [{ type: "embed", vectors: [[1, 0]] }]);
+    const embedCall = { meta: meta({ verb: "embed" }), request: { model: "", inputs: ["hello"] } };
+    expect((await pipeline.embed(embedCall)).cacheStatus).toBe("miss");
+    const hit = await pipeline.embed(embedCall);
+    expect(hit).toMatchObject({ cacheStatus: "hit_exact", costMicrosUsd: 0n });
+    expect(hit.response.vectors).toEqual([[1, 0]]);
+    expect(inner.calls).toHaveLength(1);
+  });
+
+  it("fails open when the state backend fails: bypass, and no wait during the cooldown", async () => {
+    const broken: StateBackend = {
+      ...createMemoryState(),
+      get: () => new Promise((_, reject) => setTimeout(() => reject(new Error("redis timeout")), 30)),
+      set: () => Promise.reject(new Error("redis down")),
+      increment: () => Promise.reject(new Error("redis down")),
+    };
+    const { inner, pipeline } = replica(broken, [answer("a"), answer("b")]);
+    const first = await pipeline.chat(call("q"));
+    expect(first.cacheStatus).toBe("bypass");
+    const started = performance.now();
+    const second = await pipeline.chat(call("q"));
+    expect(second.cacheStatus).toBe("bypass");
+    expect(performance.now() - started).toBeLessThan(20);
+    expect(inner.calls).toHaveLength(2);
+  });
+});
+
+describe("cache stage (semantic)", () => {
+  const semanticRoute = { semantic: true };
+
+  it("serves a paraphrase from another replica's entry at the threshold, and misses below it", async () => {
+    const state = createMemoryState();
+    const a = replica(state, [answer("Paris")], semanticRoute);
+    const b = replica(state, [answer("fresh")], semanticRoute);
+    await a.pipeline.chat(call("What is the capital of France?"));
+    const hit = await b.pipeline.chat(call("what's the capital of france"));
+    expect(hit).toMatchObject({ cacheStatus: "hit_semantic", costMicrosUsd: 0n });
+    expect(hit.response.text).toBe("Paris");
+    const miss = await b.pipeline.chat(call("What is the capital of Germany?"));
+    expect(miss.cacheStatus).toBe("miss");
+    expect(b.inner.calls).toHaveLength(1);
+  });
+
+  it("draws the line at the route's threshold (this pair has cosine ≈ 0.965)", async () => {
+    const [first, second] = ["Explain the difference between TCP and UDP.", "Explain the difference between UDP and TCP."];
+    const loose = replica(createMemoryState(), [answer("x"), answer("y")], { semantic: true, semanticThreshold: 0.95 });
+    await loose.pipeline.chat(call(first));
+    expect((await loose.pipeline.chat(call(second))).cacheStatus).toBe("hit_semantic");
+    const strict = replica(createMemoryState(), [answer("x"), answer("y")], { semantic: true, semanticThreshold: 0.97 });
+    await strict.pipeline.chat(call(first));
+    expect((await strict.pipeline.chat(call(second))).cacheStatus).toBe("miss");
+  });
+
+  it("never matches across tenants or across different non-user context", async () => {
+    const state = createMemoryState();
+    const r = replica(state, [answer("A"), answer("B"), answer("C")], semanticRoute);
+    await r.pipeline.chat(call("What is the capital of France?"));
+    const otherOrg = await r.pipeline.chat(call("what's the capital of france", { caller: { orgId: "org_b", teamId: "t", keyId: "k" } }));
+    expect(otherOrg.cacheStatus).toBe("miss");
+    const withSystem: ModelCall = call("what's the capital of france");
+    withSystem.request.messages.unshift({ role: "system", content: [{ type: "text", text: "Answer in German." }] });
+    withSystem.meta = { ...withSystem.meta, userContentMessages: [1] };
+    expect((await r.pipeline.chat(withSystem)).cacheStatus).toBe("miss");
+  });
+
+  it("treats a semantic entry whose exact entry was purged as a miss on every replica", async () => {
+    const state = createMemoryState();
+    const a = replica(state, [answer("Paris")], semanticRoute);
+    const b = replica(state, [answer("again")], semanticRoute);
+    await a.pipeline.chat(call("What is the capital of France?"));
+    await createResponseCache({ state }).purge({ orgId: "org_a" });
+    expect((await b.pipeline.chat(call("what's the capital of france"))).cacheStatus).toBe("miss");
+  });
+
+  it("embeds with the route's embedding route when it names one", async () => {
+    const state = createMemoryState();
+    const script: Script = (c) => ("inputs" in c.request ? { type: "embed", vectors: [[0.6, 0.8]] } : answer("via route"));
+    const r = replica(state, script, { semantic: true, embeddingRoute: "embed" });
+    await r.pipeline.chat(call("first wording"));
+    const hit = await r.pipeline.chat(call("entirely different wording"));
+    expect(hit.cacheStatus).toBe("hit_semantic"); // the scripted model embeds everything alike
+    const embeds = r.inner.calls.filter((c) => c.op === "embed");
+    expect(embeds).toHaveLength(2);
+    expect(embeds[0]!.call.meta).toMatchObject({ route: "embed", verb: "embed", cache: { mode: "bypass" } });
+  });
+});

@@ -1,0 +1,224 @@
+import type { ResolvedRoute } from "../dispatch/route-types.js";
+import { STORABLE_FINISHES, type CacheEntry } from "../cache/cache-entry.js";
+import { exactCacheKey } from "../cache/cache-key.js";
+import { entryKey } from "../cache/cache-layout.js";
+import type { CacheStats } from "../cache/cache-stats.js";
+import type { CacheScope, ResponseCache } from "../cache/response-cache.js";
+import { localEmbedding, promptSignature, unit } from "../cache/semantic/local-embedding.js";
+import { semanticProbeOf } from "../cache/semantic/prompt-text.js";
+import type { SemanticCache, SemanticQuery, SemanticScope } from "../cache/semantic/semantic-cache.js";
+import type { ModelChunk } from "../providers/model.js";
+import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
+import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelCallResult, ModelPipeline, ModelStream, Stage } from "./model-call.js";
+
+/** Dependencies of {@link createCacheStage}. */
+export interface CacheStageDeps {
+  cache: ResponseCache;
+  semantic: SemanticCache;
+  stats: CacheStats;
+  /** Route aliases as a caller's org sees them (the same resolver dispatch uses). */
+  routes: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
+  /** Told when a semantic embedding call fails (the lookup then falls back to exact only). */
+  onError?: (operation: string, err: unknown) => void;
+  /** Epoch ms, for `storedAt` and max-age checks (default `Date.now`). */
+  now?: () => number;
+}
+
+/** How the cache takes part in one call, when it does. */
+interface Plan {
+  scope: CacheScope;
+  route: ResolvedRoute & { cache: NonNullable<ResolvedRoute["cache"]> };
+  key: string;
+}
+
+type Result = Omit<ModelCallResult, "response">;
+
+/**
+ * The response-cache stage (exact, then semantic), outside the budget stage so a hit never
+ * touches a budget and costs 0. A call takes part when its route has a cache TTL and the call
+ * has a caller (the tenant is part of every key); otherwise it passes through as `bypass`.
+ *
+ * Per request (`CallMeta.cache`): `bypass` neither looks up nor stores; `no_store` looks up but
+ * does not store; `refresh` skips the lookup and replaces the entry; `maxAgeMs` refuses older
+ * entries. Only complete, successful answers are stored: a thrown error (a provider failure, a
+ * guardrail block from the inner output stage, a budget refusal) or a stream that did not reach
+ * its `finish` — cut, failed or abandoned by the caller — stores nothing, and neither does a
+ * `length`, `content_filter` or `unknown` finish. Streamed calls replay a hit as a stream and
+ * tee a miss, storing it only once it completed. When the StateBackend fails the call goes on
+ * as a `bypass` (fail open; see `createResponseCache` for the cooldown that bounds the delay).
+ */
+export function createCacheStage(deps: CacheStageDeps): Stage {
+  const now = deps.now ?? Date.now;
+  const planOf = (meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): Plan | undefined => {
+    const orgId = meta.caller?.orgId;
+    if (orgId === undefined) return undefined;
+    const route = deps.routes.resolve(meta.route, orgId);
+    if (route?.cache === undefined) return undefined;
+    let key: string;
+    try {
+      key = exactCacheKey({ orgId, verb: meta.verb, kind, request, template: meta.template, route });
+    } catch (err) {
+      // A value with no canonical form (a NaN control) cannot be keyed safely: don't cache it.
+      deps.onError?.("cache key", err);
+      return undefined;
+    }
+    return { scope: { orgId, route: route.alias }, route: route as Plan["route"], key };
+  };
+  const record = (plan: Plan | undefined, status: CacheStatusName, saved?: bigint) => {
+    if (plan !== undefined) deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
+  };
+  const store = async (plan: Plan, meta: CallMeta, entry: CacheEntry, semantic: SemanticQuery | undefined) => {
+    if (meta.cache.mode === "no_store") return;
+    const bytes = await deps.cache.store(plan.scope, plan.key, entry, plan.route.cache.ttlMs);
+    if (bytes === 0) return;
+    deps.stats.stored(plan.scope.orgId, plan.scope.route, bytes);
+    if (semantic !== undefined) {
+      await deps.semantic.add(semanticScope(plan, meta), semantic, entryKey(plan.scope.orgId, plan.scope.route, plan.key), plan.route.cache.ttlMs);
+    }
+  };
+  const semanticScope = (plan: Plan, meta: CallMeta): SemanticScope => ({ ...plan.scope, verb: meta.verb });
+
+  /** The semantic query of a chat call on a semantic route, or undefined (exact only). */
+  const semanticQueryOf = async (plan: Plan, call: ModelCall, next: ModelPipeline): Promise<SemanticQuery | undefined> => {
+    if (!plan.route.cache.semantic) return undefined;
+    const probe = semanticProbeOf(call.request, call.meta.userContentMessages, {
+      template: call.meta.template ?? null,
+      targets: plan.route.targets.map((t) => [t.provider, t.model, t.params]),
+    });
+    if (probe === undefined) return undefined;
+    let vector: Float32Array;
+    const embeddingRoute = plan.route.cache.embeddingRoute;
+    if (embeddingRoute === undefined) {
+      vector = localEmbedding(probe.text);
+    } else {
+      try {
+        const { userContentMessages: _u, template: _t, ...meta } = call.meta;
+        const embedded = await next.embed({
+          meta: { ...meta, verb: "embed", route: embeddingRoute, cache: { mode: "bypass" } },
+          request: { model: "", inputs: [probe.text], inputType: "query" },
+        });
+        vector = unit(Float32Array.from(embedded.response.vectors[0] ?? []));
+      } catch (err) {
+        deps.onError?.("semantic embedding", err);
+        return undefined;
+      }
+    }
+    return { vector, context: probe.context, signature: promptSignature(probe.text) };
+  };
+
+  /** A cached chat answer for `call`: exact first, then semantic; or the reason there is none. */
+  const lookupChat = async (
+    plan: Plan,
+    call: ModelCall,
+    next: ModelPipeline,
+  ): Promise<{ entry: Extract<CacheEntry, { kind: "chat" }>; status: "hit_exact" | "hit_semantic" } | { status: "miss" | "bypass"; semantic?: SemanticQuery }> => {
+    if (call.meta.cache.mode === "refresh") return { status: "miss", ...(await semanticOnly(plan, call, next)) };
+    const exact = await deps.cache.lookup(plan.scope, plan.key, call.meta.cache.maxAgeMs);
+    if (exact.status === "unavailable") return { status: "bypass" };
+    if (exact.status === "hit" && exact.entry.kind === "chat") return { entry: exact.entry, status: "hit_exact" };
+    const semantic = await semanticQueryOf(plan, call, next);
+    if (semantic === undefined) return { status: "miss" };
+    const scope = semanticScope(plan, call.meta);
+    const hit = await deps.semantic.lookup(scope, semantic, plan.route.cache.semanticThreshold);
+    if (hit !== undefined) {
+      const entry = await deps.cache.read(hit.entryKey);
+      const maxAge = call.meta.cache.maxAgeMs;
+      if (entry?.kind === "chat" && (maxAge === undefined || now() - entry.storedAt <= maxAge)) return { entry, status: "hit_semantic" };
+      if (entry === undefined) deps.semantic.forget(scope, hit.entryKey);
+    }
+    return { status: "miss", semantic };
+  };
+  const semanticOnly = async (plan: Plan, call: ModelCall, next: ModelPipeline) => {
+    const semantic = await semanticQueryOf(plan, call, next);
+    return semantic === undefined ? {} : { semantic };
+  };
+  const hitResult = (entry: CacheEntry, status: CacheStatusName): Result => ({
+    provider: entry.provider,
+    model: entry.model,
+    attempts: [],
+    costMicrosUsd: 0n,
+    cacheStatus: status,
+  });
+
+  return (next) => ({
+    async chat(call) {
+      const plan = planOf(call.meta, "chat", call.request);
+      if (plan === undefined || call.meta.cache.mode === "bypass") {
+        record(plan, "bypass");
+        return { ...(await next.chat(call)), cacheStatus: "bypass" };
+      }
+      const found = await lookupChat(plan, call, next);
+      if ("entry" in found) {
+        record(plan, found.status, found.entry.costMicrosUsd);
+        return { response: found.entry.response, ...hitResult(found.entry, found.status) };
+      }
+      const result = await next.chat(call);
+      record(plan, found.status);
+      if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
+        await store(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
+      }
+      return { ...result, cacheStatus: found.status };
+    },
+
+    chatStream(call) {
+      const plan = planOf(call.meta, "chat", call.request);
+      let settle!: (r: Promise<Result>) => void;
+      const result = new Promise<Result>((resolve) => (settle = resolve));
+      /** The provider's stream, reported as `status`; with `keep`, stored once it completed. */
+      const forward = async function* (status: CacheStatusName, keep?: { plan: Plan; semantic: SemanticQuery | undefined }): AsyncGenerator<ModelChunk> {
+        const inner = next.chatStream(call);
+        settle(inner.result().then((r) => ({ ...r, cacheStatus: status })));
+        const assembled = createStreamAssembler();
+        for await (const chunk of inner.chunks) {
+          if (keep !== undefined) assembled.add(chunk);
+          yield chunk;
+        }
+        // Reached only when the stream ended normally and the caller read all of it.
+        const response = assembled.response();
+        if (keep === undefined || response === undefined || !STORABLE_FINISHES.has(response.finishReason)) return;
+        const r = await inner.result();
+        const entry: CacheEntry = { kind: "chat", response, storedAt: now(), provider: r.provider, model: r.model || response.model, costMicrosUsd: r.costMicrosUsd };
+        await store(keep.plan, call.meta, entry, keep.semantic);
+      };
+      if (plan === undefined || call.meta.cache.mode === "bypass") {
+        record(plan, "bypass");
+        return { chunks: forward("bypass"), result: () => result };
+      }
+      const chunks = async function* (): AsyncGenerator<ModelChunk> {
+        const found = await lookupChat(plan, call, next);
+        if ("entry" in found) {
+          record(plan, found.status, found.entry.costMicrosUsd);
+          settle(Promise.resolve(hitResult(found.entry, found.status)));
+          yield* replayChunks(found.entry.response, found.entry.model);
+          return;
+        }
+        record(plan, found.status);
+        yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic });
+      };
+      return { chunks: chunks(), result: () => result };
+    },
+
+    async embed(call) {
+      const plan = planOf(call.meta, "embed", call.request);
+      if (plan === undefined || call.meta.cache.mode === "bypass") {
+        record(plan, "bypass");
+        return { ...(await next.embed(call)), cacheStatus: "bypass" };
+      }
+      let status: "miss" | "bypass" = "miss";
+      if (call.meta.cache.mode !== "refresh") {
+        const exact = await deps.cache.lookup(plan.scope, plan.key, call.meta.cache.maxAgeMs);
+        if (exact.status === "hit" && exact.entry.kind === "embed") {
+          record(plan, "hit_exact", exact.entry.costMicrosUsd);
+          return { response: exact.entry.response, ...hitResult(exact.entry, "hit_exact") };
+        }
+        if (exact.status === "unavailable") status = "bypass";
+      }
+      const result = await next.embed(call);
+      record(plan, status);
+      if (status === "miss") {
+        await store(plan, call.meta, { kind: "embed", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, undefined);
+      }
+      return { ...result, cacheStatus: status };
+    },
+  });
+}

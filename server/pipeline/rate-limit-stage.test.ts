@@ -1,0 +1,59 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { RateLimitDimension, RateLimitExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { startMoneyHarness, type MoneyHarness } from "../limits/money-harness.testing.js";
+import type { ModelRequest } from "../providers/model.js";
+
+let h: MoneyHarness;
+beforeEach(async () => {
+  h = await startMoneyHarness();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+const ask = (text: string, maxOutputTokens = 50): ModelRequest => ({ model: "", messages: [{ role: "user", content: [{ type: "text", text }] }], maxOutputTokens });
+const outcome = (call: Promise<unknown>) =>
+  call.then(
+    () => undefined,
+    (e: unknown) => ConnectError.from(e),
+  );
+
+describe("rate-limit stage", () => {
+  it("admits the RPM limit, then refuses with RateLimitExceeded and a retry delay, before dispatch", async () => {
+    h.rules = [{ id: "orgs/acme/rate-limits/key-rpm", level: "key", requestsPerMinute: 2 }];
+    expect(await outcome(h.pipeline.chat({ meta: h.meta(), request: ask("a") }))).toBeUndefined();
+    expect(await outcome(h.pipeline.chat({ meta: h.meta(), request: ask("b") }))).toBeUndefined();
+    const err = await outcome(h.pipeline.chat({ meta: h.meta(), request: ask("c") }));
+    expect(err?.code).toBe(Code.ResourceExhausted);
+    const detail = err?.findDetails(RateLimitExceededSchema)[0];
+    expect(detail).toMatchObject({ rateLimit: "orgs/acme/rate-limits/key-rpm", dimension: RateLimitDimension.REQUESTS, limit: 2n });
+    expect(durationMs(detail!.retryDelay!)).toBeGreaterThan(0);
+    expect(h.fake.requests()).toHaveLength(2);
+  });
+
+  it("counts tokens with the request's estimate and refuses a request larger than the TPM limit", async () => {
+    h.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "team", tokensPerMinute: 100 }];
+    const err = await outcome(h.pipeline.chat({ meta: h.meta(), request: ask("hello", 200) }));
+    expect(err?.findDetails(RateLimitExceededSchema)[0]).toMatchObject({ dimension: RateLimitDimension.TOKENS, limit: 100n });
+    expect(err?.findDetails(RateLimitExceededSchema)[0]?.retryDelay).toBeUndefined();
+    expect(await outcome(h.pipeline.chat({ meta: h.meta(), request: ask("hello", 20) }))).toBeUndefined();
+  });
+
+  it("applies to streams and fails closed when the state backend cannot answer", async () => {
+    h.rules = [{ id: "orgs/acme/rate-limits/key-rpm", level: "key", requestsPerMinute: 100 }];
+    const hit = h.state.hitWindow;
+    h.state.hitWindow = () => Promise.reject(new Error("connection refused"));
+    try {
+      const stream = h.pipeline.chatStream({ meta: h.meta(), request: ask("a") });
+      const err = await outcome((async () => {
+        for await (const _ of stream.chunks);
+      })());
+      expect(err?.code).toBe(Code.Unavailable);
+      expect(h.fake.requests()).toHaveLength(0);
+    } finally {
+      h.state.hitWindow = hit;
+    }
+  });
+});

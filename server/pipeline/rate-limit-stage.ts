@@ -1,0 +1,107 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { estimateInputTokens } from "../limits/call-estimate.js";
+import type { LimitsCatalog } from "../limits/limits-catalog.js";
+import { rateLimitExceededError } from "../limits/rate-limit-error.js";
+import type { RateLimiter, RateTicket } from "../limits/rate-limiter.js";
+import type { Logger } from "../observability/logger.js";
+import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
+import { failedCallAccounting } from "./dispatch-pipeline.js";
+import type { CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+
+/** Dependencies of {@link createRateLimitStage}. */
+export interface RateLimitStageDeps {
+  limiter: RateLimiter;
+  catalog: Pick<LimitsCatalog, "rateRulesFor">;
+  logger: Logger;
+}
+
+/** Options of {@link createRateLimitStage}. */
+export interface RateLimitStageOptions {
+  /** Output tokens counted up front for a request that sets no max output tokens (default 4096). */
+  defaultMaxOutputTokens?: number;
+}
+
+type StreamResult = Omit<ModelCallResult, "response">;
+const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
+
+/**
+ * The rate-limit stage, outermost: every model call by a caller counts against the
+ * requests-per-minute and tokens-per-minute limits that cover it (key, team, org and tag limits
+ * from the `rate_limits` definitions, cached in-process), in the shared state, so the limits are
+ * global across replicas (P5). A call over a limit is refused with `ResourceExhausted` and a
+ * `RateLimitExceeded` detail carrying the retry delay, before anything else runs.
+ *
+ * Tokens are counted up front with the call's estimate (input characters / 4 plus its output
+ * cap) and corrected upward once the call ends with what every attempt actually used. A verb
+ * that makes several model calls (Summarize map-reduce, an Extract repair) counts each one.
+ * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`.
+ */
+export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): Stage {
+  const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
+
+  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest): Promise<RateTicket | undefined> => {
+    const caller = meta.caller;
+    if (caller === undefined) return undefined;
+    const rules = deps.catalog.rateRulesFor(caller, meta.tags);
+    if (rules.length === 0) return undefined;
+    const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? defaultMax);
+    let outcome;
+    try {
+      outcome = await deps.limiter.check({ tenant: caller.orgId, rules, tokensEstimate: estimateInputTokens(request) + output });
+    } catch (err) {
+      deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit check failed; refusing the call");
+      throw new ConnectError("the rate-limit check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
+    }
+    if (!outcome.allowed) throw rateLimitExceededError(outcome.refusal);
+    return outcome.ticket;
+  };
+
+  /** Counts what the attempts used beyond the estimate; off the caller's path. */
+  const correct = (ticket: RateTicket | undefined, attempts: readonly AttemptRecord[] | undefined, requestId: string): void => {
+    if (ticket === undefined || ticket.tokenRules.length === 0 || attempts === undefined) return;
+    const used = attempts.reduce((n, a) => n + a.usage.inputTokens + a.usage.outputTokens, 0);
+    deps.limiter.correctTokens(ticket, used).catch((err: unknown) => {
+      deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId }, "rate-limit token correction failed");
+    });
+  };
+
+  const unary = async <R extends { attempts: readonly AttemptRecord[] }>(meta: CallMeta, request: ModelRequest | EmbedRequest, run: () => Promise<R>): Promise<R> => {
+    const ticket = await admit(meta, request);
+    try {
+      const result = await run();
+      correct(ticket, result.attempts, meta.requestId);
+      return result;
+    } catch (err) {
+      correct(ticket, failedCallAccounting(err)?.attempts, meta.requestId);
+      throw err;
+    }
+  };
+
+  return (next: ModelPipeline): ModelPipeline => ({
+    chat: (call) => unary(call.meta, call.request, () => next.chat(call)),
+    embed: (call) => unary(call.meta, call.request, () => next.embed(call)),
+    chatStream(call) {
+      let resolve!: (r: StreamResult) => void;
+      const result = new Promise<StreamResult>((r) => (resolve = r));
+      async function* chunks(): AsyncGenerator<ModelChunk> {
+        let ticket: RateTicket | undefined;
+        try {
+          ticket = await admit(call.meta, call.request);
+        } catch (err) {
+          resolve(EMPTY);
+          throw err;
+        }
+        const inner = next.chatStream(call);
+        try {
+          yield* inner.chunks;
+        } finally {
+          const r = await inner.result();
+          correct(ticket, r.attempts, call.meta.requestId);
+          resolve(r);
+        }
+      }
+      return { chunks: chunks(), result: () => result };
+    },
+  });
+}

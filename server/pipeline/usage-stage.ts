@@ -1,0 +1,164 @@
+import { randomUUID } from "node:crypto";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { systemClock, type Clock } from "../clock.js";
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import type { LedgerWriter } from "../limits/ledger-writer.js";
+import type { Logger } from "../observability/logger.js";
+import type { ModelChunk, TokenUsage } from "../providers/model.js";
+import type { UsageRecordRow } from "../store/usage-store.js";
+import { failedCallAccounting } from "./dispatch-pipeline.js";
+import type { CacheStatusName, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+
+/** Dependencies of {@link createUsageStage}. */
+export interface UsageStageDeps {
+  ledger: Pick<LedgerWriter, "append" | "hasCapacity">;
+  /** The cost of one attempt (the same function dispatch prices attempts with). */
+  cost(provider: string, model: string, usage: TokenUsage): bigint;
+  /** The price-table version a call made at `at` is priced with ("unpriced" when none). */
+  priceVersion(provider: string, model: string, at: Date): string;
+  logger: Logger;
+  clock?: Clock;
+  /** Id of each model call (default: a random UUID). */
+  newCallId?: () => string;
+}
+
+type StreamResult = Omit<ModelCallResult, "response">;
+
+const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
+
+/**
+ * The usage stage: innermost, just outside dispatch. It writes one ledger record per attempt of
+ * every model call made for a caller — successes and failures alike, streams at their end,
+ * however they end (completed, cut, cancelled by the client) — and, for a cache hit, one record
+ * with attempt 0. Attempts skipped by an open circuit breaker sent nothing and are not billed.
+ * The records are in the durable buffer (see `ledger-writer.ts`) before the call returns.
+ *
+ * Each call gets a gateway-made call id; `(call id, attempt)` is the ledger's unique key, so the
+ * records of one call are written once however often they are replayed.
+ *
+ * Shedding (P4): when the buffer cannot take more (Postgres unreachable long enough for the
+ * backlog to reach its bound, or the buffer's disk failing), new paid calls are refused with
+ * `Unavailable` before anything is sent, rather than records dropped. Calls already running
+ * always get their records written.
+ */
+export function createUsageStage(deps: UsageStageDeps): Stage {
+  const clock = deps.clock ?? systemClock;
+  const newCallId = deps.newCallId ?? randomUUID;
+
+  const admit = (): void => {
+    if (!deps.ledger.hasCapacity()) {
+      throw new ConnectError(
+        "the usage ledger cannot record more calls right now (its database is unreachable and the local buffer is full); retry later",
+        Code.Unavailable,
+      );
+    }
+  };
+
+  const write = async (meta: CallMeta, callId: string, attempts: readonly AttemptRecord[], hit?: { provider: string; model: string; cacheStatus: CacheStatusName }): Promise<void> => {
+    const caller = meta.caller!;
+    const at = new Date(clock.now());
+    const base = {
+      callId,
+      requestId: meta.requestId,
+      orgId: caller.orgId,
+      teamId: caller.teamId,
+      keyId: caller.keyId,
+      route: meta.route,
+      verb: meta.verb,
+      tags: { ...meta.tags },
+      ...(meta.template === undefined ? {} : { template: { ...meta.template } }),
+      occurredAt: at,
+    };
+    const records: UsageRecordRow[] = attempts
+      .filter((a) => a.outcome !== "circuit_open")
+      .map((a) => ({
+        ...base,
+        attempt: a.index,
+        provider: a.provider,
+        model: a.model,
+        outcome: a.outcome,
+        inputTokens: a.usage.inputTokens,
+        outputTokens: a.usage.outputTokens,
+        cachedInputTokens: a.usage.cachedInputTokens,
+        cacheWriteInputTokens: a.usage.cacheWriteInputTokens,
+        reasoningTokens: a.usage.reasoningTokens,
+        costMicros: deps.cost(a.provider, a.model, a.usage),
+        priceVersion: deps.priceVersion(a.provider, a.model, at),
+        estimated: a.usage.estimated,
+        cacheStatus: hit?.cacheStatus ?? "miss",
+      }));
+    if (attempts.length === 0 && hit !== undefined && hit.cacheStatus.startsWith("hit")) {
+      records.push({
+        ...base,
+        attempt: 0,
+        provider: hit.provider,
+        model: hit.model,
+        outcome: "success",
+        inputTokens: 0,
+        outputTokens: 0,
+        cachedInputTokens: 0,
+        cacheWriteInputTokens: 0,
+        reasoningTokens: 0,
+        costMicros: 0n,
+        priceVersion: "cache",
+        estimated: false,
+        cacheStatus: hit.cacheStatus,
+      });
+    }
+    try {
+      await deps.ledger.append(records);
+    } catch (err) {
+      // Only a writer closed by shutdown rejects; the attempts are in the request's Usage and logs.
+      deps.logger.error({ err, callId, requestId: meta.requestId, records: records.length }, "usage records could not be buffered");
+    }
+  };
+
+  /** Runs a unary call, writing its records on success and on failure. */
+  const unary = async <R extends { attempts: readonly AttemptRecord[]; provider: string; model: string; cacheStatus: CacheStatusName }>(
+    meta: CallMeta,
+    run: () => Promise<R>,
+  ): Promise<R> => {
+    if (meta.caller === undefined) return run();
+    admit();
+    const callId = newCallId();
+    let result: R;
+    try {
+      result = await run();
+    } catch (err) {
+      const accounting = failedCallAccounting(err);
+      if (accounting !== undefined) await write(meta, callId, accounting.attempts);
+      throw err;
+    }
+    await write(meta, callId, result.attempts, result);
+    return result;
+  };
+
+  return (next: ModelPipeline): ModelPipeline => ({
+    chat: (call) => unary(call.meta, () => next.chat(call)),
+    embed: (call) => unary(call.meta, () => next.embed(call)),
+    chatStream(call) {
+      if (call.meta.caller === undefined) return next.chatStream(call);
+      let settle!: (r: StreamResult) => void;
+      const result = new Promise<StreamResult>((resolve) => (settle = resolve));
+      async function* chunks(): AsyncGenerator<ModelChunk> {
+        try {
+          admit();
+        } catch (err) {
+          settle(EMPTY);
+          throw err;
+        }
+        const callId = newCallId();
+        const inner = next.chatStream(call);
+        try {
+          yield* inner.chunks;
+        } finally {
+          // Reached however the stream ends; the inner stream has started, so its result comes.
+          const r = await inner.result();
+          await write(call.meta, callId, r.attempts, r);
+          settle(r);
+        }
+      }
+      return { chunks: chunks(), result: () => result };
+    },
+  });
+}

@@ -1,0 +1,108 @@
+import { create, type JsonObject, type JsonValue } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { AuditEventSchema, AuditOutcome, AuditService, type AuditEvent } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
+import type { AuditLog } from "../audit/audit-log.js";
+import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import type { Logger } from "../observability/logger.js";
+import type { AuditEvent as StoredEvent, AuditFilter, AuditOutcomeName } from "../store/audit-store.js";
+import type { TenantStore } from "../store/tenant-store.js";
+import { callerOf } from "./caller.js";
+import { nextPageToken, pageRequest } from "./page-token.js";
+import { parseOrgName } from "./resource-names.js";
+
+/** Dependencies of {@link createAuditService}. */
+export interface AuditServiceDeps {
+  audit: Pick<AuditLog, "store" | "verify">;
+  tenants: Pick<TenantStore, "getOrg">;
+  logger: Logger;
+}
+
+/** `page_size` 0 means this many (the schema's documented default for audit events). */
+const DEFAULT_PAGE_SIZE = 100;
+
+const OUTCOME_NAMES: Record<AuditOutcomeName, AuditOutcome> = {
+  success: AuditOutcome.SUCCESS,
+  denied: AuditOutcome.DENIED,
+  failure: AuditOutcome.FAILURE,
+};
+
+/**
+ * `switchboard.v1.AuditService`. `ListAuditEvents` with `parent: orgs/{org}` returns the events
+ * about that org's resources and those made by its keys; an empty parent (every event,
+ * unauthenticated attempts included) and `VerifyAuditChain` (the chain spans every org) need
+ * `SCOPE_PLATFORM_ADMIN`. Another org is `NotFound`, as everywhere.
+ */
+export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof AuditService> {
+  return {
+    async listAuditEvents(req, ctx) {
+      const caller = callerOf(ctx);
+      const filter: AuditFilter = {};
+      if (req.parent === "") {
+        requirePlatformAdmin(caller, "listing the audit events of every org (empty parent)");
+      } else {
+        const org = await deps.tenants.getOrg(parseOrgName(req.parent, "parent"), orgScopeOf(caller));
+        if (org === undefined) throw new ConnectError(`${req.parent} not found`, Code.NotFound);
+        filter.orgId = org.id;
+      }
+      if (req.actor !== "") filter.actor = req.actor;
+      if (req.action !== "") filter.action = req.action;
+      if (req.resourcePrefix !== "") filter.resourcePrefix = req.resourcePrefix;
+      if (req.startTime !== undefined) filter.startTime = timestampDate(req.startTime);
+      if (req.endTime !== undefined) filter.endTime = timestampDate(req.endTime);
+      if (req.outcome !== AuditOutcome.UNSPECIFIED) {
+        filter.outcome = (Object.keys(OUTCOME_NAMES) as AuditOutcomeName[]).find((k) => OUTCOME_NAMES[k] === req.outcome)!;
+      }
+      const query = JSON.stringify(["ListAuditEvents", req.parent, req.actor, req.action, req.resourcePrefix, filter.startTime, filter.endTime, req.outcome]);
+      const page = pageRequest(req.pageSize > 0 ? req.pageSize : DEFAULT_PAGE_SIZE, req.pageToken, query);
+      if (page.after !== undefined && !/^\d{1,19}$/.test(page.after)) {
+        throw new ConnectError("page_token: not a token from this query's previous page", Code.InvalidArgument);
+      }
+      const events = await deps.audit.store.list(filter, { limit: page.limit + 1, ...(page.after !== undefined ? { before: BigInt(page.after) } : {}) });
+      const items = events.slice(0, page.limit);
+      const more = events.length > page.limit ? items[items.length - 1]?.sequence.toString() : undefined;
+      return { events: items.map(auditEventMessage), nextPageToken: nextPageToken(more, query) };
+    },
+
+    async verifyAuditChain(req, ctx) {
+      requirePlatformAdmin(callerOf(ctx), "VerifyAuditChain (the chain spans every org)");
+      if (req.startSequence > 0n && req.endSequence > 0n && req.startSequence > req.endSequence) {
+        throw new ConnectError("start_sequence: must not be after end_sequence", Code.InvalidArgument);
+      }
+      const verdict = await deps.audit.verify(req.startSequence, req.endSequence);
+      if (!verdict.intact) {
+        deps.logger.error({ firstBroken: verdict.firstBroken.toString(), problem: verdict.problem }, "the audit chain is broken");
+      }
+      return {
+        intact: verdict.intact,
+        checked: verdict.checked,
+        firstBrokenSequence: verdict.firstBroken,
+        headHash: verdict.headHash,
+        headSequence: verdict.headSequence,
+      };
+    },
+  };
+}
+
+/** The API form of a stored event. */
+export function auditEventMessage(event: StoredEvent): AuditEvent {
+  return create(AuditEventSchema, {
+    sequence: event.sequence,
+    time: timestampFromDate(event.time),
+    actor: event.actor,
+    actorOrg: event.actorOrg,
+    action: event.action,
+    resource: event.resource,
+    ...(event.before !== null ? { before: asObject(event.before) } : {}),
+    ...(event.after !== null ? { after: asObject(event.after) } : {}),
+    outcome: OUTCOME_NAMES[event.outcome],
+    peer: event.peer,
+    requestId: event.requestId,
+    hash: event.hash,
+    previousHash: event.previousHash,
+  });
+}
+
+function asObject(value: JsonValue): JsonObject {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? value : { value };
+}

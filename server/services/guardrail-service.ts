@@ -1,0 +1,192 @@
+import { clone, create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import {
+  CreateGuardrailPolicyRequestSchema,
+  GuardrailAction,
+  GuardrailPolicySchema,
+  GuardrailService,
+  type GuardrailPolicy,
+} from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import type { Principal } from "../auth/principal.js";
+import { evaluateText } from "../guardrails/evaluate.js";
+import { createPlaceholders } from "../guardrails/placeholders.js";
+import { compilePolicy, PolicyError, type CompiledPolicy } from "../guardrails/policy.js";
+import { policyName } from "../guardrails/policy-resolver.js";
+import type { GuardrailPolicyRecord, GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
+import type { KeyStore } from "../store/key-store.js";
+import type { GuardrailAttachmentRow } from "../store/schema.js";
+import type { TenantStore } from "../store/tenant-store.js";
+import { callerOf } from "./caller.js";
+import { maskedFields } from "./field-mask.js";
+import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { nextPageToken, pageRequest } from "./page-token.js";
+import { parseOrgName } from "./resource-names.js";
+
+/** Dependencies of {@link createGuardrailService}. */
+export interface GuardrailServiceDeps {
+  policies: GuardrailPolicyStore;
+  tenants: Pick<TenantStore, "getOrg" | "getTeam">;
+  keys: Pick<KeyStore, "getKey">;
+  /** Reloads this replica's policies after a write (the others follow within their poll). */
+  refresh?: () => Promise<void>;
+}
+
+const UPDATABLE = ["description", "rules", "attachments", "enabled"] as const;
+const SEGMENT = "[a-z0-9][a-z0-9-]{0,62}";
+const POLICY_NAME = new RegExp(`^(?:orgs/(${SEGMENT})/)?guardrail-policies/(${SEGMENT})$`);
+const ATTACHMENT = new RegExp(`^(?:orgs/(${SEGMENT})(?:/teams/(${SEGMENT})(?:/keys/(${SEGMENT}))?|/routes/([a-z0-9][a-z0-9._-]{0,62}))?|routes/([a-z0-9][a-z0-9._-]{0,62}))$`);
+const ATTACHMENT_FORMS = "orgs/{org}, orgs/{org}/teams/{team}, orgs/{org}/teams/{team}/keys/{key}, routes/{route} or orgs/{org}/routes/{route}";
+
+interface Scope {
+  orgId: string | null;
+  orgName: string | null;
+}
+
+/**
+ * `switchboard.v1.GuardrailService`: CRUD of guardrail policies and a dry run on sample text.
+ * Global policies (`guardrail-policies/{id}`) are readable by every caller with the read scope
+ * and writable by platform admins; an org's policies are confined to that org (another org's are
+ * NotFound) and attach only to that org's resources or to global routes — and then apply only to
+ * that org's calls. Every rule is compiled on write (a regex outside the linear-time subset is
+ * InvalidArgument naming `policy.rules[i].regex.pattern`), every attachment resolved to the id
+ * the request path matches on, and the change reaches every replica within its poll interval.
+ */
+export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<typeof GuardrailService> {
+  const scopeOf = async (principal: Principal, parent: string, write: boolean): Promise<Scope> => {
+    if (parent === "") {
+      if (write) requirePlatformAdmin(principal, "changing a global guardrail policy");
+      return { orgId: null, orgName: null };
+    }
+    const org = await deps.tenants.getOrg(parseOrgName(parent, "parent"), orgScopeOf(principal));
+    if (org === undefined) throw new ConnectError(`org ${parent} not found`, Code.NotFound);
+    return { orgId: org.id, orgName: org.name };
+  };
+  const load = async (ctx: HandlerContext, name: string, write: boolean) => {
+    const match = POLICY_NAME.exec(name);
+    if (match === null) throw new ConnectError("name: must be guardrail-policies/{policy} or orgs/{org}/guardrail-policies/{policy}", Code.InvalidArgument);
+    const principal = callerOf(ctx);
+    const scope = await scopeOf(principal, match[1] === undefined ? "" : `orgs/${match[1]}`, write);
+    const record = await deps.policies.get(scope.orgId, match[2]!);
+    if (record === undefined) throw new ConnectError(`guardrail policy ${name} not found`, Code.NotFound);
+    return { principal, scope, record };
+  };
+  const compiled = (policy: GuardrailPolicy, field: string): CompiledPolicy => {
+    try {
+      return compilePolicy(policy);
+    } catch (err) {
+      if (err instanceof PolicyError) throw new ConnectError(`${field}.${err.message}`, Code.InvalidArgument);
+      throw err;
+    }
+  };
+  const resolveAttachments = async (principal: Principal, scope: Scope, names: readonly string[], field: string): Promise<GuardrailAttachmentRow[]> => {
+    const rows: GuardrailAttachmentRow[] = [];
+    const visible = orgScopeOf(principal);
+    for (const name of new Set(names)) {
+      const at = `${field}[${names.indexOf(name)}]`;
+      const m = ATTACHMENT.exec(name);
+      if (m === null) throw new ConnectError(`${at}: "${name}" must be one of ${ATTACHMENT_FORMS}`, Code.InvalidArgument);
+      const [, orgName, teamName, keyName, orgRoute, globalRoute] = m;
+      if (globalRoute !== undefined) {
+        rows.push({ name, kind: "route", id: null, alias: globalRoute });
+        continue;
+      }
+      if (scope.orgName !== null && orgName !== scope.orgName) {
+        throw new ConnectError(`${at}: a policy of orgs/${scope.orgName} attaches only to that org's resources and to global routes`, Code.InvalidArgument);
+      }
+      const missing = () => new ConnectError(`${at}: ${name} not found`, Code.InvalidArgument);
+      const org = await deps.tenants.getOrg(orgName!, visible);
+      if (org === undefined) throw missing();
+      if (orgRoute !== undefined) rows.push({ name, kind: "route", id: org.id, alias: orgRoute });
+      else if (keyName !== undefined) {
+        const key = await deps.keys.getKey({ orgName: orgName!, teamName: teamName!, name: keyName }, visible);
+        if (key === undefined) throw missing();
+        rows.push({ name, kind: "key", id: key.id });
+      } else if (teamName !== undefined) {
+        const team = await deps.tenants.getTeam(orgName!, teamName, visible);
+        if (team === undefined) throw missing();
+        rows.push({ name, kind: "team", id: team.id });
+      } else rows.push({ name, kind: "org", id: org.id });
+    }
+    return rows;
+  };
+  const refreshed = async <T>(value: T): Promise<T> => {
+    await deps.refresh?.();
+    return value;
+  };
+
+  return {
+    async createGuardrailPolicy(req, ctx) {
+      const principal = callerOf(ctx);
+      const scope = await scopeOf(principal, req.parent, true);
+      const spec = specOf(req.policy ?? create(GuardrailPolicySchema));
+      compiled(spec, "policy");
+      const attachments = await resolveAttachments(principal, scope, req.policy?.attachments ?? [], "policy.attachments");
+      const name = policyName({ orgName: scope.orgName, policyId: req.policyId });
+      const key = idempotencyKey(principal, "CreateGuardrailPolicy", CreateGuardrailPolicyRequestSchema, req);
+      const outcome = await deps.policies.create(scope.orgId, req.policyId, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: req.policy?.enabled ?? false }, key);
+      const record = createdRecord(outcome, name, () => new ConnectError(`guardrail policy ${name} already exists`, Code.AlreadyExists));
+      return refreshed({ policy: toPolicy(record) });
+    },
+    async getGuardrailPolicy(req, ctx) {
+      return { policy: toPolicy((await load(ctx, req.name, false)).record) };
+    },
+    async listGuardrailPolicies(req, ctx) {
+      const scope = await scopeOf(callerOf(ctx), req.parent, false);
+      const query = `guardrail-policies:${req.parent}`;
+      const page = await deps.policies.list(scope.orgId, pageRequest(req.pageSize, req.pageToken, query));
+      return { policies: page.items.map(toPolicy), nextPageToken: nextPageToken(page.after, query) };
+    },
+    async updateGuardrailPolicy(req, ctx) {
+      if (req.policy === undefined) throw new ConnectError("policy: required", Code.InvalidArgument);
+      const fields = maskedFields(req.updateMask, UPDATABLE);
+      const { principal, scope, record } = await load(ctx, req.policy.name, true);
+      const next = toPolicy(record);
+      if (fields.has("description")) next.description = req.policy.description;
+      if (fields.has("rules")) next.rules = clone(GuardrailPolicySchema, req.policy).rules;
+      if (fields.has("enabled")) next.enabled = req.policy.enabled;
+      const spec = specOf(next);
+      compiled(next, "policy");
+      const attachments = fields.has("attachments") ? await resolveAttachments(principal, scope, req.policy.attachments, "policy.attachments") : record.attachments;
+      const updated = await deps.policies.update(scope.orgId, record.policyId, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: next.enabled });
+      if (updated === undefined) throw new ConnectError(`guardrail policy ${req.policy.name} not found`, Code.NotFound);
+      return refreshed({ policy: toPolicy(updated) });
+    },
+    async deleteGuardrailPolicy(req, ctx) {
+      const { scope, record } = await load(ctx, req.name, true);
+      if (!(await deps.policies.delete(scope.orgId, record.policyId))) throw new ConnectError(`guardrail policy ${req.name} not found`, Code.NotFound);
+      return refreshed({});
+    },
+    async evaluateGuardrailPolicy(req) {
+      const policy = clone(GuardrailPolicySchema, req.policy ?? create(GuardrailPolicySchema));
+      policy.name ||= "draft";
+      const stage = req.stage === GuardrailStage.OUTPUT ? "output" : "input";
+      const verdict = evaluateText(req.text, [compiled(policy, "policy")], stage, createPlaceholders());
+      return {
+        findings: verdict.findings.map((f) => ({ rule: f.rule, category: f.category, start: f.start, end: f.end, action: ACTION[f.action] })),
+        redactedText: verdict.text,
+        blocked: verdict.blocked !== undefined,
+      };
+    },
+  };
+}
+
+const ACTION = { redact: GuardrailAction.REDACT, block: GuardrailAction.BLOCK, log: GuardrailAction.LOG } as const;
+
+/** What is stored of a policy: rules and description (name, times, attachments and enabled have columns). */
+function specOf(policy: GuardrailPolicy): GuardrailPolicy {
+  return create(GuardrailPolicySchema, { description: policy.description, rules: policy.rules });
+}
+
+/** A stored policy as the API returns it. */
+function toPolicy(record: GuardrailPolicyRecord): GuardrailPolicy {
+  const policy = fromJson(GuardrailPolicySchema, record.spec as JsonValue, { ignoreUnknownFields: true });
+  policy.name = policyName(record);
+  policy.attachments = record.attachments.map((a) => a.name);
+  policy.enabled = record.enabled;
+  policy.createTime = timestampFromDate(record.createdAt);
+  policy.updateTime = timestampFromDate(record.updatedAt);
+  return policy;
+}

@@ -1,0 +1,81 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { orgScopeOf } from "../auth/access.js";
+import type { Principal } from "../auth/principal.js";
+import type { KeyStore } from "../store/key-store.js";
+import type { PromptStore } from "../store/prompt-store.js";
+import type { RouteStore } from "../store/route-store.js";
+import type { TenantStore } from "../store/tenant-store.js";
+import { parseAttachment, promptResourceName, type AttachmentRef } from "../verbs/templates/prompt-names.js";
+
+/** What {@link checkAttachments} looks resources up in. */
+export interface AttachmentDeps {
+  tenants: Pick<TenantStore, "getOrg" | "getTeam">;
+  keys: Pick<KeyStore, "getKey">;
+  routes: Pick<RouteStore, "get">;
+  prompts: Pick<PromptStore, "attachedTo">;
+}
+
+/** The template the attachments are for: its scope (global when `orgId` is null), verb and name. */
+export interface AttachmentTarget {
+  orgId: string | null;
+  orgName: string | null;
+  verb: string;
+  /** The template's own name, when it exists already (its current attachments are not conflicts). */
+  name?: string;
+}
+
+const FORMS = "orgs/{org}, orgs/{org}/teams/{team}, orgs/{org}/teams/{team}/keys/{key}, routes/{route} or orgs/{org}/routes/{route}";
+
+/**
+ * Checks a template's attachments and returns them without repeats, in order. Each must name an
+ * existing org, team, key or route the caller can see; an org's template attaches only to that
+ * org's resources or to global routes (used by that org's calls); and no other template of the
+ * same scope and verb may already be attached to the same resource, so which template a call
+ * renders is never a tie. Problems are InvalidArgument naming `field[i]`, a conflict
+ * FailedPrecondition naming the template that holds the resource.
+ */
+export async function checkAttachments(
+  deps: AttachmentDeps,
+  principal: Principal,
+  target: AttachmentTarget,
+  attachments: readonly string[],
+  field: string,
+): Promise<string[]> {
+  const unique = [...new Set(attachments)];
+  const scope = orgScopeOf(principal);
+  for (const name of unique) {
+    const at = `${field}[${attachments.indexOf(name)}]`;
+    const ref = parseAttachment(name);
+    if (ref === undefined) throw new ConnectError(`${at}: "${name}" must be one of ${FORMS}`, Code.InvalidArgument);
+    if (target.orgName !== null && ref.orgName !== null && ref.orgName !== target.orgName) {
+      throw new ConnectError(`${at}: a template of orgs/${target.orgName} can be attached only to that org's resources and to global routes`, Code.InvalidArgument);
+    }
+    if (!(await exists(deps, scope, ref))) throw new ConnectError(`${at}: ${name} not found`, Code.InvalidArgument);
+  }
+  const taken = await deps.prompts.attachedTo(target.orgId, target.verb, unique, target.name);
+  const first = taken[0];
+  if (first !== undefined) {
+    const holder = promptResourceName({ orgName: target.orgName, name: first.name });
+    throw new ConnectError(
+      `${field}: ${first.attachments.join(", ")} already use${first.attachments.length === 1 ? "s" : ""} ${holder} for ${target.verb}; detach it there first`,
+      Code.FailedPrecondition,
+    );
+  }
+  return unique;
+}
+
+async function exists(deps: AttachmentDeps, scope: ReturnType<typeof orgScopeOf>, ref: AttachmentRef): Promise<boolean> {
+  switch (ref.kind) {
+    case "org":
+      return (await deps.tenants.getOrg(ref.orgName, scope)) !== undefined;
+    case "team":
+      return (await deps.tenants.getTeam(ref.orgName, ref.teamName, scope)) !== undefined;
+    case "key":
+      return (await deps.keys.getKey({ orgName: ref.orgName, teamName: ref.teamName, name: ref.keyName }, scope)) !== undefined;
+    case "route": {
+      if (ref.orgName === null) return (await deps.routes.get(null, ref.alias)) !== undefined;
+      const org = await deps.tenants.getOrg(ref.orgName, scope);
+      return org !== undefined && (await deps.routes.get(org.id, ref.alias)) !== undefined;
+    }
+  }
+}

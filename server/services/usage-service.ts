@@ -1,0 +1,174 @@
+import { toJsonString } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import {
+  ExportUsageResponseSchema,
+  QueryUsageRequestSchema,
+  ListUsageRecordsRequestSchema,
+  UsageService,
+  type QueryUsageRequest,
+  type UsageFilter,
+} from "../../gen/ts/switchboard/v1/usage_service_pb.js";
+import { create } from "@bufbuild/protobuf";
+import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import type { KeyStore } from "../store/key-store.js";
+import type { OrgScope } from "../store/paging.js";
+import type { TenantStore } from "../store/tenant-store.js";
+import type { UsageAggregateQuery, UsageDimensionName, UsageGroupRow, UsageRange, UsageStore } from "../store/usage-store.js";
+import { callerOf } from "./caller.js";
+import { nextPageToken, pageRequest } from "./page-token.js";
+import { parseKeyName, parseOrgName, parseTeamName } from "./resource-names.js";
+import { createChunker, csvRecord } from "./usage-csv.js";
+import { BUCKET_NAME, DIMENSION_NAME, recordMessage, resourceNamer, totalsMessage, VERB_NAME } from "./usage-messages.js";
+
+/** Dependencies of {@link createUsageService}. */
+export interface UsageServiceDeps {
+  usage: UsageStore;
+  tenants: TenantStore;
+  keys: KeyStore;
+}
+
+/** Aggregate rows per page (default, most) and per export query. */
+const DEFAULT_ROWS = 1000;
+const MAX_ROWS = 10_000;
+const EXPORT_BATCH = 5000;
+const CHUNK_BYTES = 64 * 1024;
+
+type Query = Omit<UsageAggregateQuery, "offset" | "limit">;
+
+/**
+ * `switchboard.v1.UsageService`: reports straight from the ledger, the authority for money, so
+ * every total is an exact integer sum of ledger rows (no sampling, no pre-aggregation that could
+ * drift). An org's reports are confined to it; `parent` empty (every org) needs
+ * `SCOPE_PLATFORM_ADMIN`. Rows reach the ledger within the ledger's flush interval.
+ */
+export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof UsageService> {
+  const rangeOf = async (ctx: HandlerContext, parent: string, start: Date, end: Date, filter: UsageFilter | undefined): Promise<UsageRange> => {
+    const caller = callerOf(ctx);
+    const scope: OrgScope = orgScopeOf(caller);
+    let orgId: string | undefined;
+    if (parent === "") requirePlatformAdmin(caller, "a report over every org");
+    else {
+      const org = await deps.tenants.getOrg(parseOrgName(parent, "parent"), scope);
+      if (org === undefined) throw new ConnectError(`${parent} not found`, Code.NotFound);
+      orgId = org.id;
+    }
+    const teamIds = await Promise.all(
+      (filter?.teams ?? []).map(async (name) => {
+        const { orgName, teamName } = parseTeamName(name, "filter.teams");
+        const team = await deps.tenants.getTeam(orgName, teamName, scope);
+        if (team === undefined) throw new ConnectError(`filter.teams: ${name} not found`, Code.NotFound);
+        return team.id;
+      }),
+    );
+    const keyIds = await Promise.all(
+      (filter?.keys ?? []).map(async (name) => {
+        const key = await deps.keys.getKey(parseKeyName(name, "filter.keys"), scope);
+        if (key === undefined) throw new ConnectError(`filter.keys: ${name} not found`, Code.NotFound);
+        return key.id;
+      }),
+    );
+    return {
+      ...(orgId === undefined ? {} : { orgId }),
+      start,
+      end,
+      filter: {
+        teamIds,
+        keyIds,
+        routes: filter?.routes ?? [],
+        models: filter?.models ?? [],
+        providers: filter?.providers ?? [],
+        verbs: (filter?.verbs ?? []).map((v) => VERB_NAME[v] ?? "unspecified"),
+        tags: filter?.tags ?? {},
+      },
+    };
+  };
+
+  const queryOf = async (req: QueryUsageRequest, ctx: HandlerContext): Promise<Query> => {
+    const groupBy = req.groupBy.map((d) => {
+      const name = DIMENSION_NAME[d];
+      if (name === undefined) throw new ConnectError("group_by: dimensions must be set", Code.InvalidArgument);
+      return name;
+    });
+    if (groupBy.includes("tag") && req.groupByTag === "") throw new ConnectError("group_by_tag: required when grouping by tag", Code.InvalidArgument);
+    const bucket = BUCKET_NAME[req.bucket];
+    const range = await rangeOf(ctx, req.parent, timestampDate(req.startTime!), timestampDate(req.endTime!), req.filter);
+    return { ...range, groupBy, ...(bucket === undefined ? {} : { bucket }), tagKey: req.groupByTag };
+  };
+
+  /** Group values as the API shows them: resource names for org, team and key. */
+  const named = async (rows: readonly UsageGroupRow[]) => {
+    const ids = (d: UsageDimensionName) => [...new Set(rows.map((r) => r.group[d]).filter((v): v is string => v !== undefined))];
+    const name = resourceNamer(await deps.usage.names({ orgIds: ids("org"), teamIds: ids("team"), keyIds: ids("key") }));
+    return rows.map((r) => {
+      const group: Record<string, string> = {};
+      for (const [d, v] of Object.entries(r.group)) group[d] = d === "org" ? name.org(v) : d === "team" ? name.team(v) : d === "key" ? name.key(v) : v;
+      return { group, bucketStart: r.bucketStart, totals: r.totals };
+    });
+  };
+
+  return {
+    async queryUsage(req, ctx) {
+      const query = await queryOf(req, ctx);
+      const hash = `QueryUsage ${toJsonString(QueryUsageRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
+      const offset = Number(pageRequest(1, req.pageToken, hash).after ?? "0");
+      const limit = Math.min(req.pageSize > 0 ? req.pageSize : DEFAULT_ROWS, MAX_ROWS);
+      const [{ rows, more }, totals] = await Promise.all([deps.usage.aggregate({ ...query, offset, limit }), deps.usage.totals(query)]);
+      return {
+        rows: (await named(rows)).map((r) => ({
+          group: r.group,
+          ...(r.bucketStart === undefined ? {} : { bucketStartTime: timestampFromDate(r.bucketStart) }),
+          totals: totalsMessage(r.totals),
+        })),
+        totals: totalsMessage(totals),
+        nextPageToken: more ? nextPageToken(String(offset + limit), hash) : "",
+      };
+    },
+
+    async listUsageRecords(req, ctx) {
+      const range = await rangeOf(ctx, req.parent, timestampDate(req.startTime!), timestampDate(req.endTime!), req.filter);
+      const hash = `ListUsageRecords ${toJsonString(ListUsageRecordsRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
+      const after = pageRequest(1, req.pageToken, hash).after;
+      const limit = Math.min(req.pageSize > 0 ? req.pageSize : DEFAULT_ROWS, MAX_ROWS);
+      const page = await deps.usage.list({ ...range, limit, ...(req.requestId === "" ? {} : { requestId: req.requestId }), ...(after === undefined ? {} : { after }) });
+      const ids = (pick: (r: (typeof page.items)[number]) => string) => [...new Set(page.items.map(pick))];
+      const name = resourceNamer(await deps.usage.names({ orgIds: ids((r) => r.orgId), teamIds: ids((r) => r.teamId), keyIds: ids((r) => r.keyId) }));
+      return { records: page.items.map((r) => recordMessage(r, name)), nextPageToken: nextPageToken(page.after, hash) };
+    },
+
+    async *exportUsage(req, ctx) {
+      if (req.query === undefined) throw new ConnectError("query: required", Code.InvalidArgument);
+      const query = await queryOf(req.query, ctx);
+      const chunker = createChunker(CHUNK_BYTES);
+      const emit = (text: string) => chunker.push(text);
+      const out = (bytes: Uint8Array | undefined) => (bytes === undefined ? [] : [create(ExportUsageResponseSchema, { csvChunk: bytes })]);
+      const header = [
+        ...(query.bucket === undefined ? [] : ["bucket_start_time"]),
+        ...query.groupBy,
+        "requests",
+        "attempts",
+        "input_tokens",
+        "output_tokens",
+        "cached_input_tokens",
+        "reasoning_tokens",
+        "cost_micros_usd",
+        "cache_hits",
+      ];
+      yield* out(emit(csvRecord(header)));
+      for (let offset = 0; ; offset += EXPORT_BATCH) {
+        const { rows, more } = await deps.usage.aggregate({ ...query, offset, limit: EXPORT_BATCH });
+        for (const r of await named(rows)) {
+          const t = r.totals;
+          const fields = [
+            ...(query.bucket === undefined ? [] : [r.bucketStart?.toISOString() ?? ""]),
+            ...query.groupBy.map((d) => r.group[d] ?? ""),
+            ...[t.requests, t.attempts, t.inputTokens, t.outputTokens, t.cachedInputTokens, t.reasoningTokens, t.costMicros, t.cacheHits].map(String),
+          ];
+          yield* out(emit(csvRecord(fields)));
+        }
+        if (!more) break;
+      }
+      yield* out(chunker.end());
+    },
+  };
+}

@@ -1,0 +1,165 @@
+import { sql, type Kysely, type Transaction } from "kysely";
+import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
+import { newId } from "./ids.js";
+import { toPage, type Page, type PageRequest } from "./paging.js";
+import type { Database, GuardrailAttachmentRow } from "./schema.js";
+
+/** A guardrail policy as stored. `orgId` null is a global policy. */
+export interface GuardrailPolicyRecord {
+  id: string;
+  orgId: string | null;
+  /** The owning org's resource-name segment, for `orgs/{org}/guardrail-policies/{policy}`. */
+  orgName: string | null;
+  policyId: string;
+  /** `switchboard.v1.GuardrailPolicy` in protobuf JSON (rules and description). */
+  spec: unknown;
+  attachments: GuardrailAttachmentRow[];
+  enabled: boolean;
+  revision: bigint;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** The fields a write sets. */
+export interface GuardrailPolicyFields {
+  spec: unknown;
+  attachments: GuardrailAttachmentRow[];
+  enabled: boolean;
+}
+
+/** Persistence of guardrail policies (migration 0007). Holds no policy logic: services validate first. */
+export interface GuardrailPolicyStore {
+  /** Inserts a policy; `exists` when a live one has that id in that scope. Idempotent with `key`. */
+  create(orgId: string | null, policyId: string, fields: GuardrailPolicyFields, key?: IdempotencyKey): Promise<IdempotentOutcome<GuardrailPolicyRecord, { kind: "exists" }>>;
+  get(orgId: string | null, policyId: string): Promise<GuardrailPolicyRecord | undefined>;
+  list(orgId: string | null, page: PageRequest): Promise<Page<GuardrailPolicyRecord>>;
+  /** Replaces a live policy's fields; undefined when there is none. */
+  update(orgId: string | null, policyId: string, fields: GuardrailPolicyFields): Promise<GuardrailPolicyRecord | undefined>;
+  /** Soft-deletes a live policy (its revision moves, so replicas drop it); false when none. */
+  delete(orgId: string | null, policyId: string): Promise<boolean>;
+  /** Moves whenever any policy changes (count and revision sum of every row, deleted ones included). */
+  version(): Promise<string>;
+  /** Every live, enabled policy, global and per org. */
+  loadEnabled(): Promise<GuardrailPolicyRecord[]>;
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Creates the {@link GuardrailPolicyStore} over a kysely database (Postgres or PGlite). */
+export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolicyStore {
+  const base = (q: Db) =>
+    q
+      .selectFrom("guardrail_policies")
+      .leftJoin("orgs", "orgs.id", "guardrail_policies.org_id")
+      .selectAll("guardrail_policies")
+      .select("orgs.name as org_name")
+      .where("guardrail_policies.deleted_at", "is", null);
+  const live = (q: Db, orgId: string | null, policyId: string) =>
+    base(q)
+      .where("guardrail_policies.policy_id", "=", policyId)
+      .where((eb) => (orgId === null ? eb("guardrail_policies.org_id", "is", null) : eb("guardrail_policies.org_id", "=", orgId)));
+
+  return {
+    async create(orgId, policyId, fields, key) {
+      return runIdempotent<GuardrailPolicyRecord, { kind: "exists" }>(
+        db,
+        key,
+        async (tx) => {
+          const id = newId("grpolicy");
+          const inserted = await tx
+            .insertInto("guardrail_policies")
+            .values({ id, org_id: orgId, policy_id: policyId, spec: JSON.stringify(fields.spec), attachments: JSON.stringify(fields.attachments), enabled: fields.enabled })
+            .onConflict((oc) => oc.expression(sql`coalesce(org_id, ''), policy_id`).where("deleted_at", "is", null).doNothing())
+            .returning("id")
+            .executeTakeFirst();
+          if (inserted === undefined) return { kind: "exists" };
+          const row = await live(tx, orgId, policyId).executeTakeFirstOrThrow();
+          return { kind: "created", record: toRecord(row), id };
+        },
+        async (tx, id) => {
+          const row = await base(tx).where("guardrail_policies.id", "=", id).executeTakeFirst();
+          return row && toRecord(row);
+        },
+      );
+    },
+    async get(orgId, policyId) {
+      const row = await live(db, orgId, policyId).executeTakeFirst();
+      return row && toRecord(row);
+    },
+    async list(orgId, page) {
+      let q = base(db)
+        .where((eb) => (orgId === null ? eb("guardrail_policies.org_id", "is", null) : eb("guardrail_policies.org_id", "=", orgId)))
+        .orderBy("guardrail_policies.id")
+        .limit(page.limit + 1);
+      if (page.after !== undefined) q = q.where("guardrail_policies.id", ">", page.after);
+      return toPage(await q.execute(), page.limit, toRecord);
+    },
+    async update(orgId, policyId, fields) {
+      const updated = await db
+        .updateTable("guardrail_policies")
+        .set({
+          spec: JSON.stringify(fields.spec),
+          attachments: JSON.stringify(fields.attachments),
+          enabled: fields.enabled,
+          revision: sql<bigint>`nextval('guardrail_policy_revisions')`,
+          updated_at: sql`now()`,
+        })
+        .where("policy_id", "=", policyId)
+        .where("deleted_at", "is", null)
+        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
+        .returning("id")
+        .executeTakeFirst();
+      return updated === undefined ? undefined : this.get(orgId, policyId);
+    },
+    async delete(orgId, policyId) {
+      const deleted = await db
+        .updateTable("guardrail_policies")
+        .set({ deleted_at: sql`now()`, revision: sql<bigint>`nextval('guardrail_policy_revisions')`, updated_at: sql`now()` })
+        .where("policy_id", "=", policyId)
+        .where("deleted_at", "is", null)
+        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
+        .returning("id")
+        .executeTakeFirst();
+      return deleted !== undefined;
+    },
+    async version() {
+      const row = await db
+        .selectFrom("guardrail_policies")
+        .select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("revision").as("sum")])
+        .executeTakeFirst();
+      return `${String(row?.n ?? 0)}:${String(row?.sum ?? 0)}`;
+    },
+    async loadEnabled() {
+      const rows = await base(db).where("guardrail_policies.enabled", "=", true).orderBy("guardrail_policies.id").execute();
+      return rows.map(toRecord);
+    },
+  };
+}
+
+interface PolicyRow {
+  id: string;
+  org_id: string | null;
+  org_name: string | null;
+  policy_id: string;
+  spec: unknown;
+  attachments: GuardrailAttachmentRow[];
+  enabled: boolean;
+  revision: bigint;
+  created_at: Date;
+  updated_at: Date;
+}
+
+function toRecord(row: PolicyRow): GuardrailPolicyRecord {
+  return {
+    id: row.id,
+    orgId: row.org_id,
+    orgName: row.org_name,
+    policyId: row.policy_id,
+    spec: row.spec,
+    attachments: row.attachments,
+    enabled: row.enabled,
+    revision: BigInt(row.revision),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}

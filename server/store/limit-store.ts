@@ -1,0 +1,221 @@
+import { sql, type Kysely, type Transaction } from "kysely";
+import { newId } from "./ids.js";
+import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
+import { toPage, type Page, type PageRequest } from "./paging.js";
+import type { Database } from "./schema.js";
+
+/** What a budget or rate limit applies to. */
+export interface LimitTarget {
+  /** As given: `orgs/{org}`, `…/teams/{team}`, `…/keys/{key}` or `tags/{key}={value}`. */
+  target: string;
+  level: "org" | "team" | "key" | "tag";
+  /** Internal id of the org, team or key, or `key=value` for a tag. */
+  targetId: string;
+}
+
+/** A budget's settable fields. */
+export interface BudgetFields extends LimitTarget {
+  limitMicros: bigint;
+  period: "daily" | "weekly" | "monthly" | "total";
+  timeZone: string;
+  alertThresholdsPercent: number[];
+  alertWebhookUrl: string;
+}
+
+/** A rate limit's settable fields. */
+export interface RateLimitFields extends LimitTarget {
+  requestsPerMinute: number;
+  tokensPerMinute: number;
+}
+
+/** Identity and times every stored limit has. */
+interface Stored {
+  id: string;
+  orgId: string;
+  /** The owning org's resource-name segment. */
+  orgName: string;
+  /** `{budget}` / `{limit}` of the resource name. */
+  name: string;
+  createdAt: Date;
+  updatedAt: Date;
+}
+
+/** A budget as stored. */
+export type BudgetRecord = Stored & BudgetFields;
+/** A rate limit as stored. */
+export type RateLimitRecord = Stored & RateLimitFields;
+
+/** CRUD of one kind of limit within one org. */
+export interface LimitTable<Fields, Rec> {
+  create(orgId: string, name: string, fields: Fields, key?: IdempotencyKey): Promise<IdempotentOutcome<Rec, { kind: "exists" }>>;
+  get(orgId: string, name: string): Promise<Rec | undefined>;
+  list(orgId: string, page: PageRequest, target?: string): Promise<Page<Rec>>;
+  /** Replaces the given fields of a live row; undefined when there is none. */
+  update(orgId: string, name: string, patch: Partial<Fields>): Promise<Rec | undefined>;
+  /** Soft-deletes (the revision moves, so caches drop it); false when none. */
+  delete(orgId: string, name: string): Promise<boolean>;
+}
+
+/** Persistence of budgets and rate limits (migration 0005). Holds no policy. */
+export interface LimitStore {
+  budgets: LimitTable<BudgetFields, BudgetRecord>;
+  rateLimits: LimitTable<RateLimitFields, RateLimitRecord>;
+  /** The newest revision of either table, deleted rows included (0 when empty). */
+  revision(): Promise<bigint>;
+  /** Every live budget and rate limit of every org. */
+  loadAll(): Promise<{ budgets: BudgetRecord[]; rateLimits: RateLimitRecord[] }>;
+}
+
+type Table = "budgets" | "rate_limits";
+type Row = Record<string, unknown> & { id: string };
+
+/** Creates the {@link LimitStore} over a kysely database (Postgres or PGlite). */
+export function createLimitStore(db: Kysely<Database>): LimitStore {
+  const table = <Fields extends LimitTarget, Rec>(
+    name: Table,
+    prefix: "budget" | "ratelimit",
+    columns: (f: Partial<Fields>) => Record<string, unknown>,
+    toRecord: (row: Row) => Rec,
+  ): LimitTable<Fields, Rec> => {
+    // Untyped here: both tables share these columns; the mappers own the typed shapes.
+    const q = db as unknown as Kysely<Record<Table | "orgs", Record<string, unknown>>>;
+    const live = (tx: typeof q, orgId: string) =>
+      tx
+        .selectFrom(`${name} as l`)
+        .innerJoin("orgs", "orgs.id", "l.org_id")
+        .selectAll("l")
+        .select("orgs.name as org_name")
+        .where("l.org_id", "=", orgId)
+        .where("l.deleted_at", "is", null);
+    const getIn = async (tx: typeof q, orgId: string, id: string) => {
+      const row = await live(tx, orgId).where("l.id", "=", id).executeTakeFirst();
+      return row === undefined ? undefined : toRecord(row as unknown as Row);
+    };
+    return {
+      async create(orgId, limitName, fields, key) {
+        return runIdempotent<Rec, { kind: "exists" }>(
+          db,
+          key,
+          async (tx: Transaction<Database>) => {
+            const id = newId(prefix);
+            const inserted = await (tx as unknown as typeof q)
+              .insertInto(name)
+              .values({ id, org_id: orgId, name: limitName, ...columns(fields) })
+              .onConflict((oc) => oc.expression(sql`org_id, name`).where("deleted_at", "is", null).doNothing())
+              .returning("id")
+              .executeTakeFirst();
+            if (inserted === undefined) return { kind: "exists" as const };
+            return { kind: "created" as const, record: (await getIn(tx as unknown as typeof q, orgId, id))!, id };
+          },
+          async (tx, id) => getIn(tx as unknown as typeof q, orgId, id),
+        );
+      },
+      async get(orgId, limitName) {
+        const row = await live(q, orgId).where("l.name", "=", limitName).executeTakeFirst();
+        return row === undefined ? undefined : toRecord(row as unknown as Row);
+      },
+      async list(orgId, page, target) {
+        let query = live(q, orgId).orderBy("l.id").limit(page.limit + 1);
+        if (page.after !== undefined) query = query.where("l.id", ">", page.after);
+        if (target !== undefined && target !== "") query = query.where("l.target", "=", target);
+        return toPage((await query.execute()) as unknown as Row[], page.limit, toRecord);
+      },
+      async update(orgId, limitName, patch) {
+        const updated = await q
+          .updateTable(name)
+          .set({ ...columns(patch), revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
+          .where("org_id", "=", orgId)
+          .where("name", "=", limitName)
+          .where("deleted_at", "is", null)
+          .returning("id")
+          .executeTakeFirst();
+        return updated === undefined ? undefined : getIn(q, orgId, updated.id as string);
+      },
+      async delete(orgId, limitName) {
+        const deleted = await q
+          .updateTable(name)
+          .set({ deleted_at: sql`now()`, revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
+          .where("org_id", "=", orgId)
+          .where("name", "=", limitName)
+          .where("deleted_at", "is", null)
+          .returning("id")
+          .executeTakeFirst();
+        return deleted !== undefined;
+      },
+    };
+  };
+
+  const targetColumns = (f: Partial<LimitTarget>) => ({
+    ...(f.target === undefined ? {} : { target: f.target }),
+    ...(f.level === undefined ? {} : { level: f.level }),
+    ...(f.targetId === undefined ? {} : { target_id: f.targetId }),
+  });
+  const budgets = table<BudgetFields, BudgetRecord>(
+    "budgets",
+    "budget",
+    (f) => ({
+      ...targetColumns(f),
+      ...(f.limitMicros === undefined ? {} : { limit_micros_usd: f.limitMicros.toString() }),
+      ...(f.period === undefined ? {} : { period: f.period }),
+      ...(f.timeZone === undefined ? {} : { time_zone: f.timeZone }),
+      ...(f.alertThresholdsPercent === undefined ? {} : { alert_thresholds_percent: JSON.stringify(f.alertThresholdsPercent) }),
+      ...(f.alertWebhookUrl === undefined ? {} : { alert_webhook_url: f.alertWebhookUrl }),
+    }),
+    budgetOf,
+  );
+  const rateLimits = table<RateLimitFields, RateLimitRecord>(
+    "rate_limits",
+    "ratelimit",
+    (f) => ({
+      ...targetColumns(f),
+      ...(f.requestsPerMinute === undefined ? {} : { requests_per_minute: f.requestsPerMinute }),
+      ...(f.tokensPerMinute === undefined ? {} : { tokens_per_minute: f.tokensPerMinute }),
+    }),
+    rateLimitOf,
+  );
+
+  return {
+    budgets,
+    rateLimits,
+    async revision() {
+      const result = await sql<{ max: bigint | null }>`select greatest((select max(revision) from budgets), (select max(revision) from rate_limits)) as max`.execute(db);
+      const max = result.rows[0]?.max;
+      return max === null || max === undefined ? 0n : BigInt(max);
+    },
+    async loadAll() {
+      const load = async (name: Table) =>
+        (await sql<Row>`select l.*, orgs.name as org_name from ${sql.table(name)} l join orgs on orgs.id = l.org_id where l.deleted_at is null order by l.id`.execute(db)).rows;
+      const [b, r] = await Promise.all([load("budgets"), load("rate_limits")]);
+      return { budgets: b.map(budgetOf), rateLimits: r.map(rateLimitOf) };
+    },
+  };
+}
+
+function budgetOf(r: Row): BudgetRecord {
+  return {
+    ...storedOf(r),
+    limitMicros: BigInt(r.limit_micros_usd as bigint),
+    period: r.period as BudgetFields["period"],
+    timeZone: r.time_zone as string,
+    alertThresholdsPercent: (r.alert_thresholds_percent ?? []) as number[],
+    alertWebhookUrl: r.alert_webhook_url as string,
+  };
+}
+
+function rateLimitOf(r: Row): RateLimitRecord {
+  return { ...storedOf(r), requestsPerMinute: Number(r.requests_per_minute), tokensPerMinute: Number(r.tokens_per_minute) };
+}
+
+function storedOf(r: Row): Stored & LimitTarget {
+  return {
+    id: r.id,
+    orgId: r.org_id as string,
+    orgName: r.org_name as string,
+    name: r.name as string,
+    target: r.target as string,
+    level: r.level as LimitTarget["level"],
+    targetId: r.target_id as string,
+    createdAt: new Date(r.created_at as Date),
+    updatedAt: new Date(r.updated_at as Date),
+  };
+}

@@ -1,0 +1,154 @@
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { ledgerRecord } from "../limits/ledger-testing.js";
+import { createDatabase, type DatabaseHandle } from "./database.js";
+import { createLimitStore, type LimitStore } from "./limit-store.js";
+import { migrateToLatest } from "./migrate.js";
+import { createUsageStore, isRowRejection, type UsageRecordRow, type UsageStore } from "./usage-store.js";
+
+let testDb: TestDatabase;
+let handle: DatabaseHandle;
+let usage: UsageStore;
+let limits: LimitStore;
+
+beforeAll(async () => {
+  testDb = await createTestDatabase();
+  handle = await createDatabase({ databaseUrl: testDb.url, pool: 2 });
+  await migrateToLatest(handle.db);
+  usage = createUsageStore(handle.db);
+  limits = createLimitStore(handle.db);
+  await handle.db.insertInto("orgs").values({ id: "org_a", name: "acme" }).execute();
+  await handle.db.insertInto("teams").values({ id: "team_a", org_id: "org_a", name: "web" }).execute();
+});
+afterAll(async () => {
+  await handle.close();
+  await testDb.drop();
+});
+
+const day = (d: number, h = 0) => new Date(Date.UTC(2026, 10, d, h, 30));
+
+describe("usage store", () => {
+  it("inserts a batch once: a replay of the same (call_id, attempt) adds nothing", async () => {
+    const rows = [ledgerRecord({ callId: "dup", attempt: 1 }), ledgerRecord({ callId: "dup", attempt: 2 })];
+    expect(await usage.insertBatch(rows)).toBe(2);
+    expect(await usage.insertBatch(rows)).toBe(0);
+    const listed = await usage.list({ start: day(1), end: day(30), requestId: "req-1", limit: 10 });
+    expect(listed.items.filter((r) => r.callId === "dup")).toHaveLength(2);
+  });
+
+  it("refuses a row with negative tokens as a row rejection (dead-letter material)", async () => {
+    const err = await usage.insertBatch([ledgerRecord({ callId: "bad", inputTokens: -5 })]).catch((e: unknown) => e);
+    expect(isRowRejection(err)).toBe(true);
+    expect(isRowRejection(new Error("connect ECONNREFUSED"))).toBe(false);
+  });
+
+  it("aggregates by any dimensions and bucket with totals equal to the sum of the rows (property)", async () => {
+    const arbRow = fc.record({
+      team: fc.constantFrom("team_a", "team_b"),
+      key: fc.constantFrom("key_1", "key_2", "key_3"),
+      model: fc.constantFrom("m1", "m2"),
+      tag: fc.constantFrom("search", "chat", undefined),
+      day: fc.integer({ min: 2, max: 4 }),
+      hour: fc.integer({ min: 0, max: 23 }),
+      cost: fc.bigInt({ min: 0n, max: 10n ** 12n }),
+      input: fc.nat({ max: 100_000 }),
+      attempt: fc.integer({ min: 0, max: 3 }),
+    });
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(arbRow, { minLength: 1, maxLength: 40 }), async (spec) => {
+        const orgId = `org_prop_${run++}`;
+        const rows: UsageRecordRow[] = spec.map((s, i) =>
+          ledgerRecord({
+            callId: `${orgId}-${i}`,
+            attempt: s.attempt,
+            requestId: `${orgId}-r${i % 5}`,
+            orgId,
+            teamId: s.team,
+            keyId: s.key,
+            model: s.model,
+            tags: s.tag === undefined ? {} : { feature: s.tag },
+            costMicros: s.cost,
+            inputTokens: s.input,
+            occurredAt: day(s.day, s.hour),
+          }),
+        );
+        await usage.insertBatch(rows);
+        const range = { orgId, start: day(1), end: day(30) };
+        const totals = await usage.totals(range);
+        const sum = rows.reduce((a, r) => a + r.costMicros, 0n);
+        expect(totals.costMicros).toBe(sum);
+        expect(totals.inputTokens).toBe(BigInt(rows.reduce((a, r) => a + r.inputTokens, 0)));
+        expect(totals.cacheHits + totals.attempts).toBe(BigInt(rows.length));
+        for (const [groupBy, bucket] of [[["team", "key"], "day"], [["tag"], "hour"], [["model", "verb"], undefined]] as const) {
+          const { rows: groups, more } = await usage.aggregate({ ...range, groupBy, bucket, tagKey: "feature", offset: 0, limit: 10_000 });
+          expect(more).toBe(false);
+          expect(groups.reduce((a, g) => a + g.totals.costMicros, 0n)).toBe(sum);
+          expect(groups.reduce((a, g) => a + g.totals.attempts + g.totals.cacheHits, 0n)).toBe(BigInt(rows.length));
+        }
+      }),
+      { numRuns: 15 },
+    );
+  });
+
+  it("pages aggregates and rows, oldest rows first", async () => {
+    const orgId = "org_page";
+    await usage.insertBatch(Array.from({ length: 7 }, (_, i) => ledgerRecord({ callId: `pg-${i}`, orgId, model: `m${i}`, occurredAt: day(5, i) })));
+    const first = await usage.aggregate({ orgId, start: day(1), end: day(30), groupBy: ["model"], offset: 0, limit: 4 });
+    const second = await usage.aggregate({ orgId, start: day(1), end: day(30), groupBy: ["model"], offset: 4, limit: 4 });
+    expect(first.more).toBe(true);
+    expect(second.more).toBe(false);
+    expect([...first.rows, ...second.rows].map((r) => r.group.model)).toEqual(["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
+    const seen: string[] = [];
+    let after: string | undefined;
+    do {
+      const page = await usage.list({ orgId, start: day(1), end: day(30), limit: 3, ...(after ? { after } : {}) });
+      seen.push(...page.items.map((r) => r.callId));
+      after = page.after;
+    } while (after !== undefined);
+    expect(seen).toEqual(Array.from({ length: 7 }, (_, i) => `pg-${i}`));
+  });
+
+  it("sums a budget's spend per level and period", async () => {
+    const orgId = "org_spend";
+    await usage.insertBatch([
+      ledgerRecord({ callId: "s1", orgId, teamId: "t1", keyId: "k1", costMicros: 100n, tags: { f: "x" }, occurredAt: day(10) }),
+      ledgerRecord({ callId: "s2", orgId, teamId: "t1", keyId: "k2", costMicros: 30n, occurredAt: day(10) }),
+      ledgerRecord({ callId: "s3", orgId, teamId: "t2", keyId: "k3", costMicros: 7n, tags: { f: "x" }, occurredAt: day(11) }),
+    ]);
+    const spent = (level: "org" | "team" | "key" | "tag", targetId: string, end?: Date) => usage.spent({ orgId, level, targetId, start: day(10), ...(end ? { end } : {}) });
+    expect(await spent("org", "")).toBe(137n);
+    expect(await spent("team", "t1")).toBe(130n);
+    expect(await spent("key", "k3")).toBe(7n);
+    expect(await spent("tag", "f=x")).toBe(107n);
+    expect(await spent("org", "", day(11))).toBe(130n);
+  });
+});
+
+describe("limit store", () => {
+  it("creates, lists, updates and deletes budgets and rate limits; each write moves the revision", async () => {
+    const r0 = await limits.revision();
+    const created = await limits.budgets.create("org_a", "monthly", {
+      target: "orgs/acme",
+      level: "org",
+      targetId: "org_a",
+      limitMicros: 1_000_000n,
+      period: "monthly",
+      timeZone: "Europe/Paris",
+      alertThresholdsPercent: [50, 80],
+      alertWebhookUrl: "",
+    });
+    expect(created).toMatchObject({ kind: "created", record: { name: "monthly", orgName: "acme", limitMicros: 1_000_000n, timeZone: "Europe/Paris" } });
+    expect(await limits.budgets.create("org_a", "monthly", { target: "orgs/acme", level: "org", targetId: "org_a", limitMicros: 1n, period: "total", timeZone: "UTC", alertThresholdsPercent: [], alertWebhookUrl: "" })).toEqual({ kind: "exists" });
+    const r1 = await limits.revision();
+    expect(r1).toBeGreaterThan(r0);
+    await limits.rateLimits.create("org_a", "rpm", { target: "orgs/acme/teams/web", level: "team", targetId: "team_a", requestsPerMinute: 10, tokensPerMinute: 0 });
+    expect((await limits.budgets.update("org_a", "monthly", { limitMicros: 5n }))?.limitMicros).toBe(5n);
+    expect((await limits.loadAll()).rateLimits.map((r) => r.name)).toEqual(["rpm"]);
+    expect((await limits.budgets.list("org_a", { limit: 10 }, "orgs/acme")).items).toHaveLength(1);
+    expect(await limits.budgets.delete("org_a", "monthly")).toBe(true);
+    expect(await limits.budgets.get("org_a", "monthly")).toBeUndefined();
+    expect(await limits.revision()).toBeGreaterThan(r1);
+  });
+});

@@ -1,0 +1,370 @@
+import { sql, type Expression, type Kysely, type SqlBool } from "kysely";
+import type { Database } from "./schema.js";
+
+/** One ledger row: one provider attempt of one model call (attempt ≥ 1), or a cache hit (0). */
+export interface UsageRecordRow {
+  /** Made by the gateway per model call; with `attempt`, the row's unique key. */
+  callId: string;
+  attempt: number;
+  /** The RPC's request id. */
+  requestId: string;
+  orgId: string;
+  teamId: string;
+  keyId: string;
+  route: string;
+  provider: string;
+  model: string;
+  verb: string;
+  outcome: string;
+  inputTokens: number;
+  outputTokens: number;
+  cachedInputTokens: number;
+  cacheWriteInputTokens: number;
+  reasoningTokens: number;
+  costMicros: bigint;
+  priceVersion: string;
+  estimated: boolean;
+  cacheStatus: string;
+  tags: Record<string, string>;
+  template?: { name: string; version: number };
+  /** When the attempt ended. */
+  occurredAt: Date;
+}
+
+/** A dimension usage can be grouped by. */
+export type UsageDimensionName = "org" | "team" | "key" | "route" | "model" | "provider" | "verb" | "tag";
+/** A time granularity of a report (UTC). */
+export type TimeBucketName = "hour" | "day" | "month";
+
+/** Which ledger rows a report counts. Empty lists mean "any". */
+export interface UsageFilterSpec {
+  teamIds?: readonly string[];
+  keyIds?: readonly string[];
+  routes?: readonly string[];
+  models?: readonly string[];
+  providers?: readonly string[];
+  verbs?: readonly string[];
+  /** Rows carrying every one of these tags. */
+  tags?: Readonly<Record<string, string>>;
+}
+
+/** The rows of one org (or of every org) in `[start, end)`, filtered. */
+export interface UsageRange {
+  /** Undefined: every org (platform reports). */
+  orgId?: string;
+  start: Date;
+  end: Date;
+  filter?: UsageFilterSpec;
+}
+
+/** An aggregation over a {@link UsageRange}. */
+export interface UsageAggregateQuery extends UsageRange {
+  groupBy: readonly UsageDimensionName[];
+  bucket?: TimeBucketName;
+  /** The tag key of the `tag` dimension. */
+  tagKey?: string;
+  offset: number;
+  limit: number;
+}
+
+/** Summed figures; every one exact (integer sums in Postgres). */
+export interface UsageTotalsRow {
+  /** Distinct request ids. */
+  requests: bigint;
+  /** Provider attempts (rows with attempt ≥ 1). */
+  attempts: bigint;
+  inputTokens: bigint;
+  outputTokens: bigint;
+  cachedInputTokens: bigint;
+  reasoningTokens: bigint;
+  costMicros: bigint;
+  /** Cache hits (rows with attempt 0). */
+  cacheHits: bigint;
+}
+
+/** One group of an aggregation. Org, team and key values are internal ids. */
+export interface UsageGroupRow {
+  group: Partial<Record<UsageDimensionName, string>>;
+  bucketStart?: Date;
+  totals: UsageTotalsRow;
+}
+
+/** Which spend a budget counts. */
+export interface SpendScope {
+  orgId: string;
+  level: "org" | "team" | "key" | "tag";
+  /** Team or key id, or `key=value` for a tag; ignored for `org`. */
+  targetId: string;
+  start: Date;
+  /** Exclusive; undefined: open-ended. */
+  end?: Date;
+}
+
+/** Resource-name segments of ids, for reports. */
+export interface TenancyNames {
+  orgs: Map<string, string>;
+  teams: Map<string, { org: string; team: string }>;
+  keys: Map<string, { org: string; team: string; key: string }>;
+}
+
+/** Persistence of the ledger (migration 0005). No policy: the ledger writer and services decide. */
+export interface UsageStore {
+  /**
+   * Inserts rows in one statement, skipping any whose `(call_id, attempt)` is already stored, so
+   * a replay never double-counts. Resolves how many rows were new.
+   */
+  insertBatch(rows: readonly UsageRecordRow[]): Promise<number>;
+  /** Keeps records Postgres refused for their content, with the reason. */
+  deadLetter(entries: readonly { record: string; error: string }[]): Promise<void>;
+  /** How many dead letters there are. */
+  deadLetterCount(): Promise<bigint>;
+  aggregate(q: UsageAggregateQuery): Promise<{ rows: UsageGroupRow[]; more: boolean }>;
+  totals(q: UsageRange): Promise<UsageTotalsRow>;
+  /** Rows oldest first, after the opaque cursor `after`. */
+  list(q: UsageRange & { requestId?: string; after?: string; limit: number }): Promise<{ items: UsageRecordRow[]; after?: string }>;
+  /** Settled spend of a budget's scope in a period, in micro-USD. */
+  spent(scope: SpendScope): Promise<bigint>;
+  names(ids: { orgIds: readonly string[]; teamIds: readonly string[]; keyIds: readonly string[] }): Promise<TenancyNames>;
+}
+
+/**
+ * Whether a failed write was refused for what the rows hold (a data exception or a violated
+ * constraint: SQLSTATE classes 22 and 23) rather than for an outage. Only such rows are
+ * dead-lettered; every other failure is retried.
+ */
+export function isRowRejection(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
+}
+
+const SUMS = sql<string>`count(distinct request_id) as requests,
+  count(*) filter (where attempt > 0) as attempts,
+  coalesce(sum(input_tokens), 0)::bigint as input_tokens,
+  coalesce(sum(output_tokens), 0)::bigint as output_tokens,
+  coalesce(sum(cached_input_tokens), 0)::bigint as cached_input_tokens,
+  coalesce(sum(reasoning_tokens), 0)::bigint as reasoning_tokens,
+  coalesce(sum(cost_micros_usd), 0)::bigint as cost_micros_usd,
+  count(*) filter (where attempt = 0) as cache_hits`;
+
+const DIMENSION_COLUMN: Record<Exclude<UsageDimensionName, "tag">, string> = {
+  org: "org_id",
+  team: "team_id",
+  key: "key_id",
+  route: "route",
+  model: "model",
+  provider: "provider",
+  verb: "verb",
+};
+
+/** Creates the {@link UsageStore} over a kysely database (Postgres or PGlite). */
+export function createUsageStore(db: Kysely<Database>): UsageStore {
+  const where = (q: UsageRange): Expression<SqlBool> => {
+    const parts = [sql`occurred_at >= ${q.start}`, sql`occurred_at < ${q.end}`];
+    if (q.orgId !== undefined) parts.push(sql`org_id = ${q.orgId}`);
+    const f = q.filter ?? {};
+    const anyOf = (column: string, values: readonly string[] | undefined) => {
+      if (values !== undefined && values.length > 0) parts.push(sql`${sql.ref(column)} in (${sql.join(values)})`);
+    };
+    anyOf("team_id", f.teamIds);
+    anyOf("key_id", f.keyIds);
+    anyOf("route", f.routes);
+    anyOf("model", f.models);
+    anyOf("provider", f.providers);
+    anyOf("verb", f.verbs);
+    for (const [k, v] of Object.entries(f.tags ?? {})) parts.push(sql`tags ->> ${k} = ${v}`);
+    return sql<SqlBool>`${sql.join(parts, sql` and `)}`;
+  };
+
+  return {
+    async insertBatch(rows) {
+      if (rows.length === 0) return 0;
+      const result = await db
+        .insertInto("usage_records")
+        .values(rows.map(toColumns))
+        .onConflict((oc) => oc.columns(["call_id", "attempt"]).doNothing())
+        .executeTakeFirst();
+      return Number(result.numInsertedOrUpdatedRows ?? 0n);
+    },
+
+    async deadLetter(entries) {
+      if (entries.length > 0) await db.insertInto("usage_dead_letters").values(entries.map((e) => ({ record: e.record, error: e.error }))).execute();
+    },
+
+    async deadLetterCount() {
+      const row = await db.selectFrom("usage_dead_letters").select(sql<bigint>`count(*)`.as("n")).executeTakeFirstOrThrow();
+      return BigInt(row.n);
+    },
+
+    async aggregate(q) {
+      const keys = q.groupBy.map((d) =>
+        d === "tag" ? sql`coalesce(tags ->> ${q.tagKey ?? ""}, '')` : sql.ref(DIMENSION_COLUMN[d]),
+      );
+      const bucket = q.bucket === undefined ? undefined : sql`date_trunc(${q.bucket}, occurred_at at time zone 'UTC') at time zone 'UTC'`;
+      const selected = [
+        ...(bucket === undefined ? [] : [sql`${bucket} as bucket_start`]),
+        ...keys.map((k, i) => sql`${k} as ${sql.ref(`g${i}`)}`),
+        SUMS,
+      ];
+      // By position: the same expression with its own bind parameters would not match its select.
+      const positions = Array.from({ length: keys.length + (bucket === undefined ? 0 : 1) }, (_, i) => sql.lit(i + 1));
+      const result = await sql<Record<string, unknown>>`select ${sql.join(selected)} from usage_records where ${where(q)}
+        ${positions.length > 0 ? sql`group by ${sql.join(positions)} order by ${sql.join(positions)}` : sql``}
+        limit ${q.limit + 1} offset ${q.offset}`.execute(db);
+      const rows = result.rows.slice(0, q.limit).map((row) => ({
+        group: Object.fromEntries(q.groupBy.map((d, i) => [d, String(row[`g${i}`] ?? "")])),
+        ...(bucket === undefined ? {} : { bucketStart: new Date(row.bucket_start as Date | string) }),
+        totals: toTotals(row),
+      }));
+      return { rows, more: result.rows.length > q.limit };
+    },
+
+    async totals(q) {
+      const result = await sql<Record<string, unknown>>`select ${SUMS} from usage_records where ${where(q)}`.execute(db);
+      return toTotals(result.rows[0] ?? {});
+    },
+
+    async list(q) {
+      const cursor = q.after === undefined ? undefined : parseCursor(q.after);
+      let query = db
+        .selectFrom("usage_records")
+        .selectAll()
+        .where(where(q))
+        .orderBy("occurred_at")
+        .orderBy("call_id")
+        .orderBy("attempt")
+        .limit(q.limit + 1);
+      if (q.requestId !== undefined) query = query.where("request_id", "=", q.requestId);
+      if (cursor !== undefined) {
+        query = query.where(sql<SqlBool>`(occurred_at, call_id, attempt) > (${cursor.at}, ${cursor.callId}, ${cursor.attempt})`);
+      }
+      const rows = await query.execute();
+      const items = rows.slice(0, q.limit).map((row) => fromColumns(row as unknown as Record<string, unknown>));
+      const last = items.at(-1);
+      const more = rows.length > q.limit && last !== undefined;
+      return { items, ...(more ? { after: JSON.stringify([last.occurredAt.toISOString(), last.callId, last.attempt]) } : {}) };
+    },
+
+    async spent(scope) {
+      const parts = [sql`org_id = ${scope.orgId}`, sql`occurred_at >= ${scope.start}`];
+      if (scope.end !== undefined) parts.push(sql`occurred_at < ${scope.end}`);
+      if (scope.level === "team") parts.push(sql`team_id = ${scope.targetId}`);
+      if (scope.level === "key") parts.push(sql`key_id = ${scope.targetId}`);
+      if (scope.level === "tag") {
+        const at = scope.targetId.indexOf("=");
+        parts.push(sql`tags ->> ${scope.targetId.slice(0, at)} = ${scope.targetId.slice(at + 1)}`);
+      }
+      const result = await sql<{ spent: bigint }>`select coalesce(sum(cost_micros_usd), 0)::bigint as spent from usage_records
+        where ${sql.join(parts, sql` and `)}`.execute(db);
+      return BigInt(result.rows[0]?.spent ?? 0n);
+    },
+
+    async names(ids) {
+      const out: TenancyNames = { orgs: new Map(), teams: new Map(), keys: new Map() };
+      if (ids.orgIds.length > 0) {
+        for (const r of await db.selectFrom("orgs").select(["id", "name"]).where("id", "in", [...ids.orgIds]).execute()) out.orgs.set(r.id, r.name);
+      }
+      if (ids.teamIds.length > 0) {
+        const rows = await db
+          .selectFrom("teams")
+          .innerJoin("orgs", "orgs.id", "teams.org_id")
+          .select(["teams.id", "teams.name", "orgs.name as org"])
+          .where("teams.id", "in", [...ids.teamIds])
+          .execute();
+        for (const r of rows) out.teams.set(r.id, { org: r.org, team: r.name });
+      }
+      if (ids.keyIds.length > 0) {
+        const rows = await db
+          .selectFrom("keys")
+          .innerJoin("teams", "teams.id", "keys.team_id")
+          .innerJoin("orgs", "orgs.id", "keys.org_id")
+          .select(["keys.id", "keys.name", "teams.name as team", "orgs.name as org"])
+          .where("keys.id", "in", [...ids.keyIds])
+          .execute();
+        for (const r of rows) out.keys.set(r.id, { org: r.org, team: r.team, key: r.name });
+      }
+      return out;
+    },
+  };
+}
+
+function toColumns(r: UsageRecordRow) {
+  return {
+    call_id: r.callId,
+    attempt: r.attempt,
+    request_id: r.requestId,
+    org_id: r.orgId,
+    team_id: r.teamId,
+    key_id: r.keyId,
+    route: r.route,
+    provider: r.provider,
+    model: r.model,
+    verb: r.verb,
+    outcome: r.outcome,
+    input_tokens: r.inputTokens,
+    output_tokens: r.outputTokens,
+    cached_input_tokens: r.cachedInputTokens,
+    cache_write_input_tokens: r.cacheWriteInputTokens,
+    reasoning_tokens: r.reasoningTokens,
+    cost_micros_usd: r.costMicros.toString(),
+    price_version: r.priceVersion,
+    estimated: r.estimated,
+    cache_status: r.cacheStatus,
+    tags: JSON.stringify(r.tags),
+    template_name: r.template?.name ?? null,
+    template_version: r.template?.version ?? null,
+    occurred_at: r.occurredAt,
+  };
+}
+
+function fromColumns(r: Record<string, unknown>): UsageRecordRow {
+  const name = r.template_name as string | null;
+  return {
+    callId: r.call_id as string,
+    attempt: Number(r.attempt),
+    requestId: r.request_id as string,
+    orgId: r.org_id as string,
+    teamId: r.team_id as string,
+    keyId: r.key_id as string,
+    route: r.route as string,
+    provider: r.provider as string,
+    model: r.model as string,
+    verb: r.verb as string,
+    outcome: r.outcome as string,
+    inputTokens: Number(r.input_tokens),
+    outputTokens: Number(r.output_tokens),
+    cachedInputTokens: Number(r.cached_input_tokens),
+    cacheWriteInputTokens: Number(r.cache_write_input_tokens),
+    reasoningTokens: Number(r.reasoning_tokens),
+    costMicros: BigInt(r.cost_micros_usd as bigint),
+    priceVersion: r.price_version as string,
+    estimated: r.estimated as boolean,
+    cacheStatus: r.cache_status as string,
+    tags: (r.tags ?? {}) as Record<string, string>,
+    ...(name === null ? {} : { template: { name, version: Number(r.template_version) } }),
+    occurredAt: new Date(r.occurred_at as Date),
+  };
+}
+
+function toTotals(row: Record<string, unknown>): UsageTotalsRow {
+  const n = (v: unknown): bigint => (v === undefined || v === null ? 0n : BigInt(v as bigint | string | number));
+  return {
+    requests: n(row.requests),
+    attempts: n(row.attempts),
+    inputTokens: n(row.input_tokens),
+    outputTokens: n(row.output_tokens),
+    cachedInputTokens: n(row.cached_input_tokens),
+    reasoningTokens: n(row.reasoning_tokens),
+    costMicros: n(row.cost_micros_usd),
+    cacheHits: n(row.cache_hits),
+  };
+}
+
+function parseCursor(after: string): { at: Date; callId: string; attempt: number } | undefined {
+  try {
+    const [at, callId, attempt] = JSON.parse(after) as [string, string, number];
+    if (typeof at !== "string" || typeof callId !== "string" || typeof attempt !== "number") return undefined;
+    return { at: new Date(at), callId, attempt };
+  } catch {
+    return undefined;
+  }
+}

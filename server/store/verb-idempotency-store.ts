@@ -1,0 +1,92 @@
+import { sql, type Kysely } from "kysely";
+import type { Database } from "./schema.js";
+
+/** One idempotent verb call: a caller's key within its org, for one request. */
+export interface VerbIdempotencyKey {
+  orgId: string;
+  key: string;
+  /** The RPC, so a key reused on another method is a mismatch too. */
+  method: string;
+  /** Hash of the request without its idempotency key. */
+  fingerprint: string;
+}
+
+/** What a claim found. */
+export type ClaimOutcome =
+  /** This call owns the key: run it, then `complete` or `release`. */
+  | { kind: "claimed" }
+  /** The key was used for a different request (or method) within the retention. */
+  | { kind: "mismatch" }
+  /** Another call with the key is running (its lease has not expired). */
+  | { kind: "in_flight" }
+  /** The first call finished: its stored response. */
+  | { kind: "done"; response: Uint8Array };
+
+/** Persistence of idempotent verb calls (migration 0005). No policy: the interceptor decides. */
+export interface VerbIdempotencyStore {
+  /**
+   * Claims the key, atomically across replicas (the primary key decides). A record older than
+   * `retentionMs` counts as absent; an in-flight claim whose lease ran out (its replica died) is
+   * taken over.
+   */
+  claim(k: VerbIdempotencyKey, opts: { leaseMs: number; retentionMs: number }): Promise<ClaimOutcome>;
+  /** Stores the response of a claimed call. */
+  complete(orgId: string, key: string, response: Uint8Array): Promise<void>;
+  /** Drops an in-flight claim (the call failed), so the key may be retried. */
+  release(orgId: string, key: string): Promise<void>;
+  /** Deletes records older than `retentionMs`; resolves how many. */
+  purgeExpired(retentionMs: number): Promise<number>;
+}
+
+/** Creates the {@link VerbIdempotencyStore} over a kysely database. */
+export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotencyStore {
+  const interval = (ms: number) => sql<Date>`now() + ${`${Math.round(ms)} milliseconds`}::interval`;
+  const ago = (ms: number) => sql<Date>`now() - ${`${Math.round(ms)} milliseconds`}::interval`;
+  return {
+    async claim(k, opts) {
+      await db
+        .deleteFrom("verb_idempotency")
+        .where("org_id", "=", k.orgId)
+        .where("idempotency_key", "=", k.key)
+        .where("created_at", "<", ago(opts.retentionMs))
+        .execute();
+      const inserted = await db
+        .insertInto("verb_idempotency")
+        .values({ org_id: k.orgId, idempotency_key: k.key, method: k.method, fingerprint: k.fingerprint, state: "in_flight", lease_expires_at: interval(opts.leaseMs) })
+        .onConflict((oc) => oc.columns(["org_id", "idempotency_key"]).doNothing())
+        .returning("org_id")
+        .executeTakeFirst();
+      if (inserted !== undefined) return { kind: "claimed" };
+      const row = await db
+        .selectFrom("verb_idempotency")
+        .select(["method", "fingerprint", "state", "response", sql<boolean>`lease_expires_at <= now()`.as("lapsed")])
+        .where("org_id", "=", k.orgId)
+        .where("idempotency_key", "=", k.key)
+        .executeTakeFirst();
+      if (row === undefined) return this.claim(k, opts); // released between the insert and the read
+      if (row.method !== k.method || row.fingerprint !== k.fingerprint) return { kind: "mismatch" };
+      if (row.state === "done") return { kind: "done", response: new Uint8Array(row.response ?? new Uint8Array()) };
+      if (!row.lapsed) return { kind: "in_flight" };
+      const taken = await db
+        .updateTable("verb_idempotency")
+        .set({ lease_expires_at: interval(opts.leaseMs) })
+        .where("org_id", "=", k.orgId)
+        .where("idempotency_key", "=", k.key)
+        .where("state", "=", "in_flight")
+        .where(sql<boolean>`lease_expires_at <= now()`)
+        .returning("org_id")
+        .executeTakeFirst();
+      return taken === undefined ? { kind: "in_flight" } : { kind: "claimed" };
+    },
+    async complete(orgId, key, response) {
+      await db.updateTable("verb_idempotency").set({ state: "done", response }).where("org_id", "=", orgId).where("idempotency_key", "=", key).execute();
+    },
+    async release(orgId, key) {
+      await db.deleteFrom("verb_idempotency").where("org_id", "=", orgId).where("idempotency_key", "=", key).where("state", "=", "in_flight").execute();
+    },
+    async purgeExpired(retentionMs) {
+      const result = await db.deleteFrom("verb_idempotency").where("created_at", "<", ago(retentionMs)).executeTakeFirst();
+      return Number(result.numDeletedRows);
+    },
+  };
+}

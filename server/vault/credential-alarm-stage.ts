@@ -1,0 +1,56 @@
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import type { ResolvedRoute } from "../dispatch/route-types.js";
+import type { Logger } from "../observability/logger.js";
+import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
+import type { CallMeta, Stage } from "../pipeline/model-call.js";
+
+/** Dependencies of {@link createCredentialAlarmStage}. */
+export interface CredentialAlarmDeps {
+  logger: Logger;
+  /** Route aliases as a caller's org sees them: maps an attempt's target index to its credential name. */
+  routes: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
+}
+
+/**
+ * A pipeline stage that only watches: every attempt a provider refused with 401 or 403 (our
+ * credential is revoked, expired or lacks access), and every attempt that could not start because
+ * its credential could not be read, is logged at error level with the credential's name, the
+ * provider, model, route and request id — never the value. The call itself goes on unchanged
+ * (dispatch already fell back or failed it); the log is what tells an operator to fix the key.
+ */
+export function createCredentialAlarmStage(deps: CredentialAlarmDeps): Stage {
+  const watch = (meta: CallMeta, attempts: readonly AttemptRecord[]): void => {
+    for (const attempt of attempts) {
+      if (attempt.outcome !== "auth_error") continue;
+      const credential = deps.routes.resolve(meta.route, meta.caller?.orgId)?.targets[attempt.targetIndex]?.credential ?? "";
+      const fields = { credential, provider: attempt.provider, model: attempt.model, route: meta.route, requestId: meta.requestId };
+      if (attempt.httpStatus === 401 || attempt.httpStatus === 403) {
+        deps.logger.error({ ...fields, httpStatus: attempt.httpStatus }, "the provider rejected the credential: check or replace it");
+      } else {
+        deps.logger.error(fields, "the credential could not be read: it is missing, or does not decrypt");
+      }
+    }
+  };
+  const onFailure = (meta: CallMeta) => (err: unknown): never => {
+    const failed = failedCallAccounting(err);
+    if (failed !== undefined) watch(meta, failed.attempts);
+    throw err;
+  };
+  return (next) => ({
+    async chat(call) {
+      const result = await next.chat(call).catch(onFailure(call.meta));
+      watch(call.meta, result.attempts);
+      return result;
+    },
+    async embed(call) {
+      const result = await next.embed(call).catch(onFailure(call.meta));
+      watch(call.meta, result.attempts);
+      return result;
+    },
+    chatStream(call) {
+      const stream = next.chatStream(call);
+      stream.result().then((r) => watch(call.meta, r.attempts), () => undefined);
+      return stream;
+    },
+  });
+}

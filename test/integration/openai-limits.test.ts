@@ -1,0 +1,90 @@
+/**
+ * Budgets and rate limits on the OpenAI-compatible surface: the same pipeline stages refuse the
+ * same calls as on the Connect surface, and OpenAI's SDK sees a `RateLimitError` carrying
+ * `retry-after` — for a budget with `x-should-retry: false`, so the SDK does not retry it.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import OpenAI from "openai";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BudgetExceededSchema, BudgetPeriod, RateLimitExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
+import type { FakeProvider } from "../fakes/fake-types.js";
+import { startOpenAIFake } from "../fakes/openai-fake.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
+
+let fake: FakeProvider;
+let gw: TestGateway;
+let admin: MoneyClients;
+
+beforeAll(async () => {
+  fake = await startOpenAIFake();
+  gw = await startTestGateway({ baseUrls: { openai: `${fake.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]), prices: TEST_PRICES });
+  admin = moneyClients(gw.url, gw.adminKey);
+  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  await gw.models.resolver.refresh();
+});
+afterAll(async () => {
+  await gw?.close();
+  await fake?.close();
+});
+
+const sdkFor = (secret: string, maxRetries = 0) => new OpenAI({ apiKey: secret, baseURL: `${gw.url}/v1`, maxRetries });
+const user = (text: string) => [{ role: "user" as const, content: text }];
+
+describe("limits on both surfaces", () => {
+  it("a budget cap: ResourceExhausted + BudgetExceeded / 429 RateLimitError with retry-after, never retried by the SDK", async () => {
+    const key = await createAppKey(admin, "capped");
+    await admin.budgets.createBudget({ parent: "orgs/capped", budgetId: "tiny", budget: { target: key.name, limitMicrosUsd: 1n, period: BudgetPeriod.DAILY } });
+    await gw.money.catalog.refresh();
+    fake.reset();
+
+    const connect = await moneyClients(gw.url, key.secret)
+      .verbs.chat({ options: { route: "paid", maxOutputTokens: 100 }, messages: chatMessage("hi") })
+      .catch((e: unknown) => ConnectError.from(e));
+    expect((connect as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((connect as ConnectError).findDetails(BudgetExceededSchema)[0]?.budget).toContain("tiny");
+
+    // The SDK would retry a 429 twice; x-should-retry: false stops it, so this returns at once.
+    const started = Date.now();
+    const err = await sdkFor(key.secret, 2)
+      .chat.completions.create({ model: "paid", messages: user("hi"), max_tokens: 100 })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.RateLimitError);
+    const rate = err as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(rate.status).toBe(429);
+    expect(rate.error).toMatchObject({ type: "insufficient_quota", code: "budget_exceeded" });
+    expect(Number(rate.headers?.get("retry-after"))).toBeGreaterThan(0);
+    expect(rate.headers?.get("x-should-retry")).toBe("false");
+    expect(Date.now() - started).toBeLessThan(2_000);
+
+    const streamed = await sdkFor(key.secret)
+      .chat.completions.create({ model: "paid", messages: user("hi"), max_tokens: 100, stream: true })
+      .catch((e: unknown) => e);
+    expect(streamed).toBeInstanceOf(OpenAI.RateLimitError);
+    expect(fake.requests()).toHaveLength(0);
+  });
+
+  it("a rate limit: one counter for both surfaces, 429 with retry-after once it is spent", async () => {
+    const key = await createAppKey(admin, "limited");
+    await admin.budgets.createRateLimit({ parent: "orgs/limited", rateLimitId: "rpm", rateLimit: { target: key.name, requestsPerMinute: 2n } });
+    await gw.money.catalog.refresh();
+    const connect = moneyClients(gw.url, key.secret).verbs;
+    const sdk = sdkFor(key.secret);
+    fake.reset();
+
+    await connect.chat({ options: { route: "paid" }, messages: chatMessage("one") });
+    await sdk.chat.completions.create({ model: "paid", messages: user("two") });
+    const third = await connect.chat({ options: { route: "paid" }, messages: chatMessage("three") }).catch((e: unknown) => ConnectError.from(e));
+    expect((third as ConnectError).code).toBe(Code.ResourceExhausted);
+    expect((third as ConnectError).findDetails(RateLimitExceededSchema)).toHaveLength(1);
+
+    const fourth = await sdk.chat.completions.create({ model: "paid", messages: user("four") }).catch((e: unknown) => e);
+    expect(fourth).toBeInstanceOf(OpenAI.RateLimitError);
+    const rate = fourth as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(rate.error).toMatchObject({ type: "requests", code: "rate_limit_exceeded" });
+    expect(Number(rate.headers?.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(Number(rate.headers?.get("retry-after-ms"))).toBeGreaterThan(0);
+    expect(fake.requests()).toHaveLength(2);
+  });
+});
