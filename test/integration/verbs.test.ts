@@ -161,6 +161,27 @@ describe("verbs through the gateway", () => {
     expect(res.usage?.fallbacks).toBe(1);
   });
 
+  it("Summarize of an input five times the context window goes map-reduce, every call within the context", async () => {
+    await routes.updateRoute({
+      route: { name: "routes/ext", targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }] },
+      updateMask: { paths: ["targets"] },
+    });
+    await gw.models.resolver.refresh();
+    openai.reset();
+    openai.script(...Array.from({ length: 40 }, (_, i) => ({ reply: { text: `partial summary ${i}.` } })));
+    const sentence = "Switchboard routes model calls, enforces budgets and keeps an audit log of every change. ";
+    // The default context is 8,192 tokens at about 4 characters a token: five windows of text.
+    const text = sentence.repeat(Math.ceil((5 * 8192 * 4) / sentence.length));
+    const res = await verbs.summarize({ options: ext, text });
+    expect(res.chunks).toBeGreaterThanOrEqual(5);
+    expect(res.usage?.modelCalls).toBe(openai.requests().length);
+    expect(res.usage!.modelCalls).toBeGreaterThan(res.chunks);
+    for (const req of openai.requests()) {
+      const chars = JSON.stringify((req.body as { messages: unknown[] }).messages).length;
+      expect(chars).toBeLessThan(8192 * 4);
+    }
+  });
+
   it("Embed returns one vector per input; with real credentials no sandbox route is seeded", async () => {
     const missing = await verbs.embed({ inputs: ["alpha"] }).catch((e: unknown) => ConnectError.from(e));
     expect((missing as ConnectError).code).toBe(Code.NotFound);
