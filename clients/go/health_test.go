@@ -19,7 +19,7 @@ func baseURL(t *testing.T) string {
 	t.Helper()
 	u := strings.TrimRight(os.Getenv("SWITCHBOARD_URL"), "/")
 	if u == "" {
-		t.Skip("SWITCHBOARD_URL is not set (e.g. http://127.0.0.1:8080)")
+		t.Fatal("SWITCHBOARD_URL is not set: run these tests through scripts/test-clients.sh (npm test), which starts a gateway")
 	}
 	return u
 }

@@ -28,7 +28,7 @@ func liveClient(t *testing.T, opts ...switchboard.Option) *switchboard.Client {
 	t.Helper()
 	url := strings.TrimRight(os.Getenv("SWITCHBOARD_URL"), "/")
 	if url == "" {
-		t.Skip("SWITCHBOARD_URL is not set (e.g. http://127.0.0.1:8080)")
+		t.Fatal("SWITCHBOARD_URL is not set: run these tests through scripts/test-clients.sh (npm test), which starts a gateway")
 	}
 	key := os.Getenv("SWITCHBOARD_KEY")
 	if key == "" {

@@ -26,7 +26,7 @@ def switchboard_url() -> str:
     """Base URL of a running Switchboard server, from SWITCHBOARD_URL."""
     url = os.environ.get("SWITCHBOARD_URL", "").rstrip("/")
     if not url:
-        pytest.skip("SWITCHBOARD_URL is not set (e.g. http://127.0.0.1:8080)")
+        pytest.fail("SWITCHBOARD_URL is not set: run these tests through scripts/test-clients.sh (npm test), which starts a gateway")
     return url
 
 
