@@ -2,28 +2,36 @@
  * Gateway overhead benchmark, all on loopback, bounded in time and count. Targets:
  *   direct        the OpenAI-wire upstream itself
  *   bare proxy    node:http + an undici pool (the floor a Node gateway can reach here)
- *   sb connect    Switchboard CapabilityService/Chat over Connect (HTTP/1.1, binary), full pipeline
- *   sb grpc       the same over gRPC (h2c)
- *   sb openai     Switchboard's OpenAI-compatible /v1/chat/completions (when present)
+ *   portkey       Portkey's open-source gateway (bench/node_modules only), OpenAI wire
+ *   sb …          Switchboard on its embedded default: Chat over Connect (HTTP/1.1, binary) and
+ *                 gRPC (h2c), and the OpenAI-compatible /v1/chat/completions
+ *   sb-full …     Switchboard, full production pipeline (Postgres, Redis, budget, rate limit,
+ *                 guardrails, cache missed with unique prompts, request log, usage ledger), and
+ *                 the same with every call a cache hit
  * For each: requests/s at saturation, CPU µs per request of the serving process (from /proc, the
- * most stable figure on these noisy 2-core machines), p50/p99 latency at 1, 16 and 64 connections
- * and RSS. Ratios measured in one run are the figures to trust.
+ * most stable figure on these noisy 2-core machines), p50/p99 latency at 1, 16 and 64
+ * connections and RSS (idle, under load); then the added time to first token of streams and the
+ * memory 1,000 open streams hold. Ratios measured in one run are the figures to trust.
  *
- *   node --import tsx bench/run.ts [--delay-ms 0] [--seconds 4] [--out bench/results/latest.json]
+ *   node --import tsx bench/run.ts [--delay-ms 0] [--seconds 4] [--repeat 1] [--conns 1,16,64]
+ *     [--only direct,proxy,portkey,sb,full,ttft,streams] [--ttft-count 300] [--streams 1000]
+ *     [--out bench/results/latest.json]
+ * `full` needs DATABASE_URL and REDIS_URL (eval "$(bash scripts/services.sh up)"); SB_BENCH_PROFILE=1
+ * writes a CPU profile of each Switchboard replica to bench/results/profiles/.
  */
-import { spawn, type ChildProcess } from "node:child_process";
-import { mkdirSync, mkdtempSync, writeFileSync } from "node:fs";
-import { cpus, tmpdir } from "node:os";
-import { join } from "node:path";
-import { createClient, type Interceptor } from "@connectrpc/connect";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import { join, resolve } from "node:path";
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
-import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
-import { generateSecret } from "../server/auth/key-format.js";
-import { percentile, runLoad, type LoadResult } from "./load.js";
+import { percentile, runLoad } from "./load.js";
+import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
+import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
+import { startSwitchboard, type BenchGateway } from "./switchboard-setup.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -31,144 +39,295 @@ const arg = (name: string, fallback: string) => {
 };
 const DELAY_MS = Number(arg("delay-ms", "0"));
 const SECONDS = Number(arg("seconds", "4"));
+const REPEAT = Math.max(1, Number(arg("repeat", "1")));
+const CONCURRENCY = arg("conns", "1,16,64").split(",").map(Number);
+const ONLY = new Set(arg("only", "direct,proxy,portkey,sb,full,ttft,streams").split(","));
+const TTFT_COUNT = Number(arg("ttft-count", "300"));
+const STREAMS = Number(arg("streams", "1000"));
 const OUT = arg("out", "bench/results/latest.json");
-const CONCURRENCY = [1, 16, 64];
 const ROOT = new URL("..", import.meta.url).pathname;
+const PROFILE_DIR = process.env.SB_BENCH_PROFILE ? join(ROOT, "bench/results/profiles") : undefined;
 
-const children: ChildProcess[] = [];
-process.on("exit", () => children.forEach((c) => c.kill("SIGKILL")));
-
-/** Starts `node --import tsx <script> args…` and resolves with its pid and the port it prints. */
-function startNode(script: string, args: string[], env: Record<string, string> = {}, readyLine = /^(\d+)$/m, nodeFlags: string[] = []): Promise<{ pid: number; port: number }> {
-  const child = spawn(process.execPath, [...nodeFlags, "--import", "tsx", script, ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  children.push(child);
-  return new Promise((resolve, reject) => {
-    let out = "";
-    const onData = (c: Buffer) => {
-      out += c.toString();
-      const m = readyLine.exec(out);
-      if (m) resolve({ pid: child.pid!, port: Number(m[1]) });
-    };
-    child.stdout!.on("data", onData);
-    child.stderr!.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`${script} exited with ${code}:\n${out}`)));
-  });
-}
-
-const chatBody = JSON.stringify({ model: "gpt-4o-mini", messages: [{ role: "user", content: "hello benchmark" }] });
-
+/** One load point (median of `repeat` runs). */
 interface Row {
   target: string;
   concurrency: number;
   rps: number;
   cpuUsPerReq: number;
+  /** Lowest and highest CPU µs/request of the repeats. */
+  cpuSpread: [number, number];
   p50: number;
   p99: number;
   errors: number;
   rssMb: number;
+  /** Highest RSS sampled during the point. */
+  rssPeakMb: number;
 }
 
-async function measure(target: string, pid: number, send: () => Promise<void>): Promise<Row[]> {
-  await runLoad(send, { concurrency: 16, durationMs: 1_000, maxRequests: 20_000 }); // warm-up, not measured
+const round = (n: number) => Math.round(n * 1000) / 1000;
+const median = (xs: number[]) => percentile(xs, 50);
+
+async function measure(target: string, pid: number, send: (i: number) => Promise<void>): Promise<Row[]> {
+  let n = 0;
+  const next = () => send(n++);
+  await runLoad(next, { concurrency: 16, durationMs: 1_000, maxRequests: 20_000 }); // warm-up, not measured
   const rows: Row[] = [];
   for (const concurrency of CONCURRENCY) {
-    const cpu0 = cpuMicros(pid);
-    const r: LoadResult = await runLoad(send, { concurrency, durationMs: SECONDS * 1_000, maxRequests: 200_000 });
-    const cpu = cpuMicros(pid) - cpu0;
+    const runs: Omit<Row, "cpuSpread">[] = [];
+    for (let r = 0; r < REPEAT; r++) {
+      let peak = rssMb(pid);
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 250);
+      const cpu0 = cpuMicros(pid);
+      const res = await runLoad(next, { concurrency, durationMs: SECONDS * 1_000, maxRequests: 200_000 });
+      const cpu = cpuMicros(pid) - cpu0;
+      clearInterval(sampler);
+      runs.push({
+        target,
+        concurrency,
+        rps: Math.round((res.ok / res.elapsedMs) * 1000),
+        cpuUsPerReq: Math.round(cpu / Math.max(1, res.ok)),
+        p50: round(percentile(res.latencies, 50)),
+        p99: round(percentile(res.latencies, 99)),
+        errors: res.errors,
+        rssMb: Math.round(rssMb(pid)),
+        rssPeakMb: Math.round(Math.max(peak, rssMb(pid))),
+      });
+    }
+    const cpus = runs.map((r) => r.cpuUsPerReq);
     rows.push({
       target,
       concurrency,
-      rps: Math.round((r.ok / r.elapsedMs) * 1000),
-      cpuUsPerReq: Math.round(cpu / Math.max(1, r.ok)),
-      p50: round(percentile(r.latencies, 50)),
-      p99: round(percentile(r.latencies, 99)),
-      errors: r.errors,
-      rssMb: Math.round(rssMb(pid)),
+      rps: median(runs.map((r) => r.rps)),
+      cpuUsPerReq: median(cpus),
+      cpuSpread: [Math.min(...cpus), Math.max(...cpus)],
+      p50: median(runs.map((r) => r.p50)),
+      p99: median(runs.map((r) => r.p99)),
+      errors: runs.reduce((a, r) => a + r.errors, 0),
+      rssMb: runs.at(-1)!.rssMb,
+      rssPeakMb: Math.max(...runs.map((r) => r.rssPeakMb)),
     });
     process.stderr.write(`${target} c=${concurrency}: ${JSON.stringify(rows.at(-1))}\n`);
   }
   return rows;
 }
 
-const round = (n: number) => Math.round(n * 1000) / 1000;
+const openaiBody = (text: string, stream = false) =>
+  JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }], ...(stream ? { stream: true } : {}) });
+const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
 
-async function main(): Promise<void> {
-  const upstream = await startNode("bench/upstream.ts", ["0", String(DELAY_MS)]);
-  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
-  const proxy = await startNode("bench/bare-proxy.ts", ["0", upstreamUrl]);
-  const adminKey = generateSecret();
-  const gateway = await startNode(
-    "server/main.ts",
-    [],
-    {
-      SWITCHBOARD_PORT: "0",
-      SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), "sb-bench-")),
-      SWITCHBOARD_BOOTSTRAP_KEY: adminKey,
-      SWITCHBOARD_BASE_URL_OPENAI: `${upstreamUrl}/v1`,
-      SWITCHBOARD_CREDENTIAL_OPENAI: "sk-bench-not-a-real-key",
-      SWITCHBOARD_LOG_LEVEL: "info",
-    },
-    /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
-    process.env.SB_BENCH_PROFILE ? ["--cpu-prof", "--cpu-prof-dir=bench/results/profiles"] : [],
-  );
-  const gatewayUrl = `http://127.0.0.1:${gateway.port}`;
+/** How one OpenAI-wire target is called: its pool and the headers it needs. */
+interface OpenAITarget {
+  pool: Pool;
+  headers: Record<string, string>;
+}
+
+const postChat = (t: OpenAITarget, prompt: (i: number) => string) => async (i: number) => {
+  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody(prompt(i)) });
+  await res.body.text();
+  if (res.statusCode !== 200) throw new Error(String(res.statusCode));
+};
+
+const sseProbe = (t: OpenAITarget): StreamProbe => async () => {
+  const started = performance.now();
+  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody("hello benchmark", true) });
+  if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${await res.body.text()}`);
+  let firstTokenMs = -1;
+  for await (const c of res.body) if (firstTokenMs < 0 && hasOpenAIToken((c as Buffer).toString())) firstTokenMs = performance.now() - started;
+  if (firstTokenMs < 0) throw new Error("no token in the stream");
+  return { firstTokenMs };
+};
+
+const chatStreamProbe = (client: Client<typeof CapabilityService>): StreamProbe => async () => {
+  const started = performance.now();
+  let firstTokenMs = -1;
+  for await (const m of client.chatStream(chatReq("hello benchmark"))) if (firstTokenMs < 0 && m.event.case === "delta") firstTokenMs = performance.now() - started;
+  if (firstTokenMs < 0) throw new Error("no delta in the stream");
+  return { firstTokenMs };
+};
+
+const openSse = (t: OpenAITarget) => async (signal: AbortSignal) => {
+  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody("bench-slow-stream", true), signal });
+  for await (const _ of res.body) void _;
+};
+
+const openChatStream = (client: Client<typeof CapabilityService>) => async (signal: AbortSignal) => {
+  for await (const _ of client.chatStream(chatReq("bench-slow-stream"), { signal })) void _;
+};
+
+/** Clients of one Switchboard replica. */
+function switchboardClients(gw: BenchGateway, streams: number) {
   const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${adminKey}`);
+    req.header.set("authorization", `Bearer ${gw.key}`);
     return next(req);
   };
-  const connect = createConnectTransport({ baseUrl: gatewayUrl, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] });
-  await createClient(RouteService, connect).createRoute({
-    routeId: "bench",
-    route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }] },
-  });
-  await new Promise((r) => setTimeout(r, 1_500)); // one route poll interval
-
-  const pool = (url: string) => new Pool(url, { connections: 128 });
-  const direct = pool(upstreamUrl);
-  const viaProxy = pool(`http://127.0.0.1:${proxy.port}`);
-  const viaGateway = pool(gatewayUrl);
-  const post = (p: Pool, path: string, headers: Record<string, string> = {}) => async () => {
-    const res = await p.request({ path, method: "POST", headers: { "content-type": "application/json", ...headers }, body: chatBody });
-    await res.body.text();
-    if (res.statusCode !== 200) throw new Error(String(res.statusCode));
+  return {
+    connect: createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] })),
+    grpc: createClient(CapabilityService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] })),
+    openai: { pool: new Pool(gw.url, { connections: Math.max(128, streams + 16) }), headers: { authorization: `Bearer ${gw.key}` } } satisfies OpenAITarget,
   };
-  const chatReq = { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: "hello benchmark" } }] }] };
-  const sbConnect = createClient(CapabilityService, connect);
-  const sbGrpc = createClient(CapabilityService, createGrpcTransport({ baseUrl: gatewayUrl, interceptors: [withKey] }));
+}
+
+async function main(): Promise<void> {
+  const procs: BenchProcess[] = [];
+  const gateways: BenchGateway[] = [];
+  const pools: Pool[] = [];
+  const pool = (url: string, connections = 128) => {
+    const p = new Pool(url, { connections });
+    pools.push(p);
+    return p;
+  };
+  const upstream = await startNode("bench/upstream.ts", ["0", String(DELAY_MS)]);
+  procs.push(upstream);
+  const upstreamUrl = `http://127.0.0.1:${upstream.port}`;
+  const direct: OpenAITarget = { pool: pool(upstreamUrl, Math.max(128, STREAMS + 16)), headers: {} };
+  const upstreamOpen = async () => Number(await (await direct.pool.request({ path: "/open", method: "GET" })).body.text());
 
   const rows: Row[] = [];
-  rows.push(...(await measure("direct", upstream.pid, post(direct, "/v1/chat/completions"))));
-  rows.push(...(await measure("bare proxy", proxy.pid, post(viaProxy, "/v1/chat/completions"))));
-  rows.push(...(await measure("sb connect", gateway.pid, async () => void (await sbConnect.chat(chatReq)))));
-  rows.push(...(await measure("sb grpc", gateway.pid, async () => void (await sbGrpc.chat(chatReq)))));
-  const probe = await viaGateway.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${adminKey}` }, body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: "x" }] }) });
-  await probe.body.text();
-  if (probe.statusCode === 200) {
-    rows.push(...(await measure("sb openai", gateway.pid, post(viaGateway, "/v1/chat/completions", { authorization: `Bearer ${adminKey}` }).bind(null))));
-  } else {
-    process.stderr.write(`sb openai: skipped (the OpenAI-compatible surface answered ${probe.statusCode})\n`);
+  const ttft: TtftRow[] = [];
+  const openStreams: OpenStreamsRow[] = [];
+  const rssIdle: Record<string, number> = {};
+  const fixed = () => "hello benchmark";
+  const runId = Math.random().toString(36).slice(2, 8);
+  const unique = (i: number) => `hello benchmark ${runId} ${i}`; // never the same twice: a cache miss
+
+  if (ONLY.has("direct")) rows.push(...(await measure("direct", upstream.pid, postChat(direct, fixed))));
+  if (ONLY.has("ttft")) ttft.push(await measureTtft("direct SSE", sseProbe(direct), TTFT_COUNT));
+
+  if (ONLY.has("proxy")) {
+    const proxy = await startNode("bench/bare-proxy.ts", ["0", upstreamUrl]);
+    procs.push(proxy);
+    const t: OpenAITarget = { pool: pool(`http://127.0.0.1:${proxy.port}`), headers: {} };
+    rssIdle["bare proxy"] = Math.round(rssMb(proxy.pid));
+    rows.push(...(await measure("bare proxy", proxy.pid, postChat(t, fixed))));
+    if (ONLY.has("ttft")) ttft.push(await measureTtft("bare proxy SSE", sseProbe(t), TTFT_COUNT));
   }
 
-  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "", node: process.version, upstreamDelayMs: DELAY_MS, seconds: SECONDS };
-  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(join(ROOT, OUT), JSON.stringify({ date: new Date().toISOString(), machine, rows }, null, 2));
-  process.stdout.write(table(rows));
-  await Promise.all([direct.close(), viaProxy.close(), viaGateway.close()]);
-  // A graceful stop lets a gateway started with --cpu-prof (SB_BENCH_PROFILE=1) write its profile.
-  const gw = children.find((c) => c.pid === gateway.pid);
-  if (gw && gw.exitCode === null) {
-    gw.kill("SIGTERM");
-    await new Promise((r) => gw.once("exit", r));
+  if (ONLY.has("portkey")) {
+    if (!existsSync(join(ROOT, "bench/node_modules/@portkey-ai/gateway"))) {
+      process.stderr.write("portkey: skipped (run `cd bench && npm ci --ignore-scripts` first)\n");
+    } else {
+      const portkey = await startNode("bench/portkey-server.ts", ["0"]);
+      procs.push(portkey);
+      const t: OpenAITarget = {
+        pool: pool(`http://127.0.0.1:${portkey.port}`, Math.max(128, STREAMS + 16)),
+        headers: { "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstreamUrl}/v1`, authorization: "Bearer sk-bench-not-a-real-key" },
+      };
+      rssIdle.portkey = Math.round(rssMb(portkey.pid));
+      rows.push(...(await measure("portkey", portkey.pid, postChat(t, fixed))));
+      if (ONLY.has("ttft")) ttft.push(await measureTtft("portkey SSE", sseProbe(t), TTFT_COUNT));
+      if (ONLY.has("streams")) openStreams.push(await measureOpenStreams({ target: "portkey SSE", pid: portkey.pid, count: STREAMS, open: openSse(t), upstreamOpen }));
+      await portkey.stop();
+    }
   }
+
+  const modes: ("embedded" | "production")[] = [];
+  if (ONLY.has("sb")) modes.push("embedded");
+  if (ONLY.has("full")) {
+    if (process.env.DATABASE_URL && process.env.REDIS_URL) modes.push("production");
+    else process.stderr.write("sb-full: skipped (set DATABASE_URL and REDIS_URL: eval \"$(bash scripts/services.sh up)\")\n");
+  }
+  for (const mode of modes) {
+    const gw = await startSwitchboard({ upstreamUrl, mode, ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
+    gateways.push(gw);
+    const name = mode === "embedded" ? "sb" : "sb-full";
+    const c = switchboardClients(gw, STREAMS);
+    pools.push(c.openai.pool);
+    const pid = gw.process.pid;
+    const prompt = mode === "embedded" ? fixed : unique;
+    // A first call of each kind must succeed, or the rows would measure errors.
+    await c.connect.chat(chatReq("hello benchmark"));
+    await postChat(c.openai, fixed)(0);
+    rssIdle[name] = Math.round(rssMb(pid));
+    rows.push(...(await measure(`${name} connect`, pid, async (i) => void (await c.connect.chat(chatReq(prompt(i)))))));
+    rows.push(...(await measure(`${name} grpc`, pid, async (i) => void (await c.grpc.chat(chatReq(prompt(i)))))));
+    rows.push(...(await measure(`${name} openai`, pid, postChat(c.openai, prompt))));
+    if (mode === "production") {
+      // The cache-hit path: the same prompt every time (stored by the calls above).
+      const hit = await c.connect.chat(chatReq("hello benchmark"));
+      if (hit.usage?.cacheStatus === undefined) process.stderr.write("sb-full: the response carries no cache status\n");
+      rows.push(...(await measure(`${name} connect cache hit`, pid, async () => void (await c.connect.chat(chatReq("hello benchmark"))))));
+      rows.push(...(await measure(`${name} openai cache hit`, pid, postChat(c.openai, fixed))));
+    }
+    if (ONLY.has("ttft")) {
+      ttft.push(await measureTtft(`${name} ChatStream connect`, chatStreamProbe(c.connect), TTFT_COUNT));
+      ttft.push(await measureTtft(`${name} ChatStream grpc`, chatStreamProbe(c.grpc), TTFT_COUNT));
+      ttft.push(await measureTtft(`${name} openai SSE`, sseProbe(c.openai), TTFT_COUNT));
+    }
+    if (ONLY.has("streams")) {
+      openStreams.push(await measureOpenStreams({ target: `${name} ChatStream grpc`, pid, count: STREAMS, open: openChatStream(c.grpc), upstreamOpen }));
+      openStreams.push(await measureOpenStreams({ target: `${name} openai SSE`, pid, count: STREAMS, open: openSse(c.openai), upstreamOpen }));
+    }
+    await gw.close();
+  }
+
+  const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "", node: process.version, upstreamDelayMs: DELAY_MS, seconds: SECONDS, repeat: REPEAT };
+  const summary = ratios(rows, ttft);
+  mkdirSync(join(ROOT, "bench/results"), { recursive: true });
+  writeFileSync(resolve(ROOT, OUT), JSON.stringify({ date: new Date().toISOString(), machine, only: [...ONLY], rows, ttft, openStreams, rssIdleMb: rssIdle, summary }, null, 2));
+  process.stdout.write(report(rows, ttft, openStreams, rssIdle, summary));
+  await Promise.all(pools.map((p) => p.close()));
+  for (const p of procs) await p.stop();
   process.exit(0);
 }
 
-function table(rows: Row[]): string {
-  const head = "| target | conns | req/s | CPU µs/req | p50 ms | p99 ms | errors | RSS MB |\n|---|---|---|---|---|---|---|---|\n";
-  return head + rows.map((r) => `| ${r.target} | ${r.concurrency} | ${r.rps} | ${r.cpuUsPerReq} | ${r.p50} | ${r.p99} | ${r.errors} | ${r.rssMb} |`).join("\n") + "\n";
+/** The target figures of the benchmark issue, from one run's rows. */
+function ratios(rows: Row[], ttft: TtftRow[]) {
+  const at = (target: string, c: number) => rows.find((r) => r.target === target && r.concurrency === c);
+  const top = Math.max(...CONCURRENCY);
+  const one = Math.min(...CONCURRENCY);
+  const cpuRatio = (peer: string, ours: string) => {
+    const p = at(peer, top);
+    const o = at(ours, top);
+    return p && o ? Math.round((p.cpuUsPerReq / o.cpuUsPerReq) * 100) / 100 : undefined;
+  };
+  const added = (target: string) => {
+    const d = at("direct", one);
+    const t = at(target, one);
+    return d && t ? round(t.p50 - d.p50) : undefined;
+  };
+  const ttftOf = (target: string) => ttft.find((t) => t.target === target)?.p50;
+  const addedTtft = (target: string) => {
+    const d = ttftOf("direct SSE");
+    const t = ttftOf(target);
+    return d !== undefined && t !== undefined ? round(t - d) : undefined;
+  };
+  return {
+    perCoreVsPortkey: {
+      connectFull: cpuRatio("portkey", "sb-full connect"),
+      openaiFull: cpuRatio("portkey", "sb-full openai"),
+      connect: cpuRatio("portkey", "sb connect"),
+      openai: cpuRatio("portkey", "sb openai"),
+    },
+    addedP50AtOneConnMs: Object.fromEntries(rows.filter((r) => r.concurrency === one && r.target !== "direct").map((r) => [r.target, added(r.target)])),
+    addedTtftP50Ms: Object.fromEntries(ttft.filter((t) => t.target !== "direct SSE").map((t) => [t.target, addedTtft(t.target)])),
+  };
+}
+
+function report(rows: Row[], ttft: TtftRow[], open: OpenStreamsRow[], rssIdle: Record<string, number>, summary: ReturnType<typeof ratios>): string {
+  const directP50 = new Map(rows.filter((r) => r.target === "direct").map((r) => [r.concurrency, r.p50]));
+  const added = (r: Row) => (directP50.has(r.concurrency) && r.target !== "direct" ? String(round(r.p50 - directP50.get(r.concurrency)!)) : "—");
+  const lines = [
+    "| target | conns | req/s | CPU µs/req (spread) | p50 ms | added p50 ms | p99 ms | errors | RSS MB (peak) |",
+    "|---|---|---|---|---|---|---|---|---|",
+    ...rows.map((r) => `| ${r.target} | ${r.concurrency} | ${r.rps} | ${r.cpuUsPerReq} (${r.cpuSpread[0]}–${r.cpuSpread[1]}) | ${r.p50} | ${added(r)} | ${r.p99} | ${r.errors} | ${r.rssMb} (${r.rssPeakMb}) |`),
+    "",
+  ];
+  if (ttft.length > 0) {
+    const d = ttft.find((t) => t.target === "direct SSE")?.p50;
+    lines.push("| stream | n | TTFT p50 ms | added p50 ms | TTFT p99 ms | errors |", "|---|---|---|---|---|---|");
+    for (const t of ttft) lines.push(`| ${t.target} | ${t.streams} | ${t.p50} | ${d === undefined || t.target === "direct SSE" ? "—" : round(t.p50 - d)} | ${t.p99} | ${t.errors} |`);
+    lines.push("");
+  }
+  if (open.length > 0) {
+    lines.push("| open streams | open | RSS before MB | RSS open MB | MB per 1,000 |", "|---|---|---|---|---|");
+    for (const o of open) lines.push(`| ${o.target} | ${o.open} | ${o.rssBeforeMb} | ${o.rssOpenMb} | ${o.mbPer1000} |`);
+    lines.push("");
+  }
+  lines.push(`RSS idle MB: ${JSON.stringify(rssIdle)}`, `Summary: ${JSON.stringify(summary)}`, "");
+  return lines.join("\n");
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`${String(err)}\n`);
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -3,6 +3,10 @@
  * of a few chunks ending in a usage chunk and `[DONE]`, after an optional delay. It does as little
  * work as possible so the figures measure the gateway, not the fake.
  *
+ * A streamed request whose prompt contains `bench-slow-stream` is held open: its first chunk goes at
+ * once, then one word a second for up to two minutes, until the client goes away. `GET /open`
+ * answers how many such streams are open now (for the memory-per-open-stream figure).
+ *
  *   node --import tsx bench/upstream.ts PORT DELAY_MS
  */
 import { createServer } from "node:http";
@@ -27,12 +31,32 @@ const stream =
   `data: ${JSON.stringify({ id: "chatcmpl-bench", object: "chat.completion.chunk", created: 1_700_000_000, model: "gpt-4o-mini", choices: [], usage: { prompt_tokens: 12, completion_tokens: 6, total_tokens: 18 } })}\n\n` +
   "data: [DONE]\n\n";
 
+let openSlow = 0;
+/** Holds a stream open: first chunk now, one word a second, ended by the client or after 120 s. */
+function slowStream(res: import("node:http").ServerResponse): void {
+  openSlow++;
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  res.write(chunk({ role: "assistant", content: "" }, null) + chunk({ content: "slow " }, null));
+  let ticks = 0;
+  const timer = setInterval(() => {
+    if (++ticks >= 120) return void res.end(chunk({}, "stop") + "data: [DONE]\n\n");
+    res.write(chunk({ content: "word " }, null));
+  }, 1_000);
+  res.once("close", () => {
+    clearInterval(timer);
+    openSlow--;
+  });
+}
+
 const server = createServer((req, res) => {
+  if (req.method === "GET" && req.url === "/open") return void res.end(String(openSlow));
   let body = "";
   req.on("data", (c: Buffer) => (body += c.toString()));
   req.on("end", () => {
     const answer = () => {
-      if (body.includes('"stream":true')) {
+      if (body.includes('"stream":true') && body.includes("bench-slow-stream")) {
+        slowStream(res);
+      } else if (body.includes('"stream":true')) {
         res.writeHead(200, { "content-type": "text/event-stream" });
         res.end(stream);
       } else {

@@ -2,6 +2,8 @@
  * Entry point: load and validate configuration, build dependencies, listen, drain on SIGTERM.
  * The only module that reads the environment.
  */
+import { checkpointSigningKey } from "./audit/checkpoint.js";
+import { createCheckpointExporter } from "./audit/checkpoint-exporter.js";
 import { bootstrapAdminKey, BOOTSTRAP_KEY_NAME, type BootstrapResult } from "./auth/bootstrap.js";
 import { resolveEmbeddedPepper } from "./auth/pepper.js";
 import { ConfigError } from "./config/config-error.js";
@@ -16,12 +18,14 @@ import { createAttemptCost } from "./limits/attempt-cost.js";
 import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
 import { createPriceBook } from "./limits/price-table.js";
 import { createMoneyLayer } from "./limits/money-layer.js";
+import { hostname } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createModelLayer } from "./model-layer.js";
 import { createServer } from "./server.js";
 import { createDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { createMemoryState } from "./store/state/memory-state.js";
+import { createBreakerState } from "./store/state/breaker-state.js";
 import { createRedisState } from "./store/state/redis-state.js";
 import type { StateBackend } from "./store/state/state-backend.js";
 import { resolveKeyring } from "./vault/master-key-file.js";
@@ -80,13 +84,20 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   logger.info({ masterKeyIds: keyring.ids }, "credential vault ready");
-  const state: StateBackend = config.redis.url
-    ? createRedisState({
-        url: config.redis.url,
-        commandTimeoutMs: config.redis.commandTimeoutMs,
-        connectTimeoutMs: config.redis.connectTimeoutMs,
-      })
-    : createMemoryState();
+  // With Redis, a circuit breaker in front (P7): while Redis fails, calls are refused at once
+  // instead of each waiting out the command timeout; callers' degraded modes are unchanged.
+  const guarded = config.redis.url
+    ? createBreakerState(
+        createRedisState({
+          url: config.redis.url,
+          commandTimeoutMs: config.redis.commandTimeoutMs,
+          connectTimeoutMs: config.redis.connectTimeoutMs,
+        }),
+        { logger },
+        { failureThreshold: config.redis.breakerFailures, coolDownMs: config.redis.breakerCoolDownMs },
+      )
+    : undefined;
+  const state: StateBackend = guarded?.state ?? createMemoryState();
 
   // Providers, routes and dispatch. Provider keys come from the vault, then from
   // SWITCHBOARD_CREDENTIAL_<ID>; with no environment credential, the sandbox routes are seeded.
@@ -96,6 +107,8 @@ async function main(): Promise<void> {
     credentials: credentialsFromEnv(process.env),
     vault: (name) => vault.resolve(name),
     baseUrls: baseUrlsFromEnv(process.env),
+    // Routes named in the config file are created or replaced at start (the config wins).
+    routes: config.routes,
   });
   const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
   const cost = createAttemptCost(prices, (provider, model) => logger.warn({ provider, model }, "no price for this model; billed at 0"));
@@ -105,7 +118,12 @@ async function main(): Promise<void> {
     db: database.db,
     logger,
     // Beside the embedded database by default, so a fresh data folder never replays another's buffer.
-    ledgerDir: config.ledger.dir ?? join(dirname(resolve(config.database.dataDir)), "ledger"),
+    // With ledger.sharedDir: a fresh subfolder per run, and the buffers of dead replicas adopted.
+    ledgerDir:
+      config.ledger.sharedDir !== undefined
+        ? join(config.ledger.sharedDir, `${hostname().replace(/[^\w.-]/g, "_")}-${process.pid}-${Date.now().toString(36)}`)
+        : (config.ledger.dir ?? join(dirname(resolve(config.database.dataDir)), "ledger")),
+    ...(config.ledger.sharedDir === undefined ? {} : { adoptFrom: config.ledger.sharedDir }),
     ledger: { flushIntervalMs: config.ledger.flushIntervalMs, maxPendingRows: config.ledger.maxPendingRows, fsync: config.ledger.fsync },
     limitsPollMs: config.budgets.pollMs,
   });
@@ -117,13 +135,26 @@ async function main(): Promise<void> {
     : undefined;
   await requestLog?.start();
   const server = createServer(
-    { logger, db: database.db, pepper, models, cost, state, prices, money, vault, tracing, ...(requestLog ? { requestLog: { writer: requestLog, policy: config.requestLog } } : {}) },
+    { logger, db: database.db, pepper, models, cost, state, ...(guarded ? { stateBreaker: guarded.breaker } : {}), prices, money, vault, tracing, ...(requestLog ? { requestLog: { writer: requestLog, policy: config.requestLog } } : {}) },
     {
       maxRequestBytes: config.server.maxRequestBytes,
       auth: { cacheTtlMs: config.auth.cacheTtlMs },
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
+      overload: config.overload,
+      consumption: { maxOutputTokens: config.budgets.maxOutputTokens },
+      ...(config.budgets.alertWebhookUrl === undefined ? {} : { budgetAlerts: { webhookUrl: config.budgets.alertWebhookUrl } }),
     },
   );
+  // The audit chain's head, signed, to the log (and a file / webhook) every interval and at stop.
+  const checkpoints = createCheckpointExporter(
+    { store: server.audit.store, logger, signingKey: checkpointSigningKey(pepper) },
+    {
+      intervalMs: config.audit.checkpointIntervalMs,
+      ...(config.audit.checkpointFile === undefined ? {} : { file: config.audit.checkpointFile }),
+      ...(config.audit.checkpointWebhookUrl === undefined ? {} : { webhookUrl: config.audit.checkpointWebhookUrl }),
+    },
+  );
+  checkpoints.start();
   const listener = await listen(server.handler, { host: config.server.host, port: config.server.port });
   logger.info(
     { url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory", tracing: tracing.enabled, requestLog: config.requestLog.mode },
@@ -141,7 +172,9 @@ async function main(): Promise<void> {
     server.health.shutdown();
     server.readiness.stop();
     await listener.shutdown(config.server.shutdownGraceMs);
+    await server.budgetHolds.stop();
     await server.audit.drain();
+    await checkpoints.stop();
     await requestLog?.close();
     await tracing.shutdown();
     await models.close();

@@ -1,7 +1,11 @@
 import type { Kysely } from "kysely";
+import type { Route } from "../gen/ts/switchboard/v1/route_service_pb.js";
+import { createAuditLog } from "./audit/audit-log.js";
 import { createBreakerRegistry, type BreakerRegistry } from "./dispatch/breaker.js";
+import { createRetryThrottle, type RetryThrottle } from "./dispatch/retry-throttle.js";
 import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import { createRouteResolver, type RouteResolver } from "./dispatch/route-resolver.js";
+import { seedConfigRoutes } from "./dispatch/route-seeder.js";
 import type { ProviderCatalog } from "./dispatch/route-spec.js";
 import type { Logger } from "./observability/logger.js";
 import { createHttpClient } from "./providers/http/http-client.js";
@@ -34,6 +38,8 @@ export interface ModelLayerOptions {
   templatePollMs?: number;
   /** Endpoints by provider kind that replace the kinds' defaults (self-hosted servers, test fakes). */
   baseUrls?: Readonly<Record<string, string>>;
+  /** Global routes from the config file (`routes:`), applied at start: created or replaced, audited. */
+  routes?: Readonly<Record<string, Route>>;
 }
 
 /** Everything that turns a route alias into provider calls, built once per process. */
@@ -45,6 +51,8 @@ export interface ModelLayer {
   dispatcher: Dispatcher;
   /** The dispatcher's circuit breakers, one per target (readiness and `/metrics` read their states). */
   breakers: BreakerRegistry;
+  /** The dispatcher's per-target retry throttle (gRPC A6 token buckets; `/metrics` reads them). */
+  retryThrottle: RetryThrottle;
   /** Prompt templates: the store, this replica's snapshot of active versions, and the per-call resolver. */
   prompts: { store: PromptStore; catalog: TemplateCatalog; resolver: TemplateResolver };
   /** Loopback URL of the in-process sandbox provider. */
@@ -93,6 +101,11 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
       if (await routeStore.seed(null, alias, spec)) opts.logger.info({ route: alias }, "seeded sandbox route");
     }
   }
+  if (opts.routes !== undefined && Object.keys(opts.routes).length > 0) {
+    // The config file wins at start: each named route is made to match it (audit actor "config").
+    const audit = createAuditLog({ db: opts.db, logger: opts.logger });
+    await seedConfigRoutes({ store: routeStore, logger: opts.logger, audit: (record) => audit.append(record) }, opts.routes);
+  }
   const resolver = createRouteResolver({
     store: routeStore,
     ...(opts.routePollMs === undefined ? {} : { pollMs: opts.routePollMs }),
@@ -109,6 +122,7 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
   const breakers = createBreakerRegistry({
     onStateChange: (target, from, to) => opts.logger.warn({ target, from, to }, "circuit breaker changed state"),
   });
+  const retryThrottle = createRetryThrottle();
   const dispatcher = createDispatcher({
     provider: (kind) => registry.get(kind),
     // The vault first; an environment credential of the same name when the vault has none, or
@@ -124,6 +138,7 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
       }
     },
     breakers,
+    retryThrottle,
   });
   return {
     registry,
@@ -132,6 +147,7 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
     resolver,
     dispatcher,
     breakers,
+    retryThrottle,
     prompts: { store: promptStore, catalog: templates, resolver: createTemplateResolver({ catalog: templates, store: promptStore }) },
     sandboxUrl: sandbox.url,
     async close() {

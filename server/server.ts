@@ -16,9 +16,11 @@ import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
 import { createAuditInterceptor } from "./audit/audit-interceptor.js";
 import { createAuditLog, type AuditLog } from "./audit/audit-log.js";
+import { checkpointSigningKey } from "./audit/checkpoint.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./auth/authenticator.js";
 import { createCacheLayer } from "./cache/cache-layer.js";
 import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
+import type { GuardrailAnalyzer } from "./guardrails/analyzer.js";
 import { systemClock, type Clock } from "./clock.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
@@ -41,6 +43,7 @@ import { createCacheService } from "./services/cache-service.js";
 import { createGuardrailService } from "./services/guardrail-service.js";
 import { createAuditService } from "./services/audit-service.js";
 import { createCapabilityService } from "./services/capability/capability-service.js";
+import { routeCapabilities } from "./services/capability/route-capabilities.js";
 import { createCredentialService } from "./services/credential-service.js";
 import { createKeyService } from "./services/key-service.js";
 import { createPromptService } from "./services/prompt-service.js";
@@ -51,18 +54,26 @@ import { createKeyStore } from "./store/key-store.js";
 import type { Database } from "./store/schema.js";
 import { createMemoryState } from "./store/state/memory-state.js";
 import type { StateBackend } from "./store/state/state-backend.js";
+import type { StateBreakerStatus } from "./store/state/breaker-state.js";
 import { createTenantStore } from "./store/tenant-store.js";
 import { createCredentialAlarmStage } from "./vault/credential-alarm-stage.js";
 import type { Vault } from "./vault/vault.js";
 import { createBudgetReservations } from "./limits/budget-reservation.js";
 import { createBudgetSeeder } from "./limits/budget-seeder.js";
+import { createBudgetAlerts, type BudgetAlertsOptions } from "./limits/budget-alerts.js";
+import { createReservationRecovery } from "./limits/reservation-recovery.js";
+import { createReplicaLease } from "./limits/replica-lease.js";
+import { createHoldSweeper } from "./limits/hold-sweeper.js";
 import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
 import type { MoneyLayer } from "./limits/money-layer.js";
 import { createPriceBook, type PriceBook } from "./limits/price-table.js";
 import { createRateLimiter } from "./limits/rate-limiter.js";
 import { createBudgetStage, type BudgetStageOptions } from "./pipeline/budget-stage.js";
 import { createRateLimitStage } from "./pipeline/rate-limit-stage.js";
+import { createOverloadStage, type OverloadStageOptions } from "./pipeline/overload-stage.js";
+import { createOutputCapStage, type OutputCapStageOptions } from "./pipeline/output-cap-stage.js";
 import { createUsageStage } from "./pipeline/usage-stage.js";
+import { createCacheHitUsageStage } from "./pipeline/cache-hit-usage-stage.js";
 import { BudgetService } from "../gen/ts/switchboard/v1/budget_service_pb.js";
 import { UsageService } from "../gen/ts/switchboard/v1/usage_service_pb.js";
 import { createBudgetService } from "./services/budget-service.js";
@@ -102,6 +113,8 @@ export interface ServerDeps {
    * lives here. Default: a private in-process backend (single replica).
    */
   state?: StateBackend;
+  /** The circuit breaker around `state` (`createBreakerState`, with Redis), for its `/metrics` gauges. */
+  stateBreaker?: StateBreakerStatus;
   /** Prices for budget reservations and ledger records' price versions (default: the built-in table). */
   prices?: PriceBook;
   /** The ledger writer, its stores and the budget / rate-limit definitions (`createMoneyLayer`). */
@@ -112,6 +125,8 @@ export interface ServerDeps {
   tracing?: Tracing;
   /** The request log: its writer (started by the caller) and which routes it keeps how much of; default none. */
   requestLog?: { writer: RequestLogWriter; policy: RequestLogPolicy };
+  /** The guardrails' in-process rule engine; default the built-in detectors (tests inject failing ones). */
+  guardrailAnalyzer?: GuardrailAnalyzer;
 }
 
 /** Options of {@link createServer}. */
@@ -122,8 +137,14 @@ export interface ServerOptions {
   auth?: AuthenticatorOptions;
   /** Budget reservations: the output cap reserved when none is set, and what an unpriced model gets. */
   money?: Pick<BudgetStageOptions, "defaultMaxOutputTokens" | "unpricedModels">;
+  /** Soft-threshold alerts of budgets: the gateway-wide webhook and its delivery policy. */
+  budgetAlerts?: BudgetAlertsOptions;
   /** Dependency probing for readiness (interval, timeout, hysteresis); defaults documented there. */
   readiness?: ReadinessOptions;
+  /** Overload shedding: the in-flight caps per replica and per key, and the retry delay given (P23). */
+  overload?: OverloadStageOptions;
+  /** The largest max output tokens a call may ask for (P23); larger asks are clamped. */
+  consumption?: OutputCapStageOptions;
 }
 
 /** A Node request handler for both HTTP/1.1 and HTTP/2 requests. */
@@ -142,6 +163,8 @@ export interface Server {
   metrics: Metrics;
   /** Dependency verdicts (`/readyz`, `switchboard.readiness.*` health); `stop()` it on shutdown. */
   readiness: Readiness;
+  /** This replica's lease and the sweeper of dead replicas' budget holds: `stop()` them after draining. */
+  budgetHolds: { stop(): Promise<void> };
 }
 
 /**
@@ -185,7 +208,18 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const prices = deps.prices ?? createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
   const cacheLayer = createCacheLayer({ state, logger: deps.logger });
   const guardrails = createGuardrailLayer({ db: deps.db, logger: deps.logger });
-  const budgetReservations = createBudgetReservations({ state, clock });
+  // Budget holds are journaled under this replica's lease; holds of replicas whose lease lapsed
+  // (kill -9, OOM) are given back by every replica's sweeper within lease TTL + one interval.
+  const lease = createReplicaLease({ state, logger: deps.logger });
+  const sweeper = createHoldSweeper({ state, lease, tenants: () => deps.money.catalog.budgetTenants(), logger: deps.logger });
+  void lease.start().then(() => sweeper.start());
+  const budgetHolds = {
+    async stop() {
+      await sweeper.stop();
+      await lease.stop();
+    },
+  };
+  const budgetReservations = createBudgetReservations({ state, clock, owner: lease.id });
   const sinks: CallSink[] = [createMetricsSink({ metrics, routes: deps.models.resolver, cost: deps.cost })];
   if (deps.requestLog) sinks.push(createRequestLogSink(deps.requestLog.writer, deps.requestLog.policy));
   const stages: Stage[] = [
@@ -193,25 +227,37 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // included: the call's span (parent of its state and provider-attempt spans), the model-call
     // metrics, and the request log of routes that keep one. Observes only.
     createObserveStage({ tracing, sinks }),
-    // Rate limits (RPM/TPM per org, team, key, tag; global across replicas through `state`):
-    // the first stage that acts, so a caller over its limit costs nothing further. Only calls
-    // with a caller.
+    // Overload shedding (P23): a call beyond the replica's or its key's in-flight cap is refused
+    // at once (ResourceExhausted + retry delay), never queued; the slot is held until the call or
+    // stream ends. Before rate limits, so a shed call costs no shared-state round trip.
+    createOverloadStage({ metrics }, opts.overload),
+    // Output cap (P23): a call asking for more output tokens than the maximum is clamped to it,
+    // before rate limits count and budgets reserve its output.
+    createOutputCapStage(opts.consumption),
+    // Rate limits, requests per minute (per org, team, key, tag; global across replicas through
+    // `state`): the first stage that acts, so a caller over its limit costs nothing further. A
+    // cache hit is still a request. Only calls with a caller. (Tokens per minute: inside the cache.)
     createRateLimitStage(
       { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
-      { ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
+      { dimensions: "requests", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
     ),
     // Guardrails in: redact or block the user content of every call before it is cached or sent
     // (and restore placeholders in the answer on the way back). Inside rate limits, so a caller
     // over its limit is refused before any inspection.
-    createGuardrailInputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger }),
+    createGuardrailInputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger, analyzer: deps.guardrailAnalyzer }),
+    // Cache-hit ledger rows: just outside the cache, the one place that sees hits; a hit gets
+    // one row (attempt 0, cost 0). Misses pass through to the usage stage inside.
+    createCacheHitUsageStage({ ledger: deps.money.ledger, logger: deps.logger, clock }),
     // Cache (exact, then semantic): after guardrails in, so keys and entries hold redacted text;
     // outside guardrails out (a blocked answer is an error here, never stored) and outside the
     // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
     createCacheStage({ ...cacheLayer, routes: deps.models.resolver, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
+    // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither counts nor is refused.
+    createRateLimitStage({ limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger }, { dimensions: "tokens", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) }),
     // Guardrails out: check answers (streams through a sliding window that can stop them
     // mid-way). Inside the cache, so a blocked answer is never stored; outside the budget, so
     // the blocked answer is still settled and billed.
-    createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger }),
+    createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger, analyzer: deps.guardrailAnalyzer }),
     // Budgets: reserve the worst case on every level at once before dispatch, settle the actual
     // cost after (streams at their end, extending as they run when nothing caps their output).
     createBudgetStage(
@@ -230,6 +276,14 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
             return deps.money.usage.spent({ orgId: tenant, level: target.level, targetId: target.targetId, start: period.start, ...(period.end ? { end: period.end } : {}) });
           },
         }),
+        // Soft thresholds (50/80/100 % by default): once per budget, period and threshold
+        // across replicas, a warn line and the webhook; in the background.
+        alerts: createBudgetAlerts(
+          { state, reservations: budgetReservations, settingsOf: (id) => deps.money.catalog.alertsOf(id), logger: deps.logger, clock },
+          opts.budgetAlerts,
+        ),
+        // Holds whose reserve or settle timed out are given back in the background (P7).
+        recovery: createReservationRecovery({ state, reservations: budgetReservations, logger: deps.logger }),
         logger: deps.logger,
         clock,
       },
@@ -279,9 +333,11 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   void readiness.probeNow();
   addServerGauges(metrics, {
     breakers: deps.models.breakers,
+    retryThrottle: deps.models.retryThrottle,
     usageBufferDepth: () => deps.money.ledger.pending(),
     readiness,
     ...(deps.requestLog ? { requestLog: deps.requestLog.writer } : {}),
+    ...(deps.stateBreaker ? { stateBreaker: deps.stateBreaker } : {}),
   });
   const observability = createObservabilityEndpoints({ metrics, readiness, onError: (err) => deps.logger.warn({ err }, "metrics render failed") });
   const routes = (router: ConnectRouter) => {
@@ -310,9 +366,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
         pipeline,
         capabilities: (alias, orgId) => {
           const route = deps.models.resolver.resolve(alias, orgId);
-          if (route === undefined) return undefined;
-          const jsonSchema = route.targets.every((t) => deps.models.registry.declaration(t.provider)?.capabilities.jsonSchema === true);
-          return { jsonSchema };
+          // JSON Schema support, and the smallest declared context window (Summarize's chunking).
+          return route === undefined ? undefined : routeCapabilities(route, (kind) => deps.models.registry.declaration(kind)?.capabilities);
         },
         defaults: { route: "default", embedRoute: "embed", timeoutMs: 120_000 },
         templates: deps.models.prompts.resolver,
@@ -323,7 +378,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       CredentialService,
       createCredentialService({ vault: deps.vault, tenants, routes: deps.models.routeStore, catalog: deps.models.catalog, clock }),
     );
-    router.service(AuditService, createAuditService({ audit, tenants, logger: deps.logger }));
+    router.service(AuditService, createAuditService({ audit, tenants, logger: deps.logger, checkpointKey: checkpointSigningKey(deps.pepper) }));
     router.service(
       BudgetService,
       createBudgetService({
@@ -353,6 +408,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       listRoutes: createRouteLister(deps.models.routeStore),
       templates: deps.models.prompts.resolver,
       logger: deps.logger,
+      // Authentication failures and access denials go to the same audit log as the RPCs'.
+      audit,
     },
     { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000 },
   );
@@ -371,5 +428,5 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       res.end(JSON.stringify({ code: "not_found", message: "no such route" }));
     },
   });
-  return { handler, health, audit, metrics, readiness };
+  return { handler, health, audit, metrics, readiness, budgetHolds };
 }

@@ -1,16 +1,15 @@
 import type { DescService, JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryRequest, type UnaryResponse, type StreamRequest } from "@connectrpc/connect";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
-import { parseSecret } from "../auth/key-format.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
-import { bearerToken } from "../interceptors/auth.js";
 import { kAuditNote, kPeer, kPrincipal, kRequestId } from "../interceptors/context-keys.js";
 import { codeName } from "../interceptors/telemetry.js";
 import type { AuditOutcomeName } from "../store/audit-store.js";
 import type { AuditLog, AuditRecord } from "./audit-log.js";
 import { canonicalJson } from "./chain.js";
 import { maskedJson } from "./mask.js";
+import { actorOf, refusalRecord } from "./refusal-record.js";
 import { orgNameOf, resourceOf } from "./resource-of.js";
 
 /** Dependencies of {@link createAuditInterceptor}. */
@@ -58,20 +57,14 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
     return bytes > maxBytes ? { truncated: true, bytes } : json;
   };
 
-  const base = (req: UnaryRequest | StreamRequest, outcome: AuditOutcomeName, code: Code | undefined): Omit<AuditRecord, "resource" | "before" | "after" | "org"> => {
-    const principal = req.contextValues.get(kPrincipal);
-    const actorOrgName = principal === undefined ? undefined : orgNameOf(principal.keyName);
-    return {
-      actor: principal?.keyName ?? "",
-      actorOrg: actorOrgName === undefined ? "" : `orgs/${actorOrgName}`,
-      actorOrgId: principal?.orgId ?? null,
-      action: `${req.service.typeName}/${req.method.name}`,
-      outcome,
-      code: code === undefined ? "ok" : codeName(code),
-      peer: req.contextValues.get(kPeer),
-      requestId: req.contextValues.get(kRequestId),
-    };
-  };
+  const base = (req: UnaryRequest | StreamRequest, outcome: AuditOutcomeName, code: Code | undefined): Omit<AuditRecord, "resource" | "before" | "after" | "org"> => ({
+    ...actorOf(req.contextValues.get(kPrincipal)),
+    action: `${req.service.typeName}/${req.method.name}`,
+    outcome,
+    code: code === undefined ? "ok" : codeName(code),
+    peer: req.contextValues.get(kPeer),
+    requestId: req.contextValues.get(kRequestId),
+  });
   const orgOf = (resource: string, noted: string | null | undefined): AuditRecord["org"] => {
     if (noted !== undefined) return noted === null ? null : { id: noted };
     const name = orgNameOf(resource);
@@ -100,20 +93,19 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
   const refused = (req: UnaryRequest | StreamRequest, code: Code): AuditRecord => {
     const note = req.contextValues.get(kAuditNote);
     const resource = note?.resource ?? requestResource(req);
-    const unauthenticated = code === Code.Unauthenticated;
-    const presented = unauthenticated ? parseSecret(bearerToken(req.header.get("authorization")) ?? "")?.displayPrefix : undefined;
-    return {
-      ...base(req, unauthenticated || code === Code.PermissionDenied ? "denied" : "failure", code),
+    return refusalRecord({
+      action: `${req.service.typeName}/${req.method.name}`,
       resource,
+      code,
+      principal: req.contextValues.get(kPrincipal),
+      authorization: req.header.get("authorization"),
+      peer: req.contextValues.get(kPeer),
+      requestId: req.contextValues.get(kRequestId),
       before: bounded(note?.before ? maskedJson(note.before.schema, note.before.message as never) : null),
-      // An unauthenticated caller's request is not kept: only what identifies the attempt.
-      after: unauthenticated
-        ? presented === undefined
-          ? null
-          : { presentedKey: presented }
-        : bounded(req.stream ? null : { request: maskedJson(req.method.input, req.message) }),
+      // Described only when kept: refusalRecord drops an unauthenticated caller's request.
+      request: code === Code.Unauthenticated ? null : bounded(req.stream ? null : { request: maskedJson(req.method.input, req.message) }),
       org: orgOf(resource, note?.orgId),
-    };
+    });
   };
 
   return (next) => async (req) => {

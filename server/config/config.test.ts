@@ -128,10 +128,11 @@ describe("loadConfig", () => {
         SWITCHBOARD_DEFAULT_MAX_OUTPUT_TOKENS: "1024",
         SWITCHBOARD_UNPRICED_MODELS: "allow",
         SWITCHBOARD_LIMITS_POLL_MS: "500",
+        SWITCHBOARD_MAX_OUTPUT_TOKENS: "8192",
       },
     });
     expect(config.ledger).toEqual({ dir: "/var/lib/switchboard/ledger", flushIntervalMs: 100, maxPendingRows: 5000, fsync: "never" });
-    expect(config.budgets).toEqual({ defaultMaxOutputTokens: 1024, unpricedModels: "allow", pollMs: 500 });
+    expect(config.budgets).toEqual({ defaultMaxOutputTokens: 1024, unpricedModels: "allow", pollMs: 500, maxOutputTokens: 8192 });
     expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_LEDGER_FSYNC: "sometimes", SWITCHBOARD_UNPRICED_MODELS: "free" } }))).toEqual([
       'ledger.fsync: must be one of always, never, got "sometimes" (from SWITCHBOARD_LEDGER_FSYNC)',
       'budgets.unpricedModels: must be one of refuse, allow, got "free" (from SWITCHBOARD_UNPRICED_MODELS)',
@@ -146,5 +147,16 @@ describe("loadConfig", () => {
     expect(issuesOf(() => loadConfig({ file }))[0]).toContain(`${file}: invalid YAML`);
     const list = writeYaml("- 1\n- 2\n");
     expect(issuesOf(() => loadConfig({ file: list }))[0]).toBe(`${list}: the file must hold a mapping at the top`);
+  });
+});
+
+describe("overload knobs", () => {
+  it("reads the in-flight caps and retry delay from the environment, 0 meaning no cap", () => {
+    expect(defaultConfig().overload).toEqual({ maxInFlight: 1024, maxInFlightPerKey: 256, retryAfterMs: 1000 });
+    const config = loadConfig({ env: { SWITCHBOARD_MAX_IN_FLIGHT: "0", SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY: "8", SWITCHBOARD_OVERLOAD_RETRY_AFTER_MS: "250" } });
+    expect(config.overload).toEqual({ maxInFlight: 0, maxInFlightPerKey: 8, retryAfterMs: 250 });
+    expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY: "-1" } }))).toEqual([
+      'overload.maxInFlightPerKey: must be an integer from 0 to 1000000, got "-1" (from SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY)',
+    ]);
   });
 });

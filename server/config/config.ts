@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
+import { parseConfigRoutes, type ConfigRoutes } from "./route-config.js";
 import { parseSecret } from "../auth/key-format.js";
 import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
 import { parseMasterKey } from "../vault/master-key.js";
@@ -42,6 +43,10 @@ export interface Config {
     commandTimeoutMs: number;
     /** Connect timeout. */
     connectTimeoutMs: number;
+    /** Consecutive failed commands that open the Redis circuit breaker (calls then fail fast). */
+    breakerFailures: number;
+    /** How long the breaker stays open before one probe call is let through. */
+    breakerCoolDownMs: number;
   };
   log: {
     /** Minimum level written. */
@@ -71,10 +76,25 @@ export interface Config {
     /** The key being rotated away from: still unwraps, never wraps. Set only during a rotation. */
     previousMasterKey?: string;
   };
+  /** External checkpoints of the audit chain's head (`server/audit/checkpoint-exporter.ts`). */
+  audit: {
+    /** How often the head is exported while it moves; 0: only at shutdown. */
+    checkpointIntervalMs: number;
+    /** Append-only file that receives one JSON line per checkpoint; unset: the log line only. */
+    checkpointFile?: string;
+    /** URL each checkpoint is POSTed to as JSON; unset: none. May carry a token: never echoed. */
+    checkpointWebhookUrl?: string;
+  };
   /** The usage ledger's local write buffer (money). */
   ledger: {
     /** Folder of the buffer files: one per replica, on a local disk; unset: `ledger` beside `database.dataDir`. */
     dir?: string;
+    /**
+     * A folder every replica of this deployment shares (same database!): each replica keeps its
+     * buffer in its own subfolder there (`dir` is then ignored) and adopts the buffers of
+     * replicas on this host that are gone. Unset: no adoption.
+     */
+    sharedDir?: string;
     /** How often buffered records are committed to Postgres. */
     flushIntervalMs: number;
     /** Records allowed to wait for Postgres; beyond, paid calls are shed. */
@@ -90,6 +110,10 @@ export interface Config {
     unpricedModels: "refuse" | "allow";
     /** How often budget and rate-limit definitions are re-read: the bound on a change reaching a replica. */
     pollMs: number;
+    /** Largest max output tokens a call may ask for; larger asks are clamped to it (0: no clamp). */
+    maxOutputTokens: number;
+    /** Where soft-threshold alerts of budgets without their own webhook are POSTed; unset: log only. */
+    alertWebhookUrl?: string;
   };
   /** Traces (observability). */
   telemetry: {
@@ -109,6 +133,20 @@ export interface Config {
     /** Longest request or response body stored, in bytes of JSON; longer ones are cut. */
     maxBodyBytes: number;
   };
+  /** Overload shedding (P23): model calls in flight, per replica; 0 turns a cap off. */
+  overload: {
+    /** Model calls this replica runs at once; more are refused at once with `resource_exhausted`. */
+    maxInFlight: number;
+    /** Model calls one key runs at once on this replica. */
+    maxInFlightPerKey: number;
+    /** The retry delay a shed caller is given. */
+    retryAfterMs: number;
+  };
+  /**
+   * Global routes seeded at start (YAML only), by alias: created, or replaced when the stored
+   * definition differs; routes not named here are left alone. See `server/dispatch/route-seeder.ts`.
+   */
+  routes: ConfigRoutes;
 }
 
 /** The defaults: the embedded, single-process setup `npm start` runs. */
@@ -116,14 +154,17 @@ export function defaultConfig(): Config {
   return {
     server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024 },
     database: { dataDir: ".data/pglite", poolSize: 10 },
-    redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000 },
+    redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false },
     auth: { cacheTtlMs: 5_000 },
     vault: {},
+    audit: { checkpointIntervalMs: 60_000 },
     ledger: { flushIntervalMs: 200, maxPendingRows: 100_000, fsync: "always" },
-    budgets: { defaultMaxOutputTokens: 4096, unpricedModels: "refuse", pollMs: 1_000 },
+    budgets: { defaultMaxOutputTokens: 4096, unpricedModels: "refuse", pollMs: 1_000, maxOutputTokens: 65_536 },
     telemetry: { serviceName: "switchboard" },
     requestLog: { mode: "off", routes: {}, retentionDays: 7, maxBodyBytes: 64 * 1024 },
+    overload: { maxInFlight: 1024, maxInFlightPerKey: 256, retryAfterMs: 1_000 },
+    routes: {},
   };
 }
 
@@ -142,6 +183,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "REDIS_URL", path: "redis.url", description: "Redis URL; unset: in-process state" },
   { env: "SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS", path: "redis.commandTimeoutMs", description: "Redis per-command timeout" },
   { env: "SWITCHBOARD_REDIS_CONNECT_TIMEOUT_MS", path: "redis.connectTimeoutMs", description: "Redis connect timeout" },
+  { env: "SWITCHBOARD_REDIS_BREAKER_FAILURES", path: "redis.breakerFailures", description: "consecutive Redis failures that open its circuit breaker" },
+  { env: "SWITCHBOARD_REDIS_BREAKER_COOLDOWN_MS", path: "redis.breakerCoolDownMs", description: "how long the Redis breaker stays open before a probe" },
   { env: "SWITCHBOARD_LOG_LEVEL", path: "log.level", description: `log level (${LOG_LEVELS.join(", ")})` },
   // Tenancy: the pepper and bootstrap key are secrets — never echoed in errors or logs.
   { env: "SWITCHBOARD_KEY_PEPPER", path: "auth.pepper", description: "HMAC pepper for stored key secrets (≥ 32 bytes)" },
@@ -150,24 +193,35 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   // The credential vault's master keys: secrets, never echoed in errors or logs.
   { env: "SWITCHBOARD_MASTER_KEY", path: "vault.masterKey", description: "master key wrapping credential data keys (base64, 32 bytes)" },
   { env: "SWITCHBOARD_MASTER_KEY_PREVIOUS", path: "vault.previousMasterKey", description: "the master key being rotated away from" },
+  // Audit checkpoints: the chain head exported outside the database.
+  { env: "SWITCHBOARD_AUDIT_CHECKPOINT_INTERVAL_MS", path: "audit.checkpointIntervalMs", description: "how often the audit chain head is exported (0: at shutdown only)" },
+  { env: "SWITCHBOARD_AUDIT_CHECKPOINT_FILE", path: "audit.checkpointFile", description: "file that audit checkpoints are appended to, one JSON line each" },
+  { env: "SWITCHBOARD_AUDIT_CHECKPOINT_WEBHOOK_URL", path: "audit.checkpointWebhookUrl", description: "URL that audit checkpoints are POSTed to" },
   // Money: the ledger's write buffer and budget reservations.
   { env: "SWITCHBOARD_LEDGER_DIR", path: "ledger.dir", description: "folder of the usage ledger's local write buffer" },
+  { env: "SWITCHBOARD_LEDGER_SHARED_DIR", path: "ledger.sharedDir", description: "folder shared by every replica's ledger buffer, for adopting the buffers of replicas that are gone" },
   { env: "SWITCHBOARD_LEDGER_FLUSH_INTERVAL_MS", path: "ledger.flushIntervalMs", description: "how often buffered usage records are committed" },
   { env: "SWITCHBOARD_LEDGER_MAX_PENDING_ROWS", path: "ledger.maxPendingRows", description: "usage records allowed to wait for Postgres before paid calls are shed" },
   { env: "SWITCHBOARD_LEDGER_FSYNC", path: "ledger.fsync", description: "always or never: sync each buffered record to disk before acknowledging it" },
   { env: "SWITCHBOARD_DEFAULT_MAX_OUTPUT_TOKENS", path: "budgets.defaultMaxOutputTokens", description: "output tokens reserved when a call sets no max" },
   { env: "SWITCHBOARD_UNPRICED_MODELS", path: "budgets.unpricedModels", description: "refuse or allow calls to unpriced models under a spend cap" },
   { env: "SWITCHBOARD_LIMITS_POLL_MS", path: "budgets.pollMs", description: "how often budget and rate-limit definitions are re-read" },
+  { env: "SWITCHBOARD_BUDGET_ALERT_WEBHOOK_URL", path: "budgets.alertWebhookUrl", description: "where budget soft-threshold alerts are POSTed" },
   // Observability: pretty logs, traces and the request log.
   { env: "SWITCHBOARD_LOG_PRETTY", path: "log.pretty", description: "true: human-readable log lines when stdout is a terminal" },
   { env: "OTEL_EXPORTER_OTLP_ENDPOINT", path: "telemetry.otlpEndpoint", description: "OTLP/HTTP collector for traces (e.g. http://localhost:4318); unset: no tracing" },
   { env: "OTEL_SERVICE_NAME", path: "telemetry.serviceName", description: "service.name of exported spans" },
   { env: "SWITCHBOARD_REQUEST_LOG_MODE", path: "requestLog.mode", description: "request log: off, metadata, redacted or full" },
   { env: "SWITCHBOARD_REQUEST_LOG_RETENTION_DAYS", path: "requestLog.retentionDays", description: "days of request log kept (older daily partitions are dropped)" },
+  // Overload shedding: in-flight caps that refuse at once rather than queue.
+  { env: "SWITCHBOARD_MAX_IN_FLIGHT", path: "overload.maxInFlight", description: "model calls in flight per replica before calls are shed (0: no cap)" },
+  { env: "SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY", path: "overload.maxInFlightPerKey", description: "model calls in flight per key per replica (0: no cap)" },
+  { env: "SWITCHBOARD_OVERLOAD_RETRY_AFTER_MS", path: "overload.retryAfterMs", description: "retry delay given to a shed call" },
+  { env: "SWITCHBOARD_MAX_OUTPUT_TOKENS", path: "budgets.maxOutputTokens", description: "largest max output tokens a call may ask for (clamped; 0: no clamp)" },
 ];
 
 /** Config paths holding secrets: their values never appear in error messages. */
-const SECRET_PATHS: ReadonlySet<string> = new Set(["auth.pepper", "auth.bootstrapKey", "vault.masterKey", "vault.previousMasterKey"]);
+const SECRET_PATHS: ReadonlySet<string> = new Set(["auth.pepper", "auth.bootstrapKey", "vault.masterKey", "vault.previousMasterKey", "audit.checkpointWebhookUrl", "budgets.alertWebhookUrl"]);
 
 /** Where configuration comes from. */
 export interface ConfigSources {
@@ -237,8 +291,13 @@ function setPath(target: Record<string, unknown>, path: string, value: string, e
 function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
   const config = defaultConfig();
   const shape = config as unknown as Record<string, Record<string, unknown>>;
-  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"], vault: ["masterKey", "previousMasterKey"], telemetry: ["otlpEndpoint"], ledger: ["dir"] };
+  const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"], vault: ["masterKey", "previousMasterKey"], audit: ["checkpointFile", "checkpointWebhookUrl"], telemetry: ["otlpEndpoint"], ledger: ["dir", "sharedDir"], budgets: ["alertWebhookUrl"] };
   for (const [section, value] of Object.entries(raw)) {
+    // Routes are keyed by alias, not by fixed names: parsed and checked like RouteService input.
+    if (section === "routes") {
+      config.routes = parseConfigRoutes(value, issues);
+      continue;
+    }
     const known = shape[section];
     if (known === undefined) {
       issues.push({ path: section, message: unknownKey(section, Object.keys(shape)) });
@@ -330,19 +389,26 @@ const PARSERS: Record<string, Parser> = {
   "redis.url": url(["redis:", "rediss:"]),
   "redis.commandTimeoutMs": integer(1, 60_000),
   "redis.connectTimeoutMs": integer(1, 300_000),
+  "redis.breakerFailures": integer(1, 1000),
+  "redis.breakerCoolDownMs": integer(1, 300_000),
   "log.level": oneOf(LOG_LEVELS),
   "auth.pepper": pepper,
   "auth.bootstrapKey": virtualKey,
   "auth.cacheTtlMs": integer(0, 60_000),
   "vault.masterKey": masterKeyText,
   "vault.previousMasterKey": masterKeyText,
+  "audit.checkpointIntervalMs": integer(0, 86_400_000),
+  "audit.checkpointFile": text,
+  "audit.checkpointWebhookUrl": url(["http:", "https:"]),
   "ledger.dir": text,
+  "ledger.sharedDir": text,
   "ledger.flushIntervalMs": integer(10, 60_000),
   "ledger.maxPendingRows": integer(100, 100_000_000),
   "ledger.fsync": oneOf(["always", "never"]),
   "budgets.defaultMaxOutputTokens": integer(1, 1_000_000),
   "budgets.unpricedModels": oneOf(["refuse", "allow"]),
   "budgets.pollMs": integer(50, 600_000),
+  "budgets.alertWebhookUrl": url(["http:", "https:"]),
   "log.pretty": boolean,
   "telemetry.otlpEndpoint": url(["http:", "https:"]),
   "telemetry.serviceName": text,
@@ -350,6 +416,10 @@ const PARSERS: Record<string, Parser> = {
   "requestLog.routes": modesByRoute,
   "requestLog.retentionDays": integer(1, 3650),
   "requestLog.maxBodyBytes": integer(256, 16 * 1024 * 1024),
+  "overload.maxInFlight": integer(0, 1_000_000),
+  "budgets.maxOutputTokens": integer(0, 1_000_000),
+  "overload.maxInFlightPerKey": integer(0, 1_000_000),
+  "overload.retryAfterMs": integer(1, 600_000),
 };
 
 function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknown {

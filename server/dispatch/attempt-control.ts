@@ -13,12 +13,18 @@ export interface FailureFacts {
   timeToFirstTokenMs?: number;
   /** False when nothing was sent (the credential could not be read): nothing is billed. */
   sent?: boolean;
+  /**
+   * The provider's own report, when its full answer arrived before the attempt ended (a hedge
+   * that lost a photo finish): billed as it is, never replaced by an estimate.
+   */
+  usage?: TokenUsage;
 }
 
 /**
  * The life of one sent attempt: its abort signal (the request's signal, its per-attempt timeout
  * and any cause dispatch aborts it for), and its single ending, which records it, settles its
- * breaker permit and releases its retry-budget slot. Ending it twice does nothing the second time.
+ * breaker permit, feeds its target's retry throttle and releases its retry-budget slot. Ending it
+ * twice does nothing the second time.
  */
 export interface AttemptControl {
   readonly signal: AbortSignal;
@@ -70,6 +76,7 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
     succeed(usage, timeToFirstTokenMs) {
       if (!end()) return;
       slot.permit.settle("success");
+      env.throttle.recordSuccess(slot.candidate.target, scope.route.retry);
       slot.handle.finish({
         outcome: "success",
         latencyMs: latency(),
@@ -79,17 +86,22 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
     },
     fail(err, facts) {
       const reason: unknown = controller.signal.reason;
-      const decision = decideFailure(err, {
+      const failureCtx = {
         committed: scope.committed,
         deadlineExpired: scope.deadlineExpired() || (isAbortCause(reason) && reason.cause === "deadline"),
         fallbackOnAuth: scope.route.retry.fallbackOnAuth,
-      });
+      };
+      const decision = decideFailure(err, failureCtx);
       if (!end()) return decision;
       slot.permit.settle(decision.breaker);
+      // A6: every failure of a retryable kind costs a token, committed streams included (the
+      // upstream failed all the same); cancels and failures of our own deadline do not.
+      if (decideFailure(err, { ...failureCtx, committed: false }).retrySameTarget) env.throttle.recordFailure(slot.candidate.target, scope.route.retry);
       const usage =
-        facts.sent === false
+        facts.usage ??
+        (facts.sent === false
           ? emptyUsage(false)
-          : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage);
+          : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage));
       slot.handle.finish({
         outcome: decision.outcome,
         latencyMs: latency(),

@@ -1,5 +1,5 @@
 import { retryDelayMs } from "./backoff.js";
-import type { BreakerPermit } from "./breaker.js";
+import { breakerKey, type BreakerPermit } from "./breaker.js";
 import type { AttemptHandle } from "./attempt-record.js";
 import type { Candidate } from "./capabilities.js";
 import type { RequestScope, StopReason } from "./request-scope.js";
@@ -26,7 +26,9 @@ export type NextStep = { waitMs: number } | { stop: StopReason };
 /**
  * Walks the ordered targets: up to `retry.maxAttempts` sends per target with backoff, then the
  * next target; a target whose breaker is open is skipped and recorded as `circuit_open` (no
- * request sent); every send after the request's first needs a retry-budget slot.
+ * request sent); every send after the request's first needs a retry-budget slot; and another
+ * send to a target the request already tried (a retry, or a later target of the route that is the
+ * same deployment) needs that target's retry throttle to allow it. A throttled retry falls back.
  */
 export interface AttemptPlan {
   /**
@@ -45,6 +47,8 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
   let retryAt: number | undefined;
   let sent = 0;
   const tries = new Map<number, number>();
+  /** Breaker keys of the targets sent to so far: a second target with the same key is a retry of it. */
+  const triedKeys = new Set<string>();
 
   const skipOpen = (c: Candidate, hedged: boolean): void => {
     const handle = scope.log.begin({ targetIndex: c.targetIndex, provider: c.target.provider, model: c.target.model, hedged });
@@ -73,6 +77,12 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           skipOpen(candidate, hedged);
           continue;
         }
+        const key = breakerKey(candidate.target);
+        if (advanced && triedKeys.has(key) && !env.throttle.allowRetry(candidate.target, route.retry)) {
+          // The same deployment under another position of the route: throttled like a retry.
+          permit.settle("ignore");
+          continue;
+        }
         let releaseRetry: Release = () => {};
         if (sent > 0) {
           const slot = env.budget.tryAcquireRetry(route.retry);
@@ -85,6 +95,7 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           releaseRetry = slot;
         }
         sent++;
+        triedKeys.add(key);
         tries.set(position, (tries.get(position) ?? 0) + 1);
         const { target, targetIndex } = candidate;
         return {
@@ -100,7 +111,12 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
     },
     afterFailure(slot, err, decision) {
       if (!decision.fallback && !decision.retrySameTarget) return { stop: scope.stopReason() ?? "exhausted" };
-      if (decision.retrySameTarget && (tries.get(slot.position) ?? 0) < route.retry.maxAttempts) {
+      if (
+        decision.retrySameTarget &&
+        (tries.get(slot.position) ?? 0) < route.retry.maxAttempts &&
+        // Checked last: a refusal is counted. Refused, the request falls back as if out of attempts.
+        env.throttle.allowRetry(slot.candidate.target, route.retry)
+      ) {
         const waitMs = retryDelayMs({
           retry: tries.get(slot.position) ?? 1,
           policy: route.retry,

@@ -1,5 +1,6 @@
 import type { BreakerRegistry } from "./breaker.js";
 import type { RetryBudget } from "./retry-budget.js";
+import type { RetryThrottle } from "./retry-throttle.js";
 import type { UsageEstimator } from "./usage-estimate.js";
 
 /** Starts a one-shot timer; the returned function cancels it. */
@@ -20,6 +21,8 @@ export interface DispatchEnv {
   /** Deadline, per-attempt, first-token, idle and hedge timers. */
   setTimer: SetTimer;
   budget: RetryBudget;
+  /** Per-target gRPC A6 token buckets: retries of a failing target stop. */
+  throttle: RetryThrottle;
   breakers: BreakerRegistry;
   /** The decrypted API key of a credential name, `undefined` when there is none. */
   credential: (name: string) => Promise<string | undefined>;

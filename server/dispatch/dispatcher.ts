@@ -6,6 +6,7 @@ import { createBreakerRegistry, type BreakerRegistry } from "./breaker.js";
 import { realSetTimer, realSleep, type DispatchEnv, type SetTimer, type Sleep } from "./dispatch-env.js";
 import { openRequestScope, prepareRequest, type DispatchOptions } from "./request-scope.js";
 import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
+import { createRetryThrottle, type RetryThrottle } from "./retry-throttle.js";
 import type { ResolvedRoute, RouteTarget } from "./route-types.js";
 import { dispatchStream } from "./stream-dispatch.js";
 import { dispatchUnary, type UnaryCall } from "./unary-dispatch.js";
@@ -28,6 +29,8 @@ export interface DispatcherDeps {
   setTimer?: SetTimer;
   /** Shared by every request of the process; a fresh one per dispatcher by default. */
   retryBudget?: RetryBudget;
+  /** Per-target retry throttling (gRPC A6), shared by every request of the process; fresh by default. */
+  retryThrottle?: RetryThrottle;
   /** Shared by every request of the process; a fresh registry per dispatcher by default. */
   breakers?: BreakerRegistry;
   /** No attempt starts with less than this left before the deadline (default 50 ms). */
@@ -58,9 +61,10 @@ export interface DispatchStream {
 /**
  * Sends model calls to a route's targets: filters out targets that cannot serve the request,
  * orders the rest (priority, then weight), retries and falls back under one deadline, a per-
- * target circuit breaker and the process's retry budget, hedges unary calls when the route says
- * so, and records every attempt. Failures surface as `ConnectError`s with a `ProviderAttempts`
- * detail (`FailedPrecondition` + `CapabilityMissing` when no target can serve the request).
+ * target circuit breaker, the process's retry budget and per-target retry throttling, hedges
+ * unary calls when the route says so, and records every attempt. Failures surface as
+ * `ConnectError`s with a `ProviderAttempts` detail (`FailedPrecondition` + `CapabilityMissing`
+ * when no target can serve the request).
  */
 export interface Dispatcher {
   /** A complete chat answer; `req.model` is ignored (each target's model is used). */
@@ -79,6 +83,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     sleep: deps.sleep ?? realSleep,
     setTimer: deps.setTimer ?? realSetTimer,
     budget: deps.retryBudget ?? createRetryBudget(),
+    throttle: deps.retryThrottle ?? createRetryThrottle(),
     breakers: deps.breakers ?? createBreakerRegistry({ now: deps.now ?? Date.now }),
     credential: (name) => deps.credential(name),
     minAttemptMs: deps.minAttemptMs ?? 50,

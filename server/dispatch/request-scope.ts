@@ -6,6 +6,7 @@ import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
 import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
+import { targetsThatFit } from "./context-window.js";
 import type { DispatchEnv } from "./dispatch-env.js";
 import type { Release } from "./retry-budget.js";
 import type { ResolvedRoute } from "./route-types.js";
@@ -45,7 +46,8 @@ export interface PreparedRequest {
 
 /**
  * Filters the route's targets by the capabilities the request needs (throwing
- * `FailedPrecondition` + `CapabilityMissing` when none is left), orders them and fixes the one
+ * `FailedPrecondition` + `CapabilityMissing` when none is left) and by context window (throwing
+ * `InvalidArgument` when the prompt fits none), orders them and fixes the one
  * deadline: the earlier of the caller's and now + the route's timeout.
  */
 export function prepareRequest(
@@ -56,7 +58,8 @@ export function prepareRequest(
   op: DispatchOp,
   opts: DispatchOptions,
 ): PreparedRequest {
-  const usable = capableTargets(route, requiredCapabilities(request, op), providerOf);
+  // Capabilities first (FailedPrecondition), then context windows (InvalidArgument): both before any call.
+  const usable = targetsThatFit(capableTargets(route, requiredCapabilities(request, op), providerOf), request, route.alias);
   const order = orderTargets(
     usable.map((c) => c.target),
     env.random,

@@ -49,6 +49,13 @@ describe("routeInputFromSpec", () => {
     expect(resolved.timeoutMs).toBe(30_000);
   });
 
+  it("carries the retry throttle knobs, a proto float's ratio rounded to three decimals", () => {
+    const base = { targets: [{ provider: "sandbox", model: "m" }] };
+    const tuned = create(RouteSchema, { ...base, retry: { throttleMaxTokens: 20, throttleTokenRatio: 0.3 } });
+    expect(withDefaults(routeInputFromSpec("a", tuned)).retry).toMatchObject({ throttleMaxTokens: 20, throttleTokenRatio: 0.3 });
+    expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, base))).retry).toMatchObject({ throttleMaxTokens: 10, throttleTokenRatio: 0.1 });
+  });
+
   it("carries the cache policy: a TTL turns caching on, the threshold defaults to 0.95", () => {
     const base = { targets: [{ provider: "sandbox", model: "m" }] };
     expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, base))).cache).toBeUndefined();

@@ -62,6 +62,7 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
       firstTokenTimeoutMs: ms(t.firstTokenTimeout),
       idleTimeoutMs: ms(t.idleTimeout),
       params: { ...t.params },
+      contextWindowTokens: positive(t.contextWindowTokens),
     }) as RouteTargetInput,
   );
   return definedOnly({
@@ -73,6 +74,8 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
           initialBackoffMs: ms(route.retry.initialBackoff),
           maxBackoffMs: ms(route.retry.maxBackoff),
           budgetPercent: positive(route.retry.budgetPercent),
+          throttleMaxTokens: positive(route.retry.throttleMaxTokens),
+          throttleTokenRatio: positive(route.retry.throttleTokenRatio),
         })
       : undefined,
     hedge: route.hedge ? definedOnly({ delayMs: ms(route.hedge.delay), maxHedges: positive(route.hedge.maxHedges) }) : undefined,

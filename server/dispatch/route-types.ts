@@ -24,6 +24,8 @@ export interface RouteTarget {
   idleTimeoutMs: number;
   /** Provider-specific settings (for example an Azure deployment). */
   params: Record<string, string>;
+  /** The model's context window in tokens; a longer prompt skips the target. Unset: not checked. */
+  contextWindowTokens?: number;
 }
 
 /** Retries of one target before falling back, and the process-wide retry budget knobs. */
@@ -40,6 +42,10 @@ export interface RetryPolicy {
   minRetryConcurrency: number;
   /** Whether an `auth` failure (our credential is broken) falls back to the next target (default true). */
   fallbackOnAuth: boolean;
+  /** gRPC A6 throttling: size of each target's token bucket; retries stop at half or less (default 10, 1..1000). */
+  throttleMaxTokens: number;
+  /** Tokens a success gives back to its target's bucket (default 0.1, 0.001..1, three decimals). */
+  throttleTokenRatio: number;
 }
 
 /** Hedging of unary calls: a parallel twin on the next target when the first is slow. */
@@ -120,6 +126,8 @@ export const ROUTE_DEFAULTS = {
     budgetPercent: 20,
     minRetryConcurrency: 3,
     fallbackOnAuth: true,
+    throttleMaxTokens: 10,
+    throttleTokenRatio: 0.1,
   },
   hedge: { maxHedges: 1 },
   breaker: { errorThresholdPercent: 50, volumeThreshold: 20, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 },
@@ -160,6 +168,7 @@ export function withDefaults(input: RouteInput): ResolvedRoute {
       };
       if (t.credential !== undefined && t.credential !== "") target.credential = t.credential;
       if (t.attemptTimeoutMs !== undefined && t.attemptTimeoutMs > 0) target.attemptTimeoutMs = t.attemptTimeoutMs;
+      if (t.contextWindowTokens !== undefined && t.contextWindowTokens > 0) target.contextWindowTokens = Math.floor(t.contextWindowTokens);
       return target;
     }),
     retry: {
@@ -169,6 +178,9 @@ export function withDefaults(input: RouteInput): ResolvedRoute {
       budgetPercent: clamp(nonNegative(retry.budgetPercent, d.retry.budgetPercent), 0, 100),
       minRetryConcurrency: nonNegative(retry.minRetryConcurrency, d.retry.minRetryConcurrency),
       fallbackOnAuth: retry.fallbackOnAuth ?? d.retry.fallbackOnAuth,
+      throttleMaxTokens: clamp(positiveOr(retry.throttleMaxTokens, d.retry.throttleMaxTokens), 1, 1000),
+      // A6: the ratio has three decimals at most; a proto float's 0.1 arrives as 0.10000000149.
+      throttleTokenRatio: clamp(Math.round(positiveOr(retry.throttleTokenRatio, d.retry.throttleTokenRatio) * 1000) / 1000, 0.001, 1),
     },
     hedge: {
       ...(hedge.delayMs !== undefined && hedge.delayMs >= 0 ? { delayMs: hedge.delayMs } : {}),

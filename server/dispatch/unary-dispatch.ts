@@ -17,13 +17,22 @@ type Settled<T> = { ok: true; value: T } | { ok: false; err: unknown; decision: 
 
 interface Running<T> {
   slot: Slot;
+  /** Settles when the attempt is over; a failure is recorded by then, a success only by `win`. */
   done: Promise<Settled<T>>;
-  /** Aborts the attempt and records it as cancelled at once (a twin won, or all is lost). */
-  supersede(): void;
+  /** Records the attempt as the request's answer. */
+  win(value: T): void;
+  /**
+   * Aborts the attempt (a twin won, or all is lost) and records it once it has settled:
+   * cancelled, billed with the provider's usage when its full answer had arrived (a photo
+   * finish), else with an estimate. Settles within microtasks: `done` races the abort.
+   */
+  supersede(): Promise<void>;
 }
 
 function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<T> {
   const ctl = openAttempt(scope, slot);
+  // The adapter's answer once it returned, even if an abort reached this attempt first.
+  let answered: { value: T } | undefined;
   const done = (async (): Promise<Settled<T>> => {
     let apiKey: string | undefined;
     try {
@@ -35,29 +44,33 @@ function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<
     try {
       const headers = slot.handle.headers;
       const ctx: CallContext = { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) };
-      const value = await raceAbort(
-        callSafely(() => call.invoke(slot.candidate, ctx)),
-        ctl.signal,
+      const invoked = callSafely(() => call.invoke(slot.candidate, ctx));
+      // Registered before `raceAbort`'s own reaction, so it is known by the time an abort is handled.
+      invoked.then(
+        (value) => {
+          answered = { value };
+        },
+        () => {},
       );
-      if (ctl.ended) {
-        // Superseded between the answer and this line: already recorded as cancelled.
-        const err = abortError({ cause: "superseded" });
-        return { ok: false, err, decision: ctl.fail(err, { outputText: "" }) };
-      }
-      ctl.succeed(call.usage(value));
-      return { ok: true, value };
+      return { ok: true, value: await raceAbort(invoked, ctl.signal) };
     } catch (thrown) {
       const err = ctl.errorFor(thrown);
-      return { ok: false, err, decision: ctl.fail(err, { outputText: "" }) };
+      const usage = answered === undefined ? undefined : call.usage(answered.value);
+      return { ok: false, err, decision: ctl.fail(err, { outputText: "", ...(usage === undefined ? {} : { usage }) }) };
     }
   })();
   return {
     slot,
     done,
-    supersede() {
+    win(value) {
+      ctl.succeed(call.usage(value));
+    },
+    async supersede() {
       const cause = { cause: "superseded" } as const;
       ctl.abort(cause);
-      ctl.fail(abortError(cause), { outputText: "" });
+      const result = await done;
+      // A complete answer that lost the race: the provider billed it, and said for how much.
+      if (result.ok) ctl.fail(abortError(cause), { outputText: "", usage: call.usage(result.value) });
     },
   };
 }
@@ -68,9 +81,10 @@ type Event<T> = { type: "settled"; running: Running<T>; result: Settled<T> } | {
  * Runs a unary request to its end: attempts in plan order with retries and fallbacks; with
  * `route.hedge.delayMs` set, a twin on the next target whenever the attempts in flight have not
  * answered after the delay (up to `maxHedges`, inside the retry budget). The first success wins
- * and every other attempt is aborted and recorded as cancelled; a failure that may be neither
- * retried nor fallen back from cancels the others too. Throws the request's `ConnectError` when
- * no attempt succeeds.
+ * and every other attempt is aborted and recorded as cancelled — billed with the provider's usage
+ * when its complete answer had arrived too (a photo finish), else with an estimate; a failure that
+ * may be neither retried nor fallen back from cancels the others too. Every attempt is recorded
+ * before this returns or throws the request's `ConnectError` (when no attempt succeeds).
  */
 export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>): Promise<{ value: T; candidate: Candidate }> {
   const plan = createAttemptPlan(scope);
@@ -95,6 +109,11 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
     running.add(start(scope, slot, call));
     armHedge();
   };
+  const supersedeRunning = async (): Promise<void> => {
+    const left = [...running];
+    running.clear();
+    await Promise.all(left.map((r) => r.supersede()));
+  };
 
   try {
     const first = plan.claim(false);
@@ -116,7 +135,10 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
       }
       running.delete(ev.running);
       const { result } = ev;
-      if (result.ok) return { value: result.value, candidate: ev.running.slot.candidate };
+      if (result.ok) {
+        ev.running.win(result.value);
+        return { value: result.value, candidate: ev.running.slot.candidate };
+      }
       lastError = result.err;
       if (!result.decision.fallback && !result.decision.retrySameTarget) {
         stop = scope.stopReason() ?? "exhausted";
@@ -139,11 +161,11 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
       launch(slot);
     }
     // Record the attempts still in flight (a fatal answer cancels them) before reporting.
-    for (const r of running) r.supersede();
-    running.clear();
+    await supersedeRunning();
     throw scope.failure(stop ?? "exhausted", lastError);
   } finally {
     hedgeTimer?.cancel();
-    for (const r of running) r.supersede();
+    // Every attempt is recorded before the caller reads the log (a loser's answer may be in hand).
+    await supersedeRunning();
   }
 }

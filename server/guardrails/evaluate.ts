@@ -74,7 +74,15 @@ function spansOf(rule: CompiledRule, text: string): Array<{ start: number; end: 
  * every field of the call.
  */
 export function evaluateText(text: string, policies: readonly CompiledPolicy[], stage: GuardrailStageName, placeholders: Placeholders): TextVerdict {
-  const findings = findViolations(text, policies, stage);
+  return applyFindings(text, findViolations(text, policies, stage), placeholders);
+}
+
+/**
+ * The verdict of `findings` (from {@link findViolations} or another analyzer) on `text`: the
+ * blocking finding if any, and the text with the redactions applied.
+ */
+export function applyFindings(text: string, unordered: readonly Finding[], placeholders: Placeholders): TextVerdict {
+  const findings = [...unordered].sort((a, b) => a.start - b.start);
   const blocked = findings.find((f) => f.action === "block");
   const redactions = nonOverlapping(findings.filter((f) => f.action === "redact"));
   const redacted = redactSpans(text, redactions, placeholders);

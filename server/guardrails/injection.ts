@@ -28,9 +28,12 @@ const SIGNALS: ReadonlyArray<{ name: string; weight: number; pattern: string; fl
   { name: "persona_switch", weight: 0.5, pattern: String.raw`\b(you are now|from now on,? you are|pretend (to be|you are)|act as|roleplay as)\b[^.\n]{0,60}?\b(unrestricted|unfiltered|uncensored|without (any )?(rules|restrictions|limits|filters)|no (rules|restrictions|limits|filters)|evil|jailbroken)\b` },
   { name: "jailbreak_mode", weight: 0.6, pattern: String.raw`\b(developer mode|dan mode|god mode|jailbreak(ed)?|do anything now)\b` },
   { name: "no_restrictions", weight: 0.3, pattern: String.raw`\b(without|ignore|bypass|disable)\b[^.\n]{0,20}?\b(restrictions|limitations|filters|censorship|safety (rules|guidelines|filters)|content policy)\b` },
-  { name: "role_marker", weight: 0.5, pattern: String.raw`(<\|(im_start|im_end|system|assistant|user)\|>|\[/?INST\]|<<SYS>>|^\s*#{2,}\s*(system|instruction)s?\b|^\s*(system|assistant)\s*:)`, flags: "m" },
+  // Horizontal whitespace only after `^`: `^\s*` in multiline mode re-scans every newline run from
+  // each line start (quadratic: 100 KB of newlines took over a minute).
+  { name: "role_marker", weight: 0.5, pattern: String.raw`(<\|(im_start|im_end|system|assistant|user)\|>|\[/?INST\]|<<SYS>>|^[ \t]*#{2,}[ \t]*(system|instruction)s?\b|^[ \t]*(system|assistant)[ \t]*:)`, flags: "m" },
   { name: "invisible_characters", weight: 0.3, pattern: "[\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]" },
-  { name: "encoded_blob", weight: 0.2, pattern: "[A-Za-z0-9+/]{200,}={0,2}" },
+  // Anchored at the start of a run: unanchored, every position of a 199-character run is tried.
+  { name: "encoded_blob", weight: 0.2, pattern: "(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{200,}={0,2}" },
 ];
 
 /**

@@ -30,6 +30,8 @@ export interface CompiledRule {
 export interface CompiledPolicy {
   name: string;
   rules: readonly CompiledRule[];
+  /** `analyzer_fail_open`: let texts through unchecked when the analyzer fails (default: refuse). */
+  analyzerFailOpen?: boolean;
 }
 
 /** A policy that cannot be compiled; `path` names the field (`rules[2].regex.pattern`). */
@@ -70,7 +72,7 @@ const ACTIONS: Record<number, GuardrailActionName> = {
  * protovalidate cannot see: a pattern outside the regex subset, an injection rule on the output.
  */
 export function compilePolicy(policy: GuardrailPolicy): CompiledPolicy {
-  return { name: policy.name, rules: policy.rules.map((rule, i) => compileRule(rule, `rules[${i}]`)) };
+  return { name: policy.name, rules: policy.rules.map((rule, i) => compileRule(rule, `rules[${i}]`)), analyzerFailOpen: policy.analyzerFailOpen };
 }
 
 function compileRule(rule: GuardrailPolicy["rules"][number], path: string): CompiledRule {

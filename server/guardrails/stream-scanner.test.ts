@@ -6,6 +6,7 @@ import { GuardrailAction, GuardrailPolicySchema, PiiEntity } from "../../gen/ts/
 import { evaluateText } from "./evaluate.js";
 import { createPlaceholders, createStreamRestorer, redactSpans } from "./placeholders.js";
 import { compilePolicy } from "./policy.js";
+import { generatePiiCorpus } from "./pii/corpus/generate-corpus.js";
 import { createStreamScanner } from "./stream-scanner.js";
 
 const policy = compilePolicy(
@@ -60,43 +61,66 @@ describe("placeholders", () => {
 describe("stream scanner (sliding window)", () => {
   const answer = `${"Some harmless words. ".repeat(20)}Write to jane.doe@example.com or pay with 4111 1111 1111 1111. ${"More text. ".repeat(30)}`;
 
-  it("redacts values split across chunks exactly like the unary check (property)", () => {
+  /** Streams `chunks` through a fresh scanner: what was sent, and the block if any. */
+  async function stream(chunks: readonly string[], policies = [policy]): Promise<{ sent: string; blocked?: unknown }> {
+    const scanner = createStreamScanner(policies, "output", createPlaceholders());
+    let sent = "";
+    for (const piece of chunks) {
+      const step = await scanner.push(piece);
+      if (step.blocked !== undefined) return { sent, blocked: step.blocked };
+      sent += step.text;
+    }
+    const rest = await scanner.flush();
+    if (rest.blocked !== undefined) return { sent, blocked: rest.blocked };
+    return { sent: sent + rest.text };
+  }
+
+  it("redacts values split across chunks exactly like the unary check (property)", async () => {
     const expected = evaluateText(answer, [policy], "output", createPlaceholders()).text;
-    fc.assert(
-      fc.property(fc.array(fc.nat(), { maxLength: 40 }), (cuts) => {
-        const scanner = createStreamScanner([policy], "output", createPlaceholders());
-        let out = "";
-        for (const piece of pieces(answer, cuts)) out += scanner.push(piece).text;
-        out += scanner.flush().text;
-        expect(out).toBe(expected);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 40 }), async (cuts) => {
+        expect((await stream(pieces(answer, cuts))).sent).toBe(expected);
       }),
       { numRuns: 200 },
     );
   });
 
-  it("stops before any part of a blocked phrase is sent, however it is chunked (property)", () => {
+  it("stops before any part of a blocked phrase is sent, however it is chunked (property)", async () => {
     const text = `${"The report is ready. ".repeat(25)}Here are the launch codes: 0000. ${"After. ".repeat(10)}`;
     const phraseAt = text.indexOf("launch codes");
-    fc.assert(
-      fc.property(fc.array(fc.nat(), { maxLength: 60 }), (cuts) => {
-        const scanner = createStreamScanner([policy], "output", createPlaceholders());
-        let sent = "";
-        let blocked = false;
-        for (const piece of pieces(text, cuts)) {
-          const step = scanner.push(piece);
-          if (step.blocked !== undefined) {
-            blocked = true;
-            expect(step.blocked).toMatchObject({ rule: "deny", category: "DENY_LIST" });
-            break;
-          }
-          sent += step.text;
-        }
-        if (!blocked) blocked = scanner.flush().blocked !== undefined;
-        expect(blocked).toBe(true);
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.nat(), { maxLength: 60 }), async (cuts) => {
+        const { sent, blocked } = await stream(pieces(text, cuts));
+        expect(blocked).toMatchObject({ rule: "deny", category: "DENY_LIST" });
         expect(sent.length).toBeLessThanOrEqual(phraseAt);
         expect(sent.toLowerCase()).not.toContain("launch");
       }),
       { numRuns: 200 },
+    );
+  });
+
+  it("masks every PII kind split anywhere across chunks: random values, random chunking (property)", async () => {
+    const all = compilePolicy(
+      create(GuardrailPolicySchema, {
+        name: "guardrail-policies/all",
+        rules: [{ id: "pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii", value: { entities: [] } } }],
+      }),
+    );
+    // Labelled sentences of every kind from the corpus, several joined into one answer per run.
+    const labelled = generatePiiCorpus({ seed: 7, positivesPerKind: 40, nearMissesPerKind: 0, mixed: 0, negatives: 0 });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(fc.constantFrom(...labelled), { minLength: 1, maxLength: 4 }),
+        fc.array(fc.nat(), { maxLength: 30 }),
+        async (chosen, cuts) => {
+          const text = `Here you go:\n${chosen.map((s) => s.text).join("\n")}\nAnything else?`;
+          const expected = evaluateText(text, [all], "output", createPlaceholders()).text;
+          const { sent } = await stream(pieces(text, cuts), [all]);
+          expect(sent).toBe(expected);
+          for (const s of chosen) expect(sent).not.toContain(s.text.slice(s.spans[0]!.start, s.spans[0]!.end));
+        },
+      ),
+      { numRuns: 300 },
     );
   });
 });

@@ -10,12 +10,15 @@ const CONTEXT_CHARS = 64;
 /** A step of the scanner: the text safe to send now, or the finding that must stop the stream. */
 export type ScanStep = { text: string; blocked?: undefined } | { text: string; blocked: Finding };
 
-/** A sliding-window scan of streamed text. */
+/** Finds the violations in one text (the call's analyzer; default: in-process `findViolations`). */
+export type FindViolations = (text: string) => Finding[] | Promise<Finding[]>;
+
+/** A sliding-window scan of streamed text. Calls must not overlap: await each before the next. */
 export interface StreamScanner {
-  /** Adds a piece of the answer; returns what may be sent (possibly empty) or the block. */
-  push(text: string): ScanStep;
+  /** Adds a piece of the answer; resolves to what may be sent (possibly empty) or the block. */
+  push(text: string): Promise<ScanStep>;
   /** At the end of the stream: the rest of the window, scanned and redacted. */
-  flush(): ScanStep;
+  flush(): Promise<ScanStep>;
   /** Everything seen so far, unredacted (for a final external check). */
   readonly seen: string;
 }
@@ -31,7 +34,12 @@ export interface StreamScanner {
  * The cost is a delay of one window of text, and a rescan of the window per chunk (linear
  * detectors, so O(window) per chunk).
  */
-export function createStreamScanner(policies: readonly CompiledPolicy[], stage: GuardrailStageName, placeholders: Placeholders): StreamScanner {
+export function createStreamScanner(
+  policies: readonly CompiledPolicy[],
+  stage: GuardrailStageName,
+  placeholders: Placeholders,
+  find: FindViolations = (text) => findViolations(text, policies, stage),
+): StreamScanner {
   const longestPhrase = policies
     .flatMap((p) => p.rules)
     .reduce((m, r) => Math.max(m, r.check.kind === "deny_list" ? r.check.list.longest : 0), 0);
@@ -40,11 +48,12 @@ export function createStreamScanner(policies: readonly CompiledPolicy[], stage: 
   let pending = "";
   let seen = "";
 
-  const step = (final: boolean): ScanStep => {
+  const step = async (final: boolean): Promise<ScanStep> => {
     const scanned = context + pending;
-    const findings = findViolations(scanned, policies, stage)
+    const findings = (await find(scanned))
       .map((f) => ({ ...f, start: f.start - context.length, end: f.end - context.length }))
       .filter((f) => f.end > 0);
+    findings.sort((a, b) => a.start - b.start);
     const blocked = findings.find((f) => f.action === "block");
     if (blocked !== undefined) return { text: "", blocked };
     let cut = final ? pending.length : Math.max(0, pending.length - window);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StateBackend } from "../store/state/state-backend.js";
-import { BudgetReleaseLost, counterKey, createBudgetReservations, type BudgetRef, type BudgetReservations, type Reservation } from "./budget-reservation.js";
+import { counterKey, createBudgetReservations, openHoldsKey, type BudgetRef, type BudgetReservations, type Reservation } from "./budget-reservation.js";
 
 /** A key space for one test, on one backend implementation. */
 export interface StateHarness {
@@ -24,21 +24,25 @@ export interface StateHarness {
 export type Fault = "none" | "before" | "after";
 
 /**
- * Wraps a backend so its `reserve` calls fail as scripted, in call order: `before` rejects
- * without touching state (a refused connection), `after` applies the call and then rejects (a
- * reply lost to a timeout). Once the script runs out, calls pass through.
+ * Wraps a backend so its counter writes (`reserve`, `reserveHold`, `settleHold`) fail as
+ * scripted, in call order: `before` rejects without touching state (a refused connection),
+ * `after` applies the call and then rejects (a reply lost to a timeout). Once the script runs
+ * out, calls pass through.
  */
 export function faultyReserve(state: StateBackend, script: Fault[]): StateBackend {
   const queue = [...script];
+  const faulty = async <T>(run: () => Promise<T>): Promise<T> => {
+    const fault = queue.shift() ?? "none";
+    if (fault === "before") throw new Error("injected: connection refused");
+    const result = await run();
+    if (fault === "after") throw new Error("injected: reply lost");
+    return result;
+  };
   return {
     ...state,
-    async reserve(entries, ttlMs) {
-      const fault = queue.shift() ?? "none";
-      if (fault === "before") throw new Error("injected: connection refused");
-      const result = await state.reserve(entries, ttlMs);
-      if (fault === "after") throw new Error("injected: reply lost");
-      return result;
-    },
+    reserve: (entries, ttlMs) => faulty(() => state.reserve(entries, ttlMs)),
+    reserveHold: (hold, journal, ttlMs) => faulty(() => state.reserveHold(hold, journal, ttlMs)),
+    settleHold: (settlement, ttlMs) => faulty(() => state.settleHold(settlement, ttlMs)),
   };
 }
 
@@ -54,13 +58,13 @@ const budget = (id: string, level: BudgetRef["level"], limit: number, period: Bu
   tz,
 });
 
-/** Retries a call that rejected, as a caller would after a timeout (not a lost release). */
+/** Retries a call that rejected, as a caller would after a timeout. */
 async function retry<T>(fn: () => Promise<T>, attempts = 100): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
-      if (err instanceof BudgetReleaseLost || i >= attempts) throw err;
+      if (i >= attempts) throw err;
     }
   }
 }
@@ -185,26 +189,31 @@ export function runBudgetReservationContract(name: string, factory: (now: () => 
       await expect(faulty.extend(r, 50n)).rejects.toThrow(/connection refused/); // 3: did not land
       await expect(faulty.extend(r, 50n)).rejects.toThrow(/reply lost/); // 4: landed
       for (const b of hierarchy) await expectCounters(b, 0, 150);
-      // 5: the unresolved extension is recognized; 6: the booking lands but its reply is lost.
+      // 5: the unresolved extension is recognized; 6: the settle lands but its reply is lost.
       await expect(faulty.settle(r, 170n)).rejects.toThrow(/reply lost/);
-      await faulty.settle(r, 170n); // 7: recognized as booked; the release runs once
+      await faulty.settle(r, 170n); // 7: finds its marker gone: already settled, nothing counted again
       await faulty.settle(r, 170n);
       for (const b of hierarchy) await expectCounters(b, 170, 0);
       expect(r.heldMicros).toBe(150n);
     });
 
-    it("reports a lost release instead of repeating it, leaving the hold (fail closed)", async () => {
+    it("journals every hold step, and settles exactly after a sweep released the hold", async () => {
       const r = await reserve(300);
-      const failing = createBudgetReservations({ state: { ...state, get: (k) => state.get(k), reserve: (e, t) => state.reserve(e, t), release: async () => Promise.reject(new Error("down")) }, clock });
-      const held = await failing.reserve({ tenant: TENANT, budgets: hierarchy, amountMicros: 50n });
-      if (!held.ok) throw new Error("refused");
-      const error = await failing.settle(held.reservation, 20n).catch((err: unknown) => err);
-      expect(error).toBeInstanceOf(BudgetReleaseLost);
-      expect((error as BudgetReleaseLost).unreleasedMicros).toBe(30n);
-      expect(held.reservation.settled).toBe(true);
-      await failing.settle(held.reservation, 20n); // no retry of the release
-      await budgets.settle(r, 300n);
-      await expectCounters(key, 320, 30);
+      expect((await budgets.extend(r, 50n)).ok).toBe(true);
+      const other = await reserve(20);
+      const [open] = (await state.openHolds(openHoldsKey(TENANT))).filter((h) => h.member === r.id);
+      expect([...open!.held.values()]).toEqual([350, 350, 350]);
+      // A sweep (its owner looked dead) gives the whole hold back…
+      const released = await state.releaseHolds(openHoldsKey(TENANT), [{ member: r.id, owner: open!.owner, marker: `budget-hold:{${TENANT}}:${r.id}`, keys: [...open!.held.keys()] }], 60_000);
+      expect(released).toHaveLength(1);
+      for (const b of hierarchy) await expectCounters(b, 0, 20);
+      // …then the owner, alive after all, extends and settles: nothing is released twice.
+      expect((await budgets.extend(r, 10n)).ok).toBe(true);
+      for (const b of hierarchy) await expectCounters(b, 0, 30);
+      await budgets.settle(r, 200n);
+      await budgets.settle(other, 20n);
+      for (const b of hierarchy) await expectCounters(b, 220, 0);
+      expect(await state.openHolds(openHoldsKey(TENANT))).toEqual([]);
     });
 
     it("admits at most the cap when 64 requests race, across three replicas (P1)", async () => {
@@ -389,5 +398,6 @@ export async function runBudgetModel(
   for (const [k, ttl] of ttls ?? []) {
     expect(ttl, `(c) TTL of ${k}`).toBeGreaterThan(0);
     expect(k.startsWith(`budget-hold:{${tenant}}`), `(c) marker ${k} outlived its reservation`).toBe(false);
+    expect(k, "(c) a journal record outlived its reservation").not.toBe(openHoldsKey(tenant));
   }
 }

@@ -21,6 +21,8 @@ describe("budget reservations: memory, scheduled interleavings", () => {
           ...inner,
           reserve: s.scheduleFunction(inner.reserve),
           release: s.scheduleFunction(inner.release),
+          reserveHold: s.scheduleFunction(inner.reserveHold),
+          settleHold: s.scheduleFunction(inner.settleHold),
         });
         try {
           await s.waitFor(runBudgetModel({ connect: () => state, dispose: () => state.close() }, { now: () => now }, ops, scheduled));

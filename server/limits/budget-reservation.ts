@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
-import type { ReserveEntry, StateBackend } from "../store/state/state-backend.js";
+import type { StateBackend } from "../store/state/state-backend.js";
 import { createPeriodCalendar, type BudgetPeriodName, type Period, type PeriodCalendar } from "./periods.js";
 
 /** The level of the hierarchy a budget caps (the proto's BudgetLevel, provider-neutral). */
@@ -81,27 +81,15 @@ export interface BudgetSnapshot {
   reservedMicros: bigint;
 }
 
-/**
- * `settle` finished the books but could not give back the unused part of the reservation: the
- * counters over-hold `unreleasedMicros` on every line (never an overspend) until they are
- * re-seeded from the ledger or expire. Not retried: a release that did land would be counted
- * twice. Log it; the reservation is settled.
- */
-export class BudgetReleaseLost extends Error {
-  override readonly name = "BudgetReleaseLost";
-  constructor(
-    readonly reservation: Reservation,
-    readonly unreleasedMicros: bigint,
-    options: { cause: unknown },
-  ) {
-    super(`budget reservation ${reservation.id}: releasing ${unreleasedMicros} µ$ failed`, options);
-  }
-}
-
 /** Dependencies of {@link createBudgetReservations}. */
 export interface BudgetReservationsDeps {
   state: StateBackend;
   clock: Clock;
+  /**
+   * The replica id the holds' journal names as their owner (`createReplicaLease().id`); default:
+   * a random id with no lease, whose holds a sweeper elsewhere would treat as a dead replica's.
+   */
+  owner?: string;
   /** Period arithmetic (default: a fresh calendar, which caches per zone). */
   calendar?: PeriodCalendar;
 }
@@ -136,13 +124,13 @@ export interface BudgetReservations {
    */
   extend(reservation: Reservation, moreMicros: bigint): Promise<ReserveOutcome>;
   /**
-   * Books the call's actual cost on every line and gives back the rest of the hold. When the
-   * actual exceeds the hold, the overage is added anyway, past the cap if need be: the money was
-   * spent, and the next request is refused. Idempotent: settling a settled reservation is a
-   * no-op, and after a rejection, calling it again finishes the job without counting anything
-   * twice (the booking step carries a per-reservation marker that makes it apply once) — retry
-   * with the same actual. The release of the unused hold is attempted at most once; see
-   * {@link BudgetReleaseLost}.
+   * Books the call's actual cost on every line and gives back the rest of the hold, in one atomic
+   * step. When the actual exceeds the hold, the overage is added anyway, past the cap if need be:
+   * the money was spent, and the next request is refused. Idempotent: settling a settled
+   * reservation is a no-op, and after a rejection, calling it again (with the same actual)
+   * finishes the job without counting anything twice — the step applies only while the
+   * reservation's marker exists, and deletes it. Correct after a sweep released the hold too:
+   * what is given back is what the journal still holds.
    */
   settle(reservation: Reservation, actualMicros: bigint): Promise<void>;
   /** Gives the whole hold back (the call was never billed): `settle` with an actual of 0. */
@@ -163,8 +151,6 @@ interface Handle {
   holds: number;
   /** An extension whose call rejected, so its outcome is unknown; run again before anything else. */
   pending?: bigint;
-  /** The booking step of `settle` has landed. */
-  booked: boolean;
   settled: boolean;
 }
 
@@ -174,20 +160,32 @@ interface Handle {
  */
 const HANDLE = Symbol("budget reservation handle");
 
-/** Added to the marker by the booking step: far above any number of holds. */
-const BOOKED = 2 ** 40;
-const NO_LIMIT = Number.MAX_SAFE_INTEGER;
 
 /**
- * The budget counters of the fast path (Redis, or in-process), over `StateBackend.reserve` and
- * `release`. Redis is a cache of the Postgres ledger here, never the ledger (RELIABILITY P7).
+ * The budget counters of the fast path (Redis, or in-process), over `StateBackend.reserveHold`
+ * and `settleHold`. Redis is a cache of the Postgres ledger here, never the ledger (RELIABILITY P7).
  *
  * Per budget and period two counters, both under the tenant's hash tag:
  * `budget:{tenant}:<id>:<period>` holds settled spend plus every open hold — the only number
  * admission compares with the cap — and `…:spent` the settled spend alone, for reporting.
  * A reservation adds a marker `budget-hold:{tenant}:<reservation id>` in the same atomic step as
  * its holds; the marker counts the holds that landed and is how retries are recognized. It is
- * removed when the reservation is released.
+ * removed by the settle.
+ *
+ * Holds are journaled (issue #7/#11: a killed replica's holds were never given back, and a
+ * `total` budget's counter lives 400 days). Each hold step — the reservation and every extension
+ * — records, in the same atomic step, what it added to each counter, under the reservation's id
+ * in the tenant's index `budget-open:{tenant}`, with its owner (this replica's id). The settle is
+ * then one atomic step against that record: it adds the actual to every `:spent` counter, sets
+ * every admission counter to `current + actual − journaled`, drops the record and deletes the
+ * marker, so the release can no longer be lost between two steps, and a retry after a lost reply
+ * finds no marker and does nothing. A sweeper (`hold-sweeper.ts`) releases the records of owners
+ * whose lease lapsed, subtracting exactly what they journaled; a settle after that sweep finds no
+ * record (journaled = 0) and adds only the actual. So the counter always equals seeded + settled
+ * spend + the sum of the open records, whatever the interleaving of settle, extend and sweep:
+ * nothing is released twice or left behind by a dead replica. The cost: a replica that stalls
+ * past its lease has its holds released while its calls still run — a temporary over-admission
+ * of those holds (their actual is still booked when they settle), never a double count.
  *
  * Every write sets the TTL of the keys it touches to the longest remaining period among the
  * reservation's budgets plus `slackMs` (`totalTtlMs` for total budgets), so a counter outlives
@@ -199,6 +197,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
   const totalTtlMs = opts.totalTtlMs ?? 400 * 86_400_000;
   const calendar = deps.calendar ?? createPeriodCalendar();
   const { state } = deps;
+  const owner = deps.owner ?? `unleased-${randomUUID()}`;
 
   const ttlFor = (lines: readonly ReservationLine[]): number => {
     const now = deps.clock.now();
@@ -233,14 +232,17 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     };
   };
 
-  /** One hold (the reservation, or an extension): marker + amount on every line, all or nothing. */
+  /** One hold (the reservation, or an extension): marker + amount on every line, all or nothing, journaled. */
   const hold = async (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> => {
     const micros = safe(amount, "amountMicros");
-    const entries: ReserveEntry[] = [
-      { key: handle.marker, amount: 1, limit: sequence },
-      ...handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
-    ];
-    const result = await state.reserve(entries, ttlFor(handle.lines));
+    const result = await state.reserveHold(
+      {
+        marker: { key: handle.marker, amount: 1, limit: sequence },
+        counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
+      },
+      { index: openHoldsKey(handle.tenant), member: handle.id, owner },
+      ttlFor(handle.lines),
+    );
     if (!result.ok && result.index === 0) {
       // The marker already counts this hold: an earlier attempt whose reply was lost landed.
       if (result.current !== sequence) {
@@ -273,36 +275,20 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       handle.settled = true;
       return;
     }
+    // An extension whose outcome is unknown runs again first, so it can no longer land later.
     if (handle.pending !== undefined) await runPending(handle, handle.pending);
-    const ttl = ttlFor(handle.lines);
-    if (!handle.booked) {
-      const actual = safe(actualMicros, "actualMicros");
-      const overage = actualMicros > handle.held ? safe(actualMicros - handle.held, "overage") : 0;
-      const entries: ReserveEntry[] = [
-        { key: handle.marker, amount: BOOKED, limit: BOOKED + handle.holds },
-        ...handle.lines.map((line) => ({ key: line.spentKey, amount: actual, limit: NO_LIMIT })),
-        ...(overage > 0 ? handle.lines.map((line) => ({ key: line.key, amount: overage, limit: NO_LIMIT })) : []),
-      ];
-      const result = await state.reserve(entries, ttl);
-      // Refused on the marker: an earlier attempt whose reply was lost already booked it.
-      if (!result.ok && (result.index !== 0 || result.current < BOOKED)) {
-        throw new Error(`budget reservation ${handle.id}: booking refused at entry ${result.index} (current ${result.current})`);
-      }
-      handle.booked = true;
-    }
-    // From here on at most once: a release that landed but whose reply was lost must not be
-    // repeated, or the counters would drop below the money actually held.
+    const actual = safe(actualMicros, "actualMicros");
+    await state.settleHold(
+      {
+        marker: handle.marker,
+        index: openHoldsKey(handle.tenant),
+        member: handle.id,
+        add: handle.lines.map((line) => ({ key: line.spentKey, amount: actual })),
+        replace: handle.lines.map((line) => ({ key: line.key, amount: actual })),
+      },
+      ttlFor(handle.lines),
+    );
     handle.settled = true;
-    const unused = handle.held > actualMicros ? handle.held - actualMicros : 0n;
-    const amount = safe(unused, "unused");
-    try {
-      await state.release(
-        [{ key: handle.marker, amount: NO_LIMIT }, ...(amount > 0 ? handle.lines.map((line) => ({ key: line.key, amount })) : [])],
-        ttl,
-      );
-    } catch (err) {
-      throw new BudgetReleaseLost(reservation, unused, { cause: err });
-    }
   };
 
   return {
@@ -323,10 +309,9 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
         id,
         tenant: request.tenant,
         lines,
-        marker: `budget-hold:{${request.tenant}}:${id}`,
+        marker: holdMarkerKey(request.tenant, id),
         held: 0n,
         holds: 0,
-        booked: false,
         settled: false,
       };
       handle.view = {
@@ -351,7 +336,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
     async extend(reservation, moreMicros) {
       const handle = handleOf(reservation);
-      if (handle.settled || handle.booked) throw new Error(`budget reservation ${handle.id} is already settled`);
+      if (handle.settled) throw new Error(`budget reservation ${handle.id} is already settled`);
       if (moreMicros < 0n) throw new RangeError(`moreMicros must not be negative, got ${moreMicros}`);
       if (handle.lines.length === 0) {
         handle.held += moreMicros;
@@ -374,6 +359,16 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       return { period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
     },
   };
+}
+
+/** The marker of reservation `id`: counts its holds; its settle applies only while it exists. */
+export function holdMarkerKey(tenant: string, id: string): string {
+  return `budget-hold:{${tenant}}:${id}`;
+}
+
+/** The tenant's index of open, journaled holds (reservation id → owner and amounts held). */
+export function openHoldsKey(tenant: string): string {
+  return `budget-open:{${tenant}}`;
 }
 
 /** The admission counter of one budget in one period. */

@@ -1,8 +1,9 @@
-import { mkdir, open, readdir, readFile, unlink, writeFile, type FileHandle } from "node:fs/promises";
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
 import { isRowRejection, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
 import { decodeLedgerLine, encodeLedgerLine } from "./ledger-codec.js";
+import { holderAlive, LEDGER_LOCK, readLedgerLock, writeLedgerLock } from "./ledger-lock.js";
 
 /** Dependencies of {@link createLedgerWriter}. */
 export interface LedgerWriterDeps {
@@ -67,7 +68,8 @@ interface Segment {
   broken?: boolean;
 }
 
-const SEGMENT = /^ledger-[\w-]+\.jsonl$/;
+/** A buffer file's name (also what adoption looks for in orphaned folders). */
+export const LEDGER_SEGMENT = /^ledger-[\w-]+\.jsonl$/;
 
 /**
  * A ledger writer: records are appended to a local append-only file before the call that made
@@ -239,7 +241,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
       await mkdir(deps.dir, { recursive: true });
       await lockDir(deps.dir);
       let replayed = 0;
-      for (const name of (await readdir(deps.dir)).filter((n) => SEGMENT.test(n)).sort()) {
+      for (const name of (await readdir(deps.dir)).filter((n) => LEDGER_SEGMENT.test(n)).sort()) {
         const file = path.join(deps.dir, name);
         const text = await readFile(file, "utf8");
         const lines = text.split("\n");
@@ -293,12 +295,12 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
         logger.warn({ err: err instanceof Error ? err.message : String(err), pending: pendingCount }, "ledger not fully flushed at close; the rest is replayed on the next start");
       }
       for (const segment of [...sealed, ...(active ? [active] : [])]) await segment.handle?.close().catch(() => undefined);
-      if (started) await unlink(path.join(deps.dir, LOCK)).catch(() => undefined);
+      // With records left, the lock stays: once this process is gone, its next start, or another
+      // replica adopting orphaned folders (see `ledger-adoption.ts`), replays them.
+      if (started && pendingCount === 0) await unlink(path.join(deps.dir, LEDGER_LOCK)).catch(() => undefined);
     },
   };
 }
-
-const LOCK = "ledger.lock";
 
 /**
  * Claims the buffer folder for this process: a second live process on the same folder would
@@ -306,27 +308,17 @@ const LOCK = "ledger.lock";
  * gone (a crash) is taken over.
  */
 async function lockDir(dir: string): Promise<void> {
-  const file = path.join(dir, LOCK);
   try {
-    await writeFile(file, String(process.pid), { flag: "wx" });
+    await writeLedgerLock(dir, true);
     return;
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
   }
-  const holder = Number((await readFile(file, "utf8").catch(() => "")).trim());
-  if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && alive(holder)) {
-    throw new Error(`the ledger folder ${dir} is in use by process ${holder}; give every replica its own ledger.dir`);
+  const holder = await readLedgerLock(dir);
+  if (holder !== undefined && holder.pid > 0 && holder.pid !== process.pid && holderAlive(holder)) {
+    throw new Error(`the ledger folder ${dir} is in use by process ${holder.pid} on ${holder.host}; give every replica its own ledger.dir`);
   }
-  await writeFile(file, String(process.pid));
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === "EPERM";
-  }
+  await writeLedgerLock(dir, false);
 }
 
 /** Makes a new file's directory entry durable (so a power loss cannot lose the whole file). */

@@ -1,5 +1,6 @@
 import type { CallerRef } from "../pipeline/model-call.js";
 import type { BudgetRecord, LimitStore, LimitTarget, RateLimitRecord } from "../store/limit-store.js";
+import type { BudgetAlertSettings } from "./budget-alerts.js";
 import type { BudgetRef } from "./budget-reservation.js";
 import type { RateLimitRule } from "./rate-limiter.js";
 
@@ -18,8 +19,12 @@ export interface LimitsCatalog {
   budgetsFor(caller: CallerRef, tags: Readonly<Record<string, string>>): BudgetRef[];
   /** Every rate limit that applies to such a call. */
   rateRulesFor(caller: CallerRef, tags: Readonly<Record<string, string>>): RateLimitRule[];
+  /** Every org that has at least one budget (whose holds the sweeper of dead replicas looks at). */
+  budgetTenants(): string[];
   /** What the budget named `budgetId` caps (for summing its spend in the ledger); undefined when unknown. */
   targetOf(budgetId: string): LimitTarget | undefined;
+  /** The soft-alert settings of the budget named `budgetId`; undefined when unknown. */
+  alertsOf(budgetId: string): BudgetAlertSettings | undefined;
   /** Checks for changes now and reloads if any (start-up, tests). */
   refresh(): Promise<void>;
   close(): void;
@@ -66,6 +71,7 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
   const pollMs = opts.pollMs ?? 1_000;
   let byOrg = new Map<string, OrgLimits>();
   let targets = new Map<string, LimitTarget>();
+  let alerts = new Map<string, BudgetAlertSettings>();
   let seen = -1n;
   let running: Promise<void> | undefined;
 
@@ -83,6 +89,7 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
     for (const r of rateLimits) orgOf(r.orgId).rules.push({ target: r, rule: rateRuleOf(r) });
     byOrg = next;
     targets = new Map(budgets.map((b) => [budgetRefOf(b).id, { target: b.target, level: b.level, targetId: b.targetId }]));
+    alerts = new Map(budgets.map((b) => [budgetRefOf(b).id, { thresholdsPercent: b.alertThresholdsPercent, webhookUrl: b.alertWebhookUrl }]));
     seen = revision;
   };
   const refresh = () => {
@@ -101,7 +108,9 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
     rateRulesFor(caller, tags) {
       return (byOrg.get(caller.orgId)?.rules ?? []).filter((r) => targetCovers(r.target, caller, tags)).map((r) => r.rule);
     },
+    budgetTenants: () => [...byOrg].filter(([, org]) => org.budgets.length > 0).map(([orgId]) => orgId),
     targetOf: (budgetId) => targets.get(budgetId),
+    alertsOf: (budgetId) => alerts.get(budgetId),
     refresh,
     close: () => clearInterval(timer),
   };

@@ -2,6 +2,14 @@ import type { Clock } from "../clock.js";
 import type { StateBackend, WindowHit } from "../store/state/state-backend.js";
 import type { BudgetLevelName } from "./budget-reservation.js";
 
+/**
+ * The largest requests- or tokens-per-minute limit accepted (10^11; the `lte` rule on
+ * `RateLimit` in `budget_service.proto` says the same). The sliding window computes
+ * `(limit + cost) × windowMs` in doubles, which must stay below 2^53: with a one-minute window
+ * that allows about 1.5 × 10^11, and this bound leaves room for any one call's token cost.
+ */
+export const MAX_RATE_LIMIT_PER_MINUTE = 100_000_000_000;
+
 /** A requests-per-minute and tokens-per-minute limit on one level of the hierarchy. */
 export interface RateLimitRule {
   /** Resource name (`orgs/{org}/rate-limits/{limit}`); part of the counter key. */
@@ -106,7 +114,11 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
   const windowMs = opts.windowMs ?? 60_000;
   const nowMs = (): number | undefined => deps.clock?.now();
 
-  const hit = async (tenant: string, rule: RateLimitRule, dimension: RateRefusal["dimension"], limit: number, cost: number): Promise<RateRefusal | undefined> => {
+  const hit = async (tenant: string, rule: RateLimitRule, dimension: RateRefusal["dimension"], stored: number, cost: number): Promise<RateRefusal | undefined> => {
+    // A limit stored before MAX_RATE_LIMIT_PER_MINUTE was enforced may be too large for the window
+    // arithmetic, which would fail every call under it: clamp it to the largest that fits. That is
+    // still far beyond any real traffic (effectively unlimited), but the hit is still counted.
+    const limit = Math.min(stored, Math.max(0, Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost));
     const result: WindowHit = await deps.state.hitWindow(windowKey(tenant, rule.id, dimension), cost, limit, windowMs, nowMs());
     if (result.allowed) return undefined;
     return { rule, dimension, limit, ...(result.retryAfterMs >= 0 ? { retryAfterMs: result.retryAfterMs } : {}) };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { Principal } from "../auth/principal.js";
-import { cacheOf, requestIdOf, tagsOf, timeoutOf, verbContextFor } from "./call-meta.js";
+import { cacheOf, requestIdOf, tagsOf, templatePinOf, timeoutOf, verbContextFor } from "./call-meta.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 
 const principal: Principal = {
@@ -66,5 +66,22 @@ describe("call-meta", () => {
       caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" },
       generation: { maxOutputTokens: 10 },
     });
+  });
+
+  it("records the body's user as the end_user tag, over a caller-set tag of that name", () => {
+    const base = { route: "fast", requestId: "r1", signal: new AbortController().signal, deadline: 1, principal };
+    const ctx = verbContextFor({ ...base, headers: { "x-switchboard-tags": "end_user=spoofed" }, endUser: "user-42" });
+    expect(ctx.tags).toEqual({ app: "checkout", env: "prod", end_user: "user-42" });
+    expect(verbContextFor({ ...base, headers: {} }).tags).not.toHaveProperty("end_user");
+  });
+
+  it("reads a pinned template from x-switchboard-template: a name, optionally @version", () => {
+    expect(templatePinOf(undefined)).toBeUndefined();
+    expect(templatePinOf(" ")).toBeUndefined();
+    expect(templatePinOf("prompts/greeting")).toEqual({ name: "prompts/greeting", version: 0 });
+    expect(templatePinOf("orgs/acme/prompts/greeting@3")).toEqual({ name: "orgs/acme/prompts/greeting", version: 3 });
+    for (const bad of ["greeting", "prompts/Greeting", "prompts/greeting@", "prompts/greeting@v2", "prompts/greeting@99999999999", "orgs/acme/routes/x"]) {
+      expect(() => templatePinOf(bad), bad).toThrow(OpenAIRequestError);
+    }
   });
 });

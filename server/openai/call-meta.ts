@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import type { Principal } from "../auth/principal.js";
 import type { CacheModeName, CallMeta } from "../pipeline/model-call.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
+import { withEndUser } from "../verbs/end-user-tag.js";
 import type { VerbContext } from "../verbs/verb-context.js";
 import { invalidField } from "./openai-request-error.js";
 
@@ -16,12 +17,15 @@ import { invalidField } from "./openai-request-error.js";
  *   ones winning; at most 32, keys `[a-zA-Z0-9_.:/-]{1,64}`, values up to 256 characters (the
  *   Connect surface's `RequestOptions.tags` rules);
  * - cache mode: `x-switchboard-cache` = `default` | `bypass` | `no-store` | `refresh`, with an
- *   optional `; max-age=<seconds>`.
+ *   optional `; max-age=<seconds>`;
+ * - end user: the body's `user`, recorded as the tag `end_user` (like `RequestOptions.end_user`);
+ * - pinned prompt template: `x-switchboard-template: <name>[@<version>]` (`RequestOptions.prompt`).
  */
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 const TAG_KEY = /^[a-zA-Z0-9_.:/-]{1,64}$/;
 const MAX_TAGS = 32;
+const TEMPLATE_PIN = /^((?:orgs\/[a-z0-9][a-z0-9-]{0,62}\/)?prompts\/[a-z0-9][a-z0-9-]{0,62})(?:@(\d{1,10}))?$/;
 const CACHE_MODES: Record<string, CacheModeName> = { default: "default", bypass: "bypass", "no-store": "no_store", no_store: "no_store", refresh: "refresh" };
 
 /** The first value of a header. */
@@ -92,6 +96,21 @@ export function cacheOf(header: string | undefined): CallMeta["cache"] {
   return { mode, ...(maxAgeMs === undefined ? {} : { maxAgeMs }) };
 }
 
+/**
+ * The template `x-switchboard-template` pins, as `RequestOptions.prompt` would: `<name>` (its
+ * active version) or `<name>@<version>`, the name `prompts/{id}` or `orgs/{org}/prompts/{id}`.
+ * Undefined when the header is absent or empty.
+ */
+export function templatePinOf(header: string | undefined): { name: string; version: number } | undefined {
+  if (header === undefined || header.trim() === "") return undefined;
+  const m = TEMPLATE_PIN.exec(header.trim());
+  const version = m?.[2] === undefined ? 0 : Number(m[2]);
+  if (m === null || version > 0xffff_ffff) {
+    throw invalidField("x-switchboard-template", "header x-switchboard-template must be a template name (prompts/{id} or orgs/{org}/prompts/{id}), optionally @<version>");
+  }
+  return { name: m[1]!, version };
+}
+
 /** What a call of the OpenAI surface is made with, apart from the parsed body. */
 export interface SurfaceCall {
   route: string;
@@ -101,6 +120,8 @@ export interface SurfaceCall {
   principal: Principal;
   headers: IncomingHttpHeaders;
   metadata?: Readonly<Record<string, string>>;
+  /** The body's `user`: recorded as the `end_user` tag. */
+  endUser?: string;
   /** The Chat template attached to the key, team, org or route, if any (rendered as the Chat verb does). */
   template?: PromptTemplateVersion;
   generation?: { maxOutputTokens?: number; temperature?: number };
@@ -118,7 +139,7 @@ export function verbContextFor(call: SurfaceCall): VerbContext {
     requestId: call.requestId,
     signal: call.signal,
     deadline: call.deadline,
-    tags: tagsOf(principal, call.metadata, headerValue(call.headers, "x-switchboard-tags")),
+    tags: withEndUser(tagsOf(principal, call.metadata, headerValue(call.headers, "x-switchboard-tags")), call.endUser),
     cache: cacheOf(headerValue(call.headers, "x-switchboard-cache")),
     // Only the other verbs shape their prompts by it; Chat and Embed pass formats through as asked.
     capabilities: { jsonSchema: false },

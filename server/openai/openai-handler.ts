@@ -5,12 +5,15 @@ import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
 import { bearerToken } from "../interceptors/auth.js";
 import { codeName } from "../interceptors/telemetry.js";
+import type { AuditLog } from "../audit/audit-log.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import { buildChatCall } from "../verbs/chat-request.js";
-import type { TemplateResolver } from "../verbs/templates/template-resolver.js";
+import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
+import type { TemplateRequest, TemplateResolver } from "../verbs/templates/template-resolver.js";
 import { callMetaFor } from "../verbs/verb-context.js";
-import { headerValue, requestIdOf, timeoutOf, verbContextFor, type SurfaceCall } from "./call-meta.js";
+import { createAccessAudit } from "./access-audit.js";
+import { headerValue, requestIdOf, templatePinOf, timeoutOf, verbContextFor, type SurfaceCall } from "./call-meta.js";
 import { parseChatCompletionRequest } from "./chat-request.js";
 import { chatCompletionOf } from "./chat-response.js";
 import { writeChatCompletionStream, type StreamEnd } from "./chat-stream.js";
@@ -34,6 +37,8 @@ export interface OpenAIHandlerDeps {
   /** Picks the Chat template attached to the caller or route, as for the Chat verb; absent: none. */
   templates?: Pick<TemplateResolver, "resolve">;
   logger: Logger;
+  /** Where authentication failures and access denials are recorded (the Connect surface's audit log); absent: nowhere. */
+  audit?: Pick<AuditLog, "appendLater">;
   /** Epoch ms for deadlines, `created` and retry delays (default `Date.now`, as dispatch uses). */
   now?: () => number;
 }
@@ -55,6 +60,8 @@ interface Exchange {
   res: HttpResponse;
   principal: Principal;
   requestId: string;
+  /** `METHOD /path`: the access log's procedure and the audit log's action. */
+  action: string;
   /** Aborted when the caller goes away before the answer is complete. */
   signal: AbortSignal;
   deadline: number;
@@ -66,7 +73,7 @@ interface Exchange {
 type Endpoint = (x: Exchange) => Promise<StreamEnd | void>;
 
 /** The parts of an exchange every model call takes. */
-function surfaceCall(x: Exchange, route: string, metadata?: Readonly<Record<string, string>>): SurfaceCall {
+function surfaceCall(x: Exchange, route: string, body: { metadata?: Readonly<Record<string, string>>; user?: string } = {}): SurfaceCall {
   return {
     route,
     requestId: x.requestId,
@@ -74,7 +81,8 @@ function surfaceCall(x: Exchange, route: string, metadata?: Readonly<Record<stri
     deadline: x.deadline,
     principal: x.principal,
     headers: x.req.headers,
-    ...(metadata === undefined ? {} : { metadata }),
+    ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
+    ...(body.user === undefined ? {} : { endUser: body.user }),
   };
 }
 
@@ -86,15 +94,20 @@ function surfaceCall(x: Exchange, route: string, metadata?: Readonly<Record<stri
  * `model` names a route alias, checked against the key's allowed routes (403) and the org's
  * routes (404); the call goes straight into the composed model pipeline (rate limits, budgets,
  * cache, guardrails, dispatch) with a `CallMeta` built as `call-meta.ts` documents. Every failure
- * leaves through `error-mapping.ts`; every request writes one access-log line.
+ * leaves through `error-mapping.ts`; every request writes one access-log line; authentication
+ * failures and access denials are also audited (`access-audit.ts`), as on the Connect surface.
  */
 export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandlerOptions): OpenAIHandler {
   const clock = { now: deps.now ?? Date.now };
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 120_000;
+  const auditAccess = createAccessAudit(deps.audit);
 
-  const checkRoute = (principal: Principal, alias: string) => {
+  const checkRoute = (x: Exchange, alias: string) => {
+    const { principal } = x;
     if (!mayUseRoute(principal, alias)) {
-      throw new OpenAIRequestError(`the calling key may not use route "${alias}"`, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
+      const err = new OpenAIRequestError(`the calling key may not use route "${alias}"`, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
+      auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: { model: alias } }, err);
+      throw err;
     }
     if (!deps.routeExists(alias, principal.orgId)) {
       throw new OpenAIRequestError(`route "${alias}" is not defined: \`model\` must name a route alias (GET /v1/models lists them)`, Code.NotFound, {
@@ -106,11 +119,12 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
 
   const chatCompletions: Endpoint = async (x) => {
     const parsed = parseChatCompletionRequest(await readJsonBody(x.req, opts.maxRequestBytes));
-    checkRoute(x.principal, parsed.route);
+    checkRoute(x, parsed.route);
     const { model: _model, messages, maxOutputTokens, temperature, ...controls } = parsed.request;
-    const template = await deps.templates?.resolve({ verb: "chat", caller: { orgId: x.principal.orgId, keyName: x.principal.keyName }, route: parsed.route });
+    const pinned = templatePinOf(headerValue(x.req.headers, "x-switchboard-template"));
+    const template = await resolveTemplate({ verb: "chat", caller: { orgId: x.principal.orgId, keyName: x.principal.keyName }, route: parsed.route, ...(pinned ? { pinned } : {}) });
     const ctx = verbContextFor({
-      ...surfaceCall(x, parsed.route, parsed.metadata),
+      ...surfaceCall(x, parsed.route, parsed),
       ...(template === undefined ? {} : { template }),
       generation: { ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }), ...(temperature === undefined ? {} : { temperature }) },
     });
@@ -134,10 +148,23 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     });
   };
 
+  /** The resolver's answer; its refusal of a pinned template names the header, not `options.prompt`. */
+  const resolveTemplate = async (request: TemplateRequest): Promise<PromptTemplateVersion | undefined> => {
+    try {
+      return await deps.templates?.resolve(request);
+    } catch (err) {
+      if (request.pinned === undefined || !(err instanceof ConnectError) || err.code !== Code.InvalidArgument) throw err;
+      throw new OpenAIRequestError(`header x-switchboard-template: ${err.rawMessage.replace(/^options\.prompt: /, "")}`, Code.InvalidArgument, { param: "x-switchboard-template" });
+    }
+  };
+
   const embeddings: Endpoint = async (x) => {
     const parsed = parseEmbeddingsRequest(await readJsonBody(x.req, opts.maxRequestBytes));
-    checkRoute(x.principal, parsed.route);
-    const meta = callMetaFor(verbContextFor(surfaceCall(x, parsed.route)), "embed", undefined, undefined);
+    checkRoute(x, parsed.route);
+    if (templatePinOf(headerValue(x.req.headers, "x-switchboard-template")) !== undefined) {
+      throw new OpenAIRequestError("header x-switchboard-template: embeddings render no prompt template", Code.InvalidArgument, { param: "x-switchboard-template" });
+    }
+    const meta = callMetaFor(verbContextFor(surfaceCall(x, parsed.route, parsed)), "embed", undefined, undefined);
     const result = await deps.pipeline.embed({ meta, request: parsed.request });
     if (result.response.vectors.length !== parsed.request.inputs.length) {
       throw new Error(`embeddings call returned ${result.response.vectors.length} vectors for ${parsed.request.inputs.length} inputs`);
@@ -185,14 +212,21 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     return { endpoint, ...(pathParam === undefined ? {} : { pathParam }) };
   };
 
-  const authenticate = async (req: HttpRequest): Promise<Principal> => {
-    const token = bearerToken(headerValue(req.headers, "authorization") ?? null);
-    if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
-    const principal = await deps.authenticator.authenticate(token);
-    if (!principal.scopes.has(Scope.INVOKE)) {
-      throw new ConnectError(`the OpenAI-compatible API requires scope ${scopeName(Scope.INVOKE)}`, Code.PermissionDenied);
+  /** The caller's principal; a refusal (no, bad or revoked key; no SCOPE_INVOKE) is audited, then thrown. */
+  const authenticate = async (req: HttpRequest, action: string, requestId: string): Promise<Principal> => {
+    let principal: Principal | undefined;
+    try {
+      const token = bearerToken(headerValue(req.headers, "authorization") ?? null);
+      if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+      principal = await deps.authenticator.authenticate(token);
+      if (!principal.scopes.has(Scope.INVOKE)) {
+        throw new ConnectError(`the OpenAI-compatible API requires scope ${scopeName(Scope.INVOKE)}`, Code.PermissionDenied);
+      }
+      return principal;
+    } catch (err) {
+      auditAccess(req, { action, requestId, ...(principal === undefined ? {} : { principal }) }, err);
+      throw err;
     }
-    return principal;
   };
 
   return (req, res) => {
@@ -207,9 +241,10 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const run = async (): Promise<StreamEnd | void> => {
       requestId = requestIdOf(req.headers);
       const { endpoint, pathParam } = endpointOf(method, path);
-      const principal = await authenticate(req);
+      const action = `${method} ${path}`;
+      const principal = await authenticate(req, action, requestId);
       const deadline = clock.now() + (timeoutOf(req.headers) ?? defaultTimeoutMs);
-      return endpoint({ req, res, principal, requestId, signal: caller.signal, deadline, ...(pathParam === undefined ? {} : { pathParam }) });
+      return endpoint({ req, res, principal, requestId, action, signal: caller.signal, deadline, ...(pathParam === undefined ? {} : { pathParam }) });
     };
     const log = (err: unknown, status: number) => {
       const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);

@@ -146,13 +146,13 @@ describe("budget stage", () => {
 
   it("fails closed when the state backend cannot answer", async () => {
     h.budgets = [cap(10_000)];
-    const broken = h.state.reserve;
-    h.state.reserve = () => Promise.reject(new Error("connection refused"));
+    const broken = h.state.reserveHold;
+    h.state.reserveHold = () => Promise.reject(new Error("connection refused"));
     try {
       expect(codeOf(await h.pipeline.chat({ meta: h.meta(), request: ask("hi", 5) }).catch((e: unknown) => e))).toBe(Code.Unavailable);
       expect(h.fake.requests()).toHaveLength(0);
     } finally {
-      h.state.reserve = broken;
+      h.state.reserveHold = broken;
     }
   });
 });

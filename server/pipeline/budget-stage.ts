@@ -1,8 +1,11 @@
+import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { budgetExceededError } from "../limits/budget-error.js";
-import { BudgetReleaseLost, type BudgetReservations, type Reservation } from "../limits/budget-reservation.js";
+import type { BudgetAlerts } from "../limits/budget-alerts.js";
+import type { ReservationRecovery } from "../limits/reservation-recovery.js";
+import type { BudgetReservations, Reservation } from "../limits/budget-reservation.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import { ceilDiv } from "../limits/cost.js";
 import type { BudgetSeeder } from "../limits/budget-seeder.js";
@@ -24,6 +27,10 @@ export interface BudgetStageDeps {
   prices: PriceBook;
   /** Seeds the counters of a budget's period from the ledger when they are missing (P7). */
   seeder?: BudgetSeeder;
+  /** Soft thresholds: told after each settle that booked spend (never waited on). */
+  alerts?: Pick<BudgetAlerts, "afterSettle">;
+  /** Gives back holds whose reserve or settle failed on the state backend, in the background (P7). */
+  recovery?: Pick<ReservationRecovery, "abandon" | "settleLater">;
   logger: Logger;
   clock?: Clock;
 }
@@ -70,10 +77,15 @@ interface Admission {
  * stopped (the provider call cancelled) and ends with a budget error, which ChatStream reports
  * as its `budget_exhausted` terminal event, and what was generated is billed.
  *
+ * After a settle that booked spend, `alerts` looks for soft thresholds crossed, in the
+ * background (see `budget-alerts.ts`).
+ *
  * Before reserving, the `seeder` makes sure each budget's counters for the period start from the
  * ledger's spend (a budget created mid-period, or Redis data lost), not from zero.
  *
- * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`;
+ * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`,
+ * and `recovery` makes sure a reserve whose reply was lost neither keeps its hold nor lands later;
+ * a settle that keeps failing is finished by `recovery` in the background;
  * a target without a price under a cap is refused with `FailedPrecondition` unless configured
  * otherwise. Calls without a caller, or covered by no budget, pass straight through.
  */
@@ -119,10 +131,15 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     const hedges = hedged && route.hedge.delayMs !== undefined ? route.hedge.maxHedges : 0;
     const one = prices.length === 0 ? 0n : worstCaseMicros({ inputTokensEstimate: input, maxOutputTokens: maxOut, prices });
     let outcome;
+    const reserve = { tenant: caller.orgId, budgets, amountMicros: one * BigInt(1 + hedges), id: randomUUID() };
+    let reserving = false;
     try {
       await deps.seeder?.ensure(caller.orgId, budgets);
-      outcome = await deps.reservations.reserve({ tenant: caller.orgId, budgets, amountMicros: one * BigInt(1 + hedges) });
+      reserving = true;
+      outcome = await deps.reservations.reserve(reserve);
     } catch (err) {
+      // The hold may still land (a lost reply, a hung connection): give it back, or bar it.
+      if (reserving) deps.recovery?.abandon(reserve);
       deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget check failed; refusing the call");
       throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
     }
@@ -136,14 +153,20 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     };
   };
 
-  /** Settles, retrying a failed booking twice; a lost release or a last failure only over-holds. */
+  /** Settles, retrying a failure twice; then `recovery` finishes it, or the hold over-holds until swept. */
   const settle = async (reservation: Reservation, actual: bigint, requestId: string): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
         await deps.reservations.settle(reservation, actual);
+        if (actual > 0n) deps.alerts?.afterSettle(reservation);
         return;
       } catch (err) {
-        if (err instanceof BudgetReleaseLost || attempt >= 2) {
+        if (attempt >= 2) {
+          if (deps.recovery !== undefined) {
+            deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId, reservation: reservation.id }, "budget settle failed; finishing it in the background");
+            deps.recovery.settleLater(reservation, actual);
+            return;
+          }
           deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId, reservation: reservation.id }, "budget settle incomplete; the hold stays until its counters expire");
           return;
         }

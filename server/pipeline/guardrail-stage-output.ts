@@ -1,11 +1,11 @@
-import { evaluateText } from "../guardrails/evaluate.js";
+import { applyFindings } from "../guardrails/evaluate.js";
 import type { ExternalContent } from "../guardrails/external-rule.js";
 import { createPlaceholders } from "../guardrails/placeholders.js";
 import { runExternalRules } from "../guardrails/run-external.js";
-import { createStreamScanner } from "../guardrails/stream-scanner.js";
+import { createStreamScanner, type StreamScanner } from "../guardrails/stream-scanner.js";
 import { guardrailViolation } from "../guardrails/violation.js";
 import type { ModelChunk } from "../providers/model.js";
-import { logExternal, logFindings, violationOf, type GuardrailStageDeps } from "./guardrail-stage.js";
+import { guardedAnalyzerOf, logExternal, logFindings, violationOf, type GuardrailStageDeps } from "./guardrail-stage.js";
 import type { ModelCallResult, ModelStream, Stage } from "./model-call.js";
 
 /**
@@ -14,28 +14,32 @@ import type { ModelCallResult, ModelStream, Stage } from "./model-call.js";
  * billed). It checks the model's answer — text and tool-call arguments — with the output rules
  * of the call's policies: `block` refuses with PermissionDenied + GuardrailViolation (stage
  * OUTPUT), `redact` masks with placeholders, `log` logs; external output rules see the answer
- * last.
+ * last. When the analyzer fails, the answer is refused (`Unavailable`) unless the policies fail
+ * open (`guardrails/analyzer.ts`), so an unchecked answer is neither sent nor cached.
  *
- * Streams are scanned through a sliding window (`stream-scanner.ts`) as they pass: a blocked
- * phrase stops the stream before any of it is sent, with the same error thrown mid-stream, which
- * ChatStream turns into its `truncated` (reason guardrail) terminal event. Tool-call arguments and
- * external rules are checked when the stream ends, before its `finish` is passed on.
+ * Streams are scanned through sliding windows (`stream-scanner.ts`) as they pass, one for the
+ * text and one per tool call's argument deltas: a blocked phrase or value stops the stream
+ * before any of it is sent, with the same error thrown mid-stream, which ChatStream turns into
+ * its `truncated` (reason guardrail) terminal event; redacted values are masked in the deltas.
+ * External rules are checked when the stream ends, before its `finish` is passed on.
  */
 export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
+  const analyze = guardedAnalyzerOf(deps);
   return (next) => ({
     async chat(call) {
       const policies = await deps.policies.forCall(call.meta);
       if (policies.length === 0) return next.chat(call);
       const result: ModelCallResult = await next.chat(call);
       const placeholders = createPlaceholders();
-      const check = (text: string, field: string) => {
-        const verdict = evaluateText(text, policies, "output", placeholders);
+      const check = async (text: string, field: string) => {
+        const verdict = applyFindings(text, await analyze(text, policies, "output", field), placeholders);
         if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
         logFindings(deps.logger, call.meta, "output", field, verdict.findings);
         return verdict.text;
       };
-      const text = check(result.response.text, "output.text");
-      const toolCalls = result.response.toolCalls.map((c, i) => ({ ...c, argumentsJson: check(c.argumentsJson, `output.tool_calls[${i}].arguments`) }));
+      const text = await check(result.response.text, "output.text");
+      const toolCalls = [];
+      for (const [i, c] of result.response.toolCalls.entries()) toolCalls.push({ ...c, argumentsJson: await check(c.argumentsJson, `output.tool_calls[${i}].arguments`) });
       const contents: ExternalContent[] = [{ field: "output.text", text }, ...toolCalls.map((c, i) => ({ field: `output.tool_calls[${i}].arguments`, text: c.argumentsJson }))];
       const external = await runExternalRules(deps.external, policies, "output", contents.filter((c) => c.text !== ""), call.meta);
       logExternal(deps.logger, call.meta, external.logged);
@@ -61,22 +65,24 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
           return;
         }
         const placeholders = createPlaceholders();
-        const scanner = createStreamScanner(policies, "output", placeholders);
-        const toolArgs = new Map<number, string>();
+        const scannerFor = (field: string) => createStreamScanner(policies, "output", placeholders, (text) => analyze(text, policies, "output", field));
+        const textScanner = scannerFor("output.text");
+        const toolScanners = new Map<number, StreamScanner>();
+        const toolField = (index: number) => `output.tool_calls[${index}].arguments`;
         let ended = false;
-        /** The held-back text, the tool calls and the external rules, once the answer is complete. */
+        /** The held-back text and arguments, then the external rules, once the answer is complete. */
         const end = async function* (): AsyncGenerator<ModelChunk> {
           if (ended) return;
           ended = true;
-          const rest = scanner.flush();
+          const rest = await textScanner.flush();
           if (rest.blocked !== undefined) throw violationOf(rest.blocked, "output.text", "output");
           if (rest.text !== "") yield { type: "text", text: rest.text };
-          const contents: ExternalContent[] = scanner.seen === "" ? [] : [{ field: "output.text", text: scanner.seen }];
-          for (const [index, args] of toolArgs) {
-            const field = `output.tool_calls[${index}].arguments`;
-            const verdict = evaluateText(args, policies, "output", placeholders);
-            if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
-            contents.push({ field, text: args });
+          const contents: ExternalContent[] = textScanner.seen === "" ? [] : [{ field: "output.text", text: textScanner.seen }];
+          for (const [index, scanner] of toolScanners) {
+            const tail = await scanner.flush();
+            if (tail.blocked !== undefined) throw violationOf(tail.blocked, toolField(index), "output");
+            if (tail.text !== "") yield { type: "tool_call", index, argumentsDelta: tail.text };
+            contents.push({ field: toolField(index), text: scanner.seen });
           }
           const external = await runExternalRules(deps.external, policies, "output", contents, call.meta);
           logExternal(deps.logger, call.meta, external.logged);
@@ -84,12 +90,20 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
         };
         for await (const chunk of inner.chunks) {
           if (chunk.type === "text") {
-            const step = scanner.push(chunk.text);
+            const step = await textScanner.push(chunk.text);
             if (step.blocked !== undefined) throw violationOf(step.blocked, "output.text", "output");
             if (step.text !== "") yield { type: "text", text: step.text };
             continue;
           }
-          if (chunk.type === "tool_call") toolArgs.set(chunk.index, (toolArgs.get(chunk.index) ?? "") + chunk.argumentsDelta);
+          if (chunk.type === "tool_call") {
+            let scanner = toolScanners.get(chunk.index);
+            if (scanner === undefined) toolScanners.set(chunk.index, (scanner = scannerFor(toolField(chunk.index))));
+            const step = await scanner.push(chunk.argumentsDelta);
+            if (step.blocked !== undefined) throw violationOf(step.blocked, toolField(chunk.index), "output");
+            // The call's id and name pass at once; its arguments as the window releases them.
+            if (step.text !== "" || chunk.id !== undefined || chunk.name !== undefined) yield { ...chunk, argumentsDelta: step.text };
+            continue;
+          }
           if (chunk.type === "finish" || chunk.type === "usage") yield* end();
           yield chunk;
         }

@@ -1,4 +1,5 @@
-import { evaluateText, type Finding } from "../guardrails/evaluate.js";
+import { createGuardedAnalyzer, inProcessAnalyzer, type GuardedAnalyze, type GuardrailAnalyzer } from "../guardrails/analyzer.js";
+import { applyFindings, type Finding } from "../guardrails/evaluate.js";
 import type { ExternalChecker, ExternalContent } from "../guardrails/external-rule.js";
 import { createPlaceholders, createStreamRestorer, type Placeholders } from "../guardrails/placeholders.js";
 import type { CompiledPolicy } from "../guardrails/policy.js";
@@ -14,6 +15,22 @@ export interface GuardrailStageDeps {
   policies: { forCall(meta: CallMeta): Promise<CompiledPolicy[]> };
   external: ExternalChecker;
   logger: Logger;
+  /** The in-process rules' engine (default: the built-in detectors); failures fail closed (P22). */
+  analyzer?: GuardrailAnalyzer | undefined;
+  /** Longest one analysis may take before it counts as failed (default 2 s). */
+  analyzerTimeoutMs?: number;
+}
+
+/** The stages' analyzer, guarded: a failure refuses the call unless its policies fail open, and is logged without content. */
+export function guardedAnalyzerOf(deps: GuardrailStageDeps): GuardedAnalyze {
+  return createGuardedAnalyzer(deps.analyzer ?? inProcessAnalyzer, {
+    ...(deps.analyzerTimeoutMs === undefined ? {} : { timeoutMs: deps.analyzerTimeoutMs }),
+    onFailure: (err, f) =>
+      deps.logger.error(
+        { err: err instanceof Error ? err.message : String(err), stage: f.stage, field: f.field, failClosed: f.failClosed, failOpen: f.failOpen },
+        f.failClosed.length > 0 ? "guardrail analyzer failed; call refused (fail closed)" : "guardrail analyzer failed; text passed unchecked (policies fail open)",
+      ),
+  });
 }
 
 /** Logs what `log` and `redact` rules found: rule, category and field, never the text. */
@@ -41,6 +58,15 @@ export function logExternal(logger: Logger, meta: CallMeta, logged: readonly Vio
  * whole), JSON-escaped where the answer is JSON.
  */
 export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
+  const analyze = guardedAnalyzerOf(deps);
+  /** One text at `field`: redacted, or the violation thrown. */
+  const inspect = async (call: { meta: CallMeta }, text: string, policies: Awaited<ReturnType<GuardrailStageDeps["policies"]["forCall"]>>, field: string, placeholders: Placeholders, contents: ExternalContent[]) => {
+    const verdict = applyFindings(text, await analyze(text, policies, "input", field), placeholders);
+    if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field);
+    logFindings(deps.logger, call.meta, "input", field, verdict.findings);
+    contents.push({ field, text: verdict.text });
+    return verdict.text;
+  };
   /** The guarded request, or undefined when no policy applies. Throws the violation. */
   const guard = async (call: ModelCall): Promise<{ request: ModelRequest; placeholders: Placeholders } | undefined> => {
     const policies = await deps.policies.forCall(call.meta);
@@ -48,21 +74,18 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
     const placeholders = createPlaceholders();
     const flagged = new Set(call.meta.userContentMessages ?? []);
     const contents: ExternalContent[] = [];
-    const messages: ModelMessage[] = call.request.messages.map((message, i) => {
-      if (!flagged.has(i)) return message;
-      return {
-        ...message,
-        content: message.content.map((part, j) => {
-          if (part.type !== "text") return part;
-          const field = `messages[${i}].content[${j}].text`;
-          const verdict = evaluateText(part.text, policies, "input", placeholders);
-          if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field);
-          logFindings(deps.logger, call.meta, "input", field, verdict.findings);
-          contents.push({ field, text: verdict.text });
-          return { type: "text", text: verdict.text };
-        }),
-      };
-    });
+    const messages: ModelMessage[] = [];
+    for (const [i, message] of call.request.messages.entries()) {
+      if (!flagged.has(i)) {
+        messages.push(message);
+        continue;
+      }
+      const content: ModelMessage["content"] = [];
+      for (const [j, part] of message.content.entries()) {
+        content.push(part.type === "text" ? { type: "text", text: await inspect(call, part.text, policies, `messages[${i}].content[${j}].text`, placeholders, contents) } : part);
+      }
+      messages.push({ ...message, content });
+    }
     const external = await runExternalRules(deps.external, policies, "input", contents, call.meta);
     logExternal(deps.logger, call.meta, external.logged);
     if (external.violation !== undefined) throw guardrailViolation(external.violation);
@@ -105,14 +128,8 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
       if (policies.length === 0) return next.embed(call);
       const placeholders = createPlaceholders();
       const contents: ExternalContent[] = [];
-      const inputs = call.request.inputs.map((text, i) => {
-        const field = `inputs[${i}]`;
-        const verdict = evaluateText(text, policies, "input", placeholders);
-        if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field);
-        logFindings(deps.logger, call.meta, "input", field, verdict.findings);
-        contents.push({ field, text: verdict.text });
-        return verdict.text;
-      });
+      const inputs: string[] = [];
+      for (const [i, text] of call.request.inputs.entries()) inputs.push(await inspect(call, text, policies, `inputs[${i}]`, placeholders, contents));
       const external = await runExternalRules(deps.external, policies, "input", contents, call.meta);
       logExternal(deps.logger, call.meta, external.logged);
       if (external.violation !== undefined) throw guardrailViolation(external.violation);

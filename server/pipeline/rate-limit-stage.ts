@@ -3,7 +3,7 @@ import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import { rateLimitExceededError } from "../limits/rate-limit-error.js";
-import type { RateLimiter, RateTicket } from "../limits/rate-limiter.js";
+import type { RateLimiter, RateLimitRule, RateTicket } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
@@ -20,17 +20,33 @@ export interface RateLimitStageDeps {
 export interface RateLimitStageOptions {
   /** Output tokens counted up front for a request that sets no max output tokens (default 4096). */
   defaultMaxOutputTokens?: number;
+  /**
+   * Which limits this stage enforces (default both). The gateway splits them around the cache:
+   * `requests` outside it (a cache hit is still a request), `tokens` inside it (a hit uses no
+   * provider capacity, so it never counts against, nor is refused by, tokens-per-minute).
+   */
+  dimensions?: "both" | "requests" | "tokens";
+}
+
+/** `rules` with only the limits of `dimensions` (the other limit removed), and those left with a limit. */
+function rulesFor(rules: readonly RateLimitRule[], dimensions: NonNullable<RateLimitStageOptions["dimensions"]>): RateLimitRule[] {
+  if (dimensions === "both") return [...rules];
+  return rules
+    .map(({ requestsPerMinute, tokensPerMinute, ...rule }): RateLimitRule => ({ ...rule, ...(dimensions === "requests" ? { requestsPerMinute } : { tokensPerMinute }) }))
+    .filter((r) => (r.requestsPerMinute ?? 0) > 0 || (r.tokensPerMinute ?? 0) > 0);
 }
 
 type StreamResult = Omit<ModelCallResult, "response">;
 const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
 
 /**
- * The rate-limit stage, outermost: every model call by a caller counts against the
- * requests-per-minute and tokens-per-minute limits that cover it (key, team, org and tag limits
- * from the `rate_limits` definitions, cached in-process), in the shared state, so the limits are
- * global across replicas (P5). A call over a limit is refused with `ResourceExhausted` and a
- * `RateLimitExceeded` detail carrying the retry delay, before anything else runs.
+ * The rate-limit stage: every model call by a caller counts against the requests-per-minute and
+ * tokens-per-minute limits that cover it (key, team, org and tag limits from the `rate_limits`
+ * definitions, cached in-process), in the shared state, so the limits are global across replicas
+ * (P5). A call over a limit is refused with `ResourceExhausted` and a `RateLimitExceeded` detail
+ * carrying the retry delay, before anything further runs. One stage may enforce only one of the
+ * two (`dimensions`): the gateway counts requests in front of the cache and tokens behind it, so
+ * a cache hit is a request but uses no tokens-per-minute.
  *
  * Tokens are counted up front with the call's estimate (input characters / 4 plus its output
  * cap) and corrected upward once the call ends with what every attempt actually used. A verb
@@ -39,11 +55,12 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
  */
 export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): Stage {
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
+  const dimensions = opts.dimensions ?? "both";
 
   const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest): Promise<RateTicket | undefined> => {
     const caller = meta.caller;
     if (caller === undefined) return undefined;
-    const rules = deps.catalog.rateRulesFor(caller, meta.tags);
+    const rules = rulesFor(deps.catalog.rateRulesFor(caller, meta.tags), dimensions);
     if (rules.length === 0) return undefined;
     const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? defaultMax);
     let outcome;

@@ -2,9 +2,6 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-harness.testing.js";
 import { emptyUsage, type ModelRequest } from "../providers/model.js";
-import type { ModelCallResult, ModelPipeline } from "./model-call.js";
-import { createUsageStage } from "./usage-stage.js";
-import { createLogCapture } from "../../test/support/log-capture.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
 
 let h: MoneyHarness;
@@ -89,26 +86,5 @@ describe("usage stage", () => {
     const { caller: _, ...anonymous } = h.meta();
     await h.pipeline.chat({ meta: anonymous, request: ask("hi") });
     expect(h.ledger).toHaveLength(0);
-  });
-
-  it("writes attempt 0 for a cache hit the inner pipeline reports", async () => {
-    const rows: UsageRecordRow[] = [];
-    const hit: ModelCallResult = {
-      response: { text: "cached", toolCalls: [], finishReason: "stop", usage: emptyUsage(), model: "gpt-test" },
-      provider: "openai",
-      model: "gpt-test",
-      attempts: [],
-      costMicrosUsd: 0n,
-      cacheStatus: "hit_exact",
-    };
-    const inner = { chat: async () => hit } as unknown as ModelPipeline;
-    const stage = createUsageStage({
-      ledger: { append: async (r) => void rows.push(...r), hasCapacity: () => true },
-      cost: () => 0n,
-      priceVersion: () => "v",
-      logger: createLogCapture().logger,
-    });
-    await stage(inner).chat({ meta: h.meta(), request: ask("hi") });
-    expect(rows).toEqual([expect.objectContaining({ attempt: 0, cacheStatus: "hit_exact", costMicros: 0n, priceVersion: "cache" })]);
   });
 });

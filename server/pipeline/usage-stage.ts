@@ -29,8 +29,9 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
 /**
  * The usage stage: innermost, just outside dispatch. It writes one ledger record per attempt of
  * every model call made for a caller — successes and failures alike, streams at their end,
- * however they end (completed, cut, cancelled by the client) — and, for a cache hit, one record
- * with attempt 0. Attempts skipped by an open circuit breaker sent nothing and are not billed.
+ * however they end (completed, cut, cancelled by the client). Cache hits never get here (the
+ * cache stage answers them further out); `createCacheHitUsageStage` records them, with attempt 0.
+ * Attempts skipped by an open circuit breaker sent nothing and are not billed.
  * The records are in the durable buffer (see `ledger-writer.ts`) before the call returns.
  *
  * Each call gets a gateway-made call id; `(call id, attempt)` is the ledger's unique key, so the
@@ -87,24 +88,6 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
         estimated: a.usage.estimated,
         cacheStatus: hit?.cacheStatus ?? "miss",
       }));
-    if (attempts.length === 0 && hit !== undefined && hit.cacheStatus.startsWith("hit")) {
-      records.push({
-        ...base,
-        attempt: 0,
-        provider: hit.provider,
-        model: hit.model,
-        outcome: "success",
-        inputTokens: 0,
-        outputTokens: 0,
-        cachedInputTokens: 0,
-        cacheWriteInputTokens: 0,
-        reasoningTokens: 0,
-        costMicros: 0n,
-        priceVersion: "cache",
-        estimated: false,
-        cacheStatus: hit.cacheStatus,
-      });
-    }
     try {
       await deps.ledger.append(records);
     } catch (err) {

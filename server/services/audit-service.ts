@@ -3,10 +3,12 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { AuditEventSchema, AuditOutcome, AuditService, type AuditEvent } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
 import type { AuditLog } from "../audit/audit-log.js";
+import { verifyCheckpoints } from "../audit/checkpoint.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuditEvent as StoredEvent, AuditFilter, AuditOutcomeName } from "../store/audit-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
+import { checkpointMessage, checkpointOf, checkpointStatusMessage } from "./audit-checkpoint-messages.js";
 import { callerOf } from "./caller.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
@@ -16,6 +18,8 @@ export interface AuditServiceDeps {
   audit: Pick<AuditLog, "store" | "verify">;
   tenants: Pick<TenantStore, "getOrg">;
   logger: Logger;
+  /** Checks the signatures of checkpoints passed to `VerifyAuditChain` (`checkpointSigningKey(pepper)`); absent: not checked. */
+  checkpointKey?: Buffer;
 }
 
 /** `page_size` 0 means this many (the schema's documented default for audit events). */
@@ -31,7 +35,9 @@ const OUTCOME_NAMES: Record<AuditOutcomeName, AuditOutcome> = {
  * `switchboard.v1.AuditService`. `ListAuditEvents` with `parent: orgs/{org}` returns the events
  * about that org's resources and those made by its keys; an empty parent (every event,
  * unauthenticated attempts included) and `VerifyAuditChain` (the chain spans every org) need
- * `SCOPE_PLATFORM_ADMIN`. Another org is `NotFound`, as everywhere.
+ * `SCOPE_PLATFORM_ADMIN`. Another org is `NotFound`, as everywhere. `VerifyAuditChain` with
+ * `checkpoints` also checks the chain against heads exported earlier (`checkpoint-exporter.ts`),
+ * which is what finds a tail cut off or rewritten together with the chain-head row.
  */
 export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof AuditService> {
   return {
@@ -73,15 +79,38 @@ export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof A
       if (!verdict.intact) {
         deps.logger.error({ firstBroken: verdict.firstBroken.toString(), problem: verdict.problem }, "the audit chain is broken");
       }
+      const checkpoints = req.checkpoints.length === 0 ? undefined : await verifyCheckpoints(deps.audit.store, req.checkpoints.map(checkpointOf), deps.checkpointKey);
+      if (checkpoints !== undefined && checkpoints.status !== "matched") {
+        deps.logger.error(
+          { checkpoint: checkpoints.failed?.sequence.toString(), problem: checkpoints.status },
+          "the audit chain does not match an exported checkpoint",
+        );
+      }
       return {
-        intact: verdict.intact,
+        intact: verdict.intact && (checkpoints === undefined || checkpoints.status === "matched"),
         checked: verdict.checked,
-        firstBrokenSequence: verdict.firstBroken,
+        firstBrokenSequence: verdict.firstBroken !== 0n || checkpoints?.failed === undefined ? verdict.firstBroken : firstBrokenAt(checkpoints.failed.sequence, checkpoints.status, verdict.headSequence),
         headHash: verdict.headHash,
         headSequence: verdict.headSequence,
+        ...(checkpoints === undefined
+          ? {}
+          : {
+              checkpointStatus: checkpointStatusMessage(checkpoints.status),
+              checkpointsMatched: BigInt(checkpoints.matched),
+              ...(checkpoints.failed === undefined ? {} : { failedCheckpoint: checkpointMessage(checkpoints.failed) }),
+            }),
       };
     },
   };
+}
+
+/**
+ * Where a chain that links but disagrees with a checkpoint is first known broken: past the head
+ * for a cut tail (the first event that is gone), else the checkpoint itself (the chain was
+ * rewritten at or before it).
+ */
+function firstBrokenAt(checkpoint: bigint, status: string, head: bigint): bigint {
+  return status === "missing" && head + 1n < checkpoint ? head + 1n : checkpoint;
 }
 
 /** The API form of a stored event. */

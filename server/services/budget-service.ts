@@ -16,6 +16,7 @@ import type { Clock } from "../clock.js";
 import type { BudgetReservations } from "../limits/budget-reservation.js";
 import { budgetRefOf, type LimitsCatalog } from "../limits/limits-catalog.js";
 import { periodOf } from "../limits/periods.js";
+import { MAX_RATE_LIMIT_PER_MINUTE } from "../limits/rate-limiter.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { BudgetFields, LimitStore, RateLimitFields } from "../store/limit-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
@@ -82,8 +83,10 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
     alertWebhookUrl: b.alertWebhookUrl,
   });
   const rateFields = (r: RateLimit): Omit<RateLimitFields, "target" | "level" | "targetId"> => {
+    // Also enforced by the proto's `lte`; checked here too so no path stores a limit the window
+    // arithmetic cannot count (it would fail every call under it).
     const safe = (v: bigint, field: string) => {
-      if (v > BigInt(Number.MAX_SAFE_INTEGER)) throw new ConnectError(`${field}: too large`, Code.InvalidArgument);
+      if (v > BigInt(MAX_RATE_LIMIT_PER_MINUTE)) throw new ConnectError(`${field}: at most ${MAX_RATE_LIMIT_PER_MINUTE} per minute, got ${v}`, Code.InvalidArgument);
       return Number(v);
     };
     return { requestsPerMinute: safe(r.requestsPerMinute, "rate_limit.requests_per_minute"), tokensPerMinute: safe(r.tokensPerMinute, "rate_limit.tokens_per_minute") };

@@ -34,7 +34,7 @@ export interface GuardrailServiceDeps {
   refresh?: () => Promise<void>;
 }
 
-const UPDATABLE = ["description", "rules", "attachments", "enabled"] as const;
+const UPDATABLE = ["description", "rules", "attachments", "enabled", "analyzer_fail_open"] as const;
 const SEGMENT = "[a-z0-9][a-z0-9-]{0,62}";
 const POLICY_NAME = new RegExp(`^(?:orgs/(${SEGMENT})/)?guardrail-policies/(${SEGMENT})$`);
 const ATTACHMENT = new RegExp(`^(?:orgs/(${SEGMENT})(?:/teams/(${SEGMENT})(?:/keys/(${SEGMENT}))?|/routes/([a-z0-9][a-z0-9._-]{0,62}))?|routes/([a-z0-9][a-z0-9._-]{0,62}))$`);
@@ -147,6 +147,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       if (fields.has("description")) next.description = req.policy.description;
       if (fields.has("rules")) next.rules = clone(GuardrailPolicySchema, req.policy).rules;
       if (fields.has("enabled")) next.enabled = req.policy.enabled;
+      if (fields.has("analyzer_fail_open")) next.analyzerFailOpen = req.policy.analyzerFailOpen;
       const spec = specOf(next);
       compiled(next, "policy");
       const attachments = fields.has("attachments") ? await resolveAttachments(principal, scope, req.policy.attachments, "policy.attachments") : record.attachments;
@@ -175,9 +176,9 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
 
 const ACTION = { redact: GuardrailAction.REDACT, block: GuardrailAction.BLOCK, log: GuardrailAction.LOG } as const;
 
-/** What is stored of a policy: rules and description (name, times, attachments and enabled have columns). */
+/** What is stored of a policy: rules, description and failure mode (name, times, attachments and enabled have columns). */
 function specOf(policy: GuardrailPolicy): GuardrailPolicy {
-  return create(GuardrailPolicySchema, { description: policy.description, rules: policy.rules });
+  return create(GuardrailPolicySchema, { description: policy.description, rules: policy.rules, analyzerFailOpen: policy.analyzerFailOpen });
 }
 
 /** A stored policy as the API returns it. */

@@ -27,6 +27,11 @@ export interface RouteStore {
   list(orgId: string | null, page: PageRequest): Promise<Page<RouteRecord>>;
   /** Replaces a live route's spec; undefined when there is none. */
   update(orgId: string | null, alias: string, spec: unknown): Promise<RouteRecord | undefined>;
+  /**
+   * Replaces a live route's spec only if its revision is still `revision` (compare-and-set, so
+   * replicas seeding the same config at once change it once); undefined when it moved or is gone.
+   */
+  replaceIf(orgId: string | null, alias: string, revision: bigint, spec: unknown): Promise<RouteRecord | undefined>;
   /** Soft-deletes a live route (its revision moves, so caches drop it); false when none. */
   delete(orgId: string | null, alias: string): Promise<boolean>;
   /** The newest revision of any route, deleted ones included (0 when there are none). */
@@ -83,6 +88,18 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
         .updateTable("routes")
         .set({ spec: JSON.stringify(spec), revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
         .where("alias", "=", alias)
+        .where("deleted_at", "is", null)
+        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
+        .returning("id")
+        .executeTakeFirst();
+      return updated === undefined ? undefined : this.get(orgId, alias);
+    },
+    async replaceIf(orgId, alias, revision, spec) {
+      const updated = await db
+        .updateTable("routes")
+        .set({ spec: JSON.stringify(spec), revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
+        .where("alias", "=", alias)
+        .where("revision", "=", revision)
         .where("deleted_at", "is", null)
         .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
         .returning("id")

@@ -19,6 +19,11 @@ export function startAnthropicFake(): Promise<FakeProvider> {
   return startScriptedServer(anthropicWire);
 }
 
+/** The Anthropic `WireFormat`, for a scripted server started with options (a director, a history bound). */
+export function anthropicWireFormat(): WireFormat {
+  return anthropicWire;
+}
+
 /** A Messages API request body, as loosely as the fake reads it. */
 interface Body {
   model?: unknown;

@@ -111,6 +111,9 @@ describe("server/main.ts", () => {
     expect(await run.exited).toBe(0);
     expect(run.stdout()).toContain('"msg":"draining"');
     expect(run.stdout()).toContain('"msg":"stopped"');
+    // The audit chain head is exported at shutdown: the bootstrap left events (ListKeys did not).
+    const checkpoint = run.stdout().split("\n").find((l) => l.includes('"msg":"audit checkpoint"'));
+    expect(checkpoint, "an audit checkpoint line at shutdown").toMatch(/"auditCheckpoint":\{"sequence":"\d+","hash":"[0-9a-f]{64}"/);
 
     // A restart on the same folder reuses the pepper (the key still works) and prints no new key.
     const again = startMain({ SWITCHBOARD_DATA_DIR: dataDir });

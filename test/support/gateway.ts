@@ -1,8 +1,10 @@
 import { listen, type Listener } from "../../server/http/listener.js";
+import type { Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import type { AuthenticatorOptions } from "../../server/auth/authenticator.js";
 import { bootstrapAdminKey } from "../../server/auth/bootstrap.js";
 import { generateSecret } from "../../server/auth/key-format.js";
 import type { Clock } from "../../server/clock.js";
+import type { GuardrailAnalyzer } from "../../server/guardrails/analyzer.js";
 import { createModelLayer, type ModelLayer } from "../../server/model-layer.js";
 import { createServer, type Server } from "../../server/server.js";
 import { createDatabase, type DatabaseHandle } from "../../server/store/database.js";
@@ -60,6 +62,8 @@ export interface TestGatewayOptions {
   templatePollMs?: number;
   /** Endpoints by provider kind (point `openai` at a fake, say). */
   baseUrls?: Record<string, string>;
+  /** Global routes as a config file's `routes:` section gives them (`parseConfigRoutes`), seeded at start. */
+  routes?: Readonly<Record<string, Route>>;
   /** Shared fast-path state (give two gateways one Redis backend to act as replicas); default in-process. */
   state?: StateBackend;
   /** Price of an attempt (default: everything free, unless `prices` is given). */
@@ -75,6 +79,8 @@ export interface TestGatewayOptions {
   ledger?: LedgerWriterOptions;
   /** Budget stage options (default output cap, unpriced models). */
   money?: ServerOptions["money"];
+  /** Budget soft-threshold alerts (gateway-wide webhook, delivery timeouts and retries). */
+  budgetAlerts?: ServerOptions["budgetAlerts"];
   /** Budget and rate-limit definitions poll interval (default 200 ms). */
   limitsPollMs?: number;
   /** The vault's master keys (default {@link TEST_MASTER_KEY} alone); `previous` during a rotation. */
@@ -85,8 +91,14 @@ export interface TestGatewayOptions {
   tracing?: Tracing;
   /** Keep a request log with this policy (rows flushed every 50 ms); default none. */
   requestLog?: RequestLogPolicy & { retentionDays?: number };
+  /** The guardrails' rule engine (default: the built-in detectors); inject a failing one for P22 faults. */
+  guardrailAnalyzer?: GuardrailAnalyzer;
   /** Readiness probing (default: every 2 s, fall 3, rise 2). */
   readiness?: ReadinessOptions;
+  /** Overload shedding caps and retry delay (default: the production defaults). */
+  overload?: ServerOptions["overload"];
+  /** The output-token clamp (default: none). */
+  consumption?: ServerOptions["consumption"];
 }
 
 /** A gateway listening on a free loopback port, with its log captured. */
@@ -147,6 +159,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     routePollMs: opts.routePollMs ?? 200,
     templatePollMs: opts.templatePollMs ?? 200,
     ...(opts.baseUrls ? { baseUrls: opts.baseUrls } : {}),
+    ...(opts.routes ? { routes: opts.routes } : {}),
   });
   const prices = createPriceBook({ builtin: BUILTIN_PRICE_TABLE, ...(opts.prices ? { overrides: opts.prices } : {}) });
   const cost = opts.cost ?? (opts.prices ? createAttemptCost(prices) : () => 0n);
@@ -174,9 +187,10 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       ...(opts.clock ? { clock: opts.clock } : {}),
       ...(opts.state ? { state: opts.state } : {}),
       ...(opts.tracing ? { tracing: opts.tracing } : {}),
+      ...(opts.guardrailAnalyzer ? { guardrailAnalyzer: opts.guardrailAnalyzer } : {}),
       ...(requestLog && opts.requestLog ? { requestLog: { writer: requestLog, policy: opts.requestLog } } : {}),
     },
-    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}) },
+    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
   return {
@@ -194,6 +208,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     async close() {
       await listener.shutdown(0);
       server.readiness.stop();
+      await server.budgetHolds.stop();
       await requestLog?.close();
       await server.audit.drain();
       await models.close();

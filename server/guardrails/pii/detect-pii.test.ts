@@ -79,6 +79,19 @@ describe("detectors: positives and near misses", () => {
     const tampered = `${sb.slice(0, -1)}${sb.endsWith("A") ? "B" : "A"}`;
     expect(found(`sk-learn, sk-short, AKIA, eyJhbGciOi, -----BEGIN CERTIFICATE-----, ${tampered}, eyJub3QiOiJqd3QifQ.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N`, "SECRET")).toEqual([]);
   });
+  it("bugs the generated corpus found stay fixed", () => {
+    // A national number with the area code in parentheses.
+    expect(found("call (02) 9876 5432 or (020 7946 0958)", "PHONE")).toEqual(["(02) 9876 5432", "020 7946 0958"]);
+    // Card-valid digits inside an alphanumeric token or a longer grouped code are not a card.
+    expect(found("IBAN: XX4857553663697724 and PT66 5734 5648 2798 1660 7408 6", "CREDIT_CARD")).toEqual([]);
+    expect(found("card 4111 1111 1111 1111 09/27", "CREDIT_CARD")).toEqual(["4111 1111 1111 1111"]);
+    // Phone-shaped groups that continue a grouped account number are not a phone.
+    expect(found("account IE68 JREX 9276 0575 7636 40 by Monday", "PHONE")).toEqual([]);
+    // A JWT at the end of a sentence.
+    const jwt = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U";
+    expect(found(`backup: ${jwt}.`, "SECRET")).toEqual([jwt]);
+  });
+
   it("prefers the longer match and never reports overlaps", () => {
     const spans = detectPii("card 4111111111111111 mail a@b.io");
     expect(spans.map((s) => s.entity)).toEqual(["CREDIT_CARD", "EMAIL"]);

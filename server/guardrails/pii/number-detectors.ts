@@ -8,15 +8,45 @@ import { matchAll, type PiiDetector, type PiiSpan } from "./pii-types.js";
  * Patterns are built per call: a global RegExp carries `lastIndex`, which must not be shared.
  */
 
-/** Payment cards: 13–19 digits, optionally in groups split by single spaces or dashes; Luhn + issuer prefix. */
-export const detectCards: PiiDetector = (text) =>
-  matchAll(text, /(?<![\d.,-])\d(?:[ -]?\d){12,18}(?![\d]|[.,-]\d)/g, "CREDIT_CARD", (m) => {
-    const separators = m[0].match(/[ -]/g)?.length ?? 0;
-    const digits = m[0].replace(/[ -]/g, "");
-    // Separated numbers must be grouped like cards (groups of 4, or Amex 4-6-5), not any digits.
-    if (separators > 0 && !/^\d{4}([ -])(?:\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{6}\1\d{4,5}|\d{4}\1\d{4}\1\d)$/.test(m[0])) return false;
-    return cardNumberValid(digits);
-  });
+/**
+ * Payment cards: 13–19 digits, optionally in groups split by single spaces or dashes; Luhn +
+ * issuer prefix. A candidate that is not a card whole is cut back group by group, so a card
+ * followed by more digits (`4111 1111 1111 1111 09/27`, a CVV) is still found.
+ */
+export const detectCards: PiiDetector = (text) => {
+  const out: PiiSpan[] = [];
+  // Not glued to letters either: digits inside an alphanumeric token (an IBAN's account part,
+  // a reference code) are not a card.
+  const pattern = /(?<![\w.,-])\d(?:[ -]?\d){12,18}(?![\w]|[.,-]\d)/g;
+  for (let m = pattern.exec(text); m !== null; m = pattern.exec(text)) {
+    // Ends to try: the whole candidate, then before each separator, longest first. A printed
+    // card has 13+ digits and at most 4 separators, so shorter or busier prefixes are skipped.
+    const ends = [m[0].length];
+    for (let i = m[0].length - 1; i > 0; i--) if (m[0][i] === " " || m[0][i] === "-") ends.push(i);
+    let separatorsLeft = ends.length - 1;
+    for (const [k, end] of ends.entries()) {
+      if (k > 0) separatorsLeft--;
+      if (end - separatorsLeft < 13) break;
+      if (separatorsLeft > 4 || !isCard(text, m.index, m[0].slice(0, end))) continue;
+      out.push({ entity: "CREDIT_CARD", start: m.index, end: m.index + end });
+      break;
+    }
+  }
+  return out;
+};
+
+/** Whether `candidate`, starting at `start` in `text`, is a card number as printed. */
+function isCard(text: string, start: number, candidate: string): boolean {
+  const separators = candidate.match(/[ -]/g)?.length ?? 0;
+  const digits = candidate.replace(/[ -]/g, "");
+  // Separated numbers must be grouped like cards (groups of 4, or Amex 4-6-5), not any digits.
+  const grouped = /^\d{4}([ -])(?:\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?|\d{6}\1\d{4,5}|\d{4}\1\d{4}\1\d)$/.exec(candidate);
+  if (separators > 0 && grouped === null) return false;
+  // Groups that continue a grouped code with digits before them (`PT66 5734 5648 …`, an IBAN)
+  // belong to that code.
+  if (grouped !== null && text[start - 1] === grouped[1] && /\d[A-Za-z0-9]*$/.test(text.slice(Math.max(0, start - 8), start - 1))) return false;
+  return cardNumberValid(digits);
+}
 
 /**
  * IBANs, compact or printed in groups of four. The candidate is cut at its country's length
@@ -56,8 +86,9 @@ export const detectSsns: PiiDetector = (text) => [
 /**
  * Phone numbers in the forms people write them: international (`+` and 8–15 digits), North
  * American (`(415) 555-0134`, `415-555-0134`, `415.555.0134`, with an optional leading `1`; area
- * and exchange codes start with 2–9), and national numbers with a trunk `0` printed in groups
- * (`020 7946 0958`, `030 12345678`). Bare digit runs are not phones (order numbers, ids).
+ * and exchange codes start with 2–9), and national numbers with a trunk `0` printed in groups,
+ * the area code optionally in parentheses (`020 7946 0958`, `030 12345678`, `(02) 9876 5432`).
+ * Bare digit runs are not phones (order numbers, ids).
  */
 export const detectPhones: PiiDetector = (text) => [
   ...matchAll(text, /(?<![\w+])\+\d[\d .()-]{6,22}\d(?![\w-]|\.\d)/g, "PHONE", (m) => {
@@ -70,8 +101,10 @@ export const detectPhones: PiiDetector = (text) => [
     const sep = m[1];
     return sep === undefined || m[0].replace(/^1[ .-]?/, "").split(sep).length === 3;
   }),
-  ...matchAll(text, /(?<![\w+.-])0\d{1,4}(?:[ -]\d{2,8}){1,4}(?![\w]|[.-]\d)/g, "PHONE", (m) => {
+  ...matchAll(text, /(?<![\w+.-])(?:0\d{1,4}|\(0\d{1,4}\))(?:[ -]\d{2,8}){1,4}(?![\w]|[.-]\d)/g, "PHONE", (m) => {
     const digits = m[0].replace(/\D/g, "").length;
-    return digits >= 10 && digits <= 11;
+    // Groups that continue a longer grouped run (`… 9276 0575 7636 40`, an account number) are
+    // part of that run, not a phone.
+    return digits >= 10 && digits <= 11 && !/\d[ -]$/.test(text.slice(Math.max(0, m.index - 2), m.index));
   }),
 ];

@@ -14,7 +14,7 @@ export const detectSecrets: PiiDetector = (text) => [
   ...matchAll(text, /(?<![A-Z0-9])(?:AKIA|ASIA|ABIA|ACCA)[0-9A-Z]{16}(?![A-Z0-9])/g, "SECRET", () => true),
   ...matchAll(text, /\baws_secret_access_key\s*[:=]\s*["']?([A-Za-z0-9/+=]{40})(?![A-Za-z0-9/+=])/gi, "SECRET", () => true).map(valueOnly(text)),
   ...matchAll(text, /(?<![\w])(?:ghp|gho|ghu|ghs|ghr)_[A-Za-z0-9]{36}(?![\w])|(?<![\w])github_pat_[A-Za-z0-9_]{60,90}(?![\w])/g, "SECRET", () => true),
-  ...matchAll(text, /(?<![\w.-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![\w.-])/g, "SECRET", (m) => jwtHeaderValid(m[0])),
+  ...matchAll(text, /(?<![\w.-])eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{16,}(?![\w-]|\.[\w-])/g, "SECRET", (m) => jwtHeaderValid(m[0])),
   ...matchAll(text, /(?<![\w])sb_[a-z]{2,16}_[0-9A-Za-z]{49}(?![\w])/g, "SECRET", (m) => parseSecret(m[0]) !== undefined),
   ...privateKeyBlocks(text),
 ];

@@ -6,6 +6,7 @@ import { kRequestId } from "../../interceptors/context-keys.js";
 import type { CacheModeName, VerbName } from "../../pipeline/model-call.js";
 import type { TemplateResolver } from "../../verbs/templates/template-resolver.js";
 import type { VerbCapabilities, VerbContext } from "../../verbs/verb-context.js";
+import { withEndUser } from "../../verbs/end-user-tag.js";
 
 const CACHE_MODES: Record<number, CacheModeName> = {
   [CacheMode.UNSPECIFIED]: "default",
@@ -67,7 +68,7 @@ export async function verbContextOf(
     requestId: ctx.values.get(kRequestId),
     signal: ctx.signal,
     deadline: Date.now() + (timeoutMs ?? defaults.timeoutMs),
-    tags: { ...principal.tags, ...options?.tags },
+    tags: withEndUser({ ...principal.tags, ...options?.tags }, options?.endUser),
     cache: { mode: CACHE_MODES[options?.cache?.mode ?? CacheMode.UNSPECIFIED] ?? "default", ...(maxAge ? { maxAgeMs: durationMs(maxAge) } : {}) },
     capabilities: caps,
     ...(template === undefined ? {} : { template }),

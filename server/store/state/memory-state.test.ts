@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createMemoryState } from "./memory-state.js";
+import { runHoldJournalContract } from "./hold-journal.contract.js";
 import { runStateBackendContract } from "./state-backend.contract.js";
 
 runStateBackendContract("memory", () => ({ backend: createMemoryState() }));
+runHoldJournalContract("memory", () => ({ backend: createMemoryState() }));
 
 describe("createMemoryState", () => {
   const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -1,3 +1,4 @@
+import { holdArguments, type OpenHold } from "./hold-journal.js";
 import { evaluateSlidingWindow } from "./sliding-window.js";
 import { stateArguments } from "./state-arguments.js";
 import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
@@ -21,9 +22,14 @@ export interface MemoryStateOptions {
 /** Admitted units per fixed-window index: the same layout as the Redis hash `hitWindow` keeps. */
 type WindowCounts = Map<number, number>;
 
+/** A hold index (`reserveHold`): each member's owner and amounts, as the Redis hash records them. */
+interface HoldIndex {
+  holds: Map<string, { owner: string; held: Map<string, number> }>;
+}
+
 interface Entry {
-  /** Bytes from `set`, a counter, or `hitWindow`'s per-window counts. */
-  value: Uint8Array | number | WindowCounts;
+  /** Bytes from `set`, a counter, `hitWindow`'s per-window counts, or a hold index. */
+  value: Uint8Array | number | WindowCounts | HoldIndex;
   /** Epoch ms after which the entry no longer exists. Every entry has one (P6). */
   expiresAt: number;
 }
@@ -82,6 +88,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
     if (entry === undefined) return 0;
     if (typeof entry.value === "number") return entry.value;
     if (entry.value instanceof Map) throw new Error(`"${key}" holds a rate-limit window, not a counter`);
+    if (!(entry.value instanceof Uint8Array)) throw new Error(`"${key}" holds a hold index, not a counter`);
     const text = new TextDecoder().decode(entry.value);
     if (!/^-?\d+$/.test(text) || !Number.isSafeInteger(Number(text))) {
       throw new Error(`value at "${key}" is not an integer counter`);
@@ -98,13 +105,42 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
     if (closed) throw new Error("memory state backend is closed");
   }
 
+  function reserveNow(requested: readonly ReserveEntry[], ttlMs: number): ReserveResult {
+    open();
+    stateArguments.reserve(requested);
+    stateArguments.ttl(ttlMs);
+    const pending = new Map<string, number>();
+    for (const [index, { key, amount, limit }] of requested.entries()) {
+      const current = pending.get(key) ?? counterOf(key, live(key));
+      if (current + amount > limit) return { ok: false, index, current };
+      pending.set(key, current + amount);
+    }
+    const expiresAt = now() + ttlMs;
+    for (const [key, total] of pending) writeCounter(key, total, expiresAt);
+    return { ok: true };
+  }
+
+  function holdIndex(key: string): HoldIndex | undefined {
+    const value = live(key)?.value;
+    if (value === undefined) return undefined;
+    if (typeof value === "number" || value instanceof Uint8Array || value instanceof Map) throw new Error(`"${key}" is not a hold index`);
+    return value;
+  }
+
+  /** Sets a counter (removed at ≤ 0), keeping its expiry unless `expiresAt` is given. */
+  function setCounter(key: string, value: number, expiresAt?: number): void {
+    const entry = live(key);
+    if (value <= 0) remove(key);
+    else writeCounter(key, value, expiresAt ?? entry?.expiresAt ?? now());
+  }
+
   return {
     async get(key) {
       open();
       const entry = live(key);
       if (entry === undefined) return undefined;
       if (typeof entry.value === "number") return new TextEncoder().encode(String(entry.value));
-      if (entry.value instanceof Map) throw new Error(`"${key}" holds a rate-limit window, not bytes`);
+      if (!(entry.value instanceof Uint8Array)) throw new Error(`"${key}" holds a rate-limit window or hold index, not bytes`);
       return entry.value.slice();
     },
 
@@ -150,18 +186,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
     },
 
     async reserve(requested: readonly ReserveEntry[], ttlMs: number): Promise<ReserveResult> {
-      open();
-      stateArguments.reserve(requested);
-      stateArguments.ttl(ttlMs);
-      const pending = new Map<string, number>();
-      for (const [index, { key, amount, limit }] of requested.entries()) {
-        const current = pending.get(key) ?? counterOf(key, live(key));
-        if (current + amount > limit) return { ok: false, index, current };
-        pending.set(key, current + amount);
-      }
-      const expiresAt = now() + ttlMs;
-      for (const [key, total] of pending) writeCounter(key, total, expiresAt);
-      return { ok: true };
+      return reserveNow(requested, ttlMs);
     },
 
     async release(requested: readonly ReleaseEntry[], ttlMs: number): Promise<void> {
@@ -175,6 +200,72 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
         if (next > 0) writeCounter(key, next, now() + ttlMs);
         else remove(key);
       }
+    },
+
+    async reserveHold(hold, journal, ttlMs): Promise<ReserveResult> {
+      open();
+      holdArguments.journal(journal);
+      holdArguments.keys(hold.counters.map((entry) => entry.key));
+      const index = holdIndex(journal.index);
+      const result = reserveNow([hold.marker, ...hold.counters], ttlMs);
+      if (!result.ok) return result;
+      const holds = index?.holds ?? new Map<string, { owner: string; held: Map<string, number> }>();
+      const record = holds.get(journal.member) ?? { owner: journal.owner, held: new Map<string, number>() };
+      for (const { key, amount } of hold.counters) record.held.set(key, (record.held.get(key) ?? 0) + amount);
+      holds.set(journal.member, record);
+      const expiresAt = Math.max(now() + ttlMs, live(journal.index)?.expiresAt ?? 0);
+      entries.set(journal.index, { value: { holds }, expiresAt });
+      return result;
+    },
+
+    async settleHold(settlement, ttlMs): Promise<boolean> {
+      open();
+      stateArguments.release([...settlement.add, ...settlement.replace]);
+      stateArguments.ttl(ttlMs);
+      holdArguments.keys(settlement.replace.map((entry) => entry.key));
+      const index = holdIndex(settlement.index);
+      if (live(settlement.marker) === undefined) return false;
+      const record = index?.holds.get(settlement.member);
+      const expiresAt = now() + ttlMs;
+      for (const { key, amount } of settlement.add) {
+        if (amount > 0) writeCounter(key, counterOf(key, live(key)) + amount, expiresAt);
+      }
+      for (const { key, amount } of settlement.replace) {
+        const entry = live(key);
+        const value = counterOf(key, entry) + amount - (record?.held.get(key) ?? 0);
+        if (value > 0 || entry !== undefined) setCounter(key, value, expiresAt);
+      }
+      index?.holds.delete(settlement.member);
+      if (index?.holds.size === 0) remove(settlement.index);
+      remove(settlement.marker);
+      return true;
+    },
+
+    async openHolds(key): Promise<OpenHold[]> {
+      open();
+      return [...(holdIndex(key)?.holds ?? [])].map(([member, { owner, held }]) => ({ member, owner, held: new Map(held) }));
+    },
+
+    async releaseHolds(key, holds, markerTtlMs): Promise<OpenHold[]> {
+      open();
+      stateArguments.ttl(markerTtlMs);
+      const index = holdIndex(key);
+      const declared = new Set(holds.flatMap((hold) => hold.keys));
+      const released: OpenHold[] = [];
+      for (const hold of holds) {
+        const record = index?.holds.get(hold.member);
+        if (record === undefined || record.owner !== hold.owner || [...record.held.keys()].some((k) => !declared.has(k))) continue;
+        for (const [counter, amount] of record.held) {
+          const entry = live(counter);
+          if (amount > 0 && entry !== undefined) setCounter(counter, counterOf(counter, entry) - amount);
+        }
+        index!.holds.delete(hold.member);
+        const marker = live(hold.marker);
+        if (marker !== undefined) marker.expiresAt = Math.min(marker.expiresAt, now() + markerTtlMs);
+        released.push({ member: hold.member, owner: record.owner, held: new Map(record.held) });
+      }
+      if (index?.holds.size === 0) remove(key);
+      return released;
     },
 
     async hitWindow(key, cost, limit, windowMs, nowMs): Promise<WindowHit> {

@@ -4,6 +4,7 @@ import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireEnv } from "../../../test/support/require-env.js";
 import { createRedisState } from "./redis-state.js";
+import { runHoldJournalContract } from "./hold-journal.contract.js";
 import { runStateBackendContract } from "./state-backend.contract.js";
 
 const url = requireEnv("REDIS_URL");
@@ -44,7 +45,7 @@ async function deleteAll(pattern: string): Promise<void> {
   if (keys.length > 0) await admin.unlink(...keys);
 }
 
-runStateBackendContract("redis", () => {
+const harness = () => {
   const keyPrefix = `${runPrefix}${instance++}:`;
   return {
     // A generous command timeout: the suite checks semantics, not latency, on a busy CI machine.
@@ -52,7 +53,9 @@ runStateBackendContract("redis", () => {
     keysWithoutTtl: () => keysWithoutTtl(`${keyPrefix}*`),
     dispose: () => deleteAll(`${keyPrefix}*`),
   };
-});
+};
+runStateBackendContract("redis", harness);
+runHoldJournalContract("redis", harness);
 
 describe("createRedisState", () => {
   const newState = (name: string) => {

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
+import { holdArguments, holdRecord, type OpenHold } from "./hold-journal.js";
+import { redisHoldLua } from "./redis-hold-lua.js";
 import { redisLua } from "./redis-lua.js";
 import { stateArguments } from "./state-arguments.js";
 import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
@@ -51,6 +53,10 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     connectTimeout: connectTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    // Commands issued in the same tick (the rate-limit, budget and cache calls of concurrent
+    // requests) go out in one socket write instead of one write syscall each: the writes were the
+    // largest single self-time of the full pipeline's profile. Order and replies are unchanged.
+    enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000) + Math.floor(Math.random() * 50),
   });
   redis.on("error", (err: Error) => opts.onError?.(err));
@@ -160,6 +166,53 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
         entries.map((entry) => k(entry.key)),
         [ttlMs, ...entries.map((entry) => entry.amount)],
       );
+    },
+
+    async reserveHold(hold, journal, ttlMs): Promise<ReserveResult> {
+      const entries = [hold.marker, ...hold.counters];
+      stateArguments.reserve(entries);
+      stateArguments.ttl(ttlMs);
+      holdArguments.journal(journal);
+      holdArguments.keys(hold.counters.map((entry) => entry.key));
+      const reply = (await run(
+        redisHoldLua.reserveHold,
+        [...entries.map((entry) => k(entry.key)), k(journal.index)],
+        [ttlMs, journal.member, journal.owner, ...entries.flatMap((entry) => [entry.amount, entry.limit]), ...hold.counters.map((entry) => entry.key)],
+      )) as number[];
+      return reply[0] === 1 ? { ok: true } : { ok: false, index: Number(reply[1]), current: Number(reply[2]) };
+    },
+
+    async settleHold(settlement, ttlMs): Promise<boolean> {
+      stateArguments.release([...settlement.add, ...settlement.replace]);
+      stateArguments.ttl(ttlMs);
+      holdArguments.keys(settlement.replace.map((entry) => entry.key));
+      const reply = await run(
+        redisHoldLua.settleHold,
+        [k(settlement.marker), k(settlement.index), ...settlement.add.map((e) => k(e.key)), ...settlement.replace.map((e) => k(e.key))],
+        [ttlMs, settlement.member, settlement.add.length, ...settlement.add.map((e) => e.amount), ...settlement.replace.map((e) => e.amount), ...settlement.replace.map((e) => e.key)],
+      );
+      return Number(reply) === 1;
+    },
+
+    async openHolds(index): Promise<OpenHold[]> {
+      await ready(commandTimeoutMs);
+      const fields = await redis.hgetall(k(index));
+      return Object.entries(fields).map(([member, raw]) => holdRecord.decode(member, raw));
+    },
+
+    async releaseHolds(index, holds, markerTtlMs): Promise<OpenHold[]> {
+      stateArguments.ttl(markerTtlMs);
+      if (holds.length === 0) return [];
+      const keys = [...new Set(holds.flatMap((hold) => hold.keys))];
+      holdArguments.keys(keys);
+      const reply = (await run(
+        redisHoldLua.releaseHolds,
+        [k(index), ...holds.map((hold) => k(hold.marker)), ...keys.map(k)],
+        [markerTtlMs, holds.length, ...holds.flatMap((hold) => [hold.member, hold.owner]), ...keys],
+      )) as string[];
+      const released: OpenHold[] = [];
+      for (let i = 0; i + 1 < reply.length; i += 2) released.push(holdRecord.decode(reply[i]!, reply[i + 1]!));
+      return released;
     },
 
     async hitWindow(key, cost, limit, windowMs, nowMs): Promise<WindowHit> {

@@ -1,3 +1,5 @@
+import type { HoldJournal, HoldRelease, HoldSettlement, JournaledHold, OpenHold } from "./hold-journal.js";
+
 /**
  * One entry of an all-or-nothing {@link StateBackend.reserve}: add `amount` to the counter at
  * `key` only if the result stays within `limit`.
@@ -57,7 +59,7 @@ export interface WindowHit {
  * - Counters and byte values share one key space; a counter read through `get` is its decimal
  *   text, and counting on a key that holds non-integer bytes rejects.
  * - Amounts, limits and counters are safe integers (Redis Lua computes in doubles).
- * - Keys touched by one multi-key call (`reserve`, `release`) must live on one Redis Cluster slot:
+ * - Keys touched by one multi-key call (`reserve`, `release`, the hold methods) must live on one Redis Cluster slot:
  *   give them a common hash tag, e.g. `budget:{org_1}:team_2`.
  */
 export interface StateBackend {
@@ -104,6 +106,35 @@ export interface StateBackend {
    * `reserve`. Not a check: it never fails for lack of funds.
    */
   release(entries: readonly ReleaseEntry[], ttlMs: number): Promise<void>;
+
+  /**
+   * `reserve([hold.marker, ...hold.counters])` (refusal indices count the marker as 0) that, when
+   * admitted, also adds each counter's amount to the hold's record in `journal.index`, in the same
+   * atomic step — so whatever a hold added can later be taken back exactly, by `settleHold` or by
+   * `releaseHolds`, however many steps (extensions) it had and whoever is asked to. The record
+   * keeps the owner of its first step. The index gets `ttlMs` unless it already lives longer.
+   */
+  reserveHold(hold: JournaledHold, journal: HoldJournal, ttlMs: number): Promise<ReserveResult>;
+
+  /**
+   * Settles a journaled hold in one atomic step, once: if `marker` exists, adds each `add`
+   * amount, sets each `replace` counter to `current + amount − journaled` (removed at ≤ 0; an
+   * absent counter is created only for a positive result), drops the hold's record and deletes
+   * the marker, and resolves `true`. Without the marker it changes nothing and resolves `false`
+   * (already settled — a retry after a lost reply — or expired). Written counters get `ttlMs`.
+   */
+  settleHold(settlement: HoldSettlement, ttlMs: number): Promise<boolean>;
+
+  /** The open holds recorded in `index` (one read; empty when there are none). */
+  openHolds(index: string): Promise<OpenHold[]>;
+
+  /**
+   * Releases, in one atomic step, each listed hold whose record still exists and still names
+   * `owner`: subtracts every journaled amount from its counter (removed at ≤ 0, TTL kept), drops
+   * the record, and cuts the marker's TTL to `markerTtlMs` when longer. Resolves the records
+   * released, as they were; a hold settled meanwhile, or naming an unlisted key, is skipped.
+   */
+  releaseHolds(index: string, holds: readonly HoldRelease[], markerTtlMs: number): Promise<OpenHold[]>;
 
   /**
    * Sliding-window-counter rate limiter: admits a hit of `cost` at `key` when

@@ -81,6 +81,67 @@ func (AuditOutcome) EnumDescriptor() ([]byte, []int) {
 	return file_switchboard_v1_audit_service_proto_rawDescGZIP(), []int{0}
 }
 
+// AuditCheckpointStatus is how the chain compares with the given checkpoints.
+type AuditCheckpointStatus int32
+
+const (
+	// No checkpoint was given.
+	AuditCheckpointStatus_AUDIT_CHECKPOINT_STATUS_UNSPECIFIED AuditCheckpointStatus = 0
+	// Every checkpoint's event exists with the checkpoint's hash.
+	AuditCheckpointStatus_AUDIT_CHECKPOINT_STATUS_MATCHED AuditCheckpointStatus = 1
+	// The chain no longer reaches a checkpoint's sequence: its tail was cut.
+	AuditCheckpointStatus_AUDIT_CHECKPOINT_STATUS_MISSING AuditCheckpointStatus = 2
+	// The event at a checkpoint's sequence has another hash: the chain was rewritten up to there.
+	AuditCheckpointStatus_AUDIT_CHECKPOINT_STATUS_MISMATCH AuditCheckpointStatus = 3
+	// A checkpoint's signature does not hold: the checkpoint itself was altered or forged.
+	AuditCheckpointStatus_AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE AuditCheckpointStatus = 4
+)
+
+// Enum value maps for AuditCheckpointStatus.
+var (
+	AuditCheckpointStatus_name = map[int32]string{
+		0: "AUDIT_CHECKPOINT_STATUS_UNSPECIFIED",
+		1: "AUDIT_CHECKPOINT_STATUS_MATCHED",
+		2: "AUDIT_CHECKPOINT_STATUS_MISSING",
+		3: "AUDIT_CHECKPOINT_STATUS_MISMATCH",
+		4: "AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE",
+	}
+	AuditCheckpointStatus_value = map[string]int32{
+		"AUDIT_CHECKPOINT_STATUS_UNSPECIFIED":   0,
+		"AUDIT_CHECKPOINT_STATUS_MATCHED":       1,
+		"AUDIT_CHECKPOINT_STATUS_MISSING":       2,
+		"AUDIT_CHECKPOINT_STATUS_MISMATCH":      3,
+		"AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE": 4,
+	}
+)
+
+func (x AuditCheckpointStatus) Enum() *AuditCheckpointStatus {
+	p := new(AuditCheckpointStatus)
+	*p = x
+	return p
+}
+
+func (x AuditCheckpointStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (AuditCheckpointStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchboard_v1_audit_service_proto_enumTypes[1].Descriptor()
+}
+
+func (AuditCheckpointStatus) Type() protoreflect.EnumType {
+	return &file_switchboard_v1_audit_service_proto_enumTypes[1]
+}
+
+func (x AuditCheckpointStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use AuditCheckpointStatus.Descriptor instead.
+func (AuditCheckpointStatus) EnumDescriptor() ([]byte, []int) {
+	return file_switchboard_v1_audit_service_proto_rawDescGZIP(), []int{1}
+}
+
 // AuditEvent is one audit record.
 type AuditEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -414,7 +475,11 @@ type VerifyAuditChainRequest struct {
 	// First sequence to check (0: the start).
 	StartSequence int64 `protobuf:"varint,1,opt,name=start_sequence,json=startSequence,proto3" json:"start_sequence,omitempty"`
 	// Last sequence to check (0: the head).
-	EndSequence   int64 `protobuf:"varint,2,opt,name=end_sequence,json=endSequence,proto3" json:"end_sequence,omitempty"`
+	EndSequence int64 `protobuf:"varint,2,opt,name=end_sequence,json=endSequence,proto3" json:"end_sequence,omitempty"`
+	// Checkpoints exported earlier (the checkpoint file's lines, a log line, a webhook's body):
+	// the event at each one's sequence must still exist with its hash, and a signed one's
+	// signature must hold. Checked whatever the sequence bounds.
+	Checkpoints   []*AuditCheckpoint `protobuf:"bytes,3,rep,name=checkpoints,proto3" json:"checkpoints,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -463,6 +528,95 @@ func (x *VerifyAuditChainRequest) GetEndSequence() int64 {
 	return 0
 }
 
+func (x *VerifyAuditChainRequest) GetCheckpoints() []*AuditCheckpoint {
+	if x != nil {
+		return x.Checkpoints
+	}
+	return nil
+}
+
+// AuditCheckpoint is the chain head as it was exported outside the database.
+type AuditCheckpoint struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sequence of the head event (0: the chain was empty).
+	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// Hash of the head event, lowercase hex (64 zeros for an empty chain).
+	Hash string `protobuf:"bytes,2,opt,name=hash,proto3" json:"hash,omitempty"`
+	// When the head was read.
+	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
+	// The replica that exported it.
+	Replica string `protobuf:"bytes,4,opt,name=replica,proto3" json:"replica,omitempty"`
+	// HMAC-SHA-256 (hex) over the other fields with a key derived from the pepper; empty: unsigned.
+	Signature     string `protobuf:"bytes,5,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuditCheckpoint) Reset() {
+	*x = AuditCheckpoint{}
+	mi := &file_switchboard_v1_audit_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuditCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuditCheckpoint) ProtoMessage() {}
+
+func (x *AuditCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_switchboard_v1_audit_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuditCheckpoint.ProtoReflect.Descriptor instead.
+func (*AuditCheckpoint) Descriptor() ([]byte, []int) {
+	return file_switchboard_v1_audit_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *AuditCheckpoint) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *AuditCheckpoint) GetHash() string {
+	if x != nil {
+		return x.Hash
+	}
+	return ""
+}
+
+func (x *AuditCheckpoint) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *AuditCheckpoint) GetReplica() string {
+	if x != nil {
+		return x.Replica
+	}
+	return ""
+}
+
+func (x *AuditCheckpoint) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
 // VerifyAuditChainResponse reports the verification.
 type VerifyAuditChainResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -475,14 +629,21 @@ type VerifyAuditChainResponse struct {
 	// Hash of the last checked event, to compare with an external checkpoint.
 	HeadHash string `protobuf:"bytes,4,opt,name=head_hash,json=headHash,proto3" json:"head_hash,omitempty"`
 	// Sequence of the last checked event.
-	HeadSequence  int64 `protobuf:"varint,5,opt,name=head_sequence,json=headSequence,proto3" json:"head_sequence,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	HeadSequence int64 `protobuf:"varint,5,opt,name=head_sequence,json=headSequence,proto3" json:"head_sequence,omitempty"`
+	// How the chain compares with the request's checkpoints; `intact` is false unless MATCHED
+	// (or none were given).
+	CheckpointStatus AuditCheckpointStatus `protobuf:"varint,6,opt,name=checkpoint_status,json=checkpointStatus,proto3,enum=switchboard.v1.AuditCheckpointStatus" json:"checkpoint_status,omitempty"`
+	// The first (lowest-sequence) checkpoint that failed; unset when none did.
+	FailedCheckpoint *AuditCheckpoint `protobuf:"bytes,7,opt,name=failed_checkpoint,json=failedCheckpoint,proto3" json:"failed_checkpoint,omitempty"`
+	// How many of the given checkpoints held.
+	CheckpointsMatched int64 `protobuf:"varint,8,opt,name=checkpoints_matched,json=checkpointsMatched,proto3" json:"checkpoints_matched,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *VerifyAuditChainResponse) Reset() {
 	*x = VerifyAuditChainResponse{}
-	mi := &file_switchboard_v1_audit_service_proto_msgTypes[4]
+	mi := &file_switchboard_v1_audit_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -494,7 +655,7 @@ func (x *VerifyAuditChainResponse) String() string {
 func (*VerifyAuditChainResponse) ProtoMessage() {}
 
 func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_switchboard_v1_audit_service_proto_msgTypes[4]
+	mi := &file_switchboard_v1_audit_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -507,7 +668,7 @@ func (x *VerifyAuditChainResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyAuditChainResponse.ProtoReflect.Descriptor instead.
 func (*VerifyAuditChainResponse) Descriptor() ([]byte, []int) {
-	return file_switchboard_v1_audit_service_proto_rawDescGZIP(), []int{4}
+	return file_switchboard_v1_audit_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *VerifyAuditChainResponse) GetIntact() bool {
@@ -541,6 +702,27 @@ func (x *VerifyAuditChainResponse) GetHeadHash() string {
 func (x *VerifyAuditChainResponse) GetHeadSequence() int64 {
 	if x != nil {
 		return x.HeadSequence
+	}
+	return 0
+}
+
+func (x *VerifyAuditChainResponse) GetCheckpointStatus() AuditCheckpointStatus {
+	if x != nil {
+		return x.CheckpointStatus
+	}
+	return AuditCheckpointStatus_AUDIT_CHECKPOINT_STATUS_UNSPECIFIED
+}
+
+func (x *VerifyAuditChainResponse) GetFailedCheckpoint() *AuditCheckpoint {
+	if x != nil {
+		return x.FailedCheckpoint
+	}
+	return nil
+}
+
+func (x *VerifyAuditChainResponse) GetCheckpointsMatched() int64 {
+	if x != nil {
+		return x.CheckpointsMatched
 	}
 	return 0
 }
@@ -582,21 +764,37 @@ const file_switchboard_v1_audit_service_proto_rawDesc = "" +
 	"page_token\x18\t \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"u\n" +
 	"\x17ListAuditEventsResponse\x122\n" +
 	"\x06events\x18\x01 \x03(\v2\x1a.switchboard.v1.AuditEventR\x06events\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"u\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc3\x01\n" +
 	"\x17VerifyAuditChainRequest\x12.\n" +
 	"\x0estart_sequence\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\rstartSequence\x12*\n" +
-	"\fend_sequence\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vendSequence\"\xc2\x01\n" +
+	"\fend_sequence\x18\x02 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\vendSequence\x12L\n" +
+	"\vcheckpoints\x18\x03 \x03(\v2\x1f.switchboard.v1.AuditCheckpointB\t\xbaH\x06\x92\x01\x03\x10\x90NR\vcheckpoints\"\xed\x01\n" +
+	"\x0fAuditCheckpoint\x12#\n" +
+	"\bsequence\x18\x01 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\bsequence\x12)\n" +
+	"\x04hash\x18\x02 \x01(\tB\x15\xbaH\x12r\x102\x0e^[0-9a-f]{64}$R\x04hash\x12.\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\"\n" +
+	"\areplica\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\areplica\x126\n" +
+	"\tsignature\x18\x05 \x01(\tB\x18\xbaH\x15r\x132\x11^([0-9a-f]{64})?$R\tsignature\"\x95\x03\n" +
 	"\x18VerifyAuditChainResponse\x12\x16\n" +
 	"\x06intact\x18\x01 \x01(\bR\x06intact\x12\x18\n" +
 	"\achecked\x18\x02 \x01(\x03R\achecked\x122\n" +
 	"\x15first_broken_sequence\x18\x03 \x01(\x03R\x13firstBrokenSequence\x12\x1b\n" +
 	"\thead_hash\x18\x04 \x01(\tR\bheadHash\x12#\n" +
-	"\rhead_sequence\x18\x05 \x01(\x03R\fheadSequence*}\n" +
+	"\rhead_sequence\x18\x05 \x01(\x03R\fheadSequence\x12R\n" +
+	"\x11checkpoint_status\x18\x06 \x01(\x0e2%.switchboard.v1.AuditCheckpointStatusR\x10checkpointStatus\x12L\n" +
+	"\x11failed_checkpoint\x18\a \x01(\v2\x1f.switchboard.v1.AuditCheckpointR\x10failedCheckpoint\x12/\n" +
+	"\x13checkpoints_matched\x18\b \x01(\x03R\x12checkpointsMatched*}\n" +
 	"\fAuditOutcome\x12\x1d\n" +
 	"\x19AUDIT_OUTCOME_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15AUDIT_OUTCOME_SUCCESS\x10\x01\x12\x18\n" +
 	"\x14AUDIT_OUTCOME_DENIED\x10\x02\x12\x19\n" +
-	"\x15AUDIT_OUTCOME_FAILURE\x10\x032\xe5\x01\n" +
+	"\x15AUDIT_OUTCOME_FAILURE\x10\x03*\xdb\x01\n" +
+	"\x15AuditCheckpointStatus\x12'\n" +
+	"#AUDIT_CHECKPOINT_STATUS_UNSPECIFIED\x10\x00\x12#\n" +
+	"\x1fAUDIT_CHECKPOINT_STATUS_MATCHED\x10\x01\x12#\n" +
+	"\x1fAUDIT_CHECKPOINT_STATUS_MISSING\x10\x02\x12$\n" +
+	" AUDIT_CHECKPOINT_STATUS_MISMATCH\x10\x03\x12)\n" +
+	"%AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE\x10\x042\xe5\x01\n" +
 	"\fAuditService\x12h\n" +
 	"\x0fListAuditEvents\x12&.switchboard.v1.ListAuditEventsRequest\x1a'.switchboard.v1.ListAuditEventsResponse\"\x04У\x19\x0f\x12k\n" +
 	"\x10VerifyAuditChain\x12'.switchboard.v1.VerifyAuditChainRequest\x1a(.switchboard.v1.VerifyAuditChainResponse\"\x04У\x19\x0fBKZIgithub.com/switchboard-ai/switchboard/gen/go/switchboard/v1;switchboardv1b\x06proto3"
@@ -613,36 +811,42 @@ func file_switchboard_v1_audit_service_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_audit_service_proto_rawDescData
 }
 
-var file_switchboard_v1_audit_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_switchboard_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_switchboard_v1_audit_service_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_switchboard_v1_audit_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_switchboard_v1_audit_service_proto_goTypes = []any{
 	(AuditOutcome)(0),                // 0: switchboard.v1.AuditOutcome
-	(*AuditEvent)(nil),               // 1: switchboard.v1.AuditEvent
-	(*ListAuditEventsRequest)(nil),   // 2: switchboard.v1.ListAuditEventsRequest
-	(*ListAuditEventsResponse)(nil),  // 3: switchboard.v1.ListAuditEventsResponse
-	(*VerifyAuditChainRequest)(nil),  // 4: switchboard.v1.VerifyAuditChainRequest
-	(*VerifyAuditChainResponse)(nil), // 5: switchboard.v1.VerifyAuditChainResponse
-	(*timestamppb.Timestamp)(nil),    // 6: google.protobuf.Timestamp
-	(*structpb.Struct)(nil),          // 7: google.protobuf.Struct
+	(AuditCheckpointStatus)(0),       // 1: switchboard.v1.AuditCheckpointStatus
+	(*AuditEvent)(nil),               // 2: switchboard.v1.AuditEvent
+	(*ListAuditEventsRequest)(nil),   // 3: switchboard.v1.ListAuditEventsRequest
+	(*ListAuditEventsResponse)(nil),  // 4: switchboard.v1.ListAuditEventsResponse
+	(*VerifyAuditChainRequest)(nil),  // 5: switchboard.v1.VerifyAuditChainRequest
+	(*AuditCheckpoint)(nil),          // 6: switchboard.v1.AuditCheckpoint
+	(*VerifyAuditChainResponse)(nil), // 7: switchboard.v1.VerifyAuditChainResponse
+	(*timestamppb.Timestamp)(nil),    // 8: google.protobuf.Timestamp
+	(*structpb.Struct)(nil),          // 9: google.protobuf.Struct
 }
 var file_switchboard_v1_audit_service_proto_depIdxs = []int32{
-	6,  // 0: switchboard.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
-	7,  // 1: switchboard.v1.AuditEvent.before:type_name -> google.protobuf.Struct
-	7,  // 2: switchboard.v1.AuditEvent.after:type_name -> google.protobuf.Struct
+	8,  // 0: switchboard.v1.AuditEvent.time:type_name -> google.protobuf.Timestamp
+	9,  // 1: switchboard.v1.AuditEvent.before:type_name -> google.protobuf.Struct
+	9,  // 2: switchboard.v1.AuditEvent.after:type_name -> google.protobuf.Struct
 	0,  // 3: switchboard.v1.AuditEvent.outcome:type_name -> switchboard.v1.AuditOutcome
-	6,  // 4: switchboard.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
-	6,  // 5: switchboard.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
+	8,  // 4: switchboard.v1.ListAuditEventsRequest.start_time:type_name -> google.protobuf.Timestamp
+	8,  // 5: switchboard.v1.ListAuditEventsRequest.end_time:type_name -> google.protobuf.Timestamp
 	0,  // 6: switchboard.v1.ListAuditEventsRequest.outcome:type_name -> switchboard.v1.AuditOutcome
-	1,  // 7: switchboard.v1.ListAuditEventsResponse.events:type_name -> switchboard.v1.AuditEvent
-	2,  // 8: switchboard.v1.AuditService.ListAuditEvents:input_type -> switchboard.v1.ListAuditEventsRequest
-	4,  // 9: switchboard.v1.AuditService.VerifyAuditChain:input_type -> switchboard.v1.VerifyAuditChainRequest
-	3,  // 10: switchboard.v1.AuditService.ListAuditEvents:output_type -> switchboard.v1.ListAuditEventsResponse
-	5,  // 11: switchboard.v1.AuditService.VerifyAuditChain:output_type -> switchboard.v1.VerifyAuditChainResponse
-	10, // [10:12] is the sub-list for method output_type
-	8,  // [8:10] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	2,  // 7: switchboard.v1.ListAuditEventsResponse.events:type_name -> switchboard.v1.AuditEvent
+	6,  // 8: switchboard.v1.VerifyAuditChainRequest.checkpoints:type_name -> switchboard.v1.AuditCheckpoint
+	8,  // 9: switchboard.v1.AuditCheckpoint.time:type_name -> google.protobuf.Timestamp
+	1,  // 10: switchboard.v1.VerifyAuditChainResponse.checkpoint_status:type_name -> switchboard.v1.AuditCheckpointStatus
+	6,  // 11: switchboard.v1.VerifyAuditChainResponse.failed_checkpoint:type_name -> switchboard.v1.AuditCheckpoint
+	3,  // 12: switchboard.v1.AuditService.ListAuditEvents:input_type -> switchboard.v1.ListAuditEventsRequest
+	5,  // 13: switchboard.v1.AuditService.VerifyAuditChain:input_type -> switchboard.v1.VerifyAuditChainRequest
+	4,  // 14: switchboard.v1.AuditService.ListAuditEvents:output_type -> switchboard.v1.ListAuditEventsResponse
+	7,  // 15: switchboard.v1.AuditService.VerifyAuditChain:output_type -> switchboard.v1.VerifyAuditChainResponse
+	14, // [14:16] is the sub-list for method output_type
+	12, // [12:14] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_audit_service_proto_init() }
@@ -656,8 +860,8 @@ func file_switchboard_v1_audit_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_audit_service_proto_rawDesc), len(file_switchboard_v1_audit_service_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   5,
+			NumEnums:      2,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

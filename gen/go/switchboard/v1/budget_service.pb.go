@@ -820,9 +820,9 @@ type RateLimit struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// What is limited, as in Budget.target.
 	Target string `protobuf:"bytes,2,opt,name=target,proto3" json:"target,omitempty"`
-	// Requests per minute; 0: unlimited.
+	// Requests per minute; 0: unlimited. At most 10^11 (the window arithmetic stays exact in doubles).
 	RequestsPerMinute int64 `protobuf:"varint,3,opt,name=requests_per_minute,json=requestsPerMinute,proto3" json:"requests_per_minute,omitempty"`
-	// Tokens (input + output) per minute; 0: unlimited.
+	// Tokens (input + output) per minute; 0: unlimited. At most 10^11, as requests_per_minute.
 	TokensPerMinute int64 `protobuf:"varint,4,opt,name=tokens_per_minute,json=tokensPerMinute,proto3" json:"tokens_per_minute,omitempty"`
 	// Derived: the level of `target`.
 	Level BudgetLevel `protobuf:"varint,5,opt,name=level,proto3,enum=switchboard.v1.BudgetLevel" json:"level,omitempty"`
@@ -1489,13 +1489,13 @@ const file_switchboard_v1_budget_service_proto_rawDesc = "" +
 	"\x0fperiod_end_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\rperiodEndTime\x12(\n" +
 	"\x10spent_micros_usd\x18\x04 \x01(\x03R\x0espentMicrosUsd\x12.\n" +
 	"\x13reserved_micros_usd\x18\x05 \x01(\x03R\x11reservedMicrosUsd\x120\n" +
-	"\x14remaining_micros_usd\x18\x06 \x01(\x03R\x12remainingMicrosUsd\"\xde\x02\n" +
+	"\x14remaining_micros_usd\x18\x06 \x01(\x03R\x12remainingMicrosUsd\"\xec\x02\n" +
 	"\tRateLimit\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\x06target\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x06target\x127\n" +
-	"\x13requests_per_minute\x18\x03 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x11requestsPerMinute\x123\n" +
-	"\x11tokens_per_minute\x18\x04 \x01(\x03B\a\xbaH\x04\"\x02(\x00R\x0ftokensPerMinute\x121\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x06target\x12>\n" +
+	"\x13requests_per_minute\x18\x03 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00R\x11requestsPerMinute\x12:\n" +
+	"\x11tokens_per_minute\x18\x04 \x01(\x03B\x0e\xbaH\v\"\t\x18\x80\xd0\xdb\xc3\xf4\x02(\x00R\x0ftokensPerMinute\x121\n" +
 	"\x05level\x18\x05 \x01(\x0e2\x1b.switchboard.v1.BudgetLevelR\x05level\x12;\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +

@@ -425,6 +425,8 @@ type RequestOptions struct {
 	// Sampling temperature. Unset: the provider's default.
 	Temperature *float32 `protobuf:"fixed32,7,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
 	// The end user on whose behalf the call is made, for attribution and abuse tracing. Opaque.
+	// Recorded as the tag `end_user` (over a tag of that name in `tags`), so usage reports filter
+	// and group by it; never sent to the provider.
 	EndUser       string `protobuf:"bytes,8,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -155,6 +155,10 @@ const (
 	RateLimitDimension_RATE_LIMIT_DIMENSION_REQUESTS RateLimitDimension = 1
 	// Tokens (input + output) per minute.
 	RateLimitDimension_RATE_LIMIT_DIMENSION_TOKENS RateLimitDimension = 2
+	// Model calls in flight at once (overload shedding): `limit` is the concurrency cap, not a
+	// per-minute count. `level` is BUDGET_LEVEL_KEY for the calling key's cap, unspecified for the
+	// cap of the gateway replica that answered; `rate_limit` is empty.
+	RateLimitDimension_RATE_LIMIT_DIMENSION_CONCURRENCY RateLimitDimension = 3
 )
 
 // Enum value maps for RateLimitDimension.
@@ -163,11 +167,13 @@ var (
 		0: "RATE_LIMIT_DIMENSION_UNSPECIFIED",
 		1: "RATE_LIMIT_DIMENSION_REQUESTS",
 		2: "RATE_LIMIT_DIMENSION_TOKENS",
+		3: "RATE_LIMIT_DIMENSION_CONCURRENCY",
 	}
 	RateLimitDimension_value = map[string]int32{
 		"RATE_LIMIT_DIMENSION_UNSPECIFIED": 0,
 		"RATE_LIMIT_DIMENSION_REQUESTS":    1,
 		"RATE_LIMIT_DIMENSION_TOKENS":      2,
+		"RATE_LIMIT_DIMENSION_CONCURRENCY": 3,
 	}
 )
 
@@ -719,11 +725,12 @@ const file_switchboard_v1_error_details_proto_rawDesc = "" +
 	"\x13BUDGET_PERIOD_DAILY\x10\x01\x12\x18\n" +
 	"\x14BUDGET_PERIOD_WEEKLY\x10\x02\x12\x19\n" +
 	"\x15BUDGET_PERIOD_MONTHLY\x10\x03\x12\x17\n" +
-	"\x13BUDGET_PERIOD_TOTAL\x10\x04*~\n" +
+	"\x13BUDGET_PERIOD_TOTAL\x10\x04*\xa4\x01\n" +
 	"\x12RateLimitDimension\x12$\n" +
 	" RATE_LIMIT_DIMENSION_UNSPECIFIED\x10\x00\x12!\n" +
 	"\x1dRATE_LIMIT_DIMENSION_REQUESTS\x10\x01\x12\x1f\n" +
-	"\x1bRATE_LIMIT_DIMENSION_TOKENS\x10\x02*\x82\x01\n" +
+	"\x1bRATE_LIMIT_DIMENSION_TOKENS\x10\x02\x12$\n" +
+	" RATE_LIMIT_DIMENSION_CONCURRENCY\x10\x03*\x82\x01\n" +
 	"\x0eGuardrailStage\x12\x1f\n" +
 	"\x1bGUARDRAIL_STAGE_UNSPECIFIED\x10\x00\x12\x19\n" +
 	"\x15GUARDRAIL_STAGE_INPUT\x10\x01\x12\x1a\n" +

@@ -612,9 +612,15 @@ type GuardrailPolicy struct {
 	// When it was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// What happens when the in-process analyzer (PII detectors, deny lists, regexes, injection
+	// heuristics) throws or times out on a text this policy applies to. False (the default): the
+	// call is refused with UNAVAILABLE if the policy has a redact or block rule at that stage, so
+	// no unmasked text is forwarded, stored or streamed (fail closed). True: the text passes
+	// unchecked by this policy and the failure is logged (fail open). Log-only rules never refuse.
+	AnalyzerFailOpen bool `protobuf:"varint,8,opt,name=analyzer_fail_open,json=analyzerFailOpen,proto3" json:"analyzer_fail_open,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *GuardrailPolicy) Reset() {
@@ -694,6 +700,13 @@ func (x *GuardrailPolicy) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *GuardrailPolicy) GetAnalyzerFailOpen() bool {
+	if x != nil {
+		return x.AnalyzerFailOpen
+	}
+	return false
 }
 
 // CreateGuardrailPolicyRequest creates a policy.
@@ -1456,7 +1469,7 @@ const file_switchboard_v1_guardrail_service_proto_rawDesc = "" +
 	"\x05regex\x18\f \x01(\v2\x19.switchboard.v1.RegexRuleH\x00R\x05regex\x12=\n" +
 	"\tinjection\x18\r \x01(\v2\x1d.switchboard.v1.InjectionRuleH\x00R\tinjection\x12:\n" +
 	"\bexternal\x18\x0e \x01(\v2\x1c.switchboard.v1.ExternalRuleH\x00R\bexternalB\x0e\n" +
-	"\x05check\x12\x05\xbaH\x02\b\x01\"\xdb\x02\n" +
+	"\x05check\x12\x05\xbaH\x02\b\x01\"\x89\x03\n" +
 	"\x0fGuardrailPolicy\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12?\n" +
@@ -1467,7 +1480,8 @@ const file_switchboard_v1_guardrail_service_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x89\x02\n" +
+	"updateTime\x12,\n" +
+	"\x12analyzer_fail_open\x18\b \x01(\bR\x10analyzerFailOpen\"\x89\x02\n" +
 	"\x1cCreateGuardrailPolicyRequest\x12@\n" +
 	"\x06parent\x18\x01 \x01(\tB(\xbaH%r#2!^(orgs/[a-z0-9][a-z0-9-]{0,62})?$R\x06parent\x12=\n" +
 	"\tpolicy_id\x18\x02 \x01(\tB \xbaH\x1dr\x1b2\x19^[a-z0-9][a-z0-9-]{0,62}$R\bpolicyId\x12?\n" +

@@ -45,9 +45,13 @@ type RouteTarget struct {
 	// Longest silence allowed between stream chunks.
 	IdleTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
 	// Provider-specific settings for this target (for example `deployment` for Azure OpenAI).
-	Params        map[string]string `protobuf:"bytes,9,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Params map[string]string `protobuf:"bytes,9,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The model's context window in tokens. A request whose prompt is estimated (characters / 4)
+	// to be longer skips this target, and one that fits no target is refused with
+	// INVALID_ARGUMENT before any provider call. Unset: not checked (the provider decides).
+	ContextWindowTokens uint32 `protobuf:"varint,10,opt,name=context_window_tokens,json=contextWindowTokens,proto3" json:"context_window_tokens,omitempty"`
+	unknownFields       protoimpl.UnknownFields
+	sizeCache           protoimpl.SizeCache
 }
 
 func (x *RouteTarget) Reset() {
@@ -143,6 +147,13 @@ func (x *RouteTarget) GetParams() map[string]string {
 	return nil
 }
 
+func (x *RouteTarget) GetContextWindowTokens() uint32 {
+	if x != nil {
+		return x.ContextWindowTokens
+	}
+	return 0
+}
+
 // RetryPolicy bounds retries of one target before falling back.
 type RetryPolicy struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -154,8 +165,15 @@ type RetryPolicy struct {
 	MaxBackoff *durationpb.Duration `protobuf:"bytes,3,opt,name=max_backoff,json=maxBackoff,proto3" json:"max_backoff,omitempty"`
 	// Retries allowed as a share of active requests, in percent (default 20).
 	BudgetPercent uint32 `protobuf:"varint,4,opt,name=budget_percent,json=budgetPercent,proto3" json:"budget_percent,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// gRPC A6 retry throttling, one token bucket per target shared by every route that uses it:
+	// its size in tokens (default 10). A failed attempt of a retryable kind costs the target one
+	// token, a success gives back `throttle_token_ratio`, and the target is retried only while it
+	// holds more than half of this. Falling back to another target is not throttled.
+	ThrottleMaxTokens uint32 `protobuf:"varint,5,opt,name=throttle_max_tokens,json=throttleMaxTokens,proto3" json:"throttle_max_tokens,omitempty"`
+	// Tokens a successful attempt gives back to its target's bucket (default 0.1; three decimals).
+	ThrottleTokenRatio float32 `protobuf:"fixed32,6,opt,name=throttle_token_ratio,json=throttleTokenRatio,proto3" json:"throttle_token_ratio,omitempty"`
+	unknownFields      protoimpl.UnknownFields
+	sizeCache          protoimpl.SizeCache
 }
 
 func (x *RetryPolicy) Reset() {
@@ -212,6 +230,20 @@ func (x *RetryPolicy) GetMaxBackoff() *durationpb.Duration {
 func (x *RetryPolicy) GetBudgetPercent() uint32 {
 	if x != nil {
 		return x.BudgetPercent
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetThrottleMaxTokens() uint32 {
+	if x != nil {
+		return x.ThrottleMaxTokens
+	}
+	return 0
+}
+
+func (x *RetryPolicy) GetThrottleTokenRatio() float32 {
+	if x != nil {
+		return x.ThrottleTokenRatio
 	}
 	return 0
 }
@@ -1063,7 +1095,7 @@ var File_switchboard_v1_route_service_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\n" +
-	"\"switchboard/v1/route_service.proto\x12\x0eswitchboard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchboard/v1/options.proto\"\x82\x05\n" +
+	"\"switchboard/v1/route_service.proto\x12\x0eswitchboard.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchboard/v1/options.proto\"\xc2\x05\n" +
 	"\vRouteTarget\x12%\n" +
 	"\bprovider\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\bprovider\x12 \n" +
 	"\x05model\x18\x02 \x01(\tB\n" +
@@ -1076,16 +1108,23 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\x0fattempt_timeout\x18\x06 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x0eattemptTimeout\x12S\n" +
 	"\x13first_token_timeout\x18\a \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x11firstTokenTimeout\x12F\n" +
 	"\fidle_timeout\x18\b \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\vidleTimeout\x12I\n" +
-	"\x06params\x18\t \x03(\v2'.switchboard.v1.RouteTarget.ParamsEntryB\b\xbaH\x05\x9a\x01\x02\x10 R\x06params\x1a9\n" +
+	"\x06params\x18\t \x03(\v2'.switchboard.v1.RouteTarget.ParamsEntryB\b\xbaH\x05\x9a\x01\x02\x10 R\x06params\x12>\n" +
+	"\x15context_window_tokens\x18\n" +
+	" \x01(\rB\n" +
+	"\xbaH\a*\x05\x18\x80\xc2\xd7/R\x13contextWindowTokens\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfd\x01\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +
 	"\vRetryPolicy\x12*\n" +
 	"\fmax_attempts\x18\x01 \x01(\rB\a\xbaH\x04*\x02\x18\x05R\vmaxAttempts\x12L\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x0einitialBackoff\x12D\n" +
 	"\vmax_backoff\x18\x03 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\n" +
 	"maxBackoff\x12.\n" +
-	"\x0ebudget_percent\x18\x04 \x01(\rB\a\xbaH\x04*\x02\x18dR\rbudgetPercent\"p\n" +
+	"\x0ebudget_percent\x18\x04 \x01(\rB\a\xbaH\x04*\x02\x18dR\rbudgetPercent\x128\n" +
+	"\x13throttle_max_tokens\x18\x05 \x01(\rB\b\xbaH\x05*\x03\x18\xe8\aR\x11throttleMaxTokens\x12A\n" +
+	"\x14throttle_token_ratio\x18\x06 \x01(\x02B\x0f\xbaH\f\n" +
+	"\n" +
+	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x12throttleTokenRatio\"p\n" +
 	"\vHedgePolicy\x129\n" +
 	"\x05delay\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x05delay\x12&\n" +
 	"\n" +

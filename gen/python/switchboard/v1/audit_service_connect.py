@@ -50,7 +50,9 @@ class AuditService(Protocol):
 
     async def verify_audit_chain(self, request: VerifyAuditChainRequest, ctx: RequestContext[VerifyAuditChainRequest, VerifyAuditChainResponse], /) -> VerifyAuditChainResponse:
         """
-        Recomputes the hash chain and reports the first broken link.
+        Recomputes the hash chain and reports the first broken link; with checkpoints exported
+        earlier, also that the chain still reaches and agrees with each of them (a truncated or
+        rewritten tail, which the chain alone cannot show).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -163,7 +165,9 @@ class AuditServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> VerifyAuditChainResponse:
         """
-        Recomputes the hash chain and reports the first broken link.
+        Recomputes the hash chain and reports the first broken link; with checkpoints exported
+        earlier, also that the chain still reaches and agrees with each of them (a truncated or
+        rewritten tail, which the chain alone cannot show).
         """
         return await self.execute_unary(
             request=request,
@@ -192,7 +196,9 @@ class AuditServiceSync(Protocol):
 
     def verify_audit_chain(self, request: VerifyAuditChainRequest, ctx: RequestContext[VerifyAuditChainRequest, VerifyAuditChainResponse], /) -> VerifyAuditChainResponse:
         """
-        Recomputes the hash chain and reports the first broken link.
+        Recomputes the hash chain and reports the first broken link; with checkpoints exported
+        earlier, also that the chain still reaches and agrees with each of them (a truncated or
+        rewritten tail, which the chain alone cannot show).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -303,7 +309,9 @@ class AuditServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> VerifyAuditChainResponse:
         """
-        Recomputes the hash chain and reports the first broken link.
+        Recomputes the hash chain and reports the first broken link; with checkpoints exported
+        earlier, also that the chain still reaches and agrees with each of them (a truncated or
+        rewritten tail, which the chain alone cannot show).
         """
         return self.execute_unary(
             request=request,

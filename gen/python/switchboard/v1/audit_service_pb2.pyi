@@ -19,10 +19,23 @@ class AuditOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     AUDIT_OUTCOME_SUCCESS: _ClassVar[AuditOutcome]
     AUDIT_OUTCOME_DENIED: _ClassVar[AuditOutcome]
     AUDIT_OUTCOME_FAILURE: _ClassVar[AuditOutcome]
+
+class AuditCheckpointStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    AUDIT_CHECKPOINT_STATUS_UNSPECIFIED: _ClassVar[AuditCheckpointStatus]
+    AUDIT_CHECKPOINT_STATUS_MATCHED: _ClassVar[AuditCheckpointStatus]
+    AUDIT_CHECKPOINT_STATUS_MISSING: _ClassVar[AuditCheckpointStatus]
+    AUDIT_CHECKPOINT_STATUS_MISMATCH: _ClassVar[AuditCheckpointStatus]
+    AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE: _ClassVar[AuditCheckpointStatus]
 AUDIT_OUTCOME_UNSPECIFIED: AuditOutcome
 AUDIT_OUTCOME_SUCCESS: AuditOutcome
 AUDIT_OUTCOME_DENIED: AuditOutcome
 AUDIT_OUTCOME_FAILURE: AuditOutcome
+AUDIT_CHECKPOINT_STATUS_UNSPECIFIED: AuditCheckpointStatus
+AUDIT_CHECKPOINT_STATUS_MATCHED: AuditCheckpointStatus
+AUDIT_CHECKPOINT_STATUS_MISSING: AuditCheckpointStatus
+AUDIT_CHECKPOINT_STATUS_MISMATCH: AuditCheckpointStatus
+AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE: AuditCheckpointStatus
 
 class AuditEvent(_message.Message):
     __slots__ = ("sequence", "time", "actor", "actor_org", "action", "resource", "before", "after", "outcome", "peer", "request_id", "hash", "previous_hash")
@@ -85,23 +98,45 @@ class ListAuditEventsResponse(_message.Message):
     def __init__(self, events: _Optional[_Iterable[_Union[AuditEvent, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
 
 class VerifyAuditChainRequest(_message.Message):
-    __slots__ = ("start_sequence", "end_sequence")
+    __slots__ = ("start_sequence", "end_sequence", "checkpoints")
     START_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     END_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_FIELD_NUMBER: _ClassVar[int]
     start_sequence: int
     end_sequence: int
-    def __init__(self, start_sequence: _Optional[int] = ..., end_sequence: _Optional[int] = ...) -> None: ...
+    checkpoints: _containers.RepeatedCompositeFieldContainer[AuditCheckpoint]
+    def __init__(self, start_sequence: _Optional[int] = ..., end_sequence: _Optional[int] = ..., checkpoints: _Optional[_Iterable[_Union[AuditCheckpoint, _Mapping]]] = ...) -> None: ...
+
+class AuditCheckpoint(_message.Message):
+    __slots__ = ("sequence", "hash", "time", "replica", "signature")
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    HASH_FIELD_NUMBER: _ClassVar[int]
+    TIME_FIELD_NUMBER: _ClassVar[int]
+    REPLICA_FIELD_NUMBER: _ClassVar[int]
+    SIGNATURE_FIELD_NUMBER: _ClassVar[int]
+    sequence: int
+    hash: str
+    time: _timestamp_pb2.Timestamp
+    replica: str
+    signature: str
+    def __init__(self, sequence: _Optional[int] = ..., hash: _Optional[str] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., replica: _Optional[str] = ..., signature: _Optional[str] = ...) -> None: ...
 
 class VerifyAuditChainResponse(_message.Message):
-    __slots__ = ("intact", "checked", "first_broken_sequence", "head_hash", "head_sequence")
+    __slots__ = ("intact", "checked", "first_broken_sequence", "head_hash", "head_sequence", "checkpoint_status", "failed_checkpoint", "checkpoints_matched")
     INTACT_FIELD_NUMBER: _ClassVar[int]
     CHECKED_FIELD_NUMBER: _ClassVar[int]
     FIRST_BROKEN_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     HEAD_HASH_FIELD_NUMBER: _ClassVar[int]
     HEAD_SEQUENCE_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINT_STATUS_FIELD_NUMBER: _ClassVar[int]
+    FAILED_CHECKPOINT_FIELD_NUMBER: _ClassVar[int]
+    CHECKPOINTS_MATCHED_FIELD_NUMBER: _ClassVar[int]
     intact: bool
     checked: int
     first_broken_sequence: int
     head_hash: str
     head_sequence: int
-    def __init__(self, intact: _Optional[bool] = ..., checked: _Optional[int] = ..., first_broken_sequence: _Optional[int] = ..., head_hash: _Optional[str] = ..., head_sequence: _Optional[int] = ...) -> None: ...
+    checkpoint_status: AuditCheckpointStatus
+    failed_checkpoint: AuditCheckpoint
+    checkpoints_matched: int
+    def __init__(self, intact: _Optional[bool] = ..., checked: _Optional[int] = ..., first_broken_sequence: _Optional[int] = ..., head_hash: _Optional[str] = ..., head_sequence: _Optional[int] = ..., checkpoint_status: _Optional[_Union[AuditCheckpointStatus, str]] = ..., failed_checkpoint: _Optional[_Union[AuditCheckpoint, _Mapping]] = ..., checkpoints_matched: _Optional[int] = ...) -> None: ...

@@ -33,6 +33,7 @@ class RateLimitDimension(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     RATE_LIMIT_DIMENSION_UNSPECIFIED: _ClassVar[RateLimitDimension]
     RATE_LIMIT_DIMENSION_REQUESTS: _ClassVar[RateLimitDimension]
     RATE_LIMIT_DIMENSION_TOKENS: _ClassVar[RateLimitDimension]
+    RATE_LIMIT_DIMENSION_CONCURRENCY: _ClassVar[RateLimitDimension]
 
 class GuardrailStage(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
@@ -53,6 +54,7 @@ BUDGET_PERIOD_TOTAL: BudgetPeriod
 RATE_LIMIT_DIMENSION_UNSPECIFIED: RateLimitDimension
 RATE_LIMIT_DIMENSION_REQUESTS: RateLimitDimension
 RATE_LIMIT_DIMENSION_TOKENS: RateLimitDimension
+RATE_LIMIT_DIMENSION_CONCURRENCY: RateLimitDimension
 GUARDRAIL_STAGE_UNSPECIFIED: GuardrailStage
 GUARDRAIL_STAGE_INPUT: GuardrailStage
 GUARDRAIL_STAGE_OUTPUT: GuardrailStage

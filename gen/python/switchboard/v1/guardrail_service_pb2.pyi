@@ -106,7 +106,7 @@ class GuardrailRule(_message.Message):
     def __init__(self, id: _Optional[str] = ..., stage: _Optional[_Union[_error_details_pb2.GuardrailStage, str]] = ..., action: _Optional[_Union[GuardrailAction, str]] = ..., pii: _Optional[_Union[PiiRule, _Mapping]] = ..., deny_list: _Optional[_Union[DenyListRule, _Mapping]] = ..., regex: _Optional[_Union[RegexRule, _Mapping]] = ..., injection: _Optional[_Union[InjectionRule, _Mapping]] = ..., external: _Optional[_Union[ExternalRule, _Mapping]] = ...) -> None: ...
 
 class GuardrailPolicy(_message.Message):
-    __slots__ = ("name", "description", "rules", "attachments", "enabled", "create_time", "update_time")
+    __slots__ = ("name", "description", "rules", "attachments", "enabled", "create_time", "update_time", "analyzer_fail_open")
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
@@ -114,6 +114,7 @@ class GuardrailPolicy(_message.Message):
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    ANALYZER_FAIL_OPEN_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     rules: _containers.RepeatedCompositeFieldContainer[GuardrailRule]
@@ -121,7 +122,8 @@ class GuardrailPolicy(_message.Message):
     enabled: bool
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[GuardrailRule, _Mapping]]] = ..., attachments: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    analyzer_fail_open: bool
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., rules: _Optional[_Iterable[_Union[GuardrailRule, _Mapping]]] = ..., attachments: _Optional[_Iterable[str]] = ..., enabled: _Optional[bool] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., analyzer_fail_open: _Optional[bool] = ...) -> None: ...
 
 class CreateGuardrailPolicyRequest(_message.Message):
     __slots__ = ("parent", "policy_id", "policy", "request_id")

@@ -29,7 +29,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from switchboard.v1 import options_pb2 as switchboard_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"switchboard/v1/route_service.proto\x12\x0eswitchboard.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchboard/v1/options.proto\"\x82\x05\n\x0bRouteTarget\x12%\n\x08provider\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x08provider\x12 \n\x05model\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02R\x05model\x12r\n\ncredential\x18\x03 \x01(\tBR\xbaHOrM\x18\x80\x02\x32H^((orgs/[a-z0-9][a-z0-9-]{0,62}/)?credentials/[a-z0-9][a-z0-9-]{0,62})?$R\ncredential\x12 \n\x06weight\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07R\x06weight\x12#\n\x08priority\x18\x05 \x01(\rB\x07\xbaH\x04*\x02\x18\x64R\x08priority\x12L\n\x0f\x61ttempt_timeout\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0e\x61ttemptTimeout\x12S\n\x13\x66irst_token_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x11\x66irstTokenTimeout\x12\x46\n\x0cidle_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0bidleTimeout\x12I\n\x06params\x18\t \x03(\x0b\x32\'.switchboard.v1.RouteTarget.ParamsEntryB\x08\xbaH\x05\x9a\x01\x02\x10 R\x06params\x1a\x39\n\x0bParamsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xfd\x01\n\x0bRetryPolicy\x12*\n\x0cmax_attempts\x18\x01 \x01(\rB\x07\xbaH\x04*\x02\x18\x05R\x0bmaxAttempts\x12L\n\x0finitial_backoff\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0einitialBackoff\x12\x44\n\x0bmax_backoff\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\nmaxBackoff\x12.\n\x0e\x62udget_percent\x18\x04 \x01(\rB\x07\xbaH\x04*\x02\x18\x64R\rbudgetPercent\"p\n\x0bHedgePolicy\x12\x39\n\x05\x64\x65lay\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x05\x64\x65lay\x12&\n\nmax_hedges\x18\x02 \x01(\rB\x07\xbaH\x04*\x02\x18\x02R\tmaxHedges\"\xc5\x01\n\rBreakerPolicy\x12?\n\x17\x65rror_threshold_percent\x18\x01 \x01(\rB\x07\xbaH\x04*\x02\x18\x64R\x15\x65rrorThresholdPercent\x12)\n\x10volume_threshold\x18\x02 \x01(\rR\x0fvolumeThreshold\x12H\n\rreset_timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0cresetTimeout\"\xf7\x01\n\x10RouteCachePolicy\x12\x35\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x03ttl\x12\x1a\n\x08semantic\x18\x02 \x01(\x08R\x08semantic\x12>\n\x12semantic_threshold\x18\x03 \x01(\x02\x42\x0f\xbaH\x0c\n\n\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x11semanticThreshold\x12P\n\x0f\x65mbedding_route\x18\x04 \x01(\tB\'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x0e\x65mbeddingRoute\"\xcb\x04\n\x05Route\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x41\n\x07targets\x18\x03 \x03(\x0b\x32\x1b.switchboard.v1.RouteTargetB\n\xbaH\x07\x92\x01\x04\x08\x01\x10 R\x07targets\x12\x31\n\x05retry\x18\x04 \x01(\x0b\x32\x1b.switchboard.v1.RetryPolicyR\x05retry\x12\x31\n\x05hedge\x18\x05 \x01(\x0b\x32\x1b.switchboard.v1.HedgePolicyR\x05hedge\x12\x37\n\x07\x62reaker\x18\x06 \x01(\x0b\x32\x1d.switchboard.v1.BreakerPolicyR\x07\x62reaker\x12=\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x07timeout\x12\x36\n\x05\x63\x61\x63he\x18\x08 \x01(\x0b\x32 .switchboard.v1.RouteCachePolicyR\x05\x63\x61\x63he\x12\x39\n\x19\x64\x65\x66\x61ult_max_output_tokens\x18\t \x01(\rR\x16\x64\x65\x66\x61ultMaxOutputTokens\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"\xf3\x01\n\x12\x43reateRouteRequest\x12@\n\x06parent\x18\x01 \x01(\tB(\xbaH%r#2!^(orgs/[a-z0-9][a-z0-9-]{0,62})?$R\x06parent\x12=\n\x08route_id\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x32\x1b^[a-z0-9][a-z0-9._-]{0,62}$R\x07routeId\x12\x33\n\x05route\x18\x03 \x01(\x0b\x32\x15.switchboard.v1.RouteB\x06\xbaH\x03\xc8\x01\x01R\x05route\x12\'\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01R\trequestId\"B\n\x13\x43reateRouteResponse\x12+\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteR\x05route\"p\n\x0fGetRouteRequest\x12]\n\x04name\x18\x01 \x01(\tBI\xbaHFrD2B^(orgs/[a-z0-9][a-z0-9-]{0,62}/)?routes/[a-z0-9][a-z0-9._-]{0,62}$R\x04name\"?\n\x10GetRouteResponse\x12+\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteR\x05route\"\xa7\x01\n\x11ListRoutesRequest\x12@\n\x06parent\x18\x01 \x01(\tB(\xbaH%r#2!^(orgs/[a-z0-9][a-z0-9-]{0,62})?$R\x06parent\x12\'\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00R\x08pageSize\x12\'\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08R\tpageToken\"k\n\x12ListRoutesResponse\x12-\n\x06routes\x18\x01 \x03(\x0b\x32\x15.switchboard.v1.RouteR\x06routes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n\x12UpdateRouteRequest\x12\x33\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteB\x06\xbaH\x03\xc8\x01\x01R\x05route\x12\x43\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\nupdateMask\"B\n\x13UpdateRouteResponse\x12+\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteR\x05route\"s\n\x12\x44\x65leteRouteRequest\x12]\n\x04name\x18\x01 \x01(\tBI\xbaHFrD2B^(orgs/[a-z0-9][a-z0-9-]{0,62}/)?routes/[a-z0-9][a-z0-9._-]{0,62}$R\x04name\"\x15\n\x13\x44\x65leteRouteResponse2\xd8\x03\n\x0cRouteService\x12\\\n\x0b\x43reateRoute\x12\".switchboard.v1.CreateRouteRequest\x1a#.switchboard.v1.CreateRouteResponse\"\x04\xd0\xa3\x19\t\x12S\n\x08GetRoute\x12\x1f.switchboard.v1.GetRouteRequest\x1a .switchboard.v1.GetRouteResponse\"\x04\xd0\xa3\x19\x08\x12Y\n\nListRoutes\x12!.switchboard.v1.ListRoutesRequest\x1a\".switchboard.v1.ListRoutesResponse\"\x04\xd0\xa3\x19\x08\x12\\\n\x0bUpdateRoute\x12\".switchboard.v1.UpdateRouteRequest\x1a#.switchboard.v1.UpdateRouteResponse\"\x04\xd0\xa3\x19\t\x12\\\n\x0b\x44\x65leteRoute\x12\".switchboard.v1.DeleteRouteRequest\x1a#.switchboard.v1.DeleteRouteResponse\"\x04\xd0\xa3\x19\tb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\"switchboard/v1/route_service.proto\x12\x0eswitchboard.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1egoogle/protobuf/duration.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1cswitchboard/v1/options.proto\"\xc2\x05\n\x0bRouteTarget\x12%\n\x08provider\x18\x01 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x08provider\x12 \n\x05model\x18\x02 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02R\x05model\x12r\n\ncredential\x18\x03 \x01(\tBR\xbaHOrM\x18\x80\x02\x32H^((orgs/[a-z0-9][a-z0-9-]{0,62}/)?credentials/[a-z0-9][a-z0-9-]{0,62})?$R\ncredential\x12 \n\x06weight\x18\x04 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07R\x06weight\x12#\n\x08priority\x18\x05 \x01(\rB\x07\xbaH\x04*\x02\x18\x64R\x08priority\x12L\n\x0f\x61ttempt_timeout\x18\x06 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0e\x61ttemptTimeout\x12S\n\x13\x66irst_token_timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x11\x66irstTokenTimeout\x12\x46\n\x0cidle_timeout\x18\x08 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0bidleTimeout\x12I\n\x06params\x18\t \x03(\x0b\x32\'.switchboard.v1.RouteTarget.ParamsEntryB\x08\xbaH\x05\x9a\x01\x02\x10 R\x06params\x12>\n\x15\x63ontext_window_tokens\x18\n \x01(\rB\n\xbaH\x07*\x05\x18\x80\xc2\xd7/R\x13\x63ontextWindowTokens\x1a\x39\n\x0bParamsEntry\x12\x10\n\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n\x05value\x18\x02 \x01(\tR\x05value:\x02\x38\x01\"\xfa\x02\n\x0bRetryPolicy\x12*\n\x0cmax_attempts\x18\x01 \x01(\rB\x07\xbaH\x04*\x02\x18\x05R\x0bmaxAttempts\x12L\n\x0finitial_backoff\x18\x02 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0einitialBackoff\x12\x44\n\x0bmax_backoff\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\nmaxBackoff\x12.\n\x0e\x62udget_percent\x18\x04 \x01(\rB\x07\xbaH\x04*\x02\x18\x64R\rbudgetPercent\x12\x38\n\x13throttle_max_tokens\x18\x05 \x01(\rB\x08\xbaH\x05*\x03\x18\xe8\x07R\x11throttleMaxTokens\x12\x41\n\x14throttle_token_ratio\x18\x06 \x01(\x02\x42\x0f\xbaH\x0c\n\n\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x12throttleTokenRatio\"p\n\x0bHedgePolicy\x12\x39\n\x05\x64\x65lay\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x05\x64\x65lay\x12&\n\nmax_hedges\x18\x02 \x01(\rB\x07\xbaH\x04*\x02\x18\x02R\tmaxHedges\"\xc5\x01\n\rBreakerPolicy\x12?\n\x17\x65rror_threshold_percent\x18\x01 \x01(\rB\x07\xbaH\x04*\x02\x18\x64R\x15\x65rrorThresholdPercent\x12)\n\x10volume_threshold\x18\x02 \x01(\rR\x0fvolumeThreshold\x12H\n\rreset_timeout\x18\x03 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x0cresetTimeout\"\xf7\x01\n\x10RouteCachePolicy\x12\x35\n\x03ttl\x18\x01 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x03ttl\x12\x1a\n\x08semantic\x18\x02 \x01(\x08R\x08semantic\x12>\n\x12semantic_threshold\x18\x03 \x01(\x02\x42\x0f\xbaH\x0c\n\n\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x11semanticThreshold\x12P\n\x0f\x65mbedding_route\x18\x04 \x01(\tB\'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x0e\x65mbeddingRoute\"\xcb\x04\n\x05Route\x12\x12\n\x04name\x18\x01 \x01(\tR\x04name\x12 \n\x0b\x64\x65scription\x18\x02 \x01(\tR\x0b\x64\x65scription\x12\x41\n\x07targets\x18\x03 \x03(\x0b\x32\x1b.switchboard.v1.RouteTargetB\n\xbaH\x07\x92\x01\x04\x08\x01\x10 R\x07targets\x12\x31\n\x05retry\x18\x04 \x01(\x0b\x32\x1b.switchboard.v1.RetryPolicyR\x05retry\x12\x31\n\x05hedge\x18\x05 \x01(\x0b\x32\x1b.switchboard.v1.HedgePolicyR\x05hedge\x12\x37\n\x07\x62reaker\x18\x06 \x01(\x0b\x32\x1d.switchboard.v1.BreakerPolicyR\x07\x62reaker\x12=\n\x07timeout\x18\x07 \x01(\x0b\x32\x19.google.protobuf.DurationB\x08\xbaH\x05\xaa\x01\x02\x32\x00R\x07timeout\x12\x36\n\x05\x63\x61\x63he\x18\x08 \x01(\x0b\x32 .switchboard.v1.RouteCachePolicyR\x05\x63\x61\x63he\x12\x39\n\x19\x64\x65\x66\x61ult_max_output_tokens\x18\t \x01(\rR\x16\x64\x65\x66\x61ultMaxOutputTokens\x12;\n\x0b\x63reate_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.TimestampR\ncreateTime\x12;\n\x0bupdate_time\x18\x0b \x01(\x0b\x32\x1a.google.protobuf.TimestampR\nupdateTime\"\xf3\x01\n\x12\x43reateRouteRequest\x12@\n\x06parent\x18\x01 \x01(\tB(\xbaH%r#2!^(orgs/[a-z0-9][a-z0-9-]{0,62})?$R\x06parent\x12=\n\x08route_id\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d\x32\x1b^[a-z0-9][a-z0-9._-]{0,62}$R\x07routeId\x12\x33\n\x05route\x18\x03 \x01(\x0b\x32\x15.switchboard.v1.RouteB\x06\xbaH\x03\xc8\x01\x01R\x05route\x12\'\n\nrequest_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x01R\trequestId\"B\n\x13\x43reateRouteResponse\x12+\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteR\x05route\"p\n\x0fGetRouteRequest\x12]\n\x04name\x18\x01 \x01(\tBI\xbaHFrD2B^(orgs/[a-z0-9][a-z0-9-]{0,62}/)?routes/[a-z0-9][a-z0-9._-]{0,62}$R\x04name\"?\n\x10GetRouteResponse\x12+\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteR\x05route\"\xa7\x01\n\x11ListRoutesRequest\x12@\n\x06parent\x18\x01 \x01(\tB(\xbaH%r#2!^(orgs/[a-z0-9][a-z0-9-]{0,62})?$R\x06parent\x12\'\n\tpage_size\x18\x02 \x01(\x05\x42\n\xbaH\x07\x1a\x05\x18\xe8\x07(\x00R\x08pageSize\x12\'\n\npage_token\x18\x03 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x08R\tpageToken\"k\n\x12ListRoutesResponse\x12-\n\x06routes\x18\x01 \x03(\x0b\x32\x15.switchboard.v1.RouteR\x06routes\x12&\n\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n\x12UpdateRouteRequest\x12\x33\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteB\x06\xbaH\x03\xc8\x01\x01R\x05route\x12\x43\n\x0bupdate_mask\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\nupdateMask\"B\n\x13UpdateRouteResponse\x12+\n\x05route\x18\x01 \x01(\x0b\x32\x15.switchboard.v1.RouteR\x05route\"s\n\x12\x44\x65leteRouteRequest\x12]\n\x04name\x18\x01 \x01(\tBI\xbaHFrD2B^(orgs/[a-z0-9][a-z0-9-]{0,62}/)?routes/[a-z0-9][a-z0-9._-]{0,62}$R\x04name\"\x15\n\x13\x44\x65leteRouteResponse2\xd8\x03\n\x0cRouteService\x12\\\n\x0b\x43reateRoute\x12\".switchboard.v1.CreateRouteRequest\x1a#.switchboard.v1.CreateRouteResponse\"\x04\xd0\xa3\x19\t\x12S\n\x08GetRoute\x12\x1f.switchboard.v1.GetRouteRequest\x1a .switchboard.v1.GetRouteResponse\"\x04\xd0\xa3\x19\x08\x12Y\n\nListRoutes\x12!.switchboard.v1.ListRoutesRequest\x1a\".switchboard.v1.ListRoutesResponse\"\x04\xd0\xa3\x19\x08\x12\\\n\x0bUpdateRoute\x12\".switchboard.v1.UpdateRouteRequest\x1a#.switchboard.v1.UpdateRouteResponse\"\x04\xd0\xa3\x19\t\x12\\\n\x0b\x44\x65leteRoute\x12\".switchboard.v1.DeleteRouteRequest\x1a#.switchboard.v1.DeleteRouteResponse\"\x04\xd0\xa3\x19\tb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -56,6 +56,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTETARGET'].fields_by_name['idle_timeout']._serialized_options = b'\272H\005\252\001\0022\000'
   _globals['_ROUTETARGET'].fields_by_name['params']._loaded_options = None
   _globals['_ROUTETARGET'].fields_by_name['params']._serialized_options = b'\272H\005\232\001\002\020 '
+  _globals['_ROUTETARGET'].fields_by_name['context_window_tokens']._loaded_options = None
+  _globals['_ROUTETARGET'].fields_by_name['context_window_tokens']._serialized_options = b'\272H\007*\005\030\200\302\327/'
   _globals['_RETRYPOLICY'].fields_by_name['max_attempts']._loaded_options = None
   _globals['_RETRYPOLICY'].fields_by_name['max_attempts']._serialized_options = b'\272H\004*\002\030\005'
   _globals['_RETRYPOLICY'].fields_by_name['initial_backoff']._loaded_options = None
@@ -64,6 +66,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RETRYPOLICY'].fields_by_name['max_backoff']._serialized_options = b'\272H\005\252\001\0022\000'
   _globals['_RETRYPOLICY'].fields_by_name['budget_percent']._loaded_options = None
   _globals['_RETRYPOLICY'].fields_by_name['budget_percent']._serialized_options = b'\272H\004*\002\030d'
+  _globals['_RETRYPOLICY'].fields_by_name['throttle_max_tokens']._loaded_options = None
+  _globals['_RETRYPOLICY'].fields_by_name['throttle_max_tokens']._serialized_options = b'\272H\005*\003\030\350\007'
+  _globals['_RETRYPOLICY'].fields_by_name['throttle_token_ratio']._loaded_options = None
+  _globals['_RETRYPOLICY'].fields_by_name['throttle_token_ratio']._serialized_options = b'\272H\014\n\n\035\000\000\200?-\000\000\000\000'
   _globals['_HEDGEPOLICY'].fields_by_name['delay']._loaded_options = None
   _globals['_HEDGEPOLICY'].fields_by_name['delay']._serialized_options = b'\272H\005\252\001\0022\000'
   _globals['_HEDGEPOLICY'].fields_by_name['max_hedges']._loaded_options = None
@@ -115,39 +121,39 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ROUTESERVICE'].methods_by_name['DeleteRoute']._loaded_options = None
   _globals['_ROUTESERVICE'].methods_by_name['DeleteRoute']._serialized_options = b'\320\243\031\t'
   _globals['_ROUTETARGET']._serialized_start=213
-  _globals['_ROUTETARGET']._serialized_end=855
-  _globals['_ROUTETARGET_PARAMSENTRY']._serialized_start=798
-  _globals['_ROUTETARGET_PARAMSENTRY']._serialized_end=855
-  _globals['_RETRYPOLICY']._serialized_start=858
-  _globals['_RETRYPOLICY']._serialized_end=1111
-  _globals['_HEDGEPOLICY']._serialized_start=1113
-  _globals['_HEDGEPOLICY']._serialized_end=1225
-  _globals['_BREAKERPOLICY']._serialized_start=1228
-  _globals['_BREAKERPOLICY']._serialized_end=1425
-  _globals['_ROUTECACHEPOLICY']._serialized_start=1428
-  _globals['_ROUTECACHEPOLICY']._serialized_end=1675
-  _globals['_ROUTE']._serialized_start=1678
-  _globals['_ROUTE']._serialized_end=2265
-  _globals['_CREATEROUTEREQUEST']._serialized_start=2268
-  _globals['_CREATEROUTEREQUEST']._serialized_end=2511
-  _globals['_CREATEROUTERESPONSE']._serialized_start=2513
-  _globals['_CREATEROUTERESPONSE']._serialized_end=2579
-  _globals['_GETROUTEREQUEST']._serialized_start=2581
-  _globals['_GETROUTEREQUEST']._serialized_end=2693
-  _globals['_GETROUTERESPONSE']._serialized_start=2695
-  _globals['_GETROUTERESPONSE']._serialized_end=2758
-  _globals['_LISTROUTESREQUEST']._serialized_start=2761
-  _globals['_LISTROUTESREQUEST']._serialized_end=2928
-  _globals['_LISTROUTESRESPONSE']._serialized_start=2930
-  _globals['_LISTROUTESRESPONSE']._serialized_end=3037
-  _globals['_UPDATEROUTEREQUEST']._serialized_start=3040
-  _globals['_UPDATEROUTEREQUEST']._serialized_end=3182
-  _globals['_UPDATEROUTERESPONSE']._serialized_start=3184
-  _globals['_UPDATEROUTERESPONSE']._serialized_end=3250
-  _globals['_DELETEROUTEREQUEST']._serialized_start=3252
-  _globals['_DELETEROUTEREQUEST']._serialized_end=3367
-  _globals['_DELETEROUTERESPONSE']._serialized_start=3369
-  _globals['_DELETEROUTERESPONSE']._serialized_end=3390
-  _globals['_ROUTESERVICE']._serialized_start=3393
-  _globals['_ROUTESERVICE']._serialized_end=3865
+  _globals['_ROUTETARGET']._serialized_end=919
+  _globals['_ROUTETARGET_PARAMSENTRY']._serialized_start=862
+  _globals['_ROUTETARGET_PARAMSENTRY']._serialized_end=919
+  _globals['_RETRYPOLICY']._serialized_start=922
+  _globals['_RETRYPOLICY']._serialized_end=1300
+  _globals['_HEDGEPOLICY']._serialized_start=1302
+  _globals['_HEDGEPOLICY']._serialized_end=1414
+  _globals['_BREAKERPOLICY']._serialized_start=1417
+  _globals['_BREAKERPOLICY']._serialized_end=1614
+  _globals['_ROUTECACHEPOLICY']._serialized_start=1617
+  _globals['_ROUTECACHEPOLICY']._serialized_end=1864
+  _globals['_ROUTE']._serialized_start=1867
+  _globals['_ROUTE']._serialized_end=2454
+  _globals['_CREATEROUTEREQUEST']._serialized_start=2457
+  _globals['_CREATEROUTEREQUEST']._serialized_end=2700
+  _globals['_CREATEROUTERESPONSE']._serialized_start=2702
+  _globals['_CREATEROUTERESPONSE']._serialized_end=2768
+  _globals['_GETROUTEREQUEST']._serialized_start=2770
+  _globals['_GETROUTEREQUEST']._serialized_end=2882
+  _globals['_GETROUTERESPONSE']._serialized_start=2884
+  _globals['_GETROUTERESPONSE']._serialized_end=2947
+  _globals['_LISTROUTESREQUEST']._serialized_start=2950
+  _globals['_LISTROUTESREQUEST']._serialized_end=3117
+  _globals['_LISTROUTESRESPONSE']._serialized_start=3119
+  _globals['_LISTROUTESRESPONSE']._serialized_end=3226
+  _globals['_UPDATEROUTEREQUEST']._serialized_start=3229
+  _globals['_UPDATEROUTEREQUEST']._serialized_end=3371
+  _globals['_UPDATEROUTERESPONSE']._serialized_start=3373
+  _globals['_UPDATEROUTERESPONSE']._serialized_end=3439
+  _globals['_DELETEROUTEREQUEST']._serialized_start=3441
+  _globals['_DELETEROUTEREQUEST']._serialized_end=3556
+  _globals['_DELETEROUTERESPONSE']._serialized_start=3558
+  _globals['_DELETEROUTERESPONSE']._serialized_end=3579
+  _globals['_ROUTESERVICE']._serialized_start=3582
+  _globals['_ROUTESERVICE']._serialized_end=4054
 # @@protoc_insertion_point(module_scope)

@@ -14,7 +14,7 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class RouteTarget(_message.Message):
-    __slots__ = ("provider", "model", "credential", "weight", "priority", "attempt_timeout", "first_token_timeout", "idle_timeout", "params")
+    __slots__ = ("provider", "model", "credential", "weight", "priority", "attempt_timeout", "first_token_timeout", "idle_timeout", "params", "context_window_tokens")
     class ParamsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -31,6 +31,7 @@ class RouteTarget(_message.Message):
     FIRST_TOKEN_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     IDLE_TIMEOUT_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    CONTEXT_WINDOW_TOKENS_FIELD_NUMBER: _ClassVar[int]
     provider: str
     model: str
     credential: str
@@ -40,19 +41,24 @@ class RouteTarget(_message.Message):
     first_token_timeout: _duration_pb2.Duration
     idle_timeout: _duration_pb2.Duration
     params: _containers.ScalarMap[str, str]
-    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., credential: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., attempt_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., first_token_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., params: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    context_window_tokens: int
+    def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., credential: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., attempt_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., first_token_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., params: _Optional[_Mapping[str, str]] = ..., context_window_tokens: _Optional[int] = ...) -> None: ...
 
 class RetryPolicy(_message.Message):
-    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "budget_percent")
+    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "budget_percent", "throttle_max_tokens", "throttle_token_ratio")
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     INITIAL_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     MAX_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     BUDGET_PERCENT_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
+    THROTTLE_TOKEN_RATIO_FIELD_NUMBER: _ClassVar[int]
     max_attempts: int
     initial_backoff: _duration_pb2.Duration
     max_backoff: _duration_pb2.Duration
     budget_percent: int
-    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., budget_percent: _Optional[int] = ...) -> None: ...
+    throttle_max_tokens: int
+    throttle_token_ratio: float
+    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., budget_percent: _Optional[int] = ..., throttle_max_tokens: _Optional[int] = ..., throttle_token_ratio: _Optional[float] = ...) -> None: ...
 
 class HedgePolicy(_message.Message):
     __slots__ = ("delay", "max_hedges")

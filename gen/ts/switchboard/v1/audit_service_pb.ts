@@ -14,7 +14,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/audit_service.proto.
  */
 export const file_switchboard_v1_audit_service: GenFile = /*@__PURE__*/
-  fileDesc("CiJzd2l0Y2hib2FyZC92MS9hdWRpdF9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSLTAgoKQXVkaXRFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIRCglhY3Rvcl9vcmcYBCABKAkSDgoGYWN0aW9uGAUgASgJEhAKCHJlc291cmNlGAYgASgJEicKBmJlZm9yZRgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei0KB291dGNvbWUYCSABKA4yHC5zd2l0Y2hib2FyZC52MS5BdWRpdE91dGNvbWUSDAoEcGVlchgKIAEoCRISCgpyZXF1ZXN0X2lkGAsgASgJEgwKBGhhc2gYDCABKAkSFQoNcHJldmlvdXNfaGFzaBgNIAEoCSL8AgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBI4CgZwYXJlbnQYASABKAlCKLpIJXIjMiFeKG9yZ3MvW2EtejAtOV1bYS16MC05LV17MCw2Mn0pPyQSFwoFYWN0b3IYAiABKAlCCLpIBXIDGIAEEhgKBmFjdGlvbhgDIAEoCUIIukgFcgMYgAISIQoPcmVzb3VyY2VfcHJlZml4GAQgASgJQgi6SAVyAxiABBIuCgpzdGFydF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoHb3V0Y29tZRgHIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkF1ZGl0T3V0Y29tZUIIukgFggECEAESHQoJcGFnZV9zaXplGAggASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YCSABKAlCCLpIBXIDGIAIIl4KF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEioKBmV2ZW50cxgBIAMoCzIaLnN3aXRjaGJvYXJkLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIlkKF1ZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0Eh8KDnN0YXJ0X3NlcXVlbmNlGAEgASgDQge6SAQiAigAEh0KDGVuZF9zZXF1ZW5jZRgCIAEoA0IHukgEIgIoACKEAQoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBIPCgdjaGVja2VkGAIgASgDEh0KFWZpcnN0X2Jyb2tlbl9zZXF1ZW5jZRgDIAEoAxIRCgloZWFkX2hhc2gYBCABKAkSFQoNaGVhZF9zZXF1ZW5jZRgFIAEoAyp9CgxBdWRpdE91dGNvbWUSHQoZQVVESVRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhkKFUFVRElUX09VVENPTUVfU1VDQ0VTUxABEhgKFEFVRElUX09VVENPTUVfREVOSUVEEAISGQoVQVVESVRfT1VUQ09NRV9GQUlMVVJFEAMy5QEKDEF1ZGl0U2VydmljZRJoCg9MaXN0QXVkaXRFdmVudHMSJi5zd2l0Y2hib2FyZC52MS5MaXN0QXVkaXRFdmVudHNSZXF1ZXN0Gicuc3dpdGNoYm9hcmQudjEuTGlzdEF1ZGl0RXZlbnRzUmVzcG9uc2UiBNCjGQ8SawoQVmVyaWZ5QXVkaXRDaGFpbhInLnN3aXRjaGJvYXJkLnYxLlZlcmlmeUF1ZGl0Q2hhaW5SZXF1ZXN0Giguc3dpdGNoYm9hcmQudjEuVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlIgTQoxkPYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_struct, file_google_protobuf_timestamp, file_switchboard_v1_options]);
+  fileDesc("CiJzd2l0Y2hib2FyZC92MS9hdWRpdF9zZXJ2aWNlLnByb3RvEg5zd2l0Y2hib2FyZC52MSLTAgoKQXVkaXRFdmVudBIQCghzZXF1ZW5jZRgBIAEoAxIoCgR0aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBINCgVhY3RvchgDIAEoCRIRCglhY3Rvcl9vcmcYBCABKAkSDgoGYWN0aW9uGAUgASgJEhAKCHJlc291cmNlGAYgASgJEicKBmJlZm9yZRgHIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0Ei0KB291dGNvbWUYCSABKA4yHC5zd2l0Y2hib2FyZC52MS5BdWRpdE91dGNvbWUSDAoEcGVlchgKIAEoCRISCgpyZXF1ZXN0X2lkGAsgASgJEgwKBGhhc2gYDCABKAkSFQoNcHJldmlvdXNfaGFzaBgNIAEoCSL8AgoWTGlzdEF1ZGl0RXZlbnRzUmVxdWVzdBI4CgZwYXJlbnQYASABKAlCKLpIJXIjMiFeKG9yZ3MvW2EtejAtOV1bYS16MC05LV17MCw2Mn0pPyQSFwoFYWN0b3IYAiABKAlCCLpIBXIDGIAEEhgKBmFjdGlvbhgDIAEoCUIIukgFcgMYgAISIQoPcmVzb3VyY2VfcHJlZml4GAQgASgJQgi6SAVyAxiABBIuCgpzdGFydF90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIsCghlbmRfdGltZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASNwoHb3V0Y29tZRgHIAEoDjIcLnN3aXRjaGJvYXJkLnYxLkF1ZGl0T3V0Y29tZUIIukgFggECEAESHQoJcGFnZV9zaXplGAggASgFQgq6SAcaBRjoBygAEhwKCnBhZ2VfdG9rZW4YCSABKAlCCLpIBXIDGIAIIl4KF0xpc3RBdWRpdEV2ZW50c1Jlc3BvbnNlEioKBmV2ZW50cxgBIAMoCzIaLnN3aXRjaGJvYXJkLnYxLkF1ZGl0RXZlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIpoBChdWZXJpZnlBdWRpdENoYWluUmVxdWVzdBIfCg5zdGFydF9zZXF1ZW5jZRgBIAEoA0IHukgEIgIoABIdCgxlbmRfc2VxdWVuY2UYAiABKANCB7pIBCICKAASPwoLY2hlY2twb2ludHMYAyADKAsyHy5zd2l0Y2hib2FyZC52MS5BdWRpdENoZWNrcG9pbnRCCbpIBpIBAxCQTiLDAQoPQXVkaXRDaGVja3BvaW50EhkKCHNlcXVlbmNlGAEgASgDQge6SAQiAigAEiMKBGhhc2gYAiABKAlCFbpIEnIQMg5eWzAtOWEtZl17NjR9JBIoCgR0aW1lGAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIZCgdyZXBsaWNhGAQgASgJQgi6SAVyAxiAAhIrCglzaWduYXR1cmUYBSABKAlCGLpIFXITMhFeKFswLTlhLWZdezY0fSk/JCKfAgoYVmVyaWZ5QXVkaXRDaGFpblJlc3BvbnNlEg4KBmludGFjdBgBIAEoCBIPCgdjaGVja2VkGAIgASgDEh0KFWZpcnN0X2Jyb2tlbl9zZXF1ZW5jZRgDIAEoAxIRCgloZWFkX2hhc2gYBCABKAkSFQoNaGVhZF9zZXF1ZW5jZRgFIAEoAxJAChFjaGVja3BvaW50X3N0YXR1cxgGIAEoDjIlLnN3aXRjaGJvYXJkLnYxLkF1ZGl0Q2hlY2twb2ludFN0YXR1cxI6ChFmYWlsZWRfY2hlY2twb2ludBgHIAEoCzIfLnN3aXRjaGJvYXJkLnYxLkF1ZGl0Q2hlY2twb2ludBIbChNjaGVja3BvaW50c19tYXRjaGVkGAggASgDKn0KDEF1ZGl0T3V0Y29tZRIdChlBVURJVF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGQoVQVVESVRfT1VUQ09NRV9TVUNDRVNTEAESGAoUQVVESVRfT1VUQ09NRV9ERU5JRUQQAhIZChVBVURJVF9PVVRDT01FX0ZBSUxVUkUQAyrbAQoVQXVkaXRDaGVja3BvaW50U3RhdHVzEicKI0FVRElUX0NIRUNLUE9JTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIwofQVVESVRfQ0hFQ0tQT0lOVF9TVEFUVVNfTUFUQ0hFRBABEiMKH0FVRElUX0NIRUNLUE9JTlRfU1RBVFVTX01JU1NJTkcQAhIkCiBBVURJVF9DSEVDS1BPSU5UX1NUQVRVU19NSVNNQVRDSBADEikKJUFVRElUX0NIRUNLUE9JTlRfU1RBVFVTX0JBRF9TSUdOQVRVUkUQBDLlAQoMQXVkaXRTZXJ2aWNlEmgKD0xpc3RBdWRpdEV2ZW50cxImLnN3aXRjaGJvYXJkLnYxLkxpc3RBdWRpdEV2ZW50c1JlcXVlc3QaJy5zd2l0Y2hib2FyZC52MS5MaXN0QXVkaXRFdmVudHNSZXNwb25zZSIE0KMZDxJrChBWZXJpZnlBdWRpdENoYWluEicuc3dpdGNoYm9hcmQudjEuVmVyaWZ5QXVkaXRDaGFpblJlcXVlc3QaKC5zd2l0Y2hib2FyZC52MS5WZXJpZnlBdWRpdENoYWluUmVzcG9uc2UiBNCjGQ9iBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_struct, file_google_protobuf_timestamp, file_switchboard_v1_options]);
 
 /**
  * AuditEvent is one audit record.
@@ -245,6 +245,15 @@ export type VerifyAuditChainRequest = Message<"switchboard.v1.VerifyAuditChainRe
    * @generated from field: int64 end_sequence = 2;
    */
   endSequence: bigint;
+
+  /**
+   * Checkpoints exported earlier (the checkpoint file's lines, a log line, a webhook's body):
+   * the event at each one's sequence must still exist with its hash, and a signed one's
+   * signature must hold. Checked whatever the sequence bounds.
+   *
+   * @generated from field: repeated switchboard.v1.AuditCheckpoint checkpoints = 3;
+   */
+  checkpoints: AuditCheckpoint[];
 };
 
 /**
@@ -253,6 +262,55 @@ export type VerifyAuditChainRequest = Message<"switchboard.v1.VerifyAuditChainRe
  */
 export const VerifyAuditChainRequestSchema: GenMessage<VerifyAuditChainRequest> = /*@__PURE__*/
   messageDesc(file_switchboard_v1_audit_service, 3);
+
+/**
+ * AuditCheckpoint is the chain head as it was exported outside the database.
+ *
+ * @generated from message switchboard.v1.AuditCheckpoint
+ */
+export type AuditCheckpoint = Message<"switchboard.v1.AuditCheckpoint"> & {
+  /**
+   * Sequence of the head event (0: the chain was empty).
+   *
+   * @generated from field: int64 sequence = 1;
+   */
+  sequence: bigint;
+
+  /**
+   * Hash of the head event, lowercase hex (64 zeros for an empty chain).
+   *
+   * @generated from field: string hash = 2;
+   */
+  hash: string;
+
+  /**
+   * When the head was read.
+   *
+   * @generated from field: google.protobuf.Timestamp time = 3;
+   */
+  time?: Timestamp | undefined;
+
+  /**
+   * The replica that exported it.
+   *
+   * @generated from field: string replica = 4;
+   */
+  replica: string;
+
+  /**
+   * HMAC-SHA-256 (hex) over the other fields with a key derived from the pepper; empty: unsigned.
+   *
+   * @generated from field: string signature = 5;
+   */
+  signature: string;
+};
+
+/**
+ * Describes the message switchboard.v1.AuditCheckpoint.
+ * Use `create(AuditCheckpointSchema)` to create a new message.
+ */
+export const AuditCheckpointSchema: GenMessage<AuditCheckpoint> = /*@__PURE__*/
+  messageDesc(file_switchboard_v1_audit_service, 4);
 
 /**
  * VerifyAuditChainResponse reports the verification.
@@ -294,6 +352,28 @@ export type VerifyAuditChainResponse = Message<"switchboard.v1.VerifyAuditChainR
    * @generated from field: int64 head_sequence = 5;
    */
   headSequence: bigint;
+
+  /**
+   * How the chain compares with the request's checkpoints; `intact` is false unless MATCHED
+   * (or none were given).
+   *
+   * @generated from field: switchboard.v1.AuditCheckpointStatus checkpoint_status = 6;
+   */
+  checkpointStatus: AuditCheckpointStatus;
+
+  /**
+   * The first (lowest-sequence) checkpoint that failed; unset when none did.
+   *
+   * @generated from field: switchboard.v1.AuditCheckpoint failed_checkpoint = 7;
+   */
+  failedCheckpoint?: AuditCheckpoint | undefined;
+
+  /**
+   * How many of the given checkpoints held.
+   *
+   * @generated from field: int64 checkpoints_matched = 8;
+   */
+  checkpointsMatched: bigint;
 };
 
 /**
@@ -301,7 +381,7 @@ export type VerifyAuditChainResponse = Message<"switchboard.v1.VerifyAuditChainR
  * Use `create(VerifyAuditChainResponseSchema)` to create a new message.
  */
 export const VerifyAuditChainResponseSchema: GenMessage<VerifyAuditChainResponse> = /*@__PURE__*/
-  messageDesc(file_switchboard_v1_audit_service, 4);
+  messageDesc(file_switchboard_v1_audit_service, 5);
 
 /**
  * AuditOutcome is how the audited action ended.
@@ -345,6 +425,54 @@ export const AuditOutcomeSchema: GenEnum<AuditOutcome> = /*@__PURE__*/
   enumDesc(file_switchboard_v1_audit_service, 0);
 
 /**
+ * AuditCheckpointStatus is how the chain compares with the given checkpoints.
+ *
+ * @generated from enum switchboard.v1.AuditCheckpointStatus
+ */
+export enum AuditCheckpointStatus {
+  /**
+   * No checkpoint was given.
+   *
+   * @generated from enum value: AUDIT_CHECKPOINT_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Every checkpoint's event exists with the checkpoint's hash.
+   *
+   * @generated from enum value: AUDIT_CHECKPOINT_STATUS_MATCHED = 1;
+   */
+  MATCHED = 1,
+
+  /**
+   * The chain no longer reaches a checkpoint's sequence: its tail was cut.
+   *
+   * @generated from enum value: AUDIT_CHECKPOINT_STATUS_MISSING = 2;
+   */
+  MISSING = 2,
+
+  /**
+   * The event at a checkpoint's sequence has another hash: the chain was rewritten up to there.
+   *
+   * @generated from enum value: AUDIT_CHECKPOINT_STATUS_MISMATCH = 3;
+   */
+  MISMATCH = 3,
+
+  /**
+   * A checkpoint's signature does not hold: the checkpoint itself was altered or forged.
+   *
+   * @generated from enum value: AUDIT_CHECKPOINT_STATUS_BAD_SIGNATURE = 4;
+   */
+  BAD_SIGNATURE = 4,
+}
+
+/**
+ * Describes the enum switchboard.v1.AuditCheckpointStatus.
+ */
+export const AuditCheckpointStatusSchema: GenEnum<AuditCheckpointStatus> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_audit_service, 1);
+
+/**
  * AuditService reads the audit log: every admin mutation and every authentication failure,
  * append-only and hash-chained so that an edited or deleted row is detected.
  *
@@ -362,7 +490,9 @@ export const AuditService: GenService<{
     output: typeof ListAuditEventsResponseSchema;
   },
   /**
-   * Recomputes the hash chain and reports the first broken link.
+   * Recomputes the hash chain and reports the first broken link; with checkpoints exported
+   * earlier, also that the chain still reaches and agrees with each of them (a truncated or
+   * rewritten tail, which the chain alone cannot show).
    *
    * @generated from rpc switchboard.v1.AuditService.VerifyAuditChain
    */

@@ -130,6 +130,8 @@ export type RequestOptions = Message<"switchboard.v1.RequestOptions"> & {
 
   /**
    * The end user on whose behalf the call is made, for attribution and abuse tracing. Opaque.
+   * Recorded as the tag `end_user` (over a tag of that name in `tags`), so usage reports filter
+   * and group by it; never sent to the provider.
    *
    * @generated from field: string end_user = 8;
    */

@@ -45,7 +45,9 @@ const (
 type AuditServiceClient interface {
 	// Lists audit events, newest first.
 	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error)
-	// Recomputes the hash chain and reports the first broken link.
+	// Recomputes the hash chain and reports the first broken link; with checkpoints exported
+	// earlier, also that the chain still reaches and agrees with each of them (a truncated or
+	// rewritten tail, which the chain alone cannot show).
 	VerifyAuditChain(context.Context, *connect.Request[v1.VerifyAuditChainRequest]) (*connect.Response[v1.VerifyAuditChainResponse], error)
 }
 
@@ -95,7 +97,9 @@ func (c *auditServiceClient) VerifyAuditChain(ctx context.Context, req *connect.
 type AuditServiceHandler interface {
 	// Lists audit events, newest first.
 	ListAuditEvents(context.Context, *connect.Request[v1.ListAuditEventsRequest]) (*connect.Response[v1.ListAuditEventsResponse], error)
-	// Recomputes the hash chain and reports the first broken link.
+	// Recomputes the hash chain and reports the first broken link; with checkpoints exported
+	// earlier, also that the chain still reaches and agrees with each of them (a truncated or
+	// rewritten tail, which the chain alone cannot show).
 	VerifyAuditChain(context.Context, *connect.Request[v1.VerifyAuditChainRequest]) (*connect.Response[v1.VerifyAuditChainResponse], error)
 }
 

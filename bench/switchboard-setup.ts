@@ -1,0 +1,148 @@
+/**
+ * Starts a Switchboard replica for the benchmark and configures it through its own admin API:
+ *
+ * - `embedded`: the default a first `npm start` gets (PGlite, in-process state), admin key, a route
+ *   `bench` to the upstream; no budget, limit, guardrail policy or cache.
+ * - `production`: Postgres (a fresh database on `DATABASE_URL`) and Redis (`REDIS_URL`), the request
+ *   log on (metadata), and an application key (SCOPE_INVOKE) of its own org carrying a budget and a
+ *   rate limit (both far from exhausted), an org guardrail policy (PII redaction in, a deny list in
+ *   and out, injection scoring in) and a route with the response cache on (10 min TTL). The usage
+ *   ledger and the access log are on in both.
+ */
+import { randomBytes } from "node:crypto";
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { create } from "@bufbuild/protobuf";
+import { createClient, type Interceptor, type Transport } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { BudgetService } from "../gen/ts/switchboard/v1/budget_service_pb.js";
+import { BudgetPeriod } from "../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailStage } from "../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailAction, GuardrailRuleSchema, GuardrailService } from "../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { KeyService } from "../gen/ts/switchboard/v1/key_service_pb.js";
+import { Scope } from "../gen/ts/switchboard/v1/options_pb.js";
+import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
+import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
+import { generateSecret } from "../server/auth/key-format.js";
+import { createTestDatabase, type TestDatabase } from "../test/support/postgres.js";
+import { startNode, type BenchProcess } from "./processes.js";
+
+/** A configured replica: the key to call it with and what to tear down. */
+export interface BenchGateway {
+  process: BenchProcess;
+  url: string;
+  /** The bearer secret of the calls measured (the admin key embedded, the app key in production). */
+  key: string;
+  /** Stops the replica and drops its database. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startSwitchboard}. */
+export interface SwitchboardOptions {
+  upstreamUrl: string;
+  mode: "embedded" | "production";
+  /** Start with `--cpu-prof` into this folder (SB_BENCH_PROFILE). */
+  profileDir?: string;
+}
+
+const withKey = (secret: string): Interceptor => (next) => (req) => {
+  req.header.set("authorization", `Bearer ${secret}`);
+  return next(req);
+};
+
+/** Starts and configures one replica; resolves once its route (and policies) are live. */
+export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchGateway> {
+  const adminKey = generateSecret();
+  const env: Record<string, string | undefined> = {
+    // The embedded default ignores whatever the calling shell points at.
+    DATABASE_URL: undefined,
+    REDIS_URL: undefined,
+    SWITCHBOARD_PORT: "0",
+    SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), "sb-bench-")),
+    SWITCHBOARD_BOOTSTRAP_KEY: adminKey,
+    SWITCHBOARD_BASE_URL_OPENAI: `${opts.upstreamUrl}/v1`,
+    SWITCHBOARD_CREDENTIAL_OPENAI: "sk-bench-not-a-real-key",
+    SWITCHBOARD_LOG_LEVEL: "info",
+    // No load shedding: the benchmark opens 1,000 streams with one key, and the default caps
+    // (1,024 calls per replica, 256 per key) would refuse the rest; the figures measure cost.
+    SWITCHBOARD_MAX_IN_FLIGHT: "0",
+    SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY: "0",
+  };
+  let database: TestDatabase | undefined;
+  if (opts.mode === "production") {
+    if (!process.env.DATABASE_URL || !process.env.REDIS_URL) throw new Error("the production pipeline needs DATABASE_URL and REDIS_URL");
+    database = await createTestDatabase();
+    Object.assign(env, {
+      DATABASE_URL: database.url,
+      REDIS_URL: process.env.REDIS_URL,
+      SWITCHBOARD_KEY_PEPPER: randomBytes(32).toString("base64"),
+      SWITCHBOARD_MASTER_KEY: randomBytes(32).toString("base64"),
+      SWITCHBOARD_LEDGER_DIR: mkdtempSync(join(tmpdir(), "sb-bench-ledger-")),
+      SWITCHBOARD_REQUEST_LOG_MODE: "metadata",
+      SWITCHBOARD_LIMITS_POLL_MS: "500",
+      // The default 50 ms Redis command timeout fails closed when the load generator starves Redis
+      // of the shared 2 cores; production runs Redis on its own cores.
+      SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS: "1000",
+    });
+  }
+  const proc = await startNode("server/main.ts", [], {
+    env,
+    readyLine: /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
+    nodeFlags: opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [],
+  });
+  const url = `http://127.0.0.1:${proc.port}`;
+  const admin = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [withKey(adminKey)] });
+  const close = async () => {
+    await proc.stop();
+    await database?.drop();
+  };
+  try {
+    const key = opts.mode === "production" ? await configureProduction(admin) : await configureEmbedded(admin, adminKey);
+    await new Promise((r) => setTimeout(r, 1_500)); // one route / limits / policy poll interval
+    return { process: proc, url, key, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+async function configureEmbedded(admin: Transport, adminKey: string): Promise<string> {
+  await createClient(RouteService, admin).createRoute({
+    routeId: "bench",
+    route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }] },
+  });
+  return adminKey;
+}
+
+async function configureProduction(admin: Transport): Promise<string> {
+  const org = `bench-${randomBytes(4).toString("hex")}`;
+  const tenants = createClient(TenantService, admin);
+  await tenants.createOrg({ orgId: org, org: {} });
+  await tenants.createTeam({ parent: `orgs/${org}`, teamId: "app", team: {} });
+  const created = await createClient(KeyService, admin).createKey({ parent: `orgs/${org}/teams/app`, keyId: "app", key: { scopes: [Scope.INVOKE] } });
+  const keyName = created.key!.name;
+  const budgets = createClient(BudgetService, admin);
+  // Far from exhausted: every call reserves, settles and is ledgered, none is refused.
+  await budgets.createBudget({ parent: `orgs/${org}`, budgetId: "key", budget: { target: keyName, limitMicrosUsd: 10n ** 15n, period: BudgetPeriod.MONTHLY } });
+  await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: "key", rateLimit: { target: keyName, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000n } });
+  const rule = (init: Parameters<typeof create<typeof GuardrailRuleSchema>>[1]) => create(GuardrailRuleSchema, init);
+  await createClient(GuardrailService, admin).createGuardrailPolicy({
+    parent: `orgs/${org}`,
+    policyId: "bench",
+    policy: {
+      enabled: true,
+      attachments: [`orgs/${org}`],
+      rules: [
+        rule({ id: "pii", stage: GuardrailStage.INPUT, action: GuardrailAction.REDACT, check: { case: "pii", value: { restoreInResponse: true } } }),
+        rule({ id: "deny", stage: GuardrailStage.BOTH, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: Array.from({ length: 50 }, (_, i) => `forbidden phrase ${i}`) } } }),
+        rule({ id: "injection", stage: GuardrailStage.INPUT, action: GuardrailAction.LOG, check: { case: "injection", value: {} } }),
+      ],
+    },
+  });
+  await createClient(RouteService, admin).createRoute({
+    routeId: "bench",
+    route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], cache: { ttl: { seconds: 600n } } },
+  });
+  return created.secret;
+}

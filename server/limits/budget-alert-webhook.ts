@@ -1,0 +1,74 @@
+import type { Logger } from "../observability/logger.js";
+
+/** Sends one POST with a JSON body; resolves the HTTP status, rejects on a network error or timeout. */
+export type WebhookPost = (url: string, body: string, headers: Record<string, string>, signal: AbortSignal) => Promise<number>;
+
+/** Options of {@link postAlertWebhook}; defaults documented in the README. */
+export interface AlertWebhookOptions {
+  /** Longest wait for one delivery attempt's response (default 5000 ms). */
+  webhookTimeoutMs?: number;
+  /** Delivery attempts per event, the first included (default 4). */
+  webhookAttempts?: number;
+  /** Wait before the first retry, doubled for each next one (default 500 ms). */
+  webhookRetryDelayMs?: number;
+}
+
+/** The default {@link WebhookPost}: `fetch`, the response body discarded. */
+export const fetchPost: WebhookPost = async (url, body, headers, signal) => {
+  const res = await fetch(url, { method: "POST", body, headers, signal, redirect: "manual" });
+  await res.body?.cancel().catch(() => undefined);
+  return res.status;
+};
+
+/** Statuses worth another attempt: the receiver may accept later (timeouts, throttling, 5xx). */
+function retryable(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Delivers one alert event to `url` as `application/json`, with the header
+ * `x-switchboard-event-id` carrying the event's id (the same on every attempt). A 2xx ends it;
+ * a network error, a timeout, 408, 429 or 5xx is retried after `webhookRetryDelayMs`, doubling,
+ * up to `webhookAttempts` attempts; any other status, or the last failure, is logged at error level
+ * with the status or error (never the URL's query, which may hold a token). Never rejects.
+ */
+export async function postAlertWebhook(
+  url: string,
+  event: { id: string },
+  deps: { post?: WebhookPost; logger: Logger },
+  opts: AlertWebhookOptions = {},
+): Promise<void> {
+  const post = deps.post ?? fetchPost;
+  const timeoutMs = opts.webhookTimeoutMs ?? 5000;
+  const attempts = Math.max(1, opts.webhookAttempts ?? 4);
+  let delay = opts.webhookRetryDelayMs ?? 500;
+  const body = JSON.stringify(event);
+  const headers = { "content-type": "application/json", "user-agent": "switchboard-budget-alerts", "x-switchboard-event-id": event.id };
+  const target = safeTarget(url);
+  let last = "";
+  for (let attempt = 1; attempt <= attempts; attempt++) {
+    try {
+      const status = await post(url, body, headers, AbortSignal.timeout(timeoutMs));
+      if (status >= 200 && status < 300) return;
+      last = `HTTP ${status}`;
+      if (!retryable(status)) break;
+    } catch (err) {
+      last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    }
+    if (attempt < attempts) {
+      await new Promise((resolve) => setTimeout(resolve, delay).unref());
+      delay *= 2;
+    }
+  }
+  deps.logger.error({ alertId: event.id, webhook: target, error: last }, "budget alert webhook delivery failed");
+}
+
+/** The URL without credentials, query or fragment, for logs. */
+function safeTarget(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}

@@ -1,0 +1,148 @@
+import { afterEach, describe, expect, it } from "vitest";
+import { createLogCapture, type LogCapture } from "../../test/support/log-capture.js";
+import { createMemoryState } from "../store/state/memory-state.js";
+import type { StateBackend } from "../store/state/state-backend.js";
+import type { WebhookPost } from "./budget-alert-webhook.js";
+import { createBudgetAlerts, type BudgetAlertEvent, type BudgetAlertSettings, type BudgetAlerts } from "./budget-alerts.js";
+import { createBudgetReservations, type BudgetRef } from "./budget-reservation.js";
+
+const NOW = Date.parse("2026-11-29T12:00:00Z");
+const clock = { now: () => NOW };
+const budget: BudgetRef = { id: "orgs/acme/budgets/monthly", level: "org", limitMicros: 1000n, period: "monthly", tz: "UTC" };
+let state: StateBackend;
+
+afterEach(async () => {
+  await state?.close();
+});
+
+interface Replica {
+  alerts: BudgetAlerts;
+  log: LogCapture;
+  /** Reserves and settles a call of `micros` on `budget`, then tells the alerts, like the budget stage. */
+  spend(micros: bigint): Promise<void>;
+}
+
+/** A replica: its own reservations and alerts over the shared `state`. */
+function replica(settings: BudgetAlertSettings | undefined, post?: WebhookPost, webhookUrl?: string): Replica {
+  const log = createLogCapture();
+  const reservations = createBudgetReservations({ state, clock });
+  const alerts = createBudgetAlerts(
+    { state, reservations, settingsOf: (id) => (id === budget.id ? settings : undefined), logger: log.logger, clock, ...(post ? { post } : {}) },
+    { webhookRetryDelayMs: 1, webhookTimeoutMs: 200, ...(webhookUrl ? { webhookUrl } : {}) },
+  );
+  return {
+    alerts,
+    log,
+    async spend(micros) {
+      const outcome = await reservations.reserve({ tenant: "org_1", budgets: [budget], amountMicros: micros });
+      if (!outcome.ok) throw new Error("refused");
+      await reservations.settle(outcome.reservation, micros);
+      alerts.afterSettle(outcome.reservation);
+    },
+  };
+}
+
+const events = (log: LogCapture) => log.lines().filter((l) => l.alert !== undefined).map((l) => l.alert as BudgetAlertEvent);
+
+describe("budget alerts", () => {
+  it("fires each default threshold once, when settled spend reaches it, and not before", async () => {
+    state = createMemoryState();
+    const r = replica({ thresholdsPercent: [], webhookUrl: "" });
+    await r.spend(400n);
+    await r.alerts.drain();
+    expect(events(r.log)).toEqual([]);
+    await r.spend(100n); // 50 %
+    await r.alerts.drain();
+    await r.spend(100n); // 60 %: nothing new
+    await r.alerts.drain();
+    await r.spend(250n); // 85 %
+    await r.alerts.drain();
+    const fired = events(r.log);
+    expect(fired.map((e) => e.thresholdPercent)).toEqual([50, 80]);
+    expect(fired[0]).toEqual({
+      type: "budget.threshold_crossed",
+      id: `${budget.id}:2026-11:50`,
+      budget: budget.id,
+      level: "org",
+      orgId: "org_1",
+      thresholdPercent: 50,
+      limitMicrosUsd: "1000",
+      spentMicrosUsd: "500",
+      period: "monthly",
+      periodStart: "2026-11-01T00:00:00.000Z",
+      periodEnd: "2026-12-01T00:00:00.000Z",
+      occurredAt: new Date(NOW).toISOString(),
+    });
+    expect(r.log.lines().find((l) => l.alert !== undefined)).toMatchObject({ level: "warn" });
+    await r.spend(150n); // exactly the cap: 100 %
+    await r.alerts.drain();
+    expect(events(r.log).map((e) => e.thresholdPercent)).toEqual([50, 80, 100]);
+  });
+
+  it("fires once across replicas sharing the state, however many see the crossing at once", async () => {
+    state = createMemoryState();
+    const replicas = [0, 1, 2].map(() => replica({ thresholdsPercent: [30, 60], webhookUrl: "" }));
+    await Promise.all(replicas.flatMap((r) => [r.spend(110n), r.spend(110n)])); // 660 µ$: 30 % and 60 %
+    await Promise.all(replicas.map((r) => r.alerts.drain()));
+    const all = replicas.flatMap((r) => events(r.log));
+    expect(all.map((e) => e.thresholdPercent).sort()).toEqual([30, 60]);
+    // Later settles on any replica add nothing for this period.
+    await Promise.all(replicas.map((r) => r.spend(10n)));
+    await Promise.all(replicas.map((r) => r.alerts.drain()));
+    expect(replicas.flatMap((r) => events(r.log))).toHaveLength(2);
+  });
+
+  it("posts the event to the budget's webhook, retrying failures with the same event id", async () => {
+    state = createMemoryState();
+    const posts: { url: string; body: BudgetAlertEvent; id: string }[] = [];
+    const statuses = [503, 200];
+    const post: WebhookPost = async (url, body, headers) => {
+      posts.push({ url, body: JSON.parse(body) as BudgetAlertEvent, id: headers["x-switchboard-event-id"]! });
+      return statuses.shift() ?? 200;
+    };
+    const r = replica({ thresholdsPercent: [50], webhookUrl: "https://hooks.example/budget" }, post, "https://fallback.example/");
+    await r.spend(600n);
+    await r.alerts.drain();
+    expect(posts).toHaveLength(2);
+    expect(posts.map((p) => p.url)).toEqual(["https://hooks.example/budget", "https://hooks.example/budget"]);
+    expect(posts.map((p) => p.id)).toEqual([`${budget.id}:2026-11:50`, `${budget.id}:2026-11:50`]);
+    expect(posts[1]!.body).toMatchObject({ thresholdPercent: 50, spentMicrosUsd: "600" });
+    expect(r.log.lines().some((l) => l.msg === "budget alert webhook delivery failed")).toBe(false);
+  });
+
+  it("uses the gateway-wide webhook when the budget has none, and logs (never throws) when every attempt fails", async () => {
+    state = createMemoryState();
+    let attempts = 0;
+    const post: WebhookPost = async (url, _body, _headers, signal) => {
+      attempts++;
+      expect(url).toBe("https://fallback.example/alerts?token=secret");
+      // Hangs until the attempt's timeout aborts it.
+      return new Promise<number>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    };
+    const r = replica(undefined, post, "https://fallback.example/alerts?token=secret");
+    const started = Date.now();
+    await r.spend(500n);
+    expect(Date.now() - started).toBeLessThan(200); // the settle path never waits for the webhook
+    await r.alerts.drain();
+    expect(attempts).toBe(4);
+    const failure = r.log.lines().find((l) => l.msg === "budget alert webhook delivery failed");
+    expect(failure).toMatchObject({ webhook: "https://fallback.example/alerts", alertId: `${budget.id}:2026-11:50` });
+    expect(r.log.text()).not.toContain("token=secret");
+  });
+
+  it("skips the check when the state backend fails, and fires at the next settle once it answers", async () => {
+    state = createMemoryState();
+    const r = replica({ thresholdsPercent: [50], webhookUrl: "" });
+    const increment = state.increment.bind(state);
+    state.increment = async () => {
+      throw new Error("redis down");
+    };
+    await r.spend(600n);
+    await r.alerts.drain();
+    expect(events(r.log)).toEqual([]);
+    state.increment = increment;
+    await r.spend(10n);
+    await r.alerts.drain();
+    expect(events(r.log).map((e) => e.spentMicrosUsd)).toEqual(["610"]);
+  });
+});

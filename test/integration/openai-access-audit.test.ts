@@ -1,0 +1,107 @@
+/**
+ * The audit trail of access refusals on the OpenAI-compatible surface: a missing, unknown,
+ * malformed or revoked key and a permission denial (no SCOPE_INVOKE, a route the key may not
+ * use) on `/v1/*` each append one audit event of the same shape as the Connect surface's — no
+ * actor and only the presented key's display prefix when unauthenticated, the key as actor when
+ * denied, the caller's request id and address — readable with `ListAuditEvents`.
+ */
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AuditOutcome, type AuditEvent } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { generateSecret, parseSecret } from "../../server/auth/key-format.js";
+import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+
+let database: TestDatabase;
+let gw: TestGateway;
+let platform: KeyedClients;
+const CHAT = "POST /v1/chat/completions";
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  gw = await startTestGateway({ databaseUrl: database.url });
+  platform = clientsFor(gw.url, gw.adminKey);
+  await platform.tenants.createOrg({ orgId: "acme", org: {} });
+  await platform.tenants.createTeam({ parent: "orgs/acme", teamId: "app", team: {} });
+});
+afterAll(async () => {
+  await gw?.close();
+  await database?.drop();
+});
+
+/** POSTs a chat completion with `secret` (none: no authorization header) and resolves the status. */
+async function chat(secret: string | undefined, requestId: string, model = "fast"): Promise<number> {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "x-request-id": requestId, ...(secret === undefined ? {} : { authorization: `Bearer ${secret}` }) },
+    body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+  });
+  await res.body?.cancel();
+  return res.status;
+}
+/** The audit event of request `requestId`, once written (refusals are appended in the background). */
+async function eventOf(requestId: string): Promise<AuditEvent | undefined> {
+  await gw.server.audit.drain();
+  const page = await platform.audit.listAuditEvents({ outcome: AuditOutcome.DENIED, pageSize: 1000 });
+  return page.events.find((e) => e.requestId === requestId);
+}
+async function appKey(keyId: string, init: { scopes: Scope[]; allowedRoutes?: string[] }): Promise<{ secret: string; name: string }> {
+  const created = await platform.keys.createKey({ parent: "orgs/acme/teams/app", keyId, key: init });
+  return { secret: created.secret, name: created.key!.name };
+}
+
+describe("access refusals on the OpenAI surface are audited", () => {
+  it("an unknown key on /v1/chat/completions shows up in ListAuditEvents, shaped like the Connect surface's event", async () => {
+    const stranger = generateSecret();
+    expect(await chat(stranger, "oai-unknown-key")).toBe(401);
+    const event = await eventOf("oai-unknown-key");
+    expect(event).toMatchObject({
+      action: CHAT,
+      actor: "",
+      actorOrg: "",
+      outcome: AuditOutcome.DENIED,
+      after: { presentedKey: parseSecret(stranger)!.displayPrefix },
+      peer: expect.stringMatching(/^(::ffff:)?127\.0\.0\.1$|^::1$/),
+    });
+    expect(JSON.stringify(event?.after)).not.toContain(stranger.slice(12));
+    const stored = (await gw.server.audit.store.list({ action: CHAT }, { limit: 100 })).find((e) => e.requestId === "oai-unknown-key");
+    expect(stored?.code).toBe("unauthenticated");
+
+    // The same key on the Connect surface: the same event but for the action.
+    expect(await outcome(clientsFor(gw.url, stranger).capability.chat({ messages: [] }, { headers: { "x-request-id": "connect-unknown-key" } }))).toBe("Unauthenticated");
+    const connect = await eventOf("connect-unknown-key");
+    const shape = (e: AuditEvent | undefined) => ({ actor: e?.actor, actorOrg: e?.actorOrg, outcome: e?.outcome, after: e?.after, resource: e?.resource, peer: e?.peer });
+    expect(connect?.action).toBe("switchboard.v1.CapabilityService/Chat");
+    expect(shape(connect)).toEqual(shape(event));
+  });
+
+  it("records a missing key, a malformed one and a revoked one", async () => {
+    expect(await chat(undefined, "oai-no-key")).toBe(401);
+    expect(await chat("sk-not-a-switchboard-key", "oai-malformed")).toBe(401);
+    const revoked = await appKey("revoked", { scopes: [Scope.INVOKE] });
+    await platform.keys.revokeKey({ name: revoked.name });
+    expect(await chat(revoked.secret, "oai-revoked")).toBe(401);
+
+    expect(await eventOf("oai-no-key")).toMatchObject({ action: CHAT, actor: "", outcome: AuditOutcome.DENIED });
+    expect((await eventOf("oai-no-key"))?.after).toBeUndefined();
+    expect((await eventOf("oai-malformed"))?.after).toBeUndefined();
+    expect(await eventOf("oai-revoked")).toMatchObject({ actor: "", after: { presentedKey: parseSecret(revoked.secret)!.displayPrefix } });
+  });
+
+  it("records permission denials with the key as actor: no SCOPE_INVOKE, and a route the key may not use", async () => {
+    const reader = await appKey("reader", { scopes: [Scope.KEYS_READ] });
+    expect(await chat(reader.secret, "oai-no-scope")).toBe(403);
+    const fenced = await appKey("fenced", { scopes: [Scope.INVOKE], allowedRoutes: ["fast"] });
+    expect(await chat(fenced.secret, "oai-route", "smart")).toBe(403);
+
+    expect(await eventOf("oai-no-scope")).toMatchObject({ action: CHAT, actor: reader.name, actorOrg: "orgs/acme", outcome: AuditOutcome.DENIED });
+    expect(await eventOf("oai-route")).toMatchObject({ action: CHAT, actor: fenced.name, outcome: AuditOutcome.DENIED, after: { request: { model: "smart" } } });
+    // The org's own admins see them (made by its keys).
+    const mine = await platform.audit.listAuditEvents({ parent: "orgs/acme", action: CHAT });
+    expect(mine.events.map((e) => e.requestId)).toEqual(expect.arrayContaining(["oai-no-scope", "oai-route"]));
+    // An allowed call is not an audit event.
+    expect(await chat(fenced.secret, "oai-allowed", "fast")).toBe(200);
+    expect(await eventOf("oai-allowed")).toBeUndefined();
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * The fault checkers over the history: no spliced or falsely successful stream (P14), a kill
+ * contained to its replica and a drain without client errors (P16), Redis hangs bounded (P7),
+ * stalls cut and failed over (P13), every operation ended within its deadline (P12), in-flight
+ * shedding immediate (P23, when the gateway has the knob), flat memory and bounded request-log
+ * bytes (P24).
+ */
+import type { Op } from "./history.js";
+import type { NemesisEvent } from "./nemesis.js";
+import { row, type PropertyRow } from "./property-row.js";
+import type { MemorySample } from "./replica.js";
+import type { AttemptRecord } from "./soak-providers.js";
+
+/** A clean op: no failure asked of the provider, no client abort, the unlimited key. */
+export function isClean(op: Op): boolean {
+  return (op.fault === undefined || op.fault === "drip") && op.aborted !== true && op.key === "app";
+}
+
+const describe = (o: Op) => `${o.request_id} ${o.kind} r${o.replica} ${o.type} ${o.code ?? ""} ${o.t_end - o.t_start}ms ${o.message ?? ""}`.trim();
+
+/** P14: every answer's text comes from one upstream attempt; a success is a whole attempt's text. */
+export function checkSplice(ops: readonly Op[], attempts: readonly AttemptRecord[]): PropertyRow {
+  const byTag = new Map<string, AttemptRecord[]>();
+  for (const a of attempts) byTag.set(a.tag, [...(byTag.get(a.tag) ?? []), a]);
+  const bad: string[] = [];
+  let whole = 0;
+  let prefixes = 0;
+  for (const op of ops) {
+    const text = op.text ?? "";
+    const mine = byTag.get(op.request_id) ?? [];
+    if (op.type === "ok") {
+      const source = mine.find((a) => a.text === text);
+      if (source === undefined) bad.push(`${describe(op)}: a success whose text is no attempt's whole answer: "${text.slice(0, 80)}"`);
+      else if (source.fault === "cut" || source.fault === "midstream") bad.push(`${describe(op)}: a success from an attempt that was ${source.fault}`);
+      else whole++;
+    } else if (text !== "") {
+      if (mine.some((a) => a.text.startsWith(text))) prefixes++;
+      else bad.push(`${describe(op)}: partial text from no single attempt: "${text.slice(0, 80)}"`);
+    }
+  }
+  const cutOk = ops.filter((o) => (o.fault === "cut" || o.fault === "midstream") && (o.kind === "stream" || o.kind === "openai_stream") && o.type === "ok");
+  for (const o of cutOk) bad.push(`${describe(o)}: a cut stream reported success`);
+  return row("P14", "no spliced stream, no clean truncated success", `${whole} successes = one attempt's whole text; ${prefixes} failures = a prefix of one attempt; ${bad.length} violations`, bad.length === 0 && whole > 0, bad);
+}
+
+/** P16: a SIGKILL touches only its own replica's clients; a SIGTERM drains with no client error. */
+export function checkContainment(ops: readonly Op[], events: readonly NemesisEvent[], graceMs: number): PropertyRow[] {
+  const killBad: string[] = [];
+  let survivors = 0;
+  let victims = 0;
+  for (const e of events.filter((x) => x.name === "kill")) {
+    // The kill's window: until the restart begins (a start's CPU burst on 2 cores is not the kill).
+    const end = e.t_restart ?? e.t_end;
+    for (const op of ops) {
+      if (op.t_start > end || op.t_end < e.t_start) continue;
+      if (op.replica === e.replica) {
+        if (op.t_start <= e.t_start) victims++;
+        continue;
+      }
+      if (!isClean(op)) continue;
+      survivors++;
+      if (op.type !== "ok") killBad.push(describe(op));
+    }
+  }
+  const termBad: string[] = [];
+  let drained = 0;
+  const exits: string[] = [];
+  for (const e of events.filter((x) => x.name === "term")) {
+    exits.push(`exit ${e.exitCode} in ${e.exitMs} ms`);
+    if (e.exitCode !== 0 || (e.exitMs ?? Infinity) > graceMs + 5000) termBad.push(`replica ${e.replica}: exit code ${e.exitCode} after ${e.exitMs} ms`);
+    for (const op of ops) {
+      // In flight at the SIGTERM (sent well before it, so it reached the replica).
+      if (op.replica !== e.replica || op.t_start > e.t_start - 200 || op.t_end < e.t_start || !isClean(op)) continue;
+      drained++;
+      if (op.type !== "ok") termBad.push(describe(op));
+    }
+  }
+  return [
+    row("P16", "kill -9: other replicas' clients unaffected", `${survivors} clean ops on surviving replicas during the kill, ${killBad.length} failed; ${victims} in flight on the killed replica`, killBad.length === 0 && survivors > 0, killBad),
+    row("P16", "SIGTERM: in-flight requests drain, exit in time", `${drained} in flight at SIGTERM, ${termBad.length} failed; ${exits.join(", ")}`, termBad.length === 0 && exits.length > 0 && drained > 0, termBad),
+  ];
+}
+
+/** P7: while Redis is hung no unary call waits on it past a bound; figures of what was admitted. */
+export function checkRedisHang(ops: readonly Op[], events: readonly NemesisEvent[], boundMs: number): PropertyRow {
+  const bad: string[] = [];
+  let n = 0;
+  let ok = 0;
+  let max = 0;
+  for (const e of events.filter((x) => x.name === "redis_hang")) {
+    for (const op of ops) {
+      if (op.t_start < e.t_start || op.t_start > e.t_end || op.fault !== undefined || op.aborted === true) continue;
+      if (op.kind !== "chat" && op.kind !== "openai") continue;
+      n++;
+      if (op.type === "ok") ok++;
+      const took = op.t_end - op.t_start;
+      max = Math.max(max, took);
+      if (took > boundMs) bad.push(describe(op));
+    }
+  }
+  return row("P7", "Redis hung: calls bounded, fail closed", `${n} unary calls during the hang, slowest ${max} ms (bound ${boundMs}); ${ok} ok, ${n - ok} refused`, bad.length === 0 && n > 0, bad);
+}
+
+/** P13: a stream that stalls before its first delta is cut and fails over to an answer. */
+export function checkStalls(ops: readonly Op[], events: readonly NemesisEvent[], boundMs: number): PropertyRow {
+  const quiet = (o: Op) => !events.some((e) => o.t_end >= e.t_start && o.t_start <= (e.t_ready ?? e.t_end));
+  const stalls = ops.filter((o) => o.fault === "stall" && (o.kind === "stream" || o.kind === "openai_stream") && o.aborted !== true && o.key === "app");
+  const bad = stalls.filter((o) => o.t_end - o.t_start > boundMs || (quiet(o) && o.type !== "ok")).map(describe);
+  const slowest = Math.max(0, ...stalls.map((o) => o.t_end - o.t_start));
+  return row("P13", "stalled streams cut and failed over", `${stalls.length} stalled streams, slowest ${slowest} ms (bound ${boundMs}); ${stalls.filter((o) => o.type === "ok").length} answered`, bad.length === 0, bad);
+}
+
+/** P12: every operation ended within its client deadline (plus slack); none left open. */
+export function checkDeadlines(ops: readonly Op[], open: number, timeoutMs: number): PropertyRow {
+  const late = ops.filter((o) => o.t_end - o.t_start > timeoutMs + 2000).map(describe);
+  const slowest = Math.max(0, ...ops.map((o) => o.t_end - o.t_start));
+  return row("P12", "every op ends within its deadline", `${ops.length} ops, slowest ${slowest} ms (deadline ${timeoutMs}); ${open} never ended`, late.length === 0 && open === 0, late);
+}
+
+/** P24 memory: RSS slope of each replica process after warm-up; peak RSS. */
+export function checkMemory(samples: readonly MemorySample[], opts: { maxPeakBytes: number; maxSlopePctPerHour?: number }): PropertyRow {
+  const byReplica = new Map<number, MemorySample[]>();
+  for (const s of samples) byReplica.set(s.replica, [...(byReplica.get(s.replica) ?? []), s]);
+  let peak = 0;
+  let worst = -Infinity;
+  const parts: string[] = [];
+  for (const [replica, all] of byReplica) {
+    peak = Math.max(peak, ...all.map((s) => s.rssBytes));
+    // The longest-lived process of this replica (each restart is a new one).
+    const runs = new Map<number, MemorySample[]>();
+    for (const s of all) runs.set(s.pid, [...(runs.get(s.pid) ?? []), s]);
+    const run = [...runs.values()].reduce((a, b) => (b.length > a.length ? b : a));
+    const warm = run.slice(Math.floor(run.length * 0.3));
+    if (warm.length < 5) continue;
+    const slope = regressionSlope(warm.map((s) => [s.t / 3_600_000, s.rssBytes]));
+    const mean = warm.reduce((a, s) => a + s.rssBytes, 0) / warm.length;
+    const pct = (100 * slope) / mean;
+    worst = Math.max(worst, pct);
+    parts.push(`r${replica} ${(mean / 2 ** 20).toFixed(0)} MB ${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %/h`);
+  }
+  const slopeOk = opts.maxSlopePctPerHour === undefined || worst <= opts.maxSlopePctPerHour;
+  const bound = opts.maxSlopePctPerHour === undefined ? "slope reported only (short run)" : `slope bound ${opts.maxSlopePctPerHour} %/h`;
+  return row("P24", "memory flat after warm-up", `${parts.join("; ")}; peak ${(peak / 2 ** 20).toFixed(0)} MB (bound ${(opts.maxPeakBytes / 2 ** 20).toFixed(0)}); ${bound}`, peak > 0 && peak <= opts.maxPeakBytes && slopeOk);
+}
+
+/** P24 storage: request-log bytes per logged request (metadata mode). */
+export function checkLogBytes(bytes: number, requests: number): PropertyRow {
+  const per = requests === 0 ? Infinity : bytes / requests;
+  return row("P24", "request-log bytes per request", `${Math.round(per)} B per request (${bytes} B / ${requests}; bound 2048)`, per <= 2048);
+}
+
+/** Least-squares slope of y over x. */
+function regressionSlope(points: ReadonlyArray<[number, number]>): number {
+  const n = points.length;
+  const mx = points.reduce((a, [x]) => a + x, 0) / n;
+  const my = points.reduce((a, [, y]) => a + y, 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of points) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}

@@ -1,0 +1,176 @@
+/**
+ * The money checkers, Jepsen style, over the history, the fakes' truth and the ledger after
+ * quiescence: every invoiced upstream attempt is exactly one ledger row with the invoiced tokens
+ * (P2/P3/P4); no operation has two calls' rows (P2); the small budget was never overspent (P1);
+ * admitted RPM stays within the limit (P5); no immortal Redis key (P6); attempts per call
+ * bounded (P9).
+ */
+import type { UsageRecordRow } from "../../server/store/usage-store.js";
+import type { Collected } from "./collect.js";
+import type { Op } from "./history.js";
+import type { NemesisEvent } from "./nemesis.js";
+import { row, type PropertyRow } from "./property-row.js";
+import type { AttemptRecord, TaggedTruth } from "./soak-providers.js";
+
+/** What the money checkers read. */
+export interface MoneyInput {
+  ops: readonly Op[];
+  attempts: readonly AttemptRecord[];
+  truth: readonly TaggedTruth[];
+  collected: Collected;
+  events: readonly NemesisEvent[];
+  capMicros: bigint;
+  rpmLimit: number;
+  /** Attempts per call the route allows (retries × targets), and RELIABILITY's hard cap. */
+  maxAttemptsPerCall: number;
+}
+
+const groupBy = <T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> => {
+  const out = new Map<K, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = out.get(k);
+    if (list === undefined) out.set(k, [it]);
+    else list.push(it);
+  }
+  return out;
+};
+
+/** An op in flight on a replica when it was SIGKILLed: its records may be lost with the process (Jepsen `info`). */
+export function killedInFlight(op: Op, events: readonly NemesisEvent[]): boolean {
+  return events.some((e) => e.name === "kill" && e.replica === op.replica && op.t_start <= e.t_start && op.t_end >= e.t_start);
+}
+
+/** P2/P3/P4 (ledger == truth, per attempt) and P2 (no duplicated call or attempt). */
+export function checkLedger(input: MoneyInput): PropertyRow[] {
+  const rows = groupBy(input.collected.ledger.filter((r) => r.attempt >= 1), (r) => r.requestId);
+  const attempts = groupBy(input.attempts, (a) => a.tag);
+  const truth = new Map(input.truth.map((t) => [`${t.tag}#${t.attemptNo}`, t]));
+  const bad: string[] = [];
+  const dups: string[] = [];
+  let invoiced = 0;
+  let matched = 0;
+  let unknown = 0;
+  let phantomFree = 0;
+  let estimated = 0;
+  let missingFailed = 0;
+  let truthOut = 0n;
+  let ledgerOut = 0n;
+  for (const op of input.ops) {
+    const mine = (rows.get(op.request_id) ?? []).sort((a, b) => a.attempt - b.attempt);
+    const sent = (attempts.get(op.request_id) ?? []).sort((a, b) => a.attemptNo - b.attemptNo);
+    if (new Set(mine.map((r) => r.callId)).size > 1) dups.push(`${op.request_id}: ${new Set(mine.map((r) => r.callId)).size} call ids`);
+    const killed = killedInFlight(op, input.events);
+    let i = 0;
+    let j = 0;
+    const lost = (a: AttemptRecord) => {
+      const t = truth.get(`${a.tag}#${a.attemptNo}`);
+      if (t === undefined) missingFailed++;
+      else if (killed) unknown++;
+      else bad.push(`${op.request_id} attempt ${a.attemptNo} (${a.provider}, ${t.delivered}, ${t.outputTokens} out): invoiced, no ledger row`);
+    };
+    while (i < mine.length || j < sent.length) {
+      const r: UsageRecordRow | undefined = mine[i];
+      const a: AttemptRecord | undefined = sent[j];
+      if (r !== undefined && a !== undefined && r.provider === a.provider) {
+        const t = truth.get(`${a.tag}#${a.attemptNo}`);
+        if (t !== undefined) {
+          invoiced++;
+          truthOut += BigInt(t.outputTokens);
+          ledgerOut += BigInt(r.outputTokens);
+          const exact = r.inputTokens === t.inputTokens && r.outputTokens === t.outputTokens;
+          if (r.estimated && !exact) {
+            // No usage reached the gateway (a stream cut or errored before it): counted deltas, flagged.
+            estimated++;
+            matched++;
+          } else if (t.delivered === "complete" ? exact || (op.aborted === true && r.outputTokens <= t.outputTokens) : r.outputTokens <= t.outputTokens) matched++;
+          else bad.push(`${op.request_id} attempt ${a.attemptNo}: ledger ${r.inputTokens}/${r.outputTokens} vs truth ${t.inputTokens}/${t.outputTokens} (${t.delivered})`);
+        } else if (r.outputTokens !== 0) {
+          bad.push(`${op.request_id} attempt ${a.attemptNo}: ${r.outputTokens} output tokens billed for an attempt the provider never answered (${a.fault ?? "?"})`);
+        }
+        i++;
+        j++;
+      } else if (r !== undefined) {
+        // A row with no upstream request behind it: fine only if it billed nothing.
+        if (r.costMicros === 0n) phantomFree++;
+        else bad.push(`${op.request_id} attempt ${r.attempt}: ${r.costMicros} µ$ billed, no upstream request (${r.outcome})`);
+        i++;
+      } else if (a !== undefined) {
+        lost(a);
+        j++;
+      }
+    }
+  }
+  const deadLetters = input.collected.deadLetters;
+  return [
+    row(
+      "P2/P3/P4",
+      "ledger == truth log, per attempt",
+      `${matched}/${invoiced} invoiced attempts matched (${matched - estimated} exactly, ${estimated} flagged estimated: no usage reached the gateway); output tokens ledger ${ledgerOut} / truth ${truthOut}; ${unknown} in-flight-at-kill (info); ${missingFailed} unanswered attempts without a row; ${phantomFree} zero-cost rows without a request; dead letters ${deadLetters}`,
+      bad.length === 0 && matched === invoiced && invoiced > 0 && deadLetters === 0n,
+      bad,
+    ),
+    row("P2", "no duplicated call or attempt", `${dups.length} ops with > 1 call id; ${input.collected.ledger.length} rows, unique (call, attempt)`, dups.length === 0, dups),
+  ];
+}
+
+/** P1: the small budget's ledger spend never exceeds its cap, and the cap was reached. */
+export function checkCap(input: MoneyInput): PropertyRow {
+  const capped = new Set(input.ops.filter((o) => o.key === "capped").map((o) => o.request_id));
+  // Every row of the capped key (warm-up calls included), found through its operations' rows.
+  const keyIds = new Set(input.collected.ledger.filter((r) => capped.has(r.requestId)).map((r) => r.keyId));
+  const spent = input.collected.ledger.filter((r) => keyIds.has(r.keyId)).reduce((s, r) => s + r.costMicros, 0n);
+  const refused = input.ops.filter((o) => o.key === "capped" && (o.details?.includes("BudgetExceeded") === true || o.code === "budget_exceeded")).length;
+  const status = input.collected.budgets.capped;
+  const ok = spent <= input.capMicros && status.spent === spent && refused > 0;
+  return row(
+    "P1",
+    "spend ≤ cap (small budget, 3 replicas)",
+    `ledger ${spent} µ$ ≤ cap ${input.capMicros} µ$ (status says ${status.spent}); ${refused} refusals`,
+    ok,
+    ok ? [] : [`ledger ${spent}, status ${status.spent}, cap ${input.capMicros}, refusals ${refused}`],
+  );
+}
+
+/** P5: requests admitted for the RPM-limited key in any 60 s window. */
+export function checkRpm(input: MoneyInput): PropertyRow {
+  const limited = (o: Op) => o.details?.includes("RateLimitExceeded") === true || o.code === "rate_limit_exceeded";
+  const ops = input.ops.filter((o) => o.key === "rpm");
+  const admitted = ops.filter((o) => !limited(o)).map((o) => o.t_start).sort((a, b) => a - b);
+  let max = 0;
+  for (let i = 0, j = 0; i < admitted.length; i++) {
+    while (admitted[i]! - admitted[j]! >= 60_000) j++;
+    max = Math.max(max, i - j + 1);
+  }
+  const refused = ops.length - admitted.length;
+  // README: at most the limit per window, never more than twice it in any 60 s at a window's edge.
+  const ok = max <= 2 * input.rpmLimit && refused > 0;
+  return row("P5", "RPM global across replicas", `max ${max} admitted in any 60 s (limit ${input.rpmLimit}, bound 2×); ${ops.length} offered, ${refused} refused`, ok);
+}
+
+/** P6: every gateway key in Redis has a TTL. */
+export function checkTtls(input: MoneyInput): PropertyRow {
+  const immortal = [...input.collected.redisTtls].filter(([, ttl]) => ttl === -1).map(([k]) => k);
+  return row("P6", "no Redis key without a TTL", `${immortal.length} of ${input.collected.redisTtls.size} keys immortal`, immortal.length === 0 && input.collected.redisTtls.size > 0, immortal);
+}
+
+/** P9: attempts per model call stay within the route's allowance (and the hard cap of 5). */
+export function checkAttempts(input: MoneyInput): PropertyRow {
+  const perCall = groupBy(input.collected.ledger, (r) => r.callId);
+  let max = 0;
+  const over: string[] = [];
+  for (const [call, rs] of perCall) {
+    const top = Math.max(...rs.map((r) => r.attempt));
+    max = Math.max(max, top);
+    if (top > Math.min(5, input.maxAttemptsPerCall)) over.push(`${rs[0]!.requestId} (${call}): attempt ${top}`);
+  }
+  return row("P9", "attempts per call bounded", `max attempt index ${max} (allowed ${Math.min(5, input.maxAttemptsPerCall)})`, over.length === 0, over);
+}
+
+/** P16 (settlement): open reservations of both budgets return to 0 at quiescence. */
+export function checkReservations(input: MoneyInput): PropertyRow {
+  const { app, capped } = input.collected.budgets;
+  const zero = app.reserved === 0n && capped.reserved === 0n;
+  const when = input.collected.reservationsZeroMs === undefined ? "never within the wait" : `after ${input.collected.reservationsZeroMs} ms`;
+  return row("P16", "open reservations return to 0", `held: app ${app.reserved} µ$, capped ${capped.reserved} µ$ (${when})`, zero, zero ? [] : [`app ${app.reserved}, capped ${capped.reserved}`]);
+}

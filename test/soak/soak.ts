@@ -1,0 +1,178 @@
+/**
+ * The multi-replica fault soak (issue #11, RELIABILITY §5): the rig, the load, the nemesis,
+ * quiescence, then the checkers over the recorded history. `short` fits CI (≈ 90 s wall time with
+ * start-up); `long` repeats the nemesis cycle for `seconds` and asserts the memory slope.
+ */
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { checkAttempts, checkCap, checkLedger, checkReservations, checkRpm, checkTtls, type MoneyInput } from "./checkers-money.js";
+import { checkContainment, checkDeadlines, checkLogBytes, checkMemory, checkRedisHang, checkSplice, checkStalls } from "./checkers-faults.js";
+import { collect } from "./collect.js";
+import { createHistory, type History } from "./history.js";
+import { startLoad } from "./load-client.js";
+import { runNemesisCycle, type NemesisEvent, type NemesisTiming } from "./nemesis.js";
+import { createSoakClients } from "./op-calls.js";
+import { formatTable, row, type PropertyRow } from "./property-row.js";
+import type { MemorySample } from "./replica.js";
+import { startCluster, type Cluster, type ClusterOptions } from "./soak-cluster.js";
+
+/** How long and how hard the soak runs. */
+export interface SoakOptions {
+  mode: "short" | "long";
+  /** Long mode: keep cycling the nemesis until this much load time has passed. */
+  seconds: number;
+}
+
+/** The soak's outcome. */
+export interface SoakReport {
+  rows: PropertyRow[];
+  table: string;
+  /** Where the replicas' logs and the history (`history.jsonl`) are. */
+  runDir: string;
+  wallMs: number;
+}
+
+const CLUSTER: ClusterOptions = { replicas: 3, capMicros: 3000n, rpmLimit: 30, maxAttempts: 2, shutdownGraceMs: 10_000, inFlightCap: 24 };
+const TIMEOUT_MS = 15_000;
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Runs the soak end to end and returns the property table. */
+export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
+  const t0 = Date.now();
+  const long = opts.mode === "long";
+  const timing: NemesisTiming = long
+    ? { quietMs: 10_000, stormMs: 10_000, redisMs: 8_000, postgresMs: 30_000, shutdownGraceMs: CLUSTER.shutdownGraceMs, restartAfterTerm: true }
+    : { quietMs: 2_500, stormMs: 4_000, redisMs: 4_000, postgresMs: 6_000, shutdownGraceMs: CLUSTER.shutdownGraceMs, restartAfterTerm: false };
+  const cluster = await startCluster(CLUSTER);
+  const history = createHistory();
+  const events: NemesisEvent[] = [];
+  const memory: MemorySample[] = [];
+  try {
+    await warmUp(cluster);
+    const sampler = setInterval(() => {
+      for (const r of cluster.replicas) {
+        const pid = r.pid();
+        const rss = r.rss();
+        if (pid !== undefined && rss !== undefined) memory.push({ replica: r.index, pid, t: Date.now(), rssBytes: rss });
+      }
+    }, long ? 5000 : 1000);
+    const load = startLoad(cluster.replicas, cluster.secrets, history, {
+      workers: long ? 16 : 10,
+      cappedWorkers: 2,
+      rpmWorkers: 1,
+      faultRate: 0.12,
+      dripRate: 0.2,
+      abortRate: 0.05,
+      timeoutMs: TIMEOUT_MS,
+      maxTokens: 64,
+      route: cluster.route,
+      thinkMs: 100,
+      seed: 11,
+    });
+    const loadStart = Date.now();
+    for (let cycle = 0; cycle === 0 || (long && Date.now() - loadStart < opts.seconds * 1000); cycle++) {
+      await runNemesisCycle(cluster, load, timing, cycle, events);
+    }
+    await sleep(1000);
+    await load.stop();
+    const p23 = await inFlightShed(cluster, history);
+    clearInterval(sampler);
+
+    const collected = await collect(cluster, 20_000);
+    const ops = history.ops();
+    writeFileSync(join(cluster.runDir, "history.jsonl"), history.events().map((e) => JSON.stringify(e)).join("\n") + "\n");
+    writeFileSync(join(cluster.runDir, "nemesis.json"), JSON.stringify(events, null, 2));
+    const money: MoneyInput = {
+      ops,
+      attempts: cluster.providers.attempts(),
+      truth: cluster.providers.truth(),
+      collected,
+      events,
+      capMicros: CLUSTER.capMicros,
+      rpmLimit: CLUSTER.rpmLimit,
+      maxAttemptsPerCall: CLUSTER.maxAttempts * 2,
+    };
+    const requests = new Set(collected.ledger.map((r) => r.requestId)).size;
+    const rows: PropertyRow[] = [
+      checkCap(money),
+      ...checkLedger(money),
+      checkRpm(money),
+      checkTtls(money),
+      checkRedisHang(ops, events, 5000),
+      checkAttempts(money),
+      checkDeadlines(ops, history.open().length, TIMEOUT_MS),
+      checkStalls(ops, events, 10_000),
+      checkSplice(ops, cluster.providers.attempts()),
+      ...checkContainment(ops, events, CLUSTER.shutdownGraceMs),
+      withHoldCauses(checkReservations(money), cluster),
+      p23,
+      checkMemory(memory, { maxPeakBytes: 400 * 2 ** 20, ...(long ? { maxSlopePctPerHour: 10 } : {}) }),
+      checkLogBytes(collected.requestLogBytes, requests),
+    ];
+    const counts = ["ok", "fail", "info"].map((t) => `${ops.filter((o) => o.type === t).length} ${t}`).join(", ");
+    const header = `fault soak (${opts.mode}): ${ops.length} ops (${counts}); ${events.map((e) => e.name).join(", ")}; ledger drained in ${collected.drainMs} ms; run dir ${cluster.runDir}`;
+    return { rows, table: `${header}\n${formatTable(rows)}`, runDir: cluster.runDir, wallMs: Date.now() - t0 };
+  } finally {
+    await cluster.close();
+  }
+}
+
+/** Adds to the reservations row what the replicas logged about holds they could not give back. */
+function withHoldCauses(r: PropertyRow, cluster: Cluster): PropertyRow {
+  const logs = cluster.replicas.map((rep) => readFileSync(join(cluster.runDir, `replica-${rep.index}.log`), "utf8")).join("\n");
+  const count = (msg: string) => logs.split(msg).length - 1;
+  return { ...r, figure: `${r.figure}; logged: ${count("budget settle incomplete")} settles incomplete, ${count("budget check failed")} reserves with an unknown outcome` };
+}
+
+/** Waits until every replica serves the soak route for every key (routes and limits are polled). */
+async function warmUp(cluster: Cluster): Promise<void> {
+  const clients = createSoakClients();
+  const deadline = Date.now() + 20_000;
+  for (const r of cluster.replicas) {
+    for (const role of ["app", "capped", "rpm"] as const) {
+      for (let n = 0; ; n++) {
+        const id = `warm-${r.index}-${role}-${n}`;
+        const res = await clients.call("chat", { url: r.url, secret: cluster.secrets[role], requestId: id, prompt: `[op:${id}] warm up please`, maxTokens: 64, route: cluster.route, timeoutMs: 5000 });
+        if (res.type === "ok") break;
+        if (Date.now() > deadline) throw new Error(`replica ${r.index} does not serve route ${cluster.route} for ${role}: ${res.code} ${res.message ?? ""}`);
+        await sleep(250);
+      }
+    }
+  }
+}
+
+/**
+ * P23: with the per-replica in-flight cap configured, a burst of slow streams beyond it is shed
+ * at once with `resource_exhausted`. Skipped (and said so) while the gateway has no such knob.
+ */
+async function inFlightShed(cluster: Cluster, history: History): Promise<PropertyRow> {
+  if (cluster.inFlightEnv === undefined) {
+    return { id: "P23", name: "in-flight cap sheds at once", figure: "no per-replica in-flight knob in server/config (ENV_OVERRIDES): skipped", status: "skip" };
+  }
+  const clients = createSoakClients();
+  const target = cluster.replicas[0]!;
+  const burst = CLUSTER.inFlightCap + 16;
+  const results = await Promise.all(
+    Array.from({ length: burst }, async (_, i) => {
+      const requestId = `p23-${i}`;
+      const t_start = Date.now();
+      const base = { process: 1000 + i, request_id: requestId, kind: "stream" as const, key: "app" as const, replica: target.index, fault: "drip", t_start };
+      history.invoke(base);
+      const r = await clients.call("stream", { url: target.url, secret: cluster.secrets.app, requestId, prompt: `[op:${requestId}] [fault:drip] please summarise everything considered thoroughly`, maxTokens: 64, route: cluster.route, timeoutMs: TIMEOUT_MS });
+      const op = { ...base, ...r, t_end: Date.now() };
+      history.complete(op);
+      return op;
+    }),
+  );
+  // The burst's key has no rate limit and a large budget: any other refusal is the in-flight cap.
+  const shed = results.filter((r) => r.code === "resource_exhausted" && !(r.details ?? []).includes("BudgetExceeded"));
+  const slowest = Math.max(0, ...shed.map((r) => r.t_end - r.t_start));
+  const admitted = results.filter((r) => r.type === "ok").length;
+  return row(
+    "P23",
+    "in-flight cap sheds at once",
+    `${burst} concurrent streams at cap ${CLUSTER.inFlightCap}: ${shed.length} shed (slowest refusal ${slowest} ms), ${admitted} answered`,
+    shed.length >= burst - CLUSTER.inFlightCap && admitted <= CLUSTER.inFlightCap && slowest <= 1000,
+  );
+}
