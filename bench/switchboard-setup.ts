@@ -60,6 +60,9 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     REDIS_URL: undefined,
     SWITCHBOARD_PORT: "0",
     SWITCHBOARD_DATA_DIR: mkdtempSync(join(tmpdir(), "sb-bench-")),
+    // Its own ledger buffer: unset, it is `ledger` beside the data dir (/tmp/ledger), locked by
+    // whichever replica of any concurrent run started first.
+    SWITCHBOARD_LEDGER_DIR: mkdtempSync(join(tmpdir(), "sb-bench-ledger-")),
     SWITCHBOARD_BOOTSTRAP_KEY: adminKey,
     SWITCHBOARD_BASE_URL_OPENAI: `${opts.upstreamUrl}/v1`,
     SWITCHBOARD_CREDENTIAL_OPENAI: "sk-bench-not-a-real-key",

@@ -142,6 +142,10 @@ async function main(): Promise<void> {
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
       overload: config.overload,
       consumption: { maxOutputTokens: config.budgets.maxOutputTokens },
+      budgetHolds: {
+        lease: { ttlMs: config.budgets.holdLeaseTtlMs, refreshMs: config.budgets.holdLeaseRefreshMs },
+        sweep: { intervalMs: config.budgets.holdSweepIntervalMs },
+      },
       ...(config.budgets.alertWebhookUrl === undefined ? {} : { budgetAlerts: { webhookUrl: config.budgets.alertWebhookUrl } }),
     },
   );

@@ -62,8 +62,8 @@ import { createBudgetReservations } from "./limits/budget-reservation.js";
 import { createBudgetSeeder } from "./limits/budget-seeder.js";
 import { createBudgetAlerts, type BudgetAlertsOptions } from "./limits/budget-alerts.js";
 import { createReservationRecovery } from "./limits/reservation-recovery.js";
-import { createReplicaLease } from "./limits/replica-lease.js";
-import { createHoldSweeper } from "./limits/hold-sweeper.js";
+import { createReplicaLease, type ReplicaLeaseOptions } from "./limits/replica-lease.js";
+import { createHoldSweeper, type HoldSweeperOptions } from "./limits/hold-sweeper.js";
 import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
 import type { MoneyLayer } from "./limits/money-layer.js";
 import { createPriceBook, type PriceBook } from "./limits/price-table.js";
@@ -145,6 +145,8 @@ export interface ServerOptions {
   overload?: OverloadStageOptions;
   /** The largest max output tokens a call may ask for (P23); larger asks are clamped. */
   consumption?: OutputCapStageOptions;
+  /** Budget-hold recovery timing: this replica's lease TTL and refresh, and the sweep interval (`budgets.hold*`). */
+  budgetHolds?: { lease?: Pick<ReplicaLeaseOptions, "ttlMs" | "refreshMs">; sweep?: Pick<HoldSweeperOptions, "intervalMs"> };
 }
 
 /** A Node request handler for both HTTP/1.1 and HTTP/2 requests. */
@@ -210,8 +212,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const guardrails = createGuardrailLayer({ db: deps.db, logger: deps.logger });
   // Budget holds are journaled under this replica's lease; holds of replicas whose lease lapsed
   // (kill -9, OOM) are given back by every replica's sweeper within lease TTL + one interval.
-  const lease = createReplicaLease({ state, logger: deps.logger });
-  const sweeper = createHoldSweeper({ state, lease, tenants: () => deps.money.catalog.budgetTenants(), logger: deps.logger });
+  const lease = createReplicaLease({ state, logger: deps.logger }, opts.budgetHolds?.lease);
+  const sweeper = createHoldSweeper({ state, lease, tenants: () => deps.money.catalog.budgetTenants(), logger: deps.logger }, opts.budgetHolds?.sweep);
   void lease.start().then(() => sweeper.start());
   const budgetHolds = {
     async stop() {

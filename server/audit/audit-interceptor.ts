@@ -1,6 +1,7 @@
 import type { DescService, JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryRequest, type UnaryResponse, type StreamRequest } from "@connectrpc/connect";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { accessDenialOf, type AccessDenial } from "../auth/access-denial.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
 import { kAuditNote, kPeer, kPrincipal, kRequestId } from "../interceptors/context-keys.js";
@@ -41,7 +42,12 @@ export function isAuditedScope(scope: Scope): boolean {
  *   the presented key's display prefix when the key is well-formed (never more of it);
  * - every call of an audited method ({@link isAuditedScope}): a success with the resource before
  *   and after (as the handler noted them with `noteAudit`, else the response), a denial or a
- *   failure with the masked request that was refused.
+ *   failure with the masked request that was refused;
+ * - every access decision's refusal of any other guarded method (an {@link AccessDenial}: a key
+ *   without the method's scope, a route the key may not use — on the Connect surface as on the
+ *   OpenAI one), keeping only what was refused (`{ route }`), never the request's content. Other
+ *   `PermissionDenied`s of such methods, a guardrail's content-policy block among them, are not
+ *   access decisions and are not recorded.
  *
  * A success is appended before the response leaves (an append that fails fails the RPC, after the
  * change took effect: the error is logged with the event). Refusals and failures are appended in
@@ -90,7 +96,17 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
       org: orgOf(resource, note?.orgId),
     };
   };
-  const refused = (req: UnaryRequest | StreamRequest, code: Code): AuditRecord => {
+  /** What a refusal keeps of the request: an audited method's masked request, else only what an access decision refused. */
+  const refusedRequest = (req: UnaryRequest | StreamRequest, code: Code, denial: AccessDenial | undefined, audited: boolean): JsonValue | null => {
+    // Described only when kept: refusalRecord drops an unauthenticated caller's request.
+    if (code === Code.Unauthenticated) return null;
+    if (!audited) {
+      const refused = denial?.refused ?? null;
+      return refused === null ? null : { request: refused };
+    }
+    return bounded(req.stream ? null : { request: maskedJson(req.method.input, req.message) });
+  };
+  const refused = (req: UnaryRequest | StreamRequest, code: Code, request: JsonValue | null): AuditRecord => {
     const note = req.contextValues.get(kAuditNote);
     const resource = note?.resource ?? requestResource(req);
     return refusalRecord({
@@ -102,8 +118,7 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
       peer: req.contextValues.get(kPeer),
       requestId: req.contextValues.get(kRequestId),
       before: bounded(note?.before ? maskedJson(note.before.schema, note.before.message as never) : null),
-      // Described only when kept: refusalRecord drops an unauthenticated caller's request.
-      request: code === Code.Unauthenticated ? null : bounded(req.stream ? null : { request: maskedJson(req.method.input, req.message) }),
+      request,
       org: orgOf(resource, note?.orgId),
     });
   };
@@ -112,21 +127,38 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
     const required = scopes.requiredScope(req.method);
     if (required === undefined) return next(req);
     const audited = isAuditedScope(required);
+    const record = (err: unknown): void => {
+      const code = err instanceof ConnectError ? err.code : Code.Internal;
+      const denial = accessDenialOf(err);
+      if (code !== Code.Unauthenticated && !audited && denial === undefined) return;
+      try {
+        deps.audit.appendLater(refused(req, code, refusedRequest(req, code, denial, audited)));
+      } catch {
+        // Describing the refusal failed (a malformed message): the caller still gets its error.
+      }
+    };
     let res: UnaryResponse | StreamResponse;
     try {
       res = await next(req);
     } catch (err) {
-      const code = err instanceof ConnectError ? err.code : Code.Internal;
-      if (code === Code.Unauthenticated || audited) {
-        try {
-          deps.audit.appendLater(refused(req, code));
-        } catch {
-          // Describing the refusal failed (a malformed message): the caller still gets its error.
-        }
-      }
+      record(err);
       throw err;
     }
     if (audited) await deps.audit.append(succeeded(req, res));
-    return res;
+    if (!res.stream) return res;
+    // A streaming handler's access decision (ChatStream's route check) surfaces on the first
+    // pull; other stream failures are not audited (an audited method's success already was).
+    const inner = res.message;
+    return {
+      ...res,
+      message: (async function* () {
+        try {
+          yield* inner;
+        } catch (err) {
+          if (accessDenialOf(err) !== undefined) record(err);
+          throw err;
+        }
+      })(),
+    };
   };
 }

@@ -132,7 +132,15 @@ describe("loadConfig", () => {
       },
     });
     expect(config.ledger).toEqual({ dir: "/var/lib/switchboard/ledger", flushIntervalMs: 100, maxPendingRows: 5000, fsync: "never" });
-    expect(config.budgets).toEqual({ defaultMaxOutputTokens: 1024, unpricedModels: "allow", pollMs: 500, maxOutputTokens: 8192 });
+    expect(config.budgets).toEqual({
+      defaultMaxOutputTokens: 1024,
+      unpricedModels: "allow",
+      pollMs: 500,
+      maxOutputTokens: 8192,
+      holdLeaseTtlMs: 15_000,
+      holdLeaseRefreshMs: 4_000,
+      holdSweepIntervalMs: 5_000,
+    });
     expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_LEDGER_FSYNC: "sometimes", SWITCHBOARD_UNPRICED_MODELS: "free" } }))).toEqual([
       'ledger.fsync: must be one of always, never, got "sometimes" (from SWITCHBOARD_LEDGER_FSYNC)',
       'budgets.unpricedModels: must be one of refuse, allow, got "free" (from SWITCHBOARD_UNPRICED_MODELS)',

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
+import { HOLD_LEASE_DEFAULTS, holdLeaseIssues, type HoldLeaseTimings } from "./hold-lease-config.js";
 import { parseConfigRoutes, type ConfigRoutes } from "./route-config.js";
 import { parseSecret } from "../auth/key-format.js";
 import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
@@ -114,7 +115,7 @@ export interface Config {
     maxOutputTokens: number;
     /** Where soft-threshold alerts of budgets without their own webhook are POSTed; unset: log only. */
     alertWebhookUrl?: string;
-  };
+  } & HoldLeaseTimings;
   /** Traces (observability). */
   telemetry: {
     /** OTLP/HTTP collector base URL (`OTEL_EXPORTER_OTLP_ENDPOINT`); unset: no tracer at all. */
@@ -160,7 +161,7 @@ export function defaultConfig(): Config {
     vault: {},
     audit: { checkpointIntervalMs: 60_000 },
     ledger: { flushIntervalMs: 200, maxPendingRows: 100_000, fsync: "always" },
-    budgets: { defaultMaxOutputTokens: 4096, unpricedModels: "refuse", pollMs: 1_000, maxOutputTokens: 65_536 },
+    budgets: { defaultMaxOutputTokens: 4096, unpricedModels: "refuse", pollMs: 1_000, maxOutputTokens: 65_536, ...HOLD_LEASE_DEFAULTS },
     telemetry: { serviceName: "switchboard" },
     requestLog: { mode: "off", routes: {}, retentionDays: 7, maxBodyBytes: 64 * 1024 },
     overload: { maxInFlight: 1024, maxInFlightPerKey: 256, retryAfterMs: 1_000 },
@@ -218,6 +219,9 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY", path: "overload.maxInFlightPerKey", description: "model calls in flight per key per replica (0: no cap)" },
   { env: "SWITCHBOARD_OVERLOAD_RETRY_AFTER_MS", path: "overload.retryAfterMs", description: "retry delay given to a shed call" },
   { env: "SWITCHBOARD_MAX_OUTPUT_TOKENS", path: "budgets.maxOutputTokens", description: "largest max output tokens a call may ask for (clamped; 0: no clamp)" },
+  { env: "SWITCHBOARD_HOLD_LEASE_TTL_MS", path: "budgets.holdLeaseTtlMs", description: "how long a replica's lease outlives its last refresh before its budget holds are given back" },
+  { env: "SWITCHBOARD_HOLD_LEASE_REFRESH_MS", path: "budgets.holdLeaseRefreshMs", description: "how often each replica refreshes its lease (under half the TTL)" },
+  { env: "SWITCHBOARD_HOLD_SWEEP_INTERVAL_MS", path: "budgets.holdSweepIntervalMs", description: "mean time between sweeps for holds of replicas whose lease lapsed" },
 ];
 
 /** Config paths holding secrets: their values never appear in error messages. */
@@ -270,6 +274,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     });
   }
   issues.push(...vaultIssues(config, issues));
+  issues.push(...holdLeaseIssues(config.budgets, issues));
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -418,6 +423,9 @@ const PARSERS: Record<string, Parser> = {
   "requestLog.maxBodyBytes": integer(256, 16 * 1024 * 1024),
   "overload.maxInFlight": integer(0, 1_000_000),
   "budgets.maxOutputTokens": integer(0, 1_000_000),
+  "budgets.holdLeaseTtlMs": integer(500, 3_600_000),
+  "budgets.holdLeaseRefreshMs": integer(50, 1_800_000),
+  "budgets.holdSweepIntervalMs": integer(50, 3_600_000),
   "overload.maxInFlightPerKey": integer(0, 1_000_000),
   "overload.retryAfterMs": integer(1, 600_000),
 };

@@ -1,4 +1,5 @@
 import { emptyUsage, type TokenUsage } from "../providers/model.js";
+import { knownUnsent } from "../providers/http/send-progress.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
 import type { Slot } from "./attempt-plan.js";
@@ -97,16 +98,18 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
       // A6: every failure of a retryable kind costs a token, committed streams included (the
       // upstream failed all the same); cancels and failures of our own deadline do not.
       if (decideFailure(err, { ...failureCtx, committed: false }).retrySameTarget) env.throttle.recordFailure(slot.candidate.target, scope.route.retry);
+      // Never sent: the credential could not be read, or the transport knows the request was
+      // cancelled before a connection took it. The provider never saw it, so nothing is billed.
+      const unsent = facts.usage === undefined && (facts.sent === false || knownUnsent(controller.signal));
       const usage =
         facts.usage ??
-        (facts.sent === false
-          ? emptyUsage(false)
-          : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage));
+        (unsent ? emptyUsage(false) : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage));
+      const message = err instanceof ProviderError ? err.message : "internal error";
       slot.handle.finish({
         outcome: decision.outcome,
         latencyMs: latency(),
         usage,
-        error: err instanceof ProviderError ? err.message : "internal error",
+        error: unsent && facts.sent !== false ? `${message} (before it was sent, so nothing is billed)` : message,
         ...(err instanceof ProviderError && err.httpStatus !== undefined ? { httpStatus: err.httpStatus } : {}),
         ...(facts.timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs: facts.timeToFirstTokenMs }),
       });

@@ -26,7 +26,8 @@ export type NextStep = { waitMs: number } | { stop: StopReason };
 /**
  * Walks the ordered targets: up to `retry.maxAttempts` sends per target with backoff, then the
  * next target; a target whose breaker is open is skipped and recorded as `circuit_open` (no
- * request sent); every send after the request's first needs a retry-budget slot; and another
+ * request sent); every send after the request's first needs a retry-budget slot, except a
+ * fallback (the first send to a deployment not yet tried, its breaker closed); and another
  * send to a target the request already tried (a retry, or a later target of the route that is the
  * same deployment) needs that target's retry throttle to allow it. A throttled retry falls back.
  */
@@ -70,7 +71,8 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           return "exhausted";
         }
         const candidate = order[position] as Candidate;
-        const permit = env.breakers.get(candidate.target, route.breaker).tryAcquire();
+        const breaker = env.breakers.get(candidate.target, route.breaker);
+        const permit = breaker.tryAcquire();
         const advanced = position === visited;
         if (advanced) visited++;
         if (!permit) {
@@ -84,7 +86,11 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           continue;
         }
         let releaseRetry: Release = () => {};
-        if (sent > 0) {
+        // A fallback — the first send to a deployment this request has not tried, whose breaker is
+        // closed — is not a retry: that target's own breaker and retry throttle bound it. Retries,
+        // hedges and a half-open target's probe take a budget slot.
+        const fallback = advanced && !hedged && !triedKeys.has(key) && breaker.state() === "closed";
+        if (sent > 0 && !fallback) {
           const slot = env.budget.tryAcquireRetry(route.retry);
           if (!slot) {
             permit.settle("ignore");

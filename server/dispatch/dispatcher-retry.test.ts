@@ -173,9 +173,12 @@ describe("P10: retries are budgeted", () => {
 
   it("bounds attempts per request far below maxAttempts × targets", async () => {
     const { upstream, healthyAmplification } = await storm(5, 2);
-    // Without a budget: 10 attempts per request (500 upstream calls). With it: the first wave,
-    // 20 % of it retried, and past that only the 3 always-allowed retries run to the end.
-    expect(upstream).toBeLessThanOrEqual(50 * 1.2 + 3 * (5 * 2 - 2));
+    // Without a budget: 10 attempts per request (500 upstream calls). With it: each request's
+    // first attempt on each target (a fallback to an untried, closed target is not a retry, so
+    // every request reaches both), 20 % of each wave retried, and past that only the 3
+    // always-allowed retries run to the end. Measured 108.
+    expect(upstream).toBeGreaterThanOrEqual(50 * 2);
+    expect(upstream).toBeLessThanOrEqual(50 * 2 * 1.2 + 3 * (5 * 2 - 2));
     expect(healthyAmplification).toBe(1);
   });
 });

@@ -14,6 +14,9 @@ export type Release = () => void;
  * after a request's first, hedges included) may start only while the retries in flight are fewer
  * than `max(minRetryConcurrency, budgetPercent % of active requests)`. It bounds retry
  * amplification under a total outage (RELIABILITY P10) without a fixed per-request cap.
+ * Unlike Envoy, a fallback to a deployment the request has not tried, whose breaker is closed,
+ * takes no slot (`attempt-plan.ts`): that target's own breaker and retry throttle bound it, and
+ * a budget shared with the failing target would refuse a healthy one during the outage.
  */
 export interface RetryBudget {
   /** Counts a request as active until the returned release is called. */

@@ -33,6 +33,11 @@ export interface PolicyResolver {
    * snapshot is older than `pollMs`, so a slow or hung database never delays a call.
    */
   forCall(meta: Pick<CallMeta, "caller" | "route">): Promise<CompiledPolicy[]>;
+  /**
+   * What {@link forCall} would answer, without waiting: undefined until the first load is done.
+   * Starts the same background version check, so callers that only peek still follow changes.
+   */
+  peek(meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] | undefined;
   /** Checks for changes now and reloads if any (after a write on this replica, tests). */
   refresh(): Promise<void>;
 }
@@ -107,20 +112,33 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
     }
   };
 
+  /** Starts a background version check when the snapshot is older than `pollMs`. */
+  const checkIfStale = () => {
+    if (now() - checkedAt >= pollMs && running === undefined) refresh().catch((err: unknown) => opts.onError?.(err));
+  };
+  const lookup = (meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] => {
+    const org = meta.caller?.orgId;
+    const keys = [`route:*:${meta.route}`];
+    if (meta.caller !== undefined) keys.push(`org:${org}`, `team:${meta.caller.teamId}`, `key:${meta.caller.keyId}`, `route:${org}:${meta.route}`);
+    const out = new Map<string, CompiledPolicy>();
+    for (const key of keys) {
+      for (const { policy, ownerOrgId } of index?.get(key) ?? []) {
+        if (ownerOrgId === null || ownerOrgId === org) out.set(policy.name, policy);
+      }
+    }
+    return [...out.values()];
+  };
+
   return {
     async forCall(meta) {
       if (index === undefined) await firstLoad();
-      else if (now() - checkedAt >= pollMs && running === undefined) refresh().catch((err: unknown) => opts.onError?.(err));
-      const org = meta.caller?.orgId;
-      const keys = [`route:*:${meta.route}`];
-      if (meta.caller !== undefined) keys.push(`org:${org}`, `team:${meta.caller.teamId}`, `key:${meta.caller.keyId}`, `route:${org}:${meta.route}`);
-      const out = new Map<string, CompiledPolicy>();
-      for (const key of keys) {
-        for (const { policy, ownerOrgId } of index?.get(key) ?? []) {
-          if (ownerOrgId === null || ownerOrgId === org) out.set(policy.name, policy);
-        }
-      }
-      return [...out.values()];
+      else checkIfStale();
+      return lookup(meta);
+    },
+    peek(meta) {
+      if (index === undefined) return undefined;
+      checkIfStale();
+      return lookup(meta);
     },
     refresh,
   };

@@ -1,6 +1,7 @@
 import type { DescService } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { AccessDenial, accessDenied } from "../auth/access-denial.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
@@ -32,7 +33,7 @@ export function bearerToken(authorization: string | null): string | undefined {
  * The key comes from the `authorization: Bearer <key>` header, which is gRPC metadata and a
  * Connect/gRPC-Web header alike. Missing, malformed, unknown, expired, revoked or rotated-out
  * keys get `Unauthenticated` with one message that does not say which; a key without the scope
- * gets `PermissionDenied` naming the scope; a database outage the cache cannot cover gets
+ * gets `PermissionDenied` naming the scope (an {@link AccessDenial}, audited); a database outage the cache cannot cover gets
  * `Unavailable`. On success the {@link Principal} is stored under `kPrincipal` for everything
  * after. Runs before validation, so an unauthenticated caller learns nothing about the schema's rules.
  */
@@ -48,10 +49,10 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInter
     req.contextValues.set(kPrincipal, principal);
     const procedure = `${req.service.typeName}/${req.method.name}`;
     if (required === Scope.UNSPECIFIED) {
-      throw new ConnectError(`${procedure} declares no scope and cannot be called with a key`, Code.PermissionDenied);
+      throw accessDenied(`${procedure} declares no scope and cannot be called with a key`, new AccessDenial("scope"));
     }
     if (!principal.scopes.has(required)) {
-      throw new ConnectError(`${procedure} requires scope ${scopeName(required)}`, Code.PermissionDenied);
+      throw accessDenied(`${procedure} requires scope ${scopeName(required)}`, new AccessDenial("scope"));
     }
     return next(req);
   };

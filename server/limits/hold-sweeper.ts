@@ -16,7 +16,7 @@ export interface HoldSweeperDeps {
 
 /** Options of {@link createHoldSweeper}. */
 export interface HoldSweeperOptions {
-  /** Mean time between passes (default 5 s), each jittered by ±20 % so replicas spread out. */
+  /** Mean time between passes (default 5 s; `budgets.holdSweepIntervalMs`), each jittered by ±20 % so replicas spread out. */
   intervalMs?: number;
   /**
    * What a swept reservation's marker still lives (default 24 h): long enough for an owner that

@@ -11,12 +11,12 @@ export interface ReplicaLeaseDeps {
 /** Options of {@link createReplicaLease}. */
 export interface ReplicaLeaseOptions {
   /**
-   * How long the lease outlives its last refresh (default 15 s): how long after a replica dies
-   * its budget holds may still count, and how long a replica may stall (event loop blocked, Redis
-   * unreachable) before its holds are treated as a dead replica's.
+   * How long the lease outlives its last refresh (default 15 s; `budgets.holdLeaseTtlMs`): how
+   * long after a replica dies its budget holds may still count, and how long a replica may stall
+   * (event loop blocked, Redis unreachable) before its holds are treated as a dead replica's.
    */
   ttlMs?: number;
-  /** How often the lease is refreshed (default 4 s; keep it well under `ttlMs`). */
+  /** How often the lease is refreshed (default 4 s; `budgets.holdLeaseRefreshMs`, checked at start to be under half of `ttlMs`). */
   refreshMs?: number;
   /** This replica's id (default: random per process start, so a restarted replica is a new one). */
   id?: string;

@@ -13,7 +13,7 @@ export interface AccessRefusal {
   requestId: string;
   /** The authenticated caller; undefined when authentication failed. */
   principal?: Principal;
-  /** What was refused, when the request named it (`{ model }`); never user content. */
+  /** What was refused, when the request named it (`refusedRoute`: `{ route }`, as on Connect); never user content. */
   request?: JsonValue;
 }
 

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { refusedRoute } from "../auth/access-denial.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
@@ -106,7 +107,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const { principal } = x;
     if (!mayUseRoute(principal, alias)) {
       const err = new OpenAIRequestError(`the calling key may not use route "${alias}"`, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
-      auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: { model: alias } }, err);
+      auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: refusedRoute(alias) }, err);
       throw err;
     }
     if (!deps.routeExists(alias, principal.orgId)) {

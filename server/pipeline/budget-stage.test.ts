@@ -5,6 +5,10 @@ import { withDefaults } from "../dispatch/route-types.js";
 import type { BudgetRef } from "../limits/budget-reservation.js";
 import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-harness.testing.js";
 import type { ModelChunk, ModelRequest } from "../providers/model.js";
+import { createLogCapture } from "../../test/support/log-capture.js";
+import { createScriptedPipeline } from "../verbs/testing/scripted-pipeline.js";
+import { createBudgetStage } from "./budget-stage.js";
+import type { ModelPipeline } from "./model-call.js";
 
 let h: MoneyHarness;
 beforeEach(async () => {
@@ -154,5 +158,29 @@ describe("budget stage", () => {
     } finally {
       h.state.reserveHold = broken;
     }
+  });
+
+  it("hands a stream no budget covers through unwrapped (nothing held per open stream), and wraps one a budget covers", async () => {
+    const inner = createScriptedPipeline(() => ({ type: "answer", text: "hi", costMicrosUsd: 7n }));
+    const handed: ReturnType<ModelPipeline["chatStream"]>[] = [];
+    const spy: ModelPipeline = { ...inner, chatStream: (c) => handed[handed.push(inner.chatStream(c)) - 1]! };
+    let budgets: BudgetRef[] = [];
+    const catalog = { budgetsFor: () => budgets };
+    const stage = createBudgetStage({ reservations: h.reservations, catalog, routes: { resolve: (a: string) => h.routes.get(a) }, prices: h.prices, logger: createLogCapture().logger })(spy);
+    const drain = async (chunks: AsyncIterable<ModelChunk>) => {
+      const out: ModelChunk[] = [];
+      for await (const c of chunks) out.push(c);
+      return out;
+    };
+    const free = stage.chatStream({ meta: h.meta(), request: ask("a", 10) });
+    expect(free.chunks).toBe(handed.at(-1)!.chunks);
+    expect((await drain(free.chunks)).some((c) => c.type === "text")).toBe(true);
+    expect((await free.result()).costMicrosUsd).toBe(7n);
+    const b = cap(10_000);
+    budgets = [b];
+    const capped = stage.chatStream({ meta: h.meta(), request: ask("b", 10) });
+    expect((await drain(capped.chunks)).some((c) => c.type === "text")).toBe(true);
+    expect(capped.chunks).not.toBe(handed.at(-1)!.chunks);
+    expect(await counters(b)).toMatchObject({ spentMicros: 7n, reservedMicros: 0n });
   });
 });

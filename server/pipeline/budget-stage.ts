@@ -198,6 +198,9 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       return unary(call.meta, admission, () => next.embed(call));
     },
     chatStream(call) {
+      // No budget covers the call: hand the stream through rather than wrap it (every wrapping
+      // generator stays in memory as long as the stream is open).
+      if (call.meta.caller === undefined || deps.catalog.budgetsFor(call.meta.caller, call.meta.tags).length === 0) return next.chatStream(call);
       let resolve!: (r: StreamResult) => void;
       const result = new Promise<StreamResult>((r) => (resolve = r));
       async function* chunks(): AsyncGenerator<ModelChunk> {

@@ -85,6 +85,21 @@ describe("cache stage (exact)", () => {
     expect(inner.calls).toHaveLength(3);
   });
 
+  it("hands a bypassed stream through unwrapped (nothing held per open stream), reporting bypass", async () => {
+    const { inner } = replica(createMemoryState(), [answer("x"), answer("y")]);
+    const handed: ReturnType<ModelPipeline["chatStream"]>[] = [];
+    const spy: ModelPipeline = { ...inner, chatStream: (c) => handed[handed.push(inner.chatStream(c)) - 1]! };
+    const state = createMemoryState();
+    const stage = createCacheStage({ cache: createResponseCache({ state }), semantic: createSemanticCache({ state }), stats: createCacheStats({ state }), routes: routes() })(spy);
+    for (const over of [{ route: "plain" }, { cache: { mode: "bypass" as const } }]) {
+      const stream = stage.chatStream(call("q", over));
+      expect(stream.chunks).toBe(handed.at(-1)!.chunks);
+      expect((await drain(stream.chunks)).some((c) => c.type === "text")).toBe(true);
+      expect((await stream.result()).cacheStatus).toBe("bypass");
+    }
+    expect(inner.calls).toHaveLength(2);
+  });
+
   it("does not store errors, and the next identical call reaches the provider", async () => {
     const { inner, pipeline } = replica(createMemoryState(), [{ type: "fail", error: new Error("429") }, answer("ok"), answer("unused")]);
     await expect(pipeline.chat(call("q"))).rejects.toThrow("429");

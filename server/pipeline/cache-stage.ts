@@ -182,7 +182,9 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       };
       if (plan === undefined || call.meta.cache.mode === "bypass") {
         record(plan, "bypass");
-        return { chunks: forward("bypass"), result: () => result };
+        // Handed through, not wrapped: a wrapping generator stays in memory while the stream is open.
+        const inner = next.chatStream(call);
+        return { chunks: inner.chunks, result: () => inner.result().then((r) => ({ ...r, cacheStatus: "bypass" })) };
       }
       const chunks = async function* (): AsyncGenerator<ModelChunk> {
         const found = await lookupChat(plan, call, next);

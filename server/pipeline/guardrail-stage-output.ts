@@ -48,6 +48,8 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
     },
 
     chatStream(call) {
+      // No policy covers the call: hand the stream through (a wrapping generator stays in memory while it is open).
+      if (deps.policies.peek?.(call.meta)?.length === 0) return next.chatStream(call);
       let settle!: (r: ReturnType<ModelStream["result"]>) => void;
       const result = new Promise<Awaited<ReturnType<ModelStream["result"]>>>((resolve) => (settle = resolve));
       const chunks = async function* (): AsyncGenerator<ModelChunk> {

@@ -10,7 +10,7 @@ import type { ModelChunk } from "../providers/model.js";
 import { createScriptedPipeline, promptText, type ScriptedStep } from "../verbs/testing/scripted-pipeline.js";
 import { createGuardrailInputStage } from "./guardrail-stage.js";
 import { createGuardrailOutputStage } from "./guardrail-stage-output.js";
-import { composeStages, type CallMeta, type ModelCall } from "./model-call.js";
+import { composeStages, type CallMeta, type ModelCall, type ModelPipeline } from "./model-call.js";
 
 type RuleInit = MessageInitShape<typeof GuardrailPolicySchema>["rules"];
 
@@ -130,5 +130,25 @@ describe("guardrail stages", () => {
     await pipeline.embed({ meta: { ...meta, verb: "embed" }, request: { model: "", inputs: ["plain", "call +1 415 555 0134"] } });
     const sent = inner.calls[0]!;
     expect(sent.op === "embed" && sent.call.request.inputs).toEqual(["plain", "call [PHONE_1]"]);
+  });
+
+  it("hands a stream through unwrapped when a peek shows no policy, and still guards it when the policies are not known yet", async () => {
+    const inner = createScriptedPipeline(() => ({ type: "answer", text: "Mail admin@corp.example" }));
+    const handed: ReturnType<ModelPipeline["chatStream"]>[] = [];
+    const spy: ModelPipeline = { ...inner, chatStream: (c) => handed[handed.push(inner.chatStream(c)) - 1]! };
+    const policy = compilePolicy(create(GuardrailPolicySchema, { name: "orgs/acme/guardrail-policies/p", rules: [pii(GuardrailAction.REDACT)] }));
+    let known: ReturnType<typeof compilePolicy>[] | undefined = [];
+    const deps = { policies: { forCall: async () => [policy], peek: () => known }, external: { check: async () => ({ decision: "allow" as const }) }, logger: createLogCapture().logger };
+    for (const [stage, redactsAnswer] of [[createGuardrailInputStage(deps), false], [createGuardrailOutputStage(deps), true]] as const) {
+      known = [];
+      const free = stage(spy).chatStream(call("hello"));
+      expect(free.chunks).toBe(handed.at(-1)!.chunks);
+      known = undefined; // not loaded yet: forCall decides (and finds the policy)
+      const guarded = stage(spy).chatStream(call("hello"));
+      let text = "";
+      for await (const c of guarded.chunks) if (c.type === "text") text += c.text;
+      expect(guarded.chunks).not.toBe(handed.at(-1)!.chunks);
+      expect(text.includes("admin@corp.example")).toBe(!redactsAnswer);
+    }
   });
 });

@@ -11,8 +11,11 @@ import type { CallMeta, ModelCall, ModelPipeline, Stage } from "./model-call.js"
 
 /** Dependencies of the guardrail stages. */
 export interface GuardrailStageDeps {
-  /** The policies in force for a call (`createPolicyResolver`). */
-  policies: { forCall(meta: CallMeta): Promise<CompiledPolicy[]> };
+  /**
+   * The policies in force for a call (`createPolicyResolver`); `peek`, when given, answers from
+   * memory (undefined when not known yet), so a stream no policy covers is handed through unwrapped.
+   */
+  policies: { forCall(meta: CallMeta): Promise<CompiledPolicy[]>; peek?(meta: CallMeta): CompiledPolicy[] | undefined };
   external: ExternalChecker;
   logger: Logger;
   /** The in-process rules' engine (default: the built-in detectors); failures fail closed (P22). */
@@ -102,6 +105,8 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
     },
 
     chatStream(call) {
+      // No policy covers the call: hand the stream through (a wrapping generator stays in memory while it is open).
+      if (deps.policies.peek?.(call.meta)?.length === 0) return next.chatStream(call);
       let settle!: (r: ReturnType<ReturnType<ModelPipeline["chatStream"]>["result"]>) => void;
       const result = new Promise<Awaited<ReturnType<ReturnType<ModelPipeline["chatStream"]>["result"]>>>((resolve) => (settle = resolve));
       const chunks = async function* (): AsyncGenerator<ModelChunk> {

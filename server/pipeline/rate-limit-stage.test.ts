@@ -3,7 +3,13 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RateLimitDimension, RateLimitExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { startMoneyHarness, type MoneyHarness } from "../limits/money-harness.testing.js";
-import type { ModelRequest } from "../providers/model.js";
+import { createRateLimiter, type RateLimitRule } from "../limits/rate-limiter.js";
+import { createLogCapture } from "../../test/support/log-capture.js";
+import type { ModelChunk, ModelRequest } from "../providers/model.js";
+import { createMemoryState } from "../store/state/memory-state.js";
+import { createScriptedPipeline } from "../verbs/testing/scripted-pipeline.js";
+import type { ModelPipeline } from "./model-call.js";
+import { createRateLimitStage } from "./rate-limit-stage.js";
 
 let h: MoneyHarness;
 beforeEach(async () => {
@@ -55,5 +61,30 @@ describe("rate-limit stage", () => {
     } finally {
       h.state.hitWindow = hit;
     }
+  });
+
+  it("hands a stream no limit covers through unwrapped (nothing held per open stream), and wraps one a limit covers", async () => {
+    const inner = createScriptedPipeline(() => ({ type: "answer", text: "hi" }));
+    const handed: ReturnType<ModelPipeline["chatStream"]>[] = [];
+    const spy: ModelPipeline = { ...inner, chatStream: (c) => handed[handed.push(inner.chatStream(c)) - 1]! };
+    let rules: RateLimitRule[] = [];
+    const state = createMemoryState();
+    const stage = createRateLimitStage({ limiter: createRateLimiter({ state }), catalog: { rateRulesFor: () => rules }, logger: createLogCapture().logger }, { dimensions: "tokens" })(spy);
+    const drain = async (chunks: AsyncIterable<ModelChunk>) => {
+      const out: ModelChunk[] = [];
+      for await (const c of chunks) out.push(c);
+      return out;
+    };
+    const free = stage.chatStream({ meta: h.meta(), request: ask("a") });
+    expect(free.chunks).toBe(handed.at(-1)!.chunks);
+    expect((await drain(free.chunks)).some((c) => c.type === "text")).toBe(true);
+    // A requests-only rule has nothing for the tokens stage to count: still handed through.
+    rules = [{ id: "orgs/acme/rate-limits/rpm", level: "key", requestsPerMinute: 5 }];
+    expect(stage.chatStream({ meta: h.meta(), request: ask("b") }).chunks).toBe(handed.at(-1)!.chunks);
+    rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 10 }];
+    const limited = stage.chatStream({ meta: h.meta(), request: ask("c", 500) });
+    const err = await outcome(drain(limited.chunks));
+    expect(err?.findDetails(RateLimitExceededSchema)[0]).toMatchObject({ dimension: RateLimitDimension.TOKENS, limit: 10n });
+    await state.close();
   });
 });

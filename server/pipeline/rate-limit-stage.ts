@@ -57,11 +57,12 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const dimensions = opts.dimensions ?? "both";
 
-  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest): Promise<RateTicket | undefined> => {
+  /** The rules of this stage's dimensions that cover the call (none without a caller). */
+  const rulesOf = (meta: CallMeta): RateLimitRule[] => (meta.caller === undefined ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dimensions));
+
+  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> => {
     const caller = meta.caller;
-    if (caller === undefined) return undefined;
-    const rules = rulesFor(deps.catalog.rateRulesFor(caller, meta.tags), dimensions);
-    if (rules.length === 0) return undefined;
+    if (caller === undefined || rules.length === 0) return undefined;
     const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? defaultMax);
     let outcome;
     try {
@@ -99,12 +100,16 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     chat: (call) => unary(call.meta, call.request, () => next.chat(call)),
     embed: (call) => unary(call.meta, call.request, () => next.embed(call)),
     chatStream(call) {
+      // No limit covers the call: hand the stream through rather than wrap it (every wrapping
+      // generator stays in memory as long as the stream is open).
+      const rules = rulesOf(call.meta);
+      if (rules.length === 0) return next.chatStream(call);
       let resolve!: (r: StreamResult) => void;
       const result = new Promise<StreamResult>((r) => (resolve = r));
       async function* chunks(): AsyncGenerator<ModelChunk> {
         let ticket: RateTicket | undefined;
         try {
-          ticket = await admit(call.meta, call.request);
+          ticket = await admit(call.meta, call.request, rules);
         } catch (err) {
           resolve(EMPTY);
           throw err;

@@ -1,15 +1,23 @@
 /**
- * The audit trail of access refusals on the OpenAI-compatible surface: a missing, unknown,
- * malformed or revoked key and a permission denial (no SCOPE_INVOKE, a route the key may not
- * use) on `/v1/*` each append one audit event of the same shape as the Connect surface's — no
- * actor and only the presented key's display prefix when unauthenticated, the key as actor when
- * denied, the caller's request id and address — readable with `ListAuditEvents`.
+ * The audit trail of access refusals on both front doors: a missing, unknown, malformed or
+ * revoked key and a permission denial (no SCOPE_INVOKE, a route the key may not use) on `/v1/*`
+ * and on the Connect verbs each append one audit event of the same shape — no actor and only the
+ * presented key's display prefix when unauthenticated, the key as actor and the refused route
+ * when denied, the caller's request id and address — readable with `ListAuditEvents`. A
+ * guardrail's content-policy refusal (also `PermissionDenied`) is not an access decision and is
+ * audited on neither door.
  */
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditOutcome, type AuditEvent } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
+import { GuardrailStage, GuardrailViolationSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailAction, GuardrailRuleSchema, GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { generateSecret, parseSecret } from "../../server/auth/key-format.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
+import { chatMessage } from "../support/money.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 
@@ -96,12 +104,100 @@ describe("access refusals on the OpenAI surface are audited", () => {
     expect(await chat(fenced.secret, "oai-route", "smart")).toBe(403);
 
     expect(await eventOf("oai-no-scope")).toMatchObject({ action: CHAT, actor: reader.name, actorOrg: "orgs/acme", outcome: AuditOutcome.DENIED });
-    expect(await eventOf("oai-route")).toMatchObject({ action: CHAT, actor: fenced.name, outcome: AuditOutcome.DENIED, after: { request: { model: "smart" } } });
+    expect(await eventOf("oai-route")).toMatchObject({ action: CHAT, actor: fenced.name, outcome: AuditOutcome.DENIED, after: { request: { route: "smart" } } });
     // The org's own admins see them (made by its keys).
     const mine = await platform.audit.listAuditEvents({ parent: "orgs/acme", action: CHAT });
     expect(mine.events.map((e) => e.requestId)).toEqual(expect.arrayContaining(["oai-no-scope", "oai-route"]));
     // An allowed call is not an audit event.
     expect(await chat(fenced.secret, "oai-allowed", "fast")).toBe(200);
     expect(await eventOf("oai-allowed")).toBeUndefined();
+  });
+});
+
+describe("access refusals on the Connect verbs are audited like the OpenAI surface's (#6 parity)", () => {
+  const CONNECT_CHAT = "switchboard.v1.CapabilityService/Chat";
+  /** Calls Connect Chat with `secret` on `route`; resolves the code name. */
+  const connectChat = (secret: string, requestId: string, route: string, text = "hi") =>
+    outcome(clientsFor(gw.url, secret).capability.chat({ options: { route }, messages: chatMessage(text) }, { headers: { "x-request-id": requestId } }));
+  /** What must match between the two doors' events: all but the action and the request id. */
+  const shape = (e: AuditEvent | undefined) => ({ actor: e?.actor, actorOrg: e?.actorOrg, outcome: e?.outcome, after: e?.after, before: e?.before, resource: e?.resource, peer: e?.peer });
+  /** Every stored audit event of `requestId`, whatever its outcome. */
+  const anyEventsOf = async (requestId: string) => {
+    await gw.server.audit.drain();
+    return (await gw.server.audit.store.list({}, { limit: 1000 })).filter((e) => e.requestId === requestId);
+  };
+
+  it("a key without SCOPE_INVOKE: the same denied event from Connect Chat as from /v1/chat/completions", async () => {
+    const reader = await appKey("reader-both", { scopes: [Scope.KEYS_READ] });
+    expect(await connectChat(reader.secret, "connect-no-scope", "fast")).toBe("PermissionDenied");
+    expect(await chat(reader.secret, "oai-no-scope-2")).toBe(403);
+    const connect = await eventOf("connect-no-scope");
+    expect(connect).toMatchObject({ action: CONNECT_CHAT, actor: reader.name, actorOrg: "orgs/acme", outcome: AuditOutcome.DENIED });
+    expect(connect?.after).toBeUndefined();
+    expect(shape(connect)).toEqual(shape(await eventOf("oai-no-scope-2")));
+    const stored = (await anyEventsOf("connect-no-scope"))[0];
+    expect(stored?.code).toBe("permission_denied");
+  });
+
+  it("a route the key may not use: the same denied event, naming the route, from Chat, ChatStream and /v1/chat/completions", async () => {
+    const fenced = await appKey("fenced-both", { scopes: [Scope.INVOKE], allowedRoutes: ["fast"] });
+    expect(await connectChat(fenced.secret, "connect-route", "smart", "keep this text out of the audit log")).toBe("PermissionDenied");
+    expect(await chat(fenced.secret, "oai-route-2", "smart")).toBe(403);
+    const connect = await eventOf("connect-route");
+    expect(connect).toMatchObject({ action: CONNECT_CHAT, actor: fenced.name, outcome: AuditOutcome.DENIED, after: { request: { route: "smart" } } });
+    // Only what was refused is kept, never the request's content.
+    expect(JSON.stringify(connect?.after)).not.toContain("audit log");
+    expect(shape(connect)).toEqual(shape(await eventOf("oai-route-2")));
+
+    // The streaming verb refuses inside its stream: audited the same way.
+    const stream = clientsFor(gw.url, fenced.secret).capability.chatStream({ options: { route: "smart" }, messages: chatMessage("hi") }, { headers: { "x-request-id": "connect-stream-route" } });
+    const streamed = await (async () => {
+      for await (const _ of stream) return "ok";
+      return "ok";
+    })().catch((err: unknown) => Code[ConnectError.from(err).code]);
+    expect(streamed).toBe("PermissionDenied");
+    const fromStream = await eventOf("connect-stream-route");
+    expect(fromStream?.action).toBe("switchboard.v1.CapabilityService/ChatStream");
+    expect(shape(fromStream)).toEqual(shape(connect));
+
+    // An allowed call on either door is not an audit event.
+    expect(await connectChat(fenced.secret, "connect-allowed", "fast")).toBe("ok");
+    expect(await anyEventsOf("connect-allowed")).toEqual([]);
+  });
+
+  it("a guardrail block (PermissionDenied with GuardrailViolation) is audited on neither door", async () => {
+    const guarded = await appKey("guarded", { scopes: [Scope.INVOKE] });
+    const transport = createGrpcTransport({
+      baseUrl: gw.url,
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${gw.adminKey}`);
+          return next(req);
+        },
+      ],
+    });
+    await createClient(GuardrailService, transport).createGuardrailPolicy({
+      parent: "orgs/acme",
+      policyId: "no-banana",
+      policy: {
+        enabled: true,
+        attachments: [guarded.name],
+        rules: [create(GuardrailRuleSchema, { id: "deny", stage: GuardrailStage.INPUT, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: ["blue banana"] } } })],
+      },
+    });
+    const refusal = await clientsFor(gw.url, guarded.secret)
+      .capability.chat({ options: { route: "fast" }, messages: chatMessage("a blue banana please") }, { headers: { "x-request-id": "connect-guardrail" } })
+      .then(() => undefined, (err: unknown) => ConnectError.from(err));
+    expect(refusal?.code).toBe(Code.PermissionDenied);
+    expect(refusal?.findDetails(GuardrailViolationSchema)[0]?.rule).toBe("deny");
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "oai-guardrail", authorization: `Bearer ${guarded.secret}` },
+      body: JSON.stringify({ model: "fast", messages: [{ role: "user", content: "a blue banana please" }] }),
+    });
+    await res.body?.cancel();
+    expect(res.status).toBe(403);
+    expect(await anyEventsOf("connect-guardrail")).toEqual([]);
+    expect(await anyEventsOf("oai-guardrail")).toEqual([]);
   });
 });

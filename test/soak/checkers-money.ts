@@ -41,6 +41,28 @@ export function killedInFlight(op: Op, events: readonly NemesisEvent[]): boolean
   return events.some((e) => e.name === "kill" && e.replica === op.replica && op.t_start <= e.t_start && op.t_end >= e.t_start);
 }
 
+/**
+ * A billed row with no upstream request the fake recorded that is nonetheless indeterminate
+ * (Jepsen `info`), not a phantom charge: the input-only estimate (no output, `estimated`) of an
+ * attempt that got no answer at all — cancelled (the client gave up), a connection error or a
+ * timeout. The gateway bills zero when it knows the request never left (the credential could not
+ * be read, or it was cancelled before a connection took it: `providers/http/send-progress.ts`),
+ * so an estimate means the request was written to a socket. Written is not read: the fake records
+ * an attempt only once it has read the whole body, and Node's server drops an unread request whose
+ * client hung up (`abortIncoming`), or resets a keep-alive connection it had just closed as idle
+ * (the gateway's reused socket then fails with a connection error, and the retry answers). A real
+ * provider in the same spot may equally have read it and started generating, and the gateway cannot
+ * tell the two apart, so it bills the conservative estimate (README, money) and the checker cannot
+ * call that wrong. Output tokens, an answered outcome (a status, a stream error, success) or an
+ * unestimated row stay violations; so do more such rows than a race explains (see the bound).
+ */
+function unseenEstimate(r: UsageRecordRow): boolean {
+  return r.estimated && r.outputTokens === 0 && (r.outcome === "cancelled" || r.outcome === "connection_error" || r.outcome === "timeout");
+}
+
+/** At most this many indeterminate estimates per invoiced attempt (races are rare; a systematic bug is not). */
+const UNSEEN_SHARE = 0.005;
+
 /** P2/P3/P4 (ledger == truth, per attempt) and P2 (no duplicated call or attempt). */
 export function checkLedger(input: MoneyInput): PropertyRow[] {
   const rows = groupBy(input.collected.ledger.filter((r) => r.attempt >= 1), (r) => r.requestId);
@@ -52,6 +74,7 @@ export function checkLedger(input: MoneyInput): PropertyRow[] {
   let matched = 0;
   let unknown = 0;
   let phantomFree = 0;
+  let unseen = 0;
   let estimated = 0;
   let missingFailed = 0;
   let truthOut = 0n;
@@ -91,8 +114,10 @@ export function checkLedger(input: MoneyInput): PropertyRow[] {
         i++;
         j++;
       } else if (r !== undefined) {
-        // A row with no upstream request behind it: fine only if it billed nothing.
+        // A row with no upstream request behind it: fine if it billed nothing, indeterminate if it
+        // is a cancelled attempt's input estimate (below), else a phantom charge.
         if (r.costMicros === 0n) phantomFree++;
+        else if (unseenEstimate(r)) unseen++;
         else bad.push(`${op.request_id} attempt ${r.attempt}: ${r.costMicros} µ$ billed, no upstream request (${r.outcome})`);
         i++;
       } else if (a !== undefined) {
@@ -102,11 +127,13 @@ export function checkLedger(input: MoneyInput): PropertyRow[] {
     }
   }
   const deadLetters = input.collected.deadLetters;
+  const unseenBound = Math.max(3, Math.floor(invoiced * UNSEEN_SHARE));
+  if (unseen > unseenBound) bad.push(`${unseen} estimates for attempts the fake never read (bound ${unseenBound}): more than a race explains`);
   return [
     row(
       "P2/P3/P4",
       "ledger == truth log, per attempt",
-      `${matched}/${invoiced} invoiced attempts matched (${matched - estimated} exactly, ${estimated} flagged estimated: no usage reached the gateway); output tokens ledger ${ledgerOut} / truth ${truthOut}; ${unknown} in-flight-at-kill (info); ${missingFailed} unanswered attempts without a row; ${phantomFree} zero-cost rows without a request; dead letters ${deadLetters}`,
+      `${matched}/${invoiced} invoiced attempts matched (${matched - estimated} exactly, ${estimated} flagged estimated: no usage reached the gateway); output tokens ledger ${ledgerOut} / truth ${truthOut}; ${unknown} in-flight-at-kill (info); ${missingFailed} unanswered attempts without a row; ${phantomFree} zero-cost rows without a request; ${unseen} written-unanswered estimates the fake never read (info); dead letters ${deadLetters}`,
       bad.length === 0 && matched === invoiced && invoiced > 0 && deadLetters === 0n,
       bad,
     ),
@@ -132,11 +159,23 @@ export function checkCap(input: MoneyInput): PropertyRow {
   );
 }
 
+/**
+ * The rate limiter refused the op: over the limit (`RateLimitExceeded`), or its shared state could
+ * not answer and it failed closed (P7; while Redis hangs or its breaker is open, `Unavailable` with
+ * the rate-limit stage's message — which a stream may report as a transport error, so it is matched
+ * on the message whatever the op's type). Such an op was never admitted. A budget-check refusal is
+ * not matched: it comes after the limiter admitted the call.
+ */
+export function refusedByLimiter(o: Op): boolean {
+  return o.details?.includes("RateLimitExceeded") === true || o.code === "rate_limit_exceeded" || o.message?.includes("the rate-limit check is unavailable") === true;
+}
+
 /** P5: requests admitted for the RPM-limited key in any 60 s window. */
 export function checkRpm(input: MoneyInput): PropertyRow {
-  const limited = (o: Op) => o.details?.includes("RateLimitExceeded") === true || o.code === "rate_limit_exceeded";
   const ops = input.ops.filter((o) => o.key === "rpm");
-  const admitted = ops.filter((o) => !limited(o)).map((o) => o.t_start).sort((a, b) => a - b);
+  // Everything the limiter did not refuse counts as admitted: ok, failed after admission, and
+  // indeterminate (`info`) ops alike, so the bound errs towards failing.
+  const admitted = ops.filter((o) => !refusedByLimiter(o)).map((o) => o.t_start).sort((a, b) => a - b);
   let max = 0;
   for (let i = 0, j = 0; i < admitted.length; i++) {
     while (admitted[i]! - admitted[j]! >= 60_000) j++;

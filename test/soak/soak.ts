@@ -83,6 +83,10 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const ops = history.ops();
     writeFileSync(join(cluster.runDir, "history.jsonl"), history.events().map((e) => JSON.stringify(e)).join("\n") + "\n");
     writeFileSync(join(cluster.runDir, "nemesis.json"), JSON.stringify(events, null, 2));
+    // The gateway's ledger and the fakes' attempts, to join with the history when a checker fails.
+    const line = (v: unknown) => JSON.stringify(v, (_, x: unknown) => (typeof x === "bigint" ? x.toString() : x));
+    writeFileSync(join(cluster.runDir, "ledger.jsonl"), collected.ledger.map(line).join("\n") + "\n");
+    writeFileSync(join(cluster.runDir, "attempts.jsonl"), cluster.providers.attempts().map(line).join("\n") + "\n");
     const money: MoneyInput = {
       ops,
       attempts: cluster.providers.attempts(),
@@ -102,7 +106,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       checkRedisHang(ops, events, 5000),
       checkAttempts(money),
       checkDeadlines(ops, history.open().length, TIMEOUT_MS),
-      checkStalls(ops, events, 10_000),
+      checkStalls(ops, cluster.providers.attempts(), collected.ledger, events, 10_000),
       checkSplice(ops, cluster.providers.attempts()),
       ...checkContainment(ops, events, CLUSTER.shutdownGraceMs),
       withHoldCauses(checkReservations(money), cluster),

@@ -99,6 +99,8 @@ export interface TestGatewayOptions {
   overload?: ServerOptions["overload"];
   /** The output-token clamp (default: none). */
   consumption?: ServerOptions["consumption"];
+  /** Budget-hold lease TTL/refresh and sweep interval (default: the production defaults). */
+  budgetHolds?: ServerOptions["budgetHolds"];
 }
 
 /** A gateway listening on a free loopback port, with its log captured. */
@@ -190,7 +192,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       ...(opts.guardrailAnalyzer ? { guardrailAnalyzer: opts.guardrailAnalyzer } : {}),
       ...(requestLog && opts.requestLog ? { requestLog: { writer: requestLog, policy: opts.requestLog } } : {}),
     },
-    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}) },
+    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
   return {

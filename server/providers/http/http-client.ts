@@ -1,5 +1,6 @@
 import { Agent, errors as undiciErrors, request } from "undici";
 import { ProviderError } from "../provider-error.js";
+import { notePending, trackWrites } from "./send-progress.js";
 
 /** One upstream HTTP request. */
 export interface HttpRequest {
@@ -56,13 +57,17 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
     connect: { timeout: opts.connectTimeoutMs ?? 5_000 },
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
   });
+  // Marks each request written when a connection takes it (`send-progress.ts`): a call cancelled
+  // before that never reached the provider and is billed nothing.
+  const dispatcher = agent.compose(trackWrites);
   return {
     async send(req) {
+      notePending(req.signal);
       if (req.signal.aborted) throw new ProviderError("cancelled", "the call was cancelled");
       let res;
       try {
         res = await request(req.url, {
-          dispatcher: agent,
+          dispatcher,
           method: req.method,
           headers: req.headers,
           body: req.body,

@@ -1,6 +1,7 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { CacheMode, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import { AccessDenial, accessDenied, refusedRoute } from "../../auth/access-denial.js";
 import type { Principal } from "../../auth/principal.js";
 import { kRequestId } from "../../interceptors/context-keys.js";
 import type { CacheModeName, VerbName } from "../../pipeline/model-call.js";
@@ -34,10 +35,10 @@ export interface VerbTemplates {
 
 /**
  * Builds a verb's context from the common `RequestOptions`, the handler context (signal, deadline,
- * request id) and the caller: the key's allowed routes are enforced here (PermissionDenied), the
- * key's tags merged under the request's, an unknown route is NotFound before any model call, and
- * the prompt template is resolved (the pinned one, else one attached to the key, team, org or
- * route, else none: the verb's built-in). Embed renders no template, so a pin on it is refused.
+ * request id) and the caller: the key's allowed routes are enforced here (PermissionDenied, an
+ * audited `AccessDenial`), the key's tags merged under the request's, an unknown route is NotFound
+ * before any model call, and the prompt template is resolved (the pinned one, else one attached
+ * to the key, team, org or route, else none: the verb's built-in). Embed renders no template, so a pin on it is refused.
  */
 export async function verbContextOf(
   options: RequestOptions | undefined,
@@ -49,7 +50,7 @@ export async function verbContextOf(
 ): Promise<VerbContext> {
   const route = options?.route || defaults.route;
   if (principal.allowedRoutes.length > 0 && !principal.allowedRoutes.includes(route)) {
-    throw new ConnectError(`the calling key may not use route "${route}"`, Code.PermissionDenied);
+    throw accessDenied(`the calling key may not use route "${route}"`, new AccessDenial("route", refusedRoute(route)));
   }
   const caps = capabilities(route, principal.orgId);
   if (caps === undefined) throw new ConnectError(`route "${route}" is not defined`, Code.NotFound);

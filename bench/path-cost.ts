@@ -1,0 +1,149 @@
+/**
+ * CPU per request of the gateway's two front doors side by side — `CapabilityService/Chat` over
+ * Connect (HTTP/1.1, binary, connect-node's client) and `/v1/chat/completions` (undici) — on one
+ * replica, alternating, so the pair is measured under the same machine load. For the paired
+ * before/after comparisons of `bench/README.md`'s Profile section, where `run.ts`'s matrix is too
+ * coarse and a loaded machine makes two separate runs incomparable.
+ *
+ *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
+ *        [--rounds 2] [--warmup 500] [--only connect|openai] [--hit] [--idle S] [--threads]
+ *        [--syscalls] [--profile]
+ *
+ * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
+ *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
+ * - prints the gateway's CPU µs per request (user + system, from /proc) and the wall time;
+ *   `--threads` splits it by thread (main thread vs V8 workers / libuv pool);
+ * - `--syscalls` counts the gateway's system calls per request of each path (`strace -c -f`,
+ *   which slows the process: read the counts, not the µs, of such a run);
+ * - `--profile` starts the gateway with `--cpu-prof` into bench/results/profiles; summarise it
+ *   with `bench/profile-top.ts PROFILE --window S --per N`;
+ * - `--idle S` first measures the idle replica's CPU for S seconds.
+ *
+ * `production` needs DATABASE_URL and REDIS_URL (`eval "$(bash scripts/services.sh up)"`).
+ */
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-node";
+import { Pool } from "undici";
+import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import { cpuMicros } from "./proc-stats.js";
+import { startNode } from "./processes.js";
+import { startSwitchboard } from "./switchboard-setup.js";
+
+const argv = process.argv.slice(2);
+const flag = (name: string) => argv.includes(`--${name}`);
+const arg = (name: string, fallback: string) => {
+  const i = argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : argv[i + 1]!;
+};
+const mode = argv[0] === "production" ? "production" : "embedded";
+const CONNS = Number(arg("conns", "16"));
+const REQUESTS = Number(arg("requests", "3000"));
+const ROUNDS = Number(arg("rounds", "2"));
+const ONLY = arg("only", "");
+const HIT = flag("hit");
+
+/** CPU µs per thread of a process, by thread id (the names are all "node"). */
+function threadMicros(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, "utf8");
+      const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      out.set(tid === String(pid) ? "main" : tid, (Number(f[11]) + Number(f[12])) * 10_000);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return out;
+}
+
+const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
+const gw = await startSwitchboard({
+  upstreamUrl: `http://127.0.0.1:${upstream.port}`,
+  mode,
+  ...(flag("profile") ? { profileDir: "bench/results/profiles" } : {}),
+});
+const pid = gw.process.pid!;
+const withKey: Interceptor = (next) => (req) => {
+  req.header.set("authorization", `Bearer ${gw.key}`);
+  return next(req);
+};
+const connect = createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] }));
+const pool = new Pool(gw.url, { connections: CONNS });
+const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
+const paths: Record<string, (i: number) => Promise<void>> = {
+  connect: async (i) => {
+    await connect.chat({ options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never);
+  },
+  openai: async (i) => {
+    const res = await pool.request({
+      path: "/v1/chat/completions",
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
+      body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: prompt(i) }] }),
+    });
+    if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
+    await res.body.text();
+  },
+};
+let next = 0; // every call of the run gets its own prompt
+// Warm-up, unmeasured: JIT, pools, caches (`--warmup` calls per path, over the same callers).
+const WARMUP = Number(arg("warmup", "500"));
+for (const call of Object.values(paths)) {
+  await Promise.all(Array.from({ length: CONNS }, async () => {
+    for (let i = 0; i < Math.ceil(WARMUP / CONNS); i++) await call(next++);
+  }));
+}
+
+if (Number(arg("idle", "0")) > 0) {
+  const s = Number(arg("idle", "0"));
+  await new Promise((r) => setTimeout(r, 1000));
+  const t0 = cpuMicros(pid);
+  await new Promise((r) => setTimeout(r, s * 1000));
+  console.log(`idle: ${Math.round((cpuMicros(pid) - t0) / s)} µs CPU per second`);
+}
+
+async function measure(name: string, call: (i: number) => Promise<void>): Promise<void> {
+  const trace = flag("syscalls") ? spawn("strace", ["-c", "-f", "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] }) : undefined;
+  let counts = "";
+  trace?.stderr!.on("data", (c: Buffer) => (counts += c.toString()));
+  if (trace) await new Promise((r) => setTimeout(r, 1000));
+  const threads0 = threadMicros(pid);
+  const cpu0 = cpuMicros(pid);
+  const started = performance.now();
+  const perCaller = Math.ceil(REQUESTS / CONNS);
+  await Promise.all(
+    Array.from({ length: CONNS }, async () => {
+      for (let i = 0; i < perCaller; i++) await call(next++);
+    }),
+  );
+  const n = perCaller * CONNS;
+  const wall = performance.now() - started;
+  const cpu = cpuMicros(pid) - cpu0;
+  if (trace) {
+    trace.kill("SIGINT");
+    await new Promise((r) => trace.once("exit", r));
+  }
+  console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  (${n} requests, ${CONNS} callers)`);
+  if (flag("threads")) {
+    const after = threadMicros(pid);
+    const parts = [...after].map(([t, us]) => [t, Math.round((us - (threads0.get(t) ?? 0)) / n)] as const).filter(([, us]) => us > 0);
+    const main = parts.find(([t]) => t === "main")?.[1] ?? 0;
+    console.log(`         main thread ${main} µs, other threads ${parts.reduce((s, [t, us]) => s + (t === "main" ? 0 : us), 0)} µs`);
+  }
+  if (trace) {
+    const rows = counts.split("\n").filter((l) => /^\s*[\d.]+\s+[\d.]+\s+\d+\s+\d+/.test(l));
+    const calls = rows.map((l) => l.trim().split(/\s+/)).map((f) => [f.at(-1)!, Number(f[3])] as const).filter(([s]) => s !== "total");
+    console.log(`         syscalls/req: ${calls.filter(([, c]) => c / n >= 0.05).map(([s, c]) => `${s} ${(c / n).toFixed(2)}`).join(", ")}`);
+  }
+}
+
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, call] of Object.entries(paths)) if (ONLY === "" || ONLY === name) await measure(name, call);
+}
+await pool.close();
+await gw.close();
+await upstream.stop();
+process.exit(0);
