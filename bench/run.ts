@@ -188,7 +188,10 @@ async function main(): Promise<void> {
   const rssIdle: Record<string, number> = {};
   const fixed = () => "hello benchmark";
   const runId = Math.random().toString(36).slice(2, 8);
-  const unique = (i: number) => `hello benchmark ${runId} ${i}`; // never the same twice: a cache miss
+  // Never the same twice in the whole run (a cache miss): one counter for every row, since each
+  // `measure` restarts its own index and a later row would otherwise hit what an earlier one stored.
+  let sequence = 0;
+  const unique = () => `hello benchmark ${runId} ${sequence++}`;
 
   if (ONLY.has("direct")) rows.push(...(await measure("direct", upstream.pid, postChat(direct, fixed))));
   if (ONLY.has("ttft")) ttft.push(await measureTtft("direct SSE", sseProbe(direct), TTFT_COUNT));
@@ -238,8 +241,8 @@ async function main(): Promise<void> {
     await c.connect.chat(chatReq("hello benchmark"));
     await postChat(c.openai, fixed)(0);
     rssIdle[name] = Math.round(rssMb(pid));
-    rows.push(...(await measure(`${name} connect`, pid, async (i) => void (await c.connect.chat(chatReq(prompt(i)))))));
-    rows.push(...(await measure(`${name} grpc`, pid, async (i) => void (await c.grpc.chat(chatReq(prompt(i)))))));
+    rows.push(...(await measure(`${name} connect`, pid, async () => void (await c.connect.chat(chatReq(prompt()))))));
+    rows.push(...(await measure(`${name} grpc`, pid, async () => void (await c.grpc.chat(chatReq(prompt()))))));
     rows.push(...(await measure(`${name} openai`, pid, postChat(c.openai, prompt))));
     if (mode === "production") {
       // The cache-hit path: the same prompt every time (stored by the calls above).

@@ -126,9 +126,11 @@ async function configureProduction(admin: Transport): Promise<string> {
   const created = await createClient(KeyService, admin).createKey({ parent: `orgs/${org}/teams/app`, keyId: "app", key: { scopes: [Scope.INVOKE] } });
   const keyName = created.key!.name;
   const budgets = createClient(BudgetService, admin);
-  // Far from exhausted: every call reserves, settles and is ledgered, none is refused.
+  // Far from exhausted: every call reserves, settles and is ledgered, none is refused. Tokens per
+  // minute count the worst case (input + 4,096 reserved output tokens) of every miss, so the
+  // limit is the largest allowed (10^11): 100M would refuse misses after ~25,000 calls.
   await budgets.createBudget({ parent: `orgs/${org}`, budgetId: "key", budget: { target: keyName, limitMicrosUsd: 10n ** 15n, period: BudgetPeriod.MONTHLY } });
-  await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: "key", rateLimit: { target: keyName, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000n } });
+  await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: "key", rateLimit: { target: keyName, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000_000n } });
   const rule = (init: Parameters<typeof create<typeof GuardrailRuleSchema>>[1]) => create(GuardrailRuleSchema, init);
   await createClient(GuardrailService, admin).createGuardrailPolicy({
     parent: `orgs/${org}`,

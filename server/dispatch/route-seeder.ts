@@ -4,6 +4,7 @@ import type { AuditRecord } from "../audit/audit-log.js";
 import { maskedJson } from "../audit/mask.js";
 import type { Logger } from "../observability/logger.js";
 import type { RouteStore } from "../store/route-store.js";
+import { routeSpec } from "./route-spec.js";
 
 /** Dependencies of {@link seedConfigRoutes}. */
 export interface RouteSeederDeps {
@@ -32,7 +33,7 @@ const MAX_ROUNDS = 5;
  */
 export async function seedConfigRoutes(deps: RouteSeederDeps, routes: Readonly<Record<string, Route>>): Promise<Record<string, SeedOutcome>> {
   const outcomes: Record<string, SeedOutcome> = {};
-  for (const [alias, route] of Object.entries(routes)) outcomes[alias] = await seedOne(deps, alias, specOf(route));
+  for (const [alias, route] of Object.entries(routes)) outcomes[alias] = await seedOne(deps, alias, routeSpec(route));
   return outcomes;
 }
 
@@ -46,7 +47,7 @@ async function seedOne(deps: RouteSeederDeps, alias: string, desired: Route): Pr
       await record(deps, "CreateRoute", alias, undefined, desired);
       return "created";
     }
-    const current = specOf(fromJson(RouteSchema, existing.spec as JsonValue, { ignoreUnknownFields: true }));
+    const current = routeSpec(fromJson(RouteSchema, existing.spec as JsonValue, { ignoreUnknownFields: true }));
     if (equals(RouteSchema, current, desired)) return "unchanged";
     if ((await deps.store.replaceIf(null, alias, existing.revision, json)) === undefined) continue;
     deps.logger.warn({ route: alias }, "replaced route with the config file's definition (the config file wins at start)");
@@ -81,11 +82,3 @@ async function record(deps: RouteSeederDeps, method: string, alias: string, befo
   }
 }
 
-/** The route without the fields the server owns (name, times): what is stored and compared. */
-function specOf(route: Route): Route {
-  const spec = clone(RouteSchema, route);
-  spec.name = "";
-  spec.createTime = undefined;
-  spec.updateTime = undefined;
-  return spec;
-}

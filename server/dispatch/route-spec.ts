@@ -1,5 +1,6 @@
+import { clone } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import type { Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { RouteSchema, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { closestName } from "../config/closest-name.js";
 import type { RouteInput, RouteTargetInput } from "./route-types.js";
 
@@ -103,4 +104,16 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
 /** Drops `undefined` properties (exactOptionalPropertyTypes-friendly objects). */
 function definedOnly<T extends Record<string, unknown>>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {
   return Object.fromEntries(Object.entries(obj).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/**
+ * The route without the fields the server owns (name, create and update times): what is stored,
+ * and what a config-seeded route and a retried create are compared by.
+ */
+export function routeSpec(route: Route): Route {
+  const spec = clone(RouteSchema, route);
+  spec.name = "";
+  spec.createTime = undefined;
+  spec.updateTime = undefined;
+  return spec;
 }

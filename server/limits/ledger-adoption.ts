@@ -3,7 +3,7 @@ import { readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
 import { isRowRejection, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
-import { decodeLedgerLine, encodeLedgerLine } from "./ledger-codec.js";
+import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { holderAlive, LEDGER_LOCK, readLedgerLock, thisHolder, writeLedgerLock } from "./ledger-lock.js";
 import { LEDGER_SEGMENT } from "./ledger-writer.js";
 
@@ -96,18 +96,8 @@ async function replayFolder(deps: LedgerAdoptionDeps, dir: string): Promise<numb
       throw err;
     });
     if (text === undefined) continue;
-    const lines = text.split("\n");
-    lines.pop(); // "" after the last terminator, or a torn line that was never acknowledged
-    const records: UsageRecordRow[] = [];
-    const unreadable: { record: string; error: string }[] = [];
-    for (const line of lines) {
-      if (line === "") continue;
-      try {
-        records.push(decodeLedgerLine(line));
-      } catch (err) {
-        unreadable.push({ record: line, error: `unreadable ledger buffer line: ${(err as Error).message}` });
-      }
-    }
+    // A torn last line was never acknowledged: dropped.
+    const { records, unreadable } = decodeLedgerSegment(text);
     for (let i = 0; i < records.length; i += batchRows) await commit(deps, records.slice(i, i + batchRows));
     if (unreadable.length > 0) await deps.store.deadLetter(unreadable);
     await unlink(file).catch((err: NodeJS.ErrnoException) => {

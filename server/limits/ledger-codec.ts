@@ -9,6 +9,33 @@ export function encodeLedgerLine(row: UsageRecordRow): string {
   return `${JSON.stringify({ ...row, costMicros: row.costMicros.toString(), occurredAt: row.occurredAt.toISOString() })}\n`;
 }
 
+/** A buffer file's text, decoded by {@link decodeLedgerSegment}. */
+export interface LedgerSegment {
+  /** The records of its terminated lines, in order. */
+  records: UsageRecordRow[];
+  /** Terminated lines that hold no record, each with why (for the dead-letter table). */
+  unreadable: { record: string; error: string }[];
+  /** The unterminated last line, never acknowledged ("" when the file ends with a terminator). */
+  torn: string;
+}
+
+/** Decodes every terminated line of a buffer file's `text`; blank lines are skipped. */
+export function decodeLedgerSegment(text: string): LedgerSegment {
+  const lines = text.split("\n");
+  const torn = lines.pop() ?? "";
+  const records: UsageRecordRow[] = [];
+  const unreadable: { record: string; error: string }[] = [];
+  for (const line of lines) {
+    if (line === "") continue;
+    try {
+      records.push(decodeLedgerLine(line));
+    } catch (err) {
+      unreadable.push({ record: line, error: `unreadable ledger buffer line: ${(err as Error).message}` });
+    }
+  }
+  return { records, unreadable, torn };
+}
+
 /** The record a buffer line holds; throws `SyntaxError`/`TypeError` for a line that is not one. */
 export function decodeLedgerLine(line: string): UsageRecordRow {
   const raw = JSON.parse(line) as Record<string, unknown>;

@@ -2,7 +2,7 @@ import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
 import { isRowRejection, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
-import { decodeLedgerLine, encodeLedgerLine } from "./ledger-codec.js";
+import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { holderAlive, LEDGER_LOCK, readLedgerLock, writeLedgerLock } from "./ledger-lock.js";
 
 /** Dependencies of {@link createLedgerWriter}. */
@@ -244,18 +244,10 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
       for (const name of (await readdir(deps.dir)).filter((n) => LEDGER_SEGMENT.test(n)).sort()) {
         const file = path.join(deps.dir, name);
         const text = await readFile(file, "utf8");
-        const lines = text.split("\n");
-        const torn = lines.pop();
-        if (torn !== undefined && torn !== "") logger.warn({ file }, "ignoring the unacknowledged last line of a ledger buffer file");
-        const records: UsageRecordRow[] = [];
-        for (const line of lines) {
-          if (line === "") continue;
-          try {
-            records.push(decodeLedgerLine(line));
-          } catch (err) {
-            unreadable.push({ record: line, error: `unreadable ledger buffer line: ${(err as Error).message}` });
-          }
-        }
+        const segment = decodeLedgerSegment(text);
+        if (segment.torn !== "") logger.warn({ file }, "ignoring the unacknowledged last line of a ledger buffer file");
+        const records = segment.records;
+        unreadable.push(...segment.unreadable);
         sealed.push({ file, records, committed: 0 });
         pendingCount += records.length;
         replayed += records.length;

@@ -5,7 +5,7 @@ import { RouteSchema, RouteService, type Route } from "../../gen/ts/switchboard/
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
-import { validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
+import { routeSpec, validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
 import type { RouteRecord, RouteStore } from "../store/route-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { credentialUsableBy } from "../vault/credential-names.js";
@@ -77,13 +77,13 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
   return {
     async createRoute(req, ctx) {
       const scope = await scopeOf(callerOf(ctx), req.parent, true);
-      const route = specOf(req.route ?? create(RouteSchema));
+      const route = routeSpec(req.route ?? create(RouteSchema));
       check(route, "route", scope);
       const created = await deps.routes.create(scope.orgId, req.routeId, toJson(RouteSchema, route));
       if (created === "exists") {
         // A retried create of the same route answers as the first did; a different one conflicts.
         const existing = await deps.routes.get(scope.orgId, req.routeId);
-        if (existing !== undefined && req.requestId !== "" && equals(RouteSchema, specOf(toRoute(existing)), route)) {
+        if (existing !== undefined && req.requestId !== "" && equals(RouteSchema, routeSpec(toRoute(existing)), route)) {
           return { route: toRoute(existing) };
         }
         throw new ConnectError(`route ${nameOf(scope, req.routeId)} already exists`, Code.AlreadyExists);
@@ -104,7 +104,7 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       if (req.route === undefined) throw new ConnectError("route: required", Code.InvalidArgument);
       const fields = maskedFields(req.updateMask, UPDATABLE);
       const { scope, alias, record } = await load(ctx, req.route.name, true);
-      const next = specOf(toRoute(record));
+      const next = routeSpec(toRoute(record));
       for (const field of fields) {
         const key = camel(field) as keyof Route;
         (next as unknown as Record<string, unknown>)[key] = clone(RouteSchema, req.route)[key];
@@ -122,15 +122,6 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       return {};
     },
   };
-}
-
-/** The route without the fields the server owns (name, times): what is stored. */
-function specOf(route: Route): Route {
-  const spec = clone(RouteSchema, route);
-  spec.name = "";
-  spec.createTime = undefined;
-  spec.updateTime = undefined;
-  return spec;
 }
 
 function nameOf(scope: RouteScope, alias: string): string {

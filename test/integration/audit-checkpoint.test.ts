@@ -20,7 +20,7 @@ import { createCheckpointExporter, type CheckpointExporter } from "../../server/
 import { checkpointMessage } from "../../server/services/audit-checkpoint-messages.js";
 import { clientsFor, type KeyedClients } from "../support/clients.js";
 import { startTestGateway, TEST_PEPPER, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/postgres.js";
 
 let database: TestDatabase;
 let gw: TestGateway;
@@ -31,15 +31,7 @@ let webhook: HttpServer;
 const posted: string[] = [];
 let exporter: CheckpointExporter;
 
-async function superuser<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const superuser = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(database.url, work);
 async function until<T>(probe: () => Promise<T | undefined> | T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

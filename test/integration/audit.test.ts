@@ -14,7 +14,7 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { generateSecret, parseSecret } from "../../server/auth/key-format.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/postgres.js";
 
 let database: TestDatabase;
 const gateways: TestGateway[] = [];
@@ -23,15 +23,7 @@ let platform: KeyedClients;
 let alphaAdmin: KeyedClients;
 const secrets: string[] = [];
 
-async function superuser<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const superuser = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(database.url, work);
 async function drained(): Promise<void> {
   for (const g of gateways) await g.server.audit.drain();
 }

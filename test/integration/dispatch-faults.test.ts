@@ -6,12 +6,12 @@
  * real HTTP client, every pipeline stage and the ledger.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { AttemptOutcome } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import type { ScriptStep } from "../fakes/fake-types.js";
 import { chatMessage } from "../support/money.js";
-import { eventually, modelsSeen, startDispatchRig, type DispatchRig } from "./dispatch-rig.js";
+import { eventually, modelsSeen, useDispatchRig } from "./dispatch-rig.js";
 
 const ROUTES = `
 routes:
@@ -37,13 +37,7 @@ routes:
     breaker: { volumeThreshold: 1000000 }
 `;
 
-let rig: DispatchRig;
-beforeAll(async () => {
-  rig = await startDispatchRig(ROUTES);
-}, 30_000);
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = useDispatchRig(ROUTES);
 
 const chat = (route: string, text = "hello there") => rig.app.verbs.chat({ options: { route }, messages: chatMessage(text) });
 const breakerState = async (model: string): Promise<number | undefined> => {

@@ -3,14 +3,15 @@
  * own PGlite, routes seeded from config-file YAML, the wire-faithful OpenAI fake as every target
  * (targets differ by model, so each has its own breaker), and an application key.
  */
+import { afterAll, beforeAll } from "vitest";
 import { parse as parseYaml } from "yaml";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { ConfigIssue } from "../../server/config/config-error.js";
 import { parseConfigRoutes } from "../../server/config/route-config.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from "../support/gateway.js";
 import { createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
+import { fakeProviderOptions } from "../support/money-rig.js";
 
 /** A running rig. */
 export interface DispatchRig {
@@ -29,13 +30,7 @@ export async function startDispatchRig(routesYaml: string, extra: TestGatewayOpt
   const routes = parseConfigRoutes((parseYaml(routesYaml) as { routes: unknown }).routes, issues);
   if (issues.length > 0) throw new Error(`bad test routes: ${JSON.stringify(issues)}`);
   const fake = await startOpenAIFake();
-  const gw = await startTestGateway({
-    routes,
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-    ...extra,
-  });
+  const gw = await startTestGateway({ routes, ...fakeProviderOptions(fake), ...extra });
   const app = await createAppKey(moneyClients(gw.url, gw.adminKey), "acme");
   return {
     gw,
@@ -46,6 +41,37 @@ export async function startDispatchRig(routesYaml: string, extra: TestGatewayOpt
       await gw.close();
       await fake.close();
     },
+  };
+}
+
+/**
+ * Starts the rig for the calling test file (in `beforeAll`, stopped in `afterAll`): the returned
+ * rig reads through to the running one, so use it inside hooks and tests only.
+ */
+export function useDispatchRig(routesYaml: string, extra: TestGatewayOptions = {}): DispatchRig {
+  let rig: DispatchRig | undefined;
+  beforeAll(async () => {
+    rig = await startDispatchRig(routesYaml, extra);
+  }, 30_000);
+  afterAll(async () => {
+    await rig?.close();
+  });
+  const current = (): DispatchRig => {
+    if (rig === undefined) throw new Error("the dispatch rig is not running: use it inside hooks and tests");
+    return rig;
+  };
+  return {
+    get gw() {
+      return current().gw;
+    },
+    get fake() {
+      return current().fake;
+    },
+    get app() {
+      return current().app;
+    },
+    metrics: () => current().metrics(),
+    close: () => current().close(),
   };
 }
 

@@ -6,12 +6,12 @@
  * call (the fake sees the abort) and answers DeadlineExceeded.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ChatStreamResponse } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { AttemptOutcome } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { words } from "../../server/limits/money-harness.testing.js";
 import { chatMessage } from "../support/money.js";
-import { eventually, modelsSeen, startDispatchRig, type DispatchRig } from "./dispatch-rig.js";
+import { eventually, modelsSeen, useDispatchRig } from "./dispatch-rig.js";
 
 const ROUTES = `
 routes:
@@ -36,13 +36,7 @@ routes:
     retry: { maxAttempts: 1 }
 `;
 
-let rig: DispatchRig;
-beforeAll(async () => {
-  rig = await startDispatchRig(ROUTES);
-}, 30_000);
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = useDispatchRig(ROUTES);
 
 /** Every event of a ChatStream, or the error that ended the RPC. */
 async function stream(route: string, text: string): Promise<{ events: ChatStreamResponse["event"][]; error?: ConnectError; ms: number }> {

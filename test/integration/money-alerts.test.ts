@@ -8,13 +8,11 @@ import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import type { BudgetAlertEvent } from "../../server/limits/budget-alerts.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { chatMessage, createAppKey, moneyClients, startReplicas, type MoneyClients, type Replicas } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { chatMessage, createAppKey, type MoneyClients, type Replicas } from "../support/money.js";
+import { fakeTarget, startMoneyReplicas, type MoneyReplicas } from "../support/money-rig.js";
 
-let database: TestDatabase;
+let rig: MoneyReplicas;
 let fake: FakeProvider;
 let replicas: Replicas;
 let hook: Server;
@@ -44,16 +42,10 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", resolve));
   hookUrl = `http://127.0.0.1:${(hook.address() as AddressInfo).port}`;
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  replicas = await startReplicas(database.url, {
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-    budgetAlerts: { webhookTimeoutMs: 200, webhookRetryDelayMs: 10 },
-  });
-  const admin = replicas.admins[0]!;
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  rig = await startMoneyReplicas({ budgetAlerts: { webhookTimeoutMs: 200, webhookRetryDelayMs: 10 } });
+  ({ fake, replicas } = rig);
+  const admin = rig.admin;
+  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()], retry: { maxAttempts: 1 } } });
   const acmeKey = await createAppKey(admin, "acme");
   const betaKey = await createAppKey(admin, "beta");
   // Default thresholds (50/80/100 %), the budget's own webhook.
@@ -68,13 +60,11 @@ beforeAll(async () => {
     budget: { target: "orgs/beta", limitMicrosUsd: 1000n, period: BudgetPeriod.DAILY, alertThresholdsPercent: [10], alertWebhookUrl: `${hookUrl}/hang` },
   });
   await replicas.refresh();
-  acme = replicas.gateways.map((gw) => moneyClients(gw.url, acmeKey.secret));
-  beta = replicas.gateways.map((gw) => moneyClients(gw.url, betaKey.secret));
+  acme = rig.clients(acmeKey.secret);
+  beta = rig.clients(betaKey.secret);
 }, 30_000);
 afterAll(async () => {
-  await replicas?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
   for (const req of hung) req.socket.destroy();
   await new Promise((resolve) => hook?.close(resolve));
 });

@@ -7,13 +7,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { CacheStatus } from "../../gen/ts/switchboard/v1/common_pb.js";
-import { TEST_PRICES, words } from "../../server/limits/money-harness.testing.js";
+import { words } from "../../server/limits/money-harness.testing.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { chatMessage, createAppKey, moneyClients, startReplicas, type MoneyClients, type Replicas } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { chatMessage, createAppKey, type MoneyClients, type Replicas } from "../support/money.js";
+import { fakeTarget, startMoneyReplicas, type MoneyReplicas } from "../support/money-rig.js";
 
-let database: TestDatabase;
+let rig: MoneyReplicas;
 let fake: FakeProvider;
 let replicas: Replicas;
 let apps: MoneyClients[];
@@ -21,27 +20,17 @@ const BUDGET = "orgs/acme/budgets/key-cap";
 const all = () => ({ start: new Date(0), end: new Date(Date.now() + 60_000) });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  replicas = await startReplicas(
-    database.url,
-    { baseUrls: { openai: `${fake.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]), prices: TEST_PRICES },
-    2,
-  );
-  const admin = replicas.admins[0]!;
-  await admin.routes.createRoute({
-    routeId: "cached",
-    route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 }, cache: { ttl: { seconds: 600n } } },
-  });
+  rig = await startMoneyReplicas({}, 2);
+  ({ fake, replicas } = rig);
+  const admin = rig.admin;
+  await admin.routes.createRoute({ routeId: "cached", route: { targets: [fakeTarget()], retry: { maxAttempts: 1 }, cache: { ttl: { seconds: 600n } } } });
   const key = await createAppKey(admin, "acme");
   await admin.budgets.createBudget({ parent: "orgs/acme", budgetId: "key-cap", budget: { target: key.name, limitMicrosUsd: 1_000_000n, period: BudgetPeriod.MONTHLY } });
   await replicas.refresh();
-  apps = replicas.gateways.map((gw) => moneyClients(gw.url, key.secret));
+  apps = rig.clients(key.secret);
 }, 30_000);
 afterAll(async () => {
-  await replicas?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 describe("cache hits in the ledger", () => {

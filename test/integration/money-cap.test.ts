@@ -12,9 +12,8 @@ import { systemClock } from "../../server/clock.js";
 import { createBudgetReservations } from "../../server/limits/budget-reservation.js";
 import { createRedisState } from "../../server/store/state/redis-state.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { chatMessage, createAppKey, moneyClients, startReplicas, type MoneyClients, type Replicas } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { chatMessage, createAppKey, type MoneyClients, type Replicas } from "../support/money.js";
+import { fakeTarget, startMoneyReplicas, type MoneyReplicas } from "../support/money-rig.js";
 import { requireEnv } from "../support/require-env.js";
 
 /** Output tokens only, 1000 µ$ each: a call's cost is known exactly from its output tokens. */
@@ -22,25 +21,20 @@ const PRICES = { version: "p1-prices", rows: [{ provider: "openai", model: "gpt-
 const CAP = 1_000_000n;
 const MAX_TOKENS = 20;
 
-let database: TestDatabase;
+let rig: MoneyReplicas;
 let fake: FakeProvider;
 let replicas: Replicas;
 let apps: MoneyClients[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  replicas = await startReplicas(database.url, {
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: PRICES,
-  });
-  const admin = replicas.admins[0]!;
-  await admin.routes.createRoute({ routeId: "p1", route: { targets: [{ provider: "openai", model: "gpt-p1", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  rig = await startMoneyReplicas({ prices: PRICES });
+  ({ fake, replicas } = rig);
+  const admin = rig.admin;
+  await admin.routes.createRoute({ routeId: "p1", route: { targets: [fakeTarget("gpt-p1")], retry: { maxAttempts: 1 } } });
   const app = await createAppKey(admin, "acme");
   await admin.budgets.createBudget({ parent: "orgs/acme", budgetId: "dollar", budget: { target: app.name, limitMicrosUsd: CAP, period: BudgetPeriod.TOTAL } });
   await replicas.refresh();
-  apps = replicas.gateways.map((gw) => moneyClients(gw.url, app.secret));
+  apps = rig.clients(app.secret);
   // Outputs between 1 and MAX_TOKENS, every third call at the full max.
   let seed = 7;
   for (let i = 0; i < 400; i++) {
@@ -49,9 +43,7 @@ beforeAll(async () => {
   }
 }, 30_000);
 afterAll(async () => {
-  await replicas?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 describe("a $1.00 cap across three replicas (P1)", () => {

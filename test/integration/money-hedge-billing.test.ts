@@ -13,29 +13,18 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
+import { createRandom } from "../../server/sandbox/seeded.js";
 import type { UsageRecordRow } from "../../server/store/usage-store.js";
 import type { FakeProvider, ScriptStep } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { chatMessage, createAppKey, moneyClients, startReplicas, type MoneyClients, type Replicas } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { chatMessage, createAppKey, type MoneyClients, type Replicas } from "../support/money.js";
+import { fakeTarget, startMoneyReplicas, type MoneyReplicas } from "../support/money-rig.js";
 
-let database: TestDatabase;
+let rig: MoneyReplicas;
 let fake: FakeProvider;
 let replicas: Replicas;
 let apps: MoneyClients[];
 
-/** A small seeded generator, so a failing run can be replayed (MONEY_TEST_SEED). */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
+/** Seeds the generators (mulberry32), so a failing run can be replayed (MONEY_TEST_SEED). */
 const SEED = Number(process.env.MONEY_TEST_SEED ?? 20261130);
 /** Scripted answers report input tokens from here up, one number each: the truth-log join key. */
 const FIRST_INPUT = 100_000;
@@ -43,21 +32,13 @@ const FIRST_INPUT = 100_000;
 const STEPS: ScriptStep[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  replicas = await startReplicas(database.url, {
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-  });
-  const admin = replicas.admins[0]!;
+  rig = await startMoneyReplicas();
+  ({ fake, replicas } = rig);
+  const admin = rig.admin;
   await admin.routes.createRoute({
     routeId: "hedged",
     route: {
-      targets: [
-        { provider: "openai", model: "gpt-test", credential: "credentials/openai", priority: 0 },
-        { provider: "openai", model: "gpt-test-b", credential: "credentials/openai", priority: 1 },
-      ],
+      targets: [fakeTarget("gpt-test", 0), fakeTarget("gpt-test-b", 1)],
       retry: { maxAttempts: 2, initialBackoff: { nanos: 1_000_000 }, maxBackoff: { nanos: 5_000_000 }, budgetPercent: 100 },
       hedge: { delay: { nanos: 30_000_000 }, maxHedges: 1 },
     },
@@ -65,8 +46,8 @@ beforeAll(async () => {
   const app = await createAppKey(admin, "acme");
   await admin.budgets.createBudget({ parent: "orgs/acme", budgetId: "org", budget: { target: "orgs/acme", limitMicrosUsd: 100_000_000_000n, period: BudgetPeriod.MONTHLY } });
   await replicas.refresh();
-  apps = replicas.gateways.map((gw) => moneyClients(gw.url, app.secret));
-  const rand = random(SEED);
+  apps = rig.clients(app.secret);
+  const rand = createRandom(SEED);
   for (let i = 0; i < 600; i++) {
     const usage = { input: FIRST_INPUT + i, output: 3 + (i % 5) };
     const pick = rand();
@@ -85,14 +66,12 @@ beforeAll(async () => {
   }
 }, 30_000);
 afterAll(async () => {
-  await replicas?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 describe("hedged calls billed exactly once (P2, P3)", () => {
   it("matches the ledger to the fake's requests and truth log, to the budget counters and to every answer's Usage", async () => {
-    const rand = random(SEED + 1);
+    const rand = createRandom(SEED + 1);
     const answered = new Map<string, bigint>();
     const codes = new Map<string, number>();
     await Promise.all(

@@ -8,12 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { systemClock } from "../../server/clock.js";
 import { createBudgetReservations } from "../../server/limits/budget-reservation.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import { createMemoryState } from "../../server/store/state/memory-state.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
+import { fakeProviderOptions, fakeTarget } from "../support/money-rig.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 
@@ -32,14 +32,12 @@ beforeAll(async () => {
   fake = await startOpenAIFake();
   gw = await startTestGateway({
     databaseUrl: proxy.rewrite(database.url),
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
+    ...fakeProviderOptions(fake),
     state,
     ledger: { flushIntervalMs: 50, maxPendingRows: MAX_PENDING, maxRetryDelayMs: 200 },
   });
   const admin = moneyClients(gw.url, gw.adminKey);
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()], retry: { maxAttempts: 1 } } });
   const key = await createAppKey(admin, "acme");
   await admin.budgets.createBudget({ parent: "orgs/acme", budgetId: "cap", budget: { target: key.name, limitMicrosUsd: 1_000_000_000n, period: BudgetPeriod.TOTAL } });
   await gw.models.resolver.refresh();

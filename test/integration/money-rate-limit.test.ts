@@ -5,37 +5,28 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RateLimitExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { chatMessage, createAppKey, moneyClients, startReplicas, type MoneyClients, type Replicas } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { chatMessage, createAppKey, type MoneyClients, type Replicas } from "../support/money.js";
+import { fakeTarget, startMoneyReplicas, type MoneyReplicas } from "../support/money-rig.js";
 
 const RPM = 30;
-let database: TestDatabase;
+let rig: MoneyReplicas;
 let fake: FakeProvider;
 let replicas: Replicas;
 let apps: MoneyClients[];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  replicas = await startReplicas(database.url, {
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-  });
-  const admin = replicas.admins[0]!;
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }] } });
+  rig = await startMoneyReplicas();
+  ({ fake, replicas } = rig);
+  const admin = rig.admin;
+  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()] } });
   const app = await createAppKey(admin, "acme");
   await admin.budgets.createRateLimit({ parent: "orgs/acme", rateLimitId: "key-rpm", rateLimit: { target: app.name, requestsPerMinute: BigInt(RPM) } });
   await replicas.refresh();
-  apps = replicas.gateways.map((gw) => moneyClients(gw.url, app.secret));
+  apps = rig.clients(app.secret);
 }, 30_000);
 afterAll(async () => {
-  await replicas?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 describe("a global RPM limit (P5)", () => {

@@ -5,31 +5,25 @@
  * nothing sent upstream: no unpriced spend), calls under no limit are untouched, and once Redis
  * is back the gateway heals by itself with the ledger, the counters and the cap in agreement.
  */
-import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { systemClock } from "../../server/clock.js";
 import { createBudgetReservations } from "../../server/limits/budget-reservation.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
-import { redisKeySpace, type RedisKeySpace } from "../../server/limits/redis-key-space.testing.js";
+import type { RedisKeySpace } from "../../server/limits/redis-key-space.testing.js";
 import { createRedisState } from "../../server/store/state/redis-state.js";
 import type { StateBackend } from "../../server/store/state/state-backend.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { requireEnv } from "../support/require-env.js";
-import { startTcpProxy, type TcpProxy, type ProxyMode } from "../support/tcp-proxy.js";
+import type { TestGateway } from "../support/gateway.js";
+import { chatMessage, type MoneyClients } from "../support/money.js";
+import { createKeysByLimit, fakeTarget, startMoneyGateway, startProxiedRedis, type MoneyGateway, type ProxiedRedis } from "../support/money-rig.js";
+import type { TcpProxy, ProxyMode } from "../support/tcp-proxy.js";
 
 const CAP = 1_000_000n;
-let database: TestDatabase;
+let rig: MoneyGateway;
+let redis: ProxiedRedis;
 let proxy: TcpProxy;
 let fake: FakeProvider;
 let state: StateBackend;
-let admin: Redis;
 let keys: RedisKeySpace;
 let gw: TestGateway;
 /** Under a key budget; under a rate limit only; under no limit at all. */
@@ -57,43 +51,21 @@ async function calls(client: MoneyClients, n: number, label: string) {
 }
 
 beforeAll(async () => {
-  const redisUrl = requireEnv("REDIS_URL");
-  const target = new URL(redisUrl);
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
-  admin = new Redis(redisUrl);
-  keys = redisKeySpace(admin, `sbtest:p7:${randomBytes(6).toString("hex")}:`);
+  redis = await startProxiedRedis("p7");
+  ({ proxy, keys } = redis);
   // The production defaults: 50 ms per command; reconnecting in the background.
-  state = createRedisState({ url: proxy.rewrite(redisUrl), keyPrefix: keys.prefix, commandTimeoutMs: 50, connectTimeoutMs: 500 });
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  gw = await startTestGateway({
-    databaseUrl: database.url,
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-    state,
-  });
-  const a = moneyClients(gw.url, gw.adminKey);
-  await a.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
-  const cappedKey = await createAppKey(a, "acme", "capped");
-  const limitedKey = await createAppKey(a, "acme", "limited");
-  const freeKey = await createAppKey(a, "acme", "free");
-  await a.budgets.createBudget({ parent: "orgs/acme", budgetId: "cap", budget: { target: cappedKey.name, limitMicrosUsd: CAP, period: BudgetPeriod.TOTAL } });
-  await a.budgets.createRateLimit({ parent: "orgs/acme", rateLimitId: "rpm", rateLimit: { target: limitedKey.name, requestsPerMinute: 100_000n } });
-  await gw.models.resolver.refresh();
-  await gw.money.catalog.refresh();
-  [capped, limited, free] = [cappedKey, limitedKey, freeKey].map((k) => moneyClients(gw.url, k.secret)) as [MoneyClients, MoneyClients, MoneyClients];
+  state = createRedisState({ url: redis.url, keyPrefix: keys.prefix, commandTimeoutMs: 50, connectTimeoutMs: 500 });
+  rig = await startMoneyGateway({ state });
+  ({ fake, gw } = rig);
+  await rig.admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()], retry: { maxAttempts: 1 } } });
+  ({ capped, limited, free } = await createKeysByLimit(rig, CAP));
   // Warm the key cache and the connection, so the phases measure Redis only.
   for (const c of [capped, limited, free]) await c.verbs.chat({ options, messages: chatMessage("warm up") });
 }, 30_000);
 afterAll(async () => {
-  await gw?.close();
+  await rig?.close();
   await state?.close();
-  await proxy?.close();
-  await keys?.clear();
-  await admin?.quit();
-  await fake?.close();
-  await database?.drop();
+  await redis?.close();
 });
 
 describe("Redis hung or gone (P7)", () => {
@@ -140,7 +112,7 @@ describe("Redis hung or gone (P7)", () => {
     // spend equals the ledger's; nothing is still held once the calls are over (a hold whose
     // reply was lost to a timeout is given back in the background, not kept for 400 days).
     await gw.money.ledger.flush();
-    const status = await moneyClients(gw.url, gw.adminKey).budgets.getBudgetStatus({ name: "orgs/acme/budgets/cap" });
+    const status = await rig.admin.budgets.getBudgetStatus({ name: "orgs/acme/budgets/cap" });
     expect(status.spentMicrosUsd).toBeGreaterThan(0n);
     expect(status.spentMicrosUsd).toBeLessThanOrEqual(CAP);
     const orgId = (await gw.money.usage.list({ start: new Date(0), end: new Date(Date.now() + 60_000), limit: 1 })).items[0]!.orgId;

@@ -8,14 +8,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod, BudgetLevel } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { TimeBucket, UsageDimension } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
 import { chatMessage, createAppKey, moneyClients, parseCsv, type MoneyClients } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
-let database: TestDatabase;
+let rig: MoneyGateway;
 let fake: FakeProvider;
 let gw: TestGateway;
 let admin: MoneyClients;
@@ -24,16 +22,9 @@ let appKey: string;
 const responseCosts: bigint[] = [];
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  gw = await startTestGateway({
-    databaseUrl: database.url,
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-  });
-  admin = moneyClients(gw.url, gw.adminKey);
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }] } });
+  rig = await startMoneyGateway();
+  ({ fake, gw, admin } = rig);
+  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()] } });
   await gw.models.resolver.refresh();
   const key = await createAppKey(admin, "acme");
   appKey = key.name;
@@ -46,9 +37,7 @@ beforeAll(async () => {
   await gw.money.ledger.flush();
 });
 afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 const window = { startTime: timestampFromDate(new Date(Date.now() - 3_600_000)), endTime: timestampFromDate(new Date(Date.now() + 3_600_000)) };

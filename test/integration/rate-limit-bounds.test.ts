@@ -7,15 +7,13 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
 const MAX = 100_000_000_000n;
-let database: TestDatabase;
+let rig: MoneyGateway;
 let fake: FakeProvider;
 let gw: TestGateway;
 let admin: MoneyClients;
@@ -34,25 +32,16 @@ async function refusal(call: Promise<unknown>) {
 }
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  gw = await startTestGateway({
-    databaseUrl: database.url,
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-  });
-  admin = moneyClients(gw.url, gw.adminKey);
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }] } });
+  rig = await startMoneyGateway();
+  ({ fake, gw, admin } = rig);
+  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()] } });
   await gw.models.resolver.refresh();
   const key = await createAppKey(admin, "acme");
   appKey = key.name;
   app = moneyClients(gw.url, key.secret);
 }, 30_000);
 afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 describe("rate limits beyond 10^11 per minute", () => {

@@ -5,33 +5,23 @@
  * command timeout, calls under no limit go on as before, and once Redis is back the breaker closes
  * by itself. The command timeout is raised to 1 s here so that "far less" is unmistakable.
  */
-import { randomBytes } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
-import { redisKeySpace, type RedisKeySpace } from "../../server/limits/redis-key-space.testing.js";
 import { createBreakerState, type StateWithBreaker } from "../../server/store/state/breaker-state.js";
 import { createRedisState } from "../../server/store/state/redis-state.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { createLogCapture, type LogCapture } from "../support/log-capture.js";
-import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { requireEnv } from "../support/require-env.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { chatMessage, type MoneyClients } from "../support/money.js";
+import { createKeysByLimit, fakeTarget, startMoneyGateway, startProxiedRedis, type MoneyGateway, type ProxiedRedis } from "../support/money-rig.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const COMMAND_TIMEOUT_MS = 1000;
-let database: TestDatabase;
+let rig: MoneyGateway;
+let redis: ProxiedRedis;
 let proxy: TcpProxy;
 let fake: FakeProvider;
 let guarded: StateWithBreaker;
 let logs: LogCapture;
-let admin: Redis;
-let keys: RedisKeySpace;
-let gw: TestGateway;
 let capped: MoneyClients;
 let limited: MoneyClients;
 let free: MoneyClients;
@@ -57,47 +47,25 @@ async function calls(client: MoneyClients, n: number, label: string) {
 }
 
 beforeAll(async () => {
-  const redisUrl = requireEnv("REDIS_URL");
-  const target = new URL(redisUrl);
-  proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port) });
-  admin = new Redis(redisUrl);
-  keys = redisKeySpace(admin, `sbtest:breaker:${randomBytes(6).toString("hex")}:`);
+  redis = await startProxiedRedis("breaker");
+  proxy = redis.proxy;
   logs = createLogCapture();
   // A cool-down of 3 s keeps the breaker open through the measured phase (no probe in it).
   guarded = createBreakerState(
-    createRedisState({ url: proxy.rewrite(redisUrl), keyPrefix: keys.prefix, commandTimeoutMs: COMMAND_TIMEOUT_MS, connectTimeoutMs: 1000 }),
+    createRedisState({ url: redis.url, keyPrefix: redis.keys.prefix, commandTimeoutMs: COMMAND_TIMEOUT_MS, connectTimeoutMs: 1000 }),
     { logger: logs.logger },
     { coolDownMs: 3000 },
   );
-  database = await createTestDatabase();
-  fake = await startOpenAIFake();
-  gw = await startTestGateway({
-    databaseUrl: database.url,
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-    state: guarded.state,
-  });
-  const a = moneyClients(gw.url, gw.adminKey);
-  await a.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
-  const cappedKey = await createAppKey(a, "acme", "capped");
-  const limitedKey = await createAppKey(a, "acme", "limited");
-  const freeKey = await createAppKey(a, "acme", "free");
-  await a.budgets.createBudget({ parent: "orgs/acme", budgetId: "cap", budget: { target: cappedKey.name, limitMicrosUsd: 1_000_000n, period: BudgetPeriod.TOTAL } });
-  await a.budgets.createRateLimit({ parent: "orgs/acme", rateLimitId: "rpm", rateLimit: { target: limitedKey.name, requestsPerMinute: 100_000n } });
-  await gw.models.resolver.refresh();
-  await gw.money.catalog.refresh();
-  [capped, limited, free] = [cappedKey, limitedKey, freeKey].map((k) => moneyClients(gw.url, k.secret)) as [MoneyClients, MoneyClients, MoneyClients];
+  rig = await startMoneyGateway({ state: guarded.state });
+  fake = rig.fake;
+  await rig.admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()], retry: { maxAttempts: 1 } } });
+  ({ capped, limited, free } = await createKeysByLimit(rig, 1_000_000n));
   for (const c of [capped, limited, free]) expect((await call(c, "warm up")).code).toBe("ok");
 }, 30_000);
 afterAll(async () => {
-  await gw?.close();
+  await rig?.close();
   await guarded?.state.close();
-  await proxy?.close();
-  await keys?.clear();
-  await admin?.quit();
-  await fake?.close();
-  await database?.drop();
+  await redis?.close();
 });
 
 describe("the state breaker with Redis hung (P7)", () => {

@@ -3,9 +3,9 @@
  * `contextWindowTokens`), not to the 8,192-token default, through the real gateway to the
  * OpenAI fake, which records every prompt it receives.
  */
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ScriptStep } from "../fakes/fake-types.js";
-import { startDispatchRig, type DispatchRig } from "./dispatch-rig.js";
+import { useDispatchRig } from "./dispatch-rig.js";
 
 const ROUTES = `
 routes:
@@ -17,13 +17,7 @@ routes:
     targets: [{ provider: openai, model: gpt-plain, credential: credentials/openai }]
 `;
 
-let rig: DispatchRig;
-beforeAll(async () => {
-  rig = await startDispatchRig(ROUTES);
-}, 30_000);
-afterAll(async () => {
-  await rig?.close();
-});
+const rig = useDispatchRig(ROUTES);
 
 // About 3,000 tokens (characters / 4): one call under the 8,192 default, several under 2,048.
 const TEXT = Array.from({ length: 60 }, (_, i) => `Paragraph ${i} says the gateway routes model calls, keeps budgets and caches answers well.`).join("\n\n").repeat(2);

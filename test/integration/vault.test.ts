@@ -14,7 +14,7 @@ import { startOpenAIFake } from "../fakes/openai-fake.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import { createTestDatabase, withClient, type TestDatabase } from "../support/postgres.js";
 
 const K1 = randomBytes(32);
 const K2 = randomBytes(32);
@@ -46,15 +46,7 @@ async function start(opts: Parameters<typeof startTestGateway>[0]): Promise<Test
   gateways.push(g);
   return g;
 }
-async function superuser<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: database.url });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
+const superuser = <T>(work: (client: pg.Client) => Promise<T>): Promise<T> => withClient(database.url, work);
 const authorizationOf = (i: number) => openai.requests()[i]?.headers.authorization;
 const summarize = (c: KeyedClients, route = "ext") => keep(c.capability.summarize({ options: { route }, text: "Switchboard keeps provider keys in a vault." }));
 

@@ -67,16 +67,16 @@ export async function runNemesisCycle(cluster: Cluster, load: Load, timing: Neme
 
   await sleep(timing.quietMs);
   const tRedis = Date.now();
-  await cluster.setRedis({ kind: "hang" });
+  await cluster.setRedis("blackhole");
   await sleep(timing.redisMs);
-  await cluster.setRedis({ kind: "forward" });
+  await cluster.setRedis("forward");
   events.push({ name: "redis_hang", t_start: tRedis, t_end: Date.now() });
 
   await sleep(timing.quietMs);
   const tPg = Date.now();
-  await cluster.setPostgres({ kind: "closed" });
+  await cluster.setPostgres("closed");
   await sleep(timing.postgresMs);
-  await cluster.setPostgres({ kind: "forward" });
+  await cluster.setPostgres("forward");
   events.push({ name: "postgres_cut", t_start: tPg, t_end: Date.now() });
 
   await sleep(timing.quietMs);

@@ -16,7 +16,7 @@ import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { requireEnv } from "../support/require-env.js";
 import { createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
-import { startFaultProxy, type FaultMode, type FaultProxy } from "./fault-proxy.js";
+import { startTcpProxy, type ProxyMode, type TcpProxy } from "../support/tcp-proxy.js";
 import type { KeyRole } from "./history.js";
 import { createReplica, freePort, type Replica } from "./replica.js";
 import { startSoakProviders, type SoakProviders } from "./soak-providers.js";
@@ -42,8 +42,8 @@ export interface Cluster {
   redisUrl: string;
   providers: SoakProviders;
   replicas: Replica[];
-  pgProxies: FaultProxy[];
-  redisProxies: FaultProxy[];
+  pgProxies: TcpProxy[];
+  redisProxies: TcpProxy[];
   admin: MoneyClients;
   secrets: Record<KeyRole, string>;
   budgets: { app: string; capped: string };
@@ -51,8 +51,8 @@ export interface Cluster {
   /** The environment variable of the per-replica in-flight cap, when the gateway has one. */
   inFlightEnv?: string;
   /** Switches every replica's Postgres (or Redis) proxy at once. */
-  setPostgres(mode: FaultMode): Promise<void>;
-  setRedis(mode: FaultMode): Promise<void>;
+  setPostgres(mode: ProxyMode): Promise<void>;
+  setRedis(mode: ProxyMode): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -106,12 +106,13 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     SWITCHBOARD_REQUEST_LOG_MODE: "metadata",
     ...(inFlightEnv === undefined ? {} : { [inFlightEnv]: String(opts.inFlightCap) }),
   };
-  const pgProxies: FaultProxy[] = [];
-  const redisProxies: FaultProxy[] = [];
+  const pgProxies: TcpProxy[] = [];
+  const redisProxies: TcpProxy[] = [];
   const replicas: Replica[] = [];
   for (let i = 0; i < opts.replicas; i++) {
-    const pgProxy = await startFaultProxy({ host: pg.hostname, port: Number(pg.port) });
-    const redisProxy = await startFaultProxy({ host: rd.hostname, port: Number(rd.port) });
+    // `closed` resets the open connections (RST), as a killed store's peers often see.
+    const pgProxy = await startTcpProxy({ host: pg.hostname, port: Number(pg.port) }, { resetOnClose: true });
+    const redisProxy = await startTcpProxy({ host: rd.hostname, port: Number(rd.port) }, { resetOnClose: true });
     pgProxies.push(pgProxy);
     redisProxies.push(redisProxy);
     const dir = join(runDir, `replica-${i}`);
@@ -159,7 +160,7 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   await admin.budgets.createBudget({ parent: "orgs/soak", budgetId: "capped", budget: { target: capped.name, limitMicrosUsd: opts.capMicros, period: BudgetPeriod.TOTAL } });
   await admin.budgets.createRateLimit({ parent: "orgs/soak", rateLimitId: "rpm", rateLimit: { target: rpm.name, requestsPerMinute: BigInt(opts.rpmLimit) } });
 
-  const setAll = (proxies: FaultProxy[]) => async (mode: FaultMode) => void (await Promise.all(proxies.map((p) => p.setMode(mode))));
+  const setAll = (proxies: TcpProxy[]) => async (mode: ProxyMode) => void (await Promise.all(proxies.map((p) => p.setMode(mode))));
   return {
     runDir,
     database,

@@ -17,14 +17,14 @@ export interface TestDatabase {
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = requireEnv("DATABASE_URL");
   const name = `sb_test_${randomBytes(6).toString("hex")}`;
-  await withAdmin(adminUrl, (client) => client.query(`create database ${name}`));
+  await withClient(adminUrl, (client) => client.query(`create database ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
   let dropped: Promise<void> | undefined;
   return {
     url: url.toString(),
     drop() {
-      dropped ??= withAdmin(adminUrl, (client) => dropWhenIdle(client, name));
+      dropped ??= withClient(adminUrl, (client) => dropWhenIdle(client, name));
       return dropped;
     },
   };
@@ -49,8 +49,12 @@ async function dropWhenIdle(client: pg.Client, name: string): Promise<void> {
   await client.query(`drop database if exists ${name} with (force)`);
 }
 
-async function withAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
+/**
+ * Runs `work` on a fresh connection to `url` (e.g. a test database's URL, as the superuser the
+ * tests connect as, past the gateway's own checks) and closes it afterwards.
+ */
+export async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
     return await work(client);

@@ -1,77 +1,111 @@
+/**
+ * A loopback TCP fault proxy in front of one store (Postgres or Redis) with the Toxiproxy toxics
+ * the tests need: forward, blackhole (`timeout` 0), added latency, reset (`reset_peer`) and
+ * closed. The outage tests switch one; the soak (`test/soak/`) puts one in front of each replica's
+ * stores and its nemesis switches them.
+ */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
 
 /** How the proxy treats traffic. */
 export type ProxyMode =
   /** Pass bytes both ways. */
   | "forward"
-  /** Stop listening and drop every connection: new connections are refused (Postgres "down"). */
+  /** Stop listening and drop every connection: new connections are refused (a dead process). */
   | "closed"
-  /** Keep connections open but move no bytes (Postgres frozen, e.g. SIGSTOP or a partition). */
-  | "blackhole";
+  /**
+   * Keep connections open but move no bytes (a frozen peer, e.g. SIGSTOP or a partition); the
+   * held bytes flow on, in order, once the proxy forwards again.
+   */
+  | "blackhole"
+  /** Reset every open connection once, then forward (Toxiproxy `reset_peer`). */
+  | "reset"
+  /** Delay every chunk in both directions by `latencyMs` (Toxiproxy `latency`). */
+  | { latencyMs: number };
+
+/** Options of {@link startTcpProxy}. */
+export interface TcpProxyOptions {
+  /**
+   * How `closed` drops the open connections: with a reset (RST, as the soak does) rather than
+   * an orderly close (FIN, the default).
+   */
+  resetOnClose?: boolean;
+}
 
 /** A loopback TCP proxy in front of one target, whose failure mode a test switches. */
 export interface TcpProxy {
   /** The port the proxy listens on (stable across `closed` → `forward`). */
   readonly port: number;
-  /** `url` with its host and port replaced by the proxy's. */
+  /** `url` with its host and port replaced by the proxy's (path, user and query kept). */
   rewrite(url: string): string;
   setMode(mode: ProxyMode): Promise<void>;
   /** Closes the listener and every connection for good. */
   close(): Promise<void>;
 }
 
-interface Pair {
+interface Link {
   client: Socket;
-  upstream?: Socket;
+  upstream: Socket;
+  /** Chunks held while in `blackhole`, with their direction, relayed on resume. */
+  held: Array<{ to: Socket; chunk: Buffer }>;
 }
 
-/**
- * Starts a proxy on 127.0.0.1 forwarding to `target`. Written for the outage tests: closing it
- * makes the database unreachable (connections refused, pooled ones reset); "blackhole" makes it
- * hang without an error.
- */
-export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
-  const pairs = new Set<Pair>();
+/** Starts a proxy on 127.0.0.1 forwarding to `target`. */
+export async function startTcpProxy(target: { host: string; port: number }, opts: TcpProxyOptions = {}): Promise<TcpProxy> {
+  const links = new Set<Link>();
   let mode: ProxyMode = "forward";
-  let server: Server;
+  let server: Server | undefined;
   let port = 0;
 
-  const connectUpstream = (pair: Pair) => {
-    const upstream = createConnection(target);
-    pair.upstream = upstream;
-    pair.client.pipe(upstream);
-    upstream.pipe(pair.client);
-    upstream.on("error", () => pair.client.destroy());
-    upstream.on("close", () => pair.client.destroy());
-    pair.client.resume();
+  const relay = (link: Link, to: Socket, chunk: Buffer) => {
+    if (mode === "blackhole") {
+      link.held.push({ to, chunk });
+      return;
+    }
+    if (typeof mode === "object") {
+      const ms = mode.latencyMs;
+      setTimeout(() => to.destroyed || to.write(chunk), ms);
+      return;
+    }
+    if (!to.destroyed) to.write(chunk);
   };
   const onConnection = (client: Socket) => {
-    const pair: Pair = { client };
-    pairs.add(pair);
-    client.on("error", () => pair.upstream?.destroy());
-    client.on("close", () => {
-      pair.upstream?.destroy();
-      pairs.delete(pair);
-    });
-    if (mode === "forward") connectUpstream(pair);
-    else client.pause();
+    const upstream = createConnection(target);
+    const link: Link = { client, upstream, held: [] };
+    links.add(link);
+    const drop = () => {
+      client.destroy();
+      upstream.destroy();
+      links.delete(link);
+    };
+    client.on("data", (c: Buffer) => relay(link, upstream, c));
+    upstream.on("data", (c: Buffer) => relay(link, client, c));
+    client.on("error", drop).on("close", drop);
+    upstream.on("error", drop).on("close", drop);
   };
   const listen = () =>
     new Promise<void>((resolve, reject) => {
-      server = createServer(onConnection);
-      server.once("error", reject);
-      server.listen(port, "127.0.0.1", () => {
-        port = (server.address() as { port: number }).port;
+      const s = createServer(onConnection);
+      s.once("error", reject);
+      s.listen(port, "127.0.0.1", () => {
+        port = (s.address() as { port: number }).port;
+        server = s;
         resolve();
       });
     });
-  const stopListening = () => new Promise<void>((resolve) => server.close(() => resolve()));
-  const destroyAll = () => {
-    for (const pair of pairs) {
-      pair.client.destroy();
-      pair.upstream?.destroy();
+  const stopListening = () =>
+    new Promise<void>((resolve) => {
+      const s = server;
+      server = undefined;
+      if (s === undefined) resolve();
+      else s.close(() => resolve());
+    });
+  const dropAll = (reset: boolean) => {
+    for (const link of links) {
+      if (reset) link.client.resetAndDestroy();
+      else link.client.destroy();
+      link.upstream.destroy();
     }
-    pairs.clear();
+    links.clear();
   };
 
   await listen();
@@ -86,37 +120,30 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return u.toString();
     },
     async setMode(next) {
-      if (next === mode) return;
       const previous = mode;
-      mode = next;
-      if (next === "closed") {
+      if (next === "reset") {
+        dropAll(true);
+        mode = "forward";
+      } else {
+        mode = next;
+      }
+      if (mode === "closed") {
         const stopped = stopListening();
-        destroyAll();
+        dropAll(opts.resetOnClose === true);
         await stopped;
         return;
       }
       if (previous === "closed") await listen();
-      for (const pair of pairs) {
-        if (next === "blackhole") {
-          // Unpiped and paused: bytes wait in the kernel buffers, nothing errors.
-          if (pair.upstream !== undefined) {
-            pair.client.unpipe(pair.upstream);
-            pair.upstream.unpipe(pair.client);
-            pair.upstream.pause();
-          }
-          pair.client.pause();
-        } else if (pair.upstream === undefined) {
-          connectUpstream(pair);
-        } else {
-          pair.client.pipe(pair.upstream);
-          pair.upstream.pipe(pair.client);
+      if (previous === "blackhole" && mode !== "blackhole") {
+        for (const link of links) {
+          for (const { to, chunk } of link.held.splice(0)) relay(link, to, chunk);
         }
       }
     },
     async close() {
-      const stopped = mode === "closed" ? Promise.resolve() : stopListening();
       mode = "closed";
-      destroyAll();
+      const stopped = stopListening();
+      dropAll(opts.resetOnClose === true);
       await stopped;
     },
   };
