@@ -1,6 +1,5 @@
 /**
- * One line of the soak's summary: a property, the figure measured, and whether it held. `skip`
- * only for a property whose feature the gateway does not have yet (the checker says which knob).
+ * One line of the soak's summary: a property, the figure measured, and whether it held.
  */
 export interface PropertyRow {
   /** `P1`, `P2/P3`, … as in RELIABILITY.md §6. */
@@ -8,7 +7,7 @@ export interface PropertyRow {
   /** What was checked, in a few words. */
   name: string;
   figure: string;
-  status: "pass" | "fail" | "skip";
+  status: "pass" | "fail";
   /** On failure: the first offending operations or keys, for the report. */
   evidence?: string[];
 }

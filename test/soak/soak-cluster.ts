@@ -11,7 +11,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Redis } from "ioredis";
 import { generateSecret } from "../../server/auth/key-format.js";
-import { ENV_OVERRIDES } from "../../server/config/config.js";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { requireEnv } from "../support/require-env.js";
@@ -48,8 +47,6 @@ export interface Cluster {
   secrets: Record<KeyRole, string>;
   budgets: { app: string; capped: string };
   route: string;
-  /** The environment variable of the per-replica in-flight cap, when the gateway has one. */
-  inFlightEnv?: string;
   /** Switches every replica's Postgres (or Redis) proxy at once. */
   setPostgres(mode: ProxyMode): Promise<void>;
   setRedis(mode: ProxyMode): Promise<void>;
@@ -87,7 +84,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
   const pg = new URL(database.url);
   const rd = new URL(redisUrl);
   const bootstrapKey = generateSecret();
-  const inFlightEnv = ENV_OVERRIDES.find((o) => /maxInFlight$/.test(o.path))?.env;
   const common: Record<string, string> = {
     SWITCHBOARD_KEY_PEPPER: randomBytes(32).toString("base64"),
     SWITCHBOARD_MASTER_KEY: randomBytes(32).toString("base64"),
@@ -104,7 +100,8 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     SWITCHBOARD_LIMITS_POLL_MS: "500",
     SWITCHBOARD_SHUTDOWN_GRACE_MS: String(opts.shutdownGraceMs),
     SWITCHBOARD_REQUEST_LOG_MODE: "metadata",
-    ...(inFlightEnv === undefined ? {} : { [inFlightEnv]: String(opts.inFlightCap) }),
+    // The per-replica in-flight cap the P23 checker bursts past.
+    SWITCHBOARD_MAX_IN_FLIGHT: String(opts.inFlightCap),
   };
   const pgProxies: TcpProxy[] = [];
   const redisProxies: TcpProxy[] = [];
@@ -173,7 +170,6 @@ export async function startCluster(opts: ClusterOptions): Promise<Cluster> {
     secrets: { app: app.secret, capped: capped.secret, rpm: rpm.secret },
     budgets: { app: "orgs/soak/budgets/app", capped: "orgs/soak/budgets/capped" },
     route: ROUTE,
-    ...(inFlightEnv === undefined ? {} : { inFlightEnv }),
     setPostgres: setAll(pgProxies),
     setRedis: setAll(redisProxies),
     async close() {

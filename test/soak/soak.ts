@@ -148,12 +148,9 @@ async function warmUp(cluster: Cluster): Promise<void> {
 
 /**
  * P23: with the per-replica in-flight cap configured, a burst of slow streams beyond it is shed
- * at once with `resource_exhausted`. Skipped (and said so) while the gateway has no such knob.
+ * at once with `resource_exhausted`.
  */
 async function inFlightShed(cluster: Cluster, history: History): Promise<PropertyRow> {
-  if (cluster.inFlightEnv === undefined) {
-    return { id: "P23", name: "in-flight cap sheds at once", figure: "no per-replica in-flight knob in server/config (ENV_OVERRIDES): skipped", status: "skip" };
-  }
   const clients = createSoakClients();
   const target = cluster.replicas[0]!;
   const burst = CLUSTER.inFlightCap + 16;
