@@ -95,7 +95,8 @@ describe("adopting the ledger buffers of dead replicas", () => {
       const money = await createMoneyLayer({ db: handle.db, logger: createLogCapture().logger, ledgerDir: path.join(root, "replica-2"), adoptFrom: root, adoptIntervalMs: 60_000 });
       try {
         await expect.poll(async () => (await money.usage.totals({ start: new Date(0), end: new Date(Date.now() + 86_400_000 * 3650) })).attempts, { timeout: 10_000 }).toBe(25n);
-        expect(await readdir(root)).toEqual(["replica-2"]);
+        // The adopted folder is removed just after its rows commit: wait for it, not only the rows.
+        await expect.poll(() => readdir(root), { timeout: 10_000 }).toEqual(["replica-2"]);
         // A replay of the same records (say the dead replica had committed some) adds nothing.
         await mkdir(path.join(root, "dead-d"));
         await writeFile(path.join(root, "dead-d", "ledger-000000000000001-1-0.jsonl"), encodeLedgerLine(ledgerRecord({ callId: "crash-3", costMicros: 3n })));
