@@ -63,7 +63,7 @@ const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
 const gw = await startSwitchboard({
   upstreamUrl: `http://127.0.0.1:${upstream.port}`,
   mode,
-  ...(flag("profile") ? { profileDir: "bench/results/profiles" } : {}),
+  ...(flag("profile") ? { profileDir: process.env.SB_PROFILE_DIR ?? "bench/results/profiles" } : {}),
 });
 const pid = gw.process.pid!;
 const withKey: Interceptor = (next) => (req) => {

@@ -8,6 +8,9 @@
  *   rate limit (both far from exhausted), an org guardrail policy (PII redaction in, a deny list in
  *   and out, injection scoring in) and a route with the response cache on (10 min TTL). The usage
  *   ledger and the access log are on in both.
+ *
+ * The replica runs as `npm start` runs it, compiled by scripts/build.mjs (built once per benchmark
+ * process); a benchmark's `--runtime tsx` flag runs it from source with tsx instead, to compare.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync } from "node:fs";
@@ -26,7 +29,7 @@ import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
 import { generateSecret } from "../server/auth/key-format.js";
 import { createTestDatabase, type TestDatabase } from "../test/support/postgres.js";
-import { startNode, type BenchProcess } from "./processes.js";
+import { buildOnce, runtimeFlag, startNode, type BenchProcess, type Runtime } from "./processes.js";
 
 /** A configured replica: the key to call it with and what to tear down. */
 export interface BenchGateway {
@@ -44,6 +47,8 @@ export interface SwitchboardOptions {
   mode: "embedded" | "production";
   /** Start with `--cpu-prof` into this folder (SB_BENCH_PROFILE). */
   profileDir?: string;
+  /** Compiled (default) or tsx; default: the process's `--runtime` flag. */
+  runtime?: Runtime;
 }
 
 const withKey = (secret: string): Interceptor => (next) => (req) => {
@@ -89,8 +94,10 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
       SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS: "1000",
     });
   }
+  const runtime = opts.runtime ?? runtimeFlag();
   const proc = await startNode("server/main.ts", [], {
     env,
+    ...(runtime === "build" ? { dist: buildOnce() } : {}),
     readyLine: /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
     nodeFlags: opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [],
   });

@@ -177,6 +177,7 @@ async function main(): Promise<void> {
     server.readiness.stop();
     await listener.shutdown(config.server.shutdownGraceMs);
     await server.budgetHolds.stop();
+    await server.cache.close();
     await server.audit.drain();
     await checkpoints.stop();
     await requestLog?.close();

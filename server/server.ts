@@ -167,6 +167,8 @@ export interface Server {
   readiness: Readiness;
   /** This replica's lease and the sweeper of dead replicas' budget holds: `stop()` them after draining. */
   budgetHolds: { stop(): Promise<void> };
+  /** The response cache: `close()` it after draining, so buffered cache statistics are written. */
+  cache: { close(): Promise<void> };
 }
 
 /**
@@ -430,5 +432,5 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       res.end(JSON.stringify({ code: "not_found", message: "no such route" }));
     },
   });
-  return { handler, health, audit, metrics, readiness, budgetHolds };
+  return { handler, health, audit, metrics, readiness, budgetHolds, cache: { close: cacheLayer.close } };
 }

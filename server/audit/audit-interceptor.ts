@@ -123,42 +123,41 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
     });
   };
 
+  /** Records a refusal worth auditing (see above); one function for every call, the request an argument. */
+  const record = (req: UnaryRequest | StreamRequest, audited: boolean, err: unknown): void => {
+    const code = err instanceof ConnectError ? err.code : Code.Internal;
+    const denial = accessDenialOf(err);
+    if (code !== Code.Unauthenticated && !audited && denial === undefined) return;
+    try {
+      deps.audit.appendLater(refused(req, code, refusedRequest(req, code, denial, audited)));
+    } catch {
+      // Describing the refusal failed (a malformed message): the caller still gets its error.
+    }
+  };
+  async function* deniedOnPull<T>(inner: AsyncIterable<T>, req: StreamRequest | UnaryRequest, audited: boolean): AsyncGenerator<T> {
+    try {
+      yield* inner;
+    } catch (err) {
+      if (accessDenialOf(err) !== undefined) record(req, audited, err);
+      throw err;
+    }
+  }
+
   return (next) => async (req) => {
     const required = scopes.requiredScope(req.method);
     if (required === undefined) return next(req);
     const audited = isAuditedScope(required);
-    const record = (err: unknown): void => {
-      const code = err instanceof ConnectError ? err.code : Code.Internal;
-      const denial = accessDenialOf(err);
-      if (code !== Code.Unauthenticated && !audited && denial === undefined) return;
-      try {
-        deps.audit.appendLater(refused(req, code, refusedRequest(req, code, denial, audited)));
-      } catch {
-        // Describing the refusal failed (a malformed message): the caller still gets its error.
-      }
-    };
     let res: UnaryResponse | StreamResponse;
     try {
       res = await next(req);
     } catch (err) {
-      record(err);
+      record(req, audited, err);
       throw err;
     }
     if (audited) await deps.audit.append(succeeded(req, res));
     if (!res.stream) return res;
     // A streaming handler's access decision (ChatStream's route check) surfaces on the first
     // pull; other stream failures are not audited (an audited method's success already was).
-    const inner = res.message;
-    return {
-      ...res,
-      message: (async function* () {
-        try {
-          yield* inner;
-        } catch (err) {
-          if (accessDenialOf(err) !== undefined) record(err);
-          throw err;
-        }
-      })(),
-    };
+    return { ...res, message: deniedOnPull(res.message, req, audited) };
   };
 }

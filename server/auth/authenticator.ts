@@ -7,7 +7,8 @@ import { parseSecret } from "./key-format.js";
 import { createLastUsedRecorder } from "./last-used.js";
 import type { Principal } from "./principal.js";
 import { scopeFromName } from "./scopes.js";
-import { hashesEqual, hashSecret } from "./secret-hash.js";
+import { createSecretDigestMemo } from "./secret-digest-memo.js";
+import { hashesEqual } from "./secret-hash.js";
 
 /** Dependencies of {@link createAuthenticator}. */
 export interface AuthenticatorDeps {
@@ -75,6 +76,8 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   const outageBackoffMs = opts.outageBackoffMs ?? 1_000;
   const maxConcurrent = opts.maxConcurrentLookups ?? 64;
   const cache = createKeyCache(opts.maxEntries ?? 10_000);
+  // The HMAC of a secret seen a moment ago is remembered (see the memo for why that is safe).
+  const digestOf = createSecretDigestMemo(deps.pepper);
   const lastUsed = createLastUsedRecorder(deps, { intervalMs: opts.lastUsedIntervalMs ?? 60_000 });
   const inFlight = new Map<string, Promise<KeyCredentialRecord | undefined>>();
   // Outage state: after a failed lookup the database is skipped for `outageBackoffMs`; then one
@@ -137,7 +140,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   return {
     async authenticate(secret) {
       if (parseSecret(secret) === undefined) throw unauthenticated();
-      const hmac = hashSecret(secret, deps.pepper);
+      const hmac = digestOf(secret);
       const now = deps.clock.now();
       const cached = cache.get(hmac);
       if (cached !== undefined && now - cached.fetchedAt < ttlMs) return accept(hmac, cached, now, true);

@@ -20,7 +20,16 @@ export function createMethodScopes(guarded: readonly DescService[]): MethodScope
   for (const service of guarded) {
     for (const method of service.methods) table.set(keyOf(method), getOption(method, required_scope));
   }
-  return { requiredScope: (method) => table.get(keyOf(method)) };
+  // Per descriptor object, so a call's lookup builds no key string (two per call: audit and auth).
+  const byMethod = new WeakMap<DescMethod, Scope | undefined>();
+  return {
+    requiredScope(method) {
+      if (byMethod.has(method)) return byMethod.get(method);
+      const scope = table.get(keyOf(method));
+      byMethod.set(method, scope);
+      return scope;
+    },
+  };
 }
 
 function keyOf(method: DescMethod): string {

@@ -9,6 +9,8 @@ export interface CacheLayer {
   cache: ResponseCache;
   semantic: SemanticCache;
   stats: CacheStats;
+  /** Writes the statistics still buffered in this replica and stops their timer: call on shutdown. */
+  close(): Promise<void>;
 }
 
 /**
@@ -19,9 +21,11 @@ export interface CacheLayer {
 export function createCacheLayer(deps: { state: StateBackend; logger: Logger }): CacheLayer {
   const warn = (operation: string, err: unknown) =>
     deps.logger.warn({ operation, err: err instanceof Error ? err.message : String(err) }, "response cache unavailable; bypassing it");
+  const stats = createCacheStats({ state: deps.state, onError: (err) => warn("stats", err) });
   return {
     cache: createResponseCache({ state: deps.state, onError: warn }),
     semantic: createSemanticCache({ state: deps.state, onError: warn }),
-    stats: createCacheStats({ state: deps.state, onError: (err) => warn("stats", err) }),
+    stats,
+    close: () => stats.close(),
   };
 }

@@ -1,6 +1,7 @@
 import type { CacheStatusName } from "../pipeline/model-call.js";
 import type { StateBackend } from "../store/state/state-backend.js";
 import { statsKey } from "./cache-layout.js";
+import { createCounterBuffer, type CounterBufferOptions } from "./counter-buffer.js";
 
 /** Length of one statistics period; reports cover the current and the previous one. */
 export const STATS_PERIOD_MS = 7 * 24 * 3_600_000;
@@ -41,19 +42,30 @@ export interface CacheStats {
   stored(orgId: string, route: string, bytes: number): void;
   /** Subtracts `count` purged entries from the gauges of the scope and the scopes above it. */
   purged(orgId: string | undefined, route: string | undefined, count: number): Promise<void>;
-  /** The report of one org (or every org), optionally one route. */
+  /**
+   * The report of one org (or every org), optionally one route. Flushes this replica's pending
+   * counts first, so it includes every event recorded here before the call; other replicas'
+   * events show once they flush (within their flush interval).
+   */
   read(orgId?: string, route?: string): Promise<CacheStatsReport>;
+  /** Writes the pending counts now. Never rejects (failures go to `onError`). */
+  flush(): Promise<void>;
+  /** Stops the flush timer and writes the pending counts: call it on shutdown. */
+  close(): Promise<void>;
 }
 
 /**
  * Creates the statistics counters. Each event increments the counters of its (org, route), its
  * org, and the whole installation (`*`), in fixed 7-day periods whose keys expire after two
- * periods (no immortal keys, P6); a report sums the current and previous periods. Writes are fire
- * and forget: statistics never slow or fail a request (a failure goes to `onError`).
+ * periods (no immortal keys, P6); a report sums the current and previous periods. Events are
+ * summed in-process and flushed as one `incrementMany` per interval (`createCounterBuffer`, 1 s
+ * by default), so recording costs no round trip and statistics never slow or fail a request (a
+ * failed flush goes to `onError` and is retried). A `kill -9` loses at most one interval of counts.
  */
-export function createCacheStats(deps: CacheStatsDeps): CacheStats {
+export function createCacheStats(deps: CacheStatsDeps, opts: CounterBufferOptions = {}): CacheStats {
   const now = deps.now ?? Date.now;
   const ttlMs = 2 * STATS_PERIOD_MS + 3_600_000;
+  const buffer = createCounterBuffer({ state: deps.state, ttlMs, now, ...(deps.onError ? { onError: deps.onError } : {}) }, opts);
   const period = () => Math.floor(now() / STATS_PERIOD_MS);
   const scopes = (orgId: string, route: string): Array<[string | undefined, string | undefined]> => [
     [orgId, route],
@@ -63,9 +75,7 @@ export function createCacheStats(deps: CacheStatsDeps): CacheStats {
   const bump = (orgId: string, route: string, field: Field, delta: number) => {
     if (delta === 0) return;
     const p = period();
-    for (const [org, r] of scopes(orgId, route)) {
-      deps.state.increment(statsKey(p, org, r, field), delta, ttlMs).catch((err: unknown) => deps.onError?.(err));
-    }
+    for (const [org, r] of scopes(orgId, route)) buffer.add(statsKey(p, org, r, field), delta);
   };
   const sum = async (orgId: string | undefined, route: string | undefined, field: Field): Promise<number> => {
     const p = period();
@@ -85,20 +95,23 @@ export function createCacheStats(deps: CacheStatsDeps): CacheStats {
     },
     async purged(orgId, route, count) {
       if (count <= 0) return;
+      await buffer.flush();
       const p = period();
       const targets: Array<[string | undefined, string | undefined]> =
         orgId === undefined ? [[undefined, undefined]] : route === undefined ? [[orgId, undefined], [undefined, undefined]] : scopes(orgId, route);
       const [entries, bytes] = await Promise.all([sum(orgId, route, "entries"), sum(orgId, route, "bytes")]);
       const removed = Math.min(count, entries);
       const removedBytes = entries > 0 ? Math.round((bytes * removed) / entries) : 0;
-      await Promise.all(
+      await deps.state.incrementMany(
         targets.flatMap(([org, r]) => [
-          deps.state.increment(statsKey(p, org, r, "entries"), -removed, ttlMs),
-          deps.state.increment(statsKey(p, org, r, "bytes"), -removedBytes, ttlMs),
+          { key: statsKey(p, org, r, "entries"), delta: -removed },
+          { key: statsKey(p, org, r, "bytes"), delta: -removedBytes },
         ]),
+        ttlMs,
       );
     },
     async read(orgId, route) {
+      await buffer.flush();
       const values = await Promise.all(FIELDS.map((f) => sum(orgId, route, f)));
       const [exactHits, semanticHits, misses, bypasses, saved, entries, bytes] = values as [number, number, number, number, number, number, number];
       const hits = exactHits + semanticHits;
@@ -114,5 +127,7 @@ export function createCacheStats(deps: CacheStatsDeps): CacheStats {
         since: (period() - 1) * STATS_PERIOD_MS,
       };
     },
+    flush: buffer.flush,
+    close: buffer.close,
   };
 }

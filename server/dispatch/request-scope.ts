@@ -101,61 +101,91 @@ export interface RequestScope extends PreparedRequest {
 
 /** Starts the request: its deadline timer, its caller-cancel link and its retry-budget count. */
 export function openRequestScope(env: DispatchEnv, prepared: PreparedRequest): RequestScope {
-  const controller = new AbortController();
-  const abort = (c: AbortCause): void => {
-    if (!controller.signal.aborted) controller.abort(c);
-  };
-  const onCallerAbort = (): void => abort({ cause: "caller" });
-  if (prepared.callerSignal.aborted) onCallerAbort();
-  else prepared.callerSignal.addEventListener("abort", onCallerAbort, { once: true });
-  const cancelDeadline = env.setTimer(() => abort({ cause: "deadline" }), prepared.deadline - env.now());
-  const releaseRequest: Release = env.budget.requestStarted();
-  const alias = prepared.route.alias;
+  return new OpenScope(env, prepared);
+}
 
-  const deadlineExpired = (): boolean => {
-    const reason: unknown = controller.signal.reason;
-    return (isAbortCause(reason) && reason.cause === "deadline") || env.now() >= prepared.deadline;
-  };
+/**
+ * The {@link RequestScope} of {@link openRequestScope}. A class, so its methods are shared by
+ * every request rather than created as closures per request (dispatch's hot path).
+ */
+class OpenScope implements RequestScope {
+  readonly route: ResolvedRoute;
+  readonly request: ModelRequest | EmbedRequest;
+  readonly order: Candidate[];
+  readonly deadline: number;
+  readonly callerSignal: AbortSignal;
+  readonly observer?: AttemptObserver;
+  readonly log: AttemptLog;
+  readonly signal: AbortSignal;
+  committed = false;
+  private readonly controller = new AbortController();
+  private readonly onCallerAbort = (): void => this.abort({ cause: "caller" });
+  private readonly cancelDeadline: () => void;
+  private readonly releaseRequest: Release;
 
-  const build = (err: unknown, message: string): ConnectError => {
-    const records = scope.log.records();
-    return attachAttempts(providerErrorToConnect(err, { route: alias, attempts: records.map(toProtoAttempt), message }), records);
-  };
+  constructor(
+    readonly env: DispatchEnv,
+    prepared: PreparedRequest,
+  ) {
+    this.route = prepared.route;
+    this.request = prepared.request;
+    this.order = prepared.order;
+    this.deadline = prepared.deadline;
+    this.callerSignal = prepared.callerSignal;
+    this.observer = prepared.observer;
+    this.log = createAttemptLog(prepared.observer);
+    this.signal = this.controller.signal;
+    if (this.callerSignal.aborted) this.onCallerAbort();
+    else this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
+    this.cancelDeadline = env.setTimer(() => this.abort({ cause: "deadline" }), this.deadline - env.now());
+    this.releaseRequest = env.budget.requestStarted();
+  }
 
-  const scope: RequestScope = {
-    ...prepared,
-    env,
-    log: createAttemptLog(prepared.observer),
-    signal: controller.signal,
-    committed: false,
-    stopReason() {
-      const reason: unknown = controller.signal.reason;
-      if (isAbortCause(reason) && reason.cause === "caller") return "cancelled";
-      if (deadlineExpired() || prepared.deadline - env.now() < env.minAttemptMs) return "deadline";
-      return undefined;
-    },
-    deadlineExpired,
-    sleep: (ms) => env.sleep(ms, controller.signal),
-    failure(stop, lastError) {
-      let err = lastError;
-      if (scope.stopReason() === "cancelled") err = abortError({ cause: "caller" });
-      else if (stop === "deadline" || deadlineExpired()) err = abortError({ cause: "deadline" });
-      else if (err === undefined) err = new ProviderError("overloaded", "every target's circuit breaker is open");
-      const n = scope.log.records().length;
-      const why = err instanceof ProviderError ? err.message : "internal error";
-      const budget = stop === "budget" ? " (retry budget exhausted)" : "";
-      return build(err, `route "${alias}": no target answered after ${n} attempt(s)${budget}: ${why}`);
-    },
-    committedFailure(err, candidate) {
-      const why = err instanceof ProviderError ? err.message : "internal error";
-      const where = `${candidate.target.provider}/${candidate.target.model}`;
-      return build(err, `route "${alias}": the stream from ${where} failed after it started: ${why}`);
-    },
-    dispose() {
-      cancelDeadline();
-      prepared.callerSignal.removeEventListener("abort", onCallerAbort);
-      releaseRequest();
-    },
-  };
-  return scope;
+  private abort(c: AbortCause): void {
+    if (!this.controller.signal.aborted) this.controller.abort(c);
+  }
+
+  stopReason(): StopReason | undefined {
+    const reason: unknown = this.controller.signal.reason;
+    if (isAbortCause(reason) && reason.cause === "caller") return "cancelled";
+    if (this.deadlineExpired() || this.deadline - this.env.now() < this.env.minAttemptMs) return "deadline";
+    return undefined;
+  }
+
+  deadlineExpired(): boolean {
+    const reason: unknown = this.controller.signal.reason;
+    return (isAbortCause(reason) && reason.cause === "deadline") || this.env.now() >= this.deadline;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return this.env.sleep(ms, this.controller.signal);
+  }
+
+  failure(stop: StopReason, lastError: unknown): ConnectError {
+    let err = lastError;
+    if (this.stopReason() === "cancelled") err = abortError({ cause: "caller" });
+    else if (stop === "deadline" || this.deadlineExpired()) err = abortError({ cause: "deadline" });
+    else if (err === undefined) err = new ProviderError("overloaded", "every target's circuit breaker is open");
+    const n = this.log.records().length;
+    const why = err instanceof ProviderError ? err.message : "internal error";
+    const budget = stop === "budget" ? " (retry budget exhausted)" : "";
+    return this.build(err, `route "${this.route.alias}": no target answered after ${n} attempt(s)${budget}: ${why}`);
+  }
+
+  committedFailure(err: unknown, candidate: Candidate): ConnectError {
+    const why = err instanceof ProviderError ? err.message : "internal error";
+    const where = `${candidate.target.provider}/${candidate.target.model}`;
+    return this.build(err, `route "${this.route.alias}": the stream from ${where} failed after it started: ${why}`);
+  }
+
+  dispose(): void {
+    this.cancelDeadline();
+    this.callerSignal.removeEventListener("abort", this.onCallerAbort);
+    this.releaseRequest();
+  }
+
+  private build(err: unknown, message: string): ConnectError {
+    const records = this.log.records();
+    return attachAttempts(providerErrorToConnect(err, { route: this.route.alias, attempts: records.map(toProtoAttempt), message }), records);
+  }
 }

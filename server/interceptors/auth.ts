@@ -47,12 +47,11 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInter
     const principal = await deps.authenticator.authenticate(token);
     // Set before the scope check, so a refused call is still attributed (the audit log reads it).
     req.contextValues.set(kPrincipal, principal);
-    const procedure = `${req.service.typeName}/${req.method.name}`;
     if (required === Scope.UNSPECIFIED) {
-      throw accessDenied(`${procedure} declares no scope and cannot be called with a key`, new AccessDenial("scope"));
+      throw accessDenied(`${req.service.typeName}/${req.method.name} declares no scope and cannot be called with a key`, new AccessDenial("scope"));
     }
     if (!principal.scopes.has(required)) {
-      throw accessDenied(`${procedure} requires scope ${scopeName(required)}`, new AccessDenial("scope"));
+      throw accessDenied(`${req.service.typeName}/${req.method.name} requires scope ${scopeName(required)}`, new AccessDenial("scope"));
     }
     return next(req);
   };

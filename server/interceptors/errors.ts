@@ -1,4 +1,4 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.js";
 import { kRequestId } from "./context-keys.js";
 
@@ -15,28 +15,27 @@ export interface ErrorsInterceptorDeps {
  * Streams are wrapped, so a failure after the first message is handled the same way.
  */
 export function createErrorsInterceptor(deps: ErrorsInterceptorDeps): Interceptor {
+  // One function for every call (not a closure per call): the request is an argument.
+  const sanitize = (err: unknown, req: UnaryRequest | StreamRequest): ConnectError => {
+    if (err instanceof ConnectError) return err;
+    const requestId = req.contextValues.get(kRequestId);
+    deps.logger.error({ err, requestId, procedure: req.method.parent.typeName + "/" + req.method.name }, "unhandled error");
+    return new ConnectError("internal error", Code.Internal);
+  };
+  async function* sanitized<T>(messages: AsyncIterable<T>, req: StreamRequest | UnaryRequest): AsyncGenerator<T> {
+    try {
+      yield* messages;
+    } catch (err) {
+      throw sanitize(err, req);
+    }
+  }
   return (next) => async (req) => {
-    const sanitize = (err: unknown): ConnectError => {
-      if (err instanceof ConnectError) return err;
-      const requestId = req.contextValues.get(kRequestId);
-      deps.logger.error({ err, requestId, procedure: req.method.parent.typeName + "/" + req.method.name }, "unhandled error");
-      return new ConnectError("internal error", Code.Internal);
-    };
     try {
       const res = await next(req);
       if (!res.stream) return res;
-      return {
-        ...res,
-        message: (async function* () {
-          try {
-            yield* res.message;
-          } catch (err) {
-            throw sanitize(err);
-          }
-        })(),
-      };
+      return { ...res, message: sanitized(res.message, req) };
     } catch (err) {
-      throw sanitize(err);
+      throw sanitize(err, req);
     }
   };
 }

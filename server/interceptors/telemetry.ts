@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { accessLogFields } from "../observability/access-log.js";
@@ -34,6 +35,16 @@ const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
  */
 export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Interceptor {
   const tracing = deps.tracing?.enabled ? deps.tracing : undefined;
+  // What a call's log line and metrics say of its method, worked out once per method.
+  const names = new WeakMap<DescMethod, { procedure: string; verb: string | undefined }>();
+  const namesOf = (service: string, method: DescMethod) => {
+    let n = names.get(method);
+    if (n === undefined) {
+      n = { procedure: `${service}/${method.name}`, verb: service === CapabilityService.typeName ? snake(method.name) : undefined };
+      names.set(method, n);
+    }
+    return n;
+  };
   return (next) => async (req) => {
     const started = performance.now();
     const supplied = req.header.get("x-request-id");
@@ -41,9 +52,8 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
     req.contextValues.set(kRequestId, requestId);
     const service = req.service.typeName;
     const method = req.method.name;
-    const procedure = `${service}/${method}`;
+    const { procedure, verb } = namesOf(service, req.method);
     const protocol = protocolOf(req.header.get("content-type"));
-    const verb = service === CapabilityService.typeName ? snake(method) : undefined;
 
     let span: Span | undefined;
     let spanCtx: Context | undefined;
@@ -61,7 +71,8 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
       });
       spanCtx = tracing.withSpan(parent, span);
     }
-    const within = <T>(fn: () => T): T => (tracing && spanCtx ? tracing.run(spanCtx, fn) : fn());
+    // Without tracing, nothing to run inside: no wrapper closure per call.
+    const within = tracing && spanCtx ? <T>(fn: () => T): T => tracing.run(spanCtx, fn) : undefined;
 
     const end = (err: unknown, messagesOut: number) => {
       const code = outcomeCode(err);
@@ -116,7 +127,7 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
 
     let res;
     try {
-      res = await within(() => next(req));
+      res = await (within === undefined ? next(req) : within(() => next(req)));
     } catch (err) {
       end(err, 0);
       throw err;
@@ -136,7 +147,7 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
         try {
           for (;;) {
             // Each pull runs in the RPC's trace context: the handler's generator body runs here.
-            const r = await within(() => inner.next());
+            const r = await (within === undefined ? inner.next() : within(() => inner.next()));
             if (r.done) {
               done = true;
               break;
@@ -149,7 +160,7 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
           failure = err;
           throw err;
         } finally {
-          if (!done) await within(() => inner.return?.(undefined))?.catch(() => undefined);
+          if (!done) await (within === undefined ? inner.return?.(undefined) : within(() => inner.return?.(undefined)))?.catch(() => undefined);
           // A caller that goes away mid-stream ends the generator without an error: Canceled.
           end(failure ?? (req.signal.aborted ? new ConnectError("canceled", Code.Canceled) : undefined), count);
         }
@@ -170,16 +181,18 @@ function snake(name: string): string {
 }
 
 /** Codes that describe the caller's request rather than a fault of ours: logged at info. */
+const CALLER_ERRORS: ReadonlySet<Code> = new Set([
+  Code.InvalidArgument,
+  Code.NotFound,
+  Code.AlreadyExists,
+  Code.PermissionDenied,
+  Code.Unauthenticated,
+  Code.FailedPrecondition,
+  Code.ResourceExhausted,
+  Code.Canceled,
+  Code.Unimplemented,
+]);
+
 function isCallerError(code: Code): boolean {
-  return [
-    Code.InvalidArgument,
-    Code.NotFound,
-    Code.AlreadyExists,
-    Code.PermissionDenied,
-    Code.Unauthenticated,
-    Code.FailedPrecondition,
-    Code.ResourceExhausted,
-    Code.Canceled,
-    Code.Unimplemented,
-  ].includes(code);
+  return CALLER_ERRORS.has(code);
 }

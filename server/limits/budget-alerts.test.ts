@@ -20,14 +20,26 @@ interface Replica {
   log: LogCapture;
   /** Reserves and settles a call of `micros` on `budget`, then tells the alerts, like the budget stage. */
   spend(micros: bigint): Promise<void>;
+  /** Counter reads the alerts made (`snapshot`). */
+  reads(): number;
 }
 
-/** A replica: its own reservations and alerts over the shared `state`. */
-function replica(settings: BudgetAlertSettings | undefined, post?: WebhookPost, webhookUrl?: string): Replica {
+/**
+ * A replica: its own reservations and alerts over the shared `state`. `reported`: the alerts get
+ * the settle's result, as from the budget stage; otherwise they read the counters.
+ */
+function replica(settings: BudgetAlertSettings | undefined, post?: WebhookPost, webhookUrl?: string, reported = true): Replica {
   const log = createLogCapture();
   const reservations = createBudgetReservations({ state, clock });
+  let reads = 0;
+  const counted = {
+    snapshot: (...args: Parameters<typeof reservations.snapshot>) => {
+      reads++;
+      return reservations.snapshot(...args);
+    },
+  };
   const alerts = createBudgetAlerts(
-    { state, reservations, settingsOf: (id) => (id === budget.id ? settings : undefined), logger: log.logger, clock, ...(post ? { post } : {}) },
+    { state, reservations: counted, settingsOf: (id) => (id === budget.id ? settings : undefined), logger: log.logger, clock, ...(post ? { post } : {}) },
     { webhookRetryDelayMs: 1, webhookTimeoutMs: 200, ...(webhookUrl ? { webhookUrl } : {}) },
   );
   return {
@@ -36,9 +48,10 @@ function replica(settings: BudgetAlertSettings | undefined, post?: WebhookPost, 
     async spend(micros) {
       const outcome = await reservations.reserve({ tenant: "org_1", budgets: [budget], amountMicros: micros });
       if (!outcome.ok) throw new Error("refused");
-      await reservations.settle(outcome.reservation, micros);
-      alerts.afterSettle(outcome.reservation);
+      const settled = await reservations.settle(outcome.reservation, micros);
+      alerts.afterSettle(outcome.reservation, reported ? settled : undefined);
     },
+    reads: () => reads,
   };
 }
 
@@ -77,6 +90,21 @@ describe("budget alerts", () => {
     await r.spend(150n); // exactly the cap: 100 %
     await r.alerts.drain();
     expect(events(r.log).map((e) => e.thresholdPercent)).toEqual([50, 80, 100]);
+  });
+
+  it("takes the spend from the settle's result, reading the counters only when the settle reported none", async () => {
+    state = createMemoryState();
+    const r = replica({ thresholdsPercent: [50, 80], webhookUrl: "" });
+    await r.spend(300n);
+    await r.spend(250n); // 55 %
+    await r.alerts.drain();
+    expect(events(r.log).map((e) => [e.thresholdPercent, e.spentMicrosUsd])).toEqual([[50, "550"]]);
+    expect(r.reads()).toBe(0);
+    const reading = replica({ thresholdsPercent: [50, 80], webhookUrl: "" }, undefined, undefined, false);
+    await reading.spend(300n); // 85 %, seen through a read of the counters
+    await reading.alerts.drain();
+    expect(events(reading.log).map((e) => [e.thresholdPercent, e.spentMicrosUsd])).toEqual([[80, "850"]]);
+    expect(reading.reads()).toBe(1);
   });
 
   it("fires once across replicas sharing the state, however many see the crossing at once", async () => {

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
 import type { StateBackend } from "../store/state/state-backend.js";
-import type { BudgetReservations, BudgetRef, Reservation } from "./budget-reservation.js";
+import type { BudgetReservations, BudgetRef, Reservation, SettledLine } from "./budget-reservation.js";
 import { postAlertWebhook, type AlertWebhookOptions, type WebhookPost } from "./budget-alert-webhook.js";
 import type { Period } from "./periods.js";
 
@@ -45,7 +45,7 @@ export interface BudgetAlertEvent {
 export interface BudgetAlertsDeps {
   /** The shared state: the once-per-event marker lives here, so replicas never fire twice. */
   state: StateBackend;
-  /** Reads a budget's settled spend in a period (the fast-path counters). */
+  /** Reads a budget's settled spend in a period (the fast-path counters), when the settle did not report it. */
   reservations: Pick<BudgetReservations, "snapshot">;
   /** A budget's alert settings; undefined when unknown (then the defaults apply). */
   settingsOf(budgetId: string): BudgetAlertSettings | undefined;
@@ -72,16 +72,18 @@ export interface BudgetAlerts {
   /**
    * Looks, in the background, for thresholds the reservation's budgets crossed in its period and
    * emits each crossing once. Never throws, never waits: the caller's request is not delayed and
-   * cannot fail because of an alert.
+   * cannot fail because of an alert. `settled` (what `BudgetReservations.settle` resolved) gives
+   * the spend the settle left, so no counter is read again; without it, the counters are read.
    */
-  afterSettle(reservation: Reservation): void;
+  afterSettle(reservation: Reservation, settled?: readonly SettledLine[]): void;
   /** Resolves once every check and delivery started so far has finished (tests, shutdown). */
   drain(): Promise<void>;
 }
 
 /**
  * Soft thresholds (default 50/80/100 % of the cap) on settled spend. After a call settles, each of
- * its budgets' settled spend in the call's period is read from the fast-path counters; for each
+ * its budgets' settled spend in the call's period is taken from the settle's result (or, when the
+ * settle reported none, read from the fast-path counters); for each
  * threshold reached, a marker `budget-alert:{tenant}:<budget>:<period>:<percent>` is incremented
  * in the shared state with a TTL to the period's end (+ slack). Only the increment that creates
  * it (value 1) emits, so an event fires exactly once per budget, period and threshold however
@@ -132,14 +134,14 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
     );
   };
 
-  const check = async (tenant: string, budget: BudgetRef, period: Period): Promise<void> => {
+  const check = async (tenant: string, budget: BudgetRef, period: Period, reported: bigint | undefined): Promise<void> => {
     const settings = deps.settingsOf(budget.id);
     const thresholds = settings === undefined || settings.thresholdsPercent.length === 0 ? DEFAULT_ALERT_THRESHOLDS_PERCENT : settings.thresholdsPercent;
     const now = deps.clock.now();
     const keyOf = (percent: number) => `budget-alert:{${tenant}}:${budget.id}:${period.key}:${percent}`;
     const open = thresholds.filter((p) => (seen.get(keyOf(p)) ?? 0) <= now);
     if (open.length === 0) return;
-    const { spentMicros } = await deps.reservations.snapshot(tenant, budget, period.start);
+    const spentMicros = reported ?? (await deps.reservations.snapshot(tenant, budget, period.start)).spentMicros;
     const ttl = ttlOf(period, now);
     for (const percent of open) {
       if (spentMicros * 100n < budget.limitMicros * BigInt(percent)) continue;
@@ -168,10 +170,11 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
   };
 
   return {
-    afterSettle(reservation) {
+    afterSettle(reservation, settled) {
       for (const line of reservation.lines) {
+        const reported = settled?.find((s) => s.budget.id === line.budget.id && s.period.key === line.period.key)?.spentMicros;
         track(
-          check(reservation.tenant, line.budget, line.period).catch((err: unknown) => {
+          check(reservation.tenant, line.budget, line.period, reported).catch((err: unknown) => {
             deps.logger.debug({ err: err instanceof Error ? err.message : String(err), budget: line.budget.id }, "budget alert check skipped");
           }),
         );

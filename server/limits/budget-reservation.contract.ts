@@ -2,7 +2,8 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StateBackend } from "../store/state/state-backend.js";
-import { counterKey, createBudgetReservations, openHoldsKey, type BudgetRef, type BudgetReservations, type Reservation } from "./budget-reservation.js";
+import { counterKey, createBudgetReservations, openHoldsKey, seedMarkerKey, type BudgetRef, type BudgetReservations, type Reservation } from "./budget-reservation.js";
+import { createBudgetSeeder } from "./budget-seeder.js";
 
 /** A key space for one test, on one backend implementation. */
 export interface StateHarness {
@@ -244,6 +245,57 @@ export function runBudgetReservationContract(name: string, factory: (now: () => 
       expect(spent).toBeLessThanOrEqual(1_000_000);
     });
 
+    it("seeds lost counters from the ledger, exactly once across concurrent replicas, before admitting", async () => {
+      const cap = budget("orgs/acme/budgets/seeded", "key", 950);
+      let ledger = 700n;
+      let reads = 0;
+      const ledgerSpent = async () => {
+        reads++;
+        await new Promise((resolve) => setTimeout(resolve, 5)); // a Postgres round trip: the replicas race
+        return ledger;
+      };
+      const replicas = [0, 1, 2].map(() => {
+        const client = harness.connect();
+        return { budgets: createBudgetReservations({ state: client, clock }), seeder: createBudgetSeeder({ state: client, clock, ledgerSpent }) };
+      });
+      const reserveOn = (r: (typeof replicas)[number], amount: bigint) => r.budgets.reserve({ tenant: TENANT, budgets: [cap], amountMicros: amount, seeder: r.seeder });
+      const admittedOf = (outcomes: Awaited<ReturnType<typeof reserveOn>>[]) => outcomes.filter((o) => o.ok).length;
+      const settleAll = async (outcomes: Awaited<ReturnType<typeof reserveOn>>[]) => {
+        for (const o of outcomes) if (o.ok) await budgets.settle(o.reservation, 100n);
+      };
+
+      // First use of the period: 700 µ$ already in the ledger; 200 µ$ more fit under the cap, not 300.
+      // Each admitted call settles 100 µ$.
+      const first = await Promise.all(replicas.map((r) => reserveOn(r, 100n)));
+      expect(admittedOf(first)).toBe(2);
+      expect(await snap(cap)).toMatchObject({ spentMicros: 700n, reservedMicros: 200n });
+      await settleAll(first);
+      const seededReads = reads;
+
+      // Seeded: later reservations read no ledger.
+      const again = await reserveOn(replicas[0]!, 0n);
+      expect(again.ok).toBe(true);
+      if (again.ok) await budgets.settle(again.reservation, 0n);
+      expect(reads).toBe(seededReads);
+
+      // Redis loses everything (FLUSHALL); the ledger has the 900 µ$ settled meanwhile.
+      ledger = 900n;
+      await state.deleteByPrefix("");
+      const afterLoss = await Promise.all(replicas.map((r) => reserveOn(r, 25n)));
+      expect(admittedOf(afterLoss)).toBe(2); // 900 + 2 × 25: seeded once (twice: none fits; never: all three)
+      expect(await snap(cap)).toMatchObject({ spentMicros: 900n, reservedMicros: 50n });
+      await settleAll(afterLoss);
+
+      // Only the marker is lost (DEL): the next reservations add the ledger's spend again, once —
+      // an over-count, the safe direction — and are refused (1100 + 300 > 950).
+      ledger = 300n;
+      await state.delete(seedMarkerKey(TENANT, cap.id, "2026-11-29"));
+      const afterDel = await Promise.all(replicas.map((r) => reserveOn(r, 0n)));
+      expect(admittedOf(afterDel)).toBe(0);
+      expect(await snap(cap)).toMatchObject({ spentMicros: 1_400n, reservedMicros: 0n });
+      expect(await state.get(seedMarkerKey(TENANT, cap.id, "2026-11-29"))).toBeDefined();
+    });
+
     it("starts every period from zero and books a late settle in the period it was reserved in", async () => {
       const daily = budget("orgs/acme/budgets/daily", "key", 100);
       now = Date.parse("2026-11-29T23:59:30Z");
@@ -318,9 +370,11 @@ interface ModelReservation {
 
 /**
  * Runs `ops` in waves of concurrent operations against the real module and a plain model (`wrap`
- * may reorder the state calls, e.g. through an `fc.scheduler`), and
- * checks after each wave and at the end: (a) settled spend on every level equals the sum of the
- * actuals settled on it — settles retried after lost replies and repeated included; (b) the
+ * may reorder the state calls, e.g. through an `fc.scheduler`), every reserve going through a
+ * seeder whose ledger holds some spend per level (its seed steps fail like the rest), and
+ * checks after each wave and at the end: (a) settled spend on every level equals its ledger seed,
+ * once, plus the sum of the actuals settled on it — settles retried after lost replies and
+ * repeated included; (b) the
  * admission counter never exceeds the cap except by the overage of settled requests; (c) every
  * key has a TTL and no reservation marker outlives its reservation.
  */
@@ -335,9 +389,21 @@ export async function runBudgetModel(
   const refs = Object.fromEntries(Object.entries(caps).map(([id, cap]) => [id, budget(id, id === "org" ? "org" : id.startsWith("team") ? "team" : "key", cap)]));
   const levelsOf = (k: number): string[] => [`k${k}`, k < 2 ? "team-a" : "team-b", "org"];
   const script: Fault[] = ops.flatMap((op) => op.faults);
-  const budgets = createBudgetReservations({ state: faultyReserve(wrap(harness.connect()), script), clock });
+  const faulty = faultyReserve(wrap(harness.connect()), script);
+  const budgets = createBudgetReservations({ state: faulty, clock });
+  const ledger: Record<string, number> = { org: 40, "team-a": 25, "team-b": 0, k0: 10, k1: 0, k2: 5 };
+  const seeder = createBudgetSeeder({ state: faulty, clock, ledgerSpent: async (_, ref) => BigInt(ledger[ref.id]!) });
   const spent: Record<string, number> = Object.fromEntries(Object.keys(caps).map((id) => [id, 0]));
   const overage: Record<string, number> = { ...spent };
+  /** Levels a reserve has seeded (once any reserve on them returned, their counters hold the ledger's spend). */
+  const seeded = new Set<string>();
+  const seed = (levels: string[]): void => {
+    for (const level of levels) {
+      if (seeded.has(level)) continue;
+      seeded.add(level);
+      spent[level]! += ledger[level]!;
+    }
+  };
   let open: ModelReservation[] = [];
   let nextId = 0;
 
@@ -372,9 +438,11 @@ export async function runBudgetModel(
       wave.map(async (op) => {
         if (op.kind === "reserve" || available.length === 0) {
           const levels = levelsOf(op.key);
-          const expected = levels.every((l) => spent[l]! + open.filter((m) => m.levels.includes(l)).reduce((s, m) => s + m.held, 0) + op.amount <= caps[l]!);
+          const spentBefore = (l: string) => spent[l]! + (seeded.has(l) ? 0 : ledger[l]!);
+          const expected = levels.every((l) => spentBefore(l) + open.filter((m) => m.levels.includes(l)).reduce((s, m) => s + m.held, 0) + op.amount <= caps[l]!);
           const id = `r${nextId++}`;
-          const outcome = await retry(() => budgets.reserve({ tenant, budgets: levels.map((l) => refs[l]!), amountMicros: BigInt(op.amount), id }));
+          const outcome = await retry(() => budgets.reserve({ tenant, budgets: levels.map((l) => refs[l]!), amountMicros: BigInt(op.amount), id, seeder }));
+          seed(levels);
           if (single) expect(outcome.ok, `reserve ${op.amount} on ${levels.join(",")}`).toBe(expected);
           if (outcome.ok) open.push({ reservation: outcome.reservation, levels, held: op.amount });
           return;

@@ -34,6 +34,24 @@ export interface ReserveRequest {
    * with the same id never holds twice: a reservation that did land is returned as admitted.
    */
   id?: string;
+  /**
+   * Counters must start from the ledger (P7): when given, the reserve's atomic step also requires
+   * each budget's seed marker (`seedMarkerKey`) and admits nothing while one is missing; the
+   * seeder then seeds those budgets and the step runs once more. Omitted: counters are used as
+   * they are.
+   */
+  seeder?: CounterSeeder;
+}
+
+/** How a reservation gets its budgets' counters seeded from the ledger (`budget-seeder.ts`). */
+export interface CounterSeeder {
+  /** Keeps the lines' seed markers as long-lived as their counters (rarely a state call). */
+  touch(tenant: string, lines: readonly ReservationLine[]): Promise<void>;
+  /**
+   * Adds the ledger's settled spend to the counters of each line whose seed marker is missing, and
+   * sets the marker, in one atomic step per line, once across replicas.
+   */
+  seed(tenant: string, lines: readonly ReservationLine[]): Promise<void>;
 }
 
 /** One budget a reservation holds money on, for the period it was made in. */
@@ -67,6 +85,11 @@ export interface BudgetRefusal {
   reservedMicros: bigint;
   /** What this request needed to hold. */
   requestedMicros: bigint;
+}
+
+/** A budget's counters right after a settle, as the settle step itself reported them. */
+export interface SettledLine extends BudgetSnapshot {
+  budget: BudgetRef;
 }
 
 /** Outcome of `reserve` and `extend`. */
@@ -131,8 +154,11 @@ export interface BudgetReservations {
    * finishes the job without counting anything twice — the step applies only while the
    * reservation's marker exists, and deletes it. Correct after a sweep released the hold too:
    * what is given back is what the journal still holds.
+   *
+   * Resolves every line's counters as the settle step left them, or `undefined` when this call
+   * settled nothing (no budget, or already settled — also by an attempt whose reply was lost).
    */
-  settle(reservation: Reservation, actualMicros: bigint): Promise<void>;
+  settle(reservation: Reservation, actualMicros: bigint): Promise<readonly SettledLine[] | undefined>;
   /** Gives the whole hold back (the call was never billed): `settle` with an actual of 0. */
   release(reservation: Reservation): Promise<void>;
   /** A budget's fast-path counters in the period containing `at` (default: now). */
@@ -232,17 +258,23 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     };
   };
 
-  /** One hold (the reservation, or an extension): marker + amount on every line, all or nothing, journaled. */
-  const hold = async (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> => {
+  /**
+   * One hold (the reservation, or an extension): marker + amount on every line, all or nothing,
+   * journaled. With `requires`, nothing is held while one of those keys is missing: then resolves
+   * the positions of the missing ones.
+   */
+  const hold = async (handle: Handle, amount: bigint, sequence: number, requires?: readonly string[]): Promise<ReserveOutcome | { missing: readonly number[] }> => {
     const micros = safe(amount, "amountMicros");
     const result = await state.reserveHold(
       {
         marker: { key: handle.marker, amount: 1, limit: sequence },
         counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
+        ...(requires === undefined ? {} : { requires }),
       },
       { index: openHoldsKey(handle.tenant), member: handle.id, owner },
       ttlFor(handle.lines),
     );
+    if ("missing" in result) return { missing: result.missing };
     if (!result.ok && result.index === 0) {
       // The marker already counts this hold: an earlier attempt whose reply was lost landed.
       if (result.current !== sequence) {
@@ -256,29 +288,51 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     return { ok: true, reservation: handle.view };
   };
 
+  /** A hold that requires no key. */
+  const plainHold = async (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> => {
+    const outcome = await hold(handle, amount, sequence);
+    if ("missing" in outcome) throw new Error(`budget reservation ${handle.id}: a hold without required keys reported missing ones`);
+    return outcome;
+  };
+
   /**
    * Runs the pending extension. After a rejection the same call runs again with the same marker
    * sequence, so an attempt that did land is recognized instead of held twice.
    */
   const runPending = async (handle: Handle, amount: bigint): Promise<ReserveOutcome> => {
     handle.pending = amount;
-    const outcome = await hold(handle, amount, handle.holds + 1);
+    const outcome = await plainHold(handle, amount, handle.holds + 1);
     handle.pending = undefined;
     return outcome;
   };
 
-  const settle = async (reservation: Reservation, actualMicros: bigint): Promise<void> => {
+  /**
+   * The first hold, requiring each line's seed marker: when some are missing, `seeder` seeds
+   * those lines and the hold runs once more (it wrote nothing, so the same id and sequence).
+   */
+  const seededHold = async (handle: Handle, amount: bigint, seeder: CounterSeeder): Promise<ReserveOutcome> => {
+    const markers = handle.lines.map((line) => seedMarkerKey(handle.tenant, line.budget.id, line.period.key));
+    await seeder.touch(handle.tenant, handle.lines);
+    const first = await hold(handle, amount, 1, markers);
+    if (!("missing" in first)) return first;
+    await seeder.seed(handle.tenant, first.missing.map((position) => handle.lines[position]!));
+    const second = await hold(handle, amount, 1, markers);
+    if ("missing" in second) throw new Error(`budget reservation ${handle.id}: counters still unseeded after seeding (state lost again?)`);
+    return second;
+  };
+
+  const settle = async (reservation: Reservation, actualMicros: bigint): Promise<readonly SettledLine[] | undefined> => {
     const handle = handleOf(reservation);
-    if (handle.settled) return;
+    if (handle.settled) return undefined;
     if (actualMicros < 0n) throw new RangeError(`actualMicros must not be negative, got ${actualMicros}`);
     if (handle.lines.length === 0) {
       handle.settled = true;
-      return;
+      return undefined;
     }
     // An extension whose outcome is unknown runs again first, so it can no longer land later.
     if (handle.pending !== undefined) await runPending(handle, handle.pending);
     const actual = safe(actualMicros, "actualMicros");
-    await state.settleHold(
+    const result = await state.settleHold(
       {
         marker: handle.marker,
         index: openHoldsKey(handle.tenant),
@@ -289,6 +343,12 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       ttlFor(handle.lines),
     );
     handle.settled = true;
+    if (!result.settled) return undefined;
+    return handle.lines.map((line) => {
+      const total = BigInt(result.counters.get(line.key) ?? 0);
+      const spent = BigInt(result.counters.get(line.spentKey) ?? 0);
+      return { budget: line.budget, period: line.period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
+    });
   };
 
   return {
@@ -331,7 +391,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
         handle.held = request.amountMicros;
         return { ok: true, reservation: handle.view };
       }
-      return hold(handle, request.amountMicros, 1);
+      return request.seeder === undefined ? plainHold(handle, request.amountMicros, 1) : seededHold(handle, request.amountMicros, request.seeder);
     },
 
     async extend(reservation, moreMicros) {
@@ -350,7 +410,9 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
     settle,
 
-    release: (reservation) => settle(reservation, 0n),
+    async release(reservation) {
+      await settle(reservation, 0n);
+    },
 
     async snapshot(tenant, budget, at) {
       const period = calendar.periodOf(budget.period, budget.tz, at ?? new Date(deps.clock.now()));
@@ -369,6 +431,11 @@ export function holdMarkerKey(tenant: string, id: string): string {
 /** The tenant's index of open, journaled holds (reservation id → owner and amounts held). */
 export function openHoldsKey(tenant: string): string {
   return `budget-open:{${tenant}}`;
+}
+
+/** Set, with the ledger's spend added to its counters, when a budget's period was seeded (`budget-seeder.ts`). */
+export function seedMarkerKey(tenant: string, budgetId: string, periodKey: string): string {
+  return `budget-seed:{${tenant}}:${budgetId}:${periodKey}`;
 }
 
 /** The admission counter of one budget in one period. */

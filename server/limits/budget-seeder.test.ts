@@ -53,6 +53,37 @@ describe("budget seeder", () => {
     expect(await createBudgetReservations({ state, clock }).snapshot(TENANT, monthly)).toMatchObject({ spentMicros: 500n, reservedMicros: 0n });
   });
 
+  it("as a reservation's seeder: reads no marker, one ledger read per replica, keeps the marker as long-lived as the counters", async () => {
+    let t = now;
+    const tick = { now: () => t };
+    const state = createMemoryState({ now: tick.now });
+    states.push(state);
+    const total: BudgetRef = { ...monthly, id: "orgs/acme/budgets/t", period: "total" };
+    const gets: string[] = [];
+    const get = state.get.bind(state);
+    state.get = (key) => (gets.push(key), get(key));
+    let reads = 0;
+    const ttls = { totalTtlMs: 60_000 };
+    const seeder = createBudgetSeeder({ state, clock: tick, ledgerSpent: async () => (reads++, 700n) }, ttls);
+    const budgets = createBudgetReservations({ state, clock: tick }, ttls);
+    const reserve = (amount: bigint) => budgets.reserve({ tenant: TENANT, budgets: [total], amountMicros: amount, seeder });
+    const outcomes = await Promise.all([reserve(100n), reserve(100n), reserve(101n)]);
+    expect(outcomes.map((o) => o.ok)).toEqual([true, true, false]); // 700 + 200 + 101 > 1000
+    expect(reads).toBe(1);
+    for (const o of outcomes) if (o.ok) await budgets.settle(o.reservation, 0n);
+    // The marker lives 60 s from its seed; each use past `touchMs` extends it with the counters.
+    for (const at of [50_000, 100_000, 150_000]) {
+      t = now + at;
+      const o = await reserve(10n);
+      expect(o.ok).toBe(true);
+      if (o.ok) await budgets.settle(o.reservation, 10n);
+    }
+    expect(reads).toBe(1); // never re-seeded: 700 + 3 × 10 settled
+    expect(await budgets.snapshot(TENANT, total)).toMatchObject({ spentMicros: 730n, reservedMicros: 0n });
+    expect(gets.filter((key) => key.startsWith("budget-seed:"))).toEqual([]); // markers are checked inside the reserve
+    expect(gets.length).toBe(3); // the refusal's read of the spent counter, the snapshot's two
+  });
+
   it("reads the ledger only when a seed is missing, and fails closed when it cannot", async () => {
     const state = fresh();
     const failing = createBudgetSeeder({ state, clock, ledgerSpent: () => Promise.reject(new Error("postgres down")) });

@@ -1,6 +1,6 @@
 import type { Clock } from "../clock.js";
 import type { StateBackend } from "../store/state/state-backend.js";
-import { counterKey, type BudgetRef } from "./budget-reservation.js";
+import { counterKey, seedMarkerKey, type BudgetRef, type CounterSeeder, type ReservationLine } from "./budget-reservation.js";
 import { createPeriodCalendar, type Period, type PeriodCalendar } from "./periods.js";
 
 /** Dependencies of {@link createBudgetSeeder}. */
@@ -22,8 +22,12 @@ export interface BudgetSeederOptions {
   totalTtlMs?: number;
 }
 
-/** Makes sure a budget's fast-path counters start from the ledger, not from zero. */
-export interface BudgetSeeder {
+/**
+ * Makes sure a budget's fast-path counters start from the ledger, not from zero. As a
+ * {@link CounterSeeder} (`ReserveRequest.seeder`) the reserve's own atomic step checks the seed
+ * markers, so a call costs no extra read; `ensure` checks them itself.
+ */
+export interface BudgetSeeder extends CounterSeeder {
   /**
    * For each budget, in its current period: if its counters were never seeded (a budget created
    * mid-period, a new period) or Redis lost them (restart without persistence, failover, FLUSHALL),
@@ -41,8 +45,9 @@ const NO_LIMIT = Number.MAX_SAFE_INTEGER;
  *
  * Per budget and period a marker `budget-seed:{tenant}:<id>:<period>` says "seeded"; it is set in
  * the same atomic step that adds the ledger's spend to the admission and spent counters, so two
- * replicas never both seed. Every call reads the markers of its budgets (one Redis read each, in
- * parallel), so counters lost with Redis are re-seeded before the next call is admitted. The
+ * replicas never both seed. Every reservation requires the markers of its budgets in its own atomic
+ * step (`ReserveRequest.seeder`; `ensure` reads them instead, one Redis read each), so counters
+ * lost with Redis are re-seeded before the next call is admitted. The
  * marker has the counters' TTL and is refreshed at most every `touchMs` while the budget is in
  * use, so it lives as long as they do: had it expired while the counters lived, the spend would
  * be counted twice.
@@ -63,37 +68,69 @@ export function createBudgetSeeder(deps: BudgetSeederDeps, opts: BudgetSeederOpt
   /** When this replica last refreshed each seed marker; bounded by the budgets in use. */
   const touched = new Map<string, number>();
 
-  const ensureOne = async (tenant: string, budget: BudgetRef, now: number): Promise<void> => {
-    const period = calendar.periodOf(budget.period, budget.tz, new Date(now));
-    const counter = counterKey(tenant, budget.id, period.key);
-    const marker = `budget-seed:{${tenant}}:${budget.id}:${period.key}`;
-    const ttl = Math.max(1, Math.ceil(period.end === undefined ? totalTtlMs : period.end.getTime() - now + slackMs));
-    if ((await deps.state.get(marker)) !== undefined) {
-      const last = touched.get(marker);
-      if (last !== undefined && now - last < touchMs) return;
-      await deps.state.release([{ key: marker, amount: 0 }], ttl); // refreshes its TTL
-    } else {
-      const spent = await deps.ledgerSpent(tenant, budget, period);
-      if (spent > BigInt(NO_LIMIT)) throw new RangeError(`ledger spend of ${budget.id} exceeds 2^53 µ$`);
-      const amount = Number(spent);
-      // Refused on the marker: another replica seeded first; nothing was written.
-      await deps.state.reserve(
-        [
-          { key: marker, amount: 1, limit: 1 },
-          { key: counter, amount, limit: NO_LIMIT },
-          { key: `${counter}:spent`, amount, limit: NO_LIMIT },
-        ],
-        ttl,
-      );
-    }
+  const ttlOf = (period: Period, now: number): number =>
+    Math.max(1, Math.ceil(period.end === undefined ? totalTtlMs : period.end.getTime() - now + slackMs));
+
+  const remember = (marker: string, now: number): void => {
     if (touched.size > 10_000) touched.clear();
     touched.set(marker, now);
+  };
+
+  /** Refreshes the marker's TTL unless this replica did within `touchMs` (absent, it stays absent). */
+  const touchOne = async (marker: string, period: Period, now: number): Promise<void> => {
+    const last = touched.get(marker);
+    if (last !== undefined && now - last < touchMs) return;
+    await deps.state.release([{ key: marker, amount: 0 }], ttlOf(period, now));
+    remember(marker, now);
+  };
+
+  /** Seeding in progress on this replica, by marker: concurrent callers share one ledger read. */
+  const seeding = new Map<string, Promise<void>>();
+
+  const seedOne = (tenant: string, budget: BudgetRef, period: Period, now: number): Promise<void> => {
+    const marker = seedMarkerKey(tenant, budget.id, period.key);
+    let running = seeding.get(marker);
+    if (running === undefined) {
+      running = (async () => {
+        const counter = counterKey(tenant, budget.id, period.key);
+        const spent = await deps.ledgerSpent(tenant, budget, period);
+        if (spent > BigInt(NO_LIMIT)) throw new RangeError(`ledger spend of ${budget.id} exceeds 2^53 µ$`);
+        const amount = Number(spent);
+        // Refused on the marker: another replica seeded first; nothing was written.
+        await deps.state.reserve(
+          [
+            { key: marker, amount: 1, limit: 1 },
+            { key: counter, amount, limit: NO_LIMIT },
+            { key: `${counter}:spent`, amount, limit: NO_LIMIT },
+          ],
+          ttlOf(period, now),
+        );
+        remember(marker, now);
+      })().finally(() => seeding.delete(marker));
+      seeding.set(marker, running);
+    }
+    return running;
+  };
+
+  const ensureOne = async (tenant: string, budget: BudgetRef, now: number): Promise<void> => {
+    const period = calendar.periodOf(budget.period, budget.tz, new Date(now));
+    const marker = seedMarkerKey(tenant, budget.id, period.key);
+    if ((await deps.state.get(marker)) !== undefined) await touchOne(marker, period, now);
+    else await seedOne(tenant, budget, period, now);
   };
 
   return {
     async ensure(tenant, budgets) {
       const now = deps.clock.now();
       await Promise.all(budgets.map((budget) => ensureOne(tenant, budget, now)));
+    },
+    async touch(tenant, lines: readonly ReservationLine[]) {
+      const now = deps.clock.now();
+      await Promise.all(lines.map((line) => touchOne(seedMarkerKey(tenant, line.budget.id, line.period.key), line.period, now)));
+    },
+    async seed(tenant, lines: readonly ReservationLine[]) {
+      const now = deps.clock.now();
+      await Promise.all(lines.map((line) => seedOne(tenant, line.budget, line.period, now)));
     },
   };
 }

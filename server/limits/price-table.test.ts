@@ -54,6 +54,14 @@ describe("price lookup", () => {
     expect(book.priceAt("anthropic", "gpt-4o", NOW)).toBeUndefined();
   });
 
+  it("answers the same for a pair asked again, also after more pairs than it remembers", () => {
+    const first = book.priceAt("openai", "gpt-4o-2024-08-06", NOW);
+    for (let i = 0; i < 2_100; i++) expect(book.priceAt("openai", `no-such-model-${i}`, NOW)).toBeUndefined();
+    expect(book.priceAt("openai", "gpt-4o-2024-08-06", NOW)).toEqual(first);
+    expect(modelOf("openai", "gpt-4o-2024-08-06")).toBe("gpt-4o");
+    expect(modelOf("groq", "gpt-4o-2024-08-06")).toBeUndefined();
+  });
+
   it("takes the row in force at the call's time (o3's price cut of 2025-06-10)", () => {
     expect(book.priceAt("openai", "o3", new Date("2025-06-09T23:59:59Z"))?.price.input).toBe(10_000_000);
     expect(book.priceAt("openai", "o3", new Date("2025-06-10T00:00:00Z"))?.price.input).toBe(2_000_000);

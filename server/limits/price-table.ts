@@ -113,6 +113,8 @@ interface Timeline {
 }
 
 const VERSION_TAG = /^(\d{2,}|latest|preview|exp)$/;
+/** (provider, model) lookups remembered at most (then forgotten all at once). */
+const MAX_LOOKUPS = 1_024;
 
 /**
  * Builds the price book, validating every row: a bad row throws `RangeError` naming its path
@@ -146,13 +148,30 @@ export function createPriceBook(opts: PriceBookOptions): PriceBook {
     timeline.overrides.sort(byDate);
   }
 
+  // The timelines that may price (provider, model), in lookup order: fixed once the book is
+  // built, so worked out once per pair instead of splitting the model name on every call (the
+  // book is asked several times per call). Bounded: model names come from providers' answers.
+  const lookups = new Map<string, Timeline[]>();
+  const timelinesFor = (provider: string, model: string): Timeline[] => {
+    const key = keyOf(provider, model);
+    let found = lookups.get(key);
+    if (found === undefined) {
+      found = [];
+      for (const candidate of candidates(model)) {
+        const timeline = timelines.get(keyOf(provider, candidate));
+        if (timeline !== undefined) found.push(timeline);
+      }
+      if (lookups.size >= MAX_LOOKUPS) lookups.clear();
+      lookups.set(key, found);
+    }
+    return found;
+  };
+
   return {
     version: opts.overrides ? `${opts.builtin.version}+${opts.overrides.version}` : opts.builtin.version,
     priceAt(provider, model, at) {
       const when = at.getTime();
-      for (const candidate of candidates(model)) {
-        const timeline = timelines.get(keyOf(provider, candidate));
-        if (timeline === undefined) continue;
+      for (const timeline of timelinesFor(provider, model)) {
         const row = latestAt(timeline.overrides, when) ?? latestAt(timeline.builtin, when) ?? timeline.builtin[0] ?? timeline.overrides[0];
         if (row === undefined) continue;
         return { price: row.price, version: row.version, model: row.model, effectiveFrom: new Date(row.effectiveFrom) };

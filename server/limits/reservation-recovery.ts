@@ -97,7 +97,9 @@ export function createReservationRecovery(deps: ReservationRecoveryDeps, opts: R
       });
     },
     settleLater(reservation, actualMicros) {
-      run("settle", reservation.id, () => deps.reservations.settle(reservation, actualMicros));
+      run("settle", reservation.id, async () => {
+        await deps.reservations.settle(reservation, actualMicros);
+      });
     },
     pending: () => jobs.size,
     async drain() {

@@ -25,6 +25,7 @@ export function createMetricsSink(deps: MetricsSinkDeps): CallSink {
   return {
     ended(o) {
       const rejectedBy = refusalDetail(o.error);
+      const { retries, fallbacks } = moves(o.attempts);
       deps.metrics.modelCallEnded({
         verb: o.meta.verb,
         route: routeLabel(o.meta),
@@ -32,8 +33,8 @@ export function createMetricsSink(deps: MetricsSinkDeps): CallSink {
         team: o.meta.caller?.teamId ?? "",
         code: outcomeCode(o.error),
         cacheStatus: o.cacheStatus ?? "miss",
-        retries: moves(o.attempts).retries,
-        fallbacks: moves(o.attempts).fallbacks,
+        retries,
+        fallbacks,
         ...(rejectedBy === undefined ? {} : { rejectedBy }),
         attempts: o.attempts.map((a) => ({
           provider: a.provider,

@@ -116,11 +116,15 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
       const startedAt = Date.now();
       const t0 = performance.now();
       const span = openSpan("chat", call.meta);
-      const base = { operation: "chat" as const, stream: false, meta: call.meta, request: call.request, startedAt };
       try {
-        const result = await within(span, () => next.chat(call));
+        // Without a span (tracing off) no wrapper closure, and the observation is one literal.
+        const result = await (span === undefined ? next.chat(call) : within(span, () => next.chat(call)));
         const o: CallObservation = {
-          ...base,
+          operation: "chat",
+          stream: false,
+          meta: call.meta,
+          request: call.request,
+          startedAt,
           durationMs: performance.now() - t0,
           provider: result.provider,
           model: result.model,
@@ -134,7 +138,7 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
         emit(o);
         return result;
       } catch (err) {
-        const o = failed({ ...base, durationMs: performance.now() - t0 }, err);
+        const o = failed({ operation: "chat", stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err);
         closeSpan(span, o);
         emit(o);
         throw err;

@@ -29,6 +29,7 @@ export function traceState(state: StateBackend, tracing: Tracing): StateBackend 
     delete: traced("delete", (key) => state.delete(key)),
     deleteByPrefix: traced("delete_by_prefix", (prefix) => state.deleteByPrefix(prefix)),
     increment: traced("increment", (key, delta, ttlMs) => state.increment(key, delta, ttlMs)),
+    incrementMany: traced("increment_many", (entries, ttlMs) => state.incrementMany(entries, ttlMs)),
     reserve: traced("reserve", (entries, ttlMs) => state.reserve(entries, ttlMs)),
     release: traced("release", (entries, ttlMs) => state.release(entries, ttlMs)),
     reserveHold: traced("reserve_hold", (hold, journal, ttlMs) => state.reserveHold(hold, journal, ttlMs)),

@@ -1,4 +1,4 @@
-import { randomBytes } from "node:crypto";
+import { randomFillSync } from "node:crypto";
 import type { ModelCallResult } from "../pipeline/model-call.js";
 import type { ModelFinishReason, ModelToolCall, TokenUsage } from "../providers/model.js";
 
@@ -11,9 +11,20 @@ export interface OpenAIChatUsage {
   completion_tokens_details: { reasoning_tokens: number };
 }
 
+const ID_BYTES = 12;
+/** Random bytes drawn 256 ids at a time (one `getrandom` instead of one per response); each byte is used once. */
+const idPool = Buffer.allocUnsafe(ID_BYTES * 256);
+let idOffset = idPool.length;
+
 /** A new completion id (`chatcmpl-` + 24 random hex digits), unique per response. */
 export function newCompletionId(): string {
-  return `chatcmpl-${randomBytes(12).toString("hex")}`;
+  if (idOffset === idPool.length) {
+    randomFillSync(idPool);
+    idOffset = 0;
+  }
+  const hex = idPool.toString("hex", idOffset, idOffset + ID_BYTES);
+  idOffset += ID_BYTES;
+  return `chatcmpl-${hex}`;
 }
 
 /**

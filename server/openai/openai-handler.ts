@@ -195,8 +195,8 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   const endpointOf = (method: string, path: string): { endpoint: Endpoint; pathParam?: string } => {
     let methods = table[path];
     let pathParam: string | undefined;
-    const model = /^\/v1\/models\/([^/]+)$/.exec(path);
-    if (methods === undefined && model !== null) {
+    const model = methods === undefined ? MODEL_PATH.exec(path) : null;
+    if (model !== null) {
       methods = { GET: retrieveModel };
       pathParam = safeDecode(model[1]!);
     }
@@ -233,7 +233,9 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   return (req, res) => {
     const started = performance.now();
     const method = req.method ?? "GET";
-    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    const url = req.url ?? "/";
+    const query = url.indexOf("?");
+    const path = query === -1 ? url : url.slice(0, query);
     let requestId = "";
     const caller = new AbortController();
     res.once("close", () => {
@@ -272,6 +274,9 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     );
   };
 }
+
+/** `GET /v1/models/{model}`. */
+const MODEL_PATH = /^\/v1\/models\/([^/]+)$/;
 
 function safeDecode(s: string): string {
   try {

@@ -5,10 +5,9 @@ import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { budgetExceededError } from "../limits/budget-error.js";
 import type { BudgetAlerts } from "../limits/budget-alerts.js";
 import type { ReservationRecovery } from "../limits/reservation-recovery.js";
-import type { BudgetReservations, Reservation } from "../limits/budget-reservation.js";
+import type { BudgetReservations, CounterSeeder, Reservation } from "../limits/budget-reservation.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import { ceilDiv } from "../limits/cost.js";
-import type { BudgetSeeder } from "../limits/budget-seeder.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import type { ModelPrice, PriceBook } from "../limits/price-table.js";
 import { worstCaseMicros } from "../limits/worst-case.js";
@@ -26,7 +25,7 @@ export interface BudgetStageDeps {
   routes: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
   prices: PriceBook;
   /** Seeds the counters of a budget's period from the ledger when they are missing (P7). */
-  seeder?: BudgetSeeder;
+  seeder?: CounterSeeder;
   /** Soft thresholds: told after each settle that booked spend (never waited on). */
   alerts?: Pick<BudgetAlerts, "afterSettle">;
   /** Gives back holds whose reserve or settle failed on the state backend, in the background (P7). */
@@ -80,8 +79,9 @@ interface Admission {
  * After a settle that booked spend, `alerts` looks for soft thresholds crossed, in the
  * background (see `budget-alerts.ts`).
  *
- * Before reserving, the `seeder` makes sure each budget's counters for the period start from the
- * ledger's spend (a budget created mid-period, or Redis data lost), not from zero.
+ * With a `seeder`, the reservation's atomic step also makes sure each budget's counters for the
+ * period start from the ledger's spend (a budget created mid-period, or Redis data lost), not from
+ * zero: a budget not yet seeded is seeded and the reservation tried once more.
  *
  * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`,
  * and `recovery` makes sure a reserve whose reply was lost neither keeps its hold nor lands later;
@@ -131,15 +131,12 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     const hedges = hedged && route.hedge.delayMs !== undefined ? route.hedge.maxHedges : 0;
     const one = prices.length === 0 ? 0n : worstCaseMicros({ inputTokensEstimate: input, maxOutputTokens: maxOut, prices });
     let outcome;
-    const reserve = { tenant: caller.orgId, budgets, amountMicros: one * BigInt(1 + hedges), id: randomUUID() };
-    let reserving = false;
+    const reserve = { tenant: caller.orgId, budgets, amountMicros: one * BigInt(1 + hedges), id: randomUUID(), ...(deps.seeder ? { seeder: deps.seeder } : {}) };
     try {
-      await deps.seeder?.ensure(caller.orgId, budgets);
-      reserving = true;
       outcome = await deps.reservations.reserve(reserve);
     } catch (err) {
       // The hold may still land (a lost reply, a hung connection): give it back, or bar it.
-      if (reserving) deps.recovery?.abandon(reserve);
+      deps.recovery?.abandon(reserve);
       deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget check failed; refusing the call");
       throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
     }
@@ -157,8 +154,8 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   const settle = async (reservation: Reservation, actual: bigint, requestId: string): Promise<void> => {
     for (let attempt = 0; ; attempt++) {
       try {
-        await deps.reservations.settle(reservation, actual);
-        if (actual > 0n) deps.alerts?.afterSettle(reservation);
+        const settled = await deps.reservations.settle(reservation, actual);
+        if (actual > 0n) deps.alerts?.afterSettle(reservation, settled);
         return;
       } catch (err) {
         if (attempt >= 2) {

@@ -28,12 +28,30 @@ export interface RateLimitStageOptions {
   dimensions?: "both" | "requests" | "tokens";
 }
 
-/** `rules` with only the limits of `dimensions` (the other limit removed), and those left with a limit. */
-function rulesFor(rules: readonly RateLimitRule[], dimensions: NonNullable<RateLimitStageOptions["dimensions"]>): RateLimitRule[] {
+/** `rule` with only the limit of `dimensions` (the other removed); null when that leaves no limit. */
+function projectRule(rule: RateLimitRule, dimensions: "requests" | "tokens"): RateLimitRule | null {
+  const { requestsPerMinute, tokensPerMinute, ...rest } = rule;
+  const r: RateLimitRule = { ...rest, ...(dimensions === "requests" ? { requestsPerMinute } : { tokensPerMinute }) };
+  return (r.requestsPerMinute ?? 0) > 0 || (r.tokensPerMinute ?? 0) > 0 ? r : null;
+}
+
+/**
+ * `rules` with only the limits of `dimensions` (the other limit removed), and those left with a
+ * limit. A catalog rule object is fixed until the catalog reloads, so its projection is worked
+ * out once per rule object (`memo`), not on every call.
+ */
+function rulesFor(rules: readonly RateLimitRule[], dimensions: NonNullable<RateLimitStageOptions["dimensions"]>, memo: WeakMap<RateLimitRule, RateLimitRule | null>): RateLimitRule[] {
   if (dimensions === "both") return [...rules];
-  return rules
-    .map(({ requestsPerMinute, tokensPerMinute, ...rule }): RateLimitRule => ({ ...rule, ...(dimensions === "requests" ? { requestsPerMinute } : { tokensPerMinute }) }))
-    .filter((r) => (r.requestsPerMinute ?? 0) > 0 || (r.tokensPerMinute ?? 0) > 0);
+  const out: RateLimitRule[] = [];
+  for (const rule of rules) {
+    let projected = memo.get(rule);
+    if (projected === undefined) {
+      projected = projectRule(rule, dimensions);
+      memo.set(rule, projected);
+    }
+    if (projected !== null) out.push(projected);
+  }
+  return out;
 }
 
 type StreamResult = Omit<ModelCallResult, "response">;
@@ -58,7 +76,8 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   const dimensions = opts.dimensions ?? "both";
 
   /** The rules of this stage's dimensions that cover the call (none without a caller). */
-  const rulesOf = (meta: CallMeta): RateLimitRule[] => (meta.caller === undefined ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dimensions));
+  const projections = new WeakMap<RateLimitRule, RateLimitRule | null>();
+  const rulesOf = (meta: CallMeta): RateLimitRule[] => (meta.caller === undefined ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dimensions, projections));
 
   const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> => {
     const caller = meta.caller;

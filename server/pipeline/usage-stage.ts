@@ -58,22 +58,24 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
   const write = async (meta: CallMeta, callId: string, attempts: readonly AttemptRecord[], hit?: { provider: string; model: string; cacheStatus: CacheStatusName }): Promise<void> => {
     const caller = meta.caller!;
     const at = new Date(clock.now());
-    const base = {
-      callId,
-      requestId: meta.requestId,
-      orgId: caller.orgId,
-      teamId: caller.teamId,
-      keyId: caller.keyId,
-      route: meta.route,
-      verb: meta.verb,
-      tags: { ...meta.tags },
-      ...(meta.template === undefined ? {} : { template: { ...meta.template } }),
-      occurredAt: at,
-    };
-    const records: UsageRecordRow[] = attempts
-      .filter((a) => a.outcome !== "circuit_open")
-      .map((a) => ({
-        ...base,
+    const tags = { ...meta.tags };
+    const template = meta.template === undefined ? undefined : { ...meta.template };
+    // One literal per record, in the ledger line's field order, the call's tags and template
+    // shared by its records as before (no spread of a shared base plus 14 added fields).
+    const records: UsageRecordRow[] = [];
+    for (const a of attempts) {
+      if (a.outcome === "circuit_open") continue;
+      const row: UsageRecordRow = {
+        callId,
+        requestId: meta.requestId,
+        orgId: caller.orgId,
+        teamId: caller.teamId,
+        keyId: caller.keyId,
+        route: meta.route,
+        verb: meta.verb,
+        tags,
+        ...(template === undefined ? {} : { template }),
+        occurredAt: at,
         attempt: a.index,
         provider: a.provider,
         model: a.model,
@@ -87,7 +89,9 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
         priceVersion: deps.priceVersion(a.provider, a.model, at),
         estimated: a.usage.estimated,
         cacheStatus: hit?.cacheStatus ?? "miss",
-      }));
+      };
+      records.push(row);
+    }
     try {
       await deps.ledger.append(records);
     } catch (err) {

@@ -16,8 +16,11 @@ export interface ChatInput {
   parallelToolCalls?: boolean;
 }
 
+/** `o` without its undefined properties (a loop: this runs on every Chat call of both doors). */
 function defined<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+  const out: Partial<T> = {};
+  for (const k of Object.keys(o) as Array<keyof T>) if (o[k] !== undefined) out[k] = o[k];
+  return out;
 }
 
 /**

@@ -44,6 +44,9 @@ beforeAll(async () => {
     { reply: { text: words(16) }, fault: { kind: "cut" } },
     { reply: { text: words(8) }, fault: { kind: "missing_usage" } },
     { reply: { text: words(16) }, fault: { kind: "mid_stream_error" } },
+    // Twice: a walk-away is billed `cancelled` only when it meets a stream still being sent (a
+    // fast reply is whole in the client's buffer before its first delta is read).
+    { reply: { text: words(24) }, fault: { kind: "slow_drip", delayMs: 8 } },
     { reply: { text: words(24) }, fault: { kind: "slow_drip", delayMs: 8 } },
     { reply: { text: words(6), usage: { input: 7, output: 6, cachedInput: 2 } } },
   ];
@@ -60,7 +63,7 @@ describe("every attempt billed exactly once (P2, P3)", () => {
     const codes = new Map<string, number>();
     await Promise.all(
       Array.from({ length: 16 }, async (_, client) => {
-        for (let n = 0; n < 3; n++) {
+        for (let n = 0; n < 5; n++) {
           const gw = apps[Math.floor(rand() * 3)]!;
           const options = { route: "flaky", maxOutputTokens: 64 };
           const kind = rand();
@@ -76,7 +79,7 @@ describe("every attempt billed exactly once (P2, P3)", () => {
               const walkAway = new AbortController();
               try {
                 for await (const e of gw.verbs.chatStream({ options, messages: chatMessage(`stream ${client} ${n}`) }, { signal: walkAway.signal })) {
-                  if (e.event.case === "delta" && ++deltas === abortAfter && kind > 0.7) walkAway.abort();
+                  if (e.event.case === "delta" && ++deltas === abortAfter && kind > 0.55) walkAway.abort();
                   const terminal = e.event.case === "completed" ? e.event.value.usage : e.event.case === "upstreamError" ? e.event.value.usage : undefined;
                   if (terminal !== undefined) answered.set(terminal.requestId, terminal.costMicrosUsd);
                 }

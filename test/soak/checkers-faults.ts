@@ -109,7 +109,9 @@ export function checkRedisHang(ops: readonly Op[], events: readonly NemesisEvent
  * open just after a hang) never reached a provider, and one whose first attempt a storm failed
  * with a status was never stalled: neither proves anything about stall handling, so they are
  * counted apart (P12 still bounds their time). Every stalled one must end within the bound, and in
- * a quiet window (no fault active or recovering) must be answered — unless the gateway had spent
+ * a quiet window (no fault active or recovering — a storm recovers until every replica's breaker
+ * of the stormed provider has closed again, since until then the route has one target left and a
+ * stall on it has nowhere to fail over) must be answered — unless the gateway had spent
  * attempts the fake never read (a reset keep-alive connection: more ledger rows than fake
  * attempts), because the fake stalls the first attempt IT sees, which may then be the gateway's
  * last allowed one; those are counted as indeterminate.

@@ -39,6 +39,36 @@ export interface NemesisTiming {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Background watches that set a fault's `t_ready`; `settleRecoveries` waits for them. */
+const recoveries: Promise<void>[] = [];
+
+/** Waits until every background recovery watch has set its event's `t_ready` (before checking). */
+export async function settleRecoveries(): Promise<void> {
+  await Promise.all(recoveries.splice(0));
+}
+
+/**
+ * When every running replica's breakers of `provider` read closed (`switchboard_breaker_state`
+ * 0 or absent in /metrics), polled every 250 ms for at most 90 s; the time of the last poll then.
+ */
+async function breakersClosed(cluster: Cluster, provider: string): Promise<number> {
+  const open = new RegExp(`^switchboard_breaker_state\\{[^}]*provider="${provider}"[^}]*\\} [12]$`, "m");
+  const deadline = Date.now() + 90_000;
+  while (Date.now() < deadline) {
+    const texts = await Promise.all(
+      cluster.replicas.map((r) =>
+        fetch(`${r.url}/metrics`, { signal: AbortSignal.timeout(1000) }).then(
+          (res) => res.text(),
+          () => "", // a replica being restarted: its fresh process starts closed
+        ),
+      ),
+    );
+    if (!texts.some((t) => open.test(t))) return Date.now();
+    await sleep(250);
+  }
+  return Date.now();
+}
+
 /** Runs one cycle; `cycle` picks which replicas are killed and drained. */
 export async function runNemesisCycle(cluster: Cluster, load: Load, timing: NemesisTiming, cycle: number, events: NemesisEvent[]): Promise<void> {
   // Replica 0 is never signalled, so one process lives the whole run (the memory slope, P24).
@@ -63,7 +93,12 @@ export async function runNemesisCycle(cluster: Cluster, load: Load, timing: Neme
   cluster.providers.setStorm("openai", { status: cycle % 2 === 0 ? 503 : 429, probability: 0.8 });
   await sleep(timing.stormMs);
   cluster.providers.setStorm("openai", undefined);
-  events.push({ name: "storm", t_start: tStorm, t_end: Date.now() });
+  const storm: NemesisEvent = { name: "storm", t_start: tStorm, t_end: Date.now() };
+  events.push(storm);
+  // The storm opened the openai breaker; until it closes again (30 s cool-down, then a probe) the
+  // route has one target left, so a stall there cannot fail over: the storm is still recovering.
+  // Watched in the background; the schedule goes on meanwhile.
+  recoveries.push(breakersClosed(cluster, "openai").then((t) => void (storm.t_ready = t)));
 
   await sleep(timing.quietMs);
   const tRedis = Date.now();

@@ -10,7 +10,7 @@ import { checkContainment, checkDeadlines, checkLogBytes, checkMemory, checkRedi
 import { collect } from "./collect.js";
 import { createHistory, type History } from "./history.js";
 import { startLoad } from "./load-client.js";
-import { runNemesisCycle, type NemesisEvent, type NemesisTiming } from "./nemesis.js";
+import { runNemesisCycle, settleRecoveries, type NemesisEvent, type NemesisTiming } from "./nemesis.js";
 import { createSoakClients } from "./op-calls.js";
 import { formatTable, row, type PropertyRow } from "./property-row.js";
 import type { MemorySample } from "./replica.js";
@@ -76,6 +76,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     }
     await sleep(1000);
     await load.stop();
+    await settleRecoveries();
     const p23 = await inFlightShed(cluster, history);
     clearInterval(sampler);
 

@@ -211,6 +211,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       await listener.shutdown(0);
       server.readiness.stop();
       await server.budgetHolds.stop();
+      await server.cache.close();
       await requestLog?.close();
       await server.audit.drain();
       await models.close();

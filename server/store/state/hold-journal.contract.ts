@@ -81,26 +81,56 @@ export function runHoldJournalContract(name: string, factory: () => StateBackend
     it("settles once: replaces the journaled hold by the actual, adds the spend, drops record and marker", async () => {
       await state.reserveHold(hold("r1", 300), journal("r1"), LONG_TTL);
       await state.reserveHold(hold("r2", 100), journal("r2"), LONG_TTL);
-      expect(await state.settleHold(settlement("r1", 120), LONG_TTL)).toBe(true);
+      // It reports where it left every counter it names, as a read would find them.
+      expect(await state.settleHold(settlement("r1", 120), LONG_TTL)).toEqual({
+        settled: true,
+        counters: new Map([["c:{t}:a:spent", 120], ["c:{t}:a", 220], ["c:{t}:b", 220]]),
+      });
       expect(await counter("c:{t}:a")).toBe(220); // 100 still held by r2 + 120 spent
       expect(await counter("c:{t}:a:spent")).toBe(120);
       expect(await counter("mark:{t}:r1")).toBeUndefined();
       expect((await state.openHolds(INDEX)).map((h) => h.member)).toEqual(["r2"]);
       // A retry after a lost reply finds no marker and changes nothing.
-      expect(await state.settleHold(settlement("r1", 120), LONG_TTL)).toBe(false);
+      expect(await state.settleHold(settlement("r1", 120), LONG_TTL)).toEqual({ settled: false });
       expect(await counter("c:{t}:a")).toBe(220);
       expect(await counter("c:{t}:a:spent")).toBe(120);
       // An overage goes past the hold; the last settle empties the index.
-      expect(await state.settleHold(settlement("r2", 180), LONG_TTL)).toBe(true);
+      expect(await state.settleHold(settlement("r2", 180), LONG_TTL)).toEqual({
+        settled: true,
+        counters: new Map([["c:{t}:a:spent", 300], ["c:{t}:a", 300], ["c:{t}:b", 300]]),
+      });
       expect(await counter("c:{t}:a")).toBe(300);
       expect(await state.openHolds(INDEX)).toEqual([]);
     });
 
     it("removes a counter a settle brings to zero, and creates none for a zero actual", async () => {
       await state.reserveHold(hold("r1", 300), journal("r1"), LONG_TTL);
-      expect(await state.settleHold(settlement("r1", 0), LONG_TTL)).toBe(true);
+      // Counters it removed or never created are reported as 0.
+      expect(await state.settleHold(settlement("r1", 0), LONG_TTL)).toEqual({
+        settled: true,
+        counters: new Map([["c:{t}:a:spent", 0], ["c:{t}:a", 0], ["c:{t}:b", 0]]),
+      });
       expect(await counter("c:{t}:a")).toBeUndefined();
       expect(await counter("c:{t}:a:spent")).toBeUndefined();
+    });
+
+    it("admits nothing while a required key is missing, and reports every missing one", async () => {
+      const requiring = (member: string, requires: string[]): JournaledHold => ({ ...hold(member, 300), requires });
+      await state.reserve([{ key: "seed:{t}:a", amount: 1, limit: 1 }], LONG_TTL);
+      expect(await state.reserveHold(requiring("r1", ["seed:{t}:b", "seed:{t}:a", "seed:{t}:c"]), journal("r1"), LONG_TTL)).toEqual({ ok: false, missing: [0, 2] });
+      // Checked before the marker and the caps: nothing was written, not even the marker.
+      expect(await counter("mark:{t}:r1")).toBeUndefined();
+      expect(await counter("c:{t}:a")).toBeUndefined();
+      expect(await state.openHolds(INDEX)).toEqual([]);
+      expect(await state.reserveHold(requiring("r2", ["seed:{t}:a"]), journal("r2"), LONG_TTL)).toEqual({ ok: true });
+      expect(await counter("c:{t}:a")).toBe(300);
+      // Once present, the same hold is admitted; an expired key counts as missing.
+      await state.reserve([{ key: "seed:{t}:b", amount: 1, limit: 1 }], 100);
+      await state.reserve([{ key: "seed:{t}:c", amount: 1, limit: 1 }], LONG_TTL);
+      expect(await state.reserveHold(requiring("r1", ["seed:{t}:b", "seed:{t}:a", "seed:{t}:c"]), journal("r1"), LONG_TTL)).toEqual({ ok: true });
+      await sleep(300);
+      expect(await state.reserveHold(requiring("r3", ["seed:{t}:a", "seed:{t}:b"]), journal("r3"), LONG_TTL)).toEqual({ ok: false, missing: [1] });
+      expect(await counter("c:{t}:a")).toBe(600);
     });
 
     it("releases only listed holds still owned as stated, exactly once", async () => {
@@ -124,7 +154,7 @@ export function runHoldJournalContract(name: string, factory: () => StateBackend
       await state.releaseHolds(INDEX, [release("r1")], 150);
       expect(await counter("c:{t}:a")).toBe(10);
       // The stalled owner wakes up and settles: only its actual is added.
-      expect(await state.settleHold(settlement("r1", 70), LONG_TTL)).toBe(true);
+      expect(await state.settleHold(settlement("r1", 70), LONG_TTL)).toMatchObject({ settled: true });
       expect(await counter("c:{t}:a")).toBe(80);
       expect(await counter("c:{t}:a:spent")).toBe(70);
       await state.reserveHold(hold("r3", 1), journal("r3"), LONG_TTL);

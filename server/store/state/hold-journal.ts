@@ -1,4 +1,4 @@
-import type { ReleaseEntry, ReserveEntry } from "./state-backend.js";
+import type { ReleaseEntry, ReserveEntry, ReserveResult } from "./state-backend.js";
 
 /**
  * Where {@link StateBackend.reserveHold} records what a hold added: one field per hold in a
@@ -20,7 +20,25 @@ export interface JournaledHold {
   marker: ReserveEntry;
   /** The counters held on; each amount is added to the journal under the entry's key. */
   counters: readonly ReserveEntry[];
+  /**
+   * Keys that must exist for the hold to be admitted (e.g. the counters' seed markers): when any
+   * is absent, nothing is written and the outcome lists them (`missing`). Same hash tag.
+   */
+  requires?: readonly string[];
 }
+
+/**
+ * Outcome of {@link StateBackend.reserveHold}: `reserve`'s, or, when keys of `requires` were
+ * absent, their positions in it (checked before anything else; nothing was written).
+ */
+export type HoldResult = ReserveResult | { ok: false; missing: readonly number[] };
+
+/**
+ * Outcome of {@link StateBackend.settleHold}. When settled now, `counters` holds the value after
+ * the step of every `add` and `replace` key (0 for an absent or removed counter), so a caller
+ * needs no second read to see where the settle left them.
+ */
+export type SettledHold = { settled: false } | { settled: true; counters: ReadonlyMap<string, number> };
 
 /** One open hold as its index records it. */
 export interface OpenHold {

@@ -1,4 +1,4 @@
-import { holdArguments, type OpenHold } from "./hold-journal.js";
+import { holdArguments, type HoldResult, type OpenHold, type SettledHold } from "./hold-journal.js";
 import { evaluateSlidingWindow } from "./sliding-window.js";
 import { stateArguments } from "./state-arguments.js";
 import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
@@ -185,6 +185,26 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
       return next;
     },
 
+    async incrementMany(requested, ttlMs) {
+      open();
+      stateArguments.increments(requested);
+      stateArguments.ttl(ttlMs);
+      // Read every counter first, so a key holding bytes rejects before anything is written.
+      const totals = new Map<string, { value: number; expiresAt: number }>();
+      for (const { key } of requested) {
+        if (totals.has(key)) continue;
+        const entry = live(key);
+        totals.set(key, { value: counterOf(key, entry), expiresAt: entry?.expiresAt ?? now() + ttlMs });
+      }
+      const values = requested.map(({ key, delta }) => {
+        const total = totals.get(key)!;
+        total.value += delta;
+        return total.value;
+      });
+      for (const [key, { value, expiresAt }] of totals) writeCounter(key, value, expiresAt);
+      return values;
+    },
+
     async reserve(requested: readonly ReserveEntry[], ttlMs: number): Promise<ReserveResult> {
       return reserveNow(requested, ttlMs);
     },
@@ -202,10 +222,16 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
       }
     },
 
-    async reserveHold(hold, journal, ttlMs): Promise<ReserveResult> {
+    async reserveHold(hold, journal, ttlMs): Promise<HoldResult> {
       open();
       holdArguments.journal(journal);
       holdArguments.keys(hold.counters.map((entry) => entry.key));
+      const missing = (hold.requires ?? []).flatMap((key, position) => (live(key) === undefined ? [position] : []));
+      if (missing.length > 0) {
+        stateArguments.reserve([hold.marker, ...hold.counters]);
+        stateArguments.ttl(ttlMs);
+        return { ok: false, missing };
+      }
       const index = holdIndex(journal.index);
       const result = reserveNow([hold.marker, ...hold.counters], ttlMs);
       if (!result.ok) return result;
@@ -218,27 +244,31 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
       return result;
     },
 
-    async settleHold(settlement, ttlMs): Promise<boolean> {
+    async settleHold(settlement, ttlMs): Promise<SettledHold> {
       open();
       stateArguments.release([...settlement.add, ...settlement.replace]);
       stateArguments.ttl(ttlMs);
       holdArguments.keys(settlement.replace.map((entry) => entry.key));
       const index = holdIndex(settlement.index);
-      if (live(settlement.marker) === undefined) return false;
+      if (live(settlement.marker) === undefined) return { settled: false };
       const record = index?.holds.get(settlement.member);
       const expiresAt = now() + ttlMs;
+      const counters = new Map<string, number>();
       for (const { key, amount } of settlement.add) {
-        if (amount > 0) writeCounter(key, counterOf(key, live(key)) + amount, expiresAt);
+        const value = counterOf(key, live(key)) + amount;
+        if (amount > 0) writeCounter(key, value, expiresAt);
+        counters.set(key, value);
       }
       for (const { key, amount } of settlement.replace) {
         const entry = live(key);
         const value = counterOf(key, entry) + amount - (record?.held.get(key) ?? 0);
         if (value > 0 || entry !== undefined) setCounter(key, value, expiresAt);
+        counters.set(key, Math.max(0, value));
       }
       index?.holds.delete(settlement.member);
       if (index?.holds.size === 0) remove(settlement.index);
       remove(settlement.marker);
-      return true;
+      return { settled: true, counters };
     },
 
     async openHolds(key): Promise<OpenHold[]> {

@@ -39,12 +39,20 @@ end
  */
 export const redisHoldLua = {
   /**
-   * KEYS marker, counters…, index; ARGV ttlMs, member, owner, then amount and limit per key
-   * (marker first), then the caller's name of each counter → {1} or {0, index, current} as
-   * `reserve`. On admission, adds the amounts to the member's record and extends the index's TTL.
+   * KEYS marker, counters…, index, required keys…; ARGV ttlMs, member, owner, then amount and
+   * limit per key (marker first), then the caller's name of each counter, then the number of
+   * required keys → {2, positions…} (1-based) when required keys are absent, else {1} or
+   * {0, index, current} as `reserve`. On admission, adds the amounts to the member's record and
+   * extends the index's TTL.
    */
   reserveHold: `${CODEC}
-local n = #KEYS - 1
+local r = tonumber(ARGV[#ARGV])
+local n = #KEYS - 1 - r
+local missing = {2}
+for j = 1, r do
+  if redis.call('EXISTS', KEYS[n + 1 + j]) == 0 then missing[#missing + 1] = j end
+end
+if #missing > 1 then return missing end
 local ttl = tonumber(ARGV[1])
 local pending = {}
 for i = 1, n do
@@ -81,12 +89,14 @@ return {1}
 
   /**
    * KEYS marker, index, add keys…, replace keys…; ARGV ttlMs, member, number of add keys, an
-   * amount per add and replace key, then the caller's name of each replace key → 1 when settled
-   * now, 0 when the marker was gone (nothing written).
+   * amount per add and replace key, then the caller's name of each replace key → when settled
+   * now, {1, the value after the step of each add key, then of each replace key}; {0} when the
+   * marker was gone (nothing written).
    */
   settleHold: `${CODEC}
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
+if redis.call('EXISTS', KEYS[1]) == 0 then return {0} end
 local ttl = tonumber(ARGV[1])
+local after = {1}
 local adds = tonumber(ARGV[3])
 local replaces = #KEYS - 2 - adds
 local held = {}
@@ -98,8 +108,10 @@ end
 for i = 1, adds do
   local amount = tonumber(ARGV[3 + i])
   if amount > 0 then
-    redis.call('INCRBY', KEYS[2 + i], ARGV[3 + i])
+    after[#after + 1] = redis.call('INCRBY', KEYS[2 + i], ARGV[3 + i])
     redis.call('PEXPIRE', KEYS[2 + i], ttl)
+  else
+    after[#after + 1] = counter(KEYS[2 + i])
   end
 end
 for j = 1, replaces do
@@ -108,13 +120,15 @@ for j = 1, replaces do
   local value = current + tonumber(ARGV[3 + adds + j]) - (held[ARGV[3 + adds + replaces + j]] or 0)
   if value > 0 then
     redis.call('SET', key, string.format('%d', value), 'PX', ttl)
-  elseif exists then
-    redis.call('DEL', key)
+    after[#after + 1] = value
+  else
+    if exists then redis.call('DEL', key) end
+    after[#after + 1] = 0
   end
 end
 redis.call('HDEL', KEYS[2], ARGV[2])
 redis.call('DEL', KEYS[1])
-return 1
+return after
 `,
 
   /**

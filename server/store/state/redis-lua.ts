@@ -20,6 +20,27 @@ return value
 `,
 
   /**
+   * KEYS counters; ARGV ttlMs, then delta per key → the new values. `increment` for each key in
+   * order, after checking that none holds a non-integer (so an error writes nothing).
+   */
+  incrementMany: `
+for i = 1, #KEYS do
+  local raw = redis.call('GET', KEYS[i])
+  if raw and not string.match(raw, '^-?%d+$') then
+    return redis.error_reply('ERR value at ' .. KEYS[i] .. ' is not an integer counter')
+  end
+end
+local values = {}
+for i = 1, #KEYS do
+  values[i] = redis.call('INCRBY', KEYS[i], ARGV[i + 1])
+  if redis.call('PTTL', KEYS[i]) < 0 then
+    redis.call('PEXPIRE', KEYS[i], ARGV[1])
+  end
+end
+return values
+`,
+
+  /**
    * KEYS counters; ARGV ttlMs, then amount and limit per key → {1} when every entry fits and all
    * were added, or {0, zero-based index, current} for the first that does not (nothing written).
    * Repeated keys are checked against the running total of this call.

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
-import { holdArguments, holdRecord, type OpenHold } from "./hold-journal.js";
+import { holdArguments, holdRecord, type HoldResult, type OpenHold, type SettledHold } from "./hold-journal.js";
 import { redisHoldLua } from "./redis-hold-lua.js";
 import { redisLua } from "./redis-lua.js";
 import { stateArguments } from "./state-arguments.js";
@@ -146,6 +146,18 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       return Number(await run(redisLua.increment, [k(key)], [delta, ttlMs]));
     },
 
+    async incrementMany(entries, ttlMs) {
+      stateArguments.increments(entries);
+      stateArguments.ttl(ttlMs);
+      if (entries.length === 0) return [];
+      const reply = (await run(
+        redisLua.incrementMany,
+        entries.map((entry) => k(entry.key)),
+        [ttlMs, ...entries.map((entry) => entry.delta)],
+      )) as number[];
+      return reply.map(Number);
+    },
+
     async reserve(entries: readonly ReserveEntry[], ttlMs: number): Promise<ReserveResult> {
       stateArguments.reserve(entries);
       stateArguments.ttl(ttlMs);
@@ -168,30 +180,35 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       );
     },
 
-    async reserveHold(hold, journal, ttlMs): Promise<ReserveResult> {
+    async reserveHold(hold, journal, ttlMs): Promise<HoldResult> {
       const entries = [hold.marker, ...hold.counters];
+      const requires = hold.requires ?? [];
       stateArguments.reserve(entries);
       stateArguments.ttl(ttlMs);
       holdArguments.journal(journal);
       holdArguments.keys(hold.counters.map((entry) => entry.key));
       const reply = (await run(
         redisHoldLua.reserveHold,
-        [...entries.map((entry) => k(entry.key)), k(journal.index)],
-        [ttlMs, journal.member, journal.owner, ...entries.flatMap((entry) => [entry.amount, entry.limit]), ...hold.counters.map((entry) => entry.key)],
+        [...entries.map((entry) => k(entry.key)), k(journal.index), ...requires.map(k)],
+        [ttlMs, journal.member, journal.owner, ...entries.flatMap((entry) => [entry.amount, entry.limit]), ...hold.counters.map((entry) => entry.key), requires.length],
       )) as number[];
+      if (reply[0] === 2) return { ok: false, missing: reply.slice(1).map((position) => Number(position) - 1) };
       return reply[0] === 1 ? { ok: true } : { ok: false, index: Number(reply[1]), current: Number(reply[2]) };
     },
 
-    async settleHold(settlement, ttlMs): Promise<boolean> {
+    async settleHold(settlement, ttlMs): Promise<SettledHold> {
       stateArguments.release([...settlement.add, ...settlement.replace]);
       stateArguments.ttl(ttlMs);
       holdArguments.keys(settlement.replace.map((entry) => entry.key));
-      const reply = await run(
+      const reply = (await run(
         redisHoldLua.settleHold,
         [k(settlement.marker), k(settlement.index), ...settlement.add.map((e) => k(e.key)), ...settlement.replace.map((e) => k(e.key))],
         [ttlMs, settlement.member, settlement.add.length, ...settlement.add.map((e) => e.amount), ...settlement.replace.map((e) => e.amount), ...settlement.replace.map((e) => e.key)],
-      );
-      return Number(reply) === 1;
+      )) as number[];
+      if (reply[0] !== 1) return { settled: false };
+      const counters = new Map<string, number>();
+      [...settlement.add, ...settlement.replace].forEach((entry, i) => counters.set(entry.key, Number(reply[1 + i])));
+      return { settled: true, counters };
     },
 
     async openHolds(index): Promise<OpenHold[]> {

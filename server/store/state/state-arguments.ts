@@ -1,4 +1,4 @@
-import type { ReleaseEntry, ReserveEntry } from "./state-backend.js";
+import type { IncrementEntry, ReleaseEntry, ReserveEntry } from "./state-backend.js";
 
 /**
  * Argument checks shared by every `StateBackend`, so each implementation rejects the same inputs
@@ -16,6 +16,13 @@ export const stateArguments = {
   /** A counter delta: any safe integer. */
   delta(delta: number): void {
     if (!Number.isSafeInteger(delta)) throw new RangeError(`delta must be a safe integer, got ${delta}`);
+  },
+
+  /** incrementMany entries: safe-integer deltas. */
+  increments(entries: readonly IncrementEntry[]): void {
+    entries.forEach((entry, index) => {
+      if (!Number.isSafeInteger(entry.delta)) throw new RangeError(`entries[${index}].delta must be a safe integer, got ${entry.delta}`);
+    });
   },
 
   /** Reserve entries: non-negative amounts, safe-integer limits, at least one entry. */

@@ -152,6 +152,51 @@ export function runStateBackendContract(
       });
     });
 
+    describe("incrementMany", () => {
+      it("adds every delta in one call and resolves the new values in order", async () => {
+        await state.increment("a", 10, LONG_TTL);
+        const values = await state.incrementMany(
+          [
+            { key: "a", delta: 5 },
+            { key: "b", delta: -3 },
+            { key: "a", delta: 1 },
+            { key: "c", delta: 0 },
+          ],
+          LONG_TTL,
+        );
+        expect(values).toEqual([15, -3, 16, 0]);
+        expect(text(await state.get("a"))).toBe("16");
+        expect(text(await state.get("b"))).toBe("-3");
+        expect(text(await state.get("c"))).toBe("0");
+        expect(await state.incrementMany([], LONG_TTL)).toEqual([]);
+      });
+
+      it("is atomic under concurrency", async () => {
+        const entries = [{ key: "x", delta: 1 }, { key: "y", delta: 2 }];
+        await Promise.all(Array.from({ length: 100 }, () => state.incrementMany(entries, LONG_TTL)));
+        expect(text(await state.get("x"))).toBe("100");
+        expect(text(await state.get("y"))).toBe("200");
+      });
+
+      it("sets the TTL on creation and keeps it on later increments, like increment", async () => {
+        await state.incrementMany([{ key: "c", delta: 1 }], 150);
+        await sleep(60);
+        await state.incrementMany([{ key: "c", delta: 1 }, { key: "d", delta: 1 }], LONG_TTL);
+        await sleep(240);
+        expect(await state.get("c")).toBeUndefined();
+        expect(text(await state.get("d"))).toBe("1");
+      });
+
+      it("writes nothing when one key is not a counter or an argument is invalid", async () => {
+        await state.set("bytes", bytes("not a number"), LONG_TTL);
+        await expect(state.incrementMany([{ key: "a", delta: 1 }, { key: "bytes", delta: 1 }], LONG_TTL)).rejects.toThrow();
+        await expect(state.incrementMany([{ key: "a", delta: 1 }, { key: "b", delta: 0.5 }], LONG_TTL)).rejects.toThrow(RangeError);
+        await expect(state.incrementMany([{ key: "a", delta: 1 }], 0)).rejects.toThrow(RangeError);
+        expect(await state.get("a")).toBeUndefined();
+        expect(text(await state.get("bytes"))).toBe("not a number");
+      });
+    });
+
     describe("reserve / release", () => {
       it("adds every amount when all fit", async () => {
         const result = await state.reserve(

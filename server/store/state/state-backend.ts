@@ -1,4 +1,4 @@
-import type { HoldJournal, HoldRelease, HoldSettlement, JournaledHold, OpenHold } from "./hold-journal.js";
+import type { HoldJournal, HoldRelease, HoldResult, HoldSettlement, JournaledHold, OpenHold, SettledHold } from "./hold-journal.js";
 
 /**
  * One entry of an all-or-nothing {@link StateBackend.reserve}: add `amount` to the counter at
@@ -10,6 +10,13 @@ export interface ReserveEntry {
   amount: number;
   /** Inclusive upper bound for the counter after adding `amount`. */
   limit: number;
+}
+
+/** One entry of {@link StateBackend.incrementMany}. */
+export interface IncrementEntry {
+  key: string;
+  /** Safe integer to add (may be negative). */
+  delta: number;
 }
 
 /** One entry of {@link StateBackend.release}. */
@@ -90,6 +97,17 @@ export interface StateBackend {
   increment(key: string, delta: number, ttlMs: number): Promise<number>;
 
   /**
+   * `increment` of several counters in one atomic step (one round trip, one Lua script in Redis):
+   * adds each entry's delta and resolves the new values in entry order (a key listed twice gets
+   * both deltas; its second value includes the first). Same TTL policy as `increment`. All or
+   * nothing: if any key holds something other than an integer counter, it rejects and writes
+   * nothing. An empty list resolves `[]` without reaching the backend. For batched counters
+   * (cache statistics) whose keys need not share a Redis Cluster slot: keep the batches small
+   * (≲ 1 000 keys), since a script blocks the server while it runs.
+   */
+  incrementMany(entries: readonly IncrementEntry[], ttlMs: number): Promise<number[]>;
+
+  /**
    * All-or-nothing admission across several counters (e.g. key, team and org budgets in one
    * step): if, for every entry in order, current + amount ≤ limit, adds every amount atomically;
    * otherwise changes nothing and reports the first entry that would exceed.
@@ -113,17 +131,20 @@ export interface StateBackend {
    * atomic step — so whatever a hold added can later be taken back exactly, by `settleHold` or by
    * `releaseHolds`, however many steps (extensions) it had and whoever is asked to. The record
    * keeps the owner of its first step. The index gets `ttlMs` unless it already lives longer.
+   * First of all, each key of `hold.requires` must exist: when some do not, it changes nothing
+   * and resolves `{ ok: false, missing }` (their positions in `requires`).
    */
-  reserveHold(hold: JournaledHold, journal: HoldJournal, ttlMs: number): Promise<ReserveResult>;
+  reserveHold(hold: JournaledHold, journal: HoldJournal, ttlMs: number): Promise<HoldResult>;
 
   /**
    * Settles a journaled hold in one atomic step, once: if `marker` exists, adds each `add`
    * amount, sets each `replace` counter to `current + amount − journaled` (removed at ≤ 0; an
    * absent counter is created only for a positive result), drops the hold's record and deletes
-   * the marker, and resolves `true`. Without the marker it changes nothing and resolves `false`
+   * the marker, and resolves `{ settled: true, counters }` with every add and replace counter's
+   * value after the step. Without the marker it changes nothing and resolves `{ settled: false }`
    * (already settled — a retry after a lost reply — or expired). Written counters get `ttlMs`.
    */
-  settleHold(settlement: HoldSettlement, ttlMs: number): Promise<boolean>;
+  settleHold(settlement: HoldSettlement, ttlMs: number): Promise<SettledHold>;
 
   /** The open holds recorded in `index` (one read; empty when there are none). */
   openHolds(index: string): Promise<OpenHold[]>;
