@@ -11,7 +11,8 @@
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
- * - prints the gateway's CPU µs per request (user + system, from /proc) and the wall time;
+ * - prints the gateway's CPU µs per request (user + system, from /proc), the wall time, and its read and
+ *   write system calls per request (`syscr`/`syscw` of /proc/PID/io: every socket and file read/write);
  *   `--threads` splits it by thread (main thread vs V8 workers / libuv pool);
  * - `--syscalls` counts the gateway's system calls per request of each path (`strace -c -f`,
  *   which slows the process: read the counts, not the µs, of such a run);
@@ -27,7 +28,7 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
-import { cpuMicros } from "./proc-stats.js";
+import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { startSwitchboard } from "./switchboard-setup.js";
 
@@ -112,6 +113,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   if (trace) await new Promise((r) => setTimeout(r, 1000));
   const threads0 = threadMicros(pid);
   const cpu0 = cpuMicros(pid);
+  const io0 = ioSyscalls(pid);
   const started = performance.now();
   const perCaller = Math.ceil(REQUESTS / CONNS);
   await Promise.all(
@@ -122,11 +124,12 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   const n = perCaller * CONNS;
   const wall = performance.now() - started;
   const cpu = cpuMicros(pid) - cpu0;
+  const io = ioSyscalls(pid);
   if (trace) {
     trace.kill("SIGINT");
     await new Promise((r) => trace.once("exit", r));
   }
-  console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  (${n} requests, ${CONNS} callers)`);
+  console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
   if (flag("threads")) {
     const after = threadMicros(pid);
     const parts = [...after].map(([t, us]) => [t, Math.round((us - (threads0.get(t) ?? 0)) / n)] as const).filter(([, us]) => us > 0);
