@@ -9,6 +9,10 @@
  *   and out, injection scoring in) and a route with the response cache on (10 min TTL). The usage
  *   ledger and the access log are on in both.
  *
+ * `omit` leaves features out of `production`, one at a time for `bench/ablation.ts`: each is removed
+ * as its operator would (no budget created, no limit, no policy, a route without cache, the request
+ * log off, `ledger.fsync=never`, no `REDIS_URL` — in-process state, budget and limit still set).
+ *
  * The replica runs as `npm start` runs it, compiled by scripts/build.mjs (built once per benchmark
  * process); a benchmark's `--runtime tsx` flag runs it from source with tsx instead, to compare.
  */
@@ -41,6 +45,10 @@ export interface BenchGateway {
   close(): Promise<void>;
 }
 
+/** A feature of the `production` pipeline that {@link SwitchboardOptions.omit} can leave out. */
+export type Feature = "budget" | "ratelimit" | "guardrails" | "cache" | "requestlog" | "fsync" | "redis";
+export const FEATURES: readonly Feature[] = ["budget", "ratelimit", "guardrails", "cache", "requestlog", "fsync", "redis"];
+
 /** Options of {@link startSwitchboard}. */
 export interface SwitchboardOptions {
   upstreamUrl: string;
@@ -49,6 +57,8 @@ export interface SwitchboardOptions {
   profileDir?: string;
   /** Compiled (default) or tsx; default: the process's `--runtime` flag. */
   runtime?: Runtime;
+  /** Features of `production` left out (default: none). */
+  omit?: ReadonlySet<Feature>;
 }
 
 const withKey = (secret: string): Interceptor => (next) => (req) => {
@@ -78,6 +88,7 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY: "0",
   };
   let database: TestDatabase | undefined;
+  const omit = opts.omit ?? new Set<Feature>();
   if (opts.mode === "production") {
     if (!process.env.DATABASE_URL || !process.env.REDIS_URL) throw new Error("the production pipeline needs DATABASE_URL and REDIS_URL");
     database = await createTestDatabase();
@@ -93,6 +104,9 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
       // of the shared 2 cores; production runs Redis on its own cores.
       SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS: "1000",
     });
+    if (omit.has("redis")) env.REDIS_URL = undefined;
+    if (omit.has("requestlog")) env.SWITCHBOARD_REQUEST_LOG_MODE = "off";
+    if (omit.has("fsync")) env.SWITCHBOARD_LEDGER_FSYNC = "never";
   }
   const runtime = opts.runtime ?? runtimeFlag();
   const proc = await startNode("server/main.ts", [], {
@@ -108,7 +122,7 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     await database?.drop();
   };
   try {
-    const key = opts.mode === "production" ? await configureProduction(admin) : await configureEmbedded(admin, adminKey);
+    const key = opts.mode === "production" ? await configureProduction(admin, omit) : await configureEmbedded(admin, adminKey);
     await new Promise((r) => setTimeout(r, 1_500)); // one route / limits / policy poll interval
     return { process: proc, url, key, close };
   } catch (err) {
@@ -125,7 +139,7 @@ async function configureEmbedded(admin: Transport, adminKey: string): Promise<st
   return adminKey;
 }
 
-async function configureProduction(admin: Transport): Promise<string> {
+async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>): Promise<string> {
   const org = `bench-${randomBytes(4).toString("hex")}`;
   const tenants = createClient(TenantService, admin);
   await tenants.createOrg({ orgId: org, org: {} });
@@ -136,25 +150,30 @@ async function configureProduction(admin: Transport): Promise<string> {
   // Far from exhausted: every call reserves, settles and is ledgered, none is refused. Tokens per
   // minute count the worst case (input + 4,096 reserved output tokens) of every miss, so the
   // limit is the largest allowed (10^11): 100M would refuse misses after ~25,000 calls.
-  await budgets.createBudget({ parent: `orgs/${org}`, budgetId: "key", budget: { target: keyName, limitMicrosUsd: 10n ** 15n, period: BudgetPeriod.MONTHLY } });
-  await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: "key", rateLimit: { target: keyName, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000_000n } });
+  if (!omit.has("budget")) await budgets.createBudget({ parent: `orgs/${org}`, budgetId: "key", budget: { target: keyName, limitMicrosUsd: 10n ** 15n, period: BudgetPeriod.MONTHLY } });
+  if (!omit.has("ratelimit")) await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: "key", rateLimit: { target: keyName, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000_000n } });
   const rule = (init: Parameters<typeof create<typeof GuardrailRuleSchema>>[1]) => create(GuardrailRuleSchema, init);
-  await createClient(GuardrailService, admin).createGuardrailPolicy({
-    parent: `orgs/${org}`,
-    policyId: "bench",
-    policy: {
-      enabled: true,
-      attachments: [`orgs/${org}`],
-      rules: [
-        rule({ id: "pii", stage: GuardrailStage.INPUT, action: GuardrailAction.REDACT, check: { case: "pii", value: { restoreInResponse: true } } }),
-        rule({ id: "deny", stage: GuardrailStage.BOTH, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: Array.from({ length: 50 }, (_, i) => `forbidden phrase ${i}`) } } }),
-        rule({ id: "injection", stage: GuardrailStage.INPUT, action: GuardrailAction.LOG, check: { case: "injection", value: {} } }),
-      ],
-    },
-  });
+  if (!omit.has("guardrails")) {
+    await createClient(GuardrailService, admin).createGuardrailPolicy({
+      parent: `orgs/${org}`,
+      policyId: "bench",
+      policy: {
+        enabled: true,
+        attachments: [`orgs/${org}`],
+        rules: [
+          rule({ id: "pii", stage: GuardrailStage.INPUT, action: GuardrailAction.REDACT, check: { case: "pii", value: { restoreInResponse: true } } }),
+          rule({ id: "deny", stage: GuardrailStage.BOTH, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: Array.from({ length: 50 }, (_, i) => `forbidden phrase ${i}`) } } }),
+          rule({ id: "injection", stage: GuardrailStage.INPUT, action: GuardrailAction.LOG, check: { case: "injection", value: {} } }),
+        ],
+      },
+    });
+  }
   await createClient(RouteService, admin).createRoute({
     routeId: "bench",
-    route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], cache: { ttl: { seconds: 600n } } },
+    route: {
+      targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }],
+      ...(omit.has("cache") ? {} : { cache: { ttl: { seconds: 600n } } }),
+    },
   });
   return created.secret;
 }

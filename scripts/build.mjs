@@ -7,7 +7,8 @@
 //   own location (`server/store/migrate.ts` finds `../../migrations/`) resolves inside DIR too;
 // - one esbuild transform per file (ESM, node20, no bundling, no `keepNames`: tsx's `__name()`
 //   wrappers cost CPU and ≈ 10 KB per open stream, see bench/README.md), each with a linked source
-//   map, so `node --enable-source-maps` stack traces name the .ts lines;
+//   map (mappings only, no `sourcesContent`: node keeps every loaded map in memory), so
+//   `node --enable-source-maps` stack traces name the .ts lines;
 // - DIR is emptied first and gets a `package.json` of `{"type":"module"}`, so the output is the same
 //   for the same sources and loads as ESM wherever DIR lives (a DIR outside the repository also
 //   needs a `node_modules` beside or above it);
@@ -55,6 +56,10 @@ export async function build(outDir) {
         target: "node20",
         platform: "node",
         sourcemap: "external",
+        // Without the .ts text: `--enable-source-maps` keeps every loaded module's map in memory
+        // for the process's life (≈ 2 MB of V8 heap for the sources alone); stack traces need
+        // only the mappings (an uncaught error's code excerpt reads the .ts file, when present).
+        sourcesContent: false,
         // The map's `sources` entry: the .ts file, relative to where the map lands.
         sourcefile: relative(dirname(target), join(ROOT, file)).split(sep).join("/"),
         tsconfigRaw,

@@ -2,6 +2,15 @@
 export interface DenyList {
   /** Matches as `[start, end)` offsets, leftmost-longest and non-overlapping. */
   find(text: string): Array<{ start: number; end: number }>;
+  /**
+   * The smallest offset `p` such that `text.slice(p)` may still grow into a match when more text
+   * is appended (`text.length` when no phrase is in progress): the text matched so far by the
+   * automaton's current state, mapped back to text offsets (a whitespace run counts once). A
+   * complete match at the very end is included (its word boundary is not decided yet), and so is
+   * a prefix a word boundary will rule out (conservative). No match of `text + more` that ends
+   * past `text.length` starts before `p`.
+   */
+  pendingStart(text: string): number;
   /** Length of the longest phrase (what a streamed scan must keep in its window). */
   readonly longest: number;
 }
@@ -32,6 +41,8 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
   const next: Array<Map<number, number>> = [new Map()];
   const fail: number[] = [0];
   const out: number[][] = [[]];
+  /** Phrase characters a node stands for (its depth in the trie). */
+  const depth: number[] = [0];
   cleaned.forEach((phrase, id) => {
     let node = 0;
     for (let i = 0; i < phrase.length; i++) {
@@ -42,6 +53,7 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
         next.push(new Map());
         fail.push(0);
         out.push([]);
+        depth.push(depth[node]! + 1);
         next[node]!.set(c, child);
       }
       node = child;
@@ -61,6 +73,11 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
     }
   }
   const longest = cleaned.reduce((m, p) => Math.max(m, p.length), 0);
+  /** The automaton's move on one normalised character. */
+  const advance = (node: number, c: number): number => {
+    while (node !== 0 && !next[node]!.has(c)) node = fail[node]!;
+    return next[node]!.get(c) ?? 0;
+  };
 
   return {
     longest,
@@ -77,8 +94,7 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
           c = 32;
         }
         prevSpace = space;
-        while (node !== 0 && !next[node]!.has(c)) node = fail[node]!;
-        node = next[node]!.get(c) ?? 0;
+        node = advance(node, c);
         for (const id of out[node]!) {
           const phrase = cleaned[id]!;
           const start = startOf(text, i + 1, phrase.length);
@@ -89,6 +105,19 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
         }
       }
       return leftmostLongest(hits);
+    },
+    pendingStart(text) {
+      let node = 0;
+      let prevSpace = false;
+      for (let i = 0; i < text.length; i++) {
+        const space = SPACE.test(text[i]!);
+        if (space && prevSpace) continue;
+        prevSpace = space;
+        node = advance(node, space ? 32 : caseSensitive ? text.charCodeAt(i) : fold(text.charCodeAt(i)));
+      }
+      // The state is the longest suffix of the normalised text that is a prefix of some phrase:
+      // any match still to come starts inside it.
+      return startOf(text, text.length, depth[node]!);
     },
   };
 }

@@ -24,15 +24,24 @@ export interface StreamScanner {
 }
 
 /**
- * Creates the scanner of one streamed answer. Text is held back in a window of
- * `max(256, longest deny-listed phrase + 1)` characters and released only once no match could
- * still begin in it, so:
- * - a blocked phrase or value is never sent, even in part, whatever the chunking (a match no
- *   longer than the window is wholly inside it before any of it is released);
+ * Creates the scanner of one streamed answer. Text is held back only as long as a match could
+ * still begin in it, then released:
+ * - when every rule that applies at `stage` is a deny list, exactly the tail that may still grow
+ *   into a listed phrase is held back (`DenyList.pendingStart`: the automaton's current state,
+ *   in text characters), so text that ends in no phrase prefix is sent at once, however long a
+ *   whitespace run makes a match;
+ * - otherwise (PII, regex, injection, external — any other rule at `stage`) a window of
+ *   `max(256, longest deny-listed phrase + 1)` characters is held back; a match longer than the
+ *   window (a phrase with a long whitespace run in it) could begin in text already released.
+ * Either way:
+ * - a blocked phrase or value is never sent, even in part, whatever the chunking;
  * - a redacted value split across chunks is replaced whole (the release point never cuts a
  *   match in two).
- * The cost is a delay of one window of text, and a rescan of the window per chunk (linear
- * detectors, so O(window) per chunk).
+ * The cost is a delay of what is held back, and a rescan of it per chunk (linear detectors, so
+ * O(held-back text) per chunk). With deny lists only, whitespace can stretch a phrase in progress
+ * without bound ("launch" and then thousands of spaces), so a chunk of whitespace alone is held
+ * without a scan: it can neither complete a match (phrases end in a non-space) nor change one
+ * already found, and rescanning the growing run per chunk would cost quadratic time.
  */
 export function createStreamScanner(
   policies: readonly CompiledPolicy[],
@@ -40,10 +49,7 @@ export function createStreamScanner(
   placeholders: Placeholders,
   find: FindViolations = (text) => findViolations(text, policies, stage),
 ): StreamScanner {
-  const longestPhrase = policies
-    .flatMap((p) => p.rules)
-    .reduce((m, r) => Math.max(m, r.check.kind === "deny_list" ? r.check.list.longest : 0), 0);
-  const window = Math.max(MIN_WINDOW_CHARS, longestPhrase + 1);
+  const release = releasePointOf(policies, stage);
   let context = "";
   let pending = "";
   let seen = "";
@@ -56,7 +62,7 @@ export function createStreamScanner(
     findings.sort((a, b) => a.start - b.start);
     const blocked = findings.find((f) => f.action === "block");
     if (blocked !== undefined) return { text: "", blocked };
-    let cut = final ? pending.length : Math.max(0, pending.length - window);
+    let cut = final ? pending.length : release.cut(context, pending);
     const redactions = nonOverlapping(findings.filter((f) => f.action === "redact" && f.start >= 0));
     for (const r of redactions) if (r.start < cut && r.end > cut) cut = r.start;
     const ready = redactions.filter((r) => r.end <= cut);
@@ -70,6 +76,7 @@ export function createStreamScanner(
     push(text) {
       pending += text;
       seen += text;
+      if (release.holdBlank && BLANK.test(text)) return Promise.resolve({ text: "" });
       return step(false);
     },
     flush() {
@@ -79,4 +86,35 @@ export function createStreamScanner(
       return seen;
     },
   };
+}
+
+/** A chunk of whitespace alone (or nothing). */
+const BLANK = /^\s*$/;
+
+/** How a scanner releases text. */
+interface ReleasePoint {
+  /** Where a step may cut `pending` (the text after the released `context`) without releasing text a match could still begin in. */
+  cut(context: string, pending: string): number;
+  /** Whether a chunk of whitespace alone is held without a scan (deny lists only: it cannot change what they find). */
+  holdBlank: boolean;
+}
+
+/** The release point of the rules of `policies` at `stage`: a deny list's phrase in progress, or the fixed window. */
+function releasePointOf(policies: readonly CompiledPolicy[], stage: GuardrailStageName): ReleasePoint {
+  const rules = policies.flatMap((p) => p.rules);
+  const applying = rules.filter((r) => r.stages.has(stage));
+  const lists = applying.flatMap((r) => (r.check.kind === "deny_list" ? [r.check.list] : []));
+  if (lists.length === applying.length) {
+    return {
+      holdBlank: true,
+      cut(context, pending) {
+        const scanned = context + pending;
+        const start = lists.reduce((m, list) => Math.min(m, list.pendingStart(scanned)), scanned.length);
+        return Math.max(0, start - context.length);
+      },
+    };
+  }
+  const longestPhrase = rules.reduce((m, r) => Math.max(m, r.check.kind === "deny_list" ? r.check.list.longest : 0), 0);
+  const window = Math.max(MIN_WINDOW_CHARS, longestPhrase + 1);
+  return { holdBlank: false, cut: (_context, pending) => Math.max(0, pending.length - window) };
 }

@@ -17,8 +17,9 @@ import type { ModelCallResult, ModelStream, Stage } from "./model-call.js";
  * last. When the analyzer fails, the answer is refused (`Unavailable`) unless the policies fail
  * open (`guardrails/analyzer.ts`), so an unchecked answer is neither sent nor cached.
  *
- * Streams are scanned through sliding windows (`stream-scanner.ts`) as they pass, one for the
- * text and one per tool call's argument deltas: a blocked phrase or value stops the stream
+ * Streams are scanned as they pass (`stream-scanner.ts`: only a deny-listed phrase in progress is
+ * held back when deny lists are the stage's only rules, a fixed window otherwise), one scanner for
+ * the text and one per tool call's argument deltas: a blocked phrase or value stops the stream
  * before any of it is sent, with the same error thrown mid-stream, which ChatStream turns into
  * its `truncated` (reason guardrail) terminal event; redacted values are masked in the deltas.
  * External rules are checked when the stream ends, before its `finish` is passed on.

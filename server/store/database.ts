@@ -1,4 +1,3 @@
-import { PGlite } from "@electric-sql/pglite";
 import { Kysely, PostgresDialect, type LogEvent } from "kysely";
 import pg from "pg";
 import { createPGliteDialect } from "./pglite-dialect.js";
@@ -65,6 +64,9 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     pool.on("connect", (client) => client.on("error", () => undefined));
     return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...logOption(opts) }), "postgres");
   }
+  // Imported here, not at the top: a replica on Postgres never loads PGlite's Emscripten glue
+  // (≈ 1 MB of V8 heap and its compiled code, for nothing).
+  const { PGlite } = await import("@electric-sql/pglite");
   const pglite = await PGlite.create({
     dataDir: opts.dataDir ?? "memory://",
     parsers: { [INT8_OID]: (value: string) => BigInt(value) },

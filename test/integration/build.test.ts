@@ -44,6 +44,10 @@ describe("scripts/build.mjs", () => {
     const main = readFileSync(join(dist, "server/main.js"), "utf8");
     expect(main).toMatch(/\/\/# sourceMappingURL=main\.js\.map\n$/);
     expect(main).not.toContain("__name(");
+    // Maps carry the mappings only: node --enable-source-maps holds every loaded map for good.
+    const map = JSON.parse(readFileSync(join(dist, "server/main.js.map"), "utf8")) as { mappings: string; sourcesContent?: unknown };
+    expect(map.mappings.length).toBeGreaterThan(0);
+    expect(map.sourcesContent).toBeUndefined();
 
     // A stack trace through compiled code names the TypeScript source (migrate.ts refuses a relative folder).
     const probe = `import { migrateToLatest } from ${JSON.stringify(join(dist, "server/store/migrate.js"))};

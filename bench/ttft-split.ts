@@ -1,0 +1,134 @@
+/**
+ * Splits ChatStream's time to first token between the gateway and the measuring client: one
+ * replica, the same stream measured by connect-node's clients (as `run.ts` does), by raw clients
+ * that only frame the request and parse envelopes (undici for Connect over HTTP/1.1, node:http2
+ * for gRPC), and the OpenAI surface's SSE beside them. The probes alternate call by call, so all
+ * see the same machine load.
+ *
+ *   node --import tsx bench/ttft-split.ts [embedded|production] [--streams 300] [--unique]
+ *
+ * Sequential streams after 50 unmeasured rounds; p50/p90 ms from the request to the first message
+ * (any bytes) and to the first delta. One fixed prompt (a cache hit once cached, as in `run.ts`'s
+ * TTFT rows) unless `--unique`. `production` needs DATABASE_URL and REDIS_URL.
+ */
+import { connect as http2Connect } from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
+import { Pool } from "undici";
+import { CapabilityService, ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
+import { percentile } from "./load.js";
+import { startNode } from "./processes.js";
+import { hasOpenAIToken } from "./streams.js";
+import { startSwitchboard } from "./switchboard-setup.js";
+
+const flag = (name: string) => process.argv.includes(`--${name}`);
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i === -1 ? fallback : process.argv[i + 1]!;
+};
+const MODE = process.argv[2] === "embedded" ? "embedded" : "production";
+const STREAMS = Number(arg("streams", "300"));
+const PATH = "/switchboard.v1.CapabilityService/ChatStream";
+
+/** When the first message and the first delta arrived, ms after the request started. */
+type Probe = () => Promise<{ first: number; delta: number }>;
+
+let sequence = 0;
+const prompt = () => (flag("unique") ? `hello benchmark ${process.pid} ${sequence++}` : "hello benchmark");
+const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
+
+/** The request as one enveloped message (flags 0, 4-byte length), both protocols' framing. */
+function envelope(text: string): Buffer {
+  const bytes = toBinary(ChatStreamRequestSchema, create(ChatStreamRequestSchema, chatReq(text)));
+  const out = Buffer.alloc(5 + bytes.length);
+  out.writeUInt32BE(bytes.length, 1);
+  out.set(bytes, 5);
+  return out;
+}
+
+/** Feeds response bytes; says whether a delta message completed in them. */
+function deltaReader(): (chunk: Buffer) => boolean {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    let delta = false;
+    while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+      const end = 5 + buf.readUInt32BE(1);
+      const flags = buf[0]!;
+      const body = buf.subarray(5, end);
+      buf = buf.subarray(end);
+      if ((flags & 2) === 0 && fromBinary(ChatStreamResponseSchema, body).event.case === "delta") delta = true;
+    }
+    return delta;
+  };
+}
+
+/** Times one stream: `chunks` yields its pieces; `isDelta` says whether a piece holds the first delta. */
+async function timed<T>(start: number, chunks: AsyncIterable<T>, isDelta: (c: T) => boolean) {
+  let first = -1;
+  let delta = -1;
+  for await (const c of chunks) {
+    const at = performance.now() - start;
+    if (first < 0) first = at;
+    if (isDelta(c) && delta < 0) delta = at;
+  }
+  if (delta < 0) throw new Error("no delta in the stream");
+  return { first, delta };
+}
+
+const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
+const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: MODE });
+const withKey: Interceptor = (next) => (req) => {
+  req.header.set("authorization", `Bearer ${gw.key}`);
+  return next(req);
+};
+const connect = createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] }));
+const grpc = createClient(CapabilityService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] }));
+const pool = new Pool(gw.url, { connections: 4 });
+const session = http2Connect(gw.url);
+const auth = `Bearer ${gw.key}`;
+
+const probes: Record<string, Probe> = {
+  "connect-node client, Connect": () => timed(performance.now(), connect.chatStream(chatReq(prompt())), (m) => m.event.case === "delta"),
+  "connect-node client, gRPC": () => timed(performance.now(), grpc.chatStream(chatReq(prompt())), (m) => m.event.case === "delta"),
+  "raw client, Connect (undici)": async () => {
+    const start = performance.now();
+    const headers = { "content-type": "application/connect+proto", "connect-protocol-version": "1", authorization: auth };
+    const res = await pool.request({ path: PATH, method: "POST", headers, body: envelope(prompt()) });
+    const read = deltaReader();
+    return timed(start, res.body as AsyncIterable<Buffer>, read);
+  },
+  "raw client, gRPC (node:http2)": () => {
+    const start = performance.now();
+    const stream = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers", authorization: auth });
+    stream.end(envelope(prompt()));
+    const read = deltaReader();
+    return timed(start, stream as AsyncIterable<Buffer>, read);
+  },
+  "OpenAI SSE (undici)": async () => {
+    const start = performance.now();
+    const body = JSON.stringify({ model: "bench", stream: true, messages: [{ role: "user", content: prompt() }] });
+    const res = await pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", authorization: auth }, body });
+    return timed(start, res.body as AsyncIterable<Buffer>, (c) => hasOpenAIToken(c.toString()));
+  },
+};
+
+const names = Object.keys(probes);
+const samples = new Map(names.map((n) => [n, { first: [] as number[], delta: [] as number[] }]));
+for (let i = 0; i < 50; i++) for (const n of names) await probes[n]!();
+for (let i = 0; i < STREAMS; i++) {
+  for (const n of names) {
+    const r = await probes[n]!();
+    samples.get(n)!.first.push(r.first);
+    samples.get(n)!.delta.push(r.delta);
+  }
+}
+const ms = (xs: number[], p: number) => percentile(xs, p).toFixed(3);
+process.stdout.write(`${MODE}, ${STREAMS} streams per probe${flag("unique") ? ", unique prompts" : ", one prompt"}\n\n| probe | first message p50 ms | first delta p50 ms | first delta p90 ms |\n|---|---|---|---|\n`);
+for (const [n, s] of samples) process.stdout.write(`| ${n} | ${ms(s.first, 50)} | ${ms(s.delta, 50)} | ${ms(s.delta, 90)} |\n`);
+session.close();
+await pool.close();
+await gw.close();
+await upstream.stop();
