@@ -60,9 +60,13 @@ export function createStreamScanner(
       .map((f) => ({ ...f, start: f.start - context.length, end: f.end - context.length }))
       .filter((f) => f.end > 0);
     findings.sort((a, b) => a.start - b.start);
-    const blocked = findings.find((f) => f.action === "block");
-    if (blocked !== undefined) return { text: "", blocked };
     let cut = final ? pending.length : release.cut(context, pending);
+    // A block whose match reaches the end of the text so far may still come apart: the next
+    // chunk can carry it past its word boundary ("launch codes" + "x") or out of a value's
+    // pattern, and the whole answer checked at once would pass. While such a match is wholly
+    // held back it waits for that chunk (or the end); one reaching into released text blocks now.
+    const blocked = findings.find((f) => f.action === "block" && (final || f.end < pending.length || f.start < cut));
+    if (blocked !== undefined) return { text: "", blocked };
     const redactions = nonOverlapping(findings.filter((f) => f.action === "redact" && f.start >= 0));
     for (const r of redactions) if (r.start < cut && r.end > cut) cut = r.start;
     const ready = redactions.filter((r) => r.end <= cut);
