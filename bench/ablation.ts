@@ -15,13 +15,10 @@
  * to `all` (paired: same repetition, minutes apart). Needs DATABASE_URL and REDIS_URL.
  */
 import { loadavg } from "node:os";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
-import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
-import { FEATURES, startSwitchboard, type Feature } from "./switchboard-setup.js";
+import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
 
 const argv = process.argv.slice(2);
 const arg = (name: string, fallback: string) => {
@@ -53,11 +50,7 @@ let next = 0; // every call of the run gets its own prompt: all cache misses
 async function runConfig(name: string): Promise<void> {
   const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production", omit: CONFIGS.get(name)! });
   const pid = gw.process.pid;
-  const withKey: Interceptor = (nxt) => (req) => {
-    req.header.set("authorization", `Bearer ${gw.key}`);
-    return nxt(req);
-  };
-  const connect = createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] }));
+    const { connect } = capabilityClients(gw);
   const pool = new Pool(gw.url, { connections: CONNS });
   const paths: Record<PathName, (i: number) => Promise<void>> = {
     openai: async (i) => {

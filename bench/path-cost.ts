@@ -24,13 +24,10 @@
  */
 import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
-import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
-import { startSwitchboard } from "./switchboard-setup.js";
+import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -67,11 +64,7 @@ const gw = await startSwitchboard({
   ...(flag("profile") ? { profileDir: process.env.SB_PROFILE_DIR ?? "bench/results/profiles" } : {}),
 });
 const pid = gw.process.pid!;
-const withKey: Interceptor = (next) => (req) => {
-  req.header.set("authorization", `Bearer ${gw.key}`);
-  return next(req);
-};
-const connect = createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] }));
+const { connect } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: CONNS });
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
 const paths: Record<string, (i: number) => Promise<void>> = {

@@ -14,15 +14,12 @@
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
-import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { runLoad } from "./load.js";
 import { startNode } from "./processes.js";
 import { cpuMicros } from "./proc-stats.js";
-import { startSwitchboard } from "./switchboard-setup.js";
+import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -41,12 +38,7 @@ process.env.SB_RSS_PROBE_DIR = dir;
 const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production" });
 delete process.env.NODE_OPTIONS;
 const pid = gw.process.pid;
-const withKey: Interceptor = (next) => (req) => {
-  req.header.set("authorization", `Bearer ${gw.key}`);
-  return next(req);
-};
-const connect = createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] }));
-const grpc = createClient(CapabilityService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] }));
+const { connect, grpc } = capabilityClients(gw);
 const openai = new Pool(gw.url, { connections: 128 });
 const runId = Math.random().toString(36).slice(2, 8);
 let sequence = 0;

@@ -22,8 +22,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { create } from "@bufbuild/protobuf";
 import { createClient, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
+import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { BudgetService } from "../gen/ts/switchboard/v1/budget_service_pb.js";
+import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { BudgetPeriod } from "../gen/ts/switchboard/v1/error_details_pb.js";
 import { GuardrailStage } from "../gen/ts/switchboard/v1/error_details_pb.js";
 import { GuardrailAction, GuardrailRuleSchema, GuardrailService } from "../gen/ts/switchboard/v1/guardrail_service_pb.js";
@@ -176,4 +177,13 @@ async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>)
     },
   });
   return created.secret;
+}
+
+/** `CapabilityService` clients calling `gw` with its key: Connect (HTTP/1.1, binary) and gRPC (h2c). */
+export function capabilityClients(gw: Pick<BenchGateway, "url" | "key">) {
+  const interceptors = [withKey(gw.key)];
+  return {
+    connect: createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors })),
+    grpc: createClient(CapabilityService, createGrpcTransport({ baseUrl: gw.url, interceptors })),
+  };
 }

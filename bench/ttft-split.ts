@@ -13,15 +13,13 @@
  */
 import { connect as http2Connect } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
-import { CapabilityService, ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import { ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile } from "./load.js";
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
-import { startSwitchboard } from "./switchboard-setup.js";
+import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
 
 const flag = (name: string) => process.argv.includes(`--${name}`);
 const arg = (name: string, fallback: string) => {
@@ -80,12 +78,7 @@ async function timed<T>(start: number, chunks: AsyncIterable<T>, isDelta: (c: T)
 
 const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
 const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: MODE });
-const withKey: Interceptor = (next) => (req) => {
-  req.header.set("authorization", `Bearer ${gw.key}`);
-  return next(req);
-};
-const connect = createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] }));
-const grpc = createClient(CapabilityService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] }));
+const { connect, grpc } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: 4 });
 const session = http2Connect(gw.url);
 const auth = `Bearer ${gw.key}`;
