@@ -77,7 +77,7 @@ describe("stream scanner with deny lists only (holds back only a phrase in progr
     expect(scans).toHaveLength(2);
   });
 
-  it("keeps the fixed window when any other rule applies at the stage, not for rules of the other stage", async () => {
+  it("keeps the fixed window when any other in-process rule applies at the stage, not for rules of the other stage or external ones", async () => {
     const pii = (stage: GuardrailStage): RuleInit => ({ id: "pii", stage, action: GuardrailAction.REDACT, check: { case: "pii", value: { entities: [PiiEntity.EMAIL] } } });
     const regex: RuleInit = { id: "re", stage: GuardrailStage.OUTPUT, action: GuardrailAction.LOG, check: { case: "regex", value: { pattern: "zz+" } } };
     for (const other of [pii(GuardrailStage.OUTPUT), pii(GuardrailStage.BOTH), regex]) {
@@ -87,6 +87,9 @@ describe("stream scanner with deny lists only (holds back only a phrase in progr
     }
     const inputOnly = policyOf(pii(GuardrailStage.INPUT));
     expect((await createStreamScanner([blocking, inputOnly], "output", createPlaceholders()).push("hello world")).text).toBe("hello world");
+    // External rules check the whole answer after it ended: no window for them either.
+    const external = policyOf({ id: "ext", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "external", value: { url: "http://127.0.0.1:9" } } });
+    expect((await createStreamScanner([blocking, external], "output", createPlaceholders()).push("hello world")).text).toBe("hello world");
   });
 
   it("never releases any of a blocked phrase, releases exactly up to the phrase in progress, and all of a clean text (property)", async () => {

@@ -26,11 +26,12 @@ export interface StreamScanner {
 /**
  * Creates the scanner of one streamed answer. Text is held back only as long as a match could
  * still begin in it, then released:
- * - when every rule that applies at `stage` is a deny list, exactly the tail that may still grow
+ * - when every in-process rule that applies at `stage` is a deny list (external rules check the
+ *   whole answer after it ended, so they never need text held back), exactly the tail that may still grow
  *   into a listed phrase is held back (`DenyList.pendingStart`: the automaton's current state,
  *   in text characters), so text that ends in no phrase prefix is sent at once, however long a
  *   whitespace run makes a match;
- * - otherwise (PII, regex, injection, external — any other rule at `stage`) a window of
+ * - otherwise (PII, regex, injection — any other in-process rule at `stage`) a window of
  *   `max(256, longest deny-listed phrase + 1)` characters is held back; a match longer than the
  *   window (a phrase with a long whitespace run in it) could begin in text already released.
  * Either way:
@@ -106,7 +107,9 @@ interface ReleasePoint {
 /** The release point of the rules of `policies` at `stage`: a deny list's phrase in progress, or the fixed window. */
 function releasePointOf(policies: readonly CompiledPolicy[], stage: GuardrailStageName): ReleasePoint {
   const rules = policies.flatMap((p) => p.rules);
-  const applying = rules.filter((r) => r.stages.has(stage));
+  // External rules see the whole answer only once it has ended (the output stage runs them after
+  // the last release), so holding text back protects nothing from them: they do not count.
+  const applying = rules.filter((r) => r.stages.has(stage) && r.check.kind !== "external");
   const lists = applying.flatMap((r) => (r.check.kind === "deny_list" ? [r.check.list] : []));
   if (lists.length === applying.length) {
     return {
