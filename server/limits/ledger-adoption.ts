@@ -2,8 +2,9 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
-import { isRowRejection, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
-import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
+import type { UsageStore } from "../store/usage-store.js";
+import { decodeLedgerSegment } from "./ledger-codec.js";
+import { commitLedgerBatch } from "./ledger-commit.js";
 import { holderAlive, LEDGER_LOCK, readLedgerLock, thisHolder, writeLedgerLock } from "./ledger-lock.js";
 import { LEDGER_SEGMENT } from "./ledger-writer.js";
 
@@ -98,7 +99,7 @@ async function replayFolder(deps: LedgerAdoptionDeps, dir: string): Promise<numb
     if (text === undefined) continue;
     // A torn last line was never acknowledged: dropped.
     const { records, unreadable } = decodeLedgerSegment(text);
-    for (let i = 0; i < records.length; i += batchRows) await commit(deps, records.slice(i, i + batchRows));
+    for (let i = 0; i < records.length; i += batchRows) await commitLedgerBatch(deps, records.slice(i, i + batchRows), "adopted ledger record refused by Postgres; dead-lettered");
     if (unreadable.length > 0) await deps.store.deadLetter(unreadable);
     await unlink(file).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
@@ -108,26 +109,6 @@ async function replayFolder(deps: LedgerAdoptionDeps, dir: string): Promise<numb
   await unlink(path.join(dir, LEDGER_LOCK)).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
   return committed;
-}
-
-/** One batch; a batch refused for its content is retried row by row, refused rows dead-lettered. */
-async function commit(deps: LedgerAdoptionDeps, batch: readonly UsageRecordRow[]): Promise<void> {
-  try {
-    await deps.store.insertBatch(batch);
-    return;
-  } catch (err) {
-    if (!isRowRejection(err)) throw err;
-  }
-  for (const row of batch) {
-    try {
-      await deps.store.insertBatch([row]);
-    } catch (err) {
-      if (!isRowRejection(err)) throw err;
-      const error = err instanceof Error ? err.message : String(err);
-      deps.logger.error({ callId: row.callId, attempt: row.attempt, error }, "adopted ledger record refused by Postgres; dead-lettered");
-      await deps.store.deadLetter([{ record: encodeLedgerLine(row).trimEnd(), error }]);
-    }
-  }
 }
 
 async function isDirectory(p: string): Promise<boolean> {

@@ -1,8 +1,9 @@
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
-import { isRowRejection, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
+import type { UsageRecordRow, UsageStore } from "../store/usage-store.js";
 import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
+import { commitLedgerBatch } from "./ledger-commit.js";
 import { holderAlive, LEDGER_LOCK, readLedgerLock, writeLedgerLock } from "./ledger-lock.js";
 
 /** Dependencies of {@link createLedgerWriter}. */
@@ -163,31 +164,13 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
   const commitSegment = async (segment: Segment): Promise<void> => {
     while (segment.committed < segment.records.length) {
       const batch = segment.records.slice(segment.committed, segment.committed + batchRows);
-      try {
-        await deps.store.insertBatch(batch);
-      } catch (err) {
-        if (!isRowRejection(err)) throw err;
-        await commitRowByRow(batch);
-      }
+      await commitLedgerBatch(deps, batch, "ledger record refused by Postgres; dead-lettered");
       segment.committed += batch.length;
       pendingCount -= batch.length;
     }
     if (segment.file !== "") await unlink(segment.file).catch((err: NodeJS.ErrnoException) => {
       if (err.code !== "ENOENT") throw err;
     });
-  };
-
-  const commitRowByRow = async (batch: readonly UsageRecordRow[]): Promise<void> => {
-    for (const row of batch) {
-      try {
-        await deps.store.insertBatch([row]);
-      } catch (err) {
-        if (!isRowRejection(err)) throw err;
-        const error = err instanceof Error ? err.message : String(err);
-        logger.error({ callId: row.callId, attempt: row.attempt, error }, "ledger record refused by Postgres; dead-lettered");
-        await deps.store.deadLetter([{ record: encodeLedgerLine(row).trimEnd(), error }]);
-      }
-    }
   };
 
   const flushOnce = async (): Promise<void> => {
