@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./config-error.js";
+import { issuesOf } from "./config-issues.testing.js";
 import { generateSecret } from "../auth/key-format.js";
 import { defaultConfig, loadConfig } from "./config.js";
 
@@ -12,16 +13,6 @@ function writeYaml(text: string): string {
   const file = join(dir, "switchboard.yaml");
   writeFileSync(file, text);
   return file;
-}
-
-function issuesOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
 }
 
 describe("loadConfig", () => {

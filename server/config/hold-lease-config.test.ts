@@ -3,17 +3,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "./config-error.js";
+import { issuesOf } from "./config-issues.testing.js";
 import { loadConfig } from "./config.js";
-
-function issuesOf(fn: () => unknown): string[] {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("budgets.hold* (budget-hold recovery timing)", () => {
   it("defaults to the code's timings: 15 s lease refreshed every 4 s, swept every 5 s", () => {

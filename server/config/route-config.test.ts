@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { ConfigError } from "./config-error.js";
+import { issuesOf as configIssues } from "./config-issues.testing.js";
 import { loadConfig } from "./config.js";
 
 function configFrom(yaml: string) {
@@ -14,13 +14,7 @@ function configFrom(yaml: string) {
 }
 
 function issuesOf(yaml: string): string[] {
-  try {
-    configFrom(yaml);
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map((i) => `${i.path}: ${i.message}`);
-  }
-  throw new Error("expected a ConfigError");
+  return configIssues(() => configFrom(yaml));
 }
 
 const GOOD = `

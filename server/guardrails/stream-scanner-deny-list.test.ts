@@ -8,6 +8,7 @@ import { evaluateText } from "./evaluate.js";
 import { createPlaceholders } from "./placeholders.js";
 import { compilePolicy, type CompiledPolicy } from "./policy.js";
 import { createStreamScanner } from "./stream-scanner.js";
+import { pieces, scanChunks } from "./stream-scanner.testing.js";
 
 const PHRASES = ["launch codes", "codes red", "Top  Secret", "ass"];
 const reference = compileDenyList(PHRASES);
@@ -25,28 +26,6 @@ const fragment = fc.oneof(
   fc.constantFrom(" ", "    ", "\n\t ", " ".repeat(300)),
 );
 const text = fc.array(fragment, { minLength: 1, maxLength: 14 }).map((parts) => parts.join(""));
-
-/** `t` cut at the given positions. */
-function pieces(t: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => c % (t.length + 1)))].sort((a, b) => a - b);
-  return [...at, t.length].map((c, i, all) => t.slice(i === 0 ? 0 : all[i - 1], c));
-}
-
-/** Streams `chunks`: the text released after each push, the block (offsets relative to what was held) if any. */
-async function stream(chunks: readonly string[], policies: CompiledPolicy[]) {
-  const scanner = createStreamScanner(policies, "output", createPlaceholders());
-  let sent = "";
-  const afterPush: Array<{ seen: string; sent: string; blank: boolean }> = [];
-  for (const piece of chunks) {
-    const step = await scanner.push(piece);
-    if (step.blocked !== undefined) return { sent, afterPush, blocked: step.blocked };
-    sent += step.text;
-    afterPush.push({ seen: scanner.seen, sent, blank: /^\s*$/.test(piece) });
-  }
-  const rest = await scanner.flush();
-  if (rest.blocked !== undefined) return { sent, afterPush, blocked: rest.blocked };
-  return { sent: sent + rest.text, afterPush, blocked: undefined };
-}
 
 describe("stream scanner with deny lists only (holds back only a phrase in progress)", () => {
   it("releases text that ends in no phrase prefix at once, and holds back only the prefix", async () => {
@@ -95,7 +74,7 @@ describe("stream scanner with deny lists only (holds back only a phrase in progr
   it("never releases any of a blocked phrase, releases exactly up to the phrase in progress, and all of a clean text (property)", async () => {
     await fc.assert(
       fc.asyncProperty(text, fc.array(fc.nat(), { maxLength: 30 }), async (t, cuts) => {
-        const { sent, afterPush, blocked } = await stream(pieces(t, cuts), [blocking]);
+        const { sent, afterPush, blocked } = await scanChunks([blocking], pieces(t, cuts));
         const matches = reference.find(t);
         expect(t.startsWith(sent)).toBe(true);
         // No byte of any match of the whole text was released.
@@ -126,7 +105,7 @@ describe("stream scanner with deny lists only (holds back only a phrase in progr
     const redacting = policyOf(deny(GuardrailAction.REDACT));
     await fc.assert(
       fc.asyncProperty(text, fc.array(fc.nat(), { maxLength: 30 }), async (t, cuts) => {
-        const { sent, blocked } = await stream(pieces(t, cuts), [redacting]);
+        const { sent, blocked } = await scanChunks([redacting], pieces(t, cuts));
         expect(blocked).toBeUndefined();
         expect(sent).toBe(evaluateText(t, [redacting], "output", createPlaceholders()).text);
       }),

@@ -8,6 +8,7 @@ import { createPlaceholders, createStreamRestorer, redactSpans } from "./placeho
 import { compilePolicy } from "./policy.js";
 import { generatePiiCorpus } from "./pii/corpus/generate-corpus.js";
 import { createStreamScanner } from "./stream-scanner.js";
+import { pieces, scanChunks } from "./stream-scanner.testing.js";
 
 const policy = compilePolicy(
   create(GuardrailPolicySchema, {
@@ -18,18 +19,6 @@ const policy = compilePolicy(
     ],
   }),
 );
-
-/** `text` cut at the given (sorted, in-range) positions. */
-function pieces(text: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const out: string[] = [];
-  let prev = 0;
-  for (const c of [...at, text.length]) {
-    out.push(text.slice(prev, c));
-    prev = c;
-  }
-  return out;
-}
 
 describe("placeholders", () => {
   it("gives one value one placeholder, numbers per type, and restores only restorable ones", () => {
@@ -62,18 +51,8 @@ describe("stream scanner (sliding window)", () => {
   const answer = `${"Some harmless words. ".repeat(20)}Write to jane.doe@example.com or pay with 4111 1111 1111 1111. ${"More text. ".repeat(30)}`;
 
   /** Streams `chunks` through a fresh scanner: what was sent, and the block if any. */
-  async function stream(chunks: readonly string[], policies = [policy]): Promise<{ sent: string; blocked?: unknown }> {
-    const scanner = createStreamScanner(policies, "output", createPlaceholders());
-    let sent = "";
-    for (const piece of chunks) {
-      const step = await scanner.push(piece);
-      if (step.blocked !== undefined) return { sent, blocked: step.blocked };
-      sent += step.text;
-    }
-    const rest = await scanner.flush();
-    if (rest.blocked !== undefined) return { sent, blocked: rest.blocked };
-    return { sent: sent + rest.text };
-  }
+  const stream = (chunks: readonly string[], policies = [policy]) => scanChunks(policies, chunks);
+
 
   it("redacts values split across chunks exactly like the unary check (property)", async () => {
     const expected = evaluateText(answer, [policy], "output", createPlaceholders()).text;

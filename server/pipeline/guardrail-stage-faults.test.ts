@@ -4,60 +4,27 @@
  * masked in the deltas, split anywhere), and an analyzer that throws or hangs fails closed
  * (Unavailable, nothing forwarded) unless the policy says `analyzer_fail_open`.
  */
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GuardrailStage, GuardrailViolationSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
-import { createLogCapture } from "../../test/support/log-capture.js";
+import { GuardrailAction } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import type { GuardrailAnalyzer } from "../guardrails/analyzer.js";
 import { findViolations } from "../guardrails/evaluate.js";
-import { compilePolicy } from "../guardrails/policy.js";
 import { emptyUsage, type ModelChunk } from "../providers/model.js";
-import { createScriptedPipeline, promptText, type ScriptedStep } from "../verbs/testing/scripted-pipeline.js";
-import { createGuardrailInputStage, type GuardrailStageDeps } from "./guardrail-stage.js";
-import { createGuardrailOutputStage } from "./guardrail-stage-output.js";
-import { composeStages, type CallMeta, type ModelCall } from "./model-call.js";
+import { promptText, type ScriptedStep } from "../verbs/testing/scripted-pipeline.js";
+import type { ModelCall } from "./model-call.js";
+import { guardrailCallMeta, guardrailPipeline } from "./guardrail-stage.testing.js";
+import { pieces } from "../guardrails/stream-scanner.testing.js";
 
-type PolicyInit = { rules: MessageInitShape<typeof GuardrailPolicySchema>["rules"]; analyzerFailOpen?: boolean };
+const pipelineWith = guardrailPipeline;
 
-function pipelineWith(policy: PolicyInit, steps: ScriptedStep[], extra: Partial<GuardrailStageDeps> = {}) {
-  const compiled = compilePolicy(create(GuardrailPolicySchema, { name: "orgs/acme/guardrail-policies/p", ...policy }));
-  const log = createLogCapture();
-  const deps: GuardrailStageDeps = { policies: { forCall: async () => [compiled] }, external: { check: async () => ({ decision: "allow" }) }, logger: log.logger, ...extra };
-  const inner = createScriptedPipeline(steps);
-  return { inner, log, pipeline: composeStages([createGuardrailInputStage(deps), createGuardrailOutputStage(deps)], inner) };
-}
-
-const meta: CallMeta = {
-  verb: "chat",
-  route: "r",
-  requestId: "req-1",
-  signal: new AbortController().signal,
-  deadline: Date.now() + 10_000,
-  tags: {},
-  cache: { mode: "default" },
-  caller: { orgId: "org_a", teamId: "t", keyId: "k" },
-  userContentMessages: [0],
-};
+const meta = guardrailCallMeta([0]);
 const call = (user: string): ModelCall => ({ meta, request: { model: "", messages: [{ role: "user", content: [{ type: "text", text: user }] }] } });
 
 const REDACT_PII = { id: "pii", stage: GuardrailStage.BOTH, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [] } } };
 const DENY = { id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList" as const, value: { phrases: ["project apollo"] } } };
 const END: Array<{ chunk: ModelChunk }> = [{ chunk: { type: "finish", reason: "tool_calls" } }, { chunk: { type: "usage", usage: { ...emptyUsage(), inputTokens: 1, outputTokens: 1 } } }];
-
-/** `text` cut at the given positions (mod its length + 1). */
-function pieces(text: string, cuts: number[]): string[] {
-  const at = [...new Set(cuts.map((c) => c % (text.length + 1)))].sort((a, b) => a - b);
-  const out: string[] = [];
-  let prev = 0;
-  for (const c of [...at, text.length]) {
-    out.push(text.slice(prev, c));
-    prev = c;
-  }
-  return out.filter((p) => p !== "");
-}
 
 /** A streamed tool call whose arguments arrive in `parts`. */
 function toolStream(parts: string[]): ScriptedStep {
@@ -92,7 +59,7 @@ describe("tool-call arguments are scanned mid-stream", () => {
   it("a deny-listed phrase in the argument deltas stops the stream before any of it is sent (property over chunking)", async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(), { maxLength: 40 }), async (cuts) => {
-        const { pipeline } = pipelineWith({ rules: [DENY] }, [toolStream(pieces(body, cuts))]);
+        const { pipeline } = pipelineWith({ rules: [DENY] }, [toolStream(pieces(body, cuts).filter((p) => p !== ""))]);
         const out = await drain(pipeline.chatStream(call("send the update")).chunks);
         expect(out.error?.code).toBe(Code.PermissionDenied);
         expect(out.error?.findDetails(GuardrailViolationSchema)[0]).toMatchObject({ category: "DENY_LIST", stage: GuardrailStage.OUTPUT, field: "output.tool_calls[0].arguments" });
@@ -108,7 +75,7 @@ describe("tool-call arguments are scanned mid-stream", () => {
     const args = JSON.stringify({ to: "jane.doe@example.com", card: "4111 1111 1111 1111", note: "ok" });
     await fc.assert(
       fc.asyncProperty(fc.array(fc.nat(), { maxLength: 30 }), async (cuts) => {
-        const { pipeline } = pipelineWith({ rules: [REDACT_PII] }, [toolStream(pieces(args, cuts))]);
+        const { pipeline } = pipelineWith({ rules: [REDACT_PII] }, [toolStream(pieces(args, cuts).filter((p) => p !== ""))]);
         const out = await drain(pipeline.chatStream(call("mail jane")).chunks);
         expect(out.error).toBeUndefined();
         expect(JSON.parse(out.args)).toEqual({ to: "[EMAIL_1]", card: "[CREDIT_CARD_1]", note: "ok" });

@@ -4,39 +4,22 @@ import { describe, expect, it } from "vitest";
 import { GuardrailStage, GuardrailViolationSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { GuardrailAction, GuardrailPolicySchema, PiiEntity, type GuardrailRule } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import type { ExternalChecker } from "../guardrails/external-rule.js";
+import type { ModelChunk } from "../providers/model.js";
 import { compilePolicy } from "../guardrails/policy.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import type { ModelChunk } from "../providers/model.js";
 import { createScriptedPipeline, promptText, type ScriptedStep } from "../verbs/testing/scripted-pipeline.js";
 import { createGuardrailInputStage } from "./guardrail-stage.js";
 import { createGuardrailOutputStage } from "./guardrail-stage-output.js";
-import { composeStages, type CallMeta, type ModelCall, type ModelPipeline } from "./model-call.js";
+import { composeStages, type ModelCall, type ModelPipeline } from "./model-call.js";
+import { guardrailCallMeta, guardrailPipeline } from "./guardrail-stage.testing.js";
 
 type RuleInit = MessageInitShape<typeof GuardrailPolicySchema>["rules"];
 
 function pipelineWith(rules: RuleInit, steps: ScriptedStep[], external?: ExternalChecker) {
-  const policy = compilePolicy(create(GuardrailPolicySchema, { name: "orgs/acme/guardrail-policies/p", rules }));
-  const log = createLogCapture();
-  const deps = {
-    policies: { forCall: async () => [policy] },
-    external: external ?? { check: async () => ({ decision: "allow" as const }) },
-    logger: log.logger,
-  };
-  const inner = createScriptedPipeline(steps);
-  return { inner, log, pipeline: composeStages([createGuardrailInputStage(deps), createGuardrailOutputStage(deps)], inner) };
+  return guardrailPipeline({ rules }, steps, external === undefined ? {} : { external });
 }
 
-const meta: CallMeta = {
-  verb: "chat",
-  route: "r",
-  requestId: "req-1",
-  signal: new AbortController().signal,
-  deadline: Date.now() + 10_000,
-  tags: {},
-  cache: { mode: "default" },
-  caller: { orgId: "org_a", teamId: "t", keyId: "k" },
-  userContentMessages: [1],
-};
+const meta = guardrailCallMeta([1]);
 const call = (user: string, system = "You are helpful. Contact admin@corp.example if stuck."): ModelCall => ({
   meta,
   request: {
