@@ -11,7 +11,7 @@ import { Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import type { TestGateway } from "../support/gateway.js";
 import { chatMessage, createAppKey, moneyClients, parseCsv, type MoneyClients } from "../support/money.js";
-import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { createPaidApp, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
 let rig: MoneyGateway;
 let fake: FakeProvider;
@@ -24,11 +24,7 @@ const responseCosts: bigint[] = [];
 beforeAll(async () => {
   rig = await startMoneyGateway();
   ({ fake, gw, admin } = rig);
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()] } });
-  await gw.models.resolver.refresh();
-  const key = await createAppKey(admin, "acme");
-  appKey = key.name;
-  app = moneyClients(gw.url, key.secret);
+  ({ appKey, app } = await createPaidApp(rig));
   for (const [i, feature] of ["search", "search", "chat"].entries()) {
     fake.script({ reply: { text: `answer ${i}`, usage: { input: 10 + i, output: 5 + i } } });
     const res = await app.verbs.chat({ options: { route: "paid", maxOutputTokens: 50, tags: { feature } }, messages: chatMessage(`q${i}`) });

@@ -9,8 +9,8 @@ import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/valid
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import type { TestGateway } from "../support/gateway.js";
-import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
-import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { chatMessage, type MoneyClients } from "../support/money.js";
+import { createPaidApp, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
 const MAX = 100_000_000_000n;
 let rig: MoneyGateway;
@@ -34,11 +34,7 @@ async function refusal(call: Promise<unknown>) {
 beforeAll(async () => {
   rig = await startMoneyGateway();
   ({ fake, gw, admin } = rig);
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()] } });
-  await gw.models.resolver.refresh();
-  const key = await createAppKey(admin, "acme");
-  appKey = key.name;
-  app = moneyClients(gw.url, key.secret);
+  ({ appKey, app } = await createPaidApp(rig));
 }, 30_000);
 afterAll(async () => {
   await rig?.close();

@@ -100,6 +100,14 @@ export async function startMoneyGateway(opts: MoneyRigOptions = {}): Promise<Mon
   };
 }
 
+/** Route `paid` to the fake and an app key of org `acme` on `rig`: the key's name and its clients. */
+export async function createPaidApp(rig: MoneyGateway): Promise<{ appKey: string; app: MoneyClients }> {
+  await rig.admin.routes.createRoute({ routeId: "paid", route: { targets: [fakeTarget()] } });
+  await rig.gw.models.resolver.refresh();
+  const key = await createAppKey(rig.admin, "acme");
+  return { appKey: key.name, app: moneyClients(rig.gw.url, key.secret) };
+}
+
 /** Clients of three keys in org `acme`: under a total budget, under a rate limit only, under no limit. */
 export interface KeysByLimit {
   capped: MoneyClients;

@@ -1,7 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { HoldJournal, JournaledHold } from "./hold-journal.js";
 import type { StateBackend } from "./state-backend.js";
-import type { StateBackendHarness } from "./state-backend.contract.js";
+import { eachHarness, type StateBackendHarness } from "./state-backend.contract.js";
 
 const LONG_TTL = 60_000;
 const NO_LIMIT = Number.MAX_SAFE_INTEGER;
@@ -26,7 +26,6 @@ const journal = (member: string, owner = "replica-1"): HoldJournal => ({ index: 
  */
 export function runHoldJournalContract(name: string, factory: () => StateBackendHarness | Promise<StateBackendHarness>): void {
   describe(`StateBackend hold journal contract: ${name}`, () => {
-    let harness: StateBackendHarness;
     let state: StateBackend;
     const counter = async (key: string): Promise<number | undefined> => {
       const raw = await state.get(key);
@@ -44,19 +43,7 @@ export function runHoldJournalContract(name: string, factory: () => StateBackend
     });
     const release = (member: string, owner = "replica-1", keys = ["c:{t}:a", "c:{t}:b"]) => ({ member, owner, marker: `mark:{t}:${member}`, keys });
 
-    beforeEach(async () => {
-      harness = await factory();
-      state = harness.backend;
-    });
-
-    afterEach(async () => {
-      try {
-        if (harness.keysWithoutTtl) expect(await harness.keysWithoutTtl()).toEqual([]);
-      } finally {
-        await state.close();
-        await harness.dispose?.();
-      }
-    });
+    eachHarness(factory, (h) => (state = h.backend));
 
     it("holds like reserve and journals every step under the first step's owner", async () => {
       expect(await state.reserveHold(hold("r1", 300), journal("r1"), LONG_TTL)).toEqual({ ok: true });

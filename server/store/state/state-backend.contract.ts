@@ -13,6 +13,26 @@ export interface StateBackendHarness {
   dispose?: () => Promise<void>;
 }
 
+/**
+ * Registers, in the calling `describe`, a fresh harness per test (handed to `use`) and its
+ * teardown: no key left without a TTL (P6), the backend closed, the harness disposed.
+ */
+export function eachHarness(factory: () => StateBackendHarness | Promise<StateBackendHarness>, use: (harness: StateBackendHarness) => void): void {
+  let harness: StateBackendHarness;
+  beforeEach(async () => {
+    harness = await factory();
+    use(harness);
+  });
+  afterEach(async () => {
+    try {
+      if (harness.keysWithoutTtl) expect(await harness.keysWithoutTtl()).toEqual([]);
+    } finally {
+      await harness.backend.close();
+      await harness.dispose?.();
+    }
+  });
+}
+
 const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 const text = (value: Uint8Array | undefined): string | undefined =>
   value === undefined ? undefined : new TextDecoder().decode(value);
@@ -30,22 +50,9 @@ export function runStateBackendContract(
   factory: () => StateBackendHarness | Promise<StateBackendHarness>,
 ): void {
   describe(`StateBackend contract: ${name}`, () => {
-    let harness: StateBackendHarness;
     let state: StateBackend;
 
-    beforeEach(async () => {
-      harness = await factory();
-      state = harness.backend;
-    });
-
-    afterEach(async () => {
-      try {
-        if (harness.keysWithoutTtl) expect(await harness.keysWithoutTtl()).toEqual([]);
-      } finally {
-        await state.close();
-        await harness.dispose?.();
-      }
-    });
+    eachHarness(factory, (h) => (state = h.backend));
 
     describe("get / set / delete", () => {
       it("round-trips bytes and returns undefined for absent keys", async () => {
