@@ -78,23 +78,29 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
     while (node !== 0 && !next[node]!.has(c)) node = fail[node]!;
     return next[node]!.get(c) ?? 0;
   };
+  /**
+   * Runs the automaton over `text` normalised as the phrases were (case folded unless
+   * case-sensitive, a whitespace run read as one space), calling `visit` with the state after each
+   * character read; returns the final state.
+   */
+  const run = (text: string, visit?: (node: number, i: number) => void): number => {
+    let node = 0;
+    let prevSpace = false;
+    for (let i = 0; i < text.length; i++) {
+      const space = SPACE.test(text[i]!);
+      if (space && prevSpace) continue;
+      prevSpace = space;
+      node = advance(node, space ? 32 : caseSensitive ? text.charCodeAt(i) : fold(text.charCodeAt(i)));
+      visit?.(node, i);
+    }
+    return node;
+  };
 
   return {
     longest,
     find(text) {
       const hits: Array<{ start: number; end: number }> = [];
-      let node = 0;
-      let prevSpace = false;
-      for (let i = 0; i < text.length; i++) {
-        let c = caseSensitive ? text.charCodeAt(i) : fold(text.charCodeAt(i));
-        const space = SPACE.test(text[i]!);
-        if (space) {
-          // A run of whitespace is one space (phrases were normalised the same way).
-          if (prevSpace) continue;
-          c = 32;
-        }
-        prevSpace = space;
-        node = advance(node, c);
+      run(text, (node, i) => {
         for (const id of out[node]!) {
           const phrase = cleaned[id]!;
           const start = startOf(text, i + 1, phrase.length);
@@ -103,21 +109,13 @@ export function compileDenyList(phrases: readonly string[], caseSensitive = fals
           if (isWord(phrase[phrase.length - 1]) && isWord(text[end])) continue;
           hits.push({ start, end });
         }
-      }
+      });
       return leftmostLongest(hits);
     },
     pendingStart(text) {
-      let node = 0;
-      let prevSpace = false;
-      for (let i = 0; i < text.length; i++) {
-        const space = SPACE.test(text[i]!);
-        if (space && prevSpace) continue;
-        prevSpace = space;
-        node = advance(node, space ? 32 : caseSensitive ? text.charCodeAt(i) : fold(text.charCodeAt(i)));
-      }
-      // The state is the longest suffix of the normalised text that is a prefix of some phrase:
-      // any match still to come starts inside it.
-      return startOf(text, text.length, depth[node]!);
+      // The final state is the longest suffix of the normalised text that is a prefix of some
+      // phrase: any match still to come starts inside it.
+      return startOf(text, text.length, depth[run(text)]!);
     },
   };
 }
