@@ -18,6 +18,7 @@ import { BUILTIN_PRICE_TABLE } from "./builtin-prices.js";
 import { createBudgetReservations, type BudgetRef, type BudgetReservations } from "./budget-reservation.js";
 import { createPriceBook, type PriceBook } from "./price-table.js";
 import { createRateLimiter, type RateLimitRule } from "./rate-limiter.js";
+import { testCallMeta } from "../pipeline/call-meta.testing.js";
 
 /** 1 µ$ per input token, 10 µ$ per output token on `openai/gpt-test*`: costs checkable by hand. */
 export const TEST_PRICES = {
@@ -82,17 +83,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
     ledger: [],
     capacity: true,
     cost,
-    meta: (over = {}) => ({
-      verb: "chat",
-      route: "r",
-      requestId: `req-${Math.random().toString(36).slice(2)}`,
-      signal: AbortSignal.timeout(10_000),
-      deadline: Date.now() + 10_000,
-      tags: {},
-      cache: { mode: "default" },
-      caller: { orgId: "org_a", teamId: "team_a", keyId: "key_a" },
-      ...over,
-    }),
+    meta: (over = {}) => testCallMeta({ requestId: `req-${Math.random().toString(36).slice(2)}`, signal: AbortSignal.timeout(10_000), ...over }),
     async close() {
       await fake.close();
       await http.close();

@@ -4,18 +4,9 @@ import { emptyUsage, type ModelChunk, type ModelRequest } from "../providers/mod
 import type { UsageRecordRow } from "../store/usage-store.js";
 import { createCacheHitUsageStage } from "./cache-hit-usage-stage.js";
 import type { CacheStatusName, CallMeta, ModelCallResult, ModelPipeline } from "./model-call.js";
+import { testCallMeta } from "./call-meta.testing.js";
 
-const meta = (over: Partial<CallMeta> = {}): CallMeta => ({
-  verb: "chat",
-  route: "r",
-  requestId: "req-1",
-  signal: new AbortController().signal,
-  deadline: Date.now() + 10_000,
-  tags: { feature: "search" },
-  cache: { mode: "default" },
-  caller: { orgId: "org_a", teamId: "team_a", keyId: "key_a" },
-  ...over,
-});
+const meta = (over: Partial<CallMeta> = {}): CallMeta => testCallMeta({ tags: { feature: "search" }, ...over });
 const request: ModelRequest = { model: "", messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }] };
 
 /** An inner pipeline that answers every call with `status` (a hit: no attempts, cost 0). */

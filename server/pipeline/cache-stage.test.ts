@@ -9,6 +9,7 @@ import type { StateBackend } from "../store/state/state-backend.js";
 import { createScriptedPipeline, type Script } from "../verbs/testing/scripted-pipeline.js";
 import { createCacheStage } from "./cache-stage.js";
 import type { CallMeta, ModelCall, ModelPipeline } from "./model-call.js";
+import { testCallMeta } from "./call-meta.testing.js";
 
 const routes = (cache?: Partial<RouteCachePolicy>) => {
   const table: Record<string, ResolvedRoute> = {
@@ -31,18 +32,7 @@ function replica(state: StateBackend, script: Script, cache?: Partial<RouteCache
   return { inner, stats, pipeline: stage(inner) as ModelPipeline };
 }
 
-const meta = (over: Partial<CallMeta> = {}): CallMeta => ({
-  verb: "chat",
-  route: "cached",
-  requestId: "r1",
-  signal: new AbortController().signal,
-  deadline: Date.now() + 10_000,
-  tags: {},
-  cache: { mode: "default" },
-  caller: { orgId: "org_a", teamId: "team_a", keyId: "key_a" },
-  userContentMessages: [0],
-  ...over,
-});
+const meta = (over: Partial<CallMeta> = {}): CallMeta => testCallMeta({ route: "cached", requestId: "r1", userContentMessages: [0], ...over });
 const call = (text: string, over: Partial<CallMeta> = {}): ModelCall => ({
   meta: meta(over),
   request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] },

@@ -5,6 +5,7 @@ import { compilePolicy } from "../guardrails/policy.js";
 import { createScriptedPipeline, type ScriptedStep } from "../verbs/testing/scripted-pipeline.js";
 import { createGuardrailInputStage, type GuardrailStageDeps } from "./guardrail-stage.js";
 import { createGuardrailOutputStage } from "./guardrail-stage-output.js";
+import { testCallMeta } from "./call-meta.testing.js";
 import { composeStages, type CallMeta } from "./model-call.js";
 
 /** The fields of the test's one policy (named `orgs/acme/guardrail-policies/p`). */
@@ -27,15 +28,5 @@ export function guardrailPipeline(policy: GuardrailPolicyInit, steps: ScriptedSt
 
 /** The call metadata of a chat by org `org_a` whose user content is in `userContentMessages`. */
 export function guardrailCallMeta(userContentMessages: number[]): CallMeta {
-  return {
-    verb: "chat",
-    route: "r",
-    requestId: "req-1",
-    signal: new AbortController().signal,
-    deadline: Date.now() + 10_000,
-    tags: {},
-    cache: { mode: "default" },
-    caller: { orgId: "org_a", teamId: "t", keyId: "k" },
-    userContentMessages,
-  };
+  return testCallMeta({ caller: { orgId: "org_a", teamId: "t", keyId: "k" }, userContentMessages });
 }
