@@ -24,6 +24,7 @@ import { emptyUsage } from "../server/providers/model.js";
 import { createMemoryState } from "../server/store/state/memory-state.js";
 import { createRedisState } from "../server/store/state/redis-state.js";
 import type { StateBackend } from "../server/store/state/state-backend.js";
+import { testCallMeta } from "../server/pipeline/call-meta.testing.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -59,17 +60,8 @@ const INPUT_4KB = (() => {
 })();
 
 const call = (text: string): ModelCall => ({
-  meta: {
-    verb: "chat",
-    route: "bench",
-    requestId: "bench",
-    signal: new AbortController().signal,
-    deadline: Date.now() + 60_000,
-    tags: {},
-    cache: { mode: "default" },
-    caller: { orgId: "org_bench", teamId: "t", keyId: "k" },
-    userContentMessages: [0],
-  },
+  meta: testCallMeta({ route: "bench", requestId: "bench", deadline: Date.now() + 60_000, caller: { orgId: "org_bench", teamId: "t", keyId: "k" }, userContentMessages: [0] }),
+
   request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] },
 });
 

@@ -27,6 +27,7 @@ import { emptyUsage } from "../server/providers/model.js";
 import { createMemoryState } from "../server/store/state/memory-state.js";
 import { createRedisState } from "../server/store/state/redis-state.js";
 import type { StateBackend } from "../server/store/state/state-backend.js";
+import { testCallMeta } from "../server/pipeline/call-meta.testing.js";
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(`--${name}`);
@@ -55,16 +56,8 @@ const provider: ModelPipeline = {
 };
 
 const call = (i: number): ModelCall => ({
-  meta: {
-    verb: "chat",
-    route: "bench",
-    requestId: `bench-${i}`,
-    signal: new AbortController().signal,
-    deadline: Date.now() + 60_000,
-    tags: {},
-    cache: { mode: "default" },
-    caller: { orgId: "org_bench", teamId: "team_bench", keyId: "key_bench" },
-  },
+  meta: testCallMeta({ route: "bench", requestId: `bench-${i}`, deadline: Date.now() + 60_000, caller: { orgId: "org_bench", teamId: "team_bench", keyId: "key_bench" } }),
+
   request: { model: "", messages: [{ role: "user", content: [{ type: "text", text: "How long is the delivery window next week?" }] }], maxOutputTokens: 256 },
 });
 
