@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -57,6 +58,29 @@ describe("ledger writer", () => {
     const again = await writer();
     await again.flush();
     expect(store.rows.get("call-1/1")).toEqual(r);
+  });
+
+  // The durability of `fsync: always` rests on the segment being opened with O_DSYNC (write returns
+  // once the data is on disk); the kernel reports an open file's flags in /proc/self/fdinfo.
+  it.runIf(process.platform === "linux")("opens the buffer file with O_DSYNC when every append must be durable, and without it otherwise", async () => {
+    const segmentFlags = async (): Promise<number> => {
+      for (const fd of await readdir("/proc/self/fd")) {
+        const target = await readlink(`/proc/self/fd/${fd}`).catch(() => "");
+        if (target.startsWith(dir) && /ledger-[^/]+\.jsonl$/.test(target)) {
+          const info = await readFile(`/proc/self/fdinfo/${fd}`, "utf8");
+          return parseInt(/^flags:\s+([0-7]+)$/m.exec(info)![1]!, 8);
+        }
+      }
+      throw new Error("no open ledger segment");
+    };
+    const durable = await writer();
+    await durable.append(records(1));
+    expect(await segmentFlags() & fsConstants.O_DSYNC).toBe(fsConstants.O_DSYNC);
+    expect(await segmentFlags() & fsConstants.O_APPEND).toBe(fsConstants.O_APPEND);
+    await durable.close();
+    const osOnly = await writer({ fsync: "never" });
+    await osOnly.append(records(1, "d"));
+    expect(await segmentFlags() & fsConstants.O_DSYNC).toBe(0);
   });
 
   it("flushes on its own every interval and early at flushRows", async () => {

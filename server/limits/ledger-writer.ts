@@ -1,3 +1,4 @@
+import { constants as fsConstants } from "node:fs";
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
@@ -32,6 +33,9 @@ export interface LedgerWriterOptions {
    * `always` (default): every append is on disk (`fdatasync`) before it is acknowledged, so the
    * records survive a power loss. `never`: written to the OS, which survives a crash of the
    * process but not of the machine. Concurrent appends share one write and one sync.
+   * Where the platform has `O_DSYNC` (Linux, macOS) the file is opened with it, so that write
+   * returns only once the data is on disk — what `fdatasync` after it guarantees — in one system
+   * call and one thread-pool hop instead of two (one fewer wake-up per appended batch).
    */
   fsync?: "always" | "never";
   /** Longest wait between retries while Postgres is unreachable (default 5000 ms). */
@@ -70,6 +74,11 @@ interface Segment {
 }
 
 /** A buffer file's name (also what adoption looks for in orphaned folders). */
+/** `open(file, "a")`'s flags, to which `O_DSYNC` is added when every append must be durable. */
+const APPEND = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND;
+/** Undefined where the platform has no `O_DSYNC` (Windows): there each write is followed by `datasync()`. */
+const DSYNC: number | undefined = fsConstants.O_DSYNC;
+
 export const LEDGER_SEGMENT = /^ledger-[\w-]+\.jsonl$/;
 
 /**
@@ -120,7 +129,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
 
   const newSegment = async (): Promise<Segment> => {
     const file = path.join(deps.dir, `ledger-${String(Date.now()).padStart(15, "0")}-${process.pid}-${seq++}.jsonl`);
-    const handle = await open(file, "a");
+    const handle = await open(file, fsync && DSYNC !== undefined ? APPEND | DSYNC : APPEND);
     if (fsync) await syncDir(deps.dir);
     return { file, records: [], committed: 0, handle };
   };
@@ -137,7 +146,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
         active = await newSegment();
       }
       await active.handle!.write(batch.map((b) => b.lines).join(""));
-      if (fsync) await active.handle!.datasync();
+      if (fsync && DSYNC === undefined) await active.handle!.datasync();
       active.records.push(...records);
       diskHealthy = true;
     } catch (err) {
