@@ -22,6 +22,7 @@ import { createCacheLayer } from "./cache/cache-layer.js";
 import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
 import type { GuardrailAnalyzer } from "./guardrails/analyzer.js";
 import { systemClock, type Clock } from "./clock.js";
+import { createConnectUnary } from "./http/connect-unary.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
@@ -417,12 +418,21 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
     { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000 },
   );
-  const handler = connectNodeAdapter({
-    routes,
+  // The socket's peer address, for the audit log.
+  const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
+  // Connect unary calls over HTTP/1.1 (the verbs' usual path) skip connect-node's universal
+  // request plumbing; every other request goes through connect-node (server/http/connect-unary.ts).
+  const connectUnary = createConnectUnary({
     interceptors,
     readMaxBytes: opts.maxRequestBytes,
-    // The socket's peer address, for the audit log.
-    contextValues: (req) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? ""),
+    contextValues,
+    onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect unary call failed after its response was due"),
+  });
+  const adapter = connectNodeAdapter({
+    routes: (router) => routes(connectUnary.record(router)),
+    interceptors,
+    readMaxBytes: opts.maxRequestBytes,
+    contextValues,
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
       if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res));
@@ -432,5 +442,9 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       res.end(JSON.stringify({ code: "not_found", message: "no such route" }));
     },
   });
+  const handler: RequestHandler = (req, res) => {
+    if (!("stream" in req) && connectUnary.serve(req, res as ServerResponse)) return;
+    adapter(req, res);
+  };
   return { handler, health, audit, metrics, readiness, budgetHolds, cache: { close: cacheLayer.close } };
 }
