@@ -58,6 +58,32 @@ describe("cache stage (exact)", () => {
     expect(await stats.read("org_a", "cached")).toMatchObject({ exactHits: 1, misses: 1, savedMicrosUsd: 120, entries: 1, hitRatio: 0.5 });
   });
 
+  it("answers without waiting for the cache write, which is queued before the answer leaves", async () => {
+    const memory = createMemoryState();
+    let release!: () => void;
+    const writes: string[] = [];
+    // A backend whose writes are applied at once but acknowledged only when the test says so.
+    const slowAck: StateBackend = Object.assign(Object.create(memory) as StateBackend, {
+      set: async (key: string, value: Uint8Array, ttlMs: number) => {
+        writes.push(key);
+        await memory.set(key, value, ttlMs);
+        await new Promise<void>((r) => (release = r));
+      },
+    });
+    const { inner, pipeline } = replica(slowAck, [answer("Paris"), answer("Madrid")]);
+    // Neither the unary answer nor the stream's end waits for the acknowledgement (it never comes).
+    const first = await pipeline.chat(call("capital of France?"));
+    expect(first.cacheStatus).toBe("miss");
+    expect(writes).toHaveLength(1);
+    const streamed = await drain(pipeline.chatStream(call("capital of Spain?")).chunks);
+    expect(streamed.some((c) => c.type === "text")).toBe(true);
+    expect(writes).toHaveLength(2);
+    expect((await pipeline.chat(call("capital of France?"))).cacheStatus).toBe("hit_exact");
+    expect((await pipeline.chat(call("capital of Spain?"))).cacheStatus).toBe("hit_exact");
+    expect(inner.calls).toHaveLength(2);
+    release();
+  });
+
   it("never gives tenant B the answer cached for tenant A", async () => {
     const { inner, pipeline } = replica(createMemoryState(), [answer("A's answer"), answer("B's answer")]);
     await pipeline.chat(call("same prompt"));

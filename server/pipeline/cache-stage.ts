@@ -76,6 +76,15 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       await deps.semantic.add(semanticScope(plan, meta), semantic, entryKey(plan.scope.orgId, plan.scope.route, plan.key), plan.route.cache.ttlMs);
     }
   };
+  /**
+   * Stores without holding the answer back for the write's reply (one Redis round trip less on
+   * every stored call's path, and at a stream's end). The write is queued on the state backend
+   * before the answer leaves, so a repeat that arrives after the answer is ordered behind it on
+   * the backend's connection; a failed write is reported as before and only costs a later miss.
+   */
+  const storeBehind = (plan: Plan, meta: CallMeta, entry: CacheEntry, semantic: SemanticQuery | undefined): void => {
+    store(plan, meta, entry, semantic).catch((err: unknown) => deps.onError?.("cache store", err));
+  };
   const semanticScope = (plan: Plan, meta: CallMeta): SemanticScope => ({ ...plan.scope, verb: meta.verb });
 
   /** The semantic query of a chat call on a semantic route, or undefined (exact only). */
@@ -155,7 +164,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       const result = await next.chat(call);
       record(plan, found.status);
       if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
-        await store(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
+        storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
       }
       return { ...result, cacheStatus: found.status };
     },
@@ -178,7 +187,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         if (keep === undefined || response === undefined || !STORABLE_FINISHES.has(response.finishReason)) return;
         const r = await inner.result();
         const entry: CacheEntry = { kind: "chat", response, storedAt: now(), provider: r.provider, model: r.model || response.model, costMicrosUsd: r.costMicrosUsd };
-        await store(keep.plan, call.meta, entry, keep.semantic);
+        storeBehind(keep.plan, call.meta, entry, keep.semantic);
       };
       if (plan === undefined || call.meta.cache.mode === "bypass") {
         record(plan, "bypass");
@@ -218,7 +227,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       const result = await next.embed(call);
       record(plan, status);
       if (status === "miss") {
-        await store(plan, call.meta, { kind: "embed", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, undefined);
+        storeBehind(plan, call.meta, { kind: "embed", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, undefined);
       }
       return { ...result, cacheStatus: status };
     },
