@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { Http2ServerRequest } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
 import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
@@ -51,7 +52,7 @@ const impl = {
 };
 
 const routes = (router: ConnectRouter) => router.service(CapabilityService, impl);
-const contextValues = (req: IncomingMessage) => createContextValues().set(kPeer, req.socket.remoteAddress ?? "");
+const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
 const READ_MAX = 64 * 1024;
 
 const servers: Server[] = [];

@@ -125,7 +125,7 @@ export function createConnectUnary(opts: ConnectUnaryOptions): ConnectUnary {
     const query = url.indexOf("?");
     const procedure = procedures.get(query === -1 ? url : url.slice(0, query));
     if (procedure === undefined) return false;
-    const type = parseContentType(req.headers["content-type"] ?? null);
+    const type = contentTypeOf(req.headers["content-type"]);
     const host = req.headers.host;
     if (type === undefined || type.stream || host === undefined) return false;
     handle(procedure, type.binary, `http://${host}${url}`, req, res).catch((err: unknown) => opts.onUnexpected?.(err, procedure.name));
@@ -161,7 +161,7 @@ export function createConnectUnary(opts: ConnectUnaryOptions): ConnectUnary {
       responseTrailer: new Headers(),
       values: opts.contextValues?.(req) ?? createContextValues(),
     };
-    const compression = compressionNegotiate(ACCEPT_COMPRESSION, header(req, "content-encoding"), header(req, "accept-encoding"), "Accept-Encoding");
+    const compression = negotiate(header(req, "content-encoding"), header(req, "accept-encoding"));
     let status = 200;
     let body: Uint8Array;
     try {
@@ -196,6 +196,31 @@ export function createConnectUnary(opts: ConnectUnaryOptions): ConnectUnary {
   };
 
   return { record, serve };
+}
+
+/** Bounded memo tables: clients send a handful of distinct header values; past 64, just compute. */
+const MEMO_LIMIT = 64;
+const contentTypes = new Map<string, ReturnType<typeof parseContentType>>();
+/** Connect's reading of a Content-Type header (undefined when it is not Connect's). */
+function contentTypeOf(value: string | undefined): ReturnType<typeof parseContentType> {
+  if (value === undefined) return undefined;
+  if (contentTypes.has(value)) return contentTypes.get(value);
+  const parsed = parseContentType(value);
+  if (contentTypes.size < MEMO_LIMIT) contentTypes.set(value, parsed);
+  return parsed;
+}
+
+const negotiations = new Map<string, ReturnType<typeof compressionNegotiate>>();
+/** connect's compression negotiation for a request's Content-Encoding and Accept-Encoding. */
+function negotiate(requested: string | null, accepted: string | null): ReturnType<typeof compressionNegotiate> {
+  const key = `${requested ?? "\u0000"}\n${accepted ?? "\u0000"}`;
+  let result = negotiations.get(key);
+  if (result === undefined) {
+    result = compressionNegotiate(ACCEPT_COMPRESSION, requested, accepted, "Accept-Encoding");
+    // A refusal carries a ConnectError, built afresh per call like any other error.
+    if (result.error === undefined && negotiations.size < MEMO_LIMIT) negotiations.set(key, result);
+  }
+  return result;
 }
 
 /** A request header as one string (repeated headers joined as `Headers` would), or null. */
