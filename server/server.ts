@@ -22,7 +22,7 @@ import { createCacheLayer } from "./cache/cache-layer.js";
 import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
 import type { GuardrailAnalyzer } from "./guardrails/analyzer.js";
 import { systemClock, type Clock } from "./clock.js";
-import { createConnectUnary } from "./http/connect-unary.js";
+import { createConnectH1 } from "./http/connect-h1.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
@@ -420,16 +420,17 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   );
   // The socket's peer address, for the audit log.
   const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
-  // Connect unary calls over HTTP/1.1 (the verbs' usual path) skip connect-node's universal
-  // request plumbing; every other request goes through connect-node (server/http/connect-unary.ts).
-  const connectUnary = createConnectUnary({
+  // Connect unary and server-streaming calls over HTTP/1.1 (the verbs' usual path) skip
+  // connect-node's universal request plumbing; every other request goes through connect-node
+  // (server/http/connect-h1.ts).
+  const connectH1 = createConnectH1({
     interceptors,
     readMaxBytes: opts.maxRequestBytes,
     contextValues,
-    onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect unary call failed after its response was due"),
+    onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect call failed after its response was due"),
   });
   const adapter = connectNodeAdapter({
-    routes: (router) => routes(connectUnary.record(router)),
+    routes: (router) => routes(connectH1.record(router)),
     interceptors,
     readMaxBytes: opts.maxRequestBytes,
     contextValues,
@@ -443,7 +444,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
   });
   const handler: RequestHandler = (req, res) => {
-    if (!("stream" in req) && connectUnary.serve(req, res as ServerResponse)) return;
+    if (!("stream" in req) && connectH1.serve(req, res as ServerResponse)) return;
     adapter(req, res);
   };
   return { handler, health, audit, metrics, readiness, budgetHolds, cache: { close: cacheLayer.close } };

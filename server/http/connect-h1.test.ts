@@ -2,13 +2,13 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Http2ServerRequest } from "node:http2";
 import type { AddressInfo } from "node:net";
 import { gzipSync } from "node:zlib";
-import { create, toBinary, toJsonString } from "@bufbuild/protobuf";
+import { create, fromBinary, toBinary, toJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, createContextValues, type ConnectRouter, type HandlerContext, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import { request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService, ChatRequestSchema, type ChatRequest } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
-import { createConnectUnary } from "./connect-unary.js";
+import { CapabilityService, ChatRequestSchema, ChatStreamRequestSchema, ChatStreamResponseSchema, type ChatRequest, type ChatStreamRequest } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { createConnectH1 } from "./connect-h1.js";
 
 /*
  * Every case is sent, byte for byte, to two servers with the same services and interceptors:
@@ -18,7 +18,7 @@ import { createConnectUnary } from "./connect-unary.js";
  */
 
 const kPeer = createContextKey("", { description: "peer" });
-const seen: { ctx?: HandlerContext; interceptorSaw?: string | null; peer?: string; signalAtEnd?: boolean } = {};
+const seen: { ctx?: HandlerContext; interceptorSaw?: string | null; peer?: string; streamFinally?: number } = {};
 let endedSignals: AbortSignal[] = [];
 
 const interceptor: Interceptor = (next) => async (req) => {
@@ -51,7 +51,33 @@ const impl = {
   },
 };
 
-const routes = (router: ConnectRouter) => router.service(CapabilityService, impl);
+/** The `chatStream` verb streams according to the first message's text. */
+const streamImpl = {
+  async *chatStream(req: ChatStreamRequest, ctx: HandlerContext) {
+    seen.ctx = ctx;
+    endedSignals.push(ctx.signal);
+    try {
+      const part = req.messages[0]?.content[0]?.part;
+      const text = part?.case === "text" ? part.value : "";
+      ctx.responseHeader.set("x-custom", "s");
+      if (text === "crash") throw new Error("a bug");
+      if (text === "wait") {
+        yield { event: { case: "delta" as const, value: { text: "first" } } };
+        await new Promise<void>((resolve) => ctx.signal.addEventListener("abort", () => resolve(), { once: true }));
+        throw ConnectError.from(ctx.signal.reason);
+      }
+      const count = text.startsWith("count:") ? Number(text.slice(6)) : 1;
+      const size = text.startsWith("big:") ? Number(text.slice(4)) : 0;
+      for (let i = 0; i < count; i++) yield { event: { case: "delta" as const, value: { text: size > 0 ? "y".repeat(size) : `part ${i}` } } };
+      if (text === "fail-mid") throw new ConnectError("stopped midway", Code.ResourceExhausted, { "x-why": "mid" });
+      ctx.responseTrailer.set("x-trailer", "t");
+    } finally {
+      seen.streamFinally = (seen.streamFinally ?? 0) + 1;
+    }
+  },
+};
+
+const routes = (router: ConnectRouter) => router.service(CapabilityService, { ...impl, ...streamImpl });
 const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
 const READ_MAX = 64 * 1024;
 
@@ -69,7 +95,7 @@ async function start(handler: (req: IncomingMessage, res: ServerResponse) => voi
 
 beforeAll(async () => {
   plainUrl = await start(connectNodeAdapter({ routes, interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues }));
-  const fast = createConnectUnary({ interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues });
+  const fast = createConnectH1({ interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues });
   const fallback = connectNodeAdapter({ routes: (router) => routes(fast.record(router)), interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues });
   fastUrl = await start((req, res) => {
     if (fast.serve(req, res)) fastServed++;
@@ -186,5 +212,114 @@ describe("Connect unary calls over HTTP/1.1 without connect-node's universal plu
     await both({ ...proto("hi"), headers: { "content-type": "application/connect+proto" } }, false);
     await both({ ...proto("hi"), headers: {} }, false);
     await both({ ...proto("hi"), path: "/switchboard.v1.NoSuchService/Chat" }, false);
+  });
+});
+
+/** A Connect stream envelope: flags, big-endian length, payload. */
+const envelope = (payload: Uint8Array, flags = 0) => {
+  const out = Buffer.alloc(5 + payload.byteLength);
+  out[0] = flags;
+  out.writeUInt32BE(payload.byteLength, 1);
+  out.set(payload, 5);
+  return out;
+};
+const streamReq = (text: string) => create(ChatStreamRequestSchema, { messages: [{ role: 1, content: [{ part: { case: "text", value: text } }] }] });
+const streamProto = (text: string, headers: Record<string, string> = {}): Sent => ({
+  path: "/switchboard.v1.CapabilityService/ChatStream",
+  headers: { "content-type": "application/connect+proto", ...headers },
+  body: envelope(toBinary(ChatStreamRequestSchema, streamReq(text))),
+});
+/** The envelopes of a Connect stream response: data messages decoded, the end-stream as JSON. */
+function envelopes(a: Answer): { deltas: string[]; end: { error?: { code: string; message?: string }; metadata?: Record<string, string[]> } } {
+  let rest = Buffer.from(a.body, "base64");
+  const deltas: string[] = [];
+  let end = {};
+  while (rest.length >= 5) {
+    const flags = rest[0]!;
+    const length = rest.readUInt32BE(1);
+    const payload = rest.subarray(5, 5 + length);
+    rest = rest.subarray(5 + length);
+    expect(flags & 1).toBe(0); // uncompressed in these cases
+    if (flags & 2) end = JSON.parse(payload.toString("utf8")) as object;
+    else {
+      const event = fromBinary(ChatStreamResponseSchema, payload).event;
+      deltas.push(event.case === "delta" ? event.value.text : `(${event.case})`);
+    }
+  }
+  expect(rest.length).toBe(0);
+  return { deltas, end };
+}
+
+describe("Connect server streams over HTTP/1.1 without connect-node's universal plumbing", () => {
+  it("streams every message and the end-stream trailers exactly as connect-node does (binary and JSON)", async () => {
+    const a = await both(streamProto("count:3", { "x-caller": "s1" }));
+    expect(a.status).toBe(200);
+    expect(a.headers).toMatchObject({ "content-type": "application/connect+proto", "x-custom": "s", "x-intercepted": "yes" });
+    expect(envelopes(a)).toEqual({ deltas: ["part 0", "part 1", "part 2"], end: { metadata: { "x-trailer": ["t"] } } });
+    expect(seen.interceptorSaw).toBe("s1");
+    const json = await both({
+      path: "/switchboard.v1.CapabilityService/ChatStream",
+      headers: { "content-type": "application/connect+json" },
+      body: envelope(Buffer.from(toJsonString(ChatStreamRequestSchema, streamReq("count:2")))),
+    });
+    expect(Buffer.from(json.body, "base64").toString()).toContain("part 1");
+  });
+
+  it("ends with the error in the end-stream, status 200: before the first message, midway, and unexpected", async () => {
+    expect(envelopes(await both(streamProto("crash")))).toEqual({ deltas: [], end: { error: { code: "internal", message: "internal error" } } });
+    const mid = envelopes(await both(streamProto("fail-mid")));
+    expect(mid).toEqual({ deltas: ["part 0"], end: { error: { code: "resource_exhausted", message: "stopped midway" }, metadata: { "x-why": ["mid"] } } });
+  });
+
+  it("refuses malformed requests the same way: truncated, two messages, none, bad timeout, unknown encoding, oversized", async () => {
+    const one = toBinary(ChatStreamRequestSchema, streamReq("count:1"));
+    const path = "/switchboard.v1.CapabilityService/ChatStream";
+    const headers = { "content-type": "application/connect+proto" };
+    const cases: Sent[] = [
+      { path, headers, body: envelope(one).subarray(0, 8) },
+      { path, headers, body: Buffer.concat([envelope(one), envelope(one)]) },
+      { path, headers, body: new Uint8Array(0) },
+      streamProto("count:1", { "connect-timeout-ms": "soon" }),
+      streamProto("count:1", { "connect-content-encoding": "snappy" }),
+      { path, headers, body: envelope(toBinary(ChatStreamRequestSchema, streamReq("y".repeat(READ_MAX + 10)))) },
+    ];
+    const codes: string[] = [];
+    for (const c of cases) codes.push(envelopes(await both(c)).end.error?.code ?? "none");
+    expect(codes).toEqual(["invalid_argument", "unimplemented", "unimplemented", "invalid_argument", "unimplemented", "resource_exhausted"]);
+  });
+
+  it("reads a gzip request envelope and compresses large answers for a client that accepts gzip", async () => {
+    const zipped = envelope(gzipSync(toBinary(ChatStreamRequestSchema, streamReq("count:2"))), 1);
+    const a = await both({ path: "/switchboard.v1.CapabilityService/ChatStream", headers: { "content-type": "application/connect+proto", "connect-content-encoding": "gzip" }, body: zipped });
+    expect(envelopes(a).deltas).toEqual(["part 0", "part 1"]);
+    const large = await both(streamProto("big:5000", { "connect-accept-encoding": "gzip" }));
+    expect(large.headers["connect-content-encoding"]).toBe("gzip");
+    expect(Buffer.from(large.body, "base64")[0]! & 1).toBe(1);
+  });
+
+  it("ends the stream at its deadline, and aborts every finished stream's signal", async () => {
+    endedSignals = [];
+    const expired = envelopes(await both(streamProto("wait", { "connect-timeout-ms": "40" })));
+    expect(expired.deltas).toEqual(["first"]);
+    expect(expired.end.error?.code).toBe("deadline_exceeded");
+    await both(streamProto("count:1"));
+    expect(endedSignals.length).toBe(4);
+    for (const signal of endedSignals) expect(signal.aborted).toBe(true);
+  });
+
+  it("when the client goes away mid-stream, cancels the signal and runs the implementation's finally", async () => {
+    seen.ctx = undefined;
+    const before = seen.streamFinally ?? 0;
+    const controller = new AbortController();
+    const sent = streamProto("wait");
+    const res = await request(`${fastUrl}${sent.path}`, { method: "POST", headers: sent.headers, body: sent.body as Uint8Array, signal: controller.signal });
+    const it = res.body[Symbol.asyncIterator]();
+    await it.next(); // the first delta has arrived
+    const ctx = seen.ctx as unknown as HandlerContext;
+    expect(ctx.signal.aborted).toBe(false);
+    controller.abort();
+    await it.next().catch(() => undefined);
+    while (!ctx.signal.aborted || (seen.streamFinally ?? 0) === before) await new Promise((r) => setTimeout(r, 5));
+    expect(ConnectError.from(ctx.signal.reason).code).toBe(Code.Canceled);
   });
 });
