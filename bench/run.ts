@@ -28,6 +28,7 @@ import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile, runLoad } from "./load.js";
+import { CHAT_STREAM_PATH, chatStreamEnvelope, deltaReader } from "./raw-stream.js";
 import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
@@ -145,6 +146,25 @@ const chatStreamProbe = (client: Client<typeof CapabilityService>): StreamProbe 
   return { firstTokenMs };
 };
 
+/**
+ * ChatStream over the Connect protocol on HTTP/1.1 with a raw undici client — the same client as
+ * the SSE probes — so the "added" figure is the gateway's, without connect-node's client.
+ */
+const rawChatStreamProbe = (t: OpenAITarget): StreamProbe => {
+  const body = chatStreamEnvelope("hello benchmark");
+  const headers = { "content-type": "application/connect+proto", "connect-protocol-version": "1", ...t.headers };
+  return async () => {
+    const started = performance.now();
+    const res = await t.pool.request({ path: CHAT_STREAM_PATH, method: "POST", headers, body });
+    if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${await res.body.text()}`);
+    const read = deltaReader();
+    let firstTokenMs = -1;
+    for await (const chunk of res.body) if (read(chunk as Buffer) && firstTokenMs < 0) firstTokenMs = performance.now() - started;
+    if (firstTokenMs < 0) throw new Error("no delta in the stream");
+    return { firstTokenMs };
+  };
+};
+
 const openSse = (t: OpenAITarget) => async (signal: AbortSignal) => {
   const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody("bench-slow-stream", true), signal });
   for await (const _ of res.body) void _;
@@ -253,6 +273,7 @@ async function main(): Promise<void> {
     }
     if (ONLY.has("ttft")) {
       ttft.push(await measureTtft(`${name} ChatStream connect`, chatStreamProbe(c.connect), TTFT_COUNT));
+      ttft.push(await measureTtft(`${name} ChatStream connect (raw client)`, rawChatStreamProbe(c.openai), TTFT_COUNT));
       ttft.push(await measureTtft(`${name} ChatStream grpc`, chatStreamProbe(c.grpc), TTFT_COUNT));
       ttft.push(await measureTtft(`${name} openai SSE`, sseProbe(c.openai), TTFT_COUNT));
     }

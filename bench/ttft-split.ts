@@ -12,11 +12,10 @@
  * TTFT rows) unless `--unique`. `production` needs DATABASE_URL and REDIS_URL.
  */
 import { connect as http2Connect } from "node:http2";
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { Pool } from "undici";
-import { ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile } from "./load.js";
+import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader } from "./raw-stream.js";
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
@@ -28,7 +27,6 @@ const arg = (name: string, fallback: string) => {
 };
 const MODE = process.argv[2] === "embedded" ? "embedded" : "production";
 const STREAMS = Number(arg("streams", "300"));
-const PATH = "/switchboard.v1.CapabilityService/ChatStream";
 
 /** When the first message and the first delta arrived, ms after the request started. */
 type Probe = () => Promise<{ first: number; delta: number }>;
@@ -36,32 +34,7 @@ type Probe = () => Promise<{ first: number; delta: number }>;
 let sequence = 0;
 const prompt = () => (flag("unique") ? `hello benchmark ${process.pid} ${sequence++}` : "hello benchmark");
 const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
-
-/** The request as one enveloped message (flags 0, 4-byte length), both protocols' framing. */
-function envelope(text: string): Buffer {
-  const bytes = toBinary(ChatStreamRequestSchema, create(ChatStreamRequestSchema, chatReq(text)));
-  const out = Buffer.alloc(5 + bytes.length);
-  out.writeUInt32BE(bytes.length, 1);
-  out.set(bytes, 5);
-  return out;
-}
-
-/** Feeds response bytes; says whether a delta message completed in them. */
-function deltaReader(): (chunk: Buffer) => boolean {
-  let buf = Buffer.alloc(0);
-  return (chunk) => {
-    buf = Buffer.concat([buf, chunk]);
-    let delta = false;
-    while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
-      const end = 5 + buf.readUInt32BE(1);
-      const flags = buf[0]!;
-      const body = buf.subarray(5, end);
-      buf = buf.subarray(end);
-      if ((flags & 2) === 0 && fromBinary(ChatStreamResponseSchema, body).event.case === "delta") delta = true;
-    }
-    return delta;
-  };
-}
+const envelope = chatStreamEnvelope;
 
 /** Times one stream: `chunks` yields its pieces; `isDelta` says whether a piece holds the first delta. */
 async function timed<T>(start: number, chunks: AsyncIterable<T>, isDelta: (c: T) => boolean) {

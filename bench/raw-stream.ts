@@ -1,0 +1,39 @@
+/**
+ * ChatStream without connect-node's client: the request framed by hand and the response's
+ * envelopes parsed as they arrive, so a time-to-first-token figure is the gateway's and not the
+ * measuring client's (connect-node's client takes 0.7–1.0 ms longer to hand over the same delta;
+ * bench/README.md, "ChatStream time to first token"). Used by `run.ts` and `ttft-split.ts`.
+ */
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
+import { ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
+
+export const CHAT_STREAM_PATH = "/switchboard.v1.CapabilityService/ChatStream";
+
+/** A ChatStream request on route `bench` as one enveloped message (flags 0, 4-byte length): the framing of both Connect streams and gRPC. */
+export function chatStreamEnvelope(text: string): Buffer {
+  const request = { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] };
+  const bytes = toBinary(ChatStreamRequestSchema, create(ChatStreamRequestSchema, request));
+  const out = Buffer.alloc(5 + bytes.length);
+  out.writeUInt32BE(bytes.length, 1);
+  out.set(bytes, 5);
+  return out;
+}
+
+/** Feeds response bytes; says whether a delta message completed in them. */
+export function deltaReader(): (chunk: Buffer) => boolean {
+  let buf = Buffer.alloc(0);
+  return (chunk) => {
+    buf = Buffer.concat([buf, chunk]);
+    let delta = false;
+    while (buf.length >= 5 && buf.length >= 5 + buf.readUInt32BE(1)) {
+      const end = 5 + buf.readUInt32BE(1);
+      const flags = buf[0]!;
+      const body = buf.subarray(5, end);
+      buf = buf.subarray(end);
+      // Flag 2 marks Connect's end-stream message (JSON), not a ChatStreamResponse.
+      if ((flags & 2) === 0 && fromBinary(ChatStreamResponseSchema, body).event.case === "delta") delta = true;
+    }
+    return delta;
+  };
+}
