@@ -114,7 +114,8 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     env,
     ...(runtime === "build" ? { dist: buildOnce() } : {}),
     readyLine: /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
-    nodeFlags: opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [],
+    // SB_GATEWAY_NODE_FLAGS: extra Node flags for the gateway only (e.g. a GC or heap setting to compare).
+    nodeFlags: [...(process.env.SB_GATEWAY_NODE_FLAGS ?? "").split(" ").filter(Boolean), ...(opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [])],
   });
   const url = `http://127.0.0.1:${proc.port}`;
   const admin = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [withKey(adminKey)] });
