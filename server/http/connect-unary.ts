@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, contentTypeUnaryJson, contentTypeUnaryProto, errorToJsonBytes, trailerMux } from "@connectrpc/connect/protocol-connect";
+import { readBody } from "./read-body.js";
 import { asConnectError, header, negotiate, nodeHeaders, openCall, type ConnectH1Options, type Limits, type Procedure } from "./connect-call.js";
 
 /**
@@ -20,7 +21,7 @@ export async function serveUnary(procedure: Procedure<"unary">, binary: boolean,
   try {
     if (compression.error) throw compression.error;
     if (call.timeoutError) throw call.timeoutError;
-    let bytes = await readBody(req, limits.readMaxBytes);
+    let bytes: Uint8Array = await readMessageBytes(req, limits.readMaxBytes);
     if (compression.request) bytes = await compression.request.decompress(bytes, limits.readMaxBytes);
     const input = serialization.getI(binary).parse(bytes);
     const output = await invokeUnaryImplementation(spec, context, input, opts.interceptors as never);
@@ -46,44 +47,11 @@ export async function serveUnary(procedure: Procedure<"unary">, binary: boolean,
   res.end(body);
 }
 
-/**
- * The whole request body, refused with `ResourceExhausted` (connect's message) once it would
- * exceed `limit` — before reading when Content-Length says so.
- */
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers["content-length"]);
-  if (declared > limit) return Promise.reject(new ConnectError(`message size ${declared} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted));
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > limit) {
-        cleanup();
-        req.resume(); // drain what is left so the connection stays usable for the error answer
-        reject(new ConnectError(`message size is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted));
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      cleanup();
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(new ConnectError(`reading the request failed: ${err.message}`, Code.Aborted));
-    };
-    const onAborted = () => onError(new Error("the client aborted the request"));
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-      req.off("aborted", onAborted);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-    req.on("aborted", onAborted);
+/** The whole request body, refused as connect refuses it past `limit` (`ResourceExhausted`, its messages). */
+function readMessageBytes(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  const tooLarge = (announced: number | undefined) =>
+    new ConnectError(announced === undefined ? `message size is larger than configured readMaxBytes ${limit}` : `message size ${announced} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted);
+  return readBody(req, limit, tooLarge).catch((err: unknown) => {
+    throw err instanceof ConnectError ? err : new ConnectError(`reading the request failed: ${err instanceof Error ? err.message : String(err)}`, Code.Aborted);
   });
 }

@@ -2,6 +2,7 @@ import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { Code } from "@connectrpc/connect";
 import type { JsonObject } from "../providers/model.js";
+import { readBody } from "../http/read-body.js";
 import { isObject } from "./json-fields.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 
@@ -38,43 +39,7 @@ const tooLarge = (maxBytes: number) =>
  * reaches the caller.
  */
 export async function readJsonBody(req: HttpRequest, maxBytes: number): Promise<JsonObject> {
-  const announced = Number(req.headers["content-length"]);
-  if (Number.isFinite(announced) && announced > maxBytes) {
-    req.resume();
-    throw tooLarge(maxBytes);
-  }
-  const body = await new Promise<Buffer>((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const cleanup = () => {
-      req.off("data", onData);
-      req.off("end", onEnd);
-      req.off("error", onError);
-    };
-    const onData = (chunk: Buffer | string) => {
-      const buf = typeof chunk === "string" ? Buffer.from(chunk) : chunk;
-      size += buf.byteLength;
-      if (size > maxBytes) {
-        cleanup();
-        req.resume();
-        reject(tooLarge(maxBytes));
-        return;
-      }
-      chunks.push(buf);
-    };
-    const onEnd = () => {
-      cleanup();
-      // Most bodies arrive in one chunk: no copy then.
-      resolve(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size));
-    };
-    const onError = (err: Error) => {
-      cleanup();
-      reject(err);
-    };
-    req.on("data", onData);
-    req.on("end", onEnd);
-    req.on("error", onError);
-  });
+  const body = await readBody(req, maxBytes, () => tooLarge(maxBytes));
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
