@@ -7,7 +7,7 @@
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
  *        [--rounds 2] [--warmup 500] [--only connect|openai] [--hit] [--idle S] [--threads]
- *        [--syscalls] [--profile]
+ *        [--syscalls] [--profile] [--omit budget,ratelimit,…]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
@@ -18,7 +18,9 @@
  *   which slows the process: read the counts, not the µs, of such a run);
  * - `--profile` starts the gateway with `--cpu-prof` into bench/results/profiles; summarise it
  *   with `bench/profile-top.ts PROFILE --window S --per N`;
- * - `--idle S` first measures the idle replica's CPU for S seconds.
+ * - `--idle S` first measures the idle replica's CPU for S seconds;
+ * - `--omit LIST` leaves features of `production` out, as `bench/ablation.ts` does (to profile one
+ *   configuration against another).
  *
  * `production` needs DATABASE_URL and REDIS_URL (`eval "$(bash scripts/services.sh up)"`).
  */
@@ -27,7 +29,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import { Pool } from "undici";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
-import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
+import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
 
 const argv = process.argv.slice(2);
 const flag = (name: string) => argv.includes(`--${name}`);
@@ -62,6 +64,10 @@ const gw = await startSwitchboard({
   upstreamUrl: `http://127.0.0.1:${upstream.port}`,
   mode,
   ...(flag("profile") ? { profileDir: process.env.SB_PROFILE_DIR ?? "bench/results/profiles" } : {}),
+  omit: new Set(arg("omit", "").split(",").filter(Boolean).map((f) => {
+    if (!(FEATURES as readonly string[]).includes(f)) throw new Error(`--omit: unknown feature ${f} (${FEATURES.join(", ")})`);
+    return f as Feature;
+  })),
 });
 const pid = gw.process.pid!;
 const { connect } = capabilityClients(gw);
