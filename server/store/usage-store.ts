@@ -178,12 +178,16 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
   return {
     async insertBatch(rows) {
       if (rows.length === 0) return 0;
-      const result = await db
-        .insertInto("usage_records")
-        .values(rows.map(toColumns))
-        .onConflict((oc) => oc.columns(["call_id", "attempt"]).doNothing())
-        .executeTakeFirst();
-      return Number(result.numInsertedOrUpdatedRows ?? 0n);
+      // One statement of constant text whatever the batch size: each column travels as one array
+      // parameter and `unnest` turns them back into rows. A multi-row VALUES list was compiled
+      // value by value (≈ 2.6 % of the gateway's allocations) and parsed by Postgres as a new
+      // statement of up to 24,000 parameters per batch.
+      const records = rows.map(toColumns);
+      const c = INSERT_COLUMNS.map(([name]) => records.map((r) => r[name]));
+      const columns = sql.join(INSERT_COLUMNS.map(([name]) => sql.ref(name)));
+      const arrays = sql.join(INSERT_COLUMNS.map(([, type], i) => sql`${c[i]}::${sql.raw(type)}[]`));
+      const result = await sql`insert into usage_records (${columns}) select * from unnest(${arrays}) on conflict (call_id, attempt) do nothing`.execute(db);
+      return Number(result.numAffectedRows ?? 0n);
     },
 
     async deadLetter(entries) {
@@ -286,6 +290,39 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
     },
   };
 }
+
+/** The columns `insertBatch` writes, with the Postgres type of each (its array parameter's element type). */
+const INSERT_COLUMNS = [
+  ["call_id", "text"],
+  ["attempt", "integer"],
+  ["request_id", "text"],
+  ["org_id", "text"],
+  ["team_id", "text"],
+  ["key_id", "text"],
+  ["route", "text"],
+  ["provider", "text"],
+  ["model", "text"],
+  ["verb", "text"],
+  ["outcome", "text"],
+  ["input_tokens", "bigint"],
+  ["output_tokens", "bigint"],
+  ["cached_input_tokens", "bigint"],
+  ["cache_write_input_tokens", "bigint"],
+  ["reasoning_tokens", "bigint"],
+  ["cost_micros_usd", "bigint"],
+  ["price_version", "text"],
+  ["estimated", "boolean"],
+  ["cache_status", "text"],
+  ["tags", "jsonb"],
+  ["template_name", "text"],
+  ["template_version", "integer"],
+  ["occurred_at", "timestamptz"],
+] as const satisfies readonly (readonly [keyof ReturnType<typeof toColumns>, string])[];
+
+/** Compile-time check that `INSERT_COLUMNS` names every column `toColumns` fills. */
+type Unlisted = Exclude<keyof ReturnType<typeof toColumns>, (typeof INSERT_COLUMNS)[number][0]>;
+const everyColumnListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void everyColumnListed;
 
 function toColumns(r: UsageRecordRow) {
   return {
