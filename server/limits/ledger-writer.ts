@@ -73,12 +73,12 @@ interface Segment {
   broken?: boolean;
 }
 
-/** A buffer file's name (also what adoption looks for in orphaned folders). */
 /** `open(file, "a")`'s flags, to which `O_DSYNC` is added when every append must be durable. */
 const APPEND = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND;
 /** Undefined where the platform has no `O_DSYNC` (Windows): there each write is followed by `datasync()`. */
 const DSYNC: number | undefined = fsConstants.O_DSYNC;
 
+/** A buffer file's name (also what adoption looks for in orphaned folders). */
 export const LEDGER_SEGMENT = /^ledger-[\w-]+\.jsonl$/;
 
 /**

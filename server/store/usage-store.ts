@@ -183,9 +183,8 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
       // value by value (≈ 2.6 % of the gateway's allocations) and parsed by Postgres as a new
       // statement of up to 24,000 parameters per batch.
       const records = rows.map(toColumns);
-      const c = INSERT_COLUMNS.map(([name]) => records.map((r) => r[name]));
       const columns = sql.join(INSERT_COLUMNS.map(([name]) => sql.ref(name)));
-      const arrays = sql.join(INSERT_COLUMNS.map(([, type], i) => sql`${c[i]}::${sql.raw(type)}[]`));
+      const arrays = sql.join(INSERT_COLUMNS.map(([name, type]) => sql`${records.map((r) => r[name])}::${sql.raw(type)}[]`));
       const result = await sql`insert into usage_records (${columns}) select * from unnest(${arrays}) on conflict (call_id, attempt) do nothing`.execute(db);
       return Number(result.numAffectedRows ?? 0n);
     },
