@@ -13,7 +13,7 @@ import { parseContentType, parseTimeout } from "@connectrpc/connect/protocol-con
 
 /** Options shared by the unary and server-streaming paths; the same meaning as connect-node's. */
 export interface ConnectH1Options {
-  interceptors: readonly Interceptor[];
+  interceptors: Interceptor[];
   /** Largest request message accepted (after decompression). */
   readMaxBytes: number;
   contextValues?: (req: IncomingMessage) => ContextValues;

@@ -24,7 +24,7 @@ export async function serveUnary(procedure: Procedure<"unary">, binary: boolean,
     let bytes: Uint8Array = await readMessageBytes(req, limits.readMaxBytes);
     if (compression.request) bytes = await compression.request.decompress(bytes, limits.readMaxBytes);
     const input = serialization.getI(binary).parse(bytes);
-    const output = await invokeUnaryImplementation(spec, context, input, opts.interceptors as never);
+    const output = await invokeUnaryImplementation(spec, context, input, opts.interceptors);
     body = serialization.getO(binary).serialize(output);
   } catch (e) {
     call.fail(e);
