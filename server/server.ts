@@ -220,6 +220,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   void lease.start().then(() => sweeper.start());
   const budgetHolds = {
     async stop() {
+      // Settles still running after their answers left (the budget stage queues them) land first.
+      await budgetStage.drain();
       await sweeper.stop();
       await lease.stop();
     },
@@ -227,6 +229,35 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const budgetReservations = createBudgetReservations({ state, clock, owner: lease.id });
   const sinks: CallSink[] = [createMetricsSink({ metrics, routes: deps.models.resolver, cost: deps.cost })];
   if (deps.requestLog) sinks.push(createRequestLogSink(deps.requestLog.writer, deps.requestLog.policy));
+  const budgetStage = createBudgetStage(
+    {
+      reservations: budgetReservations,
+      catalog: deps.money.catalog,
+      routes: deps.models.resolver,
+      prices,
+      // Counters start from the ledger's spend (a new budget, a new period, Redis data lost).
+      seeder: createBudgetSeeder({
+        state,
+        clock,
+        ledgerSpent: async (tenant, budget, period) => {
+          const target = deps.money.catalog.targetOf(budget.id);
+          if (target === undefined) return 0n;
+          return deps.money.usage.spent({ orgId: tenant, level: target.level, targetId: target.targetId, start: period.start, ...(period.end ? { end: period.end } : {}) });
+        },
+      }),
+      // Soft thresholds (50/80/100 % by default): once per budget, period and threshold
+      // across replicas, a warn line and the webhook; in the background.
+      alerts: createBudgetAlerts(
+        { state, reservations: budgetReservations, settingsOf: (id) => deps.money.catalog.alertsOf(id), logger: deps.logger, clock },
+        opts.budgetAlerts,
+      ),
+      // Holds whose reserve or settle timed out are given back in the background (P7).
+      recovery: createReservationRecovery({ state, reservations: budgetReservations, logger: deps.logger }),
+      logger: deps.logger,
+      clock,
+    },
+    opts.money ?? {},
+  );
   const stages: Stage[] = [
     // Observability: outermost, so it sees every call of both front doors once, refusals
     // included: the call's span (parent of its state and provider-attempt spans), the model-call
@@ -265,35 +296,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger, analyzer: deps.guardrailAnalyzer }),
     // Budgets: reserve the worst case on every level at once before dispatch, settle the actual
     // cost after (streams at their end, extending as they run when nothing caps their output).
-    createBudgetStage(
-      {
-        reservations: budgetReservations,
-        catalog: deps.money.catalog,
-        routes: deps.models.resolver,
-        prices,
-        // Counters start from the ledger's spend (a new budget, a new period, Redis data lost).
-        seeder: createBudgetSeeder({
-          state,
-          clock,
-          ledgerSpent: async (tenant, budget, period) => {
-            const target = deps.money.catalog.targetOf(budget.id);
-            if (target === undefined) return 0n;
-            return deps.money.usage.spent({ orgId: tenant, level: target.level, targetId: target.targetId, start: period.start, ...(period.end ? { end: period.end } : {}) });
-          },
-        }),
-        // Soft thresholds (50/80/100 % by default): once per budget, period and threshold
-        // across replicas, a warn line and the webhook; in the background.
-        alerts: createBudgetAlerts(
-          { state, reservations: budgetReservations, settingsOf: (id) => deps.money.catalog.alertsOf(id), logger: deps.logger, clock },
-          opts.budgetAlerts,
-        ),
-        // Holds whose reserve or settle timed out are given back in the background (P7).
-        recovery: createReservationRecovery({ state, reservations: budgetReservations, logger: deps.logger }),
-        logger: deps.logger,
-        clock,
-      },
-      opts.money ?? {},
-    ),
+    budgetStage,
     // Credential alarm: observes only; logs every attempt a provider refused with 401/403 (or
     // whose credential could not be read) with the credential's name, never its value.
     createCredentialAlarmStage({ logger: deps.logger, routes: deps.models.resolver }),

@@ -2,7 +2,9 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { BudgetExceededSchema, BudgetLevel } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { withDefaults } from "../dispatch/route-types.js";
-import type { BudgetRef } from "../limits/budget-reservation.js";
+import { createBudgetReservations, type BudgetRef } from "../limits/budget-reservation.js";
+import { createMemoryState } from "../store/state/memory-state.js";
+import type { StateBackend } from "../store/state/state-backend.js";
 import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-harness.testing.js";
 import type { ModelChunk, ModelRequest } from "../providers/model.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
@@ -158,6 +160,38 @@ describe("budget stage", () => {
     } finally {
       h.state.reserveHold = broken;
     }
+  });
+
+  it("answers without waiting for the settle's reply (the settle has landed), and drain() waits for it", async () => {
+    const memory = createMemoryState();
+    let acknowledge!: () => void;
+    const acknowledged = new Promise<void>((resolve) => (acknowledge = resolve));
+    let settles = 0;
+    // Settles are applied at once but acknowledged only when the test says so.
+    const slowAck: StateBackend = Object.assign(Object.create(memory) as StateBackend, {
+      settleHold: async (...args: Parameters<StateBackend["settleHold"]>) => {
+        settles++;
+        const settled = await memory.settleHold(...args);
+        await acknowledged;
+        return settled;
+      },
+    });
+    const reservations = createBudgetReservations({ state: slowAck, clock: { now: () => Date.now() } });
+    const b = cap(10_000);
+    const stage = createBudgetStage({ reservations, catalog: { budgetsFor: () => [b] }, routes: { resolve: (a: string) => h.routes.get(a) }, prices: h.prices, logger: createLogCapture().logger });
+    const pipeline = stage(createScriptedPipeline(() => ({ type: "answer", text: "hi", costMicrosUsd: 7n })));
+    const result = await pipeline.chat({ meta: h.meta(), request: ask("a", 10) });
+    expect(result.costMicrosUsd).toBe(7n);
+    expect(settles).toBe(1);
+    expect(await reservations.snapshot("org_a", b)).toMatchObject({ spentMicros: 7n, reservedMicros: 0n });
+    let drained = false;
+    const draining = stage.drain().then(() => (drained = true));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(drained).toBe(false);
+    acknowledge();
+    await draining;
+    expect(drained).toBe(true);
+    await memory.close();
   });
 
   it("hands a stream no budget covers through unwrapped (nothing held per open stream), and wraps one a budget covers", async () => {

@@ -69,7 +69,8 @@ interface Admission {
  * `ResourceExhausted` + `BudgetExceeded` before anything is sent (P1).
  *
  * After the call it settles the actual cost of every attempt (the call's `costMicrosUsd`, or the
- * priced attempts of a failed call) and gives back the rest; a call that failed before sending
+ * priced attempts of a failed call) and gives back the rest, without holding the answer back for
+ * the settle's reply (`drain()` waits for settles still running, at shutdown); a call that failed before sending
  * anything gives back everything. A stream settles when it ends, however it ends. A stream whose
  * output no one capped extends its hold each time its output (estimated at 4 characters a token)
  * reaches three quarters of the tokens held; when a budget refuses the extension, the stream is
@@ -89,7 +90,7 @@ interface Admission {
  * a target without a price under a cap is refused with `FailedPrecondition` unless configured
  * otherwise. Calls without a caller, or covered by no budget, pass straight through.
  */
-export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOptions = {}): Stage {
+export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOptions = {}): Stage & { drain(): Promise<void> } {
   const clock = deps.clock ?? systemClock;
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const extendTokens = opts.extendTokens ?? defaultMax;
@@ -172,20 +173,35 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     }
   };
 
+  /** Settles started after the answer left and not yet finished; `drain()` waits for them. */
+  const behind = new Set<Promise<void>>();
+  /**
+   * Settles without holding the answer (or a stream's end) back for the reply: one Redis round
+   * trip less on every budgeted call's path. The settle starts before the answer leaves and its
+   * write is queued on the state backend in the same turn of the event loop, so the caller's next
+   * call — read on a later turn at the earliest — is ordered behind it; until it lands the hold
+   * still covers the worst case, so admission is only ever more careful (P1). Retries and
+   * `recovery` work as before, in the background. A replica drains these before it stops.
+   */
+  const settleBehind = (reservation: Reservation, actual: bigint, requestId: string): void => {
+    const running: Promise<void> = settle(reservation, actual, requestId).finally(() => behind.delete(running));
+    behind.add(running);
+  };
+
   const unary = async <R extends { costMicrosUsd: bigint }>(meta: CallMeta, admission: Admission | undefined, run: () => Promise<R>): Promise<R> => {
     if (admission === undefined) return run();
     let result: R;
     try {
       result = await run();
     } catch (err) {
-      await settle(admission.reservation, failedCallAccounting(err)?.costMicrosUsd ?? 0n, meta.requestId);
+      settleBehind(admission.reservation, failedCallAccounting(err)?.costMicrosUsd ?? 0n, meta.requestId);
       throw err;
     }
-    await settle(admission.reservation, result.costMicrosUsd, meta.requestId);
+    settleBehind(admission.reservation, result.costMicrosUsd, meta.requestId);
     return result;
   };
 
-  return (next: ModelPipeline): ModelPipeline => ({
+  const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     async chat(call) {
       const admission = await admit(call.meta, call.request, true);
       return unary(call.meta, admission, () => next.chat(admission === undefined ? call : { ...call, request: admission.request }));
@@ -237,12 +253,17 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
         } finally {
           if (!innerDone) await it.return?.();
           const r = await inner.result();
-          if (admission !== undefined) await settle(admission.reservation, r.costMicrosUsd, call.meta.requestId);
+          if (admission !== undefined) settleBehind(admission.reservation, r.costMicrosUsd, call.meta.requestId);
           resolve(r);
         }
         if (stop !== undefined) throw stop;
       }
       return { chunks: chunks(), result: () => result };
+    },
+  });
+  return Object.assign(stage, {
+    async drain() {
+      while (behind.size > 0) await Promise.all([...behind]);
     },
   });
 
