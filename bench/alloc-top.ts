@@ -1,14 +1,15 @@
 /**
  * Summarises an allocation profile from `bench/alloc-probe.mjs`: sampled bytes allocated by
- * function and by package / source folder (the same areas as `profile-top.ts`), optionally per
+ * function and by package / source folder (`frame-area.ts`, as `profile-top.ts` groups them), optionally per
  * request.
  *
  *   node --import tsx bench/alloc-top.ts PROFILE [--top 40] [--per N]
  */
 import { readFileSync } from "node:fs";
+import { areaOf, frameLabel, type CallFrame } from "./frame-area.js";
 
 interface Node {
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   selfSize: number;
   children: Node[];
 }
@@ -24,26 +25,15 @@ const top = opt("top") ?? 40;
 const per = opt("per");
 const root = (JSON.parse(readFileSync(file, "utf8")) as { head: Node }).head;
 
-/** The package or source folder a frame belongs to (as `profile-top.ts` groups them). */
-function area(url: string): string {
-  if (url === "") return "(native / V8)";
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1]!;
-  if (url.startsWith("node:")) return url.split("/")[0]!.replace(/^node:internal.*/, "node:internal");
-  const ours = /\/(server|gen|bench)\/(.*)$/.exec(url);
-  if (ours) return ours[1] === "server" ? `server/${ours[2]!.split("/")[0]!.replace(/\.js$/, "")}` : ours[1]!;
-  return url;
-}
-
 const byFunction = new Map<string, number>();
 const byArea = new Map<string, number>();
 let total = 0;
 const walk = (n: Node) => {
   if (n.selfSize > 0) {
-    const f = n.callFrame;
-    const name = `${f.functionName || "(anonymous)"} ${f.url.replace(/^.*?\/(node_modules|dist|server)\//, "$1/")}:${f.lineNumber + 1}`;
+    const name = frameLabel(n.callFrame);
+    const area = areaOf(n.callFrame.url, n.callFrame.functionName);
     byFunction.set(name, (byFunction.get(name) ?? 0) + n.selfSize);
-    byArea.set(area(f.url), (byArea.get(area(f.url)) ?? 0) + n.selfSize);
+    byArea.set(area, (byArea.get(area) ?? 0) + n.selfSize);
     total += n.selfSize;
   }
   for (const c of n.children) walk(c);

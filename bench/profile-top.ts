@@ -17,10 +17,11 @@
  * - `--children REGEX` splits the inclusive time of the first frame matching REGEX by its callees.
  */
 import { readFileSync } from "node:fs";
+import { areaOf, frameLabel, type CallFrame } from "./frame-area.js";
 
 interface ProfileNode {
   id: number;
-  callFrame: { functionName: string; url: string; lineNumber: number };
+  callFrame: CallFrame;
   children?: number[];
 }
 interface Profile {
@@ -58,19 +59,7 @@ const self = new Map<number, number>();
 }
 
 /** Where a frame's code lives: a package name, a folder of this repository, or a V8 / Node bucket. */
-function area(url: string, name: string): string {
-  if (!url) return name.startsWith("(") ? name : "(native)";
-  const pkg = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (pkg) return pkg[1]!;
-  if (url.startsWith("node:")) return url.split("/")[0]!.replace(/:.*/, ":") + url.slice(5).split("/")[0];
-  const ours = /\/work\/[^/]+\/((?:server|gen|bench)\/[^/]+)/.exec(url) ?? /((?:server|gen|bench)\/[^/]+)/.exec(url);
-  return ours ? ours[1]! : url;
-}
-const label = (n: ProfileNode) => {
-  const { functionName, url, lineNumber } = n.callFrame;
-  const where = url ? `${url.replace(/^.*node_modules\//, "").replace(/^file:\/\/\/work\/[^/]+\//, "")}:${lineNumber + 1}` : "";
-  return `${functionName || "(anonymous)"} ${where}`;
-};
+const label = (n: ProfileNode) => frameLabel(n.callFrame);
 const isIdle = (n: ProfileNode) => n.callFrame.functionName === "(idle)";
 let busy = 0;
 for (const [id, us] of self) if (!isIdle(byId.get(id)!)) busy += us;
@@ -95,7 +84,7 @@ if (callers !== undefined) {
   let sum = 0;
   for (const [id, us] of self) {
     const n = byId.get(id)!;
-    if (area(n.callFrame.url, n.callFrame.functionName) !== callers) continue;
+    if (areaOf(n.callFrame.url, n.callFrame.functionName) !== callers) continue;
     let p = parent.get(id);
     while (p !== undefined && !/\/server\//.test(byId.get(p)!.callFrame.url)) p = parent.get(p);
     const k = p === undefined ? "(no caller in server/)" : label(byId.get(p)!);
@@ -125,7 +114,7 @@ if (callers !== undefined) {
     const n = byId.get(id)!;
     if (isIdle(n)) continue;
     fns.set(label(n), (fns.get(label(n)) ?? 0) + us);
-    const a = area(n.callFrame.url, n.callFrame.functionName);
+    const a = areaOf(n.callFrame.url, n.callFrame.functionName);
     areas.set(a, (areas.get(a) ?? 0) + us);
   }
   print("self time by area", areas);
