@@ -3,6 +3,7 @@ import { create, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
 import { encodeEnvelope, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope } from "@connectrpc/connect/protocol";
 import { contentTypeStreamJson, contentTypeStreamProto, endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
+import { writeWithBackpressure } from "./write-backpressure.js";
 import { asConnectError, header, negotiate, nodeHeaders, openCall, type ConnectH1Options, type Limits, type Procedure } from "./connect-call.js";
 
 const COMPRESSED_FLAG = 0b00000001;
@@ -43,17 +44,7 @@ export async function serveServerStream(
   };
   const send = async (bytes: Uint8Array): Promise<void> => {
     if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
-    if (!res.write(bytes) && !res.destroyed) {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          res.off("drain", done);
-          res.off("close", done);
-          resolve();
-        };
-        res.on("drain", done);
-        res.on("close", done);
-      });
-    }
+    await writeWithBackpressure(res, bytes);
   };
 
   // The request's one message, as connect reads it; the compression and timeout errors surface

@@ -3,7 +3,8 @@ import type { ModelStream } from "../pipeline/model-call.js";
 import type { ModelChunk, ModelFinishReason, TokenUsage } from "../providers/model.js";
 import { finishReasonOf, newCompletionId, usageOf } from "./chat-response.js";
 import { openAIErrorOf } from "./error-mapping.js";
-import { writeWithBackpressure, type HttpResponse } from "./http-io.js";
+import { writeWithBackpressure } from "../http/write-backpressure.js";
+import type { HttpResponse } from "./http-io.js";
 import { USAGE_HEADER_NAMES, usageHeaders } from "./usage-headers.js";
 
 /** What {@link writeChatCompletionStream} needs besides the model stream. */

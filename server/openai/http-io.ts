@@ -58,24 +58,3 @@ export function sendJson(res: HttpResponse, status: number, body: unknown, heade
   res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": String(Buffer.byteLength(text)) });
   res.end(text);
 }
-
-/**
- * Writes `data` and waits for the socket to drain when its buffer is full, so a slow reader
- * slows the model stream down instead of growing memory. Resolves false once the response is
- * closed (the caller went away).
- */
-export async function writeWithBackpressure(res: HttpResponse, data: string): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return false;
-  if (res.write(data)) return true;
-  return new Promise((resolve) => {
-    const done = (ok: boolean) => {
-      res.off("drain", onDrain);
-      res.off("close", onClose);
-      resolve(ok);
-    };
-    const onDrain = () => done(true);
-    const onClose = () => done(false);
-    res.on("drain", onDrain);
-    res.on("close", onClose);
-  });
-}
