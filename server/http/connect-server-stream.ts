@@ -42,9 +42,9 @@ export async function serveServerStream(
     }
     return encodeEnvelope(flags, data);
   };
-  const send = async (bytes: Uint8Array): Promise<void> => {
+  // Headers leave with the first envelope (a message or the end-stream), as connect sends them.
+  const writeHead = () => {
     if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
-    await writeWithBackpressure(res, bytes);
   };
 
   // The request's one message, as connect reads it; the compression and timeout errors surface
@@ -80,8 +80,10 @@ export async function serveServerStream(
     } as StreamRequest);
     copyHeaders(response.header, context.responseHeader);
     for await (const message of response.message) {
-      if (res.destroyed) break; // the client is gone: `break` ends the implementation's stream
-      await send(await envelope(0, output.serialize(message)));
+      const bytes = await envelope(0, output.serialize(message));
+      writeHead();
+      // False once the client is gone: `break` ends the implementation's stream.
+      if (!(await writeWithBackpressure(res, bytes))) break;
     }
     copyHeaders(response.trailer, context.responseTrailer);
   } catch (e) {
@@ -93,7 +95,7 @@ export async function serveServerStream(
   if (res.destroyed) return;
   const end = encoder.encode(JSON.stringify(endStreamToJson(context.responseTrailer, error, undefined)));
   const last = await envelope(endStreamFlag, end);
-  if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
+  writeHead();
   res.end(last);
 }
 
