@@ -7,7 +7,7 @@
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
  *        [--rounds 2] [--warmup 500] [--only connect|openai] [--hit] [--idle S] [--threads]
- *        [--syscalls] [--profile] [--omit budget,ratelimit,…]
+ *        [--syscalls] [--profile] [--omit budget,ratelimit,…] [--layered-limits]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
@@ -20,7 +20,8 @@
  *   with `bench/profile-top.ts PROFILE --window S --per N`;
  * - `--idle S` first measures the idle replica's CPU for S seconds;
  * - `--omit LIST` leaves features of `production` out, as `bench/ablation.ts` does (to profile one
- *   configuration against another).
+ *   configuration against another);
+ * - `--layered-limits` puts rate limits on the key's team and org as well as on the key.
  *
  * `production` needs DATABASE_URL and REDIS_URL (`eval "$(bash scripts/services.sh up)"`).
  */
@@ -63,6 +64,7 @@ const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
 const gw = await startSwitchboard({
   upstreamUrl: `http://127.0.0.1:${upstream.port}`,
   mode,
+  layeredLimits: flag("layered-limits"),
   ...(flag("profile") ? { profileDir: process.env.SB_PROFILE_DIR ?? "bench/results/profiles" } : {}),
   omit: new Set(arg("omit", "").split(",").filter(Boolean).map((f) => {
     if (!(FEATURES as readonly string[]).includes(f)) throw new Error(`--omit: unknown feature ${f} (${FEATURES.join(", ")})`);

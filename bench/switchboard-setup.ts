@@ -60,6 +60,11 @@ export interface SwitchboardOptions {
   runtime?: Runtime;
   /** Features of `production` left out (default: none). */
   omit?: ReadonlySet<Feature>;
+  /**
+   * `production` with rate limits on the key's team and org too (three levels, requests and
+   * tokens each), as a deployment that caps teams and orgs has; default: the key's only.
+   */
+  layeredLimits?: boolean;
 }
 
 const withKey = (secret: string): Interceptor => (next) => (req) => {
@@ -124,7 +129,7 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     await database?.drop();
   };
   try {
-    const key = opts.mode === "production" ? await configureProduction(admin, omit) : await configureEmbedded(admin, adminKey);
+    const key = opts.mode === "production" ? await configureProduction(admin, omit, opts.layeredLimits ?? false) : await configureEmbedded(admin, adminKey);
     await new Promise((r) => setTimeout(r, 1_500)); // one route / limits / policy poll interval
     return { process: proc, url, key, close };
   } catch (err) {
@@ -141,7 +146,7 @@ async function configureEmbedded(admin: Transport, adminKey: string): Promise<st
   return adminKey;
 }
 
-async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>): Promise<string> {
+async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>, layeredLimits: boolean): Promise<string> {
   const org = `bench-${randomBytes(4).toString("hex")}`;
   const tenants = createClient(TenantService, admin);
   await tenants.createOrg({ orgId: org, org: {} });
@@ -153,7 +158,12 @@ async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>)
   // minute count the worst case (input + 4,096 reserved output tokens) of every miss, so the
   // limit is the largest allowed (10^11): 100M would refuse misses after ~25,000 calls.
   if (!omit.has("budget")) await budgets.createBudget({ parent: `orgs/${org}`, budgetId: "key", budget: { target: keyName, limitMicrosUsd: 10n ** 15n, period: BudgetPeriod.MONTHLY } });
-  if (!omit.has("ratelimit")) await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: "key", rateLimit: { target: keyName, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000_000n } });
+  const targets = layeredLimits ? [keyName, `orgs/${org}/teams/app`, `orgs/${org}`] : [keyName];
+  if (!omit.has("ratelimit")) {
+    for (const [i, target] of targets.entries()) {
+      await budgets.createRateLimit({ parent: `orgs/${org}`, rateLimitId: `limit-${i}`, rateLimit: { target, requestsPerMinute: 1_000_000n, tokensPerMinute: 100_000_000_000n } });
+    }
+  }
   const rule = (init: Parameters<typeof create<typeof GuardrailRuleSchema>>[1]) => create(GuardrailRuleSchema, init);
   if (!omit.has("guardrails")) {
     await createClient(GuardrailService, admin).createGuardrailPolicy({

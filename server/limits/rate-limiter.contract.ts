@@ -57,13 +57,37 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       expect(outcomes.filter((o) => o.allowed)).toHaveLength(25);
     });
 
-    it("checks the most specific level first, so a key's refusals never eat its org's limit", async () => {
+    it("counts a refused request nowhere, so a key's refusals never eat its org's limit", async () => {
       const small: RateLimitRule = { id: "orgs/acme/rate-limits/small-key", level: "key", requestsPerMinute: 2 };
       for (let i = 0; i < 10; i++) await limiter.check({ tenant: TENANT, rules: [org, small] });
       // The org counted only the 2 admitted requests: 6 more fit for other keys.
       let admitted = 0;
       for (let i = 0; i < 10; i++) if ((await limiter.check({ tenant: TENANT, rules: [org] })).allowed) admitted++;
       expect(admitted).toBe(6);
+    });
+
+    it("checks every level and dimension in one step of the state backend, and names the longest wait", async () => {
+      const calls: string[] = [];
+      const counted = new Proxy(state, {
+        get(target, name, receiver) {
+          const value = Reflect.get(target, name, receiver) as unknown;
+          if (typeof value !== "function") return value;
+          return (...args: unknown[]) => {
+            calls.push(String(name));
+            return (value as (...a: unknown[]) => unknown).apply(target, args);
+          };
+        },
+      });
+      const layered = createRateLimiter({ state: counted, clock });
+      const team: RateLimitRule = { id: "orgs/acme/rate-limits/team", level: "team", requestsPerMinute: 1 };
+      const orgTokens: RateLimitRule = { id: "orgs/acme/rate-limits/org-tokens", level: "org", tokensPerMinute: 100 };
+      expect((await layered.check({ tenant: TENANT, rules: [orgTokens, team, key], tokensEstimate: 10 })).allowed).toBe(true);
+      expect(calls).toEqual(["hitWindows"]);
+      // The team is full (a wait helps) and the org's tokens can never hold 500 (no wait helps):
+      // the refusal names the one no wait cures.
+      const refused = await layered.check({ tenant: TENANT, rules: [orgTokens, team, key], tokensEstimate: 500 });
+      expect(calls).toEqual(["hitWindows", "hitWindows"]);
+      expect(refused.allowed ? undefined : refused.refusal).toEqual({ rule: orgTokens, dimension: "tokens", limit: 100 });
     });
 
     it("counts tokens with the estimate up front and corrects them upward afterwards", async () => {

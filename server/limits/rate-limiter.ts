@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import type { StateBackend, WindowHit } from "../store/state/state-backend.js";
+import type { StateBackend, WindowHitEntry } from "../store/state/state-backend.js";
 import type { BudgetLevelName } from "./budget-reservation.js";
 
 /**
@@ -61,8 +61,9 @@ export type RateOutcome = { allowed: true; ticket: RateTicket } | { allowed: fal
 export interface RateLimiter {
   /**
    * Counts the request against every rule and admits it only if each has room; the check and
-   * the count are one atomic step per counter, in the shared state, so replicas share one limit
-   * (P5). Rejects when the state backend fails; the caller picks the degraded mode (P7).
+   * the count of every counter are one atomic step in the shared state, so replicas share one
+   * limit (P5), and a refused request is counted nowhere. Rejects when the state backend fails;
+   * the caller picks the degraded mode (P7).
    */
   check(input: RateCheck): Promise<RateOutcome>;
   /**
@@ -89,20 +90,26 @@ export interface RateLimiterOptions {
   windowMs?: number;
 }
 
-/** Most specific first: a request refused by its key's limit never touches its org's counters. */
+/** Most specific first: the order of the windows in a check, so a tie names the narrower rule. */
 const LEVEL_ORDER: Record<BudgetLevelName, number> = { key: 0, tag: 1, team: 2, org: 3 };
 
+/** What one window of a check stands for. */
+interface WindowSource {
+  rule: RateLimitRule;
+  dimension: RateRefusal["dimension"];
+  limit: number;
+}
+
 /**
- * Requests- and tokens-per-minute limits over `StateBackend.hitWindow` (a sliding-window
- * counter; see its bound: at most the limit within each window-aligned interval, under twice
- * the limit in an arbitrary one only for traffic bunched at a window's end).
+ * Requests- and tokens-per-minute limits over `StateBackend.hitWindows` (sliding-window
+ * counters; see `hitWindow`'s bound: at most the limit within each window-aligned interval, under
+ * twice the limit in an arbitrary one only for traffic bunched at a window's end).
  *
- * Levels are checked one after another, most specific first, and the two dimensions of one
- * level together; the first level that refuses stops the check. Counters of levels already
- * passed keep the refused request's hit (a window counter cannot be decremented), so a refusal
- * over-counts only the refused caller's own, more specific scopes — never a sibling's — and no
- * limit is ever exceeded by it. A multi-key all-or-nothing `hitWindow` in the state backend
- * would remove even that.
+ * A check is one all-or-nothing step over every window that covers the caller — each level (key,
+ * tag, team, org) and both dimensions — so it costs one round trip however many limits apply, and
+ * a refused request is counted nowhere: it never eats a sibling's or its own org's limit. The
+ * refusal names the window the caller must wait longest for (the narrowest level on a tie), since
+ * the request passes only once every window has room.
  *
  * Tokens are counted with the estimate at check time and corrected upward after the call
  * ({@link RateLimiter.correctTokens}). Within a window-aligned interval the tokens counted are
@@ -113,52 +120,59 @@ const LEVEL_ORDER: Record<BudgetLevelName, number> = { key: 0, tag: 1, team: 2, 
 export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOptions = {}): RateLimiter {
   const windowMs = opts.windowMs ?? 60_000;
   const nowMs = (): number | undefined => deps.clock?.now();
-
-  const hit = async (tenant: string, rule: RateLimitRule, dimension: RateRefusal["dimension"], stored: number, cost: number): Promise<RateRefusal | undefined> => {
-    // A limit stored before MAX_RATE_LIMIT_PER_MINUTE was enforced may be too large for the window
-    // arithmetic, which would fail every call under it: clamp it to the largest that fits. That is
-    // still far beyond any real traffic (effectively unlimited), but the hit is still counted.
-    const limit = Math.min(stored, Math.max(0, Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost));
-    const result: WindowHit = await deps.state.hitWindow(windowKey(tenant, rule.id, dimension), cost, limit, windowMs, nowMs());
-    if (result.allowed) return undefined;
-    return { rule, dimension, limit, ...(result.retryAfterMs >= 0 ? { retryAfterMs: result.retryAfterMs } : {}) };
-  };
+  // A limit stored before MAX_RATE_LIMIT_PER_MINUTE was enforced may be too large for the window
+  // arithmetic, which would fail every call under it: clamp it to the largest that fits. That is
+  // still far beyond any real traffic (effectively unlimited), but the hit is still counted.
+  const fitting = (stored: number, cost: number): number => Math.min(stored, Math.max(0, Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost));
 
   return {
     async check(input) {
       const requests = input.requests ?? 1;
       const tokens = input.tokensEstimate ?? 0;
-      const groups = new Map<number, RateLimitRule[]>();
-      for (const rule of input.rules) {
-        const rank = LEVEL_ORDER[rule.level];
-        groups.set(rank, [...(groups.get(rank) ?? []), rule]);
-      }
+      const entries: WindowHitEntry[] = [];
+      const sources: WindowSource[] = [];
       const tokenRules: RateLimitRule[] = [];
-      for (const rank of [...groups.keys()].sort((a, b) => a - b)) {
-        const hits: Promise<RateRefusal | undefined>[] = [];
-        for (const rule of groups.get(rank)!) {
-          if (positive(rule.requestsPerMinute)) {
-            hits.push(hit(input.tenant, rule, "requests", rule.requestsPerMinute, requests));
-          }
-          if (positive(rule.tokensPerMinute)) {
-            tokenRules.push(rule);
-            hits.push(hit(input.tenant, rule, "tokens", rule.tokensPerMinute, tokens));
-          }
+      const add = (rule: RateLimitRule, dimension: RateRefusal["dimension"], stored: number, cost: number): void => {
+        const limit = fitting(stored, cost);
+        entries.push({ key: windowKey(input.tenant, rule.id, dimension), cost, limit });
+        sources.push({ rule, dimension, limit });
+      };
+      const seen = new Set<string>();
+      const rules = [...input.rules].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
+      for (const rule of rules) {
+        if (seen.has(rule.id)) continue; // one rule reached twice (two tags) counts once
+        seen.add(rule.id);
+        if (positive(rule.requestsPerMinute)) add(rule, "requests", rule.requestsPerMinute, requests);
+        if (positive(rule.tokensPerMinute)) {
+          tokenRules.push(rule);
+          add(rule, "tokens", rule.tokensPerMinute, tokens);
         }
-        const refusals = (await Promise.all(hits)).filter((r): r is RateRefusal => r !== undefined);
-        if (refusals.length > 0) return { allowed: false, refusal: longestWait(refusals) };
       }
-      return { allowed: true, ticket: Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens }) };
+      const ticket = (): RateOutcome => ({ allowed: true, ticket: Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens }) });
+      if (entries.length === 0) return ticket();
+      const outcome = await deps.state.hitWindows(entries, windowMs, nowMs());
+      if (!outcome.admitted) {
+        const refusals: RateRefusal[] = [];
+        outcome.hits.forEach((hit, i) => {
+          if (hit.allowed) return;
+          const { rule, dimension, limit } = sources[i]!;
+          refusals.push({ rule, dimension, limit, ...(hit.retryAfterMs >= 0 ? { retryAfterMs: hit.retryAfterMs } : {}) });
+        });
+        return { allowed: false, refusal: longestWait(refusals) };
+      }
+      return ticket();
     },
 
     async correctTokens(ticket, actualTokens) {
       const extra = actualTokens - ticket.tokensEstimate;
-      if (!(extra > 0)) return;
+      if (!(extra > 0) || ticket.tokenRules.length === 0) return;
       const cost = Math.ceil(extra);
       // A limit high enough to always admit: the tokens were spent, they are counted regardless.
       const unbounded = Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost;
-      await Promise.all(
-        ticket.tokenRules.map((rule) => deps.state.hitWindow(windowKey(ticket.tenant, rule.id, "tokens"), cost, unbounded, windowMs, nowMs())),
+      await deps.state.hitWindows(
+        ticket.tokenRules.map((rule) => ({ key: windowKey(ticket.tenant, rule.id, "tokens"), cost, limit: unbounded })),
+        windowMs,
+        nowMs(),
       );
     },
   };

@@ -37,6 +37,7 @@ export function traceState(state: StateBackend, tracing: Tracing): StateBackend 
     openHolds: traced("open_holds", (index) => state.openHolds(index)),
     releaseHolds: traced("release_holds", (index, holds, markerTtlMs) => state.releaseHolds(index, holds, markerTtlMs)),
     hitWindow: traced("hit_window", (key, cost, limit, windowMs, nowMs) => state.hitWindow(key, cost, limit, windowMs, nowMs)),
+    hitWindows: traced("hit_windows", (entries, windowMs, nowMs) => state.hitWindows(entries, windowMs, nowMs)),
     ping: () => state.ping(),
     close: () => state.close(),
   };

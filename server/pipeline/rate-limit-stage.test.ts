@@ -49,8 +49,8 @@ describe("rate-limit stage", () => {
 
   it("applies to streams and fails closed when the state backend cannot answer", async () => {
     h.rules = [{ id: "orgs/acme/rate-limits/key-rpm", level: "key", requestsPerMinute: 100 }];
-    const hit = h.state.hitWindow;
-    h.state.hitWindow = () => Promise.reject(new Error("connection refused"));
+    const hits = h.state.hitWindows;
+    h.state.hitWindows = () => Promise.reject(new Error("connection refused"));
     try {
       const stream = h.pipeline.chatStream({ meta: h.meta(), request: ask("a") });
       const err = await outcome((async () => {
@@ -59,7 +59,7 @@ describe("rate-limit stage", () => {
       expect(err?.code).toBe(Code.Unavailable);
       expect(h.fake.requests()).toHaveLength(0);
     } finally {
-      h.state.hitWindow = hit;
+      h.state.hitWindows = hits;
     }
   });
 

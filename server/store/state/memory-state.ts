@@ -1,7 +1,7 @@
 import { holdArguments, type HoldResult, type OpenHold, type SettledHold } from "./hold-journal.js";
 import { evaluateSlidingWindow } from "./sliding-window.js";
 import { stateArguments } from "./state-arguments.js";
-import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
+import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit, WindowHitEntry, WindowHits } from "./state-backend.js";
 
 /** Options for {@link createMemoryState}. */
 export interface MemoryStateOptions {
@@ -132,6 +132,48 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
     const entry = live(key);
     if (value <= 0) remove(key);
     else writeCounter(key, value, expiresAt ?? entry?.expiresAt ?? now());
+  }
+
+  /** The per-window counts at `key` (an empty map when absent). */
+  function windowCounts(key: string): WindowCounts {
+    const stored = live(key)?.value;
+    if (stored !== undefined && !(stored instanceof Map)) {
+      throw new Error(`"${key}" holds a value or counter, not a rate-limit window`);
+    }
+    return stored ?? new Map();
+  }
+
+  /** `hitWindows` after its argument checks: every entry decided on one clock reading, all or none counted. */
+  function decideWindows(list: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): WindowHits {
+    const at = nowMs ?? now();
+    const index = Math.floor(at / windowMs);
+    const decided = list.map((entry) => {
+      const counts = windowCounts(entry.key);
+      const current = counts.get(index) ?? 0;
+      const hit = evaluateSlidingWindow({
+        previous: counts.get(index - 1) ?? 0,
+        current,
+        cost: entry.cost,
+        limit: entry.limit,
+        windowMs,
+        elapsedMs: at - index * windowMs,
+      });
+      return { counts, current, hit };
+    });
+    const admitted = decided.every((d) => d.hit.allowed);
+    if (admitted) {
+      decided.forEach(({ counts, current }, i) => {
+        const key = list[i]!.key;
+        if (!counts.has(index)) {
+          // A new window began: keep only it and the previous one, so the entry stays tiny.
+          for (const stale of counts.keys()) if (stale !== index - 1) counts.delete(stale);
+        }
+        counts.set(index, current + list[i]!.cost);
+        valueKeys.delete(key);
+        entries.set(key, { value: counts, expiresAt: now() + 2 * windowMs });
+      });
+    }
+    return { admitted, hits: decided.map((d) => d.hit) };
   }
 
   return {
@@ -301,33 +343,14 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
     async hitWindow(key, cost, limit, windowMs, nowMs): Promise<WindowHit> {
       open();
       stateArguments.window(cost, limit, windowMs, nowMs);
-      const at = nowMs ?? now();
-      const index = Math.floor(at / windowMs);
-      const stored = live(key)?.value;
-      if (stored !== undefined && !(stored instanceof Map)) {
-        throw new Error(`"${key}" holds a value or counter, not a rate-limit window`);
-      }
-      const counts: WindowCounts = stored ?? new Map();
-      const current = counts.get(index) ?? 0;
-      const previous = counts.get(index - 1) ?? 0;
-      const hit = evaluateSlidingWindow({
-        previous,
-        current,
-        cost,
-        limit,
-        windowMs,
-        elapsedMs: at - index * windowMs,
-      });
-      if (hit.allowed) {
-        if (!counts.has(index)) {
-          // A new window began: keep only it and the previous one, so the entry stays tiny.
-          for (const stale of counts.keys()) if (stale !== index - 1) counts.delete(stale);
-        }
-        counts.set(index, current + cost);
-        valueKeys.delete(key);
-        entries.set(key, { value: counts, expiresAt: now() + 2 * windowMs });
-      }
-      return hit;
+      return decideWindows([{ key, cost, limit }], windowMs, nowMs).hits[0]!;
+    },
+
+    async hitWindows(list, windowMs, nowMs): Promise<WindowHits> {
+      stateArguments.windows(list, windowMs, nowMs);
+      if (list.length === 0) return { admitted: true, hits: [] };
+      open();
+      return decideWindows(list, windowMs, nowMs);
     },
 
     async ping() {

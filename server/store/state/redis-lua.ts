@@ -93,50 +93,66 @@ return 0
 `,
 
   /**
-   * KEYS[1] a hash of admitted units per fixed-window index; ARGV cost, limit, windowMs, nowMs
-   * ('' = use the server clock) → {allowed 0|1, count, retryAfterMs}. The same arithmetic, in
-   * the same order, as `evaluateSlidingWindow`. On the first hit of a new window, fields older
-   * than the previous window are dropped; every admitted hit sets the TTL to two windows.
+   * KEYS hashes of admitted units per fixed-window index; ARGV windowMs, nowMs ('' = use the
+   * server clock), then cost and limit per key → {admitted 0|1, then allowed 0|1, count,
+   * retryAfterMs per key}. Every key is decided on one clock reading with the same arithmetic, in
+   * the same order, as `evaluateSlidingWindow`; only when all have room are all counted. On the
+   * first hit of a new window, fields older than the previous window are dropped; every counted
+   * key's TTL is set to two windows.
    */
-  hitWindow: `
-local key = KEYS[1]
-local cost = tonumber(ARGV[1])
-local limit = tonumber(ARGV[2])
-local w = tonumber(ARGV[3])
+  hitWindows: `
+local w = tonumber(ARGV[1])
 local now
-if ARGV[4] == '' then
+if ARGV[2] == '' then
   local t = redis.call('TIME')
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 else
-  now = tonumber(ARGV[4])
+  now = tonumber(ARGV[2])
 end
 local index = math.floor(now / w)
 local elapsed = now - index * w
 local currentField = string.format('%d', index)
 local previousField = string.format('%d', index - 1)
-local current = tonumber(redis.call('HGET', key, currentField) or '0')
-local previous = tonumber(redis.call('HGET', key, previousField) or '0')
-local weighted = previous * (w - elapsed)
-if weighted + (current + cost) * w <= limit * w then
-  if redis.call('HEXISTS', key, currentField) == 0 then
-    for _, field in ipairs(redis.call('HKEYS', key)) do
-      if field ~= previousField then
-        redis.call('HDEL', key, field)
-      end
+local reply = {1}
+for i = 1, #KEYS do
+  local key = KEYS[i]
+  local cost = tonumber(ARGV[1 + 2 * i])
+  local limit = tonumber(ARGV[2 + 2 * i])
+  local current = tonumber(redis.call('HGET', key, currentField) or '0')
+  local previous = tonumber(redis.call('HGET', key, previousField) or '0')
+  local weighted = previous * (w - elapsed)
+  if weighted + (current + cost) * w <= limit * w then
+    reply[#reply + 1] = 1
+    reply[#reply + 1] = current + cost + math.ceil(weighted / w)
+    reply[#reply + 1] = 0
+  else
+    reply[1] = 0
+    reply[#reply + 1] = 0
+    reply[#reply + 1] = current + math.ceil(weighted / w)
+    local room = limit - current - cost
+    if room >= 0 then
+      reply[#reply + 1] = w - math.floor(room * w / previous) - elapsed
+    elseif cost > limit then
+      reply[#reply + 1] = -1
+    else
+      reply[#reply + 1] = w - elapsed + (w - math.floor((limit - cost) * w / current))
     end
   end
-  redis.call('HINCRBY', key, currentField, cost)
-  redis.call('PEXPIRE', key, 2 * w)
-  return {1, current + cost + math.ceil(weighted / w), 0}
 end
-local count = current + math.ceil(weighted / w)
-local room = limit - current - cost
-if room >= 0 then
-  return {0, count, w - math.floor(room * w / previous) - elapsed}
+if reply[1] == 1 then
+  for i = 1, #KEYS do
+    local key = KEYS[i]
+    if redis.call('HEXISTS', key, currentField) == 0 then
+      for _, field in ipairs(redis.call('HKEYS', key)) do
+        if field ~= previousField then
+          redis.call('HDEL', key, field)
+        end
+      end
+    end
+    redis.call('HINCRBY', key, currentField, ARGV[1 + 2 * i])
+    redis.call('PEXPIRE', key, 2 * w)
+  end
 end
-if cost > limit then
-  return {0, count, -1}
-end
-return {0, count, w - elapsed + (w - math.floor((limit - cost) * w / current))}
+return reply
 `,
 } as const;

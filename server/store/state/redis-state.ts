@@ -4,7 +4,7 @@ import { holdArguments, holdRecord, type HoldResult, type OpenHold, type Settled
 import { redisHoldLua } from "./redis-hold-lua.js";
 import { redisLua } from "./redis-lua.js";
 import { stateArguments } from "./state-arguments.js";
-import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit } from "./state-backend.js";
+import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit, WindowHitEntry, WindowHits } from "./state-backend.js";
 
 /** Options for {@link createRedisState}. */
 export interface RedisStateOptions {
@@ -107,6 +107,20 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** `hitWindows` after its argument checks: one script for every entry. */
+  async function hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> {
+    const reply = (await run(
+      redisLua.hitWindows,
+      entries.map((entry) => k(entry.key)),
+      [windowMs, nowMs ?? "", ...entries.flatMap((entry) => [entry.cost, entry.limit])],
+    )) as number[];
+    const hits: WindowHit[] = [];
+    for (let i = 1; i + 2 < reply.length; i += 3) {
+      hits.push({ allowed: reply[i] === 1, count: Number(reply[i + 1]), retryAfterMs: Number(reply[i + 2]) });
+    }
+    return { admitted: reply[0] === 1, hits };
   }
 
   return {
@@ -234,8 +248,13 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
 
     async hitWindow(key, cost, limit, windowMs, nowMs): Promise<WindowHit> {
       stateArguments.window(cost, limit, windowMs, nowMs);
-      const reply = (await run(redisLua.hitWindow, [k(key)], [cost, limit, windowMs, nowMs ?? ""])) as number[];
-      return { allowed: reply[0] === 1, count: Number(reply[1]), retryAfterMs: Number(reply[2]) };
+      return (await hitWindows([{ key, cost, limit }], windowMs, nowMs)).hits[0]!;
+    },
+
+    async hitWindows(entries, windowMs, nowMs): Promise<WindowHits> {
+      stateArguments.windows(entries, windowMs, nowMs);
+      if (entries.length === 0) return { admitted: true, hits: [] };
+      return hitWindows(entries, windowMs, nowMs);
     },
 
     async ping() {

@@ -1,4 +1,4 @@
-import type { IncrementEntry, ReleaseEntry, ReserveEntry } from "./state-backend.js";
+import type { IncrementEntry, ReleaseEntry, ReserveEntry, WindowHitEntry } from "./state-backend.js";
 
 /**
  * Argument checks shared by every `StateBackend`, so each implementation rejects the same inputs
@@ -52,6 +52,21 @@ export const stateArguments = {
       throw new RangeError("(limit + cost) * windowMs must stay below 2^53");
     }
     if (nowMs !== undefined) nonNegative("nowMs", nowMs);
+  },
+
+  /** hitWindows: each entry as for `window`, and no key twice. */
+  windows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): void {
+    const keys = new Set<string>();
+    for (const [index, entry] of entries.entries()) {
+      try {
+        stateArguments.window(entry.cost, entry.limit, windowMs, nowMs);
+      } catch (err) {
+        throw new RangeError(`entries[${index}]: ${(err as Error).message}`);
+      }
+      if (keys.has(entry.key)) throw new RangeError(`entries[${index}].key "${entry.key}" repeats an earlier entry's`);
+      keys.add(entry.key);
+    }
+    if (entries.length === 0) stateArguments.window(0, 0, windowMs, nowMs);
   },
 };
 

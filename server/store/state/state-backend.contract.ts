@@ -1,3 +1,4 @@
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import type { StateBackend } from "./state-backend.js";
 
@@ -368,6 +369,72 @@ export function runStateBackendContract(
         await expect(state.hitWindow("rl", -1, 5, W)).rejects.toThrow(RangeError);
         await expect(state.hitWindow("rl", 1, 5, 0)).rejects.toThrow(RangeError);
         await expect(state.hitWindow("rl", 1, Number.MAX_SAFE_INTEGER, W)).rejects.toThrow(RangeError);
+      });
+    });
+
+    describe("hitWindows", () => {
+      const W = 1000;
+      const base = 1_700_000_000_000; // window-aligned for W
+      /** A window's count now, without counting anything (a hit of cost 0). */
+      const countOf = async (key: string, at: number) => (await state.hitWindow(key, 0, 1_000_000, W, at)).count;
+
+      it("counts every entry when all have room, and none when one has not", async () => {
+        const both = [{ key: "rl:{t}:a", cost: 1, limit: 5 }, { key: "rl:{t}:b", cost: 1, limit: 2 }];
+        for (let i = 1; i <= 2; i++) {
+          expect(await state.hitWindows(both, W, base + 10)).toEqual({
+            admitted: true,
+            hits: [{ allowed: true, count: i, retryAfterMs: 0 }, { allowed: true, count: i, retryAfterMs: 0 }],
+          });
+        }
+        // b is full: a had room (and says so) but is not counted either.
+        expect(await state.hitWindows(both, W, base + 20)).toEqual({
+          admitted: false,
+          hits: [{ allowed: true, count: 3, retryAfterMs: 0 }, { allowed: false, count: 2, retryAfterMs: 1480 }],
+        });
+        expect(await countOf("rl:{t}:a", base + 30)).toBe(2);
+        expect(await countOf("rl:{t}:b", base + 30)).toBe(2);
+      });
+
+      it("decides a single entry exactly as hitWindow does", async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.array(fc.record({ cost: fc.integer({ min: 0, max: 6 }), limit: fc.integer({ min: 0, max: 8 }), advance: fc.integer({ min: 0, max: 700 }) }), { minLength: 1, maxLength: 25 }),
+            fc.integer({ min: 0, max: 1_000_000 }),
+            async (steps, run) => {
+              let at = base;
+              for (const { cost, limit, advance } of steps) {
+                at += advance;
+                const one = await state.hitWindow(`rl:{p}:one-${run}`, cost, limit, W, at);
+                const many = await state.hitWindows([{ key: `rl:{p}:many-${run}`, cost, limit }], W, at);
+                expect(many).toEqual({ admitted: one.allowed, hits: [one] });
+              }
+            },
+          ),
+          { numRuns: 15 },
+        );
+      });
+
+      it("admits exactly the tightest limit under concurrency, and counts it on every key", async () => {
+        const entries = [{ key: "rl:{t}:wide", cost: 1, limit: 50 }, { key: "rl:{t}:narrow", cost: 1, limit: 30 }];
+        const results = await Promise.all(Array.from({ length: 120 }, () => state.hitWindows(entries, W, base + 10)));
+        expect(results.filter((r) => r.admitted)).toHaveLength(30);
+        expect(await countOf("rl:{t}:wide", base + 20)).toBe(30);
+        expect(await countOf("rl:{t}:narrow", base + 20)).toBe(30);
+      });
+
+      it("resolves an empty list as admitted, and rejects repeated keys and invalid entries", async () => {
+        expect(await state.hitWindows([], W)).toEqual({ admitted: true, hits: [] });
+        await expect(state.hitWindows([{ key: "rl", cost: 1, limit: 5 }, { key: "rl", cost: 1, limit: 5 }], W)).rejects.toThrow(RangeError);
+        await expect(state.hitWindows([{ key: "rl", cost: -1, limit: 5 }], W)).rejects.toThrow(RangeError);
+        await expect(state.hitWindows([{ key: "rl", cost: 1, limit: 5 }], 0)).rejects.toThrow(RangeError);
+        expect(await state.get("rl")).toBeUndefined();
+      });
+
+      it("expires every counted key two windows after the hit", async () => {
+        await state.hitWindows([{ key: "rl:{t}:x", cost: 1, limit: 5 }, { key: "rl:{t}:y", cost: 1, limit: 5 }], 100);
+        await sleep(350);
+        expect(await state.get("rl:{t}:x")).toBeUndefined();
+        expect(await state.get("rl:{t}:y")).toBeUndefined();
       });
     });
 

@@ -49,6 +49,25 @@ export interface WindowHit {
   retryAfterMs: number;
 }
 
+/** One entry of {@link StateBackend.hitWindows}: a `hitWindow` of `cost` at `key` under `limit`. */
+export interface WindowHitEntry {
+  key: string;
+  cost: number;
+  limit: number;
+}
+
+/** Outcome of {@link StateBackend.hitWindows}. */
+export interface WindowHits {
+  /** Whether every entry had room, and so was counted. When false, nothing was counted. */
+  admitted: boolean;
+  /**
+   * Each entry's own decision, in entry order, as `hitWindow` would have made it alone at that
+   * moment: an entry with room reads `allowed` (its count including the hit) even when another
+   * entry's refusal kept it from being counted.
+   */
+  hits: WindowHit[];
+}
+
 /**
  * The fast-path state shared by gateway replicas: counters for rate limits, budget reservations
  * and concurrency, and byte values for the response cache.
@@ -174,6 +193,15 @@ export interface StateBackend {
    * must stay a safe integer.
    */
   hitWindow(key: string, cost: number, limit: number, windowMs: number, nowMs?: number): Promise<WindowHit>;
+
+  /**
+   * `hitWindow` on several windows (e.g. a caller's key, team and org limits, requests and tokens)
+   * as one all-or-nothing step: every entry is decided on the same clock reading; when all have
+   * room all are counted, otherwise none is. One round trip, one Lua script in Redis, so the keys
+   * must share a Redis Cluster slot (a common hash tag) and may not repeat. An empty list resolves
+   * `{ admitted: true, hits: [] }` without reaching the backend.
+   */
+  hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs?: number): Promise<WindowHits>;
 
   /**
    * Resolves when the backend answers. For Redis this also waits (up to the connect timeout)
