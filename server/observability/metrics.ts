@@ -1,4 +1,5 @@
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { createBatchedCounter } from "./batched-counter.js";
 
 /**
  * Latency buckets in seconds, from a cache hit (milliseconds) to a long generation (minutes):
@@ -33,6 +34,14 @@ export interface AttemptObservation {
   reasoningTokens: number;
   costMicrosUsd: bigint;
 }
+
+/** The `kind` label of `switchboard_tokens_total` for each token count of an attempt. */
+const TOKEN_KINDS = [
+  ["input", "inputTokens"],
+  ["output", "outputTokens"],
+  ["cached_input", "cachedInputTokens"],
+  ["reasoning", "reasoningTokens"],
+] as const;
 
 /** One ended model call (a verb may make several per RPC; the OpenAI surface makes one). */
 export interface ModelCallObservation {
@@ -92,7 +101,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registers = [registry];
   if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
 
-  const rpcRequests = new Counter({
+  const rpcRequests = createBatchedCounter({
     name: "switchboard_rpc_requests_total",
     help: "RPCs ended, by service, method and canonical code.",
     labelNames: ["service", "method", "code"] as const,
@@ -112,31 +121,31 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     buckets: [...LATENCY_BUCKETS],
     registers,
   });
-  const modelCalls = new Counter({
+  const modelCalls = createBatchedCounter({
     name: "switchboard_model_calls_total",
     help: "Model calls through the pipeline (both front doors), by verb, route and code.",
     labelNames: ["verb", "route", "code"] as const,
     registers,
   });
-  const cacheLookups = new Counter({
+  const cacheLookups = createBatchedCounter({
     name: "switchboard_cache_lookups_total",
     help: "Answered model calls by how the response cache took part: hit_exact, hit_semantic, miss, bypass.",
     labelNames: ["route", "status"] as const,
     registers,
   });
-  const tokens = new Counter({
+  const tokens = createBatchedCounter({
     name: "switchboard_tokens_total",
     help: "Tokens billed over every attempt (failed ones too), by org, team, route, provider, model and kind (input, output, cached_input, reasoning).",
     labelNames: ["org", "team", "route", "provider", "model", "kind"] as const,
     registers,
   });
-  const cost = new Counter({
+  const cost = createBatchedCounter({
     name: "switchboard_cost_micros_usd_total",
     help: "Cost of every attempt in micro-USD, by org, team, route, provider and model.",
     labelNames: ["org", "team", "route", "provider", "model"] as const,
     registers,
   });
-  const attempts = new Counter({
+  const attempts = createBatchedCounter({
     name: "switchboard_provider_attempts_total",
     help: "Provider attempts by provider, configured model and outcome (success, rate_limited, unavailable, timeout, …, circuit_open, cancelled).",
     labelNames: ["provider", "model", "outcome"] as const,
@@ -156,19 +165,19 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     buckets: [...LATENCY_BUCKETS],
     registers,
   });
-  const retries = new Counter({
+  const retries = createBatchedCounter({
     name: "switchboard_retries_total",
     help: "Attempts that retried the same target (not hedges), by route.",
     labelNames: ["route"] as const,
     registers,
   });
-  const fallbacks = new Counter({
+  const fallbacks = createBatchedCounter({
     name: "switchboard_fallbacks_total",
     help: "Moves to another target of the route, by route.",
     labelNames: ["route"] as const,
     registers,
   });
-  const rejections = new Counter({
+  const rejections = createBatchedCounter({
     name: "switchboard_rejections_total",
     help: "Model calls refused with ResourceExhausted by the gateway, by org and the refusal's detail type (BudgetExceeded, RateLimitExceeded, none).",
     labelNames: ["org", "detail"] as const,
@@ -180,29 +189,23 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     contentType: registry.contentType,
     rpcEnded(o) {
       const labels = { service: o.service, method: o.method, code: o.code };
-      rpcRequests.inc(labels);
+      rpcRequests.inc([o.service, o.method, o.code]);
       rpcDuration.observe(labels, o.seconds);
       if (o.timeToFirstTokenSeconds !== undefined) rpcTtft.observe({ method: o.method, route: o.route ?? "" }, o.timeToFirstTokenSeconds);
     },
     modelCallEnded(o) {
-      modelCalls.inc({ verb: o.verb, route: o.route, code: o.code });
-      if (o.code === "ok") cacheLookups.inc({ route: o.route, status: o.cacheStatus });
-      if (o.retries > 0) retries.inc({ route: o.route }, o.retries);
-      if (o.fallbacks > 0) fallbacks.inc({ route: o.route }, o.fallbacks);
-      if (o.rejectedBy !== undefined) rejections.inc({ org: o.org, detail: o.rejectedBy });
+      modelCalls.inc([o.verb, o.route, o.code]);
+      if (o.code === "ok") cacheLookups.inc([o.route, o.cacheStatus]);
+      if (o.retries > 0) retries.inc([o.route], o.retries);
+      if (o.fallbacks > 0) fallbacks.inc([o.route], o.fallbacks);
+      if (o.rejectedBy !== undefined) rejections.inc([o.org, o.rejectedBy]);
       for (const a of o.attempts) {
         const target = { provider: a.provider, model: a.model };
-        attempts.inc({ ...target, outcome: a.outcome });
+        attempts.inc([a.provider, a.model, a.outcome]);
         attemptDuration.observe({ ...target, outcome: a.outcome }, a.seconds);
         if (a.timeToFirstTokenSeconds !== undefined) attemptTtft.observe(target, a.timeToFirstTokenSeconds);
-        const who = { org: o.org, team: o.team, route: o.route, ...target };
-        const counts: Array<[string, number]> = [
-          ["input", a.inputTokens],
-          ["output", a.outputTokens],
-          ["cached_input", a.cachedInputTokens],
-          ["reasoning", a.reasoningTokens],
-        ];
-        for (const [kind, n] of counts) if (n > 0) tokens.inc({ ...who, kind }, n);
+        const who = [o.org, o.team, o.route, a.provider, a.model];
+        for (const [kind, field] of TOKEN_KINDS) if (a[field] > 0) tokens.inc([...who, kind], a[field]);
         if (a.costMicrosUsd > 0n) cost.inc(who, Number(a.costMicrosUsd));
       }
     },
