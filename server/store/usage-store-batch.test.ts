@@ -6,10 +6,10 @@ import { migrateToLatest } from "./migrate.js";
 import { createUsageStore, type UsageRecordRow } from "./usage-store.js";
 
 /*
- * `insertBatch` sends each column as one array parameter: every field must come back exactly as
- * written, on Postgres (node-postgres encodes the arrays) and on PGlite (its own encoder), with
- * the values array literals make hard — quotes, backslashes, braces, commas, NULL-looking text,
- * non-ASCII, empty strings, nulls, 2^62 micro-dollars.
+ * `insertBatch` sends the whole batch as one JSON parameter read back by `jsonb_to_recordset`:
+ * every field must come back exactly as written, on Postgres and on PGlite, with the values
+ * encodings make hard — quotes, backslashes, braces, commas, NULL-looking text, non-ASCII, empty
+ * strings, nulls, 2^62 micro-dollars, 2^40 tokens, tags (a JSON object, not a string).
  */
 
 const tricky: UsageRecordRow[] = [
