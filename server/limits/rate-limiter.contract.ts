@@ -90,6 +90,12 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       expect(refused.allowed ? undefined : refused.refusal).toEqual({ rule: orgTokens, dimension: "tokens", limit: 100 });
     });
 
+    it("counts a rule that covers the caller twice (through two tags) once", async () => {
+      const outcomes = [];
+      for (let i = 0; i < 7; i++) outcomes.push(await limiter.check({ tenant: TENANT, rules: [key, org, key] }));
+      expect(outcomes.filter((o) => o.allowed)).toHaveLength(5);
+    });
+
     it("counts tokens with the estimate up front and corrects them upward afterwards", async () => {
       const first = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 400 });
       expect(first.allowed).toBe(true);

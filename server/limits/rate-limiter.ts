@@ -137,21 +137,15 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
         entries.push({ key: windowKey(input.tenant, rule.id, dimension), cost, limit });
         sources.push({ rule, dimension, limit });
       };
-      const seen = new Set<string>();
-      const rules = [...input.rules].sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
-      for (const rule of rules) {
-        if (seen.has(rule.id)) continue; // one rule reached twice (two tags) counts once
-        seen.add(rule.id);
+      for (const rule of narrowestFirst(input.rules)) {
         if (positive(rule.requestsPerMinute)) add(rule, "requests", rule.requestsPerMinute, requests);
         if (positive(rule.tokensPerMinute)) {
           tokenRules.push(rule);
           add(rule, "tokens", rule.tokensPerMinute, tokens);
         }
       }
-      const ticket = (): RateOutcome => ({ allowed: true, ticket: Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens }) });
-      if (entries.length === 0) return ticket();
-      const outcome = await deps.state.hitWindows(entries, windowMs, nowMs());
-      if (!outcome.admitted) {
+      const outcome = entries.length === 0 ? undefined : await deps.state.hitWindows(entries, windowMs, nowMs());
+      if (outcome?.admitted === false) {
         const refusals: RateRefusal[] = [];
         outcome.hits.forEach((hit, i) => {
           if (hit.allowed) return;
@@ -160,7 +154,7 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
         });
         return { allowed: false, refusal: longestWait(refusals) };
       }
-      return ticket();
+      return { allowed: true, ticket: Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens }) };
     },
 
     async correctTokens(ticket, actualTokens) {
@@ -184,6 +178,13 @@ export function windowKey(tenant: string, ruleId: string, dimension: RateRefusal
 }
 
 const positive = (n: number | undefined): n is number => n !== undefined && n > 0;
+
+/** `rules` narrowest level first, each rule once (a rule reached twice, through two tags, counts once). */
+function narrowestFirst(rules: readonly RateLimitRule[]): readonly RateLimitRule[] {
+  if (rules.length < 2) return rules;
+  const seen = new Set<string>();
+  return rules.filter((rule) => !seen.has(rule.id) && seen.add(rule.id)).sort((a, b) => LEVEL_ORDER[a.level] - LEVEL_ORDER[b.level]);
+}
 
 /** Among refusals, the one the caller must wait longest for (never, if any says so). */
 function longestWait(refusals: readonly RateRefusal[]): RateRefusal {
