@@ -1,4 +1,4 @@
-import { Agent, errors as undiciErrors, request } from "undici";
+import { Agent, errors as undiciErrors } from "undici";
 import { ProviderError } from "../provider-error.js";
 import { notePending, trackWrites } from "./send-progress.js";
 
@@ -66,8 +66,10 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
       if (req.signal.aborted) throw new ProviderError("cancelled", "the call was cancelled");
       let res;
       try {
-        res = await request(req.url, {
-          dispatcher,
+        const { origin, path } = targetOf(req.url);
+        res = await dispatcher.request({
+          origin,
+          path,
           method: req.method,
           headers: req.headers,
           body: req.body,
@@ -88,19 +90,43 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
           }
         },
       };
+      // Straight from undici's body (its chunks are Buffers): no generator layer, no copy of a
+      // chunk, no concat for the usual one-chunk answer.
       const text = async (maxBytes = 1024 * 1024) => {
         const parts: Buffer[] = [];
         let size = 0;
-        for await (const chunk of body) {
-          if (size < maxBytes) parts.push(Buffer.from(chunk).subarray(0, maxBytes - size));
-          size += chunk.byteLength;
+        try {
+          for await (const chunk of raw as AsyncIterable<Buffer>) {
+            if (size < maxBytes) parts.push(chunk.byteLength <= maxBytes - size ? chunk : chunk.subarray(0, maxBytes - size));
+            size += chunk.byteLength;
+          }
+        } catch (err) {
+          throw classifyTransportError(err, req.signal);
         }
-        return Buffer.concat(parts).toString("utf8");
+        return (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString("utf8");
       };
       return { status: res.statusCode, headers: res.headers, body, text };
     },
     close: () => agent.close(),
   };
+}
+
+/** Origin and path of each URL sent to, parsed once (a provider's URLs are a handful). */
+const targets = new Map<string, { origin: string; path: string }>();
+
+/**
+ * `url` split as undici's `request(url)` splits it, without a WHATWG `URL` built per call. A URL
+ * with a query is parsed every time and not kept: a query may carry a credential.
+ */
+function targetOf(url: string): { origin: string; path: string } {
+  let target = targets.get(url);
+  if (target === undefined) {
+    const parsed = new URL(url);
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") throw new TypeError(`unsupported URL protocol ${parsed.protocol}`);
+    target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+    if (parsed.search === "" && targets.size < 256) targets.set(url, target);
+  }
+  return target;
 }
 
 /** Maps undici and socket errors to the provider error kinds; the cause stays for the log. */
