@@ -80,6 +80,27 @@ describe("request log store", () => {
     expect((await store.maintain({ now: day(14, 1), aheadDays: 2, retentionDays: 1 })).dropped).toEqual([partitionName(day(11)), partitionName(day(12))]);
   });
 
+  it("stores every column of every row as written, nulls, bodies and 2^62 micro-dollars included", async () => {
+    await store.maintain({ now: day(15), aheadDays: 0, retentionDays: 3650 });
+    const base = rowsFor("full", day(15, 3), 1, 'quote " back \\ slash {brace} é 😀 NULL')[0]!;
+    const rows: RequestLogRow[] = [
+      base,
+      { ...base, request_id: "second", org_id: null, team_id: null, key_id: null, stream: true, ttft_ms: 17, cost_micros_usd: 2n ** 62n, cache_status: null, attempts: 3, mode: "metadata", request: null, response: null },
+    ];
+    await store.insert(rows);
+    const { rows: stored } = await sql<Record<string, unknown>>`select * from request_log where created_at = ${day(15, 3)} order by request_id`.execute(handle.db);
+    expect(stored).toHaveLength(2);
+    const expected = (r: RequestLogRow) => ({
+      ...r,
+      created_at: day(15, 3),
+      cost_micros_usd: String(r.cost_micros_usd),
+      request: r.request === null || r.request === undefined ? null : JSON.parse(r.request as string),
+      response: r.response === null || r.response === undefined ? null : JSON.parse(r.response as string),
+    });
+    const byId = new Map(stored.map((r) => [r.request_id as string, r]));
+    for (const row of rows) expect({ ...byId.get(row.request_id)!, cost_micros_usd: String(byId.get(row.request_id)!.cost_micros_usd) }).toEqual(expected(row));
+  });
+
   it("refuses a row whose day has no partition (the writer makes it and retries)", async () => {
     await expect(store.insert(rowsFor("metadata", day(28), 1))).rejects.toMatchObject({ code: "23514" });
   });

@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely } from "kysely";
+import { jsonBatchInsert, type EveryColumnListed } from "./json-batch.js";
 import type { Database, RequestLogTable } from "./schema.js";
 
 /** One row of `request_log`, as written. */
@@ -37,6 +38,37 @@ export interface RequestLogStore {
 
 const PARTITION = /^request_log_p(\d{4})(\d{2})(\d{2})$/;
 
+/** The columns `insert` writes, with the Postgres type each is read as from the batch's JSON. */
+const INSERT_COLUMNS = [
+  ["created_at", "timestamptz"],
+  ["request_id", "text"],
+  ["org_id", "text"],
+  ["team_id", "text"],
+  ["key_id", "text"],
+  ["verb", "text"],
+  ["route", "text"],
+  ["provider", "text"],
+  ["model", "text"],
+  ["code", "text"],
+  ["stream", "boolean"],
+  ["duration_ms", "integer"],
+  ["ttft_ms", "integer"],
+  ["input_tokens", "integer"],
+  ["output_tokens", "integer"],
+  ["cost_micros_usd", "bigint"],
+  ["cache_status", "text"],
+  ["attempts", "smallint"],
+  ["mode", "text"],
+  ["request", "jsonb"],
+  ["response", "jsonb"],
+] as const satisfies readonly (readonly [keyof RequestLogRow, string])[];
+/** `request` and `response` are JSON text already (the sink bounds them): they travel as text and are cast. */
+const insertRows = jsonBatchInsert("request_log", INSERT_COLUMNS, { castFromText: { request: "jsonb", response: "jsonb" } });
+
+/** Compile-time check that `INSERT_COLUMNS` names every column of a row. */
+const everyColumnListed: EveryColumnListed<RequestLogRow, typeof INSERT_COLUMNS> = true;
+void everyColumnListed;
+
 /** The partition of a UTC day: `request_log_p20250131`. */
 export function partitionName(day: Date): string {
   return `request_log_p${day.toISOString().slice(0, 10).replace(/-/g, "")}`;
@@ -62,7 +94,7 @@ export function createRequestLogStore(db: Kysely<Database>): RequestLogStore {
   return {
     async insert(rows) {
       if (rows.length === 0) return;
-      await db.insertInto("request_log").values([...rows]).execute();
+      await insertRows(db, rows.map((r) => ({ ...r, cost_micros_usd: String(r.cost_micros_usd) })));
     },
     maintain: (opts) =>
       db.transaction().execute(async (trx) => {

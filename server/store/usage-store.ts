@@ -1,4 +1,5 @@
 import { sql, type Expression, type Kysely, type SqlBool } from "kysely";
+import { jsonBatchInsert, type EveryColumnListed } from "./json-batch.js";
 import type { Database } from "./schema.js";
 
 /** One ledger row: one provider attempt of one model call (attempt ≥ 1), or a cache hit (0). */
@@ -178,14 +179,7 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
   return {
     async insertBatch(rows) {
       if (rows.length === 0) return 0;
-      // One statement of constant text whatever the batch size, with the whole batch as one JSON
-      // parameter that `jsonb_to_recordset` turns back into typed rows. A multi-row VALUES list was
-      // compiled value by value (≈ 2.6 % of the gateway's allocations) and parsed as a new
-      // statement of up to 24,000 parameters per batch; one array parameter per column (`unnest`)
-      // still had node-postgres build 24 array literals element by element in JS (≈ 3 % of a
-      // call's allocations); `JSON.stringify` is one native pass.
-      const result = await sql`insert into usage_records (${INSERT_LIST}) select ${INSERT_LIST} from jsonb_to_recordset(${JSON.stringify(rows.map(toColumns))}::jsonb) as r(${INSERT_DEFINITION}) on conflict (call_id, attempt) do nothing`.execute(db);
-      return Number(result.numAffectedRows ?? 0n);
+      return insertRecords(db, rows.map(toColumns));
     },
 
     async deadLetter(entries) {
@@ -317,13 +311,11 @@ const INSERT_COLUMNS = [
   ["occurred_at", "timestamptz"],
 ] as const satisfies readonly (readonly [keyof ReturnType<typeof toColumns>, string])[];
 
-/** `INSERT_COLUMNS`' names, and names with types (the record definition): fixed identifiers, written once. */
-const INSERT_LIST = sql.raw(INSERT_COLUMNS.map(([name]) => name).join(", "));
-const INSERT_DEFINITION = sql.raw(INSERT_COLUMNS.map(([name, type]) => `${name} ${type}`).join(", "));
+/** One statement per batch, the rows as one JSON parameter; a replayed row is skipped by its unique key. */
+const insertRecords = jsonBatchInsert("usage_records", INSERT_COLUMNS, { onConflict: "on conflict (call_id, attempt) do nothing" });
 
-/** Compile-time check that `INSERT_COLUMNS` names every column `toColumns` fills. */
-type Unlisted = Exclude<keyof ReturnType<typeof toColumns>, (typeof INSERT_COLUMNS)[number][0]>;
-const everyColumnListed: [Unlisted] extends [never] ? true : Unlisted = true;
+/** Compile-time check that `INSERT_COLUMNS` names every column of a row. */
+const everyColumnListed: EveryColumnListed<ReturnType<typeof toColumns>, typeof INSERT_COLUMNS> = true;
 void everyColumnListed;
 
 /** A row as `insertBatch`'s JSON carries it: the cost as decimal text (JSON numbers stop at 2^53), tags as an object. */
