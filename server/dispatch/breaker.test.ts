@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createBreakerRegistry, type BreakerPermit, type BreakerState } from "./breaker.js";
+import { breakerKey, createBreakerRegistry, type BreakerPermit, type BreakerState } from "./breaker.js";
 import type { BreakerPolicy } from "./route-types.js";
 
 const policy: BreakerPolicy = { errorThresholdPercent: 50, volumeThreshold: 4, resetTimeoutMs: 1_000, rollingWindowMs: 10_000 };
@@ -122,6 +122,22 @@ describe("circuit breaker", () => {
         advance(1_000);
         return breaker.tryAcquire() !== undefined;
       }),
+    );
+  });
+});
+
+describe("breakerKey", () => {
+  it("is the same for the same target and differs whenever provider, model or credential differs", () => {
+    const part = fc.constantFrom("", "a", "b", "a,b", '"', "a\",\"b");
+    fc.assert(
+      fc.property(fc.tuple(part, part, fc.option(part, { nil: undefined })), fc.tuple(part, part, fc.option(part, { nil: undefined })), ([p1, m1, c1], [p2, m2, c2]) => {
+        const a = { provider: p1, model: m1, ...(c1 === undefined ? {} : { credential: c1 }) };
+        const b = { provider: p2, model: m2, ...(c2 === undefined ? {} : { credential: c2 }) };
+        const same = p1 === p2 && m1 === m2 && (c1 ?? "") === (c2 ?? "");
+        expect(breakerKey(a) === breakerKey(b)).toBe(same);
+        expect(breakerKey(a)).toBe(breakerKey({ ...a }));
+      }),
+      { numRuns: 300 },
     );
   });
 });

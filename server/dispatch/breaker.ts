@@ -55,9 +55,29 @@ export interface BreakerRegistry {
   states(): Array<{ target: BreakerTarget; state: BreakerState }>;
 }
 
-/** The key a breaker is kept under: provider, model and credential. */
+/** Keys made so far, by provider, model and credential (as many as configured targets; forgotten past 10,000). */
+const keys = new Map<string, Map<string, Map<string, string>>>();
+let keyCount = 0;
+
+/**
+ * The key a breaker is kept under: provider, model and credential, unambiguously joined. Made
+ * once per target and looked up after that (dispatch asks for it several times per attempt).
+ */
 export function breakerKey(target: BreakerTarget): string {
-  return JSON.stringify([target.provider, target.model, target.credential ?? ""]);
+  const credential = target.credential ?? "";
+  let models = keys.get(target.provider);
+  if (models === undefined) keys.set(target.provider, (models = new Map()));
+  let credentials = models.get(target.model);
+  if (credentials === undefined) models.set(target.model, (credentials = new Map()));
+  let key = credentials.get(credential);
+  if (key === undefined) {
+    key = JSON.stringify([target.provider, target.model, credential]);
+    if (++keyCount > 10_000) {
+      keys.clear();
+      keyCount = 0;
+    } else credentials.set(credential, key);
+  }
+  return key;
 }
 
 /** Creates an empty registry of per-target breakers. */
