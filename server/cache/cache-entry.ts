@@ -22,11 +22,14 @@ interface EntryMeta {
 export const STORABLE_FINISHES: ReadonlySet<ModelFinishReason> = new Set(["stop", "tool_calls"]);
 
 const FORMAT = 1;
+/** One of each per process: they keep no state between calls. */
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
 
 /** The entry as bytes for the StateBackend (versioned JSON; bigints as decimal strings). */
 export function encodeEntry(entry: CacheEntry): Uint8Array {
   const { providerRequestId: _drop, ...response } = entry.response as ModelResponse;
-  return new TextEncoder().encode(
+  return encoder.encode(
     JSON.stringify({ f: FORMAT, ...entry, response: entry.kind === "chat" ? response : entry.response, costMicrosUsd: entry.costMicrosUsd.toString() }),
   );
 }
@@ -38,7 +41,7 @@ export function encodeEntry(entry: CacheEntry): Uint8Array {
 export function decodeEntry(bytes: Uint8Array): CacheEntry | undefined {
   let raw: unknown;
   try {
-    raw = JSON.parse(new TextDecoder().decode(bytes));
+    raw = JSON.parse(decoder.decode(bytes));
   } catch {
     return undefined;
   }
