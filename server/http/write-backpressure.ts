@@ -1,10 +1,18 @@
 /** What {@link writeWithBackpressure} uses of a response: HTTP/1.1's `ServerResponse` or HTTP/2's compat one. */
 export interface WritableResponse {
   write(chunk: string | Uint8Array): boolean;
-  readonly destroyed: boolean;
+  /** HTTP/1.1's; HTTP/2's compat response has none (its `stream` tells). */
+  readonly destroyed?: boolean;
   readonly writableEnded: boolean;
+  /** HTTP/2's compat response: the stream under it. */
+  readonly stream?: { readonly destroyed: boolean; readonly closed: boolean };
   on(event: "drain" | "close", listener: () => void): unknown;
   off(event: "drain" | "close", listener: () => void): unknown;
+}
+
+/** Whether nothing written to `res` can arrive any more (the caller went away, or it ended). */
+function gone(res: WritableResponse): boolean {
+  return res.destroyed === true || res.writableEnded || (res.stream !== undefined && (res.stream.destroyed || res.stream.closed));
 }
 
 /**
@@ -13,8 +21,11 @@ export interface WritableResponse {
  * closed (the caller went away).
  */
 export async function writeWithBackpressure(res: WritableResponse, data: string | Uint8Array): Promise<boolean> {
-  if (res.destroyed || res.writableEnded) return false;
+  if (gone(res)) return false;
   if (res.write(data)) return true;
+  // An HTTP/2 stream the client reset takes the write, returns false, and emits neither `drain`
+  // nor `close` again (it closed before): waiting would never end.
+  if (gone(res)) return false;
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
       res.off("drain", onDrain);

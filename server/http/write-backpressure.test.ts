@@ -1,0 +1,96 @@
+import { createServer as createHttp1Server, request as http1Request } from "node:http";
+import { connect, constants, createServer as createHttp2Server, type Http2ServerResponse } from "node:http2";
+import type { AddressInfo, Server } from "node:net";
+import { afterEach, describe, expect, it } from "vitest";
+import { writeWithBackpressure, type WritableResponse } from "./write-backpressure.js";
+
+/*
+ * A response whose reader goes away mid-stream must end the writer's loop — on HTTP/2 too, where
+ * the compat response has no `destroyed` and a reset stream emits nothing after its `close`.
+ */
+
+const CHUNK = "x".repeat(64 * 1024);
+let server: Server | undefined;
+
+afterEach(async () => {
+  await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+  server = undefined;
+});
+
+/** Writes until `writeWithBackpressure` says the reader is gone; resolves how many writes took. */
+function writeUntilGone(res: WritableResponse): Promise<number> {
+  return (async () => {
+    for (let n = 1; n < 100_000; n++) if (!(await writeWithBackpressure(res, CHUNK))) return n;
+    throw new Error("the writer never noticed the reader was gone");
+  })();
+}
+
+const timeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
+
+describe("writeWithBackpressure", () => {
+  it("resolves false when an HTTP/2 client reset the stream between two writes", async () => {
+    let written!: Promise<boolean>;
+    const h2 = createHttp2Server((_req, res: Http2ServerResponse) => {
+      res.writeHead(200);
+      res.write("first");
+      // The next chunk comes after the client is gone (a model's next delta, say).
+      res.once("close", () => setTimeout(() => (written = writeWithBackpressure(res, CHUNK)), 20));
+    });
+    server = h2 as unknown as Server;
+    await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+    const client = connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    try {
+      const stream = client.request({ ":path": "/", ":method": "POST" });
+      stream.end();
+      await new Promise<void>((resolve) => stream.once("data", () => resolve()));
+      stream.close(constants.NGHTTP2_CANCEL);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(await timeout(written, 2000)).toBe(false);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("resolves false once a full HTTP/2 stream is reset while it waits", async () => {
+    let writes!: Promise<number>;
+    const h2 = createHttp2Server((_req, res: Http2ServerResponse) => {
+      res.writeHead(200);
+      writes = writeUntilGone(res);
+    });
+    server = h2 as unknown as Server;
+    await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+    const client = connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+    try {
+      const stream = client.request({ ":path": "/", ":method": "POST" });
+      stream.end();
+      // Read nothing: the window fills and the writer waits for a drain; then reset the stream.
+      await new Promise<void>((resolve) => stream.once("response", () => resolve()));
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      stream.close(constants.NGHTTP2_CANCEL);
+      expect(await timeout(writes, 2000)).toBeGreaterThanOrEqual(1);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("resolves false when an HTTP/1.1 client dropped the connection, before or while it waits", async () => {
+    let writes!: Promise<number>;
+    let late!: Promise<boolean>;
+    const h1 = createHttp1Server((_req, res) => {
+      res.writeHead(200);
+      writes = writeUntilGone(res);
+      res.once("close", () => setTimeout(() => (late = writeWithBackpressure(res, CHUNK)), 20));
+    });
+    server = h1;
+    await new Promise<void>((resolve) => h1.listen(0, "127.0.0.1", resolve));
+    const req = http1Request({ port: (h1.address() as AddressInfo).port, host: "127.0.0.1", method: "POST" });
+    req.end();
+    const res = await new Promise<import("node:http").IncomingMessage>((resolve) => req.once("response", resolve));
+    res.pause();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    req.destroy();
+    expect(await timeout(writes, 2000)).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(await timeout(late, 2000)).toBe(false);
+  });
+});
