@@ -1,12 +1,13 @@
 /**
- * CPU per request of the gateway's two front doors side by side — `CapabilityService/Chat` over
- * Connect (HTTP/1.1, binary, connect-node's client) and `/v1/chat/completions` (undici) — on one
- * replica, alternating, so the pair is measured under the same machine load. For the paired
+ * CPU per request of the gateway's front doors side by side — `CapabilityService/Chat` over
+ * Connect (HTTP/1.1, binary, connect-node's client), `/v1/chat/completions` (undici) and
+ * `CapabilityService/Chat` over gRPC (h2c, one multiplexed connection, connect-node's client) — on
+ * one replica, alternating, so they are measured under the same machine load. For the paired
  * before/after comparisons of `bench/README.md`'s Profile section, where `run.ts`'s matrix is too
  * coarse and a loaded machine makes two separate runs incomparable.
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
- *        [--rounds 2] [--warmup 500] [--only connect|openai] [--hit] [--idle S] [--threads]
+ *        [--rounds 2] [--warmup 500] [--only connect|openai|grpc] [--hit] [--idle S] [--threads]
  *        [--syscalls] [--profile] [--omit budget,ratelimit,…] [--layered-limits]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
@@ -72,7 +73,7 @@ const gw = await startSwitchboard({
   })),
 });
 const pid = gw.process.pid!;
-const { connect } = capabilityClients(gw);
+const { connect, grpc } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: CONNS });
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
 const paths: Record<string, (i: number) => Promise<void>> = {
@@ -88,6 +89,9 @@ const paths: Record<string, (i: number) => Promise<void>> = {
     });
     if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
     await res.body.text();
+  },
+  grpc: async (i) => {
+    await grpc.chat({ options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never);
   },
 };
 let next = 0; // every call of the run gets its own prompt

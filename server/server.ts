@@ -22,7 +22,10 @@ import { createCacheLayer } from "./cache/cache-layer.js";
 import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
 import type { GuardrailAnalyzer } from "./guardrails/analyzer.js";
 import { systemClock, type Clock } from "./clock.js";
+import type { CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
+import { createGrpcH2 } from "./http/grpc-h2.js";
+import { createMethodTable } from "./http/method-table.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
@@ -423,17 +426,21 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   );
   // The socket's peer address, for the audit log.
   const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
-  // Connect unary and server-streaming calls over HTTP/1.1 (the verbs' usual path) skip
-  // connect-node's universal request plumbing; every other request goes through connect-node
-  // (server/http/connect-h1.ts).
-  const connectH1 = createConnectH1({
+  // Connect unary and server-streaming calls over HTTP/1.1 (the verbs' usual path) and gRPC ones
+  // over HTTP/2 (gRPC clients') skip connect-node's universal request plumbing; every other
+  // request goes through connect-node (server/http/connect-h1.ts, server/http/grpc-h2.ts). Both
+  // serve what is registered on the router, recorded once into one table.
+  const direct: CallOptions = {
     interceptors,
     readMaxBytes: opts.maxRequestBytes,
     contextValues,
     onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect call failed after its response was due"),
-  });
+  };
+  const methods = createMethodTable(opts.maxRequestBytes);
+  const connectH1 = createConnectH1(direct, methods);
+  const grpcH2 = createGrpcH2(direct, methods);
   const adapter = connectNodeAdapter({
-    routes: (router) => routes(connectH1.record(router)),
+    routes: (router) => routes(methods.record(router)),
     interceptors,
     readMaxBytes: opts.maxRequestBytes,
     contextValues,
@@ -447,7 +454,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
   });
   const handler: RequestHandler = (req, res) => {
-    if (!("stream" in req) && connectH1.serve(req, res as ServerResponse)) return;
+    if ("stream" in req ? grpcH2.serve(req, res as Http2ServerResponse) : connectH1.serve(req, res as ServerResponse)) return;
     adapter(req, res);
   };
   return { handler, health, audit, metrics, readiness, budgetHolds, cache: { close: cacheLayer.close } };

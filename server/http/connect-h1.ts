@@ -1,8 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
-import type { DescService } from "@bufbuild/protobuf";
-import { createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
-import { createMethodSerializationLookup, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
-import { contentTypeOf, type ConnectH1Options, type Procedure } from "./connect-call.js";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { contentTypeOf, type CallOptions, type Procedure } from "./connect-call.js";
+import { createMethodTable, type MethodTable } from "./method-table.js";
 import { serveServerStream } from "./connect-server-stream.js";
 import { serveUnary } from "./connect-unary.js";
 
@@ -19,9 +18,10 @@ import { serveUnary } from "./connect-unary.js";
  * These files do the same protocol steps with connect's own protocol functions (content-type and
  * timeout parsing, compression negotiation, serialization with its size limits, envelopes, the
  * interceptor chain, the error and end-stream JSON, the trailer mux, the status mapping), so the
- * wire behaviour is connect's; only the plumbing around them is direct. Everything else — HTTP/2
- * (gRPC, and Connect over h2), gRPC-Web, client and bidi streams, GET, a request without a host,
- * a service registered with options of its own — goes to connect-node unchanged.
+ * wire behaviour is connect's; only the plumbing around them is direct. gRPC over HTTP/2 has a
+ * direct path of its own (server/http/grpc-h2.ts). Everything else — Connect over HTTP/2,
+ * gRPC-Web, client and bidi streams, GET, a request without a host, a service registered with
+ * options of its own — goes to connect-node unchanged.
  *
  * `@connectrpc/connect/protocol` and `/protocol-connect` are connect's "private" exports, stable
  * only within a version: package.json pins connect exactly, and connect-h1.test.ts runs every case
@@ -36,46 +36,17 @@ export interface ConnectH1 {
   serve(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
-export function createConnectH1(opts: ConnectH1Options): ConnectH1 {
-  const limits = validateReadWriteMaxBytes(opts.readMaxBytes, undefined, undefined);
-  const procedures = new Map<string, Procedure>();
-
-  const add = (service: DescService, impl: object): void => {
-    const spec = createServiceImplSpec(service, impl as never);
-    for (const method of Object.values(spec.methods)) {
-      if (method.kind !== "unary" && method.kind !== "server_streaming") continue;
-      procedures.set(`/${service.typeName}/${method.method.name}`, {
-        spec: method,
-        serialization: createMethodSerializationLookup(method.method, undefined, undefined, limits),
-        name: `${service.typeName}.${method.method.name}`,
-      });
-    }
-  };
-
-  const record = (router: ConnectRouter): ConnectRouter => {
-    const recording: ConnectRouter = {
-      get handlers() {
-        return router.handlers;
-      },
-      service(service, impl, options) {
-        router.service(service, impl, options);
-        // A service with options of its own (interceptors, limits, protocols) stays with connect-node.
-        if (options === undefined) add(service, impl);
-        return recording;
-      },
-      rpc(method, impl, options) {
-        router.rpc(method, impl, options);
-        return recording;
-      },
-    };
-    return recording;
-  };
+/**
+ * `methods` is the table of what may be served here; by default one of its own, whose `record`
+ * this returns. Pass one shared with the gRPC path (server/http/grpc-h2.ts) to record once.
+ */
+export function createConnectH1(opts: CallOptions, methods: MethodTable = createMethodTable(opts.readMaxBytes)): ConnectH1 {
+  const { limits } = methods;
 
   const serve = (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== "POST" || req.httpVersionMajor !== 1) return false;
     const url = req.url ?? "";
-    const query = url.indexOf("?");
-    const procedure = procedures.get(query === -1 ? url : url.slice(0, query));
+    const procedure = methods.lookup(url);
     if (procedure === undefined) return false;
     const type = contentTypeOf(req.headers["content-type"]);
     const host = req.headers.host;
@@ -90,5 +61,5 @@ export function createConnectH1(opts: ConnectH1Options): ConnectH1 {
     return true;
   };
 
-  return { record, serve };
+  return { record: methods.record, serve };
 }

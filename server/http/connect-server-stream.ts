@@ -4,7 +4,7 @@ import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamRe
 import { encodeEnvelope, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope } from "@connectrpc/connect/protocol";
 import { contentTypeStreamJson, contentTypeStreamProto, endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
 import { writeWithBackpressure } from "./write-backpressure.js";
-import { asConnectError, header, negotiate, nodeHeaders, openCall, type ConnectH1Options, type Limits, type Procedure } from "./connect-call.js";
+import { asConnectError, header, negotiate, nodeHeaders, openCall, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 
 const COMPRESSED_FLAG = 0b00000001;
 const encoder = new TextEncoder();
@@ -27,7 +27,7 @@ export async function serveServerStream(
   req: IncomingMessage,
   res: ServerResponse,
   limits: Limits,
-  opts: ConnectH1Options,
+  opts: CallOptions,
 ): Promise<void> {
   const { spec, serialization } = procedure;
   const call = openCall(procedure, url, req, res, binary ? contentTypeStreamProto : contentTypeStreamJson, opts);

@@ -3,7 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, contentTypeUnaryJson, contentTypeUnaryProto, errorToJsonBytes, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { readBody } from "./read-body.js";
-import { asConnectError, header, negotiate, nodeHeaders, openCall, type ConnectH1Options, type Limits, type Procedure } from "./connect-call.js";
+import { asConnectError, header, messageTooLarge, negotiate, nodeHeaders, openCall, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 
 /**
  * Serves one Connect unary call over HTTP/1.1 the way connect's unary handler does
@@ -11,7 +11,7 @@ import { asConnectError, header, negotiate, nodeHeaders, openCall, type ConnectH
  * the interceptors and the implementation, answer the message — or the error as JSON with its
  * HTTP status and metadata headers — with trailers as `trailer-` headers; one `writeHead` + `end`.
  */
-export async function serveUnary(procedure: Procedure<"unary">, binary: boolean, url: string, req: IncomingMessage, res: ServerResponse, limits: Limits, opts: ConnectH1Options): Promise<void> {
+export async function serveUnary(procedure: Procedure<"unary">, binary: boolean, url: string, req: IncomingMessage, res: ServerResponse, limits: Limits, opts: CallOptions): Promise<void> {
   const { spec, serialization } = procedure;
   const call = openCall(procedure, url, req, res, binary ? contentTypeUnaryProto : contentTypeUnaryJson, opts);
   const { context } = call;
@@ -49,9 +49,7 @@ export async function serveUnary(procedure: Procedure<"unary">, binary: boolean,
 
 /** The whole request body, refused as connect refuses it past `limit` (`ResourceExhausted`, its messages). */
 function readMessageBytes(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const tooLarge = (announced: number | undefined) =>
-    new ConnectError(announced === undefined ? `message size is larger than configured readMaxBytes ${limit}` : `message size ${announced} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted);
-  return readBody(req, limit, tooLarge).catch((err: unknown) => {
+  return readBody(req, limit, (announced) => messageTooLarge(limit, announced)).catch((err: unknown) => {
     throw err instanceof ConnectError ? err : new ConnectError(`reading the request failed: ${err instanceof Error ? err.message : String(err)}`, Code.Aborted);
   });
 }

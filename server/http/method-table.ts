@@ -1,0 +1,64 @@
+import type { DescService } from "@bufbuild/protobuf";
+import { createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
+import { createMethodSerializationLookup, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
+import type { Limits, Procedure } from "./connect-call.js";
+
+/*
+ * The methods the direct paths (server/http/connect-h1.ts, server/http/grpc-h2.ts) may serve,
+ * learnt from the router connect-node is given: recording the registrations rather than a list of
+ * our own keeps the two from drifting apart. A method's serialization (with its size limits) is
+ * the same for every protocol, so one table serves both paths.
+ */
+
+/** The recorded methods; see the file comment. */
+export interface MethodTable {
+  /** connect's limits for the table's `readMaxBytes` (`validateReadWriteMaxBytes`). */
+  readonly limits: Limits;
+  /** Wraps a router so that every service registered on it is also recorded here. */
+  record(router: ConnectRouter): ConnectRouter;
+  /** The unary or server-streaming method at a request's URL (its query ignored), if recorded. */
+  lookup(url: string): Procedure | undefined;
+}
+
+export function createMethodTable(readMaxBytes: number): MethodTable {
+  const limits = validateReadWriteMaxBytes(readMaxBytes, undefined, undefined);
+  const procedures = new Map<string, Procedure>();
+
+  const add = (service: DescService, impl: object): void => {
+    const spec = createServiceImplSpec(service, impl as never);
+    for (const method of Object.values(spec.methods)) {
+      if (method.kind !== "unary" && method.kind !== "server_streaming") continue;
+      procedures.set(`/${service.typeName}/${method.method.name}`, {
+        spec: method,
+        serialization: createMethodSerializationLookup(method.method, undefined, undefined, limits),
+        name: `${service.typeName}.${method.method.name}`,
+      });
+    }
+  };
+
+  const record = (router: ConnectRouter): ConnectRouter => {
+    const recording: ConnectRouter = {
+      get handlers() {
+        return router.handlers;
+      },
+      service(service, impl, options) {
+        router.service(service, impl, options);
+        // A service with options of its own (interceptors, limits, protocols) stays with connect-node.
+        if (options === undefined) add(service, impl);
+        return recording;
+      },
+      rpc(method, impl, options) {
+        router.rpc(method, impl, options);
+        return recording;
+      },
+    };
+    return recording;
+  };
+
+  const lookup = (url: string): Procedure | undefined => {
+    const query = url.indexOf("?");
+    return procedures.get(query === -1 ? url : url.slice(0, query));
+  };
+
+  return { limits, record, lookup };
+}
