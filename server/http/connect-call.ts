@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import { compressionNegotiate, type MethodSerializationLookup } from "@connectrpc/connect/protocol";
+import { compressionNegotiate, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope, type MethodSerializationLookup, type Serialization } from "@connectrpc/connect/protocol";
 import { parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
 
 /*
@@ -128,6 +128,26 @@ export function startCall(
       if (!controller.signal.aborted) controller.abort(CALL_ENDED);
     },
   };
+}
+
+/**
+ * A streaming call's request messages as connect reads them (split into envelopes, decompressed,
+ * parsed; an end-stream envelope skipped when the protocol has `endStreamFlag`), for the
+ * implementation to ask for: the compression and timeout errors are raised then, inside the
+ * interceptors, as connect raises them (`transformPrepend`).
+ */
+export async function* requestMessages<T>(
+  req: AsyncIterable<Uint8Array>,
+  call: OpenCall,
+  compression: ReturnType<typeof negotiate>,
+  limits: Limits,
+  input: Serialization<T>,
+  endStreamFlag?: number,
+): AsyncGenerator<T> {
+  if (compression.error) throw compression.error;
+  if (call.timeoutError) throw call.timeoutError;
+  const parse = endStreamFlag === undefined ? transformParseEnvelope(input) : transformParseEnvelope(input, endStreamFlag);
+  yield* pipe(req, transformSplitEnvelope(limits.readMaxBytes), transformDecompressEnvelope(compression.request, limits.readMaxBytes), parse);
 }
 
 /** connect's refusal of a message larger than `limit` bytes (`announced`: its size, when known). */

@@ -1,10 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
-import { encodeEnvelope, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope } from "@connectrpc/connect/protocol";
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { contentTypeStreamJson, contentTypeStreamProto, endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
 import { writeWithBackpressure } from "./write-backpressure.js";
-import { asConnectError, header, negotiate, nodeHeaders, openCall, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
+import { asConnectError, header, negotiate, nodeHeaders, openCall, requestMessages, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 
 const COMPRESSED_FLAG = 0b00000001;
 const encoder = new TextEncoder();
@@ -47,19 +47,6 @@ export async function serveServerStream(
     if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
   };
 
-  // The request's one message, as connect reads it; the compression and timeout errors surface
-  // when the implementation asks for it, inside the interceptors, as in connect.
-  async function* input(): AsyncGenerator<unknown> {
-    if (compression.error) throw compression.error;
-    if (call.timeoutError) throw call.timeoutError;
-    yield* pipe(
-      req as AsyncIterable<Uint8Array>,
-      transformSplitEnvelope(limits.readMaxBytes),
-      transformDecompressEnvelope(compression.request, limits.readMaxBytes),
-      transformParseEnvelope(serialization.getI(binary), endStreamFlag),
-    );
-  }
-
   let error: ConnectError | undefined;
   try {
     const invoke = applyInterceptors(async (request: StreamRequest): Promise<StreamResponse> => {
@@ -76,7 +63,7 @@ export async function serveServerStream(
       signal: context.signal,
       header: context.requestHeader,
       contextValues: context.values,
-      message: input(),
+      message: requestMessages(req as AsyncIterable<Uint8Array>, call, compression, limits, serialization.getI(binary), endStreamFlag),
     } as StreamRequest);
     copyHeaders(response.header, context.responseHeader);
     for await (const message of response.message) {

@@ -1,9 +1,8 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
-import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
-import { pipe, transformDecompressEnvelope, transformInvokeImplementation, transformParseEnvelope, transformSplitEnvelope } from "@connectrpc/connect/protocol";
+import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { writeWithBackpressure } from "./write-backpressure.js";
-import { asConnectError, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
+import { asConnectError, requestMessages, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 import { envelope, finish, openGrpcCall, streamClosed, writeHead } from "./grpc-call.js";
 
 /**
@@ -31,21 +30,8 @@ export async function serveGrpcServerStream(
   const { context } = call;
   const output = serialization.getO(binary);
 
-  // The compression and timeout errors are raised when the request's message is first asked
-  // for, as connect raises them (`transformPrepend`), so they end the stream with its status.
-  async function* input(): AsyncGenerator<MessageShape<DescMessage>> {
-    if (compression.error) throw compression.error;
-    if (call.timeoutError) throw call.timeoutError;
-    yield* pipe(
-      req as AsyncIterable<Uint8Array>,
-      transformSplitEnvelope(limits.readMaxBytes),
-      transformDecompressEnvelope(compression.request, limits.readMaxBytes),
-      transformParseEnvelope(serialization.getI(binary)),
-    );
-  }
-
   try {
-    for await (const message of transformInvokeImplementation(spec, context, opts.interceptors)(input())) {
+    for await (const message of transformInvokeImplementation(spec, context, opts.interceptors)(requestMessages(req as AsyncIterable<Uint8Array>, call, compression, limits, serialization.getI(binary)))) {
       const bytes = await envelope(output.serialize(message), compression.response, limits.compressMinBytes);
       // A reset stream (the client gone) would take the write without a word: `break` ends the
       // implementation's stream, so its `finally` runs.

@@ -1,5 +1,5 @@
 import { createServer as createHttp1Server, request as http1Request } from "node:http";
-import { connect, constants, createServer as createHttp2Server, type Http2ServerResponse } from "node:http2";
+import { connect, constants, createServer as createHttp2Server, type ClientHttp2Stream, type Http2ServerResponse } from "node:http2";
 import type { AddressInfo, Server } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { writeWithBackpressure, type WritableResponse } from "./write-backpressure.js";
@@ -27,49 +27,50 @@ function writeUntilGone(res: WritableResponse): Promise<number> {
 
 const timeout = <T>(p: Promise<T>, ms: number) => Promise.race([p, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms))]);
 
+/** An h2c server answering with `onRequest`, and one POST to it; `close` ends the client. */
+async function h2Exchange(onRequest: (res: Http2ServerResponse) => void): Promise<{ stream: ClientHttp2Stream; close: () => void }> {
+  const h2 = createHttp2Server((_req, res: Http2ServerResponse) => onRequest(res));
+  server = h2 as unknown as Server;
+  await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
+  const client = connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
+  const stream = client.request({ ":path": "/", ":method": "POST" });
+  stream.end();
+  return { stream, close: () => client.close() };
+}
+
 describe("writeWithBackpressure", () => {
   it("resolves false when an HTTP/2 client reset the stream between two writes", async () => {
     let written!: Promise<boolean>;
-    const h2 = createHttp2Server((_req, res: Http2ServerResponse) => {
+    const { stream, close } = await h2Exchange((res) => {
       res.writeHead(200);
       res.write("first");
       // The next chunk comes after the client is gone (a model's next delta, say).
       res.once("close", () => setTimeout(() => (written = writeWithBackpressure(res, CHUNK)), 20));
     });
-    server = h2 as unknown as Server;
-    await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
-    const client = connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
     try {
-      const stream = client.request({ ":path": "/", ":method": "POST" });
-      stream.end();
       await new Promise<void>((resolve) => stream.once("data", () => resolve()));
       stream.close(constants.NGHTTP2_CANCEL);
       await new Promise((resolve) => setTimeout(resolve, 100));
       expect(await timeout(written, 2000)).toBe(false);
     } finally {
-      client.close();
+      close();
     }
   });
 
   it("resolves false once a full HTTP/2 stream is reset while it waits", async () => {
     let writes!: Promise<number>;
-    const h2 = createHttp2Server((_req, res: Http2ServerResponse) => {
+    const { stream, close } = await h2Exchange((res) => {
       res.writeHead(200);
       writes = writeUntilGone(res);
     });
-    server = h2 as unknown as Server;
-    await new Promise<void>((resolve) => h2.listen(0, "127.0.0.1", resolve));
-    const client = connect(`http://127.0.0.1:${(h2.address() as AddressInfo).port}`);
     try {
-      const stream = client.request({ ":path": "/", ":method": "POST" });
-      stream.end();
       // Read nothing: the window fills and the writer waits for a drain; then reset the stream.
       await new Promise<void>((resolve) => stream.once("response", () => resolve()));
       await new Promise((resolve) => setTimeout(resolve, 100));
       stream.close(constants.NGHTTP2_CANCEL);
       expect(await timeout(writes, 2000)).toBeGreaterThanOrEqual(1);
     } finally {
-      client.close();
+      close();
     }
   });
 
