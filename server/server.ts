@@ -430,20 +430,18 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   // over HTTP/2 (gRPC clients') skip connect-node's universal request plumbing; every other
   // request goes through connect-node (server/http/connect-h1.ts, server/http/grpc-h2.ts). Both
   // serve what is registered on the router, recorded once into one table.
+  // One set of interceptors, limits and context values for connect-node and the direct paths.
+  const shared = { interceptors, readMaxBytes: opts.maxRequestBytes, contextValues };
   const direct: CallOptions = {
-    interceptors,
-    readMaxBytes: opts.maxRequestBytes,
-    contextValues,
+    ...shared,
     onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect call failed after its response was due"),
   };
   const methods = createMethodTable(opts.maxRequestBytes);
   const connectH1 = createConnectH1(direct, methods);
   const grpcH2 = createGrpcH2(direct, methods);
   const adapter = connectNodeAdapter({
+    ...shared,
     routes: (router) => routes(methods.record(router)),
-    interceptors,
-    readMaxBytes: opts.maxRequestBytes,
-    contextValues,
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
       if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res));

@@ -3,7 +3,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextValues, type ContextValues, type HandlerContext, type Interceptor, type MethodImplSpec } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
-import { compressionNegotiate, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope, type MethodSerializationLookup, type Serialization } from "@connectrpc/connect/protocol";
+import { compressionNegotiate, encodeEnvelope, envelopeCompress, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope, type Compression, type MethodSerializationLookup, type Serialization } from "@connectrpc/connect/protocol";
 import { parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
 
 /*
@@ -148,6 +148,17 @@ export async function* requestMessages<T>(
   if (call.timeoutError) throw call.timeoutError;
   const parse = endStreamFlag === undefined ? transformParseEnvelope(input) : transformParseEnvelope(input, endStreamFlag);
   yield* pipe(req, transformSplitEnvelope(limits.readMaxBytes), transformDecompressEnvelope(compression.request, limits.readMaxBytes), parse);
+}
+
+/** A serialized message (or end-stream) as an envelope, compressed from `compressMinBytes` when the client accepts it (connect's `envelopeCompress`). */
+export async function envelope(flags: number, data: Uint8Array, compression: Compression | null, compressMinBytes: number): Promise<Uint8Array> {
+  const env = await envelopeCompress({ flags, data }, compression, compressMinBytes);
+  return encodeEnvelope(env.flags, env.data);
+}
+
+/** Sends a streaming response's headers unless they are out: they leave with the first envelope, as connect-node sends them. */
+export function writeHead(res: ServerResponse | Http2ServerResponse, context: HandlerContext): void {
+  if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
 }
 
 /** connect's refusal of a message larger than `limit` bytes (`announced`: its size, when known). */

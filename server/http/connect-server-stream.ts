@@ -1,12 +1,10 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
-import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import { contentTypeStreamJson, contentTypeStreamProto, endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
 import { writeWithBackpressure } from "./write-backpressure.js";
-import { asConnectError, header, negotiate, nodeHeaders, openCall, requestMessages, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
+import { asConnectError, envelope, header, negotiate, openCall, requestMessages, writeHead, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 
-const COMPRESSED_FLAG = 0b00000001;
 const encoder = new TextEncoder();
 
 /**
@@ -36,16 +34,7 @@ export async function serveServerStream(
   if (compression.response) context.responseHeader.set("connect-content-encoding", compression.response.name);
   const output = serialization.getO(binary);
 
-  const envelope = async (flags: number, data: Uint8Array): Promise<Uint8Array> => {
-    if (compression.response && data.byteLength >= limits.compressMinBytes) {
-      return encodeEnvelope(flags | COMPRESSED_FLAG, await compression.response.compress(data));
-    }
-    return encodeEnvelope(flags, data);
-  };
-  // Headers leave with the first envelope (a message or the end-stream), as connect sends them.
-  const writeHead = () => {
-    if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
-  };
+  const send = (flags: number, data: Uint8Array) => envelope(flags, data, compression.response, limits.compressMinBytes);
 
   let error: ConnectError | undefined;
   try {
@@ -67,8 +56,8 @@ export async function serveServerStream(
     } as StreamRequest);
     copyHeaders(response.header, context.responseHeader);
     for await (const message of response.message) {
-      const bytes = await envelope(0, output.serialize(message));
-      writeHead();
+      const bytes = await send(0, output.serialize(message));
+      writeHead(res, context);
       // False once the client is gone: `break` ends the implementation's stream.
       if (!(await writeWithBackpressure(res, bytes))) break;
     }
@@ -81,8 +70,8 @@ export async function serveServerStream(
   }
   if (res.destroyed) return;
   const end = encoder.encode(JSON.stringify(endStreamToJson(context.responseTrailer, error, undefined)));
-  const last = await envelope(endStreamFlag, end);
-  writeHead();
+  const last = await send(endStreamFlag, end);
+  writeHead(res, context);
   res.end(last);
 }
 

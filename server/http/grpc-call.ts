@@ -1,8 +1,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { encodeEnvelope, envelopeCompress, type Compression } from "@connectrpc/connect/protocol";
 import { contentTypeJson, contentTypeProto, grpcStatusOk, parseContentType, parseTimeout } from "@connectrpc/connect/protocol-grpc";
-import { CLIENT_GONE, header, memoized, negotiate, nodeHeaders, startCall, type CallOptions, type OpenCall, type Procedure } from "./connect-call.js";
+import { CLIENT_GONE, header, memoized, negotiate, nodeHeaders, startCall, writeHead, type CallOptions, type OpenCall, type Procedure } from "./connect-call.js";
 
 /*
  * What a gRPC call over HTTP/2 needs whatever its kind (server/http/grpc-h2.ts), decided as
@@ -38,20 +37,9 @@ export function openGrpcCall(procedure: Procedure, binary: boolean, url: string,
   return { call, compression };
 }
 
-/** A serialized message as a gRPC envelope, compressed from `compressMinBytes` when the client accepts it. */
-export async function envelope(data: Uint8Array, compression: Compression | null, compressMinBytes: number): Promise<Uint8Array> {
-  const env = await envelopeCompress({ flags: 0, data }, compression, compressMinBytes);
-  return encodeEnvelope(env.flags, env.data);
-}
-
 /** True once the client has reset the stream (or it closed otherwise): nothing written arrives. */
 export function streamClosed(res: Http2ServerResponse): boolean {
   return res.stream.destroyed || res.stream.closed;
-}
-
-/** Sends the headers, as connect-node does with the first message (or at the end when there is none). */
-export function writeHead(res: Http2ServerResponse, context: HandlerContext): void {
-  if (!res.headersSent) res.writeHead(200, nodeHeaders(context.responseHeader));
 }
 
 /** Ends the response as connect-node does: headers if not yet sent, `body` if any, the trailers. */

@@ -2,8 +2,8 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { writeWithBackpressure } from "./write-backpressure.js";
-import { asConnectError, requestMessages, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
-import { envelope, finish, openGrpcCall, streamClosed, writeHead } from "./grpc-call.js";
+import { asConnectError, envelope, requestMessages, writeHead, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
+import { finish, openGrpcCall, streamClosed } from "./grpc-call.js";
 
 /**
  * Serves one gRPC server-streaming call over HTTP/2 the way connect's gRPC handler does
@@ -32,7 +32,7 @@ export async function serveGrpcServerStream(
 
   try {
     for await (const message of transformInvokeImplementation(spec, context, opts.interceptors)(requestMessages(req as AsyncIterable<Uint8Array>, call, compression, limits, serialization.getI(binary)))) {
-      const bytes = await envelope(output.serialize(message), compression.response, limits.compressMinBytes);
+      const bytes = await envelope(0, output.serialize(message), compression.response, limits.compressMinBytes);
       // A reset stream (the client gone) would take the write without a word: `break` ends the
       // implementation's stream, so its `finally` runs.
       if (streamClosed(res)) break;

@@ -3,8 +3,8 @@ import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { envelopeDecompress, invokeUnaryImplementation, type Compression, type EnvelopedMessage, type Serialization } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { asConnectError, messageTooLarge, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
-import { envelope, finish, openGrpcCall } from "./grpc-call.js";
+import { asConnectError, envelope, messageTooLarge, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
+import { finish, openGrpcCall } from "./grpc-call.js";
 
 /**
  * Serves one gRPC unary call over HTTP/2 the way connect's gRPC handler does
@@ -26,7 +26,7 @@ export async function serveGrpcUnary(procedure: Procedure<"unary">, binary: bool
     if (call.timeoutError) throw call.timeoutError;
     const input = await readOnlyMessage(req, serialization.getI(binary), compression.request, limits.readMaxBytes);
     const output = await invokeUnaryImplementation(spec, context, input, opts.interceptors);
-    body = await envelope(serialization.getO(binary).serialize(output), compression.response, limits.compressMinBytes);
+    body = await envelope(0, serialization.getO(binary).serialize(output), compression.response, limits.compressMinBytes);
   } catch (e) {
     call.fail(e);
     setTrailerStatus(context.responseTrailer, asConnectError(e));
