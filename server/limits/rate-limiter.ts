@@ -120,10 +120,12 @@ interface WindowSource {
 export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOptions = {}): RateLimiter {
   const windowMs = opts.windowMs ?? 60_000;
   const nowMs = (): number | undefined => deps.clock?.now();
+  /** The largest limit the window arithmetic takes for a hit of `cost` ((limit + cost) × windowMs < 2^53). */
+  const ceiling = (cost: number): number => Math.max(0, Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost);
   // A limit stored before MAX_RATE_LIMIT_PER_MINUTE was enforced may be too large for the window
   // arithmetic, which would fail every call under it: clamp it to the largest that fits. That is
   // still far beyond any real traffic (effectively unlimited), but the hit is still counted.
-  const fitting = (stored: number, cost: number): number => Math.min(stored, Math.max(0, Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost));
+  const fitting = (stored: number, cost: number): number => Math.min(stored, ceiling(cost));
 
   return {
     async check(input) {
@@ -161,10 +163,9 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
       const extra = actualTokens - ticket.tokensEstimate;
       if (!(extra > 0) || ticket.tokenRules.length === 0) return;
       const cost = Math.ceil(extra);
-      // A limit high enough to always admit: the tokens were spent, they are counted regardless.
-      const unbounded = Math.floor(Number.MAX_SAFE_INTEGER / windowMs) - cost;
+      // The highest limit there is, so it always admits: the tokens were spent, they count regardless.
       await deps.state.hitWindows(
-        ticket.tokenRules.map((rule) => ({ key: windowKey(ticket.tenant, rule.id, "tokens"), cost, limit: unbounded })),
+        ticket.tokenRules.map((rule) => ({ key: windowKey(ticket.tenant, rule.id, "tokens"), cost, limit: ceiling(cost) })),
         windowMs,
         nowMs(),
       );
