@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
  *        [--rounds 2] [--warmup 500] [--only connect|openai|grpc] [--hit] [--idle S] [--threads]
- *        [--syscalls] [--profile] [--omit budget,ratelimit,…] [--layered-limits]
+ *        [--syscalls] [--profile] [--gc] [--omit budget,ratelimit,…] [--layered-limits]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
@@ -17,6 +17,9 @@
  *   `--threads` splits it by thread (main thread vs V8 workers / libuv pool);
  * - `--syscalls` counts the gateway's system calls per request of each path (`strace -c -f`,
  *   which slows the process: read the counts, not the µs, of such a run);
+ * - `--gc` runs the gateway with `--trace-gc-nvp` and prints the bytes it allocated and its GC
+ *   pause per request (`gc-trace.ts`): steadier than CPU time on a loaded machine, so the figure to
+ *   pair when a change is meant to allocate less;
  * - `--profile` starts the gateway with `--cpu-prof` into bench/results/profiles; summarise it
  *   with `bench/profile-top.ts PROFILE --window S --per N`;
  * - `--idle S` first measures the idle replica's CPU for S seconds;
@@ -27,8 +30,11 @@
  * `production` needs DATABASE_URL and REDIS_URL (`eval "$(bash scripts/services.sh up)"`).
  */
 import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Pool } from "undici";
+import { followGcTrace } from "./gc-trace.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
@@ -62,6 +68,10 @@ function threadMicros(pid: number): Map<string, number> {
 }
 
 const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
+if (flag("gc")) {
+  process.env.SB_BENCH_LOG_DIR ??= mkdtempSync(join(tmpdir(), "sb-gc-"));
+  process.env.SB_GATEWAY_NODE_FLAGS = `${process.env.SB_GATEWAY_NODE_FLAGS ?? ""} --trace-gc-nvp`;
+}
 const gw = await startSwitchboard({
   upstreamUrl: `http://127.0.0.1:${upstream.port}`,
   mode,
@@ -73,6 +83,7 @@ const gw = await startSwitchboard({
   })),
 });
 const pid = gw.process.pid!;
+const gcTrace = flag("gc") ? followGcTrace(process.env.SB_BENCH_LOG_DIR!, pid) : undefined;
 const { connect, grpc } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: CONNS });
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
@@ -116,6 +127,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   let counts = "";
   trace?.stderr!.on("data", (c: Buffer) => (counts += c.toString()));
   if (trace) await new Promise((r) => setTimeout(r, 1000));
+  await gcTrace?.mark();
   const threads0 = threadMicros(pid);
   const cpu0 = cpuMicros(pid);
   const io0 = ioSyscalls(pid);
@@ -135,6 +147,10 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
     await new Promise((r) => trace.once("exit", r));
   }
   console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
+  if (gcTrace) {
+    const gc = await gcTrace.mark();
+    console.log(`         allocated ${(gc.allocatedBytes / n / 1024).toFixed(1)} KB/req, GC pause ${Math.round((gc.pauseMs * 1000) / n)} µs/req (${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts)`);
+  }
   if (flag("threads")) {
     const after = threadMicros(pid);
     const parts = [...after].map(([t, us]) => [t, Math.round((us - (threads0.get(t) ?? 0)) / n)] as const).filter(([, us]) => us > 0);

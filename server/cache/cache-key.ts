@@ -35,17 +35,27 @@ export interface CacheKeyInput {
  */
 export function exactCacheKey(input: CacheKeyInput): string {
   const { model: _model, ...request } = input.request;
+  // Keys in code-unit order, so canonicalJson takes these objects as they are.
   const material = canonicalJson({
-    v: CACHE_KEY_VERSION,
-    org: input.orgId,
-    verb: input.verb,
     kind: input.kind,
+    org: input.orgId,
     request,
+    route: { alias: input.route.alias, targets: keyedTargets(input.route.targets) },
     template: input.template === undefined ? null : { name: input.template.name, version: input.template.version },
-    route: {
-      alias: input.route.alias,
-      targets: input.route.targets.map((t) => ({ provider: t.provider, model: t.model, params: t.params, weight: t.weight, priority: t.priority })),
-    },
+    v: CACHE_KEY_VERSION,
+    verb: input.verb,
   });
   return createHash("sha256").update(material).digest("hex");
+}
+
+/** What of a route's targets enters the key, made once per resolved target list (the resolver keeps it until the routes change). */
+const targetsMemo = new WeakMap<readonly RouteTarget[], readonly object[]>();
+
+function keyedTargets(targets: readonly RouteTarget[]): readonly object[] {
+  let keyed = targetsMemo.get(targets);
+  if (keyed === undefined) {
+    keyed = targets.map((t) => ({ model: t.model, params: t.params, priority: t.priority, provider: t.provider, weight: t.weight }));
+    targetsMemo.set(targets, keyed);
+  }
+  return keyed;
 }

@@ -37,6 +37,48 @@ describe("canonicalJson", () => {
     );
   });
 
+  it("is the reference text when keys are array indices, `__proto__` or out of order, and for class instances", () => {
+    const keys = fc.constantFrom("0", "1", "9", "10", "4294967295", "a", "B", "__proto__", "$typeName", "");
+    const value = fc.letrec((tie) => ({
+      v: fc.oneof(
+        { depthSize: "small" },
+        fc.integer(),
+        fc.string({ maxLength: 3 }),
+        fc.array(tie("v"), { maxLength: 3 }),
+        fc.dictionary(keys, fc.oneof(tie("v"), fc.constant(undefined)), { maxKeys: 6 }),
+      ),
+    })).v;
+    fc.assert(
+      fc.property(value, (v) => {
+        // Through JSON text too, where `__proto__` arrives as an own key.
+        expect(canonicalJson(v)).toBe(reference(v));
+        const parsed: unknown = JSON.parse(JSON.stringify(v) ?? "null");
+        expect(canonicalJson(parsed)).toBe(reference(parsed));
+      }),
+      { numRuns: 1000 },
+    );
+    expect(canonicalJson(JSON.parse('{"10":1,"9":2,"a":[{"b":1,"a":2}]}'))).toBe('{"10":1,"9":2,"a":[{"a":2,"b":1}]}');
+    expect(canonicalJson(JSON.parse('{"z":1,"__proto__":{"y":1,"x":2}}'))).toBe('{"__proto__":{"x":2,"y":1},"z":1}');
+    class Point {
+      constructor(
+        readonly y: number,
+        readonly x: number,
+      ) {}
+      toJSON() {
+        return "ignored";
+      }
+    }
+    expect(canonicalJson({ p: new Point(2, 1), d: new Date(0), f: new Float32Array([1.5]) })).toBe('{"d":{},"f":{"0":1.5},"p":{"x":1,"y":2}}');
+  });
+
+  it("leaves the value it reads unchanged", () => {
+    const value = { b: [{ d: 1, c: new Uint8Array([1]) }], a: undefined };
+    const before = structuredClone(value);
+    canonicalJson(value);
+    expect(value).toEqual(before);
+    expect(Object.keys(value)).toEqual(["b", "a"]);
+  });
+
   it("writes bytes as base64 and rejects values with no JSON form", () => {
     expect(canonicalJson({ b: new Uint8Array([1, 2, 255]), a: [undefined, -0] })).toBe('{"a":[null,0],"b":{"$bytes":"AQL/"}}');
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(TypeError);
