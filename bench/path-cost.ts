@@ -12,7 +12,8 @@
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
- * - prints the gateway's CPU µs per request (user + system, from /proc), the wall time, and its read and
+ * - prints the gateway's CPU µs per request (user + system, from /proc), the wall time and the
+ *   callers' median latency, and its read and
  *   write system calls per request (`syscr`/`syscw` of /proc/PID/io: every socket and file read/write);
  *   `--threads` splits it by thread (main thread vs V8 workers / libuv pool);
  * - `--syscalls` counts the gateway's system calls per request of each path (`strace -c -f`,
@@ -133,12 +134,19 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   const io0 = ioSyscalls(pid);
   const started = performance.now();
   const perCaller = Math.ceil(REQUESTS / CONNS);
+  const latencies: number[] = [];
   await Promise.all(
     Array.from({ length: CONNS }, async () => {
-      for (let i = 0; i < perCaller; i++) await call(next++);
+      for (let i = 0; i < perCaller; i++) {
+        const t0 = performance.now();
+        await call(next++);
+        latencies.push(performance.now() - t0);
+      }
     }),
   );
   const n = perCaller * CONNS;
+  latencies.sort((a, b) => a - b);
+  const p50 = latencies[Math.floor(n / 2)]!;
   const wall = performance.now() - started;
   const cpu = cpuMicros(pid) - cpu0;
   const io = ioSyscalls(pid);
@@ -146,7 +154,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
     trace.kill("SIGINT");
     await new Promise((r) => trace.once("exit", r));
   }
-  console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
+  console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  p50 ${p50.toFixed(3)} ms  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
   if (gcTrace) {
     const gc = await gcTrace.mark();
     console.log(`         allocated ${(gc.allocatedBytes / n / 1024).toFixed(1)} KB/req, GC pause ${Math.round((gc.pauseMs * 1000) / n)} µs/req (${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts)`);

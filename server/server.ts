@@ -39,6 +39,7 @@ import { createCacheStage } from "./pipeline/cache-stage.js";
 import { createGuardrailInputStage } from "./pipeline/guardrail-stage.js";
 import { createGuardrailOutputStage } from "./pipeline/guardrail-stage-output.js";
 import { createDispatchPipeline } from "./pipeline/dispatch-pipeline.js";
+import { createCacheLookahead } from "./pipeline/cache-lookahead.js";
 import { composeStages, type ModelPipeline, type Stage } from "./pipeline/model-call.js";
 import type { TokenUsage } from "./providers/model.js";
 import { REFLECTED_FILES, SWITCHBOARD_SERVICES } from "./schema.js";
@@ -261,6 +262,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
     opts.money ?? {},
   );
+  const cacheLookahead = createCacheLookahead({ cache: cacheLayer.cache, routes: deps.models.resolver });
   const stages: Stage[] = [
     // Observability: outermost, so it sees every call of both front doors once, refusals
     // included: the call's span (parent of its state and provider-attempt spans), the model-call
@@ -273,6 +275,9 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Output cap (P23): a call asking for more output tokens than the maximum is clamped to it,
     // before rate limits count and budgets reserve its output.
     createOutputCapStage(opts.consumption),
+    // The exact-cache lookup of a cacheable call, started here so it shares the round trip of the
+    // requests-per-minute check; the cache stage takes it (cache-lookahead.ts).
+    cacheLookahead.stage,
     // Rate limits, requests per minute (per org, team, key, tag; global across replicas through
     // `state`): the first stage that acts, so a caller over its limit costs nothing further. A
     // cache hit is still a request. Only calls with a caller. (Tokens per minute: inside the cache.)
@@ -290,7 +295,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Cache (exact, then semantic): after guardrails in, so keys and entries hold redacted text;
     // outside guardrails out (a blocked answer is an error here, never stored) and outside the
     // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
-    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
+    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
     // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither counts nor is refused.
     createRateLimitStage({ limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger }, { dimensions: "tokens", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) }),
     // Guardrails out: check answers (streams through a sliding window that can stop them

@@ -1,13 +1,14 @@
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { STORABLE_FINISHES, type CacheEntry } from "../cache/cache-entry.js";
-import { exactCacheKey } from "../cache/cache-key.js";
 import { entryKey } from "../cache/cache-layout.js";
 import type { CacheStats } from "../cache/cache-stats.js";
-import type { CacheScope, ResponseCache } from "../cache/response-cache.js";
+import type { LookupResult, ResponseCache } from "../cache/response-cache.js";
 import { localEmbedding, promptSignature, unit } from "../cache/semantic/local-embedding.js";
 import { semanticProbeOf } from "../cache/semantic/prompt-text.js";
 import type { SemanticCache, SemanticQuery, SemanticScope } from "../cache/semantic/semantic-cache.js";
 import type { ModelChunk } from "../providers/model.js";
+import type { CacheLookahead } from "./cache-lookahead.js";
+import { cachePlanOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
 import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelCallResult, ModelPipeline, ModelStream, Stage } from "./model-call.js";
 
@@ -22,14 +23,11 @@ export interface CacheStageDeps {
   onError?: (operation: string, err: unknown) => void;
   /** Epoch ms, for `storedAt` and max-age checks (default `Date.now`). */
   now?: () => number;
+  /** Where exact lookups started ahead of this stage are taken from (`cache-lookahead.ts`); absent: none are. */
+  lookahead?: Pick<CacheLookahead, "take">;
 }
 
-/** How the cache takes part in one call, when it does. */
-interface Plan {
-  scope: CacheScope;
-  route: ResolvedRoute & { cache: NonNullable<ResolvedRoute["cache"]> };
-  key: string;
-}
+type Plan = CachePlan;
 
 type Result = Omit<ModelCallResult, "response">;
 
@@ -49,20 +47,20 @@ type Result = Omit<ModelCallResult, "response">;
  */
 export function createCacheStage(deps: CacheStageDeps): Stage {
   const now = deps.now ?? Date.now;
+  /** The call's plan and its exact lookup, the one started ahead when it was made for the same key. */
   const planOf = (meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): Plan | undefined => {
-    const orgId = meta.caller?.orgId;
-    if (orgId === undefined) return undefined;
-    const route = deps.routes.resolve(meta.route, orgId);
-    if (route?.cache === undefined) return undefined;
-    let key: string;
-    try {
-      key = exactCacheKey({ orgId, verb: meta.verb, kind, request, template: meta.template, route });
-    } catch (err) {
-      // A value with no canonical form (a NaN control) cannot be keyed safely: don't cache it.
-      deps.onError?.("cache key", err);
-      return undefined;
-    }
-    return { scope: { orgId, route: route.alias }, route: route as Plan["route"], key };
+    const ahead = deps.lookahead?.take(meta);
+    const plan = ahead !== undefined && ahead.request === request ? ahead.plan : cachePlanOf(deps, meta, kind, request);
+    if (plan !== undefined && ahead !== undefined && ahead.plan.key === plan.key) startedLookups.set(plan, ahead.lookup);
+    return plan;
+  };
+  /** Lookups started ahead, by the plan they serve (each used once). */
+  const startedLookups = new WeakMap<Plan, Promise<LookupResult>>();
+  const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => {
+    const ahead = startedLookups.get(plan);
+    if (ahead === undefined) return deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
+    startedLookups.delete(plan);
+    return ahead;
   };
   const record = (plan: Plan | undefined, status: CacheStatusName, saved?: bigint) => {
     if (plan !== undefined) deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
@@ -122,7 +120,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     next: ModelPipeline,
   ): Promise<{ entry: Extract<CacheEntry, { kind: "chat" }>; status: "hit_exact" | "hit_semantic" } | { status: "miss" | "bypass"; semantic?: SemanticQuery }> => {
     if (call.meta.cache.mode === "refresh") return { status: "miss", ...(await semanticOnly(plan, call, next)) };
-    const exact = await deps.cache.lookup(plan.scope, plan.key, call.meta.cache.maxAgeMs);
+    const exact = await exactLookup(plan, call.meta);
     if (exact.status === "unavailable") return { status: "bypass" };
     if (exact.status === "hit" && exact.entry.kind === "chat") return { entry: exact.entry, status: "hit_exact" };
     const semantic = await semanticQueryOf(plan, call, next);
@@ -217,7 +215,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       }
       let status: "miss" | "bypass" = "miss";
       if (call.meta.cache.mode !== "refresh") {
-        const exact = await deps.cache.lookup(plan.scope, plan.key, call.meta.cache.maxAgeMs);
+        const exact = await exactLookup(plan, call.meta);
         if (exact.status === "hit" && exact.entry.kind === "embed") {
           record(plan, "hit_exact", exact.entry.costMicrosUsd);
           return { response: exact.entry.response, ...hitResult(exact.entry, "hit_exact") };

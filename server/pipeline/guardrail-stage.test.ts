@@ -51,6 +51,17 @@ describe("guardrail stages", () => {
     expect(log.text()).not.toContain("jane@example.com");
   });
 
+  it("passes the request object itself on when nothing was redacted (the cache's started lookup stays valid), a new one when something was", async () => {
+    const { inner, pipeline } = pipelineWith([pii(GuardrailAction.REDACT)], [{ type: "answer", text: "ok" }, { type: "answer", text: "ok" }]);
+    const clean = call("What is the capital of France?");
+    await pipeline.chat(clean);
+    expect(inner.chatCalls()[0]!.request).toBe(clean.request);
+    const personal = call("I am jane@example.com");
+    await pipeline.chat(personal);
+    expect(inner.chatCalls()[1]!.request).not.toBe(personal.request);
+    expect(promptText(inner.chatCalls()[1]!)).toContain("I am [EMAIL_1]");
+  });
+
   it("without restore, the caller gets the placeholders back", async () => {
     const { pipeline } = pipelineWith([pii(GuardrailAction.REDACT)], [{ type: "answer", text: "Hello [EMAIL_1]" }]);
     expect((await pipeline.chat(call("I am jane@example.com"))).response.text).toBe("Hello [EMAIL_1]");

@@ -78,6 +78,7 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
     const flagged = new Set(call.meta.userContentMessages ?? []);
     const contents: ExternalContent[] = [];
     const messages: ModelMessage[] = [];
+    let redacted = false;
     for (const [i, message] of call.request.messages.entries()) {
       if (!flagged.has(i)) {
         messages.push(message);
@@ -85,14 +86,22 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
       }
       const content: ModelMessage["content"] = [];
       for (const [j, part] of message.content.entries()) {
-        content.push(part.type === "text" ? { type: "text", text: await inspect(call, part.text, policies, `messages[${i}].content[${j}].text`, placeholders, contents) } : part);
+        if (part.type !== "text") {
+          content.push(part);
+          continue;
+        }
+        const text = await inspect(call, part.text, policies, `messages[${i}].content[${j}].text`, placeholders, contents);
+        redacted ||= text !== part.text;
+        content.push(text === part.text ? part : { ...part, text });
       }
       messages.push({ ...message, content });
     }
     const external = await runExternalRules(deps.external, policies, "input", contents, call.meta);
     logExternal(deps.logger, call.meta, external.logged);
     if (external.violation !== undefined) throw guardrailViolation(external.violation);
-    return { request: { ...call.request, messages }, placeholders };
+    // Nothing redacted: the request itself goes on, so the stages inside (the cache's key) can
+    // tell it is unchanged.
+    return { request: redacted ? { ...call.request, messages } : call.request, placeholders };
   };
 
   return (next) => ({

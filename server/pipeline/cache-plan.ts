@@ -1,0 +1,39 @@
+import type { ResolvedRoute } from "../dispatch/route-types.js";
+import { exactCacheKey } from "../cache/cache-key.js";
+import type { CacheScope } from "../cache/response-cache.js";
+import type { CallMeta, EmbedCall, ModelCall } from "./model-call.js";
+
+/** How the cache takes part in one call, when it does. */
+export interface CachePlan {
+  scope: CacheScope;
+  route: ResolvedRoute & { cache: NonNullable<ResolvedRoute["cache"]> };
+  key: string;
+}
+
+/** What {@link cachePlanOf} reads. */
+export interface CachePlanDeps {
+  /** Route aliases as a caller's org sees them (the same resolver dispatch uses). */
+  routes: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
+  /** Told when a request has no cache key (a value with no canonical form). */
+  onError?: (operation: string, err: unknown) => void;
+}
+
+/**
+ * The cache's part in a call: its tenant and route scope and its exact key; undefined when the
+ * call has no caller (the tenant is part of every key), its route no cache TTL, or its request no
+ * canonical form (a NaN control cannot be keyed safely, so it is not cached).
+ */
+export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): CachePlan | undefined {
+  const orgId = meta.caller?.orgId;
+  if (orgId === undefined) return undefined;
+  const route = deps.routes.resolve(meta.route, orgId);
+  if (route?.cache === undefined) return undefined;
+  let key: string;
+  try {
+    key = exactCacheKey({ orgId, verb: meta.verb, kind, request, template: meta.template, route });
+  } catch (err) {
+    deps.onError?.("cache key", err);
+    return undefined;
+  }
+  return { scope: { orgId, route: route.alias }, route: route as CachePlan["route"], key };
+}
