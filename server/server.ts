@@ -297,7 +297,12 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
     createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
     // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither counts nor is refused.
-    createRateLimitStage({ limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger }, { dimensions: "tokens", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) }),
+    // The stages inside start while the check is in flight (the budget's reservation shares its
+    // round trip); dispatch waits for the check, and a reservation of a refused call is given back.
+    createRateLimitStage(
+      { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
+      { dimensions: "tokens", waitAt: "dispatch", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
+    ),
     // Guardrails out: check answers (streams through a sliding window that can stop them
     // mid-way). Inside the cache, so a blocked answer is never stored; outside the budget, so
     // the blocked answer is still settled and billed.

@@ -6,7 +6,7 @@ import { withDefaults, type ResolvedRoute, type RouteInput } from "../dispatch/r
 import { createBudgetStage, type BudgetStageOptions } from "../pipeline/budget-stage.js";
 import { createDispatchPipeline } from "../pipeline/dispatch-pipeline.js";
 import { composeStages, type CallMeta, type ModelPipeline } from "../pipeline/model-call.js";
-import { createRateLimitStage } from "../pipeline/rate-limit-stage.js";
+import { createRateLimitStage, type RateLimitStageOptions } from "../pipeline/rate-limit-stage.js";
 import { createUsageStage } from "../pipeline/usage-stage.js";
 import { createHttpClient } from "../providers/http/http-client.js";
 import { createOpenAIProvider } from "../providers/openai.js";
@@ -51,7 +51,7 @@ export interface MoneyHarness {
 }
 
 /** Starts a {@link MoneyHarness}. */
-export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: StateBackend = createMemoryState()): Promise<MoneyHarness> {
+export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: StateBackend = createMemoryState(), rateLimit: RateLimitStageOptions = {}): Promise<MoneyHarness> {
   const fake = await startOpenAIFake();
   const http = createHttpClient();
   const provider = createOpenAIProvider({ baseUrl: `${fake.url}/v1`, http });
@@ -93,7 +93,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
   const catalog = { budgetsFor: () => h.budgets, rateRulesFor: () => h.rules };
   h.pipeline = composeStages(
     [
-      createRateLimitStage({ limiter: createRateLimiter({ state }), catalog, logger }),
+      createRateLimitStage({ limiter: createRateLimiter({ state }), catalog, logger }, rateLimit),
       createBudgetStage({ reservations, catalog, routes: resolver, prices, logger }, opts),
       createUsageStage({
         ledger: { append: async (rows) => void h.ledger.push(...rows), hasCapacity: () => h.capacity },

@@ -59,21 +59,28 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
 
   return {
     async chat(call) {
+      if (call.admitted !== undefined) await call.admitted;
       const { response, attempts, target } = await deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat")).catch(account);
       return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
     },
     chatStream(call) {
-      const stream = deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
+      const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
+      // Opened at once, unless a check still in flight must admit the call first.
+      let stream = call.admitted === undefined ? open() : undefined;
       let settle!: (result: Omit<ModelCallResult, "response">) => void;
       const result = new Promise<Omit<ModelCallResult, "response">>((resolve) => (settle = resolve));
       const finish = () => {
-        const attempts = stream.attempts();
+        const attempts = stream?.attempts() ?? [];
         const winner = attempts.findLast((a) => a.outcome === "success") ?? attempts.at(-1);
         settle({ provider: winner?.provider ?? "", model: winner?.model ?? "", attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" });
       };
       return {
         chunks: (async function* (): AsyncGenerator<ModelChunk> {
           try {
+            if (stream === undefined) {
+              await call.admitted;
+              stream = open();
+            }
             yield* stream.chunks;
           } catch (err) {
             account(err);
@@ -85,6 +92,7 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
       };
     },
     async embed(call) {
+      if (call.admitted !== undefined) await call.admitted;
       const { response, attempts, target } = await deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings")).catch(account);
       return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
     },

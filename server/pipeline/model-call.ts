@@ -48,13 +48,26 @@ export interface ModelCall {
   meta: CallMeta;
   /** The neutral request; its `model` is ignored (each route target has its own). */
   request: ModelRequest;
+  /** See {@link Admitted}. */
+  admitted?: Admitted;
 }
 
 /** An embeddings call through the model pipeline. */
 export interface EmbedCall {
   meta: CallMeta;
   request: EmbedRequest;
+  /** See {@link Admitted}. */
+  admitted?: Admitted;
 }
+
+/**
+ * A check an outer stage started and did not wait for, so that the stages inside could start
+ * their own shared-state round trips in the same write (`rate-limit-stage.ts`, `waitAt:
+ * "dispatch"`). It rejects with the call's refusal. Dispatch waits for it before anything is
+ * sent; a stage in between that holds something (a budget reservation) gives it back when the
+ * call fails, as for any failure before dispatch. Stages pass it on with the call.
+ */
+export type Admitted = Promise<unknown>;
 
 /** What a completed chat call returns to its verb. */
 export interface ModelCallResult {

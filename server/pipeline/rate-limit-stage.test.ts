@@ -3,6 +3,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RateLimitDimension, RateLimitExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { startMoneyHarness, type MoneyHarness } from "../limits/money-harness.testing.js";
+import type { BudgetRef } from "../limits/budget-reservation.js";
 import { createRateLimiter, type RateLimitRule } from "../limits/rate-limiter.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import type { ModelChunk, ModelRequest } from "../providers/model.js";
@@ -86,5 +87,100 @@ describe("rate-limit stage", () => {
     const err = await outcome(drain(limited.chunks));
     expect(err?.findDetails(RateLimitExceededSchema)[0]).toMatchObject({ dimension: RateLimitDimension.TOKENS, limit: 10n });
     await state.close();
+  });
+});
+
+describe("rate-limit stage checking alongside the stages inside (waitAt: dispatch)", () => {
+  let g: MoneyHarness;
+  beforeEach(async () => {
+    g = await startMoneyHarness({}, createMemoryState(), { dimensions: "tokens", waitAt: "dispatch" });
+  });
+  afterEach(async () => {
+    await g.close();
+  });
+  const budget = (limit: number): BudgetRef => ({ id: "orgs/acme/budgets/key-daily", level: "key", limitMicros: BigInt(limit), period: "daily", tz: "UTC" });
+  const held = (b: BudgetRef) => g.reservations.snapshot("org_a", b);
+  /** Holds every rate-limit check until `release()`; counts the budget reservations made meanwhile. */
+  const slowCheck = () => {
+    const hits = g.state.hitWindows.bind(g.state);
+    const reserve = g.state.reserveHold.bind(g.state);
+    let release!: () => void;
+    const released = new Promise<void>((r) => (release = r));
+    const seen = { checks: 0, reservesBeforeVerdict: 0, verdict: false };
+    g.state.hitWindows = async (...args) => {
+      seen.checks++;
+      await released;
+      const out = await hits(...args);
+      seen.verdict = true;
+      return out;
+    };
+    g.state.reserveHold = (...args) => {
+      if (!seen.verdict) seen.reservesBeforeVerdict++;
+      return reserve(...args);
+    };
+    return { seen, release };
+  };
+  const drain = async (chunks: AsyncIterable<ModelChunk>) => {
+    for await (const _ of chunks);
+  };
+
+  it("reserves the budget while the check is in flight, and dispatches only once the check admits", async () => {
+    g.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 10_000 }];
+    const b = budget(1_000_000);
+    g.budgets = [b];
+    const { seen, release } = slowCheck();
+    const call = g.pipeline.chat({ meta: g.meta(), request: ask("hello", 20) });
+    await expect.poll(() => seen.reservesBeforeVerdict).toBe(1);
+    expect(seen.checks).toBe(1);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(g.fake.requests()).toHaveLength(0); // held at dispatch
+    release();
+    expect(await outcome(call)).toBeUndefined();
+    expect(g.fake.requests()).toHaveLength(1);
+    await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);
+    expect(g.ledger).toHaveLength(1);
+  });
+
+  it("refuses with its own error, sends nothing, records nothing and gives the reservation made meanwhile back (unary and stream)", async () => {
+    g.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 100 }];
+    const b = budget(1_000_000);
+    g.budgets = [b];
+    for (const run of [() => g.pipeline.chat({ meta: g.meta(), request: ask("hello", 200) }), () => drain(g.pipeline.chatStream({ meta: g.meta(), request: ask("hello", 200) }).chunks)]) {
+      const { seen, release } = slowCheck();
+      const call = run();
+      await expect.poll(() => seen.reservesBeforeVerdict).toBe(1);
+      release();
+      const err = await outcome(call);
+      expect(err?.code).toBe(Code.ResourceExhausted);
+      expect(err?.findDetails(RateLimitExceededSchema)[0]).toMatchObject({ dimension: RateLimitDimension.TOKENS, limit: 100n });
+      await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);
+      expect(await held(b)).toMatchObject({ spentMicros: 0n });
+    }
+    expect(g.fake.requests()).toHaveLength(0);
+    expect(g.ledger).toHaveLength(0);
+  });
+
+  it("when the budget refuses too, reports the rate limit, as when it was checked first; a budget refusal alone stays the budget's", async () => {
+    g.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 100 }];
+    g.budgets = [budget(1)];
+    const both = await outcome(g.pipeline.chat({ meta: g.meta(), request: ask("hello", 200) }));
+    expect(both?.findDetails(RateLimitExceededSchema)).toHaveLength(1);
+    const budgetOnly = await outcome(g.pipeline.chat({ meta: g.meta(), request: ask("hello", 20) }));
+    expect(budgetOnly?.code).toBe(Code.ResourceExhausted);
+    expect(budgetOnly?.findDetails(RateLimitExceededSchema)).toHaveLength(0);
+    expect(budgetOnly?.rawMessage).toMatch(/budget/i);
+    expect(g.fake.requests()).toHaveLength(0);
+  });
+
+  it("fails closed when the check cannot be answered: Unavailable, nothing sent, the reservation given back", async () => {
+    g.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 10_000 }];
+    const b = budget(1_000_000);
+    g.budgets = [b];
+    g.state.hitWindows = () => Promise.reject(new Error("connection refused"));
+    const err = await outcome(g.pipeline.chat({ meta: g.meta(), request: ask("hello", 20) }));
+    expect(err?.code).toBe(Code.Unavailable);
+    await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);
+    expect(g.fake.requests()).toHaveLength(0);
+    expect(g.ledger).toHaveLength(0);
   });
 });

@@ -7,7 +7,7 @@ import type { RateLimiter, RateLimitRule, RateTicket } from "../limits/rate-limi
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import type { CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import type { Admitted, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
 
 /** Dependencies of {@link createRateLimitStage}. */
 export interface RateLimitStageDeps {
@@ -26,6 +26,15 @@ export interface RateLimitStageOptions {
    * provider capacity, so it never counts against, nor is refused by, tokens-per-minute).
    */
   dimensions?: "both" | "requests" | "tokens";
+  /**
+   * Where the call waits for the check (default `stage`: here, before anything inside runs).
+   * `dispatch`: the stages inside start while the check is in flight — the budget's reservation
+   * leaves in the same pipelined write, one round trip instead of two — and dispatch waits for
+   * it before sending anything (`ModelCall.admitted`). A refusal is still this stage's error, and
+   * a reservation made meanwhile is given back. Only for a stage with nothing inside it that can
+   * answer without dispatch (the gateway's tokens stage, inside the cache).
+   */
+  waitAt?: "stage" | "dispatch";
 }
 
 /** `rule` with only the limit of `dimensions` (the other removed); null when that leaves no limit. */
@@ -74,6 +83,7 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
 export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): Stage {
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const dimensions = opts.dimensions ?? "both";
+  const overlap = opts.waitAt === "dispatch";
 
   /** The rules of this stage's dimensions that cover the call (none without a caller). */
   const projections = new WeakMap<RateLimitRule, RateLimitRule | null>();
@@ -103,21 +113,44 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     });
   };
 
-  const unary = async <R extends { attempts: readonly AttemptRecord[] }>(meta: CallMeta, request: ModelRequest | EmbedRequest, run: () => Promise<R>): Promise<R> => {
-    const ticket = await admit(meta, request);
+  const unary = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends { attempts: readonly AttemptRecord[] }>(
+    call: C,
+    run: (call: C) => Promise<R>,
+  ): Promise<R> => {
+    const { meta } = call;
+    if (!overlap) {
+      const ticket = await admit(meta, call.request);
+      try {
+        const result = await run(call);
+        correct(ticket, result.attempts, meta.requestId);
+        return result;
+      } catch (err) {
+        correct(ticket, failedCallAccounting(err)?.attempts, meta.requestId);
+        throw err;
+      }
+    }
+    const rules = rulesOf(meta);
+    if (rules.length === 0) return run(call);
+    const admitted = admit(meta, call.request, rules);
+    let result: R;
     try {
-      const result = await run();
-      correct(ticket, result.attempts, meta.requestId);
-      return result;
+      result = await run(gated(call, admitted));
     } catch (err) {
-      correct(ticket, failedCallAccounting(err)?.attempts, meta.requestId);
+      // Refused here: the inner stages stopped at dispatch (or refused on their own meanwhile);
+      // the caller gets this stage's refusal, as when the check came first.
+      const verdict = await verdictOf(admitted);
+      if (!verdict.ok) throw verdict.error;
+      correct(verdict.ticket, failedCallAccounting(err)?.attempts, meta.requestId);
       throw err;
     }
+    const verdict = await verdictOf(admitted); // settled: dispatch waited for it
+    correct(verdict.ok ? verdict.ticket : undefined, result.attempts, meta.requestId);
+    return result;
   };
 
   return (next: ModelPipeline): ModelPipeline => ({
-    chat: (call) => unary(call.meta, call.request, () => next.chat(call)),
-    embed: (call) => unary(call.meta, call.request, () => next.embed(call)),
+    chat: (call) => unary(call, (c) => next.chat(c)),
+    embed: (call) => unary(call, (c) => next.embed(c)),
     chatStream(call) {
       // No limit covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).
@@ -125,7 +158,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       if (rules.length === 0) return next.chatStream(call);
       let resolve!: (r: StreamResult) => void;
       const result = new Promise<StreamResult>((r) => (resolve = r));
-      async function* chunks(): AsyncGenerator<ModelChunk> {
+      async function* checkFirst(): AsyncGenerator<ModelChunk> {
         let ticket: RateTicket | undefined;
         try {
           ticket = await admit(call.meta, call.request, rules);
@@ -142,7 +175,38 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
           resolve(r);
         }
       }
-      return { chunks: chunks(), result: () => result };
+      async function* checkAlongside(): AsyncGenerator<ModelChunk> {
+        const admitted = admit(call.meta, call.request, rules);
+        const inner = next.chatStream(gated(call, admitted));
+        try {
+          yield* inner.chunks;
+        } catch (err) {
+          const verdict = await verdictOf(admitted);
+          throw verdict.ok ? err : verdict.error;
+        } finally {
+          const r = await inner.result();
+          const verdict = await verdictOf(admitted);
+          correct(verdict.ok ? verdict.ticket : undefined, r.attempts, call.meta.requestId);
+          resolve(r);
+        }
+      }
+      return { chunks: overlap ? checkAlongside() : checkFirst(), result: () => result };
     },
   });
+}
+
+/** The check's outcome without throwing: its ticket, or the refusal it rejected with. */
+type Verdict = { ok: true; ticket: RateTicket | undefined } | { ok: false; error: unknown };
+const verdictOf = (admitted: Promise<RateTicket | undefined>): Promise<Verdict> =>
+  admitted.then(
+    (ticket) => ({ ok: true, ticket }),
+    (error: unknown) => ({ ok: false, error }),
+  );
+
+/** `call` with `admitted` added to what dispatch waits for (an outer stage's check included). */
+function gated<C extends { admitted?: Admitted }>(call: C, admitted: Promise<unknown>): C {
+  const all = call.admitted === undefined ? admitted : Promise.all([call.admitted, admitted]);
+  // Nobody may be left to wait for it (the call failed inside before dispatch): never unhandled.
+  all.catch(() => undefined);
+  return { ...call, admitted: all };
 }
