@@ -7,7 +7,7 @@
  * coarse and a loaded machine makes two separate runs incomparable.
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
- *        [--rounds 2] [--warmup 500] [--only connect|openai|grpc] [--hit] [--idle S] [--threads]
+ *        [--rounds 2] [--warmup 500] [--only connect|connect-raw|openai|grpc] [--hit] [--idle S] [--threads]
  *        [--syscalls] [--profile] [--gc] [--omit budget,ratelimit,…] [--layered-limits]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
@@ -34,7 +34,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Pool } from "undici";
+import { ChatRequestSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { followGcTrace } from "./gc-trace.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
@@ -91,6 +93,18 @@ const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
 const paths: Record<string, (i: number) => Promise<void>> = {
   connect: async (i) => {
     await connect.chat({ options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never);
+  },
+  // The same Connect call as `connect`, sent by undici as `openai` is: the gateway's cost and
+  // latency without connect-node's client in the caller (for one-connection latency).
+  "connect-raw": async (i) => {
+    const res = await pool.request({
+      path: "/switchboard.v1.CapabilityService/Chat",
+      method: "POST",
+      headers: { "content-type": "application/proto", "connect-protocol-version": "1", authorization: `Bearer ${gw.key}` },
+      body: toBinary(ChatRequestSchema, create(ChatRequestSchema, { options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never)),
+    });
+    if (res.statusCode !== 200) throw new Error(`connect-raw: ${res.statusCode} ${await res.body.text()}`);
+    await res.body.arrayBuffer();
   },
   openai: async (i) => {
     const res = await pool.request({
