@@ -12,7 +12,10 @@ export interface AccessFacts {
   /** `ok` or the canonical code name. */
   code: string;
   durationMs: number;
-  messagesOut: number;
+  /** Messages sent (Connect and gRPC); absent on the OpenAI surface, which gives `status`. */
+  messagesOut?: number;
+  /** The OpenAI surface: the HTTP status of the answer. */
+  status?: number;
   /** The CapabilityService verb (`summarize`, `chat_stream`, …); undefined for other services. */
   verb?: string;
   principal?: Principal;
@@ -36,8 +39,9 @@ export function accessLogFields(f: AccessFacts): Record<string, unknown> {
     protocol: f.protocol,
     code: f.code,
     durationMs: round(f.durationMs),
-    messagesOut: f.messagesOut,
   };
+  if (f.messagesOut !== undefined) out.messagesOut = f.messagesOut;
+  if (f.status !== undefined) out.status = f.status;
   if (f.traceId !== undefined) out.traceId = f.traceId;
   if (f.principal !== undefined) {
     out.orgId = f.principal.orgId;

@@ -97,7 +97,11 @@ describe("writeChatCompletionStream", () => {
       { type: "finish", reason: "stop" },
       { type: "usage", usage },
     ]);
-    expect(await write(res, stream)).toEqual({ kind: "completed" });
+    const before = performance.now();
+    const end = await write(res, stream);
+    // How it ended, with what the access-log line reports: the first content's time and the usage chunk's tokens.
+    expect(end).toEqual({ kind: "completed", firstTokenAt: expect.any(Number), tokens: usage });
+    expect(end.firstTokenAt).toBeGreaterThanOrEqual(before);
     expect(out.status).toBe(200);
     expect(out.headers).toMatchObject({ "content-type": "text/event-stream; charset=utf-8", "x-request-id": "r" });
     const f = frames(out.body);
@@ -117,7 +121,7 @@ describe("writeChatCompletionStream", () => {
       { type: "tool_call", index: 0, argumentsDelta: ":1}" },
       { type: "finish", reason: "unknown" },
     ]);
-    await write(res, stream, false);
+    expect((await write(res, stream, false)).firstTokenAt).toEqual(expect.any(Number)); // a tool call is content too
     const f = frames(out.body);
     expect(f[0].choices[0].delta).toEqual({ role: "assistant", content: null, refusal: null, tool_calls: [{ index: 0, id: "c1", type: "function", function: { name: "f", arguments: '{"a"' } }] });
     expect(f[1].choices[0].delta).toEqual({ tool_calls: [{ index: 0, function: { arguments: ":1}" } }] });
@@ -137,7 +141,7 @@ describe("writeChatCompletionStream", () => {
     const { res, out } = recorder();
     const failure = new ConnectError("provider cut the stream", Code.Unavailable);
     const end = await write(res, modelStream([{ type: "text", text: "partial" }], failure).stream);
-    expect(end).toEqual({ kind: "failed_mid_stream", error: failure });
+    expect(end).toEqual({ kind: "failed_mid_stream", error: failure, firstTokenAt: expect.any(Number) });
     const f = frames(out.body);
     expect(f.at(-1)).toEqual({ error: { message: "provider cut the stream", type: "server_error", param: null, code: "unavailable" } });
     expect(out.body).not.toContain("[DONE]");
@@ -151,7 +155,7 @@ describe("writeChatCompletionStream", () => {
       { type: "text", text: "b" },
       { type: "text", text: "c" },
     ]);
-    expect(await write(res, stream)).toEqual({ kind: "caller_gone" });
+    expect(await write(res, stream)).toEqual({ kind: "caller_gone", firstTokenAt: expect.any(Number) });
     expect(state.cancelled).toBe(true);
   });
 });

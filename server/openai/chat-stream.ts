@@ -22,11 +22,16 @@ export interface ChatStreamWriteOptions {
   onUnexpected: (err: unknown) => void;
 }
 
-/** How a streamed completion ended (a failure before any content is thrown instead). */
-export type StreamEnd = { kind: "completed" } | { kind: "failed_mid_stream"; error: unknown } | { kind: "caller_gone" };
+/** What a stream had sent when it ended, for its access-log line. */
+export interface StreamProgress {
+  /** `performance.now()` when the first content (text or a tool call) was written. */
+  firstTokenAt?: number;
+  /** The tokens the stream's usage chunk reported, if one came. */
+  tokens?: TokenUsage;
+}
 
-const COMPLETED: StreamEnd = { kind: "completed" };
-const CALLER_GONE: StreamEnd = { kind: "caller_gone" };
+/** How a streamed completion ended (a failure before any content is thrown instead). */
+export type StreamEnd = ({ kind: "completed" } | { kind: "failed_mid_stream"; error: unknown } | { kind: "caller_gone" }) & StreamProgress;
 
 /**
  * Writes `stream` as OpenAI's server-sent events: `chat.completion.chunk` objects (the first
@@ -50,8 +55,11 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
   let opened = false;
   let finish: ModelFinishReason = "unknown";
   let tokens: TokenUsage | undefined;
+  let firstTokenAt: number | undefined;
   const announced = new Set<number>();
   let ended = false;
+  const progress = (): StreamProgress => ({ ...(firstTokenAt === undefined ? {} : { firstTokenAt }), ...(tokens === undefined ? {} : { tokens }) });
+  const callerGone = (): StreamEnd => ({ kind: "caller_gone", ...progress() });
 
   const frame = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`;
   const chunk = (delta: Record<string, unknown>, finishReason: string | null = null) =>
@@ -92,12 +100,12 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
       } catch (err) {
         ended = true;
         if (!opened) throw err;
-        if (res.destroyed) return CALLER_GONE;
+        if (res.destroyed) return callerGone();
         const { body } = openAIErrorOf(err, opts.now());
         if (!(err instanceof ConnectError)) opts.onUnexpected(err);
         await writeWithBackpressure(res, frame(body));
         await finishWithTrailers();
-        return { kind: "failed_mid_stream", error: err };
+        return { kind: "failed_mid_stream", error: err, ...progress() };
       }
       if (step.done === true) {
         ended = true;
@@ -116,9 +124,11 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
           tokens = c.usage;
           break;
         case "text":
+          firstTokenAt ??= performance.now();
           ok = opened ? await writeWithBackpressure(res, chunk({ content: c.text })) : await open({ content: c.text, refusal: null });
           break;
         case "tool_call": {
+          firstTokenAt ??= performance.now();
           const first = !announced.has(c.index);
           announced.add(c.index);
           const call = first
@@ -128,17 +138,17 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
           break;
         }
       }
-      if (!ok) return CALLER_GONE;
+      if (!ok) return callerGone();
     }
-    if (!opened && !(await open({ content: "", refusal: null }))) return CALLER_GONE;
+    if (!opened && !(await open({ content: "", refusal: null }))) return callerGone();
     const tail = [chunk({}, finishReasonOf(finish, announced.size > 0))];
     if (includeUsage) {
       tail.push(frame({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageOf(tokens ?? (await lastAttemptUsage(stream))) }));
     }
     tail.push("data: [DONE]\n\n");
-    if (!(await writeWithBackpressure(res, tail.join("")))) return CALLER_GONE;
+    if (!(await writeWithBackpressure(res, tail.join("")))) return callerGone();
     await finishWithTrailers();
-    return COMPLETED;
+    return { kind: "completed", ...progress() };
   } finally {
     if (!ended) await chunks.return?.();
   }

@@ -7,8 +7,13 @@ import { scopeName } from "../auth/scopes.js";
 import { bearerToken } from "../interceptors/auth.js";
 import { codeName } from "../interceptors/telemetry.js";
 import type { AuditLog } from "../audit/audit-log.js";
+import { accessLogFields } from "../observability/access-log.js";
+import { callSummaryOf, type CallSummary } from "../observability/call-summary.js";
 import type { Logger } from "../observability/logger.js";
-import type { ModelPipeline } from "../pipeline/model-call.js";
+import type { ModelPipeline, ModelStream } from "../pipeline/model-call.js";
+import { emptyUsage } from "../providers/model.js";
+import { failureTerminal } from "../verbs/chat-stream-events.js";
+import { chatCallUsage, embedCallUsage, sumUsage } from "../verbs/verb-usage.js";
 import { buildChatCall } from "../verbs/chat-request.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
 import type { TemplateRequest, TemplateResolver } from "../verbs/templates/template-resolver.js";
@@ -68,6 +73,9 @@ interface Exchange {
   deadline: number;
   /** For `GET /v1/models/{id}`. */
   pathParam?: string;
+  /** Set by a model endpoint: the verb and what the call consumed, for the access-log line. */
+  verb?: string;
+  summary?: CallSummary;
 }
 
 /** An endpoint answers and returns; a failure after the answer began (mid-stream) is returned for the log. */
@@ -134,19 +142,25 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const call = buildChatCall({ messages, ...controls }, ctx);
     const headers = { "x-request-id": x.requestId, "x-switchboard-route": parsed.route };
     if (!parsed.stream) {
+      x.verb = "chat";
       const result = await deps.pipeline.chat(call);
+      x.summary = callSummaryOf(parsed.route, sumUsage([chatCallUsage(result)]));
       sendJson(x.res, 200, chatCompletionOf(result, Math.floor(clock.now() / 1000)), { ...headers, ...usageHeaders(result) });
       return;
     }
-    return writeChatCompletionStream({
+    x.verb = "chat_stream";
+    const stream = deps.pipeline.chatStream(call);
+    const end = await writeChatCompletionStream({
       res: x.res,
-      stream: deps.pipeline.chatStream(call),
+      stream,
       route: parsed.route,
       includeUsage: parsed.includeUsage,
       headers,
       now: () => clock.now(),
       onUnexpected: (err) => deps.logger.error({ err, requestId: x.requestId }, "openai surface: unhandled error mid-stream"),
     });
+    x.summary = await streamSummary(parsed.route, stream, end, clock.now() >= x.deadline);
+    return end;
   };
 
   /** The resolver's answer; its refusal of a pinned template names the header, not `options.prompt`. */
@@ -166,7 +180,9 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       throw new OpenAIRequestError("header x-switchboard-template: embeddings render no prompt template", Code.InvalidArgument, { param: "x-switchboard-template" });
     }
     const meta = callMetaFor(verbContextFor(surfaceCall(x, parsed.route, parsed)), "embed", undefined, undefined);
+    x.verb = "embed";
     const result = await deps.pipeline.embed({ meta, request: parsed.request });
+    x.summary = callSummaryOf(parsed.route, sumUsage([embedCallUsage(result)]));
     if (result.response.vectors.length !== parsed.request.inputs.length) {
       throw new Error(`embeddings call returned ${result.response.vectors.length} vectors for ${parsed.request.inputs.length} inputs`);
     }
@@ -237,6 +253,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const query = url.indexOf("?");
     const path = query === -1 ? url : url.slice(0, query);
     let requestId = "";
+    let exchange: Exchange | undefined;
     const caller = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished) caller.abort(new ConnectError("the caller went away", Code.Canceled));
@@ -247,11 +264,26 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       const action = `${method} ${path}`;
       const principal = await authenticate(req, action, requestId);
       const deadline = clock.now() + (timeoutOf(req.headers) ?? defaultTimeoutMs);
-      return endpoint({ req, res, principal, requestId, action, signal: caller.signal, deadline, ...(pathParam === undefined ? {} : { pathParam }) });
+      exchange = { req, res, principal, requestId, action, signal: caller.signal, deadline, ...(pathParam === undefined ? {} : { pathParam }) };
+      return endpoint(exchange);
     };
+    // The access-log line, with the fields of a Connect RPC's (`access-log.ts`) and the HTTP status.
     const log = (err: unknown, status: number) => {
       const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);
-      const fields = { requestId, procedure: `${method} ${path}`, protocol: "openai", code, status, durationMs: Math.round((performance.now() - started) * 1000) / 1000 };
+      const summary = exchange?.summary;
+      const fields = accessLogFields({
+        requestId,
+        procedure: `${method} ${path}`,
+        protocol: "openai",
+        code,
+        status,
+        durationMs: performance.now() - started,
+        ...(exchange?.verb === undefined ? {} : { verb: exchange.verb }),
+        ...(exchange === undefined ? {} : { principal: exchange.principal }),
+        ...(summary === undefined ? {} : { summary }),
+        ...(summary?.firstTokenAt === undefined ? {} : { timeToFirstTokenMs: summary.firstTokenAt - started }),
+        ...(err === undefined ? {} : { error: err }),
+      });
       if (err === undefined || (err instanceof ConnectError && status < 500)) deps.logger.info(fields, "rpc");
       else deps.logger.warn(fields, "rpc");
     };
@@ -273,6 +305,20 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       },
     );
   };
+}
+
+/**
+ * The call summary of a streamed completion once it ended: the stream's reported tokens (else the
+ * last attempt's, an estimate for a cut one), every attempt's cost, and how it ended — a Connect
+ * ChatStream's terminal names, and `caller_gone` when the caller left first.
+ */
+async function streamSummary(route: string, stream: ModelStream, end: StreamEnd, deadlinePassed: boolean): Promise<CallSummary> {
+  const r = await stream.result();
+  const usage = sumUsage([
+    { usage: end.tokens ?? r.attempts.at(-1)?.usage ?? emptyUsage(true), provider: r.provider, model: r.model, attempts: r.attempts, costMicrosUsd: r.costMicrosUsd, cacheStatus: r.cacheStatus },
+  ]);
+  const terminal = end.kind === "failed_mid_stream" ? failureTerminal(end.error, deadlinePassed, usage).type : end.kind;
+  return callSummaryOf(route, usage, { terminal, ...(end.firstTokenAt === undefined ? {} : { firstTokenAt: end.firstTokenAt }) });
 }
 
 /** `GET /v1/models/{model}`. */

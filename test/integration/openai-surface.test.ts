@@ -238,6 +238,72 @@ describe("chat completions through the openai SDK", () => {
   });
 });
 
+describe("the access-log line of an OpenAI-surface call", () => {
+  /** The access-log line of a request id (written once the answer or stream has ended). */
+  const accessLine = async (requestId: string) => {
+    await expect.poll(() => gw.log.lines().filter((l) => l.msg === "rpc" && l.requestId === requestId).length).toBe(1);
+    return gw.log.lines().find((l) => l.msg === "rpc" && l.requestId === requestId)!;
+  };
+
+  it("carries what a Connect RPC's line carries: caller, verb, route, provider, model, tokens, cost, cache status, attempts", async () => {
+    fake.reset();
+    fake.script({ reply: { text: "logged answer", usage: { input: 9, output: 3 } } });
+    const { response } = await sdk.chat.completions.create({ model: "ext", messages: user("hi") }, { headers: { "x-request-id": "req-log-unary" } }).withResponse();
+    const line = await accessLine("req-log-unary");
+    expect(line).toMatchObject({
+      procedure: "POST /v1/chat/completions",
+      protocol: "openai",
+      code: "ok",
+      status: 200,
+      orgId: expect.any(String),
+      verb: "chat",
+      route: "ext",
+      provider: "openai",
+      model: "gpt-4o-mini",
+      inputTokens: 9,
+      outputTokens: 3,
+      costMicrosUsd: Number(response.headers.get("x-switchboard-cost-micros-usd")),
+      attempts: 1,
+      fallbacks: 0,
+      modelCalls: 1,
+    });
+    expect(typeof line.keyId).toBe("string");
+    expect(line.cacheStatus).toMatch(/^(bypass|miss)$/);
+    expect(JSON.stringify(line)).not.toContain("logged answer");
+  });
+
+  it("for a stream: its time to first token, its tokens and how it ended; a stream cut mid-way reports upstream_error and what it billed", async () => {
+    fake.reset();
+    fake.script({ reply: { text: "one two three", usage: { input: 4, output: 3 } } });
+    const stream = await sdk.chat.completions.create({ model: "ext", messages: user("count"), stream: true }, { headers: { "x-request-id": "req-log-stream" } });
+    for await (const _ of stream);
+    const line = await accessLine("req-log-stream");
+    expect(line).toMatchObject({ verb: "chat_stream", code: "ok", status: 200, route: "ext", inputTokens: 4, outputTokens: 3, terminal: "completed", attempts: 1 });
+    expect(line.timeToFirstTokenMs).toBeGreaterThan(0);
+    expect(line.timeToFirstTokenMs as number).toBeLessThanOrEqual(line.durationMs as number);
+
+    fake.script({ fault: { kind: "mid_stream_error" }, reply: { text: "one two three four five six" } });
+    await raw("/v1/chat/completions", JSON.stringify({ model: "ext", messages: user("x"), stream: true }), { "x-request-id": "req-log-cut" });
+    const cut = await accessLine("req-log-cut");
+    expect(cut).toMatchObject({ verb: "chat_stream", code: "unavailable", terminal: "upstream_error", attempts: 1 });
+    // Billed: the tokens of the cut attempt (estimated), priced (a few tokens of gpt-4o-mini round to 0 µUSD).
+    expect(cut.outputTokens).toBeGreaterThan(0);
+    expect(cut.costMicrosUsd).toEqual(expect.any(Number));
+    expect(cut.timeToFirstTokenMs).toBeGreaterThan(0);
+  });
+
+  it("for embeddings, and for a refusal before dispatch (the error, no usage)", async () => {
+    fake.reset();
+    await sdk.embeddings.create({ model: "emb", input: ["alpha"], encoding_format: "float", dimensions: 8 }, { headers: { "x-request-id": "req-log-embed" } });
+    expect(await accessLine("req-log-embed")).toMatchObject({ verb: "embed", route: "emb", code: "ok", modelCalls: 1, attempts: 1 });
+    await sdk.chat.completions.create({ model: "no-such-route", messages: user("x") }, { headers: { "x-request-id": "req-log-404" } }).catch(() => undefined);
+    const refused = await accessLine("req-log-404");
+    expect(refused).toMatchObject({ code: "not_found", status: 404, orgId: expect.any(String) });
+    expect(refused.error).toContain("no-such-route");
+    expect(refused.route).toBeUndefined();
+  });
+});
+
 describe("embeddings and models through the openai SDK", () => {
   it("embeds a string and an array, as floats and as base64 the SDK decodes", async () => {
     fake.reset();
