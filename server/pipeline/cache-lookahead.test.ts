@@ -3,7 +3,6 @@ import { createCacheStats } from "../cache/cache-stats.js";
 import { createResponseCache, type ResponseCache } from "../cache/response-cache.js";
 import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
 import { withDefaults, type ResolvedRoute } from "../dispatch/route-types.js";
-import type { ModelChunk } from "../providers/model.js";
 import { createMemoryState } from "../store/state/memory-state.js";
 import type { StateBackend } from "../store/state/state-backend.js";
 import { createScriptedPipeline, promptText, type Script } from "../verbs/testing/scripted-pipeline.js";
@@ -54,11 +53,6 @@ const meta = (over: Partial<CallMeta> = {}): CallMeta => testCallMeta({ route: "
 const call = (text: string, over: Partial<CallMeta> = {}): ModelCall => ({ meta: meta(over), request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] } });
 const answer = (text: string) => ({ type: "answer" as const, text, costMicrosUsd: 100n });
 
-async function drain(chunks: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
-  const out: ModelChunk[] = [];
-  for await (const c of chunks) out.push(c);
-  return out;
-}
 
 describe("cache lookahead", () => {
   it("starts the exact lookup before the stages in between run, and the cache stage uses it: one read per call", async () => {
@@ -82,7 +76,7 @@ describe("cache lookahead", () => {
     const { pipeline } = chain(state, [answer("Paris"), answer("Rome")], copy);
     await pipeline.chat(call("capital of France?"));
     expect(state.gets()).toBe(1);
-    await drain(pipeline.chatStream(call("capital of Italy?")).chunks);
+    for await (const _ of pipeline.chatStream(call("capital of Italy?")).chunks);
     expect(state.gets()).toBe(2);
   });
 
