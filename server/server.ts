@@ -431,6 +431,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       logger: deps.logger,
       // Authentication failures and access denials go to the same audit log as the RPCs'.
       audit,
+      metrics,
     },
     { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000 },
   );

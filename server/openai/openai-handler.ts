@@ -10,6 +10,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import { accessLogFields } from "../observability/access-log.js";
 import { callSummaryOf, type CallSummary } from "../observability/call-summary.js";
 import type { Logger } from "../observability/logger.js";
+import type { Metrics } from "../observability/metrics.js";
 import type { ModelPipeline, ModelStream } from "../pipeline/model-call.js";
 import { emptyUsage } from "../providers/model.js";
 import { failureTerminal } from "../verbs/chat-stream-events.js";
@@ -45,6 +46,8 @@ export interface OpenAIHandlerDeps {
   logger: Logger;
   /** Where authentication failures and access denials are recorded (the Connect surface's audit log); absent: nowhere. */
   audit?: Pick<AuditLog, "appendLater">;
+  /** The RPC series (`service="openai"`, `method` the endpoint: `POST /v1/chat/completions`, …); absent: none. */
+  metrics?: Pick<Metrics, "rpcEnded">;
   /** Epoch ms for deadlines, `created` and retry delays (default `Date.now`, as dispatch uses). */
   now?: () => number;
 }
@@ -208,13 +211,16 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     "/v1/embeddings": { POST: embeddings },
     "/v1/models": { GET: listModels },
   };
-  const endpointOf = (method: string, path: string): { endpoint: Endpoint; pathParam?: string } => {
+  /** The endpoint, and its name in metrics (the path template: no model id in a label). */
+  const endpointOf = (method: string, path: string): { endpoint: Endpoint; name: string; pathParam?: string } => {
     let methods = table[path];
     let pathParam: string | undefined;
+    let template = path;
     const model = methods === undefined ? MODEL_PATH.exec(path) : null;
     if (model !== null) {
       methods = { GET: retrieveModel };
       pathParam = safeDecode(model[1]!);
+      template = "/v1/models/{model}";
     }
     if (methods === undefined) {
       throw new OpenAIRequestError(`Unknown request URL: ${method} ${path}.`, Code.NotFound, { errorCode: "unknown_url" });
@@ -226,7 +232,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
         errorCode: "method_not_allowed",
       });
     }
-    return { endpoint, ...(pathParam === undefined ? {} : { pathParam }) };
+    return { endpoint, name: `${method} ${template}`, ...(pathParam === undefined ? {} : { pathParam }) };
   };
 
   /** The caller's principal; a refusal (no, bad or revoked key; no SCOPE_INVOKE) is audited, then thrown. */
@@ -254,13 +260,16 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const path = query === -1 ? url : url.slice(0, query);
     let requestId = "";
     let exchange: Exchange | undefined;
+    // An unknown URL or method is one series, whatever the path.
+    let endpointName = "unknown";
     const caller = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished) caller.abort(new ConnectError("the caller went away", Code.Canceled));
     });
     const run = async (): Promise<StreamEnd | void> => {
       requestId = requestIdOf(req.headers);
-      const { endpoint, pathParam } = endpointOf(method, path);
+      const { endpoint, name, pathParam } = endpointOf(method, path);
+      endpointName = name;
       const action = `${method} ${path}`;
       const principal = await authenticate(req, action, requestId);
       const deadline = clock.now() + (timeoutOf(req.headers) ?? defaultTimeoutMs);
@@ -271,17 +280,27 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const log = (err: unknown, status: number) => {
       const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);
       const summary = exchange?.summary;
+      const durationMs = performance.now() - started;
+      const ttftMs = summary?.firstTokenAt === undefined ? undefined : summary.firstTokenAt - started;
+      deps.metrics?.rpcEnded({
+        service: "openai",
+        method: endpointName,
+        code,
+        seconds: durationMs / 1000,
+        ...(summary === undefined ? {} : { route: summary.route }),
+        ...(ttftMs === undefined ? {} : { timeToFirstTokenSeconds: ttftMs / 1000 }),
+      });
       const fields = accessLogFields({
         requestId,
         procedure: `${method} ${path}`,
         protocol: "openai",
         code,
         status,
-        durationMs: performance.now() - started,
+        durationMs,
         ...(exchange?.verb === undefined ? {} : { verb: exchange.verb }),
         ...(exchange === undefined ? {} : { principal: exchange.principal }),
         ...(summary === undefined ? {} : { summary }),
-        ...(summary?.firstTokenAt === undefined ? {} : { timeToFirstTokenMs: summary.firstTokenAt - started }),
+        ...(ttftMs === undefined ? {} : { timeToFirstTokenMs: ttftMs }),
         ...(err === undefined ? {} : { error: err }),
       });
       if (err === undefined || (err instanceof ConnectError && status < 500)) deps.logger.info(fields, "rpc");

@@ -181,6 +181,9 @@ describe("traces across the other doors", () => {
 
 describe("/metrics, /healthz, /readyz", () => {
   it("exposes the RPC, model-call, token, attempt, retry and gauge series after traffic", async () => {
+    // The OpenAI surface's requests are RPC series too, named by endpoint template (no model id in a label).
+    expect((await fetch(`${gw.url}/v1/models/obs`, { headers: gw.adminHeaders })).status).toBe(200);
+    expect((await fetch(`${gw.url}/v1/no-such-endpoint/abc123`, { headers: gw.adminHeaders })).status).toBe(404);
     const res = await fetch(`${gw.url}/metrics`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/plain");
@@ -190,6 +193,10 @@ describe("/metrics, /healthz, /readyz", () => {
       'switchboard_rpc_duration_seconds_bucket{le="0.005",service="switchboard.v1.CapabilityService",method="Summarize",code="ok"}',
       'switchboard_rpc_time_to_first_token_seconds_count{method="ChatStream",route="obs"} 1',
       'switchboard_model_calls_total{verb="chat",route="obs",code="ok"}',
+      'switchboard_rpc_requests_total{service="openai",method="POST /v1/chat/completions",code="ok"}',
+      'switchboard_rpc_requests_total{service="openai",method="GET /v1/models/{model}",code="ok"} 1',
+      'switchboard_rpc_requests_total{service="openai",method="unknown",code="not_found"} 1',
+      'switchboard_rpc_duration_seconds_count{service="openai",method="POST /v1/chat/completions",code="ok"}',
       'switchboard_provider_attempts_total{provider="openai",model="gpt-4o-mini",outcome="unavailable"} 1',
       'switchboard_provider_attempts_total{provider="openai",model="gpt-4o-mini",outcome="success"}',
       'switchboard_provider_time_to_first_token_seconds_count{provider="openai",model="gpt-4o-mini"} 1',
@@ -208,6 +215,8 @@ describe("/metrics, /healthz, /readyz", () => {
     const keyId = accessLines("obs-summarize-1")[0]!.keyId as string;
     expect(text).not.toContain(keyId);
     expect(text).not.toContain(gw.adminKey);
+    expect(text).not.toContain("abc123");
+    expect(text).not.toContain('method="GET /v1/models/obs"');
   });
 
   it("answers liveness and readiness over plain HTTP", async () => {
