@@ -88,6 +88,33 @@ describe("exactCacheKey", () => {
     expect(exactCacheKey(base())).toBe(exactCacheKey(base()));
   });
 
+  it("is the key earlier versions stored entries under (a change of derivation must bump CACHE_KEY_VERSION)", () => {
+    // Computed with the key derivation of commit 48449db (per-piece canonical JSON), before the
+    // text came from one JSON.stringify: stored entries stay reachable across that change.
+    const route = withDefaults({
+      alias: "support",
+      targets: [
+        { provider: "openai", model: "gpt-4o-mini", weight: 3 },
+        { provider: "azure", model: "gpt-4o", params: { deployment: "prod-eu" }, priority: 1 },
+      ],
+      cache: { ttlMs: 60_000 },
+    });
+    const request = {
+      model: "ignored",
+      messages: [
+        { role: "system", content: [{ type: "text", text: "Be brief." }] },
+        { role: "user", content: [{ type: "text", text: "Capital of France?" }, { type: "image", url: "https://example.com/a.png", mimeType: "image/png" }] },
+      ],
+      maxOutputTokens: 200,
+      temperature: 0.2,
+      stop: ["END"],
+      tools: [{ name: "lookup", description: "d", parameters: { type: "object", properties: { q: { type: "string" }, a: { type: "number" } }, required: ["q"] } }],
+    } as ModelRequest;
+    expect(exactCacheKey({ orgId: "org_1", verb: "chat", kind: "chat", request, template: { name: "house", version: 3 }, route })).toBe(
+      "b32f328057afd9a1f9a30e52da229c3eab786aa6cc62111736974cef9a490f47",
+    );
+  });
+
   it("changes when any one answer-shaping field changes (property: random field, random repetition)", () => {
     const names = Object.keys(MUTATIONS);
     fc.assert(
