@@ -98,6 +98,18 @@ describe("cache lookahead", () => {
     expect(inner.calls).toHaveLength(0);
   });
 
+  it("serves embeddings the same way: one read per call, and a repeat is a hit", async () => {
+    const state = countingState();
+    const { inner, pipeline } = chain(state, [{ type: "embed", vectors: [[0.1, 0.2]], costMicrosUsd: 5n }], betweenStage((c) => c));
+    const embed = () => pipeline.embed({ meta: meta({ verb: "embed" }), request: { model: "", inputs: ["alpha"] } });
+    expect((await embed()).cacheStatus).toBe("miss");
+    expect(state.gets()).toBe(1);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await embed()).cacheStatus).toBe("hit_exact");
+    expect(state.gets()).toBe(2);
+    expect(inner.calls).toHaveLength(1);
+  });
+
   it("starts nothing for bypass and refresh calls, or on a route without a cache", async () => {
     const state = countingState();
     const { inner, pipeline } = chain(state, [answer("a"), answer("b"), answer("c")], betweenStage((c) => c));

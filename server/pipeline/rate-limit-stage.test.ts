@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { RateLimitDimension, RateLimitExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { startMoneyHarness, type MoneyHarness } from "../limits/money-harness.testing.js";
+import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-harness.testing.js";
 import type { BudgetRef } from "../limits/budget-reservation.js";
 import { createRateLimiter, type RateLimitRule } from "../limits/rate-limiter.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
@@ -158,6 +158,23 @@ describe("rate-limit stage checking alongside the stages inside (waitAt: dispatc
     }
     expect(g.fake.requests()).toHaveLength(0);
     expect(g.ledger).toHaveLength(0);
+  });
+
+  it("checks embeddings alongside too: admitted ones are sent once admitted, refused ones give their reservation back", async () => {
+    g.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 100 }];
+    const b = budget(1_000_000);
+    g.budgets = [b];
+    const { seen, release } = slowCheck();
+    const small = g.pipeline.embed({ meta: g.meta({ verb: "embed" }), request: { model: "", inputs: ["alpha"] } });
+    await expect.poll(() => seen.reservesBeforeVerdict).toBe(1);
+    expect(g.fake.requests()).toHaveLength(0);
+    release();
+    expect(await outcome(small)).toBeUndefined();
+    expect(g.fake.requests()).toHaveLength(1);
+    const large = await outcome(g.pipeline.embed({ meta: g.meta({ verb: "embed" }), request: { model: "", inputs: [words(400)] } }));
+    expect(large?.findDetails(RateLimitExceededSchema)[0]).toMatchObject({ dimension: RateLimitDimension.TOKENS });
+    await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);
+    expect(g.fake.requests()).toHaveLength(1);
   });
 
   it("when the budget refuses too, reports the rate limit, as when it was checked first; a budget refusal alone stays the budget's", async () => {
