@@ -276,8 +276,10 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       exchange = { req, res, principal, requestId, action, signal: caller.signal, deadline, ...(pathParam === undefined ? {} : { pathParam }) };
       return endpoint(exchange);
     };
-    // The access-log line, with the fields of a Connect RPC's (`access-log.ts`) and the HTTP status.
-    const log = (err: unknown, status: number) => {
+    // The access-log line, with the fields of a Connect RPC's (`access-log.ts`) and the HTTP status
+    // sent; its level follows the status the failure maps to (a stream cut mid-way was sent as a
+    // 200, but it is a fault of ours or the provider's: warn).
+    const log = (err: unknown, status: number, severity = status) => {
       const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);
       const summary = exchange?.summary;
       const durationMs = performance.now() - started;
@@ -303,12 +305,12 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
         ...(ttftMs === undefined ? {} : { timeToFirstTokenMs: ttftMs }),
         ...(err === undefined ? {} : { error: err }),
       });
-      if (err === undefined || (err instanceof ConnectError && status < 500)) deps.logger.info(fields, "rpc");
+      if (err === undefined || (err instanceof ConnectError && severity < 500)) deps.logger.info(fields, "rpc");
       else deps.logger.warn(fields, "rpc");
     };
     run().then(
       (end) => {
-        if (end?.kind === "failed_mid_stream") log(end.error, openAIErrorOf(end.error, clock.now()).status);
+        if (end?.kind === "failed_mid_stream") log(end.error, res.statusCode, openAIErrorOf(end.error, clock.now()).status);
         else log(end?.kind === "caller_gone" ? new ConnectError("the caller went away", Code.Canceled) : undefined, res.statusCode);
       },
       (err: unknown) => {

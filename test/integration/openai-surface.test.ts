@@ -285,7 +285,8 @@ describe("the access-log line of an OpenAI-surface call", () => {
     fake.script({ fault: { kind: "mid_stream_error" }, reply: { text: "one two three four five six" } });
     await raw("/v1/chat/completions", JSON.stringify({ model: "ext", messages: user("x"), stream: true }), { "x-request-id": "req-log-cut" });
     const cut = await accessLine("req-log-cut");
-    expect(cut).toMatchObject({ verb: "chat_stream", code: "unavailable", terminal: "upstream_error", attempts: 1 });
+    // The HTTP status sent (the stream had begun: 200); the line is a warning all the same.
+    expect(cut).toMatchObject({ verb: "chat_stream", code: "unavailable", status: 200, level: "warn", terminal: "upstream_error", attempts: 1 });
     // Billed: the tokens of the cut attempt (estimated), priced (a few tokens of gpt-4o-mini round to 0 µUSD).
     expect(cut.outputTokens).toBeGreaterThan(0);
     expect(cut.costMicrosUsd).toEqual(expect.any(Number));
