@@ -27,7 +27,8 @@ export interface CacheStageDeps {
   lookahead?: Pick<CacheLookahead, "take">;
 }
 
-type Plan = CachePlan;
+/** The call's plan, with the exact lookup started for its key ahead of this stage, if one was. */
+type Plan = CachePlan & { started?: Promise<LookupResult> };
 
 type Result = Omit<ModelCallResult, "response">;
 
@@ -47,21 +48,13 @@ type Result = Omit<ModelCallResult, "response">;
  */
 export function createCacheStage(deps: CacheStageDeps): Stage {
   const now = deps.now ?? Date.now;
-  /** The call's plan and its exact lookup, the one started ahead when it was made for the same key. */
+  /** The call's plan, carrying the lookup started ahead when it was started for the same key. */
   const planOf = (meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): Plan | undefined => {
     const ahead = deps.lookahead?.take(meta);
     const plan = ahead !== undefined && ahead.request === request ? ahead.plan : cachePlanOf(deps, meta, kind, request);
-    if (plan !== undefined && ahead !== undefined && ahead.plan.key === plan.key) startedLookups.set(plan, ahead.lookup);
-    return plan;
+    return plan !== undefined && ahead !== undefined && ahead.plan.key === plan.key ? { ...plan, started: ahead.lookup } : plan;
   };
-  /** Lookups started ahead, by the plan they serve (each used once). */
-  const startedLookups = new WeakMap<Plan, Promise<LookupResult>>();
-  const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => {
-    const ahead = startedLookups.get(plan);
-    if (ahead === undefined) return deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
-    startedLookups.delete(plan);
-    return ahead;
-  };
+  const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => plan.started ?? deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
   const record = (plan: Plan | undefined, status: CacheStatusName, saved?: bigint) => {
     if (plan !== undefined) deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
   };
