@@ -2,6 +2,7 @@ import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { contentTypeJson, contentTypeProto, grpcStatusOk, parseContentType, parseTimeout } from "@connectrpc/connect/protocol-grpc";
 import { CLIENT_GONE, header, memoized, negotiate, nodeHeaders, startCall, writeHead, type CallOptions, type OpenCall, type Procedure } from "./connect-call.js";
+import { responseGone } from "./write-backpressure.js";
 
 /*
  * What a gRPC call over HTTP/2 needs whatever its kind (server/http/grpc-h2.ts), decided as
@@ -37,14 +38,9 @@ export function openGrpcCall(procedure: Procedure, binary: boolean, url: string,
   return { call, compression };
 }
 
-/** True once the client has reset the stream (or it closed otherwise): nothing written arrives. */
-export function streamClosed(res: Http2ServerResponse): boolean {
-  return res.stream.destroyed || res.stream.closed;
-}
-
 /** Ends the response as connect-node does: headers if not yet sent, `body` if any, the trailers. */
 export function finish(res: Http2ServerResponse, context: HandlerContext, body?: Uint8Array): void {
-  if (streamClosed(res)) return;
+  if (responseGone(res)) return;
   writeHead(res, context);
   res.addTrailers(nodeHeaders(context.responseTrailer));
   if (body === undefined) res.end();

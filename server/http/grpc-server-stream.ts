@@ -1,9 +1,9 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import { transformInvokeImplementation } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
-import { writeWithBackpressure } from "./write-backpressure.js";
+import { responseGone, writeWithBackpressure } from "./write-backpressure.js";
 import { asConnectError, envelope, requestMessages, writeHead, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
-import { finish, openGrpcCall, streamClosed } from "./grpc-call.js";
+import { finish, openGrpcCall } from "./grpc-call.js";
 
 /**
  * Serves one gRPC server-streaming call over HTTP/2 the way connect's gRPC handler does
@@ -35,7 +35,7 @@ export async function serveGrpcServerStream(
       const bytes = await envelope(0, output.serialize(message), compression.response, limits.compressMinBytes);
       // A reset stream (the client gone) would take the write without a word: `break` ends the
       // implementation's stream, so its `finally` runs.
-      if (streamClosed(res)) break;
+      if (responseGone(res)) break;
       writeHead(res, context);
       if (!(await writeWithBackpressure(res, bytes))) break;
     }

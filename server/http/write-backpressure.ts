@@ -11,7 +11,7 @@ export interface WritableResponse {
 }
 
 /** Whether nothing written to `res` can arrive any more (the caller went away, or it ended). */
-function gone(res: WritableResponse): boolean {
+export function responseGone(res: WritableResponse): boolean {
   return res.destroyed === true || res.writableEnded || (res.stream !== undefined && (res.stream.destroyed || res.stream.closed));
 }
 
@@ -21,11 +21,11 @@ function gone(res: WritableResponse): boolean {
  * closed (the caller went away).
  */
 export async function writeWithBackpressure(res: WritableResponse, data: string | Uint8Array): Promise<boolean> {
-  if (gone(res)) return false;
+  if (responseGone(res)) return false;
   if (res.write(data)) return true;
   // An HTTP/2 stream the client reset takes the write, returns false, and emits neither `drain`
   // nor `close` again (it closed before): waiting would never end.
-  if (gone(res)) return false;
+  if (responseGone(res)) return false;
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
       res.off("drain", onDrain);
