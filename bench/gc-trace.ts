@@ -15,6 +15,13 @@ import { join } from "node:path";
 export interface GcTotals {
   allocatedBytes: number;
   pauseMs: number;
+  /**
+   * CPU the collector spent, on every thread: the pause, the incremental marking steps the main
+   * thread took between pauses, and the helper threads' work (`background.*`: parallel
+   * scavenging, concurrent marking and sweeping, evacuation). A larger figure than the pause,
+   * and the one that shows what collecting the old generation more often costs.
+   */
+  gcCpuMs: number;
   scavenges: number;
   markCompacts: number;
 }
@@ -26,12 +33,15 @@ export interface GcTrace {
 
 /** Sums the `--trace-gc-nvp` lines of `text`. */
 export function sumGcLines(text: string): GcTotals {
-  const out: GcTotals = { allocatedBytes: 0, pauseMs: 0, scavenges: 0, markCompacts: 0 };
+  const out: GcTotals = { allocatedBytes: 0, pauseMs: 0, gcCpuMs: 0, scavenges: 0, markCompacts: 0 };
   for (const line of text.split("\n")) {
     const kind = / gc=(\w+)/.exec(line)?.[1];
     if (kind === undefined) continue;
     out.allocatedBytes += Number(/ allocated=(\d+)/.exec(line)?.[1] ?? 0);
-    out.pauseMs += Number(/ pause=([\d.]+)/.exec(line)?.[1] ?? 0);
+    const pause = Number(/ pause=([\d.]+)/.exec(line)?.[1] ?? 0);
+    out.pauseMs += pause;
+    out.gcCpuMs += pause + Number(/ incremental=([\d.]+)/.exec(line)?.[1] ?? 0);
+    for (const m of line.matchAll(/ background\.[\w.]+=([\d.]+)/g)) out.gcCpuMs += Number(m[1]);
     if (kind === "s") out.scavenges++;
     else if (kind === "mc" || kind === "mmc") out.markCompacts++;
   }

@@ -18,9 +18,10 @@
  *   `--threads` splits it by thread (main thread vs V8 workers / libuv pool);
  * - `--syscalls` counts the gateway's system calls per request of each path (`strace -c -f`,
  *   which slows the process: read the counts, not the µs, of such a run);
- * - `--gc` runs the gateway with `--trace-gc-nvp` and prints the bytes it allocated and its GC
- *   pause per request (`gc-trace.ts`): steadier than CPU time on a loaded machine, so the figure to
- *   pair when a change is meant to allocate less;
+ * - `--gc` runs the gateway with `--trace-gc-nvp` and prints the bytes it allocated, its GC
+ *   pause and the collector's CPU on every thread per request (`gc-trace.ts`): steadier than CPU
+ *   time on a loaded machine, so the figures to pair when a change is meant to allocate less or
+ *   to collect differently;
  * - `--profile` starts the gateway with `--cpu-prof` into bench/results/profiles; summarise it
  *   with `bench/profile-top.ts PROFILE --window S --per N`;
  * - `--idle S` first measures the idle replica's CPU for S seconds;
@@ -171,7 +172,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  p50 ${p50.toFixed(3)} ms  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
   if (gcTrace) {
     const gc = await gcTrace.mark();
-    console.log(`         allocated ${(gc.allocatedBytes / n / 1024).toFixed(1)} KB/req, GC pause ${Math.round((gc.pauseMs * 1000) / n)} µs/req (${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts)`);
+    console.log(`         allocated ${(gc.allocatedBytes / n / 1024).toFixed(1)} KB/req, GC pause ${Math.round((gc.pauseMs * 1000) / n)} µs/req, GC CPU ${Math.round((gc.gcCpuMs * 1000) / n)} µs/req (${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts)`);
   }
   if (flag("threads")) {
     const after = threadMicros(pid);

@@ -13,6 +13,7 @@ import { createLogger } from "./observability/logger.js";
 import { createRequestLogWriter } from "./observability/request-log-writer.js";
 import { createQuerySpans } from "./observability/query-spans.js";
 import { createTracing } from "./observability/tracing.js";
+import { applyHeapGrowth } from "./runtime/heap-growth.js";
 import { createRequestLogStore } from "./store/request-log-store.js";
 import { createAttemptCost } from "./limits/attempt-cost.js";
 import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
@@ -40,6 +41,7 @@ async function main(): Promise<void> {
     process.stderr.write(`switchboard: ${err.message}\n`);
     process.exit(2);
   }
+  applyHeapGrowth(config.server.heapGrowthPercent);
   // Human-readable lines only on a terminal that asked for them; JSON everywhere else.
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty && process.stdout.isTTY === true });
   // Traces: OTLP/HTTP export with OTEL_EXPORTER_OTLP_ENDPOINT; without it, no tracer at all.

@@ -159,3 +159,13 @@ describe("overload knobs", () => {
     ]);
   });
 });
+
+describe("heap growth", () => {
+  it("leaves V8's own choice by default and reads a percent up to 300 from the environment", () => {
+    expect(defaultConfig().server.heapGrowthPercent).toBe(0);
+    expect(loadConfig({ env: { SWITCHBOARD_HEAP_GROWTH_PERCENT: "100" } }).server.heapGrowthPercent).toBe(100);
+    expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_HEAP_GROWTH_PERCENT: "400" } }))).toEqual([
+      'server.heapGrowthPercent: must be an integer from 0 to 300, got "400" (from SWITCHBOARD_HEAP_GROWTH_PERCENT)',
+    ]);
+  });
+});

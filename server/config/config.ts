@@ -28,6 +28,12 @@ export interface Config {
     shutdownGraceMs: number;
     /** Largest request body accepted, in bytes. */
     maxRequestBytes: number;
+    /**
+     * How far V8 lets the old generation grow past its live size before the next full GC, in
+     * percent (100: to twice the live size); 0 (the default) leaves V8's own choice (up to 4× on a
+     * machine with 8 GB or more). A growth factor, not a cap: see `server/runtime/heap-growth.ts`.
+     */
+    heapGrowthPercent: number;
   };
   database: {
     /** Postgres connection string; unset: embedded PGlite in `dataDir`. */
@@ -153,7 +159,7 @@ export interface Config {
 /** The defaults: the embedded, single-process setup `npm start` runs. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024 },
+    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, heapGrowthPercent: 0 },
     database: { dataDir: ".data/pglite", poolSize: 10 },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false },
@@ -178,6 +184,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_PORT", path: "server.port", description: "port for every protocol (0: any free port)" },
   { env: "SWITCHBOARD_SHUTDOWN_GRACE_MS", path: "server.shutdownGraceMs", description: "drain time on SIGTERM" },
   { env: "SWITCHBOARD_MAX_REQUEST_BYTES", path: "server.maxRequestBytes", description: "largest request body" },
+  { env: "SWITCHBOARD_HEAP_GROWTH_PERCENT", path: "server.heapGrowthPercent", description: "old-generation growth past its live size before a full GC, in % (0: V8's default)" },
   { env: "DATABASE_URL", path: "database.url", description: "Postgres URL; unset: embedded PGlite" },
   { env: "SWITCHBOARD_DATA_DIR", path: "database.dataDir", description: "embedded PGlite folder" },
   { env: "SWITCHBOARD_DB_POOL_SIZE", path: "database.poolSize", description: "Postgres pool size" },
@@ -388,6 +395,7 @@ const PARSERS: Record<string, Parser> = {
   "server.port": integer(0, 65_535),
   "server.shutdownGraceMs": integer(0, 3_600_000),
   "server.maxRequestBytes": integer(1024, 1024 * 1024 * 1024),
+  "server.heapGrowthPercent": integer(0, 300),
   "database.url": url(["postgres:", "postgresql:"]),
   "database.dataDir": text,
   "database.poolSize": integer(1, 1000),
