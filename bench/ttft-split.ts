@@ -5,11 +5,13 @@
  * for gRPC), and the OpenAI surface's SSE beside them. The probes alternate call by call, so all
  * see the same machine load.
  *
- *   node --import tsx bench/ttft-split.ts [embedded|production] [--streams 300] [--unique]
+ *   node --import tsx bench/ttft-split.ts [embedded|production] [--streams 300] [--unique] [--only PART]
  *
  * Sequential streams after 50 unmeasured rounds; p50/p90 ms from the request to the first message
  * (any bytes) and to the first delta. One fixed prompt (a cache hit once cached, as in `run.ts`'s
- * TTFT rows) unless `--unique`. `production` needs DATABASE_URL and REDIS_URL.
+ * TTFT rows) unless `--unique`. `--only PART` runs the probes whose name contains PART (e.g. `raw
+ * client, gRPC`), so a CPU profile of the gateway (`SB_GATEWAY_NODE_FLAGS="--cpu-prof
+ * --cpu-prof-dir=DIR"`) holds one kind of stream. `production` needs DATABASE_URL and REDIS_URL.
  */
 import { connect as http2Connect } from "node:http2";
 import { Pool } from "undici";
@@ -82,7 +84,8 @@ const probes: Record<string, Probe> = {
   },
 };
 
-const names = Object.keys(probes);
+const names = Object.keys(probes).filter((n) => n.includes(arg("only", "")));
+if (names.length === 0) throw new Error(`--only ${arg("only", "")}: no probe named like that (${Object.keys(probes).join("; ")})`);
 const pid = gw.process.pid!;
 const samples = new Map(names.map((n) => [n, { first: [] as number[], delta: [] as number[], cpu: 0, reads: 0, writes: 0 }]));
 for (let i = 0; i < 50; i++) for (const n of names) await probes[n]!();
