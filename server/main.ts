@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // Human-readable lines only on a terminal that asked for them; JSON everywhere else.
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty && process.stdout.isTTY === true });
   // Traces: OTLP/HTTP export with OTEL_EXPORTER_OTLP_ENDPOINT; without it, no tracer at all.
-  const tracing = createTracing({
+  const tracing = await createTracing({
     ...(config.telemetry.otlpEndpoint === undefined ? {} : { otlpEndpoint: config.telemetry.otlpEndpoint }),
     serviceName: config.telemetry.serviceName,
   });

@@ -95,7 +95,7 @@ import { createRequestLogSink, type RequestLogPolicy } from "./observability/req
 import type { RequestLogWriter } from "./observability/request-log-writer.js";
 import { addServerGauges } from "./observability/server-gauges.js";
 import { traceState } from "./observability/traced-state.js";
-import { createTracing, type Tracing } from "./observability/tracing.js";
+import { disabledTracing, type Tracing } from "./observability/tracing.js";
 import { pingDatabase } from "./store/ping.js";
 import { createVerbIdempotencyInterceptor, withIdempotentReplay } from "./interceptors/verb-idempotency.js";
 import { createVerbIdempotencyStore } from "./store/verb-idempotency-store.js";
@@ -188,7 +188,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const audit = createAuditLog({ db: deps.db, logger: deps.logger, clock });
   // One metrics registry per server instance; traces only when main.ts (or a test) made a tracer.
   const metrics = createMetrics();
-  const tracing = deps.tracing ?? createTracing();
+  const tracing = deps.tracing ?? disabledTracing();
   const interceptors: Interceptor[] = [
     // 1. Outermost: anything that is not a ConnectError leaves as Internal, its cause logged.
     createErrorsInterceptor(deps),

@@ -1,5 +1,5 @@
 import { readFileSync } from "node:fs";
-import { parse as parseYaml } from "yaml";
+import { createRequire } from "node:module";
 import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
 import { HOLD_LEASE_DEFAULTS, holdLeaseIssues, type HoldLeaseTimings } from "./hold-lease-config.js";
@@ -260,7 +260,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     let doc: unknown;
     try {
-      doc = parseYaml(text) ?? {};
+      doc = loadYaml().parse(text) ?? {};
     } catch (err) {
       throw new ConfigError([{ path: where, message: `invalid YAML: ${(err as Error).message}` }]);
     }
@@ -284,6 +284,15 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   issues.push(...holdLeaseIssues(config.budgets, issues));
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
+}
+
+/**
+ * The YAML parser, loaded only when there is a file to parse: ≈ 140 modules (≈ 1 MB of heap) a
+ * gateway configured by its environment alone never needs. `require`, so `loadConfig` stays
+ * synchronous (the package's Node entry is CommonJS either way).
+ */
+function loadYaml(): typeof import("yaml") {
+  return createRequire(import.meta.url)("yaml") as typeof import("yaml");
 }
 
 /** Environment values are strings; remember where each came from for error messages. */

@@ -4,8 +4,8 @@ import { describe, expect, it } from "vitest";
 import { createTracing, tracesUrl } from "./tracing.js";
 
 describe("tracing", () => {
-  it("is off without an endpoint or exporter: nothing recorded, nothing propagated", () => {
-    const tracing = createTracing();
+  it("is off without an endpoint or exporter: nothing recorded, nothing propagated", async () => {
+    const tracing = await createTracing();
     expect(tracing.enabled).toBe(false);
     const span = tracing.startSpan("x");
     expect(span.isRecording()).toBe(false);
@@ -30,7 +30,7 @@ describe("tracing", () => {
     });
     await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve));
     try {
-      const tracing = createTracing({ otlpEndpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`, serviceName: "sb-test" });
+      const tracing = await createTracing({ otlpEndpoint: `http://127.0.0.1:${(collector.address() as AddressInfo).port}`, serviceName: "sb-test" });
       const parent = tracing.extract(() => "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
       tracing.startSpan("exported-span", { parent, attributes: { "gen_ai.system": "openai" } }).end();
       await tracing.shutdown();

@@ -1,19 +1,5 @@
-import { AsyncLocalStorage } from "node:async_hooks";
-import {
-  INVALID_SPAN_CONTEXT,
-  ROOT_CONTEXT,
-  SpanKind,
-  trace,
-  type Attributes,
-  type Context,
-  type Span,
-  type TextMapGetter,
-  type TextMapSetter,
-} from "@opentelemetry/api";
-import { W3CTraceContextPropagator } from "@opentelemetry/core";
-import { resourceFromAttributes } from "@opentelemetry/resources";
-import { BasicTracerProvider, BatchSpanProcessor, SimpleSpanProcessor, type ReadableSpan, type SpanExporter } from "@opentelemetry/sdk-trace-base";
-import { ATTR_SERVICE_NAME } from "@opentelemetry/semantic-conventions";
+import { INVALID_SPAN_CONTEXT, ROOT_CONTEXT, trace, type Attributes, type Context, type Span, type SpanKind } from "@opentelemetry/api";
+import type { SpanExporter } from "@opentelemetry/sdk-trace-base";
 
 export { SpanKind, SpanStatusCode, type Attributes, type Context, type Span } from "@opentelemetry/api";
 
@@ -69,54 +55,15 @@ export interface Tracing {
   shutdown(): Promise<void>;
 }
 
-const getter: TextMapGetter<(name: string) => string | null | undefined> = {
-  get: (carrier, key) => carrier(key) ?? undefined,
-  keys: () => ["traceparent", "tracestate"],
-};
-const setter: TextMapSetter<Record<string, string>> = {
-  set: (carrier, key, value) => {
-    carrier[key] = value;
-  },
-};
-
-/** Creates the tracer: enabled with an exporter or an OTLP endpoint, free without. */
-export function createTracing(opts: TracingOptions = {}): Tracing {
+/**
+ * Creates the tracer: enabled with an exporter or an OTLP endpoint, free without. The
+ * OpenTelemetry SDK (`tracing-sdk.ts`: ≈ 100 modules, ≈ 3 MB of heap for its sources and
+ * semantic-convention tables) is imported only when tracing is on.
+ */
+export async function createTracing(opts: TracingOptions = {}): Promise<Tracing> {
   if (opts.exporter === undefined && opts.otlpEndpoint === undefined) return disabledTracing();
-  const spanProcessors = [];
-  if (opts.exporter !== undefined) spanProcessors.push(new SimpleSpanProcessor(opts.exporter));
-  if (opts.otlpEndpoint !== undefined) spanProcessors.push(new BatchSpanProcessor(lazyOtlpExporter(tracesUrl(opts.otlpEndpoint))));
-  const provider = new BasicTracerProvider({
-    resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: opts.serviceName ?? "switchboard" }),
-    spanProcessors,
-  });
-  const tracer = provider.getTracer("switchboard");
-  const propagator = new W3CTraceContextPropagator();
-  const storage = new AsyncLocalStorage<Context>();
-  const active = () => storage.getStore() ?? ROOT_CONTEXT;
-  return {
-    enabled: true,
-    startSpan: (name, start = {}) =>
-      tracer.startSpan(
-        name,
-        {
-          kind: start.kind ?? SpanKind.INTERNAL,
-          ...(start.attributes ? { attributes: start.attributes } : {}),
-          ...(start.startTime === undefined ? {} : { startTime: start.startTime }),
-        },
-        start.parent ?? active(),
-      ),
-    extract: (header) => propagator.extract(ROOT_CONTEXT, header, getter),
-    inject(ctx) {
-      const out: Record<string, string> = {};
-      propagator.inject(ctx, out, setter);
-      return out;
-    },
-    withSpan: (ctx, span) => trace.setSpan(ctx, span),
-    run: (ctx, fn) => storage.run(ctx, fn),
-    active,
-    inSpan: () => trace.getSpan(active())?.isRecording() === true,
-    shutdown: () => provider.shutdown(),
-  };
+  const { createSdkTracing } = await import("./tracing-sdk.js");
+  return createSdkTracing(opts);
 }
 
 /** The OTLP/HTTP traces URL of a collector base URL (the spec's `OTEL_EXPORTER_OTLP_ENDPOINT` rule). */
@@ -125,25 +72,8 @@ export function tracesUrl(endpoint: string): string {
   return `${endpoint.replace(/\/+$/, "")}/v1/traces`;
 }
 
-/**
- * The OTLP/HTTP exporter, loaded on first use: its module costs ~150 ms to import, which a
- * gateway without a collector should not pay at start.
- */
-function lazyOtlpExporter(url: string): SpanExporter {
-  const loaded = import("@opentelemetry/exporter-trace-otlp-http").then(({ OTLPTraceExporter }) => new OTLPTraceExporter({ url }));
-  return {
-    export(spans: ReadableSpan[], done: Parameters<SpanExporter["export"]>[1]) {
-      loaded.then(
-        (exporter) => exporter.export(spans, done),
-        (error: unknown) => done({ code: 1, error: error instanceof Error ? error : new Error(String(error)) }),
-      );
-    },
-    shutdown: () => loaded.then((exporter) => exporter.shutdown()),
-    forceFlush: () => loaded.then((exporter) => exporter.forceFlush?.()),
-  };
-}
-
-function disabledTracing(): Tracing {
+/** The tracer of a gateway that traces nothing: every method a no-op, nothing allocated per call. */
+export function disabledTracing(): Tracing {
   const noop = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
   return {
     enabled: false,

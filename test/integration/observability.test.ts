@@ -29,7 +29,7 @@ beforeAll(async () => {
   gw = await startTestGateway({
     baseUrls: { openai: `${openai.url}/v1` },
     credentials: new Map([["credentials/openai", PROVIDER_KEY]]),
-    tracing: createTracing({ exporter: spans }),
+    tracing: await createTracing({ exporter: spans }),
   });
   const transport = createGrpcTransport({ baseUrl: gw.url });
   verbs = createClient(CapabilityService, transport);

@@ -87,7 +87,7 @@ export interface TestGatewayOptions {
   masterKeys?: { current: Buffer; previous?: Buffer };
   /** The vault's decrypted-value cache TTL (default 30 s, as in production). */
   credentialCacheTtlMs?: number;
-  /** Traces (e.g. `createTracing({ exporter: new InMemorySpanExporter() })`); default none. */
+  /** Traces (e.g. `await createTracing({ exporter: new InMemorySpanExporter() })`); default none. */
   tracing?: Tracing;
   /** Keep a request log with this policy (rows flushed every 50 ms); default none. */
   requestLog?: RequestLogPolicy & { retentionDays?: number };
