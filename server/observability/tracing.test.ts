@@ -1,5 +1,8 @@
+import { execFile } from "node:child_process";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { createTracing, tracesUrl } from "./tracing.js";
 
@@ -11,6 +14,13 @@ describe("tracing", () => {
     expect(span.isRecording()).toBe(false);
     expect(tracing.inject(tracing.extract(() => "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"))).toEqual({});
   });
+
+  it("does not load the OpenTelemetry SDK while tracing is off", async () => {
+    const child = fileURLToPath(new URL("./tracing-lazy.child.ts", import.meta.url));
+    const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", child]);
+    // With the SDK's packages unresolvable, a disabled tracer still starts and an enabled one cannot.
+    expect(JSON.parse(stdout)).toEqual({ disabled: false, enabled: expect.stringMatching(/^refused: @opentelemetry\//) });
+  }, 20_000);
 
   it("finds the traces path of a collector URL", () => {
     expect(tracesUrl("http://collector:4318")).toBe("http://collector:4318/v1/traces");
