@@ -4,8 +4,10 @@
  * work as possible so the figures measure the gateway, not the fake.
  *
  * A streamed request whose prompt contains `bench-slow-stream` is held open: its first chunk goes at
- * once, then one word a second for up to two minutes, until the client goes away. `GET /open`
- * answers how many such streams are open now (for the memory-per-open-stream figure).
+ * once, then one word a second for up to two minutes, until the client goes away. A unary request
+ * whose prompt contains `bench-slow-unary` is held without an answer for up to two minutes, until
+ * the client goes away. `GET /open` answers how many such requests are open now (for the memory
+ * per open stream and per call in flight).
  *
  *   node --import tsx bench/upstream.ts PORT DELAY_MS
  */
@@ -48,6 +50,16 @@ function slowStream(res: import("node:http").ServerResponse): void {
   });
 }
 
+/** Holds a unary request: no answer until the client goes away, or the canned one after 120 s. */
+function slowUnary(res: import("node:http").ServerResponse): void {
+  openSlow++;
+  const timer = setTimeout(() => res.writeHead(200, { "content-type": "application/json" }).end(unary), 120_000);
+  res.once("close", () => {
+    clearTimeout(timer);
+    openSlow--;
+  });
+}
+
 const server = createServer((req, res) => {
   if (req.method === "GET" && req.url === "/open") return void res.end(String(openSlow));
   let body = "";
@@ -56,6 +68,8 @@ const server = createServer((req, res) => {
     const answer = () => {
       if (body.includes('"stream":true') && body.includes("bench-slow-stream")) {
         slowStream(res);
+      } else if (body.includes("bench-slow-unary")) {
+        slowUnary(res);
       } else if (body.includes('"stream":true')) {
         res.writeHead(200, { "content-type": "text/event-stream" });
         res.end(stream);

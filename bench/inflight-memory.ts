@@ -1,0 +1,106 @@
+/**
+ * What one model call in flight holds in the gateway while it waits for the provider — the
+ * objects every scavenge copies at high concurrency (bench/README.md, "Memory per call in
+ * flight"). A `production` replica (compiled; Postgres, Redis, the whole pipeline), warmed with
+ * 200 calls; then N OpenAI-surface chat completions (unique prompts: cache missed) that
+ * `bench/upstream.ts` holds without an answer (`bench-slow-unary`), until it holds them all.
+ * Reports the change in V8 heap used and external memory per call, each read after a full GC
+ * (`bench/stream-memory-probe.mjs`); with `--snapshots DIR` also writes a heap snapshot before
+ * and while they are in flight, for `bench/heap-diff.ts`.
+ *
+ *   node --import tsx bench/inflight-memory.ts [--calls 500] [--snapshots DIR]
+ *
+ * Needs DATABASE_URL and REDIS_URL.
+ */
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { Pool } from "undici";
+import { startNode } from "./processes.js";
+import { startSwitchboard } from "./switchboard-setup.js";
+
+const arg = (name: string, fallback: string) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i < 0 ? fallback : process.argv[i + 1]!;
+};
+const CALLS = Number(arg("calls", "500"));
+const snapshots = process.argv.includes("--snapshots") ? resolve(arg("snapshots", "")) : undefined;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
+const upstreamPool = new Pool(`http://127.0.0.1:${upstream.port}`, { connections: 2 });
+const upstreamOpen = async () => Number(await (await upstreamPool.request({ path: "/open", method: "GET" })).body.text());
+
+const probe = join(mkdtempSync(join(tmpdir(), "sb-inflight-probe-")), "memory.json");
+process.env.SB_MEM_PROBE = probe;
+process.env.SB_GATEWAY_NODE_FLAGS = [
+  process.env.SB_GATEWAY_NODE_FLAGS ?? "",
+  "--expose-gc",
+  "--import",
+  new URL("stream-memory-probe.mjs", import.meta.url).pathname,
+  ...(snapshots === undefined ? [] : ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`]),
+].join(" ");
+const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production" });
+const pid = gw.process.pid!;
+const pool = new Pool(gw.url, { connections: CALLS + 8, headersTimeout: 0, bodyTimeout: 0 });
+const runId = Math.random().toString(36).slice(2, 8);
+const post = (text: string, signal?: AbortSignal) =>
+  pool.request({
+    path: "/v1/chat/completions",
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
+    body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }] }),
+    ...(signal ? { signal } : {}),
+  });
+for (let i = 0; i < 200; i++) await (await post(`hello benchmark ${runId} warm ${i}`)).body.text();
+
+/** Full GC in the gateway, then its memory usage. */
+const memory = async (): Promise<NodeJS.MemoryUsage> => {
+  rmSync(probe, { force: true });
+  process.kill(pid, "SIGWINCH");
+  while (!existsSync(probe)) await sleep(50);
+  await sleep(50);
+  return JSON.parse(readFileSync(probe, "utf8")) as NodeJS.MemoryUsage;
+};
+/** A heap snapshot (when asked for), resolved once the file is complete. */
+const snapshot = async () => {
+  if (snapshots === undefined) return;
+  const known = new Set(readdirSync(snapshots));
+  process.kill(pid, "SIGUSR2");
+  for (;;) {
+    await sleep(500);
+    const file = readdirSync(snapshots).find((f) => !known.has(f) && f.endsWith(".heapsnapshot"));
+    if (file === undefined) continue;
+    const size = statSync(join(snapshots, file)).size;
+    await sleep(1_500);
+    if (size > 0 && statSync(join(snapshots, file)).size === size) return void process.stderr.write(`snapshot ${join(snapshots, file)}\n`);
+  }
+};
+
+await memory(); // a first GC lets go of the warm-up's garbage before the baseline
+await sleep(1_000);
+const m0 = await memory();
+await snapshot();
+const controller = new AbortController();
+const running = Array.from({ length: CALLS }, async (_, i) => {
+  try {
+    await (await post(`bench-slow-unary ${runId} ${i}`, controller.signal)).body.text();
+  } catch {
+    // aborted at the end
+  }
+});
+const deadline = Date.now() + 60_000;
+let open = 0;
+while (Date.now() < deadline && (open = await upstreamOpen()) < CALLS) await sleep(250);
+await sleep(500);
+const m1 = await memory();
+await snapshot();
+controller.abort();
+await Promise.all(running);
+const kbPerCall = (a: number, b: number) => Math.round((b - a) / Math.max(1, open) / 10) / 100;
+console.log(JSON.stringify({ open, heapUsedKbPerCall: kbPerCall(m0.heapUsed, m1.heapUsed), externalKbPerCall: kbPerCall(m0.external, m1.external) }));
+await pool.close();
+await upstreamPool.close();
+await gw.close();
+await upstream.stop();
+process.exit(0);
