@@ -46,9 +46,7 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
   const abort = (c: AbortCause): void => {
     if (!controller.signal.aborted) controller.abort(c);
   };
-  const onRequestAbort = (): void => abort(scope.signal.reason as AbortCause);
-  if (scope.signal.aborted) onRequestAbort();
-  else scope.signal.addEventListener("abort", onRequestAbort, { once: true });
+  const unsubscribe = scope.onAbort(abort);
   const limit = slot.candidate.target.attemptTimeoutMs;
   const cancelTimer = limit === undefined ? () => {} : env.setTimer(() => abort({ cause: "attempt_timeout", ms: limit }), limit);
   let ended = false;
@@ -57,7 +55,7 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
     if (ended) return false;
     ended = true;
     cancelTimer();
-    scope.signal.removeEventListener("abort", onRequestAbort);
+    unsubscribe();
     slot.releaseRetry();
     return true;
   };

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { realSleep } from "./dispatch-env.js";
 import { chatRequest, dispatcherOver, drain, route, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail } from "./testing/scripted-provider.js";
 
@@ -71,6 +72,28 @@ describe("P12: deadlines and cancellation propagate", () => {
     expect(err.code).toBe(Code.Canceled);
     expect(a.calls[0]?.aborted).toBe(true);
     expect(err.findDetails(ProviderAttemptsSchema)[0]?.attempts.map((x) => x.error)).toEqual(["the request was cancelled"]);
+  });
+
+  it("ends a retry's backoff wait at once when the caller cancels, and starts no further attempt", async () => {
+    const a = createScriptedProvider({ kind: "a", script: [fail("rate_limited", { httpStatus: 429, retryAfterMs: 3_000 }), answer("too late")] });
+    const waits: Array<{ ms: number; abortedEarly: boolean }> = [];
+    // The real sleep, recording whether the signal it was given ended it.
+    const sleep = (ms: number, signal?: AbortSignal) => {
+      const wait = { ms, abortedEarly: false };
+      waits.push(wait);
+      signal?.addEventListener("abort", () => (wait.abortedEarly = true), { once: true });
+      return realSleep(ms, signal);
+    };
+    const d = dispatcherOver([a], { sleep });
+    const caller = new AbortController();
+    setTimeout(() => caller.abort(), 50);
+    const started = Date.now();
+    const err = asConnect(await d.chat(route([{ provider: "a", model: "m" }]), chatRequest(), within(10_000, caller.signal)).catch((e: unknown) => e));
+    expect(err.code).toBe(Code.Canceled);
+    expect(waits).toEqual([{ ms: expect.any(Number), abortedEarly: true }]);
+    expect(waits[0]!.ms).toBeGreaterThanOrEqual(3_000);
+    expect(Date.now() - started).toBeLessThan(1_500);
+    expect(a.calls).toHaveLength(1);
   });
 
   it("falls back when a target's per-attempt timeout passes", async () => {

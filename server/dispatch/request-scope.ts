@@ -3,7 +3,7 @@ import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
-import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
+import { abortError, type AbortCause } from "./abort-cause.js";
 import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
 import { targetsThatFit } from "./context-window.js";
@@ -75,15 +75,20 @@ export function prepareRequest(
 }
 
 /**
- * One dispatched request while it runs: the attempt log, the request-wide abort signal (the
- * caller's cancel and the deadline combined, with an {@link AbortCause} as its reason), and its
- * place in the retry budget. `dispose` must be called once it ends.
+ * One dispatched request while it runs: the attempt log, the request-wide abort (the caller's
+ * cancel and the deadline combined, with an {@link AbortCause}), and its place in the retry
+ * budget. `dispose` must be called once it ends.
  */
 export interface RequestScope extends PreparedRequest {
   env: DispatchEnv;
   log: AttemptLog;
-  /** Aborts with `{ cause: "caller" }` or `{ cause: "deadline" }`. */
-  signal: AbortSignal;
+  /**
+   * Calls `listener` once when the request is aborted (`{ cause: "caller" }` or `{ cause:
+   * "deadline" }`), at once if it already was; the returned function unsubscribes. A listener
+   * list, not an `AbortSignal`: every call has one, and Node's signals cost ≈ 0.9 KB and a
+   * prototype change each (bench/README.md, "Memory per call in flight").
+   */
+  onAbort(listener: (cause: AbortCause) => void): () => void;
   /** Set once content reached the caller: nothing is retried after that. */
   committed: boolean;
   /** `cancelled` or `deadline` when no further attempt may start, else `undefined`. */
@@ -116,9 +121,12 @@ class OpenScope implements RequestScope {
   readonly callerSignal: AbortSignal;
   readonly observer?: AttemptObserver;
   readonly log: AttemptLog;
-  readonly signal: AbortSignal;
   committed = false;
-  private readonly controller = new AbortController();
+  /** Why the request was aborted; unset while it runs. */
+  private reason: AbortCause | undefined;
+  private listeners: Array<(cause: AbortCause) => void> = [];
+  /** A real signal for backoff sleeps, made only when one is needed. */
+  private sleepController: AbortController | undefined;
   private readonly onCallerAbort = (): void => this.abort({ cause: "caller" });
   private readonly cancelDeadline: () => void;
   private readonly releaseRequest: Release;
@@ -134,7 +142,6 @@ class OpenScope implements RequestScope {
     this.callerSignal = prepared.callerSignal;
     this.observer = prepared.observer;
     this.log = createAttemptLog(prepared.observer);
-    this.signal = this.controller.signal;
     if (this.callerSignal.aborted) this.onCallerAbort();
     else this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
     this.cancelDeadline = env.setTimer(() => this.abort({ cause: "deadline" }), this.deadline - env.now());
@@ -142,23 +149,43 @@ class OpenScope implements RequestScope {
   }
 
   private abort(c: AbortCause): void {
-    if (!this.controller.signal.aborted) this.controller.abort(c);
+    if (this.reason !== undefined) return;
+    this.reason = c;
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) listener(c);
+    this.sleepController?.abort(c);
+  }
+
+  onAbort(listener: (cause: AbortCause) => void): () => void {
+    if (this.reason !== undefined) {
+      listener(this.reason);
+      return () => {};
+    }
+    this.listeners.push(listener);
+    return () => {
+      const i = this.listeners.indexOf(listener);
+      if (i !== -1) this.listeners.splice(i, 1);
+    };
   }
 
   stopReason(): StopReason | undefined {
-    const reason: unknown = this.controller.signal.reason;
-    if (isAbortCause(reason) && reason.cause === "caller") return "cancelled";
+    const reason = this.reason;
+    if (reason?.cause === "caller") return "cancelled";
     if (this.deadlineExpired() || this.deadline - this.env.now() < this.env.minAttemptMs) return "deadline";
     return undefined;
   }
 
   deadlineExpired(): boolean {
-    const reason: unknown = this.controller.signal.reason;
-    return (isAbortCause(reason) && reason.cause === "deadline") || this.env.now() >= this.deadline;
+    return this.reason?.cause === "deadline" || this.env.now() >= this.deadline;
   }
 
   sleep(ms: number): Promise<void> {
-    return this.env.sleep(ms, this.controller.signal);
+    if (this.sleepController === undefined) {
+      this.sleepController = new AbortController();
+      if (this.reason !== undefined) this.sleepController.abort(this.reason);
+    }
+    return this.env.sleep(ms, this.sleepController.signal);
   }
 
   failure(stop: StopReason, lastError: unknown): ConnectError {
