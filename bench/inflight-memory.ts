@@ -12,10 +12,11 @@
  *
  * Needs DATABASE_URL and REDIS_URL.
  */
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { Pool } from "undici";
+import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { startSwitchboard } from "./switchboard-setup.js";
 
@@ -54,28 +55,8 @@ const post = (text: string, signal?: AbortSignal) =>
   });
 for (let i = 0; i < 200; i++) await (await post(`hello benchmark ${runId} warm ${i}`)).body.text();
 
-/** Full GC in the gateway, then its memory usage. */
-const memory = async (): Promise<NodeJS.MemoryUsage> => {
-  rmSync(probe, { force: true });
-  process.kill(pid, "SIGWINCH");
-  while (!existsSync(probe)) await sleep(50);
-  await sleep(50);
-  return JSON.parse(readFileSync(probe, "utf8")) as NodeJS.MemoryUsage;
-};
-/** A heap snapshot (when asked for), resolved once the file is complete. */
-const snapshot = async () => {
-  if (snapshots === undefined) return;
-  const known = new Set(readdirSync(snapshots));
-  process.kill(pid, "SIGUSR2");
-  for (;;) {
-    await sleep(500);
-    const file = readdirSync(snapshots).find((f) => !known.has(f) && f.endsWith(".heapsnapshot"));
-    if (file === undefined) continue;
-    const size = statSync(join(snapshots, file)).size;
-    await sleep(1_500);
-    if (size > 0 && statSync(join(snapshots, file)).size === size) return void process.stderr.write(`snapshot ${join(snapshots, file)}\n`);
-  }
-};
+const memory = () => gatewayMemory(pid, probe);
+const snapshot = () => gatewaySnapshot(pid, snapshots);
 
 await memory(); // a first GC lets go of the warm-up's garbage before the baseline
 await sleep(1_000);

@@ -12,7 +12,7 @@
  */
 import { spawn } from "node:child_process";
 import { setMaxListeners } from "node:events";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient, type Interceptor } from "@connectrpc/connect";
@@ -22,6 +22,7 @@ import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_p
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { generateSecret } from "../server/auth/key-format.js";
+import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { rssMb } from "./proc-stats.js";
 
@@ -87,28 +88,8 @@ const client = createClient(CapabilityService, createGrpcTransport({ baseUrl: ur
 const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
 for (let i = 0; i < 100; i++) for await (const _ of client.chatStream(chatReq("hello benchmark"))) void _;
 
-/** Full GC in the gateway, then its memory usage. */
-const memory = async (): Promise<NodeJS.MemoryUsage> => {
-  rmSync(probe, { force: true });
-  gateway.kill("SIGWINCH");
-  while (!existsSync(probe)) await sleep(50);
-  await sleep(50);
-  return JSON.parse(readFileSync(probe, "utf8")) as NodeJS.MemoryUsage;
-};
-/** A heap snapshot (when asked for), resolved once the file is complete. */
-const snapshot = async () => {
-  if (snapshots === undefined) return;
-  const known = new Set(readdirSync(snapshots));
-  gateway.kill("SIGUSR2");
-  for (;;) {
-    await sleep(500);
-    const file = readdirSync(snapshots).find((f) => !known.has(f) && f.endsWith(".heapsnapshot"));
-    if (file === undefined) continue;
-    const size = statSync(join(snapshots, file)).size;
-    await sleep(1_500);
-    if (size > 0 && statSync(join(snapshots, file)).size === size) return void process.stderr.write(`snapshot ${join(snapshots, file)}\n`);
-  }
-};
+const memory = () => gatewayMemory(gateway.pid!, probe);
+const snapshot = () => gatewaySnapshot(gateway.pid!, snapshots);
 
 await memory(); // a first GC lets go of start-up garbage before the baseline
 await sleep(1_000);
