@@ -1,3 +1,4 @@
+import type { Mutable } from "../mutable.js";
 import { emptyUsage, type TokenUsage } from "../providers/model.js";
 import { knownUnsent } from "../providers/http/send-progress.js";
 import { ProviderError } from "../providers/provider-error.js";
@@ -49,11 +50,10 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
   const unsubscribe = scope.onAbort(abort);
   const limit = slot.candidate.target.attemptTimeoutMs;
   const cancelTimer = limit === undefined ? () => {} : env.setTimer(() => abort({ cause: "attempt_timeout", ms: limit }), limit);
-  let ended = false;
 
   const end = (): boolean => {
-    if (ended) return false;
-    ended = true;
+    if (control.ended) return false;
+    control.ended = true;
     cancelTimer();
     unsubscribe();
     slot.releaseRetry();
@@ -61,11 +61,10 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
   };
   const latency = (): number => env.now() - slot.startedAt;
 
-  return {
+  // `ended` is a data property `end` sets, not a getter (see `Mutable`).
+  const control: Mutable<AttemptControl> = {
     signal: controller.signal,
-    get ended() {
-      return ended;
-    },
+    ended: false,
     abort,
     errorFor(thrown) {
       const reason: unknown = controller.signal.reason;
@@ -114,6 +113,7 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
       return decision;
     },
   };
+  return control;
 }
 
 /** Settles with `p`, or rejects as soon as `signal` aborts (the adapter may be slow to notice). */

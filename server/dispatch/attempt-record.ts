@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { AttemptOutcome, AttemptSchema, type Attempt } from "../../gen/ts/switchboard/v1/common_pb.js";
+import type { Mutable } from "../mutable.js";
 import type { TokenUsage } from "../providers/model.js";
 import type { AttemptOutcomeName } from "./retryable.js";
 
@@ -77,17 +78,15 @@ export function createAttemptLog(observer?: AttemptObserver): AttemptLog {
   return {
     begin(start) {
       const index = next++;
-      let finished = false;
       const observed = observer?.started({ index, ...start });
-      return {
+      // `finished` is a data property `finish` sets, not a getter (see `Mutable`).
+      const handle: Mutable<AttemptHandle> = {
         index,
-        get finished() {
-          return finished;
-        },
+        finished: false,
         ...(observed?.headers === undefined ? {} : { headers: observed.headers }),
         finish(end) {
-          if (finished) return false;
-          finished = true;
+          if (handle.finished) return false;
+          handle.finished = true;
           const record: AttemptRecord = { index, ...start, ...end };
           done.push(record);
           done.sort((a, b) => a.index - b.index);
@@ -95,6 +94,7 @@ export function createAttemptLog(observer?: AttemptObserver): AttemptLog {
           return true;
         },
       };
+      return handle;
     },
     records: () => done.map((r) => ({ ...r, usage: { ...r.usage } })),
   };

@@ -1,3 +1,5 @@
+import type { Mutable } from "../mutable.js";
+
 /** A span of text to replace, with the category its placeholder names. */
 export interface RedactionSpan {
   start: number;
@@ -35,9 +37,11 @@ export function createPlaceholders(): Placeholders {
   const byValue = new Map<string, string>();
   const byPlaceholder = new Map<string, { value: string; restorable: boolean }>();
   const counters = new Map<string, number>();
-  let longest = 0;
-  let restoring = false;
-  return {
+  // `size`, `longest` and `restoring` are data properties kept up to date, not getters (see `Mutable`).
+  const registry: Mutable<Placeholders> = {
+    size: 0,
+    longest: 0,
+    restoring: false,
     placeholderFor(category, value, restorable = false) {
       const key = `${category}\u0000${value}`;
       let placeholder = byValue.get(key);
@@ -47,24 +51,16 @@ export function createPlaceholders(): Placeholders {
         placeholder = `[${category}_${n}]`;
         byValue.set(key, placeholder);
         byPlaceholder.set(placeholder, { value, restorable });
-        longest = Math.max(longest, placeholder.length);
+        registry.size = byPlaceholder.size;
+        registry.longest = Math.max(registry.longest, placeholder.length);
       } else if (restorable) {
         byPlaceholder.get(placeholder)!.restorable = true;
       }
-      if (restorable) restoring = true;
+      if (restorable) registry.restoring = true;
       return placeholder;
     },
-    get size() {
-      return byPlaceholder.size;
-    },
-    get longest() {
-      return longest;
-    },
-    get restoring() {
-      return restoring;
-    },
     restore(text, opts = {}) {
-      if (!restoring) return text;
+      if (!registry.restoring) return text;
       return text.replace(/\[[A-Z][A-Z0-9_]*_\d+\]/g, (p) => {
         const entry = byPlaceholder.get(p);
         if (entry === undefined || !entry.restorable) return p;
@@ -72,6 +68,7 @@ export function createPlaceholders(): Placeholders {
       });
     },
   };
+  return registry;
 }
 
 /** `text` with each span (non-overlapping, any order) replaced by its placeholder. */

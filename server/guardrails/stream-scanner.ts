@@ -1,3 +1,4 @@
+import type { Mutable } from "../mutable.js";
 import { findViolations, nonOverlapping, type Finding } from "./evaluate.js";
 import { redactSpans, type Placeholders } from "./placeholders.js";
 import type { CompiledPolicy, GuardrailStageName } from "./policy.js";
@@ -53,7 +54,6 @@ export function createStreamScanner(
   const release = releasePointOf(policies, stage);
   let context = "";
   let pending = "";
-  let seen = "";
 
   const step = async (final: boolean): Promise<ScanStep> => {
     const scanned = context + pending;
@@ -77,20 +77,20 @@ export function createStreamScanner(
     return { text };
   };
 
-  return {
+  // `seen` is a data property `push` extends, not a getter (see `Mutable`).
+  const scanner: Mutable<StreamScanner> = {
+    seen: "",
     push(text) {
       pending += text;
-      seen += text;
+      scanner.seen += text;
       if (release.holdBlank && BLANK.test(text)) return Promise.resolve({ text: "" });
       return step(false);
     },
     flush() {
       return step(true);
     },
-    get seen() {
-      return seen;
-    },
   };
+  return scanner;
 }
 
 /** A chunk of whitespace alone (or nothing). */

@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import type { Clock } from "../clock.js";
+import type { Mutable } from "../mutable.js";
 import type { StateBackend } from "../store/state/state-backend.js";
 import { createPeriodCalendar, type BudgetPeriodName, type Period, type PeriodCalendar } from "./periods.js";
 
@@ -167,17 +168,19 @@ export interface BudgetReservations {
 
 /** Internal, mutable side of a {@link Reservation}. */
 interface Handle {
-  view: Reservation;
+  /**
+   * What callers see; `heldMicros` and `settled` are kept on it as data properties, not getters
+   * over this handle (see `Mutable`).
+   */
+  view: Mutable<Reservation>;
   id: string;
   tenant: string;
   lines: readonly (ReservationLine & { key: string; spentKey: string })[];
   marker: string;
-  held: bigint;
   /** Holds that landed: the reservation plus each extension; the marker counts them. */
   holds: number;
   /** An extension whose call rejected, so its outcome is unknown; run again before anything else. */
   pending?: bigint;
-  settled: boolean;
 }
 
 /**
@@ -283,7 +286,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     } else if (!result.ok) {
       return refusal(handle, result.index, result.current, amount);
     }
-    handle.held += amount;
+    handle.view.heldMicros += amount;
     handle.holds = sequence;
     return { ok: true, reservation: handle.view };
   };
@@ -323,10 +326,10 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
   const settle = async (reservation: Reservation, actualMicros: bigint): Promise<readonly SettledLine[] | undefined> => {
     const handle = handleOf(reservation);
-    if (handle.settled) return undefined;
+    if (handle.view.settled) return undefined;
     if (actualMicros < 0n) throw new RangeError(`actualMicros must not be negative, got ${actualMicros}`);
     if (handle.lines.length === 0) {
-      handle.settled = true;
+      handle.view.settled = true;
       return undefined;
     }
     // An extension whose outcome is unknown runs again first, so it can no longer land later.
@@ -342,7 +345,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       },
       ttlFor(handle.lines),
     );
-    handle.settled = true;
+    handle.view.settled = true;
     if (!result.settled) return undefined;
     return handle.lines.map((line) => {
       const total = BigInt(result.counters.get(line.key) ?? 0);
@@ -365,30 +368,23 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
         return Object.freeze({ budget, period, key, spentKey: `${key}:spent` });
       });
       const handle: Handle = {
-        view: undefined as unknown as Reservation,
+        view: {
+          id,
+          tenant: request.tenant,
+          lines: Object.freeze(lines.map(({ budget, period }) => Object.freeze({ budget, period }))),
+          heldMicros: 0n,
+          settled: false,
+        },
         id,
         tenant: request.tenant,
         lines,
         marker: holdMarkerKey(request.tenant, id),
-        held: 0n,
         holds: 0,
-        settled: false,
-      };
-      handle.view = {
-        id,
-        tenant: request.tenant,
-        lines: Object.freeze(lines.map(({ budget, period }) => Object.freeze({ budget, period }))),
-        get heldMicros() {
-          return handle.held;
-        },
-        get settled() {
-          return handle.settled;
-        },
       };
       // Non-enumerable: invisible to logs, spreads and equality checks.
       Object.defineProperty(handle.view, HANDLE, { value: handle });
       if (lines.length === 0) {
-        handle.held = request.amountMicros;
+        handle.view.heldMicros = request.amountMicros;
         return { ok: true, reservation: handle.view };
       }
       return request.seeder === undefined ? plainHold(handle, request.amountMicros, 1) : seededHold(handle, request.amountMicros, request.seeder);
@@ -396,10 +392,10 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
     async extend(reservation, moreMicros) {
       const handle = handleOf(reservation);
-      if (handle.settled) throw new Error(`budget reservation ${handle.id} is already settled`);
+      if (handle.view.settled) throw new Error(`budget reservation ${handle.id} is already settled`);
       if (moreMicros < 0n) throw new RangeError(`moreMicros must not be negative, got ${moreMicros}`);
       if (handle.lines.length === 0) {
-        handle.held += moreMicros;
+        handle.view.heldMicros += moreMicros;
         return { ok: true, reservation };
       }
       if (handle.pending !== undefined && handle.pending !== moreMicros) {
