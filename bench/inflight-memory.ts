@@ -12,6 +12,7 @@
  *
  * Needs DATABASE_URL and REDIS_URL.
  */
+import { setMaxListeners } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -63,6 +64,7 @@ await sleep(1_000);
 const m0 = await memory();
 await snapshot();
 const controller = new AbortController();
+setMaxListeners(0, controller.signal);
 const running = Array.from({ length: CALLS }, async (_, i) => {
   try {
     await (await post(`bench-slow-unary ${runId} ${i}`, controller.signal)).body.text();
