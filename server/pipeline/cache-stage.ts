@@ -52,7 +52,10 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
   const planOf = (meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): Plan | undefined => {
     const ahead = deps.lookahead?.take(meta);
     const plan = ahead !== undefined && ahead.request === request ? ahead.plan : cachePlanOf(deps, meta, kind, request);
-    return plan !== undefined && ahead !== undefined && ahead.plan.key === plan.key ? { ...plan, started: ahead.lookup } : plan;
+    if (plan === undefined || ahead === undefined || ahead.plan.key !== plan.key) return plan;
+    // Spelled out, not `{ ...plan, started }`: V8 11 gives a literal that starts with a spread and
+    // then adds a key a new hidden class every time (bench/README.md, "Memory per call in flight").
+    return { scope: plan.scope, route: plan.route, key: plan.key, started: ahead.lookup };
   };
   const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => plan.started ?? deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
   const record = (plan: Plan | undefined, status: CacheStatusName, saved?: bigint) => {
