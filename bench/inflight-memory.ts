@@ -2,13 +2,14 @@
  * What one model call in flight holds in the gateway while it waits for the provider — the
  * objects every scavenge copies at high concurrency (bench/README.md, "Memory per call in
  * flight"). A `production` replica (compiled; Postgres, Redis, the whole pipeline), warmed with
- * 200 calls; then N OpenAI-surface chat completions (unique prompts: cache missed) that
- * `bench/upstream.ts` holds without an answer (`bench-slow-unary`), until it holds them all.
+ * 200 calls; then N OpenAI-surface chat completions (or, with `--wire connect`, Connect `Chat`
+ * calls sent by undici) with unique prompts (cache missed) that `bench/upstream.ts` holds without
+ * an answer (`bench-slow-unary`), until it holds them all.
  * Reports the change in V8 heap used and external memory per call, each read after a full GC
  * (`bench/stream-memory-probe.mjs`); with `--snapshots DIR` also writes a heap snapshot before
  * and while they are in flight, for `bench/heap-diff.ts`.
  *
- *   node --import tsx bench/inflight-memory.ts [--calls 500] [--snapshots DIR]
+ *   node --import tsx bench/inflight-memory.ts [--calls 500] [--wire openai|connect] [--snapshots DIR]
  *
  * Needs DATABASE_URL and REDIS_URL.
  */
@@ -16,7 +17,10 @@ import { setMaxListeners } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Pool } from "undici";
+import { ChatRequestSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { startSwitchboard } from "./switchboard-setup.js";
@@ -26,6 +30,8 @@ const arg = (name: string, fallback: string) => {
   return i < 0 ? fallback : process.argv[i + 1]!;
 };
 const CALLS = Number(arg("calls", "500"));
+const WIRE = arg("wire", "openai");
+if (WIRE !== "openai" && WIRE !== "connect") throw new Error(`--wire ${WIRE}: openai or connect`);
 const snapshots = process.argv.includes("--snapshots") ? resolve(arg("snapshots", "")) : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -48,10 +54,18 @@ const pool = new Pool(gw.url, { connections: CALLS + 8, headersTimeout: 0, bodyT
 const runId = Math.random().toString(36).slice(2, 8);
 const post = (text: string, signal?: AbortSignal) =>
   pool.request({
-    path: "/v1/chat/completions",
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
-    body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }] }),
+    ...(WIRE === "openai"
+      ? {
+          path: "/v1/chat/completions",
+          headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
+          body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }] }),
+        }
+      : {
+          path: "/switchboard.v1.CapabilityService/Chat",
+          headers: { "content-type": "application/proto", "connect-protocol-version": "1", authorization: `Bearer ${gw.key}` },
+          body: toBinary(ChatRequestSchema, create(ChatRequestSchema, { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: text } }] }] })),
+        }),
     ...(signal ? { signal } : {}),
   });
 for (let i = 0; i < 200; i++) await (await post(`hello benchmark ${runId} warm ${i}`)).body.text();
