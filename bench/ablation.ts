@@ -19,12 +19,8 @@ import { Pool } from "undici";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
+import { arg } from "./cli.js";
 
-const argv = process.argv.slice(2);
-const arg = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : argv[i + 1]!;
-};
 const CONNS = Number(arg("conns", "64"));
 const REQUESTS = Number(arg("requests", "2000"));
 const WARMUP = Number(arg("warmup", "1000"));

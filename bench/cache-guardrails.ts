@@ -25,11 +25,8 @@ import { createMemoryState } from "../server/store/state/memory-state.js";
 import { createRedisState } from "../server/store/state/redis-state.js";
 import type { StateBackend } from "../server/store/state/state-backend.js";
 import { testCallMeta } from "../server/pipeline/call-meta.testing.js";
+import { arg } from "./cli.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
 const ITERATIONS = Number(arg("iterations", "2000"));
 const OUT = arg("out", "bench/results/cache-guardrails.json");
 

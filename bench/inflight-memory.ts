@@ -24,15 +24,12 @@ import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { startSwitchboard } from "./switchboard-setup.js";
+import { arg, flag } from "./cli.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1]!;
-};
 const CALLS = Number(arg("calls", "500"));
 const WIRE = arg("wire", "openai");
 if (WIRE !== "openai" && WIRE !== "connect") throw new Error(`--wire ${WIRE}: openai or connect`);
-const snapshots = process.argv.includes("--snapshots") ? resolve(arg("snapshots", "")) : undefined;
+const snapshots = flag("snapshots") ? resolve(arg("snapshots", "")) : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const upstream = await startNode("bench/upstream.ts", ["0", "0"]);

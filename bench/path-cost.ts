@@ -42,13 +42,9 @@ import { followGcTrace } from "./gc-trace.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
+import { arg, flag } from "./cli.js";
 
 const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(`--${name}`);
-const arg = (name: string, fallback: string) => {
-  const i = argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : argv[i + 1]!;
-};
 const mode = argv[0] === "production" ? "production" : "embedded";
 const CONNS = Number(arg("conns", "16"));
 const REQUESTS = Number(arg("requests", "3000"));

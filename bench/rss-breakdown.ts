@@ -20,14 +20,11 @@ import { runLoad } from "./load.js";
 import { startNode } from "./processes.js";
 import { cpuMicros } from "./proc-stats.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
+import { arg, flag } from "./cli.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1]!;
-};
 const SECONDS = Number(arg("seconds", "4"));
 const CONNS = Number(arg("conns", "64"));
-const SNAPSHOT = process.argv.includes("--snapshot");
+const SNAPSHOT = flag("snapshot");
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = mkdtempSync(join(tmpdir(), "sb-rss-"));

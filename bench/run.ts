@@ -33,11 +33,8 @@ import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
 import { startSwitchboard, type BenchGateway } from "./switchboard-setup.js";
+import { arg } from "./cli.js";
 
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
 const DELAY_MS = Number(arg("delay-ms", "0"));
 const SECONDS = Number(arg("seconds", "4"));
 const REPEAT = Math.max(1, Number(arg("repeat", "1")));

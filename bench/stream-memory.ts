@@ -25,16 +25,13 @@ import { generateSecret } from "../server/auth/key-format.js";
 import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { rssMb } from "./proc-stats.js";
+import { arg, flag } from "./cli.js";
 
 const HERE = new URL(".", import.meta.url).pathname;
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i < 0 ? fallback : process.argv[i + 1]!;
-};
 const root = resolve(arg("root", join(HERE, "..")));
 const loader = arg("loader", "tsx");
 const streams = Number(arg("streams", "1000"));
-const snapshots = process.argv.includes("--snapshots") ? resolve(arg("snapshots", "")) : undefined;
+const snapshots = flag("snapshots") ? resolve(arg("snapshots", "")) : undefined;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const upstream = await startNode("bench/upstream.ts", ["0", "0"]);

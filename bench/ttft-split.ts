@@ -22,12 +22,8 @@ import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader } from "./raw
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
+import { arg, flag } from "./cli.js";
 
-const flag = (name: string) => process.argv.includes(`--${name}`);
-const arg = (name: string, fallback: string) => {
-  const i = process.argv.indexOf(`--${name}`);
-  return i === -1 ? fallback : process.argv[i + 1]!;
-};
 const MODE = process.argv[2] === "embedded" ? "embedded" : "production";
 const STREAMS = Number(arg("streams", "300"));
 
