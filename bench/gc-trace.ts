@@ -15,6 +15,8 @@ import { join } from "node:path";
 export interface GcTotals {
   allocatedBytes: number;
   pauseMs: number;
+  /** The longest single pause. */
+  maxPauseMs: number;
   /**
    * CPU the collector spent, on every thread: the pause, the incremental marking steps the main
    * thread took between pauses, and the helper threads' work (`background.*`: parallel
@@ -33,13 +35,14 @@ export interface GcTrace {
 
 /** Sums the `--trace-gc-nvp` lines of `text`. */
 export function sumGcLines(text: string): GcTotals {
-  const out: GcTotals = { allocatedBytes: 0, pauseMs: 0, gcCpuMs: 0, scavenges: 0, markCompacts: 0 };
+  const out: GcTotals = { allocatedBytes: 0, pauseMs: 0, maxPauseMs: 0, gcCpuMs: 0, scavenges: 0, markCompacts: 0 };
   for (const line of text.split("\n")) {
     const kind = / gc=(\w+)/.exec(line)?.[1];
     if (kind === undefined) continue;
     out.allocatedBytes += Number(/ allocated=(\d+)/.exec(line)?.[1] ?? 0);
     const pause = Number(/ pause=([\d.]+)/.exec(line)?.[1] ?? 0);
     out.pauseMs += pause;
+    out.maxPauseMs = Math.max(out.maxPauseMs, pause);
     out.gcCpuMs += pause + Number(/ incremental=([\d.]+)/.exec(line)?.[1] ?? 0);
     for (const m of line.matchAll(/ background\.[\w.]+=([\d.]+)/g)) out.gcCpuMs += Number(m[1]);
     if (kind === "s") out.scavenges++;

@@ -27,6 +27,8 @@ export interface StartOptions {
   readyLine?: RegExp;
   /** Flags before `--import tsx` (e.g. `--cpu-prof`). */
   nodeFlags?: string[];
+  /** The Node binary to run it with. Default: this process's. */
+  node?: string;
   /**
    * Run the script compiled, from this build folder ({@link buildOnce}), as `npm start` does:
    * `node --enable-source-maps <dist>/<script>.js`. Default: from source with tsx.
@@ -73,7 +75,7 @@ export function startNode(script: string, args: string[], opts: StartOptions = {
   const env: NodeJS.ProcessEnv = { ...process.env, ...opts.env };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
   const entry = opts.dist === undefined ? ["--import", "tsx", script] : ["--enable-source-maps", join(opts.dist, script.replace(/\.ts$/, ".js"))];
-  const child = spawn(process.execPath, [...(opts.nodeFlags ?? []), ...entry, ...args], {
+  const child = spawn(opts.node ?? process.execPath, [...(opts.nodeFlags ?? []), ...entry, ...args], {
     cwd: ROOT,
     env,
     stdio: ["ignore", "pipe", "pipe"],

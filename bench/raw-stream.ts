@@ -4,6 +4,7 @@
  * measuring client's (connect-node's client takes 0.7–1.0 ms longer to hand over the same delta;
  * bench/README.md, "ChatStream time to first token"). Used by `run.ts` and `ttft-split.ts`.
  */
+import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import { ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
@@ -36,4 +37,15 @@ export function deltaReader(): (chunk: Buffer) => boolean {
     }
     return delta;
   };
+}
+
+/**
+ * A ChatStream over gRPC (h2c) on `session` without connect-node's client: one HTTP/2 stream with
+ * the request's envelope; read it with {@link deltaReader} (gRPC ends a stream with trailers, so
+ * every envelope is a message).
+ */
+export function grpcChatStream(session: ClientHttp2Session, authorization: string, text: string): ClientHttp2Stream {
+  const stream = session.request({ ":method": "POST", ":path": CHAT_STREAM_PATH, "content-type": "application/grpc", te: "trailers", authorization });
+  stream.end(chatStreamEnvelope(text));
+  return stream;
 }

@@ -15,11 +15,14 @@
  *
  *   node --import tsx bench/run.ts [--delay-ms 0] [--seconds 4] [--repeat 1] [--conns 1,16,64]
  *     [--only direct,proxy,portkey,sb,full,ttft,streams] [--ttft-count 300] [--streams 1000]
- *     [--out bench/results/latest.json]
+ *     [--warmup 3000] [--out bench/results/latest.json]
+ * Every target first serves `--warmup` calls (16 callers, at most 10 s), not measured: a replica's
+ * first thousand or so calls run 30–50 % slower while its JIT and pools warm (bench/README.md).
  * `full` needs DATABASE_URL and REDIS_URL (eval "$(bash scripts/services.sh up)"); SB_BENCH_PROFILE=1
  * writes a CPU profile of each Switchboard replica to bench/results/profiles/.
  */
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { connect as http2Connect, type ClientHttp2Session } from "node:http2";
 import { cpus } from "node:os";
 import { join, resolve } from "node:path";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
@@ -28,7 +31,7 @@ import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile, runLoad } from "./load.js";
-import { CHAT_STREAM_PATH, chatStreamEnvelope, deltaReader } from "./raw-stream.js";
+import { CHAT_STREAM_PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-stream.js";
 import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
@@ -43,6 +46,7 @@ const ONLY = new Set(arg("only", "direct,proxy,portkey,sb,full,ttft,streams").sp
 const TTFT_COUNT = Number(arg("ttft-count", "300"));
 const STREAMS = Number(arg("streams", "1000"));
 const OUT = arg("out", "bench/results/latest.json");
+const WARMUP = Number(arg("warmup", "3000"));
 const ROOT = new URL("..", import.meta.url).pathname;
 const PROFILE_DIR = process.env.SB_BENCH_PROFILE ? join(ROOT, "bench/results/profiles") : undefined;
 
@@ -68,7 +72,7 @@ const median = (xs: number[]) => percentile(xs, 50);
 async function measure(target: string, pid: number, send: (i: number) => Promise<void>): Promise<Row[]> {
   let n = 0;
   const next = () => send(n++);
-  await runLoad(next, { concurrency: 16, durationMs: 1_000, maxRequests: 20_000 }); // warm-up, not measured
+  await runLoad(next, { concurrency: 16, durationMs: 10_000, maxRequests: WARMUP }); // warm-up, not measured
   const rows: Row[] = [];
   for (const concurrency of CONCURRENCY) {
     const runs: Omit<Row, "cpuSpread">[] = [];
@@ -160,6 +164,16 @@ const rawChatStreamProbe = (t: OpenAITarget): StreamProbe => {
     if (firstTokenMs < 0) throw new Error("no delta in the stream");
     return { firstTokenMs };
   };
+};
+
+/** ChatStream over gRPC (h2c) with a raw node:http2 client, for the same reason as {@link rawChatStreamProbe}. */
+const rawGrpcChatStreamProbe = (session: ClientHttp2Session, authorization: string): StreamProbe => async () => {
+  const started = performance.now();
+  const read = deltaReader();
+  let firstTokenMs = -1;
+  for await (const chunk of grpcChatStream(session, authorization, "hello benchmark")) if (read(chunk as Buffer) && firstTokenMs < 0) firstTokenMs = performance.now() - started;
+  if (firstTokenMs < 0) throw new Error("no delta in the stream");
+  return { firstTokenMs };
 };
 
 const openSse = (t: OpenAITarget) => async (signal: AbortSignal) => {
@@ -272,6 +286,9 @@ async function main(): Promise<void> {
       ttft.push(await measureTtft(`${name} ChatStream connect`, chatStreamProbe(c.connect), TTFT_COUNT));
       ttft.push(await measureTtft(`${name} ChatStream connect (raw client)`, rawChatStreamProbe(c.openai), TTFT_COUNT));
       ttft.push(await measureTtft(`${name} ChatStream grpc`, chatStreamProbe(c.grpc), TTFT_COUNT));
+      const session = http2Connect(gw.url);
+      ttft.push(await measureTtft(`${name} ChatStream grpc (raw client)`, rawGrpcChatStreamProbe(session, `Bearer ${gw.key}`), TTFT_COUNT));
+      session.close();
       ttft.push(await measureTtft(`${name} openai SSE`, sseProbe(c.openai), TTFT_COUNT));
     }
     if (ONLY.has("streams")) {

@@ -119,7 +119,9 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     env,
     ...(runtime === "build" ? { dist: buildOnce() } : {}),
     readyLine: /"url":"http:\/\/127\.0\.0\.1:(\d+)"/,
-    // SB_GATEWAY_NODE_FLAGS: extra Node flags for the gateway only (e.g. a GC or heap setting to compare).
+    // SB_GATEWAY_NODE_FLAGS: extra Node flags for the gateway only (e.g. a GC or heap setting to compare);
+    // SB_GATEWAY_NODE: another Node binary for the gateway only (to compare runtimes).
+    ...(process.env.SB_GATEWAY_NODE ? { node: process.env.SB_GATEWAY_NODE } : {}),
     nodeFlags: [...(process.env.SB_GATEWAY_NODE_FLAGS ?? "").split(" ").filter(Boolean), ...(opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [])],
   });
   const url = `http://127.0.0.1:${proc.port}`;

@@ -18,7 +18,7 @@ import { Pool } from "undici";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile } from "./load.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
-import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader } from "./raw-stream.js";
+import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-stream.js";
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
@@ -67,10 +67,8 @@ const probes: Record<string, Probe> = {
   },
   "raw client, gRPC (node:http2)": () => {
     const start = performance.now();
-    const stream = session.request({ ":method": "POST", ":path": PATH, "content-type": "application/grpc", te: "trailers", authorization: auth });
-    stream.end(envelope(prompt()));
     const read = deltaReader();
-    return timed(start, stream as AsyncIterable<Buffer>, read);
+    return timed(start, grpcChatStream(session, auth, prompt()) as AsyncIterable<Buffer>, read);
   },
   "OpenAI SSE (undici)": async () => {
     const start = performance.now();
