@@ -35,10 +35,9 @@ import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
 import { Pool } from "undici";
-import { ChatRequestSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { followGcTrace } from "./gc-trace.js";
+import { connectChat } from "./raw-client.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
@@ -93,16 +92,7 @@ const paths: Record<string, (i: number) => Promise<void>> = {
   },
   // The same Connect call as `connect`, sent by undici as `openai` is: the gateway's cost and
   // latency without connect-node's client in the caller (for one-connection latency).
-  "connect-raw": async (i) => {
-    const res = await pool.request({
-      path: "/switchboard.v1.CapabilityService/Chat",
-      method: "POST",
-      headers: { "content-type": "application/proto", "connect-protocol-version": "1", authorization: `Bearer ${gw.key}` },
-      body: toBinary(ChatRequestSchema, create(ChatRequestSchema, { options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never)),
-    });
-    if (res.statusCode !== 200) throw new Error(`connect-raw: ${res.statusCode} ${await res.body.text()}`);
-    await res.body.arrayBuffer();
-  },
+  "connect-raw": (i) => connectChat(pool, `Bearer ${gw.key}`, prompt(i)),
   openai: async (i) => {
     const res = await pool.request({
       path: "/v1/chat/completions",

@@ -31,7 +31,7 @@ import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile, runLoad } from "./load.js";
-import { CHAT_STREAM_PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-stream.js";
+import { CHAT_STREAM_PATH, chatStreamEnvelope, connectChat, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
@@ -273,6 +273,8 @@ async function main(): Promise<void> {
     await postChat(c.openai, fixed)(0);
     rssIdle[name] = Math.round(rssMb(pid));
     rows.push(...(await measure(`${name} connect`, pid, async () => void (await c.connect.chat(chatReq(prompt()))))));
+    // The same call sent by undici, as the OpenAI rows are: the gateway's cost without connect-node's client on the shared cores.
+    rows.push(...(await measure(`${name} connect (raw client)`, pid, () => connectChat(c.openai.pool, `Bearer ${gw.key}`, prompt()))));
     rows.push(...(await measure(`${name} grpc`, pid, async () => void (await c.grpc.chat(chatReq(prompt()))))));
     rows.push(...(await measure(`${name} openai`, pid, postChat(c.openai, prompt))));
     if (mode === "production") {
@@ -332,8 +334,10 @@ function ratios(rows: Row[], ttft: TtftRow[]) {
   return {
     perCoreVsPortkey: {
       connectFull: cpuRatio("portkey", "sb-full connect"),
+      connectFullRawClient: cpuRatio("portkey", "sb-full connect (raw client)"),
       openaiFull: cpuRatio("portkey", "sb-full openai"),
       connect: cpuRatio("portkey", "sb connect"),
+      connectRawClient: cpuRatio("portkey", "sb connect (raw client)"),
       openai: cpuRatio("portkey", "sb openai"),
     },
     addedP50AtOneConnMs: Object.fromEntries(rows.filter((r) => r.concurrency === one && r.target !== "direct").map((r) => [r.target, added(r.target)])),

@@ -18,7 +18,7 @@ import { Pool } from "undici";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile } from "./load.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
-import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-stream.js";
+import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";

@@ -1,15 +1,31 @@
 /**
- * ChatStream without connect-node's client: the request framed by hand and the response's
- * envelopes parsed as they arrive, so a time-to-first-token figure is the gateway's and not the
- * measuring client's (connect-node's client takes 0.7–1.0 ms longer to hand over the same delta;
- * bench/README.md, "ChatStream time to first token"). Used by `run.ts` and `ttft-split.ts`.
+ * `Chat` and `ChatStream` without connect-node's client: the request framed by hand and the
+ * response's envelopes parsed as they arrive, so a figure is the gateway's and not the measuring
+ * client's — connect-node's client takes 0.7–1.0 ms longer to hand over the same delta
+ * (bench/README.md, "ChatStream time to first token"), and on these 2 cores its CPU also lengthens
+ * every call the gateway holds, which the gateway's own CPU per call then shows. Used by `run.ts`,
+ * `path-cost.ts` and `ttft-split.ts`.
  */
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
-import { ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
+import type { Pool } from "undici";
+import { ChatRequestSchema, ChatStreamRequestSchema, ChatStreamResponseSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 
 export const CHAT_STREAM_PATH = "/switchboard.v1.CapabilityService/ChatStream";
+
+/** A `Chat` on route `bench` over the Connect protocol (HTTP/1.1, binary) sent by undici; throws unless it answers 200. */
+export async function connectChat(pool: Pool, authorization: string, text: string): Promise<void> {
+  const request = { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] };
+  const res = await pool.request({
+    path: "/switchboard.v1.CapabilityService/Chat",
+    method: "POST",
+    headers: { "content-type": "application/proto", "connect-protocol-version": "1", authorization },
+    body: toBinary(ChatRequestSchema, create(ChatRequestSchema, request)),
+  });
+  if (res.statusCode !== 200) throw new Error(`Chat: ${res.statusCode} ${await res.body.text()}`);
+  await res.body.arrayBuffer();
+}
 
 /** A ChatStream request on route `bench` as one enveloped message (flags 0, 4-byte length): the framing of both Connect streams and gRPC. */
 export function chatStreamEnvelope(text: string): Buffer {
