@@ -16,8 +16,9 @@
  *   node --import tsx bench/run.ts [--delay-ms 0] [--seconds 4] [--repeat 1] [--conns 1,16,64]
  *     [--only direct,proxy,portkey,sb,full,ttft,streams] [--ttft-count 300] [--streams 1000]
  *     [--warmup 3000] [--out bench/results/latest.json]
- * Every target first serves `--warmup` calls (16 callers, at most 10 s), not measured: a replica's
- * first thousand or so calls run 30–50 % slower while its JIT and pools warm (bench/README.md).
+ * Every target first serves `--warmup` calls (16 callers, at most 10 s), not measured — a Switchboard
+ * replica every kind of call first — since a replica's first thousands of calls run 30–50 % slower
+ * while its JIT and pools warm (bench/README.md).
  * `full` needs DATABASE_URL and REDIS_URL (eval "$(bash scripts/services.sh up)"); SB_BENCH_PROFILE=1
  * writes a CPU profile of each Switchboard replica to bench/results/profiles/.
  */
@@ -69,10 +70,16 @@ interface Row {
 const round = (n: number) => Math.round(n * 1000) / 1000;
 const median = (xs: number[]) => percentile(xs, 50);
 
+/** `--warmup` unmeasured calls (16 callers, at most 10 s). */
+async function warmUp(send: (i: number) => Promise<void>): Promise<void> {
+  let n = 0;
+  await runLoad(() => send(n++), { concurrency: 16, durationMs: 10_000, maxRequests: WARMUP });
+}
+
 async function measure(target: string, pid: number, send: (i: number) => Promise<void>): Promise<Row[]> {
   let n = 0;
   const next = () => send(n++);
-  await runLoad(next, { concurrency: 16, durationMs: 10_000, maxRequests: WARMUP }); // warm-up, not measured
+  await warmUp(send);
   const rows: Row[] = [];
   for (const concurrency of CONCURRENCY) {
     const runs: Omit<Row, "cpuSpread">[] = [];
@@ -272,11 +279,17 @@ async function main(): Promise<void> {
     await c.connect.chat(chatReq("hello benchmark"));
     await postChat(c.openai, fixed)(0);
     rssIdle[name] = Math.round(rssMb(pid));
-    rows.push(...(await measure(`${name} connect`, pid, async () => void (await c.connect.chat(chatReq(prompt()))))));
-    // The same call sent by undici, as the OpenAI rows are: the gateway's cost without connect-node's client on the shared cores.
-    rows.push(...(await measure(`${name} connect (raw client)`, pid, () => connectChat(c.openai.pool, `Bearer ${gw.key}`, prompt()))));
-    rows.push(...(await measure(`${name} grpc`, pid, async () => void (await c.grpc.chat(chatReq(prompt()))))));
-    rows.push(...(await measure(`${name} openai`, pid, postChat(c.openai, prompt))));
+    const kinds: [string, (i: number) => Promise<void>][] = [
+      [`${name} connect`, async () => void (await c.connect.chat(chatReq(prompt())))],
+      // The same call sent by undici, as the OpenAI rows are: the gateway's cost without connect-node's client on the shared cores.
+      [`${name} connect (raw client)`, () => connectChat(c.openai.pool, `Bearer ${gw.key}`, prompt())],
+      [`${name} grpc`, async () => void (await c.grpc.chat(chatReq(prompt())))],
+      [`${name} openai`, postChat(c.openai, prompt)],
+    ];
+    // Every kind of call warms the replica before its first row: the paths share the pipeline, and
+    // a row measured while the JIT still compiles what a later row also runs is charged for it.
+    for (const [, send] of kinds) await warmUp(send);
+    for (const [target, send] of kinds) rows.push(...(await measure(target, pid, send)));
     if (mode === "production") {
       // The cache-hit path: the same prompt every time (stored by the calls above).
       const hit = await c.connect.chat(chatReq("hello benchmark"));
