@@ -161,6 +161,8 @@ interface Answer {
 }
 
 const IGNORED = new Set(["date", ":status"]);
+/** Whether this Node's HTTP/2 server leaves a stream half open after answering before the body was read (Node 20 does). */
+const HALF_OPEN_AFTER_ANSWER = Number(process.versions.node.split(".")[0]) < 22;
 const plainObject = (h: object) => Object.fromEntries(Object.entries(h).filter(([k]) => !IGNORED.has(k)));
 
 async function send(session: ClientHttp2Session, sent: Sent): Promise<Answer> {
@@ -321,11 +323,13 @@ describe("gRPC unary calls over HTTP/2 without connect-node's universal plumbing
     await both(raw(Buffer.concat([envelope(new Uint8Array([0xff])), envelope(new Uint8Array(1), 0, READ_MAX + 1)])));
     // Bodies past the flow-control window: connect stops reading at the refused header, or once
     // a second message is complete, and answers; so must the direct path.
+    // (Node 20 leaves such a stream half open until the client gives up; from Node 22 its HTTP/2
+    // server resets it once the answer is sent. Either way both servers must do the same.)
     const refused = await both(raw(Buffer.concat([envelope(new Uint8Array(READ_MAX * 6), 0, READ_MAX + 1)])));
-    expect(refused.halfOpen).toBe(true);
+    expect(refused.halfOpen).toBe(HALF_OPEN_AFTER_ANSWER);
     const filler = envelope(chatBytes("y".repeat(READ_MAX - 100)));
     const extra = await both(raw(Buffer.concat([envelope(chatBytes("hi")), ...Array.from({ length: 8 }, () => filler)])));
-    expect([status(extra).code, extra.halfOpen]).toEqual([Code.Unimplemented, true]);
+    expect([status(extra).code, extra.halfOpen]).toEqual([Code.Unimplemented, HALF_OPEN_AFTER_ANSWER]);
     const bomb = gzipSync(chatBytes("y".repeat(READ_MAX * 2)));
     expect(status(await both(raw(envelope(bomb, 1), { "grpc-encoding": "gzip" }))).code).toBe(Code.ResourceExhausted);
   });

@@ -47,6 +47,18 @@ describe("log redaction", () => {
     expect(err.value).toBe("sk-secret");
   });
 
+  it("copies an accessor as the value it has on the original (an error's stack from Node 22)", () => {
+    // Node 22+ gives an error an own `stack` getter that answers only for that error; this one
+    // does the same on any Node, so the copy is checked where CI runs too.
+    const err = Object.assign(new Error("boom"), { value: "sk-secret" });
+    const stacks = new WeakMap([[err, "Error: boom\n    at here"]]);
+    Object.defineProperty(err, "stack", { get: function (this: object) { return stacks.get(this); }, enumerable: false, configurable: true });
+    const out = redactLogObject({ err }).err as Error & { value: string };
+    expect(out).not.toBe(err);
+    expect([out.value, out.stack, out instanceof Error]).toEqual([CENSOR, "Error: boom\n    at here", true]);
+    expect(Object.getOwnPropertyDescriptor(out, "stack")?.enumerable).toBe(false);
+  });
+
   it("returns an object with nothing to censor as it is (no copy per access-log line)", () => {
     const line = { code: "ok", durationMs: 3, peer: { ip: "127.0.0.1" }, tags: ["a"] };
     expect(redactLogObject(line)).toBe(line);

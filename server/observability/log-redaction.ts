@@ -16,10 +16,17 @@ const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.c
 /**
  * A shallow copy with the same prototype and own properties, non-enumerable ones included: an
  * error stays an error (pino serialises `err` after this hook, with its type, message and stack).
+ * An accessor is read on the original and copied as its value: from Node 22 (V8 12) an error's
+ * own `stack` is a getter that answers only for the error it was made on, so a copied getter
+ * would log no stack.
  */
 function copyOf(value: object): object {
   const copy = Object.create(Object.getPrototypeOf(value) as object | null) as object;
-  for (const k of Object.getOwnPropertyNames(value)) Object.defineProperty(copy, k, Object.getOwnPropertyDescriptor(value, k)!);
+  for (const k of Object.getOwnPropertyNames(value)) {
+    const own = Object.getOwnPropertyDescriptor(value, k)!;
+    const data = "value" in own ? own : { value: (value as Record<string, unknown>)[k], writable: true, enumerable: own.enumerable, configurable: true };
+    Object.defineProperty(copy, k, data);
+  }
   return copy;
 }
 
