@@ -52,7 +52,7 @@ describe("log redaction", () => {
     // does the same on any Node, so the copy is checked where CI runs too.
     const err = Object.assign(new Error("boom"), { value: "sk-secret" });
     const stacks = new WeakMap([[err, "Error: boom\n    at here"]]);
-    Object.defineProperty(err, "stack", { get: function (this: object) { return stacks.get(this); }, enumerable: false, configurable: true });
+    Object.defineProperty(err, "stack", { get: function (this: typeof err) { return stacks.get(this); }, enumerable: false, configurable: true });
     const out = redactLogObject({ err }).err as Error & { value: string };
     expect(out).not.toBe(err);
     expect([out.value, out.stack, out instanceof Error]).toEqual([CENSOR, "Error: boom\n    at here", true]);
