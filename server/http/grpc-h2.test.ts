@@ -330,8 +330,9 @@ describe("gRPC unary calls over HTTP/2 without connect-node's universal plumbing
     await both(raw(Buffer.concat([envelope(new Uint8Array([0xff])), envelope(new Uint8Array(1), 0, READ_MAX + 1)])));
     // Bodies past the flow-control window: connect stops reading at the refused header, or once
     // a second message is complete, and answers; so must the direct path.
-    // (Node 20 leaves such a stream half open until the client gives up; from Node 22 its HTTP/2
-    // server resets it once the answer is sent. Either way both servers must do the same.)
+    // (Node 20 leaves such a stream half open until the client gives up; from Node 22 the client
+    // sees it closed once the answer is in, and the server's session lingers: see the teardown.
+    // Either way both servers must do the same.)
     const refused = await both(raw(Buffer.concat([envelope(new Uint8Array(READ_MAX * 6), 0, READ_MAX + 1)])));
     expect(refused.halfOpen).toBe(HALF_OPEN_AFTER_ANSWER);
     const filler = envelope(chatBytes("y".repeat(READ_MAX - 100)));
