@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { checkMemory } from "./checkers-faults.js";
+import type { MemorySample } from "./replica.js";
+
+const MB = 2 ** 20;
+const MINUTE = 60_000;
+
+/** One sample every 5 s from `from` to `to` minutes, RSS growing `pctPerHour` from `baseMb`. */
+function series(replica: number, pid: number, from: number, to: number, baseMb: number, pctPerHour: number): MemorySample[] {
+  const out: MemorySample[] = [];
+  for (let t = from * MINUTE; t <= to * MINUTE; t += 5_000) {
+    out.push({ replica, pid, t, rssBytes: baseMb * MB * (1 + (pctPerHour / 100) * ((t - from * MINUTE) / 3_600_000)) });
+  }
+  return out;
+}
+
+describe("P24 memory checker", () => {
+  const opts = { maxPeakBytes: 400 * MB, maxSlopePctPerHour: 10 };
+
+  it("bounds the slope of a process that lived through the run, and only reports a restarted replica's", () => {
+    // Replica 1 restarted at 8 minutes: its longest-lived process is the first one (0–8 min),
+    // replica 2 at 3 and 6 minutes: its longest process (6–10 min) starts with its own warm-up.
+    const samples = [...series(0, 100, 0, 10, 200, 2), ...series(1, 101, 0, 8, 200, 3), ...series(1, 111, 8.1, 10, 150, 400), ...series(2, 102, 0, 3, 200, 0), ...series(2, 112, 3.1, 6, 180, 0), ...series(2, 122, 6.1, 10, 150, 300)];
+    const row = checkMemory(samples, opts);
+    expect(row.status).toBe("pass");
+    expect(row.figure).toMatch(/r0 \d+ MB \+2 %\/h; r1 \d+ MB \+3 %\/h; r2 \d+ MB \+\d+ %\/h \(restarted: reported only\)/);
+  });
+
+  it("fails when the whole-run process grows faster than the bound, or the peak passes its bound", () => {
+    expect(checkMemory([...series(0, 100, 0, 10, 200, 25), ...series(1, 101, 0, 10, 200, 0)], opts).status).toBe("fail");
+    expect(checkMemory(series(0, 100, 0, 10, 390, 500), opts).status).toBe("fail");
+  });
+
+  it("reports the slope without bounding it in a short run", () => {
+    const row = checkMemory(series(0, 100, 0, 2, 200, 100), { maxPeakBytes: 400 * MB });
+    expect([row.status, row.figure]).toEqual(["pass", expect.stringContaining("slope reported only") as unknown]);
+  });
+});
