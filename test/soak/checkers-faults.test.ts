@@ -31,6 +31,17 @@ describe("P24 memory checker", () => {
     expect(checkMemory(series(0, 100, 0, 10, 390, 500), opts).status).toBe("fail");
   });
 
+  it("reports the floor of the whole-run process's heap in use by the minute beside its RSS", () => {
+    // A sawtooth from a floor to floor + 20 MB every 30 s; the floor flat, or rising 1 MB a minute.
+    const withHeap = (floorMb: (minute: number) => number) =>
+      series(0, 100, 0, 10, 200, 2).map((s) => ({ ...s, heapUsedBytes: (floorMb(s.t / MINUTE) + 20 * ((s.t % 30_000) / 30_000)) * MB }));
+    const flat = checkMemory(withHeap(() => 40), opts);
+    expect(flat.figure).toMatch(/r0 \d+ MB \+2 %\/h \(heap in use, floor by the minute 40 → 40 MB, \+0 %\/h: reported only\)/);
+    const rising = checkMemory(withHeap((minute) => 40 + minute), opts);
+    expect(rising.figure).toMatch(/floor by the minute 4\d → 50 MB, \+1\d\d %\/h/);
+    expect([flat.status, rising.status]).toEqual(["pass", "pass"]);
+  });
+
   it("reports the slope without bounding it in a short run", () => {
     const row = checkMemory(series(0, 100, 0, 2, 200, 100), { maxPeakBytes: 400 * MB });
     expect([row.status, row.figure]).toEqual(["pass", expect.stringContaining("slope reported only") as unknown]);

@@ -172,11 +172,32 @@ export function checkMemory(samples: readonly MemorySample[], opts: { maxPeakByt
     const span = (xs: readonly MemorySample[]) => xs.at(-1)!.t - xs[0]!.t;
     const wholeRun = span(run) >= 0.8 * span(all);
     if (wholeRun) worst = Math.max(worst, pct);
-    parts.push(`r${replica} ${(mean / 2 ** 20).toFixed(0)} MB ${pct >= 0 ? "+" : ""}${pct.toFixed(0)} %/h${wholeRun ? "" : " (restarted: reported only)"}`);
+    parts.push(`r${replica} ${(mean / 2 ** 20).toFixed(0)} MB ${signed(pct)} %/h${wholeRun ? heapFloorNote(warm) : " (restarted: reported only)"}`);
   }
   const slopeOk = opts.maxSlopePctPerHour === undefined || worst <= opts.maxSlopePctPerHour;
   const bound = opts.maxSlopePctPerHour === undefined ? "slope reported only (short run)" : `slope bound ${opts.maxSlopePctPerHour} %/h`;
   return row("P24", "memory flat after warm-up", `${parts.join("; ")}; peak ${(peak / 2 ** 20).toFixed(0)} MB (bound ${(opts.maxPeakBytes / 2 ** 20).toFixed(0)}); ${bound}`, peak > 0 && peak <= opts.maxPeakBytes && slopeOk);
+}
+
+const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(0)}`;
+
+/**
+ * The floor of a process's heap in use, minute by minute (the lowest sample of each minute: what
+ * its live objects take between collections), first to last and its slope — reported beside the
+ * RSS slope, which also moves when V8 merely sizes its heap up. Empty without heap samples.
+ */
+function heapFloorNote(samples: readonly MemorySample[]): string {
+  const floors = new Map<number, number>();
+  for (const s of samples) {
+    if (s.heapUsedBytes === undefined) continue;
+    const minute = Math.floor(s.t / 60_000);
+    floors.set(minute, Math.min(floors.get(minute) ?? Infinity, s.heapUsedBytes));
+  }
+  if (floors.size < 3) return "";
+  const points = [...floors].map(([minute, bytes]): [number, number] => [minute / 60, bytes]);
+  const mean = points.reduce((a, [, y]) => a + y, 0) / points.length;
+  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
+  return ` (heap in use, floor by the minute ${mb(points[0]![1])} → ${mb(points.at(-1)![1])} MB, ${signed((100 * regressionSlope(points)) / mean)} %/h: reported only)`;
 }
 
 /** P24 storage: request-log bytes per logged request (metadata mode). */

@@ -26,6 +26,8 @@ export interface MemorySample {
   pid: number;
   t: number;
   rssBytes: number;
+  /** V8's heap in use (its `/metrics` `nodejs_heap_size_used_bytes`), where it was read. */
+  heapUsedBytes?: number;
 }
 
 /** A replica process the soak controls. */
@@ -44,6 +46,17 @@ export interface Replica {
   term(timeoutMs: number): Promise<{ exitMs: number; code: number | null }>;
   /** Resident set size from `/proc/<pid>/status`, if the process is alive. */
   rss(): number | undefined;
+}
+
+/** V8's heap in use of the replica at `url`, from its `/metrics`; undefined when it does not answer. */
+export async function heapUsed(url: string): Promise<number | undefined> {
+  try {
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(1000) })).text();
+    const m = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text);
+    return m === null ? undefined : Number(m[1]);
+  } catch {
+    return undefined; // restarting, or too slow to answer: no sample
+  }
 }
 
 /** A free loopback port chosen by the kernel. */

@@ -13,7 +13,7 @@ import { startLoad } from "./load-client.js";
 import { runNemesisCycle, settleRecoveries, type NemesisEvent, type NemesisTiming } from "./nemesis.js";
 import { createSoakClients } from "./op-calls.js";
 import { formatTable, row, type PropertyRow } from "./property-row.js";
-import type { MemorySample } from "./replica.js";
+import { heapUsed, type MemorySample } from "./replica.js";
 import { startCluster, type Cluster, type ClusterOptions } from "./soak-cluster.js";
 
 /** How long and how hard the soak runs. */
@@ -54,7 +54,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       for (const r of cluster.replicas) {
         const pid = r.pid();
         const rss = r.rss();
-        if (pid !== undefined && rss !== undefined) memory.push({ replica: r.index, pid, t: Date.now(), rssBytes: rss });
+        if (pid === undefined || rss === undefined) continue;
+        const sample: MemorySample = { replica: r.index, pid, t: Date.now(), rssBytes: rss };
+        memory.push(sample);
+        // Replica 0 lives the whole run: its heap in use beside its RSS, to tell a leak from V8
+        // sizing its heap (the floor of the heap's sawtooth is what the live objects take).
+        if (r.index === 0) void heapUsed(r.url).then((bytes) => bytes !== undefined && (sample.heapUsedBytes = bytes));
       }
     }, long ? 5000 : 1000);
     const load = startLoad(cluster.replicas, cluster.secrets, history, {
