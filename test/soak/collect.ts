@@ -7,6 +7,7 @@ import { Redis } from "ioredis";
 import { createDatabase } from "../../server/store/database.js";
 import { createRequestLogStore } from "../../server/store/request-log-store.js";
 import { createUsageStore, type UsageRecordRow } from "../../server/store/usage-store.js";
+import { gauge } from "./replica.js";
 import type { Cluster } from "./soak-cluster.js";
 
 /** What a budget's status said at the end. */
@@ -29,13 +30,6 @@ export interface Collected {
   drainMs: number;
   /** How long the open reservations took to reach 0 (undefined: they never did within the wait). */
   reservationsZeroMs?: number;
-}
-
-/** Reads one gauge from a replica's /metrics (undefined when it cannot be read). */
-async function gauge(url: string, name: string): Promise<number | undefined> {
-  const text = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) }).then((r) => r.text(), () => "");
-  const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-  return line === undefined ? undefined : Number(line.split(" ").pop());
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

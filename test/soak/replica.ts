@@ -48,14 +48,14 @@ export interface Replica {
   rss(): number | undefined;
 }
 
-/** V8's heap in use of the replica at `url`, from its `/metrics`; undefined when it does not answer. */
-export async function heapUsed(url: string): Promise<number | undefined> {
+/** Reads one gauge from the `/metrics` of the replica at `url` (undefined when it cannot be read: restarting, or too slow). */
+export async function gauge(url: string, name: string): Promise<number | undefined> {
   try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(1000) })).text();
-    const m = /^nodejs_heap_size_used_bytes (\d+(?:\.\d+)?)/m.exec(text);
-    return m === null ? undefined : Number(m[1]);
+    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    return line === undefined ? undefined : Number(line.split(" ").pop());
   } catch {
-    return undefined; // restarting, or too slow to answer: no sample
+    return undefined;
   }
 }
 

@@ -13,7 +13,7 @@ import { startLoad } from "./load-client.js";
 import { runNemesisCycle, settleRecoveries, type NemesisEvent, type NemesisTiming } from "./nemesis.js";
 import { createSoakClients } from "./op-calls.js";
 import { formatTable, row, type PropertyRow } from "./property-row.js";
-import { heapUsed, type MemorySample } from "./replica.js";
+import { gauge, type MemorySample } from "./replica.js";
 import { startCluster, type Cluster, type ClusterOptions } from "./soak-cluster.js";
 
 /** How long and how hard the soak runs. */
@@ -59,7 +59,11 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         memory.push(sample);
         // Replica 0 lives the whole run: its heap in use beside its RSS, to tell a leak from V8
         // sizing its heap (the floor of the heap's sawtooth is what the live objects take).
-        if (r.index === 0) void heapUsed(r.url).then((bytes) => bytes !== undefined && (sample.heapUsedBytes = bytes));
+        if (r.index === 0) {
+          void gauge(r.url, "nodejs_heap_size_used_bytes").then((bytes) => {
+            if (bytes !== undefined) sample.heapUsedBytes = bytes;
+          });
+        }
       }
     }, long ? 5000 : 1000);
     const load = startLoad(cluster.replicas, cluster.secrets, history, {
