@@ -17,12 +17,10 @@ import { setMaxListeners } from "node:events";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { create, toBinary } from "@bufbuild/protobuf";
 import { Pool } from "undici";
-import { ChatRequestSchema } from "../gen/ts/switchboard/v1/capability_service_pb.js";
-import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
+import { connectChatRequest } from "./raw-client.js";
 import { startSwitchboard } from "./switchboard-setup.js";
 import { arg, flag } from "./cli.js";
 
@@ -58,11 +56,7 @@ const post = (text: string, signal?: AbortSignal) =>
           headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
           body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }] }),
         }
-      : {
-          path: "/switchboard.v1.CapabilityService/Chat",
-          headers: { "content-type": "application/proto", "connect-protocol-version": "1", authorization: `Bearer ${gw.key}` },
-          body: toBinary(ChatRequestSchema, create(ChatRequestSchema, { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: text } }] }] })),
-        }),
+      : connectChatRequest(`Bearer ${gw.key}`, text)),
     ...(signal ? { signal } : {}),
   });
 for (let i = 0; i < 200; i++) await (await post(`hello benchmark ${runId} warm ${i}`)).body.text();

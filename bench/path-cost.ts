@@ -37,7 +37,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { followGcTrace } from "./gc-trace.js";
-import { connectChat } from "./raw-client.js";
+import { benchChat, connectChat } from "./raw-client.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
@@ -88,7 +88,7 @@ const pool = new Pool(gw.url, { connections: CONNS });
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
 const paths: Record<string, (i: number) => Promise<void>> = {
   connect: async (i) => {
-    await connect.chat({ options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never);
+    await connect.chat(benchChat(prompt(i)));
   },
   // The same Connect call as `connect`, sent by undici as `openai` is: the gateway's cost and
   // latency without connect-node's client in the caller (for one-connection latency).
@@ -104,7 +104,7 @@ const paths: Record<string, (i: number) => Promise<void>> = {
     await res.body.text();
   },
   grpc: async (i) => {
-    await grpc.chat({ options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: prompt(i) } }] }] } as never);
+    await grpc.chat(benchChat(prompt(i)));
   },
 };
 let next = 0; // every call of the run gets its own prompt

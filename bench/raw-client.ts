@@ -14,23 +14,28 @@ import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 
 export const CHAT_STREAM_PATH = "/switchboard.v1.CapabilityService/ChatStream";
 
-/** A `Chat` on route `bench` over the Connect protocol (HTTP/1.1, binary) sent by undici; throws unless it answers 200. */
-export async function connectChat(pool: Pool, authorization: string, text: string): Promise<void> {
-  const request = { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] };
-  const res = await pool.request({
+/** The chat request the benchmarks send: route `bench`, one user message. */
+export const benchChat = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
+
+/** A {@link benchChat} `Chat` over the Connect protocol (HTTP/1.1, binary): undici's request options but the method. */
+export function connectChatRequest(authorization: string, text: string) {
+  return {
     path: "/switchboard.v1.CapabilityService/Chat",
-    method: "POST",
     headers: { "content-type": "application/proto", "connect-protocol-version": "1", authorization },
-    body: toBinary(ChatRequestSchema, create(ChatRequestSchema, request)),
-  });
+    body: toBinary(ChatRequestSchema, create(ChatRequestSchema, benchChat(text))),
+  };
+}
+
+/** A {@link connectChatRequest} sent by undici; throws unless it answers 200. */
+export async function connectChat(pool: Pool, authorization: string, text: string): Promise<void> {
+  const res = await pool.request({ method: "POST", ...connectChatRequest(authorization, text) });
   if (res.statusCode !== 200) throw new Error(`Chat: ${res.statusCode} ${await res.body.text()}`);
   await res.body.arrayBuffer();
 }
 
 /** A ChatStream request on route `bench` as one enveloped message (flags 0, 4-byte length): the framing of both Connect streams and gRPC. */
 export function chatStreamEnvelope(text: string): Buffer {
-  const request = { options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] };
-  const bytes = toBinary(ChatStreamRequestSchema, create(ChatStreamRequestSchema, request));
+  const bytes = toBinary(ChatStreamRequestSchema, create(ChatStreamRequestSchema, benchChat(text)));
   const out = Buffer.alloc(5 + bytes.length);
   out.writeUInt32BE(bytes.length, 1);
   out.set(bytes, 5);

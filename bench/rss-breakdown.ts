@@ -15,9 +15,9 @@ import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
-import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { runLoad } from "./load.js";
 import { startNode } from "./processes.js";
+import { benchChat } from "./raw-client.js";
 import { cpuMicros } from "./proc-stats.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
 import { arg, flag } from "./cli.js";
@@ -40,7 +40,6 @@ const openai = new Pool(gw.url, { connections: 128 });
 const runId = Math.random().toString(36).slice(2, 8);
 let sequence = 0;
 const prompt = () => `hello benchmark ${runId} ${sequence++}`;
-const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
 const postOpenAI = async () => {
   const res = await openai.request({
     path: "/v1/chat/completions",
@@ -71,8 +70,8 @@ const gcSample = async () => {
   return samples().slice(n).find((s) => s.tag === "gc");
 };
 
-await connect.chat(chatReq("hello benchmark"));
-await grpc.chat(chatReq("hello benchmark"));
+await connect.chat(benchChat("hello benchmark"));
+await grpc.chat(benchChat("hello benchmark"));
 await postOpenAI();
 await sleep(3_000);
 const lines = ["| phase | RSS | RssAnon | RssFile | heapTotal | heapUsed | new space | old space | code space | external | arrayBuffers |", "|---|---|---|---|---|---|---|---|---|---|---|"];
@@ -82,7 +81,7 @@ if (SNAPSHOT) {
   process.kill(pid, "SIGUSR2");
   await sleep(15_000);
 }
-const sends = [async () => void (await connect.chat(chatReq(prompt()))), async () => void (await grpc.chat(chatReq(prompt()))), postOpenAI];
+const sends = [async () => void (await connect.chat(benchChat(prompt()))), async () => void (await grpc.chat(benchChat(prompt()))), postOpenAI];
 for (const send of sends) await runLoad(send, { concurrency: 16, durationMs: 1_000, maxRequests: 20_000 }); // warm-up
 const from = mark();
 let ok = 0;

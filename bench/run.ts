@@ -30,9 +30,8 @@ import { createClient, type Client, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
-import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile, runLoad } from "./load.js";
-import { CHAT_STREAM_PATH, chatStreamEnvelope, connectChat, deltaReader, grpcChatStream } from "./raw-client.js";
+import { benchChat, CHAT_STREAM_PATH, chatStreamEnvelope, connectChat, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
@@ -122,7 +121,6 @@ async function measure(target: string, pid: number, send: (i: number) => Promise
 
 const openaiBody = (text: string, stream = false) =>
   JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }], ...(stream ? { stream: true } : {}) });
-const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
 
 /** How one OpenAI-wire target is called: its pool and the headers it needs. */
 interface OpenAITarget {
@@ -149,7 +147,7 @@ const sseProbe = (t: OpenAITarget): StreamProbe => async () => {
 const chatStreamProbe = (client: Client<typeof CapabilityService>): StreamProbe => async () => {
   const started = performance.now();
   let firstTokenMs = -1;
-  for await (const m of client.chatStream(chatReq("hello benchmark"))) if (firstTokenMs < 0 && m.event.case === "delta") firstTokenMs = performance.now() - started;
+  for await (const m of client.chatStream(benchChat("hello benchmark"))) if (firstTokenMs < 0 && m.event.case === "delta") firstTokenMs = performance.now() - started;
   if (firstTokenMs < 0) throw new Error("no delta in the stream");
   return { firstTokenMs };
 };
@@ -189,7 +187,7 @@ const openSse = (t: OpenAITarget) => async (signal: AbortSignal) => {
 };
 
 const openChatStream = (client: Client<typeof CapabilityService>) => async (signal: AbortSignal) => {
-  for await (const _ of client.chatStream(chatReq("bench-slow-stream"), { signal })) void _;
+  for await (const _ of client.chatStream(benchChat("bench-slow-stream"), { signal })) void _;
 };
 
 /** Clients of one Switchboard replica. */
@@ -276,14 +274,14 @@ async function main(): Promise<void> {
     const pid = gw.process.pid;
     const prompt = mode === "embedded" ? fixed : unique;
     // A first call of each kind must succeed, or the rows would measure errors.
-    await c.connect.chat(chatReq("hello benchmark"));
+    await c.connect.chat(benchChat("hello benchmark"));
     await postChat(c.openai, fixed)(0);
     rssIdle[name] = Math.round(rssMb(pid));
     const kinds: [string, (i: number) => Promise<void>][] = [
-      [`${name} connect`, async () => void (await c.connect.chat(chatReq(prompt())))],
+      [`${name} connect`, async () => void (await c.connect.chat(benchChat(prompt())))],
       // The same call sent by undici, as the OpenAI rows are: the gateway's cost without connect-node's client on the shared cores.
       [`${name} connect (raw client)`, () => connectChat(c.openai.pool, `Bearer ${gw.key}`, prompt())],
-      [`${name} grpc`, async () => void (await c.grpc.chat(chatReq(prompt())))],
+      [`${name} grpc`, async () => void (await c.grpc.chat(benchChat(prompt())))],
       [`${name} openai`, postChat(c.openai, prompt)],
     ];
     // Every kind of call warms the replica before its first row: the paths share the pipeline, and
@@ -292,9 +290,9 @@ async function main(): Promise<void> {
     for (const [target, send] of kinds) rows.push(...(await measure(target, pid, send)));
     if (mode === "production") {
       // The cache-hit path: the same prompt every time (stored by the calls above).
-      const hit = await c.connect.chat(chatReq("hello benchmark"));
+      const hit = await c.connect.chat(benchChat("hello benchmark"));
       if (hit.usage?.cacheStatus === undefined) process.stderr.write("sb-full: the response carries no cache status\n");
-      rows.push(...(await measure(`${name} connect cache hit`, pid, async () => void (await c.connect.chat(chatReq("hello benchmark"))))));
+      rows.push(...(await measure(`${name} connect cache hit`, pid, async () => void (await c.connect.chat(benchChat("hello benchmark"))))));
       rows.push(...(await measure(`${name} openai cache hit`, pid, postChat(c.openai, fixed))));
     }
     if (ONLY.has("ttft")) {

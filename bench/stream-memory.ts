@@ -19,11 +19,11 @@ import { createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
-import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { generateSecret } from "../server/auth/key-format.js";
 import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
+import { benchChat } from "./raw-client.js";
 import { rssMb } from "./proc-stats.js";
 import { arg, flag } from "./cli.js";
 
@@ -82,8 +82,7 @@ await createClient(RouteService, createConnectTransport({ baseUrl: url, httpVers
 });
 await sleep(1_500); // one route poll
 const client = createClient(CapabilityService, createGrpcTransport({ baseUrl: url, interceptors: [withKey] }));
-const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
-for (let i = 0; i < 100; i++) for await (const _ of client.chatStream(chatReq("hello benchmark"))) void _;
+for (let i = 0; i < 100; i++) for await (const _ of client.chatStream(benchChat("hello benchmark"))) void _;
 
 const memory = () => gatewayMemory(gateway.pid!, probe);
 const snapshot = () => gatewaySnapshot(gateway.pid!, snapshots);
@@ -98,7 +97,7 @@ const controller = new AbortController();
 setMaxListeners(0, controller.signal);
 const running = Array.from({ length: streams }, async () => {
   try {
-    for await (const _ of client.chatStream(chatReq("bench-slow-stream"), { signal: controller.signal })) void _;
+    for await (const _ of client.chatStream(benchChat("bench-slow-stream"), { signal: controller.signal })) void _;
   } catch {
     // aborted at the end
   }

@@ -15,10 +15,9 @@
  */
 import { connect as http2Connect } from "node:http2";
 import { Pool } from "undici";
-import { Role } from "../gen/ts/switchboard/v1/chat_pb.js";
 import { percentile } from "./load.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
-import { CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-client.js";
+import { benchChat, CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
 import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
@@ -32,7 +31,6 @@ type Probe = () => Promise<{ first: number; delta: number }>;
 
 let sequence = 0;
 const prompt = () => (flag("unique") ? `hello benchmark ${process.pid} ${sequence++}` : "hello benchmark");
-const chatReq = (text: string) => ({ options: { route: "bench" }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] });
 const envelope = chatStreamEnvelope;
 
 /** Times one stream: `chunks` yields its pieces; `isDelta` says whether a piece holds the first delta. */
@@ -56,8 +54,8 @@ const session = http2Connect(gw.url);
 const auth = `Bearer ${gw.key}`;
 
 const probes: Record<string, Probe> = {
-  "connect-node client, Connect": () => timed(performance.now(), connect.chatStream(chatReq(prompt())), (m) => m.event.case === "delta"),
-  "connect-node client, gRPC": () => timed(performance.now(), grpc.chatStream(chatReq(prompt())), (m) => m.event.case === "delta"),
+  "connect-node client, Connect": () => timed(performance.now(), connect.chatStream(benchChat(prompt())), (m) => m.event.case === "delta"),
+  "connect-node client, gRPC": () => timed(performance.now(), grpc.chatStream(benchChat(prompt())), (m) => m.event.case === "delta"),
   "raw client, Connect (undici)": async () => {
     const start = performance.now();
     const headers = { "content-type": "application/connect+proto", "connect-protocol-version": "1", authorization: auth };

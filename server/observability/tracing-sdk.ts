@@ -76,4 +76,3 @@ function lazyOtlpExporter(url: string): SpanExporter {
     forceFlush: () => loaded.then((exporter) => exporter.forceFlush?.()),
   };
 }
-
