@@ -173,8 +173,6 @@ interface Handle {
    * over this handle (see `Mutable`).
    */
   view: Mutable<Reservation>;
-  id: string;
-  tenant: string;
   lines: readonly (ReservationLine & { key: string; spentKey: string })[];
   marker: string;
   /** Holds that landed: the reservation plus each extension; the marker counts them. */
@@ -245,7 +243,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
   const refusal = async (handle: Handle, index: number, current: number, requested: bigint): Promise<ReserveOutcome> => {
     const line = handle.lines[index - 1];
-    if (line === undefined) throw new Error(`budget reservation ${handle.id}: unexpected refusal at entry ${index}`);
+    if (line === undefined) throw new Error(`budget reservation ${handle.view.id}: unexpected refusal at entry ${index}`);
     const spent = await readCounter(state, line.spentKey);
     const total = BigInt(current);
     return {
@@ -274,14 +272,14 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
         counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
         ...(requires === undefined ? {} : { requires }),
       },
-      { index: openHoldsKey(handle.tenant), member: handle.id, owner },
+      { index: openHoldsKey(handle.view.tenant), member: handle.view.id, owner },
       ttlFor(handle.lines),
     );
     if ("missing" in result) return { missing: result.missing };
     if (!result.ok && result.index === 0) {
       // The marker already counts this hold: an earlier attempt whose reply was lost landed.
       if (result.current !== sequence) {
-        throw new Error(`budget reservation ${handle.id}: marker at ${result.current}, expected ${sequence} (reused id or already settled)`);
+        throw new Error(`budget reservation ${handle.view.id}: marker at ${result.current}, expected ${sequence} (reused id or already settled)`);
       }
     } else if (!result.ok) {
       return refusal(handle, result.index, result.current, amount);
@@ -294,7 +292,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
   /** A hold that requires no key. */
   const plainHold = async (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> => {
     const outcome = await hold(handle, amount, sequence);
-    if ("missing" in outcome) throw new Error(`budget reservation ${handle.id}: a hold without required keys reported missing ones`);
+    if ("missing" in outcome) throw new Error(`budget reservation ${handle.view.id}: a hold without required keys reported missing ones`);
     return outcome;
   };
 
@@ -314,13 +312,13 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
    * those lines and the hold runs once more (it wrote nothing, so the same id and sequence).
    */
   const seededHold = async (handle: Handle, amount: bigint, seeder: CounterSeeder): Promise<ReserveOutcome> => {
-    const markers = handle.lines.map((line) => seedMarkerKey(handle.tenant, line.budget.id, line.period.key));
-    await seeder.touch(handle.tenant, handle.lines);
+    const markers = handle.lines.map((line) => seedMarkerKey(handle.view.tenant, line.budget.id, line.period.key));
+    await seeder.touch(handle.view.tenant, handle.lines);
     const first = await hold(handle, amount, 1, markers);
     if (!("missing" in first)) return first;
-    await seeder.seed(handle.tenant, first.missing.map((position) => handle.lines[position]!));
+    await seeder.seed(handle.view.tenant, first.missing.map((position) => handle.lines[position]!));
     const second = await hold(handle, amount, 1, markers);
-    if ("missing" in second) throw new Error(`budget reservation ${handle.id}: counters still unseeded after seeding (state lost again?)`);
+    if ("missing" in second) throw new Error(`budget reservation ${handle.view.id}: counters still unseeded after seeding (state lost again?)`);
     return second;
   };
 
@@ -338,8 +336,8 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     const result = await state.settleHold(
       {
         marker: handle.marker,
-        index: openHoldsKey(handle.tenant),
-        member: handle.id,
+        index: openHoldsKey(handle.view.tenant),
+        member: handle.view.id,
         add: handle.lines.map((line) => ({ key: line.spentKey, amount: actual })),
         replace: handle.lines.map((line) => ({ key: line.key, amount: actual })),
       },
@@ -375,8 +373,6 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
           heldMicros: 0n,
           settled: false,
         },
-        id,
-        tenant: request.tenant,
         lines,
         marker: holdMarkerKey(request.tenant, id),
         holds: 0,
@@ -392,14 +388,14 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
     async extend(reservation, moreMicros) {
       const handle = handleOf(reservation);
-      if (handle.view.settled) throw new Error(`budget reservation ${handle.id} is already settled`);
+      if (handle.view.settled) throw new Error(`budget reservation ${handle.view.id} is already settled`);
       if (moreMicros < 0n) throw new RangeError(`moreMicros must not be negative, got ${moreMicros}`);
       if (handle.lines.length === 0) {
         handle.view.heldMicros += moreMicros;
         return { ok: true, reservation };
       }
       if (handle.pending !== undefined && handle.pending !== moreMicros) {
-        throw new Error(`budget reservation ${handle.id}: an extension of ${handle.pending} µ$ is unresolved; retry it first`);
+        throw new Error(`budget reservation ${handle.view.id}: an extension of ${handle.pending} µ$ is unresolved; retry it first`);
       }
       return runPending(handle, moreMicros);
     },
