@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { createBatchedCounter } from "./batched-counter.js";
+import { heapRetainedBytes } from "./heap-retained.js";
 
 /**
  * Latency buckets in seconds, from a cache hit (milliseconds) to a long generation (minutes):
@@ -99,7 +100,20 @@ export interface Metrics {
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  if (opts.processMetrics ?? true) collectDefaultMetrics({ register: registry });
+  if (opts.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    heapRetainedBytes();
+    new Gauge({
+      name: "switchboard_heap_retained_bytes",
+      help: "V8's old generation in use right after the last full garbage collection: what the live objects take (0 before the first one). Its slope, not RSS's, tells a leak.",
+      registers,
+      collect() {
+        this.reset();
+        const bytes = heapRetainedBytes();
+        if (bytes !== undefined) this.set(bytes);
+      },
+    });
+  }
 
   const rpcRequests = createBatchedCounter({
     name: "switchboard_rpc_requests_total",

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkMemory } from "./checkers-faults.js";
+import { checkCoolDown, checkMemory } from "./checkers-faults.js";
 import type { MemorySample } from "./replica.js";
 
 const MB = 2 ** 20;
@@ -31,19 +31,29 @@ describe("P24 memory checker", () => {
     expect(checkMemory(series(0, 100, 0, 10, 390, 500), opts).status).toBe("fail");
   });
 
-  it("reports the floor of the whole-run process's heap in use by the minute beside its RSS", () => {
-    // A sawtooth from a floor to floor + 20 MB every 30 s; the floor flat, or rising 1 MB a minute.
-    const withHeap = (floorMb: (minute: number) => number) =>
-      series(0, 100, 0, 10, 200, 2).map((s) => ({ ...s, heapUsedBytes: (floorMb(s.t / MINUTE) + 20 * ((s.t % 30_000) / 30_000)) * MB }));
+  it("bounds the whole-run process's retained heap beside its RSS", () => {
+    // V8's old generation after each full collection, flat at 40 MB or rising 1 MB a minute.
+    const withHeap = (mbAt: (minute: number) => number) => series(0, 100, 0, 10, 200, 2).map((s) => ({ ...s, heapRetainedBytes: mbAt(s.t / MINUTE) * MB }));
     const flat = checkMemory(withHeap(() => 40), opts);
-    expect(flat.figure).toMatch(/r0 \d+ MB \+2 %\/h \(heap in use, floor by the minute 40 → 40 MB, \+0 %\/h: reported only\)/);
+    expect(flat.figure).toMatch(/r0 \d+ MB \+2 %\/h, heap retained 40 → 40 MB \+0 %\/h;/);
     const rising = checkMemory(withHeap((minute) => 40 + minute), opts);
-    expect(rising.figure).toMatch(/floor by the minute 4\d → 50 MB, \+1\d\d %\/h/);
-    expect([flat.status, rising.status]).toEqual(["pass", "pass"]);
+    expect(rising.figure).toMatch(/heap retained 4\d → 50 MB \+1\d\d %\/h/);
+    expect([flat.status, rising.status]).toEqual(["pass", "fail"]);
   });
 
   it("reports the slope without bounding it in a short run", () => {
     const row = checkMemory(series(0, 100, 0, 2, 200, 100), { maxPeakBytes: 400 * MB });
     expect([row.status, row.figure]).toEqual(["pass", expect.stringContaining("slope reported only") as unknown]);
+  });
+
+  it("holds replica 0's memory after the load to its level under load after warm-up", () => {
+    // 10 minutes at 200 MB of RSS and 40 MB retained: the baseline is the start of the slope's window.
+    const samples = series(0, 100, 0, 10, 200, 0).map((s) => ({ ...s, heapRetainedBytes: 40 * MB }));
+    const back = checkCoolDown(samples, { rssBytes: 215 * MB, heapRetainedBytes: 42 * MB, minutes: 5 }, 10);
+    expect([back.status, back.figure]).toEqual(["pass", "r0 5 min after the load: RSS 215 MB (under load after warm-up 200), heap retained 42 MB (40); bound +10 %"]);
+    expect(checkCoolDown(samples, { rssBytes: 225 * MB, heapRetainedBytes: 40 * MB, minutes: 5 }, 10).status).toBe("fail");
+    expect(checkCoolDown(samples, { rssBytes: 200 * MB, heapRetainedBytes: 45 * MB, minutes: 5 }, 10).status).toBe("fail");
+    // Only replica 0's process is the baseline: another replica's larger RSS does not raise it.
+    expect(checkCoolDown([...samples, ...series(1, 101, 0, 10, 400, 0)], { rssBytes: 300 * MB, minutes: 5 }, 10).status).toBe("fail");
   });
 });

@@ -6,6 +6,7 @@
  * bytes (P24).
  */
 import type { UsageRecordRow } from "../../server/store/usage-store.js";
+import { groupBy } from "./checkers-money.js";
 import type { Op } from "./history.js";
 import type { NemesisEvent } from "./nemesis.js";
 import { row, type PropertyRow } from "./property-row.js";
@@ -147,57 +148,73 @@ export function checkDeadlines(ops: readonly Op[], open: number, timeoutMs: numb
 }
 
 /**
- * P24 memory: RSS slope of each replica process after warm-up; peak RSS. The slope bound holds
- * for a process that lived through most of the sampling (replica 0, which the nemesis never
- * signals); a replica restarted during the run is reported with its longest-lived process's slope
- * only: a few minutes that start with its own warm-up say nothing about a leak.
+ * P24 memory: the RSS slope and the retained heap's slope (V8's old generation after each full
+ * collection: what the live objects take) of each replica process after warm-up; peak RSS. The
+ * slope bound holds for a process that lived through most of the sampling (replica 0, which the
+ * nemesis never signals), on both figures; a replica restarted during the run is reported with its
+ * longest-lived process's RSS slope only: a few minutes that start with its own warm-up say nothing
+ * about a leak.
  */
 export function checkMemory(samples: readonly MemorySample[], opts: { maxPeakBytes: number; maxSlopePctPerHour?: number }): PropertyRow {
-  const byReplica = new Map<number, MemorySample[]>();
-  for (const s of samples) byReplica.set(s.replica, [...(byReplica.get(s.replica) ?? []), s]);
   let peak = 0;
   let worst = -Infinity;
   const parts: string[] = [];
-  for (const [replica, all] of byReplica) {
+  for (const [replica, all] of groupBy(samples, (s) => s.replica)) {
     peak = Math.max(peak, ...all.map((s) => s.rssBytes));
-    // The longest-lived process of this replica (each restart is a new one).
-    const runs = new Map<number, MemorySample[]>();
-    for (const s of all) runs.set(s.pid, [...(runs.get(s.pid) ?? []), s]);
-    const run = [...runs.values()].reduce((a, b) => (b.length > a.length ? b : a));
-    const warm = run.slice(Math.floor(run.length * 0.3));
+    const run = longestRun(all);
+    const warm = afterWarmUp(run);
     if (warm.length < 5) continue;
-    const slope = regressionSlope(warm.map((s) => [s.t / 3_600_000, s.rssBytes]));
-    const mean = warm.reduce((a, s) => a + s.rssBytes, 0) / warm.length;
-    const pct = (100 * slope) / mean;
+    const rss = pctPerHour(warm.map((s) => [s.t, s.rssBytes]));
     const span = (xs: readonly MemorySample[]) => xs.at(-1)!.t - xs[0]!.t;
-    const wholeRun = span(run) >= 0.8 * span(all);
-    if (wholeRun) worst = Math.max(worst, pct);
-    parts.push(`r${replica} ${(mean / 2 ** 20).toFixed(0)} MB ${signed(pct)} %/h${wholeRun ? heapFloorNote(warm) : " (restarted: reported only)"}`);
+    if (span(run) < 0.8 * span(all)) {
+      parts.push(`r${replica} ${mb(rss.mean)} MB ${signed(rss.pct)} %/h (restarted: reported only)`);
+      continue;
+    }
+    const heap = warm.filter((s) => s.heapRetainedBytes !== undefined).map((s): [number, number] => [s.t, s.heapRetainedBytes!]);
+    const retained = heap.length >= 5 ? pctPerHour(heap) : undefined;
+    worst = Math.max(worst, rss.pct, retained?.pct ?? -Infinity);
+    const heapNote = retained === undefined ? "" : `, heap retained ${mb(heap[0]![1])} → ${mb(heap.at(-1)![1])} MB ${signed(retained.pct)} %/h`;
+    parts.push(`r${replica} ${mb(rss.mean)} MB ${signed(rss.pct)} %/h${heapNote}`);
   }
   const slopeOk = opts.maxSlopePctPerHour === undefined || worst <= opts.maxSlopePctPerHour;
   const bound = opts.maxSlopePctPerHour === undefined ? "slope reported only (short run)" : `slope bound ${opts.maxSlopePctPerHour} %/h`;
-  return row("P24", "memory flat after warm-up", `${parts.join("; ")}; peak ${(peak / 2 ** 20).toFixed(0)} MB (bound ${(opts.maxPeakBytes / 2 ** 20).toFixed(0)}); ${bound}`, peak > 0 && peak <= opts.maxPeakBytes && slopeOk);
+  return row("P24", "memory flat after warm-up", `${parts.join("; ")}; peak ${mb(peak)} MB (bound ${mb(opts.maxPeakBytes)}); ${bound}`, peak > 0 && peak <= opts.maxPeakBytes && slopeOk);
+}
+
+/**
+ * P24 recovery: replica 0's RSS and retained heap some minutes after the load stopped, against
+ * their level under load just after warm-up (the start of the slope's window): within `maxPct`
+ * above it, or what the load left behind stays.
+ */
+export function checkCoolDown(samples: readonly MemorySample[], after: { rssBytes: number; heapRetainedBytes?: number; minutes: number }, maxPct: number): PropertyRow {
+  const warm = afterWarmUp(longestRun(samples.filter((s) => s.replica === 0)));
+  const early = warm.slice(0, Math.max(1, Math.ceil(warm.length / 10)));
+  const median = (xs: number[]) => xs.sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+  const baseRss = median(early.map((s) => s.rssBytes));
+  const baseHeap = median(early.flatMap((s) => (s.heapRetainedBytes === undefined ? [] : [s.heapRetainedBytes])));
+  const within = (now: number | undefined, base: number | undefined) => now === undefined || base === undefined || now <= base * (1 + maxPct / 100);
+  const heapNote = after.heapRetainedBytes === undefined || baseHeap === undefined ? "" : `, heap retained ${mb(after.heapRetainedBytes)} MB (${mb(baseHeap)})`;
+  return row(
+    "P24",
+    "memory back to baseline after load",
+    `r0 ${after.minutes} min after the load: RSS ${mb(after.rssBytes)} MB (under load after warm-up ${baseRss === undefined ? "?" : mb(baseRss)})${heapNote}; bound +${maxPct} %`,
+    baseRss !== undefined && within(after.rssBytes, baseRss) && within(after.heapRetainedBytes, baseHeap),
+  );
 }
 
 const signed = (n: number) => `${n >= 0 ? "+" : ""}${n.toFixed(0)}`;
+const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
 
-/**
- * The floor of a process's heap in use, minute by minute (the lowest sample of each minute: what
- * its live objects take between collections), first to last and its slope — reported beside the
- * RSS slope, which also moves when V8 merely sizes its heap up. Empty without heap samples.
- */
-function heapFloorNote(samples: readonly MemorySample[]): string {
-  const floors = new Map<number, number>();
-  for (const s of samples) {
-    if (s.heapUsedBytes === undefined) continue;
-    const minute = Math.floor(s.t / 60_000);
-    floors.set(minute, Math.min(floors.get(minute) ?? Infinity, s.heapUsedBytes));
-  }
-  if (floors.size < 3) return "";
-  const points = [...floors].map(([minute, bytes]): [number, number] => [minute / 60, bytes]);
+/** The longest-lived process among a replica's samples (each restart is a new one). */
+const longestRun = (samples: readonly MemorySample[]): MemorySample[] => [...groupBy(samples, (s) => s.pid).values()].reduce((a, b) => (b.length > a.length ? b : a), []);
+
+/** A process's samples after its warm-up (the first 30 %). */
+const afterWarmUp = (run: readonly MemorySample[]): MemorySample[] => run.slice(Math.floor(run.length * 0.3));
+
+/** Least-squares slope of bytes over time (ms), as a percentage of the mean per hour. */
+function pctPerHour(points: ReadonlyArray<[number, number]>): { pct: number; mean: number } {
   const mean = points.reduce((a, [, y]) => a + y, 0) / points.length;
-  const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(0);
-  return ` (heap in use, floor by the minute ${mb(points[0]![1])} → ${mb(points.at(-1)![1])} MB, ${signed((100 * regressionSlope(points)) / mean)} %/h: reported only)`;
+  return { pct: (100 * regressionSlope(points.map(([t, y]) => [t / 3_600_000, y]))) / mean, mean };
 }
 
 /** P24 storage: request-log bytes per logged request (metadata mode). */

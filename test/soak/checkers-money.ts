@@ -25,7 +25,8 @@ export interface MoneyInput {
   maxAttemptsPerCall: number;
 }
 
-const groupBy = <T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> => {
+/** Items grouped by a key, in their order. */
+export const groupBy = <T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> => {
   const out = new Map<K, T[]>();
   for (const it of items) {
     const k = key(it);

@@ -26,8 +26,8 @@ export interface MemorySample {
   pid: number;
   t: number;
   rssBytes: number;
-  /** V8's heap in use (its `/metrics` `nodejs_heap_size_used_bytes`), where it was read. */
-  heapUsedBytes?: number;
+  /** V8's old generation after its last full collection (its `/metrics` `switchboard_heap_retained_bytes`), where it was read. */
+  heapRetainedBytes?: number;
 }
 
 /** A replica process the soak controls. */
