@@ -1,4 +1,4 @@
-import { connect as connectH2, constants, createServer, type ClientHttp2Session, type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from "node:http2";
+import { connect as connectH2, constants, createServer, type ClientHttp2Session, type Http2Server, type Http2ServerRequest, type Http2ServerResponse } from "node:http2";
 import type { IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { brotliDecompressSync, gunzipSync, gzipSync } from "node:zlib";
@@ -10,6 +10,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/hea
 import { ServerReflection } from "../../gen/ts/grpc/reflection/v1/reflection_pb.js";
 import { CapabilityService, ChatRequestSchema, ChatStreamRequestSchema, ChatStreamResponseSchema, type ChatRequest, type ChatStreamRequest } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { createGrpcH2 } from "./grpc-h2.js";
+import { superviseSession } from "./h2-sessions.js";
 
 /*
  * Every case is sent, byte for byte, over h2c to two servers with the same services and
@@ -115,7 +116,6 @@ const CHAT_STREAM = "/switchboard.v1.CapabilityService/ChatStream";
 
 const servers: Http2Server[] = [];
 const sessions: ClientHttp2Session[] = [];
-const serverSessions: ServerHttp2Session[] = [];
 let plain: ClientHttp2Session;
 let fast: ClientHttp2Session;
 let fastServed = 0;
@@ -123,7 +123,8 @@ let fastServed = 0;
 async function start(handler: (req: Http2ServerRequest, res: Http2ServerResponse) => void): Promise<ClientHttp2Session> {
   const server = createServer(handler);
   servers.push(server);
-  server.on("session", (session) => serverSessions.push(session));
+  // As the listener does (h2-sessions.ts), with a short grace.
+  server.on("session", (session) => superviseSession(session, { idleMs: 60_000, graceMs: 50 }));
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const session = connectH2(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
   sessions.push(session);
@@ -141,12 +142,9 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   for (const s of sessions) s.close();
-  const closed = Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
-  // As the listener's drain does: from Node 22 a server session on which a stream was answered
-  // before its body was read (the readMaxBytes case) never closes by itself.
-  await new Promise((r) => setTimeout(r, 100));
-  for (const s of serverSessions) s.destroy();
-  await closed;
+  // Every server session closes once its client has gone: from Node 22 one on which a stream was
+  // answered before its body was read (the readMaxBytes case) does so only through the supervisor.
+  await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
 });
 
 interface Sent {
@@ -331,8 +329,8 @@ describe("gRPC unary calls over HTTP/2 without connect-node's universal plumbing
     // Bodies past the flow-control window: connect stops reading at the refused header, or once
     // a second message is complete, and answers; so must the direct path.
     // (Node 20 leaves such a stream half open until the client gives up; from Node 22 the client
-    // sees it closed once the answer is in, and the server's session lingers: see the teardown.
-    // Either way both servers must do the same.)
+    // sees it closed once the answer is in, and the server's session would linger but for its
+    // supervisor: see the teardown. Either way both servers must do the same.)
     const refused = await both(raw(Buffer.concat([envelope(new Uint8Array(READ_MAX * 6), 0, READ_MAX + 1)])));
     expect(refused.halfOpen).toBe(HALF_OPEN_AFTER_ANSWER);
     const filler = envelope(chatBytes("y".repeat(READ_MAX - 100)));

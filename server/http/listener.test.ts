@@ -1,6 +1,6 @@
 import { request as h1Request } from "node:http";
 import { connect as h2Connect } from "node:http2";
-import { afterEach, describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import type { RequestHandler } from "../server.js";
 import { listen, type Listener } from "./listener.js";
 
@@ -78,6 +78,34 @@ describe("listen", () => {
     // It waited for the requests, not for the whole grace period.
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(listener.inFlight()).toBe(0);
+  });
+
+  it("closes an HTTP/2 session left idle past its timeout, never one with a stream open", async () => {
+    listener = await listen(handler, { host: "127.0.0.1", port: 0, h2Sessions: { idleMs: 300, graceMs: 100 } });
+    const session = h2Connect(listener.url);
+    const goaway = new Promise<number | string>((resolve) => {
+      session.once("goaway", resolve);
+      setTimeout(() => resolve("no GOAWAY within 3 s"), 3_000).unref();
+    });
+    const closed = new Promise<number>((resolve) => session.once("close", () => resolve(Date.now())));
+    onTestFinished(() => void session.destroy());
+    const get = (path: string) =>
+      new Promise<string>((resolve, reject) => {
+        const stream = session.request({ ":path": path });
+        let body = "";
+        stream.setEncoding("utf8");
+        stream.on("data", (c: string) => (body += c));
+        stream.on("end", () => resolve(body));
+        stream.on("error", reject);
+        stream.end();
+      });
+    // A request slower than the idle timeout, then a second one on the same session.
+    expect(await get("/slow?ms=700")).toBe("HTTP/2.0");
+    expect(await get("/slow?ms=50")).toBe("HTTP/2.0");
+    const answered = Date.now();
+    expect(await goaway).toBe(0); // NO_ERROR
+    expect((await closed) - answered).toBeGreaterThanOrEqual(250);
+    await waitFor(() => listener!.openConnections() === 0, 3_000);
   });
 
   it("cuts what is still running when the grace period ends", async () => {

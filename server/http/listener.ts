@@ -2,6 +2,7 @@ import { createServer as createHttp1Server, type Server as Http1Server } from "n
 import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { RequestHandler } from "../server.js";
+import { SESSION_POLICY, superviseSession, type SessionPolicy } from "./h2-sessions.js";
 
 /** The first bytes of every HTTP/2 prior-knowledge connection (RFC 9113 §3.4). */
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
@@ -11,6 +12,8 @@ export interface ListenOptions {
   host: string;
   /** 0 picks a free port. */
   port: number;
+  /** When HTTP/2 sessions are let go (idle timeout, grace after GOAWAY); default {@link SESSION_POLICY}. */
+  h2Sessions?: SessionPolicy;
 }
 
 /** A listening gateway. */
@@ -20,6 +23,8 @@ export interface Listener {
   readonly port: number;
   /** Requests and streams in flight now, on both protocols. */
   inFlight(): number;
+  /** Client connections open now, on both protocols. */
+  openConnections(): number;
   /**
    * Stops accepting connections, lets in-flight requests and streams finish for up to `graceMs`,
    * then closes whatever is left. Resolves when every connection is gone.
@@ -49,6 +54,7 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   const sessions = new Set<ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
+    superviseSession(session, opts.h2Sessions ?? SESSION_POLICY);
     session.once("close", () => sessions.delete(session));
   });
   const sockets = new Set<Socket>();
@@ -89,7 +95,7 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
     })();
     return closing;
   };
-  return { url: `http://${host}:${port}`, port, inFlight: () => inFlight, shutdown };
+  return { url: `http://${host}:${port}`, port, inFlight: () => inFlight, openConnections: () => sockets.size, shutdown };
 }
 
 /** Hands a new connection to the HTTP/2 or HTTP/1.1 server by its first bytes. */

@@ -1,0 +1,73 @@
+import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2";
+
+/** When the listener lets go of an HTTP/2 session. */
+export interface SessionPolicy {
+  /** A session with no open stream for this long is closed (GOAWAY); as HTTP/1.1's keep-alive timeout. */
+  idleMs: number;
+  /** A session the peer said GOAWAY to, or we closed, is destroyed this long after its last stream ended if it has not closed by then. */
+  graceMs: number;
+}
+
+/** The default: HTTP/1.1's keep-alive timeout (65 s, longer than common load balancers' 60 s), one second's grace. */
+export const SESSION_POLICY: SessionPolicy = { idleMs: 65_000, graceMs: 1_000 };
+
+/**
+ * Keeps one server HTTP/2 session from outliving its use:
+ * - idle (no open stream) for `idleMs`: closed with a GOAWAY, as Envoy's and Go's idle timeouts do,
+ *   so clients that vanish without a FIN do not pin sockets forever;
+ * - once the peer has sent GOAWAY, or we closed it, and no stream is open: destroyed after
+ *   `graceMs` if it is still there;
+ * - a stream answered before its body was read (a `readMaxBytes` refusal stops reading): once
+ *   HTTP/2 has closed it, destroyed. Node ends a closed stream only when its unread data is
+ *   consumed, and dumps that data only for streams nobody read from, so from Node 22 such a
+ *   stream, and with it its session, stayed open until the process exited (on Node 24 the
+ *   session even stops reading its socket and never sees the peer's GOAWAY or FIN).
+ * Costs a `close` and a `finish` listener per stream; timers only for idle or ending sessions and
+ * for streams answered early, all unref'd.
+ */
+export function superviseSession(session: ServerHttp2Session, policy: SessionPolicy = SESSION_POLICY): void {
+  const open = new Set<ServerHttp2Stream>();
+  let ending = false;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number, then: () => void) => {
+    clearTimeout(timer);
+    timer = setTimeout(then, ms).unref();
+  };
+  const reap = () => {
+    if (!session.destroyed) session.destroy();
+  };
+  const end = () => {
+    ending = true;
+    if (open.size === 0) arm(policy.graceMs, reap);
+  };
+  const idle = () => {
+    session.close();
+    end();
+  };
+  session.on("stream", (stream: ServerHttp2Stream) => {
+    open.add(stream);
+    clearTimeout(timer);
+    stream.once("finish", () => {
+      if (!stream.readableEnded) releaseWhenClosed(stream, policy.graceMs);
+    });
+    stream.once("close", () => {
+      open.delete(stream);
+      if (open.size > 0) return;
+      if (ending) arm(policy.graceMs, reap);
+      else arm(policy.idleMs, idle);
+    });
+  });
+  session.once("goaway", end);
+  session.once("close", () => clearTimeout(timer));
+  arm(policy.idleMs, idle);
+}
+
+/** Destroys an answered stream, whose body is no longer read, once HTTP/2 has closed it (checked every `everyMs`). */
+function releaseWhenClosed(stream: ServerHttp2Stream, everyMs: number): void {
+  const check = () => {
+    if (stream.destroyed) return;
+    if (stream.closed) stream.destroy();
+    else setTimeout(check, everyMs).unref();
+  };
+  setTimeout(check, everyMs).unref();
+}
