@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkCoolDown, checkMemory } from "./checkers-faults.js";
+import { checkCoolDown, checkLag, checkMemory } from "./checkers-faults.js";
 import type { MemorySample } from "./replica.js";
 
 const MB = 2 ** 20;
@@ -53,7 +53,22 @@ describe("P24 memory checker", () => {
     expect([back.status, back.figure]).toEqual(["pass", "r0 5 min after the load: RSS 215 MB (under load after warm-up 200), heap retained 42 MB (40); bound +10 %"]);
     expect(checkCoolDown(samples, { rssBytes: 225 * MB, heapRetainedBytes: 40 * MB, minutes: 5 }, 10).status).toBe("fail");
     expect(checkCoolDown(samples, { rssBytes: 200 * MB, heapRetainedBytes: 45 * MB, minutes: 5 }, 10).status).toBe("fail");
+    // Open descriptors: within 10 % or 5 of the baseline.
+    const withFds = samples.map((s) => ({ ...s, fds: 40 }));
+    expect(checkCoolDown(withFds, { rssBytes: 200 * MB, fds: 45, minutes: 5 }, 10).status).toBe("pass");
+    expect(checkCoolDown(withFds, { rssBytes: 200 * MB, fds: 46, minutes: 5 }, 10)).toMatchObject({ status: "fail", figure: expect.stringContaining("46 open fds (40)") as unknown });
     // Only replica 0's process is the baseline: another replica's larger RSS does not raise it.
     expect(checkCoolDown([...samples, ...series(1, 101, 0, 10, 400, 0)], { rssBytes: 300 * MB, minutes: 5 }, 10).status).toBe("fail");
+  });
+
+  it("allows replica 0's event loop a slow interval in twenty, not more", () => {
+    // 121 intervals, the first 30 % (36) warm-up, ignored even when slow: 85 after it.
+    const lagged = (slowAfterWarmUp: number) =>
+      series(0, 100, 0, 10, 200, 0).map((s, i) => ({ ...s, lagP99Seconds: i < 36 ? 0.3 : i < 36 + slowAfterWarmUp ? 0.08 : 0.012 }));
+    const ok = checkLag(lagged(4), 50);
+    expect([ok.status, ok.figure]).toEqual(["pass", "r0, 85 intervals: p99 per interval median 12.0 ms, worst 80.0 ms; 4 at 50 ms or more (allowed 4)"]);
+    expect(checkLag(lagged(5), 50).status).toBe("fail");
+    expect(checkLag(lagged(5), 50, false)).toMatchObject({ status: "pass", figure: expect.stringContaining("5 at 50 ms or more (reported only: short run)") as unknown });
+    expect(checkLag([], 50).status).toBe("fail");
   });
 });

@@ -4,7 +4,7 @@
  * again on the same port with the same ledger folder, as an orchestrator would.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
 import { createServer } from "node:net";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
@@ -28,6 +28,10 @@ export interface MemorySample {
   rssBytes: number;
   /** V8's old generation after its last full collection (its `/metrics` `switchboard_heap_retained_bytes`), where it was read. */
   heapRetainedBytes?: number;
+  /** Open file descriptors (sockets, files, pipes), from `/proc/<pid>/fd`. */
+  fds?: number;
+  /** The event loop's delay p99 since the previous sample (its `/metrics` `nodejs_eventloop_lag_p99_seconds`), where it was read. */
+  lagP99Seconds?: number;
 }
 
 /** A replica process the soak controls. */
@@ -46,16 +50,25 @@ export interface Replica {
   term(timeoutMs: number): Promise<{ exitMs: number; code: number | null }>;
   /** Resident set size from `/proc/<pid>/status`, if the process is alive. */
   rss(): number | undefined;
+  /** Open file descriptors from `/proc/<pid>/fd`, if the process is alive. */
+  fds(): number | undefined;
 }
 
 /** Reads one gauge from the `/metrics` of the replica at `url` (undefined when it cannot be read: restarting, or too slow). */
 export async function gauge(url: string, name: string): Promise<number | undefined> {
+  return (await gauges(url, [name]))[0];
+}
+
+/** Reads several gauges from one scrape of the `/metrics` of the replica at `url`, in the order asked (each undefined when it cannot be read). */
+export async function gauges(url: string, names: readonly string[]): Promise<Array<number | undefined>> {
   try {
-    const text = await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
-    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
-    return line === undefined ? undefined : Number(line.split(" ").pop());
+    const lines = (await (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })).text()).split("\n");
+    return names.map((name) => {
+      const line = lines.find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+      return line === undefined ? undefined : Number(line.split(" ").pop());
+    });
   } catch {
-    return undefined;
+    return names.map(() => undefined);
   }
 }
 
@@ -137,6 +150,15 @@ export function createReplica(spec: ReplicaSpec): Replica {
       try {
         const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
         return m ? Number(m[1]) * 1024 : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    fds() {
+      const pid = this.pid();
+      if (pid === undefined) return undefined;
+      try {
+        return readdirSync(`/proc/${pid}/fd`).length;
       } catch {
         return undefined;
       }

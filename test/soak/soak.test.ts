@@ -38,6 +38,7 @@ const PROPERTIES: Array<[string, string]> = [
   ["P16", "open reservations return to 0"],
   ["P23", "in-flight cap sheds at once"],
   ["P24", "memory flat after warm-up"],
+  ["P24", "event-loop lag p99 < 50 ms"],
   ["P24", "request-log bytes per request"],
 ];
 

@@ -6,14 +6,14 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { checkAttempts, checkCap, checkLedger, checkReservations, checkRpm, checkTtls, type MoneyInput } from "./checkers-money.js";
-import { checkContainment, checkCoolDown, checkDeadlines, checkLogBytes, checkMemory, checkRedisHang, checkSplice, checkStalls } from "./checkers-faults.js";
+import { checkContainment, checkCoolDown, checkDeadlines, checkLag, type CoolDown, checkLogBytes, checkMemory, checkRedisHang, checkSplice, checkStalls } from "./checkers-faults.js";
 import { collect } from "./collect.js";
 import { createHistory, type History } from "./history.js";
 import { startLoad } from "./load-client.js";
 import { runNemesisCycle, settleRecoveries, type NemesisEvent, type NemesisTiming } from "./nemesis.js";
 import { createSoakClients } from "./op-calls.js";
 import { formatTable, row, type PropertyRow } from "./property-row.js";
-import { gauge, type MemorySample } from "./replica.js";
+import { gauge, gauges, type MemorySample } from "./replica.js";
 import { startCluster, type Cluster, type ClusterOptions } from "./soak-cluster.js";
 
 /** How long and how hard the soak runs. */
@@ -57,13 +57,15 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         const pid = r.pid();
         const rss = r.rss();
         if (pid === undefined || rss === undefined) continue;
-        const sample: MemorySample = { replica: r.index, pid, t: Date.now(), rssBytes: rss };
+        const fds = r.fds();
+        const sample: MemorySample = { replica: r.index, pid, t: Date.now(), rssBytes: rss, ...(fds === undefined ? {} : { fds }) };
         memory.push(sample);
         // Replica 0 lives the whole run: its retained heap beside its RSS, to tell a leak from
-        // V8 merely sizing its heap.
+        // V8 merely sizing its heap, and its event loop's delay.
         if (r.index === 0) {
-          void gauge(r.url, "switchboard_heap_retained_bytes").then((bytes) => {
+          void gauges(r.url, ["switchboard_heap_retained_bytes", "nodejs_eventloop_lag_p99_seconds"]).then(([bytes, lag]) => {
             if (bytes !== undefined && bytes > 0) sample.heapRetainedBytes = bytes;
+            if (lag !== undefined) sample.lagP99Seconds = lag;
           });
         }
       }
@@ -125,6 +127,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       p23,
       checkMemory(memory, { maxPeakBytes: 400 * 2 ** 20, ...(long ? { maxSlopePctPerHour: slopeBound(opts.seconds) } : {}) }),
       ...(coolDown === undefined ? [] : [checkCoolDown(memory, coolDown, 10)]),
+      checkLag(memory, 50, long),
       checkLogBytes(collected.requestLogBytes, requests),
     ];
     const counts = ["ok", "fail", "info"].map((t) => `${ops.filter((o) => o.type === t).length} ${t}`).join(", ");
@@ -142,11 +145,12 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
 const slopeBound = (seconds: number) => (seconds >= 3600 ? 2 : 10);
 
 /** Waits with the load stopped, then reads replica 0's memory (P24's return to baseline). */
-async function afterCoolDown(cluster: Cluster, seconds: number): Promise<{ rssBytes: number; heapRetainedBytes?: number; minutes: number }> {
+async function afterCoolDown(cluster: Cluster, seconds: number): Promise<CoolDown> {
   await sleep(seconds * 1000);
   const r0 = cluster.replicas[0]!;
   const retained = await gauge(r0.url, "switchboard_heap_retained_bytes");
-  return { rssBytes: r0.rss() ?? 0, ...(retained === undefined ? {} : { heapRetainedBytes: retained }), minutes: seconds / 60 };
+  const fds = r0.fds();
+  return { rssBytes: r0.rss() ?? 0, ...(retained === undefined ? {} : { heapRetainedBytes: retained }), ...(fds === undefined ? {} : { fds }), minutes: seconds / 60 };
 }
 
 /** One JSON line per item (bigints as strings), written item by item: a long run's history does not fit one string. */
