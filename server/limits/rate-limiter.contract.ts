@@ -50,6 +50,24 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       expect((await limiter.check({ tenant: TENANT, rules: [key] })).allowed).toBe(true);
     });
 
+    it("tells an admitted call where it stands: the tightest window per dimension, this call counted", async () => {
+      const standing = async (rules: RateLimitRule[]) => {
+        const o = await limiter.check({ tenant: TENANT, rules, tokensEstimate: 300 });
+        return o.allowed ? o.standing : undefined;
+      };
+      // 1 s into the window: what is counted now has left the sliding window 2 minutes less 1 s from now.
+      const reset = 2 * MINUTE - 1000;
+      expect(await standing([org, key])).toEqual({ requests: { limit: 5, remaining: 4, resetMs: reset }, tokens: { limit: 1000, remaining: 700, resetMs: reset } });
+      for (let i = 0; i < 3; i++) await standing([org]);
+      // The key has 3 left, the org 3: a tie names the narrower level.
+      expect((await standing([org, key]))?.requests).toEqual({ limit: 5, remaining: 3, resetMs: reset });
+      now += 30_000;
+      for (let i = 0; i < 2; i++) await standing([org]);
+      // Now the org has none left and the key 2; the tokens window is the key's alone.
+      expect(await standing([org, key])).toEqual({ requests: { limit: 8, remaining: 0, resetMs: reset - 30_000 }, tokens: { limit: 1000, remaining: 100, resetMs: reset - 30_000 } });
+      expect(await standing([{ id: "orgs/acme/rate-limits/none", level: "team" }])).toEqual({});
+    });
+
     it("is global: two limiter instances on shared state admit exactly the limit together (P5)", async () => {
       const other = createRateLimiter({ state: harness.connect(), clock });
       const rule: RateLimitRule = { id: "orgs/acme/rate-limits/shared", level: "org", requestsPerMinute: 25 };

@@ -1,6 +1,7 @@
 import type { Clock } from "../clock.js";
-import type { StateBackend, WindowHitEntry } from "../store/state/state-backend.js";
+import type { StateBackend, WindowHit, WindowHitEntry } from "../store/state/state-backend.js";
 import type { BudgetLevelName } from "./budget-reservation.js";
+import type { RateStanding } from "./rate-standing.js";
 
 /**
  * The largest requests- or tokens-per-minute limit accepted (10^11; the `lte` rule on
@@ -54,8 +55,8 @@ export interface RateRefusal {
   retryAfterMs?: number;
 }
 
-/** Outcome of {@link RateLimiter.check}. */
-export type RateOutcome = { allowed: true; ticket: RateTicket } | { allowed: false; refusal: RateRefusal };
+/** Outcome of {@link RateLimiter.check}; an admitted call also learns where it stands (its tightest window per dimension). */
+export type RateOutcome = { allowed: true; ticket: RateTicket; standing: RateStanding } | { allowed: false; refusal: RateRefusal };
 
 /** Global requests-per-minute and tokens-per-minute limits. */
 export interface RateLimiter {
@@ -156,7 +157,8 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
         });
         return { allowed: false, refusal: longestWait(refusals) };
       }
-      return { allowed: true, ticket: Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens }) };
+      const ticket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens });
+      return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
     },
 
     async correctTokens(ticket, actualTokens) {
@@ -171,6 +173,24 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
       );
     },
   };
+}
+
+/**
+ * The tightest window per dimension of an admitted check: the least left (the narrowest level on
+ * a tie, `sources` being narrowest first). The call was just counted in the current fixed window,
+ * so by the sliding window's arithmetic what is counted now has gone two windows minus the time
+ * already elapsed in this one from now. Elapsed time is read on the gateway's clock: with Redis
+ * deciding on its own (`TIME`), a clock skew between them shifts the reset by as much.
+ */
+function standingOf(sources: readonly WindowSource[], hits: readonly WindowHit[], windowMs: number, nowMs: number): RateStanding {
+  const standing: RateStanding = {};
+  const resetMs = 2 * windowMs - (nowMs % windowMs);
+  sources.forEach(({ dimension, limit }, i) => {
+    const remaining = Math.max(0, limit - hits[i]!.count);
+    const held = standing[dimension];
+    if (held === undefined || remaining < held.remaining) standing[dimension] = { limit, remaining, resetMs };
+  });
+  return standing;
 }
 
 /** The window counter of one rule and dimension. */

@@ -45,6 +45,7 @@ describe("call-meta", () => {
 
   it("builds the verb context with the caller's tenancy", () => {
     const signal = new AbortController().signal;
+    const rateStanding = {};
     const ctx = verbContextFor({
       route: "fast",
       requestId: "r1",
@@ -54,6 +55,7 @@ describe("call-meta", () => {
       headers: { "x-switchboard-cache": "bypass", "x-switchboard-tags": "feature=f" },
       metadata: { team: "t" },
       generation: { maxOutputTokens: 10 },
+      rateStanding,
     });
     expect(ctx).toEqual({
       route: "fast",
@@ -64,12 +66,14 @@ describe("call-meta", () => {
       cache: { mode: "bypass" },
       capabilities: { jsonSchema: false },
       caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" },
+      rateStanding,
       generation: { maxOutputTokens: 10 },
     });
+    expect(ctx.rateStanding).toBe(rateStanding);
   });
 
   it("records the body's user as the end_user tag, over a caller-set tag of that name", () => {
-    const base = { route: "fast", requestId: "r1", signal: new AbortController().signal, deadline: 1, principal };
+    const base = { route: "fast", requestId: "r1", signal: new AbortController().signal, deadline: 1, principal, rateStanding: {} };
     const ctx = verbContextFor({ ...base, headers: { "x-switchboard-tags": "end_user=spoofed" }, endUser: "user-42" });
     expect(ctx.tags).toEqual({ app: "checkout", env: "prod", end_user: "user-42" });
     expect(verbContextFor({ ...base, headers: {} }).tags).not.toHaveProperty("end_user");

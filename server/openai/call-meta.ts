@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Principal } from "../auth/principal.js";
+import type { RateStanding } from "../limits/rate-standing.js";
 import type { CacheModeName, CallMeta } from "../pipeline/model-call.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
 import { withEndUser } from "../verbs/end-user-tag.js";
@@ -125,6 +126,8 @@ export interface SurfaceCall {
   /** The Chat template attached to the key, team, org or route, if any (rendered as the Chat verb does). */
   template?: PromptTemplateVersion;
   generation?: { maxOutputTokens?: number; temperature?: number };
+  /** Filled by the rate-limit stages; the answer's `x-ratelimit-*` headers. */
+  rateStanding: RateStanding;
 }
 
 /**
@@ -132,7 +135,7 @@ export interface SurfaceCall {
  * `RequestOptions`, so the Chat verb's `buildChatCall` and `callMetaFor` turn it into exactly the
  * `ModelCall` a Connect `Chat` or `Embed` would make.
  */
-export function verbContextFor(call: SurfaceCall): VerbContext {
+export function verbContextFor(call: SurfaceCall): VerbContext & { rateStanding: RateStanding } {
   const { principal } = call;
   return {
     route: call.route,
@@ -144,6 +147,7 @@ export function verbContextFor(call: SurfaceCall): VerbContext {
     // Only the other verbs shape their prompts by it; Chat and Embed pass formats through as asked.
     capabilities: { jsonSchema: false },
     caller: { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId },
+    rateStanding: call.rateStanding,
     ...(call.template === undefined ? {} : { template: call.template }),
     ...(call.generation === undefined ? {} : { generation: call.generation }),
   };

@@ -1,10 +1,12 @@
 import { ConnectError } from "@connectrpc/connect";
+import type { RateStanding } from "../limits/rate-standing.js";
 import type { ModelStream } from "../pipeline/model-call.js";
 import type { ModelChunk, ModelFinishReason, TokenUsage } from "../providers/model.js";
 import { finishReasonOf, newCompletionId, usageOf } from "./chat-response.js";
 import { openAIErrorOf } from "./error-mapping.js";
 import { writeWithBackpressure } from "../http/write-backpressure.js";
 import type { HttpResponse } from "./http-io.js";
+import { rateLimitHeaders } from "./rate-limit-headers.js";
 import { USAGE_HEADER_NAMES, usageHeaders } from "./usage-headers.js";
 
 /** What {@link writeChatCompletionStream} needs besides the model stream. */
@@ -16,6 +18,8 @@ export interface ChatStreamWriteOptions {
   includeUsage: boolean;
   /** Headers of the 200 answer (request id, route). */
   headers: Record<string, string>;
+  /** Filled by the rate-limit stages before the first event; sent as `x-ratelimit-*` headers. */
+  rateStanding?: RateStanding;
   /** Epoch ms. */
   now: () => number;
   /** Called with a failure that was not a `ConnectError` (logged by the caller). */
@@ -76,6 +80,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
     opened = true;
     res.writeHead(200, {
       ...opts.headers,
+      ...(opts.rateStanding === undefined ? {} : rateLimitHeaders(opts.rateStanding)),
       "content-type": "text/event-stream; charset=utf-8",
       "cache-control": "no-cache",
       trailer: USAGE_HEADER_NAMES.join(", "),

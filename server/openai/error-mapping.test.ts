@@ -53,18 +53,24 @@ describe("openAIErrorOf", () => {
     expect(a.headers).toEqual({ "x-should-retry": "false", "retry-after": "91", "retry-after-ms": "90500" });
   });
 
-  it("gives a rate limit its retry delay, or x-should-retry false when waiting cannot help", () => {
+  it("gives a rate limit its retry delay, or x-should-retry false when waiting cannot help, and the refusing limit as x-ratelimit-*", () => {
     const limited = (delayMs?: number) =>
       new ConnectError("slow down", Code.ResourceExhausted, undefined, [
         {
           desc: RateLimitExceededSchema,
-          value: create(RateLimitExceededSchema, { dimension: RateLimitDimension.TOKENS, ...(delayMs === undefined ? {} : { retryDelay: durationFromMs(delayMs) }) }),
+          value: create(RateLimitExceededSchema, { dimension: RateLimitDimension.TOKENS, limit: 5000n, ...(delayMs === undefined ? {} : { retryDelay: durationFromMs(delayMs) }) }),
         },
       ]);
     const a = openAIErrorOf(limited(1_200), NOW);
     expect(a.body.error).toMatchObject({ type: "tokens", code: "rate_limit_exceeded" });
-    expect(a.headers).toEqual({ "retry-after": "2", "retry-after-ms": "1200" });
-    expect(openAIErrorOf(limited(), NOW).headers).toEqual({ "x-should-retry": "false" });
+    expect(a.headers).toEqual({
+      "retry-after": "2",
+      "retry-after-ms": "1200",
+      "x-ratelimit-limit-tokens": "5000",
+      "x-ratelimit-remaining-tokens": "0",
+      "x-ratelimit-reset-tokens": "1.2s",
+    });
+    expect(openAIErrorOf(limited(), NOW).headers).toEqual({ "x-should-retry": "false", "x-ratelimit-limit-tokens": "5000", "x-ratelimit-remaining-tokens": "0" });
   });
 
   it("names a guardrail block and carries a surface error's param, code and status", () => {

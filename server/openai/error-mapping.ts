@@ -14,6 +14,7 @@ import {
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { codeName } from "../interceptors/telemetry.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
+import { refusedRateLimitHeaders } from "./rate-limit-headers.js";
 
 /** The `error` object of OpenAI's envelope. */
 export interface OpenAIErrorBody {
@@ -58,7 +59,8 @@ export function httpStatusOf(code: Code): number {
 /**
  * The answer for `err`. A `ConnectError` keeps its caller-safe message; its typed details choose
  * the OpenAI `type`/`code` and the retry headers: a rate limit's retry delay becomes
- * `retry-after` (seconds, rounded up) and `retry-after-ms`; a budget refusal gets `retry-after`
+ * `retry-after` (seconds, rounded up) and `retry-after-ms`, beside the refusing limit's
+ * `x-ratelimit-limit-*`, `-remaining-*` (0) and `-reset-*`; a budget refusal gets `retry-after`
  * until its period resets and `x-should-retry: false`, because OpenAI's SDKs otherwise retry
  * every 429 and waiting out a spend cap is not a retry. Anything else is a 500 "internal error"
  * (the caller logs the cause). `now` (epoch ms) dates the budget reset.
@@ -93,10 +95,13 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
         headers["x-should-retry"] = "false";
         if (budget.resetTime !== undefined) setRetryAfter(headers, timestampMs(budget.resetTime) - now);
       } else if (rate !== undefined) {
-        body.type = rate.dimension === RateLimitDimension.TOKENS ? "tokens" : "requests";
+        const dimension = rate.dimension === RateLimitDimension.TOKENS ? "tokens" : "requests";
+        body.type = dimension;
         body.code = "rate_limit_exceeded";
-        if (rate.retryDelay === undefined) headers["x-should-retry"] = "false";
-        else setRetryAfter(headers, durationMs(rate.retryDelay));
+        const retryMs = rate.retryDelay === undefined ? undefined : durationMs(rate.retryDelay);
+        Object.assign(headers, refusedRateLimitHeaders(dimension, Number(rate.limit), retryMs));
+        if (retryMs === undefined) headers["x-should-retry"] = "false";
+        else setRetryAfter(headers, retryMs);
       } else {
         body.code = "rate_limit_exceeded";
       }

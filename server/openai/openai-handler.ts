@@ -29,6 +29,7 @@ import { openAIErrorOf } from "./error-mapping.js";
 import { readJsonBody, sendJson, type HttpRequest, type HttpResponse } from "./http-io.js";
 import { mayUseRoute, modelListOf, modelObjectOf, type ListRoutes } from "./models.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
+import { rateLimitHeaders } from "./rate-limit-headers.js";
 import { usageHeaders } from "./usage-headers.js";
 
 /** Dependencies of {@link createOpenAIHandler}. */
@@ -93,6 +94,7 @@ function surfaceCall(x: Exchange, route: string, body: { metadata?: Readonly<Rec
     deadline: x.deadline,
     principal: x.principal,
     headers: x.req.headers,
+    rateStanding: {},
     ...(body.metadata === undefined ? {} : { metadata: body.metadata }),
     ...(body.user === undefined ? {} : { endUser: body.user }),
   };
@@ -148,7 +150,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       x.verb = "chat";
       const result = await deps.pipeline.chat(call);
       x.summary = callSummaryOf(parsed.route, sumUsage([chatCallUsage(result)]));
-      sendJson(x.res, 200, chatCompletionOf(result, Math.floor(clock.now() / 1000)), { ...headers, ...usageHeaders(result) });
+      sendJson(x.res, 200, chatCompletionOf(result, Math.floor(clock.now() / 1000)), { ...headers, ...usageHeaders(result), ...rateLimitHeaders(ctx.rateStanding) });
       return;
     }
     x.verb = "chat_stream";
@@ -159,6 +161,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       route: parsed.route,
       includeUsage: parsed.includeUsage,
       headers,
+      rateStanding: ctx.rateStanding,
       now: () => clock.now(),
       onUnexpected: (err) => deps.logger.error({ err, requestId: x.requestId }, "openai surface: unhandled error mid-stream"),
     });
@@ -182,14 +185,15 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     if (templatePinOf(headerValue(x.req.headers, "x-switchboard-template")) !== undefined) {
       throw new OpenAIRequestError("header x-switchboard-template: embeddings render no prompt template", Code.InvalidArgument, { param: "x-switchboard-template" });
     }
-    const meta = callMetaFor(verbContextFor(surfaceCall(x, parsed.route, parsed)), "embed", undefined, undefined);
+    const ctx = verbContextFor(surfaceCall(x, parsed.route, parsed));
+    const meta = callMetaFor(ctx, "embed", undefined, undefined);
     x.verb = "embed";
     const result = await deps.pipeline.embed({ meta, request: parsed.request });
     x.summary = callSummaryOf(parsed.route, sumUsage([embedCallUsage(result)]));
     if (result.response.vectors.length !== parsed.request.inputs.length) {
       throw new Error(`embeddings call returned ${result.response.vectors.length} vectors for ${parsed.request.inputs.length} inputs`);
     }
-    sendJson(x.res, 200, embeddingsResponseOf(result, parsed.encoding), { "x-request-id": x.requestId, "x-switchboard-route": parsed.route, ...usageHeaders(result) });
+    sendJson(x.res, 200, embeddingsResponseOf(result, parsed.encoding), { "x-request-id": x.requestId, "x-switchboard-route": parsed.route, ...usageHeaders(result), ...rateLimitHeaders(ctx.rateStanding) });
   };
 
   const listModels: Endpoint = async (x) => {

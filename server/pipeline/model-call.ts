@@ -1,4 +1,5 @@
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import type { RateStanding } from "../limits/rate-standing.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
 
 /** The verb a model call serves; usage, templates and reports group by it. */
@@ -34,6 +35,8 @@ export interface CallMeta {
   userContentMessages?: readonly number[];
   /** Who pays: the calling key's tenancy (absent only in tests of stages that ignore it). */
   caller?: CallerRef;
+  /** Filled by the rate-limit stages when present: where the call stands against its limits (the OpenAI surface's `x-ratelimit-*`). */
+  rateStanding?: RateStanding;
 }
 
 /** The tenancy of the key a call is made with: what budgets, limits and usage rows key on. */

@@ -101,6 +101,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       throw new ConnectError("the rate-limit check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
     }
     if (!outcome.allowed) throw rateLimitExceededError(outcome.refusal);
+    if (meta.rateStanding !== undefined) Object.assign(meta.rateStanding, outcome.standing);
     return outcome.ticket;
   };
 

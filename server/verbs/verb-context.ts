@@ -1,3 +1,4 @@
+import type { RateStanding } from "../limits/rate-standing.js";
 import type { CacheModeName, CallerRef, CallMeta, VerbName } from "../pipeline/model-call.js";
 import type { ModelMessage, ModelRequest } from "../providers/model.js";
 import type { PromptTemplateVersion } from "./templates/prompt-template.js";
@@ -33,6 +34,8 @@ export interface VerbContext {
   /** The calling key's tenancy, passed to every model call (budgets, limits, usage). */
   caller?: CallerRef;
   generation?: { maxOutputTokens?: number; temperature?: number };
+  /** Passed to every model call's meta, for the rate-limit stages to fill (see `CallMeta.rateStanding`). */
+  rateStanding?: RateStanding;
 }
 
 /** The `CallMeta` of one model call a verb makes. */
@@ -53,6 +56,7 @@ export function callMetaFor(
     ...(ctx.caller === undefined ? {} : { caller: ctx.caller }),
     ...(template === undefined ? {} : { template: { name: template.name, version: template.version } }),
     ...(userContentMessages === undefined ? {} : { userContentMessages: [...userContentMessages] }),
+    ...(ctx.rateStanding === undefined ? {} : { rateStanding: ctx.rateStanding }),
   };
 }
 

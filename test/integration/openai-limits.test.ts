@@ -87,4 +87,48 @@ describe("limits on both surfaces", () => {
     expect(Number(rate.headers?.get("retry-after-ms"))).toBeGreaterThan(0);
     expect(fake.requests()).toHaveLength(2);
   });
+
+  it("tells the caller where it stands, as OpenAI does: x-ratelimit-* on answers and streams, per limited dimension", async () => {
+    const key = await createAppKey(admin, "metered");
+    await admin.budgets.createRateLimit({ parent: "orgs/metered", rateLimitId: "key", rateLimit: { target: key.name, requestsPerMinute: 10n, tokensPerMinute: 50_000n } });
+    // The org's requests limit is looser than the key's until the key's own calls spend it.
+    await admin.budgets.createRateLimit({ parent: "orgs/metered", rateLimitId: "org", rateLimit: { target: "orgs/metered", requestsPerMinute: 12n } });
+    await gw.money.catalog.refresh();
+    const sdk = sdkFor(key.secret);
+    const reset = /^(\d+m)?\d+(\.\d+)?s$/;
+
+    const { response } = await sdk.chat.completions.create({ model: "paid", messages: user("hello there"), max_tokens: 100 }).withResponse();
+    const h = (name: string) => response.headers.get(name);
+    expect([h("x-ratelimit-limit-requests"), h("x-ratelimit-remaining-requests")]).toEqual(["10", "9"]);
+    expect(h("x-ratelimit-reset-requests")).toMatch(reset);
+    // Tokens are counted with the estimate: the input's characters / 4 and the output cap.
+    expect(h("x-ratelimit-limit-tokens")).toBe("50000");
+    const tokensLeft = Number(h("x-ratelimit-remaining-tokens"));
+    expect(tokensLeft).toBeLessThanOrEqual(50_000 - 100);
+    expect(tokensLeft).toBeGreaterThan(49_800);
+    expect(h("x-ratelimit-reset-tokens")).toMatch(reset);
+
+    const streamed = await sdk.chat.completions.create({ model: "paid", messages: user("again"), max_tokens: 100, stream: true }).withResponse();
+    for await (const _ of streamed.data) void _;
+    expect(streamed.response.headers.get("x-ratelimit-remaining-requests")).toBe("8");
+    expect(Number(streamed.response.headers.get("x-ratelimit-remaining-tokens"))).toBeLessThan(tokensLeft);
+
+    // Another key of the org spends the org's limit down to 2 left: the org's window is now the tightest.
+    const other = await createAppKey(admin, "metered", "other");
+    for (let i = 0; i < 8; i++) await sdkFor(other.secret).chat.completions.create({ model: "paid", messages: user(`other ${i}`), max_tokens: 5 });
+    const third = await sdk.chat.completions.create({ model: "paid", messages: user("third"), max_tokens: 100 }).withResponse();
+    expect([third.response.headers.get("x-ratelimit-limit-requests"), third.response.headers.get("x-ratelimit-remaining-requests")]).toEqual(["12", "1"]);
+
+    // A key no limit covers gets none of them.
+    const free = await createAppKey(admin, "unmetered");
+    const plain = await sdkFor(free.secret).chat.completions.create({ model: "paid", messages: user("hi") }).withResponse();
+    expect([...plain.response.headers.keys()].filter((n) => n.startsWith("x-ratelimit"))).toEqual([]);
+
+    // And the refusal names the limit that refused, with nothing left until its reset.
+    await sdk.chat.completions.create({ model: "paid", messages: user("fourth"), max_tokens: 100 });
+    const refused = (await sdk.chat.completions.create({ model: "paid", messages: user("fifth"), max_tokens: 100 }).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.RateLimitError>;
+    expect(refused).toBeInstanceOf(OpenAI.RateLimitError);
+    expect([refused.headers?.get("x-ratelimit-limit-requests"), refused.headers?.get("x-ratelimit-remaining-requests")]).toEqual(["12", "0"]);
+    expect(refused.headers?.get("x-ratelimit-reset-requests")).toMatch(reset);
+  });
 });
