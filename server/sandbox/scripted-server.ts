@@ -68,7 +68,11 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
   let recorded: RecordedRequest[] = [];
   let truth: TruthEntry[] = [];
   const sockets = new Set<Socket>();
-  const closing = new AbortController();
+  // Each open request's controller, aborted when the server closes. Not `AbortSignal.any` with one
+  // server-wide signal: on Node 20 every such call leaves a WeakRef in that signal's set of
+  // dependants for good (≈ 100 B a request, found by test/integration/fault-path-heap.test.ts).
+  const live = new Set<AbortController>();
+  let closed = false;
 
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => res.destroy());
@@ -92,11 +96,14 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
     let finished = false;
     // Every wait of this request ends when the client goes away or the server closes.
     const gone = new AbortController();
+    live.add(gone);
     res.once("close", () => {
       if (!finished) record.abortedAt = Date.now();
+      live.delete(gone);
       gone.abort();
     });
-    const signal = AbortSignal.any([gone.signal, closing.signal]);
+    if (closed) gone.abort();
+    const signal = gone.signal;
     const sleep = (ms: number) => pause(ms, signal);
 
     const wireReq: WireRequest = { method: record.method, path: url.pathname, query: url.searchParams, headers: req.headers, body };
@@ -181,7 +188,8 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
       truth = [];
     },
     close: async () => {
-      closing.abort();
+      closed = true;
+      for (const c of live) c.abort();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

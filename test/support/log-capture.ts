@@ -8,6 +8,8 @@ export interface LogCapture {
   text(): string;
   /** Every line written so far, parsed. */
   lines(): Array<Record<string, unknown>>;
+  /** Forgets every line written so far (a long-running test's memory). */
+  clear(): void;
 }
 
 /** Creates a {@link LogCapture} at level `debug`, so nothing is filtered away from the assertions. */
@@ -26,5 +28,5 @@ export function createLogCapture(): LogCapture {
       .split("\n")
       .filter((l) => l.length > 0)
       .map((l) => JSON.parse(l) as Record<string, unknown>);
-  return { logger, text, lines };
+  return { logger, text, lines, clear: () => void chunks.splice(0) };
 }

@@ -1,0 +1,170 @@
+/**
+ * Child process of fault-path-heap.test.ts (run with `--expose-gc`): a gateway in front of the
+ * OpenAI wire fake, driven with a seeded mix of calls on both front doors — Connect `Chat` and
+ * `ChatStream`, the OpenAI surface unary and streamed — under faults on the provider's side
+ * (5xx and 429, refused connections, cut and broken streams, a stall and a hang that run into the
+ * call's deadline) and the caller's (aborts mid-call). Each call names its fault in its prompt
+ * (`[fault:…]`, read by the fake's director, as the soak's fakes do), so a call that never reaches
+ * the provider (an open breaker) leaves no fault queued for the next. After a warm-up batch and
+ * after each measured batch it forgets what the fake and the log capture recorded, collects twice
+ * and prints what V8's old generation holds, and how the calls ended; with
+ * `FAULT_HEAP_SNAPSHOTS=DIR` it also writes a heap snapshot there at each point (`after-N`), for
+ * `test/support/heap-survivors.ts` (or `bench/heap-diff.ts`).
+ *
+ *   node --expose-gc --no-opt --import tsx test/integration/fault-path-heap.child.ts [CALLS_PER_BATCH] [BATCHES]
+ */
+import { setTimeout as sleep } from "node:timers/promises";
+import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { Pool } from "undici";
+import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import type { Fault } from "../../server/sandbox/script-types.js";
+import { startScriptedServer } from "../../server/sandbox/scripted-server.js";
+import { openAIWireFormat } from "../fakes/openai-fake.js";
+import { startTestGateway } from "../support/gateway.js";
+import { fakeProviderOptions, fakeTarget } from "../support/money-rig.js";
+import { createAppKey, moneyClients } from "../support/money.js";
+
+const CALLS = Number(process.argv[2] ?? 1000);
+const BATCHES = Number(process.argv[3] ?? 4);
+const CONCURRENCY = 8;
+const DEADLINE_MS = 400;
+const gc = (globalThis as { gc?: () => void }).gc;
+if (gc === undefined) throw new Error("run with --expose-gc");
+// tsx maps stack traces through source maps, parsing a module's map the first time an error's
+// stack passes through it: objects that would show up as survivors of whichever batch did that.
+process.setSourceMapsEnabled(false);
+
+/** The provider-side faults a prompt can name, as the fake plays them. */
+const PROVIDER_FAULTS: Record<string, Fault> = {
+  s500: { kind: "status", status: 500 },
+  s429: { kind: "status", status: 429, retryAfterMs: 5 },
+  refuse: { kind: "refuse" },
+  cut: { kind: "cut" },
+  midstream: { kind: "mid_stream_error" },
+  stall: { kind: "stall_after_first_chunk" },
+  hang: { kind: "hang" },
+};
+/** Each call's fault and its share: about half the calls answer, few enough fail for the breaker to stay mostly closed. */
+const MIX: Array<[number, string | undefined]> = [
+  [0.5, undefined],
+  [0.08, "s500"],
+  [0.07, "s429"],
+  [0.04, "refuse"],
+  [0.08, "cut"],
+  [0.04, "midstream"],
+  [0.03, "stall"],
+  [0.03, "hang"],
+  [0.13, "abort"],
+];
+const FAULT = /\[fault:([a-z0-9]+)\]/;
+
+const fake = await startScriptedServer(openAIWireFormat(), {
+  director: (req) => {
+    const fault = PROVIDER_FAULTS[FAULT.exec(JSON.stringify(req.body ?? ""))?.[1] ?? ""];
+    return fault === undefined ? {} : { fault };
+  },
+});
+const gw = await startTestGateway(fakeProviderOptions(fake));
+const admin = moneyClients(gw.url, gw.adminKey);
+// A breaker that opens on a worse mix than this one's, and probes again after 100 ms: the run
+// passes through its open and half-open states too, but mostly reaches the provider.
+await admin.routes.createRoute({
+  routeId: "faulty",
+  route: { targets: [fakeTarget()], retry: { maxAttempts: 2 }, breaker: { errorThresholdPercent: 70, resetTimeout: { seconds: 0n, nanos: 100_000_000 } } },
+});
+const key = await createAppKey(admin, "leaky");
+// A budget and rate limits far above what the run spends, so their reserve, settle and windows run on every call.
+await admin.budgets.createBudget({ parent: "orgs/leaky", budgetId: "wide", budget: { target: key.name, limitMicrosUsd: 10_000_000_000n, period: BudgetPeriod.DAILY } });
+await admin.budgets.createRateLimit({ parent: "orgs/leaky", rateLimitId: "wide", rateLimit: { target: key.name, requestsPerMinute: 1_000_000n, tokensPerMinute: 1_000_000_000n } });
+await gw.models.resolver.refresh();
+await gw.money.catalog.refresh();
+const verbs = moneyClients(gw.url, key.secret).verbs;
+const openai = new Pool(gw.url, { connections: CONCURRENCY });
+
+/** A seeded generator (mulberry32), so every run draws the same mix. */
+let seed = 11;
+const random = () => {
+  seed = (seed + 0x6d2b79f5) | 0;
+  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+};
+const pick = () => {
+  let r = random();
+  for (const [share, fault] of MIX) if ((r -= share) < 0) return fault;
+  return undefined;
+};
+
+/** How the calls ended: `ok`, a Connect code name, an OpenAI-surface HTTP status, or the client's error. */
+const outcomes: Record<string, number> = {};
+const count = (outcome: string) => void (outcomes[outcome] = (outcomes[outcome] ?? 0) + 1);
+
+/** One call of kind `i % 4`; every outcome is fine here, the run counts them and what they leave behind. */
+async function call(i: number): Promise<void> {
+  const fault = pick();
+  const abort = new AbortController();
+  if (fault === "abort") setTimeout(() => abort.abort(), 2 + (i % 5)).unref();
+  const text = `call ${i}${fault === undefined || fault === "abort" ? "" : ` [fault:${fault}]`} ${"x".repeat(i % 200)}`;
+  const stream = i % 2 === 1;
+  try {
+    if (i % 4 < 2) {
+      const req = { options: { route: "faulty", maxOutputTokens: 32 }, messages: [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }] };
+      const opts = { signal: abort.signal, timeoutMs: DEADLINE_MS };
+      if (stream) for await (const _ of verbs.chatStream(req, opts)) void _;
+      else await verbs.chat(req, opts);
+      count("ok");
+    } else {
+      const res = await openai.request({
+        path: "/v1/chat/completions",
+        method: "POST",
+        signal: abort.signal,
+        headers: { "content-type": "application/json", authorization: `Bearer ${key.secret}`, "x-switchboard-timeout-ms": String(DEADLINE_MS) },
+        body: JSON.stringify({ model: "faulty", max_tokens: 32, stream, messages: [{ role: "user", content: text }] }),
+      });
+      await res.body.text();
+      count(res.statusCode === 200 ? "ok" : `http ${res.statusCode}`);
+    }
+  } catch (err) {
+    count(err instanceof ConnectError ? (Code[err.code] ?? String(err.code)) : err instanceof Error ? err.name : "thrown");
+  }
+}
+
+async function batch(from: number, count: number): Promise<void> {
+  let next = from;
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < from + count) await call(next++);
+    }),
+  );
+}
+
+let snapshots = 0;
+/**
+ * What the old generation holds once the batch's timers (retry delays, deadlines, breaker
+ * cool-downs) have run out: objects (old and large-object space) apart from compiled code, which
+ * grows for a while as V8 compiles more of the paths and is no leak of the calls'.
+ */
+async function retained(): Promise<{ objects: number; code: number }> {
+  await sleep(1500);
+  fake.reset();
+  gw.log.clear();
+  gc!();
+  await sleep(50);
+  gc!();
+  if (process.env.FAULT_HEAP_SNAPSHOTS !== undefined) writeHeapSnapshot(`${process.env.FAULT_HEAP_SNAPSHOTS}/after-${snapshots++}.heapsnapshot`);
+  const spaces = new Map(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
+  return { objects: (spaces.get("old_space") ?? 0) + (spaces.get("large_object_space") ?? 0), code: (spaces.get("code_space") ?? 0) + (spaces.get("code_large_object_space") ?? 0) };
+}
+
+await batch(0, CALLS);
+const after = [await retained()];
+for (let b = 1; b <= BATCHES; b++) {
+  await batch(b * CALLS, CALLS);
+  after.push(await retained());
+}
+process.stdout.write(JSON.stringify({ calls: CALLS, objects: after.map((a) => a.objects), code: after.map((a) => a.code), outcomes }) + "\n");
+await openai.close();
+await gw.close();
+await fake.close();
