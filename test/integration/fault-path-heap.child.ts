@@ -11,8 +11,9 @@
  * `FAULT_HEAP_SNAPSHOTS=DIR` it also writes a heap snapshot there at each point (`after-N`), for
  * `test/support/heap-survivors.ts` (or `bench/heap-diff.ts`).
  *
- *   node --expose-gc --no-opt --import tsx test/integration/fault-path-heap.child.ts [CALLS_PER_BATCH] [BATCHES]
+ *   [FAULT_HEAP_STORES=production] node --expose-gc --no-opt --import tsx test/integration/fault-path-heap.child.ts [CALLS_PER_BATCH] [BATCHES]
  */
+import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
 import { Code, ConnectError } from "@connectrpc/connect";
@@ -21,10 +22,13 @@ import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Fault } from "../../server/sandbox/script-types.js";
 import { startScriptedServer } from "../../server/sandbox/scripted-server.js";
+import { createRedisState } from "../../server/store/state/redis-state.js";
 import { openAIWireFormat } from "../fakes/openai-fake.js";
 import { startTestGateway } from "../support/gateway.js";
 import { fakeProviderOptions, fakeTarget } from "../support/money-rig.js";
 import { createAppKey, moneyClients } from "../support/money.js";
+import { createTestDatabase } from "../support/postgres.js";
+import { requireEnv } from "../support/require-env.js";
 
 const CALLS = Number(process.argv[2] ?? 1000);
 const BATCHES = Number(process.argv[3] ?? 4);
@@ -66,7 +70,12 @@ const fake = await startScriptedServer(openAIWireFormat(), {
     return fault === undefined ? {} : { fault };
   },
 });
-const gw = await startTestGateway(fakeProviderOptions(fake));
+// `FAULT_HEAP_STORES=production`: a fresh Postgres database (DATABASE_URL) and Redis state
+// (REDIS_URL) instead of the embedded PGlite and in-process state.
+const production = process.env.FAULT_HEAP_STORES === "production";
+const database = production ? await createTestDatabase() : undefined;
+const state = production ? createRedisState({ url: requireEnv("REDIS_URL"), keyPrefix: `sbtest:heap:${randomBytes(6).toString("hex")}:`, commandTimeoutMs: 2000, connectTimeoutMs: 2000 }) : undefined;
+const gw = await startTestGateway({ ...fakeProviderOptions(fake), ...(database === undefined ? {} : { databaseUrl: database.url }), ...(state === undefined ? {} : { state }) });
 const admin = moneyClients(gw.url, gw.adminKey);
 // A breaker that opens on a worse mix than this one's, and probes again after 100 ms: the run
 // passes through its open and half-open states too, but mostly reaches the provider.
@@ -167,4 +176,6 @@ for (let b = 1; b <= BATCHES; b++) {
 process.stdout.write(JSON.stringify({ calls: CALLS, objects: after.map((a) => a.objects), code: after.map((a) => a.code), outcomes }) + "\n");
 await openai.close();
 await gw.close();
+await state?.close();
+await database?.drop();
 await fake.close();
