@@ -57,6 +57,8 @@ export interface ScriptedServerOptions {
   director?: StepDirector;
   /** Most requests and truth entries kept, oldest dropped first (default: all; a long-running server sets a bound). */
   historyLimit?: number;
+  /** Most requests kept, when fewer than `historyLimit` (a long soak keeps every truth entry but not every request body). */
+  requestHistoryLimit?: number;
   /** Largest request body read; a larger one drops the connection (default: unbounded). */
   maxBodyBytes?: number;
 }
@@ -64,15 +66,11 @@ export interface ScriptedServerOptions {
 /** Starts a scripted server for `wire` on a free loopback port. */
 export async function startScriptedServer(wire: WireFormat, opts: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   const limit = opts.historyLimit ?? Number.POSITIVE_INFINITY;
+  const requestLimit = Math.min(limit, opts.requestHistoryLimit ?? Number.POSITIVE_INFINITY);
   let steps: ScriptStep[] = [];
   let recorded: RecordedRequest[] = [];
   let truth: TruthEntry[] = [];
   const sockets = new Set<Socket>();
-  // Each open request's controller, aborted when the server closes. Not `AbortSignal.any` with one
-  // server-wide signal: on Node 20 every such call leaves a WeakRef in that signal's set of
-  // dependants for good (≈ 100 B a request, found by test/integration/fault-path-heap.test.ts).
-  const live = new Set<AbortController>();
-  let closed = false;
 
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => res.destroy());
@@ -92,17 +90,17 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
       body = undefined;
     }
     const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, headers: req.headers, body, receivedAt: Date.now() };
-    pushBounded(recorded, record, limit);
+    pushBounded(recorded, record, requestLimit);
     let finished = false;
-    // Every wait of this request ends when the client goes away or the server closes.
+    // Every wait of this request ends when the client goes away or the server closes (`close`
+    // destroys every socket, which closes the response). Not `AbortSignal.any` with a server-wide
+    // signal as well: on Node 20 each such call leaves a WeakRef in that signal's set of dependants
+    // for good (≈ 100 B a request, found by test/integration/fault-path-heap.test.ts).
     const gone = new AbortController();
-    live.add(gone);
     res.once("close", () => {
       if (!finished) record.abortedAt = Date.now();
-      live.delete(gone);
       gone.abort();
     });
-    if (closed) gone.abort();
     const signal = gone.signal;
     const sleep = (ms: number) => pause(ms, signal);
 
@@ -188,8 +186,6 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
       truth = [];
     },
     close: async () => {
-      closed = true;
-      for (const c of live) c.abort();
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

@@ -117,8 +117,10 @@ export async function startSoakProviders(seed = 1): Promise<SoakProviders> {
     },
   });
 
-  const openai = await startScriptedServer(tagged("openai", openAIWireFormat()), { director: director("openai") });
-  const anthropic = await startScriptedServer(tagged("anthropic", anthropicWireFormat()), { director: director("anthropic") });
+  // The checkers read every truth entry but no request: a long run keeps only the last requests' bodies.
+  const opts = (provider: string) => ({ director: director(provider), requestHistoryLimit: 1000 });
+  const openai = await startScriptedServer(tagged("openai", openAIWireFormat()), opts("openai"));
+  const anthropic = await startScriptedServer(tagged("anthropic", anthropicWireFormat()), opts("anthropic"));
   return {
     openai,
     anthropic,
