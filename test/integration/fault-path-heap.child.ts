@@ -3,7 +3,8 @@
  * OpenAI wire fake, driven with a seeded mix of calls on both front doors — Connect `Chat` and
  * `ChatStream`, the OpenAI surface unary and streamed — under faults on the provider's side
  * (5xx and 429, refused connections, cut and broken streams, a stall and a hang that run into the
- * call's deadline) and the caller's (aborts mid-call). Each call names its fault in its prompt
+ * call's deadline) and the caller's (aborts mid-call), with a budget, rate limits and guardrails
+ * (PII redacted and restored, an output deny list) on every call. Each call names its fault in its prompt
  * (`[fault:…]`, read by the fake's director, as the soak's fakes do), so a call that never reaches
  * the provider (an open breaker) leaves no fault queued for the next. After a warm-up batch and
  * after each measured batch it forgets what the fake and the log capture recorded, collects twice
@@ -16,9 +17,12 @@
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { create } from "@bufbuild/protobuf";
+import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
-import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { BudgetPeriod, GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailAction, GuardrailRuleSchema, GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Fault } from "../../server/sandbox/script-types.js";
 import { startScriptedServer } from "../../server/sandbox/scripted-server.js";
@@ -87,6 +91,24 @@ const key = await createAppKey(admin, "leaky");
 // A budget and rate limits far above what the run spends, so their reserve, settle and windows run on every call.
 await admin.budgets.createBudget({ parent: "orgs/leaky", budgetId: "wide", budget: { target: key.name, limitMicrosUsd: 10_000_000_000n, period: BudgetPeriod.DAILY } });
 await admin.budgets.createRateLimit({ parent: "orgs/leaky", rateLimitId: "wide", rateLimit: { target: key.name, requestsPerMinute: 1_000_000n, tokensPerMinute: 1_000_000_000n } });
+// Guardrails on every call of the org: PII redacted before the provider and restored in the
+// answer, and an output deny list (the fake echoes the prompt, so a prompt with the phrase is refused).
+const withKey = (secret: string): Interceptor => (next) => (req) => {
+  req.header.set("authorization", `Bearer ${secret}`);
+  return next(req);
+};
+await createClient(GuardrailService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey(gw.adminKey)] })).createGuardrailPolicy({
+  parent: "orgs/leaky",
+  policyId: "pii",
+  policy: {
+    enabled: true,
+    attachments: ["orgs/leaky"],
+    rules: [
+      create(GuardrailRuleSchema, { id: "mask", stage: GuardrailStage.INPUT, action: GuardrailAction.REDACT, check: { case: "pii", value: { restoreInResponse: true } } }),
+      create(GuardrailRuleSchema, { id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: ["project apollo"] } } }),
+    ],
+  },
+});
 await gw.models.resolver.refresh();
 await gw.money.catalog.refresh();
 const verbs = moneyClients(gw.url, key.secret).verbs;
@@ -115,7 +137,9 @@ async function call(i: number): Promise<void> {
   const fault = pick();
   const abort = new AbortController();
   if (fault === "abort") setTimeout(() => abort.abort(), 2 + (i % 5)).unref();
-  const text = `call ${i}${fault === undefined || fault === "abort" ? "" : ` [fault:${fault}]`} ${"x".repeat(i % 200)}`;
+  // One call in ten carries an address to redact (and restore), one in ten (of every kind) the denied phrase.
+  const extra = i % 10 === 3 ? " mail jane.doe@example.com" : i % 40 >= 6 && i % 40 < 10 ? " about project apollo" : "";
+  const text = `call ${i}${fault === undefined || fault === "abort" ? "" : ` [fault:${fault}]`}${extra} ${"x".repeat(i % 200)}`;
   const stream = i % 2 === 1;
   try {
     if (i % 4 < 2) {

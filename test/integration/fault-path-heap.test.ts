@@ -39,10 +39,10 @@ describe("fault paths hold nothing per call (P24)", () => {
         maxBuffer: 1 << 20,
       });
       const { outcomes } = JSON.parse(stdout.trim().split("\n").at(-1)!) as { outcomes: Record<string, number> };
-      // The mix reached every kind of ending: answers, provider failures and open breakers, deadlines, the caller's aborts.
+      // The mix reached every kind of ending: answers, provider failures and open breakers, deadlines, the caller's aborts, guardrail refusals.
       const calls = 4 * CALLS;
       expect(outcomes.ok ?? 0, JSON.stringify(outcomes)).toBeGreaterThan(calls * 0.4);
-      for (const ending of ["Unavailable", "http 503", "DeadlineExceeded", "http 504", "Canceled", "AbortError"]) {
+      for (const ending of ["Unavailable", "http 503", "DeadlineExceeded", "http 504", "Canceled", "AbortError", "PermissionDenied", "http 403"]) {
         expect(outcomes[ending] ?? 0, `${ending}: ${JSON.stringify(outcomes)}`).toBeGreaterThan(calls * 0.005);
       }
 
