@@ -105,7 +105,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
     heapRetainedBytes();
     new Gauge({
       name: "switchboard_heap_retained_bytes",
-      help: "V8's old generation in use right after the last full garbage collection: what the live objects take (0 before the first one). Its slope, not RSS's, tells a leak.",
+      help: "Bytes of V8's old-generation objects right after the last full garbage collection (compiled code apart): what the live objects take (0 before the first one). Its slope, not RSS's, tells a leak.",
       registers,
       collect() {
         this.reset();

@@ -32,7 +32,7 @@ describe("P24 memory checker", () => {
   });
 
   it("bounds the whole-run process's retained heap beside its RSS", () => {
-    // V8's old generation after each full collection, flat at 40 MB or rising 1 MB a minute.
+    // The old generation's objects after each full collection, flat at 40 MB or rising 1 MB a minute.
     const withHeap = (mbAt: (minute: number) => number) => series(0, 100, 0, 10, 200, 2).map((s) => ({ ...s, heapRetainedBytes: mbAt(s.t / MINUTE) * MB }));
     const flat = checkMemory(withHeap(() => 40), opts);
     expect(flat.figure).toMatch(/r0 \d+ MB \+2 %\/h, heap retained 40 → 40 MB \+0 %\/h;/);

@@ -148,8 +148,8 @@ export function checkDeadlines(ops: readonly Op[], open: number, timeoutMs: numb
 }
 
 /**
- * P24 memory: the RSS slope and the retained heap's slope (V8's old generation after each full
- * collection: what the live objects take) of each replica process after warm-up; peak RSS. The
+ * P24 memory: the RSS slope and the retained heap's slope (V8's old-generation objects after each
+ * full collection: what the live objects take) of each replica process after warm-up; peak RSS. The
  * slope bound holds for a process that lived through most of the sampling (replica 0, which the
  * nemesis never signals), on both figures; a replica restarted during the run is reported with its
  * longest-lived process's RSS slope only: a few minutes that start with its own warm-up say nothing
