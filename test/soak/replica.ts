@@ -26,7 +26,7 @@ export interface MemorySample {
   pid: number;
   t: number;
   rssBytes: number;
-  /** V8's old generation after its last full collection (its `/metrics` `switchboard_heap_retained_bytes`), where it was read. */
+  /** V8's old-generation objects after its last full collection (its `/metrics` `switchboard_heap_retained_bytes`), where it was read. */
   heapRetainedBytes?: number;
   /** Open file descriptors (sockets, files, pipes), from `/proc/<pid>/fd`. */
   fds?: number;
