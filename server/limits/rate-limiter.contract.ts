@@ -52,7 +52,7 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
 
     it("tells an admitted call where it stands: the tightest window per dimension, this call counted", async () => {
       const standing = async (rules: RateLimitRule[]) => {
-        const o = await limiter.check({ tenant: TENANT, rules, tokensEstimate: 300 });
+        const o = await limiter.check({ tenant: TENANT, rules, tokensEstimate: 300, standing: true });
         return o.allowed ? o.standing : undefined;
       };
       // 1 s into the window: what is counted now has left the sliding window 2 minutes less 1 s from now.
@@ -66,6 +66,9 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       // Now the org has none left and the key 2; the tokens window is the key's alone.
       expect(await standing([org, key])).toEqual({ requests: { limit: 8, remaining: 0, resetMs: reset - 30_000 }, tokens: { limit: 1000, remaining: 100, resetMs: reset - 30_000 } });
       expect(await standing([{ id: "orgs/acme/rate-limits/none", level: "team" }])).toEqual({});
+      // Not asked for: not worked out.
+      const unasked = await limiter.check({ tenant: TENANT, rules: [key] });
+      expect(unasked.allowed && unasked.standing).toBeUndefined();
     });
 
     it("is global: two limiter instances on shared state admit exactly the limit together (P5)", async () => {

@@ -35,6 +35,8 @@ export interface RateCheck {
    * input tokens counted or estimated, plus the output cap.
    */
   tokensEstimate?: number;
+  /** Also say where the admitted call stands ({@link RateOutcome}'s `standing`); default false. */
+  standing?: boolean;
 }
 
 /** What a caller needs to correct the token count after the call. */
@@ -55,8 +57,8 @@ export interface RateRefusal {
   retryAfterMs?: number;
 }
 
-/** Outcome of {@link RateLimiter.check}; an admitted call also learns where it stands (its tightest window per dimension). */
-export type RateOutcome = { allowed: true; ticket: RateTicket; standing: RateStanding } | { allowed: false; refusal: RateRefusal };
+/** Outcome of {@link RateLimiter.check}; an admitted call asked for it also learns where it stands (its tightest window per dimension). */
+export type RateOutcome = { allowed: true; ticket: RateTicket; standing?: RateStanding } | { allowed: false; refusal: RateRefusal };
 
 /** Global requests-per-minute and tokens-per-minute limits. */
 export interface RateLimiter {
@@ -158,6 +160,7 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
         return { allowed: false, refusal: longestWait(refusals) };
       }
       const ticket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens });
+      if (input.standing !== true) return { allowed: true, ticket };
       return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
     },
 
