@@ -129,7 +129,7 @@ export function checkStalls(ops: readonly Op[], attempts: readonly AttemptRecord
   const unseenFirst = (o: Op) => (sent.get(o.request_id) ?? 0) > (seen.get(o.request_id) ?? 0);
   const excused = stalls.filter((o) => quiet(o) && o.type !== "ok" && unseenFirst(o));
   const bad = stalls.filter((o) => o.t_end - o.t_start > boundMs || (quiet(o) && o.type !== "ok" && !unseenFirst(o))).map(describe);
-  const slowest = Math.max(0, ...stalls.map((o) => o.t_end - o.t_start));
+  const slowest = stalls.reduce((m, o) => Math.max(m, o.t_end - o.t_start), 0);
   const answered = stalls.filter((o) => o.type === "ok").length;
   return row(
     "P13",
@@ -143,7 +143,8 @@ export function checkStalls(ops: readonly Op[], attempts: readonly AttemptRecord
 /** P12: every operation ended within its client deadline (plus slack); none left open. */
 export function checkDeadlines(ops: readonly Op[], open: number, timeoutMs: number): PropertyRow {
   const late = ops.filter((o) => o.t_end - o.t_start > timeoutMs + 2000).map(describe);
-  const slowest = Math.max(0, ...ops.map((o) => o.t_end - o.t_start));
+  // Not `Math.max(...ops)`: a 2-hour run's half a million ops overflow the stack as arguments.
+  const slowest = ops.reduce((m, o) => Math.max(m, o.t_end - o.t_start), 0);
   return row("P12", "every op ends within its deadline", `${ops.length} ops, slowest ${slowest} ms (deadline ${timeoutMs}); ${open} never ended`, late.length === 0 && open === 0, late);
 }
 
@@ -160,7 +161,7 @@ export function checkMemory(samples: readonly MemorySample[], opts: { maxPeakByt
   let worst = -Infinity;
   const parts: string[] = [];
   for (const [replica, all] of groupBy(samples, (s) => s.replica)) {
-    peak = Math.max(peak, ...all.map((s) => s.rssBytes));
+    peak = all.reduce((m, s) => Math.max(m, s.rssBytes), peak);
     const run = longestRun(all);
     const warm = afterWarmUp(run);
     if (warm.length < 5) continue;
