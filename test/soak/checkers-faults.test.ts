@@ -34,11 +34,15 @@ describe("P24 memory checker", () => {
   it("bounds the whole-run process's retained heap beside its RSS", () => {
     // The old generation's objects after each full collection, flat at 40 MB or rising 1 MB a minute.
     const withHeap = (mbAt: (minute: number) => number) => series(0, 100, 0, 10, 200, 2).map((s) => ({ ...s, heapRetainedBytes: mbAt(s.t / MINUTE) * MB }));
-    const flat = checkMemory(withHeap(() => 40), opts);
-    expect(flat.figure).toMatch(/r0 \d+ MB \+2 %\/h, heap retained 40 → 40 MB \+0 %\/h;/);
-    const rising = checkMemory(withHeap((minute) => 40 + minute), opts);
+    const bounded = { ...opts, maxRetainedSlopePctPerHour: 2 };
+    const flat = checkMemory(withHeap(() => 40), bounded);
+    expect(flat.figure).toMatch(/r0 \d+ MB \+2 %\/h, heap retained 40 → 40 MB \+0 %\/h \(bound 2\);/);
+    const rising = checkMemory(withHeap((minute) => 40 + minute), bounded);
     expect(rising.figure).toMatch(/heap retained 4\d → 50 MB \+1\d\d %\/h/);
     expect([flat.status, rising.status]).toEqual(["pass", "fail"]);
+    // Without a retained bound (a run under an hour) the slope is reported, not held.
+    const reported = checkMemory(withHeap((minute) => 40 + minute), opts);
+    expect([reported.status, reported.figure]).toEqual(["pass", expect.stringMatching(/heap retained 4\d → 50 MB \+1\d\d %\/h: reported only;/) as unknown]);
   });
 
   it("reports the slope without bounding it in a short run", () => {
