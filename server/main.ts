@@ -162,13 +162,6 @@ async function main(): Promise<void> {
   );
   checkpoints.start();
   const listener = await listen(server.handler, { host: config.server.host, port: config.server.port });
-  logger.info(
-    { url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory", tracing: tracing.enabled, requestLog: config.requestLog.mode },
-    "listening",
-  );
-  if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
-  // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
-  process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
 
   let stopping = false;
   const stop = async (signal: string) => {
@@ -192,8 +185,17 @@ async function main(): Promise<void> {
     logger.flush();
     process.exit(0);
   };
+  // Before "listening" is logged: the log line is written on another thread, so a supervisor that
+  // reads it and signals at once could otherwise find no handler yet (and the default kills).
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  logger.info(
+    { url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory", tracing: tracing.enabled, requestLog: config.requestLog.mode },
+    "listening",
+  );
+  if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
+  // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
+  process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
 }
 
 function banner(url: string, databaseKind: string, config: Config, bootstrap: BootstrapResult): string {

@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CacheService } from "../../gen/ts/switchboard/v1/cache_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
@@ -202,6 +203,13 @@ describe("response cache across two replicas", () => {
     openai.script({ reply: { text: "Paris." } }, { reply: { text: "Berlin." } });
     const first = await ask(clients(a, secrets.alpha!), "What is the capital of France?", { route: "semantic" });
     expect(first.usage?.cacheStatus).toBe(CacheStatus.MISS);
+    // The store follows the answer (it is not waited for): let its semantic entry land first.
+    const redis = new Redis(redisUrl);
+    try {
+      await vi.waitFor(async () => expect((await redis.keys(`${keyPrefix}*:semantic:sem:chat:n`)).length).toBeGreaterThan(0), { timeout: 5000, interval: 50 });
+    } finally {
+      redis.disconnect();
+    }
     const paraphrase = await ask(clients(b, secrets.alpha!), "what's the capital of france", { route: "semantic" });
     expect(paraphrase.usage).toMatchObject({ cacheStatus: CacheStatus.HIT_SEMANTIC, costMicrosUsd: 0n });
     expect(textOf(paraphrase)).toBe("Paris.");
