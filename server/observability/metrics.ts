@@ -100,17 +100,31 @@ export interface Metrics {
 export function createMetrics(opts: MetricsOptions = {}): Metrics {
   const registry = new Registry();
   const registers = [registry];
-  if (opts.processMetrics ?? true) {
-    collectDefaultMetrics({ register: registry });
-    heapRetainedBytes();
+  /** A gauge whose series are read at scrape time (see {@link ScrapeGauge}). */
+  const scrapeGauge = (g: ScrapeGauge): void => {
     new Gauge({
-      name: "switchboard_heap_retained_bytes",
-      help: "Bytes of V8's old-generation objects right after the last full garbage collection (compiled code apart): what the live objects take (0 before the first one). Its slope, not RSS's, tells a leak.",
+      name: g.name,
+      help: g.help,
+      labelNames: [...(g.labelNames ?? [])],
       registers,
       collect() {
         this.reset();
+        for (const { labels, value } of g.read()) {
+          if (labels === undefined) this.set(value);
+          else this.set(labels, value);
+        }
+      },
+    });
+  };
+  if (opts.processMetrics ?? true) {
+    collectDefaultMetrics({ register: registry });
+    heapRetainedBytes(); // starts its GC observer now, not at the first scrape
+    scrapeGauge({
+      name: "switchboard_heap_retained_bytes",
+      help: "Bytes of V8's old-generation objects right after the last full garbage collection (compiled code apart): what the live objects take (0 before the first one). Its slope, not RSS's, tells a leak.",
+      read() {
         const bytes = heapRetainedBytes();
-        if (bytes !== undefined) this.set(bytes);
+        return bytes === undefined ? [] : [{ value: bytes }];
       },
     });
   }
@@ -223,21 +237,7 @@ export function createMetrics(opts: MetricsOptions = {}): Metrics {
         if (a.costMicrosUsd > 0n) cost.inc(who, Number(a.costMicrosUsd));
       }
     },
-    addScrapeGauge(g) {
-      new Gauge({
-        name: g.name,
-        help: g.help,
-        labelNames: [...(g.labelNames ?? [])],
-        registers,
-        collect() {
-          this.reset();
-          for (const { labels, value } of g.read()) {
-            if (labels === undefined) this.set(value);
-            else this.set(labels, value);
-          }
-        },
-      });
-    },
+    addScrapeGauge: scrapeGauge,
     render: () => registry.metrics(),
   };
 }
