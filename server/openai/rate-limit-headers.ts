@@ -7,25 +7,26 @@ import type { RateStanding, WindowStanding } from "../limits/rate-standing.js";
  * tokens are counted with the call's estimate (input plus its output cap), as the limit is.
  */
 export function rateLimitHeaders(standing: RateStanding): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (standing.requests !== undefined) put(out, "requests", standing.requests);
-  if (standing.tokens !== undefined) put(out, "tokens", standing.tokens);
-  return out;
-}
-
-/** The headers of a refusal by the `dimension` limit: nothing remains until `retryAfterMs`, when known. */
-export function refusedRateLimitHeaders(dimension: "requests" | "tokens", limit: number, retryAfterMs: number | undefined): Record<string, string> {
   return {
-    [`x-ratelimit-limit-${dimension}`]: String(limit),
-    [`x-ratelimit-remaining-${dimension}`]: "0",
-    ...(retryAfterMs === undefined ? {} : { [`x-ratelimit-reset-${dimension}`]: formatReset(retryAfterMs) }),
+    ...(standing.requests === undefined ? {} : windowHeaders("requests", standing.requests)),
+    ...(standing.tokens === undefined ? {} : windowHeaders("tokens", standing.tokens)),
   };
 }
 
-function put(out: Record<string, string>, dimension: "requests" | "tokens", w: WindowStanding): void {
-  out[`x-ratelimit-limit-${dimension}`] = String(w.limit);
-  out[`x-ratelimit-remaining-${dimension}`] = String(w.remaining);
-  out[`x-ratelimit-reset-${dimension}`] = formatReset(w.resetMs);
+/** The headers of a refusal by the `dimension` limit: nothing remains until `retryAfterMs`, when known. */
+export function refusedRateLimitHeaders(dimension: Dimension, limit: number, retryAfterMs: number | undefined): Record<string, string> {
+  return windowHeaders(dimension, { limit, remaining: 0, resetMs: retryAfterMs });
+}
+
+type Dimension = "requests" | "tokens";
+
+/** One dimension's three headers; no reset header when the reset is unknown. */
+function windowHeaders(dimension: Dimension, w: Omit<WindowStanding, "resetMs"> & { resetMs: number | undefined }): Record<string, string> {
+  return {
+    [`x-ratelimit-limit-${dimension}`]: String(w.limit),
+    [`x-ratelimit-remaining-${dimension}`]: String(w.remaining),
+    ...(w.resetMs === undefined ? {} : { [`x-ratelimit-reset-${dimension}`]: formatReset(w.resetMs) }),
+  };
 }
 
 /** A duration as OpenAI writes its resets: `20ms`, `1.5s`, `1m0s`, `1m59.25s`. */
