@@ -29,16 +29,19 @@ export function superviseSession(session: ServerHttp2Session, policy: SessionPol
   const open = new Set<ServerHttp2Stream>();
   let ending = false;
   let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, then: () => void) => {
+  /** With no stream open: destroy an ending session after the grace, close an idle one after the idle timeout. */
+  const whenQuiet = () => {
     clearTimeout(timer);
-    timer = setTimeout(then, ms).unref();
+    if (open.size > 0) return;
+    timer = ending ? setTimeout(reap, policy.graceMs) : setTimeout(idle, policy.idleMs);
+    timer.unref();
   };
   const reap = () => {
     if (!session.destroyed) session.destroy();
   };
   const end = () => {
     ending = true;
-    if (open.size === 0) arm(policy.graceMs, reap);
+    whenQuiet();
   };
   const idle = () => {
     session.close();
@@ -52,14 +55,12 @@ export function superviseSession(session: ServerHttp2Session, policy: SessionPol
     });
     stream.once("close", () => {
       open.delete(stream);
-      if (open.size > 0) return;
-      if (ending) arm(policy.graceMs, reap);
-      else arm(policy.idleMs, idle);
+      whenQuiet();
     });
   });
   session.once("goaway", end);
   session.once("close", () => clearTimeout(timer));
-  arm(policy.idleMs, idle);
+  whenQuiet();
 }
 
 /** Destroys an answered stream, whose body is no longer read, once HTTP/2 has closed it (checked every `everyMs`). */
