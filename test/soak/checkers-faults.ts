@@ -203,7 +203,7 @@ export interface CoolDown {
  * the load left behind stays.
  */
 export function checkCoolDown(samples: readonly MemorySample[], after: CoolDown, maxPct: number): PropertyRow {
-  const warm = afterWarmUp(longestRun(samples.filter((s) => s.replica === 0)));
+  const warm = replicaZeroWarm(samples);
   const early = warm.slice(0, Math.max(1, Math.ceil(warm.length / 10)));
   const baseline = (read: (s: MemorySample) => number | undefined) => {
     const xs = early.flatMap((s) => read(s) ?? []).sort((a, b) => a - b);
@@ -231,7 +231,7 @@ export function checkCoolDown(samples: readonly MemorySample[], after: CoolDown,
  * cores, where a replica waits for a core as often as for itself.
  */
 export function checkLag(samples: readonly MemorySample[], boundMs: number, bounded = true): PropertyRow {
-  const ms = afterWarmUp(longestRun(samples.filter((s) => s.replica === 0)))
+  const ms = replicaZeroWarm(samples)
     .flatMap((s) => (s.lagP99Seconds === undefined ? [] : [s.lagP99Seconds * 1000]))
     .sort((a, b) => a - b);
   const over = ms.filter((x) => x >= boundMs).length;
@@ -252,6 +252,9 @@ const longestRun = (samples: readonly MemorySample[]): MemorySample[] => [...gro
 
 /** A process's samples after its warm-up (the first 30 %). */
 const afterWarmUp = (run: readonly MemorySample[]): MemorySample[] => run.slice(Math.floor(run.length * 0.3));
+
+/** Replica 0's whole-run process, after its warm-up: what the recovery and lag checks read. */
+const replicaZeroWarm = (samples: readonly MemorySample[]): MemorySample[] => afterWarmUp(longestRun(samples.filter((s) => s.replica === 0)));
 
 /** Least-squares slope of bytes over time (ms), as a percentage of the mean per hour. */
 function pctPerHour(points: ReadonlyArray<[number, number]>): { pct: number; mean: number } {
