@@ -7,25 +7,24 @@
  * (PII redacted and restored, an output deny list) on every call. Each call names its fault in its prompt
  * (`[fault:…]`, read by the fake's director, as the soak's fakes do), so a call that never reaches
  * the provider (an open breaker) leaves no fault queued for the next. After a warm-up batch and
- * after each measured batch it forgets what the fake and the log capture recorded, collects twice
- * and prints what V8's old generation holds, and how the calls ended; with
- * `FAULT_HEAP_SNAPSHOTS=DIR` it also writes a heap snapshot there at each point (`after-N`), for
- * `test/support/heap-survivors.ts` (or `bench/heap-diff.ts`).
+ * after each measured batch it forgets what the fake and the log capture recorded and collects
+ * twice; with `FAULT_HEAP_SNAPSHOTS=DIR` it writes a heap snapshot there at each point (`after-N`),
+ * for `test/support/heap-survivors.ts` (or `bench/heap-diff.ts`). It prints how the calls ended.
  *
  *   [FAULT_HEAP_STORES=production] node --expose-gc --no-opt --import tsx test/integration/fault-path-heap.child.ts [CALLS_PER_BATCH] [BATCHES]
  */
 import { randomBytes } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
-import { getHeapSpaceStatistics, writeHeapSnapshot } from "node:v8";
+import { writeHeapSnapshot } from "node:v8";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { Pool } from "undici";
 import { BudgetPeriod, GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailRuleSchema, GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { GuardrailAction, GuardrailRuleSchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import type { Fault } from "../../server/sandbox/script-types.js";
 import { startScriptedServer } from "../../server/sandbox/scripted-server.js";
+import { createRandom } from "../../server/sandbox/seeded.js";
 import { createRedisState } from "../../server/store/state/redis-state.js";
 import { openAIWireFormat } from "../fakes/openai-fake.js";
 import { startTestGateway } from "../support/gateway.js";
@@ -93,11 +92,7 @@ await admin.budgets.createBudget({ parent: "orgs/leaky", budgetId: "wide", budge
 await admin.budgets.createRateLimit({ parent: "orgs/leaky", rateLimitId: "wide", rateLimit: { target: key.name, requestsPerMinute: 1_000_000n, tokensPerMinute: 1_000_000_000n } });
 // Guardrails on every call of the org: PII redacted before the provider and restored in the
 // answer, and an output deny list (the fake echoes the prompt, so a prompt with the phrase is refused).
-const withKey = (secret: string): Interceptor => (next) => (req) => {
-  req.header.set("authorization", `Bearer ${secret}`);
-  return next(req);
-};
-await createClient(GuardrailService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey(gw.adminKey)] })).createGuardrailPolicy({
+await admin.guardrails.createGuardrailPolicy({
   parent: "orgs/leaky",
   policyId: "pii",
   policy: {
@@ -114,14 +109,8 @@ await gw.money.catalog.refresh();
 const verbs = moneyClients(gw.url, key.secret).verbs;
 const openai = new Pool(gw.url, { connections: CONCURRENCY });
 
-/** A seeded generator (mulberry32), so every run draws the same mix. */
-let seed = 11;
-const random = () => {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-};
+/** Seeded, so every run draws the same mix. */
+const random = createRandom(11);
 const pick = () => {
   let r = random();
   for (const [share, fault] of MIX) if ((r -= share) < 0) return fault;
@@ -164,22 +153,21 @@ async function call(i: number): Promise<void> {
   }
 }
 
-async function batch(from: number, count: number): Promise<void> {
+async function batch(from: number, size: number): Promise<void> {
   let next = from;
   await Promise.all(
     Array.from({ length: CONCURRENCY }, async () => {
-      while (next < from + count) await call(next++);
+      while (next < from + size) await call(next++);
     }),
   );
 }
 
 let snapshots = 0;
 /**
- * What the old generation holds once the batch's timers (retry delays, deadlines, breaker
- * cool-downs) have run out: objects (old and large-object space) apart from compiled code, which
- * grows for a while as V8 compiles more of the paths and is no leak of the calls'.
+ * Lets the batch's timers (retry delays, deadlines, breaker cool-downs) run out, forgets what the
+ * fake and the log capture recorded, collects twice and writes a heap snapshot (`after-N`).
  */
-async function retained(): Promise<{ objects: number; code: number }> {
+async function settle(): Promise<void> {
   await sleep(1500);
   fake.reset();
   gw.log.clear();
@@ -187,17 +175,13 @@ async function retained(): Promise<{ objects: number; code: number }> {
   await sleep(50);
   gc!();
   if (process.env.FAULT_HEAP_SNAPSHOTS !== undefined) writeHeapSnapshot(`${process.env.FAULT_HEAP_SNAPSHOTS}/after-${snapshots++}.heapsnapshot`);
-  const spaces = new Map(getHeapSpaceStatistics().map((s) => [s.space_name, s.space_used_size]));
-  return { objects: (spaces.get("old_space") ?? 0) + (spaces.get("large_object_space") ?? 0), code: (spaces.get("code_space") ?? 0) + (spaces.get("code_large_object_space") ?? 0) };
 }
 
-await batch(0, CALLS);
-const after = [await retained()];
-for (let b = 1; b <= BATCHES; b++) {
+for (let b = 0; b <= BATCHES; b++) {
   await batch(b * CALLS, CALLS);
-  after.push(await retained());
+  await settle();
 }
-process.stdout.write(JSON.stringify({ calls: CALLS, objects: after.map((a) => a.objects), code: after.map((a) => a.code), outcomes }) + "\n");
+process.stdout.write(JSON.stringify({ calls: CALLS, outcomes }) + "\n");
 await openai.close();
 await gw.close();
 await state?.close();

@@ -2,6 +2,7 @@ import { createClient, type Client, type Interceptor } from "@connectrpc/connect
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { BudgetService } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
@@ -24,6 +25,7 @@ export interface MoneyClients {
   budgets: Client<typeof BudgetService>;
   usage: Client<typeof UsageService>;
   verbs: Client<typeof CapabilityService>;
+  guardrails: Client<typeof GuardrailService>;
 }
 
 /** Creates {@link MoneyClients} for the gateway at `url`, sending `secret` as the bearer key. */
@@ -40,6 +42,7 @@ export function moneyClients(url: string, secret: string): MoneyClients {
     budgets: createClient(BudgetService, transport),
     usage: createClient(UsageService, transport),
     verbs: createClient(CapabilityService, transport),
+    guardrails: createClient(GuardrailService, transport),
   };
 }
 
