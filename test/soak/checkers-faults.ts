@@ -6,7 +6,7 @@
  * bytes (P24).
  */
 import type { UsageRecordRow } from "../../server/store/usage-store.js";
-import { groupBy } from "./checkers-money.js";
+import { groupBy } from "./group-by.js";
 import type { Op } from "./history.js";
 import type { NemesisEvent } from "./nemesis.js";
 import { row, type PropertyRow } from "./property-row.js";

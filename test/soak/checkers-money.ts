@@ -9,6 +9,7 @@ import type { UsageRecordRow } from "../../server/store/usage-store.js";
 import type { Collected } from "./collect.js";
 import type { Op } from "./history.js";
 import type { NemesisEvent } from "./nemesis.js";
+import { groupBy } from "./group-by.js";
 import { row, type PropertyRow } from "./property-row.js";
 import type { AttemptRecord, TaggedTruth } from "./soak-providers.js";
 
@@ -24,18 +25,6 @@ export interface MoneyInput {
   /** Attempts per call the route allows (retries × targets), and RELIABILITY's hard cap. */
   maxAttemptsPerCall: number;
 }
-
-/** Items grouped by a key, in their order. */
-export const groupBy = <T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> => {
-  const out = new Map<K, T[]>();
-  for (const it of items) {
-    const k = key(it);
-    const list = out.get(k);
-    if (list === undefined) out.set(k, [it]);
-    else list.push(it);
-  }
-  return out;
-};
 
 /** An op in flight on a replica when it was SIGKILLed: its records may be lost with the process (Jepsen `info`). */
 export function killedInFlight(op: Op, events: readonly NemesisEvent[]): boolean {
