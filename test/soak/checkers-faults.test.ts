@@ -1,5 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { checkCoolDown, checkLag, checkMemory } from "./checkers-faults.js";
+import { checkContainment, checkCoolDown, checkLag, checkMemory } from "./checkers-faults.js";
+import type { Op } from "./history.js";
+import type { NemesisEvent } from "./nemesis.js";
 import type { MemorySample } from "./replica.js";
 
 const MB = 2 ** 20;
@@ -74,5 +76,24 @@ describe("P24 memory checker", () => {
     expect(checkLag(lagged(5), 50).status).toBe("fail");
     expect(checkLag(lagged(5), 50, false)).toMatchObject({ status: "pass", figure: expect.stringContaining("5 at 50 ms or more (reported only: short run)") as unknown });
     expect(checkLag([], 50).status).toBe("fail");
+  });
+});
+
+describe("P16 SIGTERM checker", () => {
+  const op = (n: number, replica: number, t: number, type: Op["type"]): Op => ({ process: n, type, request_id: `op-${n}`, kind: "chat", key: "app", replica, t_start: t, t_end: t + 500 });
+  const term = (replica: number, t: number, exitMs: number, exitCode: number | null = 0): NemesisEvent => ({ name: "term", replica, t_start: t, t_end: t + exitMs, exitMs, exitCode });
+
+  it("summarises every exit in one figure, however many SIGTERMs the run sent", () => {
+    const events = Array.from({ length: 40 }, (_, i) => term(i % 3, 10_000 * (i + 1), 900 + i * 10));
+    const ops = events.map((e, i) => op(i, e.replica ?? 0, e.t_start - 300, "ok"));
+    const [, sigterm] = checkContainment(ops, events, 10_000);
+    expect([sigterm?.status, sigterm?.figure]).toEqual(["pass", "40 in flight at SIGTERM, 0 failed; 40 exits: code 0 ×40, 900–1290 ms"]);
+  });
+
+  it("fails on an exit with a non-zero code or past the grace, and names both", () => {
+    const events = [term(0, 10_000, 900), term(1, 20_000, 1_000, 1), term(2, 30_000, 16_000)];
+    const ops = events.map((e, i) => op(i, e.replica ?? 0, e.t_start - 300, "ok"));
+    const [, sigterm] = checkContainment(ops, events, 10_000);
+    expect([sigterm?.status, sigterm?.figure]).toEqual(["fail", "3 in flight at SIGTERM, 2 failed; 3 exits: code 0 ×2, code 1 ×1, 900–16000 ms"]);
   });
 });

@@ -66,9 +66,9 @@ export function checkContainment(ops: readonly Op[], events: readonly NemesisEve
   }
   const termBad: string[] = [];
   let drained = 0;
-  const exits: string[] = [];
+  const exits: { code: number | null | undefined; ms: number }[] = [];
   for (const e of events.filter((x) => x.name === "term")) {
-    exits.push(`exit ${e.exitCode} in ${e.exitMs} ms`);
+    exits.push({ code: e.exitCode, ms: e.exitMs ?? Infinity });
     if (e.exitCode !== 0 || (e.exitMs ?? Infinity) > graceMs + 5000) termBad.push(`replica ${e.replica}: exit code ${e.exitCode} after ${e.exitMs} ms`);
     for (const op of ops) {
       // In flight at the SIGTERM (sent well before it, so it reached the replica).
@@ -79,8 +79,22 @@ export function checkContainment(ops: readonly Op[], events: readonly NemesisEve
   }
   return [
     row("P16", "kill -9: other replicas' clients unaffected", `${survivors} clean ops on surviving replicas during the kill, ${killBad.length} failed; ${victims} in flight on the killed replica`, killBad.length === 0 && survivors > 0, killBad),
-    row("P16", "SIGTERM: in-flight requests drain, exit in time", `${drained} in flight at SIGTERM, ${termBad.length} failed; ${exits.join(", ")}`, termBad.length === 0 && exits.length > 0 && drained > 0, termBad),
+    row("P16", "SIGTERM: in-flight requests drain, exit in time", `${drained} in flight at SIGTERM, ${termBad.length} failed; ${exitSummary(exits)}`, termBad.length === 0 && exits.length > 0 && drained > 0, termBad),
   ];
+}
+
+/** "3 exits: code 0 ×3, 987–2201 ms" — one figure however many SIGTERMs a long run sends. */
+function exitSummary(exits: readonly { code: number | null | undefined; ms: number }[]): string {
+  if (exits.length === 0) return "no SIGTERM sent";
+  const codes = groupBy(exits, (e) => String(e.code));
+  let min = Infinity;
+  let max = -Infinity;
+  for (const e of exits) {
+    min = Math.min(min, e.ms);
+    max = Math.max(max, e.ms);
+  }
+  const byCode = [...codes].map(([code, list]) => `code ${code} ×${list.length}`).join(", ");
+  return `${exits.length} exit${exits.length === 1 ? "" : "s"}: ${byCode}, ${min}–${max} ms`;
 }
 
 /** P7: while Redis is hung no unary call waits on it past a bound; figures of what was admitted. */
