@@ -95,5 +95,7 @@ describe("P16 SIGTERM checker", () => {
     const ops = events.map((e, i) => op(i, e.replica ?? 0, e.t_start - 300, "ok"));
     const [, sigterm] = checkContainment(ops, events, 10_000);
     expect([sigterm?.status, sigterm?.figure]).toEqual(["fail", "3 in flight at SIGTERM, 2 failed; 3 exits: code 0 ×2, code 1 ×1, 900–16000 ms"]);
+    const [, one] = checkContainment(ops.slice(0, 1), events.slice(0, 1), 10_000);
+    expect(one?.figure).toBe("1 in flight at SIGTERM, 0 failed; 1 exit: code 0 ×1, 900 ms");
   });
 });

@@ -2,8 +2,8 @@
  * The fault checkers over the history: no spliced or falsely successful stream (P14), a kill
  * contained to its replica and a drain without client errors (P16), Redis hangs bounded (P7),
  * stalls cut and failed over (P13), every operation ended within its deadline (P12), in-flight
- * shedding immediate (P23, when the gateway has the knob), flat memory and bounded request-log
- * bytes (P24).
+ * shedding immediate (P23, when the gateway has the knob), flat memory, event-loop lag and the
+ * return to baseline after the load (P24; the stores' P24 rows are `checkers-stores.ts`').
  */
 import type { UsageRecordRow } from "../../server/store/usage-store.js";
 import { groupBy } from "./group-by.js";
@@ -94,7 +94,7 @@ function exitSummary(exits: readonly { code: number | null | undefined; ms: numb
     max = Math.max(max, e.ms);
   }
   const byCode = [...codes].map(([code, list]) => `code ${code} ×${list.length}`).join(", ");
-  return `${exits.length} exit${exits.length === 1 ? "" : "s"}: ${byCode}, ${min}–${max} ms`;
+  return `${exits.length} exit${exits.length === 1 ? "" : "s"}: ${byCode}, ${min === max ? max : `${min}–${max}`} ms`;
 }
 
 /** P7: while Redis is hung no unary call waits on it past a bound; figures of what was admitted. */
@@ -274,12 +274,6 @@ const replicaZeroWarm = (samples: readonly MemorySample[]): MemorySample[] => af
 function pctPerHour(points: ReadonlyArray<[number, number]>): { pct: number; mean: number } {
   const mean = points.reduce((a, [, y]) => a + y, 0) / points.length;
   return { pct: (100 * regressionSlope(points.map(([t, y]) => [t / 3_600_000, y]))) / mean, mean };
-}
-
-/** P24 storage: request-log bytes per logged request (metadata mode). */
-export function checkLogBytes(bytes: number, requests: number): PropertyRow {
-  const per = requests === 0 ? Infinity : bytes / requests;
-  return row("P24", "request-log bytes per request", `${Math.round(per)} B per request (${bytes} B / ${requests}; bound 2048)`, per <= 2048);
 }
 
 /** Least-squares slope of y over x. */

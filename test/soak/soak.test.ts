@@ -40,6 +40,8 @@ const PROPERTIES: Array<[string, string]> = [
   ["P24", "memory flat after warm-up"],
   ["P24", "event-loop lag p99 < 50 ms"],
   ["P24", "request-log bytes per request"],
+  ["P24", "Redis key count bounded"],
+  ["P24", "Postgres growth bounded"],
 ];
 
 describe("fault soak, short mode (3 replicas, RELIABILITY §5)", () => {

@@ -6,7 +6,8 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { checkAttempts, checkCap, checkLedger, checkReservations, checkRpm, checkTtls, type MoneyInput } from "./checkers-money.js";
-import { checkContainment, checkCoolDown, checkDeadlines, checkLag, type CoolDown, checkLogBytes, checkMemory, checkRedisHang, checkSplice, checkStalls } from "./checkers-faults.js";
+import { checkContainment, checkCoolDown, checkDeadlines, checkLag, type CoolDown, checkMemory, checkRedisHang, checkSplice, checkStalls } from "./checkers-faults.js";
+import { checkLogBytes, checkPostgresGrowth, checkRedisKeys } from "./checkers-stores.js";
 import { collect } from "./collect.js";
 import { createHistory, type History } from "./history.js";
 import { startLoad } from "./load-client.js";
@@ -15,6 +16,7 @@ import { createSoakClients } from "./op-calls.js";
 import { formatTable, row, type PropertyRow } from "./property-row.js";
 import { gauge, gauges, type MemorySample } from "./replica.js";
 import { startCluster, type Cluster, type ClusterOptions } from "./soak-cluster.js";
+import { startStoreSampler, type StoreSampler } from "./store-samples.js";
 
 /** How long and how hard the soak runs. */
 export interface SoakOptions {
@@ -50,6 +52,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const history = createHistory();
   const events: NemesisEvent[] = [];
   const memory: MemorySample[] = [];
+  let stores: StoreSampler | undefined;
   try {
     await warmUp(cluster);
     const sampler = setInterval(() => {
@@ -70,6 +73,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         }
       }
     }, long ? 5000 : 1000);
+    stores = await startStoreSampler({ databaseUrl: cluster.database.url, redisUrl: cluster.redisUrl }, long ? 10_000 : 2_000);
     const load = startLoad(cluster.replicas, cluster.secrets, history, {
       workers: long ? 16 : 10,
       cappedWorkers: 2,
@@ -92,6 +96,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     await settleRecoveries();
     const p23 = await inFlightShed(cluster, history);
     clearInterval(sampler);
+    await stores.stop();
 
     const collected = await collect(cluster, 20_000);
     const coolDown = long ? await afterCoolDown(cluster, opts.coolDownSeconds ?? 300) : undefined;
@@ -101,6 +106,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     writeJsonl(join(cluster.runDir, "nemesis.jsonl"), events);
     writeJsonl(join(cluster.runDir, "ledger.jsonl"), collected.ledger);
     writeJsonl(join(cluster.runDir, "attempts.jsonl"), cluster.providers.attempts());
+    writeJsonl(join(cluster.runDir, "stores.jsonl"), stores.samples);
     const money: MoneyInput = {
       ops,
       attempts: cluster.providers.attempts(),
@@ -129,11 +135,14 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       ...(coolDown === undefined ? [] : [checkCoolDown(memory, coolDown, 10)]),
       checkLag(memory, 50, long),
       checkLogBytes(collected.requestLogBytes, requests),
+      checkRedisKeys(stores.samples, long && opts.seconds >= 3600),
+      checkPostgresGrowth(stores.samples),
     ];
     const counts = ["ok", "fail", "info"].map((t) => `${ops.filter((o) => o.type === t).length} ${t}`).join(", ");
     const header = `fault soak (${opts.mode}): ${ops.length} ops (${counts}); ${events.map((e) => e.name).join(", ")}; ledger drained in ${collected.drainMs} ms; run dir ${cluster.runDir}`;
     return { rows, table: `${header}\n${formatTable(rows)}`, runDir: cluster.runDir, wallMs: Date.now() - t0 };
   } finally {
+    await stores?.stop();
     await cluster.close();
   }
 }

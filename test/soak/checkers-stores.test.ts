@@ -1,0 +1,62 @@
+import { describe, expect, it } from "vitest";
+import type { TableStats } from "../../server/store/table-stats.js";
+import { checkLogBytes, checkPostgresGrowth, checkRedisKeys } from "./checkers-stores.js";
+import type { StoreSample } from "./store-samples.js";
+
+const table = (name: string, bytes: number, liveTuples = 10, deadTuples = 0, updated = 0): TableStats => ({ name, bytes, liveTuples, deadTuples, inserted: liveTuples, updated, deleted: 0 });
+
+/** `n` samples, 10 s apart; `at(i)` gives sample i's key count and tables. */
+const series = (n: number, at: (i: number) => { keys: number; tables: TableStats[] }): StoreSample[] =>
+  Array.from({ length: n }, (_, i) => ({ t: i * 10_000, redisKeys: at(i).keys, tables: at(i).tables }));
+
+describe("P24 Redis key count", () => {
+  it("passes a count that levels off, and fails one that keeps rising", () => {
+    // Levels off at ≈ 1,000 after the first third (the TTLs turning over), with noise.
+    const level = series(100, (i) => ({ keys: Math.min(1000, 30 * i) + (i % 7) * 10, tables: [] }));
+    const flat = checkRedisKeys(level, true);
+    expect([flat.status, flat.figure]).toEqual(["pass", expect.stringMatching(/^70 samples after warm-up: \d+ keys, peak 1060 in the first half and 1060 in the second \(bound 1\.5× \+ 50\); \d+ at the end$/) as unknown]);
+    const rising = series(100, (i) => ({ keys: 20 * i, tables: [] }));
+    expect(checkRedisKeys(rising, true).status).toBe("fail");
+    // A short run only reports it.
+    const short = checkRedisKeys(rising, false);
+    expect([short.status, short.figure]).toEqual(["pass", expect.stringContaining("reported only: short run") as unknown]);
+  });
+
+  it("fails without enough samples to tell", () => {
+    expect(checkRedisKeys(series(3, () => ({ keys: 5, tables: [] })), false).status).toBe("fail");
+  });
+});
+
+describe("P24 Postgres growth", () => {
+  const fixed = [table("keys", 98_304, 4), table("budgets", 65_536, 2)];
+
+  it("lets the ledger and the request log grow and holds everything else to its size after warm-up", () => {
+    const run = series(20, (i) => ({ keys: 0, tables: [table("usage_records", 600 * 1000 * (i + 1), 1000 * (i + 1)), table("request_log_p20261130", 1_000_000 * (i + 1), 2000 * (i + 1)), ...fixed] }));
+    const ok = checkPostgresGrowth(run);
+    expect([ok.status, ok.figure]).toEqual(["pass", "ledger 600 B per row over 20000 rows (bound 2048); other tables 160 → 160 KB after warm-up, 0 rows updated or deleted (bound +1024 KB); dead rows at most 0.0 % (none) of a table of ≥ 1,000 rows (bound 20 %)"]);
+  });
+
+  it("fails a table a request should not grow, a fat ledger row, or a table a fifth dead", () => {
+    const ledger = (i: number) => table("usage_records", 600 * 1000 * (i + 1), 1000 * (i + 1));
+    // The keys table rewritten on every call: 100 KB more per sample.
+    const updated = series(20, (i) => ({ keys: 0, tables: [ledger(i), table("keys", 98_304 + 100_000 * i, 4, 50, 1000 * i), fixed[1]!] }));
+    const grew = checkPostgresGrowth(updated);
+    expect([grew.status, grew.figure]).toEqual(["fail", expect.stringMatching(/other tables \d+ → \d+ KB after warm-up \(most: keys \+1270 KB\), 13000 rows updated or deleted/) as unknown]);
+    const fat = series(20, (i) => ({ keys: 0, tables: [table("usage_records", 3000 * 1000 * (i + 1), 1000 * (i + 1)), ...fixed] }));
+    expect(checkPostgresGrowth(fat).status).toBe("fail");
+    // Dead rows at a quarter of a 4,000-row table in one sample after warm-up.
+    const bloated = series(20, (i) => ({ keys: 0, tables: [ledger(i), table("budgets", 65_536, 3000, i === 15 ? 1000 : 100), fixed[0]!] }));
+    const dead = checkPostgresGrowth(bloated);
+    expect([dead.status, dead.figure]).toEqual(["fail", expect.stringContaining("dead rows at most 25.0 % (budgets)") as unknown]);
+    // The same table at 100 dead rows in 3,100: within the bound.
+    expect(checkPostgresGrowth(series(20, (i) => ({ keys: 0, tables: [ledger(i), table("budgets", 65_536, 3000, 100), fixed[0]!] }))).status).toBe("pass");
+  });
+});
+
+describe("P24 request-log bytes", () => {
+  it("bounds bytes per logged request at 2 KiB", () => {
+    expect(checkLogBytes(2048 * 100, 100).status).toBe("pass");
+    expect(checkLogBytes(2049 * 100, 100).status).toBe("fail");
+    expect(checkLogBytes(0, 0).status).toBe("fail");
+  });
+});
