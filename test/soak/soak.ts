@@ -135,7 +135,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       ...(coolDown === undefined ? [] : [checkCoolDown(memory, coolDown, 10)]),
       checkLag(memory, 50, long),
       checkLogBytes(collected.requestLogBytes, requests),
-      checkRedisKeys(stores.samples, long && opts.seconds >= 3600),
+      checkRedisKeys(stores.samples, collected.redisTtls, long && opts.seconds >= 3600),
       checkPostgresGrowth(stores.samples),
     ];
     const counts = ["ok", "fail", "info"].map((t) => `${ops.filter((o) => o.type === t).length} ${t}`).join(", ");

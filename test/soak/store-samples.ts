@@ -13,6 +13,12 @@ export interface StoreSample {
   t: number;
   /** Keys in the soak's Redis database (`DBSIZE`). */
   redisKeys: number;
+  /**
+   * Of those, budget-hold markers (`sb:budget-hold:*`): an open reservation's, or the 24-hour
+   * tombstone of a reserve whose reply was lost (`reservation-recovery.ts`) — one per call refused
+   * for a hung Redis, which the key count then carries for a day by design.
+   */
+  holdMarkers: number;
   tables: TableStats[];
 }
 
@@ -30,8 +36,8 @@ export async function startStoreSampler(stores: { databaseUrl: string; redisUrl:
   const samples: StoreSample[] = [];
   const take = async (): Promise<void> => {
     try {
-      const [redisKeys, tables] = await Promise.all([redis.dbsize(), readTableStats(handle.db)]);
-      samples.push({ t: Date.now(), redisKeys, tables });
+      const [redisKeys, holdMarkers, tables] = await Promise.all([redis.dbsize(), countKeys(redis, "sb:budget-hold:*"), readTableStats(handle.db)]);
+      samples.push({ t: Date.now(), redisKeys, holdMarkers, tables });
     } catch {
       // Skipped: the next interval samples again.
     }
@@ -52,4 +58,16 @@ export async function startStoreSampler(stores: { databaseUrl: string; redisUrl:
       return stopped;
     },
   };
+}
+
+/** Keys matching `pattern`, by `SCAN` (never `KEYS`: it blocks Redis for the whole walk). */
+async function countKeys(redis: Redis, pattern: string): Promise<number> {
+  let n = 0;
+  let cursor = "0";
+  do {
+    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
+    n += keys.length;
+    cursor = next;
+  } while (cursor !== "0");
+  return n;
 }
