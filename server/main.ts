@@ -94,6 +94,7 @@ async function main(): Promise<void> {
           url: config.redis.url,
           commandTimeoutMs: config.redis.commandTimeoutMs,
           connectTimeoutMs: config.redis.connectTimeoutMs,
+          onWarning: (message, fields) => logger.warn(fields, message),
         }),
         { logger },
         { failureThreshold: config.redis.breakerFailures, coolDownMs: config.redis.breakerCoolDownMs },

@@ -107,6 +107,30 @@ describe("createRedisState", () => {
     expect(performance.now() - started).toBeLessThan(1000);
     await state.close();
   });
+
+  it("warns on connecting when the server may evict keys, and not when it may not", async () => {
+    const [, before] = (await admin.config("GET", "maxmemory-policy")) as [string, string];
+    const warned = async (policy: string): Promise<unknown[]> => {
+      await admin.config("SET", "maxmemory-policy", policy);
+      const warnings: unknown[] = [];
+      const state = createRedisState({ url, keyPrefix: `${runPrefix}evict:`, onWarning: (message, fields) => warnings.push({ message, fields }) });
+      try {
+        await state.ping();
+        // The check is one CONFIG GET sent on "ready"; a later command's reply orders after it.
+        await state.get("k");
+      } finally {
+        await state.close();
+      }
+      return warnings;
+    };
+    try {
+      // No maxmemory is set on the test server, so nothing is evicted while the policy differs.
+      expect(await warned("volatile-lru")).toEqual([{ message: expect.stringContaining("maxmemory-policy noeviction") as unknown, fields: { maxmemoryPolicy: "volatile-lru" } }]);
+      expect(await warned("noeviction")).toEqual([]);
+    } finally {
+      await admin.config("SET", "maxmemory-policy", before);
+    }
+  });
 });
 
 /** A loopback port nothing listens on (bound once by the kernel, then released). */

@@ -27,6 +27,12 @@ export interface RedisStateOptions {
    * call itself, so this is for logging and breaker metrics; default: ignored.
    */
   onError?: (err: Error) => void;
+  /**
+   * Receives what this backend found wrong with the server's configuration on each connection:
+   * today an eviction policy other than `noeviction` (every key here has a TTL, so `volatile-*`
+   * policies may evict them too — a budget-hold tombstone or a budget's counters). Default: ignored.
+   */
+  onWarning?: (message: string, fields: Record<string, unknown>) => void;
 }
 
 /**
@@ -60,6 +66,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000) + Math.floor(Math.random() * 50),
   });
   redis.on("error", (err: Error) => opts.onError?.(err));
+  if (opts.onWarning !== undefined) redis.on("ready", () => void checkEvictionPolicy(redis, opts.onWarning!));
   const runScript = createScriptRunner(redis);
   const run: ScriptRunner = async (lua, keys, args) => {
     await ready(commandTimeoutMs);
@@ -299,4 +306,23 @@ function createScriptRunner(redis: Redis): ScriptRunner {
 /** Escapes Redis glob metacharacters so a SCAN pattern matches `text` literally. */
 function escapeGlob(text: string): string {
   return text.replace(/[*?[\]\\]/g, "\\$&");
+}
+
+/**
+ * Warns when the server may evict keys: an evicted tombstone lets a reserve lost to a hung
+ * connection land after all (its hold then stays until its counters expire), an evicted budget
+ * counter is re-seeded from the ledger without the last flush interval's spend. Managed services
+ * that disable `CONFIG` get no check (a debug-level fact, not a warning: nothing is known).
+ */
+async function checkEvictionPolicy(redis: Redis, warn: (message: string, fields: Record<string, unknown>) => void): Promise<void> {
+  let reply: unknown;
+  try {
+    reply = await redis.config("GET", "maxmemory-policy");
+  } catch {
+    return;
+  }
+  const policy = Array.isArray(reply) ? reply[1] : undefined;
+  if (typeof policy === "string" && policy !== "noeviction") {
+    warn("redis may evict the gateway's keys (budget counters, hold tombstones); run it with maxmemory-policy noeviction", { maxmemoryPolicy: policy });
+  }
 }
