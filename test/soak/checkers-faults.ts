@@ -11,6 +11,7 @@ import type { Op } from "./history.js";
 import type { NemesisEvent } from "./nemesis.js";
 import { row, type PropertyRow } from "./property-row.js";
 import type { MemorySample } from "./replica.js";
+import { attemptText } from "./attempt-text.js";
 import type { AttemptRecord } from "./soak-providers.js";
 
 /** A clean op: no failure asked of the provider, no client abort, the unlimited key. */
@@ -20,29 +21,41 @@ export function isClean(op: Op): boolean {
 
 const describe = (o: Op) => `${o.request_id} ${o.kind} r${o.replica} ${o.type} ${o.code ?? ""} ${o.t_end - o.t_start}ms ${o.message ?? ""}`.trim();
 
-/** P14: every answer's text comes from one upstream attempt; a success is a whole attempt's text. */
-export function checkSplice(ops: readonly Op[], attempts: readonly AttemptRecord[]): PropertyRow {
-  const byTag = new Map<string, AttemptRecord[]>();
-  for (const a of attempts) byTag.set(a.tag, [...(byTag.get(a.tag) ?? []), a]);
+/** P14, checked as each operation ends (so the history need not keep every answer's text). */
+export interface SpliceCheck {
+  /** Checks one ended operation's text against the attempts its tag had by then. */
+  observe(op: Op, attempts: readonly AttemptRecord[]): void;
+  /** The row, once every operation was observed. */
+  row(): PropertyRow;
+}
+
+/**
+ * P14: every answer's text comes from one upstream attempt; a success is a whole attempt's text,
+ * never one whose stream was cut; a failure's text is a prefix of one attempt's. An attempt is
+ * recorded when the fake decides it, before it sends a byte, so an operation's attempts are all
+ * known when it ends.
+ */
+export function createSpliceCheck(): SpliceCheck {
   const bad: string[] = [];
   let whole = 0;
   let prefixes = 0;
-  for (const op of ops) {
-    const text = op.text ?? "";
-    const mine = byTag.get(op.request_id) ?? [];
-    if (op.type === "ok") {
-      const source = mine.find((a) => a.text === text);
-      if (source === undefined) bad.push(`${describe(op)}: a success whose text is no attempt's whole answer: "${text.slice(0, 80)}"`);
-      else if (source.fault === "cut" || source.fault === "midstream") bad.push(`${describe(op)}: a success from an attempt that was ${source.fault}`);
-      else whole++;
-    } else if (text !== "") {
-      if (mine.some((a) => a.text.startsWith(text))) prefixes++;
-      else bad.push(`${describe(op)}: partial text from no single attempt: "${text.slice(0, 80)}"`);
-    }
-  }
-  const cutOk = ops.filter((o) => (o.fault === "cut" || o.fault === "midstream") && (o.kind === "stream" || o.kind === "openai_stream") && o.type === "ok");
-  for (const o of cutOk) bad.push(`${describe(o)}: a cut stream reported success`);
-  return row("P14", "no spliced stream, no clean truncated success", `${whole} successes = one attempt's whole text; ${prefixes} failures = a prefix of one attempt; ${bad.length} violations`, bad.length === 0 && whole > 0, bad);
+  return {
+    observe(op, mine) {
+      const text = op.text ?? "";
+      const stream = op.kind === "stream" || op.kind === "openai_stream";
+      if (op.type === "ok") {
+        const source = mine.find((a) => attemptText(a) === text);
+        if (source === undefined) bad.push(`${describe(op)}: a success whose text is no attempt's whole answer: "${text.slice(0, 80)}"`);
+        else if (source.fault === "cut" || source.fault === "midstream") bad.push(`${describe(op)}: a success from an attempt that was ${source.fault}`);
+        else whole++;
+        if (stream && (op.fault === "cut" || op.fault === "midstream")) bad.push(`${describe(op)}: a cut stream reported success`);
+      } else if (text !== "") {
+        if (mine.some((a) => attemptText(a).startsWith(text))) prefixes++;
+        else bad.push(`${describe(op)}: partial text from no single attempt: "${text.slice(0, 80)}"`);
+      }
+    },
+    row: () => row("P14", "no spliced stream, no clean truncated success", `${whole} successes = one attempt's whole text; ${prefixes} failures = a prefix of one attempt; ${bad.length} violations`, bad.length === 0 && whole > 0, bad),
+  };
 }
 
 /** P16: a SIGKILL touches only its own replica's clients; a SIGTERM drains with no client error. */

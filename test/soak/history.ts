@@ -1,3 +1,5 @@
+import { closeSync, openSync, writeSync } from "node:fs";
+
 /**
  * The soak's history, Jepsen style: each client operation is an `invoke` followed by exactly one
  * completion — `ok`, `fail` (the gateway answered with an error: the outcome is known) or `info`
@@ -46,35 +48,54 @@ export interface HistoryEvent {
 /** A completed operation: its invoke and completion merged. */
 export type Op = HistoryEvent & { type: "ok" | "fail" | "info"; t_end: number };
 
-/** Collects the history in memory (and lets the runner write it out as JSON lines). */
+/** Options of {@link createHistory}. */
+export interface HistoryOptions {
+  /**
+   * Each event is appended here as one JSON line as it happens (Jepsen's history: invokes and
+   * completions) instead of being kept: a long run's events do not fit in memory twice.
+   */
+  file?: string;
+  /** Sees each completed operation with its answer text, which the history then drops. */
+  onComplete?: (op: Op) => void;
+}
+
+/** Collects the operations for the checkers, and the events as JSON lines. */
 export interface History {
   invoke(e: Omit<HistoryEvent, "type">): void;
   complete(e: Op): void;
-  events(): HistoryEvent[];
-  /** Completed operations. */
+  /** Completed operations, without their answer text (`onComplete` saw it). */
   ops(): Op[];
   /** Invoked operations that never completed (must be none after quiescence). */
   open(): HistoryEvent[];
+  /** Flushes and closes the events file. */
+  close(): void;
 }
 
 /** Creates an empty {@link History}. */
-export function createHistory(): History {
-  const events: HistoryEvent[] = [];
+export function createHistory(opts: HistoryOptions = {}): History {
   const ops: Op[] = [];
   const open = new Map<string, HistoryEvent>();
+  const fd = opts.file === undefined ? undefined : openSync(opts.file, "w");
+  const write = (e: HistoryEvent): void => {
+    if (fd !== undefined) writeSync(fd, `${JSON.stringify(e)}\n`);
+  };
   return {
     invoke(e) {
       const ev: HistoryEvent = { ...e, type: "invoke" };
-      events.push(ev);
+      write(ev);
       open.set(e.request_id, ev);
     },
     complete(e) {
-      events.push(e);
-      ops.push(e);
+      write(e);
+      opts.onComplete?.(e);
+      const { text: _text, ...kept } = e;
+      ops.push(kept);
       open.delete(e.request_id);
     },
-    events: () => events,
     ops: () => ops,
     open: () => [...open.values()],
+    close() {
+      if (fd !== undefined) closeSync(fd);
+    },
   };
 }

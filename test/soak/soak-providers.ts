@@ -14,6 +14,7 @@ import type { Fault, ScriptedServer, ScriptStep, TruthEntry } from "../../server
 import { createRandom } from "../../server/sandbox/seeded.js";
 import { anthropicWireFormat } from "../fakes/anthropic-fake.js";
 import { openAIWireFormat } from "../fakes/openai-fake.js";
+import { attemptText } from "./attempt-text.js";
 
 /** Per-operation faults a prompt can ask for (`[fault:<name>]`). */
 export const OP_FAULTS = ["cut", "midstream", "stall", "drip", "s503", "s429", "refuse"] as const;
@@ -34,8 +35,6 @@ export interface AttemptRecord {
   /** 1-based across both providers for this tag. */
   attemptNo: number;
   stream: boolean;
-  /** The whole answer text this attempt would send (when it answers at all). */
-  text: string;
   /** What failed it, if anything: an op fault or `storm:<status>`. */
   fault?: string;
   at: number;
@@ -54,6 +53,8 @@ export interface SoakProviders {
   anthropic: ScriptedServer;
   /** Every attempt decided, in order. */
   attempts(): AttemptRecord[];
+  /** The attempts decided so far for one operation's tag, in order. */
+  attemptsOf(tag: string): readonly AttemptRecord[];
   /** Both truth logs, tagged. */
   truth(): TaggedTruth[];
   setStorm(provider: "openai" | "anthropic", storm: Storm | undefined): void;
@@ -63,17 +64,10 @@ export interface SoakProviders {
 const TAG = /\[op:([A-Za-z0-9._-]+)\]/;
 const FAULT = /\[fault:([a-z0-9]+)\]/;
 
-/** The words of a tag's answer: 10..25 of them, fixed per tag. */
-function answerWords(tag: string): number {
-  let h = 0;
-  for (const c of tag) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return 10 + (h % 16);
-}
-
 /** Starts both fakes on loopback with the soak director. */
 export async function startSoakProviders(seed = 1): Promise<SoakProviders> {
   const attempts: AttemptRecord[] = [];
-  const counts = new Map<string, number>();
+  const byTag = new Map<string, AttemptRecord[]>();
   const storms = new Map<string, Storm>();
   const random = createRandom(seed);
   const meta = new WeakMap<WireRequest, { tag: string; attemptNo: number }>();
@@ -84,12 +78,10 @@ export async function startSoakProviders(seed = 1): Promise<SoakProviders> {
       const raw = JSON.stringify(req.body ?? "");
       const tag = TAG.exec(raw)?.[1];
       if (tag === undefined) return {};
-      const attemptNo = (counts.get(tag) ?? 0) + 1;
-      counts.set(tag, attemptNo);
+      const attemptNo = (byTag.get(tag)?.length ?? 0) + 1;
       meta.set(req, { tag, attemptNo });
       const stream = (req.body as { stream?: unknown } | undefined)?.stream === true;
-      const words = Array.from({ length: answerWords(tag) }, (_, i) => `w${i + 1}`);
-      const text = `${tag} a${attemptNo} ${words.join(" ")}`;
+      const text = attemptText({ tag, attemptNo });
       const asked = FAULT.exec(raw)?.[1] as OpFault | undefined;
       const storm = storms.get(provider);
       let fault: Fault | undefined;
@@ -101,7 +93,9 @@ export async function startSoakProviders(seed = 1): Promise<SoakProviders> {
         fault = opFault(asked, attemptNo, stream);
         if (fault !== undefined) label = asked;
       }
-      attempts.push({ provider, tag, attemptNo, stream, text, ...(label === undefined ? {} : { fault: label }), at: Date.now() });
+      const attempt: AttemptRecord = { provider, tag, attemptNo, stream, ...(label === undefined ? {} : { fault: label }), at: Date.now() };
+      attempts.push(attempt);
+      byTag.set(tag, [...(byTag.get(tag) ?? []), attempt]);
       const step: ScriptStep = { reply: { text } };
       if (fault !== undefined) step.fault = fault;
       return step;
@@ -125,6 +119,7 @@ export async function startSoakProviders(seed = 1): Promise<SoakProviders> {
     openai,
     anthropic,
     attempts: () => attempts,
+    attemptsOf: (tag) => byTag.get(tag) ?? [],
     truth: () => [...openai.truth(), ...anthropic.truth()].filter((t): t is TaggedTruth => typeof (t as Partial<TaggedTruth>).tag === "string"),
     setStorm(provider, storm) {
       if (storm === undefined) storms.delete(provider);

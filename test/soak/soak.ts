@@ -6,7 +6,7 @@
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { checkAttempts, checkCap, checkLedger, checkReservations, checkRpm, checkTtls, type MoneyInput } from "./checkers-money.js";
-import { checkContainment, checkCoolDown, checkDeadlines, checkLag, type CoolDown, checkMemory, checkRedisHang, checkSplice, checkStalls } from "./checkers-faults.js";
+import { checkContainment, checkCoolDown, checkDeadlines, checkLag, type CoolDown, checkMemory, checkRedisHang, checkStalls, createSpliceCheck } from "./checkers-faults.js";
 import { checkLogBytes, checkPostgresGrowth, checkRedisKeys } from "./checkers-stores.js";
 import { collect } from "./collect.js";
 import { createHistory, type History } from "./history.js";
@@ -49,7 +49,13 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     ? { quietMs: 10_000, stormMs: 10_000, redisMs: 8_000, postgresMs: 30_000, shutdownGraceMs: CLUSTER.shutdownGraceMs, restartAfterTerm: true }
     : { quietMs: 2_500, stormMs: 4_000, redisMs: 4_000, postgresMs: 6_000, shutdownGraceMs: CLUSTER.shutdownGraceMs, restartAfterTerm: false };
   const cluster = await startCluster(CLUSTER);
-  const history = createHistory();
+  // P14 is checked as each operation ends, so the history can drop its answer text; the events
+  // go to the run folder as they happen.
+  const splice = createSpliceCheck();
+  const history = createHistory({
+    file: join(cluster.runDir, "history.jsonl"),
+    onComplete: (op) => splice.observe(op, cluster.providers.attemptsOf(op.request_id)),
+  });
   const events: NemesisEvent[] = [];
   const memory: MemorySample[] = [];
   let stores: StoreSampler | undefined;
@@ -101,8 +107,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const collected = await collect(cluster, 20_000);
     const coolDown = long ? await afterCoolDown(cluster, opts.coolDownSeconds ?? 300) : undefined;
     const ops = history.ops();
-    // The history, the nemesis, the gateway's ledger and the fakes' attempts, to join when a checker fails.
-    writeJsonl(join(cluster.runDir, "history.jsonl"), history.events());
+    // Beside the history: the nemesis, the gateway's ledger and the fakes' attempts, to join when a checker fails.
     writeJsonl(join(cluster.runDir, "nemesis.jsonl"), events);
     writeJsonl(join(cluster.runDir, "ledger.jsonl"), collected.ledger);
     writeJsonl(join(cluster.runDir, "attempts.jsonl"), cluster.providers.attempts());
@@ -127,7 +132,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
       checkAttempts(money),
       checkDeadlines(ops, history.open().length, TIMEOUT_MS),
       checkStalls(ops, cluster.providers.attempts(), collected.ledger, events, 10_000),
-      checkSplice(ops, cluster.providers.attempts()),
+      splice.row(),
       ...checkContainment(ops, events, CLUSTER.shutdownGraceMs),
       withHoldCauses(checkReservations(money), cluster),
       p23,
@@ -142,6 +147,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     const header = `fault soak (${opts.mode}): ${ops.length} ops (${counts}); ${events.map((e) => e.name).join(", ")}; ledger drained in ${collected.drainMs} ms; run dir ${cluster.runDir}`;
     return { rows, table: `${header}\n${formatTable(rows)}`, runDir: cluster.runDir, wallMs: Date.now() - t0 };
   } finally {
+    history.close();
     await stores?.stop();
     await cluster.close();
   }
