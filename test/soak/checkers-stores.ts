@@ -86,7 +86,7 @@ export function checkPostgresGrowth(samples: readonly StoreSample[]): PropertyRo
   return row(
     "P24",
     "Postgres growth bounded",
-    `ledger ${Math.round(perRow)} B per row over ${ledger?.liveTuples ?? 0} rows (bound 2048); other tables ${kb(sum(others(start), (t) => t.bytes))} → ${kb(sum(others(end), (t) => t.bytes))} KB after warm-up${grewNote}, ${churn} rows updated or deleted (bound +1024 KB); dead rows at most ${(dead.share * 100).toFixed(1)} % (${dead.table}) of a table of ≥ 1,000 rows (bound 20 %); ${appendOnlyDeletes} rows deleted from the ledger and the request log (bound 0)`,
+    `ledger ${Math.round(perRow)} B per row over ${ledger?.liveTuples ?? 0} rows (bound 2048); other tables ${kb(sum(others(start), (t) => t.bytes))} → ${kb(sum(others(end), (t) => t.bytes))} KB after warm-up (bound +1024 KB)${grewNote}, ${churn} of their rows updated or deleted; dead rows at most ${(dead.share * 100).toFixed(1)} % (${dead.table}) of a table of ≥ 1,000 rows (bound 20 %); ${appendOnlyDeletes} rows deleted from the ledger and the request log (bound 0)`,
     perRow <= 2048 && growth <= 2 ** 20 && dead.share <= 0.2 && appendOnlyDeletes === 0,
   );
 }
