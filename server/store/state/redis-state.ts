@@ -312,7 +312,7 @@ function escapeGlob(text: string): string {
  * Warns when the server may evict keys: an evicted tombstone lets a reserve lost to a hung
  * connection land after all (its hold then stays until its counters expire), an evicted budget
  * counter is re-seeded from the ledger without the last flush interval's spend. Managed services
- * that disable `CONFIG` get no check (a debug-level fact, not a warning: nothing is known).
+ * that disable `CONFIG` get no check: nothing is known there, so nothing is said.
  */
 async function checkEvictionPolicy(redis: Redis, warn: (message: string, fields: Record<string, unknown>) => void): Promise<void> {
   let reply: unknown;
