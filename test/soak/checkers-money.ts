@@ -85,7 +85,11 @@ export function checkLedger(input: MoneyInput): PropertyRow[] {
     while (i < mine.length || j < sent.length) {
       const r: UsageRecordRow | undefined = mine[i];
       const a: AttemptRecord | undefined = sent[j];
-      if (r !== undefined && a !== undefined && r.provider === a.provider) {
+      // An estimate for a request the fake never read, followed by its retry to the same provider:
+      // with more rows left than requests the fake read, the estimate has no request of its own,
+      // and pairing it would shift every later row of the op onto the wrong request.
+      const surplus = mine.length - i > sent.length - j;
+      if (r !== undefined && a !== undefined && r.provider === a.provider && !(surplus && unseenEstimate(r))) {
         const t = truth.get(`${a.tag}#${a.attemptNo}`);
         if (t !== undefined) {
           invoiced++;

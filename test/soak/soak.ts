@@ -112,6 +112,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
     writeJsonl(join(cluster.runDir, "nemesis.jsonl"), events);
     writeJsonl(join(cluster.runDir, "ledger.jsonl"), collected.ledger);
     writeJsonl(join(cluster.runDir, "attempts.jsonl"), cluster.providers.attempts());
+    writeJsonl(join(cluster.runDir, "truth.jsonl"), cluster.providers.truth());
     writeJsonl(join(cluster.runDir, "stores.jsonl"), stores.samples);
     const money: MoneyInput = {
       ops,
