@@ -8,6 +8,7 @@ import { createDatabase } from "../../server/store/database.js";
 import { createRequestLogStore } from "../../server/store/request-log-store.js";
 import { createUsageStore, type UsageRecordRow } from "../../server/store/usage-store.js";
 import { gauge } from "./replica.js";
+import { scanKeys } from "./scan-keys.js";
 import type { Cluster } from "./soak-cluster.js";
 
 /** What a budget's status said at the end. */
@@ -78,13 +79,10 @@ export async function collect(cluster: Cluster, waitMs: number): Promise<Collect
     const redis = new Redis(cluster.redisUrl, { maxRetriesPerRequest: 1 });
     const redisTtls = new Map<string, number>();
     try {
-      let cursor = "0";
-      do {
-        const [next, keys] = await redis.scan(cursor, "MATCH", "sb:*", "COUNT", 1000);
-        cursor = next;
+      for await (const keys of scanKeys(redis, "sb:*")) {
         const ttls = await Promise.all(keys.map((k) => redis.pttl(k)));
         keys.forEach((k, i) => redisTtls.set(k, ttls[i]!));
-      } while (cursor !== "0");
+      }
     } finally {
       redis.disconnect();
     }

@@ -7,6 +7,7 @@
 import { Redis } from "ioredis";
 import { createDatabase } from "../../server/store/database.js";
 import { readTableStats, type TableStats } from "../../server/store/table-stats.js";
+import { scanKeys } from "./scan-keys.js";
 
 /** The stores at one moment. */
 export interface StoreSample {
@@ -60,14 +61,9 @@ export async function startStoreSampler(stores: { databaseUrl: string; redisUrl:
   };
 }
 
-/** Keys matching `pattern`, by `SCAN` (never `KEYS`: it blocks Redis for the whole walk). */
+/** How many keys match `pattern`. */
 async function countKeys(redis: Redis, pattern: string): Promise<number> {
   let n = 0;
-  let cursor = "0";
-  do {
-    const [next, keys] = await redis.scan(cursor, "MATCH", pattern, "COUNT", 1000);
-    n += keys.length;
-    cursor = next;
-  } while (cursor !== "0");
+  for await (const keys of scanKeys(redis, pattern)) n += keys.length;
   return n;
 }
