@@ -95,7 +95,9 @@ export async function startSoakProviders(seed = 1): Promise<SoakProviders> {
       }
       const attempt: AttemptRecord = { provider, tag, attemptNo, stream, ...(label === undefined ? {} : { fault: label }), at: Date.now() };
       attempts.push(attempt);
-      byTag.set(tag, [...(byTag.get(tag) ?? []), attempt]);
+      const mine = byTag.get(tag);
+      if (mine === undefined) byTag.set(tag, [attempt]);
+      else mine.push(attempt);
       const step: ScriptStep = { reply: { text } };
       if (fault !== undefined) step.fault = fault;
       return step;
