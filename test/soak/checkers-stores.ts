@@ -41,11 +41,10 @@ export function checkRedisKeys(samples: readonly StoreSample[], ttls: ReadonlyMa
     longest = Math.max(longest, ttl === -1 ? Infinity : ttl);
   }
   const bound = bounded ? "bound 1.5× + 50" : "reported only: short run";
-  const end = samples.at(-1);
   return row(
     "P24",
     "Redis key count bounded",
-    `${warm.length} samples after warm-up: keys other than hold markers peak ${first} in the first half and ${second} in the second (${bound}); at the end ${end?.redisKeys ?? "?"} keys, ${markers} of them hold markers (tombstones of reserves lost to a hung Redis), the longest-lived ${(longest / 3_600_000).toFixed(1)} h (bound 24 h)`,
+    `${warm.length} samples after warm-up: keys other than hold markers peak ${first} in the first half and ${second} in the second (${bound}); at the end ${ttls.size} keys, ${markers} of them hold markers (tombstones of reserves lost to a hung Redis), the longest-lived ${(longest / 3_600_000).toFixed(1)} h (bound 24 h)`,
     warm.length >= 4 && (!bounded || levelled) && longest <= MARKER_TTL_MS,
   );
 }
