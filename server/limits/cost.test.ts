@@ -22,6 +22,18 @@ const tokens = fc.integer({ min: 0, max: 2_000_000 });
 const arbUsage: fc.Arbitrary<TokenUsage> = fc
   .record({ inputTokens: tokens, outputTokens: tokens, cachedInputTokens: tokens, cacheWriteInputTokens: tokens, reasoningTokens: tokens })
   .map((u) => ({ ...u, estimated: false }));
+// Usage whose parts never clamp at zero (cached + cache-write ≤ input, reasoning ≤ output), built
+// from its parts rather than filtered: a filter on arbUsage rejects most pairs and fast-check gives up.
+const arbConsistentUsage: fc.Arbitrary<TokenUsage> = fc
+  .record({ uncached: tokens, cached: tokens, write: tokens, visible: tokens, reasoning: tokens })
+  .map((p) => ({
+    inputTokens: p.uncached + p.cached + p.write,
+    cachedInputTokens: p.cached,
+    cacheWriteInputTokens: p.write,
+    outputTokens: p.visible + p.reasoning,
+    reasoningTokens: p.reasoning,
+    estimated: false,
+  }));
 
 describe("costMicros", () => {
   it("bills zero usage nothing", () => {
@@ -75,7 +87,7 @@ describe("costMicros", () => {
 
   it("keeps split calls additive within 1 µ$ per call (property)", () => {
     fc.assert(
-      fc.property(arbUsage, arbUsage, arbRates, (a, b, rates) => {
+      fc.property(arbConsistentUsage, arbConsistentUsage, arbRates, (a, b, rates) => {
         const sum: TokenUsage = {
           inputTokens: a.inputTokens + b.inputTokens,
           outputTokens: a.outputTokens + b.outputTokens,
@@ -84,9 +96,7 @@ describe("costMicros", () => {
           reasoningTokens: a.reasoningTokens + b.reasoningTokens,
           estimated: false,
         };
-        // Only when neither part clamps at zero is the whole the sum of its parts.
-        const consistent = (u: TokenUsage) => u.cachedInputTokens + u.cacheWriteInputTokens <= u.inputTokens && u.reasoningTokens <= u.outputTokens;
-        fc.pre(consistent(a) && consistent(b));
+        // Only when neither part clamps at zero is the whole the sum of its parts, hence arbConsistentUsage.
         const parts = costMicros(a, rates) + costMicros(b, rates);
         const whole = costMicros(sum, rates);
         return parts >= whole && parts - whole <= 1n;
