@@ -1,13 +1,37 @@
 /**
  * Reading a benchmarked gateway's memory from outside: a full GC and `process.memoryUsage()` on
  * SIGWINCH (the gateway preloads `stream-memory-probe.mjs` with `SB_MEM_PROBE` naming the file it
- * writes), and heap snapshots on SIGUSR2 (started with `--heapsnapshot-signal=SIGUSR2` and
- * `--diagnostic-dir`). Used by `stream-memory.ts` and `inflight-memory.ts`.
+ * writes; {@link memoryProbe} gives the flags and environment), and heap snapshots on SIGUSR2
+ * (started with `--heapsnapshot-signal=SIGUSR2` and `--diagnostic-dir`). Used by `run.ts`'s open
+ * streams, `stream-memory.ts` and `inflight-memory.ts`.
  */
-import { existsSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** How to start a process so {@link MemoryProbe.read} can read its memory after a full GC. */
+export interface MemoryProbe {
+  /** Node flags to start it with: `--expose-gc` and the probe preloaded. */
+  nodeFlags: string[];
+  /** Environment to start it with: `SB_MEM_PROBE`, the file the probe writes. */
+  env: { SB_MEM_PROBE: string };
+  /** A full GC in process `pid` (started with the above), then its memory usage. */
+  read(pid: number): Promise<NodeJS.MemoryUsage>;
+}
+
+/** A probe with a file of its own (one per process it is given to). */
+export function memoryProbe(): MemoryProbe {
+  const dir = mkdtempSync(join(tmpdir(), "sb-mem-probe-"));
+  const file = join(dir, "memory.json");
+  process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+  return {
+    nodeFlags: ["--expose-gc", "--import", new URL("stream-memory-probe.mjs", import.meta.url).pathname],
+    env: { SB_MEM_PROBE: file },
+    read: (pid) => gatewayMemory(pid, file),
+  };
+}
 
 /** Full GC in process `pid`, then its memory usage (written by the probe to `probeFile`). */
 export async function gatewayMemory(pid: number, probeFile: string): Promise<NodeJS.MemoryUsage> {

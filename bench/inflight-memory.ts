@@ -14,11 +14,9 @@
  * Needs DATABASE_URL and REDIS_URL.
  */
 import { setMaxListeners } from "node:events";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import { Pool } from "undici";
-import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
+import { gatewaySnapshot, memoryProbe } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { connectChatRequest } from "./raw-client.js";
 import { startSwitchboard } from "./switchboard-setup.js";
@@ -34,16 +32,13 @@ const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
 const upstreamPool = new Pool(`http://127.0.0.1:${upstream.port}`, { connections: 2 });
 const upstreamOpen = async () => Number(await (await upstreamPool.request({ path: "/open", method: "GET" })).body.text());
 
-const probe = join(mkdtempSync(join(tmpdir(), "sb-inflight-probe-")), "memory.json");
-process.env.SB_MEM_PROBE = probe;
-process.env.SB_GATEWAY_NODE_FLAGS = [
-  process.env.SB_GATEWAY_NODE_FLAGS ?? "",
-  "--expose-gc",
-  "--import",
-  new URL("stream-memory-probe.mjs", import.meta.url).pathname,
-  ...(snapshots === undefined ? [] : ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`]),
-].join(" ");
-const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production" });
+const probe = memoryProbe();
+const gw = await startSwitchboard({
+  upstreamUrl: `http://127.0.0.1:${upstream.port}`,
+  mode: "production",
+  nodeFlags: [...probe.nodeFlags, ...(snapshots === undefined ? [] : ["--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`])],
+  env: probe.env,
+});
 const pid = gw.process.pid!;
 const pool = new Pool(gw.url, { connections: CALLS + 8, headersTimeout: 0, bodyTimeout: 0 });
 const runId = Math.random().toString(36).slice(2, 8);
@@ -61,7 +56,7 @@ const post = (text: string, signal?: AbortSignal) =>
   });
 for (let i = 0; i < 200; i++) await (await post(`hello benchmark ${runId} warm ${i}`)).body.text();
 
-const memory = () => gatewayMemory(pid, probe);
+const memory = () => probe.read(pid);
 const snapshot = () => gatewaySnapshot(pid, snapshots);
 
 await memory(); // a first GC lets go of the warm-up's garbage before the baseline

@@ -34,6 +34,7 @@ import { percentile, runLoad } from "./load.js";
 import { benchChat, CHAT_STREAM_PATH, chatStreamEnvelope, connectChat, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
+import { memoryProbe } from "./gateway-memory.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
 import { startSwitchboard, type BenchGateway } from "./switchboard-setup.js";
 import { arg } from "./cli.js";
@@ -134,9 +135,13 @@ const postChat = (t: OpenAITarget, prompt: (i: number) => string) => async (i: n
   if (res.statusCode !== 200) throw new Error(String(res.statusCode));
 };
 
-const sseProbe = (t: OpenAITarget): StreamProbe => async () => {
+/** The text of each probe's stream: one fixed prompt, or a new one each time (a cache miss). */
+type Prompt = () => string;
+const FIXED: Prompt = () => "hello benchmark";
+
+const sseProbe = (t: OpenAITarget, prompt: Prompt = FIXED): StreamProbe => async () => {
   const started = performance.now();
-  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody("hello benchmark", true) });
+  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody(prompt(), true) });
   if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${await res.body.text()}`);
   let firstTokenMs = -1;
   for await (const c of res.body) if (firstTokenMs < 0 && hasOpenAIToken((c as Buffer).toString())) firstTokenMs = performance.now() - started;
@@ -144,10 +149,11 @@ const sseProbe = (t: OpenAITarget): StreamProbe => async () => {
   return { firstTokenMs };
 };
 
-const chatStreamProbe = (client: Client<typeof CapabilityService>): StreamProbe => async () => {
+const chatStreamProbe = (client: Client<typeof CapabilityService>, prompt: Prompt = FIXED): StreamProbe => async () => {
+  const text = prompt();
   const started = performance.now();
   let firstTokenMs = -1;
-  for await (const m of client.chatStream(benchChat("hello benchmark"))) if (firstTokenMs < 0 && m.event.case === "delta") firstTokenMs = performance.now() - started;
+  for await (const m of client.chatStream(benchChat(text))) if (firstTokenMs < 0 && m.event.case === "delta") firstTokenMs = performance.now() - started;
   if (firstTokenMs < 0) throw new Error("no delta in the stream");
   return { firstTokenMs };
 };
@@ -156,10 +162,10 @@ const chatStreamProbe = (client: Client<typeof CapabilityService>): StreamProbe 
  * ChatStream over the Connect protocol on HTTP/1.1 with a raw undici client — the same client as
  * the SSE probes — so the "added" figure is the gateway's, without connect-node's client.
  */
-const rawChatStreamProbe = (t: OpenAITarget): StreamProbe => {
-  const body = chatStreamEnvelope("hello benchmark");
+const rawChatStreamProbe = (t: OpenAITarget, prompt: Prompt = FIXED): StreamProbe => {
   const headers = { "content-type": "application/connect+proto", "connect-protocol-version": "1", ...t.headers };
   return async () => {
+    const body = chatStreamEnvelope(prompt());
     const started = performance.now();
     const res = await t.pool.request({ path: CHAT_STREAM_PATH, method: "POST", headers, body });
     if (res.statusCode !== 200) throw new Error(`${res.statusCode}: ${await res.body.text()}`);
@@ -172,11 +178,12 @@ const rawChatStreamProbe = (t: OpenAITarget): StreamProbe => {
 };
 
 /** ChatStream over gRPC (h2c) with a raw node:http2 client, for the same reason as {@link rawChatStreamProbe}. */
-const rawGrpcChatStreamProbe = (session: ClientHttp2Session, authorization: string): StreamProbe => async () => {
+const rawGrpcChatStreamProbe = (session: ClientHttp2Session, authorization: string, prompt: Prompt = FIXED): StreamProbe => async () => {
+  const text = prompt();
   const started = performance.now();
   const read = deltaReader();
   let firstTokenMs = -1;
-  for await (const chunk of grpcChatStream(session, authorization, "hello benchmark")) if (read(chunk as Buffer) && firstTokenMs < 0) firstTokenMs = performance.now() - started;
+  for await (const chunk of grpcChatStream(session, authorization, text)) if (read(chunk as Buffer) && firstTokenMs < 0) firstTokenMs = performance.now() - started;
   if (firstTokenMs < 0) throw new Error("no delta in the stream");
   return { firstTokenMs };
 };
@@ -222,14 +229,13 @@ async function main(): Promise<void> {
   const ttft: TtftRow[] = [];
   const openStreams: OpenStreamsRow[] = [];
   const rssIdle: Record<string, number> = {};
-  const fixed = () => "hello benchmark";
   const runId = Math.random().toString(36).slice(2, 8);
   // Never the same twice in the whole run (a cache miss): one counter for every row, since each
   // `measure` restarts its own index and a later row would otherwise hit what an earlier one stored.
   let sequence = 0;
   const unique = () => `hello benchmark ${runId} ${sequence++}`;
 
-  if (ONLY.has("direct")) rows.push(...(await measure("direct", upstream.pid, postChat(direct, fixed))));
+  if (ONLY.has("direct")) rows.push(...(await measure("direct", upstream.pid, postChat(direct, FIXED))));
   if (ONLY.has("ttft")) ttft.push(await measureTtft("direct SSE", sseProbe(direct), TTFT_COUNT));
 
   if (ONLY.has("proxy")) {
@@ -237,7 +243,7 @@ async function main(): Promise<void> {
     procs.push(proxy);
     const t: OpenAITarget = { pool: pool(`http://127.0.0.1:${proxy.port}`), headers: {} };
     rssIdle["bare proxy"] = Math.round(rssMb(proxy.pid));
-    rows.push(...(await measure("bare proxy", proxy.pid, postChat(t, fixed))));
+    rows.push(...(await measure("bare proxy", proxy.pid, postChat(t, FIXED))));
     if (ONLY.has("ttft")) ttft.push(await measureTtft("bare proxy SSE", sseProbe(t), TTFT_COUNT));
   }
 
@@ -245,16 +251,17 @@ async function main(): Promise<void> {
     if (!existsSync(join(ROOT, "bench/node_modules/@portkey-ai/gateway"))) {
       process.stderr.write("portkey: skipped (run `cd bench && npm ci --ignore-scripts` first)\n");
     } else {
-      const portkey = await startNode("bench/portkey-server.ts", ["0"]);
+      const probe = memoryProbe();
+      const portkey = await startNode("bench/portkey-server.ts", ["0"], { nodeFlags: probe.nodeFlags, env: probe.env });
       procs.push(portkey);
       const t: OpenAITarget = {
         pool: pool(`http://127.0.0.1:${portkey.port}`, Math.max(128, STREAMS + 16)),
         headers: { "x-portkey-provider": "openai", "x-portkey-custom-host": `${upstreamUrl}/v1`, authorization: "Bearer sk-bench-not-a-real-key" },
       };
       rssIdle.portkey = Math.round(rssMb(portkey.pid));
-      rows.push(...(await measure("portkey", portkey.pid, postChat(t, fixed))));
+      rows.push(...(await measure("portkey", portkey.pid, postChat(t, FIXED))));
       if (ONLY.has("ttft")) ttft.push(await measureTtft("portkey SSE", sseProbe(t), TTFT_COUNT));
-      if (ONLY.has("streams")) openStreams.push(await measureOpenStreams({ target: "portkey SSE", pid: portkey.pid, count: STREAMS, open: openSse(t), upstreamOpen }));
+      if (ONLY.has("streams")) openStreams.push(await measureOpenStreams({ target: "portkey SSE", pid: portkey.pid, count: STREAMS, open: openSse(t), upstreamOpen, memory: () => probe.read(portkey.pid) }));
       await portkey.stop();
     }
   }
@@ -266,16 +273,19 @@ async function main(): Promise<void> {
     else process.stderr.write("sb-full: skipped (set DATABASE_URL and REDIS_URL: eval \"$(bash scripts/services.sh up)\")\n");
   }
   for (const mode of modes) {
-    const gw = await startSwitchboard({ upstreamUrl, mode, ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
+    // Every measured Node process runs with the memory probe (`--expose-gc` and a SIGWINCH
+    // handler, idle until the open-streams rows), so their memory is read after a full GC.
+    const probe = memoryProbe();
+    const gw = await startSwitchboard({ upstreamUrl, mode, nodeFlags: probe.nodeFlags, env: probe.env, ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
     gateways.push(gw);
     const name = mode === "embedded" ? "sb" : "sb-full";
     const c = switchboardClients(gw, STREAMS);
     pools.push(c.openai.pool);
     const pid = gw.process.pid;
-    const prompt = mode === "embedded" ? fixed : unique;
+    const prompt = mode === "embedded" ? FIXED : unique;
     // A first call of each kind must succeed, or the rows would measure errors.
     await c.connect.chat(benchChat("hello benchmark"));
-    await postChat(c.openai, fixed)(0);
+    await postChat(c.openai, FIXED)(0);
     rssIdle[name] = Math.round(rssMb(pid));
     const kinds: [string, (i: number) => Promise<void>][] = [
       [`${name} connect`, async () => void (await c.connect.chat(benchChat(prompt())))],
@@ -293,20 +303,27 @@ async function main(): Promise<void> {
       const hit = await c.connect.chat(benchChat("hello benchmark"));
       if (hit.usage?.cacheStatus === undefined) process.stderr.write("sb-full: the response carries no cache status\n");
       rows.push(...(await measure(`${name} connect cache hit`, pid, async () => void (await c.connect.chat(benchChat("hello benchmark"))))));
-      rows.push(...(await measure(`${name} openai cache hit`, pid, postChat(c.openai, fixed))));
+      rows.push(...(await measure(`${name} openai cache hit`, pid, postChat(c.openai, FIXED))));
     }
     if (ONLY.has("ttft")) {
-      ttft.push(await measureTtft(`${name} ChatStream connect`, chatStreamProbe(c.connect), TTFT_COUNT));
-      ttft.push(await measureTtft(`${name} ChatStream connect (raw client)`, rawChatStreamProbe(c.openai), TTFT_COUNT));
-      ttft.push(await measureTtft(`${name} ChatStream grpc`, chatStreamProbe(c.grpc), TTFT_COUNT));
-      const session = http2Connect(gw.url);
-      ttft.push(await measureTtft(`${name} ChatStream grpc (raw client)`, rawGrpcChatStreamProbe(session, `Bearer ${gw.key}`), TTFT_COUNT));
-      session.close();
-      ttft.push(await measureTtft(`${name} openai SSE`, sseProbe(c.openai), TTFT_COUNT));
+      // As the unary rows: on the full pipeline every stream is a cache miss that goes to the
+      // upstream (unique prompts), then the same streams as cache hits (one fixed prompt, replayed
+      // by the cache stage); the embedded default has no cache.
+      const passes: [string, Prompt][] = mode === "production" ? [["", unique], [" cache hit", FIXED]] : [["", FIXED]];
+      for (const [suffix, text] of passes) {
+        ttft.push(await measureTtft(`${name} ChatStream connect${suffix}`, chatStreamProbe(c.connect, text), TTFT_COUNT));
+        ttft.push(await measureTtft(`${name} ChatStream connect (raw client)${suffix}`, rawChatStreamProbe(c.openai, text), TTFT_COUNT));
+        ttft.push(await measureTtft(`${name} ChatStream grpc${suffix}`, chatStreamProbe(c.grpc, text), TTFT_COUNT));
+        const session = http2Connect(gw.url);
+        ttft.push(await measureTtft(`${name} ChatStream grpc (raw client)${suffix}`, rawGrpcChatStreamProbe(session, `Bearer ${gw.key}`, text), TTFT_COUNT));
+        session.close();
+        ttft.push(await measureTtft(`${name} openai SSE${suffix}`, sseProbe(c.openai, text), TTFT_COUNT));
+      }
     }
     if (ONLY.has("streams")) {
-      openStreams.push(await measureOpenStreams({ target: `${name} ChatStream grpc`, pid, count: STREAMS, open: openChatStream(c.grpc), upstreamOpen }));
-      openStreams.push(await measureOpenStreams({ target: `${name} openai SSE`, pid, count: STREAMS, open: openSse(c.openai), upstreamOpen }));
+      const memory = () => probe.read(pid);
+      openStreams.push(await measureOpenStreams({ target: `${name} ChatStream grpc`, pid, count: STREAMS, open: openChatStream(c.grpc), upstreamOpen, memory }));
+      openStreams.push(await measureOpenStreams({ target: `${name} openai SSE`, pid, count: STREAMS, open: openSse(c.openai), upstreamOpen, memory }));
     }
     await gw.close();
   }
@@ -372,8 +389,14 @@ function report(rows: Row[], ttft: TtftRow[], open: OpenStreamsRow[], rssIdle: R
     lines.push("");
   }
   if (open.length > 0) {
-    lines.push("| open streams | open | RSS before MB | RSS open MB | MB per 1,000 |", "|---|---|---|---|---|");
-    for (const o of open) lines.push(`| ${o.target} | ${o.open} | ${o.rssBeforeMb} | ${o.rssOpenMb} | ${o.mbPer1000} |`);
+    lines.push(
+      "| open streams | open | heap + external KB per stream (after GC) | MB per 1,000 (heap) | RSS before MB | RSS open MB | RSS MB per 1,000 |",
+      "|---|---|---|---|---|---|---|",
+    );
+    for (const o of open) {
+      const heap = o.heapKbPerStream === undefined ? ["—", "—"] : [String(o.heapKbPerStream), String(Math.round(o.heapKbPerStream * 1000 / 102.4) / 10)];
+      lines.push(`| ${o.target} | ${o.open} | ${heap[0]} | ${heap[1]} | ${o.rssBeforeMb} | ${o.rssOpenMb} | ${o.mbPer1000} |`);
+    }
     lines.push("");
   }
   lines.push(`RSS idle MB: ${JSON.stringify(rssIdle)}`, `Summary: ${JSON.stringify(summary)}`, "");

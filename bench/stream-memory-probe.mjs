@@ -1,4 +1,4 @@
-// Preloaded into a gateway by bench/stream-memory.ts only (never by server code): when
+// Preloaded by the benchmarks' memory figures only (bench/gateway-memory.ts, never by server code): when
 // SB_MEM_PROBE names a file, SIGWINCH runs a full GC (node --expose-gc) and writes
 // process.memoryUsage() there as JSON.
 import { writeFileSync } from "node:fs";

@@ -21,7 +21,7 @@ import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
 import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { generateSecret } from "../server/auth/key-format.js";
-import { gatewayMemory, gatewaySnapshot } from "./gateway-memory.js";
+import { gatewaySnapshot, memoryProbe } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
 import { benchChat } from "./raw-client.js";
 import { rssMb } from "./proc-stats.js";
@@ -39,7 +39,7 @@ const upstreamPool = new Pool(`http://127.0.0.1:${upstream.port}`, { connections
 const upstreamOpen = async () => Number(await (await upstreamPool.request({ path: "/open", method: "GET" })).body.text());
 
 const adminKey = generateSecret();
-const probe = join(mkdtempSync(join(tmpdir(), "sb-mem-probe-")), "memory.json");
+const probe = memoryProbe();
 const env: NodeJS.ProcessEnv = {
   ...process.env,
   SWITCHBOARD_PORT: "0",
@@ -51,11 +51,11 @@ const env: NodeJS.ProcessEnv = {
   SWITCHBOARD_LOG_LEVEL: "info",
   SWITCHBOARD_MAX_IN_FLIGHT: "0",
   SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY: "0",
-  SB_MEM_PROBE: probe,
+  ...probe.env,
 };
 delete env.DATABASE_URL;
 delete env.REDIS_URL;
-const flags = ["--expose-gc", "--import", join(HERE, "stream-memory-probe.mjs")];
+const flags = [...probe.nodeFlags];
 if (snapshots !== undefined) flags.push("--heapsnapshot-signal=SIGUSR2", `--diagnostic-dir=${snapshots}`);
 flags.push("--import", loader === "tsx" ? "tsx" : join(HERE, "no-keepnames-loader.mjs"));
 const gateway = spawn(process.execPath, [...flags, "server/main.ts"], { cwd: root, env, stdio: ["ignore", "pipe", "pipe"] });
@@ -84,7 +84,7 @@ await sleep(1_500); // one route poll
 const client = createClient(CapabilityService, createGrpcTransport({ baseUrl: url, interceptors: [withKey] }));
 for (let i = 0; i < 100; i++) for await (const _ of client.chatStream(benchChat("hello benchmark"))) void _;
 
-const memory = () => gatewayMemory(gateway.pid!, probe);
+const memory = () => probe.read(gateway.pid!);
 const snapshot = () => gatewaySnapshot(gateway.pid!, snapshots);
 
 await memory(); // a first GC lets go of start-up garbage before the baseline

@@ -49,6 +49,11 @@ export interface OpenStreamsRow {
   rssOpenMb: number;
   /** (rssOpen − rssBefore) scaled to 1,000 streams. */
   mbPer1000: number;
+  /**
+   * V8 heap used plus external memory, each read after a full GC in the serving process, with the
+   * streams open minus before, per stream (KB); absent when the process has no memory probe.
+   */
+  heapKbPerStream?: number;
 }
 
 /** Options of {@link measureOpenStreams}. */
@@ -61,15 +66,27 @@ export interface OpenStreamsOptions {
   open: (signal: AbortSignal) => Promise<void>;
   /** How many slow streams the upstream holds open now. */
   upstreamOpen: () => Promise<number>;
+  /**
+   * A full GC in the serving process, then its memory usage (`gateway-memory.ts`'s probe): without
+   * it the figure is RSS alone, which moves with whatever garbage the earlier rows left (±50 MB).
+   */
+  memory?: () => Promise<NodeJS.MemoryUsage>;
   /** Longest wait for every stream to reach the upstream (default 60 s). */
   timeoutMs?: number;
 }
 
+const heapAndExternal = (m: NodeJS.MemoryUsage) => m.heapUsed + m.external;
+
 /**
  * Opens `count` slow streams through the path, waits until the upstream holds them all (polling),
- * reads the serving process's RSS, then aborts them all and waits until the upstream has let go.
+ * reads the serving process's memory, then aborts them all and waits until the upstream has let go.
  */
 export async function measureOpenStreams(opts: OpenStreamsOptions): Promise<OpenStreamsRow> {
+  if (opts.memory !== undefined) {
+    await opts.memory(); // a first GC lets go of the earlier rows' garbage before the baseline
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  const before = await opts.memory?.();
   const rssBeforeMb = rssMb(opts.pid);
   const controller = new AbortController();
   setMaxListeners(0, controller.signal); // one signal ends every stream
@@ -79,16 +96,21 @@ export async function measureOpenStreams(opts: OpenStreamsOptions): Promise<Open
   while (Date.now() < deadline && (open = await opts.upstreamOpen()) < opts.count) await new Promise((r) => setTimeout(r, 250));
   await new Promise((r) => setTimeout(r, 500)); // let the last ones settle
   const rssOpenMb = rssMb(opts.pid);
+  const during = await opts.memory?.();
   controller.abort();
   await Promise.all(running);
   const drained = Date.now() + 30_000;
   while (Date.now() < drained && (await opts.upstreamOpen()) > 0) await new Promise((r) => setTimeout(r, 250));
-  const row = {
+  const streams = Math.max(1, open);
+  const row: OpenStreamsRow = {
     target: opts.target,
     open,
     rssBeforeMb: Math.round(rssBeforeMb),
     rssOpenMb: Math.round(rssOpenMb),
-    mbPer1000: Math.round(((rssOpenMb - rssBeforeMb) * 1000) / Math.max(1, open) * 10) / 10,
+    mbPer1000: Math.round((((rssOpenMb - rssBeforeMb) * 1000) / streams) * 10) / 10,
+    ...(before === undefined || during === undefined
+      ? {}
+      : { heapKbPerStream: Math.round((heapAndExternal(during) - heapAndExternal(before)) / streams / 102.4) / 10 }),
   };
   process.stderr.write(`open streams ${opts.target}: ${JSON.stringify(row)}\n`);
   return row;

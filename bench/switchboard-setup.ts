@@ -65,6 +65,10 @@ export interface SwitchboardOptions {
    * tokens each), as a deployment that caps teams and orgs has; default: the key's only.
    */
   layeredLimits?: boolean;
+  /** More Node flags for this replica (after SB_GATEWAY_NODE_FLAGS'), e.g. a memory probe's (`gateway-memory.ts`). */
+  nodeFlags?: readonly string[];
+  /** More environment for this replica, e.g. a memory probe's (`gateway-memory.ts`). */
+  env?: Readonly<Record<string, string>>;
 }
 
 const withKey = (secret: string): Interceptor => (next) => (req) => {
@@ -92,6 +96,7 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     // (1,024 calls per replica, 256 per key) would refuse the rest; the figures measure cost.
     SWITCHBOARD_MAX_IN_FLIGHT: "0",
     SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY: "0",
+    ...opts.env,
   };
   let database: TestDatabase | undefined;
   const omit = opts.omit ?? new Set<Feature>();
@@ -122,7 +127,11 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     // SB_GATEWAY_NODE_FLAGS: extra Node flags for the gateway only (e.g. a GC or heap setting to compare);
     // SB_GATEWAY_NODE: another Node binary for the gateway only (to compare runtimes).
     ...(process.env.SB_GATEWAY_NODE ? { node: process.env.SB_GATEWAY_NODE } : {}),
-    nodeFlags: [...(process.env.SB_GATEWAY_NODE_FLAGS ?? "").split(" ").filter(Boolean), ...(opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : [])],
+    nodeFlags: [
+      ...(process.env.SB_GATEWAY_NODE_FLAGS ?? "").split(" ").filter(Boolean),
+      ...(opts.nodeFlags ?? []),
+      ...(opts.profileDir ? ["--cpu-prof", `--cpu-prof-dir=${opts.profileDir}`] : []),
+    ],
   });
   const url = `http://127.0.0.1:${proc.port}`;
   const admin = createConnectTransport({ baseUrl: url, httpVersion: "1.1", interceptors: [withKey(adminKey)] });
