@@ -1,8 +1,10 @@
 import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireEnv } from "../../../test/support/require-env.js";
+import { startTcpProxy } from "../../../test/support/tcp-proxy.js";
 import { createRedisState } from "./redis-state.js";
 import { runHoldJournalContract } from "./hold-journal.contract.js";
 import { runStateBackendContract } from "./state-backend.contract.js";
@@ -106,6 +108,42 @@ describe("createRedisState", () => {
     await expect(state.ping()).rejects.toThrow();
     expect(performance.now() - started).toBeLessThan(1000);
     await state.close();
+  });
+
+  it("sends the commands of one event-loop turn in one write", async () => {
+    const { state } = newState("cork");
+    await state.ping();
+    const writes = () => Number(/syscw: (\d+)/.exec(readFileSync("/proc/thread-self/io", "utf8"))![1]);
+    const before = writes();
+    const values = await Promise.all(Array.from({ length: 20 }, (_, i) => state.set(`k${i}`, new Uint8Array([i]), 60_000).then(() => state.get(`k${i}`))));
+    const after = writes();
+    expect(values.map((v) => v?.[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    // 20 sets in one turn, then 20 gets in the next: two writes (one each without the cork: 40).
+    expect(after - before).toBeLessThanOrEqual(6);
+    await state.close();
+  });
+
+  it("does not hold a command back until an earlier one's reply arrives", async () => {
+    // 100 ms each way: a round trip takes ≥ 200 ms. ioredis's auto-pipelining keeps one batch in
+    // flight per connection, so a command sent 50 ms after another waited for the first reply
+    // (≈ 350 ms); written at once, it takes one round trip.
+    const proxy = await startTcpProxy({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+    const state = createRedisState({ url: proxy.rewrite(url), keyPrefix: `${runPrefix}hol:`, commandTimeoutMs: 5_000, connectTimeoutMs: 5_000 });
+    try {
+      await state.ping();
+      await proxy.setMode({ latencyMs: 100 });
+      const first = state.get("a");
+      await new Promise((r) => setTimeout(r, 50));
+      const sent = performance.now();
+      await state.get("b");
+      const took = performance.now() - sent;
+      await first;
+      expect(took).toBeGreaterThanOrEqual(190);
+      expect(took).toBeLessThan(300);
+    } finally {
+      await state.close();
+      await proxy.close();
+    }
   });
 
   it("warns on connecting when the server may evict keys, and not when it may not", async () => {
