@@ -289,9 +289,6 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   };
 }
 
-type ScriptRunner = (lua: string, keys: string[], args: (string | number)[]) => Promise<unknown>;
-
-/** Runs a Lua script by SHA1, loading it with EVAL when the server does not know it yet. */
 /**
  * Holds the connection's writes until the end of this turn of the event loop (`setImmediate`, after
  * every I/O callback of the turn), so the commands of all the requests served in one turn leave in
@@ -312,6 +309,9 @@ function tickCorker(redis: Redis): () => void {
   };
 }
 
+type ScriptRunner = (lua: string, keys: string[], args: (string | number)[]) => Promise<unknown>;
+
+/** Runs a Lua script by SHA1, loading it with EVAL when the server does not know it yet. */
 function createScriptRunner(redis: Redis): ScriptRunner {
   const shas = new Map<string, string>();
   return async (lua, keys, args) => {
