@@ -40,7 +40,7 @@ import { followGcTrace } from "./gc-trace.js";
 import { benchChat, connectChat } from "./raw-client.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
-import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
+import { capabilityClients, omitFlag, startSwitchboard } from "./switchboard-setup.js";
 import { arg, flag } from "./cli.js";
 
 const argv = process.argv.slice(2);
@@ -76,10 +76,7 @@ const gw = await startSwitchboard({
   mode,
   layeredLimits: flag("layered-limits"),
   ...(flag("profile") ? { profileDir: process.env.SB_PROFILE_DIR ?? "bench/results/profiles" } : {}),
-  omit: new Set(arg("omit", "").split(",").filter(Boolean).map((f) => {
-    if (!(FEATURES as readonly string[]).includes(f)) throw new Error(`--omit: unknown feature ${f} (${FEATURES.join(", ")})`);
-    return f as Feature;
-  })),
+  omit: omitFlag(),
 });
 const pid = gw.process.pid!;
 const gcTrace = flag("gc") ? followGcTrace(process.env.SB_BENCH_LOG_DIR!, pid) : undefined;

@@ -34,6 +34,7 @@ import { RouteService } from "../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../gen/ts/switchboard/v1/tenant_service_pb.js";
 import { generateSecret } from "../server/auth/key-format.js";
 import { createTestDatabase, type TestDatabase } from "../test/support/postgres.js";
+import { arg } from "./cli.js";
 import { buildOnce, runtimeFlag, startNode, type BenchProcess, type Runtime } from "./processes.js";
 
 /** A configured replica: the key to call it with and what to tear down. */
@@ -49,6 +50,19 @@ export interface BenchGateway {
 /** A feature of the `production` pipeline that {@link SwitchboardOptions.omit} can leave out. */
 export type Feature = "budget" | "ratelimit" | "guardrails" | "cache" | "requestlog" | "fsync" | "redis";
 export const FEATURES: readonly Feature[] = ["budget", "ratelimit", "guardrails", "cache", "requestlog", "fsync", "redis"];
+
+/** A bench script's `--omit budget,ratelimit,…` flag: the features of `production` to leave out. */
+export function omitFlag(): Set<Feature> {
+  return new Set(
+    arg("omit", "")
+      .split(",")
+      .filter(Boolean)
+      .map((f) => {
+        if (!(FEATURES as readonly string[]).includes(f)) throw new Error(`--omit: unknown feature ${f} (${FEATURES.join(", ")})`);
+        return f as Feature;
+      }),
+  );
+}
 
 /** Options of {@link startSwitchboard}. */
 export interface SwitchboardOptions {

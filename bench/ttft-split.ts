@@ -5,13 +5,15 @@
  * for gRPC), and the OpenAI surface's SSE beside them. The probes alternate call by call, so all
  * see the same machine load.
  *
- *   node --import tsx bench/ttft-split.ts [embedded|production] [--streams 300] [--unique] [--only PART]
+ *   node --import tsx bench/ttft-split.ts [embedded|production] [--streams 300] [--unique] [--only PART] [--omit budget,…]
  *
  * Sequential streams after 50 unmeasured rounds; p50/p90 ms from the request to the first message
  * (any bytes) and to the first delta. One fixed prompt (a cache hit once cached, as in `run.ts`'s
  * TTFT rows) unless `--unique`. `--only PART` runs the probes whose name contains PART (e.g. `raw
  * client, gRPC`), so a CPU profile of the gateway (`SB_GATEWAY_NODE_FLAGS="--cpu-prof
- * --cpu-prof-dir=DIR"`) holds one kind of stream. `production` needs DATABASE_URL and REDIS_URL.
+ * --cpu-prof-dir=DIR"`) holds one kind of stream. `--omit LIST` leaves features of `production` out
+ * (as `path-cost.ts`), to see what each adds to the time to first token. `production` needs
+ * DATABASE_URL and REDIS_URL.
  */
 import { connect as http2Connect } from "node:http2";
 import { Pool } from "undici";
@@ -20,7 +22,7 @@ import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { benchChat, CHAT_STREAM_PATH as PATH, chatStreamEnvelope, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode } from "./processes.js";
 import { hasOpenAIToken } from "./streams.js";
-import { capabilityClients, startSwitchboard } from "./switchboard-setup.js";
+import { capabilityClients, omitFlag, startSwitchboard } from "./switchboard-setup.js";
 import { arg, flag } from "./cli.js";
 
 const MODE = process.argv[2] === "embedded" ? "embedded" : "production";
@@ -47,7 +49,7 @@ async function timed<T>(start: number, chunks: AsyncIterable<T>, isDelta: (c: T)
 }
 
 const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
-const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: MODE });
+const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: MODE, omit: omitFlag() });
 const { connect, grpc } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: 4 });
 const session = http2Connect(gw.url);
