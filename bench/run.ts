@@ -389,14 +389,8 @@ function report(rows: Row[], ttft: TtftRow[], open: OpenStreamsRow[], rssIdle: R
     lines.push("");
   }
   if (open.length > 0) {
-    lines.push(
-      "| open streams | open | heap + external KB per stream (after GC) | MB per 1,000 (heap) | RSS before MB | RSS open MB | RSS MB per 1,000 |",
-      "|---|---|---|---|---|---|---|",
-    );
-    for (const o of open) {
-      const heap = o.heapKbPerStream === undefined ? ["—", "—"] : [String(o.heapKbPerStream), String(Math.round(o.heapKbPerStream * 1000 / 102.4) / 10)];
-      lines.push(`| ${o.target} | ${o.open} | ${heap[0]} | ${heap[1]} | ${o.rssBeforeMb} | ${o.rssOpenMb} | ${o.mbPer1000} |`);
-    }
+    lines.push("| open streams | open | heap + external KB per stream (after GC) | RSS before MB | RSS open MB | RSS MB per 1,000 |", "|---|---|---|---|---|---|");
+    for (const o of open) lines.push(`| ${o.target} | ${o.open} | ${o.heapKbPerStream ?? "—"} | ${o.rssBeforeMb} | ${o.rssOpenMb} | ${o.mbPer1000} |`);
     lines.push("");
   }
   lines.push(`RSS idle MB: ${JSON.stringify(rssIdle)}`, `Summary: ${JSON.stringify(summary)}`, "");

@@ -110,7 +110,7 @@ export async function measureOpenStreams(opts: OpenStreamsOptions): Promise<Open
     mbPer1000: Math.round((((rssOpenMb - rssBeforeMb) * 1000) / streams) * 10) / 10,
     ...(before === undefined || during === undefined
       ? {}
-      : { heapKbPerStream: Math.round((heapAndExternal(during) - heapAndExternal(before)) / streams / 102.4) / 10 }),
+      : { heapKbPerStream: Math.round(((heapAndExternal(during) - heapAndExternal(before)) / streams / 1024) * 10) / 10 }),
   };
   process.stderr.write(`open streams ${opts.target}: ${JSON.stringify(row)}\n`);
   return row;
