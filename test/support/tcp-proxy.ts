@@ -70,6 +70,11 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
   };
   const onConnection = (client: Socket) => {
     const upstream = createConnection(target);
+    // Nagle off on both legs, as ioredis, pg and node:http set it on theirs: with it on, a small
+    // write behind an unacknowledged one waits for the peer's delayed ACK (≈ 40 ms on Linux), a
+    // stall no real network link adds.
+    client.setNoDelay(true);
+    upstream.setNoDelay(true);
     const link: Link = { client, upstream, held: [] };
     links.add(link);
     const drop = () => {
