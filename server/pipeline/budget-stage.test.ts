@@ -10,6 +10,8 @@ import type { ModelChunk, ModelRequest } from "../providers/model.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import { createScriptedPipeline } from "../verbs/testing/scripted-pipeline.js";
 import { createBudgetStage } from "./budget-stage.js";
+import { createReservationRecovery } from "../limits/reservation-recovery.js";
+import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
 import type { ModelPipeline } from "./model-call.js";
 
 let h: MoneyHarness;
@@ -159,6 +161,24 @@ describe("budget stage", () => {
       expect(h.fake.requests()).toHaveLength(0);
     } finally {
       h.state.reserveHold = broken;
+    }
+  });
+
+  it("recovers a reserve whose outcome is unknown, and not one the state breaker refused before it left", async () => {
+    const b = cap(10_000);
+    const recovery = createReservationRecovery({ state: h.state, reservations: h.reservations, logger: createLogCapture().logger }, { delaysMs: [60_000] });
+    const stage = createBudgetStage({ reservations: h.reservations, catalog: { budgetsFor: () => [b] }, routes: { resolve: (a: string) => h.routes.get(a) }, prices: h.prices, recovery, logger: createLogCapture().logger });
+    const pipeline = stage(createScriptedPipeline(() => ({ type: "answer", text: "hi", costMicrosUsd: 7n })));
+    const working = h.state.reserveHold;
+    try {
+      h.state.reserveHold = () => Promise.reject(new StateBackendUnavailableError("reserveHold", 500));
+      expect(codeOf(await pipeline.chat({ meta: h.meta(), request: ask("hi", 5) }).catch((e: unknown) => e))).toBe(Code.Unavailable);
+      expect(recovery.pending()).toBe(0);
+      h.state.reserveHold = () => Promise.reject(new Error("command timed out"));
+      expect(codeOf(await pipeline.chat({ meta: h.meta(), request: ask("hi", 5) }).catch((e: unknown) => e))).toBe(Code.Unavailable);
+      expect(recovery.pending()).toBe(1);
+    } finally {
+      h.state.reserveHold = working;
     }
   });
 

@@ -11,6 +11,7 @@ import { ceilDiv } from "../limits/cost.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import type { ModelPrice, PriceBook } from "../limits/price-table.js";
 import { worstCaseMicros } from "../limits/worst-case.js";
+import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { estimateTokens } from "../providers/usage-estimate.js";
@@ -136,8 +137,9 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     try {
       outcome = await deps.reservations.reserve(reserve);
     } catch (err) {
-      // The hold may still land (a lost reply, a hung connection): give it back, or bar it.
-      deps.recovery?.abandon(reserve);
+      // The hold may still land (a lost reply, a hung connection): give it back, or bar it —
+      // unless the breaker refused it, in which case it never left (no tombstone, no recovery job).
+      if (!(err instanceof StateBackendUnavailableError)) deps.recovery?.abandon(reserve);
       deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget check failed; refusing the call");
       throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
     }
