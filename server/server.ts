@@ -40,7 +40,7 @@ import { createGuardrailInputStage } from "./pipeline/guardrail-stage.js";
 import { createGuardrailOutputStage } from "./pipeline/guardrail-stage-output.js";
 import { createDispatchPipeline } from "./pipeline/dispatch-pipeline.js";
 import { createCacheLookahead } from "./pipeline/cache-lookahead.js";
-import { composeStages, type ModelPipeline, type Stage } from "./pipeline/model-call.js";
+import { composeStages, type CallMeta, type ModelPipeline, type Stage } from "./pipeline/model-call.js";
 import type { TokenUsage } from "./providers/model.js";
 import { REFLECTED_FILES, SWITCHBOARD_SERVICES } from "./schema.js";
 import { createHealthService, createHealthStatus, type HealthStatus } from "./services/health.js";
@@ -74,7 +74,8 @@ import type { MoneyLayer } from "./limits/money-layer.js";
 import { createPriceBook, type PriceBook } from "./limits/price-table.js";
 import { createRateLimiter } from "./limits/rate-limiter.js";
 import { createBudgetStage, type BudgetStageOptions } from "./pipeline/budget-stage.js";
-import { createRateLimitStage } from "./pipeline/rate-limit-stage.js";
+import { createSplitRateLimitStages } from "./pipeline/rate-limit-stage.js";
+import { cacheMayAnswer } from "./pipeline/cache-plan.js";
 import { createOverloadStage, type OverloadStageOptions } from "./pipeline/overload-stage.js";
 import { createOutputCapStage, type OutputCapStageOptions } from "./pipeline/output-cap-stage.js";
 import { createUsageStage } from "./pipeline/usage-stage.js";
@@ -263,6 +264,11 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     opts.money ?? {},
   );
   const cacheLookahead = createCacheLookahead({ cache: cacheLayer.cache, routes: deps.models.resolver });
+  const cacheMayAnswerCall = (meta: CallMeta): boolean => cacheMayAnswer({ routes: deps.models.resolver }, meta);
+  const rateLimits = createSplitRateLimitStages(
+    { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
+    { mayAnswerBetween: cacheMayAnswerCall, ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
+  );
   const stages: Stage[] = [
     // Observability: outermost, so it sees every call of both front doors once, refusals
     // included: the call's span (parent of its state and provider-attempt spans), the model-call
@@ -278,13 +284,14 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // The exact-cache lookup of a cacheable call, started here so it shares the round trip of the
     // requests-per-minute check; the cache stage takes it (cache-lookahead.ts).
     cacheLookahead.stage,
+    // The budget's reservation of a call the cache cannot answer, started here so it too shares
+    // that round trip (the budget stage takes it; given back if the call is refused on the way).
+    budgetStage.early((meta) => !cacheMayAnswerCall(meta)),
     // Rate limits, requests per minute (per org, team, key, tag; global across replicas through
     // `state`): the first stage that acts, so a caller over its limit costs nothing further. A
-    // cache hit is still a request. Only calls with a caller. (Tokens per minute: inside the cache.)
-    createRateLimitStage(
-      { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
-      { dimensions: "requests", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
-    ),
+    // cache hit is still a request. Only calls with a caller. Tokens per minute are counted inside
+    // the cache, or here already for a call the cache cannot answer (createSplitRateLimitStages).
+    rateLimits.requests,
     // Guardrails in: redact or block the user content of every call before it is cached or sent
     // (and restore placeholders in the answer on the way back). Inside rate limits, so a caller
     // over its limit is refused before any inspection.
@@ -296,13 +303,11 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // outside guardrails out (a blocked answer is an error here, never stored) and outside the
     // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
     createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
-    // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither counts nor is refused.
+    // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither
+    // counts nor is refused (a call the cache cannot answer was counted with its requests, above).
     // The stages inside start while the check is in flight (the budget's reservation shares its
     // round trip); dispatch waits for the check, and a reservation of a refused call is given back.
-    createRateLimitStage(
-      { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
-      { dimensions: "tokens", waitAt: "dispatch", ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
-    ),
+    rateLimits.tokens,
     // Guardrails out: check answers (streams through a sliding window that can stop them
     // mid-way). Inside the cache, so a blocked answer is never stored; outside the budget, so
     // the blocked answer is still settled and billed.

@@ -5,8 +5,8 @@ import { createDispatcher } from "../dispatch/dispatcher.js";
 import { withDefaults, type ResolvedRoute, type RouteInput } from "../dispatch/route-types.js";
 import { createBudgetStage, type BudgetStageOptions } from "../pipeline/budget-stage.js";
 import { createDispatchPipeline } from "../pipeline/dispatch-pipeline.js";
-import { composeStages, type CallMeta, type ModelPipeline } from "../pipeline/model-call.js";
-import { createRateLimitStage, type RateLimitStageOptions } from "../pipeline/rate-limit-stage.js";
+import { composeStages, type CallMeta, type ModelCallResult, type ModelPipeline, type Stage } from "../pipeline/model-call.js";
+import { createRateLimitStage, createSplitRateLimitStages, type RateLimitStageOptions } from "../pipeline/rate-limit-stage.js";
 import { createUsageStage } from "../pipeline/usage-stage.js";
 import { createHttpClient } from "../providers/http/http-client.js";
 import { createOpenAIProvider } from "../providers/openai.js";
@@ -47,11 +47,59 @@ export interface MoneyHarness {
   capacity: boolean;
   cost(provider: string, model: string, usage: Parameters<ReturnType<typeof createAttemptCost>>[2]): bigint;
   meta(over?: Partial<CallMeta>): CallMeta;
+  /**
+   * With `rateLimit: "split"`: whether the cache may answer a call (default true), and what the
+   * stage standing where the cache and input guardrails stand saw and does (`refuse`: throws it,
+   * as a guardrail's block).
+   */
+  cacheMayAnswer: boolean;
+  between: { reached: number; refuse?: Error };
   close(): Promise<void>;
 }
 
-/** Starts a {@link MoneyHarness}. */
-export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: StateBackend = createMemoryState(), rateLimit: RateLimitStageOptions = {}): Promise<MoneyHarness> {
+/**
+ * The stage between the rate-limit stages in "split" mode, where the gateway has its input
+ * guardrails and cache: counts the calls that reach it, and refuses them when told to.
+ */
+function betweenStage(h: MoneyHarness): Stage {
+  const pass = <T>(run: () => T): T => {
+    h.between.reached++;
+    if (h.between.refuse !== undefined) throw h.between.refuse;
+    return run();
+  };
+  return (next) => ({
+    chat: async (call) => pass(() => next.chat(call)),
+    embed: async (call) => pass(() => next.embed(call)),
+    chatStream(call) {
+      let resolve!: (r: Omit<ModelCallResult, "response">) => void;
+      const result = new Promise<Omit<ModelCallResult, "response">>((r) => (resolve = r));
+      return {
+        chunks: (async function* () {
+          let inner;
+          try {
+            inner = pass(() => next.chatStream(call));
+          } catch (err) {
+            resolve({ provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" });
+            throw err;
+          }
+          try {
+            yield* inner.chunks;
+          } finally {
+            resolve(await inner.result());
+          }
+        })(),
+        result: () => result,
+      };
+    },
+  });
+}
+
+/**
+ * Starts a {@link MoneyHarness}. `rateLimit: "split"` composes the gateway's order instead of one
+ * rate-limit stage: the budget's early start, requests per minute, a stage standing for input
+ * guardrails and the cache (`between`), tokens per minute, the budget.
+ */
+export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: StateBackend = createMemoryState(), rateLimit: RateLimitStageOptions | "split" = {}): Promise<MoneyHarness> {
   const fake = await startOpenAIFake();
   const http = createHttpClient();
   const provider = createOpenAIProvider({ baseUrl: `${fake.url}/v1`, http });
@@ -84,6 +132,8 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
     capacity: true,
     cost,
     meta: (over = {}) => testCallMeta({ requestId: `req-${Math.random().toString(36).slice(2)}`, signal: AbortSignal.timeout(10_000), ...over }),
+    cacheMayAnswer: true,
+    between: { reached: 0 },
     async close() {
       await fake.close();
       await http.close();
@@ -91,10 +141,18 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
     },
   };
   const catalog = { budgetsFor: () => h.budgets, rateRulesFor: () => h.rules };
+  const limitDeps = { limiter: createRateLimiter({ state }), catalog, logger };
+  const budget = createBudgetStage({ reservations, catalog, routes: resolver, prices, logger }, opts);
+  let limited: Stage[];
+  if (rateLimit === "split") {
+    const split = createSplitRateLimitStages(limitDeps, { mayAnswerBetween: () => h.cacheMayAnswer });
+    limited = [budget.early(() => !h.cacheMayAnswer), split.requests, betweenStage(h), split.tokens, budget];
+  } else {
+    limited = [createRateLimitStage(limitDeps, rateLimit), budget];
+  }
   h.pipeline = composeStages(
     [
-      createRateLimitStage({ limiter: createRateLimiter({ state }), catalog, logger }, rateLimit),
-      createBudgetStage({ reservations, catalog, routes: resolver, prices, logger }, opts),
+      ...limited,
       createUsageStage({
         ledger: { append: async (rows) => void h.ledger.push(...rows), hasCapacity: () => h.capacity },
         cost,

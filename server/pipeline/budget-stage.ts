@@ -16,7 +16,7 @@ import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { estimateTokens } from "../providers/usage-estimate.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import type { CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import type { CallMeta, ModelCall, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
 
 /** Dependencies of {@link createBudgetStage}. */
 export interface BudgetStageDeps {
@@ -51,14 +51,31 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
 /** An admitted call: its reservation and what the stream extension needs. */
 interface Admission {
   reservation: Reservation;
-  /** The request as sent (with the route's default max output tokens applied). */
-  request: ModelRequest;
+  /** The route's default max output tokens, sent with a chat request that sets none (what was reserved on). */
+  routeDefault: number | undefined;
   /** Neither the request nor the route caps output: a stream extends its hold as it runs. */
   uncapped: boolean;
   /** Output tokens the hold covers so far. */
   heldOutputTokens: number;
   /** Micro-USD per extension of `extendTokens`. */
   extensionMicros: bigint;
+}
+
+/** The budget stage, with its early start and its drain. */
+export interface BudgetStage extends Stage {
+  /**
+   * A stage to place further out that starts the reservation of each call `when` says, before the
+   * stages in between have run, so its write leaves with theirs (the requests-per-minute check)
+   * and its reply comes back in the same round trip; this stage then takes it instead of
+   * reserving. A reservation the call never reaches this stage to take — refused or answered on
+   * the way — is given back when the call ends. Only for calls nothing in between can answer
+   * without dispatch (a cache hit would pay a reservation and its release for nothing). The
+   * estimate is of the request as it was then: an input guardrail's redaction in between does not
+   * change what is held (a placeholder for a redacted span is about as long as the span).
+   */
+  early(when: (meta: CallMeta) => boolean): Stage;
+  /** Waits for the settles still running after their answers left (at shutdown). */
+  drain(): Promise<void>;
 }
 
 /**
@@ -91,7 +108,7 @@ interface Admission {
  * a target without a price under a cap is refused with `FailedPrecondition` unless configured
  * otherwise. Calls without a caller, or covered by no budget, pass straight through.
  */
-export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOptions = {}): Stage & { drain(): Promise<void> } {
+export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOptions = {}): BudgetStage {
   const clock = deps.clock ?? systemClock;
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const extendTokens = opts.extendTokens ?? defaultMax;
@@ -125,11 +142,6 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     const routeDefault = route.defaultMaxOutputTokens;
     const requested = chat ? request.maxOutputTokens : 0;
     const maxOut = chat ? (requested ?? routeDefault ?? defaultMax) : 0;
-    const sent: ModelRequest | undefined = chat
-      ? requested === undefined && routeDefault !== undefined
-        ? { ...request, maxOutputTokens: routeDefault }
-        : request
-      : undefined;
     const hedges = hedged && route.hedge.delayMs !== undefined ? route.hedge.maxHedges : 0;
     const one = prices.length === 0 ? 0n : worstCaseMicros({ inputTokensEstimate: input, maxOutputTokens: maxOut, prices });
     let outcome;
@@ -146,7 +158,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     if (!outcome.ok) throw budgetExceededError(outcome.refusal);
     return {
       reservation: outcome.reservation,
-      request: sent ?? (request as ModelRequest),
+      routeDefault,
       uncapped: chat && requested === undefined && routeDefault === undefined,
       heldOutputTokens: maxOut,
       extensionMicros: prices.length === 0 ? 0n : outputMicros(prices, input, extendTokens),
@@ -203,13 +215,44 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     return result;
   };
 
+  /** Reservations started ahead of this stage by {@link BudgetStage.early}, by the call's meta; taken once. */
+  const started = new WeakMap<CallMeta, Promise<Admission | undefined>>();
+  /** The call's reservation: the one started ahead for it, else made now. */
+  const admitted = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<Admission | undefined> => {
+    const ahead = started.get(meta);
+    if (ahead === undefined) return admit(meta, request, hedged);
+    started.delete(meta);
+    return ahead;
+  };
+  const covered = (meta: CallMeta): boolean => meta.caller !== undefined && deps.catalog.budgetsFor(meta.caller, meta.tags).length > 0;
+  /** Starts the reservation of a budgeted call ahead of this stage; false when none was started. */
+  const startEarly = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): boolean => {
+    if (started.has(meta) || !covered(meta)) return false;
+    const reserving = admit(meta, request, hedged);
+    reserving.catch(() => undefined); // the refusal is this stage's to report, if the call gets here
+    started.set(meta, reserving);
+    return true;
+  };
+  /** Gives back a reservation started ahead that the call never reached this stage to take. */
+  const giveBackUntaken = (meta: CallMeta): void => {
+    const ahead = started.get(meta);
+    if (ahead === undefined) return;
+    started.delete(meta);
+    ahead.then(
+      (admission) => {
+        if (admission !== undefined) settleBehind(admission.reservation, 0n, meta.requestId);
+      },
+      () => undefined,
+    );
+  };
+
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     async chat(call) {
-      const admission = await admit(call.meta, call.request, true);
-      return unary(call.meta, admission, () => next.chat(admission === undefined ? call : { ...call, request: admission.request }));
+      const admission = await admitted(call.meta, call.request, true);
+      return unary(call.meta, admission, () => next.chat(asSent(call, admission)));
     },
     async embed(call) {
-      const admission = await admit(call.meta, call.request, true);
+      const admission = await admitted(call.meta, call.request, true);
       return unary(call.meta, admission, () => next.embed(call));
     },
     chatStream(call) {
@@ -221,12 +264,12 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       async function* chunks(): AsyncGenerator<ModelChunk> {
         let admission: Admission | undefined;
         try {
-          admission = await admit(call.meta, call.request, false);
+          admission = await admitted(call.meta, call.request, false);
         } catch (err) {
           resolve(EMPTY);
           throw err;
         }
-        const inner = next.chatStream(admission === undefined ? call : { ...call, request: admission.request });
+        const inner = next.chatStream(asSent(call, admission));
         const it = inner.chunks[Symbol.asyncIterator]();
         let innerDone = false;
         let outputChars = 0;
@@ -263,7 +306,42 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       return { chunks: chunks(), result: () => result };
     },
   });
+  const early = (when: (meta: CallMeta) => boolean): Stage => (next) => ({
+    async chat(call) {
+      if (!when(call.meta) || !startEarly(call.meta, call.request, true)) return next.chat(call);
+      try {
+        return await next.chat(call);
+      } finally {
+        giveBackUntaken(call.meta);
+      }
+    },
+    async embed(call) {
+      if (!when(call.meta) || !startEarly(call.meta, call.request, true)) return next.embed(call);
+      try {
+        return await next.embed(call);
+      } finally {
+        giveBackUntaken(call.meta);
+      }
+    },
+    chatStream(call) {
+      if (!when(call.meta) || !covered(call.meta)) return next.chatStream(call);
+      const inner = next.chatStream(call);
+      return {
+        // Started on the first read, with the stages inside (a stream nobody reads reserves nothing).
+        chunks: (async function* () {
+          startEarly(call.meta, call.request, false);
+          try {
+            yield* inner.chunks;
+          } finally {
+            giveBackUntaken(call.meta);
+          }
+        })(),
+        result: inner.result,
+      };
+    },
+  });
   return Object.assign(stage, {
+    early,
     async drain() {
       while (behind.size > 0) await Promise.all([...behind]);
     },
@@ -281,6 +359,13 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     admission.heldOutputTokens += extendTokens;
     return undefined;
   }
+}
+
+/** `call` as sent: with the route's default output cap when the request sets none (what was reserved on). */
+function asSent(call: ModelCall, admission: Admission | undefined): ModelCall {
+  if (admission?.routeDefault === undefined || call.request.maxOutputTokens !== undefined) return call;
+  // Not `{ ...call, request }`: see `gated` in rate-limit-stage.ts.
+  return Object.assign({}, call, { request: { ...call.request, maxOutputTokens: admission.routeDefault } });
 }
 
 /** The most `tokens` output tokens can cost on any of the targets (at the tier the input reaches). */

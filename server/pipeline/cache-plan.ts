@@ -37,3 +37,14 @@ export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | 
   }
   return { scope: { orgId, route: route.alias }, route: route as CachePlan["route"], key };
 }
+
+/**
+ * Whether the cache may answer the call from an entry: it has a caller, a cache mode that reads
+ * (`bypass` and `refresh` never do) and a route with a cache TTL. When not, the stages that would
+ * wait for the cache's miss need not (`createSplitRateLimitStages`, `BudgetStage.early`).
+ */
+export function cacheMayAnswer(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): boolean {
+  if (meta.cache.mode === "bypass" || meta.cache.mode === "refresh") return false;
+  const orgId = meta.caller?.orgId;
+  return orgId !== undefined && deps.routes.resolve(meta.route, orgId)?.cache !== undefined;
+}

@@ -35,7 +35,14 @@ export interface RateLimitStageOptions {
    * answer without dispatch (the gateway's tokens stage, inside the cache).
    */
   waitAt?: "stage" | "dispatch";
+  /**
+   * Which limits the stage enforces on one call, when that depends on the call (overrides
+   * `dimensions`; `none`: the call passes unchecked). Asked once per call.
+   */
+  dimensionsOf?: (meta: CallMeta) => Dimensions | "none";
 }
+
+type Dimensions = NonNullable<RateLimitStageOptions["dimensions"]>;
 
 /** `rule` with only the limit of `dimensions` (the other removed); null when that leaves no limit. */
 function projectRule(rule: RateLimitRule, dimensions: "requests" | "tokens"): RateLimitRule | null {
@@ -49,14 +56,14 @@ function projectRule(rule: RateLimitRule, dimensions: "requests" | "tokens"): Ra
  * limit. A catalog rule object is fixed until the catalog reloads, so its projection is worked
  * out once per rule object (`memo`), not on every call.
  */
-function rulesFor(rules: readonly RateLimitRule[], dimensions: NonNullable<RateLimitStageOptions["dimensions"]>, memo: WeakMap<RateLimitRule, RateLimitRule | null>): RateLimitRule[] {
+function rulesFor(rules: readonly RateLimitRule[], dimensions: Dimensions, memo: Record<"requests" | "tokens", WeakMap<RateLimitRule, RateLimitRule | null>>): RateLimitRule[] {
   if (dimensions === "both") return [...rules];
   const out: RateLimitRule[] = [];
   for (const rule of rules) {
-    let projected = memo.get(rule);
+    let projected = memo[dimensions].get(rule);
     if (projected === undefined) {
       projected = projectRule(rule, dimensions);
-      memo.set(rule, projected);
+      memo[dimensions].set(rule, projected);
     }
     if (projected !== null) out.push(projected);
   }
@@ -83,11 +90,16 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
 export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): Stage {
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const dimensions = opts.dimensions ?? "both";
+  const dimensionsOf = opts.dimensionsOf ?? (() => dimensions);
   const overlap = opts.waitAt === "dispatch";
 
   /** The rules of this stage's dimensions that cover the call (none without a caller). */
-  const projections = new WeakMap<RateLimitRule, RateLimitRule | null>();
-  const rulesOf = (meta: CallMeta): RateLimitRule[] => (meta.caller === undefined ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dimensions, projections));
+  const projections = { requests: new WeakMap<RateLimitRule, RateLimitRule | null>(), tokens: new WeakMap<RateLimitRule, RateLimitRule | null>() };
+  const rulesOf = (meta: CallMeta): RateLimitRule[] => {
+    if (meta.caller === undefined) return [];
+    const dims = dimensionsOf(meta);
+    return dims === "none" ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dims, projections);
+  };
 
   const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> => {
     const caller = meta.caller;
@@ -194,6 +206,42 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       return { chunks: overlap ? checkAlongside() : checkFirst(), result: () => result };
     },
   });
+}
+
+/** Options of {@link createSplitRateLimitStages}. */
+export interface SplitRateLimitOptions {
+  defaultMaxOutputTokens?: number;
+  /** Whether something between the two stages may answer the call without a provider (a cache hit). */
+  mayAnswerBetween(meta: CallMeta): boolean;
+}
+
+/**
+ * The gateway's rate limits, split around the cache: `requests` goes outside it (a cache hit is
+ * still a request), `tokens` inside it (a hit uses no provider capacity, so it is neither counted
+ * against tokens-per-minute nor refused by it), checking alongside the stages inside it
+ * (`waitAt: "dispatch"`, the budget's reservation sharing its round trip).
+ *
+ * A call nothing in between can answer (`mayAnswerBetween` false: no cache on its route, or a
+ * cache mode that does not read) gives the split no reason to wait for a second round trip:
+ * `requests` checks both limits of it in its one check, and `tokens` lets it pass. Such a call
+ * refused by an input guardrail has then counted its estimated tokens, as a call the budget
+ * refuses always has.
+ */
+export function createSplitRateLimitStages(deps: RateLimitStageDeps, opts: SplitRateLimitOptions): { requests: Stage; tokens: Stage } {
+  const both = new WeakSet<CallMeta>();
+  const common = opts.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.defaultMaxOutputTokens };
+  return {
+    requests: createRateLimitStage(deps, {
+      ...common,
+      dimensions: "requests",
+      dimensionsOf(meta) {
+        if (opts.mayAnswerBetween(meta)) return "requests";
+        both.add(meta);
+        return "both";
+      },
+    }),
+    tokens: createRateLimitStage(deps, { ...common, dimensions: "tokens", waitAt: "dispatch", dimensionsOf: (meta) => (both.has(meta) ? "none" : "tokens") }),
+  };
 }
 
 /** The check's outcome without throwing: its ticket, or the refusal it rejected with. */
