@@ -306,23 +306,18 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       return { chunks: chunks(), result: () => result };
     },
   });
+  /** Runs a unary call `when` says with its reservation started ahead, and gives it back if the call never took it. */
+  const unaryAhead = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
+    if (!when(call.meta) || !startEarly(call.meta, call.request, true)) return run(call);
+    try {
+      return await run(call);
+    } finally {
+      giveBackUntaken(call.meta);
+    }
+  };
   const early = (when: (meta: CallMeta) => boolean): Stage => (next) => ({
-    async chat(call) {
-      if (!when(call.meta) || !startEarly(call.meta, call.request, true)) return next.chat(call);
-      try {
-        return await next.chat(call);
-      } finally {
-        giveBackUntaken(call.meta);
-      }
-    },
-    async embed(call) {
-      if (!when(call.meta) || !startEarly(call.meta, call.request, true)) return next.embed(call);
-      try {
-        return await next.embed(call);
-      } finally {
-        giveBackUntaken(call.meta);
-      }
-    },
+    chat: (call) => unaryAhead(when, call, (c) => next.chat(c)),
+    embed: (call) => unaryAhead(when, call, (c) => next.embed(c)),
     chatStream(call) {
       if (!when(call.meta) || !covered(call.meta)) return next.chatStream(call);
       const inner = next.chatStream(call);
