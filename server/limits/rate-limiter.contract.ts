@@ -128,6 +128,25 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       expect((await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 300 })).allowed).toBe(true);
     });
 
+    it("refunds a ticket's token estimate, requests kept, even after the window rolled over", async () => {
+      const first = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 900 });
+      if (!first.allowed) throw new Error("expected the first check to pass");
+      expect((await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 200 })).allowed).toBe(false);
+      await limiter.refundTokens(first.ticket);
+      expect((await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 1000 })).allowed).toBe(true);
+      // The two admitted calls still count as requests: 3 more fit under 5.
+      for (let i = 0; i < 3; i++) expect((await limiter.check({ tenant: TENANT, rules: [key] })).allowed).toBe(true);
+      expect((await limiter.check({ tenant: TENANT, rules: [key] })).allowed).toBe(false);
+      // A refund that lands in the next window takes back from the previous one.
+      now += 60_000;
+      const second = await limiter.check({ tenant: "other", rules: [key], tokensEstimate: 1000 });
+      if (!second.allowed) throw new Error("expected a fresh tenant's check to pass");
+      now += 30_000; // half the next window: the previous window's 1000 weigh 500
+      expect((await limiter.check({ tenant: "other", rules: [key], tokensEstimate: 501 })).allowed).toBe(false);
+      await limiter.refundTokens(second.ticket);
+      expect((await limiter.check({ tenant: "other", rules: [key], tokensEstimate: 1000 })).allowed).toBe(true);
+    });
+
     it("refuses without a retry delay a request larger than the limit on its own", async () => {
       const outcome = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 1001 });
       expect(outcome.allowed).toBe(false);

@@ -45,6 +45,8 @@ export interface RateTicket {
   /** The rules whose token counters the estimate went into. */
   readonly tokenRules: readonly RateLimitRule[];
   readonly tokensEstimate: number;
+  /** The fixed window the estimate was counted in (absent when no window was checked). */
+  readonly window?: number;
 }
 
 /** The rule that refused, and when the same request could pass. */
@@ -75,6 +77,12 @@ export interface RateLimiter {
    * be decremented — so the estimate stays counted: a conservative over-count.
    */
   correctTokens(ticket: RateTicket, actualTokens: number): Promise<void>;
+  /**
+   * Takes the ticket's token estimate back from the window it was counted in, as if it had never
+   * been counted: for a call whose tokens were counted ahead and that then used no provider
+   * capacity (a cache hit). Requests are not taken back: the call was still a request.
+   */
+  refundTokens(ticket: RateTicket): Promise<void>;
 }
 
 /** Dependencies of {@link createRateLimiter}. */
@@ -159,9 +167,18 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
         });
         return { allowed: false, refusal: longestWait(refusals) };
       }
-      const ticket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens });
+      const ticket: RateTicket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens, ...(outcome?.window === undefined ? {} : { window: outcome.window }) });
       if (input.standing !== true) return { allowed: true, ticket };
       return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
+    },
+
+    async refundTokens(ticket) {
+      if (ticket.tokenRules.length === 0 || ticket.window === undefined || !(ticket.tokensEstimate > 0)) return;
+      await deps.state.unhitWindows(
+        ticket.tokenRules.map((rule) => ({ key: windowKey(ticket.tenant, rule.id, "tokens"), cost: ticket.tokensEstimate })),
+        windowMs,
+        ticket.window,
+      );
     },
 
     async correctTokens(ticket, actualTokens) {

@@ -38,6 +38,7 @@ export function traceState(state: StateBackend, tracing: Tracing): StateBackend 
     releaseHolds: traced("release_holds", (index, holds, markerTtlMs) => state.releaseHolds(index, holds, markerTtlMs)),
     hitWindow: traced("hit_window", (key, cost, limit, windowMs, nowMs) => state.hitWindow(key, cost, limit, windowMs, nowMs)),
     hitWindows: traced("hit_windows", (entries, windowMs, nowMs) => state.hitWindows(entries, windowMs, nowMs)),
+    unhitWindows: traced("unhit_windows", (entries, windowMs, window) => state.unhitWindows(entries, windowMs, window)),
     ping: () => state.ping(),
     close: () => state.close(),
   };

@@ -173,7 +173,7 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
         entries.set(key, { value: counts, expiresAt: now() + 2 * windowMs });
       });
     }
-    return { admitted, hits: decided.map((d) => d.hit) };
+    return { admitted, hits: decided.map((d) => d.hit), window: index };
   }
 
   return {
@@ -351,6 +351,17 @@ export function createMemoryState(opts: MemoryStateOptions = {}): StateBackend {
       if (list.length === 0) return { admitted: true, hits: [] };
       open();
       return decideWindows(list, windowMs, nowMs);
+    },
+
+    async unhitWindows(list, windowMs, window) {
+      stateArguments.unhit(list, windowMs, window);
+      open();
+      for (const { key, cost } of list) {
+        // In place: the entry keeps its expiry. Absent (expired) or a window no longer kept: nothing to take back.
+        const counts = windowCounts(key);
+        const current = counts.get(window);
+        if (current !== undefined) counts.set(window, Math.max(0, current - cost));
+      }
     },
 
     async ping() {

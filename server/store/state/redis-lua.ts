@@ -153,6 +153,22 @@ if reply[1] == 1 then
     redis.call('PEXPIRE', key, 2 * w)
   end
 end
+reply[#reply + 1] = index
 return reply
+`,
+  /**
+   * unhitWindows: KEYS are window hashes; ARGV[1] the fixed window's field, ARGV[1 + i] the cost
+   * to take back at KEYS[i]. Never below zero; a field no longer kept is left alone; TTLs unchanged.
+   */
+  unhitWindows: `
+local field = ARGV[1]
+for i = 1, #KEYS do
+  local current = tonumber(redis.call('HGET', KEYS[i], field) or '0')
+  local take = math.min(current, tonumber(ARGV[1 + i]))
+  if take > 0 then
+    redis.call('HINCRBY', KEYS[i], field, -take)
+  end
+end
+return 1
 `,
 } as const;

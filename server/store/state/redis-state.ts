@@ -128,10 +128,11 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       [windowMs, nowMs ?? "", ...entries.flatMap((entry) => [entry.cost, entry.limit])],
     )) as number[];
     const hits: WindowHit[] = [];
-    for (let i = 1; i + 2 < reply.length; i += 3) {
+    // [admitted, (allowed, count, retryAfterMs) per entry…, window]
+    for (let i = 1; i + 2 < reply.length - 1; i += 3) {
       hits.push({ allowed: reply[i] === 1, count: Number(reply[i + 1]), retryAfterMs: Number(reply[i + 2]) });
     }
-    return { admitted: reply[0] === 1, hits };
+    return { admitted: reply[0] === 1, hits, window: Number(reply[reply.length - 1]) };
   }
 
   return {
@@ -268,6 +269,16 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       stateArguments.windows(entries, windowMs, nowMs);
       if (entries.length === 0) return { admitted: true, hits: [] };
       return hitWindows(entries, windowMs, nowMs);
+    },
+
+    async unhitWindows(entries, windowMs, window) {
+      stateArguments.unhit(entries, windowMs, window);
+      if (entries.length === 0) return;
+      await run(
+        redisLua.unhitWindows,
+        entries.map((entry) => k(entry.key)),
+        [String(window), ...entries.map((entry) => entry.cost)],
+      );
     },
 
     async ping() {

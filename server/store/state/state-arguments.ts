@@ -1,4 +1,4 @@
-import type { IncrementEntry, ReleaseEntry, ReserveEntry, WindowHitEntry } from "./state-backend.js";
+import type { IncrementEntry, ReleaseEntry, ReserveEntry, WindowHitEntry, WindowUnhitEntry } from "./state-backend.js";
 
 /**
  * Argument checks shared by every `StateBackend`, so each implementation rejects the same inputs
@@ -67,6 +67,18 @@ export const stateArguments = {
       keys.add(entry.key);
     }
     if (entries.length === 0) stateArguments.window(0, 0, windowMs, nowMs);
+  },
+
+  /** unhitWindows: non-negative costs, no key twice, a positive window length and a non-negative window. */
+  unhit(entries: readonly WindowUnhitEntry[], windowMs: number, window: number): void {
+    const keys = new Set<string>();
+    entries.forEach((entry, index) => {
+      nonNegative(`entries[${index}].cost`, entry.cost);
+      if (keys.has(entry.key)) throw new RangeError(`entries[${index}].key "${entry.key}" repeats an earlier entry's`);
+      keys.add(entry.key);
+    });
+    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
+    nonNegative("window", window);
   },
 };
 

@@ -384,12 +384,14 @@ export function runStateBackendContract(
           expect(await state.hitWindows(both, W, base + 10)).toEqual({
             admitted: true,
             hits: [{ allowed: true, count: i, retryAfterMs: 0 }, { allowed: true, count: i, retryAfterMs: 0 }],
+            window: base / W,
           });
         }
         // b is full: a had room (and says so) but is not counted either.
         expect(await state.hitWindows(both, W, base + 20)).toEqual({
           admitted: false,
           hits: [{ allowed: true, count: 3, retryAfterMs: 0 }, { allowed: false, count: 2, retryAfterMs: 1480 }],
+          window: base / W,
         });
         expect(await countOf("rl:{t}:a", base + 30)).toBe(2);
         expect(await countOf("rl:{t}:b", base + 30)).toBe(2);
@@ -406,7 +408,7 @@ export function runStateBackendContract(
                 at += advance;
                 const one = await state.hitWindow(`rl:{p}:one-${run}`, cost, limit, W, at);
                 const many = await state.hitWindows([{ key: `rl:{p}:many-${run}`, cost, limit }], W, at);
-                expect(many).toEqual({ admitted: one.allowed, hits: [one] });
+                expect(many).toEqual({ admitted: one.allowed, hits: [one], window: Math.floor(at / W) });
               }
             },
           ),
@@ -435,6 +437,64 @@ export function runStateBackendContract(
         await sleep(350);
         expect(await state.get("rl:{t}:x")).toBeUndefined();
         expect(await state.get("rl:{t}:y")).toBeUndefined();
+      });
+    });
+
+    describe("unhitWindows", () => {
+      const W = 1000;
+      const base = 1_700_000_000_000; // window-aligned for W
+      const countOf = async (key: string, at: number) => (await state.hitWindow(key, 0, 1_000_000, W, at)).count;
+
+      it("takes back from the window a hit was counted in, on every key, never below zero", async () => {
+        const keys = [{ key: "rl:{u}:a", cost: 3, limit: 10 }, { key: "rl:{u}:b", cost: 3, limit: 10 }];
+        const { window } = await state.hitWindows(keys, W, base + 10);
+        await state.unhitWindows([{ key: "rl:{u}:a", cost: 2 }, { key: "rl:{u}:b", cost: 5 }], W, window!);
+        expect(await countOf("rl:{u}:a", base + 20)).toBe(1);
+        expect(await countOf("rl:{u}:b", base + 20)).toBe(0);
+        // Taken back, the room is there again: 9 more fit under 10 on a.
+        expect((await state.hitWindows([{ key: "rl:{u}:a", cost: 9, limit: 10 }], W, base + 30)).admitted).toBe(true);
+      });
+
+      it("takes back from the previous window too, where it still weighs on the sliding count", async () => {
+        const { window } = await state.hitWindows([{ key: "rl:{u}:p", cost: 4, limit: 10 }], W, base + 10);
+        expect(await countOf("rl:{u}:p", base + W + 500)).toBe(2); // 4 × half the window left
+        await state.unhitWindows([{ key: "rl:{u}:p", cost: 4 }], W, window!);
+        expect(await countOf("rl:{u}:p", base + W + 500)).toBe(0);
+      });
+
+      it("leaves alone a window no longer kept, and a key never hit", async () => {
+        const { window } = await state.hitWindows([{ key: "rl:{u}:old", cost: 4, limit: 10 }], W, base + 10);
+        await state.hitWindows([{ key: "rl:{u}:old", cost: 3, limit: 10 }], W, base + 2 * W + 10); // drops the first window
+        await state.unhitWindows([{ key: "rl:{u}:old", cost: 4 }, { key: "rl:{u}:never", cost: 4 }], W, window!);
+        expect(await countOf("rl:{u}:old", base + 2 * W + 20)).toBe(3);
+        expect(await state.get("rl:{u}:never")).toBeUndefined();
+      });
+
+      it("leaves exactly the hits not taken back (property)", async () => {
+        let runs = 0;
+        await fc.assert(
+          fc.asyncProperty(fc.array(fc.record({ cost: fc.integer({ min: 0, max: 50 }), back: fc.boolean() }), { minLength: 1, maxLength: 20 }), async (hits) => {
+            const key = `rl:{q}:k-${runs++}`; // a fresh key each run (shrinking replays runs)
+            let kept = 0;
+            const taken: { cost: number; window: number }[] = [];
+            for (const { cost, back } of hits) {
+              const { window } = await state.hitWindows([{ key, cost, limit: 1_000_000 }], W, base + 100);
+              if (back) taken.push({ cost, window: window! });
+              else kept += cost;
+            }
+            for (const t of taken) await state.unhitWindows([{ key, cost: t.cost }], W, t.window);
+            expect(await countOf(key, base + 200)).toBe(kept);
+          }),
+          { numRuns: 15 },
+        );
+      });
+
+      it("rejects repeated keys and invalid arguments", async () => {
+        await expect(state.unhitWindows([{ key: "rl", cost: 1 }, { key: "rl", cost: 1 }], W, 1)).rejects.toThrow(RangeError);
+        await expect(state.unhitWindows([{ key: "rl", cost: -1 }], W, 1)).rejects.toThrow(RangeError);
+        await expect(state.unhitWindows([{ key: "rl", cost: 1 }], 0, 1)).rejects.toThrow(RangeError);
+        await expect(state.unhitWindows([{ key: "rl", cost: 1 }], W, -1)).rejects.toThrow(RangeError);
+        await state.unhitWindows([], W, 1);
       });
     });
 

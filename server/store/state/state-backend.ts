@@ -66,6 +66,18 @@ export interface WindowHits {
    * entry's refusal kept it from being counted.
    */
   hits: WindowHit[];
+  /**
+   * The fixed window the entries were decided (and, when admitted, counted) in: `floor(now /
+   * windowMs)` on the clock that decided. What {@link StateBackend.unhitWindows} takes back from.
+   * Absent for an empty list (nothing was decided).
+   */
+  window?: number;
+}
+
+/** One entry of {@link StateBackend.unhitWindows}: `cost` to take back at `key`. */
+export interface WindowUnhitEntry {
+  key: string;
+  cost: number;
 }
 
 /**
@@ -202,6 +214,15 @@ export interface StateBackend {
    * `{ admitted: true, hits: [] }` without reaching the backend.
    */
   hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs?: number): Promise<WindowHits>;
+
+  /**
+   * Takes back hits an admitted `hitWindows` counted: `cost` comes off each key's count of fixed
+   * window `window` (that call's `WindowHits.window`), never below zero. A window no longer kept
+   * (older than the previous one) counts for nothing any more and is left alone, so a hit taken
+   * back is exactly as if it had never been counted, whenever it is taken back. The keys follow
+   * `hitWindows`'s rules (one hash tag, no repeats); one round trip, no TTL change.
+   */
+  unhitWindows(entries: readonly WindowUnhitEntry[], windowMs: number, window: number): Promise<void>;
 
   /**
    * Resolves when the backend answers. For Redis this also waits (up to the connect timeout)
