@@ -56,17 +56,42 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
   let server: Server | undefined;
   let port = 0;
 
+  /**
+   * Chunks on their way to a socket, each with when it may be written, delivered strictly in
+   * order: a byte stream must never be reordered — not when the latency changes, nor when the
+   * mode goes back to `forward` while delayed chunks are still on their way.
+   */
+  const lanes = new WeakMap<Socket, { queue: { at: number; chunk: Buffer }[]; timer?: NodeJS.Timeout }>();
+  const pump = (to: Socket): void => {
+    const lane = lanes.get(to);
+    if (lane === undefined || lane.timer !== undefined) return;
+    while (lane.queue.length > 0 && lane.queue[0]!.at <= Date.now()) {
+      const { chunk } = lane.queue.shift()!;
+      if (!to.destroyed) to.write(chunk);
+    }
+    if (lane.queue.length > 0) {
+      lane.timer = setTimeout(() => {
+        lane.timer = undefined;
+        pump(to);
+      }, lane.queue[0]!.at - Date.now());
+    }
+  };
+  const deliver = (to: Socket, chunk: Buffer, delayMs: number): void => {
+    let lane = lanes.get(to);
+    if (lane === undefined) lanes.set(to, (lane = { queue: [] }));
+    if (delayMs === 0 && lane.queue.length === 0) {
+      if (!to.destroyed) to.write(chunk);
+      return;
+    }
+    lane.queue.push({ at: Date.now() + delayMs, chunk });
+    pump(to);
+  };
   const relay = (link: Link, to: Socket, chunk: Buffer) => {
     if (mode === "blackhole") {
       link.held.push({ to, chunk });
       return;
     }
-    if (typeof mode === "object") {
-      const ms = mode.latencyMs;
-      setTimeout(() => to.destroyed || to.write(chunk), ms);
-      return;
-    }
-    if (!to.destroyed) to.write(chunk);
+    deliver(to, chunk, typeof mode === "object" ? mode.latencyMs : 0);
   };
   const onConnection = (client: Socket) => {
     const upstream = createConnection(target);
