@@ -75,7 +75,8 @@ import { createPriceBook, type PriceBook } from "./limits/price-table.js";
 import { createRateLimiter } from "./limits/rate-limiter.js";
 import { createBudgetStage, type BudgetStageOptions } from "./pipeline/budget-stage.js";
 import { createSplitRateLimitStages } from "./pipeline/rate-limit-stage.js";
-import { cacheMayAnswer } from "./pipeline/cache-plan.js";
+import { answeringScopeOf, cacheMayAnswer } from "./pipeline/cache-plan.js";
+import { createHitRateGuess } from "./cache/hit-rate-guess.js";
 import { createOverloadStage, type OverloadStageOptions } from "./pipeline/overload-stage.js";
 import { createOutputCapStage, type OutputCapStageOptions } from "./pipeline/output-cap-stage.js";
 import { createUsageStage } from "./pipeline/usage-stage.js";
@@ -265,6 +266,13 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   );
   const cacheLookahead = createCacheLookahead({ cache: cacheLayer.cache, routes: deps.models.resolver });
   const cacheMayAnswerCall = (meta: CallMeta): boolean => cacheMayAnswer({ routes: deps.models.resolver }, meta);
+  // A cacheable call on a route that mostly misses starts its tokens check and reservation with
+  // the cache read too (one round trip before a miss is sent), and gives both back on a hit.
+  const hitRates = createHitRateGuess();
+  const probablyMisses = (meta: CallMeta): boolean => {
+    const scope = answeringScopeOf({ routes: deps.models.resolver }, meta);
+    return scope !== undefined && hitRates.likelyMiss(scope.orgId, scope.route);
+  };
   const rateLimits = createSplitRateLimitStages(
     { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
     { mayAnswerBetween: cacheMayAnswerCall, ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
@@ -284,9 +292,12 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // The exact-cache lookup of a cacheable call, started here so it shares the round trip of the
     // requests-per-minute check; the cache stage takes it (cache-lookahead.ts).
     cacheLookahead.stage,
-    // The budget's reservation of a call the cache cannot answer, started here so it too shares
-    // that round trip (the budget stage takes it; given back if the call is refused on the way).
-    budgetStage.early((meta) => !cacheMayAnswerCall(meta)),
+    // The budget's reservation of a call the cache cannot answer, or probably will not, started
+    // here so it too shares that round trip (the budget stage takes it; given back if the call is
+    // refused or answered from the cache on the way); and so the tokens check of a call the cache
+    // probably will not answer (a hit's tokens are given back: a hit uses no provider capacity).
+    budgetStage.early((meta) => !cacheMayAnswerCall(meta) || probablyMisses(meta)),
+    rateLimits.tokens.early(probablyMisses),
     // Rate limits, requests per minute (per org, team, key, tag; global across replicas through
     // `state`): the first stage that acts, so a caller over its limit costs nothing further. A
     // cache hit is still a request. Only calls with a caller. Tokens per minute are counted inside
@@ -302,7 +313,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Cache (exact, then semantic): after guardrails in, so keys and entries hold redacted text;
     // outside guardrails out (a blocked answer is an error here, never stored) and outside the
     // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
-    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
+    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, hitRates, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
     // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither
     // counts nor is refused (a call the cache cannot answer was counted with its requests, above).
     // The stages inside start while the check is in flight (the budget's reservation shares its

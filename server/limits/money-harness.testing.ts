@@ -10,6 +10,7 @@ import { createRateLimitStage, createSplitRateLimitStages, type RateLimitStageOp
 import { createUsageStage } from "../pipeline/usage-stage.js";
 import { createHttpClient } from "../providers/http/http-client.js";
 import { createOpenAIProvider } from "../providers/openai.js";
+import { emptyUsage } from "../providers/model.js";
 import { createMemoryState } from "../store/state/memory-state.js";
 import type { StateBackend } from "../store/state/state-backend.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
@@ -53,7 +54,10 @@ export interface MoneyHarness {
    * as a guardrail's block).
    */
   cacheMayAnswer: boolean;
-  between: { reached: number; refuse?: Error };
+  /** With `rateLimit: "split"` and `cacheMayAnswer`: start tokens and reservation ahead, as for a route that mostly misses. */
+  speculate: boolean;
+  /** `answer`: answers every call that reaches it, as a cache hit would (cost 0, nothing sent). */
+  between: { reached: number; refuse?: Error; answer?: boolean };
   close(): Promise<void>;
 }
 
@@ -67,10 +71,22 @@ function betweenStage(h: MoneyHarness): Stage {
     if (h.between.refuse !== undefined) throw h.between.refuse;
     return run();
   };
+  const hit = { provider: "cache", model: "gpt-test", attempts: [], costMicrosUsd: 0n, cacheStatus: "hit_exact" as const };
+  const usage = emptyUsage();
   return (next) => ({
-    chat: async (call) => pass(() => next.chat(call)),
-    embed: async (call) => pass(() => next.embed(call)),
+    chat: async (call) => pass(() => (h.between.answer ? Promise.resolve({ ...hit, response: { text: "cached", toolCalls: [], finishReason: "stop" as const, usage, model: "gpt-test" } }) : next.chat(call))),
+    embed: async (call) => pass(() => (h.between.answer ? Promise.resolve({ ...hit, response: { vectors: [[1]], usage, model: "gpt-test" } }) : next.embed(call))),
     chatStream(call) {
+      if (h.between.answer) {
+        h.between.reached++;
+        return {
+          chunks: (async function* () {
+            yield { type: "text" as const, text: "cached" };
+            yield { type: "finish" as const, reason: "stop" as const };
+          })(),
+          result: async () => hit,
+        };
+      }
       let resolve!: (r: Omit<ModelCallResult, "response">) => void;
       const result = new Promise<Omit<ModelCallResult, "response">>((r) => (resolve = r));
       return {
@@ -133,6 +149,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
     cost,
     meta: (over = {}) => testCallMeta({ requestId: `req-${Math.random().toString(36).slice(2)}`, signal: AbortSignal.timeout(10_000), ...over }),
     cacheMayAnswer: true,
+    speculate: false,
     between: { reached: 0 },
     async close() {
       await fake.close();
@@ -146,7 +163,8 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
   let limited: Stage[];
   if (rateLimit === "split") {
     const split = createSplitRateLimitStages(limitDeps, { mayAnswerBetween: () => h.cacheMayAnswer });
-    limited = [budget.early(() => !h.cacheMayAnswer), split.requests, betweenStage(h), split.tokens, budget];
+    const probablyMisses = () => h.cacheMayAnswer && h.speculate;
+    limited = [budget.early(() => !h.cacheMayAnswer || probablyMisses()), split.tokens.early(probablyMisses), split.requests, betweenStage(h), split.tokens, budget];
   } else {
     limited = [createRateLimitStage(limitDeps, rateLimit), budget];
   }

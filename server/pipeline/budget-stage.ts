@@ -15,6 +15,7 @@ import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { estimateTokens } from "../providers/usage-estimate.js";
+import { createAhead } from "./ahead.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
 import type { CallMeta, ModelCall, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
 
@@ -215,36 +216,16 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     return result;
   };
 
-  /** Reservations started ahead of this stage by {@link BudgetStage.early}, by the call's meta; taken once. */
-  const started = new WeakMap<CallMeta, Promise<Admission | undefined>>();
-  /** The call's reservation: the one started ahead for it, else made now. */
-  const admitted = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<Admission | undefined> => {
-    const ahead = started.get(meta);
-    if (ahead === undefined) return admit(meta, request, hedged);
-    started.delete(meta);
-    return ahead;
-  };
   const covered = (meta: CallMeta): boolean => meta.caller !== undefined && deps.catalog.budgetsFor(meta.caller, meta.tags).length > 0;
-  /** Starts the reservation of a budgeted call ahead of this stage; false when none was started. */
-  const startEarly = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): boolean => {
-    if (started.has(meta) || !covered(meta)) return false;
-    const reserving = admit(meta, request, hedged);
-    reserving.catch(() => undefined); // the refusal is this stage's to report, if the call gets here
-    started.set(meta, reserving);
-    return true;
-  };
-  /** Gives back a reservation started ahead that the call never reached this stage to take. */
-  const giveBackUntaken = (meta: CallMeta): void => {
-    const ahead = started.get(meta);
-    if (ahead === undefined) return;
-    started.delete(meta);
-    ahead.then(
-      (admission) => {
-        if (admission !== undefined) settleBehind(admission.reservation, 0n, meta.requestId);
-      },
-      () => undefined,
-    );
-  };
+  const ahead = createAhead<Admission | undefined>({
+    covers: covered,
+    begin: admit,
+    giveBack(admission, meta) {
+      if (admission !== undefined) settleBehind(admission.reservation, 0n, meta.requestId);
+    },
+  });
+  /** The call's reservation: the one started ahead for it, else made now. */
+  const admitted = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<Admission | undefined> => ahead.take(meta) ?? admit(meta, request, hedged);
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     async chat(call) {
@@ -258,7 +239,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     chatStream(call) {
       // No budget covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).
-      if (call.meta.caller === undefined || deps.catalog.budgetsFor(call.meta.caller, call.meta.tags).length === 0) return next.chatStream(call);
+      if (!covered(call.meta)) return next.chatStream(call);
       let resolve!: (r: StreamResult) => void;
       const result = new Promise<StreamResult>((r) => (resolve = r));
       async function* chunks(): AsyncGenerator<ModelChunk> {
@@ -306,37 +287,8 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       return { chunks: chunks(), result: () => result };
     },
   });
-  /** Runs a unary call `when` says with its reservation started ahead, and gives it back if the call never took it. */
-  const unaryAhead = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
-    if (!when(call.meta) || !startEarly(call.meta, call.request, true)) return run(call);
-    try {
-      return await run(call);
-    } finally {
-      giveBackUntaken(call.meta);
-    }
-  };
-  const early = (when: (meta: CallMeta) => boolean): Stage => (next) => ({
-    chat: (call) => unaryAhead(when, call, (c) => next.chat(c)),
-    embed: (call) => unaryAhead(when, call, (c) => next.embed(c)),
-    chatStream(call) {
-      if (!when(call.meta) || !covered(call.meta)) return next.chatStream(call);
-      const inner = next.chatStream(call);
-      return {
-        // Started on the first read, with the stages inside (a stream nobody reads reserves nothing).
-        chunks: (async function* () {
-          startEarly(call.meta, call.request, false);
-          try {
-            yield* inner.chunks;
-          } finally {
-            giveBackUntaken(call.meta);
-          }
-        })(),
-        result: inner.result,
-      };
-    },
-  });
   return Object.assign(stage, {
-    early,
+    early: ahead.stage,
     async drain() {
       while (behind.size > 0) await Promise.all([...behind]);
     },

@@ -44,7 +44,14 @@ export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | 
  * wait for the cache's miss need not (`createSplitRateLimitStages`, `BudgetStage.early`).
  */
 export function cacheMayAnswer(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): boolean {
-  if (meta.cache.mode === "bypass" || meta.cache.mode === "refresh") return false;
+  return answeringScopeOf(deps, meta) !== undefined;
+}
+
+/** The cache scope (org, route) that may answer the call; undefined when none may ({@link cacheMayAnswer}). */
+export function answeringScopeOf(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): CacheScope | undefined {
+  if (meta.cache.mode === "bypass" || meta.cache.mode === "refresh") return undefined;
   const orgId = meta.caller?.orgId;
-  return orgId !== undefined && deps.routes.resolve(meta.route, orgId)?.cache !== undefined;
+  if (orgId === undefined) return undefined;
+  const route = deps.routes.resolve(meta.route, orgId);
+  return route?.cache === undefined ? undefined : { orgId, route: route.alias };
 }

@@ -8,6 +8,7 @@ import { semanticProbeOf } from "../cache/semantic/prompt-text.js";
 import type { SemanticCache, SemanticQuery, SemanticScope } from "../cache/semantic/semantic-cache.js";
 import type { ModelChunk } from "../providers/model.js";
 import type { CacheLookahead } from "./cache-lookahead.js";
+import type { HitRateGuess } from "../cache/hit-rate-guess.js";
 import { cachePlanOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
 import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelCallResult, ModelPipeline, ModelStream, Stage } from "./model-call.js";
@@ -25,6 +26,8 @@ export interface CacheStageDeps {
   now?: () => number;
   /** Where exact lookups started ahead of this stage are taken from (`cache-lookahead.ts`); absent: none are. */
   lookahead?: Pick<CacheLookahead, "take">;
+  /** Told the outcome of every lookup (hit or miss; not a bypass), for the admission's guess of the next. */
+  hitRates?: Pick<HitRateGuess, "record">;
 }
 
 /** The call's plan, with the exact lookup started for its key ahead of this stage, if one was. */
@@ -59,7 +62,9 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
   };
   const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => plan.started ?? deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
   const record = (plan: Plan | undefined, status: CacheStatusName, saved?: bigint) => {
-    if (plan !== undefined) deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
+    if (plan === undefined) return;
+    deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
+    if (status !== "bypass") deps.hitRates?.record(plan.scope.orgId, plan.scope.route, status !== "miss");
   };
   const store = async (plan: Plan, meta: CallMeta, entry: CacheEntry, semantic: SemanticQuery | undefined) => {
     if (meta.cache.mode === "no_store") return;

@@ -100,6 +100,44 @@ describe("money stages around the cache", () => {
     expect(seen).toMatchObject({ checks: 2, reserves: 1 });
   });
 
+  it("a cacheable call on a route that mostly misses: tokens and reservation leave with the requests check too (one round trip)", async () => {
+    g.rules = [{ id: "orgs/acme/rate-limits/key", level: "key", requestsPerMinute: 100, tokensPerMinute: 10_000 }];
+    const b = budget(1_000_000);
+    g.budgets = [b];
+    g.speculate = true;
+    for (const kind of ["chat", "stream", "embed"] as const) {
+      const { seen, release } = slowChecks();
+      const call = run(kind);
+      await expect.poll(() => seen.reservesBeforeVerdict).toBe(1);
+      expect(seen.checks).toBe(2); // requests and tokens, both in flight
+      expect(g.between.reached).toBe(0);
+      release();
+      expect(await outcome(call)).toBeUndefined();
+      expect(seen).toMatchObject({ checks: 2, reserves: 1 });
+      await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);
+      g.between.reached = 0;
+    }
+    expect(g.fake.requests()).toHaveLength(3);
+  });
+
+  it("answered from the cache after all: the reservation is given back and the tokens refunded (chat, stream, embed)", async () => {
+    // ≈ 42 tokens a call: without the refunds the third hit would find no room left under 100.
+    g.rules = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 100 }];
+    const b = budget(1_000_000);
+    g.budgets = [b];
+    g.speculate = true;
+    g.between.answer = true;
+    for (let i = 0; i < 3; i++) for (const kind of ["chat", "stream", "embed"] as const) expect(await outcome(run(kind, 40))).toBeUndefined();
+    await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);
+    expect((await held(b)).spentMicros).toBe(0n);
+    g.between.answer = false;
+    // The whole limit is free again for a miss: two calls of ≈ 42 fit, a third is refused.
+    expect(await outcome(run("chat", 40))).toBeUndefined();
+    expect(await outcome(run("chat", 40))).toBeUndefined();
+    await expect.poll(async () => (await outcome(run("chat", 40)))?.findDetails(RateLimitExceededSchema)[0]?.dimension).toBe(RateLimitDimension.TOKENS);
+    expect(g.fake.requests()).toHaveLength(2);
+  });
+
   it("counts such a call's tokens once, and refuses it over tokens-per-minute before the stages in between", async () => {
     g.cacheMayAnswer = false;
     // ≈ 2 input tokens + 40 output a call: two fit under 100, a third does not.
@@ -166,7 +204,8 @@ describe("money stages around the cache", () => {
     const step = fc.record({
       kind: fc.constantFrom<Kind>("chat", "stream", "embed"),
       mayAnswer: fc.boolean(),
-      block: fc.boolean(),
+      speculate: fc.boolean(),
+      between: fc.constantFrom("pass", "block", "answer"),
       maxOutputTokens: fc.integer({ min: 1, max: 30 }),
     });
     await fc.assert(
@@ -174,10 +213,13 @@ describe("money stages around the cache", () => {
         g.rules = [{ id: `orgs/acme/rate-limits/r${Math.random()}`, level: "key", requestsPerMinute: rpm, tokensPerMinute: 120 }];
         const calls = steps.map((s) => {
           g.cacheMayAnswer = s.mayAnswer;
-          g.between.refuse = s.block ? new ConnectError("blocked", Code.PermissionDenied) : undefined;
+          g.speculate = s.speculate;
+          g.between.refuse = s.between === "block" ? new ConnectError("blocked", Code.PermissionDenied) : undefined;
+          g.between.answer = s.between === "answer" && s.mayAnswer;
           return outcome(run(s.kind, s.maxOutputTokens));
         });
         g.between.refuse = undefined;
+        g.between.answer = false;
         const errors = await Promise.all(calls);
         for (const err of errors) if (err !== undefined) expect([Code.ResourceExhausted, Code.PermissionDenied]).toContain(err.code);
         await expect.poll(async () => (await held(b)).reservedMicros).toBe(0n);

@@ -6,6 +6,7 @@ import { rateLimitExceededError } from "../limits/rate-limit-error.js";
 import type { RateLimiter, RateLimitRule, RateTicket } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
+import { createAhead } from "./ahead.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
 import type { Admitted, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
 
@@ -87,7 +88,19 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
  * that makes several model calls (Summarize map-reduce, an Extract repair) counts each one.
  * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`.
  */
-export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): Stage {
+/** A rate-limit stage, with its early start. */
+export interface RateLimitStage extends Stage {
+  /**
+   * A stage to place further out that starts this stage's check of each call `when` says, so it
+   * shares the round trip of the stages in between (see `ahead.ts`); this stage then takes it. A
+   * check the call never reaches this stage to take has its tokens given back
+   * (`RateLimiter.refundTokens`): for a stage with `waitAt: "dispatch"` whose call a cache hit may
+   * answer on the way.
+   */
+  early(when: (meta: CallMeta) => boolean): Stage;
+}
+
+export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): RateLimitStage {
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const dimensions = opts.dimensions ?? "both";
   const dimensionsOf = opts.dimensionsOf ?? (() => dimensions);
@@ -126,6 +139,18 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     });
   };
 
+  /** Checks started further out (`early`); a ticket never taken has its tokens given back. */
+  const ahead = createAhead<RateTicket | undefined>({
+    covers: (meta) => rulesOf(meta).length > 0,
+    begin: (meta, request) => admit(meta, request),
+    giveBack(ticket, meta) {
+      if (ticket === undefined) return;
+      deps.limiter.refundTokens(ticket).catch((err: unknown) => {
+        deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit token refund failed");
+      });
+    },
+  });
+
   const unary = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends { attempts: readonly AttemptRecord[] }>(
     call: C,
     run: (call: C) => Promise<R>,
@@ -142,9 +167,12 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
         throw err;
       }
     }
-    const rules = rulesOf(meta);
-    if (rules.length === 0) return run(call);
-    const admitted = admit(meta, call.request, rules);
+    let admitted = ahead.take(meta);
+    if (admitted === undefined) {
+      const rules = rulesOf(meta);
+      if (rules.length === 0) return run(call);
+      admitted = admit(meta, call.request, rules);
+    }
     let result: R;
     try {
       result = await run(gated(call, admitted));
@@ -161,7 +189,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     return result;
   };
 
-  return (next: ModelPipeline): ModelPipeline => ({
+  const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     chat: (call) => unary(call, (c) => next.chat(c)),
     embed: (call) => unary(call, (c) => next.embed(c)),
     chatStream(call) {
@@ -189,7 +217,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
         }
       }
       async function* checkAlongside(): AsyncGenerator<ModelChunk> {
-        const admitted = admit(call.meta, call.request, rules);
+        const admitted = ahead.take(call.meta) ?? admit(call.meta, call.request, rules);
         const inner = next.chatStream(gated(call, admitted));
         try {
           yield* inner.chunks;
@@ -206,6 +234,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       return { chunks: overlap ? checkAlongside() : checkFirst(), result: () => result };
     },
   });
+  return Object.assign(stage, { early: ahead.stage });
 }
 
 /** Options of {@link createSplitRateLimitStages}. */
@@ -227,7 +256,7 @@ export interface SplitRateLimitOptions {
  * refused by an input guardrail has then counted its estimated tokens, as a call the budget
  * refuses always has.
  */
-export function createSplitRateLimitStages(deps: RateLimitStageDeps, opts: SplitRateLimitOptions): { requests: Stage; tokens: Stage } {
+export function createSplitRateLimitStages(deps: RateLimitStageDeps, opts: SplitRateLimitOptions): { requests: Stage; tokens: RateLimitStage } {
   const both = new WeakSet<CallMeta>();
   const common = opts.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.defaultMaxOutputTokens };
   return {
