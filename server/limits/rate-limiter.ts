@@ -73,8 +73,9 @@ export interface RateLimiter {
   check(input: RateCheck): Promise<RateOutcome>;
   /**
    * Adds what the call used beyond its estimate to the token counters (unconditionally: the
-   * tokens were spent). Usage below the estimate is not given back — the window counters cannot
-   * be decremented — so the estimate stays counted: a conservative over-count.
+   * tokens were spent). Usage below the estimate is not given back — a call that went to the
+   * provider keeps its whole estimate counted, as OpenAI counts `max_tokens` — a conservative
+   * over-count (only a call that never used the provider is refunded, {@link refundTokens}).
    */
   correctTokens(ticket: RateTicket, actualTokens: number): Promise<void>;
   /**

@@ -69,8 +69,8 @@ export interface BudgetStage extends Stage {
    * stages in between have run, so its write leaves with theirs (the requests-per-minute check)
    * and its reply comes back in the same round trip; this stage then takes it instead of
    * reserving. A reservation the call never reaches this stage to take — refused or answered on
-   * the way — is given back when the call ends. Only for calls nothing in between can answer
-   * without dispatch (a cache hit would pay a reservation and its release for nothing). The
+   * the way — is given back when the call ends. Meant for calls nothing in between is likely to
+   * answer without dispatch (each cache hit pays a reservation and its release). The
    * estimate is of the request as it was then: an input guardrail's redaction in between does not
    * change what is held (a placeholder for a redacted span is about as long as the span).
    */
