@@ -312,7 +312,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     createCacheHitUsageStage({ ledger: deps.money.ledger, logger: deps.logger, clock }),
     // Cache (exact, then semantic): after guardrails in, so keys and entries hold redacted text;
     // outside guardrails out (a blocked answer is an error here, never stored) and outside the
-    // budget stage (a hit costs 0 and never reserves). Hits answer without going further.
+    // budget stage (a hit costs 0; what was held for it ahead is given back). Hits answer without going further.
     createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, hitRates, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
     // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither
     // counts nor is refused (a call the cache cannot answer was counted with its requests, above).

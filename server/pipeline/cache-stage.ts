@@ -36,8 +36,9 @@ type Plan = CachePlan & { started?: Promise<LookupResult> };
 type Result = Omit<ModelCallResult, "response">;
 
 /**
- * The response-cache stage (exact, then semantic), outside the budget stage so a hit never
- * touches a budget and costs 0. A call takes part when its route has a cache TTL and the call
+ * The response-cache stage (exact, then semantic), outside the budget stage so a hit costs 0 and
+ * books nothing on a budget (a reservation started ahead of it, on a route that mostly misses, is
+ * given back). A call takes part when its route has a cache TTL and the call
  * has a caller (the tenant is part of every key); otherwise it passes through as `bypass`.
  *
  * Per request (`CallMeta.cache`): `bypass` neither looks up nor stores; `no_store` looks up but

@@ -1,7 +1,7 @@
 /**
  * Cache hits in the ledger: a hit is one row (attempt 0, cost 0, `cache_status` hit), so usage
- * reports count hits and finance sees $0 rows, and a hit never touches a budget (nothing is
- * reserved, nothing settled). Two replicas share Postgres and Redis, so a hit on one replica
+ * reports count hits and finance sees $0 rows, and a hit books nothing on a budget (what a
+ * route that mostly misses reserved ahead of it is given back). Two replicas share Postgres and Redis, so a hit on one replica
  * serves what the other stored.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -68,8 +68,8 @@ describe("cache hits in the ledger", () => {
     const totals = await gw.money.usage.totals(all());
     expect(totals).toMatchObject({ cacheHits: 2n, costMicros: paid });
 
-    // Hits reserved nothing and settled nothing: the budget's counters and its ledger spend are
-    // exactly what the one paid call left.
+    // Hits hold nothing and book nothing (what was reserved ahead of them was given back): the
+    // budget's counters and its ledger spend are exactly what the one paid call left.
     const after = await replicas.admins[1]!.budgets.getBudgetStatus({ name: BUDGET });
     expect(after).toMatchObject({ spentMicrosUsd: paid, reservedMicrosUsd: 0n });
     const keys = [...(await replicas.keys.ttls()).keys()];
