@@ -88,6 +88,26 @@ describe("rate-limit stage", () => {
     expect(err?.findDetails(RateLimitExceededSchema)[0]).toMatchObject({ dimension: RateLimitDimension.TOKENS, limit: 10n });
     await state.close();
   });
+
+  it("takes a check started ahead of it (early) instead of checking again, whichever way it waits (unary and stream)", async () => {
+    for (const waitAt of ["stage", "dispatch"] as const) {
+      const state = createMemoryState();
+      const rules: RateLimitRule[] = [{ id: "orgs/acme/rate-limits/rpm", level: "key", requestsPerMinute: 2 }];
+      let checks = 0;
+      const limiter = createRateLimiter({ state });
+      const counting = { ...limiter, check: (input: Parameters<typeof limiter.check>[0]) => (checks++, limiter.check(input)) };
+      const stage = createRateLimitStage({ limiter: counting, catalog: { rateRulesFor: () => rules }, logger: createLogCapture().logger }, { waitAt });
+      // Dispatch waits for `admitted`, as the real one does (a refused check then fails the call).
+      const scripted = createScriptedPipeline(() => ({ type: "answer", text: "hi" }));
+      const dispatch: ModelPipeline = { ...scripted, chat: async (c) => (await c.admitted, scripted.chat(c)) };
+      const pipeline = stage.early(() => true)(stage(dispatch));
+      expect(await outcome(pipeline.chat({ meta: h.meta(), request: ask("a") }))).toBeUndefined();
+      expect(await outcome((async () => { for await (const _ of pipeline.chatStream({ meta: h.meta(), request: ask("b") }).chunks); })())).toBeUndefined();
+      expect(checks).toBe(2); // one per call: a second check would have found the limit of 2 used up
+      expect((await outcome(pipeline.chat({ meta: h.meta(), request: ask("c") })))?.code).toBe(Code.ResourceExhausted);
+      await state.close();
+    }
+  });
 });
 
 describe("rate-limit stage checking alongside the stages inside (waitAt: dispatch)", () => {

@@ -74,6 +74,18 @@ function rulesFor(rules: readonly RateLimitRule[], dimensions: Dimensions, memo:
 type StreamResult = Omit<ModelCallResult, "response">;
 const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
 
+/** A rate-limit stage, with its early start. */
+export interface RateLimitStage extends Stage {
+  /**
+   * A stage to place further out that starts this stage's check of each call `when` says, so it
+   * shares the round trip of the stages in between (see `ahead.ts`); this stage then takes it. A
+   * check the call never reaches this stage to take has its tokens given back
+   * (`RateLimiter.refundTokens`): for a stage with `waitAt: "dispatch"` whose call a cache hit may
+   * answer on the way.
+   */
+  early(when: (meta: CallMeta) => boolean): Stage;
+}
+
 /**
  * The rate-limit stage: every model call by a caller counts against the requests-per-minute and
  * tokens-per-minute limits that cover it (key, team, org and tag limits from the `rate_limits`
@@ -88,18 +100,6 @@ const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosU
  * that makes several model calls (Summarize map-reduce, an Extract repair) counts each one.
  * Fail closed (P7): when the state backend cannot answer, the call is refused with `Unavailable`.
  */
-/** A rate-limit stage, with its early start. */
-export interface RateLimitStage extends Stage {
-  /**
-   * A stage to place further out that starts this stage's check of each call `when` says, so it
-   * shares the round trip of the stages in between (see `ahead.ts`); this stage then takes it. A
-   * check the call never reaches this stage to take has its tokens given back
-   * (`RateLimiter.refundTokens`): for a stage with `waitAt: "dispatch"` whose call a cache hit may
-   * answer on the way.
-   */
-  early(when: (meta: CallMeta) => boolean): Stage;
-}
-
 export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitStageOptions = {}): RateLimitStage {
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
   const dimensions = opts.dimensions ?? "both";
@@ -157,7 +157,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   ): Promise<R> => {
     const { meta } = call;
     if (!overlap) {
-      const ticket = await admit(meta, call.request);
+      const ticket = await (ahead.take(meta) ?? admit(meta, call.request));
       try {
         const result = await run(call);
         correct(ticket, result.attempts, meta.requestId);
@@ -202,7 +202,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       async function* checkFirst(): AsyncGenerator<ModelChunk> {
         let ticket: RateTicket | undefined;
         try {
-          ticket = await admit(call.meta, call.request, rules);
+          ticket = await (ahead.take(call.meta) ?? admit(call.meta, call.request, rules));
         } catch (err) {
           resolve(EMPTY);
           throw err;
