@@ -168,7 +168,7 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
         });
         return { allowed: false, refusal: longestWait(refusals) };
       }
-      const ticket: RateTicket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens, ...(outcome?.window === undefined ? {} : { window: outcome.window }) });
+      const ticket: RateTicket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens, window: outcome?.window });
       if (input.standing !== true) return { allowed: true, ticket };
       return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
     },

@@ -45,9 +45,7 @@ export const stateArguments = {
   window(cost: number, limit: number, windowMs: number, nowMs: number | undefined): void {
     nonNegative("cost", cost);
     nonNegative("limit", limit);
-    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) {
-      throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
-    }
+    windowLength(windowMs);
     if (!Number.isSafeInteger((limit + cost) * windowMs)) {
       throw new RangeError("(limit + cost) * windowMs must stay below 2^53");
     }
@@ -56,31 +54,39 @@ export const stateArguments = {
 
   /** hitWindows: each entry as for `window`, and no key twice. */
   windows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): void {
-    const keys = new Set<string>();
     for (const [index, entry] of entries.entries()) {
       try {
         stateArguments.window(entry.cost, entry.limit, windowMs, nowMs);
       } catch (err) {
         throw new RangeError(`entries[${index}]: ${(err as Error).message}`);
       }
-      if (keys.has(entry.key)) throw new RangeError(`entries[${index}].key "${entry.key}" repeats an earlier entry's`);
-      keys.add(entry.key);
     }
+    distinctKeys(entries);
     if (entries.length === 0) stateArguments.window(0, 0, windowMs, nowMs);
   },
 
   /** unhitWindows: non-negative costs, no key twice, a positive window length and a non-negative window. */
   unhit(entries: readonly WindowUnhitEntry[], windowMs: number, window: number): void {
-    const keys = new Set<string>();
-    entries.forEach((entry, index) => {
-      nonNegative(`entries[${index}].cost`, entry.cost);
-      if (keys.has(entry.key)) throw new RangeError(`entries[${index}].key "${entry.key}" repeats an earlier entry's`);
-      keys.add(entry.key);
-    });
-    if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
+    entries.forEach((entry, index) => nonNegative(`entries[${index}].cost`, entry.cost));
+    distinctKeys(entries);
+    windowLength(windowMs);
     nonNegative("window", window);
   },
 };
+
+/** A window's length: a positive safe integer of milliseconds. */
+function windowLength(windowMs: number): void {
+  if (!Number.isSafeInteger(windowMs) || windowMs <= 0) throw new RangeError(`windowMs must be a positive integer, got ${windowMs}`);
+}
+
+/** Window entries name each key once (one script decides each key once). */
+function distinctKeys(entries: readonly { key: string }[]): void {
+  const keys = new Set<string>();
+  entries.forEach((entry, index) => {
+    if (keys.has(entry.key)) throw new RangeError(`entries[${index}].key "${entry.key}" repeats an earlier entry's`);
+    keys.add(entry.key);
+  });
+}
 
 function nonNegative(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
