@@ -75,7 +75,7 @@ import { createPriceBook, type PriceBook } from "./limits/price-table.js";
 import { createRateLimiter } from "./limits/rate-limiter.js";
 import { createBudgetStage, type BudgetStageOptions } from "./pipeline/budget-stage.js";
 import { createSplitRateLimitStages } from "./pipeline/rate-limit-stage.js";
-import { answeringScopeOf, cacheMayAnswer } from "./pipeline/cache-plan.js";
+import { answeringScopeOf } from "./pipeline/cache-plan.js";
 import { createHitRateGuess } from "./cache/hit-rate-guess.js";
 import { createOverloadStage, type OverloadStageOptions } from "./pipeline/overload-stage.js";
 import { createOutputCapStage, type OutputCapStageOptions } from "./pipeline/output-cap-stage.js";
@@ -265,17 +265,22 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     opts.money ?? {},
   );
   const cacheLookahead = createCacheLookahead({ cache: cacheLayer.cache, routes: deps.models.resolver });
-  const cacheMayAnswerCall = (meta: CallMeta): boolean => cacheMayAnswer({ routes: deps.models.resolver }, meta);
+  const answeringScope = (meta: CallMeta) => answeringScopeOf({ routes: deps.models.resolver }, meta);
   // A cacheable call on a route that mostly misses starts its tokens check and reservation with
   // the cache read too (one round trip before a miss is sent), and gives both back on a hit.
   const hitRates = createHitRateGuess();
   const probablyMisses = (meta: CallMeta): boolean => {
-    const scope = answeringScopeOf({ routes: deps.models.resolver }, meta);
+    const scope = answeringScope(meta);
     return scope !== undefined && hitRates.likelyMiss(scope.orgId, scope.route);
+  };
+  /** The cache cannot answer the call, or probably will not: its reservation starts with the first round trip. */
+  const reserveAhead = (meta: CallMeta): boolean => {
+    const scope = answeringScope(meta);
+    return scope === undefined || hitRates.likelyMiss(scope.orgId, scope.route);
   };
   const rateLimits = createSplitRateLimitStages(
     { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
-    { mayAnswerBetween: cacheMayAnswerCall, ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
+    { mayAnswerBetween: (meta) => answeringScope(meta) !== undefined, ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
   );
   const stages: Stage[] = [
     // Observability: outermost, so it sees every call of both front doors once, refusals
@@ -296,7 +301,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // here so it too shares that round trip (the budget stage takes it; given back if the call is
     // refused or answered from the cache on the way); and so the tokens check of a call the cache
     // probably will not answer (a hit's tokens are given back: a hit uses no provider capacity).
-    budgetStage.early((meta) => !cacheMayAnswerCall(meta) || probablyMisses(meta)),
+    budgetStage.early(reserveAhead),
     rateLimits.tokens.early(probablyMisses),
     // Rate limits, requests per minute (per org, team, key, tag; global across replicas through
     // `state`): the first stage that acts, so a caller over its limit costs nothing further. A

@@ -78,14 +78,13 @@ function betweenStage(h: MoneyHarness): Stage {
     embed: async (call) => pass(() => (h.between.answer ? Promise.resolve({ ...hit, response: { vectors: [[1]], usage, model: "gpt-test" } }) : next.embed(call))),
     chatStream(call) {
       if (h.between.answer) {
-        h.between.reached++;
-        return {
+        return pass(() => ({
           chunks: (async function* () {
             yield { type: "text" as const, text: "cached" };
             yield { type: "finish" as const, reason: "stop" as const };
           })(),
           result: async () => hit,
-        };
+        }));
       }
       let resolve!: (r: Omit<ModelCallResult, "response">) => void;
       const result = new Promise<Omit<ModelCallResult, "response">>((r) => (resolve = r));

@@ -28,24 +28,27 @@ export interface Ahead<T> {
 export function createAhead<T>(ops: AheadOps<T>): Ahead<T> {
   // By the call's meta: the stages in between pass it on as it is. Gone with the call.
   const started = new WeakMap<CallMeta, Promise<T>>();
-  const start = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): boolean => {
-    if (started.has(meta) || !ops.covers(meta)) return false;
+  /** Whether to start the work of the call of `meta` ahead: `when` says so, the stage covers it, and none is started yet. */
+  const wanted = (when: (meta: CallMeta) => boolean, meta: CallMeta): boolean => when(meta) && !started.has(meta) && ops.covers(meta);
+  const start = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): void => {
     const work = ops.begin(meta, request, hedged);
     work.catch(() => undefined); // a refusal is the stage's to report, if the call gets there
     started.set(meta, work);
-    return true;
+  };
+  const take = (meta: CallMeta): Promise<T> | undefined => {
+    const work = started.get(meta);
+    if (work !== undefined) started.delete(meta);
+    return work;
   };
   const giveBackUntaken = (meta: CallMeta): void => {
-    const work = started.get(meta);
-    if (work === undefined) return;
-    started.delete(meta);
-    work.then(
+    take(meta)?.then(
       (value) => ops.giveBack(value, meta),
       () => undefined,
     );
   };
   const unary = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
-    if (!when(call.meta) || !start(call.meta, call.request, true)) return run(call);
+    if (!wanted(when, call.meta)) return run(call);
+    start(call.meta, call.request, true);
     try {
       return await run(call);
     } finally {
@@ -57,7 +60,7 @@ export function createAhead<T>(ops: AheadOps<T>): Ahead<T> {
       chat: (call) => unary(when, call, (c) => next.chat(c)),
       embed: (call) => unary(when, call, (c) => next.embed(c)),
       chatStream(call) {
-        if (!when(call.meta) || !ops.covers(call.meta)) return next.chatStream(call);
+        if (!wanted(when, call.meta)) return next.chatStream(call);
         const inner = next.chatStream(call);
         return {
           chunks: (async function* () {
@@ -72,10 +75,6 @@ export function createAhead<T>(ops: AheadOps<T>): Ahead<T> {
         };
       },
     }),
-    take(meta) {
-      const work = started.get(meta);
-      if (work !== undefined) started.delete(meta);
-      return work;
-    },
+    take,
   };
 }

@@ -39,15 +39,11 @@ export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | 
 }
 
 /**
- * Whether the cache may answer the call from an entry: it has a caller, a cache mode that reads
- * (`bypass` and `refresh` never do) and a route with a cache TTL. When not, the stages that would
- * wait for the cache's miss need not (`createSplitRateLimitStages`, `BudgetStage.early`).
+ * The cache scope (org, route) that may answer the call from an entry: the call has a caller, a
+ * cache mode that reads (`bypass` and `refresh` never do) and a route with a cache TTL; undefined
+ * when the cache cannot answer it, and the stages that would wait for the cache's miss need not
+ * (`createSplitRateLimitStages`, `BudgetStage.early`).
  */
-export function cacheMayAnswer(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): boolean {
-  return answeringScopeOf(deps, meta) !== undefined;
-}
-
-/** The cache scope (org, route) that may answer the call; undefined when none may ({@link cacheMayAnswer}). */
 export function answeringScopeOf(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): CacheScope | undefined {
   if (meta.cache.mode === "bypass" || meta.cache.mode === "refresh") return undefined;
   const orgId = meta.caller?.orgId;

@@ -7,7 +7,7 @@ import type { ModelChunk } from "../providers/model.js";
 import { createMemoryState } from "../store/state/memory-state.js";
 import type { StateBackend } from "../store/state/state-backend.js";
 import { createScriptedPipeline, type Script } from "../verbs/testing/scripted-pipeline.js";
-import { cacheMayAnswer } from "./cache-plan.js";
+import { answeringScopeOf } from "./cache-plan.js";
 import { createCacheStage } from "./cache-stage.js";
 import type { CallMeta, ModelCall, ModelPipeline } from "./model-call.js";
 import { testCallMeta } from "./call-meta.testing.js";
@@ -274,11 +274,12 @@ describe("cache stage (semantic)", () => {
   });
 });
 
-describe("cacheMayAnswer", () => {
-  it("is true for every call the cache stage answers from an entry (each mode, route with and without a cache, with and without a caller)", async () => {
+describe("answeringScopeOf", () => {
+  it("names a scope for every call the cache stage answers from an entry (each mode, route with and without a cache, with and without a caller)", async () => {
     const modes = ["default", "no_store", "bypass", "refresh"] as const;
     const { pipeline } = replica(createMemoryState(), Array.from({ length: 40 }, () => answer("Paris")));
     const deps = { routes: routes() };
+    const mayAnswer = (meta: CallMeta) => answeringScopeOf(deps, meta) !== undefined;
     // An entry for the question on the cached route, for the caller.
     expect((await pipeline.chat(call("capital of France?"))).cacheStatus).toBe("miss");
     let hits = 0;
@@ -288,8 +289,8 @@ describe("cacheMayAnswer", () => {
           const c = call("capital of France?", { route, cache: { mode }, caller });
           const status = (await pipeline.chat(c)).cacheStatus;
           if (status === "hit_exact") hits++;
-          expect(cacheMayAnswer(deps, c.meta) || status !== "hit_exact").toBe(true);
-          expect(cacheMayAnswer(deps, c.meta)).toBe(route === "cached" && caller !== undefined && (mode === "default" || mode === "no_store"));
+          expect(mayAnswer(c.meta) || status !== "hit_exact").toBe(true);
+          expect(mayAnswer(c.meta)).toBe(route === "cached" && caller !== undefined && (mode === "default" || mode === "no_store"));
         }
       }
     }
