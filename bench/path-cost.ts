@@ -7,8 +7,8 @@
  * coarse and a loaded machine makes two separate runs incomparable.
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
- *        [--rounds 2] [--warmup 500] [--only connect|connect-raw|openai|grpc] [--hit] [--idle S] [--threads]
- *        [--syscalls] [--profile] [--gc] [--omit budget,ratelimit,…] [--layered-limits]
+ *        [--rounds 2] [--warmup 500] [--only connect|connect-raw|openai|grpc|…,…] [--hit] [--idle S] [--threads]
+ *        [--syscalls] [--profile] [--gc] [--omit budget,ratelimit,…] [--layered-limits] [--minimal]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
@@ -27,7 +27,10 @@
  * - `--idle S` first measures the idle replica's CPU for S seconds;
  * - `--omit LIST` leaves features of `production` out, as `bench/ablation.ts` does (to profile one
  *   configuration against another);
- * - `--layered-limits` puts rate limits on the key's team and org as well as on the key.
+ * - `--layered-limits` puts rate limits on the key's team and org as well as on the key;
+ * - `--minimal` also measures issue #11's calibration gateway (`minimal-gateway.ts`: upstream call,
+ *   three Redis round trips, access log) on the same two wires, as paths `minimal-openai` and
+ *   `minimal-connect` (sent by undici, as `openai` and `connect-raw`), in its own process.
  *
  * `production` needs DATABASE_URL and REDIS_URL (`eval "$(bash scripts/services.sh up)"`).
  */
@@ -79,10 +82,22 @@ const gw = await startSwitchboard({
   omit: omitFlag(),
 });
 const pid = gw.process.pid!;
-const gcTrace = flag("gc") ? followGcTrace(process.env.SB_BENCH_LOG_DIR!, pid) : undefined;
+const replicaGcTrace = flag("gc") ? followGcTrace(process.env.SB_BENCH_LOG_DIR!, pid) : undefined;
 const { connect, grpc } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: CONNS });
+const minimal = flag("minimal") ? await startNode("bench/minimal-gateway.ts", ["0", `http://127.0.0.1:${upstream.port}`, process.env.REDIS_URL ?? "", gw.key]) : undefined;
+const minimalPool = minimal ? new Pool(`http://127.0.0.1:${minimal.port}`, { connections: CONNS }) : undefined;
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
+async function openaiChat(to: Pool, i: number): Promise<void> {
+  const res = await to.request({
+    path: "/v1/chat/completions",
+    method: "POST",
+    headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
+    body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: prompt(i) }] }),
+  });
+  if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
+  await res.body.text();
+}
 const paths: Record<string, (i: number) => Promise<void>> = {
   connect: async (i) => {
     await connect.chat(benchChat(prompt(i)));
@@ -90,20 +105,19 @@ const paths: Record<string, (i: number) => Promise<void>> = {
   // The same Connect call as `connect`, sent by undici as `openai` is: the gateway's cost and
   // latency without connect-node's client in the caller (for one-connection latency).
   "connect-raw": (i) => connectChat(pool, `Bearer ${gw.key}`, prompt(i)),
-  openai: async (i) => {
-    const res = await pool.request({
-      path: "/v1/chat/completions",
-      method: "POST",
-      headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
-      body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: prompt(i) }] }),
-    });
-    if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
-    await res.body.text();
-  },
+  openai: (i) => openaiChat(pool, i),
   grpc: async (i) => {
     await grpc.chat(benchChat(prompt(i)));
   },
+  ...(minimalPool === undefined
+    ? {}
+    : {
+        "minimal-openai": (i: number) => openaiChat(minimalPool, i),
+        "minimal-connect": (i: number) => connectChat(minimalPool, `Bearer ${gw.key}`, prompt(i)),
+      }),
 };
+/** The process serving a path: the minimal gateway's for its two, the replica's for the rest. */
+const pidOf = (name: string): number => (name.startsWith("minimal-") ? minimal!.pid : pid);
 let next = 0; // every call of the run gets its own prompt
 // Warm-up, unmeasured: JIT, pools, caches (`--warmup` calls per path, over the same callers).
 const WARMUP = Number(arg("warmup", "500"));
@@ -122,6 +136,8 @@ if (Number(arg("idle", "0")) > 0) {
 }
 
 async function measure(name: string, call: (i: number) => Promise<void>): Promise<void> {
+  const pid = pidOf(name);
+  const gcTrace = pid === gw.process.pid ? replicaGcTrace : undefined;
   const trace = flag("syscalls") ? spawn("strace", ["-c", "-f", "-p", String(pid)], { stdio: ["ignore", "ignore", "pipe"] }) : undefined;
   let counts = "";
   trace?.stderr!.on("data", (c: Buffer) => (counts += c.toString()));
@@ -153,7 +169,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
     trace.kill("SIGINT");
     await new Promise((r) => trace.once("exit", r));
   }
-  console.log(`${name.padEnd(8)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
+  console.log(`${name.padEnd(15)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
   if (gcTrace) {
     const gc = await gcTrace.mark();
     console.log(`         allocated ${(gc.allocatedBytes / n / 1024).toFixed(1)} KB/req, GC pause ${Math.round((gc.pauseMs * 1000) / n)} µs/req, GC CPU ${Math.round((gc.gcCpuMs * 1000) / n)} µs/req, longest pause ${gc.maxPauseMs.toFixed(1)} ms (${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts)`);
@@ -171,10 +187,13 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   }
 }
 
+const only = ONLY === "" ? undefined : new Set(ONLY.split(","));
 for (let round = 0; round < ROUNDS; round++) {
-  for (const [name, call] of Object.entries(paths)) if (ONLY === "" || ONLY === name) await measure(name, call);
+  for (const [name, call] of Object.entries(paths)) if (only === undefined || only.has(name)) await measure(name, call);
 }
 await pool.close();
+await minimalPool?.close();
+await minimal?.stop();
 await gw.close();
 await upstream.stop();
 process.exit(0);

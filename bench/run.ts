@@ -3,6 +3,9 @@
  *   direct        the OpenAI-wire upstream itself
  *   bare proxy    node:http + an undici pool (the floor a Node gateway can reach here)
  *   portkey       Portkey's open-source gateway (bench/node_modules only), OpenAI wire
+ *   minimal …     issue #11's calibration gateway (bench/minimal-gateway.ts: the upstream call, three
+ *                 Redis round trips and an access-log line, nothing else) on the OpenAI wire and on
+ *                 Connect through connect-node; needs REDIS_URL
  *   sb …          Switchboard on its embedded default: Chat over Connect (HTTP/1.1, binary) and
  *                 gRPC (h2c), and the OpenAI-compatible /v1/chat/completions
  *   sb-full …     Switchboard, full production pipeline (Postgres, Redis, budget, rate limit,
@@ -14,7 +17,7 @@
  * memory 1,000 open streams hold. Ratios measured in one run are the figures to trust.
  *
  *   node --import tsx bench/run.ts [--delay-ms 0] [--seconds 4] [--repeat 1] [--conns 1,16,64]
- *     [--only direct,proxy,portkey,sb,full,ttft,streams] [--ttft-count 300] [--streams 1000]
+ *     [--only direct,proxy,portkey,minimal,sb,full,ttft,streams] [--ttft-count 300] [--streams 1000]
  *     [--warmup 3000] [--out bench/results/latest.json]
  * Every target first serves `--warmup` calls (16 callers, at most 10 s), not measured — a Switchboard
  * replica every kind of call first — since a replica's first thousands of calls run 30–50 % slower
@@ -43,7 +46,7 @@ const DELAY_MS = Number(arg("delay-ms", "0"));
 const SECONDS = Number(arg("seconds", "4"));
 const REPEAT = Math.max(1, Number(arg("repeat", "1")));
 const CONCURRENCY = arg("conns", "1,16,64").split(",").map(Number);
-const ONLY = new Set(arg("only", "direct,proxy,portkey,sb,full,ttft,streams").split(","));
+const ONLY = new Set(arg("only", "direct,proxy,portkey,minimal,sb,full,ttft,streams").split(","));
 const TTFT_COUNT = Number(arg("ttft-count", "300"));
 const STREAMS = Number(arg("streams", "1000"));
 const OUT = arg("out", "bench/results/latest.json");
@@ -247,6 +250,20 @@ async function main(): Promise<void> {
     if (ONLY.has("ttft")) ttft.push(await measureTtft("bare proxy SSE", sseProbe(t), TTFT_COUNT));
   }
 
+  if (ONLY.has("minimal")) {
+    if (process.env.REDIS_URL === undefined) process.stderr.write("minimal: skipped (set REDIS_URL)\n");
+    else {
+      const key = "sb-bench-minimal";
+      const minimal = await startNode("bench/minimal-gateway.ts", ["0", upstreamUrl, process.env.REDIS_URL, key]);
+      procs.push(minimal);
+      const t: OpenAITarget = { pool: pool(`http://127.0.0.1:${minimal.port}`), headers: { authorization: `Bearer ${key}` } };
+      rssIdle.minimal = Math.round(rssMb(minimal.pid));
+      rows.push(...(await measure("minimal openai", minimal.pid, postChat(t, unique))));
+      rows.push(...(await measure("minimal connect (raw client)", minimal.pid, () => connectChat(t.pool, `Bearer ${key}`, unique()))));
+      await minimal.stop();
+    }
+  }
+
   if (ONLY.has("portkey")) {
     if (!existsSync(join(ROOT, "bench/node_modules/@portkey-ai/gateway"))) {
       process.stderr.write("portkey: skipped (run `cd bench && npm ci --ignore-scripts` first)\n");
@@ -367,6 +384,11 @@ function ratios(rows: Row[], ttft: TtftRow[]) {
       connect: cpuRatio("portkey", "sb connect"),
       connectRawClient: cpuRatio("portkey", "sb connect (raw client)"),
       openai: cpuRatio("portkey", "sb openai"),
+    },
+    // Against the calibration gateway (its I/O and nothing else), same run: how many times its CPU a call costs.
+    cpuVsMinimal: {
+      openaiFull: cpuRatio("sb-full openai", "minimal openai"),
+      connectFullRawClient: cpuRatio("sb-full connect (raw client)", "minimal connect (raw client)"),
     },
     addedP50AtOneConnMs: Object.fromEntries(rows.filter((r) => r.concurrency === one && r.target !== "direct").map((r) => [r.target, added(r.target)])),
     addedTtftP50Ms: Object.fromEntries(ttft.filter((t) => t.target !== "direct SSE").map((t) => [t.target, addedTtft(t.target)])),
