@@ -129,3 +129,5 @@ server.listen(Number(portArg ?? 0), "127.0.0.1", () => {
   const address = server.address();
   process.stdout.write(`${typeof address === "object" && address ? address.port : portArg}\n`);
 });
+// Exit normally on SIGTERM, so a `--cpu-prof` run writes its profile (path-cost.ts --profile).
+process.once("SIGTERM", () => process.exit(0));

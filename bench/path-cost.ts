@@ -85,7 +85,11 @@ const pid = gw.process.pid!;
 const replicaGcTrace = flag("gc") ? followGcTrace(process.env.SB_BENCH_LOG_DIR!, pid) : undefined;
 const { connect, grpc } = capabilityClients(gw);
 const pool = new Pool(gw.url, { connections: CONNS });
-const minimal = flag("minimal") ? await startNode("bench/minimal-gateway.ts", ["0", `http://127.0.0.1:${upstream.port}`, process.env.REDIS_URL ?? "", gw.key]) : undefined;
+const minimal = flag("minimal")
+  ? await startNode("bench/minimal-gateway.ts", ["0", `http://127.0.0.1:${upstream.port}`, process.env.REDIS_URL ?? "", gw.key], {
+      ...(flag("profile") ? { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${process.env.SB_PROFILE_DIR ?? "bench/results/profiles"}`] } : {}),
+    })
+  : undefined;
 const minimalPool = minimal ? new Pool(`http://127.0.0.1:${minimal.port}`, { connections: CONNS }) : undefined;
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
 async function openaiChat(to: Pool, i: number): Promise<void> {
