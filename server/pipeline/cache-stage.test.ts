@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { createCacheStats } from "../cache/cache-stats.js";
+import { createHitRateGuess } from "../cache/hit-rate-guess.js";
 import { createResponseCache } from "../cache/response-cache.js";
 import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
 import { withDefaults, type ResolvedRoute, type RouteCachePolicy } from "../dispatch/route-types.js";
@@ -149,6 +150,26 @@ describe("cache stage (exact)", () => {
     await new Promise((r) => setTimeout(r, 20));
     expect((await pipeline.chat(call("q", { cache: { mode: "default", maxAgeMs: 10 } }))).response.text).toBe("5");
     expect(inner.calls).toHaveLength(5);
+  });
+
+  it("feeds the hit-rate guess with lookups only: a refresh or a bypass says nothing about the next lookup", async () => {
+    const state = createMemoryState();
+    // α 0.5: one hit after a miss puts the guess at the threshold; one more miss would take it below.
+    const hitRates = createHitRateGuess({ alpha: 0.5 });
+    const stage = createCacheStage({ cache: createResponseCache({ state }), semantic: createSemanticCache({ state }), stats: createCacheStats({ state }), routes: routes(), hitRates });
+    const pipeline = stage(createScriptedPipeline([answer("a"), answer("b"), answer("c"), answer("d"), answer("e")]));
+    const likelyMiss = () => hitRates.likelyMiss("org_a", "cached");
+    expect(likelyMiss()).toBe(true); // not seen yet
+    await pipeline.chat(call("q")); // miss: 0
+    await new Promise((r) => setTimeout(r, 5)); // the entry is stored behind the answer
+    expect((await pipeline.chat(call("q"))).cacheStatus).toBe("hit_exact"); // 0.5
+    expect(likelyMiss()).toBe(false);
+    expect((await pipeline.chat(call("q", { cache: { mode: "refresh" } }))).cacheStatus).toBe("miss"); // no lookup
+    expect((await pipeline.chat(call("q", { cache: { mode: "bypass" } }))).cacheStatus).toBe("bypass");
+    await drain(pipeline.chatStream(call("q", { cache: { mode: "refresh" } })).chunks);
+    expect(likelyMiss()).toBe(false);
+    await pipeline.chat(call("another prompt")); // a looked-up miss does count: 0.25
+    expect(likelyMiss()).toBe(true);
   });
 
   it("replays a hit as a stream, and a unary answer serves a streamed call", async () => {

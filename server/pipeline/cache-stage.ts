@@ -62,10 +62,11 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     return { scope: plan.scope, route: plan.route, key: plan.key, started: ahead.lookup };
   };
   const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => plan.started ?? deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
-  const record = (plan: Plan | undefined, status: CacheStatusName, saved?: bigint) => {
+  const record = (plan: Plan | undefined, meta: CallMeta, status: CacheStatusName, saved?: bigint) => {
     if (plan === undefined) return;
     deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
-    if (status !== "bypass") deps.hitRates?.record(plan.scope.orgId, plan.scope.route, status !== "miss");
+    // The guess is of lookups: a `refresh` call never looked, so its miss says nothing about the next lookup.
+    if (status !== "bypass" && meta.cache.mode !== "refresh") deps.hitRates?.record(plan.scope.orgId, plan.scope.route, status !== "miss");
   };
   const store = async (plan: Plan, meta: CallMeta, entry: CacheEntry, semantic: SemanticQuery | undefined) => {
     if (meta.cache.mode === "no_store") return;
@@ -153,16 +154,16 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     async chat(call) {
       const plan = planOf(call.meta, "chat", call.request);
       if (plan === undefined || call.meta.cache.mode === "bypass") {
-        record(plan, "bypass");
+        record(plan, call.meta, "bypass");
         return { ...(await next.chat(call)), cacheStatus: "bypass" };
       }
       const found = await lookupChat(plan, call, next);
       if ("entry" in found) {
-        record(plan, found.status, found.entry.costMicrosUsd);
+        record(plan, call.meta, found.status, found.entry.costMicrosUsd);
         return { response: found.entry.response, ...hitResult(found.entry, found.status) };
       }
       const result = await next.chat(call);
-      record(plan, found.status);
+      record(plan, call.meta, found.status);
       if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
         storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
       }
@@ -190,7 +191,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         storeBehind(keep.plan, call.meta, entry, keep.semantic);
       };
       if (plan === undefined || call.meta.cache.mode === "bypass") {
-        record(plan, "bypass");
+        record(plan, call.meta, "bypass");
         // Handed through, not wrapped: a wrapping generator stays in memory while the stream is open.
         const inner = next.chatStream(call);
         return { chunks: inner.chunks, result: () => inner.result().then((r) => ({ ...r, cacheStatus: "bypass" })) };
@@ -198,12 +199,12 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       const chunks = async function* (): AsyncGenerator<ModelChunk> {
         const found = await lookupChat(plan, call, next);
         if ("entry" in found) {
-          record(plan, found.status, found.entry.costMicrosUsd);
+          record(plan, call.meta, found.status, found.entry.costMicrosUsd);
           settle(Promise.resolve(hitResult(found.entry, found.status)));
           yield* replayChunks(found.entry.response, found.entry.model);
           return;
         }
-        record(plan, found.status);
+        record(plan, call.meta, found.status);
         yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic });
       };
       return { chunks: chunks(), result: () => result };
@@ -212,20 +213,20 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     async embed(call) {
       const plan = planOf(call.meta, "embed", call.request);
       if (plan === undefined || call.meta.cache.mode === "bypass") {
-        record(plan, "bypass");
+        record(plan, call.meta, "bypass");
         return { ...(await next.embed(call)), cacheStatus: "bypass" };
       }
       let status: "miss" | "bypass" = "miss";
       if (call.meta.cache.mode !== "refresh") {
         const exact = await exactLookup(plan, call.meta);
         if (exact.status === "hit" && exact.entry.kind === "embed") {
-          record(plan, "hit_exact", exact.entry.costMicrosUsd);
+          record(plan, call.meta, "hit_exact", exact.entry.costMicrosUsd);
           return { response: exact.entry.response, ...hitResult(exact.entry, "hit_exact") };
         }
         if (exact.status === "unavailable") status = "bypass";
       }
       const result = await next.embed(call);
-      record(plan, status);
+      record(plan, call.meta, status);
       if (status === "miss") {
         storeBehind(plan, call.meta, { kind: "embed", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, undefined);
       }
