@@ -5,7 +5,7 @@ import { createDispatcher } from "../dispatch/dispatcher.js";
 import { withDefaults, type ResolvedRoute, type RouteInput } from "../dispatch/route-types.js";
 import { createBudgetStage, type BudgetStageOptions } from "../pipeline/budget-stage.js";
 import { createDispatchPipeline } from "../pipeline/dispatch-pipeline.js";
-import { composeStages, type CallMeta, type ModelCallResult, type ModelPipeline, type Stage } from "../pipeline/model-call.js";
+import { composeStages, type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "../pipeline/model-call.js";
 import { createRateLimitStage, createSplitRateLimitStages, type RateLimitStageOptions } from "../pipeline/rate-limit-stage.js";
 import { createUsageStage } from "../pipeline/usage-stage.js";
 import { createHttpClient } from "../providers/http/http-client.js";
@@ -86,15 +86,15 @@ function betweenStage(h: MoneyHarness): Stage {
           result: async () => hit,
         }));
       }
-      let resolve!: (r: Omit<ModelCallResult, "response">) => void;
-      const result = new Promise<Omit<ModelCallResult, "response">>((r) => (resolve = r));
+      let resolve!: (r: ModelStreamResult) => void;
+      const result = new Promise<ModelStreamResult>((r) => (resolve = r));
       return {
         chunks: (async function* () {
           let inner;
           try {
             inner = pass(() => next.chatStream(call));
           } catch (err) {
-            resolve({ provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" });
+            resolve(UNSENT_STREAM_RESULT);
             throw err;
           }
           try {

@@ -17,7 +17,7 @@ import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.
 import { estimateTokens } from "../providers/usage-estimate.js";
 import { createAhead } from "./ahead.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import type { CallMeta, ModelCall, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import { type CallMeta, type ModelCall, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createBudgetStage}. */
 export interface BudgetStageDeps {
@@ -45,9 +45,6 @@ export interface BudgetStageOptions {
   /** Output tokens a stream without a cap extends its hold by, each time (default `defaultMaxOutputTokens`). */
   extendTokens?: number;
 }
-
-type StreamResult = Omit<ModelCallResult, "response">;
-const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
 
 /** An admitted call: its reservation and what the stream extension needs. */
 interface Admission {
@@ -240,14 +237,14 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       // No budget covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).
       if (!covered(call.meta)) return next.chatStream(call);
-      let resolve!: (r: StreamResult) => void;
-      const result = new Promise<StreamResult>((r) => (resolve = r));
+      let resolve!: (r: ModelStreamResult) => void;
+      const result = new Promise<ModelStreamResult>((r) => (resolve = r));
       async function* chunks(): AsyncGenerator<ModelChunk> {
         let admission: Admission | undefined;
         try {
           admission = await admitted(call.meta, call.request, false);
         } catch (err) {
-          resolve(EMPTY);
+          resolve(UNSENT_STREAM_RESULT);
           throw err;
         }
         const inner = next.chatStream(asSent(call, admission));

@@ -11,7 +11,7 @@ import type { CacheLookahead } from "./cache-lookahead.js";
 import type { HitRateGuess } from "../cache/hit-rate-guess.js";
 import { cachePlanOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
-import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelCallResult, ModelPipeline, ModelStream, Stage } from "./model-call.js";
+import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelPipeline, ModelStream, ModelStreamResult, Stage } from "./model-call.js";
 
 /** Dependencies of {@link createCacheStage}. */
 export interface CacheStageDeps {
@@ -32,8 +32,6 @@ export interface CacheStageDeps {
 
 /** The call's plan, with the exact lookup started for its key ahead of this stage, if one was. */
 type Plan = CachePlan & { started?: Promise<LookupResult> };
-
-type Result = Omit<ModelCallResult, "response">;
 
 /**
  * The response-cache stage (exact, then semantic), outside the budget stage so a hit costs 0 and
@@ -142,7 +140,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     const semantic = await semanticQueryOf(plan, call, next);
     return semantic === undefined ? {} : { semantic };
   };
-  const hitResult = (entry: CacheEntry, status: CacheStatusName): Result => ({
+  const hitResult = (entry: CacheEntry, status: CacheStatusName): ModelStreamResult => ({
     provider: entry.provider,
     model: entry.model,
     attempts: [],
@@ -172,8 +170,8 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
 
     chatStream(call) {
       const plan = planOf(call.meta, "chat", call.request);
-      let settle!: (r: Promise<Result>) => void;
-      const result = new Promise<Result>((resolve) => (settle = resolve));
+      let settle!: (r: Promise<ModelStreamResult>) => void;
+      const result = new Promise<ModelStreamResult>((resolve) => (settle = resolve));
       /** The provider's stream, reported as `status`; with `keep`, stored once it completed. */
       const forward = async function* (status: CacheStatusName, keep?: { plan: Plan; semantic: SemanticQuery | undefined }): AsyncGenerator<ModelChunk> {
         const inner = next.chatStream(call);

@@ -3,7 +3,7 @@ import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatc
 import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
-import type { CallMeta, ModelCallResult, ModelPipeline } from "./model-call.js";
+import type { CallMeta, ModelPipeline, ModelStreamResult } from "./model-call.js";
 
 /** What a failed call consumed: every attempt, priced. */
 export interface FailedCallAccounting {
@@ -67,8 +67,8 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
       const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
       // Opened at once, unless a check still in flight must admit the call first.
       let stream = call.admitted === undefined ? open() : undefined;
-      let settle!: (result: Omit<ModelCallResult, "response">) => void;
-      const result = new Promise<Omit<ModelCallResult, "response">>((resolve) => (settle = resolve));
+      let settle!: (result: ModelStreamResult) => void;
+      const result = new Promise<ModelStreamResult>((resolve) => (settle = resolve));
       const finish = () => {
         const attempts = stream?.attempts() ?? [];
         const winner = attempts.findLast((a) => a.outcome === "success") ?? attempts.at(-1);

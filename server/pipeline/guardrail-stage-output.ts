@@ -6,7 +6,7 @@ import { createStreamScanner, type StreamScanner } from "../guardrails/stream-sc
 import { guardrailViolation } from "../guardrails/violation.js";
 import type { ModelChunk } from "../providers/model.js";
 import { guardedAnalyzerOf, logExternal, logFindings, violationOf, type GuardrailStageDeps } from "./guardrail-stage.js";
-import type { ModelCallResult, ModelStream, Stage } from "./model-call.js";
+import { type ModelCallResult, type ModelStream, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /**
  * The output guardrail stage: inside the cache stage (so an answer it blocks is an error there,
@@ -58,7 +58,7 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
         try {
           policies = await deps.policies.forCall(call.meta);
         } catch (err) {
-          settle(Promise.resolve({ provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" }));
+          settle(Promise.resolve(UNSENT_STREAM_RESULT));
           throw err;
         }
         const inner = next.chatStream(call);

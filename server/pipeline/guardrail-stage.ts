@@ -7,7 +7,7 @@ import { runExternalRules } from "../guardrails/run-external.js";
 import { guardrailViolation, type ViolationFacts } from "../guardrails/violation.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelChunk, ModelMessage, ModelRequest, ModelResponse } from "../providers/model.js";
-import type { CallMeta, ModelCall, ModelPipeline, Stage } from "./model-call.js";
+import { type CallMeta, type ModelCall, type ModelPipeline, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of the guardrail stages. */
 export interface GuardrailStageDeps {
@@ -123,7 +123,7 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
         try {
           guarded = await guard(call);
         } catch (err) {
-          settle(Promise.resolve({ provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" }));
+          settle(Promise.resolve(UNSENT_STREAM_RESULT));
           throw err;
         }
         const inner = next.chatStream(guarded === undefined ? call : { ...call, request: guarded.request });

@@ -95,6 +95,15 @@ export interface EmbedCallResult {
   cacheStatus: CacheStatusName;
 }
 
+/** What a stream's `result()` resolves with: the call's result without the (streamed) response. */
+export type ModelStreamResult = Omit<ModelCallResult, "response">;
+
+/**
+ * The result of a stream that ended before anything was sent (refused by a stage, or its check
+ * failed): no attempt, nothing billed.
+ */
+export const UNSENT_STREAM_RESULT: ModelStreamResult = Object.freeze({ provider: "", model: "", attempts: Object.freeze([]), costMicrosUsd: 0n, cacheStatus: "bypass" });
+
 /**
  * A streamed chat call. `chunks` follows the ModelChunk contract (content, then one finish and
  * one usage) or throws; `result()` resolves once the stream has ended either way, with every
@@ -102,7 +111,7 @@ export interface EmbedCallResult {
  */
 export interface ModelStream {
   chunks: AsyncIterable<ModelChunk>;
-  result(): Promise<Omit<ModelCallResult, "response">>;
+  result(): Promise<ModelStreamResult>;
 }
 
 /**

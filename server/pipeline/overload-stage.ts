@@ -1,7 +1,7 @@
 import { createInFlightLimiter, type InFlightLimiter, type InFlightLimits, type InFlightRelease } from "../limits/in-flight-limiter.js";
 import { overloadedError } from "../limits/overload-error.js";
 import type { Metrics } from "../observability/metrics.js";
-import type { CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import { type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Options of {@link createOverloadStage}: the caps, and the retry delay the refusal suggests. */
 export interface OverloadStageOptions extends InFlightLimits {
@@ -16,9 +16,6 @@ export interface OverloadStageDeps {
   /** Where the in-flight gauge is registered (`switchboard_model_calls_in_flight`). */
   metrics?: Pick<Metrics, "addScrapeGauge">;
 }
-
-type StreamResult = Omit<ModelCallResult, "response">;
-const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
 
 /**
  * Overload shedding (RELIABILITY P23): every model call of both front doors holds one slot of the
@@ -54,14 +51,14 @@ export function createOverloadStage(deps: OverloadStageDeps = {}, opts: Overload
     chat: (call) => unary(call.meta, () => next.chat(call)),
     embed: (call) => unary(call.meta, () => next.embed(call)),
     chatStream(call) {
-      let resolve!: (r: StreamResult) => void;
-      const result = new Promise<StreamResult>((r) => (resolve = r));
+      let resolve!: (r: ModelStreamResult) => void;
+      const result = new Promise<ModelStreamResult>((r) => (resolve = r));
       async function* chunks() {
         let release: InFlightRelease;
         try {
           release = admit(call.meta);
         } catch (err) {
-          resolve(EMPTY);
+          resolve(UNSENT_STREAM_RESULT);
           throw err;
         }
         let inner: ReturnType<ModelPipeline["chatStream"]>;
@@ -69,7 +66,7 @@ export function createOverloadStage(deps: OverloadStageDeps = {}, opts: Overload
           inner = next.chatStream(call);
         } catch (err) {
           release();
-          resolve(EMPTY);
+          resolve(UNSENT_STREAM_RESULT);
           throw err;
         }
         try {

@@ -8,7 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { createAhead } from "./ahead.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import type { Admitted, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import { type Admitted, type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createRateLimitStage}. */
 export interface RateLimitStageDeps {
@@ -70,9 +70,6 @@ function rulesFor(rules: readonly RateLimitRule[], dimensions: Dimensions, memo:
   }
   return out;
 }
-
-type StreamResult = Omit<ModelCallResult, "response">;
-const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
 
 /** A rate-limit stage, with its early start. */
 export interface RateLimitStage extends Stage {
@@ -197,14 +194,14 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       // generator stays in memory as long as the stream is open).
       const rules = rulesOf(call.meta);
       if (rules.length === 0) return next.chatStream(call);
-      let resolve!: (r: StreamResult) => void;
-      const result = new Promise<StreamResult>((r) => (resolve = r));
+      let resolve!: (r: ModelStreamResult) => void;
+      const result = new Promise<ModelStreamResult>((r) => (resolve = r));
       async function* checkFirst(): AsyncGenerator<ModelChunk> {
         let ticket: RateTicket | undefined;
         try {
           ticket = await (ahead.take(call.meta) ?? admit(call.meta, call.request, rules));
         } catch (err) {
-          resolve(EMPTY);
+          resolve(UNSENT_STREAM_RESULT);
           throw err;
         }
         const inner = next.chatStream(call);

@@ -7,7 +7,7 @@ import type { Logger } from "../observability/logger.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import type { CacheStatusName, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import { type CacheStatusName, type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createUsageStage}. */
 export interface UsageStageDeps {
@@ -21,10 +21,6 @@ export interface UsageStageDeps {
   /** Id of each model call (default: a random UUID). */
   newCallId?: () => string;
 }
-
-type StreamResult = Omit<ModelCallResult, "response">;
-
-const EMPTY: StreamResult = { provider: "", model: "", attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };
 
 /**
  * The usage stage: innermost, just outside dispatch. It writes one ledger record per attempt of
@@ -125,13 +121,13 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
     embed: (call) => unary(call.meta, () => next.embed(call)),
     chatStream(call) {
       if (call.meta.caller === undefined) return next.chatStream(call);
-      let settle!: (r: StreamResult) => void;
-      const result = new Promise<StreamResult>((resolve) => (settle = resolve));
+      let settle!: (r: ModelStreamResult) => void;
+      const result = new Promise<ModelStreamResult>((resolve) => (settle = resolve));
       async function* chunks(): AsyncGenerator<ModelChunk> {
         try {
           admit();
         } catch (err) {
-          settle(EMPTY);
+          settle(UNSENT_STREAM_RESULT);
           throw err;
         }
         const callId = newCallId();
