@@ -269,14 +269,11 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   // A cacheable call on a route that mostly misses starts its tokens check and reservation with
   // the cache read too (one round trip before a miss is sent), and gives both back on a hit.
   const hitRates = createHitRateGuess();
-  const probablyMisses = (meta: CallMeta): boolean => {
+  /** Whether the cache cannot answer the call, probably will not (its route mostly misses), or probably will. */
+  const cacheOutlook = (meta: CallMeta): "cannot" | "likely_miss" | "likely_hit" => {
     const scope = answeringScope(meta);
-    return scope !== undefined && hitRates.likelyMiss(scope.orgId, scope.route);
-  };
-  /** The cache cannot answer the call, or probably will not: its reservation starts with the first round trip. */
-  const reserveAhead = (meta: CallMeta): boolean => {
-    const scope = answeringScope(meta);
-    return scope === undefined || hitRates.likelyMiss(scope.orgId, scope.route);
+    if (scope === undefined) return "cannot";
+    return hitRates.likelyMiss(scope.orgId, scope.route) ? "likely_miss" : "likely_hit";
   };
   const rateLimits = createSplitRateLimitStages(
     { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
@@ -301,8 +298,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // here so it too shares that round trip (the budget stage takes it; given back if the call is
     // refused or answered from the cache on the way); and so the tokens check of a call the cache
     // probably will not answer (a hit's tokens are given back: a hit uses no provider capacity).
-    budgetStage.early(reserveAhead),
-    rateLimits.tokens.early(probablyMisses),
+    budgetStage.early((meta) => cacheOutlook(meta) !== "likely_hit"),
+    rateLimits.tokens.early((meta) => cacheOutlook(meta) === "likely_miss"),
     // Rate limits, requests per minute (per org, team, key, tag; global across replicas through
     // `state`): the first stage that acts, so a caller over its limit costs nothing further. A
     // cache hit is still a request. Only calls with a caller. Tokens per minute are counted inside
