@@ -2,11 +2,14 @@ import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { CallMeta, Stage } from "./model-call.js";
 
 /** What {@link createAhead} needs from the stage whose work it starts ahead. */
-export interface AheadOps<T> {
-  /** Whether the stage has work for the call at all (no: nothing is started, nothing wrapped). */
-  covers(meta: CallMeta): boolean;
+export interface AheadOps<T, P> {
+  /**
+   * What the stage has to do for the call (the limits, the budgets that cover it), worked out once
+   * and handed to `begin`; undefined when nothing (then nothing is started, nothing wrapped).
+   */
+  plan(meta: CallMeta): P | undefined;
   /** Starts the stage's work for the call (`hedged`: a unary call, which may be hedged). */
-  begin(meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<T>;
+  begin(meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean, plan: P): Promise<T>;
   /** Undoes what `begin` did for a call that never reached the stage to take it. */
   giveBack(value: T, meta: CallMeta): void;
 }
@@ -25,13 +28,13 @@ export interface Ahead<T> {
   take(meta: CallMeta): Promise<T> | undefined;
 }
 
-export function createAhead<T>(ops: AheadOps<T>): Ahead<T> {
+export function createAhead<T, P>(ops: AheadOps<T, P>): Ahead<T> {
   // By the call's meta: the stages in between pass it on as it is. Gone with the call.
   const started = new WeakMap<CallMeta, Promise<T>>();
-  /** Whether to start the work of the call of `meta` ahead: `when` says so, the stage covers it, and none is started yet. */
-  const wanted = (when: (meta: CallMeta) => boolean, meta: CallMeta): boolean => when(meta) && !started.has(meta) && ops.covers(meta);
-  const start = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): void => {
-    const work = ops.begin(meta, request, hedged);
+  /** The stage's plan for the call of `meta` when its work is to start ahead: `when` says so, none is started yet, and the stage has work for it. */
+  const wanted = (when: (meta: CallMeta) => boolean, meta: CallMeta): P | undefined => (when(meta) && !started.has(meta) ? ops.plan(meta) : undefined);
+  const start = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean, plan: P): void => {
+    const work = ops.begin(meta, request, hedged, plan);
     work.catch(() => undefined); // a refusal is the stage's to report, if the call gets there
     started.set(meta, work);
   };
@@ -47,8 +50,9 @@ export function createAhead<T>(ops: AheadOps<T>): Ahead<T> {
     );
   };
   const unary = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
-    if (!wanted(when, call.meta)) return run(call);
-    start(call.meta, call.request, true);
+    const plan = wanted(when, call.meta);
+    if (plan === undefined) return run(call);
+    start(call.meta, call.request, true, plan);
     try {
       return await run(call);
     } finally {
@@ -60,11 +64,12 @@ export function createAhead<T>(ops: AheadOps<T>): Ahead<T> {
       chat: (call) => unary(when, call, (c) => next.chat(c)),
       embed: (call) => unary(when, call, (c) => next.embed(c)),
       chatStream(call) {
-        if (!wanted(when, call.meta)) return next.chatStream(call);
+        const plan = wanted(when, call.meta);
+        if (plan === undefined) return next.chatStream(call);
         const inner = next.chatStream(call);
         return {
           chunks: (async function* () {
-            start(call.meta, call.request, false);
+            start(call.meta, call.request, false, plan);
             try {
               yield* inner.chunks;
             } finally {

@@ -5,7 +5,7 @@ import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { budgetExceededError } from "../limits/budget-error.js";
 import type { BudgetAlerts } from "../limits/budget-alerts.js";
 import type { ReservationRecovery } from "../limits/reservation-recovery.js";
-import type { BudgetReservations, CounterSeeder, Reservation } from "../limits/budget-reservation.js";
+import type { BudgetRef, BudgetReservations, CounterSeeder, Reservation } from "../limits/budget-reservation.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import { ceilDiv } from "../limits/cost.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
@@ -127,11 +127,16 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     return prices;
   };
 
-  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<Admission | undefined> => {
+  /** The budgets that cover the call; undefined without a caller or when none does. */
+  const budgetsOf = (meta: CallMeta): BudgetRef[] | undefined => {
+    if (meta.caller === undefined) return undefined;
+    const budgets = deps.catalog.budgetsFor(meta.caller, meta.tags);
+    return budgets.length === 0 ? undefined : budgets;
+  };
+
+  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean, budgets = budgetsOf(meta)): Promise<Admission | undefined> => {
     const caller = meta.caller;
-    if (caller === undefined) return undefined;
-    const budgets = deps.catalog.budgetsFor(caller, meta.tags);
-    if (budgets.length === 0) return undefined;
+    if (caller === undefined || budgets === undefined) return undefined;
     const route = deps.routes.resolve(meta.route, caller.orgId);
     if (route === undefined) return undefined; // dispatch answers NotFound; nothing is sent
     const prices = pricesOf(route, new Date(clock.now()));
@@ -213,16 +218,16 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     return result;
   };
 
-  const covered = (meta: CallMeta): boolean => meta.caller !== undefined && deps.catalog.budgetsFor(meta.caller, meta.tags).length > 0;
-  const ahead = createAhead<Admission | undefined>({
-    covers: covered,
+  const ahead = createAhead<Admission | undefined, BudgetRef[]>({
+    plan: budgetsOf,
     begin: admit,
     giveBack(admission, meta) {
       if (admission !== undefined) settleBehind(admission.reservation, 0n, meta.requestId);
     },
   });
   /** The call's reservation: the one started ahead for it, else made now. */
-  const admitted = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean): Promise<Admission | undefined> => ahead.take(meta) ?? admit(meta, request, hedged);
+  const admitted = (meta: CallMeta, request: ModelRequest | EmbedRequest, hedged: boolean, budgets?: BudgetRef[]): Promise<Admission | undefined> =>
+    ahead.take(meta) ?? admit(meta, request, hedged, budgets);
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     async chat(call) {
@@ -236,13 +241,14 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     chatStream(call) {
       // No budget covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).
-      if (!covered(call.meta)) return next.chatStream(call);
+      const budgets = budgetsOf(call.meta);
+      if (budgets === undefined) return next.chatStream(call);
       let resolve!: (r: ModelStreamResult) => void;
       const result = new Promise<ModelStreamResult>((r) => (resolve = r));
       async function* chunks(): AsyncGenerator<ModelChunk> {
         let admission: Admission | undefined;
         try {
-          admission = await admitted(call.meta, call.request, false);
+          admission = await admitted(call.meta, call.request, false, budgets);
         } catch (err) {
           resolve(UNSENT_STREAM_RESULT);
           throw err;

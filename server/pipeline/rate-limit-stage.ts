@@ -137,9 +137,12 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   };
 
   /** Checks started further out (`early`); a ticket never taken has its tokens given back. */
-  const ahead = createAhead<RateTicket | undefined>({
-    covers: (meta) => rulesOf(meta).length > 0,
-    begin: (meta, request) => admit(meta, request),
+  const ahead = createAhead<RateTicket | undefined, RateLimitRule[]>({
+    plan(meta) {
+      const rules = rulesOf(meta);
+      return rules.length > 0 ? rules : undefined;
+    },
+    begin: (meta, request, _hedged, rules) => admit(meta, request, rules),
     giveBack(ticket, meta) {
       if (ticket === undefined) return;
       deps.limiter.refundTokens(ticket).catch((err: unknown) => {
