@@ -1,5 +1,5 @@
 import type { LookupResult, ResponseCache } from "../cache/response-cache.js";
-import { cachePlanOf, type CachePlan, type CachePlanDeps } from "./cache-plan.js";
+import { cachePlanOf, readsCache, type CachePlan, type CachePlanDeps } from "./cache-plan.js";
 import type { CallMeta, EmbedCall, ModelCall, Stage } from "./model-call.js";
 
 /** An exact-cache lookup started ahead of the cache stage, with what it was started for. */
@@ -46,7 +46,7 @@ export function createCacheLookahead(deps: CacheLookaheadDeps): CacheLookahead {
   const planDeps: CachePlanDeps = { routes: deps.routes };
 
   const start = (meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): void => {
-    if (meta.cache.mode === "bypass" || meta.cache.mode === "refresh") return;
+    if (!readsCache(meta)) return;
     const plan = cachePlanOf(planDeps, meta, kind, request);
     if (plan === undefined) return;
     const lookup = deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);

@@ -24,10 +24,9 @@ export interface CachePlanDeps {
  * canonical form (a NaN control cannot be keyed safely, so it is not cached).
  */
 export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | "embed", request: ModelCall["request"] | EmbedCall["request"]): CachePlan | undefined {
-  const orgId = meta.caller?.orgId;
-  if (orgId === undefined) return undefined;
-  const route = deps.routes.resolve(meta.route, orgId);
-  if (route?.cache === undefined) return undefined;
+  const cached = cachedRouteOf(deps, meta);
+  if (cached === undefined) return undefined;
+  const { orgId, route } = cached;
   let key: string;
   try {
     key = exactCacheKey({ orgId, verb: meta.verb, kind, request, template: meta.template, route });
@@ -35,7 +34,12 @@ export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | 
     deps.onError?.("cache key", err);
     return undefined;
   }
-  return { scope: { orgId, route: route.alias }, route: route as CachePlan["route"], key };
+  return { scope: { orgId, route: route.alias }, route, key };
+}
+
+/** Whether the call's cache mode reads the cache (`bypass` and `refresh` never do). */
+export function readsCache(meta: CallMeta): boolean {
+  return meta.cache.mode !== "bypass" && meta.cache.mode !== "refresh";
 }
 
 /**
@@ -45,9 +49,14 @@ export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | 
  * (`createSplitRateLimitStages`, `BudgetStage.early`).
  */
 export function answeringScopeOf(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): CacheScope | undefined {
-  if (meta.cache.mode === "bypass" || meta.cache.mode === "refresh") return undefined;
+  const cached = readsCache(meta) ? cachedRouteOf(deps, meta) : undefined;
+  return cached === undefined ? undefined : { orgId: cached.orgId, route: cached.route.alias };
+}
+
+/** The caller's org and the call's route as that org sees it, when the route has a cache TTL; undefined without a caller. */
+function cachedRouteOf(deps: Pick<CachePlanDeps, "routes">, meta: CallMeta): { orgId: string; route: CachePlan["route"] } | undefined {
   const orgId = meta.caller?.orgId;
   if (orgId === undefined) return undefined;
   const route = deps.routes.resolve(meta.route, orgId);
-  return route?.cache === undefined ? undefined : { orgId, route: route.alias };
+  return route?.cache === undefined ? undefined : { orgId, route: route as CachePlan["route"] };
 }
