@@ -17,7 +17,7 @@ export interface AheadOps<T, P> {
 /** Work of a stage started further out, so its round trip is shared with the stages in between. */
 export interface Ahead<T> {
   /**
-   * A stage to place further out: for each call `when` says (and the stage covers) it starts the
+   * A stage to place further out: for each call `when` says (and the stage has work for) it starts the
    * work before the stages in between run, so it leaves in the same turn as theirs and comes back
    * in the same round trip. What the call never reaches the stage to {@link take} — it was
    * refused, or answered, on the way — is given back when the call ends. A stream starts it on its
