@@ -135,15 +135,6 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-/** Calls `fn`, turning a synchronous throw into a rejection. */
-export function callSafely<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return fn();
-  } catch (err) {
-    return Promise.reject(err);
-  }
-}
-
 /**
  * The API key of the slot's target: `undefined` when the target names no credential; an `auth`
  * failure when it names one that cannot be read.

@@ -1,10 +1,11 @@
+import { afterCall } from "../after-call.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
 import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { AttemptRecord } from "./attempt-record.js";
 import { createBreakerRegistry, type BreakerRegistry } from "./breaker.js";
 import { realSetTimer, realSleep, type DispatchEnv, type SetTimer, type Sleep } from "./dispatch-env.js";
-import { openRequestScope, prepareRequest, type DispatchOptions } from "./request-scope.js";
+import { openRequestScope, prepareRequest, type DispatchOptions, type RequestScope } from "./request-scope.js";
 import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
 import { createRetryThrottle, type RetryThrottle } from "./retry-throttle.js";
 import type { ResolvedRoute, RouteTarget } from "./route-types.js";
@@ -92,20 +93,32 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   };
   const providerOf = (kind: string): Provider | undefined => deps.provider(kind);
 
-  async function unary<T>(
+  function unary<T>(
     route: ResolvedRoute,
     req: ModelRequest | EmbedRequest,
     op: "chat" | "embed",
     opts: DispatchOptions,
     call: UnaryCall<T>,
   ): Promise<DispatchResult<T>> {
-    const scope = openRequestScope(env, prepareRequest(env, providerOf, route, req, op, opts));
+    let scope: RequestScope;
     try {
-      const { value, candidate } = await dispatchUnary(scope, call);
-      return { response: value, attempts: scope.log.records(), target: candidate.target };
-    } finally {
-      scope.dispose();
+      scope = openRequestScope(env, prepareRequest(env, providerOf, route, req, op, opts));
+    } catch (err) {
+      return Promise.reject(err);
     }
+    // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).
+    return afterCall(
+      () => dispatchUnary(scope, call),
+      ({ value, candidate }) => {
+        const result = { response: value, attempts: scope.log.records(), target: candidate.target };
+        scope.dispose();
+        return result;
+      },
+      (err) => {
+        scope.dispose();
+        throw err;
+      },
+    );
   }
 
   return {

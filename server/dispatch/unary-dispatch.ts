@@ -1,7 +1,8 @@
 import type { TokenUsage } from "../providers/model.js";
 import type { CallContext } from "../providers/provider.js";
 import { abortError } from "./abort-cause.js";
-import { apiKeyFor, callSafely, openAttempt, raceAbort } from "./attempt-control.js";
+import { callSafely } from "../after-call.js";
+import { apiKeyFor, openAttempt, raceAbort } from "./attempt-control.js";
 import { createAttemptPlan, type Slot } from "./attempt-plan.js";
 import type { Candidate } from "./capabilities.js";
 import type { RequestScope, StopReason } from "./request-scope.js";
@@ -120,9 +121,7 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
     if (typeof first === "string") throw scope.failure(first, undefined);
     launch(first);
     for (;;) {
-      const events: Promise<Event<T>>[] = [...running].map((r) => r.done.then((result) => ({ type: "settled", running: r, result })));
-      if (hedgeTimer) events.push(hedgeTimer.fired.then(() => ({ type: "hedge" })));
-      const ev = await Promise.race(events);
+      const ev = await nextEvent(running, hedgeTimer);
       if (ev.type === "hedge") {
         hedgeTimer = undefined;
         const twin = plan.claim(true);
@@ -166,6 +165,20 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
   } finally {
     hedgeTimer?.cancel();
     // Every attempt is recorded before the caller reads the log (a loser's answer may be in hand).
-    await supersedeRunning();
+    if (running.size > 0) await supersedeRunning();
   }
+}
+
+/**
+ * The first of: an attempt in flight settling, the hedge timer firing. The usual case — one
+ * attempt, no hedge armed — awaits that attempt alone, without a race and a reaction per entrant.
+ */
+function nextEvent<T>(running: ReadonlySet<Running<T>>, hedgeTimer: { fired: Promise<void> } | undefined): Promise<Event<T>> {
+  if (running.size === 1 && hedgeTimer === undefined) {
+    const only = running.values().next().value as Running<T>;
+    return only.done.then((result) => ({ type: "settled", running: only, result }));
+  }
+  const events: Promise<Event<T>>[] = [...running].map((r) => r.done.then((result) => ({ type: "settled", running: r, result })));
+  if (hedgeTimer) events.push(hedgeTimer.fired.then(() => ({ type: "hedge" })));
+  return Promise.race(events);
 }

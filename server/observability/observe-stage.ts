@@ -1,4 +1,5 @@
 import { ConnectError } from "@connectrpc/connect";
+import { afterCall } from "../after-call.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
 import type { CacheStatusName, CallMeta, ModelPipeline, ModelStream, Stage } from "../pipeline/model-call.js";
@@ -112,37 +113,41 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
   };
 
   return (next: ModelPipeline): ModelPipeline => ({
-    async chat(call) {
+    // A promise chain rather than an `async` function: no suspended frame per call in flight (`afterCall`).
+    chat(call) {
       const startedAt = Date.now();
       const t0 = performance.now();
       const span = openSpan("chat", call.meta);
-      try {
+      return afterCall(
         // Without a span (tracing off) no wrapper closure, and the observation is one literal.
-        const result = await (span === undefined ? next.chat(call) : within(span, () => next.chat(call)));
-        const o: CallObservation = {
-          operation: "chat",
-          stream: false,
-          meta: call.meta,
-          request: call.request,
-          startedAt,
-          durationMs: performance.now() - t0,
-          provider: result.provider,
-          model: result.model,
-          attempts: result.attempts,
-          costMicrosUsd: result.costMicrosUsd,
-          cacheStatus: result.cacheStatus,
-          usage: result.response.usage,
-          ...(wantsBody(call.meta) ? { response: capture(result.response.text, result.response.toolCalls, maxChars) } : {}),
-        };
-        closeSpan(span, o);
-        emit(o);
-        return result;
-      } catch (err) {
-        const o = failed({ operation: "chat", stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err);
-        closeSpan(span, o);
-        emit(o);
-        throw err;
-      }
+        () => (span === undefined ? next.chat(call) : within(span, () => next.chat(call))),
+        (result) => {
+          const o: CallObservation = {
+            operation: "chat",
+            stream: false,
+            meta: call.meta,
+            request: call.request,
+            startedAt,
+            durationMs: performance.now() - t0,
+            provider: result.provider,
+            model: result.model,
+            attempts: result.attempts,
+            costMicrosUsd: result.costMicrosUsd,
+            cacheStatus: result.cacheStatus,
+            usage: result.response.usage,
+            ...(wantsBody(call.meta) ? { response: capture(result.response.text, result.response.toolCalls, maxChars) } : {}),
+          };
+          closeSpan(span, o);
+          emit(o);
+          return result;
+        },
+        (err: unknown) => {
+          const o = failed({ operation: "chat", stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err);
+          closeSpan(span, o);
+          emit(o);
+          throw err;
+        },
+      );
     },
     chatStream(call) {
       const startedAt = Date.now();
@@ -217,33 +222,36 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
       })();
       return { chunks, result: () => stream.result() };
     },
-    async embed(call) {
+    embed(call) {
       const startedAt = Date.now();
       const t0 = performance.now();
       const span = openSpan("embeddings", call.meta);
       const base = { operation: "embeddings" as const, stream: false, meta: call.meta, request: call.request, startedAt };
-      try {
-        const result = await within(span, () => next.embed(call));
-        const o: CallObservation = {
-          ...base,
-          durationMs: performance.now() - t0,
-          provider: result.provider,
-          model: result.model,
-          attempts: result.attempts,
-          costMicrosUsd: result.costMicrosUsd,
-          cacheStatus: result.cacheStatus,
-          usage: result.response.usage,
-          ...(wantsBody(call.meta) ? { response: { text: "", toolCalls: [], vectors: result.response.vectors.length, truncated: false } } : {}),
-        };
-        closeSpan(span, o);
-        emit(o);
-        return result;
-      } catch (err) {
-        const o = failed({ ...base, durationMs: performance.now() - t0 }, err);
-        closeSpan(span, o);
-        emit(o);
-        throw err;
-      }
+      return afterCall(
+        () => within(span, () => next.embed(call)),
+        (result) => {
+          const o: CallObservation = {
+            ...base,
+            durationMs: performance.now() - t0,
+            provider: result.provider,
+            model: result.model,
+            attempts: result.attempts,
+            costMicrosUsd: result.costMicrosUsd,
+            cacheStatus: result.cacheStatus,
+            usage: result.response.usage,
+            ...(wantsBody(call.meta) ? { response: { text: "", toolCalls: [], vectors: result.response.vectors.length, truncated: false } } : {}),
+          };
+          closeSpan(span, o);
+          emit(o);
+          return result;
+        },
+        (err: unknown) => {
+          const o = failed({ ...base, durationMs: performance.now() - t0 }, err);
+          closeSpan(span, o);
+          emit(o);
+          throw err;
+        },
+      );
     },
   });
 }

@@ -1,3 +1,4 @@
+import { afterCall } from "../after-call.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { CallMeta, Stage } from "./model-call.js";
 
@@ -49,15 +50,26 @@ export function createAhead<T, P>(ops: AheadOps<T, P>): Ahead<T> {
       () => undefined,
     );
   };
-  const unary = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
-    const plan = wanted(when, call.meta);
-    if (plan === undefined) return run(call);
-    start(call.meta, call.request, true, plan);
+  const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
+    let plan: P | undefined;
     try {
-      return await run(call);
-    } finally {
-      giveBackUntaken(call.meta);
+      plan = wanted(when, call.meta);
+      if (plan !== undefined) start(call.meta, call.request, true, plan);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    if (plan === undefined) return run(call);
+    return afterCall(
+      () => run(call),
+      (result) => {
+        giveBackUntaken(call.meta);
+        return result;
+      },
+      (err) => {
+        giveBackUntaken(call.meta);
+        throw err;
+      },
+    );
   };
   return {
     stage: (when) => (next) => ({

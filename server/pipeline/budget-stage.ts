@@ -1,5 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { afterCall } from "../after-call.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { budgetExceededError } from "../limits/budget-error.js";
@@ -205,17 +206,19 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     behind.add(running);
   };
 
-  const unary = async <R extends { costMicrosUsd: bigint }>(meta: CallMeta, admission: Admission | undefined, run: () => Promise<R>): Promise<R> => {
+  const unary = <R extends { costMicrosUsd: bigint }>(meta: CallMeta, admission: Admission | undefined, run: () => Promise<R>): Promise<R> => {
     if (admission === undefined) return run();
-    let result: R;
-    try {
-      result = await run();
-    } catch (err) {
-      settleBehind(admission.reservation, failedCallAccounting(err)?.costMicrosUsd ?? 0n, meta.requestId);
-      throw err;
-    }
-    settleBehind(admission.reservation, result.costMicrosUsd, meta.requestId);
-    return result;
+    return afterCall(
+      run,
+      (result) => {
+        settleBehind(admission.reservation, result.costMicrosUsd, meta.requestId);
+        return result;
+      },
+      (err) => {
+        settleBehind(admission.reservation, failedCallAccounting(err)?.costMicrosUsd ?? 0n, meta.requestId);
+        throw err;
+      },
+    );
   };
 
   const ahead = createAhead<Admission | undefined, BudgetRef[]>({
@@ -230,14 +233,8 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     ahead.take(meta) ?? admit(meta, request, hedged, budgets);
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
-    async chat(call) {
-      const admission = await admitted(call.meta, call.request, true);
-      return unary(call.meta, admission, () => next.chat(asSent(call, admission)));
-    },
-    async embed(call) {
-      const admission = await admitted(call.meta, call.request, true);
-      return unary(call.meta, admission, () => next.embed(call));
-    },
+    chat: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.chat(asSent(call, admission)))),
+    embed: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.embed(call))),
     chatStream(call) {
       // No budget covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).

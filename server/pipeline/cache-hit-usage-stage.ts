@@ -1,10 +1,11 @@
+import { afterCall } from "../after-call.js";
 import { randomUUID } from "node:crypto";
 import { systemClock, type Clock } from "../clock.js";
 import type { LedgerWriter } from "../limits/ledger-writer.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelChunk } from "../providers/model.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
-import type { CacheStatusName, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
+import { type CacheStatusName, type CallMeta, type ModelCallResult, type ModelPipeline, type Stage } from "./model-call.js";
 
 /** Dependencies of {@link createCacheHitUsageStage}. */
 export interface CacheHitUsageStageDeps {
@@ -71,17 +72,13 @@ export function createCacheHitUsageStage(deps: CacheHitUsageStageDeps): Stage {
     }
   };
 
+  /** The result once its hit is recorded (a miss is handed on at once). */
+  const recorded = (meta: CallMeta) => <R extends Outcome>(result: R): R | Promise<R> =>
+    meta.caller === undefined || !isHit(result.cacheStatus) ? result : record(meta, result).then(() => result);
+
   return (next: ModelPipeline): ModelPipeline => ({
-    async chat(call) {
-      const result = await next.chat(call);
-      await record(call.meta, result);
-      return result;
-    },
-    async embed(call) {
-      const result = await next.embed(call);
-      await record(call.meta, result);
-      return result;
-    },
+    chat: (call) => afterCall(() => next.chat(call), recorded(call.meta)),
+    embed: (call) => afterCall(() => next.embed(call), recorded(call.meta)),
     chatStream(call) {
       if (call.meta.caller === undefined) return next.chatStream(call);
       const inner = next.chatStream(call);

@@ -1,3 +1,4 @@
+import { callSafely } from "../after-call.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { STORABLE_FINISHES, type CacheEntry } from "../cache/cache-entry.js";
 import { entryKey } from "../cache/cache-layout.js";
@@ -149,24 +150,28 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
   });
 
   return (next) => ({
-    async chat(call) {
-      const plan = planOf(call.meta, "chat", call.request);
-      if (plan === undefined || call.meta.cache.mode === "bypass") {
-        record(plan, call.meta, "bypass");
-        return { ...(await next.chat(call)), cacheStatus: "bypass" };
-      }
-      const found = await lookupChat(plan, call, next);
-      if ("entry" in found) {
-        record(plan, call.meta, found.status, found.entry.costMicrosUsd);
-        return { response: found.entry.response, ...hitResult(found.entry, found.status) };
-      }
-      const result = await next.chat(call);
-      record(plan, call.meta, found.status);
-      if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
-        storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
-      }
-      return { ...result, cacheStatus: found.status };
-    },
+    // Promise chains rather than an `async` function: no suspended frame per call in flight (`afterCall`).
+    chat: (call) =>
+      callSafely(() => {
+        const plan = planOf(call.meta, "chat", call.request);
+        if (plan === undefined || call.meta.cache.mode === "bypass") {
+          record(plan, call.meta, "bypass");
+          return next.chat(call).then((result) => ({ ...result, cacheStatus: "bypass" as const }));
+        }
+        return lookupChat(plan, call, next).then((found) => {
+          if ("entry" in found) {
+            record(plan, call.meta, found.status, found.entry.costMicrosUsd);
+            return { response: found.entry.response, ...hitResult(found.entry, found.status) };
+          }
+          return next.chat(call).then((result) => {
+            record(plan, call.meta, found.status);
+            if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
+              storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
+            }
+            return { ...result, cacheStatus: found.status };
+          });
+        });
+      }),
 
     chatStream(call) {
       const plan = planOf(call.meta, "chat", call.request);

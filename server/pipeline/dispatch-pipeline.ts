@@ -1,9 +1,10 @@
+import { afterCall } from "../after-call.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
-import type { CallMeta, ModelPipeline, ModelStreamResult } from "./model-call.js";
+import { type CallMeta, type ModelPipeline, type ModelStreamResult } from "./model-call.js";
 
 /** What a failed call consumed: every attempt, priced. */
 export interface FailedCallAccounting {
@@ -58,10 +59,13 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
   };
 
   return {
-    async chat(call) {
-      if (call.admitted !== undefined) await call.admitted;
-      const { response, attempts, target } = await deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat")).catch(account);
-      return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
+    chat(call) {
+      const send = () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat"));
+      return afterCall(
+        () => (call.admitted === undefined ? send() : call.admitted.then(send)),
+        ({ response, attempts, target }) => ({ response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" as const }),
+        account,
+      );
     },
     chatStream(call) {
       const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
@@ -91,10 +95,13 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
         result: () => result,
       };
     },
-    async embed(call) {
-      if (call.admitted !== undefined) await call.admitted;
-      const { response, attempts, target } = await deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings")).catch(account);
-      return { response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" };
+    embed(call) {
+      const send = () => deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings"));
+      return afterCall(
+        () => (call.admitted === undefined ? send() : call.admitted.then(send)),
+        ({ response, attempts, target }) => ({ response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" as const }),
+        account,
+      );
     },
   };
 }

@@ -1,12 +1,13 @@
 import { applyFindings } from "../guardrails/evaluate.js";
 import type { ExternalContent } from "../guardrails/external-rule.js";
 import { createPlaceholders } from "../guardrails/placeholders.js";
+import type { CompiledPolicy } from "../guardrails/policy.js";
 import { runExternalRules } from "../guardrails/run-external.js";
 import { createStreamScanner, type StreamScanner } from "../guardrails/stream-scanner.js";
 import { guardrailViolation } from "../guardrails/violation.js";
 import type { ModelChunk } from "../providers/model.js";
 import { guardedAnalyzerOf, logExternal, logFindings, violationOf, type GuardrailStageDeps } from "./guardrail-stage.js";
-import { type ModelCallResult, type ModelStream, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
+import { type ModelCall, type ModelCallResult, type ModelStream, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /**
  * The output guardrail stage: inside the cache stage (so an answer it blocks is an error there,
@@ -26,27 +27,28 @@ import { type ModelCallResult, type ModelStream, type Stage, UNSENT_STREAM_RESUL
  */
 export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
   const analyze = guardedAnalyzerOf(deps);
+  /** The answer as checked by the call's output rules (redacted), or the violation thrown. */
+  const checked = async (call: ModelCall, policies: CompiledPolicy[], result: ModelCallResult): Promise<ModelCallResult> => {
+    const placeholders = createPlaceholders();
+    const check = async (text: string, field: string) => {
+      const verdict = applyFindings(text, await analyze(text, policies, "output", field), placeholders);
+      if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
+      logFindings(deps.logger, call.meta, "output", field, verdict.findings);
+      return verdict.text;
+    };
+    const text = await check(result.response.text, "output.text");
+    const toolCalls = [];
+    for (const [i, c] of result.response.toolCalls.entries()) toolCalls.push({ ...c, argumentsJson: await check(c.argumentsJson, `output.tool_calls[${i}].arguments`) });
+    const contents: ExternalContent[] = [{ field: "output.text", text }, ...toolCalls.map((c, i) => ({ field: `output.tool_calls[${i}].arguments`, text: c.argumentsJson }))];
+    const external = await runExternalRules(deps.external, policies, "output", contents.filter((c) => c.text !== ""), call.meta);
+    logExternal(deps.logger, call.meta, external.logged);
+    if (external.violation !== undefined) throw guardrailViolation(external.violation);
+    return { ...result, response: { ...result.response, text, toolCalls } };
+  };
   return (next) => ({
-    async chat(call) {
-      const policies = await deps.policies.forCall(call.meta);
-      if (policies.length === 0) return next.chat(call);
-      const result: ModelCallResult = await next.chat(call);
-      const placeholders = createPlaceholders();
-      const check = async (text: string, field: string) => {
-        const verdict = applyFindings(text, await analyze(text, policies, "output", field), placeholders);
-        if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
-        logFindings(deps.logger, call.meta, "output", field, verdict.findings);
-        return verdict.text;
-      };
-      const text = await check(result.response.text, "output.text");
-      const toolCalls = [];
-      for (const [i, c] of result.response.toolCalls.entries()) toolCalls.push({ ...c, argumentsJson: await check(c.argumentsJson, `output.tool_calls[${i}].arguments`) });
-      const contents: ExternalContent[] = [{ field: "output.text", text }, ...toolCalls.map((c, i) => ({ field: `output.tool_calls[${i}].arguments`, text: c.argumentsJson }))];
-      const external = await runExternalRules(deps.external, policies, "output", contents.filter((c) => c.text !== ""), call.meta);
-      logExternal(deps.logger, call.meta, external.logged);
-      if (external.violation !== undefined) throw guardrailViolation(external.violation);
-      return { ...result, response: { ...result.response, text, toolCalls } };
-    },
+    // Promise chains while the call is out, not an `async` function: no suspended frame per call in flight (`afterCall`).
+    chat: (call) =>
+      deps.policies.forCall(call.meta).then((policies) => (policies.length === 0 ? next.chat(call) : next.chat(call).then((result) => checked(call, policies, result)))),
 
     chatStream(call) {
       // No policy covers the call: hand the stream through (a wrapping generator stays in memory while it is open).

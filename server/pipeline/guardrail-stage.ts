@@ -105,13 +105,14 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
   };
 
   return (next) => ({
-    async chat(call) {
-      const guarded = await guard(call);
-      if (guarded === undefined) return next.chat(call);
-      const result = await next.chat({ ...call, request: guarded.request });
-      if (!guarded.placeholders.restoring) return result;
-      return { ...result, response: restoreResponse(result.response, guarded.placeholders, isJson(call.request)) };
-    },
+    // Promise chains rather than an `async` function: no suspended frame per call in flight (`afterCall`).
+    chat: (call) =>
+      guard(call).then((guarded) => {
+        if (guarded === undefined) return next.chat(call);
+        const answered = next.chat({ ...call, request: guarded.request });
+        if (!guarded.placeholders.restoring) return answered;
+        return answered.then((result) => ({ ...result, response: restoreResponse(result.response, guarded.placeholders, isJson(call.request)) }));
+      }),
 
     chatStream(call) {
       // No policy covers the call: hand the stream through (a wrapping generator stays in memory while it is open).

@@ -1,3 +1,4 @@
+import { afterCall } from "../after-call.js";
 import { createInFlightLimiter, type InFlightLimiter, type InFlightLimits, type InFlightRelease } from "../limits/in-flight-limiter.js";
 import { overloadedError } from "../limits/overload-error.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -38,13 +39,24 @@ export function createOverloadStage(deps: OverloadStageDeps = {}, opts: Overload
     if ("refused" in slot) throw overloadedError(slot.refused, retryAfterMs);
     return slot.release;
   };
-  const unary = async <R>(meta: CallMeta, run: () => Promise<R>): Promise<R> => {
-    const release = admit(meta);
+  const unary = <R>(meta: CallMeta, run: () => Promise<R>): Promise<R> => {
+    let release: InFlightRelease;
     try {
-      return await run();
-    } finally {
-      release();
+      release = admit(meta);
+    } catch (err) {
+      return Promise.reject(err);
     }
+    return afterCall(
+      run,
+      (result) => {
+        release();
+        return result;
+      },
+      (err) => {
+        release();
+        throw err;
+      },
+    );
   };
 
   return (next: ModelPipeline): ModelPipeline => ({

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { afterCall } from "../after-call.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
@@ -151,42 +152,56 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     },
   });
 
-  const unary = async <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends { attempts: readonly AttemptRecord[] }>(
+  // Promise chains rather than `async` functions: no suspended frame per call in flight (`afterCall`).
+  const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends { attempts: readonly AttemptRecord[] }>(
     call: C,
     run: (call: C) => Promise<R>,
   ): Promise<R> => {
     const { meta } = call;
-    if (!overlap) {
-      const ticket = await (ahead.take(meta) ?? admit(meta, call.request));
-      try {
-        const result = await run(call);
-        correct(ticket, result.attempts, meta.requestId);
-        return result;
-      } catch (err) {
-        correct(ticket, failedCallAccounting(err)?.attempts, meta.requestId);
-        throw err;
-      }
-    }
-    let admitted = ahead.take(meta);
-    if (admitted === undefined) {
-      const rules = rulesOf(meta);
-      if (rules.length === 0) return run(call);
-      admitted = admit(meta, call.request, rules);
-    }
-    let result: R;
+    let admitted: Promise<RateTicket | undefined> | undefined;
     try {
-      result = await run(gated(call, admitted));
+      admitted = ahead.take(meta);
+      if (admitted === undefined) {
+        const rules = rulesOf(meta);
+        if (overlap && rules.length === 0) return run(call);
+        admitted = admit(meta, call.request, rules);
+      }
     } catch (err) {
+      return Promise.reject(err);
+    }
+    if (!overlap) {
+      return admitted.then((ticket) =>
+        afterCall(
+          () => run(call),
+          (result) => {
+            correct(ticket, result.attempts, meta.requestId);
+            return result;
+          },
+          (err) => {
+            correct(ticket, failedCallAccounting(err)?.attempts, meta.requestId);
+            throw err;
+          },
+        ),
+      );
+    }
+    const check = admitted;
+    return afterCall(
+      () => run(gated(call, check)),
+      // Settled by now: dispatch waited for it.
+      (result) =>
+        verdictOf(check).then((verdict) => {
+          correct(verdict.ok ? verdict.ticket : undefined, result.attempts, meta.requestId);
+          return result;
+        }),
       // Refused here: the inner stages stopped at dispatch (or refused on their own meanwhile);
       // the caller gets this stage's refusal, as when the check came first.
-      const verdict = await verdictOf(admitted);
-      if (!verdict.ok) throw verdict.error;
-      correct(verdict.ticket, failedCallAccounting(err)?.attempts, meta.requestId);
-      throw err;
-    }
-    const verdict = await verdictOf(admitted); // settled: dispatch waited for it
-    correct(verdict.ok ? verdict.ticket : undefined, result.attempts, meta.requestId);
-    return result;
+      (err) =>
+        verdictOf(check).then((verdict) => {
+          if (!verdict.ok) throw verdict.error;
+          correct(verdict.ticket, failedCallAccounting(err)?.attempts, meta.requestId);
+          throw err;
+        }),
+    );
   };
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({

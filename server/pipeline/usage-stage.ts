@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+import { afterCall } from "../after-call.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { systemClock, type Clock } from "../clock.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
@@ -97,23 +98,28 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
   };
 
   /** Runs a unary call, writing its records on success and on failure. */
-  const unary = async <R extends { attempts: readonly AttemptRecord[]; provider: string; model: string; cacheStatus: CacheStatusName }>(
+  const unary = <R extends { attempts: readonly AttemptRecord[]; provider: string; model: string; cacheStatus: CacheStatusName }>(
     meta: CallMeta,
     run: () => Promise<R>,
   ): Promise<R> => {
     if (meta.caller === undefined) return run();
-    admit();
-    const callId = newCallId();
-    let result: R;
     try {
-      result = await run();
+      admit();
     } catch (err) {
-      const accounting = failedCallAccounting(err);
-      if (accounting !== undefined) await write(meta, callId, accounting.attempts);
-      throw err;
+      return Promise.reject(err);
     }
-    await write(meta, callId, result.attempts, result);
-    return result;
+    const callId = newCallId();
+    return afterCall(
+      run,
+      (result) => write(meta, callId, result.attempts, result).then(() => result),
+      (err) => {
+        const accounting = failedCallAccounting(err);
+        if (accounting === undefined) throw err;
+        return write(meta, callId, accounting.attempts).then(() => {
+          throw err;
+        });
+      },
+    );
   };
 
   return (next: ModelPipeline): ModelPipeline => ({

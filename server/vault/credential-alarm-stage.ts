@@ -1,3 +1,4 @@
+import { afterCall } from "../after-call.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import type { Logger } from "../observability/logger.js";
@@ -36,17 +37,13 @@ export function createCredentialAlarmStage(deps: CredentialAlarmDeps): Stage {
     if (failed !== undefined) watch(meta, failed.attempts);
     throw err;
   };
+  const watched = (meta: CallMeta) => <R extends { attempts: readonly AttemptRecord[] }>(result: R): R => {
+    watch(meta, result.attempts);
+    return result;
+  };
   return (next) => ({
-    async chat(call) {
-      const result = await next.chat(call).catch(onFailure(call.meta));
-      watch(call.meta, result.attempts);
-      return result;
-    },
-    async embed(call) {
-      const result = await next.embed(call).catch(onFailure(call.meta));
-      watch(call.meta, result.attempts);
-      return result;
-    },
+    chat: (call) => afterCall(() => next.chat(call), watched(call.meta), onFailure(call.meta)),
+    embed: (call) => afterCall(() => next.embed(call), watched(call.meta), onFailure(call.meta)),
     chatStream(call) {
       const stream = next.chatStream(call);
       stream.result().then((r) => watch(call.meta, r.attempts), () => undefined);
