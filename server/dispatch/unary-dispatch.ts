@@ -2,7 +2,7 @@ import type { TokenUsage } from "../providers/model.js";
 import type { CallContext } from "../providers/provider.js";
 import { abortError } from "./abort-cause.js";
 import { callSafely } from "../after-call.js";
-import { apiKeyFor, openAttempt, raceAbort } from "./attempt-control.js";
+import { apiKeyFor, openAttempt, raceAbort, type FailureFacts } from "./attempt-control.js";
 import { createAttemptPlan, type Slot } from "./attempt-plan.js";
 import type { Candidate } from "./capabilities.js";
 import type { RequestScope, StopReason } from "./request-scope.js";
@@ -34,18 +34,21 @@ function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<
   const ctl = openAttempt(scope, slot);
   // The adapter's answer once it returned, even if an abort reached this attempt first.
   let answered: { value: T } | undefined;
-  const done = (async (): Promise<Settled<T>> => {
-    let apiKey: string | undefined;
-    try {
-      apiKey = await raceAbort(apiKeyFor(scope, slot), ctl.signal);
-    } catch (thrown) {
-      const err = ctl.errorFor(thrown);
-      return { ok: false, err, decision: ctl.fail(err, { outputText: "", sent: false }) };
-    }
-    try {
-      const headers = slot.handle.headers;
-      const ctx: CallContext = { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) };
-      const invoked = callSafely(() => call.invoke(slot.candidate, ctx));
+  const failed = (thrown: unknown, facts: FailureFacts): Settled<T> => {
+    const err = ctl.errorFor(thrown);
+    return { ok: false, err, decision: ctl.fail(err, facts) };
+  };
+  // A promise chain, not an `async` function: no suspended frame per attempt in flight.
+  const done: Promise<Settled<T>> = raceAbort(apiKeyFor(scope, slot), ctl.signal).then(
+    (apiKey) => {
+      let invoked: Promise<T>;
+      try {
+        const headers = slot.handle.headers;
+        const ctx: CallContext = { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) };
+        invoked = callSafely(() => call.invoke(slot.candidate, ctx));
+      } catch (thrown) {
+        return failed(thrown, { outputText: "" });
+      }
       // Registered before `raceAbort`'s own reaction, so it is known by the time an abort is handled.
       invoked.then(
         (value) => {
@@ -53,13 +56,16 @@ function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<
         },
         () => {},
       );
-      return { ok: true, value: await raceAbort(invoked, ctl.signal) };
-    } catch (thrown) {
-      const err = ctl.errorFor(thrown);
-      const usage = answered === undefined ? undefined : call.usage(answered.value);
-      return { ok: false, err, decision: ctl.fail(err, { outputText: "", ...(usage === undefined ? {} : { usage }) }) };
-    }
-  })();
+      return raceAbort(invoked, ctl.signal).then(
+        (value): Settled<T> => ({ ok: true, value }),
+        (thrown: unknown) => {
+          const usage = answered === undefined ? undefined : call.usage(answered.value);
+          return failed(thrown, { outputText: "", ...(usage === undefined ? {} : { usage }) });
+        },
+      );
+    },
+    (thrown: unknown) => failed(thrown, { outputText: "", sent: false }),
+  );
   return {
     slot,
     done,

@@ -1,3 +1,4 @@
+import { callSafely } from "../after-call.js";
 /**
  * The OpenAI Chat Completions adapter: `POST …/chat/completions` (unary and SSE) and
  * `POST …/embeddings`. OpenAI-compatible vendors (Azure, Groq, Mistral, …) reuse it through
@@ -119,69 +120,80 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
   const query = opts.query && Object.keys(opts.query).length > 0 ? `?${new URLSearchParams(opts.query).toString()}` : "";
   const pathOf = opts.path ?? ((_model: string, op: OpenAIOperation) => DEFAULT_PATHS[op]);
 
-  const post = async (model: string, op: OpenAIOperation, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> => {
-    const headers: Record<string, string> = {
-      ...ctx.headers,
-      ...opts.extraHeaders,
-      "content-type": "application/json",
-      accept: stream ? "text/event-stream" : "application/json",
-    };
-    if (ctx.apiKey !== undefined && ctx.apiKey !== "") {
-      if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
-      else headers.authorization = `Bearer ${ctx.apiKey}`;
-    }
-    const res = await opts.http.send({
-      url: `${base}${pathOf(model, op)}${query}`,
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-      signal: ctx.signal,
-      ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
-      ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
+  // `post`, `readJson` and `chat` are promise chains, not `async` functions: no suspended frame per call in flight.
+  const post = (model: string, op: OpenAIOperation, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> =>
+    callSafely(() => {
+      const headers: Record<string, string> = {
+        ...ctx.headers,
+        ...opts.extraHeaders,
+        "content-type": "application/json",
+        accept: stream ? "text/event-stream" : "application/json",
+      };
+      if (ctx.apiKey !== undefined && ctx.apiKey !== "") {
+        if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
+        else headers.authorization = `Bearer ${ctx.apiKey}`;
+      }
+      const sent = opts.http.send({
+        url: `${base}${pathOf(model, op)}${query}`,
+        method: "POST",
+        headers,
+        body: JSON.stringify(body),
+        signal: ctx.signal,
+        ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
+        ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
+      });
+      return sent.then((res) => {
+        if (res.status >= 200 && res.status < 300) return res;
+        // An unreadable error body still leaves the status to classify by.
+        return res.text(ERROR_BODY_BYTES).then(
+          (text) => Promise.reject(classifyHttpError(kind, res.status, res.headers, text)),
+          () => Promise.reject(classifyHttpError(kind, res.status, res.headers, "")),
+        );
+      });
     });
-    if (res.status >= 200 && res.status < 300) return res;
-    // An unreadable error body still leaves the status to classify by.
-    const text = await res.text(ERROR_BODY_BYTES).catch(() => "");
-    throw classifyHttpError(kind, res.status, res.headers, text);
-  };
 
-  const readJson = async <T>(res: HttpResponse): Promise<T> => {
-    const text = await res.text(RESPONSE_BODY_BYTES);
-    try {
-      const parsed: unknown = JSON.parse(text);
-      if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as T;
-    } catch (err) {
-      throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status, cause: err });
-    }
-    throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status });
+  const readJson = <T>(res: HttpResponse): Promise<T> =>
+    res.text(RESPONSE_BODY_BYTES).then((text) => {
+      try {
+        const parsed: unknown = JSON.parse(text);
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as T;
+      } catch (err) {
+        throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status, cause: err });
+      }
+      throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status });
+    });
+
+  /** The neutral answer of a chat completion. */
+  const chatResponseOf = (req: ModelRequest, res: HttpResponse, body: WireChatResponse): ModelResponse => {
+    const choice = body.choices?.find((c) => (c.index ?? 0) === 0);
+    if (!choice) throw new ProviderError("server_error", `${kind}: the provider sent an answer without choices`, { httpStatus: res.status });
+    const message = choice.message ?? {};
+    const text = message.content ?? message.refusal ?? "";
+    const toolCalls: ModelToolCall[] = (message.tool_calls ?? []).map((c, i) => ({
+      id: c.id ?? `call_${i}`,
+      name: c.function?.name ?? "",
+      argumentsJson: c.function?.arguments ?? "",
+    }));
+    const outputChars = text.length + toolCalls.reduce((n, c) => n + c.name.length + c.argumentsJson.length, 0);
+    const requestId = requestIdOf(res) ?? body.id;
+    return {
+      text,
+      toolCalls,
+      finishReason: fromWireFinishReason(choice.finish_reason),
+      usage: body.usage ? fromWireUsage(body.usage) : estimateUsage(req, outputChars),
+      model: body.model ?? req.model,
+      ...(requestId === undefined ? {} : { providerRequestId: requestId }),
+    };
   };
 
   const provider: Provider = {
     kind,
     capabilities,
 
-    async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
-      const res = await post(req.model, "chat", toWireChatRequest(req, quirks, false), ctx, false);
-      const body = await readJson<WireChatResponse>(res);
-      const choice = body.choices?.find((c) => (c.index ?? 0) === 0);
-      if (!choice) throw new ProviderError("server_error", `${kind}: the provider sent an answer without choices`, { httpStatus: res.status });
-      const message = choice.message ?? {};
-      const text = message.content ?? message.refusal ?? "";
-      const toolCalls: ModelToolCall[] = (message.tool_calls ?? []).map((c, i) => ({
-        id: c.id ?? `call_${i}`,
-        name: c.function?.name ?? "",
-        argumentsJson: c.function?.arguments ?? "",
-      }));
-      const outputChars = text.length + toolCalls.reduce((n, c) => n + c.name.length + c.argumentsJson.length, 0);
-      const requestId = requestIdOf(res) ?? body.id;
-      return {
-        text,
-        toolCalls,
-        finishReason: fromWireFinishReason(choice.finish_reason),
-        usage: body.usage ? fromWireUsage(body.usage) : estimateUsage(req, outputChars),
-        model: body.model ?? req.model,
-        ...(requestId === undefined ? {} : { providerRequestId: requestId }),
-      };
+    chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
+      return callSafely(() => post(req.model, "chat", toWireChatRequest(req, quirks, false), ctx, false)).then((res) =>
+        readJson<WireChatResponse>(res).then((body) => chatResponseOf(req, res, body)),
+      );
     },
 
     chatStream(req: ModelRequest, ctx: CallContext): AsyncIterable<ModelChunk> {

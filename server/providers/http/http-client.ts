@@ -1,3 +1,4 @@
+import { finished, type Readable } from "node:stream";
 import { Agent, errors as undiciErrors } from "undici";
 import { ProviderError } from "../provider-error.js";
 import { notePending, trackWrites } from "./send-progress.js";
@@ -61,13 +62,14 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
   // before that never reached the provider and is billed nothing.
   const dispatcher = agent.compose(trackWrites);
   return {
-    async send(req) {
+    // A promise chain, not an `async` function: no suspended frame per request in flight.
+    send(req) {
       notePending(req.signal);
-      if (req.signal.aborted) throw new ProviderError("cancelled", "the call was cancelled");
-      let res;
+      if (req.signal.aborted) return Promise.reject(new ProviderError("cancelled", "the call was cancelled"));
+      let pending;
       try {
         const { origin, path } = targetOf(req.url);
-        res = await dispatcher.request({
+        pending = dispatcher.request({
           origin,
           path,
           method: req.method,
@@ -78,37 +80,47 @@ export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
           bodyTimeout: req.bodyTimeoutMs ?? 60_000,
         });
       } catch (err) {
-        throw classifyTransportError(err, req.signal);
+        return Promise.reject(classifyTransportError(err, req.signal));
       }
-      const raw = res.body;
-      const body: AsyncIterable<Uint8Array> = {
-        async *[Symbol.asyncIterator]() {
-          try {
-            for await (const chunk of raw) yield chunk as Uint8Array;
-          } catch (err) {
-            throw classifyTransportError(err, req.signal);
-          }
-        },
-      };
-      // Straight from undici's body (its chunks are Buffers): no generator layer, no copy of a
-      // chunk, no concat for the usual one-chunk answer.
-      const text = async (maxBytes = 1024 * 1024) => {
-        const parts: Buffer[] = [];
-        let size = 0;
-        try {
-          for await (const chunk of raw as AsyncIterable<Buffer>) {
-            if (size < maxBytes) parts.push(chunk.byteLength <= maxBytes - size ? chunk : chunk.subarray(0, maxBytes - size));
-            size += chunk.byteLength;
-          }
-        } catch (err) {
+      return pending.then(
+        (res) => responseOf(res.statusCode, res.headers, res.body, req.signal),
+        (err: unknown) => {
           throw classifyTransportError(err, req.signal);
-        }
-        return (parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString("utf8");
-      };
-      return { status: res.statusCode, headers: res.headers, body, text };
+        },
+      );
     },
     close: () => agent.close(),
   };
+}
+
+/** The response over undici's body, its failures classified. */
+function responseOf(status: number, headers: HttpResponse["headers"], raw: Readable, signal: AbortSignal): HttpResponse {
+  const body: AsyncIterable<Uint8Array> = {
+    async *[Symbol.asyncIterator]() {
+      try {
+        for await (const chunk of raw) yield chunk as Uint8Array;
+      } catch (err) {
+        throw classifyTransportError(err, signal);
+      }
+    },
+  };
+  // Straight from undici's body (its chunks are Buffers): no generator layer, no async iterator
+  // (its promise per chunk and its listeners), no copy of a chunk, no concat for the usual
+  // one-chunk answer. `finished` reports the end, an error and a premature close alike.
+  const text = (maxBytes = 1024 * 1024) =>
+    new Promise<string>((resolve, reject) => {
+      const parts: Buffer[] = [];
+      let size = 0;
+      raw.on("data", (chunk: Buffer) => {
+        if (size < maxBytes) parts.push(chunk.byteLength <= maxBytes - size ? chunk : chunk.subarray(0, maxBytes - size));
+        size += chunk.byteLength;
+      });
+      finished(raw, (err) => {
+        if (err) reject(classifyTransportError(err, signal));
+        else resolve((parts.length === 1 ? parts[0]! : Buffer.concat(parts)).toString("utf8"));
+      });
+    });
+  return { status, headers, body, text };
 }
 
 /** Origin and path of each URL sent to, parsed once (a provider's URLs are a handful). */
