@@ -1,6 +1,7 @@
 import type { DescService, JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamResponse, type UnaryRequest, type UnaryResponse, type StreamRequest } from "@connectrpc/connect";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { afterCall } from "../after-call.js";
 import { accessDenialOf, type AccessDenial } from "../auth/access-denial.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
@@ -143,21 +144,24 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
     }
   }
 
-  return (next) => async (req) => {
+  /** The response as passed on: a stream's first pull may still be refused (audited then). */
+  const passed = <R extends UnaryResponse | StreamResponse>(req: UnaryRequest | StreamRequest, res: R, audited: boolean): R =>
+    // A streaming handler's access decision (ChatStream's route check) surfaces on the first
+    // pull; other stream failures are not audited (an audited method's success already was).
+    res.stream ? { ...res, message: deniedOnPull(res.message, req, audited) } : res;
+
+  // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).
+  return (next) => (req) => {
     const required = scopes.requiredScope(req.method);
     if (required === undefined) return next(req);
     const audited = isAuditedScope(required);
-    let res: UnaryResponse | StreamResponse;
-    try {
-      res = await next(req);
-    } catch (err) {
-      record(req, audited, err);
-      throw err;
-    }
-    if (audited) await deps.audit.append(succeeded(req, res));
-    if (!res.stream) return res;
-    // A streaming handler's access decision (ChatStream's route check) surfaces on the first
-    // pull; other stream failures are not audited (an audited method's success already was).
-    return { ...res, message: deniedOnPull(res.message, req, audited) };
+    return afterCall(
+      () => next(req),
+      (res) => (audited ? deps.audit.append(succeeded(req, res)).then(() => passed(req, res, audited)) : passed(req, res, audited)),
+      (err: unknown) => {
+        record(req, audited, err);
+        throw err;
+      },
+    );
   };
 }

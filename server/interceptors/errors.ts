@@ -1,4 +1,5 @@
 import { Code, ConnectError, type Interceptor, type StreamRequest, type UnaryRequest } from "@connectrpc/connect";
+import { afterCall } from "../after-call.js";
 import type { Logger } from "../observability/logger.js";
 import { kRequestId } from "./context-keys.js";
 
@@ -29,13 +30,13 @@ export function createErrorsInterceptor(deps: ErrorsInterceptorDeps): Intercepto
       throw sanitize(err, req);
     }
   }
-  return (next) => async (req) => {
-    try {
-      const res = await next(req);
-      if (!res.stream) return res;
-      return { ...res, message: sanitized(res.message, req) };
-    } catch (err) {
-      throw sanitize(err, req);
-    }
-  };
+  // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).
+  return (next) => (req) =>
+    afterCall(
+      () => next(req),
+      (res) => (res.stream ? { ...res, message: sanitized(res.message, req) } : res),
+      (err: unknown) => {
+        throw sanitize(err, req);
+      },
+    );
 }

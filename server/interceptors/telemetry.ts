@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { DescMethod } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { afterCall } from "../after-call.js";
 import { accessLogFields } from "../observability/access-log.js";
 import { codeName, outcomeCode } from "../observability/code-name.js";
 import type { Logger } from "../observability/logger.js";
@@ -45,7 +46,7 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
     }
     return n;
   };
-  return (next) => async (req) => {
+  return (next) => (req) => {
     const started = performance.now();
     const supplied = req.header.get("x-request-id");
     const requestId = supplied !== null && REQUEST_ID_PATTERN.test(supplied) ? supplied : randomUUID();
@@ -125,48 +126,58 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
       }
     };
 
-    let res;
-    try {
-      res = await (within === undefined ? next(req) : within(() => next(req)));
-    } catch (err) {
-      end(err, 0);
-      throw err;
-    }
-    res.header.set("x-request-id", requestId);
-    if (!res.stream) {
-      end(undefined, 1);
-      return res;
-    }
-    const inner = res.message[Symbol.asyncIterator]();
-    return {
-      ...res,
-      message: (async function* () {
-        let count = 0;
-        let failure: unknown;
-        let done = false;
-        try {
-          for (;;) {
-            // Each pull runs in the RPC's trace context: the handler's generator body runs here.
-            const r = await (within === undefined ? inner.next() : within(() => inner.next()));
-            if (r.done) {
-              done = true;
-              break;
-            }
-            count++;
-            yield r.value;
-          }
-        } catch (err) {
-          done = true;
-          failure = err;
-          throw err;
-        } finally {
-          if (!done) await (within === undefined ? inner.return?.(undefined) : within(() => inner.return?.(undefined)))?.catch(() => undefined);
-          // A caller that goes away mid-stream ends the generator without an error: Canceled.
-          end(failure ?? (req.signal.aborted ? new ConnectError("canceled", Code.Canceled) : undefined), count);
+    // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).
+    return afterCall(
+      () => (within === undefined ? next(req) : within(() => next(req))),
+      (res) => {
+        res.header.set("x-request-id", requestId);
+        if (!res.stream) {
+          end(undefined, 1);
+          return res;
         }
-      })(),
-    };
+        return { ...res, message: counted(res.message, within, end, req.signal) };
+      },
+      (err: unknown) => {
+        end(err, 0);
+        throw err;
+      },
+    );
   };
+}
+
+/**
+ * A stream's messages, counted; `end` is told once it ends however it ends. Each pull runs
+ * `within` the RPC's trace context (the handler's generator body runs there).
+ */
+async function* counted<T>(
+  messages: AsyncIterable<T>,
+  within: (<R>(fn: () => R) => R) | undefined,
+  end: (err: unknown, messagesOut: number) => void,
+  signal: AbortSignal,
+): AsyncGenerator<T> {
+  const inner = messages[Symbol.asyncIterator]();
+  let count = 0;
+  let failure: unknown;
+  let done = false;
+  try {
+    for (;;) {
+      const r = await (within === undefined ? inner.next() : within(() => inner.next()));
+      if (r.done) {
+        done = true;
+        break;
+      }
+      count++;
+      yield r.value;
+    }
+  } catch (err) {
+    done = true;
+    failure = err;
+    throw err;
+  } finally {
+    if (!done) await (within === undefined ? inner.return?.(undefined) : within(() => inner.return?.(undefined)))?.catch(() => undefined);
+    // A caller that goes away mid-stream ends the generator without an error: Canceled.
+    end(failure ?? (signal.aborted ? new ConnectError("canceled", Code.Canceled) : undefined), count);
+  }
 }
 
 function protocolOf(contentType: string | null): string {

@@ -1,3 +1,4 @@
+import { afterCall } from "../after-call.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import type { ModelFinishReason, ModelMessage } from "../providers/model.js";
 import { buildChatCall, type ChatInput } from "./chat-request.js";
@@ -24,14 +25,18 @@ export type ChatVerb = (input: ChatInput, ctx: VerbContext) => Promise<ChatOutpu
 
 /** Creates Chat: one pass-through model call (see `buildChatCall` for the attached-template rule). */
 export function createChatVerb(deps: ChatDeps): ChatVerb {
-  return async (input, ctx) => {
-    const result = await deps.pipeline.chat(buildChatCall(input, ctx));
-    const r = result.response;
-    const message: ModelMessage = {
-      role: "assistant",
-      content: r.text === "" ? [] : [{ type: "text", text: r.text }],
-      ...(r.toolCalls.length === 0 ? {} : { toolCalls: r.toolCalls }),
-    };
-    return { message, finishReason: r.finishReason, usage: sumUsage([chatCallUsage(result)], ctx.template) };
-  };
+  // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).
+  return (input, ctx) =>
+    afterCall(
+      () => deps.pipeline.chat(buildChatCall(input, ctx)),
+      (result) => {
+        const r = result.response;
+        const message: ModelMessage = {
+          role: "assistant",
+          content: r.text === "" ? [] : [{ type: "text", text: r.text }],
+          ...(r.toolCalls.length === 0 ? {} : { toolCalls: r.toolCalls }),
+        };
+        return { message, finishReason: r.finishReason, usage: sumUsage([chatCallUsage(result)], ctx.template) };
+      },
+    );
 }

@@ -23,6 +23,7 @@ import { createEmbedVerb } from "../../verbs/embed-verb.js";
 import { createExtractVerb } from "../../verbs/extract-verb.js";
 import { createSummarizeVerb, type SummaryStyle as VerbSummaryStyle } from "../../verbs/summarize-verb.js";
 import type { VerbUsage } from "../../verbs/verb-usage.js";
+import { callSafely } from "../../after-call.js";
 import { callerOf } from "../caller.js";
 import { finishReasonToProto, messagesFromProto, messageToProto, responseFormatFromProto, structToJson, toolChoiceFromProto, toolsFromProto } from "./chat-mapping.js";
 import { usageToProto } from "./usage-to-proto.js";
@@ -114,11 +115,12 @@ export function createCapabilityService(deps: CapabilityServiceDeps): ServiceImp
       const cite = (c: { sourceId: string; quote: string; start?: number; end?: number }) => ({ sourceId: c.sourceId, quote: c.quote, start: c.start ?? 0, end: c.end ?? 0 });
       return { answer: out.answer, answerable: out.answerable, citations: out.citations.map(cite), droppedCitations: out.droppedCitations.map(cite), usage: usage(out.usage, vctx, ctx) };
     },
-    async chat(req, ctx) {
-      const vctx = await contextFor("chat", req.options, ctx);
-      const out = await verbs.chat(chatInput(req), vctx);
-      return { message: messageToProto(out.message), finishReason: finishReasonToProto(out.finishReason), usage: usage(out.usage, vctx, ctx) };
-    },
+    // Chat, the one verb a call usually is, chains promises rather than awaiting in an `async`
+    // frame: no suspended frame per call in flight (`afterCall`).
+    chat: (req, ctx) =>
+      callSafely(() => contextFor("chat", req.options, ctx)).then((vctx) =>
+        verbs.chat(chatInput(req), vctx).then((out) => ({ message: messageToProto(out.message), finishReason: finishReasonToProto(out.finishReason), usage: usage(out.usage, vctx, ctx) })),
+      ),
     async *chatStream(req, ctx): AsyncGenerator<ChatStreamResponse> {
       const vctx = await contextFor("chat", req.options, ctx);
       let firstTokenAt: number | undefined;
