@@ -264,9 +264,12 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
    * journaled. With `requires`, nothing is held while one of those keys is missing: then resolves
    * the positions of the missing ones.
    */
+  // The holds below chain promises (`.then`) rather than `await`: no suspended frame per
+  // reservation while its round trip is out (`after-call.ts`); each stays `async`, so a bad
+  // argument still rejects rather than throws.
   const hold = async (handle: Handle, amount: bigint, sequence: number, requires?: readonly string[]): Promise<ReserveOutcome | { missing: readonly number[] }> => {
     const micros = safe(amount, "amountMicros");
-    const result = await state.reserveHold(
+    const held = state.reserveHold(
       {
         marker: { key: handle.marker, amount: 1, limit: sequence },
         counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
@@ -275,36 +278,39 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       { index: openHoldsKey(handle.view.tenant), member: handle.view.id, owner },
       ttlFor(handle.lines),
     );
-    if ("missing" in result) return { missing: result.missing };
-    if (!result.ok && result.index === 0) {
-      // The marker already counts this hold: an earlier attempt whose reply was lost landed.
-      if (result.current !== sequence) {
-        throw new Error(`budget reservation ${handle.view.id}: marker at ${result.current}, expected ${sequence} (reused id or already settled)`);
+    return held.then((result): ReserveOutcome | Promise<ReserveOutcome> | { missing: readonly number[] } => {
+      if ("missing" in result) return { missing: result.missing };
+      if (!result.ok && result.index === 0) {
+        // The marker already counts this hold: an earlier attempt whose reply was lost landed.
+        if (result.current !== sequence) {
+          throw new Error(`budget reservation ${handle.view.id}: marker at ${result.current}, expected ${sequence} (reused id or already settled)`);
+        }
+      } else if (!result.ok) {
+        return refusal(handle, result.index, result.current, amount);
       }
-    } else if (!result.ok) {
-      return refusal(handle, result.index, result.current, amount);
-    }
-    handle.view.heldMicros += amount;
-    handle.holds = sequence;
-    return { ok: true, reservation: handle.view };
+      handle.view.heldMicros += amount;
+      handle.holds = sequence;
+      return { ok: true, reservation: handle.view };
+    });
   };
 
   /** A hold that requires no key. */
-  const plainHold = async (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> => {
-    const outcome = await hold(handle, amount, sequence);
-    if ("missing" in outcome) throw new Error(`budget reservation ${handle.view.id}: a hold without required keys reported missing ones`);
-    return outcome;
-  };
+  const plainHold = (handle: Handle, amount: bigint, sequence: number): Promise<ReserveOutcome> =>
+    hold(handle, amount, sequence).then((outcome) => {
+      if ("missing" in outcome) throw new Error(`budget reservation ${handle.view.id}: a hold without required keys reported missing ones`);
+      return outcome;
+    });
 
   /**
    * Runs the pending extension. After a rejection the same call runs again with the same marker
    * sequence, so an attempt that did land is recognized instead of held twice.
    */
-  const runPending = async (handle: Handle, amount: bigint): Promise<ReserveOutcome> => {
+  const runPending = (handle: Handle, amount: bigint): Promise<ReserveOutcome> => {
     handle.pending = amount;
-    const outcome = await plainHold(handle, amount, handle.holds + 1);
-    handle.pending = undefined;
-    return outcome;
+    return plainHold(handle, amount, handle.holds + 1).then((outcome) => {
+      handle.pending = undefined;
+      return outcome;
+    });
   };
 
   /**
@@ -313,13 +319,15 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
    */
   const seededHold = async (handle: Handle, amount: bigint, seeder: CounterSeeder): Promise<ReserveOutcome> => {
     const markers = handle.lines.map((line) => seedMarkerKey(handle.view.tenant, line.budget.id, line.period.key));
-    await seeder.touch(handle.view.tenant, handle.lines);
-    const first = await hold(handle, amount, 1, markers);
-    if (!("missing" in first)) return first;
-    await seeder.seed(handle.view.tenant, first.missing.map((position) => handle.lines[position]!));
-    const second = await hold(handle, amount, 1, markers);
-    if ("missing" in second) throw new Error(`budget reservation ${handle.view.id}: counters still unseeded after seeding (state lost again?)`);
-    return second;
+    const again = () =>
+      hold(handle, amount, 1, markers).then((second) => {
+        if ("missing" in second) throw new Error(`budget reservation ${handle.view.id}: counters still unseeded after seeding (state lost again?)`);
+        return second;
+      });
+    return seeder
+      .touch(handle.view.tenant, handle.lines)
+      .then(() => hold(handle, amount, 1, markers))
+      .then((first) => ("missing" in first ? seeder.seed(handle.view.tenant, first.missing.map((position) => handle.lines[position]!)).then(again) : first));
   };
 
   const settle = async (reservation: Reservation, actualMicros: bigint): Promise<readonly SettledLine[] | undefined> => {
@@ -333,7 +341,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     // An extension whose outcome is unknown runs again first, so it can no longer land later.
     if (handle.pending !== undefined) await runPending(handle, handle.pending);
     const actual = safe(actualMicros, "actualMicros");
-    const result = await state.settleHold(
+    const settled = state.settleHold(
       {
         marker: handle.marker,
         index: openHoldsKey(handle.view.tenant),
@@ -343,12 +351,14 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       },
       ttlFor(handle.lines),
     );
-    handle.view.settled = true;
-    if (!result.settled) return undefined;
-    return handle.lines.map((line) => {
-      const total = BigInt(result.counters.get(line.key) ?? 0);
-      const spent = BigInt(result.counters.get(line.spentKey) ?? 0);
-      return { budget: line.budget, period: line.period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
+    return settled.then((result) => {
+      handle.view.settled = true;
+      if (!result.settled) return undefined;
+      return handle.lines.map((line) => {
+        const total = BigInt(result.counters.get(line.key) ?? 0);
+        const spent = BigInt(result.counters.get(line.spentKey) ?? 0);
+        return { budget: line.budget, period: line.period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
+      });
     });
   };
 

@@ -1,5 +1,5 @@
 import type { Clock } from "../clock.js";
-import type { StateBackend, WindowHit, WindowHitEntry } from "../store/state/state-backend.js";
+import type { StateBackend, WindowHit, WindowHitEntry, WindowHits } from "../store/state/state-backend.js";
 import type { BudgetLevelName } from "./budget-reservation.js";
 import type { RateStanding } from "./rate-standing.js";
 
@@ -139,6 +139,26 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
   // still far beyond any real traffic (effectively unlimited), but the hit is still counted.
   const fitting = (stored: number, cost: number): number => Math.min(stored, ceiling(cost));
 
+  /** The check's outcome from the windows' reply (undefined: no window covered it). */
+  const outcomeOf = (
+    check: { input: RateCheck; sources: readonly WindowSource[]; tokenRules: RateLimitRule[]; tokens: number },
+    outcome: WindowHits | undefined,
+  ): RateOutcome => {
+    const { input, sources, tokenRules, tokens } = check;
+    if (outcome?.admitted === false) {
+      const refusals: RateRefusal[] = [];
+      outcome.hits.forEach((hit, i) => {
+        if (hit.allowed) return;
+        const { rule, dimension, limit } = sources[i]!;
+        refusals.push({ rule, dimension, limit, ...(hit.retryAfterMs >= 0 ? { retryAfterMs: hit.retryAfterMs } : {}) });
+      });
+      return { allowed: false, refusal: longestWait(refusals) };
+    }
+    const ticket: RateTicket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens, window: outcome?.window });
+    if (input.standing !== true) return { allowed: true, ticket };
+    return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
+  };
+
   return {
     async check(input) {
       const requests = input.requests ?? 1;
@@ -158,19 +178,10 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
           add(rule, "tokens", rule.tokensPerMinute, tokens);
         }
       }
-      const outcome = entries.length === 0 ? undefined : await deps.state.hitWindows(entries, windowMs, nowMs());
-      if (outcome?.admitted === false) {
-        const refusals: RateRefusal[] = [];
-        outcome.hits.forEach((hit, i) => {
-          if (hit.allowed) return;
-          const { rule, dimension, limit } = sources[i]!;
-          refusals.push({ rule, dimension, limit, ...(hit.retryAfterMs >= 0 ? { retryAfterMs: hit.retryAfterMs } : {}) });
-        });
-        return { allowed: false, refusal: longestWait(refusals) };
-      }
-      const ticket: RateTicket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens, window: outcome?.window });
-      if (input.standing !== true) return { allowed: true, ticket };
-      return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
+      const check = { input, sources, tokenRules, tokens };
+      // `.then`, not `await`: no suspended frame per check in flight (`after-call.ts`).
+      if (entries.length === 0) return outcomeOf(check, undefined);
+      return deps.state.hitWindows(entries, windowMs, nowMs()).then((hits) => outcomeOf(check, hits));
     },
 
     async refundTokens(ticket) {

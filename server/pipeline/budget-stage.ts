@@ -148,25 +148,27 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     const maxOut = chat ? (requested ?? routeDefault ?? defaultMax) : 0;
     const hedges = hedged && route.hedge.delayMs !== undefined ? route.hedge.maxHedges : 0;
     const one = prices.length === 0 ? 0n : worstCaseMicros({ inputTokensEstimate: input, maxOutputTokens: maxOut, prices });
-    let outcome;
     const reserve = { tenant: caller.orgId, budgets, amountMicros: one * BigInt(1 + hedges), id: randomUUID(), ...(deps.seeder ? { seeder: deps.seeder } : {}) };
-    try {
-      outcome = await deps.reservations.reserve(reserve);
-    } catch (err) {
-      // The hold may still land (a lost reply, a hung connection): give it back, or bar it —
-      // unless the breaker refused it, in which case it never left (no tombstone, no recovery job).
-      if (!(err instanceof StateBackendUnavailableError)) deps.recovery?.abandon(reserve);
-      deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget check failed; refusing the call");
-      throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
-    }
-    if (!outcome.ok) throw budgetExceededError(outcome.refusal);
-    return {
-      reservation: outcome.reservation,
-      routeDefault,
-      uncapped: chat && requested === undefined && routeDefault === undefined,
-      heldOutputTokens: maxOut,
-      extensionMicros: prices.length === 0 ? 0n : outputMicros(prices, input, extendTokens),
-    };
+    // `.then`, not `await`: no suspended frame per reservation in flight (`after-call.ts`).
+    return deps.reservations.reserve(reserve).then(
+      (outcome): Admission => {
+        if (!outcome.ok) throw budgetExceededError(outcome.refusal);
+        return {
+          reservation: outcome.reservation,
+          routeDefault,
+          uncapped: chat && requested === undefined && routeDefault === undefined,
+          heldOutputTokens: maxOut,
+          extensionMicros: prices.length === 0 ? 0n : outputMicros(prices, input, extendTokens),
+        };
+      },
+      (err: unknown) => {
+        // The hold may still land (a lost reply, a hung connection): give it back, or bar it —
+        // unless the breaker refused it, in which case it never left (no tombstone, no recovery job).
+        if (!(err instanceof StateBackendUnavailableError)) deps.recovery?.abandon(reserve);
+        deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget check failed; refusing the call");
+        throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
+      },
+    );
   };
 
   /** Settles, retrying a failure twice; then `recovery` finishes it, or the hold over-holds until swept. */

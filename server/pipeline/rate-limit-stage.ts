@@ -116,16 +116,18 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     const caller = meta.caller;
     if (caller === undefined || rules.length === 0) return undefined;
     const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? defaultMax);
-    let outcome;
-    try {
-      outcome = await deps.limiter.check({ tenant: caller.orgId, rules, tokensEstimate: estimateInputTokens(request) + output, standing: meta.rateStanding !== undefined });
-    } catch (err) {
-      deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit check failed; refusing the call");
-      throw new ConnectError("the rate-limit check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
-    }
-    if (!outcome.allowed) throw rateLimitExceededError(outcome.refusal);
-    if (meta.rateStanding !== undefined && outcome.standing !== undefined) Object.assign(meta.rateStanding, outcome.standing);
-    return outcome.ticket;
+    // `.then`, not `await`: no suspended frame per check in flight (`after-call.ts`).
+    return deps.limiter.check({ tenant: caller.orgId, rules, tokensEstimate: estimateInputTokens(request) + output, standing: meta.rateStanding !== undefined }).then(
+      (outcome) => {
+        if (!outcome.allowed) throw rateLimitExceededError(outcome.refusal);
+        if (meta.rateStanding !== undefined && outcome.standing !== undefined) Object.assign(meta.rateStanding, outcome.standing);
+        return outcome.ticket;
+      },
+      (err: unknown) => {
+        deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit check failed; refusing the call");
+        throw new ConnectError("the rate-limit check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
+      },
+    );
   };
 
   /** Counts what the attempts used beyond the estimate; off the caller's path. */

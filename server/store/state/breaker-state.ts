@@ -1,3 +1,4 @@
+import { afterCall } from "../../after-call.js";
 import type { Logger } from "../../observability/logger.js";
 import type { StateBackend } from "./state-backend.js";
 
@@ -175,20 +176,24 @@ export function createBreakerState(inner: StateBackend, deps: StateBreakerDeps =
     if (consecutive >= threshold || rateTripped) transition("open", cause);
   };
 
-  const guarded = async (operation: string, run: () => unknown): Promise<unknown> => {
+  // A promise chain, not an `async` function: no suspended frame per state call in flight (`afterCall`).
+  const guarded = (operation: string, run: () => unknown): Promise<unknown> => {
     const permit = admit();
     if (permit === undefined) {
       rejected++;
-      throw new StateBackendUnavailableError(operation, state === "open" ? Math.max(0, openedAt + coolDownMs - now()) : 0);
+      return Promise.reject(new StateBackendUnavailableError(operation, state === "open" ? Math.max(0, openedAt + coolDownMs - now()) : 0));
     }
-    try {
-      const result = await run();
-      settle(permit, "success");
-      return result;
-    } catch (err) {
-      settle(permit, isFailure(err) ? "failure" : "ignore", err);
-      throw err;
-    }
+    return afterCall(
+      () => Promise.resolve(run()),
+      (result) => {
+        settle(permit, "success");
+        return result;
+      },
+      (err: unknown) => {
+        settle(permit, isFailure(err) ? "failure" : "ignore", err);
+        throw err;
+      },
+    );
   };
 
   const wrappers = new Map<PropertyKey, (...args: unknown[]) => Promise<unknown>>();

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
+import { callSafely } from "../../after-call.js";
 import { holdArguments, holdRecord, type HoldResult, type OpenHold, type SettledHold } from "./hold-journal.js";
 import { redisHoldLua } from "./redis-hold-lua.js";
 import { redisLua } from "./redis-lua.js";
@@ -71,11 +72,16 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   if (opts.onWarning !== undefined) redis.on("ready", () => void checkEvictionPolicy(redis, opts.onWarning!));
   const runScript = createScriptRunner(redis);
   const corkTick = tickCorker(redis);
-  const run: ScriptRunner = async (lua, keys, args) => {
-    await ready(commandTimeoutMs);
-    corkTick();
-    return runScript(lua, keys, args);
-  };
+  /**
+   * `send()` once the client is connected — at once when it is, without an `await`: the methods
+   * below chain promises rather than suspend an `async` frame per command in flight.
+   */
+  const whenReady = <T>(send: () => Promise<T>): Promise<T> => (!closed && redis.status === "ready" ? callSafely(send) : ready(commandTimeoutMs).then(send));
+  const run: ScriptRunner = (lua, keys, args) =>
+    whenReady(() => {
+      corkTick();
+      return runScript(lua, keys, args);
+    });
   const k = (key: string): string => prefix + key;
   let closed = false;
 
@@ -121,33 +127,36 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   }
 
   /** `hitWindows` after its argument checks: one script for every entry. */
-  async function hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> {
-    const reply = (await run(
+  function hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> {
+    return run(
       redisLua.hitWindows,
       entries.map((entry) => k(entry.key)),
       [windowMs, nowMs ?? "", ...entries.flatMap((entry) => [entry.cost, entry.limit])],
-    )) as number[];
-    const hits: WindowHit[] = [];
-    // [admitted, (allowed, count, retryAfterMs) per entry…, window]
-    for (let i = 1; i + 2 < reply.length - 1; i += 3) {
-      hits.push({ allowed: reply[i] === 1, count: Number(reply[i + 1]), retryAfterMs: Number(reply[i + 2]) });
-    }
-    return { admitted: reply[0] === 1, hits, window: Number(reply[reply.length - 1]) };
+    ).then((value) => {
+      const reply = value as number[];
+      const hits: WindowHit[] = [];
+      // [admitted, (allowed, count, retryAfterMs) per entry…, window]
+      for (let i = 1; i + 2 < reply.length - 1; i += 3) {
+        hits.push({ allowed: reply[i] === 1, count: Number(reply[i + 1]), retryAfterMs: Number(reply[i + 2]) });
+      }
+      return { admitted: reply[0] === 1, hits, window: Number(reply[reply.length - 1]) };
+    });
   }
 
   return {
-    async get(key) {
-      await ready(commandTimeoutMs);
-      corkTick();
-      const value = await redis.getBuffer(k(key));
-      return value === null ? undefined : new Uint8Array(value);
+    get(key) {
+      return whenReady(() => {
+        corkTick();
+        return redis.getBuffer(k(key));
+      }).then((value) => (value === null ? undefined : new Uint8Array(value)));
     },
 
     async set(key, value, ttlMs) {
       stateArguments.ttl(ttlMs);
-      await ready(commandTimeoutMs);
-      corkTick();
-      await redis.set(k(key), Buffer.from(value.buffer, value.byteOffset, value.byteLength), "PX", ttlMs);
+      return whenReady(() => {
+        corkTick();
+        return redis.set(k(key), Buffer.from(value.buffer, value.byteOffset, value.byteLength), "PX", ttlMs);
+      }).then(() => undefined);
     },
 
     async delete(key) {
@@ -215,28 +224,32 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       stateArguments.ttl(ttlMs);
       holdArguments.journal(journal);
       holdArguments.keys(hold.counters.map((entry) => entry.key));
-      const reply = (await run(
+      return run(
         redisHoldLua.reserveHold,
         [...entries.map((entry) => k(entry.key)), k(journal.index), ...requires.map(k)],
         [ttlMs, journal.member, journal.owner, ...entries.flatMap((entry) => [entry.amount, entry.limit]), ...hold.counters.map((entry) => entry.key), requires.length],
-      )) as number[];
-      if (reply[0] === 2) return { ok: false, missing: reply.slice(1).map((position) => Number(position) - 1) };
-      return reply[0] === 1 ? { ok: true } : { ok: false, index: Number(reply[1]), current: Number(reply[2]) };
+      ).then((value): HoldResult => {
+        const reply = value as number[];
+        if (reply[0] === 2) return { ok: false, missing: reply.slice(1).map((position) => Number(position) - 1) };
+        return reply[0] === 1 ? { ok: true } : { ok: false, index: Number(reply[1]), current: Number(reply[2]) };
+      });
     },
 
     async settleHold(settlement, ttlMs): Promise<SettledHold> {
       stateArguments.release([...settlement.add, ...settlement.replace]);
       stateArguments.ttl(ttlMs);
       holdArguments.keys(settlement.replace.map((entry) => entry.key));
-      const reply = (await run(
+      return run(
         redisHoldLua.settleHold,
         [k(settlement.marker), k(settlement.index), ...settlement.add.map((e) => k(e.key)), ...settlement.replace.map((e) => k(e.key))],
         [ttlMs, settlement.member, settlement.add.length, ...settlement.add.map((e) => e.amount), ...settlement.replace.map((e) => e.amount), ...settlement.replace.map((e) => e.key)],
-      )) as number[];
-      if (reply[0] !== 1) return { settled: false };
-      const counters = new Map<string, number>();
-      [...settlement.add, ...settlement.replace].forEach((entry, i) => counters.set(entry.key, Number(reply[1 + i])));
-      return { settled: true, counters };
+      ).then((value): SettledHold => {
+        const reply = value as number[];
+        if (reply[0] !== 1) return { settled: false };
+        const counters = new Map<string, number>();
+        [...settlement.add, ...settlement.replace].forEach((entry, i) => counters.set(entry.key, Number(reply[1 + i])));
+        return { settled: true, counters };
+      });
     },
 
     async openHolds(index): Promise<OpenHold[]> {
@@ -325,18 +338,16 @@ type ScriptRunner = (lua: string, keys: string[], args: (string | number)[]) => 
 /** Runs a Lua script by SHA1, loading it with EVAL when the server does not know it yet. */
 function createScriptRunner(redis: Redis): ScriptRunner {
   const shas = new Map<string, string>();
-  return async (lua, keys, args) => {
+  return (lua, keys, args) => {
     let sha = shas.get(lua);
     if (sha === undefined) {
       sha = createHash("sha1").update(lua).digest("hex");
       shas.set(lua, sha);
     }
-    try {
-      return await redis.evalsha(sha, keys.length, ...keys, ...args);
-    } catch (err) {
+    return redis.evalsha(sha, keys.length, ...keys, ...args).catch((err: unknown) => {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
       return redis.eval(lua, keys.length, ...keys, ...args);
-    }
+    });
   };
 }
 
