@@ -9,6 +9,9 @@
  *   node --max-old-space-size=6000 --import tsx bench/heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top 40] [--file PART]
  *
  * `--file PART` also lists, for the files whose path contains PART, the groups charged to them.
+ * `--frames` also lists the new suspended `async` functions and generators (V8's `Generator`
+ * objects) by function and source line: what each call in flight keeps suspended
+ * (bench/README.md, "Eleventh pass").
  */
 import { readFileSync } from "node:fs";
 
@@ -27,6 +30,9 @@ const flag = (name: string) => {
 };
 const top = Number(flag("top") ?? 40);
 const filePart = flag("file");
+const framesIndex = args.indexOf("--frames");
+const frames = framesIndex >= 0;
+if (frames) args.splice(framesIndex, 1);
 const [fileA, fileB] = args;
 if (!fileA || !fileB) throw new Error("usage: heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N] [--file PART]");
 
@@ -76,12 +82,14 @@ const edgeTo = (n: number, name: string) => {
 
 // Source locations: closures and generators carry one; scripts are named through their function.
 const location = new Map<number, number>();
+const line = new Map<number, number>();
 const scriptName = new Map<number, string>();
 const L = after.locations ?? [];
 for (let i = 0; i < L.length; i += 4) {
   const n = L[i]! / NF;
   const script = L[i + 1]!;
   location.set(n, script);
+  line.set(n, L[i + 2]! + 1);
   if (scriptName.has(script)) continue;
   const shared = edgeTo(n, "shared");
   const source = shared < 0 ? -1 : edgeTo(shared, "script_or_debug_info");
@@ -131,4 +139,17 @@ for (const [key, g] of [...groups].sort((a, b) => b[1].size - a[1].size).slice(0
 if (filePart !== undefined) {
   console.log(`\ncharged to files matching "${filePart}":`);
   for (const [key, g] of [...fileGroups].sort((a, b) => b[1].size - a[1].size).slice(0, top)) console.log(`${kb(g.size)} ${String(g.count).padStart(8)}  ${key}`);
+}
+if (frames) {
+  const suspended = new Map<string, number>();
+  for (let n = 0; n < count; n++) {
+    if (!isNew(n) || nodeTypes[nodes[n * NF + TYPE]!] !== "object" || strings[nodes[n * NF + NAME]!] !== "Generator") continue;
+    const fn = edgeTo(n, "function");
+    const script = location.get(n);
+    const where = script === undefined ? "?" : `${scriptName.get(script) ?? `script ${script}`}:${line.get(n)}`;
+    const key = `${fn < 0 ? "?" : strings[nodes[fn * NF + NAME]!] || "(anonymous)"}  ${where}`;
+    suspended.set(key, (suspended.get(key) ?? 0) + 1);
+  }
+  console.log("\nsuspended async functions and generators (new):");
+  for (const [key, n] of [...suspended].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`${String(n).padStart(8)}  ${key}`);
 }

@@ -1,7 +1,7 @@
+import { callSafely } from "../after-call.js";
 import type { TokenUsage } from "../providers/model.js";
 import type { CallContext } from "../providers/provider.js";
 import { abortError } from "./abort-cause.js";
-import { callSafely } from "../after-call.js";
 import { apiKeyFor, openAttempt, raceAbort, type FailureFacts } from "./attempt-control.js";
 import { createAttemptPlan, type Slot } from "./attempt-plan.js";
 import type { Candidate } from "./capabilities.js";
