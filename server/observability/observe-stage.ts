@@ -2,7 +2,7 @@ import { ConnectError } from "@connectrpc/connect";
 import { afterCall } from "../after-call.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
-import type { CacheStatusName, CallMeta, ModelPipeline, ModelStream, Stage } from "../pipeline/model-call.js";
+import type { CacheStatusName, CallMeta, EmbedCallResult, ModelCallResult, ModelPipeline, ModelStream, Stage } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
 import { SpanKind, SpanStatusCode, type Span, type Tracing } from "./tracing.js";
 
@@ -112,43 +112,53 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
     return { ...base, provider: last?.provider ?? "", model: last?.model ?? "", attempts, costMicrosUsd: accounting?.costMicrosUsd ?? 0n, error: err };
   };
 
+  /**
+   * Observes one unary call: its span, then one observation when it returns or throws. A promise
+   * chain rather than an `async` function: no suspended frame per call in flight (`afterCall`).
+   */
+  const unary = <R extends ModelCallResult | EmbedCallResult>(
+    operation: CallObservation["operation"],
+    call: { meta: CallMeta; request: ModelRequest | EmbedRequest },
+    run: () => Promise<R>,
+    captured: (result: R) => ObservedResponse,
+  ): Promise<R> => {
+    const startedAt = Date.now();
+    const t0 = performance.now();
+    const span = openSpan(operation, call.meta);
+    return afterCall(
+      // Without a span (tracing off) no wrapper closure, and the observation is one literal.
+      () => (span === undefined ? run() : within(span, run)),
+      (result) => {
+        const o: CallObservation = {
+          operation,
+          stream: false,
+          meta: call.meta,
+          request: call.request,
+          startedAt,
+          durationMs: performance.now() - t0,
+          provider: result.provider,
+          model: result.model,
+          attempts: result.attempts,
+          costMicrosUsd: result.costMicrosUsd,
+          cacheStatus: result.cacheStatus,
+          usage: result.response.usage,
+          ...(wantsBody(call.meta) ? { response: captured(result) } : {}),
+        };
+        closeSpan(span, o);
+        emit(o);
+        return result;
+      },
+      (err: unknown) => {
+        const o = failed({ operation, stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err);
+        closeSpan(span, o);
+        emit(o);
+        throw err;
+      },
+    );
+  };
+
   return (next: ModelPipeline): ModelPipeline => ({
-    // A promise chain rather than an `async` function: no suspended frame per call in flight (`afterCall`).
-    chat(call) {
-      const startedAt = Date.now();
-      const t0 = performance.now();
-      const span = openSpan("chat", call.meta);
-      return afterCall(
-        // Without a span (tracing off) no wrapper closure, and the observation is one literal.
-        () => (span === undefined ? next.chat(call) : within(span, () => next.chat(call))),
-        (result) => {
-          const o: CallObservation = {
-            operation: "chat",
-            stream: false,
-            meta: call.meta,
-            request: call.request,
-            startedAt,
-            durationMs: performance.now() - t0,
-            provider: result.provider,
-            model: result.model,
-            attempts: result.attempts,
-            costMicrosUsd: result.costMicrosUsd,
-            cacheStatus: result.cacheStatus,
-            usage: result.response.usage,
-            ...(wantsBody(call.meta) ? { response: capture(result.response.text, result.response.toolCalls, maxChars) } : {}),
-          };
-          closeSpan(span, o);
-          emit(o);
-          return result;
-        },
-        (err: unknown) => {
-          const o = failed({ operation: "chat", stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err);
-          closeSpan(span, o);
-          emit(o);
-          throw err;
-        },
-      );
-    },
+    chat: (call) => unary("chat", call, () => next.chat(call), (r) => capture(r.response.text, r.response.toolCalls, maxChars)),
     chatStream(call) {
       const startedAt = Date.now();
       const t0 = performance.now();
@@ -222,37 +232,7 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
       })();
       return { chunks, result: () => stream.result() };
     },
-    embed(call) {
-      const startedAt = Date.now();
-      const t0 = performance.now();
-      const span = openSpan("embeddings", call.meta);
-      const base = { operation: "embeddings" as const, stream: false, meta: call.meta, request: call.request, startedAt };
-      return afterCall(
-        () => within(span, () => next.embed(call)),
-        (result) => {
-          const o: CallObservation = {
-            ...base,
-            durationMs: performance.now() - t0,
-            provider: result.provider,
-            model: result.model,
-            attempts: result.attempts,
-            costMicrosUsd: result.costMicrosUsd,
-            cacheStatus: result.cacheStatus,
-            usage: result.response.usage,
-            ...(wantsBody(call.meta) ? { response: { text: "", toolCalls: [], vectors: result.response.vectors.length, truncated: false } } : {}),
-          };
-          closeSpan(span, o);
-          emit(o);
-          return result;
-        },
-        (err: unknown) => {
-          const o = failed({ ...base, durationMs: performance.now() - t0 }, err);
-          closeSpan(span, o);
-          emit(o);
-          throw err;
-        },
-      );
-    },
+    embed: (call) => unary("embeddings", call, () => next.embed(call), (r) => ({ text: "", toolCalls: [], vectors: r.response.vectors.length, truncated: false })),
   });
 }
 

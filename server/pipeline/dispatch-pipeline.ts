@@ -1,10 +1,10 @@
-import { afterCall } from "../after-call.js";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { afterCall } from "../after-call.js";
 import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
-import type { ResolvedRoute } from "../dispatch/route-types.js";
+import type { ResolvedRoute, RouteTarget } from "../dispatch/route-types.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
-import { type CallMeta, type ModelPipeline, type ModelStreamResult } from "./model-call.js";
+import type { Admitted, CallMeta, ModelPipeline, ModelStreamResult } from "./model-call.js";
 
 /** What a failed call consumed: every attempt, priced. */
 export interface FailedCallAccounting {
@@ -58,15 +58,16 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     throw err;
   };
 
+  /** Sends a unary call once a check still in flight admitted it; prices every attempt. */
+  const unary = <R extends { model: string }>(call: { admitted?: Admitted }, send: () => Promise<{ response: R; attempts: readonly AttemptRecord[]; target: RouteTarget }>) =>
+    afterCall(
+      () => (call.admitted === undefined ? send() : call.admitted.then(send)),
+      ({ response, attempts, target }) => ({ response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" as const }),
+      account,
+    );
+
   return {
-    chat(call) {
-      const send = () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat"));
-      return afterCall(
-        () => (call.admitted === undefined ? send() : call.admitted.then(send)),
-        ({ response, attempts, target }) => ({ response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" as const }),
-        account,
-      );
-    },
+    chat: (call) => unary(call, () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat"))),
     chatStream(call) {
       const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
       // Opened at once, unless a check still in flight must admit the call first.
@@ -95,13 +96,6 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
         result: () => result,
       };
     },
-    embed(call) {
-      const send = () => deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings"));
-      return afterCall(
-        () => (call.admitted === undefined ? send() : call.admitted.then(send)),
-        ({ response, attempts, target }) => ({ response, provider: target.provider, model: response.model || target.model, attempts, costMicrosUsd: priced(attempts), cacheStatus: "miss" as const }),
-        account,
-      );
-    },
+    embed: (call) => unary(call, () => deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings"))),
   };
 }

@@ -3,7 +3,7 @@ import { toWireRequest } from "./anthropic/request.js";
 import { fromWireMessage } from "./anthropic/response.js";
 import { translateStream } from "./anthropic/stream.js";
 import { withPartialUsage } from "./usage-estimate.js";
-import type { HttpClient, HttpResponse } from "./http/http-client.js";
+import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { ModelChunk, ModelRequest, ModelResponse } from "./model.js";
 import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
@@ -61,15 +61,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
       "anthropic-version": version,
     };
     if (ctx.apiKey !== undefined) headers["x-api-key"] = ctx.apiKey;
-    const res = await opts.http.send({
-      url,
-      method: "POST",
-      headers,
-      body,
-      signal: ctx.signal,
-      ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
-      ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
-    });
+    const res = await opts.http.send(jsonPost(url, headers, body, ctx.signal, opts));
     if (res.status >= 200 && res.status < 300) return res;
     let text = "";
     try {

@@ -16,7 +16,7 @@
  *   about four characters per token and marked `estimated`.
  */
 import { withPartialUsage } from "./usage-estimate.js";
-import type { HttpClient, HttpResponse } from "./http/http-client.js";
+import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
 import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
@@ -64,15 +64,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
   async function post(url: string, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...ctx.headers, "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
     if (ctx.apiKey !== undefined) headers["x-goog-api-key"] = ctx.apiKey;
-    const res = await opts.http.send({
-      url,
-      method: "POST",
-      headers,
-      body: JSON.stringify(body),
-      signal: ctx.signal,
-      ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
-      ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
-    });
+    const res = await opts.http.send(jsonPost(url, headers, JSON.stringify(body), ctx.signal, opts));
     if (res.status < 200 || res.status >= 300) {
       const text = await res.text(64 * 1024).catch((err: unknown) => {
         if (err instanceof ProviderError && err.kind === "cancelled") throw err;

@@ -5,7 +5,7 @@ import { callSafely } from "../after-call.js";
  * `openai-compatible.ts` with their own base URL, auth style, path and quirks.
  */
 import { withPartialUsage } from "./usage-estimate.js";
-import type { HttpClient, HttpResponse } from "./http/http-client.js";
+import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
 import { ProviderError } from "./provider-error.js";
 import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
@@ -133,15 +133,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
         if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
         else headers.authorization = `Bearer ${ctx.apiKey}`;
       }
-      const sent = opts.http.send({
-        url: `${base}${pathOf(model, op)}${query}`,
-        method: "POST",
-        headers,
-        body: JSON.stringify(body),
-        signal: ctx.signal,
-        ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
-        ...(opts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: opts.idleTimeoutMs }),
-      });
+      const sent = opts.http.send(jsonPost(`${base}${pathOf(model, op)}${query}`, headers, JSON.stringify(body), ctx.signal, opts));
       return sent.then((res) => {
         if (res.status >= 200 && res.status < 300) return res;
         // An unreadable error body still leaves the status to classify by.

@@ -27,6 +27,25 @@ export interface HttpResponse {
   text(maxBytes?: number): Promise<string>;
 }
 
+/** The timeouts a provider adapter is configured with (`headersTimeoutMs`, `idleTimeoutMs`). */
+export interface AdapterTimeouts {
+  headersTimeoutMs?: number;
+  idleTimeoutMs?: number;
+}
+
+/** A `POST` of a JSON `body` (already serialised), with an adapter's timeouts. */
+export function jsonPost(url: string, headers: Record<string, string>, body: string, signal: AbortSignal, timeouts: AdapterTimeouts): HttpRequest {
+  return {
+    url,
+    method: "POST",
+    headers,
+    body,
+    signal,
+    ...(timeouts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: timeouts.headersTimeoutMs }),
+    ...(timeouts.idleTimeoutMs === undefined ? {} : { bodyTimeoutMs: timeouts.idleTimeoutMs }),
+  };
+}
+
 /** Sends requests over keep-alive connection pools, one pool per origin. */
 export interface HttpClient {
   send(req: HttpRequest): Promise<HttpResponse>;
