@@ -61,16 +61,18 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
       "anthropic-version": version,
     };
     if (ctx.apiKey !== undefined) headers["x-api-key"] = ctx.apiKey;
-    const res = await opts.http.send(jsonPost(url, headers, body, ctx.signal, opts));
-    if (res.status >= 200 && res.status < 300) return res;
-    let text = "";
-    try {
-      text = await res.text(MAX_ERROR_BYTES);
-    } catch (err) {
-      if (ctx.signal.aborted) throw err;
-      // The status alone still classifies the failure.
-    }
-    throw classifyHttpError(res.status, res.headers, text);
+    // `.then`, not `await`: no suspended frame per call in flight (`after-call.ts`).
+    return opts.http.send(jsonPost(url, headers, body, ctx.signal, opts)).then((res) => {
+      if (res.status >= 200 && res.status < 300) return res;
+      return res.text(MAX_ERROR_BYTES).then(
+        (text) => Promise.reject(classifyHttpError(res.status, res.headers, text)),
+        (err: unknown) => {
+          if (ctx.signal.aborted) throw err;
+          // The status alone still classifies the failure.
+          throw classifyHttpError(res.status, res.headers, "");
+        },
+      );
+    });
   }
 
   return {
@@ -78,9 +80,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
     capabilities: ANTHROPIC_CAPABILITIES,
 
     async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
-      const res = await send(req, ctx, false);
-      const text = await res.text(MAX_RESPONSE_BYTES);
-      return fromWireMessage(text, req, requestIdOf(res));
+      return send(req, ctx, false).then((res) => res.text(MAX_RESPONSE_BYTES).then((text) => fromWireMessage(text, req, requestIdOf(res))));
     },
 
     async *chatStream(req: ModelRequest, ctx: CallContext): AsyncGenerator<ModelChunk> {

@@ -64,32 +64,41 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
   async function post(url: string, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> {
     const headers: Record<string, string> = { ...ctx.headers, "content-type": "application/json", accept: stream ? "text/event-stream" : "application/json" };
     if (ctx.apiKey !== undefined) headers["x-goog-api-key"] = ctx.apiKey;
-    const res = await opts.http.send(jsonPost(url, headers, JSON.stringify(body), ctx.signal, opts));
-    if (res.status < 200 || res.status >= 300) {
-      const text = await res.text(64 * 1024).catch((err: unknown) => {
-        if (err instanceof ProviderError && err.kind === "cancelled") throw err;
-        return "";
-      });
-      throw httpError(res.status, res.headers, text);
-    }
-    return res;
+    // `post`, `readJson` and `chat` chain promises rather than `await`: no suspended frame per call
+    // in flight (`after-call.ts`); each stays `async`, so a synchronous throw is still a rejection.
+    return opts.http.send(jsonPost(url, headers, JSON.stringify(body), ctx.signal, opts)).then((res) => {
+      if (res.status >= 200 && res.status < 300) return res;
+      return res
+        .text(64 * 1024)
+        .catch((err: unknown) => {
+          if (err instanceof ProviderError && err.kind === "cancelled") throw err;
+          return "";
+        })
+        .then((text) => Promise.reject(httpError(res.status, res.headers, text)));
+    });
   }
 
   async function readJson<T>(res: HttpResponse, maxBytes: number): Promise<T> {
-    const text = await res.text(maxBytes);
-    try {
-      const value = JSON.parse(text) as unknown;
-      if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError("not a JSON object");
-      return value as T;
-    } catch (err) {
-      throw new ProviderError("server_error", "the provider sent an invalid response", { cause: err });
-    }
+    return res.text(maxBytes).then((text) => {
+      try {
+        const value = JSON.parse(text) as unknown;
+        if (typeof value !== "object" || value === null || Array.isArray(value)) throw new TypeError("not a JSON object");
+        return value as T;
+      } catch (err) {
+        throw new ProviderError("server_error", "the provider sent an invalid response", { cause: err });
+      }
+    });
   }
 
   async function chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
     const wire = toGeminiRequest(req);
-    const res = await post(urlOf(req.model, "generateContent"), wire, ctx, false);
-    const body = await readJson<GeminiGenerateResponse>(res, 16 * 1024 * 1024);
+    return post(urlOf(req.model, "generateContent"), wire, ctx, false)
+      .then((res) => readJson<GeminiGenerateResponse>(res, 16 * 1024 * 1024))
+      .then((body) => chatResponseOf(req, wire, body));
+  }
+
+  /** The neutral answer of a `generateContent` response. */
+  function chatResponseOf(req: ModelRequest, wire: ReturnType<typeof toGeminiRequest>, body: GeminiGenerateResponse): ModelResponse {
     const candidate = body.candidates?.[0];
     if (candidate === undefined && body.promptFeedback?.blockReason !== undefined) throw blockedError(body.promptFeedback.blockReason);
     let text = "";

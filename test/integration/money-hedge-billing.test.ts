@@ -98,16 +98,31 @@ describe("hedged calls billed exactly once (P2, P3)", () => {
     expect([...codes.keys()].every((c) => ["ok", "Unavailable", "Canceled", "DeadlineExceeded"].includes(c)), JSON.stringify([...codes])).toBe(true);
     expect(codes.get("ok") ?? 0).toBeGreaterThan(20);
 
-    // Abandoned calls are billed on their replica once the cancellation reaches the provider.
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    await replicas.flush();
+    // Abandoned calls are billed on their replica once the cancellation reaches the provider:
+    // read the ledger until every call the fake saw has rows and two reads agree (at most 10 s),
+    // not once after a fixed delay that a loaded machine can overrun.
     const gw = replicas.gateways[0]!;
     const range = { start: new Date(0), end: new Date(Date.now() + 60_000) };
-    const rows: UsageRecordRow[] = [];
-    for (let after: string | undefined, first = true; first || after !== undefined; first = false) {
-      const page = await gw.money.usage.list({ ...range, limit: 500, ...(after ? { after } : {}) });
-      rows.push(...page.items);
-      after = page.after;
+    const readLedger = async (): Promise<UsageRecordRow[]> => {
+      await replicas.flush();
+      const all: UsageRecordRow[] = [];
+      for (let after: string | undefined, first = true; first || after !== undefined; first = false) {
+        const page = await gw.money.usage.list({ ...range, limit: 500, ...(after ? { after } : {}) });
+        all.push(...page.items);
+        after = page.after;
+      }
+      return all;
+    };
+    const sentCalls = () => new Set(fake.requests().map((q) => /hedge \[(c\d+-\d+)\]/.exec(JSON.stringify(q.body))?.[1]));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    let rows = await readLedger();
+    for (const until = Date.now() + 10_000; Date.now() < until; ) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const again = await readLedger();
+      const billed = new Set(again.map((r) => r.tags.call));
+      const settled = again.length === rows.length && [...sentCalls()].every((c) => billed.has(c));
+      rows = again;
+      if (settled) break;
     }
 
     expect(new Set(rows.map((r) => `${r.callId}/${r.attempt}`)).size).toBe(rows.length);
