@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { afterCall, callSafely } from "./after-call.js";
+import { afterCall, afterSettled, callSafely } from "./after-call.js";
 
 describe("callSafely", () => {
   it("hands back the function's promise", async () => {
@@ -87,5 +87,46 @@ describe("afterCall", () => {
     );
     await expect(result).rejects.toThrow("from onValue");
     expect(seen).toEqual([]);
+  });
+});
+
+describe("afterSettled", () => {
+  it("calls done once before the value is passed on", async () => {
+    const seen: string[] = [];
+    const result = afterSettled(
+      () => Promise.resolve("v"),
+      () => seen.push("done"),
+    ).then((v) => {
+      seen.push(v);
+      return v;
+    });
+    await expect(result).resolves.toBe("v");
+    expect(seen).toEqual(["done", "v"]);
+  });
+
+  it("calls done once before a rejection is passed on, unchanged", async () => {
+    const cause = new Error("failed");
+    const seen: unknown[] = [];
+    const result = afterSettled(
+      () => Promise.reject(cause),
+      () => seen.push("done"),
+    ).catch((err: unknown) => {
+      seen.push(err);
+      throw err;
+    });
+    await expect(result).rejects.toBe(cause);
+    expect(seen).toEqual(["done", cause]);
+  });
+
+  it("calls done for a synchronous throw of run too", async () => {
+    let done = 0;
+    const result = afterSettled(
+      () => {
+        throw new Error("sync");
+      },
+      () => done++,
+    );
+    await expect(result).rejects.toThrow("sync");
+    expect(done).toBe(1);
   });
 });

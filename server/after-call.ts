@@ -18,3 +18,22 @@ export function callSafely<T>(fn: () => Promise<T>): Promise<T> {
 export function afterCall<T, U>(run: () => Promise<T>, onValue: (value: T) => U | PromiseLike<U>, onError?: (err: unknown) => U | PromiseLike<U>): Promise<U> {
   return callSafely(run).then(onValue, onError);
 }
+
+/**
+ * `run()`'s promise with `done()` called once it settles, either way, before its outcome is passed
+ * on: a `finally` without a suspended frame (and without the extra promises of
+ * `Promise.prototype.finally`).
+ */
+export function afterSettled<T>(run: () => Promise<T>, done: () => void): Promise<T> {
+  return afterCall(
+    run,
+    (value) => {
+      done();
+      return value;
+    },
+    (err: unknown) => {
+      done();
+      throw err;
+    },
+  );
+}

@@ -1,11 +1,11 @@
-import { afterCall } from "../after-call.js";
+import { afterSettled, callSafely } from "../after-call.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
 import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { AttemptRecord } from "./attempt-record.js";
 import { createBreakerRegistry, type BreakerRegistry } from "./breaker.js";
 import { realSetTimer, realSleep, type DispatchEnv, type SetTimer, type Sleep } from "./dispatch-env.js";
-import { openRequestScope, prepareRequest, type DispatchOptions, type RequestScope } from "./request-scope.js";
+import { openRequestScope, prepareRequest, type DispatchOptions } from "./request-scope.js";
 import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
 import { createRetryThrottle, type RetryThrottle } from "./retry-throttle.js";
 import type { ResolvedRoute, RouteTarget } from "./route-types.js";
@@ -100,25 +100,14 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     opts: DispatchOptions,
     call: UnaryCall<T>,
   ): Promise<DispatchResult<T>> {
-    let scope: RequestScope;
-    try {
-      scope = openRequestScope(env, prepareRequest(env, providerOf, route, req, op, opts));
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).
-    return afterCall(
-      () => dispatchUnary(scope, call),
-      ({ value, candidate }) => {
-        const result = { response: value, attempts: scope.log.records(), target: candidate.target };
-        scope.dispose();
-        return result;
-      },
-      (err) => {
-        scope.dispose();
-        throw err;
-      },
-    );
+    // A promise chain, not an `async` function: no suspended frame per call in flight (`after-call.ts`).
+    return callSafely(() => {
+      const scope = openRequestScope(env, prepareRequest(env, providerOf, route, req, op, opts));
+      return afterSettled(
+        () => dispatchUnary(scope, call).then(({ value, candidate }) => ({ response: value, attempts: scope.log.records(), target: candidate.target })),
+        () => scope.dispose(),
+      );
+    });
   }
 
   return {

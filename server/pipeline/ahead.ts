@@ -1,4 +1,4 @@
-import { afterCall } from "../after-call.js";
+import { afterSettled, callSafely } from "../after-call.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { CallMeta, Stage } from "./model-call.js";
 
@@ -50,27 +50,16 @@ export function createAhead<T, P>(ops: AheadOps<T, P>): Ahead<T> {
       () => undefined,
     );
   };
-  const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> => {
-    let plan: P | undefined;
-    try {
-      plan = wanted(when, call.meta);
-      if (plan !== undefined) start(call.meta, call.request, true, plan);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (plan === undefined) return run(call);
-    return afterCall(
-      () => run(call),
-      (result) => {
-        giveBackUntaken(call.meta);
-        return result;
-      },
-      (err) => {
-        giveBackUntaken(call.meta);
-        throw err;
-      },
-    );
-  };
+  const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest }, R>(when: (meta: CallMeta) => boolean, call: C, run: (call: C) => Promise<R>): Promise<R> =>
+    callSafely(() => {
+      const plan = wanted(when, call.meta);
+      if (plan === undefined) return run(call);
+      start(call.meta, call.request, true, plan);
+      return afterSettled(
+        () => run(call),
+        () => giveBackUntaken(call.meta),
+      );
+    });
   return {
     stage: (when) => (next) => ({
       chat: (call) => unary(when, call, (c) => next.chat(c)),

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterCall } from "../after-call.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { budgetExceededError } from "../limits/budget-error.js";
@@ -17,7 +16,7 @@ import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { estimateTokens } from "../providers/usage-estimate.js";
 import { createAhead } from "./ahead.js";
-import { failedCallAccounting } from "./dispatch-pipeline.js";
+import { afterConsumed, type FailedCallAccounting } from "./dispatch-pipeline.js";
 import { type CallMeta, type ModelCall, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createBudgetStage}. */
@@ -208,20 +207,9 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     behind.add(running);
   };
 
-  const unary = <R extends { costMicrosUsd: bigint }>(meta: CallMeta, admission: Admission | undefined, run: () => Promise<R>): Promise<R> => {
-    if (admission === undefined) return run();
-    return afterCall(
-      run,
-      (result) => {
-        settleBehind(admission.reservation, result.costMicrosUsd, meta.requestId);
-        return result;
-      },
-      (err) => {
-        settleBehind(admission.reservation, failedCallAccounting(err)?.costMicrosUsd ?? 0n, meta.requestId);
-        throw err;
-      },
-    );
-  };
+  /** Runs a unary call and settles its reservation with what it cost, answered or failed (nothing sent: 0). */
+  const unary = <R extends FailedCallAccounting>(meta: CallMeta, admission: Admission | undefined, run: () => Promise<R>): Promise<R> =>
+    admission === undefined ? run() : afterConsumed(run, (spent) => settleBehind(admission.reservation, spent?.costMicrosUsd ?? 0n, meta.requestId));
 
   const ahead = createAhead<Admission | undefined, BudgetRef[]>({
     plan: budgetsOf,

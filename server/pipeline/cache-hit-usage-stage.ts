@@ -1,11 +1,11 @@
-import { afterCall } from "../after-call.js";
 import { randomUUID } from "node:crypto";
+import { afterCall } from "../after-call.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { LedgerWriter } from "../limits/ledger-writer.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelChunk } from "../providers/model.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
-import { type CacheStatusName, type CallMeta, type ModelCallResult, type ModelPipeline, type Stage } from "./model-call.js";
+import type { CacheStatusName, CallMeta, ModelCallResult, ModelPipeline, Stage } from "./model-call.js";
 
 /** Dependencies of {@link createCacheHitUsageStage}. */
 export interface CacheHitUsageStageDeps {

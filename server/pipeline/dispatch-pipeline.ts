@@ -23,6 +23,26 @@ export function failedCallAccounting(err: unknown): FailedCallAccounting | undef
   return typeof err === "object" && err !== null ? failedCalls.get(err) : undefined;
 }
 
+/**
+ * `run()`'s promise with `consumed` told what the call consumed once it settles — its result (every
+ * attempt, priced), or a failure's {@link failedCallAccounting} (undefined when nothing was sent) —
+ * before the outcome is passed on. For the stages that account for a call either way (rate-limit
+ * correction, budget settle, credential alarm), without a suspended frame (`after-call.ts`).
+ */
+export function afterConsumed<R extends FailedCallAccounting>(run: () => Promise<R>, consumed: (spent: FailedCallAccounting | undefined) => void): Promise<R> {
+  return afterCall(
+    run,
+    (result) => {
+      consumed(result);
+      return result;
+    },
+    (err: unknown) => {
+      consumed(failedCallAccounting(err));
+      throw err;
+    },
+  );
+}
+
 /** Dependencies of {@link createDispatchPipeline}. */
 export interface DispatchPipelineDeps {
   dispatcher: Dispatcher;

@@ -1,4 +1,4 @@
-import { afterCall } from "../after-call.js";
+import { afterSettled, callSafely } from "../after-call.js";
 import { createInFlightLimiter, type InFlightLimiter, type InFlightLimits, type InFlightRelease } from "../limits/in-flight-limiter.js";
 import { overloadedError } from "../limits/overload-error.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -39,25 +39,11 @@ export function createOverloadStage(deps: OverloadStageDeps = {}, opts: Overload
     if ("refused" in slot) throw overloadedError(slot.refused, retryAfterMs);
     return slot.release;
   };
-  const unary = <R>(meta: CallMeta, run: () => Promise<R>): Promise<R> => {
-    let release: InFlightRelease;
-    try {
-      release = admit(meta);
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    return afterCall(
-      run,
-      (result) => {
-        release();
-        return result;
-      },
-      (err) => {
-        release();
-        throw err;
-      },
-    );
-  };
+  const unary = <R>(meta: CallMeta, run: () => Promise<R>): Promise<R> =>
+    callSafely(() => {
+      const release = admit(meta);
+      return afterSettled(run, release);
+    });
 
   return (next: ModelPipeline): ModelPipeline => ({
     chat: (call) => unary(call.meta, () => next.chat(call)),

@@ -1,5 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { afterCall } from "../after-call.js";
+import { afterCall, callSafely } from "../after-call.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
@@ -8,7 +8,7 @@ import type { RateLimiter, RateLimitRule, RateTicket } from "../limits/rate-limi
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { createAhead } from "./ahead.js";
-import { failedCallAccounting } from "./dispatch-pipeline.js";
+import { afterConsumed, failedCallAccounting, type FailedCallAccounting } from "./dispatch-pipeline.js";
 import { type Admitted, type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createRateLimitStage}. */
@@ -154,57 +154,39 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     },
   });
 
-  // Promise chains rather than `async` functions: no suspended frame per call in flight (`afterCall`).
-  const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends { attempts: readonly AttemptRecord[] }>(
+  // Promise chains rather than `async` functions: no suspended frame per call in flight (`after-call.ts`).
+  const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends FailedCallAccounting>(
     call: C,
     run: (call: C) => Promise<R>,
-  ): Promise<R> => {
-    const { meta } = call;
-    let admitted: Promise<RateTicket | undefined> | undefined;
-    try {
-      admitted = ahead.take(meta);
+  ): Promise<R> =>
+    callSafely(() => {
+      const { meta } = call;
+      let admitted = ahead.take(meta);
       if (admitted === undefined) {
         const rules = rulesOf(meta);
         if (overlap && rules.length === 0) return run(call);
         admitted = admit(meta, call.request, rules);
       }
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    if (!overlap) {
-      return admitted.then((ticket) =>
-        afterCall(
-          () => run(call),
-          (result) => {
-            correct(ticket, result.attempts, meta.requestId);
+      if (!overlap) return admitted.then((ticket) => afterConsumed(() => run(call), (spent) => correct(ticket, spent?.attempts, meta.requestId)));
+      const check = admitted;
+      return afterCall(
+        () => run(gated(call, check)),
+        // Settled by now: dispatch waited for it.
+        (result) =>
+          verdictOf(check).then((verdict) => {
+            correct(verdict.ok ? verdict.ticket : undefined, result.attempts, meta.requestId);
             return result;
-          },
-          (err) => {
-            correct(ticket, failedCallAccounting(err)?.attempts, meta.requestId);
+          }),
+        // Refused here: the inner stages stopped at dispatch (or refused on their own meanwhile);
+        // the caller gets this stage's refusal, as when the check came first.
+        (err) =>
+          verdictOf(check).then((verdict) => {
+            if (!verdict.ok) throw verdict.error;
+            correct(verdict.ticket, failedCallAccounting(err)?.attempts, meta.requestId);
             throw err;
-          },
-        ),
+          }),
       );
-    }
-    const check = admitted;
-    return afterCall(
-      () => run(gated(call, check)),
-      // Settled by now: dispatch waited for it.
-      (result) =>
-        verdictOf(check).then((verdict) => {
-          correct(verdict.ok ? verdict.ticket : undefined, result.attempts, meta.requestId);
-          return result;
-        }),
-      // Refused here: the inner stages stopped at dispatch (or refused on their own meanwhile);
-      // the caller gets this stage's refusal, as when the check came first.
-      (err) =>
-        verdictOf(check).then((verdict) => {
-          if (!verdict.ok) throw verdict.error;
-          correct(verdict.ticket, failedCallAccounting(err)?.attempts, meta.requestId);
-          throw err;
-        }),
-    );
-  };
+    });
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     chat: (call) => unary(call, (c) => next.chat(c)),

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
-import { afterCall } from "../after-call.js";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { afterCall, callSafely } from "../after-call.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import type { LedgerWriter } from "../limits/ledger-writer.js";
@@ -103,23 +103,21 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
     run: () => Promise<R>,
   ): Promise<R> => {
     if (meta.caller === undefined) return run();
-    try {
+    return callSafely(() => {
       admit();
-    } catch (err) {
-      return Promise.reject(err);
-    }
-    const callId = newCallId();
-    return afterCall(
-      run,
-      (result) => write(meta, callId, result.attempts, result).then(() => result),
-      (err) => {
-        const accounting = failedCallAccounting(err);
-        if (accounting === undefined) throw err;
-        return write(meta, callId, accounting.attempts).then(() => {
-          throw err;
-        });
-      },
-    );
+      const callId = newCallId();
+      return afterCall(
+        run,
+        (result) => write(meta, callId, result.attempts, result).then(() => result),
+        (err) => {
+          const accounting = failedCallAccounting(err);
+          if (accounting === undefined) throw err;
+          return write(meta, callId, accounting.attempts).then(() => {
+            throw err;
+          });
+        },
+      );
+    });
   };
 
   return (next: ModelPipeline): ModelPipeline => ({

@@ -1,4 +1,3 @@
-import { callSafely } from "../after-call.js";
 /**
  * The OpenAI Chat Completions adapter: `POST …/chat/completions` (unary and SSE) and
  * `POST …/embeddings`. OpenAI-compatible vendors (Azure, Groq, Mistral, …) reuse it through
@@ -120,29 +119,28 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
   const query = opts.query && Object.keys(opts.query).length > 0 ? `?${new URLSearchParams(opts.query).toString()}` : "";
   const pathOf = opts.path ?? ((_model: string, op: OpenAIOperation) => DEFAULT_PATHS[op]);
 
-  // `post`, `readJson` and `chat` are promise chains, not `async` functions: no suspended frame per call in flight.
-  const post = (model: string, op: OpenAIOperation, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> =>
-    callSafely(() => {
-      const headers: Record<string, string> = {
-        ...ctx.headers,
-        ...opts.extraHeaders,
-        "content-type": "application/json",
-        accept: stream ? "text/event-stream" : "application/json",
-      };
-      if (ctx.apiKey !== undefined && ctx.apiKey !== "") {
-        if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
-        else headers.authorization = `Bearer ${ctx.apiKey}`;
-      }
-      const sent = opts.http.send(jsonPost(`${base}${pathOf(model, op)}${query}`, headers, JSON.stringify(body), ctx.signal, opts));
-      return sent.then((res) => {
-        if (res.status >= 200 && res.status < 300) return res;
-        // An unreadable error body still leaves the status to classify by.
-        return res.text(ERROR_BODY_BYTES).then(
-          (text) => Promise.reject(classifyHttpError(kind, res.status, res.headers, text)),
-          () => Promise.reject(classifyHttpError(kind, res.status, res.headers, "")),
-        );
-      });
+  // `post`, `readJson` and `chat` chain promises rather than `await`: no suspended frame per call
+  // in flight (`after-call.ts`); `post` and `chat` stay `async`, so a synchronous throw still rejects.
+  const post = async (model: string, op: OpenAIOperation, body: unknown, ctx: CallContext, stream: boolean): Promise<HttpResponse> => {
+    const headers: Record<string, string> = {
+      ...ctx.headers,
+      ...opts.extraHeaders,
+      "content-type": "application/json",
+      accept: stream ? "text/event-stream" : "application/json",
+    };
+    if (ctx.apiKey !== undefined && ctx.apiKey !== "") {
+      if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
+      else headers.authorization = `Bearer ${ctx.apiKey}`;
+    }
+    return opts.http.send(jsonPost(`${base}${pathOf(model, op)}${query}`, headers, JSON.stringify(body), ctx.signal, opts)).then((res) => {
+      if (res.status >= 200 && res.status < 300) return res;
+      // An unreadable error body still leaves the status to classify by.
+      return res
+        .text(ERROR_BODY_BYTES)
+        .catch(() => "")
+        .then((text) => Promise.reject(classifyHttpError(kind, res.status, res.headers, text)));
     });
+  };
 
   const readJson = <T>(res: HttpResponse): Promise<T> =>
     res.text(RESPONSE_BODY_BYTES).then((text) => {
@@ -182,10 +180,8 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
     kind,
     capabilities,
 
-    chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
-      return callSafely(() => post(req.model, "chat", toWireChatRequest(req, quirks, false), ctx, false)).then((res) =>
-        readJson<WireChatResponse>(res).then((body) => chatResponseOf(req, res, body)),
-      );
+    async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
+      return post(req.model, "chat", toWireChatRequest(req, quirks, false), ctx, false).then((res) => readJson<WireChatResponse>(res).then((body) => chatResponseOf(req, res, body)));
     },
 
     chatStream(req: ModelRequest, ctx: CallContext): AsyncIterable<ModelChunk> {

@@ -1,8 +1,7 @@
-import { afterCall } from "../after-call.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import type { Logger } from "../observability/logger.js";
-import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
+import { afterConsumed } from "../pipeline/dispatch-pipeline.js";
 import type { CallMeta, Stage } from "../pipeline/model-call.js";
 
 /** Dependencies of {@link createCredentialAlarmStage}. */
@@ -32,18 +31,13 @@ export function createCredentialAlarmStage(deps: CredentialAlarmDeps): Stage {
       }
     }
   };
-  const onFailure = (meta: CallMeta) => (err: unknown): never => {
-    const failed = failedCallAccounting(err);
-    if (failed !== undefined) watch(meta, failed.attempts);
-    throw err;
-  };
-  const watched = (meta: CallMeta) => <R extends { attempts: readonly AttemptRecord[] }>(result: R): R => {
-    watch(meta, result.attempts);
-    return result;
+  /** Watches the attempts of a call that succeeded or failed after sending. */
+  const watchSpent = (meta: CallMeta) => (spent: { attempts: readonly AttemptRecord[] } | undefined): void => {
+    if (spent !== undefined) watch(meta, spent.attempts);
   };
   return (next) => ({
-    chat: (call) => afterCall(() => next.chat(call), watched(call.meta), onFailure(call.meta)),
-    embed: (call) => afterCall(() => next.embed(call), watched(call.meta), onFailure(call.meta)),
+    chat: (call) => afterConsumed(() => next.chat(call), watchSpent(call.meta)),
+    embed: (call) => afterConsumed(() => next.embed(call), watchSpent(call.meta)),
     chatStream(call) {
       const stream = next.chatStream(call);
       stream.result().then((r) => watch(call.meta, r.attempts), () => undefined);

@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { callSafely } from "../../after-call.js";
 import { kCallSummary } from "../../interceptors/context-keys.js";
 import { callSummaryOf, type StreamFacts } from "../../observability/call-summary.js";
 import {
@@ -23,7 +24,6 @@ import { createEmbedVerb } from "../../verbs/embed-verb.js";
 import { createExtractVerb } from "../../verbs/extract-verb.js";
 import { createSummarizeVerb, type SummaryStyle as VerbSummaryStyle } from "../../verbs/summarize-verb.js";
 import type { VerbUsage } from "../../verbs/verb-usage.js";
-import { callSafely } from "../../after-call.js";
 import { callerOf } from "../caller.js";
 import { finishReasonToProto, messagesFromProto, messageToProto, responseFormatFromProto, structToJson, toolChoiceFromProto, toolsFromProto } from "./chat-mapping.js";
 import { usageToProto } from "./usage-to-proto.js";
