@@ -8,7 +8,7 @@
  *
  *   node --import tsx bench/path-cost.ts [embedded|production] [--conns 16] [--requests 3000]
  *        [--rounds 2] [--warmup 500] [--only connect|connect-raw|openai|grpc|…,…] [--hit] [--idle S] [--threads]
- *        [--syscalls] [--profile] [--gc] [--omit budget,ratelimit,…] [--layered-limits] [--minimal]
+ *        [--syscalls] [--profile] [--gc] [--omit budget,ratelimit,…] [--layered-limits] [--minimal] [--tenants N]
  *
  * - every round runs `--requests` calls per path over `--conns` callers (1 = sequential), each
  *   prompt unique (a cache miss) unless `--hit` (one fixed prompt: a cache hit once cached);
@@ -28,6 +28,9 @@
  * - `--omit LIST` leaves features of `production` out, as `bench/ablation.ts` does (to profile one
  *   configuration against another);
  * - `--layered-limits` puts rate limits on the key's team and org as well as on the key;
+ * - `--tenants N` (production) configures N orgs alike and spreads the `openai` and `connect-raw`
+ *   calls over their keys in turn (the connect-node clients keep the first): per-tenant state —
+ *   rate-limit windows, budget counters, cache entries — as a gateway serving many tenants has it;
  * - `--minimal` also measures issue #11's calibration gateway (`minimal-gateway.ts`: upstream call,
  *   three Redis round trips, access log) on the same two wires, as paths `minimal-openai` and
  *   `minimal-connect` (sent by undici, as `openai` and `connect-raw`), in its own process.
@@ -78,6 +81,7 @@ const gw = await startSwitchboard({
   upstreamUrl: `http://127.0.0.1:${upstream.port}`,
   mode,
   layeredLimits: flag("layered-limits"),
+  tenants: Number(arg("tenants", "1")),
   ...(flag("profile") ? { profileDir: process.env.SB_PROFILE_DIR ?? "bench/results/profiles" } : {}),
   omit: omitFlag(),
 });
@@ -92,11 +96,13 @@ const minimal = flag("minimal")
   : undefined;
 const minimalPool = minimal ? new Pool(`http://127.0.0.1:${minimal.port}`, { connections: CONNS }) : undefined;
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
+/** The bearer of call `i`: the tenants' keys in turn. */
+const bearer = (i: number) => `Bearer ${gw.keys[i % gw.keys.length]}`;
 async function openaiChat(to: Pool, i: number): Promise<void> {
   const res = await to.request({
     path: "/v1/chat/completions",
     method: "POST",
-    headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
+    headers: { "content-type": "application/json", authorization: bearer(i) },
     body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: prompt(i) }] }),
   });
   if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
@@ -108,7 +114,7 @@ const paths: Record<string, (i: number) => Promise<void>> = {
   },
   // The same Connect call as `connect`, sent by undici as `openai` is: the gateway's cost and
   // latency without connect-node's client in the caller (for one-connection latency).
-  "connect-raw": (i) => connectChat(pool, `Bearer ${gw.key}`, prompt(i)),
+  "connect-raw": (i) => connectChat(pool, bearer(i), prompt(i)),
   openai: (i) => openaiChat(pool, i),
   grpc: async (i) => {
     await grpc.chat(benchChat(prompt(i)));

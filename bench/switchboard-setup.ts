@@ -43,6 +43,8 @@ export interface BenchGateway {
   url: string;
   /** The bearer secret of the calls measured (the admin key embedded, the app key in production). */
   key: string;
+  /** Every tenant's app key (`tenants`; `[key]` with one tenant). */
+  keys: string[];
   /** Stops the replica and drops its database. */
   close(): Promise<void>;
 }
@@ -79,6 +81,11 @@ export interface SwitchboardOptions {
    * tokens each), as a deployment that caps teams and orgs has; default: the key's only.
    */
   layeredLimits?: boolean;
+  /**
+   * `production` with this many tenants (orgs), each configured alike (key, budget, rate limits,
+   * guardrail policy), for callers that spread their calls over them; default 1.
+   */
+  tenants?: number;
   /** More Node flags for this replica (after SB_GATEWAY_NODE_FLAGS'), e.g. a memory probe's (`gateway-memory.ts`). */
   nodeFlags?: readonly string[];
   /** More environment for this replica, e.g. a memory probe's (`gateway-memory.ts`). */
@@ -154,9 +161,9 @@ export async function startSwitchboard(opts: SwitchboardOptions): Promise<BenchG
     await database?.drop();
   };
   try {
-    const key = opts.mode === "production" ? await configureProduction(admin, omit, opts.layeredLimits ?? false) : await configureEmbedded(admin, adminKey);
+    const keys = opts.mode === "production" ? await configureProduction(admin, omit, opts.layeredLimits ?? false, opts.tenants ?? 1) : [await configureEmbedded(admin, adminKey)];
     await new Promise((r) => setTimeout(r, 1_500)); // one route / limits / policy poll interval
-    return { process: proc, url, key, close };
+    return { process: proc, url, key: keys[0]!, keys, close };
   } catch (err) {
     await close();
     throw err;
@@ -171,7 +178,21 @@ async function configureEmbedded(admin: Transport, adminKey: string): Promise<st
   return adminKey;
 }
 
-async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>, layeredLimits: boolean): Promise<string> {
+async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>, layeredLimits: boolean, tenants: number): Promise<string[]> {
+  const keys: string[] = [];
+  for (let t = 0; t < tenants; t++) keys.push(await configureTenant(admin, omit, layeredLimits));
+  await createClient(RouteService, admin).createRoute({
+    routeId: "bench",
+    route: {
+      targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }],
+      ...(omit.has("cache") ? {} : { cache: { ttl: { seconds: 600n } } }),
+    },
+  });
+  return keys;
+}
+
+/** One org with its team, app key, budget, rate limits and guardrail policy; its key's secret. */
+async function configureTenant(admin: Transport, omit: ReadonlySet<Feature>, layeredLimits: boolean): Promise<string> {
   const org = `bench-${randomBytes(4).toString("hex")}`;
   const tenants = createClient(TenantService, admin);
   await tenants.createOrg({ orgId: org, org: {} });
@@ -205,13 +226,6 @@ async function configureProduction(admin: Transport, omit: ReadonlySet<Feature>,
       },
     });
   }
-  await createClient(RouteService, admin).createRoute({
-    routeId: "bench",
-    route: {
-      targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }],
-      ...(omit.has("cache") ? {} : { cache: { ttl: { seconds: 600n } } }),
-    },
-  });
   return created.secret;
 }
 

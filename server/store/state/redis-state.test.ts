@@ -4,6 +4,7 @@ import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireEnv } from "../../../test/support/require-env.js";
+import { startPrivateRedis } from "../../../test/support/private-redis.js";
 import { startTcpProxy } from "../../../test/support/tcp-proxy.js";
 import { createRedisState } from "./redis-state.js";
 import { runHoldJournalContract } from "./hold-journal.contract.js";
@@ -87,11 +88,24 @@ describe("createRedisState", () => {
   });
 
   it("reloads its scripts after the server forgets them", async () => {
-    const { state } = newState("noscript");
-    expect(await state.increment("c", 1, 60_000)).toBe(1);
-    await admin.script("FLUSH");
-    expect(await state.increment("c", 1, 60_000)).toBe(2);
-    await state.close();
+    // On a server of its own when it can: a flush of the shared one's scripts costs the other
+    // test files running meanwhile a round trip per script (`private-redis.ts`).
+    const own = await startPrivateRedis();
+    const server = own === undefined ? admin : new Redis(own.url);
+    const state = createRedisState({ url: own?.url ?? url, keyPrefix: `${runPrefix}noscript:`, commandTimeoutMs: 2000 });
+    try {
+      expect(await state.increment("c", 1, 60_000)).toBe(1);
+      expect(await state.hitWindows([{ key: "w:{t}", cost: 1, limit: 5 }], 60_000)).toMatchObject({ admitted: true });
+      await server.script("FLUSH");
+      expect(await state.increment("c", 1, 60_000)).toBe(2);
+      expect(await state.hitWindows([{ key: "w:{t}", cost: 1, limit: 5 }], 60_000)).toMatchObject({ admitted: true, hits: [{ count: 2 }] });
+    } finally {
+      await state.close();
+      if (own !== undefined) {
+        server.disconnect();
+        await own.close();
+      }
+    }
   });
 
   it("fails fast instead of queueing while Redis is unreachable (P7)", async () => {
@@ -121,6 +135,38 @@ describe("createRedisState", () => {
     // 20 sets in one turn, then 20 gets in the next: two writes (one each without the cork: 40).
     expect(after - before).toBeLessThanOrEqual(6);
     await state.close();
+  });
+
+  it("sends the window checks of one turn as one script per tenant", async () => {
+    const { keyPrefix, state } = newState("window-batch");
+    await state.ping();
+    const monitor = await new Redis(url).monitor();
+    // By the keys each script was sent for: a server that had forgotten the script sees it again as EVAL.
+    const scripts = new Map<string, number>();
+    monitor.on("monitor", (_time: string, args: string[]) => {
+      if (!/^eval/i.test(args[0] ?? "") || !args.some((a) => a.startsWith(keyPrefix))) return;
+      const count = Number(args[2]);
+      scripts.set(args.slice(3, 3 + count).join(" "), count);
+    });
+    try {
+      const W = 60_000;
+      const checks = await Promise.all([
+        ...Array.from({ length: 8 }, (_, i) => state.hitWindows([{ key: `rl:{t1}:k${i % 3}`, cost: 1, limit: 3 }], W)),
+        state.hitWindows([{ key: "rl:{t2}:k", cost: 1, limit: 3 }, { key: "rl:{t2}:j", cost: 1, limit: 3 }], W),
+        state.hitWindows([{ key: "rl:{t1}:k0", cost: 1, limit: 3 }], W, Date.now()), // its own clock: its own script
+        state.hitWindows([{ key: "rl:untagged-a", cost: 1, limit: 3 }, { key: "rl:untagged-b", cost: 1, limit: 3 }], W), // no shared tag: alone
+      ]);
+      // k0 gets hits 0, 3, 6 (3 of 3), k1 1, 4, 7 (3), k2 2, 5 (2): all admitted; then the
+      // separately clocked k0 check finds k0 full.
+      expect(checks.map((c) => c.admitted)).toEqual([true, true, true, true, true, true, true, true, true, false, true]);
+      expect(checks.slice(0, 8).map((c) => c.hits[0]!.count)).toEqual([1, 1, 1, 2, 2, 2, 3, 3]);
+      await new Promise((r) => setTimeout(r, 100));
+      // t1's eight checks in one script, t2's in another, the clocked and untagged ones alone.
+      expect([...scripts.values()].sort((a, b) => a - b)).toEqual([1, 2, 2, 8]);
+    } finally {
+      monitor.disconnect();
+      await state.close();
+    }
   });
 
   it("does not hold a command back until an earlier one's reply arrives", async () => {

@@ -4,6 +4,7 @@ import { callSafely } from "../../after-call.js";
 import { holdArguments, holdRecord, type HoldResult, type OpenHold, type SettledHold } from "./hold-journal.js";
 import { redisHoldLua } from "./redis-hold-lua.js";
 import { redisLua } from "./redis-lua.js";
+import { createWindowBatcher } from "./redis-window-batch.js";
 import { stateArguments } from "./state-arguments.js";
 import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit, WindowHitEntry, WindowHits } from "./state-backend.js";
 
@@ -71,7 +72,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   redis.on("error", (err: Error) => opts.onError?.(err));
   if (opts.onWarning !== undefined) redis.on("ready", () => void checkEvictionPolicy(redis, opts.onWarning!));
   const runScript = createScriptRunner(redis);
-  const corkTick = tickCorker(redis);
+  const corkTick = tickCorker(redis, () => windows.flush());
   /**
    * `send()` once the client is connected — at once when it is, without an `await`: the methods
    * below chain promises rather than suspend an `async` frame per command in flight.
@@ -84,6 +85,8 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     });
   const k = (key: string): string => prefix + key;
   let closed = false;
+  // Queued only while connected (`hitWindows`), so the turn's cork is there to flush it.
+  const windows = createWindowBatcher((keys, args) => run(redisLua.hitWindows, keys, args), () => corkTick());
 
   /** Settles on the next "ready" (or "end"); one shared listener pair however many calls wait. */
   let nextReady: Promise<void> | undefined;
@@ -126,21 +129,16 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     }
   }
 
-  /** `hitWindows` after its argument checks: one script for every entry. */
+  /** `hitWindows` after its argument checks: the turn's batch when it can join one, else a script of its own. */
   function hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> {
-    return run(
-      redisLua.hitWindows,
-      entries.map((entry) => k(entry.key)),
-      [windowMs, nowMs ?? "", ...entries.flatMap((entry) => [entry.cost, entry.limit])],
-    ).then((value) => {
-      const reply = value as number[];
-      const hits: WindowHit[] = [];
-      // [admitted, (allowed, count, retryAfterMs) per entry…, window]
-      for (let i = 1; i + 2 < reply.length - 1; i += 3) {
-        hits.push({ allowed: reply[i] === 1, count: Number(reply[i + 1]), retryAfterMs: Number(reply[i + 2]) });
-      }
-      return { admitted: reply[0] === 1, hits, window: Number(reply[reply.length - 1]) };
-    });
+    const keys = entries.map((entry) => k(entry.key));
+    const pairs: number[] = [];
+    for (const entry of entries) pairs.push(entry.cost, entry.limit);
+    if (!closed && redis.status === "ready") {
+      const queued = windows.add(keys, pairs, windowMs, nowMs);
+      if (queued !== undefined) return queued;
+    }
+    return windows.one(keys, pairs, windowMs, nowMs);
   }
 
   return {
@@ -319,7 +317,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
  * one `writev` — the batching auto-pipelining gave — while each command is still written, and its
  * reply matched, as ioredis does without a pipeline. Call it just before sending a command.
  */
-function tickCorker(redis: Redis): () => void {
+function tickCorker(redis: Redis, beforeUncork: () => void): () => void {
   let corked = false;
   return () => {
     if (corked) return;
@@ -327,6 +325,8 @@ function tickCorker(redis: Redis): () => void {
     corked = true;
     stream.cork();
     setImmediate(() => {
+      // What waited for the end of the turn (the window checks' batch) joins its write.
+      beforeUncork();
       corked = false;
       stream.uncork();
     });

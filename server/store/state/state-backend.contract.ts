@@ -424,6 +424,30 @@ export function runStateBackendContract(
         expect(await countOf("rl:{t}:narrow", base + 20)).toBe(30);
       });
 
+      it("decides checks issued together one after the other, each all-or-nothing", async () => {
+        // One turn: on Redis these share one script (`redis-window-batch.ts`), which must not
+        // change what each decides. a has room for 5: the first takes 3, the second (a and b)
+        // would make 6 and is refused whole (b not counted), the third fits the 2 left, the
+        // fourth (another tenant) is not affected, the fifth (b alone) sees b untouched.
+        const at = base + 10;
+        const results = await Promise.all([
+          state.hitWindows([{ key: "rl:{g}:a", cost: 3, limit: 5 }], W, at),
+          state.hitWindows([{ key: "rl:{g}:a", cost: 3, limit: 5 }, { key: "rl:{g}:b", cost: 1, limit: 5 }], W, at),
+          state.hitWindows([{ key: "rl:{g}:a", cost: 2, limit: 5 }], W, at),
+          state.hitWindows([{ key: "rl:{h}:a", cost: 5, limit: 5 }], W, at),
+          state.hitWindows([{ key: "rl:{g}:b", cost: 5, limit: 5 }], W, at),
+          state.hitWindows([{ key: "rl:{g}:c", cost: 1, limit: 5 }], W), // the backend's own clock
+        ]);
+        expect(results.map((r) => r.admitted)).toEqual([true, false, true, true, true, true]);
+        expect(results[1]!.hits).toEqual([{ allowed: false, count: 3, retryAfterMs: 1324 }, { allowed: true, count: 1, retryAfterMs: 0 }]);
+        expect(results[2]!.hits).toEqual([{ allowed: true, count: 5, retryAfterMs: 0 }]);
+        expect(results[4]!.hits).toEqual([{ allowed: true, count: 5, retryAfterMs: 0 }]);
+        expect(results.slice(0, 5).map((r) => r.window)).toEqual(Array(5).fill(base / W));
+        expect(await countOf("rl:{g}:a", at)).toBe(5);
+        expect(await countOf("rl:{g}:b", at)).toBe(5);
+        expect(await countOf("rl:{h}:a", at)).toBe(5);
+      });
+
       it("resolves an empty list as admitted, and rejects repeated keys and invalid entries", async () => {
         expect(await state.hitWindows([], W)).toEqual({ admitted: true, hits: [] });
         await expect(state.hitWindows([{ key: "rl", cost: 1, limit: 5 }, { key: "rl", cost: 1, limit: 5 }], W)).rejects.toThrow(RangeError);
