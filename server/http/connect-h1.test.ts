@@ -18,7 +18,7 @@ import { createConnectH1 } from "./connect-h1.js";
  */
 
 const kPeer = createContextKey("", { description: "peer" });
-const seen: { ctx?: HandlerContext; interceptorSaw?: string | null; peer?: string; streamFinally?: number } = {};
+const seen: { ctx?: HandlerContext; interceptorSaw?: string | null; peer?: string; added?: string | null; streamFinally?: number } = {};
 let endedSignals: AbortSignal[] = [];
 
 const interceptor: Interceptor = (next) => async (req) => {
@@ -28,11 +28,28 @@ const interceptor: Interceptor = (next) => async (req) => {
   return res;
 };
 
+/**
+ * Replaces what it is asked to (the `x-replace` header): the request's headers (the handler then
+ * sees a merged context), the response's headers and trailers (copied back to the call's), or the
+ * request's context values (the direct path's handler context is carried there: refused).
+ */
+const replacing: Interceptor = (next) => async (req) => {
+  const what = req.header.get("x-replace");
+  if (what === null) return next(req);
+  if (what === "values") return next({ ...req, contextValues: createContextValues() });
+  const header = new Headers(req.header);
+  header.set("x-added", "by the interceptor");
+  const res = await next({ ...req, header });
+  return { ...res, header: new Headers([...res.header, ["x-fresh", "h"]]), trailer: new Headers([["x-fresh-trailer", "t"]]) };
+};
+const interceptors = [interceptor, replacing];
+
 /** The `chat` verb answers according to the first message's text. */
 const impl = {
   async chat(req: ChatRequest, ctx: HandlerContext) {
     seen.ctx = ctx;
     seen.peer = ctx.values.get(kPeer);
+    seen.added = ctx.requestHeader.get("x-added");
     endedSignals.push(ctx.signal);
     const part = req.messages[0]?.content[0]?.part;
     const text = part?.case === "text" ? part.value : "";
@@ -94,9 +111,9 @@ async function start(handler: (req: IncomingMessage, res: ServerResponse) => voi
 }
 
 beforeAll(async () => {
-  plainUrl = await start(connectNodeAdapter({ routes, interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues }));
-  const fast = createConnectH1({ interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues });
-  const fallback = connectNodeAdapter({ routes: (router) => routes(fast.record(router)), interceptors: [interceptor], readMaxBytes: READ_MAX, contextValues });
+  plainUrl = await start(connectNodeAdapter({ routes, interceptors, readMaxBytes: READ_MAX, contextValues }));
+  const fast = createConnectH1({ interceptors, readMaxBytes: READ_MAX, contextValues });
+  const fallback = connectNodeAdapter({ routes: (router) => routes(fast.record(router)), interceptors, readMaxBytes: READ_MAX, contextValues });
   fastUrl = await start((req, res) => {
     if (fast.serve(req, res)) fastServed++;
     else fallback(req, res);
@@ -155,6 +172,20 @@ describe("Connect unary calls over HTTP/1.1 without connect-node's universal plu
     expect(seen.peer).toBe("127.0.0.1");
     const j = await both(json("hi", { "content-type": "application/json; charset=utf-8" }));
     expect(Buffer.from(j.body, "base64").toString()).toContain("echo hi");
+  });
+
+  it("gives the handler the request an interceptor replaced, and answers the headers and trailers it replaced", async () => {
+    const a = await both(proto("hi", { "x-replace": "headers" }));
+    expect(seen.added).toBe("by the interceptor");
+    expect(a.headers).toMatchObject({ "x-custom": "h", "x-fresh": "h", "trailer-x-fresh-trailer": "t", "x-intercepted": "yes" });
+    expect(a.headers["trailer-x-trailer"]).toBeUndefined();
+    await both(proto("hi"));
+    expect(seen.added).toBeNull();
+    // connect-node finds the handler context by closure; the direct path on the context values,
+    // so an interceptor that replaces them is refused rather than served without one.
+    const lost = await send(fastUrl, proto("hi", { "x-replace": "values" }));
+    expect(lost.status).toBe(500);
+    expect(jsonBody(lost)).toEqual({ code: "internal", message: "an interceptor replaced the call's context values, so its handler context is lost" });
   });
 
   it("answers errors the same way: a ConnectError with metadata, an unexpected throw, an unimplemented method", async () => {

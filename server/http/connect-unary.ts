@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { invokeUnaryImplementation } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, contentTypeUnaryJson, contentTypeUnaryProto, errorToJsonBytes, trailerMux } from "@connectrpc/connect/protocol-connect";
 import { readBody } from "./read-body.js";
+import { invokeUnary } from "./unary-invoke.js";
 import { asConnectError, header, messageTooLarge, negotiate, nodeHeaders, openCall, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 
 /**
@@ -24,7 +24,7 @@ export async function serveUnary(procedure: Procedure<"unary">, binary: boolean,
     let bytes: Uint8Array = await readMessageBytes(req, limits.readMaxBytes);
     if (compression.request) bytes = await compression.request.decompress(bytes, limits.readMaxBytes);
     const input = serialization.getI(binary).parse(bytes);
-    const output = await invokeUnaryImplementation(spec, context, input, opts.interceptors);
+    const output = await invokeUnary(spec, context, input, opts.interceptors);
     body = serialization.getO(binary).serialize(output);
   } catch (e) {
     call.fail(e);

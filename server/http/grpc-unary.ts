@@ -1,19 +1,20 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { DescMessage, MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { envelopeDecompress, invokeUnaryImplementation, type Compression, type EnvelopedMessage, type Serialization } from "@connectrpc/connect/protocol";
+import { envelopeDecompress, type Compression, type EnvelopedMessage, type Serialization } from "@connectrpc/connect/protocol";
 import { setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { asConnectError, envelope, messageTooLarge, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
 import { finish, openGrpcCall } from "./grpc-call.js";
+import { invokeUnary } from "./unary-invoke.js";
 
 /**
  * Serves one gRPC unary call over HTTP/2 the way connect's gRPC handler does
  * (`protocol-grpc/handler-factory.js`): refuse an unknown encoding or a malformed timeout before
  * reading, read the request's one message (split, decompressed and parsed as connect's
  * transforms and `ensureSingle` would), run the interceptors and the implementation
- * (`invokeUnaryImplementation`), answer the message as an envelope (compressed from
- * `compressMinBytes` when the client accepts it), and end with the trailers, the status and any
- * error in them (`setTrailerStatus`). connect reads the body through five async generators and
+ * (`invokeUnary`: connect's `invokeUnaryImplementation` with the chain composed once), answer the
+ * message as an envelope (compressed from `compressMinBytes` when the client accepts it), and end
+ * with the trailers, the status and any error in them (`setTrailerStatus`). connect reads the body through five async generators and
  * answers through five more; here it is one listener and one `end`.
  */
 export async function serveGrpcUnary(procedure: Procedure<"unary">, binary: boolean, url: string, req: Http2ServerRequest, res: Http2ServerResponse, limits: Limits, opts: CallOptions): Promise<void> {
@@ -25,7 +26,7 @@ export async function serveGrpcUnary(procedure: Procedure<"unary">, binary: bool
     if (compression.error) throw compression.error;
     if (call.timeoutError) throw call.timeoutError;
     const input = await readOnlyMessage(req, serialization.getI(binary), compression.request, limits.readMaxBytes);
-    const output = await invokeUnaryImplementation(spec, context, input, opts.interceptors);
+    const output = await invokeUnary(spec, context, input, opts.interceptors);
     body = await envelope(0, serialization.getO(binary).serialize(output), compression.response, limits.compressMinBytes);
   } catch (e) {
     call.fail(e);
