@@ -85,17 +85,18 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     });
   const k = (key: string): string => prefix + key;
   let closed = false;
-  /** The scripts every call runs, batched per tenant and turn (`redis-turn-batch.ts`). */
-  const perCall = { hitWindows: redisLua.hitWindows, reserveHold: holdLuaBodies.reserveHold, settleHold: holdLuaBodies.settleHold } as const;
+  /** The scripts every call runs: alone, and their bodies for the batch of a tenant's turn (`redis-turn-batch.ts`). */
+  const perCall = { hitWindows: redisLua.hitWindows, reserveHold: redisHoldLua.reserveHold, settleHold: redisHoldLua.settleHold } as const;
+  const batchBodies = { hitWindows: redisLua.hitWindows, reserveHold: holdLuaBodies.reserveHold, settleHold: holdLuaBodies.settleHold } as const;
   // Queued only while connected (`script`), so the turn's cork is there to flush it.
-  const batcher = createTurnBatcher(perCall, holdLuaCodec, run, () => corkTick());
+  const batcher = createTurnBatcher(batchBodies, holdLuaCodec, run, () => corkTick());
   /** One of the per-call scripts: in the turn's batch when it can join one, else on its own. */
-  const script = (name: keyof typeof perCall, lua: string, keys: string[], args: (string | number)[]): Promise<unknown> => {
+  const script = (name: keyof typeof perCall, keys: string[], args: (string | number)[]): Promise<unknown> => {
     if (!closed && redis.status === "ready") {
       const queued = batcher.add(name, keys, args);
       if (queued !== undefined) return queued;
     }
-    return run(lua, keys, args);
+    return run(perCall[name], keys, args);
   };
 
   /** Settles on the next "ready" (or "end"); one shared listener pair however many calls wait. */
@@ -143,7 +144,6 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   function hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> {
     return script(
       "hitWindows",
-      redisLua.hitWindows,
       entries.map((entry) => k(entry.key)),
       [windowMs, nowMs ?? "", ...entries.flatMap((entry) => [entry.cost, entry.limit])],
     ).then((value) => {
@@ -240,7 +240,6 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       holdArguments.keys(hold.counters.map((entry) => entry.key));
       return script(
         "reserveHold",
-        redisHoldLua.reserveHold,
         [...entries.map((entry) => k(entry.key)), k(journal.index), ...requires.map(k)],
         [ttlMs, journal.member, journal.owner, ...entries.flatMap((entry) => [entry.amount, entry.limit]), ...hold.counters.map((entry) => entry.key), requires.length],
       ).then((value): HoldResult => {
@@ -256,7 +255,6 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       holdArguments.keys(settlement.replace.map((entry) => entry.key));
       return script(
         "settleHold",
-        redisHoldLua.settleHold,
         [k(settlement.marker), k(settlement.index), ...settlement.add.map((e) => k(e.key)), ...settlement.replace.map((e) => k(e.key))],
         [ttlMs, settlement.member, settlement.add.length, ...settlement.add.map((e) => e.amount), ...settlement.replace.map((e) => e.amount), ...settlement.replace.map((e) => e.key)],
       ).then((value): SettledHold => {
@@ -343,7 +341,7 @@ function tickCorker(redis: Redis, beforeUncork: () => void): () => void {
     corked = true;
     stream.cork();
     setImmediate(() => {
-      // What waited for the end of the turn (the window checks' batch) joins its write.
+      // What waited for the end of the turn (the per-call scripts' batches) joins its write.
       beforeUncork();
       corked = false;
       stream.uncork();

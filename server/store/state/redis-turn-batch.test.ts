@@ -2,7 +2,7 @@ import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireEnv } from "../../../test/support/require-env.js";
-import { createTurnBatcher, sharedTag } from "./redis-turn-batch.js";
+import { createTurnBatcher, MAX_BATCH, sharedTag } from "./redis-turn-batch.js";
 
 // The batch script on a real Redis: what each operation sees and answers. What the gateway's own
 // scripts decide inside it is the state backend contract's (`redis-state.test.ts`).
@@ -58,6 +58,17 @@ describe("createTurnBatcher", () => {
     expect(sent.map((s) => s.keys.length)).toEqual([4, 1]);
     b.flush();
     expect(sent).toHaveLength(2);
+  });
+
+  it("starts another batch past MAX_BATCH operations, keeping the order they were issued in", async () => {
+    const { b, sent, turns } = batcher();
+    const key = `${prefix}{big}:n`;
+    const count = 2 * MAX_BATCH + 44;
+    const replies = Array.from({ length: count }, () => b.add("incr", [key], [1])!);
+    expect(turns()).toBe(1);
+    b.flush();
+    expect(await Promise.all(replies)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    expect(sent.map((s) => s.keys.length)).toEqual([MAX_BATCH, MAX_BATCH, 44]);
   });
 
   it("rejects only the operation that failed, with its error", async () => {

@@ -13,6 +13,13 @@
  * sent just before the turn's write leaves.
  */
 
+/**
+ * The most operations one batch script runs: a busy tenant's turn can hold hundreds, and one script
+ * holds Redis for all of them (and ioredis spreads every argument into one call); past this, the
+ * turn's next operations start another batch, sent in the same write.
+ */
+export const MAX_BATCH = 128;
+
 /** One script the batch can run: its body, a Lua chunk over `KEYS` and `ARGV` that returns its reply. */
 export type TurnOps<Name extends string> = Readonly<Record<Name, string>>;
 
@@ -59,6 +66,8 @@ export function createTurnBatcher<Name extends string>(
   const index = new Map<Name, number>(names.map((name, i) => [name, i + 1]));
   const lua = batchScript(prelude, names.map((name) => ops[name]));
   let batches = new Map<string, Batch>();
+  /** Batches of this turn that reached {@link MAX_BATCH} operations, sent with the rest. */
+  let full: Batch[] = [];
 
   const sendBatch = (batch: Batch): void => {
     const { queued } = batch;
@@ -87,8 +96,12 @@ export function createTurnBatcher<Name extends string>(
       const tag = sharedTag(keys);
       if (tag === undefined) return undefined;
       let batch = batches.get(tag);
+      if (batch !== undefined && batch.queued.length >= MAX_BATCH) {
+        full.push(batch);
+        batch = undefined;
+      }
       if (batch === undefined) {
-        if (batches.size === 0) turnStarted();
+        if (batches.size === 0 && full.length === 0) turnStarted();
         batch = { keys: [], args: [], queued: [] };
         batches.set(tag, batch);
       }
@@ -99,9 +112,10 @@ export function createTurnBatcher<Name extends string>(
     },
     flush() {
       if (batches.size === 0) return;
-      const due = batches;
+      const due = [...full, ...batches.values()];
       batches = new Map();
-      for (const batch of due.values()) sendBatch(batch);
+      full = [];
+      for (const batch of due) sendBatch(batch);
     },
   };
 }
