@@ -5,7 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync, readdirSync, readFileSync } from "node:fs";
-import { createServer } from "node:net";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -70,18 +69,6 @@ export async function gauges(url: string, names: readonly string[]): Promise<Arr
   } catch {
     return names.map(() => undefined);
   }
-}
-
-/** A free loopback port chosen by the kernel. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /** Creates a replica handle; nothing runs until `start`. */

@@ -17,7 +17,8 @@ import { requireEnv } from "../support/require-env.js";
 import { createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
 import { startTcpProxy, type ProxyMode, type TcpProxy } from "../support/tcp-proxy.js";
 import type { KeyRole } from "./history.js";
-import { createReplica, freePort, type Replica } from "./replica.js";
+import { freePort } from "../support/free-port.js";
+import { createReplica, type Replica } from "./replica.js";
 import { startSoakProviders, type SoakProviders } from "./soak-providers.js";
 
 /** Figures the rig is built with; the checkers compare against them. */

@@ -6,8 +6,8 @@
  * from outside): the caller then uses the shared one.
  */
 import { spawn, spawnSync } from "node:child_process";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
+import { freePort } from "./free-port.js";
 
 export interface PrivateRedis {
   url: string;
@@ -44,15 +44,4 @@ export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
         child.kill("SIGTERM");
       }),
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
 }

@@ -1,9 +1,9 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireEnv } from "../../../test/support/require-env.js";
+import { freePort } from "../../../test/support/free-port.js";
 import { startPrivateRedis } from "../../../test/support/private-redis.js";
 import { startTcpProxy } from "../../../test/support/tcp-proxy.js";
 import { createRedisState } from "./redis-state.js";
@@ -109,7 +109,7 @@ describe("createRedisState", () => {
   });
 
   it("fails fast instead of queueing while Redis is unreachable (P7)", async () => {
-    const port = await unusedPort();
+    const port = await freePort();
     const state = createRedisState({ url: `redis://127.0.0.1:${port}`, connectTimeoutMs: 200 });
     // Default commandTimeoutMs (50): each call waits that long for a connection, then rejects.
     let started = performance.now();
@@ -216,15 +216,3 @@ describe("createRedisState", () => {
     }
   });
 });
-
-/** A loopback port nothing listens on (bound once by the kernel, then released). */
-function unusedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
