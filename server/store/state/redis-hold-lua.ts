@@ -169,12 +169,3 @@ end
 return released
 `,
 } as const;
-
-/** The codec the hold scripts start with, for a script that holds several of them (`redis-turn-batch.ts`). */
-export const holdLuaCodec = CODEC;
-
-/** The hold scripts run per call, without the codec in front. */
-export const holdLuaBodies = {
-  reserveHold: redisHoldLua.reserveHold.slice(CODEC.length),
-  settleHold: redisHoldLua.settleHold.slice(CODEC.length),
-} as const;

@@ -93,12 +93,16 @@ return 0
 `,
 
   /**
-   * KEYS hashes of admitted units per fixed-window index; ARGV windowMs, nowMs ('' = use the
-   * server clock), then cost and limit per key → {admitted 0|1, then allowed 0|1, count,
-   * retryAfterMs per key}. Every key is decided on one clock reading with the same arithmetic, in
-   * the same order, as `evaluateSlidingWindow`; only when all have room are all counted. On the
-   * first hit of a new window, fields older than the previous window are dropped; every counted
-   * key's TTL is set to two windows.
+   * Several `hitWindows` checks at once (the ones a replica issues in one turn of its event loop,
+   * `redis-window-batch.ts`), each its own all-or-nothing step, decided and counted one after the
+   * other in the order given — as the same checks sent as separate scripts in one write would be.
+   * KEYS hashes of admitted units per fixed-window index, every group's keys in turn; ARGV
+   * windowMs, nowMs ('' = use the server clock), the number of groups, each group's key count,
+   * then cost and limit per key → per group {admitted 0|1, then allowed 0|1, count, retryAfterMs
+   * per key}, then the fixed window's index. Every key is decided on one clock reading with the
+   * same arithmetic, in the same order, as `evaluateSlidingWindow`; a group is counted only when
+   * all its keys have room. On the first hit of a new window, fields older than the previous
+   * window are dropped; every counted key's TTL is set to two windows.
    */
   hitWindows: `
 local w = tonumber(ARGV[1])
@@ -113,45 +117,55 @@ local index = math.floor(now / w)
 local elapsed = now - index * w
 local currentField = string.format('%d', index)
 local previousField = string.format('%d', index - 1)
-local reply = {1}
-for i = 1, #KEYS do
-  local key = KEYS[i]
-  local cost = tonumber(ARGV[1 + 2 * i])
-  local limit = tonumber(ARGV[2 + 2 * i])
-  local current = tonumber(redis.call('HGET', key, currentField) or '0')
-  local previous = tonumber(redis.call('HGET', key, previousField) or '0')
-  local weighted = previous * (w - elapsed)
-  if weighted + (current + cost) * w <= limit * w then
-    reply[#reply + 1] = 1
-    reply[#reply + 1] = current + cost + math.ceil(weighted / w)
-    reply[#reply + 1] = 0
-  else
-    reply[1] = 0
-    reply[#reply + 1] = 0
-    reply[#reply + 1] = current + math.ceil(weighted / w)
-    local room = limit - current - cost
-    if room >= 0 then
-      reply[#reply + 1] = w - math.floor(room * w / previous) - elapsed
-    elseif cost > limit then
-      reply[#reply + 1] = -1
+local groups = tonumber(ARGV[3])
+local reply = {}
+local k = 0
+local a = 3 + groups
+for g = 1, groups do
+  local n = tonumber(ARGV[3 + g])
+  local head = #reply + 1
+  reply[head] = 1
+  for i = 1, n do
+    local key = KEYS[k + i]
+    local cost = tonumber(ARGV[a + 2 * i - 1])
+    local limit = tonumber(ARGV[a + 2 * i])
+    local current = tonumber(redis.call('HGET', key, currentField) or '0')
+    local previous = tonumber(redis.call('HGET', key, previousField) or '0')
+    local weighted = previous * (w - elapsed)
+    if weighted + (current + cost) * w <= limit * w then
+      reply[#reply + 1] = 1
+      reply[#reply + 1] = current + cost + math.ceil(weighted / w)
+      reply[#reply + 1] = 0
     else
-      reply[#reply + 1] = w - elapsed + (w - math.floor((limit - cost) * w / current))
-    end
-  end
-end
-if reply[1] == 1 then
-  for i = 1, #KEYS do
-    local key = KEYS[i]
-    if redis.call('HEXISTS', key, currentField) == 0 then
-      for _, field in ipairs(redis.call('HKEYS', key)) do
-        if field ~= previousField then
-          redis.call('HDEL', key, field)
-        end
+      reply[head] = 0
+      reply[#reply + 1] = 0
+      reply[#reply + 1] = current + math.ceil(weighted / w)
+      local room = limit - current - cost
+      if room >= 0 then
+        reply[#reply + 1] = w - math.floor(room * w / previous) - elapsed
+      elseif cost > limit then
+        reply[#reply + 1] = -1
+      else
+        reply[#reply + 1] = w - elapsed + (w - math.floor((limit - cost) * w / current))
       end
     end
-    redis.call('HINCRBY', key, currentField, ARGV[1 + 2 * i])
-    redis.call('PEXPIRE', key, 2 * w)
   end
+  if reply[head] == 1 then
+    for i = 1, n do
+      local key = KEYS[k + i]
+      if redis.call('HEXISTS', key, currentField) == 0 then
+        for _, field in ipairs(redis.call('HKEYS', key)) do
+          if field ~= previousField then
+            redis.call('HDEL', key, field)
+          end
+        end
+      end
+      redis.call('HINCRBY', key, currentField, ARGV[a + 2 * i - 1])
+      redis.call('PEXPIRE', key, 2 * w)
+    end
+  end
+  k = k + n
+  a = a + 2 * n
 end
 reply[#reply + 1] = index
 return reply

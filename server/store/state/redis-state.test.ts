@@ -2,9 +2,9 @@ import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireEnv } from "../../../test/support/require-env.js";
 import { freePort } from "../../../test/support/free-port.js";
 import { startPrivateRedis } from "../../../test/support/private-redis.js";
+import { requireEnv } from "../../../test/support/require-env.js";
 import { startTcpProxy } from "../../../test/support/tcp-proxy.js";
 import { createRedisState } from "./redis-state.js";
 import { runHoldJournalContract } from "./hold-journal.contract.js";
@@ -137,7 +137,7 @@ describe("createRedisState", () => {
     await state.close();
   });
 
-  it("sends the scripts of one turn as one script per tenant", async () => {
+  it("sends the window checks of one turn as one script per tenant", async () => {
     const { keyPrefix, state } = newState("window-batch");
     await state.ping();
     const monitor = await new Redis(url).monitor();
@@ -153,7 +153,7 @@ describe("createRedisState", () => {
       const checks = await Promise.all([
         ...Array.from({ length: 8 }, (_, i) => state.hitWindows([{ key: `rl:{t1}:k${i % 3}`, cost: 1, limit: 3 }], W)),
         state.hitWindows([{ key: "rl:{t2}:k", cost: 1, limit: 3 }, { key: "rl:{t2}:j", cost: 1, limit: 3 }], W),
-        state.hitWindows([{ key: "rl:{t1}:k0", cost: 1, limit: 3 }], W, Date.now()), // its own clock, the same tenant: the same batch
+        state.hitWindows([{ key: "rl:{t1}:k0", cost: 1, limit: 3 }], W, Date.now()), // its own clock: its own script
         state.hitWindows([{ key: "rl:untagged-a", cost: 1, limit: 3 }, { key: "rl:untagged-b", cost: 1, limit: 3 }], W), // no shared tag: alone
       ]);
       // k0 gets hits 0, 3, 6 (3 of 3), k1 1, 4, 7 (3), k2 2, 5 (2): all admitted; then the
@@ -161,8 +161,8 @@ describe("createRedisState", () => {
       expect(checks.map((c) => c.admitted)).toEqual([true, true, true, true, true, true, true, true, true, false, true]);
       expect(checks.slice(0, 8).map((c) => c.hits[0]!.count)).toEqual([1, 1, 1, 2, 2, 2, 3, 3]);
       await new Promise((r) => setTimeout(r, 100));
-      // t1's nine checks in one script, t2's in another, the untagged one alone.
-      expect([...scripts.values()].sort((a, b) => a - b)).toEqual([2, 2, 9]);
+      // t1's eight checks in one script, t2's in another, the clocked and untagged ones alone.
+      expect([...scripts.values()].sort((a, b) => a - b)).toEqual([1, 2, 2, 8]);
     } finally {
       monitor.disconnect();
       await state.close();

@@ -2,9 +2,9 @@ import { createHash } from "node:crypto";
 import { Redis } from "ioredis";
 import { callSafely } from "../../after-call.js";
 import { holdArguments, holdRecord, type HoldResult, type OpenHold, type SettledHold } from "./hold-journal.js";
-import { holdLuaBodies, holdLuaCodec, redisHoldLua } from "./redis-hold-lua.js";
+import { redisHoldLua } from "./redis-hold-lua.js";
 import { redisLua } from "./redis-lua.js";
-import { createTurnBatcher } from "./redis-turn-batch.js";
+import { createWindowBatcher } from "./redis-window-batch.js";
 import { stateArguments } from "./state-arguments.js";
 import type { ReleaseEntry, ReserveEntry, ReserveResult, StateBackend, WindowHit, WindowHitEntry, WindowHits } from "./state-backend.js";
 
@@ -72,7 +72,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   redis.on("error", (err: Error) => opts.onError?.(err));
   if (opts.onWarning !== undefined) redis.on("ready", () => void checkEvictionPolicy(redis, opts.onWarning!));
   const runScript = createScriptRunner(redis);
-  const corkTick = tickCorker(redis, () => batcher.flush());
+  const corkTick = tickCorker(redis, () => windows.flush());
   /**
    * `send()` once the client is connected — at once when it is, without an `await`: the methods
    * below chain promises rather than suspend an `async` frame per command in flight.
@@ -85,19 +85,8 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     });
   const k = (key: string): string => prefix + key;
   let closed = false;
-  /** The scripts every call runs: alone, and their bodies for the batch of a tenant's turn (`redis-turn-batch.ts`). */
-  const perCall = { hitWindows: redisLua.hitWindows, reserveHold: redisHoldLua.reserveHold, settleHold: redisHoldLua.settleHold } as const;
-  const batchBodies = { hitWindows: redisLua.hitWindows, reserveHold: holdLuaBodies.reserveHold, settleHold: holdLuaBodies.settleHold } as const;
-  // Queued only while connected (`script`), so the turn's cork is there to flush it.
-  const batcher = createTurnBatcher(batchBodies, holdLuaCodec, run, () => corkTick());
-  /** One of the per-call scripts: in the turn's batch when it can join one, else on its own. */
-  const script = (name: keyof typeof perCall, keys: string[], args: (string | number)[]): Promise<unknown> => {
-    if (!closed && redis.status === "ready") {
-      const queued = batcher.add(name, keys, args);
-      if (queued !== undefined) return queued;
-    }
-    return run(perCall[name], keys, args);
-  };
+  // Queued only while connected (`hitWindows`), so the turn's cork is there to flush it.
+  const windows = createWindowBatcher((keys, args) => run(redisLua.hitWindows, keys, args), () => corkTick());
 
   /** Settles on the next "ready" (or "end"); one shared listener pair however many calls wait. */
   let nextReady: Promise<void> | undefined;
@@ -140,21 +129,16 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     }
   }
 
-  /** `hitWindows` after its argument checks: one script for every entry. */
+  /** `hitWindows` after its argument checks: the turn's batch when it can join one, else a script of its own. */
   function hitWindows(entries: readonly WindowHitEntry[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> {
-    return script(
-      "hitWindows",
-      entries.map((entry) => k(entry.key)),
-      [windowMs, nowMs ?? "", ...entries.flatMap((entry) => [entry.cost, entry.limit])],
-    ).then((value) => {
-      const reply = value as number[];
-      const hits: WindowHit[] = [];
-      // [admitted, (allowed, count, retryAfterMs) per entry…, window]
-      for (let i = 1; i + 2 < reply.length - 1; i += 3) {
-        hits.push({ allowed: reply[i] === 1, count: Number(reply[i + 1]), retryAfterMs: Number(reply[i + 2]) });
-      }
-      return { admitted: reply[0] === 1, hits, window: Number(reply[reply.length - 1]) };
-    });
+    const keys = entries.map((entry) => k(entry.key));
+    const pairs: number[] = [];
+    for (const entry of entries) pairs.push(entry.cost, entry.limit);
+    if (!closed && redis.status === "ready") {
+      const queued = windows.add(keys, pairs, windowMs, nowMs);
+      if (queued !== undefined) return queued;
+    }
+    return windows.one(keys, pairs, windowMs, nowMs);
   }
 
   return {
@@ -238,8 +222,8 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       stateArguments.ttl(ttlMs);
       holdArguments.journal(journal);
       holdArguments.keys(hold.counters.map((entry) => entry.key));
-      return script(
-        "reserveHold",
+      return run(
+        redisHoldLua.reserveHold,
         [...entries.map((entry) => k(entry.key)), k(journal.index), ...requires.map(k)],
         [ttlMs, journal.member, journal.owner, ...entries.flatMap((entry) => [entry.amount, entry.limit]), ...hold.counters.map((entry) => entry.key), requires.length],
       ).then((value): HoldResult => {
@@ -253,8 +237,8 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
       stateArguments.release([...settlement.add, ...settlement.replace]);
       stateArguments.ttl(ttlMs);
       holdArguments.keys(settlement.replace.map((entry) => entry.key));
-      return script(
-        "settleHold",
+      return run(
+        redisHoldLua.settleHold,
         [k(settlement.marker), k(settlement.index), ...settlement.add.map((e) => k(e.key)), ...settlement.replace.map((e) => k(e.key))],
         [ttlMs, settlement.member, settlement.add.length, ...settlement.add.map((e) => e.amount), ...settlement.replace.map((e) => e.amount), ...settlement.replace.map((e) => e.key)],
       ).then((value): SettledHold => {
@@ -341,7 +325,7 @@ function tickCorker(redis: Redis, beforeUncork: () => void): () => void {
     corked = true;
     stream.cork();
     setImmediate(() => {
-      // What waited for the end of the turn (the per-call scripts' batches) joins its write.
+      // What waited for the end of the turn (the window checks' batch) joins its write.
       beforeUncork();
       corked = false;
       stream.uncork();

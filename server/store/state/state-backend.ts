@@ -209,8 +209,8 @@ export interface StateBackend {
   /**
    * `hitWindow` on several windows (e.g. a caller's key, team and org limits, requests and tokens)
    * as one all-or-nothing step: every entry is decided on the same clock reading; when all have
-   * room all are counted, otherwise none is. One round trip, one Lua script in Redis (which may run
-   * the same turn's other checks and holds of the tenant beside it, `redis-turn-batch.ts`), so the
+   * room all are counted, otherwise none is. One round trip, one Lua script in Redis (which may decide
+   * the same turn's other checks of the tenant beside it, each on its own, `redis-window-batch.ts`), so the
    * keys must share a Redis Cluster slot (a common hash tag) and may not repeat. An empty list resolves
    * `{ admitted: true, hits: [] }` without reaching the backend.
    */
