@@ -6,7 +6,7 @@
  * immediate owner. Used to find what an open stream holds (bench/README.md, "Memory per open
  * stream").
  *
- *   node --max-old-space-size=6000 --import tsx bench/heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top 40] [--file PART]
+ *   node --max-old-space-size=6000 --import tsx bench/heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top 40] [--file PART] [--frames]
  *
  * `--file PART` also lists, for the files whose path contains PART, the groups charged to them.
  * `--frames` also lists the new suspended `async` functions and generators (V8's `Generator`
@@ -30,11 +30,9 @@ const flag = (name: string) => {
 };
 const top = Number(flag("top") ?? 40);
 const filePart = flag("file");
-const framesIndex = args.indexOf("--frames");
-const frames = framesIndex >= 0;
-if (frames) args.splice(framesIndex, 1);
-const [fileA, fileB] = args;
-if (!fileA || !fileB) throw new Error("usage: heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N] [--file PART]");
+const frames = args.includes("--frames");
+const [fileA, fileB] = args.filter((a) => a !== "--frames");
+if (!fileA || !fileB) throw new Error("usage: heap-diff.ts BEFORE.heapsnapshot AFTER.heapsnapshot [--top N] [--file PART] [--frames]");
 
 const load = (file: string) => JSON.parse(readFileSync(file, "utf8")) as Snapshot;
 const before = load(fileA);

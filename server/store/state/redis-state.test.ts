@@ -140,7 +140,7 @@ describe("createRedisState", () => {
   it("sends the window checks of one turn as one script per tenant", async () => {
     const { keyPrefix, state } = newState("window-batch");
     await state.ping();
-    const monitor = await new Redis(url).monitor();
+    const monitor = await admin.monitor(); // a connection of its own, in MONITOR mode
     // By the keys each script was sent for: a server that had forgotten the script sees it again as EVAL.
     const scripts = new Map<string, number>();
     monitor.on("monitor", (_time: string, args: string[]) => {

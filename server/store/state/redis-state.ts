@@ -73,18 +73,20 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   if (opts.onWarning !== undefined) redis.on("ready", () => void checkEvictionPolicy(redis, opts.onWarning!));
   const runScript = createScriptRunner(redis);
   const corkTick = tickCorker(redis, () => windows.flush());
+  let closed = false;
+  /** Open and connected: a command can be written now. */
+  const connected = (): boolean => !closed && redis.status === "ready";
   /**
    * `send()` once the client is connected — at once when it is, without an `await`: the methods
    * below chain promises rather than suspend an `async` frame per command in flight.
    */
-  const whenReady = <T>(send: () => Promise<T>): Promise<T> => (!closed && redis.status === "ready" ? callSafely(send) : ready(commandTimeoutMs).then(send));
+  const whenReady = <T>(send: () => Promise<T>): Promise<T> => (connected() ? callSafely(send) : ready(commandTimeoutMs).then(send));
   const run: ScriptRunner = (lua, keys, args) =>
     whenReady(() => {
       corkTick();
       return runScript(lua, keys, args);
     });
   const k = (key: string): string => prefix + key;
-  let closed = false;
   // Queued only while connected (`hitWindows`), so the turn's cork is there to flush it.
   const windows = createWindowBatcher((keys, args) => run(redisLua.hitWindows, keys, args), () => corkTick());
 
@@ -134,7 +136,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     const keys = entries.map((entry) => k(entry.key));
     const pairs: number[] = [];
     for (const entry of entries) pairs.push(entry.cost, entry.limit);
-    if (!closed && redis.status === "ready") {
+    if (connected()) {
       const queued = windows.add(keys, pairs, windowMs, nowMs);
       if (queued !== undefined) return queued;
     }

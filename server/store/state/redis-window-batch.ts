@@ -22,15 +22,15 @@ export interface WindowBatcher {
    */
   add(keys: readonly string[], pairs: readonly number[], windowMs: number, nowMs: number | undefined): Promise<WindowHits> | undefined;
   /** Sends one check at once, alone (what cannot be queued: a connection not ready, keys without a shared tag). */
-  one(keys: string[], pairs: readonly number[], windowMs: number, nowMs: number | undefined): Promise<WindowHits>;
+  one(keys: string[], pairs: number[], windowMs: number, nowMs: number | undefined): Promise<WindowHits>;
   /** Sends every queued batch; called once per turn, before the turn's write leaves. */
   flush(): void;
 }
 
 /**
  * The most checks one script decides: a busy tenant's turn can hold hundreds, and one script holds
- * Redis for all of them (and ioredis spreads every argument into one call); past this, the turn's
- * next checks start another batch, sent in the same write, after it.
+ * Redis for all of them (and ioredis spreads every argument into one call); a full batch is sent at
+ * once, into the turn's corked write, and the turn's next checks start another after it.
  */
 export const MAX_BATCH = 128;
 
@@ -56,8 +56,6 @@ interface Batch {
  */
 export function createWindowBatcher(send: (keys: string[], args: (string | number)[]) => Promise<unknown>, turnStarted: () => void): WindowBatcher {
   let batches = new Map<string, Batch>();
-  /** Batches of this turn that reached {@link MAX_BATCH} checks, sent with the rest. */
-  let full: Batch[] = [];
 
   const waitFor = (batch: Batch, size: number): Promise<WindowHits> =>
     new Promise<WindowHits>((resolve, reject) => batch.waiting.push({ size, resolve, reject }));
@@ -89,12 +87,10 @@ export function createWindowBatcher(send: (keys: string[], args: (string | numbe
       if (tag === undefined) return undefined;
       const id = `${tag}\n${windowMs}\n${nowMs ?? ""}`;
       let batch = batches.get(id);
-      if (batch !== undefined && batch.waiting.length >= MAX_BATCH) {
-        full.push(batch);
-        batch = undefined;
-      }
-      if (batch === undefined) {
-        if (batches.size === 0 && full.length === 0) turnStarted();
+      if (batch === undefined || batch.waiting.length >= MAX_BATCH) {
+        // A full batch leaves now: the turn's write is corked, so it still goes out with the rest, before them.
+        if (batch !== undefined) sendBatch(batch);
+        else if (batches.size === 0) turnStarted();
         batch = { keys: [], pairs: [], windowMs, nowMs, waiting: [] };
         batches.set(id, batch);
       }
@@ -103,17 +99,16 @@ export function createWindowBatcher(send: (keys: string[], args: (string | numbe
       return waitFor(batch, keys.length);
     },
     one(keys, pairs, windowMs, nowMs) {
-      const batch: Batch = { keys, pairs: [...pairs], windowMs, nowMs, waiting: [] };
+      const batch: Batch = { keys, pairs, windowMs, nowMs, waiting: [] };
       const hits = waitFor(batch, keys.length);
       sendBatch(batch);
       return hits;
     },
     flush() {
       if (batches.size === 0) return;
-      const due = [...full, ...batches.values()];
+      const due = batches;
       batches = new Map();
-      full = [];
-      for (const batch of due) sendBatch(batch);
+      for (const batch of due.values()) sendBatch(batch);
     },
   };
 }
