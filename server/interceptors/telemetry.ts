@@ -4,6 +4,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { afterCall } from "../after-call.js";
 import { accessLogFields } from "../observability/access-log.js";
+import { writeAccessLine } from "../observability/access-line.js";
 import { codeName, outcomeCode } from "../observability/code-name.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -97,8 +98,7 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
         ...(traceId === undefined ? {} : { traceId }),
       });
       const fault = err !== undefined && !(err instanceof ConnectError && isCallerError(err.code));
-      if (fault) deps.logger.warn(fields, "rpc");
-      else deps.logger.info(fields, "rpc");
+      writeAccessLine(deps.logger, fault ? "warn" : "info", fields, "rpc");
       deps.metrics?.rpcEnded({
         service,
         method,

@@ -8,6 +8,7 @@ import { bearerToken } from "../interceptors/auth.js";
 import { codeName } from "../interceptors/telemetry.js";
 import type { AuditLog } from "../audit/audit-log.js";
 import { accessLogFields } from "../observability/access-log.js";
+import { writeAccessLine } from "../observability/access-line.js";
 import { callSummaryOf, type CallSummary } from "../observability/call-summary.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
@@ -309,8 +310,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
         ...(ttftMs === undefined ? {} : { timeToFirstTokenMs: ttftMs }),
         ...(err === undefined ? {} : { error: err }),
       });
-      if (err === undefined || (err instanceof ConnectError && severity < 500)) deps.logger.info(fields, "rpc");
-      else deps.logger.warn(fields, "rpc");
+      writeAccessLine(deps.logger, err === undefined || (err instanceof ConnectError && severity < 500) ? "info" : "warn", fields, "rpc");
     };
     run().then(
       (end) => {
