@@ -18,10 +18,13 @@
  *
  *   node --import tsx bench/run.ts [--delay-ms 0] [--seconds 4] [--repeat 1] [--conns 1,16,64]
  *     [--only direct,proxy,portkey,minimal,sb,full,ttft,streams] [--ttft-count 300] [--streams 1000]
- *     [--warmup 3000] [--out bench/results/latest.json]
+ *     [--warmup 3000] [--tenants 64] [--out bench/results/latest.json]
  * Every target first serves `--warmup` calls (16 callers, at most 10 s), not measured — a Switchboard
  * replica every kind of call first — since a replica's first thousands of calls run 30–50 % slower
  * while its JIT and pools warm (bench/README.md).
+ * `--tenants N`: the full pipeline's replica serves N tenants configured alike, and its unary rows
+ * spread their calls over the N keys in turn (default 64; 1 gives the single-tenant figures of
+ * the runs before session 16).
  * `full` needs DATABASE_URL and REDIS_URL (eval "$(bash scripts/services.sh up)"); SB_BENCH_PROFILE=1
  * writes a CPU profile of each Switchboard replica to bench/results/profiles/.
  */
@@ -51,6 +54,7 @@ const TTFT_COUNT = Number(arg("ttft-count", "300"));
 const STREAMS = Number(arg("streams", "1000"));
 const OUT = arg("out", "bench/results/latest.json");
 const WARMUP = Number(arg("warmup", "3000"));
+const TENANTS = Number(arg("tenants", "64"));
 const ROOT = new URL("..", import.meta.url).pathname;
 const PROFILE_DIR = process.env.SB_BENCH_PROFILE ? join(ROOT, "bench/results/profiles") : undefined;
 
@@ -130,10 +134,13 @@ const openaiBody = (text: string, stream = false) =>
 interface OpenAITarget {
   pool: Pool;
   headers: Record<string, string>;
+  /** The `authorization` of call `i`, when the calls spread over several keys (tenants). */
+  bearer?: (i: number) => string;
 }
 
 const postChat = (t: OpenAITarget, prompt: (i: number) => string) => async (i: number) => {
-  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers: { "content-type": "application/json", ...t.headers }, body: openaiBody(prompt(i)) });
+  const headers = { "content-type": "application/json", ...t.headers, ...(t.bearer === undefined ? {} : { authorization: t.bearer(i) }) };
+  const res = await t.pool.request({ path: "/v1/chat/completions", method: "POST", headers, body: openaiBody(prompt(i)) });
   await res.body.text();
   if (res.statusCode !== 200) throw new Error(String(res.statusCode));
 };
@@ -200,13 +207,21 @@ const openChatStream = (client: Client<typeof CapabilityService>) => async (sign
   for await (const _ of client.chatStream(benchChat("bench-slow-stream"), { signal })) void _;
 };
 
-/** Clients of one Switchboard replica. */
+/**
+ * Clients of one Switchboard replica. The unary calls spread over its tenants' keys in turn
+ * (`--tenants`), as a gateway serving many tenants sees them: per-tenant state — rate-limit
+ * windows, budget counters, cache entries — is then spread too, and what the gateway batches per
+ * tenant is not flattered; streams use the first key.
+ */
 function switchboardClients(gw: BenchGateway, streams: number) {
+  let turn = 0;
+  const bearer = (i: number) => `Bearer ${gw.keys[i % gw.keys.length]}`;
   const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${gw.key}`);
+    req.header.set("authorization", req.stream ? `Bearer ${gw.key}` : bearer(turn++));
     return next(req);
   };
   return {
+    bearer,
     connect: createClient(CapabilityService, createConnectTransport({ baseUrl: gw.url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [withKey] })),
     grpc: createClient(CapabilityService, createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] })),
     openai: { pool: new Pool(gw.url, { connections: Math.max(128, streams + 16) }), headers: { authorization: `Bearer ${gw.key}` } } satisfies OpenAITarget,
@@ -293,11 +308,12 @@ async function main(): Promise<void> {
     // Every measured Node process runs with the memory probe (`--expose-gc` and a SIGWINCH
     // handler, idle until the open-streams rows), so their memory is read after a full GC.
     const probe = memoryProbe();
-    const gw = await startSwitchboard({ upstreamUrl, mode, nodeFlags: probe.nodeFlags, env: probe.env, ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
+    const gw = await startSwitchboard({ upstreamUrl, mode, tenants: mode === "production" ? TENANTS : 1, nodeFlags: probe.nodeFlags, env: probe.env, ...(PROFILE_DIR ? { profileDir: PROFILE_DIR } : {}) });
     gateways.push(gw);
     const name = mode === "embedded" ? "sb" : "sb-full";
     const c = switchboardClients(gw, STREAMS);
     pools.push(c.openai.pool);
+    const spread: OpenAITarget = { ...c.openai, bearer: c.bearer };
     const pid = gw.process.pid;
     const prompt = mode === "embedded" ? FIXED : unique;
     // A first call of each kind must succeed, or the rows would measure errors.
@@ -307,9 +323,9 @@ async function main(): Promise<void> {
     const kinds: [string, (i: number) => Promise<void>][] = [
       [`${name} connect`, async () => void (await c.connect.chat(benchChat(prompt())))],
       // The same call sent by undici, as the OpenAI rows are: the gateway's cost without connect-node's client on the shared cores.
-      [`${name} connect (raw client)`, () => connectChat(c.openai.pool, `Bearer ${gw.key}`, prompt())],
+      [`${name} connect (raw client)`, (i) => connectChat(c.openai.pool, c.bearer(i), prompt())],
       [`${name} grpc`, async () => void (await c.grpc.chat(benchChat(prompt())))],
-      [`${name} openai`, postChat(c.openai, prompt)],
+      [`${name} openai`, postChat(spread, prompt)],
     ];
     // Every kind of call warms the replica before its first row: the paths share the pipeline, and
     // a row measured while the JIT still compiles what a later row also runs is charged for it.
@@ -320,7 +336,7 @@ async function main(): Promise<void> {
       const hit = await c.connect.chat(benchChat("hello benchmark"));
       if (hit.usage?.cacheStatus === undefined) process.stderr.write("sb-full: the response carries no cache status\n");
       rows.push(...(await measure(`${name} connect cache hit`, pid, async () => void (await c.connect.chat(benchChat("hello benchmark"))))));
-      rows.push(...(await measure(`${name} openai cache hit`, pid, postChat(c.openai, FIXED))));
+      rows.push(...(await measure(`${name} openai cache hit`, pid, postChat(spread, FIXED))));
     }
     if (ONLY.has("ttft")) {
       // As the unary rows: on the full pipeline every stream is a cache miss that goes to the
