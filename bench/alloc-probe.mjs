@@ -5,7 +5,8 @@
  * needs; `--heap-prof` keeps only what is still alive at exit. Samples from `ALLOC_PROBE_START_S`
  * to `ALLOC_PROBE_STOP_S` seconds after start (default 8 to 14, or until SIGTERM) and writes the profile to
  * `ALLOC_PROBE_OUT` (a .heapprofile, summarised by `bench/alloc-top.ts`). Does nothing without
- * `ALLOC_PROBE_OUT`.
+ * `ALLOC_PROBE_OUT`. With `ALLOC_PROBE_SURVIVORS=1` it leaves out the sampled objects a scavenge
+ * freed: what is left is what the scavenges promoted (and the young objects alive at the end).
  */
 import { writeFileSync } from "node:fs";
 import { Session } from "node:inspector";
@@ -16,7 +17,10 @@ if (out) {
   const session = new Session();
   session.connect();
   setTimeout(() => {
-    session.post("HeapProfiler.startSampling", { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true });
+    // ALLOC_PROBE_SURVIVORS=1: without what the scavenges freed — the objects that outlived them
+    // (promoted, or still young at the end), by where they were made.
+    const minor = process.env.ALLOC_PROBE_SURVIVORS !== "1";
+    session.post("HeapProfiler.startSampling", { samplingInterval: 8192, includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: minor });
   }, seconds("ALLOC_PROBE_START_S", 8)).unref();
   let written = false;
   const stop = () => {

@@ -26,6 +26,12 @@ export interface GcTotals {
   gcCpuMs: number;
   scavenges: number;
   markCompacts: number;
+  /**
+   * Bytes the scavenges moved to the old generation (`promoted=`): objects that outlived two
+   * scavenges. What a mark-compact later has to find dead, and what grows the old space (and RSS)
+   * between mark-compacts.
+   */
+  promotedBytes: number;
 }
 
 export interface GcTrace {
@@ -35,7 +41,7 @@ export interface GcTrace {
 
 /** Sums the `--trace-gc-nvp` lines of `text`. */
 export function sumGcLines(text: string): GcTotals {
-  const out: GcTotals = { allocatedBytes: 0, pauseMs: 0, maxPauseMs: 0, gcCpuMs: 0, scavenges: 0, markCompacts: 0 };
+  const out: GcTotals = { allocatedBytes: 0, pauseMs: 0, maxPauseMs: 0, gcCpuMs: 0, scavenges: 0, markCompacts: 0, promotedBytes: 0 };
   for (const line of text.split("\n")) {
     const kind = / gc=(\w+)/.exec(line)?.[1];
     if (kind === undefined) continue;
@@ -45,7 +51,10 @@ export function sumGcLines(text: string): GcTotals {
     out.maxPauseMs = Math.max(out.maxPauseMs, pause);
     out.gcCpuMs += pause + Number(/ incremental=([\d.]+)/.exec(line)?.[1] ?? 0);
     for (const m of line.matchAll(/ background\.[\w.]+=([\d.]+)/g)) out.gcCpuMs += Number(m[1]);
-    if (kind === "s") out.scavenges++;
+    if (kind === "s") {
+      out.scavenges++;
+      out.promotedBytes += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
+    }
     else if (kind === "mc" || kind === "mmc") out.markCompacts++;
   }
   return out;
