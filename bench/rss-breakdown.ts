@@ -29,11 +29,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = mkdtempSync(join(tmpdir(), "sb-rss-"));
 const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
-// For the replica only (startNode passes this process's environment on; the upstream is started).
-process.env.NODE_OPTIONS = [process.env.NODE_OPTIONS ?? "", "--expose-gc", "--import", new URL("rss-probe.mjs", import.meta.url).pathname, arg("node-flags", "")].join(" ").trim();
-process.env.SB_RSS_PROBE_DIR = dir;
-const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production" });
-delete process.env.NODE_OPTIONS;
+// The replica's own command line (not NODE_OPTIONS: Node refuses some V8 flags there, and the
+// build step would inherit it).
+const nodeFlags = ["--expose-gc", "--import", new URL("rss-probe.mjs", import.meta.url).pathname, ...arg("node-flags", "").split(" ").filter(Boolean)];
+const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production", nodeFlags, env: { SB_RSS_PROBE_DIR: dir } });
 const pid = gw.process.pid;
 const { connect, grpc } = capabilityClients(gw);
 const openai = new Pool(gw.url, { connections: 128 });
