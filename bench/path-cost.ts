@@ -46,7 +46,7 @@ import { followGcTrace } from "./gc-trace.js";
 import { benchChat, connectChat } from "./raw-client.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
-import { capabilityClients, omitFlag, startSwitchboard } from "./switchboard-setup.js";
+import { bearerOf, capabilityClients, omitFlag, startSwitchboard } from "./switchboard-setup.js";
 import { arg, flag } from "./cli.js";
 
 const argv = process.argv.slice(2);
@@ -96,8 +96,7 @@ const minimal = flag("minimal")
   : undefined;
 const minimalPool = minimal ? new Pool(`http://127.0.0.1:${minimal.port}`, { connections: CONNS }) : undefined;
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
-/** The bearer of call `i`: the tenants' keys in turn. */
-const bearer = (i: number) => `Bearer ${gw.keys[i % gw.keys.length]}`;
+const bearer = (i: number) => bearerOf(gw, i);
 async function openaiChat(to: Pool, i: number): Promise<void> {
   const res = await to.request({
     path: "/v1/chat/completions",

@@ -42,7 +42,7 @@ import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
 import { memoryProbe } from "./gateway-memory.js";
 import { hasOpenAIToken, measureOpenStreams, measureTtft, type OpenStreamsRow, type StreamProbe, type TtftRow } from "./streams.js";
-import { startSwitchboard, type BenchGateway } from "./switchboard-setup.js";
+import { bearerOf, startSwitchboard, type BenchGateway } from "./switchboard-setup.js";
 import { arg } from "./cli.js";
 
 const DELAY_MS = Number(arg("delay-ms", "0"));
@@ -215,7 +215,7 @@ const openChatStream = (client: Client<typeof CapabilityService>) => async (sign
  */
 function switchboardClients(gw: BenchGateway, streams: number) {
   let turn = 0;
-  const bearer = (i: number) => `Bearer ${gw.keys[i % gw.keys.length]}`;
+  const bearer = (i: number) => bearerOf(gw, i);
   const withKey: Interceptor = (next) => (req) => {
     req.header.set("authorization", req.stream ? `Bearer ${gw.key}` : bearer(turn++));
     return next(req);
@@ -364,7 +364,7 @@ async function main(): Promise<void> {
   const machine = { cpus: cpus().length, model: cpus()[0]?.model ?? "", node: process.version, upstreamDelayMs: DELAY_MS, seconds: SECONDS, repeat: REPEAT };
   const summary = ratios(rows, ttft);
   mkdirSync(join(ROOT, "bench/results"), { recursive: true });
-  writeFileSync(resolve(ROOT, OUT), JSON.stringify({ date: new Date().toISOString(), machine, only: [...ONLY], rows, ttft, openStreams, rssIdleMb: rssIdle, summary }, null, 2));
+  writeFileSync(resolve(ROOT, OUT), JSON.stringify({ date: new Date().toISOString(), machine, only: [...ONLY], tenants: TENANTS, rows, ttft, openStreams, rssIdleMb: rssIdle, summary }, null, 2));
   process.stdout.write(report(rows, ttft, openStreams, rssIdle, summary));
   await Promise.all(pools.map((p) => p.close()));
   for (const p of procs) await p.stop();

@@ -49,6 +49,9 @@ export interface BenchGateway {
   close(): Promise<void>;
 }
 
+/** The bearer of call `i` to `gw`: its tenants' keys in turn. */
+export const bearerOf = (gw: BenchGateway, i: number): string => `Bearer ${gw.keys[i % gw.keys.length]}`;
+
 /** A feature of the `production` pipeline that {@link SwitchboardOptions.omit} can leave out. */
 export type Feature = "budget" | "ratelimit" | "guardrails" | "cache" | "requestlog" | "fsync" | "redis";
 export const FEATURES: readonly Feature[] = ["budget", "ratelimit", "guardrails", "cache", "requestlog", "fsync", "redis"];
