@@ -43,7 +43,7 @@ async function main(): Promise<void> {
   }
   applyHeapGrowth(config.server.heapGrowthPercent);
   // Human-readable lines only on a terminal that asked for them; JSON everywhere else.
-  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty && process.stdout.isTTY === true });
+  const logger = createLogger({ level: config.log.level, pretty: config.log.pretty && process.stdout.isTTY === true, batchMs: config.log.batchMs });
   // Traces: OTLP/HTTP export with OTEL_EXPORTER_OTLP_ENDPOINT; without it, no tracer at all.
   const tracing = await createTracing({
     ...(config.telemetry.otlpEndpoint === undefined ? {} : { otlpEndpoint: config.telemetry.otlpEndpoint }),
@@ -195,6 +195,8 @@ async function main(): Promise<void> {
     "listening",
   );
   if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
+  // Supervisors wait for "listening": it leaves now, not with the next batch of lines.
+  logger.flush();
   // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
   process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
 }

@@ -60,6 +60,11 @@ export interface Config {
     level: LogLevel;
     /** Human-readable lines instead of JSON, only when stdout is a terminal (`SWITCHBOARD_LOG_PRETTY`). */
     pretty: boolean;
+    /**
+     * The longest a JSON line waits on stdout to be written with the lines after it (0: every line
+     * written as it comes); see `observability/batched-destination.ts`.
+     */
+    batchMs: number;
   };
   /** Virtual-key authentication (tenancy). */
   auth: {
@@ -162,7 +167,7 @@ export function defaultConfig(): Config {
     server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, heapGrowthPercent: 0 },
     database: { dataDir: ".data/pglite", poolSize: 10 },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
-    log: { level: "info", pretty: false },
+    log: { level: "info", pretty: false, batchMs: 50 },
     auth: { cacheTtlMs: 5_000 },
     vault: {},
     audit: { checkpointIntervalMs: 60_000 },
@@ -194,6 +199,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_REDIS_BREAKER_FAILURES", path: "redis.breakerFailures", description: "consecutive Redis failures that open its circuit breaker" },
   { env: "SWITCHBOARD_REDIS_BREAKER_COOLDOWN_MS", path: "redis.breakerCoolDownMs", description: "how long the Redis breaker stays open before a probe" },
   { env: "SWITCHBOARD_LOG_LEVEL", path: "log.level", description: `log level (${LOG_LEVELS.join(", ")})` },
+  { env: "SWITCHBOARD_LOG_BATCH_MS", path: "log.batchMs", description: "longest a log line waits to be written with the next ones (0: each line at once)" },
   // Tenancy: the pepper and bootstrap key are secrets — never echoed in errors or logs.
   { env: "SWITCHBOARD_KEY_PEPPER", path: "auth.pepper", description: "HMAC pepper for stored key secrets (≥ 32 bytes)" },
   { env: "SWITCHBOARD_BOOTSTRAP_KEY", path: "auth.bootstrapKey", description: "bootstrap admin key to install on an empty database" },
@@ -432,6 +438,7 @@ const PARSERS: Record<string, Parser> = {
   "budgets.pollMs": integer(50, 600_000),
   "budgets.alertWebhookUrl": url(["http:", "https:"]),
   "log.pretty": boolean,
+  "log.batchMs": integer(0, 1000),
   "telemetry.otlpEndpoint": url(["http:", "https:"]),
   "telemetry.serviceName": text,
   "requestLog.mode": oneOf(REQUEST_LOG_MODES),

@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogLevel } from "../config/config.js";
+import { batchedDestination } from "./batched-destination.js";
 import { redactLogObject } from "./log-redaction.js";
 import { prettyDestination } from "./pretty.js";
 
@@ -12,6 +13,8 @@ export interface LoggerOptions {
   destination?: DestinationStream;
   /** Human-readable lines on stdout instead of JSON (main.ts sets it only for a terminal). */
   pretty?: boolean;
+  /** JSON lines on stdout wait up to this long to be written together (default 0: each at once). */
+  batchMs?: number;
 }
 
 /**
@@ -28,6 +31,19 @@ export function createLogger(opts: LoggerOptions): Logger {
       // Censoring is ours (log-redaction.ts), not pino's `redact`: same paths, no copy per line.
       formatters: { level: (label) => ({ level: label }), log: redactLogObject, bindings: redactLogObject },
     },
-    opts.destination ?? (opts.pretty ? prettyDestination(process.stdout) : undefined),
+    opts.destination ?? (opts.pretty ? prettyDestination(process.stdout) : stdoutDestination(opts.batchMs ?? 0)),
   );
+}
+
+/**
+ * stdout as pino writes it by default (sonic-boom, asynchronous, flushed by pino when the process
+ * exits) — with `batchMs`, lines handed to it in batches, and what still waits written when the
+ * process exits, however it exits short of a kill.
+ */
+function stdoutDestination(batchMs: number): DestinationStream {
+  const stdout = pino.destination({ dest: process.stdout.fd, sync: false });
+  if (batchMs <= 0) return stdout;
+  const batched = batchedDestination(stdout, { maxDelayMs: batchMs });
+  process.once("exit", () => batched.flushSync());
+  return batched;
 }

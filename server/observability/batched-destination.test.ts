@@ -1,0 +1,88 @@
+import { execFile } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { batchedDestination, type BatchTarget } from "./batched-destination.js";
+
+/** A target recording each write it is handed, and its flush calls. */
+function target(): BatchTarget & { writes: string[]; flushes: number; syncFlushes: number } {
+  const t = {
+    writes: [] as string[],
+    flushes: 0,
+    syncFlushes: 0,
+    write: (text: string) => void t.writes.push(text),
+    flush: (cb: (err?: Error | null) => void) => {
+      t.flushes++;
+      cb();
+    },
+    flushSync: () => void t.syncFlushes++,
+  };
+  return t;
+}
+
+describe("batchedDestination", () => {
+  afterEach(() => void vi.useRealTimers());
+
+  it("hands the lines of one delay over as one write, in order, when the delay ends — and none before", () => {
+    vi.useFakeTimers();
+    const t = target();
+    const d = batchedDestination(t, { maxDelayMs: 50 });
+    d.write("a\n");
+    vi.advanceTimersByTime(30);
+    d.write("b\n");
+    d.write("c\n");
+    vi.advanceTimersByTime(19);
+    expect(t.writes).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(t.writes).toEqual(["a\nb\nc\n"]);
+    // The next line starts a new delay of its own.
+    d.write("d\n");
+    vi.advanceTimersByTime(49);
+    expect(t.writes).toEqual(["a\nb\nc\n"]);
+    vi.advanceTimersByTime(1);
+    expect(t.writes).toEqual(["a\nb\nc\n", "d\n"]);
+  });
+
+  it("hands a batch over at once when it reaches maxChars, and runs no timer while nothing waits", () => {
+    vi.useFakeTimers();
+    const t = target();
+    const d = batchedDestination(t, { maxDelayMs: 1000, maxChars: 10 });
+    d.write("12345\n");
+    expect(vi.getTimerCount()).toBe(1);
+    d.write("6789\n");
+    expect(t.writes).toEqual(["12345\n6789\n"]);
+    expect(vi.getTimerCount()).toBe(0);
+    vi.advanceTimersByTime(5000);
+    expect(t.writes).toHaveLength(1);
+  });
+
+  it("flush and flushSync hand over what waits and pass the flush on to the target", () => {
+    vi.useFakeTimers();
+    const t = target();
+    const d = batchedDestination(t, { maxDelayMs: 1000 });
+    const done = vi.fn();
+    d.write("x\n");
+    d.flush(done);
+    expect(t.writes).toEqual(["x\n"]);
+    expect([t.flushes, done.mock.calls.length, vi.getTimerCount()]).toEqual([1, 1, 0]);
+    d.write("y\n");
+    d.flushSync();
+    expect(t.writes).toEqual(["x\n", "y\n"]);
+    expect(t.syncFlushes).toBe(1);
+    // Nothing waiting: nothing written.
+    d.flushSync();
+    expect(t.writes).toHaveLength(2);
+  });
+
+  it("writes what waits when the process leaves: exit(), an uncaught error, or an empty event loop", async () => {
+    const child = fileURLToPath(new URL("./batched-destination.child.ts", import.meta.url));
+    const lines = async (how: string) => {
+      const result = await promisify(execFile)(process.execPath, ["--import", "tsx", child, how]).catch((err: { stdout: string; code: number }) => err);
+      return { code: "code" in result ? result.code : 0, msgs: result.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg) };
+    };
+    const [exit, thrown, idle] = await Promise.all([lines("exit"), lines("throw"), lines("idle")]);
+    expect(exit).toEqual({ code: 3, msgs: ["line 1", "line 2", "line 3"] });
+    expect(thrown).toEqual({ code: 1, msgs: ["line 1", "line 2", "line 3"] });
+    expect(idle).toEqual({ code: 0, msgs: ["line 1", "line 2", "line 3"] });
+  });
+});
