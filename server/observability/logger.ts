@@ -41,9 +41,15 @@ export function createLogger(opts: LoggerOptions): Logger {
  * process exits, however it exits short of a kill.
  */
 function stdoutDestination(batchMs: number): DestinationStream {
-  const stdout = pino.destination({ dest: process.stdout.fd, sync: false });
+  const stdout = pino.destination({ dest: process.stdout.fd || 1, sync: false });
   if (batchMs <= 0) return stdout;
   const batched = batchedDestination(stdout, { maxDelayMs: batchMs });
-  process.once("exit", () => batched.flushSync());
+  process.once("exit", () => {
+    try {
+      batched.flushSync();
+    } catch {
+      // stdout is gone (a closed pipe): nowhere left to write them.
+    }
+  });
   return batched;
 }
