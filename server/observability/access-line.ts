@@ -45,9 +45,9 @@ const throughPino = new WeakMap<object, boolean>();
  * Writes one access-log line — an object of flat scalars (`accessLogFields`) — through `logger`,
  * byte for byte the line `logger[level](fields, msg)` writes, but with the fields serialised by
  * one native `JSON.stringify` instead of pino's per-field loop: pino builds the line from ≈ 75
- * string pieces (a key string and two concatenations per field, then a flatten on write), ≈ 12 KB
- * allocated for a 600-byte line, the largest single allocation of a call (issue #11's allocation
- * profile). The level, time and bindings prefix, the `formatters.log` hook (log-redaction.ts) and
+ * string pieces (a key string and two concatenations per field, then a flatten on write), which
+ * issue #11's allocation profile charged 6.5 % of a call's bytes; this way the call allocates ≈ 3 KB
+ * less (bench/README.md, thirteenth pass). The level, time and bindings prefix, the `formatters.log` hook (log-redaction.ts) and
  * the destination are the logger's own, read through `pino.symbols`; a logger configured in a way
  * this shortcut does not reproduce (mixin, nested key, serializers, redaction, hooks, a
  * multistream) and a value `JSON.stringify` refuses (a `bigint`, a cycle) go through pino itself.
