@@ -54,8 +54,7 @@ export function sumGcLines(text: string): GcTotals {
     if (kind === "s") {
       out.scavenges++;
       out.promotedBytes += Number(/ promoted=(\d+)/.exec(line)?.[1] ?? 0);
-    }
-    else if (kind === "mc" || kind === "mmc") out.markCompacts++;
+    } else if (kind === "mc" || kind === "mmc") out.markCompacts++;
   }
   return out;
 }
