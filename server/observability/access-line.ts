@@ -17,10 +17,9 @@ const hasKey = (o: object | undefined, except?: string): boolean => {
 
 /** What would make pino's line differ from ours: then the line goes through pino itself. */
 function customised(state: PinoState): boolean {
-  const formatters = state[S.formattersSym!] as { log?: unknown } | undefined;
   const stringifiers = state[S.stringifiersSym!] as Record<symbol, unknown> | undefined;
   const hooks = state[S.hooksSym!] as { streamWrite?: unknown; logMethod?: unknown } | undefined;
-  const stream = state[S.streamSym!] as Record<symbol, unknown> | undefined;
+  const stream = state[S.streamSym!] as Record<symbol, unknown>;
   return (
     !supported ||
     typeof state[S.mixinSym!] === "function" ||
@@ -32,9 +31,7 @@ function customised(state: PinoState): boolean {
     hasKey(state[S.serializersSym!] as object | undefined, "err") ||
     hooks?.streamWrite !== undefined ||
     hooks?.logMethod !== undefined ||
-    stream === undefined ||
-    stream[S.needsMetadataGsym!] === true ||
-    (formatters?.log !== undefined && typeof formatters.log !== "function")
+    stream[S.needsMetadataGsym!] === true
   );
 }
 

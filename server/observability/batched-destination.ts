@@ -30,7 +30,8 @@ export interface BatchOptions {
  * lines of a turn already share one write (they pile up while the previous one is in flight), but a
  * replica serving one call at a time paid that trip for every access-log line: 80–145 µs of CPU and
  * ≈ 0.12 ms of added latency a call at one connection (bench/README.md, thirteenth pass). No timer
- * runs while nothing waits.
+ * runs while nothing waits — which is why this is not sonic-boom's own `minLength` +
+ * `periodicFlush`: its periodic flush writes (an empty string) every interval, idle or not.
  */
 export function batchedDestination(target: BatchTarget, opts: BatchOptions): BatchedDestination {
   const maxChars = opts.maxChars ?? 16 * 1024;
