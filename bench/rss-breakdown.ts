@@ -6,10 +6,12 @@
  * 64-connection load on each of Connect, gRPC and the OpenAI wire (cache missed), then idle again; after each idle phase
  * a full GC. Prints the samples of each phase (last idle, peak under load, after GC).
  *
- *   node --import tsx bench/rss-breakdown.ts [--seconds 4] [--conns 64] [--node-flags "--max-semi-space-size=8"] [--snapshot]
+ *   node --import tsx bench/rss-breakdown.ts [--seconds 4] [--conns 64] [--node-flags "--max-semi-space-size=8"] [--snapshot] [--mode embedded]
  *
  * `--snapshot` also writes a heap snapshot of the idle replica (before the load) into the probe's
- * folder, for a by-constructor summary. Needs DATABASE_URL and REDIS_URL.
+ * folder, for a by-constructor summary. `--mode embedded` measures the embedded default instead
+ * (PGlite in the process, in-process state); the default `production` needs DATABASE_URL and
+ * REDIS_URL.
  */
 import { mkdtempSync, readFileSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +27,8 @@ import { arg, flag } from "./cli.js";
 const SECONDS = Number(arg("seconds", "4"));
 const CONNS = Number(arg("conns", "64"));
 const SNAPSHOT = flag("snapshot");
+const MODE = arg("mode", "production");
+if (MODE !== "production" && MODE !== "embedded") throw new Error(`--mode is production or embedded, got ${MODE}`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const dir = mkdtempSync(join(tmpdir(), "sb-rss-"));
@@ -32,7 +36,7 @@ const upstream = await startNode("bench/upstream.ts", ["0", "0"]);
 // The replica's own command line (not NODE_OPTIONS: Node refuses some V8 flags there, and the
 // build step would inherit it).
 const nodeFlags = ["--expose-gc", "--import", new URL("rss-probe.mjs", import.meta.url).pathname, ...arg("node-flags", "").split(" ").filter(Boolean)];
-const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: "production", nodeFlags, env: { SB_RSS_PROBE_DIR: dir } });
+const gw = await startSwitchboard({ upstreamUrl: `http://127.0.0.1:${upstream.port}`, mode: MODE, nodeFlags, env: { SB_RSS_PROBE_DIR: dir } });
 const pid = gw.process.pid;
 const { connect, grpc } = capabilityClients(gw);
 const openai = new Pool(gw.url, { connections: 128 });

@@ -14,6 +14,7 @@ import { createRequestLogWriter } from "./observability/request-log-writer.js";
 import { createQuerySpans } from "./observability/query-spans.js";
 import { createTracing } from "./observability/tracing.js";
 import { applyHeapGrowth } from "./runtime/heap-growth.js";
+import { collectStartupGarbage } from "./runtime/startup-garbage.js";
 import { createRequestLogStore } from "./store/request-log-store.js";
 import { createAttemptCost } from "./limits/attempt-cost.js";
 import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
@@ -56,6 +57,8 @@ async function main(): Promise<void> {
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
     pool: config.database.poolSize,
+    sharedBuffersMb: config.database.embeddedSharedBuffersMb,
+    optimizedWasm: config.database.embeddedOptimizedWasm,
     onIdleError: (err) => logger.warn({ err: err.message }, "database connection lost; reconnecting on next query"),
   });
   await migrateToLatest(database.db);
@@ -197,6 +200,7 @@ async function main(): Promise<void> {
   if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
   // Supervisors wait for "listening": it leaves now, not with the next batch of lines.
   logger.flush();
+  collectStartupGarbage();
   // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
   process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
 }

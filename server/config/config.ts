@@ -42,6 +42,10 @@ export interface Config {
     dataDir: string;
     /** Postgres pool size per replica. */
     poolSize: number;
+    /** Embedded PGlite's `shared_buffers`, in MB (resident for the process's life). */
+    embeddedSharedBuffersMb: number;
+    /** Compile embedded PGlite with V8's optimising tier too: faster queries, ≈ 100 MB more memory. */
+    embeddedOptimizedWasm: boolean;
   };
   redis: {
     /** Redis URL; unset: in-process state (single replica only). */
@@ -165,7 +169,7 @@ export interface Config {
 export function defaultConfig(): Config {
   return {
     server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, heapGrowthPercent: 0 },
-    database: { dataDir: ".data/pglite", poolSize: 10 },
+    database: { dataDir: ".data/pglite", poolSize: 10, embeddedSharedBuffersMb: 16, embeddedOptimizedWasm: false },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false, batchMs: 50 },
     auth: { cacheTtlMs: 5_000 },
@@ -193,6 +197,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "DATABASE_URL", path: "database.url", description: "Postgres URL; unset: embedded PGlite" },
   { env: "SWITCHBOARD_DATA_DIR", path: "database.dataDir", description: "embedded PGlite folder" },
   { env: "SWITCHBOARD_DB_POOL_SIZE", path: "database.poolSize", description: "Postgres pool size" },
+  { env: "SWITCHBOARD_PGLITE_SHARED_BUFFERS_MB", path: "database.embeddedSharedBuffersMb", description: "embedded PGlite's shared_buffers in MB" },
+  { env: "SWITCHBOARD_PGLITE_OPTIMIZED_WASM", path: "database.embeddedOptimizedWasm", description: "true: compile embedded PGlite with V8's optimising tier too (faster queries, ≈ 100 MB more memory)" },
   { env: "REDIS_URL", path: "redis.url", description: "Redis URL; unset: in-process state" },
   { env: "SWITCHBOARD_REDIS_COMMAND_TIMEOUT_MS", path: "redis.commandTimeoutMs", description: "Redis per-command timeout" },
   { env: "SWITCHBOARD_REDIS_CONNECT_TIMEOUT_MS", path: "redis.connectTimeoutMs", description: "Redis connect timeout" },
@@ -414,6 +420,8 @@ const PARSERS: Record<string, Parser> = {
   "database.url": url(["postgres:", "postgresql:"]),
   "database.dataDir": text,
   "database.poolSize": integer(1, 1000),
+  "database.embeddedSharedBuffersMb": integer(1, 1024),
+  "database.embeddedOptimizedWasm": boolean,
   "redis.url": url(["redis:", "rediss:"]),
   "redis.commandTimeoutMs": integer(1, 60_000),
   "redis.connectTimeoutMs": integer(1, 300_000),

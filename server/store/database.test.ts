@@ -93,8 +93,13 @@ function describeEngine(
 }
 
 describe("createDatabase with PGlite", () => {
-  // One PGlite per file: each instance costs 2-4 s and ~0.5 GB.
+  // Few PGlite instances per file: each costs 1-3 s and ≈ 150 MB.
   describeEngine("pglite", () => createDatabase({ dataDir: "memory://" }), (current) => {
+    it("runs on 16 MB of shared buffers unless told otherwise (Postgres's 128 would stay resident)", async () => {
+      const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(current().db);
+      expect(rows[0]!.shared_buffers).toBe("16MB");
+    });
+
     it("serializes transactions on its single session", async () => {
       const { db } = current();
       await sql`create table counter (n int not null)`.execute(db);
@@ -121,6 +126,20 @@ describe("createDatabase with PGlite", () => {
       expect(streamed).toEqual([1, 2, 3, 4, 5]);
     });
   });
+});
+
+describe("createDatabase with PGlite, configured", () => {
+  it("takes the shared buffers it is given, and refuses a size that is not a positive integer before starting", async () => {
+    await expect(createDatabase({ dataDir: "memory://", sharedBuffersMb: 0 })).rejects.toThrow(RangeError);
+    await expect(createDatabase({ dataDir: "memory://", sharedBuffersMb: 1.5 })).rejects.toThrow(RangeError);
+    const handle = await createDatabase({ dataDir: "memory://", sharedBuffersMb: 8 });
+    try {
+      const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(handle.db);
+      expect(rows[0]!.shared_buffers).toBe("8MB");
+    } finally {
+      await handle.close();
+    }
+  }, 30_000);
 });
 
 describe("createDatabase with Postgres", () => {

@@ -1,5 +1,6 @@
 import { Kysely, PostgresDialect, type LogEvent } from "kysely";
 import pg from "pg";
+import { withBaselineWasm } from "../runtime/baseline-wasm.js";
 import { createPGliteDialect } from "./pglite-dialect.js";
 import type { Database } from "./schema.js";
 
@@ -14,6 +15,17 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Maximum pooled Postgres connections (default 10). PGlite always has exactly one. */
   pool?: number;
+  /**
+   * PGlite's `shared_buffers` in MB (default 16; Postgres's own default is 128). The buffers are
+   * zeroed at start, so each MB is resident for the process's life; the data folder's files are
+   * cached by the operating system as well, so a small pool costs little here.
+   */
+  sharedBuffersMb?: number;
+  /**
+   * Compile PGlite's WebAssembly with V8's optimising tier too (faster queries, ≈ 100 MB more
+   * resident memory); default false: Liftoff alone (`server/runtime/baseline-wasm.ts`).
+   */
+  optimizedWasm?: boolean;
   /**
    * Called when an idle pooled connection fails (Postgres restarted, network cut). The pool drops
    * that connection and opens a new one on the next query. Either way, idle or in use, a dropped
@@ -38,6 +50,9 @@ export interface DatabaseHandle {
   close(): Promise<void>;
 }
 
+/** PGlite's `shared_buffers` unless told otherwise (see {@link DatabaseOptions.sharedBuffersMb}). */
+const DEFAULT_SHARED_BUFFERS_MB = 16;
+
 /** Postgres `int8` (bigint, `count(*)`, micro-USD amounts). */
 const INT8_OID = 20;
 
@@ -48,8 +63,8 @@ const INT8_OID = 20;
  * Takes its configuration only from `opts` — `server/main.ts` is the one place that reads the
  * environment. Both engines decode `int8` as `bigint` (pg would give a string, PGlite a number
  * that silently loses precision above 2^53), so money and counts read back the same way on either
- * and line up with protobuf-es `int64` fields. PGlite start-up costs 2–4 s and ~0.5 GB; share
- * one handle per process (or per test file).
+ * and line up with protobuf-es `int64` fields. PGlite start-up costs 1–3 s and ≈ 150 MB (16 MB
+ * of shared buffers, Liftoff-compiled: see the options); share one handle per process (or per test file).
  */
 export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHandle> {
   if (opts.databaseUrl) {
@@ -67,10 +82,16 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
   // Imported here, not at the top: a replica on Postgres never loads PGlite's Emscripten glue
   // (≈ 1 MB of V8 heap and its compiled code, for nothing).
   const { PGlite } = await import("@electric-sql/pglite");
-  const pglite = await PGlite.create({
-    dataDir: opts.dataDir ?? "memory://",
-    parsers: { [INT8_OID]: (value: string) => BigInt(value) },
-  });
+  const sharedBuffersMb = opts.sharedBuffersMb ?? DEFAULT_SHARED_BUFFERS_MB;
+  if (!Number.isInteger(sharedBuffersMb) || sharedBuffersMb < 1) throw new RangeError(`sharedBuffersMb must be a positive integer, got ${sharedBuffersMb}`);
+  const create = () =>
+    PGlite.create({
+      dataDir: opts.dataDir ?? "memory://",
+      // PGlite's own start parameters plus ours; a command-line setting outranks postgresql.conf.
+      startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${sharedBuffersMb}MB`],
+      parsers: { [INT8_OID]: (value: string) => BigInt(value) },
+    });
+  const pglite = await (opts.optimizedWasm === true ? create() : withBaselineWasm(create));
   return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite), ...logOption(opts) }), "pglite");
 }
 
