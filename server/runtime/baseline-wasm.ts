@@ -7,10 +7,9 @@
  * optimised code, the compilers' memory kept by the threads' malloc arenas and a slower release of
  * the initdb instance leave the process ≈ 100 MB larger for good (bench/README.md, "Fourteenth
  * pass": an embedded replica at 64 callers peaks at 311 MB with Liftoff only against 413 with
- * both tiers, the same 16 MB of shared buffers). The price is Postgres's own CPU: 20–30 % more
- * per query in a loop of inserts and lookups, which on the embedded gateway's path (a batched
- * ledger insert every 200 ms, cached key lookups) stays inside the run-to-run noise. Start-up is
- * faster (≈ 1.3 instead of 1.7 s).
+ * both tiers, the same 16 MB of shared buffers). The price is Postgres's own CPU — the ledger's
+ * batched insert costs 45–48 µs a row instead of 29–32 — which is ≈ 4–7 % of an embedded call
+ * at 64 callers (paired, same bench). Start-up is faster (≈ 1.1 instead of 1.45 s).
  *
  * `--liftoff-only` turns V8's dynamic tier-up off (a flag implication) and a module compiled then
  * carries no tier-up checks, so it stays on Liftoff; setting it for the span of `load` and then
