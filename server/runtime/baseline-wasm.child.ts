@@ -1,7 +1,8 @@
 /**
  * Child process of baseline-wasm.test.ts (run with `--allow-natives-syntax`): compiles one small
- * WebAssembly module inside `withBaselineWasm` and another after it, calls both until V8 would
- * tier them up, and prints which compiler each function's code came from.
+ * WebAssembly module inside `withBaselineWasm` (after an overlapping call of it has ended) and
+ * another after both, calls both until V8 would tier them up, and prints which compiler each
+ * function's code came from.
  */
 import { withBaselineWasm } from "./baseline-wasm.js";
 
@@ -13,7 +14,15 @@ type Inc = (x: number) => number;
 const wasm = (globalThis as unknown as { WebAssembly: { instantiate(bytes: Uint8Array): Promise<{ instance: { exports: Record<string, unknown> } }> } }).WebAssembly;
 const instantiate = async (k: number): Promise<Inc> => (await wasm.instantiate(moduleAdding(k))).instance.exports.inc as Inc;
 
-const baseline = await withBaselineWasm(() => instantiate(1));
+// Two loads overlapping: the one that ends first must not end the other's baseline span.
+let endFirst!: () => void;
+const firstEnded = new Promise<void>((resolve) => (endFirst = resolve));
+const first = withBaselineWasm(() => firstEnded);
+const baseline = await withBaselineWasm(async () => {
+  endFirst();
+  await first;
+  return instantiate(1);
+});
 const later = await instantiate(2);
 for (const inc of [baseline, later]) {
   let x = 0;

@@ -29,13 +29,16 @@ export function wasmTierChosen(execArgv: readonly string[], nodeOptions: string 
   return [...execArgv, ...(nodeOptions ?? "").split(/\s+/)].some((arg) => TIER_FLAG.test(arg.replaceAll("_", "-")));
 }
 
+/** Loads running inside {@link withBaselineWasm} now: the flag is unset when the last one ends. */
+let loading = 0;
+
 /** Runs `load` with WebAssembly compiled by Liftoff alone, unless the process's flags chose a tier. */
 export async function withBaselineWasm<T>(load: () => Promise<T>): Promise<T> {
   if (wasmTierChosen(process.execArgv, process.env.NODE_OPTIONS)) return load();
-  setFlagsFromString("--liftoff-only");
+  if (loading++ === 0) setFlagsFromString("--liftoff-only");
   try {
     return await load();
   } finally {
-    setFlagsFromString("--no-liftoff-only --wasm-dynamic-tiering");
+    if (--loading === 0) setFlagsFromString("--no-liftoff-only --wasm-dynamic-tiering");
   }
 }
