@@ -1,6 +1,6 @@
 /**
- * What the full-pipeline gateway's resident memory is made of (issue #11): a `production` replica
- * (bench/switchboard-setup.ts, compiled) preloaded with bench/rss-probe.mjs, which appends, every
+ * What a gateway's resident memory is made of (issue #11): a replica — `production` (the full
+ * pipeline) unless `--mode embedded` — (bench/switchboard-setup.ts, compiled) preloaded with bench/rss-probe.mjs, which appends, every
  * second, process.memoryUsage(), V8's heap spaces and /proc's RssAnon/RssFile to a JSONL file.
  * Idle (after configuration and one call of each kind), then a 1 s warm-up and `--seconds` of
  * 64-connection load on each of Connect, gRPC and the OpenAI wire (cache missed), then idle again; after each idle phase

@@ -1,10 +1,8 @@
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import { describe, expect, it } from "vitest";
+import { fullCollector } from "../runtime/startup-garbage.js";
 import { createMetrics } from "./metrics.js";
 
-setFlagsFromString("--expose-gc");
-const gc = runInNewContext("gc") as () => void;
+const gc = fullCollector();
 
 const MB = 2 ** 20;
 

@@ -28,7 +28,10 @@ export function fullCollector(): () => void {
   }
 }
 
-/** Runs one full collection `delayMs` from now, without keeping the process alive for it. */
-export function collectStartupGarbage(delayMs = 100): void {
-  setTimeout(fullCollector(), delayMs).unref();
+/** How long after "listening" the collection runs: PGlite's initdb instance is garbage by then. */
+const STARTUP_GC_DELAY_MS = 100;
+
+/** Runs one full collection shortly, without keeping the process alive for it. */
+export function collectStartupGarbage(): void {
+  setTimeout(fullCollector(), STARTUP_GC_DELAY_MS).unref();
 }
