@@ -1,5 +1,5 @@
 import { sql, type Insertable, type Kysely } from "kysely";
-import { jsonBatchInsert, type EveryColumnListed } from "./json-batch.js";
+import { arrayBatchInsert, type EveryColumnListed } from "./array-batch.js";
 import type { Database, RequestLogTable } from "./schema.js";
 
 /** One row of `request_log`, as written. */
@@ -38,7 +38,7 @@ export interface RequestLogStore {
 
 const PARTITION = /^request_log_p(\d{4})(\d{2})(\d{2})$/;
 
-/** The columns `insert` writes, with the Postgres type each is read as from the batch's JSON. */
+/** The columns `insert` writes, with the Postgres type of each (each travels as an array of it). */
 const INSERT_COLUMNS = [
   ["created_at", "timestamptz"],
   ["request_id", "text"],
@@ -63,7 +63,7 @@ const INSERT_COLUMNS = [
   ["response", "jsonb"],
 ] as const satisfies readonly (readonly [keyof RequestLogRow, string])[];
 /** `request` and `response` are JSON text already (the sink bounds them): they travel as text and are cast. */
-const insertRows = jsonBatchInsert("request_log", INSERT_COLUMNS, { castFromText: { request: "jsonb", response: "jsonb" } });
+const insertRows = arrayBatchInsert("request_log", INSERT_COLUMNS, { castFromText: { request: "jsonb", response: "jsonb" } });
 
 /** Compile-time check that `INSERT_COLUMNS` names every column of a row. */
 const everyColumnListed: EveryColumnListed<RequestLogRow, typeof INSERT_COLUMNS> = true;
@@ -94,7 +94,7 @@ export function createRequestLogStore(db: Kysely<Database>): RequestLogStore {
   return {
     async insert(rows) {
       if (rows.length === 0) return;
-      await insertRows(db, rows.map((r) => ({ ...r, cost_micros_usd: String(r.cost_micros_usd) })));
+      await insertRows(db, rows);
     },
     maintain: (opts) =>
       db.transaction().execute(async (trx) => {

@@ -1,5 +1,5 @@
 import { sql, type Expression, type Kysely, type SqlBool } from "kysely";
-import { jsonBatchInsert, type EveryColumnListed } from "./json-batch.js";
+import { arrayBatchInsert, type EveryColumnListed } from "./array-batch.js";
 import type { Database } from "./schema.js";
 
 /** One ledger row: one provider attempt of one model call (attempt ≥ 1), or a cache hit (0). */
@@ -283,7 +283,7 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
   };
 }
 
-/** The columns `insertBatch` writes, with the Postgres type of each (as `jsonb_to_recordset` reads it). */
+/** The columns `insertBatch` writes, with the Postgres type of each (each travels as an array of it). */
 const INSERT_COLUMNS = [
   ["call_id", "text"],
   ["attempt", "integer"],
@@ -311,14 +311,14 @@ const INSERT_COLUMNS = [
   ["occurred_at", "timestamptz"],
 ] as const satisfies readonly (readonly [keyof ReturnType<typeof toColumns>, string])[];
 
-/** One statement per batch, the rows as one JSON parameter; a replayed row is skipped by its unique key. */
-const insertRecords = jsonBatchInsert("usage_records", INSERT_COLUMNS, { onConflict: "on conflict (call_id, attempt) do nothing" });
+/** One statement per batch, one array parameter per column; a replayed row is skipped by its unique key. */
+const insertRecords = arrayBatchInsert("usage_records", INSERT_COLUMNS, { onConflict: "on conflict (call_id, attempt) do nothing" });
 
 /** Compile-time check that `INSERT_COLUMNS` names every column of a row. */
 const everyColumnListed: EveryColumnListed<ReturnType<typeof toColumns>, typeof INSERT_COLUMNS> = true;
 void everyColumnListed;
 
-/** A row as `insertBatch`'s JSON carries it: the cost as decimal text (JSON numbers stop at 2^53), tags as an object. */
+/** A row under its column names, as `insertBatch` sends it: tags as an object (a `jsonb` column). */
 function toColumns(r: UsageRecordRow) {
   return {
     call_id: r.callId,
@@ -337,7 +337,7 @@ function toColumns(r: UsageRecordRow) {
     cached_input_tokens: r.cachedInputTokens,
     cache_write_input_tokens: r.cacheWriteInputTokens,
     reasoning_tokens: r.reasoningTokens,
-    cost_micros_usd: r.costMicros.toString(),
+    cost_micros_usd: r.costMicros,
     price_version: r.priceVersion,
     estimated: r.estimated,
     cache_status: r.cacheStatus,
