@@ -2,6 +2,7 @@ import { scrubText } from "../audit/mask.js";
 import type { CallMeta } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { RequestLogRow } from "../store/request-log-store.js";
+import { storableCopy } from "../verbs/storable-text.js";
 import { outcomeCode } from "./code-name.js";
 import type { CallObservation, CallSink, ObservedResponse } from "./observe-stage.js";
 import { mapStrings, redactText } from "./redact-body.js";
@@ -27,7 +28,9 @@ export interface RequestLogPolicy {
  * row of ids, codes, times, tokens and cost (`metadata`), plus the request and response bodies with
  * personal data and secrets replaced (`redacted`), or plus the bodies with only secret-looking
  * values masked (`full`). Rows go to `append` (the batching writer); bodies are cut at
- * `maxBodyBytes`. Images are never stored, only marked.
+ * `maxBodyBytes`. Images are never stored, only marked. Postgres stores no NUL: the cleaning of
+ * the bodies turns each into U+FFFD, and so does the sink in the route and the model (text a
+ * caller or a provider chose).
  */
 export function createRequestLogSink(deps: { append(row: RequestLogRow): void }, policy: RequestLogPolicy): CallSink {
   const modeOf = (meta: CallMeta): RequestLogMode => policy.routes?.[meta.route] ?? policy.mode;
@@ -50,9 +53,9 @@ export function createRequestLogSink(deps: { append(row: RequestLogRow): void },
         team_id: o.meta.caller?.teamId ?? null,
         key_id: o.meta.caller?.keyId ?? null,
         verb: o.meta.verb,
-        route: o.meta.route,
+        route: storableCopy(o.meta.route),
         provider: o.provider,
-        model: o.model,
+        model: storableCopy(o.model),
         code: outcomeCode(o.error),
         stream: o.stream,
         duration_ms: Math.round(o.durationMs),

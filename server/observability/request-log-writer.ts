@@ -1,5 +1,6 @@
 import type { Logger } from "./logger.js";
 import type { RequestLogRow, RequestLogStore } from "../store/request-log-store.js";
+import { isRowRejection } from "../store/usage-store.js";
 
 /** Dependencies of {@link createRequestLogWriter}. */
 export interface RequestLogWriterDeps {
@@ -27,7 +28,10 @@ export interface RequestLogWriterOptions {
  * `flushIntervalMs`, and the partitions are maintained at start and every
  * `maintenanceIntervalMs` (one replica at a time, under an advisory lock). The request log is a
  * debugging aid, not money: when Postgres is slow or down, rows wait in a bounded buffer and the
- * overflow is dropped and counted rather than slowing requests or growing memory.
+ * overflow is dropped and counted rather than slowing requests or growing memory. A batch Postgres
+ * refuses for a row's content (SQLSTATE class 22 or 23, after making a missing partition) is
+ * written again one row at a time, and the rows it still refuses are dropped, counted and
+ * logged: one bad row never holds the rows behind it back.
  */
 export interface RequestLogWriter {
   append(row: RequestLogRow): void;
@@ -35,6 +39,8 @@ export interface RequestLogWriter {
   pending(): number;
   /** Rows dropped because the buffer was full. */
   dropped(): number;
+  /** Rows dropped because Postgres refused them (their content, not an outage). */
+  rejected(): number;
   /** Writes what is buffered now. */
   flush(): Promise<void>;
   /** Creates and drops partitions now. */
@@ -53,6 +59,7 @@ export function createRequestLogWriter(deps: RequestLogWriterDeps, opts: Request
   const maxPending = opts.maxPendingRows ?? 10_000;
   let buffer: RequestLogRow[] = [];
   let droppedRows = 0;
+  let rejectedRows = 0;
   let flushing: Promise<void> | undefined;
   const timers: NodeJS.Timeout[] = [];
 
@@ -75,15 +82,27 @@ export function createRequestLogWriter(deps: RequestLogWriterDeps, opts: Request
   };
   const flush = (): Promise<void> => {
     flushing ??= (async () => {
+      const failed = (err: unknown) => deps.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: buffer.length }, "request log write failed; retrying later");
       while (buffer.length > 0) {
         const batch = buffer.slice(0, 500);
         try {
           await write(batch);
+          buffer = buffer.slice(batch.length);
+          continue;
         } catch (err) {
-          deps.logger.warn({ err: err instanceof Error ? err.message : String(err), pending: buffer.length }, "request log write failed; retrying later");
-          return;
+          if (!isRowRejection(err)) return failed(err);
         }
-        buffer = buffer.slice(batch.length);
+        // A row Postgres refuses: find it by writing the batch's rows one at a time.
+        for (const row of batch) {
+          try {
+            await write([row]);
+          } catch (err) {
+            if (!isRowRejection(err)) return failed(err);
+            rejectedRows++;
+            deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: row.request_id }, "request log row refused by Postgres; dropped");
+          }
+          buffer.shift();
+        }
       }
     })().finally(() => (flushing = undefined));
     return flushing;
@@ -99,6 +118,7 @@ export function createRequestLogWriter(deps: RequestLogWriterDeps, opts: Request
     },
     pending: () => buffer.length,
     dropped: () => droppedRows,
+    rejected: () => rejectedRows,
     flush,
     maintain,
     async start() {

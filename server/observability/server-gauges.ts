@@ -11,7 +11,7 @@ export interface GaugeSources {
   retryThrottle?: { states(): RetryThrottleState[] };
   /** Usage-ledger records waiting for Postgres. */
   usageBufferDepth?: () => number;
-  requestLog?: { pending(): number; dropped(): number };
+  requestLog?: { pending(): number; dropped(): number; rejected(): number };
   readiness?: Readiness;
   /** The shared state backend's circuit breaker (with Redis). */
   stateBreaker?: StateBreakerStatus;
@@ -74,6 +74,11 @@ export function addServerGauges(metrics: Metrics, sources: GaugeSources): void {
       name: "switchboard_request_log_dropped_rows",
       help: "Request-log rows dropped since start because the buffer was full (a counter that resets on restart).",
       read: () => [{ value: requestLog.dropped() }],
+    });
+    metrics.addScrapeGauge({
+      name: "switchboard_request_log_rejected_rows",
+      help: "Request-log rows dropped since start because Postgres refused their content (a counter that resets on restart).",
+      read: () => [{ value: requestLog.rejected() }],
     });
   }
   if (readiness) {

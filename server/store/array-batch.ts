@@ -27,7 +27,7 @@ export interface BatchInsertOptions {
  * before this one) costs the gateway the same to encode but Postgres twice as much to read: per
  * usage row 15–17 µs of the server backend's CPU against 8–9.5, per request-log row 10 against 4–5,
  * and on PGlite, where Postgres runs in this process on its baseline WebAssembly tier, 39–46 µs
- * against 28–31 (bench/README.md, "Fifteenth pass"; `bench/insert-forms.ts`). The literals are
+ * against 28–31 (bench/README.md, "Fifteenth pass": the two forms alternated in one process). The literals are
  * written here ({@link arrayLiteral}), not by the driver.
  *
  * Row objects hold each column's value under its name: text as strings, 64-bit integers as

@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import type { CallObservation } from "../observability/observe-stage.js";
 import { createRequestLogSink, type RequestLogMode } from "../observability/request-log-sink.js";
+import { createRequestLogWriter } from "../observability/request-log-writer.js";
+import { createLogger } from "../observability/logger.js";
 import { createDatabase, type DatabaseHandle } from "./database.js";
 import { migrateToLatest } from "./migrate.js";
 import { createRequestLogStore, partitionName, REQUEST_LOG_LOCK_KEY, type RequestLogRow, type RequestLogStore } from "./request-log-store.js";
@@ -26,7 +28,7 @@ afterAll(async () => {
 const day = (d: number, h = 12) => new Date(Date.UTC(2026, 0, d, h));
 
 /** A request-log row as the sink makes it from an observed call, in `mode`. */
-function rowsFor(mode: RequestLogMode, at: Date, n: number, text = "Summarize the attached meeting notes for the weekly report."): RequestLogRow[] {
+function rowsFor(mode: RequestLogMode, at: Date, n: number, text = "Summarize the attached meeting notes for the weekly report.", edit?: (o: CallObservation) => CallObservation): RequestLogRow[] {
   const rows: RequestLogRow[] = [];
   const sink = createRequestLogSink({ append: (r) => rows.push(r) }, { mode });
   for (let i = 0; i < n; i++) {
@@ -54,7 +56,7 @@ function rowsFor(mode: RequestLogMode, at: Date, n: number, text = "Summarize th
       usage: { inputTokens: 812, outputTokens: 164, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: false },
       response: { text: "The team agreed to ship on Friday and to review the budget next week.", toolCalls: [], truncated: false },
     };
-    sink.ended(o);
+    sink.ended(edit === undefined ? o : edit(o));
   }
   return rows;
 }
@@ -103,6 +105,32 @@ describe("request log store", () => {
 
   it("refuses a row whose day has no partition (the writer makes it and retries)", async () => {
     await expect(store.insert(rowsFor("metadata", day(28), 1))).rejects.toMatchObject({ code: "23514" });
+  });
+
+  it("keeps a body, route or model holding a NUL with U+FFFD in its place (Postgres stores no NUL)", async () => {
+    await store.maintain({ now: day(16), aheadDays: 0, retentionDays: 3650 });
+    const [row] = rowsFor("full", day(16, 3), 1, "before\0after", (o) => ({ ...o, meta: { ...o.meta, route: "ro\0ute" }, model: "mo\0del" }));
+    await store.insert([row!]);
+    const stored = await handle.db.selectFrom("request_log").selectAll().where("created_at", "=", day(16, 3)).executeTakeFirstOrThrow();
+    expect(stored).toMatchObject({ route: "ro\uFFFDute", model: "mo\uFFFDdel" });
+    expect(JSON.stringify(stored.request)).toContain("before\uFFFDafter");
+  });
+
+  it("the writer drops and counts a row Postgres refuses, and writes the rows around it", async () => {
+    const writer = createRequestLogWriter({ store, logger: createLogger({ level: "silent" }), now: () => day(17) }, { retentionDays: 3650 });
+    const rows = rowsFor("metadata", day(17, 5), 3);
+    rows[1] = { ...rows[1]!, route: "bad\0route" }; // past the sink, as a row nothing scrubbed would arrive
+    for (const row of rows) writer.append(row);
+    await writer.flush();
+    expect(writer.rejected()).toBe(1);
+    expect(writer.pending()).toBe(0);
+    const stored = await handle.db.selectFrom("request_log").select("request_id").where("created_at", "=", day(17, 5)).orderBy("request_id").execute();
+    expect(stored.map((r) => r.request_id)).toEqual([rows[0]!.request_id, rows[2]!.request_id]);
+    // Later rows are not held back by it.
+    writer.append(rowsFor("metadata", day(17, 6), 1)[0]!);
+    await writer.flush();
+    expect(await handle.db.selectFrom("request_log").select("request_id").where("created_at", "=", day(17, 6)).execute()).toHaveLength(1);
+    await writer.close();
   });
 
   it("lets one replica at a time maintain: another holding the lock makes this run a no-op", async () => {

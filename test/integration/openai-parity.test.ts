@@ -6,12 +6,13 @@
  * `x-switchboard-template` pins a prompt template version as `RequestOptions.prompt` does.
  */
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { CacheMode, Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { GuardrailAction, GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { PromptService } from "../../gen/ts/switchboard/v1/prompt_service_pb.js";
@@ -111,6 +112,31 @@ describe("the OpenAI surface and the Connect verbs agree", () => {
     expect(byUser).not.toHaveProperty("mallory");
     const alice = await admin.usage.queryUsage({ parent: "orgs/attrib", ...window, filter: { tags: { end_user: "alice" } } });
     expect(alice.totals?.requests).toBe(2n);
+  });
+
+  it("refuses a NUL in a tag value or the end user on both surfaces, and in a key's tags, before anything is sent", async () => {
+    // Postgres stores no U+0000 in text or jsonb: let through, the call's usage rows could not be written.
+    const sent = fake.requests().length;
+    const refused = async (call: Promise<unknown>) => call.then(() => undefined, (err: unknown) => err);
+    for (const [body, headers, param] of [
+      [{ metadata: { feature: "a\0b" } }, BYPASS, "metadata"],
+      [{}, { ...BYPASS, "x-switchboard-tags": "feature=a%00b" }, "metadata"],
+      [{ user: "eve\0" }, BYPASS, "user"],
+    ] as const) {
+      const err = await refused(sdk().chat.completions.create({ model: "ext", messages: user("nul"), ...body }, { headers }));
+      expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+      expect((err as InstanceType<typeof OpenAI.BadRequestError>).param).toBe(param);
+      expect((err as Error).message).toContain("U+0000");
+    }
+    for (const options of [{ route: "ext", tags: { feature: "a\0b" } }, { route: "ext", endUser: "eve\0" }]) {
+      const err = await refused(connect().chat({ options, messages: chatMessage("nul") }));
+      expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
+      expect(ConnectError.from(err).rawMessage).toMatch(/^options\.(tags\["feature"\]|end_user): .*U\+0000/);
+    }
+    const keyErr = await refused(admin.keys.createKey({ parent: "orgs/acme/teams/app", keyId: "nul-tag", key: { scopes: [Scope.INVOKE], tags: { app: "x\0" } } }));
+    expect(ConnectError.from(keyErr).code).toBe(Code.InvalidArgument);
+    expect(ConnectError.from(keyErr).rawMessage).toBe('key.tags["app"]: must not contain U+0000 (NUL)');
+    expect(fake.requests()).toHaveLength(sent);
   });
 
   it("x-switchboard-template pins a template version as RequestOptions.prompt does", async () => {
