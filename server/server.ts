@@ -30,6 +30,7 @@ import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
 import { createTelemetryInterceptor } from "./interceptors/telemetry.js";
+import { createStorableStringsInterceptor } from "./interceptors/storable-strings.js";
 import { createValidateInterceptor } from "./interceptors/validate.js";
 import type { ModelLayer } from "./model-layer.js";
 import type { Logger } from "./observability/logger.js";
@@ -207,6 +208,9 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     createAuthInterceptor({ authenticator }, { guarded: SWITCHBOARD_SERVICES }),
     // 4. protovalidate rules from the schema: InvalidArgument naming each offending field.
     createValidateInterceptor({ files: REFLECTED_FILES }),
+    // 4b. The admin services store what they are given: a string Postgres cannot hold (a NUL, an
+    //     unpaired surrogate) is InvalidArgument naming its field, not the store's refusal later.
+    createStorableStringsInterceptor({ services: SWITCHBOARD_SERVICES.filter((s) => s !== CapabilityService) }),
     // 5. Idempotency keys of the verbs (RequestOptions.idempotency_key), per org: a repeat gets
     //    the stored first result with no second provider call. Innermost, so only authenticated,
     //    valid requests claim a key.

@@ -1,6 +1,7 @@
 import { clone, getOption, ScalarType, toJson, type DescField, type DescMessage, type JsonValue, type MessageShape } from "@bufbuild/protobuf";
 import { isReflectMessage, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { sensitive } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { storableCopy } from "../store/storable-text.js";
 
 /** What a masked secret reads as in an audit record. */
 export const MASKED = "[sensitive]";
@@ -11,8 +12,6 @@ export const MASKED = "[sensitive]";
  * in depth behind the schema option: a key pasted into a display name is still not stored.
  */
 const SECRET_PATTERNS: readonly RegExp[] = [/sb_[a-z]{2,16}_[0-9A-Za-z]{49}/g, /sk-[A-Za-z0-9_-]{20,}/g, /AIza[0-9A-Za-z_-]{35}/g];
-
-const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 
 /**
  * A message as protobuf JSON for the audit log, every `(switchboard.v1.sensitive)` field masked at
@@ -51,7 +50,7 @@ export function scrubJson(value: JsonValue): JsonValue {
 
 /** {@link scrubJson} for one string. */
 export function scrubText(text: string): string {
-  let out = text.replace(LONE_SURROGATE, "\uFFFD").replace(/\u0000/g, "\uFFFD");
+  let out = storableCopy(text);
   for (const pattern of SECRET_PATTERNS) out = out.replace(pattern, MASKED);
   return out;
 }

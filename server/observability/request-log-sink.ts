@@ -2,7 +2,7 @@ import { scrubText } from "../audit/mask.js";
 import type { CallMeta } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { RequestLogRow } from "../store/request-log-store.js";
-import { storableCopy } from "../verbs/storable-text.js";
+import { storableCopy } from "../store/storable-text.js";
 import { outcomeCode } from "./code-name.js";
 import type { CallObservation, CallSink, ObservedResponse } from "./observe-stage.js";
 import { mapStrings, redactText } from "./redact-body.js";

@@ -23,7 +23,6 @@ import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { keyMessage } from "./key-messages.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseTeamName, parseTeamParent } from "./resource-names.js";
-import { storableText } from "../verbs/storable-text.js";
 
 /** Dependencies of {@link createKeyService}. */
 export interface KeyServiceDeps {
@@ -168,9 +167,8 @@ function grantOf(key: Pick<KeyFields, "scopes" | "allowedRoutes" | "allowedModel
 
 /**
  * The storable fields of a requested key, checking those in `checked` (an update checks only its
- * masked fields): `InvalidArgument` for an unknown or unspecified scope, no scope at all, an
- * `expire_time` not in the future, or a tag holding a NUL (the key's tags go on every usage row of
- * its calls, which Postgres could then not store).
+ * masked fields): `InvalidArgument` for an unknown or unspecified scope, no scope at all, or an
+ * `expire_time` not in the future.
  */
 function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<string> = new Set(UPDATABLE)): KeyFields {
   const scopes = [...new Set(key?.scopes ?? [])];
@@ -179,11 +177,6 @@ function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<str
       if (!ALL_SCOPES.includes(scope)) throw new ConnectError(`key.scopes: ${String(scope)} is not a grantable scope`, Code.InvalidArgument);
     }
     if (scopes.length === 0) throw new ConnectError("key.scopes: a key needs at least one scope", Code.InvalidArgument);
-  }
-  if (checked.has("tags")) {
-    for (const [name, value] of Object.entries(key?.tags ?? {})) {
-      if (!storableText(name) || !storableText(value)) throw new ConnectError(`key.tags["${name.replace(/\0/g, "\\0")}"]: must not contain U+0000 (NUL)`, Code.InvalidArgument);
-    }
   }
   const expiresAt = key?.expireTime === undefined ? null : timestampDate(key.expireTime);
   if (checked.has("expire_time") && expiresAt !== null && expiresAt.getTime() <= now) {

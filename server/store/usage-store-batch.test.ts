@@ -67,8 +67,13 @@ for (const kind of ["postgres", "pglite"] as const) {
 
     it("refuses a row Postgres cannot store as a row rejection, not as an exception of ours", async () => {
       const usage = createUsageStore(handle.db);
-      // A NUL in a tag too (jsonb refuses it): why both surfaces refuse one in a call's tags (storable-text.ts).
-      const bad = [ledgerRecord({ callId: "nul\0byte" }), ledgerRecord({ callId: "nul-tag", tags: { k: "a\0b" } }), ledgerRecord({ callId: "bad-date", occurredAt: new Date(Number.NaN) })];
+      // A NUL or an unpaired surrogate in a tag too (jsonb refuses both): why both surfaces refuse them in a call's tags (storable-text.ts).
+      const bad = [
+        ledgerRecord({ callId: "nul\0byte" }),
+        ledgerRecord({ callId: "nul-tag", tags: { k: "a\0b" } }),
+        ledgerRecord({ callId: "surrogate-tag", tags: { k: "a\uDC00b" } }),
+        ledgerRecord({ callId: "bad-date", occurredAt: new Date(Number.NaN) }),
+      ];
       for (const row of bad) {
         const err = await usage.insertBatch([row]).then(
           () => undefined,

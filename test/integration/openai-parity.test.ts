@@ -114,12 +114,13 @@ describe("the OpenAI surface and the Connect verbs agree", () => {
     expect(alice.totals?.requests).toBe(2n);
   });
 
-  it("refuses a NUL in a tag value or the end user on both surfaces, and in a key's tags, before anything is sent", async () => {
-    // Postgres stores no U+0000 in text or jsonb: let through, the call's usage rows could not be written.
+  it("refuses a NUL or an unpaired surrogate in a tag value or the end user on both surfaces, and in a key's tags, before anything is sent", async () => {
+    // Postgres stores neither in jsonb: let through, the call's usage rows could not be written.
     const sent = fake.requests().length;
     const refused = async (call: Promise<unknown>) => call.then(() => undefined, (err: unknown) => err);
     for (const [body, headers, param] of [
       [{ metadata: { feature: "a\0b" } }, BYPASS, "metadata"],
+      [{ metadata: { feature: "a\uDC00b" } }, BYPASS, "metadata"],
       [{}, { ...BYPASS, "x-switchboard-tags": "feature=a%00b" }, "metadata"],
       [{ user: "eve\0" }, BYPASS, "user"],
     ] as const) {
@@ -135,7 +136,7 @@ describe("the OpenAI surface and the Connect verbs agree", () => {
     }
     const keyErr = await refused(admin.keys.createKey({ parent: "orgs/acme/teams/app", keyId: "nul-tag", key: { scopes: [Scope.INVOKE], tags: { app: "x\0" } } }));
     expect(ConnectError.from(keyErr).code).toBe(Code.InvalidArgument);
-    expect(ConnectError.from(keyErr).rawMessage).toBe('key.tags["app"]: must not contain U+0000 (NUL)');
+    expect(ConnectError.from(keyErr).rawMessage).toBe('key.tags["app"]: must be well-formed Unicode without U+0000 (NUL)');
     expect(fake.requests()).toHaveLength(sent);
   });
 
