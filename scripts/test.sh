@@ -5,7 +5,8 @@
 #     loopback ports (scripts/services.sh installs them from Debian's packages where it can and
 #     otherwise stops with what to install). Tests that need them never skip.
 #  2. Schema checks: buf lint, buf breaking against every earlier commit that touched proto/,
-#     generated code current (scripts/generate.sh --check), vendored protos current.
+#     generated code current (scripts/generate.sh --check), vendored protos current; and the
+#     TypeScript types (tsc --noEmit).
 #  3. vitest (unit, integration, fault tests; TypeScript).
 #  4. A gateway on the embedded default, and the Go and Python client tests against it.
 #  5. One closing line summed over every runner: `N passed, N failed, N skipped`.
@@ -58,6 +59,8 @@ breaking_against() {
 }
 check "buf breaking" breaking_against
 check "generated code is current" bash scripts/generate.sh --check
+# vitest runs TypeScript without checking its types; this does, for server, tests and bench alike.
+check "typescript types" tsc --noEmit -p tsconfig.json
 check "vendored protos are current" bash -c 'bash scripts/vendor-protos.sh && git diff --quiet --exit-code -- proto/grpc'
 
 log "vitest"

@@ -1,11 +1,11 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CreateKeyRequestSchema, KeyService, type CreateKeyRequest } from "../../gen/ts/switchboard/v1/key_service_pb.js";
+import { CreateKeyRequestSchema, KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { createStorableStringsInterceptor } from "./storable-strings.js";
 
 /** Runs `message` through the interceptor guarding `services`; resolves the refusal's message, or "passed". */
-async function through(message: Partial<CreateKeyRequest>, services = [KeyService]): Promise<string> {
+async function through(message: MessageInitShape<typeof CreateKeyRequestSchema>, services = [KeyService]): Promise<string> {
   const req = { stream: false, service: KeyService, method: KeyService.method.createKey, message: create(CreateKeyRequestSchema, message) } as unknown as UnaryRequest;
   const next = async () => ({ stream: false, message: {} }) as unknown as UnaryResponse;
   try {

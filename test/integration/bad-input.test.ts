@@ -1,0 +1,116 @@
+/**
+ * Bad input gets a clear error and never an internal one: arbitrary JSON bodies — valid requests
+ * with one field replaced by any JSON value (strings of any Unicode, NUL and unpaired surrogates
+ * included), and arbitrary JSON documents — sent to both front doors and to the admin services
+ * over Connect's JSON codec. Every answer is a success or a 4xx with an error a caller can act on
+ * (an OpenAI error envelope with a message; a Connect error with a canonical code other than
+ * `internal` and `unknown`, and a message); no handler throws through to the errors interceptor.
+ * And nothing an accepted call left behind is unstorable: no usage row goes to the dead letters,
+ * no request-log row is refused (the log keeps full bodies here).
+ */
+import fc from "fast-check";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+
+let database: TestDatabase;
+let gw: TestGateway;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  gw = await startTestGateway({ databaseUrl: database.url, requestLog: { mode: "full" } });
+});
+afterAll(async () => {
+  await gw?.close();
+  await database?.drop();
+});
+
+/** One code point of any kind, a NUL and an unpaired surrogate more often than chance would give them. */
+const textUnit = fc.oneof(
+  { weight: 18, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) },
+  { weight: 1, arbitrary: fc.constant("\0") },
+  { weight: 1, arbitrary: fc.integer({ min: 0xd800, max: 0xdfff }).map((c) => String.fromCharCode(c)) },
+);
+const anyText = fc.string({ unit: textUnit, maxLength: 24 });
+const anyJson = fc.jsonValue({ maxDepth: 3, stringUnit: textUnit });
+/** What the OpenAI surface reads as tags: well-formed keys, values of any text. */
+const anyTags = fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,7}$/), anyText, { maxKeys: 3 });
+
+/** A valid body with one field (a known one, or any name) set to any JSON value, or left out. */
+function mutated(valid: Record<string, unknown>, fields: readonly string[]) {
+  return fc.record({ field: fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 12 })), value: fc.option(anyJson, { nil: undefined }) }).map(({ field, value }) => {
+    const body: Record<string, unknown> = { ...valid };
+    if (value === undefined) delete body[field];
+    else body[field] = value;
+    return body;
+  });
+}
+
+const post = (path: string, body: string, headers: Record<string, string>) =>
+  fetch(`${gw.url}${path}`, { method: "POST", headers: { ...gw.adminHeaders, "x-switchboard-cache": "bypass", ...headers }, body });
+
+describe("bad input", () => {
+  it("the OpenAI surface answers any body with a success or a 4xx OpenAI error, never a 5xx", async () => {
+    const chat = { model: "default", messages: [{ role: "user", content: "hello" }] };
+    const chatFields = ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stream", "stream_options", "tools", "tool_choice", "response_format", "metadata", "user", "n", "stop", "seed", "logprobs"];
+    const message = fc.record({ role: fc.oneof(fc.constantFrom("system", "developer", "user", "assistant", "tool"), fc.string()), content: anyJson, tool_calls: fc.option(anyJson, { nil: undefined }), tool_call_id: fc.option(anyJson, { nil: undefined }) }, { requiredKeys: ["role"] });
+    const bodies = fc.oneof(
+      mutated(chat, chatFields).map((b) => ["/v1/chat/completions", JSON.stringify(b)] as const),
+      fc.record({ metadata: anyTags, user: fc.option(anyText, { nil: undefined }), content: anyText }).map(({ metadata, user, content }) => ["/v1/chat/completions", JSON.stringify({ model: "default", messages: [{ role: "user", content }], metadata, user })] as const),
+      fc.array(message, { minLength: 1, maxLength: 3 }).map((messages) => ["/v1/chat/completions", JSON.stringify({ model: "default", messages })] as const),
+      mutated({ model: "default", input: "hello" }, ["model", "input", "dimensions", "encoding_format", "user"]).map((b) => ["/v1/embeddings", JSON.stringify(b)] as const),
+      anyJson.map((b) => ["/v1/chat/completions", JSON.stringify(b)] as const),
+      fc.string({ maxLength: 40 }).map((text) => ["/v1/chat/completions", text] as const),
+    );
+    await fc.assert(
+      fc.asyncProperty(bodies, async ([path, body]) => {
+        const res = await post(path, body, { "content-type": "application/json" });
+        const text = await res.text();
+        expect(res.status, text).toBeLessThan(500);
+        if (res.status >= 400) {
+          const error = (JSON.parse(text) as { error?: { message?: unknown; type?: unknown } }).error;
+          expect(typeof error?.message, text).toBe("string");
+          expect(error!.message, text).not.toBe("");
+        }
+      }),
+      { numRuns: 300 },
+    );
+    await gw.money.ledger.flush();
+    await gw.requestLog!.flush();
+    expect(await gw.money.usage.deadLetterCount()).toBe(0n);
+    expect(gw.requestLog!.rejected()).toBe(0);
+    expect(gw.requestLog!.pending()).toBe(0);
+  });
+
+  it("Connect JSON to the verbs and the admin services answers with a chosen code, never internal or unknown", async () => {
+    const procedures = [
+      ["switchboard.v1.CapabilityService/Chat", { options: { route: "default" }, messages: [{ role: "ROLE_USER", content: [{ text: "hello" }] }] }],
+      ["switchboard.v1.CapabilityService/Summarize", { options: { route: "default" }, text: "hello" }],
+      ["switchboard.v1.CapabilityService/Embed", { options: { route: "default" }, inputs: ["hello"] }],
+      ["switchboard.v1.TenantService/CreateOrg", { orgId: "fuzz", org: { displayName: "Fuzz" } }],
+      ["switchboard.v1.KeyService/CreateKey", { parent: "orgs/fuzz/teams/app", keyId: "k", key: { scopes: ["SCOPE_INVOKE"], tags: { app: "x" } } }],
+      ["switchboard.v1.RouteService/CreateRoute", { routeId: "fuzz", route: { targets: [{ provider: "sandbox", model: "echo" }] } }],
+      ["switchboard.v1.BudgetService/CreateBudget", { parent: "orgs/fuzz", budgetId: "b", budget: { limitMicrosUsd: "1000", period: "BUDGET_PERIOD_MONTHLY" } }],
+      ["switchboard.v1.UsageService/QueryUsage", { parent: "orgs/fuzz", filter: { tags: { app: "x" } } }],
+      ["switchboard.v1.PromptService/CreatePrompt", { parent: "orgs/fuzz", promptId: "p", prompt: { template: "Hi {{name}}" } }],
+    ] as const;
+    const calls = fc.constantFrom(...procedures).chain(([procedure, valid]) =>
+      fc.oneof(mutated(valid as Record<string, unknown>, Object.keys(valid)), anyJson).map((body) => [procedure, JSON.stringify(body)] as const),
+    );
+    const codes = new Map<string, number>();
+    await fc.assert(
+      fc.asyncProperty(calls, async ([procedure, body]) => {
+        const res = await post(`/${procedure}`, body, { "content-type": "application/json", "connect-protocol-version": "1" });
+        const text = await res.text();
+        if (res.status === 200) return;
+        const error = JSON.parse(text) as { code?: string; message?: string };
+        codes.set(error.code ?? "", (codes.get(error.code ?? "") ?? 0) + 1);
+        expect(["internal", "unknown", undefined], `${procedure} ${body} → ${text}`).not.toContain(error.code);
+        expect(error.message, text).toBeTruthy();
+      }),
+      { numRuns: 400 },
+    );
+    // The property reached the handlers, not only the codec: refusals of several kinds were seen.
+    expect(codes.get("invalid_argument") ?? 0).toBeGreaterThan(0);
+  });
+});
