@@ -36,6 +36,25 @@ const anyJson = fc.jsonValue({ maxDepth: 3, stringUnit: textUnit });
 /** What the OpenAI surface reads as tags: well-formed keys, values of any text. */
 const anyTags = fc.dictionary(fc.stringMatching(/^[a-z][a-z0-9_]{0,7}$/), anyText, { maxKeys: 3 });
 
+/** Every path into `value` (objects' keys, arrays' indexes), the empty path included. */
+function pathsOf(value: unknown, prefix: readonly (string | number)[] = []): (string | number)[][] {
+  const out: (string | number)[][] = [[...prefix]];
+  if (Array.isArray(value)) value.forEach((item, i) => out.push(...pathsOf(item, [...prefix, i])));
+  else if (value !== null && typeof value === "object") for (const [k, v] of Object.entries(value)) out.push(...pathsOf(v, [...prefix, k]));
+  return out;
+}
+
+/** `valid` with the value at one of its paths, at any depth, replaced by any text or any JSON. */
+function mutatedDeep(valid: Record<string, unknown>) {
+  return fc.record({ path: fc.constantFrom(...pathsOf(valid).filter((p) => p.length > 0)), value: fc.oneof(anyText, anyJson) }).map(({ path, value }) => {
+    const body = structuredClone(valid);
+    let at: Record<string | number, unknown> = body;
+    for (const step of path.slice(0, -1)) at = at[step] as Record<string | number, unknown>;
+    at[path[path.length - 1]!] = value;
+    return body;
+  });
+}
+
 /** A valid body with one field (a known one, or any name) set to any JSON value, or left out. */
 function mutated(valid: Record<string, unknown>, fields: readonly string[]) {
   return fc.record({ field: fc.oneof(fc.constantFrom(...fields), fc.string({ maxLength: 12 })), value: fc.option(anyJson, { nil: undefined }) }).map(({ field, value }) => {
@@ -56,6 +75,7 @@ describe("bad input", () => {
     const message = fc.record({ role: fc.oneof(fc.constantFrom("system", "developer", "user", "assistant", "tool"), fc.string()), content: anyJson, tool_calls: fc.option(anyJson, { nil: undefined }), tool_call_id: fc.option(anyJson, { nil: undefined }) }, { requiredKeys: ["role"] });
     const bodies = fc.oneof(
       mutated(chat, chatFields).map((b) => ["/v1/chat/completions", JSON.stringify(b)] as const),
+      mutatedDeep(chat).map((b) => ["/v1/chat/completions", JSON.stringify(b)] as const),
       fc.record({ metadata: anyTags, user: fc.option(anyText, { nil: undefined }), content: anyText }).map(({ metadata, user, content }) => ["/v1/chat/completions", JSON.stringify({ model: "default", messages: [{ role: "user", content }], metadata, user })] as const),
       fc.array(message, { minLength: 1, maxLength: 3 }).map((messages) => ["/v1/chat/completions", JSON.stringify({ model: "default", messages })] as const),
       mutated({ model: "default", input: "hello" }, ["model", "input", "dimensions", "encoding_format", "user"]).map((b) => ["/v1/embeddings", JSON.stringify(b)] as const),
@@ -95,7 +115,7 @@ describe("bad input", () => {
       ["switchboard.v1.PromptService/CreatePrompt", { parent: "orgs/fuzz", promptId: "p", prompt: { template: "Hi {{name}}" } }],
     ] as const;
     const calls = fc.constantFrom(...procedures).chain(([procedure, valid]) =>
-      fc.oneof(mutated(valid as Record<string, unknown>, Object.keys(valid)), anyJson).map((body) => [procedure, JSON.stringify(body)] as const),
+      fc.oneof(mutatedDeep(valid as Record<string, unknown>), mutated(valid as Record<string, unknown>, Object.keys(valid)), anyJson).map((body) => [procedure, JSON.stringify(body)] as const),
     );
     const codes = new Map<string, number>();
     await fc.assert(
