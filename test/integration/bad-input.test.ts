@@ -16,9 +16,20 @@ import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 let database: TestDatabase;
 let gw: TestGateway;
 
+const post = (path: string, body: string, headers: Record<string, string>) =>
+  fetch(`${gw.url}${path}`, { method: "POST", headers: { ...gw.adminHeaders, "x-switchboard-cache": "bypass", ...headers }, body });
+
 beforeAll(async () => {
   database = await createTestDatabase();
   gw = await startTestGateway({ databaseUrl: database.url, requestLog: { mode: "full" } });
+  // The org and team the admin calls below name, so that valid ones succeed and mutations reach the handlers.
+  for (const [procedure, body] of [
+    ["TenantService/CreateOrg", { orgId: "fuzz", org: {} }],
+    ["TenantService/CreateTeam", { parent: "orgs/fuzz", teamId: "app", team: {} }],
+  ] as const) {
+    const res = await post(`/switchboard.v1.${procedure}`, JSON.stringify(body), { "content-type": "application/json" });
+    expect(res.status, await res.text()).toBe(200);
+  }
 });
 afterAll(async () => {
   await gw?.close();
@@ -65,8 +76,6 @@ function mutated(valid: Record<string, unknown>, fields: readonly string[]) {
   });
 }
 
-const post = (path: string, body: string, headers: Record<string, string>) =>
-  fetch(`${gw.url}${path}`, { method: "POST", headers: { ...gw.adminHeaders, "x-switchboard-cache": "bypass", ...headers }, body });
 
 describe("bad input", () => {
   it("the OpenAI surface answers any body with a success or a 4xx OpenAI error, never a 5xx", async () => {
@@ -106,14 +115,22 @@ describe("bad input", () => {
     const procedures = [
       ["switchboard.v1.CapabilityService/Chat", { options: { route: "default" }, messages: [{ role: "ROLE_USER", content: [{ text: "hello" }] }] }],
       ["switchboard.v1.CapabilityService/Summarize", { options: { route: "default" }, text: "hello" }],
-      ["switchboard.v1.CapabilityService/Embed", { options: { route: "default" }, inputs: ["hello"] }],
-      ["switchboard.v1.TenantService/CreateOrg", { orgId: "fuzz", org: { displayName: "Fuzz" } }],
+      ["switchboard.v1.CapabilityService/Embed", { options: { route: "embed" }, inputs: ["hello"] }],
+      ["switchboard.v1.CapabilityService/Classify", { options: { route: "default" }, text: "hello", labels: [{ name: "greeting" }, { name: "other" }] }],
+      ["switchboard.v1.CapabilityService/Extract", { options: { route: "default" }, text: "Ada, 36", jsonSchema: { type: "object", properties: { name: { type: "string" }, age: { type: "integer" } }, required: ["name"] } }],
+      ["switchboard.v1.CapabilityService/Answer", { options: { route: "default" }, question: "Who?", sources: [{ id: "s1", text: "Ada wrote it." }] }],
+      ["switchboard.v1.TenantService/CreateOrg", { orgId: "fuzz-org", org: { displayName: "Fuzz" } }],
       ["switchboard.v1.KeyService/CreateKey", { parent: "orgs/fuzz/teams/app", keyId: "k", key: { scopes: ["SCOPE_INVOKE"], tags: { app: "x" } } }],
       ["switchboard.v1.RouteService/CreateRoute", { routeId: "fuzz", route: { targets: [{ provider: "sandbox", model: "echo" }] } }],
-      ["switchboard.v1.BudgetService/CreateBudget", { parent: "orgs/fuzz", budgetId: "b", budget: { limitMicrosUsd: "1000", period: "BUDGET_PERIOD_MONTHLY" } }],
-      ["switchboard.v1.UsageService/QueryUsage", { parent: "orgs/fuzz", filter: { tags: { app: "x" } } }],
-      ["switchboard.v1.PromptService/CreatePrompt", { parent: "orgs/fuzz", promptId: "p", prompt: { template: "Hi {{name}}" } }],
+      ["switchboard.v1.BudgetService/CreateBudget", { parent: "orgs/fuzz", budgetId: "b", budget: { target: "tags/app=x", limitMicrosUsd: "1000", period: "BUDGET_PERIOD_MONTHLY" } }],
+      ["switchboard.v1.UsageService/QueryUsage", { parent: "orgs/fuzz", startTime: "2026-01-01T00:00:00Z", endTime: "2027-01-01T00:00:00Z", filter: { tags: { app: "x" } } }],
+      ["switchboard.v1.PromptService/CreatePromptTemplate", { parent: "orgs/fuzz", promptId: "p", template: { verb: "VERB_SUMMARIZE" }, firstVersion: { messages: [{ role: "ROLE_USER", template: "Summarize: {{text}}" }] } }],
     ] as const;
+    // Each valid body is answered: the mutations below start from requests the handlers accept.
+    for (const [procedure, valid] of procedures) {
+      const res = await post(`/${procedure}`, JSON.stringify(valid), { "content-type": "application/json", "connect-protocol-version": "1" });
+      expect(res.status, `${procedure}: ${await res.text()}`).toBe(200);
+    }
     const calls = fc.constantFrom(...procedures).chain(([procedure, valid]) =>
       fc.oneof(mutatedDeep(valid as Record<string, unknown>), mutated(valid as Record<string, unknown>, Object.keys(valid)), anyJson).map((body) => [procedure, JSON.stringify(body)] as const),
     );
