@@ -111,6 +111,68 @@ describe("bad input", () => {
     expect(gw.requestLog!.pending()).toBe(0);
   });
 
+  it("streams: any body to the OpenAI SSE surface and to ChatStream over Connect ends with a chosen error or a clean end, never internal", async () => {
+    const sse = { model: "default", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "hello" }] };
+    const stream = { options: { route: "default" }, messages: [{ role: "ROLE_USER", content: [{ text: "hello" }] }] };
+    const answered = { sse: 0, connect: 0 };
+    const cases = fc.oneof(
+      mutatedDeep(sse).map((b) => ["sse", b] as const),
+      mutatedDeep(stream).map((b) => ["connect", b] as const),
+    );
+    await fc.assert(
+      fc.asyncProperty(cases, async ([wire, body]) => {
+        if (wire === "sse") {
+          const res = await post("/v1/chat/completions", JSON.stringify(body), { "content-type": "application/json" });
+          const text = await res.text();
+          expect(res.status, text).toBeLessThan(500);
+          if (res.status !== 200) return;
+          if (text.includes("data: [DONE]")) answered.sse++;
+          // An error inside a stream is a data event carrying an OpenAI error object.
+          for (const line of text.split("\n")) {
+            if (!line.startsWith("data: ") || line === "data: [DONE]") continue;
+            const event = JSON.parse(line.slice(6)) as { error?: { type?: string; message?: string } };
+            if (event.error !== undefined) {
+              expect(event.error.type, text).not.toBe("server_error");
+              expect(event.error.message, text).toBeTruthy();
+            }
+          }
+          return;
+        }
+        const json = Buffer.from(JSON.stringify(body));
+        const envelope = Buffer.alloc(5 + json.length);
+        envelope.writeUInt32BE(json.length, 1);
+        json.copy(envelope, 5);
+        const res = await fetch(`${gw.url}/switchboard.v1.CapabilityService/ChatStream`, {
+          method: "POST",
+          headers: { ...gw.adminHeaders, "x-switchboard-cache": "bypass", "content-type": "application/connect+json", "connect-protocol-version": "1" },
+          body: envelope,
+        });
+        const bytes = Buffer.from(await res.arrayBuffer());
+        if (res.status !== 200) {
+          const error = JSON.parse(bytes.toString()) as { code?: string };
+          expect(["internal", "unknown", undefined]).not.toContain(error.code);
+          return;
+        }
+        // The last envelope (flag 0x02) ends the stream, with the error if there was one.
+        let end: { error?: { code?: string; message?: string } } | undefined;
+        for (let at = 0; at + 5 <= bytes.length; ) {
+          const length = bytes.readUInt32BE(at + 1);
+          if ((bytes[at]! & 0x02) !== 0) end = JSON.parse(bytes.subarray(at + 5, at + 5 + length).toString()) as typeof end;
+          at += 5 + length;
+        }
+        expect(end, bytes.toString()).toBeDefined();
+        if (end!.error !== undefined) {
+          expect(["internal", "unknown", undefined], JSON.stringify(end)).not.toContain(end!.error.code);
+          expect(end!.error.message, JSON.stringify(end)).toBeTruthy();
+        } else answered.connect++;
+      }),
+      { numRuns: 200 },
+    );
+    // Mutations that keep a request valid were streamed to their end on both wires.
+    expect(answered.sse).toBeGreaterThan(0);
+    expect(answered.connect).toBeGreaterThan(0);
+  });
+
   it("Connect JSON to the verbs and the admin services answers with a chosen code, never internal or unknown", async () => {
     const procedures = [
       ["switchboard.v1.CapabilityService/Chat", { options: { route: "default" }, messages: [{ role: "ROLE_USER", content: [{ text: "hello" }] }] }],
