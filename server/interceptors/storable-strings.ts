@@ -1,7 +1,7 @@
 import { ScalarType, type DescService } from "@bufbuild/protobuf";
 import { isReflectMessage, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import { storableCopy, storableText } from "../store/storable-text.js";
+import { storableCopy, storableText, UNSTORABLE_TEXT } from "../store/storable-text.js";
 
 /** Options of {@link createStorableStringsInterceptor}. */
 export interface StorableStringsOptions {
@@ -23,7 +23,7 @@ export function createStorableStringsInterceptor(opts: StorableStringsOptions): 
   return (next) => (req) => {
     if (!req.stream && services.has(req.service.typeName)) {
       const bad = unstorableField(reflect(req.method.input, req.message), "");
-      if (bad !== undefined) throw new ConnectError(`${bad}: must be well-formed Unicode without U+0000 (NUL)`, Code.InvalidArgument);
+      if (bad !== undefined) throw new ConnectError(`${bad}: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
     }
     return next(req);
   };

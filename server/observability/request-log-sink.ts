@@ -28,9 +28,9 @@ export interface RequestLogPolicy {
  * row of ids, codes, times, tokens and cost (`metadata`), plus the request and response bodies with
  * personal data and secrets replaced (`redacted`), or plus the bodies with only secret-looking
  * values masked (`full`). Rows go to `append` (the batching writer); bodies are cut at
- * `maxBodyBytes`. Images are never stored, only marked. Postgres stores no NUL: the cleaning of
- * the bodies turns each into U+FFFD, and so does the sink in the route and the model (text a
- * caller or a provider chose).
+ * `maxBodyBytes`. Images are never stored, only marked. Postgres stores no NUL and no unpaired
+ * surrogate: the cleaning of the bodies turns each into U+FFFD, and so does the sink in the route
+ * and the model (text a caller or a provider chose).
  */
 export function createRequestLogSink(deps: { append(row: RequestLogRow): void }, policy: RequestLogPolicy): CallSink {
   const modeOf = (meta: CallMeta): RequestLogMode => policy.routes?.[meta.route] ?? policy.mode;

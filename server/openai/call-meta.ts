@@ -5,7 +5,7 @@ import type { RateStanding } from "../limits/rate-standing.js";
 import type { CacheModeName, CallMeta } from "../pipeline/model-call.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
 import { withEndUser } from "../verbs/end-user-tag.js";
-import { storableText } from "../store/storable-text.js";
+import { storableText, UNSTORABLE_TEXT } from "../store/storable-text.js";
 import type { VerbContext } from "../verbs/verb-context.js";
 import { invalidField } from "./openai-request-error.js";
 
@@ -70,14 +70,14 @@ export function tagsOf(principal: Principal, metadata: Readonly<Record<string, s
   for (const [key, value] of entries) {
     if (!TAG_KEY.test(key)) throw invalidField("metadata", `tag key "${key.slice(0, 64)}" must match [a-zA-Z0-9_.:/-]{1,64}`);
     if (value.length > 256) throw invalidField("metadata", `tag "${key}" must be at most 256 characters`);
-    if (!storableText(value)) throw invalidField("metadata", `tag "${key}" must be well-formed Unicode without U+0000 (NUL)`);
+    if (!storableText(value)) throw invalidField("metadata", `tag "${key}" ${UNSTORABLE_TEXT}`);
   }
   return { ...principal.tags, ...requested };
 }
 
-/** The body's `user`, refused when it holds a NUL (it is recorded as a tag). */
+/** The body's `user`, refused when Postgres could not store it (it is recorded as a tag). */
 function endUserOf(user: string | undefined): string | undefined {
-  if (user !== undefined && !storableText(user)) throw invalidField("user", "'user' must be well-formed Unicode without U+0000 (NUL)");
+  if (user !== undefined && !storableText(user)) throw invalidField("user", `'user' ${UNSTORABLE_TEXT}`);
   return user;
 }
 

@@ -14,6 +14,9 @@ export function storableText(text: string): boolean {
   return !text.includes("\0") && !LONE_SURROGATE.test(text);
 }
 
+/** What a refusal of unstorable text says after the field's name. */
+export const UNSTORABLE_TEXT = "must be well-formed Unicode without U+0000 (NUL)";
+
 /** `text` with each NUL and unpaired surrogate replaced by U+FFFD, for what is kept for reading rather than refused (logs). */
 export function storableCopy(text: string): string {
   return storableText(text) ? text : text.replace(LONE_SURROGATES, "\uFFFD").replace(/\0/g, "\uFFFD");

@@ -8,7 +8,7 @@ import type { CacheModeName, VerbName } from "../../pipeline/model-call.js";
 import type { TemplateResolver } from "../../verbs/templates/template-resolver.js";
 import type { VerbCapabilities, VerbContext } from "../../verbs/verb-context.js";
 import { withEndUser } from "../../verbs/end-user-tag.js";
-import { storableText } from "../../store/storable-text.js";
+import { storableText, UNSTORABLE_TEXT } from "../../store/storable-text.js";
 
 const CACHE_MODES: Record<number, CacheModeName> = {
   [CacheMode.UNSPECIFIED]: "default",
@@ -50,9 +50,9 @@ export async function verbContextOf(
   templates: VerbTemplates,
 ): Promise<VerbContext> {
   for (const [key, value] of Object.entries(options?.tags ?? {})) {
-    if (!storableText(value)) throw new ConnectError(`options.tags["${key}"]: a tag value must be well-formed Unicode without U+0000 (NUL)`, Code.InvalidArgument);
+    if (!storableText(value)) throw new ConnectError(`options.tags["${key}"]: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
   }
-  if (options?.endUser !== undefined && !storableText(options.endUser)) throw new ConnectError("options.end_user: must be well-formed Unicode without U+0000 (NUL)", Code.InvalidArgument);
+  if (options?.endUser !== undefined && !storableText(options.endUser)) throw new ConnectError(`options.end_user: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
   const route = options?.route || defaults.route;
   if (principal.allowedRoutes.length > 0 && !principal.allowedRoutes.includes(route)) {
     throw accessDenied(`the calling key may not use route "${route}"`, new AccessDenial("route", refusedRoute(route)));
