@@ -106,6 +106,8 @@ export interface ScriptedServer {
   truth(): TruthEntry[];
   /** Clears the script, the request log and the truth log. */
   reset(): void;
+  /** Drops every open connection and keeps listening (a test starting its next phase with no socket of the last). */
+  dropConnections(): void;
   /** Stops listening, drops every open connection and cancels pending delays. */
   close(): Promise<void>;
 }

@@ -185,6 +185,9 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
       recorded = [];
       truth = [];
     },
+    dropConnections: () => {
+      for (const s of sockets) s.destroy();
+    },
     close: async () => {
       for (const s of sockets) s.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));

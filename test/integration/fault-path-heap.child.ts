@@ -107,7 +107,8 @@ await admin.guardrails.createGuardrailPolicy({
 await gw.models.resolver.refresh();
 await gw.money.catalog.refresh();
 const verbs = moneyClients(gw.url, key.secret).verbs;
-const openai = new Pool(gw.url, { connections: CONCURRENCY });
+/** The OpenAI-surface client; a new pool each batch (see `settle`). */
+let openai = new Pool(gw.url, { connections: CONCURRENCY });
 
 /** Seeded, so every run draws the same mix. */
 const random = createRandom(11);
@@ -169,6 +170,12 @@ let snapshots = 0;
  */
 async function settle(): Promise<void> {
   await sleep(1500);
+  // Connections opened during a batch (a caller's abort or a provider's cut closes one and the next
+  // call opens another) would outlive it in the pools: their sockets are per connection, not per
+  // call, so each batch ends with none — the client's pool closed, the provider's connections dropped.
+  await openai.close();
+  openai = new Pool(gw.url, { connections: CONCURRENCY });
+  fake.dropConnections();
   fake.reset();
   gw.log.clear();
   gc!();
