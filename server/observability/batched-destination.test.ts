@@ -76,13 +76,26 @@ describe("batchedDestination", () => {
 
   it("writes what waits when the process leaves: exit(), an uncaught error, or an empty event loop", async () => {
     const child = fileURLToPath(new URL("./batched-destination.child.ts", import.meta.url));
+    // What a child printed, its exit code and its stderr (in the failure message: a child that
+    // failed under load once left nothing to read).
     const lines = async (how: string) => {
-      const result = await promisify(execFile)(process.execPath, ["--import", "tsx", child, how]).catch((err: { stdout: string; code: number }) => err);
-      return { code: "code" in result ? result.code : 0, msgs: result.stdout.trim().split("\n").map((l) => (JSON.parse(l) as { msg: string }).msg) };
+      const result = await promisify(execFile)(process.execPath, ["--import", "tsx", child, how]).catch((err: { stdout?: string; stderr?: string; code?: number | null }) => err);
+      const msgs = (result.stdout ?? "")
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+        .map((l) => {
+          try {
+            return (JSON.parse(l) as { msg: string }).msg;
+          } catch {
+            return `(not a log line) ${l}`;
+          }
+        });
+      return { outcome: { code: "code" in result ? result.code : 0, msgs }, stderr: `${how}: ${result.stderr ?? ""}` };
     };
     const [exit, thrown, idle] = await Promise.all([lines("exit"), lines("throw"), lines("idle")]);
-    expect(exit).toEqual({ code: 3, msgs: ["line 1", "line 2", "line 3"] });
-    expect(thrown).toEqual({ code: 1, msgs: ["line 1", "line 2", "line 3"] });
-    expect(idle).toEqual({ code: 0, msgs: ["line 1", "line 2", "line 3"] });
+    expect(exit.outcome, exit.stderr).toEqual({ code: 3, msgs: ["line 1", "line 2", "line 3"] });
+    expect(thrown.outcome, thrown.stderr).toEqual({ code: 1, msgs: ["line 1", "line 2", "line 3"] });
+    expect(idle.outcome, idle.stderr).toEqual({ code: 0, msgs: ["line 1", "line 2", "line 3"] });
   });
 });
