@@ -10,7 +10,7 @@
  * (`--optimized`: with V8's optimising tier, as `database.embeddedOptimizedWasm`). `--bodies`
  * gives each request-log row a 1 KB request and response (`redacted` mode) instead of none.
  */
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -20,6 +20,7 @@ import { createDatabase, type DatabaseHandle } from "../server/store/database.js
 import { migrateToLatest } from "../server/store/migrate.js";
 import { createRequestLogStore, type RequestLogRow } from "../server/store/request-log-store.js";
 import { createUsageStore } from "../server/store/usage-store.js";
+import { cpuMicros } from "./proc-stats.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -33,13 +34,6 @@ const { values: args } = parseArgs({
 });
 const rowsPerBatch = Number(args.rows);
 const batches = Number(args.batches);
-const CLOCK_TICKS_PER_SECOND = 100;
-
-/** User + system CPU of a process from /proc, in µs. */
-function processCpuUs(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS_PER_SECOND;
-}
 const selfCpuUs = () => {
   const u = process.cpuUsage();
   return u.user + u.system;
@@ -74,11 +68,11 @@ async function measure(handle: DatabaseHandle, label: string) {
     await target.insert(target.make()); // warm
     const work = Array.from({ length: batches }, target.make);
     const self0 = selfCpuUs();
-    const backend0 = backend === undefined ? 0 : processCpuUs(backend);
+    const backend0 = backend === undefined ? 0 : cpuMicros(backend);
     for (const rows of work) await target.insert(rows);
     const n = batches * rowsPerBatch;
     const self = (selfCpuUs() - self0) / n;
-    const server = backend === undefined ? undefined : (processCpuUs(backend) - backend0) / n;
+    const server = backend === undefined ? undefined : (cpuMicros(backend) - backend0) / n;
     console.log(`${label} ${args.table} round ${round}: this process ${self.toFixed(1)} µs/row${server === undefined ? "" : `, server backend ${server.toFixed(1)}, together ${(self + server).toFixed(1)}`}`);
     await sql.raw(args.table === "log" ? "truncate request_log" : "truncate usage_records").execute(handle.db);
   }

@@ -71,6 +71,9 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
   let recorded: RecordedRequest[] = [];
   let truth: TruthEntry[] = [];
   const sockets = new Set<Socket>();
+  const dropConnections = () => {
+    for (const s of sockets) s.destroy();
+  };
 
   const server = createServer((req, res) => {
     void handle(req, res).catch(() => res.destroy());
@@ -185,11 +188,9 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
       recorded = [];
       truth = [];
     },
-    dropConnections: () => {
-      for (const s of sockets) s.destroy();
-    },
+    dropConnections,
     close: async () => {
-      for (const s of sockets) s.destroy();
+      dropConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
