@@ -1,5 +1,6 @@
 import type { Logger } from "../observability/logger.js";
-import { isRowRejection, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
+import { isRowRejection } from "../store/row-rejection.js";
+import type { UsageRecordRow, UsageStore } from "../store/usage-store.js";
 import { encodeLedgerLine } from "./ledger-codec.js";
 
 /** What {@link commitLedgerBatch} writes to and logs with. */

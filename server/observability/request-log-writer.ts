@@ -1,6 +1,6 @@
 import type { Logger } from "./logger.js";
 import type { RequestLogRow, RequestLogStore } from "../store/request-log-store.js";
-import { isRowRejection } from "../store/usage-store.js";
+import { isRowRejection } from "../store/row-rejection.js";
 
 /** Dependencies of {@link createRequestLogWriter}. */
 export interface RequestLogWriterDeps {

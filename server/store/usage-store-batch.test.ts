@@ -6,7 +6,8 @@ import { ledgerRecord } from "../limits/ledger-testing.js";
 import { arrayLiteral } from "./array-batch.js";
 import { createDatabase, type DatabaseHandle } from "./database.js";
 import { migrateToLatest } from "./migrate.js";
-import { createUsageStore, isRowRejection, type UsageRecordRow } from "./usage-store.js";
+import { isRowRejection } from "./row-rejection.js";
+import { createUsageStore, type UsageRecordRow } from "./usage-store.js";
 
 /*
  * `insertBatch` sends the whole batch as one array literal per column, zipped back by `unnest`:

@@ -5,7 +5,8 @@ import { ledgerRecord } from "../limits/ledger-testing.js";
 import { createDatabase, type DatabaseHandle } from "./database.js";
 import { createLimitStore, type LimitStore } from "./limit-store.js";
 import { migrateToLatest } from "./migrate.js";
-import { createUsageStore, isRowRejection, type UsageRecordRow, type UsageStore } from "./usage-store.js";
+import { isRowRejection } from "./row-rejection.js";
+import { createUsageStore, type UsageRecordRow, type UsageStore } from "./usage-store.js";
 
 let testDb: TestDatabase;
 let handle: DatabaseHandle;

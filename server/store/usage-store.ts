@@ -128,16 +128,6 @@ export interface UsageStore {
   names(ids: { orgIds: readonly string[]; teamIds: readonly string[]; keyIds: readonly string[] }): Promise<TenancyNames>;
 }
 
-/**
- * Whether a failed write was refused for what the rows hold (a data exception or a violated
- * constraint: SQLSTATE classes 22 and 23) rather than for an outage. Only such rows are
- * dead-lettered; every other failure is retried.
- */
-export function isRowRejection(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === "string" && /^2[23][0-9A-Z]{3}$/.test(code);
-}
-
 const SUMS = sql<string>`count(distinct request_id) as requests,
   count(*) filter (where attempt > 0) as attempts,
   coalesce(sum(input_tokens), 0)::bigint as input_tokens,

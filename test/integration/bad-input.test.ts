@@ -8,6 +8,7 @@
  * And nothing an accepted call left behind is unstorable: no usage row goes to the dead letters,
  * no request-log row is refused (the log keeps full bodies here).
  */
+import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -138,10 +139,7 @@ describe("bad input", () => {
           }
           return;
         }
-        const json = Buffer.from(JSON.stringify(body));
-        const envelope = Buffer.alloc(5 + json.length);
-        envelope.writeUInt32BE(json.length, 1);
-        json.copy(envelope, 5);
+        const envelope = encodeEnvelope(0, Buffer.from(JSON.stringify(body)));
         const res = await fetch(`${gw.url}/switchboard.v1.CapabilityService/ChatStream`, {
           method: "POST",
           headers: { ...gw.adminHeaders, "x-switchboard-cache": "bypass", "content-type": "application/connect+json", "connect-protocol-version": "1" },
