@@ -59,6 +59,7 @@ import { createTenantService } from "./services/tenant-service.js";
 import { createKeyStore } from "./store/key-store.js";
 import type { Database } from "./store/schema.js";
 import { createMemoryState } from "./store/state/memory-state.js";
+import { installUtf8Encoding } from "./runtime/utf8-encoding.js";
 import type { StateBackend } from "./store/state/state-backend.js";
 import type { StateBreakerStatus } from "./store/state/breaker-state.js";
 import { createTenantStore } from "./store/tenant-store.js";
@@ -184,6 +185,8 @@ export interface Server {
  * issues land, the model pipeline): reading this function tells what every request goes through.
  */
 export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
+  // protobuf-es's strings through Buffer rather than TextEncoder (process-wide; same bytes).
+  installUtf8Encoding();
   const clock = deps.clock ?? systemClock;
   const keys = createKeyStore(deps.db);
   // One authenticator per replica: its key cache is what bounds revocation (see cacheTtlMs).

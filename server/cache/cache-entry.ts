@@ -1,4 +1,5 @@
 import type { EmbedResponse, ModelFinishReason, ModelResponse } from "../providers/model.js";
+import { utf8Bytes } from "../runtime/utf8-encoding.js";
 
 /** What one cached answer holds: the answer and who produced it, for reporting. */
 export type CacheEntry =
@@ -22,14 +23,13 @@ interface EntryMeta {
 export const STORABLE_FINISHES: ReadonlySet<ModelFinishReason> = new Set(["stop", "tool_calls"]);
 
 const FORMAT = 1;
-/** One of each per process: they keep no state between calls. */
-const encoder = new TextEncoder();
+/** One per process: it keeps no state between calls. */
 const decoder = new TextDecoder();
 
 /** The entry as bytes for the StateBackend (versioned JSON; bigints as decimal strings). */
 export function encodeEntry(entry: CacheEntry): Uint8Array {
   const { providerRequestId: _drop, ...response } = entry.response as ModelResponse;
-  return encoder.encode(
+  return utf8Bytes(
     JSON.stringify({ f: FORMAT, ...entry, response: entry.kind === "chat" ? response : entry.response, costMicrosUsd: entry.costMicrosUsd.toString() }),
   );
 }

@@ -2,10 +2,9 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { create, type DescMessage } from "@bufbuild/protobuf";
 import { Code, ConnectError, type Interceptor, type StreamRequest, type StreamResponse } from "@connectrpc/connect";
 import { contentTypeStreamJson, contentTypeStreamProto, endStreamFlag, endStreamToJson } from "@connectrpc/connect/protocol-connect";
+import { utf8Bytes } from "../runtime/utf8-encoding.js";
 import { writeWithBackpressure } from "./write-backpressure.js";
 import { asConnectError, envelope, header, negotiate, openCall, requestMessages, writeHead, type CallOptions, type Limits, type Procedure } from "./connect-call.js";
-
-const encoder = new TextEncoder();
 
 /**
  * Serves one Connect server-streaming call over HTTP/1.1 the way connect's stream handler does
@@ -69,7 +68,7 @@ export async function serveServerStream(
     call.close();
   }
   if (res.destroyed) return;
-  const end = encoder.encode(JSON.stringify(endStreamToJson(context.responseTrailer, error, undefined)));
+  const end = utf8Bytes(JSON.stringify(endStreamToJson(context.responseTrailer, error, undefined)));
   const last = await send(endStreamFlag, end);
   writeHead(res, context);
   res.end(last);
