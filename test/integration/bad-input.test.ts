@@ -77,7 +77,6 @@ function mutated(valid: Record<string, unknown>, fields: readonly string[]) {
   });
 }
 
-
 describe("bad input", () => {
   it("the OpenAI surface answers any body with a success or a 4xx OpenAI error, never a 5xx", async () => {
     const chat = { model: "default", messages: [{ role: "user", content: "hello" }] };
