@@ -2,6 +2,7 @@ import { Code, ConnectError, createClient, createRouterTransport } from "@connec
 import { describe, expect, it } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
+import { laterTurn } from "../runtime/after-this-turn.testing.js";
 import { kRequestId } from "./context-keys.js";
 import { createErrorsInterceptor } from "./errors.js";
 import { createTelemetryInterceptor } from "./telemetry.js";
@@ -34,7 +35,9 @@ describe("errors interceptor", () => {
     expect(logged).toBeDefined();
     expect(JSON.stringify(logged)).toContain(SECRET);
     expect(logged!.requestId).toMatch(/^[0-9a-f-]{36}$/);
-    // The access line reports the same request id with the code the caller saw.
+    // The access line (written once the answer has left, on its turn) reports the same request
+    // id with the code the caller saw.
+    await laterTurn();
     expect(log.lines().find((l) => l.msg === "rpc")).toMatchObject({ requestId: logged!.requestId, code: "internal" });
   });
 
@@ -69,6 +72,7 @@ describe("errors interceptor", () => {
     expect(received).toEqual([HealthCheckResponse_ServingStatus.SERVING]);
     expect((err as ConnectError).code).toBe(Code.Internal);
     expect((err as ConnectError).message).not.toContain(SECRET);
+    await laterTurn();
     const access = log.lines().filter((l) => l.msg === "rpc");
     expect(access).toHaveLength(1);
     expect(access[0]).toMatchObject({ code: "internal", messagesOut: 1 });

@@ -9,6 +9,7 @@ import { codeName, outcomeCode } from "../observability/code-name.js";
 import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import { SpanKind, SpanStatusCode, type Context, type Span, type Tracing } from "../observability/tracing.js";
+import { recordAfterThisTurn } from "../runtime/after-this-turn.js";
 import { kCallSummary, kPrincipal, kRequestId } from "./context-keys.js";
 
 export { codeName };
@@ -76,9 +77,9 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
     // Without tracing, nothing to run inside: no wrapper closure per call.
     const within = tracing && spanCtx ? <T>(fn: () => T): T => tracing.run(spanCtx, fn) : undefined;
 
-    const end = (err: unknown, messagesOut: number) => {
+    /** The RPC's line, metrics and span, with its duration up to its end. */
+    const record = (err: unknown, messagesOut: number, durationMs: number) => {
       const code = outcomeCode(err);
-      const durationMs = performance.now() - started;
       const principal = req.contextValues.get(kPrincipal);
       const summary = req.contextValues.get(kCallSummary);
       const ttftMs = summary?.firstTokenAt === undefined ? undefined : summary.firstTokenAt - started;
@@ -124,6 +125,14 @@ export function createTelemetryInterceptor(deps: TelemetryInterceptorDeps): Inte
         if (fault) span.setStatus({ code: SpanStatusCode.ERROR, message: code });
         span.end();
       }
+    };
+    /**
+     * Records the RPC once its answer (or a stream's end) is written, on the same turn
+     * (`afterThisTurn`): the line, metrics and span are not on the answer's path.
+     */
+    const end = (err: unknown, messagesOut: number) => {
+      const durationMs = performance.now() - started;
+      recordAfterThisTurn(() => record(err, messagesOut, durationMs));
     };
 
     // A promise chain, not an `async` function: no suspended frame per call in flight (`afterCall`).

@@ -5,6 +5,7 @@ import { createDispatcher } from "../dispatch/dispatcher.js";
 import { withDefaults, type ResolvedRoute, type RouteInput } from "../dispatch/route-types.js";
 import { createBudgetStage, type BudgetStageOptions } from "../pipeline/budget-stage.js";
 import { createDispatchPipeline } from "../pipeline/dispatch-pipeline.js";
+import { behindAFrontDoor } from "../pipeline/front-door.testing.js";
 import { composeStages, type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "../pipeline/model-call.js";
 import { createRateLimitStage, createSplitRateLimitStages, type RateLimitStageOptions } from "../pipeline/rate-limit-stage.js";
 import { createUsageStage } from "../pipeline/usage-stage.js";
@@ -30,7 +31,10 @@ export const TEST_PRICES = {
   ],
 };
 
-/** The rate-limit → budget → usage stages over real dispatch to the OpenAI fake, on in-process state. */
+/**
+ * The rate-limit → budget → usage stages over real dispatch to the OpenAI fake, on in-process state;
+ * `pipeline` answers as a front door does, on a later turn (`behindAFrontDoor`).
+ */
 export interface MoneyHarness {
   fake: FakeProvider;
   pipeline: ModelPipeline;
@@ -167,7 +171,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
   } else {
     limited = [createRateLimitStage(limitDeps, rateLimit), budget];
   }
-  h.pipeline = composeStages(
+  h.pipeline = behindAFrontDoor(composeStages(
     [
       ...limited,
       createUsageStage({
@@ -182,7 +186,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
       routes: resolver,
       cost,
     }),
-  );
+  ));
   return h;
 }
 

@@ -4,6 +4,7 @@ import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
 import type { CacheStatusName, CallMeta, EmbedCallResult, ModelCallResult, ModelPipeline, ModelStream, Stage } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
+import { recordAfterThisTurn } from "../runtime/after-this-turn.js";
 import { SpanKind, SpanStatusCode, type Span, type Tracing } from "./tracing.js";
 
 /** What the response said, kept only for a sink that asked for bodies ({@link CallSink.wantsBody}). */
@@ -102,6 +103,15 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
     if (o.error !== undefined) span.setStatus({ code: SpanStatusCode.ERROR, message: errorName(o.error) });
     span.end();
   };
+  /**
+   * A unary call's span closed and its observation emitted once its answer (or error) is written
+   * (`afterThisTurn`): metrics, the request log and the span are not on the answer's path.
+   */
+  const observeAfterAnswer = (span: Span | undefined, o: CallObservation): void =>
+    recordAfterThisTurn(() => {
+      closeSpan(span, o);
+      emit(o);
+    });
   /** Runs `fn` with the call's span active, so spans started inside are its children. */
   const within = <T>(span: Span | undefined, fn: () => T): T => (span === undefined ? fn() : tracing.run(tracing.withSpan(tracing.active(), span), fn));
 
@@ -144,14 +154,11 @@ export function createObserveStage(deps: ObserveStageDeps, opts: ObserveStageOpt
           usage: result.response.usage,
           ...(wantsBody(call.meta) ? { response: captured(result) } : {}),
         };
-        closeSpan(span, o);
-        emit(o);
+        observeAfterAnswer(span, o);
         return result;
       },
       (err: unknown) => {
-        const o = failed({ operation, stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err);
-        closeSpan(span, o);
-        emit(o);
+        observeAfterAnswer(span, failed({ operation, stream: false, meta: call.meta, request: call.request, startedAt, durationMs: performance.now() - t0 }, err));
         throw err;
       },
     );

@@ -14,6 +14,7 @@ import type { Logger } from "../observability/logger.js";
 import type { Metrics } from "../observability/metrics.js";
 import type { ModelPipeline, ModelStream } from "../pipeline/model-call.js";
 import { emptyUsage } from "../providers/model.js";
+import { recordAfterThisTurn } from "../runtime/after-this-turn.js";
 import { buildChatCall } from "../verbs/chat-request.js";
 import { failureTerminal } from "../verbs/chat-stream-events.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
@@ -283,11 +284,15 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     };
     // The access-log line, with the fields of a Connect RPC's (`access-log.ts`) and the HTTP status
     // sent; its level follows the status the failure maps to (a stream cut mid-way was sent as a
-    // 200, but it is a fault of ours or the provider's: warn).
+    // 200, but it is a fault of ours or the provider's: warn). Written with the metrics just after
+    // the answer, on its turn (`recordAfterThisTurn`), with the duration up to the answer.
     const log = (err: unknown, status: number, severity = status) => {
+      const durationMs = performance.now() - started;
+      recordAfterThisTurn(() => record(err, status, severity, durationMs));
+    };
+    const record = (err: unknown, status: number, severity: number, durationMs: number) => {
       const code = err === undefined ? "ok" : codeName(err instanceof ConnectError ? err.code : Code.Internal);
       const summary = exchange?.summary;
-      const durationMs = performance.now() - started;
       const ttftMs = summary?.firstTokenAt === undefined ? undefined : summary.firstTokenAt - started;
       deps.metrics?.rpcEnded({
         service: "openai",

@@ -9,6 +9,7 @@ import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-har
 import type { ModelChunk, ModelRequest } from "../providers/model.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import { createScriptedPipeline } from "../verbs/testing/scripted-pipeline.js";
+import { laterTurn } from "../runtime/after-this-turn.testing.js";
 import { createBudgetStage } from "./budget-stage.js";
 import { createReservationRecovery } from "../limits/reservation-recovery.js";
 import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
@@ -182,7 +183,7 @@ describe("budget stage", () => {
     }
   });
 
-  it("answers without waiting for the settle's reply (the settle has landed), and drain() waits for it", async () => {
+  it("answers before the settle starts, settles on the answer's turn without waiting for the reply, and drain() waits for it", async () => {
     const memory = createMemoryState();
     let acknowledge!: () => void;
     const acknowledged = new Promise<void>((resolve) => (acknowledge = resolve));
@@ -202,10 +203,16 @@ describe("budget stage", () => {
     const pipeline = stage(createScriptedPipeline(() => ({ type: "answer", text: "hi", costMicrosUsd: 7n })));
     const result = await pipeline.chat({ meta: h.meta(), request: ask("a", 10) });
     expect(result.costMicrosUsd).toBe(7n);
-    expect(settles).toBe(1);
-    expect(await reservations.snapshot("org_a", b)).toMatchObject({ spentMicros: 7n, reservedMicros: 0n });
+    // The answer is out before the settle starts; drain() waits for the settle from the moment it
+    // is owed.
+    expect(settles).toBe(0);
     let drained = false;
     const draining = stage.drain().then(() => (drained = true));
+    // By the end of the answer's turn (before a later turn could read the caller's next request)
+    // the settle is sent and applied; its reply is still held back.
+    await laterTurn();
+    expect(settles).toBe(1);
+    expect(await reservations.snapshot("org_a", b)).toMatchObject({ spentMicros: 7n, reservedMicros: 0n });
     await new Promise((r) => setTimeout(r, 20));
     expect(drained).toBe(false);
     acknowledge();
@@ -235,6 +242,7 @@ describe("budget stage", () => {
     const capped = stage.chatStream({ meta: h.meta(), request: ask("b", 10) });
     expect((await drain(capped.chunks)).some((c) => c.type === "text")).toBe(true);
     expect(capped.chunks).not.toBe(handed.at(-1)!.chunks);
+    await laterTurn(); // the stream's end reaches its caller (the settle starts after it)
     expect(await counters(b)).toMatchObject({ spentMicros: 7n, reservedMicros: 0n });
   });
 });

@@ -11,6 +11,7 @@ import { ceilDiv } from "../limits/cost.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import type { ModelPrice, PriceBook } from "../limits/price-table.js";
 import { worstCaseMicros } from "../limits/worst-case.js";
+import { afterThisTurn } from "../runtime/after-this-turn.js";
 import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
@@ -195,15 +196,18 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   /** Settles started after the answer left and not yet finished; `drain()` waits for them. */
   const behind = new Set<Promise<void>>();
   /**
-   * Settles without holding the answer (or a stream's end) back for the reply: one Redis round
-   * trip less on every budgeted call's path. The settle starts before the answer leaves and its
-   * write is queued on the state backend in the same turn of the event loop, so the caller's next
-   * call — read on a later turn at the earliest — is ordered behind it; until it lands the hold
-   * still covers the worst case, so admission is only ever more careful (P1). Retries and
-   * `recovery` work as before, in the background. A replica drains these before it stops.
+   * Settles without holding the answer (or a stream's end) back: one Redis round trip less on
+   * every budgeted call's path. The settle starts just after the answer is written, on the same
+   * turn of the event loop (`afterThisTurn`), and its write is queued on the state backend there,
+   * so the caller's next call — read on a later turn at the earliest — is ordered behind it; until
+   * it lands the hold still covers the worst case, so admission is only ever more careful (P1).
+   * Retries and `recovery` work as before, in the background. A replica drains these before it
+   * stops (`behind` holds each from the moment it is owed).
    */
   const settleBehind = (reservation: Reservation, actual: bigint, requestId: string): void => {
-    const running: Promise<void> = settle(reservation, actual, requestId).finally(() => behind.delete(running));
+    const running: Promise<void> = afterThisTurn()
+      .then(() => settle(reservation, actual, requestId))
+      .finally(() => behind.delete(running));
     behind.add(running);
   };
 

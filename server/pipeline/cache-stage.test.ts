@@ -8,6 +8,8 @@ import type { ModelChunk } from "../providers/model.js";
 import { createMemoryState } from "../store/state/memory-state.js";
 import type { StateBackend } from "../store/state/state-backend.js";
 import { createScriptedPipeline, type Script } from "../verbs/testing/scripted-pipeline.js";
+import { laterTurn } from "../runtime/after-this-turn.testing.js";
+import { behindAFrontDoor } from "./front-door.testing.js";
 import { answeringScopeOf } from "./cache-plan.js";
 import { createCacheStage } from "./cache-stage.js";
 import type { CallMeta, ModelCall, ModelPipeline } from "./model-call.js";
@@ -21,7 +23,10 @@ const routes = (cache?: Partial<RouteCachePolicy>) => {
   return { resolve: (alias: string) => table[alias] };
 };
 
-/** A gateway replica's cache stage over `state`, in front of a scripted provider. */
+/**
+ * A gateway replica's cache stage over `state`, in front of a scripted provider; `pipeline` answers
+ * as a front door does, on a later turn (`behindAFrontDoor`), `stage` as the stage itself does.
+ */
 function replica(state: StateBackend, script: Script, cache?: Partial<RouteCachePolicy>) {
   const inner = createScriptedPipeline(script);
   const stats = createCacheStats({ state });
@@ -31,7 +36,8 @@ function replica(state: StateBackend, script: Script, cache?: Partial<RouteCache
     stats,
     routes: routes(cache),
   });
-  return { inner, stats, pipeline: stage(inner) as ModelPipeline };
+  const own = stage(inner) as ModelPipeline;
+  return { inner, stats, stage: own, pipeline: behindAFrontDoor(own) };
 }
 
 const meta = (over: Partial<CallMeta> = {}): CallMeta => testCallMeta({ route: "cached", requestId: "r1", userContentMessages: [0], ...over });
@@ -60,7 +66,7 @@ describe("cache stage (exact)", () => {
     expect(await stats.read("org_a", "cached")).toMatchObject({ exactHits: 1, misses: 1, savedMicrosUsd: 120, entries: 1, hitRatio: 0.5 });
   });
 
-  it("answers without waiting for the cache write, which is queued before the answer leaves", async () => {
+  it("answers without waiting for the cache write, which is queued just after the answer, on its turn", async () => {
     const memory = createMemoryState();
     let release!: () => void;
     const writes: string[] = [];
@@ -72,13 +78,19 @@ describe("cache stage (exact)", () => {
         await new Promise<void>((r) => (release = r));
       },
     });
-    const { inner, pipeline } = replica(slowAck, [answer("Paris"), answer("Madrid")]);
-    // Neither the unary answer nor the stream's end waits for the acknowledgement (it never comes).
+    const { inner, stage: pipeline } = replica(slowAck, [answer("Paris"), answer("Madrid")]);
+    // Neither the unary answer nor the stream's end waits for the acknowledgement (it never comes),
+    // nor even for the write to start; by the end of their turn (before a later turn could read a
+    // repeat) it is queued.
     const first = await pipeline.chat(call("capital of France?"));
     expect(first.cacheStatus).toBe("miss");
+    expect(writes).toHaveLength(0);
+    await laterTurn();
     expect(writes).toHaveLength(1);
     const streamed = await drain(pipeline.chatStream(call("capital of Spain?")).chunks);
     expect(streamed.some((c) => c.type === "text")).toBe(true);
+    expect(writes).toHaveLength(1);
+    await laterTurn();
     expect(writes).toHaveLength(2);
     expect((await pipeline.chat(call("capital of France?"))).cacheStatus).toBe("hit_exact");
     expect((await pipeline.chat(call("capital of Spain?"))).cacheStatus).toBe("hit_exact");

@@ -8,6 +8,7 @@ import { localEmbedding, promptSignature, unit } from "../cache/semantic/local-e
 import { semanticProbeOf } from "../cache/semantic/prompt-text.js";
 import type { SemanticCache, SemanticQuery, SemanticScope } from "../cache/semantic/semantic-cache.js";
 import type { ModelChunk } from "../providers/model.js";
+import { afterThisTurn } from "../runtime/after-this-turn.js";
 import type { CacheLookahead } from "./cache-lookahead.js";
 import type { HitRateGuess } from "../cache/hit-rate-guess.js";
 import { cachePlanOf, type CachePlan } from "./cache-plan.js";
@@ -77,13 +78,16 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     }
   };
   /**
-   * Stores without holding the answer back for the write's reply (one Redis round trip less on
-   * every stored call's path, and at a stream's end). The write is queued on the state backend
-   * before the answer leaves, so a repeat that arrives after the answer is ordered behind it on
-   * the backend's connection; a failed write is reported as before and only costs a later miss.
+   * Stores without holding the answer back (one Redis round trip less on every stored call's
+   * path, and at a stream's end): the entry is encoded and its write queued on the state backend
+   * just after the answer is written, on the same turn (`afterThisTurn`), so a repeat that arrives
+   * after the answer is ordered behind it on the backend's connection; a failed write is reported
+   * as before and only costs a later miss.
    */
   const storeBehind = (plan: Plan, meta: CallMeta, entry: CacheEntry, semantic: SemanticQuery | undefined): void => {
-    store(plan, meta, entry, semantic).catch((err: unknown) => deps.onError?.("cache store", err));
+    afterThisTurn()
+      .then(() => store(plan, meta, entry, semantic))
+      .catch((err: unknown) => deps.onError?.("cache store", err));
   };
   const semanticScope = (plan: Plan, meta: CallMeta): SemanticScope => ({ ...plan.scope, verb: meta.verb });
 
