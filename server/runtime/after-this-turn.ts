@@ -22,7 +22,7 @@ let turnEnd: Promise<void> | undefined;
 
 /**
  * Resolves once this turn's I/O callbacks and ticks have run (an immediate). Called from an
- * immediate itself, it resolves on the next turn's.
+ * immediate while none of its own is pending, it resolves on the next turn's.
  */
 export function afterThisTurn(): Promise<void> {
   turnEnd ??= new Promise<void>((resolve) => {
