@@ -17,6 +17,7 @@
 import { loadavg } from "node:os";
 import { Pool } from "undici";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
+import { openaiChat } from "./raw-client.js";
 import { startNode } from "./processes.js";
 import { FEATURES, capabilityClients, startSwitchboard, type Feature } from "./switchboard-setup.js";
 import { arg } from "./cli.js";
@@ -49,16 +50,7 @@ async function runConfig(name: string): Promise<void> {
     const { connect } = capabilityClients(gw);
   const pool = new Pool(gw.url, { connections: CONNS });
   const paths: Record<PathName, (i: number) => Promise<void>> = {
-    openai: async (i) => {
-      const res = await pool.request({
-        path: "/v1/chat/completions",
-        method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
-        body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: `hello ${i}` }] }),
-      });
-      if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
-      await res.body.text();
-    },
+    openai: (i) => openaiChat(pool, `Bearer ${gw.key}`, `hello ${i}`),
     connect: async (i) => {
       await connect.chat({ options: { route: "bench" }, messages: [{ role: 1, content: [{ part: { case: "text", value: `hello ${i}` } }] }] } as never);
     },

@@ -18,7 +18,7 @@ import { resolve } from "node:path";
 import { Pool } from "undici";
 import { gatewaySnapshot, memoryProbe } from "./gateway-memory.js";
 import { startNode } from "./processes.js";
-import { connectChatRequest } from "./raw-client.js";
+import { connectChatRequest, openaiChatRequest } from "./raw-client.js";
 import { startSwitchboard } from "./switchboard-setup.js";
 import { arg, flag } from "./cli.js";
 
@@ -45,13 +45,7 @@ const runId = Math.random().toString(36).slice(2, 8);
 const post = (text: string, signal?: AbortSignal) =>
   pool.request({
     method: "POST",
-    ...(WIRE === "openai"
-      ? {
-          path: "/v1/chat/completions",
-          headers: { "content-type": "application/json", authorization: `Bearer ${gw.key}` },
-          body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }] }),
-        }
-      : connectChatRequest(`Bearer ${gw.key}`, text)),
+    ...(WIRE === "openai" ? openaiChatRequest(`Bearer ${gw.key}`, text) : connectChatRequest(`Bearer ${gw.key}`, text)),
     ...(signal ? { signal } : {}),
   });
 for (let i = 0; i < 200; i++) await (await post(`hello benchmark ${runId} warm ${i}`)).body.text();

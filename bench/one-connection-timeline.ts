@@ -23,7 +23,7 @@ import { Pool } from "undici";
 import { arg } from "./cli.js";
 import { percentile } from "./load.js";
 import { startNode } from "./processes.js";
-import { connectChat } from "./raw-client.js";
+import { connectChat, openaiChat } from "./raw-client.js";
 import { omitFlag, startSwitchboard } from "./switchboard-setup.js";
 
 const CALLS = Number(arg("calls", "400"));
@@ -183,19 +183,9 @@ const pool = new Pool(gw.url, { connections: 1 });
 const minimalPool = new Pool(`http://127.0.0.1:${minimal.port}`, { connections: 1 });
 const bearer = `Bearer ${gw.key}`;
 let next = 0;
-async function openaiChat(to: Pool, i: number): Promise<void> {
-  const res = await to.request({
-    path: "/v1/chat/completions",
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: bearer },
-    body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: `hello ${i}` }] }),
-  });
-  if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
-  await res.body.text();
-}
 const paths: Record<string, { pid: number; port: number; call: (i: number) => Promise<void> }> = {
-  openai: { pid: gw.process.pid, port: gw.process.port, call: (i) => openaiChat(pool, i) },
-  "minimal-openai": { pid: minimal.pid, port: minimal.port, call: (i) => openaiChat(minimalPool, i) },
+  openai: { pid: gw.process.pid, port: gw.process.port, call: (i) => openaiChat(pool, bearer, `hello ${i}`) },
+  "minimal-openai": { pid: minimal.pid, port: minimal.port, call: (i) => openaiChat(minimalPool, bearer, `hello ${i}`) },
   "connect-raw": { pid: gw.process.pid, port: gw.process.port, call: (i) => connectChat(pool, bearer, `hello ${i}`) },
   "minimal-connect": { pid: minimal.pid, port: minimal.port, call: (i) => connectChat(minimalPool, bearer, `hello ${i}`) },
 };

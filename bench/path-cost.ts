@@ -43,7 +43,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { followGcTrace } from "./gc-trace.js";
-import { benchChat, connectChat } from "./raw-client.js";
+import { benchChat, connectChat, openaiChat } from "./raw-client.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
 import { bearerOf, capabilityClients, omitFlag, startSwitchboard } from "./switchboard-setup.js";
@@ -97,16 +97,6 @@ const minimal = flag("minimal")
 const minimalPool = minimal ? new Pool(`http://127.0.0.1:${minimal.port}`, { connections: CONNS }) : undefined;
 const prompt = (i: number) => (HIT ? "hello" : `hello ${i}`);
 const bearer = (i: number) => bearerOf(gw, i);
-async function openaiChat(to: Pool, i: number): Promise<void> {
-  const res = await to.request({
-    path: "/v1/chat/completions",
-    method: "POST",
-    headers: { "content-type": "application/json", authorization: bearer(i) },
-    body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: prompt(i) }] }),
-  });
-  if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
-  await res.body.text();
-}
 const paths: Record<string, (i: number) => Promise<void>> = {
   connect: async (i) => {
     await connect.chat(benchChat(prompt(i)));
@@ -114,14 +104,14 @@ const paths: Record<string, (i: number) => Promise<void>> = {
   // The same Connect call as `connect`, sent by undici as `openai` is: the gateway's cost and
   // latency without connect-node's client in the caller (for one-connection latency).
   "connect-raw": (i) => connectChat(pool, bearer(i), prompt(i)),
-  openai: (i) => openaiChat(pool, i),
+  openai: (i) => openaiChat(pool, bearer(i), prompt(i)),
   grpc: async (i) => {
     await grpc.chat(benchChat(prompt(i)));
   },
   ...(minimalPool === undefined
     ? {}
     : {
-        "minimal-openai": (i: number) => openaiChat(minimalPool, i),
+        "minimal-openai": (i: number) => openaiChat(minimalPool, bearer(i), prompt(i)),
         "minimal-connect": (i: number) => connectChat(minimalPool, `Bearer ${gw.key}`, prompt(i)),
       }),
 };

@@ -4,7 +4,9 @@
  * client's — connect-node's client takes 0.7–1.0 ms longer to hand over the same delta
  * (bench/README.md, "ChatStream time to first token"), and on these 2 cores its CPU also lengthens
  * every call the gateway holds, which the gateway's own CPU per call then shows. Used by `run.ts`,
- * `path-cost.ts` and `ttft-split.ts`.
+ * `path-cost.ts` and `ttft-split.ts`. Beside them, the same chat on the OpenAI wire, one request
+ * shape for every script that sends it (`path-cost.ts`, `ablation.ts`, `inflight-memory.ts`,
+ * `one-connection-timeline.ts`).
  */
 import type { ClientHttp2Session, ClientHttp2Stream } from "node:http2";
 import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
@@ -31,6 +33,22 @@ export async function connectChat(pool: Pool, authorization: string, text: strin
   const res = await pool.request({ method: "POST", ...connectChatRequest(authorization, text) });
   if (res.statusCode !== 200) throw new Error(`Chat: ${res.statusCode} ${await res.body.text()}`);
   await res.body.arrayBuffer();
+}
+
+/** A chat completion on route `bench` over the OpenAI wire, one user message: undici's request options but the method. */
+export function openaiChatRequest(authorization: string, text: string) {
+  return {
+    path: "/v1/chat/completions",
+    headers: { "content-type": "application/json", authorization },
+    body: JSON.stringify({ model: "bench", messages: [{ role: "user", content: text }] }),
+  };
+}
+
+/** An {@link openaiChatRequest} sent by undici; throws unless it answers 200. */
+export async function openaiChat(pool: Pool, authorization: string, text: string): Promise<void> {
+  const res = await pool.request({ method: "POST", ...openaiChatRequest(authorization, text) });
+  if (res.statusCode !== 200) throw new Error(`openai: ${res.statusCode} ${await res.body.text()}`);
+  await res.body.text();
 }
 
 /** A ChatStream request on route `bench` as one enveloped message (flags 0, 4-byte length): the framing of both Connect streams and gRPC. */
