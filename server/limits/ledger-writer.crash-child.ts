@@ -1,22 +1,44 @@
 /**
- * Child process of the ledger writer's crash test: appends records in small concurrent groups to
- * a writer whose Postgres is down, prints `acked N` once every append has resolved, and waits to
- * be killed (SIGKILL: no close, no flush).
+ * Child process of the ledger writer's crash tests: appends records in small concurrent groups,
+ * prints `acked N` once every append has resolved, and waits to be killed (SIGKILL: no close, no
+ * flush). Its Postgres is down, or — given two more files — "up": each committed batch's call ids
+ * are appended to the first before the commit resolves, each acknowledged group's to the second;
+ * the groups are spread over time and the writer flushes every 5 ms, so segments are committed
+ * and their files reused while it appends; and it goes on appending after `acked N`, so the kill
+ * lands mid-write.
  */
+import { appendFileSync } from "node:fs";
 import { createLogger } from "../observability/logger.js";
+import type { UsageRecordRow } from "../store/usage-store.js";
 import { ledgerRecord } from "./ledger-testing.js";
 import { createLedgerWriter } from "./ledger-writer.js";
 
-const [dir, count] = process.argv.slice(2);
+const [dir, count, committedFile, ackedFile] = process.argv.slice(2);
 const down = async (): Promise<never> => {
   throw new Error("connect ECONNREFUSED");
 };
+const commit = async (rows: readonly UsageRecordRow[]): Promise<number> => {
+  appendFileSync(committedFile!, rows.map((r) => `${r.callId}\n`).join(""));
+  return rows.length;
+};
 const writer = createLedgerWriter(
-  { store: { insertBatch: down, deadLetter: down }, dir: dir!, logger: createLogger({ level: "silent" }) },
+  { store: committedFile === undefined ? { insertBatch: down, deadLetter: down } : { insertBatch: commit, deadLetter: async () => undefined }, dir: dir!, logger: createLogger({ level: "silent" }) },
   { flushIntervalMs: 5, maxRetryDelayMs: 5 },
 );
 await writer.start();
 const n = Number(count);
-await Promise.all(Array.from({ length: n }, (_, i) => writer.append([ledgerRecord({ callId: `crash-${i}`, costMicros: BigInt(i) })])));
+// Lines of varied lengths, so a stale line left past a reused file's new ones would be cut mid-way.
+const append = (i: number) => writer.append([ledgerRecord({ callId: `crash-${i}`, costMicros: BigInt(i), requestId: `req-${"x".repeat(i % 7)}` })]);
+if (committedFile === undefined) {
+  await Promise.all(Array.from({ length: n }, (_, i) => append(i)));
+} else {
+  for (let i = 0; ; i += 5) {
+    const group = [0, 1, 2, 3, 4].map((j) => i + j);
+    await Promise.all(group.map(append));
+    appendFileSync(ackedFile!, group.map((k) => `crash-${k}\n`).join(""));
+    if (i + 5 === n) process.stdout.write(`acked ${n}\n`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
 process.stdout.write(`acked ${n}\n`);
 setInterval(() => undefined, 1000);

@@ -1,12 +1,12 @@
 import { spawn } from "node:child_process";
 import { constants as fsConstants } from "node:fs";
-import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import { encodeLedgerLine } from "./ledger-codec.js";
+import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { ledgerRecord, memoryLedgerStore, type MemoryLedgerStore } from "./ledger-testing.js";
 import { createLedgerWriter, type LedgerWriter, type LedgerWriterOptions } from "./ledger-writer.js";
 
@@ -14,14 +14,24 @@ let dir: string;
 let store: MemoryLedgerStore;
 const writers: LedgerWriter[] = [];
 
+let logs: ReturnType<typeof createLogCapture>;
+
 const writer = async (opts: LedgerWriterOptions = {}) => {
-  const w = createLedgerWriter({ store, dir, logger: createLogCapture().logger }, { flushIntervalMs: 60_000, maxRetryDelayMs: 20, ...opts });
+  logs = createLogCapture();
+  const w = createLedgerWriter({ store, dir, logger: logs.logger }, { flushIntervalMs: 60_000, maxRetryDelayMs: 20, ...opts });
   writers.push(w);
   await w.start();
   return w;
 };
 const records = (n: number, call = "c") => Array.from({ length: n }, (_, i) => ledgerRecord({ callId: `${call}-${i}`, costMicros: BigInt(i + 1) }));
 const segments = async () => (await readdir(dir)).filter((f) => f.startsWith("ledger-"));
+/** The records the buffer files hold, by call id (a reused file's zeroes hold none). */
+const buffered = async () => {
+  const ids: string[] = [];
+  for (const f of await segments()) ids.push(...decodeLedgerSegment(await readFile(path.join(dir, f), "utf8")).records.map((r) => r.callId));
+  return ids.sort();
+};
+const onlyZeroes = (bytes: Buffer) => bytes.length > 0 && bytes.every((b) => b === 0);
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sb-ledger-"));
@@ -34,7 +44,7 @@ afterEach(async () => {
 });
 
 describe("ledger writer", () => {
-  it("writes records to the buffer file before acknowledging, then commits them and removes the file", async () => {
+  it("writes records to the buffer file before acknowledging, then commits them and keeps the file, zeroed, for the next ones", async () => {
     const w = await writer();
     await w.append(records(3));
     const [file] = await segments();
@@ -45,7 +55,45 @@ describe("ledger writer", () => {
     await w.flush();
     expect(store.rows.size).toBe(3);
     expect(w.pending()).toBe(0);
+    const [spare, ...more] = await segments();
+    expect(more).toEqual([]);
+    expect(spare).not.toBe(file);
+    const zeroed = await readFile(path.join(dir, spare!));
+    expect(zeroed.length).toBe(Buffer.byteLength(text));
+    expect(onlyZeroes(zeroed)).toBe(true);
+    // A clean close leaves nothing behind.
+    await w.close();
     expect(await segments()).toEqual([]);
+  });
+
+  it("writes the next segment over a committed one's zeroes, then past them, and replays it whole", async () => {
+    const w = await writer();
+    await w.append(records(3, "first"));
+    await w.flush();
+    const [spare] = await segments();
+    const before = await stat(path.join(dir, spare!));
+    await w.append(records(1, "second"));
+    expect(await segments()).toEqual([spare]);
+    const after = await stat(path.join(dir, spare!));
+    expect(after.ino).toBe(before.ino);
+    expect(after.size).toBe(before.size); // an overwrite: the file did not grow
+    const bytes = await readFile(path.join(dir, spare!));
+    const line = Buffer.byteLength(encodeLedgerLine(records(1, "second")[0]!));
+    expect(bytes.subarray(0, line).toString()).toBe(encodeLedgerLine(records(1, "second")[0]!));
+    expect(onlyZeroes(bytes.subarray(line))).toBe(true);
+    // Past the zeroes the file grows; every line stays readable.
+    await w.append(records(5, "third"));
+    expect((await stat(path.join(dir, spare!))).size).toBeGreaterThan(before.size);
+    const expected = [...records(1, "second"), ...records(5, "third")].map((r) => r.callId).sort();
+    expect(await buffered()).toEqual(expected);
+    // A crash now: a restart replays exactly what the file holds past its committed records.
+    store.failWith = new Error("down");
+    await w.close();
+    store.failWith = undefined;
+    const again = await writer();
+    expect(again.pending()).toBe(6);
+    await again.flush();
+    expect(store.rows.size).toBe(9);
   });
 
   it("round-trips every field through the buffer", async () => {
@@ -76,7 +124,11 @@ describe("ledger writer", () => {
     const durable = await writer();
     await durable.append(records(1));
     expect(await segmentFlags() & fsConstants.O_DSYNC).toBe(fsConstants.O_DSYNC);
-    expect(await segmentFlags() & fsConstants.O_APPEND).toBe(fsConstants.O_APPEND);
+    // Written at positions the writer keeps, so a reused file is written from its start.
+    expect(await segmentFlags() & fsConstants.O_APPEND).toBe(0);
+    await durable.flush();
+    await durable.append(records(1, "reused"));
+    expect(await segmentFlags() & fsConstants.O_DSYNC).toBe(fsConstants.O_DSYNC);
     await durable.close();
     const osOnly = await writer({ fsync: "never" });
     await osOnly.append(records(1, "d"));
@@ -103,7 +155,7 @@ describe("ledger writer", () => {
     await w.flush();
     expect(store.rows.size).toBe(12);
     expect(w.hasCapacity()).toBe(true);
-    expect(await segments()).toEqual([]);
+    expect(await buffered()).toEqual([]);
   });
 
   it("never double-counts a replay: records committed before a crash are skipped by the unique key", async () => {
@@ -126,6 +178,25 @@ describe("ledger writer", () => {
     await w.flush();
     expect([...store.rows.keys()].sort()).toEqual(["c-0/1", "c-1/1"]);
     expect(store.deadLetters.map((d) => d.record)).toEqual(["not json"]);
+  });
+
+  it("reads a reused file's lines up to its zeroes, dead-letters a line holding a NUL, and removes a file left half-zeroed", async () => {
+    const zeroes = Buffer.alloc(300);
+    const lines = records(2).map(encodeLedgerLine).join("");
+    const torn = encodeLedgerLine(ledgerRecord({ callId: "torn" })).slice(0, 40);
+    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), Buffer.concat([Buffer.from(lines + torn), zeroes]));
+    // Zeroes inside the written part (a hole) are not an end: that line is dead-lettered, the next one read.
+    const hole = Buffer.concat([Buffer.from(encodeLedgerLine(ledgerRecord({ callId: "before" }))), Buffer.alloc(8), Buffer.from("\n"), Buffer.from(encodeLedgerLine(ledgerRecord({ callId: "after" }))), zeroes]);
+    await writeFile(path.join(dir, "ledger-000000000000002-1-0.jsonl"), hole);
+    // A crash while a committed file was being zeroed: its records were committed; not replayed.
+    await writeFile(path.join(dir, "ledger-zeroing-000000000000003-1-1.tmp"), Buffer.concat([zeroes, Buffer.from(encodeLedgerLine(ledgerRecord({ callId: "old" })))]));
+    const w = await writer();
+    await w.flush();
+    expect([...store.rows.keys()].sort()).toEqual(["after/1", "before/1", "c-0/1", "c-1/1"]);
+    // Only the first file had a torn line; the second's zeroes are no unacknowledged line.
+    expect(logs.lines().filter((l) => l.msg === "ignoring the unacknowledged last line of a ledger buffer file")).toHaveLength(1);
+    expect(store.deadLetters.map((d) => d.record)).toEqual(["\0".repeat(8)]);
+    expect((await readdir(dir)).filter((f) => f.includes("zeroing"))).toEqual([]);
   });
 
   it("dead-letters only the rows Postgres refuses for their content; the rest of the batch commits", async () => {
@@ -156,17 +227,44 @@ describe("ledger writer", () => {
     await writer();
   });
 
-  it("survives SIGKILL before a flush: a restart replays every acknowledged record exactly once", async () => {
-    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./ledger-writer.crash-child.ts", import.meta.url)), dir, "40"], {
+  /** Runs the crash child (`ledger-writer.crash-child.ts`) until it has acknowledged `count` records, then kills it. */
+  const crashAfterAcks = async (count: number, ...more: string[]) => {
+    const child = spawn(process.execPath, ["--import", "tsx", fileURLToPath(new URL("./ledger-writer.crash-child.ts", import.meta.url)), dir, String(count), ...more], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
     child.stdout.on("data", (chunk: Buffer) => {
       out += chunk.toString();
-      if (out.includes("acked 40")) child.kill("SIGKILL");
+      if (out.includes(`acked ${count}`)) child.kill("SIGKILL");
     });
     const exit = await new Promise<NodeJS.Signals | null>((resolve) => child.on("exit", (_code, signal) => resolve(signal)));
     expect(exit).toBe("SIGKILL");
+  };
+
+  it("survives SIGKILL mid-write while committed files are reused: every acknowledged record is committed or replayed", async () => {
+    const files = await mkdtemp(path.join(tmpdir(), "sb-ledger-crash-"));
+    try {
+      await crashAfterAcks(300, path.join(files, "committed"), path.join(files, "acked"));
+      const lines = async (name: string) => (await readFile(path.join(files, name), "utf8")).trimEnd().split("\n");
+      // What the child committed before it died is in "Postgres" already.
+      const committed = await lines("committed");
+      expect(committed.length).toBeGreaterThan(0);
+      for (const callId of committed) store.rows.set(`${callId}/1`, ledgerRecord({ callId }));
+      const w = await writer();
+      await w.flush();
+      const acked = await lines("acked");
+      expect(acked.length).toBeGreaterThanOrEqual(300);
+      expect(acked.filter((callId) => !store.rows.has(`${callId}/1`))).toEqual([]);
+      // No stale line of a reused file comes back: a write the kill cut is at most a torn last line.
+      expect(store.deadLetters).toEqual([]);
+      expect(logs.lines().filter((l) => l.level === "warn" && l.msg !== "ignoring the unacknowledged last line of a ledger buffer file")).toEqual([]);
+    } finally {
+      await rm(files, { recursive: true, force: true });
+    }
+  }, 20_000);
+
+  it("survives SIGKILL before a flush: a restart replays every acknowledged record exactly once", async () => {
+    await crashAfterAcks(40);
     const w = await writer();
     await w.flush();
     expect(store.rows.size).toBe(40);
