@@ -8,6 +8,7 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { ledgerRecord, memoryLedgerStore, type MemoryLedgerStore } from "./ledger-testing.js";
+import { zeroedLength } from "./ledger-segment-file.js";
 import { createLedgerWriter, type LedgerWriter, type LedgerWriterOptions } from "./ledger-writer.js";
 
 let dir: string;
@@ -59,7 +60,9 @@ describe("ledger writer", () => {
     expect(more).toEqual([]);
     expect(spare).not.toBe(file);
     const zeroed = await readFile(path.join(dir, spare!));
-    expect(zeroed.length).toBe(Buffer.byteLength(text));
+    // A quarter beyond what it held, in whole pages.
+    expect(zeroed.length).toBe(zeroedLength(Buffer.byteLength(text)));
+    expect(zeroed.length).toBe(4096);
     expect(onlyZeroes(zeroed)).toBe(true);
     // A clean close leaves nothing behind.
     await w.close();
@@ -82,18 +85,18 @@ describe("ledger writer", () => {
     expect(bytes.subarray(0, line).toString()).toBe(encodeLedgerLine(records(1, "second")[0]!));
     expect(onlyZeroes(bytes.subarray(line))).toBe(true);
     // Past the zeroes the file grows; every line stays readable.
-    await w.append(records(5, "third"));
+    await w.append(records(12, "third"));
     expect((await stat(path.join(dir, spare!))).size).toBeGreaterThan(before.size);
-    const expected = [...records(1, "second"), ...records(5, "third")].map((r) => r.callId).sort();
+    const expected = [...records(1, "second"), ...records(12, "third")].map((r) => r.callId).sort();
     expect(await buffered()).toEqual(expected);
     // A crash now: a restart replays exactly what the file holds past its committed records.
     store.failWith = new Error("down");
     await w.close();
     store.failWith = undefined;
     const again = await writer();
-    expect(again.pending()).toBe(6);
+    expect(again.pending()).toBe(13);
     await again.flush();
-    expect(store.rows.size).toBe(9);
+    expect(store.rows.size).toBe(16);
   });
 
   it("round-trips every field through the buffer", async () => {
@@ -180,6 +183,17 @@ describe("ledger writer", () => {
     expect(store.deadLetters.map((d) => d.record)).toEqual(["not json"]);
   });
 
+  it("zeroes a reused file a quarter past what it last held, so it does not grow from one use to the next", async () => {
+    const w = await writer();
+    for (let round = 0; round < 4; round++) {
+      await w.append(records(3, `round${round}`));
+      await w.flush();
+      const [spare] = await segments();
+      expect((await stat(path.join(dir, spare!))).size).toBe(4096);
+    }
+    expect(store.rows.size).toBe(12);
+  });
+
   it("reads a reused file's lines up to its zeroes, dead-letters a line holding a NUL, and removes a file left half-zeroed", async () => {
     const zeroes = Buffer.alloc(300);
     const lines = records(2).map(encodeLedgerLine).join("");
@@ -193,6 +207,10 @@ describe("ledger writer", () => {
     const w = await writer();
     await w.flush();
     expect([...store.rows.keys()].sort()).toEqual(["after/1", "before/1", "c-0/1", "c-1/1"]);
+    // The file kept for reuse was written by an earlier run: zeroed whole, torn line and all.
+    const [spare, ...more] = await segments();
+    expect(more).toEqual([]);
+    expect(onlyZeroes(await readFile(path.join(dir, spare!)))).toBe(true);
     // Only the first file had a torn line; the second's zeroes are no unacknowledged line.
     expect(logs.lines().filter((l) => l.msg === "ignoring the unacknowledged last line of a ledger buffer file")).toHaveLength(1);
     expect(store.deadLetters.map((d) => d.record)).toEqual(["\0".repeat(8)]);

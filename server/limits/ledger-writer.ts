@@ -73,16 +73,18 @@ interface Segment {
   written: number;
   /** A write to it failed: no more appends, so a torn line can only be its last. */
   broken?: boolean;
+  /** Found at start: written by an earlier run. */
+  replayed?: boolean;
 }
 
 /** A buffer file's name (also what adoption looks for in orphaned folders). */
 export const LEDGER_SEGMENT = /^ledger-[\w-]+\.jsonl$/;
 
 /**
- * A ledger writer: records are appended to a local append-only file before the call that made
- * them is acknowledged, and committed to Postgres in batches every `flushIntervalMs` (or at
- * `flushRows`) with `on conflict do nothing` on the ledger's unique key. A file is removed only
- * after every record in it was committed; on start, files left by a crash are replayed — a
+ * A ledger writer: records are appended to a local file before the call that made them is
+ * acknowledged, and committed to Postgres in batches every `flushIntervalMs` (or at
+ * `flushRows`) with `on conflict do nothing` on the ledger's unique key. A file is removed or
+ * reused only after every record in it was committed; on start, files left by a crash are replayed — a
  * record committed before the crash is skipped by the unique key, so a replay never double-
  * counts (P2) and nothing acknowledged is lost (P3, P4).
  *
@@ -145,7 +147,8 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
     const aside = `${segmentName("zeroing-")}.tmp`;
     const file = `${segmentName()}.jsonl`;
     try {
-      const handle = await recycleSegmentFile(segment.file, aside, file, deps.dir, fsync);
+      // A segment replayed at start was not written by this run: all of its file is zeroed.
+      const handle = await recycleSegmentFile(segment.file, aside, file, deps.dir, fsync, segment.replayed ? undefined : segment.written);
       if (handle === undefined) return;
       if (spare !== undefined || closed) {
         await handle.close();
@@ -270,7 +273,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
         if (segment.torn !== "") logger.warn({ file }, "ignoring the unacknowledged last line of a ledger buffer file");
         const records = segment.records;
         unreadable.push(...segment.unreadable);
-        sealed.push({ file, records, committed: 0, written: 0 });
+        sealed.push({ file, records, committed: 0, written: 0, replayed: true });
         pendingCount += records.length;
         replayed += records.length;
       }
