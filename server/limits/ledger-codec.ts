@@ -19,15 +19,9 @@ export interface LedgerSegment {
   torn: string;
 }
 
-/**
- * Decodes every terminated line of a buffer file's `text`; blank lines are skipped. The zeroes a
- * reused file holds beyond its written part are not text: they end it. A NUL byte anywhere else
- * (a line cannot hold one: JSON escapes it) makes its line unreadable, never silently dropped.
- */
+/** Decodes every terminated line of a buffer file's `text`; blank lines are skipped. */
 export function decodeLedgerSegment(text: string): LedgerSegment {
-  let end = text.length;
-  while (end > 0 && text.charCodeAt(end - 1) === 0) end--;
-  const lines = (end === text.length ? text : text.slice(0, end)).split("\n");
+  const lines = text.split("\n");
   const torn = lines.pop() ?? "";
   const records: UsageRecordRow[] = [];
   const unreadable: { record: string; error: string }[] = [];

@@ -2,10 +2,10 @@
  * Child process of the ledger writer's crash tests: appends records in small concurrent groups,
  * prints `acked N` once every append has resolved, and waits to be killed (SIGKILL: no close, no
  * flush). Its Postgres is down, or — given two more files — "up": each committed batch's call ids
- * are appended to the first before the commit resolves, each acknowledged group's to the second;
- * the groups are spread over time and the writer flushes every 5 ms, so segments are committed
- * and their files reused while it appends; and it goes on appending after `acked N`, so the kill
- * lands mid-write.
+ * are appended to the first when the commit completes (3 ms after it starts), each acknowledged
+ * group's to the second; the groups are spread over time and the writer flushes every 5 ms, so
+ * segments are sealed, committed and removed while it appends; and it goes on appending after
+ * `acked N`, so the kill lands mid-write or mid-commit.
  */
 import { appendFileSync } from "node:fs";
 import { createLogger } from "../observability/logger.js";
@@ -17,7 +17,9 @@ const [dir, count, committedFile, ackedFile] = process.argv.slice(2);
 const down = async (): Promise<never> => {
   throw new Error("connect ECONNREFUSED");
 };
+// A commit takes a round trip's time, as Postgres's does: a kill often lands inside one.
 const commit = async (rows: readonly UsageRecordRow[]): Promise<number> => {
+  await new Promise((resolve) => setTimeout(resolve, 3));
   appendFileSync(committedFile!, rows.map((r) => `${r.callId}\n`).join(""));
   return rows.length;
 };
@@ -27,7 +29,7 @@ const writer = createLedgerWriter(
 );
 await writer.start();
 const n = Number(count);
-// Lines of varied lengths, so a stale line left past a reused file's new ones would be cut mid-way.
+// Lines of varied lengths, so a line cut by the kill is cut anywhere in it.
 const append = (i: number) => writer.append([ledgerRecord({ callId: `crash-${i}`, costMicros: BigInt(i), requestId: `req-${"x".repeat(i % 7)}` })]);
 if (committedFile === undefined) {
   await Promise.all(Array.from({ length: n }, (_, i) => append(i)));

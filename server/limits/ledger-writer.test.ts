@@ -1,14 +1,13 @@
 import { spawn } from "node:child_process";
 import { constants as fsConstants } from "node:fs";
-import { mkdtemp, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, readlink, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
+import { encodeLedgerLine } from "./ledger-codec.js";
 import { ledgerRecord, memoryLedgerStore, type MemoryLedgerStore } from "./ledger-testing.js";
-import { zeroedLength } from "./ledger-segment-file.js";
 import { createLedgerWriter, type LedgerWriter, type LedgerWriterOptions } from "./ledger-writer.js";
 
 let dir: string;
@@ -26,13 +25,6 @@ const writer = async (opts: LedgerWriterOptions = {}) => {
 };
 const records = (n: number, call = "c") => Array.from({ length: n }, (_, i) => ledgerRecord({ callId: `${call}-${i}`, costMicros: BigInt(i + 1) }));
 const segments = async () => (await readdir(dir)).filter((f) => f.startsWith("ledger-"));
-/** The records the buffer files hold, by call id (a reused file's zeroes hold none). */
-const buffered = async () => {
-  const ids: string[] = [];
-  for (const f of await segments()) ids.push(...decodeLedgerSegment(await readFile(path.join(dir, f), "utf8")).records.map((r) => r.callId));
-  return ids.sort();
-};
-const onlyZeroes = (bytes: Buffer) => bytes.length > 0 && bytes.every((b) => b === 0);
 
 beforeEach(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "sb-ledger-"));
@@ -45,7 +37,7 @@ afterEach(async () => {
 });
 
 describe("ledger writer", () => {
-  it("writes records to the buffer file before acknowledging, then commits them and keeps the file, zeroed, for the next ones", async () => {
+  it("writes records to the buffer file before acknowledging, then commits them and removes the file", async () => {
     const w = await writer();
     await w.append(records(3));
     const [file] = await segments();
@@ -56,47 +48,7 @@ describe("ledger writer", () => {
     await w.flush();
     expect(store.rows.size).toBe(3);
     expect(w.pending()).toBe(0);
-    const [spare, ...more] = await segments();
-    expect(more).toEqual([]);
-    expect(spare).not.toBe(file);
-    const zeroed = await readFile(path.join(dir, spare!));
-    // A quarter beyond what it held, in whole pages.
-    expect(zeroed.length).toBe(zeroedLength(Buffer.byteLength(text)));
-    expect(zeroed.length).toBe(4096);
-    expect(onlyZeroes(zeroed)).toBe(true);
-    // A clean close leaves nothing behind.
-    await w.close();
     expect(await segments()).toEqual([]);
-  });
-
-  it("writes the next segment over a committed one's zeroes, then past them, and replays it whole", async () => {
-    const w = await writer();
-    await w.append(records(3, "first"));
-    await w.flush();
-    const [spare] = await segments();
-    const before = await stat(path.join(dir, spare!));
-    await w.append(records(1, "second"));
-    expect(await segments()).toEqual([spare]);
-    const after = await stat(path.join(dir, spare!));
-    expect(after.ino).toBe(before.ino);
-    expect(after.size).toBe(before.size); // an overwrite: the file did not grow
-    const bytes = await readFile(path.join(dir, spare!));
-    const line = Buffer.byteLength(encodeLedgerLine(records(1, "second")[0]!));
-    expect(bytes.subarray(0, line).toString()).toBe(encodeLedgerLine(records(1, "second")[0]!));
-    expect(onlyZeroes(bytes.subarray(line))).toBe(true);
-    // Past the zeroes the file grows; every line stays readable.
-    await w.append(records(12, "third"));
-    expect((await stat(path.join(dir, spare!))).size).toBeGreaterThan(before.size);
-    const expected = [...records(1, "second"), ...records(12, "third")].map((r) => r.callId).sort();
-    expect(await buffered()).toEqual(expected);
-    // A crash now: a restart replays exactly what the file holds past its committed records.
-    store.failWith = new Error("down");
-    await w.close();
-    store.failWith = undefined;
-    const again = await writer();
-    expect(again.pending()).toBe(13);
-    await again.flush();
-    expect(store.rows.size).toBe(16);
   });
 
   it("round-trips every field through the buffer", async () => {
@@ -127,11 +79,7 @@ describe("ledger writer", () => {
     const durable = await writer();
     await durable.append(records(1));
     expect(await segmentFlags() & fsConstants.O_DSYNC).toBe(fsConstants.O_DSYNC);
-    // Written at positions the writer keeps, so a reused file is written from its start.
-    expect(await segmentFlags() & fsConstants.O_APPEND).toBe(0);
-    await durable.flush();
-    await durable.append(records(1, "reused"));
-    expect(await segmentFlags() & fsConstants.O_DSYNC).toBe(fsConstants.O_DSYNC);
+    expect(await segmentFlags() & fsConstants.O_APPEND).toBe(fsConstants.O_APPEND);
     await durable.close();
     const osOnly = await writer({ fsync: "never" });
     await osOnly.append(records(1, "d"));
@@ -158,7 +106,7 @@ describe("ledger writer", () => {
     await w.flush();
     expect(store.rows.size).toBe(12);
     expect(w.hasCapacity()).toBe(true);
-    expect(await buffered()).toEqual([]);
+    expect(await segments()).toEqual([]);
   });
 
   it("never double-counts a replay: records committed before a crash are skipped by the unique key", async () => {
@@ -181,40 +129,6 @@ describe("ledger writer", () => {
     await w.flush();
     expect([...store.rows.keys()].sort()).toEqual(["c-0/1", "c-1/1"]);
     expect(store.deadLetters.map((d) => d.record)).toEqual(["not json"]);
-  });
-
-  it("zeroes a reused file a quarter past what it last held, so it does not grow from one use to the next", async () => {
-    const w = await writer();
-    for (let round = 0; round < 4; round++) {
-      await w.append(records(3, `round${round}`));
-      await w.flush();
-      const [spare] = await segments();
-      expect((await stat(path.join(dir, spare!))).size).toBe(4096);
-    }
-    expect(store.rows.size).toBe(12);
-  });
-
-  it("reads a reused file's lines up to its zeroes, dead-letters a line holding a NUL, and removes a file left half-zeroed", async () => {
-    const zeroes = Buffer.alloc(300);
-    const lines = records(2).map(encodeLedgerLine).join("");
-    const torn = encodeLedgerLine(ledgerRecord({ callId: "torn" })).slice(0, 40);
-    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), Buffer.concat([Buffer.from(lines + torn), zeroes]));
-    // Zeroes inside the written part (a hole) are not an end: that line is dead-lettered, the next one read.
-    const hole = Buffer.concat([Buffer.from(encodeLedgerLine(ledgerRecord({ callId: "before" }))), Buffer.alloc(8), Buffer.from("\n"), Buffer.from(encodeLedgerLine(ledgerRecord({ callId: "after" }))), zeroes]);
-    await writeFile(path.join(dir, "ledger-000000000000002-1-0.jsonl"), hole);
-    // A crash while a committed file was being zeroed: its records were committed; not replayed.
-    await writeFile(path.join(dir, "ledger-zeroing-000000000000003-1-1.tmp"), Buffer.concat([zeroes, Buffer.from(encodeLedgerLine(ledgerRecord({ callId: "old" })))]));
-    const w = await writer();
-    await w.flush();
-    expect([...store.rows.keys()].sort()).toEqual(["after/1", "before/1", "c-0/1", "c-1/1"]);
-    // The file kept for reuse was written by an earlier run: zeroed whole, torn line and all.
-    const [spare, ...more] = await segments();
-    expect(more).toEqual([]);
-    expect(onlyZeroes(await readFile(path.join(dir, spare!)))).toBe(true);
-    // Only the first file had a torn line; the second's zeroes are no unacknowledged line.
-    expect(logs.lines().filter((l) => l.msg === "ignoring the unacknowledged last line of a ledger buffer file")).toHaveLength(1);
-    expect(store.deadLetters.map((d) => d.record)).toEqual(["\0".repeat(8)]);
-    expect((await readdir(dir)).filter((f) => f.includes("zeroing"))).toEqual([]);
   });
 
   it("dead-letters only the rows Postgres refuses for their content; the rest of the batch commits", async () => {
@@ -259,7 +173,7 @@ describe("ledger writer", () => {
     expect(exit).toBe("SIGKILL");
   };
 
-  it("survives SIGKILL mid-write while committed files are reused: every acknowledged record is committed or replayed", async () => {
+  it("survives SIGKILL mid-write and mid-commit: every acknowledged record is committed or replayed", async () => {
     const files = await mkdtemp(path.join(tmpdir(), "sb-ledger-crash-"));
     try {
       await crashAfterAcks(300, path.join(files, "committed"), path.join(files, "acked"));
@@ -273,7 +187,7 @@ describe("ledger writer", () => {
       const acked = await lines("acked");
       expect(acked.length).toBeGreaterThanOrEqual(300);
       expect(acked.filter((callId) => !store.rows.has(`${callId}/1`))).toEqual([]);
-      // No stale line of a reused file comes back: a write the kill cut is at most a torn last line.
+      // A write the kill cut is at most a torn last line, never an unreadable one.
       expect(store.deadLetters).toEqual([]);
       expect(logs.lines().filter((l) => l.level === "warn" && l.msg !== "ignoring the unacknowledged last line of a ledger buffer file")).toEqual([]);
     } finally {

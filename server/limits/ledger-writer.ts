@@ -1,11 +1,11 @@
-import { mkdir, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
+import { constants as fsConstants } from "node:fs";
+import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
 import type { UsageRecordRow, UsageStore } from "../store/usage-store.js";
 import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { commitLedgerBatch } from "./ledger-commit.js";
 import { holderAlive, LEDGER_LOCK, readLedgerLock, writeLedgerLock } from "./ledger-lock.js";
-import { createSegmentFile, DSYNC, recycleSegmentFile, removeSegmentFile, ZEROING_SEGMENT } from "./ledger-segment-file.js";
 
 /** Dependencies of {@link createLedgerWriter}. */
 export interface LedgerWriterDeps {
@@ -69,29 +69,28 @@ interface Segment {
   /** Records of this segment already committed (a retry resumes here; replays are no-ops anyway). */
   committed: number;
   handle?: FileHandle;
-  /** Bytes written to the file: where the next write goes (a reused file holds zeroes beyond). */
-  written: number;
   /** A write to it failed: no more appends, so a torn line can only be its last. */
   broken?: boolean;
-  /** Found at start: written by an earlier run. */
-  replayed?: boolean;
 }
+
+/** `open(file, "a")`'s flags, to which `O_DSYNC` is added when every append must be durable. */
+const APPEND = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND;
+/** Undefined where the platform has no `O_DSYNC` (Windows): there each write is followed by `datasync()`. */
+const DSYNC: number | undefined = fsConstants.O_DSYNC;
 
 /** A buffer file's name (also what adoption looks for in orphaned folders). */
 export const LEDGER_SEGMENT = /^ledger-[\w-]+\.jsonl$/;
 
 /**
- * A ledger writer: records are appended to a local file before the call that made them is
- * acknowledged, and committed to Postgres in batches every `flushIntervalMs` (or at
- * `flushRows`) with `on conflict do nothing` on the ledger's unique key. A file is removed or
- * reused only after every record in it was committed; on start, files left by a crash are replayed — a
+ * A ledger writer: records are appended to a local append-only file before the call that made
+ * them is acknowledged, and committed to Postgres in batches every `flushIntervalMs` (or at
+ * `flushRows`) with `on conflict do nothing` on the ledger's unique key. A file is removed only
+ * after every record in it was committed; on start, files left by a crash are replayed — a
  * record committed before the crash is skipped by the unique key, so a replay never double-
  * counts (P2) and nothing acknowledged is lost (P3, P4).
  *
  * Appends go to the active segment; each flush seals it and starts a new one, so committing a
- * sealed file never races with appends. A committed segment's file is zeroed and kept as the next
- * segment (`ledger-segment-file.ts`): writing inside blocks the file already holds spares each
- * synced append a journal commit. While Postgres is unreachable the flush retries with
+ * sealed file never races with appends. While Postgres is unreachable the flush retries with
  * doubling delays up to `maxRetryDelayMs`, and the backlog grows up to `maxPendingRows`, beyond
  * which paid calls are shed (the usage stage asks `hasCapacity`) rather than records dropped.
  * A batch Postgres refuses for its content (SQLSTATE 22/23) is retried row by row, and only the
@@ -108,8 +107,6 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
 
   const sealed: Segment[] = [];
   let active: Segment | undefined;
-  /** The next segment: a committed one's file, zeroed (at most one is kept). */
-  let spare: Segment | undefined;
   let pendingCount = 0;
   let seq = 0;
   let diskHealthy = true;
@@ -130,36 +127,11 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
     return run;
   };
 
-  const segmentName = (kind = "") => path.join(deps.dir, `ledger-${kind}${String(Date.now()).padStart(15, "0")}-${process.pid}-${seq++}`);
-
   const newSegment = async (): Promise<Segment> => {
-    const reused = spare;
-    spare = undefined;
-    if (reused !== undefined) return reused;
-    const file = `${segmentName()}.jsonl`;
-    return { file, records: [], committed: 0, written: 0, handle: await createSegmentFile(file, deps.dir, fsync) };
-  };
-
-  /** A committed segment's file: kept, zeroed, as the next segment if none is; otherwise removed. */
-  const retire = async (segment: Segment): Promise<void> => {
-    if (segment.file === "") return;
-    if (segment.broken || spare !== undefined || closed) return removeSegmentFile(segment.file);
-    const aside = `${segmentName("zeroing-")}.tmp`;
-    const file = `${segmentName()}.jsonl`;
-    try {
-      // A segment replayed at start was not written by this run: all of its file is zeroed.
-      const handle = await recycleSegmentFile(segment.file, aside, file, deps.dir, fsync, segment.replayed ? undefined : segment.written);
-      if (handle === undefined) return;
-      if (spare !== undefined || closed) {
-        await handle.close();
-        return removeSegmentFile(file);
-      }
-      spare = { file, records: [], committed: 0, written: 0, handle };
-    } catch (err) {
-      // Its records are committed: the file is only a head start for the next segment.
-      logger.warn({ err: err instanceof Error ? err.message : String(err) }, "ledger buffer file could not be reused; removing it");
-      for (const name of [segment.file, aside, file]) await removeSegmentFile(name).catch(() => undefined);
-    }
+    const file = path.join(deps.dir, `ledger-${String(Date.now()).padStart(15, "0")}-${process.pid}-${seq++}.jsonl`);
+    const handle = await open(file, fsync && DSYNC !== undefined ? APPEND | DSYNC : APPEND);
+    if (fsync) await syncDir(deps.dir);
+    return { file, records: [], committed: 0, handle };
   };
 
   /** Writes every queued append with one write and one sync (group commit). */
@@ -173,11 +145,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
         if (active !== undefined) seal(active);
         active = await newSegment();
       }
-      const bytes = Buffer.from(batch.map((b) => b.lines).join(""));
-      const { bytesWritten } = await active.handle!.write(bytes, 0, bytes.length, active.written);
-      // A short write leaves a torn line: the segment takes no more (the line stays its last).
-      if (bytesWritten !== bytes.length) throw new Error(`short write: ${bytesWritten} of ${bytes.length} bytes`);
-      active.written += bytes.length;
+      await active.handle!.write(batch.map((b) => b.lines).join(""));
       if (fsync && DSYNC === undefined) await active.handle!.datasync();
       active.records.push(...records);
       diskHealthy = true;
@@ -186,7 +154,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
       // calls are shed until a write succeeds again.
       diskHealthy = false;
       logger.error({ err, records: records.length }, "ledger buffer write failed; holding the records in memory");
-      if (active === undefined) active = { file: "", records: [], committed: 0, written: 0 };
+      if (active === undefined) active = { file: "", records: [], committed: 0 };
       active.broken = true;
       active.records.push(...records);
     }
@@ -209,7 +177,9 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
       segment.committed += batch.length;
       pendingCount -= batch.length;
     }
-    await retire(segment);
+    if (segment.file !== "") await unlink(segment.file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code !== "ENOENT") throw err;
+    });
   };
 
   const flushOnce = async (): Promise<void> => {
@@ -263,17 +233,14 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
       await mkdir(deps.dir, { recursive: true });
       await lockDir(deps.dir);
       let replayed = 0;
-      const names = await readdir(deps.dir);
-      // Files a crash left while zeroing them held only committed records.
-      for (const name of names.filter((n) => ZEROING_SEGMENT.test(n))) await removeSegmentFile(path.join(deps.dir, name));
-      for (const name of names.filter((n) => LEDGER_SEGMENT.test(n)).sort()) {
+      for (const name of (await readdir(deps.dir)).filter((n) => LEDGER_SEGMENT.test(n)).sort()) {
         const file = path.join(deps.dir, name);
         const text = await readFile(file, "utf8");
         const segment = decodeLedgerSegment(text);
         if (segment.torn !== "") logger.warn({ file }, "ignoring the unacknowledged last line of a ledger buffer file");
         const records = segment.records;
         unreadable.push(...segment.unreadable);
-        sealed.push({ file, records, committed: 0, written: 0, replayed: true });
+        sealed.push({ file, records, committed: 0 });
         pendingCount += records.length;
         replayed += records.length;
       }
@@ -312,11 +279,6 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
         logger.warn({ err: err instanceof Error ? err.message : String(err), pending: pendingCount }, "ledger not fully flushed at close; the rest is replayed on the next start");
       }
       for (const segment of [...sealed, ...(active ? [active] : [])]) await segment.handle?.close().catch(() => undefined);
-      if (spare !== undefined) {
-        await spare.handle?.close().catch(() => undefined);
-        await removeSegmentFile(spare.file).catch(() => undefined);
-        spare = undefined;
-      }
       // With records left, the lock stays: once this process is gone, its next start, or another
       // replica adopting orphaned folders (see `ledger-adoption.ts`), replays them.
       if (started && pendingCount === 0) await unlink(path.join(deps.dir, LEDGER_LOCK)).catch(() => undefined);
@@ -341,4 +303,16 @@ async function lockDir(dir: string): Promise<void> {
     throw new Error(`the ledger folder ${dir} is in use by process ${holder.pid} on ${holder.host}; give every replica its own ledger.dir`);
   }
   await writeLedgerLock(dir, false);
+}
+
+/** Makes a new file's directory entry durable (so a power loss cannot lose the whole file). */
+async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
+  try {
+    await handle.sync();
+  } catch {
+    // Some filesystems refuse fsync on a directory; the file's own syncs still hold.
+  } finally {
+    await handle.close();
+  }
 }
