@@ -100,7 +100,8 @@ export function createAttemptLog(observer?: AttemptObserver): AttemptLog {
   };
 }
 
-const OUTCOME: Record<AttemptOutcomeName, AttemptOutcome> = {
+/** An attempt's outcome name (as the ledger stores it) → its proto enum. */
+export const ATTEMPT_OUTCOME: Readonly<Record<AttemptOutcomeName, AttemptOutcome>> = {
   success: AttemptOutcome.SUCCESS,
   rate_limited: AttemptOutcome.RATE_LIMITED,
   unavailable: AttemptOutcome.UNAVAILABLE,
@@ -120,7 +121,7 @@ export function toProtoAttempt(r: AttemptRecord): Attempt {
     provider: r.provider,
     model: r.model,
     targetIndex: r.targetIndex,
-    outcome: OUTCOME[r.outcome],
+    outcome: ATTEMPT_OUTCOME[r.outcome],
     latency: durationFromMs(Math.max(0, Math.round(r.latencyMs))),
     ...(r.timeToFirstTokenMs === undefined ? {} : { timeToFirstToken: durationFromMs(Math.max(0, Math.round(r.timeToFirstTokenMs))) }),
     inputTokens: BigInt(r.usage.inputTokens),

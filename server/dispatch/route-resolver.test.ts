@@ -49,4 +49,35 @@ describe("route resolver", () => {
       replicaB.close();
     }
   });
+
+  it("serves a write at once after refresh(), even when a poll that read the routes before it is still running", async () => {
+    const real = createRouteStore(b.db);
+    let hold: Promise<void> | undefined;
+    // The real store, with the revision's answer held back once it is read: a poll in flight.
+    const store = {
+      loadAll: () => real.loadAll(),
+      revision: async () => {
+        const revision = await real.revision();
+        await hold;
+        return revision;
+      },
+    };
+    const resolver = createRouteResolver({ store, pollMs: 60_000 });
+    try {
+      await resolver.refresh();
+      let release!: () => void;
+      hold = new Promise((r) => (release = r));
+      const poll = resolver.refresh();
+      await new Promise((r) => setTimeout(r, 50)); // the poll has read the revision
+      await createRouteStore(a.db).create(null, "written", { targets: [{ provider: "openai", model: "gpt-4o-mini" }] });
+      const mine = resolver.refresh();
+      hold = undefined;
+      release();
+      await poll;
+      await mine;
+      expect(resolver.resolve("written")?.alias).toBe("written");
+    } finally {
+      resolver.close();
+    }
+  });
 });

@@ -1,12 +1,13 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { RouteSchema } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { pollRefresh, serialRefresh } from "../runtime/snapshot-refresh.js";
 import type { RouteStore } from "../store/route-store.js";
 import { routeInputFromSpec } from "./route-spec.js";
 import { withDefaults, type ResolvedRoute } from "./route-types.js";
 
 /** Options of {@link createRouteResolver}. */
 export interface RouteResolverOptions {
-  store: RouteStore;
+  store: Pick<RouteStore, "revision" | "loadAll">;
   /** How often to check for route changes (default 1 s): the bound on how stale a replica is. */
   pollMs?: number;
   /** Called when a poll fails; the last good snapshot keeps serving. */
@@ -37,7 +38,6 @@ export function createRouteResolver(opts: RouteResolverOptions): RouteResolver {
   const pollMs = opts.pollMs ?? 1_000;
   let snapshot = new Map<string, ResolvedRoute>();
   let seen = -1n;
-  let running: Promise<void> | undefined;
   const key = (orgId: string | undefined, alias: string) => `${orgId ?? ""}/${alias}`;
 
   const reload = async () => {
@@ -55,14 +55,8 @@ export function createRouteResolver(opts: RouteResolverOptions): RouteResolver {
     snapshot = next;
     seen = revision;
   };
-  const refresh = () => {
-    running ??= reload().finally(() => (running = undefined));
-    return running;
-  };
-  const timer = setInterval(() => {
-    refresh().catch((err: unknown) => opts.onError?.(err));
-  }, pollMs);
-  timer.unref();
+  const refresh = serialRefresh(reload);
+  const stop = pollRefresh(refresh, pollMs, opts.onError);
 
   return {
     resolve: (alias, orgId) => (orgId === undefined ? undefined : snapshot.get(key(orgId, alias))) ?? snapshot.get(key(undefined, alias)),
@@ -72,6 +66,6 @@ export function createRouteResolver(opts: RouteResolverOptions): RouteResolver {
         return orgId === "" ? { route } : { orgId, route };
       }),
     refresh,
-    close: () => clearInterval(timer),
+    close: stop,
   };
 }

@@ -2,6 +2,7 @@ import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import type { CallMeta } from "../pipeline/model-call.js";
+import { serialRefresh } from "../runtime/snapshot-refresh.js";
 import type { GuardrailPolicyRecord, GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
 import { compilePolicy, type CompiledPolicy } from "./policy.js";
 
@@ -61,7 +62,6 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
   let index: Map<string, Indexed[]> | undefined;
   let seen: string | undefined;
   let checkedAt = 0;
-  let running: Promise<void> | undefined;
 
   const reload = async () => {
     const version = await opts.store.version();
@@ -87,14 +87,11 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
     index = next;
     seen = version;
   };
-  const refresh = () => {
-    running ??= reload()
-      .finally(() => {
-        checkedAt = now();
-        running = undefined;
-      });
-    return running;
-  };
+  const refresh = serialRefresh(() =>
+    reload().finally(() => {
+      checkedAt = now();
+    }),
+  );
 
   const firstLoad = async () => {
     let timer: NodeJS.Timeout | undefined;
@@ -102,7 +99,8 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
       timer = setTimeout(() => reject(new ConnectError("guardrail policies could not be loaded yet; retry shortly", Code.Unavailable)), opts.firstLoadTimeoutMs ?? 2_000);
     });
     try {
-      await Promise.race([refresh(), timeout]);
+      // Calls waiting for the first load share it.
+      await Promise.race([refresh.current() ?? refresh(), timeout]);
     } catch (err) {
       if (err instanceof ConnectError) throw err;
       opts.onError?.(err);
@@ -114,7 +112,7 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
 
   /** Starts a background version check when the snapshot is older than `pollMs`. */
   const checkIfStale = () => {
-    if (now() - checkedAt >= pollMs && running === undefined) refresh().catch((err: unknown) => opts.onError?.(err));
+    if (now() - checkedAt >= pollMs && refresh.current() === undefined) refresh().catch((err: unknown) => opts.onError?.(err));
   };
   const lookup = (meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] => {
     const org = meta.caller?.orgId;

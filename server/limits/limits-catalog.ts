@@ -1,4 +1,5 @@
 import type { CallerRef } from "../pipeline/model-call.js";
+import { pollRefresh, serialRefresh } from "../runtime/snapshot-refresh.js";
 import type { BudgetRecord, LimitStore, LimitTarget, RateLimitRecord } from "../store/limit-store.js";
 import type { BudgetAlertSettings } from "./budget-alerts.js";
 import type { BudgetRef } from "./budget-reservation.js";
@@ -73,7 +74,6 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
   let targets = new Map<string, LimitTarget>();
   let alerts = new Map<string, BudgetAlertSettings>();
   let seen = -1n;
-  let running: Promise<void> | undefined;
 
   const reload = async () => {
     const revision = await opts.store.revision();
@@ -92,14 +92,8 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
     alerts = new Map(budgets.map((b) => [budgetRefOf(b).id, { thresholdsPercent: b.alertThresholdsPercent, webhookUrl: b.alertWebhookUrl }]));
     seen = revision;
   };
-  const refresh = () => {
-    running ??= reload().finally(() => (running = undefined));
-    return running;
-  };
-  const timer = setInterval(() => {
-    refresh().catch((err: unknown) => opts.onError?.(err));
-  }, pollMs);
-  timer.unref();
+  const refresh = serialRefresh(reload);
+  const stop = pollRefresh(refresh, pollMs, opts.onError);
 
   return {
     budgetsFor(caller, tags) {
@@ -112,6 +106,6 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
     targetOf: (budgetId) => targets.get(budgetId),
     alertsOf: (budgetId) => alerts.get(budgetId),
     refresh,
-    close: () => clearInterval(timer),
+    close: stop,
   };
 }

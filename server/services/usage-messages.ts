@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { UsageRecordSchema, UsageTotalsSchema, UsageDimension, TimeBucket, type UsageRecord, type UsageTotals } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { AttemptOutcome, CacheStatus, Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
+import { ATTEMPT_OUTCOME } from "../dispatch/attempt-record.js";
 import type { TenancyNames, TimeBucketName, UsageDimensionName, UsageRecordRow, UsageTotalsRow } from "../store/usage-store.js";
 
 /** Proto dimension → the store's name (and the key of `UsageRow.group`). */
@@ -33,19 +34,6 @@ export const VERB_NAME: Partial<Record<Verb, string>> = {
   [Verb.EMBED]: "embed",
 };
 const VERB_PROTO = Object.fromEntries(Object.entries(VERB_NAME).map(([k, v]) => [v, Number(k) as Verb])) as Record<string, Verb>;
-
-const OUTCOME: Record<string, AttemptOutcome> = {
-  success: AttemptOutcome.SUCCESS,
-  rate_limited: AttemptOutcome.RATE_LIMITED,
-  unavailable: AttemptOutcome.UNAVAILABLE,
-  timeout: AttemptOutcome.TIMEOUT,
-  connection_error: AttemptOutcome.CONNECTION_ERROR,
-  rejected: AttemptOutcome.REJECTED,
-  auth_error: AttemptOutcome.AUTH_ERROR,
-  circuit_open: AttemptOutcome.CIRCUIT_OPEN,
-  cancelled: AttemptOutcome.CANCELLED,
-  stream_error: AttemptOutcome.STREAM_ERROR,
-};
 
 const CACHE: Record<string, CacheStatus> = {
   miss: CacheStatus.MISS,
@@ -99,7 +87,7 @@ export function recordMessage(r: UsageRecordRow, name: ReturnType<typeof resourc
     provider: r.provider,
     model: r.model,
     verb: VERB_PROTO[r.verb] ?? Verb.UNSPECIFIED,
-    outcome: OUTCOME[r.outcome] ?? AttemptOutcome.UNSPECIFIED,
+    outcome: (ATTEMPT_OUTCOME as Readonly<Record<string, AttemptOutcome>>)[r.outcome] ?? AttemptOutcome.UNSPECIFIED,
     inputTokens: BigInt(r.inputTokens),
     outputTokens: BigInt(r.outputTokens),
     cachedInputTokens: BigInt(r.cachedInputTokens),

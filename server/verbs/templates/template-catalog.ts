@@ -1,3 +1,4 @@
+import { pollRefresh, serialRefresh } from "../../runtime/snapshot-refresh.js";
 import type { PromptStore } from "../../store/prompt-store.js";
 import type { PromptTemplateVersion } from "./prompt-template.js";
 import { promptResourceName } from "./prompt-names.js";
@@ -57,8 +58,6 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
   const pollMs = opts.pollMs ?? 1_000;
   let snapshot: Snapshot = { byName: new Map(), byAttachment: new Map() };
   let seen: string | undefined;
-  let running: Promise<void> | undefined;
-  let queued: Promise<void> | undefined;
 
   const reload = async () => {
     const fingerprint = await opts.store.fingerprint();
@@ -83,28 +82,13 @@ export function createTemplateCatalog(opts: TemplateCatalogOptions): TemplateCat
     snapshot = next;
     seen = fingerprint;
   };
-  const refresh = (): Promise<void> => {
-    if (running === undefined) {
-      running = reload().finally(() => (running = undefined));
-      return running;
-    }
-    queued ??= running
-      .catch(() => undefined)
-      .then(() => {
-        queued = undefined;
-        return refresh();
-      });
-    return queued;
-  };
-  const timer = setInterval(() => {
-    refresh().catch((err: unknown) => opts.onError?.(err));
-  }, pollMs);
-  timer.unref();
+  const refresh = serialRefresh(reload);
+  const stop = pollRefresh(refresh, pollMs, opts.onError);
 
   return {
     byName: (name) => snapshot.byName.get(name),
     attached: (verb, resource) => snapshot.byAttachment.get(attachmentKey(verb, resource)) ?? [],
     refresh,
-    close: () => clearInterval(timer),
+    close: stop,
   };
 }
