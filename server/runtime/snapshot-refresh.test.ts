@@ -18,7 +18,7 @@ function gatedReload() {
     /** Finishes the oldest reload still running. */
     finish: async (err?: Error) => {
       gates.shift()!(err);
-      await new Promise((r) => setImmediate(r));
+      for (let i = 0; i < 10; i++) await Promise.resolve(); // the promise chains behind it (timers may be fake)
     },
   };
 }
@@ -76,10 +76,10 @@ describe("poll refresh", () => {
     const errors: unknown[] = [];
     let calls = 0;
     const stop = pollRefresh(
-      async () => {
+      serialRefresh(async () => {
         calls++;
         if (calls === 2) throw new Error("blip");
-      },
+      }),
       100,
       (err) => errors.push(err),
     );
@@ -89,5 +89,18 @@ describe("poll refresh", () => {
     stop();
     await vi.advanceTimersByTimeAsync(500);
     expect(calls).toBe(3);
+  });
+
+  it("skips a tick while a reload runs: a slow database gets one reload at a time", async () => {
+    vi.useFakeTimers();
+    const g = gatedReload();
+    const stop = pollRefresh(serialRefresh(g.reload), 100);
+    await vi.advanceTimersByTimeAsync(450); // four ticks; the first reload is still running
+    expect(g.reads).toHaveLength(1);
+    await g.finish();
+    expect(g.reads).toHaveLength(1); // no reload was queued behind it
+    await vi.advanceTimersByTimeAsync(100);
+    expect(g.reads).toHaveLength(2);
+    stop();
   });
 });

@@ -30,10 +30,14 @@ export function serialRefresh(reload: () => Promise<void>): SerialRefresh {
   return Object.assign(refresh, { current: () => running });
 }
 
-/** Calls `refresh` every `pollMs` (a timer that does not keep the process alive), telling `onError` of failures; returns what stops it. */
-export function pollRefresh(refresh: () => Promise<void>, pollMs: number, onError?: (err: unknown) => void): () => void {
+/**
+ * Calls `refresh` every `pollMs` (a timer that does not keep the process alive), telling `onError`
+ * of failures; a tick while a reload runs is skipped, so a slow database gets one reload at a time,
+ * not a queue of them. Returns what stops it.
+ */
+export function pollRefresh(refresh: SerialRefresh, pollMs: number, onError?: (err: unknown) => void): () => void {
   const timer = setInterval(() => {
-    refresh().catch((err: unknown) => onError?.(err));
+    if (refresh.current() === undefined) refresh().catch((err: unknown) => onError?.(err));
   }, pollMs);
   timer.unref();
   return () => clearInterval(timer);
