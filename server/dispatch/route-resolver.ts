@@ -23,7 +23,10 @@ export interface RouteResolver {
   resolve(alias: string, orgId?: string): ResolvedRoute | undefined;
   /** Every route of the snapshot: global ones (no `orgId`) and each org's own. */
   list(): Array<{ orgId?: string; route: ResolvedRoute }>;
-  /** Checks for changes now and reloads if any (start-up, tests). */
+  /**
+   * Checks for changes now and reloads if any (start-up, after a write on this replica, tests). A
+   * call made while a reload runs gets the next one, so a caller that has just written sees its write.
+   */
   refresh(): Promise<void>;
   close(): void;
 }

@@ -26,7 +26,10 @@ export interface LimitsCatalog {
   targetOf(budgetId: string): LimitTarget | undefined;
   /** The soft-alert settings of the budget named `budgetId`; undefined when unknown. */
   alertsOf(budgetId: string): BudgetAlertSettings | undefined;
-  /** Checks for changes now and reloads if any (start-up, tests). */
+  /**
+   * Checks for changes now and reloads if any (start-up, after a write on this replica, tests). A
+   * call made while a reload runs gets the next one, so a caller that has just written sees its write.
+   */
   refresh(): Promise<void>;
   close(): void;
 }
