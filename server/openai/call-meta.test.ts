@@ -41,6 +41,8 @@ describe("call-meta", () => {
     expect(cacheOf("default; max-age=60")).toEqual({ mode: "default", maxAgeMs: 60_000 });
     expect(() => cacheOf("sometimes")).toThrow(OpenAIRequestError);
     expect(() => cacheOf("bypass; ttl=3")).toThrow(OpenAIRequestError);
+    // Names an object literal answers through its prototype are no modes.
+    for (const name of ["constructor", "__proto__", "hasownproperty", "valueof"]) expect(() => cacheOf(name), name).toThrow(OpenAIRequestError);
   });
 
   it("builds the verb context with the caller's tenancy", () => {

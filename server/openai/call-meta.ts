@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Principal } from "../auth/principal.js";
 import type { RateStanding } from "../limits/rate-standing.js";
+import { ownEntry } from "../own-entry.js";
 import type { CacheModeName, CallMeta } from "../pipeline/model-call.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
 import { withEndUser } from "../verbs/end-user-tag.js";
@@ -94,7 +95,7 @@ function percentDecoded(value: string): string {
 export function cacheOf(header: string | undefined): CallMeta["cache"] {
   if (header === undefined || header.trim() === "") return { mode: "default" };
   const [modePart, ...params] = header.split(";").map((s) => s.trim().toLowerCase());
-  const mode = CACHE_MODES[modePart ?? ""];
+  const mode = ownEntry(CACHE_MODES, modePart ?? "");
   if (mode === undefined) throw invalidField("x-switchboard-cache", "header x-switchboard-cache must be default, bypass, no-store or refresh");
   let maxAgeMs: number | undefined;
   for (const p of params) {

@@ -62,6 +62,12 @@ describe("parseChatCompletionRequest", () => {
     });
   });
 
+  it("refuses a role named after a member of Object.prototype as any unknown role", () => {
+    for (const role of ["toString", "constructor", "__proto__", "valueOf", "hasOwnProperty"]) {
+      expect(paramOf({ ...base, messages: [{ role, content: "hi" }] }), role).toBe("messages[0].role");
+    }
+  });
+
   it("reads a named tool choice and json_object, and treats null fields as absent", () => {
     const parsed = parseChatCompletionRequest({ ...base, tool_choice: { type: "function", function: { name: "g" } }, response_format: { type: "json_object" }, temperature: null });
     expect(parsed.request.toolChoice).toEqual({ type: "tool", name: "g" });

@@ -10,6 +10,7 @@ import type {
   ModelToolCall,
   ModelToolChoice,
 } from "../providers/model.js";
+import { ownEntry } from "../own-entry.js";
 import { arrayField, booleanField, isObject, numberField, objectField, requiredString, stringField, stringMapField } from "./json-fields.js";
 import { invalidField } from "./openai-request-error.js";
 
@@ -95,7 +96,7 @@ export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequ
 function messageOf(m: JsonValue, at: string): ModelMessage {
   if (!isObject(m)) throw invalidField(at, `'${at}' must be an object`);
   const roleName = requiredString(m, "role", `${at}.role`);
-  const role = ROLES[roleName];
+  const role = ownEntry(ROLES, roleName);
   if (role === undefined) throw invalidField(`${at}.role`, `'${at}.role' must be one of system, developer, user, assistant, tool`);
   const content = contentOf(m.content ?? null, `${at}.content`);
   const name = stringField(m, "name", `${at}.name`);

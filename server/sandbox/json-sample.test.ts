@@ -34,6 +34,12 @@ describe("sampleJson", () => {
     });
   }
 
+  it("samples a string whose format names a member of Object.prototype as a plain string", () => {
+    for (const format of ["toString", "constructor", "__proto__"]) {
+      expect(sampleJson({ type: "object", properties: { v: { type: "string", format } }, required: ["v"] }), format).toEqual({ v: "sample v" });
+    }
+  });
+
   it("gives required properties only, enums their first value, and is deterministic", () => {
     const schema = { type: "object", properties: { city: { type: "string" }, unit: { enum: ["celsius", "fahrenheit"] }, note: { type: "string" } }, required: ["city", "unit"] };
     expect(sampleJson(schema)).toEqual({ city: "sample city", unit: "celsius" });

@@ -1,3 +1,5 @@
+import { ownEntry } from "../own-entry.js";
+
 /**
  * A minimal JSON value that conforms to a JSON Schema, so the sandbox's `json_schema` replies and
  * tool-call arguments validate: required properties only, `const` and the first `enum` value,
@@ -121,7 +123,7 @@ function arrayOf(s: Schema, scope: Scope, name: string, depth: number): JsonSamp
 }
 
 function stringOf(s: Schema, name: string, variant: number): string {
-  const format = typeof s.format === "string" ? FORMATS[s.format] : undefined;
+  const format = typeof s.format === "string" ? ownEntry(FORMATS, s.format) : undefined;
   let text = format ?? `sample ${name}${variant > 0 ? ` ${variant + 1}` : ""}`;
   const min = typeof s.minLength === "number" ? s.minLength : 0;
   const max = typeof s.maxLength === "number" ? s.maxLength : Number.POSITIVE_INFINITY;
