@@ -43,6 +43,9 @@ export async function runLoad(send: () => Promise<void>, opts: LoadOptions): Pro
   return { latencies, ok, errors, elapsedMs: performance.now() - t0 };
 }
 
+/** The 50th {@link percentile}. */
+export const median = (values: readonly number[]): number => percentile(values, 50);
+
 /** The p-th percentile (0..100) of a list of numbers. */
 export function percentile(values: readonly number[], p: number): number {
   if (values.length === 0) return Number.NaN;

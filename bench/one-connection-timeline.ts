@@ -21,7 +21,7 @@ import { spawn } from "node:child_process";
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { Pool } from "undici";
 import { arg } from "./cli.js";
-import { percentile } from "./load.js";
+import { median } from "./load.js";
 import { startNode } from "./processes.js";
 import { connectChat, openaiChat } from "./raw-client.js";
 import { omitFlag, startSwitchboard } from "./switchboard-setup.js";
@@ -141,10 +141,6 @@ function callsOf(sys: Sys[], pid: number, fds: Map<number, string>): Step[][] {
     last = s.at + s.dur;
   }
   return calls.slice(1, -1).filter((c) => c.at(-1)!.label.endsWith(" client")); // whole calls only
-}
-
-function median(xs: number[]): number {
-  return percentile(xs, 50);
 }
 
 function report(name: string, calls: Step[][], untracedP50: number, tracedP50: number): void {

@@ -36,7 +36,7 @@ import { createClient, type Client, type Interceptor } from "@connectrpc/connect
 import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect-node";
 import { Pool } from "undici";
 import { CapabilityService } from "../gen/ts/switchboard/v1/capability_service_pb.js";
-import { percentile, runLoad } from "./load.js";
+import { median, percentile, runLoad } from "./load.js";
 import { benchChat, CHAT_STREAM_PATH, chatStreamEnvelope, connectChat, deltaReader, grpcChatStream } from "./raw-client.js";
 import { startNode, type BenchProcess } from "./processes.js";
 import { cpuMicros, rssMb } from "./proc-stats.js";
@@ -75,7 +75,6 @@ interface Row {
 }
 
 const round = (n: number) => Math.round(n * 1000) / 1000;
-const median = (xs: number[]) => percentile(xs, 50);
 
 /** `--warmup` unmeasured calls (16 callers, at most 10 s). */
 async function warmUp(send: (i: number) => Promise<void>): Promise<void> {

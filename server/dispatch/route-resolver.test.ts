@@ -53,11 +53,13 @@ describe("route resolver", () => {
   it("serves a write at once after refresh(), even when a poll that read the routes before it is still running", async () => {
     const real = createRouteStore(b.db);
     let hold: Promise<void> | undefined;
+    let read: (() => void) | undefined;
     // The real store, with the revision's answer held back once it is read: a poll in flight.
     const store = {
       loadAll: () => real.loadAll(),
       revision: async () => {
         const revision = await real.revision();
+        read?.();
         await hold;
         return revision;
       },
@@ -67,8 +69,10 @@ describe("route resolver", () => {
       await resolver.refresh();
       let release!: () => void;
       hold = new Promise((r) => (release = r));
+      const revisionRead = new Promise<void>((r) => (read = r));
       const poll = resolver.refresh();
-      await new Promise((r) => setTimeout(r, 50)); // the poll has read the revision
+      await revisionRead; // the poll has read the revision
+      read = undefined;
       await createRouteStore(a.db).create(null, "written", { targets: [{ provider: "openai", model: "gpt-4o-mini" }] });
       const mine = resolver.refresh();
       hold = undefined;

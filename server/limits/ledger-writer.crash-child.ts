@@ -38,7 +38,7 @@ if (committedFile === undefined) {
     const group = [0, 1, 2, 3, 4].map((j) => i + j);
     await Promise.all(group.map(append));
     appendFileSync(ackedFile!, group.map((k) => `crash-${k}\n`).join(""));
-    if (i + 5 === n) process.stdout.write(`acked ${n}\n`);
+    if (i < n && i + 5 >= n) process.stdout.write(`acked ${n}\n`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }

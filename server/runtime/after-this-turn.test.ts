@@ -31,7 +31,7 @@ describe("afterThisTurn", () => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
       // One keep-alive connection: each request is sent the moment the previous answer arrives.
       for (let i = 0; i < 50; i++) await (await request(url, { method: "POST", body: "x", dispatcher })).body.text();
-      await new Promise((r) => setImmediate(r));
+      await laterTurn();
       expect(events).toEqual(Array.from({ length: 50 }, () => ["request", "bookkeeping after the answer"]).flat());
     } finally {
       await dispatcher.close();

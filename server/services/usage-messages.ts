@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { UsageRecordSchema, UsageTotalsSchema, UsageDimension, TimeBucket, type UsageRecord, type UsageTotals } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { AttemptOutcome, CacheStatus, Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { ATTEMPT_OUTCOME } from "../dispatch/attempt-record.js";
+import { ownEntry } from "../own-entry.js";
 import type { TenancyNames, TimeBucketName, UsageDimensionName, UsageRecordRow, UsageTotalsRow } from "../store/usage-store.js";
 
 /** Proto dimension → the store's name (and the key of `UsageRow.group`). */
@@ -87,7 +88,7 @@ export function recordMessage(r: UsageRecordRow, name: ReturnType<typeof resourc
     provider: r.provider,
     model: r.model,
     verb: VERB_PROTO[r.verb] ?? Verb.UNSPECIFIED,
-    outcome: (ATTEMPT_OUTCOME as Readonly<Record<string, AttemptOutcome>>)[r.outcome] ?? AttemptOutcome.UNSPECIFIED,
+    outcome: ownEntry(ATTEMPT_OUTCOME, r.outcome) ?? AttemptOutcome.UNSPECIFIED,
     inputTokens: BigInt(r.inputTokens),
     outputTokens: BigInt(r.outputTokens),
     cachedInputTokens: BigInt(r.cachedInputTokens),
