@@ -5,6 +5,7 @@
  * stores and its nemesis switches them.
  */
 import { createConnection, createServer, type Server, type Socket } from "node:net";
+import { freePort } from "./free-port.js";
 
 /** How the proxy treats traffic. */
 export type ProxyMode =
@@ -138,7 +139,17 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     links.clear();
   };
 
-  await listen();
+  // The port comes from below the ephemeral range (freePort): `closed` → `forward` listens on it
+  // again, and while closed an outbound connection could otherwise take it.
+  for (let tries = 0; ; tries++) {
+    port = await freePort();
+    try {
+      await listen();
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EADDRINUSE" || tries >= 5) throw err;
+    }
+  }
   return {
     get port() {
       return port;
