@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { Principal } from "../auth/principal.js";
 import { cacheOf, requestIdOf, tagsOf, templatePinOf, timeoutOf, verbContextFor } from "./call-meta.js";
+import type { JsonObject } from "../providers/model.js";
+import { stringMapField } from "./json-fields.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 
 const principal: Principal = {
@@ -33,6 +35,25 @@ describe("call-meta", () => {
     expect(() => tagsOf(principal, undefined, "novalue")).toThrow(OpenAIRequestError);
     expect(() => tagsOf(principal, { "bad key": "x" }, undefined)).toThrow(OpenAIRequestError);
     expect(() => tagsOf(principal, Object.fromEntries(Array.from({ length: 33 }, (_, i) => [`k${i}`, "v"])), undefined)).toThrow(OpenAIRequestError);
+  });
+
+  it("refuses the tag key __proto__ from the body's metadata or the header instead of losing it", () => {
+    const metadata = stringMapField(JSON.parse('{"metadata": {"__proto__": "x", "feature": "a"}}') as JsonObject, "metadata");
+    expect(Object.keys(metadata!)).toEqual(["__proto__", "feature"]);
+    const refusal = (f: () => unknown) => {
+      try {
+        f();
+      } catch (err) {
+        return err;
+      }
+      return undefined;
+    };
+    for (const err of [refusal(() => tagsOf(principal, metadata, undefined)), refusal(() => tagsOf(principal, undefined, "feature=a,__proto__=x"))]) {
+      expect(err).toBeInstanceOf(OpenAIRequestError);
+      expect((err as OpenAIRequestError).rawMessage).toBe('tag key "__proto__" is reserved');
+    }
+    // Keys that are only Object.prototype members stay ordinary tags.
+    expect(tagsOf(principal, undefined, "constructor=a,toString=b")).toMatchObject({ constructor: "a", toString: "b" });
   });
 
   it("reads the cache mode and max-age", () => {

@@ -17,8 +17,8 @@ import { invalidField } from "./openai-request-error.js";
  * - deadline: `x-switchboard-timeout-ms`, else the OpenAI SDKs' `x-stainless-timeout` (seconds),
  *   else the server default;
  * - tags: the key's, then the body's `metadata`, then `x-switchboard-tags` (`k=v,k2=v2`), later
- *   ones winning; at most 32, keys `[a-zA-Z0-9_.:/-]{1,64}`, values up to 256 characters (the
- *   Connect surface's `RequestOptions.tags` rules);
+ *   ones winning; at most 32, keys `[a-zA-Z0-9_.:/-]{1,64}` but not `__proto__`, values up to 256
+ *   characters (the Connect surface's `RequestOptions.tags` rules);
  * - cache mode: `x-switchboard-cache` = `default` | `bypass` | `no-store` | `refresh`, with an
  *   optional `; max-age=<seconds>`;
  * - end user: the body's `user`, recorded as the tag `end_user` (like `RequestOptions.end_user`);
@@ -57,23 +57,26 @@ export function timeoutOf(headers: IncomingHttpHeaders): number | undefined {
 
 /** The request's tags: the key's, then `metadata`, then the `x-switchboard-tags` header. */
 export function tagsOf(principal: Principal, metadata: Readonly<Record<string, string>> | undefined, header: string | undefined): Record<string, string> {
-  const fromHeader: Record<string, string> = {};
+  // A Map, not an object: a key named `__proto__` must reach the check below, not vanish as an
+  // assignment to the prototype.
+  const requested = new Map(Object.entries(metadata ?? {}));
   if (header !== undefined && header.trim() !== "") {
     for (const pair of header.split(",")) {
       const eq = pair.indexOf("=");
       if (eq <= 0) throw invalidField("x-switchboard-tags", "header x-switchboard-tags must be comma-separated key=value pairs");
-      fromHeader[pair.slice(0, eq).trim()] = percentDecoded(pair.slice(eq + 1).trim());
+      requested.set(pair.slice(0, eq).trim(), percentDecoded(pair.slice(eq + 1).trim()));
     }
   }
-  const requested = { ...metadata, ...fromHeader };
-  const entries = Object.entries(requested);
-  if (entries.length > MAX_TAGS) throw invalidField("metadata", `at most ${MAX_TAGS} tags (metadata and x-switchboard-tags together)`);
-  for (const [key, value] of entries) {
+  if (requested.size > MAX_TAGS) throw invalidField("metadata", `at most ${MAX_TAGS} tags (metadata and x-switchboard-tags together)`);
+  for (const [key, value] of requested) {
     if (!TAG_KEY.test(key)) throw invalidField("metadata", `tag key "${key.slice(0, 64)}" must match [a-zA-Z0-9_.:/-]{1,64}`);
+    // Tags travel as JSON objects and protobuf maps, where this key is the prototype, not a tag
+    // (protobuf-es drops it on decoding): refused rather than silently lost.
+    if (key === "__proto__") throw invalidField("metadata", `tag key "__proto__" is reserved`);
     if (value.length > 256) throw invalidField("metadata", `tag "${key}" must be at most 256 characters`);
     if (!storableText(value)) throw invalidField("metadata", `tag "${key}" ${UNSTORABLE_TEXT}`);
   }
-  return { ...principal.tags, ...requested };
+  return { ...principal.tags, ...Object.fromEntries(requested) };
 }
 
 /** The body's `user`, refused when Postgres could not store it (it is recorded as a tag). */

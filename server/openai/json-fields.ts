@@ -81,7 +81,8 @@ export function stringMapField(body: JsonObject, name: string, param = name): Re
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(v)) {
     if (typeof value !== "string") throw invalidField(`${param}.${key}`, `'${param}.${key}' must be a string`);
-    out[key] = value;
+    // Defined, not assigned: `out.__proto__ = value` would set the prototype and lose the key.
+    Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
   }
   return out;
 }
