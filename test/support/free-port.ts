@@ -17,10 +17,15 @@ export async function freePort(): Promise<number> {
   if (low - floor < 1_000) return kernelPort();
   for (let tries = 0; tries < 50; tries++) {
     const port = floor + Math.floor(Math.random() * (low - floor));
-    if (await bindable(port)) return port;
+    // Not one this process handed out already: its listener may not be up yet.
+    if (handedOut.has(port) || !(await bindable(port))) continue;
+    handedOut.add(port);
+    return port;
   }
   return kernelPort();
 }
+
+const handedOut = new Set<number>();
 
 function ephemeralRange(): [number, number] {
   try {
