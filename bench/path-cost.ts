@@ -160,6 +160,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
   const n = perCaller * CONNS;
   latencies.sort((a, b) => a - b);
   const p50 = latencies[Math.floor(n / 2)]!;
+  const p90 = latencies[Math.floor(n * 0.9)]!;
   const p99 = latencies[Math.floor(n * 0.99)]!;
   const wall = performance.now() - started;
   const cpu = cpuMicros(pid) - cpu0;
@@ -168,7 +169,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
     trace.kill("SIGINT");
     await new Promise((r) => trace.once("exit", r));
   }
-  console.log(`${name.padEnd(15)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  p50 ${p50.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
+  console.log(`${name.padEnd(15)} ${String(Math.round(cpu / n)).padStart(6)} µs CPU/req  ${(wall / n).toFixed(3)} ms wall/req  p50 ${p50.toFixed(3)} ms  p90 ${p90.toFixed(3)} ms  p99 ${p99.toFixed(3)} ms  (${n} requests, ${CONNS} callers)  read/write syscalls per req ${((io.reads - io0.reads) / n).toFixed(2)}/${((io.writes - io0.writes) / n).toFixed(2)}`);
   if (gcTrace) {
     const gc = await gcTrace.mark();
     console.log(`         allocated ${(gc.allocatedBytes / n / 1024).toFixed(1)} KB/req (promoted ${(gc.promotedBytes / n / 1024).toFixed(1)}), GC pause ${Math.round((gc.pauseMs * 1000) / n)} µs/req, GC CPU ${Math.round((gc.gcCpuMs * 1000) / n)} µs/req, longest pause ${gc.maxPauseMs.toFixed(1)} ms (${gc.scavenges} scavenges, ${gc.markCompacts} mark-compacts)`);

@@ -1,5 +1,6 @@
 import * as crypto from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
+import fc from "fast-check";
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
@@ -27,13 +28,28 @@ let store: KeyStore;
 
 /** The real key store with a switch that makes it fail like an unreachable or hung database. */
 function faultyStore(real: KeyStore) {
-  const state = { mode: "up" as "up" | "down" | "hang", lookups: 0 };
+  const state = {
+    mode: "up" as "up" | "down" | "hang" | "held",
+    lookups: 0,
+    /** The last lookup's answer (settled or not). */
+    last: Promise.resolve() as Promise<unknown>,
+    /** In `held`: the record is read at once and handed over when this resolves. */
+    gate: Promise.resolve(),
+  };
   const keys: Pick<KeyStore, "findBySecretHmac" | "touchLastUsed"> = {
     findBySecretHmac(hmac) {
       state.lookups++;
-      if (state.mode === "down") return Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
-      if (state.mode === "hang") return new Promise(() => undefined);
-      return real.findBySecretHmac(hmac);
+      const answer = (async () => {
+        if (state.mode === "down") throw new Error("connect ECONNREFUSED 127.0.0.1:5432");
+        if (state.mode === "hang") return new Promise<never>(() => undefined);
+        if (state.mode === "up") return real.findBySecretHmac(hmac);
+        const gate = state.gate;
+        const record = await real.findBySecretHmac(hmac);
+        await gate;
+        return record;
+      })();
+      state.last = answer.catch(() => undefined);
+      return answer;
     },
     touchLastUsed: (id, at, interval) => (state.mode === "up" ? real.touchLastUsed(id, at, interval) : Promise.reject(new Error("down"))),
   };
@@ -82,6 +98,12 @@ afterAll(async () => {
   await database?.drop();
 });
 
+/** Waits for the last lookup and what the authenticator does with its answer. */
+async function settled(state: { last: Promise<unknown> }) {
+  await state.last;
+  await new Promise((r) => setImmediate(r));
+}
+
 function setup(opts: AuthenticatorOptions = {}) {
   const clock = manualClock();
   const faulty = faultyStore(store);
@@ -125,15 +147,117 @@ describe("authenticator", () => {
     expect(state.lookups).toBe(2);
   });
 
-  it("trusts a validated key for the TTL, then asks again: the revocation bound", async () => {
+  it("trusts a validated key for the TTL; used in its last fifth, it is looked up again in the background: the revocation bound", async () => {
     const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
     const { secret, ref } = await createKey();
     await auth.authenticate(secret);
     await store.revokeKey(ref, ALL_ORGS, new Date());
-    clock.t += 4_999;
+    clock.t += 3_999;
     expect(await codeOf(auth.authenticate(secret))).toBe("ok");
     expect(state.lookups).toBe(1);
+    clock.t += 1_000; // 4,999 ms after the lookup: still trusted, and refreshed behind the answer
+    expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+    expect(state.lookups).toBe(2);
+    await settled(state);
+    // The refresh saw the revocation: refused before the bound, without another lookup.
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
     clock.t += 1;
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+
+    // A key not used in the second half is asked for again on the request path at the TTL.
+    const idle = await createKey();
+    await auth.authenticate(idle.secret);
+    const before = state.lookups;
+    await store.revokeKey(idle.ref, ALL_ORGS, new Date());
+    clock.t += 5_000;
+    expect(await codeOf(auth.authenticate(idle.secret))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(before + 1);
+  });
+
+  it("answers a key in steady use from the cache while one background lookup renews it", async () => {
+    // No stale serving and a short lookup timeout: any call that waited for the hung database
+    // would fail with Unavailable.
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000, maxStaleMs: 0, lookupTimeoutMs: 100 });
+    const { secret } = await createKey();
+    await auth.authenticate(secret);
+    clock.t += 4_500;
+    expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+    expect(state.lookups).toBe(2);
+    await settled(state);
+    // 8,500 ms after the first lookup, 4,000 after the refresh asked: answered from the cache,
+    // every concurrent call, while one refresh hangs.
+    clock.t += 4_000;
+    state.mode = "hang";
+    const codes = await Promise.all(Array.from({ length: 20 }, () => codeOf(auth.authenticate(secret))));
+    expect(codes).toEqual(Array.from({ length: 20 }, () => "ok"));
+    expect(state.lookups).toBe(3);
+    // The hung refresh renews nothing: at the TTL since the last answer the call waits, and fails.
+    clock.t += 1_000;
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unavailable);
+  });
+
+  it("looks a key up at most once per four fifths of the TTL, whatever the gaps between its calls (property)", async () => {
+    const { secret } = await createKey();
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 1, max: 7_000 }), { minLength: 1, maxLength: 12 }), async (gaps) => {
+        const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+        let elapsed = 0;
+        await auth.authenticate(secret);
+        for (const gap of gaps) {
+          clock.t += gap;
+          elapsed += gap;
+          expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+          await settled(state);
+        }
+        expect(state.lookups).toBeLessThanOrEqual(Math.floor(elapsed / 4_000) + 1);
+      }),
+      { numRuns: 25 },
+    );
+    // A key that comes back every 0.6 TTL is looked up every other call, as without refresh ahead.
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    for (let i = 0; i < 10; i++, clock.t += 3_000) {
+      await auth.authenticate(secret);
+      await settled(state);
+    }
+    expect(state.lookups).toBe(5);
+  });
+
+  it("counts the entry's age from the question its record answers, for a call that joined a refresh in flight", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    const { secret, ref } = await createKey();
+    await auth.authenticate(secret);
+    let open!: () => void;
+    state.gate = new Promise((resolve) => (open = resolve));
+    state.mode = "held";
+    clock.t += 4_500;
+    expect(await codeOf(auth.authenticate(secret))).toBe("ok"); // refresh asked at 4,500
+    clock.t += 600; // past the TTL: this call waits for the refresh in flight instead of asking again
+    const joined = auth.authenticate(secret);
+    open();
+    expect(await codeOf(joined)).toBe("ok");
+    expect(state.lookups).toBe(2);
+    state.mode = "up";
+    await store.revokeKey(ref, ALL_ORGS, new Date());
+    clock.t += 4_450; // 5,050 ms after the question (4,450 after the joined call)
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+  });
+
+  it("does not cache what a lookup read before this replica forgot the key", async () => {
+    const { auth, state } = setup({ cacheTtlMs: 60_000 });
+    const { secret, ref } = await createKey();
+    let open!: () => void;
+    state.gate = new Promise((resolve) => (open = resolve));
+    state.mode = "held";
+    const first = auth.authenticate(secret);
+    await vi.waitFor(() => expect(state.lookups).toBe(1));
+    await new Promise((r) => setTimeout(r, 50)); // the query has read the active key
+    const principal = (await store.getKey(ref, ALL_ORGS))!;
+    await store.revokeKey(ref, ALL_ORGS, new Date());
+    auth.forget(principal.id);
+    open();
+    // The call that started before the revocation may pass; the next ones may not.
+    expect(await codeOf(first)).toBe("ok");
+    state.mode = "up";
     expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
     expect(state.lookups).toBe(2);
   });

@@ -25,6 +25,11 @@ export interface AuthenticatorOptions {
    * How long a validated key is trusted without asking the database (default 5 000 ms). This is
    * the revocation bound: a key revoked on one replica is refused by every other replica at most
    * this long after the revocation commits (on the revoking replica, at once).
+   *
+   * A key used again in the last fifth of that time is answered from the cache and looked up in
+   * the background (refresh ahead), so a key used at least once a fifth of the TTL (1 s by
+   * default) never waits for the database; its entry's age still counts from when the database
+   * was asked, so the bound holds.
    */
   cacheTtlMs?: number;
   /**
@@ -79,40 +84,53 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   // The HMAC of a secret seen a moment ago is remembered (see the memo for why that is safe).
   const digestOf = createSecretDigestMemo(deps.pepper);
   const lastUsed = createLastUsedRecorder(deps, { intervalMs: opts.lastUsedIntervalMs ?? 60_000 });
-  const inFlight = new Map<string, Promise<KeyCredentialRecord | undefined>>();
+  // Each query in flight with when it was asked: a caller that joins it gets that time, so an
+  // entry's age never counts from later than the question its record answers.
+  const inFlight = new Map<string, { answer: Promise<KeyCredentialRecord | undefined>; askedAt: number }>();
   // Outage state: after a failed lookup the database is skipped for `outageBackoffMs`; then one
   // probe at a time may wait for it while everyone else is answered from the cache at once.
   let skipDatabaseUntil = 0;
   let outage = false;
   let probing = false;
+  // Refresh ahead from four fifths of the TTL: a key is then looked up at most once per 0.8 TTL,
+  // so the database sees at most 1.25× the lookups it sees without it, whatever the traffic. (At
+  // half the TTL a key used every 0.6 TTL was looked up on every call instead of every other one,
+  // which measured slower where Postgres shares the gateway's cores: bench/README.md, 50 ms upstream.)
+  // A refresh slower than the fifth left is joined by the call that finds the entry expired.
+  const refreshAfterMs = ttlMs * 0.8;
+  const refreshing = new Set<string>();
+  // Bumped by forget(): a lookup that started before it must not put back what it forgot (the
+  // record it read may predate the revocation that made this replica forget the key).
+  let forgotten = 0;
 
   const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
 
-  const lookup = async (hmac: string): Promise<KeyCredentialRecord | undefined> => {
+  const lookup = async (hmac: string): Promise<{ record: KeyCredentialRecord | undefined; askedAt: number }> => {
     if (outage && (deps.clock.now() < skipDatabaseUntil || probing)) throw new LookupUnavailable("database unreachable");
     const probe = outage;
     let pending = inFlight.get(hmac);
     if (pending === undefined) {
       if (inFlight.size >= maxConcurrent) throw new LookupUnavailable("too many lookups in flight");
-      pending = deps.keys.findBySecretHmac(hmac);
+      pending = { answer: deps.keys.findBySecretHmac(hmac), askedAt: deps.clock.now() };
       inFlight.set(hmac, pending);
       // The entry stays until the query settles, even after callers gave up waiting, so the
       // bound above counts every query really in flight.
       const settled = () => inFlight.delete(hmac);
-      pending.then(settled, settled);
+      pending.answer.then(settled, settled);
     }
+    const { answer, askedAt } = pending;
     if (probe) probing = true;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new LookupUnavailable(`no answer within ${lookupTimeoutMs} ms`)), lookupTimeoutMs);
     });
     try {
-      const record = await Promise.race([pending, timeout]);
+      const record = await Promise.race([answer, timeout]);
       if (outage) {
         outage = false;
         deps.logger.info("key lookups reach the database again");
       }
-      return record;
+      return { record, askedAt };
     } catch (err) {
       skipDatabaseUntil = deps.clock.now() + outageBackoffMs;
       if (!outage) {
@@ -137,30 +155,57 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
     return entry.principal;
   };
 
+  /**
+   * Caches what a lookup asked at `askedAt` found: the entry's age counts from the question, not
+   * the answer, so a revocation committed while the query ran is still seen within the TTL.
+   */
+  const remember = (hmac: string, { record, askedAt }: { record: KeyCredentialRecord | undefined; askedAt: number }, generation: number): CachedKey | undefined => {
+    const entry = record === undefined ? undefined : toEntry(record, hmac, askedAt);
+    if (entry === undefined) cache.delete(hmac);
+    else if (generation === forgotten) cache.set(hmac, entry);
+    return entry;
+  };
+
+  /** Looks a cached key up again in the background; a failure leaves the entry to age out. */
+  const refreshAhead = (hmac: string): void => {
+    // During an outage the request path's probe asks the database, one at a time.
+    if (refreshing.has(hmac) || outage) return;
+    refreshing.add(hmac);
+    const generation = forgotten;
+    lookup(hmac)
+      .then(
+        (found) => void remember(hmac, found, generation),
+        () => undefined,
+      )
+      .finally(() => refreshing.delete(hmac));
+  };
+
   return {
     async authenticate(secret) {
       if (parseSecret(secret) === undefined) throw unauthenticated();
       const hmac = digestOf(secret);
       const now = deps.clock.now();
       const cached = cache.get(hmac);
-      if (cached !== undefined && now - cached.fetchedAt < ttlMs) return accept(hmac, cached, now, true);
-      let record: KeyCredentialRecord | undefined;
+      if (cached !== undefined && now - cached.fetchedAt < ttlMs) {
+        const principal = accept(hmac, cached, now, true);
+        if (now - cached.fetchedAt >= refreshAfterMs) refreshAhead(hmac);
+        return principal;
+      }
+      const generation = forgotten;
+      let found: Awaited<ReturnType<typeof lookup>>;
       try {
-        record = await lookup(hmac);
+        found = await lookup(hmac);
       } catch (err) {
         if (!(err instanceof LookupUnavailable)) throw err;
         if (cached !== undefined && now - cached.fetchedAt < maxStaleMs) return accept(hmac, cached, now, false);
         throw new ConnectError(UNAVAILABLE_MESSAGE, Code.Unavailable);
       }
-      const entry = record === undefined ? undefined : toEntry(record, hmac, deps.clock.now());
-      if (entry === undefined) {
-        cache.delete(hmac);
-        throw unauthenticated();
-      }
-      cache.set(hmac, entry);
+      const entry = remember(hmac, found, generation);
+      if (entry === undefined) throw unauthenticated();
       return accept(hmac, entry, deps.clock.now(), true);
     },
     forget(keyId) {
+      forgotten++;
       cache.forgetKey(keyId);
     },
   };
