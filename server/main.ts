@@ -193,6 +193,9 @@ async function main(): Promise<void> {
   // reads it and signals at once could otherwise find no handler yet (and the default kills).
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
+  // Written before "listening" is logged, so whoever waits for that line finds the banner sent.
+  process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
   logger.info(
     { url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory", tracing: tracing.enabled, requestLog: config.requestLog.mode },
     "listening",
@@ -201,8 +204,6 @@ async function main(): Promise<void> {
   // Supervisors wait for "listening": it leaves now, not with the next batch of lines.
   logger.flush();
   collectStartupGarbage();
-  // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
-  process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
 }
 
 function banner(url: string, databaseKind: string, config: Config, bootstrap: BootstrapResult): string {

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import pg from "pg";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it, vi } from "vitest";
 import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/health/v1/health_pb.js";
 import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
@@ -95,7 +95,8 @@ describe("server/main.ts", () => {
     const run = startMain({ SWITCHBOARD_DATA_DIR: dataDir });
     running.push(run);
     const url = await waitListening(run);
-    expect(run.stderr()).toContain(`buf curl --protocol grpc --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`);
+    // The banner is written before "listening" is logged, but on another pipe, read separately.
+    await vi.waitFor(() => expect(run.stderr()).toContain(`buf curl --protocol grpc --http2-prior-knowledge ${url}/grpc.health.v1.Health/Check`), { timeout: 5_000 });
     expect(run.stderr()).toContain("embedded PGlite");
     expect(await checkServing(url)).toBe(HealthCheckResponse_ServingStatus.SERVING);
     // First start: a bootstrap admin key, printed once on stderr, never in the log; it works.
