@@ -43,6 +43,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Pool } from "undici";
 import { followGcTrace } from "./gc-trace.js";
+import { percentile } from "./load.js";
 import { benchChat, connectChat, openaiChat } from "./raw-client.js";
 import { cpuMicros, ioSyscalls } from "./proc-stats.js";
 import { startNode } from "./processes.js";
@@ -158,10 +159,7 @@ async function measure(name: string, call: (i: number) => Promise<void>): Promis
     }),
   );
   const n = perCaller * CONNS;
-  latencies.sort((a, b) => a - b);
-  const p50 = latencies[Math.floor(n / 2)]!;
-  const p90 = latencies[Math.floor(n * 0.9)]!;
-  const p99 = latencies[Math.floor(n * 0.99)]!;
+  const [p50, p90, p99] = [50, 90, 99].map((p) => percentile(latencies, p)) as [number, number, number];
   const wall = performance.now() - started;
   const cpu = cpuMicros(pid) - cpu0;
   const io = ioSyscalls(pid);

@@ -98,14 +98,13 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   // which measured slower where Postgres shares the gateway's cores: bench/README.md, 50 ms upstream.)
   // A refresh slower than the fifth left is joined by the call that finds the entry expired.
   const refreshAfterMs = ttlMs * 0.8;
-  const refreshing = new Set<string>();
   // Bumped by forget(): a lookup that started before it must not put back what it forgot (the
   // record it read may predate the revocation that made this replica forget the key).
   let forgotten = 0;
 
   const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
 
-  const lookup = async (hmac: string): Promise<{ record: KeyCredentialRecord | undefined; askedAt: number }> => {
+  const lookup = async (hmac: string): Promise<Found> => {
     if (outage && (deps.clock.now() < skipDatabaseUntil || probing)) throw new LookupUnavailable("database unreachable");
     const probe = outage;
     let pending = inFlight.get(hmac);
@@ -159,7 +158,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
    * Caches what a lookup asked at `askedAt` found: the entry's age counts from the question, not
    * the answer, so a revocation committed while the query ran is still seen within the TTL.
    */
-  const remember = (hmac: string, { record, askedAt }: { record: KeyCredentialRecord | undefined; askedAt: number }, generation: number): CachedKey | undefined => {
+  const remember = (hmac: string, { record, askedAt }: Found, generation: number): CachedKey | undefined => {
     const entry = record === undefined ? undefined : toEntry(record, hmac, askedAt);
     if (entry === undefined) cache.delete(hmac);
     else if (generation === forgotten) cache.set(hmac, entry);
@@ -168,16 +167,14 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
 
   /** Looks a cached key up again in the background; a failure leaves the entry to age out. */
   const refreshAhead = (hmac: string): void => {
-    // During an outage the request path's probe asks the database, one at a time.
-    if (refreshing.has(hmac) || outage) return;
-    refreshing.add(hmac);
+    // A query for this key already in flight will renew it; during an outage the request path's
+    // probe asks the database, one at a time.
+    if (inFlight.has(hmac) || outage) return;
     const generation = forgotten;
-    lookup(hmac)
-      .then(
-        (found) => void remember(hmac, found, generation),
-        () => undefined,
-      )
-      .finally(() => refreshing.delete(hmac));
+    lookup(hmac).then(
+      (found) => void remember(hmac, found, generation),
+      () => undefined,
+    );
   };
 
   return {
@@ -192,7 +189,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
         return principal;
       }
       const generation = forgotten;
-      let found: Awaited<ReturnType<typeof lookup>>;
+      let found: Found;
       try {
         found = await lookup(hmac);
       } catch (err) {
@@ -209,6 +206,12 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
       cache.forgetKey(keyId);
     },
   };
+}
+
+/** What a lookup found, and when the query that found it was asked. */
+interface Found {
+  record: KeyCredentialRecord | undefined;
+  askedAt: number;
 }
 
 /** The cache entry for a usable key, or `undefined` for a revoked one or a hash that matches neither secret. */

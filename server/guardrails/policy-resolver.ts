@@ -2,7 +2,7 @@ import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import type { CallMeta } from "../pipeline/model-call.js";
-import { serialRefresh } from "../runtime/snapshot-refresh.js";
+import { refreshInBackground, serialRefresh } from "../runtime/snapshot-refresh.js";
 import type { GuardrailPolicyRecord, GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
 import { compilePolicy, type CompiledPolicy } from "./policy.js";
 
@@ -112,7 +112,7 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
 
   /** Starts a background version check when the snapshot is older than `pollMs`. */
   const checkIfStale = () => {
-    if (now() - checkedAt >= pollMs && refresh.current() === undefined) refresh().catch((err: unknown) => opts.onError?.(err));
+    if (now() - checkedAt >= pollMs) refreshInBackground(refresh, opts.onError);
   };
   const lookup = (meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] => {
     const org = meta.caller?.orgId;

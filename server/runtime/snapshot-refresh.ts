@@ -36,9 +36,12 @@ export function serialRefresh(reload: () => Promise<void>): SerialRefresh {
  * not a queue of them. Returns what stops it.
  */
 export function pollRefresh(refresh: SerialRefresh, pollMs: number, onError?: (err: unknown) => void): () => void {
-  const timer = setInterval(() => {
-    if (refresh.current() === undefined) refresh().catch((err: unknown) => onError?.(err));
-  }, pollMs);
+  const timer = setInterval(() => refreshInBackground(refresh, onError), pollMs);
   timer.unref();
   return () => clearInterval(timer);
+}
+
+/** Starts a reload nobody waits for, unless one runs already; `onError` hears of a failure. */
+export function refreshInBackground(refresh: SerialRefresh, onError?: (err: unknown) => void): void {
+  if (refresh.current() === undefined) refresh().catch((err: unknown) => onError?.(err));
 }

@@ -12,13 +12,13 @@ import { createServer } from "node:net";
  * only explicit binders compete, and each of them checks the port here first.
  */
 export async function freePort(): Promise<number> {
-  const [low] = ephemeralRange();
+  const low = ephemeralLow();
   const floor = 20_000;
   if (low - floor < 1_000) return kernelPort();
   for (let tries = 0; tries < 50; tries++) {
     const port = floor + Math.floor(Math.random() * (low - floor));
     // Not one this process handed out already: its listener may not be up yet.
-    if (handedOut.has(port) || !(await bindable(port))) continue;
+    if (handedOut.has(port) || (await listenOnce(port)) === undefined) continue;
     handedOut.add(port);
     return port;
   }
@@ -27,32 +27,32 @@ export async function freePort(): Promise<number> {
 
 const handedOut = new Set<number>();
 
-function ephemeralRange(): [number, number] {
+/** The bottom of the kernel's ephemeral port range. */
+function ephemeralLow(): number {
   try {
-    const [low, high] = readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/).map(Number);
-    if (Number.isInteger(low) && Number.isInteger(high)) return [low!, high!];
+    const low = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    if (Number.isInteger(low)) return low;
   } catch {
     // Not Linux: the usual IANA range.
   }
-  return [49_152, 65_535];
+  return 49_152;
 }
 
-function bindable(port: number): Promise<boolean> {
+/** Listens on `port` (0: the kernel's choice) and closes again: the port it got, or `undefined` if it could not. */
+function listenOnce(port: number): Promise<number | undefined> {
   return new Promise((resolve) => {
     const server = createServer();
-    server.once("error", () => resolve(false));
-    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)));
+    server.once("error", () => resolve(undefined));
+    server.listen(port, "127.0.0.1", () => {
+      const bound = (server.address() as { port: number }).port;
+      server.close(() => resolve(bound));
+    });
   });
 }
 
 /** A port chosen by the kernel (from the ephemeral range), the fallback when there is no room below it. */
-function kernelPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
+async function kernelPort(): Promise<number> {
+  const port = await listenOnce(0);
+  if (port === undefined) throw new Error("no loopback port to listen on");
+  return port;
 }
