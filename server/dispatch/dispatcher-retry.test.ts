@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { AttemptOutcome } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { createRetryBudget } from "./retry-budget.js";
-import { chatRequest, dispatcherOver, route, within } from "./testing/harness.js";
+import { chatRequest, dispatcherOver, drain, route, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail } from "./testing/scripted-provider.js";
 
 async function rejection(p: Promise<unknown>): Promise<ConnectError> {
@@ -180,5 +180,36 @@ describe("P10: retries are budgeted", () => {
     expect(upstream).toBeGreaterThanOrEqual(50 * 2);
     expect(upstream).toBeLessThanOrEqual(50 * 2 * 1.2 + 3 * (5 * 2 - 2));
     expect(healthyAmplification).toBe(1);
+  });
+
+  it("asks beforeRetry before each attempt after a failure, with the attempts so far, and stops when it says no", async () => {
+    const seen: number[][] = [];
+    const a = createScriptedProvider({ kind: "a", script: [fail("connection"), fail("connection"), answer("hi")] });
+    const d = dispatcherOver([a], { sleep: async () => {} });
+    const r = route([{ provider: "a", model: "m" }], { retry: { maxAttempts: 3 } });
+    const beforeRetry = (answers: boolean[]) => (attempts: readonly { index: number }[]) => {
+      seen.push(attempts.map((x) => x.index));
+      return Promise.resolve(answers.shift() ?? true);
+    };
+    const res = await d.chat(r, chatRequest(), { ...within(5_000), beforeRetry: beforeRetry([true, true]) });
+    expect(res.response.text).toBe("hi");
+    expect(seen).toEqual([[1], [1, 2]]);
+
+    seen.length = 0;
+    const b = createScriptedProvider({ kind: "a", script: [fail("connection"), answer("never")] });
+    const refused = await rejection(dispatcherOver([b], { sleep: async () => {} }).chat(r, chatRequest(), { ...within(5_000), beforeRetry: beforeRetry([false]) }));
+    expect(refused.code).toBe(Code.Unavailable);
+    expect(refused.rawMessage).toContain("(a spend cap cannot cover another attempt)");
+    expect(b.calls).toHaveLength(1);
+    expect(seen).toEqual([[1]]);
+
+    // Streams ask the same way.
+    seen.length = 0;
+    const c = createScriptedProvider({ kind: "a", script: [fail("connection"), answer("never")] });
+    const s = dispatcherOver([c], { sleep: async () => {} }).chatStream(r, chatRequest(), { ...within(5_000), beforeRetry: beforeRetry([false]) });
+    const { error } = await drain(s.chunks);
+    expect(ConnectError.from(error).rawMessage).toContain("(a spend cap cannot cover another attempt)");
+    expect(c.calls).toHaveLength(1);
+    expect(seen).toEqual([[1]]);
   });
 });

@@ -4,7 +4,7 @@ import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { abortError, type AbortCause } from "./abort-cause.js";
-import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver } from "./attempt-record.js";
+import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver, type AttemptRecord } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
 import { targetsThatFit } from "./context-window.js";
 import type { DispatchEnv } from "./dispatch-env.js";
@@ -20,7 +20,17 @@ export interface DispatchOptions {
   deadline: number;
   /** Hears of every attempt as it starts and ends (tracing), and may add headers to it. */
   observer?: AttemptObserver;
+  /** See {@link BeforeRetry}. */
+  beforeRetry?: BeforeRetry;
 }
+
+/**
+ * Asked before each attempt that follows a failure, with every attempt so far: whether the
+ * request may spend on another. The budget stage answers (a failed attempt may be billed — a
+ * timeout at its input's estimate — and the spend cap must still cover the next one); false
+ * stops dispatch there with the last failure. Never rejects.
+ */
+export type BeforeRetry = (attempts: readonly AttemptRecord[]) => Promise<boolean>;
 
 /** Why dispatch stopped trying before an attempt succeeded. */
 export type StopReason =
@@ -30,6 +40,8 @@ export type StopReason =
   | "deadline"
   /** The retry budget refused another attempt. */
   | "budget"
+  /** A spend cap cannot cover another attempt after what the failed ones cost ({@link BeforeRetry}). */
+  | "spend"
   /** No target is left, or the last failure may be neither retried nor fallen back from. */
   | "exhausted";
 
@@ -42,6 +54,7 @@ export interface PreparedRequest {
   deadline: number;
   callerSignal: AbortSignal;
   observer?: AttemptObserver;
+  beforeRetry?: BeforeRetry;
 }
 
 /**
@@ -71,6 +84,7 @@ export function prepareRequest(
     deadline: Math.min(opts.deadline, env.now() + route.timeoutMs),
     callerSignal: opts.signal,
     ...(opts.observer === undefined ? {} : { observer: opts.observer }),
+    ...(opts.beforeRetry === undefined ? {} : { beforeRetry: opts.beforeRetry }),
   };
 }
 
@@ -97,6 +111,8 @@ export interface RequestScope extends PreparedRequest {
   deadlineExpired(): boolean;
   /** Waits up to `ms`, returning early when the request is aborted. */
   sleep(ms: number): Promise<void>;
+  /** Whether another attempt may follow the failed ones ({@link BeforeRetry}; true without one). */
+  mayRetry(): Promise<boolean>;
   /** The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure. */
   failure(stop: StopReason, lastError: unknown): ConnectError;
   /** The `ConnectError` for a stream that failed after content reached the caller. */
@@ -120,6 +136,7 @@ class OpenScope implements RequestScope {
   readonly deadline: number;
   readonly callerSignal: AbortSignal;
   readonly observer?: AttemptObserver;
+  readonly beforeRetry?: BeforeRetry;
   readonly log: AttemptLog;
   committed = false;
   /** Why the request was aborted; unset while it runs. */
@@ -141,6 +158,7 @@ class OpenScope implements RequestScope {
     this.deadline = prepared.deadline;
     this.callerSignal = prepared.callerSignal;
     this.observer = prepared.observer;
+    this.beforeRetry = prepared.beforeRetry;
     this.log = createAttemptLog(prepared.observer);
     if (this.callerSignal.aborted) this.onCallerAbort();
     else this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });
@@ -188,6 +206,10 @@ class OpenScope implements RequestScope {
     return this.env.sleep(ms, this.sleepController.signal);
   }
 
+  mayRetry(): Promise<boolean> {
+    return this.beforeRetry === undefined ? Promise.resolve(true) : this.beforeRetry(this.log.records());
+  }
+
   failure(stop: StopReason, lastError: unknown): ConnectError {
     let err = lastError;
     if (this.stopReason() === "cancelled") err = abortError({ cause: "caller" });
@@ -195,7 +217,7 @@ class OpenScope implements RequestScope {
     else if (err === undefined) err = new ProviderError("overloaded", "every target's circuit breaker is open");
     const n = this.log.records().length;
     const why = err instanceof ProviderError ? err.message : "internal error";
-    const budget = stop === "budget" ? " (retry budget exhausted)" : "";
+    const budget = stop === "budget" ? " (retry budget exhausted)" : stop === "spend" ? " (a spend cap cannot cover another attempt)" : "";
     return this.build(err, `route "${this.route.alias}": no target answered after ${n} attempt(s)${budget}: ${why}`);
   }
 

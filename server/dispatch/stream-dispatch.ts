@@ -30,6 +30,10 @@ export async function* dispatchStream(scope: RequestScope, req: ModelRequest): A
         stop = next.stop;
         break;
       }
+      if (!(await scope.mayRetry())) {
+        stop = "spend";
+        break;
+      }
       if (next.waitMs > 0) await scope.sleep(next.waitMs);
     }
     throw scope.failure(stop, lastError);

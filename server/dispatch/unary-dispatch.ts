@@ -157,6 +157,10 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
         stop = next.stop;
         break;
       }
+      if (!(await scope.mayRetry())) {
+        stop = "spend";
+        break;
+      }
       if (next.waitMs > 0) await scope.sleep(next.waitMs);
       const slot = plan.claim(false);
       if (typeof slot === "string") {

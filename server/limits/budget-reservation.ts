@@ -272,7 +272,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     const held = state.reserveHold(
       {
         marker: { key: handle.marker, amount: 1, limit: sequence },
-        counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: safe(line.budget.limitMicros, "limitMicros") })),
+        counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: capOf(line.budget.limitMicros) })),
         ...(requires === undefined ? {} : { requires }),
       },
       { index: openHoldsKey(handle.view.tenant), member: handle.view.id, owner },
@@ -448,6 +448,15 @@ export function counterKey(tenant: string, budgetId: string, periodKey: string):
 async function readCounter(state: StateBackend, key: string): Promise<bigint> {
   const raw = await state.get(key);
   return raw === undefined ? 0n : BigInt(new TextDecoder().decode(raw));
+}
+
+/**
+ * A budget's cap as the safe integer the state backend compares with. A cap beyond 2^53 − 1 µ$
+ * (CreateBudget takes any positive int64, e.g. its maximum as "unlimited") is counted against
+ * 2^53 − 1 instead of failing every call under it: no counter of safe-integer amounts gets there.
+ */
+function capOf(limitMicros: bigint): number {
+  return limitMicros > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : safe(limitMicros, "limitMicros");
 }
 
 /** A micro-USD amount as the safe integer the state backend computes with. */

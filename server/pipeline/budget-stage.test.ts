@@ -105,6 +105,15 @@ describe("budget stage", () => {
     expect((h.fake.requests()[0]!.body as { max_tokens?: number; max_completion_tokens?: number }).max_completion_tokens ?? (h.fake.requests()[0]!.body as { max_tokens?: number }).max_tokens).toBe(5);
   });
 
+  it("admits calls under a cap above 2^53 µ$ (CreateBudget takes any positive int64, e.g. its maximum as no cap)", async () => {
+    const b: BudgetRef = { ...cap(1), limitMicros: 9_223_372_036_854_775_807n };
+    h.budgets = [b];
+    h.fake.script({ reply: { text: "ok", usage: { input: 7, output: 2 } } });
+    const result = await h.pipeline.chat({ meta: h.meta(), request: ask("hello there", 20) });
+    await expect.poll(async () => (await counters(b)).reservedMicros).toBe(0n);
+    expect((await counters(b)).spentMicros).toBe(result.costMicrosUsd);
+  });
+
   it("refuses a call under a cap whose route reaches an unpriced model; without a cap it passes", async () => {
     h.routes.set("mystery", withDefaults({ alias: "mystery", targets: [{ provider: "openai", model: "mystery-model", credential: "c" }] }));
     h.budgets = [cap(10_000)];

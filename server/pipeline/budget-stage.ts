@@ -18,7 +18,7 @@ import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.
 import { estimateTokens } from "../providers/usage-estimate.js";
 import { createAhead } from "./ahead.js";
 import { afterConsumed, type FailedCallAccounting } from "./dispatch-pipeline.js";
-import { type CallMeta, type ModelCall, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
+import { type CallMeta, type CoverRetry, type EmbedCall, type ModelCall, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createBudgetStage}. */
 export interface BudgetStageDeps {
@@ -58,6 +58,8 @@ interface Admission {
   heldOutputTokens: number;
   /** Micro-USD per extension of `extendTokens`. */
   extensionMicros: bigint;
+  /** What dispatch asks before an attempt that follows a failure (`coverOf`). */
+  coverRetry: CoverRetry;
 }
 
 /** The budget stage, with its early start and its drain. */
@@ -84,6 +86,9 @@ export interface BudgetStage extends Stage {
  * to (× the hedges a unary call may send) — on every budget that covers the caller (key, team,
  * org and tag budgets), in one atomic step; a budget that would go over refuses the call with
  * `ResourceExhausted` + `BudgetExceeded` before anything is sent (P1).
+ *
+ * Before each retry or fallback it extends the hold by what the failed attempts were billed, and
+ * a cap that refuses stops the retries (`coverOf`).
  *
  * After the call it settles the actual cost of every attempt (the call's `costMicrosUsd`, or the
  * priced attempts of a failed call) and gives back the rest, without holding the answer back for
@@ -155,6 +160,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
         if (!outcome.ok) throw budgetExceededError(outcome.refusal);
         return {
           reservation: outcome.reservation,
+          coverRetry: coverOf(outcome.reservation, meta),
           routeDefault,
           uncapped: chat && requested === undefined && routeDefault === undefined,
           heldOutputTokens: maxOut,
@@ -169,6 +175,36 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
         throw new ConnectError("the budget check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
       },
     );
+  };
+
+  /**
+   * The reservation holds one attempt's worst case (× the hedges), but a failed attempt may be
+   * billed too — a timeout or a broken connection at its input's estimate, a stream cut before
+   * its first token at what it produced — and the retry or fallback after it may then cost the
+   * worst case in full. So before each attempt that follows a failure, the hold is extended by
+   * what the failed attempts were billed beyond what earlier extensions covered; a cap that
+   * refuses it, or a state backend that cannot answer, stops the retries and the call fails with
+   * its last failure. P1 then holds across retries and fallbacks: what a call books stays within
+   * what it held (issue #11's audit: three timed-out attempts of an input-heavy call booked 3× a
+   * cap that covered one).
+   */
+  const coverOf = (reservation: Reservation, meta: CallMeta): CoverRetry => {
+    let covered = 0n;
+    return (billed) => {
+      const more = billed - covered;
+      if (more <= 0n) return Promise.resolve(true);
+      return deps.reservations.extend(reservation, more).then(
+        (outcome) => {
+          if (!outcome.ok) return false;
+          covered = billed;
+          return true;
+        },
+        (err: unknown) => {
+          deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget extension for a retry failed; not retrying");
+          return false;
+        },
+      );
+    };
   };
 
   /** Settles, retrying a failure twice; then `recovery` finishes it, or the hold over-holds until swept. */
@@ -228,7 +264,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     chat: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.chat(asSent(call, admission)))),
-    embed: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.embed(call))),
+    embed: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.embed(covered(call, admission)))),
     chatStream(call) {
       // No budget covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).
@@ -302,11 +338,18 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   }
 }
 
-/** `call` as sent: with the route's default output cap when the request sets none (what was reserved on). */
+/** `call` as sent: with the retries' cover, and the route's default output cap when the request sets none (what was reserved on). */
 function asSent(call: ModelCall, admission: Admission | undefined): ModelCall {
-  if (admission?.routeDefault === undefined || call.request.maxOutputTokens !== undefined) return call;
+  if (admission === undefined) return call;
+  const { coverRetry, routeDefault } = admission;
   // Not `{ ...call, request }`: see `gated` in rate-limit-stage.ts.
-  return Object.assign({}, call, { request: { ...call.request, maxOutputTokens: admission.routeDefault } });
+  if (routeDefault === undefined || call.request.maxOutputTokens !== undefined) return Object.assign({}, call, { coverRetry });
+  return Object.assign({}, call, { request: { ...call.request, maxOutputTokens: routeDefault }, coverRetry });
+}
+
+/** An embeddings call as sent: with the retries' cover. */
+function covered(call: EmbedCall, admission: Admission | undefined): EmbedCall {
+  return admission === undefined ? call : Object.assign({}, call, { coverRetry: admission.coverRetry });
 }
 
 /** The most `tokens` output tokens can cost on any of the targets (at the tier the input reaches). */

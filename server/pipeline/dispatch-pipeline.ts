@@ -4,7 +4,7 @@ import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatc
 import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute, RouteTarget } from "../dispatch/route-types.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
-import type { Admitted, CallMeta, ModelPipeline, ModelStreamResult } from "./model-call.js";
+import type { Admitted, CallMeta, CoverRetry, ModelPipeline, ModelStreamResult } from "./model-call.js";
 
 /** What a failed call consumed: every attempt, priced. */
 export interface FailedCallAccounting {
@@ -65,12 +65,19 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     if (route === undefined) throw new ConnectError(`route "${meta.route}" is not defined`, Code.NotFound);
     return route;
   };
-  const options = (meta: CallMeta, operation: "chat" | "embeddings"): DispatchOptions => {
-    const observer = deps.observeAttempts?.(meta, operation);
-    return observer === undefined ? meta : { signal: meta.signal, deadline: meta.deadline, observer };
-  };
   const priced = (attempts: readonly AttemptRecord[]): bigint =>
     attempts.reduce((sum, a) => sum + deps.cost(a.provider, a.model, a.usage), 0n);
+  const options = (call: { meta: CallMeta; coverRetry?: CoverRetry }, operation: "chat" | "embeddings"): DispatchOptions => {
+    const { meta, coverRetry } = call;
+    const observer = deps.observeAttempts?.(meta, operation);
+    if (observer === undefined && coverRetry === undefined) return meta;
+    return {
+      signal: meta.signal,
+      deadline: meta.deadline,
+      ...(observer === undefined ? {} : { observer }),
+      ...(coverRetry === undefined ? {} : { beforeRetry: (attempts: readonly AttemptRecord[]) => coverRetry(priced(attempts)) }),
+    };
+  };
   /** Rethrows a dispatch failure with its priced attempts registered for the outer stages. */
   const account = (err: unknown): never => {
     const attempts = attemptsOf(err);
@@ -87,9 +94,9 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     );
 
   return {
-    chat: (call) => unary(call, () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call.meta, "chat"))),
+    chat: (call) => unary(call, () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call, "chat"))),
     chatStream(call) {
-      const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call.meta, "chat"));
+      const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call, "chat"));
       // Opened at once, unless a check still in flight must admit the call first.
       let stream = call.admitted === undefined ? open() : undefined;
       let settle!: (result: ModelStreamResult) => void;
@@ -116,6 +123,6 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
         result: () => result,
       };
     },
-    embed: (call) => unary(call, () => deps.dispatcher.embed(routeOf(call.meta), call.request, options(call.meta, "embeddings"))),
+    embed: (call) => unary(call, () => deps.dispatcher.embed(routeOf(call.meta), call.request, options(call, "embeddings"))),
   };
 }

@@ -53,6 +53,8 @@ export interface ModelCall {
   request: ModelRequest;
   /** See {@link Admitted}. */
   admitted?: Admitted;
+  /** See {@link CoverRetry}. */
+  coverRetry?: CoverRetry;
 }
 
 /** An embeddings call through the model pipeline. */
@@ -61,6 +63,8 @@ export interface EmbedCall {
   request: EmbedRequest;
   /** See {@link Admitted}. */
   admitted?: Admitted;
+  /** See {@link CoverRetry}. */
+  coverRetry?: CoverRetry;
 }
 
 /**
@@ -71,6 +75,15 @@ export interface EmbedCall {
  * call fails, as for any failure before dispatch. Stages pass it on with the call.
  */
 export type Admitted = Promise<unknown>;
+
+/**
+ * Set by a stage that holds money for the call (the budget stage): asked by dispatch before each
+ * attempt that follows a failure, with what every attempt so far was billed in micro-USD (a
+ * timed-out attempt is billed at its input's estimate). Resolves whether the call may spend on
+ * another attempt; false stops the retries and fallbacks, and the call fails with the last
+ * failure. Never rejects. Stages pass it on with the call.
+ */
+export type CoverRetry = (billedMicros: bigint) => Promise<boolean>;
 
 /** What a completed chat call returns to its verb. */
 export interface ModelCallResult {
