@@ -108,7 +108,9 @@ describe("budget stage: retries and fallbacks stay within the cap", () => {
     route({
       alias: "slow-then-b",
       targets: [
-        { provider: "openai", model: "gpt-test", credential: "c", priority: 0, attemptTimeoutMs: 60 },
+        // Long enough that all four first attempts reach the fake (whose script is taken in
+        // arrival order) before the first of them times out, on a busy machine too.
+        { provider: "openai", model: "gpt-test", credential: "c", priority: 0, attemptTimeoutMs: 300 },
         { provider: "openai", model: "gpt-test-b", credential: "c", priority: 1 },
       ],
       retry: { maxAttempts: 1 },
@@ -124,7 +126,7 @@ describe("budget stage: retries and fallbacks stay within the cap", () => {
       const b = cap(limit, `orgs/acme/budgets/fallback-${limit}`);
       h.budgets = [b];
       const from = h.ledger.length;
-      for (let i = 0; i < calls; i++) h.fake.script({ delayMs: 400, reply: { text: "late", usage: { input: 7, output: 1 } } });
+      for (let i = 0; i < calls; i++) h.fake.script({ delayMs: 2000, reply: { text: "late", usage: { input: 7, output: 1 } } });
       for (let i = 0; i < calls; i++) h.fake.script({ reply: { text: "full answer", usage: { input: 7, output: 20 } } });
       const calling = Array.from({ length: calls }, () => h.pipeline.chat({ meta: h.meta({ route: "slow-then-b" }), request: ask("hello there", 20) }));
       const results = await Promise.allSettled(calling);
