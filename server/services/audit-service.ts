@@ -10,7 +10,7 @@ import type { AuditEvent as StoredEvent, AuditFilter, AuditOutcomeName } from ".
 import type { TenantStore } from "../store/tenant-store.js";
 import { checkpointMessage, checkpointOf, checkpointStatusMessage } from "./audit-checkpoint-messages.js";
 import { callerOf } from "./caller.js";
-import { nextPageToken, pageRequest } from "./page-token.js";
+import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
 
 /** Dependencies of {@link createAuditService}. */
@@ -61,9 +61,8 @@ export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof A
       }
       const query = JSON.stringify(["ListAuditEvents", req.parent, req.actor, req.action, req.resourcePrefix, filter.startTime, filter.endTime, req.outcome]);
       const page = pageRequest(req.pageSize > 0 ? req.pageSize : DEFAULT_PAGE_SIZE, req.pageToken, query);
-      if (page.after !== undefined && !/^\d{1,19}$/.test(page.after)) {
-        throw new ConnectError("page_token: not a token from this query's previous page", Code.InvalidArgument);
-      }
+      // 18 digits: every sequence fits Postgres's bigint (19 could overflow it).
+      if (page.after !== undefined && !isPagePosition(page.after, 18)) throw invalidPageToken();
       const events = await deps.audit.store.list(filter, { limit: page.limit + 1, ...(page.after !== undefined ? { before: BigInt(page.after) } : {}) });
       const items = events.slice(0, page.limit);
       const more = events.length > page.limit ? items[items.length - 1]?.sequence.toString() : undefined;

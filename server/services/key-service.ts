@@ -72,9 +72,11 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const record = createdRecord(outcome, name, (rejection) =>
         rejection.kind === "team_not_found" ? notFound(req.parent) : new ConnectError(`${name} already exists`, Code.AlreadyExists),
       );
-      noteAudit(ctx, { resource: name, orgId: record.orgId, after: auditSnapshot(KeySchema, keyMessage(record, now())) });
-      // A repeat returns the key the first call made; that call's secret is gone for good.
-      return { key: keyMessage(record, now()), secret: outcome.kind === "created" ? secret : "" };
+      // A repeat returns the key the first call made (named by that call's key_id when generated);
+      // that call's secret is gone for good.
+      const key = keyMessage(record, now());
+      noteAudit(ctx, { resource: key.name, orgId: record.orgId, after: auditSnapshot(KeySchema, key) });
+      return { key, secret: outcome.kind === "created" ? secret : "" };
     },
 
     async getKey(req, ctx) {

@@ -23,10 +23,22 @@ export function pageRequest(pageSize: number, pageToken: string, query: string):
     decoded = undefined;
   }
   const token = decoded as { a?: unknown; q?: unknown } | undefined;
-  if (typeof token?.a !== "string" || token.q !== queryHash(query)) {
-    throw new ConnectError("page_token: not a token from this query's previous page", Code.InvalidArgument);
-  }
+  if (typeof token?.a !== "string" || token.q !== queryHash(query)) throw invalidPageToken();
   return { limit, after: token.a };
+}
+
+/**
+ * The error for a page token that is not one this query handed out. The query hash does not
+ * cover the position (anyone can rebuild a token), so a list whose position is not an opaque id
+ * checks its form with this before it reaches the database.
+ */
+export function invalidPageToken(): ConnectError {
+  return new ConnectError("page_token: not a token from this query's previous page", Code.InvalidArgument);
+}
+
+/** A position that is a non-negative integer of at most `maxDigits` digits (a row number, a version). */
+export function isPagePosition(after: string, maxDigits: number): boolean {
+  return after.length <= maxDigits && /^\d+$/.test(after);
 }
 
 /** The `next_page_token` continuing after internal id `after`; empty when there is no next page. */

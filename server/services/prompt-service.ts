@@ -20,7 +20,7 @@ import { callerOf } from "./caller.js";
 import { messageToProto } from "./capability/chat-mapping.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
-import { nextPageToken, pageRequest } from "./page-token.js";
+import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
 import { checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
 import { promptTemplateMessage, promptVersionMessage, templateRoleOf, templateVerbOf } from "./prompt-messages.js";
 import { parseOrgName } from "./resource-names.js";
@@ -176,7 +176,9 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
     async listPromptVersions(req, ctx) {
       const { ref, scope, record } = await load(callerOf(ctx), req.parent, "parent", false);
       const query = `ListPromptVersions ${record.id}`;
-      const page = await deps.prompts.listVersions(scope.orgId, ref.name, pageRequest(req.pageSize, req.pageToken, query));
+      const request = pageRequest(req.pageSize, req.pageToken, query);
+      if (request.after !== undefined && !isPagePosition(request.after, 9)) throw invalidPageToken();
+      const page = await deps.prompts.listVersions(scope.orgId, ref.name, request);
       if (page === undefined) throw notFound(req.parent);
       return { versions: page.items.map((v) => promptVersionMessage(record, v)), nextPageToken: nextPageToken(page.after, query) };
     },

@@ -85,6 +85,9 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const result = await deps.tenants.deleteOrg(parseOrgName(req.name, "name"), orgScopeOf(caller));
       if (result === "not_found") throw notFound(req.name);
       if (result === "has_teams") throw new ConnectError(`${req.name} still has teams; delete them first`, Code.FailedPrecondition);
+      if (result === "has_limits_or_routes") {
+        throw new ConnectError(`${req.name} still has routes, budgets or rate limits; delete them first`, Code.FailedPrecondition);
+      }
       if (before) noteAudit(ctx, { resource: req.name, orgId: before.id, before: auditSnapshot(OrgSchema, orgMessage(before)) });
       return {};
     },

@@ -14,9 +14,9 @@ import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { OrgScope } from "../store/paging.js";
 import type { TenantStore } from "../store/tenant-store.js";
-import type { UsageAggregateQuery, UsageDimensionName, UsageGroupRow, UsageRange, UsageStore } from "../store/usage-store.js";
+import { isUsageCursor, type UsageAggregateQuery, type UsageDimensionName, type UsageGroupRow, type UsageRange, type UsageStore } from "../store/usage-store.js";
 import { callerOf } from "./caller.js";
-import { nextPageToken, pageRequest } from "./page-token.js";
+import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseOrgName, parseTeamName } from "./resource-names.js";
 import { createChunker, csvRecord } from "./usage-csv.js";
 import { BUCKET_NAME, DIMENSION_NAME, recordMessage, resourceNamer, totalsMessage, VERB_NAME } from "./usage-messages.js";
@@ -111,7 +111,9 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     async queryUsage(req, ctx) {
       const query = await queryOf(req, ctx);
       const hash = `QueryUsage ${toJsonString(QueryUsageRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
-      const offset = Number(pageRequest(1, req.pageToken, hash).after ?? "0");
+      const after = pageRequest(1, req.pageToken, hash).after ?? "0";
+      if (!isPagePosition(after, 15)) throw invalidPageToken();
+      const offset = Number(after);
       const limit = Math.min(req.pageSize > 0 ? req.pageSize : DEFAULT_ROWS, MAX_ROWS);
       const [{ rows, more }, totals] = await Promise.all([deps.usage.aggregate({ ...query, offset, limit }), deps.usage.totals(query)]);
       return {
@@ -129,6 +131,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
       const range = await rangeOf(ctx, req.parent, timestampDate(req.startTime!), timestampDate(req.endTime!), req.filter);
       const hash = `ListUsageRecords ${toJsonString(ListUsageRecordsRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
       const after = pageRequest(1, req.pageToken, hash).after;
+      if (after !== undefined && !isUsageCursor(after)) throw invalidPageToken();
       const limit = Math.min(req.pageSize > 0 ? req.pageSize : DEFAULT_ROWS, MAX_ROWS);
       const page = await deps.usage.list({ ...range, limit, ...(req.requestId === "" ? {} : { requestId: req.requestId }), ...(after === undefined ? {} : { after }) });
       const ids = (pick: (r: (typeof page.items)[number]) => string) => [...new Set(page.items.map(pick))];

@@ -196,7 +196,8 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
           if (inserted === undefined) return { kind: "exists" as const };
           return { kind: "created" as const, record: (await byId(tx, id))!, id };
         },
-        byId,
+        // A repeat sees only what the caller's scope does, as the first call did.
+        async (tx, id) => mapOptional(await keys(tx, scope).where("keys.id", "=", id).executeTakeFirst(), toKey),
       );
     },
 

@@ -45,8 +45,11 @@ export interface TenantStore {
   getOrg(name: string, scope: OrgScope): Promise<OrgRecord | undefined>;
   listOrgs(scope: OrgScope, page: PageRequest): Promise<Page<OrgRecord>>;
   updateOrg(name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<OrgRecord | undefined>;
-  /** Deletes an org with no teams. */
-  deleteOrg(name: string, scope: OrgScope): Promise<"deleted" | "not_found" | "has_teams">;
+  /**
+   * Deletes an org with no teams and no live routes, budgets or rate limits (its credentials,
+   * templates and guardrail policies go with it), together with its soft-deleted routes and limits.
+   */
+  deleteOrg(name: string, scope: OrgScope): Promise<"deleted" | "not_found" | "has_teams" | "has_limits_or_routes">;
   /** Creates a team; `org_not_found` also when the org is outside `scope`. */
   createTeam(
     orgName: string,
@@ -148,6 +151,13 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         if (org === undefined) return "not_found";
         const team = await tx.selectFrom("teams").select("id").where("org_id", "=", org.id).limit(1).executeTakeFirst();
         if (team !== undefined) return "has_teams";
+        // Routes, budgets and rate limits reference the org without cascading: live ones must be
+        // deleted first; soft-deleted ones (kept only for the replicas' revision polls) go with it.
+        for (const table of ["routes", "budgets", "rate_limits"] as const) {
+          const live = await tx.selectFrom(table).select("id").where("org_id", "=", org.id).where("deleted_at", "is", null).limit(1).executeTakeFirst();
+          if (live !== undefined) return "has_limits_or_routes";
+        }
+        for (const table of ["routes", "budgets", "rate_limits"] as const) await tx.deleteFrom(table).where("org_id", "=", org.id).execute();
         await tx.deleteFrom("orgs").where("id", "=", org.id).execute();
         return "deleted";
       });
@@ -171,7 +181,8 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
           const row = await teams(tx, scope).where("teams.id", "=", id).executeTakeFirstOrThrow();
           return { kind: "created" as const, record: toTeam(row), id };
         },
-        async (tx, id) => mapOptional(await teams(tx, { allOrgs: true }).where("teams.id", "=", id).executeTakeFirst(), toTeam),
+        // A repeat sees only what the caller's scope does, as the first call did.
+        async (tx, id) => mapOptional(await teams(tx, scope).where("teams.id", "=", id).executeTakeFirst(), toTeam),
       );
     },
 

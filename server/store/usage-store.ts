@@ -381,10 +381,16 @@ function toTotals(row: Record<string, unknown>): UsageTotalsRow {
   };
 }
 
+/** Whether `after` is a cursor {@link UsageStore.list} handed out (anything else would reach the database malformed). */
+export function isUsageCursor(after: string): boolean {
+  return parseCursor(after) !== undefined;
+}
+
 function parseCursor(after: string): { at: Date; callId: string; attempt: number } | undefined {
   try {
     const [at, callId, attempt] = JSON.parse(after) as [string, string, number];
-    if (typeof at !== "string" || typeof callId !== "string" || typeof attempt !== "number") return undefined;
+    if (typeof at !== "string" || typeof callId !== "string" || !Number.isInteger(attempt) || attempt < 0 || attempt > 2_147_483_647) return undefined;
+    if (Number.isNaN(new Date(at).getTime())) return undefined;
     return { at: new Date(at), callId, attempt };
   } catch {
     return undefined;

@@ -1,11 +1,16 @@
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AuditService } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
+import { BudgetService } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
+import { CacheService } from "../../gen/ts/switchboard/v1/cache_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
+import { GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
+import { PromptService } from "../../gen/ts/switchboard/v1/prompt_service_pb.js";
 import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
+import { UsageService } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 
 /** gRPC clients of a gateway that send `secret` as the bearer key on every call. */
 export interface KeyedClients {
@@ -15,6 +20,11 @@ export interface KeyedClients {
   routes: Client<typeof RouteService>;
   credentials: Client<typeof CredentialService>;
   audit: Client<typeof AuditService>;
+  budgets: Client<typeof BudgetService>;
+  prompts: Client<typeof PromptService>;
+  usage: Client<typeof UsageService>;
+  cache: Client<typeof CacheService>;
+  guardrails: Client<typeof GuardrailService>;
   /**
    * Whether the key authenticates and holds SCOPE_INVOKE: "ok" when a verb call gets past auth
    * (answered by the sandbox route, or refused later by a missing route), else the code name.
@@ -37,6 +47,11 @@ export function clientsFor(url: string, secret: string): KeyedClients {
     routes: createClient(RouteService, transport),
     credentials: createClient(CredentialService, transport),
     audit: createClient(AuditService, transport),
+    budgets: createClient(BudgetService, transport),
+    prompts: createClient(PromptService, transport),
+    usage: createClient(UsageService, transport),
+    cache: createClient(CacheService, transport),
+    guardrails: createClient(GuardrailService, transport),
     probe: () =>
       capability.summarize({ text: "ping" }).then(
         () => "ok",

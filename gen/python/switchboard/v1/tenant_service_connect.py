@@ -68,7 +68,9 @@ class TenantService(Protocol):
 
     async def delete_org(self, request: DeleteOrgRequest, ctx: RequestContext[DeleteOrgRequest, DeleteOrgResponse], /) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+        SCOPE_PLATFORM_ADMIN as well.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -368,7 +370,9 @@ class TenantServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+        SCOPE_PLATFORM_ADMIN as well.
         """
         return await self.execute_unary(
             request=request,
@@ -530,7 +534,9 @@ class TenantServiceSync(Protocol):
 
     def delete_org(self, request: DeleteOrgRequest, ctx: RequestContext[DeleteOrgRequest, DeleteOrgResponse], /) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+        SCOPE_PLATFORM_ADMIN as well.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -828,7 +834,9 @@ class TenantServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+        SCOPE_PLATFORM_ADMIN as well.
         """
         return self.execute_unary(
             request=request,

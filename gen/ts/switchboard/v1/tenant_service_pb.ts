@@ -654,7 +654,9 @@ export const TenantService: GenService<{
     output: typeof UpdateOrgResponseSchema;
   },
   /**
-   * Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+   * Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+   * otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+   * SCOPE_PLATFORM_ADMIN as well.
    *
    * @generated from rpc switchboard.v1.TenantService.DeleteOrg
    */

@@ -68,7 +68,9 @@ type TenantServiceClient interface {
 	ListOrgs(context.Context, *connect.Request[v1.ListOrgsRequest]) (*connect.Response[v1.ListOrgsResponse], error)
 	// Changes an org's fields named in the update mask.
 	UpdateOrg(context.Context, *connect.Request[v1.UpdateOrgRequest]) (*connect.Response[v1.UpdateOrgResponse], error)
-	// Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+	// Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+	// otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+	// SCOPE_PLATFORM_ADMIN as well.
 	DeleteOrg(context.Context, *connect.Request[v1.DeleteOrgRequest]) (*connect.Response[v1.DeleteOrgResponse], error)
 	// Creates a team in an org.
 	CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error)
@@ -230,7 +232,9 @@ type TenantServiceHandler interface {
 	ListOrgs(context.Context, *connect.Request[v1.ListOrgsRequest]) (*connect.Response[v1.ListOrgsResponse], error)
 	// Changes an org's fields named in the update mask.
 	UpdateOrg(context.Context, *connect.Request[v1.UpdateOrgRequest]) (*connect.Response[v1.UpdateOrgResponse], error)
-	// Deletes an org that has no teams left. Requires SCOPE_PLATFORM_ADMIN as well.
+	// Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
+	// otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
+	// SCOPE_PLATFORM_ADMIN as well.
 	DeleteOrg(context.Context, *connect.Request[v1.DeleteOrgRequest]) (*connect.Response[v1.DeleteOrgResponse], error)
 	// Creates a team in an org.
 	CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error)
