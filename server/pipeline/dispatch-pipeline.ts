@@ -97,8 +97,18 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     chat: (call) => unary(call, () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call, "chat"))),
     chatStream(call) {
       const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call, "chat"));
-      // Opened at once, unless a check still in flight must admit the call first.
-      let stream = call.admitted === undefined ? open() : undefined;
+      // Opened at once, unless a check still in flight must admit the call first. A refusal before
+      // any attempt (no route, no capable target, a prompt over every window) is thrown by the
+      // chunks, so the stream still ends and its result still settles (outer stages wait for it).
+      let stream: ReturnType<typeof open> | undefined;
+      let refused: { err: unknown } | undefined;
+      if (call.admitted === undefined) {
+        try {
+          stream = open();
+        } catch (err) {
+          refused = { err };
+        }
+      }
       let settle!: (result: ModelStreamResult) => void;
       const result = new Promise<ModelStreamResult>((resolve) => (settle = resolve));
       const finish = () => {
@@ -109,6 +119,7 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
       return {
         chunks: (async function* (): AsyncGenerator<ModelChunk> {
           try {
+            if (refused !== undefined) throw refused.err;
             if (stream === undefined) {
               await call.admitted;
               stream = open();

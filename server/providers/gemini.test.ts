@@ -339,6 +339,16 @@ describe("gemini adapter: chatStream", () => {
     expect(seen.some((c) => c.type === "finish" || c.type === "usage")).toBe(false);
   });
 
+  it("a broken stream carries the prompt its chunks reported (cached tokens too), not an estimate from characters", async () => {
+    for (const fault of [{ kind: "cut" }, { kind: "mid_stream_error" }] as const) {
+      fake.script({ reply: { text: "one two three four five six seven eight", usage: { input: 1000, output: 40, cachedInput: 800 } }, fault });
+      const err = await failure(collect(gemini.chatStream(ask("go"), ctx())));
+      expect(err.usage).toMatchObject({ inputTokens: 1000, cachedInputTokens: 800, estimated: true });
+      expect(err.usage!.outputTokens).toBeGreaterThan(0);
+      expect(err.usage!.outputTokens).toBeLessThanOrEqual(40);
+    }
+  });
+
   it("a cut after the only (finishing) chunk still fails: the connection dropped mid-body", async () => {
     fake.script({ fault: { kind: "cut" } });
     expect((await failure(collect(gemini.chatStream(ask("hi"), ctx())))).kind).toBe("stream_error");

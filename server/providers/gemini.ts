@@ -18,12 +18,12 @@
 import { withPartialUsage } from "./usage-estimate.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
-import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
+import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall, TokenUsage } from "./model.js";
 import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
-import { ProviderError } from "./provider-error.js";
+import { ProviderError, withUsage } from "./provider-error.js";
 import { blockedError, httpError, streamError } from "./gemini/errors.js";
 import { toGeminiRequest } from "./gemini/request.js";
-import { estimatedUsage, finishReasonOf, requestChars, usageOf } from "./gemini/response.js";
+import { estimatedUsage, estimateTokens, finishReasonOf, requestChars, usageOf } from "./gemini/response.js";
 import type { GeminiEmbedRequest, GeminiEmbedResponse, GeminiErrorBody, GeminiGenerateResponse, GeminiPart, GeminiUsage } from "./gemini/wire.js";
 
 /** Options of {@link createGeminiProvider}. */
@@ -161,9 +161,9 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
         if (typeof candidate?.finishReason === "string") finish = candidate.finishReason;
       }
     } catch (err) {
-      throw midStreamError(err);
+      throw withUsage(midStreamError(err), reportedSoFar(usage, outChars));
     }
-    if (finish === undefined) throw new ProviderError("stream_error", "the provider's stream ended before the answer finished");
+    if (finish === undefined) throw withUsage(new ProviderError("stream_error", "the provider's stream ended before the answer finished"), reportedSoFar(usage, outChars));
     yield { type: "finish", reason: finishReasonOf(finish, calls > 0) };
     yield { type: "usage", usage: usage ? usageOf(usage) : estimatedUsage(requestChars(wire), outChars) };
   }
@@ -231,6 +231,17 @@ function vectorOf(e: { values?: number[] } | undefined): number[] {
     throw new ProviderError("server_error", "the provider returned an invalid embedding");
   }
   return values;
+}
+
+/**
+ * What a stream that broke had consumed, when a chunk's `usageMetadata` reported it: the reported
+ * prompt (cached tokens included) and the output reported or estimated from what arrived,
+ * whichever is more; flagged estimated. Undefined when nothing was reported (the caller estimates).
+ */
+function reportedSoFar(usage: GeminiUsage | undefined, outChars: number): TokenUsage | undefined {
+  if (usage === undefined) return undefined;
+  const reported = usageOf(usage);
+  return { ...reported, outputTokens: Math.max(reported.outputTokens, estimateTokens(outChars)), estimated: true };
 }
 
 /** A failure while reading a 200 stream: a dropped connection or oversized event is a broken stream. */

@@ -71,3 +71,19 @@ export class ProviderError extends Error {
     this.usage = init.usage;
   }
 }
+
+/**
+ * `err` carrying `usage` as what the failed call consumed, unless it says already: a stream that
+ * broke after the provider reported its tokens is billed as reported (P3: the provider's usage
+ * when present), not from an estimate of the characters that arrived.
+ */
+export function withUsage(err: ProviderError, usage: TokenUsage | undefined): ProviderError {
+  if (usage === undefined || err.usage !== undefined) return err;
+  return new ProviderError(err.kind, err.message, {
+    ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
+    ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
+    ...(err.providerCode === undefined ? {} : { providerCode: err.providerCode }),
+    usage,
+    cause: err.cause,
+  });
+}

@@ -1,7 +1,7 @@
 import type { SseEvent } from "../http/sse-parser.js";
 import { SseEventTooLargeError } from "../http/sse-parser.js";
 import type { ModelChunk, ModelRequest, TokenUsage } from "../model.js";
-import { ProviderError } from "../provider-error.js";
+import { ProviderError, withUsage } from "../provider-error.js";
 import { classifyStreamError, streamError } from "./errors.js";
 import { estimateTokens, requestChars, toFinishReason, toTokenUsage } from "./usage.js";
 import type { WireStreamEvent, WireUsage } from "./wire.js";
@@ -121,12 +121,26 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
       }
     }
   } catch (err) {
-    if (err instanceof SseEventTooLargeError) throw streamError("an event larger than the limit", err);
+    if (err instanceof SseEventTooLargeError) throw withReportedUsage(streamError("an event larger than the limit", err), usage, outputReported, outputChars, ctx.req);
     // The body broke off mid-answer: a cut stream, not a failed connection attempt.
-    if (err instanceof ProviderError && err.kind === "connection") throw streamError("the connection closed before message_stop", err);
-    throw err;
+    if (err instanceof ProviderError && err.kind === "connection") throw withReportedUsage(streamError("the connection closed before message_stop", err), usage, outputReported, outputChars, ctx.req);
+    throw err instanceof ProviderError ? withReportedUsage(err, usage, outputReported, outputChars, ctx.req) : err;
   }
-  if (!stopped) throw streamError("the stream ended before message_stop");
+  if (!stopped) throw withReportedUsage(streamError("the stream ended before message_stop"), usage, outputReported, outputChars, ctx.req);
+}
+
+/**
+ * `err` carrying what the stream consumed when `message_start` reported the prompt's tokens: the
+ * reported input (cache reads and writes included), and the output reported so far or estimated
+ * from what arrived, whichever is more (P3: the provider's usage when present). Else `err` as it is
+ * (the caller estimates).
+ */
+function withReportedUsage(err: ProviderError, usage: WireUsage | undefined, outputReported: boolean, outputChars: number, req: ModelRequest): ProviderError {
+  if (err.usage !== undefined || usage === undefined || typeof usage.input_tokens !== "number") return err;
+  const reported = outputReported ? toTokenUsage(usage).outputTokens : 0;
+  const partial: TokenUsage = { ...finalUsage(usage, false, outputChars, req), estimated: true };
+  partial.outputTokens = Math.max(partial.outputTokens, reported);
+  return withUsage(err, partial);
 }
 
 function parseEvent(sse: SseEvent): WireStreamEvent {

@@ -5,7 +5,7 @@
 import type { HttpResponse } from "../http/http-client.js";
 import { parseSse, SseEventTooLargeError } from "../http/sse-parser.js";
 import type { ModelChunk, ModelFinishReason, ModelRequest, TokenUsage } from "../model.js";
-import { ProviderError } from "../provider-error.js";
+import { ProviderError, withUsage } from "../provider-error.js";
 import { classifyStreamError, streamBroken } from "./errors.js";
 import { estimateUsage, fromWireFinishReason, fromWireUsage, type WireChatChunk } from "./wire.js";
 
@@ -77,12 +77,13 @@ export async function* readChatStream(providerKind: string, res: HttpResponse, r
     }
   } catch (err) {
     // A connection dropped after the stream began is a cut stream; timeouts and cancels keep their kind.
-    if (err instanceof ProviderError && err.kind === "connection") throw streamBroken(providerKind, "connection dropped mid-stream", err);
-    if (err instanceof ProviderError) throw err;
-    if (err instanceof SseEventTooLargeError) throw streamBroken(providerKind, "event too large", err);
-    throw streamBroken(providerKind, "unreadable stream", err);
+    if (err instanceof ProviderError && err.kind === "connection") throw withUsage(streamBroken(providerKind, "connection dropped mid-stream", err), usage);
+    if (err instanceof ProviderError) throw withUsage(err, usage);
+    if (err instanceof SseEventTooLargeError) throw withUsage(streamBroken(providerKind, "event too large", err), usage);
+    throw withUsage(streamBroken(providerKind, "unreadable stream", err), usage);
   }
-  if (!done) throw streamBroken(providerKind, "ended without [DONE]");
+  if (!done) throw withUsage(streamBroken(providerKind, "ended without [DONE]"), usage);
   yield { type: "finish", reason: finish ?? "unknown" };
   yield { type: "usage", usage: usage ?? estimateUsage(req, outputChars) };
 }
+
