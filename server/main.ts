@@ -144,6 +144,7 @@ async function main(): Promise<void> {
     { logger, db: database.db, pepper, models, cost, state, ...(guarded ? { stateBreaker: guarded.breaker } : {}), prices, money, vault, tracing, ...(requestLog ? { requestLog: { writer: requestLog, policy: config.requestLog } } : {}) },
     {
       maxRequestBytes: config.server.maxRequestBytes,
+      writeStallTimeoutMs: config.server.writeStallTimeoutMs,
       auth: { cacheTtlMs: config.auth.cacheTtlMs },
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
       overload: config.overload,

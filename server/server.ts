@@ -142,6 +142,8 @@ export interface ServerDeps {
 export interface ServerOptions {
   /** Largest request message accepted, in bytes. */
   maxRequestBytes: number;
+  /** How long a stream's write may wait for its caller to read before the stream is ended (default 30 s; `server.writeStallTimeoutMs`). */
+  writeStallTimeoutMs?: number;
   /** Key cache and lookup behaviour (`cacheTtlMs` is `auth.cacheTtlMs`); defaults documented there. */
   auth?: AuthenticatorOptions;
   /** Budget reservations: the output cap reserved when none is set, and what an unpriced model gets. */
@@ -458,7 +460,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       audit,
       metrics,
     },
-    { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000 },
+    { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallMs: opts.writeStallTimeoutMs }) },
   );
   // The socket's peer address, for the audit log.
   const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
@@ -470,6 +472,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const shared = { interceptors, readMaxBytes: opts.maxRequestBytes, contextValues };
   const direct: CallOptions = {
     ...shared,
+    ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallMs: opts.writeStallTimeoutMs }),
     onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect call failed after its response was due"),
   };
   const methods = createMethodTable(opts.maxRequestBytes);

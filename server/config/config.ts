@@ -28,6 +28,8 @@ export interface Config {
     shutdownGraceMs: number;
     /** Largest request body accepted, in bytes. */
     maxRequestBytes: number;
+    /** How long a stream's write may wait for a caller that stopped reading before the stream is ended and billed. */
+    writeStallTimeoutMs: number;
     /**
      * How far V8 lets the old generation grow past its live size before the next full GC, in
      * percent (100: to twice the live size); 0 (the default) leaves V8's own choice (up to 4× on a
@@ -168,7 +170,7 @@ export interface Config {
 /** The defaults: the embedded, single-process setup `npm start` runs. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, heapGrowthPercent: 0 },
+    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, writeStallTimeoutMs: 30_000, heapGrowthPercent: 0 },
     database: { dataDir: ".data/pglite", poolSize: 10, embeddedSharedBuffersMb: 16, embeddedOptimizedWasm: false },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false, batchMs: 50 },
@@ -193,6 +195,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_PORT", path: "server.port", description: "port for every protocol (0: any free port)" },
   { env: "SWITCHBOARD_SHUTDOWN_GRACE_MS", path: "server.shutdownGraceMs", description: "drain time on SIGTERM" },
   { env: "SWITCHBOARD_MAX_REQUEST_BYTES", path: "server.maxRequestBytes", description: "largest request body" },
+  { env: "SWITCHBOARD_WRITE_STALL_TIMEOUT_MS", path: "server.writeStallTimeoutMs", description: "how long a stream waits for a caller that stopped reading before it is ended (and billed)" },
   { env: "SWITCHBOARD_HEAP_GROWTH_PERCENT", path: "server.heapGrowthPercent", description: "old-generation growth past its live size before a full GC, in % (0: V8's default)" },
   { env: "DATABASE_URL", path: "database.url", description: "Postgres URL; unset: embedded PGlite" },
   { env: "SWITCHBOARD_DATA_DIR", path: "database.dataDir", description: "embedded PGlite folder" },
@@ -416,6 +419,7 @@ const PARSERS: Record<string, Parser> = {
   "server.port": integer(0, 65_535),
   "server.shutdownGraceMs": integer(0, 3_600_000),
   "server.maxRequestBytes": integer(1024, 1024 * 1024 * 1024),
+  "server.writeStallTimeoutMs": integer(100, 3_600_000),
   "server.heapGrowthPercent": integer(0, 300),
   "database.url": url(["postgres:", "postgresql:"]),
   "database.dataDir": text,

@@ -21,6 +21,8 @@ export interface CallOptions {
   contextValues?: (req: IncomingMessage | Http2ServerRequest) => ContextValues;
   /** A failure after the response could no longer carry it (the socket gone mid-write). */
   onUnexpected?: (err: unknown, procedure: string) => void;
+  /** How long a stream's write may wait for the caller to read (default `DEFAULT_WRITE_STALL_MS`). */
+  writeStallMs?: number;
 }
 
 /** One method served here: its implementation and connect's serialization (with size limits) for it. */

@@ -58,7 +58,7 @@ export async function serveServerStream(
       const bytes = await send(0, output.serialize(message));
       writeHead(res, context);
       // False once the client is gone: `break` ends the implementation's stream.
-      if (!(await writeWithBackpressure(res, bytes))) break;
+      if (!(await writeWithBackpressure(res, bytes, opts.writeStallMs))) break;
     }
     copyHeaders(response.trailer, context.responseTrailer);
   } catch (e) {

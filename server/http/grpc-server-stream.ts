@@ -37,7 +37,7 @@ export async function serveGrpcServerStream(
       // implementation's stream, so its `finally` runs.
       if (responseGone(res)) break;
       writeHead(res, context);
-      if (!(await writeWithBackpressure(res, bytes))) break;
+      if (!(await writeWithBackpressure(res, bytes, opts.writeStallMs))) break;
     }
   } catch (e) {
     call.fail(e);

@@ -94,4 +94,67 @@ describe("writeWithBackpressure", () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(await timeout(late, 2000)).toBe(false);
   });
+
+  it("gives up a write the caller does not drain within the stall bound, and destroys the response (HTTP/2, window never opened)", async () => {
+    let outcome!: Promise<{ waitedMs: number; gone: boolean }>;
+    const { stream, close } = await h2Exchange((res) => {
+      res.writeHead(200);
+      outcome = (async () => {
+        // Nothing is read: the stream's window fills and a write waits, until the bound gives it up.
+        for (;;) {
+          const started = Date.now();
+          if (!(await writeWithBackpressure(res, CHUNK, 300))) return { waitedMs: Date.now() - started, gone: res.stream.destroyed };
+        }
+      })();
+    });
+    try {
+      await new Promise<void>((resolve) => stream.once("response", () => resolve()));
+      const { waitedMs, gone } = await timeout(outcome, 5_000);
+      expect(waitedMs).toBeGreaterThanOrEqual(250);
+      expect(gone).toBe(true);
+    } finally {
+      stream.destroy();
+      close();
+    }
+  });
+
+  it("gives up on an HTTP/1.1 caller that stopped reading, but not on one that reads slowly", async () => {
+    const ends: boolean[] = [];
+    // The bound comes with the request: a drain can take a second or more for a reader that is
+    // alive (the kernel's buffers hold megabytes on loopback), so the slow reader gets 5 s.
+    const h1 = createHttp1Server((req, res) => {
+      res.writeHead(200);
+      const stallMs = Number(new URL(req.url ?? "/", "http://x").searchParams.get("stall"));
+      void (async () => {
+        let ok = true;
+        for (let n = 0; ok && n < 100; n++) ok = await writeWithBackpressure(res, CHUNK, stallMs);
+        ends.push(ok);
+        if (ok) res.end();
+      })();
+      req.resume();
+    });
+    server = h1;
+    await new Promise<void>((resolve) => h1.listen(0, "127.0.0.1", resolve));
+    const get = (stallMs: number) => {
+      const req = http1Request({ port: (h1.address() as AddressInfo).port, host: "127.0.0.1", method: "POST", path: `/?stall=${stallMs}` });
+      req.on("error", () => {});
+      req.end();
+      return new Promise<import("node:http").IncomingMessage>((resolve) => req.once("response", resolve));
+    };
+    // Stops reading after its first bytes: the socket's buffers fill, and a write that waited 400 ms ends it.
+    const stalled = await get(400);
+    stalled.on("error", () => {});
+    stalled.once("data", () => stalled.pause());
+    await expect.poll(() => ends.length, { timeout: 10_000 }).toBe(1);
+    expect(ends).toEqual([false]);
+    stalled.destroy();
+    // Reads all of it, pausing 20 ms after each piece: slow, but every write drains within the bound.
+    const slow = await get(5_000);
+    slow.on("data", () => {
+      slow.pause();
+      setTimeout(() => slow.resume(), 20);
+    });
+    await expect.poll(() => ends.length, { timeout: 30_000 }).toBe(2);
+    expect(ends).toEqual([false, true]);
+  });
 });

@@ -24,6 +24,8 @@ export interface ChatStreamWriteOptions {
   now: () => number;
   /** Called with a failure that was not a `ConnectError` (logged by the caller). */
   onUnexpected: (err: unknown) => void;
+  /** How long a write may wait for the caller to read (default `DEFAULT_WRITE_STALL_MS`). */
+  writeStallMs?: number;
 }
 
 /** What a stream had sent when it ended, for its access-log line. */
@@ -52,6 +54,7 @@ export type StreamEnd = ({ kind: "completed" } | { kind: "failed_mid_stream"; er
  */
 export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): Promise<StreamEnd> {
   const { res, stream, includeUsage } = opts;
+  const write = (data: string) => writeWithBackpressure(res, data, opts.writeStallMs);
   const id = newCompletionId();
   const created = Math.floor(opts.now() / 1000);
   const chunks = stream.chunks[Symbol.asyncIterator]();
@@ -85,7 +88,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
       "cache-control": "no-cache",
       trailer: USAGE_HEADER_NAMES.join(", "),
     });
-    return writeWithBackpressure(res, chunk({ role: "assistant", ...first }));
+    return write(chunk({ role: "assistant", ...first }));
   };
   const finishWithTrailers = async () => {
     try {
@@ -108,7 +111,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
         if (res.destroyed) return callerGone();
         const { body } = openAIErrorOf(err, opts.now());
         if (!(err instanceof ConnectError)) opts.onUnexpected(err);
-        await writeWithBackpressure(res, frame(body));
+        await write(frame(body));
         await finishWithTrailers();
         return { kind: "failed_mid_stream", error: err, ...progress() };
       }
@@ -130,7 +133,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
           break;
         case "text":
           firstTokenAt ??= performance.now();
-          ok = opened ? await writeWithBackpressure(res, chunk({ content: c.text })) : await open({ content: c.text, refusal: null });
+          ok = opened ? await write(chunk({ content: c.text })) : await open({ content: c.text, refusal: null });
           break;
         case "tool_call": {
           firstTokenAt ??= performance.now();
@@ -139,7 +142,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
           const call = first
             ? { index: c.index, id: c.id ?? "", type: "function", function: { name: c.name ?? "", arguments: c.argumentsDelta } }
             : { index: c.index, function: { arguments: c.argumentsDelta } };
-          ok = opened ? await writeWithBackpressure(res, chunk({ tool_calls: [call] })) : await open({ content: null, tool_calls: [call], refusal: null });
+          ok = opened ? await write(chunk({ tool_calls: [call] })) : await open({ content: null, tool_calls: [call], refusal: null });
           break;
         }
       }
@@ -151,7 +154,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
       tail.push(frame({ id, object: "chat.completion.chunk", created, model, system_fingerprint: null, choices: [], usage: usageOf(tokens ?? (await lastAttemptUsage(stream))) }));
     }
     tail.push("data: [DONE]\n\n");
-    if (!(await writeWithBackpressure(res, tail.join("")))) return callerGone();
+    if (!(await write(tail.join("")))) return callerGone();
     await finishWithTrailers();
     return { kind: "completed", ...progress() };
   } finally {

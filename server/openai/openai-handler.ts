@@ -61,6 +61,8 @@ export interface OpenAIHandlerOptions {
   maxRequestBytes: number;
   /** Deadline of a call whose caller set none (default 120 000 ms, as for the verbs). */
   defaultTimeoutMs?: number;
+  /** How long a stream's write may wait for the caller to read (the server's `writeStallTimeoutMs`). */
+  writeStallMs?: number;
 }
 
 /** A handler for requests under `/v1/`. */
@@ -166,6 +168,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       rateStanding: ctx.rateStanding,
       now: () => clock.now(),
       onUnexpected: (err) => deps.logger.error({ err, requestId: x.requestId }, "openai surface: unhandled error mid-stream"),
+      ...(opts.writeStallMs === undefined ? {} : { writeStallMs: opts.writeStallMs }),
     });
     x.summary = await streamSummary(parsed.route, stream, end, clock.now() >= x.deadline);
     return end;

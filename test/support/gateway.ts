@@ -47,6 +47,8 @@ export interface TestGatewayOptions {
    * Gateways sharing a database pass the same one, so each knows the admin key whoever made it.
    */
   adminKey?: string;
+  /** `server.writeStallTimeoutMs` (default 30 s). */
+  writeStallTimeoutMs?: number;
   /** Skip the bootstrap (a gateway that must not write at start). */
   noBootstrap?: boolean;
   clock?: Clock;
@@ -192,7 +194,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       ...(opts.guardrailAnalyzer ? { guardrailAnalyzer: opts.guardrailAnalyzer } : {}),
       ...(requestLog && opts.requestLog ? { requestLog: { writer: requestLog, policy: opts.requestLog } } : {}),
     },
-    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}) },
+    { maxRequestBytes: 4 * 1024 * 1024, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallTimeoutMs: opts.writeStallTimeoutMs }), ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
   return {
