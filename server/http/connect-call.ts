@@ -102,7 +102,10 @@ export function startCall(
   if (timeoutMs !== undefined) {
     const expire = () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     if (timeoutMs <= 0) expire();
-    else timer = setTimeout(expire, timeoutMs);
+    // A Node timer holds at most 2^31-1 ms (≈ 24.8 days) and fires a longer one at once; the
+    // protocols allow more (`connect-timeout-ms`: 10 digits; `grpc-timeout`: up to 99999999H).
+    // A deadline that far out is one no call lives to see: no timer.
+    else if (timeoutMs <= 2 ** 31 - 1) timer = setTimeout(expire, timeoutMs);
   }
   const method = procedure.spec.method;
   const context: HandlerContext = {

@@ -1,5 +1,6 @@
 import { request as h1Request } from "node:http";
 import { connect as h2Connect } from "node:http2";
+import { connect } from "node:net";
 import { afterEach, describe, expect, it, onTestFinished } from "vitest";
 import type { RequestHandler } from "../server.js";
 import { listen, type Listener } from "./listener.js";
@@ -106,6 +107,29 @@ describe("listen", () => {
     expect(await goaway).toBe(0); // NO_ERROR
     expect((await closed) - answered).toBeGreaterThanOrEqual(250);
     await waitFor(() => listener!.openConnections() === 0, 3_000);
+  });
+
+  it("lets go of an HTTP/1.1 client that stops mid-headers or mid-body, never of a slow answer", async () => {
+    // node:http checks these only on connections it tracks, from its own "listening" event, which
+    // a server handed its sockets never gets: without the listener's start of it, both hang on.
+    listener = await listen(handler, { host: "127.0.0.1", port: 0, h1Arrival: { headersTimeoutMs: 300, requestTimeoutMs: 600, checkIntervalMs: 50 } });
+    const { port } = listener;
+    const stalled = (bytes: string) => {
+      const socket = connect(port, "127.0.0.1");
+      const closed = new Promise<number>((resolve) => socket.once("close", () => resolve(Date.now())));
+      socket.on("error", () => {});
+      socket.resume();
+      socket.write(bytes);
+      onTestFinished(() => void socket.destroy());
+      return closed;
+    };
+    const started = Date.now();
+    const midHeaders = stalled("POST /x HTTP/1.1\r\nHost: x\r\n");
+    const midBody = stalled('POST /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"model":');
+    const slow = getH1(listener.url, "/slow?ms=1500");
+    expect((await midHeaders) - started).toBeGreaterThanOrEqual(250);
+    expect((await midBody) - started).toBeGreaterThanOrEqual(550);
+    expect(await slow).toEqual({ status: 200, body: "HTTP/1.1" });
   });
 
   it("cuts what is still running when the grace period ends", async () => {

@@ -14,7 +14,26 @@ export interface ListenOptions {
   port: number;
   /** When HTTP/2 sessions are let go (idle timeout, grace after GOAWAY); default {@link SESSION_POLICY}. */
   h2Sessions?: SessionPolicy;
+  /** How long an HTTP/1.1 request may take to arrive; default {@link REQUEST_ARRIVAL}. */
+  h1Arrival?: RequestArrival;
 }
+
+/**
+ * How long an HTTP/1.1 request may take to arrive — its headers, and its headers and body — and
+ * how often that is checked (node:http's `connectionsCheckingInterval`). Only the receiving of a
+ * request: a long streamed answer is bounded by its deadline and `writeStallTimeoutMs` instead.
+ */
+export interface RequestArrival {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+  checkIntervalMs: number;
+}
+
+/**
+ * Slow clients must not hold sockets forever (P23, slowloris); five minutes is generous for a
+ * large upload. (HTTP/2 sessions have their own idle bound, {@link SESSION_POLICY}.)
+ */
+export const REQUEST_ARRIVAL: RequestArrival = { headersTimeoutMs: 30_000, requestTimeoutMs: 300_000, checkIntervalMs: 30_000 };
 
 /** A listening gateway. */
 export interface Listener {
@@ -45,11 +64,15 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
     res.once("close", () => inFlight--);
     handler(req, res);
   };
-  const h1: Http1Server = createHttp1Server(counted);
-  // Slow clients must not hold sockets forever; generous enough for long uploads.
-  h1.headersTimeout = 30_000;
-  h1.requestTimeout = 0; // streams may run long; deadlines are enforced per RPC
+  const arrival = opts.h1Arrival ?? REQUEST_ARRIVAL;
+  const h1: Http1Server = createHttp1Server({ connectionsCheckingInterval: arrival.checkIntervalMs }, counted);
+  h1.headersTimeout = arrival.headersTimeoutMs;
+  h1.requestTimeout = arrival.requestTimeoutMs;
   h1.keepAliveTimeout = 65_000;
+  // node:http tracks its connections — and so enforces the two timeouts above, and lets
+  // `closeIdleConnections` find idle ones — from its own "listening" event, which a server that
+  // is handed its sockets (`emit("connection")`, below) never gets: start the tracking here.
+  h1.emit("listening");
   const h2: Http2Server = createHttp2Server({}, counted);
   const sessions = new Set<ServerHttp2Session>();
   h2.on("session", (session) => {

@@ -1,6 +1,6 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { JsonObject } from "../providers/model.js";
 import { readBody } from "../http/read-body.js";
 import { isObject } from "./json-fields.js";
@@ -36,10 +36,27 @@ const tooLarge = (maxBytes: number) =>
  * Reads the body as one JSON object, refusing it as soon as it passes `maxBytes` (413, also when
  * `content-length` announces more) and answering 400 for a body that is not a JSON object. The
  * rest of a refused body is read and dropped rather than the connection reset, so the refusal
- * reaches the caller.
+ * reaches the caller. A caller that hangs up mid-body is a caller gone (`canceled`), not a fault
+ * of ours; a body still incomplete at `deadline` (epoch ms, by `now`) gets 408, and an HTTP/1.1
+ * connection is closed after it (the rest of that body is not waited for).
  */
-export async function readJsonBody(req: HttpRequest, maxBytes: number): Promise<JsonObject> {
-  const body = await readBody(req, maxBytes, () => tooLarge(maxBytes));
+export async function readJsonBody(req: HttpRequest, maxBytes: number, deadline: number, now: () => number = Date.now): Promise<JsonObject> {
+  const reading = readBody(req, maxBytes, () => tooLarge(maxBytes)).catch((err: unknown) => {
+    throw err instanceof ConnectError ? err : new ConnectError("the caller went away", Code.Canceled);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(bodyTimeout()), Math.min(Math.max(0, deadline - now()), MAX_TIMER_MS));
+  });
+  let body: Buffer;
+  try {
+    body = await Promise.race([reading, late]);
+  } catch (err) {
+    reading.catch(() => {}); // settles when the connection goes; nobody waits for it then
+    throw err;
+  } finally {
+    clearTimeout(timer);
+  }
   let parsed: unknown;
   try {
     parsed = JSON.parse(body.toString("utf8"));
@@ -50,6 +67,18 @@ export async function readJsonBody(req: HttpRequest, maxBytes: number): Promise<
   }
   if (!isObject(parsed)) throw new OpenAIRequestError("the request body must be a JSON object", Code.InvalidArgument, { errorCode: "invalid_json" });
   return parsed;
+}
+
+/** The longest delay a Node timer holds (a longer one fires at once). */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The refusal of a body that did not arrive before the call's deadline: 408, OpenAI's retryable timeout status. */
+const bodyTimeout = () =>
+  new OpenAIRequestError("the request body did not arrive before the call's deadline", Code.DeadlineExceeded, { httpStatus: 408, errorCode: "request_timeout" });
+
+/** Whether `err` is {@link readJsonBody}'s refusal of a body that came too late (its connection is then closed). */
+export function isBodyTimeout(err: unknown): boolean {
+  return err instanceof OpenAIRequestError && err.errorCode === "request_timeout";
 }
 
 /** Sends `body` as a complete JSON answer. */

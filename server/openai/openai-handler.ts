@@ -28,7 +28,7 @@ import { chatCompletionOf } from "./chat-response.js";
 import { writeChatCompletionStream, type StreamEnd } from "./chat-stream.js";
 import { embeddingsResponseOf, parseEmbeddingsRequest } from "./embeddings.js";
 import { openAIErrorOf } from "./error-mapping.js";
-import { readJsonBody, sendJson, type HttpRequest, type HttpResponse } from "./http-io.js";
+import { isBodyTimeout, readJsonBody, sendJson, type HttpRequest, type HttpResponse } from "./http-io.js";
 import { mayUseRoute, modelListOf, modelObjectOf, type ListRoutes } from "./models.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 import { rateLimitHeaders } from "./rate-limit-headers.js";
@@ -136,7 +136,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   };
 
   const chatCompletions: Endpoint = async (x) => {
-    const parsed = parseChatCompletionRequest(await readJsonBody(x.req, opts.maxRequestBytes));
+    const parsed = parseChatCompletionRequest(await readJsonBody(x.req, opts.maxRequestBytes, x.deadline, clock.now));
     checkRoute(x, parsed.route);
     const { model: _model, messages, maxOutputTokens, temperature, ...controls } = parsed.request;
     const pinned = templatePinOf(headerValue(x.req.headers, "x-switchboard-template"));
@@ -185,7 +185,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   };
 
   const embeddings: Endpoint = async (x) => {
-    const parsed = parseEmbeddingsRequest(await readJsonBody(x.req, opts.maxRequestBytes));
+    const parsed = parseEmbeddingsRequest(await readJsonBody(x.req, opts.maxRequestBytes, x.deadline, clock.now));
     checkRoute(x, parsed.route);
     if (templatePinOf(headerValue(x.req.headers, "x-switchboard-template")) !== undefined) {
       throw new OpenAIRequestError("header x-switchboard-template: embeddings render no prompt template", Code.InvalidArgument, { param: "x-switchboard-template" });
@@ -334,7 +334,9 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
           res.destroy();
           return;
         }
-        sendJson(res, answer.status, answer.body, { ...answer.headers, ...(requestId === "" ? {} : { "x-request-id": requestId }) });
+        // A body that never finished: the connection cannot be reused (HTTP/1.1 only; HTTP/2 has no such header).
+        const close: Record<string, string> = isBodyTimeout(err) && req.httpVersionMajor === 1 ? { connection: "close" } : {};
+        sendJson(res, answer.status, answer.body, { ...answer.headers, ...close, ...(requestId === "" ? {} : { "x-request-id": requestId }) });
       },
     );
   };
