@@ -33,8 +33,15 @@ export interface DispatchEnv {
   estimateUsage: UsageEstimator;
 }
 
-/** The real timer: `setTimeout` with a canceller. */
+/** The longest delay a Node timer holds (≈ 24.8 days); a longer one fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * The real timer: `setTimeout` with a canceller. A delay beyond a Node timer's range (a route's
+ * `720h` timeout, say) is one no call lives to see: no timer, rather than one that fires at once.
+ */
 export const realSetTimer: SetTimer = (fn, ms) => {
+  if (ms > MAX_TIMER_MS) return () => {};
   const handle = setTimeout(fn, Math.max(0, ms));
   return () => clearTimeout(handle);
 };
@@ -48,6 +55,6 @@ export const realSleep: Sleep = (ms, signal) =>
       signal?.removeEventListener("abort", done);
       resolve();
     };
-    const handle = setTimeout(done, Math.max(0, ms));
+    const handle = setTimeout(done, Math.min(Math.max(0, ms), MAX_TIMER_MS));
     signal?.addEventListener("abort", done, { once: true });
   });

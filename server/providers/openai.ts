@@ -8,7 +8,7 @@ import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
 import { ProviderError } from "./provider-error.js";
 import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
-import { classifyHttpError } from "./openai/errors.js";
+import { classifyEmbeddedError, classifyHttpError } from "./openai/errors.js";
 import { readChatStream } from "./openai/stream.js";
 import {
   decodeEmbedding,
@@ -146,12 +146,25 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
     res.text(RESPONSE_BODY_BYTES).then((text) => {
       try {
         const parsed: unknown = JSON.parse(text);
-        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) return parsed as T;
+        if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
+          const failed = embeddedError(parsed as Record<string, unknown>, res, text);
+          if (failed) throw failed;
+          return parsed as T;
+        }
       } catch (err) {
+        if (err instanceof ProviderError) throw err;
         throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status, cause: err });
       }
       throw new ProviderError("server_error", `${kind}: the provider sent an unreadable answer`, { httpStatus: res.status });
     });
+
+  /**
+   * An error envelope in a 2xx answer with no result (vLLM, OpenRouter and other compatible
+   * servers send one), classified like the error it names — a rejected request or an exhausted
+   * quota is not retried as a server failure — else undefined.
+   */
+  const embeddedError = (body: Record<string, unknown>, res: HttpResponse, text: string): ProviderError | undefined =>
+    body.error === undefined || body.error === null || "choices" in body || "data" in body ? undefined : classifyEmbeddedError(kind, res.status, res.headers, text);
 
   /** The neutral answer of a chat completion. */
   const chatResponseOf = (req: ModelRequest, res: HttpResponse, body: WireChatResponse): ModelResponse => {

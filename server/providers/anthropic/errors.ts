@@ -25,6 +25,13 @@ const MESSAGES: Record<ProviderErrorKind, string> = {
 const CONTEXT_LENGTH = /prompt is too long|exceed(?:s|ed)? (?:the )?context (?:limit|window)|context window/i;
 
 /**
+ * Anthropic's answer when the account has no credit left (a 400 `invalid_request_error`): no retry
+ * fixes it and the caller's request is not at fault — our credential cannot be used, like OpenAI's
+ * `insufficient_quota`.
+ */
+const OUT_OF_CREDIT = /credit balance is too low/i;
+
+/**
  * Classifies an HTTP error answer from its status and Anthropic's envelope
  * `{"type":"error","error":{"type","message"},"request_id"}`: `overloaded_error` (529, or any status
  * carrying it) → overloaded; 429 / `rate_limit_error` → rate_limited with the wait from
@@ -40,6 +47,7 @@ export function classifyHttpError(status: number, headers: Headers, bodyText: st
   if (type === "overloaded_error") kind = "overloaded";
   else if (type === "rate_limit_error") kind = "rate_limited";
   else if (type === "timeout_error") kind = "timeout";
+  else if (type === "billing_error" || (kind === "bad_request" && OUT_OF_CREDIT.test(apiMessage))) kind = "auth";
   else if (kind === "bad_request" && (type === undefined || type === "invalid_request_error") && CONTEXT_LENGTH.test(apiMessage)) kind = "context_length";
   const retryAfterMs = kind === "rate_limited" || kind === "overloaded" || status === 503 ? (parseRetryAfter(headers, now) ?? rateLimitResetMs(headers, now)) : undefined;
   const requestId = first(headers["request-id"]);

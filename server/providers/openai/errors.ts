@@ -52,6 +52,20 @@ export function parseErrorEnvelope(body: string): WireError | undefined {
 
 /** Classifies an HTTP error answer from its status, headers and (bounded) body text. */
 export function classifyHttpError(providerKind: string, status: number, headers: Headers, body: string): ProviderError {
+  return classify(providerKind, status, status, headers, body);
+}
+
+/**
+ * Classifies an error envelope that came in a 2xx answer (OpenAI-compatible servers and proxies
+ * send one): as the error status it names (its numeric `code`, else 500), recorded with the
+ * status on the wire.
+ */
+export function classifyEmbeddedError(providerKind: string, wireStatus: number, headers: Headers, body: string): ProviderError {
+  const named = Number(parseErrorEnvelope(body)?.code);
+  return classify(providerKind, Number.isInteger(named) && named >= 400 && named <= 599 ? named : 500, wireStatus, headers, body);
+}
+
+function classify(providerKind: string, status: number, wireStatus: number, headers: Headers, body: string): ProviderError {
   const err = parseErrorEnvelope(body);
   const code = codeOf(err);
   const facts = [String(err?.code ?? ""), err?.type ?? ""].join(" ");
@@ -68,8 +82,9 @@ export function classifyHttpError(providerKind: string, status: number, headers:
     kind = "overloaded";
   }
   const retryAfterMs = parseRetryAfter(headers);
-  return new ProviderError(kind, `${providerKind}: ${DESCRIPTION[kind]} (HTTP ${status})`, {
-    httpStatus: status,
+  const where = wireStatus === status ? `HTTP ${status}` : `an error in an HTTP ${wireStatus} answer`;
+  return new ProviderError(kind, `${providerKind}: ${DESCRIPTION[kind]} (${where})`, {
+    httpStatus: wireStatus,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(code === undefined ? {} : { providerCode: code }),
   });
