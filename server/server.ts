@@ -288,11 +288,14 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
     { mayAnswerBetween: (meta) => answeringScope(meta) !== undefined, ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
   );
+  const guardrailsOut = createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger, analyzer: deps.guardrailAnalyzer });
   const stages: Stage[] = [
     // Observability: outermost, so it sees every call of both front doors once, refusals
     // included: the call's span (parent of its state and provider-attempt spans), the model-call
     // metrics, and the request log of routes that keep one. Observes only.
-    createObserveStage({ tracing, sinks }),
+    // Answers are captured (for the request log) up to its body limit at least: a capture cut
+    // shorter than the sink's limit would cut a personal value in two before it is redacted.
+    createObserveStage({ tracing, sinks }, { maxCaptureChars: Math.max(64 * 1024, deps.requestLog?.policy.maxBodyBytes ?? 0) }),
     // Overload shedding (P23): a call beyond the replica's or its key's in-flight cap is refused
     // at once (ResourceExhausted + retry delay), never queued; the slot is held until the call or
     // stream ends. Before rate limits, so a shed call costs no shared-state round trip.
@@ -324,7 +327,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Cache (exact, then semantic): after guardrails in, so keys and entries hold redacted text;
     // outside guardrails out (a blocked answer is an error here, never stored) and outside the
     // budget stage (a hit costs 0; what was held for it ahead is given back). Hits answer without going further.
-    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, hitRates, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
+    // A hit passes the output guardrails too (`screen`): the key does not hold the caller's policies.
+    createCacheStage({ ...cacheLayer, routes: deps.models.resolver, lookahead: cacheLookahead, hitRates, screen: guardrailsOut, onError: (operation, err) => deps.logger.warn({ operation, err }, "cache stage") }),
     // Rate limits, tokens per minute: inside the cache, so a hit (no provider capacity used) neither
     // counts nor is refused (a call the cache cannot answer was counted with its requests, above).
     // The stages inside start while the check is in flight (the budget's reservation shares its
@@ -333,7 +337,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Guardrails out: check answers (streams through a sliding window that can stop them
     // mid-way). Inside the cache, so a blocked answer is never stored; outside the budget, so
     // the blocked answer is still settled and billed.
-    createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger, analyzer: deps.guardrailAnalyzer }),
+    guardrailsOut,
     // Budgets: reserve the worst case on every level at once before dispatch, settle the actual
     // cost after (streams at their end, extending as they run when nothing caps their output).
     budgetStage,

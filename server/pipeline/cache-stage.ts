@@ -30,6 +30,13 @@ export interface CacheStageDeps {
   lookahead?: Pick<CacheLookahead, "take">;
   /** Told the outcome of every lookup (hit or miss; not a bypass), for the admission's guess of the next. */
   hitRates?: Pick<HitRateGuess, "record">;
+  /**
+   * The output guardrail stage (the one inside this stage), run on every hit as on a provider's
+   * answer: the key holds the tenant, not the caller's key nor the policies in force, so an entry
+   * stored for a caller no output policy covered (or before a policy was added) must still be
+   * checked — blocked or redacted — for this caller. Absent: hits are served as stored.
+   */
+  screen?: Stage;
 }
 
 /** The call's plan, with the exact lookup started for its key ahead of this stage, if one was. */
@@ -152,6 +159,20 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     costMicrosUsd: 0n,
     cacheStatus: status,
   });
+  /** A hit as a pipeline answering from the entry, passed through `screen` (the output guardrails) when given. */
+  const screened = (entry: Extract<CacheEntry, { kind: "chat" }>, status: CacheStatusName): Pick<ModelPipeline, "chat" | "chatStream"> => {
+    const answer: ModelPipeline = {
+      chat: () => Promise.resolve({ response: entry.response, ...hitResult(entry, status) }),
+      chatStream: () => ({
+        chunks: (async function* () {
+          yield* replayChunks(entry.response, entry.model);
+        })(),
+        result: () => Promise.resolve(hitResult(entry, status)),
+      }),
+      embed: () => Promise.reject(new Error("a chat hit answers no embed call")),
+    };
+    return deps.screen === undefined ? answer : deps.screen(answer);
+  };
 
   return (next) => ({
     // Promise chains rather than an `async` function: no suspended frame per call in flight (`afterCall`).
@@ -165,7 +186,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         return lookupChat(plan, call, next).then((found) => {
           if ("entry" in found) {
             record(plan, call.meta, found.status, found.entry.costMicrosUsd);
-            return { response: found.entry.response, ...hitResult(found.entry, found.status) };
+            return screened(found.entry, found.status).chat(call);
           }
           return next.chat(call).then((result) => {
             record(plan, call.meta, found.status);
@@ -208,7 +229,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         if ("entry" in found) {
           record(plan, call.meta, found.status, found.entry.costMicrosUsd);
           settle(Promise.resolve(hitResult(found.entry, found.status)));
-          yield* replayChunks(found.entry.response, found.entry.model);
+          yield* screened(found.entry, found.status).chatStream(call).chunks;
           return;
         }
         record(plan, call.meta, found.status);
