@@ -92,11 +92,9 @@ async function replayFolder(deps: LedgerAdoptionDeps, dir: string): Promise<numb
   let committed = 0;
   for (const name of (await readdir(dir)).filter((n) => LEDGER_SEGMENT.test(n)).sort()) {
     const file = path.join(dir, name);
-    const text = await readFile(file, "utf8").catch((err: NodeJS.ErrnoException) => {
-      if (err.code === "ENOENT") return undefined; // finished by an earlier pass
-      throw err;
-    });
-    if (text === undefined) continue;
+    // Listed a moment ago: gone now means another replica moved the folder (a claim it is about
+    // to undo), so this pass stops rather than go on to remove the folder with the file back in it.
+    const text = await readFile(file, "utf8");
     // A torn last line was never acknowledged: dropped.
     const { records, unreadable } = decodeLedgerSegment(text);
     for (let i = 0; i < records.length; i += batchRows) await commitLedgerBatch(deps, records.slice(i, i + batchRows), "adopted ledger record refused by Postgres; dead-lettered");

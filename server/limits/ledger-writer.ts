@@ -182,10 +182,32 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
     });
   };
 
+  /**
+   * With the disk failing and nothing queued, tries a write: paid calls are shed meanwhile, so
+   * none would append, and without this the capacity would never come back.
+   */
+  const probeDisk = async (): Promise<void> => {
+    const file = path.join(deps.dir, `probe-${process.pid}.tmp`);
+    try {
+      const handle = await open(file, "w");
+      try {
+        await handle.write("\n");
+        if (fsync) await handle.datasync();
+      } finally {
+        await handle.close();
+      }
+      await unlink(file);
+      diskHealthy = true;
+    } catch {
+      // still failing: try again at the next flush
+    }
+  };
+
   const flushOnce = async (): Promise<void> => {
     await serial(async () => {
       await writeQueued();
       if (active !== undefined && active.records.length > 0) seal(active);
+      if (!diskHealthy && queue.length === 0) await probeDisk();
     });
     if (unreadable.length > 0) {
       await deps.store.deadLetter(unreadable);

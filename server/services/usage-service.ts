@@ -1,5 +1,5 @@
 import { toJsonString } from "@bufbuild/protobuf";
-import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   ExportUsageResponseSchema,
@@ -35,6 +35,13 @@ const EXPORT_BATCH = 5000;
 const CHUNK_BYTES = 64 * 1024;
 
 type Query = Omit<UsageAggregateQuery, "offset" | "limit">;
+
+/**
+ * A range bound as the ledger compares it: rows carry whole milliseconds, so a bound with
+ * sub-millisecond nanos is raised to the next millisecond — `[start, end)` then holds exactly
+ * (rounding to the nearest, as `timestampDate` does, counts a row just before `start`).
+ */
+const boundDate = (ts: Timestamp): Date => new Date(Number(ts.seconds) * 1000 + Math.ceil(ts.nanos / 1_000_000));
 
 /**
  * `switchboard.v1.UsageService`: reports straight from the ledger, the authority for money, so
@@ -92,7 +99,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     });
     if (groupBy.includes("tag") && req.groupByTag === "") throw new ConnectError("group_by_tag: required when grouping by tag", Code.InvalidArgument);
     const bucket = BUCKET_NAME[req.bucket];
-    const range = await rangeOf(ctx, req.parent, timestampDate(req.startTime!), timestampDate(req.endTime!), req.filter);
+    const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!), boundDate(req.endTime!), req.filter);
     return { ...range, groupBy, ...(bucket === undefined ? {} : { bucket }), tagKey: req.groupByTag };
   };
 
@@ -128,7 +135,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     },
 
     async listUsageRecords(req, ctx) {
-      const range = await rangeOf(ctx, req.parent, timestampDate(req.startTime!), timestampDate(req.endTime!), req.filter);
+      const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!), boundDate(req.endTime!), req.filter);
       const hash = `ListUsageRecords ${toJsonString(ListUsageRecordsRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
       const after = pageRequest(1, req.pageToken, hash).after;
       if (after !== undefined && !isUsageCursor(after)) throw invalidPageToken();

@@ -1,6 +1,7 @@
 import { sql, type Expression, type Kysely, type SqlBool } from "kysely";
 import { arrayBatchInsert, type EveryColumnListed } from "./array-batch.js";
 import type { Database } from "./schema.js";
+import { storableCopy } from "./storable-text.js";
 
 /** One ledger row: one provider attempt of one model call (attempt ≥ 1), or a cache hit (0). */
 export interface UsageRecordRow {
@@ -173,7 +174,9 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
     },
 
     async deadLetter(entries) {
-      if (entries.length > 0) await db.insertInto("usage_dead_letters").values(entries.map((e) => ({ record: e.record, error: e.error }))).execute();
+      // Made storable: a dead letter is often a line that is unreadable because it holds bytes
+      // Postgres refuses (NUL); refused here, it would be retried as an outage forever.
+      if (entries.length > 0) await db.insertInto("usage_dead_letters").values(entries.map((e) => ({ record: storableCopy(e.record), error: storableCopy(e.error) }))).execute();
     },
 
     async deadLetterCount() {

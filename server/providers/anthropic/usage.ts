@@ -1,3 +1,4 @@
+import { tokenCount } from "../token-count.js";
 import type { ModelFinishReason, TokenUsage } from "../model.js";
 import type { WireUsage } from "./wire.js";
 
@@ -7,14 +8,14 @@ import type { WireUsage } from "./wire.js";
  * includes thinking tokens (`output_tokens_details.thinking_tokens`).
  */
 export function toTokenUsage(usage: WireUsage): TokenUsage {
-  const cacheRead = count(usage.cache_read_input_tokens);
-  const cacheWrite = count(usage.cache_creation_input_tokens);
+  const cacheRead = tokenCount(usage.cache_read_input_tokens);
+  const cacheWrite = tokenCount(usage.cache_creation_input_tokens);
   return {
-    inputTokens: count(usage.input_tokens) + cacheRead + cacheWrite,
-    outputTokens: count(usage.output_tokens),
+    inputTokens: tokenCount(usage.input_tokens) + cacheRead + cacheWrite,
+    outputTokens: tokenCount(usage.output_tokens),
     cachedInputTokens: cacheRead,
     cacheWriteInputTokens: cacheWrite,
-    reasoningTokens: count(usage.output_tokens_details?.thinking_tokens),
+    reasoningTokens: tokenCount(usage.output_tokens_details?.thinking_tokens),
     estimated: false,
   };
 }
@@ -39,6 +40,3 @@ export function toFinishReason(stopReason: string | null | undefined): ModelFini
   }
 }
 
-function count(value: number | null | undefined): number {
-  return typeof value === "number" && Number.isFinite(value) && value > 0 ? value : 0;
-}

@@ -1,6 +1,7 @@
 /**
  * Gemini `GenerateContentResponse` → neutral answer pieces: finish reasons, usage, estimates.
  */
+import { tokenCount } from "../token-count.js";
 import type { ModelFinishReason, TokenUsage } from "../model.js";
 import type { GeminiGenerateRequest, GeminiPart, GeminiUsage } from "./wire.js";
 
@@ -32,12 +33,11 @@ export function finishReasonOf(reason: string | undefined, hasToolCalls: boolean
  * `candidatesTokenCount + thoughtsTokenCount`. Gemini has no cache-write count.
  */
 export function usageOf(u: GeminiUsage): TokenUsage {
-  const n = (v: number | undefined) => (typeof v === "number" && Number.isFinite(v) && v > 0 ? Math.round(v) : 0);
-  const reasoning = n(u.thoughtsTokenCount);
+  const reasoning = tokenCount(u.thoughtsTokenCount);
   return {
-    inputTokens: n(u.promptTokenCount) + n(u.toolUsePromptTokenCount),
-    outputTokens: n(u.candidatesTokenCount) + reasoning,
-    cachedInputTokens: n(u.cachedContentTokenCount),
+    inputTokens: tokenCount(u.promptTokenCount) + tokenCount(u.toolUsePromptTokenCount),
+    outputTokens: tokenCount(u.candidatesTokenCount) + reasoning,
+    cachedInputTokens: tokenCount(u.cachedContentTokenCount),
     cacheWriteInputTokens: 0,
     reasoningTokens: reasoning,
     estimated: false,

@@ -2,6 +2,7 @@
  * OpenAI Chat Completions wire types and the mapping between them and the neutral model types.
  * Private to the OpenAI adapter (and the OpenAI-compatible presets that compose it).
  */
+import { tokenCount } from "../token-count.js";
 import type {
   EmbedRequest,
   JsonObject,
@@ -237,18 +238,15 @@ export function fromWireFinishReason(reason: string | null | undefined): ModelFi
  */
 export function fromWireUsage(u: WireUsage): TokenUsage {
   return {
-    inputTokens: count(u.prompt_tokens),
-    outputTokens: count(u.completion_tokens),
-    cachedInputTokens: count(u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens),
+    inputTokens: tokenCount(u.prompt_tokens),
+    outputTokens: tokenCount(u.completion_tokens),
+    cachedInputTokens: tokenCount(u.prompt_tokens_details?.cached_tokens ?? u.prompt_cache_hit_tokens),
     cacheWriteInputTokens: 0,
-    reasoningTokens: count(u.completion_tokens_details?.reasoning_tokens),
+    reasoningTokens: tokenCount(u.completion_tokens_details?.reasoning_tokens),
     estimated: false,
   };
 }
 
-function count(n: unknown): number {
-  return typeof n === "number" && Number.isFinite(n) && n > 0 ? Math.floor(n) : 0;
-}
 
 export { estimateUsage } from "../usage-estimate.js";
 
