@@ -73,6 +73,12 @@ export interface Reservation {
   readonly heldMicros: bigint;
   /** True once settled or released; later settles are no-ops. */
   readonly settled: boolean;
+  /**
+   * When it was made: its lines' periods are this instant's, and so are the call's usage records'
+   * (the usage stage stamps them with it), so a call that runs across a period's end counts in the
+   * period it was reserved in — in the ledger as in the counters.
+   */
+  readonly at: Date;
 }
 
 /** Why a reservation or extension was refused: the first budget it would have exceeded. */
@@ -382,6 +388,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
           lines: Object.freeze(lines.map(({ budget, period }) => Object.freeze({ budget, period }))),
           heldMicros: 0n,
           settled: false,
+          at,
         },
         lines,
         marker: holdMarkerKey(request.tenant, id),

@@ -338,18 +338,19 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   }
 }
 
-/** `call` as sent: with the retries' cover, and the route's default output cap when the request sets none (what was reserved on). */
+/** `call` as sent: with the retries' cover, its reservation's instant, and the route's default output cap when the request sets none (what was reserved on). */
 function asSent(call: ModelCall, admission: Admission | undefined): ModelCall {
   if (admission === undefined) return call;
   const { coverRetry, routeDefault } = admission;
+  const bookedAt = admission.reservation.at;
   // Not `{ ...call, request }`: see `gated` in rate-limit-stage.ts.
-  if (routeDefault === undefined || call.request.maxOutputTokens !== undefined) return Object.assign({}, call, { coverRetry });
-  return Object.assign({}, call, { request: { ...call.request, maxOutputTokens: routeDefault }, coverRetry });
+  if (routeDefault === undefined || call.request.maxOutputTokens !== undefined) return Object.assign({}, call, { coverRetry, bookedAt });
+  return Object.assign({}, call, { request: { ...call.request, maxOutputTokens: routeDefault }, coverRetry, bookedAt });
 }
 
-/** An embeddings call as sent: with the retries' cover. */
+/** An embeddings call as sent: with the retries' cover and its reservation's instant. */
 function covered(call: EmbedCall, admission: Admission | undefined): EmbedCall {
-  return admission === undefined ? call : Object.assign({}, call, { coverRetry: admission.coverRetry });
+  return admission === undefined ? call : Object.assign({}, call, { coverRetry: admission.coverRetry, bookedAt: admission.reservation.at });
 }
 
 /** The most `tokens` output tokens can cost on any of the targets (at the tier the input reaches). */

@@ -8,7 +8,7 @@ import type { Logger } from "../observability/logger.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import { type CacheStatusName, type CallMeta, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
+import { type CacheStatusName, type CallMeta, type EmbedCall, type ModelCall, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /** Dependencies of {@link createUsageStage}. */
 export interface UsageStageDeps {
@@ -34,6 +34,11 @@ export interface UsageStageDeps {
  * Each call gets a gateway-made call id; `(call id, attempt)` is the ledger's unique key, so the
  * records of one call are written once however often they are replayed.
  *
+ * A record's time is when its call was admitted: the instant of its budget reservation when one
+ * was made (`ModelCall.bookedAt`), else when the call reached this stage. So a call that runs
+ * across the end of a budget period counts in the period it was admitted in — in the ledger
+ * (`GetBudgetStatus`, the counters' seed) as in the counters its settle books.
+ *
  * Shedding (P4): when the buffer cannot take more (Postgres unreachable long enough for the
  * backlog to reach its bound, or the buffer's disk failing), new paid calls are refused with
  * `Unavailable` before anything is sent, rather than records dropped. Calls already running
@@ -42,6 +47,9 @@ export interface UsageStageDeps {
 export function createUsageStage(deps: UsageStageDeps): Stage {
   const clock = deps.clock ?? systemClock;
   const newCallId = deps.newCallId ?? randomUUID;
+
+  /** When `call` was admitted: its budget reservation's instant, else now. */
+  const admittedAt = (call: ModelCall | EmbedCall): Date => call.bookedAt ?? new Date(clock.now());
 
   const admit = (): void => {
     if (!deps.ledger.hasCapacity()) {
@@ -52,9 +60,10 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
     }
   };
 
-  const write = async (meta: CallMeta, callId: string, attempts: readonly AttemptRecord[], hit?: { provider: string; model: string; cacheStatus: CacheStatusName }): Promise<void> => {
+  const write = async (meta: CallMeta, callId: string, at: Date, attempts: readonly AttemptRecord[], hit?: { provider: string; model: string; cacheStatus: CacheStatusName }): Promise<void> => {
     const caller = meta.caller!;
-    const at = new Date(clock.now());
+    // Priced now, as `deps.cost` prices (the version names the prices the cost was computed with).
+    const pricedAt = new Date(clock.now());
     const tags = { ...meta.tags };
     const template = meta.template === undefined ? undefined : { ...meta.template };
     // One literal per record, in the ledger line's field order, the call's tags and template
@@ -83,7 +92,7 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
         cacheWriteInputTokens: a.usage.cacheWriteInputTokens,
         reasoningTokens: a.usage.reasoningTokens,
         costMicros: deps.cost(a.provider, a.model, a.usage),
-        priceVersion: deps.priceVersion(a.provider, a.model, at),
+        priceVersion: deps.priceVersion(a.provider, a.model, pricedAt),
         estimated: a.usage.estimated,
         cacheStatus: hit?.cacheStatus ?? "miss",
       };
@@ -99,20 +108,22 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
 
   /** Runs a unary call, writing its records on success and on failure. */
   const unary = <R extends { attempts: readonly AttemptRecord[]; provider: string; model: string; cacheStatus: CacheStatusName }>(
-    meta: CallMeta,
+    call: ModelCall | EmbedCall,
     run: () => Promise<R>,
   ): Promise<R> => {
+    const { meta } = call;
     if (meta.caller === undefined) return run();
     return callSafely(() => {
       admit();
       const callId = newCallId();
+      const at = admittedAt(call);
       return afterCall(
         run,
-        (result) => write(meta, callId, result.attempts, result).then(() => result),
+        (result) => write(meta, callId, at, result.attempts, result).then(() => result),
         (err) => {
           const accounting = failedCallAccounting(err);
           if (accounting === undefined) throw err;
-          return write(meta, callId, accounting.attempts).then(() => {
+          return write(meta, callId, at, accounting.attempts).then(() => {
             throw err;
           });
         },
@@ -121,8 +132,8 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
   };
 
   return (next: ModelPipeline): ModelPipeline => ({
-    chat: (call) => unary(call.meta, () => next.chat(call)),
-    embed: (call) => unary(call.meta, () => next.embed(call)),
+    chat: (call) => unary(call, () => next.chat(call)),
+    embed: (call) => unary(call, () => next.embed(call)),
     chatStream(call) {
       if (call.meta.caller === undefined) return next.chatStream(call);
       let settle!: (r: ModelStreamResult) => void;
@@ -135,13 +146,14 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
           throw err;
         }
         const callId = newCallId();
+        const at = admittedAt(call);
         const inner = next.chatStream(call);
         try {
           yield* inner.chunks;
         } finally {
           // Reached however the stream ends; the inner stream has started, so its result comes.
           const r = await inner.result();
-          await write(call.meta, callId, r.attempts, r);
+          await write(call.meta, callId, at, r.attempts, r);
           settle(r);
         }
       }

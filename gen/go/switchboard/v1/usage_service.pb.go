@@ -620,7 +620,9 @@ type UsageRecord struct {
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The attempt within the request (1-based; 0 for a cache hit).
 	Attempt uint32 `protobuf:"varint,2,opt,name=attempt,proto3" json:"attempt,omitempty"`
-	// When the attempt ended.
+	// When the call was admitted: for a call under a budget, the instant of its reservation, so a
+	// call that runs across the end of a budget period counts in the period it began in (as the
+	// budget's counters count it); else when it reached the gateway's usage stage.
 	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
 	// Org resource name.
 	Org string `protobuf:"bytes,4,opt,name=org,proto3" json:"org,omitempty"`

@@ -320,7 +320,9 @@ export type UsageRecord = Message<"switchboard.v1.UsageRecord"> & {
   attempt: number;
 
   /**
-   * When the attempt ended.
+   * When the call was admitted: for a call under a budget, the instant of its reservation, so a
+   * call that runs across the end of a budget period counts in the period it began in (as the
+   * budget's counters count it); else when it reached the gateway's usage stage.
    *
    * @generated from field: google.protobuf.Timestamp time = 3;
    */
