@@ -2,6 +2,7 @@ import { appendFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { systemClock, type Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
+import { withoutUrl } from "../observability/log-redaction.js";
 import type { AuditStore } from "../store/audit-store.js";
 import { checkpointJson, signCheckpoint, type AuditCheckpoint } from "./checkpoint.js";
 
@@ -80,8 +81,9 @@ export function createCheckpointExporter(deps: CheckpointExporterDeps, opts: Che
       if (res.ok) return true;
       deps.logger.warn({ status: res.status }, "audit checkpoint: the webhook refused the checkpoint");
     } catch (err) {
-      // The URL may carry a token: only the error's name and message are logged.
-      deps.logger.warn({ err: (err as Error).message }, "audit checkpoint: the webhook could not be reached");
+      // The URL may carry a token: only the error's message is logged, without the URL (Node's
+      // fetch refuses a URL with userinfo with a message that quotes it whole).
+      deps.logger.warn({ err: withoutUrl((err as Error).message, opts.webhookUrl) }, "audit checkpoint: the webhook could not be reached");
     }
     return false;
   };

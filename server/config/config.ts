@@ -275,9 +275,10 @@ export function loadConfig(sources: ConfigSources = {}): Config {
     }
     let doc: unknown;
     try {
-      doc = loadYaml().parse(text) ?? {};
+      // No pretty errors: they quote the lines around the fault, which may hold a secret.
+      doc = loadYaml().parse(text, { prettyErrors: false }) ?? {};
     } catch (err) {
-      throw new ConfigError([{ path: where, message: `invalid YAML: ${(err as Error).message}` }]);
+      throw new ConfigError([{ path: where, message: `invalid YAML: ${(err as Error).message}${yamlPlace(text, err)}` }]);
     }
     if (!isRecord(doc)) throw new ConfigError([{ path: where, message: "the file must hold a mapping at the top" }]);
     Object.assign(raw, doc);
@@ -308,6 +309,16 @@ export function loadConfig(sources: ConfigSources = {}): Config {
  */
 function loadYaml(): typeof import("yaml") {
   return createRequire(import.meta.url)("yaml") as typeof import("yaml");
+}
+
+/** Where a YAML parse error is (` at line 3, column 1`), from its offset: never the text there. */
+function yamlPlace(text: string, err: unknown): string {
+  const pos = (err as { pos?: unknown }).pos;
+  const at = Array.isArray(pos) && typeof pos[0] === "number" ? pos[0] : undefined;
+  if (at === undefined) return "";
+  const before = text.slice(0, at);
+  const lineStart = before.lastIndexOf("\n") + 1;
+  return ` at line ${before.split("\n").length}, column ${at - lineStart + 1}`;
 }
 
 /** Environment values are strings; remember where each came from for error messages. */
@@ -476,7 +487,7 @@ function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknow
   const source = fromEnv ? ` (from ${fromEnv.env})` : "";
   const got = SECRET_PATHS.has(path)
     ? "the value given is not shown (secret)"
-    : `got ${path.includes("url") ? "a value that is not a valid URL" : JSON.stringify(value)}`;
+    : `got ${/url|endpoint/i.test(path) ? "a value that is not a valid URL" : JSON.stringify(value)}`;
   issues.push({ path, message: `must be ${result.expected}, ${got}${source}` });
   return undefined;
 }

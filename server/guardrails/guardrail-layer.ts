@@ -1,5 +1,6 @@
 import type { Kysely } from "kysely";
 import type { Logger } from "../observability/logger.js";
+import { urlForLog } from "../observability/log-redaction.js";
 import { createGuardrailPolicyStore, type GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
 import type { Database } from "../store/schema.js";
 import { createExternalChecker, type ExternalChecker } from "./external-rule.js";
@@ -15,7 +16,8 @@ export interface GuardrailLayer {
 /**
  * Builds the policy store, the resolver that follows it (checked at most once per `pollMs`) and
  * the client of external guardrail services. Failures are logged without content: an external
- * service by its URL, a policy that no longer compiles by its error.
+ * service by its URL (without userinfo or query, which may hold a token), a policy that no longer
+ * compiles by its error.
  */
 export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logger }, opts: { pollMs?: number } = {}): GuardrailLayer {
   const store = createGuardrailPolicyStore(deps.db);
@@ -27,7 +29,7 @@ export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logge
       onError: (err) => deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "guardrail policies: refresh failed; serving the last ones"),
     }),
     external: createExternalChecker({
-      onError: (url, err) => deps.logger.warn({ url, err: err instanceof Error ? err.message : String(err) }, "external guardrail failed"),
+      onError: (url, err) => deps.logger.warn({ url: urlForLog(url), err: err instanceof Error ? err.message : String(err) }, "external guardrail failed"),
     }),
   };
 }

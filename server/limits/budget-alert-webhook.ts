@@ -1,4 +1,5 @@
 import type { Logger } from "../observability/logger.js";
+import { urlForLog, withoutUrl } from "../observability/log-redaction.js";
 
 /** Sends one POST with a JSON body; resolves the HTTP status, rejects on a network error or timeout. */
 export type WebhookPost = (url: string, body: string, headers: Record<string, string>, signal: AbortSignal) => Promise<number>;
@@ -44,7 +45,7 @@ export async function postAlertWebhook(
   let delay = opts.webhookRetryDelayMs ?? 500;
   const body = JSON.stringify(event);
   const headers = { "content-type": "application/json", "user-agent": "switchboard-budget-alerts", "x-switchboard-event-id": event.id };
-  const target = safeTarget(url);
+  const target = urlForLog(url);
   let last = "";
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
@@ -53,7 +54,8 @@ export async function postAlertWebhook(
       last = `HTTP ${status}`;
       if (!retryable(status)) break;
     } catch (err) {
-      last = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      // Node's fetch refuses a URL with userinfo with a message that quotes it whole.
+      last = withoutUrl(err instanceof Error ? `${err.name}: ${err.message}` : String(err), url);
     }
     if (attempt < attempts) {
       await new Promise((resolve) => setTimeout(resolve, delay).unref());
@@ -61,14 +63,4 @@ export async function postAlertWebhook(
     }
   }
   deps.logger.error({ alertId: event.id, webhook: target, error: last }, "budget alert webhook delivery failed");
-}
-
-/** The URL without credentials, query or fragment, for logs. */
-function safeTarget(url: string): string {
-  try {
-    const u = new URL(url);
-    return `${u.protocol}//${u.host}${u.pathname}`;
-  } catch {
-    return "(invalid url)";
-  }
 }

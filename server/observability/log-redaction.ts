@@ -61,3 +61,32 @@ export function redactLogObject<T extends Record<string, unknown>>(obj: T): T {
   }
   return (out ?? obj) as T;
 }
+
+/**
+ * A URL as logs may show it: scheme, host and path, without userinfo, query or fragment, which may
+ * hold a token (`https://user:pass@host`, `?token=`).
+ */
+export function urlForLog(url: string): string {
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname}`;
+  } catch {
+    return "(invalid url)";
+  }
+}
+
+/**
+ * `text` (an error's message) with `url` replaced by {@link urlForLog}'s form, as given and as
+ * `fetch` normalises it: Node's fetch refuses a URL with userinfo with a message quoting it whole.
+ */
+export function withoutUrl(text: string, url: string): string {
+  const forms = [url];
+  try {
+    forms.push(new URL(url).href);
+  } catch {
+    // not a URL: only the text as given is replaced
+  }
+  let out = text;
+  for (const form of forms) out = out.split(form).join(urlForLog(url));
+  return out;
+}
