@@ -4,7 +4,9 @@ import { systemClock, type Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
 import { createAuditStore, type AppendInput, type AuditEvent, type AuditStore } from "../store/audit-store.js";
 import type { Database } from "../store/schema.js";
+import { storableCopy } from "../store/storable-text.js";
 import { chainHash } from "./chain.js";
+import { scrubJson } from "./mask.js";
 import { verifyChain, type ChainVerdict } from "./verify.js";
 
 /** Dependencies of {@link createAuditLog}. */
@@ -64,7 +66,7 @@ export function createAuditLog(deps: AuditLogDeps, opts: AuditLogOptions = {}): 
 
   const append = async (record: AuditRecord): Promise<AuditEvent> => {
     try {
-      return await store.append({ ...record, replica }, () => new Date(clock.now()), chainHash);
+      return await store.append({ ...storable(record), replica }, () => new Date(clock.now()), chainHash);
     } catch (err) {
       // Masked already: the event itself may be logged, so it is not lost without a trace.
       deps.logger.error({ err, audit: { ...record, replica } }, "audit append failed");
@@ -113,6 +115,26 @@ export function createAuditLog(deps: AuditLogDeps, opts: AuditLogOptions = {}): 
       while (pumping !== undefined) await pumping;
     },
     verify: (first, last) => verifyChain(store, first, last),
+  };
+}
+
+/**
+ * `record` as Postgres stores it: text fields and the before/after JSON without NUL or unpaired
+ * surrogates (a resource name comes straight from the request, and is cut at a length that may
+ * split a pair), so the event is neither refused nor stored other than as it was hashed.
+ */
+function storable(record: AuditRecord): AuditRecord {
+  return {
+    ...record,
+    actor: storableCopy(record.actor),
+    actorOrg: storableCopy(record.actorOrg),
+    action: storableCopy(record.action),
+    resource: storableCopy(record.resource),
+    before: record.before === null ? null : scrubJson(record.before),
+    after: record.after === null ? null : scrubJson(record.after),
+    code: storableCopy(record.code),
+    peer: storableCopy(record.peer),
+    requestId: storableCopy(record.requestId),
   };
 }
 

@@ -106,6 +106,9 @@ export interface PromptStore {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
+/** The largest version number `prompt_versions.version` (a Postgres integer) can hold. */
+const MAX_VERSION = 2_147_483_647;
+
 const TEMPLATE_COLUMNS = [
   "prompt_templates.id",
   "prompt_templates.org_id",
@@ -132,7 +135,10 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
   const byId = async (q: Db, id: string) =>
     mapOptional(await templates(q).where("prompt_templates.id", "=", id).where("prompt_templates.deleted_at", "is", null).executeTakeFirst(), toTemplate);
   const versionRow = async (q: Db, templateId: string, version: number) =>
-    mapOptional(await q.selectFrom("prompt_versions").selectAll().where("template_id", "=", templateId).where("version", "=", version).executeTakeFirst(), toVersion);
+    // A pin is a uint32: a number no integer column can hold names no version (not a query error).
+    !Number.isInteger(version) || version < 1 || version > MAX_VERSION
+      ? undefined
+      : mapOptional(await q.selectFrom("prompt_versions").selectAll().where("template_id", "=", templateId).where("version", "=", version).executeTakeFirst(), toVersion);
   const pairOf = async (q: Db, resourceId: string): Promise<TemplateVersionPair | undefined> => {
     const [id, n] = resourceId.split("@");
     const template = await byId(q, id ?? "");

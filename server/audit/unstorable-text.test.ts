@@ -1,0 +1,82 @@
+/**
+ * P21: the `resource` of an audit event comes from the request (`resourceOf` cuts it at 512 UTF-16
+ * units, which can split a surrogate pair), and a refused route alias is recorded in `after`.
+ * Postgres cannot store a NUL or a lone surrogate as the writer would hash it: unscrubbed, the
+ * event was lost, or stored differently so that an untouched chain no longer verified.
+ */
+import { Code, ConnectError } from "@connectrpc/connect";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { generateSecret } from "../auth/key-format.js";
+import { clientsFor, type KeyedClients } from "../../test/support/clients.js";
+import { startTestGateway, type TestGateway } from "../../test/support/gateway.js";
+import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+
+let database: TestDatabase;
+let gw: TestGateway;
+let platform: KeyedClients;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  gw = await startTestGateway({ databaseUrl: database.url });
+  platform = clientsFor(gw.url, gw.adminKey);
+  await platform.tenants.createOrg({ orgId: "alpha", org: { displayName: "alpha" } });
+  await platform.tenants.createTeam({ parent: "orgs/alpha", teamId: "admins", team: {} });
+});
+afterAll(async () => {
+  await gw?.close();
+  await database?.drop();
+});
+
+async function refused(call: Promise<unknown>): Promise<Code | undefined> {
+  try {
+    await call;
+    return undefined;
+  } catch (err) {
+    return ConnectError.from(err).code;
+  }
+}
+
+describe("audit events with text Postgres cannot store as hashed", () => {
+  it("a well-formed resource name longer than 512 chars (emoji at the cut) keeps the chain verifiable", async () => {
+    const stranger = clientsFor(gw.url, generateSecret());
+    const prefix = "orgs/alpha/teams/admins/keys/";
+    // 511 UTF-16 units, then an emoji (a surrogate pair) straddling the 512-unit cut.
+    const name = prefix + "k".repeat(511 - prefix.length) + "\u{1F600}" + "tail";
+    expect(await refused(stranger.keys.revokeKey({ name }))).toBe(Code.Unauthenticated);
+    await gw.server.audit.drain();
+    const verdict = await platform.audit.verifyAuditChain({});
+    expect({ intact: verdict.intact, firstBrokenSequence: verdict.firstBrokenSequence }, "an untouched chain reported as tampered").toEqual({ intact: true, firstBrokenSequence: 0n });
+  });
+
+  it("an unauthenticated attempt naming a resource with U+0000 is still recorded", async () => {
+    const stranger = clientsFor(gw.url, generateSecret());
+    const before = (await gw.server.audit.store.head()).sequence;
+    expect(await refused(stranger.keys.revokeKey({ name: "orgs/alpha/teams/admins/keys/ci\0x" }))).toBe(Code.Unauthenticated);
+    await gw.server.audit.drain();
+    const after = (await gw.server.audit.store.head()).sequence;
+    expect(after - before, "the authentication failure left no audit event").toBe(1n);
+  });
+
+  it("a route denial on /v1/chat/completions naming a model with U+0000 or a lone surrogate is still recorded", async () => {
+    const key = await platform.keys.createKey({
+      parent: "orgs/alpha/teams/admins",
+      keyId: "restricted",
+      key: { scopes: [Scope.INVOKE], allowedRoutes: ["allowed"] },
+    });
+    for (const [requestId, model] of [["oai-nul-route", "secret\\u0000route"], ["oai-surrogate-route", "secret\\ud800route"]] as const) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": requestId, authorization: `Bearer ${key.secret}` },
+        // JSON escapes, as any client may send them.
+        body: `{"model":"${model}","messages":[{"role":"user","content":"hi"}]}`,
+      });
+      await res.body?.cancel();
+      expect(res.status).toBe(403);
+      await gw.server.audit.drain();
+      const events = await gw.server.audit.store.list({ action: "POST /v1/chat/completions" }, { limit: 100 });
+      expect(events.find((e) => e.requestId === requestId), `the route denial ${requestId} left no audit event`).toBeDefined();
+    }
+  });
+
+});
