@@ -24,7 +24,7 @@ describe("P13: stream liveness timeouts", () => {
     const { items, error } = await drain(s.chunks);
     expect(error).toBeUndefined();
     expect(types(items)).toEqual(["start", "text", "text", "finish", "usage"]);
-    expect(items[0]).toEqual({ type: "start", model: "mb" });
+    expect(items[0]).toEqual({ type: "start", model: "mb", provider: "b" });
     expect(text(items)).toBe("Hello world");
     expect(a.calls[0]?.aborted).toBe(true);
     expect(s.attempts().map((x) => [x.outcome, x.error])).toEqual([
@@ -42,7 +42,7 @@ describe("P13: stream liveness timeouts", () => {
     const s = d.chatStream(twoTargets({ idleTimeoutMs: 40, firstTokenTimeoutMs: 5_000 }), chatRequest(), within(5_000));
     const { items, error } = await drain(s.chunks);
     expect(error).toBeUndefined();
-    expect(items.filter((c) => c.type === "start")).toEqual([{ type: "start", model: "mb" }]);
+    expect(items.filter((c) => c.type === "start")).toEqual([{ type: "start", model: "mb", provider: "b" }]);
     expect(s.attempts().map((x) => x.error ?? x.outcome)).toEqual(["the target's stream was idle for 40 ms", "success"]);
   });
 
@@ -129,7 +129,7 @@ describe("P14: mid-stream failures are never spliced and never look successful",
     const { items, error } = await drain(d.chatStream(twoTargets(), chatRequest(), within(5_000)).chunks);
     expect(error).toBeUndefined();
     expect(items).toEqual([
-      { type: "start", model: "mb" },
+      { type: "start", model: "mb", provider: "b" },
       { type: "text", text: "B's" },
       { type: "text", text: " answer" },
       { type: "finish", reason: "stop" },

@@ -84,7 +84,8 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
         drained = true;
         break;
       }
-      const chunk = r.value;
+      // The start names the target serving the stream (one per attempt: a copy costs nothing).
+      const chunk = r.value.type === "start" ? { ...r.value, provider: target.provider } : r.value;
       if (chunk.type === "text") outputText += chunk.text;
       else if (chunk.type === "tool_call") outputText += chunk.argumentsDelta;
       else if (chunk.type === "usage") usage = chunk.usage;

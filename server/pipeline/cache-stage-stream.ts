@@ -1,4 +1,4 @@
-import type { ModelChunk, ModelResponse, ModelToolCall } from "../providers/model.js";
+import type { CacheStatusName, ModelChunk, ModelResponse, ModelToolCall } from "../providers/model.js";
 
 /** Characters of cached text per replayed chunk (cut at a space when one is near). */
 const REPLAY_CHUNK_CHARS = 48;
@@ -8,8 +8,8 @@ const REPLAY_CHUNK_CHARS = 48;
  * pieces, each tool call whole, then one `finish` and one `usage` — so a streaming caller cannot
  * tell a replay from a provider's stream except by `cache_status`.
  */
-export function* replayChunks(response: ModelResponse, model: string): Generator<ModelChunk> {
-  yield { type: "start", model };
+export function* replayChunks(response: ModelResponse, start: { model: string; provider: string; cacheStatus: CacheStatusName }): Generator<ModelChunk> {
+  yield { type: "start", ...start };
   let rest = response.text;
   while (rest.length > 0) {
     let cut = Math.min(rest.length, REPLAY_CHUNK_CHARS);

@@ -189,7 +189,7 @@ describe("cache stage (exact)", () => {
     const stored = await pipeline.chat(call("count"));
     const stream = pipeline.chatStream(call("count"));
     const chunks = await drain(stream.chunks);
-    expect(chunks[0]).toEqual({ type: "start", model: "scripted-model" });
+    expect(chunks[0]).toEqual({ type: "start", model: "scripted-model", provider: stored.provider, cacheStatus: "hit_exact" });
     expect(chunks.filter((c) => c.type === "text").map((c) => (c as { text: string }).text).join("")).toBe(stored.response.text);
     expect(chunks.filter((c) => c.type === "text").length).toBeGreaterThan(1);
     expect(chunks.slice(-2).map((c) => c.type)).toEqual(["finish", "usage"]);

@@ -165,7 +165,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       chat: () => Promise.resolve({ response: entry.response, ...hitResult(entry, status) }),
       chatStream: () => ({
         chunks: (async function* () {
-          yield* replayChunks(entry.response, entry.model);
+          yield* replayChunks(entry.response, { model: entry.model, provider: entry.provider, cacheStatus: status });
         })(),
         result: () => Promise.resolve(hitResult(entry, status)),
       }),
@@ -209,7 +209,8 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         const assembled = createStreamAssembler();
         for await (const chunk of inner.chunks) {
           if (keep !== undefined) assembled.add(chunk);
-          yield chunk;
+          // The start says how the cache took part (one per stream: a copy costs nothing).
+          yield chunk.type === "start" ? { ...chunk, cacheStatus: status } : chunk;
         }
         // Reached only when the stream ended normally and the caller read all of it.
         const response = assembled.response();

@@ -1,6 +1,6 @@
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import type { RateStanding } from "../limits/rate-standing.js";
-import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
+import type { CacheStatusName, EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
 
 /** The verb a model call serves; usage, templates and reports group by it. */
 export type VerbName = "summarize" | "classify" | "extract" | "answer" | "chat" | "embed";
@@ -8,8 +8,7 @@ export type VerbName = "summarize" | "classify" | "extract" | "answer" | "chat" 
 /** How a call may use the response cache (the proto's CacheMode, provider-neutral). */
 export type CacheModeName = "default" | "bypass" | "no_store" | "refresh";
 
-/** How the response cache took part in a call. */
-export type CacheStatusName = "miss" | "hit_exact" | "hit_semantic" | "bypass";
+export type { CacheStatusName };
 
 /**
  * Everything about one call that is not the model request itself: who asks, for what, under which

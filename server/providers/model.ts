@@ -113,8 +113,15 @@ export type ModelChunk =
   | { type: "tool_call"; index: number; id?: string; name?: string; argumentsDelta: string }
   | { type: "finish"; reason: ModelFinishReason }
   | { type: "usage"; usage: TokenUsage }
-  /** Sent once, first, when the provider reports who serves the stream. */
-  | { type: "start"; model: string; providerRequestId?: string };
+  /**
+   * Sent once, first, when the provider reports who serves the stream. Dispatch adds the
+   * `provider` kind of the target serving it; the cache stage adds how it took part (a replayed
+   * hit, or a miss it looked up; a stream it handed through has none: a bypass).
+   */
+  | { type: "start"; model: string; providerRequestId?: string; provider?: string; cacheStatus?: CacheStatusName };
+
+/** How the response cache took part in a call. */
+export type CacheStatusName = "miss" | "hit_exact" | "hit_semantic" | "bypass";
 
 /** What the texts to embed are for (models that distinguish them). */
 export type EmbedInputType = "document" | "query";

@@ -1,6 +1,6 @@
 import type { JsonObject, JsonValue } from "../providers/model.js";
 import { isJsonObject } from "./json-reply.js";
-import { codePointOffset, locateQuote } from "./quote-locator.js";
+import { codePointOffset, createQuoteLocator, type QuoteSpan } from "./quote-locator.js";
 
 /** A document Answer may cite. */
 export interface AnswerSource {
@@ -101,6 +101,7 @@ export function verifyCitations(
   sources: readonly AnswerSource[],
 ): { citations: VerifiedCitation[]; dropped: DroppedCitation[] } {
   const byId = new Map(sources.map((s) => [s.id, s]));
+  const locators = new Map<string, (quote: string) => QuoteSpan | undefined>();
   const citations: VerifiedCitation[] = [];
   const dropped: DroppedCitation[] = [];
   const seen = new Set<string>();
@@ -114,7 +115,9 @@ export function verifyCitations(
       dropped.push({ ...c, reason: "empty_quote" });
       continue;
     }
-    const span = locateQuote(source.text, c.quote);
+    let locate = locators.get(source.id);
+    if (locate === undefined) locators.set(source.id, (locate = createQuoteLocator(source.text)));
+    const span = locate(c.quote);
     if (span === undefined) {
       dropped.push({ ...c, reason: "quote_not_found" });
       continue;

@@ -7,7 +7,7 @@ import {
   type GuardrailViolation,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { connectCodeOf } from "../errors/provider-error-to-connect.js";
-import type { ModelFinishReason, TokenUsage } from "../providers/model.js";
+import type { CacheStatusName, ModelFinishReason, TokenUsage } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { VerbUsage } from "./verb-usage.js";
 
@@ -17,7 +17,7 @@ import type { VerbUsage } from "./verb-usage.js";
  */
 export type ChatStreamEvent =
   /** First event: the stream has content (or ended cleanly) and who serves it. */
-  | { type: "started"; requestId: string; model: string; providerRequestId?: string }
+  | { type: "started"; requestId: string; model: string; providerRequestId?: string; provider: string; cacheStatus: CacheStatusName }
   | { type: "text"; text: string }
   /** A piece of a tool call; concatenate `argumentsDelta` per `index`. */
   | { type: "tool_call"; index: number; id?: string; name?: string; argumentsDelta: string }

@@ -43,7 +43,7 @@ describe("ChatStream", () => {
       ],
     });
     expect(events.map((e) => e.type)).toEqual(["started", "text", "tool_call", "text", "completed"]);
-    expect(events[0]).toEqual({ type: "started", requestId: "req-1", model: "gpt-x", providerRequestId: "prov-1" });
+    expect(events[0]).toEqual({ type: "started", requestId: "req-1", model: "gpt-x", providerRequestId: "prov-1", provider: "", cacheStatus: "bypass" });
     expect(events[2]).toEqual({ type: "tool_call", index: 0, id: "call_1", name: "lookup", argumentsDelta: '{"q":' });
     const done = events.at(-1);
     expect(done?.type === "completed" && [done.finishReason, done.usage.tokens, done.usage.costMicrosUsd, done.usage.provider, done.usage.modelCalls]).toEqual([

@@ -1,5 +1,5 @@
 import type { ModelPipeline, ModelStream } from "../pipeline/model-call.js";
-import { emptyUsage, type ModelChunk, type ModelFinishReason, type TokenUsage } from "../providers/model.js";
+import { emptyUsage, type CacheStatusName, type ModelChunk, type ModelFinishReason, type TokenUsage } from "../providers/model.js";
 import { buildChatCall, type ChatInput } from "./chat-request.js";
 import { failureTerminal, failureUsage, type ChatStreamEvent } from "./chat-stream-events.js";
 import type { VerbContext } from "./verb-context.js";
@@ -55,11 +55,14 @@ export function createChatStreamVerb(deps: ChatStreamDeps): ChatStreamVerb {
     const chunks = stream.chunks[Symbol.asyncIterator]();
     let model = "";
     let providerRequestId: string | undefined;
+    let provider = "";
+    // A stream the cache stage handed through (no cache on the route, or none asked) says nothing: a bypass.
+    let cacheStatus: CacheStatusName = "bypass";
     let started = false;
     let finish: ModelFinishReason = "unknown";
     let tokens: TokenUsage | undefined;
     let ended = false;
-    const startEvent = (): ChatStreamEvent => ({ type: "started", requestId: ctx.requestId, model, ...(providerRequestId === undefined ? {} : { providerRequestId }) });
+    const startEvent = (): ChatStreamEvent => ({ type: "started", requestId: ctx.requestId, model, provider, cacheStatus, ...(providerRequestId === undefined ? {} : { providerRequestId }) });
     try {
       for (;;) {
         let step: IteratorResult<ModelChunk>;
@@ -82,6 +85,8 @@ export function createChatStreamVerb(deps: ChatStreamDeps): ChatStreamVerb {
           case "start":
             model = chunk.model;
             providerRequestId = chunk.providerRequestId;
+            provider = chunk.provider ?? provider;
+            cacheStatus = chunk.cacheStatus ?? cacheStatus;
             break;
           case "finish":
             finish = chunk.reason;

@@ -95,7 +95,9 @@ export function createClassifyVerb(deps: ClassifyDeps): ClassifyVerb {
     };
     const read = (reply: string): LabelScore[] => {
       const parsed = parseJsonReply(reply);
-      const scores = parsed.ok ? readLabelScores(parsed.value, names) : readPlainLabel(reply, names);
+      // A bare name that is also a JSON literal (a label "4", "true") parses; read it as a name too.
+      const fromJson = parsed.ok ? readLabelScores(parsed.value, names) : [];
+      const scores = fromJson.length > 0 ? fromJson : readPlainLabel(reply, names);
       return input.multiLabel ? scores : scores.slice(0, 1);
     };
 

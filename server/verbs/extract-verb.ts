@@ -1,5 +1,5 @@
 import type { ModelPipeline } from "../pipeline/model-call.js";
-import type { JsonObject, ModelMessage } from "../providers/model.js";
+import type { JsonObject, JsonValue, ModelMessage } from "../providers/model.js";
 import { isJsonObject, parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { createSchemaCompiler, formatViolations, SchemaCompileError, type SchemaCompiler, type SchemaValidator, type SchemaViolation } from "./schema-compiler.js";
@@ -53,11 +53,20 @@ function compile(compiler: SchemaCompiler, schema: JsonObject): SchemaValidator 
   }
 }
 
+function validate(validator: SchemaValidator, value: JsonValue): SchemaViolation[] {
+  try {
+    return validator.validate(value);
+  } catch (err) {
+    if (err instanceof SchemaCompileError) throw invalidArgument(`json_schema: ${err.message}`, err);
+    throw err;
+  }
+}
+
 function check(validator: SchemaValidator, reply: string): Checked {
   const parsed = parseJsonReply(reply);
   if (!parsed.ok) return { ok: false, problems: [parsed.error] };
   const violations: SchemaViolation[] = isJsonObject(parsed.value) ? [] : [{ instancePath: "", message: "must be a JSON object" }];
-  violations.push(...validator.validate(parsed.value));
+  violations.push(...validate(validator, parsed.value));
   if (violations.length === 0 && isJsonObject(parsed.value)) return { ok: true, data: parsed.value, json: parsed.json };
   return { ok: false, problems: [formatViolations(violations)] };
 }

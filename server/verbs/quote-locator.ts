@@ -23,44 +23,66 @@ const FOLD: Readonly<Record<string, string>> = {
 interface Normalized {
   text: string;
   /** For each UTF-16 unit of `text`: where its character starts in the original. */
-  starts: number[];
+  starts: Int32Array;
   /** For each UTF-16 unit of `text`: where its character ends in the original. */
-  ends: number[];
+  ends: Int32Array;
 }
 
-/** Whitespace runs become one space; quotation marks and dashes fold to ASCII. */
+// IGNORED and FOLD by UTF-16 unit (each of their characters is one unit).
+const IGNORED_UNITS = new Set([...IGNORED].map((ch) => ch.charCodeAt(0)));
+const FOLD_UNITS = new Map(Object.entries(FOLD).map(([ch, to]) => [ch.charCodeAt(0), to.charCodeAt(0)]));
+
+/** Whether a UTF-16 unit is whitespace as `/\s/u` sees it (every such character is one unit). */
+function isSpace(c: number): boolean {
+  return (
+    (c >= 0x09 && c <= 0x0d) || c === 0x20 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 || c === 0x2029 || c === 0x202f || c === 0x205f || c === 0x3000 || c === 0xfeff
+  );
+}
+
+/**
+ * Whitespace runs become one space; quotation marks and dashes fold to ASCII. Works on UTF-16
+ * units into preallocated arrays (a source runs to megabytes): a surrogate pair is copied as its
+ * two units, both mapped to the pair's span.
+ */
 function normalize(s: string): Normalized {
-  let text = "";
-  const starts: number[] = [];
-  const ends: number[] = [];
+  const units = new Uint16Array(s.length);
+  const starts = new Int32Array(s.length);
+  const ends = new Int32Array(s.length);
+  let n = 0;
   let spaceOpen = false;
   for (let i = 0; i < s.length; ) {
-    const ch = String.fromCodePoint(s.codePointAt(i) ?? 0);
-    const next = i + ch.length;
-    if (IGNORED.has(ch)) {
-      i = next;
-      continue;
-    }
-    if (/\s/u.test(ch)) {
-      if (spaceOpen) ends[ends.length - 1] = next;
+    const c = s.charCodeAt(i);
+    const width = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+    const next = i + width;
+    if (width === 2) {
+      for (let k = 0; k < 2; k++) {
+        units[n] = s.charCodeAt(i + k);
+        starts[n] = i;
+        ends[n++] = next;
+      }
+      spaceOpen = false;
+    } else if (IGNORED_UNITS.has(c)) {
+      // Carries no text.
+    } else if (isSpace(c)) {
+      if (spaceOpen) ends[n - 1] = next;
       else {
-        text += " ";
-        starts.push(i);
-        ends.push(next);
+        units[n] = 0x20;
+        starts[n] = i;
+        ends[n++] = next;
         spaceOpen = true;
       }
     } else {
-      const folded = FOLD[ch] ?? ch;
-      for (let k = 0; k < folded.length; k++) {
-        starts.push(i);
-        ends.push(next);
-      }
-      text += folded;
+      units[n] = FOLD_UNITS.get(c) ?? c;
+      starts[n] = i;
+      ends[n++] = next;
       spaceOpen = false;
     }
     i = next;
   }
-  return { text, starts, ends };
+  // utf16le keeps lone surrogates as they are (a TextDecoder would replace them).
+  const text = Buffer.from(units.buffer, units.byteOffset, n * 2).toString("utf16le");
+  return { text, starts: starts.subarray(0, n), ends: ends.subarray(0, n) };
 }
 
 /** The quote without wrapping quotation marks and leading or trailing ellipses. */
@@ -89,15 +111,26 @@ function normalizedMatch(source: Normalized, quote: string): QuoteSpan | undefin
  * ellipses. `undefined` when it does not occur or is blank.
  */
 export function locateQuote(source: string, quote: string): QuoteSpan | undefined {
-  const trimmed = quote.trim();
-  if (trimmed === "") return undefined;
-  for (const q of [quote, trimmed]) {
-    const at = source.indexOf(q);
-    if (at >= 0) return { start: at, end: at + q.length };
-  }
-  const normalized = normalize(source);
-  const stripped = unwrapped(trimmed);
-  return normalizedMatch(normalized, trimmed) ?? (stripped === "" ? undefined : normalizedMatch(normalized, stripped));
+  return createQuoteLocator(source)(quote);
+}
+
+/**
+ * `locateQuote` for many quotes of one source: the source is normalized at most once, on the
+ * first quote not found verbatim (an answer cites a megabyte source many times).
+ */
+export function createQuoteLocator(source: string): (quote: string) => QuoteSpan | undefined {
+  let normalized: Normalized | undefined;
+  return (quote) => {
+    const trimmed = quote.trim();
+    if (trimmed === "") return undefined;
+    for (const q of [quote, trimmed]) {
+      const at = source.indexOf(q);
+      if (at >= 0) return { start: at, end: at + q.length };
+    }
+    normalized ??= normalize(source);
+    const stripped = unwrapped(trimmed);
+    return normalizedMatch(normalized, trimmed) ?? (stripped === "" ? undefined : normalizedMatch(normalized, stripped));
+  };
 }
 
 /**

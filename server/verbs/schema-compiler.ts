@@ -11,7 +11,7 @@ export interface SchemaViolation {
 
 /** A compiled caller schema. */
 export interface SchemaValidator {
-  /** The violations of `value`; empty when it validates. */
+  /** The violations of `value`; empty when it validates. Throws `SchemaCompileError` when the schema recurses without end on it. */
   validate(value: JsonValue): SchemaViolation[];
 }
 
@@ -48,7 +48,11 @@ function violationOf(e: ErrorObject): SchemaViolation {
   return { instancePath: e.instancePath, message: `${e.message ?? "is invalid"}${extra}${allowed}` };
 }
 
-const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false } as const;
+const ENDLESS = "the schema never finishes validating (a $ref cycle that consumes no input)";
+
+// `ownProperties`: a model's JSON is parsed into plain objects, whose inherited `constructor`,
+// `toString`, … must count as absent (else a required one is "present" and an optional one fails).
+const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false, ownProperties: true } as const;
 
 /**
  * Creates a compiler. Ajv runs with strict mode off (unknown keywords such as vendor annotations
@@ -79,7 +83,11 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
       try {
         if (ajv.validateSchema(schema) !== true) throw new SchemaCompileError(schemaProblems(ajv.errors ?? []));
         fn = ajv.compile(schema);
+        // A `$ref` cycle that consumes no input (`{"allOf": [{"$ref": "#"}]}`) compiles but never
+        // ends validating: found here on an empty object, before any model call.
+        fn({});
       } catch (err) {
+        if (err instanceof RangeError) throw new SchemaCompileError(ENDLESS);
         if (err instanceof SchemaCompileError) throw err;
         throw new SchemaCompileError(err instanceof Error ? err.message : String(err));
       } finally {
@@ -87,7 +95,13 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
       }
       const validator: SchemaValidator = {
         validate(value) {
-          return fn(value) ? [] : (fn.errors ?? []).map(violationOf);
+          try {
+            return fn(value) ? [] : (fn.errors ?? []).map(violationOf);
+          } catch (err) {
+            // The same cycle reached only through a property the empty object lacks.
+            if (err instanceof RangeError) throw new SchemaCompileError(ENDLESS);
+            throw err;
+          }
         },
       };
       cache.set(key, validator);

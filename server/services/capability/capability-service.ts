@@ -26,7 +26,7 @@ import { createSummarizeVerb, type SummaryStyle as VerbSummaryStyle } from "../.
 import type { VerbUsage } from "../../verbs/verb-usage.js";
 import { callerOf } from "../caller.js";
 import { finishReasonToProto, messagesFromProto, messageToProto, responseFormatFromProto, structToJson, toolChoiceFromProto, toolsFromProto } from "./chat-mapping.js";
-import { usageToProto } from "./usage-to-proto.js";
+import { CACHE_STATUS, usageToProto } from "./usage-to-proto.js";
 import type { TemplateResolver } from "../../verbs/templates/template-resolver.js";
 import type { VerbContext } from "../../verbs/verb-context.js";
 import { verbContextOf, type RouteCapabilities, type VerbContextDefaults } from "./verb-context-of.js";
@@ -128,7 +128,7 @@ export function createCapabilityService(deps: CapabilityServiceDeps): ServiceImp
       for await (const e of verbs.chatStream(chatInput(req), vctx)) {
         switch (e.type) {
           case "started":
-            yield create(ChatStreamResponseSchema, { event: { case: "started", value: { requestId: e.requestId, model: e.model } } });
+            yield create(ChatStreamResponseSchema, { event: { case: "started", value: { requestId: e.requestId, provider: e.provider, model: e.model, cacheStatus: CACHE_STATUS[e.cacheStatus] } } });
             break;
           case "text":
             firstTokenAt ??= performance.now();

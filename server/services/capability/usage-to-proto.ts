@@ -5,7 +5,8 @@ import { toProtoAttempt } from "../../dispatch/attempt-record.js";
 import type { CacheStatusName } from "../../pipeline/model-call.js";
 import type { VerbUsage } from "../../verbs/verb-usage.js";
 
-const CACHE_STATUS: Record<CacheStatusName, CacheStatus> = {
+/** The proto's name for each way the cache took part. */
+export const CACHE_STATUS: Record<CacheStatusName, CacheStatus> = {
   miss: CacheStatus.MISS,
   hit_exact: CacheStatus.HIT_EXACT,
   hit_semantic: CacheStatus.HIT_SEMANTIC,
