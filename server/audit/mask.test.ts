@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { BudgetSchema } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
 import { CreateCredentialRequestSchema, UpdateCredentialRequestSchema } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
 import { CreateKeyResponseSchema } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { generateSecret } from "../auth/key-format.js";
@@ -21,6 +22,13 @@ describe("audit masking", () => {
     expect(maskedJson(UpdateCredentialRequestSchema, create(UpdateCredentialRequestSchema, { credential: { name: "credentials/x" } }))).toEqual({
       credential: { name: "credentials/x" },
     });
+  });
+
+  it("masks a budget's alert webhook URL, which may carry a token", () => {
+    const url = "https://alerts:hookpass@hooks.example/budget?token=abc123";
+    const budget = maskedJson(BudgetSchema, create(BudgetSchema, { name: "orgs/a/budgets/b", limitMicrosUsd: 5n, alertWebhookUrl: url }));
+    expect(budget).toMatchObject({ name: "orgs/a/budgets/b", alertWebhookUrl: MASKED });
+    expect(JSON.stringify(budget)).not.toContain("hookpass");
   });
 
   it("does not change the message it masks", () => {

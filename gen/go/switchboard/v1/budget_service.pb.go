@@ -40,7 +40,8 @@ type Budget struct {
 	TimeZone string `protobuf:"bytes,5,opt,name=time_zone,json=timeZone,proto3" json:"time_zone,omitempty"`
 	// Percentages of the cap at which a soft alert fires (for example 50, 80, 100).
 	AlertThresholdsPercent []uint32 `protobuf:"varint,6,rep,packed,name=alert_thresholds_percent,json=alertThresholdsPercent,proto3" json:"alert_thresholds_percent,omitempty"`
-	// Webhook URL alerts are posted to, besides the log.
+	// Webhook URL alerts are posted to, besides the log. Sensitive: it may carry a token, so the
+	// audit log records that it was set, never its value.
 	AlertWebhookUrl string `protobuf:"bytes,7,opt,name=alert_webhook_url,json=alertWebhookUrl,proto3" json:"alert_webhook_url,omitempty"`
 	// Derived: the level of `target`.
 	Level BudgetLevel `protobuf:"varint,8,opt,name=level,proto3,enum=switchboard.v1.BudgetLevel" json:"level,omitempty"`
@@ -1431,7 +1432,7 @@ var File_switchboard_v1_budget_service_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_budget_service_proto_rawDesc = "" +
 	"\n" +
-	"#switchboard/v1/budget_service.proto\x12\x0eswitchboard.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"switchboard/v1/error_details.proto\x1a\x1cswitchboard/v1/options.proto\"\x9c\x04\n" +
+	"#switchboard/v1/budget_service.proto\x12\x0eswitchboard.v1\x1a\x1bbuf/validate/validate.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"switchboard/v1/error_details.proto\x1a\x1cswitchboard/v1/options.proto\"\xa0\x04\n" +
 	"\x06Budget\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\"\n" +
 	"\x06target\x18\x02 \x01(\tB\n" +
@@ -1442,8 +1443,8 @@ const file_switchboard_v1_budget_service_proto_rawDesc = "" +
 	"\ttime_zone\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\btimeZone\x12J\n" +
 	"\x18alert_thresholds_percent\x18\x06 \x03(\rB\x10\xbaH\r\x92\x01\n" +
 	"\x10\n" +
-	"\"\x06*\x04\x18d(\x01R\x16alertThresholdsPercent\x12F\n" +
-	"\x11alert_webhook_url\x18\a \x01(\tB\x1a\xbaH\x17r\x15\x18\x80\x102\x10^(https?://.+)?$R\x0falertWebhookUrl\x121\n" +
+	"\"\x06*\x04\x18d(\x01R\x16alertThresholdsPercent\x12J\n" +
+	"\x11alert_webhook_url\x18\a \x01(\tB\x1e\xbaH\x17r\x15\x18\x80\x102\x10^(https?://.+)?$\xe8\xa3\x19\x01R\x0falertWebhookUrl\x121\n" +
 	"\x05level\x18\b \x01(\x0e2\x1b.switchboard.v1.BudgetLevelR\x05level\x12;\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
