@@ -35,6 +35,8 @@ export type ExternalVerdict =
 /** Calls teams' `switchboard.ext.v1.GuardrailCheckService` implementations. */
 export interface ExternalChecker {
   check(req: ExternalCheckRequest): Promise<ExternalVerdict>;
+  /** Service URLs a client is kept for now (at most `maxClients`). */
+  clients(): number;
 }
 
 /**
@@ -52,6 +54,12 @@ const contentLength: Interceptor = (next) => async (req) => {
 export interface ExternalCheckerOptions {
   /** Told about every failed or timed-out call (with the URL, never the content). */
   onError?: (url: string, err: unknown) => void;
+  /**
+   * Clients kept, the least recently used let go beyond it (default 256): a URL is a tenant's
+   * setting (one with a rotating `?token=` is a new URL each time), so the set must not grow with
+   * the process's life (P24).
+   */
+  maxClients?: number;
 }
 
 /**
@@ -61,16 +69,20 @@ export interface ExternalCheckerOptions {
  * and `unavailable` (which the stage treats as a block) when it fails closed — the default.
  */
 export function createExternalChecker(opts: ExternalCheckerOptions = {}): ExternalChecker {
+  const maxClients = opts.maxClients ?? 256;
+  // A Map in use order: each use moves its URL to the end, so the first is the least recent.
   const clients = new Map<string, Client<typeof GuardrailCheckService>>();
   const clientFor = (url: string) => {
     let client = clients.get(url);
     if (client === undefined) {
       client = createClient(GuardrailCheckService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [contentLength] }));
-      clients.set(url, client);
-    }
+      if (clients.size >= maxClients) clients.delete(clients.keys().next().value as string);
+    } else clients.delete(url);
+    clients.set(url, client);
     return client;
   };
   return {
+    clients: () => clients.size,
     async check(req) {
       const failed = (err: unknown): ExternalVerdict => {
         opts.onError?.(req.url, err);

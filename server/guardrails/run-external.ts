@@ -18,7 +18,7 @@ export interface ExternalOutcome {
  * redacted them, so a team's service never receives what Switchboard already masked.
  */
 export async function runExternalRules(
-  checker: ExternalChecker,
+  checker: Pick<ExternalChecker, "check">,
   policies: readonly CompiledPolicy[],
   stage: GuardrailStageName,
   contents: readonly ExternalContent[],

@@ -15,7 +15,7 @@ import { guardrailCallMeta, guardrailPipeline } from "./guardrail-stage.testing.
 
 type RuleInit = MessageInitShape<typeof GuardrailPolicySchema>["rules"];
 
-function pipelineWith(rules: RuleInit, steps: ScriptedStep[], external?: ExternalChecker) {
+function pipelineWith(rules: RuleInit, steps: ScriptedStep[], external?: Pick<ExternalChecker, "check">) {
   return guardrailPipeline({ rules }, steps, external === undefined ? {} : { external });
 }
 
@@ -114,7 +114,7 @@ describe("guardrail stages", () => {
     expect((await pipeline.chat(call("What is the capital of France?"))).response.text).toBe("ok");
 
     const external = { id: "ext", stage: GuardrailStage.INPUT, action: GuardrailAction.BLOCK, check: { case: "external" as const, value: { url: "http://127.0.0.1:1" } } };
-    const down: ExternalChecker = { check: async (req) => (req.failOpen ? { decision: "allow" } : { decision: "unavailable", field: req.contents[0]!.field }) };
+    const down: Pick<ExternalChecker, "check"> = { check: async (req) => (req.failOpen ? { decision: "allow" } : { decision: "unavailable", field: req.contents[0]!.field }) };
     const ext = pipelineWith([external], [{ type: "answer", text: "ok" }], down);
     expect((await violation(ext.pipeline.chat(call("hello")))).detail?.category).toBe("EXTERNAL_UNAVAILABLE");
   });

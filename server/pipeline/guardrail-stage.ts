@@ -16,7 +16,7 @@ export interface GuardrailStageDeps {
    * memory (undefined when not known yet), so a stream no policy covers is handed through unwrapped.
    */
   policies: { forCall(meta: CallMeta): Promise<CompiledPolicy[]>; peek?(meta: CallMeta): CompiledPolicy[] | undefined };
-  external: ExternalChecker;
+  external: Pick<ExternalChecker, "check">;
   logger: Logger;
   /** The in-process rules' engine (default: the built-in detectors); failures fail closed (P22). */
   analyzer?: GuardrailAnalyzer | undefined;
