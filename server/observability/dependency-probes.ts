@@ -20,20 +20,27 @@ export interface ProvidersProbeDeps {
 
 /**
  * Providers: degraded while some route has every target's circuit breaker open (no request of
- * that route can be sent until a breaker half-opens). Names at most five such routes.
+ * that route can be sent until a breaker half-opens). The reason names at most five of the
+ * gateway-wide routes (the operator's configuration) and only counts the routes orgs made:
+ * `/readyz` answers anyone who can reach it, and a tenant's route aliases and org ids are theirs.
  */
 export function providersProbe(deps: ProvidersProbeDeps): DependencyProbe {
   return {
     name: "providers",
     async check() {
       const dark: string[] = [];
+      let orgRoutes = 0;
       for (const { orgId, route } of deps.routes.list()) {
-        if (route.targets.length === 0) continue;
-        if (route.targets.every((t) => deps.breakers.peek(t) === "open")) dark.push(orgId === undefined ? route.alias : `${route.alias} (org ${orgId})`);
+        if (route.targets.length === 0 || !route.targets.every((t) => deps.breakers.peek(t) === "open")) continue;
+        if (orgId === undefined) dark.push(route.alias);
+        else orgRoutes++;
       }
-      if (dark.length === 0) return undefined;
-      const named = dark.slice(0, 5).join(", ");
-      return `every target's circuit is open on route${dark.length > 1 ? "s" : ""} ${named}${dark.length > 5 ? ` and ${dark.length - 5} more` : ""}`;
+      if (dark.length === 0 && orgRoutes === 0) return undefined;
+      const named = dark.slice(0, 5);
+      const more = dark.length - named.length;
+      const parts = [...named, ...(more > 0 ? [`${more} more`] : []), ...(orgRoutes > 0 ? [`${orgRoutes} route${orgRoutes > 1 ? "s" : ""} of orgs`] : [])];
+      const list = parts.length > 1 ? `${parts.slice(0, -1).join(", ")} and ${parts.at(-1)!}` : parts[0]!;
+      return `every target's circuit is open on ${dark.length + orgRoutes > 1 ? "routes" : "route"} ${list}`;
     },
   };
 }
