@@ -33,7 +33,8 @@ const DAY = 86_400_000;
  * - the first call with a key runs; its response (every message, for ChatStream) is stored;
  * - a repeat with the same key and the same request returns that response, and no provider is
  *   called again (header `idempotent-replayed: true`);
- * - the same key with a different request (or method) is `FailedPrecondition` (the draft's 422);
+ * - the same key with a different request (or method), or from another virtual key of the org,
+ *   is `FailedPrecondition` (the draft's 422): a replay runs none of the verb's checks;
  * - a repeat while the first call still runs is `Aborted` (the draft's 409): retry later.
  *
  * Only successes are stored: a call that fails gives its key back, so the caller can retry the
@@ -62,7 +63,7 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
     const forward = req.stream ? { ...req, message: once(message) } : req;
     const key = (message as { options?: { idempotencyKey?: string } }).options?.idempotencyKey ?? "";
     if (principal === undefined || key === "") return next(forward);
-    const id = { orgId: principal.orgId, key, method: req.method.name, fingerprint: fingerprint(req.method.input, message) };
+    const id = { orgId: principal.orgId, key, method: req.method.name, fingerprint: fingerprint(principal.keyId, req.method.input, message) };
     let claim;
     try {
       claim = await deps.store.claim(id, { leaseMs, retentionMs });
@@ -118,12 +119,23 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
           }
           ok = true;
         } finally {
-          if (ok) await store(seen);
+          // A stream that reports its failure in-band (ChatStream's terminal events other than
+          // `completed`) ended the RPC normally but is not a success: its key is given back too.
+          if (ok && !failedInBand(seen.at(-1))) await store(seen);
           else await release();
         }
       })(),
     };
   };
+}
+
+/** ChatStream's terminal events that report a failure: the stream was cut, failed upstream, or ran out of budget. */
+const FAILED_TERMINALS = new Set(["truncated", "upstreamError", "budgetExhausted"]);
+
+/** Whether a server stream's last message is a terminal event that reports a failure. */
+function failedInBand(last: MessageShape<DescMessage> | undefined): boolean {
+  const event = (last as { event?: { case?: unknown } } | undefined)?.event;
+  return typeof event?.case === "string" && FAILED_TERMINALS.has(event.case);
 }
 
 /** The stored messages a repeat is answered with, set by the interceptor for the handler. */
@@ -152,10 +164,16 @@ export function withIdempotentReplay<S extends DescService>(service: S, impl: Se
 }
 
 /** Hash of the request without its idempotency key, independent of map and field order. */
-function fingerprint(schema: DescMessage, message: MessageShape<DescMessage>): string {
+/**
+ * What makes a repeat the same request: the calling key and the request without its idempotency
+ * key. The key is in it because a stored answer is replayed without running the verb — so
+ * without the key's own checks (the routes it may use): another key of the org sending the same
+ * request under the same idempotency key gets `failed_precondition`, never the first key's answer.
+ */
+function fingerprint(keyId: string, schema: DescMessage, message: MessageShape<DescMessage>): string {
   const copy = clone(schema, message) as MessageShape<DescMessage> & { options?: { idempotencyKey: string } };
   if (copy.options !== undefined) copy.options.idempotencyKey = "";
-  return createHash("sha256").update(canonical(toJson(schema, copy))).digest("hex");
+  return createHash("sha256").update(keyId).update("\n").update(canonical(toJson(schema, copy))).digest("hex");
 }
 
 function canonical(value: unknown): string {
