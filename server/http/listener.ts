@@ -1,5 +1,5 @@
-import { createServer as createHttp1Server, type Server as Http1Server } from "node:http";
-import { createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
+import { createServer as createHttp1Server, type Server as Http1Server, type ServerResponse } from "node:http";
+import { constants as h2Constants, createServer as createHttp2Server, type Http2Server, type ServerHttp2Session } from "node:http2";
 import { createServer as createNetServer, type AddressInfo, type Socket } from "node:net";
 import type { RequestHandler } from "../server.js";
 import { SESSION_POLICY, superviseSession, type SessionPolicy } from "./h2-sessions.js";
@@ -59,9 +59,22 @@ export interface Listener {
  */
 export async function listen(handler: RequestHandler, opts: ListenOptions): Promise<Listener> {
   let inFlight = 0;
+  let draining = false;
+  /** HTTP/1.1 responses in flight, to answer with `Connection: close` once draining. */
+  const h1Responses = new Set<ServerResponse>();
   const counted: RequestHandler = (req, res) => {
     inFlight++;
-    res.once("close", () => inFlight--);
+    if (req.httpVersionMajor === 1) {
+      const h1Res = res as ServerResponse;
+      // HTTP/1.1 has no GOAWAY: a keep-alive client (connect-node's Connect transport is one)
+      // would send its next call on the same connection during the drain, to be cut at its end.
+      if (draining) h1Res.shouldKeepAlive = false;
+      h1Responses.add(h1Res);
+      res.once("close", () => {
+        inFlight--;
+        h1Responses.delete(h1Res);
+      });
+    } else res.once("close", () => inFlight--);
     handler(req, res);
   };
   const arrival = opts.h1Arrival ?? REQUEST_ARRIVAL;
@@ -103,9 +116,19 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   let closing: Promise<void> | undefined;
   const shutdown = (graceMs: number): Promise<void> => {
     closing ??= (async () => {
+      draining = true;
+      for (const res of h1Responses) if (!res.headersSent) res.shouldKeepAlive = false;
       const closed = new Promise<void>((resolve) => net.close(() => resolve()));
-      // HTTP/2: GOAWAY lets open streams finish and refuses new ones on the session.
-      for (const session of sessions) session.close();
+      // HTTP/2: GOAWAY lets open streams finish and refuses new ones on the session — in two
+      // steps (RFC 9113 §6.8): first a GOAWAY that refuses nothing, then, once a PING has made
+      // the round trip (the client has seen it and sends no new stream), the one that closes.
+      // A single GOAWAY refuses the calls already on their way (REFUSED_STREAM), which
+      // connect-node's client reports as Internal.
+      for (const session of sessions) {
+        if (session.closed || session.destroyed) continue;
+        session.goaway(h2Constants.NGHTTP2_NO_ERROR, 2 ** 31 - 1);
+        if (!session.ping(() => session.close())) session.close();
+      }
       h1.closeIdleConnections();
       const deadline = Date.now() + graceMs;
       while (inFlight > 0 && Date.now() < deadline) {
