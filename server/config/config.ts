@@ -340,6 +340,8 @@ function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
   const shape = config as unknown as Record<string, Record<string, unknown>>;
   const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"], vault: ["masterKey", "previousMasterKey"], audit: ["checkpointFile", "checkpointWebhookUrl"], telemetry: ["otlpEndpoint"], ledger: ["dir", "sharedDir"], budgets: ["alertWebhookUrl"] };
   for (const [section, value] of Object.entries(raw)) {
+    // A section whose keys are all commented out (`vault:` then `# masterKey: …`) is YAML null: empty.
+    if (value === null && shape[section] !== undefined) continue;
     // Routes are keyed by alias, not by fixed names: parsed and checked like RouteService input.
     if (section === "routes") {
       config.routes = parseConfigRoutes(value, issues);

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from "node:fs/promises";
+import { readFile, unlink, writeFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import * as path from "node:path";
 
@@ -17,11 +17,11 @@ export function thisHolder(): LedgerLockHolder {
   return { pid: process.pid, host: hostname() };
 }
 
-/** The holder named by `dir`'s lock file; undefined when there is none (or it is unreadable). */
-export async function readLedgerLock(dir: string): Promise<LedgerLockHolder | undefined> {
+/** The holder named by `dir`'s lock file `name`; undefined when there is none (or it is unreadable). */
+export async function readLedgerLock(dir: string, name = LEDGER_LOCK): Promise<LedgerLockHolder | undefined> {
   let text: string;
   try {
-    text = (await readFile(path.join(dir, LEDGER_LOCK), "utf8")).trim();
+    text = (await readFile(path.join(dir, name), "utf8")).trim();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
     throw err;
@@ -36,9 +36,31 @@ export async function readLedgerLock(dir: string): Promise<LedgerLockHolder | un
   return undefined;
 }
 
-/** Writes this process into `dir`'s lock file; `exclusive` fails with EEXIST when there is one. */
-export async function writeLedgerLock(dir: string, exclusive: boolean): Promise<void> {
-  await writeFile(path.join(dir, LEDGER_LOCK), JSON.stringify(thisHolder()), exclusive ? { flag: "wx" } : {});
+/** Writes this process into `dir`'s lock file `name`; `exclusive` fails with EEXIST when there is one. */
+export async function writeLedgerLock(dir: string, exclusive: boolean, name = LEDGER_LOCK): Promise<void> {
+  await writeFile(path.join(dir, name), JSON.stringify(thisHolder()), exclusive ? { flag: "wx" } : {});
+}
+
+/**
+ * Claims `dir` for this process through its lock file `name`: refused with `inUse(holder)` while
+ * another live process holds it; a lock left by a process that is gone (a crash) is taken over.
+ * The ledger buffer's folder and the embedded database's folder are each one process's.
+ */
+export async function claimFolder(dir: string, name: string, inUse: (holder: LedgerLockHolder) => Error): Promise<void> {
+  try {
+    await writeLedgerLock(dir, true, name);
+    return;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+  }
+  const holder = await readLedgerLock(dir, name);
+  if (holder !== undefined && holder.pid > 0 && holder.pid !== process.pid && holderAlive(holder)) throw inUse(holder);
+  await writeLedgerLock(dir, false, name);
+}
+
+/** Gives up `dir`'s lock file `name` if this process holds it (at close). */
+export async function releaseFolder(dir: string, name: string): Promise<void> {
+  if ((await readLedgerLock(dir, name))?.pid === process.pid) await unlink(path.join(dir, name)).catch(() => undefined);
 }
 
 /**

@@ -5,7 +5,7 @@ import type { Logger } from "../observability/logger.js";
 import type { UsageRecordRow, UsageStore } from "../store/usage-store.js";
 import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { commitLedgerBatch } from "./ledger-commit.js";
-import { holderAlive, LEDGER_LOCK, readLedgerLock, writeLedgerLock } from "./ledger-lock.js";
+import { claimFolder, LEDGER_LOCK } from "./ledger-lock.js";
 
 /** Dependencies of {@link createLedgerWriter}. */
 export interface LedgerWriterDeps {
@@ -314,17 +314,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
  * gone (a crash) is taken over.
  */
 async function lockDir(dir: string): Promise<void> {
-  try {
-    await writeLedgerLock(dir, true);
-    return;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
-  }
-  const holder = await readLedgerLock(dir);
-  if (holder !== undefined && holder.pid > 0 && holder.pid !== process.pid && holderAlive(holder)) {
-    throw new Error(`the ledger folder ${dir} is in use by process ${holder.pid} on ${holder.host}; give every replica its own ledger.dir`);
-  }
-  await writeLedgerLock(dir, false);
+  await claimFolder(dir, LEDGER_LOCK, (holder) => new Error(`the ledger folder ${dir} is in use by process ${holder.pid} on ${holder.host}; give every replica its own ledger.dir`));
 }
 
 /** Makes a new file's directory entry durable (so a power loss cannot lose the whole file). */

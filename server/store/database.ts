@@ -1,5 +1,7 @@
+import { mkdir } from "node:fs/promises";
 import { Kysely, PostgresDialect, type LogEvent } from "kysely";
 import pg from "pg";
+import { claimFolder, releaseFolder } from "../limits/ledger-lock.js";
 import { withBaselineWasm } from "../runtime/baseline-wasm.js";
 import { createPGliteDialect } from "./pglite-dialect.js";
 import type { Database } from "./schema.js";
@@ -84,16 +86,46 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
   const { PGlite } = await import("@electric-sql/pglite");
   const sharedBuffersMb = opts.sharedBuffersMb ?? DEFAULT_SHARED_BUFFERS_MB;
   if (!Number.isInteger(sharedBuffersMb) || sharedBuffersMb < 1) throw new RangeError(`sharedBuffersMb must be a positive integer, got ${sharedBuffersMb}`);
+  // PGlite creates the folder itself but not its parents: on a fresh clone `.data/pglite` has
+  // neither, and the first `npm start` failed with ENOENT. A plain path (no `scheme://`) is a folder.
+  const dataDir = opts.dataDir ?? "memory://";
+  const onDisk = !dataDir.includes("://");
+  if (onDisk) {
+    await mkdir(dataDir, { recursive: true });
+    // PGlite is a whole Postgres inside the process, and nothing in it notices another process on
+    // the same files: a second gateway on the folder ran as a second, independent database, each
+    // seeing only its own writes, and what it acknowledged (keys, usage rows, audit events) was
+    // lost when the other wrote over it. One process per folder.
+    await claimFolder(
+      dataDir,
+      DATA_DIR_LOCK,
+      (holder) =>
+        new Error(
+          `the embedded database folder ${dataDir} is in use by process ${holder.pid} on ${holder.host}: PGlite serves one process; ` +
+            "give each gateway its own database.dataDir (SWITCHBOARD_DATA_DIR), or run replicas on Postgres (DATABASE_URL)",
+        ),
+    );
+  }
+  const unlock = onDisk ? () => releaseFolder(dataDir, DATA_DIR_LOCK) : undefined;
   const create = () =>
     PGlite.create({
-      dataDir: opts.dataDir ?? "memory://",
+      dataDir,
       // PGlite's own start parameters plus ours; a command-line setting outranks postgresql.conf.
       startParams: [...PGlite.defaultStartParams, "-c", `shared_buffers=${sharedBuffersMb}MB`],
       parsers: { [INT8_OID]: (value: string) => BigInt(value) },
     });
-  const pglite = await (opts.optimizedWasm === true ? create() : withBaselineWasm(create));
-  return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite), ...logOption(opts) }), "pglite");
+  let pglite: Awaited<ReturnType<typeof create>>;
+  try {
+    pglite = await (opts.optimizedWasm === true ? create() : withBaselineWasm(create));
+  } catch (err) {
+    await unlock?.();
+    throw err;
+  }
+  return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite), ...logOption(opts) }), "pglite", unlock);
 }
+
+/** The lock file that marks a PGlite data folder as open by one process. */
+const DATA_DIR_LOCK = "switchboard.lock";
 
 function logOption(opts: DatabaseOptions): { log?: (event: LogEvent) => void } {
   const onQuery = opts.onQuery;
@@ -104,13 +136,13 @@ function logOption(opts: DatabaseOptions): { log?: (event: LogEvent) => void } {
   };
 }
 
-function wrap(db: Kysely<Database>, kind: DatabaseHandle["kind"]): DatabaseHandle {
+function wrap(db: Kysely<Database>, kind: DatabaseHandle["kind"], unlock?: () => Promise<void>): DatabaseHandle {
   let closing: Promise<void> | undefined;
   return {
     db,
     kind,
     close() {
-      closing ??= db.destroy();
+      closing ??= db.destroy().finally(() => unlock?.());
       return closing;
     },
   };
