@@ -1,3 +1,4 @@
+import { MAX_TIMER_MS, timeoutWithin } from "../runtime/node-timer.js";
 import type { BreakerRegistry } from "./breaker.js";
 import type { RetryBudget } from "./retry-budget.js";
 import type { RetryThrottle } from "./retry-throttle.js";
@@ -33,16 +34,9 @@ export interface DispatchEnv {
   estimateUsage: UsageEstimator;
 }
 
-/** The longest delay a Node timer holds (≈ 24.8 days); a longer one fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
-/**
- * The real timer: `setTimeout` with a canceller. A delay beyond a Node timer's range (a route's
- * `720h` timeout, say) is one no call lives to see: no timer, rather than one that fires at once.
- */
+/** The real timer: `setTimeout` with a canceller (none beyond a Node timer's range: `timeoutWithin`). */
 export const realSetTimer: SetTimer = (fn, ms) => {
-  if (ms > MAX_TIMER_MS) return () => {};
-  const handle = setTimeout(fn, Math.max(0, ms));
+  const handle = timeoutWithin(fn, ms);
   return () => clearTimeout(handle);
 };
 

@@ -5,6 +5,7 @@ import { Code, ConnectError, createContextValues, type ContextValues, type Handl
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { compressionNegotiate, encodeEnvelope, envelopeCompress, pipe, transformDecompressEnvelope, transformParseEnvelope, transformSplitEnvelope, type Compression, type MethodSerializationLookup, type Serialization } from "@connectrpc/connect/protocol";
 import { parseContentType, parseTimeout } from "@connectrpc/connect/protocol-connect";
+import { timeoutWithin } from "../runtime/node-timer.js";
 
 /*
  * What a call served without connect-node's universal plumbing needs whatever its protocol and
@@ -102,10 +103,8 @@ export function startCall(
   if (timeoutMs !== undefined) {
     const expire = () => controller.abort(new ConnectError("the operation timed out", Code.DeadlineExceeded));
     if (timeoutMs <= 0) expire();
-    // A Node timer holds at most 2^31-1 ms (≈ 24.8 days) and fires a longer one at once; the
-    // protocols allow more (`connect-timeout-ms`: 10 digits; `grpc-timeout`: up to 99999999H).
-    // A deadline that far out is one no call lives to see: no timer.
-    else if (timeoutMs <= 2 ** 31 - 1) timer = setTimeout(expire, timeoutMs);
+    // The protocols allow more than a Node timer holds (`connect-timeout-ms`: 10 digits).
+    else timer = timeoutWithin(expire, timeoutMs);
   }
   const method = procedure.spec.method;
   const context: HandlerContext = {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, OutgoingHttpHeaders } from "node:http";
 import type { Http2ServerRequest } from "node:http2";
 import { Code, ConnectError } from "@connectrpc/connect";
+import { timeoutWithin } from "../runtime/node-timer.js";
 import type { JsonObject } from "../providers/model.js";
 import { readBody } from "../http/read-body.js";
 import { isObject } from "./json-fields.js";
@@ -46,7 +47,7 @@ export async function readJsonBody(req: HttpRequest, maxBytes: number, deadline:
   });
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(bodyTimeout()), Math.min(Math.max(0, deadline - now()), MAX_TIMER_MS));
+    timer = timeoutWithin(() => reject(bodyTimeout()), deadline - now());
   });
   let body: Buffer;
   try {
@@ -68,9 +69,6 @@ export async function readJsonBody(req: HttpRequest, maxBytes: number, deadline:
   if (!isObject(parsed)) throw new OpenAIRequestError("the request body must be a JSON object", Code.InvalidArgument, { errorCode: "invalid_json" });
   return parsed;
 }
-
-/** The longest delay a Node timer holds (a longer one fires at once). */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** The refusal of a body that did not arrive before the call's deadline: 408, OpenAI's retryable timeout status. */
 const bodyTimeout = () =>
