@@ -4,6 +4,7 @@ import { newId } from "./ids.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
+import { PG_INTEGER_MAX } from "./pg-integer.js";
 
 /** A template as stored. `orgId` null is a global template. */
 export interface PromptTemplateRecord {
@@ -106,9 +107,6 @@ export interface PromptStore {
 
 type Db = Kysely<Database> | Transaction<Database>;
 
-/** The largest version number `prompt_versions.version` (a Postgres integer) can hold. */
-const MAX_VERSION = 2_147_483_647;
-
 const TEMPLATE_COLUMNS = [
   "prompt_templates.id",
   "prompt_templates.org_id",
@@ -136,7 +134,7 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
     mapOptional(await templates(q).where("prompt_templates.id", "=", id).where("prompt_templates.deleted_at", "is", null).executeTakeFirst(), toTemplate);
   const versionRow = async (q: Db, templateId: string, version: number) =>
     // A pin is a uint32: a number no integer column can hold names no version (not a query error).
-    !Number.isInteger(version) || version < 1 || version > MAX_VERSION
+    !Number.isInteger(version) || version < 1 || version > PG_INTEGER_MAX
       ? undefined
       : mapOptional(await q.selectFrom("prompt_versions").selectAll().where("template_id", "=", templateId).where("version", "=", version).executeTakeFirst(), toVersion);
   const pairOf = async (q: Db, resourceId: string): Promise<TemplateVersionPair | undefined> => {

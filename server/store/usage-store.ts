@@ -2,6 +2,7 @@ import { sql, type Expression, type Kysely, type SqlBool } from "kysely";
 import { arrayBatchInsert, type EveryColumnListed } from "./array-batch.js";
 import type { Database } from "./schema.js";
 import { storableCopy } from "./storable-text.js";
+import { PG_INTEGER_MAX } from "./pg-integer.js";
 
 /** One ledger row: one provider attempt of one model call (attempt ≥ 1), or a cache hit (0). */
 export interface UsageRecordRow {
@@ -392,7 +393,7 @@ export function isUsageCursor(after: string): boolean {
 function parseCursor(after: string): { at: Date; callId: string; attempt: number } | undefined {
   try {
     const [at, callId, attempt] = JSON.parse(after) as [string, string, number];
-    if (typeof at !== "string" || typeof callId !== "string" || !Number.isInteger(attempt) || attempt < 0 || attempt > 2_147_483_647) return undefined;
+    if (typeof at !== "string" || typeof callId !== "string" || !Number.isInteger(attempt) || attempt < 0 || attempt > PG_INTEGER_MAX) return undefined;
     if (Number.isNaN(new Date(at).getTime())) return undefined;
     return { at: new Date(at), callId, attempt };
   } catch {
