@@ -2,11 +2,11 @@ import { randomBytes } from "node:crypto";
 import { readdir, readFile, rename, rm, stat, unlink } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
+import { holderAlive, readFolderLock, thisHolder, writeFolderLock } from "../runtime/folder-lock.js";
 import type { UsageStore } from "../store/usage-store.js";
 import { decodeLedgerSegment } from "./ledger-codec.js";
 import { commitLedgerBatch } from "./ledger-commit.js";
-import { holderAlive, LEDGER_LOCK, readLedgerLock, thisHolder, writeLedgerLock } from "./ledger-lock.js";
-import { LEDGER_SEGMENT } from "./ledger-writer.js";
+import { LEDGER_LOCK, LEDGER_SEGMENT } from "./ledger-writer.js";
 
 /** Dependencies of {@link adoptOrphanedLedgers}. */
 export interface LedgerAdoptionDeps {
@@ -55,7 +55,7 @@ export async function adoptOrphanedLedgers(deps: LedgerAdoptionDeps): Promise<Ad
   for (const name of await readdir(deps.root)) {
     const dir = path.join(deps.root, name);
     if (path.resolve(dir) === self || !(await isDirectory(dir))) continue;
-    const holder = await readLedgerLock(dir);
+    const holder = await readFolderLock(dir, LEDGER_LOCK);
     const mine = holder !== undefined && holder.pid === me.pid && holder.host === me.host && name.includes(CLAIMED);
     let claimed = dir;
     if (!mine) {
@@ -67,12 +67,12 @@ export async function adoptOrphanedLedgers(deps: LedgerAdoptionDeps): Promise<Ad
         if ((err as NodeJS.ErrnoException).code === "ENOENT") continue; // another replica won it
         throw err;
       }
-      const now = await readLedgerLock(claimed);
+      const now = await readFolderLock(claimed, LEDGER_LOCK);
       if (now !== undefined && holderAlive(now) && !(now.pid === me.pid && now.host === me.host)) {
         await rename(claimed, dir).catch(() => undefined); // its owner came back: not an orphan
         continue;
       }
-      await writeLedgerLock(claimed, false);
+      await writeFolderLock(claimed, LEDGER_LOCK, false);
     }
     try {
       report.records += await replayFolder(deps, claimed);

@@ -2,10 +2,10 @@ import { constants as fsConstants } from "node:fs";
 import { mkdir, open, readdir, readFile, unlink, type FileHandle } from "node:fs/promises";
 import * as path from "node:path";
 import type { Logger } from "../observability/logger.js";
+import { claimFolder, releaseFolder } from "../runtime/folder-lock.js";
 import type { UsageRecordRow, UsageStore } from "../store/usage-store.js";
 import { decodeLedgerSegment, encodeLedgerLine } from "./ledger-codec.js";
 import { commitLedgerBatch } from "./ledger-commit.js";
-import { claimFolder, LEDGER_LOCK } from "./ledger-lock.js";
 
 /** Dependencies of {@link createLedgerWriter}. */
 export interface LedgerWriterDeps {
@@ -77,6 +77,9 @@ interface Segment {
 const APPEND = fsConstants.O_WRONLY | fsConstants.O_CREAT | fsConstants.O_APPEND;
 /** Undefined where the platform has no `O_DSYNC` (Windows): there each write is followed by `datasync()`. */
 const DSYNC: number | undefined = fsConstants.O_DSYNC;
+
+/** The lock file of a ledger buffer folder (`runtime/folder-lock.ts`). */
+export const LEDGER_LOCK = "ledger.lock";
 
 /** A buffer file's name (also what adoption looks for in orphaned folders). */
 export const LEDGER_SEGMENT = /^ledger-[\w-]+\.jsonl$/;
@@ -303,7 +306,7 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
       for (const segment of [...sealed, ...(active ? [active] : [])]) await segment.handle?.close().catch(() => undefined);
       // With records left, the lock stays: once this process is gone, its next start, or another
       // replica adopting orphaned folders (see `ledger-adoption.ts`), replays them.
-      if (started && pendingCount === 0) await unlink(path.join(deps.dir, LEDGER_LOCK)).catch(() => undefined);
+      if (started && pendingCount === 0) await releaseFolder(deps.dir, LEDGER_LOCK);
     },
   };
 }

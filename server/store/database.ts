@@ -1,7 +1,7 @@
 import { mkdir } from "node:fs/promises";
 import { Kysely, PostgresDialect, type LogEvent } from "kysely";
 import pg from "pg";
-import { claimFolder, releaseFolder } from "../limits/ledger-lock.js";
+import { claimFolder, releaseFolder } from "../runtime/folder-lock.js";
 import { withBaselineWasm } from "../runtime/baseline-wasm.js";
 import { createPGliteDialect } from "./pglite-dialect.js";
 import type { Database } from "./schema.js";
