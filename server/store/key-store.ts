@@ -142,7 +142,9 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
   };
   const byRef = (q: Db, ref: KeyRef, scope: OrgScope) =>
     keys(q, scope).where("orgs.name", "=", ref.orgName).where("teams.name", "=", ref.teamName).where("keys.name", "=", ref.name);
-  const byId = async (q: Db, id: string) => mapOptional(await keys(q, { allOrgs: true }).where("keys.id", "=", id).executeTakeFirst(), toKey);
+  // Read in the caller's scope, also the repeat of an idempotent create: it sees only what the
+  // first call could.
+  const byId = async (q: Db, id: string, scope: OrgScope) => mapOptional(await keys(q, scope).where("keys.id", "=", id).executeTakeFirst(), toKey);
 
   return {
     async findBySecretHmac(secretHmac) {
@@ -194,10 +196,9 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
             .returning("id")
             .executeTakeFirst();
           if (inserted === undefined) return { kind: "exists" as const };
-          return { kind: "created" as const, record: (await byId(tx, id))!, id };
+          return { kind: "created" as const, record: (await byId(tx, id, scope))!, id };
         },
-        // A repeat sees only what the caller's scope does, as the first call did.
-        async (tx, id) => mapOptional(await keys(tx, scope).where("keys.id", "=", id).executeTakeFirst(), toKey),
+        (tx, id) => byId(tx, id, scope),
       );
     },
 
@@ -239,7 +240,7 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
           .set({ ...fieldColumns(patch), updated_at: now })
           .where("id", "=", current.id)
           .execute();
-        return byId(tx, current.id);
+        return byId(tx, current.id, scope);
       });
     },
 
@@ -253,7 +254,7 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
           .where("id", "=", current.id)
           .where("state", "=", "active")
           .execute();
-        return byId(tx, current.id);
+        return byId(tx, current.id, scope);
       });
     },
 
@@ -277,9 +278,9 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
             })
             .where("id", "=", current.id)
             .execute();
-          return { kind: "created" as const, record: (await byId(tx, current.id))!, id: current.id };
+          return { kind: "created" as const, record: (await byId(tx, current.id, scope))!, id: current.id };
         },
-        byId,
+        (tx, id) => byId(tx, id, scope),
       );
     },
   };

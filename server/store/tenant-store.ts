@@ -97,6 +97,9 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
       ])
       .$if(orgId !== undefined, (qb) => qb.where("teams.org_id", "=", orgId!));
   };
+  // Read in the caller's scope, also the repeat of an idempotent create: it sees only what the
+  // first call could.
+  const teamById = async (q: Db, id: string, scope: OrgScope) => mapOptional(await teams(q, scope).where("teams.id", "=", id).executeTakeFirst(), toTeam);
   const getTeamIn = (q: Db, orgName: string, name: string, scope: OrgScope) =>
     teams(q, scope).where("orgs.name", "=", orgName).where("teams.name", "=", name).executeTakeFirst();
 
@@ -178,11 +181,9 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
             .returning("id")
             .executeTakeFirst();
           if (inserted === undefined) return { kind: "exists" as const };
-          const row = await teams(tx, scope).where("teams.id", "=", id).executeTakeFirstOrThrow();
-          return { kind: "created" as const, record: toTeam(row), id };
+          return { kind: "created" as const, record: (await teamById(tx, id, scope))!, id };
         },
-        // A repeat sees only what the caller's scope does, as the first call did.
-        async (tx, id) => mapOptional(await teams(tx, scope).where("teams.id", "=", id).executeTakeFirst(), toTeam),
+        (tx, id) => teamById(tx, id, scope),
       );
     },
 
