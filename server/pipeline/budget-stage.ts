@@ -264,7 +264,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
 
   const stage: Stage = (next: ModelPipeline): ModelPipeline => ({
     chat: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.chat(asSent(call, admission)))),
-    embed: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.embed(covered(call, admission)))),
+    embed: (call) => admitted(call.meta, call.request, true).then((admission) => unary(call.meta, admission, () => next.embed(asSent(call, admission)))),
     chatStream(call) {
       // No budget covers the call: hand the stream through rather than wrap it (every wrapping
       // generator stays in memory as long as the stream is open).
@@ -338,19 +338,18 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   }
 }
 
-/** `call` as sent: with the retries' cover, its reservation's instant, and the route's default output cap when the request sets none (what was reserved on). */
-function asSent(call: ModelCall, admission: Admission | undefined): ModelCall {
+/**
+ * `call` as sent: with the retries' cover, its reservation's instant, and — a chat request that
+ * sets no output cap — the route's default one (what was reserved on).
+ */
+function asSent<C extends ModelCall | EmbedCall>(call: C, admission: Admission | undefined): C {
   if (admission === undefined) return call;
   const { coverRetry, routeDefault } = admission;
-  const bookedAt = admission.reservation.at;
+  const held = { coverRetry, bookedAt: admission.reservation.at };
+  const { request } = call;
   // Not `{ ...call, request }`: see `gated` in rate-limit-stage.ts.
-  if (routeDefault === undefined || call.request.maxOutputTokens !== undefined) return Object.assign({}, call, { coverRetry, bookedAt });
-  return Object.assign({}, call, { request: { ...call.request, maxOutputTokens: routeDefault }, coverRetry, bookedAt });
-}
-
-/** An embeddings call as sent: with the retries' cover and its reservation's instant. */
-function covered(call: EmbedCall, admission: Admission | undefined): EmbedCall {
-  return admission === undefined ? call : Object.assign({}, call, { coverRetry: admission.coverRetry, bookedAt: admission.reservation.at });
+  if (routeDefault === undefined || "inputs" in request || request.maxOutputTokens !== undefined) return Object.assign({}, call, held);
+  return Object.assign({}, call, held, { request: { ...request, maxOutputTokens: routeDefault } });
 }
 
 /** The most `tokens` output tokens can cost on any of the targets (at the tier the input reaches). */

@@ -54,8 +54,12 @@ export interface ModelCall {
   admitted?: Admitted;
   /** See {@link CoverRetry}. */
   coverRetry?: CoverRetry;
-  /** See {@link BookedAt}. */
-  bookedAt?: BookedAt;
+  /**
+   * Set by the budget stage: the instant of the call's reservation, whose budget periods its spend
+   * is booked in. The usage stage stamps the call's records with it, so the ledger puts a call that
+   * runs across a period's end in the same period as the budget's counters. Stages pass it on.
+   */
+  bookedAt?: Date;
 }
 
 /** An embeddings call through the model pipeline. */
@@ -66,8 +70,8 @@ export interface EmbedCall {
   admitted?: Admitted;
   /** See {@link CoverRetry}. */
   coverRetry?: CoverRetry;
-  /** See {@link BookedAt}. */
-  bookedAt?: BookedAt;
+  /** See {@link ModelCall.bookedAt}. */
+  bookedAt?: Date;
 }
 
 /**
@@ -87,13 +91,6 @@ export type Admitted = Promise<unknown>;
  * failure. Never rejects. Stages pass it on with the call.
  */
 export type CoverRetry = (billedMicros: bigint) => Promise<boolean>;
-
-/**
- * Set by the budget stage: the instant of the call's reservation, whose budget periods its spend
- * is booked in. The usage stage stamps the call's records with it, so the ledger puts a call that
- * runs across a period's end in the same period as the budget's counters. Stages pass it on.
- */
-export type BookedAt = Date;
 
 /** What a completed chat call returns to its verb. */
 export interface ModelCallResult {
