@@ -15,7 +15,7 @@
  * - When no `usageMetadata` arrives (and for embeddings, which report none), usage is estimated at
  *   about four characters per token and marked `estimated`.
  */
-import { withPartialUsage } from "./usage-estimate.js";
+import { usageSoFar, withPartialUsage } from "./usage-estimate.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall, TokenUsage } from "./model.js";
@@ -23,7 +23,7 @@ import type { CallContext, Provider, ProviderCapabilities } from "./provider.js"
 import { ProviderError, withUsage } from "./provider-error.js";
 import { blockedError, httpError, streamError } from "./gemini/errors.js";
 import { toGeminiRequest } from "./gemini/request.js";
-import { estimatedUsage, estimateTokens, finishReasonOf, requestChars, usageOf } from "./gemini/response.js";
+import { estimatedUsage, finishReasonOf, requestChars, usageOf } from "./gemini/response.js";
 import type { GeminiEmbedRequest, GeminiEmbedResponse, GeminiErrorBody, GeminiGenerateResponse, GeminiPart, GeminiUsage } from "./gemini/wire.js";
 
 /** Options of {@link createGeminiProvider}. */
@@ -233,15 +233,9 @@ function vectorOf(e: { values?: number[] } | undefined): number[] {
   return values;
 }
 
-/**
- * What a stream that broke had consumed, when a chunk's `usageMetadata` reported it: the reported
- * prompt (cached tokens included) and the output reported or estimated from what arrived,
- * whichever is more; flagged estimated. Undefined when nothing was reported (the caller estimates).
- */
+/** What a stream that broke had consumed, when a chunk's `usageMetadata` reported it (`usageSoFar`); else undefined (the caller estimates). */
 function reportedSoFar(usage: GeminiUsage | undefined, outChars: number): TokenUsage | undefined {
-  if (usage === undefined) return undefined;
-  const reported = usageOf(usage);
-  return { ...reported, outputTokens: Math.max(reported.outputTokens, estimateTokens(outChars)), estimated: true };
+  return usage === undefined ? undefined : usageSoFar(usageOf(usage), outChars);
 }
 
 /** A failure while reading a 200 stream: a dropped connection or oversized event is a broken stream. */

@@ -1,5 +1,5 @@
 import type { ModelChunk, ModelRequest, TokenUsage } from "./model.js";
-import { ProviderError } from "./provider-error.js";
+import { ProviderError, withUsage } from "./provider-error.js";
 
 /**
  * The gateway's own token estimate, used only when a provider reports no usage (a cut stream,
@@ -39,6 +39,16 @@ export function estimateUsage(req: ModelRequest, outputChars: number): TokenUsag
 }
 
 /**
+ * What a stream that broke had consumed, from the provider's last report of it: the reported input
+ * (cached and cache-written tokens included), and the output reported so far or estimated from the
+ * `outputChars` that arrived, whichever is more; flagged estimated. P3: the provider's usage when
+ * present, not an estimate of the characters (which prices cache reads at the full input rate).
+ */
+export function usageSoFar(reported: TokenUsage, outputChars: number): TokenUsage {
+  return { ...reported, outputTokens: Math.max(reported.outputTokens, estimateTokens(outputChars)), estimated: true };
+}
+
+/**
  * Wraps an adapter's stream so that a failure after content carries what was consumed: a
  * `ProviderError` thrown without `usage` gets the estimate of the request and of the text and
  * tool arguments yielded so far. Money is billed for what a broken stream generated (P2).
@@ -52,15 +62,6 @@ export async function* withPartialUsage(req: ModelRequest, stream: AsyncIterable
       yield chunk;
     }
   } catch (err) {
-    if (err instanceof ProviderError && err.usage === undefined && outputChars > 0) {
-      throw new ProviderError(err.kind, err.message, {
-        ...(err.httpStatus === undefined ? {} : { httpStatus: err.httpStatus }),
-        ...(err.retryAfterMs === undefined ? {} : { retryAfterMs: err.retryAfterMs }),
-        ...(err.providerCode === undefined ? {} : { providerCode: err.providerCode }),
-        usage: estimateUsage(req, outputChars),
-        cause: err,
-      });
-    }
-    throw err;
+    throw err instanceof ProviderError && outputChars > 0 ? withUsage(err, estimateUsage(req, outputChars)) : err;
   }
 }

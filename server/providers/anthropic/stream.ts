@@ -2,6 +2,7 @@ import type { SseEvent } from "../http/sse-parser.js";
 import { SseEventTooLargeError } from "../http/sse-parser.js";
 import type { ModelChunk, ModelRequest, TokenUsage } from "../model.js";
 import { ProviderError, withUsage } from "../provider-error.js";
+import { usageSoFar } from "../usage-estimate.js";
 import { classifyStreamError, streamError } from "./errors.js";
 import { estimateTokens, requestChars, toFinishReason, toTokenUsage } from "./usage.js";
 import type { WireStreamEvent, WireUsage } from "./wire.js";
@@ -121,26 +122,25 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
       }
     }
   } catch (err) {
-    if (err instanceof SseEventTooLargeError) throw withReportedUsage(streamError("an event larger than the limit", err), usage, outputReported, outputChars, ctx.req);
-    // The body broke off mid-answer: a cut stream, not a failed connection attempt.
-    if (err instanceof ProviderError && err.kind === "connection") throw withReportedUsage(streamError("the connection closed before message_stop", err), usage, outputReported, outputChars, ctx.req);
-    throw err instanceof ProviderError ? withReportedUsage(err, usage, outputReported, outputChars, ctx.req) : err;
+    // An oversized event, or the body breaking off mid-answer: a cut stream, not a failed connection attempt.
+    const failure =
+      err instanceof SseEventTooLargeError
+        ? streamError("an event larger than the limit", err)
+        : err instanceof ProviderError && err.kind === "connection"
+          ? streamError("the connection closed before message_stop", err)
+          : err;
+    throw failure instanceof ProviderError ? withReportedUsage(failure, usage, outputReported, outputChars) : failure;
   }
-  if (!stopped) throw withReportedUsage(streamError("the stream ended before message_stop"), usage, outputReported, outputChars, ctx.req);
+  if (!stopped) throw withReportedUsage(streamError("the stream ended before message_stop"), usage, outputReported, outputChars);
 }
 
 /**
- * `err` carrying what the stream consumed when `message_start` reported the prompt's tokens: the
- * reported input (cache reads and writes included), and the output reported so far or estimated
- * from what arrived, whichever is more (P3: the provider's usage when present). Else `err` as it is
- * (the caller estimates).
+ * `err` carrying what the stream consumed when `message_start` reported the prompt's tokens (cache
+ * reads and writes included; `usageSoFar`); else `err` as it is (the caller estimates).
  */
-function withReportedUsage(err: ProviderError, usage: WireUsage | undefined, outputReported: boolean, outputChars: number, req: ModelRequest): ProviderError {
-  if (err.usage !== undefined || usage === undefined || typeof usage.input_tokens !== "number") return err;
-  const reported = outputReported ? toTokenUsage(usage).outputTokens : 0;
-  const partial: TokenUsage = { ...finalUsage(usage, false, outputChars, req), estimated: true };
-  partial.outputTokens = Math.max(partial.outputTokens, reported);
-  return withUsage(err, partial);
+function withReportedUsage(err: ProviderError, usage: WireUsage | undefined, outputReported: boolean, outputChars: number): ProviderError {
+  if (usage === undefined || typeof usage.input_tokens !== "number") return err;
+  return withUsage(err, usageSoFar(toTokenUsage(outputReported ? usage : { ...usage, output_tokens: 0 }), outputChars));
 }
 
 function parseEvent(sse: SseEvent): WireStreamEvent {

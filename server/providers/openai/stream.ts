@@ -77,10 +77,13 @@ export async function* readChatStream(providerKind: string, res: HttpResponse, r
     }
   } catch (err) {
     // A connection dropped after the stream began is a cut stream; timeouts and cancels keep their kind.
-    if (err instanceof ProviderError && err.kind === "connection") throw withUsage(streamBroken(providerKind, "connection dropped mid-stream", err), usage);
-    if (err instanceof ProviderError) throw withUsage(err, usage);
-    if (err instanceof SseEventTooLargeError) throw withUsage(streamBroken(providerKind, "event too large", err), usage);
-    throw withUsage(streamBroken(providerKind, "unreadable stream", err), usage);
+    const failure =
+      err instanceof ProviderError
+        ? err.kind === "connection"
+          ? streamBroken(providerKind, "connection dropped mid-stream", err)
+          : err
+        : streamBroken(providerKind, err instanceof SseEventTooLargeError ? "event too large" : "unreadable stream", err);
+    throw withUsage(failure, usage);
   }
   if (!done) throw withUsage(streamBroken(providerKind, "ended without [DONE]"), usage);
   yield { type: "finish", reason: finish ?? "unknown" };
