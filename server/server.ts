@@ -450,6 +450,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     );
     for (const service of SWITCHBOARD_SERVICES) if (!implemented.has(service.typeName)) router.service(service, {});
   };
+  // How long a stream's write may wait for its caller (both front doors' streams).
+  const writeStall = opts.writeStallTimeoutMs === undefined ? {} : { writeStallMs: opts.writeStallTimeoutMs };
   // The OpenAI-compatible front door: the same authenticator and the same model pipeline as the
   // verbs, called directly (no in-process Connect hop), with OpenAI's wire format and errors.
   const openai = createOpenAIHandler(
@@ -464,7 +466,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       audit,
       metrics,
     },
-    { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallMs: opts.writeStallTimeoutMs }) },
+    { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000, ...writeStall },
   );
   // The socket's peer address, for the audit log.
   const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
@@ -476,7 +478,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const shared = { interceptors, readMaxBytes: opts.maxRequestBytes, contextValues };
   const direct: CallOptions = {
     ...shared,
-    ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallMs: opts.writeStallTimeoutMs }),
+    ...writeStall,
     onUnexpected: (err, procedure) => deps.logger.error({ err, procedure }, "connect call failed after its response was due"),
   };
   const methods = createMethodTable(opts.maxRequestBytes);

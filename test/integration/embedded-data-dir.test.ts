@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,44 +5,7 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, describe, expect, it } from "vitest";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-interface Running {
-  child: ChildProcess;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs `server/main.ts` as `npm start` does (see test/integration/main.test.ts). */
-function startMain(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", SWITCHBOARD_PORT: "0", SWITCHBOARD_LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, stdout: () => out, stderr: () => err, exited };
-}
-
-/** The URL once it listens, or undefined when the process exited first. */
-async function listening(run: Running, timeoutMs = 30_000): Promise<string | undefined> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const line = run.stdout().split("\n").find((l) => l.includes('"msg":"listening"'));
-    if (line) return (JSON.parse(line) as { url: string }).url;
-    if (run.child.exitCode !== null) return undefined;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gateway neither started nor exited:\n${run.stdout()}\n${run.stderr()}`);
-}
-
-const bannerKey = (run: Running): string | undefined => /export SWITCHBOARD_KEY=(sb_live_[0-9A-Za-z]+)/.exec(run.stderr())?.[1];
+import { bannerKey, listeningUrl, startMain, type MainProcess } from "../support/main-process.js";
 
 async function keyNames(url: string, key: string): Promise<string[]> {
   const keys = createClient(KeyService, createGrpcTransport({ baseUrl: url }));
@@ -51,7 +13,7 @@ async function keyNames(url: string, key: string): Promise<string[]> {
   return res.keys.map((k) => k.name);
 }
 
-const running: Running[] = [];
+const running: MainProcess[] = [];
 afterAll(() => {
   for (const r of running) r.child.kill("SIGKILL");
 });
@@ -67,14 +29,14 @@ describe("two gateways on one embedded data folder", () => {
     const dataDir = join(base, "pglite");
     const first = startMain({ SWITCHBOARD_DATA_DIR: dataDir });
     running.push(first);
-    const url1 = await listening(first);
+    const url1 = await listeningUrl(first);
     expect(url1, first.stderr()).toBeDefined();
     const key = bannerKey(first)!;
     expect(key).toBeDefined();
 
     const second = startMain({ SWITCHBOARD_DATA_DIR: dataDir, SWITCHBOARD_LEDGER_DIR: join(base, "ledger-2") });
     running.push(second);
-    const url2 = await listening(second);
+    const url2 = await listeningUrl(second);
     if (url2 !== undefined) {
       // It started: show what that costs — a key it acknowledged, invisible to the first.
       const keys = createClient(KeyService, createGrpcTransport({ baseUrl: url2 }));

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -11,52 +10,9 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/hea
 import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
 import { KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { generateSecret } from "../../server/auth/key-format.js";
+import { bannerKey, startMain, waitListening, type MainProcess } from "../support/main-process.js";
 import { createTestDatabase } from "../support/postgres.js";
 import { requireEnv } from "../support/require-env.js";
-
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-interface Running {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-/** Runs `server/main.ts` as `npm start` does, with the given environment on top of a clean one. */
-function startMain(env: Record<string, string>): Running {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/root", SWITCHBOARD_PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let out = "";
-  let err = "";
-  child.stdout!.on("data", (c: Buffer) => (out += c.toString()));
-  child.stderr!.on("data", (c: Buffer) => (err += c.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  return { child, url: "", stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitListening(run: Running, timeoutMs = 30_000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const line = run
-      .stdout()
-      .split("\n")
-      .find((l) => l.includes('"msg":"listening"'));
-    if (line) return (JSON.parse(line) as { url: string }).url;
-    if (run.child.exitCode !== null) break;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`gateway did not start:\n${run.stdout()}\n${run.stderr()}`);
-}
-
-/** The bootstrap secret the banner printed, if it printed one. */
-function bannerKey(run: Running): string | undefined {
-  return /export SWITCHBOARD_KEY=(sb_live_[0-9A-Za-z]+)/.exec(run.stderr())?.[1];
-}
 
 /** Lists the bootstrap org's keys with `key`: the code, or "ok". */
 async function listWith(url: string, key: string): Promise<string> {
@@ -72,7 +28,7 @@ async function checkServing(url: string): Promise<HealthCheckResponse_ServingSta
   return (await health.check({})).status;
 }
 
-const running: Running[] = [];
+const running: MainProcess[] = [];
 afterAll(() => {
   for (const r of running) r.child.kill("SIGKILL");
 });
