@@ -6,9 +6,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { createBreakerRegistry } from "./breaker.js";
-import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
 import { orderTargets } from "./target-order.js";
-import { chatRequest, dispatcherOver, drain, route, seededRandom, within } from "./testing/harness.js";
+import { chatRequest, dispatcherOver, drain, observedRetryBudget, route, seededRandom, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail, textStream } from "./testing/scripted-provider.js";
 
 const asConnect = (e: unknown): ConnectError => {
@@ -111,20 +110,12 @@ describe("P10 retry budget under concurrency", () => {
   it("never has more retries in flight than max(3, 20 % of active requests); hedges count", async () => {
     const a = createScriptedProvider({ kind: "a", script: () => fail("server_error", { httpStatus: 503, delayMs: 15 }) });
     const b = createScriptedProvider({ kind: "b", script: () => fail("server_error", { httpStatus: 503, delayMs: 15 }) });
-    const budget = createRetryBudget();
     let violations = 0;
     let peak = 0;
-    const observed: RetryBudget = {
-      requestStarted: () => budget.requestStarted(),
-      snapshot: () => budget.snapshot(),
-      tryAcquireRetry: (p) => {
-        const slot = budget.tryAcquireRetry(p);
-        const { activeRequests, activeRetries } = budget.snapshot();
-        if (slot && activeRetries > Math.max(3, Math.ceil(0.2 * activeRequests))) violations++;
-        peak = Math.max(peak, activeRetries);
-        return slot;
-      },
-    };
+    const observed = observedRetryBudget((granted, { activeRequests, activeRetries }) => {
+      if (granted && activeRetries > Math.max(3, Math.ceil(0.2 * activeRequests))) violations++;
+      peak = Math.max(peak, activeRetries);
+    });
     const d = dispatcherOver([a, b], { retryBudget: observed });
     const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }], {
       retry: { maxAttempts: 5, throttleMaxTokens: 1000 },
@@ -135,7 +126,7 @@ describe("P10 retry budget under concurrency", () => {
     await Promise.allSettled(Array.from({ length: n }, () => d.chat(r, chatRequest(), within(10_000))));
     expect(violations).toBe(0);
     expect(peak).toBeLessThanOrEqual(Math.max(3, Math.ceil(0.2 * n)));
-    expect(budget.snapshot()).toEqual({ activeRequests: 0, activeRetries: 0 });
+    expect(observed.snapshot()).toEqual({ activeRequests: 0, activeRetries: 0 });
     // Every request has 1 first attempt + at most its fallback; the rest are budgeted retries.
     const upstream = a.calls.length + b.calls.length;
     expect(upstream).toBeGreaterThanOrEqual(n);

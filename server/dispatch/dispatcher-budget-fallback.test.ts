@@ -5,8 +5,8 @@
  */
 import { describe, expect, it } from "vitest";
 import { createBreakerRegistry } from "./breaker.js";
-import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
-import { chatRequest, dispatcherOver, route, within } from "./testing/harness.js";
+import type { RetryBudget } from "./retry-budget.js";
+import { chatRequest, dispatcherOver, observedRetryBudget, route, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail } from "./testing/scripted-provider.js";
 
 /** A budget that refuses every retry and counts the asks. */
@@ -30,24 +30,15 @@ describe("P10: a fallback to an untried, closed target is not a retry", () => {
     // Before: every fallback took a slot, max(3, 20 % of 10) = 3 in flight, so 7 of 10 failed.
     const a = failing("a", 20);
     const b = createScriptedProvider({ kind: "b", script: () => answer("from b", { delayMs: 80 }) });
-    const budget = createRetryBudget();
     let peak = 0;
-    const observed: RetryBudget = {
-      requestStarted: () => budget.requestStarted(),
-      snapshot: () => budget.snapshot(),
-      tryAcquireRetry: (p) => {
-        const slot = budget.tryAcquireRetry(p);
-        peak = Math.max(peak, budget.snapshot().activeRetries);
-        return slot;
-      },
-    };
+    const observed = observedRetryBudget((_granted, { activeRetries }) => (peak = Math.max(peak, activeRetries)));
     const d = dispatcherOver([a, b], { retryBudget: observed });
     const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }], { retry: { maxAttempts: 1 } });
     const results = await Promise.allSettled(Array.from({ length: 10 }, () => d.chat(r, chatRequest(), within(10_000))));
     expect(results.map((x) => x.status)).toEqual(Array.from({ length: 10 }, () => "fulfilled"));
     expect(b.calls).toHaveLength(10);
     expect(peak).toBe(0);
-    expect(budget.snapshot()).toEqual({ activeRequests: 0, activeRetries: 0 });
+    expect(observed.snapshot()).toEqual({ activeRequests: 0, activeRetries: 0 });
   });
 
   it("falls back with the budget exhausted, and asks it nothing", async () => {

@@ -1,5 +1,6 @@
 import type { ModelRequest } from "../../providers/model.js";
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from "../dispatcher.js";
+import { createRetryBudget, type RetryBudget } from "../retry-budget.js";
 import { withDefaults, type RouteInput, type ResolvedRoute } from "../route-types.js";
 import type { ScriptedProvider } from "./scripted-provider.js";
 
@@ -51,4 +52,18 @@ export async function drain<T>(chunks: AsyncIterable<T>): Promise<{ items: T[]; 
   } catch (error) {
     return { items, error };
   }
+}
+
+/** A fresh retry budget that tells `seen` its counts after every retry it is asked for (granted or not). */
+export function observedRetryBudget(seen: (granted: boolean, counts: { activeRequests: number; activeRetries: number }) => void): RetryBudget {
+  const budget = createRetryBudget();
+  return {
+    requestStarted: () => budget.requestStarted(),
+    snapshot: () => budget.snapshot(),
+    tryAcquireRetry: (p) => {
+      const slot = budget.tryAcquireRetry(p);
+      seen(slot !== undefined, budget.snapshot());
+      return slot;
+    },
+  };
 }
