@@ -18,7 +18,7 @@ import type { ModelRequest } from "./model.js";
 import { createOpenAIProvider } from "./openai.js";
 import { classifyHttpError as classifyOpenAI } from "./openai/errors.js";
 import type { Provider } from "./provider.js";
-import { ProviderError } from "./provider-error.js";
+import { KIND_DESCRIPTION, ProviderError } from "./provider-error.js";
 
 const ask: ModelRequest = { model: "m", messages: [{ role: "user", content: [{ type: "text", text: "hello" }] }] };
 const decide = (e: ProviderError) => decideFailure(e, { committed: false, deadlineExpired: false, fallbackOnAuth: true });
@@ -137,6 +137,19 @@ describe("classification of the brief's cases (confirmations)", () => {
       for (const e of [classifyOpenAI("openai", status, {}, "{}"), classifyAnthropic(status, {}, "{}"), classifyGemini(status, {}, "{}")]) {
         expect(decide(e).retrySameTarget, `${status} ${e.kind}`).toBe(false);
       }
+    }
+  });
+
+  it("gives callers the same words for the same failure from every adapter, never the provider's text", () => {
+    const secret = "org-7f3 internal shard eu-4 said no";
+    for (const status of [400, 401, 404, 429, 500]) {
+      const body = JSON.stringify({ error: { message: secret } });
+      const errors = [classifyOpenAI("openai", status, {}, body), classifyAnthropic(status, {}, body), classifyGemini(status, {}, body)];
+      for (const e of errors) {
+        expect(e.message, `${status} ${e.kind}`).toContain(KIND_DESCRIPTION[e.kind]);
+        expect(e.message).not.toContain(secret);
+      }
+      expect(new Set(errors.map((e) => e.kind)).size, `${status}`).toBe(1);
     }
   });
 });

@@ -20,7 +20,7 @@ import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client
 import { parseSse } from "./http/sse-parser.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall, TokenUsage } from "./model.js";
 import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
-import { ProviderError, withUsage } from "./provider-error.js";
+import { KIND_DESCRIPTION, ProviderError, withUsage } from "./provider-error.js";
 import { blockedError, httpError, streamError } from "./gemini/errors.js";
 import { toGeminiRequest } from "./gemini/request.js";
 import { estimatedUsage, finishReasonOf, requestChars, usageOf } from "./gemini/response.js";
@@ -243,5 +243,5 @@ function midStreamError(err: unknown): ProviderError {
   if (err instanceof ProviderError) {
     return err.kind === "connection" ? new ProviderError("stream_error", "the provider's stream was cut", { cause: err }) : err;
   }
-  return new ProviderError("stream_error", "the provider's stream failed", { cause: err });
+  return new ProviderError("stream_error", KIND_DESCRIPTION.stream_error, { cause: err });
 }

@@ -31,6 +31,26 @@ export type ProviderErrorKind =
   /** Aborted through the call's signal. */
   | "cancelled";
 
+/**
+ * What each kind means, written for callers: the message every adapter gives (with its own prefix
+ * or suffix), so a caller reads the same words for the same failure whichever provider served it,
+ * and never the provider's own message text.
+ */
+export const KIND_DESCRIPTION: Readonly<Record<ProviderErrorKind, string>> = Object.freeze({
+  rate_limited: "the provider rate-limited the call",
+  overloaded: "the provider is overloaded",
+  server_error: "the provider failed",
+  timeout: "the provider did not answer in time",
+  connection: "the connection to the provider failed",
+  bad_request: "the provider rejected the request",
+  context_length: "the input is longer than the model's context window",
+  content_filter: "the provider's content filter refused the request",
+  auth: "the provider refused the credential",
+  not_found: "the provider does not know the model or deployment",
+  stream_error: "the provider's stream broke",
+  cancelled: "the call was cancelled",
+});
+
 /** Options of {@link ProviderError}. */
 export interface ProviderErrorInit {
   /**

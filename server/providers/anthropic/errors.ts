@@ -1,25 +1,9 @@
 import { kindOfStatus } from "../http/http-status.js";
 import { parseRetryAfter } from "../http/retry-after.js";
-import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
+import { KIND_DESCRIPTION, ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import type { WireErrorEnvelope } from "./wire.js";
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
-
-/** Caller-safe messages, one per kind; the provider's own message never reaches a caller. */
-const MESSAGES: Record<ProviderErrorKind, string> = {
-  rate_limited: "anthropic rate-limited the call",
-  overloaded: "anthropic is overloaded",
-  server_error: "anthropic failed with a server error",
-  timeout: "anthropic did not answer in time",
-  connection: "the connection to anthropic failed",
-  bad_request: "anthropic rejected the request",
-  context_length: "the input is longer than the model's context window",
-  content_filter: "anthropic refused the content",
-  auth: "anthropic rejected the credential",
-  not_found: "anthropic does not know the model",
-  stream_error: "the anthropic stream broke",
-  cancelled: "the call was cancelled",
-};
 
 /** Anthropic's wording for an input that does not fit the context window (an `invalid_request_error`). */
 const CONTEXT_LENGTH = /prompt is too long|exceed(?:s|ed)? (?:the )?context (?:limit|window)|context window/i;
@@ -51,7 +35,7 @@ export function classifyHttpError(status: number, headers: Headers, bodyText: st
   else if (kind === "bad_request" && (type === undefined || type === "invalid_request_error") && CONTEXT_LENGTH.test(apiMessage)) kind = "context_length";
   const retryAfterMs = kind === "rate_limited" || kind === "overloaded" || status === 503 ? (parseRetryAfter(headers, now) ?? rateLimitResetMs(headers, now)) : undefined;
   const requestId = first(headers["request-id"]);
-  return new ProviderError(kind, MESSAGES[kind], {
+  return new ProviderError(kind, `anthropic: ${KIND_DESCRIPTION[kind]}`, {
     httpStatus: status,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(type === undefined ? {} : { providerCode: type }),
@@ -66,7 +50,7 @@ export function classifyHttpError(status: number, headers: Headers, bodyText: st
 export function classifyStreamError(data: string): ProviderError {
   const type = safeCode(parseEnvelope(data)?.error?.type);
   const kind: ProviderErrorKind = type === "overloaded_error" ? "overloaded" : type === "rate_limit_error" ? "rate_limited" : "stream_error";
-  return new ProviderError(kind, kind === "stream_error" ? "anthropic reported an error mid-stream" : MESSAGES[kind], {
+  return new ProviderError(kind, `anthropic: ${kind === "stream_error" ? "the provider reported an error mid-stream" : KIND_DESCRIPTION[kind]}`, {
     ...(type === undefined ? {} : { providerCode: type }),
     cause: new Error(`anthropic stream error event${type === undefined ? "" : ` ${type}`}`),
   });
@@ -74,7 +58,7 @@ export function classifyStreamError(data: string): ProviderError {
 
 /** A stream that broke: cut, malformed, or out of order. `detail` is ours, never the provider's text. */
 export function streamError(detail: string, cause?: unknown): ProviderError {
-  return new ProviderError("stream_error", `${MESSAGES.stream_error}: ${detail}`, { cause });
+  return new ProviderError("stream_error", `anthropic: ${KIND_DESCRIPTION.stream_error}: ${detail}`, { cause });
 }
 
 /** A 2xx answer whose body is not the JSON the API documents. */

@@ -6,25 +6,10 @@
  */
 import { kindOfStatus } from "../http/http-status.js";
 import { parseRetryAfter } from "../http/retry-after.js";
-import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
+import { KIND_DESCRIPTION, ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import type { GeminiErrorBody } from "./wire.js";
 
 type ErrorInfo = NonNullable<GeminiErrorBody["error"]>;
-
-const MESSAGES: Readonly<Record<ProviderErrorKind, string>> = {
-  rate_limited: "the provider rate-limited the call",
-  overloaded: "the provider is overloaded",
-  server_error: "the provider failed",
-  timeout: "the provider did not answer in time",
-  connection: "the connection to the provider failed",
-  bad_request: "the provider rejected the request",
-  context_length: "the input is longer than the model's context window",
-  content_filter: "the provider's content filter blocked the request",
-  auth: "the provider refused the credential",
-  not_found: "the provider does not know this model",
-  stream_error: "the provider's stream failed",
-  cancelled: "the call was cancelled",
-};
 
 /** A provider code safe to show: Google's enum names only (`RESOURCE_EXHAUSTED`), else undefined. */
 export function safeCode(v: unknown): string | undefined {
@@ -76,7 +61,7 @@ export function httpError(httpStatus: number, headers: Readonly<Record<string, s
   const kind = kindOf(httpStatus, info);
   const retryAfterMs = parseRetryAfter(headers) ?? retryInfoMs(info);
   const code = safeCode(info?.status);
-  return new ProviderError(kind, `${MESSAGES[kind]} (HTTP ${httpStatus}${code ? ` ${code}` : ""})`, {
+  return new ProviderError(kind, `${KIND_DESCRIPTION[kind]} (HTTP ${httpStatus}${code ? ` ${code}` : ""})`, {
     httpStatus,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(code ? { providerCode: code } : {}),
@@ -93,7 +78,7 @@ export function streamError(info: ErrorInfo): ProviderError {
   const final: ProviderErrorKind = kind === "overloaded" || kind === "rate_limited" ? kind : "stream_error";
   const retryAfterMs = retryInfoMs(info);
   const status = safeCode(info.status);
-  return new ProviderError(final, `${MESSAGES[final]} (in-stream error${status ? ` ${status}` : ""})`, {
+  return new ProviderError(final, `${KIND_DESCRIPTION[final]} (in-stream error${status ? ` ${status}` : ""})`, {
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(status ? { providerCode: status } : {}),
   });
@@ -102,5 +87,5 @@ export function streamError(info: ErrorInfo): ProviderError {
 /** The prompt was blocked (`promptFeedback.blockReason`). */
 export function blockedError(reason: unknown): ProviderError {
   const code = safeCode(reason);
-  return new ProviderError("content_filter", `${MESSAGES.content_filter}${code ? ` (${code})` : ""}`, code ? { providerCode: code } : {});
+  return new ProviderError("content_filter", `${KIND_DESCRIPTION.content_filter}${code ? ` (${code})` : ""}`, code ? { providerCode: code } : {});
 }

@@ -4,7 +4,7 @@
  */
 import { kindOfStatus } from "../http/http-status.js";
 import { parseRetryAfter } from "../http/retry-after.js";
-import { ProviderError, type ProviderErrorKind } from "../provider-error.js";
+import { KIND_DESCRIPTION, ProviderError, type ProviderErrorKind } from "../provider-error.js";
 import type { WireError } from "./wire.js";
 
 type Headers = Readonly<Record<string, string | string[] | undefined>>;
@@ -12,22 +12,6 @@ type Headers = Readonly<Record<string, string | string[] | undefined>>;
 const CONTEXT_LENGTH = /context[_ ]length|maximum context|context window|too many tokens|prompt is too long/i;
 const OVERLOADED = /overload/i;
 const RATE_LIMITED = /rate[_ ]?limit/i;
-
-/** A caller-safe description of each kind. */
-const DESCRIPTION: Record<ProviderErrorKind, string> = {
-  rate_limited: "the provider rate-limited the call",
-  overloaded: "the provider is overloaded",
-  server_error: "the provider failed",
-  timeout: "the provider did not answer in time",
-  connection: "the connection to the provider failed",
-  bad_request: "the provider rejected the request",
-  context_length: "the input is longer than the model's context window",
-  content_filter: "the provider's content filter refused the request",
-  auth: "the provider refused the credential",
-  not_found: "the provider does not know the model or deployment",
-  stream_error: "the provider's stream broke",
-  cancelled: "the call was cancelled",
-};
 
 /** The `error` object of an OpenAI envelope, or undefined for any other body. */
 export function parseErrorEnvelope(body: string): WireError | undefined {
@@ -83,7 +67,7 @@ function classify(providerKind: string, status: number, wireStatus: number, head
   }
   const retryAfterMs = parseRetryAfter(headers);
   const where = wireStatus === status ? `HTTP ${status}` : `an error in an HTTP ${wireStatus} answer`;
-  return new ProviderError(kind, `${providerKind}: ${DESCRIPTION[kind]} (${where})`, {
+  return new ProviderError(kind, `${providerKind}: ${KIND_DESCRIPTION[kind]} (${where})`, {
     httpStatus: wireStatus,
     ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
     ...(code === undefined ? {} : { providerCode: code }),
@@ -98,7 +82,7 @@ export function classifyStreamError(providerKind: string, err: WireError): Provi
   const code = codeOf(err);
   const facts = [String(err.code ?? ""), err.type ?? "", err.message ?? ""].join(" ");
   const kind: ProviderErrorKind = OVERLOADED.test(facts) ? "overloaded" : RATE_LIMITED.test(facts) ? "rate_limited" : "stream_error";
-  return new ProviderError(kind, `${providerKind}: ${kind === "stream_error" ? "the provider reported an error mid-stream" : DESCRIPTION[kind]}`, {
+  return new ProviderError(kind, `${providerKind}: ${kind === "stream_error" ? "the provider reported an error mid-stream" : KIND_DESCRIPTION[kind]}`, {
     ...(code === undefined ? {} : { providerCode: code }),
   });
 }
