@@ -40,8 +40,10 @@ const DAY = 86_400_000;
  * Only successes are stored: a call that fails gives its key back, so the caller can retry the
  * same key after a failure (a failure may still have been billed for its attempts; see Usage).
  * Results are kept `retentionMs` (24 h); an in-flight claim whose replica died is taken over
- * after `leaseMs`. If the store cannot be reached, the call is refused with `Unavailable` rather
- * than run without its guarantee.
+ * after `leaseMs`. A call that was only slow, not dead, still answers its caller but neither
+ * stores its answer nor gives the key back: the key belongs to the call that took it over. If the
+ * store cannot be reached, the call is refused with `Unavailable` rather than run without its
+ * guarantee.
  */
 export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts: VerbIdempotencyOptions): Interceptor {
   const services = new Set(opts.services.map((s) => s.typeName));
@@ -88,12 +90,28 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
       case "claimed":
         break;
     }
-    const release = () => deps.store.release(id.orgId, key).catch((err: unknown) => deps.logger.warn({ err }, "releasing an idempotency key failed"));
+    const { held } = claim;
+    // A call that outlived its lease may have lost the key to a repeat, which now runs and owns
+    // it: this call's result is then not stored and its failure gives nothing back (the store
+    // matches the claim's token), or the repeat's answer would be overwritten, or a third call run.
+    const lost = (what: string) => deps.logger.warn({ orgId: id.orgId, method: id.method, leaseMs }, `an idempotent call outlived its lease and its key was taken over; its ${what}`);
+    const release = () =>
+      deps.store.release(held).then(
+        (released) => {
+          if (!released) lost("failure gave nothing back");
+        },
+        (err: unknown) => deps.logger.warn({ err }, "releasing an idempotency key failed"),
+      );
     const store = (messages: readonly MessageShape<DescMessage>[]) =>
-      deps.store.complete(id.orgId, key, frame(messages.map((m) => toBinary(req.method.output, m)))).catch((err: unknown) => {
-        // The claim stays in flight until its lease ends: repeats are refused meanwhile, never re-run.
-        deps.logger.error({ err }, "storing an idempotent result failed");
-      });
+      deps.store.complete(held, frame(messages.map((m) => toBinary(req.method.output, m)))).then(
+        (stored) => {
+          if (!stored) lost("result was not stored");
+        },
+        (err: unknown) => {
+          // The claim stays in flight until its lease ends: repeats are refused meanwhile, never re-run.
+          deps.logger.error({ err }, "storing an idempotent result failed");
+        },
+      );
     let res;
     try {
       res = await next(forward);

@@ -238,6 +238,8 @@ export interface VerbIdempotencyTable {
   response: Uint8Array | null;
   /** An in-flight claim older than this is abandoned (its replica died) and may be taken over. */
   lease_expires_at: Timestamp;
+  /** The claim's random token (migration 0009): only its holder may complete or release it. */
+  owner: string | null;
   created_at: CreatedAt;
 }
 

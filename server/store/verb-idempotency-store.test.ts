@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { createDatabase, type DatabaseHandle } from "./database.js";
 import { migrateToLatest } from "./migrate.js";
-import { createVerbIdempotencyStore, type VerbIdempotencyStore } from "./verb-idempotency-store.js";
+import { createVerbIdempotencyStore, type ClaimOutcome, type HeldClaim, type VerbIdempotencyStore } from "./verb-idempotency-store.js";
 
 let testDb: TestDatabase;
 let handle: DatabaseHandle;
@@ -21,6 +21,13 @@ afterAll(async () => {
 
 const key = (k: string, fingerprint = "f1") => ({ orgId: "org_a", key: k, method: "Chat", fingerprint });
 const opts = { leaseMs: 60_000, retentionMs: 86_400_000 };
+const lapse = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+/** The claim an outcome holds; fails the test if the key was not claimed. */
+function held(outcome: ClaimOutcome): HeldClaim {
+  if (outcome.kind !== "claimed") throw new Error(`expected a claim, got ${outcome.kind}`);
+  return outcome.held;
+}
 
 describe("verb idempotency store", () => {
   it("lets exactly one of many concurrent claims through", async () => {
@@ -30,24 +37,45 @@ describe("verb idempotency store", () => {
   });
 
   it("returns the stored response, refuses another request, and forgets a released claim", async () => {
-    expect(await store.claim(key("k1"), opts)).toEqual({ kind: "claimed" });
-    await store.complete("org_a", "k1", new Uint8Array([1, 2, 3]));
+    expect(await store.complete(held(await store.claim(key("k1"), opts)), new Uint8Array([1, 2, 3]))).toBe(true);
     expect(await store.claim(key("k1"), opts)).toEqual({ kind: "done", response: new Uint8Array([1, 2, 3]) });
     expect(await store.claim(key("k1", "other"), opts)).toEqual({ kind: "mismatch" });
-    expect(await store.claim({ ...key("k1"), orgId: "org_b" }, opts)).toEqual({ kind: "claimed" });
-    expect(await store.claim(key("k2"), opts)).toEqual({ kind: "claimed" });
-    await store.release("org_a", "k2");
-    expect(await store.claim(key("k2"), opts)).toEqual({ kind: "claimed" });
+    expect((await store.claim({ ...key("k1"), orgId: "org_b" }, opts)).kind).toBe("claimed");
+    expect(await store.release(held(await store.claim(key("k2"), opts)))).toBe(true);
+    expect((await store.claim(key("k2"), opts)).kind).toBe("claimed");
   });
 
   it("takes over a claim whose lease ran out, and treats records past retention as absent", async () => {
-    expect(await store.claim(key("lapsed"), { ...opts, leaseMs: 1 })).toEqual({ kind: "claimed" });
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await store.claim(key("lapsed"), opts)).toEqual({ kind: "claimed" });
+    expect((await store.claim(key("lapsed"), { ...opts, leaseMs: 1 })).kind).toBe("claimed");
+    await lapse();
+    const taker = held(await store.claim(key("lapsed"), opts));
     expect(await store.claim(key("lapsed"), opts)).toEqual({ kind: "in_flight" });
-    await store.complete("org_a", "lapsed", new Uint8Array([9]));
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await store.claim(key("lapsed", "new request"), { ...opts, retentionMs: 10 })).toEqual({ kind: "claimed" });
+    await store.complete(taker, new Uint8Array([9]));
+    await lapse();
+    expect((await store.claim(key("lapsed", "new request"), { ...opts, retentionMs: 10 })).kind).toBe("claimed");
     expect(await store.purgeExpired(0)).toBeGreaterThan(0);
+  });
+
+  it("drops a late completion or release by a claim whose lease was taken over", async () => {
+    // A's call outlives its lease; B takes the key over; A finishes late.
+    const a = held(await store.claim(key("late"), { ...opts, leaseMs: 1 }));
+    await lapse();
+    const b = held(await store.claim(key("late"), opts));
+    expect(b.owner).not.toBe(a.owner);
+    expect(await store.complete(a, new Uint8Array([1]))).toBe(false);
+    // B still holds the key: a repeat is refused, not answered with A's result.
+    expect(await store.claim(key("late"), opts)).toEqual({ kind: "in_flight" });
+    expect(await store.complete(b, new Uint8Array([2]))).toBe(true);
+    expect(await store.complete(a, new Uint8Array([1]))).toBe(false);
+    expect(await store.claim(key("late"), opts)).toEqual({ kind: "done", response: new Uint8Array([2]) });
+
+    // A fails late: its release must not give back the key B holds (a third call would run).
+    const failing = held(await store.claim(key("late-fail"), { ...opts, leaseMs: 1 }));
+    await lapse();
+    const running = held(await store.claim(key("late-fail"), opts));
+    expect(await store.release(failing)).toBe(false);
+    expect(await store.claim(key("late-fail"), opts)).toEqual({ kind: "in_flight" });
+    expect(await store.release(running)).toBe(true);
+    expect((await store.claim(key("late-fail"), opts)).kind).toBe("claimed");
   });
 });

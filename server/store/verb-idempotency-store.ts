@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { sql, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
@@ -11,10 +12,21 @@ export interface VerbIdempotencyKey {
   fingerprint: string;
 }
 
+/**
+ * A claim a call holds: its key and the random token that says it still owns it. A slow call's
+ * lease can run out and a repeat take the key over (with a new token); from then on the slow
+ * call's `complete` and `release` match nothing.
+ */
+export interface HeldClaim {
+  orgId: string;
+  key: string;
+  owner: string;
+}
+
 /** What a claim found. */
 export type ClaimOutcome =
-  /** This call owns the key: run it, then `complete` or `release`. */
-  | { kind: "claimed" }
+  /** This call owns the key: run it, then `complete` or `release` what it holds. */
+  | { kind: "claimed"; held: HeldClaim }
   /** The key was used for a different request (or method) within the retention. */
   | { kind: "mismatch" }
   /** Another call with the key is running (its lease has not expired). */
@@ -30,10 +42,16 @@ export interface VerbIdempotencyStore {
    * taken over.
    */
   claim(k: VerbIdempotencyKey, opts: { leaseMs: number; retentionMs: number }): Promise<ClaimOutcome>;
-  /** Stores the response of a claimed call. */
-  complete(orgId: string, key: string, response: Uint8Array): Promise<void>;
-  /** Drops an in-flight claim (the call failed), so the key may be retried. */
-  release(orgId: string, key: string): Promise<void>;
+  /**
+   * Stores the response of a claimed call, if the call still owns its claim; resolves whether it
+   * did. False: its lease ran out and another call took the key over, whose answer this is not.
+   */
+  complete(held: HeldClaim, response: Uint8Array): Promise<boolean>;
+  /**
+   * Drops an in-flight claim (the call failed), so the key may be retried, if the call still owns
+   * it; resolves whether it did. False: another call took the key over and keeps it.
+   */
+  release(held: HeldClaim): Promise<boolean>;
   /** Deletes records older than `retentionMs`; resolves how many. */
   purgeExpired(retentionMs: number): Promise<number>;
 }
@@ -44,6 +62,7 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
   const ago = (ms: number) => sql<Date>`now() - ${`${Math.round(ms)} milliseconds`}::interval`;
   return {
     async claim(k, opts) {
+      const owner = randomBytes(16).toString("base64url");
       await db
         .deleteFrom("verb_idempotency")
         .where("org_id", "=", k.orgId)
@@ -52,11 +71,11 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
         .execute();
       const inserted = await db
         .insertInto("verb_idempotency")
-        .values({ org_id: k.orgId, idempotency_key: k.key, method: k.method, fingerprint: k.fingerprint, state: "in_flight", lease_expires_at: interval(opts.leaseMs) })
+        .values({ org_id: k.orgId, idempotency_key: k.key, method: k.method, fingerprint: k.fingerprint, state: "in_flight", lease_expires_at: interval(opts.leaseMs), owner })
         .onConflict((oc) => oc.columns(["org_id", "idempotency_key"]).doNothing())
         .returning("org_id")
         .executeTakeFirst();
-      if (inserted !== undefined) return { kind: "claimed" };
+      if (inserted !== undefined) return { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
       const row = await db
         .selectFrom("verb_idempotency")
         .select(["method", "fingerprint", "state", "response", sql<boolean>`lease_expires_at <= now()`.as("lapsed")])
@@ -69,20 +88,37 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
       if (!row.lapsed) return { kind: "in_flight" };
       const taken = await db
         .updateTable("verb_idempotency")
-        .set({ lease_expires_at: interval(opts.leaseMs) })
+        .set({ lease_expires_at: interval(opts.leaseMs), owner })
         .where("org_id", "=", k.orgId)
         .where("idempotency_key", "=", k.key)
         .where("state", "=", "in_flight")
         .where(sql<boolean>`lease_expires_at <= now()`)
         .returning("org_id")
         .executeTakeFirst();
-      return taken === undefined ? { kind: "in_flight" } : { kind: "claimed" };
+      return taken === undefined ? { kind: "in_flight" } : { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
     },
-    async complete(orgId, key, response) {
-      await db.updateTable("verb_idempotency").set({ state: "done", response }).where("org_id", "=", orgId).where("idempotency_key", "=", key).execute();
+    // Both match the claim's token, in the statement itself: a check before the write could
+    // race with the takeover it is meant to catch.
+    async complete(held, response) {
+      const result = await db
+        .updateTable("verb_idempotency")
+        .set({ state: "done", response })
+        .where("org_id", "=", held.orgId)
+        .where("idempotency_key", "=", held.key)
+        .where("state", "=", "in_flight")
+        .where("owner", "=", held.owner)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
-    async release(orgId, key) {
-      await db.deleteFrom("verb_idempotency").where("org_id", "=", orgId).where("idempotency_key", "=", key).where("state", "=", "in_flight").execute();
+    async release(held) {
+      const result = await db
+        .deleteFrom("verb_idempotency")
+        .where("org_id", "=", held.orgId)
+        .where("idempotency_key", "=", held.key)
+        .where("state", "=", "in_flight")
+        .where("owner", "=", held.owner)
+        .executeTakeFirst();
+      return result.numDeletedRows > 0n;
     },
     async purgeExpired(retentionMs) {
       const result = await db.deleteFrom("verb_idempotency").where("created_at", "<", ago(retentionMs)).executeTakeFirst();
