@@ -182,6 +182,38 @@ def test_does_not_wait_past_the_timeout(serve_wsgi) -> None:  # noqa: ANN001
     assert (svc.calls, raised.value.code) == (1, Code.UNAVAILABLE)
 
 
+def test_retry_sends_the_remaining_deadline(serve_wsgi) -> None:  # noqa: ANN001
+    """The timeout spans every retry, so a retry must tell the gateway what is left of it, not the
+    whole timeout again (the gateway stops its provider attempts at the deadline it is sent)."""
+    seen: list[int] = []
+
+    class Recording(Scripted):
+        def chat(self, request: ChatRequest, ctx) -> ChatResponse:  # noqa: ANN001
+            seen.append(int(ctx.request_headers.get("connect-timeout-ms")))
+            return super().chat(request, ctx)
+
+    def chat(n: int) -> None:
+        if n == 1:
+            raise unavailable(retry_info(0.5))
+
+    url = serve_wsgi(CapabilityServiceWSGIApplication(Recording(chat=chat)))
+    with SwitchboardClient(url, "k", retry_policy=FAST, timeout=5) as client:
+        client.chat(ChatRequest())
+    assert seen[0] == 5000
+    assert 1000 < seen[1] <= 4500, f"the retry sent {seen[1]} ms, not what was left of the 5 s timeout"
+
+    seen.clear()
+    url = serve_wsgi(CapabilityServiceWSGIApplication(Recording(chat=chat)))
+
+    async def call() -> None:
+        async with AsyncSwitchboardClient(url, "k", retry_policy=FAST, timeout=5) as client:
+            await client.chat(ChatRequest())
+
+    asyncio.run(call())
+    assert seen[0] == 5000
+    assert 1000 < seen[1] <= 4500, f"the async retry sent {seen[1]} ms, not what was left of the 5 s timeout"
+
+
 def test_stream_retried_only_before_its_first_message(serve_wsgi) -> None:  # noqa: ANN001
     def flaky_start(n: int) -> Iterator[ChatStreamResponse]:
         if n == 1:

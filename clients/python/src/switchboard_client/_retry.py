@@ -66,6 +66,22 @@ class RetryPolicy:
         return wait
 
 
+def _resend_remaining_timeout(ctx: RequestContext) -> None:
+    """Before a retry: the timeout header connectrpc wrote once, when the call started, replaced
+    by what is left of the call's timeout, so the gateway gets the deadline the client enforces
+    (and stops its provider attempts at it) rather than the whole timeout again."""
+    remaining = ctx.timeout_ms
+    if remaining is None:
+        return
+    ms = max(1, int(remaining))
+    headers = ctx.request_headers
+    if "connect-timeout-ms" in headers:
+        headers["connect-timeout-ms"] = str(ms)
+    if "grpc-timeout" in headers:
+        # The gRPC grammar allows at most eight digits.
+        headers["grpc-timeout"] = f"{ms}m" if ms < 100_000_000 else f"{ms // 1000}S"
+
+
 class RetryInterceptorSync:
     """Retries unary calls, and server streams that failed before their first message, as the
     policy decides; whatever fails leaves as a SwitchboardError."""
@@ -88,6 +104,7 @@ class RetryInterceptorSync:
                 if wait is None:
                     raise error from e
             self._sleep(wait)
+            _resend_remaining_timeout(ctx)
 
     def intercept_server_stream_sync(
         self,
@@ -118,6 +135,7 @@ class RetryInterceptorSync:
                 if close is not None:
                     close()
             self._sleep(wait)
+            _resend_remaining_timeout(ctx)
 
 
 class RetryInterceptor:
@@ -147,6 +165,7 @@ class RetryInterceptor:
                 if wait is None:
                     raise error from e
             await self._sleep(wait)
+            _resend_remaining_timeout(ctx)
 
     async def intercept_server_stream(
         self,
@@ -175,3 +194,4 @@ class RetryInterceptor:
                 if aclose is not None:
                     await aclose()
             await self._sleep(wait)
+            _resend_remaining_timeout(ctx)
