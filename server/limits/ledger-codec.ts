@@ -6,7 +6,28 @@ import type { UsageRecordRow } from "../store/usage-store.js";
  * terminator was never acknowledged (the process died mid-write) and is ignored on replay.
  */
 export function encodeLedgerLine(row: UsageRecordRow): string {
-  return `${JSON.stringify({ ...row, costMicros: row.costMicros.toString(), occurredAt: row.occurredAt.toISOString() })}\n`;
+  return `${JSON.stringify(asJson(row))}\n`;
+}
+
+/**
+ * A refused record as its dead letter keeps it: the ledger line's JSON with the keys sorted at
+ * every level. The same record then gives the same text however its object was built — by the
+ * usage stage, or decoded from a buffer file on a replay, in another field order — and dead
+ * letters are keyed by that text, so a batch retried after an outage or a crash dead-letters it
+ * once. The buffer itself keeps the builder's order: sorting on every append would cost the hot path.
+ */
+export function deadLetterRecord(row: UsageRecordRow): string {
+  return JSON.stringify(asJson(row), sortedKeys);
+}
+
+function asJson(row: UsageRecordRow) {
+  return { ...row, costMicros: row.costMicros.toString(), occurredAt: row.occurredAt.toISOString() };
+}
+
+/** A `JSON.stringify` replacer that writes every object's keys in code-unit order. */
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) return value;
+  return Object.fromEntries(Object.entries(value).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
 
 /** A buffer file's text, decoded by {@link decodeLedgerSegment}. */

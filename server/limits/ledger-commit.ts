@@ -1,7 +1,7 @@
 import type { Logger } from "../observability/logger.js";
 import { isRowRejection } from "../store/row-rejection.js";
 import type { UsageRecordRow, UsageStore } from "../store/usage-store.js";
-import { encodeLedgerLine } from "./ledger-codec.js";
+import { deadLetterRecord } from "./ledger-codec.js";
 
 /** What {@link commitLedgerBatch} writes to and logs with. */
 export interface LedgerCommitDeps {
@@ -12,7 +12,8 @@ export interface LedgerCommitDeps {
 /**
  * Commits one batch of ledger rows. A batch Postgres refuses for its content is retried row by
  * row, and each row it still refuses is dead-lettered (logged with `refusedMessage`), so one bad
- * row never holds the others back. Any other failure (Postgres unreachable) rejects: the caller
+ * row never holds the others back. Should Postgres drop midway, the batch is retried whole and
+ * its refused rows are dead-lettered again: the store keeps each record once. Any other failure (Postgres unreachable) rejects: the caller
  * keeps the batch and retries it. The ledger writer and the adoption of a dead replica's buffer
  * both commit through here.
  */
@@ -30,7 +31,7 @@ export async function commitLedgerBatch(deps: LedgerCommitDeps, batch: readonly 
       if (!isRowRejection(err)) throw err;
       const error = err instanceof Error ? err.message : String(err);
       deps.logger.error({ callId: row.callId, attempt: row.attempt, error }, refusedMessage);
-      await deps.store.deadLetter([{ record: encodeLedgerLine(row).trimEnd(), error }]);
+      await deps.store.deadLetter([{ record: deadLetterRecord(row), error }]);
     }
   }
 }

@@ -6,7 +6,7 @@ import { createLogCapture } from "../../test/support/log-capture.js";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { createDatabase, type DatabaseHandle } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
-import { createUsageStore, type UsageStore } from "../store/usage-store.js";
+import { createUsageStore, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
 import { encodeLedgerLine } from "./ledger-codec.js";
 import { adoptOrphanedLedgers } from "./ledger-adoption.js";
 import { ledgerRecord, memoryLedgerStore } from "./ledger-testing.js";
@@ -83,6 +83,83 @@ describe("ledger buffer with a line holding NUL bytes (real Postgres)", () => {
       expect(await readdir(root)).toEqual([]);
     } finally {
       await rm(root, { recursive: true, force: true });
+    }
+  });
+});
+
+// A batch Postgres refuses is retried row by row, each refused row dead-lettered as it is met. When
+// Postgres drops later in that retry, the flush fails and the whole batch is retried: the rows
+// already dead-lettered are refused, and dead-lettered, again. The dead-letter count operators are
+// alerted on must count each refused record once, and an operator replaying the dead letters must
+// find it once.
+describe("ledger writer when Postgres drops during the row-by-row retry of a refused batch", () => {
+  /**
+   * The real store, whose connection drops under the row-by-row insert of `callId` (after the rows
+   * before it were inserted or dead-lettered) and stays down until `restore()`.
+   */
+  const droppingUnder = (callId: string) => {
+    let down = false;
+    let dropped = false;
+    const outage = () => new Error("Connection terminated unexpectedly");
+    return {
+      store: {
+        async insertBatch(rows: readonly UsageRecordRow[]) {
+          if (!dropped && rows.length === 1 && rows[0]!.callId === callId) down = dropped = true;
+          if (down) throw outage();
+          return usage.insertBatch(rows);
+        },
+        async deadLetter(entries: readonly { record: string; error: string }[]) {
+          if (down) throw outage();
+          return usage.deadLetter(entries);
+        },
+      },
+      restore: () => (down = false),
+    };
+  };
+
+  it("keeps the refused record once when the same writer retries the batch", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "sb-ledger-recovery-dl-"));
+    const postgres = droppingUnder("dl-ok");
+    const w = createLedgerWriter({ store: postgres.store, dir, logger: createLogCapture().logger }, { flushIntervalMs: 60_000, maxRetryDelayMs: 20 });
+    await w.start();
+    try {
+      const before = await usage.deadLetterCount();
+      await w.append([ledgerRecord({ callId: "dl-poison", inputTokens: -1 }), ledgerRecord({ callId: "dl-ok" })]);
+      await expect(w.flush()).rejects.toThrow(/Connection terminated/);
+      postgres.restore();
+      await w.flush();
+      expect(await committed("dl-")).toEqual(["dl-ok"]);
+      expect(w.pending()).toBe(0);
+      expect((await usage.deadLetterCount()) - before).toBe(1n);
+    } finally {
+      await w.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("keeps the refused record once when a restart replays the batch from its buffer file", async () => {
+    const dir = await mkdtemp(path.join(tmpdir(), "sb-ledger-recovery-dl-"));
+    try {
+      const before = await usage.deadLetterCount();
+      // Built in another field order than the buffer's decoder builds it (the template last), as
+      // the usage stage builds its records: the replayed record must still be the same dead letter.
+      const poison = ledgerRecord({ callId: "dlr-poison", inputTokens: -1, tags: { b: "2", a: "1" }, template: { name: "prompts/x", version: 2 } });
+      const first = createLedgerWriter({ store: droppingUnder("dlr-ok").store, dir, logger: createLogCapture().logger }, { flushIntervalMs: 60_000, maxRetryDelayMs: 20 });
+      await first.start();
+      await first.append([poison, ledgerRecord({ callId: "dlr-ok" })]);
+      await expect(first.flush()).rejects.toThrow(/Connection terminated/);
+      await first.close(); // Postgres still down: the batch stays in the buffer file
+      const restarted = createLedgerWriter({ store: usage, dir, logger: createLogCapture().logger }, { flushIntervalMs: 60_000, maxRetryDelayMs: 20 });
+      expect(await restarted.start()).toEqual({ replayed: 2 });
+      try {
+        await restarted.flush();
+        expect(await committed("dlr-")).toEqual(["dlr-ok"]);
+        expect((await usage.deadLetterCount()) - before).toBe(1n);
+      } finally {
+        await restarted.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 });

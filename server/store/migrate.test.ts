@@ -1,8 +1,8 @@
-import { readdirSync } from "node:fs";
+import { promises as fs, readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { sql, type Kysely } from "kysely";
+import { FileMigrationProvider, Migrator, sql, type Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { requireEnv } from "../../test/support/require-env.js";
@@ -82,8 +82,40 @@ function describeMigrations(open: () => Promise<DatabaseHandle>): void {
   });
 }
 
+/**
+ * Dead letters written twice before 0010 made them idempotent (a batch retried after Postgres
+ * dropped mid row-by-row retry): the migration keeps the first of each and can then index them.
+ */
+function describeDeadLetterDedupe(open: () => Promise<{ handle: DatabaseHandle; done(): Promise<void> }>): void {
+  it("keeps the first of each duplicated dead letter when 0010 makes them unique", async () => {
+    const { handle, done } = await open();
+    try {
+      const before = ALL[ALL.indexOf(DEAD_LETTER_DIGEST) - 1]!;
+      const provider = new FileMigrationProvider({ fs, path, migrationFolder: defaultMigrationFolder() });
+      expect((await new Migrator({ db: handle.db, provider }).migrateTo(before)).error).toBeUndefined();
+      await sql`insert into usage_dead_letters (record, error) values
+        ('{"callId":"c1"}', 'first'), ('not json', 'unreadable'), ('{"callId":"c1"}', 'again'), ('{"callId":"c2"}', 'other'), ('not json', 'unreadable')`.execute(handle.db);
+      expect(await migrateToLatest(handle.db)).toEqual(ALL.slice(ALL.indexOf(DEAD_LETTER_DIGEST)));
+      const kept = await handle.db.selectFrom("usage_dead_letters").select(["record", "error"]).orderBy("id").execute();
+      expect(kept).toEqual([
+        { record: '{"callId":"c1"}', error: "first" },
+        { record: "not json", error: "unreadable" },
+        { record: '{"callId":"c2"}', error: "other" },
+      ]);
+    } finally {
+      await done();
+    }
+  });
+}
+
+const DEAD_LETTER_DIGEST = "0010_dead_letter_digest";
+
 describe("migrateToLatest on PGlite", () => {
   describeMigrations(() => createDatabase({ dataDir: "memory://" }));
+  describeDeadLetterDedupe(async () => {
+    const handle = await createDatabase({ dataDir: "memory://" });
+    return { handle, done: () => handle.close() };
+  });
 });
 
 describe("migrateToLatest on Postgres", () => {
@@ -98,6 +130,18 @@ describe("migrateToLatest on Postgres", () => {
 
   describe("single replica", () => {
     describeMigrations(() => createDatabase({ databaseUrl: database.url, pool: 2 }));
+  });
+
+  describeDeadLetterDedupe(async () => {
+    const fresh = await createTestDatabase();
+    const handle = await createDatabase({ databaseUrl: fresh.url, pool: 1 });
+    return {
+      handle,
+      async done() {
+        await handle.close();
+        await fresh.drop();
+      },
+    };
   });
 
   it("applies each migration exactly once when three replicas start together", async () => {

@@ -185,8 +185,10 @@ export interface UsageRecordsTable {
 /** Row shape of `usage_dead_letters` (migration 0005): ledger records Postgres refused for their content. */
 export interface UsageDeadLettersTable {
   id: ColumnType<bigint, never, never>;
-  /** The record as the ledger buffer wrote it (JSON). */
+  /** The record as the ledger buffer wrote it (JSON), or an unreadable buffer line. */
   record: string;
+  /** SHA-256 of `record` as UTF-8, the unique key (migration 0010): a record is kept once. */
+  record_sha256: ColumnType<Uint8Array, Uint8Array, never>;
   error: string;
   created_at: CreatedAt;
 }

@@ -44,6 +44,16 @@ describe("usage store", () => {
     expect(isRowRejection(new Error("connect ECONNREFUSED"))).toBe(false);
   });
 
+  it("keeps a dead letter once: the same record submitted again, or twice in one call, adds nothing", async () => {
+    const before = await usage.deadLetterCount();
+    const refused = { record: '{"callId":"dead-1"}', error: "violates check constraint" };
+    await usage.deadLetter([refused]);
+    await usage.deadLetter([{ ...refused, error: "another reason" }, { record: "not json", error: "unreadable" }, { record: "not json", error: "unreadable" }]);
+    expect((await usage.deadLetterCount()) - before).toBe(2n);
+    const kept = await handle.db.selectFrom("usage_dead_letters").select(["record", "error"]).where("record", "in", [refused.record, "not json"]).orderBy("id").execute();
+    expect(kept).toEqual([refused, { record: "not json", error: "unreadable" }]);
+  });
+
   it("aggregates by any dimensions and bucket with totals equal to the sum of the rows (property)", async () => {
     const arbRow = fc.record({
       team: fc.constantFrom("team_a", "team_b"),

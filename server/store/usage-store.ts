@@ -117,9 +117,13 @@ export interface UsageStore {
    * a replay never double-counts. Resolves how many rows were new.
    */
   insertBatch(rows: readonly UsageRecordRow[]): Promise<number>;
-  /** Keeps records Postgres refused for their content, with the reason. */
+  /**
+   * Keeps records Postgres refused for their content, with the reason, skipping any whose record
+   * (the same text) is already kept, so a retried or replayed batch never dead-letters a record
+   * twice: the first reason is kept.
+   */
   deadLetter(entries: readonly { record: string; error: string }[]): Promise<void>;
-  /** How many dead letters there are. */
+  /** How many dead letters there are (distinct records). */
   deadLetterCount(): Promise<bigint>;
   aggregate(q: UsageAggregateQuery): Promise<{ rows: UsageGroupRow[]; more: boolean }>;
   totals(q: UsageRange): Promise<UsageTotalsRow>;
@@ -175,9 +179,15 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
     },
 
     async deadLetter(entries) {
+      if (entries.length === 0) return;
       // Made storable: a dead letter is often a line that is unreadable because it holds bytes
-      // Postgres refuses (NUL); refused here, it would be retried as an outage forever.
-      if (entries.length > 0) await db.insertInto("usage_dead_letters").values(entries.map((e) => ({ record: storableCopy(e.record), error: storableCopy(e.error) }))).execute();
+      // Postgres refuses (NUL); refused here, it would be retried as an outage forever. The key is
+      // the digest of the stored text, by the expression migration 0010 filled existing rows with.
+      const rows = entries.map((e) => {
+        const record = storableCopy(e.record);
+        return { record, record_sha256: sql<Uint8Array>`sha256(convert_to(${record}, 'UTF8'))`, error: storableCopy(e.error) };
+      });
+      await db.insertInto("usage_dead_letters").values(rows).onConflict((oc) => oc.column("record_sha256").doNothing()).execute();
     },
 
     async deadLetterCount() {
