@@ -1,6 +1,7 @@
 import { appendFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { systemClock, type Clock } from "../clock.js";
+import { withUrlCredentials } from "../http/url-credentials.js";
 import type { Logger } from "../observability/logger.js";
 import { withoutUrl } from "../observability/log-redaction.js";
 import type { AuditStore } from "../store/audit-store.js";
@@ -24,7 +25,10 @@ export interface CheckpointExporterOptions {
   intervalMs: number;
   /** Append one JSON line per checkpoint to this file (`audit.checkpointFile`); absent: no file. */
   file?: string;
-  /** POST each checkpoint's JSON here (`audit.checkpointWebhookUrl`); absent: no webhook. */
+  /**
+   * POST each checkpoint's JSON here (`audit.checkpointWebhookUrl`); absent: no webhook. Userinfo
+   * (`https://user:pass@host/…`) is sent as an `Authorization: Basic` header (`withUrlCredentials`).
+   */
   webhookUrl?: string;
   /** How long a webhook POST may take (default 5 000 ms). */
   webhookTimeoutMs?: number;
@@ -76,13 +80,14 @@ export function createCheckpointExporter(deps: CheckpointExporterDeps, opts: Che
   const toWebhook = async (line: string): Promise<boolean> => {
     if (opts.webhookUrl === undefined) return true;
     try {
-      const res = await doFetch(opts.webhookUrl, { method: "POST", headers: { "content-type": "application/json" }, body: line, signal: AbortSignal.timeout(timeoutMs) });
+      const sent = withUrlCredentials(opts.webhookUrl, { "content-type": "application/json" });
+      const res = await doFetch(sent.url, { method: "POST", headers: sent.headers, body: line, signal: AbortSignal.timeout(timeoutMs) });
       await res.body?.cancel();
       if (res.ok) return true;
       deps.logger.warn({ status: res.status }, "audit checkpoint: the webhook refused the checkpoint");
     } catch (err) {
-      // The URL may carry a token: only the error's message is logged, without the URL (Node's
-      // fetch refuses a URL with userinfo with a message that quotes it whole).
+      // The URL may carry a token: only the error's message is logged, without the URL (an
+      // error's message may quote it, an invalid one whole).
       deps.logger.warn({ err: withoutUrl((err as Error).message, opts.webhookUrl) }, "audit checkpoint: the webhook could not be reached");
     }
     return false;

@@ -1,4 +1,7 @@
+import { toBinary, create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
+import { CheckDecision, CheckResponseSchema } from "../../gen/ts/switchboard/ext/v1/guardrail_check_pb.js";
+import { startRecordingServer } from "../../test/support/recording-server.js";
 import { createExternalChecker } from "./external-rule.js";
 
 describe("external guardrail clients", () => {
@@ -11,5 +14,20 @@ describe("external guardrail clients", () => {
     expect(checker.clients()).toBe(3);
     await check("t9"); // kept
     expect(checker.clients()).toBe(3);
+  });
+
+  it("authenticates to a service URL with userinfo by an Authorization: Basic header (the rule has no header field)", async () => {
+    const server = await startRecordingServer({
+      headers: { "content-type": "application/proto" },
+      body: toBinary(CheckResponseSchema, create(CheckResponseSchema, { decision: CheckDecision.BLOCK, category: "x" })),
+    });
+    try {
+      const url = server.origin.replace("http://", "http://guard:GUARD%40PW@");
+      const verdict = await createExternalChecker().check({ url, timeoutMs: 2000, failOpen: true, policy: "p", rule: "r", stage: "input", contents: [{ field: "m", text: "hi" }], orgId: "o", route: "r", requestId: "q" });
+      expect(verdict.decision).toBe("block");
+      expect(server.requests[0]!.headers.authorization).toBe(`Basic ${Buffer.from("guard:GUARD@PW").toString("base64")}`);
+    } finally {
+      await server.close();
+    }
   });
 });

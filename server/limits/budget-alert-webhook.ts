@@ -1,3 +1,4 @@
+import { withUrlCredentials } from "../http/url-credentials.js";
 import type { Logger } from "../observability/logger.js";
 import { urlForLog, withoutUrl } from "../observability/log-redaction.js";
 
@@ -31,7 +32,9 @@ function retryable(status: number): boolean {
  * `x-switchboard-event-id` carrying the event's id (the same on every attempt). A 2xx ends it;
  * a network error, a timeout, 408, 429 or 5xx is retried after `webhookRetryDelayMs`, doubling,
  * up to `webhookAttempts` attempts; any other status, or the last failure, is logged at error level
- * with the status or error (never the URL's query, which may hold a token). Never rejects.
+ * with the status or error (never the URL's userinfo or query, which may hold a token). Userinfo in
+ * the URL (`https://user:pass@host/…`) is sent as an `Authorization: Basic` header, the URL
+ * without it (`withUrlCredentials`). Never rejects.
  */
 export async function postAlertWebhook(
   url: string,
@@ -44,17 +47,17 @@ export async function postAlertWebhook(
   const attempts = Math.max(1, opts.webhookAttempts ?? 4);
   let delay = opts.webhookRetryDelayMs ?? 500;
   const body = JSON.stringify(event);
-  const headers = { "content-type": "application/json", "user-agent": "switchboard-budget-alerts", "x-switchboard-event-id": event.id };
+  const sent = withUrlCredentials(url, { "content-type": "application/json", "user-agent": "switchboard-budget-alerts", "x-switchboard-event-id": event.id });
   const target = urlForLog(url);
   let last = "";
   for (let attempt = 1; attempt <= attempts; attempt++) {
     try {
-      const status = await post(url, body, headers, AbortSignal.timeout(timeoutMs));
+      const status = await post(sent.url, body, sent.headers, AbortSignal.timeout(timeoutMs));
       if (status >= 200 && status < 300) return;
       last = `HTTP ${status}`;
       if (!retryable(status)) break;
     } catch (err) {
-      // Node's fetch refuses a URL with userinfo with a message that quotes it whole.
+      // An error's message may quote the URL (an invalid one, whole).
       last = withoutUrl(err instanceof Error ? `${err.name}: ${err.message}` : String(err), url);
     }
     if (attempt < attempts) {

@@ -96,16 +96,20 @@ describe("ledger writer", () => {
   });
 
   it("keeps every record through an outage, reports no capacity at the bound, and drains after it", async () => {
-    const w = await writer({ maxPendingRows: 10 });
+    const w = await writer({ maxPendingRows: 10, flushIntervalMs: 5, maxRetryDelayMs: 40 });
+    expect(w.retryDelayMs()).toBe(5);
     store.failWith = new Error("connect ECONNREFUSED");
     for (let i = 0; i < 4; i++) await w.append(records(3, `batch${i}`));
     await expect(w.flush()).rejects.toThrow(/ECONNREFUSED/);
     expect(w.pending()).toBe(12);
     expect(w.hasCapacity()).toBe(false);
+    // A shed call is told to wait for the next flush attempt: the backoff, doubling up to its cap.
+    await expect.poll(() => w.retryDelayMs(), { timeout: 2000 }).toBe(40);
     store.failWith = undefined;
     await w.flush();
     expect(store.rows.size).toBe(12);
     expect(w.hasCapacity()).toBe(true);
+    await expect.poll(() => w.retryDelayMs(), { timeout: 2000 }).toBe(5);
     expect(await segments()).toEqual([]);
   });
 

@@ -54,6 +54,13 @@ export interface LedgerWriter {
   append(records: readonly UsageRecordRow[]): Promise<void>;
   /** Whether new paid calls may start: the disk works and the backlog is under its bound. */
   hasCapacity(): boolean;
+  /**
+   * How long a call shed for want of capacity should wait before retrying, in ms: the wait
+   * before the next flush attempt — the first moment room can come back — which is
+   * `flushIntervalMs` while flushes succeed and the doubling backoff (up to `maxRetryDelayMs`)
+   * while Postgres is unreachable or the disk fails.
+   */
+  retryDelayMs(): number;
   /** Records not yet committed to Postgres. */
   pending(): number;
   /** Commits everything appended so far; rejects when Postgres is unreachable. */
@@ -284,6 +291,8 @@ export function createLedgerWriter(deps: LedgerWriterDeps, opts: LedgerWriterOpt
     },
 
     hasCapacity: () => !closed && diskHealthy && pendingCount < maxPendingRows,
+
+    retryDelayMs: () => delay,
 
     pending: () => pendingCount,
 

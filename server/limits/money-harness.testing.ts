@@ -175,7 +175,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
     [
       ...limited,
       createUsageStage({
-        ledger: { append: async (rows) => void h.ledger.push(...rows), hasCapacity: () => h.capacity },
+        ledger: { append: async (rows) => void h.ledger.push(...rows), hasCapacity: () => h.capacity, retryDelayMs: () => 200 },
         cost,
         priceVersion: (p, m, at) => prices.priceAt(p, m, at)?.version ?? "unpriced",
         logger,

@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { CENSOR, redactLogObject } from "./log-redaction.js";
+import { CENSOR, redactLogObject, withoutUrl } from "./log-redaction.js";
 import { createLogger } from "./logger.js";
 
 /** A logger writing into an array of parsed lines. */
@@ -91,5 +91,14 @@ describe("log redaction", () => {
       }),
       { numRuns: 500 },
     );
+  });
+});
+
+describe("withoutUrl", () => {
+  const url = "https://hook:PW123@h.example/x?token=TOK456";
+  it("removes the URL as given, as fetch normalises it, and as sent without its userinfo", () => {
+    for (const quoted of [url, new URL(url).href, "https://h.example/x?token=TOK456"]) {
+      expect(withoutUrl(`request to ${quoted} failed`, url)).toBe("request to https://h.example/x failed");
+    }
   });
 });

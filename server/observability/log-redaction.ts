@@ -76,13 +76,18 @@ export function urlForLog(url: string): string {
 }
 
 /**
- * `text` (an error's message) with `url` replaced by {@link urlForLog}'s form, as given and as
- * `fetch` normalises it: Node's fetch refuses a URL with userinfo with a message quoting it whole.
+ * `text` (an error's message) with `url` replaced by {@link urlForLog}'s form: as given, as `fetch`
+ * normalises it, and as sent without its userinfo (`withUrlCredentials`), whose query may still
+ * hold a token. Node's fetch quotes a URL it refuses (one with userinfo, an invalid one) whole.
  */
 export function withoutUrl(text: string, url: string): string {
   const forms = [url];
   try {
-    forms.push(new URL(url).href);
+    const parsed = new URL(url);
+    forms.push(parsed.href);
+    parsed.username = "";
+    parsed.password = "";
+    forms.push(parsed.href);
   } catch {
     // not a URL: only the text as given is replaced
   }

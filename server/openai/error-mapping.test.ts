@@ -8,6 +8,8 @@ import {
   RateLimitDimension,
   RateLimitExceededSchema,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { withRetryInfo } from "../errors/retry-info.js";
+import { ledgerFullError } from "../limits/ledger-full-error.js";
 import { httpStatusOf, openAIErrorOf } from "./error-mapping.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 
@@ -71,6 +73,15 @@ describe("openAIErrorOf", () => {
       "x-ratelimit-reset-tokens": "1.2s",
     });
     expect(openAIErrorOf(limited(), NOW).headers).toEqual({ "x-should-retry": "false", "x-ratelimit-limit-tokens": "5000", "x-ratelimit-remaining-tokens": "0" });
+  });
+
+  it("gives a retryable refusal with google.rpc.RetryInfo (the usage ledger full) its delay as retry-after", () => {
+    const shed = openAIErrorOf(ledgerFullError(1_200), NOW);
+    expect(shed.status).toBe(503);
+    expect(shed.body.error).toMatchObject({ type: "server_error", code: "unavailable" });
+    expect(shed.headers).toEqual({ "retry-after": "2", "retry-after-ms": "1200" });
+    expect(openAIErrorOf(withRetryInfo(new ConnectError("m", Code.Unavailable), 40), NOW).headers).toEqual({ "retry-after": "1", "retry-after-ms": "40" });
+    expect(openAIErrorOf(new ConnectError("every target failed", Code.Unavailable), NOW).headers).toEqual({});
   });
 
   it("names a guardrail block and carries a surface error's param, code and status", () => {

@@ -12,6 +12,7 @@ import {
   RateLimitDimension,
   RateLimitExceededSchema,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { retryInfoMs } from "../errors/retry-info.js";
 import { codeName } from "../interceptors/telemetry.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 import { refusedRateLimitHeaders } from "./rate-limit-headers.js";
@@ -62,8 +63,10 @@ export function httpStatusOf(code: Code): number {
  * `retry-after` (seconds, rounded up) and `retry-after-ms`, beside the refusing limit's
  * `x-ratelimit-limit-*`, `-remaining-*` (0) and `-reset-*`; a budget refusal gets `retry-after`
  * until its period resets and `x-should-retry: false`, because OpenAI's SDKs otherwise retry
- * every 429 and waiting out a spend cap is not a retry. Anything else is a 500 "internal error"
- * (the caller logs the cause). `now` (epoch ms) dates the budget reset.
+ * every 429 and waiting out a spend cap is not a retry. Any other error with a
+ * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full) gets its delay as
+ * `retry-after` and `retry-after-ms`. Anything else is a 500 "internal error" (the caller logs
+ * the cause). `now` (epoch ms) dates the budget reset.
  */
 export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
   if (!(err instanceof ConnectError)) return answer(500, {}, { message: "internal error", type: "server_error", param: null, code: "internal" });
@@ -108,6 +111,8 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
       break;
     }
   }
+  const retryMs = headers["retry-after"] === undefined ? retryInfoMs(err) : undefined;
+  if (retryMs !== undefined) setRetryAfter(headers, retryMs);
   return answer(status, headers, body);
 }
 

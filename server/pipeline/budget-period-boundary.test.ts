@@ -49,7 +49,7 @@ describe("a call in flight across a period boundary", () => {
       return answer;
     });
     const pipeline = behindAFrontDoor(
-      composeStages([stage, createUsageStage({ ledger: { append: async (rows) => void ledger.push(...rows), hasCapacity: () => true }, cost, priceVersion: () => "v", logger, clock })], inner),
+      composeStages([stage, createUsageStage({ ledger: { append: async (rows) => void ledger.push(...rows), hasCapacity: () => true, retryDelayMs: () => 200 }, cost, priceVersion: () => "v", logger, clock })], inner),
     );
     const ask = () =>
       pipeline.chat({ meta: testCallMeta({ requestId: `req-${Math.random()}` }), request: { model: "", messages: [{ role: "user", content: [{ type: "text", text: "hello there" }] }], maxOutputTokens: 20 } });

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { retryInfoMs } from "../errors/retry-info.js";
 import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-harness.testing.js";
 import { emptyUsage, type ModelRequest } from "../providers/model.js";
 import type { UsageRecordRow } from "../store/usage-store.js";
@@ -74,6 +75,7 @@ describe("usage stage", () => {
     );
     expect(err?.code).toBe(Code.Unavailable);
     expect(err?.rawMessage).toContain("usage ledger");
+    expect(retryInfoMs(err!)).toBe(200); // the harness ledger's retry delay
     const stream = h.pipeline.chatStream({ meta: h.meta(), request: ask("hi") });
     await expect((async () => {
       for await (const _ of stream.chunks);

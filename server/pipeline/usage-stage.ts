@@ -1,8 +1,8 @@
 import { randomUUID } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { afterCall, callSafely } from "../after-call.js";
 import { systemClock, type Clock } from "../clock.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { ledgerFullError } from "../limits/ledger-full-error.js";
 import type { LedgerWriter } from "../limits/ledger-writer.js";
 import type { Logger } from "../observability/logger.js";
 import type { ModelChunk, TokenUsage } from "../providers/model.js";
@@ -12,7 +12,7 @@ import { type CacheStatusName, type CallMeta, type EmbedCall, type ModelCall, ty
 
 /** Dependencies of {@link createUsageStage}. */
 export interface UsageStageDeps {
-  ledger: Pick<LedgerWriter, "append" | "hasCapacity">;
+  ledger: Pick<LedgerWriter, "append" | "hasCapacity" | "retryDelayMs">;
   /** The cost of one attempt (the same function dispatch prices attempts with). */
   cost(provider: string, model: string, usage: TokenUsage): bigint;
   /** The price-table version a call made at `at` is priced with ("unpriced" when none). */
@@ -41,8 +41,9 @@ export interface UsageStageDeps {
  *
  * Shedding (P4): when the buffer cannot take more (Postgres unreachable long enough for the
  * backlog to reach its bound, or the buffer's disk failing), new paid calls are refused with
- * `Unavailable` before anything is sent, rather than records dropped. Calls already running
- * always get their records written.
+ * `Unavailable` before anything is sent, rather than records dropped, with the writer's retry
+ * delay as `google.rpc.RetryInfo` (`ledger-full-error.ts`). Calls already running always get
+ * their records written.
  */
 export function createUsageStage(deps: UsageStageDeps): Stage {
   const clock = deps.clock ?? systemClock;
@@ -52,12 +53,7 @@ export function createUsageStage(deps: UsageStageDeps): Stage {
   const admittedAt = (call: ModelCall | EmbedCall): Date => call.bookedAt ?? new Date(clock.now());
 
   const admit = (): void => {
-    if (!deps.ledger.hasCapacity()) {
-      throw new ConnectError(
-        "the usage ledger cannot record more calls right now (its database is unreachable and the local buffer is full); retry later",
-        Code.Unavailable,
-      );
-    }
+    if (!deps.ledger.hasCapacity()) throw ledgerFullError(deps.ledger.retryDelayMs());
   };
 
   const write = async (meta: CallMeta, callId: string, at: Date, attempts: readonly AttemptRecord[], hit?: { provider: string; model: string; cacheStatus: CacheStatusName }): Promise<void> => {
