@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
 import { BudgetSchema } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
 import { CreateCredentialRequestSchema, UpdateCredentialRequestSchema } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
+import { GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { CreateKeyResponseSchema } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { generateSecret } from "../auth/key-format.js";
 import { MASKED, maskedJson, scrubJson } from "./mask.js";
@@ -29,6 +30,14 @@ describe("audit masking", () => {
     const budget = maskedJson(BudgetSchema, create(BudgetSchema, { name: "orgs/a/budgets/b", limitMicrosUsd: 5n, alertWebhookUrl: url }));
     expect(budget).toMatchObject({ name: "orgs/a/budgets/b", alertWebhookUrl: MASKED });
     expect(JSON.stringify(budget)).not.toContain("hookpass");
+  });
+
+  it("masks an external guardrail's URL, which may carry credentials or a token", () => {
+    const url = "https://guard:rulepass@guard.example/check?token=abc123";
+    const policy = maskedJson(GuardrailPolicySchema, create(GuardrailPolicySchema, { rules: [{ id: "ext", check: { case: "external", value: { url } } }] }));
+    expect(JSON.stringify(policy)).toContain(MASKED);
+    expect(JSON.stringify(policy)).not.toContain("rulepass");
+    expect(JSON.stringify(policy)).not.toContain("abc123");
   });
 
   it("does not change the message it masks", () => {

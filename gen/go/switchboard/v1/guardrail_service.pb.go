@@ -370,7 +370,9 @@ func (x *InjectionRule) GetThreshold() float32 {
 // ExternalRule calls a team's own GuardrailCheck service (switchboard.ext.v1).
 type ExternalRule struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Base URL of the service (Connect or gRPC).
+	// Base URL of the service (Connect or gRPC). Credentials in it (`https://user:pass@host`) are
+	// sent as Basic auth. Sensitive: it may carry a token, so the audit log records that it was
+	// set, never its value.
 	Url string `protobuf:"bytes,1,opt,name=url,proto3" json:"url,omitempty"`
 	// Time the service has to answer (default 500 ms).
 	Timeout *durationpb.Duration `protobuf:"bytes,2,opt,name=timeout,proto3" json:"timeout,omitempty"`
@@ -1451,10 +1453,10 @@ const file_switchboard_v1_guardrail_service_proto_rawDesc = "" +
 	"\rInjectionRule\x12-\n" +
 	"\tthreshold\x18\x01 \x01(\x02B\x0f\xbaH\f\n" +
 	"\n" +
-	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\tthreshold\"\x94\x01\n" +
-	"\fExternalRule\x12(\n" +
-	"\x03url\x18\x01 \x01(\tB\x16\xbaH\x13r\x11\x10\x01\x18\x80\x102\n" +
-	"^https?://R\x03url\x12=\n" +
+	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\tthreshold\"\x98\x01\n" +
+	"\fExternalRule\x12,\n" +
+	"\x03url\x18\x01 \x01(\tB\x1a\xbaH\x13r\x11\x10\x01\x18\x80\x102\n" +
+	"^https?://\xe8\xa3\x19\x01R\x03url\x12=\n" +
 	"\atimeout\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\atimeout\x12\x1b\n" +
 	"\tfail_open\x18\x03 \x01(\bR\bfailOpen\"\xf1\x03\n" +
 	"\rGuardrailRule\x121\n" +
