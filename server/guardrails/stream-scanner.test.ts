@@ -7,7 +7,7 @@ import { evaluateText } from "./evaluate.js";
 import { createPlaceholders, createStreamRestorer, redactSpans } from "./placeholders.js";
 import { compilePolicy } from "./policy.js";
 import { generatePiiCorpus } from "./pii/corpus/generate-corpus.js";
-import { createStreamScanner } from "./stream-scanner.js";
+import { createStreamScanner, MAX_HELD_RUN_CHARS, MIN_WINDOW_CHARS } from "./stream-scanner.js";
 import { pieces, scanChunks } from "./stream-scanner.testing.js";
 
 const policy = compilePolicy(
@@ -101,5 +101,96 @@ describe("stream scanner (sliding window)", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("stream scanner (tokens longer than the window)", () => {
+  const secrets = (action: GuardrailAction) =>
+    compilePolicy(
+      create(GuardrailPolicySchema, {
+        name: "guardrail-policies/secrets",
+        rules: [{ id: "secret", stage: GuardrailStage.OUTPUT, action, check: { case: "pii", value: { entities: [PiiEntity.SECRET, PiiEntity.EMAIL] } } }],
+      }),
+    );
+  const redacting = secrets(GuardrailAction.REDACT);
+  const blocking = secrets(GuardrailAction.BLOCK);
+  const b64 = (json: object) => Buffer.from(JSON.stringify(json)).toString("base64url");
+  // A session token with a large claims set: 600+ characters, none of them whitespace.
+  const jwt = `${b64({ alg: "RS256", typ: "JWT" })}.${b64({ sub: "user-42", scope: "read write admin", groups: Array.from({ length: 30 }, (_, i) => `group-${i}`) })}.${"Sg9xQ2_v-".repeat(10)}`;
+  const apiKey = `sk-proj-${"a1B2c3D4e5".repeat(60)}`;
+  const email = `ops@${"relay-01.".repeat(70)}example.com`;
+  const prose = (n: number) => "The deployment finished and the service is healthy. ".repeat(n);
+
+  /** `text` cut into pieces of the given sizes, taken in turn. */
+  const chunked = (text: string, sizes: readonly number[]) => {
+    const out: string[] = [];
+    for (let at = 0; at < text.length; ) {
+      const size = sizes[out.length % sizes.length]!;
+      out.push(text.slice(at, at + size));
+      at += size;
+    }
+    return out;
+  };
+
+  it("sees a 600+ character JWT, API key or email whole, however finely it is chunked", async () => {
+    expect(jwt.length).toBeGreaterThan(600);
+    for (const token of [jwt, apiKey, email]) {
+      const text = `${prose(6)}Here it is: ${token} — keep it safe.\n${prose(2)}`;
+      const oneShot = evaluateText(text, [redacting], "output", createPlaceholders());
+      expect(oneShot.text).not.toContain(token.slice(0, 40));
+      for (const size of [1, 2, 3, 5, 7]) {
+        expect((await scanChunks([redacting], chunked(text, [size]))).sent, `${token.slice(0, 12)}… in ${size}-char chunks`).toBe(oneShot.text);
+        const { sent, blocked } = await scanChunks([blocking], chunked(text, [size]));
+        expect(blocked).toMatchObject({ rule: "secret" });
+        expect(sent.length).toBeLessThanOrEqual(text.indexOf(token));
+      }
+    }
+  });
+
+  it("redacts or blocks an embedded long token exactly like the unary check, chunked at random (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(jwt, apiKey, email),
+        fc.nat(12),
+        fc.constantFrom(" ", "\n", '"', ", ", ""),
+        fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 20 }),
+        async (token, before, after, sizes) => {
+          const text = `${prose(before)}token: "${token}${after}${prose(3)}`;
+          const redacted = evaluateText(text, [redacting], "output", createPlaceholders()).text;
+          expect((await scanChunks([redacting], chunked(text, sizes))).sent).toBe(redacted);
+          const { sent, blocked } = await scanChunks([blocking], chunked(text, sizes));
+          expect(blocked !== undefined).toBe(evaluateText(text, [blocking], "output", createPlaceholders()).blocked !== undefined);
+          expect(sent.length).toBeLessThanOrEqual(text.indexOf(token));
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it("scans a held run once when it ends, not per chunk, and releases words as the window alone would", async () => {
+    let scanned = 0;
+    const scanner = createStreamScanner([redacting], "output", createPlaceholders(), (t) => ((scanned += t.length), []));
+    const words = prose(10);
+    let sent = "";
+    for (const piece of chunked(words, [3])) sent += (await scanner.push(piece)).text;
+    expect(sent).toBe(words.slice(0, words.length - MIN_WINDOW_CHARS));
+    const before = scanned;
+    const run = "A9_-".repeat(1_000);
+    for (const piece of chunked(run, [3])) sent += (await scanner.push(piece)).text;
+    expect(sent).toBe(words); // all the words, none of the run
+    // Scans only while words were still in the window: linear in the run (one per chunk would be ~100× it).
+    expect(scanned - before).toBeLessThan(10 * run.length);
+    sent += (await scanner.push(" done")).text;
+    expect(sent).toBe(`${words}${run} done`.slice(0, -MIN_WINDOW_CHARS));
+  });
+
+  it(`holds at most ${MAX_HELD_RUN_CHARS} characters of a run: a longer one is released as the window releases words`, async () => {
+    const scanner = createStreamScanner([redacting], "output", createPlaceholders(), () => []);
+    let sent = "";
+    for (const piece of chunked("b".repeat(MAX_HELD_RUN_CHARS + 1_000), [7])) {
+      sent += (await scanner.push(piece)).text;
+      expect(scanner.seen.length - sent.length).toBeLessThanOrEqual(MAX_HELD_RUN_CHARS);
+    }
+    expect(sent.length).toBe(MAX_HELD_RUN_CHARS + 1_000 - MIN_WINDOW_CHARS);
   });
 });

@@ -7,6 +7,13 @@ import type { CompiledPolicy, GuardrailStageName } from "./policy.js";
 export const MIN_WINDOW_CHARS = 256;
 /** Already-released text kept in front of the window, for word boundaries and context. */
 const CONTEXT_CHARS = 64;
+/**
+ * Longest run of token characters held back whole beyond the window: 8 KiB, the default limit on
+ * one request header line of Apache and nginx, so more than a bearer token that works with them.
+ * A run past it is released as the window releases prose, so a longer token can be sent in part
+ * before it is seen whole; holding more would delay and rescan ever larger texts for no key in use.
+ */
+export const MAX_HELD_RUN_CHARS = 8192;
 
 /** A step of the scanner: the text safe to send now, or the finding that must stop the stream. */
 export type ScanStep = { text: string; blocked?: undefined } | { text: string; blocked: Finding };
@@ -33,8 +40,13 @@ export interface StreamScanner {
  *   in text characters), so text that ends in no phrase prefix is sent at once, however long a
  *   whitespace run makes a match;
  * - otherwise (PII, regex, injection — any other in-process rule at `stage`) a window of
- *   `max(256, longest deny-listed phrase + 1)` characters is held back; a match longer than the
- *   window (a phrase with a long whitespace run in it) could begin in text already released.
+ *   `max(256, longest deny-listed phrase + 1)` characters is held back, and, further, the run of
+ *   token characters the text so far ends in (see {@link isTokenChar}), up to
+ *   {@link MAX_HELD_RUN_CHARS}: the detectors' keys, JWTs and emails have no upper length and no
+ *   whitespace, so one is seen whole, as the unary check sees it, before any of it is released,
+ *   while prose (a run ended by a space every few characters) is released as the window alone
+ *   would. A match longer than the window that crosses a non-token character (a phrase with a
+ *   long whitespace run in it, a regex over several words) could begin in text already released.
  * Either way:
  * - a blocked phrase or value is never sent, even in part, whatever the chunking;
  * - a redacted value split across chunks is replaced whole (the release point never cuts a
@@ -43,7 +55,10 @@ export interface StreamScanner {
  * O(held-back text) per chunk). With deny lists only, whitespace can stretch a phrase in progress
  * without bound ("launch" and then thousands of spaces), so a chunk of whitespace alone is held
  * without a scan: it can neither complete a match (phrases end in a non-space) nor change one
- * already found, and rescanning the growing run per chunk would cost quadratic time.
+ * already found, and rescanning the growing run per chunk would cost quadratic time. Likewise with
+ * the window, a chunk that only extends a held run which is all that is held back releases
+ * nothing, so it waits without a scan: the run is scanned once, when it ends (a block in it then
+ * stops the stream a few chunks later than a scan per chunk would, having sent nothing more).
  */
 export function createStreamScanner(
   policies: readonly CompiledPolicy[],
@@ -54,6 +69,8 @@ export function createStreamScanner(
   const release = releasePointOf(policies, stage);
   let context = "";
   let pending = "";
+  /** Length of the run of token characters `seen` ends in (some of it released once past the bound). */
+  let run = 0;
 
   const step = async (final: boolean): Promise<ScanStep> => {
     const scanned = context + pending;
@@ -61,7 +78,7 @@ export function createStreamScanner(
       .map((f) => ({ ...f, start: f.start - context.length, end: f.end - context.length }))
       .filter((f) => f.end > 0);
     findings.sort((a, b) => a.start - b.start);
-    let cut = final ? pending.length : release.cut(context, pending);
+    let cut = final ? pending.length : release.cut(context, pending, run);
     // A block whose match reaches the end of the text so far may still come apart: the next
     // chunk can carry it past its word boundary ("launch codes" + "x") or out of a value's
     // pattern, and the whole answer checked at once would pass. While such a match is wholly
@@ -83,7 +100,8 @@ export function createStreamScanner(
     push(text) {
       pending += text;
       scanner.seen += text;
-      if (release.holdBlank && BLANK.test(text)) return Promise.resolve({ text: "" });
+      run = runAfter(run, text);
+      if (release.waits(text, pending, run)) return Promise.resolve({ text: "" });
       return step(false);
     },
     flush() {
@@ -96,12 +114,40 @@ export function createStreamScanner(
 /** A chunk of whitespace alone (or nothing). */
 const BLANK = /^\s*$/;
 
+/**
+ * The characters of the values with no upper length the detectors find: API keys and tokens
+ * (`[A-Za-z0-9_-]`, `.` between a JWT's parts, base64's `+/=`) and emails (`.%+-@`). Whitespace,
+ * quotes, brackets, `:`, `,` and non-ASCII letters end a run, so JSON, code and CJK prose are not
+ * held back longer than the window; values with a space or `:` in them (cards, phones, IPv6) are
+ * short enough for the window.
+ */
+const TOKEN_CHARS = (() => {
+  const table = new Uint8Array(128);
+  for (const c of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.+/=%@") table[c.charCodeAt(0)] = 1;
+  return table;
+})();
+
+/** Whether the UTF-16 code `c` can be part of a token-shaped value. */
+function isTokenChar(c: number): boolean {
+  return c < 128 && TOKEN_CHARS[c] === 1;
+}
+
+/** The length of the token run a text ending in a run of `run` ends in after `chunk` is appended: O(the chunk's own run). */
+function runAfter(run: number, chunk: string): number {
+  let i = chunk.length;
+  while (i > 0 && isTokenChar(chunk.charCodeAt(i - 1))) i--;
+  return i === 0 ? run + chunk.length : chunk.length - i;
+}
+
 /** How a scanner releases text. */
 interface ReleasePoint {
-  /** Where a step may cut `pending` (the text after the released `context`) without releasing text a match could still begin in. */
-  cut(context: string, pending: string): number;
-  /** Whether a chunk of whitespace alone is held without a scan (deny lists only: it cannot change what they find). */
-  holdBlank: boolean;
+  /**
+   * Where a step may cut `pending` (the text after the released `context`, ending in a token run
+   * of `run` characters) without releasing text a match could still begin in.
+   */
+  cut(context: string, pending: string, run: number): number;
+  /** Whether the push of `chunk` can release nothing a scan would, so it waits for the next one unscanned. */
+  waits(chunk: string, pending: string, run: number): boolean;
 }
 
 /** The release point of the rules of `policies` at `stage`: a deny list's phrase in progress, or the fixed window. */
@@ -113,7 +159,8 @@ function releasePointOf(policies: readonly CompiledPolicy[], stage: GuardrailSta
   const lists = applying.flatMap((r) => (r.check.kind === "deny_list" ? [r.check.list] : []));
   if (lists.length === applying.length) {
     return {
-      holdBlank: true,
+      // A chunk of whitespace alone cannot change what deny lists find.
+      waits: (chunk) => BLANK.test(chunk),
       cut(context, pending) {
         const scanned = context + pending;
         const start = lists.reduce((m, list) => Math.min(m, list.pendingStart(scanned)), scanned.length);
@@ -123,5 +170,10 @@ function releasePointOf(policies: readonly CompiledPolicy[], stage: GuardrailSta
   }
   const longestPhrase = rules.reduce((m, r) => Math.max(m, r.check.kind === "deny_list" ? r.check.list.longest : 0), 0);
   const window = Math.max(MIN_WINDOW_CHARS, longestPhrase + 1);
-  return { holdBlank: false, cut: (_context, pending) => Math.max(0, pending.length - window) };
+  const held = (run: number) => run <= MAX_HELD_RUN_CHARS;
+  return {
+    // The held run is all of `pending`: the cut stays at 0 until the run ends.
+    waits: (_chunk, pending, run) => held(run) && run >= pending.length,
+    cut: (_context, pending, run) => Math.max(0, Math.min(pending.length - window, held(run) ? pending.length - run : pending.length)),
+  };
 }
