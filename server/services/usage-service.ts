@@ -14,9 +14,9 @@ import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { OrgScope } from "../store/paging.js";
 import type { TenantStore } from "../store/tenant-store.js";
-import { isUsageCursor, type UsageAggregateQuery, type UsageDimensionName, type UsageGroupRow, type UsageRange, type UsageStore } from "../store/usage-store.js";
+import { isUsageCursor, isUsageGroupCursor, type UsageAggregateQuery, type UsageDimensionName, type UsageGroupCursors, type UsageGroupRow, type UsageRange, type UsageStore } from "../store/usage-store.js";
 import { callerOf } from "./caller.js";
-import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
+import { invalidPageToken, nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseOrgName, parseTeamName } from "./resource-names.js";
 import { createChunker, csvRecord } from "./usage-csv.js";
 import { BUCKET_NAME, DIMENSION_NAME, recordMessage, resourceNamer, totalsMessage, VERB_NAME } from "./usage-messages.js";
@@ -33,8 +33,10 @@ const DEFAULT_ROWS = 1000;
 const MAX_ROWS = 10_000;
 const EXPORT_BATCH = 5000;
 const CHUNK_BYTES = 64 * 1024;
+/** `QueryUsageRequest.page_token`'s `max_len`: a longer token would be refused by validation. */
+const MAX_PAGE_TOKEN_CHARS = 1024;
 
-type Query = Omit<UsageAggregateQuery, "offset" | "limit">;
+type Query = Omit<UsageAggregateQuery, "after" | "limit">;
 
 /**
  * A range bound as the ledger compares it: rows carry whole milliseconds, so a bound with
@@ -118,11 +120,13 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     async queryUsage(req, ctx) {
       const query = await queryOf(req, ctx);
       const hash = `QueryUsage ${toJsonString(QueryUsageRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
-      const after = pageRequest(1, req.pageToken, hash).after ?? "0";
-      if (!isPagePosition(after, 15)) throw invalidPageToken();
-      const offset = Number(after);
+      // The position is the last group's key (not a row offset, which a group appearing between
+      // pages would shift). Offset tokens of earlier versions are refused like any malformed one:
+      // honouring them would mean running the shifting query again; the caller starts over.
+      const after = pageRequest(1, req.pageToken, hash).after;
+      if (after !== undefined && !isUsageGroupCursor(after, query)) throw invalidPageToken();
       const limit = Math.min(req.pageSize > 0 ? req.pageSize : DEFAULT_ROWS, MAX_ROWS);
-      const [{ rows, more }, totals] = await Promise.all([deps.usage.aggregate({ ...query, offset, limit }), deps.usage.totals(query)]);
+      const [{ rows, next }, totals] = await Promise.all([deps.usage.aggregate({ ...query, ...(after === undefined ? {} : { after }), limit }), deps.usage.totals(query)]);
       return {
         rows: (await named(rows)).map((r) => ({
           group: r.group,
@@ -130,7 +134,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
           totals: totalsMessage(r.totals),
         })),
         totals: totalsMessage(totals),
-        nextPageToken: more ? nextPageToken(String(offset + limit), hash) : "",
+        nextPageToken: next === undefined ? "" : groupPageToken(next, hash),
       };
     },
 
@@ -165,8 +169,10 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
         "cache_hits",
       ];
       yield* out(emit(csvRecord(header)));
-      for (let offset = 0; ; offset += EXPORT_BATCH) {
-        const { rows, more } = await deps.usage.aggregate({ ...query, offset, limit: EXPORT_BATCH });
+      // Each query continues after the last group written, so groups landing meanwhile never
+      // shift the rest: none is written twice or skipped.
+      for (let after: string | undefined; ; ) {
+        const { rows, next } = await deps.usage.aggregate({ ...query, ...(after === undefined ? {} : { after }), limit: EXPORT_BATCH });
         for (const r of await named(rows)) {
           const t = r.totals;
           const fields = [
@@ -176,9 +182,20 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
           ];
           yield* out(emit(csvRecord(fields)));
         }
-        if (!more) break;
+        if (next === undefined) break;
+        after = next.key;
       }
       yield* out(chunker.end());
     },
   };
+}
+
+/**
+ * The token of the page after `next`'s group: its key, exact and found without a lookup; or, when
+ * long values (tags and model ids run to 256 characters) would make the token longer than the
+ * schema allows, the key's digest, which the next page looks up in the ledger.
+ */
+function groupPageToken(next: UsageGroupCursors, hash: string): string {
+  const token = nextPageToken(next.key, hash);
+  return token.length <= MAX_PAGE_TOKEN_CHARS ? token : nextPageToken(next.digest, hash);
 }

@@ -93,8 +93,8 @@ describe("usage store", () => {
         expect(totals.inputTokens).toBe(BigInt(rows.reduce((a, r) => a + r.inputTokens, 0)));
         expect(totals.cacheHits + totals.attempts).toBe(BigInt(rows.length));
         for (const [groupBy, bucket] of [[["team", "key"], "day"], [["tag"], "hour"], [["model", "verb"], undefined]] as const) {
-          const { rows: groups, more } = await usage.aggregate({ ...range, groupBy, bucket, tagKey: "feature", offset: 0, limit: 10_000 });
-          expect(more).toBe(false);
+          const { rows: groups, next } = await usage.aggregate({ ...range, groupBy, bucket, tagKey: "feature", limit: 10_000 });
+          expect(next).toBeUndefined();
           expect(groups.reduce((a, g) => a + g.totals.costMicros, 0n)).toBe(sum);
           expect(groups.reduce((a, g) => a + g.totals.attempts + g.totals.cacheHits, 0n)).toBe(BigInt(rows.length));
         }
@@ -106,10 +106,10 @@ describe("usage store", () => {
   it("pages aggregates and rows, oldest rows first", async () => {
     const orgId = "org_page";
     await usage.insertBatch(Array.from({ length: 7 }, (_, i) => ledgerRecord({ callId: `pg-${i}`, orgId, model: `m${i}`, occurredAt: day(5, i) })));
-    const first = await usage.aggregate({ orgId, start: day(1), end: day(30), groupBy: ["model"], offset: 0, limit: 4 });
-    const second = await usage.aggregate({ orgId, start: day(1), end: day(30), groupBy: ["model"], offset: 4, limit: 4 });
-    expect(first.more).toBe(true);
-    expect(second.more).toBe(false);
+    const q = { orgId, start: day(1), end: day(30), groupBy: ["model"] as const, limit: 4 };
+    const first = await usage.aggregate(q);
+    const second = await usage.aggregate({ ...q, after: first.next!.key });
+    expect(second.next).toBeUndefined();
     expect([...first.rows, ...second.rows].map((r) => r.group.model)).toEqual(["m0", "m1", "m2", "m3", "m4", "m5", "m6"]);
     const seen: string[] = [];
     let after: string | undefined;
@@ -119,6 +119,33 @@ describe("usage store", () => {
       after = page.after;
     } while (after !== undefined);
     expect(seen).toEqual(Array.from({ length: 7 }, (_, i) => `pg-${i}`));
+  });
+
+  it("continues an aggregation after a key cursor and after a digest cursor alike, by bucket then dimensions", async () => {
+    const orgId = "org_seek";
+    // Same model on two days, a tag absent ('' like an empty value) and present: the key's columns
+    // order the pages, the bucket first.
+    const spec: { model: string; tags: Record<string, string>; d: number }[] = [
+      { model: "b", tags: {}, d: 6 },
+      { model: "a", tags: { f: "x" }, d: 6 },
+      { model: "a", tags: {}, d: 5 },
+      { model: "b", tags: { f: "" }, d: 5 },
+      { model: "a", tags: { f: "y" }, d: 6 },
+    ];
+    await usage.insertBatch(spec.map((s, i) => ledgerRecord({ callId: `seek-${i}`, orgId, model: s.model, tags: s.tags, occurredAt: day(s.d) })));
+    const q = { orgId, start: day(1), end: day(30), groupBy: ["model", "tag"] as const, tagKey: "f", bucket: "day" as const, limit: 1 };
+    const walk = async (form: "key" | "digest") => {
+      const seen: string[] = [];
+      let after: string | undefined;
+      do {
+        const page = await usage.aggregate({ ...q, ...(after === undefined ? {} : { after }) });
+        seen.push(...page.rows.map((r) => `${r.bucketStart!.getUTCDate()}/${r.group.model}/${r.group.tag}`));
+        after = page.next?.[form];
+      } while (after !== undefined);
+      return seen;
+    };
+    const expected = ["5/a/", "5/b/", "6/a/x", "6/a/y", "6/b/"];
+    expect({ key: await walk("key"), digest: await walk("digest") }).toEqual({ key: expected, digest: expected });
   });
 
   it("sums a budget's spend per level and period", async () => {

@@ -1,4 +1,4 @@
-import { sql, type Expression, type Kysely, type SqlBool } from "kysely";
+import { sql, type Expression, type Kysely, type RawBuilder, type SqlBool } from "kysely";
 import { arrayBatchInsert, type EveryColumnListed } from "./array-batch.js";
 import type { Database } from "./schema.js";
 import { storableCopy } from "./storable-text.js";
@@ -66,8 +66,21 @@ export interface UsageAggregateQuery extends UsageRange {
   bucket?: TimeBucketName;
   /** The tag key of the `tag` dimension. */
   tagKey?: string;
-  offset: number;
+  /** A cursor of the previous page's `next` (either form): this page starts just after that group. */
+  after?: string;
   limit: number;
+}
+
+/**
+ * Where the next page of an aggregation starts: just after the last group of this one, by its
+ * key, so groups that appear between pages (a ledger flush, a new tag value or model) land before
+ * or after the position without shifting it — no group is read twice or skipped, as with OFFSET.
+ */
+export interface UsageGroupCursors {
+  /** The key itself (JSON): resumed with no lookup; as long as the key's values. */
+  key: string;
+  /** The key's SHA-256 (64 hex digits): a fixed size; resumed by finding a ledger row of the group. */
+  digest: string;
 }
 
 /** Summed figures; every one exact (integer sums in Postgres). */
@@ -125,7 +138,8 @@ export interface UsageStore {
   deadLetter(entries: readonly { record: string; error: string }[]): Promise<void>;
   /** How many dead letters there are (distinct records). */
   deadLetterCount(): Promise<bigint>;
-  aggregate(q: UsageAggregateQuery): Promise<{ rows: UsageGroupRow[]; more: boolean }>;
+  /** Groups in key order (bucket, then the dimensions as listed); `next` when there are more. */
+  aggregate(q: UsageAggregateQuery): Promise<{ rows: UsageGroupRow[]; next?: UsageGroupCursors }>;
   totals(q: UsageRange): Promise<UsageTotalsRow>;
   /** Rows oldest first, after the opaque cursor `after`. */
   list(q: UsageRange & { requestId?: string; after?: string; limit: number }): Promise<{ items: UsageRecordRow[]; after?: string }>;
@@ -152,6 +166,94 @@ const DIMENSION_COLUMN: Record<Exclude<UsageDimensionName, "tag">, string> = {
   provider: "provider",
   verb: "verb",
 };
+
+/**
+ * The key a report groups by — the bucket (if any), then each dimension in order — computed once
+ * per ledger row as the columns of a lateral subquery: the grouped query, its order and its seek
+ * all name these columns, so none repeats an expression (whose own bind parameters would not
+ * match the grouped one). No column is ever NULL (every dimension column is `not null`, a missing
+ * tag is '' as in the report), so Postgres's row comparison `(a, b) > (x, y)` orders exactly as
+ * `order by a, b` does and seeks strictly past one group.
+ */
+interface GroupKey {
+  /** `usage_records` beside its key columns, which are named `alias`. */
+  from(alias: string): RawBuilder<unknown>;
+  /** The key columns, for a select list, `group by` and `order by`. */
+  columns(alias: string): RawBuilder<unknown>;
+  /** The key columns as one row value. */
+  row(alias: string): RawBuilder<unknown>;
+  /** The key's SHA-256 in hex, the same for a group and for each of its ledger rows. */
+  digest(alias: string): RawBuilder<unknown>;
+  /** The output column of the i-th dimension. */
+  column(i: number): string;
+}
+
+function groupKeyOf(q: UsageAggregateQuery): GroupKey | undefined {
+  const exprs = [
+    ...(q.bucket === undefined ? [] : [{ name: "k_bucket", expr: sql`date_trunc(${q.bucket}, occurred_at at time zone 'UTC') at time zone 'UTC'` }]),
+    ...q.groupBy.map((d, i) => ({
+      name: `k${i}`,
+      expr: d === "tag" ? sql`coalesce(tags ->> ${q.tagKey ?? ""}, '')` : sql.ref(DIMENSION_COLUMN[d]),
+    })),
+  ];
+  if (exprs.length === 0) return undefined;
+  const refs = (alias: string) => exprs.map((e) => sql.ref(`${alias}.${e.name}`));
+  const columns = (alias: string) => sql`${sql.join(refs(alias))}`;
+  return {
+    from: (alias) => sql`usage_records cross join lateral (select ${sql.join(exprs.map((e) => sql`${e.expr} as ${sql.ref(e.name)}`))}) as ${sql.ref(alias)}`,
+    columns,
+    row: (alias) => sql`(${columns(alias)})`,
+    // The bucket as epoch seconds: a timestamptz's text depends on the session's TimeZone.
+    digest: (alias) => {
+      const parts = refs(alias).map((ref, i) => (i === 0 && q.bucket !== undefined ? sql`extract(epoch from ${ref})` : ref));
+      return sql`encode(sha256(convert_to(json_build_array(${sql.join(parts)})::text, 'UTF8')), 'hex')`;
+    },
+    column: (i) => `k${i}`,
+  };
+}
+
+/**
+ * The key a page continues after, as a row value: the cursor's own values, or — for a digest
+ * cursor — the key of a ledger row of that group in the same range and filter (the ledger is never
+ * deleted from, so the group is still there; an edited digest finds none, compares as NULL and
+ * ends the report with an empty page).
+ */
+function seekTarget(key: GroupKey, q: UsageAggregateQuery, after: string, range: Expression<SqlBool>): RawBuilder<unknown> {
+  if (DIGEST.test(after)) return sql`(select ${key.columns("s")} from ${key.from("s")} where ${range} and ${key.digest("s")} = ${after} limit 1)`;
+  const values = parseGroupCursor(after, q);
+  if (values === undefined) throw new Error("aggregate: after is not a cursor of this query's pages");
+  return sql`(${sql.join(values.map((v, i) => (i === 0 && q.bucket !== undefined ? sql`cast(${v} as timestamptz)` : sql`cast(${v} as text)`)))})`;
+}
+
+const DIGEST = /^[0-9a-f]{64}$/;
+/** A bucket start as `toISOString` writes it, from year 1 (Postgres has no year 0). */
+const BUCKET_START = /^(?!0000)\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** The values of a key cursor of `q`'s pages: its bucket start (if bucketed), then one string a dimension. */
+function parseGroupCursor(after: string, q: Pick<UsageAggregateQuery, "groupBy" | "bucket">): string[] | undefined {
+  let values: unknown;
+  try {
+    values = JSON.parse(after);
+  } catch {
+    return undefined;
+  }
+  const width = q.groupBy.length + (q.bucket === undefined ? 0 : 1);
+  if (!Array.isArray(values) || width === 0 || values.length !== width) return undefined;
+  // Text a ledger column could hold: Postgres refuses NUL in a text parameter.
+  if (!values.every((v): v is string => typeof v === "string" && !v.includes("\u0000"))) return undefined;
+  if (q.bucket !== undefined && !(BUCKET_START.test(values[0]!) && new Date(values[0]!).toISOString() === values[0])) return undefined;
+  return values;
+}
+
+/**
+ * Whether `after` is a cursor {@link UsageStore.aggregate} hands out for `q`'s pages (either form;
+ * anything else would reach the database malformed). Positions are not authenticated: a well-formed
+ * edited one only moves where the page starts.
+ */
+export function isUsageGroupCursor(after: string, q: Pick<UsageAggregateQuery, "groupBy" | "bucket">): boolean {
+  if (q.groupBy.length === 0 && q.bucket === undefined) return false;
+  return DIGEST.test(after) || parseGroupCursor(after, q) !== undefined;
+}
 
 /** Creates the {@link UsageStore} over a kysely database (Postgres or PGlite). */
 export function createUsageStore(db: Kysely<Database>): UsageStore {
@@ -196,26 +298,28 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
     },
 
     async aggregate(q) {
-      const keys = q.groupBy.map((d) =>
-        d === "tag" ? sql`coalesce(tags ->> ${q.tagKey ?? ""}, '')` : sql.ref(DIMENSION_COLUMN[d]),
-      );
-      const bucket = q.bucket === undefined ? undefined : sql`date_trunc(${q.bucket}, occurred_at at time zone 'UTC') at time zone 'UTC'`;
-      const selected = [
-        ...(bucket === undefined ? [] : [sql`${bucket} as bucket_start`]),
-        ...keys.map((k, i) => sql`${k} as ${sql.ref(`g${i}`)}`),
-        SUMS,
-      ];
-      // By position: the same expression with its own bind parameters would not match its select.
-      const positions = Array.from({ length: keys.length + (bucket === undefined ? 0 : 1) }, (_, i) => sql.lit(i + 1));
-      const result = await sql<Record<string, unknown>>`select ${sql.join(selected)} from usage_records where ${where(q)}
-        ${positions.length > 0 ? sql`group by ${sql.join(positions)} order by ${sql.join(positions)}` : sql``}
-        limit ${q.limit + 1} offset ${q.offset}`.execute(db);
-      const rows = result.rows.slice(0, q.limit).map((row) => ({
-        group: Object.fromEntries(q.groupBy.map((d, i) => [d, String(row[`g${i}`] ?? "")])),
-        ...(bucket === undefined ? {} : { bucketStart: new Date(row.bucket_start as Date | string) }),
+      const key = groupKeyOf(q);
+      if (key === undefined) {
+        // One group, the whole range: there is never a next page.
+        const result = await sql<Record<string, unknown>>`select ${SUMS} from usage_records where ${where(q)}`.execute(db);
+        return { rows: result.rows.slice(0, q.limit).map((row) => ({ group: {}, totals: toTotals(row) })) };
+      }
+      const parts = [where(q)];
+      if (q.after !== undefined) parts.push(sql`${key.row("k")} > ${seekTarget(key, q, q.after, where(q))}`);
+      const result = await sql<Record<string, unknown>>`select ${key.columns("k")}, ${key.digest("k")} as key_digest, ${SUMS}
+        from ${key.from("k")} where ${sql.join(parts, sql` and `)}
+        group by ${key.columns("k")} order by ${key.columns("k")} limit ${q.limit + 1}`.execute(db);
+      const page = result.rows.slice(0, q.limit);
+      const rows = page.map((row) => ({
+        group: Object.fromEntries(q.groupBy.map((d, i) => [d, String(row[key.column(i)])])),
+        ...(q.bucket === undefined ? {} : { bucketStart: new Date(row.k_bucket as Date | string) }),
         totals: toTotals(row),
       }));
-      return { rows, more: result.rows.length > q.limit };
+      const last = page.at(-1);
+      const lastRow = rows.at(-1);
+      if (result.rows.length <= q.limit || last === undefined || lastRow === undefined) return { rows };
+      const values = [...(lastRow.bucketStart === undefined ? [] : [lastRow.bucketStart.toISOString()]), ...q.groupBy.map((d) => lastRow.group[d] ?? "")];
+      return { rows, next: { key: JSON.stringify(values), digest: String(last.key_digest) } };
     },
 
     async totals(q) {
