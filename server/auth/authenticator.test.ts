@@ -1,13 +1,11 @@
 import * as crypto from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import fc from "fast-check";
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
+import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
-import { createDatabase, type DatabaseHandle } from "../store/database.js";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { createKeyStore, type KeyFields, type KeyStore } from "../store/key-store.js";
-import { migrateToLatest } from "../store/migrate.js";
 import { createTenantStore } from "../store/tenant-store.js";
 import { createAuthenticator, UNAUTHENTICATED_MESSAGE, type AuthenticatorOptions } from "./authenticator.js";
 import { generateSecret, parseSecret } from "./key-format.js";
@@ -22,8 +20,6 @@ vi.mock("node:crypto", async (importOriginal) => {
 const PEPPER = "authenticator-test-pepper-0123456789abcdef";
 const ALL_ORGS = { allOrgs: true } as const;
 
-let database: TestDatabase;
-let handle: DatabaseHandle;
 let store: KeyStore;
 
 /** The real key store with a switch that makes it fail like an unreachable or hung database. */
@@ -84,18 +80,13 @@ async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
   );
 }
 
+const database = useMigratedDatabase();
+
 beforeAll(async () => {
-  database = await createTestDatabase();
-  handle = await createDatabase({ databaseUrl: database.url, pool: 2 });
-  await migrateToLatest(handle.db);
-  store = createKeyStore(handle.db);
-  const tenants = createTenantStore(handle.db);
+  store = createKeyStore(database().db);
+  const tenants = createTenantStore(database().db);
   await tenants.createOrg("acme", { displayName: "Acme", labels: {} });
   await tenants.createTeam("acme", "web", ALL_ORGS, { displayName: "Web", labels: {} });
-});
-afterAll(async () => {
-  await handle?.close();
-  await database?.drop();
 });
 
 /** Waits for the last lookup and what the authenticator does with its answer. */

@@ -1,34 +1,25 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { createContextValues, type HandlerContext } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { ExportUsageRequestSchema, QueryUsageRequestSchema, UsageDimension } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { parseCsv } from "../../test/support/money.js";
 import type { Principal } from "../auth/principal.js";
 import { kPrincipal } from "../interceptors/context-keys.js";
 import { ledgerRecord } from "../limits/ledger-testing.js";
-import { createDatabase, type DatabaseHandle } from "../store/database.js";
 import type { KeyStore } from "../store/key-store.js";
-import { migrateToLatest } from "../store/migrate.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { createUsageStore, type UsageStore } from "../store/usage-store.js";
 import { createUsageService } from "./usage-service.js";
 
-let testDb: TestDatabase;
-let handle: DatabaseHandle;
 let usage: UsageStore;
 
+const database = useMigratedDatabase();
+
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  handle = await createDatabase({ databaseUrl: testDb.url, pool: 2 });
-  await migrateToLatest(handle.db);
-  usage = createUsageStore(handle.db);
-});
-afterAll(async () => {
-  await handle.close();
-  await testDb.drop();
+  usage = createUsageStore(database().db);
 });
 
 const admin: Principal = {

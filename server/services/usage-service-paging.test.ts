@@ -8,7 +8,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import {
   ExportUsageRequestSchema,
@@ -20,13 +20,11 @@ import {
   type QueryUsageResponse,
 } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { parseCsv } from "../../test/support/money.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import type { Principal } from "../auth/principal.js";
 import { kPrincipal } from "../interceptors/context-keys.js";
 import { ledgerRecord } from "../limits/ledger-testing.js";
-import { createDatabase, type DatabaseHandle } from "../store/database.js";
 import type { KeyStore } from "../store/key-store.js";
-import { migrateToLatest } from "../store/migrate.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { createUsageStore, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
 import { createUsageService } from "./usage-service.js";
@@ -54,22 +52,14 @@ interface Key {
 const keyText = (k: { tag: string; model: string; bucket: string }) => JSON.stringify([k.bucket, k.tag, k.model]);
 
 function describePaging(engine: "postgres" | "pglite"): void {
-  let database: TestDatabase | undefined;
-  let handle: DatabaseHandle;
+  const database = useMigratedDatabase({ engine });
   let usage: UsageStore;
   let calls = 0;
   const row = (run: string, k: Key): UsageRecordRow =>
     ledgerRecord({ callId: `${run}-${calls++}`, requestId: run, model: k.model, tags: { feature: k.tag, run }, occurredAt: day(k.day) });
 
-  beforeAll(async () => {
-    if (engine === "postgres") database = await createTestDatabase();
-    handle = await createDatabase(database === undefined ? {} : { databaseUrl: database.url, pool: 2 });
-    await migrateToLatest(handle.db);
-    usage = createUsageStore(handle.db);
-  });
-  afterAll(async () => {
-    await handle?.close();
-    await database?.drop();
+  beforeAll(() => {
+    usage = createUsageStore(database().db);
   });
 
   /** QueryUsage through the service on `usage`, as a full response message. */

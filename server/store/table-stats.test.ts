@@ -1,26 +1,14 @@
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
-import { createDatabase, type DatabaseHandle } from "./database.js";
-import { migrateToLatest } from "./migrate.js";
+import { describe, expect, it } from "vitest";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { readTableStats, type TableStats } from "./table-stats.js";
 
-let testDb: TestDatabase;
-let handle: DatabaseHandle;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  handle = await createDatabase({ databaseUrl: testDb.url, pool: 2 });
-  await migrateToLatest(handle.db);
-});
-afterAll(async () => {
-  await handle?.close();
-  await testDb?.drop();
-});
+const database = useMigratedDatabase();
 
 describe("readTableStats", () => {
   it("lists every table of the schema with its size and the collector's row churn", async () => {
-    const db = handle.db;
+    const db = database().db;
     await sql`create table churn (id int primary key, v text)`.execute(db);
     await sql`insert into churn select g, repeat('x', 200) from generate_series(1, 100) g`.execute(db);
     await sql`update churn set v = 'y' where id <= 40`.execute(db);

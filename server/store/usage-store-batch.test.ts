@@ -1,11 +1,9 @@
 import fc from "fast-check";
 import { sql } from "kysely";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { describe, expect, it } from "vitest";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { ledgerRecord } from "../limits/ledger-testing.js";
 import { arrayLiteral } from "./array-batch.js";
-import { createDatabase, type DatabaseHandle } from "./database.js";
-import { migrateToLatest } from "./migrate.js";
 import { isRowRejection } from "./row-rejection.js";
 import { createUsageStore, type UsageRecordRow } from "./usage-store.js";
 
@@ -29,20 +27,10 @@ const pgText = fc.string({ unit: "binary", maxLength: 40 }).map((s) => s.replace
 
 for (const kind of ["postgres", "pglite"] as const) {
   describe(`usage store batch insert (${kind})`, () => {
-    let testDb: TestDatabase | undefined;
-    let handle: DatabaseHandle;
-    beforeAll(async () => {
-      if (kind === "postgres") testDb = await createTestDatabase();
-      handle = await createDatabase(kind === "postgres" ? { databaseUrl: testDb!.url, pool: 2 } : {});
-      await migrateToLatest(handle.db);
-    });
-    afterAll(async () => {
-      await handle.close();
-      await testDb?.drop();
-    });
+    const database = useMigratedDatabase({ engine: kind });
 
     it("round-trips every field of every row, and a replay inserts nothing", async () => {
-      const usage = createUsageStore(handle.db);
+      const usage = createUsageStore(database().db);
       expect(await usage.insertBatch(tricky)).toBe(tricky.length);
       expect(await usage.insertBatch([...tricky, ledgerRecord({ callId: "new", attempt: 0 })])).toBe(1);
       const { items } = await usage.list({ orgId: "org_a", start: new Date(0), end: new Date("2100-01-01"), limit: 100 });
@@ -58,7 +46,7 @@ for (const kind of ["postgres", "pglite"] as const) {
           async (rows) => {
             const { rows: back } = await sql<{ s: string | null; n: bigint; b: boolean; t: Date; j: Record<string, string> }>`
               select * from unnest(${arrayLiteral(rows, "s")}::text[], ${arrayLiteral(rows, "n")}::bigint[], ${arrayLiteral(rows, "b")}::boolean[],
-                ${arrayLiteral(rows, "t")}::timestamptz[], ${arrayLiteral(rows, "j")}::jsonb[]) as r(s, n, b, t, j)`.execute(handle.db);
+                ${arrayLiteral(rows, "t")}::timestamptz[], ${arrayLiteral(rows, "j")}::jsonb[]) as r(s, n, b, t, j)`.execute(database().db);
             expect(back.map((r) => ({ ...r, t: new Date(r.t) }))).toEqual(rows.map((r) => ({ ...r, s: r.s ?? null })));
           },
         ),
@@ -67,7 +55,7 @@ for (const kind of ["postgres", "pglite"] as const) {
     });
 
     it("refuses a row Postgres cannot store as a row rejection, not as an exception of ours", async () => {
-      const usage = createUsageStore(handle.db);
+      const usage = createUsageStore(database().db);
       // A NUL or an unpaired surrogate in a tag too (jsonb refuses both): why both surfaces refuse them in a call's tags (storable-text.ts).
       const bad = [
         ledgerRecord({ callId: "nul\0byte" }),

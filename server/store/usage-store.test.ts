@@ -1,30 +1,21 @@
 import fc from "fast-check";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { ledgerRecord } from "../limits/ledger-testing.js";
-import { createDatabase, type DatabaseHandle } from "./database.js";
 import { createLimitStore, type LimitStore } from "./limit-store.js";
-import { migrateToLatest } from "./migrate.js";
 import { isRowRejection } from "./row-rejection.js";
 import { createUsageStore, type UsageRecordRow, type UsageStore } from "./usage-store.js";
 
-let testDb: TestDatabase;
-let handle: DatabaseHandle;
 let usage: UsageStore;
 let limits: LimitStore;
 
+const database = useMigratedDatabase();
+
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  handle = await createDatabase({ databaseUrl: testDb.url, pool: 2 });
-  await migrateToLatest(handle.db);
-  usage = createUsageStore(handle.db);
-  limits = createLimitStore(handle.db);
-  await handle.db.insertInto("orgs").values({ id: "org_a", name: "acme" }).execute();
-  await handle.db.insertInto("teams").values({ id: "team_a", org_id: "org_a", name: "web" }).execute();
-});
-afterAll(async () => {
-  await handle.close();
-  await testDb.drop();
+  usage = createUsageStore(database().db);
+  limits = createLimitStore(database().db);
+  await database().db.insertInto("orgs").values({ id: "org_a", name: "acme" }).execute();
+  await database().db.insertInto("teams").values({ id: "team_a", org_id: "org_a", name: "web" }).execute();
 });
 
 const day = (d: number, h = 0) => new Date(Date.UTC(2026, 10, d, h, 30));
@@ -50,7 +41,7 @@ describe("usage store", () => {
     await usage.deadLetter([refused]);
     await usage.deadLetter([{ ...refused, error: "another reason" }, { record: "not json", error: "unreadable" }, { record: "not json", error: "unreadable" }]);
     expect((await usage.deadLetterCount()) - before).toBe(2n);
-    const kept = await handle.db.selectFrom("usage_dead_letters").select(["record", "error"]).where("record", "in", [refused.record, "not json"]).orderBy("id").execute();
+    const kept = await database().db.selectFrom("usage_dead_letters").select(["record", "error"]).where("record", "in", [refused.record, "not json"]).orderBy("id").execute();
     expect(kept).toEqual([refused, { record: "not json", error: "unreadable" }]);
   });
 
