@@ -1,12 +1,12 @@
-import { createClient, createRouterTransport, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
-import { createLogCapture } from "../../test/support/log-capture.js";
+import { createLogCapture, type LogCapture } from "../../test/support/log-capture.js";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import type { Principal } from "../auth/principal.js";
 import { createDatabase, type DatabaseHandle } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
-import { createVerbIdempotencyStore } from "../store/verb-idempotency-store.js";
+import { createVerbIdempotencyStore, type VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
 import { kPrincipal } from "./context-keys.js";
 import { createVerbIdempotencyInterceptor, REPLAYED_HEADER, withIdempotentReplay } from "./verb-idempotency.js";
 
@@ -38,39 +38,138 @@ const authenticated: Interceptor = (next) => (req) => {
   return next(req);
 };
 
+/** A Chat answer carrying a name, to tell the runs apart. */
+type Named = { message: { name: string } };
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => Code[ConnectError.from(e).code]);
+
+/** A client of one replica: the verbs given, behind the idempotency interceptor over `store`. */
+function replica(impl: Partial<ServiceImpl<typeof CapabilityService>>, store: VerbIdempotencyStore, log: LogCapture, leaseMs: number) {
+  const transport = createRouterTransport(
+    ({ service }) =>
+      // Only the verbs given are called; the replay wrapper leaves the other methods out.
+      service(CapabilityService, withIdempotentReplay(CapabilityService, impl as ServiceImpl<typeof CapabilityService>)),
+    { router: { interceptors: [authenticated, createVerbIdempotencyInterceptor({ store, logger: log.logger }, { services: [CapabilityService], leaseMs })] } },
+  );
+  return createClient(CapabilityService, transport);
+}
+
+/** The store, counting its lease renewals. */
+function countingRenewals(): { store: VerbIdempotencyStore; renewals: () => number } {
+  const store = createVerbIdempotencyStore(handle.db);
+  let renewals = 0;
+  return {
+    store: {
+      ...store,
+      renew: (held, opts) => {
+        renewals++;
+        return store.renew(held, opts);
+      },
+    },
+    renewals: () => renewals,
+  };
+}
+
 describe("verb idempotency interceptor", () => {
+  // Short, but with room for a loaded machine: a renewal may lag two periods before the lease lapses.
+  const leaseMs = 150;
+
+  it("keeps a live call's key however long it runs, and stops renewing when it ends", async () => {
+    const log = createLogCapture();
+    const { store, renewals } = countingRenewals();
+    // The first run answers when the test lets it; a second run (the defect) answers at once.
+    let runs = 0;
+    let finish = (_name: string) => {};
+    const chat = () => (++runs === 1 ? new Promise<Named>((resolve) => (finish = (name) => resolve({ message: { name } }))) : Promise.resolve({ message: { name: "second run" } }));
+    const client = replica({ chat }, store, log, leaseMs);
+    const request = { options: { idempotencyKey: "long-1" }, messages: [{ name: "hi" }] };
+
+    const first = client.chat(request);
+    await expect.poll(() => runs).toBe(1);
+    await sleep(4 * leaseMs); // a healthy call, four leases long
+    // A repeat is refused while the first runs: the provider is not called twice.
+    expect(await codeOf(client.chat(request))).toBe("Aborted");
+    expect(runs).toBe(1);
+    finish("first");
+    expect((await first).message?.name).toBe("first");
+    expect((await client.chat(request)).message?.name).toBe("first");
+    expect(runs).toBe(1);
+
+    expect(renewals()).toBeGreaterThanOrEqual(4);
+    const atEnd = renewals();
+    await sleep(3 * leaseMs);
+    expect(renewals()).toBe(atEnd);
+    expect(log.text()).not.toContain("outlived its lease");
+  });
+
+  it("keeps a long ChatStream's key until the stream ends, and stops renewing when the caller goes away", async () => {
+    const log = createLogCapture();
+    const { store, renewals } = countingRenewals();
+    let started = 0;
+    const client = replica(
+      {
+        chatStream: async function* (_req: unknown, ctx: HandlerContext) {
+          started++;
+          yield { event: { case: "delta" as const, value: { text: "one" } } };
+          await sleep(4 * leaseMs);
+          if (ctx.signal.aborted) return;
+          yield { event: { case: "completed" as const, value: {} } };
+        },
+      } as Partial<ServiceImpl<typeof CapabilityService>>,
+      store,
+      log,
+      leaseMs,
+    );
+    const request = (key: string) => ({ options: { idempotencyKey: key }, messages: [{ name: "hi" }] });
+    const drain = async (key: string, signal?: AbortSignal) => {
+      const events: string[] = [];
+      for await (const e of client.chatStream(request(key), { signal })) events.push(String(e.event.case));
+      return events;
+    };
+
+    const first = drain("stream-1");
+    await expect.poll(() => started).toBe(1);
+    await sleep(2 * leaseMs);
+    expect(await codeOf(drain("stream-1"))).toBe("Aborted");
+    expect(await first).toEqual(["delta", "completed"]);
+    expect(started).toBe(1);
+    const atEnd = renewals();
+    expect(atEnd).toBeGreaterThanOrEqual(3);
+    await sleep(3 * leaseMs);
+    expect(renewals()).toBe(atEnd);
+
+    // The caller goes away mid-stream: renewals stop with it.
+    const abort = new AbortController();
+    const cancelled = codeOf(drain("stream-2", abort.signal));
+    await expect.poll(() => started).toBe(2);
+    abort.abort();
+    expect(await cancelled).toBe("Canceled");
+    await sleep(leaseMs / 3); // a renewal already running may still land
+    const atCancel = renewals();
+    await sleep(3 * leaseMs);
+    expect(renewals()).toBe(atCancel);
+  });
+
   it("keeps the answer of the call that took over an expired lease when the first call ends late", async () => {
     const log = createLogCapture();
     // Each Chat answers with the name it is given, once the test lets it finish.
     const pending: Array<(name: string) => void> = [];
-    const transport = createRouterTransport(
-      ({ service }) =>
-        service(
-          CapabilityService,
-          // Only Chat is called; the replay wrapper leaves the other methods out.
-          withIdempotentReplay(CapabilityService, {
-            chat: () => new Promise((resolve) => pending.push((name) => resolve({ message: { name } }))),
-          } as Partial<ServiceImpl<typeof CapabilityService>> as ServiceImpl<typeof CapabilityService>),
-        ),
-      {
-        router: {
-          interceptors: [
-            authenticated,
-            createVerbIdempotencyInterceptor({ store: createVerbIdempotencyStore(handle.db), logger: log.logger }, { services: [CapabilityService], leaseMs: 30 }),
-          ],
-        },
-      },
-    );
-    const client = createClient(CapabilityService, transport);
+    const chat = { chat: () => new Promise<Named>((resolve) => pending.push((name) => resolve({ message: { name } }))) };
+    const store = createVerbIdempotencyStore(handle.db);
+    // Replica A is cut off from the store after its claim (its renewals fail), so its lease runs
+    // out while its call still runs there; B takes the key over.
+    const cutOff: VerbIdempotencyStore = { ...store, renew: () => Promise.reject(new Error("connection terminated")) };
+    const a = replica(chat, cutOff, log, 30);
+    const b = replica(chat, store, log, 30);
     const request = { options: { idempotencyKey: "slow-1" }, messages: [{ name: "hi" }] };
     const running = async (calls: number) => {
-      while (pending.length < calls) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (pending.length < calls) await sleep(5);
     };
 
-    const first = client.chat(request);
+    const first = a.chat(request);
     await running(1);
-    await new Promise((resolve) => setTimeout(resolve, 60)); // the first call outlives its lease
-    const second = client.chat(request);
+    await sleep(60); // the first call's lease lapses
+    const second = b.chat(request);
     await running(2);
     pending[1]!("second");
     expect((await second).message?.name).toBe("second");
@@ -78,9 +177,11 @@ describe("verb idempotency interceptor", () => {
     expect((await first).message?.name).toBe("first");
 
     let header: Headers | undefined;
-    const repeat = await client.chat(request, { onHeader: (h) => (header = h) });
+    const repeat = await b.chat(request, { onHeader: (h) => (header = h) });
     expect(repeat.message?.name).toBe("second");
     expect(header?.get(REPLAYED_HEADER)).toBe("true");
+    // A's failed renewals were logged, never thrown.
+    expect(log.lines().find((l) => String(l.msg).includes("renewing"))).toMatchObject({ level: "warn" });
     const lost = log.lines().find((l) => String(l.msg).includes("outlived its lease"));
     expect(lost).toMatchObject({ level: "warn", orgId: "org_a", method: "Chat" });
     expect(log.text()).not.toContain("slow-1");

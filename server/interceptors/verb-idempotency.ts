@@ -4,6 +4,7 @@ import { Code, ConnectError, createContextKey, type HandlerContext, type Interce
 import type { Logger } from "../observability/logger.js";
 import type { VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
 import { kPrincipal } from "./context-keys.js";
+import { startLeaseHeartbeat } from "./lease-heartbeat.js";
 
 /** Dependencies of {@link createVerbIdempotencyInterceptor}. */
 export interface VerbIdempotencyDeps {
@@ -17,7 +18,11 @@ export interface VerbIdempotencyOptions {
   services: readonly DescService[];
   /** How long a stored result is returned for a repeat (default 24 h). */
   retentionMs?: number;
-  /** How long a call may hold its key before a repeat may take over (default 10 min: longer than any call). */
+  /**
+   * How long a claim lasts unless renewed (default 10 min). A running call renews it every third
+   * of that, however long it runs, so only a call whose replica died (or lost the database for a
+   * whole lease) loses its key to a repeat.
+   */
   leaseMs?: number;
 }
 
@@ -39,8 +44,10 @@ const DAY = 86_400_000;
  *
  * Only successes are stored: a call that fails gives its key back, so the caller can retry the
  * same key after a failure (a failure may still have been billed for its attempts; see Usage).
- * Results are kept `retentionMs` (24 h); an in-flight claim whose replica died is taken over
- * after `leaseMs`. A call that was only slow, not dead, still answers its caller but neither
+ * Results are kept `retentionMs` (24 h). A running call renews its claim's lease (`leaseMs`)
+ * every third of it until it ends or its caller goes away, so a long call keeps its key; a claim
+ * whose replica died is not renewed and is taken over once its lease ends. A call that lost its
+ * claim anyway (its renewals failed for a whole lease) still answers its caller but neither
  * stores its answer nor gives the key back: the key belongs to the call that took it over. If the
  * store cannot be reached, the call is refused with `Unavailable` rather than run without its
  * guarantee.
@@ -91,9 +98,19 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
         break;
     }
     const { held } = claim;
-    // A call that outlived its lease may have lost the key to a repeat, which now runs and owns
-    // it: this call's result is then not stored and its failure gives nothing back (the store
-    // matches the claim's token), or the repeat's answer would be overwritten, or a third call run.
+    // Only claimed calls pay for this: one timer and one UPDATE per third of the lease. It stops
+    // before the result is stored or the key given back, and with the RPC (`req.signal` aborts
+    // when the call ends or its caller goes away), so a stream never read to its end stops too.
+    const stopRenewing = startLeaseHeartbeat({
+      renew: () => deps.store.renew(held, { leaseMs }),
+      everyMs: leaseMs / 3,
+      signal: req.signal,
+      onError: (err) => deps.logger.warn({ err, orgId: id.orgId, method: id.method }, "renewing an idempotency key's lease failed; retrying at the next renewal"),
+    });
+    // A call whose renewals failed for a whole lease may have lost the key to a repeat, which now
+    // runs and owns it: this call's result is then not stored and its failure gives nothing back
+    // (the store matches the claim's token), or the repeat's answer would be overwritten, or a
+    // third call run.
     const lost = (what: string) => deps.logger.warn({ orgId: id.orgId, method: id.method, leaseMs }, `an idempotent call outlived its lease and its key was taken over; its ${what}`);
     const release = () =>
       deps.store.release(held).then(
@@ -116,11 +133,13 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
     try {
       res = await next(forward);
     } catch (err) {
+      stopRenewing();
       await release();
       throw err;
     }
     res.header.set(REPLAYED_HEADER, "false");
     if (!res.stream) {
+      stopRenewing();
       await store([res.message]);
       return res;
     }
@@ -137,6 +156,7 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
           }
           ok = true;
         } finally {
+          stopRenewing();
           // A stream that reports its failure in-band (ChatStream's terminal events other than
           // `completed`) ended the RPC normally but is not a success: its key is given back too.
           if (ok && !failedInBand(seen.at(-1))) await store(seen);

@@ -238,7 +238,7 @@ export interface VerbIdempotencyTable {
   state: "in_flight" | "done";
   /** The serialized response (unary) or responses (streams); null while in flight. */
   response: Uint8Array | null;
-  /** An in-flight claim older than this is abandoned (its replica died) and may be taken over. */
+  /** Pushed forward by the running call (its heartbeat); an in-flight claim past it is abandoned (its replica died) and may be taken over. */
   lease_expires_at: Timestamp;
   /** The claim's random token (migration 0009): only its holder may complete or release it. */
   owner: string | null;

@@ -78,4 +78,32 @@ describe("verb idempotency store", () => {
     expect(await store.release(running)).toBe(true);
     expect((await store.claim(key("late-fail"), opts)).kind).toBe("claimed");
   });
+
+  it("renews a lease only for the claim's owner, only while in flight", async () => {
+    // A short claim renewed for a minute outlives its first lease: a repeat is still refused.
+    const a = held(await store.claim(key("renewed"), { ...opts, leaseMs: 1 }));
+    expect(await store.renew(a, opts)).toBe(true);
+    await lapse();
+    expect(await store.claim(key("renewed"), opts)).toEqual({ kind: "in_flight" });
+    // Another token renews nothing.
+    expect(await store.renew({ ...a, owner: "someone-else" }, opts)).toBe(false);
+    expect(await store.complete(a, new Uint8Array([1]))).toBe(true);
+    // Done: nothing to renew.
+    expect(await store.renew(a, opts)).toBe(false);
+
+    // A claim taken over cannot renew itself back, nor extend the taker's lease.
+    const slow = held(await store.claim(key("renew-late"), { ...opts, leaseMs: 1 }));
+    await lapse();
+    const taker = held(await store.claim(key("renew-late"), { ...opts, leaseMs: 1 }));
+    expect(await store.renew(slow, opts)).toBe(false);
+    await lapse();
+    // The taker's own short lease ran out untouched: a third call may take it over.
+    expect((await store.claim(key("renew-late"), opts)).kind).toBe("claimed");
+    expect(await store.renew(taker, opts)).toBe(false);
+
+    // Released: nothing to renew.
+    const gone = held(await store.claim(key("renew-released"), opts));
+    expect(await store.release(gone)).toBe(true);
+    expect(await store.renew(gone, opts)).toBe(false);
+  });
 });

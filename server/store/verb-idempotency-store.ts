@@ -13,9 +13,10 @@ export interface VerbIdempotencyKey {
 }
 
 /**
- * A claim a call holds: its key and the random token that says it still owns it. A slow call's
- * lease can run out and a repeat take the key over (with a new token); from then on the slow
- * call's `complete` and `release` match nothing.
+ * A claim a call holds: its key and the random token that says it still owns it. A call whose
+ * lease was not renewed in time (its replica died or lost the database) can have its key taken
+ * over by a repeat (with a new token); from then on its `renew`, `complete` and `release` match
+ * nothing.
  */
 export interface HeldClaim {
   orgId: string;
@@ -52,6 +53,12 @@ export interface VerbIdempotencyStore {
    * it; resolves whether it did. False: another call took the key over and keeps it.
    */
   release(held: HeldClaim): Promise<boolean>;
+  /**
+   * Extends an in-flight claim's lease to `leaseMs` from now, if the call still owns it (the
+   * running call's heartbeat); resolves whether it did. False: the call is done, gave the key
+   * back, or lost it to a takeover.
+   */
+  renew(held: HeldClaim, opts: { leaseMs: number }): Promise<boolean>;
   /** Deletes records older than `retentionMs`; resolves how many. */
   purgeExpired(retentionMs: number): Promise<number>;
 }
@@ -97,7 +104,7 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
         .executeTakeFirst();
       return taken === undefined ? { kind: "in_flight" } : { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
     },
-    // Both match the claim's token, in the statement itself: a check before the write could
+    // All three match the claim's token, in the statement itself: a check before the write could
     // race with the takeover it is meant to catch.
     async complete(held, response) {
       const result = await db
@@ -119,6 +126,17 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
         .where("owner", "=", held.owner)
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
+    },
+    async renew(held, opts) {
+      const result = await db
+        .updateTable("verb_idempotency")
+        .set({ lease_expires_at: interval(opts.leaseMs) })
+        .where("org_id", "=", held.orgId)
+        .where("idempotency_key", "=", held.key)
+        .where("state", "=", "in_flight")
+        .where("owner", "=", held.owner)
+        .executeTakeFirst();
+      return result.numUpdatedRows > 0n;
     },
     async purgeExpired(retentionMs) {
       const result = await db.deleteFrom("verb_idempotency").where("created_at", "<", ago(retentionMs)).executeTakeFirst();
