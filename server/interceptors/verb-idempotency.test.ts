@@ -1,27 +1,15 @@
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { createLogCapture, type LogCapture } from "../../test/support/log-capture.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import type { Principal } from "../auth/principal.js";
-import { createDatabase, type DatabaseHandle } from "../store/database.js";
-import { migrateToLatest } from "../store/migrate.js";
 import { createVerbIdempotencyStore, type VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
 import { kPrincipal } from "./context-keys.js";
 import { createVerbIdempotencyInterceptor, REPLAYED_HEADER, withIdempotentReplay } from "./verb-idempotency.js";
 
-let testDb: TestDatabase;
-let handle: DatabaseHandle;
 
-beforeAll(async () => {
-  testDb = await createTestDatabase();
-  handle = await createDatabase({ databaseUrl: testDb.url, pool: 4 });
-  await migrateToLatest(handle.db);
-});
-afterAll(async () => {
-  await handle.close();
-  await testDb.drop();
-});
+const database = useMigratedDatabase({ pool: 4 });
 
 const principal: Principal = {
   orgId: "org_a",
@@ -56,7 +44,7 @@ function replica(impl: Partial<ServiceImpl<typeof CapabilityService>>, store: Ve
 
 /** The store, counting its lease renewals. */
 function countingRenewals(): { store: VerbIdempotencyStore; renewals: () => number } {
-  const store = createVerbIdempotencyStore(handle.db);
+  const store = createVerbIdempotencyStore(database().db);
   let renewals = 0;
   return {
     store: {
@@ -155,7 +143,7 @@ describe("verb idempotency interceptor", () => {
     // Each Chat answers with the name it is given, once the test lets it finish.
     const pending: Array<(name: string) => void> = [];
     const chat = { chat: () => new Promise<Named>((resolve) => pending.push((name) => resolve({ message: { name } }))) };
-    const store = createVerbIdempotencyStore(handle.db);
+    const store = createVerbIdempotencyStore(database().db);
     // Replica A is cut off from the store after its claim (its renewals fail), so its lease runs
     // out while its call still runs there; B takes the key over.
     const cutOff: VerbIdempotencyStore = { ...store, renew: () => Promise.reject(new Error("connection terminated")) };

@@ -1,22 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
-import { createDatabase, type DatabaseHandle } from "./database.js";
-import { migrateToLatest } from "./migrate.js";
+import { beforeAll, describe, expect, it } from "vitest";
+import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { createVerbIdempotencyStore, type ClaimOutcome, type HeldClaim, type VerbIdempotencyStore } from "./verb-idempotency-store.js";
 
-let testDb: TestDatabase;
-let handle: DatabaseHandle;
 let store: VerbIdempotencyStore;
 
+const database = useMigratedDatabase({ pool: 4 });
+
 beforeAll(async () => {
-  testDb = await createTestDatabase();
-  handle = await createDatabase({ databaseUrl: testDb.url, pool: 4 });
-  await migrateToLatest(handle.db);
-  store = createVerbIdempotencyStore(handle.db);
-});
-afterAll(async () => {
-  await handle.close();
-  await testDb.drop();
+  store = createVerbIdempotencyStore(database().db);
 });
 
 const key = (k: string, fingerprint = "f1") => ({ orgId: "org_a", key: k, method: "Chat", fingerprint });
