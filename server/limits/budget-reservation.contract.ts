@@ -198,6 +198,64 @@ export function runBudgetReservationContract(name: string, factory: (now: () => 
       expect(r.heldMicros).toBe(150n);
     });
 
+    it("counts a budget reached twice (through two tags) once", async () => {
+      // 300 fits the key's 400 once; counted twice it would need 600.
+      const r = await reserve(300, [key, team, key]);
+      expect(r.lines.map((line) => line.budget.id)).toEqual([key.id, team.id]);
+      await expectCounters(key, 0, 300);
+      await budgets.settle(r, 300n);
+      await expectCounters(key, 300, 0);
+      await expectCounters(team, 300, 0);
+    });
+
+    it("counts a cap beyond 2^53 − 1 µ$ (int64 max as 'unlimited') against 2^53 − 1 instead of failing", async () => {
+      const unlimited = budget("orgs/acme/budgets/unlimited", "org", 0);
+      unlimited.limitMicros = 2n ** 63n - 1n;
+      const r = await reserve(5_000_000, [unlimited]);
+      expect((await budgets.extend(r, 1_000_000n)).ok).toBe(true);
+      await budgets.settle(r, 4_000_000n);
+      await expectCounters(unlimited, 4_000_000, 0);
+    });
+
+    it("refuses a tenant that would break the hash tag, writing nothing", async () => {
+      for (const tenant of ["", "org{x}", "org}", "{org"]) {
+        await expect(budgets.reserve({ tenant, budgets: hierarchy, amountMicros: 1n })).rejects.toThrow(RangeError);
+      }
+      expect(await state.openHolds(openHoldsKey("org{x}"))).toEqual([]);
+    });
+
+    it("rejects an id reused by a second reservation while the first is open, holding nothing more", async () => {
+      const first = await budgets.reserve({ tenant: TENANT, budgets: hierarchy, amountMicros: 100n, id: "dup" });
+      if (!first.ok) throw new Error("refused");
+      expect((await budgets.extend(first.reservation, 50n)).ok).toBe(true);
+      // Its marker counts two holds: a new reservation under the same id is not a retry of the first.
+      await expect(budgets.reserve({ tenant: TENANT, budgets: hierarchy, amountMicros: 100n, id: "dup" })).rejects.toThrow(/reused id/);
+      for (const b of hierarchy) await expectCounters(b, 0, 150);
+      await budgets.settle(first.reservation, 150n);
+      for (const b of hierarchy) await expectCounters(b, 150, 0);
+    });
+
+    it("refuses a different extension while one whose reply was lost is unresolved, then resolves it once", async () => {
+      const faulty = createBudgetReservations({ state: faultyReserve(state, ["none", "after"]), clock });
+      const outcome = await faulty.reserve({ tenant: TENANT, budgets: hierarchy, amountMicros: 100n });
+      if (!outcome.ok) throw new Error("refused");
+      const r = outcome.reservation;
+      await expect(faulty.extend(r, 50n)).rejects.toThrow(/reply lost/); // landed
+      await expect(faulty.extend(r, 80n)).rejects.toThrow(/unresolved/);
+      for (const b of hierarchy) await expectCounters(b, 0, 150);
+      expect((await faulty.extend(r, 50n)).ok).toBe(true); // recognized, not held again
+      expect(r.heldMicros).toBe(150n);
+      for (const b of hierarchy) await expectCounters(b, 0, 150);
+      await faulty.settle(r, 150n);
+      for (const b of hierarchy) await expectCounters(b, 150, 0);
+    });
+
+    it("rejects rather than admits when a seeder leaves the counters unseeded", async () => {
+      const lazy = { touch: async () => {}, seed: async () => {} };
+      await expect(budgets.reserve({ tenant: TENANT, budgets: hierarchy, amountMicros: 100n, seeder: lazy })).rejects.toThrow(/still unseeded/);
+      for (const b of hierarchy) await expectCounters(b, 0, 0);
+    });
+
     it("journals every hold step, and settles exactly after a sweep released the hold", async () => {
       const r = await reserve(300);
       expect((await budgets.extend(r, 50n)).ok).toBe(true);

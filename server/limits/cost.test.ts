@@ -148,6 +148,44 @@ describe("worstCaseMicros", () => {
     expect(() => worstCaseMicros({ inputTokensEstimate: -1, maxOutputTokens: 1, prices: [flat] })).toThrow("inputTokensEstimate");
   });
 
+  it("reserves at the long-context tier strictly above its threshold, as costMicros bills", () => {
+    const tiered: ModelPrice = { ...flat, longContext: { aboveInputTokens: 1000, rates: { ...flat, input: 5_000_000, cacheWriteInput: 6_250_000, output: 20_000_000, reasoning: 20_000_000 } } };
+    // At the threshold: base rates, 1000 × 3.125 + 10 × 10 = 3225; one token above: 1001 × 6.25 + 10 × 20 = 6456.25 → 6457.
+    expect(worstCaseMicros({ inputTokensEstimate: 1000, maxOutputTokens: 10, prices: [tiered] })).toBe(3225n);
+    expect(worstCaseMicros({ inputTokensEstimate: 1001, maxOutputTokens: 10, prices: [tiered] })).toBe(6457n);
+  });
+
+  it("is tight: the dearest split of the counts on the dearest target costs exactly the worst case (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.array(arbPrice, { minLength: 1, maxLength: 4 }),
+        fc.oneof(fc.integer({ min: 0, max: 500_000 }), fc.integer({ min: -1, max: 1 })),
+        fc.integer({ min: 0, max: 200_000 }),
+        (prices, inputChoice, maxOutputTokens) => {
+          // Half the time right at the first target's tier threshold (−1, 0, +1), where the tier switches.
+          const threshold = prices[0]!.longContext?.aboveInputTokens;
+          const inputTokens = inputChoice <= 1 && threshold !== undefined ? threshold + inputChoice : Math.abs(inputChoice);
+          const dearest = prices.map((price) => {
+            const rates = price.longContext !== undefined && inputTokens > price.longContext.aboveInputTokens ? price.longContext.rates : price;
+            const inputKind = rates.cacheWriteInput >= Math.max(rates.input, rates.cachedInput) ? "write" : rates.cachedInput >= rates.input ? "cached" : "plain";
+            return costMicros(
+              usage({
+                inputTokens,
+                cachedInputTokens: inputKind === "cached" ? inputTokens : 0,
+                cacheWriteInputTokens: inputKind === "write" ? inputTokens : 0,
+                outputTokens: maxOutputTokens,
+                reasoningTokens: rates.reasoning > rates.output ? maxOutputTokens : 0,
+              }),
+              price,
+            );
+          });
+          const worst = worstCaseMicros({ inputTokensEstimate: inputTokens, maxOutputTokens, prices });
+          expect(worst).toBe(dearest.reduce((a, b) => (a > b ? a : b)));
+        },
+      ),
+    );
+  });
+
   it("bounds the cost of any usage within the counts, on every target (property)", () => {
     fc.assert(
       fc.property(

@@ -104,6 +104,32 @@ describe("hold sweeper", () => {
     expect(calls).toEqual(["openHolds", "get", "releaseHolds", "openHolds", "openHolds"]);
   });
 
+  it("never sweeps its own holds, even while its own lease reads as lapsed (a stall)", async () => {
+    const c = await cluster();
+    await c.hold("self", 100n);
+    await c.hold("dead", 30n);
+    // This replica stalled past its lease: a lookup of itself would say dead. Its calls still run.
+    const stalled = { id: "self", isAlive: async () => false };
+    expect(await createHoldSweeper({ state, lease: stalled, tenants: () => ["org_1"], logger: c.log.logger }).sweep()).toEqual({ tenants: 1, released: 1, failed: 0 });
+    expect(await c.reserved()).toBe(100n);
+    expect((await state.openHolds(openHoldsKey("org_1"))).map((h) => h.owner)).toEqual(["self"]);
+  });
+
+  it("looks each owner's lease up once per pass, across tenants", async () => {
+    const c = await cluster();
+    for (const tenant of ["org_1", "org_2", "org_3"]) {
+      await c.hold("dead", 10n, tenant);
+      await c.hold("alive", 10n, tenant);
+    }
+    const asked: string[] = [];
+    const lease = { id: "self", isAlive: (id: string) => (asked.push(id), c.leases.self.isAlive(id)) };
+    const sweeper = createHoldSweeper({ state, lease, tenants: () => ["org_1", "org_2", "org_3"], logger: c.log.logger });
+    expect(await sweeper.sweep()).toEqual({ tenants: 3, released: 3, failed: 0 });
+    expect(asked.sort()).toEqual(["alive", "dead"]);
+    await sweeper.sweep(); // a new pass asks again
+    expect(asked).toHaveLength(3);
+  });
+
   it("survives a failing state backend, logging once per pass, and sweeps again when it returns", async () => {
     const c = await cluster();
     await c.hold("dead", 40n);

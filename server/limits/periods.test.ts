@@ -96,6 +96,28 @@ describe("periodOf", () => {
 });
 
 describe("createPeriodCalendar", () => {
+  it("rolls to the next period at the exact instant the cached one ends, and not a millisecond early (property)", () => {
+    fc.assert(
+      fc.property(
+        fc.constantFrom<BudgetPeriodName>("daily", "weekly", "monthly"),
+        fc.constantFrom("UTC", "America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"),
+        fc.integer({ min: Date.UTC(2026, 0, 1), max: Date.UTC(2027, 0, 1) }),
+        (kind, tz, t) => {
+          const calendar = createPeriodCalendar();
+          const period = calendar.periodOf(kind, tz, new Date(t)); // now cached
+          const end = period.end!.getTime();
+          expect(calendar.periodOf(kind, tz, new Date(end - 1))).toBe(period);
+          const next = calendar.periodOf(kind, tz, new Date(end));
+          expect(next).toEqual(periodOf(kind, tz, new Date(end)));
+          expect(next.start.getTime()).toBe(end);
+          // And back: the instant before the new period's start is in the old one again.
+          expect(calendar.periodOf(kind, tz, new Date(end - 1)).key).toBe(period.key);
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   it("answers like periodOf, from its cache inside a period (property)", () => {
     const calendar = createPeriodCalendar();
     fc.assert(

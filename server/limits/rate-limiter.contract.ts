@@ -111,6 +111,16 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       expect(refused.allowed ? undefined : refused.refusal).toEqual({ rule: orgTokens, dimension: "tokens", limit: 100 });
     });
 
+    it("names the window with the longest finite wait when several refuse, wherever it sits", async () => {
+      const orgTokens: RateLimitRule = { id: "orgs/acme/rate-limits/org-tokens", level: "org", tokensPerMinute: 100 };
+      for (let i = 0; i < 5; i++) expect((await limiter.check({ tenant: TENANT, rules: [orgTokens, key], tokensEstimate: i === 0 ? 60 : 0 })).allowed).toBe(true);
+      // 1 s into the window. The key's requests (5 of 5) fit again 59 s + 12 s from now (4 of 5
+      // left once the window's weight decays to 4); the org's tokens (60 + 60 of 100) only after
+      // 59 s + 20 s. The call passes only when both have room: the org's wait is the one to report.
+      const refused = await limiter.check({ tenant: TENANT, rules: [orgTokens, key], tokensEstimate: 60 });
+      expect(refused.allowed ? undefined : refused.refusal).toEqual({ rule: orgTokens, dimension: "tokens", limit: 100, retryAfterMs: 79_000 });
+    });
+
     it("counts a rule that covers the caller twice (through two tags) once", async () => {
       const outcomes = [];
       for (let i = 0; i < 7; i++) outcomes.push(await limiter.check({ tenant: TENANT, rules: [key, org, key] }));

@@ -148,6 +148,42 @@ describe("budget stage", () => {
     await expect.poll(() => h.fake.requests()[0]?.abortedAt).toBeDefined();
   });
 
+  it("extends an uncapped stream each time its output reaches three quarters of the hold, by the dearest output rate", async () => {
+    // Output billed 10 µ$ a token, reasoning 30: a reasoning model's hidden tokens are output too.
+    const price = { input: 1_000_000, output: 10_000_000, cachedInput: 1_000_000, cacheWriteInput: 1_000_000, reasoning: 30_000_000 };
+    const prices = { version: "p", priceAt: () => ({ price, version: "p", model: "gpt-test", effectiveFrom: new Date(0) }) };
+    const b = cap(1_000_000);
+    let yielded = 0;
+    const extensions: { afterTokens: number; micros: bigint }[] = [];
+    const reservations = { ...h.reservations, extend: (r: Parameters<typeof h.reservations.extend>[0], more: bigint) => (extensions.push({ afterTokens: yielded, micros: more }), h.reservations.extend(r, more)) };
+    const stage = createBudgetStage({ reservations, catalog: { budgetsFor: () => [b] }, routes: { resolve: (a: string) => h.routes.get(a) }, prices, logger: createLogCapture().logger }, { defaultMaxOutputTokens: 20 });
+    // 40 chunks of 4 characters: one estimated output token each.
+    const events = Array.from({ length: 40 }, () => ({ chunk: { type: "text", text: "abcd" } as ModelChunk }));
+    const stream = stage(createScriptedPipeline(() => ({ type: "stream", events, costMicrosUsd: 400n }))).chatStream({ meta: h.meta(), request: ask("go") });
+    for await (const chunk of stream.chunks) if (chunk.type === "text") yielded++;
+    expect(yielded).toBe(40);
+    // Held 20 tokens: extended by 20 (× 30 µ$) at 15 tokens (¾ of 20), then at 30 (¾ of 40); 45 is never reached.
+    expect(extensions).toEqual([
+      { afterTokens: 15, micros: 600n },
+      { afterTokens: 30, micros: 600n },
+    ]);
+    await laterTurn();
+    await expect.poll(async () => counters(b)).toMatchObject({ spentMicros: 400n, reservedMicros: 0n });
+  });
+
+  it("looks for alert thresholds after a settle that booked spend, not after a release", async () => {
+    const b = cap(10_000);
+    const told: bigint[] = [];
+    const alerts = { afterSettle: (_r: unknown, settled?: readonly { spentMicros: bigint }[]) => void told.push(settled?.[0]?.spentMicros ?? -1n) };
+    const stage = createBudgetStage({ reservations: h.reservations, catalog: { budgetsFor: () => [b] }, routes: { resolve: (a: string) => h.routes.get(a) }, prices: h.prices, alerts, logger: createLogCapture().logger });
+    const pipeline = stage(createScriptedPipeline([{ type: "answer", text: "hi", costMicrosUsd: 7n }, { type: "answer", text: "free", costMicrosUsd: 0n }]));
+    await pipeline.chat({ meta: h.meta(), request: ask("a", 10) });
+    await pipeline.chat({ meta: h.meta(), request: ask("b", 10) }); // cost 0: a release
+    await stage.drain();
+    expect(told).toEqual([7n]);
+    expect(await counters(b)).toMatchObject({ spentMicros: 7n, reservedMicros: 0n });
+  });
+
   it("settles a stream the client abandons mid-way with what was generated, exactly once", async () => {
     const b = cap(1_000_000);
     h.budgets = [b];
