@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { checkContainment, checkCoolDown, checkLag, checkMemory } from "./checkers-faults.js";
+import type { UsageRecordRow } from "../../server/store/usage-store.js";
+import { checkContainment, checkCoolDown, checkDeadlines, checkLag, checkMemory, checkRedisHang, checkStalls } from "./checkers-faults.js";
 import type { Op } from "./history.js";
 import type { NemesisEvent } from "./nemesis.js";
 import type { MemorySample } from "./replica.js";
@@ -97,5 +98,133 @@ describe("P16 SIGTERM checker", () => {
     expect([sigterm?.status, sigterm?.figure]).toEqual(["fail", "3 in flight at SIGTERM, 2 failed; 3 exits: code 0 ×2, code 1 ×1, 900–16000 ms"]);
     const [, one] = checkContainment(ops.slice(0, 1), events.slice(0, 1), 10_000);
     expect(one?.figure).toBe("1 in flight at SIGTERM, 0 failed; 1 exit: code 0 ×1, 900 ms");
+  });
+});
+
+describe("P16 kill -9 checker", () => {
+  const op = (n: number, replica: number, t: number, type: Op["type"], extra: Partial<Op> = {}): Op => ({ process: n, type, request_id: `op-${n}`, kind: "chat", key: "app", replica, t_start: t, t_end: t + 500, ...extra });
+  // Replica 1 killed at 10 s, its restart begun at 15 s and ready at 20 s.
+  const kill: NemesisEvent = { name: "kill", replica: 1, t_start: 10_000, t_restart: 15_000, t_end: 20_000 };
+  const check = (ops: Op[]) => checkContainment(ops, [kill], 10_000)[0]!;
+
+  it("passes when every clean op on the other replicas succeeded, whatever happened on the killed one", () => {
+    const ops = [op(1, 0, 9_800, "ok"), op(2, 2, 12_000, "ok"), op(3, 1, 9_900, "info", { code: "transport" }), op(4, 1, 11_000, "fail", { code: "unavailable" })];
+    expect(check(ops)).toMatchObject({ status: "pass", figure: "2 clean ops on surviving replicas during the kill, 0 failed; 1 in flight on the killed replica" });
+  });
+
+  it("fails a clean op on another replica that failed during the kill — until the restart begins — and names it", () => {
+    const ops = [op(1, 0, 9_800, "ok"), op(2, 2, 14_000, "fail", { code: "unavailable", message: "upstream gone" })];
+    expect(check(ops)).toMatchObject({ status: "fail", evidence: ["op-2 chat r2 fail unavailable 500ms upstream gone"] });
+    // After the restart began, a failure is the restart's, not the kill's.
+    expect(check([op(1, 0, 9_800, "ok"), op(2, 2, 15_100, "fail")]).status).toBe("pass");
+  });
+
+  it("excuses ops that asked for a failure, were aborted by their client, or used another key", () => {
+    const ops = [op(1, 0, 9_800, "ok"), op(2, 2, 12_000, "fail", { fault: "cut" }), op(3, 2, 12_000, "info", { aborted: true }), op(4, 0, 12_000, "fail", { key: "capped" }), op(5, 0, 12_000, "ok", { fault: "drip" })];
+    expect(check(ops)).toMatchObject({ status: "pass", figure: expect.stringContaining("2 clean ops on surviving replicas") as unknown });
+  });
+
+  it("fails when no clean op ran on another replica during the kill (nothing was shown)", () => {
+    expect(check([op(1, 1, 9_900, "info"), op(2, 0, 30_000, "ok")]).status).toBe("fail");
+  });
+});
+
+describe("P16 SIGTERM drain, in-flight requests", () => {
+  const term: NemesisEvent = { name: "term", replica: 0, t_start: 10_000, t_end: 11_000, exitMs: 1_000, exitCode: 0 };
+  const op = (n: number, t: number, type: Op["type"], extra: Partial<Op> = {}): Op => ({ process: n, type, request_id: `op-${n}`, kind: "stream", key: "app", replica: 0, t_start: t, t_end: t + 500, ...extra });
+
+  it("fails a clean request in flight at the SIGTERM that did not complete", () => {
+    const [, ok] = checkContainment([op(1, 9_600, "ok"), op(2, 9_700, "ok")], [term], 10_000);
+    expect(ok?.status).toBe("pass");
+    const [, cut] = checkContainment([op(1, 9_600, "ok"), op(2, 9_700, "fail", { code: "unavailable" })], [term], 10_000);
+    expect(cut).toMatchObject({ status: "fail", evidence: ["op-2 stream r0 fail unavailable 500ms"] });
+    // One sent within 200 ms of the signal may not have reached the replica: not counted.
+    const [, late] = checkContainment([op(1, 9_600, "ok"), op(2, 9_900, "fail")], [term], 10_000);
+    expect(late).toMatchObject({ status: "pass", figure: expect.stringContaining("1 in flight at SIGTERM, 0 failed") as unknown });
+  });
+
+  it("fails a drain with nothing in flight (nothing was shown)", () => {
+    expect(checkContainment([op(1, 12_000, "ok")], [term], 10_000)[1]?.status).toBe("fail");
+  });
+});
+
+describe("P7 Redis hang checker", () => {
+  const hang: NemesisEvent = { name: "redis_hang", t_start: 10_000, t_end: 20_000 };
+  const op = (n: number, t: number, took: number, type: Op["type"], extra: Partial<Op> = {}): Op => ({ process: n, type, request_id: `op-${n}`, kind: "chat", key: "app", replica: 0, t_start: t, t_end: t + took, ...extra });
+
+  it("passes unary calls during the hang that ended within the bound, and fails one that waited past it", () => {
+    const ok = checkRedisHang([op(1, 10_000, 300, "ok"), op(2, 15_000, 5_000, "fail", { code: "unavailable" })], [hang], 5000);
+    expect(ok).toMatchObject({ status: "pass", figure: "2 unary calls during the hang, slowest 5000 ms (bound 5000); 1 ok, 1 refused" });
+    const slow = checkRedisHang([op(1, 10_000, 300, "ok"), op(2, 15_000, 5_001, "fail", { code: "unavailable" })], [hang], 5000);
+    expect(slow).toMatchObject({ status: "fail", evidence: ["op-2 chat r0 fail unavailable 5001ms"] });
+  });
+
+  it("holds both front doors' unary calls to the bound", () => {
+    expect(checkRedisHang([op(1, 12_000, 6_000, "ok", { kind: "openai", code: "ok" })], [hang], 5000)).toMatchObject({ status: "fail", evidence: ["op-1 openai r0 ok ok 6000ms"] });
+  });
+
+  it("counts only clean unary calls begun during the hang", () => {
+    // Before it, after it, a stream, a fault asked for, a client abort: none is held to the bound.
+    const others = [op(1, 9_999, 9_000, "ok"), op(2, 20_001, 9_000, "ok"), op(3, 12_000, 9_000, "ok", { kind: "stream" }), op(4, 12_000, 9_000, "fail", { fault: "stall" }), op(5, 12_000, 9_000, "info", { aborted: true })];
+    expect(checkRedisHang([...others, op(6, 19_000, 100, "ok")], [hang], 5000)).toMatchObject({ status: "pass", figure: expect.stringContaining("1 unary calls during the hang") as unknown });
+  });
+
+  it("fails when no unary call ran during the hang", () => {
+    expect(checkRedisHang([op(1, 30_000, 100, "ok")], [hang], 5000).status).toBe("fail");
+  });
+});
+
+describe("P13 stall checker", () => {
+  const stall = (n: number, t: number, took: number, type: Op["type"], extra: Partial<Op> = {}): Op => ({ process: n, type, request_id: `s${n}`, kind: "stream", key: "app", replica: 0, fault: "stall", t_start: t, t_end: t + took, ...extra });
+  const stalled = (n: number, attemptNo = 1) => ({ provider: "openai", tag: `s${n}`, attemptNo, stream: true, fault: "stall", at: 0 });
+  const ledgerRow = (n: number, attempt: number) => ({ requestId: `s${n}`, attempt }) as UsageRecordRow;
+  const storm: NemesisEvent = { name: "storm", t_start: 50_000, t_end: 60_000, t_ready: 70_000 };
+
+  it("passes stalls cut and failed over within the bound", () => {
+    const row = checkStalls([stall(1, 0, 3_000, "ok"), stall(2, 10_000, 10_000, "ok")], [stalled(1), stalled(2)], [], [storm], 10_000);
+    expect(row).toMatchObject({ status: "pass", figure: expect.stringMatching(/^2 stalled streams, slowest 10000 ms \(bound 10000\); 2 answered, 2 in quiet windows/) as unknown });
+  });
+
+  it("holds both front doors' streams to it", () => {
+    expect(checkStalls([stall(1, 0, 12_000, "ok", { kind: "openai_stream", code: "ok" })], [stalled(1)], [], [], 10_000)).toMatchObject({ status: "fail", evidence: ["s1 openai_stream r0 ok ok 12000ms"] });
+  });
+
+  it("fails a stall that outlived the bound, even answered or in a fault's window", () => {
+    expect(checkStalls([stall(1, 0, 10_001, "ok", { code: "ok" })], [stalled(1)], [], [], 10_000)).toMatchObject({ status: "fail", evidence: ["s1 stream r0 ok ok 10001ms"] });
+    expect(checkStalls([stall(1, 55_000, 10_001, "fail")], [stalled(1)], [], [storm], 10_000).status).toBe("fail");
+  });
+
+  it("fails a stall in a quiet window that was not answered; excuses one while a storm recovers", () => {
+    expect(checkStalls([stall(1, 0, 3_000, "fail", { code: "unavailable" })], [stalled(1)], [], [storm], 10_000)).toMatchObject({ status: "fail", evidence: ["s1 stream r0 fail unavailable 3000ms"] });
+    // The storm ended at 60 s but its breakers closed only at 70 s: not yet quiet.
+    expect(checkStalls([stall(1, 65_000, 3_000, "fail")], [stalled(1)], [], [storm], 10_000)).toMatchObject({ status: "pass", figure: expect.stringContaining("0 in quiet windows") as unknown });
+  });
+
+  it("excuses an unanswered quiet stall only when the gateway spent more attempts than the fake read", () => {
+    const failed = [stall(1, 0, 3_000, "fail")];
+    // Two ledger rows, one request the fake read (the stalled one, the gateway's last allowed).
+    expect(checkStalls(failed, [stalled(1)], [ledgerRow(1, 1), ledgerRow(1, 2)], [], 10_000)).toMatchObject({ status: "pass", figure: expect.stringContaining("1 stalled after an attempt the fake never read (info)") as unknown });
+    // As many rows as requests: no excuse.
+    expect(checkStalls(failed, [stalled(1), stalled(1, 2)], [ledgerRow(1, 1), ledgerRow(1, 2)], [], 10_000).status).toBe("fail");
+  });
+
+  it("does not hold an op to the stall bound when no attempt of it stalled (refused before dispatch)", () => {
+    expect(checkStalls([stall(1, 0, 3_000, "fail", { code: "unavailable" })], [], [], [], 10_000)).toMatchObject({ status: "pass", figure: expect.stringContaining("1 asked for a stall never reached a stalling provider") as unknown });
+  });
+});
+
+describe("P12 deadline checker", () => {
+  const op = (took: number): Op => ({ process: 1, type: "info", request_id: "d", kind: "stream", key: "app", replica: 0, t_start: 0, t_end: took, code: "deadline_exceeded" });
+
+  it("allows the deadline plus 2 s of slack, and fails a later end or an op that never ended", () => {
+    expect(checkDeadlines([op(32_000)], 0, 30_000)).toMatchObject({ status: "pass", figure: "1 ops, slowest 32000 ms (deadline 30000); 0 never ended" });
+    expect(checkDeadlines([op(32_001)], 0, 30_000)).toMatchObject({ status: "fail", evidence: ["d stream r0 info deadline_exceeded 32001ms"] });
+    expect(checkDeadlines([op(100)], 1, 30_000)).toMatchObject({ status: "fail", figure: expect.stringContaining("1 never ended") as unknown });
+  });
+});
+
+describe("P24 memory checker, nothing sampled", () => {
+  it("fails without a single sample", () => {
+    expect(checkMemory([], { maxPeakBytes: 400 * MB }).status).toBe("fail");
   });
 });

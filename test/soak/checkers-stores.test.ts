@@ -39,6 +39,15 @@ describe("P24 Redis key count", () => {
     expect(checkRedisKeys(withTombstones, new Map([["sb:budget-hold:{org_1}:x", -1]]), true).status).toBe("fail");
   });
 
+  it("does not hold a late Redis hang's tombstones to the key count's level, nor let them hide other keys rising", () => {
+    // Other keys flat at 500; a hang in the second half leaves 2,000 tombstones at once.
+    const lateHang = series(100, (i) => ({ keys: 500 + (i < 65 ? 0 : 2000), markers: i < 65 ? 0 : 2000, tables: [] }));
+    expect(checkRedisKeys(lateHang, tombstones, true)).toMatchObject({ status: "pass", figure: expect.stringContaining("peak 500 in the first half and 500 in the second") as unknown });
+    // Tombstones expiring as other keys rise: the total stays at 1,000, the other keys go 200 → 900.
+    const hidden = series(100, (i) => ({ keys: 1000, markers: i < 65 ? 800 : 100, tables: [] }));
+    expect(checkRedisKeys(hidden, tombstones, true)).toMatchObject({ status: "fail", figure: expect.stringContaining("peak 200 in the first half and 900 in the second") as unknown });
+  });
+
   it("fails without enough samples to tell", () => {
     expect(checkRedisKeys(series(3, () => ({ keys: 5, tables: [] })), tombstones, false).status).toBe("fail");
   });
@@ -51,6 +60,13 @@ describe("P24 Postgres growth", () => {
     const run = series(20, (i) => ({ keys: 0, tables: [table("usage_records", 600 * 1000 * (i + 1), 1000 * (i + 1)), table("request_log_p20261130", 1_000_000 * (i + 1), 2000 * (i + 1)), ...fixed] }));
     const ok = checkPostgresGrowth(run);
     expect([ok.status, ok.figure]).toEqual(["pass", "ledger 600 B per row over 20000 rows (bound 2048); other tables 160 → 160 KB after warm-up (bound +1024 KB), 0 of their rows updated or deleted; dead rows at most 0.0 % (none) of a table of ≥ 1,000 rows (bound 20 %); 0 rows deleted from the ledger and the request log (bound 0)"]);
+  });
+
+  it("fails without the ledger's table (no bytes per row to bound), and a row deleted from the ledger", () => {
+    const noLedger = checkPostgresGrowth(series(20, () => ({ keys: 0, tables: [...fixed] })));
+    expect([noLedger.status, noLedger.figure]).toEqual(["fail", expect.stringMatching(/^ledger Infinity B per row over 0 rows/) as unknown]);
+    const deleted = series(20, (i) => ({ keys: 0, tables: [{ ...table("usage_records", 600 * 1000 * (i + 1), 1000 * (i + 1)), deleted: i === 19 ? 1 : 0 }, ...fixed] }));
+    expect(checkPostgresGrowth(deleted)).toMatchObject({ status: "fail", figure: expect.stringContaining("1 rows deleted from the ledger and the request log (bound 0)") as unknown });
   });
 
   it("fails a table a request should not grow, a fat ledger row, or a table a fifth dead", () => {

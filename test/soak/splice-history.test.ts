@@ -40,6 +40,33 @@ describe("P14 splice check, as operations end", () => {
   });
 });
 
+describe("P14 splice check, what it may not pass", () => {
+  it("fails a truncated success: a clean attempt's text cut short yet reported ok", () => {
+    const whole = attemptText({ tag: "t", attemptNo: 1 });
+    const check = createSpliceCheck();
+    check.observe(op("t", "ok", whole.slice(0, -3), { code: "ok" }), [attempt("t", 1)]);
+    expect(check.row()).toMatchObject({ status: "fail", figure: "0 successes = one attempt's whole text; 0 failures = a prefix of one attempt; 1 violations", evidence: [`t stream r0 ok ok 10ms: a success whose text is no attempt's whole answer: "${whole.slice(0, -3)}"`] });
+  });
+
+  it("fails a success built on an attempt the fake cut, or a cut stream of either front door reported ok", () => {
+    // The cut came after the last delta, before the terminator: all the text, and still no success.
+    const cutWhole = createSpliceCheck();
+    cutWhole.observe(op("c", "ok", attemptText({ tag: "c", attemptNo: 1 }), { code: "ok" }), [attempt("c", 1, "cut")]);
+    expect(cutWhole.row()).toMatchObject({ status: "fail", evidence: ["c stream r0 ok ok 10ms: a success from an attempt that was cut"] });
+    for (const kind of ["stream", "openai_stream"] as const) {
+      const check = createSpliceCheck();
+      check.observe(op("k", "ok", attemptText({ tag: "k", attemptNo: 1 }), { kind, fault: "cut", code: "ok" }), [attempt("k", 1)]);
+      expect(check.row(), kind).toMatchObject({ status: "fail", evidence: [`k ${kind} r0 ok ok 10ms: a cut stream reported success`] });
+    }
+  });
+
+  it("fails a run with no success to judge (nothing was shown)", () => {
+    const check = createSpliceCheck();
+    check.observe(op("t", "fail", attemptText({ tag: "t", attemptNo: 1 }).slice(0, 12)), [attempt("t", 1, "cut")]);
+    expect(check.row()).toMatchObject({ status: "fail", figure: "0 successes = one attempt's whole text; 1 failures = a prefix of one attempt; 0 violations" });
+  });
+});
+
 describe("soak history", () => {
   it("writes every event as it happens, shows each completion's text once, and keeps the op without it", () => {
     const file = join(mkdtempSync(join(tmpdir(), "sb-history-")), "history.jsonl");
