@@ -307,6 +307,55 @@ describe("authenticator", () => {
     expect(log.text()).not.toContain(seen.secret);
   });
 
+  it("during an outage still refuses a cached key once it expired, and a rotated-out secret once its grace ended", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 1_000, maxStaleMs: 60_000 });
+    const expiring = await createKey({ expiresAt: new Date(clock.t + 3_000) });
+    const rotated = await createKey();
+    const fresh = generateSecret();
+    await store.rotateKey(rotated.ref, ALL_ORGS, {
+      secret: { secretHmac: hashSecret(fresh, PEPPER), displayPrefix: parseSecret(fresh)!.displayPrefix },
+      graceUntil: new Date(clock.t + 3_000),
+      now: new Date(clock.t),
+    });
+    for (const secret of [expiring.secret, rotated.secret, fresh]) expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+    state.mode = "down";
+    clock.t += 2_000; // past the TTL, within the stale bound: served from the cache
+    for (const secret of [expiring.secret, rotated.secret, fresh]) expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+    clock.t += 1_000; // the expiry and the grace end, while the database is still unreachable
+    expect(await codeOf(auth.authenticate(expiring.secret))).toBe(Code.Unauthenticated);
+    expect(await codeOf(auth.authenticate(rotated.secret))).toBe(Code.Unauthenticated);
+    expect(await codeOf(auth.authenticate(fresh))).toBe("ok");
+  });
+
+  it("fails a lookup beyond maxConcurrentLookups at once, without asking the database", async () => {
+    const { auth, state } = setup({ maxConcurrentLookups: 1, lookupTimeoutMs: 5_000 });
+    const [a, b] = [await createKey(), await createKey()];
+    state.mode = "hang";
+    void auth.authenticate(a.secret).catch(() => undefined); // holds the one slot
+    const started = performance.now();
+    expect(await codeOf(auth.authenticate(b.secret))).toBe(Code.Unavailable);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(state.lookups).toBe(1);
+  });
+
+  it("after the outage backoff lets one probe wait for the database while other cached keys are answered at once", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 1_000, maxStaleMs: 60_000, outageBackoffMs: 1_000, lookupTimeoutMs: 300 });
+    const [a, b] = [await createKey(), await createKey()];
+    await auth.authenticate(a.secret);
+    await auth.authenticate(b.secret);
+    state.mode = "down";
+    clock.t += 2_000;
+    expect(await codeOf(auth.authenticate(a.secret))).toBe("ok"); // the failed lookup starts the outage
+    expect(state.lookups).toBe(3);
+    clock.t += 1_000; // the backoff is over: the next call probes
+    state.mode = "hang";
+    const probe = codeOf(auth.authenticate(a.secret));
+    expect(await codeOf(auth.authenticate(b.secret))).toBe("ok"); // not a second probe
+    expect(state.lookups).toBe(4);
+    expect(await probe).toBe("ok"); // timed out, then served from the cache
+    expect(state.lookups).toBe(4);
+  });
+
   it("does not wait longer than the lookup timeout for a hung database", async () => {
     const { auth, clock, state } = setup({ cacheTtlMs: 1_000, lookupTimeoutMs: 150 });
     const seen = await createKey();

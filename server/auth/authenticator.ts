@@ -33,7 +33,7 @@ export interface AuthenticatorOptions {
    */
   cacheTtlMs?: number;
   /**
-   * While the database is unreachable, a key validated at most this long ago keeps working from
+   * While the database is unreachable, a key validated less than this long ago keeps working from
    * the cache (default 300 000 ms: 5 min). Past it, or for a key never seen, callers get
    * `Unavailable` — an outage never looks like a revocation (P8).
    */

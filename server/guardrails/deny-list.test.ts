@@ -53,3 +53,18 @@ describe("deny list: pendingStart (what a stream must still hold back)", () => {
     );
   });
 });
+
+describe("deny list: find", () => {
+  const hits = (phrases: string[], text: string) => compileDenyList(phrases).find(text).map((h) => text.slice(h.start, h.end));
+
+  it("needs a word boundary before a phrase that starts with a letter, as well as after one that ends with one", () => {
+    expect(hits(["ass"], "a bass. a lass, an ass.")).toEqual(["ass"]);
+    expect(hits(["ass"], "ass-backwards")).toEqual(["ass"]);
+    expect(hits(["x-ray!"], "an x-ray!!")).toEqual(["x-ray!"]); // ends in punctuation: no boundary needed after it
+  });
+
+  it("reports the longest of the phrases starting at one offset, so a redaction masks all of it", () => {
+    expect(hits(["top", "top secret"], "the top secret plan")).toEqual(["top secret"]);
+    expect(hits(["top secret", "top"], "the TOP  secret plan, top")).toEqual(["TOP  secret", "top"]);
+  });
+});

@@ -30,4 +30,22 @@ describe("external guardrail clients", () => {
       await server.close();
     }
   });
+
+  it("treats an answer with no decision as a failure: unavailable when the rule fails closed, allow when it fails open", async () => {
+    const server = await startRecordingServer({
+      headers: { "content-type": "application/proto" },
+      body: toBinary(CheckResponseSchema, create(CheckResponseSchema, { decision: CheckDecision.UNSPECIFIED })),
+    });
+    try {
+      const failures: string[] = [];
+      const checker = createExternalChecker({ onError: (url) => failures.push(url) });
+      const check = (failOpen: boolean) =>
+        checker.check({ url: server.origin, timeoutMs: 2000, failOpen, policy: "p", rule: "r", stage: "input", contents: [{ field: "m", text: "hi" }], orgId: "o", route: "r", requestId: "q" });
+      expect(await check(false)).toEqual({ decision: "unavailable", field: "m" });
+      expect(await check(true)).toEqual({ decision: "allow" });
+      expect(failures).toHaveLength(2);
+    } finally {
+      await server.close();
+    }
+  });
 });

@@ -1,3 +1,4 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { createDatabase, type DatabaseHandle } from "../store/database.js";
@@ -36,5 +37,53 @@ describe("policy resolver peek", () => {
     const deadline = Date.now() + 10_000;
     while (resolver.peek(meta("org_a"))?.length !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(resolver.peek(meta("org_a"))).toEqual([]);
+  });
+
+  it("applies an org's policy on a global route to that org's calls only, a global one to every org's, and each attachment by its own id", async () => {
+    await handle.db.insertInto("orgs").values([{ id: "org_b", name: "bravo" }, { id: "org_c", name: "charlie" }]).execute();
+    const spec = { rules: [{ id: "deny", stage: "GUARDRAIL_STAGE_INPUT", action: "GUARDRAIL_ACTION_BLOCK", denyList: { phrases: ["nope"] } }] };
+    const attach = async (orgId: string | null, policyId: string, attachment: { name: string; kind: "org" | "team" | "key" | "route"; id: string | null; alias?: string }) =>
+      expect((await store.create(orgId, policyId, { spec, attachments: [attachment], enabled: true })).kind).toBe("created");
+    await attach("org_b", "mine", { name: "routes/shared", kind: "route", id: null, alias: "shared" });
+    await attach(null, "everyone", { name: "routes/shared", kind: "route", id: null, alias: "shared" });
+    await attach("org_b", "own-route", { name: "orgs/bravo/routes/r2", kind: "route", id: "org_b", alias: "r2" });
+    await attach("org_b", "team", { name: "orgs/bravo/teams/tx", kind: "team", id: "team_x" });
+    await attach("org_b", "key", { name: "orgs/bravo/teams/t/keys/ky", kind: "key", id: "key_y" });
+    const resolver = createPolicyResolver({ store });
+    const names = async (route: string, caller?: { orgId: string; teamId: string; keyId: string }) =>
+      (await resolver.forCall({ route, ...(caller === undefined ? {} : { caller }) })).map((p) => p.name.split("/").pop()).sort();
+    const bravo = { orgId: "org_b", teamId: "t", keyId: "k" };
+    const charlie = { orgId: "org_c", teamId: "t", keyId: "k" };
+    expect(await names("shared", bravo)).toEqual(["everyone", "mine"]);
+    expect(await names("shared", charlie)).toEqual(["everyone"]);
+    expect(await names("shared")).toEqual(["everyone"]);
+    expect(await names("r2", bravo)).toEqual(["own-route"]);
+    expect(await names("r2", charlie)).toEqual([]);
+    expect(await names("x", { ...bravo, teamId: "team_x" })).toEqual(["team"]);
+    expect(await names("x", { ...bravo, keyId: "key_y" })).toEqual(["key"]);
+    expect(await names("x", { ...bravo, teamId: "key_y", keyId: "team_x" })).toEqual([]);
+  });
+});
+
+describe("policy resolver first load", () => {
+  const meta = { route: "r", caller: { orgId: "org_a", teamId: "t", keyId: "k" } };
+  const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => ConnectError.from(e).code);
+
+  it("fails closed (Unavailable) while the policies were never loaded, whether the store fails or hangs", async () => {
+    let mode: "down" | "hang" = "down";
+    const errors: unknown[] = [];
+    const resolver = createPolicyResolver({
+      store: {
+        version: () => (mode === "down" ? Promise.reject(new Error("ECONNREFUSED")) : new Promise<never>(() => undefined)),
+        loadEnabled: () => Promise.resolve([]),
+      },
+      firstLoadTimeoutMs: 100,
+      onError: (err) => errors.push(err),
+    });
+    expect(await codeOf(resolver.forCall(meta))).toBe(Code.Unavailable);
+    expect(errors).toHaveLength(1);
+    mode = "hang";
+    expect(await codeOf(resolver.forCall(meta))).toBe(Code.Unavailable);
+    expect(resolver.peek(meta)).toBeUndefined();
   });
 });

@@ -194,3 +194,20 @@ describe("stream scanner (tokens longer than the window)", () => {
     expect(sent.length).toBe(MAX_HELD_RUN_CHARS + 1_000 - MIN_WINDOW_CHARS);
   });
 });
+
+describe("stream scanner: a block longer than the window", () => {
+  it("stops at once, sending none of it, when a blocked match still growing at the end already reaches into what the window would release", async () => {
+    const longBlock = compilePolicy(
+      create(GuardrailPolicySchema, {
+        name: "guardrail-policies/long",
+        rules: [{ id: "dump", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "regex", value: { pattern: "BEGIN DUMP[a-z ]*", category: "dump" } } }],
+      }),
+    );
+    const dump = `BEGIN DUMP ${"row ".repeat(MIN_WINDOW_CHARS / 2)}`;
+    for (const chunks of [["intro. ", dump], ["intro. ", dump.slice(0, 300), dump.slice(300)]]) {
+      const { sent, blocked } = await scanChunks([longBlock], chunks);
+      expect(blocked?.rule).toBe("dump");
+      expect(sent).not.toContain("BEGIN");
+    }
+  });
+});

@@ -145,4 +145,55 @@ describe("guardrail stages", () => {
       expect(text.includes("admin@corp.example")).toBe(!redactsAnswer);
     }
   });
+
+  it("redacts a message whose PII is in its first text part and not its last (every part counts)", async () => {
+    const { inner, pipeline } = pipelineWith([pii(GuardrailAction.REDACT)], [{ type: "answer", text: "ok" }]);
+    const request = call("").request;
+    request.messages[1] = { role: "user", content: [{ type: "text", text: "I am jane@example.com" }, { type: "text", text: "thanks" }] };
+    await pipeline.chat({ meta, request });
+    const sent = promptText(inner.chatCalls()[0]!);
+    expect(sent).toContain("I am [EMAIL_1]");
+    expect(sent).not.toContain("jane@example.com");
+  });
+
+  it("redacts the input of a streamed call before the provider sees it", async () => {
+    const { inner, pipeline } = pipelineWith([pii(GuardrailAction.REDACT, true)], [{ type: "answer", text: "Hello [EMAIL_1]" }]);
+    let got = "";
+    for await (const c of pipeline.chatStream(call("I am jane@example.com")).chunks) if (c.type === "text") got += c.text;
+    const sent = inner.calls[0]!;
+    expect(sent.op).toBe("chatStream");
+    expect(promptText(sent.call as ModelCall)).toContain("I am [EMAIL_1]");
+    expect(promptText(sent.call as ModelCall)).not.toContain("jane@example.com");
+    expect(got).toBe("Hello jane@example.com");
+  });
+
+  it("checks a unary answer's tool-call arguments as well as its text", async () => {
+    const toolCalls = [{ id: "c1", name: "send", argumentsJson: '{"to":"jane@example.com"}' }];
+    const outputPii = { id: "pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [PiiEntity.EMAIL] } } };
+    const { pipeline } = pipelineWith([outputPii], [{ type: "answer", text: "sending", toolCalls }]);
+    const res = await pipeline.chat(call("hello"));
+    expect(res.response.toolCalls.map((c) => c.argumentsJson)).toEqual(['{"to":"[EMAIL_1]"}']);
+    const deny = { id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList" as const, value: { phrases: ["jane@example.com"] } } };
+    const blocked = pipelineWith([deny], [{ type: "answer", text: "sending", toolCalls }]);
+    expect((await violation(blocked.pipeline.chat(call("hello")))).detail).toMatchObject({ field: "output.tool_calls[0].arguments", category: "DENY_LIST" });
+  });
+
+  it("a stream's held-back text and its external output check come before its finish is passed on", async () => {
+    const outputPii = { id: "pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [PiiEntity.EMAIL] } } };
+    const stream = (text: string): ScriptedStep => ({ type: "stream", events: [{ chunk: { type: "text", text } }, { chunk: { type: "finish", reason: "stop" } }] });
+    const { pipeline } = pipelineWith([outputPii], [stream("Mail jane@example.com")]);
+    const kinds: string[] = [];
+    for await (const c of pipeline.chatStream(call("hi")).chunks) kinds.push(c.type === "text" ? `text:${c.text}` : c.type);
+    expect(kinds).toEqual(["text:Mail [EMAIL_1]", "finish"]);
+
+    const external = { id: "ext", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "external" as const, value: { url: "http://guard" } } };
+    const blocking: Pick<ExternalChecker, "check"> = { check: async (req) => ({ decision: "block", category: "LEAK", field: req.contents[0]!.field, message: "" }) };
+    const ext = pipelineWith([external], [stream("the answer")], blocking);
+    const seen: string[] = [];
+    const err = await (async () => {
+      for await (const c of ext.pipeline.chatStream(call("hi")).chunks) seen.push(c.type);
+    })().then(() => undefined, (e: unknown) => ConnectError.from(e));
+    expect(err?.findDetails(GuardrailViolationSchema)[0]).toMatchObject({ rule: "ext", category: "LEAK", stage: GuardrailStage.OUTPUT, field: "output.text" });
+    expect(seen).not.toContain("finish");
+  });
 });

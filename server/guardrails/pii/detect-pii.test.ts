@@ -16,6 +16,7 @@ describe("checksums", () => {
     expect(luhnValid("4111111111111112")).toBe(false);
     expect(cardNumberValid("378282246310005")).toBe(true); // Amex, 15
     expect(cardNumberValid("3782822463100050")).toBe(false); // Amex prefix with 16 digits
+    expect(cardNumberValid("3714496353984314")).toBe(false); // Amex prefix, 16 digits with a valid Luhn digit
     expect(cardNumberValid("9111111111111111")).toBe(false); // no issuer 9
   });
   it("IBAN: country length and mod 97", () => {
@@ -26,7 +27,8 @@ describe("checksums", () => {
   });
   it("SSN: area, group, serial and voided numbers", () => {
     expect(ssnValid("536", "22", "1234")).toBe(true);
-    for (const [a, g, s] of [["000", "12", "3456"], ["666", "12", "3456"], ["912", "12", "3456"], ["536", "00", "1234"], ["536", "22", "0000"], ["078", "05", "1120"], ["123", "45", "6789"]]) {
+    expect(ssnValid("899", "12", "3456")).toBe(true); // the last area before the unissued 900–999
+    for (const [a, g, s] of [["000", "12", "3456"], ["666", "12", "3456"], ["912", "12", "3456"], ["900", "12", "3456"], ["999", "12", "3456"], ["536", "00", "1234"], ["536", "22", "0000"], ["078", "05", "1120"], ["123", "45", "6789"]]) {
       expect(ssnValid(a!, g!, s!), `${a}-${g}-${s}`).toBe(false);
     }
   });
