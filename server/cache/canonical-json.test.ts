@@ -79,6 +79,14 @@ describe("canonicalJson", () => {
     expect(Object.keys(value)).toEqual(["b", "a"]);
   });
 
+  it("writes only the bytes a view covers, not the whole buffer under it (two images cut from one buffer differ)", () => {
+    const buffer = new Uint8Array([9, 1, 2, 3, 4, 9]);
+    expect(canonicalJson({ b: buffer.subarray(1, 3) })).toBe('{"b":{"$bytes":"AQI="}}');
+    expect(canonicalJson({ b: buffer.subarray(3, 5) })).toBe('{"b":{"$bytes":"AwQ="}}');
+    // Through the piece-by-piece path too (array-index keys out of code-unit order).
+    expect(canonicalJson({ "10": 1, "9": buffer.subarray(1, 3) })).toBe('{"10":1,"9":{"$bytes":"AQI="}}');
+  });
+
   it("writes bytes as base64 and rejects values with no JSON form", () => {
     expect(canonicalJson({ b: new Uint8Array([1, 2, 255]), a: [undefined, -0] })).toBe('{"a":[null,0],"b":{"$bytes":"AQL/"}}');
     expect(() => canonicalJson({ x: Number.NaN })).toThrow(TypeError);

@@ -42,4 +42,13 @@ describe("retryDelayMs", () => {
   it("does not wait for a retry-after beyond the cap", () => {
     expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 31_000 })).toBeUndefined();
   });
+  it("waits for a retry-after of exactly the cap (only a longer one is not waited for)", () => {
+    expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 30_000 })).toBe(30_000);
+    expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 30_001 })).toBeUndefined();
+  });
+  it("retries when the wait leaves exactly the least attempt time before the deadline, not a millisecond less", () => {
+    // now 0 + wait 800 + minAttemptMs 50 = 850.
+    expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 800, deadline: 850 })).toBe(800);
+    expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 800, deadline: 849 })).toBeUndefined();
+  });
 });

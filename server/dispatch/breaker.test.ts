@@ -80,6 +80,54 @@ describe("circuit breaker", () => {
     probe?.settle("failure");
     expect(breaker.state()).toBe("open");
   });
+  it("ignores late failures from calls made before it opened, once it has closed again", () => {
+    const { breaker, advance } = setup();
+    const early = Array.from({ length: 4 }, () => breaker.tryAcquire());
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    advance(1_000);
+    breaker.tryAcquire()?.settle("success");
+    expect(breaker.state()).toBe("closed");
+    for (const p of early) p?.settle("failure");
+    expect(breaker.state()).toBe("closed");
+  });
+  it("starts a fresh window when it closes again: the failures that opened it no longer count", () => {
+    const { breaker, advance } = setup();
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    advance(1_000);
+    breaker.tryAcquire()?.settle("success");
+    expect(breaker.state()).toBe("closed");
+    // Within the 10 s window of the first failures: only this one counts, below the volume.
+    breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("closed");
+  });
+  it("applies the policy of the latest route that asked for the breaker", () => {
+    const { registry } = setup();
+    registry.get(target, policy);
+    const breaker = registry.get(target, { ...policy, volumeThreshold: 2 });
+    for (let i = 0; i < 2; i++) breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("open");
+  });
+  it("applies a shorter rolling window at once", () => {
+    const { registry, advance } = setup();
+    const breaker = registry.get(target, policy);
+    registry.get(target, { ...policy, rollingWindowMs: 1_000 });
+    for (let i = 0; i < 3; i++) breaker.tryAcquire()?.settle("failure");
+    advance(2_000);
+    // Outside the 1 s window, the first three are forgotten (inside the old 10 s one they would open it).
+    breaker.tryAcquire()?.settle("failure");
+    expect(breaker.state()).toBe("closed");
+  });
+  it("reports a breaker's target with its credential (metrics and transitions)", () => {
+    let t = 0;
+    const seen: unknown[] = [];
+    const registry = createBreakerRegistry({ now: () => t, onStateChange: (changed) => seen.push(changed) });
+    const withCredential = { provider: "p", model: "m", credential: "c" };
+    const breaker = registry.get(withCredential, policy);
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    t += 1;
+    expect(seen).toEqual([withCredential]);
+    expect(registry.states()).toEqual([{ target: withCredential, state: "open" }]);
+  });
   it("keeps one breaker per provider/model/credential", () => {
     const { registry } = setup();
     expect(registry.get({ provider: "p", model: "m" }, policy)).toBe(registry.get({ provider: "p", model: "m" }, policy));

@@ -111,5 +111,26 @@ describe("P10: a fallback to an untried, closed target is not a retry", () => {
     await expect(d.chat(r, chatRequest(), within(5_000))).rejects.toThrow();
     expect(b.calls).toHaveLength(2);
     expect(budget.asked).toBe(1);
+    // The refused probe was never sent: the breaker lets the next request's probe through.
+    expect(breakers.peek({ provider: "b", model: "m" })).toBe("half_open");
+    const res = await d.chat(onlyB, chatRequest(), within(5_000));
+    expect(res.response.text).toBe("from b");
+    expect(breakers.peek({ provider: "b", model: "m" })).toBe("closed");
+  });
+
+  it("leaves a target whose hedge the budget refused for the fallback when the first attempt fails", async () => {
+    const budget = refusingBudget();
+    const a = failing("a", 60);
+    const b = createScriptedProvider({ kind: "b", script: [answer("from b")] });
+    const d = dispatcherOver([a, b], { retryBudget: budget });
+    const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }], { hedge: { delayMs: 10 }, retry: { maxAttempts: 1 } });
+    const res = await d.chat(r, chatRequest(), within(5_000));
+    expect(res.response.text).toBe("from b");
+    expect(res.attempts.map((x) => [x.provider, x.outcome, x.hedged])).toEqual([
+      ["a", "unavailable", false],
+      ["b", "success", false],
+    ]);
+    // Asked once, for the hedge; the fallback took no slot.
+    expect(budget.asked).toBe(1);
   });
 });

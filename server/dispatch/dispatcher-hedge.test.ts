@@ -58,6 +58,48 @@ describe("hedging", () => {
     ]);
   });
 
+  it("leaves no timer behind once the request is answered before its hedge delay", async () => {
+    const live = new Set<ReturnType<typeof setTimeout>>();
+    const setTimer = (fn: () => void, ms: number) => {
+      const handle = setTimeout(() => {
+        live.delete(handle);
+        fn();
+      }, ms);
+      live.add(handle);
+      return () => {
+        clearTimeout(handle);
+        live.delete(handle);
+      };
+    };
+    const a = createScriptedProvider({ kind: "a", script: [answer("a", { delayMs: 5 })] });
+    const d = dispatcherOver([a, createScriptedProvider({ kind: "b", script: [answer("b")] })], { setTimer });
+    const res = await d.chat(hedged({ hedge: { delayMs: 60_000 } }), chatRequest(), within(120_000));
+    expect(res.response.text).toBe("a");
+    expect(live.size).toBe(0);
+  });
+
+  it("sends at most maxHedges twins however long the attempts in flight take", async () => {
+    const a = createScriptedProvider({ kind: "a", script: [answer("slow a", { delayMs: 200 })] });
+    const b = createScriptedProvider({ kind: "b", script: [answer("slow b", { delayMs: 200 })] });
+    const c = createScriptedProvider({ kind: "c", script: [answer("c")] });
+    const d = dispatcherOver([a, b, c]);
+    const r = route(
+      [
+        { provider: "a", model: "ma" },
+        { provider: "b", model: "mb", priority: 1 },
+        { provider: "c", model: "mc", priority: 2 },
+      ],
+      { hedge: { delayMs: 20, maxHedges: 1 }, retry: { maxAttempts: 1 } },
+    );
+    const res = await d.chat(r, chatRequest(), within(5_000));
+    expect(res.response.text).toBe("slow a");
+    expect(c.calls).toHaveLength(0);
+    expect(res.attempts.map((x) => [x.provider, x.outcome, x.hedged])).toEqual([
+      ["a", "success", false],
+      ["b", "cancelled", true],
+    ]);
+  });
+
   it("cancels the twin when the first fails in a way no target can fix", async () => {
     const a = createScriptedProvider({ kind: "a", script: [fail("bad_request", { httpStatus: 400, delayMs: 60 })] });
     const b = createScriptedProvider({ kind: "b", script: [answer("b", { delayMs: 300 })] });

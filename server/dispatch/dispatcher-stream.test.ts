@@ -1,10 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import type { ModelChunk } from "../providers/model.js";
+import { emptyUsage, type ModelChunk } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { chatRequest, dispatcherOver, drain, route, within } from "./testing/harness.js";
-import { createScriptedProvider, fail, textStream, type StreamEvent } from "./testing/scripted-provider.js";
+import { createScriptedProvider, fail, textStream, type ScriptedProvider, type StreamEvent } from "./testing/scripted-provider.js";
 
 const text = (chunks: ModelChunk[]): string => chunks.map((c) => (c.type === "text" ? c.text : "")).join("");
 const types = (chunks: ModelChunk[]): string[] => chunks.map((c) => c.type);
@@ -57,6 +57,44 @@ describe("P13: stream liveness timeouts", () => {
     expect(text(items)).toBe("abcdef");
     expect(b.calls).toHaveLength(0);
     expect(s.attempts().map((x) => x.outcome)).toEqual(["success"]);
+  });
+
+  it("records the time to the first content from the attempt's start", async () => {
+    const a = createScriptedProvider({ kind: "a", script: [textStream(["late"], { firstDelayMs: 60 })] });
+    const d = dispatcherOver([a]);
+    const s = d.chatStream(route([{ provider: "a", model: "m" }]), chatRequest(), within(5_000));
+    const { error } = await drain(s.chunks);
+    expect(error).toBeUndefined();
+    const [attempt] = s.attempts();
+    expect(attempt?.timeToFirstTokenMs).toBeGreaterThanOrEqual(50);
+    expect(attempt?.timeToFirstTokenMs).toBeLessThanOrEqual(attempt?.latencyMs ?? 0);
+  });
+
+  it("tells an adapter that ignores the abort to release its stream when the first token is late", async () => {
+    let returned = 0;
+    const silent = createScriptedProvider({ kind: "a", script: [textStream(["never"])] });
+    const a: ScriptedProvider = {
+      kind: "a",
+      calls: [],
+      capabilities: silent.capabilities,
+      chat: silent.chat.bind(silent),
+      chatStream: (): AsyncIterable<ModelChunk> => ({
+        [Symbol.asyncIterator]: () => ({
+          next: () => new Promise<IteratorResult<ModelChunk>>(() => {}),
+          return: async () => {
+            returned++;
+            return { done: true as const, value: undefined };
+          },
+        }),
+      }),
+    };
+    const b = createScriptedProvider({ kind: "b", script: [textStream(["ok"], { model: "mb" })] });
+    const d = dispatcherOver([a, b]);
+    const s = d.chatStream(twoTargets({ firstTokenTimeoutMs: 30 }), chatRequest(), within(5_000));
+    const { items, error } = await drain(s.chunks);
+    expect(error).toBeUndefined();
+    expect(text(items)).toBe("ok");
+    expect(returned).toBe(1);
   });
 
   it("does not count a slow consumer as an idle provider", async () => {
@@ -165,6 +203,34 @@ describe("P14: mid-stream failures are never spliced and never look successful",
     expect(error).toBeUndefined();
     expect(text(items)).toBe("second try");
     expect(s.attempts().map((x) => x.outcome)).toEqual(["unavailable", "success"]);
+  });
+
+  it("waits the retry-after of a 429 before retrying a stream on the same target", async () => {
+    const a = createScriptedProvider({ kind: "a", script: [fail("rate_limited", { httpStatus: 429, retryAfterMs: 30 }), textStream(["second try"])] });
+    const sleeps: number[] = [];
+    const d = dispatcherOver([a], { sleep: async (ms) => void sleeps.push(ms) });
+    const s = d.chatStream(route([{ provider: "a", model: "m" }]), chatRequest(), within(5_000));
+    const { items, error } = await drain(s.chunks);
+    expect(error).toBeUndefined();
+    expect(text(items)).toBe("second try");
+    expect(sleeps).toHaveLength(1);
+    expect(sleeps[0]).toBeGreaterThanOrEqual(30);
+  });
+
+  it("hands over a complete stream without content (an empty answer) whole: start, finish and usage", async () => {
+    const events: StreamEvent[] = [
+      { chunk: { type: "start", model: "ma" } },
+      { chunk: { type: "finish", reason: "stop" } },
+      { chunk: { type: "usage", usage: { ...emptyUsage(), inputTokens: 4 } } },
+    ];
+    const a = createScriptedProvider({ kind: "a", script: [{ type: "stream", events }] });
+    const d = dispatcherOver([a]);
+    const s = d.chatStream(route([{ provider: "a", model: "m" }]), chatRequest(), within(5_000));
+    const { items, error } = await drain(s.chunks);
+    expect(error).toBeUndefined();
+    expect(types(items)).toEqual(["start", "finish", "usage"]);
+    expect(items[0]).toEqual({ type: "start", model: "ma", provider: "a" });
+    expect(s.attempts().map((x) => x.outcome)).toEqual(["success"]);
   });
 
   it("refuses a target without streaming before sending anything", () => {

@@ -5,9 +5,11 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { ProviderError } from "../providers/provider-error.js";
+import { createBreakerRegistry } from "./breaker.js";
 import { createRetryThrottle, type RetryThrottle } from "./retry-throttle.js";
-import { chatRequest, dispatcherOver, route, within } from "./testing/harness.js";
-import { answer, createScriptedProvider, fail, type ScriptedProvider } from "./testing/scripted-provider.js";
+import { chatRequest, dispatcherOver, drain, route, within } from "./testing/harness.js";
+import { answer, createScriptedProvider, fail, textStream, type ScriptedProvider } from "./testing/scripted-provider.js";
 
 /** Never refuses: the dispatcher as it was before throttling, for comparison. */
 const unthrottled: RetryThrottle = { recordFailure() {}, recordSuccess() {}, allowRetry: () => true, states: () => [] };
@@ -182,5 +184,54 @@ describe("P10: retry throttling bounds the retry ratio", () => {
       [0, "unavailable"],
       [2, "success"],
     ]);
+  });
+
+  it("takes a token for a stream that fails after content too (the upstream failed all the same), none for a complete one", async () => {
+    const events = [{ chunk: { type: "start" as const, model: "m" } }, { chunk: { type: "text" as const, text: "Hel" } }, { fail: new ProviderError("stream_error", "cut") }];
+    const a = createScriptedProvider({ kind: "a", script: [{ type: "stream", events }, textStream(["ok"])] });
+    const throttle = createRetryThrottle();
+    const d = dispatcherOver([a], { retryThrottle: throttle });
+    const r = route([{ provider: "a", model: "m" }], { retry: { maxAttempts: 3, throttleMaxTokens: 10, throttleTokenRatio: 0.5 } });
+    const cut = await drain(d.chatStream(r, chatRequest(), within(5_000)).chunks);
+    expect(cut.error).toBeDefined();
+    expect(throttle.states().map((x) => x.tokens)).toEqual([9]);
+    const whole = await drain(d.chatStream(r, chatRequest(), within(5_000)).chunks);
+    expect(whole.error).toBeUndefined();
+    expect(throttle.states().map((x) => x.tokens)).toEqual([9.5]);
+  });
+
+  it("gives back the half-open probe of a same-deployment target it throttled, unsent", async () => {
+    let clock = 0;
+    const breakers = createBreakerRegistry({ now: () => clock });
+    const breaker = { volumeThreshold: 1, resetTimeoutMs: 1_000 };
+    const deployment = { provider: "a", model: "m" };
+    // While the first attempt runs, other traffic opens the deployment's breaker and its reset
+    // timeout passes: the later target of the same deployment would be its half-open probe.
+    const a = createScriptedProvider({
+      kind: "a",
+      script: () => {
+        breakers.get(deployment, { ...route([deployment]).breaker, ...breaker }).tryAcquire()?.settle("failure");
+        clock += 1_000;
+        return fail("server_error", { httpStatus: 503 });
+      },
+    });
+    const b = createScriptedProvider({ kind: "b", script: [answer("from b")] });
+    const refusing: RetryThrottle = { ...unthrottled, allowRetry: () => false };
+    const d = dispatcherOver([a, b], { retryThrottle: refusing, breakers });
+    const r = route(
+      [
+        { ...deployment, priority: 0 },
+        { ...deployment, priority: 1, params: { region: "second" } },
+        { provider: "b", model: "m", priority: 2 },
+      ],
+      { retry: { maxAttempts: 1 }, breaker },
+    );
+    const res = await d.chat(r, chatRequest(), within(10_000));
+    expect(res.attempts.map((x) => [x.targetIndex, x.outcome])).toEqual([
+      [0, "unavailable"],
+      [2, "success"],
+    ]);
+    expect(breakers.peek(deployment)).toBe("half_open");
+    expect(breakers.get(deployment, r.breaker).tryAcquire()).toBeDefined();
   });
 });

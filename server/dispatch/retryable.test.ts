@@ -16,6 +16,10 @@ describe("decideFailure", () => {
     expect(decideFailure(err("auth"), fresh)).toMatchObject({ retrySameTarget: false, fallback: true, outcome: "auth_error" });
     expect(decideFailure(err("auth"), { ...fresh, fallbackOnAuth: false })).toMatchObject({ retrySameTarget: false, fallback: false });
   });
+  it("counts a broken credential against the target's breaker, so a dead credential is skipped", () => {
+    expect(decideFailure(err("auth"), fresh).breaker).toBe("failure");
+    expect(decideFailure(err("auth"), { ...fresh, fallbackOnAuth: false }).breaker).toBe("failure");
+  });
   it("never retries a cancel, and does not count it against the breaker", () => {
     expect(decideFailure(err("cancelled"), fresh)).toEqual({ retrySameTarget: false, fallback: false, outcome: "cancelled", breaker: "ignore" });
   });
