@@ -10,7 +10,7 @@ import { ledgerRecord, memoryLedgerStore, type MemoryLedgerStore } from "./ledge
 
 vi.mock("node:fs/promises", async (importOriginal) => {
   const real = await importOriginal<typeof import("node:fs/promises")>();
-  return { ...real, default: real, readFile: vi.fn(real.readFile), rm: vi.fn(real.rm) };
+  return { ...real, default: real, readFile: vi.fn(real.readFile), rm: vi.fn(real.rm), rename: vi.fn(real.rename) };
 });
 const real = await vi.importActual<typeof import("node:fs/promises")>("node:fs/promises");
 
@@ -23,6 +23,7 @@ beforeEach(async () => {
 afterEach(async () => {
   vi.mocked(fsp.readFile).mockImplementation(real.readFile as typeof fsp.readFile);
   vi.mocked(fsp.rm).mockImplementation(real.rm);
+  vi.mocked(fsp.rename).mockImplementation(real.rename);
   await real.rm(root, { recursive: true, force: true });
 });
 
@@ -59,5 +60,57 @@ describe("adoption racing another adopter's claim-and-undo", () => {
     const leftOnDisk = (await readdir(root, { recursive: true })).filter((n) => n.endsWith(".jsonl"));
     // Either B committed the records, or the file is still on disk for a later pass.
     expect({ outcome, committed: committed.length > 0 || leftOnDisk.length > 0 }).toMatchObject({ committed: true });
+  });
+});
+
+describe("adoption's claim of a folder", () => {
+  const deadFolder = async (name: string, callId: string) => {
+    const dir = path.join(root, name);
+    await mkdir(dir);
+    await writeFile(path.join(dir, "ledger.lock"), "999999999");
+    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), encodeLedgerLine(ledgerRecord({ callId })));
+    return dir;
+  };
+  const adopt = () => adoptOrphanedLedgers({ store, root, self: path.join(root, "me"), logger: createLogCapture().logger });
+
+  it("never moves the folder of a live replica, not even for a moment", async () => {
+    const live = path.join(root, "live");
+    await mkdir(live);
+    await writeFile(path.join(live, "ledger.lock"), JSON.stringify({ pid: process.ppid, host: (await import("node:os")).hostname() }));
+    await writeFile(path.join(live, "ledger-000000000000001-1-0.jsonl"), encodeLedgerLine(ledgerRecord({ callId: "live" })));
+    const renamed: string[] = [];
+    vi.mocked(fsp.rename).mockImplementation(async (from, to) => {
+      renamed.push(String(from));
+      return real.rename(from, to);
+    });
+    expect(await adopt()).toEqual({ adopted: 0, records: 0 });
+    expect(renamed).toEqual([]);
+    expect(store.rows.size).toBe(0);
+  });
+
+  // Between reading the lock and the rename, the folder's owner came back (or another adopter
+  // claimed it and wrote its lock): the claim is undone and nothing of it is committed or removed.
+  it("gives a folder back when the lock it finds after claiming it names a live process", async () => {
+    const dir = await deadFolder("dead", "came-back");
+    vi.mocked(fsp.rename).mockImplementation(async (from, to) => {
+      await real.rename(from, to);
+      if (String(from) === dir) await real.writeFile(path.join(String(to), "ledger.lock"), JSON.stringify({ pid: process.ppid, host: (await import("node:os")).hostname() }));
+    });
+    expect(await adopt()).toEqual({ adopted: 0, records: 0 });
+    expect(store.rows.size).toBe(0);
+    expect(await readdir(root)).toEqual(["dead"]);
+    expect((await readdir(dir)).sort()).toEqual(["ledger-000000000000001-1-0.jsonl", "ledger.lock"]);
+  });
+
+  it("skips a folder another replica claimed first and goes on with the others", async () => {
+    const first = await deadFolder("a-dead", "won-by-other");
+    await deadFolder("b-dead", "mine");
+    vi.mocked(fsp.rename).mockImplementation(async (from, to) => {
+      if (String(from) === first) await real.rename(first, `${first}.adopted-other`); // the other replica's claim lands first
+      return real.rename(from, to);
+    });
+    expect(await adopt()).toEqual({ adopted: 1, records: 1 });
+    expect([...store.rows.keys()]).toEqual(["mine/1"]);
+    expect(await readdir(root)).toEqual(["a-dead.adopted-other"]);
   });
 });

@@ -1,6 +1,6 @@
 import { spawn } from "node:child_process";
-import { mkdir, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { hostname, tmpdir } from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
@@ -55,6 +55,8 @@ describe("adopting the ledger buffers of dead replicas", () => {
       ["live", JSON.stringify({ pid: process.ppid, host: (await import("node:os")).hostname() })],
       ["other-host", JSON.stringify({ pid: 999_999_999, host: "some-other-host" })],
       ["me", String(process.pid)],
+      // Another ledger folder of this very process (not one it claimed from a dead replica): alive.
+      ["sibling", String(process.pid)],
     ] as const) {
       await mkdir(path.join(root, name));
       await writeFile(path.join(root, name, "ledger.lock"), lock);
@@ -62,7 +64,24 @@ describe("adopting the ledger buffers of dead replicas", () => {
     }
     expect(await adopt()).toEqual({ adopted: 0, records: 0 });
     expect(store.rows.size).toBe(0);
-    expect((await readdir(root)).sort()).toEqual(["live", "me", "other-host"]);
+    expect((await readdir(root)).sort()).toEqual(["live", "me", "other-host", "sibling"]);
+  });
+
+  it("leaves alone a folder with neither a lock nor buffer files (a replica still starting)", async () => {
+    await mkdir(path.join(root, "starting"));
+    await writeFile(path.join(root, "starting", "probe-1.tmp"), "\n");
+    expect(await adopt()).toEqual({ adopted: 0, records: 0 });
+    expect(await readdir(root)).toEqual(["starting"]);
+    expect(await readdir(path.join(root, "starting"))).toEqual(["probe-1.tmp"]);
+  });
+
+  it("commits a dead replica's file holding more than batchRows records, every record", async () => {
+    await mkdir(path.join(root, "big"));
+    await writeFile(path.join(root, "big", "ledger.lock"), "999999999");
+    await writeFile(path.join(root, "big", "ledger-000000000000001-1-0.jsonl"), Array.from({ length: 5 }, (_, i) => encodeLedgerLine(ledgerRecord({ callId: `big-${i}` }))).join(""));
+    expect(await adoptOrphanedLedgers({ store, root, self: path.join(root, "me"), logger: createLogCapture().logger, batchRows: 2 })).toEqual({ adopted: 1, records: 5 });
+    expect([...store.rows.keys()].sort()).toEqual(["big-0/1", "big-1/1", "big-2/1", "big-3/1", "big-4/1"]);
+    expect(store.inserts).toBe(3);
   });
 
   it("adopts a folder left without a lock, dead-letters unreadable lines, and ignores a torn last line", async () => {
@@ -80,6 +99,8 @@ describe("adopting the ledger buffers of dead replicas", () => {
     await expect(adopt()).rejects.toThrow(/ECONNREFUSED/);
     const [claimed] = (await readdir(root)).filter((n) => n.startsWith("dead-b.adopted-"));
     expect(claimed).toBeDefined();
+    // The claimed folder names this replica, so no other replica takes it over while this one lives.
+    expect(JSON.parse(await readFile(path.join(root, claimed!, "ledger.lock"), "utf8"))).toEqual({ pid: process.pid, host: hostname() });
     store.failWith = undefined;
     expect(await adopt()).toEqual({ adopted: 1, records: 12 });
     expect(store.rows.size).toBe(12);

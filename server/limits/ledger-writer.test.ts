@@ -211,3 +211,110 @@ describe("ledger writer", () => {
     expect(store.rows.size).toBe(40);
   }, 20_000);
 });
+
+describe("ledger writer bounds, backoff and lifecycle", () => {
+  it("has capacity while fewer than maxPendingRows records wait, and none from exactly that many", async () => {
+    const w = await writer({ maxPendingRows: 3 });
+    store.failWith = new Error("connect ECONNREFUSED");
+    await w.append(records(2));
+    expect(w.hasCapacity()).toBe(true);
+    await w.append(records(1, "third"));
+    expect(w.pending()).toBe(3);
+    expect(w.hasCapacity()).toBe(false);
+  });
+
+  it("commits a file holding more than batchRows records in batches of batchRows, each record once", async () => {
+    const w = await writer({ batchRows: 2 });
+    await w.append(records(5));
+    await w.flush();
+    expect([...store.rows.keys()].sort()).toEqual(["c-0/1", "c-1/1", "c-2/1", "c-3/1", "c-4/1"]);
+    expect(store.inserts).toBe(3);
+    expect(w.pending()).toBe(0);
+    expect(await segments()).toEqual([]);
+  });
+
+  it("replays a file left by an earlier run at start, without waiting for the flush interval", async () => {
+    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), records(3).map(encodeLedgerLine).join(""));
+    const w = await writer({ flushIntervalMs: 60_000 });
+    await expect.poll(() => store.rows.size, { timeout: 2000 }).toBe(3);
+    await expect.poll(() => w.pending(), { timeout: 2000 }).toBe(0);
+  });
+
+  it("dead-letters an unreadable line once, however many flushes follow", async () => {
+    await writeFile(path.join(dir, "ledger-000000000000001-1-0.jsonl"), "not json\n");
+    const w = await writer();
+    await w.flush();
+    await w.append(records(1));
+    await w.flush();
+    expect(store.deadLetters.map((d) => d.record)).toEqual(["not json"]);
+  });
+
+  it("keeps the retry delay at maxRetryDelayMs through a long outage", async () => {
+    const w = await writer({ flushIntervalMs: 5, maxRetryDelayMs: 20 });
+    store.failWith = new Error("connect ECONNREFUSED");
+    await w.append(records(1));
+    await expect.poll(() => w.retryDelayMs(), { timeout: 2000 }).toBe(20);
+    // Several more failed attempts at the cap: the delay stays there.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    expect(w.retryDelayMs()).toBe(20);
+  });
+
+  it("does not retry early while backing off, however many records pile up", async () => {
+    let attempts = 0;
+    const down = {
+      insertBatch: async () => {
+        attempts++;
+        throw new Error("connect ECONNREFUSED");
+      },
+      deadLetter: store.deadLetter,
+    };
+    logs = createLogCapture();
+    const w = createLedgerWriter({ store: down, dir, logger: logs.logger }, { flushIntervalMs: 1000, flushRows: 1, maxRetryDelayMs: 60_000 });
+    writers.push(w);
+    await w.start();
+    await w.append(records(1));
+    // flushRows reached: one early flush, which fails and backs off (2 s).
+    await expect.poll(() => w.retryDelayMs(), { timeout: 2000 }).toBe(2000);
+    expect(attempts).toBe(1);
+    for (let i = 0; i < 10; i++) await w.append(records(1, `more${i}`));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(attempts).toBe(1);
+    expect(w.pending()).toBe(11);
+  });
+
+  it("gets capacity back as soon as an append reaches the disk again", async () => {
+    const w = await writer();
+    await w.append(records(1, "before"));
+    await w.flush(); // the next append needs a new buffer file
+    await rm(dir, { recursive: true, force: true });
+    await w.append(records(1, "failed"));
+    expect(w.hasCapacity()).toBe(false);
+    await (await import("node:fs/promises")).mkdir(dir, { recursive: true });
+    await w.append(records(1, "after"));
+    expect(w.hasCapacity()).toBe(true);
+  });
+
+  it("once closed: no capacity, appends refused", async () => {
+    const w = await writer();
+    await w.close();
+    expect(w.hasCapacity()).toBe(false);
+    await expect(w.append(records(1))).rejects.toThrow(/closed/);
+    expect(store.rows.size).toBe(0);
+  });
+
+  it("gives up its folder's lock at close when everything is committed, and keeps it when records are left", async () => {
+    const lock = path.join(dir, "ledger.lock");
+    const exists = () => readFile(lock).then(() => true, () => false);
+    const clean = await writer();
+    await clean.append(records(1));
+    expect(await exists()).toBe(true);
+    await clean.close();
+    expect(await exists()).toBe(false);
+    const left = await writer();
+    await left.append(records(1, "left"));
+    store.failWith = new Error("connect ECONNREFUSED");
+    await left.close();
+    expect(await exists()).toBe(true);
+    expect(JSON.parse(await readFile(lock, "utf8"))).toMatchObject({ pid: process.pid });
+  });
+});

@@ -98,3 +98,78 @@ describe("reservation recovery", () => {
     expect(await counters()).toMatchObject({ reservedMicros: 0n, spentMicros: 120n });
   });
 });
+
+describe("reservation recovery, its bounds", () => {
+  it("finishes a settle that never landed, booking the actual spend", async () => {
+    const { plan, delayed, reservations, recovery, counters } = setup();
+    const outcome = await reservations.reserve({ tenant: "org_1", budgets: [budget], amountMicros: 500n });
+    if (!outcome.ok) throw new Error("refused");
+    plan.push("delayed"); // the settle never ran (and its late run is dropped here)
+    await expect(reservations.settle(outcome.reservation, 120n)).rejects.toThrow(/timed out/);
+    delayed.length = 0;
+    expect((await counters()).reservedMicros).toBe(500n);
+    recovery.settleLater(outcome.reservation, 120n);
+    await recovery.drain();
+    expect(await counters()).toMatchObject({ reservedMicros: 0n, spentMicros: 120n });
+  });
+
+  it("stops at its own tombstone whose reply was lost: asks nothing more and gives up on nothing", async () => {
+    state = createMemoryState();
+    const f = flaky(state);
+    const reservations = createBudgetReservations({ state: f.backend, clock });
+    let reattached = 0;
+    const log = createLogCapture();
+    const recovery = createReservationRecovery(
+      { state: f.backend, reservations: { reserve: (r) => (reattached++, reservations.reserve(r)), settle: (r, a) => reservations.settle(r, a) }, logger: log.logger },
+      { delaysMs: [1], maxAttempts: 5 },
+    );
+    const request = { tenant: "org_1", budgets: [budget], amountMicros: 300n, id: "r4" };
+    f.plan.push("delayed", "lands"); // the original is lost; the tombstone lands, its reply lost
+    await expect(reservations.reserve(request)).rejects.toThrow(/timed out/);
+    recovery.abandon(request);
+    await recovery.drain();
+    expect(reattached).toBe(0);
+    expect(log.lines().filter((l) => l.level === "error")).toEqual([]);
+  });
+
+  it("tries a job maxAttempts times, then gives up with an error", async () => {
+    state = createMemoryState();
+    let settles = 0;
+    const log = createLogCapture();
+    const recovery = createReservationRecovery(
+      {
+        state,
+        reservations: {
+          reserve: () => Promise.reject(new Error("unused")),
+          settle: () => (settles++, Promise.reject(new Error("Command timed out"))),
+        },
+        logger: log.logger,
+      },
+      { delaysMs: [1], maxAttempts: 3 },
+    );
+    recovery.settleLater({ id: "s1" } as never, 10n);
+    await recovery.drain();
+    expect(settles).toBe(3);
+    expect(log.lines().filter((l) => l.level === "error").map((l) => l.msg)).toEqual(["budget settle recovery gave up; the hold stays until its counters expire"]);
+  });
+
+  it("keeps at most maxJobs jobs, dropping (and logging) the ones beyond", async () => {
+    state = createMemoryState();
+    const log = createLogCapture();
+    let release!: () => void;
+    const blocked = new Promise<undefined>((resolve) => (release = () => resolve(undefined)));
+    const recovery = createReservationRecovery(
+      { state, reservations: { reserve: () => Promise.reject(new Error("unused")), settle: () => blocked }, logger: log.logger },
+      { delaysMs: [1], maxJobs: 2 },
+    );
+    recovery.settleLater({ id: "a" } as never, 1n);
+    expect(recovery.pending()).toBe(1);
+    recovery.settleLater({ id: "b" } as never, 1n);
+    expect(recovery.pending()).toBe(2);
+    recovery.settleLater({ id: "c" } as never, 1n);
+    expect(recovery.pending()).toBe(2);
+    expect(log.lines().map((l) => [l.level, l.reservation])).toEqual([["error", "c"]]);
+    release();
+    await recovery.drain();
+  });
+});

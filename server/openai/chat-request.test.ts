@@ -98,3 +98,52 @@ describe("parseChatCompletionRequest", () => {
     expect(paramOf(body)).toBe(param);
   });
 });
+
+describe("parseChatCompletionRequest, the edges of its rules", () => {
+  it("includes usage in a stream only when stream_options.include_usage is true", () => {
+    expect(parseChatCompletionRequest({ ...base, stream: true }).includeUsage).toBe(false);
+    expect(parseChatCompletionRequest({ ...base, stream: true, stream_options: {} }).includeUsage).toBe(false);
+    expect(parseChatCompletionRequest({ ...base, stream: true, stream_options: { include_usage: false } }).includeUsage).toBe(false);
+    expect(parseChatCompletionRequest({ ...base, stream: true, stream_options: { include_usage: true } }).includeUsage).toBe(true);
+  });
+
+  it("takes n: 1 and refuses any other n", () => {
+    expect(paramOf({ ...base, n: 1 })).toBe("no error");
+    for (const n of [0, 2, "1"]) expect(paramOf({ ...base, n }), String(n)).toBe("n");
+  });
+
+  it("takes up to 4 stop sequences, and reads an empty list as none", () => {
+    expect(parseChatCompletionRequest({ ...base, stop: ["a", "b", "c", "d"] }).request.stop).toEqual(["a", "b", "c", "d"]);
+    expect(parseChatCompletionRequest({ ...base, stop: [] }).request).not.toHaveProperty("stop");
+  });
+
+  it("takes every bound of a ranged field itself", () => {
+    const parsed = parseChatCompletionRequest({ ...base, temperature: 2, top_p: 1, max_completion_tokens: 1, user: "u".repeat(256) });
+    expect(parsed.request).toMatchObject({ temperature: 2, topP: 1, maxOutputTokens: 1 });
+    expect(parsed.user).toHaveLength(256);
+    expect(parseChatCompletionRequest({ ...base, temperature: 0, top_p: 0 }).request).toMatchObject({ temperature: 0, topP: 0 });
+  });
+
+  it("leaves strictness off unless asked: a tool's strict false is not sent, a json_schema without strict is not strict", () => {
+    const parsed = parseChatCompletionRequest({
+      ...base,
+      tools: [{ type: "function", function: { name: "f", strict: false } }],
+      response_format: { type: "json_schema", json_schema: { name: "s", schema: { type: "object" } } },
+    });
+    expect(parsed.request.tools).toEqual([{ name: "f" }]);
+    expect(parsed.request.responseFormat).toEqual({ type: "json_schema", name: "s", schema: { type: "object" }, strict: false });
+  });
+});
+
+describe("parseChatCompletionRequest, messages and refused fields", () => {
+  it("refuses an assistant turn with neither content nor tool calls, and takes logprobs: false", () => {
+    expect(paramOf({ ...base, messages: [{ role: "assistant", content: "" }] })).toBe("messages[0].content");
+    expect(paramOf({ ...base, messages: [{ role: "assistant", content: null, tool_calls: [] }] })).toBe("messages[0].content");
+    expect(paramOf({ ...base, logprobs: false })).toBe("no error");
+  });
+
+  it("reads a past tool call without arguments as an empty JSON object", () => {
+    const parsed = parseChatCompletionRequest({ ...base, messages: [{ role: "assistant", tool_calls: [{ id: "c1", type: "function", function: { name: "f" } }] }] });
+    expect(parsed.request.messages[0]!.toolCalls).toEqual([{ id: "c1", name: "f", argumentsJson: "{}" }]);
+  });
+});

@@ -1,9 +1,10 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { DurationSchema, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
   BudgetExceededSchema,
+  CapabilityMissingSchema,
   GuardrailViolationSchema,
   RateLimitDimension,
   RateLimitExceededSchema,
@@ -89,5 +90,66 @@ describe("openAIErrorOf", () => {
     expect(openAIErrorOf(blocked, NOW).body.error.code).toBe("guardrail_violation");
     const big = new OpenAIRequestError("too big", Code.InvalidArgument, { httpStatus: 413, errorCode: "request_too_large", param: "messages" });
     expect(openAIErrorOf(big, NOW)).toMatchObject({ status: 413, body: { error: { code: "request_too_large", param: "messages" } } });
+  });
+});
+
+describe("openAIErrorOf, the whole table and the edges of retry-after", () => {
+  it.each([
+    [Code.Canceled, 499, "invalid_request_error"],
+    [Code.Unknown, 500, "server_error"],
+    [Code.InvalidArgument, 400, "invalid_request_error"],
+    [Code.DeadlineExceeded, 504, "server_error"],
+    [Code.NotFound, 404, "invalid_request_error"],
+    [Code.AlreadyExists, 409, "invalid_request_error"],
+    [Code.PermissionDenied, 403, "permission_error"],
+    [Code.ResourceExhausted, 429, "requests"],
+    [Code.FailedPrecondition, 400, "invalid_request_error"],
+    [Code.Aborted, 409, "invalid_request_error"],
+    [Code.OutOfRange, 400, "invalid_request_error"],
+    [Code.Unimplemented, 501, "invalid_request_error"],
+    [Code.Internal, 500, "server_error"],
+    [Code.Unavailable, 503, "server_error"],
+    [Code.DataLoss, 500, "server_error"],
+    [Code.Unauthenticated, 401, "invalid_request_error"],
+  ])("answers code %s with HTTP %s and type %s", (code, status, type) => {
+    const a = openAIErrorOf(new ConnectError("m", code), NOW);
+    expect(a.status).toBe(status);
+    expect(a.body.error.type).toBe(type);
+    expect(a.headers).toEqual({});
+  });
+
+  it("gives a bare 429 (no limit named) rate_limit_exceeded, and a missing capability its own code", () => {
+    expect(openAIErrorOf(new ConnectError("busy", Code.ResourceExhausted), NOW).body.error).toEqual({ message: "busy", type: "requests", param: null, code: "rate_limit_exceeded" });
+    const missing = new ConnectError("no tools", Code.FailedPrecondition, undefined, [{ desc: CapabilityMissingSchema, value: create(CapabilityMissingSchema, {}) }]);
+    expect(openAIErrorOf(missing, NOW)).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", code: "capability_missing" } } });
+    expect(openAIErrorOf(new ConnectError("m", Code.FailedPrecondition), NOW).body.error.code).toBe("failed_precondition");
+  });
+
+  it("never sends a negative wait: a budget whose reset has just passed says retry after 1 s, 0 ms", () => {
+    const detail = create(BudgetExceededSchema, { budget: "orgs/a/budgets/b", resetTime: timestampFromMs(NOW - 500) });
+    const err = new ConnectError("budget exceeded", Code.ResourceExhausted, undefined, [{ desc: BudgetExceededSchema, value: detail }]);
+    expect(openAIErrorOf(err, NOW).headers).toEqual({ "x-should-retry": "false", "retry-after": "1", "retry-after-ms": "0" });
+  });
+
+  it("says retry-after in whole seconds rounded up, beside the exact retry-after-ms", () => {
+    const err = new ConnectError("slow down", Code.ResourceExhausted, undefined, [
+      { desc: RateLimitExceededSchema, value: create(RateLimitExceededSchema, { dimension: RateLimitDimension.REQUESTS, limit: 10n, retryDelay: create(DurationSchema, { seconds: 2n, nanos: 500_000 }) }) },
+    ]);
+    expect(openAIErrorOf(err, NOW).headers).toMatchObject({ "retry-after": "3", "retry-after-ms": "2001" });
+  });
+
+  it("takes a rate limit's or a budget's own wait over a RetryInfo detail on the same error", () => {
+    const rate = withRetryInfo(
+      new ConnectError("slow down", Code.ResourceExhausted, undefined, [
+        { desc: RateLimitExceededSchema, value: create(RateLimitExceededSchema, { dimension: RateLimitDimension.REQUESTS, limit: 10n, retryDelay: durationFromMs(1_200) }) },
+      ]),
+      30_000,
+    );
+    expect(openAIErrorOf(rate, NOW).headers).toMatchObject({ "retry-after": "2", "retry-after-ms": "1200" });
+    const budget = withRetryInfo(
+      new ConnectError("budget exceeded", Code.ResourceExhausted, undefined, [{ desc: BudgetExceededSchema, value: create(BudgetExceededSchema, { budget: "b", resetTime: timestampFromMs(NOW + 90_000) }) }]),
+      1_000,
+    );
+    expect(openAIErrorOf(budget, NOW).headers).toMatchObject({ "retry-after": "90", "retry-after-ms": "90000" });
   });
 });

@@ -348,6 +348,16 @@ describe("errors in OpenAI's envelope", () => {
     const temp = await raw("/v1/chat/completions", JSON.stringify({ model: "ext", messages: user("x"), temperature: 3 }));
     expect(JSON.parse(temp.body).error).toMatchObject({ param: "temperature", code: "invalid_argument" });
 
+    // Valid JSON that is not an object is refused as a body, before any field is read.
+    const array = await raw("/v1/chat/completions", JSON.stringify([{ model: "ext" }]));
+    expect(array.status).toBe(400);
+    expect(JSON.parse(array.body).error).toMatchObject({ type: "invalid_request_error", param: null, code: "invalid_json" });
+
+    // A known path with a method it does not serve: 405, naming the one it does.
+    const get = await fetch(`${gw.url}/v1/chat/completions`, { headers: { authorization: `Bearer ${gw.adminKey}` } });
+    expect(get.status).toBe(405);
+    expect(((await get.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: "method_not_allowed", message: expect.stringContaining("use POST") });
+
     const unknown = await raw("/v1/completions", "{}");
     expect(unknown.status).toBe(404);
     expect(JSON.parse(unknown.body).error.code).toBe("unknown_url");
