@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { sql, type Kysely } from "kysely";
+import { sql, type ExpressionBuilder, type Kysely } from "kysely";
 import type { Database } from "./schema.js";
 
 /** One idempotent verb call: a caller's key within its org, for one request. */
@@ -63,6 +63,15 @@ export interface VerbIdempotencyStore {
   purgeExpired(retentionMs: number): Promise<number>;
 }
 
+/**
+ * The row of a claim its holder still holds: in flight, with the holder's token. Matched in the
+ * statement that writes it, since a check before the write could race with the takeover it is
+ * meant to catch.
+ */
+function stillHeld(held: HeldClaim) {
+  return (eb: ExpressionBuilder<Database, "verb_idempotency">) => eb.and({ org_id: held.orgId, idempotency_key: held.key, state: "in_flight", owner: held.owner });
+}
+
 /** Creates the {@link VerbIdempotencyStore} over a kysely database. */
 export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotencyStore {
   const interval = (ms: number) => sql<Date>`now() + ${`${Math.round(ms)} milliseconds`}::interval`;
@@ -104,26 +113,19 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
         .executeTakeFirst();
       return taken === undefined ? { kind: "in_flight" } : { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
     },
-    // All three match the claim's token, in the statement itself: a check before the write could
-    // race with the takeover it is meant to catch.
+    // All three match the claim's token in the statement itself (`stillHeld`).
     async complete(held, response) {
       const result = await db
         .updateTable("verb_idempotency")
         .set({ state: "done", response })
-        .where("org_id", "=", held.orgId)
-        .where("idempotency_key", "=", held.key)
-        .where("state", "=", "in_flight")
-        .where("owner", "=", held.owner)
+        .where(stillHeld(held))
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
     async release(held) {
       const result = await db
         .deleteFrom("verb_idempotency")
-        .where("org_id", "=", held.orgId)
-        .where("idempotency_key", "=", held.key)
-        .where("state", "=", "in_flight")
-        .where("owner", "=", held.owner)
+        .where(stillHeld(held))
         .executeTakeFirst();
       return result.numDeletedRows > 0n;
     },
@@ -131,10 +133,7 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
       const result = await db
         .updateTable("verb_idempotency")
         .set({ lease_expires_at: interval(opts.leaseMs) })
-        .where("org_id", "=", held.orgId)
-        .where("idempotency_key", "=", held.key)
-        .where("state", "=", "in_flight")
-        .where("owner", "=", held.owner)
+        .where(stillHeld(held))
         .executeTakeFirst();
       return result.numUpdatedRows > 0n;
     },
