@@ -6,7 +6,6 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { TenantService } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import { generateSecret, parseSecret } from "../auth/key-format.js";
-import type { Principal } from "../auth/principal.js";
 import { createAuthInterceptor } from "../interceptors/auth.js";
 import { kPeer, kRequestId } from "../interceptors/context-keys.js";
 import { SWITCHBOARD_SERVICES } from "../schema.js";
@@ -14,22 +13,12 @@ import { auditSnapshot, noteAudit } from "./audit-context.js";
 import { createAuditInterceptor, isAuditedScope } from "./audit-interceptor.js";
 import type { AuditRecord } from "./audit-log.js";
 import { MASKED } from "./mask.js";
+import { testPrincipal } from "../../test/support/principal.js";
 
 const ADMIN = "scopes-admin";
 const READER = "scopes-reader";
 
-function principal(scopes: Scope[]): Principal {
-  return {
-    orgId: "org_1",
-    teamId: "team_1",
-    keyId: "key_1",
-    keyName: "orgs/acme/teams/ops/keys/admin",
-    scopes: new Set(scopes),
-    allowedRoutes: [],
-    allowedModels: [],
-    tags: {},
-  };
-}
+const principal = (scopes: Scope[]) => testPrincipal({ keyName: "orgs/acme/teams/ops/keys/admin", scopes: new Set(scopes) });
 
 const authenticator: Pick<Authenticator, "authenticate"> = {
   async authenticate(secret) {

@@ -5,24 +5,13 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/hea
 import { required_scope, Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { TenantService } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
-import type { Principal } from "../auth/principal.js";
 import { ALL_SCOPES, scopeName } from "../auth/scopes.js";
 import { SWITCHBOARD_SERVICES } from "../schema.js";
 import { createAuthInterceptor } from "./auth.js";
 import { kPrincipal } from "./context-keys.js";
+import { testPrincipal } from "../../test/support/principal.js";
 
-function principal(scopes: Iterable<Scope>): Principal {
-  return {
-    orgId: "org_1",
-    teamId: "team_1",
-    keyId: "key_1",
-    keyName: "orgs/acme/teams/web/keys/ci",
-    scopes: new Set(scopes),
-    allowedRoutes: [],
-    allowedModels: [],
-    tags: {},
-  };
-}
+const principal = (scopes: Iterable<Scope>) => testPrincipal({ scopes: new Set(scopes) });
 
 /** Secrets are the test's own labels: "scopes:<n>,<n>" holds those scopes; anything else is unknown. */
 const authenticator: Pick<Authenticator, "authenticate"> = {

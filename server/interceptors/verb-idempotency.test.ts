@@ -3,24 +3,15 @@ import { describe, expect, it } from "vitest";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { createLogCapture, type LogCapture } from "../../test/support/log-capture.js";
 import { useMigratedDatabase } from "../../test/support/migrated-database.js";
-import type { Principal } from "../auth/principal.js";
 import { createVerbIdempotencyStore, type VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
 import { kPrincipal } from "./context-keys.js";
 import { createVerbIdempotencyInterceptor, REPLAYED_HEADER, withIdempotentReplay } from "./verb-idempotency.js";
+import { testPrincipal } from "../../test/support/principal.js";
 
 
 const database = useMigratedDatabase({ pool: 4 });
 
-const principal: Principal = {
-  orgId: "org_a",
-  teamId: "team_a",
-  keyId: "key_a",
-  keyName: "orgs/a/teams/a/keys/a",
-  scopes: new Set(),
-  allowedRoutes: [],
-  allowedModels: [],
-  tags: {},
-};
+const principal = testPrincipal({ orgId: "org_a", teamId: "team_a", keyId: "key_a" });
 const authenticated: Interceptor = (next) => (req) => {
   req.contextValues.set(kPrincipal, principal);
   return next(req);

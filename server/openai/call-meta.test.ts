@@ -1,20 +1,11 @@
 import { describe, expect, it } from "vitest";
-import type { Principal } from "../auth/principal.js";
 import { cacheOf, requestIdOf, tagsOf, templatePinOf, timeoutOf, verbContextFor } from "./call-meta.js";
 import type { JsonObject } from "../providers/model.js";
 import { stringMapField } from "./json-fields.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
+import { testPrincipal } from "../../test/support/principal.js";
 
-const principal: Principal = {
-  orgId: "org_1",
-  teamId: "team_1",
-  keyId: "key_1",
-  keyName: "orgs/a/teams/b/keys/c",
-  scopes: new Set(),
-  allowedRoutes: [],
-  allowedModels: [],
-  tags: { app: "checkout", env: "prod" },
-};
+const principal = testPrincipal({ tags: { app: "checkout", env: "prod" } });
 
 describe("call-meta", () => {
   it("keeps a well-formed x-request-id and replaces anything else", () => {

@@ -6,13 +6,13 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { ExportUsageRequestSchema, QueryUsageRequestSchema, UsageDimension } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { parseCsv } from "../../test/support/money.js";
-import type { Principal } from "../auth/principal.js";
 import { kPrincipal } from "../interceptors/context-keys.js";
 import { ledgerRecord } from "../limits/ledger-testing.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { createUsageStore, type UsageStore } from "../store/usage-store.js";
 import { createUsageService } from "./usage-service.js";
+import { testPrincipal } from "../../test/support/principal.js";
 
 let usage: UsageStore;
 
@@ -22,16 +22,7 @@ beforeAll(async () => {
   usage = createUsageStore(database().db);
 });
 
-const admin: Principal = {
-  orgId: "org_a",
-  teamId: "team_a",
-  keyId: "key_a",
-  keyName: "orgs/a/teams/t/keys/k",
-  scopes: new Set([Scope.PLATFORM_ADMIN]),
-  allowedRoutes: [],
-  allowedModels: [],
-  tags: {},
-};
+const admin = testPrincipal({ orgId: "org_a", teamId: "team_a", keyId: "key_a", scopes: new Set([Scope.PLATFORM_ADMIN]) });
 const ctx = { values: createContextValues().set(kPrincipal, admin) } as unknown as HandlerContext;
 const at = new Date("2026-11-10T12:00:00Z");
 const range = { startTime: timestampFromDate(new Date("2026-11-01T00:00:00Z")), endTime: timestampFromDate(new Date("2026-12-01T00:00:00Z")) };

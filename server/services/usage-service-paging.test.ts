@@ -21,24 +21,15 @@ import {
 } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { parseCsv } from "../../test/support/money.js";
 import { useMigratedDatabase } from "../../test/support/migrated-database.js";
-import type { Principal } from "../auth/principal.js";
 import { kPrincipal } from "../interceptors/context-keys.js";
 import { ledgerRecord } from "../limits/ledger-testing.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { createUsageStore, type UsageRecordRow, type UsageStore } from "../store/usage-store.js";
 import { createUsageService } from "./usage-service.js";
+import { testPrincipal } from "../../test/support/principal.js";
 
-const admin: Principal = {
-  orgId: "org_a",
-  teamId: "team_a",
-  keyId: "key_a",
-  keyName: "orgs/a/teams/t/keys/k",
-  scopes: new Set([Scope.PLATFORM_ADMIN]),
-  allowedRoutes: [],
-  allowedModels: [],
-  tags: {},
-};
+const admin = testPrincipal({ orgId: "org_a", teamId: "team_a", keyId: "key_a", scopes: new Set([Scope.PLATFORM_ADMIN]) });
 const ctx = { values: createContextValues().set(kPrincipal, admin) } as unknown as HandlerContext;
 const range = { startTime: timestampFromDate(new Date("2026-11-01T00:00:00Z")), endTime: timestampFromDate(new Date("2026-12-01T00:00:00Z")) };
 const day = (d: number) => new Date(Date.UTC(2026, 10, d, 12));
