@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { ModelCall } from "../pipeline/model-call.js";
 import { createAnswerVerb, NOT_ANSWERABLE, type AnswerInput } from "./answer-verb.js";
@@ -86,6 +87,51 @@ describe("Answer", () => {
     const err = await answer(["prose", '{"no": "answer"}']).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+  });
+
+  it("property: every citation points at its own quote in the source, in code points, also past astral characters", async () => {
+    const ch = fc.constantFrom("a", "b", " ", "\n", "😀", "é", "𝔘", "—", "”");
+    const source = fc.array(ch, { minLength: 1, maxLength: 40 }).map((cs) => cs.join(""));
+    await fc.assert(
+      fc.asyncProperty(source, fc.nat(), fc.nat(), async (text, i, j) => {
+        const points = Array.from(text);
+        const a = i % points.length;
+        const b = a + 1 + (j % (points.length - a));
+        const quote = points.slice(a, b).join("");
+        fc.pre(quote.trim() !== "");
+        const sources = [{ id: "s", text }];
+        const { out } = await answer([reply({ answer: "x", answerable: true, citations: [{ source_id: "s", quote }] })], { sources });
+        expect(out.citations).toHaveLength(1);
+        for (const c of out.citations) {
+          expect(Array.from(text).slice(c.start, c.end).join("")).toBe(c.quote);
+          expect(c.quote.trim()).toBe(quote.trim());
+        }
+      }),
+      { numRuns: 200 },
+    );
+  });
+
+  it("keeps a span cited twice once, and says why a blank quote was dropped", async () => {
+    const { out } = await answer([
+      reply({
+        answer: "25 days.",
+        answerable: true,
+        citations: [
+          { source_id: "handbook", quote: "25 days of paid leave" },
+          { source_id: "handbook", quote: "25  days of\n paid leave" },
+          { source_id: "faq", quote: "  " },
+        ],
+      }),
+    ]);
+    expect(out.citations.map((c) => c.quote)).toEqual(["25 days of paid leave"]);
+    expect(out.droppedCitations).toEqual([{ sourceId: "faq", quote: "  ", reason: "empty_quote" }]);
+  });
+
+  it('reads answerable "false" written as a string as not answerable', async () => {
+    const { out } = await answer([reply({ answer: "", answerable: " False ", citations: [] })]);
+    expect(out).toMatchObject({ answer: NOT_ANSWERABLE, answerable: false });
+    const yes = await answer([reply({ answer: "25 days.", answerable: "true", citations: [] })]);
+    expect(yes.out).toMatchObject({ answer: "25 days.", answerable: true });
   });
 
   it("rejects duplicate source ids", async () => {

@@ -1,7 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { BudgetExceededSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { BudgetExceededSchema, GuardrailViolationSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import type { ModelChunk, ModelMessage } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { createChatStreamVerb, type ChatStreamEvent } from "./chat-stream-verb.js";
@@ -89,6 +89,27 @@ describe("ChatStream", () => {
     expect(events.at(-1)).toMatchObject({ type: "truncated", reason: "deadline" });
   });
 
+  it("treats the deadline as passed from the instant it is reached", async () => {
+    const { events } = await run(
+      { type: "stream", events: [c({ type: "text", text: "a" }), { throw: midStreamFailure(new ProviderError("timeout", "deadline")) }] },
+      { deadline: 1_000, now: () => 1_000 },
+    );
+    expect(events.map((e) => e.type)).toEqual(["started", "text", "truncated"]);
+  });
+
+  it("rethrows a failure after content when the caller is gone (nobody reads a terminal event)", async () => {
+    const gone = new AbortController();
+    gone.abort();
+    const failure = midStreamFailure(new ProviderError("connection", "reset"));
+    const pipeline = createScriptedPipeline([{ type: "stream", events: [c({ type: "text", text: "a" }), { throw: failure }] }]);
+    const events: ChatStreamEvent[] = [];
+    const error = await (async () => {
+      for await (const e of createChatStreamVerb({ pipeline })({ messages: MESSAGES }, testContext({ signal: gone.signal }))) events.push(e);
+    })().catch((e: unknown) => e);
+    expect(error).toBe(failure);
+    expect(events.map((e) => e.type)).toEqual(["started", "text"]);
+  });
+
   it("maps a budget refusal after content to budget_exhausted with its detail", async () => {
     const budget = create(BudgetExceededSchema, { budget: "orgs/acme/budgets/monthly", limitMicrosUsd: 5n });
     const err = new ConnectError("budget exhausted", Code.ResourceExhausted, undefined, [{ desc: BudgetExceededSchema, value: budget }]);
@@ -96,6 +117,31 @@ describe("ChatStream", () => {
     const end = events.at(-1);
     expect(end?.type).toBe("budget_exhausted");
     expect(end?.type === "budget_exhausted" && end.budget?.budget).toBe("orgs/acme/budgets/monthly");
+  });
+
+  it("reports the provider and cache status the stream's start names", async () => {
+    const { events } = await run({
+      type: "stream",
+      events: [c({ type: "start", model: "m", provider: "anthropic", cacheStatus: "hit_semantic" }), c({ type: "text", text: "cached" }), c({ type: "finish", reason: "stop" })],
+    });
+    expect(events[0]).toEqual({ type: "started", requestId: "req-1", model: "m", provider: "anthropic", cacheStatus: "hit_semantic" });
+  });
+
+  it("maps an output guardrail's refusal after content to truncated with the violation", async () => {
+    const violation = create(GuardrailViolationSchema, { policy: "orgs/acme/guardrails/pii", rule: "email" });
+    const err = new ConnectError("blocked by guardrail", Code.PermissionDenied, undefined, [{ desc: GuardrailViolationSchema, value: violation }]);
+    const { events } = await run({ type: "stream", events: [c({ type: "text", text: "mail me at" }), { throw: err }] });
+    const end = events.at(-1);
+    expect(end).toMatchObject({ type: "truncated", reason: "guardrail" });
+    expect(end?.type === "truncated" && [end.guardrail?.policy, end.guardrail?.rule]).toEqual(["orgs/acme/guardrails/pii", "email"]);
+    // Without the detail, a permission refusal is an upstream error like any other.
+    const bare = await run({ type: "stream", events: [c({ type: "text", text: "a" }), { throw: new ConnectError("denied", Code.PermissionDenied) }] });
+    expect(bare.events.at(-1)).toMatchObject({ type: "upstream_error", code: "permission_denied", message: "denied" });
+  });
+
+  it("maps a bare provider failure after content to the canonical code of its kind", async () => {
+    const { events } = await run({ type: "stream", events: [c({ type: "text", text: "a" }), { throw: new ProviderError("timeout", "upstream timed out") }] });
+    expect(events.at(-1)).toMatchObject({ type: "upstream_error", code: "deadline_exceeded", message: "upstream timed out" });
   });
 
   it("never leaks an unknown error's message", async () => {

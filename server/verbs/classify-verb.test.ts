@@ -79,6 +79,39 @@ describe("Classify", () => {
     expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
   });
 
+  it("a label named twice keeps its highest score, whichever comes first", async () => {
+    const { out } = await classify(['{"labels": [{"name": "bug", "score": 0.9}, {"name": "billing", "score": 0.5}, {"name": "bug", "score": 0.2}]}'], true);
+    expect(out.labels).toEqual([
+      { name: "bug", score: 0.9 },
+      { name: "billing", score: 0.5 },
+    ]);
+  });
+
+  it("does not guess between labels that differ only in case: an ambiguous name is no label", async () => {
+    const pipeline = createScriptedPipeline([answer('{"labels": [{"name": "urgent", "score": 0.9}]}'), answer('{"labels": [{"name": "URGENT", "score": 0.7}]}')]);
+    const out = await createClassifyVerb({ pipeline })({ text: "t", labels: [{ name: "Urgent" }, { name: "URGENT" }] }, testContext());
+    // "urgent" folds to both labels, so the first reply names none and is repaired; the exact name is then taken as written.
+    expect(out.labels).toEqual([{ name: "URGENT", score: 0.7 }]);
+    expect(out.usage.modelCalls).toBe(2);
+  });
+
+  it("a label listed without a usable score was still chosen: full confidence", async () => {
+    const { out } = await classify(['{"labels": [{"name": "bug"}, {"name": "billing", "score": "n/a"}, {"name": "Feature Request", "score": 0.4}]}'], true);
+    expect(out.labels).toEqual([
+      { name: "billing", score: 1 },
+      { name: "bug", score: 1 },
+      { name: "Feature Request", score: 0.4 },
+    ]);
+  });
+
+  it("rejects a blank label name before any call", async () => {
+    const pipeline = createScriptedPipeline([]);
+    const err = await createClassifyVerb({ pipeline })({ text: "t", labels: [{ name: "a" }, { name: "  " }] }, testContext()).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain("labels[1].name");
+    expect(pipeline.calls).toHaveLength(0);
+  });
+
   it("rejects duplicate label names", async () => {
     const pipeline = createScriptedPipeline([]);
     const err = await createClassifyVerb({ pipeline })({ text: "t", labels: [{ name: "a" }, { name: "a" }] }, testContext()).catch((e: unknown) => e);

@@ -31,6 +31,14 @@ const failure = async (p: Promise<unknown>): Promise<ConnectError> => {
 };
 
 describe("Extract", () => {
+  it("finds the object in prose also when a string in it holds escaped quotes and a closing brace", async () => {
+    const json = '{"name": "Ada \\"Countess}\\" Lovelace", "age": 36}';
+    const { run, pipeline } = await extract([`Here is the result: ${json} Hope this helps!`]);
+    const out = await run;
+    expect(out).toMatchObject({ data: { name: 'Ada "Countess}" Lovelace', age: 36 }, json, repaired: false });
+    expect(pipeline.calls).toHaveLength(1);
+  });
+
   it("returns valid data and the model's JSON text, fences stripped", async () => {
     const { run, pipeline } = await extract(['```json\n{"name": "Ada Lovelace", "age": 36}\n```']);
     const out = await run;
@@ -58,6 +66,14 @@ describe("Extract", () => {
     expect(out.usage.tokens.inputTokens).toBe(201);
     expect(out.usage.tokens.outputTokens).toBe(21);
     expect(out.usage.costMicrosUsd).toBe(1001n);
+  });
+
+  it("repairs an empty reply, showing it to the model as a non-empty assistant turn", async () => {
+    const { run, pipeline } = await extract(["  ", '{"name": "Ada Lovelace", "age": 36}']);
+    expect(await run).toMatchObject({ data: { name: "Ada Lovelace", age: 36 }, repaired: true });
+    const repair = pipeline.chatCalls()[1] as ModelCall;
+    expect(repair.request.messages.at(-2)).toEqual({ role: "assistant", content: [{ type: "text", text: "(empty reply)" }] });
+    expect(promptText(repair)).toContain("the reply was empty");
   });
 
   it("returns FailedPrecondition listing the validation errors when the repair fails too", async () => {

@@ -108,6 +108,57 @@ describe("Summarize", () => {
     expect(peak).toBe(3);
   });
 
+  it("makes one call when the prompt and the output reserve fill the context exactly", async () => {
+    const text = longText(300);
+    const probe = createScriptedPipeline([{ type: "answer", text: "s" }]);
+    await createSummarizeVerb({ pipeline: probe })({ text, maxWords: 50 }, testContext({ capabilities: { jsonSchema: false, contextTokens: 100_000 } }));
+    const [one] = probe.chatCalls();
+    const exact = estimateMessagesTokens(one!.request.messages) + (one!.request.maxOutputTokens ?? 0);
+    const fits = createScriptedPipeline([{ type: "answer", text: "s" }]);
+    const out = await createSummarizeVerb({ pipeline: fits })({ text, maxWords: 50 }, testContext({ capabilities: { jsonSchema: false, contextTokens: exact } }));
+    expect([out.chunks, fits.chatCalls().length]).toEqual([1, 1]);
+    expect(fits.chatCalls()[0]?.request.maxOutputTokens).toBe(one!.request.maxOutputTokens);
+  });
+
+  it("reserves at most half the context for the final summary, and never more than the caller's max_output_tokens in any call", async () => {
+    const small = createScriptedPipeline([{ type: "answer", text: "s" }]);
+    await createSummarizeVerb({ pipeline: small })({ text: "Short." }, testContext({ capabilities: { jsonSchema: false, contextTokens: 1000 } }));
+    expect(small.chatCalls().map((c) => c.request.maxOutputTokens)).toEqual([500]);
+
+    const pipeline = createScriptedPipeline((call): ScriptedStep => ({ type: "answer", text: isPart(call as ModelCall) ? "Partial." : "Final." }));
+    const out = await createSummarizeVerb({ pipeline })(
+      { text: longText(3 * CONTEXT) },
+      testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT }, generation: { maxOutputTokens: 100 } }),
+    );
+    expect(out.chunks).toBeGreaterThan(1);
+    for (const c of pipeline.chatCalls()) expect(c.request.maxOutputTokens).toBeLessThanOrEqual(100);
+  });
+
+  it("gives up after maxCombineRounds combine rounds", async () => {
+    const script = (call: ModelCall | unknown): ScriptedStep => {
+      const p = promptText(call as ModelCall);
+      if (isPart(call as ModelCall)) return { type: "answer", text: "Long partial. ".repeat(70) };
+      return { type: "answer", text: p.includes("summary of these parts") ? "Merged group." : "Final." };
+    };
+    const ctx = testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT } });
+    const text = longText(5 * CONTEXT);
+    // The partials need one regroup round before the final combine fits: round 1 regroups, round 2 combines.
+    const two = await createSummarizeVerb({ pipeline: createScriptedPipeline(script), maxCombineRounds: 2 })({ text }, ctx);
+    expect(two.summary).toBe("Final.");
+    const err = await createSummarizeVerb({ pipeline: createScriptedPipeline(script), maxCombineRounds: 1 })({ text }, ctx).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+  });
+
+  it("fails at once, with no wasted regroup calls, when regrouping cannot shrink the partial summaries", async () => {
+    // Partials so long that no two fit in one regroup call: regrouping would only re-summarize each alone.
+    const pipeline = createScriptedPipeline((): ScriptedStep => ({ type: "answer", text: "Long partial. ".repeat(285) }));
+    const err = await createSummarizeVerb({ pipeline })({ text: longText(5 * CONTEXT) }, testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT } })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect(pipeline.chatCalls().every(isPart)).toBe(true);
+  });
+
   it("shapes headlines and refuses a context too small for the prompt", async () => {
     const pipeline = createScriptedPipeline([{ type: "answer", text: '# "Revenue grows everywhere"\n' }]);
     expect((await createSummarizeVerb({ pipeline })({ text: "t", style: "headline" }, testContext())).summary).toBe("Revenue grows everywhere");

@@ -49,6 +49,15 @@ describe("sumUsage", () => {
     expect(u.fallbacks).toBe(2);
   });
 
+  it("a hedge on another target is not a fallback; a move back to an earlier target is", () => {
+    const hedgedElsewhere = sumUsage([call(1, { attempts: [attempt(0, "cancelled"), attempt(1, "success", true)] })]);
+    expect(hedgedElsewhere.fallbacks).toBe(0);
+    const back = sumUsage([call(1, { attempts: [attempt(1, "unavailable"), attempt(0, "success")] })]);
+    expect(back.fallbacks).toBe(1);
+    // Fallbacks are counted within a call: a new call starting on target 0 is not a move.
+    expect(sumUsage([call(1, { attempts: [attempt(1, "success")] }), call(2, { attempts: [attempt(0, "success")] })]).fallbacks).toBe(0);
+  });
+
   it("is estimated if any call was, and reports mixed cache statuses as a miss", () => {
     const u = sumUsage([call(1, { cacheStatus: "hit_exact" }), call(2, { usage: { ...emptyUsage(true) } })]);
     expect(u.tokens.estimated).toBe(true);

@@ -1,0 +1,19 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import { testContext } from "./testing/test-context.js";
+import { verbRequest } from "./verb-context.js";
+
+describe("verbRequest", () => {
+  it("property: a verb's own max_output_tokens never lifts the caller's limit", () => {
+    const limit = fc.option(fc.integer({ min: 1, max: 10_000 }), { nil: undefined });
+    fc.assert(
+      fc.property(limit, limit, (callerMax, verbMax) => {
+        const ctx = testContext(callerMax === undefined ? {} : { generation: { maxOutputTokens: callerMax } });
+        const request = verbRequest(ctx, [], verbMax === undefined ? {} : { maxOutputTokens: verbMax });
+        const limits = [callerMax, verbMax].filter((n): n is number => n !== undefined);
+        if (limits.length === 0) expect(request).not.toHaveProperty("maxOutputTokens");
+        else expect(request.maxOutputTokens).toBe(Math.min(...limits));
+      }),
+    );
+  });
+});
