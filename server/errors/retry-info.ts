@@ -1,6 +1,6 @@
-import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { BinaryReader, BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
-import { DurationSchema, durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import { toBinary } from "@bufbuild/protobuf";
+import { BinaryWriter, WireType } from "@bufbuild/protobuf/wire";
+import { DurationSchema, durationFromMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectError } from "@connectrpc/connect";
 
 /**
@@ -12,31 +12,27 @@ import type { ConnectError } from "@connectrpc/connect";
 export const RETRY_INFO = "google.rpc.RetryInfo";
 
 /**
+ * The delay of each error {@link withRetryInfo} marked, for this process's own readers (the OpenAI
+ * surface's `retry-after`): they need the number, not the detail's bytes back — decoding those is
+ * the clients' job (clients/ts `retryInfoMs`, Go, Python).
+ */
+const delays = new WeakMap<ConnectError, number>();
+
+/**
  * `err` with a `google.rpc.RetryInfo{retry_delay: retryAfterMs}` detail added. The message is
  * written by hand (field 1, a Duration), as the clients read it, rather than generating googleapis
  * for one message; connect's Connect and gRPC encoders send such a `{ type, value }` detail as any
  * other (`type.googleapis.com/google.rpc.RetryInfo`). Returns `err`.
  */
 export function withRetryInfo(err: ConnectError, retryAfterMs: number): ConnectError {
-  const value = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(toBinary(DurationSchema, durationFromMs(Math.max(0, Math.round(retryAfterMs))))).finish();
+  const ms = Math.max(0, Math.round(retryAfterMs));
+  const value = new BinaryWriter().tag(1, WireType.LengthDelimited).bytes(toBinary(DurationSchema, durationFromMs(ms))).finish();
   err.details.push({ type: RETRY_INFO, value });
+  delays.set(err, ms);
   return err;
 }
 
-/** The retry delay of `err`'s first `google.rpc.RetryInfo` detail, in ms; undefined without one. */
+/** The retry delay {@link withRetryInfo} gave `err`, in ms; undefined for any other error. */
 export function retryInfoMs(err: ConnectError): number | undefined {
-  for (const detail of err.details) {
-    if (!("type" in detail) || detail.type !== RETRY_INFO) continue;
-    try {
-      const reader = new BinaryReader(detail.value);
-      while (reader.pos < reader.len) {
-        const [field, wireType] = reader.tag();
-        if (field === 1 && wireType === WireType.LengthDelimited) return durationMs(fromBinary(DurationSchema, reader.bytes()));
-        reader.skip(wireType);
-      }
-    } catch {
-      // A malformed detail carries no delay.
-    }
-  }
-  return undefined;
+  return delays.get(err);
 }
