@@ -87,37 +87,24 @@ const (
 func newError(connectErr *connect.Error) *Error {
 	e := &Error{err: connectErr}
 	for _, detail := range connectErr.Details() {
-		var target proto.Message
 		switch detail.Type() {
 		case detailPrefix + "BudgetExceeded":
-			e.BudgetExceeded = &switchboardv1.BudgetExceeded{}
-			target = e.BudgetExceeded
+			decodeDetail(detail, &e.BudgetExceeded)
 		case detailPrefix + "RateLimitExceeded":
-			e.RateLimitExceeded = &switchboardv1.RateLimitExceeded{}
-			target = e.RateLimitExceeded
+			decodeDetail(detail, &e.RateLimitExceeded)
 		case detailPrefix + "GuardrailViolation":
-			e.GuardrailViolation = &switchboardv1.GuardrailViolation{}
-			target = e.GuardrailViolation
+			decodeDetail(detail, &e.GuardrailViolation)
 		case detailPrefix + "ProviderAttempts":
-			e.ProviderAttempts = &switchboardv1.ProviderAttempts{}
-			target = e.ProviderAttempts
+			decodeDetail(detail, &e.ProviderAttempts)
 		case detailPrefix + "CapabilityMissing":
-			e.CapabilityMissing = &switchboardv1.CapabilityMissing{}
-			target = e.CapabilityMissing
+			decodeDetail(detail, &e.CapabilityMissing)
 		case validateDetails:
-			e.Violations = &validate.Violations{}
-			target = e.Violations
+			decodeDetail(detail, &e.Violations)
 		case retryInfoType:
 			if d, ok := decodeRetryInfo(detail.Bytes()); ok {
 				e.RetryDelay = d
 			}
-			continue
-		default:
-			continue
 		}
-		// Details are decoded without the global registry, so a program that links another copy
-		// of these messages still decodes them.
-		_ = proto.Unmarshal(detail.Bytes(), target)
 	}
 	if e.RetryDelay == 0 && e.RateLimitExceeded.GetRetryDelay() != nil {
 		e.RetryDelay = e.RateLimitExceeded.GetRetryDelay().AsDuration()
@@ -133,6 +120,19 @@ func newError(connectErr *connect.Error) *Error {
 		}
 	}
 	return e
+}
+
+// decodeDetail sets *field to the detail decoded, or leaves it as it is when the bytes do not
+// decode. Details are decoded without the global registry, so a program that links another copy
+// of these messages still decodes them.
+func decodeDetail[M any, P interface {
+	*M
+	proto.Message
+}](detail *connect.ErrorDetail, field *P) {
+	msg := P(new(M))
+	if proto.Unmarshal(detail.Bytes(), msg) == nil {
+		*field = msg
+	}
 }
 
 // decodeRetryInfo reads google.rpc.RetryInfo (field 1: google.protobuf.Duration retry_delay)

@@ -1,5 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AuditService } from "../../../gen/ts/switchboard/v1/audit_service_pb.js";
 import { BudgetService } from "../../../gen/ts/switchboard/v1/budget_service_pb.js";
@@ -67,7 +67,10 @@ export interface SwitchboardClient {
  * as a {@link SwitchboardError} with its typed details decoded.
  */
 export function createSwitchboardClient(opts: SwitchboardClientOptions): SwitchboardClient {
-  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...opts.retryPolicy, retries: Math.max(0, opts.retries ?? DEFAULT_RETRY_POLICY.retries) };
+  // A field given as undefined keeps its default (as `retries` and `timeoutMs` do), rather than
+  // erasing it: an undefined `maxServerDelayMs` would honour any server delay, however long.
+  const tuning = Object.fromEntries(Object.entries(opts.retryPolicy ?? {}).filter(([, v]) => v !== undefined));
+  const policy: RetryPolicy = { ...DEFAULT_RETRY_POLICY, ...tuning, retries: Math.max(0, opts.retries ?? DEFAULT_RETRY_POLICY.retries) };
   const interceptors: Interceptor[] = [
     // Outermost: retries wrap everything below, so each attempt is sent afresh with the key.
     createRetryInterceptor(policy),
@@ -101,7 +104,13 @@ export function createSwitchboardClient(opts: SwitchboardClientOptions): Switchb
 
 function keyInterceptor(apiKey: string): Interceptor {
   return (next) => (req) => {
-    req.header.set("authorization", `Bearer ${apiKey}`);
+    try {
+      req.header.set("authorization", `Bearer ${apiKey}`);
+    } catch {
+      // Headers.set's own error quotes the whole value, key included: neither it nor its message
+      // may reach the caller's logs.
+      throw new ConnectError("the API key cannot be sent in an HTTP header (it contains a control character)", Code.Unknown);
+    }
     return next(req);
   };
 }

@@ -83,7 +83,7 @@ class SwitchboardError(ConnectError):
             self._decode(detail)
         if self.retry_delay is None and self.rate_limit_exceeded is not None:
             if self.rate_limit_exceeded.HasField("retry_delay"):
-                self.retry_delay = self.rate_limit_exceeded.retry_delay.ToTimedelta().total_seconds()
+                self.retry_delay = _seconds(self.rate_limit_exceeded.retry_delay)
 
     def _decode(self, detail: ErrorDetail) -> None:
         # Decoded by type name with google.protobuf classes; a detail that does not parse is left
@@ -130,10 +130,16 @@ def _retry_info_seconds(data: bytes) -> float | None:
             length, i = _varint(data, i)
             value, i = data[i : i + length], i + length
             if field == 1:
-                return Duration.FromString(value).ToTimedelta().total_seconds()
+                return _seconds(Duration.FromString(value))
         else:
             return None
     return None
+
+
+def _seconds(duration: Duration) -> float:
+    """A Duration in seconds, without datetime.timedelta: a delay out of timedelta's range (a
+    malformed detail) is a large number the retry policy refuses, not an OverflowError."""
+    return duration.seconds + duration.nanos / 1e9
 
 
 def _varint(data: bytes, i: int) -> tuple[int, int]:
