@@ -46,6 +46,51 @@ describe("P2/P3/P4 ledger == truth", () => {
     const [paired] = checkLedger(input([row(1, "connection_error", 19, 0, 3n, true), row(2, "success", 6, 17, 12n, false)], [attempt(1), attempt(2)], [truth(1, 19, 0), truth(2, 6, 17)]));
     expect([paired?.status, paired?.figure]).toEqual(["pass", expect.stringContaining("2/2 invoiced attempts matched") as unknown]);
   });
+
+  it("pairs a retry with the fake's request when the attempt before it, to the same provider, never left (billed 0)", () => {
+    // Attempt 1 timed out before a connection took it (nothing billed) and was retried on the same
+    // target: the fake's one request is attempt 2's, not attempt 1's.
+    const unsent = row(1, "timeout", 0, 0, 0n, false);
+    const [p234] = checkLedger(input([unsent, row(2, "success", 6, 17, 12n, false)], [attempt(1)], [truth(1, 6, 17)]));
+    expect([p234?.status, p234?.figure]).toEqual(["pass", expect.stringContaining("1/1 invoiced attempts matched (1 exactly") as unknown]);
+    expect(p234?.figure).toContain("1 zero-cost rows without a request");
+    // As many rows as requests: the unsent attempt, a 503 the fake did read (billed 0, no truth),
+    // and the answer. Counting rows against requests cannot tell which zero-cost row was sent.
+    const storm = row(2, "unavailable", 0, 0, 0n, false);
+    const [three] = checkLedger(input([unsent, storm, row(3, "success", 6, 17, 12n, false)], [{ ...attempt(1), fault: "storm:503" }, attempt(2)], [truth(2, 6, 17)]));
+    expect([three?.status, three?.figure]).toEqual(["pass", expect.stringContaining("1/1 invoiced attempts matched (1 exactly") as unknown]);
+    // Behind an unsent attempt and a written-unanswered estimate alike.
+    const [both] = checkLedger(input([unsent, row(2, "connection_error", 19, 0, 3n, true), row(3, "success", 6, 17, 12n, false)], [attempt(1)], [truth(1, 6, 17)]));
+    expect([both?.status, both?.figure]).toEqual(["pass", expect.stringContaining("1 written-unanswered estimates the fake never read (info)") as unknown]);
+  });
+
+  it("still fails a phantom charge, a lost attempt and wrong tokens behind a zero-cost row", () => {
+    const unsent = row(1, "timeout", 0, 0, 0n, false);
+    const phantom = checkLedger(input([unsent, row(2, "success", 6, 17, 12n, false), row(3, "success", 6, 17, 12n, false)], [attempt(1)], [truth(1, 6, 17)]))[0];
+    expect(phantom).toMatchObject({ status: "fail", evidence: [`${TAG} attempt 3: 12 µ$ billed, no upstream request (success)`] });
+    // Two invoiced requests, one priced row: one of them has no row, whichever the zero-cost row was.
+    const lost = checkLedger(input([unsent, row(2, "success", 6, 17, 12n, false)], [attempt(1), attempt(2)], [truth(1, 6, 17), truth(2, 6, 17)]))[0];
+    expect(lost).toMatchObject({ status: "fail", evidence: [expect.stringMatching(/attempt 1: ledger 0\/0 vs truth 6\/17|attempt 2 \(openai, complete, 17 out\): invoiced, no ledger row/) as unknown] });
+    const over = checkLedger(input([unsent, row(2, "success", 6, 18, 13n, false)], [attempt(1)], [truth(1, 6, 17)]))[0];
+    expect(over).toMatchObject({ status: "fail", evidence: [`${TAG} attempt 1: ledger 6/18 vs truth 6/17 (complete)`] });
+    // A zero-cost row cannot stand in for an answered request's row either.
+    const alone = checkLedger(input([unsent], [attempt(1)], [truth(1, 6, 17)]))[0];
+    expect(alone?.status).toBe("fail");
+  });
+
+  it("never pairs a row with a request the fake read after more requests than the gateway had attempts", () => {
+    // The gateway's attempt 1 cannot be the fake's second request: the fake's first (a 503) would
+    // need an attempt before it. Attempt 1 billed the answer the 503 never gave, and the answer has no row.
+    const early = checkLedger(input([row(1, "success", 6, 17, 12n, false)], [{ ...attempt(1), fault: "storm:503" }, attempt(2)], [truth(2, 6, 17)]))[0];
+    expect(early).toMatchObject({
+      status: "fail",
+      evidence: [`${TAG} attempt 1: 17 output tokens billed for an attempt the provider never answered (storm:503)`, `${TAG} attempt 2 (openai, complete, 17 out): invoiced, no ledger row`],
+    });
+    // A gap in the ledger's attempts is an attempt an open breaker skipped (no row, never sent):
+    // the fake's second request is attempt 3's.
+    const gap = checkLedger(input([row(1, "unavailable", 0, 0, 0n, false), row(3, "success", 6, 17, 12n, false)], [{ ...attempt(1), fault: "storm:503" }, attempt(2)], [truth(2, 6, 17)]))[0];
+    expect(gap?.status).toBe("pass");
+  });
 });
 
 /** A ledger row of any op: `row`'s defaults with overrides. */

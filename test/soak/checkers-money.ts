@@ -9,6 +9,7 @@ import type { UsageRecordRow } from "../../server/store/usage-store.js";
 import type { Collected } from "./collect.js";
 import type { Op } from "./history.js";
 import type { NemesisEvent } from "./nemesis.js";
+import { alignAttempts, type AlignJudge } from "./align-attempts.js";
 import { groupBy } from "./group-by.js";
 import { row, type PropertyRow } from "./property-row.js";
 import type { AttemptRecord, TaggedTruth } from "./soak-providers.js";
@@ -53,6 +54,58 @@ function unseenEstimate(r: UsageRecordRow): boolean {
 /** At most this many indeterminate estimates per invoiced attempt (races are rare; a systematic bug is not). */
 const UNSEEN_SHARE = 0.005;
 
+/** What one step of an op's alignment shows: a violation, or what it adds to the figure. */
+interface Verdict {
+  /** A violation, as evidence. */
+  bad?: string;
+  tally?: "matched" | "estimated" | "unknown" | "phantomFree" | "unseen" | "missingFailed";
+  /** An invoiced attempt's output tokens: the fake's truth and the ledger's. */
+  out?: { truth: number; ledger: number };
+  /** A row or a request left unpaired. */
+  unpaired?: true;
+}
+
+/**
+ * What an alignment costs, in order: violations (a pairing with none, when one exists, is a
+ * history a correct gateway explains); then unread estimates (indeterminate, so an estimate is
+ * read as the request it can be paired with before it is excused); then unpaired rows and
+ * requests (a zero-cost row is the fake's unbilled 503 when it can be, not a request never sent).
+ */
+const verdictCost = (v: Verdict): number[] => [v.bad === undefined ? 0 : 1, v.tally === "unseen" ? 1 : 0, v.unpaired ? 1 : 0];
+
+/** How one op's rows and the fake's requests are judged, step by step (`align-attempts.ts`). */
+function ledgerJudge(op: Op, truth: ReadonlyMap<string, TaggedTruth>, killed: boolean): AlignJudge<UsageRecordRow, AttemptRecord, Verdict> {
+  return {
+    pair(r, a) {
+      if (r.provider !== a.provider) return undefined;
+      const t = truth.get(`${a.tag}#${a.attemptNo}`);
+      if (t === undefined) {
+        return r.outputTokens === 0 ? {} : { bad: `${op.request_id} attempt ${a.attemptNo}: ${r.outputTokens} output tokens billed for an attempt the provider never answered (${a.fault ?? "?"})` };
+      }
+      const out = { truth: t.outputTokens, ledger: r.outputTokens };
+      const exact = r.inputTokens === t.inputTokens && r.outputTokens === t.outputTokens;
+      // No usage reached the gateway (a stream cut or errored before it): counted deltas, flagged.
+      if (r.estimated && !exact) return { out, tally: "estimated" };
+      if (t.delivered === "complete" ? exact || (op.aborted === true && r.outputTokens <= t.outputTokens) : r.outputTokens <= t.outputTokens) return { out, tally: "matched" };
+      return { out, bad: `${op.request_id} attempt ${a.attemptNo}: ledger ${r.inputTokens}/${r.outputTokens} vs truth ${t.inputTokens}/${t.outputTokens} (${t.delivered})` };
+    },
+    // A row with no upstream request behind it: fine if it billed nothing, indeterminate if it is
+    // a written-unanswered attempt's input estimate, else a phantom charge.
+    row(r) {
+      if (r.costMicros === 0n) return { tally: "phantomFree", unpaired: true };
+      if (unseenEstimate(r)) return { tally: "unseen", unpaired: true };
+      return { bad: `${op.request_id} attempt ${r.attempt}: ${r.costMicros} µ$ billed, no upstream request (${r.outcome})`, unpaired: true };
+    },
+    request(a) {
+      const t = truth.get(`${a.tag}#${a.attemptNo}`);
+      if (t === undefined) return { tally: "missingFailed", unpaired: true };
+      if (killed) return { tally: "unknown", unpaired: true };
+      return { bad: `${op.request_id} attempt ${a.attemptNo} (${a.provider}, ${t.delivered}, ${t.outputTokens} out): invoiced, no ledger row`, unpaired: true };
+    },
+    cost: verdictCost,
+  };
+}
+
 /** P2/P3/P4 (ledger == truth, per attempt) and P2 (no duplicated call or attempt). */
 export function checkLedger(input: MoneyInput): PropertyRow[] {
   const rows = groupBy(input.collected.ledger.filter((r) => r.attempt >= 1), (r) => r.requestId);
@@ -60,66 +113,27 @@ export function checkLedger(input: MoneyInput): PropertyRow[] {
   const truth = new Map(input.truth.map((t) => [`${t.tag}#${t.attemptNo}`, t]));
   const bad: string[] = [];
   const dups: string[] = [];
+  const tallies = { matched: 0, estimated: 0, unknown: 0, phantomFree: 0, unseen: 0, missingFailed: 0 };
   let invoiced = 0;
-  let matched = 0;
-  let unknown = 0;
-  let phantomFree = 0;
-  let unseen = 0;
-  let estimated = 0;
-  let missingFailed = 0;
   let truthOut = 0n;
   let ledgerOut = 0n;
   for (const op of input.ops) {
     const mine = (rows.get(op.request_id) ?? []).sort((a, b) => a.attempt - b.attempt);
     const sent = (attempts.get(op.request_id) ?? []).sort((a, b) => a.attemptNo - b.attemptNo);
     if (new Set(mine.map((r) => r.callId)).size > 1) dups.push(`${op.request_id}: ${new Set(mine.map((r) => r.callId)).size} call ids`);
-    const killed = killedInFlight(op, input.events);
-    let i = 0;
-    let j = 0;
-    const lost = (a: AttemptRecord) => {
-      const t = truth.get(`${a.tag}#${a.attemptNo}`);
-      if (t === undefined) missingFailed++;
-      else if (killed) unknown++;
-      else bad.push(`${op.request_id} attempt ${a.attemptNo} (${a.provider}, ${t.delivered}, ${t.outputTokens} out): invoiced, no ledger row`);
-    };
-    while (i < mine.length || j < sent.length) {
-      const r: UsageRecordRow | undefined = mine[i];
-      const a: AttemptRecord | undefined = sent[j];
-      // An estimate for a request the fake never read, followed by its retry to the same provider:
-      // with more rows left than requests the fake read, the estimate has no request of its own,
-      // and pairing it would shift every later row of the op onto the wrong request.
-      const surplus = mine.length - i > sent.length - j;
-      if (r !== undefined && a !== undefined && r.provider === a.provider && !(surplus && unseenEstimate(r))) {
-        const t = truth.get(`${a.tag}#${a.attemptNo}`);
-        if (t !== undefined) {
-          invoiced++;
-          truthOut += BigInt(t.outputTokens);
-          ledgerOut += BigInt(r.outputTokens);
-          const exact = r.inputTokens === t.inputTokens && r.outputTokens === t.outputTokens;
-          if (r.estimated && !exact) {
-            // No usage reached the gateway (a stream cut or errored before it): counted deltas, flagged.
-            estimated++;
-            matched++;
-          } else if (t.delivered === "complete" ? exact || (op.aborted === true && r.outputTokens <= t.outputTokens) : r.outputTokens <= t.outputTokens) matched++;
-          else bad.push(`${op.request_id} attempt ${a.attemptNo}: ledger ${r.inputTokens}/${r.outputTokens} vs truth ${t.inputTokens}/${t.outputTokens} (${t.delivered})`);
-        } else if (r.outputTokens !== 0) {
-          bad.push(`${op.request_id} attempt ${a.attemptNo}: ${r.outputTokens} output tokens billed for an attempt the provider never answered (${a.fault ?? "?"})`);
-        }
-        i++;
-        j++;
-      } else if (r !== undefined) {
-        // A row with no upstream request behind it: fine if it billed nothing, indeterminate if it
-        // is a cancelled attempt's input estimate (below), else a phantom charge.
-        if (r.costMicros === 0n) phantomFree++;
-        else if (unseenEstimate(r)) unseen++;
-        else bad.push(`${op.request_id} attempt ${r.attempt}: ${r.costMicros} µ$ billed, no upstream request (${r.outcome})`);
-        i++;
-      } else if (a !== undefined) {
-        lost(a);
-        j++;
+    for (const v of alignAttempts(mine, sent, (r) => r.attempt, ledgerJudge(op, truth, killedInFlight(op, input.events)))) {
+      if (v.bad !== undefined) bad.push(v.bad);
+      if (v.tally !== undefined) tallies[v.tally]++;
+      if (v.out !== undefined) {
+        invoiced++;
+        truthOut += BigInt(v.out.truth);
+        ledgerOut += BigInt(v.out.ledger);
       }
     }
   }
+  const { unknown, phantomFree, unseen, estimated, missingFailed } = tallies;
+  // An estimated match is a match, flagged.
+  const matched = tallies.matched + estimated;
   const deadLetters = input.collected.deadLetters;
   const unseenBound = Math.max(3, Math.floor(invoiced * UNSEEN_SHARE));
   if (unseen > unseenBound) bad.push(`${unseen} estimates for attempts the fake never read (bound ${unseenBound}): more than a race explains`);
