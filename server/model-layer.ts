@@ -14,6 +14,7 @@ import { startSandbox } from "./sandbox/sandbox.js";
 import { createPromptStore, type PromptStore } from "./store/prompt-store.js";
 import { createRouteStore, type RouteStore } from "./store/route-store.js";
 import type { Database } from "./store/schema.js";
+import { VaultError } from "./vault/envelope.js";
 import { createTemplateCatalog, type TemplateCatalog } from "./verbs/templates/template-catalog.js";
 import { createTemplateResolver, type TemplateResolver } from "./verbs/templates/template-resolver.js";
 
@@ -126,14 +127,15 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
   const dispatcher = createDispatcher({
     provider: (kind) => registry.get(kind),
     // The vault first; an environment credential of the same name when the vault has none, or
-    // cannot answer (database down and nothing cached: the vault logged why).
+    // cannot answer (database down and nothing cached: the vault logged why). A row the vault has
+    // but cannot decrypt is not "none": the call fails (README), never goes out with another key.
     credential: async (name) => {
       const fromEnv = opts.credentials.get(name);
       if (opts.vault === undefined) return fromEnv;
       try {
         return (await opts.vault(name)) ?? fromEnv;
       } catch (err) {
-        if (fromEnv !== undefined) return fromEnv;
+        if (fromEnv !== undefined && !(err instanceof VaultError)) return fromEnv;
         throw err;
       }
     },

@@ -5,6 +5,7 @@ import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { RouteSchema, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
 import { PROVIDER_DECLARATIONS } from "../providers/registry.js";
+import { credentialUsableBy, parseCredentialName } from "../vault/credential-names.js";
 import type { ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
 
@@ -60,6 +61,13 @@ export function parseConfigRoutes(raw: unknown, issues: ConfigIssue[], catalog: 
       found.push({ path: base, message: `cannot be validated: ${result.error.message}` });
     }
     for (const issue of validateRoute(route, catalog)) found.push({ path: `${base}.${camelPath(issue.path)}`, message: issue.message });
+    // Config routes are global: like CreateRoute's, they may spend only global credentials (a
+    // malformed name is already reported by the schema's rule).
+    route.targets.forEach((t, i) => {
+      if (parseCredentialName(t.credential) !== undefined && !credentialUsableBy(t.credential, null)) {
+        found.push({ path: `${base}.targets[${i}].credential`, message: "a global route may use only credentials/{id}" });
+      }
+    });
     if (found.length > 0) issues.push(...found);
     else out[alias] = route;
   }

@@ -156,6 +156,13 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
           Code.FailedPrecondition,
         );
       }
+      if (result.undecryptable.length > 0) {
+        throw new ConnectError(
+          `re-wrapped ${result.rewrapped}, but the data keys of ${result.undecryptable.join(", ")} do not decrypt (a damaged row); ` +
+            "replace their values with UpdateCredential (or delete them) and retry",
+          Code.FailedPrecondition,
+        );
+      }
       noteAudit(ctx, { resource: "credentials", orgId: null });
       return { rewrapped: BigInt(result.rewrapped), masterKeyId: result.masterKeyId };
     },

@@ -12,8 +12,9 @@ export interface CredentialAlarmDeps {
 }
 
 /**
- * A pipeline stage that only watches: every attempt a provider refused with 401 or 403 (our
- * credential is revoked, expired or lacks access), and every attempt that could not start because
+ * A pipeline stage that only watches: every attempt a provider refused for its credential (401 or
+ * 403, or an answer the adapter classified `auth`: the key is revoked, expired, invalid, out of
+ * credit or lacks access), and every attempt that could not start because
  * its credential could not be read, is logged at error level with the credential's name, the
  * provider, model, route and request id — never the value. The call itself goes on unchanged
  * (dispatch already fell back or failed it); the log is what tells an operator to fix the key.
@@ -24,7 +25,9 @@ export function createCredentialAlarmStage(deps: CredentialAlarmDeps): Stage {
       if (attempt.outcome !== "auth_error") continue;
       const credential = deps.routes.resolve(meta.route, meta.caller?.orgId)?.targets[attempt.targetIndex]?.credential ?? "";
       const fields = { credential, provider: attempt.provider, model: attempt.model, route: meta.route, requestId: meta.requestId };
-      if (attempt.httpStatus === 401 || attempt.httpStatus === 403) {
+      // Any answer means the key was read and sent: a 401/403, and also Gemini's 400 API_KEY_INVALID
+      // or OpenAI's 429 insufficient_quota (classified `auth` by the adapters).
+      if (attempt.httpStatus !== undefined) {
         deps.logger.error({ ...fields, httpStatus: attempt.httpStatus }, "the provider rejected the credential: check or replace it");
       } else {
         deps.logger.error(fields, "the credential could not be read: it is missing, or does not decrypt");

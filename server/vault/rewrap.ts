@@ -1,6 +1,6 @@
 import type { CredentialStore } from "../store/credential-store.js";
 import { bindingOf } from "./credential-resolver.js";
-import { rewrap } from "./envelope.js";
+import { rewrap, VaultError } from "./envelope.js";
 import type { Keyring } from "./master-key.js";
 
 /** What {@link rewrapCredentials} did. */
@@ -11,6 +11,8 @@ export interface RewrapResult {
   masterKeyId: string;
   /** Rows left as they were because their master key is not in the keyring, by key id. */
   missing: ReadonlyMap<string, number>;
+  /** Rows left as they were because their data key does not open (a damaged row), by resource name. */
+  undecryptable: readonly string[];
 }
 
 /** Rows read per page. */
@@ -29,6 +31,7 @@ export async function rewrapCredentials(
   const { keyring } = deps;
   let rewrapped = 0;
   const missing = new Map<string, number>();
+  const undecryptable: string[] = [];
   let after: string | undefined;
   do {
     const page = await deps.credentials.listWrappedByOther(keyring.current.id, { limit: PAGE, ...(after !== undefined ? { after } : {}) });
@@ -38,10 +41,19 @@ export async function rewrapCredentials(
         missing.set(from, (missing.get(from) ?? 0) + 1);
         continue;
       }
-      const next = rewrap(record.seal, bindingOf(record), keyring);
+      const binding = bindingOf(record);
+      let next;
+      try {
+        next = rewrap(record.seal, binding, keyring);
+      } catch (err) {
+        // One damaged row must not stop the rotation of every row after it: reported, not thrown.
+        if (!(err instanceof VaultError)) throw err;
+        undecryptable.push(binding.resourceName);
+        continue;
+      }
       if (await deps.credentials.replaceWrap(record.id, record.version, from, next)) rewrapped++;
     }
     after = page.after;
   } while (after !== undefined);
-  return { rewrapped, masterKeyId: keyring.current.id, missing };
+  return { rewrapped, masterKeyId: keyring.current.id, missing, undecryptable };
 }
