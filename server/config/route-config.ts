@@ -3,7 +3,7 @@ import type { Path } from "@bufbuild/protobuf/reflect";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
 import { RouteSchema, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
-import { validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
+import { ROUTE_ALIAS, ROUTE_ALIAS_RULE, validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
 import { PROVIDER_DECLARATIONS } from "../providers/registry.js";
 import { credentialUsableBy, parseCredentialName } from "../vault/credential-names.js";
 import type { ConfigIssue } from "./config-error.js";
@@ -14,7 +14,6 @@ export type ConfigRoutes = Readonly<Record<string, Route>>;
 
 /** Fields of `switchboard.v1.Route` the server owns: a config file cannot set them. */
 const SERVER_OWNED = new Set(["name", "createTime", "updateTime"]);
-const ALIAS = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 };
 
@@ -42,8 +41,8 @@ export function parseConfigRoutes(raw: unknown, issues: ConfigIssue[], catalog: 
   let validator: Validator | undefined;
   for (const [alias, value] of Object.entries(raw)) {
     const base = `routes.${alias}`;
-    if (!ALIAS.test(alias)) {
-      issues.push({ path: base, message: "a route alias is 1-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit" });
+    if (!ROUTE_ALIAS.test(alias)) {
+      issues.push({ path: base, message: ROUTE_ALIAS_RULE });
       continue;
     }
     const found: ConfigIssue[] = [];

@@ -4,6 +4,12 @@ import { RouteSchema, type Route } from "../../gen/ts/switchboard/v1/route_servi
 import { closestName } from "../config/closest-name.js";
 import type { RouteInput, RouteTargetInput } from "./route-types.js";
 
+/** What a route alias is (as the schema's `RequestOptions.route` and the config's `routes` keys). */
+export const ROUTE_ALIAS = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+/** What {@link ROUTE_ALIAS} asks, in words. */
+export const ROUTE_ALIAS_RULE = "a route alias is 1-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit";
+
 /** A problem in a route, at the path of the offending field (`targets[1].provider`). */
 export interface RouteIssue {
   path: string;

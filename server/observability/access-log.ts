@@ -69,7 +69,7 @@ export function accessLogFields(f: AccessFacts): Record<string, unknown> {
   }
   if (f.timeToFirstTokenMs !== undefined) out.timeToFirstTokenMs = round(f.timeToFirstTokenMs);
   if (f.error !== undefined) {
-    if (f.error instanceof ConnectError) out.error = scrubText(f.error.rawMessage);
+    if (f.error instanceof ConnectError) out.error = loggedMessage(f.error.rawMessage);
     const billed = s === undefined ? failedCallAccounting(f.error) : undefined;
     if (billed !== undefined) {
       const last = billed.attempts.at(-1);
@@ -78,6 +78,24 @@ export function accessLogFields(f: AccessFacts): Record<string, unknown> {
     }
   }
   return out;
+}
+
+/**
+ * Most characters of an error message on the line. A message may quote text the caller typed
+ * (the OpenAI surface's `model` alias, a content part's `type`, a `metadata` key), which only the
+ * request body limit bounds: the line stays bounded whatever the request.
+ */
+export const MAX_LOGGED_ERROR_CHARS = 1024;
+
+/**
+ * `message` with secret-looking values masked, cut at {@link MAX_LOGGED_ERROR_CHARS}. A long one is
+ * scrubbed with a margin past the cut (longer than any secret pattern), so a secret straddling the
+ * cut is still masked whole, and without scanning the rest.
+ */
+function loggedMessage(message: string): string {
+  if (message.length <= MAX_LOGGED_ERROR_CHARS) return scrubText(message);
+  const scrubbed = scrubText(message.slice(0, MAX_LOGGED_ERROR_CHARS + 256));
+  return `${scrubbed.slice(0, MAX_LOGGED_ERROR_CHARS)}… (${message.length} characters)`;
 }
 
 function round(ms: number): number {

@@ -33,7 +33,8 @@ export interface RequestLogPolicy {
  * and the model (text a caller or a provider chose).
  */
 export function createRequestLogSink(deps: { append(row: RequestLogRow): void }, policy: RequestLogPolicy): CallSink {
-  const modeOf = (meta: CallMeta): RequestLogMode => policy.routes?.[meta.route] ?? policy.mode;
+  // Own keys only: the overrides are a plain object (YAML), and `constructor` is a valid alias.
+  const modeOf = (meta: CallMeta): RequestLogMode => (policy.routes !== undefined && Object.hasOwn(policy.routes, meta.route) ? policy.routes[meta.route]! : policy.mode);
   const maxBytes = policy.maxBodyBytes ?? 64 * 1024;
   return {
     wantsBody: (meta) => {

@@ -4,6 +4,7 @@ import { refusedRoute } from "../auth/access-denial.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
+import { ROUTE_ALIAS, ROUTE_ALIAS_RULE } from "../dispatch/route-spec.js";
 import { bearerToken } from "../interceptors/auth.js";
 import { codeName } from "../interceptors/telemetry.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -122,6 +123,16 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
 
   const checkRoute = (x: Exchange, alias: string) => {
     const { principal } = x;
+    // A `model` that cannot be an alias names no route, whatever the key may use: not an access
+    // decision to audit, and not quoted whole (only the body limit bounds it; a Connect caller's
+    // alias is capped at 63 characters by validation).
+    if (!ROUTE_ALIAS.test(alias)) {
+      const shown = alias.length > 64 ? `${alias.slice(0, 64)}… (${alias.length} characters)` : alias;
+      throw new OpenAIRequestError(`\`model\` "${shown}" cannot name a route: ${ROUTE_ALIAS_RULE} (GET /v1/models lists them)`, Code.NotFound, {
+        param: "model",
+        errorCode: "model_not_found",
+      });
+    }
     if (!mayUseRoute(principal, alias)) {
       const err = new OpenAIRequestError(`the calling key may not use route "${alias}"`, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
       auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: refusedRoute(alias) }, err);

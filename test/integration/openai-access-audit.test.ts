@@ -112,6 +112,25 @@ describe("access refusals on the OpenAI surface are audited", () => {
     expect(await chat(fenced.secret, "oai-allowed", "fast")).toBe(200);
     expect(await eventOf("oai-allowed")).toBeUndefined();
   });
+
+  it("a `model` that cannot be a route alias is not found, not audited, and not quoted whole", async () => {
+    const fenced = await appKey("fenced-long", { scopes: [Scope.INVOKE], allowedRoutes: ["fast"] });
+    for (const [requestId, model] of [
+      ["oai-huge-model", "a".repeat(1024 * 1024)],
+      ["oai-upper-model", "Fast"],
+    ] as const) {
+      const res = await fetch(`${gw.url}/v1/chat/completions`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-request-id": requestId, authorization: `Bearer ${fenced.secret}` },
+        body: JSON.stringify({ model, messages: [{ role: "user", content: "hi" }] }),
+      });
+      expect(res.status).toBe(404);
+      const body = (await res.json()) as { error: { code: string; param: string; message: string } };
+      expect(body.error).toMatchObject({ code: "model_not_found", param: "model" });
+      expect(body.error.message.length).toBeLessThan(512);
+      expect(await eventOf(requestId)).toBeUndefined();
+    }
+  });
 });
 
 describe("access refusals on the Connect verbs are audited like the OpenAI surface's (#6 parity)", () => {
