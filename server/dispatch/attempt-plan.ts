@@ -50,6 +50,11 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
   const tries = new Map<number, number>();
   /** Breaker keys of the targets sent to so far: a second target with the same key is a retry of it. */
   const triedKeys = new Set<string>();
+  /**
+   * The last failure's retry was not made for want of time: if no other attempt starts, the
+   * deadline stopped the request. Cleared when an attempt is sent.
+   */
+  let retryPassedOver = false;
 
   const skipOpen = (c: Candidate, hedged: boolean): void => {
     const handle = scope.log.begin({ targetIndex: c.targetIndex, provider: c.target.provider, model: c.target.model, hedged });
@@ -59,17 +64,15 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
   return {
     claim(hedged) {
       for (;;) {
+        const retry = hedged ? undefined : retryAt;
+        const position = retry ?? (visited < order.length ? visited : undefined);
+        // Nothing left to try: the last failure is the answer, however little time is left, unless
+        // its retry was passed over for the deadline. The deadline stops only an attempt that would
+        // otherwise have been made (RequestScope.failure).
+        if (position === undefined) return retryPassedOver ? "deadline" : "exhausted";
         const stop = scope.stopReason();
         if (stop) return stop;
-        let position: number;
-        if (!hedged && retryAt !== undefined) {
-          position = retryAt;
-          retryAt = undefined;
-        } else if (visited < order.length) {
-          position = visited;
-        } else {
-          return "exhausted";
-        }
+        if (retry !== undefined) retryAt = undefined;
         const candidate = order[position] as Candidate;
         const breaker = env.breakers.get(candidate.target, route.breaker);
         const permit = breaker.tryAcquire();
@@ -101,6 +104,7 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           releaseRetry = slot;
         }
         sent++;
+        retryPassedOver = false;
         triedKeys.add(key);
         tries.set(position, (tries.get(position) ?? 0) + 1);
         const { target, targetIndex } = candidate;
@@ -116,14 +120,17 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
       }
     },
     afterFailure(slot, err, decision) {
-      if (!decision.fallback && !decision.retrySameTarget) return { stop: scope.stopReason() ?? "exhausted" };
+      // A failure nothing may follow is the answer: a deadline merely near (less than
+      // `minAttemptMs` left) stopped no attempt, so the provider's error is reported, not
+      // DeadlineExceeded. One that has passed, or a caller's cancel, still is (RequestScope.failure).
+      if (!decision.fallback && !decision.retrySameTarget) return { stop: "exhausted" };
       if (
         decision.retrySameTarget &&
         (tries.get(slot.position) ?? 0) < route.retry.maxAttempts &&
         // Checked last: a refusal is counted. Refused, the request falls back as if out of attempts.
         env.throttle.allowRetry(slot.candidate.target, route.retry)
       ) {
-        const waitMs = retryDelayMs({
+        const delay = retryDelayMs({
           retry: tries.get(slot.position) ?? 1,
           policy: route.retry,
           random: env.random,
@@ -133,12 +140,13 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           deadline: scope.deadline,
           minAttemptMs: env.minAttemptMs,
         });
-        if (waitMs !== undefined) {
+        if (typeof delay === "number") {
           retryAt = slot.position;
-          return { waitMs };
+          return { waitMs: delay };
         }
+        retryPassedOver = delay === "deadline";
       }
-      if (!decision.fallback) return { stop: "exhausted" };
+      if (!decision.fallback) return { stop: retryPassedOver ? "deadline" : "exhausted" };
       return { waitMs: 0 };
     },
   };

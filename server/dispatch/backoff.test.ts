@@ -36,19 +36,19 @@ describe("retryDelayMs", () => {
     expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 1 })).toBe(12);
   });
   it("does not retry when the wait would cross the deadline", () => {
-    expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 9_980 })).toBeUndefined();
-    expect(retryDelayMs({ ...base, retry: 1, deadline: 40 })).toBeUndefined();
+    expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 9_980 })).toBe("deadline");
+    expect(retryDelayMs({ ...base, retry: 1, deadline: 40 })).toBe("deadline");
   });
   it("does not wait for a retry-after beyond the cap", () => {
-    expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 31_000 })).toBeUndefined();
+    expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 31_000 })).toBe("retry_after");
   });
   it("waits for a retry-after of exactly the cap (only a longer one is not waited for)", () => {
     expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 30_000 })).toBe(30_000);
-    expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 30_001 })).toBeUndefined();
+    expect(retryDelayMs({ ...base, deadline: 100_000, retry: 1, retryAfterMs: 30_001 })).toBe("retry_after");
   });
   it("retries when the wait leaves exactly the least attempt time before the deadline, not a millisecond less", () => {
     // now 0 + wait 800 + minAttemptMs 50 = 850.
     expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 800, deadline: 850 })).toBe(800);
-    expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 800, deadline: 849 })).toBeUndefined();
+    expect(retryDelayMs({ ...base, retry: 1, retryAfterMs: 800, deadline: 849 })).toBe("deadline");
   });
 });

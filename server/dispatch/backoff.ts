@@ -31,17 +31,23 @@ export interface RetryDelayInput {
   minAttemptMs: number;
 }
 
+/** Why {@link retryDelayMs} will not retry the target: dispatch falls back instead. */
+export type NoRetry =
+  /** The provider asked for a longer wait than `maxRetryAfterMs`. */
+  | "retry_after"
+  /** The wait would leave less than `minAttemptMs` before the deadline. */
+  | "deadline";
+
 /**
- * How long to wait before retrying the same target, or `undefined` when it must not be retried
- * and dispatch should fall back instead: the provider asked for longer than `maxRetryAfterMs`,
- * or the wait would leave less than `minAttemptMs` before the deadline. A retry never waits past
- * the deadline.
+ * How long to wait before retrying the same target, or why it must not be retried and dispatch
+ * should fall back instead: the provider asked for longer than `maxRetryAfterMs`, or the wait
+ * would leave less than `minAttemptMs` before the deadline. A retry never waits past the deadline.
  */
-export function retryDelayMs(input: RetryDelayInput): number | undefined {
+export function retryDelayMs(input: RetryDelayInput): number | NoRetry {
   const jitter = jitteredBackoffMs(input.retry, input.policy, input.random);
   const floor = input.retryAfterMs ?? 0;
-  if (floor > input.maxRetryAfterMs) return undefined;
+  if (floor > input.maxRetryAfterMs) return "retry_after";
   const wait = Math.max(jitter, floor);
-  if (input.now + wait + input.minAttemptMs > input.deadline) return undefined;
+  if (input.now + wait + input.minAttemptMs > input.deadline) return "deadline";
   return wait;
 }

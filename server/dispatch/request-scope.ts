@@ -36,7 +36,7 @@ export type BeforeRetry = (attempts: readonly AttemptRecord[]) => Promise<boolea
 export type StopReason =
   /** The caller cancelled. */
   | "cancelled"
-  /** The deadline passed, or too little of it was left to start another attempt. */
+  /** The deadline passed, or too little of it was left to start an attempt that would otherwise have been made. */
   | "deadline"
   /** The retry budget refused another attempt. */
   | "budget"
@@ -113,7 +113,11 @@ export interface RequestScope extends PreparedRequest {
   sleep(ms: number): Promise<void>;
   /** Whether another attempt may follow the failed ones ({@link BeforeRetry}; true without one). */
   mayRetry(): Promise<boolean>;
-  /** The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure. */
+  /**
+   * The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure:
+   * Canceled when the caller cancelled; DeadlineExceeded when the deadline stopped an attempt that
+   * would otherwise have started (`stop` is `deadline`) or has passed; else the last failure's.
+   */
   failure(stop: StopReason, lastError: unknown): ConnectError;
   /** The `ConnectError` for a stream that failed after content reached the caller. */
   committedFailure(err: unknown, candidate: Candidate): ConnectError;

@@ -146,7 +146,8 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
       }
       lastError = result.err;
       if (!result.decision.fallback && !result.decision.retrySameTarget) {
-        stop = scope.stopReason() ?? "exhausted";
+        // The answer, as in `AttemptPlan.afterFailure`: a deadline merely near does not hide it.
+        stop = "exhausted";
         break;
       }
       if (running.size > 0) continue;

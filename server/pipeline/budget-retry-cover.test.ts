@@ -40,13 +40,15 @@ const booked = (from = 0) => h.ledger.slice(from).reduce((sum, r) => sum + r.cos
 const HEAVY = "x".repeat(4000);
 const HOLD = 1014n;
 const TIMED_OUT = 1000n;
-const hang = { delayMs: 1000 };
+const hang = { delayMs: 2000 };
 const answer = { reply: { text: "y", usage: { input: 1004, output: 1 } } };
 
 function retrying(maxAttempts: number): void {
   route({
     alias: "retrying",
-    targets: [{ provider: "openai", model: "gpt-test", credential: "c", attemptTimeoutMs: 100 }],
+    // 250 ms: long enough that the answer's attempt never times out on a loaded machine too (at
+    // 100 ms it did, one run in a few under a load average of 10: one timeout more than scripted).
+    targets: [{ provider: "openai", model: "gpt-test", credential: "c", attemptTimeoutMs: 250 }],
     retry: { maxAttempts, initialBackoffMs: 1, maxBackoffMs: 2, throttleMaxTokens: 1000, throttleTokenRatio: 1 },
     // Many timeouts in a row, on purpose: neither the breaker nor the retry throttle may step in.
     breaker: { volumeThreshold: 1_000_000 },
