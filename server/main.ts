@@ -106,7 +106,7 @@ async function main(): Promise<void> {
   const state: StateBackend = guarded?.state ?? createMemoryState();
 
   // Providers, routes and dispatch. Provider keys come from the vault, then from
-  // SWITCHBOARD_CREDENTIAL_<ID>; with no environment credential, the sandbox routes are seeded.
+  // SWITCHBOARD_CREDENTIAL_<ID>; with no credential in either, the sandbox routes are seeded.
   const models = await createModelLayer({
     db: database.db,
     logger,

@@ -11,6 +11,7 @@ import type { Logger } from "./observability/logger.js";
 import { createHttpClient } from "./providers/http/http-client.js";
 import { createProviderRegistry, PROVIDER_DECLARATIONS, type ProviderRegistry } from "./providers/registry.js";
 import { startSandbox } from "./sandbox/sandbox.js";
+import { createCredentialStore } from "./store/credential-store.js";
 import { createPromptStore, type PromptStore } from "./store/prompt-store.js";
 import { createRouteStore, type RouteStore } from "./store/route-store.js";
 import type { Database } from "./store/schema.js";
@@ -85,7 +86,7 @@ export const SANDBOX_ROUTES: Readonly<Record<string, unknown>> = {
 /**
  * Builds the provider registry (with the in-process sandbox's endpoint), the route store and
  * resolver, and one dispatcher whose retry budget and circuit breakers every request of this
- * process shares. On a fresh install with no credentials it seeds the sandbox routes, so
+ * process shares. With no credential in the environment or the vault it seeds the sandbox routes, so
  * `npm start` answers verbs at once without spending money.
  */
 export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLayer> {
@@ -97,7 +98,9 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
     needsCredential: (kind) => registry.declaration(kind)?.apiKeyRequired ?? true,
   };
   const routeStore = createRouteStore(opts.db);
-  if (opts.credentials.size === 0) {
+  // Only with no credential anywhere: one in the vault is a real one too, and a sandbox route an
+  // admin deleted there must not come back (serving simulated answers) at the next start.
+  if (opts.credentials.size === 0 && (await createCredentialStore(opts.db).countByMasterKey()).length === 0) {
     for (const [alias, spec] of Object.entries(SANDBOX_ROUTES)) {
       if (await routeStore.seed(null, alias, spec)) opts.logger.info({ route: alias }, "seeded sandbox route");
     }

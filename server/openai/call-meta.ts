@@ -60,21 +60,26 @@ export function tagsOf(principal: Principal, metadata: Readonly<Record<string, s
   // A Map, not an object: a key named `__proto__` must reach the check below, not vanish as an
   // assignment to the prototype.
   const requested = new Map(Object.entries(metadata ?? {}));
+  // Keys whose value the header set: a refusal of one names the header, not the body (OpenAI's `param`).
+  const fromHeader = new Set<string>();
   if (header !== undefined && header.trim() !== "") {
     for (const pair of header.split(",")) {
       const eq = pair.indexOf("=");
       if (eq <= 0) throw invalidField("x-switchboard-tags", "header x-switchboard-tags must be comma-separated key=value pairs");
-      requested.set(pair.slice(0, eq).trim(), percentDecoded(pair.slice(eq + 1).trim()));
+      const key = pair.slice(0, eq).trim();
+      requested.set(key, percentDecoded(pair.slice(eq + 1).trim()));
+      fromHeader.add(key);
     }
   }
   if (requested.size > MAX_TAGS) throw invalidField("metadata", `at most ${MAX_TAGS} tags (metadata and x-switchboard-tags together)`);
   for (const [key, value] of requested) {
-    if (!TAG_KEY.test(key)) throw invalidField("metadata", `tag key "${key.slice(0, 64)}" must match [a-zA-Z0-9_.:/-]{1,64}`);
+    const param = fromHeader.has(key) ? "x-switchboard-tags" : "metadata";
+    if (!TAG_KEY.test(key)) throw invalidField(param, `tag key "${key.slice(0, 64)}" must match [a-zA-Z0-9_.:/-]{1,64}`);
     // Tags travel as JSON objects and protobuf maps, where this key is the prototype, not a tag
     // (protobuf-es drops it on decoding): refused rather than silently lost.
-    if (key === "__proto__") throw invalidField("metadata", `tag key "__proto__" is reserved`);
-    if (value.length > 256) throw invalidField("metadata", `tag "${key}" must be at most 256 characters`);
-    if (!storableText(value)) throw invalidField("metadata", `tag "${key}" ${UNSTORABLE_TEXT}`);
+    if (key === "__proto__") throw invalidField(param, `tag key "__proto__" is reserved`);
+    if (value.length > 256) throw invalidField(param, `tag "${key}" must be at most 256 characters`);
+    if (!storableText(value)) throw invalidField(param, `tag "${key}" ${UNSTORABLE_TEXT}`);
   }
   return { ...principal.tags, ...Object.fromEntries(requested) };
 }

@@ -121,7 +121,7 @@ describe("the OpenAI surface and the Connect verbs agree", () => {
     for (const [body, headers, param] of [
       [{ metadata: { feature: "a\0b" } }, BYPASS, "metadata"],
       [{ metadata: { feature: "a\uDC00b" } }, BYPASS, "metadata"],
-      [{}, { ...BYPASS, "x-switchboard-tags": "feature=a%00b" }, "metadata"],
+      [{}, { ...BYPASS, "x-switchboard-tags": "feature=a%00b" }, "x-switchboard-tags"],
       [{ user: "eve\0" }, BYPASS, "user"],
     ] as const) {
       const err = await refused(sdk().chat.completions.create({ model: "ext", messages: user("nul"), ...body }, { headers }));
