@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { createFileDurably } from "../runtime/durable-file.js";
 import { createKeyring, masterKey, MASTER_KEY_BYTES, parseMasterKey, type Keyring } from "./master-key.js";
 
 /** Where {@link resolveEmbeddedMasterKey} found or put the master key. */
@@ -26,7 +27,9 @@ export function resolveEmbeddedMasterKey(dataDir: string): ResolvedMasterKey {
   if (dataDir.startsWith("memory://")) return { key: randomBytes(MASTER_KEY_BYTES), source: "memory" };
   const file = join(dataDir, "master-key");
   try {
-    writeFileSync(file, `${randomBytes(MASTER_KEY_BYTES).toString("base64")}\n`, { mode: 0o600, flag: "wx" });
+    // Durably: credentials sealed with this key are synced to the database from the first call
+    // on, so a power cut must not leave them behind an empty key file.
+    createFileDurably(file, `${randomBytes(MASTER_KEY_BYTES).toString("base64")}\n`, 0o600);
     return { key: readKey(file), source: "generated" };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
