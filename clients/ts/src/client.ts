@@ -1,5 +1,5 @@
 import type { DescService } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type CallOptions, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { AuditService } from "../../../gen/ts/switchboard/v1/audit_service_pb.js";
 import { BudgetService } from "../../../gen/ts/switchboard/v1/budget_service_pb.js";
@@ -131,15 +131,28 @@ function withSwitchboardErrors<S extends DescService>(service: S, client: Client
             (call(...args) as Promise<unknown>).catch((err: unknown) => {
               throw SwitchboardError.fromError(err);
             })
-        : (...args: unknown[]) => rethrowing(call(...args) as AsyncIterable<unknown>);
+        : (input: unknown, options?: CallOptions) => {
+            // connect-es's stream iterable drops `return`, so leaving a `for await` early would
+            // leave the call running — the gateway still generating, and billing, the answer
+            // nobody reads. The call gets a signal of ours, aborted when the loop stops early.
+            const stop = new AbortController();
+            const signal = options?.signal === undefined ? stop.signal : AbortSignal.any([options.signal, stop.signal]);
+            return rethrowing(call(input, { ...options, signal }) as AsyncIterable<unknown>, stop);
+          };
   }
   return out as Client<S>;
 }
 
-async function* rethrowing<T>(messages: AsyncIterable<T>): AsyncIterable<T> {
+async function* rethrowing<T>(messages: AsyncIterable<T>, stop: AbortController): AsyncIterable<T> {
+  let ended = false;
   try {
     yield* messages;
+    ended = true;
   } catch (err) {
+    ended = true;
     throw SwitchboardError.fromError(err);
+  } finally {
+    // Left early (`break`, `return` or a throw in the loop's body): the call is cancelled.
+    if (!ended) stop.abort();
   }
 }
