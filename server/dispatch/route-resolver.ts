@@ -40,7 +40,7 @@ export interface RouteResolver {
 export function createRouteResolver(opts: RouteResolverOptions): RouteResolver {
   const pollMs = opts.pollMs ?? 1_000;
   let snapshot = new Map<string, ResolvedRoute>();
-  let seen = -1n;
+  let seen: string | undefined;
   const key = (orgId: string | undefined, alias: string) => `${orgId ?? ""}/${alias}`;
 
   const reload = async () => {

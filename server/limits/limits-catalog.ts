@@ -76,7 +76,7 @@ export function createLimitsCatalog(opts: LimitsCatalogOptions): LimitsCatalog {
   let byOrg = new Map<string, OrgLimits>();
   let targets = new Map<string, LimitTarget>();
   let alerts = new Map<string, BudgetAlertSettings>();
-  let seen = -1n;
+  let seen: string | undefined;
 
   const reload = async () => {
     const revision = await opts.store.revision();

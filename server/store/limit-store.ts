@@ -60,8 +60,13 @@ export interface LimitTable<Fields, Rec> {
 export interface LimitStore {
   budgets: LimitTable<BudgetFields, BudgetRecord>;
   rateLimits: LimitTable<RateLimitFields, RateLimitRecord>;
-  /** The newest revision of either table, deleted rows included (0 when empty). */
-  revision(): Promise<bigint>;
+  /**
+   * Moves whenever any budget or rate limit changes: the count and revision sum of every row of
+   * both tables, deleted ones included. Not `max(revision)`: writers take revisions before they
+   * commit, so two can commit in the other order, and the earlier revision's commit would leave the
+   * maximum where it was.
+   */
+  revision(): Promise<string>;
   /** Every live budget and rate limit of every org. */
   loadAll(): Promise<{ budgets: BudgetRecord[]; rateLimits: RateLimitRecord[] }>;
 }
@@ -178,9 +183,11 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
     budgets,
     rateLimits,
     async revision() {
-      const result = await sql<{ max: bigint | null }>`select greatest((select max(revision) from budgets), (select max(revision) from rate_limits)) as max`.execute(db);
-      const max = result.rows[0]?.max;
-      return max === null || max === undefined ? 0n : BigInt(max);
+      const result = await sql<{ n: string; s: string }>`select
+        ((select count(*) from budgets) + (select count(*) from rate_limits))::text as n,
+        (coalesce((select sum(revision) from budgets), 0) + coalesce((select sum(revision) from rate_limits), 0))::text as s`.execute(db);
+      const row = result.rows[0];
+      return `${row?.n ?? 0}:${row?.s ?? 0}`;
     },
     async loadAll() {
       const load = async (name: Table) =>

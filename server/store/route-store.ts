@@ -34,8 +34,12 @@ export interface RouteStore {
   replaceIf(orgId: string | null, alias: string, revision: bigint, spec: unknown): Promise<RouteRecord | undefined>;
   /** Soft-deletes a live route (its revision moves, so caches drop it); false when none. */
   delete(orgId: string | null, alias: string): Promise<boolean>;
-  /** The newest revision of any route, deleted ones included (0 when there are none). */
-  revision(): Promise<bigint>;
+  /**
+   * Moves whenever any route changes: the count and revision sum of every row, deleted ones
+   * included. Not `max(revision)`: writers take revisions before they commit, so two can commit in
+   * the other order, and the earlier revision's commit would leave the maximum where it was.
+   */
+  revision(): Promise<string>;
   /** Every live route, global and per org. */
   loadAll(): Promise<RouteRecord[]>;
 }
@@ -118,8 +122,11 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
       return deleted !== undefined;
     },
     async revision() {
-      const row = await db.selectFrom("routes").select((eb) => eb.fn.max("revision").as("max")).executeTakeFirst();
-      return row?.max === null || row?.max === undefined ? 0n : BigInt(row.max);
+      const row = await db
+        .selectFrom("routes")
+        .select([sql<string>`count(*)::text`.as("n"), sql<string>`coalesce(sum(revision), 0)::text`.as("s")])
+        .executeTakeFirstOrThrow();
+      return `${row.n}:${row.s}`;
     },
     async loadAll() {
       const rows = await db
