@@ -86,7 +86,8 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   const lastUsed = createLastUsedRecorder(deps, { intervalMs: opts.lastUsedIntervalMs ?? 60_000 });
   // Each query in flight with when it was asked: a caller that joins it gets that time, so an
   // entry's age never counts from later than the question its record answers.
-  const inFlight = new Map<string, { answer: Promise<KeyCredentialRecord | undefined>; askedAt: number }>();
+  // A query asked before the last forget() is not joined: its record may predate the revocation.
+  const inFlight = new Map<string, { answer: Promise<KeyCredentialRecord | undefined>; askedAt: number; generation: number }>();
   // Outage state: after a failed lookup the database is skipped for `outageBackoffMs`; then one
   // probe at a time may wait for it while everyone else is answered from the cache at once.
   let skipDatabaseUntil = 0;
@@ -108,14 +109,17 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
     if (outage && (deps.clock.now() < skipDatabaseUntil || probing)) throw new LookupUnavailable("database unreachable");
     const probe = outage;
     let pending = inFlight.get(hmac);
-    if (pending === undefined) {
+    if (pending === undefined || pending.generation !== forgotten) {
       if (inFlight.size >= maxConcurrent) throw new LookupUnavailable("too many lookups in flight");
-      pending = { answer: deps.keys.findBySecretHmac(hmac), askedAt: deps.clock.now() };
-      inFlight.set(hmac, pending);
+      const query = { answer: deps.keys.findBySecretHmac(hmac), askedAt: deps.clock.now(), generation: forgotten };
+      pending = query;
+      inFlight.set(hmac, query);
       // The entry stays until the query settles, even after callers gave up waiting, so the
       // bound above counts every query really in flight.
-      const settled = () => inFlight.delete(hmac);
-      pending.answer.then(settled, settled);
+      const settled = () => {
+        if (inFlight.get(hmac) === query) inFlight.delete(hmac);
+      };
+      query.answer.then(settled, settled);
     }
     const { answer, askedAt } = pending;
     if (probe) probing = true;

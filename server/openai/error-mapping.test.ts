@@ -43,6 +43,20 @@ describe("openAIErrorOf", () => {
     });
   });
 
+  it("answers 503 for a database that cannot be reached (P8: retry), whether the cause is the socket's, the server's or pg's", () => {
+    const causes = [
+      Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }),
+      Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
+      new Error("Connection terminated unexpectedly"),
+      new Error("a query failed", { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }) }),
+    ];
+    for (const cause of causes) {
+      expect(openAIErrorOf(cause, NOW)).toMatchObject({ status: 503, body: { error: { code: "unavailable", message: "the database is unavailable; retry shortly" } } });
+    }
+    // A query the database refused is a bug of ours, not an outage.
+    expect(openAIErrorOf(Object.assign(new Error("syntax error"), { code: "42601" }), NOW).status).toBe(500);
+  });
+
   it("uses OpenAI's invalid_api_key code for 401", () => {
     expect(openAIErrorOf(new ConnectError("bad key", Code.Unauthenticated), NOW).body.error.code).toBe("invalid_api_key");
   });

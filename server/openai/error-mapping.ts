@@ -12,6 +12,7 @@ import {
   RateLimitDimension,
   RateLimitExceededSchema,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { databaseUnavailable } from "../errors/database-unavailable.js";
 import { retryInfoMs } from "../errors/retry-info.js";
 import { codeName } from "../interceptors/telemetry.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
@@ -65,11 +66,15 @@ export function httpStatusOf(code: Code): number {
  * until its period resets and `x-should-retry: false`, because OpenAI's SDKs otherwise retry
  * every 429 and waiting out a spend cap is not a retry. Any other error with a
  * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full) gets its delay as
- * `retry-after` and `retry-after-ms`. Anything else is a 500 "internal error" (the caller logs
- * the cause). `now` (epoch ms) dates the budget reset.
+ * `retry-after` and `retry-after-ms`. A database that cannot be reached is a 503, as `Unavailable`;
+ * anything else is a 500 "internal error" (the caller logs the cause). `now` (epoch ms) dates the budget reset.
  */
 export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
-  if (!(err instanceof ConnectError)) return answer(500, {}, { message: "internal error", type: "server_error", param: null, code: "internal" });
+  if (!(err instanceof ConnectError)) {
+    const unavailable = databaseUnavailable(err);
+    if (unavailable !== undefined) return openAIErrorOf(unavailable, now);
+    return answer(500, {}, { message: "internal error", type: "server_error", param: null, code: "internal" });
+  }
   const base = STATUS[err.code];
   const body: OpenAIErrorBody = { message: err.rawMessage, type: base.type, param: null, code: codeName(err.code) };
   const headers: Record<string, string> = {};

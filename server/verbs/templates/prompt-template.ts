@@ -32,7 +32,9 @@ export type TemplateErrorReason =
   /** A placeholder names a variable the caller did not supply. */
   | "missing_variable"
   /** A `{{` that is neither a placeholder nor the `{{{{` escape. */
-  | "syntax";
+  | "syntax"
+  /** The rendered prompt would be longer than `MAX_RENDERED_CHARS`. */
+  | "too_long";
 
 /** Where in a template a problem is. */
 export interface TemplateErrorInit {

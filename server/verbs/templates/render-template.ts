@@ -99,6 +99,13 @@ export function templateVariables(version: PromptTemplateVersion): string[] {
   return [...seen];
 }
 
+/**
+ * The most characters a rendered prompt may hold, all messages together (P25: values are inserted
+ * literally and length-bounded): four times the largest verb input (16 MiB), so a template that
+ * uses its material once always fits and one that repeats it thousands of times does not.
+ */
+export const MAX_RENDERED_CHARS = 64 * 1024 * 1024;
+
 /** Options of {@link renderTemplate}. */
 export interface RenderOptions {
   /**
@@ -117,8 +124,9 @@ export interface RenderedPrompt {
 
 /**
  * Renders a template version with `variables`, strictly: a placeholder without a variable throws
- * `TemplateError` (reason `missing_variable`) naming every missing one; variables the template
- * does not use are allowed. Values are inserted verbatim in a single pass and never interpreted
+ * `TemplateError` (reason `missing_variable`) naming every missing one, a prompt longer than
+ * {@link MAX_RENDERED_CHARS} one of reason `too_long`; variables the template does not use are
+ * allowed. Values are inserted verbatim in a single pass and never interpreted
  * as template syntax.
  */
 export function renderTemplate(
@@ -149,14 +157,28 @@ export function renderTemplate(
   }
   const messages: ModelMessage[] = [];
   const userContentMessages: number[] = [];
+  let total = 0;
   parsed.forEach((segments, i) => {
     let text = "";
     let fromUser = false;
     for (const s of segments) {
       if ("literal" in s) {
         text += s.literal;
+        total += s.literal.length;
       } else {
-        text += variables[s.variable] ?? "";
+        const value = variables[s.variable] ?? "";
+        // Checked before the value is appended: a template that repeats a placeholder must not
+        // multiply a large value into a prompt no model takes (or past V8's string limit).
+        total += value.length;
+        if (total > MAX_RENDERED_CHARS) {
+          throw new TemplateError(`the rendered prompt would exceed ${MAX_RENDERED_CHARS} characters (placeholder {{${s.variable}}})`, {
+            reason: "too_long",
+            template: { name: version.name, version: version.version },
+            messageIndex: i,
+            offset: s.offset,
+          });
+        }
+        text += value;
         if (userContent.has(s.variable)) fromUser = true;
       }
     }

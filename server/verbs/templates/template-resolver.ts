@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { PromptStore } from "../../store/prompt-store.js";
+import { isDatabaseUnreachable } from "../../store/unreachable.js";
 import { invalidArgument } from "../verb-errors.js";
 import type { PromptTemplateVersion } from "./prompt-template.js";
 import { callerResourceNames } from "./prompt-names.js";
@@ -57,7 +58,11 @@ export function createTemplateResolver(opts: TemplateResolverOptions): TemplateR
     const key = `${entry.id}@${version}`;
     const cached = pinned.get(key);
     if (cached !== undefined) return cached;
-    const record = await opts.store.versionOf(entry.id, version);
+    // Not cached yet and the database cannot answer: the caller retries (P8), never an Internal.
+    const record = await opts.store.versionOf(entry.id, version).catch((err: unknown) => {
+      if (!isDatabaseUnreachable(err)) throw err;
+      throw new ConnectError(`prompt template ${entry.name} version ${version} could not be loaded; retry shortly`, Code.Unavailable, undefined, undefined, err);
+    });
     if (record === undefined) throw new ConnectError(`prompt template ${entry.name} has no version ${version}`, Code.NotFound);
     const loaded: PromptTemplateVersion = Object.freeze({ name: entry.name, version, messages: Object.freeze(record.messages.map((m) => Object.freeze({ ...m }))) });
     if (pinned.size >= limit) pinned.delete(pinned.keys().next().value!);
