@@ -32,7 +32,8 @@ describe("policy resolver peek", () => {
     expect((await resolver.forCall(meta("org_a"))).map((p) => p.name)).toEqual(["orgs/acme/guardrail-policies/p"]);
     expect(resolver.peek(meta("org_a"))?.map((p) => p.name)).toEqual(["orgs/acme/guardrail-policies/p"]);
     expect(resolver.peek(meta("org_b"))).toEqual([]);
-    await store.update("org_a", "p", { spec: (await store.get("org_a", "p"))!.spec, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: false });
+    const current = (await store.get("org_a", "p"))!;
+    await store.update("org_a", "p", current.revision, { spec: current.spec, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: false });
     clock += 1_000; // the snapshot is now stale: the next peek starts the version check
     const deadline = Date.now() + 10_000;
     while (resolver.peek(meta("org_a"))?.length !== 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));

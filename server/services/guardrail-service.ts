@@ -151,8 +151,10 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       const spec = specOf(next);
       compiled(next, "policy");
       const attachments = fields.has("attachments") ? await resolveAttachments(principal, scope, req.policy.attachments, "policy.attachments") : record.attachments;
-      const updated = await deps.policies.update(scope.orgId, record.policyId, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: next.enabled });
+      // Only over the revision `next` was merged from, so a write in between is not reverted.
+      const updated = await deps.policies.update(scope.orgId, record.policyId, record.revision, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: next.enabled });
       if (updated === undefined) throw new ConnectError(`guardrail policy ${req.policy.name} not found`, Code.NotFound);
+      if (updated === "conflict") throw new ConnectError(`guardrail policy ${req.policy.name} was changed concurrently; read it again and retry`, Code.Aborted);
       return refreshed({ policy: toPolicy(updated) });
     },
     async deleteGuardrailPolicy(req, ctx) {

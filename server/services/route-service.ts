@@ -110,8 +110,13 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
         (next as unknown as Record<string, unknown>)[key] = clone(RouteSchema, req.route)[key];
       }
       check(next, "route", scope);
-      const updated = await deps.routes.update(scope.orgId, alias, toJson(RouteSchema, next));
-      if (updated === undefined) throw new ConnectError(`route ${req.route.name} not found`, Code.NotFound);
+      // Only over the revision `next` was merged from: a write in between would otherwise be
+      // reverted in every field this mask does not name.
+      const updated = await deps.routes.replaceIf(scope.orgId, alias, record.revision, toJson(RouteSchema, next));
+      if (updated === undefined) {
+        if ((await deps.routes.get(scope.orgId, alias)) === undefined) throw new ConnectError(`route ${req.route.name} not found`, Code.NotFound);
+        throw new ConnectError(`route ${req.route.name} was changed concurrently; read it again and retry`, Code.Aborted);
+      }
       noteAudit(ctx, { resource: req.route.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(record)), after: auditSnapshot(RouteSchema, toRoute(updated)) });
       return { route: toRoute(updated) };
     },

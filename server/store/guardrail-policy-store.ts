@@ -33,8 +33,11 @@ export interface GuardrailPolicyStore {
   create(orgId: string | null, policyId: string, fields: GuardrailPolicyFields, key?: IdempotencyKey): Promise<IdempotentOutcome<GuardrailPolicyRecord, { kind: "exists" }>>;
   get(orgId: string | null, policyId: string): Promise<GuardrailPolicyRecord | undefined>;
   list(orgId: string | null, page: PageRequest): Promise<Page<GuardrailPolicyRecord>>;
-  /** Replaces a live policy's fields; undefined when there is none. */
-  update(orgId: string | null, policyId: string, fields: GuardrailPolicyFields): Promise<GuardrailPolicyRecord | undefined>;
+  /**
+   * Replaces a live policy's fields only if its revision is still `revision` (compare-and-set);
+   * undefined when there is none, `conflict` when it moved.
+   */
+  update(orgId: string | null, policyId: string, revision: bigint, fields: GuardrailPolicyFields): Promise<GuardrailPolicyRecord | "conflict" | undefined>;
   /** Soft-deletes a live policy (its revision moves, so replicas drop it); false when none. */
   delete(orgId: string | null, policyId: string): Promise<boolean>;
   /** Moves whenever any policy changes (count and revision sum of every row, deleted ones included). */
@@ -94,7 +97,7 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
       if (page.after !== undefined) q = q.where("guardrail_policies.id", ">", page.after);
       return toPage(await q.execute(), page.limit, toRecord);
     },
-    async update(orgId, policyId, fields) {
+    async update(orgId, policyId, revision, fields) {
       const updated = await db
         .updateTable("guardrail_policies")
         .set({
@@ -105,11 +108,13 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
           updated_at: sql`now()`,
         })
         .where("policy_id", "=", policyId)
+        .where("revision", "=", revision)
         .where("deleted_at", "is", null)
         .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
         .returning("id")
         .executeTakeFirst();
-      return updated === undefined ? undefined : this.get(orgId, policyId);
+      if (updated === undefined) return (await this.get(orgId, policyId)) === undefined ? undefined : "conflict";
+      return this.get(orgId, policyId);
     },
     async delete(orgId, policyId) {
       const deleted = await db

@@ -36,7 +36,10 @@ function describeRouteStore(kind: string, open: () => Promise<{ handle: Database
 
     it("moves the revision on every change, deletes softly, and frees the alias", async () => {
       const r0 = await store.revision();
-      const updated = await store.update(null, "fast", { targets: [{ provider: "gemini", model: "gemini-2.5-flash" }] });
+      const before = (await store.get(null, "fast"))!;
+      const updated = await store.replaceIf(null, "fast", before.revision, { targets: [{ provider: "gemini", model: "gemini-2.5-flash" }] });
+      // Over a revision that has moved: nothing changes.
+      expect(await store.replaceIf(null, "fast", before.revision, {})).toBeUndefined();
       expect(updated?.spec).toEqual({ targets: [{ provider: "gemini", model: "gemini-2.5-flash" }] });
       const r1 = await store.revision();
       expect(r1).not.toBe(r0);
@@ -44,7 +47,7 @@ function describeRouteStore(kind: string, open: () => Promise<{ handle: Database
       expect(await store.delete(null, "fast")).toBe(false);
       expect(await store.revision()).not.toBe(r1);
       expect(await store.get(null, "fast")).toBeUndefined();
-      expect(await store.update(null, "fast", {})).toBeUndefined();
+      expect(await store.replaceIf(null, "fast", updated!.revision, {})).toBeUndefined();
       expect(await store.create(null, "fast", { targets: [] })).not.toBe("exists");
     });
 

@@ -25,8 +25,6 @@ export interface RouteStore {
   seed(orgId: string | null, alias: string, spec: unknown): Promise<boolean>;
   get(orgId: string | null, alias: string): Promise<RouteRecord | undefined>;
   list(orgId: string | null, page: PageRequest): Promise<Page<RouteRecord>>;
-  /** Replaces a live route's spec; undefined when there is none. */
-  update(orgId: string | null, alias: string, spec: unknown): Promise<RouteRecord | undefined>;
   /**
    * Replaces a live route's spec only if its revision is still `revision` (compare-and-set, so
    * replicas seeding the same config at once change it once); undefined when it moved or is gone.
@@ -86,17 +84,6 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
         .limit(page.limit + 1);
       if (page.after !== undefined) q = q.where("routes.id", ">", page.after);
       return toPage(await q.execute(), page.limit, toRecord);
-    },
-    async update(orgId, alias, spec) {
-      const updated = await db
-        .updateTable("routes")
-        .set({ spec: JSON.stringify(spec), revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
-        .where("alias", "=", alias)
-        .where("deleted_at", "is", null)
-        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
-        .returning("id")
-        .executeTakeFirst();
-      return updated === undefined ? undefined : this.get(orgId, alias);
     },
     async replaceIf(orgId, alias, revision, spec) {
       const updated = await db
