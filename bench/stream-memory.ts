@@ -81,8 +81,10 @@ await createClient(RouteService, createConnectTransport({ baseUrl: url, httpVers
   route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }] },
 });
 await sleep(1_500); // one route poll
-const client = createClient(CapabilityService, createGrpcTransport({ baseUrl: url, interceptors: [withKey] }));
-for (let i = 0; i < 100; i++) for await (const _ of client.chatStream(benchChat("hello benchmark"))) void _;
+// The gateway lets one HTTP/2 connection hold 256 streams at once (MAX_CONCURRENT_STREAMS), so the
+// streams are spread over connections of 200 each, as a pool of clients would.
+const clients = Array.from({ length: Math.ceil(streams / 200) }, () => createClient(CapabilityService, createGrpcTransport({ baseUrl: url, interceptors: [withKey] })));
+for (let i = 0; i < 100; i++) for (const client of clients) for await (const _ of client.chatStream(benchChat("hello benchmark"))) void _;
 
 const memory = () => probe.read(gateway.pid!);
 const snapshot = () => gatewaySnapshot(gateway.pid!, snapshots);
@@ -95,9 +97,9 @@ const rss0 = rssMb(gateway.pid!);
 await snapshot();
 const controller = new AbortController();
 setMaxListeners(0, controller.signal);
-const running = Array.from({ length: streams }, async () => {
+const running = Array.from({ length: streams }, async (_, i) => {
   try {
-    for await (const _ of client.chatStream(benchChat("bench-slow-stream"), { signal: controller.signal })) void _;
+    for await (const _ of clients[i % clients.length]!.chatStream(benchChat("bench-slow-stream"), { signal: controller.signal })) void _;
   } catch {
     // aborted at the end
   }

@@ -25,7 +25,7 @@ import { systemClock, type Clock } from "./clock.js";
 import type { CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
-import { createMethodTable } from "./http/method-table.js";
+import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
@@ -486,6 +486,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const grpcH2 = createGrpcH2(direct, methods);
   const adapter = connectNodeAdapter({
     ...shared,
+    binaryOptions: BINARY_OPTIONS,
     routes: (router) => routes(methods.record(router)),
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.

@@ -1,4 +1,4 @@
-import type { ServerHttp2Session, ServerHttp2Stream } from "node:http2";
+import { constants as h2Constants, type ServerHttp2Session, type ServerHttp2Stream } from "node:http2";
 
 /** When the listener lets go of an HTTP/2 session. */
 export interface SessionPolicy {
@@ -6,10 +6,15 @@ export interface SessionPolicy {
   idleMs: number;
   /** A session the peer said GOAWAY to, or we closed, is destroyed this long after its last stream ended if it has not closed by then. */
   graceMs: number;
+  /**
+   * How long a stream's request (its headers and body) may take to arrive before the stream is
+   * reset (CANCEL); as HTTP/1.1's `requestTimeoutMs` (slowloris, P23). Default 300 s.
+   */
+  requestTimeoutMs?: number;
 }
 
 /** The default: HTTP/1.1's keep-alive timeout (65 s, longer than common load balancers' 60 s), one second's grace. */
-export const SESSION_POLICY: SessionPolicy = { idleMs: 65_000, graceMs: 1_000 };
+export const SESSION_POLICY: SessionPolicy = { idleMs: 65_000, graceMs: 1_000, requestTimeoutMs: 300_000 };
 
 /**
  * Keeps one server HTTP/2 session from outliving its use:
@@ -47,13 +52,21 @@ export function superviseSession(session: ServerHttp2Session, policy: SessionPol
     session.close();
     end();
   };
+  const requestTimeoutMs = policy.requestTimeoutMs ?? SESSION_POLICY.requestTimeoutMs!;
   session.on("stream", (stream: ServerHttp2Stream) => {
     open.add(stream);
     clearTimeout(timer);
+    // A request whose body has not all arrived by then is reset: without this, a stream whose
+    // body never comes (a gRPC call without a deadline) held its call and its memory forever.
+    const arrival = setTimeout(() => {
+      if (!stream.destroyed && !requestArrived(stream)) stream.close(h2Constants.NGHTTP2_CANCEL);
+    }, requestTimeoutMs);
+    arrival.unref();
     stream.once("finish", () => {
       if (!stream.readableEnded) releaseWhenClosed(stream, policy.graceMs);
     });
     stream.once("close", () => {
+      clearTimeout(arrival);
       open.delete(stream);
       whenQuiet();
     });
@@ -71,4 +84,11 @@ function releaseWhenClosed(stream: ServerHttp2Stream, everyMs: number): void {
     else setTimeout(check, everyMs).unref();
   };
   setTimeout(check, everyMs).unref();
+}
+
+/** Whether the peer has sent all of `stream`'s request (END_STREAM seen: half-closed remote, or closed). */
+function requestArrived(stream: ServerHttp2Stream): boolean {
+  if (stream.readableEnded) return true;
+  const state = stream.state.state;
+  return state === h2Constants.NGHTTP2_STREAM_STATE_HALF_CLOSED_REMOTE || state === h2Constants.NGHTTP2_STREAM_STATE_CLOSED;
 }

@@ -35,6 +35,12 @@ export interface RequestArrival {
  */
 export const REQUEST_ARRIVAL: RequestArrival = { headersTimeoutMs: 30_000, requestTimeoutMs: 300_000, checkIntervalMs: 30_000 };
 
+/**
+ * The streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS), as
+ * the per-key in-flight cap's default; a client that needs more opens another connection.
+ */
+export const MAX_CONCURRENT_STREAMS = 256;
+
 /** A listening gateway. */
 export interface Listener {
   /** `http://host:port`, with the port actually bound. */
@@ -86,11 +92,12 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   // `closeIdleConnections` find idle ones — from its own "listening" event, which a server that
   // is handed its sockets (`emit("connection")`, below) never gets: start the tracking here.
   h1.emit("listening");
-  const h2: Http2Server = createHttp2Server({}, counted);
+  // Node's default is 2^32 - 1 streams per session: one connection could hold any number of calls.
+  const h2: Http2Server = createHttp2Server({ settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS } }, counted);
   const sessions = new Set<ServerHttp2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
-    superviseSession(session, opts.h2Sessions ?? SESSION_POLICY);
+    superviseSession(session, { requestTimeoutMs: arrival.requestTimeoutMs, ...(opts.h2Sessions ?? SESSION_POLICY) });
     session.once("close", () => sessions.delete(session));
   });
   const sockets = new Set<Socket>();
@@ -101,7 +108,7 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   const net = createNetServer({ noDelay: true }, (socket) => {
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
-    route(socket, h1, h2);
+    route(socket, h1, h2, arrival.headersTimeoutMs);
   });
   await new Promise<void>((resolve, reject) => {
     net.once("error", reject);
@@ -144,14 +151,22 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   return { url: `http://${host}:${port}`, port, inFlight: () => inFlight, openConnections: () => sockets.size, shutdown };
 }
 
-/** Hands a new connection to the HTTP/2 or HTTP/1.1 server by its first bytes. */
-function route(socket: Socket, h1: Http1Server, h2: Http2Server): void {
+/**
+ * Hands a new connection to the HTTP/2 or HTTP/1.1 server by its first bytes; one that has not
+ * shown which within `headersTimeoutMs` (silent, or a prefix of the preface) is closed, as
+ * node:http closes a connection whose headers have not arrived by then.
+ */
+function route(socket: Socket, h1: Http1Server, h2: Http2Server, headersTimeoutMs: number): void {
   let seen = Buffer.alloc(0);
+  const timer = setTimeout(() => socket.destroy(), headersTimeoutMs);
+  timer.unref();
+  socket.once("close", () => clearTimeout(timer));
   const onData = (chunk: Buffer) => {
     seen = Buffer.concat([seen, chunk]);
     const n = Math.min(seen.length, H2_PREFACE.length);
     const isH2 = seen.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
     if (isH2 && seen.length < H2_PREFACE.length) return; // a prefix of the preface: wait for more
+    clearTimeout(timer);
     socket.off("data", onData);
     socket.pause();
     socket.unshift(seen);

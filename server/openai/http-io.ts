@@ -67,7 +67,31 @@ export async function readJsonBody(req: HttpRequest, maxBytes: number, deadline:
     });
   }
   if (!isObject(parsed)) throw new OpenAIRequestError("the request body must be a JSON object", Code.InvalidArgument, { errorCode: "invalid_json" });
+  if (!nestedWithin(parsed, MAX_JSON_DEPTH)) {
+    throw new OpenAIRequestError(`the request body is nested deeper than ${MAX_JSON_DEPTH} levels`, Code.InvalidArgument, { errorCode: "invalid_json" });
+  }
   return parsed;
+}
+
+/**
+ * How deep a request body's objects and arrays may nest. JSON.parse takes any depth, but the
+ * pipeline's recursive walks (JSON.stringify of a tool's parameters, among others) overflow the
+ * stack at a few thousand levels — an internal error for bad input. Connect's JSON codec refuses
+ * a Struct nested deeper than 100; a body's own levels come on top.
+ */
+export const MAX_JSON_DEPTH = 128;
+
+/** Whether `value`'s objects and arrays nest at most `max` levels deep (iterative: any depth is safe to check). */
+function nestedWithin(value: object, max: number): boolean {
+  const stack: Array<[object, number]> = [[value, 1]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [node, depth] = next;
+    if (depth > max) return false;
+    for (const child of Array.isArray(node) ? node : Object.values(node)) {
+      if (typeof child === "object" && child !== null) stack.push([child as object, depth + 1]);
+    }
+  }
+  return true;
 }
 
 /** The refusal of a body that did not arrive before the call's deadline: 408, OpenAI's retryable timeout status. */
