@@ -173,4 +173,21 @@ describe("budget alerts", () => {
     await r.alerts.drain();
     expect(events(r.log).map((e) => e.spentMicrosUsd)).toEqual(["610"]);
   });
+
+  it("fires anew, under an id naming the new counters, once a budget's counter epoch moved", async () => {
+    state = createMemoryState();
+    const log = createLogCapture();
+    const reservations = createBudgetReservations({ state, clock });
+    const alerts = createBudgetAlerts({ state, reservations, settingsOf: () => undefined, logger: log.logger, clock }, {});
+    const spend = async (b: BudgetRef, micros: bigint) => {
+      const outcome = await reservations.reserve({ tenant: "org_1", budgets: [b], amountMicros: micros });
+      if (!outcome.ok) throw new Error("refused");
+      alerts.afterSettle(outcome.reservation, await reservations.settle(outcome.reservation, micros));
+      await alerts.drain();
+    };
+    await spend(budget, 500n);
+    // The same name, recreated (or its time zone changed): new counters, seeded from the ledger.
+    await spend({ ...budget, counterEpoch: 4711n }, 500n);
+    expect(events(log).map((e) => e.id)).toEqual([`${budget.id}:2026-11:50`, `${budget.id}#4711:2026-11:50`]);
+  });
 });

@@ -1,7 +1,7 @@
 import type { Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
 import type { StateBackend } from "../store/state/state-backend.js";
-import type { BudgetReservations, BudgetRef, Reservation, SettledLine } from "./budget-reservation.js";
+import { counterScopeOf, type BudgetReservations, type BudgetRef, type Reservation, type SettledLine } from "./budget-reservation.js";
 import { postAlertWebhook, type AlertWebhookOptions, type WebhookPost } from "./budget-alert-webhook.js";
 import type { Period } from "./periods.js";
 
@@ -138,7 +138,10 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
     const settings = deps.settingsOf(budget.id);
     const thresholds = settings === undefined || settings.thresholdsPercent.length === 0 ? DEFAULT_ALERT_THRESHOLDS_PERCENT : settings.thresholdsPercent;
     const now = deps.clock.now();
-    const keyOf = (percent: number) => `budget-alert:{${tenant}}:${budget.id}:${period.key}:${percent}`;
+    // Per counters, not per name (`counterScopeOf`): a budget whose period or time zone moved, or
+    // created again under its name, crosses its thresholds anew, and receivers see a new event id.
+    const scope = counterScopeOf(budget);
+    const keyOf = (percent: number) => `budget-alert:{${tenant}}:${scope}:${period.key}:${percent}`;
     const open = thresholds.filter((p) => (seen.get(keyOf(p)) ?? 0) <= now);
     if (open.length === 0) return;
     const spentMicros = reported ?? (await deps.reservations.snapshot(tenant, budget, period.start)).spentMicros;
@@ -152,7 +155,7 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
       emit(
         {
           type: "budget.threshold_crossed",
-          id: `${budget.id}:${period.key}:${percent}`,
+          id: `${scope}:${period.key}:${percent}`,
           budget: budget.id,
           level: budget.level,
           orgId: tenant,

@@ -347,11 +347,11 @@ export function runBudgetReservationContract(name: string, factory: (now: () => 
       // Only the marker is lost (DEL): the next reservations add the ledger's spend again, once —
       // an over-count, the safe direction — and are refused (1100 + 300 > 950).
       ledger = 300n;
-      await state.delete(seedMarkerKey(TENANT, cap.id, "2026-11-29"));
+      await state.delete(seedMarkerKey(TENANT, cap, "2026-11-29"));
       const afterDel = await Promise.all(replicas.map((r) => reserveOn(r, 0n)));
       expect(admittedOf(afterDel)).toBe(0);
       expect(await snap(cap)).toMatchObject({ spentMicros: 1_400n, reservedMicros: 0n });
-      expect(await state.get(seedMarkerKey(TENANT, cap.id, "2026-11-29"))).toBeDefined();
+      expect(await state.get(seedMarkerKey(TENANT, cap, "2026-11-29"))).toBeDefined();
     });
 
     it("starts every period from zero and books a late settle in the period it was reserved in", async () => {
@@ -376,7 +376,7 @@ export function runBudgetReservationContract(name: string, factory: (now: () => 
       await reserve(10, [monthly, total]);
       const ttls = await harness.ttls?.();
       if (ttls === undefined) return; // in-process: every write carries a TTL by construction
-      const ttlOf = (b: BudgetRef, period: string) => ttls.get(counterKey(TENANT, b.id, period)) ?? -2;
+      const ttlOf = (b: BudgetRef, period: string) => ttls.get(counterKey(TENANT, b, period)) ?? -2;
       expect(ttlOf(daily, "2026-11-01")).toBeGreaterThanOrEqual(24.5 * 3_600_000);
       expect(ttlOf(monthly, "2026-11")).toBeGreaterThanOrEqual(29 * DAY);
       expect(ttlOf(total, "total")).toBeGreaterThanOrEqual(399 * DAY);

@@ -17,6 +17,12 @@ export interface BudgetRef {
   period: BudgetPeriodName;
   /** IANA time zone the period is aligned in. */
   tz: string;
+  /**
+   * Which counters count its spend (`BudgetRecord.counterEpoch`); absent: 0. Part of the counter
+   * keys unless 0, so a budget whose period, time zone or target changed, or that was created
+   * again under its name, starts on counters seeded from the ledger for what it now caps.
+   */
+  counterEpoch?: bigint;
 }
 
 /** Input of {@link BudgetReservations.reserve}. */
@@ -199,8 +205,11 @@ const HANDLE = Symbol("budget reservation handle");
  * and `settleHold`. Redis is a cache of the Postgres ledger here, never the ledger (RELIABILITY P7).
  *
  * Per budget and period two counters, both under the tenant's hash tag:
- * `budget:{tenant}:<id>:<period>` holds settled spend plus every open hold — the only number
- * admission compares with the cap — and `…:spent` the settled spend alone, for reporting.
+ * `budget:{tenant}:<id>:<period>` (`<id>#<epoch>` once its counter epoch moved, see
+ * `counterScopeOf`) holds settled spend plus every open hold — the only number admission compares
+ * with the cap — and `…:spent` the settled spend alone, for reporting. A reservation's lines keep
+ * the keys it was made with: a call in flight when its budget's period, time zone or target
+ * changes settles into the counters it reserved on, not the new ones.
  * A reservation adds a marker `budget-hold:{tenant}:<reservation id>` in the same atomic step as
  * its holds; the marker counts the holds that landed and is how retries are recognized. It is
  * removed by the settle.
@@ -324,7 +333,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
    * those lines and the hold runs once more (it wrote nothing, so the same id and sequence).
    */
   const seededHold = async (handle: Handle, amount: bigint, seeder: CounterSeeder): Promise<ReserveOutcome> => {
-    const markers = handle.lines.map((line) => seedMarkerKey(handle.view.tenant, line.budget.id, line.period.key));
+    const markers = handle.lines.map((line) => seedMarkerKey(handle.view.tenant, line.budget, line.period.key));
     const again = () =>
       hold(handle, amount, 1, markers).then((second) => {
         if ("missing" in second) throw new Error(`budget reservation ${handle.view.id}: counters still unseeded after seeding (state lost again?)`);
@@ -378,7 +387,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       const unique = [...new Map(request.budgets.map((budget) => [budget.id, budget])).values()];
       const lines = unique.map((budget) => {
         const period = calendar.periodOf(budget.period, budget.tz, at);
-        const key = counterKey(request.tenant, budget.id, period.key);
+        const key = counterKey(request.tenant, budget, period.key);
         return Object.freeze({ budget, period, key, spentKey: `${key}:spent` });
       });
       const handle: Handle = {
@@ -425,7 +434,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
     async snapshot(tenant, budget, at) {
       const period = calendar.periodOf(budget.period, budget.tz, at ?? new Date(deps.clock.now()));
-      const key = counterKey(tenant, budget.id, period.key);
+      const key = counterKey(tenant, budget, period.key);
       const [total, spent] = await Promise.all([readCounter(state, key), readCounter(state, `${key}:spent`)]);
       return { period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
     },
@@ -442,14 +451,24 @@ export function openHoldsKey(tenant: string): string {
   return `budget-open:{${tenant}}`;
 }
 
+/**
+ * What names a budget's counters (and its alert markers): its id, then `#<epoch>` unless its
+ * counter epoch is 0 — so a budget never changed in its period, time zone or target keeps the
+ * keys it had before epochs existed, and replicas of either version share them.
+ */
+export function counterScopeOf(budget: Pick<BudgetRef, "id" | "counterEpoch">): string {
+  const epoch = budget.counterEpoch ?? 0n;
+  return epoch === 0n ? budget.id : `${budget.id}#${epoch}`;
+}
+
 /** Set, with the ledger's spend added to its counters, when a budget's period was seeded (`budget-seeder.ts`). */
-export function seedMarkerKey(tenant: string, budgetId: string, periodKey: string): string {
-  return `budget-seed:{${tenant}}:${budgetId}:${periodKey}`;
+export function seedMarkerKey(tenant: string, budget: Pick<BudgetRef, "id" | "counterEpoch">, periodKey: string): string {
+  return `budget-seed:{${tenant}}:${counterScopeOf(budget)}:${periodKey}`;
 }
 
 /** The admission counter of one budget in one period. */
-export function counterKey(tenant: string, budgetId: string, periodKey: string): string {
-  return `budget:{${tenant}}:${budgetId}:${periodKey}`;
+export function counterKey(tenant: string, budget: Pick<BudgetRef, "id" | "counterEpoch">, periodKey: string): string {
+  return `budget:{${tenant}}:${counterScopeOf(budget)}:${periodKey}`;
 }
 
 async function readCounter(state: StateBackend, key: string): Promise<bigint> {

@@ -43,7 +43,8 @@ const NO_LIMIT = Number.MAX_SAFE_INTEGER;
  * A seeder over the state backend (RELIABILITY P7: counters are a cache of the ledger and are
  * re-seeded from it after Redis loses its data, never silently reset to 0).
  *
- * Per budget and period a marker `budget-seed:{tenant}:<id>:<period>` says "seeded"; it is set in
+ * Per budget and period a marker `budget-seed:{tenant}:<id>:<period>` (`<id>#<epoch>`, as the
+ * counters, `counterScopeOf`) says "seeded"; it is set in
  * the same atomic step that adds the ledger's spend to the admission and spent counters, so two
  * replicas never both seed. Every reservation requires the markers of its budgets in its own atomic
  * step (`ReserveRequest.seeder`; `ensure` reads them instead, one Redis read each), so counters
@@ -88,11 +89,11 @@ export function createBudgetSeeder(deps: BudgetSeederDeps, opts: BudgetSeederOpt
   const seeding = new Map<string, Promise<void>>();
 
   const seedOne = (tenant: string, budget: BudgetRef, period: Period, now: number): Promise<void> => {
-    const marker = seedMarkerKey(tenant, budget.id, period.key);
+    const marker = seedMarkerKey(tenant, budget, period.key);
     let running = seeding.get(marker);
     if (running === undefined) {
       running = (async () => {
-        const counter = counterKey(tenant, budget.id, period.key);
+        const counter = counterKey(tenant, budget, period.key);
         const spent = await deps.ledgerSpent(tenant, budget, period);
         if (spent > BigInt(NO_LIMIT)) throw new RangeError(`ledger spend of ${budget.id} exceeds 2^53 µ$`);
         const amount = Number(spent);
@@ -114,7 +115,7 @@ export function createBudgetSeeder(deps: BudgetSeederDeps, opts: BudgetSeederOpt
 
   const ensureOne = async (tenant: string, budget: BudgetRef, now: number): Promise<void> => {
     const period = calendar.periodOf(budget.period, budget.tz, new Date(now));
-    const marker = seedMarkerKey(tenant, budget.id, period.key);
+    const marker = seedMarkerKey(tenant, budget, period.key);
     if ((await deps.state.get(marker)) !== undefined) await touchOne(marker, period, now);
     else await seedOne(tenant, budget, period, now);
   };
@@ -126,7 +127,7 @@ export function createBudgetSeeder(deps: BudgetSeederDeps, opts: BudgetSeederOpt
     },
     async touch(tenant, lines: readonly ReservationLine[]) {
       const now = deps.clock.now();
-      await Promise.all(lines.map((line) => touchOne(seedMarkerKey(tenant, line.budget.id, line.period.key), line.period, now)));
+      await Promise.all(lines.map((line) => touchOne(seedMarkerKey(tenant, line.budget, line.period.key), line.period, now)));
     },
     async seed(tenant, lines: readonly ReservationLine[]) {
       const now = deps.clock.now();

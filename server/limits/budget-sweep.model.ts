@@ -72,7 +72,7 @@ export async function runSweepModel(state: StateBackend, steps: SweepOp[], wrap:
   let nextId = 0;
 
   const raw = async (id: string, suffix = ""): Promise<number> => {
-    const value = await state.get(counterKey(tenant, id, "total") + suffix);
+    const value = await state.get(counterKey(tenant, { id }, "total") + suffix);
     return value === undefined ? 0 : Number(new TextDecoder().decode(value));
   };
   const journaledOn = (id: string) => open.filter((o) => o.levels.includes(id)).reduce((sum, o) => sum + o.journaled, 0);

@@ -36,7 +36,7 @@ export interface LimitsCatalog {
 
 /** The fast-path view of a stored budget. */
 export function budgetRefOf(b: BudgetRecord): BudgetRef {
-  return { id: `orgs/${b.orgName}/budgets/${b.name}`, level: b.level, limitMicros: b.limitMicros, period: b.period, tz: b.timeZone };
+  return { id: `orgs/${b.orgName}/budgets/${b.name}`, level: b.level, limitMicros: b.limitMicros, period: b.period, tz: b.timeZone, counterEpoch: b.counterEpoch };
 }
 
 /** The fast-path view of a stored rate limit. */

@@ -41,7 +41,18 @@ interface Stored {
 }
 
 /** A budget as stored. */
-export type BudgetRecord = Stored & BudgetFields;
+export type BudgetRecord = Stored &
+  BudgetFields & {
+    /**
+     * Which fast-path counters count the budget's spend (part of their keys; 0: the keys of a
+     * budget never changed in this way). Not settable: the store gives the budget a fresh value
+     * (a `limit_revisions` value, never 0 or reused) when it is created under a name the org used
+     * before, or updated to another period, time zone or target — then the counters, seeded for
+     * another stretch of time or target, must not be reused; other updates keep it, so calls in
+     * flight settle into the counters that admit the next ones.
+     */
+    counterEpoch: bigint;
+  };
 /** A rate limit as stored. */
 export type RateLimitRecord = Stored & RateLimitFields;
 
@@ -74,6 +85,14 @@ export interface LimitStore {
 type Table = "budgets" | "rate_limits";
 type Row = Record<string, unknown> & { id: string };
 
+/** Columns a table computes itself in the insert or update of a row (beyond its fields). */
+interface DerivedColumns<Fields> {
+  /** Extra values of a new row named `limitName` in `orgId`. */
+  created(orgId: string, limitName: string): Record<string, unknown>;
+  /** Extra assignments of an update applying `patch` (they see the row's old values). */
+  updated(patch: Partial<Fields>): Record<string, unknown>;
+}
+
 /** Creates the {@link LimitStore} over a kysely database (Postgres or PGlite). */
 export function createLimitStore(db: Kysely<Database>): LimitStore {
   const table = <Fields extends LimitTarget, Rec>(
@@ -81,6 +100,7 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
     prefix: "budget" | "ratelimit",
     columns: (f: Partial<Fields>) => Record<string, unknown>,
     toRecord: (row: Row) => Rec,
+    derived?: DerivedColumns<Fields>,
   ): LimitTable<Fields, Rec> => {
     // Untyped here: both tables share these columns; the mappers own the typed shapes.
     const q = db as unknown as Kysely<Record<Table | "orgs", Record<string, unknown>>>;
@@ -105,7 +125,7 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
             const id = newId(prefix);
             const inserted = await (tx as unknown as typeof q)
               .insertInto(name)
-              .values({ id, org_id: orgId, name: limitName, ...columns(fields) })
+              .values({ id, org_id: orgId, name: limitName, ...columns(fields), ...derived?.created(orgId, limitName) })
               .onConflict((oc) => oc.expression(sql`org_id, name`).where("deleted_at", "is", null).doNothing())
               .returning("id")
               .executeTakeFirst();
@@ -128,7 +148,7 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
       async update(orgId, limitName, patch) {
         const updated = await q
           .updateTable(name)
-          .set({ ...columns(patch), revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
+          .set({ ...columns(patch), ...derived?.updated(patch), revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
           .where("org_id", "=", orgId)
           .where("name", "=", limitName)
           .where("deleted_at", "is", null)
@@ -155,19 +175,31 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
     ...(f.level === undefined ? {} : { level: f.level }),
     ...(f.targetId === undefined ? {} : { target_id: f.targetId }),
   });
-  const budgets = table<BudgetFields, BudgetRecord>(
-    "budgets",
-    "budget",
-    (f) => ({
-      ...targetColumns(f),
-      ...(f.limitMicros === undefined ? {} : { limit_micros_usd: f.limitMicros.toString() }),
-      ...(f.period === undefined ? {} : { period: f.period }),
-      ...(f.timeZone === undefined ? {} : { time_zone: f.timeZone }),
-      ...(f.alertThresholdsPercent === undefined ? {} : { alert_thresholds_percent: JSON.stringify(f.alertThresholdsPercent) }),
-      ...(f.alertWebhookUrl === undefined ? {} : { alert_webhook_url: f.alertWebhookUrl }),
+  const budgetColumns = (f: Partial<BudgetFields>) => ({
+    ...targetColumns(f),
+    ...(f.limitMicros === undefined ? {} : { limit_micros_usd: f.limitMicros.toString() }),
+    ...(f.period === undefined ? {} : { period: f.period }),
+    ...(f.timeZone === undefined ? {} : { time_zone: f.timeZone }),
+    ...(f.alertThresholdsPercent === undefined ? {} : { alert_thresholds_percent: JSON.stringify(f.alertThresholdsPercent) }),
+    ...(f.alertWebhookUrl === undefined ? {} : { alert_webhook_url: f.alertWebhookUrl }),
+  });
+  const budgets = table<BudgetFields, BudgetRecord>("budgets", "budget", budgetColumns, budgetOf, {
+    // Any earlier row of the name is a deleted one (a live one makes the insert a conflict): its
+    // counters may still live, seeded for its target, so the new budget gets its own.
+    created: (orgId, limitName) => ({
+      counter_epoch: sql`case when exists (select 1 from budgets where org_id = ${orgId} and name = ${limitName}) then nextval('limit_revisions') else 0 end`,
     }),
-    budgetOf,
-  );
+    // What the counters count: the stretch of time (period, time zone) and whose spend (target).
+    // Compared in the statement itself, so a change is seen against the row it replaces, and a
+    // patch that sets the same value (or only the limit or alerts) keeps the counters.
+    updated: (patch) => {
+      const changes = Object.entries(budgetColumns({ period: patch.period, timeZone: patch.timeZone, level: patch.level, targetId: patch.targetId })).map(
+        ([column, value]) => sql`${sql.ref(column)} is distinct from ${value}`,
+      );
+      if (changes.length === 0) return {};
+      return { counter_epoch: sql`case when ${sql.join(changes, sql` or `)} then nextval('limit_revisions') else counter_epoch end` };
+    },
+  });
   const rateLimits = table<RateLimitFields, RateLimitRecord>(
     "rate_limits",
     "ratelimit",
@@ -206,6 +238,7 @@ function budgetOf(r: Row): BudgetRecord {
     timeZone: r.time_zone as string,
     alertThresholdsPercent: (r.alert_thresholds_percent ?? []) as number[],
     alertWebhookUrl: r.alert_webhook_url as string,
+    counterEpoch: BigInt((r.counter_epoch ?? 0) as bigint),
   };
 }
 

@@ -219,6 +219,11 @@ export interface BudgetsTable extends LimitColumns {
   time_zone: string;
   alert_thresholds_percent: Json<number[]>;
   alert_webhook_url: string;
+  /**
+   * Which fast-path counters count the budget (migration 0011): 0 at first, a fresh
+   * `limit_revisions` value when its period, time zone or target changes or its name is reused.
+   */
+  counter_epoch: ColumnType<bigint, bigint | undefined, bigint>;
 }
 
 /** Row shape of `rate_limits` (migration 0005): requests and tokens per minute. */
