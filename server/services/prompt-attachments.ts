@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { orgScopeOf } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
 import type { KeyStore } from "../store/key-store.js";
-import type { PromptStore } from "../store/prompt-store.js";
+import type { AttachmentTaken, PromptStore } from "../store/prompt-store.js";
 import type { RouteStore } from "../store/route-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { parseAttachment, promptResourceName, type AttachmentRef } from "../verbs/templates/prompt-names.js";
@@ -32,7 +32,10 @@ const FORMS = "orgs/{org}, orgs/{org}/teams/{team}, orgs/{org}/teams/{team}/keys
  * org's resources or to global routes (used by that org's calls); and no other template of the
  * same scope and verb may already be attached to the same resource, so which template a call
  * renders is never a tie. Problems are InvalidArgument naming `field[i]`, a conflict
- * FailedPrecondition naming the template that holds the resource.
+ * FailedPrecondition naming the template that holds the resource ({@link attachmentTaken}).
+ *
+ * The conflict check here reads without a lock, to refuse early; the store's write re-checks
+ * under its per-scope-and-verb lock, and its `attached` outcome is the same error.
  */
 export async function checkAttachments(
   deps: AttachmentDeps,
@@ -54,14 +57,18 @@ export async function checkAttachments(
   }
   const taken = await deps.prompts.attachedTo(target.orgId, target.verb, unique, target.name);
   const first = taken[0];
-  if (first !== undefined) {
-    const holder = promptResourceName({ orgName: target.orgName, name: first.name });
-    throw new ConnectError(
-      `${field}: ${first.attachments.join(", ")} already use${first.attachments.length === 1 ? "s" : ""} ${holder} for ${target.verb}; detach it there first`,
-      Code.FailedPrecondition,
-    );
-  }
+  if (first !== undefined) throw attachmentTaken(target, { kind: "attached", holder: first }, field);
   return unique;
+}
+
+/** The FailedPrecondition for attachments `taken` by another template of the target's scope and verb. */
+export function attachmentTaken(target: AttachmentTarget, taken: AttachmentTaken, field: string): ConnectError {
+  const { name, attachments } = taken.holder;
+  const holder = promptResourceName({ orgName: target.orgName, name });
+  return new ConnectError(
+    `${field}: ${attachments.join(", ")} already use${attachments.length === 1 ? "s" : ""} ${holder} for ${target.verb}; detach it there first`,
+    Code.FailedPrecondition,
+  );
 }
 
 async function exists(deps: AttachmentDeps, scope: ReturnType<typeof orgScopeOf>, ref: AttachmentRef): Promise<boolean> {

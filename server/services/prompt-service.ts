@@ -21,7 +21,7 @@ import { messageToProto } from "./capability/chat-mapping.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
-import { checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
+import { attachmentTaken, checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
 import { promptTemplateMessage, promptVersionMessage, templateRoleOf, templateVerbOf } from "./prompt-messages.js";
 import { parseOrgName } from "./resource-names.js";
 
@@ -90,7 +90,8 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       const verb = templateVerbOf(req.template?.verb ?? Verb.UNSPECIFIED);
       if (verb === undefined) throw new ConnectError("template.verb: Embed renders no prompt; choose summarize, classify, extract, answer or chat", Code.InvalidArgument);
       const first = versionFields(verb, req.firstVersion, "first_version", principal);
-      const attachments = await checkAttachments(attachmentDeps, principal, { ...scope, verb, name: req.promptId }, req.template?.attachments ?? [], "template.attachments");
+      const target = { ...scope, verb, name: req.promptId };
+      const attachments = await checkAttachments(attachmentDeps, principal, target, req.template?.attachments ?? [], "template.attachments");
       const name = promptResourceName({ orgName: scope.orgName, name: req.promptId });
       const outcome = await deps.prompts.createTemplate(
         scope.orgId,
@@ -98,7 +99,11 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
         first,
         idempotencyKey(principal, "CreatePromptTemplate", CreatePromptTemplateRequestSchema, req),
       );
-      const made = createdRecord(outcome, name, () => new ConnectError(`prompt template ${name} already exists`, Code.AlreadyExists));
+      const made = createdRecord(outcome, name, (rejected) =>
+        rejected.kind === "attached"
+          ? attachmentTaken(target, rejected, "template.attachments")
+          : new ConnectError(`prompt template ${name} already exists`, Code.AlreadyExists),
+      );
       // The audit event's after state is the response: the template and its first version.
       noteAudit(ctx, { resource: name, orgId: scope.orgId });
       if (outcome.kind === "created") await refreshed();
@@ -123,14 +128,16 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       if (req.template === undefined) throw new ConnectError("template: required", Code.InvalidArgument);
       const fields = maskedFields(req.updateMask, UPDATABLE);
       const { ref, scope, record, verb } = await load(principal, req.template.name, "template.name", true);
+      const target = { ...scope, verb, name: ref.name };
       const attachments = fields.has("attachments")
-        ? await checkAttachments(attachmentDeps, principal, { ...scope, verb, name: ref.name }, req.template.attachments, "template.attachments")
+        ? await checkAttachments(attachmentDeps, principal, target, req.template.attachments, "template.attachments")
         : undefined;
       const updated = await deps.prompts.updateTemplate(scope.orgId, ref.name, {
         ...(fields.has("description") ? { description: req.template.description } : {}),
         ...(attachments === undefined ? {} : { attachments }),
       });
       if (updated === undefined) throw notFound(req.template.name);
+      if ("kind" in updated) throw attachmentTaken(target, updated, "template.attachments");
       const after = promptTemplateMessage(updated);
       noteAudit(ctx, { resource: after.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(record)), after: snapshot(after) });
       await refreshed();

@@ -80,12 +80,17 @@ function describePromptStore(kind: string, open: () => Promise<{ handle: Databas
     it("updates description and attachments, and finds attachment holders per scope and verb", async () => {
       const updated = await store.updateTemplate(orgId, "p1", { attachments: ["orgs/acme/teams/a", "routes/fast"] });
       expect(updated).toMatchObject({ description: "about p1", attachments: ["orgs/acme/teams/a", "routes/fast"] });
-      expect((await store.updateTemplate(orgId, "p1", { description: "new" }))?.attachments).toEqual(["orgs/acme/teams/a", "routes/fast"]);
+      expect(await store.updateTemplate(orgId, "p1", { description: "new" })).toMatchObject({ attachments: ["orgs/acme/teams/a", "routes/fast"] });
       expect(await store.attachedTo(orgId, "summarize", ["routes/fast", "orgs/acme/teams/b"])).toEqual([{ name: "p1", attachments: ["routes/fast"] }]);
       expect(await store.attachedTo(orgId, "summarize", ["routes/fast"], "p1")).toEqual([]);
       expect(await store.attachedTo(orgId, "chat", ["routes/fast"])).toEqual([]);
       expect(await store.attachedTo(null, "summarize", ["routes/fast"])).toEqual([]);
       expect(await store.updateTemplate(orgId, "nope", { description: "x" })).toBeUndefined();
+      // A second holder of one scope and verb is refused, by update and by create alike.
+      const taken = { kind: "attached", holder: { name: "p1", attachments: ["routes/fast"] } };
+      expect(await store.updateTemplate(orgId, "p2", { attachments: ["orgs/acme/teams/b", "routes/fast"] })).toEqual(taken);
+      expect(await store.createTemplate(orgId, template("p9", ["routes/fast"]), version("p9"))).toEqual(taken);
+      expect((await store.getTemplate(orgId, "p2"))?.attachments).toEqual([]);
     });
 
     it("moves the fingerprint on every change and loads each live template with its active version", async () => {

@@ -57,6 +57,15 @@ export interface NewPromptVersion {
   creator: string;
 }
 
+/**
+ * A write refused because another live template of the same scope and verb already lists some
+ * of the resources: `holder` is the first such template, with the resources it holds of those.
+ */
+export interface AttachmentTaken {
+  kind: "attached";
+  holder: { name: string; attachments: string[] };
+}
+
 /** The settable fields of a template; absent ones stay as they are. */
 export interface PromptTemplatePatch {
   description?: string;
@@ -67,19 +76,28 @@ export interface PromptTemplatePatch {
  * Persistence of prompt templates and versions (migration 0006). Holds no policy: names, verbs,
  * placeholders and attachments are validated before they get here. `orgId` null means the
  * global scope, never "every org". Versions have no update path; the database rejects one too.
+ *
+ * The one rule it does keep is the one a check before the write cannot: a resource holds at most
+ * one template per verb in each scope. Every write that sets attachments checks them against the
+ * other templates and writes in one transaction serialised per scope and verb (see
+ * {@link lockAttachments}), and is refused with {@link AttachmentTaken} when another holds one.
  */
 export interface PromptStore {
-  /** Inserts a template with version 1, active; `exists` when a live one has the name in that scope. */
+  /**
+   * Inserts a template with version 1, active; `exists` when a live one has the name in that
+   * scope, `attached` when another template of the scope and verb holds one of its attachments.
+   */
   createTemplate(
     orgId: string | null,
     init: NewPromptTemplate,
     first: NewPromptVersion,
     key?: IdempotencyKey,
-  ): Promise<IdempotentOutcome<TemplateVersionPair, { kind: "exists" }>>;
+  ): Promise<IdempotentOutcome<TemplateVersionPair, { kind: "exists" } | AttachmentTaken>>;
   getTemplate(orgId: string | null, name: string): Promise<PromptTemplateRecord | undefined>;
   /** A page of the live templates of one scope, in creation order, optionally of one verb. */
   listTemplates(orgId: string | null, page: PageRequest, filter?: { verb?: string }): Promise<Page<PromptTemplateRecord>>;
-  updateTemplate(orgId: string | null, name: string, patch: PromptTemplatePatch): Promise<PromptTemplateRecord | undefined>;
+  /** The template after the patch; undefined when there is none, `attached` as in {@link createTemplate}. */
+  updateTemplate(orgId: string | null, name: string, patch: PromptTemplatePatch): Promise<PromptTemplateRecord | AttachmentTaken | undefined>;
   /** Soft-deletes a live template; its versions stay, unreachable. False when there is none. */
   deleteTemplate(orgId: string | null, name: string): Promise<boolean>;
   /** Appends the next version, and makes it active when `activate`. */
@@ -97,7 +115,10 @@ export interface PromptStore {
   activateVersion(orgId: string | null, name: string, version: number): Promise<PromptTemplateRecord | "template_not_found" | "version_not_found">;
   /** A version by template id (the resolver's lookup of pinned versions). */
   versionOf(templateId: string, version: number): Promise<PromptVersionRecord | undefined>;
-  /** The live templates of a scope and verb, other than `exceptName`, that list any of `attachments`. */
+  /**
+   * The live templates of a scope and verb, other than `exceptName`, that list any of
+   * `attachments`. A read without the lock, to refuse early: the writes re-check under it.
+   */
   attachedTo(orgId: string | null, verb: string, attachments: readonly string[], exceptName?: string): Promise<{ name: string; attachments: string[] }[]>;
   /** Changes whenever any template changes (created, versioned, activated, updated, deleted). */
   fingerprint(): Promise<string>;
@@ -106,6 +127,23 @@ export interface PromptStore {
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * First key of the transaction advisory locks that serialise attachment writes ("SWPA" in ASCII,
+ * recognisable in `pg_locks`); the second is a hash of the scope and verb. Two-int keys never
+ * collide with the one-bigint keys of migrations, bootstrap and request-log maintenance.
+ */
+export const PROMPT_ATTACHMENTS_LOCK_CLASS = 0x53575041;
+
+/**
+ * Holds, until `tx` ends, the lock of one scope and verb's attachments. Attachments are a JSON
+ * array, so no unique index can refuse a second holder: writers of one scope and verb take
+ * this lock before reading the other templates' attachments, and so each sees the ones the
+ * writers before it committed. A hash collision only serialises two unrelated writers.
+ */
+async function lockAttachments(tx: Transaction<Database>, orgId: string | null, verb: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(${sql.lit(PROMPT_ATTACHMENTS_LOCK_CLASS)}, hashtext(${`${orgId ?? ""}/${verb}`}))`.execute(tx);
+}
 
 const TEMPLATE_COLUMNS = [
   "prompt_templates.id",
@@ -167,12 +205,34 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
     return updated !== undefined;
   };
 
+  /** The live templates of a scope and verb, other than `exceptName`, that list any of `attachments`. */
+  const holders = async (q: Db, orgId: string | null, verb: string, attachments: readonly string[], exceptName?: string) => {
+    if (attachments.length === 0) return [];
+    const wanted = new Set(attachments);
+    const rows = await live(q, orgId)
+      .where("prompt_templates.verb", "=", verb)
+      .$if(exceptName !== undefined, (qb) => qb.where("prompt_templates.name", "<>", exceptName!))
+      .execute();
+    return rows
+      .filter((row) => row.attachments.some((a) => wanted.has(a)))
+      .map((row) => ({ name: row.name, attachments: row.attachments.filter((a) => wanted.has(a)) }));
+  };
+  /** Locks the scope and verb's attachments for `tx`; then the first other template holding one of `attachments`. */
+  const takenIn = async (tx: Transaction<Database>, orgId: string | null, verb: string, attachments: readonly string[], selfName: string) => {
+    if (attachments.length === 0) return undefined;
+    await lockAttachments(tx, orgId, verb);
+    const holder = (await holders(tx, orgId, verb, attachments, selfName))[0];
+    return holder === undefined ? undefined : { kind: "attached" as const, holder };
+  };
+
   return {
     async createTemplate(orgId, init, first, key) {
-      return runIdempotent<TemplateVersionPair, { kind: "exists" }>(
+      return runIdempotent<TemplateVersionPair, { kind: "exists" } | AttachmentTaken>(
         db,
         key,
         async (tx) => {
+          const taken = await takenIn(tx, orgId, init.verb, init.attachments, init.name);
+          if (taken !== undefined) return taken;
           const id = newId("prompt");
           const inserted = await tx
             .insertInto("prompt_templates")
@@ -213,6 +273,9 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
       return db.transaction().execute(async (tx) => {
         const current = await byName(tx, orgId, name);
         if (current === undefined) return undefined;
+        // A template's verb never changes, so the one read here is the lock's and the check's.
+        const taken = patch.attachments === undefined ? undefined : await takenIn(tx, orgId, current.verb, patch.attachments, name);
+        if (taken !== undefined) return taken;
         const set = {
           ...(patch.description === undefined ? {} : { description: patch.description }),
           ...(patch.attachments === undefined ? {} : { attachments: JSON.stringify(patch.attachments) }),
@@ -280,17 +343,7 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
 
     versionOf: (templateId, version) => versionRow(db, templateId, version),
 
-    async attachedTo(orgId, verb, attachments, exceptName) {
-      if (attachments.length === 0) return [];
-      const wanted = new Set(attachments);
-      const rows = await live(db, orgId)
-        .where("prompt_templates.verb", "=", verb)
-        .$if(exceptName !== undefined, (qb) => qb.where("prompt_templates.name", "<>", exceptName!))
-        .execute();
-      return rows
-        .filter((row) => row.attachments.some((a) => wanted.has(a)))
-        .map((row) => ({ name: row.name, attachments: row.attachments.filter((a) => wanted.has(a)) }));
-    },
+    attachedTo: (orgId, verb, attachments, exceptName) => holders(db, orgId, verb, attachments, exceptName),
 
     async fingerprint() {
       const row = await db
