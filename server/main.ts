@@ -21,7 +21,7 @@ import { BUILTIN_PRICE_TABLE } from "./limits/builtin-prices.js";
 import { createPriceBook } from "./limits/price-table.js";
 import { createMoneyLayer } from "./limits/money-layer.js";
 import { hostname } from "node:os";
-import { dirname, join, resolve } from "node:path";
+import { basename, dirname, join, resolve } from "node:path";
 import { createModelLayer } from "./model-layer.js";
 import { createServer } from "./server.js";
 import { createDatabase } from "./store/database.js";
@@ -71,6 +71,10 @@ async function main(): Promise<void> {
     if (resolved.looseMode) logger.warn({ mode: resolved.looseMode }, "the pepper file is readable by other users; chmod 600 it");
   }
   const bootstrap = await bootstrapAdminKey({ db: database.db, pepper }, { secret: config.auth.bootstrapKey });
+  // A generated secret goes to stderr exactly once, never to the log, as soon as it is stored: every
+  // later start finds a key and creates none, so a start that failed after this point (its port
+  // taken, a vault refusal) must not have kept the only copy for a banner it never printed.
+  if (bootstrap.created && bootstrap.secret !== undefined) process.stderr.write(bootstrapSecretLines(bootstrap.secret));
   // The credential vault. The master key is required with DATABASE_URL (the config checks it);
   // the embedded default keeps a generated one beside its data, like the pepper. A start where
   // stored credentials are wrapped by a key this replica lacks is refused: they could not be used.
@@ -128,7 +132,7 @@ async function main(): Promise<void> {
     ledgerDir:
       config.ledger.sharedDir !== undefined
         ? join(config.ledger.sharedDir, `${hostname().replace(/[^\w.-]/g, "_")}-${process.pid}-${Date.now().toString(36)}`)
-        : (config.ledger.dir ?? join(dirname(resolve(config.database.dataDir)), "ledger")),
+        : (config.ledger.dir ?? defaultLedgerDir(config.database.dataDir)),
     ...(config.ledger.sharedDir === undefined ? {} : { adoptFrom: config.ledger.sharedDir }),
     ledger: { flushIntervalMs: config.ledger.flushIntervalMs, maxPendingRows: config.ledger.maxPendingRows, fsync: config.ledger.fsync },
     limitsPollMs: config.budgets.pollMs,
@@ -194,7 +198,6 @@ async function main(): Promise<void> {
   // reads it and signals at once could otherwise find no handler yet (and the default kills).
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
-  // The generated bootstrap secret goes to this banner on stderr exactly once, never to the log.
   // Written before "listening" is logged, so whoever waits for that line finds the banner sent.
   process.stderr.write(banner(listener.url, database.kind, config, bootstrap));
   logger.info(
@@ -212,12 +215,7 @@ function banner(url: string, databaseKind: string, config: Config, bootstrap: Bo
   const state = config.redis.url ? "Redis" : "in-process";
   const admin =
     bootstrap.created && bootstrap.secret !== undefined
-      ? [
-          `  Bootstrap admin key (${BOOTSTRAP_KEY_NAME}, every scope). It is shown only now; store it:`,
-          "",
-          `    export SWITCHBOARD_KEY=${bootstrap.secret}`,
-          "",
-        ]
+      ? [`  Bootstrap admin key ${BOOTSTRAP_KEY_NAME} created: its secret is printed above, only once; store it.`, ""]
       : bootstrap.created
         ? [`  Bootstrap admin key ${BOOTSTRAP_KEY_NAME} installed from SWITCHBOARD_BOOTSTRAP_KEY.`, ""]
         : [];
@@ -241,6 +239,24 @@ main().catch((err: unknown) => {
   process.stderr.write(`switchboard: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });
+
+/** The generated bootstrap secret, for stderr (see its call in `main`). */
+function bootstrapSecretLines(secret: string): string {
+  return ["", `  Bootstrap admin key (${BOOTSTRAP_KEY_NAME}, every scope). It is shown only now; store it:`, "", `    export SWITCHBOARD_KEY=${secret}`, ""].join("\n") + "\n";
+}
+
+/**
+ * The ledger buffer's folder when `ledger.dir` is unset: beside the data folder and named for it —
+ * `ledger` for the default `.data/pglite` (so `.data/ledger`), `<folder>-ledger` for any other.
+ * Plain `ledger` beside every data folder was one buffer for all the folders of one parent: a crash's
+ * records were replayed into whichever database started next there (and lost to their own), and
+ * two gateways on two such folders could not run at once.
+ */
+function defaultLedgerDir(dataDir: string): string {
+  const folder = resolve(dataDir);
+  const name = basename(folder);
+  return join(dirname(folder), name === "pglite" ? "ledger" : `${name}-ledger`);
+}
 
 /**
  * Provider keys from the environment: `SWITCHBOARD_CREDENTIAL_OPENAI` is the credential

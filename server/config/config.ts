@@ -105,7 +105,7 @@ export interface Config {
   };
   /** The usage ledger's local write buffer (money). */
   ledger: {
-    /** Folder of the buffer files: one per replica, on a local disk; unset: `ledger` beside `database.dataDir`. */
+    /** Folder of the buffer files: one per replica, on a local disk; unset: beside `database.dataDir`, named for it (`.data/ledger` for `.data/pglite`, else `<dataDir>-ledger`). */
     dir?: string;
     /**
      * A folder every replica of this deployment shares (same database!): each replica keeps its

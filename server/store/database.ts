@@ -119,9 +119,34 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
     pglite = await (opts.optimizedWasm === true ? create() : withBaselineWasm(create));
   } catch (err) {
     await unlock?.();
-    throw err;
+    throw pgliteStartError(err, dataDir);
   }
   return wrap(new Kysely<Database>({ dialect: createPGliteDialect(pglite), ...logOption(opts) }), "pglite", unlock);
+}
+
+/** Emscripten's errno numbers (not the host's) of the failures a data folder can give, by name. */
+const EMSCRIPTEN_ERRNO: Record<number, string> = {
+  2: "EACCES (permission denied)",
+  19: "EDQUOT (disk quota exceeded)",
+  29: "EIO (input/output error)",
+  31: "EISDIR (is a directory)",
+  44: "ENOENT (no such file or directory)",
+  51: "ENOSPC (no space left on device)",
+  54: "ENOTDIR (not a directory)",
+  63: "EPERM (operation not permitted)",
+  69: "EROFS (read-only file system)",
+};
+
+/**
+ * PGlite's file system fails with Emscripten's `ErrnoError`, a plain `{ name, errno }` object (no
+ * message, not an `Error`): a full disk or an unwritable folder ended the start with
+ * "failed to start: [object Object]". Named here, with the folder.
+ */
+function pgliteStartError(err: unknown, dataDir: string): unknown {
+  if (err instanceof Error || typeof err !== "object" || err === null) return err;
+  const errno = (err as { errno?: unknown }).errno;
+  if (typeof errno !== "number") return err;
+  return new Error(`the embedded database could not use its folder ${dataDir}: ${EMSCRIPTEN_ERRNO[errno] ?? `errno ${errno}`}`, { cause: err });
 }
 
 /** The lock file that marks a PGlite data folder as open by one process. */
