@@ -42,6 +42,9 @@ describe("policy resolver peek", () => {
 
   it("applies an org's policy on a global route to that org's calls only, a global one to every org's, and each attachment by its own id", async () => {
     await handle.db.insertInto("orgs").values([{ id: "org_b", name: "bravo" }, { id: "org_c", name: "charlie" }]).execute();
+    // A write locks what it attaches to, and refuses an attachment whose target does not exist.
+    await handle.db.insertInto("teams").values([{ id: "team_x", org_id: "org_b", name: "tx" }, { id: "team_t", org_id: "org_b", name: "t" }]).execute();
+    await handle.db.insertInto("keys").values({ id: "key_y", org_id: "org_b", team_id: "team_t", name: "ky", display_prefix: "sb_live_test", secret_hmac: "0".repeat(64) }).execute();
     const spec = { rules: [{ id: "deny", stage: "GUARDRAIL_STAGE_INPUT", action: "GUARDRAIL_ACTION_BLOCK", denyList: { phrases: ["nope"] } }] };
     const attach = async (orgId: string | null, policyId: string, attachment: { name: string; kind: "org" | "team" | "key" | "route"; id: string | null; alias?: string }) =>
       expect((await store.create(orgId, policyId, { spec, attachments: [attachment], enabled: true })).kind).toBe("created");

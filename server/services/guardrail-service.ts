@@ -52,7 +52,8 @@ interface Scope {
  * NotFound) and attach only to that org's resources or to global routes — and then apply only to
  * that org's calls. Every rule is compiled on write (a regex outside the linear-time subset is
  * InvalidArgument naming `policy.rules[i].regex.pattern`), every attachment resolved to the id
- * the request path matches on, and the change reaches every replica within its poll interval.
+ * the request path matches on (and held: the org or team cannot be deleted while attached), and
+ * the change reaches every replica within its poll interval.
  */
 export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<typeof GuardrailService> {
   const scopeOf = async (principal: Principal, parent: string, write: boolean): Promise<Scope> => {
@@ -127,7 +128,11 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       const name = policyName({ orgName: scope.orgName, policyId: req.policyId });
       const key = idempotencyKey(principal, "CreateGuardrailPolicy", CreateGuardrailPolicyRequestSchema, req);
       const outcome = await deps.policies.create(scope.orgId, req.policyId, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: req.policy?.enabled ?? false }, key);
-      const record = createdRecord(outcome, name, () => new ConnectError(`guardrail policy ${name} already exists`, Code.AlreadyExists));
+      const record = createdRecord(outcome, name, (rejection) =>
+        rejection.kind === "attachment_gone"
+          ? attachmentGone(req.policy?.attachments ?? [], rejection.name)
+          : new ConnectError(`guardrail policy ${name} already exists`, Code.AlreadyExists),
+      );
       return refreshed({ policy: toPolicy(record) });
     },
     async getGuardrailPolicy(req, ctx) {
@@ -155,6 +160,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       const updated = await deps.policies.update(scope.orgId, record.policyId, record.revision, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: next.enabled });
       if (updated === undefined) throw new ConnectError(`guardrail policy ${req.policy.name} not found`, Code.NotFound);
       if (updated === "conflict") throw new ConnectError(`guardrail policy ${req.policy.name} was changed concurrently; read it again and retry`, Code.Aborted);
+      if ("kind" in updated) throw attachmentGone(req.policy.attachments, updated.name);
       return refreshed({ policy: toPolicy(updated) });
     },
     async deleteGuardrailPolicy(req, ctx) {
@@ -174,6 +180,14 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       };
     },
   };
+}
+
+/**
+ * An attachment whose org, team or key was deleted between its resolution and the write (which
+ * locks it): the same answer as when the resolution itself misses.
+ */
+function attachmentGone(names: readonly string[], name: string): ConnectError {
+  return new ConnectError(`policy.attachments[${names.indexOf(name)}]: ${name} not found`, Code.InvalidArgument);
 }
 
 const ACTION = { redact: GuardrailAction.REDACT, block: GuardrailAction.BLOCK, log: GuardrailAction.LOG } as const;

@@ -11,6 +11,8 @@ import {
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Clock } from "../clock.js";
+import { policyName } from "../guardrails/policy-resolver.js";
+import type { AttachedPolicies } from "../store/guardrail-attachments.js";
 import type { TenantFields, TenantPatch, TenantStore } from "../store/tenant-store.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
@@ -29,6 +31,19 @@ const UPDATABLE = ["display_name", "labels"] as const;
 
 const notFound = (name: string) => new ConnectError(`${name} not found`, Code.NotFound);
 const exists = (name: string) => new ConnectError(`${name} already exists`, Code.AlreadyExists);
+
+/**
+ * A delete refused while guardrail policies name the resource (or something under it, `under`):
+ * they would outlive it, listing an attachment that applies to nothing — not even to a resource
+ * re-created under the name. Names a few, so the admin can detach them first.
+ */
+function stillAttached(name: string, under: string, attached: AttachedPolicies): ConnectError {
+  const names = attached.policies.map(policyName);
+  const more = attached.total - names.length;
+  const list = `${names.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
+  const which = attached.total === 1 ? "guardrail policy" : "guardrail policies";
+  return new ConnectError(`${name} (or ${under}) is attached to ${which} ${list}; remove those attachments first`, Code.FailedPrecondition);
+}
 
 /**
  * `switchboard.v1.TenantService`: orgs and teams. Every read and write is limited to the caller's
@@ -88,6 +103,7 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       if (result === "has_limits_or_routes") {
         throw new ConnectError(`${req.name} still has routes, budgets or rate limits; delete them first`, Code.FailedPrecondition);
       }
+      if (typeof result === "object") throw stillAttached(req.name, "something under it", result);
       if (before) noteAudit(ctx, { resource: req.name, orgId: before.id, before: auditSnapshot(OrgSchema, orgMessage(before)) });
       return {};
     },
@@ -144,6 +160,7 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       if (result === "has_active_keys") {
         throw new ConnectError(`${req.name} still has active keys; revoke them first`, Code.FailedPrecondition);
       }
+      if (typeof result === "object") throw stillAttached(req.name, "one of its keys", result);
       return {};
     },
   };

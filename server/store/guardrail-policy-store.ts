@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
+import { lockAttachedTargets } from "./guardrail-attachments.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { newId } from "./ids.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
@@ -27,17 +28,42 @@ export interface GuardrailPolicyFields {
   enabled: boolean;
 }
 
-/** Persistence of guardrail policies (migration 0007). Holds no policy logic: services validate first. */
+/** A write refused because the org, team or key an attachment resolved to has been deleted since. */
+export interface AttachmentGone {
+  kind: "attachment_gone";
+  /** The attachment's resource name. */
+  name: string;
+}
+
+/**
+ * Persistence of guardrail policies (migration 0007). Holds no policy logic: services validate
+ * first. Writes lock what their attachments resolved to, so a team or org cannot be deleted
+ * under a policy attached to it (server/store/guardrail-attachments.ts).
+ */
 export interface GuardrailPolicyStore {
-  /** Inserts a policy; `exists` when a live one has that id in that scope. Idempotent with `key`. */
-  create(orgId: string | null, policyId: string, fields: GuardrailPolicyFields, key?: IdempotencyKey): Promise<IdempotentOutcome<GuardrailPolicyRecord, { kind: "exists" }>>;
+  /**
+   * Inserts a policy; `exists` when a live one has that id in that scope, `attachment_gone` when
+   * an attachment's target was deleted after it was resolved. Idempotent with `key`.
+   */
+  create(
+    orgId: string | null,
+    policyId: string,
+    fields: GuardrailPolicyFields,
+    key?: IdempotencyKey,
+  ): Promise<IdempotentOutcome<GuardrailPolicyRecord, { kind: "exists" } | AttachmentGone>>;
   get(orgId: string | null, policyId: string): Promise<GuardrailPolicyRecord | undefined>;
   list(orgId: string | null, page: PageRequest): Promise<Page<GuardrailPolicyRecord>>;
   /**
    * Replaces a live policy's fields only if its revision is still `revision` (compare-and-set);
-   * undefined when there is none, `conflict` when it moved.
+   * undefined when there is none, `conflict` when it moved, `attachment_gone` when an attachment
+   * it adds names something deleted after it was resolved.
    */
-  update(orgId: string | null, policyId: string, revision: bigint, fields: GuardrailPolicyFields): Promise<GuardrailPolicyRecord | "conflict" | undefined>;
+  update(
+    orgId: string | null,
+    policyId: string,
+    revision: bigint,
+    fields: GuardrailPolicyFields,
+  ): Promise<GuardrailPolicyRecord | "conflict" | AttachmentGone | undefined>;
   /** Soft-deletes a live policy (its revision moves, so replicas drop it); false when none. */
   delete(orgId: string | null, policyId: string): Promise<boolean>;
   /** Moves whenever any policy changes (count and revision sum of every row, deleted ones included). */
@@ -64,10 +90,12 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
 
   return {
     async create(orgId, policyId, fields, key) {
-      return runIdempotent<GuardrailPolicyRecord, { kind: "exists" }>(
+      return runIdempotent<GuardrailPolicyRecord, { kind: "exists" } | AttachmentGone>(
         db,
         key,
         async (tx) => {
+          const gone = await lockAttachedTargets(tx, fields.attachments);
+          if (gone !== undefined) return { kind: "attachment_gone", name: gone };
           const id = newId("grpolicy");
           const inserted = await tx
             .insertInto("guardrail_policies")
@@ -98,22 +126,36 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
       return toPage(await q.execute(), page.limit, toRecord);
     },
     async update(orgId, policyId, revision, fields) {
-      const updated = await db
-        .updateTable("guardrail_policies")
-        .set({
-          spec: JSON.stringify(fields.spec),
-          attachments: JSON.stringify(fields.attachments),
-          enabled: fields.enabled,
-          revision: sql<bigint>`nextval('guardrail_policy_revisions')`,
-          updated_at: sql`now()`,
-        })
-        .where("policy_id", "=", policyId)
-        .where("revision", "=", revision)
-        .where("deleted_at", "is", null)
-        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
-        .returning("id")
-        .executeTakeFirst();
-      if (updated === undefined) return (await this.get(orgId, policyId)) === undefined ? undefined : "conflict";
+      const outcome = await db.transaction().execute(async (tx): Promise<"written" | "missed" | AttachmentGone> => {
+        // Locked until the write, so the compare-and-set holds for the whole transaction.
+        const current = await tx
+          .selectFrom("guardrail_policies")
+          .select(["id", "attachments"])
+          .where("policy_id", "=", policyId)
+          .where("revision", "=", revision)
+          .where("deleted_at", "is", null)
+          .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
+          .forUpdate()
+          .executeTakeFirst();
+        if (current === undefined) return "missed";
+        // Only what the write adds: the attachments it keeps were locked when they were added.
+        const gone = await lockAttachedTargets(tx, fields.attachments, current.attachments);
+        if (gone !== undefined) return { kind: "attachment_gone", name: gone };
+        await tx
+          .updateTable("guardrail_policies")
+          .set({
+            spec: JSON.stringify(fields.spec),
+            attachments: JSON.stringify(fields.attachments),
+            enabled: fields.enabled,
+            revision: sql<bigint>`nextval('guardrail_policy_revisions')`,
+            updated_at: sql`now()`,
+          })
+          .where("id", "=", current.id)
+          .execute();
+        return "written";
+      });
+      if (outcome === "missed") return (await this.get(orgId, policyId)) === undefined ? undefined : "conflict";
+      if (outcome !== "written") return outcome;
       return this.get(orgId, policyId);
     },
     async delete(orgId, policyId) {

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from "kysely";
+import { policiesAttachedTo, type AttachedPolicies } from "./guardrail-attachments.js";
 import { newId } from "./ids.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
@@ -46,10 +47,12 @@ export interface TenantStore {
   listOrgs(scope: OrgScope, page: PageRequest): Promise<Page<OrgRecord>>;
   updateOrg(name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<OrgRecord | undefined>;
   /**
-   * Deletes an org with no teams and no live routes, budgets or rate limits (its credentials,
-   * templates and guardrail policies go with it), together with its soft-deleted routes and limits.
+   * Deletes an org with no teams, no live routes, budgets or rate limits, and no live guardrail
+   * policy of another scope attached to it or anything under it (its credentials, templates and
+   * own guardrail policies go with it), together with its soft-deleted routes and limits. An
+   * attachment in the way comes back as the {@link AttachedPolicies} naming it.
    */
-  deleteOrg(name: string, scope: OrgScope): Promise<"deleted" | "not_found" | "has_teams" | "has_limits_or_routes">;
+  deleteOrg(name: string, scope: OrgScope): Promise<"deleted" | "not_found" | "has_teams" | "has_limits_or_routes" | AttachedPolicies>;
   /** Creates a team; `org_not_found` also when the org is outside `scope`. */
   createTeam(
     orgName: string,
@@ -63,10 +66,12 @@ export interface TenantStore {
   listTeams(orgName: string, scope: OrgScope, page: PageRequest): Promise<Page<TeamRecord> | undefined>;
   updateTeam(orgName: string, name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<TeamRecord | undefined>;
   /**
-   * Deletes a team with no active keys, together with its revoked and expired keys (a key
-   * cannot outlive its team). `now` decides which keys have expired.
+   * Deletes a team with no active keys and no live guardrail policy attached to it or to one of
+   * its keys, together with its revoked and expired keys (a key cannot outlive its team). `now`
+   * decides which keys have expired. An attachment in the way comes back as the
+   * {@link AttachedPolicies} naming it.
    */
-  deleteTeam(orgName: string, name: string, scope: OrgScope, now: Date): Promise<"deleted" | "not_found" | "has_active_keys">;
+  deleteTeam(orgName: string, name: string, scope: OrgScope, now: Date): Promise<"deleted" | "not_found" | "has_active_keys" | AttachedPolicies>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -149,7 +154,8 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
 
     async deleteOrg(name, scope) {
       return db.transaction().execute(async (tx) => {
-        // FOR UPDATE conflicts with the key-share lock a concurrent team insert takes on the org.
+        // FOR UPDATE conflicts with the key-share lock a concurrent team insert takes on the org,
+        // and with the one a guardrail policy write takes on what it attaches to.
         const org = await orgs(tx, scope).where("name", "=", name).forUpdate().executeTakeFirst();
         if (org === undefined) return "not_found";
         const team = await tx.selectFrom("teams").select("id").where("org_id", "=", org.id).limit(1).executeTakeFirst();
@@ -160,6 +166,10 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
           const live = await tx.selectFrom(table).select("id").where("org_id", "=", org.id).where("deleted_at", "is", null).limit(1).executeTakeFirst();
           if (live !== undefined) return "has_limits_or_routes";
         }
+        // A global policy naming the org (or one of its routes) would outlive it and not apply to
+        // an org re-created under the name; the org's own policies go with it.
+        const attached = await policiesAttachedTo(tx, `orgs/${name}`, org.id);
+        if (attached !== undefined) return attached;
         for (const table of ["routes", "budgets", "rate_limits"] as const) await tx.deleteFrom(table).where("org_id", "=", org.id).execute();
         await tx.deleteFrom("orgs").where("id", "=", org.id).execute();
         return "deleted";
@@ -220,7 +230,8 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
       return db.transaction().execute(async (tx) => {
         const team = await getTeamIn(tx, orgName, name, scope);
         if (team === undefined) return "not_found";
-        // FOR UPDATE conflicts with the key-share lock a concurrent key insert takes on the team.
+        // FOR UPDATE conflicts with the key-share lock a concurrent key insert takes on the team,
+        // and with the one a guardrail policy write takes on what it attaches to.
         await tx.selectFrom("teams").select("id").where("id", "=", team.id).forUpdate().execute();
         const active = await tx
           .selectFrom("keys")
@@ -231,6 +242,10 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
           .limit(1)
           .executeTakeFirst();
         if (active !== undefined) return "has_active_keys";
+        // A policy naming the team or one of its keys would outlive them and not apply to a team
+        // re-created under the name.
+        const attached = await policiesAttachedTo(tx, `orgs/${orgName}/teams/${name}`);
+        if (attached !== undefined) return attached;
         await tx.deleteFrom("keys").where("team_id", "=", team.id).execute();
         await tx.deleteFrom("teams").where("id", "=", team.id).execute();
         return "deleted";
