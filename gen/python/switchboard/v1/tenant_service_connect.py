@@ -68,9 +68,9 @@ class TenantService(Protocol):
 
     async def delete_org(self, request: DeleteOrgRequest, ctx: RequestContext[DeleteOrgRequest, DeleteOrgResponse], /) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-        SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+        scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+        prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -100,7 +100,8 @@ class TenantService(Protocol):
 
     async def delete_team(self, request: DeleteTeamRequest, ctx: RequestContext[DeleteTeamRequest, DeleteTeamResponse], /) -> DeleteTeamResponse:
         """
-        Deletes a team that has no active keys left.
+        Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+        to any of its keys (FAILED_PRECONDITION otherwise).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -370,9 +371,9 @@ class TenantServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-        SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+        scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+        prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
         """
         return await self.execute_unary(
             request=request,
@@ -487,7 +488,8 @@ class TenantServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> DeleteTeamResponse:
         """
-        Deletes a team that has no active keys left.
+        Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+        to any of its keys (FAILED_PRECONDITION otherwise).
         """
         return await self.execute_unary(
             request=request,
@@ -534,9 +536,9 @@ class TenantServiceSync(Protocol):
 
     def delete_org(self, request: DeleteOrgRequest, ctx: RequestContext[DeleteOrgRequest, DeleteOrgResponse], /) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-        SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+        scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+        prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -566,7 +568,8 @@ class TenantServiceSync(Protocol):
 
     def delete_team(self, request: DeleteTeamRequest, ctx: RequestContext[DeleteTeamRequest, DeleteTeamResponse], /) -> DeleteTeamResponse:
         """
-        Deletes a team that has no active keys left.
+        Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+        to any of its keys (FAILED_PRECONDITION otherwise).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -834,9 +837,9 @@ class TenantServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> DeleteOrgResponse:
         """
-        Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-        otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-        SCOPE_PLATFORM_ADMIN as well.
+        Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+        scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+        prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
         """
         return self.execute_unary(
             request=request,
@@ -951,7 +954,8 @@ class TenantServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> DeleteTeamResponse:
         """
-        Deletes a team that has no active keys left.
+        Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+        to any of its keys (FAILED_PRECONDITION otherwise).
         """
         return self.execute_unary(
             request=request,

@@ -654,9 +654,9 @@ export const TenantService: GenService<{
     output: typeof UpdateOrgResponseSchema;
   },
   /**
-   * Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-   * otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-   * SCOPE_PLATFORM_ADMIN as well.
+   * Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+   * scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+   * prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
    *
    * @generated from rpc switchboard.v1.TenantService.DeleteOrg
    */
@@ -706,7 +706,8 @@ export const TenantService: GenService<{
     output: typeof UpdateTeamResponseSchema;
   },
   /**
-   * Deletes a team that has no active keys left.
+   * Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+   * to any of its keys (FAILED_PRECONDITION otherwise).
    *
    * @generated from rpc switchboard.v1.TenantService.DeleteTeam
    */

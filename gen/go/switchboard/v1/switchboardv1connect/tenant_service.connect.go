@@ -68,9 +68,9 @@ type TenantServiceClient interface {
 	ListOrgs(context.Context, *connect.Request[v1.ListOrgsRequest]) (*connect.Response[v1.ListOrgsResponse], error)
 	// Changes an org's fields named in the update mask.
 	UpdateOrg(context.Context, *connect.Request[v1.UpdateOrgRequest]) (*connect.Response[v1.UpdateOrgResponse], error)
-	// Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-	// otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-	// SCOPE_PLATFORM_ADMIN as well.
+	// Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+	// scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+	// prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
 	DeleteOrg(context.Context, *connect.Request[v1.DeleteOrgRequest]) (*connect.Response[v1.DeleteOrgResponse], error)
 	// Creates a team in an org.
 	CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error)
@@ -80,7 +80,8 @@ type TenantServiceClient interface {
 	ListTeams(context.Context, *connect.Request[v1.ListTeamsRequest]) (*connect.Response[v1.ListTeamsResponse], error)
 	// Changes a team's fields named in the update mask.
 	UpdateTeam(context.Context, *connect.Request[v1.UpdateTeamRequest]) (*connect.Response[v1.UpdateTeamResponse], error)
-	// Deletes a team that has no active keys left.
+	// Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+	// to any of its keys (FAILED_PRECONDITION otherwise).
 	DeleteTeam(context.Context, *connect.Request[v1.DeleteTeamRequest]) (*connect.Response[v1.DeleteTeamResponse], error)
 }
 
@@ -232,9 +233,9 @@ type TenantServiceHandler interface {
 	ListOrgs(context.Context, *connect.Request[v1.ListOrgsRequest]) (*connect.Response[v1.ListOrgsResponse], error)
 	// Changes an org's fields named in the update mask.
 	UpdateOrg(context.Context, *connect.Request[v1.UpdateOrgRequest]) (*connect.Response[v1.UpdateOrgResponse], error)
-	// Deletes an org that has no teams, routes, budgets or rate limits left (FAILED_PRECONDITION
-	// otherwise); its credentials, prompt templates and guardrail policies go with it. Requires
-	// SCOPE_PLATFORM_ADMIN as well.
+	// Deletes an org that has no teams, routes, budgets or rate limits left, and that no other
+	// scope's guardrail policy is attached to (FAILED_PRECONDITION otherwise); its credentials,
+	// prompt templates and guardrail policies go with it. Requires SCOPE_PLATFORM_ADMIN as well.
 	DeleteOrg(context.Context, *connect.Request[v1.DeleteOrgRequest]) (*connect.Response[v1.DeleteOrgResponse], error)
 	// Creates a team in an org.
 	CreateTeam(context.Context, *connect.Request[v1.CreateTeamRequest]) (*connect.Response[v1.CreateTeamResponse], error)
@@ -244,7 +245,8 @@ type TenantServiceHandler interface {
 	ListTeams(context.Context, *connect.Request[v1.ListTeamsRequest]) (*connect.Response[v1.ListTeamsResponse], error)
 	// Changes a team's fields named in the update mask.
 	UpdateTeam(context.Context, *connect.Request[v1.UpdateTeamRequest]) (*connect.Response[v1.UpdateTeamResponse], error)
-	// Deletes a team that has no active keys left.
+	// Deletes a team that has no active keys left and that no guardrail policy is attached to, nor
+	// to any of its keys (FAILED_PRECONDITION otherwise).
 	DeleteTeam(context.Context, *connect.Request[v1.DeleteTeamRequest]) (*connect.Response[v1.DeleteTeamResponse], error)
 }
 
