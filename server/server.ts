@@ -26,6 +26,7 @@ import type { CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
 import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
+import { UNWALKED_READ_MAX_BYTES } from "./http/value-budget.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
@@ -474,7 +475,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   // over HTTP/2 (gRPC clients') skip connect-node's universal request plumbing; every other
   // request goes through connect-node (server/http/connect-h1.ts, server/http/grpc-h2.ts). Both
   // serve what is registered on the router, recorded once into one table.
-  // One set of interceptors, limits and context values for connect-node and the direct paths.
+  // One set of interceptors, limits and context values for connect-node and the direct paths
+  // (connect-node's read limit lowered below).
   const shared = { interceptors, readMaxBytes: opts.maxRequestBytes, contextValues };
   const direct: CallOptions = {
     ...shared,
@@ -486,6 +488,9 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const grpcH2 = createGrpcH2(direct, methods);
   const adapter = connectNodeAdapter({
     ...shared,
+    // connect-node parses a request message with no step before it where the message could be
+    // walked (server/http/value-budget.ts), so its messages are held to gRPC's own receive limit.
+    readMaxBytes: Math.min(opts.maxRequestBytes, UNWALKED_READ_MAX_BYTES),
     binaryOptions: BINARY_OPTIONS,
     routes: (router) => routes(methods.record(router)),
     fallback: (req, res) => {

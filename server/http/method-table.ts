@@ -1,7 +1,8 @@
-import type { DescService } from "@bufbuild/protobuf";
+import type { DescMessage, DescMethod, DescService } from "@bufbuild/protobuf";
 import { createServiceImplSpec, type ConnectRouter } from "@connectrpc/connect";
-import { createMethodSerializationLookup, validateReadWriteMaxBytes } from "@connectrpc/connect/protocol";
+import { createMethodSerializationLookup, validateReadWriteMaxBytes, type MethodSerializationLookup } from "@connectrpc/connect/protocol";
 import type { Limits, Procedure } from "./connect-call.js";
+import { withJsonValueBudget, withValueBudget } from "./value-budget.js";
 
 /*
  * The methods the direct paths (server/http/connect-h1.ts, server/http/grpc-h2.ts) may serve,
@@ -27,6 +28,19 @@ export interface MethodTable {
  */
 export const BINARY_OPTIONS = { readUnknownFields: false } as const;
 
+/**
+ * `lookup` with its request messages, binary and JSON, refused past `MAX_REQUEST_VALUES` before
+ * they are parsed (server/http/value-budget.ts): a few bytes of wire make a message object each.
+ */
+function budgeted(method: DescMethod, lookup: MethodSerializationLookup<DescMessage, DescMessage>): MethodSerializationLookup<DescMessage, DescMessage> {
+  const binaryInput = withValueBudget(method.input, lookup.getI(true));
+  const jsonInput = withJsonValueBudget(lookup.getI(false));
+  return {
+    getI: (binary) => (binary ? binaryInput : jsonInput),
+    getO: (binary) => lookup.getO(binary),
+  };
+}
+
 export function createMethodTable(readMaxBytes: number): MethodTable {
   const limits = validateReadWriteMaxBytes(readMaxBytes, undefined, undefined);
   const procedures = new Map<string, Procedure>();
@@ -37,7 +51,7 @@ export function createMethodTable(readMaxBytes: number): MethodTable {
       if (method.kind !== "unary" && method.kind !== "server_streaming") continue;
       procedures.set(`/${service.typeName}/${method.method.name}`, {
         spec: method,
-        serialization: createMethodSerializationLookup(method.method, BINARY_OPTIONS, undefined, limits),
+        serialization: budgeted(method.method, createMethodSerializationLookup(method.method, BINARY_OPTIONS, undefined, limits)),
         name: `${service.typeName}.${method.method.name}`,
       });
     }

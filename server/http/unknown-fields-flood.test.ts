@@ -18,12 +18,9 @@ describe("a request flooded with unknown fields", () => {
     const flood = Buffer.alloc(4 * 1024 * 1024);
     for (let i = 0; i < flood.length; i += 2) flood[i] = 15 << 3; // field 15 (unknown), varint 0
     const before = process.memoryUsage().heapUsed;
-    const started = performance.now();
     const message = procedure.serialization.getI(true).parse(flood);
-    const elapsedMs = performance.now() - started;
     const grownBytes = process.memoryUsage().heapUsed - before;
     expect((message as { $unknown?: unknown[] }).$unknown?.length ?? 0).toBe(0);
     expect(grownBytes).toBeLessThan(64 * 1024 * 1024);
-    expect(elapsedMs).toBeLessThan(1_000);
   });
 });
