@@ -40,3 +40,13 @@ describe("deeply nested JSON on /v1/chat/completions", () => {
     expect(res.status, await res.text()).toBe(200);
   });
 });
+
+describe("a JSON body of many small values on /v1/chat/completions", () => {
+  it("is refused with 413 request_too_large before JSON.parse makes an object of each", async () => {
+    // `{},` is three bytes and one object: 1M of them would take ≈ 60 MB of heap, 32 MiB of them ≈ 600 MB.
+    const res = await chat(`"metadata":{},"tools":[${"{},".repeat(1_000_000)}{}]`);
+    const text = await res.text();
+    expect(res.status, text).toBe(413);
+    expect(JSON.parse(text)).toMatchObject({ error: { code: "request_too_large" } });
+  });
+});
