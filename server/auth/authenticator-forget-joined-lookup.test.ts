@@ -5,7 +5,7 @@
  * which, during a Postgres outage, would then be served for `maxStaleMs` (P8, P19; README:
  * "Revocation … take[s] effect at once on the replica that made [it]").
  */
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import { useMigratedDatabase } from "../../test/support/migrated-database.js";
@@ -14,6 +14,7 @@ import { createTenantStore } from "../store/tenant-store.js";
 import { createAuthenticator } from "./authenticator.js";
 import { generateSecret, parseSecret } from "./key-format.js";
 import { hashSecret } from "./secret-hash.js";
+import { codeOf } from "../../test/support/code-of.js";
 
 const PEPPER = "authenticator-forget-test-pepper-0123456789";
 const ALL_ORGS = { allOrgs: true } as const;
@@ -28,12 +29,6 @@ beforeAll(async () => {
   await tenants.createTeam("acme", "web", ALL_ORGS, { displayName: "Web", labels: {} });
 });
 
-async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
-  return promise.then(
-    () => "ok" as const,
-    (err: unknown) => ConnectError.from(err).code,
-  );
-}
 
 describe("authenticator: forget() during a lookup in flight", () => {
   it("a call made after the key was forgotten does not pass on, nor cache, the lookup that read it before", async () => {

@@ -10,6 +10,7 @@ import { createTenantStore } from "../store/tenant-store.js";
 import { createAuthenticator, UNAUTHENTICATED_MESSAGE, type AuthenticatorOptions } from "./authenticator.js";
 import { generateSecret, parseSecret } from "./key-format.js";
 import { hashSecret } from "./secret-hash.js";
+import { codeOf } from "../../test/support/code-of.js";
 
 // Spy on the constant-time comparison the authenticator must use (wrapping the real one).
 vi.mock("node:crypto", async (importOriginal) => {
@@ -73,12 +74,6 @@ async function createKey(fields: Partial<KeyFields> = {}) {
   return { secret, ref: { orgName: "acme", teamName: "web", name } };
 }
 
-async function codeOf(promise: Promise<unknown>): Promise<Code | "ok"> {
-  return promise.then(
-    () => "ok" as const,
-    (err: unknown) => ConnectError.from(err).code,
-  );
-}
 
 const database = useMigratedDatabase();
 

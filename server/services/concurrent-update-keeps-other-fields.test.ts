@@ -8,7 +8,7 @@
  * of `description` silently turns a just-enabled policy back off.
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import {
@@ -28,6 +28,7 @@ import { createRouteStore, type RouteStore } from "../store/route-store.js";
 import { createTenantStore } from "../store/tenant-store.js";
 import { createGuardrailService } from "./guardrail-service.js";
 import { createRouteService } from "./route-service.js";
+import { codeOf } from "../../test/support/code-of.js";
 
 const admin = testPrincipal({ scopes: new Set([Scope.PLATFORM_ADMIN]) });
 const ctx = { values: createContextValues().set(kPrincipal, admin) } as unknown as HandlerContext;
@@ -67,14 +68,6 @@ function stalledReads<S extends { get: (...args: never[]) => Promise<unknown> }>
   };
 }
 
-async function codeOf(p: unknown): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 function describeEngine(engine: "postgres" | "pglite"): void {
   const database = useMigratedDatabase({ engine });

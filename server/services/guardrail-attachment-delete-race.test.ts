@@ -8,7 +8,7 @@
  */
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createContextValues, type HandlerContext } from "@connectrpc/connect";
+import { Code, createContextValues, type HandlerContext } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { CreateGuardrailPolicyRequestSchema, GuardrailAction, UpdateGuardrailPolicyRequestSchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
@@ -21,6 +21,7 @@ import { createKeyStore, type KeyStore } from "../store/key-store.js";
 import type { OrgScope } from "../store/paging.js";
 import { createTenantStore, type TenantStore } from "../store/tenant-store.js";
 import { createGuardrailService } from "./guardrail-service.js";
+import { codeOf } from "../../test/support/code-of.js";
 
 const admin = testPrincipal({ scopes: new Set([Scope.PLATFORM_ADMIN]) });
 const ctx = { values: createContextValues().set(kPrincipal, admin) } as unknown as HandlerContext;
@@ -57,14 +58,6 @@ function stalled<S extends object>(store: S, method: keyof S) {
   };
 }
 
-async function codeOf(p: unknown): Promise<Code | "ok"> {
-  try {
-    await p;
-    return "ok";
-  } catch (err) {
-    return ConnectError.from(err).code;
-  }
-}
 
 function describeEngine(engine: "postgres" | "pglite"): void {
   const database = useMigratedDatabase({ engine });
