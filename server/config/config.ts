@@ -264,7 +264,8 @@ export interface ConfigSources {
  */
 export function loadConfig(sources: ConfigSources = {}): Config {
   const issues: ConfigIssue[] = [];
-  const raw: Record<string, unknown> = {};
+  // No prototype: a file's `__proto__:` is a key like any other (reported as unknown), not a setter.
+  const raw: Record<string, unknown> = Object.create(null) as Record<string, unknown>;
   if (sources.file !== undefined) {
     const where = sources.file;
     let text: string;
@@ -341,13 +342,14 @@ function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
   const optional: Record<string, readonly string[]> = { database: ["url"], redis: ["url"], auth: ["pepper", "bootstrapKey"], vault: ["masterKey", "previousMasterKey"], audit: ["checkpointFile", "checkpointWebhookUrl"], telemetry: ["otlpEndpoint"], ledger: ["dir", "sharedDir"], budgets: ["alertWebhookUrl"] };
   for (const [section, value] of Object.entries(raw)) {
     // A section whose keys are all commented out (`vault:` then `# masterKey: …`) is YAML null: empty.
-    if (value === null && shape[section] !== undefined) continue;
+    // Own keys only: `constructor:` or `toString:` name no section (they are Object.prototype's).
+    const known = Object.hasOwn(shape, section) ? shape[section] : undefined;
+    if (value === null && known !== undefined) continue;
     // Routes are keyed by alias, not by fixed names: parsed and checked like RouteService input.
     if (section === "routes") {
       config.routes = parseConfigRoutes(value, issues);
       continue;
     }
-    const known = shape[section];
     if (known === undefined) {
       issues.push({ path: section, message: unknownKey(section, Object.keys(shape)) });
       continue;
@@ -356,7 +358,7 @@ function validate(raw: Record<string, unknown>, issues: ConfigIssue[]): Config {
       issues.push({ path: section, message: "must be a mapping" });
       continue;
     }
-    const keys = [...Object.keys(known), ...(optional[section] ?? [])];
+    const keys = [...Object.keys(known), ...(Object.hasOwn(optional, section) ? optional[section]! : [])];
     for (const [key, v] of Object.entries(value)) {
       const path = `${section}.${key}`;
       if (!keys.includes(key)) {
@@ -395,6 +397,27 @@ const url =
     }
     return { ok: false, expected: `a URL starting with ${schemes.map((s) => `${s}//`).join(" or ")}` };
   };
+/**
+ * A Redis URL as ioredis reads it, checked beyond `new URL`: the scheme spelled in lower case
+ * (ioredis turns TLS on only for a literal `rediss://`, so `REDISS://` would send the password in
+ * clear), userinfo that percent-decodes (ioredis's `decodeURIComponent` throws in `new Redis`), and
+ * a database index, in the path or `?db=`, that is a whole number (`/abc` is `SELECT NaN`, an
+ * unhandled rejection that ends the process once it has half started).
+ */
+const redisUrl: Parser = (value) => {
+  const expected = "a URL starting with redis:// or rediss:// (lower case), with percent-encoded userinfo and an optional whole database number (`/0`)";
+  if (typeof value !== "string" || !/^rediss?:\/\//.test(value)) return { ok: false, expected };
+  try {
+    const u = new URL(value);
+    decodeURIComponent(u.username);
+    decodeURIComponent(u.password);
+    const db = u.searchParams.get("db");
+    if ((u.pathname === "" || u.pathname === "/" || /^\/\d+$/.test(u.pathname)) && (db === null || /^\d+$/.test(db))) return { ok: true, value };
+  } catch {
+    // fall through to the error below
+  }
+  return { ok: false, expected };
+};
 const oneOf =
   (choices: readonly string[]): Parser =>
   (value) =>
@@ -439,7 +462,7 @@ const PARSERS: Record<string, Parser> = {
   "database.poolSize": integer(1, 1000),
   "database.embeddedSharedBuffersMb": integer(1, 1024),
   "database.embeddedOptimizedWasm": boolean,
-  "redis.url": url(["redis:", "rediss:"]),
+  "redis.url": redisUrl,
   "redis.commandTimeoutMs": integer(1, 60_000),
   "redis.connectTimeoutMs": integer(1, 300_000),
   "redis.breakerFailures": integer(1, 1000),

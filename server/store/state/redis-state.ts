@@ -69,13 +69,26 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     enableAutoPipelining: false,
     retryStrategy: (attempt) => Math.min(50 * 2 ** attempt, 1000) + Math.floor(Math.random() * 50),
   });
-  redis.on("error", (err: Error) => opts.onError?.(err));
+  // A database index the server refuses (`/99` with the default 16 databases, any but 0 on a
+  // cluster): ioredis reports the failed SELECT as an "error" and still becomes ready — on
+  // database 0, shared with whatever else uses it. Every command is refused instead (money fails
+  // closed, P7) and the operator told once.
+  let refusedDatabase: Error | undefined;
+  redis.on("error", (err: Error) => {
+    if (refusedDatabase === undefined && (err as { command?: { name?: string } }).command?.name === "select") {
+      refusedDatabase = new Error(`redis refused the database index of its URL (${err.message}); no command is sent`);
+      opts.onWarning?.("redis refused the database index of REDIS_URL: the state backend refuses every command until the gateway restarts with a valid one", {
+        reply: err.message,
+      });
+    }
+    opts.onError?.(err);
+  });
   if (opts.onWarning !== undefined) redis.on("ready", () => void checkEvictionPolicy(redis, opts.onWarning!));
   const runScript = createScriptRunner(redis);
   const corkTick = tickCorker(redis, () => windows.flush());
   let closed = false;
   /** Open and connected: a command can be written now. */
-  const connected = (): boolean => !closed && redis.status === "ready";
+  const connected = (): boolean => !closed && refusedDatabase === undefined && redis.status === "ready";
   /**
    * `send()` once the client is connected — at once when it is, without an `await`: the methods
    * below chain promises rather than suspend an `async` frame per command in flight.
@@ -116,6 +129,7 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
   /** Resolves once the client is connected; rejects after `timeoutMs` or when closed. */
   async function ready(timeoutMs: number): Promise<void> {
     if (closed || redis.status === "end") throw new Error("redis state backend is closed");
+    if (refusedDatabase !== undefined) throw refusedDatabase;
     if (redis.status === "ready") return;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -129,6 +143,9 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     } finally {
       clearTimeout(timer);
     }
+    // The refused SELECT is reported just before "ready" is acted on (its rejection is handled
+    // in the same turn): checked again here, so the first commands are refused too.
+    if (refusedDatabase !== undefined) throw refusedDatabase;
   }
 
   /** `hitWindows` after its argument checks: the turn's batch when it can join one, else a script of its own. */
