@@ -12,6 +12,7 @@ import { checkpointMessage, checkpointOf, checkpointStatusMessage } from "./audi
 import { callerOf } from "./caller.js";
 import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
+import { checkedTimestamp } from "./timestamp-field.js";
 
 /** Dependencies of {@link createAuditService}. */
 export interface AuditServiceDeps {
@@ -54,8 +55,8 @@ export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof A
       if (req.actor !== "") filter.actor = req.actor;
       if (req.action !== "") filter.action = req.action;
       if (req.resourcePrefix !== "") filter.resourcePrefix = req.resourcePrefix;
-      if (req.startTime !== undefined) filter.startTime = timestampDate(req.startTime);
-      if (req.endTime !== undefined) filter.endTime = timestampDate(req.endTime);
+      if (req.startTime !== undefined) filter.startTime = timestampDate(checkedTimestamp(req.startTime, "start_time"));
+      if (req.endTime !== undefined) filter.endTime = timestampDate(checkedTimestamp(req.endTime, "end_time"));
       if (req.outcome !== AuditOutcome.UNSPECIFIED) {
         filter.outcome = (Object.keys(OUTCOME_NAMES) as AuditOutcomeName[]).find((k) => OUTCOME_NAMES[k] === req.outcome)!;
       }

@@ -23,6 +23,7 @@ import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { keyMessage } from "./key-messages.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseTeamName, parseTeamParent } from "./resource-names.js";
+import { checkedTimestamp } from "./timestamp-field.js";
 
 /** Dependencies of {@link createKeyService}. */
 export interface KeyServiceDeps {
@@ -180,7 +181,7 @@ function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<str
     }
     if (scopes.length === 0) throw new ConnectError("key.scopes: a key needs at least one scope", Code.InvalidArgument);
   }
-  const expiresAt = key?.expireTime === undefined ? null : timestampDate(key.expireTime);
+  const expiresAt = key?.expireTime === undefined ? null : timestampDate(checkedTimestamp(key.expireTime, "key.expire_time"));
   if (checked.has("expire_time") && expiresAt !== null && expiresAt.getTime() <= now) {
     throw new ConnectError("key.expire_time: must be in the future", Code.InvalidArgument);
   }

@@ -18,6 +18,7 @@ import { isUsageCursor, isUsageGroupCursor, type UsageAggregateQuery, type Usage
 import { callerOf } from "./caller.js";
 import { invalidPageToken, nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseOrgName, parseTeamName } from "./resource-names.js";
+import { checkedTimestamp } from "./timestamp-field.js";
 import { createChunker, csvRecord } from "./usage-csv.js";
 import { BUCKET_NAME, DIMENSION_NAME, recordMessage, resourceNamer, totalsMessage, VERB_NAME } from "./usage-messages.js";
 
@@ -41,9 +42,14 @@ type Query = Omit<UsageAggregateQuery, "after" | "limit">;
 /**
  * A range bound as the ledger compares it: rows carry whole milliseconds, so a bound with
  * sub-millisecond nanos is raised to the next millisecond — `[start, end)` then holds exactly
- * (rounding to the nearest, as `timestampDate` does, counts a row just before `start`).
+ * (rounding to the nearest, as `timestampDate` does, counts a row just before `start`). A bound
+ * outside a Timestamp's range (the binary form carries any int64) is refused: as a Date it is
+ * invalid or before Postgres's first timestamp, and the query would fail as `internal`.
  */
-const boundDate = (ts: Timestamp): Date => new Date(Number(ts.seconds) * 1000 + Math.ceil(ts.nanos / 1_000_000));
+const boundDate = (ts: Timestamp, field: string): Date => {
+  checkedTimestamp(ts, field);
+  return new Date(Number(ts.seconds) * 1000 + Math.ceil(ts.nanos / 1_000_000));
+};
 
 /**
  * `switchboard.v1.UsageService`: reports straight from the ledger, the authority for money, so
@@ -93,7 +99,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     };
   };
 
-  const queryOf = async (req: QueryUsageRequest, ctx: HandlerContext): Promise<Query> => {
+  const queryOf = async (req: QueryUsageRequest, ctx: HandlerContext, prefix = ""): Promise<Query> => {
     const groupBy = req.groupBy.map((d) => {
       const name = DIMENSION_NAME[d];
       if (name === undefined) throw new ConnectError("group_by: dimensions must be set", Code.InvalidArgument);
@@ -101,7 +107,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     });
     if (groupBy.includes("tag") && req.groupByTag === "") throw new ConnectError("group_by_tag: required when grouping by tag", Code.InvalidArgument);
     const bucket = BUCKET_NAME[req.bucket];
-    const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!), boundDate(req.endTime!), req.filter);
+    const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!, `${prefix}start_time`), boundDate(req.endTime!, `${prefix}end_time`), req.filter);
     return { ...range, groupBy, ...(bucket === undefined ? {} : { bucket }), tagKey: req.groupByTag };
   };
 
@@ -139,7 +145,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     },
 
     async listUsageRecords(req, ctx) {
-      const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!), boundDate(req.endTime!), req.filter);
+      const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!, "start_time"), boundDate(req.endTime!, "end_time"), req.filter);
       const hash = `ListUsageRecords ${toJsonString(ListUsageRecordsRequestSchema, { ...req, pageSize: 0, pageToken: "" })}`;
       const after = pageRequest(1, req.pageToken, hash).after;
       if (after !== undefined && !isUsageCursor(after)) throw invalidPageToken();
@@ -152,7 +158,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
 
     async *exportUsage(req, ctx) {
       if (req.query === undefined) throw new ConnectError("query: required", Code.InvalidArgument);
-      const query = await queryOf(req.query, ctx);
+      const query = await queryOf(req.query, ctx, "query.");
       const chunker = createChunker(CHUNK_BYTES);
       const emit = (text: string) => chunker.push(text);
       const out = (bytes: Uint8Array | undefined) => (bytes === undefined ? [] : [create(ExportUsageResponseSchema, { csvChunk: bytes })]);

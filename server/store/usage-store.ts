@@ -85,7 +85,7 @@ export interface UsageGroupCursors {
 
 /** Summed figures; every one exact (integer sums in Postgres). */
 export interface UsageTotalsRow {
-  /** Distinct request ids. */
+  /** Distinct request ids of each key (logical requests). */
   requests: bigint;
   /** Provider attempts (rows with attempt ≥ 1). */
   attempts: bigint;
@@ -148,7 +148,12 @@ export interface UsageStore {
   names(ids: { orgIds: readonly string[]; teamIds: readonly string[]; keyIds: readonly string[] }): Promise<TenancyNames>;
 }
 
-const SUMS = sql<string>`count(distinct request_id) as requests,
+/**
+ * A logical request is one RPC of one caller: request ids are the caller's own `x-request-id`
+ * when well-formed, so they are counted per key (a key is in one org) — two callers that both
+ * number their requests 1, 2, 3 … made different requests.
+ */
+const SUMS = sql<string>`count(distinct (key_id, request_id)) as requests,
   count(*) filter (where attempt > 0) as attempts,
   coalesce(sum(input_tokens), 0)::bigint as input_tokens,
   coalesce(sum(output_tokens), 0)::bigint as output_tokens,
