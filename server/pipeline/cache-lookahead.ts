@@ -1,5 +1,5 @@
 import type { LookupResult, ResponseCache } from "../cache/response-cache.js";
-import { cachePlanOf, readsCache, type CachePlan, type CachePlanDeps } from "./cache-plan.js";
+import { cachePlanOf, maxAgeOf, readsCache, type CachePlan, type CachePlanDeps } from "./cache-plan.js";
 import type { CallMeta, EmbedCall, ModelCall, Stage } from "./model-call.js";
 
 /** An exact-cache lookup started ahead of the cache stage, with what it was started for. */
@@ -49,7 +49,7 @@ export function createCacheLookahead(deps: CacheLookaheadDeps): CacheLookahead {
     if (!readsCache(meta)) return;
     const plan = cachePlanOf(planDeps, meta, kind, request);
     if (plan === undefined) return;
-    const lookup = deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
+    const lookup = deps.cache.lookup(plan.scope, plan.key, maxAgeOf(plan, meta));
     // `lookup` reports backend failures as `unavailable`; should it ever reject, a lookup nobody
     // takes (the call was refused in between) must not become an unhandled rejection.
     lookup.catch(() => undefined);

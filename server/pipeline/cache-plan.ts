@@ -37,6 +37,16 @@ export function cachePlanOf(deps: CachePlanDeps, meta: CallMeta, kind: "chat" | 
   return { scope: { orgId, route: route.alias }, route, key };
 }
 
+/**
+ * The oldest entry the call may be answered with (ms): its own `max_age`, and never older than the
+ * route's TTL as it is now (an entry written under a longer TTL the route has since shortened is
+ * stale by the route's own rule: `CachePolicy.max_age` "Unset: the route's TTL decides").
+ */
+export function maxAgeOf(plan: CachePlan, meta: CallMeta): number {
+  const asked = meta.cache.maxAgeMs;
+  return asked === undefined ? plan.route.cache.ttlMs : Math.min(asked, plan.route.cache.ttlMs);
+}
+
 /** Whether the call's cache mode reads the cache (`bypass` and `refresh` never do). */
 export function readsCache(meta: CallMeta): boolean {
   return meta.cache.mode !== "bypass" && meta.cache.mode !== "refresh";

@@ -11,7 +11,7 @@ import type { ModelChunk } from "../providers/model.js";
 import { afterThisTurn } from "../runtime/after-this-turn.js";
 import type { CacheLookahead } from "./cache-lookahead.js";
 import type { HitRateGuess } from "../cache/hit-rate-guess.js";
-import { cachePlanOf, type CachePlan } from "./cache-plan.js";
+import { cachePlanOf, maxAgeOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
 import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelPipeline, ModelStream, ModelStreamResult, Stage } from "./model-call.js";
 
@@ -68,7 +68,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     // then adds a key a new hidden class every time (bench/README.md, "Memory per call in flight").
     return { scope: plan.scope, route: plan.route, key: plan.key, started: ahead.lookup };
   };
-  const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => plan.started ?? deps.cache.lookup(plan.scope, plan.key, meta.cache.maxAgeMs);
+  const exactLookup = (plan: Plan, meta: CallMeta): Promise<LookupResult> => plan.started ?? deps.cache.lookup(plan.scope, plan.key, maxAgeOf(plan, meta));
   const record = (plan: Plan | undefined, meta: CallMeta, status: CacheStatusName, saved?: bigint) => {
     if (plan === undefined) return;
     deps.stats.record(plan.scope.orgId, plan.scope.route, status, saved);
@@ -142,8 +142,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     const hit = await deps.semantic.lookup(scope, semantic, plan.route.cache.semanticThreshold);
     if (hit !== undefined) {
       const entry = await deps.cache.read(hit.entryKey);
-      const maxAge = call.meta.cache.maxAgeMs;
-      if (entry?.kind === "chat" && (maxAge === undefined || now() - entry.storedAt <= maxAge)) return { entry, status: "hit_semantic" };
+      if (entry?.kind === "chat" && now() - entry.storedAt <= maxAgeOf(plan, call.meta)) return { entry, status: "hit_semantic" };
       if (entry === undefined) deps.semantic.forget(scope, hit.entryKey);
     }
     return { status: "miss", semantic };
