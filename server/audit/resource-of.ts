@@ -4,6 +4,9 @@ import { isReflectMessage, reflect, type ReflectMessage } from "@bufbuild/protob
 /** The longest resource name recorded; anything longer (only an unvalidated request has one) is cut. */
 export const MAX_RESOURCE_CHARS = 512;
 
+/** Collections whose name is not the `*_id` field's stem plus `s` (`rate_limit_id` → `rate-limits`). */
+const COLLECTIONS: Readonly<Record<string, string>> = { rate_limit_id: "rate-limits", policy_id: "guardrail-policies" };
+
 /**
  * The resource a request or response is about, by the AIP conventions the schema follows: its
  * `name`; else the `name` of its first message field that has one (`UpdateKeyRequest.key.name`,
@@ -26,7 +29,7 @@ export function resourceOf(schema: DescMessage, message: unknown): string {
   const idField = r.fields.find((f) => f.name.endsWith("_id") && f.name !== "request_id" && f.fieldKind === "scalar" && f.scalar === ScalarType.STRING);
   const id = idField === undefined ? "" : (r.get(idField) as string);
   if (idField !== undefined && id !== "") {
-    const collection = `${idField.name.slice(0, -"_id".length)}s`;
+    const collection = COLLECTIONS[idField.name] ?? `${idField.name.slice(0, -"_id".length)}s`;
     return cut(parent === "" ? `${collection}/${id}` : `${parent}/${collection}/${id}`);
   }
   return cut(parent);

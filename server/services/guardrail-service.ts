@@ -9,6 +9,7 @@ import {
   GuardrailService,
   type GuardrailPolicy,
 } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
 import { evaluateText } from "../guardrails/evaluate.js";
@@ -161,11 +162,13 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       if (updated === undefined) throw new ConnectError(`guardrail policy ${req.policy.name} not found`, Code.NotFound);
       if (updated === "conflict") throw new ConnectError(`guardrail policy ${req.policy.name} was changed concurrently; read it again and retry`, Code.Aborted);
       if ("kind" in updated) throw attachmentGone(req.policy.attachments, updated.name);
+      noteAudit(ctx, { resource: req.policy.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(record)), after: auditSnapshot(GuardrailPolicySchema, toPolicy(updated)) });
       return refreshed({ policy: toPolicy(updated) });
     },
     async deleteGuardrailPolicy(req, ctx) {
       const { scope, record } = await load(ctx, req.name, true);
       if (!(await deps.policies.delete(scope.orgId, record.policyId))) throw new ConnectError(`guardrail policy ${req.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(record)) });
       return refreshed({});
     },
     async evaluateGuardrailPolicy(req) {
