@@ -31,6 +31,12 @@ function onClock(deps: Partial<DispatcherDeps> = {}) {
   };
 }
 
+/** What a unary chat or a stream over `route` ends with: the error thrown, or the stream's failure. */
+async function failureOf(t: ReturnType<typeof onClock>, d: ReturnType<ReturnType<typeof onClock>["over"]>, op: "chat" | "chatStream", r: ReturnType<typeof route>): Promise<unknown> {
+  if (op === "chat") return d.chat(r, chatRequest(), t.opts()).catch((e: unknown) => e);
+  return (await drain(d.chatStream(r, chatRequest(), t.opts()).chunks)).error;
+}
+
 /** A script step that answers with `step` once the clock has moved to 10 ms before the 1 s deadline. */
 const at10msLeft =
   (clock: { t: number }, step: ScriptStep) =>
@@ -107,7 +113,7 @@ describe("a failure near the deadline", () => {
       });
       const r = route([{ provider: "a", model: "m" }], { retry: { maxAttempts: 3 } });
       const d = t.over([a]);
-      const error = op === "chat" ? await d.chat(r, chatRequest(), t.opts()).catch((e: unknown) => e) : (await drain(d.chatStream(r, chatRequest(), t.opts()).chunks)).error;
+      const error = await failureOf(t, d, op, r);
       expect(asConnect(error).code).toBe(Code.DeadlineExceeded);
       expect(a.calls).toHaveLength(1);
     },
@@ -146,7 +152,7 @@ describe("a failure near the deadline", () => {
       const a = createScriptedProvider({ kind: "a", script: at10msLeft(t.clock, fail("server_error", { httpStatus: 503 })) });
       const r = route([{ provider: "a", model: "m" }], { retry: { maxAttempts: 1 } });
       const d = t.over([a]);
-      const error = op === "chat" ? await d.chat(r, chatRequest(), t.opts()).catch((e: unknown) => e) : (await drain(d.chatStream(r, chatRequest(), t.opts()).chunks)).error;
+      const error = await failureOf(t, d, op, r);
       expect(asConnect(error).code).toBe(Code.Unavailable);
       expect(a.calls).toHaveLength(1);
     },
