@@ -26,6 +26,22 @@ export interface AttemptRecord {
   error?: string;
   /** Whether this attempt was a hedged twin of an earlier one. */
   hedged: boolean;
+  /**
+   * An attempt of the embedding call a semantic-cache lookup made for this call (billed with it,
+   * and before its own attempts), not an attempt at answering it: retries and fallbacks are
+   * counted within each call, and the answer's tokens are never this attempt's.
+   */
+  semanticLookup?: true;
+}
+
+/** The attempts that tried to answer the call: `attempts` without a semantic lookup's ({@link AttemptRecord.semanticLookup}). */
+export function answerAttempts(attempts: readonly AttemptRecord[]): readonly AttemptRecord[] {
+  return attempts.some((a) => a.semanticLookup === true) ? attempts.filter((a) => a.semanticLookup !== true) : attempts;
+}
+
+/** Whether `b` follows `a` within the same model call (a move from one to the other is a retry or a fallback). */
+export function sameCall(a: AttemptRecord, b: AttemptRecord): boolean {
+  return a.semanticLookup === b.semanticLookup;
 }
 
 /** What an attempt is, known when it starts. */

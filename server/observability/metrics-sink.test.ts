@@ -40,6 +40,13 @@ describe("metrics sink", () => {
     expect(moves([attempt(0, "unavailable"), attempt(0, "unavailable"), attempt(1, "success"), attempt(2, "cancelled", true)])).toEqual({ retries: 1, fallbacks: 1 });
   });
 
+  it("counts moves within a call: a semantic lookup's embedding attempts, reported first, are a call of their own", () => {
+    const lookup = (targetIndex: number, outcome: AttemptRecord["outcome"]): AttemptRecord => ({ ...attempt(targetIndex, outcome), semanticLookup: true });
+    // The lookup's retry counts; the chat's first attempt, on target 0 like the lookup's, is no retry, nor its target 0 after the lookup's 1 a fallback.
+    expect(moves([lookup(0, "unavailable"), lookup(0, "success"), attempt(0, "success")])).toEqual({ retries: 1, fallbacks: 0 });
+    expect(moves([lookup(1, "success"), attempt(0, "success")])).toEqual({ retries: 0, fallbacks: 0 });
+  });
+
   it("labels only routes that resolve, never key ids; counts refusals by detail type and prices every attempt", async () => {
     const metrics = createMetrics({ processMetrics: false });
     const sink = createMetricsSink({ metrics, routes: { resolve: (alias) => (alias === "known" ? {} : undefined) }, cost: (_p, _m, u) => BigInt(u.inputTokens * 3) });

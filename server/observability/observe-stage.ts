@@ -1,6 +1,6 @@
 import { ConnectError } from "@connectrpc/connect";
 import { afterCall } from "../after-call.js";
-import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { answerAttempts, type AttemptRecord } from "../dispatch/attempt-record.js";
 import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
 import type { CacheStatusName, CallMeta, EmbedCallResult, ModelCallResult, ModelPipeline, ModelStream, Stage } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
@@ -31,7 +31,7 @@ export interface CallObservation {
   /** Provider and model that answered (the last attempt's when it failed; empty when none ran). */
   provider: string;
   model: string;
-  /** Every attempt, failed ones included (empty for a cache hit or a call refused before dispatch). */
+  /** Every attempt, failed ones included (a semantic lookup's embedding ones first; empty for an exact cache hit or a call refused before dispatch). */
   attempts: readonly AttemptRecord[];
   costMicrosUsd: bigint;
   /** How the cache took part; undefined when the call failed. */
@@ -251,9 +251,9 @@ function capture(text: string, toolCalls: ReadonlyArray<{ name: string; argument
   };
 }
 
-/** The winning attempt's tokens (a stream's answer): the last successful attempt, if any. */
+/** The winning attempt's tokens (a stream's answer): the last successful attempt at answering, if any. */
 function winnerUsage(attempts: readonly AttemptRecord[]): TokenUsage | undefined {
-  return attempts.findLast((a) => a.outcome === "success")?.usage;
+  return answerAttempts(attempts).findLast((a) => a.outcome === "success")?.usage;
 }
 
 function errorName(err: unknown): string {

@@ -4,6 +4,7 @@ import { refusedRoute } from "../auth/access-denial.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
+import { answerAttempts } from "../dispatch/attempt-record.js";
 import { ROUTE_ALIAS, ROUTE_ALIAS_RULE } from "../dispatch/route-spec.js";
 import { bearerToken } from "../interceptors/auth.js";
 import { codeName } from "../interceptors/telemetry.js";
@@ -361,7 +362,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
 async function streamSummary(route: string, stream: ModelStream, end: StreamEnd, deadlinePassed: boolean): Promise<CallSummary> {
   const r = await stream.result();
   const usage = sumUsage([
-    { usage: end.tokens ?? r.attempts.at(-1)?.usage ?? emptyUsage(true), provider: r.provider, model: r.model, attempts: r.attempts, costMicrosUsd: r.costMicrosUsd, cacheStatus: r.cacheStatus },
+    { usage: end.tokens ?? answerAttempts(r.attempts).at(-1)?.usage ?? emptyUsage(true), provider: r.provider, model: r.model, attempts: r.attempts, costMicrosUsd: r.costMicrosUsd, cacheStatus: r.cacheStatus },
   ]);
   const terminal = end.kind === "failed_mid_stream" ? failureTerminal(end.error, deadlinePassed, usage).type : end.kind;
   return callSummaryOf(route, usage, { terminal, ...(end.firstTokenAt === undefined ? {} : { firstTokenAt: end.firstTokenAt }) });

@@ -13,6 +13,8 @@ import type { CacheLookahead } from "./cache-lookahead.js";
 import type { HitRateGuess } from "../cache/hit-rate-guess.js";
 import { cachePlanOf, maxAgeOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
+import { failedCallAccounting } from "./dispatch-pipeline.js";
+import { withLookupBilling, type LookupBilling } from "./semantic-lookup-billing.js";
 import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelPipeline, ModelStream, ModelStreamResult, Stage } from "./model-call.js";
 
 /** Dependencies of {@link createCacheStage}. */
@@ -42,11 +44,24 @@ export interface CacheStageDeps {
 /** The call's plan, with the exact lookup started for its key ahead of this stage, if one was. */
 type Plan = CachePlan & { started?: Promise<LookupResult> };
 
+/** A chat call's semantic query (undefined: exact only), and what its embedding call was billed, if one was made. */
+interface SemanticProbe {
+  query?: SemanticQuery;
+  billed?: LookupBilling;
+}
+/** No semantic lookup (shared: nothing allocated for the calls of exact-only routes). */
+const EXACT_ONLY: SemanticProbe = Object.freeze({});
+
 /**
  * The response-cache stage (exact, then semantic), outside the budget stage so a hit costs 0 and
  * books nothing on a budget (a reservation started ahead of it, on a route that mostly misses, is
  * given back). A call takes part when its route has a cache TTL and the call
  * has a caller (the tenant is part of every key); otherwise it passes through as `bypass`.
+ *
+ * On a semantic route with an `embeddingRoute`, the lookup embeds the prompt with an embed call
+ * through the stages inside (so it is reserved, settled and written to the ledger as its own call
+ * under the request's id, like any Embed call); its attempts and cost are added to what the call
+ * reports, hit or miss (`withLookupBilling`), so a semantic hit costs what its embedding did.
  *
  * Per request (`CallMeta.cache`): `bypass` neither looks up nor stores; `no_store` looks up but
  * does not store; `refresh` skips the lookup and replaces the entry; `maxAgeMs` refuses older
@@ -98,15 +113,16 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
   };
   const semanticScope = (plan: Plan, meta: CallMeta): SemanticScope => ({ ...plan.scope, verb: meta.verb });
 
-  /** The semantic query of a chat call on a semantic route, or undefined (exact only). */
-  const semanticQueryOf = async (plan: Plan, call: ModelCall, next: ModelPipeline): Promise<SemanticQuery | undefined> => {
-    if (!plan.route.cache.semantic) return undefined;
+  /** The semantic query of a chat call on a semantic route (none: exact only), with what its embedding was billed. */
+  const semanticQueryOf = async (plan: Plan, call: ModelCall, next: ModelPipeline): Promise<SemanticProbe> => {
+    if (!plan.route.cache.semantic) return EXACT_ONLY;
     const probe = semanticProbeOf(call.request, call.meta.userContentMessages, {
       template: call.meta.template ?? null,
       targets: plan.route.targets.map((t) => [t.provider, t.model, t.params]),
     });
-    if (probe === undefined) return undefined;
+    if (probe === undefined) return EXACT_ONLY;
     let vector: Float32Array;
+    let billed: LookupBilling | undefined;
     const embeddingRoute = plan.route.cache.embeddingRoute;
     if (embeddingRoute === undefined) {
       vector = localEmbedding(probe.text);
@@ -117,56 +133,70 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
           meta: { ...meta, verb: "embed", route: embeddingRoute, cache: { mode: "bypass" } },
           request: { model: "", inputs: [probe.text], inputType: "query" },
         });
+        billed = { attempts: embedded.attempts, costMicrosUsd: embedded.costMicrosUsd };
         vector = unit(Float32Array.from(embedded.response.vectors[0] ?? []));
       } catch (err) {
         deps.onError?.("semantic embedding", err);
-        return undefined;
+        // The call goes on uncached; what the failed embedding still billed is reported with it.
+        const spent = failedCallAccounting(err);
+        return spent === undefined ? EXACT_ONLY : { billed: { attempts: spent.attempts, costMicrosUsd: spent.costMicrosUsd } };
       }
     }
-    return { vector, context: probe.context, signature: promptSignature(probe.text) };
+    return { query: { vector, context: probe.context, signature: promptSignature(probe.text) }, ...(billed === undefined ? {} : { billed }) };
   };
 
-  /** A cached chat answer for `call`: exact first, then semantic; or the reason there is none. */
+  /**
+   * A cached chat answer for `call`: exact first, then semantic; or the reason there is none. Either
+   * way, what the semantic lookup's embedding was billed (`lookup`), for the call to report.
+   */
   const lookupChat = async (
     plan: Plan,
     call: ModelCall,
     next: ModelPipeline,
-  ): Promise<{ entry: Extract<CacheEntry, { kind: "chat" }>; status: "hit_exact" | "hit_semantic" } | { status: "miss" | "bypass"; semantic?: SemanticQuery }> => {
-    if (call.meta.cache.mode === "refresh") return { status: "miss", ...(await semanticOnly(plan, call, next)) };
+  ): Promise<
+    | { entry: Extract<CacheEntry, { kind: "chat" }>; status: "hit_exact" | "hit_semantic"; lookup?: LookupBilling }
+    | { status: "miss" | "bypass"; semantic?: SemanticQuery; lookup?: LookupBilling }
+  > => {
+    if (call.meta.cache.mode === "refresh") {
+      const probe = await semanticQueryOf(plan, call, next);
+      return { status: "miss", semantic: probe.query, lookup: probe.billed };
+    }
     const exact = await exactLookup(plan, call.meta);
     if (exact.status === "unavailable") return { status: "bypass" };
     if (exact.status === "hit" && exact.entry.kind === "chat") return { entry: exact.entry, status: "hit_exact" };
-    const semantic = await semanticQueryOf(plan, call, next);
-    if (semantic === undefined) return { status: "miss" };
+    const probe = await semanticQueryOf(plan, call, next);
+    const semantic = probe.query;
+    if (semantic === undefined) return { status: "miss", lookup: probe.billed };
     const scope = semanticScope(plan, call.meta);
     const hit = await deps.semantic.lookup(scope, semantic, plan.route.cache.semanticThreshold);
     if (hit !== undefined) {
       const entry = await deps.cache.read(hit.entryKey);
-      if (entry?.kind === "chat" && now() - entry.storedAt <= maxAgeOf(plan, call.meta)) return { entry, status: "hit_semantic" };
+      if (entry?.kind === "chat" && now() - entry.storedAt <= maxAgeOf(plan, call.meta)) return { entry, status: "hit_semantic", lookup: probe.billed };
       if (entry === undefined) deps.semantic.forget(scope, hit.entryKey);
     }
-    return { status: "miss", semantic };
+    return { status: "miss", semantic, lookup: probe.billed };
   };
-  const semanticOnly = async (plan: Plan, call: ModelCall, next: ModelPipeline) => {
-    const semantic = await semanticQueryOf(plan, call, next);
-    return semantic === undefined ? {} : { semantic };
-  };
-  const hitResult = (entry: CacheEntry, status: CacheStatusName): ModelStreamResult => ({
-    provider: entry.provider,
-    model: entry.model,
-    attempts: [],
-    costMicrosUsd: 0n,
-    cacheStatus: status,
-  });
+  /** A hit's result: nothing answered it but the cache; only its lookup's embedding, if one was made, was billed. */
+  const hitResult = (entry: CacheEntry, status: CacheStatusName, lookup?: LookupBilling): ModelStreamResult =>
+    withLookupBilling(
+      {
+        provider: entry.provider,
+        model: entry.model,
+        attempts: [],
+        costMicrosUsd: 0n,
+        cacheStatus: status,
+      },
+      lookup,
+    );
   /** A hit as a pipeline answering from the entry, passed through `screen` (the output guardrails) when given. */
-  const screened = (entry: Extract<CacheEntry, { kind: "chat" }>, status: CacheStatusName): Pick<ModelPipeline, "chat" | "chatStream"> => {
+  const screened = (entry: Extract<CacheEntry, { kind: "chat" }>, status: CacheStatusName, lookup: LookupBilling | undefined): Pick<ModelPipeline, "chat" | "chatStream"> => {
     const answer: ModelPipeline = {
-      chat: () => Promise.resolve({ response: entry.response, ...hitResult(entry, status) }),
+      chat: () => Promise.resolve({ response: entry.response, ...hitResult(entry, status, lookup) }),
       chatStream: () => ({
         chunks: (async function* () {
           yield* replayChunks(entry.response, { model: entry.model, provider: entry.provider, cacheStatus: status });
         })(),
-        result: () => Promise.resolve(hitResult(entry, status)),
+        result: () => Promise.resolve(hitResult(entry, status, lookup)),
       }),
       embed: () => Promise.reject(new Error("a chat hit answers no embed call")),
     };
@@ -185,14 +215,15 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         return lookupChat(plan, call, next).then((found) => {
           if ("entry" in found) {
             record(plan, call.meta, found.status, found.entry.costMicrosUsd);
-            return screened(found.entry, found.status).chat(call);
+            return screened(found.entry, found.status, found.lookup).chat(call);
           }
           return next.chat(call).then((result) => {
             record(plan, call.meta, found.status);
+            // The entry keeps the answer's own cost (what a later hit saves), not the lookup's.
             if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
               storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
             }
-            return { ...result, cacheStatus: found.status };
+            return withLookupBilling({ ...result, cacheStatus: found.status }, found.lookup);
           });
         });
       }),
@@ -202,9 +233,9 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       let settle!: (r: Promise<ModelStreamResult>) => void;
       const result = new Promise<ModelStreamResult>((resolve) => (settle = resolve));
       /** The provider's stream, reported as `status`; with `keep`, stored once it completed. */
-      const forward = async function* (status: CacheStatusName, keep?: { plan: Plan; semantic: SemanticQuery | undefined }): AsyncGenerator<ModelChunk> {
+      const forward = async function* (status: CacheStatusName, keep?: { plan: Plan; semantic: SemanticQuery | undefined }, lookup?: LookupBilling): AsyncGenerator<ModelChunk> {
         const inner = next.chatStream(call);
-        settle(inner.result().then((r) => ({ ...r, cacheStatus: status })));
+        settle(inner.result().then((r) => withLookupBilling({ ...r, cacheStatus: status }, lookup)));
         const assembled = createStreamAssembler();
         for await (const chunk of inner.chunks) {
           if (keep !== undefined) assembled.add(chunk);
@@ -228,12 +259,12 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         const found = await lookupChat(plan, call, next);
         if ("entry" in found) {
           record(plan, call.meta, found.status, found.entry.costMicrosUsd);
-          settle(Promise.resolve(hitResult(found.entry, found.status)));
-          yield* screened(found.entry, found.status).chatStream(call).chunks;
+          settle(Promise.resolve(hitResult(found.entry, found.status, found.lookup)));
+          yield* screened(found.entry, found.status, found.lookup).chatStream(call).chunks;
           return;
         }
         record(plan, call.meta, found.status);
-        yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic });
+        yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic }, found.lookup);
       };
       return { chunks: chunks(), result: () => result };
     },

@@ -98,9 +98,12 @@ export interface ModelCallResult {
   /** Provider kind and model that answered (from the winning attempt, or the cache). */
   provider: string;
   model: string;
-  /** Every attempt, failed ones included (empty for a cache hit). */
+  /**
+   * Every attempt, failed ones included (empty for an exact cache hit). A semantic lookup's
+   * embedding attempts come first, marked `semanticLookup` (the only ones of a semantic hit).
+   */
   attempts: readonly AttemptRecord[];
-  /** Cost of every attempt, in micro-USD (0 for a cache hit). */
+  /** Cost of every attempt, in micro-USD (0 for an exact cache hit). */
   costMicrosUsd: bigint;
   cacheStatus: CacheStatusName;
 }

@@ -6,7 +6,7 @@ import { startMoneyHarness, words, type MoneyHarness } from "../limits/money-har
 import type { BudgetRef } from "../limits/budget-reservation.js";
 import { createRateLimiter, type RateLimitRule } from "../limits/rate-limiter.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import type { ModelChunk, ModelRequest } from "../providers/model.js";
+import { emptyUsage, type ModelChunk, type ModelRequest } from "../providers/model.js";
 import { createMemoryState } from "../store/state/memory-state.js";
 import { createScriptedPipeline } from "../verbs/testing/scripted-pipeline.js";
 import type { ModelPipeline } from "./model-call.js";
@@ -107,6 +107,24 @@ describe("rate-limit stage", () => {
       expect((await outcome(pipeline.chat({ meta: h.meta(), request: ask("c") })))?.code).toBe(Code.ResourceExhausted);
       await state.close();
     }
+  });
+});
+
+describe("rate-limit stage: a semantic lookup's embedding reported with the call", () => {
+  it("corrects the call's tokens with its own attempts only (the lookup's embed call was counted as its own call, inside the cache)", async () => {
+    const state = createMemoryState();
+    const limiter = createRateLimiter({ state });
+    const corrected: number[] = [];
+    const spying = { ...limiter, correctTokens: (ticket: Parameters<typeof limiter.correctTokens>[0], used: number) => (corrected.push(used), limiter.correctTokens(ticket, used)) };
+    const rules: RateLimitRule[] = [{ id: "orgs/acme/rate-limits/tpm", level: "key", tokensPerMinute: 1_000_000 }];
+    const scripted = createScriptedPipeline(() => ({ type: "answer", text: "hi", usage: { inputTokens: 30, outputTokens: 4 } }));
+    // What the cache stage hands out on a refresh (the split's requests stage then counts both dimensions).
+    const lookup = { index: 1, targetIndex: 0, provider: "p", model: "e", outcome: "success" as const, latencyMs: 1, usage: { ...emptyUsage(), inputTokens: 900 }, hedged: false, semanticLookup: true as const };
+    const withLookup: ModelPipeline = { ...scripted, chat: async (c) => { const r = await scripted.chat(c); return { ...r, attempts: [lookup, ...r.attempts.map((a) => ({ ...a, index: a.index + 1 }))] }; } };
+    const stage = createRateLimitStage({ limiter: spying, catalog: { rateRulesFor: () => rules }, logger: createLogCapture().logger })(withLookup);
+    await stage.chat({ meta: h.meta(), request: ask("a") });
+    expect(corrected).toEqual([34]);
+    await state.close();
   });
 });
 

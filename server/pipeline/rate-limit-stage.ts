@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterCall, callSafely } from "../after-call.js";
-import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { answerAttempts, type AttemptRecord } from "../dispatch/attempt-record.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import { rateLimitExceededError } from "../limits/rate-limit-error.js";
@@ -130,10 +130,15 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     );
   };
 
-  /** Counts what the attempts used beyond the estimate; off the caller's path. */
+  /**
+   * Counts what the attempts used beyond the estimate; off the caller's path. A semantic lookup's
+   * embedding attempts, reported with the call from the cache stage (inside a `requests` stage),
+   * are left out: that embed call went through the stages inside as a call of its own and was
+   * counted there.
+   */
   const correct = (ticket: RateTicket | undefined, attempts: readonly AttemptRecord[] | undefined, requestId: string): void => {
     if (ticket === undefined || ticket.tokenRules.length === 0 || attempts === undefined) return;
-    const used = attempts.reduce((n, a) => n + a.usage.inputTokens + a.usage.outputTokens, 0);
+    const used = answerAttempts(attempts).reduce((n, a) => n + a.usage.inputTokens + a.usage.outputTokens, 0);
     deps.limiter.correctTokens(ticket, used).catch((err: unknown) => {
       deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId }, "rate-limit token correction failed");
     });

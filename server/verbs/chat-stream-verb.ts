@@ -1,3 +1,4 @@
+import { answerAttempts } from "../dispatch/attempt-record.js";
 import type { ModelPipeline, ModelStream } from "../pipeline/model-call.js";
 import { emptyUsage, type CacheStatusName, type ModelChunk, type ModelFinishReason, type TokenUsage } from "../providers/model.js";
 import { buildChatCall, type ChatInput } from "./chat-request.js";
@@ -30,7 +31,8 @@ async function settle(
   let call: CallUsage;
   try {
     const r = await stream.result();
-    call = { ...r, usage: tokens(r.attempts.at(-1)?.usage) };
+    // The last attempt at answering (a semantic lookup's embedding is billed, not the answer's tokens).
+    call = { ...r, usage: tokens(answerAttempts(r.attempts).at(-1)?.usage) };
   } catch {
     // The pipeline promises a result either way; without one, report what the stream showed.
     call = { usage: tokens(undefined), provider: "", model, attempts: [], costMicrosUsd: 0n, cacheStatus: "bypass" };

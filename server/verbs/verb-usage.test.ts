@@ -56,6 +56,8 @@ describe("sumUsage", () => {
     expect(back.fallbacks).toBe(1);
     // Fallbacks are counted within a call: a new call starting on target 0 is not a move.
     expect(sumUsage([call(1, { attempts: [attempt(1, "success")] }), call(2, { attempts: [attempt(0, "success")] })]).fallbacks).toBe(0);
+    // Nor is the first attempt of a call after its semantic lookup's embedding attempts (reported with it, first).
+    expect(sumUsage([call(1, { attempts: [{ ...attempt(1, "success"), semanticLookup: true }, attempt(0, "success")] })]).fallbacks).toBe(0);
   });
 
   it("is estimated if any call was, and reports mixed cache statuses as a miss", () => {

@@ -1,4 +1,4 @@
-import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { sameCall, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { CacheStatusName, EmbedCallResult, ModelCallResult } from "../pipeline/model-call.js";
 import { emptyUsage, type TokenUsage } from "../providers/model.js";
 import type { PromptTemplateVersion } from "./templates/prompt-template.js";
@@ -60,12 +60,13 @@ function addTokens(a: TokenUsage, b: TokenUsage): TokenUsage {
   };
 }
 
-/** Moves to another target: an attempt (not a hedge) on a different target than the one before. */
+/** Moves to another target: an attempt (not a hedge) on a different target than the one before, in the same call. */
 function fallbacksOf(attempts: readonly AttemptRecord[]): number {
   let n = 0;
   for (let i = 1; i < attempts.length; i++) {
     const a = attempts[i];
-    if (a !== undefined && !a.hedged && a.targetIndex !== attempts[i - 1]?.targetIndex) n++;
+    const before = attempts[i - 1];
+    if (a !== undefined && before !== undefined && !a.hedged && sameCall(before, a) && a.targetIndex !== before.targetIndex) n++;
   }
   return n;
 }

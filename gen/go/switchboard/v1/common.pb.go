@@ -683,7 +683,8 @@ type Usage struct {
 	CachedInputTokens int64 `protobuf:"varint,3,opt,name=cached_input_tokens,json=cachedInputTokens,proto3" json:"cached_input_tokens,omitempty"`
 	// Output tokens the model spent on hidden reasoning.
 	ReasoningTokens int64 `protobuf:"varint,4,opt,name=reasoning_tokens,json=reasoningTokens,proto3" json:"reasoning_tokens,omitempty"`
-	// Total cost in integer micro-USD (1 USD = 1,000,000). Zero for cache hits.
+	// Total cost in integer micro-USD (1 USD = 1,000,000). Zero for exact cache hits; a semantic
+	// lookup through a route's `embedding_route` adds its Embed call's cost, hit or miss.
 	CostMicrosUsd int64 `protobuf:"varint,5,opt,name=cost_micros_usd,json=costMicrosUsd,proto3" json:"cost_micros_usd,omitempty"`
 	// Provider kind that produced the answer.
 	Provider string `protobuf:"bytes,6,opt,name=provider,proto3" json:"provider,omitempty"`

@@ -285,7 +285,8 @@ export type Usage = Message<"switchboard.v1.Usage"> & {
   reasoningTokens: bigint;
 
   /**
-   * Total cost in integer micro-USD (1 USD = 1,000,000). Zero for cache hits.
+   * Total cost in integer micro-USD (1 USD = 1,000,000). Zero for exact cache hits; a semantic
+   * lookup through a route's `embedding_route` adds its Embed call's cost, hit or miss.
    *
    * @generated from field: int64 cost_micros_usd = 5;
    */

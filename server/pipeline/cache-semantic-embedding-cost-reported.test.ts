@@ -1,0 +1,126 @@
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { createCacheStats } from "../cache/cache-stats.js";
+import { createResponseCache } from "../cache/response-cache.js";
+import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
+import { attachAttempts, type AttemptRecord } from "../dispatch/attempt-record.js";
+import type { Dispatcher } from "../dispatch/dispatcher.js";
+import { withDefaults, type ResolvedRoute } from "../dispatch/route-types.js";
+import { emptyUsage, type ModelChunk } from "../providers/model.js";
+import { createMemoryState } from "../store/state/memory-state.js";
+import { createScriptedPipeline, type Script } from "../verbs/testing/scripted-pipeline.js";
+import { laterTurn } from "../runtime/after-this-turn.testing.js";
+import { createCacheStage } from "./cache-stage.js";
+import { testCallMeta } from "./call-meta.testing.js";
+import { createDispatchPipeline } from "./dispatch-pipeline.js";
+import type { CacheModeName, ModelCall, ModelPipeline } from "./model-call.js";
+
+// README: "Every response carries `usage`: tokens, cost in integer micro-USD, …, every attempt
+// (failed ones included)"; RouteCachePolicy.embedding_route: "its cost is billed like any Embed
+// call". The embedding call the semantic lookup makes is billed to the caller (the usage stage
+// inside the cache stage records it under the same request id), so the call's reported usage
+// must include it — a semantic hit must not report cost 0 and no attempts for a request the
+// ledger billed.
+
+const table: Record<string, ResolvedRoute> = {
+  cached: withDefaults({ alias: "cached", targets: [{ provider: "openai", model: "m" }], cache: { ttlMs: 60_000, semantic: true, embeddingRoute: "embed" } }),
+  embed: withDefaults({ alias: "embed", targets: [{ provider: "openai", model: "e" }] }),
+};
+/** Embeddings cost 50 (all alike: every paraphrase is a semantic candidate), answers 120. */
+const script: Script = (c) =>
+  "inputs" in c.request ? { type: "embed", vectors: [[0.6, 0.8]], costMicrosUsd: 50n, model: "e" } : { type: "answer", text: "Paris", costMicrosUsd: 120n };
+
+function cacheOver(inner: ModelPipeline): ModelPipeline {
+  const state = createMemoryState();
+  return createCacheStage({
+    cache: createResponseCache({ state }),
+    semantic: createSemanticCache({ state }),
+    stats: createCacheStats({ state }),
+    routes: { resolve: (alias) => table[alias] },
+  })(inner) as ModelPipeline;
+}
+
+const call = (text: string, mode: CacheModeName = "default"): ModelCall => ({
+  meta: testCallMeta({ route: "cached", userContentMessages: [0], cache: { mode } }),
+  request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] },
+});
+
+async function drain(chunks: AsyncIterable<ModelChunk>): Promise<void> {
+  for await (const _ of chunks);
+}
+
+describe("semantic cache with an embedding route: the embedding call's cost in the reported usage", () => {
+  it("reports the billed embedding call on a semantic hit and on a miss", async () => {
+    const inner = createScriptedPipeline(script);
+    const pipeline = cacheOver(inner);
+
+    const miss = await pipeline.chat(call("What is the capital of France?"));
+    await laterTurn();
+    const hit = await pipeline.chat(call("what's the capital of france"));
+    expect(hit.cacheStatus).toBe("hit_semantic");
+    // Two embedding calls were made and billed (50 each), one chat call (120).
+    expect(inner.calls.filter((c) => c.op === "embed")).toHaveLength(2);
+    expect({ miss: miss.costMicrosUsd, hit: hit.costMicrosUsd }).toEqual({ miss: 170n, hit: 50n });
+  });
+
+  it("lists the lookup's attempts first, marked as the lookup's and numbered with the call's in start order", async () => {
+    const pipeline = cacheOver(createScriptedPipeline(script));
+    const miss = await pipeline.chat(call("What is the capital of France?"));
+    await laterTurn();
+    const hit = await pipeline.chat(call("what's the capital of france"));
+    const shape = (a: AttemptRecord) => [a.index, a.model, a.semanticLookup === true];
+    expect(miss.attempts.map(shape)).toEqual([
+      [1, "e", true],
+      [2, "scripted-model", false],
+    ]);
+    expect(hit.attempts.map(shape)).toEqual([[1, "e", true]]);
+    // The answer's tokens are the answer's, and the provider that answered is the chat target's.
+    expect(miss.response.usage).toMatchObject({ inputTokens: 10, outputTokens: 5 });
+    expect(miss.model).toBe("scripted-model");
+  });
+
+  it("does the same for streams (the result a stream's final usage is made from)", async () => {
+    const pipeline = cacheOver(createScriptedPipeline(script));
+    const miss = pipeline.chatStream(call("What is the capital of France?"));
+    await drain(miss.chunks);
+    await laterTurn();
+    const hit = pipeline.chatStream(call("what's the capital of france"));
+    await drain(hit.chunks);
+    expect(await miss.result()).toMatchObject({ cacheStatus: "miss", costMicrosUsd: 170n });
+    expect(await hit.result()).toMatchObject({ cacheStatus: "hit_semantic", costMicrosUsd: 50n });
+    expect((await hit.result()).attempts).toHaveLength(1);
+  });
+
+  it("keeps an exact hit at cost 0 (no embedding is made for it), and the entry at the answer's own cost", async () => {
+    const inner = createScriptedPipeline(script);
+    const pipeline = cacheOver(inner);
+    await pipeline.chat(call("What is the capital of France?"));
+    await laterTurn();
+    const exact = await pipeline.chat(call("What is the capital of France?"));
+    expect(exact).toMatchObject({ cacheStatus: "hit_exact", costMicrosUsd: 0n, attempts: [] });
+    expect(inner.calls.filter((c) => c.op === "embed")).toHaveLength(1);
+  });
+
+  it("reports the embedding a refresh makes (to index the answer it stores)", async () => {
+    const pipeline = cacheOver(createScriptedPipeline(script));
+    const refreshed = await pipeline.chat(call("What is the capital of France?", "refresh"));
+    expect(refreshed).toMatchObject({ cacheStatus: "miss", costMicrosUsd: 170n });
+  });
+
+  it("reports what a failed embedding still billed when the call goes on uncached", async () => {
+    const scripted = createScriptedPipeline(script);
+    // The embed call through dispatch, timing out after its input was sent: billed at its estimate.
+    const timedOut: AttemptRecord = { index: 1, targetIndex: 0, provider: "openai", model: "e", outcome: "timeout", latencyMs: 5, usage: { ...emptyUsage(), inputTokens: 7, estimated: true }, hedged: false };
+    const dispatcher = {
+      embed: () => Promise.reject(attachAttempts(new ConnectError("timed out", Code.DeadlineExceeded), [timedOut])),
+    } as unknown as Dispatcher;
+    const embedding = createDispatchPipeline({ dispatcher, routes: { resolve: (alias) => table[alias] }, cost: (_p, _m, u) => BigInt(u.inputTokens) });
+    const pipeline = cacheOver({ chat: (c) => scripted.chat(c), chatStream: (c) => scripted.chatStream(c), embed: (c) => embedding.embed(c) });
+    const result = await pipeline.chat(call("What is the capital of France?"));
+    expect(result).toMatchObject({ cacheStatus: "miss", costMicrosUsd: 127n });
+    expect(result.attempts.map((a) => [a.outcome, a.semanticLookup === true])).toEqual([
+      ["timeout", true],
+      ["success", false],
+    ]);
+  });
+});
