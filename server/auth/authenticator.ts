@@ -44,7 +44,12 @@ export interface AuthenticatorOptions {
   lookupTimeoutMs?: number;
   /** After a failed lookup, skip the database for this long (default 1 000 ms), so an outage costs callers no waiting. */
   outageBackoffMs?: number;
-  /** Database lookups in flight at most (default 64); beyond it, new ones fail fast as in an outage. */
+  /**
+   * Lookups of keys this replica has no entry for, in flight at most (default 64); beyond it, new
+   * ones fail fast with `Unavailable`. A cached key's lookup is never refused by it: anyone can fill
+   * these slots with well-formed unknown keys, and a key revoked elsewhere must not then be served
+   * from its stale entry while the database answers (P19). The cache's size bounds those.
+   */
   maxConcurrentLookups?: number;
   /** At most one `last_used_at` write per key per this interval (default 60 000 ms). */
   lastUsedIntervalMs?: number;
@@ -93,6 +98,8 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   let skipDatabaseUntil = 0;
   let outage = false;
   let probing = false;
+  /** Lookups in flight of keys with no cache entry (bounded by `maxConcurrentLookups`). */
+  let strangers = 0;
   // Refresh ahead from four fifths of the TTL: a key is then looked up at most once per 0.8 TTL,
   // so the database sees at most 1.25× the lookups it sees without it, whatever the traffic. (At
   // half the TTL a key used every 0.6 TTL was looked up on every call instead of every other one,
@@ -105,19 +112,21 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
 
   const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
 
-  const lookup = async (hmac: string): Promise<Found> => {
+  const lookup = async (hmac: string, known: boolean): Promise<Found> => {
     if (outage && (deps.clock.now() < skipDatabaseUntil || probing)) throw new LookupUnavailable("database unreachable");
     const probe = outage;
     let pending = inFlight.get(hmac);
     if (pending === undefined || pending.generation !== forgotten) {
-      if (inFlight.size >= maxConcurrent) throw new LookupUnavailable("too many lookups in flight");
+      if (!known && strangers >= maxConcurrent) throw new LookupUnavailable("too many lookups in flight");
       const query = { answer: deps.keys.findBySecretHmac(hmac), askedAt: deps.clock.now(), generation: forgotten };
       pending = query;
       inFlight.set(hmac, query);
-      // The entry stays until the query settles, even after callers gave up waiting, so the
+      if (!known) strangers++;
+      // The count stays until the query settles, even after callers gave up waiting, so the
       // bound above counts every query really in flight.
       const settled = () => {
         if (inFlight.get(hmac) === query) inFlight.delete(hmac);
+        if (!known) strangers--;
       };
       query.answer.then(settled, settled);
     }
@@ -175,7 +184,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
     // probe asks the database, one at a time.
     if (inFlight.has(hmac) || outage) return;
     const generation = forgotten;
-    lookup(hmac).then(
+    lookup(hmac, true).then(
       (found) => void remember(hmac, found, generation),
       () => undefined,
     );
@@ -195,7 +204,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
       const generation = forgotten;
       let found: Found;
       try {
-        found = await lookup(hmac);
+        found = await lookup(hmac, cached !== undefined);
       } catch (err) {
         if (!(err instanceof LookupUnavailable)) throw err;
         if (cached !== undefined && now - cached.fetchedAt < maxStaleMs) return accept(hmac, cached, now, false);
