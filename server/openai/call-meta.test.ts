@@ -16,7 +16,10 @@ describe("call-meta", () => {
 
   it("reads the timeout from x-switchboard-timeout-ms, else the SDK's x-stainless-timeout", () => {
     expect(timeoutOf({ "x-switchboard-timeout-ms": "2500", "x-stainless-timeout": "600" })).toBe(2500);
-    expect(timeoutOf({ "x-stainless-timeout": "600" })).toBe(600_000);
+    // The TS SDK's whole seconds are rounded down (600.0–600.999 s); the Python SDK's float is exact.
+    expect(timeoutOf({ "x-stainless-timeout": "600" })).toBe(601_000);
+    expect(timeoutOf({ "x-stainless-timeout": "600.0" })).toBe(600_000);
+    expect(timeoutOf({ "x-stainless-timeout": "1.5" })).toBe(1_500);
     expect(timeoutOf({})).toBeUndefined();
     expect(() => timeoutOf({ "x-switchboard-timeout-ms": "soon" })).toThrow(OpenAIRequestError);
   });

@@ -51,8 +51,13 @@ export function timeoutOf(headers: IncomingHttpHeaders): number | undefined {
     if (!Number.isSafeInteger(n) || n <= 0) throw invalidField("x-switchboard-timeout-ms", "header x-switchboard-timeout-ms must be a positive integer");
     return n;
   }
-  const seconds = Number(headerValue(headers, "x-stainless-timeout"));
-  return Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : undefined;
+  const stainless = headerValue(headers, "x-stainless-timeout");
+  const seconds = Number(stainless);
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined;
+  // The TS SDK sends whole seconds, rounded down (`timeout: 1900` → "1"): the caller waits up to a
+  // second longer than that, so a whole number gets the second it may stand for. Past the caller's
+  // own timeout the call ends anyway, as a caller gone. The Python SDK sends a float ("600.0").
+  return /^\d+$/.test(stainless!.trim()) ? (seconds + 1) * 1000 : seconds * 1000;
 }
 
 /** The request's tags: the key's, then `metadata`, then the `x-switchboard-tags` header. */
