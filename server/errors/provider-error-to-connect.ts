@@ -2,6 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Attempt } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { ProviderError, type ProviderErrorKind } from "../providers/provider-error.js";
+import { withoutRetry, withRetryInfo } from "./retry-info.js";
 
 // STYLE.md "Error codes at the boundary": 429/5xx/529/connection → Unavailable; a timeout →
 // DeadlineExceeded; the provider rejected the content → InvalidArgument; our credential (or our
@@ -42,14 +43,20 @@ export interface ProviderFailureDetail {
  * The one mapping from a provider failure to what a caller sees: a `ConnectError` with the code
  * of the table and a `ProviderAttempts` detail. A `ProviderError`'s message is caller-safe by
  * contract; anything else is an adapter bug and becomes `Internal` "internal error" with the
- * error kept only as the cause (for the log).
+ * error kept only as the cause (for the log). A retryable failure for which the provider said how
+ * long to wait (a 429's `retry-after`) passes that delay on as a `google.rpc.RetryInfo` detail, so
+ * the caller's retry does not come back sooner than the provider allows; a broken credential or
+ * an unknown model (`Internal`) is marked {@link withoutRetry}: no retry of the caller fixes it.
  */
 export function providerErrorToConnect(err: unknown, detail: ProviderFailureDetail): ConnectError {
   const details = [
     { desc: ProviderAttemptsSchema, value: { attempts: detail.attempts, route: detail.route, requestId: detail.requestId ?? "" } },
   ];
   if (err instanceof ProviderError) {
-    return new ConnectError(detail.message ?? err.message, CODE[err.kind], undefined, details, err);
+    const out = new ConnectError(detail.message ?? err.message, CODE[err.kind], undefined, details, err);
+    if (out.code === Code.Internal) return withoutRetry(out);
+    if (out.code === Code.Unavailable && err.retryAfterMs !== undefined) return withRetryInfo(out, err.retryAfterMs);
+    return out;
   }
   return new ConnectError("internal error", Code.Internal, undefined, details, err);
 }

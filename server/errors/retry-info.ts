@@ -36,3 +36,22 @@ export function withRetryInfo(err: ConnectError, retryAfterMs: number): ConnectE
 export function retryInfoMs(err: ConnectError): number | undefined {
   return delays.get(err);
 }
+
+/** The errors {@link withoutRetry} marked. */
+const final = new WeakSet<ConnectError>();
+
+/**
+ * `err` marked as one no retry can fix although its code reads like a server fault: a provider
+ * refusing the gateway's credential, or not knowing the route's model (`Internal`). The OpenAI
+ * surface answers it with `x-should-retry: false`, as OpenAI's SDKs otherwise retry every 5xx;
+ * the clients never retry `Internal`. Returns `err`.
+ */
+export function withoutRetry(err: ConnectError): ConnectError {
+  final.add(err);
+  return err;
+}
+
+/** Whether {@link withoutRetry} marked `err`. */
+export function retryRefused(err: ConnectError): boolean {
+  return final.has(err);
+}

@@ -13,7 +13,7 @@ import {
   RateLimitExceededSchema,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { databaseUnavailable } from "../errors/database-unavailable.js";
-import { retryInfoMs } from "../errors/retry-info.js";
+import { retryInfoMs, retryRefused } from "../errors/retry-info.js";
 import { codeName } from "../interceptors/telemetry.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 import { refusedRateLimitHeaders } from "./rate-limit-headers.js";
@@ -65,8 +65,10 @@ export function httpStatusOf(code: Code): number {
  * `x-ratelimit-limit-*`, `-remaining-*` (0) and `-reset-*`; a budget refusal gets `retry-after`
  * until its period resets and `x-should-retry: false`, because OpenAI's SDKs otherwise retry
  * every 429 and waiting out a spend cap is not a retry. Any other error with a
- * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full) gets its delay as
- * `retry-after` and `retry-after-ms`. A database that cannot be reached is a 503, as `Unavailable`;
+ * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full, a provider's rate
+ * limit with its `retry-after`) gets its delay as `retry-after` and `retry-after-ms`; one no retry
+ * can fix (a provider refusing our credential or not knowing the route's model: a 500) gets
+ * `x-should-retry: false`. A database that cannot be reached is a 503, as `Unavailable`;
  * anything else is a 500 "internal error" (the caller logs the cause). `now` (epoch ms) dates the budget reset.
  */
 export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
@@ -118,6 +120,7 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
   }
   const retryMs = headers["retry-after"] === undefined ? retryInfoMs(err) : undefined;
   if (retryMs !== undefined) setRetryAfter(headers, retryMs);
+  if (retryRefused(err)) headers["x-should-retry"] = "false";
   return answer(status, headers, body);
 }
 
