@@ -1,13 +1,33 @@
 import { scrubText } from "../audit/mask.js";
 import { detectPii } from "../guardrails/pii/detect-pii.js";
+import type { PiiSpan } from "../guardrails/pii/pii-types.js";
 
 /**
  * `text` with every personal or secret value the guardrails' detector finds (emails, phones,
  * cards, IBANs, SSNs, IP addresses, keys) replaced by its kind in brackets (`[EMAIL]`), then every
- * secret-looking value the audit log masks replaced too. The request log's `redacted` mode.
+ * secret-looking value the audit log masks replaced too. The request log's `redacted` mode. With
+ * `json`, `text` is JSON text (a tool call's arguments), whose escapes are read as the break they
+ * stand for: a card after an escaped newline (`\n4111…`) follows a letter in the text, not a word.
  */
-export function redactText(text: string): string {
-  const spans = detectPii(text);
+export function redactText(text: string, json = false): string {
+  return replaced(text, detectPii(json ? escapesAsSpaces(text) : text));
+}
+
+/**
+ * `text` with every secret the guardrails' detector finds (provider, AWS and GitHub keys, JWTs,
+ * PEM private keys, Switchboard keys) replaced by `[SECRET]`, then every secret-looking value the
+ * audit log masks replaced too; personal data is kept. The request log's `full` mode.
+ */
+export function maskSecrets(text: string, json = false): string {
+  return replaced(text, detectPii(json ? escapesAsSpaces(text) : text, ["SECRET"]));
+}
+
+/** JSON text with each escape (`\n`, `\"`, `\u00e9`) as spaces of its length: offsets are kept. */
+function escapesAsSpaces(json: string): string {
+  return json.replace(/\\(?:u[0-9A-Fa-f]{4}|[^u])/g, (e) => " ".repeat(e.length));
+}
+
+function replaced(text: string, spans: readonly PiiSpan[]): string {
   let out = "";
   let at = 0;
   for (const s of spans) {

@@ -1,11 +1,10 @@
-import { scrubText } from "../audit/mask.js";
 import type { CallMeta } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import type { RequestLogRow } from "../store/request-log-store.js";
 import { storableCopy } from "../store/storable-text.js";
 import { outcomeCode } from "./code-name.js";
 import type { CallObservation, CallSink, ObservedResponse } from "./observe-stage.js";
-import { mapStrings, redactText } from "./redact-body.js";
+import { mapStrings, maskSecrets, redactText } from "./redact-body.js";
 
 /** How much of a call the request log keeps. */
 export type RequestLogMode = "off" | "metadata" | "redacted" | "full";
@@ -44,8 +43,10 @@ export function createRequestLogSink(deps: { append(row: RequestLogRow): void },
     ended(o) {
       const mode = modeOf(o.meta);
       if (mode === "off") return;
-      const clean = mode === "redacted" ? redactText : scrubText;
-      const body = (value: unknown) => (mode === "metadata" ? null : bounded(mapStrings(value, clean), maxBytes));
+      const clean = mode === "redacted" ? redactText : maskSecrets;
+      // A tool call's arguments are JSON text: cleaned as such first (see `redactText`).
+      const args = (json: string) => clean(json, true);
+      const body = (value: (args: (json: string) => string) => unknown) => (mode === "metadata" ? null : bounded(mapStrings(value(args), clean), maxBytes));
       const usage = o.usage ?? o.attempts.reduce((t, a) => ({ inputTokens: t.inputTokens + a.usage.inputTokens, outputTokens: t.outputTokens + a.usage.outputTokens }), { inputTokens: 0, outputTokens: 0 });
       deps.append({
         created_at: new Date(o.startedAt),
@@ -67,20 +68,20 @@ export function createRequestLogSink(deps: { append(row: RequestLogRow): void },
         cache_status: o.cacheStatus ?? null,
         attempts: o.attempts.length,
         mode,
-        request: body(requestBody(o.request)),
-        response: o.response === undefined ? null : body(responseBody(o.response)),
+        request: body((args) => requestBody(o.request, args)),
+        response: o.response === undefined ? null : body((args) => responseBody(o.response!, args)),
       });
     },
   };
 }
 
-function requestBody(req: ModelRequest | EmbedRequest): unknown {
+function requestBody(req: ModelRequest | EmbedRequest, args: (json: string) => string): unknown {
   if ("inputs" in req) return { inputs: req.inputs };
   return {
     messages: req.messages.map((m) => ({
       role: m.role,
       text: m.content.map((p) => (p.type === "text" ? p.text : "[image]")).join(""),
-      ...(m.toolCalls?.length ? { toolCalls: m.toolCalls.map((t) => ({ name: t.name, arguments: t.argumentsJson })) } : {}),
+      ...(m.toolCalls?.length ? { toolCalls: m.toolCalls.map((t) => ({ name: t.name, arguments: args(t.argumentsJson) })) } : {}),
       ...(m.toolCallId === undefined ? {} : { toolCallId: m.toolCallId }),
     })),
     ...(req.tools?.length ? { tools: req.tools.map((t) => t.name) } : {}),
@@ -88,10 +89,10 @@ function requestBody(req: ModelRequest | EmbedRequest): unknown {
   };
 }
 
-function responseBody(r: ObservedResponse): unknown {
+function responseBody(r: ObservedResponse, args: (json: string) => string): unknown {
   return {
     text: r.text,
-    ...(r.toolCalls.length > 0 ? { toolCalls: r.toolCalls.map((t) => ({ name: t.name, arguments: t.argumentsJson })) } : {}),
+    ...(r.toolCalls.length > 0 ? { toolCalls: r.toolCalls.map((t) => ({ name: t.name, arguments: args(t.argumentsJson) })) } : {}),
     ...(r.vectors === undefined ? {} : { vectors: r.vectors }),
     ...(r.truncated ? { truncated: true } : {}),
   };
