@@ -1,5 +1,6 @@
 import { scrubText } from "../audit/mask.js";
 import { detectPii } from "../guardrails/pii/detect-pii.js";
+import { jsonEscapesAsSpaces } from "../guardrails/pii/json-text.js";
 import type { PiiSpan } from "../guardrails/pii/pii-types.js";
 
 /**
@@ -10,7 +11,7 @@ import type { PiiSpan } from "../guardrails/pii/pii-types.js";
  * stand for: a card after an escaped newline (`\n4111…`) follows a letter in the text, not a word.
  */
 export function redactText(text: string, json = false): string {
-  return replaced(text, detectPii(json ? escapesAsSpaces(text) : text));
+  return replaced(text, detectPii(json ? jsonEscapesAsSpaces(text) : text));
 }
 
 /**
@@ -19,12 +20,7 @@ export function redactText(text: string, json = false): string {
  * audit log masks replaced too; personal data is kept. The request log's `full` mode.
  */
 export function maskSecrets(text: string, json = false): string {
-  return replaced(text, detectPii(json ? escapesAsSpaces(text) : text, ["SECRET"]));
-}
-
-/** JSON text with each escape (`\n`, `\"`, `\u00e9`) as spaces of its length: offsets are kept. */
-function escapesAsSpaces(json: string): string {
-  return json.replace(/\\(?:u[0-9A-Fa-f]{4}|[^u])/g, (e) => " ".repeat(e.length));
+  return replaced(text, detectPii(json ? jsonEscapesAsSpaces(text) : text, ["SECRET"]));
 }
 
 function replaced(text: string, spans: readonly PiiSpan[]): string {

@@ -1,5 +1,6 @@
 import { applyFindings } from "../guardrails/evaluate.js";
 import type { ExternalContent } from "../guardrails/external-rule.js";
+import { jsonEscapesAsSpaces } from "../guardrails/pii/json-text.js";
 import { createPlaceholders } from "../guardrails/placeholders.js";
 import type { CompiledPolicy } from "../guardrails/policy.js";
 import { runExternalRules } from "../guardrails/run-external.js";
@@ -30,15 +31,15 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
   /** The answer as checked by the call's output rules (redacted), or the violation thrown. */
   const checked = async (call: ModelCall, policies: CompiledPolicy[], result: ModelCallResult): Promise<ModelCallResult> => {
     const placeholders = createPlaceholders();
-    const check = async (text: string, field: string) => {
-      const verdict = applyFindings(text, await analyze(text, policies, "output", field), placeholders);
+    const check = async (text: string, field: string, json = false) => {
+      const verdict = applyFindings(text, await analyze(json ? jsonEscapesAsSpaces(text) : text, policies, "output", field), placeholders);
       if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
       logFindings(deps.logger, call.meta, "output", field, verdict.findings);
       return verdict.text;
     };
     const text = await check(result.response.text, "output.text");
     const toolCalls = [];
-    for (const [i, c] of result.response.toolCalls.entries()) toolCalls.push({ ...c, argumentsJson: await check(c.argumentsJson, `output.tool_calls[${i}].arguments`) });
+    for (const [i, c] of result.response.toolCalls.entries()) toolCalls.push({ ...c, argumentsJson: await check(c.argumentsJson, `output.tool_calls[${i}].arguments`, true) });
     const contents: ExternalContent[] = [{ field: "output.text", text }, ...toolCalls.map((c, i) => ({ field: `output.tool_calls[${i}].arguments`, text: c.argumentsJson }))];
     const external = await runExternalRules(deps.external, policies, "output", contents.filter((c) => c.text !== ""), call.meta);
     logExternal(deps.logger, call.meta, external.logged);
@@ -70,7 +71,9 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
           return;
         }
         const placeholders = createPlaceholders();
-        const scannerFor = (field: string) => createStreamScanner(policies, "output", placeholders, (text) => analyze(text, policies, "output", field));
+        // A tool call's arguments are JSON text, read with their escapes as the breaks they stand for.
+        const scannerFor = (field: string, json = false) =>
+          createStreamScanner(policies, "output", placeholders, (text) => analyze(json ? jsonEscapesAsSpaces(text) : text, policies, "output", field));
         const textScanner = scannerFor("output.text");
         const toolScanners = new Map<number, StreamScanner>();
         const toolField = (index: number) => `output.tool_calls[${index}].arguments`;
@@ -102,7 +105,7 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
           }
           if (chunk.type === "tool_call") {
             let scanner = toolScanners.get(chunk.index);
-            if (scanner === undefined) toolScanners.set(chunk.index, (scanner = scannerFor(toolField(chunk.index))));
+            if (scanner === undefined) toolScanners.set(chunk.index, (scanner = scannerFor(toolField(chunk.index), true)));
             const step = await scanner.push(chunk.argumentsDelta);
             if (step.blocked !== undefined) throw violationOf(step.blocked, toolField(chunk.index), "output");
             // The call's id and name pass at once; its arguments as the window releases them.

@@ -178,6 +178,34 @@ describe("guardrail stages", () => {
     expect((await violation(blocked.pipeline.chat(call("hello")))).detail).toMatchObject({ field: "output.tool_calls[0].arguments", category: "DENY_LIST" });
   });
 
+  it("reads tool-call arguments as the JSON they are: a card after an escaped newline is redacted, unary and streamed", async () => {
+    const outputPii = { id: "pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [PiiEntity.CREDIT_CARD] } } };
+    // In the JSON text the card follows the `n` of `\n`, a letter: the detectors' word boundary.
+    const args = JSON.stringify({ body: "Hello,\n4111 1111 1111 1111" });
+    const unary = pipelineWith([outputPii], [{ type: "answer", text: "sending", toolCalls: [{ id: "c1", name: "send", argumentsJson: args }] }]);
+    const res = await unary.pipeline.chat(call("hello"));
+    expect(res.response.toolCalls[0]!.argumentsJson).not.toContain("4111");
+    expect(JSON.parse(res.response.toolCalls[0]!.argumentsJson)).toEqual({ body: "Hello,\n[CREDIT_CARD_1]" });
+
+    const pieces = [args.slice(0, 12), args.slice(12, 20), args.slice(20)];
+    const streamed = pipelineWith(
+      [outputPii],
+      [
+        {
+          type: "stream",
+          events: [
+            ...pieces.map((argumentsDelta, i) => ({ chunk: { type: "tool_call" as const, index: 0, ...(i === 0 ? { id: "c1", name: "send" } : {}), argumentsDelta } })),
+            { chunk: { type: "finish" as const, reason: "tool_calls" as const } },
+          ],
+        },
+      ],
+    );
+    let sent = "";
+    for await (const c of streamed.pipeline.chatStream(call("hello")).chunks) if (c.type === "tool_call") sent += c.argumentsDelta;
+    expect(sent).not.toContain("4111");
+    expect(JSON.parse(sent)).toEqual({ body: "Hello,\n[CREDIT_CARD_1]" });
+  });
+
   it("a stream's held-back text and its external output check come before its finish is passed on", async () => {
     const outputPii = { id: "pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [PiiEntity.EMAIL] } } };
     const stream = (text: string): ScriptedStep => ({ type: "stream", events: [{ chunk: { type: "text", text } }, { chunk: { type: "finish", reason: "stop" } }] });
