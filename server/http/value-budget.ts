@@ -41,6 +41,9 @@ export const UNWALKED_READ_MAX_BYTES = 4 * 1024 * 1024;
 /** protobuf-es's default `recursionLimit`, which the walk keeps to as the parser does. */
 const RECURSION_LIMIT = 100;
 
+/** `BinaryReader`'s own way past a value it does not read: an unknown field, a 64-bit varint. */
+const passOver = BinaryReader.prototype.skip;
+
 /** Thrown through the walk once the count passes its limit. */
 const OVER = Symbol("over the value budget");
 
@@ -147,7 +150,7 @@ class Walk {
       const [no, wireType] = r.tag();
       if (delimited && wireType === WireType.EndGroup) return;
       const field = fieldOf(desc, no);
-      if (field === undefined) r.skip(wireType, no, RECURSION_LIMIT - depth);
+      if (field === undefined) passOver.call(r, wireType, no, RECURSION_LIMIT - depth);
       else this.field(field, wireType, depth);
     }
   }
@@ -234,7 +237,7 @@ function skipScalar(r: BinaryReader, type: ScalarType): void {
     case ScalarType.UINT64:
     case ScalarType.SINT64:
       // `varint64()`'s bytes (a varint of at most 10), with its byte view the only thing made.
-      r.skip(WireType.Varint);
+      passOver.call(r, WireType.Varint);
       return;
     case ScalarType.DOUBLE:
       r.double();
