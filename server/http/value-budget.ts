@@ -69,14 +69,36 @@ export function tooManyValues(limit: number): ConnectError {
 
 /**
  * `serialization` (of binary messages of `desc`) refusing a message of more than `limit` values
- * before parsing it. A body of at most `limit` bytes is not walked: every value costs a byte on the
- * wire at least, so it cannot hold more.
+ * before parsing it.
  */
 export function withValueBudget<T>(desc: DescMessage, serialization: Serialization<T>, limit = MAX_REQUEST_VALUES): Serialization<T> {
+  return refusing(serialization, limit, (data) => countValues(desc, data, limit));
+}
+
+/** `serialization` (of JSON messages) refusing a body of more than `limit` values before parsing it, as {@link withValueBudget}. */
+export function withJsonValueBudget<T>(serialization: Serialization<T>, limit = MAX_REQUEST_VALUES): Serialization<T> {
+  return refusing(serialization, limit, countJsonValues);
+}
+
+/** Whether a JSON body holds more than `limit` values (the OpenAI surface's, as an RPC's JSON message). */
+export function overJsonValueBudget(bytes: Uint8Array, limit = MAX_REQUEST_VALUES): boolean {
+  return over(bytes, limit, countJsonValues);
+}
+
+/**
+ * Whether `count` finds more than `limit` values in `data`. A body of at most `limit` bytes is not
+ * counted: every value costs a byte at least, so it cannot hold more.
+ */
+function over(data: Uint8Array, limit: number, count: (data: Uint8Array, limit: number) => number): boolean {
+  return data.byteLength > limit && count(data, limit) > limit;
+}
+
+/** `serialization` refusing a message {@link over} its budget before parsing it. */
+function refusing<T>(serialization: Serialization<T>, limit: number, count: (data: Uint8Array, limit: number) => number): Serialization<T> {
   return {
     serialize: (data) => serialization.serialize(data),
     parse(data) {
-      if (data.byteLength > limit && countValues(desc, data, limit) > limit) throw tooManyValues(limit);
+      if (over(data, limit, count)) throw tooManyValues(limit);
       return serialization.parse(data);
     },
   };
@@ -107,16 +129,6 @@ const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 const COMMA = 0x2c;
 
-/** `serialization` (of JSON messages) refusing a body of more than `limit` values before parsing it, as {@link withValueBudget}. */
-export function withJsonValueBudget<T>(serialization: Serialization<T>, limit = MAX_REQUEST_VALUES): Serialization<T> {
-  return {
-    serialize: (data) => serialization.serialize(data),
-    parse(data) {
-      if (data.byteLength > limit && countJsonValues(data, limit) > limit) throw tooManyValues(limit);
-      return serialization.parse(data);
-    },
-  };
-}
 
 /** Field numbers to fields, per message type. */
 const fieldsByNumber = new WeakMap<DescMessage, Map<number, DescField>>();

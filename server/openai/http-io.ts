@@ -4,7 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { timeoutWithin } from "../runtime/node-timer.js";
 import type { JsonObject } from "../providers/model.js";
 import { readBody } from "../http/read-body.js";
-import { countJsonValues, MAX_REQUEST_VALUES } from "../http/value-budget.js";
+import { MAX_REQUEST_VALUES, overJsonValueBudget } from "../http/value-budget.js";
 import { isObject } from "./json-fields.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
 
@@ -61,7 +61,7 @@ export async function readJsonBody(req: HttpRequest, maxBytes: number, deadline:
   }
   // JSON.parse makes an object of every `{},` (3 bytes): a body of the default 32 MiB could take
   // gigabytes of heap. Counted first, as an RPC's JSON message is (server/http/value-budget.ts).
-  if (body.length > MAX_REQUEST_VALUES && countJsonValues(body, MAX_REQUEST_VALUES) > MAX_REQUEST_VALUES) {
+  if (overJsonValueBudget(body)) {
     throw new OpenAIRequestError(`the request body holds more than ${MAX_REQUEST_VALUES} JSON values (objects, arrays and their items)`, Code.InvalidArgument, {
       httpStatus: 413,
       errorCode: "request_too_large",
