@@ -8,25 +8,17 @@
 import { Code } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import { useMigratedDatabase } from "../../test/support/migrated-database.js";
-import { createKeyStore, type KeyStore } from "../store/key-store.js";
-import { createTenantStore } from "../store/tenant-store.js";
+import type { KeyStore } from "../store/key-store.js";
+import { ALL_ORGS, useAcmeKeys } from "./acme-keys.testing.js";
 import { createAuthenticator } from "./authenticator.js";
-import { generateSecret, parseSecret } from "./key-format.js";
-import { hashSecret } from "./secret-hash.js";
 import { codeOf } from "../../test/support/code-of.js";
 
 const PEPPER = "authenticator-forget-test-pepper-0123456789";
-const ALL_ORGS = { allOrgs: true } as const;
 
+const acme = useAcmeKeys(PEPPER);
 let store: KeyStore;
-const database = useMigratedDatabase();
-
-beforeAll(async () => {
-  store = createKeyStore(database().db);
-  const tenants = createTenantStore(database().db);
-  await tenants.createOrg("acme", { displayName: "Acme", labels: {} });
-  await tenants.createTeam("acme", "web", ALL_ORGS, { displayName: "Web", labels: {} });
+beforeAll(() => {
+  store = acme.store();
 });
 
 
@@ -51,16 +43,8 @@ describe("authenticator: forget() during a lookup in flight", () => {
       { cacheTtlMs: 5_000, maxStaleMs: 300_000, outageBackoffMs: 1_000 },
     );
 
-    const secret = generateSecret();
+    const { secret } = await acme.createKey({ tags: {} }, "k1");
     const ref = { orgName: "acme", teamName: "web", name: "k1" };
-    const created = await store.createKey(
-      { orgName: "acme", teamName: "web" },
-      "k1",
-      ALL_ORGS,
-      { displayName: "", scopes: ["SCOPE_INVOKE"], allowedRoutes: [], allowedModels: [], tags: {}, expiresAt: null },
-      { secretHmac: hashSecret(secret, PEPPER), displayPrefix: parseSecret(secret)!.displayPrefix },
-    );
-    expect(created.kind).toBe("created");
 
     // A call starts a lookup; the query reads the active key, then its answer is held.
     const first = auth.authenticate(secret);

@@ -4,9 +4,8 @@ import fc from "fast-check";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import { useMigratedDatabase } from "../../test/support/migrated-database.js";
-import { createKeyStore, type KeyFields, type KeyStore } from "../store/key-store.js";
-import { createTenantStore } from "../store/tenant-store.js";
+import type { KeyStore } from "../store/key-store.js";
+import { ALL_ORGS, useAcmeKeys } from "./acme-keys.testing.js";
 import { createAuthenticator, UNAUTHENTICATED_MESSAGE, type AuthenticatorOptions } from "./authenticator.js";
 import { generateSecret, parseSecret } from "./key-format.js";
 import { hashSecret } from "./secret-hash.js";
@@ -19,7 +18,6 @@ vi.mock("node:crypto", async (importOriginal) => {
 });
 
 const PEPPER = "authenticator-test-pepper-0123456789abcdef";
-const ALL_ORGS = { allOrgs: true } as const;
 
 let store: KeyStore;
 
@@ -58,30 +56,10 @@ function manualClock(start = Date.UTC(2030, 0, 1)) {
   return clock;
 }
 
-let keyCount = 0;
-/** Creates a key in org `acme`, team `web` and returns its secret and name. */
-async function createKey(fields: Partial<KeyFields> = {}) {
-  const secret = generateSecret();
-  const name = `k${++keyCount}`;
-  const outcome = await store.createKey(
-    { orgName: "acme", teamName: "web" },
-    name,
-    ALL_ORGS,
-    { displayName: "", scopes: ["SCOPE_INVOKE"], allowedRoutes: [], allowedModels: [], tags: { app: "web" }, expiresAt: null, ...fields },
-    { secretHmac: hashSecret(secret, PEPPER), displayPrefix: parseSecret(secret)!.displayPrefix },
-  );
-  expect(outcome.kind).toBe("created");
-  return { secret, ref: { orgName: "acme", teamName: "web", name } };
-}
-
-
-const database = useMigratedDatabase();
-
-beforeAll(async () => {
-  store = createKeyStore(database().db);
-  const tenants = createTenantStore(database().db);
-  await tenants.createOrg("acme", { displayName: "Acme", labels: {} });
-  await tenants.createTeam("acme", "web", ALL_ORGS, { displayName: "Web", labels: {} });
+const acme = useAcmeKeys(PEPPER);
+const createKey = acme.createKey;
+beforeAll(() => {
+  store = acme.store();
 });
 
 /** Waits for the last lookup and what the authenticator does with its answer. */

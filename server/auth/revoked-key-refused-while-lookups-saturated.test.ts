@@ -12,39 +12,25 @@
 import { Code } from "@connectrpc/connect";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { codeOf } from "../../test/support/code-of.js";
-import { createKeyStore, type KeyStore } from "../store/key-store.js";
-import { createTenantStore } from "../store/tenant-store.js";
+import type { KeyStore } from "../store/key-store.js";
+import { ALL_ORGS, useAcmeKeys } from "./acme-keys.testing.js";
 import { createAuthenticator } from "./authenticator.js";
-import { generateSecret, parseSecret } from "./key-format.js";
+import { generateSecret } from "./key-format.js";
 import { hashSecret } from "./secret-hash.js";
 
 const PEPPER = "authenticator-saturated-test-pepper-0123456789";
-const ALL_ORGS = { allOrgs: true } as const;
 
+const acme = useAcmeKeys(PEPPER);
 let store: KeyStore;
-const database = useMigratedDatabase();
-
-beforeAll(async () => {
-  store = createKeyStore(database().db);
-  const tenants = createTenantStore(database().db);
-  await tenants.createOrg("acme", { displayName: "Acme", labels: {} });
-  await tenants.createTeam("acme", "web", ALL_ORGS, { displayName: "Web", labels: {} });
+beforeAll(() => {
+  store = acme.store();
 });
 
 describe("authenticator: revocation while key lookups are saturated", () => {
   it("refuses a key revoked elsewhere once its entry is past the TTL, even with every lookup slot taken", async () => {
     const clock = { t: Date.UTC(2030, 0, 1), now: () => clock.t };
-    const secret = generateSecret();
-    const created = await store.createKey(
-      { orgName: "acme", teamName: "web" },
-      "leaked",
-      ALL_ORGS,
-      { displayName: "", scopes: ["SCOPE_INVOKE"], allowedRoutes: [], allowedModels: [], tags: {}, expiresAt: null },
-      { secretHmac: hashSecret(secret, PEPPER), displayPrefix: parseSecret(secret)!.displayPrefix },
-    );
-    expect(created.kind).toBe("created");
+    const { secret } = await acme.createKey({ tags: {} }, "leaked");
     const knownHmac = hashSecret(secret, PEPPER);
 
     // Lookups of the flood's unknown secrets wait in line (a busy pool); the real key's are
