@@ -6,6 +6,7 @@ import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { emptyUsage } from "../providers/model.js";
 import { createMetrics } from "./metrics.js";
 import { createMetricsSink, moves } from "./metrics-sink.js";
+import { testObservation } from "./call-observation.testing.js";
 import type { CallObservation } from "./observe-stage.js";
 
 const attempt = (targetIndex: number, outcome: AttemptRecord["outcome"], hedged = false): AttemptRecord => ({
@@ -19,21 +20,7 @@ const attempt = (targetIndex: number, outcome: AttemptRecord["outcome"], hedged 
   hedged,
 });
 
-function observation(over: Partial<CallObservation>): CallObservation {
-  return {
-    operation: "chat",
-    stream: false,
-    meta: { verb: "chat", route: "known", requestId: "r", signal: new AbortController().signal, deadline: 0, tags: {}, cache: { mode: "default" }, caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" } },
-    request: { model: "", messages: [] },
-    startedAt: 0,
-    durationMs: 10,
-    provider: "openai",
-    model: "gpt-4o-mini",
-    attempts: [],
-    costMicrosUsd: 0n,
-    ...over,
-  };
-}
+const observation = (over: Partial<CallObservation>): CallObservation => testObservation(over);
 
 describe("metrics sink", () => {
   it("counts retries and fallbacks the way Usage does (hedged twins are neither)", () => {

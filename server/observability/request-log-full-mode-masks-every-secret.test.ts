@@ -8,6 +8,7 @@ import { describe, expect, it } from "vitest";
 import type { RequestLogRow } from "../store/request-log-store.js";
 import type { CallObservation } from "./observe-stage.js";
 import { createRequestLogSink } from "./request-log-sink.js";
+import { testObservation } from "./call-observation.testing.js";
 
 const SECRETS = {
   aws: "AKIAIOSFODNN7EXAMPLE",
@@ -16,22 +17,16 @@ const SECRETS = {
   pem: "-----BEGIN PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7\n-----END PRIVATE KEY-----",
 };
 
-function observation(text: string, answer: string): CallObservation {
-  return {
-    operation: "chat",
-    stream: true,
-    meta: { verb: "chat", route: "debug", requestId: "r", signal: new AbortController().signal, deadline: 0, tags: {}, cache: { mode: "default" }, caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" } },
-    request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] },
-    startedAt: 0,
-    durationMs: 10,
-    provider: "openai",
-    model: "gpt-4o-mini",
-    attempts: [],
-    costMicrosUsd: 0n,
-    cacheStatus: "miss",
-    response: { text: answer, toolCalls: [{ name: "deploy", argumentsJson: JSON.stringify({ token: SECRETS.github }) }], truncated: false },
-  };
-}
+const observation = (text: string, answer: string): CallObservation =>
+  testObservation(
+    {
+      stream: true,
+      request: { model: "", messages: [{ role: "user", content: [{ type: "text", text }] }] },
+      cacheStatus: "miss",
+      response: { text: answer, toolCalls: [{ name: "deploy", argumentsJson: JSON.stringify({ token: SECRETS.github }) }], truncated: false },
+    },
+    "debug",
+  );
 
 describe("the request log's full mode", () => {
   it.each(Object.entries(SECRETS))("masks a %s secret the guardrails' detector knows, in the request and the response", (_kind, secret) => {

@@ -2,23 +2,11 @@ import { describe, expect, it } from "vitest";
 import type { RequestLogRow } from "../store/request-log-store.js";
 import type { CallObservation } from "./observe-stage.js";
 import { createRequestLogSink } from "./request-log-sink.js";
+import { testObservation } from "./call-observation.testing.js";
 
 /** A chat call on `route` that succeeded. */
-function observation(route: string): CallObservation {
-  return {
-    operation: "chat",
-    stream: false,
-    meta: { verb: "chat", route, requestId: "r", signal: new AbortController().signal, deadline: 0, tags: {}, cache: { mode: "default" }, caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" } },
-    request: { model: "", messages: [{ role: "user", content: [{ type: "text", text: "my private question" }] }] },
-    startedAt: 0,
-    durationMs: 10,
-    provider: "openai",
-    model: "gpt-4o-mini",
-    attempts: [],
-    costMicrosUsd: 0n,
-    cacheStatus: "miss",
-  };
-}
+const observation = (route: string): CallObservation =>
+  testObservation({ request: { model: "", messages: [{ role: "user", content: [{ type: "text", text: "my private question" }] }] }, cacheStatus: "miss" }, route);
 
 describe("the request log's mode of a route", () => {
   // `constructor` is a valid route alias (`^[a-z0-9][a-z0-9._-]{0,62}$`); the per-route overrides

@@ -8,32 +8,27 @@ import { describe, expect, it } from "vitest";
 import type { RequestLogRow } from "../store/request-log-store.js";
 import type { CallObservation } from "./observe-stage.js";
 import { createRequestLogSink } from "./request-log-sink.js";
+import { testObservation } from "./call-observation.testing.js";
 
 const VALUES = { card: "4111 1111 1111 1111", iban: "DE89370400440532013000", ssn: "536-90-4399", ip: "10.20.30.40", phone: "(415) 555-2671", github: "ghp_0123456789abcdefghijABCDEFGHIJ012345" };
 
-function observation(argumentsJson: string): CallObservation {
-  return {
-    operation: "chat",
-    stream: true,
-    meta: { verb: "chat", route: "support", requestId: "r", signal: new AbortController().signal, deadline: 0, tags: {}, cache: { mode: "default" }, caller: { orgId: "org_1", teamId: "team_1", keyId: "key_1" } },
-    request: {
-      model: "",
-      messages: [
-        { role: "user", content: [{ type: "text", text: "send it" }] },
-        { role: "assistant", content: [], toolCalls: [{ id: "c1", name: "send_email", argumentsJson }] },
-        { role: "tool", toolCallId: "c1", content: [{ type: "text", text: "sent" }] },
-      ],
+const observation = (argumentsJson: string): CallObservation =>
+  testObservation(
+    {
+      stream: true,
+      request: {
+        model: "",
+        messages: [
+          { role: "user", content: [{ type: "text", text: "send it" }] },
+          { role: "assistant", content: [], toolCalls: [{ id: "c1", name: "send_email", argumentsJson }] },
+          { role: "tool", toolCallId: "c1", content: [{ type: "text", text: "sent" }] },
+        ],
+      },
+      cacheStatus: "miss",
+      response: { text: "", toolCalls: [{ name: "send_email", argumentsJson }], truncated: false },
     },
-    startedAt: 0,
-    durationMs: 10,
-    provider: "openai",
-    model: "gpt-4o-mini",
-    attempts: [],
-    costMicrosUsd: 0n,
-    cacheStatus: "miss",
-    response: { text: "", toolCalls: [{ name: "send_email", argumentsJson }], truncated: false },
-  };
-}
+    "support",
+  );
 
 describe("the request log's redacted mode, a tool call's arguments", () => {
   it.each(Object.entries(VALUES))("replaces a %s written on its own line of a JSON string", (_kind, value) => {
