@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { databaseUnavailable } from "../../errors/database-unavailable.js";
 import type { PromptStore } from "../../store/prompt-store.js";
-import { isDatabaseUnreachable } from "../../store/unreachable.js";
 import { invalidArgument } from "../verb-errors.js";
 import type { PromptTemplateVersion } from "./prompt-template.js";
 import { callerResourceNames } from "./prompt-names.js";
@@ -60,8 +60,7 @@ export function createTemplateResolver(opts: TemplateResolverOptions): TemplateR
     if (cached !== undefined) return cached;
     // Not cached yet and the database cannot answer: the caller retries (P8), never an Internal.
     const record = await opts.store.versionOf(entry.id, version).catch((err: unknown) => {
-      if (!isDatabaseUnreachable(err)) throw err;
-      throw new ConnectError(`prompt template ${entry.name} version ${version} could not be loaded; retry shortly`, Code.Unavailable, undefined, undefined, err);
+      throw databaseUnavailable(err) ?? err;
     });
     if (record === undefined) throw new ConnectError(`prompt template ${entry.name} has no version ${version}`, Code.NotFound);
     const loaded: PromptTemplateVersion = Object.freeze({ name: entry.name, version, messages: Object.freeze(record.messages.map((m) => Object.freeze({ ...m }))) });
