@@ -5,35 +5,24 @@
  * The gateway reaches its own throwaway database through a TCP proxy the test closes.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { outcome, type KeyedClients } from "../support/clients.js";
+import { startGatewayBehindProxy, type GatewayBehindProxy } from "../support/gateway-behind-proxy.js";
+import type { TestGateway } from "../support/gateway.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let database: TestDatabase;
+let rig: GatewayBehindProxy;
 let proxy: TcpProxy;
 let gw: TestGateway;
 let admin: KeyedClients;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const direct = new URL(database.url);
-  proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port) });
-  gw = await startTestGateway({
-    databaseUrl: proxy.rewrite(database.url),
-    pool: 2,
-    auth: { cacheTtlMs: 400, maxStaleMs: 60_000, lookupTimeoutMs: 300, outageBackoffMs: 200 },
-  });
-  admin = clientsFor(gw.url, gw.adminKey);
-  await admin.tenants.createOrg({ orgId: "acme", org: { displayName: "Acme" } });
+  rig = await startGatewayBehindProxy({ cacheTtlMs: 400, maxStaleMs: 60_000, lookupTimeoutMs: 300, outageBackoffMs: 200 });
+  ({ proxy, gw, admin } = rig);
 });
 afterAll(async () => {
-  await proxy?.setMode("forward");
-  await gw?.close();
-  await proxy?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 describe("admin RPCs during a Postgres outage", () => {

@@ -7,9 +7,9 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { generateSecret } from "../../server/auth/key-format.js";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
+import { startGatewayBehindProxy, type GatewayBehindProxy } from "../support/gateway-behind-proxy.js";
+import type { TestGateway } from "../support/gateway.js";
+import type { TcpProxy } from "../support/tcp-proxy.js";
 
 const TTL_MS = 400;
 const MAX_STALE_MS = 3_000;
@@ -17,29 +17,18 @@ const LOOKUP_TIMEOUT_MS = 300;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-let database: TestDatabase;
+let rig: GatewayBehindProxy;
 let proxy: TcpProxy;
 let gw: TestGateway;
 let admin: KeyedClients;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  const direct = new URL(database.url);
-  proxy = await startTcpProxy({ host: direct.hostname, port: Number(direct.port) });
-  gw = await startTestGateway({
-    databaseUrl: proxy.rewrite(database.url),
-    pool: 2,
-    auth: { cacheTtlMs: TTL_MS, maxStaleMs: MAX_STALE_MS, lookupTimeoutMs: LOOKUP_TIMEOUT_MS, outageBackoffMs: 200 },
-  });
-  admin = clientsFor(gw.url, gw.adminKey);
-  await admin.tenants.createOrg({ orgId: "acme", org: { displayName: "Acme" } });
+  rig = await startGatewayBehindProxy({ cacheTtlMs: TTL_MS, maxStaleMs: MAX_STALE_MS, lookupTimeoutMs: LOOKUP_TIMEOUT_MS, outageBackoffMs: 200 });
+  ({ proxy, gw, admin } = rig);
   await admin.tenants.createTeam({ parent: "orgs/acme", teamId: "web", team: {} });
 });
 afterAll(async () => {
-  await proxy?.setMode("forward");
-  await gw?.close();
-  await proxy?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 async function newKey(): Promise<KeyedClients> {
