@@ -182,14 +182,21 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
       const body = await readJson<GeminiEmbedResponse>(res, 64 * 1024 * 1024);
       vectors.push(vectorOf(body.embedding));
     } else {
+      // Characters of the batches the provider answered: billed even when a later batch fails.
+      let answeredChars = 0;
       for (let i = 0; i < req.inputs.length; i += EMBED_BATCH) {
         const batch = req.inputs.slice(i, i + EMBED_BATCH);
-        const res = await post(urlOf(req.model, "batchEmbedContents"), { requests: batch.map(one) }, ctx, false);
-        const body = await readJson<GeminiEmbedResponse>(res, 64 * 1024 * 1024);
-        if (!Array.isArray(body.embeddings) || body.embeddings.length !== batch.length) {
-          throw new ProviderError("server_error", "the provider returned the wrong number of embeddings");
+        try {
+          const res = await post(urlOf(req.model, "batchEmbedContents"), { requests: batch.map(one) }, ctx, false);
+          const body = await readJson<GeminiEmbedResponse>(res, 64 * 1024 * 1024);
+          if (!Array.isArray(body.embeddings) || body.embeddings.length !== batch.length) {
+            throw new ProviderError("server_error", "the provider returned the wrong number of embeddings");
+          }
+          for (const e of body.embeddings) vectors.push(vectorOf(e));
+        } catch (err) {
+          throw err instanceof ProviderError && answeredChars > 0 ? withUsage(err, estimatedUsage(answeredChars, 0)) : err;
         }
-        for (const e of body.embeddings) vectors.push(vectorOf(e));
+        answeredChars += batch.reduce((n, t) => n + t.length, 0);
       }
     }
     const chars = req.inputs.reduce((n, t) => n + t.length, 0);
