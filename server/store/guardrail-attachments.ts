@@ -67,7 +67,9 @@ export async function lockAttachedTargets(
 /**
  * The live policies (enabled or not: a disabled one may be enabled again) with an attachment
  * named `name` or anything under it (`name/…`: a team's keys, an org's teams, keys and routes),
- * matched by name so that attachments left dangling before deletes were refused count too.
+ * matched by name so that attachments left dangling before deletes were refused count too
+ * (migration 0012 removed those it found; a replica of an older release in a rolling upgrade can
+ * still leave one, and then only removing it lets the name's new team or org go).
  * Policies owned by `exceptOrgId` are left out (they are deleted with that org). Call it in the
  * transaction that holds the FOR UPDATE lock on the team or org.
  */

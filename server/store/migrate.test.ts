@@ -1,9 +1,10 @@
-import { promises as fs, readdirSync } from "node:fs";
+import { readdirSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import * as path from "node:path";
-import { FileMigrationProvider, Migrator, sql, type Kysely } from "kysely";
+import { sql, type Kysely } from "kysely";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { migrateUpTo } from "../../test/support/migrated-database.js";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { requireEnv } from "../../test/support/require-env.js";
 import { createDatabase, type DatabaseHandle } from "./database.js";
@@ -90,9 +91,7 @@ function describeDeadLetterDedupe(open: () => Promise<{ handle: DatabaseHandle; 
   it("keeps the first of each duplicated dead letter when 0010 makes them unique", async () => {
     const { handle, done } = await open();
     try {
-      const before = ALL[ALL.indexOf(DEAD_LETTER_DIGEST) - 1]!;
-      const provider = new FileMigrationProvider({ fs, path, migrationFolder: defaultMigrationFolder() });
-      expect((await new Migrator({ db: handle.db, provider }).migrateTo(before)).error).toBeUndefined();
+      await migrateUpTo(handle.db, ALL[ALL.indexOf(DEAD_LETTER_DIGEST) - 1]!);
       await sql`insert into usage_dead_letters (record, error) values
         ('{"callId":"c1"}', 'first'), ('not json', 'unreadable'), ('{"callId":"c1"}', 'again'), ('{"callId":"c2"}', 'other'), ('not json', 'unreadable')`.execute(handle.db);
       expect(await migrateToLatest(handle.db)).toEqual(ALL.slice(ALL.indexOf(DEAD_LETTER_DIGEST)));

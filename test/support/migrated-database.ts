@@ -1,6 +1,9 @@
+import { promises as fs } from "node:fs";
+import * as path from "node:path";
+import { FileMigrationProvider, Migrator, type Kysely } from "kysely";
 import { afterAll, beforeAll } from "vitest";
 import { createDatabase, type DatabaseHandle } from "../../server/store/database.js";
-import { migrateToLatest } from "../../server/store/migrate.js";
+import { defaultMigrationFolder, migrateToLatest } from "../../server/store/migrate.js";
 import { createTestDatabase, type TestDatabase } from "./postgres.js";
 
 /** Options of {@link useMigratedDatabase}. */
@@ -33,4 +36,15 @@ export function useMigratedDatabase(opts: MigratedDatabaseOptions = {}): () => D
     if (handle === undefined) throw new Error("useMigratedDatabase: the database is made in a beforeAll hook; read it from a hook or a test");
     return handle;
   };
+}
+
+/**
+ * Applies the repo's migrations up to and including `name` and no further: a database as a
+ * release of that schema left it, to seed with what that release could write before a later
+ * migration runs over it (`migrateToLatest`).
+ */
+export async function migrateUpTo<DB>(db: Kysely<DB>, name: string): Promise<void> {
+  const provider = new FileMigrationProvider({ fs, path, migrationFolder: defaultMigrationFolder() });
+  const { error } = await new Migrator({ db, provider }).migrateTo(name);
+  if (error !== undefined) throw error;
 }
