@@ -60,3 +60,16 @@ export function providerErrorToConnect(err: unknown, detail: ProviderFailureDeta
   }
   return new ConnectError("internal error", Code.Internal, undefined, details, err);
 }
+
+/**
+ * `err` with its `ProviderAttempts` detail listing `attempts` instead (its route and request id
+ * kept), or with one added for `route` when it had none: for a stage that knows of attempts
+ * billed for the call beyond those dispatch listed (the cache stage's semantic lookup). Returns
+ * `err` (its other details, and what other modules keyed on it, stay as they were).
+ */
+export function withProviderAttempts(err: ConnectError, attempts: Attempt[], route: string): ConnectError {
+  const [listed] = err.findDetails(ProviderAttemptsSchema);
+  const others = err.details.filter((d) => ("desc" in d ? d.desc.typeName : d.type) !== ProviderAttemptsSchema.typeName);
+  err.details = [...others, { desc: ProviderAttemptsSchema, value: { attempts, route: listed?.route ?? route, requestId: listed?.requestId ?? "" } }];
+  return err;
+}

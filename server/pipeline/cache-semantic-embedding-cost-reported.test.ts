@@ -1,19 +1,23 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { createCacheStats } from "../cache/cache-stats.js";
 import { createResponseCache } from "../cache/response-cache.js";
 import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
-import { attachAttempts, type AttemptRecord } from "../dispatch/attempt-record.js";
+import { attachAttempts, toProtoAttempt, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { withDefaults, type ResolvedRoute } from "../dispatch/route-types.js";
+import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { emptyUsage, type ModelChunk } from "../providers/model.js";
+import { ProviderError } from "../providers/provider-error.js";
 import { createMemoryState } from "../store/state/memory-state.js";
 import { createScriptedPipeline, type Script } from "../verbs/testing/scripted-pipeline.js";
 import { laterTurn } from "../runtime/after-this-turn.testing.js";
 import { createCacheStage } from "./cache-stage.js";
 import { testCallMeta } from "./call-meta.testing.js";
-import { createDispatchPipeline } from "./dispatch-pipeline.js";
+import { createDispatchPipeline, failedCallAccounting } from "./dispatch-pipeline.js";
 import type { CacheModeName, ModelCall, ModelPipeline } from "./model-call.js";
+import { withLookupBillingOnFailure } from "./semantic-lookup-billing.js";
 
 // README: "Every response carries `usage`: tokens, cost in integer micro-USD, …, every attempt
 // (failed ones included)"; RouteCachePolicy.embedding_route: "its cost is billed like any Embed
@@ -122,5 +126,85 @@ describe("semantic cache with an embedding route: the embedding call's cost in t
       ["timeout", true],
       ["success", false],
     ]);
+  });
+});
+
+describe("semantic cache with an embedding route: a call that fails after the lookup reports the embedding too", () => {
+  // The chat target answers 500 (input estimated at 3 tokens: billed 3); the embedding costs 50.
+  const fiveHundred: AttemptRecord = { index: 1, targetIndex: 0, provider: "openai", model: "m", outcome: "unavailable", latencyMs: 5, usage: { ...emptyUsage(), inputTokens: 3, estimated: true }, httpStatus: 500, hedged: false };
+  const providerFailure = () => attachAttempts(providerErrorToConnect(new ProviderError("server_error", "the provider failed"), { route: "cached", attempts: [toProtoAttempt(fiveHundred)] }), [fiveHundred]);
+  /** The cache stage over a scripted embedding and a dispatch whose chat target fails (after `text`, when given, on streams). */
+  function failingChat(text?: string): ModelPipeline {
+    const scripted = createScriptedPipeline(script);
+    const dispatcher = {
+      chat: () => Promise.reject(providerFailure()),
+      chatStream: () => ({
+        chunks: (async function* () {
+          if (text !== undefined) yield* [{ type: "start", model: "m" }, { type: "text", text }] satisfies ModelChunk[];
+          throw providerFailure();
+        })(),
+        attempts: () => [fiveHundred],
+      }),
+    } as unknown as Dispatcher;
+    const chat = createDispatchPipeline({ dispatcher, routes: { resolve: (alias) => table[alias] }, cost: (_p, _m, u) => BigInt(u.inputTokens) });
+    return cacheOver({ chat: (c) => chat.chat(c), chatStream: (c) => chat.chatStream(c), embed: (c) => scripted.embed(c) });
+  }
+  const shape = (a: AttemptRecord) => [a.index, a.model, a.semanticLookup === true];
+  /** What the error reports: its accounting (the access line, the observe stage) and its ProviderAttempts detail. */
+  const reported = (err: unknown) => {
+    const spent = failedCallAccounting(err);
+    const detail = err instanceof ConnectError ? err.findDetails(ProviderAttemptsSchema) : [];
+    return { cost: spent?.costMicrosUsd, attempts: spent?.attempts.map(shape), detail: detail.map((d) => [d.route, d.attempts.map((a) => [a.index, a.model])]) };
+  };
+  const failure = (p: Promise<unknown>) => p.then(() => expect.unreachable("the call succeeded"), (err: unknown) => err);
+  const REPORTED = {
+    cost: 53n,
+    attempts: [
+      [1, "e", true],
+      [2, "m", false],
+    ],
+    detail: [
+      [
+        "cached",
+        [
+          [1, "e"],
+          [2, "m"],
+        ],
+      ],
+    ],
+  };
+
+  it("Chat: the error lists the lookup's attempts first and its cost added to the chat's", async () => {
+    const err = await failure(failingChat().chat(call("What is the capital of France?")));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.Unavailable);
+    expect(reported(err)).toEqual(REPORTED);
+  });
+
+  it("ChatStream: the same before any content, and mid-stream as the stream's result reports it", async () => {
+    const before = failingChat().chatStream(call("What is the capital of France?"));
+    expect(reported(await failure(drain(before.chunks)))).toEqual(REPORTED);
+    expect(await before.result()).toMatchObject({ costMicrosUsd: 53n });
+
+    const midway = failingChat("Par").chatStream(call("What is the capital of France?"));
+    const err = await failure(drain(midway.chunks));
+    expect(reported(err)).toEqual(REPORTED);
+    const result = await midway.result();
+    expect({ cost: result.costMicrosUsd, attempts: result.attempts.map(shape) }).toEqual({ cost: REPORTED.cost, attempts: REPORTED.attempts });
+  });
+
+  it("a refusal after the lookup (no attempt of its own) reports the lookup's, in a ProviderAttempts detail added for the route", async () => {
+    const refusal = new ConnectError("over budget", Code.ResourceExhausted);
+    const scripted = createScriptedPipeline((c) => ("inputs" in c.request ? { type: "embed", vectors: [[0.6, 0.8]], costMicrosUsd: 50n, model: "e" } : { type: "fail", error: refusal }));
+    const err = await failure(cacheOver(scripted).chat(call("What is the capital of France?")));
+    expect(err).toBe(refusal);
+    expect(reported(err)).toEqual({ cost: 50n, attempts: [[1, "e", true]], detail: [["cached", [[1, "e"]]]] });
+  });
+
+  it("reports the lookup once, however often the error passes a cache stage", async () => {
+    const err = await failure(failingChat().chat(call("What is the capital of France?")));
+    const lookup = { attempts: [{ ...fiveHundred, model: "e", outcome: "success" as const }], costMicrosUsd: 50n };
+    expect(withLookupBillingOnFailure(err, lookup, "cached")).toBe(err);
+    expect(reported(err)).toEqual(REPORTED);
   });
 });

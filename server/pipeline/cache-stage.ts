@@ -14,7 +14,7 @@ import type { HitRateGuess } from "../cache/hit-rate-guess.js";
 import { cachePlanOf, maxAgeOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
-import { withLookupBilling, type LookupBilling } from "./semantic-lookup-billing.js";
+import { withLookupBilling, withLookupBillingOnFailure, type LookupBilling } from "./semantic-lookup-billing.js";
 import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelPipeline, ModelStream, ModelStreamResult, Stage } from "./model-call.js";
 
 /** Dependencies of {@link createCacheStage}. */
@@ -61,7 +61,9 @@ const EXACT_ONLY: SemanticProbe = Object.freeze({});
  * On a semantic route with an `embeddingRoute`, the lookup embeds the prompt with an embed call
  * through the stages inside (so it is reserved, settled and written to the ledger as its own call
  * under the request's id, like any Embed call); its attempts and cost are added to what the call
- * reports, hit or miss (`withLookupBilling`), so a semantic hit costs what its embedding did.
+ * reports, hit or miss (`withLookupBilling`), so a semantic hit costs what its embedding did; and
+ * to what a call that then fails reports (`withLookupBillingOnFailure`: a provider failure, a
+ * budget or guardrail refusal, a failed stream), so its error shows what the ledger holds too.
  *
  * Per request (`CallMeta.cache`): `bypass` neither looks up nor stores; `no_store` looks up but
  * does not store; `refresh` skips the lookup and replaces the entry; `maxAgeMs` refuses older
@@ -213,9 +215,18 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
           return next.chat(call).then((result) => ({ ...result, cacheStatus: "bypass" as const }));
         }
         return lookupChat(plan, call, next).then((found) => {
+          // A failure after a billed lookup reports it too (no handler for a call whose lookup billed nothing).
+          const lookup = found.lookup;
+          const failed =
+            lookup === undefined
+              ? undefined
+              : (err: unknown): never => {
+                  throw withLookupBillingOnFailure(err, lookup, call.meta.route);
+                };
           if ("entry" in found) {
             record(plan, call.meta, found.status, found.entry.costMicrosUsd);
-            return screened(found.entry, found.status, found.lookup).chat(call);
+            const answered = screened(found.entry, found.status, found.lookup).chat(call);
+            return failed === undefined ? answered : answered.catch(failed);
           }
           return next.chat(call).then((result) => {
             record(plan, call.meta, found.status);
@@ -224,7 +235,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
               storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
             }
             return withLookupBilling({ ...result, cacheStatus: found.status }, found.lookup);
-          });
+          }, failed);
         });
       }),
 
@@ -257,14 +268,19 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       }
       const chunks = async function* (): AsyncGenerator<ModelChunk> {
         const found = await lookupChat(plan, call, next);
-        if ("entry" in found) {
-          record(plan, call.meta, found.status, found.entry.costMicrosUsd);
-          settle(Promise.resolve(hitResult(found.entry, found.status, found.lookup)));
-          yield* screened(found.entry, found.status, found.lookup).chatStream(call).chunks;
-          return;
+        try {
+          if ("entry" in found) {
+            record(plan, call.meta, found.status, found.entry.costMicrosUsd);
+            settle(Promise.resolve(hitResult(found.entry, found.status, found.lookup)));
+            yield* screened(found.entry, found.status, found.lookup).chatStream(call).chunks;
+            return;
+          }
+          record(plan, call.meta, found.status);
+          yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic }, found.lookup);
+        } catch (err) {
+          // As the stream's result reports it (`forward`, `hitResult`), before or after content.
+          throw withLookupBillingOnFailure(err, found.lookup, call.meta.route);
         }
-        record(plan, call.meta, found.status);
-        yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic }, found.lookup);
       };
       return { chunks: chunks(), result: () => result };
     },

@@ -24,6 +24,16 @@ export function failedCallAccounting(err: unknown): FailedCallAccounting | undef
 }
 
 /**
+ * Replaces what the call that failed with `err` reports it consumed, for the stages outside the
+ * one that calls this (and the access line): the cache stage adds its semantic lookup's embedding.
+ * The stages inside have read theirs by then — they settle and record as the error passes them —
+ * so nothing is billed twice.
+ */
+export function reportFailedCall(err: object, accounting: FailedCallAccounting): void {
+  failedCalls.set(err, accounting);
+}
+
+/**
  * `run()`'s promise with `consumed` told what the call consumed once it settles — its result (every
  * attempt, priced), or a failure's {@link failedCallAccounting} (undefined when nothing was sent) —
  * before the outcome is passed on. For the stages that account for a call either way (rate-limit

@@ -611,7 +611,8 @@ func (x *CapabilityMissing) GetTargets() []string {
 }
 
 // ProviderAttempts is attached to UNAVAILABLE, DEADLINE_EXCEEDED, INVALID_ARGUMENT or INTERNAL when
-// provider calls failed. It lists every attempt in order.
+// provider calls failed. It lists every attempt in order. A call that fails (with any code) after
+// its semantic-cache lookup's embedding was billed also carries it, the embedding's attempts first.
 type ProviderAttempts struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The attempts, failed ones included.

@@ -231,7 +231,8 @@ export const CapabilityMissingSchema: GenMessage<CapabilityMissing> = /*@__PURE_
 
 /**
  * ProviderAttempts is attached to UNAVAILABLE, DEADLINE_EXCEEDED, INVALID_ARGUMENT or INTERNAL when
- * provider calls failed. It lists every attempt in order.
+ * provider calls failed. It lists every attempt in order. A call that fails (with any code) after
+ * its semantic-cache lookup's embedding was billed also carries it, the embedding's attempts first.
  *
  * @generated from message switchboard.v1.ProviderAttempts
  */
