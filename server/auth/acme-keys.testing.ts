@@ -12,8 +12,11 @@ export const ALL_ORGS = { allOrgs: true } as const;
 export interface AcmeKeys {
   /** The real key store over the file's database (from its `beforeAll` on). */
   store(): KeyStore;
-  /** Creates a key in org `acme`, team `web` (named `k1`, `k2`… unless `name` is given); its secret and name. */
-  createKey(fields?: Partial<KeyFields>, name?: string): Promise<{ secret: string; ref: { orgName: string; teamName: string; name: string } }>;
+  /**
+   * Creates a key in org `acme`, team `web` (named `k1`, `k2`… unless `name` is given) with a new
+   * secret, or `secret` if given (as the bootstrap installs a configured one); its secret and name.
+   */
+  createKey(fields?: Partial<KeyFields>, name?: string, secret?: string): Promise<{ secret: string; ref: { orgName: string; teamName: string; name: string } }>;
 }
 
 /**
@@ -36,8 +39,7 @@ export function useAcmeKeys(pepper: string): AcmeKeys {
   };
   return {
     store: storeOf,
-    async createKey(fields = {}, name = `k${++count}`) {
-      const secret = generateSecret();
+    async createKey(fields = {}, name = `k${++count}`, secret = generateSecret()) {
       const outcome = await storeOf().createKey(
         { orgName: "acme", teamName: "web" },
         name,

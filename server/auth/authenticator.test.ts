@@ -359,3 +359,117 @@ describe("authenticator", () => {
     expect(await lastUsed()).toBe(clock.t);
   });
 });
+
+describe("authenticator: refused keys", () => {
+  // A well-formed secret (the checksum is public CRC32) costs a database lookup when it is not
+  // cached; the database's "no usable key" is remembered like its "yes", so a client stuck on a
+  // revoked key or anyone repeating one unknown key costs one lookup per TTL, not one per request.
+
+  it("looks a well-formed unknown key up once per TTL however often it comes, and answers exactly as before", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    const unknown = generateSecret();
+    const refusal = async () => auth.authenticate(unknown).then(() => "ok", (e: unknown) => ConnectError.from(e));
+    const together = await Promise.all(Array.from({ length: 20 }, refusal));
+    for (let i = 0; i < 20; i++) together.push(await refusal());
+    for (const err of together) expect(err).toMatchObject({ code: Code.Unauthenticated, rawMessage: UNAUTHENTICATED_MESSAGE });
+    expect(state.lookups).toBe(1);
+    clock.t += 4_999;
+    expect(await codeOf(auth.authenticate(unknown))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(1);
+    clock.t += 1; // the refusal's TTL, counted from its lookup, is over: the database is asked again
+    expect(await codeOf(auth.authenticate(unknown))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(2);
+  });
+
+  it("remembers a revoked or expired key's refusal too, and forgets it at once when the key changes here", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    const revoked = await createKey();
+    await store.revokeKey(revoked.ref, ALL_ORGS, new Date(clock.t));
+    const expired = await createKey({ expiresAt: new Date(clock.t - 1) });
+    for (let i = 0; i < 5; i++) {
+      expect(await codeOf(auth.authenticate(revoked.secret))).toBe(Code.Unauthenticated);
+      expect(await codeOf(auth.authenticate(expired.secret))).toBe(Code.Unauthenticated);
+    }
+    expect(state.lookups).toBe(2);
+    // UpdateKey on this replica lifts the expiry and forgets the key: it works at once.
+    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t)))!;
+    auth.forget(key.id);
+    expect(await codeOf(auth.authenticate(expired.secret))).toBe("ok");
+    expect(state.lookups).toBe(3);
+  });
+
+  it("does not remember a refusal read before this replica forgot the key", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    const expired = await createKey({ expiresAt: new Date(clock.t - 1) });
+    let open!: () => void;
+    state.gate = new Promise((resolve) => (open = resolve));
+    state.mode = "held";
+    const first = auth.authenticate(expired.secret);
+    await vi.waitFor(() => expect(state.lookups).toBe(1));
+    await new Promise((r) => setTimeout(r, 50)); // the query has read the expired key
+    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t)))!;
+    auth.forget(key.id);
+    open();
+    expect(await codeOf(first)).toBe(Code.Unauthenticated); // asked before the change
+    state.mode = "up";
+    expect(await codeOf(auth.authenticate(expired.secret))).toBe("ok");
+  });
+
+  it("lets a key created after its secret was refused work once that refusal's TTL is over", async () => {
+    // Only a secret known before its key exists can have been refused: one an operator generated
+    // for SWITCHBOARD_BOOTSTRAP_KEY, installed by another replica, or a guess (2^-256 a try).
+    const { auth, clock } = setup({ cacheTtlMs: 5_000 });
+    const secret = generateSecret();
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+    await createKey({}, undefined, secret);
+    clock.t += 4_999;
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+    clock.t += 1;
+    expect(await codeOf(auth.authenticate(secret))).toBe("ok");
+  });
+
+  it("never remembers a lookup that failed: a key asked for in an outage or beyond the lookup bound works once the database answers", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000, outageBackoffMs: 1_000, maxConcurrentLookups: 1 });
+    const key = await createKey();
+    state.mode = "down";
+    expect(await codeOf(auth.authenticate(key.secret))).toBe(Code.Unavailable);
+    state.mode = "up";
+    clock.t += 1_000;
+    expect(await codeOf(auth.authenticate(key.secret))).toBe("ok");
+
+    // The one lookup slot is taken: the next key is Unavailable, then works.
+    const other = await createKey();
+    let open!: () => void;
+    state.gate = new Promise((resolve) => (open = resolve));
+    state.mode = "held";
+    const holder = codeOf(auth.authenticate(generateSecret()));
+    expect(await codeOf(auth.authenticate(other.secret))).toBe(Code.Unavailable);
+    open();
+    expect(await holder).toBe(Code.Unauthenticated);
+    state.mode = "up";
+    expect(await codeOf(auth.authenticate(other.secret))).toBe("ok");
+  });
+
+  it("keeps at most maxRefusals refusals, least recently used evicted first, apart from the validated keys", async () => {
+    const { auth, state } = setup({ cacheTtlMs: 5_000, maxEntries: 1, maxRefusals: 2 });
+    const valid = await createKey();
+    await auth.authenticate(valid.secret);
+    const [u1, u2, u3] = [generateSecret(), generateSecret(), generateSecret()];
+    const refuse = async (secret: string, lookups: number) => {
+      expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+      expect(state.lookups).toBe(lookups);
+    };
+    await refuse(u1, 2);
+    await refuse(u2, 3);
+    await refuse(u1, 3); // now more recent than u2
+    await refuse(u3, 4); // evicts u2
+    await refuse(u1, 4);
+    await refuse(u3, 4);
+    await refuse(u2, 5);
+    // A flood of distinct unknown keys evicts only refusals: the validated key is still cached.
+    for (let i = 0; i < 20; i++) await codeOf(auth.authenticate(generateSecret()));
+    expect(state.lookups).toBe(25);
+    expect(await codeOf(auth.authenticate(valid.secret))).toBe("ok");
+    expect(state.lookups).toBe(25);
+  });
+});

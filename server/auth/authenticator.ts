@@ -6,6 +6,7 @@ import { createKeyCache, type CachedKey } from "./key-cache.js";
 import { parseSecret } from "./key-format.js";
 import { createLastUsedRecorder } from "./last-used.js";
 import type { Principal } from "./principal.js";
+import { createRefusalCache } from "./refusal-cache.js";
 import { scopeFromName } from "./scopes.js";
 import { createSecretDigestMemo } from "./secret-digest-memo.js";
 import { hashesEqual } from "./secret-hash.js";
@@ -40,6 +41,28 @@ export interface AuthenticatorOptions {
   maxStaleMs?: number;
   /** Keys cached per replica (default 10 000); least recently used evicted first. */
   maxEntries?: number;
+  /**
+   * How long a secret the database found no usable key for (unknown, revoked, expired, rotated
+   * out) is refused without asking it again, counted from the lookup (default `cacheTtlMs`, at
+   * most 5 000 ms). Without it a client stuck on a revoked key, or anyone repeating a well-formed
+   * unknown one, costs a query per request; with it, one per this interval per replica (0.2/s).
+   * A longer one would save nothing measurable and lengthen the one way it can refuse a usable
+   * key: a key that became usable after its refusal. That is a key whose expiry was lifted
+   * (forget() drops its refusals here at once; other replicas see it within this, never longer
+   * than the `cacheTtlMs` promised for every change), or a secret presented before its key
+   * existed — which takes knowing it in advance: CreateKey and RotateKey return a new 256-bit
+   * secret only once it is committed, so only a guess (2^-256 a try) or a configured bootstrap
+   * key can, and that one is installed only on a database holding no key at all (a first start,
+   * before the replica serves); either way the refusal ends within this TTL. Only answers are
+   * remembered: a lookup that failed (outage, timeout, slots full) is `Unavailable`, leaves nothing.
+   */
+  refusalTtlMs?: number;
+  /**
+   * Refusals cached per replica (default 10 000, ≈ 2 MB), least recently used evicted first, apart
+   * from the keys: anyone can send distinct well-formed secrets, and they must neither grow memory
+   * nor evict validated keys. (Each distinct one still costs a lookup: `maxConcurrentLookups`.)
+   */
+  maxRefusals?: number;
   /** A database lookup slower than this counts as an outage (default 2 000 ms). */
   lookupTimeoutMs?: number;
   /** After a failed lookup, skip the database for this long (default 1 000 ms), so an outage costs callers no waiting. */
@@ -76,8 +99,9 @@ class LookupUnavailable extends Error {}
 
 /**
  * Creates the gateway's authenticator: format and checksum check (no I/O), HMAC, a short-lived
- * positive cache, and a database lookup with single flight per secret, a timeout and a bound on
- * concurrent lookups. The RPC interceptor and the OpenAI surface share one instance per replica.
+ * cache of validated keys and one of refusals, and a database lookup with single flight per
+ * secret, a timeout and a bound on concurrent lookups. The RPC interceptor and the OpenAI surface
+ * share one instance per replica.
  */
 export function createAuthenticator(deps: AuthenticatorDeps, opts: AuthenticatorOptions = {}): Authenticator {
   const ttlMs = opts.cacheTtlMs ?? 5_000;
@@ -86,6 +110,8 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   const outageBackoffMs = opts.outageBackoffMs ?? 1_000;
   const maxConcurrent = opts.maxConcurrentLookups ?? 64;
   const cache = createKeyCache(opts.maxEntries ?? 10_000);
+  // A secret's HMAC is in at most one of the two: each answer replaces what the other held.
+  const refusals = createRefusalCache({ maxEntries: opts.maxRefusals ?? 10_000, ttlMs: opts.refusalTtlMs ?? Math.min(ttlMs, 5_000) });
   // The HMAC of a secret seen a moment ago is remembered (see the memo for why that is safe).
   const digestOf = createSecretDigestMemo(deps.pepper);
   const lastUsed = createLastUsedRecorder(deps, { intervalMs: opts.lastUsedIntervalMs ?? 60_000 });
@@ -168,13 +194,19 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   };
 
   /**
-   * Caches what a lookup asked at `askedAt` found: the entry's age counts from the question, not
-   * the answer, so a revocation committed while the query ran is still seen within the TTL.
+   * Caches what a lookup asked at `askedAt` found, a usable key or a refusal: its age counts from
+   * the question, not the answer, so a change committed while the query ran is still seen within
+   * the TTL.
    */
   const remember = (hmac: string, { record, askedAt }: Found, generation: number): CachedKey | undefined => {
     const entry = record === undefined ? undefined : toEntry(record, hmac, askedAt);
-    if (entry === undefined) cache.delete(hmac);
-    else if (generation === forgotten) cache.set(hmac, entry);
+    if (entry === undefined) {
+      cache.delete(hmac);
+      if (generation === forgotten) refusals.add(hmac, askedAt, record?.id);
+    } else if (generation === forgotten) {
+      refusals.delete(hmac);
+      cache.set(hmac, entry);
+    }
     return entry;
   };
 
@@ -201,6 +233,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
         if (now - cached.fetchedAt >= refreshAfterMs) refreshAhead(hmac);
         return principal;
       }
+      if (cached === undefined && refusals.has(hmac, now)) throw unauthenticated();
       const generation = forgotten;
       let found: Found;
       try {
@@ -217,6 +250,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
     forget(keyId) {
       forgotten++;
       cache.forgetKey(keyId);
+      refusals.forgetKey(keyId);
     },
   };
 }
@@ -227,7 +261,10 @@ interface Found {
   askedAt: number;
 }
 
-/** The cache entry for a usable key, or `undefined` for a revoked one or a hash that matches neither secret. */
+/**
+ * The cache entry for a key usable at `now`, or `undefined` for a revoked one, one expired or out
+ * of its grace by then, or a hash that matches neither secret.
+ */
 function toEntry(record: KeyCredentialRecord, hmac: string, now: number): CachedKey | undefined {
   if (record.state !== "active") return undefined;
   let graceEndsAt: number | undefined;
@@ -236,6 +273,8 @@ function toEntry(record: KeyCredentialRecord, hmac: string, now: number): Cached
     if (previous === null || record.previousSecretExpiresAt === null || !hashesEqual(previous, hmac)) return undefined;
     graceEndsAt = record.previousSecretExpiresAt.getTime();
   }
+  // Refused as at the question, like a revoked key: so its refusal is remembered too.
+  if ((record.expiresAt !== null && now >= record.expiresAt.getTime()) || (graceEndsAt !== undefined && now >= graceEndsAt)) return undefined;
   const principal: Principal = {
     orgId: record.orgId,
     teamId: record.teamId,

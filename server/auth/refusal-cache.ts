@@ -1,0 +1,70 @@
+/** What the database answered for one secret HMAC: no usable key, asked at `askedAt`. */
+interface Refusal {
+  /** When the lookup that found no usable key was asked (ms since epoch): the refusal ages from then. */
+  askedAt: number;
+  /** The key the HMAC matched (revoked, expired, rotated out); unset: it matched none. */
+  keyId: string | undefined;
+}
+
+/** Options of {@link createRefusalCache}. */
+export interface RefusalCacheOptions {
+  /** Refusals held at most; least recently used evicted first. */
+  maxEntries: number;
+  /** How long a refusal is trusted after its lookup was asked (0: never). */
+  ttlMs: number;
+}
+
+/**
+ * The authenticator's negative cache: secret HMACs the database recently said name no usable key
+ * (unknown, revoked, expired, rotated out), so a secret presented again and again costs one lookup
+ * per TTL. Keyed by the HMAC like the key cache, never by the secret.
+ */
+export interface RefusalCache {
+  /** Whether `secretHmac` was refused by a lookup asked less than the TTL before `now` (a hit counts as a use). */
+  has(secretHmac: string, now: number): boolean;
+  /** Remembers that a lookup asked at `askedAt` found no usable key for `secretHmac` (`keyId`: the key it matched, if any). */
+  add(secretHmac: string, askedAt: number, keyId: string | undefined): void;
+  delete(secretHmac: string): void;
+  /** Drops every refusal of one key: after it changed on this replica (an expiry lifted, say). */
+  forgetKey(keyId: string): void;
+  readonly size: number;
+}
+
+/**
+ * Creates a {@link RefusalCache}. It is bounded on its own, apart from the key cache: anyone can
+ * make refusals (a well-formed secret's checksum is public), and a flood of them must neither grow
+ * memory nor evict the validated keys, which the key cache keeps serving during an outage.
+ */
+export function createRefusalCache(opts: RefusalCacheOptions): RefusalCache {
+  const refusals = new Map<string, Refusal>();
+  return {
+    has(secretHmac, now) {
+      const refusal = refusals.get(secretHmac);
+      if (refusal === undefined) return false;
+      refusals.delete(secretHmac);
+      if (now - refusal.askedAt >= opts.ttlMs) return false;
+      // Map keeps insertion order: re-inserting marks the refusal most recently used.
+      refusals.set(secretHmac, refusal);
+      return true;
+    },
+    add(secretHmac, askedAt, keyId) {
+      refusals.delete(secretHmac);
+      if (opts.ttlMs <= 0) return;
+      refusals.set(secretHmac, { askedAt, keyId });
+      while (refusals.size > opts.maxEntries) {
+        const oldest = refusals.keys().next();
+        if (oldest.done) break;
+        refusals.delete(oldest.value);
+      }
+    },
+    delete(secretHmac) {
+      refusals.delete(secretHmac);
+    },
+    forgetKey(keyId) {
+      for (const [hmac, refusal] of refusals) if (refusal.keyId === keyId) refusals.delete(hmac);
+    },
+    get size() {
+      return refusals.size;
+    },
+  };
+}
