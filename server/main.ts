@@ -75,6 +75,18 @@ async function main(): Promise<void> {
   // later start finds a key and creates none, so a start that failed after this point (its port
   // taken, a vault refusal) must not have kept the only copy for a banner it never printed.
   if (bootstrap.created && bootstrap.secret !== undefined) process.stderr.write(bootstrapSecretLines(bootstrap.secret));
+  if (bootstrap.created && bootstrap.recovered !== undefined) {
+    logger.warn(
+      { key: bootstrap.recovered },
+      "no active platform-admin key was left: installed SWITCHBOARD_BOOTSTRAP_KEY as a break-glass admin key (audited); unset it once you are in",
+    );
+  }
+  if (!bootstrap.created && bootstrap.secretInUse) {
+    logger.error(
+      "no active platform-admin key is left, and SWITCHBOARD_BOOTSTRAP_KEY is a key already stored (revoked, expired or without SCOPE_PLATFORM_ADMIN): " +
+        "set it to a freshly generated key and restart to install a break-glass admin key",
+    );
+  }
   // The credential vault. The master key is required with DATABASE_URL (the config checks it);
   // the embedded default keeps a generated one beside its data, like the pepper. A start where
   // stored credentials are wrapped by a key this replica lacks is refused: they could not be used.
@@ -204,7 +216,7 @@ async function main(): Promise<void> {
     { url: listener.url, database: database.kind, state: config.redis.url ? "redis" : "memory", tracing: tracing.enabled, requestLog: config.requestLog.mode },
     "listening",
   );
-  if (bootstrap.created) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
+  if (bootstrap.created && bootstrap.recovered === undefined) logger.info({ key: BOOTSTRAP_KEY_NAME }, "bootstrap admin key created");
   // Supervisors wait for "listening": it leaves now, not with the next batch of lines.
   logger.flush();
   collectStartupGarbage();
@@ -216,9 +228,11 @@ function banner(url: string, databaseKind: string, config: Config, bootstrap: Bo
   const admin =
     bootstrap.created && bootstrap.secret !== undefined
       ? [`  Bootstrap admin key ${BOOTSTRAP_KEY_NAME} created: its secret is printed above, only once; store it.`, ""]
-      : bootstrap.created
-        ? [`  Bootstrap admin key ${BOOTSTRAP_KEY_NAME} installed from SWITCHBOARD_BOOTSTRAP_KEY.`, ""]
-        : [];
+      : bootstrap.created && bootstrap.recovered !== undefined
+        ? [`  No platform-admin key was left: break-glass admin key ${bootstrap.recovered} installed from SWITCHBOARD_BOOTSTRAP_KEY.`, ""]
+        : bootstrap.created
+          ? [`  Bootstrap admin key ${BOOTSTRAP_KEY_NAME} installed from SWITCHBOARD_BOOTSTRAP_KEY.`, ""]
+          : [];
   return [
     "",
     `  Switchboard is listening on ${url} (Connect, gRPC and gRPC-Web on one port)`,

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
-import type { KeyStore } from "../store/key-store.js";
+import type { KeyRecord, KeyStore } from "../store/key-store.js";
 import { ALL_ORGS, useAcmeKeys } from "./acme-keys.testing.js";
 import { createAuthenticator, UNAUTHENTICATED_MESSAGE, type AuthenticatorOptions } from "./authenticator.js";
 import { generateSecret, parseSecret } from "./key-format.js";
@@ -392,7 +392,7 @@ describe("authenticator: refused keys", () => {
     }
     expect(state.lookups).toBe(2);
     // UpdateKey on this replica lifts the expiry and forgets the key: it works at once.
-    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t)))!;
+    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t))) as KeyRecord;
     auth.forget(key.id);
     expect(await codeOf(auth.authenticate(expired.secret))).toBe("ok");
     expect(state.lookups).toBe(3);
@@ -407,7 +407,7 @@ describe("authenticator: refused keys", () => {
     const first = auth.authenticate(expired.secret);
     await vi.waitFor(() => expect(state.lookups).toBe(1));
     await new Promise((r) => setTimeout(r, 50)); // the query has read the expired key
-    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t)))!;
+    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t))) as KeyRecord;
     auth.forget(key.id);
     open();
     expect(await codeOf(first)).toBe(Code.Unauthenticated); // asked before the change

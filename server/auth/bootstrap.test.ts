@@ -5,7 +5,9 @@ import { startTestGateway } from "../../test/support/gateway.js";
 import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 import { createDatabase, type DatabaseHandle } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
-import { bootstrapAdminKey } from "./bootstrap.js";
+import { verifyChain } from "../audit/verify.js";
+import { createAuditStore } from "../store/audit-store.js";
+import { bootstrapAdminKey, BREAK_GLASS_ACTION } from "./bootstrap.js";
 import { generateSecret, parseSecret } from "./key-format.js";
 import { ALL_SCOPES, scopeName } from "./scopes.js";
 import { hashSecret } from "./secret-hash.js";
@@ -69,6 +71,50 @@ describe("bootstrapAdminKey", () => {
       await expect(bootstrapAdminKey({ db: handle.db, pepper: PEPPER }, { secret: "sb_live_bad" })).rejects.toThrow(/well-formed/);
     } finally {
       await handle.close();
+      await fresh.drop();
+    }
+  });
+});
+
+describe("the break-glass: SWITCHBOARD_BOOTSTRAP_KEY when no platform-admin key is left", () => {
+  it("installs the supplied key once, audited, only when no admin key is active and the secret is new", async () => {
+    const fresh = await createTestDatabase();
+    const handles = await Promise.all([1, 2, 3].map(() => createDatabase({ databaseUrl: fresh.url, pool: 2 })));
+    const db = handles[0]!.db;
+    try {
+      await migrateToLatest(db);
+      const first = generateSecret();
+      expect(await bootstrapAdminKey({ db, pepper: PEPPER }, { secret: first })).toEqual({ created: true });
+      // While the bootstrap key is an active admin, a supplied key changes nothing.
+      expect(await bootstrapAdminKey({ db, pepper: PEPPER }, { secret: generateSecret() })).toEqual({ created: false });
+
+      // The only admin key lapses (set by hand: KeyService refuses to give it an expiry).
+      await db.updateTable("keys").set({ expires_at: new Date(Date.now() - 1_000) }).execute();
+      // No secret supplied: nothing is generated, nothing printed.
+      expect(await bootstrapAdminKey({ db, pepper: PEPPER })).toEqual({ created: false });
+      // The secret the lapsed key holds is not brought back.
+      expect(await bootstrapAdminKey({ db, pepper: PEPPER }, { secret: first })).toEqual({ created: false, secretInUse: true });
+      expect(await db.selectFrom("keys").select("id").execute()).toHaveLength(1);
+
+      // A fresh secret, offered by three replicas starting together: exactly one installs it.
+      const recovery = generateSecret();
+      const results = await Promise.all(handles.map((h) => bootstrapAdminKey({ db: h.db, pepper: PEPPER }, { secret: recovery })));
+      const recovered = results.filter((r) => r.created);
+      expect(recovered).toHaveLength(1);
+      const name = (recovered[0] as { recovered: string }).recovered;
+      expect(name).toMatch(/^orgs\/system\/teams\/admins\/keys\/recovery-\d{14}$/);
+      const row = await db.selectFrom("keys").selectAll().where("secret_hmac", "=", hashSecret(recovery, PEPPER)).executeTakeFirstOrThrow();
+      expect(row).toMatchObject({ name: name.split("/").pop(), state: "active", expires_at: null });
+      expect(new Set(row.scopes)).toEqual(new Set(ALL_SCOPES.map(scopeName)));
+
+      const audit = createAuditStore(db);
+      const events = await audit.list({ action: BREAK_GLASS_ACTION }, { limit: 10 });
+      expect(events).toHaveLength(1);
+      expect(events[0]).toMatchObject({ resource: name, outcome: "success", actor: "" });
+      expect(JSON.stringify(events[0]!.after)).not.toContain(recovery);
+      expect((await verifyChain(audit)).intact).toBe(true);
+    } finally {
+      await Promise.all(handles.map((h) => h.close()));
       await fresh.drop();
     }
   });

@@ -211,7 +211,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_LOG_BATCH_MS", path: "log.batchMs", description: "longest a log line waits to be written with the next ones (0: each line at once)" },
   // Tenancy: the pepper and bootstrap key are secrets — never echoed in errors or logs.
   { env: "SWITCHBOARD_KEY_PEPPER", path: "auth.pepper", description: "HMAC pepper for stored key secrets (≥ 32 bytes)" },
-  { env: "SWITCHBOARD_BOOTSTRAP_KEY", path: "auth.bootstrapKey", description: "bootstrap admin key to install on an empty database" },
+  { env: "SWITCHBOARD_BOOTSTRAP_KEY", path: "auth.bootstrapKey", description: "bootstrap admin key to install on an empty database, or as the break-glass when no platform-admin key is left" },
   { env: "SWITCHBOARD_AUTH_CACHE_TTL_MS", path: "auth.cacheTtlMs", description: "auth cache TTL: the revocation bound" },
   // The credential vault's master keys: secrets, never echoed in errors or logs.
   { env: "SWITCHBOARD_MASTER_KEY", path: "vault.masterKey", description: "master key wrapping credential data keys (base64, 32 bytes)" },

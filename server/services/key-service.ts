@@ -40,6 +40,18 @@ const UPDATABLE = ["display_name", "scopes", "allowed_routes", "allowed_models",
 const notFound = (name: string) => new ConnectError(`${name} not found`, Code.NotFound);
 
 /**
+ * A revoke or update refused because it would leave no platform-admin key that never expires: no
+ * admin could get in again (the bootstrap key is installed only on an empty database, or as the
+ * README's break-glass). The admin's way forward is in the message.
+ */
+const lastPlatformAdmin = (name: string) =>
+  new ConnectError(
+    `${name} is the last active platform-admin key without an expiry: revoking it, removing SCOPE_PLATFORM_ADMIN or ` +
+      "giving it an expire_time would lock every admin out; create another platform-admin key first",
+    Code.FailedPrecondition,
+  );
+
+/**
  * `switchboard.v1.KeyService`: virtual keys. Secrets are generated here, returned once (by
  * CreateKey and RotateKey, never by a repeat of either) and stored only as an HMAC. A caller
  * works within its org (platform admins: every org) and only on keys it covers: it cannot grant a
@@ -113,6 +125,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       };
       assertCovers(caller, grantOf({ ...current, ...patch }), "UpdateKey");
       const updated = await deps.keys.updateKey(parseKeyName(name, "key.name"), orgScopeOf(caller), patch, new Date(now()));
+      if (updated === "last_platform_admin") throw lastPlatformAdmin(name);
       deps.authenticator.forget(current.id);
       if (updated === undefined) throw notFound(name);
       noteAudit(ctx, { resource: name, orgId: current.orgId, ...changed(current, updated, now()) });
@@ -123,6 +136,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const caller = callerOf(ctx);
       const current = await coveredKey(caller, req.name, "RevokeKey");
       const revoked = await deps.keys.revokeKey(parseKeyName(req.name, "name"), orgScopeOf(caller), new Date(now()));
+      if (revoked === "last_platform_admin") throw lastPlatformAdmin(req.name);
       deps.authenticator.forget(current.id);
       if (revoked === undefined) throw notFound(req.name);
       noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(current, revoked, now()) });

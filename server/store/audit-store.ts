@@ -1,5 +1,5 @@
 import type { JsonValue } from "@bufbuild/protobuf";
-import type { Kysely, Selectable } from "kysely";
+import type { Kysely, Selectable, Transaction } from "kysely";
 import type { AuditEventsTable, Database } from "./schema.js";
 
 /** How an audited call ended. */
@@ -93,40 +93,7 @@ export interface AuditStore {
 export function createAuditStore(db: Kysely<Database>): AuditStore {
   return {
     async append(input, now, seal) {
-      return db.transaction().execute(async (tx) => {
-        const head = await tx.selectFrom("audit_chain_head").select(["sequence", "hash"]).where("id", "=", 1).forUpdate().executeTakeFirstOrThrow();
-        let orgId: string | null = null;
-        if (input.org !== null && "id" in input.org) orgId = input.org.id;
-        else if (input.org !== null) {
-          orgId = (await tx.selectFrom("orgs").select("id").where("name", "=", input.org.name).executeTakeFirst())?.id ?? null;
-        }
-        const { org: _org, ...draft } = input;
-        const event: UnsealedEvent = { ...draft, sequence: BigInt(head.sequence) + 1n, time: now(), orgId };
-        const hash = seal(event, head.hash);
-        await tx
-          .insertInto("audit_events")
-          .values({
-            sequence: event.sequence,
-            time: event.time,
-            actor: event.actor,
-            actor_org: event.actorOrg,
-            actor_org_id: event.actorOrgId,
-            org_id: event.orgId,
-            action: event.action,
-            resource: event.resource,
-            before: event.before === null ? null : JSON.stringify(event.before),
-            after: event.after === null ? null : JSON.stringify(event.after),
-            outcome: event.outcome,
-            code: event.code,
-            peer: event.peer,
-            request_id: event.requestId,
-            replica: event.replica,
-            previous_hash: head.hash,
-            hash,
-          })
-          .execute();
-        return { ...event, previousHash: head.hash, hash };
-      });
+      return db.transaction().execute((tx) => appendAuditEvent(tx, input, now, seal));
     },
     async list(filter, page) {
       const rows = await db
@@ -165,6 +132,51 @@ export function createAuditStore(db: Kysely<Database>): AuditStore {
       return { sequence: BigInt(row.sequence), hash: row.hash };
     },
   };
+}
+
+/**
+ * {@link AuditStore.append} inside a transaction the caller holds, so that an event and the change
+ * it records commit together (the break-glass key of auth/bootstrap.ts). Holds the chain head's row
+ * lock until `tx` ends.
+ */
+export async function appendAuditEvent(
+  tx: Transaction<Database>,
+  input: AppendInput,
+  now: () => Date,
+  seal: (event: UnsealedEvent, previousHash: string) => string,
+): Promise<AuditEvent> {
+  const head = await tx.selectFrom("audit_chain_head").select(["sequence", "hash"]).where("id", "=", 1).forUpdate().executeTakeFirstOrThrow();
+  let orgId: string | null = null;
+  if (input.org !== null && "id" in input.org) orgId = input.org.id;
+  else if (input.org !== null) {
+    orgId = (await tx.selectFrom("orgs").select("id").where("name", "=", input.org.name).executeTakeFirst())?.id ?? null;
+  }
+  const { org: _org, ...draft } = input;
+  const event: UnsealedEvent = { ...draft, sequence: BigInt(head.sequence) + 1n, time: now(), orgId };
+  const hash = seal(event, head.hash);
+  await tx
+    .insertInto("audit_events")
+    .values({
+      sequence: event.sequence,
+      time: event.time,
+      actor: event.actor,
+      actor_org: event.actorOrg,
+      actor_org_id: event.actorOrgId,
+      org_id: event.orgId,
+      action: event.action,
+      resource: event.resource,
+      before: event.before === null ? null : JSON.stringify(event.before),
+      after: event.after === null ? null : JSON.stringify(event.after),
+      outcome: event.outcome,
+      code: event.code,
+      peer: event.peer,
+      request_id: event.requestId,
+      replica: event.replica,
+      previous_hash: head.hash,
+      hash,
+    })
+    .execute();
+  return { ...event, previousHash: head.hash, hash };
 }
 
 /** `LIKE` pattern text matching `text` literally (backslash is Postgres's default escape). */

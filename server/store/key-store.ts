@@ -2,6 +2,7 @@ import type { Kysely, Transaction } from "kysely";
 import { newId } from "./ids.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
+import { leavesNoWayIn } from "./platform-admin-keys.js";
 import type { Database } from "./schema.js";
 
 /** A virtual key as stored, without its hashes. */
@@ -90,9 +91,16 @@ export interface KeyStore {
     page: PageRequest,
     filter: KeyListFilter,
   ): Promise<Page<KeyRecord> | undefined>;
-  updateKey(ref: KeyRef, scope: OrgScope, patch: Partial<KeyFields>, now: Date): Promise<KeyRecord | undefined>;
-  /** Revokes a key (a no-op on a revoked one) and ends any rotation grace. */
-  revokeKey(ref: KeyRef, scope: OrgScope, now: Date): Promise<KeyRecord | undefined>;
+  /**
+   * Changes a key's fields; `last_platform_admin` (nothing written) when that would take away the
+   * last way in for an admin (see {@link leavesNoWayIn}).
+   */
+  updateKey(ref: KeyRef, scope: OrgScope, patch: Partial<KeyFields>, now: Date): Promise<KeyRecord | undefined | "last_platform_admin">;
+  /**
+   * Revokes a key (a no-op on a revoked one) and ends any rotation grace; `last_platform_admin`
+   * (nothing written) when it is the last way in for an admin (see {@link leavesNoWayIn}).
+   */
+  revokeKey(ref: KeyRef, scope: OrgScope, now: Date): Promise<KeyRecord | undefined | "last_platform_admin">;
   /**
    * Replaces the secret. With `graceUntil`, the replaced secret keeps working until then (any
    * earlier previous secret stops at once: one secret in grace at a time); without, it stops now.
@@ -233,8 +241,16 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
 
     async updateKey(ref, scope, patch, now) {
       return db.transaction().execute(async (tx) => {
-        const current = await byRef(tx, ref, scope).executeTakeFirst();
+        const current = await byRef(tx, ref, scope).forUpdate(["keys"]).executeTakeFirst();
         if (current === undefined) return undefined;
+        // FOR UPDATE: `before` stays what this update replaces until it commits (leavesNoWayIn).
+        const before = { ...current, expiresAt: current.expires_at };
+        const after = {
+          ...before,
+          ...(patch.scopes !== undefined ? { scopes: patch.scopes } : {}),
+          ...(patch.expiresAt !== undefined ? { expiresAt: patch.expiresAt } : {}),
+        };
+        if (await leavesNoWayIn(tx, current.id, before, after, now)) return "last_platform_admin" as const;
         await tx
           .updateTable("keys")
           .set({ ...fieldColumns(patch), updated_at: now })
@@ -246,8 +262,10 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
 
     async revokeKey(ref, scope, now) {
       return db.transaction().execute(async (tx) => {
-        const current = await byRef(tx, ref, scope).executeTakeFirst();
+        const current = await byRef(tx, ref, scope).forUpdate(["keys"]).executeTakeFirst();
         if (current === undefined) return undefined;
+        const before = { ...current, expiresAt: current.expires_at };
+        if (await leavesNoWayIn(tx, current.id, before, { ...before, state: "revoked" as const }, now)) return "last_platform_admin" as const;
         await tx
           .updateTable("keys")
           .set({ state: "revoked", revoked_at: now, updated_at: now, previous_secret_hmac: null, previous_secret_expires_at: null })

@@ -246,6 +246,8 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         // re-created under the name.
         const attached = await policiesAttachedTo(tx, `orgs/${orgName}/teams/${name}`);
         if (attached !== undefined) return attached;
+        // Only revoked and expired keys are left to go with the team: a delete never takes away a
+        // platform-admin key anyone can still use (platform-admin-keys.ts).
         await tx.deleteFrom("keys").where("team_id", "=", team.id).execute();
         await tx.deleteFrom("teams").where("id", "=", team.id).execute();
         return "deleted";
