@@ -17,9 +17,16 @@ export interface FailureFacts {
   sent?: boolean;
   /**
    * The provider's own report, when its full answer arrived before the attempt ended (a hedge
-   * that lost a photo finish): billed as it is, never replaced by an estimate.
+   * that lost a photo finish, a stream cut after its `usage` chunk): billed as it is, never
+   * replaced by an estimate.
    */
   usage?: TokenUsage;
+  /**
+   * The provider's last mid-stream usage report (`CallContext.reportUsage`) of a stream that
+   * ended before its own `usage` chunk: billed with the output that arrived, unless the adapter's
+   * error carries usage of its own (see `failedAttemptUsage`).
+   */
+  reported?: TokenUsage;
 }
 
 /**
@@ -97,10 +104,13 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
       if (decideFailure(err, { ...failureCtx, committed: false }).retrySameTarget) env.throttle.recordFailure(slot.candidate.target, scope.route.retry);
       // Never sent: the credential could not be read, or the transport knows the request was
       // cancelled before a connection took it. The provider never saw it, so nothing is billed.
-      const unsent = facts.usage === undefined && (facts.sent === false || knownUnsent(controller.signal));
+      // A provider that reported usage had the request: never unsent.
+      const unsent = facts.usage === undefined && facts.reported === undefined && (facts.sent === false || knownUnsent(controller.signal));
       const usage =
         facts.usage ??
-        (unsent ? emptyUsage(false) : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage));
+        (unsent
+          ? emptyUsage(false)
+          : failedAttemptUsage(err, { request: scope.request, outputText: facts.outputText }, env.estimateUsage, facts.reported));
       const message = err instanceof ProviderError ? err.message : "internal error";
       slot.handle.finish({
         outcome: decision.outcome,

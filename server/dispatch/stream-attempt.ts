@@ -1,7 +1,7 @@
 import type { ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { abortError } from "./abort-cause.js";
-import { apiKeyFor, openAttempt, raceAbort, type AttemptControl } from "./attempt-control.js";
+import { apiKeyFor, openAttempt, raceAbort, type AttemptControl, type FailureFacts } from "./attempt-control.js";
 import type { Slot } from "./attempt-plan.js";
 import type { RequestScope } from "./request-scope.js";
 import type { FailureDecision } from "./retryable.js";
@@ -43,7 +43,9 @@ function nextWithin(
  * nothing is ever retried. Before content, the first-token limit (from the attempt's start) and
  * the idle limit apply; after it, the idle limit. A stream that ends without its `finish` is a
  * `stream_error`; one that ends without `usage` gets an estimated one. If the consumer stops
- * reading, the attempt is aborted and recorded as cancelled.
+ * reading, the attempt is aborted and recorded as cancelled. An attempt that fails is billed what
+ * the provider last reported of it (`CallContext.reportUsage`) when it reported anything, so a cut
+ * made here, which never waits for the adapter, still bills the provider's counts.
  */
 export async function* streamAttempt(scope: RequestScope, slot: Slot, req: ModelRequest): AsyncGenerator<ModelChunk, StreamAttemptResult> {
   const ctl = openAttempt(scope, slot);
@@ -52,13 +54,24 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
   let it: AsyncIterator<ModelChunk> | undefined;
   let outputText = "";
   let usage: TokenUsage | undefined;
+  // The provider's latest usage report before its `usage` chunk (`CallContext.reportUsage`): what
+  // an attempt cut here is billed, rather than an estimate of the request.
+  let reported: TokenUsage | undefined;
+  const reportUsage = (u: TokenUsage): void => {
+    reported = u;
+  };
   let finished = false;
   let sawContent = false;
   let timeToFirstTokenMs: number | undefined;
   let held: ModelChunk[] = [];
   let settled = false;
   let drained = false;
-  const facts = () => ({ outputText, ...(timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs }) });
+  // A `usage` chunk is the provider's final report: billed as it is should the attempt still fail.
+  const facts = (): FailureFacts => ({
+    outputText,
+    ...(usage !== undefined ? { usage } : reported !== undefined ? { reported } : {}),
+    ...(timeToFirstTokenMs === undefined ? {} : { timeToFirstTokenMs }),
+  });
 
   try {
     let apiKey: string | undefined;
@@ -72,7 +85,7 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
     const request: ModelRequest = { ...req, model: target.model };
     const headers = slot.handle.headers;
     it = slot.candidate.provider
-      .chatStream(request, { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) })
+      .chatStream(request, { signal: ctl.signal, reportUsage, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) })
       [Symbol.asyncIterator]();
     for (;;) {
       const untilFirstToken = firstTokenBy - scope.env.now();

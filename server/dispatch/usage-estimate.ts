@@ -1,5 +1,5 @@
 import { emptyUsage, type EmbedRequest, type ModelRequest, type TokenUsage } from "../providers/model.js";
-import { estimatedUsage, estimateUsage } from "../providers/usage-estimate.js";
+import { estimatedUsage, estimateUsage, usageSoFar } from "../providers/usage-estimate.js";
 import { ProviderError } from "../providers/provider-error.js";
 
 /** What an estimator sees of a failed attempt. */
@@ -23,12 +23,16 @@ export const estimateUsageByLength: UsageEstimator = ({ request, outputText }) =
     : estimateUsage(request, outputText.length);
 
 /**
- * The usage recorded for a failed attempt: what the adapter attached, else zero when the provider answered with an error status
- * before generating (it bills nothing for a 429 or a 400), otherwise the estimate.
+ * The usage recorded for a failed attempt: what the adapter attached, else what the provider had
+ * reported of a stream dispatch cut itself (`reported`, with the output that arrived: `usageSoFar`),
+ * else zero when the provider answered with an error status before generating (it bills nothing
+ * for a 429 or a 400), otherwise the estimate.
  */
-export function failedAttemptUsage(err: unknown, input: UsageEstimateInput, estimate: UsageEstimator): TokenUsage {
+export function failedAttemptUsage(err: unknown, input: UsageEstimateInput, estimate: UsageEstimator, reported?: TokenUsage): TokenUsage {
   // The adapter saw the wire: what it says a broken stream consumed beats a guess from here.
   if (err instanceof ProviderError && err.usage !== undefined) return err.usage;
+  // P3: the provider's own count of the prompt (cache reads and writes priced as such), not characters / 4.
+  if (reported !== undefined) return usageSoFar(reported, input.outputText.length);
   if (err instanceof ProviderError && err.httpStatus !== undefined && err.httpStatus >= 400 && input.outputText === "") {
     return emptyUsage(false);
   }

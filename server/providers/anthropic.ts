@@ -86,7 +86,13 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
     async *chatStream(req: ModelRequest, ctx: CallContext): AsyncGenerator<ModelChunk> {
       const res = await send(req, ctx, true);
       const requestId = requestIdOf(res);
-      yield* withPartialUsage(req, translateStream(parseSse(res.body), { req, signal: ctx.signal, ...(requestId === undefined ? {} : { requestId }) }));
+      const streamCtx = {
+        req,
+        signal: ctx.signal,
+        ...(requestId === undefined ? {} : { requestId }),
+        ...(ctx.reportUsage === undefined ? {} : { reportUsage: ctx.reportUsage }),
+      };
+      yield* withPartialUsage(req, translateStream(parseSse(res.body), streamCtx));
     },
   };
 }

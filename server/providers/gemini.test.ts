@@ -4,7 +4,7 @@ import type { FakeProvider, Fault } from "../../test/fakes/fake-types.js";
 import { createGeminiWire, startGeminiFake } from "../../test/fakes/gemini-fake.js";
 import { createGeminiProvider } from "./gemini.js";
 import { createHttpClient, type HttpClient } from "./http/http-client.js";
-import type { JsonObject, ModelChunk, ModelRequest } from "./model.js";
+import type { JsonObject, ModelChunk, ModelRequest, TokenUsage } from "./model.js";
 import type { Provider } from "./provider.js";
 import { ProviderError } from "./provider-error.js";
 
@@ -293,6 +293,15 @@ describe("gemini adapter: chatStream", () => {
     ]);
     expect(fake.requests()[0]?.path).toBe(`/v1beta/models/${MODEL}:streamGenerateContent`);
     expect(urls[0]).toBe(`${fake.url}/v1beta/models/${MODEL}:streamGenerateContent?alt=sse`);
+  });
+
+  it("reports each chunk's usageMetadata as it arrives (CallContext.reportUsage), the last one as the final usage", async () => {
+    fake.script({ reply: { text: "alpha beta gamma delta epsilon", usage: { input: 10, output: 40, cachedInput: 4, reasoning: 30 } } });
+    const reports: TokenUsage[] = [];
+    const chunks = await collect(gemini.chatStream(ask("go"), { ...ctx(), reportUsage: (u) => reports.push(u) }));
+    expect(reports.length).toBe(chunks.filter((c) => c.type === "text").length);
+    expect(reports[0]).toMatchObject({ inputTokens: 10, cachedInputTokens: 4, estimated: false });
+    expect(reports.at(-1)).toEqual((chunks.at(-1) as { usage: TokenUsage }).usage);
   });
 
   it("streamed parallel tool calls: one whole chunk per call with id and name", async () => {

@@ -144,7 +144,10 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
           };
         }
         if (chunk.promptFeedback?.blockReason !== undefined) throw blockedError(chunk.promptFeedback.blockReason);
-        if (chunk.usageMetadata) usage = chunk.usageMetadata;
+        if (chunk.usageMetadata) {
+          usage = chunk.usageMetadata;
+          ctx.reportUsage?.(usageOf(usage));
+        }
         const candidate = chunk.candidates?.[0];
         for (const part of candidate?.content?.parts ?? []) {
           if (part.thought === true) continue;

@@ -1,4 +1,4 @@
-import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "./model.js";
+import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, TokenUsage } from "./model.js";
 
 /**
  * What a provider can serve, declared as data. Dispatch refuses a request a target cannot serve
@@ -33,6 +33,15 @@ export interface CallContext {
    * of the attempt. Never credentials; the adapter's own headers win over these.
    */
   headers?: Readonly<Record<string, string>>;
+  /**
+   * Told the usage a stream's provider has reported so far, each time it reports it before the
+   * end (Anthropic's `message_start` and `message_delta`, Gemini's `usageMetadata`): input with its
+   * cache reads and writes, and output as the provider counted it (0 before it counts any). When
+   * dispatch cuts the stream itself (caller gone, timeout) it bills the last report, with the
+   * output it saw, instead of an estimate of the request (P3). Adapters that report usage only
+   * with the final `usage` chunk need not call it. Must not throw.
+   */
+  reportUsage?: (usage: TokenUsage) => void;
 }
 
 /**

@@ -11,8 +11,11 @@ import {
 import type { CallContext, Provider, ProviderCapabilities } from "../../providers/provider.js";
 import { ProviderError, type ProviderErrorKind, type ProviderErrorInit } from "../../providers/provider-error.js";
 
-/** One step of a scripted stream: after `delayMs`, a chunk, a failure, or silence until aborted. */
-export type StreamEvent = { delayMs?: number } & ({ chunk: ModelChunk } | { fail: ProviderError } | { hang: true });
+/**
+ * One step of a scripted stream: after `delayMs`, a chunk, a failure, silence until aborted, or a
+ * mid-stream usage report (`CallContext.reportUsage`, as Anthropic's `message_start` makes one).
+ */
+export type StreamEvent = { delayMs?: number } & ({ chunk: ModelChunk } | { fail: ProviderError } | { hang: true } | { report: Partial<TokenUsage> });
 
 /** What the double does on one call. */
 export type ScriptStep =
@@ -177,6 +180,7 @@ export function createScriptedProvider(opts: ScriptedProviderOptions): ScriptedP
         for (const e of events) {
           await wait("hang" in e ? Infinity : (e.delayMs ?? 0), ctx.signal);
           if ("fail" in e) throw e.fail;
+          if ("report" in e) ctx.reportUsage?.({ ...emptyUsage(false), ...e.report });
           if ("chunk" in e) {
             log.chunksSent++;
             yield e.chunk;

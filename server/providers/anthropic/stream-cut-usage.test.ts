@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from "vitest";
 import type { SseEvent } from "../http/sse-parser.js";
-import type { ModelRequest } from "../model.js";
+import type { ModelRequest, TokenUsage } from "../model.js";
 import { ProviderError } from "../provider-error.js";
 import { withPartialUsage } from "../usage-estimate.js";
 import { translateStream } from "./stream.js";
@@ -44,5 +44,31 @@ describe("anthropic stream failing after content", () => {
     const err = await failureOf(before);
     expect(err.kind).toBe("stream_error");
     expect(err.usage).toMatchObject({ inputTokens: 52_040, cachedInputTokens: 50_000, cacheWriteInputTokens: 2_000 });
+  });
+});
+
+describe("anthropic stream reporting usage as it arrives (CallContext.reportUsage)", () => {
+  it("reports message_start's input at once, then message_delta's output", async () => {
+    const reports: TokenUsage[] = [];
+    const events = [
+      ...before,
+      ev({ type: "content_block_stop", index: 0 }),
+      ev({ type: "message_delta", delta: { stop_reason: "end_turn" }, usage: { output_tokens: 9 } }),
+      ev({ type: "message_stop" }),
+    ];
+    async function* source() {
+      yield* events;
+    }
+    const seen: string[] = [];
+    for await (const chunk of translateStream(source(), { req, signal: new AbortController().signal, reportUsage: (u) => reports.push(u) })) {
+      seen.push(`${chunk.type}@${reports.length}`);
+    }
+    // The input is known before the start is handed over: a cut right after it still bills it.
+    expect(seen[0]).toBe("start@1");
+    const input = { inputTokens: 52_040, cachedInputTokens: 50_000, cacheWriteInputTokens: 2_000, reasoningTokens: 0, estimated: false };
+    expect(reports).toEqual([
+      { ...input, outputTokens: 0 },
+      { ...input, outputTokens: 9 },
+    ]);
   });
 });

@@ -14,6 +14,8 @@ export interface StreamContext {
   requestId?: string;
   /** The call's signal: once aborted, no further buffered event is translated. */
   signal: AbortSignal;
+  /** Told the usage reported so far whenever an event reports it (`CallContext.reportUsage`). */
+  reportUsage?: (usage: TokenUsage) => void;
 }
 
 type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; argumentChars: number } | { kind: "other" };
@@ -40,6 +42,10 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
   let outputChars = 0;
   let usage: WireUsage | undefined;
   let outputReported = false;
+  const report = (): void => {
+    const reported = reportedUsage(usage, outputReported);
+    if (reported !== undefined) ctx.reportUsage?.(reported);
+  };
 
   try {
     for await (const sse of events) {
@@ -56,7 +62,10 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
           if (started) throw streamError("a second message_start");
           started = true;
           const message = event.message ?? {};
-          if (message.usage != null) usage = { ...message.usage };
+          if (message.usage != null) {
+            usage = { ...message.usage };
+            report();
+          }
           const providerRequestId = ctx.requestId ?? message.id;
           yield { type: "start", model: message.model ?? ctx.req.model, ...(providerRequestId === undefined ? {} : { providerRequestId }) };
           break;
@@ -107,6 +116,7 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
           if (event.usage != null) {
             usage = mergeUsage(usage, event.usage);
             if (typeof event.usage.output_tokens === "number") outputReported = true;
+            report();
           }
           break;
         }
@@ -139,8 +149,17 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
  * reads and writes included; `usageSoFar`); else `err` as it is (the caller estimates).
  */
 function withReportedUsage(err: ProviderError, usage: WireUsage | undefined, outputReported: boolean, outputChars: number): ProviderError {
-  if (usage === undefined || typeof usage.input_tokens !== "number") return err;
-  return withUsage(err, usageSoFar(toTokenUsage(outputReported ? usage : { ...usage, output_tokens: 0 }), outputChars));
+  const reported = reportedUsage(usage, outputReported);
+  return reported === undefined ? err : withUsage(err, usageSoFar(reported, outputChars));
+}
+
+/**
+ * The usage reported so far once the prompt's tokens are known; the output only once a
+ * `message_delta` counted it (`message_start`'s is a placeholder), else 0.
+ */
+function reportedUsage(usage: WireUsage | undefined, outputReported: boolean): TokenUsage | undefined {
+  if (usage === undefined || typeof usage.input_tokens !== "number") return undefined;
+  return toTokenUsage(outputReported ? usage : { ...usage, output_tokens: 0 });
 }
 
 function parseEvent(sse: SseEvent): WireStreamEvent {
