@@ -130,7 +130,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       vector = localEmbedding(probe.text);
     } else {
       try {
-        const { userContentMessages: _u, template: _t, ...meta } = call.meta;
+        const { userContentMessages: _u, template: _t, acceptsAnswer: _a, ...meta } = call.meta;
         const embedded = await next.embed({
           meta: { ...meta, verb: "embed", route: embeddingRoute, cache: { mode: "bypass" } },
           request: { model: "", inputs: [probe.text], inputType: "query" },
@@ -231,7 +231,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
           return next.chat(call).then((result) => {
             record(plan, call.meta, found.status);
             // The entry keeps the answer's own cost (what a later hit saves), not the lookup's.
-            if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason)) {
+            if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason) && call.meta.acceptsAnswer?.(result.response) !== false) {
               storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
             }
             return withLookupBilling({ ...result, cacheStatus: found.status }, found.lookup);
@@ -255,7 +255,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         }
         // Reached only when the stream ended normally and the caller read all of it.
         const response = assembled.response();
-        if (keep === undefined || response === undefined || !STORABLE_FINISHES.has(response.finishReason)) return;
+        if (keep === undefined || response === undefined || !STORABLE_FINISHES.has(response.finishReason) || call.meta.acceptsAnswer?.(response) === false) return;
         const r = await inner.result();
         const entry: CacheEntry = { kind: "chat", response, storedAt: now(), provider: r.provider, model: r.model || response.model, costMicrosUsd: r.costMicrosUsd };
         storeBehind(keep.plan, call.meta, entry, keep.semantic);

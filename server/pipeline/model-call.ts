@@ -36,6 +36,13 @@ export interface CallMeta {
   caller?: CallerRef;
   /** Filled by the rate-limit stages when present: where the call stands against its limits (the OpenAI surface's `x-ratelimit-*`). */
   rateStanding?: RateStanding;
+  /**
+   * Set by a verb that checks the model's output against its contract (Extract, Classify, Answer):
+   * whether an answer is one it can use. One it rejects (and repairs, or fails on) is not stored in
+   * the response cache, so a repeat asks the model again instead of replaying the rejected output
+   * for the route's TTL. Absent: every complete answer is storable.
+   */
+  acceptsAnswer?: (response: ModelResponse) => boolean;
 }
 
 /** The tenancy of the key a call is made with: what budgets, limits and usage rows key on. */

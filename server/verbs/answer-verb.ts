@@ -98,7 +98,7 @@ export function createAnswerVerb(deps: AnswerDeps): AnswerVerb {
     const meter = createUsageMeter();
     const call = async (messages: ModelMessage[]): Promise<string> => {
       const result = await deps.pipeline.chat({
-        meta: callMetaFor(ctx, "answer", template, prompt.userContentMessages),
+        meta: { ...callMetaFor(ctx, "answer", template, prompt.userContentMessages), acceptsAnswer: (r) => typeof read(r.text) !== "string" },
         request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "cited_answer", schema, strict: true } } : {}),
       });
       meter.add(chatCallUsage(result));

@@ -87,7 +87,7 @@ export function createClassifyVerb(deps: ClassifyDeps): ClassifyVerb {
     const meter = createUsageMeter();
     const call = async (messages: ModelMessage[]): Promise<string> => {
       const result = await deps.pipeline.chat({
-        meta: callMetaFor(ctx, "classify", template, prompt.userContentMessages),
+        meta: { ...callMetaFor(ctx, "classify", template, prompt.userContentMessages), acceptsAnswer: (r) => read(r.text).length > 0 },
         request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "classification", schema, strict: true } } : {}),
       });
       meter.add(chatCallUsage(result));

@@ -71,6 +71,15 @@ function check(validator: SchemaValidator, reply: string): Checked {
   return { ok: false, problems: [formatViolations(violations)] };
 }
 
+/** Whether a reply validates (for the cache: a rejected reply is never stored); never throws. */
+function usable(validator: SchemaValidator, reply: string): boolean {
+  try {
+    return check(validator, reply).ok;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Creates Extract. The caller's schema is compiled first (a bad schema is INVALID_ARGUMENT
  * naming the problem, before any model call). Targets with native structured output get it as
@@ -99,7 +108,7 @@ export function createExtractVerb(deps: ExtractDeps): ExtractVerb {
     const meter = createUsageMeter();
     const call = async (messages: ModelMessage[]): Promise<string> => {
       const result = await deps.pipeline.chat({
-        meta: callMetaFor(ctx, "extract", template, prompt.userContentMessages),
+        meta: { ...callMetaFor(ctx, "extract", template, prompt.userContentMessages), acceptsAnswer: (r) => usable(validator, r.text) },
         request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "extraction", schema: input.jsonSchema, strict: false } } : {}),
       });
       meter.add(chatCallUsage(result));

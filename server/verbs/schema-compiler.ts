@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
+import { pikeSearch } from "../guardrails/regex/pike-vm.js";
+import { compileRegex } from "../guardrails/regex/regex-program.js";
 import type { JsonObject, JsonValue } from "../providers/model.js";
 
 /** One reason a value does not validate. */
@@ -52,7 +54,21 @@ const ENDLESS = "the schema never finishes validating (a $ref cycle that consume
 
 // `ownProperties`: a model's JSON is parsed into plain objects, whose inherited `constructor`,
 // `toString`, … must count as absent (else a required one is "present" and an optional one fails).
-const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false, ownProperties: true } as const;
+/**
+ * `pattern`, `patternProperties` and `propertyNames` patterns are the caller's, run on the model's
+ * output: matched by the guardrails' linear-time engine (the RE2-compatible subset it names), so a
+ * pattern such as `^(a+)+$` cannot stall the event loop of every tenant (P23). One outside the
+ * subset (lookaround, backreferences, `\p{…}`) is a schema that cannot be compiled.
+ */
+const linearRegExp = Object.assign(
+  (pattern: string) => {
+    const program = compileRegex(pattern);
+    return { test: (text: string) => pikeSearch(program, text) !== undefined, toString: () => `/${pattern}/` };
+  },
+  { code: "linearRegExp" },
+);
+
+const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false, ownProperties: true, code: { regExp: linearRegExp } } as const;
 
 /**
  * Creates a compiler. Ajv runs with strict mode off (unknown keywords such as vendor annotations

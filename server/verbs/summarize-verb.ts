@@ -1,3 +1,4 @@
+import type { ModelResponse } from "../providers/model.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import { mapWithConcurrency } from "./bounded-map.js";
 import {
@@ -94,7 +95,7 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
         request: verbRequest(ctx, prompt.messages, { maxOutputTokens: outputTokens }),
       });
       meter.add(chatCallUsage(result));
-      return result.response.text.trim();
+      return summaryText(result.response);
     };
     const summarizeAll = (texts: string[], requirements: (i: number) => string): Promise<string[]> =>
       mapWithConcurrency(texts, concurrency, (t, i) => summarize(t, requirements(i), partOut));
@@ -125,6 +126,19 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
     }
     return { ...shapeSummary(reply, input), chunks, usage: meter.total(template) };
   };
+}
+
+/**
+ * The text of one summarize call. A reply the provider's content filter stopped, or one with no
+ * text, is no summary: answered as FAILED_PRECONDITION (as the other verbs answer output they
+ * cannot use), not as `summary: ""` with OK, which a caller cannot tell from a real one and an
+ * idempotency key would replay for its lifetime. The call is billed either way.
+ */
+function summaryText(response: ModelResponse): string {
+  if (response.finishReason === "content_filter") throw failedPrecondition("the provider's content filter stopped the summary");
+  const text = response.text.trim();
+  if (text === "") throw failedPrecondition("the model returned an empty summary");
+  return text;
 }
 
 function nonBlank(chunks: string[]): string[] {

@@ -617,7 +617,11 @@ type ExtractRequest struct {
 	Options *RequestOptions `protobuf:"bytes,1,opt,name=options,proto3" json:"options,omitempty"`
 	// The text to extract from.
 	Text string `protobuf:"bytes,2,opt,name=text,proto3" json:"text,omitempty"`
-	// JSON Schema (draft 2020-12) the result must validate against.
+	// JSON Schema (draft 2020-12) the result must validate against. Its `pattern`,
+	// `patternProperties` and `propertyNames` patterns are matched in linear time, so they must be
+	// in the RE2-compatible subset guardrail regexes use: lookaround, backreferences and `\p{...}`
+	// are INVALID_ARGUMENT before any model call. An answer that fails the schema is asked for once
+	// more, then FAILED_PRECONDITION; such an answer is never stored in the response cache.
 	JsonSchema *structpb.Struct `protobuf:"bytes,3,opt,name=json_schema,json=jsonSchema,proto3" json:"json_schema,omitempty"`
 	// Extra instructions for the extractor.
 	Instructions  string `protobuf:"bytes,4,opt,name=instructions,proto3" json:"instructions,omitempty"`

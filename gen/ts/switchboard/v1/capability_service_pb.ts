@@ -280,7 +280,11 @@ export type ExtractRequest = Message<"switchboard.v1.ExtractRequest"> & {
   text: string;
 
   /**
-   * JSON Schema (draft 2020-12) the result must validate against.
+   * JSON Schema (draft 2020-12) the result must validate against. Its `pattern`,
+   * `patternProperties` and `propertyNames` patterns are matched in linear time, so they must be
+   * in the RE2-compatible subset guardrail regexes use: lookaround, backreferences and `\p{...}`
+   * are INVALID_ARGUMENT before any model call. An answer that fails the schema is asked for once
+   * more, then FAILED_PRECONDITION; such an answer is never stored in the response cache.
    *
    * @generated from field: google.protobuf.Struct json_schema = 3;
    */
