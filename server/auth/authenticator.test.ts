@@ -5,6 +5,7 @@ import { beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import type { KeyRecord, KeyStore } from "../store/key-store.js";
+import type { Change } from "../store/locked-change.js";
 import { ALL_ORGS, useAcmeKeys } from "./acme-keys.testing.js";
 import { createAuthenticator, UNAUTHENTICATED_MESSAGE, type AuthenticatorOptions } from "./authenticator.js";
 import { generateSecret, parseSecret } from "./key-format.js";
@@ -392,8 +393,8 @@ describe("authenticator: refused keys", () => {
     }
     expect(state.lookups).toBe(2);
     // UpdateKey on this replica lifts the expiry and forgets the key: it works at once.
-    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t))) as KeyRecord;
-    auth.forget(key.id);
+    const change = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t))) as Change<KeyRecord>;
+    auth.forget(change.after.id);
     expect(await codeOf(auth.authenticate(expired.secret))).toBe("ok");
     expect(state.lookups).toBe(3);
   });
@@ -407,8 +408,8 @@ describe("authenticator: refused keys", () => {
     const first = auth.authenticate(expired.secret);
     await vi.waitFor(() => expect(state.lookups).toBe(1));
     await new Promise((r) => setTimeout(r, 50)); // the query has read the expired key
-    const key = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t))) as KeyRecord;
-    auth.forget(key.id);
+    const change = (await store.updateKey(expired.ref, ALL_ORGS, { expiresAt: null }, new Date(clock.t))) as Change<KeyRecord>;
+    auth.forget(change.after.id);
     open();
     expect(await codeOf(first)).toBe(Code.Unauthenticated); // asked before the change
     state.mode = "up";

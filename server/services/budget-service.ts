@@ -130,17 +130,17 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
         ...(masked.has("alert_thresholds_percent") ? { alertThresholdsPercent: given.alertThresholdsPercent } : {}),
         ...(masked.has("alert_webhook_url") ? { alertWebhookUrl: given.alertWebhookUrl } : {}),
       };
-      const before = await deps.limits.budgets.get(org.id, id);
-      const updated = before === undefined ? undefined : await deps.limits.budgets.update(org.id, id, patch);
-      if (before === undefined || updated === undefined) throw notFound(name);
-      noteAudit(ctx, { resource: name, orgId: org.id, before: auditSnapshot(BudgetSchema, budgetMessage(before)), after: auditSnapshot(BudgetSchema, budgetMessage(updated)) });
+      const change = await deps.limits.budgets.update(org.id, id, patch);
+      if (change === undefined) throw notFound(name);
+      const updated = change.after;
+      noteAudit(ctx, { resource: name, orgId: org.id, before: auditSnapshot(BudgetSchema, budgetMessage(change.before)), after: auditSnapshot(BudgetSchema, budgetMessage(updated)) });
       return wrote({ budget: budgetMessage(updated) });
     },
     async deleteBudget(req, ctx) {
       const { parent, id } = parse(req.name, BUDGET_NAME, "name");
       const { org } = await orgOf(ctx, parent, "name");
-      const before = await deps.limits.budgets.get(org.id, id);
-      if (before === undefined || !(await deps.limits.budgets.delete(org.id, id))) throw notFound(req.name);
+      const before = await deps.limits.budgets.delete(org.id, id);
+      if (before === undefined) throw notFound(req.name);
       noteAudit(ctx, { resource: req.name, orgId: org.id, before: auditSnapshot(BudgetSchema, budgetMessage(before)) });
       return wrote({});
     },
@@ -202,17 +202,17 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
         ...(masked.has("requests_per_minute") ? { requestsPerMinute: given.requestsPerMinute } : {}),
         ...(masked.has("tokens_per_minute") ? { tokensPerMinute: given.tokensPerMinute } : {}),
       };
-      const before = await deps.limits.rateLimits.get(org.id, id);
-      const updated = before === undefined ? undefined : await deps.limits.rateLimits.update(org.id, id, patch);
-      if (before === undefined || updated === undefined) throw notFound(name);
-      noteAudit(ctx, { resource: name, orgId: org.id, before: auditSnapshot(RateLimitSchema, rateLimitMessage(before)), after: auditSnapshot(RateLimitSchema, rateLimitMessage(updated)) });
+      const change = await deps.limits.rateLimits.update(org.id, id, patch);
+      if (change === undefined) throw notFound(name);
+      const updated = change.after;
+      noteAudit(ctx, { resource: name, orgId: org.id, before: auditSnapshot(RateLimitSchema, rateLimitMessage(change.before)), after: auditSnapshot(RateLimitSchema, rateLimitMessage(updated)) });
       return wrote({ rateLimit: rateLimitMessage(updated) });
     },
     async deleteRateLimit(req, ctx) {
       const { parent, id } = parse(req.name, RATE_NAME, "name");
       const { org } = await orgOf(ctx, parent, "name");
-      const before = await deps.limits.rateLimits.get(org.id, id);
-      if (before === undefined || !(await deps.limits.rateLimits.delete(org.id, id))) throw notFound(req.name);
+      const before = await deps.limits.rateLimits.delete(org.id, id);
+      if (before === undefined) throw notFound(req.name);
       noteAudit(ctx, { resource: req.name, orgId: org.id, before: auditSnapshot(RateLimitSchema, rateLimitMessage(before)) });
       return wrote({});
     },

@@ -128,8 +128,8 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
       deps.vault.forget(name);
       if (updated === undefined) throw new ConnectError(`${name} not found`, Code.NotFound);
       if (updated === "conflict") throw new ConnectError(`${name} was changed concurrently; read it again and retry`, Code.Aborted);
-      noteAudit(ctx, { resource: name, orgId: current.orgId, before: snapshot(current), after: snapshot(updated) });
-      return { credential: credentialMessage(updated) };
+      noteAudit(ctx, { resource: name, orgId: current.orgId, before: snapshot(updated.before), after: snapshot(updated.after) });
+      return { credential: credentialMessage(updated.after) };
     },
 
     async deleteCredential(req, ctx) {
@@ -140,8 +140,8 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
       }
       const deleted = await store.delete(current.id);
       deps.vault.forget(req.name);
-      if (!deleted) throw new ConnectError(`${req.name} not found`, Code.NotFound);
-      noteAudit(ctx, { resource: req.name, orgId: current.orgId, before: snapshot(current) });
+      if (deleted === undefined) throw new ConnectError(`${req.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.name, orgId: deleted.orgId, before: snapshot(deleted) });
       return {};
     },
 

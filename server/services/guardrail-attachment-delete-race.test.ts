@@ -82,7 +82,7 @@ function describeEngine(engine: "postgres" | "pglite"): void {
       ),
     );
     await stall.read;
-    expect(await tenants.deleteTeam("team-race", "app", ALL, new Date())).toBe("deleted");
+    expect(await tenants.deleteTeam("team-race", "app", ALL, new Date())).toMatchObject({ deleted: { name: "app" } });
     stall.release();
 
     expect(await write).toBe(Code.InvalidArgument);
@@ -105,7 +105,7 @@ function describeEngine(engine: "postgres" | "pglite"): void {
       ),
     );
     await stall.read;
-    expect(await tenants.deleteOrg("org-race", ALL)).toBe("deleted");
+    expect(await tenants.deleteOrg("org-race", ALL)).toMatchObject({ deleted: { name: "org-race" } });
     stall.release();
 
     expect(await write).toBe(Code.InvalidArgument);
@@ -132,7 +132,7 @@ function describeEngine(engine: "postgres" | "pglite"): void {
       ),
     );
     await stall.read;
-    expect(await tenants.deleteTeam("key-race", "app", ALL, new Date())).toBe("deleted");
+    expect(await tenants.deleteTeam("key-race", "app", ALL, new Date())).toMatchObject({ deleted: { name: "app" } });
     stall.release();
 
     expect(await write).toBe(Code.InvalidArgument);

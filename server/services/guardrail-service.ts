@@ -162,13 +162,14 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       if (updated === undefined) throw new ConnectError(`guardrail policy ${req.policy.name} not found`, Code.NotFound);
       if (updated === "conflict") throw new ConnectError(`guardrail policy ${req.policy.name} was changed concurrently; read it again and retry`, Code.Aborted);
       if ("kind" in updated) throw attachmentGone(req.policy.attachments, updated.name);
-      noteAudit(ctx, { resource: req.policy.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(record)), after: auditSnapshot(GuardrailPolicySchema, toPolicy(updated)) });
-      return refreshed({ policy: toPolicy(updated) });
+      noteAudit(ctx, { resource: req.policy.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(updated.before)), after: auditSnapshot(GuardrailPolicySchema, toPolicy(updated.after)) });
+      return refreshed({ policy: toPolicy(updated.after) });
     },
     async deleteGuardrailPolicy(req, ctx) {
       const { scope, record } = await load(ctx, req.name, true);
-      if (!(await deps.policies.delete(scope.orgId, record.policyId))) throw new ConnectError(`guardrail policy ${req.name} not found`, Code.NotFound);
-      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(record)) });
+      const deleted = await deps.policies.delete(scope.orgId, record.policyId);
+      if (deleted === undefined) throw new ConnectError(`guardrail policy ${req.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(deleted)) });
       return refreshed({});
     },
     async evaluateGuardrailPolicy(req) {

@@ -17,6 +17,7 @@ import { ALL_SCOPES, scopeFromName, scopeName } from "../auth/scopes.js";
 import { hashSecret } from "../auth/secret-hash.js";
 import type { Clock } from "../clock.js";
 import type { KeyFields, KeyRecord, KeyStore, StoredSecret } from "../store/key-store.js";
+import type { Change } from "../store/locked-change.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
@@ -128,8 +129,8 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       if (updated === "last_platform_admin") throw lastPlatformAdmin(name);
       deps.authenticator.forget(current.id);
       if (updated === undefined) throw notFound(name);
-      noteAudit(ctx, { resource: name, orgId: current.orgId, ...changed(current, updated, now()) });
-      return { key: keyMessage(updated, now()) };
+      noteAudit(ctx, { resource: name, orgId: current.orgId, ...changed(updated, now()) });
+      return { key: keyMessage(updated.after, now()) };
     },
 
     async revokeKey(req, ctx) {
@@ -139,8 +140,8 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       if (revoked === "last_platform_admin") throw lastPlatformAdmin(req.name);
       deps.authenticator.forget(current.id);
       if (revoked === undefined) throw notFound(req.name);
-      noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(current, revoked, now()) });
-      return { key: keyMessage(revoked, now()) };
+      noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(revoked, now()) });
+      return { key: keyMessage(revoked.after, now()) };
     },
 
     async rotateKey(req, ctx) {
@@ -162,15 +163,15 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
           ? notFound(req.name)
           : new ConnectError(`${req.name} is revoked and cannot be rotated`, Code.FailedPrecondition),
       );
-      noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(current, record, now()) });
-      return { key: keyMessage(record, now()), secret: outcome.kind === "created" ? secret : "" };
+      noteAudit(ctx, { resource: req.name, orgId: current.orgId, ...changed(record, now()) });
+      return { key: keyMessage(record.after, now()), secret: outcome.kind === "created" ? secret : "" };
     },
   };
 }
 
 /** The audit note's before and after of a key change: `Key` messages, which hold no secret or hash. */
-function changed(before: KeyRecord, after: KeyRecord, now: number) {
-  return { before: auditSnapshot(KeySchema, keyMessage(before, now)), after: auditSnapshot(KeySchema, keyMessage(after, now)) };
+function changed(change: Change<KeyRecord>, now: number) {
+  return { before: auditSnapshot(KeySchema, keyMessage(change.before, now)), after: auditSnapshot(KeySchema, keyMessage(change.after, now)) };
 }
 
 /** The grant a key (or a key about to be) carries, for {@link assertCovers}. */

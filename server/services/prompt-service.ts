@@ -127,7 +127,7 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       const principal = callerOf(ctx);
       if (req.template === undefined) throw new ConnectError("template: required", Code.InvalidArgument);
       const fields = maskedFields(req.updateMask, UPDATABLE);
-      const { ref, scope, record, verb } = await load(principal, req.template.name, "template.name", true);
+      const { ref, scope, verb } = await load(principal, req.template.name, "template.name", true);
       const target = { ...scope, verb, name: ref.name };
       const attachments = fields.has("attachments")
         ? await checkAttachments(attachmentDeps, principal, target, req.template.attachments, "template.attachments")
@@ -138,16 +138,17 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       });
       if (updated === undefined) throw notFound(req.template.name);
       if ("kind" in updated) throw attachmentTaken(target, updated, "template.attachments");
-      const after = promptTemplateMessage(updated);
-      noteAudit(ctx, { resource: after.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(record)), after: snapshot(after) });
+      const after = promptTemplateMessage(updated.after);
+      noteAudit(ctx, { resource: after.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(updated.before)), after: snapshot(after) });
       await refreshed();
       return { template: after };
     },
 
     async deletePromptTemplate(req, ctx) {
-      const { ref, scope, record } = await load(callerOf(ctx), req.name, "name", true);
-      if (!(await deps.prompts.deleteTemplate(scope.orgId, ref.name))) throw notFound(req.name);
-      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(record)) });
+      const { ref, scope } = await load(callerOf(ctx), req.name, "name", true);
+      const deleted = await deps.prompts.deleteTemplate(scope.orgId, ref.name);
+      if (deleted === undefined) throw notFound(req.name);
+      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(deleted)) });
       await refreshed();
       return {};
     },
@@ -194,12 +195,12 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       const ref = parsePromptVersionName(req.name);
       if (ref === undefined) throw new ConnectError("name: must be {template}/versions/{version}", Code.InvalidArgument);
       const templateName = promptResourceName(ref);
-      const { scope, record } = await load(callerOf(ctx), templateName, "name", true);
+      const { scope } = await load(callerOf(ctx), templateName, "name", true);
       const activated = await deps.prompts.activateVersion(scope.orgId, ref.name, ref.version);
       if (activated === "template_not_found") throw notFound(templateName);
       if (activated === "version_not_found") throw new ConnectError(`prompt version ${req.name} not found`, Code.NotFound);
-      const after = promptTemplateMessage(activated);
-      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(record)), after: snapshot(after) });
+      const after = promptTemplateMessage(activated.after);
+      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(activated.before)), after: snapshot(after) });
       await refreshed();
       return { template: after };
     },

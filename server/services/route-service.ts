@@ -117,13 +117,14 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
         if ((await deps.routes.get(scope.orgId, alias)) === undefined) throw new ConnectError(`route ${req.route.name} not found`, Code.NotFound);
         throw new ConnectError(`route ${req.route.name} was changed concurrently; read it again and retry`, Code.Aborted);
       }
-      noteAudit(ctx, { resource: req.route.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(record)), after: auditSnapshot(RouteSchema, toRoute(updated)) });
-      return { route: toRoute(updated) };
+      noteAudit(ctx, { resource: req.route.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(updated.before)), after: auditSnapshot(RouteSchema, toRoute(updated.after)) });
+      return { route: toRoute(updated.after) };
     },
     async deleteRoute(req, ctx) {
-      const { scope, alias, record } = await load(ctx, req.name, true);
-      if (!(await deps.routes.delete(scope.orgId, alias))) throw new ConnectError(`route ${req.name} not found`, Code.NotFound);
-      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(record)) });
+      const { scope, alias } = await load(ctx, req.name, true);
+      const deleted = await deps.routes.delete(scope.orgId, alias);
+      if (deleted === undefined) throw new ConnectError(`route ${req.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(deleted)) });
       return {};
     },
   };

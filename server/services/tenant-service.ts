@@ -81,30 +81,24 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const orgName = parseOrgName(name, "org.name");
       const patch = patchOf(req.org, maskedFields(req.updateMask, UPDATABLE));
       const scope = orgScopeOf(callerOf(ctx));
-      const before = await deps.tenants.getOrg(orgName, scope);
-      const org = await deps.tenants.updateOrg(orgName, scope, patch, now());
-      if (org === undefined) throw notFound(name);
-      noteAudit(ctx, {
-        resource: name,
-        orgId: org.id,
-        ...(before ? { before: auditSnapshot(OrgSchema, orgMessage(before)) } : {}),
-        after: auditSnapshot(OrgSchema, orgMessage(org)),
-      });
+      const change = await deps.tenants.updateOrg(orgName, scope, patch, now());
+      if (change === undefined) throw notFound(name);
+      const org = change.after;
+      noteAudit(ctx, { resource: name, orgId: org.id, before: auditSnapshot(OrgSchema, orgMessage(change.before)), after: auditSnapshot(OrgSchema, orgMessage(org)) });
       return { org: orgMessage(org) };
     },
 
     async deleteOrg(req, ctx) {
       const caller = callerOf(ctx);
       requirePlatformAdmin(caller, "DeleteOrg");
-      const before = await deps.tenants.getOrg(parseOrgName(req.name, "name"), orgScopeOf(caller));
       const result = await deps.tenants.deleteOrg(parseOrgName(req.name, "name"), orgScopeOf(caller));
       if (result === "not_found") throw notFound(req.name);
       if (result === "has_teams") throw new ConnectError(`${req.name} still has teams; delete them first`, Code.FailedPrecondition);
       if (result === "has_limits_or_routes") {
         throw new ConnectError(`${req.name} still has routes, budgets or rate limits; delete them first`, Code.FailedPrecondition);
       }
-      if (typeof result === "object") throw stillAttached(req.name, "something under it", result);
-      if (before) noteAudit(ctx, { resource: req.name, orgId: before.id, before: auditSnapshot(OrgSchema, orgMessage(before)) });
+      if ("policies" in result) throw stillAttached(req.name, "something under it", result);
+      noteAudit(ctx, { resource: req.name, orgId: result.deleted.id, before: auditSnapshot(OrgSchema, orgMessage(result.deleted)) });
       return {};
     },
 
@@ -139,28 +133,22 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       const { orgName, teamName } = parseTeamName(name, "team.name");
       const patch = patchOf(req.team, maskedFields(req.updateMask, UPDATABLE));
       const scope = orgScopeOf(callerOf(ctx));
-      const before = await deps.tenants.getTeam(orgName, teamName, scope);
-      const team = await deps.tenants.updateTeam(orgName, teamName, scope, patch, now());
-      if (team === undefined) throw notFound(name);
-      noteAudit(ctx, {
-        resource: name,
-        orgId: team.orgId,
-        ...(before ? { before: auditSnapshot(TeamSchema, teamMessage(before)) } : {}),
-        after: auditSnapshot(TeamSchema, teamMessage(team)),
-      });
+      const change = await deps.tenants.updateTeam(orgName, teamName, scope, patch, now());
+      if (change === undefined) throw notFound(name);
+      const team = change.after;
+      noteAudit(ctx, { resource: name, orgId: team.orgId, before: auditSnapshot(TeamSchema, teamMessage(change.before)), after: auditSnapshot(TeamSchema, teamMessage(team)) });
       return { team: teamMessage(team) };
     },
 
     async deleteTeam(req, ctx) {
       const { orgName, teamName } = parseTeamName(req.name, "name");
-      const before = await deps.tenants.getTeam(orgName, teamName, orgScopeOf(callerOf(ctx)));
       const result = await deps.tenants.deleteTeam(orgName, teamName, orgScopeOf(callerOf(ctx)), now());
       if (result === "not_found") throw notFound(req.name);
-      if (result === "deleted" && before) noteAudit(ctx, { resource: req.name, orgId: before.orgId, before: auditSnapshot(TeamSchema, teamMessage(before)) });
       if (result === "has_active_keys") {
         throw new ConnectError(`${req.name} still has active keys; revoke them first`, Code.FailedPrecondition);
       }
-      if (typeof result === "object") throw stillAttached(req.name, "one of its keys", result);
+      if ("policies" in result) throw stillAttached(req.name, "one of its keys", result);
+      noteAudit(ctx, { resource: req.name, orgId: result.deleted.orgId, before: auditSnapshot(TeamSchema, teamMessage(result.deleted)) });
       return {};
     },
   };

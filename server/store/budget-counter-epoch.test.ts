@@ -65,22 +65,22 @@ function describeCounterEpoch(kind: string, open: () => Promise<{ handle: Databa
       await created("moving", daily("key_a"));
       const seen = [await epochOf("moving")];
       for (const patch of [{ timeZone: "Asia/Tokyo" }, { period: "weekly" as const }, { period: "daily" as const }, { targetId: "key_b", target: "orgs/acme/keys/key_b" }]) {
-        const updated = await store.budgets.update(orgId, "moving", patch);
+        const updated = (await store.budgets.update(orgId, "moving", patch))?.after;
         expect(updated?.counterEpoch, JSON.stringify(patch)).not.toBe(seen.at(-1));
         expect(seen).not.toContain(updated!.counterEpoch);
         seen.push(updated!.counterEpoch);
       }
       // A limit change after those keeps the last one.
-      expect((await store.budgets.update(orgId, "moving", { limitMicros: 7n }))?.counterEpoch).toBe(seen.at(-1));
+      expect((await store.budgets.update(orgId, "moving", { limitMicros: 7n }))?.after.counterEpoch).toBe(seen.at(-1));
     });
 
     it("moves when a deleted budget's name is used again, and the catalog delivers it", async () => {
       const first = await created("reused", daily("key_a"));
-      expect(await store.budgets.delete(orgId, "reused")).toBe(true);
+      expect(await store.budgets.delete(orgId, "reused")).toMatchObject({ counterEpoch: first.counterEpoch });
       const second = await created("reused", daily("key_b"));
       expect(second.counterEpoch).not.toBe(first.counterEpoch);
       expect(second.counterEpoch).not.toBe(0n);
-      expect(await store.budgets.delete(orgId, "reused")).toBe(true);
+      expect(await store.budgets.delete(orgId, "reused")).toMatchObject({ counterEpoch: second.counterEpoch });
       const third = await created("reused", daily("key_b"));
       expect([0n, first.counterEpoch, second.counterEpoch]).not.toContain(third.counterEpoch);
 

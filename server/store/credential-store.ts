@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { CredentialsTable, Database } from "./schema.js";
@@ -62,9 +63,13 @@ export interface CredentialStore {
   /** The credential by resource-name segments (org name null: global): the vault's lookup. */
   find(orgName: string | null, name: string): Promise<CredentialRecord | undefined>;
   list(orgId: string | null, page: PageRequest): Promise<Page<CredentialRecord>>;
-  /** Applies `patch` if the row still has `expectedVersion`; `conflict` when it changed meanwhile. */
-  update(id: string, expectedVersion: number, patch: CredentialPatch, now: Date): Promise<CredentialRecord | "conflict" | undefined>;
-  delete(id: string): Promise<boolean>;
+  /**
+   * Applies `patch` if the row still has `expectedVersion`: the row it replaced and the row it
+   * made; `conflict` when it changed meanwhile, undefined when there is none.
+   */
+  update(id: string, expectedVersion: number, patch: CredentialPatch, now: Date): Promise<Change<CredentialRecord> | "conflict" | undefined>;
+  /** Deletes a credential: the row it deleted, as it was; undefined when none. */
+  delete(id: string): Promise<CredentialRecord | undefined>;
   /** A page of credentials (every org) whose data key is wrapped by a key other than `masterKeyId`. */
   listWrappedByOther(masterKeyId: string, page: PageRequest): Promise<Page<CredentialRecord>>;
   /**
@@ -80,6 +85,11 @@ export interface CredentialStore {
 export function createCredentialStore(db: Kysely<Database>): CredentialStore {
   const rows = (q: Kysely<Database> | Transaction<Database>) =>
     q.selectFrom("credentials").leftJoin("orgs", "orgs.id", "credentials.org_id").selectAll("credentials").select("orgs.name as org_name");
+  // The row, locked until the transaction ends (see lockedChange).
+  const lockById = async (tx: Transaction<Database>, id: string) => {
+    const row = await rows(tx).where("credentials.id", "=", id).forUpdate(["credentials"]).executeTakeFirst();
+    return row && toRecord(row);
+  };
   const inScope = (orgId: string | null) =>
     rows(db).where((eb) => (orgId === null ? eb("credentials.org_id", "is", null) : eb("credentials.org_id", "=", orgId)));
 
@@ -136,29 +146,29 @@ export function createCredentialStore(db: Kysely<Database>): CredentialStore {
       return toPage(found, page.limit, toRecord);
     },
     async update(id, expectedVersion, patch, now) {
-      const updated = await db
-        .updateTable("credentials")
-        .set({
-          ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
-          ...(patch.settings !== undefined ? { settings: JSON.stringify(patch.settings) } : {}),
-          ...(patch.value !== undefined
-            ? { fingerprint: patch.value.fingerprint, last_four: patch.value.lastFour, version: patch.value.version, ...sealColumns(patch.value.seal) }
-            : {}),
-          updated_at: now,
-        })
-        .where("id", "=", id)
-        .where("version", "=", expectedVersion)
-        .returning("id")
-        .executeTakeFirst();
-      if (updated === undefined) {
-        const exists = await db.selectFrom("credentials").select("id").where("id", "=", id).executeTakeFirst();
-        return exists === undefined ? undefined : "conflict";
-      }
-      return toRecord(await rows(db).where("credentials.id", "=", id).executeTakeFirstOrThrow());
+      const change = await lockedChange(db, (tx) => lockById(tx, id), async (tx, current) => {
+        if (current.version !== expectedVersion) return "conflict" as const;
+        await tx
+          .updateTable("credentials")
+          .set({
+            ...(patch.displayName !== undefined ? { display_name: patch.displayName } : {}),
+            ...(patch.settings !== undefined ? { settings: JSON.stringify(patch.settings) } : {}),
+            ...(patch.value !== undefined
+              ? { fingerprint: patch.value.fingerprint, last_four: patch.value.lastFour, version: patch.value.version, ...sealColumns(patch.value.seal) }
+              : {}),
+            updated_at: now,
+          })
+          .where("id", "=", id)
+          .execute();
+        return toRecord(await rows(tx).where("credentials.id", "=", id).executeTakeFirstOrThrow());
+      });
+      if (change === undefined) return undefined;
+      const { before, made } = change;
+      return made === "conflict" ? made : { before, after: made };
     },
     async delete(id) {
-      const deleted = await db.deleteFrom("credentials").where("id", "=", id).returning("id").executeTakeFirst();
-      return deleted !== undefined;
+      const change = await lockedChange(db, (tx) => lockById(tx, id), (tx) => tx.deleteFrom("credentials").where("id", "=", id).execute());
+      return change?.before;
     },
     async listWrappedByOther(masterKeyId, page) {
       const found = await rows(db)

@@ -81,7 +81,7 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
       await attach(null, "untouched", [{ name: "orgs/acme/teams/kept", kind: "team", id: kept }], false);
       await attach(acme, "own", [{ name: "orgs/acme/teams/app", kind: "team", id: gone.team }], false);
       await attach(null, "deleted", [{ name: "orgs/acme/teams/app", kind: "team", id: gone.team }]);
-      expect(await policies.delete(null, "deleted")).toBe(true);
+      expect(await policies.delete(null, "deleted")).toMatchObject({ policyId: "deleted" });
 
       // What DeleteTeam and DeleteOrg did before they refused: the team with its keys, then the org.
       await handle.db.deleteFrom("keys").where("team_id", "=", gone.team).execute();
@@ -134,8 +134,8 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
     });
 
     it("lets the re-created team and org be deleted", async () => {
-      expect(await tenants.deleteTeam("acme", "app", ALL, new Date())).toBe("deleted");
-      expect(await tenants.deleteOrg("gone", ALL)).toBe("deleted");
+      expect(await tenants.deleteTeam("acme", "app", ALL, new Date())).toMatchObject({ deleted: { name: "app" } });
+      expect(await tenants.deleteOrg("gone", ALL)).toMatchObject({ deleted: { name: "gone" } });
       // What still exists still holds: the live attachments were kept.
       expect(await tenants.deleteTeam("acme", "kept", ALL, new Date())).toMatchObject({ total: 2 });
     });

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction } from "kysely";
 import { lockAttachedTargets } from "./guardrail-attachments.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { newId } from "./ids.js";
+import { lockedChange, type Change } from "./locked-change.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database, GuardrailAttachmentRow } from "./schema.js";
 
@@ -54,18 +55,19 @@ export interface GuardrailPolicyStore {
   get(orgId: string | null, policyId: string): Promise<GuardrailPolicyRecord | undefined>;
   list(orgId: string | null, page: PageRequest): Promise<Page<GuardrailPolicyRecord>>;
   /**
-   * Replaces a live policy's fields only if its revision is still `revision` (compare-and-set);
-   * undefined when there is none, `conflict` when it moved, `attachment_gone` when an attachment
-   * it adds names something deleted after it was resolved.
+   * Replaces a live policy's fields only if its revision is still `revision` (compare-and-set):
+   * the row it replaced and the row it made; undefined when there is none, `conflict` when it
+   * moved, `attachment_gone` when an attachment it adds names something deleted after it was
+   * resolved.
    */
   update(
     orgId: string | null,
     policyId: string,
     revision: bigint,
     fields: GuardrailPolicyFields,
-  ): Promise<GuardrailPolicyRecord | "conflict" | AttachmentGone | undefined>;
-  /** Soft-deletes a live policy (its revision moves, so replicas drop it); false when none. */
-  delete(orgId: string | null, policyId: string): Promise<boolean>;
+  ): Promise<Change<GuardrailPolicyRecord> | "conflict" | AttachmentGone | undefined>;
+  /** Soft-deletes a live policy (its revision moves, so replicas drop it): the row it deleted, as it was; undefined when none. */
+  delete(orgId: string | null, policyId: string): Promise<GuardrailPolicyRecord | undefined>;
   /** Moves whenever any policy changes (count and revision sum of every row, deleted ones included). */
   version(): Promise<string>;
   /** Every live, enabled policy, global and per org. */
@@ -87,6 +89,12 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
     base(q)
       .where("guardrail_policies.policy_id", "=", policyId)
       .where((eb) => (orgId === null ? eb("guardrail_policies.org_id", "is", null) : eb("guardrail_policies.org_id", "=", orgId)));
+
+  // The live policy, locked until the transaction ends (see lockedChange).
+  const lockLive = async (tx: Transaction<Database>, orgId: string | null, policyId: string) => {
+    const row = await live(tx, orgId, policyId).forUpdate(["guardrail_policies"]).executeTakeFirst();
+    return row && toRecord(row);
+  };
 
   return {
     async create(orgId, policyId, fields, key) {
@@ -126,21 +134,12 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
       return toPage(await q.execute(), page.limit, toRecord);
     },
     async update(orgId, policyId, revision, fields) {
-      const outcome = await db.transaction().execute(async (tx): Promise<"written" | "missed" | AttachmentGone> => {
-        // Locked until the write, so the compare-and-set holds for the whole transaction.
-        const current = await tx
-          .selectFrom("guardrail_policies")
-          .select(["id", "attachments"])
-          .where("policy_id", "=", policyId)
-          .where("revision", "=", revision)
-          .where("deleted_at", "is", null)
-          .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
-          .forUpdate()
-          .executeTakeFirst();
-        if (current === undefined) return "missed";
+      const change = await lockedChange(db, (tx) => lockLive(tx, orgId, policyId), async (tx, current) => {
+        // Compared under the lock, so the compare-and-set holds for the whole transaction.
+        if (current.revision !== revision) return "conflict" as const;
         // Only what the write adds: the attachments it keeps were locked when they were added.
         const gone = await lockAttachedTargets(tx, fields.attachments, current.attachments);
-        if (gone !== undefined) return { kind: "attachment_gone", name: gone };
+        if (gone !== undefined) return { kind: "attachment_gone" as const, name: gone };
         await tx
           .updateTable("guardrail_policies")
           .set({
@@ -152,22 +151,21 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
           })
           .where("id", "=", current.id)
           .execute();
-        return "written";
+        return toRecord(await live(tx, orgId, policyId).executeTakeFirstOrThrow());
       });
-      if (outcome === "missed") return (await this.get(orgId, policyId)) === undefined ? undefined : "conflict";
-      if (outcome !== "written") return outcome;
-      return this.get(orgId, policyId);
+      if (change === undefined) return undefined;
+      const { before, made } = change;
+      return made === "conflict" || "kind" in made ? made : { before, after: made };
     },
     async delete(orgId, policyId) {
-      const deleted = await db
-        .updateTable("guardrail_policies")
-        .set({ deleted_at: sql`now()`, revision: sql<bigint>`nextval('guardrail_policy_revisions')`, updated_at: sql`now()` })
-        .where("policy_id", "=", policyId)
-        .where("deleted_at", "is", null)
-        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
-        .returning("id")
-        .executeTakeFirst();
-      return deleted !== undefined;
+      const change = await lockedChange(db, (tx) => lockLive(tx, orgId, policyId), async (tx, current) => {
+        await tx
+          .updateTable("guardrail_policies")
+          .set({ deleted_at: sql`now()`, revision: sql<bigint>`nextval('guardrail_policy_revisions')`, updated_at: sql`now()` })
+          .where("id", "=", current.id)
+          .execute();
+      });
+      return change?.before;
     },
     async version() {
       const row = await db

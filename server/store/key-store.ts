@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from "kysely";
 import { newId } from "./ids.js";
+import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
 import { leavesNoWayIn } from "./platform-admin-keys.js";
@@ -92,25 +93,27 @@ export interface KeyStore {
     filter: KeyListFilter,
   ): Promise<Page<KeyRecord> | undefined>;
   /**
-   * Changes a key's fields; `last_platform_admin` (nothing written) when that would take away the
-   * last way in for an admin (see {@link leavesNoWayIn}).
+   * Applies `patch`: the key before and after it; undefined when there is none;
+   * `last_platform_admin` (nothing written) when that would take away the last way in for an admin
+   * (see {@link leavesNoWayIn}).
    */
-  updateKey(ref: KeyRef, scope: OrgScope, patch: Partial<KeyFields>, now: Date): Promise<KeyRecord | undefined | "last_platform_admin">;
+  updateKey(ref: KeyRef, scope: OrgScope, patch: Partial<KeyFields>, now: Date): Promise<Change<KeyRecord> | undefined | "last_platform_admin">;
   /**
-   * Revokes a key (a no-op on a revoked one) and ends any rotation grace; `last_platform_admin`
-   * (nothing written) when it is the last way in for an admin (see {@link leavesNoWayIn}).
+   * Revokes a key (a no-op on a revoked one) and ends any rotation grace: the key before and after;
+   * `last_platform_admin` (nothing written) when it is the last way in for an admin.
    */
-  revokeKey(ref: KeyRef, scope: OrgScope, now: Date): Promise<KeyRecord | undefined | "last_platform_admin">;
+  revokeKey(ref: KeyRef, scope: OrgScope, now: Date): Promise<Change<KeyRecord> | undefined | "last_platform_admin">;
   /**
-   * Replaces the secret. With `graceUntil`, the replaced secret keeps working until then (any
-   * earlier previous secret stops at once: one secret in grace at a time); without, it stops now.
+   * Replaces the secret: the key before and after. With `graceUntil`, the replaced secret keeps
+   * working until then (any earlier previous secret stops at once: one secret in grace at a time);
+   * without, it stops now. A repeat changes nothing: the key as it is now, before and after.
    */
   rotateKey(
     ref: KeyRef,
     scope: OrgScope,
     rotation: { secret: StoredSecret; graceUntil: Date | null; now: Date },
     key?: IdempotencyKey,
-  ): Promise<IdempotentOutcome<KeyRecord, { kind: "not_found" } | { kind: "revoked" }>>;
+  ): Promise<IdempotentOutcome<Change<KeyRecord>, { kind: "not_found" } | { kind: "revoked" }>>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -150,6 +153,8 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
   };
   const byRef = (q: Db, ref: KeyRef, scope: OrgScope) =>
     keys(q, scope).where("orgs.name", "=", ref.orgName).where("teams.name", "=", ref.teamName).where("keys.name", "=", ref.name);
+  // The key with its secret's HMAC, locked until the transaction ends (see lockedChange).
+  const lockByRef = (tx: Transaction<Database>, ref: KeyRef, scope: OrgScope) => byRef(tx, ref, scope).select("keys.secret_hmac").forUpdate(["keys"]).executeTakeFirst();
   // Read in the caller's scope, also the repeat of an idempotent create: it sees only what the
   // first call could.
   const byId = async (q: Db, id: string, scope: OrgScope) => mapOptional(await keys(q, scope).where("keys.id", "=", id).executeTakeFirst(), toKey);
@@ -240,10 +245,8 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
     },
 
     async updateKey(ref, scope, patch, now) {
-      return db.transaction().execute(async (tx) => {
-        const current = await byRef(tx, ref, scope).forUpdate(["keys"]).executeTakeFirst();
-        if (current === undefined) return undefined;
-        // FOR UPDATE: `before` stays what this update replaces until it commits (leavesNoWayIn).
+      const change = await lockedChange(db, (tx) => lockByRef(tx, ref, scope), async (tx, current) => {
+        // The row is locked: `before` stays what this update replaces until it commits (leavesNoWayIn).
         const before = { ...current, expiresAt: current.expires_at };
         const after = {
           ...before,
@@ -256,14 +259,13 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
           .set({ ...fieldColumns(patch), updated_at: now })
           .where("id", "=", current.id)
           .execute();
-        return byId(tx, current.id, scope);
+        return (await byId(tx, current.id, scope))!;
       });
+      return refusedOr(change);
     },
 
     async revokeKey(ref, scope, now) {
-      return db.transaction().execute(async (tx) => {
-        const current = await byRef(tx, ref, scope).forUpdate(["keys"]).executeTakeFirst();
-        if (current === undefined) return undefined;
+      const change = await lockedChange(db, (tx) => lockByRef(tx, ref, scope), async (tx, current) => {
         const before = { ...current, expiresAt: current.expires_at };
         if (await leavesNoWayIn(tx, current.id, before, { ...before, state: "revoked" as const }, now)) return "last_platform_admin" as const;
         await tx
@@ -272,33 +274,40 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
           .where("id", "=", current.id)
           .where("state", "=", "active")
           .execute();
-        return byId(tx, current.id, scope);
+        return (await byId(tx, current.id, scope))!;
       });
+      return refusedOr(change);
     },
 
     async rotateKey(ref, scope, rotation, key) {
-      return runIdempotent<KeyRecord, { kind: "not_found" } | { kind: "revoked" }>(
+      return runIdempotent<Change<KeyRecord>, { kind: "not_found" } | { kind: "revoked" }>(
         db,
         key,
         async (tx) => {
-          const current = await byRef(tx, ref, scope).select("keys.secret_hmac").forUpdate(["keys"]).executeTakeFirst();
-          if (current === undefined) return { kind: "not_found" as const };
-          if (current.state === "revoked") return { kind: "revoked" as const };
-          const inGrace = rotation.graceUntil !== null && rotation.graceUntil.getTime() > rotation.now.getTime();
-          await tx
-            .updateTable("keys")
-            .set({
-              secret_hmac: rotation.secret.secretHmac,
-              display_prefix: rotation.secret.displayPrefix,
-              previous_secret_hmac: inGrace ? current.secret_hmac : null,
-              previous_secret_expires_at: inGrace ? rotation.graceUntil : null,
-              updated_at: rotation.now,
-            })
-            .where("id", "=", current.id)
-            .execute();
-          return { kind: "created" as const, record: (await byId(tx, current.id, scope))!, id: current.id };
+          const change = await lockedChange(tx, (t) => lockByRef(t, ref, scope), async (t, current) => {
+            if (current.state === "revoked") return undefined;
+            const inGrace = rotation.graceUntil !== null && rotation.graceUntil.getTime() > rotation.now.getTime();
+            await t
+              .updateTable("keys")
+              .set({
+                secret_hmac: rotation.secret.secretHmac,
+                display_prefix: rotation.secret.displayPrefix,
+                previous_secret_hmac: inGrace ? current.secret_hmac : null,
+                previous_secret_expires_at: inGrace ? rotation.graceUntil : null,
+                updated_at: rotation.now,
+              })
+              .where("id", "=", current.id)
+              .execute();
+            return (await byId(t, current.id, scope))!;
+          });
+          if (change === undefined) return { kind: "not_found" as const };
+          if (change.made === undefined) return { kind: "revoked" as const };
+          return { kind: "created" as const, record: { before: toKey(change.before), after: change.made }, id: change.made.id };
         },
-        (tx, id) => byId(tx, id, scope),
+        async (tx, id) => {
+          const now = await byId(tx, id, scope);
+          return now && { before: now, after: now };
+        },
       );
     },
   };
@@ -313,6 +322,13 @@ function fieldColumns(fields: Partial<KeyFields>) {
     ...(fields.tags !== undefined ? { tags: JSON.stringify(fields.tags) } : {}),
     ...(fields.expiresAt !== undefined ? { expires_at: fields.expiresAt } : {}),
   };
+}
+
+/** What a locked key change answers: undefined (no such key), the refusal, or the change made. */
+function refusedOr(change: { before: KeyRow; made: KeyRecord | "last_platform_admin" } | undefined): Change<KeyRecord> | undefined | "last_platform_admin" {
+  if (change === undefined) return undefined;
+  if (change.made === "last_platform_admin") return change.made;
+  return { before: toKey(change.before), after: change.made };
 }
 
 function mapOptional<Row, T>(row: Row | undefined, map: (row: Row) => T): T | undefined {

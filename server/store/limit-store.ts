@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import { newId } from "./ids.js";
+import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
@@ -61,10 +62,10 @@ export interface LimitTable<Fields, Rec> {
   create(orgId: string, name: string, fields: Fields, key?: IdempotencyKey): Promise<IdempotentOutcome<Rec, { kind: "exists" }>>;
   get(orgId: string, name: string): Promise<Rec | undefined>;
   list(orgId: string, page: PageRequest, target?: string): Promise<Page<Rec>>;
-  /** Replaces the given fields of a live row; undefined when there is none. */
-  update(orgId: string, name: string, patch: Partial<Fields>): Promise<Rec | undefined>;
-  /** Soft-deletes (the revision moves, so caches drop it); false when none. */
-  delete(orgId: string, name: string): Promise<boolean>;
+  /** Replaces the given fields of a live row: the row it replaced and the row it made; undefined when there is none. */
+  update(orgId: string, name: string, patch: Partial<Fields>): Promise<Change<Rec> | undefined>;
+  /** Soft-deletes (the revision moves, so caches drop it): the row it deleted, as it was; undefined when none. */
+  delete(orgId: string, name: string): Promise<Rec | undefined>;
 }
 
 /** Persistence of budgets and rate limits (migration 0005). Holds no policy. */
@@ -95,7 +96,7 @@ interface DerivedColumns<Fields> {
 
 /** Creates the {@link LimitStore} over a kysely database (Postgres or PGlite). */
 export function createLimitStore(db: Kysely<Database>): LimitStore {
-  const table = <Fields extends LimitTarget, Rec>(
+  const table = <Fields extends LimitTarget, Rec extends Stored>(
     name: Table,
     prefix: "budget" | "ratelimit",
     columns: (f: Partial<Fields>) => Record<string, unknown>,
@@ -114,6 +115,11 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
         .where("l.deleted_at", "is", null);
     const getIn = async (tx: typeof q, orgId: string, id: string) => {
       const row = await live(tx, orgId).where("l.id", "=", id).executeTakeFirst();
+      return row === undefined ? undefined : toRecord(row as unknown as Row);
+    };
+    // The live row of a name, locked until the transaction ends (see lockedChange).
+    const lockLive = async (tx: typeof q, orgId: string, limitName: string) => {
+      const row = await live(tx, orgId).where("l.name", "=", limitName).forUpdate(["l"]).executeTakeFirst();
       return row === undefined ? undefined : toRecord(row as unknown as Row);
     };
     return {
@@ -146,26 +152,26 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
         return toPage((await query.execute()) as unknown as Row[], page.limit, toRecord);
       },
       async update(orgId, limitName, patch) {
-        const updated = await q
-          .updateTable(name)
-          .set({ ...columns(patch), ...derived?.updated(patch), revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
-          .where("org_id", "=", orgId)
-          .where("name", "=", limitName)
-          .where("deleted_at", "is", null)
-          .returning("id")
-          .executeTakeFirst();
-        return updated === undefined ? undefined : getIn(q, orgId, updated.id as string);
+        const change = await lockedChange(db, (tx) => lockLive(tx as unknown as typeof q, orgId, limitName), async (tx, before) => {
+          const t = tx as unknown as typeof q;
+          await t
+            .updateTable(name)
+            .set({ ...columns(patch), ...derived?.updated(patch), revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
+            .where("id", "=", before.id)
+            .execute();
+          return (await getIn(t, orgId, before.id))!;
+        });
+        return change && { before: change.before, after: change.made };
       },
       async delete(orgId, limitName) {
-        const deleted = await q
-          .updateTable(name)
-          .set({ deleted_at: sql`now()`, revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
-          .where("org_id", "=", orgId)
-          .where("name", "=", limitName)
-          .where("deleted_at", "is", null)
-          .returning("id")
-          .executeTakeFirst();
-        return deleted !== undefined;
+        const change = await lockedChange(db, (tx) => lockLive(tx as unknown as typeof q, orgId, limitName), async (tx, before) => {
+          await (tx as unknown as typeof q)
+            .updateTable(name)
+            .set({ deleted_at: sql`now()`, revision: sql`nextval('limit_revisions')`, updated_at: sql`now()` })
+            .where("id", "=", before.id)
+            .execute();
+        });
+        return change?.before;
       },
     };
   };

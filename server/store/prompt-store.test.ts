@@ -50,7 +50,7 @@ function describePromptStore(kind: string, open: () => Promise<{ handle: Databas
       expect(v2.kind === "created" && v2.record.template).toMatchObject({ activeVersion: 1, latestVersion: 2 });
       const v3 = await store.createVersion(orgId, "tone", version("v3"), true);
       expect(v3.kind === "created" && v3.record.template).toMatchObject({ activeVersion: 3, latestVersion: 3 });
-      expect(await store.activateVersion(orgId, "tone", 1)).toMatchObject({ activeVersion: 1, latestVersion: 3 });
+      expect(await store.activateVersion(orgId, "tone", 1)).toMatchObject({ before: { activeVersion: 3 }, after: { activeVersion: 1, latestVersion: 3 } });
       expect(await store.activateVersion(orgId, "tone", 9)).toBe("version_not_found");
       expect(await store.activateVersion(orgId, "nope", 1)).toBe("template_not_found");
       expect((await store.createVersion(orgId, "nope", version("x"), false)).kind).toBe("not_found");
@@ -79,8 +79,8 @@ function describePromptStore(kind: string, open: () => Promise<{ handle: Databas
 
     it("updates description and attachments, and finds attachment holders per scope and verb", async () => {
       const updated = await store.updateTemplate(orgId, "p1", { attachments: ["orgs/acme/teams/a", "routes/fast"] });
-      expect(updated).toMatchObject({ description: "about p1", attachments: ["orgs/acme/teams/a", "routes/fast"] });
-      expect(await store.updateTemplate(orgId, "p1", { description: "new" })).toMatchObject({ attachments: ["orgs/acme/teams/a", "routes/fast"] });
+      expect(updated).toMatchObject({ before: { attachments: [] }, after: { description: "about p1", attachments: ["orgs/acme/teams/a", "routes/fast"] } });
+      expect(await store.updateTemplate(orgId, "p1", { description: "new" })).toMatchObject({ after: { description: "new", attachments: ["orgs/acme/teams/a", "routes/fast"] } });
       expect(await store.attachedTo(orgId, "summarize", ["routes/fast", "orgs/acme/teams/b"])).toEqual([{ name: "p1", attachments: ["routes/fast"] }]);
       expect(await store.attachedTo(orgId, "summarize", ["routes/fast"], "p1")).toEqual([]);
       expect(await store.attachedTo(orgId, "chat", ["routes/fast"])).toEqual([]);
@@ -101,15 +101,15 @@ function describePromptStore(kind: string, open: () => Promise<{ handle: Databas
       const loaded = await store.loadActive();
       const tone = loaded.find((p) => p.template.orgId === orgId && p.template.name === "tone");
       expect(tone?.version).toMatchObject({ version: 2, description: "v2" });
-      expect(await store.deleteTemplate(orgId, "p3")).toBe(true);
+      expect(await store.deleteTemplate(orgId, "p3")).toMatchObject({ name: "p3" });
       expect(await store.fingerprint()).not.toBe(f1);
       expect((await store.loadActive()).some((p) => p.template.name === "p3")).toBe(false);
     });
 
     it("deletes softly: the name is free again, with a new identity and versions from 1", async () => {
       const before = await store.getTemplate(orgId, "p2");
-      expect(await store.deleteTemplate(orgId, "p2")).toBe(true);
-      expect(await store.deleteTemplate(orgId, "p2")).toBe(false);
+      expect(await store.deleteTemplate(orgId, "p2")).toEqual(before);
+      expect(await store.deleteTemplate(orgId, "p2")).toBeUndefined();
       expect(await store.getTemplate(orgId, "p2")).toBeUndefined();
       const again = await store.createTemplate(orgId, template("p2"), version("fresh"));
       expect(again.kind === "created" && again.record.template.id).not.toBe(before?.id);

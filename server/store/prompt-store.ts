@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Transaction, type UpdateObject } from "kysely";
 import type { TemplateMessage } from "../verbs/templates/prompt-template.js";
 import { newId } from "./ids.js";
+import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
@@ -96,10 +97,10 @@ export interface PromptStore {
   getTemplate(orgId: string | null, name: string): Promise<PromptTemplateRecord | undefined>;
   /** A page of the live templates of one scope, in creation order, optionally of one verb. */
   listTemplates(orgId: string | null, page: PageRequest, filter?: { verb?: string }): Promise<Page<PromptTemplateRecord>>;
-  /** The template after the patch; undefined when there is none, `attached` as in {@link createTemplate}. */
-  updateTemplate(orgId: string | null, name: string, patch: PromptTemplatePatch): Promise<PromptTemplateRecord | AttachmentTaken | undefined>;
-  /** Soft-deletes a live template; its versions stay, unreachable. False when there is none. */
-  deleteTemplate(orgId: string | null, name: string): Promise<boolean>;
+  /** The template before and after the patch; undefined when there is none, `attached` as in {@link createTemplate}. */
+  updateTemplate(orgId: string | null, name: string, patch: PromptTemplatePatch): Promise<Change<PromptTemplateRecord> | AttachmentTaken | undefined>;
+  /** Soft-deletes a live template (its versions stay, unreachable): the template it deleted, as it was; undefined when none. */
+  deleteTemplate(orgId: string | null, name: string): Promise<PromptTemplateRecord | undefined>;
   /** Appends the next version, and makes it active when `activate`. */
   createVersion(
     orgId: string | null,
@@ -111,8 +112,8 @@ export interface PromptStore {
   getVersion(orgId: string | null, name: string, version: number): Promise<TemplateVersionPair | undefined>;
   /** A page of a live template's versions, newest first; undefined when the template does not exist. */
   listVersions(orgId: string | null, name: string, page: PageRequest): Promise<Page<PromptVersionRecord> | undefined>;
-  /** Makes an existing version active (an older one: the rollback). */
-  activateVersion(orgId: string | null, name: string, version: number): Promise<PromptTemplateRecord | "template_not_found" | "version_not_found">;
+  /** Makes an existing version active (an older one: the rollback): the template before and after. */
+  activateVersion(orgId: string | null, name: string, version: number): Promise<Change<PromptTemplateRecord> | "template_not_found" | "version_not_found">;
   /** A version by template id (the resolver's lookup of pinned versions). */
   versionOf(templateId: string, version: number): Promise<PromptVersionRecord | undefined>;
   /**
@@ -168,6 +169,9 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
       .where((eb) => (orgId === null ? eb("prompt_templates.org_id", "is", null) : eb("prompt_templates.org_id", "=", orgId)));
   const byName = async (q: Db, orgId: string | null, name: string) =>
     mapOptional(await live(q, orgId).where("prompt_templates.name", "=", name).executeTakeFirst(), toTemplate);
+  // The live template, locked until the transaction ends (see lockedChange).
+  const lockByName = async (tx: Transaction<Database>, orgId: string | null, name: string) =>
+    mapOptional(await live(tx, orgId).where("prompt_templates.name", "=", name).forUpdate(["prompt_templates"]).executeTakeFirst(), toTemplate);
   const byId = async (q: Db, id: string) =>
     mapOptional(await templates(q).where("prompt_templates.id", "=", id).where("prompt_templates.deleted_at", "is", null).executeTakeFirst(), toTemplate);
   const versionRow = async (q: Db, templateId: string, version: number) =>
@@ -270,9 +274,7 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
     },
 
     async updateTemplate(orgId, name, patch) {
-      return db.transaction().execute(async (tx) => {
-        const current = await byName(tx, orgId, name);
-        if (current === undefined) return undefined;
+      const change = await lockedChange(db, (tx) => lockByName(tx, orgId, name), async (tx, current) => {
         // A template's verb never changes, so the one read here is the lock's and the check's.
         const taken = patch.attachments === undefined ? undefined : await takenIn(tx, orgId, current.verb, patch.attachments, name);
         if (taken !== undefined) return taken;
@@ -280,13 +282,17 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
           ...(patch.description === undefined ? {} : { description: patch.description }),
           ...(patch.attachments === undefined ? {} : { attachments: JSON.stringify(patch.attachments) }),
         };
-        return (await touch(tx, current.id, set)) ? byId(tx, current.id) : undefined;
+        await touch(tx, current.id, set);
+        return (await byId(tx, current.id))!;
       });
+      if (change === undefined) return undefined;
+      const { before, made } = change;
+      return "kind" in made ? made : { before, after: made };
     },
 
     async deleteTemplate(orgId, name) {
-      const current = await byName(db, orgId, name);
-      return current !== undefined && touch(db, current.id, { deleted_at: sql`now()` });
+      const change = await lockedChange(db, (tx) => lockByName(tx, orgId, name), (tx, current) => touch(tx, current.id, { deleted_at: sql`now()` }));
+      return change?.before;
     },
 
     async createVersion(orgId, name, init, activate, key) {
@@ -332,13 +338,13 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
     },
 
     async activateVersion(orgId, name, version) {
-      return db.transaction().execute(async (tx) => {
-        const current = await live(tx, orgId).where("prompt_templates.name", "=", name).forUpdate(["prompt_templates"]).executeTakeFirst();
-        if (current === undefined) return "template_not_found" as const;
+      const change = await lockedChange(db, (tx) => lockByName(tx, orgId, name), async (tx, current) => {
         if ((await versionRow(tx, current.id, version)) === undefined) return "version_not_found" as const;
         await touch(tx, current.id, { active_version: version });
         return (await byId(tx, current.id))!;
       });
+      if (change === undefined) return "template_not_found";
+      return change.made === "version_not_found" ? change.made : { before: change.before, after: change.made };
     },
 
     versionOf: (templateId, version) => versionRow(db, templateId, version),

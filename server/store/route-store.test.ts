@@ -37,14 +37,16 @@ function describeRouteStore(kind: string, open: () => Promise<{ handle: Database
     it("moves the revision on every change, deletes softly, and frees the alias", async () => {
       const r0 = await store.revision();
       const before = (await store.get(null, "fast"))!;
-      const updated = await store.replaceIf(null, "fast", before.revision, { targets: [{ provider: "gemini", model: "gemini-2.5-flash" }] });
+      const change = await store.replaceIf(null, "fast", before.revision, { targets: [{ provider: "gemini", model: "gemini-2.5-flash" }] });
+      expect(change?.before).toEqual(before);
+      const updated = change?.after;
       // Over a revision that has moved: nothing changes.
       expect(await store.replaceIf(null, "fast", before.revision, {})).toBeUndefined();
       expect(updated?.spec).toEqual({ targets: [{ provider: "gemini", model: "gemini-2.5-flash" }] });
       const r1 = await store.revision();
       expect(r1).not.toBe(r0);
-      expect(await store.delete(null, "fast")).toBe(true);
-      expect(await store.delete(null, "fast")).toBe(false);
+      expect(await store.delete(null, "fast")).toEqual(updated);
+      expect(await store.delete(null, "fast")).toBeUndefined();
       expect(await store.revision()).not.toBe(r1);
       expect(await store.get(null, "fast")).toBeUndefined();
       expect(await store.replaceIf(null, "fast", updated!.revision, {})).toBeUndefined();

@@ -1,5 +1,6 @@
-import { sql, type Kysely } from "kysely";
+import { sql, type Kysely, type Transaction } from "kysely";
 import { newId } from "./ids.js";
+import { lockedChange, type Change } from "./locked-change.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
 
@@ -27,11 +28,12 @@ export interface RouteStore {
   list(orgId: string | null, page: PageRequest): Promise<Page<RouteRecord>>;
   /**
    * Replaces a live route's spec only if its revision is still `revision` (compare-and-set, so
-   * replicas seeding the same config at once change it once); undefined when it moved or is gone.
+   * replicas seeding the same config at once change it once): the row it replaced and the row it
+   * made; undefined when it moved or is gone.
    */
-  replaceIf(orgId: string | null, alias: string, revision: bigint, spec: unknown): Promise<RouteRecord | undefined>;
-  /** Soft-deletes a live route (its revision moves, so caches drop it); false when none. */
-  delete(orgId: string | null, alias: string): Promise<boolean>;
+  replaceIf(orgId: string | null, alias: string, revision: bigint, spec: unknown): Promise<Change<RouteRecord> | undefined>;
+  /** Soft-deletes a live route (its revision moves, so caches drop it): the row it deleted, as it was; undefined when none. */
+  delete(orgId: string | null, alias: string): Promise<RouteRecord | undefined>;
   /**
    * Moves whenever any route changes: the count and revision sum of every row, deleted ones
    * included. Not `max(revision)`: writers take revisions before they commit, so two can commit in
@@ -44,8 +46,8 @@ export interface RouteStore {
 
 /** Creates the {@link RouteStore} over a kysely database (Postgres or PGlite). */
 export function createRouteStore(db: Kysely<Database>): RouteStore {
-  const live = (orgId: string | null, alias: string) =>
-    db
+  const live = (orgId: string | null, alias: string, q: Kysely<Database> | Transaction<Database> = db) =>
+    q
       .selectFrom("routes")
       .leftJoin("orgs", "orgs.id", "routes.org_id")
       .selectAll("routes")
@@ -53,6 +55,13 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
       .where("routes.alias", "=", alias)
       .where("routes.deleted_at", "is", null)
       .where((eb) => (orgId === null ? eb("routes.org_id", "is", null) : eb("routes.org_id", "=", orgId)));
+
+  // The live route, locked until the transaction ends (see lockedChange).
+  const lockLive = async (tx: Transaction<Database>, orgId: string | null, alias: string) => {
+    const row = await live(orgId, alias, tx).forUpdate(["routes"]).executeTakeFirst();
+    return row && toRecord(row);
+  };
+  const bump = { revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql<Date>`now()` };
 
   return {
     async create(orgId, alias, spec) {
@@ -86,27 +95,18 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
       return toPage(await q.execute(), page.limit, toRecord);
     },
     async replaceIf(orgId, alias, revision, spec) {
-      const updated = await db
-        .updateTable("routes")
-        .set({ spec: JSON.stringify(spec), revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
-        .where("alias", "=", alias)
-        .where("revision", "=", revision)
-        .where("deleted_at", "is", null)
-        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
-        .returning("id")
-        .executeTakeFirst();
-      return updated === undefined ? undefined : this.get(orgId, alias);
+      const change = await lockedChange(db, (tx) => lockLive(tx, orgId, alias), async (tx, current) => {
+        if (current.revision !== revision) return undefined;
+        await tx.updateTable("routes").set({ spec: JSON.stringify(spec), ...bump }).where("id", "=", current.id).execute();
+        return toRecord(await live(orgId, alias, tx).executeTakeFirstOrThrow());
+      });
+      return change?.made && { before: change.before, after: change.made };
     },
     async delete(orgId, alias) {
-      const deleted = await db
-        .updateTable("routes")
-        .set({ deleted_at: sql`now()`, revision: sql<bigint>`nextval('route_revisions')`, updated_at: sql`now()` })
-        .where("alias", "=", alias)
-        .where("deleted_at", "is", null)
-        .where((eb) => (orgId === null ? eb("org_id", "is", null) : eb("org_id", "=", orgId)))
-        .returning("id")
-        .executeTakeFirst();
-      return deleted !== undefined;
+      const change = await lockedChange(db, (tx) => lockLive(tx, orgId, alias), async (tx, current) => {
+        await tx.updateTable("routes").set({ deleted_at: sql<Date>`now()`, ...bump }).where("id", "=", current.id).execute();
+      });
+      return change?.before;
     },
     async revision() {
       const row = await db

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { policiesAttachedTo, type AttachedPolicies } from "./guardrail-attachments.js";
 import { newId } from "./ids.js";
+import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
@@ -45,14 +46,16 @@ export interface TenantStore {
   createOrg(name: string, fields: TenantFields, key?: IdempotencyKey): Promise<IdempotentOutcome<OrgRecord, { kind: "exists" }>>;
   getOrg(name: string, scope: OrgScope): Promise<OrgRecord | undefined>;
   listOrgs(scope: OrgScope, page: PageRequest): Promise<Page<OrgRecord>>;
-  updateOrg(name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<OrgRecord | undefined>;
+  /** Applies `patch`: the org before and after it; undefined when there is none in `scope`. */
+  updateOrg(name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<Change<OrgRecord> | undefined>;
   /**
    * Deletes an org with no teams, no live routes, budgets or rate limits, and no live guardrail
    * policy of another scope attached to it or anything under it (its credentials, templates and
-   * own guardrail policies go with it), together with its soft-deleted routes and limits. An
-   * attachment in the way comes back as the {@link AttachedPolicies} naming it.
+   * own guardrail policies go with it), together with its soft-deleted routes and limits; `deleted`
+   * is the org as it was. An attachment in the way comes back as the {@link AttachedPolicies}
+   * naming it.
    */
-  deleteOrg(name: string, scope: OrgScope): Promise<"deleted" | "not_found" | "has_teams" | "has_limits_or_routes" | AttachedPolicies>;
+  deleteOrg(name: string, scope: OrgScope): Promise<{ deleted: OrgRecord } | "not_found" | "has_teams" | "has_limits_or_routes" | AttachedPolicies>;
   /** Creates a team; `org_not_found` also when the org is outside `scope`. */
   createTeam(
     orgName: string,
@@ -64,14 +67,15 @@ export interface TenantStore {
   getTeam(orgName: string, name: string, scope: OrgScope): Promise<TeamRecord | undefined>;
   /** A page of an org's teams; `undefined` when the org does not exist in `scope`. */
   listTeams(orgName: string, scope: OrgScope, page: PageRequest): Promise<Page<TeamRecord> | undefined>;
-  updateTeam(orgName: string, name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<TeamRecord | undefined>;
+  /** Applies `patch`: the team before and after it; undefined when there is none in `scope`. */
+  updateTeam(orgName: string, name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<Change<TeamRecord> | undefined>;
   /**
    * Deletes a team with no active keys and no live guardrail policy attached to it or to one of
-   * its keys, together with its revoked and expired keys (a key cannot outlive its team). `now`
-   * decides which keys have expired. An attachment in the way comes back as the
-   * {@link AttachedPolicies} naming it.
+   * its keys, together with its revoked and expired keys (a key cannot outlive its team); `deleted`
+   * is the team as it was. `now` decides which keys have expired. An attachment in the way comes
+   * back as the {@link AttachedPolicies} naming it.
    */
-  deleteTeam(orgName: string, name: string, scope: OrgScope, now: Date): Promise<"deleted" | "not_found" | "has_active_keys" | AttachedPolicies>;
+  deleteTeam(orgName: string, name: string, scope: OrgScope, now: Date): Promise<{ deleted: TeamRecord } | "not_found" | "has_active_keys" | AttachedPolicies>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -107,6 +111,11 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
   const teamById = async (q: Db, id: string, scope: OrgScope) => mapOptional(await teams(q, scope).where("teams.id", "=", id).executeTakeFirst(), toTeam);
   const getTeamIn = (q: Db, orgName: string, name: string, scope: OrgScope) =>
     teams(q, scope).where("orgs.name", "=", orgName).where("teams.name", "=", name).executeTakeFirst();
+  // The org or team, locked until the transaction ends (see lockedChange).
+  const lockOrg = async (tx: Transaction<Database>, name: string, scope: OrgScope) =>
+    mapOptional(await orgs(tx, scope).where("name", "=", name).forUpdate().executeTakeFirst(), toOrg);
+  const lockTeam = async (tx: Transaction<Database>, orgName: string, name: string, scope: OrgScope) =>
+    mapOptional(await teams(tx, scope).where("orgs.name", "=", orgName).where("teams.name", "=", name).forUpdate(["teams"]).executeTakeFirst(), toTeam);
 
   return {
     async createOrg(name, fields, key) {
@@ -141,23 +150,22 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
     },
 
     async updateOrg(name, scope, patch, now) {
-      const orgId = scopedOrgId(scope);
-      const row = await db
-        .updateTable("orgs")
-        .set({ ...patchColumns(patch), updated_at: now })
-        .where("name", "=", name)
-        .$if(orgId !== undefined, (qb) => qb.where("id", "=", orgId!))
-        .returning(["id", "name", "display_name", "labels", "created_at", "updated_at"])
-        .executeTakeFirst();
-      return mapOptional(row, toOrg);
+      const change = await lockedChange(db, (tx) => lockOrg(tx, name, scope), async (tx, current) => {
+        const row = await tx
+          .updateTable("orgs")
+          .set({ ...patchColumns(patch), updated_at: now })
+          .where("id", "=", current.id)
+          .returning(["id", "name", "display_name", "labels", "created_at", "updated_at"])
+          .executeTakeFirstOrThrow();
+        return toOrg(row);
+      });
+      return change && { before: change.before, after: change.made };
     },
 
     async deleteOrg(name, scope) {
-      return db.transaction().execute(async (tx) => {
-        // FOR UPDATE conflicts with the key-share lock a concurrent team insert takes on the org,
-        // and with the one a guardrail policy write takes on what it attaches to.
-        const org = await orgs(tx, scope).where("name", "=", name).forUpdate().executeTakeFirst();
-        if (org === undefined) return "not_found";
+      // FOR UPDATE conflicts with the key-share lock a concurrent team insert takes on the org,
+      // and with the one a guardrail policy write takes on what it attaches to.
+      const change = await lockedChange(db, (tx) => lockOrg(tx, name, scope), async (tx, org) => {
         const team = await tx.selectFrom("teams").select("id").where("org_id", "=", org.id).limit(1).executeTakeFirst();
         if (team !== undefined) return "has_teams";
         // Routes, budgets and rate limits reference the org without cascading: live ones must be
@@ -172,8 +180,9 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         if (attached !== undefined) return attached;
         for (const table of ["routes", "budgets", "rate_limits"] as const) await tx.deleteFrom(table).where("org_id", "=", org.id).execute();
         await tx.deleteFrom("orgs").where("id", "=", org.id).execute();
-        return "deleted";
+        return { deleted: org };
       });
+      return change?.made ?? "not_found";
     },
 
     async createTeam(orgName, name, scope, fields, key) {
@@ -214,25 +223,21 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
     },
 
     async updateTeam(orgName, name, scope, patch, now) {
-      return db.transaction().execute(async (tx) => {
-        const team = await getTeamIn(tx, orgName, name, scope);
-        if (team === undefined) return undefined;
+      const change = await lockedChange(db, (tx) => lockTeam(tx, orgName, name, scope), async (tx, team) => {
         await tx
           .updateTable("teams")
           .set({ ...patchColumns(patch), updated_at: now })
           .where("id", "=", team.id)
           .execute();
-        return mapOptional(await teams(tx, scope).where("teams.id", "=", team.id).executeTakeFirst(), toTeam);
+        return (await teamById(tx, team.id, scope))!;
       });
+      return change && { before: change.before, after: change.made };
     },
 
     async deleteTeam(orgName, name, scope, now) {
-      return db.transaction().execute(async (tx) => {
-        const team = await getTeamIn(tx, orgName, name, scope);
-        if (team === undefined) return "not_found";
-        // FOR UPDATE conflicts with the key-share lock a concurrent key insert takes on the team,
-        // and with the one a guardrail policy write takes on what it attaches to.
-        await tx.selectFrom("teams").select("id").where("id", "=", team.id).forUpdate().execute();
+      // FOR UPDATE conflicts with the key-share lock a concurrent key insert takes on the team,
+      // and with the one a guardrail policy write takes on what it attaches to.
+      const change = await lockedChange(db, (tx) => lockTeam(tx, orgName, name, scope), async (tx, team) => {
         const active = await tx
           .selectFrom("keys")
           .select("id")
@@ -250,8 +255,9 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         // platform-admin key anyone can still use (platform-admin-keys.ts).
         await tx.deleteFrom("keys").where("team_id", "=", team.id).execute();
         await tx.deleteFrom("teams").where("id", "=", team.id).execute();
-        return "deleted";
+        return { deleted: team };
       });
+      return change?.made ?? "not_found";
     },
   };
 }

@@ -173,10 +173,10 @@ describe("limit store", () => {
     const r1 = await limits.revision();
     expect(r1).not.toBe(r0);
     await limits.rateLimits.create("org_a", "rpm", { target: "orgs/acme/teams/web", level: "team", targetId: "team_a", requestsPerMinute: 10, tokensPerMinute: 0 });
-    expect((await limits.budgets.update("org_a", "monthly", { limitMicros: 5n }))?.limitMicros).toBe(5n);
+    expect((await limits.budgets.update("org_a", "monthly", { limitMicros: 5n }))?.after.limitMicros).toBe(5n);
     expect((await limits.loadAll()).rateLimits.map((r) => r.name)).toEqual(["rpm"]);
     expect((await limits.budgets.list("org_a", { limit: 10 }, "orgs/acme")).items).toHaveLength(1);
-    expect(await limits.budgets.delete("org_a", "monthly")).toBe(true);
+    expect(await limits.budgets.delete("org_a", "monthly")).toMatchObject({ name: "monthly", limitMicros: 5n });
     expect(await limits.budgets.get("org_a", "monthly")).toBeUndefined();
     expect(await limits.revision()).not.toBe(r1);
   });
