@@ -1,7 +1,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { connectNodeAdapter } from "@connectrpc/connect-node";
+import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Kysely } from "kysely";
 import { Health } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
@@ -26,7 +26,8 @@ import type { CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
 import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
-import { UNWALKED_READ_MAX_BYTES } from "./http/value-budget.js";
+import { budgetRequestValues } from "./http/connect-node-value-budget.js";
+import { CONNECT_NODE_READ_MAX_BYTES } from "./http/value-budget.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
@@ -486,13 +487,19 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const methods = createMethodTable(opts.maxRequestBytes);
   const connectH1 = createConnectH1(direct, methods);
   const grpcH2 = createGrpcH2(direct, methods);
+  // connect-node holds a message's bytes more times than the direct paths before it is parsed, so
+  // its messages are held to gRPC's own receive limit (server/http/value-budget.ts).
+  const connectNodeLimits = { readMaxBytes: Math.min(opts.maxRequestBytes, CONNECT_NODE_READ_MAX_BYTES), acceptCompression: [compressionGzip, compressionBrotli] };
   const adapter = connectNodeAdapter({
     ...shared,
-    // connect-node parses a request message with no step before it where the message could be
-    // walked (server/http/value-budget.ts), so its messages are held to gRPC's own receive limit.
-    readMaxBytes: Math.min(opts.maxRequestBytes, UNWALKED_READ_MAX_BYTES),
+    ...connectNodeLimits,
     binaryOptions: BINARY_OPTIONS,
-    routes: (router) => routes(methods.record(router)),
+    routes: (router) => {
+      routes(methods.record(router));
+      // Its handlers count a request message's values before they parse it, as the direct paths'
+      // serializations do (server/http/connect-node-value-budget.ts).
+      budgetRequestValues(router, connectNodeLimits);
+    },
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
       if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res));

@@ -30,13 +30,15 @@ import type { Serialization } from "@connectrpc/connect/protocol";
 export const MAX_REQUEST_VALUES = 100_000;
 
 /**
- * The largest request message read where it cannot be walked before it is parsed: connect-node's
- * path (Connect over HTTP/2, gRPC-Web, client and bidi streams), whose parse has no hook before it
- * (protobuf-es's read options hold no reader; connect's handlers parse inside their own body
- * transforms). 4 MiB, gRPC's own default receive limit, bounds a flood there to ≈ 360 MB, not the
- * ≈ 2.9 GB of `maxRequestBytes`' default 32 MiB.
+ * The largest request message read on connect-node's path (Connect over HTTP/2, gRPC-Web, client
+ * and bidi streams). Its messages are counted too (server/http/connect-node-value-budget.ts), so
+ * their values no longer need this cap; their bytes still do: that path joins a message's bytes up
+ * to three times before it is parsed (the counting reader's join, the envelope it passes on,
+ * connect's own join; a compressed one decompressed twice) where the direct paths join them once,
+ * so `maxRequestBytes`' default 32 MiB would let one call hold ≈ 100 MB before any interceptor
+ * ran — past P23's 64 MiB per request — where 4 MiB, gRPC's own default receive limit, holds ≈ 12.
  */
-export const UNWALKED_READ_MAX_BYTES = 4 * 1024 * 1024;
+export const CONNECT_NODE_READ_MAX_BYTES = 4 * 1024 * 1024;
 
 /** protobuf-es's default `recursionLimit`, which the walk keeps to as the parser does. */
 const RECURSION_LIMIT = 100;
@@ -78,6 +80,11 @@ export function withValueBudget<T>(desc: DescMessage, serialization: Serializati
 /** `serialization` (of JSON messages) refusing a body of more than `limit` values before parsing it, as {@link withValueBudget}. */
 export function withJsonValueBudget<T>(serialization: Serialization<T>, limit = MAX_REQUEST_VALUES): Serialization<T> {
   return refusing(serialization, limit, countJsonValues);
+}
+
+/** Whether a binary message of `desc` holds more than `limit` values (connect-node's path, as {@link withValueBudget}). */
+export function overValueBudget(desc: DescMessage, bytes: Uint8Array, limit = MAX_REQUEST_VALUES): boolean {
+  return over(bytes, limit, (data) => countValues(desc, data, limit));
 }
 
 /** Whether a JSON body holds more than `limit` values (the OpenAI surface's, as an RPC's JSON message). */
