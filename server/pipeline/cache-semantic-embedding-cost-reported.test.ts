@@ -1,6 +1,9 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailStage, ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailAction, GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { createLogCapture } from "../../test/support/log-capture.js";
 import { createCacheStats } from "../cache/cache-stats.js";
 import { createResponseCache } from "../cache/response-cache.js";
 import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
@@ -8,6 +11,7 @@ import { attachAttempts, toProtoAttempt, type AttemptRecord } from "../dispatch/
 import type { Dispatcher } from "../dispatch/dispatcher.js";
 import { withDefaults, type ResolvedRoute } from "../dispatch/route-types.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
+import { compilePolicy } from "../guardrails/policy.js";
 import { emptyUsage, type ModelChunk } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { createMemoryState } from "../store/state/memory-state.js";
@@ -16,7 +20,8 @@ import { laterTurn } from "../runtime/after-this-turn.testing.js";
 import { createCacheStage } from "./cache-stage.js";
 import { testCallMeta } from "./call-meta.testing.js";
 import { createDispatchPipeline, failedCallAccounting } from "./dispatch-pipeline.js";
-import type { CacheModeName, ModelCall, ModelPipeline } from "./model-call.js";
+import { createGuardrailOutputStage } from "./guardrail-stage-output.js";
+import type { CacheModeName, ModelCall, ModelPipeline, Stage } from "./model-call.js";
 import { withLookupBillingOnFailure } from "./semantic-lookup-billing.js";
 
 // README: "Every response carries `usage`: tokens, cost in integer micro-USD, …, every attempt
@@ -34,13 +39,14 @@ const table: Record<string, ResolvedRoute> = {
 const script: Script = (c) =>
   "inputs" in c.request ? { type: "embed", vectors: [[0.6, 0.8]], costMicrosUsd: 50n, model: "e" } : { type: "answer", text: "Paris", costMicrosUsd: 120n };
 
-function cacheOver(inner: ModelPipeline): ModelPipeline {
+function cacheOver(inner: ModelPipeline, screen?: Stage): ModelPipeline {
   const state = createMemoryState();
   return createCacheStage({
     cache: createResponseCache({ state }),
     semantic: createSemanticCache({ state }),
     stats: createCacheStats({ state }),
     routes: { resolve: (alias) => table[alias] },
+    ...(screen === undefined ? {} : { screen }),
   })(inner) as ModelPipeline;
 }
 
@@ -199,6 +205,25 @@ describe("semantic cache with an embedding route: a call that fails after the lo
     const err = await failure(cacheOver(scripted).chat(call("What is the capital of France?")));
     expect(err).toBe(refusal);
     expect(reported(err)).toEqual({ cost: 50n, attempts: [[1, "e", true]], detail: [["cached", [[1, "e"]]]] });
+  });
+
+  it("a semantic hit the output guardrails block reports its lookup once, unary and streamed", async () => {
+    const policy = compilePolicy(
+      create(GuardrailPolicySchema, {
+        name: "orgs/acme/guardrail-policies/p",
+        rules: [{ id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: ["paris"] } } }],
+      }),
+    );
+    // Only the hit passes this screen: the miss stores "Paris" unchecked.
+    const screen = createGuardrailOutputStage({ policies: { forCall: async () => [policy] }, external: { check: async () => ({ decision: "allow" }) }, logger: createLogCapture().logger });
+    const pipeline = cacheOver(createScriptedPipeline(script), screen);
+    await pipeline.chat(call("What is the capital of France?"));
+    await laterTurn();
+    const once = { cost: 50n, attempts: [[1, "e", true]], detail: [["cached", [[1, "e"]]]] };
+    const blocked = await failure(pipeline.chat(call("what's the capital of france")));
+    expect((blocked as ConnectError).code).toBe(Code.PermissionDenied);
+    expect(reported(blocked)).toEqual(once);
+    expect(reported(await failure(drain(pipeline.chatStream(call("capital of france?")).chunks)))).toEqual(once);
   });
 
   it("reports the lookup once, however often the error passes a cache stage", async () => {

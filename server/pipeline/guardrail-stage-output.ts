@@ -7,17 +7,20 @@ import { runExternalRules } from "../guardrails/run-external.js";
 import { createStreamScanner, type StreamScanner } from "../guardrails/stream-scanner.js";
 import { guardrailViolation } from "../guardrails/violation.js";
 import type { ModelChunk } from "../providers/model.js";
+import { withAnswerBilledOnFailure } from "./billed-failure.js";
 import { guardedAnalyzerOf, logExternal, logFindings, violationOf, type GuardrailStageDeps } from "./guardrail-stage.js";
 import { type ModelCall, type ModelCallResult, type ModelStream, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
 
 /**
  * The output guardrail stage: inside the cache stage (so an answer it blocks is an error there,
  * never stored) and outside the budget stage (the blocked answer was still paid for and is
- * billed). It checks the model's answer — text and tool-call arguments — with the output rules
- * of the call's policies: `block` refuses with PermissionDenied + GuardrailViolation (stage
- * OUTPUT), `redact` masks with placeholders, `log` logs; external output rules see the answer
- * last. When the analyzer fails, the answer is refused (`Unavailable`) unless the policies fail
- * open (`guardrails/analyzer.ts`), so an unchecked answer is neither sent nor cached.
+ * billed; its refusal reports the attempts and cost billed, as a provider failure after dispatch
+ * does: `ProviderAttempts`, the access line, the observe stage). It checks the model's answer —
+ * text and tool-call arguments — with the output rules of the call's policies: `block` refuses
+ * with PermissionDenied + GuardrailViolation (stage OUTPUT), `redact` masks with placeholders,
+ * `log` logs; external output rules see the answer last. When the analyzer fails, the answer is
+ * refused (`Unavailable`) unless the policies fail open (`guardrails/analyzer.ts`), so an
+ * unchecked answer is neither sent nor cached.
  *
  * Streams are scanned as they pass (`stream-scanner.ts`: only a deny-listed phrase in progress is
  * held back when deny lists are the stage's only rules, a fixed window otherwise), one scanner for
@@ -48,8 +51,18 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
   };
   return (next) => ({
     // Promise chains while the call is out, not an `async` function: no suspended frame per call in flight (`afterCall`).
+    // A refusal of the answer reports what it was billed (`withAnswerBilledOnFailure`); a failure
+    // of the call itself is passed on as it is (it reports its own attempts).
     chat: (call) =>
-      deps.policies.forCall(call.meta).then((policies) => (policies.length === 0 ? next.chat(call) : next.chat(call).then((result) => checked(call, policies, result)))),
+      deps.policies.forCall(call.meta).then((policies) =>
+        policies.length === 0
+          ? next.chat(call)
+          : next.chat(call).then((result) =>
+              checked(call, policies, result).catch((err: unknown) => {
+                throw withAnswerBilledOnFailure(err, result, call.meta.route);
+              }),
+            ),
+      ),
 
     chatStream(call) {
       // No policy covers the call: hand the stream through (a wrapping generator stays in memory while it is open).
@@ -96,26 +109,50 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
           logExternal(deps.logger, call.meta, external.logged);
           if (external.violation !== undefined) throw guardrailViolation(external.violation);
         };
-        for await (const chunk of inner.chunks) {
-          if (chunk.type === "text") {
-            const step = await textScanner.push(chunk.text);
-            if (step.blocked !== undefined) throw violationOf(step.blocked, "output.text", "output");
-            if (step.text !== "") yield { type: "text", text: step.text };
-            continue;
+        const source = inner.chunks[Symbol.asyncIterator]();
+        let failedInside = false;
+        try {
+          for (;;) {
+            let pulled: IteratorResult<ModelChunk>;
+            try {
+              pulled = await source.next();
+            } catch (err) {
+              failedInside = true;
+              throw err;
+            }
+            if (pulled.done === true) break;
+            const chunk = pulled.value;
+            if (chunk.type === "text") {
+              const step = await textScanner.push(chunk.text);
+              if (step.blocked !== undefined) throw violationOf(step.blocked, "output.text", "output");
+              if (step.text !== "") yield { type: "text", text: step.text };
+              continue;
+            }
+            if (chunk.type === "tool_call") {
+              let scanner = toolScanners.get(chunk.index);
+              if (scanner === undefined) toolScanners.set(chunk.index, (scanner = scannerFor(toolField(chunk.index), true)));
+              const step = await scanner.push(chunk.argumentsDelta);
+              if (step.blocked !== undefined) throw violationOf(step.blocked, toolField(chunk.index), "output");
+              // The call's id and name pass at once; its arguments as the window releases them.
+              if (step.text !== "" || chunk.id !== undefined || chunk.name !== undefined) yield { ...chunk, argumentsDelta: step.text };
+              continue;
+            }
+            if (chunk.type === "finish" || chunk.type === "usage") yield* end();
+            yield chunk;
           }
-          if (chunk.type === "tool_call") {
-            let scanner = toolScanners.get(chunk.index);
-            if (scanner === undefined) toolScanners.set(chunk.index, (scanner = scannerFor(toolField(chunk.index), true)));
-            const step = await scanner.push(chunk.argumentsDelta);
-            if (step.blocked !== undefined) throw violationOf(step.blocked, toolField(chunk.index), "output");
-            // The call's id and name pass at once; its arguments as the window releases them.
-            if (step.text !== "" || chunk.id !== undefined || chunk.name !== undefined) yield { ...chunk, argumentsDelta: step.text };
-            continue;
-          }
-          if (chunk.type === "finish" || chunk.type === "usage") yield* end();
-          yield chunk;
+          yield* end();
+        } catch (err) {
+          // The inner stream's own failure reports its own attempts: passed on as it is.
+          if (failedInside) throw err;
+          // This stage refused the answer (blocked, or its check failed): the stream inside is
+          // closed first, so the stages there settle and record it, then the refusal reports
+          // what they billed, as `chat` does.
+          await source.return?.();
+          throw withAnswerBilledOnFailure(err, await inner.result(), call.meta.route);
+        } finally {
+          // Stopped early (the caller left): the stream inside stops too.
+          await source.return?.();
         }
-        yield* end();
       };
       return { chunks: chunks(), result: () => result };
     },

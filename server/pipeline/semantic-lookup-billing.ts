@@ -1,7 +1,6 @@
-import { ConnectError } from "@connectrpc/connect";
-import { toProtoAttempt, type AttemptRecord } from "../dispatch/attempt-record.js";
-import { withProviderAttempts } from "../errors/provider-error-to-connect.js";
-import { failedCallAccounting, reportFailedCall } from "./dispatch-pipeline.js";
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { reportBilledFailure } from "./billed-failure.js";
+import { failedCallAccounting } from "./dispatch-pipeline.js";
 import type { ModelStreamResult } from "./model-call.js";
 
 /**
@@ -49,7 +48,6 @@ export function withLookupBillingOnFailure(err: unknown, lookup: LookupBilling |
   const spent = failedCallAccounting(err);
   if (spent?.attempts.some((a) => a.semanticLookup === true) === true) return err;
   const attempts = lookupFirst(lookup, spent?.attempts ?? []);
-  reportFailedCall(err, { attempts, costMicrosUsd: (spent?.costMicrosUsd ?? 0n) + lookup.costMicrosUsd });
-  if (err instanceof ConnectError) withProviderAttempts(err, attempts.map(toProtoAttempt), route);
+  reportBilledFailure(err, { attempts, costMicrosUsd: (spent?.costMicrosUsd ?? 0n) + lookup.costMicrosUsd }, route);
   return err;
 }
