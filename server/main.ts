@@ -33,6 +33,9 @@ import type { StateBackend } from "./store/state/state-backend.js";
 import { resolveKeyring } from "./vault/master-key-file.js";
 import { createVault } from "./vault/vault.js";
 
+/** How long the steps after the drain (flushes, closing the stores) may take before the process exits anyway. */
+const STOP_STEPS_MS = 4_000;
+
 async function main(): Promise<void> {
   let config: Config;
   try {
@@ -192,16 +195,33 @@ async function main(): Promise<void> {
     server.health.shutdown();
     server.readiness.stop();
     await listener.shutdown(config.server.shutdownGraceMs);
-    await server.budgetHolds.stop();
-    await server.cache.close();
-    await server.audit.drain();
-    await checkpoints.stop();
-    await requestLog?.close();
-    await tracing.shutdown();
-    await models.close();
-    await money.close();
-    await state.close();
-    await database.close();
+    // What follows writes to Postgres, which may hang (a frozen peer: pg has no query timeout):
+    // bounded, so the process exits within the grace period + STOP_STEPS_MS (P16). Usage records
+    // not yet committed stay in the ledger folder and are replayed at the next start. The embedded
+    // PGlite cannot hang on a peer, and cutting its close short could lose what it has not written.
+    const steps = (async () => {
+      await server.budgetHolds.stop();
+      await server.cache.close();
+      await server.audit.drain();
+      await checkpoints.stop();
+      await requestLog?.close();
+      await tracing.shutdown();
+      await models.close();
+      await money.close();
+      await state.close();
+      await database.close();
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const finished = await Promise.race([
+      steps.then(() => true),
+      ...(database.kind === "postgres" ? [new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), STOP_STEPS_MS)))] : []),
+    ]);
+    clearTimeout(timer);
+    if (!finished) {
+      logger.error({ waitedMs: STOP_STEPS_MS }, "shutdown did not finish in time (a dependency hangs); exiting: uncommitted usage records stay in the ledger folder for the next start");
+      logger.flush();
+      process.exit(1);
+    }
     logger.info("stopped");
     logger.flush();
     process.exit(0);
