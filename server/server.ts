@@ -287,7 +287,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     return hitRates.likelyMiss(scope.orgId, scope.route) ? "likely_miss" : "likely_hit";
   };
   const rateLimits = createSplitRateLimitStages(
-    { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, logger: deps.logger },
+    { limiter: createRateLimiter({ state }), catalog: deps.money.catalog, routes: deps.models.resolver, logger: deps.logger },
     { mayAnswerBetween: (meta) => answeringScope(meta) !== undefined, ...(opts.money?.defaultMaxOutputTokens === undefined ? {} : { defaultMaxOutputTokens: opts.money.defaultMaxOutputTokens }) },
   );
   const guardrailsOut = createGuardrailOutputStage({ policies: guardrails.resolver, external: guardrails.external, logger: deps.logger, analyzer: deps.guardrailAnalyzer });

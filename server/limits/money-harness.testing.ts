@@ -161,7 +161,7 @@ export async function startMoneyHarness(opts: BudgetStageOptions = {}, state: St
     },
   };
   const catalog = { budgetsFor: () => h.budgets, rateRulesFor: () => h.rules };
-  const limitDeps = { limiter: createRateLimiter({ state }), catalog, logger };
+  const limitDeps = { limiter: createRateLimiter({ state }), catalog, routes: resolver, logger };
   const budget = createBudgetStage({ reservations, catalog, routes: resolver, prices, logger }, opts);
   let limited: Stage[];
   if (rateLimit === "split") {

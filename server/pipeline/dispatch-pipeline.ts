@@ -3,7 +3,7 @@ import { afterCall } from "../after-call.js";
 import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute, RouteTarget } from "../dispatch/route-types.js";
-import type { ModelChunk, TokenUsage } from "../providers/model.js";
+import type { ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
 import type { Admitted, CallMeta, CoverRetry, ModelPipeline, ModelStreamResult } from "./model-call.js";
 
 /** What a failed call consumed: every attempt, priced. */
@@ -104,9 +104,16 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     );
 
   return {
-    chat: (call) => unary(call, () => deps.dispatcher.chat(routeOf(call.meta), call.request, options(call, "chat"))),
+    chat: (call) =>
+      unary(call, () => {
+        const route = routeOf(call.meta);
+        return deps.dispatcher.chat(route, withRouteCap(route, call.request), options(call, "chat"));
+      }),
     chatStream(call) {
-      const open = () => deps.dispatcher.chatStream(routeOf(call.meta), call.request, options(call, "chat"));
+      const open = () => {
+        const route = routeOf(call.meta);
+        return deps.dispatcher.chatStream(route, withRouteCap(route, call.request), options(call, "chat"));
+      };
       // Opened at once, unless a check still in flight must admit the call first. A refusal before
       // any attempt (no route, no capable target, a prompt over every window) is thrown by the
       // chunks, so the stream still ends and its result still settles (outer stages wait for it).
@@ -146,4 +153,14 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
     },
     embed: (call) => unary(call, () => deps.dispatcher.embed(routeOf(call.meta), call.request, options(call, "embeddings"))),
   };
+}
+
+/**
+ * `request` with its route's default max output tokens when it sets none (route_service.proto:
+ * "Default max output tokens when a request sets none"), whether or not a budget covers the call
+ * (the budget stage sets the same value on the calls it reserves for).
+ */
+function withRouteCap(route: ResolvedRoute, request: ModelRequest): ModelRequest {
+  if (request.maxOutputTokens !== undefined || route.defaultMaxOutputTokens === undefined) return request;
+  return { ...request, maxOutputTokens: route.defaultMaxOutputTokens };
 }

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterCall, callSafely } from "../after-call.js";
 import { answerAttempts, type AttemptRecord } from "../dispatch/attempt-record.js";
+import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import { rateLimitExceededError } from "../limits/rate-limit-error.js";
@@ -15,12 +16,18 @@ import { type Admitted, type CallMeta, type ModelPipeline, type ModelStreamResul
 export interface RateLimitStageDeps {
   limiter: RateLimiter;
   catalog: Pick<LimitsCatalog, "rateRulesFor">;
+  /**
+   * Route aliases as a caller's org sees them: a request that sets no max output tokens is
+   * counted with its route's `defaultMaxOutputTokens` (what is sent, and what the budget
+   * reserves on) before `defaultMaxOutputTokens`.
+   */
+  routes?: { resolve(alias: string, orgId?: string): ResolvedRoute | undefined };
   logger: Logger;
 }
 
 /** Options of {@link createRateLimitStage}. */
 export interface RateLimitStageOptions {
-  /** Output tokens counted up front for a request that sets no max output tokens (default 4096). */
+  /** Output tokens counted up front for a request that sets no max output tokens and whose route sets no default (default 4096). */
   defaultMaxOutputTokens?: number;
   /**
    * Which limits this stage enforces (default both). The gateway splits them around the cache:
@@ -115,7 +122,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> => {
     const caller = meta.caller;
     if (caller === undefined || rules.length === 0) return undefined;
-    const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? defaultMax);
+    const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? deps.routes?.resolve(meta.route, caller.orgId)?.defaultMaxOutputTokens ?? defaultMax);
     // `.then`, not `await`: no suspended frame per check in flight (`after-call.ts`).
     return deps.limiter.check({ tenant: caller.orgId, rules, tokensEstimate: estimateInputTokens(request) + output, standing: meta.rateStanding !== undefined }).then(
       (outcome) => {
