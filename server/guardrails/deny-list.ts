@@ -15,9 +15,17 @@ export interface DenyList {
   readonly longest: number;
 }
 
-/** Folds one UTF-16 code unit to lower case when that keeps it one code unit (offsets stay put). */
+/**
+ * Folds one UTF-16 code unit when that keeps it one code unit (offsets stay put): to the lower case
+ * of its upper case, so the variants of one letter meet (final `ς` and `σ` as `Σ`), else to its
+ * lower case.
+ */
 function fold(code: number): number {
-  const lower = String.fromCharCode(code).toLowerCase();
+  const ch = String.fromCharCode(code);
+  const upper = ch.toUpperCase();
+  const viaUpper = upper.length === 1 ? upper.toLowerCase() : "";
+  if (viaUpper.length === 1) return viaUpper.charCodeAt(0);
+  const lower = ch.toLowerCase();
   return lower.length === 1 ? lower.charCodeAt(0) : code;
 }
 

@@ -87,6 +87,9 @@ export function createStreamScanner(
     if (blocked !== undefined) return { text: "", blocked };
     const redactions = nonOverlapping(findings.filter((f) => f.action === "redact" && f.start >= 0));
     for (const r of redactions) if (r.start < cut && r.end > cut) cut = r.start;
+    // Never between the halves of a surrogate pair: each piece sent must be well-formed UTF-16
+    // (protobuf and UTF-8 writers turn a lone half into U+FFFD).
+    if (cut > 0 && cut < pending.length && isHighSurrogate(pending.charCodeAt(cut - 1)) && isLowSurrogate(pending.charCodeAt(cut))) cut--;
     const ready = redactions.filter((r) => r.end <= cut);
     const text = redactSpans(pending.slice(0, cut), ready, placeholders);
     context = (context + pending.slice(0, cut)).slice(-CONTEXT_CHARS);
@@ -110,6 +113,9 @@ export function createStreamScanner(
   };
   return scanner;
 }
+
+const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** A chunk of whitespace alone (or nothing). */
 const BLANK = /^\s*$/;

@@ -1,7 +1,7 @@
 import { applyFindings } from "../guardrails/evaluate.js";
 import type { ExternalContent } from "../guardrails/external-rule.js";
 import { jsonEscapesAsSpaces } from "../guardrails/pii/json-text.js";
-import { createPlaceholders } from "../guardrails/placeholders.js";
+import { createPlaceholders, type Placeholders } from "../guardrails/placeholders.js";
 import type { CompiledPolicy } from "../guardrails/policy.js";
 import { runExternalRules } from "../guardrails/run-external.js";
 import { createStreamScanner, type StreamScanner } from "../guardrails/stream-scanner.js";
@@ -33,7 +33,7 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
   const analyze = guardedAnalyzerOf(deps);
   /** The answer as checked by the call's output rules (redacted), or the violation thrown. */
   const checked = async (call: ModelCall, policies: CompiledPolicy[], result: ModelCallResult): Promise<ModelCallResult> => {
-    const placeholders = createPlaceholders();
+    const placeholders = outputPlaceholders(call);
     const check = async (text: string, field: string, json = false) => {
       const verdict = applyFindings(text, await analyze(json ? jsonEscapesAsSpaces(text) : text, policies, "output", field), placeholders);
       if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
@@ -83,7 +83,7 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
           yield* inner.chunks;
           return;
         }
-        const placeholders = createPlaceholders();
+        const placeholders = outputPlaceholders(call);
         // A tool call's arguments are JSON text, read with their escapes as the breaks they stand for.
         const scannerFor = (field: string, json = false) =>
           createStreamScanner(policies, "output", placeholders, (text) => analyze(json ? jsonEscapesAsSpaces(text) : text, policies, "output", field));
@@ -159,4 +159,17 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
 
     embed: (call) => next.embed(call),
   });
+}
+
+/**
+ * The placeholders the output stage masks an answer with: the call's registry from the input
+ * stage when there is one (a value keeps its placeholder across the call, and a value only the
+ * answer holds gets a number of its own, not one the input stage restores), else a fresh one.
+ * What the output stage masks is never marked for restoring.
+ */
+function outputPlaceholders(call: ModelCall): Placeholders {
+  const shared = call.placeholders;
+  if (shared === undefined) return createPlaceholders();
+  const view = Object.create(shared) as Placeholders;
+  return Object.assign(view, { placeholderFor: (category: string, value: string) => shared.placeholderFor(category, value, false) });
 }

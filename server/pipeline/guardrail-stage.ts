@@ -109,7 +109,7 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
     chat: (call) =>
       guard(call).then((guarded) => {
         if (guarded === undefined) return next.chat(call);
-        const answered = next.chat({ ...call, request: guarded.request });
+        const answered = next.chat({ ...call, request: guarded.request, placeholders: guarded.placeholders });
         if (!guarded.placeholders.restoring) return answered;
         return answered.then((result) => ({ ...result, response: restoreResponse(result.response, guarded.placeholders, isJson(call.request)) }));
       }),
@@ -127,7 +127,7 @@ export function createGuardrailInputStage(deps: GuardrailStageDeps): Stage {
           settle(Promise.resolve(UNSENT_STREAM_RESULT));
           throw err;
         }
-        const inner = next.chatStream(guarded === undefined ? call : { ...call, request: guarded.request });
+        const inner = next.chatStream(guarded === undefined ? call : { ...call, request: guarded.request, placeholders: guarded.placeholders });
         settle(inner.result());
         if (guarded === undefined || !guarded.placeholders.restoring) {
           yield* inner.chunks;

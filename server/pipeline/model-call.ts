@@ -1,4 +1,5 @@
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import type { Placeholders } from "../guardrails/placeholders.js";
 import type { RateStanding } from "../limits/rate-standing.js";
 import type { CacheStatusName, EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
 
@@ -67,6 +68,12 @@ export interface ModelCall {
    * runs across a period's end in the same period as the budget's counters. Stages pass it on.
    */
   bookedAt?: Date;
+  /**
+   * Set by the input guardrail stage: the call's placeholder registry, so the output stage masks
+   * answers with the same one (one value, one placeholder across the call: an answer's masked
+   * value never takes a number the input's restorable placeholders use). Stages pass it on.
+   */
+  placeholders?: Placeholders;
 }
 
 /** An embeddings call through the model pipeline. */

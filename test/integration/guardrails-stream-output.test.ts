@@ -1,0 +1,128 @@
+/**
+ * Output guardrails on streams, end to end through the gateway in front of the
+ * wire-faithful OpenAI fake (which streams its reply two words per event).
+ */
+import { createClient, type Interceptor } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
+import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { GuardrailAction, GuardrailService, PiiEntity, type GuardrailPolicy } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
+import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import type { FakeProvider } from "../fakes/fake-types.js";
+import { startOpenAIFake } from "../fakes/openai-fake.js";
+import { clientsFor } from "../support/clients.js";
+import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+
+let gw: TestGateway;
+let openai: FakeProvider;
+const secrets: Record<string, string> = {};
+
+const outPii = { id: "out-pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: {} } };
+const inRestore = { id: "in-mask", stage: GuardrailStage.INPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [PiiEntity.EMAIL], restoreInResponse: true } } };
+const outEmail = { id: "out-mask", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: { entities: [PiiEntity.EMAIL] } } };
+const outDeny = { id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList" as const, value: { phrases: ["launch codes"] } } };
+const ORGS: Record<string, unknown[]> = { window: [outPii], both: [inRestore, outEmail], deny: [outDeny] };
+
+function transportFor(secret: string) {
+  const withKey: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${secret}`);
+    return next(req);
+  };
+  return createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
+}
+
+beforeAll(async () => {
+  openai = await startOpenAIFake();
+  gw = await startTestGateway({ baseUrls: { openai: `${openai.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]) });
+  const platform = clientsFor(gw.url, gw.adminKey);
+  for (const [org, rules] of Object.entries(ORGS)) {
+    await platform.tenants.createOrg({ orgId: org, org: {} });
+    await platform.tenants.createTeam({ parent: `orgs/${org}`, teamId: "app", team: {} });
+    const key = await platform.keys.createKey({ parent: `orgs/${org}/teams/app`, keyId: "app", key: { scopes: [Scope.INVOKE, Scope.GUARDRAILS_WRITE] } });
+    secrets[org] = key.secret;
+    const policy = { enabled: true, attachments: [`orgs/${org}`], rules } as unknown as GuardrailPolicy;
+    await createClient(GuardrailService, transportFor(key.secret)).createGuardrailPolicy({ parent: `orgs/${org}`, policyId: "out", policy });
+  }
+  const admin = createClient(RouteService, transportFor(gw.adminKey));
+  await admin.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  await gw.models.resolver.refresh();
+}, 60_000);
+afterAll(async () => {
+  await gw?.close();
+  await openai?.close();
+});
+
+const user = (text: string) => [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }];
+
+async function streamText(org: string, prompt: string): Promise<string> {
+  const verbs = createClient(CapabilityService, transportFor(secrets[org]!));
+  let text = "";
+  for await (const e of verbs.chatStream({ options: { route: "ext" }, messages: user(prompt) })) if (e.event.case === "delta") text += e.event.value.text;
+  return text;
+}
+
+describe("output guardrails on streams", () => {
+  it("an answer with emoji streams intact under an output PII rule (the window never cuts a surrogate pair)", async () => {
+    // Plain text, no PII: the output stage should hand it through unchanged, only delayed.
+    const answer = Array.from({ length: 240 }, (_, i) => ["ok😀", "a😀", "😀"][i % 3]).join(" ");
+    openai.reset();
+    openai.script({ reply: { text: answer } });
+    const got = await streamText("window", "emoji please");
+    expect(got.includes("\uFFFD")).toBe(false);
+    expect(got).toBe(answer);
+  });
+
+  it("an output redaction is not 'restored' to the input's value: one placeholder, one value per call (unary)", async () => {
+    openai.reset();
+    openai.script({ reply: { text: "I will forward it to bob@other.example now." } });
+    const verbs = createClient(CapabilityService, transportFor(secrets.both!));
+    const res = await verbs.chat({ options: { route: "ext" }, messages: user("I am jane@example.com, forward my note to the admin.") });
+    const text = res.message?.content.map((p) => (p.part.case === "text" ? p.part.value : "")).join("") ?? "";
+    expect(text).not.toContain("bob@other.example"); // the output rule masked it ...
+    expect(text).not.toContain("jane@example.com"); // ... and it must not come back as the caller's address
+  });
+
+  it("same, streamed", async () => {
+    openai.reset();
+    openai.script({ reply: { text: "I will forward it to bob@other.example now." } });
+    const text = await streamText("both", "I am jane@example.com, forward my note to the admin.");
+    expect(text).not.toContain("bob@other.example");
+    expect(text).not.toContain("jane@example.com");
+  });
+
+  it("SSE: a stream blocked mid-way ends with one error event (guardrail_violation), no [DONE], the phrase unsent, billed once", async () => {
+    const start = new Date(Date.now() - 60_000);
+    openai.reset();
+    openai.script({ reply: { text: `${"All systems nominal today. ".repeat(20)}The launch codes are 0000.` } });
+    const res = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${secrets.deny!}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "ext", stream: true, stream_options: { include_usage: true }, messages: [{ role: "user", content: "status" }] }),
+    });
+    const body = await res.text();
+    const events = body.split("\n\n").filter((e) => e.startsWith("data: ")).map((e) => e.slice(6));
+    expect(events.at(-1)).not.toBe("[DONE]");
+    const last = JSON.parse(events.at(-1)!) as { error?: { code?: string } };
+    expect(last.error?.code).toBe("guardrail_violation");
+    expect(body.toLowerCase()).not.toContain("launch codes");
+    const admin = clientsFor(gw.url, gw.adminKey);
+    const window = { startTime: timestampFromDate(start), endTime: timestampFromDate(new Date(Date.now() + 60_000)) };
+    await gw.money.ledger.flush();
+    const deadline = Date.now() + 5_000;
+    let usage = await admin.usage.queryUsage({ parent: "orgs/deny", ...window });
+    while ((usage.totals?.requests ?? 0n) < 1n && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+      await gw.money.ledger.flush();
+      usage = await admin.usage.queryUsage({ parent: "orgs/deny", ...window });
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    await gw.money.ledger.flush();
+    usage = await admin.usage.queryUsage({ parent: "orgs/deny", ...window });
+    expect(usage.totals?.requests).toBe(1n);
+    expect(usage.totals?.outputTokens ?? 0n).toBeGreaterThan(0n);
+  });
+});
