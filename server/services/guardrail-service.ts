@@ -11,7 +11,7 @@ import {
 } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
-import type { Principal } from "../auth/principal.js";
+import { isPlatformAdmin, type Principal } from "../auth/principal.js";
 import { evaluateText } from "../guardrails/evaluate.js";
 import { createPlaceholders } from "../guardrails/placeholders.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../guardrails/policy.js";
@@ -25,6 +25,7 @@ import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
+import { visibleAttachments } from "./visible-attachments.js";
 
 /** Dependencies of {@link createGuardrailService}. */
 export interface GuardrailServiceDeps {
@@ -137,13 +138,15 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       return refreshed({ policy: toPolicy(record) });
     },
     async getGuardrailPolicy(req, ctx) {
-      return { policy: toPolicy((await load(ctx, req.name, false)).record) };
+      const { principal, record } = await load(ctx, req.name, false);
+      return { policy: readable(principal, toPolicy(record)) };
     },
     async listGuardrailPolicies(req, ctx) {
-      const scope = await scopeOf(callerOf(ctx), req.parent, false);
+      const principal = callerOf(ctx);
+      const scope = await scopeOf(principal, req.parent, false);
       const query = `guardrail-policies:${req.parent}`;
       const page = await deps.policies.list(scope.orgId, pageRequest(req.pageSize, req.pageToken, query));
-      return { policies: page.items.map(toPolicy), nextPageToken: nextPageToken(page.after, query) };
+      return { policies: page.items.map((r) => readable(principal, toPolicy(r))), nextPageToken: nextPageToken(page.after, query) };
     },
     async updateGuardrailPolicy(req, ctx) {
       if (req.policy === undefined) throw new ConnectError("policy: required", Code.InvalidArgument);
@@ -199,6 +202,32 @@ const ACTION = { redact: GuardrailAction.REDACT, block: GuardrailAction.BLOCK, l
 /** What is stored of a policy: rules, description and failure mode (name, times, attachments and enabled have columns). */
 function specOf(policy: GuardrailPolicy): GuardrailPolicy {
   return create(GuardrailPolicySchema, { description: policy.description, rules: policy.rules, analyzerFailOpen: policy.analyzerFailOpen });
+}
+
+/**
+ * `policy` as `principal` may read it: only the attachments it may see ({@link visibleAttachments});
+ * and a global policy's external-check URLs cut to their origin. The URL is the platform's and
+ * `sensitive`: it may carry a token in its user info, path or query, which no org below the
+ * platform may read; where the check is sent (scheme, host, port) stays visible.
+ */
+function readable(principal: Principal, policy: GuardrailPolicy): GuardrailPolicy {
+  policy.attachments = visibleAttachments(principal, policy.attachments);
+  if (!isPlatformAdmin(principal) && policy.name.startsWith("guardrail-policies/")) {
+    for (const rule of policy.rules) {
+      if (rule.check.case === "external") rule.check.value.url = originOf(rule.check.value.url);
+    }
+  }
+  return policy;
+}
+
+/** `url`'s origin (`https://host:port`), or "" when it is not a URL with one. */
+function originOf(url: string): string {
+  try {
+    const origin = new URL(url).origin;
+    return origin === "null" ? "" : origin;
+  } catch {
+    return "";
+  }
 }
 
 /** A stored policy as the API returns it. */

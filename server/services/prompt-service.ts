@@ -5,6 +5,7 @@ import {
   CreatePromptVersionRequestSchema,
   PromptService,
   PromptTemplateSchema,
+  type PromptTemplate,
   type PromptVersion,
 } from "../../gen/ts/switchboard/v1/prompt_service_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
@@ -24,6 +25,7 @@ import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./
 import { attachmentTaken, checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
 import { promptTemplateMessage, promptVersionMessage, templateRoleOf, templateVerbOf } from "./prompt-messages.js";
 import { parseOrgName } from "./resource-names.js";
+import { visibleAttachments } from "./visible-attachments.js";
 
 /** Dependencies of {@link createPromptService}. */
 export interface PromptServiceDeps extends Omit<AttachmentDeps, "prompts"> {
@@ -111,16 +113,18 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
     },
 
     async getPromptTemplate(req, ctx) {
-      const { record } = await load(callerOf(ctx), req.name, "name", false);
-      return { template: promptTemplateMessage(record) };
+      const principal = callerOf(ctx);
+      const { record } = await load(principal, req.name, "name", false);
+      return { template: readable(principal, promptTemplateMessage(record)) };
     },
 
     async listPromptTemplates(req, ctx) {
-      const scope = await parentScope(callerOf(ctx), req.parent, false);
+      const principal = callerOf(ctx);
+      const scope = await parentScope(principal, req.parent, false);
       const query = `ListPromptTemplates ${req.parent} ${req.verb}`;
       const verb = req.verb === Verb.UNSPECIFIED ? undefined : (templateVerbOf(req.verb) ?? "embed");
       const page = await deps.prompts.listTemplates(scope.orgId, pageRequest(req.pageSize, req.pageToken, query), verb === undefined ? {} : { verb });
-      return { templates: page.items.map(promptTemplateMessage), nextPageToken: nextPageToken(page.after, query) };
+      return { templates: page.items.map((r) => readable(principal, promptTemplateMessage(r))), nextPageToken: nextPageToken(page.after, query) };
     },
 
     async updatePromptTemplate(req, ctx) {
@@ -220,6 +224,12 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       }
     },
   };
+}
+
+/** `template` as `principal` may read it: only the attachments it may see ({@link visibleAttachments}). */
+function readable(principal: Principal, template: PromptTemplate): PromptTemplate {
+  template.attachments = visibleAttachments(principal, template.attachments);
+  return template;
 }
 
 /**

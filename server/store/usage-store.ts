@@ -504,6 +504,10 @@ function toTotals(row: Record<string, unknown>): UsageTotalsRow {
   };
 }
 
+/** The times a list cursor may hold: a Timestamp's range, 0001-01-01 to 9999-12-31 (UTC). */
+const CURSOR_TIME_MIN_MS = Date.parse("0001-01-01T00:00:00.000Z");
+const CURSOR_TIME_MAX_MS = Date.parse("9999-12-31T23:59:59.999Z");
+
 /** Whether `after` is a cursor {@link UsageStore.list} handed out (anything else would reach the database malformed). */
 export function isUsageCursor(after: string): boolean {
   return parseCursor(after) !== undefined;
@@ -513,7 +517,11 @@ function parseCursor(after: string): { at: Date; callId: string; attempt: number
   try {
     const [at, callId, attempt] = JSON.parse(after) as [string, string, number];
     if (typeof at !== "string" || typeof callId !== "string" || !Number.isInteger(attempt) || attempt < 0 || attempt > PG_INTEGER_MAX) return undefined;
-    if (Number.isNaN(new Date(at).getTime())) return undefined;
+    // Text and a time a ledger column could hold: Postgres refuses NUL in a text parameter, and a
+    // Date before its first timestamp (JavaScript's reach further back).
+    if (callId.includes("\u0000")) return undefined;
+    const time = new Date(at).getTime();
+    if (Number.isNaN(time) || time < CURSOR_TIME_MIN_MS || time > CURSOR_TIME_MAX_MS) return undefined;
     return { at: new Date(at), callId, attempt };
   } catch {
     return undefined;
