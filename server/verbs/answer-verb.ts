@@ -7,7 +7,7 @@ import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
-import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
+import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
 export type { AnswerSource, DroppedCitation, DropReason, VerifiedCitation } from "./answer-citations.js";
 
@@ -97,20 +97,27 @@ export function createAnswerVerb(deps: AnswerDeps): AnswerVerb {
     );
     const meter = createUsageMeter();
     const call = async (messages: ModelMessage[]): Promise<string> => {
-      const result = await deps.pipeline.chat({
-        meta: { ...callMetaFor(ctx, "answer", template, prompt.userContentMessages), acceptsAnswer: (r) => typeof read(r.text) !== "string" },
-        request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "cited_answer", schema, strict: true } } : {}),
-      });
-      meter.add(chatCallUsage(result));
+      const result = await meter.chat(
+        deps.pipeline.chat({
+          meta: { ...callMetaFor(ctx, "answer", template, prompt.userContentMessages), acceptsAnswer: (r) => typeof read(r.text) !== "string" },
+          request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "cited_answer", schema, strict: true } } : {}),
+        }),
+      );
       return result.response.text;
     };
 
-    const first = await call(prompt.messages);
-    let answer = read(first);
-    if (typeof answer === "string") {
-      const feedback = `Your reply could not be used: ${answer}. Reply again with only the JSON object ${SHAPE}: no code fences, no other text.`;
-      answer = read(await call(withRepairTurn(prompt.messages, first, feedback)));
-      if (typeof answer === "string") throw failedPrecondition(`the model did not return a usable answer, also after one repair: ${answer}`);
+    // A failure after a call was sent (the repair's, or the contract's) reports every call billed.
+    let answer: ModelAnswer | string;
+    try {
+      const first = await call(prompt.messages);
+      answer = read(first);
+      if (typeof answer === "string") {
+        const feedback = `Your reply could not be used: ${answer}. Reply again with only the JSON object ${SHAPE}: no code fences, no other text.`;
+        answer = read(await call(withRepairTurn(prompt.messages, first, feedback)));
+        if (typeof answer === "string") throw failedPrecondition(`the model did not return a usable answer, also after one repair: ${answer}`);
+      }
+    } catch (err) {
+      throw meter.failure(err, ctx.route);
     }
     const { citations, dropped } = verifyCitations(answer.citations, input.sources);
     const usage = meter.total(template);

@@ -7,7 +7,7 @@ import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
-import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
+import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
 export type { ClassifyLabel, LabelScore } from "./classify-labels.js";
 
@@ -86,11 +86,12 @@ export function createClassifyVerb(deps: ClassifyDeps): ClassifyVerb {
     );
     const meter = createUsageMeter();
     const call = async (messages: ModelMessage[]): Promise<string> => {
-      const result = await deps.pipeline.chat({
-        meta: { ...callMetaFor(ctx, "classify", template, prompt.userContentMessages), acceptsAnswer: (r) => read(r.text).length > 0 },
-        request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "classification", schema, strict: true } } : {}),
-      });
-      meter.add(chatCallUsage(result));
+      const result = await meter.chat(
+        deps.pipeline.chat({
+          meta: { ...callMetaFor(ctx, "classify", template, prompt.userContentMessages), acceptsAnswer: (r) => read(r.text).length > 0 },
+          request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "classification", schema, strict: true } } : {}),
+        }),
+      );
       return result.response.text;
     };
     const read = (reply: string): LabelScore[] => {
@@ -101,14 +102,19 @@ export function createClassifyVerb(deps: ClassifyDeps): ClassifyVerb {
       return input.multiLabel ? scores : scores.slice(0, 1);
     };
 
-    const first = await call(prompt.messages);
-    let labels = read(first);
-    if (labels.length === 0) {
-      const allowed = names.map((n) => JSON.stringify(n)).join(", ");
-      const feedback = `Your reply named no label from the allowed set. The allowed labels are exactly: ${allowed}. Reply again with only the JSON object ${SHAPE}, using these names exactly as written.`;
-      labels = read(await call(withRepairTurn(prompt.messages, first, feedback)));
-      if (labels.length === 0) throw failedPrecondition("the model did not assign any of the given labels, also after one repair");
+    // A failure after a call was sent (the repair's, or the contract's) reports every call billed.
+    try {
+      const first = await call(prompt.messages);
+      let labels = read(first);
+      if (labels.length === 0) {
+        const allowed = names.map((n) => JSON.stringify(n)).join(", ");
+        const feedback = `Your reply named no label from the allowed set. The allowed labels are exactly: ${allowed}. Reply again with only the JSON object ${SHAPE}, using these names exactly as written.`;
+        labels = read(await call(withRepairTurn(prompt.messages, first, feedback)));
+        if (labels.length === 0) throw failedPrecondition("the model did not assign any of the given labels, also after one repair");
+      }
+      return { labels, usage: meter.total(template) };
+    } catch (err) {
+      throw meter.failure(err, ctx.route);
     }
-    return { labels, usage: meter.total(template) };
   };
 }

@@ -7,7 +7,7 @@ import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
-import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
+import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
 /** An Extract request. */
 export interface ExtractInput {
@@ -107,20 +107,26 @@ export function createExtractVerb(deps: ExtractDeps): ExtractVerb {
     );
     const meter = createUsageMeter();
     const call = async (messages: ModelMessage[]): Promise<string> => {
-      const result = await deps.pipeline.chat({
-        meta: { ...callMetaFor(ctx, "extract", template, prompt.userContentMessages), acceptsAnswer: (r) => usable(validator, r.text) },
-        request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "extraction", schema: input.jsonSchema, strict: false } } : {}),
-      });
-      meter.add(chatCallUsage(result));
+      const result = await meter.chat(
+        deps.pipeline.chat({
+          meta: { ...callMetaFor(ctx, "extract", template, prompt.userContentMessages), acceptsAnswer: (r) => usable(validator, r.text) },
+          request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "extraction", schema: input.jsonSchema, strict: false } } : {}),
+        }),
+      );
       return result.response.text;
     };
 
-    const first = await call(prompt.messages);
-    const checked = check(validator, first);
-    if (checked.ok) return { data: checked.data, json: checked.json, repaired: false, usage: meter.total(template) };
-    const feedback = `Your reply did not validate against the JSON Schema: ${checked.problems.join("; ")}.\nReply again with only the corrected JSON object: no code fences, no explanations. Keep the values that were right, fix exactly what these errors name, and take every value from the text.`;
-    const repaired = check(validator, await call(withRepairTurn(prompt.messages, first, feedback)));
-    if (repaired.ok) return { data: repaired.data, json: repaired.json, repaired: true, usage: meter.total(template) };
-    throw failedPrecondition(`the model's output does not validate against json_schema, also after one repair: ${repaired.problems.join("; ")}`);
+    // A failure after a call was sent (the repair's, or the contract's) reports every call billed.
+    try {
+      const first = await call(prompt.messages);
+      const checked = check(validator, first);
+      if (checked.ok) return { data: checked.data, json: checked.json, repaired: false, usage: meter.total(template) };
+      const feedback = `Your reply did not validate against the JSON Schema: ${checked.problems.join("; ")}.\nReply again with only the corrected JSON object: no code fences, no explanations. Keep the values that were right, fix exactly what these errors name, and take every value from the text.`;
+      const repaired = check(validator, await call(withRepairTurn(prompt.messages, first, feedback)));
+      if (repaired.ok) return { data: repaired.data, json: repaired.json, repaired: true, usage: meter.total(template) };
+      throw failedPrecondition(`the model's output does not validate against json_schema, also after one repair: ${repaired.problems.join("; ")}`);
+    } catch (err) {
+      throw meter.failure(err, ctx.route);
+    }
   };
 }

@@ -1,6 +1,10 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { failedCallAccounting, reportFailedCall } from "../pipeline/dispatch-pipeline.js";
 import type { ModelCall } from "../pipeline/model-call.js";
+import { emptyUsage } from "../providers/model.js";
 import { createSummarizeVerb } from "./summarize-verb.js";
 import { createScriptedPipeline, promptText, type ScriptedStep } from "./testing/scripted-pipeline.js";
 import { testContext } from "./testing/test-context.js";
@@ -18,6 +22,7 @@ function longText(tokens: number): string {
   return paras.join("\n\n");
 }
 
+const attemptOf = (model: string): AttemptRecord => ({ index: 1, targetIndex: 0, provider: "scripted", model, outcome: "success", latencyMs: 1, usage: emptyUsage(), hedged: false });
 const userText = (c: ModelCall): string => messageText(c.request.messages[1] ?? { role: "user", content: [] });
 const isPart = (c: ModelCall): boolean => /This text is part \d+ of \d+/.test(promptText(c));
 
@@ -157,6 +162,32 @@ describe("Summarize", () => {
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
     expect(pipeline.chatCalls().every(isPart)).toBe(true);
+  });
+
+  it("a chunk call that fails while others are in flight: waits for them, then reports every call billed", async () => {
+    // Part 2 fails at once; parts 1, 3 and 4 are in flight and answer later; part 5 never starts.
+    const failed = new ConnectError("provider unavailable", Code.Unavailable);
+    reportFailedCall(failed, { attempts: [{ ...attemptOf("failed-model"), outcome: "unavailable" }], costMicrosUsd: 5n });
+    const pipeline = createScriptedPipeline(async (call, n): Promise<ScriptedStep> => {
+      if (/This text is part 2 of/.test(promptText(call as ModelCall))) return { type: "fail", error: failed };
+      await new Promise((r) => setTimeout(r, 20));
+      return { type: "answer", text: `Partial ${n}.`, model: `model-${n}`, costMicrosUsd: 7n };
+    });
+    const err = await createSummarizeVerb({ pipeline, concurrency: 4 })({ text: longText(5 * CONTEXT) }, testContext({ capabilities: { jsonSchema: false, contextTokens: CONTEXT } })).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBe(failed);
+    expect(pipeline.chatCalls()).toHaveLength(4);
+    // The failed call settled first; the three in flight in the order they completed, renumbered 1..
+    const listed = failed.findDetails(ProviderAttemptsSchema)[0];
+    expect(listed?.route).toBe("test");
+    expect(listed?.attempts.map((a) => [a.index, a.model])).toEqual([
+      [1, "failed-model"],
+      [2, "model-1"],
+      [3, "model-3"],
+      [4, "model-4"],
+    ]);
+    expect(failedCallAccounting(failed)?.costMicrosUsd).toBe(5n + 3n * 7n);
   });
 
   it("shapes headlines and refuses a context too small for the prompt", async () => {

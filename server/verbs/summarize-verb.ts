@@ -19,7 +19,7 @@ import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { failedPrecondition, invalidArgument } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
-import { chatCallUsage, createUsageMeter, type VerbUsage } from "./verb-usage.js";
+import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
 
 export type { SummaryStyle, SummarySpec } from "./summarize-instructions.js";
 
@@ -90,13 +90,20 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
     };
     const summarize = async (text: string, requirements: string, outputTokens: number): Promise<string> => {
       const prompt = render(text, requirements);
-      const result = await deps.pipeline.chat({
-        meta: callMetaFor(ctx, "summarize", template, prompt.userContentMessages),
-        request: verbRequest(ctx, prompt.messages, { maxOutputTokens: outputTokens }),
-      });
-      meter.add(chatCallUsage(result));
+      const result = await meter.chat(
+        deps.pipeline.chat({
+          meta: callMetaFor(ctx, "summarize", template, prompt.userContentMessages),
+          request: verbRequest(ctx, prompt.messages, { maxOutputTokens: outputTokens }),
+        }),
+      );
       return summaryText(result.response);
     };
+    // When one chunk call fails, the calls already in flight are waited for, not cancelled
+    // (`mapWithConcurrency`): each is billed whether it finishes or not (a cancelled attempt at an
+    // estimate of its input), and the failure reports every call billed — only once they have
+    // settled are their attempts and cost known, so what the error reports is what the ledger
+    // holds. The wait is bounded: each call has the RPC's deadline and is cancelled with it, or
+    // when the caller goes away, and at most `concurrency - 1` calls are left in flight.
     const summarizeAll = (texts: string[], requirements: (i: number) => string): Promise<string[]> =>
       mapWithConcurrency(texts, concurrency, (t, i) => summarize(t, requirements(i), partOut));
 
@@ -115,14 +122,19 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
     let reply: string;
     let chunks = 1;
     const single = finalRequirements(input);
-    if (promptTokens(input.text, single) + finalOut <= contextTokens) {
-      reply = await summarize(input.text, single, finalOut);
-    } else {
-      // Size chunks for the longest part label the prompt could carry.
-      const pieces = nonBlank(splitIntoChunks(input.text, roomChars(partRequirements(input, 99_999, 99_999, words), partOut)));
-      chunks = pieces.length;
-      const partials = await summarizeAll(pieces, (i) => partRequirements(input, i + 1, pieces.length, words));
-      reply = await combine(partials, 1);
+    // A failure after calls were sent (a chunk's, a combine's, or too long still) reports every call billed.
+    try {
+      if (promptTokens(input.text, single) + finalOut <= contextTokens) {
+        reply = await summarize(input.text, single, finalOut);
+      } else {
+        // Size chunks for the longest part label the prompt could carry.
+        const pieces = nonBlank(splitIntoChunks(input.text, roomChars(partRequirements(input, 99_999, 99_999, words), partOut)));
+        chunks = pieces.length;
+        const partials = await summarizeAll(pieces, (i) => partRequirements(input, i + 1, pieces.length, words));
+        reply = await combine(partials, 1);
+      }
+    } catch (err) {
+      throw meter.failure(err, ctx.route);
     }
     return { ...shapeSummary(reply, input), chunks, usage: meter.total(template) };
   };

@@ -1,8 +1,11 @@
+import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
+import { failedCallAccounting, reportFailedCall } from "../pipeline/dispatch-pipeline.js";
 import { emptyUsage } from "../providers/model.js";
 import { builtinTemplate } from "./templates/builtin-templates.js";
-import { sumUsage, type CallUsage } from "./verb-usage.js";
+import { createUsageMeter, sumUsage, type CallUsage } from "./verb-usage.js";
 
 const attempt = (targetIndex: number, outcome: AttemptRecord["outcome"], hedged = false): AttemptRecord => ({
   index: 1,
@@ -70,5 +73,56 @@ describe("sumUsage", () => {
   it("records the template version", () => {
     expect(sumUsage([call(1)], builtinTemplate("summarize")).template).toEqual({ name: "builtin/summarize", version: 1, builtin: true });
     expect(sumUsage([]).template).toBeUndefined();
+  });
+});
+
+describe("createUsageMeter: a verb's failure", () => {
+  const answer = (n: number) => ({
+    response: { text: "", toolCalls: [], finishReason: "stop" as const, usage: call(n).usage, model: `m${n}` },
+    provider: `p${n}`,
+    model: `m${n}`,
+    attempts: [{ ...attempt(0, "success"), model: `m${n}` }],
+    costMicrosUsd: BigInt(n),
+    cacheStatus: "miss" as const,
+  });
+  const failedWith = (cost: bigint, ...models: string[]) => {
+    const err = new ConnectError("unavailable", Code.Unavailable);
+    reportFailedCall(err, { attempts: models.map((model) => ({ ...attempt(0, "unavailable"), model })), costMicrosUsd: cost });
+    return err;
+  };
+  const listed = (err: ConnectError) => err.findDetails(ProviderAttemptsSchema)[0]?.attempts.map((a) => [a.index, a.model]);
+
+  it("reports every call metered, answered and failed, in order and renumbered, its cost summed", async () => {
+    const meter = createUsageMeter();
+    await meter.chat(Promise.resolve(answer(3)));
+    const err = failedWith(4n, "x", "y");
+    await expect(meter.chat(Promise.reject(err))).rejects.toBe(err);
+    expect(meter.failure(err, "r")).toBe(err);
+    expect(listed(err)).toEqual([
+      [1, "m3"],
+      [2, "x"],
+      [3, "y"],
+    ]);
+    expect(failedCallAccounting(err)).toMatchObject({ costMicrosUsd: 7n });
+    // The verb's own refusal after the calls (a contract still broken) reports them too.
+    const refused = new ConnectError("does not validate", Code.FailedPrecondition);
+    meter.failure(refused, "r");
+    expect(listed(refused)).toEqual(listed(err));
+    expect(failedCallAccounting(refused)?.costMicrosUsd).toBe(7n);
+  });
+
+  it("meters an error once, however many calls rejected with it; nothing sent leaves the error as it is", async () => {
+    const meter = createUsageMeter();
+    const err = failedWith(2n, "x");
+    await Promise.allSettled([meter.chat(Promise.reject(err)), meter.chat(Promise.reject(err))]);
+    meter.failure(err, "r");
+    expect(failedCallAccounting(err)).toMatchObject({ costMicrosUsd: 2n, attempts: [{ index: 1, model: "x" }] });
+
+    const empty = createUsageMeter();
+    const refused = new ConnectError("over budget", Code.ResourceExhausted);
+    await expect(empty.chat(Promise.reject(refused))).rejects.toBe(refused);
+    expect(empty.failure(refused, "r")).toBe(refused);
+    expect(refused.details).toEqual([]);
+    expect(failedCallAccounting(refused)).toBeUndefined();
   });
 });

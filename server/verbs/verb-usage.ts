@@ -1,4 +1,6 @@
 import { sameCall, type AttemptRecord } from "../dispatch/attempt-record.js";
+import { reportBilledFailure } from "../pipeline/billed-failure.js";
+import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
 import type { CacheStatusName, EmbedCallResult, ModelCallResult } from "../pipeline/model-call.js";
 import { emptyUsage, type TokenUsage } from "../providers/model.js";
 import type { PromptTemplateVersion } from "./templates/prompt-template.js";
@@ -102,17 +104,65 @@ export function sumUsage(calls: readonly CallUsage[], template?: PromptTemplateV
   };
 }
 
-/** Collects the calls of one verb invocation, in the order they complete. */
+/**
+ * Collects the calls of one verb invocation, in the order they complete — those that answered and
+ * those that failed after dispatch (every attempt is billed) — so the verb reports the same calls
+ * whether it succeeds (`total`, the response's `usage`) or fails (`failure`).
+ */
 export interface UsageMeter {
-  add(call: CallUsage): void;
+  /** `call`, a chat call of the verb, metered once it settles: its usage if it answers, what it was billed if it fails. */
+  chat<R extends ModelCallResult>(call: Promise<R>): Promise<R>;
   total(template?: PromptTemplateVersion): VerbUsage;
+  /**
+   * `err`, the verb's failure, as the caller is told it: reporting every call metered — their
+   * attempts in the order `total` lists them (call order; Summarize's parallel chunk calls in the
+   * order they settled), renumbered 1.., and their summed cost — in a
+   * `ConnectError`'s `ProviderAttempts` (added for `route` when it had none) and to the access
+   * line, as a failed single call reports its own (`billed-failure.ts`). A repair call that failed,
+   * or a contract still broken after the repair, is then reported with the first call it followed.
+   * The stages inside billed each call once as it passed them; this only reports. Returns `err`
+   * itself; nothing metered (a failure before any call was sent) leaves it as it is.
+   */
+  failure(err: unknown, route: string): unknown;
+}
+
+/** What a call that failed with `err` consumed, as the stages inside report it; undefined when nothing was sent. */
+function failedCallUsage(err: unknown): CallUsage | undefined {
+  const spent = failedCallAccounting(err);
+  if (spent === undefined || spent.attempts.length === 0) return undefined;
+  const last = spent.attempts.at(-1);
+  return { usage: emptyUsage(), provider: last?.provider ?? "", model: last?.model ?? "", attempts: spent.attempts, costMicrosUsd: spent.costMicrosUsd, cacheStatus: "miss" };
 }
 
 /** Creates a meter for one verb invocation. */
 export function createUsageMeter(): UsageMeter {
   const calls: CallUsage[] = [];
+  // A failure is metered once, however many calls rejected with the same error object.
+  const failures = new WeakSet<object>();
+  const addFailed = (err: unknown): void => {
+    const usage = failedCallUsage(err);
+    if (usage === undefined || failures.has(err as object)) return;
+    failures.add(err as object);
+    calls.push(usage);
+  };
   return {
-    add: (call) => void calls.push(call),
+    chat: (call) =>
+      call.then(
+        (result) => {
+          calls.push(chatCallUsage(result));
+          return result;
+        },
+        (err: unknown) => {
+          addFailed(err);
+          throw err;
+        },
+      ),
     total: (template) => sumUsage(calls, template),
+    failure(err, route) {
+      if (typeof err !== "object" || err === null) return err;
+      const { attempts, costMicrosUsd } = sumUsage(calls);
+      if (attempts.length > 0) reportBilledFailure(err, { attempts, costMicrosUsd }, route);
+      return err;
+    },
   };
 }
