@@ -47,7 +47,7 @@ describe("vault on PGlite", () => {
     const current = (await vault.credentials.get(null, "beta"))!;
     const seal = vault.seal("sk-beta-two-000000000", { credentialId: id, orgId: null, resourceName: "credentials/beta", version: 2 });
     const patch = { value: { fingerprint: "g", lastFour: "0000", version: 2, seal } };
-    expect(await vault.credentials.update(id, current.version, patch, new Date())).toMatchObject({ version: 2 });
+    expect(await vault.credentials.update(id, current.version, patch, new Date())).toMatchObject({ before: { version: 1 }, after: { version: 2 } });
     expect(await vault.credentials.update(id, current.version, patch, new Date())).toBe("conflict");
     vault.forget("credentials/beta");
     expect(await vault.resolve("credentials/beta")).toBe("sk-beta-two-000000000");
