@@ -430,7 +430,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Services whose issues have not landed answer Unimplemented for every method.
     router.service(
       CredentialService,
-      createCredentialService({ vault: deps.vault, tenants, routes: deps.models.routeStore, catalog: deps.models.catalog, clock }),
+      createCredentialService({ vault: deps.vault, tenants, catalog: deps.models.catalog, clock }),
     );
     router.service(AuditService, createAuditService({ audit, tenants, logger: deps.logger, checkpointKey: checkpointSigningKey(deps.pepper) }));
     router.service(

@@ -15,7 +15,6 @@ import { closestName } from "../config/closest-name.js";
 import type { ProviderCatalog } from "../dispatch/route-spec.js";
 import type { CredentialPatch, CredentialRecord } from "../store/credential-store.js";
 import { newId } from "../store/ids.js";
-import type { RouteStore } from "../store/route-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { credentialName, parseCredentialName } from "../vault/credential-names.js";
 import type { Vault } from "../vault/vault.js";
@@ -25,14 +24,12 @@ import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
-import { toRoute } from "./route-service.js";
+import { routeName } from "./route-service.js";
 
 /** Dependencies of {@link createCredentialService}. */
 export interface CredentialServiceDeps {
   vault: Vault;
   tenants: Pick<TenantStore, "getOrg">;
-  /** Read to refuse deleting a credential a route still uses. */
-  routes: Pick<RouteStore, "loadAll">;
   /** The provider kinds a credential may be for. */
   catalog: Pick<ProviderCatalog, "kinds">;
   clock: Clock;
@@ -134,14 +131,16 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
 
     async deleteCredential(req, ctx) {
       const current = await load(ctx, req.name, "name");
-      const users = (await deps.routes.loadAll()).map(toRoute).filter((route) => route.targets.some((t) => t.credential === req.name));
-      if (users.length > 0) {
-        throw new ConnectError(`${req.name} is still used by ${users.map((r) => r.name).join(", ")}; change those routes first`, Code.FailedPrecondition);
+      // The store looks for routes using it in the delete's transaction: a route write naming it
+      // commits before that look (and is seen) or after the delete.
+      const outcome = await store.delete(current.id, req.name);
+      if (outcome !== undefined && "usedBy" in outcome) {
+        const users = outcome.usedBy.map((r) => routeName(r.orgName, r.alias));
+        throw new ConnectError(`${req.name} is still used by ${users.join(", ")}; change those routes first`, Code.FailedPrecondition);
       }
-      const deleted = await store.delete(current.id);
       deps.vault.forget(req.name);
-      if (deleted === undefined) throw new ConnectError(`${req.name} not found`, Code.NotFound);
-      noteAudit(ctx, { resource: req.name, orgId: deleted.orgId, before: snapshot(deleted) });
+      if (outcome === undefined) throw new ConnectError(`${req.name} not found`, Code.NotFound);
+      noteAudit(ctx, { resource: req.name, orgId: outcome.deleted.orgId, before: snapshot(outcome.deleted) });
       return {};
     },
 

@@ -13,10 +13,11 @@ import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { assertCovers, orgScopeOf, type Grant } from "../auth/access.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { generateSecret, parseSecret } from "../auth/key-format.js";
+import type { Principal } from "../auth/principal.js";
 import { ALL_SCOPES, scopeFromName, scopeName } from "../auth/scopes.js";
 import { hashSecret } from "../auth/secret-hash.js";
 import type { Clock } from "../clock.js";
-import type { KeyFields, KeyRecord, KeyStore, StoredSecret } from "../store/key-store.js";
+import type { KeyFields, KeyGuard, KeyRecord, KeyStore, StoredSecret } from "../store/key-store.js";
 import type { Change } from "../store/locked-change.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
@@ -64,11 +65,26 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
     const secret = generateSecret();
     return { secret, stored: { secretHmac: hashSecret(secret, deps.pepper), displayPrefix: parseSecret(secret)!.displayPrefix } };
   };
-  /** The key `name` names, if the caller may act on it. */
-  const coveredKey = async (caller: ReturnType<typeof callerOf>, name: string, action: string): Promise<KeyRecord> => {
+  /**
+   * Refuses (`PermissionDenied`) unless the caller covers a key and what `patch` makes of it. The
+   * store runs it on the key as the write locked it (a {@link KeyGuard}), so a stronger admin's
+   * change committed meanwhile (more scopes, fewer limits) is judged too.
+   */
+  const mayChange =
+    (caller: Principal, action: string, patch: Partial<KeyFields> = {}): KeyGuard =>
+    (key) => {
+      assertCovers(caller, grantOf(key), action);
+      assertCovers(caller, grantOf({ ...key, ...patch }), action);
+    };
+  /**
+   * The key `name` names, if the caller may act on it as it is now: the early answer (not found,
+   * permission denied) before the request's fields are checked. The write judges again, on the
+   * key it replaces.
+   */
+  const coveredKey = async (caller: Principal, name: string, action: string): Promise<KeyRecord> => {
     const key = await deps.keys.getKey(parseKeyName(name, "name"), orgScopeOf(caller));
     if (key === undefined) throw notFound(name);
-    assertCovers(caller, grantOf(key), action);
+    mayChange(caller, action)(key);
     return key;
   };
 
@@ -124,8 +140,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
         ...(masked.has("expire_time") ? { expiresAt: given.expiresAt } : {}),
         ...(masked.has("tags") ? { tags: given.tags } : {}),
       };
-      assertCovers(caller, grantOf({ ...current, ...patch }), "UpdateKey");
-      const updated = await deps.keys.updateKey(parseKeyName(name, "key.name"), orgScopeOf(caller), patch, new Date(now()));
+      const updated = await deps.keys.updateKey(parseKeyName(name, "key.name"), orgScopeOf(caller), patch, new Date(now()), mayChange(caller, "UpdateKey", patch));
       if (updated === "last_platform_admin") throw lastPlatformAdmin(name);
       deps.authenticator.forget(current.id);
       if (updated === undefined) throw notFound(name);
@@ -136,7 +151,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
     async revokeKey(req, ctx) {
       const caller = callerOf(ctx);
       const current = await coveredKey(caller, req.name, "RevokeKey");
-      const revoked = await deps.keys.revokeKey(parseKeyName(req.name, "name"), orgScopeOf(caller), new Date(now()));
+      const revoked = await deps.keys.revokeKey(parseKeyName(req.name, "name"), orgScopeOf(caller), new Date(now()), mayChange(caller, "RevokeKey"));
       if (revoked === "last_platform_admin") throw lastPlatformAdmin(req.name);
       deps.authenticator.forget(current.id);
       if (revoked === undefined) throw notFound(req.name);
@@ -156,6 +171,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
         orgScopeOf(caller),
         { secret: stored, graceUntil: graceMs > 0 ? new Date(at + graceMs) : null, now: new Date(at) },
         idem,
+        mayChange(caller, "RotateKey"),
       );
       deps.authenticator.forget(current.id);
       const record = createdRecord(outcome, req.name, (rejection) =>

@@ -131,7 +131,12 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
 }
 
 function nameOf(scope: RouteScope, alias: string): string {
-  return scope.orgName === null ? `routes/${alias}` : `orgs/${scope.orgName}/routes/${alias}`;
+  return routeName(scope.orgName, alias);
+}
+
+/** The resource name of route `alias` of org `orgName` (null: a global route). */
+export function routeName(orgName: string | null, alias: string): string {
+  return orgName === null ? `routes/${alias}` : `orgs/${orgName}/routes/${alias}`;
 }
 
 /** A stored route as the API returns it. */

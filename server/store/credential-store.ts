@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Selectable, type Transaction } from "kysely";
+import { lockCredentialUse, routesUsing, type RouteRef } from "./credential-use.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
@@ -68,8 +69,12 @@ export interface CredentialStore {
    * made; `conflict` when it changed meanwhile, undefined when there is none.
    */
   update(id: string, expectedVersion: number, patch: CredentialPatch, now: Date): Promise<Change<CredentialRecord> | "conflict" | undefined>;
-  /** Deletes a credential: the row it deleted, as it was; undefined when none. */
-  delete(id: string): Promise<CredentialRecord | undefined>;
+  /**
+   * Deletes a credential unless a live route names it by `name` (its resource name): the row it
+   * deleted, as it was; `usedBy` (nothing deleted) the routes naming it; undefined when none.
+   * Atomic with route writes naming it (see credential-use.ts).
+   */
+  delete(id: string, name: string): Promise<{ deleted: CredentialRecord } | { usedBy: RouteRef[] } | undefined>;
   /** A page of credentials (every org) whose data key is wrapped by a key other than `masterKeyId`. */
   listWrappedByOther(masterKeyId: string, page: PageRequest): Promise<Page<CredentialRecord>>;
   /**
@@ -166,9 +171,16 @@ export function createCredentialStore(db: Kysely<Database>): CredentialStore {
       const { before, made } = change;
       return made === "conflict" ? made : { before, after: made };
     },
-    async delete(id) {
-      const change = await lockedChange(db, (tx) => lockById(tx, id), (tx) => tx.deleteFrom("credentials").where("id", "=", id).execute());
-      return change?.before;
+    async delete(id, name) {
+      const change = await lockedChange(db, (tx) => lockById(tx, id), async (tx) => {
+        await lockCredentialUse(tx, [name], "exclusive");
+        const usedBy = await routesUsing(tx, name);
+        if (usedBy.length > 0) return usedBy;
+        await tx.deleteFrom("credentials").where("id", "=", id).execute();
+        return undefined;
+      });
+      if (change === undefined) return undefined;
+      return change.made === undefined ? { deleted: change.before } : { usedBy: change.made };
     },
     async listWrappedByOther(masterKeyId, page) {
       const found = await rows(db)

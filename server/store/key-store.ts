@@ -70,6 +70,14 @@ export interface KeyListFilter {
   now: Date;
 }
 
+/**
+ * The caller's judgement of the key a write is about to change, made on the key exactly as the
+ * write replaces it (read with its row locked, in the write's transaction: see lockedChange):
+ * throws to refuse, and nothing is written. Judged on an earlier read, a change committed in
+ * between (a stronger admin raising the key's scopes) would go unseen.
+ */
+export type KeyGuard = (current: KeyRecord) => void;
+
 /** Repository of virtual keys. Every method but the two the authenticator uses takes an {@link OrgScope}. */
 export interface KeyStore {
   /** The key whose current or previous secret has this HMAC, whatever its state (the caller decides). */
@@ -93,26 +101,29 @@ export interface KeyStore {
     filter: KeyListFilter,
   ): Promise<Page<KeyRecord> | undefined>;
   /**
-   * Applies `patch`: the key before and after it; undefined when there is none;
+   * Applies `patch` if `guard` allows: the key before and after it; undefined when there is none;
    * `last_platform_admin` (nothing written) when that would take away the last way in for an admin
    * (see {@link leavesNoWayIn}).
    */
-  updateKey(ref: KeyRef, scope: OrgScope, patch: Partial<KeyFields>, now: Date): Promise<Change<KeyRecord> | undefined | "last_platform_admin">;
+  updateKey(ref: KeyRef, scope: OrgScope, patch: Partial<KeyFields>, now: Date, guard?: KeyGuard): Promise<Change<KeyRecord> | undefined | "last_platform_admin">;
   /**
-   * Revokes a key (a no-op on a revoked one) and ends any rotation grace: the key before and after;
-   * `last_platform_admin` (nothing written) when it is the last way in for an admin.
+   * Revokes a key (a no-op on a revoked one) and ends any rotation grace, if `guard` allows: the
+   * key before and after; `last_platform_admin` (nothing written) when it is the last way in for
+   * an admin.
    */
-  revokeKey(ref: KeyRef, scope: OrgScope, now: Date): Promise<Change<KeyRecord> | undefined | "last_platform_admin">;
+  revokeKey(ref: KeyRef, scope: OrgScope, now: Date, guard?: KeyGuard): Promise<Change<KeyRecord> | undefined | "last_platform_admin">;
   /**
-   * Replaces the secret: the key before and after. With `graceUntil`, the replaced secret keeps
-   * working until then (any earlier previous secret stops at once: one secret in grace at a time);
-   * without, it stops now. A repeat changes nothing: the key as it is now, before and after.
+   * Replaces the secret if `guard` allows: the key before and after. With `graceUntil`, the
+   * replaced secret keeps working until then (any earlier previous secret stops at once: one
+   * secret in grace at a time); without, it stops now. A repeat changes nothing (and is not
+   * judged again): the key as it is now, before and after.
    */
   rotateKey(
     ref: KeyRef,
     scope: OrgScope,
     rotation: { secret: StoredSecret; graceUntil: Date | null; now: Date },
     key?: IdempotencyKey,
+    guard?: KeyGuard,
   ): Promise<IdempotentOutcome<Change<KeyRecord>, { kind: "not_found" } | { kind: "revoked" }>>;
 }
 
@@ -244,8 +255,9 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
       return toPage(rows, page.limit, toKey);
     },
 
-    async updateKey(ref, scope, patch, now) {
+    async updateKey(ref, scope, patch, now, guard) {
       const change = await lockedChange(db, (tx) => lockByRef(tx, ref, scope), async (tx, current) => {
+        guard?.(toKey(current));
         // The row is locked: `before` stays what this update replaces until it commits (leavesNoWayIn).
         const before = { ...current, expiresAt: current.expires_at };
         const after = {
@@ -264,8 +276,9 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
       return refusedOr(change);
     },
 
-    async revokeKey(ref, scope, now) {
+    async revokeKey(ref, scope, now, guard) {
       const change = await lockedChange(db, (tx) => lockByRef(tx, ref, scope), async (tx, current) => {
+        guard?.(toKey(current));
         const before = { ...current, expiresAt: current.expires_at };
         if (await leavesNoWayIn(tx, current.id, before, { ...before, state: "revoked" as const }, now)) return "last_platform_admin" as const;
         await tx
@@ -279,12 +292,13 @@ export function createKeyStore(db: Kysely<Database>): KeyStore {
       return refusedOr(change);
     },
 
-    async rotateKey(ref, scope, rotation, key) {
+    async rotateKey(ref, scope, rotation, key, guard) {
       return runIdempotent<Change<KeyRecord>, { kind: "not_found" } | { kind: "revoked" }>(
         db,
         key,
         async (tx) => {
           const change = await lockedChange(tx, (t) => lockByRef(t, ref, scope), async (t, current) => {
+            guard?.(toKey(current));
             if (current.state === "revoked") return undefined;
             const inGrace = rotation.graceUntil !== null && rotation.graceUntil.getTime() > rotation.now.getTime();
             await t

@@ -1,4 +1,5 @@
 import { sql, type Kysely, type Transaction } from "kysely";
+import { credentialsNamedBy, lockCredentialUse } from "./credential-use.js";
 import { newId } from "./ids.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
@@ -65,14 +66,18 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
 
   return {
     async create(orgId, alias, spec) {
-      const inserted = await db
-        .insertInto("routes")
-        .values({ id: newId("route"), org_id: orgId, alias, spec: JSON.stringify(spec) })
-        .onConflict((oc) => oc.expression(sql`coalesce(org_id, ''), alias`).where("deleted_at", "is", null).doNothing())
-        .returning("id")
-        .executeTakeFirst();
-      if (inserted === undefined) return "exists";
-      return (await this.get(orgId, alias))!;
+      return db.transaction().execute(async (tx) => {
+        const inserted = await tx
+          .insertInto("routes")
+          .values({ id: newId("route"), org_id: orgId, alias, spec: JSON.stringify(spec) })
+          .onConflict((oc) => oc.expression(sql`coalesce(org_id, ''), alias`).where("deleted_at", "is", null).doNothing())
+          .returning("id")
+          .executeTakeFirst();
+        if (inserted === undefined) return "exists" as const;
+        // Commits before, or waits for, a delete of a credential it names (see credential-use.ts).
+        await lockCredentialUse(tx, credentialsNamedBy(spec), "shared");
+        return toRecord(await live(orgId, alias, tx).executeTakeFirstOrThrow());
+      });
     },
     async seed(orgId, alias, spec) {
       return (await this.create(orgId, alias, spec)) !== "exists";
@@ -98,6 +103,7 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
       const change = await lockedChange(db, (tx) => lockLive(tx, orgId, alias), async (tx, current) => {
         if (current.revision !== revision) return undefined;
         await tx.updateTable("routes").set({ spec: JSON.stringify(spec), ...bump }).where("id", "=", current.id).execute();
+        await lockCredentialUse(tx, credentialsNamedBy(spec), "shared");
         return toRecord(await live(orgId, alias, tx).executeTakeFirstOrThrow());
       });
       return change?.made && { before: change.before, after: change.made };

@@ -32,6 +32,7 @@ import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { pidOf, untilQueued } from "../support/lock-queue.js";
 import { createTestDatabase, withClient, type TestDatabase } from "../support/postgres.js";
 
 let database: TestDatabase;
@@ -168,35 +169,13 @@ const KINDS: Record<string, Kind> = {
 };
 
 /**
- * Sessions queued behind `holder`'s lock: blocked by it, or by a session so blocked (the first
- * writer holds the row's tuple lock while it waits, and the others wait for that). Other waits
- * (two calls touching the admin key's last use) are not counted.
- */
-async function queuedBehind(watcher: pg.Client, holder: number): Promise<number> {
-  const { rows } = await watcher.query<{ pid: number; blockers: number[] }>(
-    "select pid, pg_blocking_pids(pid) as blockers from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'",
-  );
-  const queued = new Set([holder]);
-  for (let grew = true; grew; ) {
-    grew = false;
-    for (const row of rows) {
-      if (!queued.has(row.pid) && row.blockers.some((b) => queued.has(b))) {
-        queued.add(row.pid);
-        grew = true;
-      }
-    }
-  }
-  return queued.size - 1;
-}
-
-/**
  * Runs `writes` while another session holds the row `column = id` of `table` FOR UPDATE, each
  * started once the one before waits on the lock; then lets them all go. How each ended.
  */
 async function raced(table: string, column: string, id: string, writes: (() => Promise<unknown>)[]): Promise<string[]> {
   return withClient(database.url, (holder) =>
     withClient(database.url, async (watcher) => {
-      const holderPid = (await holder.query<{ pid: number }>("select pg_backend_pid() as pid")).rows[0]!.pid;
+      const holderPid = await pidOf(holder);
       await holder.query("begin");
       const locked = await holder.query(`select 1 from ${table} where ${column} = $1 for update`, [id]);
       expect(locked.rowCount).toBe(1);
@@ -204,11 +183,7 @@ async function raced(table: string, column: string, id: string, writes: (() => P
       try {
         for (const write of writes) {
           pending.push(outcome(write() as Promise<unknown>));
-          const deadline = Date.now() + 5_000;
-          while ((await queuedBehind(watcher, holderPid)) < pending.length) {
-            if (Date.now() > deadline) throw new Error(`write ${pending.length} never waited on the lock`);
-            await new Promise((r) => setTimeout(r, 5));
-          }
+          await untilQueued(watcher, holderPid, pending.length);
         }
       } finally {
         await holder.query("rollback");
@@ -265,7 +240,6 @@ describe("audit `before` under concurrent writes of one resource", () => {
           const [anchor] = (await eventsOf(name, 0n)).slice(-1);
           const outcomes = await raced(k.table, k.column, id, ops.map((op, i) => () => (op === "update" ? k.update(name, i + 1) : k.end(name))));
           const events = await eventsOf(name, anchor!.sequence);
-          console.log("DBG", kind, ops, outcomes, JSON.stringify(events.map((e) => [e.before, e.after])));
           expect(events.length).toBe(outcomes.filter((o) => o === "ok").length);
           // Every write that landed was answered `ok` and audited: the chain ends where the resource is.
           const now = await k.read(name).catch(gone);
