@@ -1,5 +1,5 @@
 import type { ConnectError } from "@connectrpc/connect";
-import type { EmbedRequest, ModelRequest } from "../providers/model.js";
+import type { EmbedRequest, ModelRequest, TokenUsage } from "../providers/model.js";
 import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
@@ -22,6 +22,8 @@ export interface DispatchOptions {
   observer?: AttemptObserver;
   /** See {@link BeforeRetry}. */
   beforeRetry?: BeforeRetry;
+  /** See {@link ReportUsage}. */
+  reportUsage?: ReportUsage;
 }
 
 /**
@@ -31,6 +33,14 @@ export interface DispatchOptions {
  * stops dispatch there with the last failure. Never rejects.
  */
 export type BeforeRetry = (attempts: readonly AttemptRecord[]) => Promise<boolean>;
+
+/**
+ * Told each usage report a stream's provider makes before its end (`CallContext.reportUsage`),
+ * as the provider made it: cumulative for its attempt (a later attempt's reports start again from
+ * its own zero). The budget stage listens, so the hold of a stream nothing caps follows the
+ * provider's count of the output, hidden reasoning included. Must not throw.
+ */
+export type ReportUsage = (usage: TokenUsage) => void;
 
 /** Why dispatch stopped trying before an attempt succeeded. */
 export type StopReason =
@@ -55,6 +65,7 @@ export interface PreparedRequest {
   callerSignal: AbortSignal;
   observer?: AttemptObserver;
   beforeRetry?: BeforeRetry;
+  reportUsage?: ReportUsage;
 }
 
 /**
@@ -85,6 +96,7 @@ export function prepareRequest(
     callerSignal: opts.signal,
     ...(opts.observer === undefined ? {} : { observer: opts.observer }),
     ...(opts.beforeRetry === undefined ? {} : { beforeRetry: opts.beforeRetry }),
+    ...(opts.reportUsage === undefined ? {} : { reportUsage: opts.reportUsage }),
   };
 }
 
@@ -141,6 +153,7 @@ class OpenScope implements RequestScope {
   readonly callerSignal: AbortSignal;
   readonly observer?: AttemptObserver;
   readonly beforeRetry?: BeforeRetry;
+  readonly reportUsage?: ReportUsage;
   readonly log: AttemptLog;
   committed = false;
   /** Why the request was aborted; unset while it runs. */
@@ -163,6 +176,7 @@ class OpenScope implements RequestScope {
     this.callerSignal = prepared.callerSignal;
     this.observer = prepared.observer;
     this.beforeRetry = prepared.beforeRetry;
+    this.reportUsage = prepared.reportUsage;
     this.log = createAttemptLog(prepared.observer);
     if (this.callerSignal.aborted) this.onCallerAbort();
     else this.callerSignal.addEventListener("abort", this.onCallerAbort, { once: true });

@@ -55,10 +55,13 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
   let outputText = "";
   let usage: TokenUsage | undefined;
   // The provider's latest usage report before its `usage` chunk (`CallContext.reportUsage`): what
-  // an attempt cut here is billed, rather than an estimate of the request.
+  // an attempt cut here is billed, rather than an estimate of the request; passed on to whoever
+  // follows the stream's spend as it runs (`DispatchOptions.reportUsage`: the budget stage).
   let reported: TokenUsage | undefined;
+  const listener = scope.reportUsage;
   const reportUsage = (u: TokenUsage): void => {
     reported = u;
+    listener?.(u);
   };
   let finished = false;
   let sawContent = false;

@@ -162,10 +162,11 @@ describe("budget stage", () => {
     const stream = stage(createScriptedPipeline(() => ({ type: "stream", events, costMicrosUsd: 400n }))).chatStream({ meta: h.meta(), request: ask("go") });
     for await (const chunk of stream.chunks) if (chunk.type === "text") yielded++;
     expect(yielded).toBe(40);
-    // Held 20 tokens: extended by 20 (× 30 µ$) at 15 tokens (¾ of 20), then at 30 (¾ of 40); 45 is never reached.
+    // Held 20 tokens: extended by 20 (× 30 µ$) before the chunk that brings the output to 15
+    // tokens (¾ of 20) is released, then before the one that brings it to 30 (¾ of 40); 45 is never reached.
     expect(extensions).toEqual([
-      { afterTokens: 15, micros: 600n },
-      { afterTokens: 30, micros: 600n },
+      { afterTokens: 14, micros: 600n },
+      { afterTokens: 29, micros: 600n },
     ]);
     await laterTurn();
     await expect.poll(async () => counters(b)).toMatchObject({ spentMicros: 400n, reservedMicros: 0n });

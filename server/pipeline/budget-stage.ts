@@ -6,7 +6,7 @@ import { budgetExceededError } from "../limits/budget-error.js";
 import type { BudgetAlerts } from "../limits/budget-alerts.js";
 import type { ReservationRecovery } from "../limits/reservation-recovery.js";
 import type { BudgetRef, BudgetReservations, CounterSeeder, Reservation } from "../limits/budget-reservation.js";
-import { estimateInputTokens } from "../limits/call-estimate.js";
+import { estimateInputTokens, estimateOutputTokens, nonAsciiUnits } from "../limits/call-estimate.js";
 import { ceilDiv } from "../limits/cost.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import type { ModelPrice, PriceBook } from "../limits/price-table.js";
@@ -14,8 +14,7 @@ import { worstCaseMicros } from "../limits/worst-case.js";
 import { afterThisTurn } from "../runtime/after-this-turn.js";
 import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
 import type { Logger } from "../observability/logger.js";
-import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
-import { estimateTokens } from "../providers/usage-estimate.js";
+import type { EmbedRequest, ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
 import { createAhead } from "./ahead.js";
 import { afterConsumed, type FailedCallAccounting } from "./dispatch-pipeline.js";
 import { type CallMeta, type CoverRetry, type EmbedCall, type ModelCall, type ModelPipeline, type ModelStreamResult, type Stage, UNSENT_STREAM_RESULT } from "./model-call.js";
@@ -56,6 +55,8 @@ interface Admission {
   uncapped: boolean;
   /** Output tokens the hold covers so far. */
   heldOutputTokens: number;
+  /** Output tokens (reasoning included) in the provider's latest mid-stream report; 0 before one. */
+  reportedOutputTokens: number;
   /** Micro-USD per extension of `extendTokens`. */
   extensionMicros: bigint;
   /** What dispatch asks before an attempt that follows a failure (`coverOf`). */
@@ -94,10 +95,16 @@ export interface BudgetStage extends Stage {
  * priced attempts of a failed call) and gives back the rest, without holding the answer back for
  * the settle's reply (`drain()` waits for settles still running, at shutdown); a call that failed before sending
  * anything gives back everything. A stream settles when it ends, however it ends. A stream whose
- * output no one capped extends its hold each time its output (estimated at 4 characters a token)
- * reaches three quarters of the tokens held; when a budget refuses the extension, the stream is
- * stopped (the provider call cancelled) and ends with a budget error, which ChatStream reports
- * as its `budget_exhausted` terminal event, and what was generated is billed.
+ * output no one capped extends its hold before it releases a piece of output that brings the
+ * output so far to three quarters of the tokens held, by as many `extendTokens` as bring it back
+ * under; the output so far is the larger of the provider's own count in its latest mid-stream
+ * report (`reportUsage`: hidden reasoning included) and an estimate of the text and tool calls
+ * received (`estimateOutputTokens`: ASCII at 4 characters a token, other characters at one).
+ * When a budget refuses the extension, the stream is stopped (the provider call cancelled) before
+ * that piece is released and ends with a budget error, which ChatStream reports as its
+ * `budget_exhausted` terminal event, and what was generated is billed. Output the provider
+ * generates with no chunk to show for it (reasoning before the first text) is seen only at the
+ * next chunk: it may go past the hold, and is booked, past the cap if need be.
  *
  * After a settle that booked spend, `alerts` looks for soft thresholds crossed, in the
  * background (see `budget-alerts.ts`).
@@ -115,7 +122,7 @@ export interface BudgetStage extends Stage {
 export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOptions = {}): BudgetStage {
   const clock = deps.clock ?? systemClock;
   const defaultMax = opts.defaultMaxOutputTokens ?? 4096;
-  const extendTokens = opts.extendTokens ?? defaultMax;
+  const extendTokens = Math.max(1, opts.extendTokens ?? defaultMax);
   const unpriced = opts.unpricedModels ?? "refuse";
 
   const pricesOf = (route: ResolvedRoute, at: Date): ModelPrice[] => {
@@ -164,6 +171,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
           routeDefault,
           uncapped: chat && requested === undefined && routeDefault === undefined,
           heldOutputTokens: maxOut,
+          reportedOutputTokens: 0,
           extensionMicros: prices.length === 0 ? 0n : outputMicros(prices, input, extendTokens),
         };
       },
@@ -280,13 +288,18 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
           resolve(UNSENT_STREAM_RESULT);
           throw err;
         }
-        const inner = next.chatStream(asSent(call, admission));
+        const uncapped = admission?.uncapped === true ? admission : undefined;
+        const sent = asSent(call, admission); // a copy of the call whenever there is an admission
+        const inner = next.chatStream(uncapped === undefined ? sent : Object.assign(sent, { reportUsage: reportsTo(uncapped) }));
         const it = inner.chunks[Symbol.asyncIterator]();
         let innerDone = false;
+        // The output received so far, for the estimate (`estimateOutputTokens`): all of it, and
+        // the code units outside ASCII.
         let outputChars = 0;
+        let nonAscii = 0;
         let stop: ConnectError | undefined;
         try {
-          while (stop === undefined) {
+          for (;;) {
             let step: IteratorResult<ModelChunk>;
             try {
               step = await it.next();
@@ -299,12 +312,20 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
               break;
             }
             const chunk = step.value;
-            if (chunk.type === "text") outputChars += chunk.text.length;
-            if (chunk.type === "tool_call") outputChars += chunk.argumentsDelta.length + (chunk.name?.length ?? 0);
-            yield chunk;
-            if (admission?.uncapped === true && estimateTokens(outputChars) * 4 >= admission.heldOutputTokens * 3) {
-              stop = await extend(admission, call.meta);
+            if (uncapped !== undefined && (chunk.type === "text" || chunk.type === "tool_call")) {
+              const text = chunk.type === "text" ? chunk.text : chunk.argumentsDelta + (chunk.name ?? "");
+              outputChars += text.length;
+              nonAscii += nonAsciiUnits(text);
+              // The provider's count when it is ahead of the estimate (hidden reasoning, a script
+              // the estimate under-counts). Checked before the chunk is released, not after: what
+              // is released is covered, and a slow reader does not hold the extension back.
+              const used = Math.max(uncapped.reportedOutputTokens, estimateOutputTokens(outputChars, nonAscii));
+              if (used * 4 >= uncapped.heldOutputTokens * 3) {
+                stop = await extend(uncapped, call.meta, used);
+                if (stop !== undefined) break;
+              }
             }
+            yield chunk;
           }
         } finally {
           if (!innerDone) await it.return?.();
@@ -324,16 +345,21 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     },
   });
 
-  /** Extends a stream's hold; the error that ends the stream when that is refused or fails. */
-  async function extend(admission: Admission, meta: CallMeta): Promise<ConnectError | undefined> {
+  /**
+   * Extends a stream's hold by the fewest `extendTokens` that bring `used` output tokens back under
+   * three quarters of it (one, unless a report or a chunk jumped ahead); the error that ends the
+   * stream when that is refused or fails.
+   */
+  async function extend(admission: Admission, meta: CallMeta, used: number): Promise<ConnectError | undefined> {
+    const times = Math.floor((used * 4 - admission.heldOutputTokens * 3) / (extendTokens * 3)) + 1;
     try {
-      const outcome = await deps.reservations.extend(admission.reservation, admission.extensionMicros);
+      const outcome = await deps.reservations.extend(admission.reservation, admission.extensionMicros * BigInt(times));
       if (!outcome.ok) return budgetExceededError(outcome.refusal);
     } catch (err) {
       deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget extension failed; ending the stream");
       return new ConnectError("the budget check is unavailable, so the stream was stopped rather than continued unchecked", Code.Unavailable);
     }
-    admission.heldOutputTokens += extendTokens;
+    admission.heldOutputTokens += extendTokens * times;
     return undefined;
   }
 }
@@ -350,6 +376,18 @@ function asSent<C extends ModelCall | EmbedCall>(call: C, admission: Admission |
   // Not `{ ...call, request }`: see `gated` in rate-limit-stage.ts.
   if (routeDefault === undefined || "inputs" in request || request.maxOutputTokens !== undefined) return Object.assign({}, call, held);
   return Object.assign({}, call, held, { request: { ...request, maxOutputTokens: routeDefault } });
+}
+
+/**
+ * What a stream's dispatch tells of the provider's mid-stream usage reports: the latest output
+ * count (each report is cumulative for its attempt, so the latest is the one that counts; a retry
+ * before content starts again from its own, and what the failed attempt was billed is covered by
+ * `coverRetry`).
+ */
+function reportsTo(admission: Admission): (usage: TokenUsage) => void {
+  return (usage) => {
+    admission.reportedOutputTokens = usage.outputTokens;
+  };
 }
 
 /** The most `tokens` output tokens can cost on any of the targets (at the tier the input reaches). */

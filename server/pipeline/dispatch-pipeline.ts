@@ -77,15 +77,16 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
   };
   const priced = (attempts: readonly AttemptRecord[]): bigint =>
     attempts.reduce((sum, a) => sum + deps.cost(a.provider, a.model, a.usage), 0n);
-  const options = (call: { meta: CallMeta; coverRetry?: CoverRetry }, operation: "chat" | "embeddings"): DispatchOptions => {
-    const { meta, coverRetry } = call;
+  const options = (call: { meta: CallMeta; coverRetry?: CoverRetry; reportUsage?: (usage: TokenUsage) => void }, operation: "chat" | "embeddings"): DispatchOptions => {
+    const { meta, coverRetry, reportUsage } = call;
     const observer = deps.observeAttempts?.(meta, operation);
-    if (observer === undefined && coverRetry === undefined) return meta;
+    if (observer === undefined && coverRetry === undefined && reportUsage === undefined) return meta;
     return {
       signal: meta.signal,
       deadline: meta.deadline,
       ...(observer === undefined ? {} : { observer }),
       ...(coverRetry === undefined ? {} : { beforeRetry: (attempts: readonly AttemptRecord[]) => coverRetry(priced(attempts)) }),
+      ...(reportUsage === undefined ? {} : { reportUsage }),
     };
   };
   /** Rethrows a dispatch failure with its priced attempts registered for the outer stages. */

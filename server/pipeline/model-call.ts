@@ -1,7 +1,7 @@
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import type { Placeholders } from "../guardrails/placeholders.js";
 import type { RateStanding } from "../limits/rate-standing.js";
-import type { CacheStatusName, EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse } from "../providers/model.js";
+import type { CacheStatusName, EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, TokenUsage } from "../providers/model.js";
 
 /** The verb a model call serves; usage, templates and reports group by it. */
 export type VerbName = "summarize" | "classify" | "extract" | "answer" | "chat" | "embed";
@@ -62,6 +62,12 @@ export interface ModelCall {
   admitted?: Admitted;
   /** See {@link CoverRetry}. */
   coverRetry?: CoverRetry;
+  /**
+   * Set by the budget stage on a stream nothing caps: told each usage report the provider makes
+   * before the stream ends (`DispatchOptions.reportUsage`), so the stream's hold follows the
+   * provider's own count of its output, hidden reasoning included. Stages pass it on.
+   */
+  reportUsage?: (usage: TokenUsage) => void;
   /**
    * Set by the budget stage: the instant of the call's reservation, whose budget periods its spend
    * is booked in. The usage stage stamps the call's records with it, so the ledger puts a call that
