@@ -3,10 +3,12 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { GuardrailAction, GuardrailPolicySchema, PiiEntity } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
-import { evaluateText } from "./evaluate.js";
+import { evaluateText, findViolations } from "./evaluate.js";
 import { createPlaceholders, createStreamRestorer, redactSpans } from "./placeholders.js";
 import { compilePolicy } from "./policy.js";
 import { generatePiiCorpus } from "./pii/corpus/generate-corpus.js";
+import { bodyPart, PEM_KEYS } from "./pii/pem-keys.testing.js";
+import { MAX_PEM_BLOCK_CHARS } from "./pii/secret-detectors.js";
 import { createStreamScanner, MAX_HELD_RUN_CHARS, MIN_WINDOW_CHARS } from "./stream-scanner.js";
 import { pieces, scanChunks } from "./stream-scanner.testing.js";
 
@@ -209,5 +211,66 @@ describe("stream scanner: a block longer than the window", () => {
       expect(blocked?.rule).toBe("dump");
       expect(sent).not.toContain("BEGIN");
     }
+  });
+});
+
+describe("stream scanner: PEM private keys", () => {
+  const pem = compilePolicy(
+    create(GuardrailPolicySchema, {
+      name: "guardrail-policies/pem",
+      rules: [{ id: "secret", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii", value: { entities: [PiiEntity.SECRET] } } }],
+    }),
+  );
+  const header = "-----BEGIN PRIVATE KEY-----";
+  const unary = (text: string) => evaluateText(text, [pem], "output", createPlaceholders()).text;
+
+  it("a header whose footer never comes holds back one bounded block, not the rest of the answer, and costs a few scans of it", async () => {
+    /** 8 000 words (~70 KB), two per chunk as providers stream them, a bare header before every `every`-th word (0: none). */
+    const words = (every: number) => [
+      "Here is the format: ",
+      ...Array.from({ length: 4000 }, (_, i) => `${every > 0 && (2 * i) % every === 0 ? `${header} ` : ""}word${2 * i} word${2 * i + 1} `),
+    ];
+    /** What was sent, the longest text scanned at once (the held-back text and the context), and all scanned. */
+    const run = async (chunks: string[]) => {
+      let scanned = 0;
+      let longest = 0;
+      const scanner = createStreamScanner([pem], "output", createPlaceholders(), (t) => {
+        scanned += t.length;
+        longest = Math.max(longest, t.length);
+        return findViolations(t, [pem], "output");
+      });
+      let sent = "";
+      for (const piece of chunks) sent += (await scanner.push(piece)).text;
+      sent += (await scanner.flush()).text;
+      return { sent, longest, scanned };
+    };
+    const plain = await run(words(0));
+    const block = header.length + MAX_PEM_BLOCK_CHARS;
+    // One header at the start (the audit's answer: everything after it was held to the end and
+    // rescanned per chunk, ~140 M characters), then one every ~22 KB (4 blocks).
+    for (const every of [Infinity, 2_500]) {
+      const answer = words(every).join("");
+      const blocks = answer.split(header).length - 1;
+      const { sent, longest, scanned } = await run(words(every));
+      expect(sent).toBe(unary(answer));
+      // Held back: the block, and at most half as much again until its end is seen.
+      expect(longest).toBeLessThanOrEqual(1.5 * (block + MIN_WINDOW_CHARS));
+      // Each block costs a few scans of itself beyond what the same words without headers cost
+      // (a rescan of the open block per chunk would be ~8 M characters a block).
+      expect(scanned - plain.scanned).toBeLessThanOrEqual(blocks * 4 * block);
+    }
+  });
+
+  it("masks a real key split anywhere across chunks whole, exactly like the unary check; a key cut off before its footer too (property)", async () => {
+    const cutOff = `${PEM_KEYS.pkcs8.slice(0, 900)}\n\n(The rest is omitted.)`;
+    await fc.assert(
+      fc.asyncProperty(fc.constantFrom(...Object.values(PEM_KEYS), cutOff), fc.array(fc.nat(), { maxLength: 60 }), async (key, cuts) => {
+        const text = `Your key:\n${key}\nStore it in the vault. ${"Then restart the service. ".repeat(15)}`;
+        const { sent } = await scanChunks([pem], pieces(text, cuts));
+        expect(sent).toBe(unary(text));
+        expect(sent).not.toContain(bodyPart(key === cutOff ? PEM_KEYS.pkcs8.slice(0, 900) : key));
+      }),
+      { numRuns: 120 },
+    );
   });
 });

@@ -58,7 +58,9 @@ export interface StreamScanner {
  * already found, and rescanning the growing run per chunk would cost quadratic time. Likewise with
  * the window, a chunk that only extends a held run which is all that is held back releases
  * nothing, so it waits without a scan: the run is scanned once, when it ends (a block in it then
- * stops the stream a few chunks later than a scan per chunk would, having sent nothing more).
+ * stops the stream a few chunks later than a scan per chunk would, having sent nothing more). And a
+ * redacted match longer than the window still growing at the end (a PEM block before its footer,
+ * which its detector bounds to 16 KiB) is rescanned only as the held text grows by half.
  */
 export function createStreamScanner(
   policies: readonly CompiledPolicy[],
@@ -71,6 +73,8 @@ export function createStreamScanner(
   let pending = "";
   /** Length of the run of token characters `seen` ends in (some of it released once past the bound). */
   let run = 0;
+  /** The length `pending` must reach before the next scan, while an open match holds it back (0: none). */
+  let rescanAt = 0;
 
   const step = async (final: boolean): Promise<ScanStep> => {
     const scanned = context + pending;
@@ -86,6 +90,13 @@ export function createStreamScanner(
     const blocked = findings.find((f) => f.action === "block" && (final || f.end < pending.length || f.start < cut));
     if (blocked !== undefined) return { text: "", blocked };
     const redactions = nonOverlapping(findings.filter((f) => f.action === "redact" && f.start >= 0));
+    // A redacted match that reaches the end of the text so far and begins before the release point
+    // is still open (a PEM block whose footer has not come): it holds back more than the release
+    // point would, from its start, and each rescan of it finds it longer. So it is rescanned only
+    // once the held text has grown by half (at least a window): each character is scanned a few
+    // times in all rather than once per chunk, at the cost of a delay of up to half the held text
+    // after the match ends. Waiting unscanned is as if the chunks had come as one.
+    const open = !final && redactions.some((r) => r.start < cut && r.end === pending.length);
     for (const r of redactions) if (r.start < cut && r.end > cut) cut = r.start;
     // Never between the halves of a surrogate pair: each piece sent must be well-formed UTF-16
     // (protobuf and UTF-8 writers turn a lone half into U+FFFD).
@@ -94,6 +105,7 @@ export function createStreamScanner(
     const text = redactSpans(pending.slice(0, cut), ready, placeholders);
     context = (context + pending.slice(0, cut)).slice(-CONTEXT_CHARS);
     pending = pending.slice(cut);
+    rescanAt = open ? pending.length + Math.max(MIN_WINDOW_CHARS, Math.ceil(pending.length / 2)) : 0;
     return { text };
   };
 
@@ -104,7 +116,7 @@ export function createStreamScanner(
       pending += text;
       scanner.seen += text;
       run = runAfter(run, text);
-      if (release.waits(text, pending, run)) return Promise.resolve({ text: "" });
+      if (pending.length < rescanAt || release.waits(text, pending, run)) return Promise.resolve({ text: "" });
       return step(false);
     },
     flush() {

@@ -11,6 +11,7 @@ import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js"
 import { GuardrailAction, GuardrailService, PiiEntity, type GuardrailPolicy } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { MAX_PEM_BLOCK_CHARS } from "../../server/guardrails/pii/secret-detectors.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { clientsFor } from "../support/clients.js";
@@ -58,12 +59,15 @@ afterAll(async () => {
 
 const user = (text: string) => [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }];
 
-async function streamText(org: string, prompt: string): Promise<string> {
+/** The text deltas of a streamed answer, as the caller receives them. */
+async function streamDeltas(org: string, prompt: string): Promise<string[]> {
   const verbs = createClient(CapabilityService, transportFor(secrets[org]!));
-  let text = "";
-  for await (const e of verbs.chatStream({ options: { route: "ext" }, messages: user(prompt) })) if (e.event.case === "delta") text += e.event.value.text;
-  return text;
+  const deltas: string[] = [];
+  for await (const e of verbs.chatStream({ options: { route: "ext" }, messages: user(prompt) })) if (e.event.case === "delta") deltas.push(e.event.value.text);
+  return deltas;
 }
+
+const streamText = async (org: string, prompt: string) => (await streamDeltas(org, prompt)).join("");
 
 describe("output guardrails on streams", () => {
   it("an answer with emoji streams intact under an output PII rule (the window never cuts a surrogate pair)", async () => {
@@ -125,4 +129,19 @@ describe("output guardrails on streams", () => {
     expect(usage.totals?.requests).toBe(1n);
     expect(usage.totals?.outputTokens ?? 0n).toBeGreaterThan(0n);
   });
+
+  it("a PEM header without its footer early in a streamed answer holds back one bounded block, not the rest of the answer (P23)", async () => {
+    // ~8 000 words (~70 KB) after the header, two words per upstream event: everything after the
+    // header was held to the end and rescanned per event (≈ 5.8 s of CPU, P23 allows 1 s).
+    const header = "-----BEGIN PRIVATE KEY-----";
+    const body = Array.from({ length: 8000 }, (_, i) => `word${i}`).join(" ");
+    openai.reset();
+    openai.script({ reply: { text: `Here is the format: ${header} ${body}` } });
+    const deltas = await streamDeltas("window", "explain PEM");
+    const block = header.length + MAX_PEM_BLOCK_CHARS;
+    // The words after the block are sent as they come (~one delta per event), not all at the end.
+    expect(deltas.length).toBeGreaterThan(1000);
+    // The block is masked as the whole answer checked at once would mask it; the text after it is sent.
+    expect(deltas.join("")).toBe(`Here is the format: [SECRET_1]${` ${body}`.slice(block - header.length)}`);
+  }, 120_000);
 });

@@ -2,7 +2,9 @@ import { describe, expect, it } from "vitest";
 import { generateSecret } from "../../auth/key-format.js";
 import { cardNumberValid, ibanValid, luhnValid, ssnValid } from "./checksums.js";
 import { detectPii } from "./detect-pii.js";
+import { PEM_KEYS } from "./pem-keys.testing.js";
 import type { PiiEntityName } from "./pii-types.js";
+import { MAX_PEM_BLOCK_CHARS } from "./secret-detectors.js";
 
 /** The values of `entity` found in `text`. */
 const found = (text: string, entity: PiiEntityName) =>
@@ -80,6 +82,21 @@ describe("detectors: positives and near misses", () => {
     expect(found(text.join(" | "), "SECRET")).toEqual(text);
     const tampered = `${sb.slice(0, -1)}${sb.endsWith("A") ? "B" : "A"}`;
     expect(found(`sk-learn, sk-short, AKIA, eyJhbGciOi, -----BEGIN CERTIFICATE-----, ${tampered}, eyJub3QiOiJqd3QifQ.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N`, "SECRET")).toEqual([]);
+  });
+  it("SECRET: a PEM private key whole, header to footer, in every form an answer carries it", () => {
+    for (const [form, key] of Object.entries(PEM_KEYS)) expect(found(`Here: ${key}\nKeep it safe.`, "SECRET"), form).toEqual([key]);
+  });
+  it("SECRET: a PEM header without its footer covers the body's characters that follow, 16 KiB at most", () => {
+    const header = "-----BEGIN PRIVATE KEY-----";
+    // A key cut off, then prose: the block ends at the first character no PEM body holds.
+    const cut = PEM_KEYS.pkcs8.slice(0, 400);
+    expect(found(`${cut}... (truncated). Ask for the rest.`, "SECRET")).toEqual([cut]);
+    // Words (base64 letters and spaces) after a header: the block stops 16 KiB after it.
+    const words = `${header} ${Array.from({ length: 8000 }, (_, i) => `word${i}`).join(" ")}`;
+    expect(found(`Here is the format: ${words}`, "SECRET")).toEqual([words.slice(0, header.length + MAX_PEM_BLOCK_CHARS)]);
+    // A body longer than any real key: masked to the bound, whether or not its footer comes.
+    const huge = `${header}\n${"QUJD".repeat(MAX_PEM_BLOCK_CHARS / 2)}\n-----END PRIVATE KEY-----`;
+    expect(found(huge, "SECRET")).toEqual([huge.slice(0, header.length + MAX_PEM_BLOCK_CHARS)]);
   });
   it("bugs the generated corpus found stay fixed", () => {
     // A national number with the area code in parentheses.
