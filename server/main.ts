@@ -60,6 +60,7 @@ async function main(): Promise<void> {
     databaseUrl: config.database.url,
     dataDir: config.database.dataDir,
     pool: config.database.poolSize,
+    statementTimeoutMs: config.database.statementTimeoutMs,
     sharedBuffersMb: config.database.embeddedSharedBuffersMb,
     optimizedWasm: config.database.embeddedOptimizedWasm,
     onIdleError: (err) => logger.warn({ err: err.message }, "database connection lost; reconnecting on next query"),

@@ -48,6 +48,8 @@ describe("openAIErrorOf", () => {
       Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:5432"), { code: "ECONNREFUSED" }),
       Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
       new Error("Connection terminated unexpectedly"),
+      Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" }),
+      Object.assign(new Error("Postgres did not answer within 32000 ms (statement bound 30000 ms); the connection is presumed dead and was closed"), { code: "ETIMEDOUT" }),
       new Error("a query failed", { cause: Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }) }),
     ];
     for (const cause of causes) {

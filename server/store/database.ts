@@ -3,6 +3,7 @@ import { Kysely, PostgresDialect, type LogEvent } from "kysely";
 import pg from "pg";
 import { claimFolder, releaseFolder } from "../runtime/folder-lock.js";
 import { withBaselineWasm } from "../runtime/baseline-wasm.js";
+import { boundedPool } from "./bounded-pool.js";
 import { createPGliteDialect } from "./pglite-dialect.js";
 import type { Database } from "./schema.js";
 
@@ -17,6 +18,15 @@ export interface DatabaseOptions {
   dataDir?: string;
   /** Maximum pooled Postgres connections (default 10). PGlite always has exactly one. */
   pool?: number;
+  /**
+   * Postgres only: the longest a statement may run (the sessions' `statement_timeout`, default
+   * 30 s; 0: none); a query with no answer this long plus a margin finds its connection dead, and
+   * the connection is closed (`bounded-pool.ts`). Work that needs longer sets its own
+   * `statement_timeout`. PGlite runs in the process: nothing there can go silent.
+   */
+  statementTimeoutMs?: number;
+  /** Postgres only: the longest a query waits for a connection, to be made or freed (default 10 s). */
+  connectTimeoutMs?: number;
   /**
    * PGlite's `shared_buffers` in MB (default 16; Postgres's own default is 128). The buffers are
    * zeroed at start, so each MB is resident for the process's life; the data folder's files are
@@ -55,6 +65,27 @@ export interface DatabaseHandle {
 /** PGlite's `shared_buffers` unless told otherwise (see {@link DatabaseOptions.sharedBuffersMb}). */
 const DEFAULT_SHARED_BUFFERS_MB = 16;
 
+/**
+ * A statement's bound unless the config says otherwise. Far above any statement the gateway runs on
+ * its paths (key lookups, ledger batches, snapshot polls: milliseconds), so only a stuck one is cut;
+ * a dead connection is found this long (plus a margin) after its query was sent, and the next
+ * tick of the work that used it opens a fresh one.
+ */
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 30_000;
+
+/**
+ * The longest a query waits for a connection (made, or freed by another query). A new connection
+ * answers in milliseconds, so this only ends waits on a server that does not answer.
+ */
+const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
+
+/**
+ * Idle time before TCP keepalive probes a connection: finds a peer gone (a partition, a host lost)
+ * under an idle pooled connection before a query is put on it, and keeps NAT and firewall flow
+ * state alive (a gateway at night can be quieter than their idle timeouts, e.g. 350 s).
+ */
+const KEEPALIVE_IDLE_MS = 10_000;
+
 /** Postgres `int8` (bigint, `count(*)`, micro-USD amounts). */
 const INT8_OID = 20;
 
@@ -72,14 +103,27 @@ export async function createDatabase(opts: DatabaseOptions): Promise<DatabaseHan
   if (opts.databaseUrl) {
     const types = new pg.TypeOverrides();
     types.setTypeParser(INT8_OID, (value: string) => BigInt(value));
-    const pool = new pg.Pool({ connectionString: opts.databaseUrl, max: opts.pool ?? 10, types });
+    const statementTimeoutMs = opts.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS;
+    const pool = new pg.Pool({
+      connectionString: opts.databaseUrl,
+      max: opts.pool ?? 10,
+      types,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_IDLE_MS,
+      // Server-side bounds, so a live server always answers first (57014, connection kept) and the
+      // client's own bound (bounded-pool.ts) only ends waits on a dead one. A transaction whose
+      // client vanished mid-way would otherwise keep its locks until the server's keepalive (hours)
+      // notices, and every fresh connection that needs those rows would wait out its bound again.
+      ...(statementTimeoutMs > 0 ? { statement_timeout: statementTimeoutMs, idle_in_transaction_session_timeout: statementTimeoutMs } : {}),
+    });
     pool.on("error", (err) => opts.onIdleError?.(err));
     // A connection that dies while checked out (mid-query or mid-transaction) makes its pg client
     // emit "error" with no listener attached (pg-pool listens only while the client is idle),
     // which would crash the process. The failure already reaches the caller as the query's
     // rejection, and pg-pool drops the broken client on release, so this listener only has to exist.
     pool.on("connect", (client) => client.on("error", () => undefined));
-    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...logOption(opts) }), "postgres");
+    return wrap(new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, statementTimeoutMs) }), ...logOption(opts) }), "postgres");
   }
   // Imported here, not at the top: a replica on Postgres never loads PGlite's Emscripten glue
   // (≈ 1 MB of V8 heap and its compiled code, for nothing).

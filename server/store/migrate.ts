@@ -57,20 +57,33 @@ export async function migrateToLatest<DB>(db: Kysely<DB>, opts: MigrateOptions =
   const provider = new FileMigrationProvider({ fs, path, migrationFolder });
 
   return db.connection().execute(async (session) => {
-    await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
+    // No statement bound for this session (the pool's is 30 s): waiting for another replica's
+    // migration and building an index on a large table may both take longer. The client follows
+    // (`bounded-pool.ts`), leaving TCP keepalive to notice a dead peer while it waits.
+    await sql`set statement_timeout = 0`.execute(session);
     try {
-      const { error, results = [] } = await new Migrator({ db: session, provider }).migrateToLatest();
-      if (error !== undefined) {
-        const failed = results.find((result) => result.status === "Error")?.migrationName;
-        const detail = error instanceof Error ? error.message : String(error);
-        const message = failed
-          ? `migration "${failed}" failed: ${detail}`
-          : `migrating ${migrationFolder} failed before any migration ran: ${detail}`;
-        throw new MigrationError(message, failed, results, { cause: error });
-      }
-      return results.filter((result) => result.status === "Success").map((result) => result.migrationName);
+      return await migrateHoldingLock(session, provider, migrationFolder);
     } finally {
-      await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
+      await sql`reset statement_timeout`.execute(session);
     }
   });
+}
+
+/** The migration run proper, on `session`, under the migration lock. */
+async function migrateHoldingLock<DB>(session: Kysely<DB>, provider: FileMigrationProvider, migrationFolder: string): Promise<string[]> {
+  await sql`select pg_advisory_lock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
+  try {
+    const { error, results = [] } = await new Migrator({ db: session, provider }).migrateToLatest();
+    if (error !== undefined) {
+      const failed = results.find((result) => result.status === "Error")?.migrationName;
+      const detail = error instanceof Error ? error.message : String(error);
+      const message = failed
+        ? `migration "${failed}" failed: ${detail}`
+        : `migrating ${migrationFolder} failed before any migration ran: ${detail}`;
+      throw new MigrationError(message, failed, results, { cause: error });
+    }
+    return results.filter((result) => result.status === "Success").map((result) => result.migrationName);
+  } finally {
+    await sql`select pg_advisory_unlock(${sql.lit(MIGRATION_LOCK_KEY)})`.execute(session);
+  }
 }

@@ -1,6 +1,6 @@
 /**
  * A loopback TCP fault proxy in front of one store (Postgres or Redis) with the Toxiproxy toxics
- * the tests need: forward, blackhole (`timeout` 0), added latency, reset (`reset_peer`) and
+ * the tests need: forward, blackhole (`timeout` 0), vanish, added latency, reset (`reset_peer`) and
  * closed. The outage tests switch one; the soak (`test/soak/`) puts one in front of each replica's
  * stores and its nemesis switches them.
  */
@@ -18,6 +18,13 @@ export type ProxyMode =
    * held bytes flow on, in order, once the proxy forwards again.
    */
   | "blackhole"
+  /**
+   * The peer vanished without a word (its host lost power, a failover moved its address, a NAT
+   * forgot the flow): the connections open now move no byte ever again, not even once the proxy
+   * forwards — what they held is lost, and no FIN or RST ever comes. New connections are held as in
+   * `blackhole` until the proxy forwards again (the replacement is up).
+   */
+  | "vanish"
   /** Reset every open connection once, then forward (Toxiproxy `reset_peer`). */
   | "reset"
   /** Delay every chunk in both directions by `latencyMs` (Toxiproxy `latency`). */
@@ -48,6 +55,8 @@ interface Link {
   upstream: Socket;
   /** Chunks held while in `blackhole`, with their direction, relayed on resume. */
   held: Array<{ to: Socket; chunk: Buffer }>;
+  /** Open when the mode went to `vanish`: its bytes are dropped for good. */
+  vanished?: boolean;
 }
 
 /** Starts a proxy on 127.0.0.1 forwarding to `target`. */
@@ -88,7 +97,8 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
     pump(to);
   };
   const relay = (link: Link, to: Socket, chunk: Buffer) => {
-    if (mode === "blackhole") {
+    if (link.vanished === true) return;
+    if (mode === "blackhole" || mode === "vanish") {
       link.held.push({ to, chunk });
       return;
     }
@@ -174,8 +184,14 @@ export async function startTcpProxy(target: { host: string; port: number }, opts
         await stopped;
         return;
       }
+      if (mode === "vanish" && previous !== "vanish") {
+        for (const link of links) {
+          link.vanished = true;
+          link.held.length = 0;
+        }
+      }
       if (previous === "closed") await listen();
-      if (previous === "blackhole" && mode !== "blackhole") {
+      if ((previous === "blackhole" || previous === "vanish") && mode !== "blackhole" && mode !== "vanish") {
         for (const link of links) {
           for (const { to, chunk } of link.held.splice(0)) relay(link, to, chunk);
         }
