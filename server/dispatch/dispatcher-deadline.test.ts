@@ -20,7 +20,7 @@ describe("P12: deadlines and cancellation propagate", () => {
     expect(err.code).toBe(Code.DeadlineExceeded);
     expect(elapsed).toBeGreaterThanOrEqual(95);
     // Loose on a loaded machine; the exact bound is shown with a driven timer below.
-    expect(elapsed).toBeLessThan(400);
+    expect(elapsed).toBeLessThan(2_000); // the attempt hangs for ever: any bound shows the abort
     expect(a.calls[0]?.aborted).toBe(true);
     const attempts = err.findDetails(ProviderAttemptsSchema)[0]?.attempts ?? [];
     expect(attempts).toHaveLength(1);

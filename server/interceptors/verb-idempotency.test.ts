@@ -51,7 +51,7 @@ function countingRenewals(): { store: VerbIdempotencyStore; renewals: () => numb
 
 describe("verb idempotency interceptor", () => {
   // Short, but with room for a loaded machine: a renewal may lag two periods before the lease lapses.
-  const leaseMs = 150;
+  const leaseMs = 400;
 
   it("keeps a live call's key however long it runs, and stops renewing when it ends", async () => {
     const log = createLogCapture();
