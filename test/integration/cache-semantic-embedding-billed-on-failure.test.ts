@@ -10,13 +10,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod, ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
+import { billedByRequest } from "../support/billed-by-request.js";
 import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
 let small: MoneyClients;
 let secret: string;
-const all = () => ({ start: new Date(0), end: new Date(Date.now() + 60_000) });
 // 3 µ$ per token for the embedding model; the fake counts one token per word.
 const PRICES = { ...TEST_PRICES, rows: [...TEST_PRICES.rows, { provider: "openai", model: "emb-test", effectiveFrom: "2020-01-01", input: 3_000_000, output: 0 }] };
 const options = { route: "sem", maxOutputTokens: 32 };
@@ -50,18 +50,9 @@ afterAll(async () => {
   await rig?.close();
 });
 
-/** The ledger's cost and attempt rows for a request id. */
-async function billed(requestId: string): Promise<{ cost: bigint; attempts: number }> {
-  await rig.gw.money.ledger.flush();
-  const rows = (await rig.gw.money.usage.list({ ...all(), requestId, limit: 100 })).items;
-  return { cost: rows.reduce((n, r) => n + r.costMicros, 0n), attempts: rows.filter((r) => r.attempt > 0).length };
-}
-
-/** The access line of a request id (written once the answer or stream has ended). */
-async function accessLine(requestId: string) {
-  await expect.poll(() => rig.gw.log.lines().filter((l) => l.msg === "rpc" && l.requestId === requestId).length).toBe(1);
-  return rig.gw.log.lines().find((l) => l.msg === "rpc" && l.requestId === requestId)!;
-}
+const by = () => billedByRequest(rig.gw);
+const billed = (id: string) => by().billed(id);
+const accessLine = (id: string) => by().accessLine(id);
 
 /** The access line's request id of the last failed CapabilityService call (Connect errors carry none). */
 function lastFailedRpc(procedure: string): string {

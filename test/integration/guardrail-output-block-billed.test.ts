@@ -14,12 +14,12 @@ import { GuardrailStage, GuardrailViolationSchema, ProviderAttemptsSchema } from
 import { GuardrailAction, GuardrailRuleSchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
+import { billedByRequest } from "../support/billed-by-request.js";
 import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
 let secret: string;
-const all = () => ({ start: new Date(0), end: new Date(Date.now() + 60_000) });
 // 3 µ$ per token for the embedding model; the fake counts one token per word.
 const PRICES = { ...TEST_PRICES, rows: [...TEST_PRICES.rows, { provider: "openai", model: "emb-test", effectiveFrom: "2020-01-01", input: 3_000_000, output: 0 }] };
 const BLOCKED = "Project Apollo launches on Monday.";
@@ -52,30 +52,10 @@ afterAll(async () => {
   await rig?.close();
 });
 
-/** The ledger's cost and attempt rows for a request id. */
-async function billed(requestId: string): Promise<{ cost: bigint; attempts: number }> {
-  await rig.gw.money.ledger.flush();
-  const rows = (await rig.gw.money.usage.list({ ...all(), requestId, limit: 100 })).items;
-  return { cost: rows.reduce((n, r) => n + r.costMicros, 0n), attempts: rows.filter((r) => r.attempt > 0).length };
-}
-
-/** The access line of a request id (written once the answer or stream has ended). */
-async function accessLine(requestId: string) {
-  await expect.poll(() => rig.gw.log.lines().filter((l) => l.msg === "rpc" && l.requestId === requestId).length).toBe(1);
-  return rig.gw.log.lines().find((l) => l.msg === "rpc" && l.requestId === requestId)!;
-}
-
-/** The observe stage's request log rows of a request id: attempts and cost. */
-async function requestLogRows(requestId: string) {
-  await expect
-    .poll(async () => {
-      await rig.gw.requestLog!.flush();
-      return (await rig.gw.database.db.selectFrom("request_log").select("request_id").where("request_id", "=", requestId).execute()).length;
-    })
-    .toBeGreaterThan(0);
-  const rows = await rig.gw.database.db.selectFrom("request_log").select(["attempts", "cost_micros_usd"]).where("request_id", "=", requestId).execute();
-  return rows.map((r) => ({ attempts: Number(r.attempts), cost: BigInt(r.cost_micros_usd) }));
-}
+const by = () => billedByRequest(rig.gw);
+const billed = (id: string) => by().billed(id);
+const accessLine = (id: string) => by().accessLine(id);
+const requestLogRows = (id: string, calls?: number) => by().requestLogRows(id, calls);
 
 async function failure(call: Promise<unknown>): Promise<ConnectError> {
   return call.then(

@@ -15,11 +15,11 @@ import { GuardrailAction, GuardrailRuleSchema } from "../../gen/ts/switchboard/v
 import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { ScriptStep } from "../fakes/fake-types.js";
 import { createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
+import { billedByRequest } from "../support/billed-by-request.js";
 import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
-const all = () => ({ start: new Date(0), end: new Date(Date.now() + 60_000) });
 // One model per route, so a route's provider failures open no breaker another test uses.
 const MODELS = ["gpt-v1", "gpt-v2", "gpt-v3", "gpt-v4"];
 const PRICES = { ...TEST_PRICES, rows: [...TEST_PRICES.rows, ...MODELS.map((model) => ({ provider: "openai", model, effectiveFrom: "2020-01-01", input: 1_000_000, output: 10_000_000 }))] };
@@ -49,30 +49,10 @@ afterAll(async () => {
   await rig?.close();
 });
 
-/** The ledger's cost and attempt rows for a request id. */
-async function billed(requestId: string): Promise<{ cost: bigint; attempts: number }> {
-  await rig.gw.money.ledger.flush();
-  const rows = (await rig.gw.money.usage.list({ ...all(), requestId, limit: 100 })).items;
-  return { cost: rows.reduce((n, r) => n + r.costMicros, 0n), attempts: rows.filter((r) => r.attempt > 0).length };
-}
-
-/** The access line of a request id (written once the answer has been sent). */
-async function accessLine(requestId: string) {
-  await expect.poll(() => rig.gw.log.lines().filter((l) => l.msg === "rpc" && l.requestId === requestId).length).toBe(1);
-  return rig.gw.log.lines().find((l) => l.msg === "rpc" && l.requestId === requestId)!;
-}
-
-/** The observe stage's request log rows of a request id (one per model call): attempts and cost. */
-async function requestLogRows(requestId: string, calls: number) {
-  await expect
-    .poll(async () => {
-      await rig.gw.requestLog!.flush();
-      return (await rig.gw.database.db.selectFrom("request_log").select("request_id").where("request_id", "=", requestId).execute()).length;
-    })
-    .toBe(calls);
-  const rows = await rig.gw.database.db.selectFrom("request_log").select(["attempts", "cost_micros_usd"]).where("request_id", "=", requestId).execute();
-  return rows.map((r) => ({ attempts: Number(r.attempts), cost: BigInt(r.cost_micros_usd) }));
-}
+const by = () => billedByRequest(rig.gw);
+const billed = (id: string) => by().billed(id);
+const accessLine = (id: string) => by().accessLine(id);
+const requestLogRows = (id: string, calls?: number) => by().requestLogRows(id, calls);
 
 async function failure(call: Promise<unknown>): Promise<ConnectError> {
   return call.then(
