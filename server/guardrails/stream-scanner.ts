@@ -2,6 +2,7 @@ import type { Mutable } from "../mutable.js";
 import { findViolations, nonOverlapping, type Finding } from "./evaluate.js";
 import { redactSpans, type Placeholders } from "./placeholders.js";
 import type { CompiledPolicy, GuardrailStageName } from "./policy.js";
+import { isHighSurrogate, isLowSurrogate } from "../surrogates.js";
 
 /** Smallest window held back: longer than any PII value the detectors find. */
 export const MIN_WINDOW_CHARS = 256;
@@ -125,9 +126,6 @@ export function createStreamScanner(
   };
   return scanner;
 }
-
-const isHighSurrogate = (c: number) => c >= 0xd800 && c <= 0xdbff;
-const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
 
 /** A chunk of whitespace alone (or nothing). */
 const BLANK = /^\s*$/;

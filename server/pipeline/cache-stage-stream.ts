@@ -1,4 +1,5 @@
 import type { CacheStatusName, ModelChunk, ModelResponse, ModelToolCall } from "../providers/model.js";
+import { isHighSurrogate } from "../surrogates.js";
 
 /** Characters of cached text per replayed chunk (cut at a space when one is near). */
 const REPLAY_CHUNK_CHARS = 48;
@@ -16,6 +17,8 @@ export function* replayChunks(response: ModelResponse, start: { model: string; p
     if (cut < rest.length) {
       const space = rest.lastIndexOf(" ", cut);
       if (space > REPLAY_CHUNK_CHARS / 2) cut = space + 1;
+      // Never between the two halves of a surrogate pair: a lone half is not UTF-8 and arrives as U+FFFD.
+      else if (isHighSurrogate(rest.charCodeAt(cut - 1))) cut -= 1;
     }
     yield { type: "text", text: rest.slice(0, cut) };
     rest = rest.slice(cut);

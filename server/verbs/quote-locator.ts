@@ -1,3 +1,5 @@
+import { isHighSurrogate, isLowSurrogate } from "../surrogates.js";
+
 /**
  * Finding a model's quote in its source. Models copy quotes faithfully but not byte-exactly:
  * they re-flow whitespace, straighten or curl quotation marks, change dash styles and sometimes
@@ -53,7 +55,7 @@ function normalize(s: string): Normalized {
   let spaceOpen = false;
   for (let i = 0; i < s.length; ) {
     const c = s.charCodeAt(i);
-    const width = c >= 0xd800 && c <= 0xdbff && i + 1 < s.length && (s.charCodeAt(i + 1) & 0xfc00) === 0xdc00 ? 2 : 1;
+    const width = isHighSurrogate(c) && i + 1 < s.length && isLowSurrogate(s.charCodeAt(i + 1)) ? 2 : 1;
     const next = i + width;
     if (width === 2) {
       for (let k = 0; k < 2; k++) {
@@ -141,11 +143,8 @@ export function codePointOffset(text: string, utf16Offset: number): number {
   let n = 0;
   for (let i = 0; i < utf16Offset && i < text.length; i++) {
     const c = text.charCodeAt(i);
-    if (!(c >= 0xdc00 && c <= 0xdfff && i > 0 && isHigh(text.charCodeAt(i - 1)))) n++;
+    if (!(isLowSurrogate(c) && i > 0 && isHighSurrogate(text.charCodeAt(i - 1)))) n++;
   }
   return n;
 }
 
-function isHigh(c: number): boolean {
-  return c >= 0xd800 && c <= 0xdbff;
-}

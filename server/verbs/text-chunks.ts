@@ -1,3 +1,5 @@
+import { isHighSurrogate } from "../surrogates.js";
+
 /**
  * Splitting long text into chunks that fit a size, on the most natural boundary available:
  * paragraphs, then lines, then sentences, then words, and only as a last resort in the middle
@@ -37,7 +39,7 @@ function hardCut(text: string, maxChars: number): string[] {
   while (i < text.length) {
     let end = Math.min(i + maxChars, text.length);
     const code = text.charCodeAt(end - 1);
-    if (end < text.length && end - i > 1 && code >= 0xd800 && code <= 0xdbff) end--;
+    if (end < text.length && end - i > 1 && isHighSurrogate(code)) end--;
     pieces.push(text.slice(i, end));
     i = end;
   }

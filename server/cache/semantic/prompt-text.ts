@@ -32,7 +32,9 @@ export function semanticProbeOf(request: ModelRequest, userContentMessages: read
   const flagged = new Set(userContentMessages);
   const texts: string[] = [];
   const skeleton = request.messages.map((m, i) => {
-    if (!flagged.has(i)) return m;
+    // Only what the end user says is compared fuzzily: a flagged system or assistant message (Chat
+    // flags every message, for the guardrails) is instructions or history, matched exactly.
+    if (!flagged.has(i) || m.role !== "user") return m;
     return {
       ...m,
       content: m.content.map((part) => {
