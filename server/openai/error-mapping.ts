@@ -109,7 +109,9 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
         body.type = dimension;
         body.code = "rate_limit_exceeded";
         const retryMs = rate.retryDelay === undefined ? undefined : durationMs(rate.retryDelay);
-        Object.assign(headers, refusedRateLimitHeaders(dimension, Number(rate.limit), retryMs));
+        // A shed call (dimension CONCURRENCY) was refused by an in-flight cap, not a per-minute
+        // window: OpenAI's `x-ratelimit-*-requests` would report that cap as a requests-per-minute limit.
+        if (rate.dimension !== RateLimitDimension.CONCURRENCY) Object.assign(headers, refusedRateLimitHeaders(dimension, Number(rate.limit), retryMs));
         if (retryMs === undefined) headers["x-should-retry"] = "false";
         else setRetryAfter(headers, retryMs);
       } else {
