@@ -37,7 +37,7 @@ import { createValidateInterceptor } from "./interceptors/validate.js";
 import type { ModelLayer } from "./model-layer.js";
 import type { Logger } from "./observability/logger.js";
 import { createRouteLister } from "./openai/models.js";
-import { createOpenAIHandler } from "./openai/openai-handler.js";
+import { createOpenAIHandler, openAIRouteOf } from "./openai/openai-handler.js";
 import { createCacheStage } from "./pipeline/cache-stage.js";
 import { createGuardrailInputStage } from "./pipeline/guardrail-stage.js";
 import { createGuardrailOutputStage } from "./pipeline/guardrail-stage-output.js";
@@ -502,7 +502,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
-      if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res));
+      if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res), openAIRouteOf);
       // /metrics (Prometheus), /healthz (liveness) and /readyz (readiness) share it too.
       if (observability(req, res)) return;
       res.writeHead(404, { "content-type": "application/json" });

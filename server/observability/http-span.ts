@@ -19,7 +19,7 @@ interface HttpResponseLike {
  * and provider attempts join the caller's trace as the RPCs' do. The span ends when the response
  * closes, with its status code. Tracing off: `handle` runs as is.
  */
-export function traceHttp(tracing: Tracing, req: HttpRequestLike, res: HttpResponseLike, handle: () => unknown): void {
+export function traceHttp(tracing: Tracing, req: HttpRequestLike, res: HttpResponseLike, handle: () => unknown, routeOf: (path: string) => string | undefined = () => undefined): void {
   if (!tracing.enabled) {
     void handle();
     return;
@@ -29,10 +29,14 @@ export function traceHttp(tracing: Tracing, req: HttpRequestLike, res: HttpRespo
     const v = req.headers[name];
     return Array.isArray(v) ? v[0] : v;
   });
-  const span = tracing.startSpan(`${req.method ?? "GET"} ${path}`, {
+  // Named by the route template, never the raw path (OpenTelemetry's HTTP conventions): a caller
+  // trying URLs would otherwise make one span name per URL, an unknown one just the method.
+  const method = req.method ?? "GET";
+  const route = routeOf(path);
+  const span = tracing.startSpan(route === undefined ? method : `${method} ${route}`, {
     kind: SpanKind.SERVER,
     parent,
-    attributes: { "http.request.method": req.method ?? "GET", "url.path": path },
+    attributes: { "http.request.method": method, "url.path": path, ...(route === undefined ? {} : { "http.route": route }) },
   });
   res.once("close", () => {
     span.setAttribute("http.response.status_code", res.statusCode);

@@ -227,25 +227,20 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   };
 
   /** The endpoint for a method and path, or the error that answers it (404 unknown URL, 405). */
-  const table: Readonly<Record<string, Readonly<Record<string, Endpoint>>>> = {
+  const table: Readonly<Record<FixedPath, Readonly<Record<string, Endpoint>>>> = {
     "/v1/chat/completions": { POST: chatCompletions },
     "/v1/embeddings": { POST: embeddings },
     "/v1/models": { GET: listModels },
   };
   /** The endpoint, and its name in metrics (the path template: no model id in a label). */
   const endpointOf = (method: string, path: string): { endpoint: Endpoint; name: string; pathParam?: string } => {
-    let methods = table[path];
-    let pathParam: string | undefined;
-    let template = path;
-    const model = methods === undefined ? MODEL_PATH.exec(path) : null;
-    if (model !== null) {
-      methods = { GET: retrieveModel };
-      pathParam = safeDecode(model[1]!);
-      template = "/v1/models/{model}";
-    }
-    if (methods === undefined) {
+    const template = openAIRouteOf(path);
+    if (template === undefined) {
       throw new OpenAIRequestError(`Unknown request URL: ${method} ${path}.`, Code.NotFound, { errorCode: "unknown_url" });
     }
+    const model = template === MODEL_TEMPLATE ? MODEL_PATH.exec(path) : null;
+    const methods = model === null ? table[template as FixedPath] : { GET: retrieveModel };
+    const pathParam = model === null ? undefined : safeDecode(model[1]!);
     const endpoint = methods[method];
     if (endpoint === undefined) {
       throw new OpenAIRequestError(`${method} is not allowed on ${path}; use ${Object.keys(methods).join(", ")}`, Code.InvalidArgument, {
@@ -370,6 +365,21 @@ async function streamSummary(route: string, stream: ModelStream, end: StreamEnd,
 
 /** `GET /v1/models/{model}`. */
 const MODEL_PATH = /^\/v1\/models\/([^/]+)$/;
+
+/** The surface's fixed paths: `table` in {@link createOpenAIHandler} has exactly these. */
+const FIXED_PATHS = ["/v1/chat/completions", "/v1/embeddings", "/v1/models"] as const;
+type FixedPath = (typeof FIXED_PATHS)[number];
+const MODEL_TEMPLATE = "/v1/models/{model}";
+
+/**
+ * The path template of a path the surface serves (`/v1/models/{model}` for a model's), or
+ * undefined for an unknown URL: what a span may be named by, as the metrics' `method` label is
+ * (the raw path is the caller's text, one name per URL tried).
+ */
+export function openAIRouteOf(path: string): string | undefined {
+  if ((FIXED_PATHS as readonly string[]).includes(path)) return path;
+  return MODEL_PATH.test(path) ? MODEL_TEMPLATE : undefined;
+}
 
 function safeDecode(s: string): string {
   try {
