@@ -421,7 +421,10 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
         capabilities: (alias, orgId) => {
           const route = deps.models.resolver.resolve(alias, orgId);
           // JSON Schema support, and the smallest declared context window (Summarize's chunking).
-          return route === undefined ? undefined : routeCapabilities(route, (kind) => deps.models.registry.declaration(kind)?.capabilities);
+          // And the targets' models, which a key's allowed_models is checked against.
+          return route === undefined
+            ? undefined
+            : { ...routeCapabilities(route, (kind) => deps.models.registry.declaration(kind)?.capabilities), targetModels: route.targets.map((t) => t.model) };
         },
         defaults: { route: "default", embedRoute: "embed", timeoutMs: 120_000 },
         templates: deps.models.prompts.resolver,
@@ -461,6 +464,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       authenticator,
       pipeline,
       routeExists: (alias, orgId) => deps.models.resolver.resolve(alias, orgId) !== undefined,
+      routeModels: (alias, orgId) => deps.models.resolver.resolve(alias, orgId)?.targets.map((t) => t.model),
       listRoutes: createRouteLister(deps.models.routeStore),
       templates: deps.models.prompts.resolver,
       logger: deps.logger,

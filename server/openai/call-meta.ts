@@ -169,6 +169,7 @@ export function verbContextFor(call: SurfaceCall): VerbContext & { rateStanding:
     // Only the other verbs shape their prompts by it; Chat and Embed pass formats through as asked.
     capabilities: { jsonSchema: false },
     caller: { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId },
+    ...(principal.allowedModels.length === 0 ? {} : { allowedModels: principal.allowedModels }),
     rateStanding: call.rateStanding,
     ...(call.template === undefined ? {} : { template: call.template }),
     ...(call.generation === undefined ? {} : { generation: call.generation }),

@@ -47,7 +47,10 @@ export function modelObjectOf(route: RouteEntry): Record<string, unknown> {
   return { id: route.alias, object: "model", created: Math.floor(route.createdAt.getTime() / 1000), owned_by: route.orgName ?? "switchboard" };
 }
 
-/** `GET /v1/models`: the routes `principal` may use, as OpenAI's list of model objects. */
-export function modelListOf(routes: readonly RouteEntry[], principal: Principal): Record<string, unknown> {
-  return { object: "list", data: routes.filter((r) => mayUseRoute(principal, r.alias)).map(modelObjectOf) };
+/**
+ * `GET /v1/models`: the routes `principal` may use, as OpenAI's list of model objects; with
+ * `reachable`, only those of them it can reach a target of (its allowed_models).
+ */
+export function modelListOf(routes: readonly RouteEntry[], principal: Principal, reachable: (alias: string) => boolean = () => true): Record<string, unknown> {
+  return { object: "list", data: routes.filter((r) => mayUseRoute(principal, r.alias) && reachable(r.alias)).map(modelObjectOf) };
 }

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { refusedRoute } from "../auth/access-denial.js";
+import { noReachableTarget, reachesSomeTarget } from "../auth/allowed-models.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
@@ -44,6 +45,11 @@ export interface OpenAIHandlerDeps {
   pipeline: ModelPipeline;
   /** Whether route `alias` exists for callers of `orgId` (the resolver's snapshot). */
   routeExists(alias: string, orgId: string): boolean;
+  /**
+   * The models of route `alias`'s targets for callers of `orgId` (the resolver's snapshot), which a
+   * key's allowed_models is checked against; absent: not checked here (dispatch still filters).
+   */
+  routeModels?(alias: string, orgId: string): readonly string[] | undefined;
   /** The aliases callers of an org see (for `/v1/models`). */
   listRoutes: ListRoutes;
   /** Picks the Chat template attached to the caller or route, as for the Chat verb; absent: none. */
@@ -122,6 +128,9 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 120_000;
   const auditAccess = createAccessAudit(deps.audit);
 
+  /** Whether `principal`'s allowed_models reach at least one of route `alias`'s targets. */
+  const reaches = (principal: Principal, alias: string): boolean => reachesSomeTarget(principal, deps.routeModels?.(alias, principal.orgId));
+
   const checkRoute = (x: Exchange, alias: string) => {
     const { principal } = x;
     // A `model` that cannot be an alias names no route, whatever the key may use: not an access
@@ -144,6 +153,12 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
         param: "model",
         errorCode: "model_not_found",
       });
+    }
+    // Refused before the pipeline: no budget reservation, no provider call.
+    if (!reaches(principal, alias)) {
+      const err = new OpenAIRequestError(noReachableTarget(alias, principal.allowedModels).rawMessage, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
+      auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: refusedRoute(alias) }, err);
+      throw err;
     }
   };
 
@@ -214,13 +229,13 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   };
 
   const listModels: Endpoint = async (x) => {
-    sendJson(x.res, 200, modelListOf(await deps.listRoutes(x.principal.orgId), x.principal), { "x-request-id": x.requestId });
+    sendJson(x.res, 200, modelListOf(await deps.listRoutes(x.principal.orgId), x.principal, (alias) => reaches(x.principal, alias)), { "x-request-id": x.requestId });
   };
 
   const retrieveModel: Endpoint = async (x) => {
     const id = x.pathParam ?? "";
     const route = (await deps.listRoutes(x.principal.orgId)).find((r) => r.alias === id);
-    if (route === undefined || !mayUseRoute(x.principal, id)) {
+    if (route === undefined || !mayUseRoute(x.principal, id) || !reaches(x.principal, id)) {
       throw new OpenAIRequestError(`The model '${id}' does not exist or you do not have access to it.`, Code.NotFound, { param: "model", errorCode: "model_not_found" });
     }
     sendJson(x.res, 200, modelObjectOf(route), { "x-request-id": x.requestId });

@@ -1,4 +1,5 @@
 import { callSafely } from "../after-call.js";
+import { mayReachModel } from "../auth/allowed-models.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { STORABLE_FINISHES, type CacheEntry } from "../cache/cache-entry.js";
 import { entryKey } from "../cache/cache-layout.js";
@@ -114,6 +115,12 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       .catch((err: unknown) => deps.onError?.("cache store", err));
   };
   const semanticScope = (plan: Plan, meta: CallMeta): SemanticScope => ({ ...plan.scope, verb: meta.verb });
+  /**
+   * Whether the calling key may be served `entry`: the cache is shared across the org, so an
+   * answer another key's call got from a model this key may not reach (its allowed_models) is a
+   * miss for it, as if not stored (the live call then only goes to targets it may reach).
+   */
+  const reachable = (entry: CacheEntry, meta: CallMeta): boolean => mayReachModel(meta.allowedModels, entry.model);
 
   /** The semantic query of a chat call on a semantic route (none: exact only), with what its embedding was billed. */
   const semanticQueryOf = async (plan: Plan, call: ModelCall, next: ModelPipeline): Promise<SemanticProbe> => {
@@ -130,7 +137,9 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       vector = localEmbedding(probe.text);
     } else {
       try {
-        const { userContentMessages: _u, template: _t, acceptsAnswer: _a, ...meta } = call.meta;
+        // The lookup's embedding route is the cache's own (set on the route by its operator), not
+        // a model the caller asked for: the key's allowed_models do not restrict it.
+        const { userContentMessages: _u, template: _t, acceptsAnswer: _a, allowedModels: _m, ...meta } = call.meta;
         const embedded = await next.embed({
           meta: { ...meta, verb: "embed", route: embeddingRoute, cache: { mode: "bypass" } },
           request: { model: "", inputs: [probe.text], inputType: "query" },
@@ -165,7 +174,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     }
     const exact = await exactLookup(plan, call.meta);
     if (exact.status === "unavailable") return { status: "bypass" };
-    if (exact.status === "hit" && exact.entry.kind === "chat") return { entry: exact.entry, status: "hit_exact" };
+    if (exact.status === "hit" && exact.entry.kind === "chat" && reachable(exact.entry, call.meta)) return { entry: exact.entry, status: "hit_exact" };
     const probe = await semanticQueryOf(plan, call, next);
     const semantic = probe.query;
     if (semantic === undefined) return { status: "miss", lookup: probe.billed };
@@ -173,7 +182,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     const hit = await deps.semantic.lookup(scope, semantic, plan.route.cache.semanticThreshold);
     if (hit !== undefined) {
       const entry = await deps.cache.read(hit.entryKey);
-      if (entry?.kind === "chat" && now() - entry.storedAt <= maxAgeOf(plan, call.meta)) return { entry, status: "hit_semantic", lookup: probe.billed };
+      if (entry?.kind === "chat" && now() - entry.storedAt <= maxAgeOf(plan, call.meta) && reachable(entry, call.meta)) return { entry, status: "hit_semantic", lookup: probe.billed };
       if (entry === undefined) deps.semantic.forget(scope, hit.entryKey);
     }
     return { status: "miss", semantic, lookup: probe.billed };
@@ -294,7 +303,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       let status: "miss" | "bypass" = "miss";
       if (call.meta.cache.mode !== "refresh") {
         const exact = await exactLookup(plan, call.meta);
-        if (exact.status === "hit" && exact.entry.kind === "embed") {
+        if (exact.status === "hit" && exact.entry.kind === "embed" && reachable(exact.entry, call.meta)) {
           record(plan, call.meta, "hit_exact", exact.entry.costMicrosUsd);
           return { response: exact.entry.response, ...hitResult(exact.entry, "hit_exact") };
         }

@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterCall } from "../after-call.js";
+import { noReachableTarget, reachableTargets } from "../auth/allowed-models.js";
 import { attemptsOf, type AttemptObserver, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { DispatchOptions, Dispatcher } from "../dispatch/dispatcher.js";
 import type { ResolvedRoute, RouteTarget } from "../dispatch/route-types.js";
@@ -70,10 +71,18 @@ export interface DispatchPipelineDeps {
  * cache, budgets) wrap it in `server/server.ts`.
  */
 export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipeline {
+  /**
+   * The call's route, with only the targets the calling key may reach (its allowed_models): the
+   * first pick, fallbacks and hedges all come from them. The front doors refuse a route none of
+   * whose targets it may reach before any budget is held; this refusal is for a route changed since.
+   */
   const routeOf = (meta: CallMeta): ResolvedRoute => {
     const route = deps.routes.resolve(meta.route, meta.caller?.orgId);
     if (route === undefined) throw new ConnectError(`route "${meta.route}" is not defined`, Code.NotFound);
-    return route;
+    if (meta.allowedModels === undefined || meta.allowedModels.length === 0) return route;
+    const targets = reachableTargets(route.targets, meta.allowedModels);
+    if (targets.length === 0) throw noReachableTarget(meta.route, meta.allowedModels);
+    return targets.length === route.targets.length ? route : { ...route, targets: [...targets] };
   };
   const priced = (attempts: readonly AttemptRecord[]): bigint =>
     attempts.reduce((sum, a) => sum + deps.cost(a.provider, a.model, a.usage), 0n);

@@ -38,6 +38,12 @@ export interface CallMeta {
   /** Filled by the rate-limit stages when present: where the call stands against its limits (the OpenAI surface's `x-ratelimit-*`). */
   rateStanding?: RateStanding;
   /**
+   * The calling key's `allowed_models` (absent or empty: any model its routes reach). Dispatch
+   * considers only the route's targets whose model is in it (fallbacks and hedges too), and the
+   * response cache, shared across the org, serves no answer another model produced.
+   */
+  allowedModels?: readonly string[];
+  /**
    * Set by a verb that checks the model's output against its contract (Extract, Classify, Answer):
    * whether an answer is one it can use. One it rejects (and repairs, or fails on) is not stored in
    * the response cache, so a repeat asks the model again instead of replaying the rejected output

@@ -36,6 +36,8 @@ export interface VerbContext {
   generation?: { maxOutputTokens?: number; temperature?: number };
   /** Passed to every model call's meta, for the rate-limit stages to fill (see `CallMeta.rateStanding`). */
   rateStanding?: RateStanding;
+  /** The calling key's `allowed_models`, when it has any (see `CallMeta.allowedModels`). */
+  allowedModels?: readonly string[];
 }
 
 /** The `CallMeta` of one model call a verb makes. */
@@ -57,6 +59,7 @@ export function callMetaFor(
     ...(template === undefined ? {} : { template: { name: template.name, version: template.version } }),
     ...(userContentMessages === undefined ? {} : { userContentMessages: [...userContentMessages] }),
     ...(ctx.rateStanding === undefined ? {} : { rateStanding: ctx.rateStanding }),
+    ...(ctx.allowedModels === undefined ? {} : { allowedModels: ctx.allowedModels }),
   };
 }
 

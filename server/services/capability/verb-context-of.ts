@@ -2,6 +2,7 @@ import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
 import { CacheMode, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { AccessDenial, accessDenied, refusedRoute } from "../../auth/access-denial.js";
+import { noReachableTarget, reachesSomeTarget } from "../../auth/allowed-models.js";
 import type { Principal } from "../../auth/principal.js";
 import { kRequestId } from "../../interceptors/context-keys.js";
 import type { CacheModeName, VerbName } from "../../pipeline/model-call.js";
@@ -17,8 +18,11 @@ const CACHE_MODES: Record<number, CacheModeName> = {
   [CacheMode.REFRESH]: "refresh",
 };
 
-/** What the capability service needs to know about a route to shape a verb's calls. */
-export type RouteCapabilities = (alias: string, orgId: string) => VerbCapabilities | undefined;
+/**
+ * What the capability service needs to know about a route to shape a verb's calls, and the models
+ * of its targets (for the key's `allowed_models`; absent: not checked here, dispatch still filters).
+ */
+export type RouteCapabilities = (alias: string, orgId: string) => (VerbCapabilities & { targetModels?: readonly string[] }) | undefined;
 
 /** Defaults the caller did not set. */
 export interface VerbContextDefaults {
@@ -37,7 +41,9 @@ export interface VerbTemplates {
 /**
  * Builds a verb's context from the common `RequestOptions`, the handler context (signal, deadline,
  * request id) and the caller: the key's allowed routes are enforced here (PermissionDenied, an
- * audited `AccessDenial`), the key's tags merged under the request's, an unknown route is NotFound
+ * audited `AccessDenial`), and so are its allowed models when none of the route's targets is one
+ * of them (refused before any model call or budget reservation; otherwise dispatch only considers
+ * the targets it may reach), the key's tags merged under the request's, an unknown route is NotFound
  * before any model call, and the prompt template is resolved (the pinned one, else one attached
  * to the key, team, org or route, else none: the verb's built-in). Embed renders no template, so a pin on it is refused.
  */
@@ -57,8 +63,13 @@ export async function verbContextOf(
   if (principal.allowedRoutes.length > 0 && !principal.allowedRoutes.includes(route)) {
     throw accessDenied(`the calling key may not use route "${route}"`, new AccessDenial("route", refusedRoute(route)));
   }
-  const caps = capabilities(route, principal.orgId);
-  if (caps === undefined) throw new ConnectError(`route "${route}" is not defined`, Code.NotFound);
+  const found = capabilities(route, principal.orgId);
+  if (found === undefined) throw new ConnectError(`route "${route}" is not defined`, Code.NotFound);
+  const { targetModels, ...caps } = found;
+  const allowedModels = principal.allowedModels.length > 0 ? principal.allowedModels : undefined;
+  if (!reachesSomeTarget(principal, targetModels)) {
+    throw noReachableTarget(route, principal.allowedModels);
+  }
   const pinned = options?.prompt !== undefined && options.prompt.name !== "" ? { name: options.prompt.name, version: options.prompt.version } : undefined;
   if (templates.verb === "embed" && pinned !== undefined) {
     throw new ConnectError("options.prompt: Embed renders no prompt template", Code.InvalidArgument);
@@ -79,6 +90,7 @@ export async function verbContextOf(
     capabilities: caps,
     ...(template === undefined ? {} : { template }),
     caller: { orgId: principal.orgId, teamId: principal.teamId, keyId: principal.keyId },
+    ...(allowedModels === undefined ? {} : { allowedModels }),
     generation: {
       ...(options?.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
       ...(options?.temperature === undefined ? {} : { temperature: options.temperature }),
