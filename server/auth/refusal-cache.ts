@@ -1,3 +1,5 @@
+import { createHmacLru } from "./hmac-lru.js";
+
 /** What the database answered for one secret HMAC: no usable key, asked at `askedAt`. */
 interface Refusal {
   /** When the lookup that found no usable key was asked (ms since epoch): the refusal ages from then. */
@@ -36,33 +38,21 @@ export interface RefusalCache {
  * memory nor evict the validated keys, which the key cache keeps serving during an outage.
  */
 export function createRefusalCache(opts: RefusalCacheOptions): RefusalCache {
-  const refusals = new Map<string, Refusal>();
+  const refusals = createHmacLru<Refusal>(opts.maxEntries, (refusal) => refusal.keyId);
   return {
     has(secretHmac, now) {
       const refusal = refusals.get(secretHmac);
       if (refusal === undefined) return false;
+      if (now - refusal.askedAt < opts.ttlMs) return true;
       refusals.delete(secretHmac);
-      if (now - refusal.askedAt >= opts.ttlMs) return false;
-      // Map keeps insertion order: re-inserting marks the refusal most recently used.
-      refusals.set(secretHmac, refusal);
-      return true;
+      return false;
     },
     add(secretHmac, askedAt, keyId) {
-      refusals.delete(secretHmac);
-      if (opts.ttlMs <= 0) return;
-      refusals.set(secretHmac, { askedAt, keyId });
-      while (refusals.size > opts.maxEntries) {
-        const oldest = refusals.keys().next();
-        if (oldest.done) break;
-        refusals.delete(oldest.value);
-      }
+      if (opts.ttlMs <= 0) refusals.delete(secretHmac);
+      else refusals.set(secretHmac, { askedAt, keyId });
     },
-    delete(secretHmac) {
-      refusals.delete(secretHmac);
-    },
-    forgetKey(keyId) {
-      for (const [hmac, refusal] of refusals) if (refusal.keyId === keyId) refusals.delete(hmac);
-    },
+    delete: (secretHmac) => refusals.delete(secretHmac),
+    forgetKey: (keyId) => refusals.forgetKey(keyId),
     get size() {
       return refusals.size;
     },
