@@ -463,7 +463,6 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     {
       authenticator,
       pipeline,
-      routeExists: (alias, orgId) => deps.models.resolver.resolve(alias, orgId) !== undefined,
       routeModels: (alias, orgId) => deps.models.resolver.resolve(alias, orgId)?.targets.map((t) => t.model),
       listRoutes: createRouteLister(deps.models.routeStore),
       templates: deps.models.prompts.resolver,

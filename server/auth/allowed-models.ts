@@ -11,7 +11,7 @@ export function mayReachModel(allowed: readonly string[] | undefined, model: str
   return allowed === undefined || allowed.length === 0 || allowed.includes(model);
 }
 
-/** The `targets` whose model a key allowed `allowed` may reach, in their order (all of them when it allows every model). */
+/** The `targets` whose model a key allowed `allowed` may reach, in their order (`targets` itself when it allows every model). */
 export function reachableTargets<T extends { model: string }>(targets: readonly T[], allowed: readonly string[] | undefined): readonly T[] {
   return allowed === undefined || allowed.length === 0 ? targets : targets.filter((t) => allowed.includes(t.model));
 }
@@ -21,7 +21,7 @@ export function reachableTargets<T extends { model: string }>(targets: readonly 
  * unknown here, so not refused — dispatch filters the targets still).
  */
 export function reachesSomeTarget(principal: { allowedModels: readonly string[] }, targetModels: readonly string[] | undefined): boolean {
-  return targetModels === undefined || principal.allowedModels.length === 0 || targetModels.some((m) => principal.allowedModels.includes(m));
+  return targetModels === undefined || principal.allowedModels.length === 0 || targetModels.some((m) => mayReachModel(principal.allowedModels, m));
 }
 
 /**

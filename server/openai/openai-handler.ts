@@ -43,13 +43,11 @@ export interface OpenAIHandlerDeps {
   authenticator: Pick<Authenticator, "authenticate">;
   /** The composed model pipeline (server.ts): the same one the verbs call. */
   pipeline: ModelPipeline;
-  /** Whether route `alias` exists for callers of `orgId` (the resolver's snapshot). */
-  routeExists(alias: string, orgId: string): boolean;
   /**
    * The models of route `alias`'s targets for callers of `orgId` (the resolver's snapshot), which a
-   * key's allowed_models is checked against; absent: not checked here (dispatch still filters).
+   * key's allowed_models is checked against; undefined: no such route.
    */
-  routeModels?(alias: string, orgId: string): readonly string[] | undefined;
+  routeModels(alias: string, orgId: string): readonly string[] | undefined;
   /** The aliases callers of an org see (for `/v1/models`). */
   listRoutes: ListRoutes;
   /** Picks the Chat template attached to the caller or route, as for the Chat verb; absent: none. */
@@ -128,8 +126,8 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   const defaultTimeoutMs = opts.defaultTimeoutMs ?? 120_000;
   const auditAccess = createAccessAudit(deps.audit);
 
-  /** Whether `principal`'s allowed_models reach at least one of route `alias`'s targets. */
-  const reaches = (principal: Principal, alias: string): boolean => reachesSomeTarget(principal, deps.routeModels?.(alias, principal.orgId));
+  /** Whether `principal`'s allowed_models reach at least one of route `alias`'s targets (`/v1/models`). */
+  const reaches = (principal: Principal, alias: string): boolean => reachesSomeTarget(principal, deps.routeModels(alias, principal.orgId));
 
   const checkRoute = (x: Exchange, alias: string) => {
     const { principal } = x;
@@ -148,14 +146,15 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: refusedRoute(alias) }, err);
       throw err;
     }
-    if (!deps.routeExists(alias, principal.orgId)) {
+    const models = deps.routeModels(alias, principal.orgId);
+    if (models === undefined) {
       throw new OpenAIRequestError(`route "${alias}" is not defined: \`model\` must name a route alias (GET /v1/models lists them)`, Code.NotFound, {
         param: "model",
         errorCode: "model_not_found",
       });
     }
     // Refused before the pipeline: no budget reservation, no provider call.
-    if (!reaches(principal, alias)) {
+    if (!reachesSomeTarget(principal, models)) {
       const err = new OpenAIRequestError(noReachableTarget(alias, principal.allowedModels).rawMessage, Code.PermissionDenied, { param: "model", errorCode: "model_not_allowed" });
       auditAccess(x.req, { action: x.action, requestId: x.requestId, principal, request: refusedRoute(alias) }, err);
       throw err;

@@ -79,10 +79,10 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
   const routeOf = (meta: CallMeta): ResolvedRoute => {
     const route = deps.routes.resolve(meta.route, meta.caller?.orgId);
     if (route === undefined) throw new ConnectError(`route "${meta.route}" is not defined`, Code.NotFound);
-    if (meta.allowedModels === undefined || meta.allowedModels.length === 0) return route;
     const targets = reachableTargets(route.targets, meta.allowedModels);
-    if (targets.length === 0) throw noReachableTarget(meta.route, meta.allowedModels);
-    return targets.length === route.targets.length ? route : { ...route, targets: [...targets] };
+    if (targets === route.targets) return route;
+    if (targets.length === 0) throw noReachableTarget(meta.route, meta.allowedModels!);
+    return { ...route, targets: [...targets] };
   };
   const priced = (attempts: readonly AttemptRecord[]): bigint =>
     attempts.reduce((sum, a) => sum + deps.cost(a.provider, a.model, a.usage), 0n);
@@ -101,7 +101,7 @@ export function createDispatchPipeline(deps: DispatchPipelineDeps): ModelPipelin
   /** Rethrows a dispatch failure with its priced attempts registered for the outer stages. */
   const account = (err: unknown): never => {
     const attempts = attemptsOf(err);
-    if (attempts !== undefined && typeof err === "object" && err !== null) failedCalls.set(err, { attempts, costMicrosUsd: priced(attempts) });
+    if (attempts !== undefined && typeof err === "object" && err !== null) reportFailedCall(err, { attempts, costMicrosUsd: priced(attempts) });
     throw err;
   };
 
