@@ -1,6 +1,6 @@
 import { scrubText } from "../audit/mask.js";
 import { detectPii } from "../guardrails/pii/detect-pii.js";
-import { jsonEscapesAsSpaces } from "../guardrails/pii/json-text.js";
+import { detectorText } from "../guardrails/pii/json-text.js";
 import type { PiiSpan } from "../guardrails/pii/pii-types.js";
 
 /**
@@ -11,7 +11,7 @@ import type { PiiSpan } from "../guardrails/pii/pii-types.js";
  * stand for: a card after an escaped newline (`\n4111…`) follows a letter in the text, not a word.
  */
 export function redactText(text: string, json = false): string {
-  return replaced(text, detectPii(json ? jsonEscapesAsSpaces(text) : text));
+  return replaced(text, detectPii(detectorText(text, json)));
 }
 
 /**
@@ -20,7 +20,7 @@ export function redactText(text: string, json = false): string {
  * audit log masks replaced too; personal data is kept. The request log's `full` mode.
  */
 export function maskSecrets(text: string, json = false): string {
-  return replaced(text, detectPii(json ? jsonEscapesAsSpaces(text) : text, ["SECRET"]));
+  return replaced(text, detectPii(detectorText(text, json), ["SECRET"]));
 }
 
 function replaced(text: string, spans: readonly PiiSpan[]): string {

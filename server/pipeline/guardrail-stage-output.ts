@@ -1,6 +1,6 @@
 import { applyFindings } from "../guardrails/evaluate.js";
 import type { ExternalContent } from "../guardrails/external-rule.js";
-import { jsonEscapesAsSpaces } from "../guardrails/pii/json-text.js";
+import { detectorText } from "../guardrails/pii/json-text.js";
 import { createPlaceholders, type Placeholders } from "../guardrails/placeholders.js";
 import type { CompiledPolicy } from "../guardrails/policy.js";
 import { runExternalRules } from "../guardrails/run-external.js";
@@ -35,7 +35,7 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
   const checked = async (call: ModelCall, policies: CompiledPolicy[], result: ModelCallResult): Promise<ModelCallResult> => {
     const placeholders = outputPlaceholders(call);
     const check = async (text: string, field: string, json = false) => {
-      const verdict = applyFindings(text, await analyze(json ? jsonEscapesAsSpaces(text) : text, policies, "output", field), placeholders);
+      const verdict = applyFindings(text, await analyze(detectorText(text, json), policies, "output", field), placeholders);
       if (verdict.blocked !== undefined) throw violationOf(verdict.blocked, field, "output");
       logFindings(deps.logger, call.meta, "output", field, verdict.findings);
       return verdict.text;
@@ -86,7 +86,7 @@ export function createGuardrailOutputStage(deps: GuardrailStageDeps): Stage {
         const placeholders = outputPlaceholders(call);
         // A tool call's arguments are JSON text, read with their escapes as the breaks they stand for.
         const scannerFor = (field: string, json = false) =>
-          createStreamScanner(policies, "output", placeholders, (text) => analyze(json ? jsonEscapesAsSpaces(text) : text, policies, "output", field));
+          createStreamScanner(policies, "output", placeholders, (text) => analyze(detectorText(text, json), policies, "output", field));
         const textScanner = scannerFor("output.text");
         const toolScanners = new Map<number, StreamScanner>();
         const toolField = (index: number) => `output.tool_calls[${index}].arguments`;

@@ -8,3 +8,8 @@
 export function jsonEscapesAsSpaces(json: string): string {
   return json.replace(/\\(?:u[0-9A-Fa-f]{4}|[^u])/g, (e) => " ".repeat(e.length));
 }
+
+/** `text` as the detectors should read it: through {@link jsonEscapesAsSpaces} when it is JSON. */
+export function detectorText(text: string, json: boolean): string {
+  return json ? jsonEscapesAsSpaces(text) : text;
+}
