@@ -44,6 +44,23 @@ export function sameCall(a: AttemptRecord, b: AttemptRecord): boolean {
   return a.semanticLookup === b.semanticLookup;
 }
 
+/**
+ * Retries (same target again) and fallbacks (another target), hedged twins excluded, as Usage
+ * counts them: within one call (a semantic lookup's embedding attempts are a call of their own).
+ */
+export function moves(attempts: readonly AttemptRecord[]): { retries: number; fallbacks: number } {
+  let retries = 0;
+  let fallbacks = 0;
+  for (let i = 1; i < attempts.length; i++) {
+    const a = attempts[i];
+    const before = attempts[i - 1];
+    if (a === undefined || a.hedged || before === undefined || !sameCall(before, a)) continue;
+    if (a.targetIndex === before.targetIndex) retries++;
+    else fallbacks++;
+  }
+  return { retries, fallbacks };
+}
+
 /** What an attempt is, known when it starts. */
 export type AttemptStart = Pick<AttemptRecord, "targetIndex" | "provider" | "model" | "hedged">;
 

@@ -5,7 +5,8 @@ import { BudgetExceededSchema } from "../../gen/ts/switchboard/v1/error_details_
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { emptyUsage } from "../providers/model.js";
 import { createMetrics } from "./metrics.js";
-import { createMetricsSink, moves } from "./metrics-sink.js";
+import { moves } from "../dispatch/attempt-record.js";
+import { createMetricsSink } from "./metrics-sink.js";
 import { testObservation } from "./call-observation.testing.js";
 import type { CallObservation } from "./observe-stage.js";
 

@@ -1,4 +1,4 @@
-import { sameCall, type AttemptRecord } from "../dispatch/attempt-record.js";
+import { moves, type AttemptRecord } from "../dispatch/attempt-record.js";
 import type { CallMeta } from "../pipeline/model-call.js";
 import type { TokenUsage } from "../providers/model.js";
 import { outcomeCode, refusalDetail } from "./code-name.js";
@@ -53,19 +53,3 @@ export function createMetricsSink(deps: MetricsSinkDeps): CallSink {
   };
 }
 
-/**
- * Retries (same target again) and fallbacks (another target), hedged twins excluded, as Usage
- * counts them: within one call (a semantic lookup's embedding attempts are a call of their own).
- */
-export function moves(attempts: readonly AttemptRecord[]): { retries: number; fallbacks: number } {
-  let retries = 0;
-  let fallbacks = 0;
-  for (let i = 1; i < attempts.length; i++) {
-    const a = attempts[i];
-    const before = attempts[i - 1];
-    if (a === undefined || a.hedged || before === undefined || !sameCall(before, a)) continue;
-    if (a.targetIndex === before.targetIndex) retries++;
-    else fallbacks++;
-  }
-  return { retries, fallbacks };
-}

@@ -1,4 +1,4 @@
-import { sameCall, type AttemptRecord } from "../dispatch/attempt-record.js";
+import { moves, type AttemptRecord } from "../dispatch/attempt-record.js";
 import { reportBilledFailure } from "../pipeline/billed-failure.js";
 import { failedCallAccounting } from "../pipeline/dispatch-pipeline.js";
 import type { CacheStatusName, EmbedCallResult, ModelCallResult } from "../pipeline/model-call.js";
@@ -63,16 +63,6 @@ function addTokens(a: TokenUsage, b: TokenUsage): TokenUsage {
 }
 
 /** Moves to another target: an attempt (not a hedge) on a different target than the one before, in the same call. */
-function fallbacksOf(attempts: readonly AttemptRecord[]): number {
-  let n = 0;
-  for (let i = 1; i < attempts.length; i++) {
-    const a = attempts[i];
-    const before = attempts[i - 1];
-    if (a !== undefined && before !== undefined && !a.hedged && sameCall(before, a) && a.targetIndex !== before.targetIndex) n++;
-  }
-  return n;
-}
-
 function combinedCacheStatus(calls: readonly CallUsage[]): CacheStatusName {
   const first = calls[0]?.cacheStatus ?? "bypass";
   return calls.every((c) => c.cacheStatus === first) ? first : "miss";
@@ -87,7 +77,7 @@ export function sumUsage(calls: readonly CallUsage[], template?: PromptTemplateV
   for (const c of calls) {
     tokens = addTokens(tokens, c.usage);
     cost += c.costMicrosUsd;
-    fallbacks += fallbacksOf(c.attempts);
+    fallbacks += moves(c.attempts).fallbacks;
     for (const a of c.attempts) attempts.push({ ...a, usage: { ...a.usage }, index: attempts.length + 1 });
   }
   const last = calls.at(-1);
