@@ -1,7 +1,7 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip, connectNodeAdapter } from "@connectrpc/connect-node";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Kysely } from "kysely";
 import { Health } from "../gen/ts/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/ts/grpc/reflection/v1/reflection_pb.js";
@@ -22,7 +22,7 @@ import { createCacheLayer } from "./cache/cache-layer.js";
 import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
 import type { GuardrailAnalyzer } from "./guardrails/analyzer.js";
 import { systemClock, type Clock } from "./clock.js";
-import type { CallOptions } from "./http/connect-call.js";
+import { ACCEPT_COMPRESSION, type CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
 import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
@@ -492,7 +492,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const grpcH2 = createGrpcH2(direct, methods);
   // connect-node holds a message's bytes more times than the direct paths before it is parsed, so
   // its messages are held to gRPC's own receive limit (server/http/value-budget.ts).
-  const connectNodeLimits = { readMaxBytes: Math.min(opts.maxRequestBytes, CONNECT_NODE_READ_MAX_BYTES), acceptCompression: [compressionGzip, compressionBrotli] };
+  const connectNodeLimits = { readMaxBytes: Math.min(opts.maxRequestBytes, CONNECT_NODE_READ_MAX_BYTES), acceptCompression: ACCEPT_COMPRESSION };
   const adapter = connectNodeAdapter({
     ...shared,
     ...connectNodeLimits,

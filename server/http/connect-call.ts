@@ -228,7 +228,8 @@ export function memoized<T>(parse: (value: string) => T): (value: string | undef
 /** Connect's reading of a Content-Type header (undefined when it is not Connect's). */
 export const contentTypeOf = memoized(parseContentType);
 
-const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli];
+/** The compressions every Connect path decompresses requests with and offers for answers. */
+export const ACCEPT_COMPRESSION = [compressionGzip, compressionBrotli];
 const negotiations = new Map<string, ReturnType<typeof compressionNegotiate>>();
 /**
  * connect's compression negotiation (gzip and brotli, as connect-node's adapter offers) for a

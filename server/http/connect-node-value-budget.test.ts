@@ -13,7 +13,7 @@ import { MAX_REQUEST_VALUES, tooManyValues } from "./value-budget.js";
  * flood end to end over each protocol).
  */
 
-const OPTS = { readMaxBytes: 4 * 1024 * 1024, acceptCompression: [compressionGzip] };
+const OPTS = { readMaxBytes: 4 * 1024 * 1024 };
 const method = CapabilityService.method.chatStream;
 /** A stand-in for connect's handler: `read` gets the body's chunks as they come. */
 function standIn(read: (body: AsyncIterable<Uint8Array>) => Promise<void>, allowedMethods = ["POST"]): UniversalHandler {

@@ -1,7 +1,6 @@
 import type { ConnectRouter } from "@connectrpc/connect";
 import {
   compressedFlag,
-  compressionNegotiate,
   encodeEnvelope,
   pipe,
   readAllBytes,
@@ -14,6 +13,7 @@ import { headerStreamEncoding, headerUnaryContentLength, headerUnaryEncoding, pa
 import { headerEncoding as grpcEncoding, parseContentType as grpcContentType } from "@connectrpc/connect/protocol-grpc";
 import { parseContentType as grpcWebContentType } from "@connectrpc/connect/protocol-grpc-web";
 import { MAX_REQUEST_VALUES, overJsonValueBudget, overValueBudget, tooManyValues } from "./value-budget.js";
+import { negotiate } from "./connect-call.js";
 
 /*
  * The value budget (server/http/value-budget.ts) on connect-node's path: Connect over HTTP/2,
@@ -59,8 +59,6 @@ function framingOf(contentType: string): Framing | undefined {
 /** Options of {@link budgetRequestValues}: connect-node's own for the router. */
 export interface RequestValueBudgetOptions {
   readMaxBytes: number;
-  /** The compressions connect-node decompresses requests with. */
-  acceptCompression: Compression[];
 }
 
 /**
@@ -85,7 +83,8 @@ export function withRequestValueBudget(handler: UniversalHandler, opts: RequestV
   const budgeted = (req: UniversalServerRequest) => {
     const framing = req.method === "POST" ? framingOf(req.header.get("content-type") ?? "") : undefined;
     if (framing === undefined || !isByteStream(req.body)) return handler(req);
-    const compression = compressionNegotiate(opts.acceptCompression, req.header.get(framing.encodingHeader), null, framing.encodingHeader);
+    // The adapter's compressions (ACCEPT_COMPRESSION), negotiated as the direct paths do.
+    const compression = negotiate(req.header.get(framing.encodingHeader), null, framing.encodingHeader);
     // An encoding connect does not know: it refuses the call before reading the body.
     if (compression.error) return handler(req);
     const check: Check = { over: framing.binary ? overBinary : overJson, limit, readMaxBytes: opts.readMaxBytes, compression: compression.request };
