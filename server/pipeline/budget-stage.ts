@@ -49,8 +49,6 @@ export interface BudgetStageOptions {
 /** An admitted call: its reservation and what the stream extension needs. */
 interface Admission {
   reservation: Reservation;
-  /** The route's default max output tokens, sent with a chat request that sets none (what was reserved on). */
-  routeDefault: number | undefined;
   /** Neither the request nor the route caps output: a stream extends its hold as it runs. */
   uncapped: boolean;
   /** Output tokens the hold covers so far. */
@@ -168,7 +166,6 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
         return {
           reservation: outcome.reservation,
           coverRetry: coverOf(outcome.reservation, meta),
-          routeDefault,
           uncapped: chat && requested === undefined && routeDefault === undefined,
           heldOutputTokens: maxOut,
           reportedOutputTokens: 0,
@@ -365,17 +362,14 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
 }
 
 /**
- * `call` as sent: with the retries' cover, its reservation's instant, and — a chat request that
- * sets no output cap — the route's default one (what was reserved on).
+ * `call` as sent: with the retries' cover and its reservation's instant. A chat request that sets
+ * no output cap is sent with its route's default (what was reserved on) by dispatch
+ * (`withRouteCap` in dispatch-pipeline.ts), whether or not a budget covers it.
  */
 function asSent<C extends ModelCall | EmbedCall>(call: C, admission: Admission | undefined): C {
   if (admission === undefined) return call;
-  const { coverRetry, routeDefault } = admission;
-  const held = { coverRetry, bookedAt: admission.reservation.at };
-  const { request } = call;
-  // Not `{ ...call, request }`: see `gated` in rate-limit-stage.ts.
-  if (routeDefault === undefined || "inputs" in request || request.maxOutputTokens !== undefined) return Object.assign({}, call, held);
-  return Object.assign({}, call, held, { request: { ...request, maxOutputTokens: routeDefault } });
+  // Not `{ ...call, ... }`: see `gated` in rate-limit-stage.ts.
+  return Object.assign({}, call, { coverRetry: admission.coverRetry, bookedAt: admission.reservation.at });
 }
 
 /**
