@@ -73,9 +73,13 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
     if (ref === undefined) throw new ConnectError(`${field}: must be prompts/{prompt} or orgs/{org}/prompts/{prompt}`, Code.InvalidArgument);
     return ref;
   };
-  const load = async (principal: Principal, name: string, field: string, write: boolean) => {
+  /** The template a name points at, as the caller may see it: its reference and scope, not read yet. */
+  const locate = async (principal: Principal, name: string, field: string, write: boolean) => {
     const ref = parseName(name, field);
-    const scope = await scopeOf(principal, ref.orgName, write, () => notFound(name));
+    return { ref, scope: await scopeOf(principal, ref.orgName, write, () => notFound(name)) };
+  };
+  const load = async (principal: Principal, name: string, field: string, write: boolean) => {
+    const { ref, scope } = await locate(principal, name, field, write);
     const record = await deps.prompts.getTemplate(scope.orgId, ref.name);
     if (record === undefined) throw notFound(name);
     return { ref, scope, record, verb: record.verb as TemplateVerb };
@@ -149,7 +153,8 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
     },
 
     async deletePromptTemplate(req, ctx) {
-      const { ref, scope } = await load(callerOf(ctx), req.name, "name", true);
+      // The delete reads the template itself, locked: no such template is `undefined` there.
+      const { ref, scope } = await locate(callerOf(ctx), req.name, "name", true);
       const deleted = await deps.prompts.deleteTemplate(scope.orgId, ref.name);
       if (deleted === undefined) throw notFound(req.name);
       noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(deleted)) });
@@ -199,7 +204,8 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       const ref = parsePromptVersionName(req.name);
       if (ref === undefined) throw new ConnectError("name: must be {template}/versions/{version}", Code.InvalidArgument);
       const templateName = promptResourceName(ref);
-      const { scope } = await load(callerOf(ctx), templateName, "name", true);
+      // The activation reads the template itself, locked: no such template is `template_not_found` there.
+      const { scope } = await locate(callerOf(ctx), templateName, "name", true);
       const activated = await deps.prompts.activateVersion(scope.orgId, ref.name, ref.version);
       if (activated === "template_not_found") throw notFound(templateName);
       if (activated === "version_not_found") throw new ConnectError(`prompt version ${req.name} not found`, Code.NotFound);

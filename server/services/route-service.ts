@@ -66,9 +66,13 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       throw new ConnectError(issues.map((i) => `${field}.${i.path}: ${i.message}`).join("; "), Code.InvalidArgument);
     }
   };
-  const load = async (ctx: HandlerContext, name: string, write: boolean) => {
+  /** The route a name points at, as the caller may see it: its scope and alias, not read yet. */
+  const locate = async (ctx: HandlerContext, name: string, write: boolean) => {
     const { parent, alias } = parseName(name);
-    const scope = await scopeOf(callerOf(ctx), parent, write);
+    return { scope: await scopeOf(callerOf(ctx), parent, write), alias };
+  };
+  const load = async (ctx: HandlerContext, name: string, write: boolean) => {
+    const { scope, alias } = await locate(ctx, name, write);
     const record = await deps.routes.get(scope.orgId, alias);
     if (record === undefined) throw new ConnectError(`route ${name} not found`, Code.NotFound);
     return { scope, alias, record };
@@ -121,7 +125,8 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       return { route: toRoute(updated.after) };
     },
     async deleteRoute(req, ctx) {
-      const { scope, alias } = await load(ctx, req.name, true);
+      // The delete reads the route itself, locked: no such route is `undefined` there.
+      const { scope, alias } = await locate(ctx, req.name, true);
       const deleted = await deps.routes.delete(scope.orgId, alias);
       if (deleted === undefined) throw new ConnectError(`route ${req.name} not found`, Code.NotFound);
       noteAudit(ctx, { resource: req.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(deleted)) });
