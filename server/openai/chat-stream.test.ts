@@ -248,6 +248,30 @@ describe("writeChatCompletionStream, the edges", () => {
     expect(out.trailers).toEqual({});
   });
 
+  it("reports an HTTP/2 caller who reset the stream before it failed as gone, and writes nothing more", async () => {
+    // HTTP/2's compat response has no `destroyed`: its stream tells that the caller reset it.
+    const { res: h1, out } = recorder();
+    const h2stream = { destroyed: false, closed: false };
+    const res = Object.create(h1, { destroyed: { get: () => undefined }, stream: { value: h2stream } }) as HttpResponse;
+    const { stream } = modelStream([{ type: "text", text: "partial" }]);
+    const inner = stream.chunks[Symbol.asyncIterator]();
+    let calls = 0;
+    let sent = "";
+    stream.chunks = {
+      [Symbol.asyncIterator]: () => ({
+        next: async () => {
+          if (calls++ === 0) return inner.next();
+          sent = out.body;
+          h2stream.closed = h2stream.destroyed = true;
+          throw new ConnectError("the caller went away", Code.Canceled);
+        },
+      }),
+    };
+    expect((await write(res, stream)).kind).toBe("caller_gone");
+    expect(out.body).toBe(sent);
+    expect(out.trailers).toEqual({});
+  });
+
   it("reports a caller who left before the last chunks as gone, not as a completed stream", async () => {
     const { res, out } = recorder({ goneAfterWrites: 1 });
     const end = await write(res, modelStream([{ type: "text", text: "a" }, { type: "finish", reason: "stop" }, { type: "usage", usage }]).stream);

@@ -4,7 +4,7 @@ import type { ModelStream } from "../pipeline/model-call.js";
 import type { ModelChunk, ModelFinishReason, TokenUsage } from "../providers/model.js";
 import { finishReasonOf, newCompletionId, usageOf } from "./chat-response.js";
 import { openAIErrorOf } from "./error-mapping.js";
-import { writeWithBackpressure } from "../http/write-backpressure.js";
+import { responseGone, writeWithBackpressure } from "../http/write-backpressure.js";
 import type { HttpResponse } from "./http-io.js";
 import { rateLimitHeaders } from "./rate-limit-headers.js";
 import { USAGE_HEADER_NAMES, usageHeaders } from "./usage-headers.js";
@@ -108,7 +108,8 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
       } catch (err) {
         ended = true;
         if (!opened) throw err;
-        if (res.destroyed) return callerGone();
+        // `responseGone`, not `res.destroyed`: HTTP/2's compat response has none (its stream tells).
+        if (responseGone(res)) return callerGone();
         const { body } = openAIErrorOf(err, opts.now());
         if (!(err instanceof ConnectError)) opts.onUnexpected(err);
         await write(frame(body));

@@ -22,7 +22,8 @@ export interface HttpResponse {
   addTrailers(headers: OutgoingHttpHeaders): void;
   destroy(): unknown;
   readonly headersSent: boolean;
-  readonly destroyed: boolean;
+  /** HTTP/1.1's only: HTTP/2's compat response has none (`responseGone` asks its stream). */
+  readonly destroyed?: boolean;
   readonly writableEnded: boolean;
   readonly writableFinished: boolean;
   readonly statusCode: number;

@@ -7,6 +7,7 @@ import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
 import { answerAttempts } from "../dispatch/attempt-record.js";
 import { ROUTE_ALIAS, ROUTE_ALIAS_RULE } from "../dispatch/route-spec.js";
+import { responseGone } from "../http/write-backpressure.js";
 import { bearerToken } from "../interceptors/auth.js";
 import { codeName } from "../interceptors/telemetry.js";
 import type { AuditLog } from "../audit/audit-log.js";
@@ -350,7 +351,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
         const answer = openAIErrorOf(err, clock.now());
         log(err, answer.status);
         if (!(err instanceof ConnectError)) deps.logger.error({ err, requestId, procedure: `${method} ${path}` }, "unhandled error");
-        if (res.destroyed) return; // the caller is gone: nobody reads an answer
+        if (responseGone(res)) return; // the caller is gone: nobody reads an answer
         if (res.headersSent) {
           res.destroy();
           return;
