@@ -98,9 +98,31 @@ function responseBody(r: ObservedResponse, args: (json: string) => string): unkn
   };
 }
 
-/** The value as JSON text, or a cut copy of it marked `truncated` when it is longer than `maxBytes`. */
+/**
+ * The value as JSON text, or a cut copy of it marked `truncated` when it is longer than `maxBytes`
+ * — the marked copy itself at most `maxBytes` long. The cut text is a JSON string inside it, so
+ * it is escaped again (a quote or backslash of the body doubles, a control character's escape
+ * grows): the longest prefix that still fits is searched for, never one that splits a surrogate
+ * pair (Postgres refuses a lone one in `jsonb`).
+ */
 function bounded(value: unknown, maxBytes: number): string {
   const json = JSON.stringify(value);
   if (Buffer.byteLength(json, "utf8") <= maxBytes) return json;
-  return JSON.stringify({ truncated: true, json: Buffer.from(json, "utf8").subarray(0, maxBytes).toString("utf8") });
+  const cut = (chars: number) => {
+    const end = chars > 0 && isHighSurrogate(json.charCodeAt(chars - 1)) ? chars - 1 : chars;
+    return JSON.stringify({ truncated: true, json: json.slice(0, end) });
+  };
+  // The stored length grows with the prefix: the longest prefix that fits, by bisection.
+  let lo = 0;
+  let hi = Math.min(json.length, maxBytes);
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (Buffer.byteLength(cut(mid), "utf8") <= maxBytes) lo = mid;
+    else hi = mid - 1;
+  }
+  return cut(lo);
+}
+
+function isHighSurrogate(code: number): boolean {
+  return code >= 0xd800 && code <= 0xdbff;
 }
