@@ -104,6 +104,14 @@ describe("OpenAI-compatible presets", () => {
     expect(body.messages).toEqual([{ role: "user", content: "hello world" }]);
   });
 
+  it("Mistral: a seed goes as random_seed (Mistral refuses an unknown `seed` with a 422)", async () => {
+    const mistral = createOpenAICompatibleProvider("mistral", { baseUrl: `${fake.url}/v1`, http });
+    await mistral.chat(ask("mistral-large-latest", { seed: 7 }), ctx("m-key"));
+    const body = fake.requests()[0]?.body as Record<string, unknown>;
+    expect(body).toMatchObject({ random_seed: 7 });
+    expect(body).not.toHaveProperty("seed");
+  });
+
   it("DeepSeek, Together, Fireworks, OpenRouter, vLLM: max_tokens", async () => {
     for (const kind of ["deepseek", "together", "fireworks", "openrouter", "vllm"] as const) {
       fake.reset();

@@ -49,7 +49,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
     // Mistral puts usage on the last chunk by itself and rejects (422) fields it does not know.
-    quirks: { maxTokensField: "max_tokens", streamUsageOption: false, messageNames: false },
+    quirks: { maxTokensField: "max_tokens", streamUsageOption: false, messageNames: false, seedField: "random_seed" },
   },
   deepseek: {
     kind: "deepseek",

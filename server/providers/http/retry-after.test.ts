@@ -16,4 +16,9 @@ describe("parseRetryAfter", () => {
     expect(parseRetryAfter({ "retry-after": "999999" }, now)).toBe(3_600_000);
     expect(parseRetryAfter({ "retry-after-ms": "-5", "retry-after": "2" }, now)).toBe(2000);
   });
+  it("reads only the HTTP-date forms as dates: other text Date.parse happens to accept is garbage", () => {
+    for (const garbage of ["-1", "-30", "1,5", "abc 5", "2 3", "tomorrow 1"]) expect(parseRetryAfter({ "retry-after": garbage }, now), garbage).toBeUndefined();
+    expect(parseRetryAfter({ "retry-after": "Sunday, 29-Nov-26 12:00:30 GMT" }, now)).toBe(30_000);
+    expect(parseRetryAfter({ "retry-after": "Sun Nov 29 12:00:30 2026" }, now)).toBe(30_000);
+  });
 });

@@ -33,6 +33,10 @@ describe("parseSse", () => {
     ]);
   });
 
+  it("keeps a CR/LF pair one line ending when an empty chunk comes between them", async () => {
+    expect(await parse([bytes("data: a\r"), new Uint8Array(0), bytes("\ndata: b\r\n\r\n")])).toEqual([{ event: "message", data: "a\nb" }]);
+  });
+
   it("drops an event without data and a last event without its blank line", async () => {
     expect(await parse([bytes("event: ping\n\ndata: whole\n\ndata: cut")])).toEqual([{ event: "message", data: "whole" }]);
   });

@@ -62,6 +62,9 @@ export async function* parseSse(body: AsyncIterable<Uint8Array>, opts: SseParseO
   for await (const chunk of body) {
     buffer += decoder.decode(chunk, { stream: true });
     let start = 0;
+    // Decided by the first character that arrives: an empty chunk (or an incomplete UTF-8
+    // sequence) between a CR and its LF must not make the LF a second, blank line.
+    if (buffer === "") continue;
     if (skipLeadingLf && buffer.startsWith("\n")) start = 1;
     skipLeadingLf = false;
     for (let i = start; i < buffer.length; i++) {

@@ -26,6 +26,8 @@ export interface OpenAIQuirks {
   streamUsageOption: boolean;
   /** Whether to send a message's `name` (Mistral rejects the field with a 422). */
   messageNames: boolean;
+  /** The field that carries `seed` (default `seed`; Mistral reads `random_seed` and rejects `seed` with a 422). */
+  seedField?: "seed" | "random_seed";
 }
 
 /** The OpenAI defaults. */
@@ -66,6 +68,7 @@ export interface WireChatRequest {
   top_p?: number;
   stop?: string[];
   seed?: number;
+  random_seed?: number;
   stream?: boolean;
   stream_options?: { include_usage: boolean };
 }
@@ -154,7 +157,7 @@ export function toWireChatRequest(req: ModelRequest, quirks: OpenAIQuirks, strea
   if (req.temperature !== undefined) body.temperature = req.temperature;
   if (req.topP !== undefined) body.top_p = req.topP;
   if (req.stop && req.stop.length > 0) body.stop = req.stop;
-  if (req.seed !== undefined) body.seed = req.seed;
+  if (req.seed !== undefined) body[quirks.seedField ?? "seed"] = req.seed;
   if (stream) {
     body.stream = true;
     if (quirks.streamUsageOption) body.stream_options = { include_usage: true };
