@@ -2,6 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { fakeVector } from "../../test/fakes/fake-text.js";
 import type { FakeProvider, Fault } from "../../test/fakes/fake-types.js";
 import { startOpenAIFake } from "../../test/fakes/openai-fake.js";
+import { startRecordingServer } from "../../test/support/recording-server.js";
 import { createHttpClient, type HttpClient } from "./http/http-client.js";
 import type { ModelChunk, ModelRequest } from "./model.js";
 import { createOpenAIProvider, OPENAI_CAPABILITIES } from "./openai.js";
@@ -334,6 +335,33 @@ describe("openai adapter: embeddings", () => {
     expect(res.model).toBe("text-embedding-3-small");
     expect(fake.requests()[0]?.path).toBe("/v1/embeddings");
     expect(body()).toEqual({ model: "text-embedding-3-small", input: ["alpha beta", "gamma"], encoding_format: "float", dimensions: 6 });
+  });
+
+  it("reads the answer to the largest batch the gateway accepts (2,048 inputs of 1,536 dimensions)", async () => {
+    // OpenAI writes each value as a float64 decimal (`-0.006929283495992422`): ≈ 70 MB for this batch.
+    const vector = `[${Array.from({ length: 1536 }, (_, i) => (i % 2 === 0 ? "-0.006929283495992422" : "0.0053364220075309284")).join(",")}]`;
+    const data = Array.from({ length: 2048 }, (_, i) => `{"object":"embedding","index":${i},"embedding":${vector}}`).join(",");
+    const server = await startRecordingServer({
+      headers: { "content-type": "application/json" },
+      body: `{"object":"list","data":[${data}],"model":"text-embedding-3-small","usage":{"prompt_tokens":4096,"total_tokens":4096}}`,
+    });
+    try {
+      const big = createOpenAIProvider({ baseUrl: `${server.origin}/v1`, http });
+      const res = await big.embed!({ model: "text-embedding-3-small", inputs: Array.from({ length: 2048 }, (_, i) => `text ${i}`) }, ctx());
+      expect(res.vectors).toHaveLength(2048);
+      expect(res.vectors[2047]?.slice(0, 2)).toEqual([-0.006929283495992422, 0.0053364220075309284]);
+      expect(res.usage).toMatchObject({ inputTokens: 4096, estimated: false });
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("a response with a vector missing, or vectors of different lengths, is a provider failure, not a ragged answer", async () => {
+    const embedWith = (data: unknown[]) =>
+      createOpenAIProvider({ baseUrl: "http://replay", http: replay(Buffer.from(JSON.stringify({ data, model: "m" })), []) }).embed!({ model: "m", inputs: ["a", "b"] }, ctx());
+    expect(await failure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: null }]))).toMatchObject({ kind: "server_error" });
+    expect(await failure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: [0.3] }]))).toMatchObject({ kind: "server_error" });
+    expect((await embedWith([{ index: 1, embedding: [0.3, 0.4] }, { index: 0, embedding: [0.1, 0.2] }])).vectors).toEqual([[0.1, 0.2], [0.3, 0.4]]);
   });
 
   it("classifies embedding errors too", async () => {

@@ -107,6 +107,17 @@ const ERROR_BODY_BYTES = 64 * 1024;
 const RESPONSE_BODY_BYTES = 32 * 1024 * 1024;
 
 /**
+ * Largest embeddings answer read: the unary bound plus room for every value of every vector as
+ * OpenAI writes it (a float64 decimal, `-0.006929283495992422`, up to 32 bytes with a server's
+ * indentation), at the requested dimensions or else 4,096. Without it a batch the gateway accepts
+ * (2,048 inputs of 1,536 dimensions is ≈ 70 MB) was cut at 32 MiB and failed as unreadable after
+ * the provider had billed it. Capped well below V8's longest string.
+ */
+function embeddingsBodyBytes(req: EmbedRequest): number {
+  return Math.min(384 * 1024 * 1024, RESPONSE_BODY_BYTES + req.inputs.length * (req.dimensions ?? 4096) * 32);
+}
+
+/**
  * Creates the OpenAI Chat Completions adapter. Streams request `stream_options.include_usage` (per
  * the quirks) and end at `data: [DONE]`; failures are classified once into `ProviderError`s whose
  * messages never carry the provider's body or the key.
@@ -142,8 +153,8 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
     });
   };
 
-  const readJson = <T>(res: HttpResponse): Promise<T> =>
-    res.text(RESPONSE_BODY_BYTES).then((text) => {
+  const readJson = <T>(res: HttpResponse, maxBytes = RESPONSE_BODY_BYTES): Promise<T> =>
+    res.text(maxBytes).then((text) => {
       try {
         const parsed: unknown = JSON.parse(text);
         if (typeof parsed === "object" && parsed !== null && !Array.isArray(parsed)) {
@@ -210,14 +221,22 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
   if (capabilities.embeddings) {
     provider.embed = async (req: EmbedRequest, ctx: CallContext): Promise<EmbedResponse> => {
       const res = await post(req.model, "embeddings", toWireEmbeddingsRequest(req), ctx, false);
-      const body = await readJson<WireEmbeddingsResponse>(res);
+      const body = await readJson<WireEmbeddingsResponse>(res, embeddingsBodyBytes(req));
       const data = [...(body.data ?? [])].sort((a, b) => (a.index ?? 0) - (b.index ?? 0));
       if (data.length !== req.inputs.length) {
         throw new ProviderError("server_error", `${kind}: the provider sent ${data.length} vectors for ${req.inputs.length} inputs`, { httpStatus: res.status });
       }
+      const vectors = data.map((d) => decodeEmbedding(d.embedding));
+      // A missing embedding decodes to no values: one vector per input must still be one of the
+      // same, non-zero length as the others, or the answer is the provider's failure (retried or
+      // fallen back from, never stored), not a ragged response whose `dimensions` is wrong.
+      const size = vectors[0]?.length ?? 0;
+      if (size === 0 || vectors.some((v) => v.length !== size || !v.every((x) => typeof x === "number"))) {
+        throw new ProviderError("server_error", `${kind}: the provider sent an empty, non-numeric or differently sized vector`, { httpStatus: res.status });
+      }
       const inputChars = req.inputs.reduce((n, s) => n + s.length, 0);
       return {
-        vectors: data.map((d) => decodeEmbedding(d.embedding)),
+        vectors,
         usage: body.usage ? fromWireUsage(body.usage) : { ...estimateUsage({ model: req.model, messages: [] }, 0), inputTokens: Math.ceil(inputChars / 4) },
         model: body.model ?? req.model,
       };
