@@ -134,6 +134,14 @@ describe("Answer", () => {
     expect(yes.out).toMatchObject({ answer: "25 days.", answerable: true });
   });
 
+  it("an answerable reply with a blank answer is no answer: repaired, then FailedPrecondition, never answer \"\" with OK", async () => {
+    const blank = reply({ answer: "  ", answerable: true, citations: [{ source_id: "handbook", quote: "25 days of paid leave" }] });
+    const ok = await answer([blank, reply({ answer: "25 days.", answerable: true, citations: [] })]);
+    expect([ok.out.answer, ok.out.usage.modelCalls]).toEqual(["25 days.", 2]);
+    const err = await answer([blank, blank]).catch((e: unknown) => e);
+    expect(ConnectError.from(err).code).toBe(Code.FailedPrecondition);
+  });
+
   it("rejects duplicate source ids", async () => {
     const err = await answer([], { sources: [SOURCES[1]!, SOURCES[1]!] }).catch((e: unknown) => e);
     expect((err as ConnectError).code).toBe(Code.InvalidArgument);

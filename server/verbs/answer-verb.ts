@@ -69,7 +69,11 @@ function formatSources(sources: readonly AnswerSource[]): string {
 function read(reply: string): ModelAnswer | string {
   const parsed = parseJsonReply(reply);
   if (!parsed.ok) return parsed.error;
-  return readModelAnswer(parsed.value) ?? `the reply has no "answer" string`;
+  const answer = readModelAnswer(parsed.value);
+  if (answer === undefined) return `the reply has no "answer" string`;
+  // An answer it calls answerable but leaves blank is no answer (`answer: ""` with OK, cached).
+  if (answer.answerable && answer.answer.trim() === "") return `the reply's "answer" is empty although "answerable" is true`;
+  return answer;
 }
 
 /**

@@ -62,10 +62,23 @@ function validate(validator: SchemaValidator, value: JsonValue): SchemaViolation
   }
 }
 
+/**
+ * Numbers JSON text can write but a double cannot hold (`1e400` parses to Infinity): a schema
+ * check passes them, yet `data` (a Struct) cannot carry them to a JSON caller, so they are
+ * violations like any other. Pointers as Ajv writes them.
+ */
+function unrepresentableNumbers(value: JsonValue, path = ""): SchemaViolation[] {
+  if (typeof value === "number") return Number.isFinite(value) ? [] : [{ instancePath: path, message: "must be a number a 64-bit float can hold" }];
+  if (value === null || typeof value !== "object") return [];
+  const entries: [string, JsonValue][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
+  return entries.flatMap(([k, v]) => unrepresentableNumbers(v, `${path}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`));
+}
+
 function check(validator: SchemaValidator, reply: string): Checked {
   const parsed = parseJsonReply(reply);
   if (!parsed.ok) return { ok: false, problems: [parsed.error] };
   const violations: SchemaViolation[] = isJsonObject(parsed.value) ? [] : [{ instancePath: "", message: "must be a JSON object" }];
+  violations.push(...unrepresentableNumbers(parsed.value));
   violations.push(...validate(validator, parsed.value));
   if (violations.length === 0 && isJsonObject(parsed.value)) return { ok: true, data: parsed.value, json: parsed.json };
   return { ok: false, problems: [formatViolations(violations)] };

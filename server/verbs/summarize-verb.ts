@@ -92,7 +92,8 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
       const prompt = render(text, requirements);
       const result = await meter.chat(
         deps.pipeline.chat({
-          meta: callMetaFor(ctx, "summarize", template, prompt.userContentMessages),
+          // A reply that is no summary fails the RPC; it is not stored, so a repeat asks the model again.
+          meta: { ...callMetaFor(ctx, "summarize", template, prompt.userContentMessages), acceptsAnswer: (r) => r.text.trim() !== "" },
           request: verbRequest(ctx, prompt.messages, { maxOutputTokens: outputTokens }),
         }),
       );

@@ -4,7 +4,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { moneyClients } from "../support/money.js";
+import { createAppKey, moneyClients } from "../support/money.js";
 import { useDispatchRig } from "./dispatch-rig.js";
 
 const ROUTES = `
@@ -89,5 +89,42 @@ describe("Summarize: a model that gave no summary is not a successful, empty one
     rig.fake.reset();
     rig.fake.script({ reply: { text: "  \n" } });
     expect(await codeOf(rig.app.verbs.summarize({ options: { route: "plain" }, text: "Some text." }))).toBe("FailedPrecondition");
+  });
+});
+
+describe("Summarize: a reply that gave no summary is not served again from the cache", () => {
+  it("a repeat of a Summarize whose model replied with nothing asks the provider again", async () => {
+    const admin = moneyClients(rig.gw.url, rig.gw.adminKey);
+    await admin.routes.createRoute({ routeId: "cached-summarize", route: { targets: [{ provider: "openai", model: "gpt-cached-sum", credential: "credentials/openai" }], cache: { ttl: { seconds: 600n } }, retry: { maxAttempts: 1 } } });
+    await rig.gw.models.resolver.refresh();
+    const req = { options: { route: "cached-summarize" }, text: "The meeting moved to Tuesday." };
+
+    rig.fake.reset();
+    rig.fake.script({ reply: { text: "  \n" } });
+    expect(await codeOf(rig.app.verbs.summarize(req))).toBe("FailedPrecondition");
+    expect(rig.fake.requests()).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 50)); // the cache writes are queued just after the answer
+
+    // The caller retries; the model would now answer.
+    rig.fake.script({ reply: { text: "The meeting is on Tuesday." } });
+    const retry = await codeOf(rig.app.verbs.summarize(req));
+    expect([retry, rig.fake.requests().length]).toEqual(["OK", 2]);
+  });
+});
+
+describe("Extract: a number JSON text can write but a response cannot carry", () => {
+  it("a reply with a number beyond a double (1e400) is repaired, not answered Internal to a JSON caller", async () => {
+    const key = await createAppKey(moneyClients(rig.gw.url, rig.gw.adminKey), "acme", "json-caller");
+    rig.fake.reset();
+    rig.fake.script({ reply: { text: '{"total": 1e400}' } }, { reply: { text: '{"total": 1}' } });
+    const res = await fetch(`${rig.gw.url}/switchboard.v1.CapabilityService/Extract`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key.secret}` },
+      body: JSON.stringify({ options: { route: "plain" }, text: "Total: 1e400", jsonSchema: { type: "object", properties: { total: { type: "number" } }, required: ["total"] } }),
+    });
+    const body = (await res.json()) as { data?: unknown; repaired?: boolean; code?: string };
+    // Observed without a fix: 500 {"code":"internal"} — the Infinity the reply parsed to passed the
+    // schema, was billed and cached, and then could not be written as the response's Struct.
+    expect([res.status, body.data, body.repaired]).toEqual([200, { total: 1 }, true]);
   });
 });
