@@ -4,6 +4,7 @@ import { answerAttempts, type AttemptRecord } from "../dispatch/attempt-record.j
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
+import type { RateStanding } from "../limits/rate-standing.js";
 import { rateLimitExceededError } from "../limits/rate-limit-error.js";
 import type { RateLimiter, RateLimitRule, RateTicket } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
@@ -119,7 +120,8 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     return dims === "none" ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dims, projections);
   };
 
-  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> => {
+  /** Checks the call; its ticket and standing, not yet reported on the call (see {@link taken}). */
+  const check = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules: RateLimitRule[]): Promise<Admission | undefined> => {
     const caller = meta.caller;
     if (caller === undefined || rules.length === 0) return undefined;
     const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? deps.routes?.resolve(meta.route, caller.orgId)?.defaultMaxOutputTokens ?? defaultMax);
@@ -127,8 +129,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     return deps.limiter.check({ tenant: caller.orgId, rules, tokensEstimate: estimateInputTokens(request) + output, standing: meta.rateStanding !== undefined }).then(
       (outcome) => {
         if (!outcome.allowed) throw rateLimitExceededError(outcome.refusal);
-        if (meta.rateStanding !== undefined && outcome.standing !== undefined) Object.assign(meta.rateStanding, outcome.standing);
-        return outcome.ticket;
+        return { ticket: outcome.ticket, standing: outcome.standing };
       },
       (err: unknown) => {
         deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit check failed; refusing the call");
@@ -136,6 +137,17 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       },
     );
   };
+  /**
+   * The ticket of a check this stage acts on, its standing now reported on the call
+   * (`CallMeta.rateStanding`). Only here: a check started ahead whose call a cache hit answered
+   * on the way was given back, and a hit uses no tokens, so it reports no tokens standing.
+   */
+  const taken = (meta: CallMeta, admission: Admission | undefined): RateTicket | undefined => {
+    if (admission?.standing !== undefined && meta.rateStanding !== undefined) Object.assign(meta.rateStanding, admission.standing);
+    return admission?.ticket;
+  };
+  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> =>
+    check(meta, request, rules).then((admission) => taken(meta, admission));
 
   /**
    * Counts what the attempts used beyond the estimate; off the caller's path. A semantic lookup's
@@ -152,19 +164,21 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   };
 
   /** Checks started further out (`early`); a ticket never taken has its tokens given back. */
-  const ahead = createAhead<RateTicket | undefined, RateLimitRule[]>({
+  const ahead = createAhead<Admission | undefined, RateLimitRule[]>({
     plan(meta) {
       const rules = rulesOf(meta);
       return rules.length > 0 ? rules : undefined;
     },
-    begin: (meta, request, _hedged, rules) => admit(meta, request, rules),
-    giveBack(ticket, meta) {
-      if (ticket === undefined) return;
-      deps.limiter.refundTokens(ticket).catch((err: unknown) => {
+    begin: (meta, request, _hedged, rules) => check(meta, request, rules),
+    giveBack(admission, meta) {
+      if (admission === undefined) return;
+      deps.limiter.refundTokens(admission.ticket).catch((err: unknown) => {
         deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit token refund failed");
       });
     },
   });
+  /** The check started ahead for the call, taken (undefined when none was). */
+  const takeAhead = (meta: CallMeta): Promise<RateTicket | undefined> | undefined => ahead.take(meta)?.then((admission) => taken(meta, admission));
 
   // Promise chains rather than `async` functions: no suspended frame per call in flight (`after-call.ts`).
   const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends FailedCallAccounting>(
@@ -173,7 +187,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
   ): Promise<R> =>
     callSafely(() => {
       const { meta } = call;
-      let admitted = ahead.take(meta);
+      let admitted = takeAhead(meta);
       if (admitted === undefined) {
         const rules = rulesOf(meta);
         if (overlap && rules.length === 0) return run(call);
@@ -213,7 +227,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       async function* checkFirst(): AsyncGenerator<ModelChunk> {
         let ticket: RateTicket | undefined;
         try {
-          ticket = await (ahead.take(call.meta) ?? admit(call.meta, call.request, rules));
+          ticket = await (takeAhead(call.meta) ?? admit(call.meta, call.request, rules));
         } catch (err) {
           resolve(UNSENT_STREAM_RESULT);
           throw err;
@@ -228,7 +242,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
         }
       }
       async function* checkAlongside(): AsyncGenerator<ModelChunk> {
-        const admitted = ahead.take(call.meta) ?? admit(call.meta, call.request, rules);
+        const admitted = takeAhead(call.meta) ?? admit(call.meta, call.request, rules);
         const inner = next.chatStream(gated(call, admitted));
         try {
           yield* inner.chunks;
@@ -282,6 +296,12 @@ export function createSplitRateLimitStages(deps: RateLimitStageDeps, opts: Split
     }),
     tokens: createRateLimitStage(deps, { ...common, dimensions: "tokens", waitAt: "dispatch", dimensionsOf: (meta) => (both.has(meta) ? "none" : "tokens") }),
   };
+}
+
+/** An admitted check: its ticket, and where the call stands (when the call asked, `CallMeta.rateStanding`). */
+interface Admission {
+  ticket: RateTicket;
+  standing?: RateStanding | undefined;
 }
 
 /** The check's outcome without throwing: its ticket, or the refusal it rejected with. */

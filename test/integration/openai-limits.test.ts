@@ -131,4 +131,38 @@ describe("limits on both surfaces", () => {
     expect([refused.headers?.get("x-ratelimit-limit-requests"), refused.headers?.get("x-ratelimit-remaining-requests")]).toEqual(["12", "0"]);
     expect(refused.headers?.get("x-ratelimit-reset-requests")).toMatch(reset);
   });
+
+  it("a cache hit reports no x-ratelimit-*-tokens, even when its tokens were checked ahead of the cache read and given back", async () => {
+    await admin.routes.createRoute({
+      routeId: "paid-cached",
+      route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], cache: { ttl: { seconds: 60n } }, retry: { maxAttempts: 1 } },
+    });
+    await gw.models.resolver.refresh();
+    const key = await createAppKey(admin, "hit-metered");
+    await admin.budgets.createRateLimit({ parent: "orgs/hit-metered", rateLimitId: "key", rateLimit: { target: key.name, requestsPerMinute: 10n, tokensPerMinute: 50_000n } });
+    await gw.money.catalog.refresh();
+    const sdk = sdkFor(key.secret);
+    fake.reset();
+    const ask = () => sdk.chat.completions.create({ model: "paid-cached", messages: user("what is the refund window?"), max_tokens: 100 }).withResponse();
+
+    const miss = await ask();
+    expect(miss.response.headers.get("x-switchboard-cache")).toBe("miss");
+    expect(miss.response.headers.get("x-ratelimit-limit-tokens")).toBe("50000");
+    // A route seen missing is one whose next call has its tokens checked ahead, with the cache read.
+    const hit = await ask();
+    expect(hit.response.headers.get("x-switchboard-cache")).toBe("hit_exact");
+    expect(hit.response.headers.get("x-ratelimit-remaining-requests")).toBe("8");
+    const tokenHeaders = [...hit.response.headers.keys()].filter((n) => n.startsWith("x-ratelimit") && n.endsWith("-tokens"));
+    expect(tokenHeaders).toEqual([]);
+
+    const streamed = await sdk.chat.completions.create({ model: "paid-cached", messages: user("what is the refund window?"), max_tokens: 100, stream: true }).withResponse();
+    for await (const _ of streamed.data) void _;
+    expect(streamed.response.headers.get("x-ratelimit-remaining-requests")).toBe("7");
+    expect([...streamed.response.headers.keys()].filter((n) => n.startsWith("x-ratelimit") && n.endsWith("-tokens"))).toEqual([]);
+    // A miss still reports the tokens its check ahead counted, streamed or not.
+    const streamedMiss = await sdk.chat.completions.create({ model: "paid-cached", messages: user("and the shipping time?"), max_tokens: 100, stream: true }).withResponse();
+    for await (const _ of streamedMiss.data) void _;
+    expect(streamedMiss.response.headers.get("x-ratelimit-limit-tokens")).toBe("50000");
+    expect(fake.requests()).toHaveLength(2);
+  });
 });
