@@ -9,9 +9,15 @@ export type CacheEntry =
 interface EntryMeta {
   /** Epoch ms when it was stored (a request's max-age compares against it). */
   storedAt: number;
-  /** Provider kind and model that answered. */
+  /** Provider kind and model that answered (the model as the provider named it: what a hit reports). */
   provider: string;
   model: string;
+  /**
+   * The route target's model that answered, as the route spells it (`gpt-4o-mini` where the
+   * provider named `gpt-4o-mini-2024-07-18`): what a key's `allowed_models` is compared with.
+   * Absent in entries stored before it was kept: `model` stands in.
+   */
+  target?: string;
   /** What the answer cost when it was made (micro-USD): what each hit saves. */
   costMicrosUsd: bigint;
 }
@@ -56,7 +62,7 @@ export function decodeEntry(bytes: Uint8Array): CacheEntry | undefined {
   } catch {
     return undefined;
   }
-  const meta = { storedAt: r.storedAt, provider: r.provider, model: r.model, costMicrosUsd: cost };
+  const meta = { storedAt: r.storedAt, provider: r.provider, model: r.model, ...(typeof r.target === "string" ? { target: r.target } : {}), costMicrosUsd: cost };
   return r.kind === "chat"
     ? { kind: "chat", response: r.response as ModelResponse, ...meta }
     : { kind: "embed", response: r.response as EmbedResponse, ...meta };

@@ -229,6 +229,28 @@ describe("cache stage (exact)", () => {
     expect(inner.calls).toHaveLength(1);
   });
 
+  it("serves a key limited to the route's model the answers of that target, though the provider named a dated snapshot", async () => {
+    // As dispatch reports a unary answer: the provider's own model name (OpenAI answers
+    // `gpt-4o-mini` with `gpt-4o-mini-2024-07-18`), while the attempt names the route's target.
+    const scripted = createScriptedPipeline([
+      { ...answer("Paris"), model: "m" },
+      { ...answer("Paris"), model: "m" },
+    ]);
+    const snapshot = (r: Awaited<ReturnType<ModelPipeline["chat"]>>) => ({ ...r, model: "m-2024-07-18", response: { ...r.response, model: "m-2024-07-18" } });
+    const state = createMemoryState();
+    const stage = createCacheStage({ cache: createResponseCache({ state }), semantic: createSemanticCache({ state }), stats: createCacheStats({ state }), routes: routes() });
+    const pipeline = behindAFrontDoor(stage({ ...scripted, chat: (c) => scripted.chat(c).then(snapshot) }));
+    const limited = { allowedModels: ["m"] };
+    expect((await pipeline.chat(call("capital of France?", limited))).cacheStatus).toBe("miss");
+    const again = await pipeline.chat(call("capital of France?", limited));
+    expect(again.cacheStatus).toBe("hit_exact");
+    expect(again.model).toBe("m-2024-07-18");
+    expect(scripted.calls).toHaveLength(1);
+    // A key that may not reach the target still gets no answer it produced.
+    expect((await pipeline.chat(call("capital of France?", { allowedModels: ["m-2024-07-18"] }))).cacheStatus).toBe("miss");
+    expect(scripted.calls).toHaveLength(2);
+  });
+
   it("fails open when the state backend fails: bypass, and no wait during the cooldown", async () => {
     const broken: StateBackend = {
       ...createMemoryState(),

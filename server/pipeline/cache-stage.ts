@@ -1,5 +1,6 @@
 import { callSafely } from "../after-call.js";
 import { mayReachModel } from "../auth/allowed-models.js";
+import { answerAttempts } from "../dispatch/attempt-record.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
 import { STORABLE_FINISHES, type CacheEntry } from "../cache/cache-entry.js";
 import { entryKey } from "../cache/cache-layout.js";
@@ -40,6 +41,15 @@ export interface CacheStageDeps {
    * checked — blocked or redacted — for this caller. Absent: hits are served as stored.
    */
   screen?: Stage;
+}
+
+/**
+ * The route target's model that answered (its winning attempt's, as the route spells it), for the
+ * entry's `target`; the result's model when no attempt says. The result's own `model` is the
+ * provider's name for it (a dated snapshot), which a key's `allowed_models` never lists.
+ */
+function targetModelOf(result: Pick<ModelStreamResult, "model" | "attempts">): string {
+  return answerAttempts(result.attempts).findLast((a) => a.outcome === "success")?.model ?? result.model;
 }
 
 /** The call's plan, with the exact lookup started for its key ahead of this stage, if one was. */
@@ -120,7 +130,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
    * answer another key's call got from a model this key may not reach (its allowed_models) is a
    * miss for it, as if not stored (the live call then only goes to targets it may reach).
    */
-  const reachable = (entry: CacheEntry, meta: CallMeta): boolean => mayReachModel(meta.allowedModels, entry.model);
+  const reachable = (entry: CacheEntry, meta: CallMeta): boolean => mayReachModel(meta.allowedModels, entry.target ?? entry.model);
 
   /** The semantic query of a chat call on a semantic route (none: exact only), with what its embedding was billed. */
   const semanticQueryOf = async (plan: Plan, call: ModelCall, next: ModelPipeline): Promise<SemanticProbe> => {
@@ -241,7 +251,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
             record(plan, call.meta, found.status);
             // The entry keeps the answer's own cost (what a later hit saves), not the lookup's.
             if (found.status === "miss" && STORABLE_FINISHES.has(result.response.finishReason) && call.meta.acceptsAnswer?.(result.response) !== false) {
-              storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, found.semantic);
+              storeBehind(plan, call.meta, { kind: "chat", response: result.response, storedAt: now(), provider: result.provider, model: result.model, target: targetModelOf(result), costMicrosUsd: result.costMicrosUsd }, found.semantic);
             }
             return withLookupBilling({ ...result, cacheStatus: found.status }, found.lookup);
           }, failed);
@@ -266,7 +276,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         const response = assembled.response();
         if (keep === undefined || response === undefined || !STORABLE_FINISHES.has(response.finishReason) || call.meta.acceptsAnswer?.(response) === false) return;
         const r = await inner.result();
-        const entry: CacheEntry = { kind: "chat", response, storedAt: now(), provider: r.provider, model: r.model || response.model, costMicrosUsd: r.costMicrosUsd };
+        const entry: CacheEntry = { kind: "chat", response, storedAt: now(), provider: r.provider, model: r.model || response.model, target: targetModelOf(r), costMicrosUsd: r.costMicrosUsd };
         storeBehind(keep.plan, call.meta, entry, keep.semantic);
       };
       if (plan === undefined || call.meta.cache.mode === "bypass") {
@@ -312,7 +322,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
       const result = await next.embed(call);
       record(plan, call.meta, status);
       if (status === "miss") {
-        storeBehind(plan, call.meta, { kind: "embed", response: result.response, storedAt: now(), provider: result.provider, model: result.model, costMicrosUsd: result.costMicrosUsd }, undefined);
+        storeBehind(plan, call.meta, { kind: "embed", response: result.response, storedAt: now(), provider: result.provider, model: result.model, target: targetModelOf(result), costMicrosUsd: result.costMicrosUsd }, undefined);
       }
       return { ...result, cacheStatus: status };
     },
