@@ -8,6 +8,7 @@ import { bootstrapAdminKey, BOOTSTRAP_KEY_NAME, type BootstrapResult } from "./a
 import { resolveEmbeddedPepper } from "./auth/pepper.js";
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type Config } from "./config/config.js";
+import { baseUrlsFromEnv, credentialsFromEnv } from "./config/provider-env.js";
 import { listen } from "./http/listener.js";
 import { createLogger } from "./observability/logger.js";
 import { createRequestLogWriter } from "./observability/request-log-writer.js";
@@ -291,31 +292,4 @@ function defaultLedgerDir(dataDir: string): string {
   const folder = resolve(dataDir);
   const name = basename(folder);
   return join(dirname(folder), name === "pglite" ? "ledger" : `${name}-ledger`);
-}
-
-/**
- * Provider keys from the environment: `SWITCHBOARD_CREDENTIAL_OPENAI` is the credential
- * `credentials/openai` (underscores become dashes), the name a route target refers to.
- */
-function credentialsFromEnv(env: NodeJS.ProcessEnv): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const [name, value] of Object.entries(env)) {
-    const match = /^SWITCHBOARD_CREDENTIAL_([A-Z0-9_]+)$/.exec(name);
-    if (match && value) out.set(`credentials/${match[1]!.toLowerCase().replace(/_/g, "-")}`, value);
-  }
-  return out;
-}
-
-/**
- * Provider endpoints from the environment: `SWITCHBOARD_BASE_URL_OPENAI=http://vllm:8000/v1`
- * points the kind `openai` elsewhere (a proxy, a self-hosted server, a benchmark's fake);
- * underscores in the kind become dashes.
- */
-function baseUrlsFromEnv(env: NodeJS.ProcessEnv): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(env)) {
-    const match = /^SWITCHBOARD_BASE_URL_([A-Z0-9_]+)$/.exec(name);
-    if (match && value) out[match[1]!.toLowerCase().replace(/_/g, "-")] = value;
-  }
-  return out;
 }

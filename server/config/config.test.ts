@@ -7,6 +7,7 @@ import { ConfigError } from "./config-error.js";
 import { issuesOf } from "./config-issues.testing.js";
 import { generateSecret } from "../auth/key-format.js";
 import { defaultConfig, loadConfig } from "./config.js";
+import { baseUrlsFromEnv, credentialsFromEnv } from "./provider-env.js";
 
 function writeYaml(text: string): string {
   const dir = mkdtempSync(join(tmpdir(), "sb-config-"));
@@ -28,6 +29,14 @@ describe("loadConfig", () => {
     expect(config.server.host).toBe("0.0.0.0");
     expect(config.log.level).toBe("debug");
     expect(config.redis.url).toBe("redis://127.0.0.1:6390");
+  });
+
+  it("still reports a file section that is not a mapping when the environment sets a key of it", () => {
+    const file = writeYaml("server: 5\nlog: [1]\n");
+    expect(issuesOf(() => loadConfig({ file, env: { SWITCHBOARD_PORT: "9000", SWITCHBOARD_LOG_LEVEL: "debug" } }))).toEqual([
+      "server: must be a mapping",
+      "log: must be a mapping",
+    ]);
   });
 
   it("ignores empty environment values", () => {
@@ -167,5 +176,52 @@ describe("heap growth", () => {
     expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_HEAP_GROWTH_PERCENT: "400" } }))).toEqual([
       'server.heapGrowthPercent: must be an integer from 0 to 300, got "400" (from SWITCHBOARD_HEAP_GROWTH_PERCENT)',
     ]);
+  });
+});
+
+// README "Environment variables": `SWITCHBOARD_BASE_URL_<KIND>` points a provider kind elsewhere and
+// `SWITCHBOARD_CREDENTIAL_<ID>` is credential `credentials/<id>`. A variable the gateway would not
+// use (a misspelt kind, a lower-case name) is a start-up error, not silently ignored: calls would
+// go to the vendor's public endpoint instead of the proxy meant, or run on the sandbox.
+describe("provider endpoints and credentials from the environment", () => {
+  it("refuses a base URL of an unknown kind, or one that is not an http(s) URL, naming the variable", () => {
+    const issues = issuesOf(() =>
+      loadConfig({
+        env: {
+          SWITCHBOARD_BASE_URL_OPNEAI: "http://proxy:8080/v1",
+          SWITCHBOARD_BASE_URL_OPENAI: "localhost:8000/v1",
+          SWITCHBOARD_BASE_URL_vllm: "http://vllm:8000/v1",
+          SWITCHBOARD_BASE_URL_SANDBOX: "http://127.0.0.1:1/v1",
+        },
+      }),
+    );
+    expect(issues).toEqual([
+      expect.stringMatching(/^SWITCHBOARD_BASE_URL_OPNEAI: unknown provider kind "opneai" \(did you mean "openai"\?\); known: openai, anthropic, /),
+      "SWITCHBOARD_BASE_URL_OPENAI: must be a URL starting with http:// or https://, got a value that is not a valid URL",
+      expect.stringMatching(/^SWITCHBOARD_BASE_URL_vllm: the kind must be written in upper case \(SWITCHBOARD_BASE_URL_VLLM\)/),
+      expect.stringMatching(/^SWITCHBOARD_BASE_URL_SANDBOX: the sandbox runs inside the gateway/),
+    ]);
+  });
+
+  it("refuses a credential variable whose name is no credential id, without echoing its value", () => {
+    const issues = issuesOf(() => loadConfig({ env: { SWITCHBOARD_CREDENTIAL_openai: "sk-hunter2", SWITCHBOARD_CREDENTIAL__X: "sk-hunter2" } }));
+    expect(issues).toEqual([
+      expect.stringMatching(/^SWITCHBOARD_CREDENTIAL_openai: .*upper case.*\(SWITCHBOARD_CREDENTIAL_OPENAI\)/),
+      expect.stringMatching(/^SWITCHBOARD_CREDENTIAL__X: "-x" is not a credential id/),
+    ]);
+    expect(issues.join("\n")).not.toContain("hunter2");
+  });
+
+  it("accepts known kinds, http(s) URLs and usable credential names, and ignores empty values", () => {
+    const env = {
+      SWITCHBOARD_BASE_URL_OPENAI: "http://vllm:8000/v1",
+      SWITCHBOARD_BASE_URL_ANTHROPIC: "https://proxy.example",
+      SWITCHBOARD_CREDENTIAL_OPENAI_EU: "sk-1",
+      SWITCHBOARD_BASE_URL_OPNEAI: "",
+      SWITCHBOARD_CREDENTIAL_lower: "",
+    };
+    expect(loadConfig({ env })).toEqual(defaultConfig());
+    expect(baseUrlsFromEnv(env)).toEqual({ openai: "http://vllm:8000/v1", anthropic: "https://proxy.example" });
+    expect(credentialsFromEnv(env)).toEqual(new Map([["credentials/openai-eu", "sk-1"]]));
   });
 });

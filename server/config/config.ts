@@ -4,6 +4,7 @@ import { ConfigError, type ConfigIssue } from "./config-error.js";
 import { closestName } from "./closest-name.js";
 import { HOLD_LEASE_DEFAULTS, holdLeaseIssues, type HoldLeaseTimings } from "./hold-lease-config.js";
 import { parseConfigRoutes, type ConfigRoutes } from "./route-config.js";
+import { providerEnvIssues } from "./provider-env.js";
 import { parseSecret } from "../auth/key-format.js";
 import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
 import { parseMasterKey } from "../vault/master-key.js";
@@ -302,6 +303,8 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   issues.push(...vaultIssues(config, issues));
   issues.push(...holdLeaseIssues(config.budgets, issues));
+  // SWITCHBOARD_CREDENTIAL_<ID> and SWITCHBOARD_BASE_URL_<KIND>: read by name pattern, not a path.
+  issues.push(...providerEnvIssues(sources.env ?? {}));
   if (issues.length > 0) throw new ConfigError(issues);
   return config;
 }
@@ -334,6 +337,9 @@ interface FromEnv {
 function setPath(target: Record<string, unknown>, path: string, value: string, env: string): void {
   const [section, key] = path.split(".") as [string, string];
   const existing = target[section];
+  // A file's section that is no mapping (`server: 5`) stays as written, to be reported: replacing
+  // it with the variable's one key dropped the file's mistake without a word.
+  if (existing !== undefined && existing !== null && !isRecord(existing)) return;
   const sectionObj = isRecord(existing) ? existing : {};
   sectionObj[key] = { value, env } satisfies FromEnv;
   target[section] = sectionObj;
