@@ -5,6 +5,7 @@ import { AuditEventSchema, AuditOutcome, AuditService, type AuditEvent } from ".
 import type { AuditLog } from "../audit/audit-log.js";
 import { verifyCheckpoints } from "../audit/checkpoint.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import { isPlatformAdmin } from "../auth/principal.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuditEvent as StoredEvent, AuditFilter, AuditOutcomeName } from "../store/audit-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
@@ -34,7 +35,9 @@ const OUTCOME_NAMES: Record<AuditOutcomeName, AuditOutcome> = {
 
 /**
  * `switchboard.v1.AuditService`. `ListAuditEvents` with `parent: orgs/{org}` returns the events
- * about that org's resources and those made by its keys; an empty parent (every event,
+ * about that org's resources and those made by its keys (for a caller below the platform, of the
+ * latter only the refused and failed ones about anything else: a platform-admin key's changes to
+ * another org are that org's); an empty parent (every event,
  * unauthenticated attempts included) and `VerifyAuditChain` (the chain spans every org) need
  * `SCOPE_PLATFORM_ADMIN`. Another org is `NotFound`, as everywhere. `VerifyAuditChain` with
  * `checkpoints` also checks the chain against heads exported earlier (`checkpoint-exporter.ts`),
@@ -51,6 +54,9 @@ export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof A
         const org = await deps.tenants.getOrg(parseOrgName(req.parent, "parent"), orgScopeOf(caller));
         if (org === undefined) throw new ConnectError(`${req.parent} not found`, Code.NotFound);
         filter.orgId = org.id;
+        // A platform-admin key's changes to other orgs are theirs: below the platform, an org sees
+        // its keys' doings elsewhere only as refusals and failures (their own requests).
+        if (!isPlatformAdmin(caller)) filter.elsewhereUnsuccessfulOnly = true;
       }
       if (req.actor !== "") filter.actor = req.actor;
       if (req.action !== "") filter.action = req.action;

@@ -55,6 +55,13 @@ export interface AppendInput extends AuditDraft {
 export interface AuditFilter {
   /** Events about this org's resources or made by its keys. */
   orgId?: string;
+  /**
+   * With `orgId`: of the events its keys made about anything outside it (another org's resources,
+   * global ones), only those that did not succeed — a key's refused or failed attempts, which carry
+   * nothing but its own request. A success there is a platform-admin key's change, whose `before`
+   * and `after` are the other org's (or the platform's) data.
+   */
+  elsewhereUnsuccessfulOnly?: boolean;
   actor?: string;
   action?: string;
   resourcePrefix?: string;
@@ -99,7 +106,16 @@ export function createAuditStore(db: Kysely<Database>): AuditStore {
       const rows = await db
         .selectFrom("audit_events")
         .selectAll()
-        .$if(filter.orgId !== undefined, (qb) => qb.where((eb) => eb.or([eb("org_id", "=", filter.orgId!), eb("actor_org_id", "=", filter.orgId!)])))
+        .$if(filter.orgId !== undefined, (qb) =>
+          qb.where((eb) =>
+            eb.or([
+              eb("org_id", "=", filter.orgId!),
+              filter.elsewhereUnsuccessfulOnly === true
+                ? eb.and([eb("actor_org_id", "=", filter.orgId!), eb("outcome", "<>", "success")])
+                : eb("actor_org_id", "=", filter.orgId!),
+            ]),
+          ),
+        )
         .$if(filter.actor !== undefined, (qb) => qb.where("actor", "=", filter.actor!))
         .$if(filter.action !== undefined, (qb) => qb.where("action", "=", filter.action!))
         .$if(filter.resourcePrefix !== undefined, (qb) => qb.where("resource", "like", `${escapeLike(filter.resourcePrefix!)}%`))
