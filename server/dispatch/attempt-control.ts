@@ -42,6 +42,8 @@ export interface AttemptControl {
   abort(cause: AbortCause): void;
   /** The error to decide and record with: ours when dispatch aborted the attempt, else `thrown`. */
   errorFor(thrown: unknown): unknown;
+  /** Why dispatch aborted the attempt, or undefined while it has not. */
+  abortCause(): AbortCause | undefined;
   succeed(usage: TokenUsage, timeToFirstTokenMs?: number): void;
   /** Ends the attempt as failed and returns the retry decision for it. */
   fail(err: unknown, facts: FailureFacts): FailureDecision;
@@ -77,6 +79,10 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
       const reason: unknown = controller.signal.reason;
       if (controller.signal.aborted && isAbortCause(reason)) return abortError(reason);
       return thrown;
+    },
+    abortCause() {
+      const reason: unknown = controller.signal.reason;
+      return controller.signal.aborted && isAbortCause(reason) ? reason : undefined;
     },
     succeed(usage, timeToFirstTokenMs) {
       if (!end()) return;

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { emptyUsage, type ModelChunk } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { streamCutOf } from "./stream-cut.js";
 import { chatRequest, dispatcherOver, drain, route, within } from "./testing/harness.js";
 import { createScriptedProvider, fail, textStream, type ScriptedProvider, type StreamEvent } from "./testing/scripted-provider.js";
 
@@ -121,6 +122,35 @@ describe("P13: stream liveness timeouts", () => {
     expect(text(items)).toBe("Hel");
     expect(asConnect(error).code).toBe(Code.DeadlineExceeded);
     expect(b.calls).toHaveLength(0);
+    // The gateway cut it (ChatStream: `truncated`, reason IDLE_TIMEOUT), not the provider.
+    expect(streamCutOf(error)).toBe("idle_timeout");
+    expect(asConnect(error).rawMessage).toBe('route "test": the gateway cut the stream from a/ma after it started: the target\'s stream was idle for 50 ms');
+  });
+
+  it("marks a stream the route's timeout cuts after content as cut at the deadline, though the caller's is far", async () => {
+    const events: StreamEvent[] = [{ chunk: { type: "start", model: "ma" } }, { chunk: { type: "text", text: "Hel" } }, { hang: true }];
+    const a = createScriptedProvider({ kind: "a", script: [{ type: "stream", events }] });
+    const b = createScriptedProvider({ kind: "b", script: [textStream(["never"])] });
+    const d = dispatcherOver([a, b]);
+    const s = d.chatStream(twoTargets({ idleTimeoutMs: 5_000 }, { timeoutMs: 80 }), chatRequest(), within(60_000));
+    const { items, error } = await drain(s.chunks);
+    expect(text(items)).toBe("Hel");
+    expect(asConnect(error).code).toBe(Code.DeadlineExceeded);
+    expect(streamCutOf(error)).toBe("deadline");
+    // The target did answer: not "before a target answered".
+    expect(asConnect(error).rawMessage).toBe('route "test": the gateway cut the stream from a/ma after it started: the request deadline passed');
+    expect(b.calls).toHaveLength(0);
+    expect(s.attempts().map((x) => x.outcome)).toEqual(["timeout"]);
+  });
+
+  it("does not mark a stall before the first content: it falls back as before", async () => {
+    const stall: StreamEvent[] = [{ chunk: { type: "start", model: "ma" } }, { hang: true }];
+    const a = createScriptedProvider({ kind: "a", script: [{ type: "stream", events: stall }] });
+    const d = dispatcherOver([a]);
+    const { items, error } = await drain(d.chatStream(route([{ provider: "a", model: "ma", idleTimeoutMs: 40, firstTokenTimeoutMs: 5_000 }], { retry: { maxAttempts: 1 } }), chatRequest(), within(5_000)).chunks);
+    expect(items).toEqual([]);
+    expect(asConnect(error).code).toBe(Code.DeadlineExceeded);
+    expect(streamCutOf(error)).toBeUndefined();
   });
 });
 

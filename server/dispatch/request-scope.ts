@@ -4,6 +4,7 @@ import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { abortError, type AbortCause } from "./abort-cause.js";
+import { markStreamCut, streamCutFor } from "./stream-cut.js";
 import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver, type AttemptRecord } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
 import { targetsThatFit } from "./context-window.js";
@@ -131,8 +132,12 @@ export interface RequestScope extends PreparedRequest {
    * would otherwise have started (`stop` is `deadline`) or has passed; else the last failure's.
    */
   failure(stop: StopReason, lastError: unknown): ConnectError;
-  /** The `ConnectError` for a stream that failed after content reached the caller. */
-  committedFailure(err: unknown, candidate: Candidate): ConnectError;
+  /**
+   * The `ConnectError` for a stream that failed after content reached the caller. When dispatch
+   * aborted it for `cause` and that is the gateway cutting the stream (`streamCutFor`: the idle
+   * timer, the deadline), the error says so and is marked with the cut (`streamCutOf`).
+   */
+  committedFailure(err: unknown, candidate: Candidate, cause?: AbortCause): ConnectError;
   dispose(): void;
 }
 
@@ -239,9 +244,11 @@ class OpenScope implements RequestScope {
     return this.build(err, `route "${this.route.alias}": no target answered after ${n} attempt(s)${budget}: ${why}`);
   }
 
-  committedFailure(err: unknown, candidate: Candidate): ConnectError {
-    const why = err instanceof ProviderError ? err.message : "internal error";
+  committedFailure(err: unknown, candidate: Candidate, cause?: AbortCause): ConnectError {
     const where = `${candidate.target.provider}/${candidate.target.model}`;
+    const cut = cause === undefined ? undefined : streamCutFor(cause);
+    if (cut !== undefined) return markStreamCut(this.build(err, `route "${this.route.alias}": the gateway cut the stream from ${where} after it started: ${cut.why}`), cut.cut);
+    const why = err instanceof ProviderError ? err.message : "internal error";
     return this.build(err, `route "${this.route.alias}": the stream from ${where} failed after it started: ${why}`);
   }
 

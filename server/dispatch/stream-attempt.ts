@@ -1,13 +1,16 @@
 import type { ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
-import { abortError } from "./abort-cause.js";
+import { abortError, type AbortCause } from "./abort-cause.js";
 import { apiKeyFor, openAttempt, raceAbort, type AttemptControl, type FailureFacts } from "./attempt-control.js";
 import type { Slot } from "./attempt-plan.js";
 import type { RequestScope } from "./request-scope.js";
 import type { FailureDecision } from "./retryable.js";
 
-/** How a streamed attempt ended, once its generator returns. */
-export type StreamAttemptResult = { ok: true } | { ok: false; err: unknown; decision: FailureDecision };
+/**
+ * How a streamed attempt ended, once its generator returns; `cause` when dispatch aborted it (a
+ * timer, the deadline), which for a committed stream tells a cut from a provider failure.
+ */
+export type StreamAttemptResult = { ok: true } | { ok: false; err: unknown; decision: FailureDecision; cause?: AbortCause };
 
 const isContent = (c: ModelChunk): boolean => c.type === "text" || c.type === "tool_call";
 
@@ -128,8 +131,9 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
     return { ok: true };
   } catch (thrown) {
     const err = ctl.errorFor(thrown);
+    const cause = ctl.abortCause();
     settled = true;
-    return { ok: false, err, decision: ctl.fail(err, facts()) };
+    return { ok: false, err, decision: ctl.fail(err, facts()), ...(cause === undefined ? {} : { cause }) };
   } finally {
     if (!settled) {
       // The consumer stopped reading (return() while a chunk was handed over).

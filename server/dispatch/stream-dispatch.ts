@@ -8,7 +8,8 @@ import { streamAttempt } from "./stream-attempt.js";
  * streams to its end. Before content reached the caller, a failed attempt leaves no trace in the
  * output and the next one starts; after it, the stream ends by throwing the request's
  * `ConnectError`, never with another attempt's output spliced on and never as a clean end
- * (RELIABILITY P14). Streams are not hedged. The scope is disposed when the generator ends.
+ * (RELIABILITY P14); one the gateway cut itself (idle timer, deadline) is marked so
+ * (`stream-cut.ts`). Streams are not hedged. The scope is disposed when the generator ends.
  */
 export async function* dispatchStream(scope: RequestScope, req: ModelRequest): AsyncGenerator<ModelChunk, void> {
   const plan = createAttemptPlan(scope);
@@ -24,7 +25,7 @@ export async function* dispatchStream(scope: RequestScope, req: ModelRequest): A
       const result = yield* streamAttempt(scope, slot, req);
       if (result.ok) return;
       lastError = result.err;
-      if (scope.committed) throw scope.committedFailure(result.err, slot.candidate);
+      if (scope.committed) throw scope.committedFailure(result.err, slot.candidate, result.cause);
       const next = plan.afterFailure(slot, result.err, result.decision);
       if ("stop" in next) {
         stop = next.stop;

@@ -6,6 +6,7 @@ import {
   type BudgetExceeded,
   type GuardrailViolation,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { streamCutOf, type StreamCut } from "../dispatch/stream-cut.js";
 import { connectCodeOf } from "../errors/provider-error-to-connect.js";
 import type { CacheStatusName, ModelFinishReason, TokenUsage } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
@@ -23,8 +24,8 @@ export type ChatStreamEvent =
   | { type: "tool_call"; index: number; id?: string; name?: string; argumentsDelta: string }
   /** Terminal: the model finished. */
   | { type: "completed"; finishReason: ModelFinishReason; usage: VerbUsage }
-  /** Terminal: the gateway cut the stream (deadline, or an output guardrail). */
-  | { type: "truncated"; reason: "deadline" | "guardrail"; guardrail?: GuardrailViolation; usage: VerbUsage }
+  /** Terminal: the gateway cut the stream (deadline, idle timeout, or an output guardrail). */
+  | { type: "truncated"; reason: StreamCut | "guardrail"; guardrail?: GuardrailViolation; usage: VerbUsage }
   /** Terminal: the provider failed after content; `code` is the canonical Connect code name. */
   | { type: "upstream_error"; code: string; message: string; usage: VerbUsage }
   /** Terminal: a budget ran out while the stream ran. */
@@ -41,14 +42,17 @@ export function failureUsage(err: unknown): TokenUsage | undefined {
 }
 
 /**
- * The terminal event of a stream that failed after content reached the caller. The deadline
- * having passed means the gateway cut it (`truncated`); a budget refusal carrying its
+ * The terminal event of a stream that failed after content reached the caller. Dispatch having
+ * cut it (`streamCutOf`: its idle timer, or its deadline — the route's timeout included) is
+ * `truncated` with that reason; else the caller's deadline having passed means the gateway cut it
+ * (`truncated`, deadline: whatever failed then, the deadline is why); a budget refusal carrying its
  * `BudgetExceeded` detail is `budget_exhausted`; an output guardrail's refusal carrying its
  * `GuardrailViolation` is `truncated` (guardrail); anything else is `upstream_error` with the
  * error's canonical code and caller-safe message (an unknown throw says only "internal error").
  */
 export function failureTerminal(err: unknown, deadlinePassed: boolean, usage: VerbUsage): ChatStreamTerminal {
-  if (deadlinePassed) return { type: "truncated", reason: "deadline", usage };
+  const cut = streamCutOf(err) ?? (deadlinePassed ? "deadline" : undefined);
+  if (cut !== undefined) return { type: "truncated", reason: cut, usage };
   if (err instanceof ConnectError) {
     if (err.code === Code.ResourceExhausted) {
       const budget = err.findDetails(BudgetExceededSchema)[0];

@@ -3,6 +3,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { BudgetExceededSchema, GuardrailViolationSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import type { ModelChunk, ModelMessage } from "../providers/model.js";
+import { markStreamCut } from "../dispatch/stream-cut.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { createChatStreamVerb, type ChatStreamEvent } from "./chat-stream-verb.js";
 import { createScriptedPipeline, type ScriptedStep } from "./testing/scripted-pipeline.js";
@@ -86,6 +87,22 @@ describe("ChatStream", () => {
       { type: "stream", events: [c({ type: "text", text: "a" }), { throw: midStreamFailure(new ProviderError("timeout", "deadline")) }] },
       { deadline: 1_000, now: () => 2_000 },
     );
+    expect(events.at(-1)).toMatchObject({ type: "truncated", reason: "deadline" });
+  });
+
+  it("maps a stream dispatch cut for idleness to truncated (idle_timeout), billed as the error reports", async () => {
+    const partial = { ...usage, outputTokens: 1, estimated: true };
+    const cut = markStreamCut(midStreamFailure(new ProviderError("timeout", "the target's stream was idle for 50 ms", { usage: partial })), "idle_timeout");
+    const { events, error } = await run({ type: "stream", events: [c({ type: "text", text: "a" }), { throw: cut }] });
+    expect(error).toBeUndefined();
+    expect(events.map((e) => e.type)).toEqual(["started", "text", "truncated"]);
+    const end = events.at(-1);
+    expect(end?.type === "truncated" && [end.reason, end.usage.tokens]).toEqual(["idle_timeout", partial]);
+  });
+
+  it("maps a stream dispatch cut at its deadline (the route's timeout) to truncated (deadline) before the caller's deadline", async () => {
+    const cut = markStreamCut(midStreamFailure(new ProviderError("timeout", "the request deadline passed")), "deadline");
+    const { events } = await run({ type: "stream", events: [c({ type: "text", text: "a" }), { throw: cut }] }, { deadline: 1_000_000, now: () => 2_000 });
     expect(events.at(-1)).toMatchObject({ type: "truncated", reason: "deadline" });
   });
 

@@ -2,12 +2,14 @@
  * P12–P14 and hedging end to end (issue #4), through a real gateway over HTTP to the
  * wire-faithful OpenAI fake: a late first token falls back before any byte reached the client; a
  * stall or cut after content ends the stream with an explicit error and no text from another
- * provider; a hedged request bills both attempts exactly once; the deadline aborts the upstream
- * call (the fake sees the abort) and answers DeadlineExceeded.
+ * provider (the gateway's own cut — the idle timer, the route's timeout — is `truncated` with its
+ * reason, billed once); a hedged request bills both attempts exactly once; the deadline aborts the
+ * upstream call (the fake sees the abort) and answers DeadlineExceeded.
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import type { ChatStreamResponse } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { TruncationReason } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { AttemptOutcome } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { words } from "../../server/limits/money-harness.testing.js";
 import { chatMessage } from "../support/money.js";
@@ -34,6 +36,12 @@ routes:
   deadline:
     targets: [{ provider: openai, model: gpt-test, credential: credentials/openai }]
     retry: { maxAttempts: 1 }
+  short:
+    targets:
+      - { provider: openai, model: gpt-test, credential: credentials/openai }
+      - { provider: openai, model: gpt-test-b, credential: credentials/openai, priority: 1 }
+    retry: { maxAttempts: 1 }
+    timeout: 500ms
 `;
 
 const rig = useDispatchRig(ROUTES);
@@ -77,7 +85,10 @@ describe("P13: a late first token falls back before any byte reached the client"
 });
 
 describe("P13/P14: failures after the first byte are explicit and never spliced", () => {
-  it("ends a stream that stalls after content with an explicit error within idle + 1 s, and no fallback", async () => {
+  // The idle timer is the gateway cutting the stream, not the provider failing: the proto's
+  // StreamTruncated (reason IDLE_TIMEOUT, "the provider went silent for longer than the idle
+  // timeout"), not StreamUpstreamError — which this test asserted until the reason was wired.
+  it("ends a stream that stalls after content as truncated (IDLE_TIMEOUT) within idle + 1 s, billed once, and no fallback", async () => {
     rig.fake.reset();
     rig.fake.script(
       { reply: { toolCalls: [{ name: "lookup", argumentsJson: '{"q":"weather"}' }] }, fault: { kind: "stall_after_first_chunk" } },
@@ -85,14 +96,41 @@ describe("P13/P14: failures after the first byte are explicit and never spliced"
     );
     const { events, error, ms } = await stream("stall", "hello");
     expect(error).toBeUndefined();
-    expect(cases(events)).toEqual(["started", "toolCallDelta", "upstreamError"]);
+    expect(cases(events)).toEqual(["started", "toolCallDelta", "truncated"]);
     const tool = events[1]!;
     expect(tool.case === "toolCallDelta" && tool.value.name).toBe("lookup");
     const terminal = events[2]!;
-    expect(terminal.case === "upstreamError" && terminal.value.code).toMatch(/deadline_exceeded|unavailable/);
+    if (terminal.case !== "truncated") throw new Error("no truncated event");
+    expect(terminal.value.reason).toBe(TruncationReason.IDLE_TIMEOUT);
     expect(textOf(events)).toBe("");
     expect(modelsSeen(rig.fake)).toEqual(["gpt-test"]);
     expect(ms).toBeLessThan(300 + 1_000 + 1_000);
+    const usage = terminal.value.usage!;
+    expect(usage.attempts.map((a) => [a.model, a.outcome])).toEqual([["gpt-test", AttemptOutcome.TIMEOUT]]);
+    expect(usage.inputTokens).toBeGreaterThan(0);
+    const rows = await ledgerRows(usage.requestId);
+    expect(rows.map((r) => [r.model, r.outcome])).toEqual([["gpt-test", "timeout"]]);
+    expect(rows.reduce((sum, r) => sum + r.costMicros, 0n)).toBe(usage.costMicrosUsd);
+  });
+
+  it("ends a stream the route's timeout cuts after content as truncated (DEADLINE), though the caller's deadline is far", async () => {
+    rig.fake.reset();
+    rig.fake.script(
+      { reply: { toolCalls: [{ name: "lookup", argumentsJson: '{"q":"weather"}' }] }, fault: { kind: "stall_after_first_chunk" } },
+      { reply: { text: "SPLICED" } },
+    );
+    const { events, error, ms } = await stream("short", "hello");
+    expect(error).toBeUndefined();
+    expect(cases(events)).toEqual(["started", "toolCallDelta", "truncated"]);
+    const terminal = events[2]!;
+    if (terminal.case !== "truncated") throw new Error("no truncated event");
+    expect(terminal.value.reason).toBe(TruncationReason.DEADLINE);
+    expect(modelsSeen(rig.fake)).toEqual(["gpt-test"]);
+    expect(ms).toBeLessThan(500 + 1_000);
+    const usage = terminal.value.usage!;
+    const rows = await ledgerRows(usage.requestId);
+    expect(rows.map((r) => [r.model, r.outcome])).toEqual([["gpt-test", "timeout"]]);
+    expect(rows.reduce((sum, r) => sum + r.costMicros, 0n)).toBe(usage.costMicrosUsd);
   });
 
   it("ends a cut stream with an explicit error whose text is a strict prefix of the first provider's", async () => {

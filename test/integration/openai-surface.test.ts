@@ -37,6 +37,7 @@ beforeAll(async () => {
   prompts = createClient(PromptService, transport);
   await rs.createRoute({ routeId: "ext", route: { targets: [openaiTarget("gpt-4o-mini")], retry: once } });
   await rs.createRoute({ routeId: "backup", route: { targets: [openaiTarget("gpt-primary", 0), openaiTarget("gpt-secondary", 1)], retry: once } });
+  await rs.createRoute({ routeId: "stalls", route: { targets: [{ ...openaiTarget("gpt-4o-mini"), idleTimeout: durationFromMs(300) }], retry: once } });
   await rs.createRoute({ routeId: "emb", route: { targets: [openaiTarget("text-embedding-3-small")] } });
   await rs.createRoute({ routeId: "templated", route: { targets: [openaiTarget("gpt-4o-mini")] } });
   await rs.createRoute({ routeId: "cached", route: { targets: [openaiTarget("gpt-4o-mini")], cache: { ttl: durationFromMs(60_000) } } });
@@ -291,6 +292,21 @@ describe("the access-log line of an OpenAI-surface call", () => {
     expect(cut.outputTokens).toBeGreaterThan(0);
     expect(cut.costMicrosUsd).toEqual(expect.any(Number));
     expect(cut.timeToFirstTokenMs).toBeGreaterThan(0);
+  });
+
+  it("for a stream the idle timer cut after content: the error event, no [DONE], and terminal truncated as on Connect", async () => {
+    fake.reset();
+    fake.script({ reply: { toolCalls: [{ name: "lookup", argumentsJson: '{"q":"weather"}' }] }, fault: { kind: "stall_after_first_chunk" } });
+    const res = await raw("/v1/chat/completions", JSON.stringify({ model: "stalls", messages: user("x"), stream: true }), { "x-request-id": "req-log-idle" });
+    const events = res.body.split("\n\n").filter((e) => e !== "");
+    expect(events.length).toBeGreaterThan(1);
+    expect(res.body).not.toContain("[DONE]");
+    expect(res.body).not.toContain('"finish_reason":"');
+    const last = JSON.parse(events.at(-1)!.slice("data: ".length)) as { error: { message: string; type: string; code: string } };
+    expect(last.error).toMatchObject({ type: "server_error", code: "deadline_exceeded" });
+    expect(last.error.message).toContain("the gateway cut the stream from openai/gpt-4o-mini after it started: the target's stream was idle for 300 ms");
+    const line = await accessLine("req-log-idle");
+    expect(line).toMatchObject({ verb: "chat_stream", code: "deadline_exceeded", status: 200, terminal: "truncated", attempts: 1 });
   });
 
   it("for embeddings, and for a refusal before dispatch (the error, no usage)", async () => {

@@ -17,7 +17,7 @@ import type { ModelPipeline, VerbName } from "../../pipeline/model-call.js";
 import type { EmbedInputType } from "../../providers/model.js";
 import { createAnswerVerb } from "../../verbs/answer-verb.js";
 import type { ChatInput } from "../../verbs/chat-request.js";
-import { createChatStreamVerb } from "../../verbs/chat-stream-verb.js";
+import { createChatStreamVerb, type ChatStreamEvent } from "../../verbs/chat-stream-verb.js";
 import { createChatVerb } from "../../verbs/chat-verb.js";
 import { createClassifyVerb } from "../../verbs/classify-verb.js";
 import { createEmbedVerb } from "../../verbs/embed-verb.js";
@@ -48,6 +48,11 @@ const STYLES: Record<number, VerbSummaryStyle> = {
   [SummaryStyle.PARAGRAPH]: "paragraph",
   [SummaryStyle.BULLETS]: "bullets",
   [SummaryStyle.HEADLINE]: "headline",
+};
+const TRUNCATION_REASONS: Record<Extract<ChatStreamEvent, { type: "truncated" }>["reason"], TruncationReason> = {
+  deadline: TruncationReason.DEADLINE,
+  idle_timeout: TruncationReason.IDLE_TIMEOUT,
+  guardrail: TruncationReason.GUARDRAIL,
 };
 const INPUT_TYPES: Record<number, EmbedInputType | undefined> = {
   [EmbeddingInputType.DOCUMENT]: "document",
@@ -150,7 +155,7 @@ export function createCapabilityService(deps: CapabilityServiceDeps): ServiceImp
               event: {
                 case: "truncated",
                 value: {
-                  reason: e.reason === "deadline" ? TruncationReason.DEADLINE : TruncationReason.GUARDRAIL,
+                  reason: TRUNCATION_REASONS[e.reason],
                   usage: usage(e.usage, vctx, ctx, facts(e.type)),
                   ...(e.guardrail ? { guardrail: e.guardrail } : {}),
                 },
