@@ -8,6 +8,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -297,5 +298,44 @@ func TestRetriesCanBeDisabled(t *testing.T) {
 	client := switchboard.New(serve(t, svc), "k", switchboard.WithRetries(0))
 	if _, err := client.Chat(t.Context(), chatRequest()); connect.CodeOf(err) != connect.CodeUnavailable || svc.calls.Load() != 1 {
 		t.Fatalf("err=%v calls=%d", err, svc.calls.Load())
+	}
+}
+
+func TestKeyReadWithItsNewlineIsSentWithoutIt(t *testing.T) {
+	svc := &scripted{chat: func(int, context.Context, *connect.Request[switchboardv1.ChatRequest]) error { return nil }}
+	client := switchboard.New(serve(t, svc), "sb_test_key\n", fastRetries(2)...)
+	if _, err := client.Chat(t.Context(), chatRequest()); err != nil {
+		t.Fatalf("Chat: %v", err)
+	}
+	if got := svc.lastAuth.Load(); got != "Bearer sb_test_key" {
+		t.Fatalf("authorization = %q", got)
+	}
+}
+
+func TestKeyWithAControlCharacterFailsAtOnceWithoutQuotingIt(t *testing.T) {
+	svc := &scripted{chat: func(int, context.Context, *connect.Request[switchboardv1.ChatRequest]) error { return nil }}
+	client := switchboard.New(serve(t, svc), "sb_test\x01secret", fastRetries(2)...)
+	_, err := client.Chat(t.Context(), chatRequest())
+	if err == nil {
+		t.Fatal("Chat succeeded")
+	}
+	if code := connect.CodeOf(err); code == connect.CodeUnavailable {
+		t.Fatalf("code = %v (%v), want a failure that is not retried as a gateway outage", code, err)
+	}
+	if got := svc.calls.Load(); got != 0 {
+		t.Fatalf("calls = %d, want 0", got)
+	}
+	if strings.Contains(err.Error(), "secret") {
+		t.Fatalf("error quotes the key: %v", err)
+	}
+	stream, err := client.ChatStream(t.Context(), connect.NewRequest(&switchboardv1.ChatStreamRequest{}))
+	if err == nil {
+		err = stream.Err()
+	}
+	if code := connect.CodeOf(err); err == nil || code == connect.CodeUnavailable {
+		t.Fatalf("stream: %v, want a failure that is not retried as a gateway outage", err)
+	}
+	if got := svc.calls.Load(); got != 0 {
+		t.Fatalf("calls = %d, want 0", got)
 	}
 }

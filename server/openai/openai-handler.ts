@@ -258,8 +258,10 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     const pathParam = model === null ? undefined : safeDecode(model[1]!);
     const endpoint = methods[method];
     if (endpoint === undefined) {
-      throw new OpenAIRequestError(`${method} is not allowed on ${path}; use ${Object.keys(methods).join(", ")}`, Code.InvalidArgument, {
+      const allowed = Object.keys(methods).join(", ");
+      throw new OpenAIRequestError(`${method} is not allowed on ${path}; use ${allowed}`, Code.InvalidArgument, {
         httpStatus: 405,
+        headers: { allow: allowed },
         errorCode: "method_not_allowed",
       });
     }
