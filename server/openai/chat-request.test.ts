@@ -112,6 +112,11 @@ describe("parseChatCompletionRequest, the edges of its rules", () => {
     for (const n of [0, 2, "1"]) expect(paramOf({ ...base, n }), String(n)).toBe("n");
   });
 
+  it("takes logprobs: false and refuses any other logprobs, as it does any n but 1", () => {
+    expect(paramOf({ ...base, logprobs: false })).toBe("no error");
+    for (const logprobs of [true, "true", 1, "false"]) expect(paramOf({ ...base, logprobs }), JSON.stringify(logprobs)).toBe("logprobs");
+  });
+
   it("takes up to 4 stop sequences, and reads an empty list as none", () => {
     expect(parseChatCompletionRequest({ ...base, stop: ["a", "b", "c", "d"] }).request.stop).toEqual(["a", "b", "c", "d"]);
     expect(parseChatCompletionRequest({ ...base, stop: [] }).request).not.toHaveProperty("stop");

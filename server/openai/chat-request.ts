@@ -32,7 +32,8 @@ const ROLES: Record<string, ModelRole> = { system: "system", developer: "system"
 /** Fields that would change the answer's shape in ways this surface does not serve: refused, not ignored. */
 const UNSUPPORTED: Record<string, (v: JsonValue) => boolean> = {
   n: (v) => v !== 1,
-  logprobs: (v) => v === true,
+  // Anything but false: a `"true"` or `1` asks for log probabilities too, which would silently not come.
+  logprobs: (v) => v !== false,
   top_logprobs: () => true,
   audio: () => true,
   prediction: () => true,
