@@ -83,6 +83,7 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
   let status = base.status;
   if (err instanceof OpenAIRequestError) {
     status = err.httpStatus ?? status;
+    Object.assign(headers, err.headers);
     body.param = err.param ?? null;
     body.code = err.errorCode ?? body.code;
   }

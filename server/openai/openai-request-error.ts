@@ -8,6 +8,8 @@ export interface OpenAIRequestErrorOptions {
   errorCode?: string;
   /** An HTTP status other than the one the Connect code maps to (413, 405). */
   httpStatus?: number;
+  /** Headers the status calls for (405's `allow`, RFC 9110 §15.5.6). */
+  headers?: Record<string, string>;
 }
 
 /**
@@ -21,12 +23,14 @@ export class OpenAIRequestError extends ConnectError {
   readonly param: string | undefined;
   readonly errorCode: string | undefined;
   readonly httpStatus: number | undefined;
+  readonly headers: Readonly<Record<string, string>>;
 
   constructor(message: string, code: Code = Code.InvalidArgument, opts: OpenAIRequestErrorOptions = {}) {
     super(message, code);
     this.param = opts.param;
     this.errorCode = opts.errorCode;
     this.httpStatus = opts.httpStatus;
+    this.headers = opts.headers ?? {};
   }
 }
 

@@ -369,9 +369,10 @@ describe("errors in OpenAI's envelope", () => {
     expect(array.status).toBe(400);
     expect(JSON.parse(array.body).error).toMatchObject({ type: "invalid_request_error", param: null, code: "invalid_json" });
 
-    // A known path with a method it does not serve: 405, naming the one it does.
+    // A known path with a method it does not serve: 405, naming the one it does (and `allow`, RFC 9110 §15.5.6).
     const get = await fetch(`${gw.url}/v1/chat/completions`, { headers: { authorization: `Bearer ${gw.adminKey}` } });
     expect(get.status).toBe(405);
+    expect(get.headers.get("allow")).toBe("POST");
     expect(((await get.json()) as { error: { message: string; code: string } }).error).toMatchObject({ code: "method_not_allowed", message: expect.stringContaining("use POST") });
 
     const unknown = await raw("/v1/completions", "{}");
