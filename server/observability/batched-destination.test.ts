@@ -16,6 +16,7 @@ function target(): BatchTarget & { writes: string[]; flushes: number; syncFlushe
       cb();
     },
     flushSync: () => void t.syncFlushes++,
+    writeSync: (text: string) => void t.writes.push(text),
   };
   return t;
 }
@@ -74,12 +75,37 @@ describe("batchedDestination", () => {
     expect(t.writes).toHaveLength(2);
   });
 
+  it("flushSync writes what waits before it returns — after what the target already holds — not by an asynchronous write", () => {
+    // A target like sonic-boom: `write` starts a write that ends later (at exit: maybe never),
+    // `flushSync` writes only what it holds and has not started, `writeSync` writes at once.
+    const disk: string[] = [];
+    let held: string[] = [];
+    const inFlight: string[] = [];
+    const t: BatchTarget = {
+      write: (text) => void inFlight.push(text),
+      flushSync: () => {
+        disk.push(...held);
+        held = [];
+      },
+      writeSync: (text) => void disk.push(text),
+    };
+    const d = batchedDestination(t, { maxDelayMs: 1000 });
+    held = ["earlier\n"];
+    d.write("a\n");
+    d.write("b\n");
+    d.flushSync();
+    expect({ disk, inFlight }).toEqual({ disk: ["earlier\n", "a\nb\n"], inFlight: [] });
+    // Nothing waiting: nothing written.
+    d.flushSync();
+    expect(disk).toHaveLength(2);
+  });
+
   it("writes what waits when the process leaves: exit(), an uncaught error, or an empty event loop", async () => {
     const child = fileURLToPath(new URL("./batched-destination.child.ts", import.meta.url));
     // What a child printed, its exit code and its stderr (in the failure message: a child that
     // failed under load once left nothing to read).
-    const lines = async (how: string) => {
-      const result = await promisify(execFile)(process.execPath, ["--import", "tsx", child, how]).catch((err: { stdout?: string; stderr?: string; code?: number | null }) => err);
+    const lines = async (how: string, env?: Record<string, string>) => {
+      const result = await promisify(execFile)(process.execPath, ["--import", "tsx", child, how], { env: { ...process.env, ...env } }).catch((err: { stdout?: string; stderr?: string; code?: number | null }) => err);
       const msgs = (result.stdout ?? "")
         .trim()
         .split("\n")
@@ -93,9 +119,17 @@ describe("batchedDestination", () => {
         });
       return { outcome: { code: "code" in result ? result.code : 0, msgs }, stderr: `${how}: ${result.stderr ?? ""}` };
     };
-    const [exit, thrown, idle] = await Promise.all([lines("exit"), lines("throw"), lines("idle")]);
+    // The pool's one thread busy as the process leaves: what a loaded machine does by chance (an
+    // asynchronous write still queued is cancelled when the loop runs dry), here every time.
+    const [exit, thrown, idle, busy] = await Promise.all([
+      lines("exit"),
+      lines("throw"),
+      lines("idle"),
+      lines("idle-busy-pool", { UV_THREADPOOL_SIZE: "1" }),
+    ]);
     expect(exit.outcome, exit.stderr).toEqual({ code: 3, msgs: ["line 1", "line 2", "line 3"] });
     expect(thrown.outcome, thrown.stderr).toEqual({ code: 1, msgs: ["line 1", "line 2", "line 3"] });
     expect(idle.outcome, idle.stderr).toEqual({ code: 0, msgs: ["line 1", "line 2", "line 3"] });
+    expect(busy.outcome, busy.stderr).toEqual({ code: 0, msgs: ["line 1", "line 2", "line 3"] });
   });
 });

@@ -1,10 +1,19 @@
 import type { DestinationStream } from "pino";
 
-/** Where batches go: a pino destination (sonic-boom's flush methods when it has them). */
+/** Where batches go: pino's stdout destination (sonic-boom) behind these methods; the flushes optional. */
 export interface BatchTarget {
   write(text: string): unknown;
   flush?(cb: (err?: Error | null) => void): void;
+  /** Writes what the target holds and has not started writing, before it returns. */
   flushSync?(): void;
+  /**
+   * Writes `text` before it returns: how `flushSync` hands a batch over. Not `write` then
+   * `flushSync`: sonic-boom's `write` starts an asynchronous write at once (when none is in flight),
+   * which its `flushSync` then leaves alone, and at exit nothing waits for it: after a natural
+   * exit (the event loop run dry) Node cancels thread-pool requests not yet started, so on a busy
+   * machine, where the pool's thread has not yet taken it, the batch is lost.
+   */
+  writeSync(text: string): void;
 }
 
 /** A destination that also hands over what waits, as pino's `logger.flush()` and an exit do. */
@@ -23,7 +32,8 @@ export interface BatchOptions {
 
 /**
  * Log lines handed to `target` in batches: a batch leaves when it reaches `maxChars` or
- * `maxDelayMs` after its first line, whichever comes first, and at once on `flush`/`flushSync`.
+ * `maxDelayMs` after its first line, whichever comes first, and at once on `flush`/`flushSync`
+ * (`flushSync`, the exit path, writes it before it returns).
  *
  * Why: each write to stdout is a trip through libuv's thread pool (sonic-boom writes
  * asynchronously) — a worker woken, a write, a completion waking the event loop. Under load the
@@ -37,15 +47,18 @@ export function batchedDestination(target: BatchTarget, opts: BatchOptions): Bat
   const maxChars = opts.maxChars ?? 16 * 1024;
   let pending = "";
   let timer: NodeJS.Timeout | undefined;
-  const handOver = (): void => {
+  const take = (): string => {
     if (timer !== undefined) {
       clearTimeout(timer);
       timer = undefined;
     }
-    if (pending === "") return;
     const batch = pending;
     pending = "";
-    target.write(batch);
+    return batch;
+  };
+  const handOver = (): void => {
+    const batch = take();
+    if (batch !== "") target.write(batch);
   };
   return {
     write(line: string) {
@@ -59,8 +72,10 @@ export function batchedDestination(target: BatchTarget, opts: BatchOptions): Bat
       else cb?.();
     },
     flushSync() {
-      handOver();
+      const batch = take();
+      // What the target already holds came first.
       target.flushSync?.();
+      if (batch !== "") target.writeSync(batch);
     },
   };
 }

@@ -1,6 +1,6 @@
 import { pino, type DestinationStream, type Logger } from "pino";
 import type { LogLevel } from "../config/config.js";
-import { batchedDestination } from "./batched-destination.js";
+import { batchedDestination, type BatchTarget } from "./batched-destination.js";
 import { redactLogObject } from "./log-redaction.js";
 import { prettyDestination } from "./pretty.js";
 
@@ -41,9 +41,19 @@ export function createLogger(opts: LoggerOptions): Logger {
  * process exits, however it exits short of a kill.
  */
 function stdoutDestination(batchMs: number): DestinationStream {
-  const stdout = pino.destination({ dest: process.stdout.fd || 1, sync: false });
+  const fd = process.stdout.fd || 1;
+  const stdout = pino.destination({ dest: fd, sync: false });
   if (batchMs <= 0) return stdout;
-  const batched = batchedDestination(stdout, { maxDelayMs: batchMs });
+  let stdoutSync: ReturnType<typeof pino.destination> | undefined;
+  const target: BatchTarget = {
+    write: (text) => stdout.write(text),
+    flush: (cb) => stdout.flush(cb),
+    flushSync: () => stdout.flushSync(),
+    // The same descriptor through a synchronous sonic-boom, made when first needed (at exit): short
+    // writes and EAGAIN on a full pipe handled as the asynchronous one's flushSync does.
+    writeSync: (text) => void (stdoutSync ??= pino.destination({ dest: fd, sync: true })).write(text),
+  };
+  const batched = batchedDestination(target, { maxDelayMs: batchMs });
   process.once("exit", () => {
     try {
       batched.flushSync();
