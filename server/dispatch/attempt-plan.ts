@@ -1,5 +1,5 @@
 import { retryDelayMs } from "./backoff.js";
-import { breakerKey, type BreakerPermit } from "./breaker.js";
+import { breakerKey, type BreakerPermit, type CircuitBreaker } from "./breaker.js";
 import type { AttemptHandle } from "./attempt-record.js";
 import type { Candidate } from "./capabilities.js";
 import type { RequestScope, StopReason } from "./request-scope.js";
@@ -29,7 +29,8 @@ export type NextStep = { waitMs: number } | { stop: StopReason };
  * request sent); every send after the request's first needs a retry-budget slot, except a
  * fallback (the first send to a deployment not yet tried, its breaker closed); and another
  * send to a target the request already tried (a retry, or a later target of the route that is the
- * same deployment) needs that target's retry throttle to allow it. A throttled retry falls back.
+ * same deployment) needs that target's retry throttle to allow it. A throttled retry falls back,
+ * and so does a send the budget refuses (a refused hedge only gives up hedging).
  */
 export interface AttemptPlan {
   /**
@@ -39,6 +40,12 @@ export interface AttemptPlan {
   claim(hedged: boolean): Slot | StopReason;
   /** Decides, after the last attempt in flight failed, whether to retry its target (after how long), fall back, or stop. */
   afterFailure(slot: Slot, err: unknown, decision: FailureDecision): NextStep;
+  /**
+   * The failure of a request that sent nothing because every target's breaker was open:
+   * Unavailable, with the time until the first of them lets a probe through as its retry hint
+   * (RELIABILITY P11), none when one already does.
+   */
+  shedError(): ProviderError;
 }
 
 /** Creates the plan of one request. */
@@ -55,21 +62,27 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
    * deadline stopped the request. Cleared when an attempt is sent.
    */
   let retryPassedOver = false;
+  /** The least time until a breaker this request skipped lets a probe through. */
+  let probeInMs: number | undefined;
 
-  const skipOpen = (c: Candidate, hedged: boolean): void => {
+  const skipOpen = (c: Candidate, breaker: CircuitBreaker, hedged: boolean): void => {
+    const wait = breaker.probeInMs();
+    probeInMs = probeInMs === undefined ? wait : Math.min(probeInMs, wait);
     const handle = scope.log.begin({ targetIndex: c.targetIndex, provider: c.target.provider, model: c.target.model, hedged });
     handle.finish({ outcome: "circuit_open", latencyMs: 0, usage: emptyUsage(false), error: "circuit breaker open; no request sent" });
   };
 
   return {
     claim(hedged) {
+      // The budget refused an attempt this claim passed over: if nothing else may start, it stopped the request.
+      let budgetRefused = false;
       for (;;) {
         const retry = hedged ? undefined : retryAt;
         const position = retry ?? (visited < order.length ? visited : undefined);
         // Nothing left to try: the last failure is the answer, however little time is left, unless
         // its retry was passed over for the deadline. The deadline stops only an attempt that would
         // otherwise have been made (RequestScope.failure).
-        if (position === undefined) return retryPassedOver ? "deadline" : "exhausted";
+        if (position === undefined) return budgetRefused ? "budget" : retryPassedOver ? "deadline" : "exhausted";
         const stop = scope.stopReason();
         if (stop) return stop;
         if (retry !== undefined) retryAt = undefined;
@@ -79,7 +92,7 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
         const advanced = position === visited;
         if (advanced) visited++;
         if (!permit) {
-          skipOpen(candidate, hedged);
+          skipOpen(candidate, breaker, hedged);
           continue;
         }
         const key = breakerKey(candidate.target);
@@ -97,9 +110,16 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
           const slot = env.budget.tryAcquireRetry(route.retry);
           if (!slot) {
             permit.settle("ignore");
-            // Not sent: a later claim may still try this target.
-            if (advanced) visited--;
-            return "budget";
+            if (hedged) {
+              // Not sent: a later claim may still try this target as the fallback.
+              if (advanced) visited--;
+              return "budget";
+            }
+            // A refused retry (or probe, or same-deployment send) falls back, as a throttled one
+            // does: the next untried, closed target needs no slot, and the budget must not stand
+            // between the request and a healthy fallback (README "retry budget").
+            budgetRefused = true;
+            continue;
           }
           releaseRetry = slot;
         }
@@ -148,6 +168,10 @@ export function createAttemptPlan(scope: RequestScope): AttemptPlan {
       }
       if (!decision.fallback) return { stop: retryPassedOver ? "deadline" : "exhausted" };
       return { waitMs: 0 };
+    },
+    shedError() {
+      const message = "every target's circuit breaker is open";
+      return new ProviderError("overloaded", message, probeInMs === undefined || probeInMs <= 0 ? {} : { retryAfterMs: probeInMs });
     },
   };
 }

@@ -37,6 +37,8 @@ export interface CircuitBreaker {
   state(): BreakerState;
   /** A permit to send, or `undefined` while open or while the half-open probe is in flight. */
   tryAcquire(): BreakerPermit | undefined;
+  /** How long until it lets a probe through: the rest of its reset timeout while open, else 0. */
+  probeInMs(): number;
 }
 
 /** Dependencies of {@link createBreakerRegistry}. */
@@ -181,6 +183,10 @@ export function createCircuitBreaker(target: BreakerTarget, policy: () => Breake
       if (state === "open" || probeInFlight) return undefined;
       probeInFlight = true;
       return permit(generation, true);
+    },
+    probeInMs() {
+      refresh();
+      return state === "open" ? Math.max(0, openedAt + policy().resetTimeoutMs - deps.now()) : 0;
     },
   };
 }

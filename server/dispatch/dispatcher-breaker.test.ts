@@ -1,7 +1,8 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { createBreakerRegistry, type BreakerState } from "./breaker.js";
-import { chatRequest, dispatcherOver, route, within } from "./testing/harness.js";
+import { retryInfoMs } from "../errors/retry-info.js";
+import { chatRequest, dispatcherOver, drain, route, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail } from "./testing/scripted-provider.js";
 
 describe("P11: the circuit breaker follows its state machine", () => {
@@ -84,6 +85,30 @@ describe("P11: the circuit breaker follows its state machine", () => {
     expect((err as ConnectError).code).toBe(Code.Unavailable);
     expect((err as ConnectError).rawMessage).toContain("circuit breaker is open");
     expect(a.calls).toHaveLength(1);
+  });
+
+  it("gives the time until the first breaker lets a probe through as the retry hint when every target is open", async () => {
+    let clock = 0;
+    const breakers = createBreakerRegistry({ now: () => clock });
+    const a = createScriptedProvider({ kind: "a", script: () => fail("server_error", { httpStatus: 500 }) });
+    const b = createScriptedProvider({ kind: "b", script: () => fail("server_error", { httpStatus: 500 }) });
+    const d = dispatcherOver([a, b], { breakers, now: () => clock });
+    const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }], {
+      retry: { maxAttempts: 1 },
+      breaker: { volumeThreshold: 1, resetTimeoutMs: 30_000 },
+    });
+    await expect(d.chat(r, chatRequest(), { signal: new AbortController().signal, deadline: clock + 5_000 })).rejects.toThrow();
+    clock += 10_000;
+    const err = await d.chat(r, chatRequest(), { signal: new AbortController().signal, deadline: clock + 5_000 }).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.Unavailable);
+    expect((err as ConnectError).rawMessage).toContain("circuit breaker is open");
+    // Both opened at 0 with a 30 s reset: the first probe is let through 20 s from now.
+    expect(retryInfoMs(err as ConnectError)).toBe(20_000);
+    // A stream refused the same way says the same.
+    const { error } = await drain(d.chatStream(r, chatRequest(), { signal: new AbortController().signal, deadline: clock + 5_000 }).chunks);
+    expect(retryInfoMs(error as ConnectError)).toBe(20_000);
+    expect(a.calls).toHaveLength(1);
+    expect(b.calls).toHaveLength(1);
   });
 
   it("does not count rejected content or cancels against the target", async () => {

@@ -6,7 +6,7 @@
 import { describe, expect, it } from "vitest";
 import { createBreakerRegistry } from "./breaker.js";
 import type { RetryBudget } from "./retry-budget.js";
-import { chatRequest, dispatcherOver, observedRetryBudget, route, within } from "./testing/harness.js";
+import { chatRequest, dispatcherOver, drain, observedRetryBudget, route, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail } from "./testing/scripted-provider.js";
 
 /** A budget that refuses every retry and counts the asks. */
@@ -87,7 +87,9 @@ describe("P10: a fallback to an untried, closed target is not a retry", () => {
       ],
       { retry: { maxAttempts: 1 } },
     );
-    await expect(d.chat(r, chatRequest(), within(5_000))).rejects.toThrow();
+    // Refused, the same deployment is passed over as a throttled one is: b, untried, answers.
+    const res = await d.chat(r, chatRequest(), within(5_000));
+    expect(res.response.text).toBe("from b");
     expect(a.calls).toHaveLength(1);
     expect(budget.asked).toBe(1);
   });
@@ -132,5 +134,68 @@ describe("P10: a fallback to an untried, closed target is not a retry", () => {
     ]);
     // Asked once, for the hedge; the fallback took no slot.
     expect(budget.asked).toBe(1);
+  });
+});
+
+describe("P10: a retry the budget refuses falls back, as a throttled one does", () => {
+  it("hands the request to an untried, closed target when the budget refuses the retry of the failed one", async () => {
+    const budget = refusingBudget();
+    const a = failing("a");
+    const b = createScriptedProvider({ kind: "b", script: [answer("from b")] });
+    const d = dispatcherOver([a, b], { retryBudget: budget });
+    const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }], { retry: { maxAttempts: 2 } });
+    const res = await d.chat(r, chatRequest(), within(5_000));
+    expect(res.response.text).toBe("from b");
+    expect(res.attempts.map((x) => [x.provider, x.outcome])).toEqual([
+      ["a", "unavailable"],
+      ["b", "success"],
+    ]);
+    expect(a.calls).toHaveLength(1);
+    // Asked once, for the retry of a; the fallback took no slot.
+    expect(budget.asked).toBe(1);
+  });
+
+  it("does the same for a stream", async () => {
+    const budget = refusingBudget();
+    const a = failing("a");
+    const b = createScriptedProvider({ kind: "b", script: [answer("from b")] });
+    const d = dispatcherOver([a, b], { retryBudget: budget });
+    const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }], { retry: { maxAttempts: 2 } });
+    const s = d.chatStream(r, chatRequest(), within(5_000));
+    const { items, error } = await drain(s.chunks);
+    expect(error).toBeUndefined();
+    expect(items.filter((c) => c.type === "text").map((c) => (c.type === "text" ? c.text : ""))).toEqual(["from b"]);
+    expect(s.attempts().map((x) => [x.provider, x.outcome])).toEqual([
+      ["a", "unavailable"],
+      ["b", "success"],
+    ]);
+    expect(budget.asked).toBe(1);
+  });
+
+  it("skips a half-open target whose probe the budget refuses for a closed one after it", async () => {
+    let clock = 0;
+    const breakers = createBreakerRegistry({ now: () => clock });
+    const budget = refusingBudget();
+    const a = failing("a");
+    const b = failing("b");
+    const c = createScriptedProvider({ kind: "c", script: [answer("from c")] });
+    const d = dispatcherOver([a, b, c], { retryBudget: budget, breakers });
+    const breaker = { volumeThreshold: 2, resetTimeoutMs: 1_000 };
+    const onlyB = route([{ provider: "b", model: "m" }], { retry: { maxAttempts: 1 }, breaker });
+    for (let i = 0; i < 2; i++) await expect(d.chat(onlyB, chatRequest(), within(5_000))).rejects.toThrow();
+    clock += 1_000;
+    const r = route(
+      [
+        { provider: "a", model: "m" },
+        { provider: "b", model: "m", priority: 1 },
+        { provider: "c", model: "m", priority: 2 },
+      ],
+      { retry: { maxAttempts: 1 }, breaker },
+    );
+    const res = await d.chat(r, chatRequest(), within(5_000));
+    expect(res.response.text).toBe("from c");
+    expect(b.calls).toHaveLength(2);
+    expect(budget.asked).toBe(1);
+    expect(breakers.peek({ provider: "b", model: "m" })).toBe("half_open");
   });
 });

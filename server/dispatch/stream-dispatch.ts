@@ -37,7 +37,8 @@ export async function* dispatchStream(scope: RequestScope, req: ModelRequest): A
       }
       if (next.waitMs > 0) await scope.sleep(next.waitMs);
     }
-    throw scope.failure(stop, lastError);
+    // Nothing sent: every target's breaker was open.
+    throw scope.failure(stop, lastError ?? plan.shedError());
   } finally {
     scope.dispose();
   }

@@ -124,7 +124,7 @@ export async function dispatchUnary<T>(scope: RequestScope, call: UnaryCall<T>):
 
   try {
     const first = plan.claim(false);
-    if (typeof first === "string") throw scope.failure(first, undefined);
+    if (typeof first === "string") throw scope.failure(first, plan.shedError());
     launch(first);
     for (;;) {
       const ev = await nextEvent(running, hedgeTimer);
