@@ -514,6 +514,36 @@ describe("gemini adapter: embed", () => {
     expect(res.vectors[120]).toEqual(single.vectors[0]);
   });
 
+  it("an empty, non-numeric or differently sized vector is a provider failure, not a ragged answer", async () => {
+    /** An adapter whose provider answers each request with the next of `bodies`. */
+    const answering = (...bodies: unknown[]) =>
+      createGeminiProvider({
+        baseUrl: "http://replay",
+        http: {
+          send: async () => {
+            const text = JSON.stringify(bodies.shift());
+            const body = (async function* () {
+              yield Buffer.from(text);
+            })();
+            return { status: 200, headers: {}, body, text: async () => text };
+          },
+          close: async () => {},
+        },
+      });
+    const embed = (p: Provider, inputs: string[]) => p.embed!({ model: "gemini-embedding-001", inputs }, ctx());
+    const vectors = (n: number, size: number) => Array.from({ length: n }, () => ({ values: Array<number>(size).fill(0.5) }));
+    const inputs = (n: number) => Array.from({ length: n }, (_, i) => `text ${i}`);
+    // Observed without a fix: each answered OK — vectors [[]], [[0.1, 0.2], [0.3]], 100 of 2 then 50 of 3 values.
+    expect(await failure(embed(answering({ embedding: { values: [] } }), ["a"]))).toMatchObject({ kind: "server_error" });
+    expect(await failure(embed(answering({ embeddings: [{ values: [0.1, 0.2] }, { values: [0.3] }] }), ["a", "b"]))).toMatchObject({ kind: "server_error" });
+    expect(await failure(embed(answering({ embeddings: [{ values: [0.1] }, { values: [0.2, "x"] }] }), ["a", "b"]))).toMatchObject({ kind: "server_error" });
+    // Batches must agree with each other too; the batch answered before is still billed.
+    const err = await failure(embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 3) }), inputs(150)));
+    expect(err).toMatchObject({ kind: "server_error" });
+    expect(err.usage?.inputTokens).toBeGreaterThan(0);
+    expect((await embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 2) }), inputs(150))).vectors).toHaveLength(150);
+  });
+
   it("an embed error is classified like chat's", async () => {
     fake.script({ fault: { kind: "status", status: 429, retryAfterSeconds: 2 } });
     expect(await failure(gemini.embed!({ model: "gemini-embedding-001", inputs: ["a", "b"] }, ctx()))).toMatchObject({ kind: "rate_limited", retryAfterMs: 2000 });

@@ -16,6 +16,7 @@
  *   about four characters per token and marked `estimated`.
  */
 import { usageSoFar, withPartialUsage } from "./usage-estimate.js";
+import { wellFormedVectors } from "./embedding-vectors.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall, TokenUsage } from "./model.js";
@@ -183,7 +184,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
     if (req.inputs.length === 1) {
       const res = await post(urlOf(req.model, "embedContent"), one(req.inputs[0]!), ctx, false);
       const body = await readJson<GeminiEmbedResponse>(res, 64 * 1024 * 1024);
-      vectors.push(vectorOf(body.embedding));
+      vectors.push(...checkedVectors([body.embedding?.values]));
     } else {
       // Characters of the batches the provider answered: billed even when a later batch fails.
       let answeredChars = 0;
@@ -195,7 +196,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
           if (!Array.isArray(body.embeddings) || body.embeddings.length !== batch.length) {
             throw new ProviderError("server_error", "the provider returned the wrong number of embeddings");
           }
-          for (const e of body.embeddings) vectors.push(vectorOf(e));
+          vectors.push(...checkedVectors(body.embeddings.map((e) => e?.values), vectors[0]?.length));
         } catch (err) {
           throw err instanceof ProviderError && answeredChars > 0 ? withUsage(err, estimatedUsage(answeredChars, 0)) : err;
         }
@@ -235,10 +236,10 @@ function parseChunk(data: string): GeminiGenerateResponse & GeminiErrorBody {
   return value as GeminiGenerateResponse & GeminiErrorBody;
 }
 
-function vectorOf(e: { values?: number[] } | undefined): number[] {
-  const values = e?.values;
-  if (!Array.isArray(values) || !values.every((v) => typeof v === "number")) {
-    throw new ProviderError("server_error", "the provider returned an invalid embedding");
+/** `values`, the vectors of one answer, all `size` long when earlier batches set it; else the provider's failure. */
+function checkedVectors(values: unknown[], size?: number): number[][] {
+  if (!wellFormedVectors(values, size)) {
+    throw new ProviderError("server_error", "the provider returned an empty, non-numeric or differently sized embedding");
   }
   return values;
 }

@@ -4,6 +4,7 @@
  * `openai-compatible.ts` with their own base URL, auth style, path and quirks.
  */
 import { withPartialUsage } from "./usage-estimate.js";
+import { wellFormedVectors } from "./embedding-vectors.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
 import { ProviderError } from "./provider-error.js";
@@ -226,12 +227,9 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
       if (data.length !== req.inputs.length) {
         throw new ProviderError("server_error", `${kind}: the provider sent ${data.length} vectors for ${req.inputs.length} inputs`, { httpStatus: res.status });
       }
+      // A missing embedding decodes to no values, which `wellFormedVectors` refuses like a ragged one.
       const vectors = data.map((d) => decodeEmbedding(d.embedding));
-      // A missing embedding decodes to no values: one vector per input must still be one of the
-      // same, non-zero length as the others, or the answer is the provider's failure (retried or
-      // fallen back from, never stored), not a ragged response whose `dimensions` is wrong.
-      const size = vectors[0]?.length ?? 0;
-      if (size === 0 || vectors.some((v) => v.length !== size || !v.every((x) => typeof x === "number"))) {
+      if (!wellFormedVectors(vectors)) {
         throw new ProviderError("server_error", `${kind}: the provider sent an empty, non-numeric or differently sized vector`, { httpStatus: res.status });
       }
       const inputChars = req.inputs.reduce((n, s) => n + s.length, 0);

@@ -9,6 +9,14 @@ export interface ShapedSummary {
   bullets: string[];
 }
 
+/**
+ * Whether `summary` says anything: holds a letter or a digit, in any script. A reply of markup
+ * alone (`#`, `""`, `**`, `---`, `…`) is no summary, however the style cleans it.
+ */
+export function hasWords(summary: string): boolean {
+  return /[\p{L}\p{N}]/u.test(summary);
+}
+
 function headline(reply: string): string {
   const line = reply.split(/\r?\n/).find((l) => l.trim() !== "") ?? "";
   return line

@@ -4,7 +4,7 @@ import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_detail
 import type { AttemptRecord } from "../dispatch/attempt-record.js";
 import { failedCallAccounting, reportFailedCall } from "../pipeline/dispatch-pipeline.js";
 import type { ModelCall } from "../pipeline/model-call.js";
-import { emptyUsage } from "../providers/model.js";
+import { emptyUsage, type ModelResponse } from "../providers/model.js";
 import { createSummarizeVerb } from "./summarize-verb.js";
 import { createScriptedPipeline, promptText, type ScriptedStep } from "./testing/scripted-pipeline.js";
 import { testContext } from "./testing/test-context.js";
@@ -196,6 +196,23 @@ describe("Summarize", () => {
     const err = await createSummarizeVerb({ pipeline })({ text: "x".repeat(5000) }, testContext({ capabilities: { jsonSchema: false, contextTokens: 300 } })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConnectError);
     expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+  });
+
+  it.each([
+    ["headline", "#\n"],
+    ["headline", '""'],
+    ["headline", "**"],
+    ["bullets", "- **\n- ---"],
+    ["paragraph", "…"],
+  ] as const)("a %s reply that yields no words (%j) is FAILED_PRECONDITION, billed and not cacheable, like a blank one", async (style, text) => {
+    const pipeline = createScriptedPipeline([{ type: "answer", text, costMicrosUsd: 42n }]);
+    const err = await createSummarizeVerb({ pipeline })({ text: "The meeting moved to Tuesday.", style }, testContext()).catch((e: unknown) => e);
+    // Observed without a fix (headline "#"): OK with summary "" — what README promises Summarize never answers.
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect(failedCallAccounting(err)?.costMicrosUsd).toBe(42n);
+    const answer: ModelResponse = { text, toolCalls: [], finishReason: "stop", usage: emptyUsage(), model: "scripted-model" };
+    expect(pipeline.chatCalls()[0]?.meta.acceptsAnswer?.(answer)).toBe(false);
   });
 
   it("rejects a custom template that does not use {{text}}", async () => {

@@ -12,7 +12,7 @@ import {
   specVariables,
   type SummarySpec,
 } from "./summarize-instructions.js";
-import { shapeSummary } from "./summarize-output.js";
+import { hasWords, shapeSummary } from "./summarize-output.js";
 import { splitIntoChunks } from "./text-chunks.js";
 import { CHARS_PER_TOKEN, estimateMessagesTokens } from "./token-estimate.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
@@ -88,16 +88,19 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
       }
       return room * CHARS_PER_TOKEN;
     };
-    const summarize = async (text: string, requirements: string, outputTokens: number): Promise<string> => {
+    /** What the caller is given of a reply, which must hold a word: a partial summary as written, the final one in the response's shape. */
+    const asPartial = (reply: string): string => reply.trim();
+    const asFinal = (reply: string): string => shapeSummary(reply, input).summary;
+    const summarize = async (text: string, requirements: string, outputTokens: number, clean: (reply: string) => string = asPartial): Promise<string> => {
       const prompt = render(text, requirements);
       const result = await meter.chat(
         deps.pipeline.chat({
           // A reply that is no summary fails the RPC; it is not stored, so a repeat asks the model again.
-          meta: { ...callMetaFor(ctx, "summarize", template, prompt.userContentMessages), acceptsAnswer: (r) => r.text.trim() !== "" },
+          meta: { ...callMetaFor(ctx, "summarize", template, prompt.userContentMessages), acceptsAnswer: (r) => hasWords(clean(r.text)) },
           request: verbRequest(ctx, prompt.messages, { maxOutputTokens: outputTokens }),
         }),
       );
-      return summaryText(result.response);
+      return summaryText(result.response, clean);
     };
     // When one chunk call fails, the calls already in flight are waited for, not cancelled
     // (`mapWithConcurrency`): each is billed whether it finishes or not (a cancelled attempt at an
@@ -111,7 +114,7 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
     const combine = async (partials: string[], round: number): Promise<string> => {
       const joined = partials.join("\n\n");
       const requirements = combineRequirements(input, partials.length);
-      if (promptTokens(joined, requirements) + finalOut <= contextTokens) return summarize(joined, requirements, finalOut);
+      if (promptTokens(joined, requirements) + finalOut <= contextTokens) return summarize(joined, requirements, finalOut, asFinal);
       const regroup = regroupRequirements(input, words);
       const groups = nonBlank(splitIntoChunks(joined, roomChars(regroup, partOut)));
       if (round >= maxRounds || groups.length >= partials.length) {
@@ -126,7 +129,7 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
     // A failure after calls were sent (a chunk's, a combine's, or too long still) reports every call billed.
     try {
       if (promptTokens(input.text, single) + finalOut <= contextTokens) {
-        reply = await summarize(input.text, single, finalOut);
+        reply = await summarize(input.text, single, finalOut, asFinal);
       } else {
         // Size chunks for the longest part label the prompt could carry.
         const pieces = nonBlank(splitIntoChunks(input.text, roomChars(partRequirements(input, 99_999, 99_999, words), partOut)));
@@ -142,16 +145,18 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
 }
 
 /**
- * The text of one summarize call. A reply the provider's content filter stopped, or one with no
- * text, is no summary: answered as FAILED_PRECONDITION (as the other verbs answer output they
- * cannot use), not as `summary: ""` with OK, which a caller cannot tell from a real one and an
- * idempotency key would replay for its lifetime. The call is billed either way.
+ * The text of one summarize call. A reply the provider's content filter stopped, or one that
+ * `clean`s to no words (blank, or markup alone such as a headline's lone `#`), is no summary:
+ * answered as FAILED_PRECONDITION (as the other verbs answer output they cannot use), not as
+ * `summary: ""` with OK, which a caller cannot tell from a real one and an idempotency key would
+ * replay for its lifetime. The call is billed either way.
  */
-function summaryText(response: ModelResponse): string {
+function summaryText(response: ModelResponse, clean: (reply: string) => string): string {
   if (response.finishReason === "content_filter") throw failedPrecondition("the provider's content filter stopped the summary");
-  const text = response.text.trim();
-  if (text === "") throw failedPrecondition("the model returned an empty summary");
-  return text;
+  const cleaned = clean(response.text);
+  if (cleaned.trim() === "") throw failedPrecondition("the model returned an empty summary");
+  if (!hasWords(cleaned)) throw failedPrecondition("the model's summary has no words, only markup");
+  return response.text.trim();
 }
 
 function nonBlank(chunks: string[]): string[] {

@@ -4,6 +4,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
+import { SummaryStyle } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { createAppKey, moneyClients } from "../support/money.js";
 import { useDispatchRig } from "./dispatch-rig.js";
 
@@ -109,6 +110,26 @@ describe("Summarize: a reply that gave no summary is not served again from the c
     rig.fake.script({ reply: { text: "The meeting is on Tuesday." } });
     const retry = await codeOf(rig.app.verbs.summarize(req));
     expect([retry, rig.fake.requests().length]).toEqual(["OK", 2]);
+  });
+});
+
+describe("Summarize: a reply that cleans to no summary is no summary", () => {
+  it("a headline reply that is only a heading mark is FAILED_PRECONDITION, and a repeat asks the provider again", async () => {
+    const admin = moneyClients(rig.gw.url, rig.gw.adminKey);
+    await admin.routes.createRoute({ routeId: "cached-headline", route: { targets: [{ provider: "openai", model: "gpt-cached-head", credential: "credentials/openai" }], cache: { ttl: { seconds: 600n } }, retry: { maxAttempts: 1 } } });
+    await rig.gw.models.resolver.refresh();
+    const req = { options: { route: "cached-headline" }, text: "The meeting moved to Tuesday.", style: SummaryStyle.HEADLINE };
+
+    rig.fake.reset();
+    rig.fake.script({ reply: { text: "#\n" } });
+    // Observed without a fix: "OK" with summary "" (the heading mark stripped), and the reply cached.
+    expect(await codeOf(rig.app.verbs.summarize(req))).toBe("FailedPrecondition");
+    expect(rig.fake.requests()).toHaveLength(1);
+    await new Promise((r) => setTimeout(r, 50)); // the cache writes are queued just after the answer
+
+    rig.fake.script({ reply: { text: "# Meeting moved to Tuesday" } });
+    const retry = await rig.app.verbs.summarize(req).then((r) => r.summary, (e: unknown) => Code[ConnectError.from(e).code]);
+    expect([retry, rig.fake.requests().length]).toEqual(["Meeting moved to Tuesday", 2]);
   });
 });
 

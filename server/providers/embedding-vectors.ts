@@ -1,0 +1,14 @@
+/**
+ * Whether `vectors`, read from an embeddings answer, are vectors a caller can use: each a
+ * non-empty array of numbers, all `size` long (by default as long as the first). A vector that is
+ * missing, empty, holds anything but numbers, or differs in length from the others makes the
+ * whole answer the provider's failure (retried or fallen back from, never stored), not a ragged
+ * response whose `dimensions` is wrong. An adapter reading its answer in parts passes the size of
+ * the vectors it already has, so the parts must agree with each other too.
+ */
+export function wellFormedVectors(vectors: readonly unknown[], size?: number): vectors is number[][] {
+  const first = vectors[0];
+  const length = size ?? (Array.isArray(first) ? first.length : 0);
+  if (length === 0) return false;
+  return vectors.every((v) => Array.isArray(v) && v.length === length && v.every((x) => typeof x === "number"));
+}
