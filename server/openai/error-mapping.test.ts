@@ -1,5 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { DurationSchema, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import {
@@ -106,6 +107,14 @@ describe("openAIErrorOf", () => {
     expect(openAIErrorOf(blocked, NOW).body.error.code).toBe("guardrail_violation");
     const big = new OpenAIRequestError("too big", Code.InvalidArgument, { httpStatus: 413, errorCode: "request_too_large", param: "messages" });
     expect(openAIErrorOf(big, NOW)).toMatchObject({ status: 413, body: { error: { code: "request_too_large", param: "messages" } } });
+  });
+
+  it("names the field of a schema-style violation (a buf.validate.Violations detail) as param, indexes included", () => {
+    const violated = (...elements: { fieldName: string; subscript?: { case: "index"; value: bigint } }[]) =>
+      new ConnectError("bad", Code.InvalidArgument, undefined, [{ desc: ViolationsSchema, value: create(ViolationsSchema, { violations: [{ field: { elements }, ruleId: "r" }] }) }]);
+    expect(openAIErrorOf(violated({ fieldName: "tool_choice" }), NOW)).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", param: "tool_choice" } } });
+    expect(openAIErrorOf(violated({ fieldName: "messages", subscript: { case: "index", value: 2n } }, { fieldName: "role" }), NOW).body.error.param).toBe("messages[2].role");
+    expect(openAIErrorOf(new ConnectError("bad", Code.InvalidArgument), NOW).body.error.param).toBeNull();
   });
 });
 

@@ -4,6 +4,7 @@
  * code, and the retry headers OpenAI's SDKs obey. The README's error table is this file.
  */
 import { timestampMs, durationMs } from "@bufbuild/protobuf/wkt";
+import { ViolationsSchema, type FieldPath } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   BudgetExceededSchema,
@@ -68,7 +69,9 @@ export function httpStatusOf(code: Code): number {
  * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full, a provider's rate
  * limit with its `retry-after`) gets its delay as `retry-after` and `retry-after-ms`; one no retry
  * can fix (a provider refusing our credential or not knowing the route's model: a 500) gets
- * `x-should-retry: false`. A database that cannot be reached is a 503, as `Unavailable`;
+ * `x-should-retry: false`. A refusal naming a field in a `buf.validate.Violations` detail (the
+ * Chat verb's `tool_choice` check) gets that field as `param`, as OpenAI names the field it
+ * refuses. A database that cannot be reached is a 503, as `Unavailable`;
  * anything else is a 500 "internal error" (the caller logs the cause). `now` (epoch ms) dates the budget reset.
  */
 export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
@@ -81,11 +84,17 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
   const body: OpenAIErrorBody = { message: err.rawMessage, type: base.type, param: null, code: codeName(err.code) };
   const headers: Record<string, string> = {};
   let status = base.status;
+  // (`instanceof` holds for every ConnectError — `ConnectError`'s check goes by name —, so a
+  // plain one lands here too, with none of these fields.)
   if (err instanceof OpenAIRequestError) {
     status = err.httpStatus ?? status;
     Object.assign(headers, err.headers);
     body.param = err.param ?? null;
     body.code = err.errorCode ?? body.code;
+  }
+  if (body.param === null) {
+    const field = err.findDetails(ViolationsSchema)[0]?.violations[0]?.field;
+    if (field !== undefined) body.param = paramOf(field);
   }
   switch (err.code) {
     case Code.Unauthenticated:
@@ -125,6 +134,11 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
   if (retryMs !== undefined) setRetryAfter(headers, retryMs);
   if (retryRefused(err)) headers["x-should-retry"] = "false";
   return answer(status, headers, body);
+}
+
+/** A violation's field path as OpenAI writes a `param`: `messages[2].content`. */
+function paramOf(field: FieldPath): string {
+  return field.elements.map((e) => (e.subscript.case === "index" ? `${e.fieldName}[${e.subscript.value}]` : e.fieldName)).join(".");
 }
 
 /** `retry-after` in whole seconds (at least 1) and the exact `retry-after-ms`. */

@@ -3,6 +3,7 @@ import type { ModelMessage, ModelRequest, ModelResponseFormat, ModelTool, ModelT
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
 import { invalidArgument } from "./verb-errors.js";
 import { renderVerbPrompt } from "./verb-prompt.js";
+import { effectiveToolChoice } from "./tool-choice.js";
 
 /** A Chat or ChatStream request: the raw conversation and its controls. */
 export interface ChatInput {
@@ -28,16 +29,18 @@ function defined<T extends object>(o: T): Partial<T> {
  * template is attached (`ctx.template`): its messages are rendered with no variables (a chat
  * template is fixed context, so a placeholder in it is INVALID_ARGUMENT naming it) and put
  * before the conversation, as the application's standing instructions. Every message of the
- * request is user content (the schema marks all message text so); the template's are not.
+ * request is user content (the schema marks all message text so); the template's are not. The
+ * tool choice is checked against the tools here, before dispatch (`effectiveToolChoice`).
  */
 export function buildChatCall(input: ChatInput, ctx: VerbContext): ModelCall {
   if (input.messages.length === 0) throw invalidArgument("messages: at least one message is required");
+  const toolChoice = effectiveToolChoice(input.toolChoice, input.tools);
   const prefix = ctx.template === undefined ? [] : renderVerbPrompt(ctx.template, {}, []).messages;
   const messages = [...prefix, ...input.messages];
   const userContent = input.messages.map((_, i) => prefix.length + i);
   const extra: Omit<Partial<ModelRequest>, "model" | "messages"> = defined({
     tools: input.tools,
-    toolChoice: input.toolChoice,
+    toolChoice,
     responseFormat: input.responseFormat,
     topP: input.topP,
     stop: input.stop,
