@@ -390,6 +390,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     retryThrottle: deps.models.retryThrottle,
     usageBufferDepth: () => deps.money.ledger.pending(),
     readiness,
+    guardrails: guardrails.resolver,
     ...(deps.requestLog ? { requestLog: deps.requestLog.writer } : {}),
     ...(deps.stateBreaker ? { stateBreaker: deps.stateBreaker } : {}),
   });

@@ -17,7 +17,8 @@ export interface GuardrailLayer {
  * Builds the policy store, the resolver that follows it (checked at most once per `pollMs`) and
  * the client of external guardrail services. Failures are logged without content: an external
  * service by its URL (without userinfo or query, which may hold a token), a policy that no longer
- * compiles by its error.
+ * compiles by its name and the compiler's error (the field and what it refuses, not the rules) —
+ * at error, as the calls it governs are refused until an operator acts.
  */
 export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logger }, opts: { pollMs?: number } = {}): GuardrailLayer {
   const store = createGuardrailPolicyStore(deps.db);
@@ -27,6 +28,11 @@ export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logge
       store,
       ...(opts.pollMs === undefined ? {} : { pollMs: opts.pollMs }),
       onError: (err) => deps.logger.warn({ err: err instanceof Error ? err.message : String(err) }, "guardrail policies: refresh failed; serving the last ones"),
+      onBroken: (policy, err) =>
+        deps.logger.error(
+          { policy, err: err instanceof Error ? err.message : String(err) },
+          "guardrail policy does not compile; the calls it governs are refused (fail closed) until it is updated, disabled or deleted",
+        ),
     }),
     external: createExternalChecker({
       onError: (url, err) => deps.logger.warn({ url: urlForLog(url), err: err instanceof Error ? err.message : String(err) }, "external guardrail failed"),

@@ -91,3 +91,59 @@ describe("policy resolver first load", () => {
     expect(resolver.peek(meta)).toBeUndefined();
   });
 });
+
+describe("policy resolver, a stored policy that does not compile", () => {
+  let db: TestDatabase;
+  let handle: DatabaseHandle;
+  let store: GuardrailPolicyStore;
+  beforeAll(async () => {
+    db = await createTestDatabase();
+    handle = await createDatabase({ databaseUrl: db.url });
+    await migrateToLatest(handle.db);
+    await handle.db.insertInto("orgs").values([{ id: "org_a", name: "acme" }, { id: "org_b", name: "bravo" }]).execute();
+    store = createGuardrailPolicyStore(handle.db);
+  });
+  afterAll(async () => {
+    await handle.close();
+    await db.drop();
+  });
+
+  const denyList = { rules: [{ id: "deny", stage: "GUARDRAIL_STAGE_INPUT", action: "GUARDRAIL_ACTION_BLOCK", denyList: { phrases: ["nope"] } }] };
+  // Lookaround: refused by the compiler, so only a row written past the service (or by a version
+  // whose compiler accepted it, before an upgrade) holds it.
+  const stricter = { rules: [{ id: "code", stage: "GUARDRAIL_STAGE_INPUT", action: "GUARDRAIL_ACTION_BLOCK", regex: { pattern: "nightingale(?=x)" } }] };
+  const meta = (orgId: string) => ({ route: "r", caller: { orgId, teamId: "t", keyId: "k" } });
+  const refusal = (p: Promise<unknown>) =>
+    p.then(
+      () => "passed",
+      (e: unknown) => {
+        const err = ConnectError.from(e);
+        return { code: Code[err.code], message: err.rawMessage };
+      },
+    );
+
+  it("refuses the calls it governs (FailedPrecondition naming it, not its rules) until it is fixed; other orgs' calls are unaffected", async () => {
+    await store.create("org_a", "strict", { spec: stricter, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: true });
+    await store.create("org_a", "fine", { spec: denyList, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: true });
+    await store.create("org_b", "own", { spec: denyList, attachments: [{ name: "orgs/bravo", kind: "org", id: "org_b" }], enabled: true });
+    const broken: Array<{ policy: string; err: unknown }> = [];
+    const resolver = createPolicyResolver({ store, onBroken: (policy, err) => broken.push({ policy, err }) });
+
+    const refused = await refusal(resolver.forCall(meta("org_a")));
+    expect(refused).toEqual({ code: "FailedPrecondition", message: expect.stringContaining("orgs/acme/guardrail-policies/strict") as string });
+    expect(JSON.stringify(refused)).not.toContain("nightingale");
+    // A stream's stages peek first: an unknown answer sends them to `forCall`, never past the guardrails.
+    expect(resolver.peek(meta("org_a"))).toBeUndefined();
+    expect(broken.map((b) => b.policy)).toEqual(["orgs/acme/guardrail-policies/strict"]);
+    expect(resolver.brokenPolicies()).toBe(1);
+    expect((await resolver.forCall(meta("org_b"))).map((p) => p.name)).toEqual(["orgs/bravo/guardrail-policies/own"]);
+    expect(resolver.peek(meta("org_b"))?.map((p) => p.name)).toEqual(["orgs/bravo/guardrail-policies/own"]);
+
+    // The operator's fix (here: a spec this version compiles) puts it back in force.
+    const current = (await store.get("org_a", "strict"))!;
+    await store.update("org_a", "strict", current.revision, { spec: denyList, attachments: current.attachments, enabled: true });
+    await resolver.refresh();
+    expect((await resolver.forCall(meta("org_a"))).map((p) => p.name).sort()).toEqual(["orgs/acme/guardrail-policies/fine", "orgs/acme/guardrail-policies/strict"]);
+    expect(resolver.brokenPolicies()).toBe(0);
+  });
+});

@@ -16,8 +16,13 @@ export interface PolicyResolverOptions {
   store: Pick<GuardrailPolicyStore, "version" | "loadEnabled">;
   /** How long a snapshot is trusted before the next call checks for changes (default 1 s). */
   pollMs?: number;
-  /** Told when a check fails or a stored policy does not compile (the last good snapshot keeps serving). */
+  /** Told when a check fails (the last good snapshot keeps serving). */
   onError?: (err: unknown) => void;
+  /**
+   * Told, once per snapshot that holds it, of an enabled policy that does not compile (`name`, and
+   * why): the calls it governs are refused until it is fixed, disabled or deleted.
+   */
+  onBroken?: (name: string, err: unknown) => void;
   /** Epoch ms (default `Date.now`). */
   now?: () => number;
   /** Longest a call waits for the very first load before failing Unavailable (default 2 s). */
@@ -31,21 +36,40 @@ export interface PolicyResolver {
    * applies only to its org's calls, even when attached to a global route. Waits for the first
    * load (so no call slips through before the policies are known; Unavailable when it cannot
    * finish in time); afterwards answers from memory, starting a background version check when the
-   * snapshot is older than `pollMs`, so a slow or hung database never delays a call.
+   * snapshot is older than `pollMs`, so a slow or hung database never delays a call. Rejects with
+   * FailedPrecondition when one of them does not compile (see {@link brokenPolicyError}).
    */
   forCall(meta: Pick<CallMeta, "caller" | "route">): Promise<CompiledPolicy[]>;
   /**
-   * What {@link forCall} would answer, without waiting: undefined until the first load is done.
-   * Starts the same background version check, so callers that only peek still follow changes.
+   * What {@link forCall} would answer, without waiting: undefined until the first load is done,
+   * and when a policy that does not compile governs the call (so the caller asks `forCall`, which
+   * refuses it). Starts the same background version check, so callers that only peek still follow changes.
    */
   peek(meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] | undefined;
+  /** How many enabled policies of the snapshot do not compile (the `switchboard_guardrail_policies_broken` gauge). */
+  brokenPolicies(): number;
   /** Checks for changes now and reloads if any (after a write on this replica, tests). */
   refresh(): Promise<void>;
 }
 
+/** An attached policy; `policy` undefined when it does not compile (`name` is then refused). */
 interface Indexed {
-  policy: CompiledPolicy;
+  name: string;
+  policy: CompiledPolicy | undefined;
   ownerOrgId: string | null;
+}
+
+/**
+ * The refusal of a call governed by a policy that does not compile: FailedPrecondition, as the
+ * state only an operator can change (the caller's retry cannot), naming the policies and never
+ * their rules.
+ */
+export function brokenPolicyError(names: readonly string[]): ConnectError {
+  const which = names.length === 1 ? `guardrail policy ${names[0]}` : `guardrail policies ${names.join(", ")}`;
+  return new ConnectError(
+    `${which} cannot be enforced: the stored policy does not compile on this gateway, so the calls it governs are refused until an operator updates, disables or deletes it`,
+    Code.FailedPrecondition,
+  );
 }
 
 /**
@@ -55,6 +79,11 @@ interface Indexed {
  * `pollMs` plus one query of its traffic resuming. Until the first load succeeds, calls fail
  * closed (Unavailable); after that a database outage keeps the last snapshot (policies keep
  * applying) and is retried once per `pollMs`.
+ *
+ * A stored policy that does not compile (saving compiles it, so only an upgrade whose compiler is
+ * stricter, or a row written past the service, leaves one) fails closed too: it stays attached,
+ * and every call it governs is refused (`brokenPolicyError`) — dropping it would switch its
+ * guardrail off for all of them. Other policies, and other orgs' calls, are unaffected.
  */
 export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolver {
   const now = opts.now ?? Date.now;
@@ -62,29 +91,33 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
   let index: Map<string, Indexed[]> | undefined;
   let seen: string | undefined;
   let checkedAt = 0;
+  let broken = 0;
 
   const reload = async () => {
     const version = await opts.store.version();
     if (version === seen && index !== undefined) return;
     const next = new Map<string, Indexed[]>();
+    let failed = 0;
     for (const record of await opts.store.loadEnabled()) {
-      let policy: CompiledPolicy;
+      const name = policyName(record);
+      let policy: CompiledPolicy | undefined;
       try {
         const message = fromJson(GuardrailPolicySchema, record.spec as JsonValue, { ignoreUnknownFields: true });
-        message.name = policyName(record);
+        message.name = name;
         policy = compilePolicy(message);
       } catch (err) {
-        opts.onError?.(err);
-        continue;
+        failed++;
+        opts.onBroken?.(name, err);
       }
       for (const a of record.attachments) {
         const key = a.kind === "route" ? `route:${a.id ?? "*"}:${a.alias ?? ""}` : `${a.kind}:${a.id ?? ""}`;
         const list = next.get(key) ?? [];
-        list.push({ policy, ownerOrgId: record.orgId });
+        list.push({ name, policy, ownerOrgId: record.orgId });
         next.set(key, list);
       }
     }
     index = next;
+    broken = failed;
     seen = version;
   };
   const refresh = serialRefresh(() =>
@@ -114,30 +147,38 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
   const checkIfStale = () => {
     if (now() - checkedAt >= pollMs) refreshInBackground(refresh, opts.onError);
   };
-  const lookup = (meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] => {
+  /** The call's policies, or the names of those governing it that do not compile. */
+  const lookup = (meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] | { broken: string[] } => {
     const org = meta.caller?.orgId;
     const keys = [`route:*:${meta.route}`];
     if (meta.caller !== undefined) keys.push(`org:${org}`, `team:${meta.caller.teamId}`, `key:${meta.caller.keyId}`, `route:${org}:${meta.route}`);
     const out = new Map<string, CompiledPolicy>();
+    let failed: Set<string> | undefined;
     for (const key of keys) {
-      for (const { policy, ownerOrgId } of index?.get(key) ?? []) {
-        if (ownerOrgId === null || ownerOrgId === org) out.set(policy.name, policy);
+      for (const { name, policy, ownerOrgId } of index?.get(key) ?? []) {
+        if (ownerOrgId !== null && ownerOrgId !== org) continue;
+        if (policy === undefined) (failed ??= new Set()).add(name);
+        else out.set(name, policy);
       }
     }
-    return [...out.values()];
+    return failed === undefined ? [...out.values()] : { broken: [...failed] };
   };
 
   return {
     async forCall(meta) {
       if (index === undefined) await firstLoad();
       else checkIfStale();
-      return lookup(meta);
+      const found = lookup(meta);
+      if ("broken" in found) throw brokenPolicyError(found.broken);
+      return found;
     },
     peek(meta) {
       if (index === undefined) return undefined;
       checkIfStale();
-      return lookup(meta);
+      const found = lookup(meta);
+      return "broken" in found ? undefined : found;
     },
+    brokenPolicies: () => broken,
     refresh,
   };
 }

@@ -15,6 +15,8 @@ export interface GaugeSources {
   readiness?: Readiness;
   /** The shared state backend's circuit breaker (with Redis). */
   stateBreaker?: StateBreakerStatus;
+  /** The guardrail policy resolver's count of enabled policies that do not compile. */
+  guardrails?: { brokenPolicies(): number };
 }
 
 const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, open: 2 };
@@ -23,10 +25,11 @@ const BREAKER_VALUE: Record<BreakerState, number> = { closed: 0, half_open: 1, o
  * Registers the gauges read when `/metrics` is scraped: circuit-breaker state per provider and
  * model (the worst over credentials), the retry throttle's tokens and refusals per provider and
  * model (the fewest tokens and the sum of refusals over credentials), the usage ledger's and
- * request log's buffer depths, rows the request log dropped, each dependency's readiness, and the state backend's breaker.
+ * request log's buffer depths, rows the request log dropped, each dependency's readiness, the state backend's breaker,
+ * and the guardrail policies that do not compile.
  */
 export function addServerGauges(metrics: Metrics, sources: GaugeSources): void {
-  const { breakers, retryThrottle, usageBufferDepth, requestLog, readiness, stateBreaker } = sources;
+  const { breakers, retryThrottle, usageBufferDepth, requestLog, readiness, stateBreaker, guardrails } = sources;
   if (retryThrottle) addThrottleGauges(metrics, retryThrottle);
   if (breakers) {
     metrics.addScrapeGauge({
@@ -79,6 +82,13 @@ export function addServerGauges(metrics: Metrics, sources: GaugeSources): void {
       name: "switchboard_request_log_rejected_rows",
       help: "Request-log rows dropped since start because Postgres refused their content (a counter that resets on restart).",
       read: () => [{ value: requestLog.rejected() }],
+    });
+  }
+  if (guardrails) {
+    metrics.addScrapeGauge({
+      name: "switchboard_guardrail_policies_broken",
+      help: "Enabled guardrail policies this replica cannot compile (a stricter compiler after an upgrade); every call they govern is refused.",
+      read: () => [{ value: guardrails.brokenPolicies() }],
     });
   }
   if (readiness) {

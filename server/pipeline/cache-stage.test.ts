@@ -1,7 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { createCacheStats } from "../cache/cache-stats.js";
 import { createHitRateGuess } from "../cache/hit-rate-guess.js";
-import { createResponseCache } from "../cache/response-cache.js";
+import { createResponseCache, type ResponseCache } from "../cache/response-cache.js";
+import { createInFlightLimiter } from "../limits/in-flight-limiter.js";
 import { createSemanticCache } from "../cache/semantic/semantic-cache.js";
 import { withDefaults, type ResolvedRoute, type RouteCachePolicy } from "../dispatch/route-types.js";
 import type { ModelChunk } from "../providers/model.js";
@@ -12,7 +13,8 @@ import { laterTurn } from "../runtime/after-this-turn.testing.js";
 import { behindAFrontDoor } from "./front-door.testing.js";
 import { answeringScopeOf } from "./cache-plan.js";
 import { createCacheStage } from "./cache-stage.js";
-import type { CallMeta, ModelCall, ModelPipeline } from "./model-call.js";
+import { composeStages, type CallMeta, type ModelCall, type ModelPipeline } from "./model-call.js";
+import { createOverloadStage } from "./overload-stage.js";
 import { testCallMeta } from "./call-meta.testing.js";
 
 const routes = (cache?: Partial<RouteCachePolicy>) => {
@@ -266,6 +268,54 @@ describe("cache stage (exact)", () => {
     expect(second.cacheStatus).toBe("bypass");
     expect(performance.now() - started).toBeLessThan(20);
     expect(inner.calls).toHaveLength(2);
+  });
+});
+
+describe("cache stage (a stream's result always settles)", () => {
+  const within = <T>(p: Promise<T>, ms = 1_000): Promise<T | "timed out"> => Promise.race([p, new Promise<"timed out">((r) => setTimeout(() => r("timed out"), ms))]);
+  /** The cache stage behind the overload stage (which holds a slot until the stream's result settles), over `inner`. */
+  const behindOverload = (inner: ModelPipeline, cache: ResponseCache) => {
+    const state = createMemoryState();
+    const errors: string[] = [];
+    const stage = createCacheStage({ cache, semantic: createSemanticCache({ state }), stats: createCacheStats({ state }), routes: routes(), onError: (op) => errors.push(op) });
+    const limiter = createInFlightLimiter({ maxInFlight: 10, maxInFlightPerKey: 10 });
+    return { errors, limiter, pipeline: composeStages([createOverloadStage({ limiter }), stage], inner) };
+  };
+  const read = (chunks: AsyncIterable<ModelChunk>) => drain(chunks).then((c) => c.map((x) => x.type).join(" "), (err: unknown) => `threw: ${String(err)}`);
+
+  it.each(["throws", "rejects"] as const)("a lookup that %s is a bypass (fail open), reported; the result settles and the slot is released", async (how) => {
+    const cache = createResponseCache({ state: createMemoryState() });
+    const failing: ResponseCache = {
+      ...cache,
+      lookup: () => {
+        if (how === "throws") throw new Error("lookup bug");
+        return Promise.reject(new Error("lookup bug"));
+      },
+    };
+    const { errors, limiter, pipeline } = behindOverload(createScriptedPipeline([answer("Paris"), answer("Paris")]), failing);
+    const stream = pipeline.chatStream(call("capital of France?"));
+    const chunks = await within(read(stream.chunks));
+    expect(await within(stream.result())).toMatchObject({ cacheStatus: "bypass", costMicrosUsd: 120n });
+    expect(limiter.inFlight()).toBe(0);
+    expect(chunks).toBe("start text finish usage");
+    expect(await pipeline.chat(call("capital of France?"))).toMatchObject({ cacheStatus: "bypass" });
+    expect(errors).toEqual(["cache lookup", "cache lookup"]);
+  });
+
+  it("a stage inside that throws before its stream starts: the error is the stream's, the result settles unsent and the slot is released", async () => {
+    const inner = createScriptedPipeline([]);
+    const refusing: ModelPipeline = {
+      ...inner,
+      chatStream: () => {
+        throw new Error("refused before the stream");
+      },
+    };
+    const { limiter, pipeline } = behindOverload(refusing, createResponseCache({ state: createMemoryState() }));
+    const stream = pipeline.chatStream(call("capital of France?"));
+    const chunks = await within(read(stream.chunks));
+    expect(await within(stream.result())).toMatchObject({ attempts: [], costMicrosUsd: 0n });
+    expect(limiter.inFlight()).toBe(0);
+    expect(chunks).toBe("threw: Error: refused before the stream");
   });
 });
 

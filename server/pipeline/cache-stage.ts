@@ -17,7 +17,7 @@ import { cachePlanOf, maxAgeOf, type CachePlan } from "./cache-plan.js";
 import { createStreamAssembler, replayChunks } from "./cache-stage-stream.js";
 import { failedCallAccounting } from "./dispatch-pipeline.js";
 import { withLookupBilling, withLookupBillingOnFailure, type LookupBilling } from "./semantic-lookup-billing.js";
-import type { CacheStatusName, CallMeta, EmbedCall, ModelCall, ModelPipeline, ModelStream, ModelStreamResult, Stage } from "./model-call.js";
+import { UNSENT_STREAM_RESULT, type CacheStatusName, type CallMeta, type EmbedCall, type ModelCall, type ModelPipeline, type ModelStream, type ModelStreamResult, type Stage } from "./model-call.js";
 
 /** Dependencies of {@link createCacheStage}. */
 export interface CacheStageDeps {
@@ -62,6 +62,8 @@ interface SemanticProbe {
 }
 /** No semantic lookup (shared: nothing allocated for the calls of exact-only routes). */
 const EXACT_ONLY: SemanticProbe = Object.freeze({});
+/** A lookup that failed: the call goes on uncached (shared, as {@link EXACT_ONLY}). */
+const LOOKUP_FAILED = Object.freeze({ status: "bypass" as const });
 
 /**
  * The response-cache stage (exact, then semantic), outside the budget stage so a hit costs 0 and
@@ -83,7 +85,10 @@ const EXACT_ONLY: SemanticProbe = Object.freeze({});
  * its `finish` — cut, failed or abandoned by the caller — stores nothing, and neither does a
  * `length`, `content_filter` or `unknown` finish. Streamed calls replay a hit as a stream and
  * tee a miss, storing it only once it completed. When the StateBackend fails the call goes on
- * as a `bypass` (fail open; see `createResponseCache` for the cooldown that bounds the delay).
+ * as a `bypass` (fail open; see `createResponseCache` for the cooldown that bounds the delay), and
+ * so does a call whose lookup throws for any other reason (reported as `cache lookup`). A stream's
+ * result settles on every path, whatever throws: the stages outside wait on it (the overload
+ * slot, the rate limit's correction).
  */
 export function createCacheStage(deps: CacheStageDeps): Stage {
   const now = deps.now ?? Date.now;
@@ -197,6 +202,15 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     }
     return { status: "miss", semantic, lookup: probe.billed };
   };
+  /**
+   * {@link lookupChat}, failing open: no lookup path is known to throw (each fails open on its
+   * own), but a throw must cost the call its cache, never the call (nor, for a stream, its result).
+   */
+  const lookupOrBypass = (plan: Plan, call: ModelCall, next: ModelPipeline): ReturnType<typeof lookupChat> =>
+    lookupChat(plan, call, next).catch((err: unknown) => {
+      deps.onError?.("cache lookup", err);
+      return LOOKUP_FAILED;
+    });
   /** A hit's result: nothing answered it but the cache; only its lookup's embedding, if one was made, was billed. */
   const hitResult = (entry: CacheEntry, status: CacheStatusName, lookup?: LookupBilling): ModelStreamResult =>
     withLookupBilling(
@@ -233,7 +247,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
           record(plan, call.meta, "bypass");
           return next.chat(call).then((result) => ({ ...result, cacheStatus: "bypass" as const }));
         }
-        return lookupChat(plan, call, next).then((found) => {
+        return lookupOrBypass(plan, call, next).then((found) => {
           // A failure after a billed lookup reports it too (no handler for a call whose lookup billed nothing).
           const lookup = found.lookup;
           const failed =
@@ -286,7 +300,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         return { chunks: inner.chunks, result: () => inner.result().then((r) => ({ ...r, cacheStatus: "bypass" })) };
       }
       const chunks = async function* (): AsyncGenerator<ModelChunk> {
-        const found = await lookupChat(plan, call, next);
+        const found = await lookupOrBypass(plan, call, next);
         try {
           if ("entry" in found) {
             record(plan, call.meta, found.status, found.entry.costMicrosUsd);
@@ -297,6 +311,9 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
           record(plan, call.meta, found.status);
           yield* found.status === "bypass" ? forward("bypass") : forward("miss", { plan, semantic: found.semantic }, found.lookup);
         } catch (err) {
+          // Nothing settled the result yet when the throw came before a stream started (a stage
+          // inside that threw at once): it ends unsent, with what the lookup billed. Otherwise a no-op.
+          settle(Promise.resolve(withLookupBilling(UNSENT_STREAM_RESULT, found.lookup)));
           // As the stream's result reports it (`forward`, `hitResult`), before or after content.
           throw withLookupBillingOnFailure(err, found.lookup, call.meta.route);
         }
