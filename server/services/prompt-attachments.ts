@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { orgScopeOf } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
 import type { KeyStore } from "../store/key-store.js";
-import type { AttachmentTaken, PromptStore } from "../store/prompt-store.js";
+import type { AttachmentGone, AttachmentTaken, PromptStore } from "../store/prompt-store.js";
 import type { RouteStore } from "../store/route-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { parseAttachment, promptResourceName, type AttachmentRef } from "../verbs/templates/prompt-names.js";
@@ -69,6 +69,14 @@ export function attachmentTaken(target: AttachmentTarget, taken: AttachmentTaken
     `${field}: ${attachments.join(", ")} already use${attachments.length === 1 ? "s" : ""} ${holder} for ${target.verb}; detach it there first`,
     Code.FailedPrecondition,
   );
+}
+
+/**
+ * The InvalidArgument for an attachment whose org, team or key was deleted between
+ * {@link checkAttachments} and the write: the same error as if the check had missed it.
+ */
+export function attachmentGone(gone: AttachmentGone, attachments: readonly string[], field: string): ConnectError {
+  return new ConnectError(`${field}[${attachments.indexOf(gone.name)}]: ${gone.name} not found`, Code.InvalidArgument);
 }
 
 async function exists(deps: AttachmentDeps, scope: ReturnType<typeof orgScopeOf>, ref: AttachmentRef): Promise<boolean> {

@@ -22,7 +22,7 @@ import { messageToProto } from "./capability/chat-mapping.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
-import { attachmentTaken, checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
+import { attachmentGone, attachmentTaken, checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
 import { promptTemplateMessage, promptVersionMessage, templateRoleOf, templateVerbOf } from "./prompt-messages.js";
 import { parseOrgName } from "./resource-names.js";
 import { visibleAttachments } from "./visible-attachments.js";
@@ -108,7 +108,9 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       const made = createdRecord(outcome, name, (rejected) =>
         rejected.kind === "attached"
           ? attachmentTaken(target, rejected, "template.attachments")
-          : new ConnectError(`prompt template ${name} already exists`, Code.AlreadyExists),
+          : rejected.kind === "gone"
+            ? attachmentGone(rejected, req.template?.attachments ?? [], "template.attachments")
+            : new ConnectError(`prompt template ${name} already exists`, Code.AlreadyExists),
       );
       // The audit event's after state is the response: the template and its first version.
       noteAudit(ctx, { resource: name, orgId: scope.orgId });
@@ -145,7 +147,9 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
         ...(attachments === undefined ? {} : { attachments }),
       });
       if (updated === undefined) throw notFound(req.template.name);
-      if ("kind" in updated) throw attachmentTaken(target, updated, "template.attachments");
+      if ("kind" in updated) {
+        throw updated.kind === "gone" ? attachmentGone(updated, req.template.attachments, "template.attachments") : attachmentTaken(target, updated, "template.attachments");
+      }
       const after = promptTemplateMessage(updated.after);
       noteAudit(ctx, { resource: after.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(updated.before)), after: snapshot(after) });
       await refreshed();

@@ -13,7 +13,9 @@ import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Clock } from "../clock.js";
 import { policyName } from "../guardrails/policy-resolver.js";
 import type { AttachedPolicies } from "../store/guardrail-attachments.js";
+import type { AttachedTemplates } from "../store/prompt-attachment-targets.js";
 import type { TenantFields, TenantPatch, TenantStore } from "../store/tenant-store.js";
+import { promptResourceName } from "../verbs/templates/prompt-names.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
@@ -33,15 +35,19 @@ const notFound = (name: string) => new ConnectError(`${name} not found`, Code.No
 const exists = (name: string) => new ConnectError(`${name} already exists`, Code.AlreadyExists);
 
 /**
- * A delete refused while guardrail policies name the resource (or something under it, `under`):
- * they would outlive it, listing an attachment that applies to nothing — not even to a resource
- * re-created under the name. Names a few, so the admin can detach them first.
+ * A delete refused while guardrail policies or prompt templates name the resource (or something
+ * under it, `under`): they would outlive it — a policy listing an attachment that applies to
+ * nothing, a template governing whatever is given the name next. Names a few, so the admin can
+ * detach them first.
  */
-function stillAttached(name: string, under: string, attached: AttachedPolicies): ConnectError {
-  const names = attached.policies.map(policyName);
+function stillAttached(name: string, under: string, attached: AttachedPolicies | AttachedTemplates): ConnectError {
+  const [names, one, many] =
+    "policies" in attached
+      ? [attached.policies.map(policyName), "guardrail policy", "guardrail policies"]
+      : [attached.templates.map(promptResourceName), "prompt template", "prompt templates"];
   const more = attached.total - names.length;
   const list = `${names.join(", ")}${more > 0 ? ` and ${more} more` : ""}`;
-  const which = attached.total === 1 ? "guardrail policy" : "guardrail policies";
+  const which = attached.total === 1 ? one : many;
   return new ConnectError(`${name} (or ${under}) is attached to ${which} ${list}; remove those attachments first`, Code.FailedPrecondition);
 }
 
@@ -97,7 +103,7 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       if (result === "has_limits_or_routes") {
         throw new ConnectError(`${req.name} still has routes, budgets or rate limits; delete them first`, Code.FailedPrecondition);
       }
-      if ("policies" in result) throw stillAttached(req.name, "something under it", result);
+      if ("total" in result) throw stillAttached(req.name, "something under it", result);
       noteAudit(ctx, { resource: req.name, orgId: result.deleted.id, before: auditSnapshot(OrgSchema, orgMessage(result.deleted)) });
       return {};
     },
@@ -147,7 +153,7 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
       if (result === "has_active_keys") {
         throw new ConnectError(`${req.name} still has active keys; revoke them first`, Code.FailedPrecondition);
       }
-      if ("policies" in result) throw stillAttached(req.name, "one of its keys", result);
+      if ("total" in result) throw stillAttached(req.name, "one of its keys", result);
       noteAudit(ctx, { resource: req.name, orgId: result.deleted.orgId, before: auditSnapshot(TeamSchema, teamMessage(result.deleted)) });
       return {};
     },

@@ -110,7 +110,8 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
     });
 
     it(`${CLEANUP} prunes attachments to what no longer exists, in order, and moves those policies' revisions`, async () => {
-      expect(await migrateToLatest(handle.db)).toEqual([CLEANUP]);
+      // The first of what was pending: later migrations run after it.
+      expect((await migrateToLatest(handle.db))[0]).toBe(CLEANUP);
       const mixed = (await policies.get(null, "mixed"))!;
       expect(mixed.attachments.map((a) => a.name)).toEqual(["orgs/acme/teams/kept", "routes/chat", "orgs/acme"]);
       expect(mixed.revision).toBeGreaterThan(before.revisions.get(mixed.id)!);

@@ -26,6 +26,8 @@ function describePromptStore(kind: string, open: () => Promise<{ handle: Databas
       ({ handle, drop } = await open());
       await migrateToLatest(handle.db);
       await handle.db.insertInto("orgs").values({ id: orgId, name: "acme" }).execute();
+      // What the attachments below name: a write locks them, and refuses one that does not exist.
+      for (const team of ["a", "b"]) await handle.db.insertInto("teams").values({ id: `team_prompt_${team}`, org_id: orgId, name: team }).execute();
       store = createPromptStore(handle.db);
     });
     afterAll(async () => {
@@ -90,6 +92,10 @@ function describePromptStore(kind: string, open: () => Promise<{ handle: Databas
       const taken = { kind: "attached", holder: { name: "p1", attachments: ["routes/fast"] } };
       expect(await store.updateTemplate(orgId, "p2", { attachments: ["orgs/acme/teams/b", "routes/fast"] })).toEqual(taken);
       expect(await store.createTemplate(orgId, template("p9", ["routes/fast"]), version("p9"))).toEqual(taken);
+      expect((await store.getTemplate(orgId, "p2"))?.attachments).toEqual([]);
+      // An org, team or key deleted since the caller checked it is `gone`; a route is not held.
+      expect(await store.updateTemplate(orgId, "p2", { attachments: ["routes/other", "orgs/acme/teams/gone"] })).toEqual({ kind: "gone", name: "orgs/acme/teams/gone" });
+      expect(await store.createTemplate(orgId, template("p8", ["orgs/acme/teams/a/keys/gone"]), version("p8"))).toEqual({ kind: "gone", name: "orgs/acme/teams/a/keys/gone" });
       expect((await store.getTemplate(orgId, "p2"))?.attachments).toEqual([]);
     });
 

@@ -2,6 +2,7 @@ import { sql, type Kysely, type Transaction, type UpdateObject } from "kysely";
 import type { TemplateMessage } from "../verbs/templates/prompt-template.js";
 import { newId } from "./ids.js";
 import { lockedChange, type Change } from "./locked-change.js";
+import { lockAttachedNames } from "./prompt-attachment-targets.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
@@ -67,6 +68,15 @@ export interface AttachmentTaken {
   holder: { name: string; attachments: string[] };
 }
 
+/**
+ * A write refused because the org, team or key one of its attachments names was deleted after
+ * the caller checked it (prompt-attachment-targets.ts): `name` is that attachment.
+ */
+export interface AttachmentGone {
+  kind: "gone";
+  name: string;
+}
+
 /** The settable fields of a template; absent ones stay as they are. */
 export interface PromptTemplatePatch {
   description?: string;
@@ -82,23 +92,26 @@ export interface PromptTemplatePatch {
  * one template per verb in each scope. Every write that sets attachments checks them against the
  * other templates and writes in one transaction serialised per scope and verb (see
  * {@link lockAttachments}), and is refused with {@link AttachmentTaken} when another holds one.
+ * The same transaction locks the orgs and teams the new attachments name, so a delete of one
+ * either sees the attachment or makes the write {@link AttachmentGone}.
  */
 export interface PromptStore {
   /**
    * Inserts a template with version 1, active; `exists` when a live one has the name in that
-   * scope, `attached` when another template of the scope and verb holds one of its attachments.
+   * scope, `attached` when another template of the scope and verb holds one of its attachments,
+   * `gone` when what one names no longer exists.
    */
   createTemplate(
     orgId: string | null,
     init: NewPromptTemplate,
     first: NewPromptVersion,
     key?: IdempotencyKey,
-  ): Promise<IdempotentOutcome<TemplateVersionPair, { kind: "exists" } | AttachmentTaken>>;
+  ): Promise<IdempotentOutcome<TemplateVersionPair, { kind: "exists" } | AttachmentTaken | AttachmentGone>>;
   getTemplate(orgId: string | null, name: string): Promise<PromptTemplateRecord | undefined>;
   /** A page of the live templates of one scope, in creation order, optionally of one verb. */
   listTemplates(orgId: string | null, page: PageRequest, filter?: { verb?: string }): Promise<Page<PromptTemplateRecord>>;
-  /** The template before and after the patch; undefined when there is none, `attached` as in {@link createTemplate}. */
-  updateTemplate(orgId: string | null, name: string, patch: PromptTemplatePatch): Promise<Change<PromptTemplateRecord> | AttachmentTaken | undefined>;
+  /** The template before and after the patch; undefined when there is none, `attached` and `gone` as in {@link createTemplate}. */
+  updateTemplate(orgId: string | null, name: string, patch: PromptTemplatePatch): Promise<Change<PromptTemplateRecord> | AttachmentTaken | AttachmentGone | undefined>;
   /** Soft-deletes a live template (its versions stay, unreachable): the template it deleted, as it was; undefined when none. */
   deleteTemplate(orgId: string | null, name: string): Promise<PromptTemplateRecord | undefined>;
   /** Appends the next version, and makes it active when `activate`. */
@@ -221,17 +234,23 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
       .filter((row) => row.attachments.some((a) => wanted.has(a)))
       .map((row) => ({ name: row.name, attachments: row.attachments.filter((a) => wanted.has(a)) }));
   };
-  /** Locks the scope and verb's attachments for `tx`; then the first other template holding one of `attachments`. */
-  const takenIn = async (tx: Transaction<Database>, orgId: string | null, verb: string, attachments: readonly string[], selfName: string) => {
+  /**
+   * Locks the scope and verb's attachments for `tx`, and what `attachments` name beyond `kept`
+   * (the template's own, held since they were written); then the first other template holding
+   * one of `attachments`, or the first that names what no longer exists.
+   */
+  const takenIn = async (tx: Transaction<Database>, orgId: string | null, verb: string, attachments: readonly string[], selfName: string, kept: readonly string[] = []) => {
     if (attachments.length === 0) return undefined;
     await lockAttachments(tx, orgId, verb);
     const holder = (await holders(tx, orgId, verb, attachments, selfName))[0];
-    return holder === undefined ? undefined : { kind: "attached" as const, holder };
+    if (holder !== undefined) return { kind: "attached" as const, holder };
+    const gone = await lockAttachedNames(tx, attachments, kept);
+    return gone === undefined ? undefined : { kind: "gone" as const, name: gone };
   };
 
   return {
     async createTemplate(orgId, init, first, key) {
-      return runIdempotent<TemplateVersionPair, { kind: "exists" } | AttachmentTaken>(
+      return runIdempotent<TemplateVersionPair, { kind: "exists" } | AttachmentTaken | AttachmentGone>(
         db,
         key,
         async (tx) => {
@@ -276,7 +295,7 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
     async updateTemplate(orgId, name, patch) {
       const change = await lockedChange(db, (tx) => lockByName(tx, orgId, name), async (tx, current) => {
         // A template's verb never changes, so the one read here is the lock's and the check's.
-        const taken = patch.attachments === undefined ? undefined : await takenIn(tx, orgId, current.verb, patch.attachments, name);
+        const taken = patch.attachments === undefined ? undefined : await takenIn(tx, orgId, current.verb, patch.attachments, name, current.attachments);
         if (taken !== undefined) return taken;
         const set = {
           ...(patch.description === undefined ? {} : { description: patch.description }),

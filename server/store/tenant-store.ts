@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from "kysely";
 import { policiesAttachedTo, type AttachedPolicies } from "./guardrail-attachments.js";
 import { newId } from "./ids.js";
+import { templatesAttachedTo, type AttachedTemplates } from "./prompt-attachment-targets.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
@@ -50,12 +51,12 @@ export interface TenantStore {
   updateOrg(name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<Change<OrgRecord> | undefined>;
   /**
    * Deletes an org with no teams, no live routes, budgets or rate limits, and no live guardrail
-   * policy of another scope attached to it or anything under it (its credentials, templates and
-   * own guardrail policies go with it), together with its soft-deleted routes and limits; `deleted`
-   * is the org as it was. An attachment in the way comes back as the {@link AttachedPolicies}
-   * naming it.
+   * policy or prompt template of another scope attached to it or anything under it (its
+   * credentials, own templates and own guardrail policies go with it), together with its
+   * soft-deleted routes and limits; `deleted` is the org as it was. An attachment in the way comes
+   * back as the {@link AttachedPolicies} or {@link AttachedTemplates} naming it.
    */
-  deleteOrg(name: string, scope: OrgScope): Promise<{ deleted: OrgRecord } | "not_found" | "has_teams" | "has_limits_or_routes" | AttachedPolicies>;
+  deleteOrg(name: string, scope: OrgScope): Promise<{ deleted: OrgRecord } | "not_found" | "has_teams" | "has_limits_or_routes" | AttachedPolicies | AttachedTemplates>;
   /** Creates a team; `org_not_found` also when the org is outside `scope`. */
   createTeam(
     orgName: string,
@@ -70,12 +71,17 @@ export interface TenantStore {
   /** Applies `patch`: the team before and after it; undefined when there is none in `scope`. */
   updateTeam(orgName: string, name: string, scope: OrgScope, patch: TenantPatch, now: Date): Promise<Change<TeamRecord> | undefined>;
   /**
-   * Deletes a team with no active keys and no live guardrail policy attached to it or to one of
-   * its keys, together with its revoked and expired keys (a key cannot outlive its team); `deleted`
-   * is the team as it was. `now` decides which keys have expired. An attachment in the way comes
-   * back as the {@link AttachedPolicies} naming it.
+   * Deletes a team with no active keys and no live guardrail policy or prompt template attached to
+   * it or to one of its keys, together with its revoked and expired keys (a key cannot outlive its
+   * team); `deleted` is the team as it was. `now` decides which keys have expired. An attachment
+   * in the way comes back as the {@link AttachedPolicies} or {@link AttachedTemplates} naming it.
    */
-  deleteTeam(orgName: string, name: string, scope: OrgScope, now: Date): Promise<{ deleted: TeamRecord } | "not_found" | "has_active_keys" | AttachedPolicies>;
+  deleteTeam(
+    orgName: string,
+    name: string,
+    scope: OrgScope,
+    now: Date,
+  ): Promise<{ deleted: TeamRecord } | "not_found" | "has_active_keys" | AttachedPolicies | AttachedTemplates>;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -164,7 +170,7 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
 
     async deleteOrg(name, scope) {
       // FOR UPDATE conflicts with the key-share lock a concurrent team insert takes on the org,
-      // and with the one a guardrail policy write takes on what it attaches to.
+      // and with the one a guardrail policy or prompt template write takes on what it attaches to.
       const change = await lockedChange(db, (tx) => lockOrg(tx, name, scope), async (tx, org) => {
         const team = await tx.selectFrom("teams").select("id").where("org_id", "=", org.id).limit(1).executeTakeFirst();
         if (team !== undefined) return "has_teams";
@@ -178,6 +184,10 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         // an org re-created under the name; the org's own policies go with it.
         const attached = await policiesAttachedTo(tx, `orgs/${name}`, org.id);
         if (attached !== undefined) return attached;
+        // A global template naming the org would govern the calls of the next org given the name
+        // (templates match by name); the org's own templates go with it.
+        const templates = await templatesAttachedTo(tx, `orgs/${name}`, org.id);
+        if (templates !== undefined) return templates;
         for (const table of ["routes", "budgets", "rate_limits"] as const) await tx.deleteFrom(table).where("org_id", "=", org.id).execute();
         await tx.deleteFrom("orgs").where("id", "=", org.id).execute();
         return { deleted: org };
@@ -236,7 +246,7 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
 
     async deleteTeam(orgName, name, scope, now) {
       // FOR UPDATE conflicts with the key-share lock a concurrent key insert takes on the team,
-      // and with the one a guardrail policy write takes on what it attaches to.
+      // and with the one a guardrail policy or prompt template write takes on what it attaches to.
       const change = await lockedChange(db, (tx) => lockTeam(tx, orgName, name, scope), async (tx, team) => {
         const active = await tx
           .selectFrom("keys")
@@ -251,6 +261,10 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         // re-created under the name.
         const attached = await policiesAttachedTo(tx, `orgs/${orgName}/teams/${name}`);
         if (attached !== undefined) return attached;
+        // A template naming the team or one of its keys would govern a team (or key) re-created
+        // under the name: templates match by name.
+        const templates = await templatesAttachedTo(tx, `orgs/${orgName}/teams/${name}`);
+        if (templates !== undefined) return templates;
         // Only revoked and expired keys are left to go with the team: a delete never takes away a
         // platform-admin key anyone can still use (platform-admin-keys.ts).
         await tx.deleteFrom("keys").where("team_id", "=", team.id).execute();
