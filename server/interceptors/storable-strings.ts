@@ -1,4 +1,4 @@
-import { ScalarType, type DescService } from "@bufbuild/protobuf";
+import { ScalarType, type DescMessage, type DescService, type Message } from "@bufbuild/protobuf";
 import { isReflectMessage, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import { storableCopy, storableText, UNSTORABLE_TEXT } from "../store/storable-text.js";
@@ -21,12 +21,30 @@ export interface StorableStringsOptions {
 export function createStorableStringsInterceptor(opts: StorableStringsOptions): Interceptor {
   const services = new Set(opts.services.map((s) => s.typeName));
   return (next) => (req) => {
-    if (!req.stream && services.has(req.service.typeName)) {
-      const bad = unstorableField(reflect(req.method.input, req.message), "");
-      if (bad !== undefined) throw new ConnectError(`${bad}: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
+    if (!services.has(req.service.typeName)) return next(req);
+    if (!req.stream) {
+      check(req.method.input, req.message);
+      return next(req);
     }
-    return next(req);
+    // A streaming method's request (ExportUsage: server streaming) reaches the handler as an
+    // iterable: each message is checked as the handler takes it, before it can reach the store.
+    const messages = req.message;
+    return next({
+      ...req,
+      message: (async function* () {
+        for await (const message of messages) {
+          check(req.method.input, message);
+          yield message;
+        }
+      })(),
+    });
   };
+}
+
+/** Throws `InvalidArgument` naming the first string of `message` Postgres could not store. */
+function check(schema: DescMessage, message: Message): void {
+  const bad = unstorableField(reflect(schema, message), "");
+  if (bad !== undefined) throw new ConnectError(`${bad}: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
 }
 
 /** The path of the first string in `message` that {@link storableText} refuses, if any. */
