@@ -156,9 +156,11 @@ export interface BudgetReservations {
    * Holds `moreMicros` more, atomically on every line, for a stream that outran its reservation;
    * refused when a cap would be exceeded (the stream then ends `budget_exhausted`). After a
    * rejection, retry with the same amount (or settle): an extension that did land is recognized,
-   * not held twice.
+   * not held twice. `inForce`: the budgets in force now; a line's budget among them (the same
+   * counters) is checked against its cap as it is now — lowered since the reservation, the
+   * extension is refused under the new cap — and a line's budget not among them keeps its cap.
    */
-  extend(reservation: Reservation, moreMicros: bigint): Promise<ReserveOutcome>;
+  extend(reservation: Reservation, moreMicros: bigint, inForce?: readonly BudgetRef[]): Promise<ReserveOutcome>;
   /**
    * Books the call's actual cost on every line and gives back the rest of the hold, in one atomic
    * step. When the actual exceeds the hold, the overage is added anyway, past the cap if need be:
@@ -186,6 +188,8 @@ interface Handle {
    */
   view: Mutable<Reservation>;
   lines: readonly (ReservationLine & { key: string; spentKey: string })[];
+  /** Each line's cap, as in force at the latest hold (`extend`'s `inForce`). */
+  caps: bigint[];
   marker: string;
   /** Holds that landed: the reservation plus each extension; the marker counts them. */
   holds: number;
@@ -266,7 +270,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       refusal: {
         budget: line.budget,
         period: line.period,
-        limitMicros: line.budget.limitMicros,
+        limitMicros: handle.caps[index - 1] ?? line.budget.limitMicros,
         spentMicros: spent,
         reservedMicros: total > spent ? total - spent : 0n,
         requestedMicros: requested,
@@ -287,7 +291,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     const held = state.reserveHold(
       {
         marker: { key: handle.marker, amount: 1, limit: sequence },
-        counters: handle.lines.map((line) => ({ key: line.key, amount: micros, limit: capOf(line.budget.limitMicros) })),
+        counters: handle.lines.map((line, i) => ({ key: line.key, amount: micros, limit: capOf(handle.caps[i] ?? line.budget.limitMicros) })),
         ...(requires === undefined ? {} : { requires }),
       },
       { index: openHoldsKey(handle.view.tenant), member: handle.view.id, owner },
@@ -400,6 +404,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
           at,
         },
         lines,
+        caps: lines.map((line) => line.budget.limitMicros),
         marker: holdMarkerKey(request.tenant, id),
         holds: 0,
       };
@@ -412,8 +417,14 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       return request.seeder === undefined ? plainHold(handle, request.amountMicros, 1) : seededHold(handle, request.amountMicros, request.seeder);
     },
 
-    async extend(reservation, moreMicros) {
+    async extend(reservation, moreMicros, inForce) {
       const handle = handleOf(reservation);
+      if (inForce !== undefined) {
+        const now = new Map(inForce.map((budget) => [counterScopeOf(budget), budget.limitMicros]));
+        handle.lines.forEach((line, i) => {
+          handle.caps[i] = now.get(counterScopeOf(line.budget)) ?? handle.caps[i]!;
+        });
+      }
       if (handle.view.settled) throw new Error(`budget reservation ${handle.view.id} is already settled`);
       if (moreMicros < 0n) throw new RangeError(`moreMicros must not be negative, got ${moreMicros}`);
       if (handle.lines.length === 0) {

@@ -138,6 +138,12 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     return prices;
   };
 
+  /**
+   * The budgets covering the call as they are now, for an extension: a cap changed since the
+   * reservation (UpdateBudget) applies to the hold's next growth, not only to the next call.
+   */
+  const inForce = (meta: CallMeta): readonly BudgetRef[] => (meta.caller === undefined ? [] : deps.catalog.budgetsFor(meta.caller, meta.tags));
+
   /** The budgets that cover the call; undefined without a caller or when none does. */
   const budgetsOf = (meta: CallMeta): BudgetRef[] | undefined => {
     if (meta.caller === undefined) return undefined;
@@ -198,7 +204,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
     return (billed) => {
       const more = billed - covered;
       if (more <= 0n) return Promise.resolve(true);
-      return deps.reservations.extend(reservation, more).then(
+      return deps.reservations.extend(reservation, more, inForce(meta)).then(
         (outcome) => {
           if (!outcome.ok) return false;
           covered = billed;
@@ -350,7 +356,7 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   async function extend(admission: Admission, meta: CallMeta, used: number): Promise<ConnectError | undefined> {
     const times = Math.floor((used * 4 - admission.heldOutputTokens * 3) / (extendTokens * 3)) + 1;
     try {
-      const outcome = await deps.reservations.extend(admission.reservation, admission.extensionMicros * BigInt(times));
+      const outcome = await deps.reservations.extend(admission.reservation, admission.extensionMicros * BigInt(times), inForce(meta));
       if (!outcome.ok) return budgetExceededError(outcome.refusal);
     } catch (err) {
       deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "budget extension failed; ending the stream");
