@@ -147,7 +147,7 @@ describe("budget alerts", () => {
       // Hangs until the attempt's timeout aborts it.
       return new Promise<number>((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
     };
-    const r = replica(undefined, post, "https://fallback.example/alerts?token=secret");
+    const r = replica({ thresholdsPercent: [], webhookUrl: "" }, post, "https://fallback.example/alerts?token=secret");
     const started = Date.now();
     await r.spend(500n);
     expect(Date.now() - started).toBeLessThan(200); // the settle path never waits for the webhook
@@ -156,6 +156,20 @@ describe("budget alerts", () => {
     const failure = r.log.lines().find((l) => l.msg === "budget alert webhook delivery failed");
     expect(failure).toMatchObject({ webhook: "https://fallback.example/alerts", alertId: `${budget.id}:2026-11:50` });
     expect(r.log.text()).not.toContain("token=secret");
+  });
+
+  it("fires nothing for a budget deleted while a call on it ran: its own thresholds and webhook are gone, not replaced by the defaults", async () => {
+    state = createMemoryState();
+    const posted: string[] = [];
+    const post: WebhookPost = async (url) => {
+      posted.push(url);
+      return 204;
+    };
+    // The catalog no longer knows the budget (deleted) when the call's settle tells the alerts.
+    const r = replica(undefined, post, "https://fallback.example/alerts");
+    await r.spend(900n);
+    await r.alerts.drain();
+    expect({ events: events(r.log), posted }).toEqual({ events: [], posted: [] });
   });
 
   it("skips the check when the state backend fails, and fires at the next settle once it answers", async () => {
@@ -178,7 +192,7 @@ describe("budget alerts", () => {
     state = createMemoryState();
     const log = createLogCapture();
     const reservations = createBudgetReservations({ state, clock });
-    const alerts = createBudgetAlerts({ state, reservations, settingsOf: () => undefined, logger: log.logger, clock }, {});
+    const alerts = createBudgetAlerts({ state, reservations, settingsOf: () => ({ thresholdsPercent: [], webhookUrl: "" }), logger: log.logger, clock }, {});
     const spend = async (b: BudgetRef, micros: bigint) => {
       const outcome = await reservations.reserve({ tenant: "org_1", budgets: [b], amountMicros: micros });
       if (!outcome.ok) throw new Error("refused");

@@ -47,7 +47,7 @@ export interface BudgetAlertsDeps {
   state: StateBackend;
   /** Reads a budget's settled spend in a period (the fast-path counters), when the settle did not report it. */
   reservations: Pick<BudgetReservations, "snapshot">;
-  /** A budget's alert settings; undefined when unknown (then the defaults apply). */
+  /** A budget's alert settings; undefined when the budget is gone (deleted: no alert). */
   settingsOf(budgetId: string): BudgetAlertSettings | undefined;
   logger: Logger;
   clock: Clock;
@@ -136,7 +136,10 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
 
   const check = async (tenant: string, budget: BudgetRef, period: Period, reported: bigint | undefined): Promise<void> => {
     const settings = deps.settingsOf(budget.id);
-    const thresholds = settings === undefined || settings.thresholdsPercent.length === 0 ? DEFAULT_ALERT_THRESHOLDS_PERCENT : settings.thresholdsPercent;
+    // Every stored budget has settings: none is a budget deleted while the call ran. Its owner's
+    // thresholds and webhook went with it; the defaults and the gateway-wide webhook are not its.
+    if (settings === undefined) return;
+    const thresholds = settings.thresholdsPercent.length === 0 ? DEFAULT_ALERT_THRESHOLDS_PERCENT : settings.thresholdsPercent;
     const now = deps.clock.now();
     // Per counters, not per name (`counterScopeOf`): a budget whose period or time zone moved, or
     // created again under its name, crosses its thresholds anew, and receivers see a new event id.
@@ -167,7 +170,7 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
           periodEnd: period.end === undefined ? null : period.end.toISOString(),
           occurredAt: new Date(now).toISOString(),
         },
-        settings?.webhookUrl || opts.webhookUrl,
+        settings.webhookUrl || opts.webhookUrl,
       );
     }
   };
