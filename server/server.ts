@@ -25,6 +25,8 @@ import { systemClock, type Clock } from "./clock.js";
 import { ACCEPT_COMPRESSION, type CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
+import { deadlinesInTimerRange } from "./http/connect-node-deadline.js";
+import { answerUnknownProcedure } from "./http/unknown-procedure.js";
 import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
 import { budgetRequestValues } from "./http/connect-node-value-budget.js";
 import { CONNECT_NODE_READ_MAX_BYTES } from "./http/value-budget.js";
@@ -503,12 +505,17 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       // Its handlers count a request message's values before they parse it, as the direct paths'
       // serializations do (server/http/connect-node-value-budget.ts).
       budgetRequestValues(router, connectNodeLimits);
+      // Its deadlines armed as the direct paths arm them, also past a Node timer's range
+      // (server/http/connect-node-deadline.ts).
+      deadlinesInTimerRange(router);
     },
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
       if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res), openAIRouteOf);
       // /metrics (Prometheus), /healthz (liveness) and /readyz (readiness) share it too.
       if (observability(req, res)) return;
+      // An RPC to a procedure not served: Unimplemented, as connect-node answers it.
+      if (answerUnknownProcedure(req, res)) return;
       res.writeHead(404, { "content-type": "application/json" });
       res.end(JSON.stringify({ code: "not_found", message: "no such route" }));
     },

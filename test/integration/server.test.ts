@@ -1,6 +1,8 @@
 import { execFile } from "node:child_process";
+import { request as h1Request } from "node:http";
+import { connect as h2Connect } from "node:http2";
 import { promisify } from "node:util";
-import { create } from "@bufbuild/protobuf";
+import { create, toBinary } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, type Transport } from "@connectrpc/connect";
 import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } from "@connectrpc/connect-node";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
@@ -9,7 +11,7 @@ import { Health, HealthCheckResponse_ServingStatus } from "../../gen/ts/grpc/hea
 import { CacheService } from "../../gen/ts/switchboard/v1/cache_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { CredentialService } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
-import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { ChatRequestSchema, SummarizeRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { SWITCHBOARD_SERVICES } from "../../server/schema.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
@@ -57,6 +59,42 @@ describe("one port, every protocol", () => {
   it("answers unknown HTTP paths with 404, not a hang", async () => {
     const res = await fetch(`${gw.url}/nope`);
     expect(res.status).toBe(404);
+  });
+
+  it("answers a procedure it does not serve Unimplemented over every protocol, not the NotFound of a missing route", async () => {
+    // Under a path prefix the gateway does not serve. connect-node alone answers a bare 404, which
+    // every client reads as Unimplemented; a Connect unary client reads a JSON body's code instead.
+    const base = `${gw.url}/v0`;
+    const elsewhere: Record<string, Transport> = {
+      "gRPC over h2c": createGrpcTransport({ baseUrl: base }),
+      "Connect over HTTP/1.1": createConnectTransport({ baseUrl: base, httpVersion: "1.1" }),
+      "Connect JSON over HTTP/1.1": createConnectTransport({ baseUrl: base, httpVersion: "1.1", useBinaryFormat: false }),
+      "Connect over HTTP/2": createConnectTransport({ baseUrl: base, httpVersion: "2" }),
+      "gRPC-Web over HTTP/1.1": createGrpcWebTransport({ baseUrl: base, httpVersion: "1.1" }),
+    };
+    for (const [name, transport] of Object.entries(elsewhere)) {
+      const err = ConnectError.from(await createClient(Health, transport).check({ service: "" }).catch((e: unknown) => e));
+      expect([name, Code[err.code], err.rawMessage]).toEqual([name, "Unimplemented", expect.not.stringContaining("no such route")]);
+    }
+  });
+
+  it("keeps a deadline beyond a Node timer's range on connect-node's paths (Connect over HTTP/2, gRPC-Web), as on the direct ones", async () => {
+    // Raw requests: connect-node's client would itself time out at once on such a deadline.
+    const summarize = toBinary(SummarizeRequestSchema, create(SummarizeRequestSchema, { text: "Switchboard routes model calls." }));
+    const headers = { authorization: `Bearer ${gw.adminKey}` };
+    const path = "/switchboard.v1.CapabilityService/Summarize";
+    for (const timeout of ["2147483648", "9999999999"]) {
+      const overH2 = await h2Post(gw.url, path, { ...headers, "content-type": "application/proto", "connect-timeout-ms": timeout }, summarize);
+      expect([timeout, overH2.status, overH2.body.toString("utf8").slice(0, 80)]).toEqual([timeout, 200, expect.not.stringContaining("cancel")]);
+      const overH1 = await h1Post(gw.url, path, { ...headers, "content-type": "application/proto", "connect-timeout-ms": timeout }, summarize);
+      expect([timeout, overH1.status]).toEqual([timeout, 200]);
+    }
+    for (const timeout of ["2147484S", "99999999H"]) {
+      const web = await h1Post(gw.url, path, { ...headers, "content-type": "application/grpc-web+proto", "grpc-timeout": timeout }, envelope(summarize));
+      expect([timeout, web.status, web.body.toString("latin1")]).toEqual([timeout, 200, expect.stringContaining("grpc-status: 0")]);
+      const grpc = await h2Post(gw.url, path, { ...headers, "content-type": "application/grpc", "grpc-timeout": timeout }, envelope(summarize));
+      expect([timeout, grpc.trailers["grpc-status"]]).toEqual([timeout, "0"]);
+    }
   });
 });
 
@@ -202,3 +240,52 @@ describe("buf curl against the running server (reflection, no --schema)", () => 
     expect(stdout).not.toContain(gw.adminKey);
   });
 });
+
+/** A gRPC envelope (uncompressed) around `payload`. */
+function envelope(payload: Uint8Array): Buffer {
+  const out = Buffer.alloc(5 + payload.byteLength);
+  out.writeUInt32BE(payload.byteLength, 1);
+  out.set(payload, 5);
+  return out;
+}
+
+interface RawAnswer {
+  status: number;
+  body: Buffer;
+  trailers: Record<string, string>;
+}
+
+/** One POST over h2c (prior knowledge), on a connection of its own. */
+function h2Post(url: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const session = h2Connect(url);
+    session.on("error", reject);
+    const stream = session.request({ ":method": "POST", ":path": path, ...headers });
+    let status = 0;
+    let trailers: Record<string, string> = {};
+    const chunks: Buffer[] = [];
+    stream.on("response", (h) => (status = Number(h[":status"])));
+    stream.on("trailers", (t) => (trailers = t as Record<string, string>));
+    stream.on("data", (c: Buffer) => chunks.push(c));
+    stream.on("end", () => {
+      session.close();
+      resolve({ status, body: Buffer.concat(chunks), trailers });
+    });
+    stream.on("error", reject);
+    stream.end(body);
+  });
+}
+
+/** One POST over HTTP/1.1. */
+function h1Post(url: string, path: string, headers: Record<string, string>, body: Uint8Array): Promise<RawAnswer> {
+  return new Promise((resolve, reject) => {
+    const req = h1Request(`${url}${path}`, { method: "POST", headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on("data", (c: Buffer) => chunks.push(c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks), trailers: {} }));
+      res.on("error", reject);
+    });
+    req.on("error", reject);
+    req.end(body);
+  });
+}
