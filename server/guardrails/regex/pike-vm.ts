@@ -91,3 +91,218 @@ export function pikeSearch(program: RegexProgram, text: string, from = 0): [numb
   }
   return match;
 }
+
+/** One search in {@link pikeSearchAll}: the leftmost-first match at or after `from`. */
+interface Tier {
+  from: number;
+  /** The match so far, `[start, end)`, once one is seen; `end` is -1 before. */
+  start: number;
+  end: number;
+  /** It has a match no thread can extend any more. */
+  done: boolean;
+  /** Dropped: a search above it extended its match (it restarts below), or it ended empty. */
+  gone: boolean;
+  /** The last step whose next thread list holds one of its threads. */
+  step: number;
+  prev: Tier | undefined;
+  next: Tier | undefined;
+}
+
+/**
+ * The matches that searching with {@link pikeSearch} from 0, then from each match's end (one past
+ * an empty match), would find — non-empty ones only, at most `max` — in one pass over `text`.
+ *
+ * Searching afresh after each match costs O(matches × text × program): a match is final only
+ * once every higher-priority thread has died, which may be at the text's end (`a(.*b)?` on
+ * "aaa…"), and the next search rescanned that tail. Here the next search (a lower "tier") starts
+ * the moment its predecessor has a match, and runs in the same thread list after it: at most one
+ * thread per instruction per character for all of them together, O(text × program) in all. A
+ * thread of a search dropped for a state a higher tier's thread holds loses nothing — the same
+ * state has the same future: it dies (and would have), or it reaches a match, which extends that
+ * tier's match and restarts every tier below it from the new end. Tiers live in a list: at most
+ * one per thread, plus `max` finished ones waiting for those above them.
+ */
+export function pikeSearchAll(program: RegexProgram, text: string, max: number): Array<{ start: number; end: number }> {
+  const code = program.instructions;
+  const n = code.length;
+  let curPc = new Int32Array(n);
+  let curStart = new Int32Array(n);
+  let curTier: Tier[] = new Array<Tier>(n);
+  let curLen = 0;
+  let nextPc = new Int32Array(n);
+  let nextStart = new Int32Array(n);
+  let nextTier: Tier[] = new Array<Tier>(n);
+  let nextLen = 0;
+  // The states of a search's new start, before they join a list (the last search's, each step; the
+  // next search's, in the middle of the step that gave its predecessor a match).
+  const herePc = new Int32Array(n);
+  let hereLen = 0;
+  const stack = new Int32Array(2 * n + 2);
+  const seen = new Int32Array(n).fill(-1);
+  const seenHere = new Int32Array(n).fill(-1);
+  let generation = 0;
+  const out: Array<{ start: number; end: number }> = [];
+
+  const tier = (from: number): Tier => ({ from, start: -1, end: -1, done: false, gone: false, step: -1, prev: undefined, next: undefined });
+  let head = tier(0);
+  let last = head;
+  /** Tiers in the list with a non-empty match: with `out`, what may still be reported. */
+  let pending = 0;
+  /** Tiers with a thread in the current list, and in the next one (made at `step`): at most one per thread. */
+  let owners: Tier[] = [];
+  let ownersLen = 0;
+  let nextOwners: Tier[] = [];
+  let nextOwnersLen = 0;
+  let step = 0;
+  /** The tier the next list's last thread is of (most threads follow one of the same tier). */
+  let lastOwner: Tier | undefined;
+
+  const unlink = (t: Tier): void => {
+    t.gone = true;
+    if (t.end > t.start) pending--;
+    if (t.prev === undefined) head = t.next!;
+    else t.prev.next = t.next;
+    if (t.next === undefined) last = t.prev!;
+    else t.next.prev = t.prev;
+  };
+  /** Records `t`'s match `[start, at)`, drops every tier below it and starts the next at its end. */
+  const matched = (t: Tier, start: number, at: number): Tier => {
+    for (let below = t.next; below !== undefined; below = below.next) {
+      below.gone = true;
+      if (below.end > below.start) pending--;
+    }
+    if (t.end > t.start) pending--;
+    t.start = start;
+    t.end = at;
+    if (at > start) pending++;
+    const started = tier(at > start ? at : at + 1);
+    t.next = started;
+    started.prev = t;
+    last = started;
+    // Looked at after the step: its threads may all be gone.
+    owners[ownersLen++] = t;
+    return started;
+  };
+
+  /** Adds the char and match states of the closure of `pc` at `at`, unseen in `marks` at `gen`, to the next list (or, `here`, to `herePc`). */
+  const closure = (pc: number, at: number, marks: Int32Array, gen: number, start: number, owner: Tier, here: boolean): void => {
+    let top = 0;
+    stack[top++] = pc;
+    while (top > 0) {
+      const p = stack[--top]!;
+      if (marks[p] === gen) continue;
+      marks[p] = gen;
+      const ins = code[p]!;
+      switch (ins.op) {
+        case "jmp":
+          stack[top++] = ins.x;
+          break;
+        case "split":
+          stack[top++] = ins.y;
+          stack[top++] = ins.x;
+          break;
+        case "assert": {
+          const before = at > 0 ? text.charCodeAt(at - 1) : -1;
+          const after = at < text.length ? text.charCodeAt(at) : -1;
+          const boundary = (before !== -1 && isWord(before)) !== (after !== -1 && isWord(after));
+          const ok = ins.kind === "bol" ? at === 0 : ins.kind === "eol" ? at === text.length : ins.kind === "word" ? boundary : !boundary;
+          if (ok) stack[top++] = p + 1;
+          break;
+        }
+        default:
+          if (here) herePc[hereLen++] = p;
+          else {
+            nextPc[nextLen] = p;
+            nextStart[nextLen] = start;
+            nextTier[nextLen++] = owner;
+            if (owner !== lastOwner && owner.step !== step) {
+              lastOwner = owner;
+              owner.step = step;
+              nextOwners[nextOwnersLen++] = owner;
+            }
+          }
+      }
+    }
+  };
+
+  for (let at = 0; at <= text.length && out.length < max; at++) {
+    if (last.end === -1 && at >= last.from && out.length + pending < max) {
+      // A new thread of the last search starting here has the lowest priority: after the running ones.
+      generation++;
+      for (let i = 0; i < curLen; i++) seen[curPc[i]!] = generation;
+      hereLen = 0;
+      closure(0, at, seen, generation, at, last, true);
+      for (let i = 0; i < hereLen; i++) {
+        curPc[curLen] = herePc[i]!;
+        curStart[curLen] = at;
+        curTier[curLen++] = last;
+      }
+      if (hereLen > 0) owners[ownersLen++] = last;
+    }
+    step++;
+    nextOwnersLen = 0;
+    lastOwner = undefined;
+    generation++;
+    nextLen = 0;
+    const c = at < text.length ? text.charCodeAt(at) : -1;
+    for (let i = 0; i < curLen; i++) {
+      const owner = curTier[i]!;
+      const ins = code[curPc[i]!]!;
+      if (ins.op === "match") {
+        // Its search's lower-priority threads are cut and every tier below restarts: all that
+        // follows in the list. After a non-empty match the next search starts here, now.
+        const started = matched(owner, curStart[i]!, at);
+        if (started.from === at && out.length + pending < max) {
+          // Its states here, less those the threads that went on from here hold (same future).
+          const stepGen = generation;
+          const gen = ++generation;
+          for (let j = 0; j < i; j++) seenHere[curPc[j]!] = gen;
+          hereLen = 0;
+          closure(0, at, seenHere, gen, at, started, true);
+          for (let k = 0; k < hereLen; k++) {
+            const p = herePc[k]!;
+            const here = code[p]!;
+            if (here.op === "match") {
+              // An empty match here: the search after it starts at the next character.
+              matched(started, at, at);
+              break;
+            }
+            if (here.op === "char" && c !== -1 && here.test(c)) closure(p + 1, at + 1, seen, stepGen, at, started, false);
+          }
+        }
+        break;
+      }
+      if (ins.op === "char" && c !== -1 && ins.test(c)) closure(curPc[i]! + 1, at + 1, seen, generation, curStart[i]!, owner, false);
+    }
+    const pcs = curPc;
+    curPc = nextPc;
+    nextPc = pcs;
+    const starts = curStart;
+    curStart = nextStart;
+    nextStart = starts;
+    const tiers = curTier;
+    curTier = nextTier;
+    nextTier = tiers;
+    curLen = nextLen;
+    // A tier with a match and no thread left is done: reported once every tier above it is, or
+    // dropped at once when its match is empty (it reports nothing and changes nothing).
+    for (let i = 0; i < ownersLen; i++) {
+      const t = owners[i]!;
+      if (t.gone || t.done || t.end === -1 || t.step === step) continue;
+      if (t.end > t.start) t.done = true;
+      else unlink(t);
+    }
+    const checked = owners;
+    owners = nextOwners;
+    ownersLen = nextOwnersLen;
+    nextOwners = checked;
+    while (head.done) {
+      out.push({ start: head.start, end: head.end });
+      unlink(head);
+    }
+  }
+  for (let t: Tier | undefined = head; t !== undefined && t.end !== -1 && out.length < max; t = t.next) {
+    if (t.end > t.start) out.push({ start: t.start, end: t.end });
+  }
+  return out;
+}

@@ -1,4 +1,4 @@
-import { pikeSearch } from "./pike-vm.js";
+import { pikeSearchAll } from "./pike-vm.js";
 import { compileRegex, type RegexProgram } from "./regex-program.js";
 
 export { RegexError } from "./regex-program.js";
@@ -17,22 +17,15 @@ export interface SafeRegex {
  * Compiles a guardrail regex rule for the linear-time engine (`regex-program.ts` lists the
  * syntax). Throws `RegexError` for a pattern outside the supported subset, so a bad rule is
  * refused when the policy is saved, never at request time. Matching never backtracks: a
- * pathological pattern such as `(a+)+$` costs O(text × pattern) like any other.
+ * pathological pattern such as `(a+)+$` costs O(text × pattern) like any other, and so do all
+ * of a text's matches together (`pikeSearchAll`).
  */
 export function compileSafeRegex(source: string): SafeRegex {
   const program: RegexProgram = compileRegex(source);
   return {
     source,
     findAll(text) {
-      const out: Array<{ start: number; end: number }> = [];
-      let from = 0;
-      while (from <= text.length && out.length < MAX_MATCHES) {
-        const m = pikeSearch(program, text, from);
-        if (m === undefined) break;
-        if (m[1] > m[0]) out.push({ start: m[0], end: m[1] });
-        from = m[1] > m[0] ? m[1] : m[1] + 1;
-      }
-      return out;
+      return pikeSearchAll(program, text, MAX_MATCHES);
     },
   };
 }
