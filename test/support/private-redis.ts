@@ -6,6 +6,9 @@
  * from outside): the caller then uses the shared one.
  */
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Redis } from "ioredis";
 import { freePort } from "./free-port.js";
 
@@ -17,7 +20,10 @@ export interface PrivateRedis {
 export async function startPrivateRedis(): Promise<PrivateRedis | undefined> {
   if (spawnSync("redis-server", ["--version"], { stdio: "ignore" }).status !== 0) return undefined;
   const port = await freePort();
-  const child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no"], { stdio: "ignore" });
+  // A directory of its own: a server made a replica (a failover test) writes the RDB it receives there, not into the worktree.
+  const dir = mkdtempSync(join(tmpdir(), "sb-private-redis-"));
+  const child = spawn("redis-server", ["--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
+  child.once("exit", () => rmSync(dir, { recursive: true, force: true }));
   const url = `redis://127.0.0.1:${port}`;
   const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => 50 });
   probe.on("error", () => undefined); // refused until the server listens: retried below

@@ -25,9 +25,8 @@ end
 local function counter(key)
   local raw = redis.call('GET', key)
   if not raw then return 0, false end
-  local value = tonumber(raw)
-  if value == nil then error('value at ' .. key .. ' is not an integer counter') end
-  return value, true
+  if not string.match(raw, '^-?%d+$') then error('value at ' .. key .. ' is not an integer counter') end
+  return tonumber(raw), true
 end
 `;
 

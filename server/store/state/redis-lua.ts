@@ -56,10 +56,12 @@ for i = 1, #KEYS do
     local raw = redis.call('GET', key)
     current = 0
     if raw then
-      current = tonumber(raw)
-      if current == nil then
+      -- What INCRBY below accepts, no more: tonumber would read '1e3' or ' 5', and the INCRBY on
+      -- it would then fail after the earlier keys' were written.
+      if not string.match(raw, '^-?%d+$') then
         return redis.error_reply('ERR value at ' .. key .. ' is not an integer counter')
       end
+      current = tonumber(raw)
     end
   end
   if current + amount > limit then

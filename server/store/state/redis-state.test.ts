@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { createConnection, createServer, type AddressInfo, type Socket } from "node:net";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "../../../test/support/free-port.js";
@@ -191,6 +192,88 @@ describe("createRedisState", () => {
       await proxy.close();
     }
   });
+
+  it("abandons a connection whose peer vanished and heals on a fresh one (P7)", async () => {
+    // A failover moved Redis's address, or a NAT forgot the flow: the open connection moves no
+    // byte ever again and no FIN or RST comes (the kernel would give up only after ~15 minutes of
+    // retransmissions). The replacement answers new connections at once.
+    const proxy = await startTcpProxy({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+    const state = createRedisState({ url: proxy.rewrite(url), keyPrefix: `${runPrefix}vanish:`, commandTimeoutMs: 100, connectTimeoutMs: 500 });
+    try {
+      await state.set("k", new Uint8Array([7]), 60_000);
+      await proxy.setMode("vanish");
+      await expect(state.get("k")).rejects.toThrow();
+      await proxy.setMode("forward");
+      await expect.poll(() => state.get("k").then((v) => v?.[0], () => "failed"), { timeout: 5_000, interval: 100 }).toBe(7);
+    } finally {
+      await state.close();
+      await proxy.close();
+    }
+  }, 15_000);
+
+  it("never runs a command twice: one whose connection dropped after it ran is not sent again on the next", async () => {
+    // The reply of a script that ran is lost with its connection (a reset): sent again on the
+    // reconnection, it would run twice — an increment counted twice, a rate-limit refund
+    // (`unhitWindows`) taken back twice. Its outcome is unknown to the caller; it must not double.
+    const proxy = await startTcpProxy({ host: new URL(url).hostname, port: Number(new URL(url).port) });
+    const keyPrefix = `${runPrefix}replay:`;
+    const state = createRedisState({ url: proxy.rewrite(url), keyPrefix, commandTimeoutMs: 1_000, connectTimeoutMs: 500 });
+    try {
+      await state.ping();
+      await proxy.setMode({ latencyMs: 150 });
+      const outcome = state.increment("c", 1, 60_000).catch((err: unknown) => err);
+      // Delivered at ~150 ms and run; its reply is on its way back (due at ~300 ms) when the link resets.
+      await new Promise((r) => setTimeout(r, 225));
+      expect(await admin.get(`${keyPrefix}c`)).toBe("1");
+      await proxy.setMode("reset");
+      const seen = await outcome;
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await admin.get(`${keyPrefix}c`)).toBe("1");
+      expect(seen).toBeInstanceOf(Error);
+    } finally {
+      await state.close();
+      await proxy.close();
+    }
+  }, 15_000);
+
+  it("leaves a primary demoted by a failover for the new one, instead of failing every write (P7)", async () => {
+    // A managed Redis fails over behind one address: the old primary becomes a replica and keeps
+    // the gateway's connection open, answering every write `READONLY`; the address now leads new
+    // connections to the new primary.
+    const [oldPrimary, newPrimary] = [await startPrivateRedis(), await startPrivateRedis()];
+    if (oldPrimary === undefined || newPrimary === undefined) return; // no redis-server on the PATH
+    let target = Number(new URL(oldPrimary.url).port);
+    const sockets = new Set<Socket>();
+    const address = createServer((client) => {
+      const upstream = createConnection({ host: "127.0.0.1", port: target });
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on("error", () => undefined).on("close", () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => address.listen(0, "127.0.0.1", resolve));
+    const state = createRedisState({ url: `redis://127.0.0.1:${(address.address() as AddressInfo).port}`, keyPrefix: "failover:", commandTimeoutMs: 1_000 });
+    const demoted = new Redis(oldPrimary.url);
+    try {
+      expect(await state.increment("c", 1, 60_000)).toBe(1);
+      target = Number(new URL(newPrimary.url).port);
+      await demoted.replicaof("127.0.0.1", new URL(newPrimary.url).port);
+      await expect(state.increment("c", 1, 60_000)).rejects.toThrow(/READONLY/);
+      // The next connection reaches the new primary (which lost the unreplicated count, as a failover may).
+      await expect.poll(() => state.increment("c", 1, 60_000).catch(() => "failed"), { timeout: 5_000, interval: 100 }).toBe(1);
+    } finally {
+      await state.close();
+      demoted.disconnect();
+      for (const s of sockets) s.destroy();
+      address.close();
+      await oldPrimary.close();
+      await newPrimary.close();
+    }
+  }, 20_000);
 
   it("warns on connecting when the server may evict keys, and not when it may not", async () => {
     const [, before] = (await admin.config("GET", "maxmemory-policy")) as [string, string];

@@ -43,10 +43,11 @@ export interface RedisStateOptions {
  * Fails fast by design (P7): the offline queue is disabled, so nothing queues behind an outage.
  * A call made while the connection is down waits at most `commandTimeoutMs` for it to come back
  * (this also covers the first connection after start-up) and then rejects; a sent command gives up
- * after another `commandTimeoutMs`; a command cut off by a dropped connection is retried at most
- * once. So a call spends at most about 2 × `commandTimeoutMs` on Redis. Reconnection continues in
- * the background with capped, jittered back-off, so the backend heals by itself when Redis
- * returns. What to do on rejection (bypass the cache, fall back to Postgres for budgets) is the
+ * after another `commandTimeoutMs`; a command cut off by a dropped connection is never sent again
+ * (it may have run). So a call spends at most about 2 × `commandTimeoutMs` on Redis. A connection
+ * that answers nothing for `max(connectTimeoutMs, 2 × commandTimeoutMs)` while commands wait is
+ * closed. Reconnection continues in the background with capped, jittered back-off, so the backend
+ * heals by itself when Redis returns. What to do on rejection (bypass the cache, fall back to Postgres for budgets) is the
  * caller's policy.
  *
  * Multi-step operations are Lua scripts run by EVALSHA, falling back to EVAL when the server does
@@ -61,6 +62,18 @@ export function createRedisState(opts: RedisStateOptions): StateBackend {
     connectTimeout: connectTimeoutMs,
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,
+    // A command whose connection dropped is not sent again on the next one: its caller has been
+    // answered (a timeout) or is about to be, and it may already have run — sent again, an
+    // increment or a rate-limit refund would count twice, whenever Redis came back.
+    autoResendUnfulfilledCommands: false,
+    // A connection that answers nothing while commands wait on it (a peer that vanished without
+    // FIN or RST: a failover that moved the address, a NAT that forgot the flow) is closed and a
+    // fresh one made, instead of timing every command out until the kernel gives up (~15 min).
+    socketTimeout: Math.max(connectTimeoutMs, 2 * commandTimeoutMs),
+    // A primary demoted by a failover keeps the connection and refuses every write (`READONLY`);
+    // its address now leads to the new primary, so reconnect (the refused command did not run and
+    // is rejected, not sent again).
+    reconnectOnError: (err) => (err.message.startsWith("READONLY") ? 1 : false),
     // Not ioredis's auto-pipelining: it sends at most one batch per connection at a time, so with
     // a real round trip to Redis every command issued meanwhile waits for the previous batch's
     // replies (1 ms each way: 0.63 → 1.90 ms per call at 64 callers, p50 37 → 130 ms); and it

@@ -307,6 +307,16 @@ export function runStateBackendContract(
         expect(await state.get("a")).toBeUndefined();
       });
 
+      it("rejects a reservation on a value that is not an integer, writing nothing", async () => {
+        // Text a lenient number parser reads ("1e3", "0x10", " 5") is not a counter either.
+        for (const raw of ["1e3", "0x10", " 5", "2.5"]) {
+          await state.set("k", bytes(raw), LONG_TTL);
+          await expect(state.reserve([{ key: "a", amount: 1, limit: 100 }, { key: "k", amount: 1, limit: 10_000 }], LONG_TTL)).rejects.toThrow();
+          expect(await state.get("a")).toBeUndefined();
+          expect(text(await state.get("k"))).toBe(raw);
+        }
+      });
+
       it("rejects negative amounts and empty reservations", async () => {
         await expect(state.reserve([{ key: "k", amount: -1, limit: 5 }], LONG_TTL)).rejects.toThrow(RangeError);
         await expect(state.reserve([], LONG_TTL)).rejects.toThrow(RangeError);
