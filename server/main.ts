@@ -5,7 +5,7 @@
 import { checkpointSigningKey } from "./audit/checkpoint.js";
 import { createCheckpointExporter } from "./audit/checkpoint-exporter.js";
 import { bootstrapAdminKey, BOOTSTRAP_KEY_NAME, type BootstrapResult } from "./auth/bootstrap.js";
-import { resolveEmbeddedPepper } from "./auth/pepper.js";
+import { PepperMissingError, resolveEmbeddedPepper, type ResolvedPepper } from "./auth/pepper.js";
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type Config } from "./config/config.js";
 import { baseUrlsFromEnv, credentialsFromEnv } from "./config/provider-env.js";
@@ -25,6 +25,7 @@ import { hostname } from "node:os";
 import { basename, dirname, join, resolve } from "node:path";
 import { createModelLayer } from "./model-layer.js";
 import { createServer } from "./server.js";
+import { createBootstrapStore } from "./store/bootstrap-store.js";
 import { createDatabase } from "./store/database.js";
 import { migrateToLatest } from "./store/migrate.js";
 import { createMemoryState } from "./store/state/memory-state.js";
@@ -68,10 +69,19 @@ async function main(): Promise<void> {
   });
   await migrateToLatest(database.db);
   // Tenancy. The pepper is required with DATABASE_URL (the config checks it); the embedded default
-  // keeps a generated one beside its data, created after PGlite has initialised the folder.
+  // keeps a generated one beside its data, created after PGlite has initialised the folder — never
+  // for a database that already holds keys (they were stored under the pepper that file held).
   let pepper = config.auth.pepper;
   if (pepper === undefined) {
-    const resolved = resolveEmbeddedPepper(config.database.dataDir);
+    let resolved: ResolvedPepper;
+    try {
+      resolved = resolveEmbeddedPepper(config.database.dataDir, { holdsKeys: await createBootstrapStore(database.db).holdsAnyKey() });
+    } catch (err) {
+      if (!(err instanceof PepperMissingError)) throw err;
+      process.stderr.write(`switchboard: invalid configuration:\n  auth.pepper: ${err.message}\n`);
+      await database.close();
+      process.exit(2);
+    }
     pepper = resolved.pepper;
     if (resolved.looseMode) logger.warn({ mode: resolved.looseMode }, "the pepper file is readable by other users; chmod 600 it");
   }

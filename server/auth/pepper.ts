@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
 /** The shortest accepted pepper, in bytes of its UTF-8 form. */
@@ -14,6 +14,23 @@ export interface ResolvedPepper {
   looseMode?: string;
 }
 
+/** Options of {@link resolveEmbeddedPepper}. */
+export interface EmbeddedPepperOptions {
+  /**
+   * Whether the database already holds keys. Then a missing pepper file is not a first start: the
+   * keys were stored under a pepper this start does not have (the file deleted or not restored, or
+   * an earlier start given `SWITCHBOARD_KEY_PEPPER`), and a new one would make every key — the
+   * admin keys too — unusable for good, with no way back in (the break-glass needs no admin key to
+   * be active, and these still are). So it is refused instead ({@link PepperMissingError}).
+   */
+  holdsKeys: boolean;
+}
+
+/** The pepper file is missing while the database holds keys stored under it. */
+export class PepperMissingError extends Error {
+  override readonly name = "PepperMissingError";
+}
+
 /**
  * The pepper for the embedded (PGlite) setup when none is configured: read from
  * `<dataDir>/pepper`, or, on first start, 32 random bytes (base64url) written there with mode
@@ -23,9 +40,15 @@ export interface ResolvedPepper {
  * With `DATABASE_URL` there is no such fallback: several replicas must share one pepper, so the
  * configuration requires it (see `loadConfig`).
  */
-export function resolveEmbeddedPepper(dataDir: string): ResolvedPepper {
+export function resolveEmbeddedPepper(dataDir: string, opts: EmbeddedPepperOptions): ResolvedPepper {
   if (dataDir.startsWith("memory://")) return { pepper: randomBytes(32).toString("base64url"), source: "memory" };
   const file = join(dataDir, "pepper");
+  if (opts.holdsKeys && !existsSync(file)) {
+    throw new PepperMissingError(
+      `${file} is missing, but the embedded database in ${dataDir} holds keys stored under the pepper it held: ` +
+        "a new one would make every key unusable, the admin keys included. Restore the file, or set SWITCHBOARD_KEY_PEPPER to that pepper",
+    );
+  }
   try {
     writeFileSync(file, randomBytes(32).toString("base64url"), { mode: 0o600, flag: "wx" });
     return { pepper: readPepper(file), source: "generated" };

@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { durationMs, timestampDate } from "@bufbuild/protobuf/wkt";
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateKeyRequestSchema,
@@ -25,7 +25,7 @@ import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { keyMessage } from "./key-messages.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseTeamName, parseTeamParent } from "./resource-names.js";
-import { checkedTimestamp } from "./timestamp-field.js";
+import { checkedDate } from "./timestamp-field.js";
 
 /** Dependencies of {@link createKeyService}. */
 export interface KeyServiceDeps {
@@ -77,12 +77,12 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       assertCovers(caller, grantOf({ ...key, ...patch }), action);
     };
   /**
-   * The key `name` names, if the caller may act on it as it is now: the early answer (not found,
-   * permission denied) before the request's fields are checked. The write judges again, on the
-   * key it replaces.
+   * The key `name` (the request's `field`) names, if the caller may act on it as it is now: the
+   * early answer (not found, permission denied) before the request's fields are checked. The write
+   * judges again, on the key it replaces.
    */
-  const coveredKey = async (caller: Principal, name: string, action: string): Promise<KeyRecord> => {
-    const key = await deps.keys.getKey(parseKeyName(name, "name"), orgScopeOf(caller));
+  const coveredKey = async (caller: Principal, name: string, action: string, field = "name"): Promise<KeyRecord> => {
+    const key = await deps.keys.getKey(parseKeyName(name, field), orgScopeOf(caller));
     if (key === undefined) throw notFound(name);
     mayChange(caller, action)(key);
     return key;
@@ -130,7 +130,7 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const caller = callerOf(ctx);
       const name = req.key?.name ?? "";
       const masked = maskedFields(req.updateMask, UPDATABLE);
-      const current = await coveredKey(caller, name, "UpdateKey");
+      const current = await coveredKey(caller, name, "UpdateKey", "key.name");
       const given = keyFieldsOf(req.key, now(), masked);
       const patch: Partial<KeyFields> = {
         ...(masked.has("display_name") ? { displayName: given.displayName } : {}),
@@ -212,7 +212,7 @@ function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<str
     }
     if (scopes.length === 0) throw new ConnectError("key.scopes: a key needs at least one scope", Code.InvalidArgument);
   }
-  const expiresAt = key?.expireTime === undefined ? null : timestampDate(checkedTimestamp(key.expireTime, "key.expire_time"));
+  const expiresAt = key?.expireTime === undefined ? null : checkedDate(key.expireTime, "key.expire_time");
   if (checked.has("expire_time") && expiresAt !== null && expiresAt.getTime() <= now) {
     throw new ConnectError("key.expire_time: must be in the future", Code.InvalidArgument);
   }

@@ -1,4 +1,4 @@
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
+import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 
 /** A Timestamp's valid seconds (0001-01-01 to 9999-12-31, UTC): its JSON form is refused outside them. */
@@ -15,4 +15,17 @@ export function checkedTimestamp(ts: Timestamp, field: string): Timestamp {
     throw new ConnectError(`${field}: outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z`, Code.InvalidArgument);
   }
   return ts;
+}
+
+/** The last millisecond a Timestamp's range holds: 9999-12-31T23:59:59.999Z. */
+const MAX_MS = Number(MAX_SECONDS) * 1000 + 999;
+
+/**
+ * `ts` (checked as {@link checkedTimestamp}) as a Date, for a time that is stored and shown again.
+ * Dates hold milliseconds, and rounding the range's last half millisecond to the nearest gave
+ * 10000-01-01, which the JSON form cannot carry: every answer holding it (the write's own, later
+ * reads) failed as `internal`. That half millisecond is kept as the range's last millisecond.
+ */
+export function checkedDate(ts: Timestamp, field: string): Date {
+  return new Date(Math.min(timestampMs(checkedTimestamp(ts, field)), MAX_MS));
 }

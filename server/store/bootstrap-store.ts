@@ -45,6 +45,8 @@ export interface BootstrapStore {
    * {@link BOOTSTRAP_LOCK_KEY} like {@link createIfNoKeys}, so replicas starting together store one.
    */
   recoverIfNoAdminKey(key: BootstrapKey, now: Date, audit: (tx: Transaction<Database>) => Promise<unknown>): Promise<RecoveryOutcome>;
+  /** Whether the database holds any key at all, in any state: whether a pepper was ever used on it. */
+  holdsAnyKey(): Promise<boolean>;
 }
 
 /** Creates the {@link BootstrapStore} over `db`. */
@@ -77,6 +79,10 @@ export function createBootstrapStore(db: Kysely<Database>): BootstrapStore {
         await audit(tx);
         return "recovered";
       });
+    },
+
+    async holdsAnyKey() {
+      return (await db.selectFrom("keys").select("id").limit(1).executeTakeFirst()) !== undefined;
     },
   };
 }
