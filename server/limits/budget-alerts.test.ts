@@ -205,3 +205,95 @@ describe("budget alerts", () => {
     expect(events(log).map((e) => e.id)).toEqual([`${budget.id}:2026-11:50`, `${budget.id}#4711:2026-11:50`]);
   });
 });
+
+describe("budget alerts: which spend, which marker, which webhook", () => {
+  it("judges each budget of a call by its own settled spend", async () => {
+    state = createMemoryState();
+    const log = createLogCapture();
+    const reservations = createBudgetReservations({ state, clock });
+    const key: BudgetRef = { id: "orgs/acme/budgets/key", level: "key", limitMicros: 100n, period: "monthly", tz: "UTC" };
+    const alerts = createBudgetAlerts({ state, reservations, settingsOf: () => ({ thresholdsPercent: [50], webhookUrl: "" }), logger: log.logger, clock }, {});
+    const spend = async (on: BudgetRef[], micros: bigint) => {
+      const outcome = await reservations.reserve({ tenant: "org_1", budgets: on, amountMicros: micros });
+      if (!outcome.ok) throw new Error("refused");
+      alerts.afterSettle(outcome.reservation, await reservations.settle(outcome.reservation, micros));
+      await alerts.drain();
+    };
+    await spend([budget], 450n); // the org's budget alone: 45 %
+    await spend([key, budget], 60n); // the key: 60 %; the org: 510 µ$, 51 %
+    expect(events(log).map((e) => [e.budget, e.spentMicrosUsd]).sort()).toEqual([
+      [key.id, "60"],
+      [budget.id, "510"],
+    ]);
+  });
+
+  it("uses the gateway-wide webhook when the budget's own setting is empty", async () => {
+    state = createMemoryState();
+    const urls: string[] = [];
+    const post: WebhookPost = async (url) => (urls.push(url), 200);
+    const r = replica({ thresholdsPercent: [50], webhookUrl: "" }, post, "https://fallback.example/");
+    await r.spend(600n);
+    await r.alerts.drain();
+    expect(urls).toEqual(["https://fallback.example/"]);
+  });
+
+  it("costs no state call for a threshold this replica already handled in the period", async () => {
+    state = createMemoryState();
+    const increment = state.increment.bind(state);
+    let increments = 0;
+    state.increment = (...args) => (increments++, increment(...args));
+    const r = replica({ thresholdsPercent: [50], webhookUrl: "" });
+    await r.spend(600n);
+    await r.alerts.drain();
+    expect(increments).toBe(1);
+    await r.spend(10n);
+    await r.spend(10n);
+    await r.alerts.drain();
+    expect(increments).toBe(1);
+    expect(events(r.log)).toHaveLength(1);
+  });
+
+  it("books a settle that lands after its period ended in that period, and never fires its threshold twice there", async () => {
+    // One second before the monthly period ends; the settles land just after it.
+    let now = Date.parse("2026-11-30T23:59:59.000Z");
+    const lateClock = { now: () => now };
+    state = createMemoryState({ now: lateClock.now });
+    const log = createLogCapture();
+    const reservations = createBudgetReservations({ state, clock: lateClock });
+    // Each call's replica is a new one, so nothing is skipped from memory: the shared marker decides.
+    const alertsOf = () => createBudgetAlerts({ state, reservations, settingsOf: () => ({ thresholdsPercent: [50], webhookUrl: "" }), logger: log.logger, clock: lateClock }, {});
+    const reserve = async (micros: bigint) => {
+      const outcome = await reservations.reserve({ tenant: "org_1", budgets: [budget], amountMicros: micros });
+      if (!outcome.ok) throw new Error("refused");
+      return outcome.reservation;
+    };
+    const first = await reserve(600n);
+    const second = await reserve(100n);
+    await reservations.settle(first, 600n);
+    const crossing = alertsOf();
+    crossing.afterSettle(first); // no settle result: the alerts read the November counters
+    await crossing.drain();
+    now = Date.parse("2026-12-01T00:00:00.500Z");
+    await reservations.settle(second, 100n);
+    const late = alertsOf();
+    late.afterSettle(second);
+    await late.drain();
+    expect(events(log).map((e) => [e.id, e.spentMicrosUsd])).toEqual([[`${budget.id}:2026-11:50`, "600"]]);
+  });
+
+  it("reads the spend of the call's own period when the settle reported none", async () => {
+    let now = Date.parse("2026-11-30T23:59:59.000Z");
+    const lateClock = { now: () => now };
+    state = createMemoryState({ now: lateClock.now });
+    const log = createLogCapture();
+    const reservations = createBudgetReservations({ state, clock: lateClock });
+    const alerts = createBudgetAlerts({ state, reservations, settingsOf: () => ({ thresholdsPercent: [50], webhookUrl: "" }), logger: log.logger, clock: lateClock }, {});
+    const outcome = await reservations.reserve({ tenant: "org_1", budgets: [budget], amountMicros: 600n });
+    if (!outcome.ok) throw new Error("refused");
+    now = Date.parse("2026-12-01T00:00:00.500Z");
+    await reservations.settle(outcome.reservation, 600n);
+    alerts.afterSettle(outcome.reservation);
+    await alerts.drain();
+    expect(events(log).map((e) => [e.id, e.spentMicrosUsd])).toEqual([[`${budget.id}:2026-11:50`, "600"]]);
+  });
+});

@@ -217,6 +217,43 @@ export function runBudgetReservationContract(name: string, factory: (now: () => 
       await expectCounters(unlimited, 4_000_000, 0);
     });
 
+    it("admits up to exactly 2^53 − 1 µ$ under such a cap", async () => {
+      const unlimited = budget("orgs/acme/budgets/unlimited", "org", 0);
+      unlimited.limitMicros = 2n ** 63n - 1n;
+      const r = await reserve(Number.MAX_SAFE_INTEGER - 1, [unlimited]);
+      expect((await budgets.extend(r, 1n)).ok).toBe(true);
+      expect((await budgets.extend(r, 1n)).ok).toBe(false);
+      await budgets.release(r);
+      await expectCounters(unlimited, 0, 0);
+    });
+
+    it("never reports a negative amount reserved, even when the admission counter lost money the spend counter kept", async () => {
+      const r = await reserve(300, [key]);
+      await budgets.settle(r, 200n);
+      // The admission counter is lost (evicted, a manual fix-up) while `:spent` survives.
+      await state.delete(counterKey(TENANT, key, "2026-11-29"));
+      await expectCounters(key, 200, 0);
+      const second = await reserve(100, [key]);
+      // What the settle reports: 250 spent, the admission counter at 100 + 50 − 100 = 50.
+      expect(await budgets.settle(second, 50n)).toEqual([{ budget: key, period: second.lines[0]!.period, spentMicros: 250n, reservedMicros: 0n }]);
+      const refused = await budgets.reserve({ tenant: TENANT, budgets: [key], amountMicros: 351n });
+      expect(refused.ok ? undefined : refused.refusal).toMatchObject({ budget: key, spentMicros: 250n, reservedMicros: 0n, requestedMicros: 351n });
+    });
+
+    it("holds nothing in the state for a call no budget covers, and settles it as a no-op", async () => {
+      const outcome = await budgets.reserve({ tenant: TENANT, budgets: [], amountMicros: 300n });
+      if (!outcome.ok) throw new Error("refused");
+      const r = outcome.reservation;
+      expect(r.heldMicros).toBe(300n);
+      expect(r.lines).toEqual([]);
+      expect((await budgets.extend(r, 50n)).ok).toBe(true);
+      expect(r.heldMicros).toBe(350n);
+      expect(await budgets.settle(r, 999n)).toBeUndefined();
+      expect(r.settled).toBe(true);
+      expect(await state.openHolds(openHoldsKey(TENANT))).toEqual([]);
+      for (const b of hierarchy) await expectCounters(b, 0, 0);
+    });
+
     it("refuses a tenant that would break the hash tag, writing nothing", async () => {
       for (const tenant of ["", "org{x}", "org}", "{org"]) {
         await expect(budgets.reserve({ tenant, budgets: hierarchy, amountMicros: 1n })).rejects.toThrow(RangeError);

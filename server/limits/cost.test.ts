@@ -133,6 +133,8 @@ describe("costOfCall and unpriced models", () => {
     const fallback = resolvePrice(book, "p", "other", at, { kind: "default_price", price: flat, version: "default-price-1" });
     expect(fallback).toMatchObject({ price: flat, version: "default-price-1", model: "other" });
     expect(resolvePrice(book, "p", "m", at, { kind: "refuse" })?.version).toBe("v1");
+    // The default price stands in only for a model the book does not know.
+    expect(resolvePrice(book, "p", "m", at, { kind: "default_price", price: flat, version: "default-price-1" })).toMatchObject({ version: "v1", model: "m" });
   });
 });
 
@@ -146,6 +148,8 @@ describe("worstCaseMicros", () => {
   it("refuses an empty route and bad counts", () => {
     expect(() => worstCaseMicros({ inputTokensEstimate: 1, maxOutputTokens: 1, prices: [] })).toThrow(RangeError);
     expect(() => worstCaseMicros({ inputTokensEstimate: -1, maxOutputTokens: 1, prices: [flat] })).toThrow("inputTokensEstimate");
+    expect(() => worstCaseMicros({ inputTokensEstimate: 1, maxOutputTokens: 1.5, prices: [flat] })).toThrow("maxOutputTokens");
+    expect(() => worstCaseMicros({ inputTokensEstimate: 2 ** 53, maxOutputTokens: 1, prices: [flat] })).toThrow("inputTokensEstimate");
   });
 
   it("reserves at the long-context tier strictly above its threshold, as costMicros bills", () => {

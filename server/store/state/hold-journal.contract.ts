@@ -101,6 +101,28 @@ export function runHoldJournalContract(name: string, factory: () => StateBackend
       expect(await counter("c:{t}:a:spent")).toBeUndefined();
     });
 
+    it("reports 0, never a negative value, for a counter that lost its hold before the settle, and removes it", async () => {
+      await state.reserveHold(hold("r1", 300), journal("r1"), LONG_TTL);
+      // Money lost from the counter while the hold was open (an eviction, a manual fix-up):
+      // 300 + 20 − 300 − 250 would be −230.
+      await state.release([{ key: "c:{t}:a", amount: 250 }], LONG_TTL);
+      expect(await state.settleHold(settlement("r1", 20), LONG_TTL)).toEqual({
+        settled: true,
+        counters: new Map([["c:{t}:a:spent", 20], ["c:{t}:a", 0], ["c:{t}:b", 20]]),
+      });
+      expect(await counter("c:{t}:a")).toBeUndefined();
+      expect(await counter("c:{t}:b")).toBe(20);
+    });
+
+    it("drops the index itself once its last hold settles (no empty index left to its TTL)", async () => {
+      await state.reserveHold(hold("r1", 300), journal("r1"), LONG_TTL);
+      await state.reserveHold(hold("r2", 100), journal("r2"), LONG_TTL);
+      await state.settleHold(settlement("r1", 10), LONG_TTL);
+      await state.settleHold(settlement("r2", 10), LONG_TTL);
+      // `delete` tells whether the key still existed.
+      expect(await state.delete(INDEX)).toBe(false);
+    });
+
     it("admits nothing while a required key is missing, and reports every missing one", async () => {
       const requiring = (member: string, requires: string[]): JournaledHold => ({ ...hold(member, 300), requires });
       await state.reserve([{ key: "seed:{t}:a", amount: 1, limit: 1 }], LONG_TTL);
