@@ -157,6 +157,18 @@ export function runRateLimiterContract(name: string, factory: (now: () => number
       expect((await limiter.check({ tenant: "other", rules: [key], tokensEstimate: 1000 })).allowed).toBe(true);
     });
 
+    it("corrects and refunds tokens on every token rule the check counted them against", async () => {
+      const team: RateLimitRule = { id: "orgs/acme/rate-limits/team", level: "team", tokensPerMinute: 1000 };
+      const first = await limiter.check({ tenant: TENANT, rules: [team, key], tokensEstimate: 900 });
+      if (!first.allowed) throw new Error("expected the first check to pass");
+      await limiter.refundTokens(first.ticket);
+      for (const rule of [team, key]) expect((await limiter.check({ tenant: TENANT, rules: [rule], tokensEstimate: 1000 })).allowed, rule.id).toBe(true);
+      const second = await limiter.check({ tenant: "other2", rules: [team, key], tokensEstimate: 400 });
+      if (!second.allowed) throw new Error("expected a fresh tenant's check to pass");
+      await limiter.correctTokens(second.ticket, 700);
+      for (const rule of [key, team]) expect((await limiter.check({ tenant: "other2", rules: [rule], tokensEstimate: 301 })).allowed, rule.id).toBe(false);
+    });
+
     it("refuses without a retry delay a request larger than the limit on its own", async () => {
       const outcome = await limiter.check({ tenant: TENANT, rules: [key], tokensEstimate: 1001 });
       expect(outcome.allowed).toBe(false);

@@ -228,3 +228,66 @@ describe("P24 memory checker, nothing sampled", () => {
     expect(checkMemory([], { maxPeakBytes: 400 * MB }).status).toBe("fail");
   });
 });
+
+describe("fault checkers: what a lenient or over-strict reading would get wrong", () => {
+  const op = (n: number, replica: number, t: number, type: Op["type"], extra: Partial<Op> = {}): Op => ({ process: n, type, request_id: `op-${n}`, kind: "stream", key: "app", replica, t_start: t, t_end: t + 500, ...extra });
+  const term = (extra: Partial<NemesisEvent> = {}): NemesisEvent => ({ name: "term", replica: 0, t_start: 10_000, t_end: 11_000, exitMs: 1_000, exitCode: 0, ...extra });
+  const drain = (events: NemesisEvent[], ops: Op[] = [op(1, 0, 9_600, "ok")]) => checkContainment(ops, events, 10_000)[1]!;
+
+  it("P16 SIGTERM: allows the grace plus 5 s to exit and not a millisecond more; an exit never seen or by a signal fails", () => {
+    expect(drain([term({ exitMs: 15_000 })]).status).toBe("pass");
+    expect(drain([term({ exitMs: 15_001 })]).status).toBe("fail");
+    const { exitMs: _never, ...unseen } = term();
+    expect(drain([unseen]).status).toBe("fail");
+    expect(drain([term({ exitCode: null })])).toMatchObject({ status: "fail", evidence: ["replica 0: exit code null after 1000 ms"] });
+  });
+
+  it("P16 SIGTERM: counts only the signalled replica's clean requests as in flight", () => {
+    const ops = [op(1, 0, 9_600, "ok"), op(2, 0, 9_600, "fail", { fault: "midstream" }), op(3, 0, 9_600, "info", { aborted: true }), op(4, 1, 9_600, "fail", { code: "unavailable" })];
+    expect(drain([term()], ops)).toMatchObject({ status: "pass", figure: expect.stringContaining("1 in flight at SIGTERM, 0 failed") as unknown });
+  });
+
+  it("P7: holds a unary call begun at the hang's last instant to the bound", () => {
+    const hang: NemesisEvent = { name: "redis_hang", t_start: 10_000, t_end: 20_000 };
+    const calls = [op(1, 0, 12_000, "ok", { kind: "chat" }), op(2, 0, 20_000, "fail", { kind: "chat", code: "unavailable", t_end: 26_000 })];
+    expect(checkRedisHang(calls, [hang], 5000)).toMatchObject({ status: "fail", evidence: ["op-2 chat r0 fail unavailable 6000ms"] });
+  });
+
+  it("P13: does not hold a stall to an answer when its client aborted it or its key's budget refused the retry", () => {
+    const stalled = (n: number) => ({ provider: "openai", tag: `op-${n}`, attemptNo: 1, stream: true, fault: "stall", at: 0 });
+    const ops = [op(1, 0, 0, "ok", { fault: "stall" }), op(2, 0, 0, "info", { fault: "stall", aborted: true, code: "client_abort" }), op(3, 0, 0, "fail", { fault: "stall", key: "capped", code: "resource_exhausted" })];
+    expect(checkStalls(ops, [stalled(1), stalled(2), stalled(3)], [], [], 10_000)).toMatchObject({ status: "pass", figure: expect.stringMatching(/^1 stalled streams,/) as unknown });
+  });
+
+  it("P24 memory: fails a peak over its bound by itself, and a slope just over its bound", () => {
+    const flat = (mb: number) => series(0, 100, 0, 10, mb, 0);
+    expect(checkMemory(flat(400), { maxPeakBytes: 400 * MB }).status).toBe("pass");
+    expect(checkMemory(flat(401), { maxPeakBytes: 400 * MB }).status).toBe("fail");
+    expect(checkMemory(series(0, 100, 0, 10, 200, 12), { maxPeakBytes: 400 * MB, maxSlopePctPerHour: 10 }).status).toBe("fail");
+  });
+
+  it("P24 memory: the slope is read after warm-up, not across the warm-up's climb", () => {
+    // 100 → 200 MB over the first 3 minutes (the first 30 % of the samples), flat at 200 after.
+    const climb = series(0, 100, 0, 10, 200, 0).map((s) => ({ ...s, rssBytes: s.t < 3 * MINUTE ? (100 + (100 * s.t) / (3 * MINUTE)) * MB : 200 * MB }));
+    expect(checkMemory(climb, { maxPeakBytes: 400 * MB, maxSlopePctPerHour: 10 })).toMatchObject({ status: "pass", figure: expect.stringContaining("r0 200 MB +0 %/h") as unknown });
+  });
+
+  it("P24 recovery: the baseline is the level just after warm-up (a leak under load does not raise it), robust to a dip, and required", () => {
+    // Leaking 300 %/h under load: 230 MB just after warm-up, 300 MB at the end.
+    const leaking = series(0, 100, 0, 10, 200, 300);
+    expect(checkCoolDown(leaking, { rssBytes: 270 * MB, minutes: 5 }, 10).status).toBe("fail");
+    // A collection's dip in the first samples after warm-up does not become the baseline.
+    const dipped = series(0, 100, 0, 10, 200, 0).map((s, i) => ({ ...s, rssBytes: i >= 36 && i < 39 ? 100 * MB : s.rssBytes }));
+    expect(checkCoolDown(dipped, { rssBytes: 210 * MB, minutes: 5 }, 10)).toMatchObject({ status: "pass", figure: expect.stringContaining("(under load after warm-up 200)") as unknown });
+    expect(checkCoolDown([], { rssBytes: 100 * MB, minutes: 5 }, 10).status).toBe("fail");
+  });
+
+  it("P24 lag: an interval at exactly the bound counts, only replica 0 is read, and fewer than 5 intervals prove nothing", () => {
+    const lagged = (replica: number, to: number, slow: (i: number) => boolean) => series(replica, 100 + replica, 0, to, 200, 0).map((s, i) => ({ ...s, lagP99Seconds: slow(i) ? 0.05 : 0.012 }));
+    expect(checkLag(lagged(0, 10, (i) => i >= 36 && i < 41), 50)).toMatchObject({ status: "fail", figure: expect.stringContaining("5 at 50 ms or more (allowed 4)") as unknown });
+    // Replica 1 lived longer and lagged throughout: not replica 0's loop.
+    expect(checkLag([...lagged(0, 10, () => false), ...lagged(1, 20, () => true)], 50).status).toBe("pass");
+    // 5 samples: 4 after warm-up.
+    expect(checkLag(lagged(0, 20_000 / MINUTE, () => false), 50)).toMatchObject({ status: "fail", figure: expect.stringContaining("r0, 4 intervals") as unknown });
+  });
+});

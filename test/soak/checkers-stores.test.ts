@@ -96,3 +96,11 @@ describe("P24 request-log bytes", () => {
     expect(checkLogBytes(0, 0).status).toBe("fail");
   });
 });
+
+describe("P24 ledger bytes per row", () => {
+  it("allows 2 KiB a row and fails one byte more", () => {
+    const run = (perRow: number) => checkPostgresGrowth(series(20, (i) => ({ keys: 0, tables: [table("usage_records", perRow * 1000 * (i + 1), 1000 * (i + 1))] })));
+    expect(run(2048).status).toBe("pass");
+    expect(run(2049)).toMatchObject({ status: "fail", figure: expect.stringMatching(/^ledger 2049 B per row/) as unknown });
+  });
+});

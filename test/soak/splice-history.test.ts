@@ -33,9 +33,11 @@ describe("P14 splice check, as operations end", () => {
       [op("p", "fail", "p a9 w1"), [attempt("p", 1)]],
     ];
     for (const [o, attempts] of cases) {
+      // Beside a whole success, so that the violation and not the want of a success fails the row.
       const check = createSpliceCheck();
+      check.observe(op("w", "ok", attemptText({ tag: "w", attemptNo: 1 })), [attempt("w", 1)]);
       check.observe(o, attempts);
-      expect(check.row().status, o.request_id).toBe("fail");
+      expect([check.row().status, check.row().evidence?.length], o.request_id).toEqual(["fail", 1]);
     }
   });
 });
@@ -58,6 +60,12 @@ describe("P14 splice check, what it may not pass", () => {
       check.observe(op("k", "ok", attemptText({ tag: "k", attemptNo: 1 }), { kind, fault: "cut", code: "ok" }), [attempt("k", 1)]);
       expect(check.row(), kind).toMatchObject({ status: "fail", evidence: [`k ${kind} r0 ok ok 10ms: a cut stream reported success`] });
     }
+  });
+
+  it("passes a unary op that asked for a cut (the fake cuts streams only) and was answered whole", () => {
+    const check = createSpliceCheck();
+    check.observe(op("u", "ok", attemptText({ tag: "u", attemptNo: 1 }), { kind: "chat", fault: "cut", code: "ok" }), [attempt("u", 1)]);
+    expect(check.row()).toMatchObject({ status: "pass", figure: "1 successes = one attempt's whole text; 0 failures = a prefix of one attempt; 0 violations" });
   });
 
   it("fails a run with no success to judge (nothing was shown)", () => {

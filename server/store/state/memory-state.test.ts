@@ -22,6 +22,21 @@ describe("createMemoryState", () => {
     await state.close();
   });
 
+  it("keeps a rate-limit window two windows after its last hit, so the previous window still weighs", async () => {
+    const W = 1000;
+    const base = 1_700_000_000_000; // window-aligned for W
+    let now = base + 10;
+    const state = createMemoryState({ now: () => now });
+    await state.hitWindow("rl", 4, 10, W);
+    // Half-way through the next window, 1.49 windows after the hit: the previous 4 weigh 2.
+    now = base + W + 500;
+    expect((await state.hitWindow("rl", 0, 10, W)).count).toBe(2);
+    // That look (a hit of cost 0) was a hit too: two windows after it the key is gone.
+    now = base + 3 * W + 500;
+    expect(await state.get("rl")).toBeUndefined();
+    await state.close();
+  });
+
   it("evicts the oldest cache values beyond maxValues but never counters", async () => {
     const state = createMemoryState({ maxValues: 2 });
     await state.increment("counter", 7, 60_000);

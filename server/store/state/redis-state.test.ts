@@ -76,6 +76,20 @@ describe("createRedisState", () => {
     await state.close();
   });
 
+  it("keeps only the current and previous window's fields of a rate-limit hash (P24: no field per minute forever)", async () => {
+    const { keyPrefix, state } = newState("window-fields");
+    const W = 1000;
+    const base = 1_700_000_000_000; // window-aligned for W
+    for (let i = 0; i < 4; i++) await state.hitWindows([{ key: "w", cost: 1, limit: 5 }], W, base + i * W + 10);
+    expect((await admin.hkeys(`${keyPrefix}w`)).sort()).toEqual([String(base / W + 2), String(base / W + 3)]);
+    // Two windows to live from the last hit, so the previous window still weighs all through the next one.
+    await state.hitWindows([{ key: "m", cost: 1, limit: 5 }], 60_000);
+    const ttl = await admin.pttl(`${keyPrefix}m`);
+    expect(ttl).toBeGreaterThan(110_000);
+    expect(ttl).toBeLessThanOrEqual(120_000);
+    await state.close();
+  });
+
   it("repairs a counter some other writer left without a TTL (P6)", async () => {
     const { keyPrefix, state } = newState("repair");
     await admin.set(`${keyPrefix}c`, "5");
