@@ -284,6 +284,7 @@ function toEntry(record: KeyCredentialRecord, hmac: string, now: number): Cached
     allowedRoutes: record.allowedRoutes,
     allowedModels: record.allowedModels,
     tags: record.tags,
+    expiresAt: record.expiresAt?.getTime() ?? null,
   };
   return {
     principal,

@@ -4,7 +4,7 @@ import type { Principal } from "./principal.js";
 import { createKeyCache, type CachedKey } from "./key-cache.js";
 
 const entry = (keyId: string): CachedKey => ({
-  principal: { orgId: "org_1", teamId: "team_1", keyId, keyName: `orgs/a/teams/t/keys/${keyId}`, scopes: new Set(), allowedRoutes: [], allowedModels: [], tags: {} } satisfies Principal,
+  principal: { orgId: "org_1", teamId: "team_1", keyId, keyName: `orgs/a/teams/t/keys/${keyId}`, scopes: new Set(), allowedRoutes: [], allowedModels: [], tags: {}, expiresAt: null } satisfies Principal,
   fetchedAt: 0,
 });
 

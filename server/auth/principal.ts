@@ -22,6 +22,11 @@ export interface Principal {
   allowedModels: readonly string[];
   /** Tags added to every request made with the key, for cost attribution. */
   tags: Readonly<Record<string, string>>;
+  /**
+   * When the key expires (ms since the epoch); null: never. Part of what it holds: it may grant
+   * or keep no key that outlives it.
+   */
+  expiresAt: number | null;
 }
 
 /** Whether `principal` holds `scope`. */

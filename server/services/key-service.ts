@@ -10,7 +10,7 @@ import {
 } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import type { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
-import { assertCovers, orgScopeOf, type Grant } from "../auth/access.js";
+import { assertCovers, assertGraceCovered, orgScopeOf, type Grant } from "../auth/access.js";
 import type { Authenticator } from "../auth/authenticator.js";
 import { generateSecret, parseSecret } from "../auth/key-format.js";
 import type { Principal } from "../auth/principal.js";
@@ -57,7 +57,8 @@ const lastPlatformAdmin = (name: string) =>
  * `switchboard.v1.KeyService`: virtual keys. Secrets are generated here, returned once (by
  * CreateKey and RotateKey, never by a repeat of either) and stored only as an HMAC. A caller
  * works within its org (platform admins: every org) and only on keys it covers: it cannot grant a
- * scope, route or model it lacks, nor change, rotate or revoke a key that holds one.
+ * scope, route or model it lacks or an expiry later than its own key's (none is the latest), nor
+ * change, rotate or revoke a key that holds one.
  */
 export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
   const now = () => deps.clock.now();
@@ -164,14 +165,21 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
       const current = await coveredKey(caller, req.name, "RotateKey");
       const graceMs = req.gracePeriod === undefined ? 0 : durationMs(req.gracePeriod);
       const at = now();
+      const graceUntil = graceMs > 0 ? new Date(at + graceMs) : null;
       const { secret, stored } = newSecret();
       const idem = idempotencyKey(caller, "RotateKey", RotateKeyRequestSchema, req);
+      const covered = mayChange(caller, "RotateKey");
       const outcome = await deps.keys.rotateKey(
         parseKeyName(req.name, "name"),
         orgScopeOf(caller),
-        { secret: stored, graceUntil: graceMs > 0 ? new Date(at + graceMs) : null, now: new Date(at) },
+        { secret: stored, graceUntil, now: new Date(at) },
         idem,
-        mayChange(caller, "RotateKey"),
+        // Judged with the write, not before it: a repeat returns the first call's key, however
+        // close to the caller's expiry the same grace_period would now end.
+        (key) => {
+          covered(key);
+          assertGraceCovered(caller, graceUntil?.getTime() ?? null, "RotateKey");
+        },
       );
       deps.authenticator.forget(current.id);
       const record = createdRecord(outcome, req.name, (rejection) =>
@@ -191,11 +199,12 @@ function changed(change: Change<KeyRecord>, now: number) {
 }
 
 /** The grant a key (or a key about to be) carries, for {@link assertCovers}. */
-function grantOf(key: Pick<KeyFields, "scopes" | "allowedRoutes" | "allowedModels">): Grant {
+function grantOf(key: Pick<KeyFields, "scopes" | "allowedRoutes" | "allowedModels" | "expiresAt">): Grant {
   return {
     scopes: key.scopes.map(scopeFromName).filter((s): s is Scope => s !== undefined),
     allowedRoutes: key.allowedRoutes,
     allowedModels: key.allowedModels,
+    expiresAt: key.expiresAt?.getTime() ?? null,
   };
 }
 

@@ -2,7 +2,7 @@ import type { Principal } from "../../server/auth/principal.js";
 
 /**
  * A caller as the authenticator hands it on, for tests that put one in a handler's context
- * directly: a key of org `org_1` with no scopes, no route or model restriction and no tags,
+ * directly: a key of org `org_1` with no scopes, no route or model restriction, no tags and no expiry,
  * unless `fields` says otherwise.
  */
 export function testPrincipal(fields: Partial<Principal> = {}): Principal {
@@ -15,6 +15,7 @@ export function testPrincipal(fields: Partial<Principal> = {}): Principal {
     allowedRoutes: [],
     allowedModels: [],
     tags: {},
+    expiresAt: null,
     ...fields,
   };
 }
