@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { compileDenyList } from "./deny-list.js";
 import { scoreInjection } from "./injection.js";
-import { pikeSearch } from "./regex/pike-vm.js";
+import { MatchBudgetError, pikeSearch } from "./regex/pike-vm.js";
 import { compileRegex } from "./regex/regex-program.js";
 import { compileSafeRegex, RegexError } from "./regex/safe-regex.js";
 
@@ -95,6 +95,46 @@ describe("safe regex (linear-time engine)", () => {
       }),
       { numRuns: 3000 },
     );
+  });
+  it("tests a class as JavaScript does, by binary search over its merged ranges", () => {
+    // Case-insensitive only on ASCII (the engine folds ASCII letters alone; JS folds more).
+    const ascii = [..."aAbBkKzZ09_-[]^` \t\n~"].map((c) => c.charCodeAt(0));
+    const wide = [...ascii, 0xa0, 0xe9, 0xc9, 0x2028, 0xfeff, 0xffff, 0x4e00];
+    const part = fc.oneof(
+      fc.constantFrom("a", "K", "_", "\\d", "\\w", "\\s", "\\D", "\\W", "\\S", "\\-", "\\]", "\\^", "\\u00e9", "\\xa0"),
+      fc.tuple(fc.constantFrom("0", "A", "Z", "a", "k", "\\x20"), fc.constantFrom("9", "Z", "a", "z", "~", "\\u4e00")).map(([lo, hi]) => `${lo}-${hi}`),
+    );
+    const cls = fc.tuple(fc.boolean(), fc.array(part, { minLength: 1, maxLength: 6 })).map(([negate, parts]) => `[${negate ? "^" : ""}${parts.join("")}]`);
+    fc.assert(
+      fc.property(cls, fc.boolean(), (c, fold) => {
+        let program;
+        try {
+          program = compileRegex(`${fold ? "(?i)" : ""}${c}`);
+        } catch {
+          return; // a range out of order, refused (as JavaScript refuses it)
+        }
+        const ins = program.instructions[0]!;
+        if (ins.op !== "char") throw new Error("not a class");
+        const js = new RegExp(`^${c}$`, fold ? "i" : "");
+        for (const code of fold ? ascii : wide) expect(ins.test(code), `${c} on ${code}`).toBe(js.test(String.fromCharCode(code)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+  it("stops a search at its step budget, having taken the steps from it", () => {
+    const program = compileRegex("(?:.{0,49}){10}x");
+    const within = { steps: 1e9 };
+    expect(pikeSearch(program, "aaaxbbb", 0, within)).toEqual([0, 4]);
+    expect(1e9 - within.steps).toBeGreaterThan(program.instructions.length);
+    const budget = { steps: 100_000 };
+    const started = performance.now();
+    expect(() => pikeSearch(program, "a".repeat(100_000), 0, budget)).toThrow(MatchBudgetError);
+    expect(performance.now() - started).toBeLessThan(500);
+    // Checked at each position: past the budget by at most two steps an instruction.
+    expect(budget.steps).toBeLessThan(0);
+    expect(budget.steps).toBeGreaterThanOrEqual(-2 * program.instructions.length - 1);
+    // One already spent starts no search.
+    expect(() => pikeSearch(program, "a", 0, budget)).toThrow(MatchBudgetError);
   });
 });
 

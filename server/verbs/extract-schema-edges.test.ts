@@ -29,6 +29,25 @@ describe("Extract", () => {
     expect(await outcome(run)).toBe("InvalidArgument");
   });
 
+  it("a pattern too large to match cheaply is InvalidArgument naming where it is, before any model call", async () => {
+    const { run, pipeline } = extract(['{"code": "a"}'], { type: "object", properties: { code: { type: "string", pattern: "(?:.{0,1000}){9}x" } } });
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toMatch(/^json_schema: \/properties\/code\/pattern: pattern too large \(over 1000 instructions\)/);
+    expect(pipeline.calls).toHaveLength(0);
+  });
+
+  it("an answer too costly to check against the schema's patterns gets the repair call, then FailedPrecondition saying so", async () => {
+    const costly = JSON.stringify({ code: "a".repeat(5_000) });
+    const { run, pipeline } = extract([costly, costly], { type: "object", properties: { code: { type: "string", pattern: "(?:.{0,49}){10}x" } } });
+    const err = await run.catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.FailedPrecondition);
+    expect((err as ConnectError).rawMessage).toContain('(root): too costly to check against the schema\'s patterns: pattern "(?:.{0,49}){10}x" on a string of 5000 characters');
+    expect(pipeline.calls).toHaveLength(2);
+  });
+
   it("accepts a valid answer that leaves out an optional property named like an Object.prototype member", async () => {
     const schema: JsonObject = { type: "object", properties: { driver: { type: "string" }, constructor: { type: "string" } }, required: ["driver"] };
     const { run, pipeline } = extract(['{"driver": "Max Verstappen"}', '{"driver": "Max Verstappen"}'], schema);

@@ -85,9 +85,9 @@ function check(validator: SchemaValidator, reply: string): Checked {
 }
 
 /** Whether a reply validates (for the cache: a rejected reply is never stored); never throws. */
-function usable(validator: SchemaValidator, reply: string): boolean {
+function usable(checkReply: (reply: string) => Checked, reply: string): boolean {
   try {
-    return check(validator, reply).ok;
+    return checkReply(reply).ok;
   } catch {
     return false;
   }
@@ -119,10 +119,17 @@ export function createExtractVerb(deps: ExtractDeps): ExtractVerb {
       ["text"],
     );
     const meter = createUsageMeter();
+    // The cache's acceptsAnswer and the verb check the same reply: validated once, so an answer's
+    // pattern checks take their budget once (two answers at most a call).
+    let last: { reply: string; checked: Checked } | undefined;
+    const checkOnce = (reply: string): Checked => {
+      if (last?.reply !== reply) last = { reply, checked: check(validator, reply) };
+      return last.checked;
+    };
     const call = async (messages: ModelMessage[]): Promise<string> => {
       const result = await meter.chat(
         deps.pipeline.chat({
-          meta: { ...callMetaFor(ctx, "extract", template, prompt.userContentMessages), acceptsAnswer: (r) => usable(validator, r.text) },
+          meta: { ...callMetaFor(ctx, "extract", template, prompt.userContentMessages), acceptsAnswer: (r) => usable(checkOnce, r.text) },
           request: verbRequest(ctx, messages, native ? { responseFormat: { type: "json_schema", name: "extraction", schema: input.jsonSchema, strict: false } } : {}),
         }),
       );
@@ -132,10 +139,10 @@ export function createExtractVerb(deps: ExtractDeps): ExtractVerb {
     // A failure after a call was sent (the repair's, or the contract's) reports every call billed.
     try {
       const first = await call(prompt.messages);
-      const checked = check(validator, first);
+      const checked = checkOnce(first);
       if (checked.ok) return { data: checked.data, json: checked.json, repaired: false, usage: meter.total(template) };
       const feedback = `Your reply did not validate against the JSON Schema: ${checked.problems.join("; ")}.\nReply again with only the corrected JSON object: no code fences, no explanations. Keep the values that were right, fix exactly what these errors name, and take every value from the text.`;
-      const repaired = check(validator, await call(withRepairTurn(prompt.messages, first, feedback)));
+      const repaired = checkOnce(await call(withRepairTurn(prompt.messages, first, feedback)));
       if (repaired.ok) return { data: repaired.data, json: repaired.json, repaired: true, usage: meter.total(template) };
       throw failedPrecondition(`the model's output does not validate against json_schema, also after one repair: ${repaired.problems.join("; ")}`);
     } catch (err) {

@@ -1,8 +1,7 @@
 import { createHash } from "node:crypto";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
-import { pikeSearch } from "../guardrails/regex/pike-vm.js";
-import { compileRegex } from "../guardrails/regex/regex-program.js";
 import type { JsonObject, JsonValue } from "../providers/model.js";
+import { linearRegExp, PatternCostError, schemaPatternProblem, withPatternBudget } from "./schema-patterns.js";
 
 /** One reason a value does not validate. */
 export interface SchemaViolation {
@@ -13,7 +12,11 @@ export interface SchemaViolation {
 
 /** A compiled caller schema. */
 export interface SchemaValidator {
-  /** The violations of `value`; empty when it validates. Throws `SchemaCompileError` when the schema recurses without end on it. */
+  /**
+   * The violations of `value`; empty when it validates. Throws `SchemaCompileError` when the
+   * schema recurses without end on it. Pattern checks past their budget (`schema-patterns.ts`)
+   * are one violation at the root saying so: the value is not known to match.
+   */
   validate(value: JsonValue): SchemaViolation[];
 }
 
@@ -54,20 +57,7 @@ const ENDLESS = "the schema never finishes validating (a $ref cycle that consume
 
 // `ownProperties`: a model's JSON is parsed into plain objects, whose inherited `constructor`,
 // `toString`, … must count as absent (else a required one is "present" and an optional one fails).
-/**
- * `pattern`, `patternProperties` and `propertyNames` patterns are the caller's, run on the model's
- * output: matched by the guardrails' linear-time engine (the RE2-compatible subset it names), so a
- * pattern such as `^(a+)+$` cannot stall the event loop of every tenant (P23). One outside the
- * subset (lookaround, backreferences, `\p{…}`) is a schema that cannot be compiled.
- */
-const linearRegExp = Object.assign(
-  (pattern: string) => {
-    const program = compileRegex(pattern);
-    return { test: (text: string) => pikeSearch(program, text) !== undefined, toString: () => `/${pattern}/` };
-  },
-  { code: "linearRegExp" },
-);
-
+// `code.regExp`: patterns are the caller's, matched in bounded time (`schema-patterns.ts`, P23).
 const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false, ownProperties: true, code: { regExp: linearRegExp } } as const;
 
 /**
@@ -94,6 +84,8 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
         return hit;
       }
       if (schema["$async"] === true) throw new SchemaCompileError("$async schemas are not supported");
+      const patternProblem = schemaPatternProblem(schema);
+      if (patternProblem !== undefined) throw new SchemaCompileError(patternProblem);
       const ajv = canonical.includes('"$id":') ? new Ajv2020(AJV_OPTIONS) : shared;
       let fn: ReturnType<typeof ajv.compile>;
       try {
@@ -101,7 +93,7 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
         fn = ajv.compile(schema);
         // A `$ref` cycle that consumes no input (`{"allOf": [{"$ref": "#"}]}`) compiles but never
         // ends validating: found here on an empty object, before any model call.
-        fn({});
+        withPatternBudget(() => fn({}));
       } catch (err) {
         if (err instanceof RangeError) throw new SchemaCompileError(ENDLESS);
         if (err instanceof SchemaCompileError) throw err;
@@ -112,10 +104,11 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
       const validator: SchemaValidator = {
         validate(value) {
           try {
-            return fn(value) ? [] : (fn.errors ?? []).map(violationOf);
+            return withPatternBudget(() => fn(value)) ? [] : (fn.errors ?? []).map(violationOf);
           } catch (err) {
             // The same cycle reached only through a property the empty object lacks.
             if (err instanceof RangeError) throw new SchemaCompileError(ENDLESS);
+            if (err instanceof PatternCostError) return [{ instancePath: "", message: err.message }];
             throw err;
           }
         },

@@ -2,26 +2,74 @@ import type { RegexProgram } from "./regex-program.js";
 
 const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
 
+/** Steps of the VM the searches given it may still take together (see {@link pikeSearch}). */
+export interface MatchBudget {
+  steps: number;
+}
+
+/** A search stopped because its {@link MatchBudget} ran out: it neither matched nor failed to. */
+export class MatchBudgetError extends Error {
+  override readonly name = "MatchBudgetError";
+}
+
+/** The work arrays of a search of a program of up to `size` instructions. */
+function workArrays(size: number) {
+  return {
+    size,
+    curPc: new Int32Array(size),
+    curStart: new Int32Array(size),
+    nextPc: new Int32Array(size),
+    nextStart: new Int32Array(size),
+    // Each instruction is expanded once per step and pushes at most two successors.
+    stack: new Int32Array(2 * size + 2),
+    seen: new Int32Array(size),
+  };
+}
+
+/**
+ * {@link pikeSearch}'s arrays, kept from one search to the next (grown to the largest program):
+ * allocating them took longer than a short text's whole search (~8 µs), which many short checks
+ * (a schema pattern on each string of an answer) add up. Searches never overlap: nothing a search
+ * calls can start another.
+ */
+let scratch = workArrays(64);
+
+/** What a search costs before its first step, in steps (it takes ~1 µs, a step ~30 ns), plus one per instruction. */
+const SEARCH_STEPS = 32;
+
 /**
  * The leftmost-first match of `program` in `text` at or after `from`, as `[start, end)`, or
  * undefined. A Pike VM (Thompson NFA simulation with thread priorities, as in RE2): every
  * position of the text is visited once with at most one thread per instruction, so the cost is
  * O(text × program) whatever the pattern — there is no backtracking to blow up.
+ *
+ * Linear in the text, but times the threads alive, up to the program's size: a caller bounds the
+ * product with `budget`. A step is one instruction reached at one position (each costs O(1),
+ * classes O(log size)), and a search's setup costs 32 steps and one per instruction; it takes its
+ * steps from `budget` and throws {@link MatchBudgetError} once they exceed it (checked at each
+ * position, so by at most two steps per instruction).
  */
-export function pikeSearch(program: RegexProgram, text: string, from = 0): [number, number] | undefined {
+export function pikeSearch(program: RegexProgram, text: string, from = 0, budget?: MatchBudget): [number, number] | undefined {
   const code = program.instructions;
   const n = code.length;
+  const setup = SEARCH_STEPS + n;
+  const limit = budget === undefined ? Infinity : budget.steps - setup;
+  let steps = 0;
+  const spend = () => {
+    if (budget !== undefined) budget.steps -= setup + steps;
+  };
+  if (limit < 0) {
+    spend();
+    throw new MatchBudgetError("the match budget ran out");
+  }
   // Thread lists as typed arrays (pc and start per slot): at most one thread per instruction per
   // step, so `n` slots each; no allocation per character keeps the constant factor low.
-  let curPc = new Int32Array(n);
-  let curStart = new Int32Array(n);
+  if (scratch.size < n) scratch = workArrays(Math.max(n, 2 * scratch.size));
+  let { curPc, curStart, nextPc, nextStart } = scratch;
+  const { stack, seen } = scratch;
+  seen.fill(-1, 0, n);
   let curLen = 0;
-  let nextPc = new Int32Array(n);
-  let nextStart = new Int32Array(n);
   let nextLen = 0;
-  // Each instruction is expanded once per step and pushes at most two successors.
-  const stack = new Int32Array(2 * n + 2);
-  const seen = new Int32Array(n).fill(-1);
   let generation = 0;
   let match: [number, number] | undefined;
 
@@ -33,6 +81,7 @@ export function pikeSearch(program: RegexProgram, text: string, from = 0): [numb
       const p = stack[--top]!;
       if (seen[p] === generation) continue;
       seen[p] = generation;
+      steps++;
       const ins = code[p]!;
       switch (ins.op) {
         case "jmp":
@@ -59,6 +108,10 @@ export function pikeSearch(program: RegexProgram, text: string, from = 0): [numb
   };
 
   for (let at = from; at <= text.length; at++) {
+    if (steps > limit) {
+      spend();
+      throw new MatchBudgetError("the match budget ran out");
+    }
     if (match === undefined) {
       generation++;
       // A new thread starting here has the lowest priority: add it after the running ones.
@@ -89,6 +142,7 @@ export function pikeSearch(program: RegexProgram, text: string, from = 0): [numb
     [curStart, nextStart] = [nextStart, curStart];
     curLen = nextLen;
   }
+  spend();
   return match;
 }
 
