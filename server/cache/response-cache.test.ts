@@ -105,6 +105,24 @@ describe("response cache", () => {
 });
 
 describe("purgePrefix", () => {
+  it("stores nothing over maxEntryBytes (no failure, no cooldown): 1 MiB by default, whatever the answer's kind", async () => {
+    const clock = { t: 1_000_000 };
+    const state = createMemoryState({ now: () => clock.t });
+    states.push(state);
+    const errors: string[] = [];
+    const small = createResponseCache({ state, now: () => clock.t, onError: (op) => errors.push(op) }, { maxEntryBytes: 400 });
+    expect(await small.store(scope, HASH, entry(clock.t, "x".repeat(400)), 60_000)).toBe(0);
+    expect((await small.lookup(scope, HASH)).status).toBe("miss");
+    expect(await small.store(scope, HASH, entry(clock.t), 60_000)).toBeGreaterThan(0);
+    expect([errors, small.available()]).toEqual([[], true]);
+    const byDefault = createResponseCache({ state, now: () => clock.t });
+    // 60 vectors of 1,536 values, ≈ 22 bytes each as JSON: over 1 MiB. 20 are not.
+    const vectors = (n: number) => Array.from({ length: n }, (_, j) => Array.from({ length: 1536 }, (_, i) => Math.sin(i + j + 1) / 37));
+    const embeddings = (n: number): CacheEntry => ({ kind: "embed", response: { vectors: vectors(n), usage: emptyUsage(false), model: "e" }, storedAt: clock.t, provider: "openai", model: "e", costMicrosUsd: 1n });
+    expect(await byDefault.store(scope, HASH, embeddings(60), 60_000)).toBe(0);
+    expect(await byDefault.store(scope, HASH, embeddings(20), 60_000)).toBeGreaterThan(0);
+  });
+
   it("names everything, a tenant, a tenant's route, or its keys with a hex prefix", () => {
     expect(purgePrefix({ all: true })).toBe("cache:");
     expect(purgePrefix({ orgId: "org_a" })).toBe("cache:org_a:");

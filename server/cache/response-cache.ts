@@ -19,7 +19,17 @@ export interface ResponseCacheOptions {
    * Redis outage costs one command timeout per cooldown, not one per request.
    */
   cooldownMs?: number;
+  /** Largest entry stored, in bytes (default {@link MAX_ENTRY_BYTES}); a larger answer is served but not stored. */
+  maxEntryBytes?: number;
 }
+
+/**
+ * Largest entry stored by default: 1 MiB, a few milliseconds on the wire. The StateBackend's
+ * connection is the rate limits' and budgets' too, and each command has 50 ms: a 512-input
+ * embeddings answer (≈ 16 MB of JSON) held up the limit checks queued behind it until they timed
+ * out, refusing other tenants' calls, and its encoding held the event loop (≈ 0.8 s at 2,048 inputs).
+ */
+export const MAX_ENTRY_BYTES = 1024 * 1024;
 
 /** Whose entries: a tenant (org id) and a route alias. */
 export interface CacheScope {
@@ -39,7 +49,7 @@ export interface ResponseCache {
   lookup(scope: CacheScope, hash: string, maxAgeMs?: number): Promise<LookupResult>;
   /** Reads the entry at a full state key (a semantic hit's target); `undefined` when gone or failing. */
   read(key: string): Promise<CacheEntry | undefined>;
-  /** Stores `entry` under `hash` for `ttlMs`; resolves the bytes written, or 0 when it could not. */
+  /** Stores `entry` under `hash` for `ttlMs`; resolves the bytes written, or 0 when it could not or it is over `maxEntryBytes`. */
   store(scope: CacheScope, hash: string, entry: CacheEntry, ttlMs: number): Promise<number>;
   /** Removes what `target` names on the shared backend; resolves how many entries went. Throws on failure. */
   purge(target: PurgeTarget): Promise<number>;
@@ -57,6 +67,7 @@ export interface ResponseCache {
 export function createResponseCache(deps: ResponseCacheDeps, opts: ResponseCacheOptions = {}): ResponseCache {
   const now = deps.now ?? Date.now;
   const cooldownMs = opts.cooldownMs ?? 1000;
+  const maxEntryBytes = opts.maxEntryBytes ?? MAX_ENTRY_BYTES;
   let downUntil = 0;
   const failed = (operation: string, err: unknown) => {
     downUntil = now() + cooldownMs;
@@ -93,7 +104,10 @@ export function createResponseCache(deps: ResponseCacheDeps, opts: ResponseCache
     },
     async store(scope, hash, entry, ttlMs) {
       if (!available()) return 0;
+      // Vectors are counted before they are encoded: each value takes at least 2 bytes ("0,").
+      if (entry.kind === "embed" && entry.response.vectors.reduce((n, v) => n + v.length, 0) * 2 > maxEntryBytes) return 0;
       const bytes = encodeEntry(entry);
+      if (bytes.byteLength > maxEntryBytes) return 0;
       try {
         await deps.state.set(entryKey(scope.orgId, scope.route, hash), bytes, ttlMs);
         return bytes.byteLength;

@@ -345,6 +345,15 @@ describe("cache stage (semantic)", () => {
     expect((await strict.pipeline.chat(call(second))).cacheStatus).toBe("miss");
   });
 
+  it("counts a similarity at the threshold as a hit, float32 rounding aside: at threshold 1 a prompt that differs only in case hits", async () => {
+    // Its vector is the stored one; their cosine, summed over float32 components, is 0.99999998.
+    const r = replica(createMemoryState(), [answer("Paris"), answer("fresh")], { semantic: true, semanticThreshold: 1 });
+    await r.pipeline.chat(call("What is the capital of France?"));
+    const hit = await r.pipeline.chat(call("WHAT IS THE CAPITAL OF FRANCE?"));
+    expect(hit.cacheStatus).toBe("hit_semantic");
+    expect(hit.response.text).toBe("Paris");
+  });
+
   it("never matches across tenants or across different non-user context", async () => {
     const state = createMemoryState();
     const r = replica(state, [answer("A"), answer("B"), answer("C")], semanticRoute);
@@ -376,6 +385,33 @@ describe("cache stage (semantic)", () => {
     const embeds = r.inner.calls.filter((c) => c.op === "embed");
     expect(embeds).toHaveLength(2);
     expect(embeds[0]!.call.meta).toMatchObject({ route: "embed", verb: "embed", cache: { mode: "bypass" } });
+  });
+
+  it("gives a hanging embedding route at most half the call's time: the call then goes on uncached and answers", async () => {
+    // As dispatch does: an embedding that never answers fails at the deadline it is handed, and a
+    // chat call whose deadline has passed fails without an answer.
+    const script: Script = async (c) => {
+      if ("inputs" in c.request) {
+        await new Promise((resolve) => setTimeout(resolve, Math.max(0, c.meta.deadline - Date.now())));
+        return { type: "fail", error: new Error("the request deadline passed before a target answered") };
+      }
+      return Date.now() < c.meta.deadline ? answer("answered") : { type: "fail", error: new Error("deadline passed") };
+    };
+    const errors: string[] = [];
+    const stage = createCacheStage({
+      cache: createResponseCache({ state: createMemoryState() }),
+      semantic: createSemanticCache({ state: createMemoryState() }),
+      stats: createCacheStats({ state: createMemoryState() }),
+      routes: routes({ semantic: true, embeddingRoute: "embed" }),
+      onError: (operation) => errors.push(operation),
+    });
+    const inner = createScriptedPipeline(script);
+    const started = Date.now();
+    const result = await stage(inner).chat(call("what is the capital of france", { deadline: started + 400 }));
+    expect(result).toMatchObject({ cacheStatus: "miss", response: { text: "answered" } });
+    expect(errors).toEqual(["semantic embedding"]);
+    const embedDeadline = inner.calls.find((c) => c.op === "embed")!.call.meta.deadline;
+    expect(embedDeadline).toBeLessThanOrEqual(started + 200 + 20);
   });
 });
 

@@ -155,8 +155,14 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         // The lookup's embedding route is the cache's own (set on the route by its operator), not
         // a model the caller asked for: the key's allowed_models do not restrict it.
         const { userContentMessages: _u, template: _t, acceptsAnswer: _a, allowedModels: _m, ...meta } = call.meta;
+        // A lookup must cost the call its cache, never the call: handed the call's whole deadline,
+        // an embedding route that hangs used all of it and the call failed unanswered. It gets half
+        // the time left (the call's deadline, or its route's timeout when sooner); then it fails
+        // as any failed embedding does, and the call goes on uncached.
+        const start = Date.now(); // the clock of deadlines (as dispatch reads them), not `now`: entries' ages
+        const deadline = Math.min(call.meta.deadline, start + plan.route.timeoutMs);
         const embedded = await next.embed({
-          meta: { ...meta, verb: "embed", route: embeddingRoute, cache: { mode: "bypass" } },
+          meta: { ...meta, verb: "embed", route: embeddingRoute, cache: { mode: "bypass" }, deadline: start + Math.max(0, Math.floor((deadline - start) / 2)) },
           request: { model: "", inputs: [probe.text], inputType: "query" },
         });
         billed = { attempts: embedded.attempts, costMicrosUsd: embedded.costMicrosUsd };

@@ -73,6 +73,8 @@ interface LocalScope {
 /** Slots this close to the head that were not readable yet are retried on the next lookup. */
 const RETRY_WINDOW = 16;
 const COUNTER_TTL_MS = 30 * 24 * 3_600_000;
+/** Float32 rounding a similarity may carry below its true value (see `lookup`). */
+const SIMILARITY_ROUNDING = 1e-6;
 
 /**
  * Creates the semantic cache. Sharing model: each scope has a ring in the StateBackend — a
@@ -152,7 +154,11 @@ export function createSemanticCache(deps: SemanticCacheDeps, opts: SemanticCache
         deps.onError?.("semantic sync", err);
         return undefined;
       }
-      const match = local.index?.nearest(query.vector, threshold, (v) => v.context === query.context && v.signature === query.signature);
+      // A similarity *at* the threshold is a hit, but it is a dot product of float32 components, off
+      // by up to ~1e-7 (a vector with itself sums to 0.99999998 as often as to 1.00000002): without
+      // the slack a route at threshold 1 missed half its identical prompts. 1e-6 is the threshold's
+      // own precision (`route-spec.ts` keeps six digits).
+      const match = local.index?.nearest(query.vector, threshold - SIMILARITY_ROUNDING, (v) => v.context === query.context && v.signature === query.signature);
       return match === undefined ? undefined : { entryKey: match.id, similarity: match.similarity };
     },
     async add(scope, query, entryKey, ttlMs) {
