@@ -214,6 +214,7 @@ async function main(): Promise<void> {
     const steps = (async () => {
       await server.budgetHolds.stop();
       await server.cache.close();
+      server.guardrails.close();
       await server.audit.drain();
       await checkpoints.stop();
       await requestLog?.close();

@@ -184,6 +184,8 @@ export interface Server {
   budgetHolds: { stop(): Promise<void> };
   /** The response cache: `close()` it after draining, so buffered cache statistics are written. */
   cache: { close(): Promise<void> };
+  /** The guardrail policies' poll: `close()` it after draining, before the database. */
+  guardrails: { close(): void };
 }
 
 /**
@@ -524,5 +526,5 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     if ("stream" in req ? grpcH2.serve(req, res as Http2ServerResponse) : connectH1.serve(req, res as ServerResponse)) return;
     adapter(req, res);
   };
-  return { handler, health, audit, metrics, readiness, budgetHolds, cache: { close: cacheLayer.close } };
+  return { handler, health, audit, metrics, readiness, budgetHolds, cache: { close: cacheLayer.close }, guardrails: { close: () => guardrails.resolver.close() } };
 }

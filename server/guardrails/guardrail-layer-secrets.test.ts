@@ -23,6 +23,7 @@ describe("external guardrail failure log", () => {
       route: "chat",
       requestId: "req_1",
     });
+    layer.resolver.close();
     expect(verdict.decision).toBe("unavailable");
     const text = log.text();
     expect(text).toContain("external guardrail failed");

@@ -14,7 +14,7 @@ export interface GuardrailLayer {
 }
 
 /**
- * Builds the policy store, the resolver that follows it (checked at most once per `pollMs`) and
+ * Builds the policy store, the resolver that follows it (checked every `pollMs`; `close()` it on shutdown) and
  * the client of external guardrail services. Failures are logged without content: an external
  * service by its URL (without userinfo or query, which may hold a token), a policy that no longer
  * compiles by its name and the compiler's error (the field and what it refuses, not the rules) —

@@ -40,6 +40,24 @@ describe("policy resolver peek", () => {
     expect(resolver.peek(meta("org_a"))).toEqual([]);
   });
 
+  it("enforces a policy created on another replica on the first call more than pollMs after it, however long this replica was idle (README: within 1 s)", async () => {
+    const replica = createPolicyResolver({ store: createGuardrailPolicyStore(handle.db), pollMs: 50 });
+    const meta = { route: "idle", caller: { orgId: "org_a", teamId: "t", keyId: "k" } };
+    const names = async () => (await replica.forCall(meta)).map((p) => p.name);
+    try {
+      expect(await names()).not.toContain("orgs/acme/guardrail-policies/idle-key");
+      const spec = { rules: [{ id: "deny", stage: "GUARDRAIL_STAGE_INPUT", action: "GUARDRAIL_ACTION_BLOCK", denyList: { phrases: ["secret"] } }] };
+      expect(await store.create("org_a", "idle-key", { spec, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: true })).toHaveProperty("kind", "created");
+      await new Promise((r) => setTimeout(r, 500)); // ten poll intervals, no call on this replica
+      expect(await names()).toContain("orgs/acme/guardrail-policies/idle-key");
+      await store.delete("org_a", "idle-key");
+      await new Promise((r) => setTimeout(r, 500));
+      expect(await names()).not.toContain("orgs/acme/guardrail-policies/idle-key");
+    } finally {
+      replica.close();
+    }
+  });
+
   it("applies an org's policy on a global route to that org's calls only, a global one to every org's, and each attachment by its own id", async () => {
     await handle.db.insertInto("orgs").values([{ id: "org_b", name: "bravo" }, { id: "org_c", name: "charlie" }]).execute();
     // A write locks what it attaches to, and refuses an attachment whose target does not exist.

@@ -2,7 +2,7 @@ import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import type { CallMeta } from "../pipeline/model-call.js";
-import { refreshInBackground, serialRefresh } from "../runtime/snapshot-refresh.js";
+import { pollRefresh, refreshInBackground, serialRefresh } from "../runtime/snapshot-refresh.js";
 import type { GuardrailPolicyRecord, GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
 import { compilePolicy, type CompiledPolicy } from "./policy.js";
 
@@ -14,7 +14,7 @@ export function policyName(record: Pick<GuardrailPolicyRecord, "orgName" | "poli
 /** Options of {@link createPolicyResolver}. */
 export interface PolicyResolverOptions {
   store: Pick<GuardrailPolicyStore, "version" | "loadEnabled">;
-  /** How long a snapshot is trusted before the next call checks for changes (default 1 s). */
+  /** How often the snapshot is checked for changes (default 1 s): the bound on how stale a replica is. */
   pollMs?: number;
   /** Told when a check fails (the last good snapshot keeps serving). */
   onError?: (err: unknown) => void;
@@ -50,6 +50,8 @@ export interface PolicyResolver {
   brokenPolicies(): number;
   /** Checks for changes now and reloads if any (after a write on this replica, tests). */
   refresh(): Promise<void>;
+  /** Stops the poll. */
+  close(): void;
 }
 
 /** An attached policy; `policy` undefined when it does not compile (`name` is then refused). */
@@ -73,12 +75,14 @@ export function brokenPolicyError(names: readonly string[]): ConnectError {
 }
 
 /**
- * Creates a resolver that checks the store's version when its snapshot is older than `pollMs`
- * (started by the next call, in the background: no timer, nothing to close) and recompiles every
- * enabled policy when it moved, so a change on any replica is enforced by every replica within
- * `pollMs` plus one query of its traffic resuming. Until the first load succeeds, calls fail
- * closed (Unavailable); after that a database outage keeps the last snapshot (policies keep
- * applying) and is retried once per `pollMs`.
+ * Creates a resolver that checks the store's version every `pollMs` (in the background) and
+ * recompiles every enabled policy when it moved, so a change on any replica is enforced by every
+ * replica within `pollMs`. The poll runs whether or not calls come: checked only when a call found
+ * the snapshot stale, a replica idle for a while answered its first calls with policies long
+ * since changed (the call that noticed did not wait for the check). A call that finds the snapshot
+ * older than `pollMs` (a poll that failed or is slow) starts a check too. Until the first load
+ * succeeds, calls fail closed (Unavailable); after that a database outage keeps the last snapshot
+ * (policies keep applying) and is retried once per `pollMs`.
  *
  * A stored policy that does not compile (saving compiles it, so only an upgrade whose compiler is
  * stricter, or a row written past the service, leaves one) fails closed too: it stays attached,
@@ -125,6 +129,7 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
       checkedAt = now();
     }),
   );
+  const stop = pollRefresh(refresh, pollMs, opts.onError);
 
   const firstLoad = async () => {
     let timer: NodeJS.Timeout | undefined;
@@ -180,5 +185,6 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
     },
     brokenPolicies: () => broken,
     refresh,
+    close: stop,
   };
 }

@@ -40,6 +40,14 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
       if (outcome.kind !== "created") throw new Error(`${policyId}: ${outcome.kind}`);
       return outcome.record;
     };
+    /** The count and revision sum replicas poll (`version()` also reads a table of a later migration). */
+    const marker = async () => {
+      const row = await handle.db
+        .selectFrom("guardrail_policies")
+        .select((eb) => [eb.fn.countAll<string>().as("n"), eb.fn.sum<string>("revision").as("s")])
+        .executeTakeFirstOrThrow();
+      return `${row.n}:${row.s}`;
+    };
     const revisions = async () =>
       new Map((await handle.db.selectFrom("guardrail_policies").select(["id", "revision"]).execute()).map((r) => [r.id, BigInt(r.revision)]));
 
@@ -90,7 +98,7 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
       // Re-created under the same names, with new ids.
       await team("acme", "app");
       await org("gone");
-      before = { version: await policies.version(), revisions: await revisions() };
+      before = { version: await marker(), revisions: await revisions() };
     });
     afterAll(async () => {
       await handle?.close();
@@ -118,7 +126,7 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
       const own = (await policies.get((await tenants.getOrg("acme", ALL))!.id, "own"))!;
       expect(own.attachments).toEqual([]);
       expect(own.revision).toBeGreaterThan(before.revisions.get(own.id)!);
-      expect(await policies.version()).not.toBe(before.version);
+      expect(await marker()).not.toBe(before.version);
     });
 
     it("leaves a policy with no dangling attachment, and deleted policies, as they were", async () => {

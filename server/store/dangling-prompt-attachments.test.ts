@@ -38,6 +38,14 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
       const outcome = await prompts.createTemplate(orgId, { name, verb, description: "", attachments }, version);
       if (outcome.kind !== "created") throw new Error(`${name}: ${outcome.kind}`);
     };
+    /** The count and revision sum replicas poll (`fingerprint()` also reads a table of a later migration). */
+    const marker = async () => {
+      const row = await handle.db
+        .selectFrom("prompt_templates")
+        .select((eb) => [eb.fn.countAll<string>().as("n"), eb.fn.sum<string>("revision").as("s")])
+        .executeTakeFirstOrThrow();
+      return `${row.n}:${row.s}`;
+    };
     const revisions = async () =>
       new Map((await handle.db.selectFrom("prompt_templates").select(["id", "revision"]).execute()).map((r) => [r.id, String(r.revision)]));
     /** What DeleteTeam and DeleteOrg did before they refused: the team with its keys, the org. */
@@ -102,7 +110,7 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
       await org("rewritten");
       // Written again after its org was re-created: the rows cannot tell it from a new attachment.
       expect((await prompts.createVersion(null, "rewritten", version, true)).kind).toBe("created");
-      before = { fingerprint: await prompts.fingerprint(), revisions: await revisions() };
+      before = { fingerprint: await marker(), revisions: await revisions() };
     });
     afterAll(async () => {
       await handle?.close();
@@ -115,14 +123,14 @@ function describeCleanup(kind: string, open: () => Promise<{ handle: DatabaseHan
     });
 
     it(`${CLEANUP} prunes attachments to what no longer exists or came after the template, in order, and moves those templates' revisions`, async () => {
-      expect(await migrateToLatest(handle.db)).toEqual([CLEANUP]);
+      expect((await migrateToLatest(handle.db))[0]).toBe(CLEANUP);
       const mixed = (await prompts.getTemplate(null, "mixed"))!;
       expect(mixed.attachments).toEqual(["orgs/acme/teams/kept", "orgs/acme/teams/kept/keys/k", "routes/chat", "orgs/acme"]);
       expect((await revisions()).get(mixed.id)).not.toBe(before.revisions.get(mixed.id));
       const own = (await prompts.getTemplate(acme, "own"))!;
       expect(own.attachments).toEqual([]);
       expect((await revisions()).get(own.id)).not.toBe(before.revisions.get(own.id));
-      expect(await prompts.fingerprint()).not.toBe(before.fingerprint);
+      expect(await marker()).not.toBe(before.fingerprint);
     });
 
     it("leaves a template with no dangling attachment, one written since its org came back, and deleted templates, as they were", async () => {

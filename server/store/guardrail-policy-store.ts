@@ -4,6 +4,7 @@ import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./id
 import { newId } from "./ids.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
+import { removedRows } from "./revision-removals.js";
 import type { Database, GuardrailAttachmentRow } from "./schema.js";
 
 /** A guardrail policy as stored. `orgId` null is a global policy. */
@@ -68,7 +69,7 @@ export interface GuardrailPolicyStore {
   ): Promise<Change<GuardrailPolicyRecord> | "conflict" | AttachmentGone | undefined>;
   /** Soft-deletes a live policy (its revision moves, so replicas drop it): the row it deleted, as it was; undefined when none. */
   delete(orgId: string | null, policyId: string): Promise<GuardrailPolicyRecord | undefined>;
-  /** Moves whenever any policy changes (count and revision sum of every row, deleted ones included). */
+  /** Moves whenever any policy changes (count and revision sum of every row, deleted ones included, and the rows DeleteOrg removed). */
   version(): Promise<string>;
   /** Every live, enabled policy, global and per org. */
   loadEnabled(): Promise<GuardrailPolicyRecord[]>;
@@ -170,9 +171,9 @@ export function createGuardrailPolicyStore(db: Kysely<Database>): GuardrailPolic
     async version() {
       const row = await db
         .selectFrom("guardrail_policies")
-        .select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("revision").as("sum")])
+        .select((eb) => [eb.fn.countAll().as("n"), eb.fn.sum("revision").as("sum"), removedRows("guardrail_policies").as("r")])
         .executeTakeFirst();
-      return `${String(row?.n ?? 0)}:${String(row?.sum ?? 0)}`;
+      return `${String(row?.n ?? 0)}:${String(row?.sum ?? 0)}:${row?.r ?? 0}`;
     },
     async loadEnabled() {
       const rows = await base(db).where("guardrail_policies.enabled", "=", true).orderBy("guardrail_policies.id").execute();

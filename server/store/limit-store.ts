@@ -3,6 +3,7 @@ import { newId } from "./ids.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
+import { removedRows } from "./revision-removals.js";
 import type { Database } from "./schema.js";
 
 /** What a budget or rate limit applies to. */
@@ -76,7 +77,8 @@ export interface LimitStore {
    * Moves whenever any budget or rate limit changes: the count and revision sum of every row of
    * both tables, deleted ones included. Not `max(revision)`: writers take revisions before they
    * commit, so two can commit in the other order, and the earlier revision's commit would leave the
-   * maximum where it was.
+   * maximum where it was. With the rows DeleteOrg removed for good (whose drop a late commit could
+   * otherwise offset).
    */
   revision(): Promise<string>;
   /** Every live budget and rate limit of every org. */
@@ -221,11 +223,12 @@ export function createLimitStore(db: Kysely<Database>): LimitStore {
     budgets,
     rateLimits,
     async revision() {
-      const result = await sql<{ n: string; s: string }>`select
+      const result = await sql<{ n: string; s: string; r: string }>`select
         ((select count(*) from budgets) + (select count(*) from rate_limits))::text as n,
-        (coalesce((select sum(revision) from budgets), 0) + coalesce((select sum(revision) from rate_limits), 0))::text as s`.execute(db);
+        (coalesce((select sum(revision) from budgets), 0) + coalesce((select sum(revision) from rate_limits), 0))::text as s,
+        ${removedRows("limits")} as r`.execute(db);
       const row = result.rows[0];
-      return `${row?.n ?? 0}:${row?.s ?? 0}`;
+      return `${row?.n ?? 0}:${row?.s ?? 0}:${row?.r ?? 0}`;
     },
     async loadAll() {
       const load = async (name: Table) =>

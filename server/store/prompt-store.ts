@@ -6,6 +6,7 @@ import { lockAttachedNames } from "./prompt-attachment-targets.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
+import { removedRows } from "./revision-removals.js";
 import { PG_INTEGER_MAX } from "./pg-integer.js";
 
 /** A template as stored. `orgId` null is a global template. */
@@ -373,9 +374,9 @@ export function createPromptStore(db: Kysely<Database>): PromptStore {
     async fingerprint() {
       const row = await db
         .selectFrom("prompt_templates")
-        .select([sql<string>`count(*)::text`.as("n"), sql<string>`coalesce(sum(revision), 0)::text`.as("s")])
+        .select([sql<string>`count(*)::text`.as("n"), sql<string>`coalesce(sum(revision), 0)::text`.as("s"), removedRows("prompt_templates").as("r")])
         .executeTakeFirstOrThrow();
-      return `${row.n}:${row.s}`;
+      return `${row.n}:${row.s}:${row.r}`;
     },
 
     async loadActive() {

@@ -3,6 +3,7 @@ import { credentialsNamedBy, lockCredentialUse } from "./credential-use.js";
 import { newId } from "./ids.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
+import { removedRows } from "./revision-removals.js";
 import type { Database } from "./schema.js";
 
 /** A route as stored. `orgId` null is a global route. */
@@ -38,7 +39,8 @@ export interface RouteStore {
   /**
    * Moves whenever any route changes: the count and revision sum of every row, deleted ones
    * included. Not `max(revision)`: writers take revisions before they commit, so two can commit in
-   * the other order, and the earlier revision's commit would leave the maximum where it was.
+   * the other order, and the earlier revision's commit would leave the maximum where it was. With
+   * the rows DeleteOrg removed for good (whose drop a late commit could otherwise offset).
    */
   revision(): Promise<string>;
   /** Every live route, global and per org. */
@@ -117,9 +119,9 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
     async revision() {
       const row = await db
         .selectFrom("routes")
-        .select([sql<string>`count(*)::text`.as("n"), sql<string>`coalesce(sum(revision), 0)::text`.as("s")])
+        .select([sql<string>`count(*)::text`.as("n"), sql<string>`coalesce(sum(revision), 0)::text`.as("s"), removedRows("routes").as("r")])
         .executeTakeFirstOrThrow();
-      return `${row.n}:${row.s}`;
+      return `${row.n}:${row.s}:${row.r}`;
     },
     async loadAll() {
       const rows = await db

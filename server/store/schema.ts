@@ -372,6 +372,15 @@ export interface RequestLogTable {
   response: ColumnType<unknown, string | null, never>;
 }
 
+/** How many rows a polled catalog lost for good (migration 0014): part of its change marker. */
+export interface RevisionRemovalsTable {
+  catalog: RevisionCatalog;
+  rows: ColumnType<bigint, never, bigint>;
+}
+
+/** The catalogs whose change markers count removed rows. */
+export type RevisionCatalog = "routes" | "limits" | "prompt_templates" | "guardrail_policies";
+
 /**
  * The table types kysely checks queries against, one property per table, matching the schema
  * produced by running every file in `migrations/` in order. Each new migration that adds or
@@ -395,4 +404,5 @@ export interface Database {
   audit_chain_head: AuditChainHeadTable;
   guardrail_policies: GuardrailPoliciesTable;
   request_log: RequestLogTable;
+  revision_removals: RevisionRemovalsTable;
 }

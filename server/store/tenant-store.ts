@@ -3,6 +3,7 @@ import { policiesAttachedTo, type AttachedPolicies } from "./guardrail-attachmen
 import { newId } from "./ids.js";
 import { templatesAttachedTo, type AttachedTemplates } from "./prompt-attachment-targets.js";
 import { lockedChange, type Change } from "./locked-change.js";
+import { countRemoval } from "./revision-removals.js";
 import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { scopedOrgId, toPage, type OrgScope, type Page, type PageRequest } from "./paging.js";
 import type { Database } from "./schema.js";
@@ -188,7 +189,15 @@ export function createTenantStore(db: Kysely<Database>): TenantStore {
         // (templates match by name); the org's own templates go with it.
         const templates = await templatesAttachedTo(tx, `orgs/${name}`, org.id);
         if (templates !== undefined) return templates;
-        for (const table of ["routes", "budgets", "rate_limits"] as const) await tx.deleteFrom(table).where("org_id", "=", org.id).execute();
+        // Rows removed for good are counted, so the replicas' change markers (which read the count
+        // and the sum of revisions) still move when a late-committing write offsets them (0014).
+        const removed = async (table: "routes" | "budgets" | "rate_limits" | "prompt_templates" | "guardrail_policies") =>
+          (await tx.deleteFrom(table).where("org_id", "=", org.id).executeTakeFirst()).numDeletedRows;
+        await countRemoval(tx, "routes", await removed("routes"));
+        await countRemoval(tx, "limits", (await removed("budgets")) + (await removed("rate_limits")));
+        // The org's own templates (with their versions) and policies would go with it by cascade.
+        await countRemoval(tx, "prompt_templates", await removed("prompt_templates"));
+        await countRemoval(tx, "guardrail_policies", await removed("guardrail_policies"));
         await tx.deleteFrom("orgs").where("id", "=", org.id).execute();
         return { deleted: org };
       });

@@ -214,6 +214,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       server.readiness.stop();
       await server.budgetHolds.stop();
       await server.cache.close();
+      server.guardrails.close();
       await requestLog?.close();
       await server.audit.drain();
       await models.close();
