@@ -45,6 +45,18 @@ describe("the request log's body limit", () => {
     }
   });
 
+  it.each([
+    ["backslashes", "\\".repeat(3 * MAX)],
+    ["control characters", "\u0001\n".repeat(3 * MAX)],
+    ["multi-byte text", "é€😀".repeat(MAX)],
+  ])("keeps the longest prefix of the body that fits, full of %s: one more character (a whole pair) would not", (_kind, text) => {
+    const full = JSON.stringify({ messages: [{ role: "user", text }] });
+    const kept = (JSON.parse(rowFor(text).request as string) as { json: string }).json;
+    expect(full.startsWith(kept)).toBe(true);
+    const step = /[\uD800-\uDBFF]/.test(full[kept.length]!) ? 2 : 1;
+    expect(Buffer.byteLength(JSON.stringify({ truncated: true, json: full.slice(0, kept.length + step) }), "utf8")).toBeGreaterThan(MAX);
+  });
+
   it("keeps a body that fits as it is", () => {
     const row = rowFor("short \\ \"quoted\"");
     expect(JSON.parse(row.request as string)).toEqual({ messages: [{ role: "user", text: 'short \\ "quoted"' }] });

@@ -98,31 +98,43 @@ function responseBody(r: ObservedResponse, args: (json: string) => string): unkn
   };
 }
 
+/** What the marked copy adds around the cut text: `{"truncated":true,"json":""}`. */
+const MARKER_BYTES = Buffer.byteLength(JSON.stringify({ truncated: true, json: "" }), "utf8");
+
 /**
  * The value as JSON text, or a cut copy of it marked `truncated` when it is longer than `maxBytes`
  * — the marked copy itself at most `maxBytes` long. The cut text is a JSON string inside it, so
  * it is escaped again (a quote or backslash of the body doubles, a control character's escape
- * grows): the longest prefix that still fits is searched for, never one that splits a surrogate
- * pair (Postgres refuses a lone one in `jsonb`).
+ * grows): one pass adds up what each character takes once escaped and stops at the longest prefix
+ * that fits, never inside a surrogate pair (Postgres refuses a lone one in `jsonb`).
  */
 function bounded(value: unknown, maxBytes: number): string {
   const json = JSON.stringify(value);
   if (Buffer.byteLength(json, "utf8") <= maxBytes) return json;
-  const cut = (chars: number) => {
-    const end = chars > 0 && isHighSurrogate(json.charCodeAt(chars - 1)) ? chars - 1 : chars;
-    return JSON.stringify({ truncated: true, json: json.slice(0, end) });
-  };
-  // The stored length grows with the prefix: the longest prefix that fits, by bisection.
-  let lo = 0;
-  let hi = Math.min(json.length, maxBytes);
-  while (lo < hi) {
-    const mid = Math.ceil((lo + hi) / 2);
-    if (Buffer.byteLength(cut(mid), "utf8") <= maxBytes) lo = mid;
-    else hi = mid - 1;
+  const room = maxBytes - MARKER_BYTES;
+  let used = 0;
+  let end = 0;
+  while (end < json.length) {
+    const code = json.charCodeAt(end);
+    const pair = code >= 0xd800 && code <= 0xdbff && isLowSurrogate(json.charCodeAt(end + 1));
+    const width = pair ? 4 : escapedBytes(code);
+    if (used + width > room) break;
+    used += width;
+    end += pair ? 2 : 1;
   }
-  return cut(lo);
+  return JSON.stringify({ truncated: true, json: json.slice(0, end) });
 }
 
-function isHighSurrogate(code: number): boolean {
-  return code >= 0xd800 && code <= 0xdbff;
+/** The UTF-8 bytes of one UTF-16 code unit (not half of a pair) once JSON.stringify escaped it in a string. */
+function escapedBytes(code: number): number {
+  if (code === 0x22 || code === 0x5c) return 2; // \" \\
+  if (code < 0x20) return code === 0x08 || code === 0x09 || code === 0x0a || code === 0x0c || code === 0x0d ? 2 : 6; // \n, \u0001
+  if (code < 0x80) return 1;
+  if (code < 0x800) return 2;
+  if (code >= 0xd800 && code <= 0xdfff) return 6; // a lone surrogate: \udXXX
+  return 3;
+}
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
 }

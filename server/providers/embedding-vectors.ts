@@ -1,3 +1,6 @@
+/** What an answer whose vectors {@link wellFormedVectors} refuses is, in the provider failure's message. */
+export const MALFORMED_VECTORS = "the provider sent an empty, non-numeric or differently sized vector";
+
 /**
  * Whether `vectors`, read from an embeddings answer, are vectors a caller can use: each a
  * non-empty array of numbers, all `size` long (by default as long as the first). A vector that is

@@ -16,7 +16,7 @@
  *   about four characters per token and marked `estimated`.
  */
 import { usageSoFar, withPartialUsage } from "./usage-estimate.js";
-import { wellFormedVectors } from "./embedding-vectors.js";
+import { MALFORMED_VECTORS, wellFormedVectors } from "./embedding-vectors.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall, TokenUsage } from "./model.js";
@@ -239,7 +239,7 @@ function parseChunk(data: string): GeminiGenerateResponse & GeminiErrorBody {
 /** `values`, the vectors of one answer, all `size` long when earlier batches set it; else the provider's failure. */
 function checkedVectors(values: unknown[], size?: number): number[][] {
   if (!wellFormedVectors(values, size)) {
-    throw new ProviderError("server_error", "the provider returned an empty, non-numeric or differently sized embedding");
+    throw new ProviderError("server_error", MALFORMED_VECTORS);
   }
   return values;
 }

@@ -4,7 +4,7 @@
  * `openai-compatible.ts` with their own base URL, auth style, path and quirks.
  */
 import { withPartialUsage } from "./usage-estimate.js";
-import { wellFormedVectors } from "./embedding-vectors.js";
+import { MALFORMED_VECTORS, wellFormedVectors } from "./embedding-vectors.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
 import { ProviderError } from "./provider-error.js";
@@ -230,7 +230,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
       // A missing embedding decodes to no values, which `wellFormedVectors` refuses like a ragged one.
       const vectors = data.map((d) => decodeEmbedding(d.embedding));
       if (!wellFormedVectors(vectors)) {
-        throw new ProviderError("server_error", `${kind}: the provider sent an empty, non-numeric or differently sized vector`, { httpStatus: res.status });
+        throw new ProviderError("server_error", `${kind}: ${MALFORMED_VECTORS}`, { httpStatus: res.status });
       }
       const inputChars = req.inputs.reduce((n, s) => n + s.length, 0);
       return {
