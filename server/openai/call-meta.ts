@@ -9,6 +9,7 @@ import { withEndUser } from "../verbs/end-user-tag.js";
 import { storableText, UNSTORABLE_TEXT } from "../store/storable-text.js";
 import type { VerbContext } from "../verbs/verb-context.js";
 import { invalidField } from "./openai-request-error.js";
+import { withinChars } from "./request-bounds.js";
 
 /**
  * How an OpenAI-surface request fills the parts of `CallMeta` that OpenAI's wire format has no
@@ -83,7 +84,8 @@ export function tagsOf(principal: Principal, metadata: Readonly<Record<string, s
     // Tags travel as JSON objects and protobuf maps, where this key is the prototype, not a tag
     // (protobuf-es drops it on decoding): refused rather than silently lost.
     if (key === "__proto__") throw invalidField(param, `tag key "__proto__" is reserved`);
-    if (value.length > 256) throw invalidField(param, `tag "${key}" must be at most 256 characters`);
+    // Characters as RequestOptions.tags counts them (code points), so both doors take the same values.
+    if (!withinChars(value, 256)) throw invalidField(param, `tag "${key}" must be at most 256 characters`);
     if (!storableText(value)) throw invalidField(param, `tag "${key}" ${UNSTORABLE_TEXT}`);
   }
   return { ...principal.tags, ...Object.fromEntries(requested) };

@@ -13,6 +13,7 @@ import type {
 import { ownEntry } from "../own-entry.js";
 import { arrayField, booleanField, isObject, numberField, objectField, requiredString, stringField, stringMapField } from "./json-fields.js";
 import { invalidField } from "./openai-request-error.js";
+import { BOUNDS, checkBytes, checkChars, checkCount, IMAGE_URL, TOOL_NAME } from "./request-bounds.js";
 
 /** A parsed `POST /v1/chat/completions` body. */
 export interface ChatCompletionRequest {
@@ -46,6 +47,8 @@ const UNSUPPORTED: Record<string, (v: JsonValue) => boolean> = {
  * Maps an OpenAI Chat Completions body to the neutral request. Follows OpenAI's field rules
  * (`developer` is a system turn; `max_completion_tokens` wins over the deprecated `max_tokens`;
  * `stop` is a string or up to 4 strings) and answers 400 naming the field for anything malformed.
+ * Every field is bounded as the Chat verb's schema bounds it (`request-bounds.ts`), so what one
+ * door accepts the other does too; `stop` keeps OpenAI's own count (4).
  * Fields that only tune OpenAI's own service (`store`, `service_tier`, `reasoning_effort`,
  * penalties, `logit_bias`, `modalities: ["text"]`) are accepted and ignored; fields whose effect
  * this surface cannot honour (`n` > 1, `logprobs`, audio, predictions, legacy `functions`) are
@@ -59,9 +62,11 @@ export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequ
   }
   const messagesJson = arrayField(body, "messages");
   if (messagesJson === undefined || messagesJson.length === 0) throw invalidField("messages", "'messages' must be a non-empty array");
+  checkCount(messagesJson, BOUNDS.messages, "messages");
   const messages = messagesJson.map((m, i) => messageOf(m, `messages[${i}]`));
 
   const toolsJson = arrayField(body, "tools");
+  if (toolsJson !== undefined) checkCount(toolsJson, BOUNDS.tools, "tools");
   const tools = toolsJson?.map((t, i) => toolOf(t, `tools[${i}]`));
   const toolChoice = toolChoiceOf(body.tool_choice);
   const responseFormat = responseFormatOf(objectField(body, "response_format"));
@@ -101,13 +106,15 @@ function messageOf(m: JsonValue, at: string): ModelMessage {
   if (role === undefined) throw invalidField(`${at}.role`, `'${at}.role' must be one of system, developer, user, assistant, tool`);
   const content = contentOf(m.content ?? null, `${at}.content`);
   const name = stringField(m, "name", `${at}.name`);
+  if (name !== undefined) checkChars(name, BOUNDS.messageName, `${at}.name`);
   const message: ModelMessage = { role, content, ...(name === undefined ? {} : { name }) };
   if (role === "assistant") {
     const calls = arrayField(m, "tool_calls", `${at}.tool_calls`);
+    if (calls !== undefined) checkCount(calls, BOUNDS.toolCalls, `${at}.tool_calls`);
     if (calls !== undefined && calls.length > 0) message.toolCalls = calls.map((c, i) => toolCallOf(c, `${at}.tool_calls[${i}]`));
     if (content.length === 0 && message.toolCalls === undefined) throw invalidField(`${at}.content`, `'${at}' needs content or tool_calls`);
   } else if (role === "tool") {
-    message.toolCallId = requiredString(m, "tool_call_id", `${at}.tool_call_id`);
+    message.toolCallId = checkChars(requiredString(m, "tool_call_id", `${at}.tool_call_id`), BOUNDS.toolCallId, `${at}.tool_call_id`);
   } else if (content.length === 0) {
     throw invalidField(`${at}.content`, `'${at}.content' is required`);
   }
@@ -116,22 +123,24 @@ function messageOf(m: JsonValue, at: string): ModelMessage {
 
 function contentOf(content: JsonValue, at: string): ModelContentPart[] {
   if (content === null) return [];
-  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: content }];
+  if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: checkBytes(content, BOUNDS.textBytes, at) }];
   if (!Array.isArray(content)) throw invalidField(at, `'${at}' must be a string or an array of content parts`);
+  checkCount(content, BOUNDS.contentParts, at);
   return content.flatMap((part, i): ModelContentPart[] => {
     const here = `${at}[${i}]`;
     if (!isObject(part)) throw invalidField(here, `'${here}' must be an object`);
     const type = requiredString(part, "type", `${here}.type`);
     switch (type) {
       case "text":
-        return [{ type: "text", text: stringField(part, "text", `${here}.text`) ?? "" }];
+        return [{ type: "text", text: checkBytes(stringField(part, "text", `${here}.text`) ?? "", BOUNDS.textBytes, `${here}.text`) }];
       case "refusal":
-        return [{ type: "text", text: stringField(part, "refusal", `${here}.refusal`) ?? "" }];
+        return [{ type: "text", text: checkBytes(stringField(part, "refusal", `${here}.refusal`) ?? "", BOUNDS.textBytes, `${here}.refusal`) }];
       case "image_url": {
         const image = objectField(part, "image_url", `${here}.image_url`);
         const url = image === undefined ? undefined : stringField(image, "url", `${here}.image_url.url`);
         if (url === undefined || url === "") throw invalidField(`${here}.image_url.url`, `'${here}.image_url.url' is required`);
-        return [{ type: "image", url }];
+        if (!IMAGE_URL.test(url)) throw invalidField(`${here}.image_url.url`, `'${here}.image_url.url' must be an https or a data:image/ URL`);
+        return [{ type: "image", url: checkChars(url, BOUNDS.imageUrl, `${here}.image_url.url`) }];
       }
       default:
         throw invalidField(`${here}.type`, `content part type "${type}" is not supported (text, image_url)`);
@@ -144,9 +153,9 @@ function toolCallOf(c: JsonValue, at: string): ModelToolCall {
   const fn = objectField(c, "function", `${at}.function`);
   if (fn === undefined) throw invalidField(`${at}.function`, `'${at}.function' is required`);
   return {
-    id: requiredString(c, "id", `${at}.id`),
-    name: requiredString(fn, "name", `${at}.function.name`),
-    argumentsJson: stringField(fn, "arguments", `${at}.function.arguments`) ?? "{}",
+    id: checkChars(requiredString(c, "id", `${at}.id`), BOUNDS.toolCallId, `${at}.id`),
+    name: checkChars(requiredString(fn, "name", `${at}.function.name`), BOUNDS.name, `${at}.function.name`),
+    argumentsJson: checkBytes(stringField(fn, "arguments", `${at}.function.arguments`) ?? "{}", BOUNDS.argumentsBytes, `${at}.function.arguments`),
   };
 }
 
@@ -157,10 +166,15 @@ function toolOf(t: JsonValue, at: string): ModelTool {
   const fn = objectField(t, "function", `${at}.function`);
   if (fn === undefined) throw invalidField(`${at}.function`, `'${at}.function' is required`);
   const description = stringField(fn, "description", `${at}.function.description`);
+  if (description !== undefined) checkChars(description, BOUNDS.toolDescription, `${at}.function.description`);
+  const name = requiredString(fn, "name", `${at}.function.name`);
+  if (name.length > BOUNDS.name || !TOOL_NAME.test(name)) {
+    throw invalidField(`${at}.function.name`, `'${at}.function.name' must be 1 to ${BOUNDS.name} of a-z, A-Z, 0-9, _ and -`);
+  }
   const parameters = objectField(fn, "parameters", `${at}.function.parameters`);
   const strict = booleanField(fn, "strict", `${at}.function.strict`);
   return {
-    name: requiredString(fn, "name", `${at}.function.name`),
+    name,
     ...(description === undefined ? {} : { description }),
     ...(parameters === undefined ? {} : { parameters }),
     ...(strict === true ? { strict } : {}),
@@ -172,7 +186,7 @@ function toolChoiceOf(choice: JsonValue | undefined): ModelToolChoice | undefine
   if (choice === "auto" || choice === "none" || choice === "required") return { type: choice };
   if (isObject(choice) && choice.type === "function") {
     const fn = objectField(choice, "function", "tool_choice.function");
-    if (fn !== undefined) return { type: "tool", name: requiredString(fn, "name", "tool_choice.function.name") };
+    if (fn !== undefined) return { type: "tool", name: checkChars(requiredString(fn, "name", "tool_choice.function.name"), BOUNDS.name, "tool_choice.function.name") };
   }
   throw invalidField("tool_choice", `'tool_choice' must be "none", "auto", "required" or {"type": "function", "function": {"name": ...}}`);
 }
@@ -188,9 +202,13 @@ function responseFormatOf(format: JsonObject | undefined): ModelResponseFormat |
     case "json_schema": {
       const spec = objectField(format, "json_schema", "response_format.json_schema");
       if (spec === undefined) throw invalidField("response_format.json_schema", "'response_format.json_schema' is required");
+      const name = requiredString(spec, "name", "response_format.json_schema.name");
+      if (name.length > BOUNDS.name || !TOOL_NAME.test(name)) {
+        throw invalidField("response_format.json_schema.name", `'response_format.json_schema.name' must be 1 to ${BOUNDS.name} of a-z, A-Z, 0-9, _ and -`);
+      }
       return {
         type: "json_schema",
-        name: requiredString(spec, "name", "response_format.json_schema.name"),
+        name,
         schema: objectField(spec, "schema", "response_format.json_schema.schema") ?? {},
         strict: booleanField(spec, "strict", "response_format.json_schema.strict") ?? false,
       };
@@ -205,6 +223,11 @@ function stopOf(stop: JsonValue | undefined): string[] | undefined {
   const list = typeof stop === "string" ? [stop] : stop;
   if (!Array.isArray(list) || list.length > 4 || list.some((s) => typeof s !== "string")) {
     throw invalidField("stop", "'stop' must be a string or an array of at most 4 strings");
+  }
+  // The Chat verb's rule for each sequence (1 to 256 characters); OpenAI's count is the tighter.
+  for (const s of list as string[]) {
+    if (s === "") throw invalidField("stop", "'stop' must not hold empty strings");
+    checkChars(s, BOUNDS.stopLength, "stop");
   }
   return list.length === 0 ? undefined : (list as string[]);
 }

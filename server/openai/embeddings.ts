@@ -2,6 +2,7 @@ import type { EmbedCallResult } from "../pipeline/model-call.js";
 import type { EmbedRequest, JsonObject } from "../providers/model.js";
 import { numberField, requiredString, stringField } from "./json-fields.js";
 import { invalidField } from "./openai-request-error.js";
+import { BOUNDS, checkBytes } from "./request-bounds.js";
 
 /** A parsed `POST /v1/embeddings` body. */
 export interface EmbeddingsRequest {
@@ -30,6 +31,8 @@ export function parseEmbeddingsRequest(body: JsonObject): EmbeddingsRequest {
   inputs.forEach((s, i) => {
     if (typeof s !== "string") throw invalidField(`input[${i}]`, "'input' must hold strings (token arrays are not supported)");
     if (s === "") throw invalidField(`input[${i}]`, "'input' must not hold empty strings");
+    // The Embed verb's bound on one input (`EmbedRequest.inputs`).
+    checkBytes(s, BOUNDS.embedInputBytes, `input[${i}]`);
   });
   const dimensions = numberField(body, "dimensions", { min: 1, max: 65_536, integer: true });
   const encoding = stringField(body, "encoding_format") ?? "float";

@@ -1,5 +1,6 @@
 import type { JsonObject, JsonValue } from "../providers/model.js";
 import { invalidField } from "./openai-request-error.js";
+import { withinChars } from "./request-bounds.js";
 
 /**
  * Typed readers for the fields of a parsed OpenAI request body. Each returns `undefined` for an
@@ -26,12 +27,12 @@ export function objectField(body: JsonObject, name: string, param = name): JsonO
   return v;
 }
 
-/** A string field, at most `maxLength` characters when given. */
+/** A string field, at most `maxLength` characters (code points, as protovalidate's `max_len` counts) when given. */
 export function stringField(body: JsonObject, name: string, param = name, maxLength?: number): string | undefined {
   const v = field(body, name);
   if (v === undefined) return undefined;
   if (typeof v !== "string") throw invalidField(param, `'${param}' must be a string`);
-  if (maxLength !== undefined && v.length > maxLength) throw invalidField(param, `'${param}' must be at most ${maxLength} characters`);
+  if (maxLength !== undefined && !withinChars(v, maxLength)) throw invalidField(param, `'${param}' must be at most ${maxLength} characters`);
   return v;
 }
 
