@@ -139,6 +139,22 @@ describe("authenticator", () => {
     expect(state.lookups).toBe(before + 1);
   });
 
+  it("keeps the revocation bound when the clock steps back: an entry or refusal it cannot age is asked for again", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 5_000 });
+    const { secret, ref } = await createKey();
+    await auth.authenticate(secret);
+    await store.revokeKey(ref, ALL_ORGS, new Date());
+    clock.t -= 60_000; // NTP steps the clock back a minute: the entry now reads as fetched in the future
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(2);
+    clock.t += 4_000; // within the refusal's TTL on the new time line: not asked again
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(2);
+    clock.t -= 60_000; // and a refusal from "the future" is not trusted either
+    expect(await codeOf(auth.authenticate(secret))).toBe(Code.Unauthenticated);
+    expect(state.lookups).toBe(3);
+  });
+
   it("answers a key in steady use from the cache while one background lookup renews it", async () => {
     // No stale serving and a short lookup timeout: any call that waited for the hung database
     // would fail with Unavailable.
@@ -328,6 +344,18 @@ describe("authenticator", () => {
     expect(state.lookups).toBe(4);
     expect(await probe).toBe("ok"); // timed out, then served from the cache
     expect(state.lookups).toBe(4);
+  });
+
+  it("after an outage whose backoff the clock stepped back over, still probes once the backoff has run on the new time line", async () => {
+    const { auth, clock, state } = setup({ cacheTtlMs: 1_000, outageBackoffMs: 1_000 });
+    const key = await createKey();
+    state.mode = "down";
+    expect(await codeOf(auth.authenticate(key.secret))).toBe(Code.Unavailable); // starts the outage
+    state.mode = "up";
+    clock.t -= 60_000; // the backoff now reads as ending a minute from now
+    clock.t += 1_000;
+    expect(await codeOf(auth.authenticate(key.secret))).toBe("ok");
+    expect(state.lookups).toBe(2);
   });
 
   it("does not wait longer than the lookup timeout for a hung database", async () => {

@@ -139,7 +139,9 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
 
   const lookup = async (hmac: string, known: boolean): Promise<Found> => {
-    if (outage && (deps.clock.now() < skipDatabaseUntil || probing)) throw new LookupUnavailable("database unreachable");
+    // A backoff ending further off than `outageBackoffMs` was set before the clock stepped back: over.
+    const backoffLeft = skipDatabaseUntil - deps.clock.now();
+    if (outage && ((backoffLeft > 0 && backoffLeft <= outageBackoffMs) || probing)) throw new LookupUnavailable("database unreachable");
     const probe = outage;
     let pending = inFlight.get(hmac);
     if (pending === undefined || pending.generation !== forgotten) {
@@ -228,7 +230,9 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
       const hmac = digestOf(secret);
       const now = deps.clock.now();
       const cached = cache.get(hmac);
-      if (cached !== undefined && now - cached.fetchedAt < ttlMs) {
+      // An entry fetched "after" now was fetched before the wall clock stepped back: its age is
+      // unknown, so it is not trusted (else a revoked key would work for the step on top of the TTL).
+      if (cached !== undefined && now >= cached.fetchedAt && now - cached.fetchedAt < ttlMs) {
         const principal = accept(hmac, cached, now, true);
         if (now - cached.fetchedAt >= refreshAfterMs) refreshAhead(hmac);
         return principal;

@@ -43,7 +43,8 @@ export function createRefusalCache(opts: RefusalCacheOptions): RefusalCache {
     has(secretHmac, now) {
       const refusal = refusals.get(secretHmac);
       if (refusal === undefined) return false;
-      if (now - refusal.askedAt < opts.ttlMs) return true;
+      // One asked "after" now predates a step back of the wall clock: its age is unknown.
+      if (now >= refusal.askedAt && now - refusal.askedAt < opts.ttlMs) return true;
       refusals.delete(secretHmac);
       return false;
     },

@@ -85,6 +85,17 @@ describe("response cache", () => {
     expect(gets).toBe(2);
   });
 
+  it("uses the backend again once the cooldown has run, even when the clock stepped back during it", async () => {
+    let failing = true;
+    const { clock, cache, state } = setup({ get: (key) => (failing ? Promise.reject(new Error("redis down")) : state.get(key)) });
+    expect((await cache.lookup(scope, HASH)).status).toBe("unavailable");
+    failing = false;
+    clock.t -= 60_000; // NTP steps the clock back a minute: the cooldown now reads as ending a minute off
+    clock.t += 500;
+    expect(cache.available()).toBe(true);
+    expect((await cache.lookup(scope, HASH)).status).toBe("miss");
+  });
+
   it("starts the cooldown when a store or a read fails, and reports the bytes a store wrote", async () => {
     let failing = true;
     const { clock, cache, state, errors } = setup({

@@ -73,7 +73,11 @@ export function createResponseCache(deps: ResponseCacheDeps, opts: ResponseCache
     downUntil = now() + cooldownMs;
     deps.onError?.(operation, err);
   };
-  const available = () => now() >= downUntil;
+  const available = (): boolean => {
+    // A cooldown ending further off than `cooldownMs` was started before the clock stepped back: over.
+    const left = downUntil - now();
+    return left <= 0 || left > cooldownMs;
+  };
 
   return {
     available,

@@ -55,6 +55,16 @@ describe("circuit breaker", () => {
     expect(breaker.state()).toBe("closed");
     expect(changes).toEqual([["closed", "open"], ["open", "half_open"], ["half_open", "closed"]]);
   });
+  it("lets a probe through at once after the clock stepped back while open, rather than staying open for the step", () => {
+    const { breaker, advance } = setup();
+    for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");
+    advance(-60_000); // NTP steps the clock back a minute: the circuit now reads as opened in the future
+    const probe = breaker.tryAcquire();
+    expect(probe).toBeDefined();
+    expect(breaker.state()).toBe("half_open");
+    probe?.settle("success");
+    expect(breaker.state()).toBe("closed");
+  });
   it("re-opens on a failed probe, and lets another probe through on an ignored one", () => {
     const { breaker, advance } = setup();
     for (let i = 0; i < 4; i++) breaker.tryAcquire()?.settle("failure");

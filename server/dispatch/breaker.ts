@@ -138,7 +138,11 @@ export function createCircuitBreaker(target: BreakerTarget, policy: () => Breake
       windowMs = p.rollingWindowMs;
       window = createRollingWindow(windowMs);
     }
-    if (state === "open" && deps.now() - openedAt >= p.resetTimeoutMs) transition("half_open");
+    if (state !== "open") return;
+    // Opened "in the future": the wall clock stepped back since, so how long it has been open is
+    // unknown; probe rather than keep the target out for the length of the step.
+    const open = deps.now() - openedAt;
+    if (open >= p.resetTimeoutMs || open < 0) transition("half_open");
   };
 
   const settleClosed = (verdict: BreakerVerdict): void => {

@@ -58,6 +58,24 @@ describe("policy resolver peek", () => {
     }
   });
 
+  it("still follows changes within the poll after the clock stepped back", async () => {
+    let clock = 1_000_000;
+    const resolver = createPolicyResolver({ store, pollMs: 1_000, now: () => clock });
+    const meta = { route: "r", caller: { orgId: "org_a", teamId: "t", keyId: "k" } };
+    await resolver.forCall(meta);
+    const before = resolver.peek(meta)!.length;
+    const current = (await store.get("org_a", "p"))!;
+    await store.update("org_a", "p", current.revision, { spec: current.spec, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: !current.enabled });
+    clock -= 60_000; // NTP steps the clock back a minute: the snapshot now reads as checked in the future
+    clock += 1_000;
+    const deadline = Date.now() + 2_000;
+    while (resolver.peek(meta)?.length === before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    expect(resolver.peek(meta)?.length).not.toBe(before);
+    const changed = (await store.get("org_a", "p"))!;
+    await store.update("org_a", "p", changed.revision, { spec: changed.spec, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: current.enabled });
+    resolver.close();
+  });
+
   it("applies an org's policy on a global route to that org's calls only, a global one to every org's, and each attachment by its own id", async () => {
     await handle.db.insertInto("orgs").values([{ id: "org_b", name: "bravo" }, { id: "org_c", name: "charlie" }]).execute();
     // A write locks what it attaches to, and refuses an attachment whose target does not exist.

@@ -150,7 +150,9 @@ export function createPolicyResolver(opts: PolicyResolverOptions): PolicyResolve
 
   /** Starts a background version check when the snapshot is older than `pollMs`. */
   const checkIfStale = () => {
-    if (now() - checkedAt >= pollMs) refreshInBackground(refresh, opts.onError);
+    // Checked "in the future": the wall clock stepped back since, so the snapshot's age is unknown.
+    const age = now() - checkedAt;
+    if (age >= pollMs || age < 0) refreshInBackground(refresh, opts.onError);
   };
   /** The call's policies, or the names of those governing it that do not compile. */
   const lookup = (meta: Pick<CallMeta, "caller" | "route">): CompiledPolicy[] | { broken: string[] } => {

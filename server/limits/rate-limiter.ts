@@ -156,7 +156,8 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
     }
     const ticket: RateTicket = Object.freeze({ tenant: input.tenant, tokenRules: Object.freeze(tokenRules), tokensEstimate: tokens, window: outcome?.window });
     if (input.standing !== true) return { allowed: true, ticket };
-    return { allowed: true, ticket, standing: outcome === undefined ? {} : standingOf(sources, outcome.hits, windowMs, deps.clock?.now() ?? Date.now()) };
+    if (outcome === undefined) return { allowed: true, ticket, standing: {} };
+    return { allowed: true, ticket, standing: standingOf(sources, outcome.hits, windowMs, outcome.window, deps.clock?.now() ?? Date.now()) };
   };
 
   return {
@@ -209,14 +210,18 @@ export function createRateLimiter(deps: RateLimiterDeps, opts: RateLimiterOption
 
 /**
  * The tightest window per dimension of an admitted check: the least left (the narrowest level on
- * a tie, `sources` being narrowest first). The call was just counted in the current fixed window,
- * so by the sliding window's arithmetic what is counted now has gone two windows minus the time
- * already elapsed in this one from now. Elapsed time is read on the gateway's clock: with Redis
- * deciding on its own (`TIME`), a clock skew between them shifts the reset by as much.
+ * a tie, `sources` being narrowest first). The call was just counted in fixed window `window`, so
+ * by the sliding window's arithmetic what is counted now has gone two windows minus the time
+ * already elapsed in that one from now. Elapsed time is read on the gateway's clock, from the
+ * start of the window the backend decided in (with Redis deciding on its own, `TIME`), and held
+ * within it: a clock skew between them then shifts the reset by at most the skew. (Reading the
+ * elapsed time within the gateway's own window put a gateway 1 s ahead, just past a boundary the
+ * backend had not reached yet, a whole window off.)
  */
-function standingOf(sources: readonly WindowSource[], hits: readonly WindowHit[], windowMs: number, nowMs: number): RateStanding {
+function standingOf(sources: readonly WindowSource[], hits: readonly WindowHit[], windowMs: number, window: number | undefined, nowMs: number): RateStanding {
   const standing: RateStanding = {};
-  const resetMs = 2 * windowMs - (nowMs % windowMs);
+  const elapsed = window === undefined ? nowMs % windowMs : Math.min(windowMs, Math.max(0, nowMs - window * windowMs));
+  const resetMs = 2 * windowMs - elapsed;
   sources.forEach(({ dimension, limit }, i) => {
     const remaining = Math.max(0, limit - hits[i]!.count);
     const held = standing[dimension];

@@ -87,6 +87,15 @@ describe("credential resolver", () => {
     expect(await t.resolver.resolve("credentials/anthropic")).toBe("sk-ant-new-value-0000");
   });
 
+  it("reads a value again after the clock stepped back, rather than trusting it for the step on top of the TTL", async () => {
+    const t = setup();
+    expect(await t.resolver.resolve("credentials/openai")).toBe(VALUE);
+    t.setRows({ openai: record("sk-CANARY-rotated-0123456789") }); // changed on another replica
+    t.advance(-60_000); // NTP steps the clock back a minute: the entry now reads as read in the future
+    expect(await t.resolver.resolve("credentials/openai")).toBe("sk-CANARY-rotated-0123456789");
+    expect(t.reads()).toBe(2);
+  });
+
   it("a read that started before a forget does not put the old value back", async () => {
     const t = setup();
     const pending = t.resolver.resolve("credentials/openai");

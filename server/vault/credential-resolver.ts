@@ -100,7 +100,9 @@ export function createCredentialResolver(deps: CredentialResolverDeps, opts: Cre
   return {
     async resolve(name) {
       const cached = cache.get(name);
-      if (cached !== undefined && deps.clock.now() - cached.fetchedAt < ttlMs) return cached.value;
+      // Read "after" now: before the wall clock stepped back, so its age is unknown; read again.
+      const age = cached === undefined ? -1 : deps.clock.now() - cached.fetchedAt;
+      if (cached !== undefined && age >= 0 && age < ttlMs) return cached.value;
       let pending = inFlight.get(name);
       if (pending === undefined) {
         const started = load(name);

@@ -153,6 +153,17 @@ describe("createBreakerState", () => {
     expect(breaker.state()).toBe("closed");
   });
 
+  it("probes at once after the clock stepped back while open, rather than staying open for the step", async () => {
+    const { state, breaker, control, advance } = setup({ coolDownMs: 1000 });
+    control.failing = true;
+    await failCalls(state, 5);
+    control.failing = false;
+    advance(-60_000); // NTP steps the clock back a minute: the circuit now reads as opened in the future
+    await state.get("k");
+    expect(breaker.state()).toBe("closed");
+    expect(control.reached).toBe(6);
+  });
+
   it("does not count invalid arguments (RangeError) as backend failures, not even as a probe", async () => {
     const { state, breaker, control, advance } = setup();
     for (let i = 0; i < 10; i++) await expect(state.set("k", bytes("v"), 0)).rejects.toThrow(RangeError);

@@ -142,7 +142,11 @@ export function createBreakerState(inner: StateBackend, deps: StateBreakerDeps =
   };
 
   const refresh = (): void => {
-    if (state === "open" && now() - openedAt >= coolDownMs) transition("half_open");
+    if (state !== "open") return;
+    // Opened "in the future": the wall clock stepped back since, so how long it has been open is
+    // unknown; probe rather than stay open for the length of the step.
+    const open = now() - openedAt;
+    if (open >= coolDownMs || open < 0) transition("half_open");
   };
 
   const admit = (): Permit | undefined => {
