@@ -113,9 +113,7 @@ describe("response cache", () => {
     failing = false;
     expect(await cache.store(scope, HASH, entry(clock.t), 60_000)).toBeGreaterThan(0);
   });
-});
 
-describe("purgePrefix", () => {
   it("stores nothing over maxEntryBytes (no failure, no cooldown): 1 MiB by default, whatever the answer's kind", async () => {
     const clock = { t: 1_000_000 };
     const state = createMemoryState({ now: () => clock.t });
@@ -133,7 +131,9 @@ describe("purgePrefix", () => {
     expect(await byDefault.store(scope, HASH, embeddings(60), 60_000)).toBe(0);
     expect(await byDefault.store(scope, HASH, embeddings(20), 60_000)).toBeGreaterThan(0);
   });
+});
 
+describe("purgePrefix", () => {
   it("names everything, a tenant, a tenant's route, or its keys with a hex prefix", () => {
     expect(purgePrefix({ all: true })).toBe("cache:");
     expect(purgePrefix({ orgId: "org_a" })).toBe("cache:org_a:");

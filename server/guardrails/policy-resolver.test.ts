@@ -41,17 +41,26 @@ describe("policy resolver peek", () => {
   });
 
   it("enforces a policy created on another replica on the first call more than pollMs after it, however long this replica was idle (README: within 1 s)", async () => {
-    const replica = createPolicyResolver({ store: createGuardrailPolicyStore(handle.db), pollMs: 50 });
+    // Loads follow only a change of the store's version; counted as each completes (the index is
+    // swapped in on the same turn), so the test waits for the replica's own poll, not a clock.
+    const policies = createGuardrailPolicyStore(handle.db);
+    let loads = 0;
+    const counted = { version: () => policies.version(), loadEnabled: () => policies.loadEnabled().then((records) => (loads++, records)) };
+    const replica = createPolicyResolver({ store: counted, pollMs: 50 });
     const meta = { route: "idle", caller: { orgId: "org_a", teamId: "t", keyId: "k" } };
     const names = async () => (await replica.forCall(meta)).map((p) => p.name);
+    /** Until the replica loaded a change made after `before`, with no call on it meanwhile. */
+    const polled = (before: number) => expect.poll(() => loads, { timeout: 5_000, interval: 20 }).toBeGreaterThan(before);
     try {
       expect(await names()).not.toContain("orgs/acme/guardrail-policies/idle-key");
       const spec = { rules: [{ id: "deny", stage: "GUARDRAIL_STAGE_INPUT", action: "GUARDRAIL_ACTION_BLOCK", denyList: { phrases: ["secret"] } }] };
+      let before = loads;
       expect(await store.create("org_a", "idle-key", { spec, attachments: [{ name: "orgs/acme", kind: "org", id: "org_a" }], enabled: true })).toHaveProperty("kind", "created");
-      await new Promise((r) => setTimeout(r, 500)); // ten poll intervals, no call on this replica
+      await polled(before);
       expect(await names()).toContain("orgs/acme/guardrail-policies/idle-key");
+      before = loads;
       await store.delete("org_a", "idle-key");
-      await new Promise((r) => setTimeout(r, 500));
+      await polled(before);
       expect(await names()).not.toContain("orgs/acme/guardrail-policies/idle-key");
     } finally {
       replica.close();

@@ -390,8 +390,10 @@ describe("cache stage (semantic)", () => {
   it("gives a hanging embedding route at most half the call's time: the call then goes on uncached and answers", async () => {
     // As dispatch does: an embedding that never answers fails at the deadline it is handed, and a
     // chat call whose deadline has passed fails without an answer.
+    let embedCalledAt = 0;
     const script: Script = async (c) => {
       if ("inputs" in c.request) {
+        embedCalledAt = Date.now();
         await new Promise((resolve) => setTimeout(resolve, Math.max(0, c.meta.deadline - Date.now())));
         return { type: "fail", error: new Error("the request deadline passed before a target answered") };
       }
@@ -407,11 +409,14 @@ describe("cache stage (semantic)", () => {
     });
     const inner = createScriptedPipeline(script);
     const started = Date.now();
-    const result = await stage(inner).chat(call("what is the capital of france", { deadline: started + 400 }));
+    const deadline = started + 1_000; // half of it is left for the call once the embedding fails
+    const result = await stage(inner).chat(call("what is the capital of france", { deadline }));
     expect(result).toMatchObject({ cacheStatus: "miss", response: { text: "answered" } });
     expect(errors).toEqual(["semantic embedding"]);
+    // Half the time left when the lookup started — at or after `started`, at or before the embedding was asked.
     const embedDeadline = inner.calls.find((c) => c.op === "embed")!.call.meta.deadline;
-    expect(embedDeadline).toBeLessThanOrEqual(started + 200 + 20);
+    expect(embedDeadline).toBeGreaterThanOrEqual(Math.floor((started + deadline) / 2));
+    expect(embedDeadline).toBeLessThanOrEqual((embedCalledAt + deadline) / 2);
   });
 });
 

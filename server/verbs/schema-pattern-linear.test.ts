@@ -64,8 +64,8 @@ describe("schema patterns (matched by the linear-time engine)", () => {
         const violations = v.validate(value);
         const took = performance.now() - started;
         expect(violations).toEqual([{ instancePath: "", message: expect.stringMatching(/^too costly to check against the schema's patterns: pattern "\(\?:.+" on a string of \d+ characters/) as unknown }]);
-        // ~10 ms of CPU warm (a few times that cold, and on a loaded machine); unbounded, seconds.
-        expect(took, pattern).toBeLessThan(500);
+        // ~10 ms of CPU warm, up to 200 ms on a loaded 2-core machine; unbounded, seconds.
+        expect(took, pattern).toBeLessThan(1_000);
       }
     }
   });

@@ -38,19 +38,25 @@ describe("evaluateSlidingWindow", () => {
   });
 
   it("tells a refused hit the least wait after which it is admitted, or -1 when it never fits", () => {
+    const checked = { waits: 0, never: 0 };
     fc.assert(
       fc.property(input, (i) => {
         const hit = evaluateSlidingWindow(i);
         if (hit.allowed) return;
         if (i.cost > i.limit) {
           expect(hit.retryAfterMs).toBe(-1);
+          checked.never++;
           return;
         }
         expect(hit.retryAfterMs).toBeGreaterThan(0);
         expect(evaluateSlidingWindow(later(i, hit.retryAfterMs)).allowed).toBe(true);
         expect(evaluateSlidingWindow(later(i, hit.retryAfterMs - 1)).allowed).toBe(false);
+        checked.waits++;
       }),
       { numRuns: 2000 },
     );
+    // Not passed by admitting every input: both kinds of refusal were checked, many times.
+    expect(checked.waits).toBeGreaterThan(200);
+    expect(checked.never).toBeGreaterThan(20);
   });
 });
