@@ -25,10 +25,11 @@ import { systemClock, type Clock } from "./clock.js";
 import { ACCEPT_COMPRESSION, type CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
-import { deadlinesInTimerRange } from "./http/connect-node-deadline.js";
+import { deadlineInTimerRange } from "./http/connect-node-deadline.js";
+import { wrapRouterHandlers } from "./http/connect-node-handlers.js";
 import { answerUnknownProcedure } from "./http/unknown-procedure.js";
 import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
-import { budgetRequestValues } from "./http/connect-node-value-budget.js";
+import { requestValueBudget } from "./http/connect-node-value-budget.js";
 import { CONNECT_NODE_READ_MAX_BYTES } from "./http/value-budget.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
 import { kPeer } from "./interceptors/context-keys.js";
@@ -504,12 +505,16 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     binaryOptions: BINARY_OPTIONS,
     routes: (router) => {
       routes(methods.record(router));
-      // Its handlers count a request message's values before they parse it, as the direct paths'
-      // serializations do (server/http/connect-node-value-budget.ts).
-      budgetRequestValues(router, connectNodeLimits);
-      // Its deadlines armed as the direct paths arm them, also past a Node timer's range
-      // (server/http/connect-node-deadline.ts).
-      deadlinesInTimerRange(router);
+      // Each request to its handlers goes first through, in order:
+      wrapRouterHandlers(
+        router,
+        // its deadline lowered into a Node timer's range, so it is armed as the direct paths arm
+        // it (server/http/connect-node-deadline.ts);
+        deadlineInTimerRange,
+        // its messages' values counted before the handler parses them, as the direct paths'
+        // serializations do (server/http/connect-node-value-budget.ts).
+        requestValueBudget(connectNodeLimits),
+      );
     },
     fallback: (req, res) => {
       // The OpenAI-compatible surface shares the port: every path under /v1/ is its.

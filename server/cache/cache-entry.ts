@@ -62,8 +62,11 @@ export function decodeEntry(bytes: Uint8Array): CacheEntry | undefined {
   } catch {
     return undefined;
   }
-  const meta = { storedAt: r.storedAt, provider: r.provider, model: r.model, ...(typeof r.target === "string" ? { target: r.target } : {}), costMicrosUsd: cost };
-  return r.kind === "chat"
-    ? { kind: "chat", response: r.response as ModelResponse, ...meta }
-    : { kind: "embed", response: r.response as EmbedResponse, ...meta };
+  // One object per hit: no shared `meta` spread into it, no conditional spread for `target`.
+  const entry: CacheEntry =
+    r.kind === "chat"
+      ? { kind: "chat", response: r.response as ModelResponse, storedAt: r.storedAt, provider: r.provider, model: r.model, costMicrosUsd: cost }
+      : { kind: "embed", response: r.response as EmbedResponse, storedAt: r.storedAt, provider: r.provider, model: r.model, costMicrosUsd: cost };
+  if (typeof r.target === "string") entry.target = r.target;
+  return entry;
 }

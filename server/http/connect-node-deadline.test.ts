@@ -1,6 +1,7 @@
 import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { describe, expect, it } from "vitest";
-import { withDeadlineInTimerRange } from "./connect-node-deadline.js";
+import { deadlineInTimerRange } from "./connect-node-deadline.js";
+import { wrapHandler } from "./connect-node-handlers.js";
 
 /** What the wrapped handler was given for these request headers. */
 async function seenBy(headers: Record<string, string>): Promise<{ connect: string | null; grpc: string | null }> {
@@ -12,7 +13,7 @@ async function seenBy(headers: Record<string, string>): Promise<{ connect: strin
     },
     { protocolNames: ["connect"], allowedMethods: ["POST"], requestPath: "/a.B/C", supportedContentType: () => true, service: {}, method: {} },
   ) as unknown as UniversalHandler;
-  await withDeadlineInTimerRange(handler)({ httpVersion: "2.0", method: "POST", url: "http://x/a.B/C", header: new Headers(headers), contextValues: undefined as never, body: null, signal: new AbortController().signal });
+  await wrapHandler(handler, deadlineInTimerRange)({ httpVersion: "2.0", method: "POST", url: "http://x/a.B/C", header: new Headers(headers), contextValues: undefined as never, body: null, signal: new AbortController().signal });
   return seen;
 }
 

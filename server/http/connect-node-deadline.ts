@@ -1,8 +1,8 @@
-import type { ConnectRouter } from "@connectrpc/connect";
-import type { UniversalHandler, UniversalServerRequest } from "@connectrpc/connect/protocol";
+import type { UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { headerTimeout as connectTimeoutHeader, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { headerTimeout as grpcTimeoutHeader, parseTimeout as parseGrpcTimeout } from "@connectrpc/connect/protocol-grpc";
 import { MAX_TIMER_MS } from "../runtime/node-timer.js";
+import type { HandlerWrapper } from "./connect-node-handlers.js";
 
 /*
  * A deadline beyond a Node timer's range on connect-node's path (Connect over HTTP/2, gRPC-Web,
@@ -19,28 +19,14 @@ import { MAX_TIMER_MS } from "../runtime/node-timer.js";
 /** The longest `grpc-timeout` within {@link MAX_TIMER_MS} (8 digits at most). */
 const GRPC_TIMEOUT_WITHIN = `${Math.floor(MAX_TIMER_MS / 1000)}S`;
 
-/** Replaces every handler on connect-node's `router` (after its routes are registered) with {@link withDeadlineInTimerRange}'s. */
-export function deadlinesInTimerRange(router: ConnectRouter): void {
-  const handlers = router.handlers;
-  for (let i = 0; i < handlers.length; i++) handlers[i] = withDeadlineInTimerRange(handlers[i]!);
-}
+/** A request's step in front of connect-node's handlers (`wrapRouterHandlers`): its timeout header lowered to {@link MAX_TIMER_MS} when it says more; see the file comment. */
+export const deadlineInTimerRange: HandlerWrapper = () => lowerDeadline;
 
-/** `handler`, given a request whose timeout header is lowered to {@link MAX_TIMER_MS} when it says more; see the file comment. */
-export function withDeadlineInTimerRange(handler: UniversalHandler): UniversalHandler {
-  const lowered = (req: UniversalServerRequest) => {
-    // A malformed value stays as it came: connect refuses it.
-    const connect = req.header.get(connectTimeoutHeader);
-    if (connect !== null && (parseConnectTimeout(connect, Number.MAX_SAFE_INTEGER).timeoutMs ?? 0) > MAX_TIMER_MS) req.header.set(connectTimeoutHeader, String(MAX_TIMER_MS));
-    const grpc = req.header.get(grpcTimeoutHeader);
-    if (grpc !== null && (parseGrpcTimeout(grpc, Number.MAX_SAFE_INTEGER).timeoutMs ?? 0) > MAX_TIMER_MS) req.header.set(grpcTimeoutHeader, GRPC_TIMEOUT_WITHIN);
-    return handler(req);
-  };
-  return Object.assign(lowered, {
-    protocolNames: handler.protocolNames,
-    service: handler.service,
-    method: handler.method,
-    requestPath: handler.requestPath,
-    allowedMethods: handler.allowedMethods,
-    supportedContentType: handler.supportedContentType,
-  });
+function lowerDeadline(req: UniversalServerRequest): UniversalServerRequest {
+  // A malformed value stays as it came: connect refuses it.
+  const connect = req.header.get(connectTimeoutHeader);
+  if (connect !== null && (parseConnectTimeout(connect, Number.MAX_SAFE_INTEGER).timeoutMs ?? 0) > MAX_TIMER_MS) req.header.set(connectTimeoutHeader, String(MAX_TIMER_MS));
+  const grpc = req.header.get(grpcTimeoutHeader);
+  if (grpc !== null && (parseGrpcTimeout(grpc, Number.MAX_SAFE_INTEGER).timeoutMs ?? 0) > MAX_TIMER_MS) req.header.set(grpcTimeoutHeader, GRPC_TIMEOUT_WITHIN);
+  return req;
 }

@@ -4,7 +4,8 @@ import { compressionGzip } from "@connectrpc/connect-node";
 import { contentTypeMatcher, createAsyncIterable, encodeEnvelope, pipe, transformSplitEnvelope, type UniversalHandler, type UniversalServerRequest } from "@connectrpc/connect/protocol";
 import { describe, expect, it } from "vitest";
 import { CapabilityService, ChatStreamRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
-import { withRequestValueBudget } from "./connect-node-value-budget.js";
+import { wrapHandler } from "./connect-node-handlers.js";
+import { requestValueBudget } from "./connect-node-value-budget.js";
 import { MAX_REQUEST_VALUES, tooManyValues } from "./value-budget.js";
 
 /*
@@ -40,14 +41,14 @@ describe("connect-node's handlers given their request bodies through the value b
     let firstSeen!: () => void;
     const seen = new Promise<void>((resolve) => (firstSeen = resolve));
     const got: Uint8Array[] = [];
-    const handler = withRequestValueBudget(
+    const handler = wrapHandler(
       standIn(async (body) => {
         for await (const chunk of body) {
           got.push(chunk);
           firstSeen();
         }
       }),
-      OPTS,
+      requestValueBudget(OPTS),
     );
     // The second message is sent only once the handler has the first (a bidi stream's turn).
     async function* caller() {
@@ -63,7 +64,7 @@ describe("connect-node's handlers given their request bodies through the value b
 
   it("refuse a stream's message past the budget where connect would parse it, after those before it", async () => {
     const got: Uint8Array[] = [];
-    const handler = withRequestValueBudget(standIn(async (body) => void (await chunksOf(body, got))), OPTS);
+    const handler = wrapHandler(standIn(async (body) => void (await chunksOf(body, got))), requestValueBudget(OPTS));
     const body = createAsyncIterable([encodeEnvelope(0, small), encodeEnvelope(0, emptyEntries(MAX_REQUEST_VALUES))]);
     const err = await handler(request(body)).catch((e: unknown) => e);
     expect(err).toEqual(tooManyValues(MAX_REQUEST_VALUES));
@@ -72,7 +73,7 @@ describe("connect-node's handlers given their request bodies through the value b
   });
 
   it("count a compressed envelope decompressed", async () => {
-    const handler = withRequestValueBudget(standIn(async (body) => void (await chunksOf(body))), OPTS);
+    const handler = wrapHandler(standIn(async (body) => void (await chunksOf(body))), requestValueBudget(OPTS));
     const compressed = await compressionGzip.compress(emptyEntries(MAX_REQUEST_VALUES));
     const req = request(createAsyncIterable([encodeEnvelope(1, compressed)]));
     req.header.set("grpc-encoding", "gzip");
@@ -82,13 +83,13 @@ describe("connect-node's handlers given their request bodies through the value b
   it("raise connect's own error on a body it cannot split", async () => {
     const truncated = encodeEnvelope(0, small).subarray(0, 8);
     const connects = await chunksOf(pipe(createAsyncIterable([truncated]), transformSplitEnvelope(OPTS.readMaxBytes))).catch((e: unknown) => e);
-    const handler = withRequestValueBudget(standIn(async (body) => void (await chunksOf(body))), OPTS);
+    const handler = wrapHandler(standIn(async (body) => void (await chunksOf(body))), requestValueBudget(OPTS));
     const ours = await handler(request(createAsyncIterable([truncated]))).catch((e: unknown) => e);
     expect(ours).toBeInstanceOf(ConnectError);
     expect(ours).toEqual(connects);
   });
 
   it("refuse a method served over GET, whose message would come from the URL uncounted", () => {
-    expect(() => withRequestValueBudget(standIn(async () => {}, ["POST", "GET"]), OPTS)).toThrow(/GET/);
+    expect(() => wrapHandler(standIn(async () => {}, ["POST", "GET"]), requestValueBudget(OPTS))).toThrow(/GET/);
   });
 });

@@ -1,4 +1,3 @@
-import type { ConnectRouter } from "@connectrpc/connect";
 import {
   compressedFlag,
   encodeEnvelope,
@@ -6,7 +5,6 @@ import {
   readAllBytes,
   transformSplitEnvelope,
   type Compression,
-  type UniversalHandler,
   type UniversalServerRequest,
 } from "@connectrpc/connect/protocol";
 import { headerStreamEncoding, headerUnaryContentLength, headerUnaryEncoding, parseContentType as connectContentType } from "@connectrpc/connect/protocol-connect";
@@ -14,6 +12,7 @@ import { headerEncoding as grpcEncoding, parseContentType as grpcContentType } f
 import { parseContentType as grpcWebContentType } from "@connectrpc/connect/protocol-grpc-web";
 import { MAX_REQUEST_VALUES, overJsonValueBudget, overValueBudget, tooManyValues } from "./value-budget.js";
 import { negotiate } from "./connect-call.js";
+import type { HandlerWrapper } from "./connect-node-handlers.js";
 
 /*
  * The value budget (server/http/value-budget.ts) on connect-node's path: Connect over HTTP/2,
@@ -56,49 +55,36 @@ function framingOf(contentType: string): Framing | undefined {
   return undefined;
 }
 
-/** Options of {@link budgetRequestValues}: connect-node's own for the router. */
+/** Options of {@link requestValueBudget}: connect-node's own for the router. */
 export interface RequestValueBudgetOptions {
   readMaxBytes: number;
 }
 
 /**
- * Replaces every handler on connect-node's `router` (after its routes are registered, before the
- * adapter reads them) with one counting its request messages' values first; see the file comment.
+ * A request's step in front of connect-node's handlers (`wrapRouterHandlers`): its body replaced
+ * by one whose messages are counted before the handler parses them; see the file comment.
  */
-export function budgetRequestValues(router: ConnectRouter, opts: RequestValueBudgetOptions): void {
-  const handlers = router.handlers;
-  for (let i = 0; i < handlers.length; i++) handlers[i] = withRequestValueBudget(handlers[i]!, opts);
-}
-
-/** `handler` with its request messages counted before it parses them. */
-export function withRequestValueBudget(handler: UniversalHandler, opts: RequestValueBudgetOptions, limit = MAX_REQUEST_VALUES): UniversalHandler {
-  // A Connect GET carries its message in the URL, which no body reader sees: connect serves GET
-  // only for methods declared free of side effects, and the schema has none. One declared so
-  // would need its query counted here first.
-  if (handler.allowedMethods.includes("GET")) throw new Error(`${handler.requestPath}: a Connect GET's message would not be counted before it is parsed`);
-  const input = handler.method.input;
-  const overBinary = (data: Uint8Array) => overValueBudget(input, data, limit);
-  const overJson = (data: Uint8Array) => overJsonValueBudget(data, limit);
-
-  const budgeted = (req: UniversalServerRequest) => {
-    const framing = req.method === "POST" ? framingOf(req.header.get("content-type") ?? "") : undefined;
-    if (framing === undefined || !isByteStream(req.body)) return handler(req);
-    // The adapter's compressions (ACCEPT_COMPRESSION), negotiated as the direct paths do.
-    const compression = negotiate(req.header.get(framing.encodingHeader), null, framing.encodingHeader);
-    // An encoding connect does not know: it refuses the call before reading the body.
-    if (compression.error) return handler(req);
-    const check: Check = { over: framing.binary ? overBinary : overJson, limit, readMaxBytes: opts.readMaxBytes, compression: compression.request };
-    const body = framing.enveloped ? countedEnvelopes(req.body, check) : countedMessage(req.body, req.header.get(headerUnaryContentLength), check);
-    return handler({ ...req, body });
+export function requestValueBudget(opts: RequestValueBudgetOptions, limit = MAX_REQUEST_VALUES): HandlerWrapper {
+  return (handler) => {
+    // A Connect GET carries its message in the URL, which no body reader sees: connect serves GET
+    // only for methods declared free of side effects, and the schema has none. One declared so
+    // would need its query counted here first.
+    if (handler.allowedMethods.includes("GET")) throw new Error(`${handler.requestPath}: a Connect GET's message would not be counted before it is parsed`);
+    const input = handler.method.input;
+    const overBinary = (data: Uint8Array) => overValueBudget(input, data, limit);
+    const overJson = (data: Uint8Array) => overJsonValueBudget(data, limit);
+    return (req) => {
+      const framing = req.method === "POST" ? framingOf(req.header.get("content-type") ?? "") : undefined;
+      if (framing === undefined || !isByteStream(req.body)) return req;
+      // The adapter's compressions (ACCEPT_COMPRESSION), negotiated as the direct paths do.
+      const compression = negotiate(req.header.get(framing.encodingHeader), null, framing.encodingHeader);
+      // An encoding connect does not know: it refuses the call before reading the body.
+      if (compression.error) return req;
+      const check: Check = { over: framing.binary ? overBinary : overJson, limit, readMaxBytes: opts.readMaxBytes, compression: compression.request };
+      const body = framing.enveloped ? countedEnvelopes(req.body, check) : countedMessage(req.body, req.header.get(headerUnaryContentLength), check);
+      return { ...req, body };
+    };
   };
-  return Object.assign(budgeted, {
-    protocolNames: handler.protocolNames,
-    service: handler.service,
-    method: handler.method,
-    requestPath: handler.requestPath,
-    allowedMethods: handler.allowedMethods,
-    supportedContentType: handler.supportedContentType,
-  });
 }
 
 /** How a request's messages are counted. */

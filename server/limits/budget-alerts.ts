@@ -73,7 +73,9 @@ export interface BudgetAlerts {
    * Looks, in the background, for thresholds the reservation's budgets crossed in its period and
    * emits each crossing once. Never throws, never waits: the caller's request is not delayed and
    * cannot fail because of an alert. `settled` (what `BudgetReservations.settle` resolved) gives
-   * the spend the settle left, so no counter is read again; without it, the counters are read.
+   * the spend the settle left, so no counter is read again, and each budget's cap as in force at
+   * the call's latest hold, which its spend is judged against; without it, the counters are read
+   * and judged against the caps the reservation was made under.
    */
   afterSettle(reservation: Reservation, settled?: readonly SettledLine[]): void;
   /** Resolves once every check and delivery started so far has finished (tests, shutdown). */
@@ -178,9 +180,11 @@ export function createBudgetAlerts(deps: BudgetAlertsDeps, opts: BudgetAlertsOpt
   return {
     afterSettle(reservation, settled) {
       for (const line of reservation.lines) {
-        const reported = settled?.find((s) => s.budget.id === line.budget.id && s.period.key === line.period.key)?.spentMicros;
+        const reported = settled?.find((s) => s.budget.id === line.budget.id && s.period.key === line.period.key);
+        // Judged against the cap in force at the call's latest hold (the settle reports it): one
+        // lowered while the call ran is the cap its spend now counts against, not the admission's.
         track(
-          check(reservation.tenant, line.budget, line.period, reported).catch((err: unknown) => {
+          check(reservation.tenant, reported?.budget ?? line.budget, line.period, reported?.spentMicros).catch((err: unknown) => {
             deps.logger.debug({ err: err instanceof Error ? err.message : String(err), budget: line.budget.id }, "budget alert check skipped");
           }),
         );

@@ -89,6 +89,7 @@ export interface Reservation {
 
 /** Why a reservation or extension was refused: the first budget it would have exceeded. */
 export interface BudgetRefusal {
+  /** As in force at the refused hold (its `limitMicros` is this refusal's). */
   budget: BudgetRef;
   period: Period;
   limitMicros: bigint;
@@ -102,6 +103,10 @@ export interface BudgetRefusal {
 
 /** A budget's counters right after a settle, as the settle step itself reported them. */
 export interface SettledLine extends BudgetSnapshot {
+  /**
+   * The budget as in force at the reservation's latest hold (`extend`'s `inForce`): a cap changed
+   * while the call ran is the one here, and the one its spend is judged against (soft alerts).
+   */
   budget: BudgetRef;
 }
 
@@ -188,8 +193,8 @@ interface Handle {
    */
   view: Mutable<Reservation>;
   lines: readonly (ReservationLine & { key: string; spentKey: string })[];
-  /** Each line's cap, as in force at the latest hold (`extend`'s `inForce`). */
-  caps: bigint[];
+  /** Each line's budget as in force at the latest hold (`extend`'s `inForce`): the same counters, its cap perhaps changed. */
+  budgets: BudgetRef[];
   marker: string;
   /** Holds that landed: the reservation plus each extension; the marker counts them. */
   holds: number;
@@ -265,12 +270,13 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     if (line === undefined) throw new Error(`budget reservation ${handle.view.id}: unexpected refusal at entry ${index}`);
     const spent = await readCounter(state, line.spentKey);
     const total = BigInt(current);
+    const budget = handle.budgets[index - 1] ?? line.budget;
     return {
       ok: false,
       refusal: {
-        budget: line.budget,
+        budget,
         period: line.period,
-        limitMicros: handle.caps[index - 1] ?? line.budget.limitMicros,
+        limitMicros: budget.limitMicros,
         spentMicros: spent,
         reservedMicros: total > spent ? total - spent : 0n,
         requestedMicros: requested,
@@ -291,7 +297,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     const held = state.reserveHold(
       {
         marker: { key: handle.marker, amount: 1, limit: sequence },
-        counters: handle.lines.map((line, i) => ({ key: line.key, amount: micros, limit: capOf(handle.caps[i] ?? line.budget.limitMicros) })),
+        counters: handle.lines.map((line, i) => ({ key: line.key, amount: micros, limit: capOf((handle.budgets[i] ?? line.budget).limitMicros) })),
         ...(requires === undefined ? {} : { requires }),
       },
       { index: openHoldsKey(handle.view.tenant), member: handle.view.id, owner },
@@ -373,10 +379,10 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
     return settled.then((result) => {
       handle.view.settled = true;
       if (!result.settled) return undefined;
-      return handle.lines.map((line) => {
+      return handle.lines.map((line, i) => {
         const total = BigInt(result.counters.get(line.key) ?? 0);
         const spent = BigInt(result.counters.get(line.spentKey) ?? 0);
-        return { budget: line.budget, period: line.period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
+        return { budget: handle.budgets[i] ?? line.budget, period: line.period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
       });
     });
   };
@@ -404,7 +410,7 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
           at,
         },
         lines,
-        caps: lines.map((line) => line.budget.limitMicros),
+        budgets: lines.map((line) => line.budget),
         marker: holdMarkerKey(request.tenant, id),
         holds: 0,
       };
@@ -419,12 +425,6 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
 
     async extend(reservation, moreMicros, inForce) {
       const handle = handleOf(reservation);
-      if (inForce !== undefined) {
-        const now = new Map(inForce.map((budget) => [counterScopeOf(budget), budget.limitMicros]));
-        handle.lines.forEach((line, i) => {
-          handle.caps[i] = now.get(counterScopeOf(line.budget)) ?? handle.caps[i]!;
-        });
-      }
       if (handle.view.settled) throw new Error(`budget reservation ${handle.view.id} is already settled`);
       if (moreMicros < 0n) throw new RangeError(`moreMicros must not be negative, got ${moreMicros}`);
       if (handle.lines.length === 0) {
@@ -434,6 +434,8 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       if (handle.pending !== undefined && handle.pending !== moreMicros) {
         throw new Error(`budget reservation ${handle.view.id}: an extension of ${handle.pending} µ$ is unresolved; retry it first`);
       }
+      // Only for an extension that is made: one refused as an argument changes nothing.
+      if (inForce !== undefined) takeInForce(handle, inForce);
       return runPending(handle, moreMicros);
     },
 
@@ -450,6 +452,20 @@ export function createBudgetReservations(deps: BudgetReservationsDeps, opts: Bud
       return { period, spentMicros: spent, reservedMicros: total > spent ? total - spent : 0n };
     },
   };
+}
+
+/**
+ * Each line's budget as `inForce` has it now, when among them: the same counters (id and counter
+ * epoch, as `counterScopeOf` names them); a line's budget not among them stays as it was. A
+ * nested loop over the few budgets of a call, not a map keyed by `counterScopeOf`: an extension
+ * builds no map and no strings.
+ */
+function takeInForce(handle: Handle, inForce: readonly BudgetRef[]): void {
+  for (let i = 0; i < handle.lines.length; i++) {
+    const { id, counterEpoch = 0n } = handle.lines[i]!.budget;
+    // The last match wins, as when `reserve` drops duplicates.
+    for (const now of inForce) if (now.id === id && (now.counterEpoch ?? 0n) === counterEpoch) handle.budgets[i] = now;
+  }
 }
 
 /** The marker of reservation `id`: counts its holds; its settle applies only while it exists. */

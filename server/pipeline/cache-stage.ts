@@ -62,6 +62,10 @@ interface SemanticProbe {
 }
 /** No semantic lookup (shared: nothing allocated for the calls of exact-only routes). */
 const EXACT_ONLY: SemanticProbe = Object.freeze({});
+/** What a chat call's lookup found: a usable entry, or why there is none; and what its embedding was billed, if one was made. */
+type ChatLookup =
+  | { entry: Extract<CacheEntry, { kind: "chat" }>; status: "hit_exact" | "hit_semantic"; lookup?: LookupBilling }
+  | { status: "miss" | "bypass"; semantic?: SemanticQuery; lookup?: LookupBilling };
 /** A lookup that failed: the call goes on uncached (shared, as {@link EXACT_ONLY}). */
 const LOOKUP_FAILED = Object.freeze({ status: "bypass" as const });
 
@@ -180,15 +184,11 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
   /**
    * A cached chat answer for `call`: exact first, then semantic; or the reason there is none. Either
    * way, what the semantic lookup's embedding was billed (`lookup`), for the call to report.
+   * Callers fail open on a throw ({@link LOOKUP_FAILED}): no lookup path is known to throw (each
+   * fails open on its own), but a throw must cost the call its cache, never the call (nor, for a
+   * stream, its result).
    */
-  const lookupChat = async (
-    plan: Plan,
-    call: ModelCall,
-    next: ModelPipeline,
-  ): Promise<
-    | { entry: Extract<CacheEntry, { kind: "chat" }>; status: "hit_exact" | "hit_semantic"; lookup?: LookupBilling }
-    | { status: "miss" | "bypass"; semantic?: SemanticQuery; lookup?: LookupBilling }
-  > => {
+  const lookupChat = async (plan: Plan, call: ModelCall, next: ModelPipeline): Promise<ChatLookup> => {
     if (call.meta.cache.mode === "refresh") {
       const probe = await semanticQueryOf(plan, call, next);
       return { status: "miss", semantic: probe.query, lookup: probe.billed };
@@ -208,15 +208,6 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
     }
     return { status: "miss", semantic, lookup: probe.billed };
   };
-  /**
-   * {@link lookupChat}, failing open: no lookup path is known to throw (each fails open on its
-   * own), but a throw must cost the call its cache, never the call (nor, for a stream, its result).
-   */
-  const lookupOrBypass = (plan: Plan, call: ModelCall, next: ModelPipeline): ReturnType<typeof lookupChat> =>
-    lookupChat(plan, call, next).catch((err: unknown) => {
-      deps.onError?.("cache lookup", err);
-      return LOOKUP_FAILED;
-    });
   /** A hit's result: nothing answered it but the cache; only its lookup's embedding, if one was made, was billed. */
   const hitResult = (entry: CacheEntry, status: CacheStatusName, lookup?: LookupBilling): ModelStreamResult =>
     withLookupBilling(
@@ -253,7 +244,7 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
           record(plan, call.meta, "bypass");
           return next.chat(call).then((result) => ({ ...result, cacheStatus: "bypass" as const }));
         }
-        return lookupOrBypass(plan, call, next).then((found) => {
+        const onFound = (found: ChatLookup) => {
           // A failure after a billed lookup reports it too (no handler for a call whose lookup billed nothing).
           const lookup = found.lookup;
           const failed =
@@ -275,6 +266,11 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
             }
             return withLookupBilling({ ...result, cacheStatus: found.status }, found.lookup);
           }, failed);
+        };
+        // Failing open in the same `.then` (no `.catch` promise per call): see `lookupChat`.
+        return lookupChat(plan, call, next).then(onFound, (err: unknown) => {
+          deps.onError?.("cache lookup", err);
+          return onFound(LOOKUP_FAILED);
         });
       }),
 
@@ -306,7 +302,14 @@ export function createCacheStage(deps: CacheStageDeps): Stage {
         return { chunks: inner.chunks, result: () => inner.result().then((r) => ({ ...r, cacheStatus: "bypass" })) };
       }
       const chunks = async function* (): AsyncGenerator<ModelChunk> {
-        const found = await lookupOrBypass(plan, call, next);
+        let found: ChatLookup;
+        try {
+          found = await lookupChat(plan, call, next);
+        } catch (err) {
+          // Failing open: see `lookupChat`.
+          deps.onError?.("cache lookup", err);
+          found = LOOKUP_FAILED;
+        }
         try {
           if ("entry" in found) {
             record(plan, call.meta, found.status, found.entry.costMicrosUsd);

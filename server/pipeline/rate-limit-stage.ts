@@ -6,7 +6,7 @@ import { estimateInputTokens } from "../limits/call-estimate.js";
 import type { LimitsCatalog } from "../limits/limits-catalog.js";
 import type { RateStanding } from "../limits/rate-standing.js";
 import { rateLimitExceededError } from "../limits/rate-limit-error.js";
-import type { RateLimiter, RateLimitRule, RateTicket } from "../limits/rate-limiter.js";
+import type { RateLimiter, RateLimitRule, RateOutcome, RateTicket } from "../limits/rate-limiter.js";
 import type { Logger } from "../observability/logger.js";
 import type { EmbedRequest, ModelChunk, ModelRequest } from "../providers/model.js";
 import { createAhead } from "./ahead.js";
@@ -120,8 +120,16 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     return dims === "none" ? [] : rulesFor(deps.catalog.rateRulesFor(meta.caller, meta.tags), dims, projections);
   };
 
-  /** Checks the call; its ticket and standing, not yet reported on the call (see {@link taken}). */
-  const check = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules: RateLimitRule[]): Promise<Admission | undefined> => {
+  /**
+   * Checks the call. `report`: the call acts on it here and now — its ticket, its standing reported
+   * on the call (`CallMeta.rateStanding`) in the same `.then`. Otherwise (a check started ahead):
+   * its admission, the standing reported only once the stage takes it ({@link takeAhead}) — a
+   * check whose call a cache hit answered on the way was given back, and a hit uses no tokens, so
+   * it reports no tokens standing.
+   */
+  function check(meta: CallMeta, request: ModelRequest | EmbedRequest, rules: RateLimitRule[], report: true): Promise<RateTicket | undefined>;
+  function check(meta: CallMeta, request: ModelRequest | EmbedRequest, rules: RateLimitRule[], report: false): Promise<Admission | undefined>;
+  async function check(meta: CallMeta, request: ModelRequest | EmbedRequest, rules: RateLimitRule[], report: boolean): Promise<RateTicket | Admission | undefined> {
     const caller = meta.caller;
     if (caller === undefined || rules.length === 0) return undefined;
     const output = "inputs" in request ? 0 : (request.maxOutputTokens ?? deps.routes?.resolve(meta.route, caller.orgId)?.defaultMaxOutputTokens ?? defaultMax);
@@ -129,25 +137,17 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
     return deps.limiter.check({ tenant: caller.orgId, rules, tokensEstimate: estimateInputTokens(request) + output, standing: meta.rateStanding !== undefined }).then(
       (outcome) => {
         if (!outcome.allowed) throw rateLimitExceededError(outcome.refusal);
-        return { ticket: outcome.ticket, standing: outcome.standing };
+        if (!report) return outcome;
+        reportStanding(meta, outcome.standing);
+        return outcome.ticket;
       },
       (err: unknown) => {
         deps.logger.warn({ err: err instanceof Error ? err.message : String(err), requestId: meta.requestId }, "rate-limit check failed; refusing the call");
         throw new ConnectError("the rate-limit check is unavailable, so the call was refused rather than admitted unchecked; retry shortly", Code.Unavailable);
       },
     );
-  };
-  /**
-   * The ticket of a check this stage acts on, its standing now reported on the call
-   * (`CallMeta.rateStanding`). Only here: a check started ahead whose call a cache hit answered
-   * on the way was given back, and a hit uses no tokens, so it reports no tokens standing.
-   */
-  const taken = (meta: CallMeta, admission: Admission | undefined): RateTicket | undefined => {
-    if (admission?.standing !== undefined && meta.rateStanding !== undefined) Object.assign(meta.rateStanding, admission.standing);
-    return admission?.ticket;
-  };
-  const admit = async (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> =>
-    check(meta, request, rules).then((admission) => taken(meta, admission));
+  }
+  const admit = (meta: CallMeta, request: ModelRequest | EmbedRequest, rules = rulesOf(meta)): Promise<RateTicket | undefined> => check(meta, request, rules, true);
 
   /**
    * Counts what the attempts used beyond the estimate; off the caller's path. A semantic lookup's
@@ -169,7 +169,7 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       const rules = rulesOf(meta);
       return rules.length > 0 ? rules : undefined;
     },
-    begin: (meta, request, _hedged, rules) => check(meta, request, rules),
+    begin: (meta, request, _hedged, rules) => check(meta, request, rules, false),
     giveBack(admission, meta) {
       if (admission === undefined) return;
       deps.limiter.refundTokens(admission.ticket).catch((err: unknown) => {
@@ -177,8 +177,12 @@ export function createRateLimitStage(deps: RateLimitStageDeps, opts: RateLimitSt
       });
     },
   });
-  /** The check started ahead for the call, taken (undefined when none was). */
-  const takeAhead = (meta: CallMeta): Promise<RateTicket | undefined> | undefined => ahead.take(meta)?.then((admission) => taken(meta, admission));
+  /** The check started ahead for the call, taken: its ticket, its standing now reported on the call (undefined when none was started). */
+  const takeAhead = (meta: CallMeta): Promise<RateTicket | undefined> | undefined =>
+    ahead.take(meta)?.then((admission) => {
+      reportStanding(meta, admission?.standing);
+      return admission?.ticket;
+    });
 
   // Promise chains rather than `async` functions: no suspended frame per call in flight (`after-call.ts`).
   const unary = <C extends { meta: CallMeta; request: ModelRequest | EmbedRequest; admitted?: Admitted }, R extends FailedCallAccounting>(
@@ -298,10 +302,12 @@ export function createSplitRateLimitStages(deps: RateLimitStageDeps, opts: Split
   };
 }
 
-/** An admitted check: its ticket, and where the call stands (when the call asked, `CallMeta.rateStanding`). */
-interface Admission {
-  ticket: RateTicket;
-  standing?: RateStanding | undefined;
+/** An admitted check (the limiter's outcome as it is): its ticket, and where the call stands (when the call asked, `CallMeta.rateStanding`). */
+type Admission = Extract<RateOutcome, { allowed: true }>;
+
+/** Reports `standing` on the call, when the call asked for it (`CallMeta.rateStanding`) and the check said. */
+function reportStanding(meta: CallMeta, standing: RateStanding | undefined): void {
+  if (standing !== undefined && meta.rateStanding !== undefined) Object.assign(meta.rateStanding, standing);
 }
 
 /** The check's outcome without throwing: its ticket, or the refusal it rejected with. */
