@@ -67,9 +67,10 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
     if (org === undefined) throw new ConnectError(`org ${parent} not found`, Code.NotFound);
     return { orgId: org.id, orgName: org.name };
   };
-  const load = async (ctx: HandlerContext, name: string, write: boolean) => {
+  // `field` is where the caller put the name: `policy.name` in an update, whose request has no `name`.
+  const load = async (ctx: HandlerContext, name: string, write: boolean, field = "name") => {
     const match = POLICY_NAME.exec(name);
-    if (match === null) throw new ConnectError("name: must be guardrail-policies/{policy} or orgs/{org}/guardrail-policies/{policy}", Code.InvalidArgument);
+    if (match === null) throw new ConnectError(`${field}: must be guardrail-policies/{policy} or orgs/{org}/guardrail-policies/{policy}`, Code.InvalidArgument);
     const principal = callerOf(ctx);
     const scope = await scopeOf(principal, match[1] === undefined ? "" : `orgs/${match[1]}`, write);
     const record = await deps.policies.get(scope.orgId, match[2]!);
@@ -151,7 +152,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
     async updateGuardrailPolicy(req, ctx) {
       if (req.policy === undefined) throw new ConnectError("policy: required", Code.InvalidArgument);
       const fields = maskedFields(req.updateMask, UPDATABLE);
-      const { principal, scope, record } = await load(ctx, req.policy.name, true);
+      const { principal, scope, record } = await load(ctx, req.policy.name, true, "policy.name");
       const next = toPolicy(record);
       if (fields.has("description")) next.description = req.policy.description;
       if (fields.has("rules")) next.rules = clone(GuardrailPolicySchema, req.policy).rules;

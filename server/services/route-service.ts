@@ -1,7 +1,7 @@
-import { clone, create, equals, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { clone, create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { RouteSchema, RouteService, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { CreateRouteRequestSchema, RouteSchema, RouteService, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
@@ -11,6 +11,7 @@ import type { TenantStore } from "../store/tenant-store.js";
 import { credentialUsableBy } from "../vault/credential-names.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
+import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
 
@@ -48,9 +49,10 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
     if (org === undefined) throw new ConnectError(`org ${parent} not found`, Code.NotFound);
     return { orgId: org.id, orgName: org.name };
   };
-  const parseName = (name: string) => {
+  // `field` is where the caller put the name: `route.name` in an update, whose request has no `name`.
+  const parseName = (name: string, field: string) => {
     const match = ROUTE_NAME.exec(name);
-    if (match === null) throw new ConnectError("name: must be routes/{route} or orgs/{org}/routes/{route}", Code.InvalidArgument);
+    if (match === null) throw new ConnectError(`${field}: must be routes/{route} or orgs/{org}/routes/{route}`, Code.InvalidArgument);
     return { parent: match[1] === undefined ? "" : `orgs/${match[1]}`, alias: match[2]! };
   };
   const check = (route: Route, field: string, scope: RouteScope) => {
@@ -67,12 +69,12 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
     }
   };
   /** The route a name points at, as the caller may see it: its scope and alias, not read yet. */
-  const locate = async (ctx: HandlerContext, name: string, write: boolean) => {
-    const { parent, alias } = parseName(name);
+  const locate = async (ctx: HandlerContext, name: string, write: boolean, field = "name") => {
+    const { parent, alias } = parseName(name, field);
     return { scope: await scopeOf(callerOf(ctx), parent, write), alias };
   };
-  const load = async (ctx: HandlerContext, name: string, write: boolean) => {
-    const { scope, alias } = await locate(ctx, name, write);
+  const load = async (ctx: HandlerContext, name: string, write: boolean, field = "name") => {
+    const { scope, alias } = await locate(ctx, name, write, field);
     const record = await deps.routes.get(scope.orgId, alias);
     if (record === undefined) throw new ConnectError(`route ${name} not found`, Code.NotFound);
     return { scope, alias, record };
@@ -83,16 +85,11 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       const scope = await scopeOf(callerOf(ctx), req.parent, true);
       const route = routeSpec(req.route ?? create(RouteSchema));
       check(route, "route", scope);
-      const created = await deps.routes.create(scope.orgId, req.routeId, toJson(RouteSchema, route));
-      if (created === "exists") {
-        // A retried create of the same route answers as the first did; a different one conflicts.
-        const existing = await deps.routes.get(scope.orgId, req.routeId);
-        if (existing !== undefined && req.requestId !== "" && equals(RouteSchema, routeSpec(toRoute(existing)), route)) {
-          return { route: toRoute(existing) };
-        }
-        throw new ConnectError(`route ${nameOf(scope, req.routeId)} already exists`, Code.AlreadyExists);
-      }
-      noteAudit(ctx, { resource: nameOf(scope, req.routeId), orgId: scope.orgId, after: auditSnapshot(RouteSchema, toRoute(created)) });
+      const name = nameOf(scope, req.routeId);
+      const key = idempotencyKey(callerOf(ctx), "CreateRoute", CreateRouteRequestSchema, req);
+      const outcome = await deps.routes.createOnce(scope.orgId, req.routeId, toJson(RouteSchema, route), key);
+      const created = createdRecord(outcome, name, () => new ConnectError(`route ${name} already exists`, Code.AlreadyExists));
+      noteAudit(ctx, { resource: name, orgId: scope.orgId, after: auditSnapshot(RouteSchema, toRoute(created)) });
       return { route: toRoute(created) };
     },
     async getRoute(req, ctx) {
@@ -107,7 +104,7 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
     async updateRoute(req, ctx) {
       if (req.route === undefined) throw new ConnectError("route: required", Code.InvalidArgument);
       const fields = maskedFields(req.updateMask, UPDATABLE);
-      const { scope, alias, record } = await load(ctx, req.route.name, true);
+      const { scope, alias, record } = await load(ctx, req.route.name, true, "route.name");
       const next = routeSpec(toRoute(record));
       for (const field of fields) {
         const key = camel(field) as keyof Route;

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from "kysely";
 import { credentialsNamedBy, lockCredentialUse } from "./credential-use.js";
+import { runIdempotent, type IdempotencyKey, type IdempotentOutcome } from "./idempotent.js";
 import { newId } from "./ids.js";
 import { lockedChange, type Change } from "./locked-change.js";
 import { toPage, type Page, type PageRequest } from "./paging.js";
@@ -24,6 +25,11 @@ export interface RouteRecord {
 export interface RouteStore {
   /** Inserts a route; `exists` when a live route has that alias in that scope. */
   create(orgId: string | null, alias: string, spec: unknown): Promise<RouteRecord | "exists">;
+  /**
+   * {@link create} under a caller's `request_id` (AIP-155), as every admin create: a repeat answers
+   * with the route the first call made (`replayed_gone` once it was deleted) and never makes another.
+   */
+  createOnce(orgId: string | null, alias: string, spec: unknown, key: IdempotencyKey | undefined): Promise<IdempotentOutcome<RouteRecord, { kind: "exists" }>>;
   /** Inserts a route unless one with that alias exists in that scope (config seeding). */
   seed(orgId: string | null, alias: string, spec: unknown): Promise<boolean>;
   get(orgId: string | null, alias: string): Promise<RouteRecord | undefined>;
@@ -68,18 +74,38 @@ export function createRouteStore(db: Kysely<Database>): RouteStore {
 
   return {
     async create(orgId, alias, spec) {
-      return db.transaction().execute(async (tx) => {
-        const inserted = await tx
-          .insertInto("routes")
-          .values({ id: newId("route"), org_id: orgId, alias, spec: JSON.stringify(spec) })
-          .onConflict((oc) => oc.expression(sql`coalesce(org_id, ''), alias`).where("deleted_at", "is", null).doNothing())
-          .returning("id")
-          .executeTakeFirst();
-        if (inserted === undefined) return "exists" as const;
-        // Commits before, or waits for, a delete of a credential it names (see credential-use.ts).
-        await lockCredentialUse(tx, credentialsNamedBy(spec), "shared");
-        return toRecord(await live(orgId, alias, tx).executeTakeFirstOrThrow());
-      });
+      const outcome = await this.createOnce(orgId, alias, spec, undefined);
+      return outcome.kind === "created" ? outcome.record : "exists";
+    },
+    async createOnce(orgId, alias, spec, key) {
+      return runIdempotent<RouteRecord, { kind: "exists" }>(
+        db,
+        key,
+        async (tx) => {
+          const id = newId("route");
+          const inserted = await tx
+            .insertInto("routes")
+            .values({ id, org_id: orgId, alias, spec: JSON.stringify(spec) })
+            .onConflict((oc) => oc.expression(sql`coalesce(org_id, ''), alias`).where("deleted_at", "is", null).doNothing())
+            .returning("id")
+            .executeTakeFirst();
+          if (inserted === undefined) return { kind: "exists" as const };
+          // Commits before, or waits for, a delete of a credential it names (see credential-use.ts).
+          await lockCredentialUse(tx, credentialsNamedBy(spec), "shared");
+          return { kind: "created" as const, record: toRecord(await live(orgId, alias, tx).executeTakeFirstOrThrow()), id };
+        },
+        async (tx, id) => {
+          const row = await tx
+            .selectFrom("routes")
+            .leftJoin("orgs", "orgs.id", "routes.org_id")
+            .selectAll("routes")
+            .select("orgs.name as org_name")
+            .where("routes.id", "=", id)
+            .where("routes.deleted_at", "is", null)
+            .executeTakeFirst();
+          return row && toRecord(row);
+        },
+      );
     },
     async seed(orgId, alias, spec) {
       return (await this.create(orgId, alias, spec)) !== "exists";
