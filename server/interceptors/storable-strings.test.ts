@@ -1,4 +1,5 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { CreateKeyRequestSchema, KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
@@ -6,15 +7,26 @@ import { createStorableStringsInterceptor } from "./storable-strings.js";
 
 /** Runs `message` through the interceptor guarding `services`; resolves the refusal's message, or "passed". */
 async function through(message: MessageInitShape<typeof CreateKeyRequestSchema>, services = [KeyService]): Promise<string> {
+  return (await refused(message, services))?.rawMessage ?? "passed";
+}
+
+/** The refusal of `message` (always InvalidArgument), or undefined when it passes. */
+async function refused(message: MessageInitShape<typeof CreateKeyRequestSchema>, services = [KeyService]): Promise<ConnectError | undefined> {
   const req = { stream: false, service: KeyService, method: KeyService.method.createKey, message: create(CreateKeyRequestSchema, message) } as unknown as UnaryRequest;
   const next = async () => ({ stream: false, message: {} }) as unknown as UnaryResponse;
   try {
     await createStorableStringsInterceptor({ services })(next)(req);
-    return "passed";
+    return undefined;
   } catch (err) {
     expect(ConnectError.from(err).code).toBe(Code.InvalidArgument);
-    return ConnectError.from(err).rawMessage;
+    return ConnectError.from(err);
   }
+}
+
+/** The path elements (name and index or key) and rule of each violation in `message`'s refusal. */
+async function violations(message: MessageInitShape<typeof CreateKeyRequestSchema>) {
+  const err = await refused(message);
+  return err?.findDetails(ViolationsSchema).flatMap((d) => d.violations.map((v) => ({ path: v.field?.elements.map((e) => [e.fieldName, e.subscript.value]), rule: v.ruleId })));
 }
 
 const refusal = (path: string) => `${path}: must be well-formed Unicode without U+0000 (NUL)`;
@@ -26,6 +38,12 @@ describe("storable strings interceptor", () => {
     expect(await through({ key: { tags: { app: "x\0" } } })).toBe(refusal('key.tags["app"]'));
     expect(await through({ key: { tags: { "a\0b": "x" } } })).toBe(refusal('key.tags["a\uFFFDb"]'));
     expect(await through({ keyId: "\uD83D" })).toBe(refusal("key_id"));
+  });
+
+  it("names that field in a buf.validate.Violations detail too, as protovalidate's refusals do", async () => {
+    expect(await violations({ key: { displayName: "a\0b" } })).toEqual([{ path: [["key", undefined], ["display_name", undefined]], rule: "string.storable" }]);
+    expect(await violations({ key: { allowedRoutes: ["fine", "lone \uDC00"] } })).toEqual([{ path: [["key", undefined], ["allowed_routes", 1n]], rule: "string.storable" }]);
+    expect(await violations({ key: { tags: { "a\0b": "x" } } })).toEqual([{ path: [["key", undefined], ["tags", "a\uFFFDb"]], rule: "string.storable" }]);
   });
 
   it("passes storable text, paired surrogates included, and services it does not guard", async () => {

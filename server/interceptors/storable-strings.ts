@@ -1,6 +1,7 @@
 import { ScalarType, type DescMessage, type DescService, type Message } from "@bufbuild/protobuf";
 import { isReflectMessage, reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import type { Interceptor } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 import { storableCopy, storableText, UNSTORABLE_TEXT } from "../store/storable-text.js";
 
 /** Options of {@link createStorableStringsInterceptor}. */
@@ -13,7 +14,8 @@ export interface StorableStringsOptions {
  * Refuses a request of the given services with a string — a field, a list item, a map key or
  * value, at any depth — that Postgres could not store: a NUL or an unpaired surrogate
  * (`storable-text.ts`; the Connect JSON codec reads `\u0000` and `\udc00` escapes into such
- * strings). `InvalidArgument` naming the field, instead of the `Internal` the store's refusal
+ * strings). `InvalidArgument` naming the field (in a `buf.validate.Violations` detail, rule
+ * `string.storable`), instead of the `Internal` the store's refusal
  * would become after the handler ran. The verbs are not among the services: their prompts may
  * hold any text (it goes to the provider, and the logs keep a cleaned copy), and the parts of a
  * call that are stored — its tags and end user — are checked where the call is parsed.
@@ -41,10 +43,10 @@ export function createStorableStringsInterceptor(opts: StorableStringsOptions): 
   };
 }
 
-/** Throws `InvalidArgument` naming the first string of `message` Postgres could not store. */
+/** Throws `InvalidArgument` on the first string of `message` Postgres could not store. */
 function check(schema: DescMessage, message: Message): void {
   const bad = unstorableField(reflect(schema, message), "");
-  if (bad !== undefined) throw new ConnectError(`${bad}: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
+  if (bad !== undefined) throw fieldViolation(bad, UNSTORABLE_TEXT, "string.storable");
 }
 
 /** The path of the first string in `message` that {@link storableText} refuses, if any. */

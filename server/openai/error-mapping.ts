@@ -69,9 +69,9 @@ export function httpStatusOf(code: Code): number {
  * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full, a provider's rate
  * limit with its `retry-after`) gets its delay as `retry-after` and `retry-after-ms`; one no retry
  * can fix (a provider refusing our credential or not knowing the route's model: a 500) gets
- * `x-should-retry: false`. A refusal naming a field in a `buf.validate.Violations` detail (the
- * Chat verb's `tool_choice` check) gets that field as `param`, as OpenAI names the field it
- * refuses. A database that cannot be reached is a 503, as `Unavailable`;
+ * `x-should-retry: false`. A refusal naming a field in a `buf.validate.Violations` detail (a
+ * schema rule's, or the gateway's own checks', `errors/field-violation.ts`: the Chat verb's
+ * `tool_choice`) gets that field as `param`, as OpenAI names the field it refuses. A database that cannot be reached is a 503, as `Unavailable`;
  * anything else is a 500 "internal error" (the caller logs the cause). `now` (epoch ms) dates the budget reset.
  */
 export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {

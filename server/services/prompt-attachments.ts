@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 import { orgScopeOf } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
 import type { KeyStore } from "../store/key-store.js";
@@ -31,7 +32,8 @@ const FORMS = "orgs/{org}, orgs/{org}/teams/{team}, orgs/{org}/teams/{team}/keys
  * existing org, team, key or route the caller can see; an org's template attaches only to that
  * org's resources or to global routes (used by that org's calls); and no other template of the
  * same scope and verb may already be attached to the same resource, so which template a call
- * renders is never a tie. Problems are InvalidArgument naming `field[i]`, a conflict
+ * renders is never a tie. Problems are InvalidArgument on `field[i]` (a `buf.validate.Violations`
+ * detail naming it; rules `attachments.form`, `attachments.org`, `attachments.exists`), a conflict
  * FailedPrecondition naming the template that holds the resource ({@link attachmentTaken}).
  *
  * The conflict check here reads without a lock, to refuse early; the store's write re-checks
@@ -49,11 +51,11 @@ export async function checkAttachments(
   for (const name of unique) {
     const at = `${field}[${attachments.indexOf(name)}]`;
     const ref = parseAttachment(name);
-    if (ref === undefined) throw new ConnectError(`${at}: "${name}" must be one of ${FORMS}`, Code.InvalidArgument);
+    if (ref === undefined) throw fieldViolation(at, `"${name}" must be one of ${FORMS}`, "attachments.form");
     if (target.orgName !== null && ref.orgName !== null && ref.orgName !== target.orgName) {
-      throw new ConnectError(`${at}: a template of orgs/${target.orgName} can be attached only to that org's resources and to global routes`, Code.InvalidArgument);
+      throw fieldViolation(at, `a template of orgs/${target.orgName} can be attached only to that org's resources and to global routes`, "attachments.org");
     }
-    if (!(await exists(deps, scope, ref))) throw new ConnectError(`${at}: ${name} not found`, Code.InvalidArgument);
+    if (!(await exists(deps, scope, ref))) throw fieldViolation(at, `${name} not found`, "attachments.exists");
   }
   const taken = await deps.prompts.attachedTo(target.orgId, target.verb, unique, target.name);
   const first = taken[0];
@@ -76,7 +78,7 @@ export function attachmentTaken(target: AttachmentTarget, taken: AttachmentTaken
  * {@link checkAttachments} and the write: the same error as if the check had missed it.
  */
 export function attachmentGone(gone: AttachmentGone, attachments: readonly string[], field: string): ConnectError {
-  return new ConnectError(`${field}[${attachments.indexOf(gone.name)}]: ${gone.name} not found`, Code.InvalidArgument);
+  return fieldViolation(`${field}[${attachments.indexOf(gone.name)}]`, `${gone.name} not found`, "attachments.exists");
 }
 
 async function exists(deps: AttachmentDeps, scope: ReturnType<typeof orgScopeOf>, ref: AttachmentRef): Promise<boolean> {

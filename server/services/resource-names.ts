@@ -1,4 +1,5 @@
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 
 /** One resource-name segment: the ids the schema's validation rules allow. */
 const SEGMENT = "[a-z0-9][a-z0-9-]{0,62}";
@@ -7,8 +8,9 @@ const TEAM = new RegExp(`^orgs/(${SEGMENT})/teams/(${SEGMENT})$`);
 const TEAM_OR_ANY = new RegExp(`^orgs/(${SEGMENT})/teams/(${SEGMENT}|-)$`);
 const KEY = new RegExp(`^orgs/(${SEGMENT})/teams/(${SEGMENT})/keys/(${SEGMENT})$`);
 
+/** `InvalidArgument` on `field` (a `buf.validate.Violations` detail naming it, rule `resource_name.form`). */
 function invalid(field: string, expected: string): ConnectError {
-  return new ConnectError(`${field}: must be a resource name of the form ${expected}`, Code.InvalidArgument);
+  return fieldViolation(field, `must be a resource name of the form ${expected}`, "resource_name.form");
 }
 
 /** `orgs/{org}` → `{org}`; `InvalidArgument` naming `field` otherwise. */

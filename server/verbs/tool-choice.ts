@@ -1,7 +1,6 @@
 import { buildPath } from "@bufbuild/protobuf/reflect";
-import { ValidationError, Violation, violationsToProto } from "@bufbuild/protovalidate";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelTool, ModelToolChoice } from "../providers/model.js";
 
 /**
@@ -24,18 +23,10 @@ export function effectiveToolChoice(choice: ModelToolChoice | undefined, tools: 
   const offered = tools ?? [];
   if (offered.length === 0) {
     if (choice.type === "auto" || choice.type === "none") return undefined;
-    throw toolChoiceViolation("a required or named tool choice needs tools to call", "tool_choice.tools_required");
+    throw fieldViolation(TOOL_CHOICE_PATH, "a required or named tool choice needs tools to call", "tool_choice.tools_required");
   }
   if (choice.type === "tool" && !offered.some((t) => t.name === choice.name)) {
-    throw toolChoiceViolation(`names tool ${JSON.stringify(choice.name.slice(0, 64))}, which is not among the tools`, "tool_choice.tool_offered");
+    throw fieldViolation(TOOL_CHOICE_PATH, `names tool ${JSON.stringify(choice.name.slice(0, 64))}, which is not among the tools`, "tool_choice.tool_offered");
   }
   return choice;
-}
-
-/** INVALID_ARGUMENT on `tool_choice`, shaped as the validate interceptor shapes a violated rule. */
-function toolChoiceViolation(message: string, ruleId: string): ConnectError {
-  const violations = [new Violation(message, ruleId, TOOL_CHOICE_PATH, [], false)];
-  const [value, desc] = violationsToProto(violations);
-  const cause = new ValidationError(violations);
-  return new ConnectError(cause.message, Code.InvalidArgument, undefined, [{ desc, value }], cause);
 }

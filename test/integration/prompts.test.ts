@@ -4,6 +4,7 @@
  * activation and rollback, pins, attachment precedence, tenant isolation, and a change on one
  * gateway reaching a second gateway on the same database within the poll interval.
  */
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -166,6 +167,8 @@ describe("prompt templates through one gateway", () => {
     );
     expect(foreign?.code).toBe(Code.InvalidArgument);
     expect(foreign?.rawMessage).toContain("template.attachments[0]");
+    const field = foreign?.findDetails(ViolationsSchema)[0]?.violations[0]?.field?.elements.map((e) => [e.fieldName, e.subscript.value]);
+    expect(field).toEqual([["template", undefined], ["attachments", 0n]]);
   });
 
   it("activation changes the prompt that reaches the provider; activating an older version rolls back", async () => {

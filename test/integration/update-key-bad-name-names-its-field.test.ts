@@ -1,7 +1,9 @@
 /**
  * An UpdateKey whose `key.name` is not a key's resource name is refused `invalid_argument` naming
- * `key.name`, the field the caller set: UpdateKeyRequest has no `name` (the message said `name:`).
+ * `key.name`, the field the caller set: UpdateKeyRequest has no `name` (the message said `name:`) —
+ * in the message and in a `buf.validate.Violations` detail, as a schema rule's refusal names it.
  */
+import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { clientsFor } from "../support/clients.js";
@@ -26,5 +28,7 @@ describe("UpdateKey with a malformed key.name", () => {
       );
     expect(err?.code).toBe(Code.InvalidArgument);
     expect(err?.rawMessage).toMatch(/^key\.name: must be a resource name of the form orgs\/\{org\}\/teams\/\{team\}\/keys\/\{key\}$/);
+    const violations = err?.findDetails(ViolationsSchema).flatMap((d) => d.violations) ?? [];
+    expect(violations.map((v) => [v.field?.elements.map((e) => e.fieldName).join("."), v.ruleId])).toEqual([["key.name", "resource_name.form"]]);
   });
 });
