@@ -51,6 +51,9 @@ describe("safe regex (linear-time engine)", () => {
     for (const bad of ["(a)\\1", "(?=a)b", "(?<!a)b", "a{5000}", "\\p{L}", "a++", "(unclosed", "[z-a]"]) {
       expect(() => compileSafeRegex(bad), bad).toThrow(RegexError);
     }
+    // Over the size is a kind of its own (callers add how to shrink it); anything else is invalid.
+    expect(() => compileRegex("a{600}b{600}", 1000)).toThrow(expect.objectContaining({ kind: "too_large" }));
+    expect(() => compileRegex("(?=a)b")).toThrow(expect.objectContaining({ kind: "invalid" }));
   });
   it("does not blow up on patterns that make backtracking engines hang", () => {
     const text = `${"a".repeat(30_000)}!`;
@@ -90,8 +93,11 @@ describe("safe regex (linear-time engine)", () => {
     const branch = fc.array(piece, { minLength: 0, maxLength: 4 }).map((ps) => ps.join(""));
     const pattern = fc.array(branch, { minLength: 1, maxLength: 3 }).map((bs) => bs.join("|"));
     fc.assert(
-      fc.property(pattern, fc.stringMatching(/^[ab !]{0,40}$/), (p, text) => {
-        expect(compileSafeRegex(p).findAll(text)).toEqual(reference(p, text));
+      fc.property(pattern, fc.stringMatching(/^[ab !]{0,40}$/), fc.stringMatching(/^[ab !]{0,40}$/), (p, text, again) => {
+        // One compiled regex for both: its work arrays are reused from one text to the next.
+        const regex = compileSafeRegex(p);
+        expect(regex.findAll(text)).toEqual(reference(p, text));
+        expect(regex.findAll(again)).toEqual(reference(p, again));
       }),
       { numRuns: 3000 },
     );
@@ -121,6 +127,18 @@ describe("safe regex (linear-time engine)", () => {
       }),
       { numRuns: 2000 },
     );
+  });
+  it("tests \\d \\w \\s and their negations alike outside a class and inside one", () => {
+    const testOf = (pattern: string) => {
+      const ins = compileRegex(pattern).instructions[0]!;
+      if (ins.op !== "char") throw new Error("not a class");
+      return ins.test;
+    };
+    for (const k of "dDwWsS") {
+      const outside = testOf(`\\${k}`);
+      const inside = testOf(`[\\${k}]`);
+      for (let code = 0; code <= 0xffff; code++) if (outside(code) !== inside(code)) expect.fail(`\\${k} on ${code}`);
+    }
   });
   it("stops a search at its step budget, having taken the steps from it", () => {
     const program = compileRegex("(?:.{0,49}){10}x");

@@ -1,5 +1,6 @@
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import type { JsonObject, JsonValue, ModelMessage } from "../providers/model.js";
+import { pointer } from "./json-pointer.js";
 import { isJsonObject, parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { createSchemaCompiler, formatViolations, SchemaCompileError, type SchemaCompiler, type SchemaValidator, type SchemaViolation } from "./schema-compiler.js";
@@ -71,7 +72,7 @@ function unrepresentableNumbers(value: JsonValue, path = ""): SchemaViolation[] 
   if (typeof value === "number") return Number.isFinite(value) ? [] : [{ instancePath: path, message: "must be a number a 64-bit float can hold" }];
   if (value === null || typeof value !== "object") return [];
   const entries: [string, JsonValue][] = Array.isArray(value) ? value.map((v, i) => [String(i), v]) : Object.entries(value);
-  return entries.flatMap(([k, v]) => unrepresentableNumbers(v, `${path}/${k.replaceAll("~", "~0").replaceAll("/", "~1")}`));
+  return entries.flatMap(([k, v]) => unrepresentableNumbers(v, `${path}${pointer(k)}`));
 }
 
 function check(validator: SchemaValidator, reply: string): Checked {

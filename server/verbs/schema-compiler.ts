@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { Ajv2020, type ErrorObject } from "ajv/dist/2020.js";
 import type { JsonObject, JsonValue } from "../providers/model.js";
-import { linearRegExp, PatternCostError, schemaPatternProblem, withPatternBudget } from "./schema-patterns.js";
+import { createSchemaPatterns, PatternCostError, schemaPatternProblem } from "./schema-patterns.js";
 
 /** One reason a value does not validate. */
 export interface SchemaViolation {
@@ -57,8 +57,8 @@ const ENDLESS = "the schema never finishes validating (a $ref cycle that consume
 
 // `ownProperties`: a model's JSON is parsed into plain objects, whose inherited `constructor`,
 // `toString`, … must count as absent (else a required one is "present" and an optional one fails).
-// `code.regExp`: patterns are the caller's, matched in bounded time (`schema-patterns.ts`, P23).
-const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false, ownProperties: true, code: { regExp: linearRegExp } } as const;
+// `code.regExp` (per compiler): patterns are the caller's, matched in bounded time (`schema-patterns.ts`, P23).
+const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, logger: false, ownProperties: true } as const;
 
 /**
  * Creates a compiler. Ajv runs with strict mode off (unknown keywords such as vendor annotations
@@ -72,7 +72,9 @@ const AJV_OPTIONS = { strict: false, allErrors: true, validateFormats: false, lo
 export function createSchemaCompiler(options: SchemaCompilerOptions = {}): SchemaCompiler {
   const maxEntries = options.maxEntries ?? 256;
   const cache = new Map<string, SchemaValidator>();
-  const shared = new Ajv2020(AJV_OPTIONS);
+  const patterns = createSchemaPatterns();
+  const ajvOptions = { ...AJV_OPTIONS, code: { regExp: patterns.regExp } };
+  const shared = new Ajv2020(ajvOptions);
   return {
     compile(schema) {
       const canonical = canonicalJson(schema);
@@ -86,14 +88,14 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
       if (schema["$async"] === true) throw new SchemaCompileError("$async schemas are not supported");
       const patternProblem = schemaPatternProblem(schema);
       if (patternProblem !== undefined) throw new SchemaCompileError(patternProblem);
-      const ajv = canonical.includes('"$id":') ? new Ajv2020(AJV_OPTIONS) : shared;
+      const ajv = canonical.includes('"$id":') ? new Ajv2020(ajvOptions) : shared;
       let fn: ReturnType<typeof ajv.compile>;
       try {
         if (ajv.validateSchema(schema) !== true) throw new SchemaCompileError(schemaProblems(ajv.errors ?? []));
         fn = ajv.compile(schema);
         // A `$ref` cycle that consumes no input (`{"allOf": [{"$ref": "#"}]}`) compiles but never
         // ends validating: found here on an empty object, before any model call.
-        withPatternBudget(() => fn({}));
+        patterns.withBudget(() => fn({}));
       } catch (err) {
         if (err instanceof RangeError) throw new SchemaCompileError(ENDLESS);
         if (err instanceof SchemaCompileError) throw err;
@@ -104,7 +106,7 @@ export function createSchemaCompiler(options: SchemaCompilerOptions = {}): Schem
       const validator: SchemaValidator = {
         validate(value) {
           try {
-            return withPatternBudget(() => fn(value)) ? [] : (fn.errors ?? []).map(violationOf);
+            return patterns.withBudget(() => fn(value)) ? [] : (fn.errors ?? []).map(violationOf);
           } catch (err) {
             // The same cycle reached only through a property the empty object lacks.
             if (err instanceof RangeError) throw new SchemaCompileError(ENDLESS);

@@ -43,7 +43,7 @@ describe("schema patterns (matched by the linear-time engine)", () => {
       }
       throw new Error("compiled");
     };
-    expect(refusal({ type: "object", properties: { code: { type: "string", pattern: "(?:.{0,1000}){9}x" } } })).toMatch(/^\/properties\/code\/pattern: pattern too large \(over 1000 instructions\)/);
+    expect(refusal({ type: "object", properties: { code: { type: "string", pattern: "(?:.{0,1000}){9}x" } } })).toMatch(/^\/properties\/code\/pattern: pattern too large \(over 1000 instructions\): a count \{n,m\} repeats/);
     expect(refusal({ type: "object", properties: { list: { type: "array", items: { propertyNames: { pattern: "a{999}b{2}" } } } } })).toMatch(/^\/properties\/list\/items\/propertyNames\/pattern: pattern too large/);
     expect(refusal({ type: "object", patternProperties: { "a/{0,999}": {} } })).toMatch(/^\/patternProperties\/a~1\{0,999\}: pattern too large/);
     expect(refusal({ type: "object", anyOf: [{}, { properties: { x: { pattern: "(?=a)" } } }] })).toMatch(/^\/anyOf\/1\/properties\/x\/pattern: lookaround/);
@@ -60,12 +60,9 @@ describe("schema patterns (matched by the linear-time engine)", () => {
     for (const pattern of ["(?:.{0,49}){10}x", "(?:[^x]{0,49}){10}x", `(?:[^${wide}]{0,49}){10}x`]) {
       const v = createSchemaCompiler().compile({ type: "object", properties: { code: { type: "string", pattern }, many: { type: "array", items: { type: "string", pattern } } } });
       for (const value of [{ code: "a".repeat(20_000) }, { many: Array.from({ length: 2_000 }, () => "a".repeat(100)) }] as JsonObject[]) {
-        const started = performance.now();
-        const violations = v.validate(value);
-        const took = performance.now() - started;
-        expect(violations).toEqual([{ instancePath: "", message: expect.stringMatching(/^too costly to check against the schema's patterns: pattern "\(\?:.+" on a string of \d+ characters/) as unknown }]);
-        // ~10 ms of CPU warm, up to 200 ms on a loaded 2-core machine; unbounded, seconds.
-        expect(took, pattern).toBeLessThan(1_000);
+        // The budget ran out (5–12 ms warm; unbounded, seconds). How soon a search stops once it
+        // has is pinned in steps, not time, by `pikeSearch`'s test (rules.test.ts).
+        expect(v.validate(value), pattern).toEqual([{ instancePath: "", message: expect.stringMatching(/^too costly to check against the schema's patterns: pattern "\(\?:.+" on a string of \d+ characters/) as unknown }]);
       }
     }
   });

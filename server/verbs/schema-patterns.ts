@@ -1,6 +1,8 @@
+import type { RegExpEngine } from "ajv/dist/types/index.js";
 import { MatchBudgetError, pikeSearch, type MatchBudget } from "../guardrails/regex/pike-vm.js";
 import { compileRegex, RegexError, type RegexProgram } from "../guardrails/regex/regex-program.js";
 import type { JsonObject, JsonValue } from "../providers/model.js";
+import { pointer } from "./json-pointer.js";
 
 /**
  * Largest program a caller's `pattern` may compile to. Matching is linear in the text but times
@@ -13,9 +15,10 @@ export const MAX_PATTERN_INSTRUCTIONS = 1_000;
 
 /**
  * Steps of the matcher (see `pikeSearch`) one validation's pattern checks may take together: a
- * worst-case pattern spends them in ~10 ms of CPU (~40 ns a step; a few times that cold or on a
- * loaded 2-core machine), and Extract checks at most two answers a call. Real patterns take 2–7
- * steps a character, so ~50 000 checked characters an answer. Without it, patterns of the allowed
+ * worst-case pattern spends them in 5–12 ms warm (20–50 ns a step), 16–46 ms in the process's
+ * first validations, before the JIT has compiled the matcher (measured on an idle core of a 2-core
+ * machine; a loaded one takes several times that), and Extract checks at most two answers a call.
+ * Real patterns take 2–7 steps a character, so ~50 000 checked characters an answer. Without it, patterns of the allowed
  * size over many or long strings still add up to seconds.
  */
 export const PATTERN_STEPS_PER_VALIDATION = 250_000;
@@ -35,61 +38,73 @@ function compilePattern(source: string): RegexProgram {
   try {
     return compileRegex(source, MAX_PATTERN_INSTRUCTIONS);
   } catch (err) {
-    if (err instanceof RegexError && err.message.startsWith("pattern too large")) {
-      throw new RegexError(`${err.message}: a count {n,m} repeats what it follows m times (lengths are minLength and maxLength)`);
+    if (err instanceof RegexError && err.kind === "too_large") {
+      throw new RegexError(`${err.message}: a count {n,m} repeats what it follows m times (lengths are minLength and maxLength)`, err.kind);
     }
     throw err;
   }
 }
 
-/** The budget of the validation running (validation is synchronous: one runs at a time). */
-let budget: MatchBudget = { steps: PATTERN_STEPS_PER_VALIDATION };
-
-/** Runs one validation with a fresh pattern budget; a pattern check past it throws {@link PatternCostError}. */
-export function withPatternBudget<T>(validate: () => T): T {
-  budget = { steps: PATTERN_STEPS_PER_VALIDATION };
-  return validate();
+/** A schema compiler's pattern matching: Ajv's `code.regExp`, and the budget its checks share. */
+export interface SchemaPatterns {
+  /**
+   * Ajv's `code.regExp`: `pattern`, `patternProperties` and `propertyNames` patterns are the
+   * caller's, run on the model's output: matched by the guardrails' linear-time engine (the
+   * RE2-compatible subset it names), so a pattern such as `^(a+)+$` cannot stall the event loop of
+   * every tenant (P23), within {@link MAX_PATTERN_INSTRUCTIONS} and the budget of
+   * {@link SchemaPatterns.withBudget}. One outside the subset (lookaround, backreferences, `\p{…}`)
+   * or over the size is a schema that cannot be compiled ({@link schemaPatternProblem} names where
+   * first).
+   */
+  readonly regExp: RegExpEngine;
+  /** Runs one validation with a fresh pattern budget; a pattern check past it throws {@link PatternCostError}. */
+  withBudget<T>(validate: () => T): T;
 }
 
 /**
- * Ajv's `code.regExp`: `pattern`, `patternProperties` and `propertyNames` patterns are the
- * caller's, run on the model's output: matched by the guardrails' linear-time engine (the
- * RE2-compatible subset it names), so a pattern such as `^(a+)+$` cannot stall the event loop of
- * every tenant (P23), within {@link MAX_PATTERN_INSTRUCTIONS} and the budget of
- * {@link withPatternBudget}. One outside the subset (lookaround, backreferences, `\p{…}`) or over
- * the size is a schema that cannot be compiled ({@link schemaPatternProblem} names where first).
+ * Creates the pattern matching of one schema compiler (its Ajv instances take its `regExp`). The
+ * budget is the validation running's: validation is synchronous, so one runs at a time.
  */
-export const linearRegExp = Object.assign(
-  (pattern: string) => {
-    let program: RegexProgram;
-    try {
-      program = compilePattern(pattern);
-    } catch (err) {
-      throw err instanceof RegexError ? new RegexError(`pattern "${pattern}": ${err.message}`) : err;
-    }
-    return {
-      test: (text: string) => {
-        try {
-          return pikeSearch(program, text, 0, budget) !== undefined;
-        } catch (err) {
-          // Thrown through Ajv's validator: "does not match" would pass a `not` or skip a
-          // `patternProperties` subschema, so the whole value is refused instead.
-          if (err instanceof MatchBudgetError) throw new PatternCostError(pattern, text.length);
-          throw err;
-        }
-      },
-      toString: () => `/${pattern}/`,
-    };
-  },
-  { code: "linearRegExp" },
-);
+export function createSchemaPatterns(): SchemaPatterns {
+  let budget: MatchBudget = { steps: PATTERN_STEPS_PER_VALIDATION };
+  const regExp = Object.assign(
+    (pattern: string) => {
+      let program: RegexProgram;
+      try {
+        program = compilePattern(pattern);
+      } catch (err) {
+        throw err instanceof RegexError ? new RegexError(`pattern "${pattern}": ${err.message}`, err.kind) : err;
+      }
+      return {
+        test: (text: string) => {
+          try {
+            return pikeSearch(program, text, 0, budget) !== undefined;
+          } catch (err) {
+            // Thrown through Ajv's validator: "does not match" would pass a `not` or skip a
+            // `patternProperties` subschema, so the whole value is refused instead.
+            if (err instanceof MatchBudgetError) throw new PatternCostError(pattern, text.length);
+            throw err;
+          }
+        },
+        toString: () => `/${pattern}/`,
+      };
+    },
+    { code: "linearRegExp" },
+  );
+  return {
+    regExp,
+    withBudget(validate) {
+      budget = { steps: PATTERN_STEPS_PER_VALIDATION };
+      return validate();
+    },
+  };
+}
 
 /** Keywords whose value is a schema, an array of schemas, or an object of schemas (draft 2020-12 and the older ones Ajv reads). */
 const ONE = ["additionalProperties", "additionalItems", "contains", "not", "if", "then", "else", "propertyNames", "unevaluatedItems", "unevaluatedProperties", "items"];
 const LIST = ["allOf", "anyOf", "oneOf", "prefixItems", "items"];
 const MAP = ["properties", "patternProperties", "$defs", "definitions", "dependentSchemas", "dependencies"];
 
-const pointer = (key: string) => `/${key.replaceAll("~", "~0").replaceAll("/", "~1")}`;
 const isObject = (v: JsonValue | undefined): v is JsonObject => v !== null && typeof v === "object" && !Array.isArray(v);
 
 /**

@@ -1,6 +1,12 @@
-import type { RegexProgram } from "./regex-program.js";
+import { isWordCode, type AssertKind, type RegexProgram } from "./regex-program.js";
 
-const isWord = (c: number) => (c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95;
+/** Whether the zero-width assertion `kind` holds at position `at` of `text` (`^ $` of the text, `\b \B`). */
+function assertHolds(kind: AssertKind, text: string, at: number): boolean {
+  if (kind === "bol") return at === 0;
+  if (kind === "eol") return at === text.length;
+  const boundary = (at > 0 && isWordCode(text.charCodeAt(at - 1))) !== (at < text.length && isWordCode(text.charCodeAt(at)));
+  return kind === "word" ? boundary : !boundary;
+}
 
 /** Steps of the VM the searches given it may still take together (see {@link pikeSearch}). */
 export interface MatchBudget {
@@ -92,14 +98,9 @@ export function pikeSearch(program: RegexProgram, text: string, from = 0, budget
           stack[top++] = ins.y;
           stack[top++] = ins.x;
           break;
-        case "assert": {
-          const before = at > 0 ? text.charCodeAt(at - 1) : -1;
-          const after = at < text.length ? text.charCodeAt(at) : -1;
-          const boundary = (before !== -1 && isWord(before)) !== (after !== -1 && isWord(after));
-          const ok = ins.kind === "bol" ? at === 0 : ins.kind === "eol" ? at === text.length : ins.kind === "word" ? boundary : !boundary;
-          if (ok) stack[top++] = p + 1;
+        case "assert":
+          if (assertHolds(ins.kind, text, at)) stack[top++] = p + 1;
           break;
-        }
         default:
           nextPc[nextLen] = p;
           nextStart[nextLen++] = start;
@@ -146,6 +147,46 @@ export function pikeSearch(program: RegexProgram, text: string, from = 0, budget
   return match;
 }
 
+/**
+ * {@link pikeSearchAll}'s work arrays for a program of up to `size` instructions. Allocating them
+ * took as long as a short text's whole search, so a caller that searches with one program many
+ * times (a guardrail rule, once per window of a stream) makes them once and passes them to each.
+ * Two searches must not use the same arrays at once; none can by itself: a search is synchronous
+ * and calls nothing that could start another (class tests are the compiler's pure functions).
+ */
+export interface SearchAllWork {
+  readonly size: number;
+  /** Thread lists: state and start per slot, at most one thread per instruction. */
+  curPc: Int32Array;
+  curStart: Int32Array;
+  nextPc: Int32Array;
+  nextStart: Int32Array;
+  /**
+   * The states of a search's new start, before they join a list (the last search's, each step; the
+   * next search's, in the middle of the step that gave its predecessor a match).
+   */
+  herePc: Int32Array;
+  stack: Int32Array;
+  seen: Int32Array;
+  seenHere: Int32Array;
+}
+
+/** New work arrays for {@link pikeSearchAll} with `program`. */
+export function searchAllWork(program: RegexProgram): SearchAllWork {
+  const size = program.instructions.length;
+  return {
+    size,
+    curPc: new Int32Array(size),
+    curStart: new Int32Array(size),
+    nextPc: new Int32Array(size),
+    nextStart: new Int32Array(size),
+    herePc: new Int32Array(size),
+    stack: new Int32Array(2 * size + 2),
+    seen: new Int32Array(size),
+    seenHere: new Int32Array(size),
+  };
+}
+
 /** One search in {@link pikeSearchAll}: the leftmost-first match at or after `from`. */
 interface Tier {
   from: number;
@@ -175,30 +216,37 @@ interface Tier {
  * state has the same future: it dies (and would have), or it reaches a match, which extends that
  * tier's match and restarts every tier below it from the new end. Tiers live in a list: at most
  * one per thread, plus `max` finished ones waiting for those above them.
+ *
+ * `options.from`: where the first search starts (default 0); from the start of the first match,
+ * it finds what searching from 0 does, without the work before it. `options.work`: made for
+ * `program` by {@link searchAllWork} (by default, for this search alone).
  */
-export function pikeSearchAll(program: RegexProgram, text: string, max: number): Array<{ start: number; end: number }> {
+export function pikeSearchAll(
+  program: RegexProgram,
+  text: string,
+  max: number,
+  options: { from?: number; work?: SearchAllWork } = {},
+): Array<{ start: number; end: number }> {
   const code = program.instructions;
   const n = code.length;
-  let curPc = new Int32Array(n);
-  let curStart = new Int32Array(n);
+  const from = options.from ?? 0;
+  const work = options.work ?? searchAllWork(program);
+  if (work.size < n) throw new RangeError(`work arrays for ${work.size} instructions, not ${n}`);
+  let { curPc, curStart, nextPc, nextStart } = work;
+  // Made per search, unlike the numbers: they hold its tiers, which must not outlive it.
   let curTier: Tier[] = new Array<Tier>(n);
-  let curLen = 0;
-  let nextPc = new Int32Array(n);
-  let nextStart = new Int32Array(n);
   let nextTier: Tier[] = new Array<Tier>(n);
+  const { herePc, stack, seen, seenHere } = work;
+  seen.fill(-1, 0, n);
+  seenHere.fill(-1, 0, n);
+  let curLen = 0;
   let nextLen = 0;
-  // The states of a search's new start, before they join a list (the last search's, each step; the
-  // next search's, in the middle of the step that gave its predecessor a match).
-  const herePc = new Int32Array(n);
   let hereLen = 0;
-  const stack = new Int32Array(2 * n + 2);
-  const seen = new Int32Array(n).fill(-1);
-  const seenHere = new Int32Array(n).fill(-1);
   let generation = 0;
   const out: Array<{ start: number; end: number }> = [];
 
   const tier = (from: number): Tier => ({ from, start: -1, end: -1, done: false, gone: false, step: -1, prev: undefined, next: undefined });
-  let head = tier(0);
+  let head = tier(from);
   let last = head;
   /** Tiers in the list with a non-empty match: with `out`, what may still be reported. */
   let pending = 0;
@@ -255,14 +303,9 @@ export function pikeSearchAll(program: RegexProgram, text: string, max: number):
           stack[top++] = ins.y;
           stack[top++] = ins.x;
           break;
-        case "assert": {
-          const before = at > 0 ? text.charCodeAt(at - 1) : -1;
-          const after = at < text.length ? text.charCodeAt(at) : -1;
-          const boundary = (before !== -1 && isWord(before)) !== (after !== -1 && isWord(after));
-          const ok = ins.kind === "bol" ? at === 0 : ins.kind === "eol" ? at === text.length : ins.kind === "word" ? boundary : !boundary;
-          if (ok) stack[top++] = p + 1;
+        case "assert":
+          if (assertHolds(ins.kind, text, at)) stack[top++] = p + 1;
           break;
-        }
         default:
           if (here) herePc[hereLen++] = p;
           else {
@@ -279,7 +322,7 @@ export function pikeSearchAll(program: RegexProgram, text: string, max: number):
     }
   };
 
-  for (let at = 0; at <= text.length && out.length < max; at++) {
+  for (let at = from; at <= text.length && out.length < max; at++) {
     if (last.end === -1 && at >= last.from && out.length + pending < max) {
       // A new thread of the last search starting here has the lowest priority: after the running ones.
       generation++;
