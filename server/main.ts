@@ -180,6 +180,7 @@ async function main(): Promise<void> {
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
       overload: config.overload,
       consumption: { maxOutputTokens: config.budgets.maxOutputTokens },
+      idempotency: { leaseMs: config.idempotency.leaseMs },
       budgetHolds: {
         lease: { ttlMs: config.budgets.holdLeaseTtlMs, refreshMs: config.budgets.holdLeaseRefreshMs },
         sweep: { intervalMs: config.budgets.holdSweepIntervalMs },

@@ -106,7 +106,7 @@ import { addServerGauges } from "./observability/server-gauges.js";
 import { traceState } from "./observability/traced-state.js";
 import { disabledTracing, type Tracing } from "./observability/tracing.js";
 import { pingDatabase } from "./store/ping.js";
-import { createVerbIdempotencyInterceptor, withIdempotentReplay } from "./interceptors/verb-idempotency.js";
+import { createVerbIdempotencyInterceptor, withIdempotentReplay, type VerbIdempotencyOptions } from "./interceptors/verb-idempotency.js";
 import { createVerbIdempotencyStore } from "./store/verb-idempotency-store.js";
 
 /** What the server is built from. `main.ts` builds these; tests build their own. */
@@ -161,6 +161,8 @@ export interface ServerOptions {
   overload?: OverloadStageOptions;
   /** The largest max output tokens a call may ask for (P23); larger asks are clamped. */
   consumption?: OutputCapStageOptions;
+  /** Idempotency keys of the verbs: the claim lease a running call renews (`idempotency.leaseMs`; default 30 s). */
+  idempotency?: Pick<VerbIdempotencyOptions, "leaseMs">;
   /** Budget-hold recovery timing: this replica's lease TTL and refresh, and the sweep interval (`budgets.hold*`). */
   budgetHolds?: { lease?: Pick<ReplicaLeaseOptions, "ttlMs" | "refreshMs">; sweep?: Pick<HoldSweeperOptions, "intervalMs"> };
 }
@@ -226,7 +228,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // 5. Idempotency keys of the verbs (RequestOptions.idempotency_key), per org: a repeat gets
     //    the stored first result with no second provider call. Innermost, so only authenticated,
     //    valid requests claim a key.
-    createVerbIdempotencyInterceptor({ store: createVerbIdempotencyStore(deps.db), logger: deps.logger }, { services: [CapabilityService] }),
+    createVerbIdempotencyInterceptor({ store: createVerbIdempotencyStore(deps.db), logger: deps.logger }, { services: [CapabilityService], ...opts.idempotency }),
   ];
   // The model pipeline, outermost stage first, composed once for every verb and front door.
   // Stages land with their issues: rate limit → guardrails in → cache → guardrails out → budget

@@ -158,6 +158,16 @@ describe("loadConfig", () => {
   });
 });
 
+describe("idempotency keys' claim lease", () => {
+  it("defaults to 30 s and reads idempotency.leaseMs from the environment, within bounds", () => {
+    expect(defaultConfig().idempotency).toEqual({ leaseMs: 30_000 });
+    expect(loadConfig({ env: { SWITCHBOARD_IDEMPOTENCY_LEASE_MS: "5000" } }).idempotency).toEqual({ leaseMs: 5_000 });
+    expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_IDEMPOTENCY_LEASE_MS: "100" } }))).toEqual([
+      'idempotency.leaseMs: must be an integer from 1000 to 3600000, got "100" (from SWITCHBOARD_IDEMPOTENCY_LEASE_MS)',
+    ]);
+  });
+});
+
 describe("overload knobs", () => {
   it("reads the in-flight caps and retry delay from the environment, 0 meaning no cap", () => {
     expect(defaultConfig().overload).toEqual({ maxInFlight: 1024, maxInFlightPerKey: 256, retryAfterMs: 1000 });

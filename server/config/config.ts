@@ -154,6 +154,15 @@ export interface Config {
     /** Longest request or response body stored, in bytes of JSON; longer ones are cut. */
     maxBodyBytes: number;
   };
+  /** Idempotency keys of the verbs (`RequestOptions.idempotency_key`). */
+  idempotency: {
+    /**
+     * How long a running call's claim of its key lasts unless renewed (it is, every third of it):
+     * a key whose replica died is free again within this. Shorter frees it sooner, at one more
+     * UPDATE per running call per renewal.
+     */
+    leaseMs: number;
+  };
   /** Overload shedding (P23): model calls in flight, per replica; 0 turns a cap off. */
   overload: {
     /** Model calls this replica runs at once; more are refused at once with `resource_exhausted`. */
@@ -184,6 +193,7 @@ export function defaultConfig(): Config {
     budgets: { defaultMaxOutputTokens: 4096, unpricedModels: "refuse", pollMs: 1_000, maxOutputTokens: 65_536, ...HOLD_LEASE_DEFAULTS },
     telemetry: { serviceName: "switchboard" },
     requestLog: { mode: "off", routes: {}, retentionDays: 7, maxBodyBytes: 64 * 1024 },
+    idempotency: { leaseMs: 30_000 },
     overload: { maxInFlight: 1024, maxInFlightPerKey: 256, retryAfterMs: 1_000 },
     routes: {},
   };
@@ -240,6 +250,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "OTEL_SERVICE_NAME", path: "telemetry.serviceName", description: "service.name of exported spans" },
   { env: "SWITCHBOARD_REQUEST_LOG_MODE", path: "requestLog.mode", description: "request log: off, metadata, redacted or full" },
   { env: "SWITCHBOARD_REQUEST_LOG_RETENTION_DAYS", path: "requestLog.retentionDays", description: "days of request log kept (older daily partitions are dropped)" },
+  { env: "SWITCHBOARD_IDEMPOTENCY_LEASE_MS", path: "idempotency.leaseMs", description: "how long a running call's claim of its idempotency key lasts unless renewed (a dead replica's key is free within it)" },
   // Overload shedding: in-flight caps that refuse at once rather than queue.
   { env: "SWITCHBOARD_MAX_IN_FLIGHT", path: "overload.maxInFlight", description: "model calls in flight per replica before calls are shed (0: no cap)" },
   { env: "SWITCHBOARD_MAX_IN_FLIGHT_PER_KEY", path: "overload.maxInFlightPerKey", description: "model calls in flight per key per replica (0: no cap)" },
@@ -503,6 +514,7 @@ const PARSERS: Record<string, Parser> = {
   "requestLog.routes": modesByRoute,
   "requestLog.retentionDays": integer(1, 3650),
   "requestLog.maxBodyBytes": integer(256, 16 * 1024 * 1024),
+  "idempotency.leaseMs": integer(1_000, 3_600_000),
   "overload.maxInFlight": integer(0, 1_000_000),
   "budgets.maxOutputTokens": integer(0, 1_000_000),
   "budgets.holdLeaseTtlMs": integer(500, 3_600_000),

@@ -1,11 +1,13 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient, createRouterTransport, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { SwitchboardError } from "../../clients/ts/src/errors.js";
+import { CapabilityService, ChatRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { createLogCapture, type LogCapture } from "../../test/support/log-capture.js";
 import { useMigratedDatabase } from "../../test/support/migrated-database.js";
 import { createVerbIdempotencyStore, type VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
 import { kPrincipal } from "./context-keys.js";
-import { createVerbIdempotencyInterceptor, REPLAYED_HEADER, withIdempotentReplay } from "./verb-idempotency.js";
+import { createVerbIdempotencyInterceptor, REPLAYED_HEADER, requestFingerprint, withIdempotentReplay } from "./verb-idempotency.js";
 import { testPrincipal } from "../../test/support/principal.js";
 
 
@@ -20,7 +22,13 @@ const authenticated: Interceptor = (next) => (req) => {
 /** A Chat answer carrying a name, to tell the runs apart. */
 type Named = { message: { name: string } };
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** Resolves once `check` holds (polled every 5 ms). */
+const until = async (check: () => boolean) => {
+  while (!check()) await sleep(5);
+};
 const codeOf = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => Code[ConnectError.from(e).code]);
+/** The refusal a call ends with, as the TS client reads it (its RetryInfo decoded from the wire); undefined if it succeeded. */
+const refusalOf = (p: Promise<unknown>) => p.then(() => undefined, (e: unknown) => SwitchboardError.fromError(e));
 
 /** A client of one replica: the verbs given, behind the idempotency interceptor over `store`. */
 function replica(impl: Partial<ServiceImpl<typeof CapabilityService>>, store: VerbIdempotencyStore, log: LogCapture, leaseMs: number) {
@@ -66,8 +74,12 @@ describe("verb idempotency interceptor", () => {
     const first = client.chat(request);
     await expect.poll(() => runs).toBe(1);
     await sleep(4 * leaseMs); // a healthy call, four leases long
-    // A repeat is refused while the first runs: the provider is not called twice.
-    expect(await codeOf(client.chat(request))).toBe("Aborted");
+    // A repeat is refused while the first runs: the provider is not called twice. It is told to
+    // come back within the lease the running call keeps renewing (at most a third of it).
+    const refused = await refusalOf(client.chat(request));
+    expect(refused?.code).toBe(Code.Aborted);
+    expect(refused?.retryDelayMs).toBeGreaterThan(0);
+    expect(refused?.retryDelayMs).toBeLessThanOrEqual(Math.ceil(leaseMs / 3));
     expect(runs).toBe(1);
     finish("first");
     expect((await first).message?.name).toBe("first");
@@ -79,6 +91,41 @@ describe("verb idempotency interceptor", () => {
     await sleep(3 * leaseMs);
     expect(renewals()).toBe(atEnd);
     expect(log.text()).not.toContain("outlived its lease");
+  });
+
+  it("frees the key of a call whose replica died within about one lease, each refusal saying when to retry", async () => {
+    const log = createLogCapture();
+    const store = createVerbIdempotencyStore(database().db);
+    let runs = 0;
+    const client = replica({ chat: () => (runs++, Promise.resolve({ message: { name: "retried" } })) }, store, log, leaseMs);
+    const request = { options: { idempotencyKey: "dead-1" }, messages: [{ name: "hi" }] };
+    // The dead replica's claim of this very request: taken, then never renewed, completed or released.
+    const id = { orgId: principal.orgId, key: "dead-1", method: "Chat", fingerprint: requestFingerprint(principal.keyId, ChatRequestSchema, create(ChatRequestSchema, request)) };
+    const claimedFrom = performance.now();
+    expect((await store.claim(id, { leaseMs, retentionMs: 86_400_000 })).kind).toBe("claimed");
+    const claimedBy = performance.now();
+
+    // The caller retries when each refusal says; none tells it to wait past the dead claim's lease.
+    let attempts = 0;
+    for (;;) {
+      attempts++;
+      const sentAt = performance.now();
+      const refused = await refusalOf(client.chat(request));
+      if (refused === undefined) break;
+      expect(refused.code).toBe(Code.Aborted);
+      expect(refused.retryDelayMs).toBeGreaterThan(0);
+      // What the lease can have left when this call was sent (+1: the store rounds up).
+      expect(refused.retryDelayMs).toBeLessThanOrEqual(leaseMs - (sentAt - claimedBy) + 1);
+      expect(attempts).toBeLessThan(10);
+      await sleep(refused.retryDelayMs!);
+    }
+    const through = performance.now() - claimedFrom;
+    expect(through).toBeGreaterThanOrEqual(leaseMs - 5);
+    expect(through).toBeLessThan(2 * leaseMs);
+    expect(attempts).toBeGreaterThan(1);
+    expect(runs).toBe(1);
+    expect((await client.chat(request)).message?.name).toBe("retried");
+    expect(runs).toBe(1);
   });
 
   it("keeps a long ChatStream's key until the stream ends, and stops renewing when the caller goes away", async () => {
@@ -127,6 +174,63 @@ describe("verb idempotency interceptor", () => {
     const atCancel = renewals();
     await sleep(3 * leaseMs);
     expect(renewals()).toBe(atCancel);
+  });
+
+  it("lets a call that lost its lease renew nothing once it reaches the store again: the taker keeps the key", async () => {
+    const log = createLogCapture();
+    // Each Chat answers with the name it is given, once the test lets it finish.
+    const pending: Array<(name: string) => void> = [];
+    const chat = { chat: () => new Promise<Named>((resolve) => pending.push((name) => resolve({ message: { name } }))) };
+    const store = createVerbIdempotencyStore(database().db);
+    // Replica A loses the database after its claim (its renewals fail) and gets it back once B
+    // has taken the key over; what its renewals find from then on is recorded.
+    let cutOff = true;
+    const renewedByA: boolean[] = [];
+    const a = replica(
+      chat,
+      {
+        ...store,
+        renew: async (held, opts) => {
+          if (cutOff) throw new Error("connection terminated");
+          const renewed = await store.renew(held, opts);
+          renewedByA.push(renewed);
+          return renewed;
+        },
+      },
+      log,
+      150,
+    );
+    const b = replica(chat, store, log, leaseMs);
+    const request = { options: { idempotencyKey: "regained-1" }, messages: [{ name: "hi" }] };
+
+    const first = a.chat(request);
+    await until(() => pending.length === 1);
+    // B's caller retries when told until A's lease has run out and B's call runs.
+    let second = b.chat(request);
+    for (let attempt = 1; pending.length < 2; attempt++) {
+      expect(attempt).toBeLessThan(20);
+      const refused = await Promise.race([refusalOf(second), until(() => pending.length === 2).then(() => undefined)]);
+      if (refused === undefined) break;
+      expect(refused.code).toBe(Code.Aborted);
+      await sleep(refused.retryDelayMs!);
+      second = b.chat(request);
+    }
+
+    // A reaches the store again: its next renewal finds the claim gone and stops the heartbeat.
+    cutOff = false;
+    await until(() => renewedByA.length > 0);
+    await sleep(150);
+    expect(renewedByA).toEqual([false]);
+    // B still holds the key, and keeps it past A's lease: a repeat is refused, with a retry delay.
+    const refused = await refusalOf(b.chat(request));
+    expect(refused?.code).toBe(Code.Aborted);
+    expect(refused?.retryDelayMs).toBeLessThanOrEqual(Math.ceil(leaseMs / 3));
+    pending[1]!("second");
+    expect((await second).message?.name).toBe("second");
+    pending[0]!("first");
+    expect((await first).message?.name).toBe("first");
+    expect((await b.chat(request)).message?.name).toBe("second");
+    expect(pending).toHaveLength(2);
   });
 
   it("keeps the answer of the call that took over an expired lease when the first call ends late", async () => {

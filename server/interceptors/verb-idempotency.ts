@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import { clone, fromBinary, toBinary, toJson, type DescMessage, type DescService, type MessageShape } from "@bufbuild/protobuf";
 import { Code, ConnectError, createContextKey, type HandlerContext, type Interceptor, type ServiceImpl } from "@connectrpc/connect";
 import type { Logger } from "../observability/logger.js";
+import { withRetryInfo } from "../errors/retry-info.js";
 import type { VerbIdempotencyStore } from "../store/verb-idempotency-store.js";
 import { kPrincipal } from "./context-keys.js";
 import { startLeaseHeartbeat } from "./lease-heartbeat.js";
@@ -19,9 +20,9 @@ export interface VerbIdempotencyOptions {
   /** How long a stored result is returned for a repeat (default 24 h). */
   retentionMs?: number;
   /**
-   * How long a claim lasts unless renewed (default 10 min). A running call renews it every third
-   * of that, however long it runs, so only a call whose replica died (or lost the database for a
-   * whole lease) loses its key to a repeat.
+   * How long a claim lasts unless renewed (default 30 s; `idempotency.leaseMs`). A running call
+   * renews it every third of that, however long it runs, so only a call whose replica died (or
+   * lost the database for a whole lease) loses its key to a repeat — within one lease.
    */
   leaseMs?: number;
 }
@@ -30,6 +31,22 @@ export interface VerbIdempotencyOptions {
 export const REPLAYED_HEADER = "idempotent-replayed";
 
 const DAY = 86_400_000;
+/** The default claim lease: a dead replica's key is free within it, at one renewal per 10 s per running call. */
+const DEFAULT_LEASE_MS = 30_000;
+
+/**
+ * The refusal of a repeat while a call with its key runs. Its retry delay is the claim's remaining
+ * lease, but at most a renewal period (a third of this replica's lease): a claim whose replica died
+ * is free when its lease ends, so the last delay lands there; a live call may end any time, so its
+ * caller looks again each period rather than only once per lease.
+ */
+function inFlight(leaseLeftMs: number, leaseMs: number): ConnectError {
+  const retryAfterMs = Math.min(leaseLeftMs, Math.ceil(leaseMs / 3));
+  return withRetryInfo(
+    new ConnectError(`idempotency_key: a request with this key is still in progress; retry after it has finished (check again in ${retryAfterMs} ms)`, Code.Aborted),
+    retryAfterMs,
+  );
+}
 
 /**
  * Idempotency keys for the verbs (`RequestOptions.idempotency_key`), after Stripe and the IETF
@@ -40,7 +57,8 @@ const DAY = 86_400_000;
  *   called again (header `idempotent-replayed: true`);
  * - the same key with a different request (or method), or from another virtual key of the org,
  *   is `FailedPrecondition` (the draft's 422): a replay runs none of the verb's checks;
- * - a repeat while the first call still runs is `Aborted` (the draft's 409): retry later.
+ * - a repeat while the first call still runs is `Aborted` (the draft's 409), with a RetryInfo
+ *   delay of at most the claim's remaining lease (see `inFlight`).
  *
  * Only successes are stored: a call that fails gives its key back, so the caller can retry the
  * same key after a failure (a failure may still have been billed for its attempts; see Usage).
@@ -55,7 +73,7 @@ const DAY = 86_400_000;
 export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts: VerbIdempotencyOptions): Interceptor {
   const services = new Set(opts.services.map((s) => s.typeName));
   const retentionMs = opts.retentionMs ?? DAY;
-  const leaseMs = opts.leaseMs ?? 600_000;
+  const leaseMs = opts.leaseMs ?? DEFAULT_LEASE_MS;
   let lastPurge = 0;
 
   const purge = (): void => {
@@ -72,7 +90,7 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
     const forward = req.stream ? { ...req, message: once(message) } : req;
     const key = (message as { options?: { idempotencyKey?: string } }).options?.idempotencyKey ?? "";
     if (principal === undefined || key === "") return next(forward);
-    const id = { orgId: principal.orgId, key, method: req.method.name, fingerprint: fingerprint(principal.keyId, req.method.input, message) };
+    const id = { orgId: principal.orgId, key, method: req.method.name, fingerprint: requestFingerprint(principal.keyId, req.method.input, message) };
     let claim;
     try {
       claim = await deps.store.claim(id, { leaseMs, retentionMs });
@@ -85,7 +103,7 @@ export function createVerbIdempotencyInterceptor(deps: VerbIdempotencyDeps, opts
       case "mismatch":
         throw new ConnectError("idempotency_key: already used for a different request; use a new key", Code.FailedPrecondition);
       case "in_flight":
-        throw new ConnectError("idempotency_key: a request with this key is still in progress; retry after it has finished", Code.Aborted);
+        throw inFlight(claim.leaseLeftMs, leaseMs);
       case "done": {
         // Answered by the handler (see `withIdempotentReplay`), so the protocol's own response
         // headers are kept; the verb itself does not run.
@@ -201,14 +219,15 @@ export function withIdempotentReplay<S extends DescService>(service: S, impl: Se
   return wrapped as ServiceImpl<S>;
 }
 
-/** Hash of the request without its idempotency key, independent of map and field order. */
 /**
  * What makes a repeat the same request: the calling key and the request without its idempotency
- * key. The key is in it because a stored answer is replayed without running the verb — so
- * without the key's own checks (the routes it may use): another key of the org sending the same
- * request under the same idempotency key gets `failed_precondition`, never the first key's answer.
+ * key, hashed independently of map and field order. The key is in it because a stored answer is
+ * replayed without running the verb — so without the key's own checks (the routes it may use):
+ * another key of the org sending the same request under the same idempotency key gets
+ * `failed_precondition`, never the first key's answer. Exported for tests that claim a call's key
+ * through the store (a replica that died holding it).
  */
-function fingerprint(keyId: string, schema: DescMessage, message: MessageShape<DescMessage>): string {
+export function requestFingerprint(keyId: string, schema: DescMessage, message: MessageShape<DescMessage>): string {
   const copy = clone(schema, message) as MessageShape<DescMessage> & { options?: { idempotencyKey: string } };
   if (copy.options !== undefined) copy.options.idempotencyKey = "";
   return createHash("sha256").update(keyId).update("\n").update(canonical(toJson(schema, copy))).digest("hex");

@@ -27,6 +27,31 @@ describe("verb idempotency store", () => {
     expect(outcomes.filter((o) => o.kind === "in_flight")).toHaveLength(9);
   });
 
+  it("says how long a running claim's lease has left, as renewed", async () => {
+    const a = held(await store.claim(key("left"), opts));
+    const outcome = await store.claim(key("left"), opts);
+    expect(outcome.kind).toBe("in_flight");
+    const left = outcome.kind === "in_flight" ? outcome.leaseLeftMs : NaN;
+    expect(left).toBeGreaterThan(50_000);
+    expect(left).toBeLessThanOrEqual(60_000);
+    // Renewed for a shorter lease: that is what is left now.
+    expect(await store.renew(a, { leaseMs: 2_000 })).toBe(true);
+    const renewed = await store.claim(key("left"), opts);
+    expect(renewed.kind === "in_flight" ? renewed.leaseLeftMs : NaN).toBeLessThanOrEqual(2_000);
+  });
+
+  it("frees a claim nobody renews (its replica died) once the lease it reported has passed", async () => {
+    const dead = held(await store.claim(key("dead"), { ...opts, leaseMs: 300 }));
+    const refused = await store.claim(key("dead"), opts);
+    if (refused.kind !== "in_flight") throw new Error(`expected in_flight, got ${refused.kind}`);
+    expect(refused.leaseLeftMs).toBeGreaterThan(0);
+    expect(refused.leaseLeftMs).toBeLessThanOrEqual(300);
+    // Waiting what it said is enough: the key is taken over at the first try.
+    await new Promise((resolve) => setTimeout(resolve, refused.leaseLeftMs));
+    const taker = held(await store.claim(key("dead"), opts));
+    expect(taker.owner).not.toBe(dead.owner);
+  });
+
   it("returns the stored response, refuses another request, and forgets a released claim", async () => {
     expect(await store.complete(held(await store.claim(key("k1"), opts)), new Uint8Array([1, 2, 3]))).toBe(true);
     expect(await store.claim(key("k1"), opts)).toEqual({ kind: "done", response: new Uint8Array([1, 2, 3]) });
@@ -40,7 +65,7 @@ describe("verb idempotency store", () => {
     expect((await store.claim(key("lapsed"), { ...opts, leaseMs: 1 })).kind).toBe("claimed");
     await lapse();
     const taker = held(await store.claim(key("lapsed"), opts));
-    expect(await store.claim(key("lapsed"), opts)).toEqual({ kind: "in_flight" });
+    expect(await store.claim(key("lapsed"), opts)).toMatchObject({ kind: "in_flight" });
     await store.complete(taker, new Uint8Array([9]));
     await lapse();
     expect((await store.claim(key("lapsed", "new request"), { ...opts, retentionMs: 10 })).kind).toBe("claimed");
@@ -55,7 +80,7 @@ describe("verb idempotency store", () => {
     expect(b.owner).not.toBe(a.owner);
     expect(await store.complete(a, new Uint8Array([1]))).toBe(false);
     // B still holds the key: a repeat is refused, not answered with A's result.
-    expect(await store.claim(key("late"), opts)).toEqual({ kind: "in_flight" });
+    expect(await store.claim(key("late"), opts)).toMatchObject({ kind: "in_flight" });
     expect(await store.complete(b, new Uint8Array([2]))).toBe(true);
     expect(await store.complete(a, new Uint8Array([1]))).toBe(false);
     expect(await store.claim(key("late"), opts)).toEqual({ kind: "done", response: new Uint8Array([2]) });
@@ -65,7 +90,7 @@ describe("verb idempotency store", () => {
     await lapse();
     const running = held(await store.claim(key("late-fail"), opts));
     expect(await store.release(failing)).toBe(false);
-    expect(await store.claim(key("late-fail"), opts)).toEqual({ kind: "in_flight" });
+    expect(await store.claim(key("late-fail"), opts)).toMatchObject({ kind: "in_flight" });
     expect(await store.release(running)).toBe(true);
     expect((await store.claim(key("late-fail"), opts)).kind).toBe("claimed");
   });
@@ -75,7 +100,7 @@ describe("verb idempotency store", () => {
     const a = held(await store.claim(key("renewed"), { ...opts, leaseMs: 1 }));
     expect(await store.renew(a, opts)).toBe(true);
     await lapse();
-    expect(await store.claim(key("renewed"), opts)).toEqual({ kind: "in_flight" });
+    expect(await store.claim(key("renewed"), opts)).toMatchObject({ kind: "in_flight" });
     // Another token renews nothing.
     expect(await store.renew({ ...a, owner: "someone-else" }, opts)).toBe(false);
     expect(await store.complete(a, new Uint8Array([1]))).toBe(true);

@@ -30,8 +30,11 @@ export type ClaimOutcome =
   | { kind: "claimed"; held: HeldClaim }
   /** The key was used for a different request (or method) within the retention. */
   | { kind: "mismatch" }
-  /** Another call with the key is running (its lease has not expired). */
-  | { kind: "in_flight" }
+  /**
+   * Another call with the key is running (its lease has not expired). `leaseLeftMs`: how long
+   * its lease still lasts (rounded up, > 0), the longest the key can stay taken unless renewed.
+   */
+  | { kind: "in_flight"; leaseLeftMs: number }
   /** The first call finished: its stored response. */
   | { kind: "done"; response: Uint8Array };
 
@@ -94,14 +97,22 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
       if (inserted !== undefined) return { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
       const row = await db
         .selectFrom("verb_idempotency")
-        .select(["method", "fingerprint", "state", "response", sql<boolean>`lease_expires_at <= now()`.as("lapsed")])
+        .select([
+          "method",
+          "fingerprint",
+          "state",
+          "response",
+          sql<boolean>`lease_expires_at <= now()`.as("lapsed"),
+          // Whole milliseconds, rounded up, so a caller who waits this long finds the lease over.
+          sql<number>`ceil(extract(epoch from lease_expires_at - now()) * 1000)::integer`.as("lease_left_ms"),
+        ])
         .where("org_id", "=", k.orgId)
         .where("idempotency_key", "=", k.key)
         .executeTakeFirst();
       if (row === undefined) return this.claim(k, opts); // released between the insert and the read
       if (row.method !== k.method || row.fingerprint !== k.fingerprint) return { kind: "mismatch" };
       if (row.state === "done") return { kind: "done", response: new Uint8Array(row.response ?? new Uint8Array()) };
-      if (!row.lapsed) return { kind: "in_flight" };
+      if (!row.lapsed) return { kind: "in_flight", leaseLeftMs: Math.max(1, row.lease_left_ms) };
       const taken = await db
         .updateTable("verb_idempotency")
         .set({ lease_expires_at: interval(opts.leaseMs), owner })
@@ -111,7 +122,8 @@ export function createVerbIdempotencyStore(db: Kysely<Database>): VerbIdempotenc
         .where(sql<boolean>`lease_expires_at <= now()`)
         .returning("org_id")
         .executeTakeFirst();
-      return taken === undefined ? { kind: "in_flight" } : { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
+      // Not taken: another call took it over, finished or gave it back in between; read it again.
+      return taken === undefined ? this.claim(k, opts) : { kind: "claimed", held: { orgId: k.orgId, key: k.key, owner } };
     },
     // All three match the claim's token in the statement itself (`stillHeld`).
     async complete(held, response) {

@@ -5,6 +5,7 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SwitchboardError } from "../../clients/ts/src/errors.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
@@ -17,11 +18,13 @@ let gw: TestGateway;
 let app: MoneyClients;
 let other: MoneyClients;
 let database: TestDatabase;
+/** A short claim lease (`idempotency.leaseMs`), so a call outlives several. */
+const LEASE_MS = 300;
 
 beforeAll(async () => {
   fake = await startOpenAIFake();
   database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url, baseUrls: { openai: `${fake.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]), prices: TEST_PRICES });
+  gw = await startTestGateway({ databaseUrl: database.url, idempotency: { leaseMs: LEASE_MS }, baseUrls: { openai: `${fake.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]), prices: TEST_PRICES });
   const admin = moneyClients(gw.url, gw.adminKey);
   await admin.routes.createRoute({
     routeId: "paid",
@@ -70,13 +73,19 @@ describe("idempotency keys", () => {
     expect(fake.requests()).toHaveLength(1);
   });
 
-  it("answers Aborted to a duplicate while the first call is in flight", async () => {
+  it("answers Aborted, with a retry delay within the lease, to a duplicate while the first call is in flight, however long it runs", async () => {
     fake.reset();
-    fake.script({ reply: { text: "slow" }, delayMs: 400 });
+    fake.script({ reply: { text: "slow" }, delayMs: 4 * LEASE_MS });
     const slow = chat(app, "order-2");
     await expect.poll(() => fake.requests().length).toBe(1);
-    expect(await codeOf(chat(app, "order-2"))).toBe("Aborted");
-    await slow;
+    // Past the first lease: the running call has renewed its claim.
+    await new Promise((resolve) => setTimeout(resolve, 2 * LEASE_MS));
+    const refused = await chat(app, "order-2").then(() => undefined, (e: unknown) => SwitchboardError.fromError(e));
+    expect(refused?.code).toBe(Code.Aborted);
+    expect(refused?.retryDelayMs).toBeGreaterThan(0);
+    expect(refused?.retryDelayMs).toBeLessThanOrEqual(LEASE_MS);
+    const answer = await slow;
+    expect(await chat(app, "order-2")).toEqual(answer);
     expect(fake.requests()).toHaveLength(1);
   });
 
