@@ -1,6 +1,7 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { GuardrailPolicySchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { configurationFault } from "../errors/configuration-fault.js";
 import type { CallMeta } from "../pipeline/model-call.js";
 import { pollRefresh, refreshInBackground, serialRefresh } from "../runtime/snapshot-refresh.js";
 import type { GuardrailPolicyRecord, GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
@@ -64,14 +65,15 @@ interface Indexed {
 /**
  * The refusal of a call governed by a policy that does not compile: FailedPrecondition, as the
  * state only an operator can change (the caller's retry cannot), naming the policies and never
- * their rules.
+ * their rules. A configuration fault: on the OpenAI surface a 500 no SDK retries, not a 400.
  */
 export function brokenPolicyError(names: readonly string[]): ConnectError {
   const which = names.length === 1 ? `guardrail policy ${names[0]}` : `guardrail policies ${names.join(", ")}`;
-  return new ConnectError(
+  const err = new ConnectError(
     `${which} cannot be enforced: the stored policy does not compile on this gateway, so the calls it governs are refused until an operator updates, disables or deletes it`,
     Code.FailedPrecondition,
   );
+  return configurationFault(err, "guardrail_policy_broken");
 }
 
 /**

@@ -11,6 +11,7 @@ import {
   RateLimitExceededSchema,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { withRetryInfo } from "../errors/retry-info.js";
+import { brokenPolicyError } from "../guardrails/policy-resolver.js";
 import { ledgerFullError } from "../limits/ledger-full-error.js";
 import { httpStatusOf, openAIErrorOf } from "./error-mapping.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
@@ -148,6 +149,19 @@ describe("openAIErrorOf, the whole table and the edges of retry-after", () => {
     const missing = new ConnectError("no tools", Code.FailedPrecondition, undefined, [{ desc: CapabilityMissingSchema, value: create(CapabilityMissingSchema, {}) }]);
     expect(openAIErrorOf(missing, NOW)).toMatchObject({ status: 400, body: { error: { type: "invalid_request_error", code: "capability_missing" } } });
     expect(openAIErrorOf(new ConnectError("m", Code.FailedPrecondition), NOW).body.error.code).toBe("failed_precondition");
+  });
+
+  // The request is fine: the operator's configuration is not. A 400 would tell the caller to fix
+  // its request; a plain 5xx would have OpenAI's SDKs retry within seconds what only an operator
+  // can fix (update, disable or delete the policy).
+  it("answers a guardrail policy that does not compile 500 server_error, not retried, naming the policy", () => {
+    const err = brokenPolicyError(["orgs/a/guardrail-policies/strict"]);
+    expect(err.code).toBe(Code.FailedPrecondition);
+    expect(openAIErrorOf(err, NOW)).toEqual({
+      status: 500,
+      headers: { "x-should-retry": "false" },
+      body: { error: { message: err.rawMessage, type: "server_error", param: null, code: "guardrail_policy_broken" } },
+    });
   });
 
   it("never sends a negative wait: a budget whose reset has just passed says retry after 1 s, 0 ms", () => {

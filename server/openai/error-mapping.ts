@@ -13,6 +13,7 @@ import {
   RateLimitDimension,
   RateLimitExceededSchema,
 } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { configurationFaultCode } from "../errors/configuration-fault.js";
 import { databaseUnavailable } from "../errors/database-unavailable.js";
 import { retryInfoMs, retryRefused } from "../errors/retry-info.js";
 import { codeName } from "../interceptors/telemetry.js";
@@ -69,7 +70,10 @@ export function httpStatusOf(code: Code): number {
  * `google.rpc.RetryInfo` detail (a call shed because the usage ledger is full, a provider's rate
  * limit with its `retry-after`) gets its delay as `retry-after` and `retry-after-ms`; one no retry
  * can fix (a provider refusing our credential or not knowing the route's model: a 500) gets
- * `x-should-retry: false`. A refusal naming a field in a `buf.validate.Violations` detail (a
+ * `x-should-retry: false`, as does a refusal the gateway's configuration caused
+ * (`errors/configuration-fault.ts`: a guardrail policy that does not compile, a model without a
+ * price under a spend cap), a 500 `server_error` with its own `code`, not its FailedPrecondition's
+ * 400. A refusal naming a field in a `buf.validate.Violations` detail (a
  * schema rule's, or the gateway's own checks', `errors/field-violation.ts`: the Chat verb's
  * `tool_choice`) gets that field as `param`, as OpenAI names the field it refuses. A database that cannot be reached is a 503, as `Unavailable`;
  * anything else is a 500 "internal error" (the caller logs the cause). `now` (epoch ms) dates the budget reset.
@@ -129,6 +133,15 @@ export function openAIErrorOf(err: unknown, now: number): OpenAIErrorAnswer {
       }
       break;
     }
+  }
+  const fault = configurationFaultCode(err);
+  if (fault !== undefined) {
+    // The gateway's configuration, not the request: a 500 (a 400 would send the caller to fix a
+    // request that is fine), not retried — only an operator can fix it.
+    status = 500;
+    body.type = "server_error";
+    body.code = fault;
+    headers["x-should-retry"] = "false";
   }
   const retryMs = headers["retry-after"] === undefined ? retryInfoMs(err) : undefined;
   if (retryMs !== undefined) setRetryAfter(headers, retryMs);

@@ -10,6 +10,7 @@ import type { ModelChunk, ModelRequest } from "../providers/model.js";
 import { createLogCapture } from "../../test/support/log-capture.js";
 import { createScriptedPipeline } from "../verbs/testing/scripted-pipeline.js";
 import { laterTurn } from "../runtime/after-this-turn.testing.js";
+import { openAIErrorOf } from "../openai/error-mapping.js";
 import { createBudgetStage } from "./budget-stage.js";
 import { createReservationRecovery } from "../limits/reservation-recovery.js";
 import { StateBackendUnavailableError } from "../store/state/breaker-state.js";
@@ -120,6 +121,9 @@ describe("budget stage", () => {
     const err = await failure(h.pipeline.chat({ meta: h.meta({ route: "mystery" }), request: ask("hi", 5) }));
     expect(err.code).toBe(Code.FailedPrecondition);
     expect(err.rawMessage).toContain("mystery-model");
+    // The gateway's price table, not the caller's request, is at fault: on the OpenAI surface a
+    // 500 no SDK retries (a retry cannot add the price), not a 400.
+    expect(openAIErrorOf(err, 0)).toMatchObject({ status: 500, headers: { "x-should-retry": "false" }, body: { error: { type: "server_error", code: "model_unpriced" } } });
     h.budgets = [];
     await h.pipeline.chat({ meta: h.meta({ route: "mystery" }), request: ask("hi", 5) });
     expect(h.fake.requests()).toHaveLength(1);

@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { systemClock, type Clock } from "../clock.js";
 import type { ResolvedRoute } from "../dispatch/route-types.js";
+import { configurationFault } from "../errors/configuration-fault.js";
 import { budgetExceededError } from "../limits/budget-error.js";
 import type { BudgetAlerts } from "../limits/budget-alerts.js";
 import type { ReservationRecovery } from "../limits/reservation-recovery.js";
@@ -129,10 +130,12 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
       const quote = deps.prices.priceAt(target.provider, target.model, at);
       if (quote !== undefined) prices.push(quote.price);
       else if (unpriced === "refuse") {
-        throw new ConnectError(
+        // The gateway's price table is at fault, not the request: a configuration fault.
+        const err = new ConnectError(
           `model ${target.provider}/${target.model} of route "${route.alias}" has no price, and calls under a spend cap must be priced; add a price for it (or set budgets.unpricedModels to allow)`,
           Code.FailedPrecondition,
         );
+        throw configurationFault(err, "model_unpriced");
       }
     }
     return prices;

@@ -132,7 +132,8 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
       const after = pageRequest(1, req.pageToken, hash).after;
       if (after !== undefined && !isUsageGroupCursor(after, query)) throw invalidPageToken();
       const limit = Math.min(req.pageSize > 0 ? req.pageSize : DEFAULT_ROWS, MAX_ROWS);
-      const [{ rows, next }, totals] = await Promise.all([deps.usage.aggregate({ ...query, ...(after === undefined ? {} : { after }), limit }), deps.usage.totals(query)]);
+      // The page and the totals from one snapshot: a flush landing meanwhile counts in both or neither.
+      const { rows, next, totals } = await deps.usage.report({ ...query, ...(after === undefined ? {} : { after }), limit });
       return {
         rows: (await named(rows)).map((r) => ({
           group: r.group,

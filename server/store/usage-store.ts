@@ -85,7 +85,11 @@ export interface UsageGroupCursors {
 
 /** Summed figures; every one exact (integer sums in Postgres). */
 export interface UsageTotalsRow {
-  /** Distinct request ids of each key (logical requests). */
+  /**
+   * Distinct request ids of each key (logical requests) among the rows summed: a group's count
+   * holds every request with a row in it, so one request touching several groups counts in each,
+   * and groups' counts do not add up to the range's (usage_service.proto, `UsageTotals.requests`).
+   */
   requests: bigint;
   /** Provider attempts (rows with attempt ≥ 1). */
   attempts: bigint;
@@ -103,6 +107,12 @@ export interface UsageGroupRow {
   group: Partial<Record<UsageDimensionName, string>>;
   bucketStart?: Date;
   totals: UsageTotalsRow;
+}
+
+/** One page of an aggregation. */
+export interface UsageGroupPage {
+  rows: UsageGroupRow[];
+  next?: UsageGroupCursors;
 }
 
 /** Which spend a budget counts. */
@@ -139,8 +149,14 @@ export interface UsageStore {
   /** How many dead letters there are (distinct records). */
   deadLetterCount(): Promise<bigint>;
   /** Groups in key order (bucket, then the dimensions as listed); `next` when there are more. */
-  aggregate(q: UsageAggregateQuery): Promise<{ rows: UsageGroupRow[]; next?: UsageGroupCursors }>;
+  aggregate(q: UsageAggregateQuery): Promise<UsageGroupPage>;
   totals(q: UsageRange): Promise<UsageTotalsRow>;
+  /**
+   * One page of {@link aggregate} and the {@link totals} of its whole range and filter, read in
+   * one snapshot of the ledger: a batch committing meanwhile is in both or in neither, so a
+   * report holding every group on one page has rows that add up to its totals.
+   */
+  report(q: UsageAggregateQuery): Promise<UsageGroupPage & { totals: UsageTotalsRow }>;
   /** Rows oldest first, after the opaque cursor `after`. */
   list(q: UsageRange & { requestId?: string; after?: string; limit: number }): Promise<{ items: UsageRecordRow[]; after?: string }>;
   /** Settled spend of a budget's scope in a period, in micro-USD. */
@@ -279,6 +295,36 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
     return sql<SqlBool>`${sql.join(parts, sql` and `)}`;
   };
 
+  const aggregateOn = async (exec: Kysely<Database>, q: UsageAggregateQuery): Promise<UsageGroupPage> => {
+    const key = groupKeyOf(q);
+    if (key === undefined) {
+      // One group, the whole range: there is never a next page.
+      const result = await sql<Record<string, unknown>>`select ${SUMS} from usage_records where ${where(q)}`.execute(exec);
+      return { rows: result.rows.slice(0, q.limit).map((row) => ({ group: {}, totals: toTotals(row) })) };
+    }
+    const parts = [where(q)];
+    if (q.after !== undefined) parts.push(sql`${key.row("k")} > ${seekTarget(key, q, q.after, where(q))}`);
+    const result = await sql<Record<string, unknown>>`select ${key.columns("k")}, ${key.digest("k")} as key_digest, ${SUMS}
+      from ${key.from("k")} where ${sql.join(parts, sql` and `)}
+      group by ${key.columns("k")} order by ${key.columns("k")} limit ${q.limit + 1}`.execute(exec);
+    const page = result.rows.slice(0, q.limit);
+    const rows = page.map((row) => ({
+      group: Object.fromEntries(q.groupBy.map((d, i) => [d, String(row[key.column(i)])])),
+      ...(q.bucket === undefined ? {} : { bucketStart: new Date(row.k_bucket as Date | string) }),
+      totals: toTotals(row),
+    }));
+    const last = page.at(-1);
+    const lastRow = rows.at(-1);
+    if (result.rows.length <= q.limit || last === undefined || lastRow === undefined) return { rows };
+    const values = [...(lastRow.bucketStart === undefined ? [] : [lastRow.bucketStart.toISOString()]), ...q.groupBy.map((d) => lastRow.group[d] ?? "")];
+    return { rows, next: { key: JSON.stringify(values), digest: String(last.key_digest) } };
+  };
+
+  const totalsOn = async (exec: Kysely<Database>, q: UsageRange): Promise<UsageTotalsRow> => {
+    const result = await sql<Record<string, unknown>>`select ${SUMS} from usage_records where ${where(q)}`.execute(exec);
+    return toTotals(result.rows[0] ?? {});
+  };
+
   return {
     async insertBatch(rows) {
       if (rows.length === 0) return 0;
@@ -302,34 +348,21 @@ export function createUsageStore(db: Kysely<Database>): UsageStore {
       return BigInt(row.n);
     },
 
-    async aggregate(q) {
-      const key = groupKeyOf(q);
-      if (key === undefined) {
-        // One group, the whole range: there is never a next page.
-        const result = await sql<Record<string, unknown>>`select ${SUMS} from usage_records where ${where(q)}`.execute(db);
-        return { rows: result.rows.slice(0, q.limit).map((row) => ({ group: {}, totals: toTotals(row) })) };
-      }
-      const parts = [where(q)];
-      if (q.after !== undefined) parts.push(sql`${key.row("k")} > ${seekTarget(key, q, q.after, where(q))}`);
-      const result = await sql<Record<string, unknown>>`select ${key.columns("k")}, ${key.digest("k")} as key_digest, ${SUMS}
-        from ${key.from("k")} where ${sql.join(parts, sql` and `)}
-        group by ${key.columns("k")} order by ${key.columns("k")} limit ${q.limit + 1}`.execute(db);
-      const page = result.rows.slice(0, q.limit);
-      const rows = page.map((row) => ({
-        group: Object.fromEntries(q.groupBy.map((d, i) => [d, String(row[key.column(i)])])),
-        ...(q.bucket === undefined ? {} : { bucketStart: new Date(row.k_bucket as Date | string) }),
-        totals: toTotals(row),
-      }));
-      const last = page.at(-1);
-      const lastRow = rows.at(-1);
-      if (result.rows.length <= q.limit || last === undefined || lastRow === undefined) return { rows };
-      const values = [...(lastRow.bucketStart === undefined ? [] : [lastRow.bucketStart.toISOString()]), ...q.groupBy.map((d) => lastRow.group[d] ?? "")];
-      return { rows, next: { key: JSON.stringify(values), digest: String(last.key_digest) } };
-    },
+    aggregate: (q) => aggregateOn(db, q),
+    totals: (q) => totalsOn(db, q),
 
-    async totals(q) {
-      const result = await sql<Record<string, unknown>>`select ${SUMS} from usage_records where ${where(q)}`.execute(db);
-      return toTotals(result.rows[0] ?? {});
+    report(q) {
+      // Two statements in one REPEATABLE READ transaction share the snapshot its first one takes
+      // (read only: it writes nothing). Under the default READ COMMITTED — or on two pooled
+      // connections at once — a flush committing between them would count in the totals only.
+      return db
+        .transaction()
+        .setIsolationLevel("repeatable read")
+        .setAccessMode("read only")
+        .execute(async (trx) => {
+          const page = await aggregateOn(trx, q);
+          return { ...page, totals: await totalsOn(trx, q) };
+        });
     },
 
     async list(q) {

@@ -4,7 +4,9 @@
  * written past the service). The guardrail must not switch off: every call the policy governs,
  * unary or streamed, is refused with FailedPrecondition naming the policy (never its rules), the
  * replica logs it at error and counts it in `switchboard_guardrail_policies_broken`, and calls of
- * other orgs go on.
+ * other orgs go on. On the OpenAI surface the refusal is the gateway's fault, not the request's:
+ * 500 `server_error` with `x-should-retry: false` (a 400 would send the caller to fix a request
+ * that is fine; a retry cannot fix an operator's configuration).
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, expect, it } from "vitest";
@@ -18,6 +20,7 @@ import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
 let gw: TestGateway;
 const callers: Record<string, KeyedClients> = {};
+const secrets: Record<string, string> = {};
 
 beforeAll(async () => {
   gw = await startTestGateway();
@@ -29,6 +32,7 @@ beforeAll(async () => {
     await platform.tenants.createTeam({ parent: `orgs/${org}`, teamId: "app", team: {} });
     const key = await platform.keys.createKey({ parent: `orgs/${org}/teams/app`, keyId: "app", key: { scopes: [Scope.INVOKE] } });
     callers[org] = clientsFor(gw.url, key.secret);
+    secrets[org] = key.secret;
     const rules = [{ id: "deny", stage: GuardrailStage.INPUT, action: GuardrailAction.BLOCK, check: { case: "denyList" as const, value: { phrases: ["project-nightingale"] } } }];
     await platform.guardrails.createGuardrailPolicy({ parent: `orgs/${org}`, policyId: "strict", policy: { enabled: true, attachments: [`orgs/${org}`], rules } });
   }
@@ -46,6 +50,16 @@ const refusal = (call: Promise<unknown>) =>
       return `${Code[e.code]}: ${e.rawMessage}`;
     },
   );
+/** A chat completion on the OpenAI surface: its status, `x-should-retry` and error envelope. */
+const openAIChat = async (org: string, stream: boolean) => {
+  const res = await fetch(`${gw.url}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${secrets[org]!}`, "content-type": "application/json" },
+    body: JSON.stringify({ model: "chat", stream, messages: [{ role: "user", content: "hello" }] }),
+  });
+  const text = await res.text();
+  return { status: res.status, shouldRetry: res.headers.get("x-should-retry"), error: res.ok ? undefined : (JSON.parse(text) as { error: { type: string; code: string; message: string } }).error };
+};
 const streamed = (c: KeyedClients) =>
   refusal(
     (async () => {
@@ -73,7 +87,21 @@ it("refuses every call the policy governs, streamed too, logs and counts it; ano
   expect(await streamed(callers.acme!)).toBe(unary);
   expect(await refusal(callers.acme!.capability.chat({ options: { route: "chat" }, messages: user("hello") }))).toBe(unary);
 
+  for (const stream of [false, true]) {
+    const answer = await openAIChat("acme", stream);
+    expect({ stream, status: answer.status, shouldRetry: answer.shouldRetry, type: answer.error?.type, code: answer.error?.code }).toEqual({
+      stream,
+      status: 500,
+      shouldRetry: "false",
+      type: "server_error",
+      code: "guardrail_policy_broken",
+    });
+    expect(answer.error?.message).toContain("orgs/acme/guardrail-policies/strict");
+    expect(answer.error?.message).not.toContain("nightingale");
+  }
+
   expect(await outcome(callers.other!.capability.summarize({ text: "hello" }))).toBe("ok");
+  expect((await openAIChat("other", false)).status).toBe(200);
   expect(await streamed(callers.other!)).toBe("ok");
 
   const logged = gw.log.lines().filter((l) => l.level === "error" && l.policy === "orgs/acme/guardrail-policies/strict");

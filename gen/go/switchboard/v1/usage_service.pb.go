@@ -378,7 +378,14 @@ func (x *QueryUsageRequest) GetPageToken() string {
 // UsageTotals are summed usage figures.
 type UsageTotals struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Logical requests.
+	// Logical requests: one RPC of one caller (key), however many model calls, attempts and cache
+	// hits it made. Unlike every other figure, not additive across rows: a row counts each request
+	// with at least one ledger row in its group, and `QueryUsageResponse.totals` counts each request
+	// once. A request that touched several groups — a retry, fallback or hedge on another provider
+	// or model, a semantic-cache lookup's embedding call (verb EMBED, on the cache's embedding
+	// route), calls either side of a bucket boundary — counts in each of those rows, so rows'
+	// requests may add up to more than the total. Grouped by org, team or key alone, each request is
+	// in one row (a request is made with one key).
 	Requests int64 `protobuf:"varint,1,opt,name=requests,proto3" json:"requests,omitempty"`
 	// Provider attempts (retries, fallbacks and hedges included).
 	Attempts int64 `protobuf:"varint,2,opt,name=attempts,proto3" json:"attempts,omitempty"`
@@ -554,7 +561,10 @@ type QueryUsageResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The rows.
 	Rows []*UsageRow `protobuf:"bytes,1,rep,name=rows,proto3" json:"rows,omitempty"`
-	// Totals over the whole range and filter (every page carries them).
+	// Totals over the whole range and filter (every page carries them), read in one snapshot of the
+	// ledger with this page's rows: a ledger row landing meanwhile counts in both or in neither, so
+	// when one page holds every group, its rows add up to these totals (`requests` aside: see
+	// UsageTotals.requests). Each page is its own snapshot.
 	Totals *UsageTotals `protobuf:"bytes,2,opt,name=totals,proto3" json:"totals,omitempty"`
 	// Token for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,3,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`

@@ -56,7 +56,8 @@ class UsageService(Protocol):
 
     def export_usage(self, request: ExportUsageRequest, ctx: RequestContext[ExportUsageRequest, ExportUsageResponse], /) -> AsyncIterator[ExportUsageResponse]:
         """
-        Streams the same aggregation as QueryUsage as CSV, in chunks.
+        Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+        UsageTotals.requests does: not additive across rows).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -203,7 +204,8 @@ class UsageServiceClient(ConnectClient):
         timeout_ms: int | None = None,
     ) -> AsyncIterator[ExportUsageResponse]:
         """
-        Streams the same aggregation as QueryUsage as CSV, in chunks.
+        Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+        UsageTotals.requests does: not additive across rows).
         """
         return self.execute_server_stream(
             request=request,
@@ -238,7 +240,8 @@ class UsageServiceSync(Protocol):
 
     def export_usage(self, request: ExportUsageRequest, ctx: RequestContext[ExportUsageRequest, ExportUsageResponse], /) -> Iterator[ExportUsageResponse]:
         """
-        Streams the same aggregation as QueryUsage as CSV, in chunks.
+        Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+        UsageTotals.requests does: not additive across rows).
         """
         raise ConnectError(Code.UNIMPLEMENTED, 'Not implemented')
 
@@ -383,7 +386,8 @@ class UsageServiceClientSync(ConnectClientSync):
         timeout_ms: int | None = None,
     ) -> Iterator[ExportUsageResponse]:
         """
-        Streams the same aggregation as QueryUsage as CSV, in chunks.
+        Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+        UsageTotals.requests does: not additive across rows).
         """
         return self.execute_server_stream(
             request=request,

@@ -165,7 +165,14 @@ export const QueryUsageRequestSchema: GenMessage<QueryUsageRequest> = /*@__PURE_
  */
 export type UsageTotals = Message<"switchboard.v1.UsageTotals"> & {
   /**
-   * Logical requests.
+   * Logical requests: one RPC of one caller (key), however many model calls, attempts and cache
+   * hits it made. Unlike every other figure, not additive across rows: a row counts each request
+   * with at least one ledger row in its group, and `QueryUsageResponse.totals` counts each request
+   * once. A request that touched several groups — a retry, fallback or hedge on another provider
+   * or model, a semantic-cache lookup's embedding call (verb EMBED, on the cache's embedding
+   * route), calls either side of a bucket boundary — counts in each of those rows, so rows'
+   * requests may add up to more than the total. Grouped by org, team or key alone, each request is
+   * in one row (a request is made with one key).
    *
    * @generated from field: int64 requests = 1;
    */
@@ -278,7 +285,10 @@ export type QueryUsageResponse = Message<"switchboard.v1.QueryUsageResponse"> & 
   rows: UsageRow[];
 
   /**
-   * Totals over the whole range and filter (every page carries them).
+   * Totals over the whole range and filter (every page carries them), read in one snapshot of the
+   * ledger with this page's rows: a ledger row landing meanwhile counts in both or in neither, so
+   * when one page holds every group, its rows add up to these totals (`requests` aside: see
+   * UsageTotals.requests). Each page is its own snapshot.
    *
    * @generated from field: switchboard.v1.UsageTotals totals = 2;
    */
@@ -740,7 +750,8 @@ export const UsageService: GenService<{
     output: typeof ListUsageRecordsResponseSchema;
   },
   /**
-   * Streams the same aggregation as QueryUsage as CSV, in chunks.
+   * Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+   * UsageTotals.requests does: not additive across rows).
    *
    * @generated from rpc switchboard.v1.UsageService.ExportUsage
    */

@@ -49,7 +49,8 @@ type UsageServiceClient interface {
 	QueryUsage(context.Context, *connect.Request[v1.QueryUsageRequest]) (*connect.Response[v1.QueryUsageResponse], error)
 	// Lists ledger rows (one per provider attempt or cache hit), for reconciliation.
 	ListUsageRecords(context.Context, *connect.Request[v1.ListUsageRecordsRequest]) (*connect.Response[v1.ListUsageRecordsResponse], error)
-	// Streams the same aggregation as QueryUsage as CSV, in chunks.
+	// Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+	// UsageTotals.requests does: not additive across rows).
 	ExportUsage(context.Context, *connect.Request[v1.ExportUsageRequest]) (*connect.ServerStreamForClient[v1.ExportUsageResponse], error)
 }
 
@@ -113,7 +114,8 @@ type UsageServiceHandler interface {
 	QueryUsage(context.Context, *connect.Request[v1.QueryUsageRequest]) (*connect.Response[v1.QueryUsageResponse], error)
 	// Lists ledger rows (one per provider attempt or cache hit), for reconciliation.
 	ListUsageRecords(context.Context, *connect.Request[v1.ListUsageRecordsRequest]) (*connect.Response[v1.ListUsageRecordsResponse], error)
-	// Streams the same aggregation as QueryUsage as CSV, in chunks.
+	// Streams the same aggregation as QueryUsage as CSV, in chunks (its `requests` column counts as
+	// UsageTotals.requests does: not additive across rows).
 	ExportUsage(context.Context, *connect.Request[v1.ExportUsageRequest], *connect.ServerStream[v1.ExportUsageResponse]) error
 }
 
