@@ -3,7 +3,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { CapabilityMissingSchema, ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { AttemptOutcome } from "../../gen/ts/switchboard/v1/common_pb.js";
-import { chatRequest, dispatcherOver, route, seededRandom, within } from "./testing/harness.js";
+import { chatRequest, dispatcherOver, drain, route, seededRandom, within } from "./testing/harness.js";
 import { answer, createScriptedProvider, fail, type ScriptStep } from "./testing/scripted-provider.js";
 
 describe("capability filtering", () => {
@@ -29,6 +29,49 @@ describe("capability filtering", () => {
     expect(res.response.text).toBe("b");
     expect(res.attempts.map((x) => [x.index, x.targetIndex])).toEqual([[1, 1]]);
     expect(a.calls).toHaveLength(0);
+  });
+});
+
+describe("provider bounds on request options", () => {
+  const fiveStops = chatRequest("x", { stop: ["a", "b", "c", "d", "e"] });
+
+  it("skips a target whose provider takes fewer stop sequences, without recording it, and answers from the next", async () => {
+    const a = createScriptedProvider({ kind: "a", limits: { maxStopSequences: 4 }, script: [answer("a")] });
+    const b = createScriptedProvider({ kind: "b", script: [answer("b")] });
+    const d = dispatcherOver([a, b]);
+    const r = route([{ provider: "a", model: "m" }, { provider: "b", model: "m", priority: 1 }]);
+    const res = await d.chat(r, fiveStops, within(5_000));
+    expect(res.response.text).toBe("b");
+    expect(res.attempts.map((x) => [x.index, x.targetIndex])).toEqual([[1, 1]]);
+    const streamed = await drain(d.chatStream(r, fiveStops, within(5_000)).chunks);
+    expect(streamed.error).toBeUndefined();
+    expect(a.calls).toHaveLength(0);
+    expect(b.calls.map((c) => c.op)).toEqual(["chat", "chatStream"]);
+  });
+
+  it("refuses with INVALID_ARGUMENT on stop, before any call, when no target takes that many", async () => {
+    const a = createScriptedProvider({ kind: "a", limits: { maxStopSequences: 4 }, script: [answer("a")] });
+    const d = dispatcherOver([a]);
+    const err = await d.chat(route([{ provider: "a", model: "m" }]), fiveStops, within(5_000)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toMatch(/^stop: /);
+    expect(() => d.chatStream(route([{ provider: "a", model: "m" }]), fiveStops, within(5_000))).toThrow(expect.objectContaining({ code: Code.InvalidArgument }));
+    expect(a.calls).toHaveLength(0);
+  });
+
+  it("sends embeddings only to targets whose model can give the requested dimensions", async () => {
+    const a = createScriptedProvider({ kind: "a", limits: { embeddingModels: { small: { dimensions: 4 } } }, script: [answer("a")] });
+    const b = createScriptedProvider({ kind: "b", limits: { embeddingModels: { large: { dimensions: 8, minDimensions: 1 } } }, script: [answer("b")] });
+    const d = dispatcherOver([a, b]);
+    const r = route([{ provider: "a", model: "small" }, { provider: "b", model: "large", priority: 1 }]);
+    const res = await d.embed(r, { model: "", inputs: ["x"], dimensions: 2 }, within(5_000));
+    expect(res.attempts.map((x) => x.targetIndex)).toEqual([1]);
+    const err = await d.embed(r, { model: "", inputs: ["x"], dimensions: 9 }, within(5_000)).catch((e: unknown) => e);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toMatch(/^dimensions: /);
+    expect(a.calls).toHaveLength(0);
+    expect(b.calls).toHaveLength(1);
   });
 });
 

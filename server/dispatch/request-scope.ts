@@ -8,6 +8,7 @@ import { markStreamCut, streamCutFor } from "./stream-cut.js";
 import { attachAttempts, createAttemptLog, toProtoAttempt, type AttemptLog, type AttemptObserver, type AttemptRecord } from "./attempt-record.js";
 import { capableTargets, requiredCapabilities, type Candidate, type DispatchOp } from "./capabilities.js";
 import { targetsThatFit } from "./context-window.js";
+import { targetsThatTakeOptions } from "./option-bounds.js";
 import type { DispatchEnv } from "./dispatch-env.js";
 import type { Release } from "./retry-budget.js";
 import type { ResolvedRoute } from "./route-types.js";
@@ -71,7 +72,8 @@ export interface PreparedRequest {
 
 /**
  * Filters the route's targets by the capabilities the request needs (throwing
- * `FailedPrecondition` + `CapabilityMissing` when none is left) and by context window (throwing
+ * `FailedPrecondition` + `CapabilityMissing` when none is left), by the providers' bounds on its
+ * options (`InvalidArgument` on the field when none takes them) and by context window (throwing
  * `InvalidArgument` when the prompt fits none), orders them and fixes the one
  * deadline: the earlier of the caller's and now + the route's timeout.
  */
@@ -83,8 +85,10 @@ export function prepareRequest(
   op: DispatchOp,
   opts: DispatchOptions,
 ): PreparedRequest {
-  // Capabilities first (FailedPrecondition), then context windows (InvalidArgument): both before any call.
-  const usable = targetsThatFit(capableTargets(route, requiredCapabilities(request, op), providerOf), request, route.alias);
+  // Capabilities first (FailedPrecondition), then the providers' bounds on request options and
+  // context windows (InvalidArgument): all before any call.
+  const capable = capableTargets(route, requiredCapabilities(request, op), providerOf);
+  const usable = targetsThatFit(targetsThatTakeOptions(capable, request, route.alias), request, route.alias);
   const order = orderTargets(
     usable.map((c) => c.target),
     env.random,

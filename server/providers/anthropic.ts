@@ -6,7 +6,7 @@ import { withPartialUsage } from "./usage-estimate.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { ModelChunk, ModelRequest, ModelResponse } from "./model.js";
-import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
+import type { CallContext, Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
 
 /** Options of {@link createAnthropicProvider}. */
 export interface AnthropicProviderOptions {
@@ -36,6 +36,13 @@ export const ANTHROPIC_CAPABILITIES: ProviderCapabilities = {
   embeddings: false,
   vision: true,
 };
+
+/**
+ * What the Messages API bounds among the options dispatch checks: nothing. `stop_sequences` is
+ * documented as a list of strings with no count limit (docs.anthropic.com/en/api/messages), and
+ * there are no embeddings.
+ */
+export const ANTHROPIC_LIMITS: Readonly<ProviderLimits> = Object.freeze({});
 
 /** Largest unary answer read (bigger ones fail as unreadable rather than exhaust memory). */
 const MAX_RESPONSE_BYTES = 32 * 1024 * 1024;
@@ -78,6 +85,7 @@ export function createAnthropicProvider(opts: AnthropicProviderOptions): Provide
   return {
     kind: "anthropic",
     capabilities: ANTHROPIC_CAPABILITIES,
+    limits: ANTHROPIC_LIMITS,
 
     async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
       return send(req, ctx, false).then((res) => res.text(MAX_RESPONSE_BYTES).then((text) => fromWireMessage(text, req, requestIdOf(res))));

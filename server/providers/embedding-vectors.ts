@@ -15,3 +15,15 @@ export function wellFormedVectors(vectors: readonly unknown[], size?: number): v
   if (length === 0) return false;
   return vectors.every((v) => Array.isArray(v) && v.length === length && v.every((x) => typeof x === "number"));
 }
+
+/**
+ * Why `vectors` cannot be the answer to a request for `requested` dimensions (undefined: the
+ * model's own size), else undefined: not {@link wellFormedVectors} (all `size` long, when given),
+ * or well formed but not `requested` long — a provider that ignored or misread the size asked for
+ * would hand the caller vectors its index cannot hold, so that is the provider's failure too.
+ */
+export function vectorsProblem(vectors: readonly unknown[], requested?: number, size?: number): string | undefined {
+  if (!wellFormedVectors(vectors, size)) return MALFORMED_VECTORS;
+  const got = vectors[0]!.length;
+  return requested === undefined || got === requested ? undefined : `the provider sent vectors of ${got} dimensions where ${requested} were requested`;
+}

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { startFakeServer } from "../../test/fakes/fake-server.js";
 import type { FakeProvider, Fault } from "../../test/fakes/fake-types.js";
 import { createGeminiWire, startGeminiFake } from "../../test/fakes/gemini-fake.js";
-import { createGeminiProvider } from "./gemini.js";
+import { createGeminiProvider, GEMINI_LIMITS } from "./gemini.js";
 import { createHttpClient, type HttpClient } from "./http/http-client.js";
 import type { JsonObject, ModelChunk, ModelRequest, TokenUsage } from "./model.js";
 import type { Provider } from "./provider.js";
@@ -542,6 +542,39 @@ describe("gemini adapter: embed", () => {
     expect(err).toMatchObject({ kind: "server_error" });
     expect(err.usage?.inputTokens).toBeGreaterThan(0);
     expect((await embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 2) }), inputs(150))).vectors).toHaveLength(150);
+  });
+
+  it("vectors of another length than the outputDimensionality asked for are a provider failure, in every batch", async () => {
+    const answering = (...bodies: unknown[]) =>
+      createGeminiProvider({
+        baseUrl: "http://replay",
+        http: {
+          send: async () => {
+            const text = JSON.stringify(bodies.shift());
+            const body = (async function* () {
+              yield Buffer.from(text);
+            })();
+            return { status: 200, headers: {}, body, text: async () => text };
+          },
+          close: async () => {},
+        },
+      });
+    const embed = (p: Provider, inputs: string[], dimensions: number) => p.embed!({ model: "gemini-embedding-001", inputs, dimensions }, ctx());
+    const vectors = (n: number, size: number) => Array.from({ length: n }, () => ({ values: Array<number>(size).fill(0.5) }));
+    const inputs = (n: number) => Array.from({ length: n }, (_, i) => `text ${i}`);
+    const one = await failure(embed(answering({ embedding: { values: [0.1, 0.2, 0.3] } }), ["a"], 2));
+    expect(one).toMatchObject({ kind: "server_error" });
+    expect(one.message).toContain("3 dimensions where 2 were requested");
+    expect(await failure(embed(answering({ embeddings: vectors(100, 3) }, { embeddings: vectors(50, 3) }), inputs(150), 2))).toMatchObject({ kind: "server_error" });
+    expect((await embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 2) }), inputs(150), 2)).vectors).toHaveLength(150);
+  });
+
+  it("declares Gemini's documented bounds: 5 stop sequences, and gemini-embedding-001's 128 to 3,072 dimensions by either name", () => {
+    expect(gemini.limits).toEqual(GEMINI_LIMITS);
+    expect(GEMINI_LIMITS.maxStopSequences).toBe(5);
+    for (const name of ["gemini-embedding-001", "models/gemini-embedding-001"]) {
+      expect(GEMINI_LIMITS.embeddingModels?.[name], name).toEqual({ dimensions: 3072, minDimensions: 128 });
+    }
   });
 
   it("an embed error is classified like chat's", async () => {

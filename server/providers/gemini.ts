@@ -16,11 +16,11 @@
  *   about four characters per token and marked `estimated`.
  */
 import { usageSoFar, withPartialUsage } from "./usage-estimate.js";
-import { MALFORMED_VECTORS, wellFormedVectors } from "./embedding-vectors.js";
+import { vectorsProblem } from "./embedding-vectors.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import { parseSse } from "./http/sse-parser.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall, TokenUsage } from "./model.js";
-import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
+import type { CallContext, Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
 import { KIND_DESCRIPTION, ProviderError, withUsage } from "./provider-error.js";
 import { blockedError, httpError, streamError } from "./gemini/errors.js";
 import { toGeminiRequest } from "./gemini/request.js";
@@ -51,6 +51,19 @@ export const GEMINI_CAPABILITIES: ProviderCapabilities = {
   embeddings: true,
   vision: true,
 };
+
+/**
+ * What the Gemini API bounds. `stopSequences`: "The set of character sequences (up to 5) that will
+ * stop output generation" (ai.google.dev/api/generate-content#generationconfig). Embeddings:
+ * gemini-embedding-001 gives 3,072 dimensions and "supports 128 - 3072" through
+ * `outputDimensionality` (ai.google.dev/gemini-api/docs/models#gemini-embedding, "Output dimension
+ * size"); listed under both names a target may give it (the adapter adds `models/` when missing).
+ */
+const GEMINI_EMBEDDING_001 = Object.freeze({ dimensions: 3072, minDimensions: 128 });
+export const GEMINI_LIMITS: Readonly<ProviderLimits> = Object.freeze({
+  maxStopSequences: 5,
+  embeddingModels: Object.freeze({ "gemini-embedding-001": GEMINI_EMBEDDING_001, "models/gemini-embedding-001": GEMINI_EMBEDDING_001 }),
+});
 
 /** `batchEmbedContents` takes at most 100 requests; larger inputs are sent in several batches. */
 const EMBED_BATCH = 100;
@@ -184,7 +197,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
     if (req.inputs.length === 1) {
       const res = await post(urlOf(req.model, "embedContent"), one(req.inputs[0]!), ctx, false);
       const body = await readJson<GeminiEmbedResponse>(res, 64 * 1024 * 1024);
-      vectors.push(...checkedVectors([body.embedding?.values]));
+      vectors.push(...checkedVectors([body.embedding?.values], req.dimensions));
     } else {
       // Characters of the batches the provider answered: billed even when a later batch fails.
       let answeredChars = 0;
@@ -196,7 +209,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
           if (!Array.isArray(body.embeddings) || body.embeddings.length !== batch.length) {
             throw new ProviderError("server_error", "the provider returned the wrong number of embeddings");
           }
-          vectors.push(...checkedVectors(body.embeddings.map((e) => e?.values), vectors[0]?.length));
+          vectors.push(...checkedVectors(body.embeddings.map((e) => e?.values), req.dimensions, vectors[0]?.length));
         } catch (err) {
           throw err instanceof ProviderError && answeredChars > 0 ? withUsage(err, estimatedUsage(answeredChars, 0)) : err;
         }
@@ -212,7 +225,7 @@ export function createGeminiProvider(opts: GeminiProviderOptions): Provider {
     return model.includes("/") ? model : `models/${model}`;
   }
 
-  return { kind: "gemini", capabilities: GEMINI_CAPABILITIES, chat, chatStream, embed };
+  return { kind: "gemini", capabilities: GEMINI_CAPABILITIES, limits: GEMINI_LIMITS, chat, chatStream, embed };
 }
 
 function toolCallOf(call: NonNullable<GeminiPart["functionCall"]>, index: number): ModelToolCall {
@@ -236,12 +249,14 @@ function parseChunk(data: string): GeminiGenerateResponse & GeminiErrorBody {
   return value as GeminiGenerateResponse & GeminiErrorBody;
 }
 
-/** `values`, the vectors of one answer, all `size` long when earlier batches set it; else the provider's failure. */
-function checkedVectors(values: unknown[], size?: number): number[][] {
-  if (!wellFormedVectors(values, size)) {
-    throw new ProviderError("server_error", MALFORMED_VECTORS);
-  }
-  return values;
+/**
+ * `values`, the vectors of one answer, each `requested` long when a size was asked for and all
+ * `size` long when earlier batches set it; else the provider's failure.
+ */
+function checkedVectors(values: unknown[], requested: number | undefined, size?: number): number[][] {
+  const problem = vectorsProblem(values, requested, size);
+  if (problem !== undefined) throw new ProviderError("server_error", problem);
+  return values as number[][];
 }
 
 /** What a stream that broke had consumed, when a chunk's `usageMetadata` reported it (`usageSoFar`); else undefined (the caller estimates). */

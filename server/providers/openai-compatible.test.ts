@@ -144,6 +144,8 @@ describe("OpenAI-compatible presets", () => {
       quirks: { maxTokensField: "max_tokens", streamUsageOption: true, messageNames: true },
     };
     const p = createOpenAICompatibleProvider(acme, { http, extraHeaders: { "x-title": "switchboard" } });
+    // No bounds declared: none checked, and never OpenAI's own catalog for another vendor's models.
+    expect(p.limits).toEqual({});
     await p.chat(ask("acme-1"), ctx("acme-key"));
     expect(fake.requests()[0]?.path).toBe("/api/v1/chat/completions");
     expect(fake.requests()[0]?.headers["x-title"]).toBe("switchboard");

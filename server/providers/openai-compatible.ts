@@ -5,7 +5,7 @@
  */
 import type { HttpClient } from "./http/http-client.js";
 import { createOpenAIProvider, OPENAI_CAPABILITIES, OPENAI_QUIRKS, type OpenAIDeclaration, type OpenAIOperation } from "./openai.js";
-import type { Provider, ProviderCapabilities } from "./provider.js";
+import type { Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
 
 /** A compatible vendor: a declaration plus how its URLs differ from OpenAI's. */
 export interface OpenAICompatiblePreset extends OpenAIDeclaration {
@@ -16,6 +16,13 @@ export interface OpenAICompatiblePreset extends OpenAIDeclaration {
 }
 
 const openaiLike = (over: Partial<ProviderCapabilities>): Readonly<ProviderCapabilities> => Object.freeze({ ...OPENAI_CAPABILITIES, ...over });
+/**
+ * The bounds of a vendor whose API reference gives none that dispatch checks (`ProviderLimits`):
+ * Mistral documents `stop` as a string or a list with no count, and the others here neither
+ * publish a count dispatch could rely on nor a catalog of their models' embedding sizes — their
+ * own validation decides.
+ */
+const NO_KNOWN_LIMITS: Readonly<ProviderLimits> = Object.freeze({});
 const MAX_TOKENS = Object.freeze({ maxTokensField: "max_tokens", streamUsageOption: true, messageNames: true } as const);
 
 /** The known compatible vendors, keyed by the kind routes name. */
@@ -30,6 +37,9 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     path: (model: string, op: OpenAIOperation) => `/openai/deployments/${encodeURIComponent(model)}/${op === "chat" ? "chat/completions" : "embeddings"}`,
     query: { "api-version": "2024-10-21" },
     capabilities: OPENAI_CAPABILITIES,
+    // OpenAI's service: `stop` takes "Up to four sequences" (Azure OpenAI REST reference, chat
+    // completions). No embedding catalog: a target names a deployment, not a model.
+    limits: Object.freeze({ maxStopSequences: 4 }),
     quirks: OPENAI_QUIRKS,
   },
   groq: {
@@ -39,6 +49,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: openaiLike({ embeddings: false }),
+    limits: NO_KNOWN_LIMITS,
     quirks: OPENAI_QUIRKS,
   },
   mistral: {
@@ -48,6 +59,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
+    limits: NO_KNOWN_LIMITS,
     // Mistral puts usage on the last chunk by itself and rejects (422) fields it does not know.
     quirks: { maxTokensField: "max_tokens", streamUsageOption: false, messageNames: false, seedField: "random_seed" },
   },
@@ -58,6 +70,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: openaiLike({ jsonSchema: false, embeddings: false, vision: false }),
+    limits: NO_KNOWN_LIMITS,
     quirks: MAX_TOKENS,
   },
   together: {
@@ -67,6 +80,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
+    limits: NO_KNOWN_LIMITS,
     quirks: MAX_TOKENS,
   },
   fireworks: {
@@ -76,6 +90,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
+    limits: NO_KNOWN_LIMITS,
     quirks: MAX_TOKENS,
   },
   openrouter: {
@@ -85,6 +100,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: openaiLike({ embeddings: false }),
+    limits: NO_KNOWN_LIMITS,
     quirks: MAX_TOKENS,
   },
   vllm: {
@@ -95,6 +111,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     apiKeyRequired: false,
     // What a vLLM server serves depends on its model; override per target when it differs.
     capabilities: openaiLike({ vision: false }),
+    limits: NO_KNOWN_LIMITS,
     quirks: MAX_TOKENS,
   },
   ollama: {
@@ -104,6 +121,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: false,
     capabilities: openaiLike({ vision: false }),
+    limits: NO_KNOWN_LIMITS,
     quirks: MAX_TOKENS,
   },
   sandbox: {
@@ -115,6 +133,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     apiKeyRequired: false,
     // What `server/sandbox/` simulates: everything but images, which it would ignore.
     capabilities: openaiLike({ vision: false }),
+    limits: NO_KNOWN_LIMITS,
     quirks: OPENAI_QUIRKS,
   },
 } satisfies Record<string, OpenAICompatiblePreset>);
@@ -155,6 +174,8 @@ export function createOpenAICompatibleProvider(preset: OpenAICompatibleKind | Op
     ...(Object.keys(query).length === 0 ? {} : { query }),
     ...(opts.extraHeaders === undefined ? {} : { extraHeaders: opts.extraHeaders }),
     capabilities: { ...p.capabilities, ...opts.capabilities },
+    // Never OpenAI's own by default: the same model id may be another model behind another vendor.
+    limits: p.limits ?? NO_KNOWN_LIMITS,
     quirks: p.quirks,
     ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
     ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.idleTimeoutMs }),

@@ -5,7 +5,7 @@ import { startOpenAIFake } from "../../test/fakes/openai-fake.js";
 import { startRecordingServer } from "../../test/support/recording-server.js";
 import { createHttpClient, type HttpClient } from "./http/http-client.js";
 import type { ModelChunk, ModelRequest } from "./model.js";
-import { createOpenAIProvider, OPENAI_CAPABILITIES } from "./openai.js";
+import { createOpenAIProvider, OPENAI_CAPABILITIES, OPENAI_LIMITS } from "./openai.js";
 import { classifyHttpError, classifyStreamError } from "./openai/errors.js";
 import type { Provider } from "./provider.js";
 import { ProviderError } from "./provider-error.js";
@@ -52,6 +52,17 @@ describe("openai adapter: chat", () => {
     expect(provider.kind).toBe("openai");
     expect(provider.capabilities).toEqual(OPENAI_CAPABILITIES);
     expect(provider.embed).toBeTypeOf("function");
+  });
+
+  it("declares OpenAI's documented bounds: 4 stop sequences, and the sizes its embedding models can give", () => {
+    expect(provider.limits).toEqual(OPENAI_LIMITS);
+    expect(OPENAI_LIMITS.maxStopSequences).toBe(4);
+    expect(OPENAI_LIMITS.embeddingModels).toMatchObject({
+      "text-embedding-3-small": { dimensions: 1536, minDimensions: 1 },
+      "text-embedding-3-large": { dimensions: 3072, minDimensions: 1 },
+      "text-embedding-ada-002": { dimensions: 1536 },
+    });
+    expect(OPENAI_LIMITS.embeddingModels?.["text-embedding-ada-002"]).not.toHaveProperty("minDimensions");
   });
 
   it("answers a unary call with text, usage, model and the request id", async () => {
@@ -362,6 +373,20 @@ describe("openai adapter: embeddings", () => {
     expect(await failure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: null }]))).toMatchObject({ kind: "server_error" });
     expect(await failure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: [0.3] }]))).toMatchObject({ kind: "server_error" });
     expect((await embedWith([{ index: 1, embedding: [0.3, 0.4] }, { index: 0, embedding: [0.1, 0.2] }])).vectors).toEqual([[0.1, 0.2], [0.3, 0.4]]);
+  });
+
+  it("vectors of another length than the dimensions asked for are a provider failure, not an answer", async () => {
+    const embedWith = (data: unknown[], dimensions?: number) =>
+      createOpenAIProvider({ baseUrl: "http://replay", http: replay(Buffer.from(JSON.stringify({ data, model: "m" })), []) }).embed!(
+        { model: "m", inputs: ["a", "b"], ...(dimensions === undefined ? {} : { dimensions }) },
+        ctx(),
+      );
+    const three = [{ index: 0, embedding: [0.1, 0.2, 0.3] }, { index: 1, embedding: [0.4, 0.5, 0.6] }];
+    const err = await failure(embedWith(three, 2));
+    expect(err).toMatchObject({ kind: "server_error" });
+    expect(err.message).toContain("3 dimensions where 2 were requested");
+    expect((await embedWith(three, 3)).vectors).toHaveLength(2);
+    expect((await embedWith(three)).vectors).toHaveLength(2);
   });
 
   it("classifies embedding errors too", async () => {

@@ -4,11 +4,11 @@
  * `openai-compatible.ts` with their own base URL, auth style, path and quirks.
  */
 import { withPartialUsage } from "./usage-estimate.js";
-import { MALFORMED_VECTORS, wellFormedVectors } from "./embedding-vectors.js";
+import { vectorsProblem } from "./embedding-vectors.js";
 import { jsonPost, type HttpClient, type HttpResponse } from "./http/http-client.js";
 import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelResponse, ModelToolCall } from "./model.js";
 import { ProviderError } from "./provider-error.js";
-import type { CallContext, Provider, ProviderCapabilities } from "./provider.js";
+import type { CallContext, Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
 import { classifyEmbeddedError, classifyHttpError } from "./openai/errors.js";
 import { readChatStream } from "./openai/stream.js";
 import {
@@ -45,6 +45,22 @@ export const OPENAI_CAPABILITIES: Readonly<ProviderCapabilities> = Object.freeze
 });
 
 /**
+ * What OpenAI bounds. `stop`: "Up to 4 sequences" (API reference, Create chat completion `stop`;
+ * help.openai.com/en/articles/5072263, "you can pass up to four stop sequences"). Embeddings:
+ * `dimensions` is "only supported in text-embedding-3 and later models" (API reference, Create
+ * embeddings), from 1 up to the model's own size — 1,536 for text-embedding-3-small and ada-002,
+ * 3,072 for text-embedding-3-large (platform.openai.com/docs/guides/embeddings, "Embedding models").
+ */
+export const OPENAI_LIMITS: Readonly<ProviderLimits> = Object.freeze({
+  maxStopSequences: 4,
+  embeddingModels: Object.freeze({
+    "text-embedding-3-small": Object.freeze({ dimensions: 1536, minDimensions: 1 }),
+    "text-embedding-3-large": Object.freeze({ dimensions: 3072, minDimensions: 1 }),
+    "text-embedding-ada-002": Object.freeze({ dimensions: 1536 }),
+  }),
+});
+
+/**
  * A provider declaration as data: what the README's provider table is generated from. OpenAI's
  * own is {@link OPENAI_DECLARATION}; the compatible vendors' are in `openai-compatible.ts`.
  */
@@ -61,6 +77,8 @@ export interface OpenAIDeclaration {
   /** Whether calls need an API key (local servers such as vLLM and Ollama do not). */
   apiKeyRequired: boolean;
   capabilities: Readonly<ProviderCapabilities>;
+  /** Bounds on request options as this vendor documents them; absent or {}: none known. */
+  limits?: Readonly<ProviderLimits>;
   quirks: Readonly<OpenAIQuirks>;
 }
 
@@ -72,6 +90,7 @@ export const OPENAI_DECLARATION: Readonly<OpenAIDeclaration> = Object.freeze({
   auth: "bearer",
   apiKeyRequired: true,
   capabilities: OPENAI_CAPABILITIES,
+  limits: OPENAI_LIMITS,
   quirks: OPENAI_QUIRKS,
 });
 
@@ -92,6 +111,8 @@ export interface OpenAIProviderOptions {
   extraHeaders?: Record<string, string>;
   /** Overrides of {@link OPENAI_CAPABILITIES} (a self-hosted server knows its model). */
   capabilities?: Partial<ProviderCapabilities>;
+  /** Bounds on request options (default {@link OPENAI_LIMITS}; a compatible vendor passes its own). */
+  limits?: Readonly<ProviderLimits>;
   /** Overrides of the request quirks (default {@link OPENAI_QUIRKS}). */
   quirks?: Partial<OpenAIQuirks>;
   /** Longest wait for response headers (default: the HTTP client's 60 s). */
@@ -204,6 +225,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
   const provider: Provider = {
     kind,
     capabilities,
+    limits: opts.limits ?? OPENAI_LIMITS,
 
     async chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
       return post(req.model, "chat", toWireChatRequest(req, quirks, false), ctx, false).then((res) => readJson<WireChatResponse>(res).then((body) => chatResponseOf(req, res, body)));
@@ -227,11 +249,10 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
       if (data.length !== req.inputs.length) {
         throw new ProviderError("server_error", `${kind}: the provider sent ${data.length} vectors for ${req.inputs.length} inputs`, { httpStatus: res.status });
       }
-      // A missing embedding decodes to no values, which `wellFormedVectors` refuses like a ragged one.
+      // A missing embedding decodes to no values, which `vectorsProblem` refuses like a ragged one.
       const vectors = data.map((d) => decodeEmbedding(d.embedding));
-      if (!wellFormedVectors(vectors)) {
-        throw new ProviderError("server_error", `${kind}: ${MALFORMED_VECTORS}`, { httpStatus: res.status });
-      }
+      const problem = vectorsProblem(vectors, req.dimensions);
+      if (problem !== undefined) throw new ProviderError("server_error", `${kind}: ${problem}`, { httpStatus: res.status });
       const inputChars = req.inputs.reduce((n, s) => n + s.length, 0);
       return {
         vectors,

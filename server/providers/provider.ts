@@ -22,6 +22,28 @@ export interface ProviderCapabilities {
   vision: boolean;
 }
 
+/**
+ * Bounds a provider puts on request options where providers differ, declared as data beside the
+ * capabilities, each with its source in the adapter. Dispatch skips a target whose bound a
+ * request exceeds and, when that leaves no target, refuses the request with INVALID_ARGUMENT
+ * naming the field, before any call (`dispatch/option-bounds.ts`). A bound left out is not
+ * checked: the provider decides.
+ */
+export interface ProviderLimits {
+  /** Most stop sequences one chat request may hold. */
+  maxStopSequences?: number;
+  /** What the embedding models the adapter knows can return, by the model id a target names. */
+  embeddingModels?: Readonly<Record<string, EmbeddingModelLimits>>;
+}
+
+/** The vector sizes one embedding model can return. */
+export interface EmbeddingModelLimits {
+  /** The length of its vectors when no size is asked for: the most it can return. */
+  dimensions: number;
+  /** The least size it can shorten its vectors to; absent: it cannot shorten them (any requested size is refused). */
+  minDimensions?: number;
+}
+
 /** Per-call inputs that are not part of the neutral request. */
 export interface CallContext {
   /** Aborts the upstream request at once (caller gone, deadline, hedge lost). */
@@ -54,6 +76,8 @@ export interface Provider {
   /** The provider kind (`openai`, `anthropic`, `gemini`, `groq`, …) as routes name it. */
   readonly kind: string;
   readonly capabilities: ProviderCapabilities;
+  /** Bounds on request options; absent: none known. */
+  readonly limits?: Readonly<ProviderLimits>;
   /** A complete chat answer. */
   chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse>;
   /** A streamed chat answer; see `ModelChunk` for the ordering contract. */

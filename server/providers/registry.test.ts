@@ -15,8 +15,14 @@ describe("provider registry", () => {
       expect(provider, decl.kind).toBeDefined();
       expect(provider!.kind).toBe(decl.kind);
       expect(provider!.capabilities).toEqual(decl.capabilities);
+      expect(provider!.limits, `${decl.kind} limits`).toEqual(decl.limits);
       expect(typeof provider!.embed === "function", `${decl.kind} embed`).toBe(decl.capabilities.embeddings);
     }
+  });
+
+  it("declares the stop-sequence bounds the providers document, and none where they document none", () => {
+    const maxStops = Object.fromEntries(PROVIDER_DECLARATIONS.map((d) => [d.kind, d.limits.maxStopSequences]));
+    expect(maxStops).toMatchObject({ openai: 4, azure: 4, gemini: 5, anthropic: undefined, mistral: undefined });
   });
 
   it("reuses one adapter per kind and endpoint", () => {

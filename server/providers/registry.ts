@@ -1,9 +1,9 @@
-import { ANTHROPIC_CAPABILITIES, createAnthropicProvider } from "./anthropic.js";
-import { createGeminiProvider, GEMINI_CAPABILITIES } from "./gemini.js";
+import { ANTHROPIC_CAPABILITIES, ANTHROPIC_LIMITS, createAnthropicProvider } from "./anthropic.js";
+import { createGeminiProvider, GEMINI_CAPABILITIES, GEMINI_LIMITS } from "./gemini.js";
 import type { HttpClient } from "./http/http-client.js";
 import { createOpenAICompatibleProvider, OPENAI_COMPATIBLE_PRESETS, type OpenAICompatibleKind } from "./openai-compatible.js";
 import { createOpenAIProvider, OPENAI_DECLARATION, type OpenAIDeclaration } from "./openai.js";
-import type { Provider, ProviderCapabilities } from "./provider.js";
+import type { Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
 
 /** The wire formats Switchboard speaks; every provider kind is one of them. */
 export type WireFormatName = "openai" | "anthropic" | "gemini";
@@ -22,6 +22,8 @@ export interface ProviderDeclaration {
   /** Whether calls need an API key (local servers do not). */
   apiKeyRequired: boolean;
   capabilities: Readonly<ProviderCapabilities>;
+  /** Bounds on request options, as the provider documents them ({} when it documents none). */
+  limits: Readonly<ProviderLimits>;
 }
 
 /** An OpenAI-wire declaration (OpenAI's own or a compatible vendor's) as a registry entry. */
@@ -34,6 +36,7 @@ function openAIWire(d: OpenAIDeclaration): ProviderDeclaration {
     ...(d.endpointNote === undefined ? {} : { endpointNote: d.endpointNote }),
     apiKeyRequired: d.apiKeyRequired,
     capabilities: d.capabilities,
+    limits: d.limits ?? {},
   };
 }
 
@@ -47,6 +50,7 @@ export const PROVIDER_DECLARATIONS: readonly ProviderDeclaration[] = Object.free
     defaultBaseUrl: "https://api.anthropic.com",
     apiKeyRequired: true,
     capabilities: ANTHROPIC_CAPABILITIES,
+    limits: ANTHROPIC_LIMITS,
   },
   {
     kind: "gemini",
@@ -55,6 +59,7 @@ export const PROVIDER_DECLARATIONS: readonly ProviderDeclaration[] = Object.free
     defaultBaseUrl: "https://generativelanguage.googleapis.com",
     apiKeyRequired: true,
     capabilities: GEMINI_CAPABILITIES,
+    limits: GEMINI_LIMITS,
   },
   ...Object.values(OPENAI_COMPATIBLE_PRESETS).map(openAIWire),
 ]);

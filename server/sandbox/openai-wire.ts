@@ -24,6 +24,8 @@ export interface OpenAIWireOptions {
   tokens?: TokenCounter;
   /** The embedding of a text (default {@link hashedVector}). */
   vector?: (text: string, dimensions: number) => number[];
+  /** Most `stop` sequences a chat request may hold, answered 400 on `stop` above it as OpenAI does (its limit is 4); default: no bound. */
+  maxStop?: number;
 }
 
 interface ToolCall {
@@ -85,6 +87,9 @@ export function createOpenAIWire(opts: OpenAIWireOptions = {}): WireFormat {
 
   function chatPlan(path: string, b: OpenAIJson, step: ScriptStep, ids: Ids): WirePlan {
     if (!Array.isArray(b.messages) || b.messages.length === 0) return invalid(ids, "'messages' is a required property", "messages");
+    if (opts.maxStop !== undefined && Array.isArray(b.stop) && b.stop.length > opts.maxStop) {
+      return invalid(ids, `Invalid 'stop': expected an array of at most ${opts.maxStop} items, but got an array with ${b.stop.length} items instead.`, "stop");
+    }
     const model = b.model as string;
     const messages = b.messages as OpenAIJson[];
     const stream = b.stream === true;

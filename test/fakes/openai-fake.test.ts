@@ -163,6 +163,16 @@ describe("openai fake through the official SDK", () => {
     expect(fake.truth()).toEqual([]);
   });
 
+  it("answers 400 on stop with more than OpenAI's 4 sequences, as OpenAI does, and takes 4", async () => {
+    const messages = [{ role: "user" as const, content: "hello" }];
+    const err = await client.chat.completions.create({ model: "gpt-4o-mini", messages, stop: ["a", "b", "c", "d", "e"] }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(BadRequestError);
+    expect((err as BadRequestError).param).toBe("stop");
+    expect(fake.truth()).toEqual([]);
+    const ok = await client.chat.completions.create({ model: "gpt-4o-mini", messages, stop: ["a", "b", "c", "d"] });
+    expect(ok.choices[0]?.finish_reason).toBe("stop");
+  });
+
   it("raises BadRequestError on a context-length 400", async () => {
     fake.script({ fault: { kind: "status", status: 400, errorType: "context_length_exceeded" } });
     const err = await client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);

@@ -8,12 +8,18 @@ import { startScriptedServer } from "../../server/sandbox/scripted-server.js";
 import type { WireFormat } from "../../server/sandbox/scripted-server.js";
 import type { FakeProvider } from "./fake-types.js";
 
+/**
+ * OpenAI's own bound on `stop`: "Up to 4 sequences" (API reference, Create chat completion; also
+ * help.openai.com/en/articles/5072263). The fake answers 400 on `stop` above it, as OpenAI does.
+ */
+const OPENAI_MAX_STOP = 4;
+
 /** Starts the OpenAI fake on a free loopback port; point the adapter at `${fake.url}/v1`. */
 export function startOpenAIFake(): Promise<FakeProvider> {
-  return startScriptedServer(createOpenAIWire());
+  return startScriptedServer(openAIWireFormat());
 }
 
 /** The OpenAI `WireFormat` with the fakes' defaults (a fresh one per fake: its id counter lives in it). */
 export function openAIWireFormat(): WireFormat {
-  return createOpenAIWire();
+  return createOpenAIWire({ maxStop: OPENAI_MAX_STOP });
 }

@@ -8,7 +8,7 @@ import {
   type ModelToolCall,
   type TokenUsage,
 } from "../../providers/model.js";
-import type { CallContext, Provider, ProviderCapabilities } from "../../providers/provider.js";
+import type { CallContext, Provider, ProviderCapabilities, ProviderLimits } from "../../providers/provider.js";
 import { ProviderError, type ProviderErrorKind, type ProviderErrorInit } from "../../providers/provider-error.js";
 
 /**
@@ -52,6 +52,8 @@ export interface CallLog extends ScriptCall {
 export interface ScriptedProviderOptions {
   kind: string;
   capabilities?: Partial<ProviderCapabilities>;
+  /** Bounds on request options (default: none). */
+  limits?: ProviderLimits;
   /** A list consumed in order (its last step repeats), or a function of the call. */
   script: ScriptStep[] | ((call: ScriptCall) => ScriptStep);
   now?: () => number;
@@ -153,6 +155,7 @@ export function createScriptedProvider(opts: ScriptedProviderOptions): ScriptedP
   return {
     kind: opts.kind,
     capabilities: { ...ALL, ...opts.capabilities },
+    ...(opts.limits === undefined ? {} : { limits: opts.limits }),
     calls,
     chat(req: ModelRequest, ctx: CallContext): Promise<ModelResponse> {
       return unary("chat", req.model, ctx, (s) => {

@@ -1,0 +1,61 @@
+import { buildPath } from "@bufbuild/protobuf/reflect";
+import type { ConnectError } from "@connectrpc/connect";
+import { ChatRequestSchema, EmbedRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { fieldViolation } from "../errors/field-violation.js";
+import type { EmbedRequest, ModelRequest } from "../providers/model.js";
+import type { EmbeddingModelLimits } from "../providers/provider.js";
+import type { Candidate } from "./capabilities.js";
+
+/**
+ * The request fields as paths: `stop` is number 7 of ChatRequest and ChatStreamRequest alike, and
+ * `dimensions` number 3 of EmbedRequest; the OpenAI surface's body fields have the same names,
+ * which its error mapping reports as `param`.
+ */
+const STOP_PATH = buildPath(ChatRequestSchema).field(ChatRequestSchema.field.stop).toPath();
+const DIMENSIONS_PATH = buildPath(EmbedRequestSchema).field(EmbedRequestSchema.field.dimensions).toPath();
+
+/**
+ * The candidates whose provider can take the request's options as its adapter bounds them
+ * (`Provider.limits`): as many stop sequences as the chat request holds, and for an embeddings
+ * request that asks for a size, a model that can give it — up to its own size, down to its least,
+ * and none when it cannot shorten its vectors. A bound the provider does not declare, or a model
+ * its catalog does not list, is left to the provider. Like the capability filter, a target that
+ * cannot take the request is skipped before any attempt (nothing sent, nothing billed); when none
+ * is left, the request is INVALID_ARGUMENT on the field, naming what the route's targets take.
+ */
+export function targetsThatTakeOptions(candidates: readonly Candidate[], request: ModelRequest | EmbedRequest, route: string): Candidate[] {
+  if ("inputs" in request) return request.dimensions === undefined ? [...candidates] : takingDimensions(candidates, request.dimensions, route);
+  const stops = request.stop?.length ?? 0;
+  if (stops === 0) return [...candidates];
+  const fit = candidates.filter((c) => (c.provider.limits?.maxStopSequences ?? Infinity) >= stops);
+  if (fit.length > 0) return fit;
+  const most = Math.max(...candidates.map((c) => c.provider.limits?.maxStopSequences ?? 0));
+  return refuse(
+    fieldViolation(STOP_PATH, `${stops} stop sequences are more than any target of route "${route}" takes (at most ${most}); send at most ${most}`, "stop.provider_max_items"),
+  );
+}
+
+function takingDimensions(candidates: readonly Candidate[], dimensions: number, route: string): Candidate[] {
+  if (!Number.isInteger(dimensions) || dimensions < 1) {
+    return refuse(fieldViolation(DIMENSIONS_PATH, `must be a positive whole number, not ${dimensions}`, "dimensions.positive"));
+  }
+  const modelOf = (c: Candidate): EmbeddingModelLimits | undefined => c.provider.limits?.embeddingModels?.[c.target.model];
+  const fit = candidates.filter((c) => {
+    const model = modelOf(c);
+    return model === undefined || (model.minDimensions !== undefined && dimensions >= model.minDimensions && dimensions <= model.dimensions);
+  });
+  if (fit.length > 0) return fit;
+  // Every candidate's model is listed here (an unlisted one would have fit).
+  const takes = candidates.map((c) => {
+    const model = modelOf(c)!;
+    const range = model.minDimensions === undefined ? `cannot shorten its ${model.dimensions}` : `${model.minDimensions} to ${model.dimensions}`;
+    return `${c.target.provider}/${c.target.model}: ${range}`;
+  });
+  return refuse(
+    fieldViolation(DIMENSIONS_PATH, `no target of route "${route}" can return ${dimensions} dimensions (${takes.join("; ")}); ask for a size in range, or none`, "dimensions.model_range"),
+  );
+}
+
+function refuse(err: ConnectError): never {
+  throw err;
+}
