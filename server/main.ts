@@ -179,6 +179,7 @@ async function main(): Promise<void> {
       auth: { cacheTtlMs: config.auth.cacheTtlMs },
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
       overload: config.overload,
+      egress: config.egress,
       consumption: { maxOutputTokens: config.budgets.maxOutputTokens },
       idempotency: { leaseMs: config.idempotency.leaseMs },
       budgetHolds: {

@@ -25,6 +25,8 @@ import { systemClock, type Clock } from "./clock.js";
 import { ACCEPT_COMPRESSION, type CallOptions } from "./http/connect-call.js";
 import { createConnectH1 } from "./http/connect-h1.js";
 import { createGrpcH2 } from "./http/grpc-h2.js";
+import { createEgress } from "./http/egress-connect.js";
+import { createEgressPolicy, type EgressPolicyOptions } from "./http/egress-policy.js";
 import { deadlineInTimerRange } from "./http/connect-node-deadline.js";
 import { wrapRouterHandlers } from "./http/connect-node-handlers.js";
 import { answerUnknownProcedure } from "./http/unknown-procedure.js";
@@ -73,6 +75,7 @@ import type { Vault } from "./vault/vault.js";
 import { createBudgetReservations } from "./limits/budget-reservation.js";
 import { createBudgetSeeder } from "./limits/budget-seeder.js";
 import { createBudgetAlerts, type BudgetAlertsOptions } from "./limits/budget-alerts.js";
+import { createWebhookPost } from "./limits/budget-alert-webhook.js";
 import { createReservationRecovery } from "./limits/reservation-recovery.js";
 import { createReplicaLease, type ReplicaLeaseOptions } from "./limits/replica-lease.js";
 import { createHoldSweeper, type HoldSweeperOptions } from "./limits/hold-sweeper.js";
@@ -155,6 +158,8 @@ export interface ServerOptions {
   money?: Pick<BudgetStageOptions, "defaultMaxOutputTokens" | "unpricedModels">;
   /** Soft-threshold alerts of budgets: the gateway-wide webhook and its delivery policy. */
   budgetAlerts?: BudgetAlertsOptions;
+  /** Where admin-set URLs (alert webhooks, external guardrails) may be called (`egress.*`; default: private allowed). */
+  egress?: EgressPolicyOptions;
   /** Dependency probing for readiness (interval, timeout, hysteresis); defaults documented there. */
   readiness?: ReadinessOptions;
   /** Overload shedding: the in-flight caps per replica and per key, and the retry delay given (P23). */
@@ -236,7 +241,10 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const state = traceState(deps.state ?? createMemoryState(), tracing);
   const prices = deps.prices ?? createPriceBook({ builtin: BUILTIN_PRICE_TABLE });
   const cacheLayer = createCacheLayer({ state, logger: deps.logger });
-  const guardrails = createGuardrailLayer({ db: deps.db, logger: deps.logger });
+  // Every call of an admin-set URL (budget alert webhooks, external guardrails) connects through
+  // these clients: the egress policy judges each address dialled (http/egress-policy.ts).
+  const egress = createEgress(createEgressPolicy(opts.egress));
+  const guardrails = createGuardrailLayer({ db: deps.db, logger: deps.logger, egress });
   // Budget holds are journaled under this replica's lease; holds of replicas whose lease lapsed
   // (kill -9, OOM) are given back by every replica's sweeper within lease TTL + one interval.
   const lease = createReplicaLease({ state, logger: deps.logger }, opts.budgetHolds?.lease);
@@ -272,7 +280,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       // Soft thresholds (50/80/100 % by default): once per budget, period and threshold
       // across replicas, a warn line and the webhook; in the background.
       alerts: createBudgetAlerts(
-        { state, reservations: budgetReservations, settingsOf: (id) => deps.money.catalog.alertsOf(id), logger: deps.logger, clock },
+        { state, reservations: budgetReservations, settingsOf: (id) => deps.money.catalog.alertsOf(id), logger: deps.logger, clock, post: createWebhookPost(egress.dispatcher) },
         opts.budgetAlerts,
       ),
       // Holds whose reserve or settle timed out are given back in the background (P7).
@@ -409,7 +417,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     router.service(KeyService, createKeyService({ keys, pepper: deps.pepper, clock, authenticator }));
     router.service(RouteService, createRouteService({ routes: deps.models.routeStore, tenants, catalog: deps.models.catalog }));
     router.service(CacheService, createCacheService({ cache: cacheLayer.cache, stats: cacheLayer.stats, tenants, routes: deps.models.routeStore }));
-    router.service(GuardrailService, createGuardrailService({ policies: guardrails.store, tenants, keys, refresh: () => guardrails.resolver.refresh() }));
+    router.service(GuardrailService, createGuardrailService({ policies: guardrails.store, tenants, keys, egress: egress.policy, refresh: () => guardrails.resolver.refresh() }));
     router.service(
       PromptService,
       createPromptService({
@@ -454,6 +462,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
         reservations: budgetReservations,
         // A write applies at once on this replica; the others see it within budgets.pollMs.
         catalog: deps.money.catalog,
+        egress: egress.policy,
         clock,
       }),
     );

@@ -179,6 +179,26 @@ describe("overload knobs", () => {
   });
 });
 
+// README "Outbound calls": where admin-set URLs (budget alert webhooks, external guardrails) may be
+// called. An allow-list entry that does not parse stops the start: silently dropping it would
+// refuse a service the operator meant to allow.
+describe("egress policy", () => {
+  it("allows private addresses with an empty allow list by default, and reads both from the environment or a file", () => {
+    expect(defaultConfig().egress).toEqual({ private: "allow", allow: [] });
+    const fromEnv = loadConfig({ env: { SWITCHBOARD_EGRESS_PRIVATE: "deny", SWITCHBOARD_EGRESS_ALLOW: "10.1.0.0/16, guard.internal,*.svc.cluster.local  fd00::/8" } });
+    expect(fromEnv.egress).toEqual({ private: "deny", allow: ["10.1.0.0/16", "guard.internal", "*.svc.cluster.local", "fd00::/8"] });
+    const file = writeYaml("egress:\n  private: deny\n  allow: [169.254.169.254/32, hooks.internal]\n");
+    expect(loadConfig({ file }).egress).toEqual({ private: "deny", allow: ["169.254.169.254/32", "hooks.internal"] });
+  });
+
+  it("names each allow-list entry it cannot read, and a private mode that is neither allow nor deny", () => {
+    const issues = issuesOf(() => loadConfig({ env: { SWITCHBOARD_EGRESS_ALLOW: "10.0.0.0/8,10.0.0.0/33,http://guard", SWITCHBOARD_EGRESS_PRIVATE: "block" } }));
+    expect(issues).toHaveLength(2);
+    expect(issues[0]).toBe('egress.private: must be one of allow, deny, got "block" (from SWITCHBOARD_EGRESS_PRIVATE)');
+    expect(issues[1]).toMatch(/^egress\.allow: must be a list of IPs, CIDRs .*"10\.0\.0\.0\/33": the prefix length must be from 0 to 32; "http:\/\/guard": not an IP address.*\(from SWITCHBOARD_EGRESS_ALLOW\)$/);
+  });
+});
+
 describe("heap growth", () => {
   it("leaves V8's own choice by default and reads a percent up to 300 from the environment", () => {
     expect(defaultConfig().server.heapGrowthPercent).toBe(0);

@@ -7,6 +7,7 @@ import { parseConfigRoutes, type ConfigRoutes } from "./route-config.js";
 import { providerEnvIssues } from "./provider-env.js";
 import { parseSecret } from "../auth/key-format.js";
 import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
+import { parseEgressAllowEntry } from "../http/egress-policy.js";
 import { parseMasterKey } from "../vault/master-key.js";
 
 /** Log levels pino accepts. */
@@ -173,6 +174,17 @@ export interface Config {
     retryAfterMs: number;
   };
   /**
+   * Outbound calls to URLs set through the admin API: budget alert webhooks and external
+   * guardrail services (`server/http/egress-policy.ts`, where the defaults are argued).
+   * Link-local and cloud metadata addresses are always refused unless `allow` lists them.
+   */
+  egress: {
+    /** Loopback and private addresses: `allow` (default: in-cluster services, local development) or `deny` unless listed in `allow`. */
+    private: "allow" | "deny";
+    /** IPs, CIDRs, host names and `*.suffix` wildcards always reachable; only an IP or CIDR entry reaches a metadata address. */
+    allow: string[];
+  };
+  /**
    * Global routes seeded at start (YAML only), by alias: created, or replaced when the stored
    * definition differs; routes not named here are left alone. See `server/dispatch/route-seeder.ts`.
    */
@@ -195,6 +207,7 @@ export function defaultConfig(): Config {
     requestLog: { mode: "off", routes: {}, retentionDays: 7, maxBodyBytes: 64 * 1024 },
     idempotency: { leaseMs: 30_000 },
     overload: { maxInFlight: 1024, maxInFlightPerKey: 256, retryAfterMs: 1_000 },
+    egress: { private: "allow", allow: [] },
     routes: {},
   };
 }
@@ -259,6 +272,9 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_HOLD_LEASE_TTL_MS", path: "budgets.holdLeaseTtlMs", description: "how long a replica's lease outlives its last refresh before its budget holds are given back" },
   { env: "SWITCHBOARD_HOLD_LEASE_REFRESH_MS", path: "budgets.holdLeaseRefreshMs", description: "how often each replica refreshes its lease (under half the TTL)" },
   { env: "SWITCHBOARD_HOLD_SWEEP_INTERVAL_MS", path: "budgets.holdSweepIntervalMs", description: "mean time between sweeps for holds of replicas whose lease lapsed" },
+  // Egress: where admin-set URLs (webhooks, external guardrails) may be called.
+  { env: "SWITCHBOARD_EGRESS_PRIVATE", path: "egress.private", description: "allow or deny calls of admin-set URLs to loopback and private addresses" },
+  { env: "SWITCHBOARD_EGRESS_ALLOW", path: "egress.allow", description: "comma-separated IPs, CIDRs, host names and *.suffix wildcards admin-set URLs may always reach" },
 ];
 
 /** Config paths holding secrets: their values never appear in error messages. */
@@ -464,6 +480,17 @@ const boolean: Parser = (value) => {
   if (value === "false" || value === "0") return { ok: true, value: false };
   return { ok: false, expected: "true or false" };
 };
+/** A list of egress allow-list entries: a YAML list, or one string separated by commas or spaces (the environment). */
+const egressAllow: Parser = (value) => {
+  const entries = typeof value === "string" ? value.split(/[\s,]+/).filter((e) => e !== "") : value;
+  const expected = "a list of IPs, CIDRs (10.0.0.0/8), host names or *.suffix wildcards (comma-separated in the environment)";
+  if (!Array.isArray(entries) || !entries.every((e): e is string => typeof e === "string")) return { ok: false, expected };
+  const errors = entries.flatMap((e) => {
+    const parsed = parseEgressAllowEntry(e);
+    return "error" in parsed ? [parsed.error] : [];
+  });
+  return errors.length === 0 ? { ok: true, value: entries } : { ok: false, expected: `${expected}; ${errors.join("; ")}` };
+};
 const REQUEST_LOG_MODES = ["off", "metadata", "redacted", "full"] as const;
 const modesByRoute: Parser = (value) =>
   isRecord(value) && Object.values(value).every((m) => typeof m === "string" && (REQUEST_LOG_MODES as readonly string[]).includes(m))
@@ -522,6 +549,8 @@ const PARSERS: Record<string, Parser> = {
   "budgets.holdSweepIntervalMs": integer(50, 3_600_000),
   "overload.maxInFlightPerKey": integer(0, 1_000_000),
   "overload.retryAfterMs": integer(1, 600_000),
+  "egress.private": oneOf(["allow", "deny"]),
+  "egress.allow": egressAllow,
 };
 
 function parseField(path: string, input: unknown, issues: ConfigIssue[]): unknown {

@@ -2,6 +2,7 @@ import { toBinary } from "@bufbuild/protobuf";
 import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { CheckDecision, CheckRequestSchema, CheckStage, GuardrailCheckService, type CheckRequest } from "../../gen/ts/switchboard/ext/v1/guardrail_check_pb.js";
+import { defaultEgress, type Egress } from "../http/egress-connect.js";
 import type { GuardrailStageName } from "./policy.js";
 
 /** One text to send to an external guardrail, with its field path. */
@@ -60,6 +61,12 @@ export interface ExternalCheckerOptions {
    * the process's life (P24).
    */
   maxClients?: number;
+  /**
+   * The outbound clients of admin-set URLs (default: the default egress policy's): every service
+   * URL is connected to through `egress.agentFor(url)`, so an address the policy refuses is never
+   * dialled (a failure like any other: the rule fails open or closed as it says).
+   */
+  egress?: Egress;
 }
 
 /**
@@ -70,12 +77,13 @@ export interface ExternalCheckerOptions {
  */
 export function createExternalChecker(opts: ExternalCheckerOptions = {}): ExternalChecker {
   const maxClients = opts.maxClients ?? 256;
+  const egress = opts.egress ?? defaultEgress();
   // A Map in use order: each use moves its URL to the end, so the first is the least recent.
   const clients = new Map<string, Client<typeof GuardrailCheckService>>();
   const clientFor = (url: string) => {
     let client = clients.get(url);
     if (client === undefined) {
-      client = createClient(GuardrailCheckService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [contentLength] }));
+      client = createClient(GuardrailCheckService, createConnectTransport({ baseUrl: url, httpVersion: "1.1", useBinaryFormat: true, interceptors: [contentLength], nodeOptions: { agent: egress.agentFor(url) } }));
       if (clients.size >= maxClients) clients.delete(clients.keys().next().value as string);
     } else clients.delete(url);
     clients.set(url, client);

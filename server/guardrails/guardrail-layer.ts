@@ -1,4 +1,5 @@
 import type { Kysely } from "kysely";
+import type { Egress } from "../http/egress-connect.js";
 import type { Logger } from "../observability/logger.js";
 import { urlForLog } from "../observability/log-redaction.js";
 import { createGuardrailPolicyStore, type GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
@@ -15,12 +16,13 @@ export interface GuardrailLayer {
 
 /**
  * Builds the policy store, the resolver that follows it (checked every `pollMs`; `close()` it on shutdown) and
- * the client of external guardrail services. Failures are logged without content: an external
+ * the client of external guardrail services (connecting through `deps.egress`, the egress
+ * policy's clients). Failures are logged without content: an external
  * service by its URL (without userinfo or query, which may hold a token), a policy that no longer
  * compiles by its name and the compiler's error (the field and what it refuses, not the rules) —
  * at error, as the calls it governs are refused until an operator acts.
  */
-export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logger }, opts: { pollMs?: number } = {}): GuardrailLayer {
+export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logger; egress?: Egress }, opts: { pollMs?: number } = {}): GuardrailLayer {
   const store = createGuardrailPolicyStore(deps.db);
   return {
     store,
@@ -35,6 +37,7 @@ export function createGuardrailLayer(deps: { db: Kysely<Database>; logger: Logge
         ),
     }),
     external: createExternalChecker({
+      ...(deps.egress ? { egress: deps.egress } : {}),
       onError: (url, err) => deps.logger.warn({ url: urlForLog(url), err: err instanceof Error ? err.message : String(err) }, "external guardrail failed"),
     }),
   };

@@ -1,3 +1,5 @@
+import { request, type Dispatcher } from "undici";
+import { defaultEgress, EgressRefusedError } from "../http/egress-connect.js";
 import { withUrlCredentials } from "../http/url-credentials.js";
 import type { Logger } from "../observability/logger.js";
 import { urlForLog, withoutUrl } from "../observability/log-redaction.js";
@@ -15,12 +17,17 @@ export interface AlertWebhookOptions {
   webhookRetryDelayMs?: number;
 }
 
-/** The default {@link WebhookPost}: `fetch`, the response body discarded. */
-export const fetchPost: WebhookPost = async (url, body, headers, signal) => {
-  const res = await fetch(url, { method: "POST", body, headers, signal, redirect: "manual" });
-  await res.body?.cancel().catch(() => undefined);
-  return res.status;
-};
+/**
+ * A {@link WebhookPost} through `dispatcher` (the egress policy's: `createEgress(…).dispatcher`),
+ * the response body discarded. A redirect is not followed: its 3xx is the attempt's status.
+ */
+export function createWebhookPost(dispatcher: Dispatcher): WebhookPost {
+  return async (url, body, headers, signal) => {
+    const res = await request(url, { method: "POST", body, headers, signal, dispatcher });
+    await res.body.dump().catch(() => undefined);
+    return res.statusCode;
+  };
+}
 
 /** Statuses worth another attempt: the receiver may accept later (timeouts, throttling, 5xx). */
 function retryable(status: number): boolean {
@@ -34,7 +41,8 @@ function retryable(status: number): boolean {
  * up to `webhookAttempts` attempts; any other status, or the last failure, is logged at error level
  * with the status or error (never the URL's userinfo or query, which may hold a token). Userinfo in
  * the URL (`https://user:pass@host/…`) is sent as an `Authorization: Basic` header, the URL
- * without it (`withUrlCredentials`). Never rejects.
+ * without it (`withUrlCredentials`). An address the egress policy refuses (`http/egress-policy.ts`)
+ * is not retried. Never rejects.
  */
 export async function postAlertWebhook(
   url: string,
@@ -42,7 +50,7 @@ export async function postAlertWebhook(
   deps: { post?: WebhookPost; logger: Logger },
   opts: AlertWebhookOptions = {},
 ): Promise<void> {
-  const post = deps.post ?? fetchPost;
+  const post = deps.post ?? createWebhookPost(defaultEgress().dispatcher);
   const timeoutMs = opts.webhookTimeoutMs ?? 5000;
   const attempts = Math.max(1, opts.webhookAttempts ?? 4);
   let delay = opts.webhookRetryDelayMs ?? 500;
@@ -59,6 +67,8 @@ export async function postAlertWebhook(
     } catch (err) {
       // An error's message may quote the URL (an invalid one, whole).
       last = withoutUrl(err instanceof Error ? `${err.name}: ${err.message}` : String(err), url);
+      // The policy will refuse the next attempt too: no retry.
+      if (err instanceof EgressRefusedError) break;
     }
     if (attempt < attempts) {
       await new Promise((resolve) => setTimeout(resolve, delay).unref());

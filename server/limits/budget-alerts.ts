@@ -51,7 +51,10 @@ export interface BudgetAlertsDeps {
   settingsOf(budgetId: string): BudgetAlertSettings | undefined;
   logger: Logger;
   clock: Clock;
-  /** Sends one webhook request (default: `fetch`); tests inject failures. */
+  /**
+   * Sends one webhook request (default: through the default egress policy's clients; the server
+   * passes its configured one, `createWebhookPost(egress.dispatcher)`); tests inject failures.
+   */
   post?: WebhookPost;
 }
 

@@ -14,6 +14,8 @@ import {
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf } from "../auth/access.js";
 import type { Clock } from "../clock.js";
+import { fieldViolation } from "../errors/field-violation.js";
+import { createEgressPolicy, type EgressPolicy } from "../http/egress-policy.js";
 import type { BudgetReservations } from "../limits/budget-reservation.js";
 import { budgetRefOf, type LimitsCatalog } from "../limits/limits-catalog.js";
 import { periodOf } from "../limits/periods.js";
@@ -41,6 +43,8 @@ export interface BudgetServiceDeps {
   /** This replica's snapshot of the limits, refreshed after each write. */
   catalog: Pick<LimitsCatalog, "refresh">;
   clock: Clock;
+  /** Judges `alert_webhook_url`'s literal host when it is set (default: the default policy). */
+  egress?: EgressPolicy;
 }
 
 const BUDGET_FIELDS = ["limit_micros_usd", "period", "time_zone", "alert_thresholds_percent", "alert_webhook_url"] as const;
@@ -61,6 +65,12 @@ const generatedId = (prefix: string) => `${prefix}-${randomBytes(6).toString("he
  * flush interval) and what calls in flight hold, from the fast-path counters.
  */
 export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof BudgetService> {
+  const egress = deps.egress ?? createEgressPolicy();
+  // Early feedback only: the delivery judges the address the host resolves to when it fires.
+  const checkWebhook = (url: string) => {
+    const refused = url === "" ? undefined : egress.urlRefusal(url);
+    if (refused !== undefined) throw fieldViolation("budget.alert_webhook_url", `refused by the egress policy: ${refused}`, "url.egress");
+  };
   const orgOf = async (ctx: HandlerContext, parent: string, field: string) => {
     const scope = orgScopeOf(callerOf(ctx));
     const org = await deps.tenants.getOrg(parseOrgName(parent, field), scope);
@@ -97,6 +107,7 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
     async createBudget(req, ctx) {
       const { org, scope } = await orgOf(ctx, req.parent, "parent");
       const budget = req.budget ?? create(BudgetSchema);
+      checkWebhook(budget.alertWebhookUrl);
       const fields: BudgetFields = { ...(await resolveLimitTarget(deps, org, scope, budget.target, "budget.target")), ...budgetFields(budget) };
       const id = req.budgetId !== "" ? req.budgetId : generatedId("budget");
       const name = `${req.parent}/budgets/${id}`;
@@ -123,6 +134,7 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
       const { parent, id } = parse(name, BUDGET_NAME, "budget.name");
       const { org } = await orgOf(ctx, parent, "budget.name");
       const given = budgetFields(req.budget!);
+      if (masked.has("alert_webhook_url")) checkWebhook(given.alertWebhookUrl);
       const patch: Partial<BudgetFields> = {
         ...(masked.has("limit_micros_usd") ? { limitMicros: given.limitMicros } : {}),
         ...(masked.has("period") ? { period: given.period } : {}),

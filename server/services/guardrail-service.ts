@@ -12,10 +12,12 @@ import {
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import { isPlatformAdmin, type Principal } from "../auth/principal.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import { evaluateText } from "../guardrails/evaluate.js";
 import { createPlaceholders } from "../guardrails/placeholders.js";
 import { compilePolicy, PolicyError, type CompiledPolicy } from "../guardrails/policy.js";
 import { policyName } from "../guardrails/policy-resolver.js";
+import { createEgressPolicy, type EgressPolicy } from "../http/egress-policy.js";
 import type { GuardrailPolicyRecord, GuardrailPolicyStore } from "../store/guardrail-policy-store.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { GuardrailAttachmentRow } from "../store/schema.js";
@@ -34,6 +36,8 @@ export interface GuardrailServiceDeps {
   keys: Pick<KeyStore, "getKey">;
   /** Reloads this replica's policies after a write (the others follow within their poll). */
   refresh?: () => Promise<void>;
+  /** Judges external rules' literal hosts when they are written (default: the default policy). */
+  egress?: EgressPolicy;
 }
 
 const UPDATABLE = ["description", "rules", "attachments", "enabled", "analyzer_fail_open"] as const;
@@ -58,6 +62,15 @@ interface Scope {
  * the change reaches every replica within its poll interval.
  */
 export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<typeof GuardrailService> {
+  const egress = deps.egress ?? createEgressPolicy();
+  // Early feedback only: each call judges the address the service's host resolves to then.
+  const checkExternalUrls = (policy: GuardrailPolicy) => {
+    policy.rules.forEach((rule, i) => {
+      if (rule.check.case !== "external") return;
+      const refused = egress.urlRefusal(rule.check.value.url);
+      if (refused !== undefined) throw fieldViolation(`policy.rules[${i}].external.url`, `refused by the egress policy: ${refused}`, "url.egress");
+    });
+  };
   const scopeOf = async (principal: Principal, parent: string, write: boolean): Promise<Scope> => {
     if (parent === "") {
       if (write) requirePlatformAdmin(principal, "changing a global guardrail policy");
@@ -127,6 +140,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       const scope = await scopeOf(principal, req.parent, true);
       const spec = specOf(req.policy ?? create(GuardrailPolicySchema));
       compiled(spec, "policy");
+      checkExternalUrls(spec);
       const attachments = await resolveAttachments(principal, scope, req.policy?.attachments ?? [], "policy.attachments");
       const name = policyName({ orgName: scope.orgName, policyId: req.policyId });
       const key = idempotencyKey(principal, "CreateGuardrailPolicy", CreateGuardrailPolicyRequestSchema, req);
@@ -160,6 +174,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       if (fields.has("analyzer_fail_open")) next.analyzerFailOpen = req.policy.analyzerFailOpen;
       const spec = specOf(next);
       compiled(next, "policy");
+      if (fields.has("rules")) checkExternalUrls(next);
       const attachments = fields.has("attachments") ? await resolveAttachments(principal, scope, req.policy.attachments, "policy.attachments") : record.attachments;
       // Only over the revision `next` was merged from, so a write in between is not reverted.
       const updated = await deps.policies.update(scope.orgId, record.policyId, record.revision, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: next.enabled });

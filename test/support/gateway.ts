@@ -107,6 +107,8 @@ export interface TestGatewayOptions {
   idempotency?: ServerOptions["idempotency"];
   /** `server.maxRequestBytes` (default 4 MiB; production's is 32 MiB). */
   maxRequestBytes?: number;
+  /** The egress policy of admin-set URLs (default: the production default, private addresses allowed). */
+  egress?: ServerOptions["egress"];
 }
 
 /** A gateway listening on a free loopback port, with its log captured. */
@@ -198,7 +200,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       ...(opts.guardrailAnalyzer ? { guardrailAnalyzer: opts.guardrailAnalyzer } : {}),
       ...(requestLog && opts.requestLog ? { requestLog: { writer: requestLog, policy: opts.requestLog } } : {}),
     },
-    { maxRequestBytes: opts.maxRequestBytes ?? 4 * 1024 * 1024, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallTimeoutMs: opts.writeStallTimeoutMs }), ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}), ...(opts.idempotency ? { idempotency: opts.idempotency } : {}) },
+    { maxRequestBytes: opts.maxRequestBytes ?? 4 * 1024 * 1024, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallTimeoutMs: opts.writeStallTimeoutMs }), ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}), ...(opts.idempotency ? { idempotency: opts.idempotency } : {}), ...(opts.egress ? { egress: opts.egress } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
   return {

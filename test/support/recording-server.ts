@@ -16,6 +16,8 @@ export interface RecordingServer {
   origin: string;
   /** The requests received so far, in order. */
   requests: RecordedRequest[];
+  /** TCP connections accepted so far (a client refused before connecting makes none). */
+  connections(): number;
   close(): Promise<void>;
 }
 
@@ -41,11 +43,14 @@ export async function startRecordingServer(reply: RecordingReply = {}): Promise<
       res.end(reply.body ?? "");
     });
   });
+  let connections = 0;
+  server.on("connection", () => connections++);
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const { port } = server.address() as AddressInfo;
   return {
     origin: `http://127.0.0.1:${port}`,
     requests,
+    connections: () => connections,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
