@@ -27,7 +27,7 @@ import { createModelLayer } from "./model-layer.js";
 import { createServer } from "./server.js";
 import { createBootstrapStore } from "./store/bootstrap-store.js";
 import { createDatabase } from "./store/database.js";
-import { migrateToLatest } from "./store/migrate.js";
+import { migrateToLatest, MigrationTimeoutError } from "./store/migrate.js";
 import { createMemoryState } from "./store/state/memory-state.js";
 import { createBreakerState } from "./store/state/breaker-state.js";
 import { createRedisState } from "./store/state/redis-state.js";
@@ -39,14 +39,8 @@ import { createVault } from "./vault/vault.js";
 const STOP_STEPS_MS = 4_000;
 
 async function main(): Promise<void> {
-  let config: Config;
-  try {
-    config = loadConfig({ file: process.env.SWITCHBOARD_CONFIG || undefined, env: process.env });
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err;
-    process.stderr.write(`switchboard: ${err.message}\n`);
-    process.exit(2);
-  }
+  // A ConfigError, here or in a refusal further on, is reported by `main`'s one catch (exit 2).
+  const config = loadConfig({ file: process.env.SWITCHBOARD_CONFIG || undefined, env: process.env });
   applyHeapGrowth(config.server.heapGrowthPercent);
   // Human-readable lines only on a terminal that asked for them; JSON everywhere else.
   const logger = createLogger({ level: config.log.level, pretty: config.log.pretty && process.stdout.isTTY === true, batchMs: config.log.batchMs });
@@ -67,21 +61,23 @@ async function main(): Promise<void> {
     optimizedWasm: config.database.embeddedOptimizedWasm,
     onIdleError: (err) => logger.warn({ err: err.message }, "database connection lost; reconnecting on next query"),
   });
-  await migrateToLatest(database.db);
+  await migrateToLatest(database.db, { timeoutMs: config.database.migrationTimeoutMs });
+  // A start refused once the database is open closes it first: the embedded PGlite then keeps what
+  // this start wrote (a bootstrap key stored before a vault refusal).
+  const closingOnRefusal = async <T>(step: () => Promise<T>): Promise<T> => {
+    try {
+      return await step();
+    } catch (err) {
+      if (err instanceof ConfigError) await database.close();
+      throw err;
+    }
+  };
   // Tenancy. The pepper is required with DATABASE_URL (the config checks it); the embedded default
   // keeps a generated one beside its data, created after PGlite has initialised the folder — never
   // for a database that already holds keys (they were stored under the pepper that file held).
   let pepper = config.auth.pepper;
   if (pepper === undefined) {
-    let resolved: ResolvedPepper;
-    try {
-      resolved = resolveEmbeddedPepper(config.database.dataDir, { holdsKeys: await createBootstrapStore(database.db).holdsAnyKey() });
-    } catch (err) {
-      if (!(err instanceof PepperMissingError)) throw err;
-      process.stderr.write(`switchboard: invalid configuration:\n  auth.pepper: ${err.message}\n`);
-      await database.close();
-      process.exit(2);
-    }
+    const resolved = await closingOnRefusal(async () => embeddedPepper(config.database.dataDir, await createBootstrapStore(database.db).holdsAnyKey()));
     pepper = resolved.pepper;
     if (resolved.looseMode) logger.warn({ mode: resolved.looseMode }, "the pepper file is readable by other users; chmod 600 it");
   }
@@ -108,17 +104,7 @@ async function main(): Promise<void> {
   const { keyring, looseMode: masterKeyMode } = resolveKeyring({ ...config.vault, dataDir: config.database.dataDir });
   if (masterKeyMode) logger.warn({ mode: masterKeyMode }, "the master-key file is readable by other users; chmod 600 it");
   const vault = createVault({ db: database.db, keyring, logger });
-  const unwrappable = await vault.missingMasterKeys();
-  if (unwrappable.length > 0) {
-    const which = unwrappable.map((k) => `${k.count} under ${k.masterKeyId}`).join(", ");
-    process.stderr.write(
-      `switchboard: invalid configuration:\n  vault.masterKey: stored credentials are wrapped by master keys that are not configured (${which}); ` +
-        `this replica holds ${keyring.ids.join(" and ")}. Set SWITCHBOARD_MASTER_KEY_PREVIOUS to the key that wrapped them ` +
-        "(or restore SWITCHBOARD_MASTER_KEY), start, then call RewrapCredentials\n",
-    );
-    await database.close();
-    process.exit(2);
-  }
+  await closingOnRefusal(async () => refuseUnwrappable(await vault.missingMasterKeys(), keyring.ids));
   logger.info({ masterKeyIds: keyring.ids }, "credential vault ready");
   // With Redis, a circuit breaker in front (P7): while Redis fails, calls are refused at once
   // instead of each waiting out the command timeout; callers' degraded modes are unchanged.
@@ -285,9 +271,41 @@ function banner(url: string, databaseKind: string, config: Config, bootstrap: Bo
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`switchboard: failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  // An invalid configuration is the operator's to fix: its issues, no stack, exit 2.
+  if (err instanceof ConfigError) {
+    process.stderr.write(`switchboard: ${err.message}\n`);
+    process.exit(2);
+  }
+  // A database that kept the migrations waiting past their bound: the message says what and where, a stack would not.
+  const shown = err instanceof MigrationTimeoutError ? err.message : err instanceof Error ? (err.stack ?? err.message) : String(err);
+  process.stderr.write(`switchboard: failed to start: ${shown}\n`);
   process.exit(1);
 });
+
+/** The embedded default's pepper; a missing pepper file beside a database that holds keys refuses the start. */
+function embeddedPepper(dataDir: string, holdsKeys: boolean): ResolvedPepper {
+  try {
+    return resolveEmbeddedPepper(dataDir, { holdsKeys });
+  } catch (err) {
+    if (err instanceof PepperMissingError) throw new ConfigError([{ path: "auth.pepper", message: err.message }]);
+    throw err;
+  }
+}
+
+/** Refuses a start where stored credentials are wrapped by master keys this replica lacks: they could not be used. */
+function refuseUnwrappable(unwrappable: ReadonlyArray<{ masterKeyId: string; count: number }>, configured: readonly string[]): void {
+  if (unwrappable.length === 0) return;
+  const which = unwrappable.map((k) => `${k.count} under ${k.masterKeyId}`).join(", ");
+  throw new ConfigError([
+    {
+      path: "vault.masterKey",
+      message:
+        `stored credentials are wrapped by master keys that are not configured (${which}); ` +
+        `this replica holds ${configured.join(" and ")}. Set SWITCHBOARD_MASTER_KEY_PREVIOUS to the key that wrapped them ` +
+        "(or restore SWITCHBOARD_MASTER_KEY), start, then call RewrapCredentials",
+    },
+  ]);
+}
 
 /** The generated bootstrap secret, for stderr (see its call in `main`). */
 function bootstrapSecretLines(secret: string): string {

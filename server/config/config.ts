@@ -48,6 +48,8 @@ export interface Config {
     poolSize: number;
     /** Postgres `statement_timeout` of the gateway's sessions (0: none); also how soon a silent connection is dropped. */
     statementTimeoutMs: number;
+    /** The startup migrations' `statement_timeout` (0: none): how long one may run or wait (the migration lock, a silent server). */
+    migrationTimeoutMs: number;
     /** Embedded PGlite's `shared_buffers`, in MB (resident for the process's life). */
     embeddedSharedBuffersMb: number;
     /** Compile embedded PGlite with V8's optimising tier too: faster queries, ≈ 100 MB more memory. */
@@ -195,7 +197,7 @@ export interface Config {
 export function defaultConfig(): Config {
   return {
     server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, writeStallTimeoutMs: 30_000, heapGrowthPercent: 0 },
-    database: { dataDir: ".data/pglite", poolSize: 10, statementTimeoutMs: 30_000, embeddedSharedBuffersMb: 16, embeddedOptimizedWasm: false },
+    database: { dataDir: ".data/pglite", poolSize: 10, statementTimeoutMs: 30_000, migrationTimeoutMs: 600_000, embeddedSharedBuffersMb: 16, embeddedOptimizedWasm: false },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false, batchMs: 50 },
     auth: { cacheTtlMs: 5_000 },
@@ -227,6 +229,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_DATA_DIR", path: "database.dataDir", description: "embedded PGlite folder" },
   { env: "SWITCHBOARD_DB_POOL_SIZE", path: "database.poolSize", description: "Postgres pool size" },
   { env: "SWITCHBOARD_DB_STATEMENT_TIMEOUT_MS", path: "database.statementTimeoutMs", description: "longest a Postgres statement may run (0: no bound)" },
+  { env: "SWITCHBOARD_DB_MIGRATION_TIMEOUT_MS", path: "database.migrationTimeoutMs", description: "longest a statement of the startup migrations may run or wait, for the migration lock included (0: no bound)" },
   { env: "SWITCHBOARD_PGLITE_SHARED_BUFFERS_MB", path: "database.embeddedSharedBuffersMb", description: "embedded PGlite's shared_buffers in MB" },
   { env: "SWITCHBOARD_PGLITE_OPTIMIZED_WASM", path: "database.embeddedOptimizedWasm", description: "true: compile embedded PGlite with V8's optimising tier too (faster queries, ≈ 100 MB more memory)" },
   { env: "REDIS_URL", path: "redis.url", description: "Redis URL; unset: in-process state" },
@@ -508,6 +511,7 @@ const PARSERS: Record<string, Parser> = {
   "database.dataDir": text,
   "database.poolSize": integer(1, 1000),
   "database.statementTimeoutMs": integer(0, 86_400_000),
+  "database.migrationTimeoutMs": integer(0, 86_400_000),
   "database.embeddedSharedBuffersMb": integer(1, 1024),
   "database.embeddedOptimizedWasm": boolean,
   "redis.url": redisUrl,

@@ -7,8 +7,11 @@ import { closestName } from "./closest-name.js";
 const CREDENTIAL_PREFIX = "SWITCHBOARD_CREDENTIAL_";
 /** `SWITCHBOARD_BASE_URL_OPENAI` is the endpoint of provider kind `openai`. */
 const BASE_URL_PREFIX = "SWITCHBOARD_BASE_URL_";
-/** The kind whose endpoint is the gateway's own in-process sandbox: never set from outside. */
-const SANDBOX_KIND = "sandbox";
+
+/** Whether a variable's suffix is one the gateway reads: upper case, digits and underscores (`OPENAI_EU`). */
+function isEnvSuffix(suffix: string): boolean {
+  return /^[A-Z0-9_]+$/.test(suffix);
+}
 
 /** `OPENAI_EU` → `openai-eu`: lower case, underscores become dashes. */
 function nameOf(suffix: string): string {
@@ -32,7 +35,7 @@ function withPrefix(env: Readonly<Record<string, string | undefined>>, prefix: s
 export function credentialsFromEnv(env: Readonly<Record<string, string | undefined>>): Map<string, string> {
   const out = new Map<string, string>();
   for (const [suffix, value] of withPrefix(env, CREDENTIAL_PREFIX)) {
-    if (/^[A-Z0-9_]+$/.test(suffix)) out.set(`credentials/${nameOf(suffix)}`, value);
+    if (isEnvSuffix(suffix)) out.set(`credentials/${nameOf(suffix)}`, value);
   }
   return out;
 }
@@ -45,7 +48,7 @@ export function credentialsFromEnv(env: Readonly<Record<string, string | undefin
 export function baseUrlsFromEnv(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [suffix, value] of withPrefix(env, BASE_URL_PREFIX)) {
-    if (/^[A-Z0-9_]+$/.test(suffix)) out[nameOf(suffix)] = value;
+    if (isEnvSuffix(suffix)) out[nameOf(suffix)] = value;
   }
   return out;
 }
@@ -61,19 +64,20 @@ export function baseUrlsFromEnv(env: Readonly<Record<string, string | undefined>
 export function providerEnvIssues(env: Readonly<Record<string, string | undefined>>): ConfigIssue[] {
   const issues: ConfigIssue[] = [];
   for (const [suffix, , name] of withPrefix(env, CREDENTIAL_PREFIX)) {
-    if (!/^[A-Z0-9_]+$/.test(suffix)) {
+    if (!isEnvSuffix(suffix)) {
       issues.push({ path: name, message: `the credential id must be written in upper case, digits and underscores (${CREDENTIAL_PREFIX}${suffix.toUpperCase()})` });
     } else if (parseCredentialName(`credentials/${nameOf(suffix)}`) === undefined) {
       issues.push({ path: name, message: `"${nameOf(suffix)}" is not a credential id (a letter or digit, then up to 62 letters, digits or dashes): no route could name it` });
     }
   }
-  const kinds = PROVIDER_DECLARATIONS.map((d) => d.kind).filter((k) => k !== SANDBOX_KIND);
+  const internal = PROVIDER_DECLARATIONS.filter((d) => d.internal).map((d) => d.kind);
+  const kinds = PROVIDER_DECLARATIONS.filter((d) => !d.internal).map((d) => d.kind);
   for (const [suffix, value, name] of withPrefix(env, BASE_URL_PREFIX)) {
     const kind = nameOf(suffix);
-    if (!/^[A-Z0-9_]+$/.test(suffix)) {
+    if (!isEnvSuffix(suffix)) {
       issues.push({ path: name, message: `the kind must be written in upper case (${BASE_URL_PREFIX}${suffix.toUpperCase()})` });
-    } else if (kind === SANDBOX_KIND) {
-      issues.push({ path: name, message: "the sandbox runs inside the gateway; its endpoint cannot be set" });
+    } else if (internal.includes(kind)) {
+      issues.push({ path: name, message: `the ${kind} runs inside the gateway; its endpoint cannot be set` });
     } else if (!kinds.includes(kind)) {
       const guess = closestName(kind, kinds);
       issues.push({ path: name, message: `unknown provider kind "${kind}"${guess ? ` (did you mean "${guess}"?)` : ""}; known: ${kinds.join(", ")}` });

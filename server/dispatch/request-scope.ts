@@ -131,8 +131,8 @@ export interface RequestScope extends PreparedRequest {
   /** Whether another attempt may follow the failed ones ({@link BeforeRetry}; true without one). */
   mayRetry(): Promise<boolean>;
   /**
-   * The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure:
-   * Canceled when the caller cancelled; DeadlineExceeded when the deadline stopped an attempt that
+   * The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure
+   * (the plan's `shedError` when no attempt was sent): Canceled when the caller cancelled; DeadlineExceeded when the deadline stopped an attempt that
    * would otherwise have started (`stop` is `deadline`) or has passed; else the last failure's.
    */
   failure(stop: StopReason, lastError: unknown): ConnectError;
@@ -241,7 +241,6 @@ class OpenScope implements RequestScope {
     let err = lastError;
     if (this.stopReason() === "cancelled") err = abortError({ cause: "caller" });
     else if (stop === "deadline" || this.deadlineExpired()) err = abortError({ cause: "deadline" });
-    else if (err === undefined) err = new ProviderError("overloaded", "every target's circuit breaker is open");
     const n = this.log.records().length;
     const why = err instanceof ProviderError ? err.message : "internal error";
     const budget = stop === "budget" ? " (retry budget exhausted)" : stop === "spend" ? " (a spend cap cannot cover another attempt)" : "";

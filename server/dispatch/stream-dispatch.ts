@@ -14,6 +14,7 @@ import { streamAttempt } from "./stream-attempt.js";
 export async function* dispatchStream(scope: RequestScope, req: ModelRequest): AsyncGenerator<ModelChunk, void> {
   const plan = createAttemptPlan(scope);
   let lastError: unknown;
+  let sent = false;
   let stop: StopReason = "exhausted";
   try {
     for (;;) {
@@ -23,6 +24,7 @@ export async function* dispatchStream(scope: RequestScope, req: ModelRequest): A
         break;
       }
       const result = yield* streamAttempt(scope, slot, req);
+      sent = true;
       if (result.ok) return;
       lastError = result.err;
       if (scope.committed) throw scope.committedFailure(result.err, slot.candidate, result.cause);
@@ -37,8 +39,9 @@ export async function* dispatchStream(scope: RequestScope, req: ModelRequest): A
       }
       if (next.waitMs > 0) await scope.sleep(next.waitMs);
     }
-    // Nothing sent: every target's breaker was open.
-    throw scope.failure(stop, lastError ?? plan.shedError());
+    // Nothing sent: every target's breaker was open. Once one was, its failure is the answer, even
+    // one without a value (an adapter rejecting with `undefined` is an internal error, not a shed).
+    throw scope.failure(stop, sent ? lastError : plan.shedError());
   } finally {
     scope.dispose();
   }

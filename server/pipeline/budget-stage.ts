@@ -144,6 +144,11 @@ export function createBudgetStage(deps: BudgetStageDeps, opts: BudgetStageOption
   /**
    * The budgets covering the call as they are now, for an extension: a cap changed since the
    * reservation (UpdateBudget) applies to the hold's next growth, not only to the next call.
+   * Looked up by the call's scope rather than by the held budgets' ids, and as exact: `extend`
+   * takes a budget for a line only with the line's id and counter epoch, the call's caller and
+   * tags never change, and any change of a budget's scope (level, target), period or zone moves
+   * its epoch — so a budget held is found here exactly while it is in force with the same
+   * counters, and a deleted or re-scoped one keeps the line's cap under either lookup.
    */
   const inForce = (meta: CallMeta): readonly BudgetRef[] => (meta.caller === undefined ? [] : deps.catalog.budgetsFor(meta.caller, meta.tags));
 

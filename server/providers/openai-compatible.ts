@@ -131,6 +131,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     endpointNote: "(in-process, loopback)",
     auth: "bearer",
     apiKeyRequired: false,
+    internal: true,
     // What `server/sandbox/` simulates: everything but images, which it would ignore.
     capabilities: openaiLike({ vision: false }),
     limits: NO_KNOWN_LIMITS,

@@ -76,6 +76,8 @@ export interface OpenAIDeclaration {
   auth: OpenAIAuthStyle;
   /** Whether calls need an API key (local servers such as vLLM and Ollama do not). */
   apiKeyRequired: boolean;
+  /** Served inside the gateway (the sandbox): its endpoint is chosen at start, never set from outside. */
+  internal?: true;
   capabilities: Readonly<ProviderCapabilities>;
   /** Bounds on request options as this vendor documents them; absent or {}: none known. */
   limits?: Readonly<ProviderLimits>;

@@ -21,6 +21,8 @@ export interface ProviderDeclaration {
   endpointNote?: string;
   /** Whether calls need an API key (local servers do not). */
   apiKeyRequired: boolean;
+  /** Served inside the gateway (the sandbox): its endpoint is chosen at start, never set from outside (`SWITCHBOARD_BASE_URL_<KIND>`). */
+  internal?: true;
   capabilities: Readonly<ProviderCapabilities>;
   /** Bounds on request options, as the provider documents them ({} when it documents none). */
   limits: Readonly<ProviderLimits>;
@@ -35,6 +37,7 @@ function openAIWire(d: OpenAIDeclaration): ProviderDeclaration {
     ...(d.defaultBaseUrl === undefined ? {} : { defaultBaseUrl: d.defaultBaseUrl }),
     ...(d.endpointNote === undefined ? {} : { endpointNote: d.endpointNote }),
     apiKeyRequired: d.apiKeyRequired,
+    ...(d.internal ? { internal: true as const } : {}),
     capabilities: d.capabilities,
     limits: d.limits ?? {},
   };

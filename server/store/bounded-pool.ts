@@ -22,7 +22,7 @@ export const ANSWER_MARGIN_MS = 2_000;
  *
  * The bound follows the server's: the client reads the `set [local] statement_timeout` and
  * `reset statement_timeout` its session runs (the request log's retention sets 60 s for its
- * transaction; migrations lift it), so work that asked Postgres for longer is never cut short here;
+ * transaction; migrations set their own, `database.migrationTimeoutMs`), so work that asked Postgres for longer is never cut short here;
  * `0` (no statement bound) leaves only TCP keepalive to notice a dead peer.
  */
 export function boundedPool(pool: pg.Pool, statementTimeoutMs: number): PostgresPool {
