@@ -17,10 +17,10 @@ describe("validateRoute", () => {
       retry: { initialBackoff: { seconds: 2n }, maxBackoff: { seconds: 1n } },
     });
     expect(validateRoute(route, catalog)).toEqual([
-      { path: "targets[0].provider", message: 'unknown provider "opnai" (did you mean "openai"?); known: openai, anthropic, sandbox' },
-      { path: "targets[1].credential", message: 'provider "anthropic" needs a credential' },
-      { path: "targets[2].model", message: "a target needs a model" },
-      { path: "retry.initial_backoff", message: "must not exceed retry.max_backoff" },
+      { path: "targets[0].provider", message: 'unknown provider "opnai" (did you mean "openai"?); known: openai, anthropic, sandbox', ruleId: "route.target.provider.known" },
+      { path: "targets[1].credential", message: 'provider "anthropic" needs a credential', ruleId: "route.target.credential.required" },
+      { path: "targets[2].model", message: "a target needs a model", ruleId: "route.target.model.required" },
+      { path: "retry.initial_backoff", message: "must not exceed retry.max_backoff", ruleId: "route.retry.backoff_order" },
     ]);
   });
 

@@ -10,10 +10,11 @@ export const ROUTE_ALIAS = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 /** What {@link ROUTE_ALIAS} asks, in words. */
 export const ROUTE_ALIAS_RULE = "a route alias is 1-63 of a-z, 0-9, '.', '_', '-', starting with a letter or digit";
 
-/** A problem in a route, at the path of the offending field (`targets[1].provider`). */
+/** A problem in a route, at the path of the offending field (`targets[1].provider`), and the rule it breaks. */
 export interface RouteIssue {
   path: string;
   message: string;
+  ruleId: string;
 }
 
 /** What route validation needs to know about providers (from the registry's declarations). */
@@ -31,22 +32,23 @@ export interface ProviderCatalog {
  */
 export function validateRoute(route: Route, catalog: ProviderCatalog): RouteIssue[] {
   const issues: RouteIssue[] = [];
-  if (route.targets.length === 0) issues.push({ path: "targets", message: "a route needs at least one target" });
+  if (route.targets.length === 0) issues.push({ path: "targets", message: "a route needs at least one target", ruleId: "route.targets.required" });
   route.targets.forEach((t, i) => {
     if (!catalog.kinds.includes(t.provider)) {
       const guess = closestName(t.provider, catalog.kinds);
       issues.push({
         path: `targets[${i}].provider`,
         message: `unknown provider "${t.provider}"${guess ? ` (did you mean "${guess}"?)` : ""}; known: ${catalog.kinds.join(", ")}`,
+        ruleId: "route.target.provider.known",
       });
     } else if (t.credential === "" && catalog.needsCredential(t.provider)) {
-      issues.push({ path: `targets[${i}].credential`, message: `provider "${t.provider}" needs a credential` });
+      issues.push({ path: `targets[${i}].credential`, message: `provider "${t.provider}" needs a credential`, ruleId: "route.target.credential.required" });
     }
-    if (t.model.trim() === "") issues.push({ path: `targets[${i}].model`, message: "a target needs a model" });
+    if (t.model.trim() === "") issues.push({ path: `targets[${i}].model`, message: "a target needs a model", ruleId: "route.target.model.required" });
   });
   const retry = route.retry;
   if (retry?.initialBackoff && retry.maxBackoff && durationMs(retry.initialBackoff) > durationMs(retry.maxBackoff)) {
-    issues.push({ path: "retry.initial_backoff", message: "must not exceed retry.max_backoff" });
+    issues.push({ path: "retry.initial_backoff", message: "must not exceed retry.max_backoff", ruleId: "route.retry.backoff_order" });
   }
   return issues;
 }

@@ -4,7 +4,7 @@ import { Code, type ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { ChatRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { openAIErrorOf } from "../openai/error-mapping.js";
-import { fieldViolation } from "./field-violation.js";
+import { fieldViolation, fieldViolations } from "./field-violation.js";
 
 /** The one violation of `err`'s Violations detail: its path elements (name, subscript), rule and message. */
 function violation(err: ConnectError) {
@@ -30,6 +30,20 @@ describe("fieldViolation", () => {
     expect(violation(nested)).toEqual({ path: [["template", undefined], ["attachments", 2n]], ruleId: "attachments.exists", message: "orgs/a not found" });
     expect(violation(fieldViolation('key.tags["a.b\\"]c"].x', "bad", "r")).path).toEqual([["key", undefined], ["tags", 'a.b"]c'], ["x", undefined]]);
     expect(violation(fieldViolation("filter.teams", "bad", "r")).path).toEqual([["filter", undefined], ["teams", undefined]]);
+  });
+
+  it("of several fields: one detail with a violation each, in order, and every problem in the message", () => {
+    const err = fieldViolations([
+      { field: "route.targets[0].provider", message: "unknown provider", ruleId: "route.target.provider.known" },
+      { field: "route.retry.initial_backoff", message: "must not exceed retry.max_backoff", ruleId: "route.retry.backoff_order" },
+    ]);
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(err.rawMessage).toBe("route.targets[0].provider: unknown provider; route.retry.initial_backoff: must not exceed retry.max_backoff");
+    const all = err.findDetails(ViolationsSchema).flatMap((v) => v.violations);
+    expect(all.map((v) => [v.field?.elements.map((e) => e.fieldName).join("."), v.ruleId])).toEqual([
+      ["route.targets.provider", "route.target.provider.known"],
+      ["route.retry.initial_backoff", "route.retry.backoff_order"],
+    ]);
   });
 
   it("names a path it cannot read by its whole text", () => {

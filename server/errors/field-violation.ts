@@ -28,10 +28,27 @@ export function fieldViolation(field: Path | string, message: string, ruleId: st
     const cause = new ValidationError(violations);
     return new ConnectError(cause.message, Code.InvalidArgument, undefined, [{ desc, value }], cause);
   }
+  return fieldViolations([{ field, message, ruleId }]);
+}
+
+/** One refused field, written as the admin services write it (see {@link fieldViolation}). */
+export interface FieldProblem {
+  field: string;
+  message: string;
+  ruleId: string;
+}
+
+/**
+ * `InvalidArgument` refusing several fields at once (a check that reports every problem it
+ * finds): one `buf.validate.Violations` detail holding a violation per problem, in order, and
+ * the message `field: message; field: message`.
+ */
+export function fieldViolations(problems: readonly FieldProblem[]): ConnectError {
   const value = create(ViolationsSchema, {
-    violations: [{ field: { elements: elementsOf(field) }, ruleId, message, forKey: false }],
+    violations: problems.map(({ field, message, ruleId }) => ({ field: { elements: elementsOf(field) }, ruleId, message, forKey: false })),
   });
-  return new ConnectError(`${field}: ${message}`, Code.InvalidArgument, undefined, [{ desc: ViolationsSchema, value }]);
+  const message = problems.map((p) => `${p.field}: ${p.message}`).join("; ");
+  return new ConnectError(message, Code.InvalidArgument, undefined, [{ desc: ViolationsSchema, value }]);
 }
 
 /** One element of a written path: a field name, then an index or a quoted map key, if any. */

@@ -34,14 +34,18 @@ export interface CompiledPolicy {
   analyzerFailOpen?: boolean;
 }
 
-/** A policy that cannot be compiled; `path` names the field (`rules[2].regex.pattern`). */
+/**
+ * A policy that cannot be compiled; `path` names the field (`rules[2].regex.pattern`), `problem`
+ * says what is wrong with it and `ruleId` names the rule broken (a `buf.validate` rule id).
+ */
 export class PolicyError extends Error {
   override readonly name = "PolicyError";
   constructor(
     readonly path: string,
-    message: string,
+    readonly problem: string,
+    readonly ruleId: string,
   ) {
-    super(`${path}: ${message}`);
+    super(`${path}: ${problem}`);
   }
 }
 
@@ -80,7 +84,7 @@ function compileRule(rule: GuardrailPolicy["rules"][number], path: string): Comp
     rule.stage === GuardrailStage.INPUT ? ["input"] : rule.stage === GuardrailStage.OUTPUT ? ["output"] : ["input", "output"],
   );
   const action = ACTIONS[rule.action];
-  if (action === undefined) throw new PolicyError(`${path}.action`, "must be REDACT, BLOCK or LOG");
+  if (action === undefined) throw new PolicyError(`${path}.action`, "must be REDACT, BLOCK or LOG", "guardrail_rule.action.defined");
   const id = rule.id || path.replace(/[[\]]/g, "").replace(/\./g, "-");
   const check = rule.check;
   switch (check.case) {
@@ -98,14 +102,14 @@ function compileRule(rule: GuardrailPolicy["rules"][number], path: string): Comp
       try {
         regex = compileSafeRegex(check.value.pattern);
       } catch (err) {
-        if (err instanceof RegexError) throw new PolicyError(`${path}.regex.pattern`, err.message);
+        if (err instanceof RegexError) throw new PolicyError(`${path}.regex.pattern`, err.message, "guardrail_rule.regex.safe");
         throw err;
       }
       const category = (check.value.category || "REGEX").toUpperCase().replace(/[^A-Z0-9_]/g, "_");
       return { id, stages, action, check: { kind: "regex", regex, category } };
     }
     case "injection":
-      if (rule.stage === GuardrailStage.OUTPUT) throw new PolicyError(`${path}.stage`, "injection rules inspect inputs only");
+      if (rule.stage === GuardrailStage.OUTPUT) throw new PolicyError(`${path}.stage`, "injection rules inspect inputs only", "guardrail_rule.injection.input_only");
       return {
         id,
         stages: new Set(["input"]),
@@ -125,6 +129,6 @@ function compileRule(rule: GuardrailPolicy["rules"][number], path: string): Comp
         },
       };
     default:
-      throw new PolicyError(`${path}.check`, "a rule needs one check");
+      throw new PolicyError(`${path}.check`, "a rule needs one check", "guardrail_rule.check.required");
   }
 }

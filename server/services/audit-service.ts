@@ -6,6 +6,7 @@ import type { AuditLog } from "../audit/audit-log.js";
 import { verifyCheckpoints } from "../audit/checkpoint.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import { isPlatformAdmin } from "../auth/principal.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { Logger } from "../observability/logger.js";
 import type { AuditEvent as StoredEvent, AuditFilter, AuditOutcomeName } from "../store/audit-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
@@ -79,7 +80,7 @@ export function createAuditService(deps: AuditServiceDeps): ServiceImpl<typeof A
     async verifyAuditChain(req, ctx) {
       requirePlatformAdmin(callerOf(ctx), "VerifyAuditChain (the chain spans every org)");
       if (req.startSequence > 0n && req.endSequence > 0n && req.startSequence > req.endSequence) {
-        throw new ConnectError("start_sequence: must not be after end_sequence", Code.InvalidArgument);
+        throw fieldViolation("start_sequence", "must not be after end_sequence", "verify_audit_chain.range");
       }
       const verdict = await deps.audit.verify(req.startSequence, req.endSequence);
       if (!verdict.intact) {

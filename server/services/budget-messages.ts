@@ -1,8 +1,8 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
 import { BudgetSchema, RateLimitSchema, type Budget, type RateLimit } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import { BUDGET_LEVEL } from "../limits/budget-error.js";
 import type { BudgetPeriodName } from "../limits/periods.js";
 import type { BudgetRecord, RateLimitRecord } from "../store/limit-store.js";
@@ -23,7 +23,7 @@ const PERIOD_PROTO: Record<BudgetPeriodName, BudgetPeriod> = {
 /** A proto period as the domain names it; `InvalidArgument` naming `field` for UNSPECIFIED. */
 export function periodOfProto(period: BudgetPeriod, field: string): BudgetPeriodName {
   const name = PERIOD_NAME[period];
-  if (name === undefined) throw new ConnectError(`${field}: must be set`, Code.InvalidArgument);
+  if (name === undefined) throw fieldViolation(field, "must be set", "budget.period.required");
   return name;
 }
 
@@ -33,7 +33,7 @@ export function timeZoneOf(tz: string, field: string): string {
   try {
     new Intl.DateTimeFormat("en-US", { timeZone: zone });
   } catch {
-    throw new ConnectError(`${field}: unknown time zone "${tz}" (use an IANA name such as Europe/Paris)`, Code.InvalidArgument);
+    throw fieldViolation(field, `unknown time zone "${tz}" (use an IANA name such as Europe/Paris)`, "budget.time_zone.known");
   }
   return zone;
 }

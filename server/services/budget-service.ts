@@ -79,7 +79,7 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
   };
   const parse = (name: string, pattern: RegExp, field: string) => {
     const m = pattern.exec(name);
-    if (m === null) throw new ConnectError(`${field}: not a valid resource name: "${name}"`, Code.InvalidArgument);
+    if (m === null) throw fieldViolation(field, `not a valid resource name: "${name}"`, "resource_name.form");
     return { parent: `orgs/${m[1]}`, id: m[2]! };
   };
   const wrote = async <T>(value: T): Promise<T> => {
@@ -97,7 +97,7 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
     // Also enforced by the proto's `lte`; checked here too so no path stores a limit the window
     // arithmetic cannot count (it would fail every call under it).
     const safe = (v: bigint, field: string) => {
-      if (v > BigInt(MAX_RATE_LIMIT_PER_MINUTE)) throw new ConnectError(`${field}: at most ${MAX_RATE_LIMIT_PER_MINUTE} per minute, got ${v}`, Code.InvalidArgument);
+      if (v > BigInt(MAX_RATE_LIMIT_PER_MINUTE)) throw fieldViolation(field, `at most ${MAX_RATE_LIMIT_PER_MINUTE} per minute, got ${v}`, "rate_limit.per_minute.max");
       return Number(v);
     };
     return { requestsPerMinute: safe(r.requestsPerMinute, "rate_limit.requests_per_minute"), tokensPerMinute: safe(r.tokensPerMinute, "rate_limit.tokens_per_minute") };

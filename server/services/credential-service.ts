@@ -13,6 +13,7 @@ import type { Principal } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { closestName } from "../config/closest-name.js";
 import type { ProviderCatalog } from "../dispatch/route-spec.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { CredentialPatch, CredentialRecord } from "../store/credential-store.js";
 import { newId } from "../store/ids.js";
 import type { TenantStore } from "../store/tenant-store.js";
@@ -65,7 +66,7 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
   };
   const load = async (ctx: HandlerContext, name: string, field: string): Promise<CredentialRecord> => {
     const ref = parseCredentialName(name);
-    if (ref === undefined) throw new ConnectError(`${field}: must be credentials/{credential} or orgs/{org}/credentials/{credential}`, Code.InvalidArgument);
+    if (ref === undefined) throw fieldViolation(field, "must be credentials/{credential} or orgs/{org}/credentials/{credential}", "resource_name.form");
     const owner = await ownerOf(callerOf(ctx), ref.orgName === null ? "" : `orgs/${ref.orgName}`, field);
     const record = await store.get(owner.orgId, ref.id);
     if (record === undefined) throw new ConnectError(`${name} not found`, Code.NotFound);
@@ -106,9 +107,9 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
     async updateCredential(req, ctx) {
       const name = req.credential?.name ?? "";
       const masked = maskedFields(req.updateMask, UPDATABLE);
-      if (masked.has("value") && req.value === "") throw new ConnectError("value: required when update_mask names value", Code.InvalidArgument);
+      if (masked.has("value") && req.value === "") throw fieldViolation("value", "required when update_mask names value", "credential.value.masked");
       if (!masked.has("value") && req.value !== "") {
-        throw new ConnectError("value: set, but update_mask does not name value; add it to replace the value", Code.InvalidArgument);
+        throw fieldViolation("value", "set, but update_mask does not name value; add it to replace the value", "credential.value.unmasked");
       }
       const current = await load(ctx, name, "credential.name");
       const patch: CredentialPatch = {
@@ -174,7 +175,7 @@ function fieldsOf(credential: Credential | undefined, kinds: readonly string[]):
   if (!kinds.includes(provider)) {
     const guess = provider === "" ? undefined : closestName(provider, kinds);
     const what = provider === "" ? "required" : `unknown provider "${provider}"${guess ? ` (did you mean "${guess}"?)` : ""}`;
-    throw new ConnectError(`credential.provider: ${what}; known: ${kinds.join(", ")}`, Code.InvalidArgument);
+    throw fieldViolation("credential.provider", `${what}; known: ${kinds.join(", ")}`, "credential.provider.known");
   }
   return { provider, displayName: credential?.displayName ?? "", settings: { ...credential?.settings } };
 }

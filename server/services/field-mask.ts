@@ -1,5 +1,5 @@
 import type { FieldMask } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 
 /**
  * The fields an Update changes: the mask's paths, each one of `allowed` (proto field names), or
@@ -7,11 +7,11 @@ import { Code, ConnectError } from "@connectrpc/connect";
  */
 export function maskedFields<const F extends string>(mask: FieldMask | undefined, allowed: readonly F[]): ReadonlySet<F> {
   const paths = mask?.paths ?? [];
-  if (paths.length === 0) throw new ConnectError(`update_mask: name at least one of ${allowed.join(", ")}`, Code.InvalidArgument);
+  if (paths.length === 0) throw fieldViolation("update_mask", `name at least one of ${allowed.join(", ")}`, "update_mask.required");
   if (paths.length === 1 && paths[0] === "*") return new Set(allowed);
   for (const path of paths) {
     if (!(allowed as readonly string[]).includes(path)) {
-      throw new ConnectError(`update_mask: "${path}" cannot be updated; updatable fields: ${allowed.join(", ")}`, Code.InvalidArgument);
+      throw fieldViolation("update_mask", `"${path}" cannot be updated; updatable fields: ${allowed.join(", ")}`, "update_mask.updatable");
     }
   }
   return new Set(paths as F[]);

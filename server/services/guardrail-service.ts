@@ -83,7 +83,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
   // `field` is where the caller put the name: `policy.name` in an update, whose request has no `name`.
   const load = async (ctx: HandlerContext, name: string, write: boolean, field = "name") => {
     const match = POLICY_NAME.exec(name);
-    if (match === null) throw new ConnectError(`${field}: must be guardrail-policies/{policy} or orgs/{org}/guardrail-policies/{policy}`, Code.InvalidArgument);
+    if (match === null) throw fieldViolation(field, "must be guardrail-policies/{policy} or orgs/{org}/guardrail-policies/{policy}", "resource_name.form");
     const principal = callerOf(ctx);
     const scope = await scopeOf(principal, match[1] === undefined ? "" : `orgs/${match[1]}`, write);
     const record = await deps.policies.get(scope.orgId, match[2]!);
@@ -94,7 +94,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
     try {
       return compilePolicy(policy);
     } catch (err) {
-      if (err instanceof PolicyError) throw new ConnectError(`${field}.${err.message}`, Code.InvalidArgument);
+      if (err instanceof PolicyError) throw fieldViolation(`${field}.${err.path}`, err.problem, err.ruleId);
       throw err;
     }
   };
@@ -104,16 +104,16 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
     for (const name of new Set(names)) {
       const at = `${field}[${names.indexOf(name)}]`;
       const m = ATTACHMENT.exec(name);
-      if (m === null) throw new ConnectError(`${at}: "${name}" must be one of ${ATTACHMENT_FORMS}`, Code.InvalidArgument);
+      if (m === null) throw fieldViolation(at, `"${name}" must be one of ${ATTACHMENT_FORMS}`, "attachments.form");
       const [, orgName, teamName, keyName, orgRoute, globalRoute] = m;
       if (globalRoute !== undefined) {
         rows.push({ name, kind: "route", id: null, alias: globalRoute });
         continue;
       }
       if (scope.orgName !== null && orgName !== scope.orgName) {
-        throw new ConnectError(`${at}: a policy of orgs/${scope.orgName} attaches only to that org's resources and to global routes`, Code.InvalidArgument);
+        throw fieldViolation(at, `a policy of orgs/${scope.orgName} attaches only to that org's resources and to global routes`, "attachments.org");
       }
-      const missing = () => new ConnectError(`${at}: ${name} not found`, Code.InvalidArgument);
+      const missing = () => fieldViolation(at, `${name} not found`, "attachments.exists");
       const org = await deps.tenants.getOrg(orgName!, visible);
       if (org === undefined) throw missing();
       if (orgRoute !== undefined) rows.push({ name, kind: "route", id: org.id, alias: orgRoute });
@@ -164,7 +164,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       return { policies: page.items.map((r) => readable(principal, toPolicy(r))), nextPageToken: nextPageToken(page.after, query) };
     },
     async updateGuardrailPolicy(req, ctx) {
-      if (req.policy === undefined) throw new ConnectError("policy: required", Code.InvalidArgument);
+      if (req.policy === undefined) throw fieldViolation("policy", "required", "required");
       const fields = maskedFields(req.updateMask, UPDATABLE);
       const { principal, scope, record } = await load(ctx, req.policy.name, true, "policy.name");
       const next = toPolicy(record);
@@ -210,7 +210,7 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
  * locks it): the same answer as when the resolution itself misses.
  */
 function attachmentGone(names: readonly string[], name: string): ConnectError {
-  return new ConnectError(`policy.attachments[${names.indexOf(name)}]: ${name} not found`, Code.InvalidArgument);
+  return fieldViolation(`policy.attachments[${names.indexOf(name)}]`, `${name} not found`, "attachments.exists");
 }
 
 const ACTION = { redact: GuardrailAction.REDACT, block: GuardrailAction.BLOCK, log: GuardrailAction.LOG } as const;

@@ -17,6 +17,7 @@ import type { Principal } from "../auth/principal.js";
 import { ALL_SCOPES, scopeFromName, scopeName } from "../auth/scopes.js";
 import { hashSecret } from "../auth/secret-hash.js";
 import type { Clock } from "../clock.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { KeyFields, KeyGuard, KeyRecord, KeyStore, StoredSecret } from "../store/key-store.js";
 import type { Change } from "../store/locked-change.js";
 import { callerOf } from "./caller.js";
@@ -217,13 +218,13 @@ function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<str
   const scopes = [...new Set(key?.scopes ?? [])];
   if (checked.has("scopes")) {
     for (const scope of scopes) {
-      if (!ALL_SCOPES.includes(scope)) throw new ConnectError(`key.scopes: ${String(scope)} is not a grantable scope`, Code.InvalidArgument);
+      if (!ALL_SCOPES.includes(scope)) throw fieldViolation("key.scopes", `${String(scope)} is not a grantable scope`, "key.scopes.grantable");
     }
-    if (scopes.length === 0) throw new ConnectError("key.scopes: a key needs at least one scope", Code.InvalidArgument);
+    if (scopes.length === 0) throw fieldViolation("key.scopes", "a key needs at least one scope", "key.scopes.required");
   }
   const expiresAt = key?.expireTime === undefined ? null : checkedDate(key.expireTime, "key.expire_time");
   if (checked.has("expire_time") && expiresAt !== null && expiresAt.getTime() <= now) {
-    throw new ConnectError("key.expire_time: must be in the future", Code.InvalidArgument);
+    throw fieldViolation("key.expire_time", "must be in the future", "key.expire_time.future");
   }
   return {
     displayName: key?.displayName ?? "",

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { LimitTarget } from "../store/limit-store.js";
 import type { OrgScope } from "../store/paging.js";
@@ -24,7 +25,7 @@ export async function resolveLimitTarget(
   target: string,
   field: string,
 ): Promise<LimitTarget> {
-  const outside = () => new ConnectError(`${field}: ${target} is not in orgs/${org.name}`, Code.InvalidArgument);
+  const outside = () => fieldViolation(field, `${target} is not in orgs/${org.name}`, "limit_target.org");
   const tag = TAG.exec(target);
   if (tag !== null) return { target, level: "tag", targetId: `${tag[1]}=${tag[2]}` };
   const o = ORG.exec(target);
@@ -46,8 +47,5 @@ export async function resolveLimitTarget(
     if (key === undefined) throw new ConnectError(`${field}: key ${target} not found`, Code.NotFound);
     return { target, level: "key", targetId: key.id };
   }
-  throw new ConnectError(
-    `${field}: must be orgs/{org}, orgs/{org}/teams/{team}, orgs/{org}/teams/{team}/keys/{key} or tags/{key}={value}`,
-    Code.InvalidArgument,
-  );
+  throw fieldViolation(field, "must be orgs/{org}, orgs/{org}/teams/{team}, orgs/{org}/teams/{team}/keys/{key} or tags/{key}={value}", "limit_target.form");
 }

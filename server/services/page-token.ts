@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import { Code, ConnectError } from "@connectrpc/connect";
+import type { ConnectError } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { PageRequest } from "../store/paging.js";
 import { storableText } from "../store/storable-text.js";
 
@@ -36,7 +37,7 @@ export function pageRequest(pageSize: number, pageToken: string, query: string):
  * checks its form with this before it reaches the database.
  */
 export function invalidPageToken(): ConnectError {
-  return new ConnectError("page_token: not a token from this query's previous page", Code.InvalidArgument);
+  return fieldViolation("page_token", "not a token from this query's previous page", "page_token.issued");
 }
 
 /** A position that is a non-negative integer of at most `maxDigits` digits (a row number, a version). */

@@ -11,6 +11,7 @@ import {
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
+import { fieldViolation, fieldViolations, type FieldProblem } from "../errors/field-violation.js";
 import type { NewPromptVersion, PromptStore } from "../store/prompt-store.js";
 import { TemplateError } from "../verbs/templates/prompt-template.js";
 import { parsePromptName, parsePromptVersionName, promptResourceName, type PromptRef } from "../verbs/templates/prompt-names.js";
@@ -70,7 +71,7 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
     scopeOf(principal, parent === "" ? null : parseOrgName(parent, "parent"), write, () => new ConnectError(`${parent} not found`, Code.NotFound));
   const parseName = (name: string, field: string): PromptRef => {
     const ref = parsePromptName(name);
-    if (ref === undefined) throw new ConnectError(`${field}: must be prompts/{prompt} or orgs/{org}/prompts/{prompt}`, Code.InvalidArgument);
+    if (ref === undefined) throw fieldViolation(field, "must be prompts/{prompt} or orgs/{org}/prompts/{prompt}", "resource_name.form");
     return ref;
   };
   /** The template a name points at, as the caller may see it: its reference and scope, not read yet. */
@@ -94,7 +95,7 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
       const principal = callerOf(ctx);
       const scope = await parentScope(principal, req.parent, true);
       const verb = templateVerbOf(req.template?.verb ?? Verb.UNSPECIFIED);
-      if (verb === undefined) throw new ConnectError("template.verb: Embed renders no prompt; choose summarize, classify, extract, answer or chat", Code.InvalidArgument);
+      if (verb === undefined) throw fieldViolation("template.verb", "Embed renders no prompt; choose summarize, classify, extract, answer or chat", "prompt_template.verb.renders");
       const first = versionFields(verb, req.firstVersion, "first_version", principal);
       const target = { ...scope, verb, name: req.promptId };
       const attachments = await checkAttachments(attachmentDeps, principal, target, req.template?.attachments ?? [], "template.attachments");
@@ -135,7 +136,7 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
 
     async updatePromptTemplate(req, ctx) {
       const principal = callerOf(ctx);
-      if (req.template === undefined) throw new ConnectError("template: required", Code.InvalidArgument);
+      if (req.template === undefined) throw fieldViolation("template", "required", "required");
       const fields = maskedFields(req.updateMask, UPDATABLE);
       const { ref, scope, verb } = await load(principal, req.template.name, "template.name", true);
       const target = { ...scope, verb, name: ref.name };
@@ -187,7 +188,7 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
 
     async getPromptVersion(req, ctx) {
       const ref = parsePromptVersionName(req.name);
-      if (ref === undefined) throw new ConnectError("name: must be {template}/versions/{version}", Code.InvalidArgument);
+      if (ref === undefined) throw fieldViolation("name", "must be {template}/versions/{version}", "resource_name.form");
       const scope = await scopeOf(callerOf(ctx), ref.orgName, false, () => notFound(req.name));
       const found = await deps.prompts.getVersion(scope.orgId, ref.name, ref.version);
       if (found === undefined) throw new ConnectError(`prompt version ${req.name} not found`, Code.NotFound);
@@ -206,7 +207,7 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
 
     async activatePromptVersion(req, ctx) {
       const ref = parsePromptVersionName(req.name);
-      if (ref === undefined) throw new ConnectError("name: must be {template}/versions/{version}", Code.InvalidArgument);
+      if (ref === undefined) throw fieldViolation("name", "must be {template}/versions/{version}", "resource_name.form");
       const templateName = promptResourceName(ref);
       // The activation reads the template itself, locked: no such template is `template_not_found` there.
       const { scope } = await locate(callerOf(ctx), templateName, "name", true);
@@ -247,16 +248,16 @@ function readable(principal: Principal, template: PromptTemplate): PromptTemplat
  * problem is reported at once, each at its field path (`first_version.messages[1].template: …`).
  */
 function versionFields(verb: string, version: PromptVersion | undefined, field: string, principal: Principal): NewPromptVersion {
-  if (version === undefined || version.messages.length === 0) throw new ConnectError(`${field}.messages: at least one message is required`, Code.InvalidArgument);
+  if (version === undefined || version.messages.length === 0) throw fieldViolation(`${field}.messages`, "at least one message is required", "prompt_version.messages.required");
   if (!isTemplateVerb(verb)) throw new ConnectError(`the template's verb "${verb}" renders no prompt`, Code.FailedPrecondition);
-  const problems: string[] = [];
+  const problems: FieldProblem[] = [];
   const messages = version.messages.map((m, i) => {
     const role = templateRoleOf(m.role);
-    if (role === undefined) problems.push(`${field}.messages[${i}].role: must be ROLE_SYSTEM, ROLE_USER or ROLE_ASSISTANT`);
+    if (role === undefined) problems.push({ field: `${field}.messages[${i}].role`, message: "must be ROLE_SYSTEM, ROLE_USER or ROLE_ASSISTANT", ruleId: "prompt_version.role.defined" });
     return { role: role ?? "user", template: m.template };
   });
   const checked = checkVersionForVerb(verb, messages);
-  problems.push(...checked.issues.map((issue) => `${field}.${issue.path}: ${issue.message}`));
-  if (problems.length > 0) throw new ConnectError(problems.join("; "), Code.InvalidArgument);
+  problems.push(...checked.issues.map((issue) => ({ field: `${field}.${issue.path}`, message: issue.message, ruleId: issue.ruleId })));
+  if (problems.length > 0) throw fieldViolations(problems);
   return { messages, variables: checked.variables, description: version.description, creator: principal.keyName };
 }

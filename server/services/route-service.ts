@@ -6,6 +6,7 @@ import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
 import { routeSpec, validateRoute, type ProviderCatalog } from "../dispatch/route-spec.js";
+import { fieldViolation, fieldViolations } from "../errors/field-violation.js";
 import type { RouteRecord, RouteStore } from "../store/route-store.js";
 import type { TenantStore } from "../store/tenant-store.js";
 import { credentialUsableBy } from "../vault/credential-names.js";
@@ -52,7 +53,7 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
   // `field` is where the caller put the name: `route.name` in an update, whose request has no `name`.
   const parseName = (name: string, field: string) => {
     const match = ROUTE_NAME.exec(name);
-    if (match === null) throw new ConnectError(`${field}: must be routes/{route} or orgs/{org}/routes/{route}`, Code.InvalidArgument);
+    if (match === null) throw fieldViolation(field, "must be routes/{route} or orgs/{org}/routes/{route}", "resource_name.form");
     return { parent: match[1] === undefined ? "" : `orgs/${match[1]}`, alias: match[2]! };
   };
   const check = (route: Route, field: string, scope: RouteScope) => {
@@ -61,12 +62,14 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
     route.targets.forEach((t, i) => {
       if (t.credential !== "" && !credentialUsableBy(t.credential, scope.orgName)) {
         const allowed = scope.orgName === null ? "credentials/{id}" : `credentials/{id} or orgs/${scope.orgName}/credentials/{id}`;
-        issues.push({ path: `targets[${i}].credential`, message: `a ${scope.orgName === null ? "global" : "org"} route may use only ${allowed}` });
+        issues.push({
+          path: `targets[${i}].credential`,
+          message: `a ${scope.orgName === null ? "global" : "org"} route may use only ${allowed}`,
+          ruleId: "route.target.credential.scope",
+        });
       }
     });
-    if (issues.length > 0) {
-      throw new ConnectError(issues.map((i) => `${field}.${i.path}: ${i.message}`).join("; "), Code.InvalidArgument);
-    }
+    if (issues.length > 0) throw fieldViolations(issues.map((i) => ({ field: `${field}.${i.path}`, message: i.message, ruleId: i.ruleId })));
   };
   /** The route a name points at, as the caller may see it: its scope and alias, not read yet. */
   const locate = async (ctx: HandlerContext, name: string, write: boolean, field = "name") => {
@@ -102,7 +105,7 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       return { routes: page.items.map(toRoute), nextPageToken: nextPageToken(page.after, `routes:${req.parent}`) };
     },
     async updateRoute(req, ctx) {
-      if (req.route === undefined) throw new ConnectError("route: required", Code.InvalidArgument);
+      if (req.route === undefined) throw fieldViolation("route", "required", "required");
       const fields = maskedFields(req.updateMask, UPDATABLE);
       const { scope, alias, record } = await load(ctx, req.route.name, true, "route.name");
       const next = routeSpec(toRoute(record));

@@ -1,5 +1,5 @@
 import { timestampMs, type Timestamp } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { fieldViolation } from "../errors/field-violation.js";
 
 /** A Timestamp's valid seconds (0001-01-01 to 9999-12-31, UTC): its JSON form is refused outside them. */
 const MIN_SECONDS = -62_135_596_800n;
@@ -12,7 +12,7 @@ const MAX_SECONDS = 253_402_300_799n;
  */
 export function checkedTimestamp(ts: Timestamp, field: string): Timestamp {
   if (ts.seconds < MIN_SECONDS || ts.seconds > MAX_SECONDS || ts.nanos < 0 || ts.nanos > 999_999_999) {
-    throw new ConnectError(`${field}: outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z`, Code.InvalidArgument);
+    throw fieldViolation(field, "outside 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z", "timestamp.range");
   }
   return ts;
 }

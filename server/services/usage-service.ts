@@ -11,6 +11,7 @@ import {
 } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { create } from "@bufbuild/protobuf";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
+import { fieldViolation } from "../errors/field-violation.js";
 import type { KeyStore } from "../store/key-store.js";
 import type { OrgScope } from "../store/paging.js";
 import type { TenantStore } from "../store/tenant-store.js";
@@ -102,10 +103,10 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
   const queryOf = async (req: QueryUsageRequest, ctx: HandlerContext, prefix = ""): Promise<Query> => {
     const groupBy = req.groupBy.map((d) => {
       const name = DIMENSION_NAME[d];
-      if (name === undefined) throw new ConnectError("group_by: dimensions must be set", Code.InvalidArgument);
+      if (name === undefined) throw fieldViolation("group_by", "dimensions must be set", "query_usage.group_by.defined");
       return name;
     });
-    if (groupBy.includes("tag") && req.groupByTag === "") throw new ConnectError("group_by_tag: required when grouping by tag", Code.InvalidArgument);
+    if (groupBy.includes("tag") && req.groupByTag === "") throw fieldViolation("group_by_tag", "required when grouping by tag", "query_usage.group_by_tag.required");
     const bucket = BUCKET_NAME[req.bucket];
     const range = await rangeOf(ctx, req.parent, boundDate(req.startTime!, `${prefix}start_time`), boundDate(req.endTime!, `${prefix}end_time`), req.filter);
     return { ...range, groupBy, ...(bucket === undefined ? {} : { bucket }), tagKey: req.groupByTag };
@@ -158,7 +159,7 @@ export function createUsageService(deps: UsageServiceDeps): ServiceImpl<typeof U
     },
 
     async *exportUsage(req, ctx) {
-      if (req.query === undefined) throw new ConnectError("query: required", Code.InvalidArgument);
+      if (req.query === undefined) throw fieldViolation("query", "required", "required");
       const query = await queryOf(req.query, ctx, "query.");
       const chunker = createChunker(CHUNK_BYTES);
       const emit = (text: string) => chunker.push(text);

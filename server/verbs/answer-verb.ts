@@ -1,10 +1,11 @@
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import type { ModelMessage } from "../providers/model.js";
 import { answerSchema, readModelAnswer, verifyCitations, type AnswerSource, type DroppedCitation, type ModelAnswer, type VerifiedCitation } from "./answer-citations.js";
 import { parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
-import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { failedPrecondition } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
@@ -48,12 +49,12 @@ export const NOT_ANSWERABLE = "Not answerable from the sources: they do not cont
 const SHAPE = `{"answer": "<the answer>", "answerable": true, "citations": [{"source_id": "<id of the source>", "quote": "<text copied exactly from that source>"}]}`;
 
 function checkInput(input: AnswerInput): void {
-  if (input.question.trim() === "") throw invalidArgument("question: must not be empty");
-  if (input.sources.length === 0) throw invalidArgument("sources: at least one source is required");
+  if (input.question.trim() === "") throw fieldViolation("question", "must not be empty", "answer.question.not_blank");
+  if (input.sources.length === 0) throw fieldViolation("sources", "at least one source is required", "answer.sources.required");
   const ids = input.sources.map((s) => s.id);
   ids.forEach((id, i) => {
-    if (id === "") throw invalidArgument(`sources[${i}].id: must not be empty`);
-    if (ids.indexOf(id) !== i) throw invalidArgument(`sources[${i}].id: duplicate source id "${id}"`);
+    if (id === "") throw fieldViolation(`sources[${i}].id`, "must not be empty", "answer.sources.id_not_blank");
+    if (ids.indexOf(id) !== i) throw fieldViolation(`sources[${i}].id`, `duplicate source id "${id}"`, "answer.sources.unique");
   });
 }
 

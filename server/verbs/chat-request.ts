@@ -1,7 +1,7 @@
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelCall } from "../pipeline/model-call.js";
 import type { ModelMessage, ModelRequest, ModelResponseFormat, ModelTool, ModelToolChoice } from "../providers/model.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
-import { invalidArgument } from "./verb-errors.js";
 import { renderVerbPrompt } from "./verb-prompt.js";
 import { effectiveToolChoice } from "./tool-choice.js";
 
@@ -33,7 +33,7 @@ function defined<T extends object>(o: T): Partial<T> {
  * tool choice is checked against the tools here, before dispatch (`effectiveToolChoice`).
  */
 export function buildChatCall(input: ChatInput, ctx: VerbContext): ModelCall {
-  if (input.messages.length === 0) throw invalidArgument("messages: at least one message is required");
+  if (input.messages.length === 0) throw fieldViolation("messages", "at least one message is required", "chat.messages.required");
   const toolChoice = effectiveToolChoice(input.toolChoice, input.tools);
   const prefix = ctx.template === undefined ? [] : renderVerbPrompt(ctx.template, {}, []).messages;
   const messages = [...prefix, ...input.messages];

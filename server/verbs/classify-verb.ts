@@ -1,10 +1,11 @@
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import type { ModelMessage } from "../providers/model.js";
 import { classificationSchema, readLabelScores, readPlainLabel, type ClassifyLabel, type LabelScore } from "./classify-labels.js";
 import { parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
-import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { failedPrecondition } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
@@ -40,11 +41,11 @@ export type ClassifyVerb = (input: ClassifyInput, ctx: VerbContext) => Promise<C
 const SHAPE = `{"labels": [{"name": "<label name>", "score": <number from 0 to 1>}]}`;
 
 function checkLabels(labels: readonly ClassifyLabel[]): string[] {
-  if (labels.length === 0) throw invalidArgument("labels: at least one label is required");
+  if (labels.length === 0) throw fieldViolation("labels", "at least one label is required", "classify.labels.required");
   const names = labels.map((l) => l.name);
   names.forEach((name, i) => {
-    if (name.trim() === "") throw invalidArgument(`labels[${i}].name: must not be empty`);
-    if (names.indexOf(name) !== i) throw invalidArgument(`labels[${i}].name: duplicate label "${name}"`);
+    if (name.trim() === "") throw fieldViolation(`labels[${i}].name`, "must not be empty", "classify.labels.name_not_blank");
+    if (names.indexOf(name) !== i) throw fieldViolation(`labels[${i}].name`, `duplicate label "${name}"`, "classify.labels.unique");
   });
   return names;
 }

@@ -1,7 +1,7 @@
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import type { EmbedInputType } from "../providers/model.js";
 import { callMetaFor, type VerbContext } from "./verb-context.js";
-import { invalidArgument } from "./verb-errors.js";
 import { embedCallUsage, sumUsage, type VerbUsage } from "./verb-usage.js";
 
 /** An Embed request. */
@@ -34,7 +34,7 @@ export type EmbedVerb = (input: EmbedInput, ctx: VerbContext) => Promise<EmbedOu
 /** Creates Embed: one pass-through embeddings call; no template. */
 export function createEmbedVerb(deps: EmbedDeps): EmbedVerb {
   return async (input, ctx) => {
-    if (input.inputs.length === 0) throw invalidArgument("inputs: at least one text is required");
+    if (input.inputs.length === 0) throw fieldViolation("inputs", "at least one text is required", "embed.inputs.required");
     const result = await deps.pipeline.embed({
       meta: callMetaFor(ctx, "embed", undefined, undefined),
       request: {

@@ -1,3 +1,4 @@
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import type { JsonObject, JsonValue, ModelMessage } from "../providers/model.js";
 import { pointer } from "./json-pointer.js";
@@ -5,7 +6,7 @@ import { isJsonObject, parseJsonReply } from "./json-reply.js";
 import { withRepairTurn } from "./repair-turn.js";
 import { createSchemaCompiler, formatViolations, SchemaCompileError, type SchemaCompiler, type SchemaValidator, type SchemaViolation } from "./schema-compiler.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
-import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { failedPrecondition } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
@@ -44,12 +45,12 @@ type Checked = { ok: true; data: JsonObject; json: string } | { ok: false; probl
 function compile(compiler: SchemaCompiler, schema: JsonObject): SchemaValidator {
   const type = schema["type"];
   if ((typeof type === "string" && type !== "object") || (Array.isArray(type) && !type.includes("object"))) {
-    throw invalidArgument(`json_schema: the root must describe an object (type "object"), not ${JSON.stringify(type)}`);
+    throw fieldViolation("json_schema", `the root must describe an object (type "object"), not ${JSON.stringify(type)}`, "extract.json_schema.object_root");
   }
   try {
     return compiler.compile(schema);
   } catch (err) {
-    if (err instanceof SchemaCompileError) throw invalidArgument(`json_schema: ${err.message}`, err);
+    if (err instanceof SchemaCompileError) throw fieldViolation("json_schema", err.message, "extract.json_schema.compiles");
     throw err;
   }
 }
@@ -58,7 +59,7 @@ function validate(validator: SchemaValidator, value: JsonValue): SchemaViolation
   try {
     return validator.validate(value);
   } catch (err) {
-    if (err instanceof SchemaCompileError) throw invalidArgument(`json_schema: ${err.message}`, err);
+    if (err instanceof SchemaCompileError) throw fieldViolation("json_schema", err.message, "extract.json_schema.compiles");
     throw err;
   }
 }

@@ -1,3 +1,4 @@
+import { fieldViolation } from "../errors/field-violation.js";
 import type { ModelResponse } from "../providers/model.js";
 import type { ModelPipeline } from "../pipeline/model-call.js";
 import { mapWithConcurrency } from "./bounded-map.js";
@@ -16,7 +17,7 @@ import { hasWords, shapeSummary } from "./summarize-output.js";
 import { splitIntoChunks } from "./text-chunks.js";
 import { CHARS_PER_TOKEN, estimateMessagesTokens } from "./token-estimate.js";
 import { callMetaFor, verbRequest, type VerbContext } from "./verb-context.js";
-import { failedPrecondition, invalidArgument } from "./verb-errors.js";
+import { failedPrecondition } from "./verb-errors.js";
 import { VERB_VARIABLES } from "./templates/verb-template-rules.js";
 import { checkTemplate, renderVerbPrompt, templateFor } from "./verb-prompt.js";
 import { createUsageMeter, type VerbUsage } from "./verb-usage.js";
@@ -67,7 +68,7 @@ export function createSummarizeVerb(deps: SummarizeDeps): SummarizeVerb {
   const concurrency = deps.concurrency ?? 4;
   const maxRounds = deps.maxCombineRounds ?? 6;
   return async (input, ctx) => {
-    if (input.text.trim() === "") throw invalidArgument("text: nothing to summarize");
+    if (input.text.trim() === "") throw fieldViolation("text", "nothing to summarize", "summarize.text.not_blank");
     const template = templateFor(ctx, "summarize");
     checkTemplate(template, VERB_VARIABLES.summarize.required);
     const contextTokens = ctx.capabilities.contextTokens ?? deps.defaultContextTokens ?? 8192;

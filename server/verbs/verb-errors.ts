@@ -7,7 +7,10 @@ import { TemplateError } from "./templates/prompt-template.js";
  * a model whose output stays unusable after the one repair is FAILED_PRECONDITION.
  */
 
-/** The request (or the template or schema it selects) cannot be used. */
+/**
+ * The request (or the template it selects) cannot be used, and no one field of it is at fault:
+ * a refusal of one field is `fieldViolation` (`errors/field-violation.ts`), which names it.
+ */
 export function invalidArgument(message: string, cause?: unknown): ConnectError {
   return new ConnectError(message, Code.InvalidArgument, undefined, undefined, cause);
 }

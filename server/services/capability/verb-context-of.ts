@@ -3,6 +3,7 @@ import { CacheMode, type RequestOptions } from "../../../gen/ts/switchboard/v1/c
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { AccessDenial, accessDenied, refusedRoute } from "../../auth/access-denial.js";
 import { noReachableTarget, reachesSomeTarget } from "../../auth/allowed-models.js";
+import { fieldViolation } from "../../errors/field-violation.js";
 import type { Principal } from "../../auth/principal.js";
 import { kRequestId } from "../../interceptors/context-keys.js";
 import type { CacheModeName, VerbName } from "../../pipeline/model-call.js";
@@ -56,9 +57,9 @@ export async function verbContextOf(
   templates: VerbTemplates,
 ): Promise<VerbContext> {
   for (const [key, value] of Object.entries(options?.tags ?? {})) {
-    if (!storableText(value)) throw new ConnectError(`options.tags["${key}"]: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
+    if (!storableText(value)) throw fieldViolation(`options.tags[${JSON.stringify(key)}]`, UNSTORABLE_TEXT, "string.storable");
   }
-  if (options?.endUser !== undefined && !storableText(options.endUser)) throw new ConnectError(`options.end_user: ${UNSTORABLE_TEXT}`, Code.InvalidArgument);
+  if (options?.endUser !== undefined && !storableText(options.endUser)) throw fieldViolation("options.end_user", UNSTORABLE_TEXT, "string.storable");
   const route = options?.route || defaults.route;
   if (principal.allowedRoutes.length > 0 && !principal.allowedRoutes.includes(route)) {
     throw accessDenied(`the calling key may not use route "${route}"`, new AccessDenial("route", refusedRoute(route)));
@@ -72,7 +73,7 @@ export async function verbContextOf(
   }
   const pinned = options?.prompt !== undefined && options.prompt.name !== "" ? { name: options.prompt.name, version: options.prompt.version } : undefined;
   if (templates.verb === "embed" && pinned !== undefined) {
-    throw new ConnectError("options.prompt: Embed renders no prompt template", Code.InvalidArgument);
+    throw fieldViolation("options.prompt", "Embed renders no prompt template", "options.prompt.renders");
   }
   const template =
     templates.verb === "embed"

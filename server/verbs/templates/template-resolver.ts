@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { databaseUnavailable } from "../../errors/database-unavailable.js";
+import { fieldViolation } from "../../errors/field-violation.js";
 import type { PromptStore } from "../../store/prompt-store.js";
-import { invalidArgument } from "../verb-errors.js";
 import type { PromptTemplateVersion } from "./prompt-template.js";
 import { callerResourceNames } from "./prompt-names.js";
 import type { CatalogEntry, TemplateCatalog } from "./template-catalog.js";
@@ -89,7 +89,7 @@ export function createTemplateResolver(opts: TemplateResolverOptions): TemplateR
           throw new ConnectError(`prompt template ${request.pinned.name} not found`, Code.NotFound);
         }
         if (entry.verb !== request.verb) {
-          throw invalidArgument(`options.prompt: ${entry.name} is a ${entry.verb} template and cannot render ${request.verb}`);
+          throw fieldViolation("options.prompt", `${entry.name} is a ${entry.verb} template and cannot render ${request.verb}`, "options.prompt.verb");
         }
         return pinnedVersion(entry, request.pinned.version);
       }

@@ -21,18 +21,26 @@ describe("checkVersionForVerb", () => {
   });
 
   it("requires the verb's material variables", () => {
-    expect(checkVersionForVerb("summarize", [sys("Summarize.")]).issues).toEqual([{ path: "messages", message: "summarize templates must use {{text}}" }]);
-    expect(checkVersionForVerb("answer", [user("{{question}}")]).issues).toEqual([{ path: "messages", message: "answer templates must use {{sources}}" }]);
+    expect(checkVersionForVerb("summarize", [sys("Summarize.")]).issues).toEqual([{ path: "messages", message: "summarize templates must use {{text}}", ruleId: "prompt_version.messages.material" }]);
+    expect(checkVersionForVerb("answer", [user("{{question}}")]).issues).toEqual([{ path: "messages", message: "answer templates must use {{sources}}", ruleId: "prompt_version.messages.material" }]);
   });
 
   it("refuses a variable the verb never supplies, naming what it does supply", () => {
     const { issues } = checkVersionForVerb("extract", [sys("{{tone}}"), user("{{text}}")]);
-    expect(issues).toEqual([{ path: "messages[0].template", message: "unknown variable {{tone}}: extract supplies {{text}}, {{instructions}}, {{output_format}}, {{schema}}" }]);
+    expect(issues).toEqual([
+      {
+        path: "messages[0].template",
+        message: "unknown variable {{tone}}: extract supplies {{text}}, {{instructions}}, {{output_format}}, {{schema}}",
+        ruleId: "prompt_version.template.variable_supplied",
+      },
+    ]);
   });
 
   it("keeps end-user content out of system and assistant messages", () => {
     const { issues } = checkVersionForVerb("classify", [sys("Classify: {{text}}")]);
-    expect(issues).toEqual([{ path: "messages[0].template", message: "{{text}} carries end-user content and may appear only in user messages" }]);
+    expect(issues).toEqual([
+      { path: "messages[0].template", message: "{{text}} carries end-user content and may appear only in user messages", ruleId: "prompt_version.template.user_content" },
+    ]);
   });
 
   it("allows no placeholders in a chat template", () => {
@@ -42,17 +50,21 @@ describe("checkVersionForVerb", () => {
 
   it("reports a malformed placeholder at its message", () => {
     const { issues } = checkVersionForVerb("summarize", [sys("ok"), user("{{text}} {{oops")]);
-    expect(issues).toEqual([{ path: "messages[1].template", message: 'placeholder "{{oops" at offset 9 is not closed with "}}"' }]);
+    expect(issues).toEqual([{ path: "messages[1].template", message: 'placeholder "{{oops" at offset 9 is not closed with "}}"', ruleId: "prompt_version.template.syntax" }]);
   });
 
   it("rejects a role a template cannot have", () => {
-    expect(checkVersionForVerb("chat", [{ role: "tool" as "user", template: "x" }]).issues).toEqual([{ path: "messages[0].role", message: "must be system, user or assistant" }]);
+    expect(checkVersionForVerb("chat", [{ role: "tool" as "user", template: "x" }]).issues).toEqual([
+      { path: "messages[0].role", message: "must be system, user or assistant", ruleId: "prompt_version.role.defined" },
+    ]);
   });
 
   it("refuses credentials in template text without echoing them", () => {
     const key = `sb_live_${"A".repeat(49)}`;
     const { issues } = checkVersionForVerb("chat", [sys(`Use ${key} to call back.`)]);
-    expect(issues).toEqual([{ path: "messages[0].template", message: "contains what looks like a Switchboard key; templates must never hold credentials" }]);
+    expect(issues).toEqual([
+      { path: "messages[0].template", message: "contains what looks like a Switchboard key; templates must never hold credentials", ruleId: "prompt_version.template.no_credentials" },
+    ]);
     expect(JSON.stringify(issues)).not.toContain(key);
   });
 });

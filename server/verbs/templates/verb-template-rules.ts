@@ -45,10 +45,11 @@ export function isTemplateVerb(verb: string): verb is TemplateVerb {
   return (TEMPLATE_VERBS as readonly string[]).includes(verb);
 }
 
-/** One problem with a template version, at a path relative to the version (`messages[1].template`). */
+/** One problem with a template version, at a path relative to the version (`messages[1].template`), and the rule it breaks. */
 export interface TemplateIssue {
   path: string;
   message: string;
+  ruleId: string;
 }
 
 const ROLES: readonly TemplateRole[] = ["system", "user", "assistant"];
@@ -70,15 +71,19 @@ export function checkVersionForVerb(verb: TemplateVerb, messages: readonly Templ
   let unparsed = false;
   messages.forEach((message, i) => {
     const path = `messages[${i}]`;
-    if (!ROLES.includes(message.role)) issues.push({ path: `${path}.role`, message: "must be system, user or assistant" });
+    if (!ROLES.includes(message.role)) issues.push({ path: `${path}.role`, message: "must be system, user or assistant", ruleId: "prompt_version.role.defined" });
     const secret = findSecretLiteral(message.template);
-    if (secret !== undefined) issues.push({ path: `${path}.template`, message: `contains what looks like ${secret}; templates must never hold credentials` });
+    if (secret !== undefined) issues.push({
+        path: `${path}.template`,
+        message: `contains what looks like ${secret}; templates must never hold credentials`,
+        ruleId: "prompt_version.template.no_credentials",
+      });
     let names: string[];
     try {
       names = templateVariables({ name: "", version: 0, messages: [message] });
     } catch (err) {
       if (!(err instanceof TemplateError)) throw err;
-      issues.push({ path: `${path}.template`, message: err.message.replace(/^.*?message 0: /, "") });
+      issues.push({ path: `${path}.template`, message: err.message.replace(/^.*?message 0: /, ""), ruleId: "prompt_version.template.syntax" });
       unparsed = true;
       return;
     }
@@ -86,15 +91,19 @@ export function checkVersionForVerb(verb: TemplateVerb, messages: readonly Templ
       if (!used.includes(name)) used.push(name);
       if (!rules.supplied.includes(name)) {
         const supplied = rules.supplied.length === 0 ? `${verb} templates take no variables` : `${verb} supplies ${rules.supplied.map((v) => `{{${v}}}`).join(", ")}`;
-        issues.push({ path: `${path}.template`, message: `unknown variable {{${name}}}: ${supplied}` });
+        issues.push({ path: `${path}.template`, message: `unknown variable {{${name}}}: ${supplied}`, ruleId: "prompt_version.template.variable_supplied" });
       } else if (rules.userContent.includes(name) && message.role !== "user") {
-        issues.push({ path: `${path}.template`, message: `{{${name}}} carries end-user content and may appear only in user messages` });
+        issues.push({
+          path: `${path}.template`,
+          message: `{{${name}}} carries end-user content and may appear only in user messages`,
+          ruleId: "prompt_version.template.user_content",
+        });
       }
     }
   });
   for (const name of rules.required) {
     // A message that does not parse may hold the variable; its syntax error is the one to fix.
-    if (!unparsed && !used.includes(name)) issues.push({ path: "messages", message: `${verb} templates must use {{${name}}}` });
+    if (!unparsed && !used.includes(name)) issues.push({ path: "messages", message: `${verb} templates must use {{${name}}}`, ruleId: "prompt_version.messages.material" });
   }
   return { variables: used, issues };
 }
