@@ -42,6 +42,14 @@ const HOSTILE: Readonly<Record<string, string>> = {
   "newlines": fill("\n"),
   "199-character runs": fill(`${"a".repeat(199)} `),
   "mixed punctuation": fill("a1.@-: +("),
+  // Text a deny list normalises: ignorables, marks, compatibility forms, astral letters, lone halves.
+  "zero-width spaces": fill("\u200b"),
+  "marks on one letter": fill("\u0332", "a\u0301"),
+  "accented letters with extra marks": fill("a\u0301\u0332 "),
+  "an 18-unit decomposition (U+FDFA)": fill("\ufdfa"),
+  "fullwidth prefixes and ignorables": fill("ｌａｕｎｃｈ\u200b "),
+  "mathematical letters": fill("𝐚 "),
+  "lone high surrogates": fill("\ud835"),
 };
 
 const DETECTORS: Readonly<Record<string, (text: string) => unknown>> = {
@@ -54,7 +62,8 @@ const DETECTORS: Readonly<Record<string, (text: string) => unknown>> = {
   detectSecrets,
   detectPii: (t) => detectPii(t),
   scoreInjection,
-  "deny list": (t) => compileDenyList(["launch codes", "a a a a b", "1 1 1 1 2"]).find(t),
+  "deny list": (t) => compileDenyList(["launch codes", "a a a a b", "1 1 1 1 2", "á á", "á á á b"]).find(t),
+  "deny list pendingStart": (t) => compileDenyList(["launch codes", "a a a a b", "á á á b"]).pendingStart(t),
   "policy regex": (t) => compileSafeRegex("(a|a)*b|(1+)+2").findAll(t),
 };
 

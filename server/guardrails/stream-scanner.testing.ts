@@ -1,3 +1,4 @@
+import { isInertText } from "./deny-list-text.js";
 import { createPlaceholders } from "./placeholders.js";
 import type { CompiledPolicy } from "./policy.js";
 import { createStreamScanner } from "./stream-scanner.js";
@@ -16,7 +17,8 @@ export function pieces(text: string, cuts: number[]): string[] {
 
 /**
  * Streams `chunks` through a fresh output scanner: what was sent, what had been seen and sent after
- * each push (and whether that chunk was only whitespace), and the block, if any.
+ * each push (and whether that chunk was inert — whitespace, ignorables and marks alone — which a
+ * deny-list scanner holds unscanned), and the block, if any.
  */
 export async function scanChunks(policies: readonly CompiledPolicy[], chunks: readonly string[]) {
   const scanner = createStreamScanner(policies, "output", createPlaceholders());
@@ -26,7 +28,7 @@ export async function scanChunks(policies: readonly CompiledPolicy[], chunks: re
     const step = await scanner.push(piece);
     if (step.blocked !== undefined) return { sent, afterPush, blocked: step.blocked };
     sent += step.text;
-    afterPush.push({ seen: scanner.seen, sent, blank: /^\s*$/.test(piece) });
+    afterPush.push({ seen: scanner.seen, sent, blank: isInertText(piece) });
   }
   const rest = await scanner.flush();
   if (rest.blocked !== undefined) return { sent, afterPush, blocked: rest.blocked };

@@ -1,4 +1,5 @@
 import type { Mutable } from "../mutable.js";
+import { isInertText } from "./deny-list-text.js";
 import { findViolations, nonOverlapping, type Finding } from "./evaluate.js";
 import { redactSpans, type Placeholders } from "./placeholders.js";
 import type { CompiledPolicy, GuardrailStageName } from "./policy.js";
@@ -47,16 +48,20 @@ export interface StreamScanner {
  *   whitespace, so one is seen whole, as the unary check sees it, before any of it is released,
  *   while prose (a run ended by a space every few characters) is released as the window alone
  *   would. A match longer than the window that crosses a non-token character (a phrase with a
- *   long whitespace run in it, a regex over several words) could begin in text already released.
+ *   long whitespace run or many ignorables or marks in it — the window counts text characters, a
+ *   phrase's length normalised units — a regex over several words) could begin in text already
+ *   released.
  * Either way:
  * - a blocked phrase or value is never sent, even in part, whatever the chunking;
  * - a redacted value split across chunks is replaced whole (the release point never cuts a
  *   match in two).
  * The cost is a delay of what is held back, and a rescan of it per chunk (linear detectors, so
- * O(held-back text) per chunk). With deny lists only, whitespace can stretch a phrase in progress
- * without bound ("launch" and then thousands of spaces), so a chunk of whitespace alone is held
- * without a scan: it can neither complete a match (phrases end in a non-space) nor change one
- * already found, and rescanning the growing run per chunk would cost quadratic time. Likewise with
+ * O(held-back text) per chunk). With deny lists only, whitespace, default-ignorable code points and
+ * combining marks can stretch a phrase in progress without bound ("launch" and then thousands of
+ * spaces or zero-width spaces: deny lists read through them), so a chunk of them alone is held
+ * without a scan: it moves no release point (`isInertText`), so a scan would release nothing, and
+ * what it may decide (a word boundary, an accented phrase's mark) is decided by the next scan,
+ * while rescanning the growing run per chunk would cost quadratic time. Likewise with
  * the window, a chunk that only extends a held run which is all that is held back releases
  * nothing, so it waits without a scan: the run is scanned once, when it ends (a block in it then
  * stops the stream a few chunks later than a scan per chunk would, having sent nothing more). And a
@@ -88,7 +93,10 @@ export function createStreamScanner(
     // chunk can carry it past its word boundary ("launch codes" + "x") or out of a value's
     // pattern, and the whole answer checked at once would pass. While such a match is wholly
     // held back it waits for that chunk (or the end); one reaching into released text blocks now.
-    const blocked = findings.find((f) => f.action === "block" && (final || f.end < pending.length || f.start < cut));
+    // A high surrogate ending the text so far is not a character yet (with its pair it may be a
+    // letter that carries a phrase past its word boundary): the text so far ends before it.
+    const end = !final && isHighSurrogate(pending.charCodeAt(pending.length - 1)) ? pending.length - 1 : pending.length;
+    const blocked = findings.find((f) => f.action === "block" && (final || f.end < end || f.start < cut));
     if (blocked !== undefined) return { text: "", blocked };
     const redactions = nonOverlapping(findings.filter((f) => f.action === "redact" && f.start >= 0));
     // A redacted match that reaches the end of the text so far and begins before the release point
@@ -97,7 +105,7 @@ export function createStreamScanner(
     // once the held text has grown by half (at least a window): each character is scanned a few
     // times in all rather than once per chunk, at the cost of a delay of up to half the held text
     // after the match ends. Waiting unscanned is as if the chunks had come as one.
-    const open = !final && redactions.some((r) => r.start < cut && r.end === pending.length);
+    const open = !final && redactions.some((r) => r.start < cut && r.end >= end);
     for (const r of redactions) if (r.start < cut && r.end > cut) cut = r.start;
     // Never between the halves of a surrogate pair: each piece sent must be well-formed UTF-16
     // (protobuf and UTF-8 writers turn a lone half into U+FFFD).
@@ -126,9 +134,6 @@ export function createStreamScanner(
   };
   return scanner;
 }
-
-/** A chunk of whitespace alone (or nothing). */
-const BLANK = /^\s*$/;
 
 /**
  * The characters of the values with no upper length the detectors find: API keys and tokens
@@ -175,8 +180,8 @@ function releasePointOf(policies: readonly CompiledPolicy[], stage: GuardrailSta
   const lists = applying.flatMap((r) => (r.check.kind === "deny_list" ? [r.check.list] : []));
   if (lists.length === applying.length) {
     return {
-      // A chunk of whitespace alone cannot change what deny lists find.
-      waits: (chunk) => BLANK.test(chunk),
+      // A chunk of whitespace, ignorables or marks alone moves no deny list's release point.
+      waits: (chunk) => isInertText(chunk),
       cut(context, pending) {
         const scanned = context + pending;
         const start = lists.reduce((m, list) => Math.min(m, list.pendingStart(scanned)), scanned.length);
