@@ -9,23 +9,20 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { generateSecret } from "../auth/key-format.js";
 import { clientsFor, type KeyedClients } from "../../test/support/clients.js";
-import { startTestGateway, type TestGateway } from "../../test/support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import type { TestGateway } from "../../test/support/gateway.js";
+import { startPostgresGateway } from "../../test/support/postgres-gateway.js";
 
-let database: TestDatabase;
 let gw: TestGateway;
 let platform: KeyedClients;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url });
+  gw = await startPostgresGateway();
   platform = clientsFor(gw.url, gw.adminKey);
   await platform.tenants.createOrg({ orgId: "alpha", org: { displayName: "alpha" } });
   await platform.tenants.createTeam({ parent: "orgs/alpha", teamId: "admins", team: {} });
 });
 afterAll(async () => {
   await gw?.close();
-  await database?.drop();
 });
 
 async function refused(call: Promise<unknown>): Promise<Code | undefined> {

@@ -6,6 +6,7 @@ import { createHttpClient, type HttpClient } from "./http/http-client.js";
 import type { ModelChunk, ModelRequest } from "./model.js";
 import type { CallContext, Provider } from "./provider.js";
 import { ProviderError } from "./provider-error.js";
+import { abortAtText, collect, providerFailure } from "./provider-calls.testing.js";
 
 const MODEL = "claude-sonnet-5-5";
 const API_KEY = "sk-ant-api03-CANARY-KEY-91c4";
@@ -35,19 +36,9 @@ function ask(text: string, extra: Partial<ModelRequest> = {}): ModelRequest {
   return { model: MODEL, messages: [{ role: "user", content: [{ type: "text", text }] }], ...extra };
 }
 
-async function collect(stream: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
-  const out: ModelChunk[] = [];
-  for await (const c of stream) out.push(c);
-  return out;
-}
-
+/** The call's ProviderError, which names neither the API key nor the raw body. */
 async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  const pe = err as ProviderError;
+  const pe = await providerFailure(p);
   for (const text of [pe.message, String(pe.cause)]) {
     expect(text).not.toContain(API_KEY);
     expect(text).not.toContain(BODY_CANARY);
@@ -323,20 +314,11 @@ describe("anthropic adapter: streams", () => {
   it("stops the upstream request within 100 ms of an abort mid-stream", async () => {
     fake.script({ reply: { text: "a b c d e f g h i j k l" }, fault: { kind: "slow_drip", delayMs: 150 } });
     const controller = new AbortController();
-    let abortedAt = 0;
-    const err = await failure(
-      (async () => {
-        for await (const c of provider.chatStream(ask("go"), ctx(controller.signal))) {
-          if (c.type === "text") {
-            abortedAt = Date.now();
-            controller.abort();
-          }
-        }
-      })(),
-    );
+    const cut = abortAtText(provider.chatStream(ask("go"), ctx(controller.signal)), controller);
+    const err = await failure(cut.read);
     expect(err.kind).toBe("cancelled");
     await expect.poll(() => fake.requests()[0]!.abortedAt, { timeout: 1_000, interval: 5 }).toBeDefined();
-    expect(fake.requests()[0]!.abortedAt! - abortedAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(100);
     await expect.poll(() => fake.truth()[0]?.delivered, { timeout: 1_000, interval: 5 }).toBe("partial");
   });
 

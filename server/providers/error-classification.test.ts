@@ -19,6 +19,7 @@ import { createOpenAIProvider } from "./openai.js";
 import { classifyHttpError as classifyOpenAI } from "./openai/errors.js";
 import type { Provider } from "./provider.js";
 import { KIND_DESCRIPTION, ProviderError } from "./provider-error.js";
+import { providerFailure } from "./provider-calls.testing.js";
 
 const ask: ModelRequest = { model: "m", messages: [{ role: "user", content: [{ type: "text", text: "hello" }] }] };
 const decide = (e: ProviderError) => decideFailure(e, { committed: false, deadlineExpired: false, fallbackOnAuth: true });
@@ -43,21 +44,12 @@ function answering(status: number, body: string, headers: Record<string, string>
   return client;
 }
 
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
-
 describe("OpenAI-compatible servers answering 200 with an error body", () => {
   // vLLM, LiteLLM-style proxies and OpenRouter can put an OpenAI error envelope in a 200 answer.
   it("classifies an embedded context-length error as context_length, not a retryable server_error", async () => {
     const body = JSON.stringify({ error: { message: "This model's maximum context length is 4096 tokens.", type: "invalid_request_error", code: "context_length_exceeded" } });
     const p = createOpenAIProvider({ kind: "vllm", baseUrl: "http://x/v1", http: answering(200, body) });
-    const err = await failure(p.chat(ask, { signal: new AbortController().signal }));
+    const err = await providerFailure(p.chat(ask, { signal: new AbortController().signal }));
     expect(err.kind).toBe("context_length");
     expect(err.httpStatus).toBe(200);
     expect(err.message).not.toContain("4096");
@@ -67,7 +59,7 @@ describe("OpenAI-compatible servers answering 200 with an error body", () => {
   it("classifies an embedded insufficient_quota as a broken credential (fallback, no retry)", async () => {
     const body = JSON.stringify({ error: { message: "You exceeded your current quota", type: "insufficient_quota", code: "insufficient_quota" } });
     const p = createOpenAIProvider({ kind: "openrouter", baseUrl: "http://x/v1", http: answering(200, body) });
-    const err = await failure(p.chat(ask, { signal: new AbortController().signal }));
+    const err = await providerFailure(p.chat(ask, { signal: new AbortController().signal }));
     expect(err.kind).toBe("auth");
   });
 

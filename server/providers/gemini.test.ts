@@ -7,6 +7,7 @@ import { createHttpClient, type HttpClient } from "./http/http-client.js";
 import type { JsonObject, ModelChunk, ModelRequest, TokenUsage } from "./model.js";
 import type { Provider } from "./provider.js";
 import { ProviderError } from "./provider-error.js";
+import { abortAtText, collect, providerFailure } from "./provider-calls.testing.js";
 
 const KEY = "AIzaCANARY-gemini-7f3c1d";
 const MODEL = "gemini-2.5-flash";
@@ -18,19 +19,6 @@ let gemini: Provider;
 const ctx = (signal: AbortSignal = new AbortController().signal) => ({ signal, apiKey: KEY });
 const ask = (text: string, extra: Partial<ModelRequest> = {}): ModelRequest => ({ model: MODEL, messages: [{ role: "user", content: [{ type: "text", text }] }], ...extra });
 
-async function collect(stream: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
-  const out: ModelChunk[] = [];
-  for await (const c of stream) out.push(c);
-  return out;
-}
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 const textOf = (chunks: ModelChunk[]) => chunks.map((c) => (c.type === "text" ? c.text : "")).join("");
 const body = (i = 0) => fake.requests()[i]?.body as Record<string, any>;
 
@@ -183,7 +171,7 @@ describe("gemini adapter: chat", () => {
 
   it("invalid tool-call arguments in history are a bad_request before any upstream call", async () => {
     const req: ModelRequest = { model: MODEL, messages: [{ role: "assistant", content: [], toolCalls: [{ id: "x", name: "f", argumentsJson: "[1" }] }] };
-    expect((await failure(gemini.chat(req, ctx()))).kind).toBe("bad_request");
+    expect((await providerFailure(gemini.chat(req, ctx()))).kind).toBe("bad_request");
     expect(fake.requests()).toHaveLength(0);
   });
 
@@ -339,7 +327,7 @@ describe("gemini adapter: chatStream", () => {
   ])("%s → %s", async (_name, fault, kind) => {
     fake.script({ reply: { text: "one two three four five six seven eight" }, fault });
     const seen: ModelChunk[] = [];
-    const err = await failure(
+    const err = await providerFailure(
       (async () => {
         for await (const c of gemini.chatStream(ask("go"), ctx())) seen.push(c);
       })(),
@@ -351,7 +339,7 @@ describe("gemini adapter: chatStream", () => {
   it("a broken stream carries the prompt its chunks reported (cached tokens too), not an estimate from characters", async () => {
     for (const fault of [{ kind: "cut" }, { kind: "mid_stream_error" }] as const) {
       fake.script({ reply: { text: "one two three four five six seven eight", usage: { input: 1000, output: 40, cachedInput: 800 } }, fault });
-      const err = await failure(collect(gemini.chatStream(ask("go"), ctx())));
+      const err = await providerFailure(collect(gemini.chatStream(ask("go"), ctx())));
       expect(err.usage).toMatchObject({ inputTokens: 1000, cachedInputTokens: 800, estimated: true });
       expect(err.usage!.outputTokens).toBeGreaterThan(0);
       expect(err.usage!.outputTokens).toBeLessThanOrEqual(40);
@@ -360,13 +348,13 @@ describe("gemini adapter: chatStream", () => {
 
   it("a cut after the only (finishing) chunk still fails: the connection dropped mid-body", async () => {
     fake.script({ fault: { kind: "cut" } });
-    expect((await failure(collect(gemini.chatStream(ask("hi"), ctx())))).kind).toBe("stream_error");
+    expect((await providerFailure(collect(gemini.chatStream(ask("hi"), ctx())))).kind).toBe("stream_error");
   });
 
   it("stall after the first chunk → timeout (idle timeout)", async () => {
     const quick = createGeminiProvider({ baseUrl: fake.url, http, idleTimeoutMs: 200 });
     fake.script({ reply: { text: "one two three four five six" }, fault: { kind: "stall_after_first_chunk" } });
-    const err = await failure(collect(quick.chatStream(ask("go"), ctx())));
+    const err = await providerFailure(collect(quick.chatStream(ask("go"), ctx())));
     expect(err.kind).toBe("timeout");
   });
 
@@ -381,7 +369,7 @@ describe("gemini adapter: chatStream", () => {
     });
     try {
       const p = createGeminiProvider({ baseUrl: blocked.url, http });
-      const err = await failure(collect(p.chatStream(ask("bad"), ctx())));
+      const err = await providerFailure(collect(p.chatStream(ask("bad"), ctx())));
       expect(err).toMatchObject({ kind: "content_filter", providerCode: "PROHIBITED_CONTENT" });
     } finally {
       await blocked.close();
@@ -391,20 +379,11 @@ describe("gemini adapter: chatStream", () => {
   it("cancellation mid-stream: the fake sees the socket close within 100 ms", async () => {
     fake.script({ reply: { text: "one two three four five six seven eight nine ten" }, fault: { kind: "slow_drip", delayMs: 300 } });
     const ac = new AbortController();
-    let abortAt = 0;
-    const err = await failure(
-      (async () => {
-        for await (const c of gemini.chatStream(ask("go"), ctx(ac.signal))) {
-          if (c.type === "text") {
-            abortAt = Date.now();
-            ac.abort();
-          }
-        }
-      })(),
-    );
+    const cut = abortAtText(gemini.chatStream(ask("go"), ctx(ac.signal)), ac);
+    const err = await providerFailure(cut.read);
     expect(err.kind).toBe("cancelled");
     await expect.poll(() => fake.requests()[0]?.abortedAt, { timeout: 1000 }).toBeDefined();
-    expect(fake.requests()[0]!.abortedAt! - abortAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(100);
     await expect.poll(() => fake.truth()[0]?.delivered, { timeout: 1000 }).toBe("partial");
   });
 
@@ -440,9 +419,9 @@ describe("gemini adapter: errors", () => {
     ["404 NOT_FOUND", { kind: "status", status: 404 }, { kind: "not_found" }],
   ])("%s", async (_name, fault, expected) => {
     fake.script({ fault });
-    expect(await failure(gemini.chat(ask("hi"), ctx()))).toMatchObject(expected);
+    expect(await providerFailure(gemini.chat(ask("hi"), ctx()))).toMatchObject(expected);
     fake.script({ fault });
-    expect(await failure(collect(gemini.chatStream(ask("hi"), ctx())))).toMatchObject(expected);
+    expect(await providerFailure(collect(gemini.chatStream(ask("hi"), ctx())))).toMatchObject(expected);
   });
 
   it("a retry-after header wins over RetryInfo", async () => {
@@ -457,7 +436,7 @@ describe("gemini adapter: errors", () => {
     try {
       withHeader.script({ fault: { kind: "status", status: 429, retryAfterSeconds: 9 } });
       const p = createGeminiProvider({ baseUrl: withHeader.url, http });
-      expect(await failure(p.chat(ask("hi"), ctx()))).toMatchObject({ kind: "rate_limited", retryAfterMs: 3000 });
+      expect(await providerFailure(p.chat(ask("hi"), ctx()))).toMatchObject({ kind: "rate_limited", retryAfterMs: 3000 });
     } finally {
       await withHeader.close();
     }
@@ -465,13 +444,13 @@ describe("gemini adapter: errors", () => {
 
   it("refused connection → connection", async () => {
     fake.script({ fault: { kind: "refuse" } });
-    expect((await failure(gemini.chat(ask("hi"), ctx()))).kind).toBe("connection");
+    expect((await providerFailure(gemini.chat(ask("hi"), ctx()))).kind).toBe("connection");
   });
 
   it("hang before headers → timeout (headers timeout)", async () => {
     const quick = createGeminiProvider({ baseUrl: fake.url, http, headersTimeoutMs: 200 });
     fake.script({ fault: { kind: "hang" } });
-    expect((await failure(quick.chat(ask("hi"), ctx()))).kind).toBe("timeout");
+    expect((await providerFailure(quick.chat(ask("hi"), ctx()))).kind).toBe("timeout");
   });
 
   it("no API key and no raw provider body in any thrown error", async () => {
@@ -483,7 +462,7 @@ describe("gemini adapter: errors", () => {
     ];
     for (const fault of faults) {
       fake.script({ fault });
-      const err = await failure(gemini.chat(ask("hi"), ctx()));
+      const err = await providerFailure(gemini.chat(ask("hi"), ctx()));
       for (const leak of [canary, KEY]) {
         expect(err.message).not.toContain(leak);
         expect(String(err.providerCode)).not.toContain(leak);
@@ -534,11 +513,11 @@ describe("gemini adapter: embed", () => {
     const vectors = (n: number, size: number) => Array.from({ length: n }, () => ({ values: Array<number>(size).fill(0.5) }));
     const inputs = (n: number) => Array.from({ length: n }, (_, i) => `text ${i}`);
     // Observed without a fix: each answered OK — vectors [[]], [[0.1, 0.2], [0.3]], 100 of 2 then 50 of 3 values.
-    expect(await failure(embed(answering({ embedding: { values: [] } }), ["a"]))).toMatchObject({ kind: "server_error" });
-    expect(await failure(embed(answering({ embeddings: [{ values: [0.1, 0.2] }, { values: [0.3] }] }), ["a", "b"]))).toMatchObject({ kind: "server_error" });
-    expect(await failure(embed(answering({ embeddings: [{ values: [0.1] }, { values: [0.2, "x"] }] }), ["a", "b"]))).toMatchObject({ kind: "server_error" });
+    expect(await providerFailure(embed(answering({ embedding: { values: [] } }), ["a"]))).toMatchObject({ kind: "server_error" });
+    expect(await providerFailure(embed(answering({ embeddings: [{ values: [0.1, 0.2] }, { values: [0.3] }] }), ["a", "b"]))).toMatchObject({ kind: "server_error" });
+    expect(await providerFailure(embed(answering({ embeddings: [{ values: [0.1] }, { values: [0.2, "x"] }] }), ["a", "b"]))).toMatchObject({ kind: "server_error" });
     // Batches must agree with each other too; the batch answered before is still billed.
-    const err = await failure(embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 3) }), inputs(150)));
+    const err = await providerFailure(embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 3) }), inputs(150)));
     expect(err).toMatchObject({ kind: "server_error" });
     expect(err.usage?.inputTokens).toBeGreaterThan(0);
     expect((await embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 2) }), inputs(150))).vectors).toHaveLength(150);
@@ -562,10 +541,10 @@ describe("gemini adapter: embed", () => {
     const embed = (p: Provider, inputs: string[], dimensions: number) => p.embed!({ model: "gemini-embedding-001", inputs, dimensions }, ctx());
     const vectors = (n: number, size: number) => Array.from({ length: n }, () => ({ values: Array<number>(size).fill(0.5) }));
     const inputs = (n: number) => Array.from({ length: n }, (_, i) => `text ${i}`);
-    const one = await failure(embed(answering({ embedding: { values: [0.1, 0.2, 0.3] } }), ["a"], 2));
+    const one = await providerFailure(embed(answering({ embedding: { values: [0.1, 0.2, 0.3] } }), ["a"], 2));
     expect(one).toMatchObject({ kind: "server_error" });
     expect(one.message).toContain("3 dimensions where 2 were requested");
-    expect(await failure(embed(answering({ embeddings: vectors(100, 3) }, { embeddings: vectors(50, 3) }), inputs(150), 2))).toMatchObject({ kind: "server_error" });
+    expect(await providerFailure(embed(answering({ embeddings: vectors(100, 3) }, { embeddings: vectors(50, 3) }), inputs(150), 2))).toMatchObject({ kind: "server_error" });
     expect((await embed(answering({ embeddings: vectors(100, 2) }, { embeddings: vectors(50, 2) }), inputs(150), 2)).vectors).toHaveLength(150);
   });
 
@@ -579,6 +558,6 @@ describe("gemini adapter: embed", () => {
 
   it("an embed error is classified like chat's", async () => {
     fake.script({ fault: { kind: "status", status: 429, retryAfterSeconds: 2 } });
-    expect(await failure(gemini.embed!({ model: "gemini-embedding-001", inputs: ["a", "b"] }, ctx()))).toMatchObject({ kind: "rate_limited", retryAfterMs: 2000 });
+    expect(await providerFailure(gemini.embed!({ model: "gemini-embedding-001", inputs: ["a", "b"] }, ctx()))).toMatchObject({ kind: "rate_limited", retryAfterMs: 2000 });
   });
 });

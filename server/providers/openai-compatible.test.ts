@@ -2,9 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import type { FakeProvider } from "../../test/fakes/fake-types.js";
 import { startOpenAIFake } from "../../test/fakes/openai-fake.js";
 import { createHttpClient, type HttpClient, type HttpRequest } from "./http/http-client.js";
-import type { ModelChunk, ModelRequest } from "./model.js";
+import type { ModelRequest } from "./model.js";
 import { OPENAI_DECLARATION } from "./openai.js";
 import { createOpenAICompatibleProvider, OPENAI_COMPATIBLE_PRESETS, type OpenAICompatiblePreset } from "./openai-compatible.js";
+import { collect } from "./provider-calls.testing.js";
 
 let fake: FakeProvider;
 let real: HttpClient;
@@ -39,12 +40,6 @@ const ask = (model: string, extra: Partial<ModelRequest> = {}): ModelRequest => 
   maxOutputTokens: 20,
   ...extra,
 });
-async function collect(it: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
-  const out: ModelChunk[] = [];
-  for await (const c of it) out.push(c);
-  return out;
-}
-
 describe("OpenAI-compatible presets", () => {
   it("are small declarations with every capability stated", () => {
     const keys = Object.keys(OPENAI_DECLARATION.capabilities).sort();

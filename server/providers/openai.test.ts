@@ -9,6 +9,7 @@ import { createOpenAIProvider, OPENAI_CAPABILITIES, OPENAI_LIMITS } from "./open
 import { classifyHttpError, classifyStreamError } from "./openai/errors.js";
 import type { Provider } from "./provider.js";
 import { ProviderError } from "./provider-error.js";
+import { abortAtText, collect, providerFailure } from "./provider-calls.testing.js";
 
 const API_KEY = "sk-canary-0penai-7f3a9c";
 const BODY_CANARY = "RAW-BODY-CANARY-5521";
@@ -31,20 +32,7 @@ beforeEach(() => fake.reset());
 const ctx = (signal: AbortSignal = new AbortController().signal) => ({ signal, apiKey: API_KEY });
 const ask = (text: string, extra: Partial<ModelRequest> = {}): ModelRequest => ({ model: "gpt-4o-mini", messages: [{ role: "user", content: [{ type: "text", text }] }], ...extra });
 
-async function collect(it: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
-  const out: ModelChunk[] = [];
-  for await (const c of it) out.push(c);
-  return out;
-}
 const textOf = (chunks: ModelChunk[]) => chunks.map((c) => (c.type === "text" ? c.text : "")).join("");
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 const body = (i = 0) => fake.requests()[i]?.body as Record<string, unknown>;
 
 describe("openai adapter: chat", () => {
@@ -229,20 +217,20 @@ describe("openai adapter: streaming", () => {
   it("throws stream_error for a stream cut without [DONE]", async () => {
     fake.script({ fault: { kind: "cut" } });
     const seen: ModelChunk[] = [];
-    const err = await failure((async () => { for await (const c of provider.chatStream(ask("a b c d e f g h"), ctx())) seen.push(c); })());
+    const err = await providerFailure((async () => { for await (const c of provider.chatStream(ask("a b c d e f g h"), ctx())) seen.push(c); })());
     expect(err.kind).toBe("stream_error");
     expect(seen.some((c) => c.type === "finish" || c.type === "usage")).toBe(false);
   });
 
   it("throws stream_error for a malformed event", async () => {
     fake.script({ fault: { kind: "malformed_sse" } });
-    expect((await failure(collect(provider.chatStream(ask("a b c"), ctx())))).kind).toBe("stream_error");
+    expect((await providerFailure(collect(provider.chatStream(ask("a b c"), ctx())))).kind).toBe("stream_error");
   });
 
   it("throws stream_error for an in-stream error event, after the content that came first", async () => {
     fake.script({ fault: { kind: "mid_stream_error" } });
     const seen: ModelChunk[] = [];
-    const err = await failure((async () => { for await (const c of provider.chatStream(ask("a b c d e f"), ctx())) seen.push(c); })());
+    const err = await providerFailure((async () => { for await (const c of provider.chatStream(ask("a b c d e f"), ctx())) seen.push(c); })());
     expect(err.kind).toBe("stream_error");
     expect(err.providerCode).toBe("server_error");
     expect(textOf(seen)).toBe("echo: a ");
@@ -250,7 +238,7 @@ describe("openai adapter: streaming", () => {
 
   it("times out a stream that stalls after the first chunk (idle timeout)", async () => {
     fake.script({ fault: { kind: "stall_after_first_chunk" } });
-    expect((await failure(collect(provider.chatStream(ask("a b c"), ctx())))).kind).toBe("timeout");
+    expect((await providerFailure(collect(provider.chatStream(ask("a b c"), ctx())))).kind).toBe("timeout");
   });
 
   it("reads a slow but live stream to the end", async () => {
@@ -261,20 +249,11 @@ describe("openai adapter: streaming", () => {
   it("cancels at once: the fake sees the connection close within 100 ms of the abort", async () => {
     fake.script({ fault: { kind: "slow_drip", delayMs: 150 } });
     const ac = new AbortController();
-    let abortedAt = 0;
-    const err = await failure(
-      (async () => {
-        for await (const c of provider.chatStream(ask("a b c d e f g h i j k l"), ctx(ac.signal))) {
-          if (c.type === "text") {
-            abortedAt = Date.now();
-            ac.abort();
-          }
-        }
-      })(),
-    );
+    const cut = abortAtText(provider.chatStream(ask("a b c d e f g h i j k l"), ctx(ac.signal)), ac);
+    const err = await providerFailure(cut.read);
     expect(err.kind).toBe("cancelled");
     await waitFor(() => fake.requests()[0]?.abortedAt !== undefined);
-    expect(fake.requests()[0]!.abortedAt! - abortedAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(100);
   });
 
   it("cancels a unary call that is waiting for headers", async () => {
@@ -282,7 +261,7 @@ describe("openai adapter: streaming", () => {
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 50);
     const slow = createOpenAIProvider({ baseUrl: `${fake.url}/v1`, http });
-    expect((await failure(slow.chat(ask("x"), ctx(ac.signal)))).kind).toBe("cancelled");
+    expect((await providerFailure(slow.chat(ask("x"), ctx(ac.signal)))).kind).toBe("cancelled");
   });
 });
 
@@ -370,8 +349,8 @@ describe("openai adapter: embeddings", () => {
   it("a response with a vector missing, or vectors of different lengths, is a provider failure, not a ragged answer", async () => {
     const embedWith = (data: unknown[]) =>
       createOpenAIProvider({ baseUrl: "http://replay", http: replay(Buffer.from(JSON.stringify({ data, model: "m" })), []) }).embed!({ model: "m", inputs: ["a", "b"] }, ctx());
-    expect(await failure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: null }]))).toMatchObject({ kind: "server_error" });
-    expect(await failure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: [0.3] }]))).toMatchObject({ kind: "server_error" });
+    expect(await providerFailure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: null }]))).toMatchObject({ kind: "server_error" });
+    expect(await providerFailure(embedWith([{ index: 0, embedding: [0.1, 0.2] }, { index: 1, embedding: [0.3] }]))).toMatchObject({ kind: "server_error" });
     expect((await embedWith([{ index: 1, embedding: [0.3, 0.4] }, { index: 0, embedding: [0.1, 0.2] }])).vectors).toEqual([[0.1, 0.2], [0.3, 0.4]]);
   });
 
@@ -382,7 +361,7 @@ describe("openai adapter: embeddings", () => {
         ctx(),
       );
     const three = [{ index: 0, embedding: [0.1, 0.2, 0.3] }, { index: 1, embedding: [0.4, 0.5, 0.6] }];
-    const err = await failure(embedWith(three, 2));
+    const err = await providerFailure(embedWith(three, 2));
     expect(err).toMatchObject({ kind: "server_error" });
     expect(err.message).toContain("3 dimensions where 2 were requested");
     expect((await embedWith(three, 3)).vectors).toHaveLength(2);
@@ -391,7 +370,7 @@ describe("openai adapter: embeddings", () => {
 
   it("classifies embedding errors too", async () => {
     fake.script({ fault: { kind: "status", status: 429, retryAfterSeconds: 3 } });
-    const err = await failure(provider.embed!({ model: "text-embedding-3-small", inputs: ["x"] }, ctx()));
+    const err = await providerFailure(provider.embed!({ model: "text-embedding-3-small", inputs: ["x"] }, ctx()));
     expect(err).toMatchObject({ kind: "rate_limited", retryAfterMs: 3000 });
   });
 });
@@ -421,7 +400,7 @@ describe("openai adapter: errors", () => {
       const planted: Fault = fault.kind === "status" ? { ...fault, message: `${BODY_CANARY} key=${API_KEY}` } : fault;
       fake.script({ fault: planted }, { fault: planted });
       for (const call of [() => provider.chat(ask("x"), ctx()), () => collect(provider.chatStream(ask("x"), ctx()))]) {
-        const err = await failure(call());
+        const err = await providerFailure(call());
         expect(err).toMatchObject(expected);
         for (const text of [err.message, String(err), JSON.stringify(err), err.providerCode ?? "", err.stack ?? ""]) {
           expect(text).not.toContain(API_KEY);

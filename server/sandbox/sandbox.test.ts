@@ -10,10 +10,11 @@ import { Ajv2020 } from "ajv/dist/2020.js";
 import OpenAI, { RateLimitError } from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHttpClient, type HttpClient } from "../providers/http/http-client.js";
-import type { JsonObject, ModelChunk, ModelRequest, ModelTool } from "../providers/model.js";
+import type { JsonObject, ModelRequest, ModelTool } from "../providers/model.js";
 import { createOpenAICompatibleProvider } from "../providers/openai-compatible.js";
 import type { CallContext, Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
+import { collect, providerFailure } from "../providers/provider-calls.testing.js";
 import { createProviderRegistry } from "../providers/registry.js";
 import { readDirectives } from "./directives.js";
 import { startSandbox, type Sandbox } from "./sandbox.js";
@@ -38,21 +39,6 @@ afterAll(async () => {
 
 const ctx = (signal: AbortSignal = AbortSignal.timeout(10_000)): CallContext => ({ signal });
 const ask = (model: string, text: string, extra: Partial<ModelRequest> = {}): ModelRequest => ({ model, messages: [{ role: "user", content: [{ type: "text", text }] }], ...extra });
-
-async function collect(stream: AsyncIterable<ModelChunk>): Promise<ModelChunk[]> {
-  const out: ModelChunk[] = [];
-  for await (const c of stream) out.push(c);
-  return out;
-}
-
-async function failure(p: Promise<unknown>): Promise<ProviderError> {
-  const err = await p.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(ProviderError);
-  return err as ProviderError;
-}
 
 const weather: ModelTool = {
   name: "get_weather",
@@ -210,9 +196,9 @@ describe("sandbox through the OpenAI adapter", () => {
   });
 
   it("refuses unknown models (not_found) and the wrong endpoint for a model (bad_request)", async () => {
-    expect((await failure(provider.chat(ask("gpt-4o", "hi"), ctx()))).kind).toBe("not_found");
-    expect((await failure(provider.chat(ask("sandbox-embed", "hi"), ctx()))).kind).toBe("bad_request");
-    expect((await failure(provider.embed!({ model: "sandbox-fast", inputs: ["hi"] }, ctx()))).kind).toBe("bad_request");
+    expect((await providerFailure(provider.chat(ask("gpt-4o", "hi"), ctx()))).kind).toBe("not_found");
+    expect((await providerFailure(provider.chat(ask("sandbox-embed", "hi"), ctx()))).kind).toBe("bad_request");
+    expect((await providerFailure(provider.embed!({ model: "sandbox-fast", inputs: ["hi"] }, ctx()))).kind).toBe("bad_request");
   });
 });
 
@@ -230,18 +216,18 @@ describe("sandbox directives", () => {
   ];
   for (const [directive, kind, status] of statusCases) {
     it(`${directive} → ${kind}`, async () => {
-      const err = await failure(provider.chat(ask("sandbox-fast", `hello ${directive}`), ctx()));
+      const err = await providerFailure(provider.chat(ask("sandbox-fast", `hello ${directive}`), ctx()));
       expect(err.kind).toBe(kind);
       expect(err.httpStatus).toBe(status);
       if (status === 429) expect(err.retryAfterMs).toBe(1_000);
       // Streams fail the same way, before any content.
-      expect((await failure(collect(provider.chatStream(ask("sandbox-fast", `hello ${directive}`), ctx())))).kind).toBe(kind);
+      expect((await providerFailure(collect(provider.chatStream(ask("sandbox-fast", `hello ${directive}`), ctx())))).kind).toBe(kind);
     });
   }
 
   it("[[sandbox:cut]] → stream_error after some content, billed; a unary body cut → connection", async () => {
     let received = "";
-    const err = await failure(
+    const err = await providerFailure(
       (async () => {
         for await (const c of provider.chatStream(ask("sandbox-smart", "tell me a story [[sandbox:cut]]"), ctx())) if (c.type === "text") received += c.text;
       })(),
@@ -250,7 +236,7 @@ describe("sandbox directives", () => {
     expect(received.length).toBeGreaterThan(0);
     expect(err.usage?.outputTokens).toBeGreaterThan(0);
     expect(sandbox.server.truth().at(-1)?.delivered).toBe("partial");
-    expect((await failure(provider.chat(ask("sandbox-fast", "[[sandbox:cut]]"), ctx()))).kind).toBe("connection");
+    expect((await providerFailure(provider.chat(ask("sandbox-fast", "[[sandbox:cut]]"), ctx()))).kind).toBe("connection");
   });
 
   it("[[sandbox:slow]] delays the first byte: a patient caller gets the answer, an impatient one a timeout", async () => {
@@ -262,14 +248,14 @@ describe("sandbox directives", () => {
     const slower = await startSandbox({ slowMs: 3_000 });
     try {
       const impatient = createOpenAICompatibleProvider("sandbox", { baseUrl: slower.url, http, headersTimeoutMs: 500 });
-      expect((await failure(impatient.chat(ask("sandbox-fast", "[[sandbox:slow]]"), ctx()))).kind).toBe("timeout");
+      expect((await providerFailure(impatient.chat(ask("sandbox-fast", "[[sandbox:slow]]"), ctx()))).kind).toBe("timeout");
     } finally {
       await slower.close();
     }
   });
 
   it("[[sandbox:hang]] never answers: the caller's deadline ends it", async () => {
-    const err = await failure(provider.chat(ask("sandbox-fast", "[[sandbox:hang]]"), ctx(AbortSignal.timeout(200))));
+    const err = await providerFailure(provider.chat(ask("sandbox-fast", "[[sandbox:hang]]"), ctx(AbortSignal.timeout(200))));
     expect(["cancelled", "timeout"]).toContain(err.kind);
   });
 

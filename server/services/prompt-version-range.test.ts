@@ -8,10 +8,9 @@ import { AuditOutcome } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { clientsFor, type KeyedClients } from "../../test/support/clients.js";
-import { startTestGateway, type TestGateway } from "../../test/support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
+import type { TestGateway } from "../../test/support/gateway.js";
+import { startPostgresGateway } from "../../test/support/postgres-gateway.js";
 
-let database: TestDatabase;
 let gw: TestGateway;
 let platform: KeyedClients;
 
@@ -25,15 +24,13 @@ const version = (marker: string) => ({
 const codeOf = (call: Promise<unknown>) => call.then(() => undefined, (e: unknown) => ConnectError.from(e).code);
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url });
+  gw = await startPostgresGateway();
   platform = clientsFor(gw.url, gw.adminKey);
   await platform.prompts.createPromptTemplate({ parent: "", promptId: "house", template: { verb: Verb.SUMMARIZE }, firstVersion: version("V1") });
   await platform.prompts.createPromptVersion({ parent: "prompts/house", version: version("V2"), activate: true });
 });
 afterAll(async () => {
   await gw?.close();
-  await database?.drop();
 });
 
 describe("PromptService and template pins with out-of-range or unstorable input", () => {

@@ -7,22 +7,19 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { UsageDimension } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
-import { startTestGateway, type TestGateway } from "../../test/support/gateway.js";
+import type { TestGateway } from "../../test/support/gateway.js";
+import { startPostgresGateway } from "../../test/support/postgres-gateway.js";
 import { moneyClients, type MoneyClients } from "../../test/support/money.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 
-let database: TestDatabase;
 let gw: TestGateway;
 let admin: MoneyClients;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url });
+  gw = await startPostgresGateway();
   admin = moneyClients(gw.url, gw.adminKey);
 });
 afterAll(async () => {
   await gw?.close();
-  await database?.drop();
 });
 
 const outcome = (p: Promise<unknown>) =>

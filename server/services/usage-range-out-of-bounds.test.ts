@@ -7,23 +7,20 @@
  */
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../../test/support/gateway.js";
+import type { TestGateway } from "../../test/support/gateway.js";
+import { startPostgresGateway } from "../../test/support/postgres-gateway.js";
 import { clientsFor } from "../../test/support/clients.js";
 import { moneyClients, type MoneyClients } from "../../test/support/money.js";
-import { createTestDatabase, type TestDatabase } from "../../test/support/postgres.js";
 
-let database: TestDatabase;
 let gw: TestGateway;
 let admin: MoneyClients;
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url });
+  gw = await startPostgresGateway();
   admin = moneyClients(gw.url, gw.adminKey);
 });
 afterAll(async () => {
   await gw?.close();
-  await database?.drop();
 });
 
 const code = (p: Promise<unknown>) => p.then(() => "ok", (e: unknown) => Code[ConnectError.from(e).code]);

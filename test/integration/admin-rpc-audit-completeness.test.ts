@@ -27,8 +27,7 @@
  */
 import { getOption, type DescField, type DescMessage, type DescMethod, type DescService, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { sql } from "kysely";
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
@@ -43,7 +42,7 @@ import { required_scope, Scope, sensitive } from "../../gen/ts/switchboard/v1/op
 import { isAuditedScope } from "../../server/audit/audit-interceptor.js";
 import { MASKED } from "../../server/audit/mask.js";
 import { BOOTSTRAP_KEY_NAME } from "../../server/auth/bootstrap.js";
-import { clientsFor, type KeyedClients } from "../support/clients.js";
+import { clientsFor, keyedTransport, type KeyedClients } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
 // ---- The schema: every admin service and RPC, from the generated descriptors. ----
@@ -190,16 +189,9 @@ let platform: KeyedClients;
 let deniedSecret: string;
 let lastSequence = 0n;
 
-function transportFor(secret: string) {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  return createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-}
 /** Calls any RPC by its descriptor; a stream is read to its end. Returns the last message or the code name. */
 async function invoke(method: DescMethod, req: Record<string, unknown>, secret: string): Promise<{ code: string; message?: string; res?: unknown }> {
-  const client = createClient(method.parent, transportFor(secret)) as unknown as Record<string, (r: unknown) => unknown>;
+  const client = createClient(method.parent, keyedTransport(gw.url, secret)) as unknown as Record<string, (r: unknown) => unknown>;
   try {
     const call = client[method.localName]!(req);
     let res: unknown;

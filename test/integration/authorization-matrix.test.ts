@@ -15,8 +15,7 @@
  */
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { readdirSync } from "node:fs";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -29,7 +28,7 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { UNAUTHENTICATED_MESSAGE } from "../../server/auth/authenticator.js";
 import { generateSecret } from "../../server/auth/key-format.js";
 import { ALL_SCOPES } from "../../server/auth/scopes.js";
-import { clientsFor, type KeyedClients } from "../support/clients.js";
+import { clientsFor, keyedTransport, type KeyedClients } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 
 const genDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../gen/ts/switchboard/v1");
@@ -147,16 +146,9 @@ const secrets: Record<"app" | "reader" | "bravo" | "revoked" | "expired" | "unkn
   unknown: generateSecret(),
 };
 
-function transportFor(secret: string) {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  return createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-}
 /** Calls any RPC by its descriptor (a stream read to its end): the code name, message and response. */
 async function invoke(method: DescMethod, req: Record<string, unknown>, secret: string): Promise<{ code: string; message: string; res?: unknown }> {
-  const client = createClient(method.parent, transportFor(secret)) as unknown as Record<string, (r: unknown) => unknown>;
+  const client = createClient(method.parent, keyedTransport(gw.url, secret)) as unknown as Record<string, (r: unknown) => unknown>;
   try {
     const call = client[method.localName]!(req);
     const res: unknown[] = [];

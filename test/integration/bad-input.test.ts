@@ -11,18 +11,16 @@
 import { encodeEnvelope } from "@connectrpc/connect/protocol";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startPostgresGateway } from "../support/postgres-gateway.js";
 
-let database: TestDatabase;
 let gw: TestGateway;
 
 const post = (path: string, body: string, headers: Record<string, string>) =>
   fetch(`${gw.url}${path}`, { method: "POST", headers: { ...gw.adminHeaders, "x-switchboard-cache": "bypass", ...headers }, body });
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url, requestLog: { mode: "full" } });
+  gw = await startPostgresGateway({ requestLog: { mode: "full" } });
   // The org and team the admin calls below name, so that valid ones succeed and mutations reach the handlers.
   for (const [procedure, body] of [
     ["TenantService/CreateOrg", { orgId: "fuzz", org: {} }],
@@ -34,7 +32,6 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await gw?.close();
-  await database?.drop();
 });
 
 /** One code point of any kind, a NUL and an unpaired surrogate more often than chance would give them. */

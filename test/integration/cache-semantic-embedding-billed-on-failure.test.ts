@@ -8,17 +8,16 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod, ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
 import { billedByRequest } from "../support/billed-by-request.js";
-import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { connectFailure } from "../support/code-of.js";
+import { startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { createSemanticEmbeddingRoutes, EMBEDDING_PRICES } from "../support/semantic-embedding-route.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
 let small: MoneyClients;
 let secret: string;
-// 3 µ$ per token for the embedding model; the fake counts one token per word.
-const PRICES = { ...TEST_PRICES, rows: [...TEST_PRICES.rows, { provider: "openai", model: "emb-test", effectiveFrom: "2020-01-01", input: 3_000_000, output: 0 }] };
 const options = { route: "sem", maxOutputTokens: 32 };
 /**
  * The embedding's answer, then the chat target's 500 on each of its attempts (two, unless the
@@ -30,13 +29,9 @@ function embedThen500s(): void {
 }
 
 beforeAll(async () => {
-  rig = await startMoneyGateway({ prices: PRICES });
+  rig = await startMoneyGateway({ prices: EMBEDDING_PRICES });
   const { admin } = rig;
-  await admin.routes.createRoute({ routeId: "emb", route: { targets: [fakeTarget("emb-test")], retry: { maxAttempts: 1 } } });
-  await admin.routes.createRoute({
-    routeId: "sem",
-    route: { targets: [fakeTarget()], retry: { maxAttempts: 2 }, cache: { ttl: { seconds: 600n }, semantic: true, embeddingRoute: "emb" } },
-  });
+  await createSemanticEmbeddingRoutes(admin, 2);
   const key = await createAppKey(admin, "acme");
   // Room for an embedding (15 µ$), not for a chat call's worst case (32 output tokens at 10 µ$).
   const capped = await createAppKey(admin, "acme", "small");
@@ -50,23 +45,12 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const by = () => billedByRequest(rig.gw);
-const billed = (id: string) => by().billed(id);
-const accessLine = (id: string) => by().accessLine(id);
+const { billed, accessLine } = billedByRequest(() => rig.gw);
 
 /** The access line's request id of the last failed CapabilityService call (Connect errors carry none). */
 function lastFailedRpc(procedure: string): string {
   const line = rig.gw.log.lines().findLast((l) => l.msg === "rpc" && l.procedure === procedure && l.code !== "ok");
   return String(line?.requestId);
-}
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  return call.then(
-    () => {
-      throw new Error("the call succeeded");
-    },
-    (err: unknown) => ConnectError.from(err),
-  );
 }
 
 /** What the error's `ProviderAttempts` lists: index and model of each attempt. */
@@ -89,14 +73,14 @@ async function expectReportedAsBilled(requestId: string, err?: ConnectError): Pr
 describe("semantic cache with an embedding route: a call that fails after its lookup reports the embedding it paid for", () => {
   it("Chat: the provider fails until dispatch gives up", async () => {
     embedThen500s();
-    const err = await failure(app.verbs.chat({ options, messages: chatMessage("what is one plus one") }));
+    const err = await connectFailure(app.verbs.chat({ options, messages: chatMessage("what is one plus one") }));
     expect(err.code).toBe(Code.Unavailable);
     await expectReportedAsBilled(lastFailedRpc("switchboard.v1.CapabilityService/Chat"), err);
   });
 
   it("ChatStream: the provider fails before any content", async () => {
     embedThen500s();
-    const err = await failure(
+    const err = await connectFailure(
       (async () => {
         for await (const _ of app.verbs.chatStream({ options, messages: chatMessage("what is two plus two") }));
       })(),
@@ -125,7 +109,7 @@ describe("semantic cache with an embedding route: a call that fails after its lo
   it("Chat: the budget refuses the chat call after the lookup's embedding was billed", async () => {
     rig.fake.reset();
     rig.fake.script({ reply: { dimensions: 8 } });
-    const err = await failure(small.verbs.chat({ options, messages: chatMessage("what is six plus six") }));
+    const err = await connectFailure(small.verbs.chat({ options, messages: chatMessage("what is six plus six") }));
     expect(err.code).toBe(Code.ResourceExhausted);
     await expectReportedAsBilled(lastFailedRpc("switchboard.v1.CapabilityService/Chat"), err);
     expect(listed(err)).toEqual([[1, "emb-test"]]);

@@ -8,9 +8,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BudgetPeriod } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { CacheStatus } from "../../gen/ts/switchboard/v1/common_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
-import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { billedByRequest } from "../support/billed-by-request.js";
+import { startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { createSemanticEmbeddingRoutes, EMBEDDING_PRICES } from "../support/semantic-embedding-route.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
@@ -19,17 +20,12 @@ const BUDGET = "orgs/acme/budgets/key-cap";
 const all = () => ({ start: new Date(0), end: new Date(Date.now() + 60_000) });
 // 1 µ$ per input token for `gpt-test` (10 per output), 3 µ$ per token for the embedding model; the
 // fake counts one token per word, so embedding "what is two plus two" costs 15.
-const PRICES = { ...TEST_PRICES, rows: [...TEST_PRICES.rows, { provider: "openai", model: "emb-test", effectiveFrom: "2020-01-01", input: 3_000_000, output: 0 }] };
 const EMBED_COST = 15n;
 
 beforeAll(async () => {
-  rig = await startMoneyGateway({ prices: PRICES });
+  rig = await startMoneyGateway({ prices: EMBEDDING_PRICES });
   const { admin } = rig;
-  await admin.routes.createRoute({ routeId: "emb", route: { targets: [fakeTarget("emb-test")], retry: { maxAttempts: 1 } } });
-  await admin.routes.createRoute({
-    routeId: "sem",
-    route: { targets: [fakeTarget()], retry: { maxAttempts: 1 }, cache: { ttl: { seconds: 600n }, semantic: true, embeddingRoute: "emb" } },
-  });
+  await createSemanticEmbeddingRoutes(admin);
   const key = await createAppKey(admin, "acme");
   await admin.budgets.createBudget({ parent: "orgs/acme", budgetId: "key-cap", budget: { target: key.name, limitMicrosUsd: 1_000_000n, period: BudgetPeriod.MONTHLY } });
   await rig.refresh();
@@ -40,17 +36,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-/** The ledger's cost and row count for a request id. */
-async function billed(requestId: string): Promise<{ cost: bigint; rows: number; attempts: number }> {
-  const rows = (await rig.gw.money.usage.list({ ...all(), requestId, limit: 100 })).items;
-  return { cost: rows.reduce((n, r) => n + r.costMicros, 0n), rows: rows.length, attempts: rows.filter((r) => r.attempt > 0).length };
-}
-
-/** The access line of a request id (written once the answer or stream has ended). */
-async function accessLine(requestId: string) {
-  await expect.poll(() => rig.gw.log.lines().filter((l) => l.msg === "rpc" && l.requestId === requestId).length).toBe(1);
-  return rig.gw.log.lines().find((l) => l.msg === "rpc" && l.requestId === requestId)!;
-}
+const { billed, accessLine } = billedByRequest(() => rig.gw);
 
 describe("semantic cache with an embedding route: what the lookup's embedding cost is reported with the call", () => {
   it("reports on a miss and on semantic hits (Chat, ChatStream, the OpenAI surface) what the ledger billed, and settles the budget once", async () => {

@@ -6,8 +6,7 @@
  * failing or stalling requests.
  */
 import { randomBytes } from "node:crypto";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient, type Client } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { CacheService } from "../../gen/ts/switchboard/v1/cache_service_pb.js";
@@ -21,7 +20,7 @@ import { createRedisState } from "../../server/store/state/redis-state.js";
 import type { StateBackend } from "../../server/store/state/state-backend.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { clientsFor } from "../support/clients.js";
+import { clientsFor, keyedTransport } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 import { requireEnv } from "../support/require-env.js";
@@ -43,11 +42,7 @@ interface Clients {
 }
 
 function clients(gw: TestGateway, secret: string): Clients {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
+  const transport = keyedTransport(gw.url, secret);
   return { verbs: createClient(CapabilityService, transport), cache: createClient(CacheService, transport), routes: createClient(RouteService, transport) };
 }
 

@@ -7,21 +7,19 @@
  * `analyzer_fail_open` lets the call through instead.
  */
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailRuleSchema, GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { GuardrailAction, GuardrailRuleSchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import type { GuardrailAnalyzer } from "../../server/guardrails/analyzer.js";
 import { findViolations } from "../../server/guardrails/evaluate.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { clientsFor } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { moneyClients, type MoneyClients } from "../support/money.js";
 
 /** How the injected analyzer behaves right now. */
 let mode: "ok" | "throw" | "hang" | "throw-on-output" = "ok";
@@ -39,8 +37,8 @@ const PLANTED = `Charge my card ${CARD} and mail the receipt to ${EMAIL}.`;
 
 let gw: TestGateway;
 let openai: FakeProvider;
-let verbs: Client<typeof CapabilityService>;
-let guardrails: Client<typeof GuardrailService>;
+let verbs: MoneyClients["verbs"];
+let guardrails: MoneyClients["guardrails"];
 
 beforeAll(async () => {
   openai = await startOpenAIFake();
@@ -54,15 +52,8 @@ beforeAll(async () => {
   await platform.tenants.createOrg({ orgId: "acme", org: {} });
   await platform.tenants.createTeam({ parent: "orgs/acme", teamId: "app", team: {} });
   const key = await platform.keys.createKey({ parent: "orgs/acme/teams/app", keyId: "app", key: { scopes: [Scope.INVOKE, Scope.GUARDRAILS_READ, Scope.GUARDRAILS_WRITE] } });
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${key.secret}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-  verbs = createClient(CapabilityService, transport);
-  guardrails = createClient(GuardrailService, transport);
-  const admin = createClient(RouteService, createGrpcTransport({ baseUrl: gw.url, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${gw.adminKey}`), next(req))] }));
-  await admin.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  ({ verbs, guardrails } = moneyClients(gw.url, key.secret));
+  await platform.routes.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
   await gw.models.resolver.refresh();
   await guardrails.createGuardrailPolicy({
     parent: "orgs/acme",

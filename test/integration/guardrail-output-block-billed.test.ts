@@ -6,44 +6,30 @@
  * request log row — and what it reports is what the ledger holds for the request id, a semantic
  * lookup's embedding included; a stream blocked after content says so in its terminal event.
  */
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { TruncationReason } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { GuardrailStage, GuardrailViolationSchema, ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailRuleSchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import { chatMessage, createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
 import { billedByRequest } from "../support/billed-by-request.js";
+import { connectFailure } from "../support/code-of.js";
 import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { attachOutputDenyList } from "../support/output-deny-list.js";
+import { createSemanticEmbeddingRoutes, EMBEDDING_PRICES } from "../support/semantic-embedding-route.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
 let secret: string;
-// 3 µ$ per token for the embedding model; the fake counts one token per word.
-const PRICES = { ...TEST_PRICES, rows: [...TEST_PRICES.rows, { provider: "openai", model: "emb-test", effectiveFrom: "2020-01-01", input: 3_000_000, output: 0 }] };
 const BLOCKED = "Project Apollo launches on Monday.";
 const options = { route: "guarded", maxOutputTokens: 32 };
 
 beforeAll(async () => {
-  rig = await startMoneyGateway({ prices: PRICES, requestLog: { mode: "metadata" } });
+  rig = await startMoneyGateway({ prices: EMBEDDING_PRICES, requestLog: { mode: "metadata" } });
   const { admin } = rig;
   await admin.routes.createRoute({ routeId: "guarded", route: { targets: [fakeTarget()], retry: { maxAttempts: 1 } } });
-  await admin.routes.createRoute({ routeId: "emb", route: { targets: [fakeTarget("emb-test")], retry: { maxAttempts: 1 } } });
-  await admin.routes.createRoute({
-    routeId: "sem",
-    route: { targets: [fakeTarget()], retry: { maxAttempts: 1 }, cache: { ttl: { seconds: 600n }, semantic: true, embeddingRoute: "emb" } },
-  });
+  await createSemanticEmbeddingRoutes(admin);
   const key = await createAppKey(admin, "acme");
-  await admin.guardrails.createGuardrailPolicy({
-    parent: "orgs/acme",
-    policyId: "no-apollo",
-    policy: {
-      enabled: true,
-      attachments: ["orgs/acme"],
-      rules: [create(GuardrailRuleSchema, { id: "no-apollo", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: ["project apollo"] } } })],
-    },
-  });
+  await attachOutputDenyList(admin, "acme", "no-apollo", ["project apollo"]);
   await rig.refresh();
   secret = key.secret;
   app = moneyClients(rig.gw.url, secret);
@@ -52,19 +38,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const by = () => billedByRequest(rig.gw);
-const billed = (id: string) => by().billed(id);
-const accessLine = (id: string) => by().accessLine(id);
-const requestLogRows = (id: string, calls?: number) => by().requestLogRows(id, calls);
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  return call.then(
-    () => {
-      throw new Error("the call succeeded");
-    },
-    (err: unknown) => ConnectError.from(err),
-  );
-}
+const { billed, accessLine, requestLogRows } = billedByRequest(() => rig.gw);
 
 /** What the error's `ProviderAttempts` lists: index and model of each attempt. */
 const listed = (err: ConnectError) => (err.findDetails(ProviderAttemptsSchema)[0]?.attempts ?? []).map((a) => [a.index, a.model]);
@@ -97,7 +71,7 @@ describe("an answer the output guardrails block reports what it was billed", () 
   it("Chat", async () => {
     rig.fake.reset();
     rig.fake.script({ reply: { text: BLOCKED } });
-    const err = await failure(app.verbs.chat({ options, messages: chatMessage("what launches on Monday?") }, withId("req-blocked-chat")));
+    const err = await connectFailure(app.verbs.chat({ options, messages: chatMessage("what launches on Monday?") }, withId("req-blocked-chat")));
     blockedByOutputRule(err);
     await expectReportedAsBilled("req-blocked-chat", err);
   });
@@ -105,7 +79,7 @@ describe("an answer the output guardrails block reports what it was billed", () 
   it("ChatStream, blocked before any content: the RPC's error", async () => {
     rig.fake.reset();
     rig.fake.script({ reply: { text: BLOCKED } });
-    const err = await failure(
+    const err = await connectFailure(
       (async () => {
         for await (const _ of app.verbs.chatStream({ options, messages: chatMessage("what launches on Tuesday?") }, withId("req-blocked-stream")));
       })(),
@@ -157,7 +131,7 @@ describe("an answer the output guardrails block reports what it was billed", () 
     for (const [verb, call] of Object.entries(calls)) {
       rig.fake.reset();
       rig.fake.script({ reply: { text: BLOCKED } });
-      const err = await failure(call());
+      const err = await connectFailure(call());
       blockedByOutputRule(err);
       await expectReportedAsBilled(`req-blocked-${verb}`, err);
     }
@@ -166,7 +140,7 @@ describe("an answer the output guardrails block reports what it was billed", () 
   it("after a billed semantic lookup: the embedding first, then the blocked answer, each once", async () => {
     rig.fake.reset();
     rig.fake.script({ reply: { dimensions: 8 } }, { reply: { text: BLOCKED } });
-    const err = await failure(app.verbs.chat({ options: { ...options, route: "sem" }, messages: chatMessage("what launches on Friday?") }, withId("req-blocked-semantic")));
+    const err = await connectFailure(app.verbs.chat({ options: { ...options, route: "sem" }, messages: chatMessage("what launches on Friday?") }, withId("req-blocked-semantic")));
     blockedByOutputRule(err);
     await expectReportedAsBilled("req-blocked-semantic", err, ["emb-test", "gpt-test"]);
   });

@@ -5,24 +5,20 @@
  * first delta follows the first upstream words; an output PII rule beside it keeps the fixed
  * 256-character window, so there the first delta waits for ~256 characters of answer.
  */
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailService, type GuardrailPolicy } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
-import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { GuardrailAction } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { clientsFor } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startGuardedOrgsGateway, type GuardedOrgsGateway } from "../support/guarded-orgs-gateway.js";
+import { moneyClients } from "../support/money.js";
 
 const DRIP_MS = 20;
 /** 80 words, ~560 characters: 40 upstream events, 2 words each. */
 const ANSWER = Array.from({ length: 80 }, (_, i) => `word${i}`).join(" ");
 
+let rig: GuardedOrgsGateway;
 let gw: TestGateway;
 let openai: FakeProvider;
 const secrets: Record<string, string> = {};
@@ -31,39 +27,19 @@ const denyRule = { id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAc
 const piiRule = { id: "pii", stage: GuardrailStage.OUTPUT, action: GuardrailAction.REDACT, check: { case: "pii" as const, value: {} } };
 const ORGS: Record<string, Array<typeof denyRule | typeof piiRule>> = { denyonly: [denyRule], mixed: [denyRule, piiRule] };
 
-function transportFor(secret: string) {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  return createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-}
-
 beforeAll(async () => {
-  openai = await startOpenAIFake();
-  gw = await startTestGateway({ baseUrls: { openai: `${openai.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]) });
-  const platform = clientsFor(gw.url, gw.adminKey);
-  for (const [org, rules] of Object.entries(ORGS)) {
-    await platform.tenants.createOrg({ orgId: org, org: {} });
-    await platform.tenants.createTeam({ parent: `orgs/${org}`, teamId: "app", team: {} });
-    const key = await platform.keys.createKey({ parent: `orgs/${org}/teams/app`, keyId: "app", key: { scopes: [Scope.INVOKE, Scope.GUARDRAILS_WRITE] } });
-    secrets[org] = key.secret;
-    const policy = { enabled: true, attachments: [`orgs/${org}`], rules } as unknown as GuardrailPolicy;
-    await createClient(GuardrailService, transportFor(key.secret)).createGuardrailPolicy({ parent: `orgs/${org}`, policyId: "out", policy });
-  }
-  const admin = createClient(RouteService, transportFor(gw.adminKey));
-  await admin.createRoute({ routeId: "drip", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
-  await gw.models.resolver.refresh();
+  rig = await startGuardedOrgsGateway("drip", ORGS);
+  ({ gw, openai } = rig);
+  Object.assign(secrets, rig.secrets);
 });
 afterAll(async () => {
-  await gw?.close();
-  await openai?.close();
+  await rig?.close();
 });
 
 /** Streams the dripped answer for `org`: ms to the first delta and to the end, and the text received. */
 async function dripStream(org: string): Promise<{ firstDelta: number; total: number; text: string }> {
   openai.script({ reply: { text: ANSWER }, fault: { kind: "slow_drip", delayMs: DRIP_MS } });
-  const verbs = createClient(CapabilityService, transportFor(secrets[org]!));
+  const verbs = moneyClients(gw.url, secrets[org]!).verbs;
   const started = performance.now();
   let firstDelta = -1;
   let text = "";

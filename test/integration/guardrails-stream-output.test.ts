@@ -2,22 +2,19 @@
  * Output guardrails on streams, end to end through the gateway in front of the
  * wire-faithful OpenAI fake (which streams its reply two words per event).
  */
-import { createClient, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailService, PiiEntity, type GuardrailPolicy } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
-import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { GuardrailAction, PiiEntity } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { MAX_PEM_BLOCK_CHARS } from "../../server/guardrails/pii/secret-detectors.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
 import { clientsFor } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startGuardedOrgsGateway, type GuardedOrgsGateway } from "../support/guarded-orgs-gateway.js";
+import { moneyClients } from "../support/money.js";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 
+let rig: GuardedOrgsGateway;
 let gw: TestGateway;
 let openai: FakeProvider;
 const secrets: Record<string, string> = {};
@@ -28,40 +25,20 @@ const outEmail = { id: "out-mask", stage: GuardrailStage.OUTPUT, action: Guardra
 const outDeny = { id: "deny", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList" as const, value: { phrases: ["launch codes"] } } };
 const ORGS: Record<string, unknown[]> = { window: [outPii], both: [inRestore, outEmail], deny: [outDeny] };
 
-function transportFor(secret: string) {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  return createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-}
-
 beforeAll(async () => {
-  openai = await startOpenAIFake();
-  gw = await startTestGateway({ baseUrls: { openai: `${openai.url}/v1` }, credentials: new Map([["credentials/openai", "sk-test"]]) });
-  const platform = clientsFor(gw.url, gw.adminKey);
-  for (const [org, rules] of Object.entries(ORGS)) {
-    await platform.tenants.createOrg({ orgId: org, org: {} });
-    await platform.tenants.createTeam({ parent: `orgs/${org}`, teamId: "app", team: {} });
-    const key = await platform.keys.createKey({ parent: `orgs/${org}/teams/app`, keyId: "app", key: { scopes: [Scope.INVOKE, Scope.GUARDRAILS_WRITE] } });
-    secrets[org] = key.secret;
-    const policy = { enabled: true, attachments: [`orgs/${org}`], rules } as unknown as GuardrailPolicy;
-    await createClient(GuardrailService, transportFor(key.secret)).createGuardrailPolicy({ parent: `orgs/${org}`, policyId: "out", policy });
-  }
-  const admin = createClient(RouteService, transportFor(gw.adminKey));
-  await admin.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
-  await gw.models.resolver.refresh();
+  rig = await startGuardedOrgsGateway("ext", ORGS);
+  ({ gw, openai } = rig);
+  Object.assign(secrets, rig.secrets);
 }, 60_000);
 afterAll(async () => {
-  await gw?.close();
-  await openai?.close();
+  await rig?.close();
 });
 
 const user = (text: string) => [{ role: Role.USER, content: [{ part: { case: "text" as const, value: text } }] }];
 
 /** The text deltas of a streamed answer, as the caller receives them. */
 async function streamDeltas(org: string, prompt: string): Promise<string[]> {
-  const verbs = createClient(CapabilityService, transportFor(secrets[org]!));
+  const verbs = moneyClients(gw.url, secrets[org]!).verbs;
   const deltas: string[] = [];
   for await (const e of verbs.chatStream({ options: { route: "ext" }, messages: user(prompt) })) if (e.event.case === "delta") deltas.push(e.event.value.text);
   return deltas;
@@ -83,7 +60,7 @@ describe("output guardrails on streams", () => {
   it("an output redaction is not 'restored' to the input's value: one placeholder, one value per call (unary)", async () => {
     openai.reset();
     openai.script({ reply: { text: "I will forward it to bob@other.example now." } });
-    const verbs = createClient(CapabilityService, transportFor(secrets.both!));
+    const verbs = moneyClients(gw.url, secrets.both!).verbs;
     const res = await verbs.chat({ options: { route: "ext" }, messages: user("I am jane@example.com, forward my note to the admin.") });
     const text = res.message?.content.map((p) => (p.part.case === "text" ? p.part.value : "")).join("") ?? "";
     expect(text).not.toContain("bob@other.example"); // the output rule masked it ...

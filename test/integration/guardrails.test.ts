@@ -12,19 +12,18 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { create } from "@bufbuild/protobuf";
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService, TruncationReason } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
+import { TruncationReason } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { GuardrailStage, GuardrailViolationSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailRuleSchema, GuardrailService, PiiEntity, type GuardrailRule } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { GuardrailAction, GuardrailRuleSchema, PiiEntity, type GuardrailRule } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { clientsFor } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import { moneyClients } from "../support/money.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 
@@ -34,18 +33,7 @@ let python: ChildProcess | undefined;
 let pythonUrl: string;
 const secrets: Record<string, string> = {};
 
-interface Clients {
-  verbs: Client<typeof CapabilityService>;
-  guardrails: Client<typeof GuardrailService>;
-}
-function clients(secret: string): Clients {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-  return { verbs: createClient(CapabilityService, transport), guardrails: createClient(GuardrailService, transport) };
-}
+const clients = (secret: string) => moneyClients(gw.url, secret);
 
 /** Starts the Python guardrail service and resolves its URL once it prints READY. */
 async function startPythonGuardrail(): Promise<string> {
@@ -80,8 +68,7 @@ beforeAll(async () => {
     });
     secrets[org] = created.secret;
   }
-  const admin = createClient(RouteService, createGrpcTransport({ baseUrl: gw.url, interceptors: [(next) => (req) => (req.header.set("authorization", `Bearer ${gw.adminKey}`), next(req))] }));
-  await admin.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
+  await platform.routes.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
   await gw.models.resolver.refresh();
 });
 afterAll(async () => {

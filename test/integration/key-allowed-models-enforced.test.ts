@@ -5,83 +5,39 @@
  * provider call, and the org-shared response cache never serves such a key an answer another model
  * produced (exact, semantic, streamed). Adapted from the audit's repro.
  */
-import { randomBytes } from "node:crypto";
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { CacheStatus } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
-import { generateSecret } from "../../server/auth/key-format.js";
-import { createRedisState } from "../../server/store/state/redis-state.js";
-import type { StateBackend } from "../../server/store/state/state-backend.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { clientsFor } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
-import { requireEnv } from "../support/require-env.js";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { MINI_TARGET, startCacheRoutesGateway, type CacheRoutesGateway } from "../support/cache-routes-gateway.js";
+import type { TestGateway } from "../support/gateway.js";
+import { moneyClients } from "../support/money.js";
 
-const redisUrl = requireEnv("REDIS_URL");
-const keyPrefix = `sbtest:allowedmodels:${randomBytes(6).toString("hex")}:`;
-
-let database: TestDatabase;
-let openai: FakeProvider;
-let state: StateBackend;
+let rig: CacheRoutesGateway;
 let gw: TestGateway;
+let openai: FakeProvider;
 const secrets: Record<string, string> = {};
-
-interface Clients {
-  verbs: Client<typeof CapabilityService>;
-  routes: Client<typeof RouteService>;
-}
-function clients(secret: string): Clients {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-  return { verbs: createClient(CapabilityService, transport), routes: createClient(RouteService, transport) };
-}
+const clients = (secret: string) => moneyClients(gw.url, secret);
 
 beforeAll(async () => {
-  [database, openai] = await Promise.all([createTestDatabase(), startOpenAIFake()]);
-  const adminKey = generateSecret();
-  state = createRedisState({ url: redisUrl, keyPrefix, commandTimeoutMs: 200 });
-  gw = await startTestGateway({
-    databaseUrl: database.url,
-    adminKey,
-    baseUrls: { openai: `${openai.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    cost: () => 1_500n,
-    state,
-  });
-  const platform = clientsFor(gw.url, adminKey);
-  await platform.tenants.createOrg({ orgId: "alpha", org: {} });
-  await platform.tenants.createTeam({ parent: "orgs/alpha", teamId: "app", team: {} });
-  secrets.any = (await platform.keys.createKey({ parent: "orgs/alpha/teams/app", keyId: "any", key: { scopes: [Scope.INVOKE] } })).secret;
+  rig = await startCacheRoutesGateway("allowedmodels");
+  ({ gw, openai } = rig);
+  secrets.any = rig.anySecret;
+  const { admin } = rig;
   secrets.bigOnly = (
-    await platform.keys.createKey({ parent: "orgs/alpha/teams/app", keyId: "bigonly", key: { scopes: [Scope.INVOKE], allowedModels: ["gpt-4o"] } })
+    await admin.keys.createKey({ parent: "orgs/alpha/teams/app", keyId: "bigonly", key: { scopes: [Scope.INVOKE], allowedModels: ["gpt-4o"] } })
   ).secret;
-  const target = { provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" };
-  const admin = clients(adminKey);
-  await admin.routes.createRoute({ routeId: "cached", route: { targets: [target], cache: { ttl: { seconds: 60n } }, retry: { maxAttempts: 1 } } });
-  await admin.routes.createRoute({ routeId: "semantic", route: { targets: [target], cache: { ttl: { seconds: 60n }, semantic: true }, retry: { maxAttempts: 1 } } });
   // gpt-4o-mini first (the lower priority number): only a key's filter sends a call to gpt-4o.
   await admin.routes.createRoute({
     routeId: "mixed",
-    route: { targets: [{ ...target, priority: 0 }, { ...target, model: "gpt-4o", priority: 1 }], cache: { ttl: { seconds: 60n } }, retry: { maxAttempts: 1 } },
+    route: { targets: [{ ...MINI_TARGET, priority: 0 }, { ...MINI_TARGET, model: "gpt-4o", priority: 1 }], cache: { ttl: { seconds: 60n } }, retry: { maxAttempts: 1 } },
   });
   await gw.models.resolver.refresh();
 });
 afterAll(async () => {
-  await gw?.close();
-  await state?.deleteByPrefix("").then(() => state.close());
-  await openai?.close();
-  await database?.drop();
+  await rig?.close();
 });
 
 const userText = (value: string) => [{ role: Role.USER, content: [{ part: { case: "text" as const, value } }] }];

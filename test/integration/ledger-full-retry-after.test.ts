@@ -9,33 +9,23 @@ import { createConnectTransport, createGrpcTransport } from "@connectrpc/connect
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SwitchboardError } from "../../clients/ts/src/errors.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
-import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { chatMessage, createAppKey, moneyClients } from "../support/money.js";
+import type { TestGateway } from "../support/gateway.js";
+import { chatMessage } from "../support/money.js";
+import { startPaidRouteGateway, type PaidRouteGateway } from "../support/money-rig.js";
 
+let rig: PaidRouteGateway;
 let fake: FakeProvider;
 let gw: TestGateway;
 let secret: string;
 
 beforeAll(async () => {
-  fake = await startOpenAIFake();
-  gw = await startTestGateway({
-    baseUrls: { openai: `${fake.url}/v1` },
-    credentials: new Map([["credentials/openai", "sk-test"]]),
-    prices: TEST_PRICES,
-    // No record may wait: the buffer is at its bound from the start, so every paid call is shed.
-    ledger: { flushIntervalMs: 1500, maxPendingRows: 0 },
-  });
-  const admin = moneyClients(gw.url, gw.adminKey);
-  await admin.routes.createRoute({ routeId: "paid", route: { targets: [{ provider: "openai", model: "gpt-test", credential: "credentials/openai" }], retry: { maxAttempts: 1 } } });
-  await gw.models.resolver.refresh();
-  secret = (await createAppKey(admin, "acme")).secret;
+  // No record may wait: the buffer is at its bound from the start, so every paid call is shed.
+  rig = await startPaidRouteGateway("paid", { ledger: { flushIntervalMs: 1500, maxPendingRows: 0 } });
+  ({ fake, gw, secret } = rig);
 });
 afterAll(async () => {
-  await gw?.close();
-  await fake?.close();
+  await rig?.close();
 });
 
 describe("a call shed because the usage ledger is full", () => {

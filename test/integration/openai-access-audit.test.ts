@@ -18,24 +18,21 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { generateSecret, parseSecret } from "../../server/auth/key-format.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
 import { chatMessage } from "../support/money.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startPostgresGateway } from "../support/postgres-gateway.js";
 
-let database: TestDatabase;
 let gw: TestGateway;
 let platform: KeyedClients;
 const CHAT = "POST /v1/chat/completions";
 
 beforeAll(async () => {
-  database = await createTestDatabase();
-  gw = await startTestGateway({ databaseUrl: database.url });
+  gw = await startPostgresGateway();
   platform = clientsFor(gw.url, gw.adminKey);
   await platform.tenants.createOrg({ orgId: "acme", org: {} });
   await platform.tenants.createTeam({ parent: "orgs/acme", teamId: "app", team: {} });
 });
 afterAll(async () => {
   await gw?.close();
-  await database?.drop();
 });
 
 /** POSTs a chat completion with `secret` (none: no authorization header) and resolves the status. */

@@ -7,24 +7,21 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nextPageToken } from "../../server/services/page-token.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startPostgresGateway } from "../support/postgres-gateway.js";
 
 const NUL = nextPageToken.bind(null, "\u0000");
 
 describe("a page token whose position holds U+0000", () => {
-  let database: TestDatabase;
   let gw: TestGateway;
   let platform: KeyedClients;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    gw = await startTestGateway({ databaseUrl: database.url });
+    gw = await startPostgresGateway();
     platform = clientsFor(gw.url, gw.adminKey);
   });
   afterAll(async () => {
     await gw?.close();
-    await database?.drop();
   });
 
   it("is InvalidArgument on every list, never Internal", async () => {

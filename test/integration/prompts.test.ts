@@ -5,8 +5,7 @@
  * gateway reaching a second gateway on the same database within the poll interval.
  */
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError, createClient, type Client } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AuditOutcome, AuditService } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
@@ -19,7 +18,7 @@ import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { TenantService } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
 import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { outcome } from "../support/clients.js";
+import { keyedTransport, outcome } from "../support/clients.js";
 import { startTestGateway, type TestGateway } from "../support/gateway.js";
 import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
 
@@ -33,11 +32,7 @@ interface Clients {
 }
 
 function clients(url: string, secret: string): Clients {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: url, interceptors: [withKey] });
+  const transport = keyedTransport(url, secret);
   return {
     prompts: createClient(PromptService, transport),
     verbs: createClient(CapabilityService, transport),

@@ -74,7 +74,7 @@ describe("stop sequences are checked per provider", () => {
     expect(res.message?.content.length).toBeGreaterThan(0);
     expect(fakes.openai.requests()).toEqual([]);
     expect(sentStops(fakes.anthropic, "stop_sequences")).toEqual([stops(5)]);
-    const billed = await billedByRequest(gw).billed("req-five-stops");
+    const billed = await billedByRequest(() => gw).billed("req-five-stops");
     expect(billed.attempts).toBe(1);
     expect(billed.cost).toBeGreaterThan(0n);
 
@@ -97,7 +97,7 @@ describe("stop sequences are checked per provider", () => {
     expect(err.code).toBe(Code.InvalidArgument);
     expect(violatedFields(err)).toEqual(["stop"]);
     expect(err.rawMessage).toContain("at most 4");
-    expect((await billedByRequest(gw).billed("req-stops-refused")).attempts).toBe(0);
+    expect((await billedByRequest(() => gw).billed("req-stops-refused")).attempts).toBe(0);
     const streamed = await failure(
       (async () => {
         for await (const _ of admin.verbs.chatStream({ options: { route: "openai-only" }, messages: chatMessage("hello"), stop: stops(5) }));

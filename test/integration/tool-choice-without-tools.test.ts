@@ -6,23 +6,20 @@
  * Each case runs against a route to each provider kind, whose fakes record every request.
  */
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role, ToolChoiceMode, type ToolChoice } from "../../gen/ts/switchboard/v1/chat_pb.js";
 import { CacheMode } from "../../gen/ts/switchboard/v1/common_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
-import { startAnthropicFake } from "../fakes/anthropic-fake.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startGeminiFake } from "../fakes/gemini-fake.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
+import { moneyClients, type MoneyClients } from "../support/money.js";
+import { startProviderFakesGateway, type ProviderFakesGateway } from "../support/provider-fakes-gateway.js";
 
+let rig: ProviderFakesGateway;
 let gw: TestGateway;
 let fakes: Record<"openai" | "anthropic" | "gemini", FakeProvider>;
-let verbs: Client<typeof CapabilityService>;
+let verbs: MoneyClients["verbs"];
 let sdk: OpenAI;
 
 const KINDS = ["openai", "anthropic", "gemini"] as const;
@@ -32,32 +29,18 @@ const messages = [{ role: Role.USER, content: [{ part: { case: "text" as const, 
 const weather = { name: "weather", parameters: { type: "object", properties: { city: { type: "string" } } } };
 
 beforeAll(async () => {
-  const [openai, anthropic, gemini] = await Promise.all([startOpenAIFake(), startAnthropicFake(), startGeminiFake()]);
-  fakes = { openai, anthropic, gemini };
-  gw = await startTestGateway({
-    baseUrls: { openai: `${openai.url}/v1`, anthropic: anthropic.url, gemini: gemini.url },
-    credentials: new Map([
-      ["credentials/openai", "sk-openai-test"],
-      ["credentials/anthropic", "sk-ant-test"],
-      ["credentials/gemini", "gemini-test"],
-    ]),
-  });
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${gw.adminKey}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-  verbs = createClient(CapabilityService, transport);
-  const routes = createClient(RouteService, transport);
+  rig = await startProviderFakesGateway();
+  ({ gw, fakes } = rig);
+  const admin = moneyClients(gw.url, gw.adminKey);
+  verbs = admin.verbs;
   for (const kind of KINDS) {
-    await routes.createRoute({ routeId: kind, route: { targets: [{ provider: kind, model: MODELS[kind], credential: `credentials/${kind}` }], retry: { maxAttempts: 1 } } });
+    await admin.routes.createRoute({ routeId: kind, route: { targets: [{ provider: kind, model: MODELS[kind], credential: `credentials/${kind}` }], retry: { maxAttempts: 1 } } });
   }
   await gw.models.resolver.refresh();
   sdk = new OpenAI({ apiKey: gw.adminKey, baseURL: `${gw.url}/v1`, maxRetries: 0 });
 });
 afterAll(async () => {
-  await gw?.close();
-  await Promise.all(Object.values(fakes ?? {}).map((f) => f.close()));
+  await rig?.close();
 });
 
 const resetFakes = () => KINDS.forEach((k) => fakes[k].reset());

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ListUsageRecordsRequestSchema } from "../../gen/ts/switchboard/v1/usage_service_pb.js";
 import { nextPageToken } from "../../server/services/page-token.js";
 import { clientsFor, outcome, type KeyedClients } from "../support/clients.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
-import { createTestDatabase, type TestDatabase } from "../support/postgres.js";
+import type { TestGateway } from "../support/gateway.js";
+import { startPostgresGateway } from "../support/postgres-gateway.js";
 
 const lastHour = () => ({
   parent: "orgs/system",
@@ -21,18 +21,15 @@ const lastHour = () => ({
 });
 
 describe("ListUsageRecords with an edited page position", () => {
-  let database: TestDatabase;
   let gw: TestGateway;
   let platform: KeyedClients;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    gw = await startTestGateway({ databaseUrl: database.url });
+    gw = await startPostgresGateway();
     platform = clientsFor(gw.url, gw.adminKey);
   });
   afterAll(async () => {
     await gw?.close();
-    await database?.drop();
   });
 
   it("is InvalidArgument, never Internal", async () => {

@@ -6,17 +6,17 @@
  * summed cost in the access line, each as the ledger holds it for the request id. The observe
  * stage reports each model call on its own (one request log row per call), which sum to the same.
  */
-import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AttemptOutcome } from "../../gen/ts/switchboard/v1/common_pb.js";
-import { GuardrailStage, ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
-import { GuardrailAction, GuardrailRuleSchema } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
+import { ProviderAttemptsSchema } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import { TEST_PRICES } from "../../server/limits/money-harness.testing.js";
 import type { ScriptStep } from "../fakes/fake-types.js";
 import { createAppKey, moneyClients, type MoneyClients } from "../support/money.js";
 import { billedByRequest } from "../support/billed-by-request.js";
+import { connectFailure } from "../support/code-of.js";
 import { fakeTarget, startMoneyGateway, type MoneyGateway } from "../support/money-rig.js";
+import { attachOutputDenyList } from "../support/output-deny-list.js";
 
 let rig: MoneyGateway;
 let app: MoneyClients;
@@ -33,15 +33,7 @@ beforeAll(async () => {
   await admin.routes.createRoute({ routeId: "narrow", route: { targets: [{ ...fakeTarget("gpt-v3"), contextWindowTokens: 2048 }], retry: { maxAttempts: 1 } } });
   await admin.routes.createRoute({ routeId: "guarded", route: { targets: [fakeTarget("gpt-v4")], retry: { maxAttempts: 1 } } });
   const key = await createAppKey(admin, "acme");
-  await admin.guardrails.createGuardrailPolicy({
-    parent: "orgs/acme",
-    policyId: "no-apollo",
-    policy: {
-      enabled: true,
-      attachments: ["orgs/acme"],
-      rules: [create(GuardrailRuleSchema, { id: "no-apollo", stage: GuardrailStage.OUTPUT, action: GuardrailAction.BLOCK, check: { case: "denyList", value: { phrases: ["project apollo"] } } })],
-    },
-  });
+  await attachOutputDenyList(admin, "acme", "no-apollo", ["project apollo"]);
   await rig.refresh();
   app = moneyClients(rig.gw.url, key.secret);
 }, 30_000);
@@ -49,19 +41,7 @@ afterAll(async () => {
   await rig?.close();
 });
 
-const by = () => billedByRequest(rig.gw);
-const billed = (id: string) => by().billed(id);
-const accessLine = (id: string) => by().accessLine(id);
-const requestLogRows = (id: string, calls?: number) => by().requestLogRows(id, calls);
-
-async function failure(call: Promise<unknown>): Promise<ConnectError> {
-  return call.then(
-    () => {
-      throw new Error("the call succeeded");
-    },
-    (err: unknown) => ConnectError.from(err),
-  );
-}
+const { billed, accessLine, requestLogRows } = billedByRequest(() => rig.gw);
 
 /** What the error's `ProviderAttempts` lists: index, model and outcome of each attempt. */
 const listed = (err: ConnectError) => (err.findDetails(ProviderAttemptsSchema)[0]?.attempts ?? []).map((a) => [a.index, a.model, AttemptOutcome[a.outcome]]);
@@ -90,7 +70,7 @@ describe("a verb that fails after paid model calls reports every call", () => {
   it("Extract whose answer and repair both break the schema: FAILED_PRECONDITION with both calls' attempts", async () => {
     rig.fake.reset();
     rig.fake.script(answered('{"invoice": "forty-two"}'), answered('{"invoice": "still forty-two"}'));
-    const err = await failure(app.verbs.extract({ options: { route: "once" }, text: "Invoice 42", jsonSchema: invoice }, withId("req-extract-invalid")));
+    const err = await connectFailure(app.verbs.extract({ options: { route: "once" }, text: "Invoice 42", jsonSchema: invoice }, withId("req-extract-invalid")));
     expect(err.code).toBe(Code.FailedPrecondition);
     await expectEveryCallReported("req-extract-invalid", err, [["gpt-v1", "SUCCESS"], ["gpt-v1", "SUCCESS"]], 2);
   });
@@ -98,7 +78,7 @@ describe("a verb that fails after paid model calls reports every call", () => {
   it("Extract whose repair call gets 500 until dispatch gives up: the first call's attempt, then the repair's", async () => {
     rig.fake.reset();
     rig.fake.script(answered('{"invoice": "forty-two"}'), serverError, serverError);
-    const err = await failure(app.verbs.extract({ options: { route: "twice" }, text: "Invoice 43", jsonSchema: invoice }, withId("req-extract-500")));
+    const err = await connectFailure(app.verbs.extract({ options: { route: "twice" }, text: "Invoice 43", jsonSchema: invoice }, withId("req-extract-500")));
     expect(err.code).toBe(Code.Unavailable);
     await expectEveryCallReported("req-extract-500", err, [["gpt-v2", "SUCCESS"], ["gpt-v2", "UNAVAILABLE"], ["gpt-v2", "UNAVAILABLE"]], 2);
   });
@@ -106,7 +86,7 @@ describe("a verb that fails after paid model calls reports every call", () => {
   it("Answer unusable also after the repair: FAILED_PRECONDITION with both calls' attempts", async () => {
     rig.fake.reset();
     rig.fake.script(answered("no json here"), answered("still no json"));
-    const err = await failure(app.verbs.answer({ options: { route: "once" }, question: "What launches?", sources: [{ id: "s1", text: "The plan." }] }, withId("req-answer-invalid")));
+    const err = await connectFailure(app.verbs.answer({ options: { route: "once" }, question: "What launches?", sources: [{ id: "s1", text: "The plan." }] }, withId("req-answer-invalid")));
     expect(err.code).toBe(Code.FailedPrecondition);
     await expectEveryCallReported("req-answer-invalid", err, [["gpt-v1", "SUCCESS"], ["gpt-v1", "SUCCESS"]], 2);
   });
@@ -114,7 +94,7 @@ describe("a verb that fails after paid model calls reports every call", () => {
   it("Classify whose repair answer the output guardrails block: PERMISSION_DENIED with both calls' attempts", async () => {
     rig.fake.reset();
     rig.fake.script(answered("I cannot tell."), answered("Project Apollo, clearly."));
-    const err = await failure(app.verbs.classify({ options: { route: "guarded" }, text: "The launch plan.", labels: [{ name: "space" }, { name: "food" }] }, withId("req-classify-blocked")));
+    const err = await connectFailure(app.verbs.classify({ options: { route: "guarded" }, text: "The launch plan.", labels: [{ name: "space" }, { name: "food" }] }, withId("req-classify-blocked")));
     expect(err.code).toBe(Code.PermissionDenied);
     await expectEveryCallReported("req-classify-blocked", err, [["gpt-v4", "SUCCESS"], ["gpt-v4", "SUCCESS"]], 2);
   });
@@ -130,7 +110,7 @@ describe("a verb that fails after paid model calls reports every call", () => {
 
     rig.fake.reset();
     rig.fake.script(...Array.from({ length: chunks }, () => short), serverError);
-    const err = await failure(app.verbs.summarize({ options: { route: "narrow" }, text }, withId("req-summarize-combine")));
+    const err = await connectFailure(app.verbs.summarize({ options: { route: "narrow" }, text }, withId("req-summarize-combine")));
     expect(err.code).toBe(Code.Unavailable);
     expect(rig.fake.requests()).toHaveLength(chunks + 1);
     const attempts: [string, string][] = [...Array.from({ length: chunks }, (): [string, string] => ["gpt-v3", "SUCCESS"]), ["gpt-v3", "UNAVAILABLE"]];

@@ -3,48 +3,32 @@
  * dispatch, the real adapters and their wire-faithful fakes. Also the exit-cost promise: the same
  * verb call works unchanged when its route moves from one provider to another.
  */
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { CapabilityService, SummaryStyle } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
-import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { SummaryStyle } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { startAnthropicFake } from "../fakes/anthropic-fake.js";
 import type { FakeProvider } from "../fakes/fake-types.js";
-import { startGeminiFake } from "../fakes/gemini-fake.js";
-import { startOpenAIFake } from "../fakes/openai-fake.js";
-import { startTestGateway, type TestGateway } from "../support/gateway.js";
+import type { TestGateway } from "../support/gateway.js";
+import { moneyClients, type MoneyClients } from "../support/money.js";
+import { startProviderFakesGateway, type ProviderFakesGateway } from "../support/provider-fakes-gateway.js";
 
+let rig: ProviderFakesGateway;
 let gw: TestGateway;
 let openai: FakeProvider;
 let anthropic: FakeProvider;
 let gemini: FakeProvider;
-let verbs: Client<typeof CapabilityService>;
-let routes: Client<typeof RouteService>;
+let verbs: MoneyClients["verbs"];
+let routes: MoneyClients["routes"];
 
 beforeAll(async () => {
-  [openai, anthropic, gemini] = await Promise.all([startOpenAIFake(), startAnthropicFake(), startGeminiFake()]);
-  gw = await startTestGateway({
-    baseUrls: { openai: `${openai.url}/v1`, anthropic: anthropic.url, gemini: gemini.url },
-    credentials: new Map([
-      ["credentials/openai", "sk-openai-test"],
-      ["credentials/anthropic", "sk-ant-test"],
-      ["credentials/gemini", "gemini-test"],
-    ]),
-  });
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${gw.adminKey}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: gw.url, interceptors: [withKey] });
-  verbs = createClient(CapabilityService, transport);
-  routes = createClient(RouteService, transport);
+  rig = await startProviderFakesGateway();
+  ({ gw, fakes: { openai, anthropic, gemini } } = rig);
+  ({ verbs, routes } = moneyClients(gw.url, gw.adminKey));
   await routes.createRoute({ routeId: "ext", route: { targets: [{ provider: "openai", model: "gpt-4o-mini", credential: "credentials/openai" }] } });
   await gw.models.resolver.refresh();
 });
 afterAll(async () => {
-  await gw.close();
-  await Promise.all([openai.close(), anthropic.close(), gemini.close()]);
+  await rig?.close();
 });
 
 const ext = { route: "ext" };

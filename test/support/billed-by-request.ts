@@ -7,18 +7,21 @@ const everything = () => ({ start: new Date(0), end: new Date(Date.now() + 60_00
 /**
  * What a gateway recorded for one request id, read the three ways a caller's failure report is
  * checked against: the ledger (the truth), the access line and the observe stage's request log.
+ * `gateway` is asked for the gateway at each read, so a file can call this before `beforeAll` starts it.
  */
-export function billedByRequest(gw: TestGateway) {
+export function billedByRequest(gateway: () => TestGateway) {
   return {
-    /** The ledger's summed cost and attempt rows for a request id. */
-    async billed(requestId: string): Promise<{ cost: bigint; attempts: number }> {
+    /** The ledger's summed cost, its rows and its attempt rows for a request id. */
+    async billed(requestId: string): Promise<{ cost: bigint; rows: number; attempts: number }> {
+      const gw = gateway();
       await gw.money.ledger.flush();
       const rows = (await gw.money.usage.list({ ...everything(), requestId, limit: 100 })).items;
-      return { cost: rows.reduce((n, r) => n + r.costMicros, 0n), attempts: rows.filter((r) => r.attempt > 0).length };
+      return { cost: rows.reduce((n, r) => n + r.costMicros, 0n), rows: rows.length, attempts: rows.filter((r) => r.attempt > 0).length };
     },
 
     /** The access line of a request id (written once the answer or stream has ended). */
     async accessLine(requestId: string) {
+      const gw = gateway();
       await expect.poll(() => gw.log.lines().filter((l) => l.msg === "rpc" && l.requestId === requestId).length).toBe(1);
       return gw.log.lines().find((l) => l.msg === "rpc" && l.requestId === requestId)!;
     },
@@ -28,6 +31,7 @@ export function billedByRequest(gw: TestGateway) {
      * waits for exactly that many; else for at least one.
      */
     async requestLogRows(requestId: string, calls?: number) {
+      const gw = gateway();
       const count = async () => {
         await gw.requestLog!.flush();
         return (await gw.database.db.selectFrom("request_log").select("request_id").where("request_id", "=", requestId).execute()).length;

@@ -1,4 +1,4 @@
-import { Code, ConnectError, createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError, createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { AuditService } from "../../gen/ts/switchboard/v1/audit_service_pb.js";
 import { BudgetService } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
@@ -32,13 +32,18 @@ export interface KeyedClients {
   probe(): Promise<string>;
 }
 
-/** Creates {@link KeyedClients} for the gateway at `url` (gRPC over h2c). */
-export function clientsFor(url: string, secret: string): KeyedClients {
+/** A gRPC (h2c) transport to the gateway at `url` that sends `secret` as the bearer key on every call. */
+export function keyedTransport(url: string, secret: string): Transport {
   const withKey: Interceptor = (next) => (req) => {
     req.header.set("authorization", `Bearer ${secret}`);
     return next(req);
   };
-  const transport = createGrpcTransport({ baseUrl: url, interceptors: [withKey] });
+  return createGrpcTransport({ baseUrl: url, interceptors: [withKey] });
+}
+
+/** Creates {@link KeyedClients} for the gateway at `url` (gRPC over h2c). */
+export function clientsFor(url: string, secret: string): KeyedClients {
+  const transport = keyedTransport(url, secret);
   const capability = createClient(CapabilityService, transport);
   return {
     tenants: createClient(TenantService, transport),

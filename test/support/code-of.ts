@@ -7,3 +7,13 @@ export function codeOf(call: unknown): Promise<Code | "ok"> {
     (err: unknown) => ConnectError.from(err).code,
   );
 }
+
+/** The error a call failed with; throws (failing the test) when the call succeeded. */
+export function connectFailure(call: Promise<unknown>): Promise<ConnectError> {
+  return call.then(
+    () => {
+      throw new Error("the call succeeded");
+    },
+    (err: unknown) => ConnectError.from(err),
+  );
+}

@@ -159,3 +159,37 @@ export async function startProxiedRedis(label: string): Promise<ProxiedRedis> {
     },
   };
 }
+
+/** One gateway on its own PGlite in front of the fake, with one paid route and an app key (see {@link startPaidRouteGateway}). */
+export interface PaidRouteGateway {
+  fake: FakeProvider;
+  gw: TestGateway;
+  /** The secret of org `acme`'s app key. */
+  secret: string;
+  /** Stops the gateway, then the fake. */
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the OpenAI fake and a gateway billing it (PGlite; `opts` as for {@link startMoneyGateway}),
+ * with the route `routeId` to the fake's `gpt-test` (one attempt) and an app key of org `acme`.
+ */
+export async function startPaidRouteGateway(routeId: string, opts: MoneyRigOptions = {}): Promise<PaidRouteGateway> {
+  const fake = await startOpenAIFake();
+  let gw: TestGateway | undefined;
+  const close = async () => {
+    await gw?.close();
+    await fake.close();
+  };
+  try {
+    gw = await startTestGateway({ ...opts, ...fakeProviderOptions(fake, opts.prices) });
+    const admin = moneyClients(gw.url, gw.adminKey);
+    await admin.routes.createRoute({ routeId, route: { targets: [fakeTarget()], retry: { maxAttempts: 1 } } });
+    await gw.models.resolver.refresh();
+    const secret = (await createAppKey(admin, "acme")).secret;
+    return { fake, gw, secret, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

@@ -1,5 +1,4 @@
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient, type Client } from "@connectrpc/connect";
 import { BudgetService } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
 import { CapabilityService } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { GuardrailService } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
@@ -14,6 +13,7 @@ import { Redis } from "ioredis";
 import { redisKeySpace, type RedisKeySpace } from "../../server/limits/redis-key-space.testing.js";
 import { createRedisState } from "../../server/store/state/redis-state.js";
 import type { StateBackend } from "../../server/store/state/state-backend.js";
+import { keyedTransport } from "./clients.js";
 import { startTestGateway, type TestGateway, type TestGatewayOptions } from "./gateway.js";
 import { requireEnv } from "./require-env.js";
 
@@ -30,11 +30,7 @@ export interface MoneyClients {
 
 /** Creates {@link MoneyClients} for the gateway at `url`, sending `secret` as the bearer key. */
 export function moneyClients(url: string, secret: string): MoneyClients {
-  const withKey: Interceptor = (next) => (req) => {
-    req.header.set("authorization", `Bearer ${secret}`);
-    return next(req);
-  };
-  const transport = createGrpcTransport({ baseUrl: url, interceptors: [withKey] });
+  const transport = keyedTransport(url, secret);
   return {
     tenants: createClient(TenantService, transport),
     keys: createClient(KeyService, transport),
