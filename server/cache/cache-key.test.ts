@@ -30,6 +30,7 @@ const base = (): CacheKeyInput => ({
     stop: ["\n\n"],
     seed: 7,
     parallelToolCalls: true,
+    reasoningEffort: "low",
   },
 });
 
@@ -68,6 +69,8 @@ const MUTATIONS: Record<string, (k: CacheKeyInput) => void> = {
   stopOrder: (k) => (chat(k).stop = ["a", "b"]),
   seed: (k) => (chat(k).seed = 8),
   parallelToolCalls: (k) => (chat(k).parallelToolCalls = false),
+  reasoningEffort: (k) => (chat(k).reasoningEffort = "high"),
+  reasoningEffortDropped: (k) => delete chat(k).reasoningEffort,
   messageDropped: (k) => chat(k).messages.pop(),
 };
 

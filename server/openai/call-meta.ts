@@ -7,7 +7,7 @@ import type { CacheModeName, CallMeta } from "../pipeline/model-call.js";
 import type { PromptTemplateVersion } from "../verbs/templates/prompt-template.js";
 import { withEndUser } from "../verbs/end-user-tag.js";
 import { storableText, UNSTORABLE_TEXT } from "../store/storable-text.js";
-import type { VerbContext } from "../verbs/verb-context.js";
+import type { Generation, VerbContext } from "../verbs/verb-context.js";
 import { invalidField } from "./openai-request-error.js";
 import { withinChars } from "./request-bounds.js";
 
@@ -149,7 +149,7 @@ export interface SurfaceCall {
   endUser?: string;
   /** The Chat template attached to the key, team, org or route, if any (rendered as the Chat verb does). */
   template?: PromptTemplateVersion;
-  generation?: { maxOutputTokens?: number; temperature?: number };
+  generation?: Generation;
   /** Filled by the rate-limit stages; the answer's `x-ratelimit-*` headers. */
   rateStanding: RateStanding;
 }

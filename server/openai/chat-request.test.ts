@@ -40,6 +40,7 @@ describe("parseChatCompletionRequest", () => {
       user: "u1",
       store: false,
       frequency_penalty: 0,
+      reasoning_effort: "medium",
     });
     expect(parsed).toMatchObject({ route: "fast", stream: true, includeUsage: true, metadata: { feature: "search" }, user: "u1" });
     expect(parsed.request).toEqual({
@@ -59,7 +60,18 @@ describe("parseChatCompletionRequest", () => {
       stop: ["END"],
       seed: 3,
       parallelToolCalls: false,
+      reasoningEffort: "medium",
     });
+  });
+
+  it("takes each OpenAI reasoning_effort level, null as none, and refuses any other value naming reasoning_effort", () => {
+    for (const effort of ["minimal", "low", "medium", "high"]) {
+      expect(parseChatCompletionRequest({ ...base, reasoning_effort: effort }).request.reasoningEffort).toBe(effort);
+    }
+    expect(parseChatCompletionRequest({ ...base, reasoning_effort: null }).request).not.toHaveProperty("reasoningEffort");
+    for (const effort of ["none", "xhigh", "HIGH", "", 1, true, ["low"]]) {
+      expect(paramOf({ ...base, reasoning_effort: effort }), JSON.stringify(effort)).toBe("reasoning_effort");
+    }
   });
 
   it("refuses a role named after a member of Object.prototype as any unknown role", () => {

@@ -9,7 +9,9 @@ import type {
   ModelTool,
   ModelToolCall,
   ModelToolChoice,
+  ReasoningEffort,
 } from "../providers/model.js";
+import { REASONING_EFFORTS } from "../providers/model.js";
 import { ownEntry } from "../own-entry.js";
 import { arrayField, booleanField, isObject, numberField, objectField, requiredString, stringField, stringMapField } from "./json-fields.js";
 import { invalidField } from "./openai-request-error.js";
@@ -49,8 +51,9 @@ const UNSUPPORTED: Record<string, (v: JsonValue) => boolean> = {
  * `stop` is a string or up to 4 strings) and answers 400 naming the field for anything malformed.
  * Every field is bounded as the Chat verb's schema bounds it (`request-bounds.ts`), so what one
  * door accepts the other does too; `stop` keeps OpenAI's own count (4).
- * Fields that only tune OpenAI's own service (`store`, `service_tier`, `reasoning_effort`,
- * penalties, `logit_bias`, `modalities: ["text"]`) are accepted and ignored; fields whose effect
+ * `reasoning_effort` (minimal, low, medium, high) goes to every target that can take it (see the
+ * `ReasoningEffort` enum in the schema). Fields that only tune OpenAI's own service (`store`,
+ * `service_tier`, penalties, `logit_bias`, `modalities: ["text"]`) are accepted and ignored; fields whose effect
  * this surface cannot honour (`n` > 1, `logprobs`, audio, predictions, legacy `functions`) are
  * refused.
  */
@@ -76,6 +79,7 @@ export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequ
   const topP = numberField(body, "top_p", { min: 0, max: 1 });
   const seed = numberField(body, "seed", { integer: true });
   const parallelToolCalls = booleanField(body, "parallel_tool_calls");
+  const reasoningEffort = reasoningEffortOf(body.reasoning_effort);
   const stop = stopOf(body.stop);
   const stream = booleanField(body, "stream") ?? false;
   const streamOptions = objectField(body, "stream_options");
@@ -95,6 +99,7 @@ export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequ
     ...(stop === undefined ? {} : { stop }),
     ...(seed === undefined ? {} : { seed }),
     ...(parallelToolCalls === undefined ? {} : { parallelToolCalls }),
+    ...(reasoningEffort === undefined ? {} : { reasoningEffort }),
   };
   return { route, request, stream, includeUsage, ...(metadata === undefined ? {} : { metadata }), ...(user === undefined ? {} : { user }) };
 }
@@ -216,6 +221,18 @@ function responseFormatOf(format: JsonObject | undefined): ModelResponseFormat |
     default:
       throw invalidField("response_format.type", `response_format type "${type}" is not supported (text, json_object, json_schema)`);
   }
+}
+
+/**
+ * OpenAI's `reasoning_effort`, as far as every target's mapping goes: `none` (gpt-5.1 and later
+ * only) and `xhigh` have no counterpart on the other providers' scales, so they are refused rather
+ * than silently answered at another effort.
+ */
+function reasoningEffortOf(effort: JsonValue | undefined): ReasoningEffort | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  const found = REASONING_EFFORTS.find((e) => e === effort);
+  if (found === undefined) throw invalidField("reasoning_effort", `'reasoning_effort' must be one of ${REASONING_EFFORTS.join(", ")}`);
+  return found;
 }
 
 function stopOf(stop: JsonValue | undefined): string[] | undefined {

@@ -165,13 +165,17 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   const chatCompletions: Endpoint = async (x) => {
     const parsed = parseChatCompletionRequest(await readJsonBody(x.req, opts.maxRequestBytes, x.deadline, clock.now));
     checkRoute(x, parsed.route);
-    const { model: _model, messages, maxOutputTokens, temperature, ...controls } = parsed.request;
+    const { model: _model, messages, maxOutputTokens, temperature, reasoningEffort, ...controls } = parsed.request;
     const pinned = templatePinOf(headerValue(x.req.headers, "x-switchboard-template"));
     const template = await resolveTemplate({ verb: "chat", caller: { orgId: x.principal.orgId, keyName: x.principal.keyName }, route: parsed.route, ...(pinned ? { pinned } : {}) });
     const ctx = verbContextFor({
       ...surfaceCall(x, parsed.route, parsed),
       ...(template === undefined ? {} : { template }),
-      generation: { ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }), ...(temperature === undefined ? {} : { temperature }) },
+      generation: {
+        ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
+        ...(temperature === undefined ? {} : { temperature }),
+        ...(reasoningEffort === undefined ? {} : { reasoningEffort }),
+      },
     });
     // The Chat verb's own mapping: an attached template goes before the conversation, and every
     // message of the request is user content.

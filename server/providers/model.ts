@@ -55,6 +55,15 @@ export type ModelResponseFormat =
   | { type: "json_object" }
   | { type: "json_schema"; name: string; schema: JsonObject; strict: boolean };
 
+/**
+ * How much hidden reasoning the model may do before it answers (OpenAI's `reasoning_effort`
+ * levels; each adapter that can take it maps it to its own control, and the others leave it out).
+ */
+export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
+
+/** The reasoning efforts, least first. */
+export const REASONING_EFFORTS: readonly ReasoningEffort[] = Object.freeze(["minimal", "low", "medium", "high"]);
+
 /** A chat completion request, provider-neutral. */
 export interface ModelRequest {
   /** The provider's model id. */
@@ -69,6 +78,7 @@ export interface ModelRequest {
   stop?: string[];
   seed?: number;
   parallelToolCalls?: boolean;
+  reasoningEffort?: ReasoningEffort;
 }
 
 /** Tokens one provider call consumed, as the provider reported them (or estimated). */

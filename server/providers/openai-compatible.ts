@@ -24,6 +24,12 @@ const openaiLike = (over: Partial<ProviderCapabilities>): Readonly<ProviderCapab
  */
 const NO_KNOWN_LIMITS: Readonly<ProviderLimits> = Object.freeze({});
 const MAX_TOKENS = Object.freeze({ maxTokensField: "max_tokens", streamUsageOption: true, messageNames: true } as const);
+/**
+ * OpenAI's wire without `reasoning_effort`: only OpenAI and Azure OpenAI declare it (Groq takes it
+ * for some models and rejects it for others; the sandbox simulates no reasoning), so a request's
+ * effort is left out and the vendor answers at its default.
+ */
+const OPENAI_WITHOUT_REASONING = Object.freeze({ ...OPENAI_QUIRKS, reasoningEffort: false });
 
 /** The known compatible vendors, keyed by the kind routes name. */
 export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
@@ -50,7 +56,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     apiKeyRequired: true,
     capabilities: openaiLike({ embeddings: false }),
     limits: NO_KNOWN_LIMITS,
-    quirks: OPENAI_QUIRKS,
+    quirks: OPENAI_WITHOUT_REASONING,
   },
   mistral: {
     kind: "mistral",
@@ -135,7 +141,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     // What `server/sandbox/` simulates: everything but images, which it would ignore.
     capabilities: openaiLike({ vision: false }),
     limits: NO_KNOWN_LIMITS,
-    quirks: OPENAI_QUIRKS,
+    quirks: OPENAI_WITHOUT_REASONING,
   },
 } satisfies Record<string, OpenAICompatiblePreset>);
 
@@ -177,7 +183,8 @@ export function createOpenAICompatibleProvider(preset: OpenAICompatibleKind | Op
     capabilities: { ...p.capabilities, ...opts.capabilities },
     // Never OpenAI's own by default: the same model id may be another model behind another vendor.
     limits: p.limits ?? NO_KNOWN_LIMITS,
-    quirks: p.quirks,
+    // A preset sends `reasoning_effort` only when its quirks say so (OpenAI's own default does).
+    quirks: { reasoningEffort: false, ...p.quirks },
     ...(opts.headersTimeoutMs === undefined ? {} : { headersTimeoutMs: opts.headersTimeoutMs }),
     ...(opts.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: opts.idleTimeoutMs }),
   });

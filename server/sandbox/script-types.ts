@@ -52,6 +52,11 @@ export interface Reply {
   toolCalls?: Array<{ id?: string; name: string; argumentsJson: string }>;
   usage?: ScriptedUsage;
   finishReason?: "stop" | "length" | "tool_calls" | "content_filter";
+  /**
+   * The model's reasoning, where a fake shows it (the Anthropic fake's `thinking` block, sent when
+   * the request enables thinking). Its words are the reasoning tokens unless `usage.reasoning` says.
+   */
+  thinking?: string;
   /** Embeddings: the vectors' length (default 8). */
   dimensions?: number;
 }

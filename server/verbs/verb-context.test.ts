@@ -16,4 +16,11 @@ describe("verbRequest", () => {
       }),
     );
   });
+
+  it("carries the caller's reasoning effort onto every call, unless the verb sets its own", () => {
+    const ctx = testContext({ generation: { reasoningEffort: "high" } });
+    expect(verbRequest(ctx, []).reasoningEffort).toBe("high");
+    expect(verbRequest(ctx, [], { reasoningEffort: "low" }).reasoningEffort).toBe("low");
+    expect(verbRequest(testContext(), [])).not.toHaveProperty("reasoningEffort");
+  });
 });

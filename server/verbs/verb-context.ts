@@ -1,6 +1,6 @@
 import type { RateStanding } from "../limits/rate-standing.js";
 import type { CacheModeName, CallerRef, CallMeta, VerbName } from "../pipeline/model-call.js";
-import type { ModelMessage, ModelRequest } from "../providers/model.js";
+import type { ModelMessage, ModelRequest, ReasoningEffort } from "../providers/model.js";
 import type { PromptTemplateVersion } from "./templates/prompt-template.js";
 
 /** What the route's targets can do, as far as a verb's prompt depends on it. */
@@ -30,14 +30,21 @@ export interface VerbContext {
   /** The template to render; absent means the verb's built-in (Chat: no template). */
   template?: PromptTemplateVersion;
   capabilities: VerbCapabilities;
-  /** Per-call generation controls from the request's options. */
   /** The calling key's tenancy, passed to every model call (budgets, limits, usage). */
   caller?: CallerRef;
-  generation?: { maxOutputTokens?: number; temperature?: number };
+  /** Per-call generation controls from the request's options. */
+  generation?: Generation;
   /** Passed to every model call's meta, for the rate-limit stages to fill (see `CallMeta.rateStanding`). */
   rateStanding?: RateStanding;
   /** The calling key's `allowed_models`, when it has any (see `CallMeta.allowedModels`). */
   allowedModels?: readonly string[];
+}
+
+/** Per-call generation controls from the request's options (Connect `RequestOptions`, or the OpenAI body). */
+export interface Generation {
+  maxOutputTokens?: number;
+  temperature?: number;
+  reasoningEffort?: ReasoningEffort;
 }
 
 /** The `CallMeta` of one model call a verb makes. */
@@ -76,11 +83,13 @@ export function verbRequest(
   const callerMax = ctx.generation?.maxOutputTokens;
   const max = extra.maxOutputTokens === undefined ? callerMax : Math.min(extra.maxOutputTokens, callerMax ?? Infinity);
   const temperature = ctx.generation?.temperature;
+  const reasoningEffort = ctx.generation?.reasoningEffort;
   return {
     ...extra,
     model: "",
     messages,
     ...(max === undefined ? {} : { maxOutputTokens: max }),
     ...(temperature === undefined || extra.temperature !== undefined ? {} : { temperature }),
+    ...(reasoningEffort === undefined || extra.reasoningEffort !== undefined ? {} : { reasoningEffort }),
   };
 }

@@ -106,6 +106,49 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
     expect(text).toBe("a streamed answer in pieces");
   });
 
+  it("answers extended thinking with a signed thinking block before the text, unary and streamed", async () => {
+    fake.script({ reply: { text: "blue light scatters", thinking: "short waves scatter more" } });
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
+    expect(msg.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+    const block = msg.content[0]!;
+    if (block.type !== "thinking") throw new Error("unreachable");
+    expect(block.thinking).toBe("short waves scatter more");
+    expect(block.signature).not.toBe("");
+    expect(msg.usage).toMatchObject({ output_tokens: 7, output_tokens_details: { thinking_tokens: 4 } });
+
+    fake.script({ reply: { text: "blue light scatters", thinking: "short waves scatter more" } });
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
+    const texts: string[] = [];
+    const thoughts: string[] = [];
+    const signatures: string[] = [];
+    stream.on("text", (t) => texts.push(t));
+    stream.on("thinking", (t) => thoughts.push(t));
+    stream.on("signature", (sig) => signatures.push(sig));
+    const final = await stream.finalMessage();
+    expect(texts.join("")).toBe("blue light scatters");
+    expect(thoughts.join("")).toBe("short waves scatter more");
+    expect(signatures).toHaveLength(1);
+    expect(final.content).toEqual([
+      { type: "thinking", thinking: "short waves scatter more", signature: signatures[0] },
+      expect.objectContaining({ type: "text", text: "blue light scatters" }),
+    ]);
+    expect(final.usage).toMatchObject({ output_tokens: 7, output_tokens_details: { thinking_tokens: 4 } });
+  });
+
+  it("refuses thinking as the API does: a budget under 1,024 or not below max_tokens, a temperature, a forced tool", async () => {
+    const ask = (extra: Record<string, unknown>) =>
+      client.messages.create({ model: MODEL, max_tokens: 2048, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming);
+    for (const extra of [
+      { thinking: { type: "enabled", budget_tokens: 512 } },
+      { thinking: { type: "enabled", budget_tokens: 2048 } },
+      { thinking: { type: "enabled", budget_tokens: 1024 }, temperature: 0.5 },
+      { thinking: { type: "enabled", budget_tokens: 1024 }, tools: [weather], tool_choice: { type: "any" } },
+    ]) {
+      await expect(ask(extra)).rejects.toBeInstanceOf(BadRequestError);
+    }
+    await expect(ask({ thinking: { type: "enabled", budget_tokens: 1024 }, temperature: 1 })).resolves.toMatchObject({ type: "message" });
+  });
+
   it("builds the final message through the messages.stream helper", async () => {
     fake.script({ reply: { text: "héllo wörld 😀 from the helper", usage: { input: 20, output: 6, cachedInput: 12 } } });
     const stream = client.messages.stream({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: "go" }] });

@@ -8,6 +8,11 @@
  * Token arithmetic is the shared fake's (one token per word): input = the words of `system` and
  * of every message's text, tool inputs and tool results; output = the words of the reply's text
  * and tool arguments, unless the script says otherwise.
+ *
+ * Extended thinking (`thinking: {type: "enabled", budget_tokens}`) is checked as the API checks it
+ * (budget ≥ 1,024 and below `max_tokens`; no `temperature` but 1, no `top_p` below 0.95, no forced
+ * tool) and answered with a `thinking` block first — unary `{type, thinking, signature}`, streamed
+ * as `thinking_delta`s then one `signature_delta` — whose words are reasoning (output) tokens.
  */
 import { randomBytes, randomUUID } from "node:crypto";
 import { startScriptedServer, type WirePlan, type WireFormat, type WireRequest } from "../../server/sandbox/scripted-server.js";
@@ -32,6 +37,10 @@ interface Body {
   system?: unknown;
   stream?: unknown;
   stop_sequences?: unknown;
+  thinking?: unknown;
+  temperature?: unknown;
+  top_p?: unknown;
+  tool_choice?: unknown;
 }
 
 interface ToolUse {
@@ -43,6 +52,8 @@ interface ToolUse {
 /** What the model "generated" for one request. */
 interface Generation {
   model: string;
+  /** The thinking block's text, when the request enabled thinking. */
+  thinking?: string;
   text: string;
   toolUses: ToolUse[];
   stopReason: string;
@@ -98,6 +109,8 @@ const anthropicWire: WireFormat = {
       return errorPlan(400, "invalid_request_error", "max_tokens: Field required");
     }
     if (!Array.isArray(body.messages) || body.messages.length === 0) return errorPlan(400, "invalid_request_error", "messages: Field required");
+    const thinkingError = checkThinking(body, body.max_tokens);
+    if (thinkingError !== undefined) return errorPlan(400, "invalid_request_error", thinkingError);
     const gen = generate(body, step, body.max_tokens);
     return body.stream === true ? streamPlan(gen, step.fault) : unaryPlan(gen, step.fault);
   },
@@ -130,6 +143,21 @@ const anthropicWire: WireFormat = {
   },
 };
 
+/** Why the API would refuse the request's `thinking` (the rules of Anthropic's extended-thinking guide), if it would. */
+function checkThinking(body: Body, maxTokens: number): string | undefined {
+  if (body.thinking === undefined) return undefined;
+  const t = body.thinking as { type?: unknown; budget_tokens?: unknown } | null;
+  if (t?.type === "disabled") return undefined;
+  if (t?.type !== "enabled" || typeof t.budget_tokens !== "number" || !Number.isInteger(t.budget_tokens)) return "thinking: Input tag does not match the expected tags";
+  if (t.budget_tokens < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+  if (t.budget_tokens >= maxTokens) return "`max_tokens` must be greater than `thinking.budget_tokens`";
+  if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled";
+  if (typeof body.top_p === "number" && body.top_p < 0.95) return "`top_p` must be greater than or equal to 0.95 when thinking is enabled";
+  const choice = (body.tool_choice as { type?: unknown } | undefined)?.type;
+  if (choice === "any" || choice === "tool") return "Thinking may not be enabled when tool_choice forces tool use.";
+  return undefined;
+}
+
 /** Decides the answer: scripted or echoed, cut at a stop sequence or at `max_tokens`. */
 function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
   const reply = step.reply ?? {};
@@ -149,7 +177,8 @@ function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
   }
 
   const scripted = reply.usage ?? {};
-  const reasoning = scripted.reasoning ?? 0;
+  const thinking = (body.thinking as { type?: unknown } | undefined)?.type === "enabled" ? (reply.thinking ?? "Let me think this over.") : undefined;
+  const reasoning = scripted.reasoning ?? (thinking === undefined ? 0 : countTokens(thinking));
   const natural = () => countTokens(text) + toolUses.reduce((n, t) => n + countTokens(t.argumentsJson), 0) + reasoning;
   let output = scripted.output ?? natural();
   if (step.fault?.kind === "overrun_max_tokens") {
@@ -167,6 +196,7 @@ function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
   const allInput = scripted.input ?? countTokens([textOf(body.system), ...messages.map(textOf)].join(" "));
   return {
     model: body.model as string,
+    ...(thinking === undefined ? {} : { thinking }),
     text,
     toolUses,
     stopReason: stopReason ?? (toolUses.length > 0 ? "tool_use" : "end_turn"),
@@ -177,6 +207,7 @@ function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
 
 function unaryPlan(gen: Generation, fault: Fault | undefined): WirePlan {
   const content: unknown[] = [];
+  if (gen.thinking !== undefined) content.push({ type: "thinking", thinking: gen.thinking, signature: signatureOf(gen.thinking) });
   if (gen.text !== "" || gen.toolUses.length === 0) content.push({ type: "text", text: gen.text });
   for (const t of gen.toolUses) content.push({ type: "tool_use", id: t.id, name: t.name, input: toolInput(t.argumentsJson) });
   const body = {
@@ -212,6 +243,16 @@ function streamPlan(gen: Generation, fault: Fault | undefined): WirePlan {
   const content: Array<{ frame: string; tokensSoFar: number; isDelta: boolean }> = [];
   let sent = 0;
   let index = 0;
+  if (gen.thinking !== undefined) {
+    content.push({ frame: frame("content_block_start", { type: "content_block_start", index, content_block: { type: "thinking", thinking: "", signature: "" } }), tokensSoFar: sent, isDelta: false });
+    for (const piece of streamPieces(gen.thinking)) {
+      content.push({ frame: frame("content_block_delta", { type: "content_block_delta", index, delta: { type: "thinking_delta", thinking: piece } }), tokensSoFar: sent, isDelta: true });
+    }
+    sent += gen.usage.reasoning;
+    content.push({ frame: frame("content_block_delta", { type: "content_block_delta", index, delta: { type: "signature_delta", signature: signatureOf(gen.thinking) } }), tokensSoFar: sent, isDelta: true });
+    content.push({ frame: frame("content_block_stop", { type: "content_block_stop", index }), tokensSoFar: sent, isDelta: false });
+    index++;
+  }
   if (gen.text !== "") {
     content.push({ frame: frame("content_block_start", { type: "content_block_start", index, content_block: { type: "text", text: "" } }), tokensSoFar: sent, isDelta: false });
     for (const piece of streamPieces(gen.text)) {
@@ -293,6 +334,11 @@ function successHeaders(): Record<string, string> {
     "anthropic-ratelimit-requests-remaining": "49",
     "anthropic-ratelimit-requests-reset": new Date(Date.now() + 1_200).toISOString().replace(/\.\d+Z$/, "Z"),
   };
+}
+
+/** An opaque signature in the shape Anthropic's has (base64), derived from the thinking text. */
+function signatureOf(thinking: string): string {
+  return Buffer.from(`sig:${thinking}`).toString("base64");
 }
 
 function frame(event: string, data: unknown): string {

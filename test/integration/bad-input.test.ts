@@ -77,7 +77,7 @@ function mutated(valid: Record<string, unknown>, fields: readonly string[]) {
 describe("bad input", () => {
   it("the OpenAI surface answers any body with a success or a 4xx OpenAI error, never a 5xx", async () => {
     const chat = { model: "default", messages: [{ role: "user", content: "hello" }] };
-    const chatFields = ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stream", "stream_options", "tools", "tool_choice", "response_format", "metadata", "user", "n", "stop", "seed", "logprobs"];
+    const chatFields = ["model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stream", "stream_options", "tools", "tool_choice", "response_format", "metadata", "user", "n", "stop", "seed", "logprobs", "reasoning_effort"];
     const message = fc.record({ role: fc.oneof(fc.constantFrom("system", "developer", "user", "assistant", "tool"), fc.string()), content: anyJson, tool_calls: fc.option(anyJson, { nil: undefined }), tool_call_id: fc.option(anyJson, { nil: undefined }) }, { requiredKeys: ["role"] });
     const bodies = fc.oneof(
       mutated(chat, chatFields).map((b) => ["/v1/chat/completions", JSON.stringify(b)] as const),

@@ -10,7 +10,7 @@ import { createGrpcTransport } from "@connectrpc/connect-node";
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Role } from "../../gen/ts/switchboard/v1/chat_pb.js";
-import { Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
+import { ReasoningEffort, Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
 import { PromptService } from "../../gen/ts/switchboard/v1/prompt_service_pb.js";
 import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { RouteService } from "../../gen/ts/switchboard/v1/route_service_pb.js";
@@ -478,5 +478,41 @@ describe("each policy behaves the same on the Connect surface and the OpenAI sur
       { role: "user", content: "style?" },
     ]);
     expect(sent[1]).toEqual(sent[0]);
+  });
+});
+
+describe("reasoning effort, on both surfaces", () => {
+  const chatOver = (reasoningEffort: ReasoningEffort, route = "ext") =>
+    admin.capability.chat({ options: { route, reasoningEffort }, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "think" } }] }] });
+
+  it("passes reasoning_effort and options.reasoning_effort on to the provider", async () => {
+    fake.reset();
+    await sdk.chat.completions.create({ model: "ext", messages: user("think hard"), reasoning_effort: "high" });
+    expect((fake.requests()[0]!.body as Record<string, unknown>).reasoning_effort).toBe("high");
+    await chatOver(ReasoningEffort.MINIMAL);
+    expect((fake.requests()[1]!.body as Record<string, unknown>).reasoning_effort).toBe("minimal");
+    await chatOver(ReasoningEffort.UNSPECIFIED);
+    expect(fake.requests()[2]!.body).not.toHaveProperty("reasoning_effort");
+  });
+
+  it("refuses an effort it does not know: 400 naming reasoning_effort, INVALID_ARGUMENT over Connect", async () => {
+    fake.reset();
+    const bad = await raw("/v1/chat/completions", JSON.stringify({ model: "ext", messages: user("x"), reasoning_effort: "extreme" }));
+    expect(bad.status).toBe(400);
+    expect(JSON.parse(bad.body).error).toMatchObject({ type: "invalid_request_error", param: "reasoning_effort", code: "invalid_argument" });
+    const err = await chatOver(99 as ReasoningEffort).catch((e: unknown) => ConnectError.from(e));
+    expect(err).toBeInstanceOf(ConnectError);
+    expect((err as ConnectError).code).toBe(Code.InvalidArgument);
+    expect((err as ConnectError).rawMessage).toContain("reasoning_effort");
+    expect(fake.requests()).toHaveLength(0);
+  });
+
+  it("caches answers per effort: another effort is not served the first one's answer", async () => {
+    fake.reset();
+    fake.script({ reply: { text: "low effort answer" } }, { reply: { text: "high effort answer" } });
+    const ask = (effort: "low" | "high") => sdk.chat.completions.create({ model: "cached", messages: user("the same question"), reasoning_effort: effort });
+    expect((await ask("low")).choices[0]!.message.content).toBe("low effort answer");
+    expect((await ask("high")).choices[0]!.message.content).toBe("high effort answer");
+    expect(fake.requests()).toHaveLength(2);
   });
 });

@@ -1,4 +1,4 @@
-import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToolCall } from "../model.js";
+import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToolCall, ReasoningEffort } from "../model.js";
 import { ProviderError } from "../provider-error.js";
 import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireToolChoice } from "./wire.js";
 
@@ -15,6 +15,7 @@ export interface WireRequestOptions {
  * are merged (Anthropic requires alternating roles) with `tool_result` blocks first, as the API
  * requires after an assistant `tool_use`. `responseFormat` is not sent: the adapter declares no
  * native JSON mode, so callers put the schema in the prompt. `seed` has no Anthropic equivalent.
+ * `reasoningEffort` becomes extended thinking where the API takes it (`thinkingFor`).
  * Throws `ProviderError("bad_request")` for content the wire cannot carry.
  */
 export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): WireRequest {
@@ -48,11 +49,45 @@ export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): Wire
     const choice = toWireToolChoice(req);
     if (choice !== undefined) body.tool_choice = choice;
   }
-  if (req.temperature !== undefined) body.temperature = req.temperature;
-  if (req.topP !== undefined) body.top_p = req.topP;
+  const thinking = thinkingFor(req, body.max_tokens);
+  if (thinking !== undefined) {
+    // Anthropic refuses `temperature` other than 1 and `top_p` below 0.95 with thinking: the
+    // effort wins and the sampling controls are left out.
+    body.thinking = thinking;
+  } else {
+    if (req.temperature !== undefined) body.temperature = req.temperature;
+    if (req.topP !== undefined) body.top_p = req.topP;
+  }
   if (req.stop !== undefined && req.stop.length > 0) body.stop_sequences = req.stop;
   if (opts.stream) body.stream = true;
   return body;
+}
+
+/**
+ * Thinking budget per effort: LiteLLM's mapping for Anthropic (`DEFAULT_REASONING_EFFORT_*_THINKING_BUDGET`:
+ * low 1,024, medium 2,048, high 4,096), with `minimal` raised to Anthropic's least budget, 1,024
+ * (LiteLLM's 128 would be refused; "budget_tokens must be ≥ 1024", extended-thinking docs).
+ */
+const THINKING_BUDGET: Readonly<Record<ReasoningEffort, number>> = Object.freeze({ minimal: 1024, low: 1024, medium: 2048, high: 4096 });
+const MIN_THINKING_BUDGET = 1024;
+
+/**
+ * Extended thinking for the request's effort, or none. The budget counts toward `max_tokens` and
+ * must stay below it, so it shrinks to `max_tokens - 1`: `max_output_tokens` stays the cap on
+ * all output, reasoning included, as on OpenAI and Gemini (and what budgets reserve for). No
+ * thinking is asked for — the effort is a hint, answered at the model's default — when:
+ * - `max_tokens` leaves no room for the least budget (1,024) and a token of answer;
+ * - the request forces a tool (`tool_choice` any or tool): Anthropic refuses it with thinking;
+ * - the conversation continues a tool call (ends in tool results): Anthropic then requires the
+ *   assistant turn to open with its signed thinking block, which the neutral history cannot carry.
+ */
+function thinkingFor(req: ModelRequest, maxTokens: number): { type: "enabled"; budget_tokens: number } | undefined {
+  if (req.reasoningEffort === undefined) return undefined;
+  const budget = Math.min(THINKING_BUDGET[req.reasoningEffort], maxTokens - 1);
+  if (budget < MIN_THINKING_BUDGET) return undefined;
+  if (req.toolChoice?.type === "required" || req.toolChoice?.type === "tool") return undefined;
+  if (req.messages.at(-1)?.role === "tool") return undefined;
+  return { type: "enabled", budget_tokens: budget };
 }
 
 function toWireTurn(message: ModelMessage): WireMessage {

@@ -24,7 +24,9 @@ type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; argumentChars
  * Translates Anthropic's SSE sequence — `message_start`, then per content block
  * `content_block_start` / `content_block_delta`* / `content_block_stop`, then `message_delta`
  * (stop reason, cumulative usage) and `message_stop`, with `ping`s anywhere — into neutral chunks:
- * `start`, text and tool-call pieces, then `finish` and `usage` at `message_stop`.
+ * `start`, text and tool-call pieces, then `finish` and `usage` at `message_stop`. Extended
+ * thinking (`thinking` and `redacted_thinking` blocks, `thinking_delta` and `signature_delta`) is
+ * never answer text: it is skipped, its characters counted only toward an estimated output.
  *
  * A tool call's `index` is its position among the `tool_use` blocks, not the content block index.
  * An `event: error` throws its classification (`overloaded_error` → overloaded); a stream that
@@ -100,6 +102,9 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
             outputChars += delta.partial_json.length;
             block.argumentChars += delta.partial_json.length;
             if (delta.partial_json !== "") yield { type: "tool_call", index: block.toolIndex, argumentsDelta: delta.partial_json };
+          } else if (delta.type === "thinking_delta" && typeof delta.thinking === "string") {
+            // Reasoning is never answer text; it is output all the same, so a cut stream's estimate counts it.
+            outputChars += delta.thinking.length;
           }
           break;
         }

@@ -49,6 +49,8 @@ export interface WireRequest {
   top_p?: number;
   stop_sequences?: string[];
   stream?: boolean;
+  /** Extended thinking: `budget_tokens` ≥ 1,024 and below `max_tokens`. */
+  thinking?: { type: "enabled"; budget_tokens: number };
 }
 
 /** Usage as `Message.usage`, `message_start.message.usage` and `message_delta.usage` carry it. */
@@ -87,7 +89,7 @@ export interface WireErrorEnvelope {
 export type WireStreamEvent =
   | { type: "message_start"; message: WireMessageResponse }
   | { type: "content_block_start"; index: number; content_block: WireResponseBlock }
-  | { type: "content_block_delta"; index: number; delta: { type: string; text?: string; partial_json?: string } }
+  | { type: "content_block_delta"; index: number; delta: { type: string; text?: string; partial_json?: string; thinking?: string } }
   | { type: "content_block_stop"; index: number }
   | { type: "message_delta"; delta: { stop_reason?: string | null }; usage?: WireUsage | null }
   | { type: "message_stop" }

@@ -10,7 +10,7 @@
  *   `thoughtSignature`; the neutral history cannot carry Gemini's opaque signature, so for those
  *   models the first call of each model turn gets Google's documented bypass value.
  */
-import type { JsonObject, JsonValue, ModelContentPart, ModelMessage, ModelRequest } from "../model.js";
+import type { JsonObject, JsonValue, ModelContentPart, ModelMessage, ModelRequest, ReasoningEffort } from "../model.js";
 import { ProviderError } from "../provider-error.js";
 import { toGeminiSchema } from "./schema.js";
 import type { GeminiContent, GeminiGenerateRequest, GeminiPart } from "./wire.js";
@@ -95,6 +95,8 @@ export function toGeminiRequest(req: ModelRequest): GeminiGenerateRequest {
   if (req.topP !== undefined) gen.topP = req.topP;
   if (req.stop !== undefined && req.stop.length > 0) gen.stopSequences = req.stop;
   if (req.seed !== undefined) gen.seed = req.seed;
+  const thinking = req.reasoningEffort === undefined ? undefined : thinkingConfigOf(req.model, req.reasoningEffort);
+  if (thinking !== undefined) gen.thinkingConfig = thinking;
   const format = req.responseFormat;
   if (format?.type === "json_object") gen.responseMimeType = "application/json";
   if (format?.type === "json_schema") {
@@ -103,6 +105,31 @@ export function toGeminiRequest(req: ModelRequest): GeminiGenerateRequest {
   }
   if (Object.keys(gen).length > 0) out.generationConfig = gen;
   return out;
+}
+
+/**
+ * Thinking budgets for Gemini 2.x: LiteLLM's effort budgets (low 1,024, medium 2,048, high 4,096),
+ * with `minimal` at 512, the least every 2.5 model takes (Pro 128–32,768 and cannot turn thinking
+ * off; Flash 0–24,576; Flash-Lite 0 or 512–24,576; Gemini API "Thinking" guide).
+ */
+const THINKING_BUDGET: Readonly<Record<ReasoningEffort, number>> = Object.freeze({ minimal: 512, low: 1024, medium: 2048, high: 4096 });
+/**
+ * Thinking levels for Gemini 3 and later, which take `thinkingLevel` instead of a budget: Gemini 3
+ * Pro takes only "low" and "high" (Flash also "minimal" and "medium"), so efforts go to the two
+ * every model takes.
+ */
+const THINKING_LEVEL: Readonly<Record<ReasoningEffort, "low" | "high">> = Object.freeze({ minimal: "low", low: "low", medium: "high", high: "high" });
+
+/**
+ * The `thinkingConfig` for the model id (a resource path's last segment counts): a budget for
+ * `gemini-2.5*`, a level for `gemini-3*` and later; none for other models (Gemini 1.x and 2.0 do
+ * not think, and an alias such as `gemini-flash-latest` does not say which kind it takes), which
+ * then answer without it.
+ */
+function thinkingConfigOf(model: string, effort: ReasoningEffort): { thinkingBudget: number } | { thinkingLevel: "low" | "high" } | undefined {
+  if (/(^|\/)gemini-2\.5/.test(model)) return { thinkingBudget: THINKING_BUDGET[effort] };
+  if (/(^|\/)gemini-([3-9]|\d{2,})(\.|-|$)/.test(model)) return { thinkingLevel: THINKING_LEVEL[effort] };
+  return undefined;
 }
 
 function asObject(v: JsonValue | undefined): JsonObject {

@@ -41,6 +41,8 @@ export interface GeminiGenerateRequest {
     seed?: number;
     responseMimeType?: string;
     responseSchema?: GeminiSchema;
+    /** Either `thinkingBudget` (Gemini 2.x) or `thinkingLevel` (Gemini 3): both at once is a 400. */
+    thinkingConfig?: { thinkingBudget?: number; thinkingLevel?: "low" | "high" };
   };
 }
 

@@ -12,6 +12,7 @@ import type {
   ModelRequest,
   ModelResponseFormat,
   ModelToolChoice,
+  ReasoningEffort,
   TokenUsage,
 } from "../model.js";
 
@@ -28,10 +29,16 @@ export interface OpenAIQuirks {
   messageNames: boolean;
   /** The field that carries `seed` (default `seed`; Mistral reads `random_seed` and rejects `seed` with a 422). */
   seedField?: "seed" | "random_seed";
+  /**
+   * Whether to send `reasoning_effort` (OpenAI's and Azure OpenAI's chat completions take
+   * minimal, low, medium and high). Vendors without it may reject an unknown field, so the others
+   * leave a request's effort out and answer without it.
+   */
+  reasoningEffort?: boolean;
 }
 
 /** The OpenAI defaults. */
-export const OPENAI_QUIRKS: Readonly<OpenAIQuirks> = Object.freeze({ maxTokensField: "max_completion_tokens", streamUsageOption: true, messageNames: true });
+export const OPENAI_QUIRKS: Readonly<OpenAIQuirks> = Object.freeze({ maxTokensField: "max_completion_tokens", streamUsageOption: true, messageNames: true, reasoningEffort: true });
 
 type WireContentPart = { type: "text"; text: string } | { type: "image_url"; image_url: { url: string } };
 
@@ -69,6 +76,7 @@ export interface WireChatRequest {
   stop?: string[];
   seed?: number;
   random_seed?: number;
+  reasoning_effort?: ReasoningEffort;
   stream?: boolean;
   stream_options?: { include_usage: boolean };
 }
@@ -158,6 +166,7 @@ export function toWireChatRequest(req: ModelRequest, quirks: OpenAIQuirks, strea
   if (req.topP !== undefined) body.top_p = req.topP;
   if (req.stop && req.stop.length > 0) body.stop = req.stop;
   if (req.seed !== undefined) body[quirks.seedField ?? "seed"] = req.seed;
+  if (req.reasoningEffort !== undefined && quirks.reasoningEffort === true) body.reasoning_effort = req.reasoningEffort;
   if (stream) {
     body.stream = true;
     if (quirks.streamUsageOption) body.stream_options = { include_usage: true };

@@ -1,5 +1,6 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { CacheMode, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
+import { CacheMode, ReasoningEffort, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
+import type { ReasoningEffort as ReasoningEffortName } from "../../providers/model.js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { AccessDenial, accessDenied, refusedRoute } from "../../auth/access-denial.js";
 import { noReachableTarget, reachesSomeTarget } from "../../auth/allowed-models.js";
@@ -17,6 +18,14 @@ const CACHE_MODES: Record<number, CacheModeName> = {
   [CacheMode.BYPASS]: "bypass",
   [CacheMode.NO_STORE]: "no_store",
   [CacheMode.REFRESH]: "refresh",
+};
+
+/** The schema's efforts by name (UNSPECIFIED: none; validation refuses undefined values first). */
+const REASONING_EFFORTS: Record<number, ReasoningEffortName> = {
+  [ReasoningEffort.MINIMAL]: "minimal",
+  [ReasoningEffort.LOW]: "low",
+  [ReasoningEffort.MEDIUM]: "medium",
+  [ReasoningEffort.HIGH]: "high",
 };
 
 /**
@@ -95,6 +104,12 @@ export async function verbContextOf(
     generation: {
       ...(options?.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
       ...(options?.temperature === undefined ? {} : { temperature: options.temperature }),
+      ...reasoningEffortOf(options?.reasoningEffort),
     },
   };
+}
+
+function reasoningEffortOf(effort: ReasoningEffort | undefined): { reasoningEffort?: ReasoningEffortName } {
+  const name = effort === undefined ? undefined : REASONING_EFFORTS[effort];
+  return name === undefined ? {} : { reasoningEffort: name };
 }

@@ -210,6 +210,84 @@ func (CacheStatus) EnumDescriptor() ([]byte, []int) {
 	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
+// ReasoningEffort is how much hidden reasoning a model may do before it answers. Reasoning tokens
+// are output tokens: they count against max_output_tokens and are billed (Usage.reasoning_tokens).
+// What each provider receives:
+//   - OpenAI and Azure OpenAI: `reasoning_effort` with the same name (minimal, low, medium, high).
+//   - Anthropic: extended thinking, `thinking: {type: "enabled", budget_tokens}` with 1,024 tokens
+//     for MINIMAL and LOW, 2,048 for MEDIUM and 4,096 for HIGH (LiteLLM's mapping; Anthropic's
+//     least budget is 1,024), shrunk to fit under max_output_tokens; `temperature` and `top_p` are
+//     not sent with it (Anthropic refuses them with thinking). Thinking is not asked for when the
+//     request forces a tool, continues a tool call (the history cannot carry Anthropic's signed
+//     thinking blocks), or max_output_tokens leaves no room for the least budget.
+//   - Gemini: `generationConfig.thinkingConfig`: Gemini 2.5 models `thinkingBudget` 512, 1,024,
+//     2,048, 4,096; Gemini 3 and later `thinkingLevel` "low" for MINIMAL and LOW, "high" for
+//     MEDIUM and HIGH (the levels every Gemini 3 model takes); other Gemini models nothing.
+//   - Every other provider (the OpenAI-compatible vendors but Azure): nothing; the target answers
+//     at its default rather than being skipped.
+//
+// The model's reasoning itself is never returned as answer text. Answers at different efforts
+// never share a response-cache entry.
+type ReasoningEffort int32
+
+const (
+	// Not set: the provider's default.
+	ReasoningEffort_REASONING_EFFORT_UNSPECIFIED ReasoningEffort = 0
+	// As little reasoning as the provider allows.
+	ReasoningEffort_REASONING_EFFORT_MINIMAL ReasoningEffort = 1
+	// Some reasoning, favouring speed and cost.
+	ReasoningEffort_REASONING_EFFORT_LOW ReasoningEffort = 2
+	// Balanced.
+	ReasoningEffort_REASONING_EFFORT_MEDIUM ReasoningEffort = 3
+	// The most reasoning, for hard problems.
+	ReasoningEffort_REASONING_EFFORT_HIGH ReasoningEffort = 4
+)
+
+// Enum value maps for ReasoningEffort.
+var (
+	ReasoningEffort_name = map[int32]string{
+		0: "REASONING_EFFORT_UNSPECIFIED",
+		1: "REASONING_EFFORT_MINIMAL",
+		2: "REASONING_EFFORT_LOW",
+		3: "REASONING_EFFORT_MEDIUM",
+		4: "REASONING_EFFORT_HIGH",
+	}
+	ReasoningEffort_value = map[string]int32{
+		"REASONING_EFFORT_UNSPECIFIED": 0,
+		"REASONING_EFFORT_MINIMAL":     1,
+		"REASONING_EFFORT_LOW":         2,
+		"REASONING_EFFORT_MEDIUM":      3,
+		"REASONING_EFFORT_HIGH":        4,
+	}
+)
+
+func (x ReasoningEffort) Enum() *ReasoningEffort {
+	p := new(ReasoningEffort)
+	*p = x
+	return p
+}
+
+func (x ReasoningEffort) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (ReasoningEffort) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchboard_v1_common_proto_enumTypes[3].Descriptor()
+}
+
+func (ReasoningEffort) Type() protoreflect.EnumType {
+	return &file_switchboard_v1_common_proto_enumTypes[3]
+}
+
+func (x ReasoningEffort) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use ReasoningEffort.Descriptor instead.
+func (ReasoningEffort) EnumDescriptor() ([]byte, []int) {
+	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
 // AttemptOutcome is how one provider attempt ended.
 type AttemptOutcome int32
 
@@ -279,11 +357,11 @@ func (x AttemptOutcome) String() string {
 }
 
 func (AttemptOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchboard_v1_common_proto_enumTypes[3].Descriptor()
+	return file_switchboard_v1_common_proto_enumTypes[4].Descriptor()
 }
 
 func (AttemptOutcome) Type() protoreflect.EnumType {
-	return &file_switchboard_v1_common_proto_enumTypes[3]
+	return &file_switchboard_v1_common_proto_enumTypes[4]
 }
 
 func (x AttemptOutcome) Number() protoreflect.EnumNumber {
@@ -292,7 +370,7 @@ func (x AttemptOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AttemptOutcome.Descriptor instead.
 func (AttemptOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{3}
+	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{4}
 }
 
 // CachePolicy is the per-request cache control.
@@ -427,9 +505,13 @@ type RequestOptions struct {
 	// The end user on whose behalf the call is made, for attribution and abuse tracing. Opaque.
 	// Recorded as the tag `end_user` (over a tag of that name in `tags`), so usage reports filter
 	// and group by it; never sent to the provider.
-	EndUser       string `protobuf:"bytes,8,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	EndUser string `protobuf:"bytes,8,opt,name=end_user,json=endUser,proto3" json:"end_user,omitempty"`
+	// How much the model may reason before it answers. Unset: the provider's default. Sent only to
+	// targets whose adapter can take it; other targets (Groq, Mistral and the other OpenAI-compatible
+	// vendors) answer without it. See ReasoningEffort for what each provider receives.
+	ReasoningEffort ReasoningEffort `protobuf:"varint,9,opt,name=reasoning_effort,json=reasoningEffort,proto3,enum=switchboard.v1.ReasoningEffort" json:"reasoning_effort,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RequestOptions) Reset() {
@@ -516,6 +598,13 @@ func (x *RequestOptions) GetEndUser() string {
 		return x.EndUser
 	}
 	return ""
+}
+
+func (x *RequestOptions) GetReasoningEffort() ReasoningEffort {
+	if x != nil {
+		return x.ReasoningEffort
+	}
+	return ReasoningEffort_REASONING_EFFORT_UNSPECIFIED
 }
 
 // Attempt records one call to one provider target. Failed attempts are billed for what they used.
@@ -855,7 +944,7 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\amax_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x06maxAge\"\x88\x01\n" +
 	"\vTemplateRef\x12_\n" +
 	"\x04name\x18\x01 \x01(\tBK\xbaHHrF\x18\x80\x022A^(orgs/[a-z0-9][a-z0-9-]{0,62}/)?prompts/[a-z0-9][a-z0-9-]{0,62}$R\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\rR\aversion\"\xe0\x04\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\xb6\x05\n" +
 	"\x0eRequestOptions\x12=\n" +
 	"\x05route\x18\x01 \x01(\tB'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x05route\x123\n" +
 	"\x06prompt\x18\x02 \x01(\v2\x1b.switchboard.v1.TemplateRefR\x06prompt\x121\n" +
@@ -866,7 +955,8 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\vtemperature\x18\a \x01(\x02B\x0f\xbaH\f\n" +
 	"\n" +
 	"\x1d\x00\x00\x00@-\x00\x00\x00\x00H\x01R\vtemperature\x88\x01\x01\x12#\n" +
-	"\bend_user\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\aendUser\x1a7\n" +
+	"\bend_user\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\aendUser\x12T\n" +
+	"\x10reasoning_effort\x18\t \x01(\x0e2\x1f.switchboard.v1.ReasoningEffortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0freasoningEffort\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x14\n" +
@@ -926,7 +1016,13 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\x11CACHE_STATUS_MISS\x10\x01\x12\x1a\n" +
 	"\x16CACHE_STATUS_HIT_EXACT\x10\x02\x12\x1d\n" +
 	"\x19CACHE_STATUS_HIT_SEMANTIC\x10\x03\x12\x17\n" +
-	"\x13CACHE_STATUS_BYPASS\x10\x04*\xf5\x02\n" +
+	"\x13CACHE_STATUS_BYPASS\x10\x04*\xa3\x01\n" +
+	"\x0fReasoningEffort\x12 \n" +
+	"\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x1c\n" +
+	"\x18REASONING_EFFORT_MINIMAL\x10\x01\x12\x18\n" +
+	"\x14REASONING_EFFORT_LOW\x10\x02\x12\x1b\n" +
+	"\x17REASONING_EFFORT_MEDIUM\x10\x03\x12\x19\n" +
+	"\x15REASONING_EFFORT_HIGH\x10\x04*\xf5\x02\n" +
 	"\x0eAttemptOutcome\x12\x1f\n" +
 	"\x1bATTEMPT_OUTCOME_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17ATTEMPT_OUTCOME_SUCCESS\x10\x01\x12 \n" +
@@ -953,38 +1049,40 @@ func file_switchboard_v1_common_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_common_proto_rawDescData
 }
 
-var file_switchboard_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_switchboard_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_switchboard_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_switchboard_v1_common_proto_goTypes = []any{
 	(Verb)(0),                   // 0: switchboard.v1.Verb
 	(CacheMode)(0),              // 1: switchboard.v1.CacheMode
 	(CacheStatus)(0),            // 2: switchboard.v1.CacheStatus
-	(AttemptOutcome)(0),         // 3: switchboard.v1.AttemptOutcome
-	(*CachePolicy)(nil),         // 4: switchboard.v1.CachePolicy
-	(*TemplateRef)(nil),         // 5: switchboard.v1.TemplateRef
-	(*RequestOptions)(nil),      // 6: switchboard.v1.RequestOptions
-	(*Attempt)(nil),             // 7: switchboard.v1.Attempt
-	(*Usage)(nil),               // 8: switchboard.v1.Usage
-	nil,                         // 9: switchboard.v1.RequestOptions.TagsEntry
-	(*durationpb.Duration)(nil), // 10: google.protobuf.Duration
+	(ReasoningEffort)(0),        // 3: switchboard.v1.ReasoningEffort
+	(AttemptOutcome)(0),         // 4: switchboard.v1.AttemptOutcome
+	(*CachePolicy)(nil),         // 5: switchboard.v1.CachePolicy
+	(*TemplateRef)(nil),         // 6: switchboard.v1.TemplateRef
+	(*RequestOptions)(nil),      // 7: switchboard.v1.RequestOptions
+	(*Attempt)(nil),             // 8: switchboard.v1.Attempt
+	(*Usage)(nil),               // 9: switchboard.v1.Usage
+	nil,                         // 10: switchboard.v1.RequestOptions.TagsEntry
+	(*durationpb.Duration)(nil), // 11: google.protobuf.Duration
 }
 var file_switchboard_v1_common_proto_depIdxs = []int32{
 	1,  // 0: switchboard.v1.CachePolicy.mode:type_name -> switchboard.v1.CacheMode
-	10, // 1: switchboard.v1.CachePolicy.max_age:type_name -> google.protobuf.Duration
-	5,  // 2: switchboard.v1.RequestOptions.prompt:type_name -> switchboard.v1.TemplateRef
-	4,  // 3: switchboard.v1.RequestOptions.cache:type_name -> switchboard.v1.CachePolicy
-	9,  // 4: switchboard.v1.RequestOptions.tags:type_name -> switchboard.v1.RequestOptions.TagsEntry
-	3,  // 5: switchboard.v1.Attempt.outcome:type_name -> switchboard.v1.AttemptOutcome
-	10, // 6: switchboard.v1.Attempt.latency:type_name -> google.protobuf.Duration
-	10, // 7: switchboard.v1.Attempt.time_to_first_token:type_name -> google.protobuf.Duration
-	7,  // 8: switchboard.v1.Usage.attempts:type_name -> switchboard.v1.Attempt
-	2,  // 9: switchboard.v1.Usage.cache_status:type_name -> switchboard.v1.CacheStatus
-	5,  // 10: switchboard.v1.Usage.prompt:type_name -> switchboard.v1.TemplateRef
-	11, // [11:11] is the sub-list for method output_type
-	11, // [11:11] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	11, // 1: switchboard.v1.CachePolicy.max_age:type_name -> google.protobuf.Duration
+	6,  // 2: switchboard.v1.RequestOptions.prompt:type_name -> switchboard.v1.TemplateRef
+	5,  // 3: switchboard.v1.RequestOptions.cache:type_name -> switchboard.v1.CachePolicy
+	10, // 4: switchboard.v1.RequestOptions.tags:type_name -> switchboard.v1.RequestOptions.TagsEntry
+	3,  // 5: switchboard.v1.RequestOptions.reasoning_effort:type_name -> switchboard.v1.ReasoningEffort
+	4,  // 6: switchboard.v1.Attempt.outcome:type_name -> switchboard.v1.AttemptOutcome
+	11, // 7: switchboard.v1.Attempt.latency:type_name -> google.protobuf.Duration
+	11, // 8: switchboard.v1.Attempt.time_to_first_token:type_name -> google.protobuf.Duration
+	8,  // 9: switchboard.v1.Usage.attempts:type_name -> switchboard.v1.Attempt
+	2,  // 10: switchboard.v1.Usage.cache_status:type_name -> switchboard.v1.CacheStatus
+	6,  // 11: switchboard.v1.Usage.prompt:type_name -> switchboard.v1.TemplateRef
+	12, // [12:12] is the sub-list for method output_type
+	12, // [12:12] is the sub-list for method input_type
+	12, // [12:12] is the sub-list for extension type_name
+	12, // [12:12] is the sub-list for extension extendee
+	0,  // [0:12] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_common_proto_init() }
@@ -998,7 +1096,7 @@ func file_switchboard_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_common_proto_rawDesc), len(file_switchboard_v1_common_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,

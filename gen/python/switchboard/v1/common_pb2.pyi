@@ -36,6 +36,14 @@ class CacheStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CACHE_STATUS_HIT_SEMANTIC: _ClassVar[CacheStatus]
     CACHE_STATUS_BYPASS: _ClassVar[CacheStatus]
 
+class ReasoningEffort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    REASONING_EFFORT_UNSPECIFIED: _ClassVar[ReasoningEffort]
+    REASONING_EFFORT_MINIMAL: _ClassVar[ReasoningEffort]
+    REASONING_EFFORT_LOW: _ClassVar[ReasoningEffort]
+    REASONING_EFFORT_MEDIUM: _ClassVar[ReasoningEffort]
+    REASONING_EFFORT_HIGH: _ClassVar[ReasoningEffort]
+
 class AttemptOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     ATTEMPT_OUTCOME_UNSPECIFIED: _ClassVar[AttemptOutcome]
@@ -65,6 +73,11 @@ CACHE_STATUS_MISS: CacheStatus
 CACHE_STATUS_HIT_EXACT: CacheStatus
 CACHE_STATUS_HIT_SEMANTIC: CacheStatus
 CACHE_STATUS_BYPASS: CacheStatus
+REASONING_EFFORT_UNSPECIFIED: ReasoningEffort
+REASONING_EFFORT_MINIMAL: ReasoningEffort
+REASONING_EFFORT_LOW: ReasoningEffort
+REASONING_EFFORT_MEDIUM: ReasoningEffort
+REASONING_EFFORT_HIGH: ReasoningEffort
 ATTEMPT_OUTCOME_UNSPECIFIED: AttemptOutcome
 ATTEMPT_OUTCOME_SUCCESS: AttemptOutcome
 ATTEMPT_OUTCOME_RATE_LIMITED: AttemptOutcome
@@ -94,7 +107,7 @@ class TemplateRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class RequestOptions(_message.Message):
-    __slots__ = ("route", "prompt", "cache", "tags", "idempotency_key", "max_output_tokens", "temperature", "end_user")
+    __slots__ = ("route", "prompt", "cache", "tags", "idempotency_key", "max_output_tokens", "temperature", "end_user", "reasoning_effort")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -110,6 +123,7 @@ class RequestOptions(_message.Message):
     MAX_OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
+    REASONING_EFFORT_FIELD_NUMBER: _ClassVar[int]
     route: str
     prompt: TemplateRef
     cache: CachePolicy
@@ -118,7 +132,8 @@ class RequestOptions(_message.Message):
     max_output_tokens: int
     temperature: float
     end_user: str
-    def __init__(self, route: _Optional[str] = ..., prompt: _Optional[_Union[TemplateRef, _Mapping]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., end_user: _Optional[str] = ...) -> None: ...
+    reasoning_effort: ReasoningEffort
+    def __init__(self, route: _Optional[str] = ..., prompt: _Optional[_Union[TemplateRef, _Mapping]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., end_user: _Optional[str] = ..., reasoning_effort: _Optional[_Union[ReasoningEffort, str]] = ...) -> None: ...
 
 class Attempt(_message.Message):
     __slots__ = ("index", "provider", "model", "target_index", "outcome", "latency", "time_to_first_token", "input_tokens", "output_tokens", "cost_micros_usd", "http_status", "error", "hedged")

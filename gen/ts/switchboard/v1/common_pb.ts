@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/common.proto.
  */
 export const file_switchboard_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("Chtzd2l0Y2hib2FyZC92MS9jb21tb24ucHJvdG8SDnN3aXRjaGJvYXJkLnYxInYKC0NhY2hlUG9saWN5EjEKBG1vZGUYASABKA4yGS5zd2l0Y2hib2FyZC52MS5DYWNoZU1vZGVCCLpIBYIBAhABEjQKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAjIAInkKC1RlbXBsYXRlUmVmElkKBG5hbWUYASABKAlCS7pISHJGGIACMkFeKG9yZ3MvW2EtejAtOV1bYS16MC05LV17MCw2Mn0vKT9wcm9tcHRzL1thLXowLTldW2EtejAtOS1dezAsNjJ9JBIPCgd2ZXJzaW9uGAIgASgNIoEECg5SZXF1ZXN0T3B0aW9ucxI2CgVyb3V0ZRgBIAEoCUInukgkciIYPzIeXihbYS16MC05XVthLXowLTkuXy1dezAsNjJ9KT8kEisKBnByb21wdBgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlRlbXBsYXRlUmVmEioKBWNhY2hlGAMgASgLMhsuc3dpdGNoYm9hcmQudjEuQ2FjaGVQb2xpY3kSZAoEdGFncxgEIAMoCzIoLnN3aXRjaGJvYXJkLnYxLlJlcXVlc3RPcHRpb25zLlRhZ3NFbnRyeUIsukgpmgEmECAiG3IZEAEYQDITXlthLXpBLVowLTlfLjovLV0rJCoFcgMYgAISMQoPaWRlbXBvdGVuY3lfa2V5GAUgASgJQhi6SBVyExj/ATIOXltceDIxLVx4N2VdKiQSKwoRbWF4X291dHB1dF90b2tlbnMYBiABKA1CC7pICCoGGMCEPSgBSACIAQESKQoLdGVtcGVyYXR1cmUYByABKAJCD7pIDAoKHQAAAEAtAAAAAEgBiAEBEhoKCGVuZF91c2VyGAggASgJQgi6SAVyAxiAAhorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIUChJfbWF4X291dHB1dF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlIt4CCgdBdHRlbXB0Eg0KBWluZGV4GAEgASgNEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEhQKDHRhcmdldF9pbmRleBgEIAEoDRIvCgdvdXRjb21lGAUgASgOMh4uc3dpdGNoYm9hcmQudjEuQXR0ZW1wdE91dGNvbWUSKgoHbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhQKDGlucHV0X3Rva2VucxgIIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAkgASgDEhcKD2Nvc3RfbWljcm9zX3VzZBgKIAEoAxITCgtodHRwX3N0YXR1cxgLIAEoDRINCgVlcnJvchgMIAEoCRIOCgZoZWRnZWQYDSABKAgijgMKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAIgASgDEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYAyABKAMSGAoQcmVhc29uaW5nX3Rva2VucxgEIAEoAxIXCg9jb3N0X21pY3Jvc191c2QYBSABKAMSEAoIcHJvdmlkZXIYBiABKAkSDQoFbW9kZWwYByABKAkSKQoIYXR0ZW1wdHMYCCADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhEKCWZhbGxiYWNrcxgJIAEoDRIxCgxjYWNoZV9zdGF0dXMYCiABKA4yGy5zd2l0Y2hib2FyZC52MS5DYWNoZVN0YXR1cxISCgpyZXF1ZXN0X2lkGAsgASgJEhEKCWVzdGltYXRlZBgMIAEoCBITCgttb2RlbF9jYWxscxgNIAEoDRIrCgZwcm9tcHQYDiABKAsyGy5zd2l0Y2hib2FyZC52MS5UZW1wbGF0ZVJlZhINCgVyb3V0ZRgPIAEoCSqFAQoEVmVyYhIUChBWRVJCX1VOU1BFQ0lGSUVEEAASEgoOVkVSQl9TVU1NQVJJWkUQARIRCg1WRVJCX0NMQVNTSUZZEAISEAoMVkVSQl9FWFRSQUNUEAMSDwoLVkVSQl9BTlNXRVIQBBINCglWRVJCX0NIQVQQBRIOCgpWRVJCX0VNQkVEEAYqbwoJQ2FjaGVNb2RlEhoKFkNBQ0hFX01PREVfVU5TUEVDSUZJRUQQABIVChFDQUNIRV9NT0RFX0JZUEFTUxABEhcKE0NBQ0hFX01PREVfTk9fU1RPUkUQAhIWChJDQUNIRV9NT0RFX1JFRlJFU0gQAyqWAQoLQ2FjaGVTdGF0dXMSHAoYQ0FDSEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRQ0FDSEVfU1RBVFVTX01JU1MQARIaChZDQUNIRV9TVEFUVVNfSElUX0VYQUNUEAISHQoZQ0FDSEVfU1RBVFVTX0hJVF9TRU1BTlRJQxADEhcKE0NBQ0hFX1NUQVRVU19CWVBBU1MQBCr1AgoOQXR0ZW1wdE91dGNvbWUSHwobQVRURU1QVF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGwoXQVRURU1QVF9PVVRDT01FX1NVQ0NFU1MQARIgChxBVFRFTVBUX09VVENPTUVfUkFURV9MSU1JVEVEEAISHwobQVRURU1QVF9PVVRDT01FX1VOQVZBSUxBQkxFEAMSGwoXQVRURU1QVF9PVVRDT01FX1RJTUVPVVQQBBIkCiBBVFRFTVBUX09VVENPTUVfQ09OTkVDVElPTl9FUlJPUhAFEhwKGEFUVEVNUFRfT1VUQ09NRV9SRUpFQ1RFRBAGEh4KGkFUVEVNUFRfT1VUQ09NRV9BVVRIX0VSUk9SEAcSIAocQVRURU1QVF9PVVRDT01FX0NJUkNVSVRfT1BFThAIEh0KGUFUVEVNUFRfT1VUQ09NRV9DQU5DRUxMRUQQCRIgChxBVFRFTVBUX09VVENPTUVfU1RSRUFNX0VSUk9SEApiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration]);
+  fileDesc("Chtzd2l0Y2hib2FyZC92MS9jb21tb24ucHJvdG8SDnN3aXRjaGJvYXJkLnYxInYKC0NhY2hlUG9saWN5EjEKBG1vZGUYASABKA4yGS5zd2l0Y2hib2FyZC52MS5DYWNoZU1vZGVCCLpIBYIBAhABEjQKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAjIAInkKC1RlbXBsYXRlUmVmElkKBG5hbWUYASABKAlCS7pISHJGGIACMkFeKG9yZ3MvW2EtejAtOV1bYS16MC05LV17MCw2Mn0vKT9wcm9tcHRzL1thLXowLTldW2EtejAtOS1dezAsNjJ9JBIPCgd2ZXJzaW9uGAIgASgNIsYECg5SZXF1ZXN0T3B0aW9ucxI2CgVyb3V0ZRgBIAEoCUInukgkciIYPzIeXihbYS16MC05XVthLXowLTkuXy1dezAsNjJ9KT8kEisKBnByb21wdBgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlRlbXBsYXRlUmVmEioKBWNhY2hlGAMgASgLMhsuc3dpdGNoYm9hcmQudjEuQ2FjaGVQb2xpY3kSZAoEdGFncxgEIAMoCzIoLnN3aXRjaGJvYXJkLnYxLlJlcXVlc3RPcHRpb25zLlRhZ3NFbnRyeUIsukgpmgEmECAiG3IZEAEYQDITXlthLXpBLVowLTlfLjovLV0rJCoFcgMYgAISMQoPaWRlbXBvdGVuY3lfa2V5GAUgASgJQhi6SBVyExj/ATIOXltceDIxLVx4N2VdKiQSKwoRbWF4X291dHB1dF90b2tlbnMYBiABKA1CC7pICCoGGMCEPSgBSACIAQESKQoLdGVtcGVyYXR1cmUYByABKAJCD7pIDAoKHQAAAEAtAAAAAEgBiAEBEhoKCGVuZF91c2VyGAggASgJQgi6SAVyAxiAAhJDChByZWFzb25pbmdfZWZmb3J0GAkgASgOMh8uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nRWZmb3J0Qgi6SAWCAQIQARorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIUChJfbWF4X291dHB1dF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlIt4CCgdBdHRlbXB0Eg0KBWluZGV4GAEgASgNEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEhQKDHRhcmdldF9pbmRleBgEIAEoDRIvCgdvdXRjb21lGAUgASgOMh4uc3dpdGNoYm9hcmQudjEuQXR0ZW1wdE91dGNvbWUSKgoHbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhQKDGlucHV0X3Rva2VucxgIIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAkgASgDEhcKD2Nvc3RfbWljcm9zX3VzZBgKIAEoAxITCgtodHRwX3N0YXR1cxgLIAEoDRINCgVlcnJvchgMIAEoCRIOCgZoZWRnZWQYDSABKAgijgMKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAIgASgDEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYAyABKAMSGAoQcmVhc29uaW5nX3Rva2VucxgEIAEoAxIXCg9jb3N0X21pY3Jvc191c2QYBSABKAMSEAoIcHJvdmlkZXIYBiABKAkSDQoFbW9kZWwYByABKAkSKQoIYXR0ZW1wdHMYCCADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhEKCWZhbGxiYWNrcxgJIAEoDRIxCgxjYWNoZV9zdGF0dXMYCiABKA4yGy5zd2l0Y2hib2FyZC52MS5DYWNoZVN0YXR1cxISCgpyZXF1ZXN0X2lkGAsgASgJEhEKCWVzdGltYXRlZBgMIAEoCBITCgttb2RlbF9jYWxscxgNIAEoDRIrCgZwcm9tcHQYDiABKAsyGy5zd2l0Y2hib2FyZC52MS5UZW1wbGF0ZVJlZhINCgVyb3V0ZRgPIAEoCSqFAQoEVmVyYhIUChBWRVJCX1VOU1BFQ0lGSUVEEAASEgoOVkVSQl9TVU1NQVJJWkUQARIRCg1WRVJCX0NMQVNTSUZZEAISEAoMVkVSQl9FWFRSQUNUEAMSDwoLVkVSQl9BTlNXRVIQBBINCglWRVJCX0NIQVQQBRIOCgpWRVJCX0VNQkVEEAYqbwoJQ2FjaGVNb2RlEhoKFkNBQ0hFX01PREVfVU5TUEVDSUZJRUQQABIVChFDQUNIRV9NT0RFX0JZUEFTUxABEhcKE0NBQ0hFX01PREVfTk9fU1RPUkUQAhIWChJDQUNIRV9NT0RFX1JFRlJFU0gQAyqWAQoLQ2FjaGVTdGF0dXMSHAoYQ0FDSEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRQ0FDSEVfU1RBVFVTX01JU1MQARIaChZDQUNIRV9TVEFUVVNfSElUX0VYQUNUEAISHQoZQ0FDSEVfU1RBVFVTX0hJVF9TRU1BTlRJQxADEhcKE0NBQ0hFX1NUQVRVU19CWVBBU1MQBCqjAQoPUmVhc29uaW5nRWZmb3J0EiAKHFJFQVNPTklOR19FRkZPUlRfVU5TUEVDSUZJRUQQABIcChhSRUFTT05JTkdfRUZGT1JUX01JTklNQUwQARIYChRSRUFTT05JTkdfRUZGT1JUX0xPVxACEhsKF1JFQVNPTklOR19FRkZPUlRfTUVESVVNEAMSGQoVUkVBU09OSU5HX0VGRk9SVF9ISUdIEAQq9QIKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhsKF0FUVEVNUFRfT1VUQ09NRV9TVUNDRVNTEAESIAocQVRURU1QVF9PVVRDT01FX1JBVEVfTElNSVRFRBACEh8KG0FUVEVNUFRfT1VUQ09NRV9VTkFWQUlMQUJMRRADEhsKF0FUVEVNUFRfT1VUQ09NRV9USU1FT1VUEAQSJAogQVRURU1QVF9PVVRDT01FX0NPTk5FQ1RJT05fRVJST1IQBRIcChhBVFRFTVBUX09VVENPTUVfUkVKRUNURUQQBhIeChpBVFRFTVBUX09VVENPTUVfQVVUSF9FUlJPUhAHEiAKHEFUVEVNUFRfT1VUQ09NRV9DSVJDVUlUX09QRU4QCBIdChlBVFRFTVBUX09VVENPTUVfQ0FOQ0VMTEVEEAkSIAocQVRURU1QVF9PVVRDT01FX1NUUkVBTV9FUlJPUhAKYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration]);
 
 /**
  * CachePolicy is the per-request cache control.
@@ -136,6 +136,15 @@ export type RequestOptions = Message<"switchboard.v1.RequestOptions"> & {
    * @generated from field: string end_user = 8;
    */
   endUser: string;
+
+  /**
+   * How much the model may reason before it answers. Unset: the provider's default. Sent only to
+   * targets whose adapter can take it; other targets (Groq, Mistral and the other OpenAI-compatible
+   * vendors) answer without it. See ReasoningEffort for what each provider receives.
+   *
+   * @generated from field: switchboard.v1.ReasoningEffort reasoning_effort = 9;
+   */
+  reasoningEffort: ReasoningEffort;
 };
 
 /**
@@ -522,6 +531,70 @@ export const CacheStatusSchema: GenEnum<CacheStatus> = /*@__PURE__*/
   enumDesc(file_switchboard_v1_common, 2);
 
 /**
+ * ReasoningEffort is how much hidden reasoning a model may do before it answers. Reasoning tokens
+ * are output tokens: they count against max_output_tokens and are billed (Usage.reasoning_tokens).
+ * What each provider receives:
+ *   - OpenAI and Azure OpenAI: `reasoning_effort` with the same name (minimal, low, medium, high).
+ *   - Anthropic: extended thinking, `thinking: {type: "enabled", budget_tokens}` with 1,024 tokens
+ *     for MINIMAL and LOW, 2,048 for MEDIUM and 4,096 for HIGH (LiteLLM's mapping; Anthropic's
+ *     least budget is 1,024), shrunk to fit under max_output_tokens; `temperature` and `top_p` are
+ *     not sent with it (Anthropic refuses them with thinking). Thinking is not asked for when the
+ *     request forces a tool, continues a tool call (the history cannot carry Anthropic's signed
+ *     thinking blocks), or max_output_tokens leaves no room for the least budget.
+ *   - Gemini: `generationConfig.thinkingConfig`: Gemini 2.5 models `thinkingBudget` 512, 1,024,
+ *     2,048, 4,096; Gemini 3 and later `thinkingLevel` "low" for MINIMAL and LOW, "high" for
+ *     MEDIUM and HIGH (the levels every Gemini 3 model takes); other Gemini models nothing.
+ *   - Every other provider (the OpenAI-compatible vendors but Azure): nothing; the target answers
+ *     at its default rather than being skipped.
+ * The model's reasoning itself is never returned as answer text. Answers at different efforts
+ * never share a response-cache entry.
+ *
+ * @generated from enum switchboard.v1.ReasoningEffort
+ */
+export enum ReasoningEffort {
+  /**
+   * Not set: the provider's default.
+   *
+   * @generated from enum value: REASONING_EFFORT_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * As little reasoning as the provider allows.
+   *
+   * @generated from enum value: REASONING_EFFORT_MINIMAL = 1;
+   */
+  MINIMAL = 1,
+
+  /**
+   * Some reasoning, favouring speed and cost.
+   *
+   * @generated from enum value: REASONING_EFFORT_LOW = 2;
+   */
+  LOW = 2,
+
+  /**
+   * Balanced.
+   *
+   * @generated from enum value: REASONING_EFFORT_MEDIUM = 3;
+   */
+  MEDIUM = 3,
+
+  /**
+   * The most reasoning, for hard problems.
+   *
+   * @generated from enum value: REASONING_EFFORT_HIGH = 4;
+   */
+  HIGH = 4,
+}
+
+/**
+ * Describes the enum switchboard.v1.ReasoningEffort.
+ */
+export const ReasoningEffortSchema: GenEnum<ReasoningEffort> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_common, 3);
+
+/**
  * AttemptOutcome is how one provider attempt ended.
  *
  * @generated from enum switchboard.v1.AttemptOutcome
@@ -609,5 +682,5 @@ export enum AttemptOutcome {
  * Describes the enum switchboard.v1.AttemptOutcome.
  */
 export const AttemptOutcomeSchema: GenEnum<AttemptOutcome> = /*@__PURE__*/
-  enumDesc(file_switchboard_v1_common, 3);
+  enumDesc(file_switchboard_v1_common, 4);
 
