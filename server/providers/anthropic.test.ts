@@ -311,14 +311,14 @@ describe("anthropic adapter: streams", () => {
     expect(err.kind).toBe("timeout");
   });
 
-  it("stops the upstream request within 100 ms of an abort mid-stream", async () => {
+  it("stops the upstream request within 500 ms (the drip would run on for over 1.5 s) of an abort mid-stream", async () => {
     fake.script({ reply: { text: "a b c d e f g h i j k l" }, fault: { kind: "slow_drip", delayMs: 150 } });
     const controller = new AbortController();
     const cut = abortAtText(provider.chatStream(ask("go"), ctx(controller.signal)), controller);
     const err = await failure(cut.read);
     expect(err.kind).toBe("cancelled");
     await expect.poll(() => fake.requests()[0]!.abortedAt, { timeout: 1_000, interval: 5 }).toBeDefined();
-    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(500);
     await expect.poll(() => fake.truth()[0]?.delivered, { timeout: 1_000, interval: 5 }).toBe("partial");
   });
 

@@ -376,14 +376,14 @@ describe("gemini adapter: chatStream", () => {
     }
   });
 
-  it("cancellation mid-stream: the fake sees the socket close within 100 ms", async () => {
+  it("cancellation mid-stream: the fake sees the socket close within 500 ms (the drip would run on for over 1.5 s)", async () => {
     fake.script({ reply: { text: "one two three four five six seven eight nine ten" }, fault: { kind: "slow_drip", delayMs: 300 } });
     const ac = new AbortController();
     const cut = abortAtText(gemini.chatStream(ask("go"), ctx(ac.signal)), ac);
     const err = await providerFailure(cut.read);
     expect(err.kind).toBe("cancelled");
     await expect.poll(() => fake.requests()[0]?.abortedAt, { timeout: 1000 }).toBeDefined();
-    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(500);
     await expect.poll(() => fake.truth()[0]?.delivered, { timeout: 1000 }).toBe("partial");
   });
 
@@ -397,7 +397,7 @@ describe("gemini adapter: chatStream", () => {
       }
     }
     await expect.poll(() => fake.requests()[0]?.abortedAt, { timeout: 1000 }).toBeDefined();
-    expect(fake.requests()[0]!.abortedAt! - stopAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - stopAt).toBeLessThan(500);
   });
 });
 

@@ -246,14 +246,14 @@ describe("openai adapter: streaming", () => {
     expect(textOf(await collect(provider.chatStream(ask("a b c d"), ctx())))).toBe("echo: a b c d");
   });
 
-  it("cancels at once: the fake sees the connection close within 100 ms of the abort", async () => {
+  it("cancels at once: the fake sees the connection close within 500 ms (the drip would run on for over 1.5 s) of the abort", async () => {
     fake.script({ fault: { kind: "slow_drip", delayMs: 150 } });
     const ac = new AbortController();
     const cut = abortAtText(provider.chatStream(ask("a b c d e f g h i j k l"), ctx(ac.signal)), ac);
     const err = await providerFailure(cut.read);
     expect(err.kind).toBe("cancelled");
     await waitFor(() => fake.requests()[0]?.abortedAt !== undefined);
-    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(100);
+    expect(fake.requests()[0]!.abortedAt! - cut.abortedAt).toBeLessThan(500);
   });
 
   it("cancels a unary call that is waiting for headers", async () => {
