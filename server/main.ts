@@ -162,7 +162,7 @@ async function main(): Promise<void> {
     {
       maxRequestBytes: config.server.maxRequestBytes,
       writeStallTimeoutMs: config.server.writeStallTimeoutMs,
-      auth: { cacheTtlMs: config.auth.cacheTtlMs },
+      auth: { cacheTtlMs: config.auth.cacheTtlMs, unknownKeyBurst: config.auth.unknownKeyBurst, unknownKeysPerMinute: config.auth.unknownKeysPerMinute },
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
       overload: config.overload,
       egress: config.egress,

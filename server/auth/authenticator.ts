@@ -1,5 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Clock } from "../clock.js";
+import { withRetryInfo } from "../errors/retry-info.js";
 import type { Logger } from "../observability/logger.js";
 import type { KeyCredentialRecord, KeyStore } from "../store/key-store.js";
 import { createKeyCache, type CachedKey } from "./key-cache.js";
@@ -10,6 +11,7 @@ import { createRefusalCache } from "./refusal-cache.js";
 import { scopeFromName } from "./scopes.js";
 import { createSecretDigestMemo } from "./secret-digest-memo.js";
 import { hashesEqual } from "./secret-hash.js";
+import { createUnknownKeyThrottle } from "./unknown-key-throttle.js";
 
 /** Dependencies of {@link createAuthenticator}. */
 export interface AuthenticatorDeps {
@@ -60,18 +62,46 @@ export interface AuthenticatorOptions {
   /**
    * Refusals cached per replica (default 10 000, ≈ 2 MB), least recently used evicted first, apart
    * from the keys: anyone can send distinct well-formed secrets, and they must neither grow memory
-   * nor evict validated keys. (Each distinct one still costs a lookup: `maxConcurrentLookups`.)
+   * nor evict validated keys. (Each distinct one still costs a lookup: `unknownKeyBurst` bounds them per address.)
    */
   maxRefusals?: number;
+  /**
+   * Lookups of secrets this replica has no entry for that one client address (IPv6: its /64) may
+   * start at once (default 20; 0: no per-address bound). A lookup's token comes back when it found
+   * a key (revoked, expired and rotated-out ones too) or could not be answered, so only secrets
+   * matching no key use tokens up; beyond them the caller gets `ResourceExhausted` with
+   * `google.rpc.RetryInfo`, without a lookup. Keys in the cache are answered before this is asked,
+   * and calls joining a lookup already in flight for their secret take no token; more than this
+   * many distinct uncached keys at once from one address are refused alike (told to retry).
+   *
+   * Why a per-address bound: the format's checksum is a public CRC32, so a random secret with a
+   * valid one costs nothing to make, and each distinct one misses both caches — the refusal cache
+   * only catches repeats, and a secret carries no key id a negative cache could hold (a "known id,
+   * wrong secret" is just another unknown secret). A keyed tag in newly minted secrets would let
+   * the gateway refuse forgeries offline, but not the keys already issued, which a flood would then
+   * imitate. What tells a flood from a replica's callers before the database is asked is where it
+   * comes from: one address costs at most `unknownKeyBurst` lookups at once and
+   * `unknownKeysPerMinute` a minute, and the `maxConcurrentLookups` slots stay free for everyone
+   * else. Limits: the address is the socket's (`x-forwarded-for` is not trusted), so behind a proxy
+   * all its clients share one bucket — a key this replica has not cached then waits with them,
+   * cached keys do not; and a flood from many addresses can still fill the slots (new keys get
+   * `Unavailable`, cached ones work, as before).
+   */
+  unknownKeyBurst?: number;
+  /** Tokens given back to each address per minute, continuously (default 60: one a second). */
+  unknownKeysPerMinute?: number;
+  /** Client addresses the throttle tracks (default 10 000, ≈ 1 MB); the one quiet longest is forgotten first. */
+  maxThrottledAddresses?: number;
   /** A database lookup slower than this counts as an outage (default 2 000 ms). */
   lookupTimeoutMs?: number;
   /** After a failed lookup, skip the database for this long (default 1 000 ms), so an outage costs callers no waiting. */
   outageBackoffMs?: number;
   /**
    * Lookups of keys this replica has no entry for, in flight at most (default 64); beyond it, new
-   * ones fail fast with `Unavailable`. A cached key's lookup is never refused by it: anyone can fill
-   * these slots with well-formed unknown keys, and a key revoked elsewhere must not then be served
-   * from its stale entry while the database answers (P19). The cache's size bounds those.
+   * ones fail fast with `Unavailable`. A cached key's lookup is never refused by it: anyone with a
+   * few addresses (one holds at most `unknownKeyBurst`) can fill these slots with well-formed
+   * unknown keys, and a key revoked elsewhere must not then be served from its stale entry while
+   * the database answers (P19). The cache's size bounds those.
    */
   maxConcurrentLookups?: number;
   /** At most one `last_used_at` write per key per this interval (default 60 000 ms). */
@@ -82,10 +112,12 @@ export interface AuthenticatorOptions {
 export interface Authenticator {
   /**
    * Resolves `secret` or throws a `ConnectError`: `Unauthenticated` (one message for malformed,
-   * unknown, expired, revoked and rotated-out keys alike) or `Unavailable` (the database cannot
-   * be asked and the key is not usable from the cache).
+   * unknown, expired, revoked and rotated-out keys alike), `ResourceExhausted` with
+   * `google.rpc.RetryInfo` (`client` used up its lookups of unknown secrets: `unknownKeyBurst`)
+   * or `Unavailable` (the database cannot be asked and the key is not usable from the cache).
+   * `client` is the caller's address as the socket saw it; unset or empty: not throttled.
    */
-  authenticate(secret: string): Promise<Principal>;
+  authenticate(secret: string, client?: string): Promise<Principal>;
   /** Forgets a key on this replica at once (after it was revoked, rotated or changed here). */
   forget(keyId: string): void;
 }
@@ -93,14 +125,15 @@ export interface Authenticator {
 /** The one message for every authentication failure: it must not tell which check failed. */
 export const UNAUTHENTICATED_MESSAGE = "missing or invalid API key: send a valid key as 'authorization: Bearer <key>'";
 const UNAVAILABLE_MESSAGE = "authentication is temporarily unavailable; retry later";
+const THROTTLED_MESSAGE = "too many failed authentication attempts from this address; retry after the delay given";
 
 /** The lookup failed for a reason that is not the key's fault. */
 class LookupUnavailable extends Error {}
 
 /**
  * Creates the gateway's authenticator: format and checksum check (no I/O), HMAC, a short-lived
- * cache of validated keys and one of refusals, and a database lookup with single flight per
- * secret, a timeout and a bound on concurrent lookups. The RPC interceptor and the OpenAI surface
+ * cache of validated keys and one of refusals, a per-address bound on lookups of unknown secrets,
+ * and a database lookup with single flight per secret, a timeout and a bound on concurrent lookups. The RPC interceptor and the OpenAI surface
  * share one instance per replica.
  */
 export function createAuthenticator(deps: AuthenticatorDeps, opts: AuthenticatorOptions = {}): Authenticator {
@@ -114,6 +147,11 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   const refusals = createRefusalCache({ maxEntries: opts.maxRefusals ?? 10_000, ttlMs: opts.refusalTtlMs ?? Math.min(ttlMs, 5_000) });
   // The HMAC of a secret seen a moment ago is remembered (see the memo for why that is safe).
   const digestOf = createSecretDigestMemo(deps.pepper);
+  const throttle = createUnknownKeyThrottle({
+    burst: opts.unknownKeyBurst ?? 20,
+    perMinute: opts.unknownKeysPerMinute ?? 60,
+    maxAddresses: opts.maxThrottledAddresses ?? 10_000,
+  });
   const lastUsed = createLastUsedRecorder(deps, { intervalMs: opts.lastUsedIntervalMs ?? 60_000 });
   // Each query in flight with when it was asked: a caller that joins it gets that time, so an
   // entry's age never counts from later than the question its record answers.
@@ -225,7 +263,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   };
 
   return {
-    async authenticate(secret) {
+    async authenticate(secret, client) {
       if (parseSecret(secret) === undefined) throw unauthenticated();
       const hmac = digestOf(secret);
       const now = deps.clock.now();
@@ -238,11 +276,21 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
         return principal;
       }
       if (cached === undefined && refusals.has(hmac, now)) throw unauthenticated();
+      // A key with an entry (stale or not) was valid here: only secrets without one are throttled,
+      // and only a call that starts a query (one joining a query in flight costs the database nothing).
+      const joins = inFlight.get(hmac)?.generation === forgotten;
+      const throttled = cached === undefined && !joins && client !== undefined && client !== "" ? client : undefined;
+      if (throttled !== undefined) {
+        const waitMs = throttle.take(throttled, now);
+        if (waitMs > 0) throw withRetryInfo(new ConnectError(THROTTLED_MESSAGE, Code.ResourceExhausted), waitMs);
+      }
       const generation = forgotten;
       let found: Found;
       try {
         found = await lookup(hmac, cached !== undefined);
+        if (throttled !== undefined && found.record !== undefined) throttle.giveBack(throttled);
       } catch (err) {
+        if (throttled !== undefined) throttle.giveBack(throttled);
         if (!(err instanceof LookupUnavailable)) throw err;
         if (cached !== undefined && now - cached.fetchedAt < maxStaleMs) return accept(hmac, cached, now, false);
         throw new ConnectError(UNAVAILABLE_MESSAGE, Code.Unavailable);

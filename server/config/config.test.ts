@@ -75,7 +75,7 @@ describe("loadConfig", () => {
     const pepper = "p".repeat(32);
     const masterKey = randomBytes(32).toString("base64");
     const config = loadConfig({ env: { DATABASE_URL: "postgres://db/switchboard", SWITCHBOARD_KEY_PEPPER: pepper, SWITCHBOARD_MASTER_KEY: masterKey } });
-    expect(config.auth).toEqual({ pepper, cacheTtlMs: 5_000 });
+    expect(config.auth).toEqual({ pepper, cacheTtlMs: 5_000, unknownKeyBurst: 20, unknownKeysPerMinute: 60 });
     expect(config.vault).toEqual({ masterKey });
   });
 
@@ -109,13 +109,16 @@ describe("loadConfig", () => {
     expect(issues.join("\n")).not.toContain("hunter2");
   });
 
-  it("reads the bootstrap key and the auth cache TTL", () => {
+  it("reads the bootstrap key, the auth cache TTL and the unknown-key throttle", () => {
     const key = generateSecret();
-    const config = loadConfig({ env: { SWITCHBOARD_BOOTSTRAP_KEY: key, SWITCHBOARD_AUTH_CACHE_TTL_MS: "1500" } });
-    expect(config.auth).toEqual({ bootstrapKey: key, cacheTtlMs: 1_500 });
+    const config = loadConfig({
+      env: { SWITCHBOARD_BOOTSTRAP_KEY: key, SWITCHBOARD_AUTH_CACHE_TTL_MS: "1500", SWITCHBOARD_AUTH_UNKNOWN_KEY_BURST: "0", SWITCHBOARD_AUTH_UNKNOWN_KEYS_PER_MINUTE: "600" },
+    });
+    expect(config.auth).toEqual({ bootstrapKey: key, cacheTtlMs: 1_500, unknownKeyBurst: 0, unknownKeysPerMinute: 600 });
     expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_AUTH_CACHE_TTL_MS: "600000" } }))[0]).toMatch(
       /^auth\.cacheTtlMs: must be an integer from 0 to 60000/,
     );
+    expect(issuesOf(() => loadConfig({ env: { SWITCHBOARD_AUTH_UNKNOWN_KEYS_PER_MINUTE: "0" } }))[0]).toMatch(/^auth\.unknownKeysPerMinute: must be an integer from 1 /);
   });
 
   it("reads the money knobs: the ledger buffer and budget reservations", () => {

@@ -89,6 +89,10 @@ export interface Config {
     bootstrapKey?: string;
     /** How long a validated key is trusted without a database lookup: the revocation bound across replicas. */
     cacheTtlMs: number;
+    /** Lookups of keys matching none that one client address may start at once (0: unbounded); see the authenticator's `unknownKeyBurst`. */
+    unknownKeyBurst: number;
+    /** How many of those lookups each address is given back a minute. */
+    unknownKeysPerMinute: number;
   };
   /** The credential vault's master keys (base64 of 32 random bytes each). */
   vault: {
@@ -200,7 +204,7 @@ export function defaultConfig(): Config {
     database: { dataDir: ".data/pglite", poolSize: 10, statementTimeoutMs: 30_000, migrationTimeoutMs: 600_000, embeddedSharedBuffersMb: 16, embeddedOptimizedWasm: false },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false, batchMs: 50 },
-    auth: { cacheTtlMs: 5_000 },
+    auth: { cacheTtlMs: 5_000, unknownKeyBurst: 20, unknownKeysPerMinute: 60 },
     vault: {},
     audit: { checkpointIntervalMs: 60_000 },
     ledger: { flushIntervalMs: 200, maxPendingRows: 100_000, fsync: "always" },
@@ -243,6 +247,8 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_KEY_PEPPER", path: "auth.pepper", description: "HMAC pepper for stored key secrets (≥ 32 bytes)" },
   { env: "SWITCHBOARD_BOOTSTRAP_KEY", path: "auth.bootstrapKey", description: "bootstrap admin key to install on an empty database, or as the break-glass when no platform-admin key is left" },
   { env: "SWITCHBOARD_AUTH_CACHE_TTL_MS", path: "auth.cacheTtlMs", description: "auth cache TTL: the revocation bound" },
+  { env: "SWITCHBOARD_AUTH_UNKNOWN_KEY_BURST", path: "auth.unknownKeyBurst", description: "lookups of keys matching none one client address may start at once (0: no per-address bound)" },
+  { env: "SWITCHBOARD_AUTH_UNKNOWN_KEYS_PER_MINUTE", path: "auth.unknownKeysPerMinute", description: "lookups of keys matching none given back to each client address a minute" },
   // The credential vault's master keys: secrets, never echoed in errors or logs.
   { env: "SWITCHBOARD_MASTER_KEY", path: "vault.masterKey", description: "master key wrapping credential data keys (base64, 32 bytes)" },
   { env: "SWITCHBOARD_MASTER_KEY_PREVIOUS", path: "vault.previousMasterKey", description: "the master key being rotated away from" },
@@ -523,6 +529,8 @@ const PARSERS: Record<string, Parser> = {
   "auth.pepper": pepper,
   "auth.bootstrapKey": virtualKey,
   "auth.cacheTtlMs": integer(0, 60_000),
+  "auth.unknownKeyBurst": integer(0, 100_000),
+  "auth.unknownKeysPerMinute": integer(1, 6_000_000),
   "vault.masterKey": masterKeyText,
   "vault.previousMasterKey": masterKeyText,
   "audit.checkpointIntervalMs": integer(0, 86_400_000),

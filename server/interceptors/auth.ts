@@ -5,7 +5,7 @@ import { AccessDenial, accessDenied } from "../auth/access-denial.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
-import { kPrincipal } from "./context-keys.js";
+import { kPeer, kPrincipal } from "./context-keys.js";
 
 /** Dependencies of {@link createAuthInterceptor}. */
 export interface AuthInterceptorDeps {
@@ -34,8 +34,9 @@ export function bearerToken(authorization: string | null): string | undefined {
  * Connect/gRPC-Web header alike. Missing, malformed, unknown, expired, revoked or rotated-out
  * keys get `Unauthenticated` with one message that does not say which; a key without the scope
  * gets `PermissionDenied` naming the scope (an {@link AccessDenial}, audited); a database outage the cache cannot cover gets
- * `Unavailable`. On success the {@link Principal} is stored under `kPrincipal` for everything
- * after. Runs before validation, so an unauthenticated caller learns nothing about the schema's rules.
+ * `Unavailable`; a caller whose address used up its lookups of unknown keys, `ResourceExhausted`
+ * with `google.rpc.RetryInfo`. On success the {@link Principal} is stored under `kPrincipal` for
+ * everything after. Runs before validation, so an unauthenticated caller learns nothing about the schema's rules.
  */
 export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInterceptorOptions): Interceptor {
   const scopes = createMethodScopes(opts.guarded);
@@ -44,7 +45,8 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInter
     if (required === undefined) return next(req);
     const token = bearerToken(req.header.get("authorization"));
     if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
-    const principal = await deps.authenticator.authenticate(token);
+    // The socket's address: the unknown-key throttle counts per client (the authenticator's `unknownKeyBurst`).
+    const principal = await deps.authenticator.authenticate(token, req.contextValues.get(kPeer));
     // Set before the scope check, so a refused call is still attributed (the audit log reads it).
     req.contextValues.set(kPrincipal, principal);
     if (required === Scope.UNSPECIFIED) {

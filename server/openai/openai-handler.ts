@@ -278,7 +278,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     try {
       const token = bearerToken(headerValue(req.headers, "authorization") ?? null);
       if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
-      principal = await deps.authenticator.authenticate(token);
+      principal = await deps.authenticator.authenticate(token, req.socket?.remoteAddress);
       if (!principal.scopes.has(Scope.INVOKE)) {
         throw new ConnectError(`the OpenAI-compatible API requires scope ${scopeName(Scope.INVOKE)}`, Code.PermissionDenied);
       }
