@@ -1,5 +1,6 @@
 import type { Http2ServerRequest, Http2ServerResponse } from "node:http2";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { createValidator } from "@bufbuild/protovalidate";
 import { createContextValues, type ConnectRouter, type Interceptor } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Kysely } from "kysely";
@@ -211,6 +212,9 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   // One metrics registry per server instance; traces only when main.ts (or a test) made a tracer.
   const metrics = createMetrics();
   const tracing = deps.tracing ?? disabledTracing();
+  // The schema's rules, compiled once: the validate interceptor checks requests with them, and
+  // the Update RPCs the resource an update leaves (their request's resource is not checked).
+  const validator = createValidator();
   const interceptors: Interceptor[] = [
     // 1. Outermost: anything that is not a ConnectError leaves as Internal, its cause logged.
     createErrorsInterceptor(deps),
@@ -226,7 +230,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     //    caller gets Unauthenticated, not a lesson in the schema's rules.
     createAuthInterceptor({ authenticator }, { guarded: SWITCHBOARD_SERVICES }),
     // 4. protovalidate rules from the schema: InvalidArgument naming each offending field.
-    createValidateInterceptor({ files: REFLECTED_FILES }),
+    createValidateInterceptor({ files: REFLECTED_FILES, validator }),
     // 4b. The admin services store what they are given: a string Postgres cannot hold (a NUL, an
     //     unpaired surrogate) is InvalidArgument naming its field, not the store's refusal later.
     createStorableStringsInterceptor({ services: SWITCHBOARD_SERVICES.filter((s) => s !== CapabilityService) }),
@@ -413,11 +417,11 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
   const routes = (router: ConnectRouter) => {
     router.service(Health, createHealthService({ status: health }));
     router.service(ServerReflection, createReflectionService(REFLECTED_FILES));
-    router.service(TenantService, createTenantService({ tenants, clock }));
-    router.service(KeyService, createKeyService({ keys, pepper: deps.pepper, clock, authenticator }));
-    router.service(RouteService, createRouteService({ routes: deps.models.routeStore, tenants, catalog: deps.models.catalog }));
+    router.service(TenantService, createTenantService({ tenants, clock, validator }));
+    router.service(KeyService, createKeyService({ keys, pepper: deps.pepper, clock, authenticator, validator }));
+    router.service(RouteService, createRouteService({ routes: deps.models.routeStore, tenants, catalog: deps.models.catalog, validator }));
     router.service(CacheService, createCacheService({ cache: cacheLayer.cache, stats: cacheLayer.stats, tenants, routes: deps.models.routeStore }));
-    router.service(GuardrailService, createGuardrailService({ policies: guardrails.store, tenants, keys, egress: egress.policy, refresh: () => guardrails.resolver.refresh() }));
+    router.service(GuardrailService, createGuardrailService({ policies: guardrails.store, tenants, keys, egress: egress.policy, refresh: () => guardrails.resolver.refresh(), validator }));
     router.service(
       PromptService,
       createPromptService({
@@ -427,6 +431,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
         routes: deps.models.routeStore,
         // A write is rendered at once on this replica; the others see it within their poll.
         refresh: () => deps.models.prompts.catalog.refresh(),
+        validator,
       }),
     );
     router.service(
@@ -449,7 +454,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Services whose issues have not landed answer Unimplemented for every method.
     router.service(
       CredentialService,
-      createCredentialService({ vault: deps.vault, tenants, catalog: deps.models.catalog, clock }),
+      createCredentialService({ vault: deps.vault, tenants, catalog: deps.models.catalog, clock, validator }),
     );
     router.service(AuditService, createAuditService({ audit, tenants, logger: deps.logger, checkpointKey: checkpointSigningKey(deps.pepper) }));
     router.service(
@@ -464,6 +469,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
         catalog: deps.money.catalog,
         egress: egress.policy,
         clock,
+        validator,
       }),
     );
     router.service(UsageService, createUsageService({ usage: deps.money.usage, tenants, keys }));

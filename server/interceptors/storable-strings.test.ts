@@ -2,7 +2,7 @@ import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { ViolationsSchema } from "@bufbuild/protovalidate/gen/buf/validate/validate_pb.js";
 import { Code, ConnectError, type UnaryRequest, type UnaryResponse } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CreateKeyRequestSchema, KeyService } from "../../gen/ts/switchboard/v1/key_service_pb.js";
+import { CreateKeyRequestSchema, KeyService, UpdateKeyRequestSchema } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import { createStorableStringsInterceptor } from "./storable-strings.js";
 
 /** Runs `message` through the interceptor guarding `services`; resolves the refusal's message, or "passed". */
@@ -49,5 +49,22 @@ describe("storable strings interceptor", () => {
   it("passes storable text, paired surrogates included, and services it does not guard", async () => {
     expect(await through({ parent: "orgs/a/teams/b", key: { displayName: "Checkout 😀 é", allowedRoutes: ["a", "b"], tags: { app: "checkout" } } })).toBe("passed");
     expect(await through({ key: { displayName: "a\0b" } }, [])).toBe("passed");
+  });
+
+  it("checks of an Update request's resource only its name and the fields the mask names (AIP-134: the rest is ignored)", async () => {
+    const update = async (message: MessageInitShape<typeof UpdateKeyRequestSchema>) => {
+      const req = { stream: false, service: KeyService, method: KeyService.method.updateKey, message: create(UpdateKeyRequestSchema, message) } as unknown as UnaryRequest;
+      const next = async () => ({ stream: false, message: {} }) as unknown as UnaryResponse;
+      // The interceptor throws before it returns a promise: the async wrapper turns that into a rejection.
+      return (async () => createStorableStringsInterceptor({ services: [KeyService] })(next)(req))().then(
+        () => "passed",
+        (err: unknown) => ConnectError.from(err).rawMessage,
+      );
+    };
+    const key = { name: "orgs/a/teams/b/keys/c", displayName: "ok", tags: { app: "x\0" } };
+    expect(await update({ key, updateMask: { paths: ["display_name"] } })).toBe("passed");
+    expect(await update({ key, updateMask: { paths: ["tags"] } })).toBe(refusal('key.tags["app"]'));
+    expect(await update({ key, updateMask: { paths: ["*"] } })).toBe(refusal('key.tags["app"]'));
+    expect(await update({ key: { ...key, name: "orgs/a\0" }, updateMask: { paths: ["display_name"] } })).toBe(refusal("key.name"));
   });
 });

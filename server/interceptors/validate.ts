@@ -7,6 +7,8 @@ import { createValidateInterceptor as createProtovalidateInterceptor } from "@co
 export interface ValidateInterceptorOptions {
   /** Files whose request messages are validated; their rules are compiled once, at start. */
   files: readonly DescFile[];
+  /** The validator (default a new one): share it with what else checks the schema's rules. */
+  validator?: Validator;
 }
 
 /**
@@ -16,7 +18,7 @@ export interface ValidateInterceptorOptions {
  * (60–120 ms), which must not land on a caller's request.
  */
 export function createValidateInterceptor(opts: ValidateInterceptorOptions): Interceptor {
-  const validator = createValidator();
+  const validator = opts.validator ?? createValidator();
   warm(validator, opts.files);
   return createProtovalidateInterceptor({ validator });
 }

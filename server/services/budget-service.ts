@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   BudgetSchema,
@@ -8,6 +9,8 @@ import {
   CreateBudgetRequestSchema,
   CreateRateLimitRequestSchema,
   RateLimitSchema,
+  UpdateBudgetRequestSchema,
+  UpdateRateLimitRequestSchema,
   type Budget,
   type RateLimit,
 } from "../../gen/ts/switchboard/v1/budget_service_pb.js";
@@ -29,6 +32,7 @@ import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { resolveLimitTarget } from "./limit-target.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
 
@@ -45,6 +49,8 @@ export interface BudgetServiceDeps {
   clock: Clock;
   /** Judges `alert_webhook_url`'s literal host when it is set (default: the default policy). */
   egress?: EgressPolicy;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const BUDGET_FIELDS = ["limit_micros_usd", "period", "time_zone", "alert_thresholds_percent", "alert_webhook_url"] as const;
@@ -66,6 +72,8 @@ const generatedId = (prefix: string) => `${prefix}-${randomBytes(6).toString("he
  */
 export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof BudgetService> {
   const egress = deps.egress ?? createEgressPolicy();
+  const budgetUpdate = createMaskedUpdate(UpdateBudgetRequestSchema, "budget", BudgetSchema, deps.validator);
+  const rateLimitUpdate = createMaskedUpdate(UpdateRateLimitRequestSchema, "rate_limit", RateLimitSchema, deps.validator);
   // Early feedback only: the delivery judges the address the host resolves to when it fires.
   const checkWebhook = (url: string) => {
     const refused = url === "" ? undefined : egress.urlRefusal(url);
@@ -129,18 +137,23 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
       return { budgets: page.items.map(budgetMessage), nextPageToken: nextPageToken(page.after, query) };
     },
     async updateBudget(req, ctx) {
-      const name = req.budget?.name ?? "";
+      const given = budgetUpdate.given(req.budget);
+      const name = given.name;
       const masked = maskedFields(req.updateMask, BUDGET_FIELDS);
       const { parent, id } = parse(name, BUDGET_NAME, "budget.name");
       const { org } = await orgOf(ctx, parent, "budget.name");
-      const given = budgetFields(req.budget!);
-      if (masked.has("alert_webhook_url")) checkWebhook(given.alertWebhookUrl);
+      const stored = await deps.limits.budgets.get(org.id, id);
+      if (stored === undefined) throw notFound(name);
+      // The budget the update leaves, checked whole; the patch takes its masked fields. (The store
+      // applies the patch to the row as it is then: the other fields are as valid as these.)
+      const next = budgetFields(budgetUpdate.merge(budgetMessage(stored), given, masked));
+      if (masked.has("alert_webhook_url")) checkWebhook(next.alertWebhookUrl);
       const patch: Partial<BudgetFields> = {
-        ...(masked.has("limit_micros_usd") ? { limitMicros: given.limitMicros } : {}),
-        ...(masked.has("period") ? { period: given.period } : {}),
-        ...(masked.has("time_zone") ? { timeZone: given.timeZone } : {}),
-        ...(masked.has("alert_thresholds_percent") ? { alertThresholdsPercent: given.alertThresholdsPercent } : {}),
-        ...(masked.has("alert_webhook_url") ? { alertWebhookUrl: given.alertWebhookUrl } : {}),
+        ...(masked.has("limit_micros_usd") ? { limitMicros: next.limitMicros } : {}),
+        ...(masked.has("period") ? { period: next.period } : {}),
+        ...(masked.has("time_zone") ? { timeZone: next.timeZone } : {}),
+        ...(masked.has("alert_thresholds_percent") ? { alertThresholdsPercent: next.alertThresholdsPercent } : {}),
+        ...(masked.has("alert_webhook_url") ? { alertWebhookUrl: next.alertWebhookUrl } : {}),
       };
       const change = await deps.limits.budgets.update(org.id, id, patch);
       if (change === undefined) throw notFound(name);
@@ -205,14 +218,17 @@ export function createBudgetService(deps: BudgetServiceDeps): ServiceImpl<typeof
       return { rateLimits: page.items.map(rateLimitMessage), nextPageToken: nextPageToken(page.after, query) };
     },
     async updateRateLimit(req, ctx) {
-      const name = req.rateLimit?.name ?? "";
+      const given = rateLimitUpdate.given(req.rateLimit);
+      const name = given.name;
       const masked = maskedFields(req.updateMask, RATE_FIELDS);
       const { parent, id } = parse(name, RATE_NAME, "rate_limit.name");
       const { org } = await orgOf(ctx, parent, "rate_limit.name");
-      const given = rateFields(req.rateLimit!);
+      const stored = await deps.limits.rateLimits.get(org.id, id);
+      if (stored === undefined) throw notFound(name);
+      const next = rateFields(rateLimitUpdate.merge(rateLimitMessage(stored), given, masked));
       const patch: Partial<RateLimitFields> = {
-        ...(masked.has("requests_per_minute") ? { requestsPerMinute: given.requestsPerMinute } : {}),
-        ...(masked.has("tokens_per_minute") ? { tokensPerMinute: given.tokensPerMinute } : {}),
+        ...(masked.has("requests_per_minute") ? { requestsPerMinute: next.requestsPerMinute } : {}),
+        ...(masked.has("tokens_per_minute") ? { tokensPerMinute: next.tokensPerMinute } : {}),
       };
       const change = await deps.limits.rateLimits.update(org.id, id, patch);
       if (change === undefined) throw notFound(name);

@@ -1,10 +1,12 @@
 import { createHash } from "node:crypto";
 import { clone } from "@bufbuild/protobuf";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateCredentialRequestSchema,
   CredentialSchema,
   CredentialService,
+  UpdateCredentialRequestSchema,
   type Credential,
 } from "../../gen/ts/switchboard/v1/credential_service_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
@@ -23,6 +25,7 @@ import { callerOf } from "./caller.js";
 import { credentialMessage, valueFacts } from "./credential-messages.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
 import { routeName } from "./route-service.js";
@@ -34,6 +37,8 @@ export interface CredentialServiceDeps {
   /** The provider kinds a credential may be for. */
   catalog: Pick<ProviderCatalog, "kinds">;
   clock: Clock;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const UPDATABLE = ["display_name", "settings", "value"] as const;
@@ -54,6 +59,7 @@ interface Owner {
  */
 export function createCredentialService(deps: CredentialServiceDeps): ServiceImpl<typeof CredentialService> {
   const store = deps.vault.credentials;
+  const credentialUpdate = createMaskedUpdate(UpdateCredentialRequestSchema, "credential", CredentialSchema, deps.validator);
   const ownerOf = async (caller: Principal, parent: string, field: string): Promise<Owner> => {
     if (parent === "") {
       requirePlatformAdmin(caller, "global credentials");
@@ -105,16 +111,18 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
     },
 
     async updateCredential(req, ctx) {
-      const name = req.credential?.name ?? "";
+      const given = credentialUpdate.given(req.credential);
+      const name = given.name;
       const masked = maskedFields(req.updateMask, UPDATABLE);
       if (masked.has("value") && req.value === "") throw fieldViolation("value", "required when update_mask names value", "credential.value.masked");
       if (!masked.has("value") && req.value !== "") {
         throw fieldViolation("value", "set, but update_mask does not name value; add it to replace the value", "credential.value.unmasked");
       }
       const current = await load(ctx, name, "credential.name");
+      const next = credentialUpdate.merge(credentialMessage(current), given, masked);
       const patch: CredentialPatch = {
-        ...(masked.has("display_name") ? { displayName: req.credential?.displayName ?? "" } : {}),
-        ...(masked.has("settings") ? { settings: { ...req.credential?.settings } } : {}),
+        ...(masked.has("display_name") ? { displayName: next.displayName } : {}),
+        ...(masked.has("settings") ? { settings: { ...next.settings } } : {}),
       };
       if (masked.has("value")) {
         const version = current.version + 1;

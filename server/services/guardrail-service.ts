@@ -1,5 +1,6 @@
 import { clone, create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
 import { GuardrailStage } from "../../gen/ts/switchboard/v1/error_details_pb.js";
 import {
@@ -7,6 +8,7 @@ import {
   GuardrailAction,
   GuardrailPolicySchema,
   GuardrailService,
+  UpdateGuardrailPolicyRequestSchema,
   type GuardrailPolicy,
 } from "../../gen/ts/switchboard/v1/guardrail_service_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
@@ -25,6 +27,7 @@ import type { TenantStore } from "../store/tenant-store.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
 import { visibleAttachments } from "./visible-attachments.js";
@@ -38,6 +41,8 @@ export interface GuardrailServiceDeps {
   refresh?: () => Promise<void>;
   /** Judges external rules' literal hosts when they are written (default: the default policy). */
   egress?: EgressPolicy;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const UPDATABLE = ["description", "rules", "attachments", "enabled", "analyzer_fail_open"] as const;
@@ -63,6 +68,7 @@ interface Scope {
  */
 export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<typeof GuardrailService> {
   const egress = deps.egress ?? createEgressPolicy();
+  const policyUpdate = createMaskedUpdate(UpdateGuardrailPolicyRequestSchema, "policy", GuardrailPolicySchema, deps.validator);
   // Early feedback only: each call judges the address the service's host resolves to then.
   const checkExternalUrls = (policy: GuardrailPolicy) => {
     policy.rules.forEach((rule, i) => {
@@ -164,24 +170,20 @@ export function createGuardrailService(deps: GuardrailServiceDeps): ServiceImpl<
       return { policies: page.items.map((r) => readable(principal, toPolicy(r))), nextPageToken: nextPageToken(page.after, query) };
     },
     async updateGuardrailPolicy(req, ctx) {
-      if (req.policy === undefined) throw fieldViolation("policy", "required", "required");
+      const given = policyUpdate.given(req.policy);
       const fields = maskedFields(req.updateMask, UPDATABLE);
-      const { principal, scope, record } = await load(ctx, req.policy.name, true, "policy.name");
-      const next = toPolicy(record);
-      if (fields.has("description")) next.description = req.policy.description;
-      if (fields.has("rules")) next.rules = clone(GuardrailPolicySchema, req.policy).rules;
-      if (fields.has("enabled")) next.enabled = req.policy.enabled;
-      if (fields.has("analyzer_fail_open")) next.analyzerFailOpen = req.policy.analyzerFailOpen;
+      const { principal, scope, record } = await load(ctx, given.name, true, "policy.name");
+      const next = policyUpdate.merge(toPolicy(record), given, fields);
       const spec = specOf(next);
       compiled(next, "policy");
       if (fields.has("rules")) checkExternalUrls(next);
-      const attachments = fields.has("attachments") ? await resolveAttachments(principal, scope, req.policy.attachments, "policy.attachments") : record.attachments;
+      const attachments = fields.has("attachments") ? await resolveAttachments(principal, scope, given.attachments, "policy.attachments") : record.attachments;
       // Only over the revision `next` was merged from, so a write in between is not reverted.
       const updated = await deps.policies.update(scope.orgId, record.policyId, record.revision, { spec: toJson(GuardrailPolicySchema, spec), attachments, enabled: next.enabled });
-      if (updated === undefined) throw new ConnectError(`guardrail policy ${req.policy.name} not found`, Code.NotFound);
-      if (updated === "conflict") throw new ConnectError(`guardrail policy ${req.policy.name} was changed concurrently; read it again and retry`, Code.Aborted);
-      if ("kind" in updated) throw attachmentGone(req.policy.attachments, updated.name);
-      noteAudit(ctx, { resource: req.policy.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(updated.before)), after: auditSnapshot(GuardrailPolicySchema, toPolicy(updated.after)) });
+      if (updated === undefined) throw new ConnectError(`guardrail policy ${given.name} not found`, Code.NotFound);
+      if (updated === "conflict") throw new ConnectError(`guardrail policy ${given.name} was changed concurrently; read it again and retry`, Code.Aborted);
+      if ("kind" in updated) throw attachmentGone(given.attachments, updated.name);
+      noteAudit(ctx, { resource: given.name, orgId: scope.orgId, before: auditSnapshot(GuardrailPolicySchema, toPolicy(updated.before)), after: auditSnapshot(GuardrailPolicySchema, toPolicy(updated.after)) });
       return refreshed({ policy: toPolicy(updated.after) });
     },
     async deleteGuardrailPolicy(req, ctx) {

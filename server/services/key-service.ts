@@ -1,11 +1,13 @@
 import { randomBytes } from "node:crypto";
 import { durationMs } from "@bufbuild/protobuf/wkt";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateKeyRequestSchema,
   KeySchema,
   KeyService,
   RotateKeyRequestSchema,
+  UpdateKeyRequestSchema,
   type Key,
 } from "../../gen/ts/switchboard/v1/key_service_pb.js";
 import type { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
@@ -24,6 +26,7 @@ import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { keyMessage } from "./key-messages.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseKeyName, parseTeamName, parseTeamParent } from "./resource-names.js";
 import { checkedDate } from "./timestamp-field.js";
@@ -36,6 +39,8 @@ export interface KeyServiceDeps {
   clock: Clock;
   /** Told about every revoke, rotate and update, so this replica stops trusting its cache at once. */
   authenticator: Pick<Authenticator, "forget">;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const UPDATABLE = ["display_name", "scopes", "allowed_routes", "allowed_models", "expire_time", "tags"] as const;
@@ -63,6 +68,7 @@ const lastPlatformAdmin = (name: string) =>
  */
 export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeyService> {
   const now = () => deps.clock.now();
+  const keyUpdate = createMaskedUpdate(UpdateKeyRequestSchema, "key", KeySchema, deps.validator);
   const newSecret = (): { secret: string; stored: StoredSecret } => {
     const secret = generateSecret();
     return { secret, stored: { secretHmac: hashSecret(secret, deps.pepper), displayPrefix: parseSecret(secret)!.displayPrefix } };
@@ -130,10 +136,11 @@ export function createKeyService(deps: KeyServiceDeps): ServiceImpl<typeof KeySe
 
     async updateKey(req, ctx) {
       const caller = callerOf(ctx);
-      const name = req.key?.name ?? "";
+      const key = keyUpdate.given(req.key);
+      const name = key.name;
       const masked = maskedFields(req.updateMask, UPDATABLE);
       const current = await coveredKey(caller, name, "UpdateKey", "key.name");
-      const given = keyFieldsOf(req.key, now(), masked);
+      const given = keyFieldsOf(keyUpdate.merge(keyMessage(current, now()), key, masked), now(), masked);
       const patch: Partial<KeyFields> = {
         ...(masked.has("display_name") ? { displayName: given.displayName } : {}),
         ...(masked.has("scopes") ? { scopes: given.scopes } : {}),
@@ -211,8 +218,8 @@ function grantOf(key: Pick<KeyFields, "scopes" | "allowedRoutes" | "allowedModel
 
 /**
  * The storable fields of a requested key, checking those in `checked` (an update checks only its
- * masked fields): `InvalidArgument` for an unknown or unspecified scope, no scope at all, or an
- * `expire_time` not in the future.
+ * masked fields, and reads `expire_time` only then): `InvalidArgument` for an unknown or
+ * unspecified scope, no scope at all, or an `expire_time` out of range or not in the future.
  */
 function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<string> = new Set(UPDATABLE)): KeyFields {
   const scopes = [...new Set(key?.scopes ?? [])];
@@ -222,7 +229,7 @@ function keyFieldsOf(key: Key | undefined, now: number, checked: ReadonlySet<str
     }
     if (scopes.length === 0) throw fieldViolation("key.scopes", "a key needs at least one scope", "key.scopes.required");
   }
-  const expiresAt = key?.expireTime === undefined ? null : checkedDate(key.expireTime, "key.expire_time");
+  const expiresAt = key?.expireTime === undefined || !checked.has("expire_time") ? null : checkedDate(key.expireTime, "key.expire_time");
   if (checked.has("expire_time") && expiresAt !== null && expiresAt.getTime() <= now) {
     throw fieldViolation("key.expire_time", "must be in the future", "key.expire_time.future");
   }

@@ -1,3 +1,4 @@
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { Verb } from "../../gen/ts/switchboard/v1/common_pb.js";
 import {
@@ -5,6 +6,7 @@ import {
   CreatePromptVersionRequestSchema,
   PromptService,
   PromptTemplateSchema,
+  UpdatePromptTemplateRequestSchema,
   type PromptTemplate,
   type PromptVersion,
 } from "../../gen/ts/switchboard/v1/prompt_service_pb.js";
@@ -22,6 +24,7 @@ import { callerOf } from "./caller.js";
 import { messageToProto } from "./capability/chat-mapping.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { invalidPageToken, isPagePosition, nextPageToken, pageRequest } from "./page-token.js";
 import { attachmentGone, attachmentTaken, checkAttachments, type AttachmentDeps } from "./prompt-attachments.js";
 import { promptTemplateMessage, promptVersionMessage, templateRoleOf, templateVerbOf } from "./prompt-messages.js";
@@ -36,6 +39,8 @@ export interface PromptServiceDeps extends Omit<AttachmentDeps, "prompts"> {
    * renders it at once (every other replica: within its poll interval).
    */
   refresh: () => Promise<void>;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const UPDATABLE = ["description", "attachments"] as const;
@@ -58,6 +63,7 @@ const notFound = (name: string) => new ConnectError(`prompt template ${name} not
  * their poll interval.
  */
 export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof PromptService> {
+  const templateUpdate = createMaskedUpdate(UpdatePromptTemplateRequestSchema, "template", PromptTemplateSchema, deps.validator);
   const scopeOf = async (principal: Principal, orgName: string | null, write: boolean, missing: () => ConnectError): Promise<Scope> => {
     if (orgName === null) {
       if (write) requirePlatformAdmin(principal, "changing a global prompt template");
@@ -136,20 +142,21 @@ export function createPromptService(deps: PromptServiceDeps): ServiceImpl<typeof
 
     async updatePromptTemplate(req, ctx) {
       const principal = callerOf(ctx);
-      if (req.template === undefined) throw fieldViolation("template", "required", "required");
+      const given = templateUpdate.given(req.template);
       const fields = maskedFields(req.updateMask, UPDATABLE);
-      const { ref, scope, verb } = await load(principal, req.template.name, "template.name", true);
+      const { ref, scope, verb, record } = await load(principal, given.name, "template.name", true);
+      const next = templateUpdate.merge(promptTemplateMessage(record), given, fields);
       const target = { ...scope, verb, name: ref.name };
       const attachments = fields.has("attachments")
-        ? await checkAttachments(attachmentDeps, principal, target, req.template.attachments, "template.attachments")
+        ? await checkAttachments(attachmentDeps, principal, target, next.attachments, "template.attachments")
         : undefined;
       const updated = await deps.prompts.updateTemplate(scope.orgId, ref.name, {
-        ...(fields.has("description") ? { description: req.template.description } : {}),
+        ...(fields.has("description") ? { description: next.description } : {}),
         ...(attachments === undefined ? {} : { attachments }),
       });
-      if (updated === undefined) throw notFound(req.template.name);
+      if (updated === undefined) throw notFound(given.name);
       if ("kind" in updated) {
-        throw updated.kind === "gone" ? attachmentGone(updated, req.template.attachments, "template.attachments") : attachmentTaken(target, updated, "template.attachments");
+        throw updated.kind === "gone" ? attachmentGone(updated, given.attachments, "template.attachments") : attachmentTaken(target, updated, "template.attachments");
       }
       const after = promptTemplateMessage(updated.after);
       noteAudit(ctx, { resource: after.name, orgId: scope.orgId, before: snapshot(promptTemplateMessage(updated.before)), after: snapshot(after) });

@@ -1,7 +1,8 @@
-import { clone, create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { create, fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
-import { CreateRouteRequestSchema, RouteSchema, RouteService, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { CreateRouteRequestSchema, RouteSchema, RouteService, UpdateRouteRequestSchema, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { auditSnapshot, noteAudit } from "../audit/audit-context.js";
 import { orgScopeOf, requirePlatformAdmin } from "../auth/access.js";
 import type { Principal } from "../auth/principal.js";
@@ -13,6 +14,7 @@ import { credentialUsableBy } from "../vault/credential-names.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName } from "./resource-names.js";
 
@@ -21,6 +23,8 @@ export interface RouteServiceDeps {
   routes: RouteStore;
   tenants: TenantStore;
   catalog: ProviderCatalog;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const UPDATABLE = ["description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens"] as const;
@@ -40,6 +44,7 @@ interface RouteScope {
  * replica within the route resolver's poll interval.
  */
 export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof RouteService> {
+  const routeUpdate = createMaskedUpdate(UpdateRouteRequestSchema, "route", RouteSchema, deps.validator);
   const scopeOf = async (principal: Principal, parent: string, write: boolean): Promise<RouteScope> => {
     if (parent === "") {
       if (write) requirePlatformAdmin(principal, "changing a global route");
@@ -105,23 +110,19 @@ export function createRouteService(deps: RouteServiceDeps): ServiceImpl<typeof R
       return { routes: page.items.map(toRoute), nextPageToken: nextPageToken(page.after, `routes:${req.parent}`) };
     },
     async updateRoute(req, ctx) {
-      if (req.route === undefined) throw fieldViolation("route", "required", "required");
+      const given = routeUpdate.given(req.route);
       const fields = maskedFields(req.updateMask, UPDATABLE);
-      const { scope, alias, record } = await load(ctx, req.route.name, true, "route.name");
-      const next = routeSpec(toRoute(record));
-      for (const field of fields) {
-        const key = camel(field) as keyof Route;
-        (next as unknown as Record<string, unknown>)[key] = clone(RouteSchema, req.route)[key];
-      }
+      const { scope, alias, record } = await load(ctx, given.name, true, "route.name");
+      const next = routeSpec(routeUpdate.merge(toRoute(record), given, fields));
       check(next, "route", scope);
       // Only over the revision `next` was merged from: a write in between would otherwise be
       // reverted in every field this mask does not name.
       const updated = await deps.routes.replaceIf(scope.orgId, alias, record.revision, toJson(RouteSchema, next));
       if (updated === undefined) {
-        if ((await deps.routes.get(scope.orgId, alias)) === undefined) throw new ConnectError(`route ${req.route.name} not found`, Code.NotFound);
-        throw new ConnectError(`route ${req.route.name} was changed concurrently; read it again and retry`, Code.Aborted);
+        if ((await deps.routes.get(scope.orgId, alias)) === undefined) throw new ConnectError(`route ${given.name} not found`, Code.NotFound);
+        throw new ConnectError(`route ${given.name} was changed concurrently; read it again and retry`, Code.Aborted);
       }
-      noteAudit(ctx, { resource: req.route.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(updated.before)), after: auditSnapshot(RouteSchema, toRoute(updated.after)) });
+      noteAudit(ctx, { resource: given.name, orgId: scope.orgId, before: auditSnapshot(RouteSchema, toRoute(updated.before)), after: auditSnapshot(RouteSchema, toRoute(updated.after)) });
       return { route: toRoute(updated.after) };
     },
     async deleteRoute(req, ctx) {
@@ -151,8 +152,4 @@ export function toRoute(record: RouteRecord): Route {
   route.createTime = timestampFromDate(record.createdAt);
   route.updateTime = timestampFromDate(record.updatedAt);
   return route;
-}
-
-function camel(field: string): string {
-  return field.replace(/_([a-z])/g, (_, c: string) => c.toUpperCase());
 }

@@ -1,3 +1,4 @@
+import type { Validator } from "@bufbuild/protovalidate";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import {
   CreateOrgRequestSchema,
@@ -5,6 +6,8 @@ import {
   OrgSchema,
   TeamSchema,
   TenantService,
+  UpdateOrgRequestSchema,
+  UpdateTeamRequestSchema,
   type Org,
   type Team,
 } from "../../gen/ts/switchboard/v1/tenant_service_pb.js";
@@ -19,6 +22,7 @@ import { promptResourceName } from "../verbs/templates/prompt-names.js";
 import { callerOf } from "./caller.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
+import { createMaskedUpdate } from "./masked-update.js";
 import { nextPageToken, pageRequest } from "./page-token.js";
 import { parseOrgName, parseTeamName } from "./resource-names.js";
 import { orgMessage, teamMessage } from "./tenant-messages.js";
@@ -27,6 +31,8 @@ import { orgMessage, teamMessage } from "./tenant-messages.js";
 export interface TenantServiceDeps {
   tenants: TenantStore;
   clock: Clock;
+  /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
+  validator?: Validator;
 }
 
 const UPDATABLE = ["display_name", "labels"] as const;
@@ -58,6 +64,8 @@ function stillAttached(name: string, under: string, attached: AttachedPolicies |
  */
 export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof TenantService> {
   const now = () => new Date(deps.clock.now());
+  const orgUpdate = createMaskedUpdate(UpdateOrgRequestSchema, "org", OrgSchema, deps.validator);
+  const teamUpdate = createMaskedUpdate(UpdateTeamRequestSchema, "team", TeamSchema, deps.validator);
   return {
     async createOrg(req, ctx) {
       const caller = callerOf(ctx);
@@ -83,10 +91,15 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
     },
 
     async updateOrg(req, ctx) {
-      const name = req.org?.name ?? "";
+      const given = orgUpdate.given(req.org);
+      const name = given.name;
       const orgName = parseOrgName(name, "org.name");
-      const patch = patchOf(req.org, maskedFields(req.updateMask, UPDATABLE));
+      const masked = maskedFields(req.updateMask, UPDATABLE);
       const scope = orgScopeOf(callerOf(ctx));
+      const stored = await deps.tenants.getOrg(orgName, scope);
+      if (stored === undefined) throw notFound(name);
+      // The org the update leaves, checked whole; the patch takes its masked fields.
+      const patch = patchOf(orgUpdate.merge(orgMessage(stored), given, masked), masked);
       const change = await deps.tenants.updateOrg(orgName, scope, patch, now());
       if (change === undefined) throw notFound(name);
       const org = change.after;
@@ -135,10 +148,14 @@ export function createTenantService(deps: TenantServiceDeps): ServiceImpl<typeof
     },
 
     async updateTeam(req, ctx) {
-      const name = req.team?.name ?? "";
+      const given = teamUpdate.given(req.team);
+      const name = given.name;
       const { orgName, teamName } = parseTeamName(name, "team.name");
-      const patch = patchOf(req.team, maskedFields(req.updateMask, UPDATABLE));
+      const masked = maskedFields(req.updateMask, UPDATABLE);
       const scope = orgScopeOf(callerOf(ctx));
+      const stored = await deps.tenants.getTeam(orgName, teamName, scope);
+      if (stored === undefined) throw notFound(name);
+      const patch = patchOf(teamUpdate.merge(teamMessage(stored), given, masked), masked);
       const change = await deps.tenants.updateTeam(orgName, teamName, scope, patch, now());
       if (change === undefined) throw notFound(name);
       const team = change.after;

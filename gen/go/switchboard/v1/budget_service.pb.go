@@ -495,7 +495,10 @@ func (x *ListBudgetsResponse) GetNextPageToken() string {
 // UpdateBudgetRequest changes a budget.
 type UpdateBudgetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The budget with its `name` set and new values in the masked fields.
+	// The budget with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored budget with the masked
+	// fields applied.
 	Budget *Budget `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
 	// Fields to change: `limit_micros_usd`, `period`, `time_zone`, `alert_thresholds_percent`,
 	// `alert_webhook_url`.
@@ -1247,7 +1250,10 @@ func (x *ListRateLimitsResponse) GetNextPageToken() string {
 // UpdateRateLimitRequest changes a rate limit.
 type UpdateRateLimitRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The rate limit with its `name` set and new values in the masked fields.
+	// The rate limit with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored rate limit with the masked
+	// fields applied.
 	RateLimit *RateLimit `protobuf:"bytes,1,opt,name=rate_limit,json=rateLimit,proto3" json:"rate_limit,omitempty"`
 	// Fields to change: `requests_per_minute`, `tokens_per_minute`.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1474,7 +1480,7 @@ const file_switchboard_v1_budget_service_proto_rawDesc = "" +
 	"\abudgets\x18\x01 \x03(\v2\x16.switchboard.v1.BudgetR\abudgets\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x92\x01\n" +
 	"\x13UpdateBudgetRequest\x126\n" +
-	"\x06budget\x18\x01 \x01(\v2\x16.switchboard.v1.BudgetB\x06\xbaH\x03\xc8\x01\x01R\x06budget\x12C\n" +
+	"\x06budget\x18\x01 \x01(\v2\x16.switchboard.v1.BudgetB\x06\xbaH\x03\xd8\x01\x03R\x06budget\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"F\n" +
 	"\x14UpdateBudgetResponse\x12.\n" +
@@ -1529,7 +1535,7 @@ const file_switchboard_v1_budget_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
 	"\x16UpdateRateLimitRequest\x12@\n" +
 	"\n" +
-	"rate_limit\x18\x01 \x01(\v2\x19.switchboard.v1.RateLimitB\x06\xbaH\x03\xc8\x01\x01R\trateLimit\x12C\n" +
+	"rate_limit\x18\x01 \x01(\v2\x19.switchboard.v1.RateLimitB\x06\xbaH\x03\xd8\x01\x03R\trateLimit\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"S\n" +
 	"\x17UpdateRateLimitResponse\x128\n" +

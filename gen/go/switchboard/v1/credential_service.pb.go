@@ -484,7 +484,10 @@ func (x *ListCredentialsResponse) GetNextPageToken() string {
 // UpdateCredentialRequest changes a credential.
 type UpdateCredentialRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The credential with its `name` set and new values in the masked fields.
+	// The credential with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored credential with the masked
+	// fields applied.
 	Credential *Credential `protobuf:"bytes,1,opt,name=credential,proto3" json:"credential,omitempty"`
 	// Fields to change: `display_name`, `settings`, and `value` to replace the secret.
 	UpdateMask *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -817,7 +820,7 @@ const file_switchboard_v1_credential_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
 	"\x17UpdateCredentialRequest\x12B\n" +
 	"\n" +
-	"credential\x18\x01 \x01(\v2\x1a.switchboard.v1.CredentialB\x06\xbaH\x03\xc8\x01\x01R\n" +
+	"credential\x18\x01 \x01(\v2\x1a.switchboard.v1.CredentialB\x06\xbaH\x03\xd8\x01\x03R\n" +
 	"credential\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\x12#\n" +

@@ -1044,7 +1044,10 @@ func (x *ListGuardrailPoliciesResponse) GetNextPageToken() string {
 // UpdateGuardrailPolicyRequest changes a policy.
 type UpdateGuardrailPolicyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The policy with its `name` set and new values in the masked fields.
+	// The policy with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored policy with the masked
+	// fields applied.
 	Policy *GuardrailPolicy `protobuf:"bytes,1,opt,name=policy,proto3" json:"policy,omitempty"`
 	// Fields to change: `description`, `rules`, `attachments`, `enabled`.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1506,7 +1509,7 @@ const file_switchboard_v1_guardrail_service_proto_rawDesc = "" +
 	"\bpolicies\x18\x01 \x03(\v2\x1f.switchboard.v1.GuardrailPolicyR\bpolicies\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa4\x01\n" +
 	"\x1cUpdateGuardrailPolicyRequest\x12?\n" +
-	"\x06policy\x18\x01 \x01(\v2\x1f.switchboard.v1.GuardrailPolicyB\x06\xbaH\x03\xc8\x01\x01R\x06policy\x12C\n" +
+	"\x06policy\x18\x01 \x01(\v2\x1f.switchboard.v1.GuardrailPolicyB\x06\xbaH\x03\xd8\x01\x03R\x06policy\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"X\n" +
 	"\x1dUpdateGuardrailPolicyResponse\x127\n" +

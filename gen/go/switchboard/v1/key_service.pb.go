@@ -587,7 +587,10 @@ func (x *ListKeysResponse) GetNextPageToken() string {
 // UpdateKeyRequest changes a key.
 type UpdateKeyRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The key with its `name` set and new values in the masked fields.
+	// The key with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored key with the masked
+	// fields applied.
 	Key *Key `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
 	// Fields to change: `display_name`, `scopes`, `allowed_routes`, `allowed_models`,
 	// `expire_time`, `tags`.
@@ -947,7 +950,7 @@ const file_switchboard_v1_key_service_proto_rawDesc = "" +
 	"\x04keys\x18\x01 \x03(\v2\x13.switchboard.v1.KeyR\x04keys\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x86\x01\n" +
 	"\x10UpdateKeyRequest\x12-\n" +
-	"\x03key\x18\x01 \x01(\v2\x13.switchboard.v1.KeyB\x06\xbaH\x03\xc8\x01\x01R\x03key\x12C\n" +
+	"\x03key\x18\x01 \x01(\v2\x13.switchboard.v1.KeyB\x06\xbaH\x03\xd8\x01\x03R\x03key\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\":\n" +
 	"\x11UpdateKeyResponse\x12%\n" +

@@ -649,7 +649,10 @@ func (x *ListPromptTemplatesResponse) GetNextPageToken() string {
 // UpdatePromptTemplateRequest changes a template.
 type UpdatePromptTemplateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The template with its `name` set and new values in the masked fields.
+	// The template with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored template with the masked
+	// fields applied.
 	Template *PromptTemplate `protobuf:"bytes,1,opt,name=template,proto3" json:"template,omitempty"`
 	// Fields to change: `description`, `attachments`.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1427,7 +1430,7 @@ const file_switchboard_v1_prompt_service_proto_rawDesc = "" +
 	"\ttemplates\x18\x01 \x03(\v2\x1e.switchboard.v1.PromptTemplateR\ttemplates\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa6\x01\n" +
 	"\x1bUpdatePromptTemplateRequest\x12B\n" +
-	"\btemplate\x18\x01 \x01(\v2\x1e.switchboard.v1.PromptTemplateB\x06\xbaH\x03\xc8\x01\x01R\btemplate\x12C\n" +
+	"\btemplate\x18\x01 \x01(\v2\x1e.switchboard.v1.PromptTemplateB\x06\xbaH\x03\xd8\x01\x03R\btemplate\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"Z\n" +
 	"\x1cUpdatePromptTemplateResponse\x12:\n" +

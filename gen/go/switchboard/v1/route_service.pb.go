@@ -910,7 +910,10 @@ func (x *ListRoutesResponse) GetNextPageToken() string {
 // UpdateRouteRequest changes a route.
 type UpdateRouteRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The route with its `name` set and new values in the masked fields.
+	// The route with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored route with the masked
+	// fields applied.
 	Route *Route `protobuf:"bytes,1,opt,name=route,proto3" json:"route,omitempty"`
 	// Fields to change.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1178,7 +1181,7 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\x06routes\x18\x01 \x03(\v2\x15.switchboard.v1.RouteR\x06routes\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8e\x01\n" +
 	"\x12UpdateRouteRequest\x123\n" +
-	"\x05route\x18\x01 \x01(\v2\x15.switchboard.v1.RouteB\x06\xbaH\x03\xc8\x01\x01R\x05route\x12C\n" +
+	"\x05route\x18\x01 \x01(\v2\x15.switchboard.v1.RouteB\x06\xbaH\x03\xd8\x01\x03R\x05route\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\"B\n" +
 	"\x13UpdateRouteResponse\x12+\n" +

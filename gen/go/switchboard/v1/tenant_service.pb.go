@@ -503,7 +503,10 @@ func (x *ListOrgsResponse) GetNextPageToken() string {
 // UpdateOrgRequest changes an org.
 type UpdateOrgRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The org with its `name` set and new values in the masked fields.
+	// The org with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored org with the masked
+	// fields applied.
 	Org *Org `protobuf:"bytes,1,opt,name=org,proto3" json:"org,omitempty"`
 	// Fields to change: `display_name`, `labels`.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1017,7 +1020,10 @@ func (x *ListTeamsResponse) GetNextPageToken() string {
 // UpdateTeamRequest changes a team.
 type UpdateTeamRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The team with its `name` set and new values in the masked fields.
+	// The team with its `name` set and new values in the masked fields (required). Only `name`
+	// and the masked fields are read; the rest is ignored, not validated (AIP-134). The service
+	// checks the schema's rules on what the update leaves: the stored team with the masked
+	// fields applied.
 	Team *Team `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
 	// Fields to change: `display_name`, `labels`.
 	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
@@ -1245,7 +1251,7 @@ const file_switchboard_v1_tenant_service_proto_rawDesc = "" +
 	"\x04orgs\x18\x01 \x03(\v2\x13.switchboard.v1.OrgR\x04orgs\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x86\x01\n" +
 	"\x10UpdateOrgRequest\x12-\n" +
-	"\x03org\x18\x01 \x01(\v2\x13.switchboard.v1.OrgB\x06\xbaH\x03\xc8\x01\x01R\x03org\x12C\n" +
+	"\x03org\x18\x01 \x01(\v2\x13.switchboard.v1.OrgB\x06\xbaH\x03\xd8\x01\x03R\x03org\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\":\n" +
 	"\x11UpdateOrgResponse\x12%\n" +
@@ -1275,7 +1281,7 @@ const file_switchboard_v1_tenant_service_proto_rawDesc = "" +
 	"\x05teams\x18\x01 \x03(\v2\x14.switchboard.v1.TeamR\x05teams\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
 	"\x11UpdateTeamRequest\x120\n" +
-	"\x04team\x18\x01 \x01(\v2\x14.switchboard.v1.TeamB\x06\xbaH\x03\xc8\x01\x01R\x04team\x12C\n" +
+	"\x04team\x18\x01 \x01(\v2\x14.switchboard.v1.TeamB\x06\xbaH\x03\xd8\x01\x03R\x04team\x12C\n" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x06\xbaH\x03\xc8\x01\x01R\n" +
 	"updateMask\">\n" +
 	"\x12UpdateTeamResponse\x12(\n" +
