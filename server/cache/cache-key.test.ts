@@ -31,6 +31,9 @@ const base = (): CacheKeyInput => ({
     seed: 7,
     parallelToolCalls: true,
     reasoningEffort: "low",
+    frequencyPenalty: 0.5,
+    presencePenalty: -0.5,
+    logitBias: { "50256": -100 },
   },
 });
 
@@ -71,6 +74,12 @@ const MUTATIONS: Record<string, (k: CacheKeyInput) => void> = {
   parallelToolCalls: (k) => (chat(k).parallelToolCalls = false),
   reasoningEffort: (k) => (chat(k).reasoningEffort = "high"),
   reasoningEffortDropped: (k) => delete chat(k).reasoningEffort,
+  frequencyPenalty: (k) => (chat(k).frequencyPenalty = 0.6),
+  frequencyPenaltyDropped: (k) => delete chat(k).frequencyPenalty,
+  presencePenalty: (k) => (chat(k).presencePenalty = 1),
+  presencePenaltyDropped: (k) => delete chat(k).presencePenalty,
+  logitBias: (k) => (chat(k).logitBias = { "50256": 100 }),
+  logitBiasToken: (k) => (chat(k).logitBias = { "50257": -100 }),
   messageDropped: (k) => chat(k).messages.pop(),
 };
 

@@ -26,8 +26,8 @@ export interface CacheKeyInput {
  * The exact-cache key: SHA-256, lowercase hex, over a canonical encoding of the tenant, verb, the
  * whole neutral request but its `model` (messages with their roles, names, tool calls and
  * `tool_call_id`s, image parts, tools, tool choice, response format, max tokens, temperature,
- * top_p, stop, seed, parallel tool calls, reasoning effort — or an embedding's inputs, dimensions
- * and input type),
+ * top_p, stop, seed, parallel tool calls, frequency and presence penalties, logit bias, reasoning
+ * effort — or an embedding's inputs, dimensions and input type),
  * the template name and version, and the route alias with every target's provider, model,
  * provider params (an Azure deployment), weight and priority. Whether the call streams is
  * transport, not content, so a streamed call and a unary one share their entry.

@@ -33,7 +33,7 @@ routes:
         credential: credentials/anthropic
         priority: 1
         idleTimeout: 2m
-    retry: { maxAttempts: 3, initialBackoff: 50ms, maxBackoff: 1s }
+    retry: { maxAttempts: 3, initialBackoff: 50ms, maxBackoff: 1s, fallbackOnContextLength: false, fallbackOnContentFilter: true }
     hedge: { delay: 800ms }
     breaker: { volumeThreshold: 5, resetTimeout: 10s }
     timeout: 30s
@@ -57,6 +57,8 @@ describe("config routes", () => {
     expect(fast.targets[0]!.params).toEqual({ deployment: "east" });
     expect(fast.retry?.maxAttempts).toBe(3);
     expect(durationMs(fast.retry!.initialBackoff!)).toBe(50);
+    expect([fast.retry?.fallbackOnContextLength, fast.retry?.fallbackOnContentFilter]).toEqual([false, true]);
+    expect(routes.local!.retry?.fallbackOnContextLength).toBeUndefined();
     expect(durationMs(fast.hedge!.delay!)).toBe(800);
     expect(durationMs(fast.timeout!)).toBe(30_000);
     expect(fast.defaultMaxOutputTokens).toBe(512);

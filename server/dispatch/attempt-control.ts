@@ -101,6 +101,8 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
         committed: scope.committed,
         deadlineExpired: scope.deadlineExpired() || (isAbortCause(reason) && reason.cause === "deadline"),
         fallbackOnAuth: scope.route.retry.fallbackOnAuth,
+        fallbackOnContextLength: scope.route.retry.fallbackOnContextLength,
+        fallbackOnContentFilter: scope.route.retry.fallbackOnContentFilter,
       };
       const decision = decideFailure(err, failureCtx);
       if (!end()) return decision;

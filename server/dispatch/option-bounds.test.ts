@@ -112,3 +112,36 @@ describe("targetsThatTakeOptions: embedding dimensions", () => {
     }
   });
 });
+
+describe("targetsThatTakeOptions: sampling penalties", () => {
+  const penalties = { samplingPenalties: ["frequencyPenalty", "presencePenalty"] } as const;
+  const everything = { samplingPenalties: ["frequencyPenalty", "presencePenalty", "logitBias"] } as const;
+
+  it("skips a target that does not declare a penalty the request sets to a non-default value", () => {
+    const all = candidates([{}, penalties, everything]);
+    expect(targetsThatTakeOptions(all, chatRequest("x", { frequencyPenalty: 0.5 }), "r").map((c) => c.targetIndex)).toEqual([1, 2]);
+    expect(targetsThatTakeOptions(all, chatRequest("x", { presencePenalty: -1 }), "r").map((c) => c.targetIndex)).toEqual([1, 2]);
+    expect(targetsThatTakeOptions(all, chatRequest("x", { logitBias: { "50256": -100 } }), "r").map((c) => c.targetIndex)).toEqual([2]);
+  });
+
+  it("keeps every target for a penalty at its default (0) or an empty logit bias: nothing would change", () => {
+    const all = candidates([{}, penalties]);
+    const neutral = chatRequest("x", { frequencyPenalty: 0, presencePenalty: 0, logitBias: {} });
+    expect(targetsThatTakeOptions(all, neutral, "r").map((c) => c.targetIndex)).toEqual([0, 1]);
+  });
+
+  it("refuses with INVALID_ARGUMENT naming the field when no target takes the penalty, instead of dropping it", () => {
+    const err = thrown(() => targetsThatTakeOptions(candidates([{}, { maxStopSequences: 4 }]), chatRequest("x", { presencePenalty: 1.5 }), "claude-only"));
+    expect(err.code).toBe(Code.InvalidArgument);
+    expect(violations(err)).toEqual([["presence_penalty", "presence_penalty.provider_unsupported"]]);
+    expect(err.rawMessage).toContain('no target of route "claude-only"');
+    const bias = thrown(() => targetsThatTakeOptions(candidates([penalties]), chatRequest("x", { logitBias: { "1": 5 } }), "r"));
+    expect(violations(bias)).toEqual([["logit_bias", "logit_bias.provider_unsupported"]]);
+  });
+
+  it("applies the stop bound and the penalties together", () => {
+    const all = candidates([{ maxStopSequences: 4, ...penalties }, {}]);
+    const err = thrown(() => targetsThatTakeOptions(all, chatRequest("x", { stop: ["a", "b", "c", "d", "e"], frequencyPenalty: 1 }), "r"));
+    expect(violations(err)).toEqual([["frequency_penalty", "frequency_penalty.provider_unsupported"]]);
+  });
+});

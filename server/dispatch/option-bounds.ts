@@ -1,9 +1,9 @@
-import { buildPath } from "@bufbuild/protobuf/reflect";
+import { buildPath, type Path } from "@bufbuild/protobuf/reflect";
 import type { ConnectError } from "@connectrpc/connect";
 import { ChatRequestSchema, EmbedRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { fieldViolation } from "../errors/field-violation.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
-import type { EmbeddingModelLimits } from "../providers/provider.js";
+import type { EmbeddingModelLimits, SamplingPenalty } from "../providers/provider.js";
 import type { Candidate } from "./capabilities.js";
 
 /**
@@ -13,10 +13,18 @@ import type { Candidate } from "./capabilities.js";
  */
 const STOP_PATH = buildPath(ChatRequestSchema).field(ChatRequestSchema.field.stop).toPath();
 const DIMENSIONS_PATH = buildPath(EmbedRequestSchema).field(EmbedRequestSchema.field.dimensions).toPath();
+/** The penalties' fields: numbers 10 and 11 of ChatRequest; `logit_bias` exists only on the OpenAI surface (named as its body names it). */
+const PENALTY_PATHS: Record<SamplingPenalty, Path | string> = {
+  frequencyPenalty: buildPath(ChatRequestSchema).field(ChatRequestSchema.field.frequencyPenalty).toPath(),
+  presencePenalty: buildPath(ChatRequestSchema).field(ChatRequestSchema.field.presencePenalty).toPath(),
+  logitBias: "logit_bias",
+};
+const PENALTY_NAMES: Record<SamplingPenalty, string> = { frequencyPenalty: "frequency_penalty", presencePenalty: "presence_penalty", logitBias: "logit_bias" };
 
 /**
  * The candidates whose provider can take the request's options as its adapter bounds them
- * (`Provider.limits`): as many stop sequences as the chat request holds, and for an embeddings
+ * (`Provider.limits`): as many stop sequences as the chat request holds, every sampling penalty
+ * it sets to a non-default value (absent from the declaration: not sent), and for an embeddings
  * request that asks for a size, a model that can give it — up to its own size, down to its least,
  * and none when it cannot shorten its vectors. A bound the provider does not declare, or a model
  * its catalog does not list, is left to the provider. Like the capability filter, a target that
@@ -25,6 +33,10 @@ const DIMENSIONS_PATH = buildPath(EmbedRequestSchema).field(EmbedRequestSchema.f
  */
 export function targetsThatTakeOptions(candidates: readonly Candidate[], request: ModelRequest | EmbedRequest, route: string): Candidate[] {
   if ("inputs" in request) return request.dimensions === undefined ? [...candidates] : takingDimensions(candidates, request.dimensions, route);
+  return takingPenalties(takingStops(candidates, request, route), request, route);
+}
+
+function takingStops(candidates: readonly Candidate[], request: ModelRequest, route: string): Candidate[] {
   const stops = request.stop?.length ?? 0;
   if (stops === 0) return [...candidates];
   const fit = candidates.filter((c) => (c.provider.limits?.maxStopSequences ?? Infinity) >= stops);
@@ -33,6 +45,37 @@ export function targetsThatTakeOptions(candidates: readonly Candidate[], request
   return refuse(
     fieldViolation(STOP_PATH, `${stops} stop sequences are more than any target of route "${route}" takes (at most ${most}); send at most ${most}`, "stop.provider_max_items"),
   );
+}
+
+/** The penalties a request sets to a value that changes sampling (0 and an empty bias change nothing). */
+function penaltiesSet(request: ModelRequest): SamplingPenalty[] {
+  const set: SamplingPenalty[] = [];
+  if (request.frequencyPenalty !== undefined && request.frequencyPenalty !== 0) set.push("frequencyPenalty");
+  if (request.presencePenalty !== undefined && request.presencePenalty !== 0) set.push("presencePenalty");
+  if (request.logitBias !== undefined && Object.keys(request.logitBias).length > 0) set.push("logitBias");
+  return set;
+}
+
+/**
+ * The candidates whose adapter sends every penalty the request sets. A penalty is skipped-for
+ * rather than dropped: a target that ignored it would answer differently than asked.
+ */
+function takingPenalties(candidates: Candidate[], request: ModelRequest, route: string): Candidate[] {
+  let fit = candidates;
+  for (const penalty of penaltiesSet(request)) {
+    fit = fit.filter((c) => c.provider.limits?.samplingPenalties?.includes(penalty) === true);
+    if (fit.length === 0) {
+      const name = PENALTY_NAMES[penalty];
+      return refuse(
+        fieldViolation(
+          PENALTY_PATHS[penalty],
+          `no target of route "${route}" that can serve this request takes ${name} (${[...new Set(candidates.map((c) => c.target.provider))].join(", ")} do not); leave it unset or 0, or use a route to a provider that takes it`,
+          `${name}.provider_unsupported`,
+        ),
+      );
+    }
+  }
+  return fit;
 }
 
 function takingDimensions(candidates: readonly Candidate[], dimensions: number, route: string): Candidate[] {

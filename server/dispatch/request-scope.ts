@@ -244,6 +244,9 @@ class OpenScope implements RequestScope {
     const n = this.log.records().length;
     const why = err instanceof ProviderError ? err.message : "internal error";
     const budget = stop === "budget" ? " (retry budget exhausted)" : stop === "spend" ? " (a spend cap cannot cover another attempt)" : "";
+    if (this.tooLongForEveryTarget(err)) {
+      return this.build(err, `route "${this.route.alias}": the prompt is too long for the context window of every target (${n} attempt(s)${budget}): ${why}; shorten it`);
+    }
     return this.build(err, `route "${this.route.alias}": no target answered after ${n} attempt(s)${budget}: ${why}`);
   }
 
@@ -259,6 +262,17 @@ class OpenScope implements RequestScope {
     this.cancelDeadline();
     this.callerSignal.removeEventListener("abort", this.onCallerAbort);
     this.releaseRequest();
+  }
+
+  /**
+   * Whether the request ends on a context-length refusal after falling back through the route:
+   * every attempt sent was refused (a refusal other than context_length would have stopped the
+   * request, unless it is an opted-in content-filter fallback), and the route kept falling back.
+   */
+  private tooLongForEveryTarget(err: unknown): boolean {
+    if (!(err instanceof ProviderError) || err.kind !== "context_length" || !this.route.retry.fallbackOnContextLength) return false;
+    const sent = this.log.records().filter((r) => r.outcome !== "circuit_open");
+    return sent.length > 0 && sent.every((r) => r.outcome === "rejected");
   }
 
   private build(err: unknown, message: string): ConnectError {

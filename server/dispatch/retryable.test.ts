@@ -3,14 +3,22 @@ import { ProviderError, type ProviderErrorKind } from "../providers/provider-err
 import { attemptOutcome, decideFailure, isRetryable } from "./retryable.js";
 
 const err = (kind: ProviderErrorKind) => new ProviderError(kind, kind);
-const fresh = { committed: false, deadlineExpired: false, fallbackOnAuth: true };
+const fresh = { committed: false, deadlineExpired: false, fallbackOnAuth: true, fallbackOnContextLength: true, fallbackOnContentFilter: false };
 
 describe("decideFailure", () => {
   it.each(["rate_limited", "overloaded", "server_error", "timeout", "connection", "stream_error"] as const)("retries and falls back on %s", (kind) => {
     expect(decideFailure(err(kind), fresh)).toMatchObject({ retrySameTarget: true, fallback: true, breaker: "failure" });
   });
-  it.each(["bad_request", "context_length", "content_filter", "not_found"] as const)("neither retries nor falls back on %s", (kind) => {
+  it.each(["bad_request", "content_filter", "not_found"] as const)("neither retries nor falls back on %s", (kind) => {
     expect(decideFailure(err(kind), fresh)).toMatchObject({ retrySameTarget: false, fallback: false, outcome: "rejected", breaker: "success" });
+  });
+  it("falls back on a context-length refusal without retrying the target, unless configured not to", () => {
+    expect(decideFailure(err("context_length"), fresh)).toMatchObject({ retrySameTarget: false, fallback: true, outcome: "rejected", breaker: "success" });
+    expect(decideFailure(err("context_length"), { ...fresh, fallbackOnContextLength: false })).toMatchObject({ retrySameTarget: false, fallback: false });
+    expect(decideFailure(err("context_length"), { ...fresh, committed: true }).fallback).toBe(false);
+  });
+  it("falls back on a content-filter refusal only when the route opts in", () => {
+    expect(decideFailure(err("content_filter"), { ...fresh, fallbackOnContentFilter: true })).toMatchObject({ retrySameTarget: false, fallback: true, outcome: "rejected", breaker: "success" });
   });
   it("falls back on auth without retrying the target, unless configured not to", () => {
     expect(decideFailure(err("auth"), fresh)).toMatchObject({ retrySameTarget: false, fallback: true, outcome: "auth_error" });

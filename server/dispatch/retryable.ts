@@ -1,4 +1,5 @@
 import { ProviderError, type ProviderErrorKind } from "../providers/provider-error.js";
+import { ROUTE_DEFAULTS } from "./route-types.js";
 
 /**
  * How one attempt ended, by the names of the proto's `AttemptOutcome` (without the prefix).
@@ -33,6 +34,10 @@ export interface FailureContext {
   deadlineExpired: boolean;
   /** Route policy: whether a broken credential (`auth`) falls back to the next target. */
   fallbackOnAuth: boolean;
+  /** Route policy: whether a provider's `context_length` refusal falls back to the next target. */
+  fallbackOnContextLength: boolean;
+  /** Route policy: whether a provider's `content_filter` refusal falls back to the next target. */
+  fallbackOnContentFilter: boolean;
 }
 
 /** The one decision retry, fallback, breakers and metrics all take from a failed attempt. */
@@ -47,7 +52,8 @@ export interface FailureDecision {
 
 interface KindRule {
   retry: boolean;
-  fallback: boolean | "auth";
+  /** A route policy's name where the route decides (see {@link FailureContext}). */
+  fallback: boolean | "auth" | "context_length" | "content_filter";
   outcome: AttemptOutcomeName;
   breaker: BreakerVerdict;
 }
@@ -61,8 +67,11 @@ const RULES: Record<ProviderErrorKind, KindRule> = {
   timeout: { retry: true, fallback: true, outcome: "timeout", breaker: "failure" },
   connection: { retry: true, fallback: true, outcome: "connection_error", breaker: "failure" },
   bad_request: { retry: false, fallback: false, outcome: "rejected", breaker: "success" },
-  context_length: { retry: false, fallback: false, outcome: "rejected", breaker: "success" },
-  content_filter: { retry: false, fallback: false, outcome: "rejected", breaker: "success" },
+  // The provider refused this prompt for this model: the same target refuses it again, but the
+  // route may list a bigger-window target (the chars/4 pre-check of context-window.ts misses CJK
+  // text, tool JSON and undeclared windows), or one with another moderation policy (opt-in).
+  context_length: { retry: false, fallback: "context_length", outcome: "rejected", breaker: "success" },
+  content_filter: { retry: false, fallback: "content_filter", outcome: "rejected", breaker: "success" },
   not_found: { retry: false, fallback: false, outcome: "rejected", breaker: "success" },
   // Our credential is broken: the same target will refuse again, another target may not. It
   // counts against the target so a dead credential is skipped quickly instead of re-tried.
@@ -84,7 +93,7 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
   }
   const rule = RULES[err.kind];
   const stop = ctx.committed || ctx.deadlineExpired;
-  const fallback = rule.fallback === "auth" ? ctx.fallbackOnAuth : rule.fallback;
+  const fallback = typeof rule.fallback === "boolean" ? rule.fallback : routeFallback(rule.fallback, ctx);
   return {
     retrySameTarget: rule.retry && !stop,
     fallback: fallback && !stop,
@@ -94,16 +103,28 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
   };
 }
 
+function routeFallback(policy: "auth" | "context_length" | "content_filter", ctx: FailureContext): boolean {
+  if (policy === "auth") return ctx.fallbackOnAuth;
+  return policy === "context_length" ? ctx.fallbackOnContextLength : ctx.fallbackOnContentFilter;
+}
+
+/** The route-policy part of a {@link FailureContext}, as a route that sets none has it. */
+const DEFAULT_POLICY = {
+  fallbackOnAuth: ROUTE_DEFAULTS.retry.fallbackOnAuth,
+  fallbackOnContextLength: ROUTE_DEFAULTS.retry.fallbackOnContextLength,
+  fallbackOnContentFilter: ROUTE_DEFAULTS.retry.fallbackOnContentFilter,
+};
+
 /**
  * Whether a failure of this kind may be retried or fall back at all, before anything reached the
  * caller and with time left: the short form of {@link decideFailure} for metrics and tests.
  */
 export function isRetryable(err: unknown, fallbackOnAuth = true): boolean {
-  const d = decideFailure(err, { committed: false, deadlineExpired: false, fallbackOnAuth });
+  const d = decideFailure(err, { ...DEFAULT_POLICY, committed: false, deadlineExpired: false, fallbackOnAuth });
   return d.retrySameTarget || d.fallback;
 }
 
 /** The `AttemptOutcome` name an attempt that failed with `err` is recorded under. */
 export function attemptOutcome(err: unknown): AttemptOutcomeName {
-  return decideFailure(err, { committed: false, deadlineExpired: false, fallbackOnAuth: true }).outcome;
+  return decideFailure(err, { ...DEFAULT_POLICY, committed: false, deadlineExpired: false }).outcome;
 }

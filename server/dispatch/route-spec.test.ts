@@ -56,6 +56,15 @@ describe("routeInputFromSpec", () => {
     expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, base))).retry).toMatchObject({ throttleMaxTokens: 10, throttleTokenRatio: 0.1 });
   });
 
+  it("carries the refusal fallbacks: context length on unless set false, content filter off unless set true", () => {
+    const base = { targets: [{ provider: "sandbox", model: "m" }] };
+    expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, base))).retry).toMatchObject({ fallbackOnContextLength: true, fallbackOnContentFilter: false });
+    const off = create(RouteSchema, { ...base, retry: { fallbackOnContextLength: false, fallbackOnContentFilter: true } });
+    expect(withDefaults(routeInputFromSpec("a", off)).retry).toMatchObject({ fallbackOnContextLength: false, fallbackOnContentFilter: true });
+    const on = create(RouteSchema, { ...base, retry: { fallbackOnContextLength: true } });
+    expect(withDefaults(routeInputFromSpec("a", on)).retry).toMatchObject({ fallbackOnContextLength: true, fallbackOnContentFilter: false });
+  });
+
   it("carries the cache policy: a TTL turns caching on, the threshold defaults to 0.95", () => {
     const base = { targets: [{ provider: "sandbox", model: "m" }] };
     expect(withDefaults(routeInputFromSpec("a", create(RouteSchema, base))).cache).toBeUndefined();

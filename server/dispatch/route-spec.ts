@@ -85,6 +85,9 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
           budgetPercent: positive(route.retry.budgetPercent),
           throttleMaxTokens: positive(route.retry.throttleMaxTokens),
           throttleTokenRatio: positive(route.retry.throttleTokenRatio),
+          // Optional in the proto: unset keeps the default (on).
+          fallbackOnContextLength: route.retry.fallbackOnContextLength,
+          fallbackOnContentFilter: route.retry.fallbackOnContentFilter,
         })
       : undefined,
     hedge: route.hedge ? definedOnly({ delayMs: ms(route.hedge.delay), maxHedges: positive(route.hedge.maxHedges) }) : undefined,

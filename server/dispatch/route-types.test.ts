@@ -7,7 +7,7 @@ describe("withDefaults", () => {
     expect(r).toEqual({
       alias: "fast",
       targets: [{ provider: "openai", model: "gpt", weight: 1, priority: 0, firstTokenTimeoutMs: 60_000, idleTimeoutMs: 60_000, params: {} }],
-      retry: { maxAttempts: 2, initialBackoffMs: 25, maxBackoffMs: 250, budgetPercent: 20, minRetryConcurrency: 3, fallbackOnAuth: true, throttleMaxTokens: 10, throttleTokenRatio: 0.1 },
+      retry: { maxAttempts: 2, initialBackoffMs: 25, maxBackoffMs: 250, budgetPercent: 20, minRetryConcurrency: 3, fallbackOnAuth: true, fallbackOnContextLength: true, fallbackOnContentFilter: false, throttleMaxTokens: 10, throttleTokenRatio: 0.1 },
       hedge: { maxHedges: 1 },
       breaker: { errorThresholdPercent: 50, volumeThreshold: 20, resetTimeoutMs: 30_000, rollingWindowMs: 10_000 },
       timeoutMs: 120_000,

@@ -42,6 +42,13 @@ export interface RetryPolicy {
   minRetryConcurrency: number;
   /** Whether an `auth` failure (our credential is broken) falls back to the next target (default true). */
   fallbackOnAuth: boolean;
+  /**
+   * Whether a provider's context-length refusal falls back to the next untried target (default
+   * true): the route may list a bigger-window model. The refusing target is never retried.
+   */
+  fallbackOnContextLength: boolean;
+  /** Whether a provider's content-filter refusal falls back to the next untried target (default false). */
+  fallbackOnContentFilter: boolean;
   /** gRPC A6 throttling: size of each target's token bucket; retries stop at half or less (default 10, 1..1000). */
   throttleMaxTokens: number;
   /** Tokens a success gives back to its target's bucket (default 0.1, 0.001..1, three decimals). */
@@ -126,6 +133,8 @@ export const ROUTE_DEFAULTS = {
     budgetPercent: 20,
     minRetryConcurrency: 3,
     fallbackOnAuth: true,
+    fallbackOnContextLength: true,
+    fallbackOnContentFilter: false,
     throttleMaxTokens: 10,
     throttleTokenRatio: 0.1,
   },
@@ -178,6 +187,8 @@ export function withDefaults(input: RouteInput): ResolvedRoute {
       budgetPercent: clamp(nonNegative(retry.budgetPercent, d.retry.budgetPercent), 0, 100),
       minRetryConcurrency: nonNegative(retry.minRetryConcurrency, d.retry.minRetryConcurrency),
       fallbackOnAuth: retry.fallbackOnAuth ?? d.retry.fallbackOnAuth,
+      fallbackOnContextLength: retry.fallbackOnContextLength ?? d.retry.fallbackOnContextLength,
+      fallbackOnContentFilter: retry.fallbackOnContentFilter ?? d.retry.fallbackOnContentFilter,
       throttleMaxTokens: clamp(positiveOr(retry.throttleMaxTokens, d.retry.throttleMaxTokens), 1, 1000),
       // A6: the ratio has three decimals at most; a proto float's 0.1 arrives as 0.10000000149.
       throttleTokenRatio: clamp(Math.round(positiveOr(retry.throttleTokenRatio, d.retry.throttleTokenRatio) * 1000) / 1000, 0.001, 1),

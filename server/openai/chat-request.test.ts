@@ -39,7 +39,9 @@ describe("parseChatCompletionRequest", () => {
       metadata: { feature: "search" },
       user: "u1",
       store: false,
-      frequency_penalty: 0,
+      frequency_penalty: 0.5,
+      presence_penalty: -0.5,
+      logit_bias: { "50256": -100, "11": 2.5 },
       reasoning_effort: "medium",
     });
     expect(parsed).toMatchObject({ route: "fast", stream: true, includeUsage: true, metadata: { feature: "search" }, user: "u1" });
@@ -60,6 +62,9 @@ describe("parseChatCompletionRequest", () => {
       stop: ["END"],
       seed: 3,
       parallelToolCalls: false,
+      frequencyPenalty: 0.5,
+      presencePenalty: -0.5,
+      logitBias: { "50256": -100, "11": 2.5 },
       reasoningEffort: "medium",
     });
   });
@@ -72,6 +77,17 @@ describe("parseChatCompletionRequest", () => {
     for (const effort of ["none", "xhigh", "HIGH", "", 1, true, ["low"]]) {
       expect(paramOf({ ...base, reasoning_effort: effort }), JSON.stringify(effort)).toBe("reasoning_effort");
     }
+  });
+
+  it("refuses a penalty outside -2..2 or a malformed logit_bias, naming the field; an empty bias is none", () => {
+    expect(paramOf({ ...base, frequency_penalty: 2.5 })).toBe("frequency_penalty");
+    expect(paramOf({ ...base, presence_penalty: -2.01 })).toBe("presence_penalty");
+    expect(paramOf({ ...base, presence_penalty: "1" })).toBe("presence_penalty");
+    expect(paramOf({ ...base, logit_bias: { "50256": 101 } })).toBe("logit_bias");
+    expect(paramOf({ ...base, logit_bias: { hello: 1 } })).toBe("logit_bias");
+    expect(paramOf({ ...base, logit_bias: [1] })).toBe("logit_bias");
+    expect(paramOf({ ...base, frequency_penalty: 2, presence_penalty: -2 })).toBe("no error");
+    expect(parseChatCompletionRequest({ ...base, logit_bias: {} } as never).request).not.toHaveProperty("logitBias");
   });
 
   it("refuses a role named after a member of Object.prototype as any unknown role", () => {

@@ -53,9 +53,10 @@ const UNSUPPORTED: Record<string, (v: JsonValue) => boolean> = {
  * door accepts the other does too; `stop` keeps OpenAI's own count (4).
  * `reasoning_effort` (minimal, low, medium, high) goes to every target that can take it (see the
  * `ReasoningEffort` enum in the schema). Fields that only tune OpenAI's own service (`store`,
- * `service_tier`, penalties, `logit_bias`, `modalities: ["text"]`) are accepted and ignored; fields whose effect
- * this surface cannot honour (`n` > 1, `logprobs`, audio, predictions, legacy `functions`) are
- * refused.
+ * `service_tier`, `modalities: ["text"]`) are accepted and ignored; the penalties (-2..2) and
+ * `logit_bias` (token id → -100..100) change the answer, so they pass through, and dispatch sends
+ * them only to targets that take them (`dispatch/option-bounds.ts`); fields whose effect this
+ * surface cannot honour (`n` > 1, `logprobs`, audio, predictions, legacy `functions`) are refused.
  */
 export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequest {
   const route = requiredString(body, "model");
@@ -80,6 +81,9 @@ export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequ
   const seed = numberField(body, "seed", { integer: true });
   const parallelToolCalls = booleanField(body, "parallel_tool_calls");
   const reasoningEffort = reasoningEffortOf(body.reasoning_effort);
+  const frequencyPenalty = numberField(body, "frequency_penalty", { min: -2, max: 2 });
+  const presencePenalty = numberField(body, "presence_penalty", { min: -2, max: 2 });
+  const logitBias = logitBiasOf(objectField(body, "logit_bias"));
   const stop = stopOf(body.stop);
   const stream = booleanField(body, "stream") ?? false;
   const streamOptions = objectField(body, "stream_options");
@@ -100,8 +104,25 @@ export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequ
     ...(seed === undefined ? {} : { seed }),
     ...(parallelToolCalls === undefined ? {} : { parallelToolCalls }),
     ...(reasoningEffort === undefined ? {} : { reasoningEffort }),
+    ...(frequencyPenalty === undefined ? {} : { frequencyPenalty }),
+    ...(presencePenalty === undefined ? {} : { presencePenalty }),
+    ...(logitBias === undefined ? {} : { logitBias }),
   };
   return { route, request, stream, includeUsage, ...(metadata === undefined ? {} : { metadata }), ...(user === undefined ? {} : { user }) };
+}
+
+/** OpenAI's `logit_bias`: token ids (decimal strings) to a bias of -100..100; empty or absent: none. */
+function logitBiasOf(bias: JsonObject | undefined): Record<string, number> | undefined {
+  if (bias === undefined) return undefined;
+  const entries = Object.entries(bias);
+  if (entries.length > BOUNDS.logitBias) throw invalidField("logit_bias", `'logit_bias' must have at most ${BOUNDS.logitBias} entries`);
+  for (const [token, value] of entries) {
+    if (!/^\d{1,10}$/.test(token)) throw invalidField("logit_bias", `'logit_bias' keys must be token ids (whole numbers), not ${JSON.stringify(token)}`);
+    if (typeof value !== "number" || !Number.isFinite(value) || value < -100 || value > 100) {
+      throw invalidField("logit_bias", `'logit_bias' values must be numbers from -100 to 100 (token ${token})`);
+    }
+  }
+  return entries.length === 0 ? undefined : (Object.fromEntries(entries) as Record<string, number>);
 }
 
 function messageOf(m: JsonValue, at: string): ModelMessage {

@@ -35,6 +35,8 @@ export const BOUNDS = {
   stopLength: 256,
   /** `EmbedRequest.inputs` items, bytes. */
   embedInputBytes: 256 * 1024,
+  /** `logit_bias` entries (OpenAI surface only; the gateway's own bound, no schema field). */
+  logitBias: 1024,
 } as const;
 
 /** `Image.url`'s pattern: an https or an image `data:` URL (the gateway fetches none; a provider may). */

@@ -22,7 +22,7 @@ import { KIND_DESCRIPTION, ProviderError } from "./provider-error.js";
 import { providerFailure } from "./provider-calls.testing.js";
 
 const ask: ModelRequest = { model: "m", messages: [{ role: "user", content: [{ type: "text", text: "hello" }] }] };
-const decide = (e: ProviderError) => decideFailure(e, { committed: false, deadlineExpired: false, fallbackOnAuth: true });
+const decide = (e: ProviderError) => decideFailure(e, { committed: false, deadlineExpired: false, fallbackOnAuth: true, fallbackOnContextLength: true, fallbackOnContentFilter: false });
 
 /** An HttpClient that answers every request with `status` and `body`, and counts the requests. */
 function answering(status: number, body: string, headers: Record<string, string> = {}): HttpClient & { sent: number } {

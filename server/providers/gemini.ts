@@ -62,6 +62,9 @@ export const GEMINI_CAPABILITIES: ProviderCapabilities = {
 const GEMINI_EMBEDDING_001 = Object.freeze({ dimensions: 3072, minDimensions: 128 });
 export const GEMINI_LIMITS: Readonly<ProviderLimits> = Object.freeze({
   maxStopSequences: 5,
+  // GenerationConfig's `frequencyPenalty` and `presencePenalty` (Gemini API and Vertex reference);
+  // it has no logit bias.
+  samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty"] as const),
   embeddingModels: Object.freeze({ "gemini-embedding-001": GEMINI_EMBEDDING_001, "models/gemini-embedding-001": GEMINI_EMBEDDING_001 }),
 });
 

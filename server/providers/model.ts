@@ -79,6 +79,14 @@ export interface ModelRequest {
   seed?: number;
   parallelToolCalls?: boolean;
   reasoningEffort?: ReasoningEffort;
+  /**
+   * OpenAI-semantics sampling penalties, -2..2 (0: none). Only adapters that declare them
+   * (`ProviderLimits.samplingPenalties`) get a non-zero value; dispatch skips the others.
+   */
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /** Bias (-100..100) by token id of the target's tokenizer, OpenAI-style; empty: none. Declared like the penalties. */
+  logitBias?: Record<string, number>;
 }
 
 /** Tokens one provider call consumed, as the provider reported them (or estimated). */

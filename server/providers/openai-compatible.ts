@@ -17,12 +17,20 @@ export interface OpenAICompatiblePreset extends OpenAIDeclaration {
 
 const openaiLike = (over: Partial<ProviderCapabilities>): Readonly<ProviderCapabilities> => Object.freeze({ ...OPENAI_CAPABILITIES, ...over });
 /**
- * The bounds of a vendor whose API reference gives none that dispatch checks (`ProviderLimits`):
- * Mistral documents `stop` as a string or a list with no count, and the others here neither
- * publish a count dispatch could rely on nor a catalog of their models' embedding sizes — their
- * own validation decides.
+ * No stop or embedding bound dispatch checks (`ProviderLimits`) and no sampling penalty: the
+ * sandbox, which simulates answers and would ignore penalties.
  */
 const NO_KNOWN_LIMITS: Readonly<ProviderLimits> = Object.freeze({});
+/**
+ * The compatible vendors' declaration. No stop or embedding bound: Mistral documents `stop` as a
+ * string or a list with no count, and the others neither publish a count dispatch could rely on
+ * nor a catalog of their models' embedding sizes — their own validation decides. Their API
+ * references (Groq, Mistral, DeepSeek, Together, Fireworks, OpenRouter, vLLM, Ollama's
+ * compatibility page) document `frequency_penalty` and `presence_penalty`. `logit_bias` is left to
+ * OpenAI's own service and Azure: its keys are token ids of OpenAI's tokenizers, which mean other
+ * tokens on another vendor's model (and Groq refuses it with a 400).
+ */
+const PENALTIES: Readonly<ProviderLimits> = Object.freeze({ samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty"] as const) });
 const MAX_TOKENS = Object.freeze({ maxTokensField: "max_tokens", streamUsageOption: true, messageNames: true } as const);
 /**
  * OpenAI's wire without `reasoning_effort`: only OpenAI and Azure OpenAI declare it (Groq takes it
@@ -43,9 +51,10 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     path: (model: string, op: OpenAIOperation) => `/openai/deployments/${encodeURIComponent(model)}/${op === "chat" ? "chat/completions" : "embeddings"}`,
     query: { "api-version": "2024-10-21" },
     capabilities: OPENAI_CAPABILITIES,
-    // OpenAI's service: `stop` takes "Up to four sequences" (Azure OpenAI REST reference, chat
-    // completions). No embedding catalog: a target names a deployment, not a model.
-    limits: Object.freeze({ maxStopSequences: 4 }),
+    // No embedding catalog: a target names a deployment, not a model.
+    // OpenAI's service: `stop` takes "Up to four sequences" and the penalties and `logit_bias` are
+    // OpenAI's (Azure OpenAI REST reference, chat completions).
+    limits: Object.freeze({ maxStopSequences: 4, samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty", "logitBias"] as const) }),
     quirks: OPENAI_QUIRKS,
   },
   groq: {
@@ -55,7 +64,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: openaiLike({ embeddings: false }),
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: OPENAI_WITHOUT_REASONING,
   },
   mistral: {
@@ -65,7 +74,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     // Mistral puts usage on the last chunk by itself and rejects (422) fields it does not know.
     quirks: { maxTokensField: "max_tokens", streamUsageOption: false, messageNames: false, seedField: "random_seed" },
   },
@@ -76,7 +85,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: openaiLike({ jsonSchema: false, embeddings: false, vision: false }),
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: MAX_TOKENS,
   },
   together: {
@@ -86,7 +95,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: MAX_TOKENS,
   },
   fireworks: {
@@ -96,7 +105,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: OPENAI_CAPABILITIES,
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: MAX_TOKENS,
   },
   openrouter: {
@@ -106,7 +115,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: true,
     capabilities: openaiLike({ embeddings: false }),
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: MAX_TOKENS,
   },
   vllm: {
@@ -117,7 +126,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     apiKeyRequired: false,
     // What a vLLM server serves depends on its model; override per target when it differs.
     capabilities: openaiLike({ vision: false }),
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: MAX_TOKENS,
   },
   ollama: {
@@ -127,7 +136,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     auth: "bearer",
     apiKeyRequired: false,
     capabilities: openaiLike({ vision: false }),
-    limits: NO_KNOWN_LIMITS,
+    limits: PENALTIES,
     quirks: MAX_TOKENS,
   },
   sandbox: {

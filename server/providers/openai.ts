@@ -53,6 +53,8 @@ export const OPENAI_CAPABILITIES: Readonly<ProviderCapabilities> = Object.freeze
  */
 export const OPENAI_LIMITS: Readonly<ProviderLimits> = Object.freeze({
   maxStopSequences: 4,
+  // Chat Completions' `frequency_penalty`, `presence_penalty` (-2..2) and `logit_bias` (API reference).
+  samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty", "logitBias"] as const),
   embeddingModels: Object.freeze({
     "text-embedding-3-small": Object.freeze({ dimensions: 1536, minDimensions: 1 }),
     "text-embedding-3-large": Object.freeze({ dimensions: 3072, minDimensions: 1 }),

@@ -34,7 +34,16 @@ export interface ProviderLimits {
   maxStopSequences?: number;
   /** What the embedding models the adapter knows can return, by the model id a target names. */
   embeddingModels?: Readonly<Record<string, EmbeddingModelLimits>>;
+  /**
+   * The sampling penalties the adapter sends on. Unlike the bounds above, absent means none:
+   * an adapter that does not list one would drop it and change the answer, so a request that
+   * sets it to a non-default value skips the target (and is INVALID_ARGUMENT when none is left).
+   */
+  samplingPenalties?: readonly SamplingPenalty[];
 }
+
+/** The request fields of {@link ProviderLimits.samplingPenalties}. */
+export type SamplingPenalty = "frequencyPenalty" | "presencePenalty" | "logitBias";
 
 /** The vector sizes one embedding model can return. */
 export interface EmbeddingModelLimits {

@@ -25,6 +25,27 @@ describe("provider registry", () => {
     expect(maxStops).toMatchObject({ openai: 4, azure: 4, gemini: 5, anthropic: undefined, mistral: undefined });
   });
 
+  it("declares the sampling penalties each adapter sends, and none for Anthropic (which has none) or the sandbox (which ignores them)", () => {
+    const penalties = Object.fromEntries(PROVIDER_DECLARATIONS.map((d) => [d.kind, [...(d.limits.samplingPenalties ?? [])].sort()]));
+    const both = ["frequencyPenalty", "presencePenalty"];
+    const all = ["frequencyPenalty", "logitBias", "presencePenalty"];
+    expect(penalties).toEqual({
+      openai: all,
+      azure: all,
+      anthropic: [],
+      gemini: both,
+      groq: both,
+      mistral: both,
+      deepseek: both,
+      together: both,
+      fireworks: both,
+      openrouter: both,
+      vllm: both,
+      ollama: both,
+      sandbox: [],
+    });
+  });
+
   it("reuses one adapter per kind and endpoint", () => {
     expect(registry.get("openai")).toBe(registry.get("openai"));
     expect(registry.get("openai", "http://127.0.0.1:1/v1")).not.toBe(registry.get("openai"));

@@ -15,6 +15,10 @@ export interface ChatInput {
   stop?: string[];
   seed?: number;
   parallelToolCalls?: boolean;
+  frequencyPenalty?: number;
+  presencePenalty?: number;
+  /** OpenAI surface only (the schema has no field for it). */
+  logitBias?: Record<string, number>;
 }
 
 /** `o` without its undefined properties (a loop: this runs on every Chat call of both doors). */
@@ -46,6 +50,9 @@ export function buildChatCall(input: ChatInput, ctx: VerbContext): ModelCall {
     stop: input.stop,
     seed: input.seed,
     parallelToolCalls: input.parallelToolCalls,
+    frequencyPenalty: input.frequencyPenalty,
+    presencePenalty: input.presencePenalty,
+    logitBias: input.logitBias,
   });
   return { meta: callMetaFor(ctx, "chat", ctx.template, userContent), request: verbRequest(ctx, messages, extra) };
 }

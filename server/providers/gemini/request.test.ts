@@ -27,6 +27,13 @@ describe("gemini toGeminiRequest", () => {
     ]);
   });
 
+  it("sends the sampling penalties in generationConfig, and none it was not given", () => {
+    const messages: ModelRequest["messages"] = [{ role: "user", content: [{ type: "text", text: "hi" }] }];
+    const wire = toGeminiRequest({ model: "gemini-2.5-flash", messages, frequencyPenalty: 0.5, presencePenalty: -1 });
+    expect(wire.generationConfig).toEqual({ frequencyPenalty: 0.5, presencePenalty: -1 });
+    expect(toGeminiRequest({ model: "gemini-2.5-flash", messages }).generationConfig).toBeUndefined();
+  });
+
   it("adds the signature bypass for gemini-3 model names only, resource paths included", () => {
     const sig = (model: string) => toGeminiRequest({ model, messages: [{ role: "assistant", content: [], toolCalls: [call] }] }).contents[0]!.parts[0]!.thoughtSignature;
     expect(sig("gemini-3-pro-preview")).toBe("skip_thought_signature_validator");

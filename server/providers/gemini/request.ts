@@ -97,6 +97,8 @@ export function toGeminiRequest(req: ModelRequest): GeminiGenerateRequest {
   if (req.seed !== undefined) gen.seed = req.seed;
   const thinking = req.reasoningEffort === undefined ? undefined : thinkingConfigOf(req.model, req.reasoningEffort);
   if (thinking !== undefined) gen.thinkingConfig = thinking;
+  if (req.frequencyPenalty !== undefined) gen.frequencyPenalty = req.frequencyPenalty;
+  if (req.presencePenalty !== undefined) gen.presencePenalty = req.presencePenalty;
   const format = req.responseFormat;
   if (format?.type === "json_object") gen.responseMimeType = "application/json";
   if (format?.type === "json_schema") {

@@ -39,6 +39,9 @@ export interface GeminiGenerateRequest {
     topP?: number;
     stopSequences?: string[];
     seed?: number;
+    /** OpenAI-semantics penalties (GenerationConfig; Vertex documents -2.0 up to, not including, 2.0). */
+    frequencyPenalty?: number;
+    presencePenalty?: number;
     responseMimeType?: string;
     responseSchema?: GeminiSchema;
     /** Either `thinkingBudget` (Gemini 2.x) or `thinkingLevel` (Gemini 3): both at once is a 400. */

@@ -17,6 +17,15 @@ describe("openai wire: request", () => {
     expect(body.response_format).toEqual({ type: "json_schema", json_schema: { name: "loose", schema, strict: false } });
   });
 
+  it("sends the sampling penalties and logit bias as OpenAI names them, and none it was not given", () => {
+    const body = toWireChatRequest({ ...base, frequencyPenalty: 0.5, presencePenalty: -1.25, logitBias: { "50256": -100 } }, OPENAI_QUIRKS, false);
+    expect(body).toMatchObject({ frequency_penalty: 0.5, presence_penalty: -1.25, logit_bias: { "50256": -100 } });
+    const plain = toWireChatRequest(base, OPENAI_QUIRKS, false);
+    expect(plain).not.toHaveProperty("frequency_penalty");
+    expect(plain).not.toHaveProperty("presence_penalty");
+    expect(plain).not.toHaveProperty("logit_bias");
+  });
+
   it("sends no response_format for a text response format", () => {
     const body = toWireChatRequest({ ...base, responseFormat: { type: "text" } }, OPENAI_QUIRKS, false);
     expect(body).not.toHaveProperty("response_format");

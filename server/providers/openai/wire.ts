@@ -77,6 +77,9 @@ export interface WireChatRequest {
   seed?: number;
   random_seed?: number;
   reasoning_effort?: ReasoningEffort;
+  frequency_penalty?: number;
+  presence_penalty?: number;
+  logit_bias?: Record<string, number>;
   stream?: boolean;
   stream_options?: { include_usage: boolean };
 }
@@ -167,6 +170,10 @@ export function toWireChatRequest(req: ModelRequest, quirks: OpenAIQuirks, strea
   if (req.stop && req.stop.length > 0) body.stop = req.stop;
   if (req.seed !== undefined) body[quirks.seedField ?? "seed"] = req.seed;
   if (req.reasoningEffort !== undefined && quirks.reasoningEffort === true) body.reasoning_effort = req.reasoningEffort;
+  // Reach only a vendor that declares them (`ProviderLimits.samplingPenalties`): dispatch skips the others.
+  if (req.frequencyPenalty !== undefined) body.frequency_penalty = req.frequencyPenalty;
+  if (req.presencePenalty !== undefined) body.presence_penalty = req.presencePenalty;
+  if (req.logitBias !== undefined && Object.keys(req.logitBias).length > 0) body.logit_bias = req.logitBias;
   if (stream) {
     body.stream = true;
     if (quirks.streamUsageOption) body.stream_options = { include_usage: true };

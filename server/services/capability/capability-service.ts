@@ -198,5 +198,7 @@ function chatInput(req: ChatRequest | ChatStreamRequest): ChatInput {
     ...(req.stop.length > 0 ? { stop: [...req.stop] } : {}),
     ...(req.seed === undefined ? {} : { seed: Number(req.seed) }),
     ...(req.parallelToolCalls === undefined ? {} : { parallelToolCalls: req.parallelToolCalls }),
+    ...(req.frequencyPenalty === undefined ? {} : { frequencyPenalty: req.frequencyPenalty }),
+    ...(req.presencePenalty === undefined ? {} : { presencePenalty: req.presencePenalty }),
   };
 }

@@ -1091,8 +1091,15 @@ type ChatRequest struct {
 	Seed *int64 `protobuf:"varint,8,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
 	// Allow the model to call several tools in one turn.
 	ParallelToolCalls *bool `protobuf:"varint,9,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Penalty on tokens by how often they already appeared (-2 to 2, OpenAI semantics). Unset: the
+	// provider's default. A non-zero value goes only to targets that support it; when none does, the
+	// call is INVALID_ARGUMENT naming the field (never silently dropped).
+	FrequencyPenalty *float32 `protobuf:"fixed32,10,opt,name=frequency_penalty,json=frequencyPenalty,proto3,oneof" json:"frequency_penalty,omitempty"`
+	// Penalty on tokens that already appeared at all (-2 to 2, OpenAI semantics). Unset: the
+	// provider's default. Routed like `frequency_penalty`.
+	PresencePenalty *float32 `protobuf:"fixed32,11,opt,name=presence_penalty,json=presencePenalty,proto3,oneof" json:"presence_penalty,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ChatRequest) Reset() {
@@ -1188,6 +1195,20 @@ func (x *ChatRequest) GetParallelToolCalls() bool {
 	return false
 }
 
+func (x *ChatRequest) GetFrequencyPenalty() float32 {
+	if x != nil && x.FrequencyPenalty != nil {
+		return *x.FrequencyPenalty
+	}
+	return 0
+}
+
+func (x *ChatRequest) GetPresencePenalty() float32 {
+	if x != nil && x.PresencePenalty != nil {
+		return *x.PresencePenalty
+	}
+	return 0
+}
+
 // ChatResponse is the output of Chat.
 type ChatResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1273,8 +1294,15 @@ type ChatStreamRequest struct {
 	Seed *int64 `protobuf:"varint,8,opt,name=seed,proto3,oneof" json:"seed,omitempty"`
 	// Allow the model to call several tools in one turn.
 	ParallelToolCalls *bool `protobuf:"varint,9,opt,name=parallel_tool_calls,json=parallelToolCalls,proto3,oneof" json:"parallel_tool_calls,omitempty"`
-	unknownFields     protoimpl.UnknownFields
-	sizeCache         protoimpl.SizeCache
+	// Penalty on tokens by how often they already appeared (-2 to 2, OpenAI semantics). Unset: the
+	// provider's default. A non-zero value goes only to targets that support it; when none does, the
+	// call is INVALID_ARGUMENT naming the field (never silently dropped).
+	FrequencyPenalty *float32 `protobuf:"fixed32,10,opt,name=frequency_penalty,json=frequencyPenalty,proto3,oneof" json:"frequency_penalty,omitempty"`
+	// Penalty on tokens that already appeared at all (-2 to 2, OpenAI semantics). Unset: the
+	// provider's default. Routed like `frequency_penalty`.
+	PresencePenalty *float32 `protobuf:"fixed32,11,opt,name=presence_penalty,json=presencePenalty,proto3,oneof" json:"presence_penalty,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ChatStreamRequest) Reset() {
@@ -1368,6 +1396,20 @@ func (x *ChatStreamRequest) GetParallelToolCalls() bool {
 		return *x.ParallelToolCalls
 	}
 	return false
+}
+
+func (x *ChatStreamRequest) GetFrequencyPenalty() float32 {
+	if x != nil && x.FrequencyPenalty != nil {
+		return *x.FrequencyPenalty
+	}
+	return 0
+}
+
+func (x *ChatStreamRequest) GetPresencePenalty() float32 {
+	if x != nil && x.PresencePenalty != nil {
+		return *x.PresencePenalty
+	}
+	return 0
 }
 
 // StreamStarted opens a stream once a provider has answered.
@@ -2239,7 +2281,7 @@ const file_switchboard_v1_capability_service_proto_rawDesc = "" +
 	"\n" +
 	"answerable\x18\x04 \x01(\bR\n" +
 	"answerable\x12+\n" +
-	"\x05usage\x18\x05 \x01(\v2\x15.switchboard.v1.UsageR\x05usage\"\x91\x04\n" +
+	"\x05usage\x18\x05 \x01(\v2\x15.switchboard.v1.UsageR\x05usage\"\xc0\x05\n" +
 	"\vChatRequest\x128\n" +
 	"\aoptions\x18\x01 \x01(\v2\x1e.switchboard.v1.RequestOptionsR\aoptions\x12@\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageB\v\xbaH\b\x92\x01\x05\b\x01\x10\x80\x10R\bmessages\x125\n" +
@@ -2252,14 +2294,23 @@ const file_switchboard_v1_capability_service_proto_rawDesc = "" +
 	"\x1d\x00\x00\x80?%\x00\x00\x00\x00H\x00R\x04topP\x88\x01\x01\x12%\n" +
 	"\x04stop\x18\a \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\b\"\ar\x05\x10\x01\x18\x80\x02R\x04stop\x12\x17\n" +
 	"\x04seed\x18\b \x01(\x03H\x01R\x04seed\x88\x01\x01\x123\n" +
-	"\x13parallel_tool_calls\x18\t \x01(\bH\x02R\x11parallelToolCalls\x88\x01\x01B\b\n" +
+	"\x13parallel_tool_calls\x18\t \x01(\bH\x02R\x11parallelToolCalls\x88\x01\x01\x12A\n" +
+	"\x11frequency_penalty\x18\n" +
+	" \x01(\x02B\x0f\xbaH\f\n" +
+	"\n" +
+	"\x1d\x00\x00\x00@-\x00\x00\x00\xc0H\x03R\x10frequencyPenalty\x88\x01\x01\x12?\n" +
+	"\x10presence_penalty\x18\v \x01(\x02B\x0f\xbaH\f\n" +
+	"\n" +
+	"\x1d\x00\x00\x00@-\x00\x00\x00\xc0H\x04R\x0fpresencePenalty\x88\x01\x01B\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x16\n" +
-	"\x14_parallel_tool_calls\"\xb1\x01\n" +
+	"\x14_parallel_tool_callsB\x14\n" +
+	"\x12_frequency_penaltyB\x13\n" +
+	"\x11_presence_penalty\"\xb1\x01\n" +
 	"\fChatResponse\x121\n" +
 	"\amessage\x18\x01 \x01(\v2\x17.switchboard.v1.MessageR\amessage\x12A\n" +
 	"\rfinish_reason\x18\x02 \x01(\x0e2\x1c.switchboard.v1.FinishReasonR\ffinishReason\x12+\n" +
-	"\x05usage\x18\x03 \x01(\v2\x15.switchboard.v1.UsageR\x05usage\"\x97\x04\n" +
+	"\x05usage\x18\x03 \x01(\v2\x15.switchboard.v1.UsageR\x05usage\"\xc6\x05\n" +
 	"\x11ChatStreamRequest\x128\n" +
 	"\aoptions\x18\x01 \x01(\v2\x1e.switchboard.v1.RequestOptionsR\aoptions\x12@\n" +
 	"\bmessages\x18\x02 \x03(\v2\x17.switchboard.v1.MessageB\v\xbaH\b\x92\x01\x05\b\x01\x10\x80\x10R\bmessages\x125\n" +
@@ -2272,10 +2323,19 @@ const file_switchboard_v1_capability_service_proto_rawDesc = "" +
 	"\x1d\x00\x00\x80?%\x00\x00\x00\x00H\x00R\x04topP\x88\x01\x01\x12%\n" +
 	"\x04stop\x18\a \x03(\tB\x11\xbaH\x0e\x92\x01\v\x10\b\"\ar\x05\x10\x01\x18\x80\x02R\x04stop\x12\x17\n" +
 	"\x04seed\x18\b \x01(\x03H\x01R\x04seed\x88\x01\x01\x123\n" +
-	"\x13parallel_tool_calls\x18\t \x01(\bH\x02R\x11parallelToolCalls\x88\x01\x01B\b\n" +
+	"\x13parallel_tool_calls\x18\t \x01(\bH\x02R\x11parallelToolCalls\x88\x01\x01\x12A\n" +
+	"\x11frequency_penalty\x18\n" +
+	" \x01(\x02B\x0f\xbaH\f\n" +
+	"\n" +
+	"\x1d\x00\x00\x00@-\x00\x00\x00\xc0H\x03R\x10frequencyPenalty\x88\x01\x01\x12?\n" +
+	"\x10presence_penalty\x18\v \x01(\x02B\x0f\xbaH\f\n" +
+	"\n" +
+	"\x1d\x00\x00\x00@-\x00\x00\x00\xc0H\x04R\x0fpresencePenalty\x88\x01\x01B\b\n" +
 	"\x06_top_pB\a\n" +
 	"\x05_seedB\x16\n" +
-	"\x14_parallel_tool_calls\"\xa0\x01\n" +
+	"\x14_parallel_tool_callsB\x14\n" +
+	"\x12_frequency_penaltyB\x13\n" +
+	"\x11_presence_penalty\"\xa0\x01\n" +
 	"\rStreamStarted\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1a\n" +

@@ -172,8 +172,15 @@ type RetryPolicy struct {
 	ThrottleMaxTokens uint32 `protobuf:"varint,5,opt,name=throttle_max_tokens,json=throttleMaxTokens,proto3" json:"throttle_max_tokens,omitempty"`
 	// Tokens a successful attempt gives back to its target's bucket (default 0.1; three decimals).
 	ThrottleTokenRatio float32 `protobuf:"fixed32,6,opt,name=throttle_token_ratio,json=throttleTokenRatio,proto3" json:"throttle_token_ratio,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// Whether a provider's context-length refusal (the prompt is longer than the model's window)
+	// falls back to the next untried target, which may have a bigger window. The refusing target is
+	// never retried. Unset: true.
+	FallbackOnContextLength *bool `protobuf:"varint,7,opt,name=fallback_on_context_length,json=fallbackOnContextLength,proto3,oneof" json:"fallback_on_context_length,omitempty"`
+	// Whether a provider's content-filter refusal falls back to the next untried target (another
+	// provider may moderate differently). The refusing target is never retried. Default false.
+	FallbackOnContentFilter bool `protobuf:"varint,8,opt,name=fallback_on_content_filter,json=fallbackOnContentFilter,proto3" json:"fallback_on_content_filter,omitempty"`
+	unknownFields           protoimpl.UnknownFields
+	sizeCache               protoimpl.SizeCache
 }
 
 func (x *RetryPolicy) Reset() {
@@ -246,6 +253,20 @@ func (x *RetryPolicy) GetThrottleTokenRatio() float32 {
 		return x.ThrottleTokenRatio
 	}
 	return 0
+}
+
+func (x *RetryPolicy) GetFallbackOnContextLength() bool {
+	if x != nil && x.FallbackOnContextLength != nil {
+		return *x.FallbackOnContextLength
+	}
+	return false
+}
+
+func (x *RetryPolicy) GetFallbackOnContentFilter() bool {
+	if x != nil {
+		return x.FallbackOnContentFilter
+	}
+	return false
 }
 
 // HedgePolicy sends a parallel twin when the first attempt is slow; the first good answer wins.
@@ -1117,7 +1138,7 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\xbaH\a*\x05\x18\x80\xc2\xd7/R\x13contextWindowTokens\x1a9\n" +
 	"\vParamsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xfa\x02\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\x98\x04\n" +
 	"\vRetryPolicy\x12*\n" +
 	"\fmax_attempts\x18\x01 \x01(\rB\a\xbaH\x04*\x02\x18\x05R\vmaxAttempts\x12L\n" +
 	"\x0finitial_backoff\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x0einitialBackoff\x12D\n" +
@@ -1127,7 +1148,10 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\x13throttle_max_tokens\x18\x05 \x01(\rB\b\xbaH\x05*\x03\x18\xe8\aR\x11throttleMaxTokens\x12A\n" +
 	"\x14throttle_token_ratio\x18\x06 \x01(\x02B\x0f\xbaH\f\n" +
 	"\n" +
-	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x12throttleTokenRatio\"p\n" +
+	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x12throttleTokenRatio\x12@\n" +
+	"\x1afallback_on_context_length\x18\a \x01(\bH\x00R\x17fallbackOnContextLength\x88\x01\x01\x12;\n" +
+	"\x1afallback_on_content_filter\x18\b \x01(\bR\x17fallbackOnContentFilterB\x1d\n" +
+	"\x1b_fallback_on_context_length\"p\n" +
 	"\vHedgePolicy\x129\n" +
 	"\x05delay\x18\x01 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x05delay\x12&\n" +
 	"\n" +
@@ -1280,6 +1304,7 @@ func file_switchboard_v1_route_service_proto_init() {
 		return
 	}
 	file_switchboard_v1_options_proto_init()
+	file_switchboard_v1_route_service_proto_msgTypes[1].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

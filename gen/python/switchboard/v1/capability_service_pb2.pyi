@@ -189,7 +189,7 @@ class AnswerResponse(_message.Message):
     def __init__(self, answer: _Optional[str] = ..., citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., dropped_citations: _Optional[_Iterable[_Union[Citation, _Mapping]]] = ..., answerable: _Optional[bool] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ...) -> None: ...
 
 class ChatRequest(_message.Message):
-    __slots__ = ("options", "messages", "tools", "tool_choice", "response_format", "top_p", "stop", "seed", "parallel_tool_calls")
+    __slots__ = ("options", "messages", "tools", "tool_choice", "response_format", "top_p", "stop", "seed", "parallel_tool_calls", "frequency_penalty", "presence_penalty")
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
@@ -199,6 +199,8 @@ class ChatRequest(_message.Message):
     STOP_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     PARALLEL_TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     options: _common_pb2.RequestOptions
     messages: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Message]
     tools: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Tool]
@@ -208,7 +210,9 @@ class ChatRequest(_message.Message):
     stop: _containers.RepeatedScalarFieldContainer[str]
     seed: int
     parallel_tool_calls: bool
-    def __init__(self, options: _Optional[_Union[_common_pb2.RequestOptions, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ...) -> None: ...
+    frequency_penalty: float
+    presence_penalty: float
+    def __init__(self, options: _Optional[_Union[_common_pb2.RequestOptions, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ..., frequency_penalty: _Optional[float] = ..., presence_penalty: _Optional[float] = ...) -> None: ...
 
 class ChatResponse(_message.Message):
     __slots__ = ("message", "finish_reason", "usage")
@@ -221,7 +225,7 @@ class ChatResponse(_message.Message):
     def __init__(self, message: _Optional[_Union[_chat_pb2.Message, _Mapping]] = ..., finish_reason: _Optional[_Union[_chat_pb2.FinishReason, str]] = ..., usage: _Optional[_Union[_common_pb2.Usage, _Mapping]] = ...) -> None: ...
 
 class ChatStreamRequest(_message.Message):
-    __slots__ = ("options", "messages", "tools", "tool_choice", "response_format", "top_p", "stop", "seed", "parallel_tool_calls")
+    __slots__ = ("options", "messages", "tools", "tool_choice", "response_format", "top_p", "stop", "seed", "parallel_tool_calls", "frequency_penalty", "presence_penalty")
     OPTIONS_FIELD_NUMBER: _ClassVar[int]
     MESSAGES_FIELD_NUMBER: _ClassVar[int]
     TOOLS_FIELD_NUMBER: _ClassVar[int]
@@ -231,6 +235,8 @@ class ChatStreamRequest(_message.Message):
     STOP_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     PARALLEL_TOOL_CALLS_FIELD_NUMBER: _ClassVar[int]
+    FREQUENCY_PENALTY_FIELD_NUMBER: _ClassVar[int]
+    PRESENCE_PENALTY_FIELD_NUMBER: _ClassVar[int]
     options: _common_pb2.RequestOptions
     messages: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Message]
     tools: _containers.RepeatedCompositeFieldContainer[_chat_pb2.Tool]
@@ -240,7 +246,9 @@ class ChatStreamRequest(_message.Message):
     stop: _containers.RepeatedScalarFieldContainer[str]
     seed: int
     parallel_tool_calls: bool
-    def __init__(self, options: _Optional[_Union[_common_pb2.RequestOptions, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ...) -> None: ...
+    frequency_penalty: float
+    presence_penalty: float
+    def __init__(self, options: _Optional[_Union[_common_pb2.RequestOptions, _Mapping]] = ..., messages: _Optional[_Iterable[_Union[_chat_pb2.Message, _Mapping]]] = ..., tools: _Optional[_Iterable[_Union[_chat_pb2.Tool, _Mapping]]] = ..., tool_choice: _Optional[_Union[_chat_pb2.ToolChoice, _Mapping]] = ..., response_format: _Optional[_Union[_chat_pb2.ResponseFormat, _Mapping]] = ..., top_p: _Optional[float] = ..., stop: _Optional[_Iterable[str]] = ..., seed: _Optional[int] = ..., parallel_tool_calls: _Optional[bool] = ..., frequency_penalty: _Optional[float] = ..., presence_penalty: _Optional[float] = ...) -> None: ...
 
 class StreamStarted(_message.Message):
     __slots__ = ("request_id", "provider", "model", "cache_status")

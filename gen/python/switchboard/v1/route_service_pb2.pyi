@@ -45,20 +45,24 @@ class RouteTarget(_message.Message):
     def __init__(self, provider: _Optional[str] = ..., model: _Optional[str] = ..., credential: _Optional[str] = ..., weight: _Optional[int] = ..., priority: _Optional[int] = ..., attempt_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., first_token_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., idle_timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., params: _Optional[_Mapping[str, str]] = ..., context_window_tokens: _Optional[int] = ...) -> None: ...
 
 class RetryPolicy(_message.Message):
-    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "budget_percent", "throttle_max_tokens", "throttle_token_ratio")
+    __slots__ = ("max_attempts", "initial_backoff", "max_backoff", "budget_percent", "throttle_max_tokens", "throttle_token_ratio", "fallback_on_context_length", "fallback_on_content_filter")
     MAX_ATTEMPTS_FIELD_NUMBER: _ClassVar[int]
     INITIAL_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     MAX_BACKOFF_FIELD_NUMBER: _ClassVar[int]
     BUDGET_PERCENT_FIELD_NUMBER: _ClassVar[int]
     THROTTLE_MAX_TOKENS_FIELD_NUMBER: _ClassVar[int]
     THROTTLE_TOKEN_RATIO_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_ON_CONTEXT_LENGTH_FIELD_NUMBER: _ClassVar[int]
+    FALLBACK_ON_CONTENT_FILTER_FIELD_NUMBER: _ClassVar[int]
     max_attempts: int
     initial_backoff: _duration_pb2.Duration
     max_backoff: _duration_pb2.Duration
     budget_percent: int
     throttle_max_tokens: int
     throttle_token_ratio: float
-    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., budget_percent: _Optional[int] = ..., throttle_max_tokens: _Optional[int] = ..., throttle_token_ratio: _Optional[float] = ...) -> None: ...
+    fallback_on_context_length: bool
+    fallback_on_content_filter: bool
+    def __init__(self, max_attempts: _Optional[int] = ..., initial_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., max_backoff: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., budget_percent: _Optional[int] = ..., throttle_max_tokens: _Optional[int] = ..., throttle_token_ratio: _Optional[float] = ..., fallback_on_context_length: _Optional[bool] = ..., fallback_on_content_filter: _Optional[bool] = ...) -> None: ...
 
 class HedgePolicy(_message.Message):
     __slots__ = ("delay", "max_hedges")
