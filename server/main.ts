@@ -9,6 +9,8 @@ import { PepperMissingError, resolveEmbeddedPepper, type ResolvedPepper } from "
 import { ConfigError } from "./config/config-error.js";
 import { loadConfig, type Config } from "./config/config.js";
 import { baseUrlsFromEnv, credentialsFromEnv } from "./config/provider-env.js";
+import { createEgress } from "./http/egress-connect.js";
+import { createEgressPolicy } from "./http/egress-policy.js";
 import { listen } from "./http/listener.js";
 import { createLogger } from "./observability/logger.js";
 import { createRequestLogWriter } from "./observability/request-log-writer.js";
@@ -128,8 +130,10 @@ async function main(): Promise<void> {
     db: database.db,
     logger,
     credentials: credentialsFromEnv(process.env),
-    vault: (name) => vault.resolve(name),
+    vault: (name) => vault.resolveCredential(name),
     baseUrls: baseUrlsFromEnv(process.env),
+    // A credential's base_url is called under the same policy as the server's other admin-set URLs.
+    egress: createEgress(createEgressPolicy(config.egress)),
     // Routes named in the config file are created or replaced at start (the config wins).
     routes: config.routes,
   });

@@ -7,6 +7,7 @@ import { createDispatcher, type Dispatcher } from "./dispatch/dispatcher.js";
 import { createRouteResolver, type RouteResolver } from "./dispatch/route-resolver.js";
 import { seedConfigRoutes } from "./dispatch/route-seeder.js";
 import type { ProviderCatalog } from "./dispatch/route-spec.js";
+import { defaultEgress, type Egress } from "./http/egress-connect.js";
 import type { Logger } from "./observability/logger.js";
 import { createHttpClient } from "./providers/http/http-client.js";
 import { createProviderRegistry, PROVIDER_DECLARATIONS, type ProviderRegistry } from "./providers/registry.js";
@@ -15,6 +16,7 @@ import { createCredentialStore } from "./store/credential-store.js";
 import { createPromptStore, type PromptStore } from "./store/prompt-store.js";
 import { createRouteStore, type RouteStore } from "./store/route-store.js";
 import type { Database } from "./store/schema.js";
+import type { ResolvedCredential } from "./vault/credential-resolver.js";
 import { VaultError } from "./vault/envelope.js";
 import { createTemplateCatalog, type TemplateCatalog } from "./verbs/templates/template-catalog.js";
 import { createTemplateResolver, type TemplateResolver } from "./verbs/templates/template-resolver.js";
@@ -29,11 +31,16 @@ export interface ModelLayerOptions {
    */
   credentials: ReadonlyMap<string, string>;
   /**
-   * The credential vault's read path (`Vault.resolve`), asked first for every credential name;
-   * `undefined` from it (or a failure, when `credentials` has the name) falls back to
+   * The credential vault's read path (`Vault.resolveCredential`), asked first for every credential
+   * name; `undefined` from it (or a failure, when `credentials` has the name) falls back to
    * `credentials`. Unset: only `credentials`.
    */
-  vault?: (name: string) => Promise<string | undefined>;
+  vault?: (name: string) => Promise<ResolvedCredential | undefined>;
+  /**
+   * Where a credential's `base_url` may be called (the egress policy of admin-set URLs, as the
+   * server's; default: `defaultEgress()`). `baseUrls` are the operator's and are not subject to it.
+   */
+  egress?: Egress;
   /** How often routes are re-read (the bound on how stale a replica's routes are). */
   routePollMs?: number;
   /** How often prompt templates are re-checked (default 1 s): the bound on activation reaching this replica. */
@@ -91,11 +98,16 @@ export const SANDBOX_ROUTES: Readonly<Record<string, unknown>> = {
  */
 export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLayer> {
   const http = createHttpClient();
+  // Credentials' own endpoints: an org admin sets them and the answer reaches the caller, so they
+  // are dialled only where the egress policy allows (README, "Outbound calls").
+  const egressHttp = createHttpClient({ egress: opts.egress ?? defaultEgress() });
   const sandbox = await startSandbox();
-  const registry = createProviderRegistry({ http, baseUrls: { ...opts.baseUrls, sandbox: sandbox.url } });
+  const registry = createProviderRegistry({ http, egressHttp, baseUrls: { ...opts.baseUrls, sandbox: sandbox.url } });
   const catalog: ProviderCatalog = {
     kinds: PROVIDER_DECLARATIONS.map((d) => d.kind),
     needsCredential: (kind) => registry.declaration(kind)?.apiKeyRequired ?? true,
+    settings: (kind) => registry.declaration(kind)?.settings ?? [],
+    params: (kind) => registry.declaration(kind)?.params ?? [],
   };
   const routeStore = createRouteStore(opts.db);
   // Only with no credential anywhere: one in the vault is a real one too, and a sandbox route an
@@ -128,7 +140,9 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
   });
   const retryThrottle = createRetryThrottle();
   const dispatcher = createDispatcher({
-    provider: (kind) => registry.get(kind),
+    // A kind with no endpoint configured (Azure) still plans: its target's credential may name one.
+    provider: (kind) => registry.get(kind) ?? registry.unconfigured(kind),
+    endpoint: (kind, settings) => registry.withSettings(kind, settings),
     // The vault first; an environment credential of the same name when the vault has none, or
     // cannot answer (database down and nothing cached: the vault logged why). A row the vault has
     // but cannot decrypt is not "none": the call fails (README), never goes out with another key.
@@ -136,7 +150,8 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
       const fromEnv = opts.credentials.get(name);
       if (opts.vault === undefined) return fromEnv;
       try {
-        return (await opts.vault(name)) ?? fromEnv;
+        const stored = await opts.vault(name);
+        return stored === undefined ? fromEnv : { apiKey: stored.value, settings: stored.settings };
       } catch (err) {
         if (fromEnv !== undefined && !(err instanceof VaultError)) return fromEnv;
         throw err;
@@ -159,7 +174,7 @@ export async function createModelLayer(opts: ModelLayerOptions): Promise<ModelLa
       resolver.close();
       templates.close();
       await sandbox.close();
-      await http.close();
+      await Promise.all([http.close(), egressHttp.close()]);
     },
   };
 }

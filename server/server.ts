@@ -159,7 +159,11 @@ export interface ServerOptions {
   money?: Pick<BudgetStageOptions, "defaultMaxOutputTokens" | "unpricedModels">;
   /** Soft-threshold alerts of budgets: the gateway-wide webhook and its delivery policy. */
   budgetAlerts?: BudgetAlertsOptions;
-  /** Where admin-set URLs (alert webhooks, external guardrails) may be called (`egress.*`; default: private allowed). */
+  /**
+   * Where admin-set URLs (alert webhooks, external guardrails, credentials' `base_url`) may be
+   * called (`egress.*`; default: private allowed). Calls to a `base_url` go through the model
+   * layer's clients: give `createModelLayer` the same policy (`egress`).
+   */
   egress?: EgressPolicyOptions;
   /** Dependency probing for readiness (interval, timeout, hysteresis); defaults documented there. */
   readiness?: ReadinessOptions;
@@ -454,7 +458,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     // Services whose issues have not landed answer Unimplemented for every method.
     router.service(
       CredentialService,
-      createCredentialService({ vault: deps.vault, tenants, catalog: deps.models.catalog, clock, validator }),
+      createCredentialService({ vault: deps.vault, tenants, catalog: deps.models.catalog, clock, validator, egress: egress.policy }),
     );
     router.service(AuditService, createAuditService({ audit, tenants, logger: deps.logger, checkpointKey: checkpointSigningKey(deps.pepper) }));
     router.service(

@@ -22,9 +22,9 @@ routes:
   fast:
     description: cheap first, then a fallback
     targets:
-      - provider: openai
+      - provider: azure
         model: gpt-4o-mini
-        credential: credentials/openai
+        credential: credentials/azure
         weight: 3
         firstTokenTimeout: 1.5s
         params: { deployment: east }
@@ -49,7 +49,7 @@ describe("config routes", () => {
     const fast = routes.fast!;
     expect(fast.description).toBe("cheap first, then a fallback");
     expect(fast.targets.map((t) => [t.provider, t.model, t.weight, t.priority])).toEqual([
-      ["openai", "gpt-4o-mini", 3, 0],
+      ["azure", "gpt-4o-mini", 3, 0],
       ["anthropic", "claude-haiku-4-5", 0, 1],
     ]);
     expect(durationMs(fast.targets[0]!.firstTokenTimeout!)).toBe(1500);

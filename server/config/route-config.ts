@@ -21,6 +21,8 @@ const UNIT_MS: Record<string, number> = { ms: 1, s: 1_000, m: 60_000, h: 3_600_0
 export const DECLARED_PROVIDERS: ProviderCatalog = {
   kinds: PROVIDER_DECLARATIONS.map((d) => d.kind),
   needsCredential: (kind) => PROVIDER_DECLARATIONS.find((d) => d.kind === kind)?.apiKeyRequired ?? true,
+  settings: (kind) => PROVIDER_DECLARATIONS.find((d) => d.kind === kind)?.settings ?? [],
+  params: (kind) => PROVIDER_DECLARATIONS.find((d) => d.kind === kind)?.params ?? [],
 };
 
 /**

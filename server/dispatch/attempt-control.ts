@@ -2,6 +2,7 @@ import type { Mutable } from "../mutable.js";
 import { emptyUsage, type TokenUsage } from "../providers/model.js";
 import { knownUnsent } from "../providers/http/send-progress.js";
 import { ProviderError } from "../providers/provider-error.js";
+import type { Provider } from "../providers/provider.js";
 import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
 import type { Slot } from "./attempt-plan.js";
 import type { RequestScope } from "./request-scope.js";
@@ -153,19 +154,38 @@ export function raceAbort<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** The target's params for `CallContext.params`: undefined when it has none (no allocation either way). */
+export function paramsOf(slot: Slot): Readonly<Record<string, string>> | undefined {
+  const params = slot.candidate.target.params;
+  for (const _ in params) return params;
+  return undefined;
+}
+
+/** What an attempt is sent with: the API key, if any, and the adapter that sends it. */
+export interface AttemptCredential {
+  apiKey?: string;
+  provider: Provider;
+}
+
 /**
- * The API key of the slot's target: `undefined` when the target names no credential; an `auth`
- * failure when it names one that cannot be read.
+ * The API key of the slot's target and the adapter to send with: the candidate's, unless the
+ * target's credential has settings naming its own endpoint (`DispatchEnv.endpoint`: a map lookup).
+ * An `auth` failure when the target names a credential that cannot be read.
  */
-export async function apiKeyFor(scope: RequestScope, slot: Slot): Promise<string | undefined> {
-  const name = slot.candidate.target.credential;
-  if (name === undefined) return undefined;
-  let key: string | undefined;
+export async function credentialFor(scope: RequestScope, slot: Slot): Promise<AttemptCredential> {
+  const { target, provider } = slot.candidate;
+  const name = target.credential;
+  if (name === undefined) return { provider };
+  let found: Awaited<ReturnType<typeof scope.env.credential>>;
   try {
-    key = await scope.env.credential(name);
+    found = await scope.env.credential(name);
   } catch (cause) {
-    throw new ProviderError("auth", `the credential of ${slot.candidate.target.provider} could not be read`, { cause });
+    throw new ProviderError("auth", `the credential of ${target.provider} could not be read`, { cause });
   }
-  if (key === undefined) throw new ProviderError("auth", `the credential of ${slot.candidate.target.provider} is not available`);
-  return key;
+  if (found === undefined) throw new ProviderError("auth", `the credential of ${target.provider} is not available`);
+  if (typeof found === "string") return { apiKey: found, provider };
+  // Settings naming no endpoint (an Azure api_version with no base_url and none configured): the
+  // candidate's adapter, which for a kind without an endpoint fails saying what to set.
+  const own = found.settings === undefined ? undefined : scope.env.endpoint(target.provider, found.settings);
+  return { apiKey: found.apiKey, provider: own ?? provider };
 }

@@ -1,8 +1,18 @@
+import type { Provider } from "../providers/provider.js";
 import { MAX_TIMER_MS, timeoutWithin } from "../runtime/node-timer.js";
 import type { BreakerRegistry } from "./breaker.js";
 import type { RetryBudget } from "./retry-budget.js";
 import type { RetryThrottle } from "./retry-throttle.js";
 import type { UsageEstimator } from "./usage-estimate.js";
+
+/**
+ * A credential as dispatch uses it: the decrypted API key and its non-secret settings
+ * (`Credential.settings`: `base_url`, `api_version`, …). A bare string is a key with no settings.
+ */
+export interface CredentialUse {
+  apiKey: string;
+  settings?: Readonly<Record<string, string>>;
+}
 
 /** Starts a one-shot timer; the returned function cancels it. */
 export type SetTimer = (fn: () => void, ms: number) => () => void;
@@ -25,8 +35,10 @@ export interface DispatchEnv {
   /** Per-target gRPC A6 token buckets: retries of a failing target stop. */
   throttle: RetryThrottle;
   breakers: BreakerRegistry;
-  /** The decrypted API key of a credential name, `undefined` when there is none. */
-  credential: (name: string) => Promise<string | undefined>;
+  /** A credential by name (see {@link CredentialUse}), `undefined` when there is none. */
+  credential: (name: string) => Promise<string | CredentialUse | undefined>;
+  /** The adapter of `kind` as a credential's settings configure it; undefined: the kind's own serves. */
+  endpoint: (kind: string, settings: Readonly<Record<string, string>>) => Provider | undefined;
   /** No attempt starts with less than this left before the deadline. */
   minAttemptMs: number;
   /** A `retry-after` longer than this is not waited for; dispatch falls back instead. */

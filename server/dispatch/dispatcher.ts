@@ -4,7 +4,7 @@ import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
 import type { AttemptRecord } from "./attempt-record.js";
 import { createBreakerRegistry, type BreakerRegistry } from "./breaker.js";
-import { realSetTimer, realSleep, type DispatchEnv, type SetTimer, type Sleep } from "./dispatch-env.js";
+import { realSetTimer, realSleep, type CredentialUse, type DispatchEnv, type SetTimer, type Sleep } from "./dispatch-env.js";
 import { openRequestScope, prepareRequest, type DispatchOptions } from "./request-scope.js";
 import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
 import { createRetryThrottle, type RetryThrottle } from "./retry-throttle.js";
@@ -14,13 +14,20 @@ import { dispatchUnary, type UnaryCall } from "./unary-dispatch.js";
 import { estimateUsageByLength, type UsageEstimator } from "./usage-estimate.js";
 
 export type { DispatchOptions } from "./request-scope.js";
+export type { CredentialUse } from "./dispatch-env.js";
 
 /** Dependencies of {@link createDispatcher}; everything but the first two has a default. */
 export interface DispatcherDeps {
   /** The adapter of a provider kind (the registry), `undefined` when none is registered. */
   provider(kind: string): Provider | undefined;
-  /** The decrypted API key of a credential name, `undefined` when there is none. */
-  credential(name: string): Promise<string | undefined>;
+  /** A credential by name: its API key, with its settings when it has any; `undefined` when there is none. */
+  credential(name: string): Promise<string | CredentialUse | undefined>;
+  /**
+   * The adapter of `kind` as a credential's settings configure it (`ProviderRegistry.withSettings`:
+   * its own endpoint, api version, …), asked per attempt and so a map lookup; undefined, or unset:
+   * the kind's own adapter (`provider`).
+   */
+  endpoint?(kind: string, settings: Readonly<Record<string, string>>): Provider | undefined;
   now?: () => number;
   /** Uniform in `[0, 1)`: weighted order and backoff jitter. */
   random?: () => number;
@@ -87,6 +94,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     throttle: deps.retryThrottle ?? createRetryThrottle(),
     breakers: deps.breakers ?? createBreakerRegistry({ now: deps.now ?? Date.now }),
     credential: (name) => deps.credential(name),
+    endpoint: deps.endpoint === undefined ? () => undefined : (kind, settings) => deps.endpoint!(kind, settings),
     minAttemptMs: deps.minAttemptMs ?? 50,
     maxRetryAfterMs: deps.maxRetryAfterMs ?? 30_000,
     estimateUsage: deps.estimateUsage ?? estimateUsageByLength,
@@ -113,15 +121,15 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
   return {
     chat(route, req, opts) {
       return unary(route, req, "chat", opts, {
-        invoke: (c, ctx) => c.provider.chat({ ...req, model: c.target.model }, ctx),
+        invoke: (c, provider, ctx) => provider.chat({ ...req, model: c.target.model }, ctx),
         usage: (r) => r.usage,
       });
     },
     embed(route, req, opts) {
       return unary(route, req, "embed", opts, {
-        invoke: (c, ctx) => {
-          if (!c.provider.embed) return Promise.reject(new ProviderError("not_found", `${c.target.provider} does not serve embeddings`));
-          return c.provider.embed({ ...req, model: c.target.model }, ctx);
+        invoke: (c, provider, ctx) => {
+          if (!provider.embed) return Promise.reject(new ProviderError("not_found", `${c.target.provider} does not serve embeddings`));
+          return provider.embed({ ...req, model: c.target.model }, ctx);
         },
         usage: (r) => r.usage,
       });

@@ -4,7 +4,7 @@ import { RouteSchema } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { routeInputFromSpec, validateRoute, type ProviderCatalog } from "./route-spec.js";
 import { withDefaults } from "./route-types.js";
 
-const catalog: ProviderCatalog = { kinds: ["openai", "anthropic", "sandbox"], needsCredential: (k) => k !== "sandbox" };
+const catalog: ProviderCatalog = { kinds: ["openai", "anthropic", "sandbox"], needsCredential: (k) => k !== "sandbox", settings: () => [], params: () => [] };
 
 describe("validateRoute", () => {
   it("names the exact field of each problem, with a did-you-mean for provider typos", () => {

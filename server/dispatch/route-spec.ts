@@ -22,6 +22,10 @@ export interface ProviderCatalog {
   kinds: readonly string[];
   /** Whether the kind needs a credential (local servers and the sandbox do not). */
   needsCredential(kind: string): boolean;
+  /** The keys a credential's `settings` may hold for the kind (`ProviderDeclaration.settings`). */
+  settings(kind: string): readonly string[];
+  /** The keys a target's `params` may hold for the kind (`ProviderDeclaration.params`). */
+  params(kind: string): readonly string[];
 }
 
 /**
@@ -43,6 +47,14 @@ export function validateRoute(route: Route, catalog: ProviderCatalog): RouteIssu
       });
     } else if (t.credential === "" && catalog.needsCredential(t.provider)) {
       issues.push({ path: `targets[${i}].credential`, message: `provider "${t.provider}" needs a credential`, ruleId: "route.target.credential.required" });
+    }
+    if (catalog.kinds.includes(t.provider)) {
+      const known = catalog.params(t.provider);
+      for (const key of Object.keys(t.params)) {
+        if (known.includes(key)) continue;
+        const takes = known.length === 0 ? `provider "${t.provider}" takes none` : `known: ${known.join(", ")}`;
+        issues.push({ path: `targets[${i}].params[${JSON.stringify(key)}]`, message: `unknown param; ${takes}`, ruleId: "route.target.params.known" });
+      }
     }
     if (t.model.trim() === "") issues.push({ path: `targets[${i}].model`, message: "a target needs a model", ruleId: "route.target.model.required" });
   });

@@ -1,7 +1,7 @@
 import type { ModelChunk, ModelRequest, TokenUsage } from "../providers/model.js";
 import { ProviderError } from "../providers/provider-error.js";
 import { abortError, type AbortCause } from "./abort-cause.js";
-import { apiKeyFor, openAttempt, raceAbort, type AttemptControl, type FailureFacts } from "./attempt-control.js";
+import { credentialFor, openAttempt, paramsOf, raceAbort, type AttemptControl, type AttemptCredential, type FailureFacts } from "./attempt-control.js";
 import type { Slot } from "./attempt-plan.js";
 import type { RequestScope } from "./request-scope.js";
 import type { FailureDecision } from "./retryable.js";
@@ -80,9 +80,9 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
   });
 
   try {
-    let apiKey: string | undefined;
+    let credential: AttemptCredential;
     try {
-      apiKey = await raceAbort(apiKeyFor(scope, slot), ctl.signal);
+      credential = await raceAbort(credentialFor(scope, slot), ctl.signal);
     } catch (thrown) {
       const err = ctl.errorFor(thrown);
       settled = true;
@@ -90,8 +90,16 @@ export async function* streamAttempt(scope: RequestScope, slot: Slot, req: Model
     }
     const request: ModelRequest = { ...req, model: target.model };
     const headers = slot.handle.headers;
-    it = slot.candidate.provider
-      .chatStream(request, { signal: ctl.signal, reportUsage, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) })
+    const { apiKey, provider } = credential;
+    const params = paramsOf(slot);
+    it = provider
+      .chatStream(request, {
+        signal: ctl.signal,
+        reportUsage,
+        ...(apiKey === undefined ? {} : { apiKey }),
+        ...(headers === undefined ? {} : { headers }),
+        ...(params === undefined ? {} : { params }),
+      })
       [Symbol.asyncIterator]();
     for (;;) {
       const untilFirstToken = firstTokenBy - scope.env.now();

@@ -1,8 +1,8 @@
 import { callSafely } from "../after-call.js";
 import type { TokenUsage } from "../providers/model.js";
-import type { CallContext } from "../providers/provider.js";
+import type { CallContext, Provider } from "../providers/provider.js";
 import { abortError } from "./abort-cause.js";
-import { apiKeyFor, openAttempt, raceAbort, type FailureFacts } from "./attempt-control.js";
+import { credentialFor, openAttempt, paramsOf, raceAbort, type FailureFacts } from "./attempt-control.js";
 import { createAttemptPlan, type Slot } from "./attempt-plan.js";
 import type { Candidate } from "./capabilities.js";
 import type { RequestScope, StopReason } from "./request-scope.js";
@@ -10,7 +10,8 @@ import type { FailureDecision } from "./retryable.js";
 
 /** How one unary operation (chat or embed) is sent to a target and what it used. */
 export interface UnaryCall<T> {
-  invoke(candidate: Candidate, ctx: CallContext): Promise<T>;
+  /** Sends the attempt to `candidate` through `provider`: the candidate's adapter, or the one its credential's settings configure. */
+  invoke(candidate: Candidate, provider: Provider, ctx: CallContext): Promise<T>;
   usage(value: T): TokenUsage;
 }
 
@@ -39,13 +40,19 @@ function start<T>(scope: RequestScope, slot: Slot, call: UnaryCall<T>): Running<
     return { ok: false, err, decision: ctl.fail(err, facts) };
   };
   // A promise chain, not an `async` function: no suspended frame per attempt in flight.
-  const done: Promise<Settled<T>> = raceAbort(apiKeyFor(scope, slot), ctl.signal).then(
-    (apiKey) => {
+  const done: Promise<Settled<T>> = raceAbort(credentialFor(scope, slot), ctl.signal).then(
+    ({ apiKey, provider }) => {
       let invoked: Promise<T>;
       try {
         const headers = slot.handle.headers;
-        const ctx: CallContext = { signal: ctl.signal, ...(apiKey === undefined ? {} : { apiKey }), ...(headers === undefined ? {} : { headers }) };
-        invoked = callSafely(() => call.invoke(slot.candidate, ctx));
+        const params = paramsOf(slot);
+        const ctx: CallContext = {
+          signal: ctl.signal,
+          ...(apiKey === undefined ? {} : { apiKey }),
+          ...(headers === undefined ? {} : { headers }),
+          ...(params === undefined ? {} : { params }),
+        };
+        invoked = callSafely(() => call.invoke(slot.candidate, provider, ctx));
       } catch (thrown) {
         return failed(thrown, { outputText: "" });
       }

@@ -34,6 +34,8 @@ export interface Egress {
   dispatcher: Dispatcher;
   /** A keep-alive Node agent for `url`'s scheme (`http.request`: the external guardrails' Connect transport). */
   agentFor(url: string): HttpAgent;
+  /** An undici connector applying the policy, for an agent of one's own (provider calls to a credential's `base_url`). */
+  connector(options?: buildConnector.BuildOptions): buildConnector.connector;
 }
 
 /** Creates the {@link Egress} clients of `policy`; `resolve` replaces DNS (tests). */
@@ -44,14 +46,15 @@ export function createEgress(policy: EgressPolicy, opts: { resolve?: ResolveAll 
     const reason = isIP(ip) === 0 ? undefined : policy.refusal(ip, ip);
     return reason === undefined ? undefined : new EgressRefusedError(reason);
   };
-  const base = buildConnector({ lookup });
-  const dispatcher = new UndiciAgent({
-    connect: (options, callback) => {
-      const refused = literal(options.hostname);
+  const connector = (options: buildConnector.BuildOptions = {}): buildConnector.connector => {
+    const base = buildConnector({ ...options, lookup });
+    return (opts, callback) => {
+      const refused = literal(opts.hostname);
       if (refused !== undefined) callback(refused, null);
-      else base(options, callback);
-    },
-  });
+      else base(opts, callback);
+    };
+  };
+  const dispatcher = new UndiciAgent({ connect: connector() });
   // Agent options reach every connection the agent opens (the lookup); a literal host skips
   // the lookup, so `createConnection` checks it first.
   const guarded = <A extends HttpAgent>(agent: A): A => {
@@ -69,6 +72,7 @@ export function createEgress(policy: EgressPolicy, opts: { resolve?: ResolveAll 
   return {
     policy,
     dispatcher,
+    connector,
     agentFor(url) {
       if (url.startsWith("https:")) return (https ??= guarded(new HttpsAgent({ keepAlive: true, lookup })));
       return (http ??= guarded(new HttpAgent({ keepAlive: true, lookup })));

@@ -9,8 +9,8 @@ import type { Provider, ProviderCapabilities, ProviderLimits } from "./provider.
 
 /** A compatible vendor: a declaration plus how its URLs differ from OpenAI's. */
 export interface OpenAICompatiblePreset extends OpenAIDeclaration {
-  /** The path after the base URL (default `/chat/completions`, `/embeddings`). */
-  path?: (model: string, op: OpenAIOperation) => string;
+  /** The path after the base URL (default `/chat/completions`, `/embeddings`); `params`: the target's. */
+  path?: (model: string, op: OpenAIOperation, params?: Readonly<Record<string, string>>) => string;
   /** Query parameters on every request (Azure's `api-version`). */
   query?: Readonly<Record<string, string>>;
 }
@@ -47,9 +47,14 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     // No default: every resource has its own endpoint, `https://{resource}.openai.azure.com`.
     auth: "api-key-header",
     apiKeyRequired: true,
-    // The model id is the deployment name.
-    path: (model: string, op: OpenAIOperation) => `/openai/deployments/${encodeURIComponent(model)}/${op === "chat" ? "chat/completions" : "embeddings"}`,
+    // The URL names a deployment: the target's `deployment` param, else its model id (then the
+    // deployment's name). With the param, `model` stays the model it serves, which prices name.
+    targetParams: ["deployment"],
+    path: (model: string, op: OpenAIOperation, params?: Readonly<Record<string, string>>) =>
+      `/openai/deployments/${encodeURIComponent(params?.deployment ?? model)}/${op === "chat" ? "chat/completions" : "embeddings"}`,
     query: { "api-version": "2024-10-21" },
+    // A credential's `api_version` replaces it (each resource may serve other versions).
+    settingQuery: { api_version: "api-version" },
     capabilities: OPENAI_CAPABILITIES,
     // No embedding catalog: a target names a deployment, not a model.
     // OpenAI's service: `stop` takes "Up to four sequences" and the penalties and `logit_bias` are

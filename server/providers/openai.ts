@@ -84,6 +84,12 @@ export interface OpenAIDeclaration {
   /** Bounds on request options as this vendor documents them; absent or {}: none known. */
   limits?: Readonly<ProviderLimits>;
   quirks: Readonly<OpenAIQuirks>;
+  /** The keys a route target's `params` may hold for this kind (Azure's `deployment`); none by default. */
+  targetParams?: readonly string[];
+  /** Credential settings sent as query parameters, by setting key (Azure's `api_version` → `api-version`). */
+  settingQuery?: Readonly<Record<string, string>>;
+  /** Credential settings sent as headers, by setting key (OpenAI's `organization` → `OpenAI-Organization`). */
+  settingHeaders?: Readonly<Record<string, string>>;
 }
 
 /** OpenAI, declared the same way as the compatible presets. */
@@ -96,6 +102,8 @@ export const OPENAI_DECLARATION: Readonly<OpenAIDeclaration> = Object.freeze({
   capabilities: OPENAI_CAPABILITIES,
   limits: OPENAI_LIMITS,
   quirks: OPENAI_QUIRKS,
+  // "OpenAI-Organization" picks the organization a key of several is billed to (API reference, Authentication).
+  settingHeaders: Object.freeze({ organization: "OpenAI-Organization" }),
 });
 
 /** Options of {@link createOpenAIProvider}. */
@@ -107,8 +115,8 @@ export interface OpenAIProviderOptions {
   http: HttpClient;
   /** Default `bearer`. */
   auth?: OpenAIAuthStyle;
-  /** The path after `baseUrl` (default `/chat/completions` and `/embeddings`); Azure puts the deployment here. */
-  path?: (model: string, op: OpenAIOperation) => string;
+  /** The path after `baseUrl` (default `/chat/completions` and `/embeddings`); Azure puts the deployment here. `params`: the target's (`CallContext.params`). */
+  path?: (model: string, op: OpenAIOperation, params?: Readonly<Record<string, string>>) => string;
   /** Query parameters on every request (Azure's `api-version`). */
   query?: Record<string, string>;
   /** Headers on every request (for example OpenRouter's `HTTP-Referer`). Never put a credential here. */
@@ -169,7 +177,7 @@ export function createOpenAIProvider(opts: OpenAIProviderOptions): Provider {
       if (opts.auth === "api-key-header") headers["api-key"] = ctx.apiKey;
       else headers.authorization = `Bearer ${ctx.apiKey}`;
     }
-    return opts.http.send(jsonPost(`${base}${pathOf(model, op)}${query}`, headers, JSON.stringify(body), ctx.signal, opts)).then((res) => {
+    return opts.http.send(jsonPost(`${base}${pathOf(model, op, ctx.params)}${query}`, headers, JSON.stringify(body), ctx.signal, opts)).then((res) => {
       if (res.status >= 200 && res.status < 300) return res;
       // An unreadable error body still leaves the status to classify by.
       return res

@@ -60,6 +60,11 @@ export interface CallContext {
   /** The decrypted credential (API key), if the target has one. Never logged. */
   apiKey?: string;
   /**
+   * The target's provider-specific params (`RouteTarget.params`; only the keys the kind declares,
+   * `ProviderDeclaration.params`, pass RouteService): Azure's `deployment`. Absent when it has none.
+   */
+  params?: Readonly<Record<string, string>>;
+  /**
    * Extra headers for the upstream request: the W3C trace context (`traceparent`, `tracestate`)
    * of the attempt. Never credentials; the adapter's own headers win over these.
    */

@@ -73,6 +73,8 @@ export interface ScriptStep {
 export interface RecordedRequest {
   method: string;
   path: string;
+  /** The query string as sent, with its `?` ("" when none). */
+  search: string;
   headers: Record<string, string | string[] | undefined>;
   /** Parsed JSON body (undefined for an empty or invalid body). */
   body: unknown;

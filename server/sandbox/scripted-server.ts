@@ -92,7 +92,7 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
     } catch {
       body = undefined;
     }
-    const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, headers: req.headers, body, receivedAt: Date.now() };
+    const record: RecordedRequest = { method: req.method ?? "GET", path: url.pathname, search: url.search, headers: req.headers, body, receivedAt: Date.now() };
     pushBounded(recorded, record, requestLimit);
     let finished = false;
     // Every wait of this request ends when the client goes away or the server closes (`close`

@@ -32,7 +32,7 @@ import { codeOf } from "../../test/support/code-of.js";
 
 const admin = testPrincipal({ scopes: new Set([Scope.PLATFORM_ADMIN]) });
 const ctx = { values: createContextValues().set(kPrincipal, admin) } as unknown as HandlerContext;
-const catalog = { kinds: ["sandbox"], needsCredential: () => false };
+const catalog = { kinds: ["sandbox"], needsCredential: () => false, settings: () => [], params: () => [] };
 
 /** A gate: `wait()` blocks until `open()`. */
 function gate() {

@@ -15,7 +15,8 @@ import type { Principal } from "../auth/principal.js";
 import type { Clock } from "../clock.js";
 import { closestName } from "../config/closest-name.js";
 import type { ProviderCatalog } from "../dispatch/route-spec.js";
-import { fieldViolation } from "../errors/field-violation.js";
+import { fieldViolation, fieldViolations } from "../errors/field-violation.js";
+import { createEgressPolicy, type EgressPolicy } from "../http/egress-policy.js";
 import type { CredentialPatch, CredentialRecord } from "../store/credential-store.js";
 import { newId } from "../store/ids.js";
 import type { TenantStore } from "../store/tenant-store.js";
@@ -23,6 +24,7 @@ import { credentialName, parseCredentialName } from "../vault/credential-names.j
 import type { Vault } from "../vault/vault.js";
 import { callerOf } from "./caller.js";
 import { credentialMessage, valueFacts } from "./credential-messages.js";
+import { credentialSettingsProblems } from "./credential-settings.js";
 import { maskedFields } from "./field-mask.js";
 import { createdRecord, idempotencyKey } from "./idempotency.js";
 import { createMaskedUpdate } from "./masked-update.js";
@@ -34,11 +36,13 @@ import { routeName } from "./route-service.js";
 export interface CredentialServiceDeps {
   vault: Vault;
   tenants: Pick<TenantStore, "getOrg">;
-  /** The provider kinds a credential may be for. */
-  catalog: Pick<ProviderCatalog, "kinds">;
+  /** The provider kinds a credential may be for, and the settings each takes. */
+  catalog: Pick<ProviderCatalog, "kinds" | "settings">;
   clock: Clock;
   /** The schema's rules, for what an update leaves (best the validate interceptor's; default a new one). */
   validator?: Validator;
+  /** Where a `base_url` setting may point (the server's policy of admin-set URLs; default: the default policy). */
+  egress?: EgressPolicy;
 }
 
 const UPDATABLE = ["display_name", "settings", "value"] as const;
@@ -60,6 +64,12 @@ interface Owner {
 export function createCredentialService(deps: CredentialServiceDeps): ServiceImpl<typeof CredentialService> {
   const store = deps.vault.credentials;
   const credentialUpdate = createMaskedUpdate(UpdateCredentialRequestSchema, "credential", CredentialSchema, deps.validator);
+  const egress = deps.egress ?? createEgressPolicy();
+  // Early feedback: the egress policy judges the address each connection dials again.
+  const checkSettings = (kind: string, settings: Record<string, string>) => {
+    const problems = credentialSettingsProblems(kind, settings, deps.catalog.settings(kind), egress);
+    if (problems.length > 0) throw fieldViolations(problems);
+  };
   const ownerOf = async (caller: Principal, parent: string, field: string): Promise<Owner> => {
     if (parent === "") {
       requirePlatformAdmin(caller, "global credentials");
@@ -85,6 +95,7 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
       const caller = callerOf(ctx);
       const owner = await ownerOf(caller, req.parent, "parent");
       const fields = fieldsOf(req.credential, deps.catalog.kinds);
+      checkSettings(fields.provider, fields.settings);
       const name = credentialName({ orgName: owner.orgName, id: req.credentialId });
       const id = newId("cred", deps.clock.now());
       const seal = deps.vault.seal(req.value, { credentialId: id, orgId: owner.orgId, resourceName: name, version: 1 });
@@ -120,6 +131,7 @@ export function createCredentialService(deps: CredentialServiceDeps): ServiceImp
       }
       const current = await load(ctx, name, "credential.name");
       const next = credentialUpdate.merge(credentialMessage(current), given, masked);
+      if (masked.has("settings")) checkSettings(current.provider, { ...next.settings });
       const patch: CredentialPatch = {
         ...(masked.has("display_name") ? { displayName: next.displayName } : {}),
         ...(masked.has("settings") ? { settings: { ...next.settings } } : {}),

@@ -63,6 +63,17 @@ function setup() {
 }
 
 describe("credential resolver", () => {
+  it("reads a credential's settings with its value, in the same cached read, until it is forgotten", async () => {
+    const t = setup();
+    t.setRows({ openai: record(VALUE, { settings: { base_url: "https://eu.example.test/v1" } }) });
+    expect(await t.resolver.resolveCredential("credentials/openai")).toEqual({ value: VALUE, settings: { base_url: "https://eu.example.test/v1" } });
+    expect(await t.resolver.resolve("credentials/openai")).toBe(VALUE);
+    expect(t.reads()).toBe(1);
+    t.setRows({ openai: record(VALUE, { settings: { base_url: "https://us.example.test/v1" } }) });
+    t.resolver.forget("credentials/openai");
+    expect((await t.resolver.resolveCredential("credentials/openai"))?.settings).toEqual({ base_url: "https://us.example.test/v1" });
+  });
+
   it("decrypts once per TTL, sharing one read among concurrent callers", async () => {
     const t = setup();
     const values = await Promise.all(Array.from({ length: 10 }, () => t.resolver.resolve("credentials/openai")));

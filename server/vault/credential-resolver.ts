@@ -25,6 +25,13 @@ export interface CredentialResolverOptions {
   maxStaleMs?: number;
 }
 
+/** A stored credential as dispatch uses it: the decrypted value and the non-secret settings. */
+export interface ResolvedCredential {
+  value: string;
+  /** `Credential.settings` (`base_url`, `api_version`, …), as stored. */
+  settings: Readonly<Record<string, string>>;
+}
+
 /** Decrypted provider keys by credential name, for dispatch. */
 export interface CredentialResolver {
   /**
@@ -34,12 +41,14 @@ export interface CredentialResolver {
    * value is cached.
    */
   resolve(name: string): Promise<string | undefined>;
+  /** As {@link resolve}, with the credential's settings (read with the value, cached with it). */
+  resolveCredential(name: string): Promise<ResolvedCredential | undefined>;
   /** Drops `name` from this replica's cache at once (after a change or delete here). */
   forget(name: string): void;
 }
 
 interface Entry {
-  value: string | undefined;
+  value: ResolvedCredential | undefined;
   fetchedAt: number;
 }
 
@@ -62,11 +71,11 @@ export function createCredentialResolver(deps: CredentialResolverDeps, opts: Cre
   const ttlMs = opts.cacheTtlMs ?? 30_000;
   const maxStaleMs = opts.maxStaleMs ?? 300_000;
   const cache = new Map<string, Entry>();
-  const inFlight = new Map<string, Promise<string | undefined>>();
+  const inFlight = new Map<string, Promise<ResolvedCredential | undefined>>();
   // Bumped by every forget: a read that started before it must not put back what it read.
   let epoch = 0;
 
-  const load = async (name: string): Promise<string | undefined> => {
+  const load = async (name: string): Promise<ResolvedCredential | undefined> => {
     const ref = parseCredentialName(name);
     if (ref === undefined) return undefined;
     const startedEpoch = epoch;
@@ -82,10 +91,10 @@ export function createCredentialResolver(deps: CredentialResolverDeps, opts: Cre
       }
       throw err;
     }
-    let value: string | undefined;
+    let value: ResolvedCredential | undefined;
     if (record !== undefined) {
       try {
-        value = open(record.seal, bindingOf(record), deps.keyring);
+        value = { value: open(record.seal, bindingOf(record), deps.keyring), settings: Object.freeze({ ...record.settings }) };
       } catch (err) {
         if (err instanceof VaultError) {
           deps.logger.error({ credential: name, masterKeyId: record.seal.masterKeyId, err: err.message }, "credential cannot be decrypted");
@@ -97,12 +106,15 @@ export function createCredentialResolver(deps: CredentialResolverDeps, opts: Cre
     return value;
   };
 
-  return {
+  const resolver: CredentialResolver = {
     async resolve(name) {
+      return (await resolver.resolveCredential(name))?.value;
+    },
+    resolveCredential(name) {
       const cached = cache.get(name);
       // Read "after" now: before the wall clock stepped back, so its age is unknown; read again.
       const age = cached === undefined ? -1 : deps.clock.now() - cached.fetchedAt;
-      if (cached !== undefined && age >= 0 && age < ttlMs) return cached.value;
+      if (cached !== undefined && age >= 0 && age < ttlMs) return Promise.resolve(cached.value);
       let pending = inFlight.get(name);
       if (pending === undefined) {
         const started = load(name);
@@ -121,4 +133,5 @@ export function createCredentialResolver(deps: CredentialResolverDeps, opts: Cre
       inFlight.delete(name);
     },
   };
+  return resolver;
 }

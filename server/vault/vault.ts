@@ -3,7 +3,7 @@ import { systemClock, type Clock } from "../clock.js";
 import type { Logger } from "../observability/logger.js";
 import { createCredentialStore, type CredentialStore } from "../store/credential-store.js";
 import type { Database } from "../store/schema.js";
-import { createCredentialResolver, type CredentialResolverOptions } from "./credential-resolver.js";
+import { createCredentialResolver, type CredentialResolverOptions, type ResolvedCredential } from "./credential-resolver.js";
 import { seal, type Binding, type Sealed } from "./envelope.js";
 import type { Keyring } from "./master-key.js";
 import { rewrapCredentials, type RewrapResult } from "./rewrap.js";
@@ -26,6 +26,8 @@ export interface Vault {
   readonly credentials: CredentialStore;
   /** The decrypted value of credential `name`, or `undefined` when the vault has none (see `CredentialResolver`). */
   resolve(name: string): Promise<string | undefined>;
+  /** The value with the credential's settings (what dispatch reads: the endpoint is in them). */
+  resolveCredential(name: string): Promise<ResolvedCredential | undefined>;
   /** Drops `name` from this replica's cache at once. */
   forget(name: string): void;
   /** Envelope-encrypts a value for its row under the current master key. */
@@ -50,6 +52,7 @@ export function createVault(deps: VaultDeps, opts: CredentialResolverOptions = {
     keyring: deps.keyring,
     credentials,
     resolve: (name) => resolver.resolve(name),
+    resolveCredential: (name) => resolver.resolveCredential(name),
     forget: (name) => resolver.forget(name),
     seal: (value, binding) => seal(value, binding, deps.keyring),
     rewrapAll: () => rewrapCredentials({ credentials, keyring: deps.keyring }),

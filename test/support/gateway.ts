@@ -1,3 +1,5 @@
+import { createEgress } from "../../server/http/egress-connect.js";
+import { createEgressPolicy } from "../../server/http/egress-policy.js";
 import { listen, type Listener } from "../../server/http/listener.js";
 import type { Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import type { AuthenticatorOptions } from "../../server/auth/authenticator.js";
@@ -165,7 +167,8 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
     db: database.db,
     logger: log.logger,
     credentials: opts.credentials ?? new Map(),
-    vault: (name) => vault.resolve(name),
+    vault: (name) => vault.resolveCredential(name),
+    egress: createEgress(createEgressPolicy(opts.egress)),
     routePollMs: opts.routePollMs ?? 200,
     templatePollMs: opts.templatePollMs ?? 200,
     ...(opts.baseUrls ? { baseUrls: opts.baseUrls } : {}),

@@ -1,5 +1,6 @@
 import { finished, type Readable } from "node:stream";
 import { Agent, errors as undiciErrors } from "undici";
+import { EgressRefusedError, type Egress } from "../../http/egress-connect.js";
 import { ProviderError } from "../provider-error.js";
 import { notePending, trackWrites } from "./send-progress.js";
 
@@ -64,6 +65,12 @@ export interface HttpClientOptions {
   connectTimeoutMs?: number;
   /** How long an idle connection is kept (default 30 s). */
   keepAliveTimeoutMs?: number;
+  /**
+   * Connects only where this egress policy allows (`http/egress-connect.ts`): the client of
+   * endpoints an admin set through the API (a credential's `base_url`). Unset: anywhere (the
+   * operator's own endpoints).
+   */
+  egress?: Egress;
 }
 
 /**
@@ -72,9 +79,10 @@ export interface HttpClientOptions {
  * HTTP error statuses are returned, for the adapter to classify with its own envelope.
  */
 export function createHttpClient(opts: HttpClientOptions = {}): HttpClient {
+  const connect = { timeout: opts.connectTimeoutMs ?? 5_000 };
   const agent = new Agent({
     connections: opts.connections ?? 1024,
-    connect: { timeout: opts.connectTimeoutMs ?? 5_000 },
+    connect: opts.egress === undefined ? connect : opts.egress.connector(connect),
     keepAliveTimeout: opts.keepAliveTimeoutMs ?? 30_000,
   });
   // Marks each request written when a connection takes it (`send-progress.ts`): a call cancelled
@@ -171,5 +179,7 @@ export function classifyTransportError(err: unknown, signal: AbortSignal): Provi
   ) {
     return new ProviderError("timeout", "the provider did not answer in time", { cause: err });
   }
+  // Not retried any differently (another target may be reachable), but told apart: a retry will not help.
+  if (err instanceof EgressRefusedError) return new ProviderError("connection", "the connection to the provider failed: the egress policy refuses its address", { cause: err });
   return new ProviderError("connection", "the connection to the provider failed", { cause: err });
 }

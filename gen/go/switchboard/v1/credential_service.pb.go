@@ -29,11 +29,16 @@ type Credential struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Resource name: `credentials/{credential}` (global) or `orgs/{org}/credentials/{credential}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Provider kind it is for (for example `openai`, `anthropic`, `gemini`, `azure-openai`).
+	// Provider kind it is for (for example `openai`, `anthropic`, `gemini`, `azure`).
 	Provider string `protobuf:"bytes,2,opt,name=provider,proto3" json:"provider,omitempty"`
 	// Human-readable name.
 	DisplayName string `protobuf:"bytes,3,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// Non-secret connection settings (for example `base_url`, `api_version`, `organization`).
+	// Non-secret connection settings, used by every call made with the credential:
+	// `base_url` (every kind but `sandbox`): the endpoint to call instead of the kind's, an
+	// absolute http(s) URL without user info, query or fragment that the egress policy allows
+	// (checked when written and at each connection); `api_version` (`azure`): the `api-version`
+	// query parameter; `organization` (`openai`): the `OpenAI-Organization` header. Any other key is
+	// refused with INVALID_ARGUMENT naming it.
 	Settings map[string]string `protobuf:"bytes,4,rep,name=settings,proto3" json:"settings,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// A short hash of the value, to tell two credentials apart without revealing either.
 	Fingerprint string `protobuf:"bytes,5,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`

@@ -44,7 +44,9 @@ type RouteTarget struct {
 	FirstTokenTimeout *durationpb.Duration `protobuf:"bytes,7,opt,name=first_token_timeout,json=firstTokenTimeout,proto3" json:"first_token_timeout,omitempty"`
 	// Longest silence allowed between stream chunks.
 	IdleTimeout *durationpb.Duration `protobuf:"bytes,8,opt,name=idle_timeout,json=idleTimeout,proto3" json:"idle_timeout,omitempty"`
-	// Provider-specific settings for this target (for example `deployment` for Azure OpenAI).
+	// Provider-specific settings for this target: `deployment` (`azure`), the deployment the URL
+	// names instead of `model` (which then stays the model prices are looked up by). Any other key is
+	// refused with INVALID_ARGUMENT naming it.
 	Params map[string]string `protobuf:"bytes,9,rep,name=params,proto3" json:"params,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The model's context window in tokens. A request whose prompt is estimated (characters / 4)
 	// to be longer skips this target, and one that fits no target is refused with

@@ -30,7 +30,7 @@ export type Credential = Message<"switchboard.v1.Credential"> & {
   name: string;
 
   /**
-   * Provider kind it is for (for example `openai`, `anthropic`, `gemini`, `azure-openai`).
+   * Provider kind it is for (for example `openai`, `anthropic`, `gemini`, `azure`).
    *
    * @generated from field: string provider = 2;
    */
@@ -44,7 +44,12 @@ export type Credential = Message<"switchboard.v1.Credential"> & {
   displayName: string;
 
   /**
-   * Non-secret connection settings (for example `base_url`, `api_version`, `organization`).
+   * Non-secret connection settings, used by every call made with the credential:
+   * `base_url` (every kind but `sandbox`): the endpoint to call instead of the kind's, an
+   * absolute http(s) URL without user info, query or fragment that the egress policy allows
+   * (checked when written and at each connection); `api_version` (`azure`): the `api-version`
+   * query parameter; `organization` (`openai`): the `OpenAI-Organization` header. Any other key is
+   * refused with INVALID_ARGUMENT naming it.
    *
    * @generated from field: map<string, string> settings = 4;
    */

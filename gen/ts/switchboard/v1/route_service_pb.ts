@@ -79,7 +79,9 @@ export type RouteTarget = Message<"switchboard.v1.RouteTarget"> & {
   idleTimeout?: Duration | undefined;
 
   /**
-   * Provider-specific settings for this target (for example `deployment` for Azure OpenAI).
+   * Provider-specific settings for this target: `deployment` (`azure`), the deployment the URL
+   * names instead of `model` (which then stays the model prices are looked up by). Any other key is
+   * refused with INVALID_ARGUMENT naming it.
    *
    * @generated from field: map<string, string> params = 9;
    */
