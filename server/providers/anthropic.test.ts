@@ -154,14 +154,14 @@ describe("anthropic adapter: request mapping", () => {
     }
   });
 
-  it("sends no response_format: JSON schema output is declared unsupported and left to the prompt", async () => {
-    expect(provider.capabilities).toMatchObject({ jsonSchema: false, jsonObject: false, embeddings: false, tools: true, streaming: true, vision: true });
+  it("declares its capabilities (JSON output through a synthetic tool: anthropic-structured-output.test.ts) and no embeddings", async () => {
+    expect(provider.capabilities).toMatchObject({ jsonSchema: true, jsonObject: true, embeddings: false, tools: true, streaming: true, vision: true });
     expect(provider.embed).toBeUndefined();
     fake.script({ reply: { text: '{"total":42}' } });
     const schema = { type: "object", properties: { total: { type: "number" } } };
     const res = await provider.chat(ask("extract", { responseFormat: { type: "json_schema", name: "invoice", schema, strict: true } }), ctx());
     expect(JSON.parse(res.text)).toEqual({ total: 42 });
-    expect(Object.keys(lastBody()).sort()).toEqual(["max_tokens", "messages", "model"]);
+    expect(Object.keys(lastBody()).sort()).toEqual(["max_tokens", "messages", "model", "tool_choice", "tools"]);
   });
 
   it("refuses content the wire cannot carry before sending anything", async () => {

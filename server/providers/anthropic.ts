@@ -24,15 +24,15 @@ export interface AnthropicProviderOptions {
 }
 
 /**
- * What the Messages API serves through this adapter. No native JSON mode is declared: the classic
- * API has no `response_format`, so dispatch and the verbs put the schema in the prompt.
+ * What the Messages API serves through this adapter. JSON schema and JSON mode are served through
+ * a forced synthetic tool whose input is the answer (`anthropic/structured-output.ts`).
  */
 export const ANTHROPIC_CAPABILITIES: ProviderCapabilities = {
   streaming: true,
   tools: true,
   parallelToolCalls: true,
-  jsonSchema: false,
-  jsonObject: false,
+  jsonSchema: true,
+  jsonObject: true,
   embeddings: false,
   vision: true,
 };
@@ -51,7 +51,7 @@ const MAX_ERROR_BYTES = 64 * 1024;
 
 /**
  * Creates the Anthropic Messages API adapter: `POST {baseUrl}/v1/messages` with `x-api-key` and
- * `anthropic-version`, unary and SSE streaming, tools, vision, and prompt-cache usage. Every
+ * `anthropic-version`, unary and SSE streaming, tools, JSON output, vision, and prompt-cache usage. Every
  * failure is a classified `ProviderError` whose message never holds the key or Anthropic's body.
  */
 export function createAnthropicProvider(opts: AnthropicProviderOptions): Provider {

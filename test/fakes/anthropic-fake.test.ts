@@ -192,6 +192,19 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
     expect(jsonPieces.length).toBeGreaterThan(2);
   });
 
+  it("answers a forced tool_choice with a tool_use of that tool, the scripted text as its input (unary and streamed)", async () => {
+    const schema = { type: "object" as const, properties: { total: { type: "number" } } };
+    const tools = [{ name: "emit", input_schema: schema }];
+    fake.script({ reply: { text: '{"total":42}' } }, { reply: { text: '{"total":7}' } });
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 256, tools, tool_choice: { type: "tool", name: "emit" }, messages: [{ role: "user", content: "total?" }] });
+    expect(msg.stop_reason).toBe("tool_use");
+    expect(msg.content).toEqual([{ type: "tool_use", id: expect.stringMatching(/^toolu_01/), name: "emit", input: { total: 42 } }]);
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 256, tools, tool_choice: { type: "tool", name: "emit" }, messages: [{ role: "user", content: "total?" }] });
+    const streamed = await stream.finalMessage();
+    expect(streamed.stop_reason).toBe("tool_use");
+    expect(streamed.content).toEqual([{ type: "tool_use", id: expect.stringMatching(/^toolu_01/), name: "emit", input: { total: 7 } }]);
+  });
+
   it("answers 429 with the envelope and retry-after the SDK exposes on RateLimitError", async () => {
     fake.script({ fault: { kind: "status", status: 429, retryAfterSeconds: 7 } });
     const err = await client.messages.create({ model: MODEL, max_tokens: 16, messages: [{ role: "user", content: "hi" }] }).catch((e: unknown) => e);

@@ -164,6 +164,13 @@ function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
   const messages = body.messages as unknown[];
   let text = reply.text ?? (reply.toolCalls !== undefined && reply.toolCalls.length > 0 ? "" : echoReply(lastUserText(messages)));
   let toolUses: ToolUse[] = (reply.toolCalls ?? []).map((c) => ({ id: c.id ?? newId("toolu_01", 22), name: c.name, argumentsJson: c.argumentsJson }));
+  const forced = forcedTool(body.tool_choice);
+  if (forced !== undefined && toolUses.length === 0) {
+    // `tool_choice: {type: "tool"}` makes the model answer with that tool only: what it "generated"
+    // is the tool's input (the scripted text when it is a JSON object, else `{}`).
+    toolUses = [{ id: newId("toolu_01", 22), name: forced, argumentsJson: JSON.stringify(toolInput(text)) }];
+    text = "";
+  }
   let stopReason: string | undefined = reply.finishReason === undefined ? undefined : FINISH_TO_STOP[reply.finishReason];
   let stopSequence: string | null = null;
 
@@ -368,6 +375,12 @@ function textOf(value: unknown): string {
   if (v.type === "tool_use") return JSON.stringify(v.input ?? {});
   if (v.type === "tool_result" || v.content !== undefined) return textOf(v.content);
   return "";
+}
+
+/** The tool a `tool_choice` of type `tool` forces, if it is one. */
+function forcedTool(choice: unknown): string | undefined {
+  const c = choice as { type?: unknown; name?: unknown } | null | undefined;
+  return c?.type === "tool" && typeof c.name === "string" ? c.name : undefined;
 }
 
 function toolInput(argumentsJson: string): unknown {

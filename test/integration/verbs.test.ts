@@ -60,6 +60,21 @@ describe("verbs through the gateway", () => {
     expect((err as ConnectError).rawMessage).toContain("/invoice");
   });
 
+  it("Extract on an Anthropic route gets schema-constrained output: the schema goes to Claude as a forced tool", async () => {
+    await routes.createRoute({ routeId: "ext-claude", route: { targets: [{ provider: "anthropic", model: "claude-haiku-4-5", credential: "credentials/anthropic" }] } });
+    await gw.models.resolver.refresh();
+    anthropic.reset();
+    anthropic.script({ reply: { text: '{"invoice": 42, "total": 99.5}' } });
+    const jsonSchema = { type: "object", properties: { invoice: { type: "integer" }, total: { type: "number" } }, required: ["invoice", "total"] };
+    const res = await verbs.extract({ options: { route: "ext-claude" }, text: "Invoice 42, total 99.50", jsonSchema });
+    expect(res.data).toEqual({ invoice: 42, total: 99.5 });
+    expect(res.repaired).toBe(false);
+    expect(res.usage?.provider).toBe("anthropic");
+    const body = anthropic.requests()[0]!.body as { tools?: Array<{ name: string; input_schema: unknown }>; tool_choice?: { type: string; name?: string } };
+    expect(body.tools?.map((t) => t.input_schema)).toEqual([jsonSchema]);
+    expect(body.tool_choice).toMatchObject({ type: "tool", name: body.tools![0]!.name });
+  });
+
   it("Classify never returns a label outside the set", async () => {
     openai.reset();
     openai.script({ reply: { text: '{"labels":[{"name":"spam","score":0.4},{"name":"urgent","score":0.9}]}' } });

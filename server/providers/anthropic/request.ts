@@ -1,6 +1,7 @@
 import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToolCall, ReasoningEffort } from "../model.js";
 import { ProviderError } from "../provider-error.js";
-import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireToolChoice } from "./wire.js";
+import { structuredOutputOf, structuredTools } from "./structured-output.js";
+import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireTool, WireToolChoice } from "./wire.js";
 
 /** Options of {@link toWireRequest}. */
 export interface WireRequestOptions {
@@ -13,9 +14,9 @@ export interface WireRequestOptions {
  * Maps a neutral request to a Messages API body. System turns become the top-level `system`
  * blocks; tool turns become `user` turns of `tool_result` blocks; consecutive turns of one role
  * are merged (Anthropic requires alternating roles) with `tool_result` blocks first, as the API
- * requires after an assistant `tool_use`. `responseFormat` is not sent: the adapter declares no
- * native JSON mode, so callers put the schema in the prompt. `seed` has no Anthropic equivalent.
- * `reasoningEffort` becomes extended thinking where the API takes it (`thinkingFor`).
+ * requires after an assistant `tool_use`. A JSON `responseFormat` becomes a synthetic tool
+ * (`structured-output.ts`). `seed` has no Anthropic equivalent. `reasoningEffort` becomes
+ * extended thinking where the API takes it (`thinkingFor`).
  * Throws `ProviderError("bad_request")` for content the wire cannot carry.
  */
 export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): WireRequest {
@@ -39,17 +40,18 @@ export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): Wire
     messages: mergeTurns(turns),
   };
   if (system.length > 0) body.system = system;
-  if (req.tools !== undefined && req.tools.length > 0) {
-    body.tools = req.tools.map((tool) => ({
-      name: tool.name,
-      ...(tool.description === undefined ? {} : { description: tool.description }),
-      input_schema: tool.parameters ?? { type: "object", properties: {} },
-      ...(tool.strict === true ? { strict: true } : {}),
-    }));
-    const choice = toWireToolChoice(req);
-    if (choice !== undefined) body.tool_choice = choice;
-  }
-  const thinking = thinkingFor(req, body.max_tokens);
+  const tools: WireTool[] = (req.tools ?? []).map((tool) => ({
+    name: tool.name,
+    ...(tool.description === undefined ? {} : { description: tool.description }),
+    input_schema: tool.parameters ?? { type: "object", properties: {} },
+    ...(tool.strict === true ? { strict: true } : {}),
+  }));
+  const callerChoice = tools.length > 0 ? toWireToolChoice(req) : undefined;
+  const structured = structuredOutputOf(req);
+  const sent = structured === undefined ? { tools, toolChoice: callerChoice } : structuredTools(req, structured, tools, callerChoice);
+  if (sent.tools.length > 0) body.tools = sent.tools;
+  if (sent.toolChoice !== undefined) body.tool_choice = sent.toolChoice;
+  const thinking = thinkingFor(req, body.max_tokens, sent.toolChoice);
   if (thinking !== undefined) {
     // Anthropic refuses `temperature` other than 1 and `top_p` below 0.95 with thinking: the
     // effort wins and the sampling controls are left out.
@@ -77,15 +79,17 @@ const MIN_THINKING_BUDGET = 1024;
  * all output, reasoning included, as on OpenAI and Gemini (and what budgets reserve for). No
  * thinking is asked for — the effort is a hint, answered at the model's default — when:
  * - `max_tokens` leaves no room for the least budget (1,024) and a token of answer;
- * - the request forces a tool (`tool_choice` any or tool): Anthropic refuses it with thinking;
+ * - the request sent forces a tool (`tool_choice` any or tool, the caller's or structured
+ *   output's): Anthropic refuses it with thinking;
  * - the conversation continues a tool call (ends in tool results): Anthropic then requires the
  *   assistant turn to open with its signed thinking block, which the neutral history cannot carry.
  */
-function thinkingFor(req: ModelRequest, maxTokens: number): { type: "enabled"; budget_tokens: number } | undefined {
+function thinkingFor(req: ModelRequest, maxTokens: number, sentChoice: WireToolChoice | undefined): { type: "enabled"; budget_tokens: number } | undefined {
   if (req.reasoningEffort === undefined) return undefined;
   const budget = Math.min(THINKING_BUDGET[req.reasoningEffort], maxTokens - 1);
   if (budget < MIN_THINKING_BUDGET) return undefined;
-  if (req.toolChoice?.type === "required" || req.toolChoice?.type === "tool") return undefined;
+  // The choice as sent: a structured-output request forces its synthetic tool too.
+  if (sentChoice?.type === "any" || sentChoice?.type === "tool") return undefined;
   if (req.messages.at(-1)?.role === "tool") return undefined;
   return { type: "enabled", budget_tokens: budget };
 }

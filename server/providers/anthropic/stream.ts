@@ -4,7 +4,8 @@ import type { ModelChunk, ModelRequest, TokenUsage } from "../model.js";
 import { ProviderError, withUsage } from "../provider-error.js";
 import { usageSoFar } from "../usage-estimate.js";
 import { classifyStreamError, streamError } from "./errors.js";
-import { estimateTokens, requestChars, toFinishReason, toTokenUsage } from "./usage.js";
+import { answerTextOfJson, STRUCTURED_OUTPUT_TOOL, structuredOutputOf } from "./structured-output.js";
+import { answerFinishReason, estimateTokens, requestChars, toFinishReason, toTokenUsage } from "./usage.js";
 import type { WireStreamEvent, WireUsage } from "./wire.js";
 
 /** What {@link translateStream} needs besides the events. */
@@ -18,7 +19,12 @@ export interface StreamContext {
   reportUsage?: (usage: TokenUsage) => void;
 }
 
-type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; argumentChars: number } | { kind: "other" };
+type Block =
+  | { kind: "text" }
+  | { kind: "tool"; toolIndex: number; argumentChars: number }
+  /** The structured-output tool: its input is the answer's text (buffered when the schema was wrapped). */
+  | { kind: "answer"; wrapped: boolean; json: string }
+  | { kind: "other" };
 
 /**
  * Translates Anthropic's SSE sequence — `message_start`, then per content block
@@ -26,7 +32,8 @@ type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; argumentChars
  * (stop reason, cumulative usage) and `message_stop`, with `ping`s anywhere — into neutral chunks:
  * `start`, text and tool-call pieces, then `finish` and `usage` at `message_stop`. Extended
  * thinking (`thinking` and `redacted_thinking` blocks, `thinking_delta` and `signature_delta`) is
- * never answer text: it is skipped, its characters counted only toward an estimated output.
+ * never answer text: it is skipped, its characters counted only toward an estimated output. The
+ * structured-output tool's `input_json_delta`s are text pieces (`structured-output.ts`).
  *
  * A tool call's `index` is its position among the `tool_use` blocks, not the content block index.
  * An `event: error` throws its classification (`overloaded_error` → overloaded); a stream that
@@ -37,6 +44,8 @@ type Block = { kind: "text" } | { kind: "tool"; toolIndex: number; argumentChars
  */
 export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: StreamContext): AsyncGenerator<ModelChunk> {
   const blocks = new Map<number, Block>();
+  const structured = structuredOutputOf(ctx.req);
+  let answered = false;
   let started = false;
   let stopped = false;
   let toolCount = 0;
@@ -81,6 +90,10 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
               outputChars += block.text.length;
               yield { type: "text", text: block.text };
             }
+          } else if (structured !== undefined && block?.type === "tool_use" && block.name === STRUCTURED_OUTPUT_TOOL) {
+            // The first such call is the answer; a second one is dropped, as in the unary answer.
+            blocks.set(event.index, answered ? { kind: "other" } : { kind: "answer", wrapped: structured.wrapped, json: "" });
+            answered = true;
           } else if (block?.type === "tool_use" && typeof block.id === "string" && typeof block.name === "string") {
             const toolIndex = toolCount++;
             blocks.set(event.index, { kind: "tool", toolIndex, argumentChars: 0 });
@@ -105,6 +118,10 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
           } else if (delta.type === "thinking_delta" && typeof delta.thinking === "string") {
             // Reasoning is never answer text; it is output all the same, so a cut stream's estimate counts it.
             outputChars += delta.thinking.length;
+          } else if (block.kind === "answer" && delta.type === "input_json_delta" && typeof delta.partial_json === "string") {
+            outputChars += delta.partial_json.length;
+            block.json += delta.partial_json;
+            if (!block.wrapped && delta.partial_json !== "") yield { type: "text", text: delta.partial_json };
           }
           break;
         }
@@ -113,6 +130,10 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
           const block = blocks.get(event.index);
           // A call without arguments streams none; say "{}" as the unary answer's input does.
           if (block?.kind === "tool" && block.argumentChars === 0) yield { type: "tool_call", index: block.toolIndex, argumentsDelta: "{}" };
+          if (block?.kind === "answer") {
+            const text = block.wrapped ? answerTextOfJson(block.json) : block.json === "" ? "{}" : "";
+            if (text !== "") yield { type: "text", text };
+          }
           break;
         }
         case "message_delta": {
@@ -128,7 +149,7 @@ export async function* translateStream(events: AsyncIterable<SseEvent>, ctx: Str
         case "message_stop": {
           requireStarted(started, event.type);
           stopped = true;
-          yield { type: "finish", reason: toFinishReason(stopReason) };
+          yield { type: "finish", reason: answerFinishReason(toFinishReason(stopReason), answered, toolCount) };
           yield { type: "usage", usage: finalUsage(usage, outputReported, outputChars, ctx.req) };
           break;
         }

@@ -40,3 +40,11 @@ export function toFinishReason(stopReason: string | null | undefined): ModelFini
   }
 }
 
+
+/**
+ * The finish reason of an answer given through the structured-output tool: a normal stop, not
+ * `tool_calls`, unless the model also called one of the caller's tools.
+ */
+export function answerFinishReason(reason: ModelFinishReason, answered: boolean, callerToolCalls: number): ModelFinishReason {
+  return answered && reason === "tool_calls" && callerToolCalls === 0 ? "stop" : reason;
+}
