@@ -12,8 +12,8 @@ import type { Candidate } from "./capabilities.js";
  * (each input has the window to itself, and an embedding model's is not the chat model's). Throws `InvalidArgument` naming
  * the estimate and the largest window when no candidate is left.
  */
-export function targetsThatFit(candidates: readonly Candidate[], request: ModelRequest | EmbedRequest, route: string): Candidate[] {
-  if ("inputs" in request || candidates.every((c) => c.target.contextWindowTokens === undefined)) return [...candidates];
+export function targetsThatFit(candidates: readonly Candidate[], request: ModelRequest | EmbedRequest, route: string): readonly Candidate[] {
+  if ("inputs" in request || candidates.every((c) => c.target.contextWindowTokens === undefined)) return candidates;
   const prompt = estimateInputTokens(request);
   const fit = candidates.filter((c) => c.target.contextWindowTokens === undefined || prompt <= c.target.contextWindowTokens);
   if (fit.length > 0) return fit;

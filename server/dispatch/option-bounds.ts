@@ -31,14 +31,15 @@ const PENALTY_NAMES: Record<SamplingPenalty, string> = { frequencyPenalty: "freq
  * cannot take the request is skipped before any attempt (nothing sent, nothing billed); when none
  * is left, the request is INVALID_ARGUMENT on the field, naming what the route's targets take.
  */
-export function targetsThatTakeOptions(candidates: readonly Candidate[], request: ModelRequest | EmbedRequest, route: string): Candidate[] {
-  if ("inputs" in request) return request.dimensions === undefined ? [...candidates] : takingDimensions(candidates, request.dimensions, route);
+export function targetsThatTakeOptions(candidates: readonly Candidate[], request: ModelRequest | EmbedRequest, route: string): readonly Candidate[] {
+  // A request that sets none of these (most) is answered with `candidates` itself: no copy per call.
+  if ("inputs" in request) return request.dimensions === undefined ? candidates : takingDimensions(candidates, request.dimensions, route);
   return takingPenalties(takingStops(candidates, request, route), request, route);
 }
 
-function takingStops(candidates: readonly Candidate[], request: ModelRequest, route: string): Candidate[] {
+function takingStops(candidates: readonly Candidate[], request: ModelRequest, route: string): readonly Candidate[] {
   const stops = request.stop?.length ?? 0;
-  if (stops === 0) return [...candidates];
+  if (stops === 0) return candidates;
   const fit = candidates.filter((c) => (c.provider.limits?.maxStopSequences ?? Infinity) >= stops);
   if (fit.length > 0) return fit;
   const most = Math.max(...candidates.map((c) => c.provider.limits?.maxStopSequences ?? 0));
@@ -47,22 +48,23 @@ function takingStops(candidates: readonly Candidate[], request: ModelRequest, ro
   );
 }
 
-/** The penalties a request sets to a value that changes sampling (0 and an empty bias change nothing). */
-function penaltiesSet(request: ModelRequest): SamplingPenalty[] {
-  const set: SamplingPenalty[] = [];
-  if (request.frequencyPenalty !== undefined && request.frequencyPenalty !== 0) set.push("frequencyPenalty");
-  if (request.presencePenalty !== undefined && request.presencePenalty !== 0) set.push("presencePenalty");
-  if (request.logitBias !== undefined && Object.keys(request.logitBias).length > 0) set.push("logitBias");
-  return set;
+/** Whether the request sets `penalty` to a value that changes sampling (0 and an empty bias change nothing). */
+function penaltySet(request: ModelRequest, penalty: SamplingPenalty): boolean {
+  if (penalty === "logitBias") return request.logitBias !== undefined && Object.keys(request.logitBias).length > 0;
+  const value = request[penalty];
+  return value !== undefined && value !== 0;
 }
+
+const PENALTIES: readonly SamplingPenalty[] = ["frequencyPenalty", "presencePenalty", "logitBias"];
 
 /**
  * The candidates whose adapter sends every penalty the request sets. A penalty is skipped-for
  * rather than dropped: a target that ignored it would answer differently than asked.
  */
-function takingPenalties(candidates: Candidate[], request: ModelRequest, route: string): Candidate[] {
+function takingPenalties(candidates: readonly Candidate[], request: ModelRequest, route: string): readonly Candidate[] {
   let fit = candidates;
-  for (const penalty of penaltiesSet(request)) {
+  for (const penalty of PENALTIES) {
+    if (!penaltySet(request, penalty)) continue;
     fit = fit.filter((c) => c.provider.limits?.samplingPenalties?.includes(penalty) === true);
     if (fit.length === 0) {
       const name = PENALTY_NAMES[penalty];

@@ -177,15 +177,11 @@ export function createProviderRegistry(opts: ProviderRegistryOptions): ProviderR
     withSettings(kind, settings) {
       const decl = byKind.get(kind);
       if (decl === undefined) return undefined;
+      // Most credentials set none: they are answered without building a key (this runs per call).
+      if (!anySet(decl.settings, settings)) return registry.get(kind);
       // The key: the values of the kind's settings in declared order (a few short strings).
       let key = kind;
-      let any = false;
-      for (const name of decl.settings) {
-        const value = settings[name];
-        if (value !== undefined) any = true;
-        key += `\u0000${value ?? ""}`;
-      }
-      if (!any) return registry.get(kind);
+      for (const name of decl.settings) key += `\u0000${settings[name] ?? ""}`;
       let provider = configured.get(key);
       if (provider !== undefined) {
         // Most recently used last: the first key is the one to drop.
@@ -252,4 +248,10 @@ function unconfiguredAdapter(decl: ProviderDeclaration): Provider {
     }),
     ...(decl.capabilities.embeddings ? { embed: () => Promise.reject(missing()) } : {}),
   };
+}
+
+/** Whether `settings` gives a value for any of `names`. */
+function anySet(names: readonly string[], settings: Readonly<Record<string, string>>): boolean {
+  for (const name of names) if (settings[name] !== undefined) return true;
+  return false;
 }
