@@ -18,8 +18,9 @@ export interface MaskedUpdate<R extends DescMessage> {
    * such as a credential's `value`, is left to the caller) taken from `given`, when it passes the
    * resource's protovalidate rules: else `InvalidArgument` with the `buf.validate.Violations`
    * detail the validate interceptor gives, each field named under the request's (`budget.limit_micros_usd`).
-   * The stored fields passed those rules when written, so what is refused is what the mask
-   * brought in.
+   * Violations in fields the mask does not name are not reported: the stored fields passed the
+   * rules in force when written, and a rule tightened since must not refuse an update that leaves
+   * them alone — what is refused is what the mask brought in.
    */
   merge(stored: MessageShape<R>, given: MessageShape<R>, masked: ReadonlySet<string>): MessageShape<R>;
 }
@@ -55,7 +56,16 @@ export function createMaskedUpdate<R extends DescMessage>(request: DescMessage, 
       if (result.kind === "valid") return merged;
       // A rule that does not compile is the gateway's fault: Internal, not the caller's.
       if (result.kind === "error") throw result.error;
-      const violations = result.violations.map((v) => new Violation(v.message, v.ruleId, [...at, ...v.field], v.rule, v.forKey));
+      // Only what the mask brought in is refused: a stored field that no longer passes its rule
+      // (tightened since it was written) must not lock the resource against every other update,
+      // and is refused only when masked (so the update that mends it is what is checked).
+      // Message-level rules (no field path) are kept: they span fields the mask may have changed.
+      const brought = result.violations.filter((v) => {
+        const first = v.field[0];
+        return first === undefined || first.kind !== "field" || masked.has(first.name);
+      });
+      if (brought.length === 0) return merged;
+      const violations = brought.map((v) => new Violation(v.message, v.ruleId, [...at, ...v.field], v.rule, v.forKey));
       const [value, desc] = violationsToProto(violations);
       const cause = new ValidationError(violations);
       throw new ConnectError(cause.message, Code.InvalidArgument, undefined, [{ desc, value }], cause);
