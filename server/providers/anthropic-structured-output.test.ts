@@ -142,7 +142,8 @@ describe("anthropic adapter: structured output", () => {
   });
   it("asks for no thinking when structured output forces its tool, even with a reasoning effort (Anthropic refuses both together)", async () => {
     fake.script({ reply: { text: '{"total":42}' } });
-    const res = await provider.chat(ask(schemaFormat(invoice), { reasoningEffort: "high", maxOutputTokens: 8_000, temperature: 0.2 }), ctx());
+    // A model that takes a thinking budget (MODEL's generation takes none, so it would prove nothing).
+    const res = await provider.chat(ask(schemaFormat(invoice), { model: "claude-sonnet-4-5", reasoningEffort: "high", maxOutputTokens: 8_000, temperature: 0.2 }), ctx());
     expect(res.text).toBe('{"total":42}');
     expect(lastBody()).toMatchObject({ tool_choice: { type: "tool", name: STRUCTURED_OUTPUT_TOOL }, temperature: 0.2 });
     expect(lastBody()).not.toHaveProperty("thinking");

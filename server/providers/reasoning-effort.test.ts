@@ -1,10 +1,12 @@
 /**
  * `reasoningEffort` as each adapter puts it on the wire, read from what the provider fakes
- * received: OpenAI and Azure send `reasoning_effort`; the other OpenAI-compatible vendors leave it
- * out; Anthropic asks for extended thinking with a budget under `max_tokens` (without
- * `temperature`/`top_p`), or not at all where the Messages API would refuse it; Gemini sends a
- * `thinkingConfig` (a budget for 2.x models, a level for 3 and later). A streamed Anthropic answer
- * with thinking blocks yields only the answer's text.
+ * received: OpenAI and Azure send `reasoning_effort` to the reasoning models (by the model id, not
+ * an Azure deployment's name) and leave it out for the others, which the fake refuses as OpenAI
+ * does; the other OpenAI-compatible vendors leave it out; Anthropic asks the models that take a
+ * thinking budget for one of at most half of `max_tokens` (without `temperature`/`top_p`), or for
+ * none where the Messages API would refuse it; Gemini sends a `thinkingConfig` (a budget for 2.x
+ * models, a level for 3 and later). A streamed Anthropic answer with thinking blocks yields only
+ * the answer's text.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { startAnthropicFake } from "../../test/fakes/anthropic-fake.js";
@@ -47,15 +49,50 @@ const ask = (model: string, extra: Partial<ModelRequest> = {}): ModelRequest => 
 const bodyOf = (fake: FakeProvider): Record<string, unknown> => fake.requests().at(-1)!.body as Record<string, unknown>;
 
 describe("reasoning effort on the OpenAI wire", () => {
-  it("OpenAI and Azure receive reasoning_effort as asked", async () => {
-    await createOpenAIProvider({ baseUrl: openai.url, http }).chat(ask("o4-mini", { reasoningEffort: "high" }), ctx());
-    expect(bodyOf(openai).reasoning_effort).toBe("high");
-    await createOpenAICompatibleProvider("azure", { baseUrl: openai.url, http }).chat(ask("my-o4", { reasoningEffort: "minimal" }), ctx());
+  const openaiProvider = () => createOpenAIProvider({ baseUrl: openai.url, http });
+  const azure = () => createOpenAICompatibleProvider("azure", { baseUrl: openai.url, http });
+
+  it("OpenAI and Azure send reasoning_effort as asked to the reasoning models", async () => {
+    for (const model of ["o1", "o3", "o3-mini-2025-01-31", "o4-mini", "gpt-5", "gpt-5-nano", "gpt-5.1", "gpt-5.2-2025-12-11", "ft:o4-mini-2025-04-16:acme::abc123"]) {
+      await openaiProvider().chat(ask(model, { reasoningEffort: "high" }), ctx());
+      expect(bodyOf(openai).reasoning_effort, model).toBe("high");
+    }
+    await openaiProvider().chat(ask("gpt-5-mini", { reasoningEffort: "minimal" }), ctx());
     expect(bodyOf(openai).reasoning_effort).toBe("minimal");
+    // Azure gates on the model the target names, not on its deployment's name.
+    await azure().chat(ask("o4-mini", { reasoningEffort: "medium" }), { ...ctx(), params: { deployment: "my-o4" } });
+    expect(openai.requests().at(-1)!.path).toBe("/openai/deployments/my-o4/chat/completions");
+    expect(bodyOf(openai).reasoning_effort).toBe("medium");
+  });
+
+  it("sends low for minimal to the reasoning models that take no minimal (the o-series, GPT-5.1 and later)", async () => {
+    for (const model of ["o3", "o4-mini", "gpt-5.1", "gpt-5.2"]) {
+      const res = await openaiProvider().chat(ask(model, { reasoningEffort: "minimal" }), ctx());
+      expect(res.text, model).toBe("echo: why is the sky blue");
+      expect(bodyOf(openai).reasoning_effort, model).toBe("low");
+    }
+  });
+
+  it("leaves it out for the models that refuse it, and the call goes through as if none was asked", async () => {
+    const refusing = ["gpt-4o", "gpt-4o-mini", "gpt-4.1", "gpt-4", "gpt-3.5-turbo", "chatgpt-4o-latest", "o1-mini", "o1-preview", "gpt-5-chat-latest", "gpt-5.1-chat-latest", "ft:gpt-4o-mini-2024-07-18:acme::abc123"];
+    for (const model of refusing) {
+      const res = await openaiProvider().chat(ask(model, { reasoningEffort: "high" }), ctx());
+      expect(res.text, model).toBe("echo: why is the sky blue");
+      expect(bodyOf(openai), model).not.toHaveProperty("reasoning_effort");
+      const chunks = await collect(openaiProvider().chatStream(ask(model, { reasoningEffort: "low" }), ctx()));
+      expect(chunks.some((c) => c.type === "finish"), model).toBe(true);
+      expect(bodyOf(openai), model).not.toHaveProperty("reasoning_effort");
+    }
+    await azure().chat(ask("gpt-4o", { reasoningEffort: "high" }), { ...ctx(), params: { deployment: "my-o4" } });
+    expect(bodyOf(openai)).not.toHaveProperty("reasoning_effort");
+    // A model id the adapter does not know as a reasoning model — here an Azure deployment's name
+    // standing in for the model — answers at its default rather than risking the 400.
+    await azure().chat(ask("my-o4", { reasoningEffort: "minimal" }), ctx());
+    expect(bodyOf(openai)).not.toHaveProperty("reasoning_effort");
   });
 
   it("is not sent when unset, nor to vendors that may reject it (Groq, Mistral)", async () => {
-    await createOpenAIProvider({ baseUrl: openai.url, http }).chat(ask("gpt-4o"), ctx());
+    await openaiProvider().chat(ask("o4-mini"), ctx());
     expect(bodyOf(openai)).not.toHaveProperty("reasoning_effort");
     for (const kind of ["groq", "mistral"] as const) {
       const res = await createOpenAICompatibleProvider(kind, { baseUrl: openai.url, http }).chat(ask("m", { reasoningEffort: "low" }), ctx());
@@ -76,25 +113,53 @@ describe("reasoning effort on the Anthropic wire", () => {
       ["high", 4096],
     ] as const;
     for (const [effort, budget] of efforts) {
-      await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: effort, maxOutputTokens: 8000, temperature: 0.2, topP: 0.5 }), ctx());
+      await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: effort, maxOutputTokens: 10_000, temperature: 0.2, topP: 0.5 }), ctx());
       const body = bodyOf(anthropic);
       expect(body.thinking).toEqual({ type: "enabled", budget_tokens: budget });
-      expect(body.max_tokens).toBe(8000);
+      expect(body.max_tokens).toBe(10_000);
       expect(body).not.toHaveProperty("temperature");
       expect(body).not.toHaveProperty("top_p");
     }
   });
 
-  it("shrinks the budget under max_tokens, and asks for no thinking when the least budget does not fit", async () => {
-    await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "high", maxOutputTokens: 2000 }), ctx());
-    expect(bodyOf(anthropic)).toMatchObject({ max_tokens: 2000, thinking: { type: "enabled", budget_tokens: 1999 } });
+  it("caps the budget at half of max_tokens, leaving the other half to the answer", async () => {
+    await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "high", maxOutputTokens: 8000 }), ctx());
+    expect(bodyOf(anthropic)).toMatchObject({ max_tokens: 8000, thinking: { type: "enabled", budget_tokens: 4000 } });
     // Without a caller's max the adapter's default (4096) bounds it too.
     await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "high" }), ctx());
-    expect(bodyOf(anthropic)).toMatchObject({ max_tokens: 4096, thinking: { type: "enabled", budget_tokens: 4095 } });
-    await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "low", maxOutputTokens: 1024, temperature: 0.2 }), ctx());
-    const body = bodyOf(anthropic);
-    expect(body).not.toHaveProperty("thinking");
-    expect(body.temperature).toBe(0.2);
+    expect(bodyOf(anthropic)).toMatchObject({ max_tokens: 4096, thinking: { type: "enabled", budget_tokens: 2048 } });
+    await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "medium", maxOutputTokens: 2049 }), ctx());
+    expect(bodyOf(anthropic)).toMatchObject({ max_tokens: 2049, thinking: { type: "enabled", budget_tokens: 1024 } });
+  });
+
+  it("asks for no thinking when half of max_tokens is under the least budget (1,024), and answers with the caller's sampling", async () => {
+    for (const maxOutputTokens of [2047, 2000, 1024]) {
+      const res = await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "high", maxOutputTokens, temperature: 0.2 }), ctx());
+      expect(res.text).toBe("echo: why is the sky blue");
+      const body = bodyOf(anthropic);
+      expect(body, String(maxOutputTokens)).not.toHaveProperty("thinking");
+      expect(body.max_tokens).toBe(maxOutputTokens);
+      expect(body.temperature).toBe(0.2);
+    }
+  });
+
+  it("asks for thinking only from the models that take a thinking budget; the others answer as if no effort was asked", async () => {
+    const thinking = ["claude-3-7-sonnet-20250219", "claude-3-7-sonnet-latest", "claude-sonnet-4-20250514", "claude-sonnet-4-0", "claude-opus-4-20250514", "claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-6", "claude-sonnet-4-6"];
+    for (const model of thinking) {
+      await provider().chat(ask(model, { reasoningEffort: "medium", maxOutputTokens: 8000, temperature: 0.2 }), ctx());
+      expect(bodyOf(anthropic).thinking, model).toEqual({ type: "enabled", budget_tokens: 2048 });
+    }
+    // Claude 3 and 3.5 have no thinking; Opus 4.7 and later take only adaptive thinking (a budget is
+    // a 400 there); an id the adapter does not know gets none rather than risking the 400.
+    const none = ["claude-3-5-sonnet-20241022", "claude-3-5-haiku-latest", "claude-3-haiku-20240307", "claude-3-opus-20240229", "claude-3-sonnet-20240229", "claude-opus-4-7", "claude-sonnet-5", "claude-2.1", "my-claude"];
+    for (const model of none) {
+      const res = await provider().chat(ask(model, { reasoningEffort: "high", maxOutputTokens: 8000, temperature: 0.2 }), ctx());
+      expect(res.text, model).toBe("echo: why is the sky blue");
+      expect(bodyOf(anthropic), model).not.toHaveProperty("thinking");
+      expect(bodyOf(anthropic).temperature, model).toBe(0.2);
+      await collect(provider().chatStream(ask(model, { reasoningEffort: "low", maxOutputTokens: 8000 }), ctx()));
+      expect(bodyOf(anthropic), model).not.toHaveProperty("thinking");
+    }
   });
 
   it("asks for no thinking with a forced tool, or when the conversation continues a tool call", async () => {
@@ -120,6 +185,7 @@ describe("reasoning effort on the Anthropic wire", () => {
   it("streams only the answer's text: thinking and signature deltas are not text, and the usage counts the thinking", async () => {
     anthropic.script({ reply: { text: "Rayleigh scattering", thinking: "short waves scatter more so the sky looks blue" } });
     const chunks = await collect(provider().chatStream(ask("claude-sonnet-4-5", { reasoningEffort: "low", maxOutputTokens: 4000 }), ctx()));
+    expect(bodyOf(anthropic).thinking).toEqual({ type: "enabled", budget_tokens: 1024 });
     const text = chunks.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("");
     expect(text).toBe("Rayleigh scattering");
     const usage = chunks.find((c) => c.type === "usage");

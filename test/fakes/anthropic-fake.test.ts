@@ -9,6 +9,8 @@ import { startAnthropicFake } from "./anthropic-fake.js";
 import type { FakeProvider } from "./fake-types.js";
 
 const MODEL = "claude-sonnet-5-5";
+/** A model that takes a thinking budget (the adaptive-only generation, MODEL's, refuses one). */
+const BUDGET_THINKING_MODEL = "claude-sonnet-4-5";
 const API_KEY = "sk-ant-api03-test-key";
 const weather = {
   name: "get_weather",
@@ -108,7 +110,7 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
 
   it("answers extended thinking with a signed thinking block before the text, unary and streamed", async () => {
     fake.script({ reply: { text: "blue light scatters", thinking: "short waves scatter more" } });
-    const msg = await client.messages.create({ model: MODEL, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
+    const msg = await client.messages.create({ model: BUDGET_THINKING_MODEL, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
     expect(msg.content.map((b) => b.type)).toEqual(["thinking", "text"]);
     const block = msg.content[0]!;
     if (block.type !== "thinking") throw new Error("unreachable");
@@ -117,7 +119,7 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
     expect(msg.usage).toMatchObject({ output_tokens: 7, output_tokens_details: { thinking_tokens: 4 } });
 
     fake.script({ reply: { text: "blue light scatters", thinking: "short waves scatter more" } });
-    const stream = client.messages.stream({ model: MODEL, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
+    const stream = client.messages.stream({ model: BUDGET_THINKING_MODEL, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
     const texts: string[] = [];
     const thoughts: string[] = [];
     const signatures: string[] = [];
@@ -137,7 +139,7 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
 
   it("refuses thinking as the API does: a budget under 1,024 or not below max_tokens, a temperature, a forced tool", async () => {
     const ask = (extra: Record<string, unknown>) =>
-      client.messages.create({ model: MODEL, max_tokens: 2048, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming);
+      client.messages.create({ model: BUDGET_THINKING_MODEL, max_tokens: 2048, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming);
     for (const extra of [
       { thinking: { type: "enabled", budget_tokens: 512 } },
       { thinking: { type: "enabled", budget_tokens: 2048 } },
@@ -147,6 +149,24 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
       await expect(ask(extra)).rejects.toBeInstanceOf(BadRequestError);
     }
     await expect(ask({ thinking: { type: "enabled", budget_tokens: 1024 }, temperature: 1 })).resolves.toMatchObject({ type: "message" });
+  });
+
+  it("refuses a thinking budget for the models that take none, with the API's messages", async () => {
+    const ask = (model: string) => client.messages.create({ model, max_tokens: 2048, thinking: { type: "enabled", budget_tokens: 1024 }, messages: [{ role: "user", content: "why" }] });
+    for (const model of ["claude-3-5-sonnet-20241022", "claude-3-5-haiku-latest", "claude-3-haiku-20240307", "claude-3-opus-20240229"]) {
+      const err = await ask(model).catch((e: unknown) => e);
+      expect(err, model).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: `'${model}' does not support thinking.` } });
+    }
+    for (const model of ["claude-opus-4-7", MODEL]) {
+      const err = await ask(model).catch((e: unknown) => e);
+      expect(err, model).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error, model).toMatchObject({ error: { type: "invalid_request_error", message: expect.stringContaining('"thinking.type.enabled" is not supported for this model.') } });
+    }
+    for (const model of ["claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514", "claude-opus-4-1", "claude-haiku-4-5", "claude-opus-4-6"]) {
+      await expect(ask(model), model).resolves.toMatchObject({ type: "message" });
+    }
+    expect(fake.truth().map((t) => t.model)).toEqual(["claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514", "claude-opus-4-1", "claude-haiku-4-5", "claude-opus-4-6"]);
   });
 
   it("builds the final message through the messages.stream helper", async () => {

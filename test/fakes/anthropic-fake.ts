@@ -10,8 +10,8 @@
  * and tool arguments, unless the script says otherwise.
  *
  * Extended thinking (`thinking: {type: "enabled", budget_tokens}`) is checked as the API checks it
- * (budget ≥ 1,024 and below `max_tokens`; no `temperature` but 1, no `top_p` below 0.95, no forced
- * tool) and answered with a `thinking` block first — unary `{type, thinking, signature}`, streamed
+ * (a model that takes it; budget ≥ 1,024 and below `max_tokens`; no `temperature` but 1, no `top_p`
+ * below 0.95, no forced tool) and answered with a `thinking` block first — unary `{type, thinking, signature}`, streamed
  * as `thinking_delta`s then one `signature_delta` — whose words are reasoning (output) tokens.
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -143,11 +143,29 @@ const anthropicWire: WireFormat = {
   },
 };
 
+/**
+ * Why the API would refuse extended thinking for the model, if it would (a deny-list of what it
+ * is known to refuse, so a model id the fake does not know is answered as before): the Claude 3
+ * and 3.5 models have no thinking ("'claude-3-5-sonnet-20241022' does not support thinking."), and
+ * Claude Opus 4.7 and the generations after it take only adaptive thinking, refusing a budget.
+ */
+function modelThinkingRefusal(model: string): string | undefined {
+  const dated = /^claude-(\d+)(?:-(\d))?-(?:sonnet|opus|haiku)(?:-|$)/.exec(model);
+  if (dated !== null && Number(dated[1]) === 3 && (dated[2] ?? "0") !== "7") return `'${model}' does not support thinking.`;
+  const named = /^claude-(?:sonnet|opus|haiku)-(\d+)(?:-(\d)(?!\d))?/.exec(model);
+  if (named !== null && (Number(named[1]) >= 5 || (Number(named[1]) === 4 && Number(named[2] ?? "0") >= 7))) {
+    return '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.';
+  }
+  return undefined;
+}
+
 /** Why the API would refuse the request's `thinking` (the rules of Anthropic's extended-thinking guide), if it would. */
 function checkThinking(body: Body, maxTokens: number): string | undefined {
   if (body.thinking === undefined) return undefined;
   const t = body.thinking as { type?: unknown; budget_tokens?: unknown } | null;
   if (t?.type === "disabled") return undefined;
+  const refusal = typeof body.model === "string" ? modelThinkingRefusal(body.model) : undefined;
+  if (refusal !== undefined) return refusal;
   if (t?.type !== "enabled" || typeof t.budget_tokens !== "number" || !Number.isInteger(t.budget_tokens)) return "thinking: Input tag does not match the expected tags";
   if (t.budget_tokens < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
   if (t.budget_tokens >= maxTokens) return "`max_tokens` must be greater than `thinking.budget_tokens`";

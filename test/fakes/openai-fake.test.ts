@@ -173,6 +173,30 @@ describe("openai fake through the official SDK", () => {
     expect(ok.choices[0]?.finish_reason).toBe("stop");
   });
 
+  it("answers 400 on a reasoning_effort the model does not take, in OpenAI's envelopes, and takes it where it does", async () => {
+    const messages = [{ role: "user" as const, content: "hello" }];
+    const refusal = (model: string, reasoning_effort: "minimal" | "high") =>
+      client.chat.completions.create({ model, messages, reasoning_effort }).then(
+        () => undefined,
+        (e: unknown) => e as BadRequestError,
+      );
+    for (const model of ["gpt-4o", "gpt-4.1-mini", "gpt-3.5-turbo", "chatgpt-4o-latest", "gpt-5-chat-latest", "ft:gpt-4o-mini-2024-07-18:acme::abc123"]) {
+      const err = await refusal(model, "high");
+      expect(err, model).toBeInstanceOf(BadRequestError);
+      expect([err?.message, err?.type, err?.param, err?.code]).toEqual(["400 Unrecognized request argument supplied: reasoning_effort", "invalid_request_error", null, null]);
+    }
+    const mini = await refusal("o1-mini", "high");
+    expect([mini?.status, mini?.param, mini?.code]).toEqual([400, "reasoning_effort", "unsupported_parameter"]);
+    const minimal = await refusal("gpt-5.1", "minimal");
+    expect([minimal?.status, minimal?.param, minimal?.code]).toEqual([400, "reasoning_effort", "unsupported_value"]);
+    expect(minimal?.message).toContain("Supported values are: 'none', 'low', 'medium', and 'high'.");
+    expect((await refusal("o3", "minimal"))?.code).toBe("unsupported_value");
+    expect(fake.truth()).toEqual([]);
+    for (const [model, effort] of [["o4-mini", "high"], ["gpt-5-mini", "minimal"], ["gpt-5.1", "high"], ["my-deployment", "high"]] as const) {
+      expect(await refusal(model, effort), model).toBeUndefined();
+    }
+  });
+
   it("raises BadRequestError on a context-length 400", async () => {
     fake.script({ fault: { kind: "status", status: 400, errorType: "context_length_exceeded" } });
     const err = await client.chat.completions.create({ model: "gpt-4o", messages: [{ role: "user", content: "x" }] }).catch((e: unknown) => e);

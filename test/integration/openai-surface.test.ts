@@ -41,6 +41,7 @@ beforeAll(async () => {
   await rs.createRoute({ routeId: "emb", route: { targets: [openaiTarget("text-embedding-3-small")] } });
   await rs.createRoute({ routeId: "templated", route: { targets: [openaiTarget("gpt-4o-mini")] } });
   await rs.createRoute({ routeId: "cached", route: { targets: [openaiTarget("gpt-4o-mini")], cache: { ttl: durationFromMs(60_000) } } });
+  await rs.createRoute({ routeId: "reasoner", route: { targets: [openaiTarget("gpt-5-mini")], retry: once } });
   await gw.models.resolver.refresh();
   sdk = new OpenAI({ apiKey: gw.adminKey, baseURL: `${gw.url}/v1`, maxRetries: 0 });
 });
@@ -485,14 +486,23 @@ describe("reasoning effort, on both surfaces", () => {
   const chatOver = (reasoningEffort: ReasoningEffort, route = "ext") =>
     admin.capability.chat({ options: { route, reasoningEffort }, messages: [{ role: Role.USER, content: [{ part: { case: "text", value: "think" } }] }] });
 
-  it("passes reasoning_effort and options.reasoning_effort on to the provider", async () => {
+  it("passes reasoning_effort and options.reasoning_effort on to a reasoning model", async () => {
     fake.reset();
-    await sdk.chat.completions.create({ model: "ext", messages: user("think hard"), reasoning_effort: "high" });
+    await sdk.chat.completions.create({ model: "reasoner", messages: user("think hard"), reasoning_effort: "high" });
     expect((fake.requests()[0]!.body as Record<string, unknown>).reasoning_effort).toBe("high");
-    await chatOver(ReasoningEffort.MINIMAL);
+    await chatOver(ReasoningEffort.MINIMAL, "reasoner");
     expect((fake.requests()[1]!.body as Record<string, unknown>).reasoning_effort).toBe("minimal");
-    await chatOver(ReasoningEffort.UNSPECIFIED);
+    await chatOver(ReasoningEffort.UNSPECIFIED, "reasoner");
     expect(fake.requests()[2]!.body).not.toHaveProperty("reasoning_effort");
+  });
+
+  it("answers on a model that refuses reasoning_effort (gpt-4o-mini) as if none was asked", async () => {
+    fake.reset();
+    const res = await sdk.chat.completions.create({ model: "ext", messages: user("think hard"), reasoning_effort: "high" });
+    expect(res.choices[0]!.message.content).toBe("echo: think hard");
+    expect(fake.requests()[0]!.body).not.toHaveProperty("reasoning_effort");
+    await chatOver(ReasoningEffort.LOW);
+    expect(fake.requests()[1]!.body).not.toHaveProperty("reasoning_effort");
   });
 
   it("refuses an effort it does not know: 400 naming reasoning_effort, INVALID_ARGUMENT over Connect", async () => {

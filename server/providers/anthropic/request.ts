@@ -1,6 +1,7 @@
 import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToolCall, ReasoningEffort } from "../model.js";
 import { ProviderError } from "../provider-error.js";
 import { structuredOutputOf, structuredTools } from "./structured-output.js";
+import { takesThinkingBudget } from "./thinking-models.js";
 import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireTool, WireToolChoice } from "./wire.js";
 
 /** Options of {@link toWireRequest}. */
@@ -74,19 +75,22 @@ const THINKING_BUDGET: Readonly<Record<ReasoningEffort, number>> = Object.freeze
 const MIN_THINKING_BUDGET = 1024;
 
 /**
- * Extended thinking for the request's effort, or none. The budget counts toward `max_tokens` and
- * must stay below it, so it shrinks to `max_tokens - 1`: `max_output_tokens` stays the cap on
- * all output, reasoning included, as on OpenAI and Gemini (and what budgets reserve for). No
- * thinking is asked for — the effort is a hint, answered at the model's default — when:
- * - `max_tokens` leaves no room for the least budget (1,024) and a token of answer;
+ * Extended thinking for the request's effort, or none. The budget counts toward `max_tokens`
+ * (`max_output_tokens` stays the cap on all output, reasoning included, as on OpenAI and Gemini,
+ * and what budgets reserve for), so it is capped at half of it: the other half is left to the
+ * answer, which a budget of nearly all of it (4,095 of the default 4,096) would cut. No thinking
+ * is asked for — the effort is a hint, answered at the model's default — when:
+ * - the model takes no thinking budget (`thinking-models.ts`): Anthropic refuses it with a 400;
+ * - half of `max_tokens` is under the least budget, 1,024: Anthropic refuses a smaller budget,
+ *   and a larger one would leave the answer less than the thinking;
  * - the request sent forces a tool (`tool_choice` any or tool, the caller's or structured
  *   output's): Anthropic refuses it with thinking;
  * - the conversation continues a tool call (ends in tool results): Anthropic then requires the
  *   assistant turn to open with its signed thinking block, which the neutral history cannot carry.
  */
 function thinkingFor(req: ModelRequest, maxTokens: number, sentChoice: WireToolChoice | undefined): { type: "enabled"; budget_tokens: number } | undefined {
-  if (req.reasoningEffort === undefined) return undefined;
-  const budget = Math.min(THINKING_BUDGET[req.reasoningEffort], maxTokens - 1);
+  if (req.reasoningEffort === undefined || !takesThinkingBudget(req.model)) return undefined;
+  const budget = Math.min(THINKING_BUDGET[req.reasoningEffort], Math.floor(maxTokens / 2));
   if (budget < MIN_THINKING_BUDGET) return undefined;
   // The choice as sent: a structured-output request forces its synthetic tool too.
   if (sentChoice?.type === "any" || sentChoice?.type === "tool") return undefined;

@@ -3,6 +3,7 @@
  * Private to the OpenAI adapter (and the OpenAI-compatible presets that compose it).
  */
 import { tokenCount } from "../token-count.js";
+import { openAIReasoningEffort } from "./reasoning-models.js";
 import type {
   EmbedRequest,
   JsonObject,
@@ -31,8 +32,9 @@ export interface OpenAIQuirks {
   seedField?: "seed" | "random_seed";
   /**
    * Whether to send `reasoning_effort` (OpenAI's and Azure OpenAI's chat completions take
-   * minimal, low, medium and high). Vendors without it may reject an unknown field, so the others
-   * leave a request's effort out and answer without it.
+   * minimal, low, medium and high), and then only to the models that take it
+   * (`reasoning-models.ts`: the others answer it with a 400). Vendors without it may reject an
+   * unknown field, so the others leave a request's effort out and answer without it.
    */
   reasoningEffort?: boolean;
 }
@@ -169,7 +171,10 @@ export function toWireChatRequest(req: ModelRequest, quirks: OpenAIQuirks, strea
   if (req.topP !== undefined) body.top_p = req.topP;
   if (req.stop && req.stop.length > 0) body.stop = req.stop;
   if (req.seed !== undefined) body[quirks.seedField ?? "seed"] = req.seed;
-  if (req.reasoningEffort !== undefined && quirks.reasoningEffort === true) body.reasoning_effort = req.reasoningEffort;
+  if (req.reasoningEffort !== undefined && quirks.reasoningEffort === true) {
+    const effort = openAIReasoningEffort(req.model, req.reasoningEffort);
+    if (effort !== undefined) body.reasoning_effort = effort;
+  }
   // Reach only a vendor that declares them (`ProviderLimits.samplingPenalties`): dispatch skips the others.
   if (req.frequencyPenalty !== undefined) body.frequency_penalty = req.frequencyPenalty;
   if (req.presencePenalty !== undefined) body.presence_penalty = req.presencePenalty;

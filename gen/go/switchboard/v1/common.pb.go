@@ -213,13 +213,17 @@ func (CacheStatus) EnumDescriptor() ([]byte, []int) {
 // ReasoningEffort is how much hidden reasoning a model may do before it answers. Reasoning tokens
 // are output tokens: they count against max_output_tokens and are billed (Usage.reasoning_tokens).
 // What each provider receives:
-//   - OpenAI and Azure OpenAI: `reasoning_effort` with the same name (minimal, low, medium, high).
+//   - OpenAI and Azure OpenAI: `reasoning_effort` with the same name (minimal, low, medium, high),
+//     to the reasoning models only (the o-series but o1-mini and o1-preview, GPT-5 and its point
+//     releases but the -chat variants; MINIMAL is sent as low where the model has no minimal);
+//     other models refuse the field, so they answer without it.
 //   - Anthropic: extended thinking, `thinking: {type: "enabled", budget_tokens}` with 1,024 tokens
 //     for MINIMAL and LOW, 2,048 for MEDIUM and 4,096 for HIGH (LiteLLM's mapping; Anthropic's
-//     least budget is 1,024), shrunk to fit under max_output_tokens; `temperature` and `top_p` are
-//     not sent with it (Anthropic refuses them with thinking). Thinking is not asked for when the
+//     least budget is 1,024), at most half of max_output_tokens so the answer keeps the other
+//     half; `temperature` and `top_p` are not sent with it (Anthropic refuses them with thinking).
+//     Thinking is not asked for from models without budgeted thinking (Claude 3 and 3.5), when the
 //     request forces a tool, continues a tool call (the history cannot carry Anthropic's signed
-//     thinking blocks), or max_output_tokens leaves no room for the least budget.
+//     thinking blocks), or half of max_output_tokens is under the least budget.
 //   - Gemini: `generationConfig.thinkingConfig`: Gemini 2.5 models `thinkingBudget` 512, 1,024,
 //     2,048, 4,096; Gemini 3 and later `thinkingLevel` "low" for MINIMAL and LOW, "high" for
 //     MEDIUM and HIGH (the levels every Gemini 3 model takes); other Gemini models nothing.
