@@ -6,7 +6,7 @@ import type { Provider } from "../providers/provider.js";
 import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
 import type { Slot } from "./attempt-plan.js";
 import type { RequestScope } from "./request-scope.js";
-import { decideFailure, type FailureDecision } from "./retryable.js";
+import { decideFailure, egressRefusal, type FailureDecision } from "./retryable.js";
 import { failedAttemptUsage } from "./usage-estimate.js";
 
 /** What is known of a failed attempt besides its error. */
@@ -107,14 +107,16 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
       };
       const decision = decideFailure(err, failureCtx);
       if (!end()) return decision;
+      const refusedByEgress = egressRefusal(err) !== undefined;
+      if (refusedByEgress) scope.egressRefusals++;
       slot.permit.settle(decision.breaker);
       // A6: every failure of a retryable kind costs a token, committed streams included (the
       // upstream failed all the same); cancels and failures of our own deadline do not.
       if (decideFailure(err, { ...failureCtx, committed: false }).retrySameTarget) env.throttle.recordFailure(slot.candidate.target, scope.route.retry);
-      // Never sent: the credential could not be read, or the transport knows the request was
-      // cancelled before a connection took it. The provider never saw it, so nothing is billed.
-      // A provider that reported usage had the request: never unsent.
-      const unsent = facts.usage === undefined && facts.reported === undefined && (facts.sent === false || knownUnsent(controller.signal));
+      // Never sent: the credential could not be read, the egress policy refused the address, or
+      // the transport knows the request was cancelled before a connection took it. The provider
+      // never saw it, so nothing is billed. A provider that reported usage had the request: never unsent.
+      const unsent = facts.usage === undefined && facts.reported === undefined && (facts.sent === false || refusedByEgress || knownUnsent(controller.signal));
       const usage =
         facts.usage ??
         (unsent

@@ -1,7 +1,8 @@
-import type { ConnectError } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import type { EmbedRequest, ModelRequest, TokenUsage } from "../providers/model.js";
 import type { Provider } from "../providers/provider.js";
 import { ProviderError } from "../providers/provider-error.js";
+import { configurationFault } from "../errors/configuration-fault.js";
 import { providerErrorToConnect } from "../errors/provider-error-to-connect.js";
 import { abortError, type AbortCause } from "./abort-cause.js";
 import { markStreamCut, streamCutFor } from "./stream-cut.js";
@@ -12,6 +13,7 @@ import { targetsThatTakeOptions } from "./option-bounds.js";
 import type { DispatchEnv } from "./dispatch-env.js";
 import type { Release } from "./retry-budget.js";
 import type { ResolvedRoute } from "./route-types.js";
+import { egressRefusal } from "./retryable.js";
 import { orderTargets } from "./target-order.js";
 
 /** The caller's side of a dispatch: its cancel signal and its deadline. */
@@ -122,6 +124,8 @@ export interface RequestScope extends PreparedRequest {
   onAbort(listener: (cause: AbortCause) => void): () => void;
   /** Set once content reached the caller: nothing is retried after that. */
   committed: boolean;
+  /** Attempts the egress policy refused (their target's address), counted by attempt control. */
+  egressRefusals: number;
   /** `cancelled` or `deadline` when no further attempt may start, else `undefined`. */
   stopReason(): StopReason | undefined;
   /** Whether the deadline has passed. */
@@ -133,7 +137,9 @@ export interface RequestScope extends PreparedRequest {
   /**
    * The `ConnectError` for a request that stopped for `stop` with `lastError` as the last failure
    * (the plan's `shedError` when no attempt was sent): Canceled when the caller cancelled; DeadlineExceeded when the deadline stopped an attempt that
-   * would otherwise have started (`stop` is `deadline`) or has passed; else the last failure's.
+   * would otherwise have started (`stop` is `deadline`) or has passed; FailedPrecondition when the
+   * egress policy refused every attempt (only an operator's setting can change that); else the
+   * last failure's.
    */
   failure(stop: StopReason, lastError: unknown): ConnectError;
   /**
@@ -165,6 +171,7 @@ class OpenScope implements RequestScope {
   readonly reportUsage?: ReportUsage;
   readonly log: AttemptLog;
   committed = false;
+  egressRefusals = 0;
   /** Why the request was aborted; unset while it runs. */
   private reason: AbortCause | undefined;
   private listeners: Array<(cause: AbortCause) => void> = [];
@@ -244,6 +251,13 @@ class OpenScope implements RequestScope {
     const n = this.log.records().length;
     const why = err instanceof ProviderError ? err.message : "internal error";
     const budget = stop === "budget" ? " (retry budget exhausted)" : stop === "spend" ? " (a spend cap cannot cover another attempt)" : "";
+    const refused = egressRefusal(err);
+    if (refused !== undefined && this.egressRefusals === n) {
+      // Deterministic, and the gateway's configuration rather than the request or the upstream:
+      // no retry helps (the OpenAI surface answers 500 `egress_refused`, not retried).
+      const message = `route "${this.route.alias}": the gateway's egress policy refuses the address of every target tried (${n} attempt(s)${budget}); the last: ${refused.reason}`;
+      return configurationFault(this.build(err, message, Code.FailedPrecondition), "egress_refused");
+    }
     if (this.tooLongForEveryTarget(err)) {
       return this.build(err, `route "${this.route.alias}": the prompt is too long for the context window of every target (${n} attempt(s)${budget}): ${why}; shorten it`);
     }
@@ -275,8 +289,13 @@ class OpenScope implements RequestScope {
     return sent.length > 0 && sent.every((r) => r.outcome === "rejected");
   }
 
-  private build(err: unknown, message: string): ConnectError {
+  /** The `ConnectError` of `err` (its code, or `code`) with `message` and every attempt as its `ProviderAttempts` detail. */
+  private build(err: unknown, message: string, code?: Code): ConnectError {
     const records = this.log.records();
-    return attachAttempts(providerErrorToConnect(err, { route: this.route.alias, attempts: records.map(toProtoAttempt), message }), records);
+    const out = providerErrorToConnect(err, { route: this.route.alias, attempts: records.map(toProtoAttempt), message });
+    if (code === undefined) return attachAttempts(out, records);
+    const recoded = new ConnectError(message, code, undefined, undefined, err);
+    recoded.details = out.details;
+    return attachAttempts(recoded, records);
   }
 }

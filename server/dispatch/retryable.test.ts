@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EgressRefusedError } from "../http/egress-connect.js";
 import { ProviderError, type ProviderErrorKind } from "../providers/provider-error.js";
 import { attemptOutcome, decideFailure, isRetryable } from "./retryable.js";
 
@@ -27,6 +28,12 @@ describe("decideFailure", () => {
   it("counts a broken credential against the target's breaker, so a dead credential is skipped", () => {
     expect(decideFailure(err("auth"), fresh).breaker).toBe("failure");
     expect(decideFailure(err("auth"), { ...fresh, fallbackOnAuth: false }).breaker).toBe("failure");
+  });
+  it("falls back on an egress refusal without retrying the target or blaming it", () => {
+    const refused = new ProviderError("connection", "the egress policy refuses its address", { cause: new EgressRefusedError("10.0.0.5 is private") });
+    expect(decideFailure(refused, fresh)).toEqual({ retrySameTarget: false, fallback: true, outcome: "connection_error", breaker: "ignore" });
+    expect(decideFailure(refused, { ...fresh, committed: true }).fallback).toBe(false);
+    expect(isRetryable(refused)).toBe(true);
   });
   it("never retries a cancel, and does not count it against the breaker", () => {
     expect(decideFailure(err("cancelled"), fresh)).toEqual({ retrySameTarget: false, fallback: false, outcome: "cancelled", breaker: "ignore" });

@@ -1,3 +1,4 @@
+import { EgressRefusedError } from "../http/egress-connect.js";
 import { ProviderError, type ProviderErrorKind } from "../providers/provider-error.js";
 import { ROUTE_DEFAULTS } from "./route-types.js";
 
@@ -91,8 +92,13 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
   if (!(err instanceof ProviderError)) {
     return { retrySameTarget: false, fallback: false, outcome: "unavailable", breaker: "ignore" };
   }
-  const rule = RULES[err.kind];
   const stop = ctx.committed || ctx.deadlineExpired;
+  // The egress policy refused the target's address (a credential's `base_url`): the same target
+  // is refused again, so it is not retried, but the next target may be reachable. Our own
+  // configuration, not the upstream's health: the breaker does not count it (an open breaker
+  // would answer later requests circuit_open, hiding which setting refuses the address).
+  if (egressRefusal(err) !== undefined) return { retrySameTarget: false, fallback: !stop, outcome: "connection_error", breaker: "ignore" };
+  const rule = RULES[err.kind];
   const fallback = typeof rule.fallback === "boolean" ? rule.fallback : routeFallback(rule.fallback, ctx);
   return {
     retrySameTarget: rule.retry && !stop,
@@ -101,6 +107,14 @@ export function decideFailure(err: unknown, ctx: FailureContext): FailureDecisio
     // Giving up because of our own deadline says nothing about the upstream's health.
     breaker: ctx.deadlineExpired && err.kind === "timeout" ? "ignore" : rule.breaker,
   };
+}
+
+/**
+ * The egress policy's refusal that failed an attempt (`http/egress-connect.ts`; the HTTP client
+ * classifies it as a `connection` failure with the refusal as its cause), or undefined.
+ */
+export function egressRefusal(err: unknown): EgressRefusedError | undefined {
+  return err instanceof ProviderError && err.cause instanceof EgressRefusedError ? err.cause : undefined;
 }
 
 function routeFallback(policy: "auth" | "context_length" | "content_filter", ctx: FailureContext): boolean {

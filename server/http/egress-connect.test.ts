@@ -6,7 +6,14 @@ import { startRecordingServer, type RecordingServer } from "../../test/support/r
 import { createEgress, EgressRefusedError, type Egress } from "./egress-connect.js";
 import { createEgressPolicy, type EgressPolicyOptions } from "./egress-policy.js";
 
-const zone = { "imds.test": ["169.254.169.254"], "mapped.test": ["::ffff:169.254.169.254"], "split.test": ["169.254.169.254", "127.0.0.1"] };
+const zone = {
+  "imds.test": ["169.254.169.254"],
+  "mapped.test": ["::ffff:169.254.169.254"],
+  // 169.254.169.254 inside a Teredo address (XORed) and GCP's IPv6 metadata address.
+  "teredo.test": ["2001:0:4136:e378:8000:63bf:5601:5601"],
+  "gcp6.test": ["fd20:ce::254"],
+  "split.test": ["169.254.169.254", "127.0.0.1"],
+};
 const egressOf = (opts: EgressPolicyOptions = {}): Egress => createEgress(createEgressPolicy(opts), { resolve: fakeDns(zone) });
 
 /** POST through undici with `egress`; the status, or the error it failed with. */
@@ -45,7 +52,7 @@ describe.each([
   afterEach(async () => server.close());
 
   it("refuses a name that resolves to the metadata address, in any spelling, before dialling it", async () => {
-    for (const host of ["imds.test", "mapped.test"]) {
+    for (const host of ["imds.test", "mapped.test", "teredo.test", "gcp6.test"]) {
       const err = await post(egressOf(), `http://${host}:${port}/latest/meta-data/`);
       expect(err, host).toBeInstanceOf(EgressRefusedError);
       expect((err as Error).message).toContain(`${host} (`);

@@ -5,11 +5,20 @@ import { isIP, type LookupFunction } from "node:net";
 import { Agent as UndiciAgent, buildConnector, type Dispatcher } from "undici";
 import { createEgressPolicy, type EgressPolicy } from "./egress-policy.js";
 
-/** A connection the egress policy refused (`egress-policy.ts`); never retried. */
+/**
+ * A connection the egress policy refused (`egress-policy.ts`); never retried: the same address is
+ * refused again (a provider call falls back to the route's next target, `dispatch/retryable.ts`).
+ */
 export class EgressRefusedError extends Error {
   readonly code = "ERR_EGRESS_REFUSED";
+  /**
+   * Why, as the policy put it: the host and address refused, and the setting that would allow it.
+   * Shown to whoever set the URL (an admin write) or called through it (a model call).
+   */
+  readonly reason: string;
   constructor(reason: string) {
     super(`egress refused: ${reason}`);
+    this.reason = reason;
     this.name = "EgressRefusedError";
   }
 }

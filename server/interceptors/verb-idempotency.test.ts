@@ -113,15 +113,21 @@ describe("verb idempotency interceptor", () => {
       const refused = await refusalOf(client.chat(request));
       if (refused === undefined) break;
       expect(refused.code).toBe(Code.Aborted);
+      // Only a call sent while the dead claim's lease can still run is refused (+1: the store
+      // rounds up); a call sent after it is let in. The store reads its clock after the call is
+      // sent, so a loaded machine only makes this easier to meet.
+      expect(sentAt - claimedBy).toBeLessThan(leaseMs + 1);
       expect(refused.retryDelayMs).toBeGreaterThan(0);
       // What the lease can have left when this call was sent (+1: the store rounds up).
       expect(refused.retryDelayMs).toBeLessThanOrEqual(leaseMs - (sentAt - claimedBy) + 1);
       expect(attempts).toBeLessThan(10);
       await sleep(refused.retryDelayMs!);
     }
-    const through = performance.now() - claimedFrom;
-    expect(through).toBeGreaterThanOrEqual(leaseMs - 5);
-    expect(through).toBeLessThan(2 * leaseMs);
+    // Freed no sooner than the lease. "Within about one lease" is what the two bounds above
+    // assert, by cause rather than by the wall clock: no refusal tells the caller to wait past the
+    // lease, and no call after it is refused. How long the loop took beyond that is this machine's
+    // scheduling (a bound of 2 leases failed on a loaded 2-core runner), not the store's behaviour.
+    expect(performance.now() - claimedFrom).toBeGreaterThanOrEqual(leaseMs - 5);
     expect(attempts).toBeGreaterThan(1);
     expect(runs).toBe(1);
     expect((await client.chat(request)).message?.name).toBe("retried");

@@ -179,7 +179,8 @@ export function classifyTransportError(err: unknown, signal: AbortSignal): Provi
   ) {
     return new ProviderError("timeout", "the provider did not answer in time", { cause: err });
   }
-  // Not retried any differently (another target may be reachable), but told apart: a retry will not help.
+  // Told apart by its cause: dispatch does not retry it on the same target (the policy refuses it
+  // again) but falls back to the next, which may be reachable (`dispatch/retryable.ts`).
   if (err instanceof EgressRefusedError) return new ProviderError("connection", "the connection to the provider failed: the egress policy refuses its address", { cause: err });
   return new ProviderError("connection", "the connection to the provider failed", { cause: err });
 }
