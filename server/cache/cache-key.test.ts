@@ -165,6 +165,22 @@ describe("exactCacheKey", () => {
     expect(exactCacheKey(b)).toBe(exactCacheKey(a));
   });
 
+  it("ignores prompt-cache breakpoints and the prompt-caching mode: they change what a provider call costs, not the answer", () => {
+    const a = base();
+    const b = base();
+    chat(b).messages[0]!.content = [{ type: "text", text: "Be brief.", cacheBreakpoint: true }];
+    chat(b).messages[3]!.content = [{ type: "text", text: "Paris", cacheBreakpoint: true }];
+    chat(b).tools![0]!.cacheBreakpoint = true;
+    chat(b).promptCaching = "auto";
+    const before = structuredClone(chat(b));
+    expect(exactCacheKey(b)).toBe(exactCacheKey(a));
+    // The request handed to the provider keeps its marks.
+    expect(chat(b)).toEqual(before);
+    // A marked part still counts by its text.
+    chat(b).messages[0]!.content = [{ type: "text", text: "Be verbose.", cacheBreakpoint: true }];
+    expect(exactCacheKey(b)).not.toBe(exactCacheKey(a));
+  });
+
   it("keys embeddings by inputs, dimensions and input type", () => {
     const embed = (request: Partial<{ inputs: string[]; dimensions: number; inputType: "query" | "document" }>): string =>
       exactCacheKey({ ...base(), verb: "embed", kind: "embed", template: undefined, request: { model: "", inputs: ["a"], ...request } });

@@ -3,6 +3,7 @@ import type { RouteTarget } from "../dispatch/route-types.js";
 import type { VerbName } from "../pipeline/model-call.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
 import { canonicalJson } from "./canonical-json.js";
+import { withoutPromptCacheMarks } from "./prompt-cache-marks.js";
 
 /** Version of the key derivation: bump it to orphan every entry written by an older layout. */
 export const CACHE_KEY_VERSION = 1;
@@ -33,9 +34,11 @@ export interface CacheKeyInput {
  * transport, not content, so a streamed call and a unary one share their entry.
  *
  * Credentials and timeouts are left out: they decide whether an answer arrives, not what it says.
+ * So are prompt-cache breakpoints and the prompt-caching mode (`withoutPromptCacheMarks`): they
+ * decide what a provider call costs, not what it answers.
  */
 export function exactCacheKey(input: CacheKeyInput): string {
-  const { model: _model, ...request } = input.request;
+  const { model: _model, ...request } = input.kind === "chat" ? withoutPromptCacheMarks(input.request as ModelRequest) : input.request;
   // Keys in code-unit order, so canonicalJson takes these objects as they are.
   const material = canonicalJson({
     kind: input.kind,

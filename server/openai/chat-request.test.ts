@@ -180,3 +180,40 @@ describe("parseChatCompletionRequest, messages and refused fields", () => {
     expect(parsed.request.messages[0]!.toolCalls).toEqual([{ id: "c1", name: "f", argumentsJson: "{}" }]);
   });
 });
+
+describe("parseChatCompletionRequest: Anthropic-style cache_control (LiteLLM's convention)", () => {
+  const ephemeral = { type: "ephemeral" };
+
+  it("marks the content parts and tools that carry cache_control as prompt-cache breakpoints", () => {
+    const parsed = parseChatCompletionRequest({
+      model: "fast",
+      messages: [
+        { role: "system", content: [{ type: "text", text: "long rules", cache_control: ephemeral }] },
+        { role: "user", content: [{ type: "text", text: "doc", cache_control: { type: "ephemeral", ttl: "5m" } }, { type: "text", text: "q" }] },
+        { role: "user", content: [{ type: "image_url", image_url: { url: "https://x/y.png" }, cache_control: ephemeral }] },
+      ],
+      tools: [
+        { type: "function", function: { name: "a" } },
+        { type: "function", function: { name: "b" }, cache_control: ephemeral },
+      ],
+    });
+    expect(parsed.request.messages.map((m) => m.content)).toEqual([
+      [{ type: "text", text: "long rules", cacheBreakpoint: true }],
+      [{ type: "text", text: "doc", cacheBreakpoint: true }, { type: "text", text: "q" }],
+      [{ type: "image", url: "https://x/y.png", cacheBreakpoint: true }],
+    ]);
+    expect(parsed.request.tools).toEqual([{ name: "a" }, { name: "b", cacheBreakpoint: true }]);
+    // Nothing is marked without cache_control (null included).
+    const plain = parseChatCompletionRequest({ ...base, messages: [{ role: "user", content: [{ type: "text", text: "x", cache_control: null }] }] });
+    expect(plain.request.messages[0]!.content).toEqual([{ type: "text", text: "x" }]);
+  });
+
+  it("answers 400 naming the field for an unknown cache_control type, a TTL other than 5 minutes, or a malformed one", () => {
+    const part = (cache_control: unknown) => ({ ...base, messages: [{ role: "user", content: [{ type: "text", text: "x", cache_control }] }] });
+    expect(paramOf(part({ type: "persistent" }))).toBe("messages[0].content[0].cache_control.type");
+    expect(paramOf(part({}))).toBe("messages[0].content[0].cache_control.type");
+    expect(paramOf(part({ type: "ephemeral", ttl: "1h" }))).toBe("messages[0].content[0].cache_control.ttl");
+    expect(paramOf(part("ephemeral"))).toBe("messages[0].content[0].cache_control");
+    expect(paramOf({ ...base, tools: [{ type: "function", function: { name: "a" }, cache_control: { type: "forever" } }] })).toBe("tools[0].cache_control.type");
+  });
+});

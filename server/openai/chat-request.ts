@@ -57,6 +57,8 @@ const UNSUPPORTED: Record<string, (v: JsonValue) => boolean> = {
  * `logit_bias` (token id → -100..100) change the answer, so they pass through, and dispatch sends
  * them only to targets that take them (`dispatch/option-bounds.ts`); fields whose effect this
  * surface cannot honour (`n` > 1, `logprobs`, audio, predictions, legacy `functions`) are refused.
+ * Anthropic's `cache_control` on a content part or a tool (LiteLLM's convention) marks a
+ * prompt-cache breakpoint there (`cacheControlOf`).
  */
 export function parseChatCompletionRequest(body: JsonObject): ChatCompletionRequest {
   const route = requiredString(body, "model");
@@ -152,26 +154,50 @@ function contentOf(content: JsonValue, at: string): ModelContentPart[] {
   if (typeof content === "string") return content === "" ? [] : [{ type: "text", text: checkBytes(content, BOUNDS.textBytes, at) }];
   if (!Array.isArray(content)) throw invalidField(at, `'${at}' must be a string or an array of content parts`);
   checkCount(content, BOUNDS.contentParts, at);
-  return content.flatMap((part, i): ModelContentPart[] => {
+  return content.map((part, i): ModelContentPart => {
     const here = `${at}[${i}]`;
     if (!isObject(part)) throw invalidField(here, `'${here}' must be an object`);
-    const type = requiredString(part, "type", `${here}.type`);
-    switch (type) {
-      case "text":
-        return [{ type: "text", text: checkBytes(stringField(part, "text", `${here}.text`) ?? "", BOUNDS.textBytes, `${here}.text`) }];
-      case "refusal":
-        return [{ type: "text", text: checkBytes(stringField(part, "refusal", `${here}.refusal`) ?? "", BOUNDS.textBytes, `${here}.refusal`) }];
-      case "image_url": {
-        const image = objectField(part, "image_url", `${here}.image_url`);
-        const url = image === undefined ? undefined : stringField(image, "url", `${here}.image_url.url`);
-        if (url === undefined || url === "") throw invalidField(`${here}.image_url.url`, `'${here}.image_url.url' is required`);
-        if (!IMAGE_URL.test(url)) throw invalidField(`${here}.image_url.url`, `'${here}.image_url.url' must be an https or a data:image/ URL`);
-        return [{ type: "image", url: checkChars(url, BOUNDS.imageUrl, `${here}.image_url.url`) }];
-      }
-      default:
-        throw invalidField(`${here}.type`, `content part type "${type}" is not supported (text, image_url)`);
-    }
+    const parsed = contentPartOf(part, here);
+    return cacheControlOf(part, here) ? { ...parsed, cacheBreakpoint: true } : parsed;
   });
+}
+
+function contentPartOf(part: JsonObject, here: string): ModelContentPart {
+  const type = requiredString(part, "type", `${here}.type`);
+  switch (type) {
+    case "text":
+      return { type: "text", text: checkBytes(stringField(part, "text", `${here}.text`) ?? "", BOUNDS.textBytes, `${here}.text`) };
+    case "refusal":
+      return { type: "text", text: checkBytes(stringField(part, "refusal", `${here}.refusal`) ?? "", BOUNDS.textBytes, `${here}.refusal`) };
+    case "image_url": {
+      const image = objectField(part, "image_url", `${here}.image_url`);
+      const url = image === undefined ? undefined : stringField(image, "url", `${here}.image_url.url`);
+      if (url === undefined || url === "") throw invalidField(`${here}.image_url.url`, `'${here}.image_url.url' is required`);
+      if (!IMAGE_URL.test(url)) throw invalidField(`${here}.image_url.url`, `'${here}.image_url.url' must be an https or a data:image/ URL`);
+      return { type: "image", url: checkChars(url, BOUNDS.imageUrl, `${here}.image_url.url`) };
+    }
+    default:
+      throw invalidField(`${here}.type`, `content part type "${type}" is not supported (text, image_url)`);
+  }
+}
+
+/**
+ * Whether an object (a content part, a tool) carries Anthropic's `cache_control` — a prompt-cache
+ * breakpoint, as LiteLLM accepts it on this surface. Only `{"type": "ephemeral"}` exists; its TTL
+ * may be `"5m"` (the default) but not `"1h"`: an hour-long entry is written at 2x the input rate
+ * and the price table has one cache-write rate (the 5-minute one), so it would be under-billed.
+ * Anything else is a 400 naming the field rather than a breakpoint silently not placed.
+ */
+function cacheControlOf(o: JsonObject, at: string): boolean {
+  const control = o.cache_control;
+  if (control === undefined || control === null) return false;
+  const here = `${at}.cache_control`;
+  if (!isObject(control)) throw invalidField(here, `'${here}' must be an object such as {"type": "ephemeral"}`);
+  if (control.type !== "ephemeral") throw invalidField(`${here}.type`, `'${here}.type' must be "ephemeral"`);
+  if (control.ttl !== undefined && control.ttl !== null && control.ttl !== "5m") {
+    throw invalidField(`${here}.ttl`, `'${here}.ttl' must be "5m": only the 5-minute prompt cache is supported`);
+  }
+  return true;
 }
 
 function toolCallOf(c: JsonValue, at: string): ModelToolCall {
@@ -204,6 +230,7 @@ function toolOf(t: JsonValue, at: string): ModelTool {
     ...(description === undefined ? {} : { description }),
     ...(parameters === undefined ? {} : { parameters }),
     ...(strict === true ? { strict } : {}),
+    ...(cacheControlOf(t, at) ? { cacheBreakpoint: true } : {}),
   };
 }
 

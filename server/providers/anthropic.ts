@@ -51,7 +51,8 @@ const MAX_ERROR_BYTES = 64 * 1024;
 
 /**
  * Creates the Anthropic Messages API adapter: `POST {baseUrl}/v1/messages` with `x-api-key` and
- * `anthropic-version`, unary and SSE streaming, tools, JSON output, vision, and prompt-cache usage. Every
+ * `anthropic-version`, unary and SSE streaming, tools, JSON output, vision, and prompt caching
+ * (`cache_control` breakpoints, `anthropic/cache-control.ts`) with its usage. Every
  * failure is a classified `ProviderError` whose message never holds the key or Anthropic's body.
  */
 export function createAnthropicProvider(opts: AnthropicProviderOptions): Provider {

@@ -11,11 +11,15 @@ export type JsonObject = { [key: string]: JsonValue };
 /** Who speaks a message. */
 export type ModelRole = "system" | "user" | "assistant" | "tool";
 
-/** One piece of a message's content. */
+/**
+ * One piece of a message's content. `cacheBreakpoint`: cache the prompt up to and including this
+ * part, where the provider must be told (Anthropic's `cache_control`); adapters of providers that
+ * cache automatically ignore it. It never changes the answer (see `PromptCachingMode`).
+ */
 export type ModelContentPart =
-  | { type: "text"; text: string }
+  | { type: "text"; text: string; cacheBreakpoint?: boolean }
   /** A picture: an https/data URL, or inline bytes with their MIME type. */
-  | { type: "image"; url?: string; data?: Uint8Array; mimeType?: string };
+  | { type: "image"; url?: string; data?: Uint8Array; mimeType?: string; cacheBreakpoint?: boolean };
 
 /** A tool call the model made (or, in history, made earlier). */
 export interface ModelToolCall {
@@ -44,6 +48,8 @@ export interface ModelTool {
   /** JSON Schema of the arguments object. */
   parameters?: JsonObject;
   strict?: boolean;
+  /** A prompt-cache breakpoint after this tool's definition, as `ModelContentPart.cacheBreakpoint`. */
+  cacheBreakpoint?: boolean;
 }
 
 /** Constraint on tool use. */
@@ -63,6 +69,14 @@ export type ReasoningEffort = "minimal" | "low" | "medium" | "high";
 
 /** The reasoning efforts, least first. */
 export const REASONING_EFFORTS: readonly ReasoningEffort[] = Object.freeze(["minimal", "low", "medium", "high"]);
+
+/**
+ * Where prompt-cache breakpoints go beyond the ones the request marks: `auto`, the gateway adds
+ * them where Anthropic's multi-turn recipe puts them (after the last tool and the last system part,
+ * on the final message and on the user turn before it). Absent: only the marked ones. Each adapter
+ * that needs breakpoints places them on its own wire; the others ignore it.
+ */
+export type PromptCachingMode = "auto";
 
 /** A chat completion request, provider-neutral. */
 export interface ModelRequest {
@@ -87,6 +101,8 @@ export interface ModelRequest {
   presencePenalty?: number;
   /** Bias (-100..100) by token id of the target's tokenizer, OpenAI-style; empty: none. Declared like the penalties. */
   logitBias?: Record<string, number>;
+  /** Breakpoints placed by the gateway (see `PromptCachingMode`); marks on parts and tools apply either way. */
+  promptCaching?: PromptCachingMode;
 }
 
 /** Tokens one provider call consumed, as the provider reported them (or estimated). */

@@ -44,6 +44,8 @@ export interface WireFormat {
   error(status: number, fault: Extract<Fault, { kind: "status" }>): WirePlan;
   /** An event that is not valid for the format (for `malformed_sse`). */
   malformedEvent(): string;
+  /** Forgets what the format keeps between requests (a simulated prompt cache), with the server's `reset()`. */
+  reset?(): void;
 }
 
 /** Decides a request's step when the script queue is empty (the sandbox's simulated model). */
@@ -187,6 +189,7 @@ export async function startScriptedServer(wire: WireFormat, opts: ScriptedServer
       steps = [];
       recorded = [];
       truth = [];
+      wire.reset?.();
     },
     dropConnections,
     close: async () => {

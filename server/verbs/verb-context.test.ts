@@ -23,4 +23,9 @@ describe("verbRequest", () => {
     expect(verbRequest(ctx, [], { reasoningEffort: "low" }).reasoningEffort).toBe("low");
     expect(verbRequest(testContext(), [])).not.toHaveProperty("reasoningEffort");
   });
+
+  it("carries options.prompt_caching AUTO onto every call of the verb", () => {
+    expect(verbRequest(testContext({ generation: { promptCaching: "auto" } }), []).promptCaching).toBe("auto");
+    expect(verbRequest(testContext(), [])).not.toHaveProperty("promptCaching");
+  });
 });

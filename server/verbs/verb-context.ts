@@ -1,6 +1,6 @@
 import type { RateStanding } from "../limits/rate-standing.js";
 import type { CacheModeName, CallerRef, CallMeta, VerbName } from "../pipeline/model-call.js";
-import type { ModelMessage, ModelRequest, ReasoningEffort } from "../providers/model.js";
+import type { ModelMessage, ModelRequest, PromptCachingMode, ReasoningEffort } from "../providers/model.js";
 import type { PromptTemplateVersion } from "./templates/prompt-template.js";
 
 /** What the route's targets can do, as far as a verb's prompt depends on it. */
@@ -45,6 +45,8 @@ export interface Generation {
   maxOutputTokens?: number;
   temperature?: number;
   reasoningEffort?: ReasoningEffort;
+  /** `options.prompt_caching` AUTO: the gateway places prompt-cache breakpoints on every call (see `PromptCachingMode`). */
+  promptCaching?: PromptCachingMode;
 }
 
 /** The `CallMeta` of one model call a verb makes. */
@@ -84,6 +86,7 @@ export function verbRequest(
   const max = extra.maxOutputTokens === undefined ? callerMax : Math.min(extra.maxOutputTokens, callerMax ?? Infinity);
   const temperature = ctx.generation?.temperature;
   const reasoningEffort = ctx.generation?.reasoningEffort;
+  const promptCaching = ctx.generation?.promptCaching;
   return {
     ...extra,
     model: "",
@@ -91,5 +94,6 @@ export function verbRequest(
     ...(max === undefined ? {} : { maxOutputTokens: max }),
     ...(temperature === undefined || extra.temperature !== undefined ? {} : { temperature }),
     ...(reasoningEffort === undefined || extra.reasoningEffort !== undefined ? {} : { reasoningEffort }),
+    ...(promptCaching === undefined ? {} : { promptCaching }),
   };
 }

@@ -5,6 +5,7 @@
  */
 import Anthropic, { APIError, BadRequestError, InternalServerError, OverloadedError, RateLimitError } from "@anthropic-ai/sdk";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { filler } from "../../server/sandbox/word-text.js";
 import { startAnthropicFake } from "./anthropic-fake.js";
 import type { FakeProvider } from "./fake-types.js";
 
@@ -62,6 +63,76 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
       output_tokens_details: { thinking_tokens: 8 },
     });
     expect(fake.truth()[0]).toMatchObject({ inputTokens: 1200, cachedInputTokens: 1024, cacheWriteInputTokens: 100, outputTokens: 9, reasoningTokens: 8 });
+  });
+
+  it("caches a prefix marked with cache_control: the first call writes it, a repeat reads it (unary and streamed)", async () => {
+    const system = [{ type: "text" as const, text: `${filler(1100)} rules`, cache_control: { type: "ephemeral" as const } }];
+    const ask = (question: string) => client.messages.create({ model: MODEL, max_tokens: 64, system, messages: [{ role: "user", content: question }] });
+    const first = await ask("first question here");
+    expect(first.usage).toMatchObject({ input_tokens: 3, cache_creation_input_tokens: 1101, cache_read_input_tokens: 0 });
+    expect(first.usage.cache_creation).toEqual({ ephemeral_5m_input_tokens: 1101, ephemeral_1h_input_tokens: 0 });
+    const second = await ask("another question");
+    expect(second.usage).toMatchObject({ input_tokens: 2, cache_creation_input_tokens: 0, cache_read_input_tokens: 1101 });
+    expect(fake.truth()[1]).toMatchObject({ inputTokens: 1103, cachedInputTokens: 1101, cacheWriteInputTokens: 0 });
+
+    const stream = client.messages.stream({ model: MODEL, max_tokens: 64, system, messages: [{ role: "user", content: "streamed one" }] });
+    const streamed = await stream.finalMessage();
+    expect(streamed.usage).toMatchObject({ input_tokens: 2, cache_read_input_tokens: 1101, cache_creation_input_tokens: 0 });
+    // Another model has its own cache.
+    const other = await client.messages.create({ model: "claude-opus-5-5", max_tokens: 64, system, messages: [{ role: "user", content: "hi" }] });
+    expect(other.usage).toMatchObject({ cache_creation_input_tokens: 1101, cache_read_input_tokens: 0 });
+  });
+
+  it("reads the previous turn's entry through the lookback, and writes only the new blocks", async () => {
+    const doc = `${filler(1500)} end`;
+    const mark = { cache_control: { type: "ephemeral" as const } };
+    const turn1 = await client.messages.create({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: [{ type: "text", text: doc, ...mark }] }] });
+    expect(turn1.usage).toMatchObject({ input_tokens: 0, cache_creation_input_tokens: 1501, cache_read_input_tokens: 0 });
+    const turn2 = await client.messages.create({
+      model: MODEL,
+      max_tokens: 64,
+      messages: [
+        { role: "user", content: [{ type: "text", text: doc }] },
+        { role: "assistant", content: "the answer" },
+        { role: "user", content: [{ type: "text", text: "and then what", ...mark }] },
+      ],
+    });
+    expect(turn2.usage).toMatchObject({ input_tokens: 0, cache_read_input_tokens: 1501, cache_creation_input_tokens: 5 });
+  });
+
+  it("caches nothing below the minimum length, and none of it without cache_control", async () => {
+    const short = await client.messages.create({
+      model: MODEL,
+      max_tokens: 64,
+      system: [{ type: "text", text: "short rules", cache_control: { type: "ephemeral" } }],
+      messages: [{ role: "user", content: "hi" }],
+    });
+    expect(short.usage).toMatchObject({ input_tokens: 3, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    const long = `${filler(1200)} unmarked`;
+    for (let i = 0; i < 2; i++) {
+      const unmarked = await client.messages.create({ model: MODEL, max_tokens: 64, system: long, messages: [{ role: "user", content: "hi" }] });
+      expect(unmarked.usage).toMatchObject({ input_tokens: 1202, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+    }
+  });
+
+  it("refuses more than 4 cache_control blocks and an unknown cache_control type as the API does", async () => {
+    const mark = { cache_control: { type: "ephemeral" as const } };
+    const five = await client.messages
+      .create({
+        model: MODEL,
+        max_tokens: 64,
+        tools: [{ ...weather, ...mark }],
+        system: [{ type: "text", text: "a", ...mark }],
+        messages: [{ role: "user", content: [{ type: "text", text: "b", ...mark }, { type: "text", text: "c", ...mark }, { type: "text", text: "d", ...mark }] }],
+      })
+      .catch((e: unknown) => e);
+    expect(five).toBeInstanceOf(BadRequestError);
+    expect((five as BadRequestError).apiMessage).toBe("A maximum of 4 blocks with cache_control may be provided. Found 5.");
+    const unknown = await client.messages
+      .create({ model: MODEL, max_tokens: 64, messages: [{ role: "user", content: [{ type: "text", text: "b", cache_control: { type: "persistent" } }] }] } as unknown as Anthropic.MessageCreateParamsNonStreaming)
+      .catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(BadRequestError);
+    expect((unknown as BadRequestError).apiMessage).toMatch(/cache_control/);
   });
 
   it("truncates at max_tokens with stop_reason max_tokens, and at a stop sequence", async () => {

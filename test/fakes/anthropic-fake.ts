@@ -13,20 +13,34 @@
  * (a model that takes it; budget ≥ 1,024 and below `max_tokens`; no `temperature` but 1, no `top_p`
  * below 0.95, no forced tool) and answered with a `thinking` block first — unary `{type, thinking, signature}`, streamed
  * as `thinking_delta`s then one `signature_delta` — whose words are reasoning (output) tokens.
+ *
+ * Prompt caching (`cache_control` on tools, system blocks and message blocks) is checked as the API
+ * checks it (at most 4 breakpoints, type `ephemeral`, ttl `5m` or `1h`) and simulated per fake
+ * instance (`reset()` empties it), when the script sets no cache counts: the prompt is a sequence
+ * of blocks — tools, system, messages — and each breakpoint caches the prefix ending at its block,
+ * per model, when that prefix is at least the model's minimum (simplified: 2,048 tokens for Haiku
+ * models, 1,024 for the others). A request reads the longest cached prefix ending at a breakpoint or
+ * at one of the 20 blocks before it (Anthropic's lookback) and writes the rest up to its last
+ * breakpoint; its `input_tokens` are what is left. Tool definitions count no tokens, as everywhere
+ * in this fake, and every write is reported as a 5-minute one (`cache_creation`), whatever its ttl.
  */
-import { randomBytes, randomUUID } from "node:crypto";
+import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { startScriptedServer, type WirePlan, type WireFormat, type WireRequest } from "../../server/sandbox/scripted-server.js";
 import type { FakeProvider, Fault, Reply, ScriptStep, TruthEntry } from "./fake-types.js";
 import { countTokens, echoReply, filler, firstTokens, streamPieces } from "../../server/sandbox/word-text.js";
 
 /** Starts the Anthropic fake on a free loopback port. */
 export function startAnthropicFake(): Promise<FakeProvider> {
-  return startScriptedServer(anthropicWire);
+  return startScriptedServer(anthropicWireFormat());
 }
 
-/** The Anthropic `WireFormat`, for a scripted server started with options (a director, a history bound). */
+/**
+ * The Anthropic `WireFormat`, for a scripted server started with options (a director, a history
+ * bound). Each call gives a format with its own prompt cache.
+ */
 export function anthropicWireFormat(): WireFormat {
-  return anthropicWire;
+  const cache = new PromptCache();
+  return { ...anthropicWire, plan: (req, step) => anthropicWire.plan(req, step, cache), reset: () => cache.clear() };
 }
 
 /** A Messages API request body, as loosely as the fake reads it. */
@@ -41,6 +55,7 @@ interface Body {
   temperature?: unknown;
   top_p?: unknown;
   tool_choice?: unknown;
+  tools?: unknown;
 }
 
 interface ToolUse {
@@ -94,10 +109,10 @@ const ERROR_MESSAGE_BY_TYPE: Record<string, string> = {
   overloaded_error: "Overloaded",
 };
 
-const anthropicWire: WireFormat = {
+const anthropicWire: Omit<WireFormat, "plan"> & { plan(req: WireRequest, step: ScriptStep, cache: PromptCache): WirePlan } = {
   kind: "anthropic",
 
-  plan(req, step) {
+  plan(req, step, cache) {
     if (req.method !== "POST" || req.path !== "/v1/messages") return errorPlan(404, "not_found_error", "Not found");
     // `x-api-key`, or `Authorization: Bearer` as @anthropic-ai/sdk 1.x sends the key.
     const key = header(req, "x-api-key") ?? /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1];
@@ -111,7 +126,9 @@ const anthropicWire: WireFormat = {
     if (!Array.isArray(body.messages) || body.messages.length === 0) return errorPlan(400, "invalid_request_error", "messages: Field required");
     const thinkingError = checkThinking(body, body.max_tokens);
     if (thinkingError !== undefined) return errorPlan(400, "invalid_request_error", thinkingError);
-    const gen = generate(body, step, body.max_tokens);
+    const prompt = promptBlocks(body);
+    if (typeof prompt === "string") return errorPlan(400, "invalid_request_error", prompt);
+    const gen = generate(body, step, body.max_tokens, cache, prompt);
     return body.stream === true ? streamPlan(gen, step.fault) : unaryPlan(gen, step.fault);
   },
 
@@ -177,7 +194,7 @@ function checkThinking(body: Body, maxTokens: number): string | undefined {
 }
 
 /** Decides the answer: scripted or echoed, cut at a stop sequence or at `max_tokens`. */
-function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
+function generate(body: Body, step: ScriptStep, maxTokens: number, cache: PromptCache, prompt: PromptBlock[]): Generation {
   const reply = step.reply ?? {};
   const messages = body.messages as unknown[];
   let text = reply.text ?? (reply.toolCalls !== undefined && reply.toolCalls.length > 0 ? "" : echoReply(lastUserText(messages)));
@@ -216,9 +233,10 @@ function generate(body: Body, step: ScriptStep, maxTokens: number): Generation {
     stopReason = "max_tokens";
   }
 
-  const cacheRead = scripted.cachedInput ?? 0;
-  const cacheWrite = scripted.cacheWrite ?? 0;
   const allInput = scripted.input ?? countTokens([textOf(body.system), ...messages.map(textOf)].join(" "));
+  const simulated = scripted.cachedInput === undefined && scripted.cacheWrite === undefined ? cache.use(body.model as string, prompt) : { read: 0, written: 0 };
+  const cacheRead = scripted.cachedInput ?? Math.min(simulated.read, allInput);
+  const cacheWrite = scripted.cacheWrite ?? Math.min(simulated.written, allInput - cacheRead);
   return {
     model: body.model as string,
     ...(thinking === undefined ? {} : { thinking }),
@@ -430,4 +448,100 @@ function newId(prefix: string, length: number): string {
   let out = prefix;
   for (const b of bytes) out += BASE62[b % 62];
   return out;
+}
+
+/** One block of the prompt, in cache order: its running hash (the prefix ending here), tokens so far, and its breakpoint. */
+interface PromptBlock {
+  hash: string;
+  tokensSoFar: number;
+  ttlMs?: number;
+}
+
+/** Anthropic's cache lookback: how many blocks before a breakpoint are checked for an entry. */
+const LOOKBACK_BLOCKS = 20;
+const TTL_MS: Record<string, number> = { "5m": 5 * 60_000, "1h": 60 * 60_000 };
+
+/**
+ * The prompt as cacheable blocks (tools, system, messages; a string `system` or `content` is one
+ * text block), or why the API would refuse its `cache_control`s.
+ */
+function promptBlocks(body: Body): PromptBlock[] | string {
+  const items: unknown[] = [];
+  if (Array.isArray(body.tools)) items.push(...body.tools);
+  if (typeof body.system === "string") items.push({ type: "text", text: body.system });
+  else if (Array.isArray(body.system)) items.push(...body.system);
+  for (const m of body.messages as unknown[]) {
+    const content = (m as { content?: unknown } | null)?.content;
+    if (typeof content === "string") items.push({ type: "text", text: content });
+    else if (Array.isArray(content)) items.push(...content);
+  }
+  const blocks: PromptBlock[] = [];
+  let hash = createHash("sha256").digest("hex");
+  let tokens = 0;
+  let breakpoints = 0;
+  for (const item of items) {
+    const { cache_control: control, ...block } = (typeof item === "object" && item !== null ? item : {}) as { cache_control?: unknown; content?: unknown };
+    // A breakpoint nested in a tool_result's content counts too.
+    const nested = Array.isArray(block.content) ? block.content.filter((c) => (c as { cache_control?: unknown } | null)?.cache_control != null) : [];
+    for (const c of [control, ...nested.map((n) => (n as { cache_control: unknown }).cache_control)]) {
+      if (c === undefined || c === null) continue;
+      const why = cacheControlError(c);
+      if (why !== undefined) return why;
+      breakpoints++;
+    }
+    hash = createHash("sha256").update(hash).update(JSON.stringify(block)).digest("hex");
+    tokens += (block as { type?: unknown }).type === undefined ? 0 : countTokens(textOf(block));
+    const ttl = control ?? nested.at(-1);
+    blocks.push({ hash, tokensSoFar: tokens, ...(ttl == null ? {} : { ttlMs: TTL_MS[(ttl as { ttl?: string }).ttl ?? "5m"]! }) });
+  }
+  if (breakpoints > 4) return `A maximum of 4 blocks with cache_control may be provided. Found ${breakpoints}.`;
+  return blocks;
+}
+
+function cacheControlError(control: unknown): string | undefined {
+  const c = control as { type?: unknown; ttl?: unknown } | null;
+  if (typeof c !== "object" || c === null) return "cache_control: Input should be a valid dictionary";
+  if (c.type !== "ephemeral") return `cache_control.type: Input tag '${String(c.type)}' found using 'type' does not match any of the expected tags: 'ephemeral'`;
+  if (c.ttl !== undefined && c.ttl !== "5m" && c.ttl !== "1h") return "cache_control.ephemeral.ttl: Input should be '5m' or '1h'";
+  return undefined;
+}
+
+/** A model's least cacheable prefix (simplified from Anthropic's per-model table). */
+function minCacheableTokens(model: string): number {
+  return /haiku/.test(model) ? 2048 : 1024;
+}
+
+/** One fake's prompt cache: prefix hashes per model, each with its expiry. */
+class PromptCache {
+  private readonly entries = new Map<string, number>();
+
+  clear(): void {
+    this.entries.clear();
+  }
+
+  /** Reads the longest cached prefix a breakpoint reaches and writes the prompt's breakpoints; the tokens read and written. */
+  use(model: string, blocks: PromptBlock[]): { read: number; written: number } {
+    const now = Date.now();
+    const key = (b: PromptBlock) => `${model}\u0000${b.hash}`;
+    const live = (b: PromptBlock) => (this.entries.get(key(b)) ?? 0) > now;
+    const breakpoints = blocks.flatMap((b, i) => (b.ttlMs === undefined ? [] : [i]));
+    if (breakpoints.length === 0) return { read: 0, written: 0 };
+    let hit: number | undefined;
+    for (const at of breakpoints) {
+      for (let i = at; i >= Math.max(0, at - LOOKBACK_BLOCKS); i--) {
+        if (live(blocks[i]!) && (hit === undefined || i > hit)) hit = i;
+      }
+    }
+    const read = hit === undefined ? 0 : blocks[hit]!.tokensSoFar;
+    if (hit !== undefined) this.entries.set(key(blocks[hit]!), now + (blocks[hit]!.ttlMs ?? TTL_MS["5m"]!));
+    const min = minCacheableTokens(model);
+    let written = 0;
+    for (const at of breakpoints) {
+      const b = blocks[at]!;
+      if (b.tokensSoFar < min) continue;
+      this.entries.set(key(b), Math.max(this.entries.get(key(b)) ?? 0, now + b.ttlMs!));
+      written = Math.max(written, b.tokensSoFar - read);
+    }
+    return { read, written };
+  }
 }

@@ -1,6 +1,7 @@
 import { createHash } from "node:crypto";
 import type { ModelRequest } from "../../providers/model.js";
 import { canonicalJson } from "../canonical-json.js";
+import { withoutPromptCacheMarks } from "../prompt-cache-marks.js";
 
 /** What the semantic cache compares: the user's text (fuzzily) and everything else (exactly). */
 export interface SemanticProbe {
@@ -25,10 +26,12 @@ export function normalizePrompt(text: string): string {
  * (`CallMeta.userContentMessages`) are the text; the rest of the request — every other message
  * whole, the flagged messages' roles and non-text parts, and every generation control — goes into
  * the exact `context` hash with `extra` (tenant, route targets, template). Undefined when the call
- * has no user text (nothing to compare fuzzily; the exact cache still applies).
+ * has no user text (nothing to compare fuzzily; the exact cache still applies). Prompt-cache
+ * breakpoints are left out, as from the exact key (`withoutPromptCacheMarks`).
  */
-export function semanticProbeOf(request: ModelRequest, userContentMessages: readonly number[] | undefined, extra: unknown): SemanticProbe | undefined {
+export function semanticProbeOf(marked: ModelRequest, userContentMessages: readonly number[] | undefined, extra: unknown): SemanticProbe | undefined {
   if (userContentMessages === undefined || userContentMessages.length === 0) return undefined;
+  const request = withoutPromptCacheMarks(marked);
   const flagged = new Set(userContentMessages);
   const texts: string[] = [];
   const skeleton = request.messages.map((m, i) => {

@@ -1,8 +1,9 @@
 import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToolCall, ReasoningEffort } from "../model.js";
 import { ProviderError } from "../provider-error.js";
+import { cacheMark, placeCacheBreakpoints } from "./cache-control.js";
 import { structuredOutputOf, structuredTools } from "./structured-output.js";
 import { takesThinkingBudget } from "./thinking-models.js";
-import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireTool, WireToolChoice } from "./wire.js";
+import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireSystemBlock, WireTool, WireToolChoice } from "./wire.js";
 
 /** Options of {@link toWireRequest}. */
 export interface WireRequestOptions {
@@ -17,17 +18,18 @@ export interface WireRequestOptions {
  * are merged (Anthropic requires alternating roles) with `tool_result` blocks first, as the API
  * requires after an assistant `tool_use`. A JSON `responseFormat` becomes a synthetic tool
  * (`structured-output.ts`). `seed` has no Anthropic equivalent. `reasoningEffort` becomes
- * extended thinking where the API takes it (`thinkingFor`).
+ * extended thinking where the API takes it (`thinkingFor`). Prompt-cache marks (and AUTO's) become
+ * `cache_control` on their blocks, at most 4 (`cache-control.ts`).
  * Throws `ProviderError("bad_request")` for content the wire cannot carry.
  */
 export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): WireRequest {
-  const system: Array<{ type: "text"; text: string }> = [];
+  const system: WireSystemBlock[] = [];
   const turns: WireMessage[] = [];
   for (const message of req.messages) {
     if (message.role === "system") {
       for (const part of message.content) {
         if (part.type !== "text") throw badRequest("system messages can only hold text");
-        if (part.text !== "") system.push({ type: "text", text: part.text });
+        if (part.text !== "") system.push({ type: "text", text: part.text, ...cacheMark(part.cacheBreakpoint) });
       }
       continue;
     }
@@ -46,6 +48,7 @@ export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): Wire
     ...(tool.description === undefined ? {} : { description: tool.description }),
     input_schema: tool.parameters ?? { type: "object", properties: {} },
     ...(tool.strict === true ? { strict: true } : {}),
+    ...cacheMark(tool.cacheBreakpoint),
   }));
   const callerChoice = tools.length > 0 ? toWireToolChoice(req) : undefined;
   const structured = structuredOutputOf(req);
@@ -63,6 +66,7 @@ export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): Wire
   }
   if (req.stop !== undefined && req.stop.length > 0) body.stop_sequences = req.stop;
   if (opts.stream) body.stream = true;
+  placeCacheBreakpoints(body, req.promptCaching);
   return body;
 }
 
@@ -102,12 +106,14 @@ function toWireTurn(message: ModelMessage): WireMessage {
   if (message.role === "tool") {
     if (message.toolCallId === undefined || message.toolCallId === "") throw badRequest("a tool message needs the id of the call it answers");
     const content = message.content.map(toMediaBlock).filter(nonEmpty);
+    // A mark on any part of a tool message goes on its one `tool_result` block.
+    const marked = message.content.some((p) => p.cacheBreakpoint === true);
     return {
       role: "user",
-      content: [{ type: "tool_result", tool_use_id: message.toolCallId, ...(content.length > 0 ? { content } : {}) }],
+      content: [{ type: "tool_result", tool_use_id: message.toolCallId, ...(content.length > 0 ? { content } : {}), ...cacheMark(marked) }],
     };
   }
-  const content: WireRequestBlock[] = message.content.map(toMediaBlock).filter(nonEmpty);
+  const content: WireRequestBlock[] = message.content.map((p) => (p.cacheBreakpoint === true ? { ...toMediaBlock(p), ...cacheMark(true) } : toMediaBlock(p))).filter(nonEmpty);
   if (message.role === "assistant") {
     for (const call of message.toolCalls ?? []) content.push({ type: "tool_use", id: call.id, name: call.name, input: toolInput(call) });
     return { role: "assistant", content };

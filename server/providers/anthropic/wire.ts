@@ -5,16 +5,32 @@
  */
 import type { JsonObject } from "../model.js";
 
+/**
+ * A prompt-cache breakpoint: the prompt up to and including the block (or tool) that carries it is
+ * cached. Only the default 5-minute TTL is sent (`ttl` absent; see `cache-control.ts`).
+ */
+export interface WireCacheControl {
+  type: "ephemeral";
+}
+
+/** What every block, and a tool definition, may carry. */
+interface Cacheable {
+  cache_control?: WireCacheControl;
+}
+
 /** A text or image block: what user turns, and `tool_result` blocks, may hold. */
 export type WireMediaBlock =
-  | { type: "text"; text: string }
-  | { type: "image"; source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string } };
+  | ({ type: "text"; text: string } & Cacheable)
+  | ({ type: "image"; source: { type: "base64"; media_type: string; data: string } | { type: "url"; url: string } } & Cacheable);
 
 /** A content block the gateway sends. */
 export type WireRequestBlock =
   | WireMediaBlock
-  | { type: "tool_use"; id: string; name: string; input: JsonObject }
-  | { type: "tool_result"; tool_use_id: string; content?: WireMediaBlock[] };
+  | ({ type: "tool_use"; id: string; name: string; input: JsonObject } & Cacheable)
+  | ({ type: "tool_result"; tool_use_id: string; content?: WireMediaBlock[] } & Cacheable);
+
+/** A block of the top-level `system` prompt. */
+export type WireSystemBlock = { type: "text"; text: string } & Cacheable;
 
 /** One turn of `messages`: roles strictly alternate, the first is `user`. */
 export interface WireMessage {
@@ -23,7 +39,7 @@ export interface WireMessage {
 }
 
 /** A tool definition. */
-export interface WireTool {
+export interface WireTool extends Cacheable {
   name: string;
   description?: string;
   input_schema: JsonObject;
@@ -42,7 +58,7 @@ export interface WireRequest {
   max_tokens: number;
   messages: WireMessage[];
   /** System prompt as text blocks (Anthropic has no `system` role in `messages`). */
-  system?: Array<{ type: "text"; text: string }>;
+  system?: WireSystemBlock[];
   tools?: WireTool[];
   tool_choice?: WireToolChoice;
   temperature?: number;

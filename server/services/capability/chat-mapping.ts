@@ -19,16 +19,21 @@ export function structToJson(struct: PbJsonObject | undefined): JsonObject | und
   return struct as JsonObject | undefined;
 }
 
+/** `cacheBreakpoint` to spread into a neutral part or tool when the proto sets it (absent otherwise, as most requests have none). */
+function breakpoint(marked: boolean): { cacheBreakpoint?: true } {
+  return marked ? { cacheBreakpoint: true } : {};
+}
+
 /** Proto messages as neutral model messages (validation already guaranteed a role). */
 export function messagesFromProto(messages: readonly Message[]): ModelMessage[] {
   return messages.map((m) => ({
     role: ROLES[m.role] ?? "user",
     content: m.content.flatMap((p): ModelContentPart[] => {
-      if (p.part.case === "text") return [{ type: "text" as const, text: p.part.value }];
+      if (p.part.case === "text") return [{ type: "text" as const, text: p.part.value, ...breakpoint(p.cacheBreakpoint) }];
       if (p.part.case === "image") {
         const img = p.part.value;
-        if (img.source.case === "url") return [{ type: "image" as const, url: img.source.value }];
-        if (img.source.case === "data") return [{ type: "image" as const, data: img.source.value, mimeType: img.mimeType }];
+        if (img.source.case === "url") return [{ type: "image" as const, url: img.source.value, ...breakpoint(p.cacheBreakpoint) }];
+        if (img.source.case === "data") return [{ type: "image" as const, data: img.source.value, mimeType: img.mimeType, ...breakpoint(p.cacheBreakpoint) }];
       }
       return [];
     }),
@@ -52,7 +57,13 @@ export function messageToProto(m: ModelMessage): Message {
 export function toolsFromProto(tools: readonly Tool[]): ModelTool[] {
   return tools.map((t) => {
     const parameters = structToJson(t.parameters);
-    return { name: t.name, ...(t.description === "" ? {} : { description: t.description }), ...(parameters ? { parameters } : {}), ...(t.strict ? { strict: true } : {}) };
+    return {
+      name: t.name,
+      ...(t.description === "" ? {} : { description: t.description }),
+      ...(parameters ? { parameters } : {}),
+      ...(t.strict ? { strict: true } : {}),
+      ...breakpoint(t.cacheBreakpoint),
+    };
   });
 }
 

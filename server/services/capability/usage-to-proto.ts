@@ -19,6 +19,7 @@ export function usageToProto(usage: VerbUsage, requestId: string, route: string)
     inputTokens: BigInt(usage.tokens.inputTokens),
     outputTokens: BigInt(usage.tokens.outputTokens),
     cachedInputTokens: BigInt(usage.tokens.cachedInputTokens),
+    cacheWriteInputTokens: BigInt(usage.tokens.cacheWriteInputTokens),
     reasoningTokens: BigInt(usage.tokens.reasoningTokens),
     costMicrosUsd: usage.costMicrosUsd,
     provider: usage.provider,

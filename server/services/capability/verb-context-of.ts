@@ -1,5 +1,5 @@
 import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { CacheMode, ReasoningEffort, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
+import { CacheMode, PromptCaching, ReasoningEffort, type RequestOptions } from "../../../gen/ts/switchboard/v1/common_pb.js";
 import type { ReasoningEffort as ReasoningEffortName } from "../../providers/model.js";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { AccessDenial, accessDenied, refusedRoute } from "../../auth/access-denial.js";
@@ -105,6 +105,7 @@ export async function verbContextOf(
       ...(options?.maxOutputTokens === undefined ? {} : { maxOutputTokens: options.maxOutputTokens }),
       ...(options?.temperature === undefined ? {} : { temperature: options.temperature }),
       ...reasoningEffortOf(options?.reasoningEffort),
+      ...(options?.promptCaching === PromptCaching.AUTO ? { promptCaching: "auto" as const } : {}),
     },
   };
 }

@@ -364,9 +364,16 @@ type ContentPart struct {
 	//
 	//	*ContentPart_Text
 	//	*ContentPart_Image
-	Part          isContentPart_Part `protobuf_oneof:"part"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Part isContentPart_Part `protobuf_oneof:"part"`
+	// A prompt-cache breakpoint: ask the provider to cache the prompt up to and including this part,
+	// where the provider needs to be told (Anthropic: `cache_control` on this block, 5-minute TTL;
+	// at most 4 per request, the last 4 in prompt order kept). Ignored by providers that cache
+	// automatically (OpenAI, Gemini). A hint: the answer is the same with or without it, and the
+	// provider ignores it on a prefix shorter than its minimum (1,024 to 4,096 tokens by model).
+	// See RequestOptions.prompt_caching.
+	CacheBreakpoint bool `protobuf:"varint,3,opt,name=cache_breakpoint,json=cacheBreakpoint,proto3" json:"cache_breakpoint,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *ContentPart) Reset() {
@@ -422,6 +429,13 @@ func (x *ContentPart) GetImage() *Image {
 		}
 	}
 	return nil
+}
+
+func (x *ContentPart) GetCacheBreakpoint() bool {
+	if x != nil {
+		return x.CacheBreakpoint
+	}
+	return false
 }
 
 type isContentPart_Part interface {
@@ -598,9 +612,12 @@ type Tool struct {
 	// JSON Schema of the arguments object.
 	Parameters *structpb.Struct `protobuf:"bytes,3,opt,name=parameters,proto3" json:"parameters,omitempty"`
 	// Ask the provider to enforce the schema exactly, where it can.
-	Strict        bool `protobuf:"varint,4,opt,name=strict,proto3" json:"strict,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Strict bool `protobuf:"varint,4,opt,name=strict,proto3" json:"strict,omitempty"`
+	// A prompt-cache breakpoint after this tool's definition (tools come first in the prompt), as
+	// ContentPart.cache_breakpoint.
+	CacheBreakpoint bool `protobuf:"varint,5,opt,name=cache_breakpoint,json=cacheBreakpoint,proto3" json:"cache_breakpoint,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *Tool) Reset() {
@@ -657,6 +674,13 @@ func (x *Tool) GetParameters() *structpb.Struct {
 func (x *Tool) GetStrict() bool {
 	if x != nil {
 		return x.Strict
+	}
+	return false
+}
+
+func (x *Tool) GetCacheBreakpoint() bool {
+	if x != nil {
+		return x.CacheBreakpoint
 	}
 	return false
 }
@@ -832,10 +856,11 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\xbaH\az\x05\x18\x80\x80\x80\n" +
 	"H\x00R\x04data\x12=\n" +
 	"\tmime_type\x18\x03 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^(image/[a-z0-9.+-]+)?$R\bmimeTypeB\x0f\n" +
-	"\x06source\x12\x05\xbaH\x02\b\x01\"q\n" +
+	"\x06source\x12\x05\xbaH\x02\b\x01\"\x9c\x01\n" +
 	"\vContentPart\x12$\n" +
 	"\x04text\x18\x01 \x01(\tB\x0e\xbaH\ar\x05(\x80\x80\x80\x02\xe0\xa3\x19\x01H\x00R\x04text\x12-\n" +
-	"\x05image\x18\x02 \x01(\v2\x15.switchboard.v1.ImageH\x00R\x05imageB\r\n" +
+	"\x05image\x18\x02 \x01(\v2\x15.switchboard.v1.ImageH\x00R\x05image\x12)\n" +
+	"\x10cache_breakpoint\x18\x03 \x01(\bR\x0fcacheBreakpointB\r\n" +
 	"\x04part\x12\x05\xbaH\x02\b\x01\"w\n" +
 	"\bToolCall\x12\x1a\n" +
 	"\x02id\x18\x01 \x01(\tB\n" +
@@ -851,14 +876,15 @@ const file_switchboard_v1_chat_proto_rawDesc = "" +
 	"\ftool_call_id\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\n" +
 	"toolCallId\x12\x1b\n" +
 	"\x04name\x18\x05 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04name:q\xbaHn\x1al\n" +
-	"\x14message.tool_call_id\x12)a ROLE_TOOL message must set tool_call_id\x1a)this.role != 4 || this.tool_call_id != ''\"\xb4\x01\n" +
+	"\x14message.tool_call_id\x12)a ROLE_TOOL message must set tool_call_id\x1a)this.role != 4 || this.tool_call_id != ''\"\xdf\x01\n" +
 	"\x04Tool\x12/\n" +
 	"\x04name\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[a-zA-Z0-9_-]+$R\x04name\x12*\n" +
 	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80 R\vdescription\x127\n" +
 	"\n" +
 	"parameters\x18\x03 \x01(\v2\x17.google.protobuf.StructR\n" +
 	"parameters\x12\x16\n" +
-	"\x06strict\x18\x04 \x01(\bR\x06strict\"\x80\x01\n" +
+	"\x06strict\x18\x04 \x01(\bR\x06strict\x12)\n" +
+	"\x10cache_breakpoint\x18\x05 \x01(\bR\x0fcacheBreakpoint\"\x80\x01\n" +
 	"\n" +
 	"ToolChoice\x12>\n" +
 	"\x04mode\x18\x01 \x01(\x0e2\x1e.switchboard.v1.ToolChoiceModeB\b\xbaH\x05\x82\x01\x02\x10\x01H\x00R\x04mode\x12(\n" +

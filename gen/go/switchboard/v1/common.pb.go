@@ -210,6 +210,64 @@ func (CacheStatus) EnumDescriptor() ([]byte, []int) {
 	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{2}
 }
 
+// PromptCaching says where the gateway asks providers to cache the prompt. Providers that cache
+// automatically (OpenAI, Azure OpenAI, Gemini's implicit caching) are sent nothing either way;
+// Anthropic caches only prefixes ending at a breakpoint (`cache_control`). Breakpoints never change
+// the answer, only its cost: a cache write is billed at 1.25x the input rate, a read at 0.1x, and
+// the 5-minute TTL is the only one sent (the price table has one cache-write rate). A request with
+// more than 4 breakpoints keeps the last 4 in prompt order (tools, then system, then messages):
+// later breakpoints cover longer prefixes. Responses served from the gateway's own response cache
+// are shared whatever the breakpoints.
+type PromptCaching int32
+
+const (
+	// Only the breakpoints the request marks.
+	PromptCaching_PROMPT_CACHING_UNSPECIFIED PromptCaching = 0
+	// The gateway adds breakpoints as Anthropic's multi-turn recipe places them: after the last
+	// tool, after the last system part, on the last part of the final message (written for the next
+	// turn to read) and on the last part of the user turn before it (read from the previous turn).
+	PromptCaching_PROMPT_CACHING_AUTO PromptCaching = 1
+)
+
+// Enum value maps for PromptCaching.
+var (
+	PromptCaching_name = map[int32]string{
+		0: "PROMPT_CACHING_UNSPECIFIED",
+		1: "PROMPT_CACHING_AUTO",
+	}
+	PromptCaching_value = map[string]int32{
+		"PROMPT_CACHING_UNSPECIFIED": 0,
+		"PROMPT_CACHING_AUTO":        1,
+	}
+)
+
+func (x PromptCaching) Enum() *PromptCaching {
+	p := new(PromptCaching)
+	*p = x
+	return p
+}
+
+func (x PromptCaching) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (PromptCaching) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchboard_v1_common_proto_enumTypes[3].Descriptor()
+}
+
+func (PromptCaching) Type() protoreflect.EnumType {
+	return &file_switchboard_v1_common_proto_enumTypes[3]
+}
+
+func (x PromptCaching) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use PromptCaching.Descriptor instead.
+func (PromptCaching) EnumDescriptor() ([]byte, []int) {
+	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{3}
+}
+
 // ReasoningEffort is how much hidden reasoning a model may do before it answers. Reasoning tokens
 // are output tokens: they count against max_output_tokens and are billed (Usage.reasoning_tokens).
 // What each provider receives:
@@ -276,11 +334,11 @@ func (x ReasoningEffort) String() string {
 }
 
 func (ReasoningEffort) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchboard_v1_common_proto_enumTypes[3].Descriptor()
+	return file_switchboard_v1_common_proto_enumTypes[4].Descriptor()
 }
 
 func (ReasoningEffort) Type() protoreflect.EnumType {
-	return &file_switchboard_v1_common_proto_enumTypes[3]
+	return &file_switchboard_v1_common_proto_enumTypes[4]
 }
 
 func (x ReasoningEffort) Number() protoreflect.EnumNumber {
@@ -289,7 +347,7 @@ func (x ReasoningEffort) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use ReasoningEffort.Descriptor instead.
 func (ReasoningEffort) EnumDescriptor() ([]byte, []int) {
-	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{3}
+	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{4}
 }
 
 // AttemptOutcome is how one provider attempt ended.
@@ -361,11 +419,11 @@ func (x AttemptOutcome) String() string {
 }
 
 func (AttemptOutcome) Descriptor() protoreflect.EnumDescriptor {
-	return file_switchboard_v1_common_proto_enumTypes[4].Descriptor()
+	return file_switchboard_v1_common_proto_enumTypes[5].Descriptor()
 }
 
 func (AttemptOutcome) Type() protoreflect.EnumType {
-	return &file_switchboard_v1_common_proto_enumTypes[4]
+	return &file_switchboard_v1_common_proto_enumTypes[5]
 }
 
 func (x AttemptOutcome) Number() protoreflect.EnumNumber {
@@ -374,7 +432,7 @@ func (x AttemptOutcome) Number() protoreflect.EnumNumber {
 
 // Deprecated: Use AttemptOutcome.Descriptor instead.
 func (AttemptOutcome) EnumDescriptor() ([]byte, []int) {
-	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{4}
+	return file_switchboard_v1_common_proto_rawDescGZIP(), []int{5}
 }
 
 // CachePolicy is the per-request cache control.
@@ -514,8 +572,11 @@ type RequestOptions struct {
 	// targets whose adapter can take it; other targets (Groq, Mistral and the other OpenAI-compatible
 	// vendors) answer without it. See ReasoningEffort for what each provider receives.
 	ReasoningEffort ReasoningEffort `protobuf:"varint,9,opt,name=reasoning_effort,json=reasoningEffort,proto3,enum=switchboard.v1.ReasoningEffort" json:"reasoning_effort,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// Where prompt-cache breakpoints go. Unset: only the ones the request marks
+	// (ContentPart.cache_breakpoint, Tool.cache_breakpoint). See PromptCaching.
+	PromptCaching PromptCaching `protobuf:"varint,10,opt,name=prompt_caching,json=promptCaching,proto3,enum=switchboard.v1.PromptCaching" json:"prompt_caching,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RequestOptions) Reset() {
@@ -609,6 +670,13 @@ func (x *RequestOptions) GetReasoningEffort() ReasoningEffort {
 		return x.ReasoningEffort
 	}
 	return ReasoningEffort_REASONING_EFFORT_UNSPECIFIED
+}
+
+func (x *RequestOptions) GetPromptCaching() PromptCaching {
+	if x != nil {
+		return x.PromptCaching
+	}
+	return PromptCaching_PROMPT_CACHING_UNSPECIFIED
 }
 
 // Attempt records one call to one provider target. Failed attempts are billed for what they used.
@@ -798,9 +866,12 @@ type Usage struct {
 	// The prompt template version the verb used; empty name for the built-in default.
 	Prompt *TemplateRef `protobuf:"bytes,14,opt,name=prompt,proto3" json:"prompt,omitempty"`
 	// The route alias that served the request.
-	Route         string `protobuf:"bytes,15,opt,name=route,proto3" json:"route,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Route string `protobuf:"bytes,15,opt,name=route,proto3" json:"route,omitempty"`
+	// Input tokens written to the provider's prompt cache (billed at the cache-write rate, 1.25x
+	// the input rate on Anthropic). Part of input_tokens.
+	CacheWriteInputTokens int64 `protobuf:"varint,16,opt,name=cache_write_input_tokens,json=cacheWriteInputTokens,proto3" json:"cache_write_input_tokens,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *Usage) Reset() {
@@ -938,6 +1009,13 @@ func (x *Usage) GetRoute() string {
 	return ""
 }
 
+func (x *Usage) GetCacheWriteInputTokens() int64 {
+	if x != nil {
+		return x.CacheWriteInputTokens
+	}
+	return 0
+}
+
 var File_switchboard_v1_common_proto protoreflect.FileDescriptor
 
 const file_switchboard_v1_common_proto_rawDesc = "" +
@@ -948,7 +1026,7 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\amax_age\x18\x02 \x01(\v2\x19.google.protobuf.DurationB\b\xbaH\x05\xaa\x01\x022\x00R\x06maxAge\"\x88\x01\n" +
 	"\vTemplateRef\x12_\n" +
 	"\x04name\x18\x01 \x01(\tBK\xbaHHrF\x18\x80\x022A^(orgs/[a-z0-9][a-z0-9-]{0,62}/)?prompts/[a-z0-9][a-z0-9-]{0,62}$R\x04name\x12\x18\n" +
-	"\aversion\x18\x02 \x01(\rR\aversion\"\xb6\x05\n" +
+	"\aversion\x18\x02 \x01(\rR\aversion\"\x86\x06\n" +
 	"\x0eRequestOptions\x12=\n" +
 	"\x05route\x18\x01 \x01(\tB'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x05route\x123\n" +
 	"\x06prompt\x18\x02 \x01(\v2\x1b.switchboard.v1.TemplateRefR\x06prompt\x121\n" +
@@ -960,7 +1038,9 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\n" +
 	"\x1d\x00\x00\x00@-\x00\x00\x00\x00H\x01R\vtemperature\x88\x01\x01\x12#\n" +
 	"\bend_user\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x80\x02R\aendUser\x12T\n" +
-	"\x10reasoning_effort\x18\t \x01(\x0e2\x1f.switchboard.v1.ReasoningEffortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0freasoningEffort\x1a7\n" +
+	"\x10reasoning_effort\x18\t \x01(\x0e2\x1f.switchboard.v1.ReasoningEffortB\b\xbaH\x05\x82\x01\x02\x10\x01R\x0freasoningEffort\x12N\n" +
+	"\x0eprompt_caching\x18\n" +
+	" \x01(\x0e2\x1d.switchboard.v1.PromptCachingB\b\xbaH\x05\x82\x01\x02\x10\x01R\rpromptCaching\x1a7\n" +
 	"\tTagsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01B\x14\n" +
@@ -981,7 +1061,7 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\vhttp_status\x18\v \x01(\rR\n" +
 	"httpStatus\x12\x14\n" +
 	"\x05error\x18\f \x01(\tR\x05error\x12\x16\n" +
-	"\x06hedged\x18\r \x01(\bR\x06hedged\"\xc0\x04\n" +
+	"\x06hedged\x18\r \x01(\bR\x06hedged\"\xf9\x04\n" +
 	"\x05Usage\x12!\n" +
 	"\finput_tokens\x18\x01 \x01(\x03R\vinputTokens\x12#\n" +
 	"\routput_tokens\x18\x02 \x01(\x03R\foutputTokens\x12.\n" +
@@ -1000,7 +1080,8 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\vmodel_calls\x18\r \x01(\rR\n" +
 	"modelCalls\x123\n" +
 	"\x06prompt\x18\x0e \x01(\v2\x1b.switchboard.v1.TemplateRefR\x06prompt\x12\x14\n" +
-	"\x05route\x18\x0f \x01(\tR\x05route*\x85\x01\n" +
+	"\x05route\x18\x0f \x01(\tR\x05route\x127\n" +
+	"\x18cache_write_input_tokens\x18\x10 \x01(\x03R\x15cacheWriteInputTokens*\x85\x01\n" +
 	"\x04Verb\x12\x14\n" +
 	"\x10VERB_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eVERB_SUMMARIZE\x10\x01\x12\x11\n" +
@@ -1020,7 +1101,10 @@ const file_switchboard_v1_common_proto_rawDesc = "" +
 	"\x11CACHE_STATUS_MISS\x10\x01\x12\x1a\n" +
 	"\x16CACHE_STATUS_HIT_EXACT\x10\x02\x12\x1d\n" +
 	"\x19CACHE_STATUS_HIT_SEMANTIC\x10\x03\x12\x17\n" +
-	"\x13CACHE_STATUS_BYPASS\x10\x04*\xa3\x01\n" +
+	"\x13CACHE_STATUS_BYPASS\x10\x04*H\n" +
+	"\rPromptCaching\x12\x1e\n" +
+	"\x1aPROMPT_CACHING_UNSPECIFIED\x10\x00\x12\x17\n" +
+	"\x13PROMPT_CACHING_AUTO\x10\x01*\xa3\x01\n" +
 	"\x0fReasoningEffort\x12 \n" +
 	"\x1cREASONING_EFFORT_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REASONING_EFFORT_MINIMAL\x10\x01\x12\x18\n" +
@@ -1053,40 +1137,42 @@ func file_switchboard_v1_common_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_common_proto_rawDescData
 }
 
-var file_switchboard_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
+var file_switchboard_v1_common_proto_enumTypes = make([]protoimpl.EnumInfo, 6)
 var file_switchboard_v1_common_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_switchboard_v1_common_proto_goTypes = []any{
 	(Verb)(0),                   // 0: switchboard.v1.Verb
 	(CacheMode)(0),              // 1: switchboard.v1.CacheMode
 	(CacheStatus)(0),            // 2: switchboard.v1.CacheStatus
-	(ReasoningEffort)(0),        // 3: switchboard.v1.ReasoningEffort
-	(AttemptOutcome)(0),         // 4: switchboard.v1.AttemptOutcome
-	(*CachePolicy)(nil),         // 5: switchboard.v1.CachePolicy
-	(*TemplateRef)(nil),         // 6: switchboard.v1.TemplateRef
-	(*RequestOptions)(nil),      // 7: switchboard.v1.RequestOptions
-	(*Attempt)(nil),             // 8: switchboard.v1.Attempt
-	(*Usage)(nil),               // 9: switchboard.v1.Usage
-	nil,                         // 10: switchboard.v1.RequestOptions.TagsEntry
-	(*durationpb.Duration)(nil), // 11: google.protobuf.Duration
+	(PromptCaching)(0),          // 3: switchboard.v1.PromptCaching
+	(ReasoningEffort)(0),        // 4: switchboard.v1.ReasoningEffort
+	(AttemptOutcome)(0),         // 5: switchboard.v1.AttemptOutcome
+	(*CachePolicy)(nil),         // 6: switchboard.v1.CachePolicy
+	(*TemplateRef)(nil),         // 7: switchboard.v1.TemplateRef
+	(*RequestOptions)(nil),      // 8: switchboard.v1.RequestOptions
+	(*Attempt)(nil),             // 9: switchboard.v1.Attempt
+	(*Usage)(nil),               // 10: switchboard.v1.Usage
+	nil,                         // 11: switchboard.v1.RequestOptions.TagsEntry
+	(*durationpb.Duration)(nil), // 12: google.protobuf.Duration
 }
 var file_switchboard_v1_common_proto_depIdxs = []int32{
 	1,  // 0: switchboard.v1.CachePolicy.mode:type_name -> switchboard.v1.CacheMode
-	11, // 1: switchboard.v1.CachePolicy.max_age:type_name -> google.protobuf.Duration
-	6,  // 2: switchboard.v1.RequestOptions.prompt:type_name -> switchboard.v1.TemplateRef
-	5,  // 3: switchboard.v1.RequestOptions.cache:type_name -> switchboard.v1.CachePolicy
-	10, // 4: switchboard.v1.RequestOptions.tags:type_name -> switchboard.v1.RequestOptions.TagsEntry
-	3,  // 5: switchboard.v1.RequestOptions.reasoning_effort:type_name -> switchboard.v1.ReasoningEffort
-	4,  // 6: switchboard.v1.Attempt.outcome:type_name -> switchboard.v1.AttemptOutcome
-	11, // 7: switchboard.v1.Attempt.latency:type_name -> google.protobuf.Duration
-	11, // 8: switchboard.v1.Attempt.time_to_first_token:type_name -> google.protobuf.Duration
-	8,  // 9: switchboard.v1.Usage.attempts:type_name -> switchboard.v1.Attempt
-	2,  // 10: switchboard.v1.Usage.cache_status:type_name -> switchboard.v1.CacheStatus
-	6,  // 11: switchboard.v1.Usage.prompt:type_name -> switchboard.v1.TemplateRef
-	12, // [12:12] is the sub-list for method output_type
-	12, // [12:12] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	12, // 1: switchboard.v1.CachePolicy.max_age:type_name -> google.protobuf.Duration
+	7,  // 2: switchboard.v1.RequestOptions.prompt:type_name -> switchboard.v1.TemplateRef
+	6,  // 3: switchboard.v1.RequestOptions.cache:type_name -> switchboard.v1.CachePolicy
+	11, // 4: switchboard.v1.RequestOptions.tags:type_name -> switchboard.v1.RequestOptions.TagsEntry
+	4,  // 5: switchboard.v1.RequestOptions.reasoning_effort:type_name -> switchboard.v1.ReasoningEffort
+	3,  // 6: switchboard.v1.RequestOptions.prompt_caching:type_name -> switchboard.v1.PromptCaching
+	5,  // 7: switchboard.v1.Attempt.outcome:type_name -> switchboard.v1.AttemptOutcome
+	12, // 8: switchboard.v1.Attempt.latency:type_name -> google.protobuf.Duration
+	12, // 9: switchboard.v1.Attempt.time_to_first_token:type_name -> google.protobuf.Duration
+	9,  // 10: switchboard.v1.Usage.attempts:type_name -> switchboard.v1.Attempt
+	2,  // 11: switchboard.v1.Usage.cache_status:type_name -> switchboard.v1.CacheStatus
+	7,  // 12: switchboard.v1.Usage.prompt:type_name -> switchboard.v1.TemplateRef
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_common_proto_init() }
@@ -1100,7 +1186,7 @@ func file_switchboard_v1_common_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_common_proto_rawDesc), len(file_switchboard_v1_common_proto_rawDesc)),
-			NumEnums:      5,
+			NumEnums:      6,
 			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -27,7 +27,7 @@ from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 from switchboard.v1 import options_pb2 as switchboard_dot_v1_dot_options__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswitchboard/v1/options.proto\"\xb2\x01\n\x05Image\x12\x37\n\x03url\x18\x01 \x01(\tB#\xbaH r\x1e\x18\x80\x80\x80\x04\x32\x17^(https://|data:image/)H\x00R\x03url\x12 \n\x04\x64\x61ta\x18\x02 \x01(\x0c\x42\n\xbaH\x07z\x05\x18\x80\x80\x80\nH\x00R\x04\x64\x61ta\x12=\n\tmime_type\x18\x03 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^(image/[a-z0-9.+-]+)?$R\x08mimeTypeB\x0f\n\x06source\x12\x05\xbaH\x02\x08\x01\"q\n\x0b\x43ontentPart\x12$\n\x04text\x18\x01 \x01(\tB\x0e\xbaH\x07r\x05(\x80\x80\x80\x02\xe0\xa3\x19\x01H\x00R\x04text\x12-\n\x05image\x18\x02 \x01(\x0b\x32\x15.switchboard.v1.ImageH\x00R\x05imageB\r\n\x04part\x12\x05\xbaH\x02\x08\x01\"w\n\x08ToolCall\x12\x1a\n\x02id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02R\x02id\x12\x1d\n\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04name\x12\x30\n\x0e\x61rguments_json\x18\x03 \x01(\tB\t\xbaH\x06r\x04(\x80\x80@R\rargumentsJson\"\x81\x03\n\x07Message\x12\x34\n\x04role\x18\x01 \x01(\x0e\x32\x14.switchboard.v1.RoleB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00R\x04role\x12@\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1b.switchboard.v1.ContentPartB\t\xbaH\x06\x92\x01\x03\x10\x80\x02R\x07\x63ontent\x12\x42\n\ntool_calls\x18\x03 \x03(\x0b\x32\x18.switchboard.v1.ToolCallB\t\xbaH\x06\x92\x01\x03\x10\x80\x01R\ttoolCalls\x12*\n\x0ctool_call_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x02R\ntoolCallId\x12\x1b\n\x04name\x18\x05 \x01(\tB\x07\xbaH\x04r\x02\x18@R\x04name:q\xbaHn\x1al\n\x14message.tool_call_id\x12)a ROLE_TOOL message must set tool_call_id\x1a)this.role != 4 || this.tool_call_id != \'\'\"\xb4\x01\n\x04Tool\x12/\n\x04name\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[a-zA-Z0-9_-]+$R\x04name\x12*\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80 R\x0b\x64\x65scription\x12\x37\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\nparameters\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\"\x80\x01\n\nToolChoice\x12>\n\x04mode\x18\x01 \x01(\x0e\x32\x1e.switchboard.v1.ToolChoiceModeB\x08\xbaH\x05\x82\x01\x02\x10\x01H\x00R\x04mode\x12(\n\ttool_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@H\x00R\x08toolNameB\x08\n\x06\x63hoice\"\xfa\x02\n\x0eResponseFormat\x12@\n\x04type\x18\x01 \x01(\x0e\x32\".switchboard.v1.ResponseFormatTypeB\x08\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12=\n\x0bschema_name\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18@2\x13^([a-zA-Z0-9_-]+)?$R\nschemaName\x12\x38\n\x0bjson_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\njsonSchema\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict:\x94\x01\xbaH\x90\x01\x1a\x8d\x01\n\x1bresponse_format.json_schema\x12\x45json_schema is required when type is RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x1a\'this.type != 3 || has(this.json_schema)*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03*\xa5\x01\n\x12ResponseFormatType\x12$\n RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\x9f\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x03\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x04\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19switchboard/v1/chat.proto\x12\x0eswitchboard.v1\x1a\x1b\x62uf/validate/validate.proto\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1cswitchboard/v1/options.proto\"\xb2\x01\n\x05Image\x12\x37\n\x03url\x18\x01 \x01(\tB#\xbaH r\x1e\x18\x80\x80\x80\x04\x32\x17^(https://|data:image/)H\x00R\x03url\x12 \n\x04\x64\x61ta\x18\x02 \x01(\x0c\x42\n\xbaH\x07z\x05\x18\x80\x80\x80\nH\x00R\x04\x64\x61ta\x12=\n\tmime_type\x18\x03 \x01(\tB \xbaH\x1dr\x1b\x18@2\x17^(image/[a-z0-9.+-]+)?$R\x08mimeTypeB\x0f\n\x06source\x12\x05\xbaH\x02\x08\x01\"\x9c\x01\n\x0b\x43ontentPart\x12$\n\x04text\x18\x01 \x01(\tB\x0e\xbaH\x07r\x05(\x80\x80\x80\x02\xe0\xa3\x19\x01H\x00R\x04text\x12-\n\x05image\x18\x02 \x01(\x0b\x32\x15.switchboard.v1.ImageH\x00R\x05image\x12)\n\x10\x63\x61\x63he_breakpoint\x18\x03 \x01(\x08R\x0f\x63\x61\x63heBreakpointB\r\n\x04part\x12\x05\xbaH\x02\x08\x01\"w\n\x08ToolCall\x12\x1a\n\x02id\x18\x01 \x01(\tB\n\xbaH\x07r\x05\x10\x01\x18\x80\x02R\x02id\x12\x1d\n\x04name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@R\x04name\x12\x30\n\x0e\x61rguments_json\x18\x03 \x01(\tB\t\xbaH\x06r\x04(\x80\x80@R\rargumentsJson\"\x81\x03\n\x07Message\x12\x34\n\x04role\x18\x01 \x01(\x0e\x32\x14.switchboard.v1.RoleB\n\xbaH\x07\x82\x01\x04\x10\x01 \x00R\x04role\x12@\n\x07\x63ontent\x18\x02 \x03(\x0b\x32\x1b.switchboard.v1.ContentPartB\t\xbaH\x06\x92\x01\x03\x10\x80\x02R\x07\x63ontent\x12\x42\n\ntool_calls\x18\x03 \x03(\x0b\x32\x18.switchboard.v1.ToolCallB\t\xbaH\x06\x92\x01\x03\x10\x80\x01R\ttoolCalls\x12*\n\x0ctool_call_id\x18\x04 \x01(\tB\x08\xbaH\x05r\x03\x18\x80\x02R\ntoolCallId\x12\x1b\n\x04name\x18\x05 \x01(\tB\x07\xbaH\x04r\x02\x18@R\x04name:q\xbaHn\x1al\n\x14message.tool_call_id\x12)a ROLE_TOOL message must set tool_call_id\x1a)this.role != 4 || this.tool_call_id != \'\'\"\xdf\x01\n\x04Tool\x12/\n\x04name\x18\x01 \x01(\tB\x1b\xbaH\x18r\x16\x10\x01\x18@2\x10^[a-zA-Z0-9_-]+$R\x04name\x12*\n\x0b\x64\x65scription\x18\x02 \x01(\tB\x08\xbaH\x05r\x03\x18\x80 R\x0b\x64\x65scription\x12\x37\n\nparameters\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\nparameters\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict\x12)\n\x10\x63\x61\x63he_breakpoint\x18\x05 \x01(\x08R\x0f\x63\x61\x63heBreakpoint\"\x80\x01\n\nToolChoice\x12>\n\x04mode\x18\x01 \x01(\x0e\x32\x1e.switchboard.v1.ToolChoiceModeB\x08\xbaH\x05\x82\x01\x02\x10\x01H\x00R\x04mode\x12(\n\ttool_name\x18\x02 \x01(\tB\t\xbaH\x06r\x04\x10\x01\x18@H\x00R\x08toolNameB\x08\n\x06\x63hoice\"\xfa\x02\n\x0eResponseFormat\x12@\n\x04type\x18\x01 \x01(\x0e\x32\".switchboard.v1.ResponseFormatTypeB\x08\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12=\n\x0bschema_name\x18\x02 \x01(\tB\x1c\xbaH\x19r\x17\x18@2\x13^([a-zA-Z0-9_-]+)?$R\nschemaName\x12\x38\n\x0bjson_schema\x18\x03 \x01(\x0b\x32\x17.google.protobuf.StructR\njsonSchema\x12\x16\n\x06strict\x18\x04 \x01(\x08R\x06strict:\x94\x01\xbaH\x90\x01\x1a\x8d\x01\n\x1bresponse_format.json_schema\x12\x45json_schema is required when type is RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x1a\'this.type != 3 || has(this.json_schema)*_\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0f\n\x0bROLE_SYSTEM\x10\x01\x12\r\n\tROLE_USER\x10\x02\x12\x12\n\x0eROLE_ASSISTANT\x10\x03\x12\r\n\tROLE_TOOL\x10\x04*\x87\x01\n\x0eToolChoiceMode\x12 \n\x1cTOOL_CHOICE_MODE_UNSPECIFIED\x10\x00\x12\x19\n\x15TOOL_CHOICE_MODE_AUTO\x10\x01\x12\x19\n\x15TOOL_CHOICE_MODE_NONE\x10\x02\x12\x1d\n\x19TOOL_CHOICE_MODE_REQUIRED\x10\x03*\xa5\x01\n\x12ResponseFormatType\x12$\n RESPONSE_FORMAT_TYPE_UNSPECIFIED\x10\x00\x12\x1d\n\x19RESPONSE_FORMAT_TYPE_TEXT\x10\x01\x12$\n RESPONSE_FORMAT_TYPE_JSON_OBJECT\x10\x02\x12$\n RESPONSE_FORMAT_TYPE_JSON_SCHEMA\x10\x03*\x9f\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12\x1c\n\x18\x46INISH_REASON_TOOL_CALLS\x10\x03\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x04\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -78,26 +78,26 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_RESPONSEFORMAT'].fields_by_name['schema_name']._serialized_options = b'\272H\031r\027\030@2\023^([a-zA-Z0-9_-]+)?$'
   _globals['_RESPONSEFORMAT']._loaded_options = None
   _globals['_RESPONSEFORMAT']._serialized_options = b'\272H\220\001\032\215\001\n\033response_format.json_schema\022Ejson_schema is required when type is RESPONSE_FORMAT_TYPE_JSON_SCHEMA\032\'this.type != 3 || has(this.json_schema)'
-  _globals['_ROLE']._serialized_start=1634
-  _globals['_ROLE']._serialized_end=1729
-  _globals['_TOOLCHOICEMODE']._serialized_start=1732
-  _globals['_TOOLCHOICEMODE']._serialized_end=1867
-  _globals['_RESPONSEFORMATTYPE']._serialized_start=1870
-  _globals['_RESPONSEFORMATTYPE']._serialized_end=2035
-  _globals['_FINISHREASON']._serialized_start=2038
-  _globals['_FINISHREASON']._serialized_end=2197
+  _globals['_ROLE']._serialized_start=1721
+  _globals['_ROLE']._serialized_end=1816
+  _globals['_TOOLCHOICEMODE']._serialized_start=1819
+  _globals['_TOOLCHOICEMODE']._serialized_end=1954
+  _globals['_RESPONSEFORMATTYPE']._serialized_start=1957
+  _globals['_RESPONSEFORMATTYPE']._serialized_end=2122
+  _globals['_FINISHREASON']._serialized_start=2125
+  _globals['_FINISHREASON']._serialized_end=2284
   _globals['_IMAGE']._serialized_start=135
   _globals['_IMAGE']._serialized_end=313
-  _globals['_CONTENTPART']._serialized_start=315
-  _globals['_CONTENTPART']._serialized_end=428
-  _globals['_TOOLCALL']._serialized_start=430
-  _globals['_TOOLCALL']._serialized_end=549
-  _globals['_MESSAGE']._serialized_start=552
-  _globals['_MESSAGE']._serialized_end=937
-  _globals['_TOOL']._serialized_start=940
-  _globals['_TOOL']._serialized_end=1120
-  _globals['_TOOLCHOICE']._serialized_start=1123
-  _globals['_TOOLCHOICE']._serialized_end=1251
-  _globals['_RESPONSEFORMAT']._serialized_start=1254
-  _globals['_RESPONSEFORMAT']._serialized_end=1632
+  _globals['_CONTENTPART']._serialized_start=316
+  _globals['_CONTENTPART']._serialized_end=472
+  _globals['_TOOLCALL']._serialized_start=474
+  _globals['_TOOLCALL']._serialized_end=593
+  _globals['_MESSAGE']._serialized_start=596
+  _globals['_MESSAGE']._serialized_end=981
+  _globals['_TOOL']._serialized_start=984
+  _globals['_TOOL']._serialized_end=1207
+  _globals['_TOOLCHOICE']._serialized_start=1210
+  _globals['_TOOLCHOICE']._serialized_end=1338
+  _globals['_RESPONSEFORMAT']._serialized_start=1341
+  _globals['_RESPONSEFORMAT']._serialized_end=1719
 # @@protoc_insertion_point(module_scope)

@@ -36,6 +36,11 @@ class CacheStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     CACHE_STATUS_HIT_SEMANTIC: _ClassVar[CacheStatus]
     CACHE_STATUS_BYPASS: _ClassVar[CacheStatus]
 
+class PromptCaching(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    PROMPT_CACHING_UNSPECIFIED: _ClassVar[PromptCaching]
+    PROMPT_CACHING_AUTO: _ClassVar[PromptCaching]
+
 class ReasoningEffort(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
     REASONING_EFFORT_UNSPECIFIED: _ClassVar[ReasoningEffort]
@@ -73,6 +78,8 @@ CACHE_STATUS_MISS: CacheStatus
 CACHE_STATUS_HIT_EXACT: CacheStatus
 CACHE_STATUS_HIT_SEMANTIC: CacheStatus
 CACHE_STATUS_BYPASS: CacheStatus
+PROMPT_CACHING_UNSPECIFIED: PromptCaching
+PROMPT_CACHING_AUTO: PromptCaching
 REASONING_EFFORT_UNSPECIFIED: ReasoningEffort
 REASONING_EFFORT_MINIMAL: ReasoningEffort
 REASONING_EFFORT_LOW: ReasoningEffort
@@ -107,7 +114,7 @@ class TemplateRef(_message.Message):
     def __init__(self, name: _Optional[str] = ..., version: _Optional[int] = ...) -> None: ...
 
 class RequestOptions(_message.Message):
-    __slots__ = ("route", "prompt", "cache", "tags", "idempotency_key", "max_output_tokens", "temperature", "end_user", "reasoning_effort")
+    __slots__ = ("route", "prompt", "cache", "tags", "idempotency_key", "max_output_tokens", "temperature", "end_user", "reasoning_effort", "prompt_caching")
     class TagsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -124,6 +131,7 @@ class RequestOptions(_message.Message):
     TEMPERATURE_FIELD_NUMBER: _ClassVar[int]
     END_USER_FIELD_NUMBER: _ClassVar[int]
     REASONING_EFFORT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_CACHING_FIELD_NUMBER: _ClassVar[int]
     route: str
     prompt: TemplateRef
     cache: CachePolicy
@@ -133,7 +141,8 @@ class RequestOptions(_message.Message):
     temperature: float
     end_user: str
     reasoning_effort: ReasoningEffort
-    def __init__(self, route: _Optional[str] = ..., prompt: _Optional[_Union[TemplateRef, _Mapping]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., end_user: _Optional[str] = ..., reasoning_effort: _Optional[_Union[ReasoningEffort, str]] = ...) -> None: ...
+    prompt_caching: PromptCaching
+    def __init__(self, route: _Optional[str] = ..., prompt: _Optional[_Union[TemplateRef, _Mapping]] = ..., cache: _Optional[_Union[CachePolicy, _Mapping]] = ..., tags: _Optional[_Mapping[str, str]] = ..., idempotency_key: _Optional[str] = ..., max_output_tokens: _Optional[int] = ..., temperature: _Optional[float] = ..., end_user: _Optional[str] = ..., reasoning_effort: _Optional[_Union[ReasoningEffort, str]] = ..., prompt_caching: _Optional[_Union[PromptCaching, str]] = ...) -> None: ...
 
 class Attempt(_message.Message):
     __slots__ = ("index", "provider", "model", "target_index", "outcome", "latency", "time_to_first_token", "input_tokens", "output_tokens", "cost_micros_usd", "http_status", "error", "hedged")
@@ -166,7 +175,7 @@ class Attempt(_message.Message):
     def __init__(self, index: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., target_index: _Optional[int] = ..., outcome: _Optional[_Union[AttemptOutcome, str]] = ..., latency: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., time_to_first_token: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cost_micros_usd: _Optional[int] = ..., http_status: _Optional[int] = ..., error: _Optional[str] = ..., hedged: _Optional[bool] = ...) -> None: ...
 
 class Usage(_message.Message):
-    __slots__ = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cost_micros_usd", "provider", "model", "attempts", "fallbacks", "cache_status", "request_id", "estimated", "model_calls", "prompt", "route")
+    __slots__ = ("input_tokens", "output_tokens", "cached_input_tokens", "reasoning_tokens", "cost_micros_usd", "provider", "model", "attempts", "fallbacks", "cache_status", "request_id", "estimated", "model_calls", "prompt", "route", "cache_write_input_tokens")
     INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     CACHED_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
@@ -182,6 +191,7 @@ class Usage(_message.Message):
     MODEL_CALLS_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     ROUTE_FIELD_NUMBER: _ClassVar[int]
+    CACHE_WRITE_INPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     input_tokens: int
     output_tokens: int
     cached_input_tokens: int
@@ -197,4 +207,5 @@ class Usage(_message.Message):
     model_calls: int
     prompt: TemplateRef
     route: str
-    def __init__(self, input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cached_input_tokens: _Optional[int] = ..., reasoning_tokens: _Optional[int] = ..., cost_micros_usd: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., fallbacks: _Optional[int] = ..., cache_status: _Optional[_Union[CacheStatus, str]] = ..., request_id: _Optional[str] = ..., estimated: _Optional[bool] = ..., model_calls: _Optional[int] = ..., prompt: _Optional[_Union[TemplateRef, _Mapping]] = ..., route: _Optional[str] = ...) -> None: ...
+    cache_write_input_tokens: int
+    def __init__(self, input_tokens: _Optional[int] = ..., output_tokens: _Optional[int] = ..., cached_input_tokens: _Optional[int] = ..., reasoning_tokens: _Optional[int] = ..., cost_micros_usd: _Optional[int] = ..., provider: _Optional[str] = ..., model: _Optional[str] = ..., attempts: _Optional[_Iterable[_Union[Attempt, _Mapping]]] = ..., fallbacks: _Optional[int] = ..., cache_status: _Optional[_Union[CacheStatus, str]] = ..., request_id: _Optional[str] = ..., estimated: _Optional[bool] = ..., model_calls: _Optional[int] = ..., prompt: _Optional[_Union[TemplateRef, _Mapping]] = ..., route: _Optional[str] = ..., cache_write_input_tokens: _Optional[int] = ...) -> None: ...

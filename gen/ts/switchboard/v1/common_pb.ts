@@ -13,7 +13,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file switchboard/v1/common.proto.
  */
 export const file_switchboard_v1_common: GenFile = /*@__PURE__*/
-  fileDesc("Chtzd2l0Y2hib2FyZC92MS9jb21tb24ucHJvdG8SDnN3aXRjaGJvYXJkLnYxInYKC0NhY2hlUG9saWN5EjEKBG1vZGUYASABKA4yGS5zd2l0Y2hib2FyZC52MS5DYWNoZU1vZGVCCLpIBYIBAhABEjQKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAjIAInkKC1RlbXBsYXRlUmVmElkKBG5hbWUYASABKAlCS7pISHJGGIACMkFeKG9yZ3MvW2EtejAtOV1bYS16MC05LV17MCw2Mn0vKT9wcm9tcHRzL1thLXowLTldW2EtejAtOS1dezAsNjJ9JBIPCgd2ZXJzaW9uGAIgASgNIsYECg5SZXF1ZXN0T3B0aW9ucxI2CgVyb3V0ZRgBIAEoCUInukgkciIYPzIeXihbYS16MC05XVthLXowLTkuXy1dezAsNjJ9KT8kEisKBnByb21wdBgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlRlbXBsYXRlUmVmEioKBWNhY2hlGAMgASgLMhsuc3dpdGNoYm9hcmQudjEuQ2FjaGVQb2xpY3kSZAoEdGFncxgEIAMoCzIoLnN3aXRjaGJvYXJkLnYxLlJlcXVlc3RPcHRpb25zLlRhZ3NFbnRyeUIsukgpmgEmECAiG3IZEAEYQDITXlthLXpBLVowLTlfLjovLV0rJCoFcgMYgAISMQoPaWRlbXBvdGVuY3lfa2V5GAUgASgJQhi6SBVyExj/ATIOXltceDIxLVx4N2VdKiQSKwoRbWF4X291dHB1dF90b2tlbnMYBiABKA1CC7pICCoGGMCEPSgBSACIAQESKQoLdGVtcGVyYXR1cmUYByABKAJCD7pIDAoKHQAAAEAtAAAAAEgBiAEBEhoKCGVuZF91c2VyGAggASgJQgi6SAVyAxiAAhJDChByZWFzb25pbmdfZWZmb3J0GAkgASgOMh8uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nRWZmb3J0Qgi6SAWCAQIQARorCglUYWdzRW50cnkSCwoDa2V5GAEgASgJEg0KBXZhbHVlGAIgASgJOgI4AUIUChJfbWF4X291dHB1dF90b2tlbnNCDgoMX3RlbXBlcmF0dXJlIt4CCgdBdHRlbXB0Eg0KBWluZGV4GAEgASgNEhAKCHByb3ZpZGVyGAIgASgJEg0KBW1vZGVsGAMgASgJEhQKDHRhcmdldF9pbmRleBgEIAEoDRIvCgdvdXRjb21lGAUgASgOMh4uc3dpdGNoYm9hcmQudjEuQXR0ZW1wdE91dGNvbWUSKgoHbGF0ZW5jeRgGIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhI2ChN0aW1lX3RvX2ZpcnN0X3Rva2VuGAcgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhQKDGlucHV0X3Rva2VucxgIIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAkgASgDEhcKD2Nvc3RfbWljcm9zX3VzZBgKIAEoAxITCgtodHRwX3N0YXR1cxgLIAEoDRINCgVlcnJvchgMIAEoCRIOCgZoZWRnZWQYDSABKAgijgMKBVVzYWdlEhQKDGlucHV0X3Rva2VucxgBIAEoAxIVCg1vdXRwdXRfdG9rZW5zGAIgASgDEhsKE2NhY2hlZF9pbnB1dF90b2tlbnMYAyABKAMSGAoQcmVhc29uaW5nX3Rva2VucxgEIAEoAxIXCg9jb3N0X21pY3Jvc191c2QYBSABKAMSEAoIcHJvdmlkZXIYBiABKAkSDQoFbW9kZWwYByABKAkSKQoIYXR0ZW1wdHMYCCADKAsyFy5zd2l0Y2hib2FyZC52MS5BdHRlbXB0EhEKCWZhbGxiYWNrcxgJIAEoDRIxCgxjYWNoZV9zdGF0dXMYCiABKA4yGy5zd2l0Y2hib2FyZC52MS5DYWNoZVN0YXR1cxISCgpyZXF1ZXN0X2lkGAsgASgJEhEKCWVzdGltYXRlZBgMIAEoCBITCgttb2RlbF9jYWxscxgNIAEoDRIrCgZwcm9tcHQYDiABKAsyGy5zd2l0Y2hib2FyZC52MS5UZW1wbGF0ZVJlZhINCgVyb3V0ZRgPIAEoCSqFAQoEVmVyYhIUChBWRVJCX1VOU1BFQ0lGSUVEEAASEgoOVkVSQl9TVU1NQVJJWkUQARIRCg1WRVJCX0NMQVNTSUZZEAISEAoMVkVSQl9FWFRSQUNUEAMSDwoLVkVSQl9BTlNXRVIQBBINCglWRVJCX0NIQVQQBRIOCgpWRVJCX0VNQkVEEAYqbwoJQ2FjaGVNb2RlEhoKFkNBQ0hFX01PREVfVU5TUEVDSUZJRUQQABIVChFDQUNIRV9NT0RFX0JZUEFTUxABEhcKE0NBQ0hFX01PREVfTk9fU1RPUkUQAhIWChJDQUNIRV9NT0RFX1JFRlJFU0gQAyqWAQoLQ2FjaGVTdGF0dXMSHAoYQ0FDSEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRQ0FDSEVfU1RBVFVTX01JU1MQARIaChZDQUNIRV9TVEFUVVNfSElUX0VYQUNUEAISHQoZQ0FDSEVfU1RBVFVTX0hJVF9TRU1BTlRJQxADEhcKE0NBQ0hFX1NUQVRVU19CWVBBU1MQBCqjAQoPUmVhc29uaW5nRWZmb3J0EiAKHFJFQVNPTklOR19FRkZPUlRfVU5TUEVDSUZJRUQQABIcChhSRUFTT05JTkdfRUZGT1JUX01JTklNQUwQARIYChRSRUFTT05JTkdfRUZGT1JUX0xPVxACEhsKF1JFQVNPTklOR19FRkZPUlRfTUVESVVNEAMSGQoVUkVBU09OSU5HX0VGRk9SVF9ISUdIEAQq9QIKDkF0dGVtcHRPdXRjb21lEh8KG0FUVEVNUFRfT1VUQ09NRV9VTlNQRUNJRklFRBAAEhsKF0FUVEVNUFRfT1VUQ09NRV9TVUNDRVNTEAESIAocQVRURU1QVF9PVVRDT01FX1JBVEVfTElNSVRFRBACEh8KG0FUVEVNUFRfT1VUQ09NRV9VTkFWQUlMQUJMRRADEhsKF0FUVEVNUFRfT1VUQ09NRV9USU1FT1VUEAQSJAogQVRURU1QVF9PVVRDT01FX0NPTk5FQ1RJT05fRVJST1IQBRIcChhBVFRFTVBUX09VVENPTUVfUkVKRUNURUQQBhIeChpBVFRFTVBUX09VVENPTUVfQVVUSF9FUlJPUhAHEiAKHEFUVEVNUFRfT1VUQ09NRV9DSVJDVUlUX09QRU4QCBIdChlBVFRFTVBUX09VVENPTUVfQ0FOQ0VMTEVEEAkSIAocQVRURU1QVF9PVVRDT01FX1NUUkVBTV9FUlJPUhAKYgZwcm90bzM", [file_buf_validate_validate, file_google_protobuf_duration]);
+  fileDesc("Chtzd2l0Y2hib2FyZC92MS9jb21tb24ucHJvdG8SDnN3aXRjaGJvYXJkLnYxInYKC0NhY2hlUG9saWN5EjEKBG1vZGUYASABKA4yGS5zd2l0Y2hib2FyZC52MS5DYWNoZU1vZGVCCLpIBYIBAhABEjQKB21heF9hZ2UYAiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb25CCLpIBaoBAjIAInkKC1RlbXBsYXRlUmVmElkKBG5hbWUYASABKAlCS7pISHJGGIACMkFeKG9yZ3MvW2EtejAtOV1bYS16MC05LV17MCw2Mn0vKT9wcm9tcHRzL1thLXowLTldW2EtejAtOS1dezAsNjJ9JBIPCgd2ZXJzaW9uGAIgASgNIocFCg5SZXF1ZXN0T3B0aW9ucxI2CgVyb3V0ZRgBIAEoCUInukgkciIYPzIeXihbYS16MC05XVthLXowLTkuXy1dezAsNjJ9KT8kEisKBnByb21wdBgCIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlRlbXBsYXRlUmVmEioKBWNhY2hlGAMgASgLMhsuc3dpdGNoYm9hcmQudjEuQ2FjaGVQb2xpY3kSZAoEdGFncxgEIAMoCzIoLnN3aXRjaGJvYXJkLnYxLlJlcXVlc3RPcHRpb25zLlRhZ3NFbnRyeUIsukgpmgEmECAiG3IZEAEYQDITXlthLXpBLVowLTlfLjovLV0rJCoFcgMYgAISMQoPaWRlbXBvdGVuY3lfa2V5GAUgASgJQhi6SBVyExj/ATIOXltceDIxLVx4N2VdKiQSKwoRbWF4X291dHB1dF90b2tlbnMYBiABKA1CC7pICCoGGMCEPSgBSACIAQESKQoLdGVtcGVyYXR1cmUYByABKAJCD7pIDAoKHQAAAEAtAAAAAEgBiAEBEhoKCGVuZF91c2VyGAggASgJQgi6SAVyAxiAAhJDChByZWFzb25pbmdfZWZmb3J0GAkgASgOMh8uc3dpdGNoYm9hcmQudjEuUmVhc29uaW5nRWZmb3J0Qgi6SAWCAQIQARI/Cg5wcm9tcHRfY2FjaGluZxgKIAEoDjIdLnN3aXRjaGJvYXJkLnYxLlByb21wdENhY2hpbmdCCLpIBYIBAhABGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhQKEl9tYXhfb3V0cHV0X3Rva2Vuc0IOCgxfdGVtcGVyYXR1cmUi3gIKB0F0dGVtcHQSDQoFaW5kZXgYASABKA0SEAoIcHJvdmlkZXIYAiABKAkSDQoFbW9kZWwYAyABKAkSFAoMdGFyZ2V0X2luZGV4GAQgASgNEi8KB291dGNvbWUYBSABKA4yHi5zd2l0Y2hib2FyZC52MS5BdHRlbXB0T3V0Y29tZRIqCgdsYXRlbmN5GAYgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEjYKE3RpbWVfdG9fZmlyc3RfdG9rZW4YByABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMaW5wdXRfdG9rZW5zGAggASgDEhUKDW91dHB1dF90b2tlbnMYCSABKAMSFwoPY29zdF9taWNyb3NfdXNkGAogASgDEhMKC2h0dHBfc3RhdHVzGAsgASgNEg0KBWVycm9yGAwgASgJEg4KBmhlZGdlZBgNIAEoCCKwAwoFVXNhZ2USFAoMaW5wdXRfdG9rZW5zGAEgASgDEhUKDW91dHB1dF90b2tlbnMYAiABKAMSGwoTY2FjaGVkX2lucHV0X3Rva2VucxgDIAEoAxIYChByZWFzb25pbmdfdG9rZW5zGAQgASgDEhcKD2Nvc3RfbWljcm9zX3VzZBgFIAEoAxIQCghwcm92aWRlchgGIAEoCRINCgVtb2RlbBgHIAEoCRIpCghhdHRlbXB0cxgIIAMoCzIXLnN3aXRjaGJvYXJkLnYxLkF0dGVtcHQSEQoJZmFsbGJhY2tzGAkgASgNEjEKDGNhY2hlX3N0YXR1cxgKIAEoDjIbLnN3aXRjaGJvYXJkLnYxLkNhY2hlU3RhdHVzEhIKCnJlcXVlc3RfaWQYCyABKAkSEQoJZXN0aW1hdGVkGAwgASgIEhMKC21vZGVsX2NhbGxzGA0gASgNEisKBnByb21wdBgOIAEoCzIbLnN3aXRjaGJvYXJkLnYxLlRlbXBsYXRlUmVmEg0KBXJvdXRlGA8gASgJEiAKGGNhY2hlX3dyaXRlX2lucHV0X3Rva2VucxgQIAEoAyqFAQoEVmVyYhIUChBWRVJCX1VOU1BFQ0lGSUVEEAASEgoOVkVSQl9TVU1NQVJJWkUQARIRCg1WRVJCX0NMQVNTSUZZEAISEAoMVkVSQl9FWFRSQUNUEAMSDwoLVkVSQl9BTlNXRVIQBBINCglWRVJCX0NIQVQQBRIOCgpWRVJCX0VNQkVEEAYqbwoJQ2FjaGVNb2RlEhoKFkNBQ0hFX01PREVfVU5TUEVDSUZJRUQQABIVChFDQUNIRV9NT0RFX0JZUEFTUxABEhcKE0NBQ0hFX01PREVfTk9fU1RPUkUQAhIWChJDQUNIRV9NT0RFX1JFRlJFU0gQAyqWAQoLQ2FjaGVTdGF0dXMSHAoYQ0FDSEVfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFQoRQ0FDSEVfU1RBVFVTX01JU1MQARIaChZDQUNIRV9TVEFUVVNfSElUX0VYQUNUEAISHQoZQ0FDSEVfU1RBVFVTX0hJVF9TRU1BTlRJQxADEhcKE0NBQ0hFX1NUQVRVU19CWVBBU1MQBCpICg1Qcm9tcHRDYWNoaW5nEh4KGlBST01QVF9DQUNISU5HX1VOU1BFQ0lGSUVEEAASFwoTUFJPTVBUX0NBQ0hJTkdfQVVUTxABKqMBCg9SZWFzb25pbmdFZmZvcnQSIAocUkVBU09OSU5HX0VGRk9SVF9VTlNQRUNJRklFRBAAEhwKGFJFQVNPTklOR19FRkZPUlRfTUlOSU1BTBABEhgKFFJFQVNPTklOR19FRkZPUlRfTE9XEAISGwoXUkVBU09OSU5HX0VGRk9SVF9NRURJVU0QAxIZChVSRUFTT05JTkdfRUZGT1JUX0hJR0gQBCr1AgoOQXR0ZW1wdE91dGNvbWUSHwobQVRURU1QVF9PVVRDT01FX1VOU1BFQ0lGSUVEEAASGwoXQVRURU1QVF9PVVRDT01FX1NVQ0NFU1MQARIgChxBVFRFTVBUX09VVENPTUVfUkFURV9MSU1JVEVEEAISHwobQVRURU1QVF9PVVRDT01FX1VOQVZBSUxBQkxFEAMSGwoXQVRURU1QVF9PVVRDT01FX1RJTUVPVVQQBBIkCiBBVFRFTVBUX09VVENPTUVfQ09OTkVDVElPTl9FUlJPUhAFEhwKGEFUVEVNUFRfT1VUQ09NRV9SRUpFQ1RFRBAGEh4KGkFUVEVNUFRfT1VUQ09NRV9BVVRIX0VSUk9SEAcSIAocQVRURU1QVF9PVVRDT01FX0NJUkNVSVRfT1BFThAIEh0KGUFUVEVNUFRfT1VUQ09NRV9DQU5DRUxMRUQQCRIgChxBVFRFTVBUX09VVENPTUVfU1RSRUFNX0VSUk9SEApiBnByb3RvMw", [file_buf_validate_validate, file_google_protobuf_duration]);
 
 /**
  * CachePolicy is the per-request cache control.
@@ -145,6 +145,14 @@ export type RequestOptions = Message<"switchboard.v1.RequestOptions"> & {
    * @generated from field: switchboard.v1.ReasoningEffort reasoning_effort = 9;
    */
   reasoningEffort: ReasoningEffort;
+
+  /**
+   * Where prompt-cache breakpoints go. Unset: only the ones the request marks
+   * (ContentPart.cache_breakpoint, Tool.cache_breakpoint). See PromptCaching.
+   *
+   * @generated from field: switchboard.v1.PromptCaching prompt_caching = 10;
+   */
+  promptCaching: PromptCaching;
 };
 
 /**
@@ -370,6 +378,14 @@ export type Usage = Message<"switchboard.v1.Usage"> & {
    * @generated from field: string route = 15;
    */
   route: string;
+
+  /**
+   * Input tokens written to the provider's prompt cache (billed at the cache-write rate, 1.25x
+   * the input rate on Anthropic). Part of input_tokens.
+   *
+   * @generated from field: int64 cache_write_input_tokens = 16;
+   */
+  cacheWriteInputTokens: bigint;
 };
 
 /**
@@ -531,6 +547,42 @@ export const CacheStatusSchema: GenEnum<CacheStatus> = /*@__PURE__*/
   enumDesc(file_switchboard_v1_common, 2);
 
 /**
+ * PromptCaching says where the gateway asks providers to cache the prompt. Providers that cache
+ * automatically (OpenAI, Azure OpenAI, Gemini's implicit caching) are sent nothing either way;
+ * Anthropic caches only prefixes ending at a breakpoint (`cache_control`). Breakpoints never change
+ * the answer, only its cost: a cache write is billed at 1.25x the input rate, a read at 0.1x, and
+ * the 5-minute TTL is the only one sent (the price table has one cache-write rate). A request with
+ * more than 4 breakpoints keeps the last 4 in prompt order (tools, then system, then messages):
+ * later breakpoints cover longer prefixes. Responses served from the gateway's own response cache
+ * are shared whatever the breakpoints.
+ *
+ * @generated from enum switchboard.v1.PromptCaching
+ */
+export enum PromptCaching {
+  /**
+   * Only the breakpoints the request marks.
+   *
+   * @generated from enum value: PROMPT_CACHING_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The gateway adds breakpoints as Anthropic's multi-turn recipe places them: after the last
+   * tool, after the last system part, on the last part of the final message (written for the next
+   * turn to read) and on the last part of the user turn before it (read from the previous turn).
+   *
+   * @generated from enum value: PROMPT_CACHING_AUTO = 1;
+   */
+  AUTO = 1,
+}
+
+/**
+ * Describes the enum switchboard.v1.PromptCaching.
+ */
+export const PromptCachingSchema: GenEnum<PromptCaching> = /*@__PURE__*/
+  enumDesc(file_switchboard_v1_common, 3);
+
+/**
  * ReasoningEffort is how much hidden reasoning a model may do before it answers. Reasoning tokens
  * are output tokens: they count against max_output_tokens and are billed (Usage.reasoning_tokens).
  * What each provider receives:
@@ -596,7 +648,7 @@ export enum ReasoningEffort {
  * Describes the enum switchboard.v1.ReasoningEffort.
  */
 export const ReasoningEffortSchema: GenEnum<ReasoningEffort> = /*@__PURE__*/
-  enumDesc(file_switchboard_v1_common, 3);
+  enumDesc(file_switchboard_v1_common, 4);
 
 /**
  * AttemptOutcome is how one provider attempt ended.
@@ -686,5 +738,5 @@ export enum AttemptOutcome {
  * Describes the enum switchboard.v1.AttemptOutcome.
  */
 export const AttemptOutcomeSchema: GenEnum<AttemptOutcome> = /*@__PURE__*/
-  enumDesc(file_switchboard_v1_common, 4);
+  enumDesc(file_switchboard_v1_common, 5);
 
