@@ -148,4 +148,13 @@ describe("anthropic adapter: structured output", () => {
     expect(lastBody()).toMatchObject({ tool_choice: { type: "tool", name: STRUCTURED_OUTPUT_TOOL }, temperature: 0.2 });
     expect(lastBody()).not.toHaveProperty("thinking");
   });
+
+  it("keeps adaptive thinking with the forced tool on the models that take it (a forced tool refuses only a budget)", async () => {
+    fake.script({ reply: { text: '{"total":42}', thinking: "add the lines" } });
+    const res = await provider.chat(ask(schemaFormat(invoice), { reasoningEffort: "minimal", temperature: 0.2 }), ctx());
+    expect(res.text).toBe('{"total":42}');
+    expect(res.usage.reasoningTokens).toBe(3);
+    expect(lastBody()).toMatchObject({ model: MODEL, tool_choice: { type: "tool", name: STRUCTURED_OUTPUT_TOOL }, thinking: { type: "adaptive" }, output_config: { effort: "low" } });
+    expect(lastBody()).not.toHaveProperty("temperature");
+  });
 });

@@ -3,8 +3,9 @@
  * received: OpenAI and Azure send `reasoning_effort` to the reasoning models (by the model id, not
  * an Azure deployment's name) and leave it out for the others, which the fake refuses as OpenAI
  * does; the other OpenAI-compatible vendors leave it out; Anthropic asks the models that take a
- * thinking budget for one of at most half of `max_tokens` (without `temperature`/`top_p`), or for
- * none where the Messages API would refuse it; Gemini sends a `thinkingConfig` (a budget for 2.x
+ * thinking budget for one of at most half of `max_tokens` (without `temperature`/`top_p`), the
+ * models that take only adaptive thinking for that with `output_config.effort`, or for none where
+ * the Messages API would refuse it; Gemini sends a `thinkingConfig` (a budget for 2.x
  * models, a level for 3 and later). A streamed Anthropic answer with thinking blocks yields only
  * the answer's text.
  */
@@ -149,13 +150,14 @@ describe("reasoning effort on the Anthropic wire", () => {
       await provider().chat(ask(model, { reasoningEffort: "medium", maxOutputTokens: 8000, temperature: 0.2 }), ctx());
       expect(bodyOf(anthropic).thinking, model).toEqual({ type: "enabled", budget_tokens: 2048 });
     }
-    // Claude 3 and 3.5 have no thinking; Opus 4.7 and later take only adaptive thinking (a budget is
-    // a 400 there); an id the adapter does not know gets none rather than risking the 400.
-    const none = ["claude-3-5-sonnet-20241022", "claude-3-5-haiku-latest", "claude-3-haiku-20240307", "claude-3-opus-20240229", "claude-3-sonnet-20240229", "claude-opus-4-7", "claude-sonnet-5", "claude-2.1", "my-claude"];
+    // Claude 3 and 3.5 have no thinking; an id the adapter does not know (a model after its lists, a
+    // name of the caller's) gets none rather than risking a 400.
+    const none = ["claude-3-5-sonnet-20241022", "claude-3-5-haiku-latest", "claude-3-haiku-20240307", "claude-3-opus-20240229", "claude-3-sonnet-20240229", "claude-opus-9", "claude-sonnet-4-7", "claude-2.1", "my-claude"];
     for (const model of none) {
       const res = await provider().chat(ask(model, { reasoningEffort: "high", maxOutputTokens: 8000, temperature: 0.2 }), ctx());
       expect(res.text, model).toBe("echo: why is the sky blue");
       expect(bodyOf(anthropic), model).not.toHaveProperty("thinking");
+      expect(bodyOf(anthropic), model).not.toHaveProperty("output_config");
       expect(bodyOf(anthropic).temperature, model).toBe(0.2);
       await collect(provider().chatStream(ask(model, { reasoningEffort: "low", maxOutputTokens: 8000 }), ctx()));
       expect(bodyOf(anthropic), model).not.toHaveProperty("thinking");
@@ -194,6 +196,122 @@ describe("reasoning effort on the Anthropic wire", () => {
     const unary = await provider().chat(ask("claude-sonnet-4-5", { reasoningEffort: "low", maxOutputTokens: 4000 }), ctx());
     expect(unary.text).toBe("echo: why is the sky blue");
     expect(unary.usage.reasoningTokens).toBeGreaterThan(0);
+  });
+});
+
+describe("reasoning effort on the Anthropic wire: adaptive thinking", () => {
+  const provider = () => createAnthropicProvider({ baseUrl: `${anthropic.url}/`, http });
+  /** The models that refuse a budget and take only adaptive thinking, aliases and a dated snapshot. */
+  const adaptiveOnly = [
+    "claude-opus-4-7",
+    "claude-opus-4-7-20260416",
+    "claude-opus-4-8",
+    "claude-mythos-preview",
+    "claude-opus-5",
+    "claude-sonnet-5",
+    "claude-fable-5",
+    "claude-mythos-5",
+    "claude-fable-5-1",
+    "claude-mythos-5-1",
+    "claude-fable-5-2",
+    "claude-mythos-5-2",
+    "claude-opus-5-5",
+    "claude-sonnet-5-5",
+    "claude-haiku-5-5",
+  ];
+
+  it("asks the adaptive-only models for adaptive thinking at output_config.effort (minimal as low), without temperature or top_p", async () => {
+    const efforts = [
+      ["minimal", "low"],
+      ["low", "low"],
+      ["medium", "medium"],
+      ["high", "high"],
+    ] as const;
+    for (const [effort, level] of efforts) {
+      const res = await provider().chat(ask("claude-opus-4-7", { reasoningEffort: effort, maxOutputTokens: 10_000, temperature: 0.2, topP: 0.5 }), ctx());
+      expect(res.text, effort).toBe("echo: why is the sky blue");
+      const body = bodyOf(anthropic);
+      expect(body.thinking, effort).toEqual({ type: "adaptive" });
+      expect(body.output_config, effort).toEqual({ effort: level });
+      expect(body.max_tokens).toBe(10_000);
+      expect(body).not.toHaveProperty("temperature");
+      expect(body).not.toHaveProperty("top_p");
+    }
+    for (const model of adaptiveOnly) {
+      const res = await provider().chat(ask(model, { reasoningEffort: "medium" }), ctx());
+      expect(res.text, model).toBe("echo: why is the sky blue");
+      expect(bodyOf(anthropic), model).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "medium" } });
+    }
+  });
+
+  it("has no least budget to keep: adaptive thinking is asked for under any max_tokens", async () => {
+    await provider().chat(ask("claude-opus-4-7", { reasoningEffort: "high", maxOutputTokens: 1024 }), ctx());
+    expect(bodyOf(anthropic)).toMatchObject({ max_tokens: 1024, thinking: { type: "adaptive" }, output_config: { effort: "high" } });
+  });
+
+  it("keeps a budget for the 4.6 models, which take both, and sends neither to the models before them", async () => {
+    for (const model of ["claude-opus-4-6", "claude-sonnet-4-6"]) {
+      await provider().chat(ask(model, { reasoningEffort: "low", maxOutputTokens: 8000 }), ctx());
+      expect(bodyOf(anthropic).thinking, model).toEqual({ type: "enabled", budget_tokens: 1024 });
+      expect(bodyOf(anthropic), model).not.toHaveProperty("output_config");
+    }
+    for (const model of ["claude-sonnet-4-5", "claude-haiku-4-5", "claude-opus-4-5", "claude-3-7-sonnet-latest"]) {
+      await provider().chat(ask(model, { reasoningEffort: "low", maxOutputTokens: 8000 }), ctx());
+      expect(bodyOf(anthropic), model).not.toHaveProperty("output_config");
+      expect((bodyOf(anthropic).thinking as { type: string }).type, model).toBe("enabled");
+    }
+  });
+
+  it("sends no effort at all when none is asked for", async () => {
+    await provider().chat(ask("claude-opus-4-7", { temperature: 0.2 }), ctx());
+    expect(bodyOf(anthropic)).not.toHaveProperty("thinking");
+    expect(bodyOf(anthropic)).not.toHaveProperty("output_config");
+    expect(bodyOf(anthropic).temperature).toBe(0.2);
+  });
+
+  it("asks for adaptive thinking with a forced tool (which refuses only a budget)", async () => {
+    const tool = { name: "lookup", parameters: { type: "object", properties: {} } };
+    for (const toolChoice of [{ type: "required" }, { type: "tool", name: "lookup" }] as const) {
+      const res = await provider().chat(ask("claude-opus-4-7", { reasoningEffort: "minimal", tools: [tool], toolChoice, temperature: 0.2 }), ctx());
+      expect(res.toolCalls?.map((c) => c.name) ?? [], toolChoice.type).toEqual(toolChoice.type === "tool" ? ["lookup"] : []);
+      expect(bodyOf(anthropic), toolChoice.type).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "low" }, tool_choice: { type: toolChoice.type === "tool" ? "tool" : "any" } });
+      expect(bodyOf(anthropic), toolChoice.type).not.toHaveProperty("temperature");
+    }
+  });
+
+  it("continuing a tool call, asks for no thinking but still sends the effort, with the caller's sampling", async () => {
+    const tool = { name: "lookup", parameters: { type: "object", properties: {} } };
+    const continued: ModelRequest = {
+      model: "claude-opus-4-7",
+      reasoningEffort: "high",
+      temperature: 0.2,
+      tools: [tool],
+      messages: [
+        { role: "user", content: [{ type: "text", text: "look it up" }] },
+        { role: "assistant", content: [], toolCalls: [{ id: "toolu_1", name: "lookup", argumentsJson: "{}" }] },
+        { role: "tool", toolCallId: "toolu_1", content: [{ type: "text", text: "found" }] },
+      ],
+    };
+    await provider().chat(continued, ctx());
+    expect(bodyOf(anthropic)).not.toHaveProperty("thinking");
+    expect(bodyOf(anthropic)).toMatchObject({ output_config: { effort: "high" }, temperature: 0.2 });
+    await provider().chat(ask("claude-opus-4-7", { reasoningEffort: "medium", tools: [tool], toolChoice: { type: "auto" } }), ctx());
+    expect(bodyOf(anthropic)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "medium" } });
+  });
+
+  it("answers only with the answer's text, unary and streamed, and counts the thinking as reasoning tokens", async () => {
+    anthropic.script({ reply: { text: "Rayleigh scattering", thinking: "short waves scatter more so the sky looks blue" } });
+    const chunks = await collect(provider().chatStream(ask("claude-opus-4-7", { reasoningEffort: "high" }), ctx()));
+    expect(bodyOf(anthropic)).toMatchObject({ stream: true, thinking: { type: "adaptive" }, output_config: { effort: "high" } });
+    const text = chunks.flatMap((c) => (c.type === "text" ? [c.text] : [])).join("");
+    expect(text).toBe("Rayleigh scattering");
+    expect(chunks.find((c) => c.type === "usage")).toMatchObject({ usage: { outputTokens: 11, reasoningTokens: 9, estimated: false } });
+
+    anthropic.script({ reply: { text: "Rayleigh scattering", thinking: "short waves scatter more so the sky looks blue" } });
+    const unary = await provider().chat(ask("claude-fable-5", { reasoningEffort: "low" }), ctx());
+    expect(bodyOf(anthropic)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "low" } });
+    expect(unary.text).toBe("Rayleigh scattering");
+    expect(unary.usage).toMatchObject({ outputTokens: 11, reasoningTokens: 9 });
   });
 });
 

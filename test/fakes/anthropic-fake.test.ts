@@ -229,7 +229,7 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
       expect(err, model).toBeInstanceOf(BadRequestError);
       expect((err as BadRequestError).error).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: `'${model}' does not support thinking.` } });
     }
-    for (const model of ["claude-opus-4-7", MODEL]) {
+    for (const model of ["claude-opus-4-7", "claude-opus-4-7-20260416", "claude-mythos-preview", "claude-fable-5", "claude-mythos-5-2", MODEL]) {
       const err = await ask(model).catch((e: unknown) => e);
       expect(err, model).toBeInstanceOf(BadRequestError);
       expect((err as BadRequestError).error, model).toMatchObject({ error: { type: "invalid_request_error", message: expect.stringContaining('"thinking.type.enabled" is not supported for this model.') } });
@@ -238,6 +238,68 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
       await expect(ask(model), model).resolves.toMatchObject({ type: "message" });
     }
     expect(fake.truth().map((t) => t.model)).toEqual(["claude-3-7-sonnet-20250219", "claude-sonnet-4-20250514", "claude-opus-4-1", "claude-haiku-4-5", "claude-opus-4-6"]);
+  });
+
+  it("answers adaptive thinking with a signed thinking block before the text, unary and streamed", async () => {
+    fake.script({ reply: { text: "blue light scatters", thinking: "short waves scatter more" } });
+    const msg = await client.messages.create({ model: MODEL, max_tokens: 256, thinking: { type: "adaptive" }, output_config: { effort: "low" }, messages: [{ role: "user", content: "why" }] });
+    expect(msg.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+    const block = msg.content[0]!;
+    if (block.type !== "thinking") throw new Error("unreachable");
+    expect(block.thinking).toBe("short waves scatter more");
+    expect(block.signature).not.toBe("");
+    expect(msg.usage).toMatchObject({ output_tokens: 7, output_tokens_details: { thinking_tokens: 4 } });
+
+    fake.script({ reply: { text: "blue light scatters", thinking: "short waves scatter more" } });
+    const stream = client.messages.stream({ model: "claude-opus-4-7", max_tokens: 256, thinking: { type: "adaptive" }, output_config: { effort: "high" }, messages: [{ role: "user", content: "why" }] });
+    const texts: string[] = [];
+    const thoughts: string[] = [];
+    stream.on("text", (t) => texts.push(t));
+    stream.on("thinking", (t) => thoughts.push(t));
+    const final = await stream.finalMessage();
+    expect(texts.join("")).toBe("blue light scatters");
+    expect(thoughts.join("")).toBe("short waves scatter more");
+    expect(final.content.map((b) => b.type)).toEqual(["thinking", "text"]);
+    expect(final.usage).toMatchObject({ output_tokens: 7, output_tokens_details: { thinking_tokens: 4 } });
+    // The effort alone, without thinking, is an answer without a thinking block.
+    const plain = await client.messages.create({ model: MODEL, max_tokens: 256, output_config: { effort: "medium" }, messages: [{ role: "user", content: "why" }] });
+    expect(plain.content.map((b) => b.type)).toEqual(["text"]);
+  });
+
+  it("takes adaptive thinking from the 4.6 models on, and refuses it from the models before them, with the API's messages", async () => {
+    const ask = (model: string) => client.messages.create({ model, max_tokens: 256, thinking: { type: "adaptive" }, messages: [{ role: "user", content: "why" }] });
+    for (const model of ["claude-sonnet-4-5", "claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-5", "claude-opus-4-1", "claude-sonnet-4-0", "claude-3-7-sonnet-20250219"]) {
+      const err = await ask(model).catch((e: unknown) => e);
+      expect(err, model).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error, model).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: "adaptive thinking is not supported on this model" } });
+    }
+    const none = await ask("claude-3-5-sonnet-20241022").catch((e: unknown) => e);
+    expect((none as BadRequestError).error).toMatchObject({ error: { message: "'claude-3-5-sonnet-20241022' does not support thinking." } });
+    const takes = ["claude-opus-4-6", "claude-sonnet-4-6", "claude-opus-4-7", "claude-opus-4-8", "claude-mythos-preview", "claude-fable-5", "claude-mythos-5-1", MODEL];
+    for (const model of takes) await expect(ask(model), model).resolves.toMatchObject({ type: "message" });
+    expect(fake.truth().map((t) => t.model)).toEqual(takes);
+  });
+
+  it("refuses adaptive thinking with a temperature or a low top_p, an effort it does not know, and an effort from a model without one", async () => {
+    const ask = (model: string, extra: Record<string, unknown>) =>
+      client.messages.create({ model, max_tokens: 256, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming);
+    const refused: Array<[string, Record<string, unknown>, string]> = [
+      [MODEL, { thinking: { type: "adaptive" }, temperature: 0.5 }, "`temperature` may only be set to 1 when thinking is enabled"],
+      [MODEL, { thinking: { type: "adaptive" }, top_p: 0.5 }, "`top_p` must be greater than or equal to 0.95 when thinking is enabled"],
+      [MODEL, { thinking: { type: "adaptive" }, output_config: { effort: "minimal" } }, "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"],
+      ["claude-sonnet-4-5", { output_config: { effort: "low" } }, "This model does not support the effort parameter."],
+      ["claude-haiku-4-5", { output_config: { effort: "low" } }, "This model does not support the effort parameter."],
+    ];
+    for (const [model, extra, message] of refused) {
+      const err = await ask(model, extra).catch((e: unknown) => e);
+      expect(err, message).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error, message).toMatchObject({ type: "error", error: { type: "invalid_request_error", message } });
+    }
+    await expect(ask(MODEL, { thinking: { type: "adaptive" }, temperature: 1, top_p: 0.95 })).resolves.toMatchObject({ type: "message" });
+    // Opus 4.5 took the effort parameter before adaptive thinking existed.
+    await expect(ask("claude-opus-4-5", { output_config: { effort: "low" } })).resolves.toMatchObject({ type: "message" });
+    // Adaptive thinking, unlike a budget, takes a forced tool.
+    await expect(ask(MODEL, { thinking: { type: "adaptive" }, tools: [weather], tool_choice: { type: "any" } })).resolves.toMatchObject({ type: "message" });
   });
 
   it("builds the final message through the messages.stream helper", async () => {

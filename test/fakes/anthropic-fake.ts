@@ -23,6 +23,12 @@
  * at one of the 20 blocks before it (Anthropic's lookback) and writes the rest up to its last
  * breakpoint; its `input_tokens` are what is left. Tool definitions count no tokens, as everywhere
  * in this fake, and every write is reported as a 5-minute one (`cache_creation`), whatever its ttl.
+ *
+ * Adaptive thinking (`thinking: {type: "adaptive"}`) is checked the same way but for the budget and
+ * the forced tool (Anthropic's thinking guide: forcing a tool is refused with a budget only), and
+ * answered alike: the fake always thinks, where the model may skip it at a low effort.
+ * `output_config.effort` is checked for its values and for a model that takes it, with or without
+ * thinking; its level changes nothing in the answer.
  */
 import { createHash, randomBytes, randomUUID } from "node:crypto";
 import { startScriptedServer, type WirePlan, type WireFormat, type WireRequest } from "../../server/sandbox/scripted-server.js";
@@ -52,6 +58,7 @@ interface Body {
   stream?: unknown;
   stop_sequences?: unknown;
   thinking?: unknown;
+  output_config?: unknown;
   temperature?: unknown;
   top_p?: unknown;
   tool_choice?: unknown;
@@ -67,7 +74,7 @@ interface ToolUse {
 /** What the model "generated" for one request. */
 interface Generation {
   model: string;
-  /** The thinking block's text, when the request enabled thinking. */
+  /** The thinking block's text, when the request asked for thinking (a budget or adaptive). */
   thinking?: string;
   text: string;
   toolUses: ToolUse[];
@@ -124,7 +131,7 @@ const anthropicWire: Omit<WireFormat, "plan"> & { plan(req: WireRequest, step: S
       return errorPlan(400, "invalid_request_error", "max_tokens: Field required");
     }
     if (!Array.isArray(body.messages) || body.messages.length === 0) return errorPlan(400, "invalid_request_error", "messages: Field required");
-    const thinkingError = checkThinking(body, body.max_tokens);
+    const thinkingError = checkThinking(body, body.max_tokens) ?? checkEffort(body);
     if (thinkingError !== undefined) return errorPlan(400, "invalid_request_error", thinkingError);
     const prompt = promptBlocks(body);
     if (typeof prompt === "string") return errorPlan(400, "invalid_request_error", prompt);
@@ -160,37 +167,82 @@ const anthropicWire: Omit<WireFormat, "plan"> & { plan(req: WireRequest, step: S
   },
 };
 
-/**
- * Why the API would refuse extended thinking for the model, if it would (a deny-list of what it
- * is known to refuse, so a model id the fake does not know is answered as before): the Claude 3
- * and 3.5 models have no thinking ("'claude-3-5-sonnet-20241022' does not support thinking."), and
- * Claude Opus 4.7 and the generations after it take only adaptive thinking, refusing a budget.
- */
-function modelThinkingRefusal(model: string): string | undefined {
-  const dated = /^claude-(\d+)(?:-(\d))?-(?:sonnet|opus|haiku)(?:-|$)/.exec(model);
-  if (dated !== null && Number(dated[1]) === 3 && (dated[2] ?? "0") !== "7") return `'${model}' does not support thinking.`;
-  const named = /^claude-(?:sonnet|opus|haiku)-(\d+)(?:-(\d)(?!\d))?/.exec(model);
-  if (named !== null && (Number(named[1]) >= 5 || (Number(named[1]) === 4 && Number(named[2] ?? "0") >= 7))) {
-    return '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.';
-  }
-  return undefined;
+/** What the API refuses of a model's thinking controls, each with the API's message. */
+interface ThinkingRefusals {
+  /** `thinking: {type: "enabled", budget_tokens}`. */
+  budget?: string;
+  /** `thinking: {type: "adaptive"}`. */
+  adaptive?: string;
+  /** `output_config.effort`. */
+  effort?: string;
 }
 
-/** Why the API would refuse the request's `thinking` (the rules of Anthropic's extended-thinking guide), if it would. */
+const NO_BUDGET = '"thinking.type.enabled" is not supported for this model. Use "thinking.type.adaptive" and "output_config.effort" to control thinking behavior.';
+const NO_ADAPTIVE = "adaptive thinking is not supported on this model";
+/** The effort parameter came with Claude Opus 4.5; this wording is the fake's (not seen verbatim from the API). */
+const NO_EFFORT = "This model does not support the effort parameter.";
+const EFFORTS = new Set(["low", "medium", "high", "xhigh", "max"]);
+
+/**
+ * What the API would refuse of the model's thinking controls (a deny-list of what it is known to
+ * refuse, so a model id the fake does not know takes everything): the Claude 3 and 3.5 models have
+ * no thinking ("'claude-3-5-sonnet-20241022' does not support thinking."); Claude 3.7 Sonnet and
+ * the Claude 4 models to 4.5 take only a budget, and the effort only on Opus 4.5; the 4.6 models
+ * take both forms; Claude Opus 4.7, Mythos Preview and the generations after them take only
+ * adaptive thinking. Per-model limits on `xhigh` and `max` are not modelled.
+ */
+function thinkingRefusals(model: string): ThinkingRefusals {
+  const versionFirst = /^claude-(\d+)(?:-(\d))?-(?:sonnet|opus|haiku)(?:-|$)/.exec(model);
+  if (versionFirst !== null) {
+    if (Number(versionFirst[1]) === 3 && (versionFirst[2] ?? "0") !== "7") {
+      const none = `'${model}' does not support thinking.`;
+      return { budget: none, adaptive: none, effort: NO_EFFORT };
+    }
+    return { adaptive: NO_ADAPTIVE, effort: NO_EFFORT };
+  }
+  if (/^claude-mythos-preview(?:-|$)/.test(model)) return { budget: NO_BUDGET };
+  const named = /^claude-(sonnet|opus|haiku|fable|mythos)-(\d+)(?:-(\d)(?!\d))?/.exec(model);
+  if (named === null) return {};
+  const [family, major, minor] = [named[1], Number(named[2]), Number(named[3] ?? "0")];
+  if (family === "fable" || family === "mythos" || major >= 5 || (major === 4 && minor >= 7)) return { budget: NO_BUDGET };
+  if (major === 4 && minor <= 5) return { adaptive: NO_ADAPTIVE, ...(family === "opus" && minor === 5 ? {} : { effort: NO_EFFORT }) };
+  return {};
+}
+
+/** Why the API would refuse the request's `thinking` (the rules of Anthropic's extended- and adaptive-thinking guides), if it would. */
 function checkThinking(body: Body, maxTokens: number): string | undefined {
   if (body.thinking === undefined) return undefined;
   const t = body.thinking as { type?: unknown; budget_tokens?: unknown } | null;
   if (t?.type === "disabled") return undefined;
-  const refusal = typeof body.model === "string" ? modelThinkingRefusal(body.model) : undefined;
-  if (refusal !== undefined) return refusal;
+  const refusals = typeof body.model === "string" ? thinkingRefusals(body.model) : {};
+  if (t?.type === "adaptive") {
+    if (refusals.adaptive !== undefined) return refusals.adaptive;
+    return checkSampling(body);
+  }
+  if (t?.type === "enabled" && refusals.budget !== undefined) return refusals.budget;
   if (t?.type !== "enabled" || typeof t.budget_tokens !== "number" || !Number.isInteger(t.budget_tokens)) return "thinking: Input tag does not match the expected tags";
   if (t.budget_tokens < 1024) return "thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
   if (t.budget_tokens >= maxTokens) return "`max_tokens` must be greater than `thinking.budget_tokens`";
-  if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled";
-  if (typeof body.top_p === "number" && body.top_p < 0.95) return "`top_p` must be greater than or equal to 0.95 when thinking is enabled";
+  const sampling = checkSampling(body);
+  if (sampling !== undefined) return sampling;
   const choice = (body.tool_choice as { type?: unknown } | undefined)?.type;
   if (choice === "any" || choice === "tool") return "Thinking may not be enabled when tool_choice forces tool use.";
   return undefined;
+}
+
+/** Thinking takes no `temperature` but 1 and no `top_p` below 0.95. */
+function checkSampling(body: Body): string | undefined {
+  if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled";
+  if (typeof body.top_p === "number" && body.top_p < 0.95) return "`top_p` must be greater than or equal to 0.95 when thinking is enabled";
+  return undefined;
+}
+
+/** Why the API would refuse `output_config.effort`, if it would: a value it does not know, or a model that takes none. */
+function checkEffort(body: Body): string | undefined {
+  const effort = (body.output_config as { effort?: unknown } | null | undefined)?.effort;
+  if (effort === undefined || effort === null) return undefined;
+  if (typeof effort !== "string" || !EFFORTS.has(effort)) return "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'";
+  return typeof body.model === "string" ? thinkingRefusals(body.model).effort : undefined;
 }
 
 /** Decides the answer: scripted or echoed, cut at a stop sequence or at `max_tokens`. */
@@ -219,7 +271,8 @@ function generate(body: Body, step: ScriptStep, maxTokens: number, cache: Prompt
   }
 
   const scripted = reply.usage ?? {};
-  const thinking = (body.thinking as { type?: unknown } | undefined)?.type === "enabled" ? (reply.thinking ?? "Let me think this over.") : undefined;
+  const thinkingType = (body.thinking as { type?: unknown } | undefined)?.type;
+  const thinking = thinkingType === "enabled" || thinkingType === "adaptive" ? (reply.thinking ?? "Let me think this over.") : undefined;
   const reasoning = scripted.reasoning ?? (thinking === undefined ? 0 : countTokens(thinking));
   const natural = () => countTokens(text) + toolUses.reduce((n, t) => n + countTokens(t.argumentsJson), 0) + reasoning;
   let output = scripted.output ?? natural();

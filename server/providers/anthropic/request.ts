@@ -2,8 +2,8 @@ import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToo
 import { ProviderError } from "../provider-error.js";
 import { cacheMark, placeCacheBreakpoints } from "./cache-control.js";
 import { structuredOutputOf, structuredTools } from "./structured-output.js";
-import { takesThinkingBudget } from "./thinking-models.js";
-import type { WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireSystemBlock, WireTool, WireToolChoice } from "./wire.js";
+import { thinkingFormOf } from "./thinking-models.js";
+import type { WireEffort, WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireSystemBlock, WireThinking, WireTool, WireToolChoice } from "./wire.js";
 
 /** Options of {@link toWireRequest}. */
 export interface WireRequestOptions {
@@ -18,8 +18,9 @@ export interface WireRequestOptions {
  * are merged (Anthropic requires alternating roles) with `tool_result` blocks first, as the API
  * requires after an assistant `tool_use`. A JSON `responseFormat` becomes a synthetic tool
  * (`structured-output.ts`). `seed` has no Anthropic equivalent. `reasoningEffort` becomes
- * extended thinking where the API takes it (`thinkingFor`). Prompt-cache marks (and AUTO's) become
- * `cache_control` on their blocks, at most 4 (`cache-control.ts`).
+ * extended thinking — a budget, or adaptive with `output_config.effort` — where the API takes it
+ * (`thinkingFor`). Prompt-cache marks (and AUTO's) become `cache_control` on their blocks, at most
+ * 4 (`cache-control.ts`).
  * Throws `ProviderError("bad_request")` for content the wire cannot carry.
  */
 export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): WireRequest {
@@ -55,15 +56,16 @@ export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): Wire
   const sent = structured === undefined ? { tools, toolChoice: callerChoice } : structuredTools(req, structured, tools, callerChoice);
   if (sent.tools.length > 0) body.tools = sent.tools;
   if (sent.toolChoice !== undefined) body.tool_choice = sent.toolChoice;
-  const thinking = thinkingFor(req, body.max_tokens, sent.toolChoice);
+  const { thinking, effort } = thinkingFor(req, body.max_tokens, sent.toolChoice);
   if (thinking !== undefined) {
-    // Anthropic refuses `temperature` other than 1 and `top_p` below 0.95 with thinking: the
-    // effort wins and the sampling controls are left out.
+    // Anthropic refuses `temperature` other than 1 and `top_p` below 0.95 with thinking, budgeted
+    // or adaptive: the effort wins and the sampling controls are left out.
     body.thinking = thinking;
   } else {
     if (req.temperature !== undefined) body.temperature = req.temperature;
     if (req.topP !== undefined) body.top_p = req.topP;
   }
+  if (effort !== undefined) body.output_config = { ...body.output_config, effort };
   if (req.stop !== undefined && req.stop.length > 0) body.stop_sequences = req.stop;
   if (opts.stream) body.stream = true;
   placeCacheBreakpoints(body, req.promptCaching);
@@ -79,27 +81,58 @@ const THINKING_BUDGET: Readonly<Record<ReasoningEffort, number>> = Object.freeze
 const MIN_THINKING_BUDGET = 1024;
 
 /**
- * Extended thinking for the request's effort, or none. The budget counts toward `max_tokens`
- * (`max_output_tokens` stays the cap on all output, reasoning included, as on OpenAI and Gemini,
- * and what budgets reserve for), so it is capped at half of it: the other half is left to the
- * answer, which a budget of nearly all of it (4,095 of the default 4,096) would cut. No thinking
- * is asked for — the effort is a hint, answered at the model's default — when:
- * - the model takes no thinking budget (`thinking-models.ts`): Anthropic refuses it with a 400;
- * - half of `max_tokens` is under the least budget, 1,024: Anthropic refuses a smaller budget,
- *   and a larger one would leave the answer less than the thinking;
- * - the request sent forces a tool (`tool_choice` any or tool, the caller's or structured
- *   output's): Anthropic refuses it with thinking;
- * - the conversation continues a tool call (ends in tool results): Anthropic then requires the
- *   assistant turn to open with its signed thinking block, which the neutral history cannot carry.
+ * `output_config.effort` per effort, for the models that take adaptive thinking. Anthropic's levels
+ * are low, medium, high (its default: the same as not sending one), xhigh and max; `minimal` has
+ * none and is sent as the least, low. xhigh and max are not every model's (xhigh from Opus 4.7,
+ * max from the 4.6 models), and `high` is already the top of the neutral scale.
  */
-function thinkingFor(req: ModelRequest, maxTokens: number, sentChoice: WireToolChoice | undefined): { type: "enabled"; budget_tokens: number } | undefined {
-  if (req.reasoningEffort === undefined || !takesThinkingBudget(req.model)) return undefined;
-  const budget = Math.min(THINKING_BUDGET[req.reasoningEffort], Math.floor(maxTokens / 2));
-  if (budget < MIN_THINKING_BUDGET) return undefined;
+const ADAPTIVE_EFFORT: Readonly<Record<ReasoningEffort, WireEffort>> = Object.freeze({ minimal: "low", low: "low", medium: "medium", high: "high" });
+
+/** What `thinkingFor` asks for: `thinking`, `output_config.effort`, both or neither. */
+interface ThinkingRequest {
+  thinking?: WireThinking;
+  effort?: WireEffort;
+}
+
+/**
+ * Thinking for the request's effort, in the form the model takes (`thinking-models.ts`), or none —
+ * the effort is a hint, answered at the model's default — when the model is not known to take
+ * one (Anthropic refuses a form the model does not take with a 400).
+ *
+ * A budget counts toward `max_tokens` (`max_output_tokens` stays the cap on all output, reasoning
+ * included, as on OpenAI and Gemini, and what budgets reserve for), so it is capped at half of it:
+ * the other half is left to the answer, which a budget of nearly all of it (4,095 of the default
+ * 4,096) would cut; and none is asked for when half of `max_tokens` is under the least budget,
+ * 1,024 (Anthropic refuses a smaller budget, and a larger one would leave the answer less than the
+ * thinking).
+ *
+ * Adaptive thinking is `thinking: {type: "adaptive"}` with the effort as `output_config.effort`:
+ * the model decides whether and how much to think, within `max_tokens` (which stays the only cap;
+ * it has no least budget). The effort also paces the text and tool calls, and needs no thinking,
+ * so it is sent even where thinking is not.
+ *
+ * No thinking, in either form, is asked for when the conversation continues a tool call (ends in
+ * tool results): Anthropic then requires the assistant turn to carry its signed thinking blocks
+ * back, which the neutral history cannot, and a tool loop is one assistant turn, in which the
+ * thinking configuration may not change. No budget is asked for when the request sent forces a
+ * tool (`tool_choice` any or tool, the caller's or structured output's): Anthropic refuses that
+ * with a budget, but not with adaptive thinking ("adaptive thinking supports forced tool use",
+ * its thinking-with-tools guide).
+ */
+function thinkingFor(req: ModelRequest, maxTokens: number, sentChoice: WireToolChoice | undefined): ThinkingRequest {
+  if (req.reasoningEffort === undefined) return {};
+  const form = thinkingFormOf(req.model);
+  if (form === undefined) return {};
+  const continuesToolCall = req.messages.at(-1)?.role === "tool";
+  if (form === "adaptive") {
+    const effort = ADAPTIVE_EFFORT[req.reasoningEffort];
+    return continuesToolCall ? { effort } : { thinking: { type: "adaptive" }, effort };
+  }
   // The choice as sent: a structured-output request forces its synthetic tool too.
-  if (sentChoice?.type === "any" || sentChoice?.type === "tool") return undefined;
-  if (req.messages.at(-1)?.role === "tool") return undefined;
-  return { type: "enabled", budget_tokens: budget };
+  if (continuesToolCall || sentChoice?.type === "any" || sentChoice?.type === "tool") return {};
+  const budget = Math.min(THINKING_BUDGET[req.reasoningEffort], Math.floor(maxTokens / 2));
+  if (budget < MIN_THINKING_BUDGET) return {};
+  return { thinking: { type: "enabled", budget_tokens: budget } };
 }
 
 function toWireTurn(message: ModelMessage): WireMessage {

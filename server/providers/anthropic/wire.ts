@@ -65,9 +65,17 @@ export interface WireRequest {
   top_p?: number;
   stop_sequences?: string[];
   stream?: boolean;
-  /** Extended thinking: `budget_tokens` ≥ 1,024 and below `max_tokens`. */
-  thinking?: { type: "enabled"; budget_tokens: number };
+  /** Extended thinking: a budget (`budget_tokens` ≥ 1,024 and below `max_tokens`) or adaptive. */
+  thinking?: WireThinking;
+  /** Output settings: only `effort` is sent (structured output is a tool, `structured-output.ts`). */
+  output_config?: { effort?: WireEffort };
 }
+
+/** `thinking`: a budget up to Claude 4.6, adaptive (with `output_config.effort`) from 4.6 on. */
+export type WireThinking = { type: "enabled"; budget_tokens: number } | { type: "adaptive" };
+
+/** `output_config.effort`: how many tokens the model spends, thinking, text and tool calls alike (`high` is the default). */
+export type WireEffort = "low" | "medium" | "high" | "xhigh" | "max";
 
 /** Usage as `Message.usage`, `message_start.message.usage` and `message_delta.usage` carry it. */
 export interface WireUsage {

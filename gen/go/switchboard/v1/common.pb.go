@@ -275,13 +275,19 @@ func (PromptCaching) EnumDescriptor() ([]byte, []int) {
 //     to the reasoning models only (the o-series but o1-mini and o1-preview, GPT-5 and its point
 //     releases but the -chat variants; MINIMAL is sent as low where the model has no minimal);
 //     other models refuse the field, so they answer without it.
-//   - Anthropic: extended thinking, `thinking: {type: "enabled", budget_tokens}` with 1,024 tokens
-//     for MINIMAL and LOW, 2,048 for MEDIUM and 4,096 for HIGH (LiteLLM's mapping; Anthropic's
-//     least budget is 1,024), at most half of max_output_tokens so the answer keeps the other
-//     half; `temperature` and `top_p` are not sent with it (Anthropic refuses them with thinking).
-//     Thinking is not asked for from models without budgeted thinking (Claude 3 and 3.5), when the
-//     request forces a tool, continues a tool call (the history cannot carry Anthropic's signed
-//     thinking blocks), or half of max_output_tokens is under the least budget.
+//   - Anthropic: extended thinking. To the models that take a budget (Claude 3.7 Sonnet to the 4.6
+//     models), `thinking: {type: "enabled", budget_tokens}` with 1,024 tokens for MINIMAL and LOW,
+//     2,048 for MEDIUM and 4,096 for HIGH (LiteLLM's mapping; Anthropic's least budget is 1,024),
+//     at most half of max_output_tokens so the answer keeps the other half, and none when that
+//     half is under 1,024. To the models that take only adaptive thinking (Opus 4.7 and 4.8,
+//     Mythos Preview, the Claude 5 generation), `thinking: {type: "adaptive"}` with
+//     `output_config.effort` low for MINIMAL and LOW, medium for MEDIUM, high for HIGH: the model
+//     decides how much to think within max_output_tokens. `temperature` and `top_p` are not sent
+//     with thinking (Anthropic refuses them with it). Thinking is not asked for from models
+//     without it (Claude 3 and 3.5) or not known to take it, nor when the request continues a
+//     tool call (the history cannot carry Anthropic's signed thinking blocks; the adaptive models
+//     still receive `output_config.effort`, which needs no thinking); a budget is not asked for
+//     when the request forces a tool (Anthropic refuses a budget with it, not adaptive thinking).
 //   - Gemini: `generationConfig.thinkingConfig`: Gemini 2.5 models `thinkingBudget` 512, 1,024,
 //     2,048, 4,096; Gemini 3 and later `thinkingLevel` "low" for MINIMAL and LOW, "high" for
 //     MEDIUM and HIGH (the levels every Gemini 3 model takes); other Gemini models nothing.
