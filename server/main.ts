@@ -167,6 +167,7 @@ async function main(): Promise<void> {
       maxRequestBytes: config.server.maxRequestBytes,
       writeStallTimeoutMs: config.server.writeStallTimeoutMs,
       auth: { cacheTtlMs: config.auth.cacheTtlMs, unknownKeyBurst: config.auth.unknownKeyBurst, unknownKeysPerMinute: config.auth.unknownKeysPerMinute },
+      trustedProxies: config.server.trustedProxies,
       money: { defaultMaxOutputTokens: config.budgets.defaultMaxOutputTokens, unpricedModels: config.budgets.unpricedModels },
       overload: config.overload,
       egress: config.egress,

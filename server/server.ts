@@ -19,6 +19,7 @@ import { createAuditInterceptor } from "./audit/audit-interceptor.js";
 import { createAuditLog, type AuditLog } from "./audit/audit-log.js";
 import { checkpointSigningKey } from "./audit/checkpoint.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./auth/authenticator.js";
+import { clientAddressOf, createClientAddressResolver } from "./auth/client-address.js";
 import { createCacheLayer } from "./cache/cache-layer.js";
 import { createGuardrailLayer } from "./guardrails/guardrail-layer.js";
 import type { GuardrailAnalyzer } from "./guardrails/analyzer.js";
@@ -35,7 +36,7 @@ import { BINARY_OPTIONS, createMethodTable } from "./http/method-table.js";
 import { requestValueBudget } from "./http/connect-node-value-budget.js";
 import { CONNECT_NODE_READ_MAX_BYTES } from "./http/value-budget.js";
 import { createAuthInterceptor } from "./interceptors/auth.js";
-import { kPeer } from "./interceptors/context-keys.js";
+import { kClient, kPeer } from "./interceptors/context-keys.js";
 import { createErrorsInterceptor } from "./interceptors/errors.js";
 import { createTelemetryInterceptor } from "./interceptors/telemetry.js";
 import { createStorableStringsInterceptor } from "./interceptors/storable-strings.js";
@@ -155,6 +156,11 @@ export interface ServerOptions {
   writeStallTimeoutMs?: number;
   /** Key cache and lookup behaviour (`cacheTtlMs` is `auth.cacheTtlMs`); defaults documented there. */
   auth?: AuthenticatorOptions;
+  /**
+   * IPs and CIDRs of the reverse proxies whose `X-Forwarded-For` names the client
+   * (`server.trustedProxies`; default none: the socket's peer is the client). See `auth/client-address.ts`.
+   */
+  trustedProxies?: readonly string[];
   /** Budget reservations: the output cap reserved when none is set, and what an unpriced model gets. */
   money?: Pick<BudgetStageOptions, "defaultMaxOutputTokens" | "unpricedModels">;
   /** Soft-threshold alerts of budgets: the gateway-wide webhook and its delivery policy. */
@@ -500,8 +506,14 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
     { maxRequestBytes: opts.maxRequestBytes, defaultTimeoutMs: 120_000, ...writeStall },
   );
-  // The socket's peer address, for the audit log.
-  const contextValues = (req: IncomingMessage | Http2ServerRequest) => createContextValues().set(kPeer, req.socket?.remoteAddress ?? "");
+  // Where each request came from (the socket's peer, or the client a trusted proxy forwarded),
+  // found as it arrives — while its socket still knows its peer — for both front doors: the
+  // unknown-key throttle counts by it and the audit log records it.
+  const resolveClient = createClientAddressResolver(opts.trustedProxies ?? []);
+  const contextValues = (req: IncomingMessage | Http2ServerRequest) => {
+    const client = clientAddressOf(req);
+    return createContextValues().set(kClient, client).set(kPeer, client.address);
+  };
   // Connect unary and server-streaming calls over HTTP/1.1 (the verbs' usual path) and gRPC ones
   // over HTTP/2 (gRPC clients') skip connect-node's universal request plumbing; every other
   // request goes through connect-node (server/http/connect-h1.ts, server/http/grpc-h2.ts). Both
@@ -549,6 +561,7 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
     },
   });
   const handler: RequestHandler = (req, res) => {
+    resolveClient(req);
     if ("stream" in req ? grpcH2.serve(req, res as Http2ServerResponse) : connectH1.serve(req, res as ServerResponse)) return;
     adapter(req, res);
   };

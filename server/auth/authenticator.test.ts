@@ -480,7 +480,8 @@ describe("authenticator: refused keys", () => {
   });
 
   it("keeps at most maxRefusals refusals, least recently used evicted first, apart from the validated keys", async () => {
-    const { auth, state } = setup({ cacheTtlMs: 5_000, maxEntries: 1, maxRefusals: 2 });
+    // (No per-address bound: these calls carry no address, so they would share one bucket.)
+    const { auth, state } = setup({ cacheTtlMs: 5_000, maxEntries: 1, maxRefusals: 2, unknownKeyBurst: 0 });
     const valid = await createKey();
     await auth.authenticate(valid.secret);
     const [u1, u2, u3] = [generateSecret(), generateSecret(), generateSecret()];

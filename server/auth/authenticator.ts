@@ -3,6 +3,7 @@ import type { Clock } from "../clock.js";
 import { withRetryInfo } from "../errors/retry-info.js";
 import type { Logger } from "../observability/logger.js";
 import type { KeyCredentialRecord, KeyStore } from "../store/key-store.js";
+import type { ClientAddress } from "./client-address.js";
 import { createKeyCache, type CachedKey } from "./key-cache.js";
 import { parseSecret } from "./key-format.js";
 import { createLastUsedRecorder } from "./last-used.js";
@@ -82,9 +83,15 @@ export interface AuthenticatorOptions {
    * imitate. What tells a flood from a replica's callers before the database is asked is where it
    * comes from: one address costs at most `unknownKeyBurst` lookups at once and
    * `unknownKeysPerMinute` a minute, and the `maxConcurrentLookups` slots stay free for everyone
-   * else. Limits: the address is the socket's (`x-forwarded-for` is not trusted), so behind a proxy
-   * all its clients share one bucket — a key this replica has not cached then waits with them,
-   * cached keys do not; and a flood from many addresses can still fill the slots (new keys get
+   * else. The address is the client's as `server.trustedProxies` resolves it
+   * (`auth/client-address.ts`): the socket's, or behind a listed proxy the `X-Forwarded-For`
+   * client it vouches for; from any other peer the header is ignored, as anyone can send one. A
+   * call whose address is unknown (empty: a client that reset its connection before its peer was
+   * read) is counted too, all such calls under one shared address, never let through unbounded.
+   * Limits: behind a proxy not listed, all its clients share its bucket — a key this replica has
+   * not cached then waits with them, cached keys do not (a throttled call that carried
+   * `X-Forwarded-For` from an unlisted peer logs a warning, at most once a minute, naming the
+   * setting); and a flood from many addresses can still fill the slots (new keys get
    * `Unavailable`, cached ones work, as before).
    */
   unknownKeyBurst?: number;
@@ -115,9 +122,10 @@ export interface Authenticator {
    * unknown, expired, revoked and rotated-out keys alike), `ResourceExhausted` with
    * `google.rpc.RetryInfo` (`client` used up its lookups of unknown secrets: `unknownKeyBurst`)
    * or `Unavailable` (the database cannot be asked and the key is not usable from the cache).
-   * `client` is the caller's address as the socket saw it; unset or empty: not throttled.
+   * `client` is the caller's address (`auth/client-address.ts`), or just the address; unset or
+   * empty: unknown, throttled with every other call whose address is unknown.
    */
-  authenticate(secret: string, client?: string): Promise<Principal>;
+  authenticate(secret: string, client?: ClientAddress | string): Promise<Principal>;
   /** Forgets a key on this replica at once (after it was revoked, rotated or changed here). */
   forget(keyId: string): void;
 }
@@ -126,6 +134,13 @@ export interface Authenticator {
 export const UNAUTHENTICATED_MESSAGE = "missing or invalid API key: send a valid key as 'authorization: Bearer <key>'";
 const UNAVAILABLE_MESSAGE = "authentication is temporarily unavailable; retry later";
 const THROTTLED_MESSAGE = "too many failed authentication attempts from this address; retry after the delay given";
+/**
+ * The throttle's one bucket for calls whose client address is unknown. Not an IP address, so no
+ * client's can be it; a client that hides its address shares this bucket with every other.
+ */
+const UNKNOWN_CLIENT = "unknown";
+/** The warning about `X-Forwarded-For` from an unlisted peer is logged at most once per this. */
+const FORWARDED_WARNING_INTERVAL_MS = 60_000;
 
 /** The lookup failed for a reason that is not the key's fault. */
 class LookupUnavailable extends Error {}
@@ -173,6 +188,21 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   // Bumped by forget(): a lookup that started before it must not put back what it forgot (the
   // record it read may predate the revocation that made this replica forget the key).
   let forgotten = 0;
+  let forwardedWarnedAt: number | undefined;
+
+  /**
+   * Tells the operator, once a minute at most, that throttled calls came through a proxy the
+   * gateway does not trust: all its clients then share its bucket, and one flood refuses them all.
+   */
+  const warnForwardedIgnored = (peer: string, now: number): void => {
+    if (forwardedWarnedAt !== undefined && now >= forwardedWarnedAt && now - forwardedWarnedAt < FORWARDED_WARNING_INTERVAL_MS) return;
+    forwardedWarnedAt = now;
+    deps.logger.warn(
+      { peer },
+      "unknown-key throttle refused a call that carried x-forwarded-for from a peer not in SWITCHBOARD_TRUSTED_PROXIES (server.trustedProxies): " +
+        "the header was ignored, so every client behind that peer shares its bucket; if it is your reverse proxy or load balancer, list its address there",
+    );
+  };
 
   const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
 
@@ -278,11 +308,17 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
       if (cached === undefined && refusals.has(hmac, now)) throw unauthenticated();
       // A key with an entry (stale or not) was valid here: only secrets without one are throttled,
       // and only a call that starts a query (one joining a query in flight costs the database nothing).
+      // A call whose address is unknown is counted too, under one address shared by all of them:
+      // a client must not be able to skip its count by hiding where it comes from.
       const joins = inFlight.get(hmac)?.generation === forgotten;
-      const throttled = cached === undefined && !joins && client !== undefined && client !== "" ? client : undefined;
+      const address = typeof client === "string" ? client : client?.address;
+      const throttled = cached === undefined && !joins ? (address === undefined || address === "" ? UNKNOWN_CLIENT : address) : undefined;
       if (throttled !== undefined) {
         const waitMs = throttle.take(throttled, now);
-        if (waitMs > 0) throw withRetryInfo(new ConnectError(THROTTLED_MESSAGE, Code.ResourceExhausted), waitMs);
+        if (waitMs > 0) {
+          if (typeof client === "object" && client.forwardedForIgnored) warnForwardedIgnored(throttled, now);
+          throw withRetryInfo(new ConnectError(THROTTLED_MESSAGE, Code.ResourceExhausted), waitMs);
+        }
       }
       const generation = forgotten;
       let found: Found;

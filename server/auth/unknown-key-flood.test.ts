@@ -14,6 +14,7 @@ import { retryInfoMs } from "../errors/retry-info.js";
 import { createKeyStore, type KeyStore } from "../store/key-store.js";
 import { createTenantStore } from "../store/tenant-store.js";
 import { createAuthenticator, type AuthenticatorOptions } from "./authenticator.js";
+import type { ClientAddress } from "./client-address.js";
 import { generateSecret, parseSecret } from "./key-format.js";
 import { hashSecret } from "./secret-hash.js";
 
@@ -57,12 +58,13 @@ async function createKey(): Promise<string> {
 
 function setup(opts: AuthenticatorOptions = {}, keys: Pick<KeyStore, "findBySecretHmac" | "touchLastUsed"> = store) {
   const clock = { t: Date.UTC(2030, 0, 1), now: () => clock.t };
-  const auth = createAuthenticator({ keys, pepper: PEPPER, clock, logger: createLogCapture().logger }, { cacheTtlMs: 5_000, ...opts });
-  return { auth, clock };
+  const log = createLogCapture();
+  const auth = createAuthenticator({ keys, pepper: PEPPER, clock, logger: log.logger }, { cacheTtlMs: 5_000, ...opts });
+  return { auth, clock, log };
 }
 
 /** How each of `secrets`, presented from `address` 50 at a time, was answered. */
-async function flood(auth: ReturnType<typeof setup>["auth"], secrets: string[], address: string): Promise<Array<Code | "ok">> {
+async function flood(auth: ReturnType<typeof setup>["auth"], secrets: string[], address: ClientAddress | string | undefined): Promise<Array<Code | "ok">> {
   const codes: Array<Code | "ok"> = [];
   for (let i = 0; i < secrets.length; i += 50) codes.push(...(await Promise.all(secrets.slice(i, i + 50).map((s) => codeOf(auth.authenticate(s, address))))));
   return codes;
@@ -161,6 +163,39 @@ describe("authenticator: a flood of unknown well-formed keys", () => {
     }
     // Its three tokens are all there (a minute a token would have put back only one).
     expect(await flood(auth, randomKeys(4), ATTACKER)).toEqual([Code.Unauthenticated, Code.Unauthenticated, Code.Unauthenticated, Code.ResourceExhausted]);
+  });
+
+  it("counts calls whose address is unknown (none, or empty) too, all under one shared address", async () => {
+    const { auth } = setup({ unknownKeyBurst: 3 });
+    const before = sent.lookups;
+    const codes = await flood(auth, randomKeys(100), undefined);
+    expect(count(codes, Code.Unauthenticated)).toBe(3);
+    expect(count(codes, Code.ResourceExhausted)).toBe(97);
+    // An empty address (a socket whose peer could not be read) shares that bucket, now empty.
+    expect(await flood(auth, randomKeys(2), "")).toEqual([Code.ResourceExhausted, Code.ResourceExhausted]);
+    expect(await codeOf(auth.authenticate(generateSecret(), { address: "", forwardedForIgnored: false }))).toBe(Code.ResourceExhausted);
+    expect(sent.lookups - before).toBe(3);
+    // A known address has its own.
+    expect(await codeOf(auth.authenticate(generateSecret(), CALLER))).toBe(Code.Unauthenticated);
+  });
+
+  it("a throttled call that carried x-forwarded-for from an untrusted peer logs one warning a minute naming SWITCHBOARD_TRUSTED_PROXIES", async () => {
+    const { auth, clock, log } = setup({ unknownKeyBurst: 2 });
+    const proxied: ClientAddress = { address: ATTACKER, forwardedForIgnored: true };
+    const warnings = () => log.lines().filter((l) => l.level === "warn" && String(l.msg).includes("SWITCHBOARD_TRUSTED_PROXIES"));
+    // Calls let through, and throttled ones without the header, say nothing.
+    await flood(auth, randomKeys(2), proxied);
+    await flood(auth, randomKeys(5), ATTACKER);
+    expect(warnings()).toHaveLength(0);
+    expect(count(await flood(auth, randomKeys(10), proxied), Code.ResourceExhausted)).toBe(10);
+    expect(warnings()).toHaveLength(1);
+    expect(warnings()[0]).toMatchObject({ peer: ATTACKER });
+    clock.t += 59_000;
+    await flood(auth, randomKeys(3), proxied);
+    expect(warnings()).toHaveLength(1);
+    clock.t += 1_000;
+    await flood(auth, randomKeys(3), proxied);
+    expect(warnings()).toHaveLength(2);
   });
 
   it("counts an IPv6 client by its /64 and an IPv4-mapped address as its IPv4 one; a burst of 0 turns the throttle off", async () => {

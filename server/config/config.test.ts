@@ -202,6 +202,29 @@ describe("egress policy", () => {
   });
 });
 
+// README "Keys and scopes" ("Unknown keys") and "Environment variables": behind a reverse proxy the
+// client is what the proxy forwards in X-Forwarded-For, from the proxies listed only. An entry that
+// does not parse stops the start: dropping it would leave every client behind that proxy sharing
+// its bucket with no word said.
+describe("trusted proxies", () => {
+  it("trusts none by default, and reads IPs and CIDRs of both families from the environment or a file", () => {
+    expect(defaultConfig().server.trustedProxies).toEqual([]);
+    expect(loadConfig({ env: { SWITCHBOARD_TRUSTED_PROXIES: "10.0.0.0/8, 192.0.2.7,fd00::/8  ::1" } }).server.trustedProxies).toEqual(["10.0.0.0/8", "192.0.2.7", "fd00::/8", "::1"]);
+    const file = writeYaml("server:\n  trustedProxies: [172.16.0.0/12, 2001:db8::/32]\n");
+    expect(loadConfig({ file }).server.trustedProxies).toEqual(["172.16.0.0/12", "2001:db8::/32"]);
+  });
+
+  it("names each entry it cannot read and the variable it came from", () => {
+    const issues = issuesOf(() => loadConfig({ env: { SWITCHBOARD_TRUSTED_PROXIES: "10.0.0.0/8,10.0.0.0/33,proxy.internal,fd00::/129,300.1.1.1" } }));
+    expect(issues).toHaveLength(1);
+    expect(issues[0]).toMatch(
+      /^server\.trustedProxies: must be a list of IPs and CIDRs .*"10\.0\.0\.0\/33": the prefix length must be from 0 to 32; "proxy\.internal": a host name.*; "fd00::\/129": the prefix length must be from 0 to 128; "300\.1\.1\.1": not an IP address or a CIDR.*\(from SWITCHBOARD_TRUSTED_PROXIES\)$/,
+    );
+    expect(loadConfig({ file: writeYaml("server:\n  trustedProxies: 10.0.0.0/8, 10.1.0.0/16\n") }).server.trustedProxies).toEqual(["10.0.0.0/8", "10.1.0.0/16"]);
+    expect(issuesOf(() => loadConfig({ file: writeYaml("server:\n  trustedProxies: [5]\n") }))[0]).toMatch(/^server\.trustedProxies: must be a list of IPs and CIDRs/);
+  });
+});
+
 describe("heap growth", () => {
   it("leaves V8's own choice by default and reads a percent up to 300 from the environment", () => {
     expect(defaultConfig().server.heapGrowthPercent).toBe(0);

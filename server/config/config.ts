@@ -7,6 +7,7 @@ import { parseConfigRoutes, type ConfigRoutes } from "./route-config.js";
 import { providerEnvIssues } from "./provider-env.js";
 import { parseSecret } from "../auth/key-format.js";
 import { MIN_PEPPER_BYTES } from "../auth/pepper.js";
+import { parseTrustedProxy } from "../auth/client-address.js";
 import { parseEgressAllowEntry } from "../http/egress-policy.js";
 import { parseMasterKey } from "../vault/master-key.js";
 
@@ -38,6 +39,14 @@ export interface Config {
      * machine with 8 GB or more). A growth factor, not a cap: see `server/runtime/heap-growth.ts`.
      */
     heapGrowthPercent: number;
+    /**
+     * IPs and CIDRs (IPv4, IPv6) of the reverse proxies and load balancers in front of the
+     * gateway: from a peer listed here, the client is the right-most `X-Forwarded-For` entry that is
+     * not listed itself; from any other peer the header is ignored (default none: the socket's
+     * peer is the client). The unknown-key throttle counts callers by it, the audit log records it.
+     * See `server/auth/client-address.ts`.
+     */
+    trustedProxies: string[];
   };
   database: {
     /** Postgres connection string; unset: embedded PGlite in `dataDir`. */
@@ -200,7 +209,7 @@ export interface Config {
 /** The defaults: the embedded, single-process setup `npm start` runs. */
 export function defaultConfig(): Config {
   return {
-    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, writeStallTimeoutMs: 30_000, heapGrowthPercent: 0 },
+    server: { host: "127.0.0.1", port: 8080, shutdownGraceMs: 30_000, maxRequestBytes: 32 * 1024 * 1024, writeStallTimeoutMs: 30_000, heapGrowthPercent: 0, trustedProxies: [] },
     database: { dataDir: ".data/pglite", poolSize: 10, statementTimeoutMs: 30_000, migrationTimeoutMs: 600_000, embeddedSharedBuffersMb: 16, embeddedOptimizedWasm: false },
     redis: { commandTimeoutMs: 50, connectTimeoutMs: 1_000, breakerFailures: 5, breakerCoolDownMs: 1_000 },
     log: { level: "info", pretty: false, batchMs: 50 },
@@ -229,6 +238,7 @@ export const ENV_OVERRIDES: ReadonlyArray<{ env: string; path: string; descripti
   { env: "SWITCHBOARD_MAX_REQUEST_BYTES", path: "server.maxRequestBytes", description: "largest request body" },
   { env: "SWITCHBOARD_WRITE_STALL_TIMEOUT_MS", path: "server.writeStallTimeoutMs", description: "how long a stream waits for a caller that stopped reading before it is ended (and billed)" },
   { env: "SWITCHBOARD_HEAP_GROWTH_PERCENT", path: "server.heapGrowthPercent", description: "old-generation growth past its live size before a full GC, in % (0: V8's default)" },
+  { env: "SWITCHBOARD_TRUSTED_PROXIES", path: "server.trustedProxies", description: "comma-separated IPs and CIDRs of reverse proxies whose X-Forwarded-For names the client (default none)" },
   { env: "DATABASE_URL", path: "database.url", description: "Postgres URL; unset: embedded PGlite" },
   { env: "SWITCHBOARD_DATA_DIR", path: "database.dataDir", description: "embedded PGlite folder" },
   { env: "SWITCHBOARD_DB_POOL_SIZE", path: "database.poolSize", description: "Postgres pool size" },
@@ -500,6 +510,17 @@ const egressAllow: Parser = (value) => {
   });
   return errors.length === 0 ? { ok: true, value: entries } : { ok: false, expected: `${expected}; ${errors.join("; ")}` };
 };
+/** The trusted proxies: a YAML list, or one string separated by commas or spaces (the environment). */
+const trustedProxies: Parser = (value) => {
+  const entries = typeof value === "string" ? value.split(/[\s,]+/).filter((e) => e !== "") : value;
+  const expected = "a list of IPs and CIDRs (10.0.0.0/8, fd00::/8; comma-separated in the environment)";
+  if (!Array.isArray(entries) || !entries.every((e): e is string => typeof e === "string")) return { ok: false, expected };
+  const errors = entries.flatMap((e) => {
+    const parsed = parseTrustedProxy(e);
+    return "error" in parsed ? [parsed.error] : [];
+  });
+  return errors.length === 0 ? { ok: true, value: entries } : { ok: false, expected: `${expected}; ${errors.join("; ")}` };
+};
 const REQUEST_LOG_MODES = ["off", "metadata", "redacted", "full"] as const;
 const modesByRoute: Parser = (value) =>
   isRecord(value) && Object.values(value).every((m) => typeof m === "string" && (REQUEST_LOG_MODES as readonly string[]).includes(m))
@@ -513,6 +534,7 @@ const PARSERS: Record<string, Parser> = {
   "server.maxRequestBytes": integer(1024, 1024 * 1024 * 1024),
   "server.writeStallTimeoutMs": integer(100, 3_600_000),
   "server.heapGrowthPercent": integer(0, 300),
+  "server.trustedProxies": trustedProxies,
   "database.url": url(["postgres:", "postgresql:"]),
   "database.dataDir": text,
   "database.poolSize": integer(1, 1000),

@@ -106,6 +106,10 @@ export async function listen(handler: RequestHandler, opts: ListenOptions): Prom
   // each streamed message) waited for the peer's ACK before its next segment left — ≈ 1 ms on
   // the first token of an HTTP/1.1 stream (bench/README.md). Small h2 frames gain the same.
   const net = createNetServer({ noDelay: true }, (socket) => {
+    // The peer's address, read now while the connection is open, stays on the socket (Node keeps
+    // the first answer); read for the first time after the client reset the connection, it is
+    // undefined — and the unknown-key throttle counts callers by it (server/auth/client-address.ts).
+    void socket.remoteAddress;
     sockets.add(socket);
     socket.once("close", () => sockets.delete(socket));
     route(socket, h1, h2, arrival.headersTimeoutMs);

@@ -5,7 +5,7 @@ import { AccessDenial, accessDenied } from "../auth/access-denial.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
-import { kPeer, kPrincipal } from "./context-keys.js";
+import { kClient, kPrincipal } from "./context-keys.js";
 
 /** Dependencies of {@link createAuthInterceptor}. */
 export interface AuthInterceptorDeps {
@@ -45,8 +45,8 @@ export function createAuthInterceptor(deps: AuthInterceptorDeps, opts: AuthInter
     if (required === undefined) return next(req);
     const token = bearerToken(req.header.get("authorization"));
     if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
-    // The socket's address: the unknown-key throttle counts per client (the authenticator's `unknownKeyBurst`).
-    const principal = await deps.authenticator.authenticate(token, req.contextValues.get(kPeer));
+    // The client's address: the unknown-key throttle counts per client (the authenticator's `unknownKeyBurst`).
+    const principal = await deps.authenticator.authenticate(token, req.contextValues.get(kClient));
     // Set before the scope check, so a refused call is still attributed (the audit log reads it).
     req.contextValues.set(kPrincipal, principal);
     if (required === Scope.UNSPECIFIED) {

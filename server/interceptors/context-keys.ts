@@ -1,5 +1,6 @@
 import { createContextKey } from "@connectrpc/connect";
 import type { AuditNote } from "../audit/audit-context.js";
+import type { ClientAddress } from "../auth/client-address.js";
 import type { Principal } from "../auth/principal.js";
 import type { CallSummary } from "../observability/call-summary.js";
 
@@ -18,11 +19,19 @@ export const kRequestId = createContextKey<string>("", { description: "request i
 export const kPrincipal = createContextKey<Principal | undefined>(undefined, { description: "authenticated principal" });
 
 /**
- * The caller's network address as the listener's socket saw it (no `x-forwarded-for`: a header
- * anyone can set proves nothing), set for every RPC by the server's adapter; the audit log
- * records it.
+ * The caller's network address: the socket's peer, or behind a proxy listed in
+ * `server.trustedProxies` the `X-Forwarded-For` client it vouches for (never the header of any
+ * other peer: a header anyone can set proves nothing); `kClient`'s address. Set for every RPC by
+ * the server's adapter; the audit log records it.
  */
 export const kPeer = createContextKey<string>("", { description: "peer address" });
+
+/**
+ * Where the caller came from, resolved once as its request arrived (`auth/client-address.ts`):
+ * the address the unknown-key throttle counts it by, and whether an `X-Forwarded-For` it sent was
+ * ignored. Set for every RPC by the server's adapter; unset: unknown (throttled as such).
+ */
+export const kClient = createContextKey<ClientAddress | undefined>(undefined, { description: "client address" });
 
 /**
  * What a handler tells the audit log about the mutation it made — the resource, its org, and the

@@ -2,6 +2,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuditLog } from "../audit/audit-log.js";
 import { refusalRecord } from "../audit/refusal-record.js";
+import { clientAddressOf } from "../auth/client-address.js";
 import type { Principal } from "../auth/principal.js";
 import { headerValue } from "./call-meta.js";
 import type { HttpRequest } from "./http-io.js";
@@ -40,7 +41,7 @@ export function createAccessAudit(audit: Pick<AuditLog, "appendLater"> | undefin
         code: err.code,
         principal: refusal.principal,
         authorization: headerValue(req.headers, "authorization") ?? null,
-        peer: req.socket?.remoteAddress ?? "",
+        peer: clientAddressOf(req).address,
         requestId: refusal.requestId,
         request: refusal.request === undefined ? null : { request: refusal.request },
         org: null,

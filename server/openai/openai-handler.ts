@@ -3,6 +3,7 @@ import { Scope } from "../../gen/ts/switchboard/v1/options_pb.js";
 import { refusedRoute } from "../auth/access-denial.js";
 import { noReachableTarget, reachesSomeTarget } from "../auth/allowed-models.js";
 import { UNAUTHENTICATED_MESSAGE, type Authenticator } from "../auth/authenticator.js";
+import { clientAddressOf } from "../auth/client-address.js";
 import type { Principal } from "../auth/principal.js";
 import { scopeName } from "../auth/scopes.js";
 import { answerAttempts } from "../dispatch/attempt-record.js";
@@ -278,7 +279,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     try {
       const token = bearerToken(headerValue(req.headers, "authorization") ?? null);
       if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
-      principal = await deps.authenticator.authenticate(token, req.socket?.remoteAddress);
+      principal = await deps.authenticator.authenticate(token, clientAddressOf(req));
       if (!principal.scopes.has(Scope.INVOKE)) {
         throw new ConnectError(`the OpenAI-compatible API requires scope ${scopeName(Scope.INVOKE)}`, Code.PermissionDenied);
       }

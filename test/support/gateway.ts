@@ -51,6 +51,8 @@ export interface TestGatewayOptions {
   adminKey?: string;
   /** `server.writeStallTimeoutMs` (default 30 s). */
   writeStallTimeoutMs?: number;
+  /** `server.trustedProxies` (default none). */
+  trustedProxies?: readonly string[];
   /** Skip the bootstrap (a gateway that must not write at start). */
   noBootstrap?: boolean;
   clock?: Clock;
@@ -203,7 +205,7 @@ export async function startTestGateway(opts: TestGatewayOptions = {}): Promise<T
       ...(opts.guardrailAnalyzer ? { guardrailAnalyzer: opts.guardrailAnalyzer } : {}),
       ...(requestLog && opts.requestLog ? { requestLog: { writer: requestLog, policy: opts.requestLog } } : {}),
     },
-    { maxRequestBytes: opts.maxRequestBytes ?? 4 * 1024 * 1024, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallTimeoutMs: opts.writeStallTimeoutMs }), ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}), ...(opts.idempotency ? { idempotency: opts.idempotency } : {}), ...(opts.egress ? { egress: opts.egress } : {}) },
+    { maxRequestBytes: opts.maxRequestBytes ?? 4 * 1024 * 1024, ...(opts.writeStallTimeoutMs === undefined ? {} : { writeStallTimeoutMs: opts.writeStallTimeoutMs }), ...(opts.auth ? { auth: opts.auth } : {}), ...(opts.trustedProxies ? { trustedProxies: opts.trustedProxies } : {}), ...(opts.money ? { money: opts.money } : {}), ...(opts.budgetAlerts ? { budgetAlerts: opts.budgetAlerts } : {}), ...(opts.readiness ? { readiness: opts.readiness } : {}), ...(opts.overload ? { overload: opts.overload } : {}), ...(opts.consumption ? { consumption: opts.consumption } : {}), ...(opts.budgetHolds ? { budgetHolds: opts.budgetHolds } : {}), ...(opts.idempotency ? { idempotency: opts.idempotency } : {}), ...(opts.egress ? { egress: opts.egress } : {}) },
   );
   const listener = await listen(server.handler, { host: "127.0.0.1", port: 0 });
   return {
