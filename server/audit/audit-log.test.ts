@@ -6,6 +6,7 @@ import { createDatabase, type DatabaseHandle } from "../store/database.js";
 import { migrateToLatest } from "../store/migrate.js";
 import type { Database } from "../store/schema.js";
 import { createAuditLog, DROPPED_ACTION, type AuditLog, type AuditRecord } from "./audit-log.js";
+import { COALESCED_ACTION } from "./refusal-coalescer.js";
 import { chainHash, GENESIS_HASH } from "./chain.js";
 
 // One PGlite for the file (starting one costs seconds); every test works from the current head.
@@ -160,5 +161,25 @@ describe("audit log", () => {
     expect(events.at(-1)).toMatchObject({ action: DROPPED_ACTION, outcome: "denied", after: { dropped: 10 - recorded.length, actions: ["switchboard.v1.KeyService/RevokeKey"] } });
     expect(events).toHaveLength(recorded.length + 1);
     expect(await small.verify(from + 1n)).toMatchObject({ intact: true, checked: BigInt(events.length) });
+  });
+
+  it("records an address's unauthenticated calls one by one up to its count a minute, the rest as one summary; authenticated refusals each", async () => {
+    const from = await head();
+    const log = createAuditLog({ db, logger: createLogCapture().logger }, { unauthenticatedPerAddress: 4 });
+    const anonymous = (peer: string) => event(0, { outcome: "denied", code: "unauthenticated", actor: "", actorOrg: "", actorOrgId: null, peer });
+    for (let i = 0; i < 30; i++) log.appendLater(anonymous("198.51.100.7"));
+    for (let i = 0; i < 2; i++) log.appendLater(anonymous("198.51.100.8"));
+    for (let i = 0; i < 6; i++) log.appendLater(event(i, { outcome: "denied", code: "permission_denied" }));
+    await log.drain();
+    const events = await log.store.range(from + 1n, undefined, 100);
+    const of = (peer: string) => events.filter((e) => e.peer === peer && e.actor === "" && e.action !== COALESCED_ACTION);
+    expect(of("198.51.100.7")).toHaveLength(4);
+    expect(of("198.51.100.8")).toHaveLength(2);
+    expect(events.filter((e) => e.code === "permission_denied")).toHaveLength(6);
+    const summaries = events.filter((e) => e.action === COALESCED_ACTION);
+    expect(summaries).toHaveLength(1);
+    expect(summaries[0]).toMatchObject({ peer: "198.51.100.7", outcome: "denied", code: "unauthenticated", after: { calls: 26, actions: ["switchboard.v1.KeyService/RevokeKey"] } });
+    expect(events).toHaveLength(4 + 2 + 6 + 1);
+    expect(await log.verify(from + 1n)).toMatchObject({ intact: true });
   });
 });

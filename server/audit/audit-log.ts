@@ -7,6 +7,7 @@ import type { Database } from "../store/schema.js";
 import { storableCopy } from "../store/storable-text.js";
 import { chainHash } from "./chain.js";
 import { scrubJson } from "./mask.js";
+import { createRefusalCoalescer } from "./refusal-coalescer.js";
 import { verifyChain, type ChainVerdict } from "./verify.js";
 
 /** Dependencies of {@link createAuditLog}. */
@@ -26,6 +27,13 @@ export interface AuditLogOptions {
    * can neither grow memory nor queue unbounded database writes.
    */
   maxPending?: number;
+  /**
+   * Unauthenticated calls (no valid key: no actor) of one client address recorded one by one per
+   * minute (default 10); the rest of that minute's are counted into one summary event for the
+   * address (`refusal-coalescer.ts`), so a flood of bad keys costs the chain a few writes a minute
+   * per address, not one per call.
+   */
+  unauthenticatedPerAddress?: number;
 }
 
 /** One event to record: the draft and the resource's org (see `AppendInput`). */
@@ -61,6 +69,8 @@ export function createAuditLog(deps: AuditLogDeps, opts: AuditLogOptions = {}): 
   const replica = opts.replica ?? `${hostname()}/${process.pid}`;
   const maxPending = opts.maxPending ?? 1_000;
   const queue: AuditRecord[] = [];
+  const coalescer = createRefusalCoalescer({ perAddress: opts.unauthenticatedPerAddress ?? 10, windowMs: 60_000, maxAddresses: 10_000 });
+  let summaryTimer: NodeJS.Timeout | undefined;
   let dropped: { count: number; first: Date; last: Date; actions: Set<string> } | undefined;
   let pumping: Promise<void> | undefined;
 
@@ -96,22 +106,53 @@ export function createAuditLog(deps: AuditLogDeps, opts: AuditLogOptions = {}): 
     });
   };
 
+  const enqueue = (record: AuditRecord): void => {
+    if (queue.length >= maxPending) {
+      const at = new Date(clock.now());
+      dropped ??= { count: 0, first: at, last: at, actions: new Set() };
+      dropped.count++;
+      dropped.last = at;
+      if (dropped.actions.size < 20) dropped.actions.add(record.action);
+      return;
+    }
+    queue.push(record);
+    kick();
+  };
+
+  const flushSummaries = (all: boolean): void => {
+    for (const record of coalescer.due(clock.now(), all)) enqueue(record);
+  };
+
+  /** One unref'd timer while some address's summary is pending: it is written when its window ends. */
+  const scheduleSummaries = (): void => {
+    if (summaryTimer !== undefined) return;
+    const at = coalescer.nextDue();
+    if (at === undefined) return;
+    summaryTimer = setTimeout(
+      () => {
+        summaryTimer = undefined;
+        flushSummaries(false);
+        scheduleSummaries();
+      },
+      Math.max(0, at - clock.now()),
+    );
+    summaryTimer.unref();
+  };
+
   return {
     store,
     append,
     appendLater(record) {
-      if (queue.length >= maxPending) {
-        const at = new Date(clock.now());
-        dropped ??= { count: 0, first: at, last: at, actions: new Set() };
-        dropped.count++;
-        dropped.last = at;
-        if (dropped.actions.size < 20) dropped.actions.add(record.action);
+      if (!coalescer.admit(record, clock.now())) {
+        scheduleSummaries();
         return;
       }
-      queue.push(record);
-      kick();
+      flushSummaries(false);
+      enqueue(record);
     },
     async drain() {
+      // Every pending summary too, its window cut short (shutdown, tests).
+      flushSummaries(true);
       while (pumping !== undefined) await pumping;
     },
     verify: (first, last) => verifyChain(store, first, last),
