@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
+import { Route_Strategy } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { issuesOf as configIssues } from "./config-issues.testing.js";
 import { loadConfig } from "./config.js";
 
@@ -107,6 +108,45 @@ routes:
         expect.stringMatching(/^routes\.Bad_Alias: a route alias is/),
       ]),
     );
+  });
+
+  it("reads a route's strategy by its name, in any case, with or without the enum's prefix", () => {
+    const { routes } = configFrom(`
+routes:
+  busy:
+    strategy: least_busy
+    targets: [{ provider: sandbox, model: a }, { provider: sandbox, model: b }]
+  quick:
+    strategy: STRATEGY_LATENCY
+    targets: [{ provider: sandbox, model: a }]
+  plain:
+    strategy: Weighted
+    targets: [{ provider: sandbox, model: a }]
+  unset:
+    targets: [{ provider: sandbox, model: a }]
+`);
+    expect(Object.fromEntries(Object.entries(routes).map(([alias, r]) => [alias, r.strategy]))).toEqual({
+      busy: Route_Strategy.LEAST_BUSY,
+      quick: Route_Strategy.LATENCY,
+      plain: Route_Strategy.WEIGHTED,
+      unset: Route_Strategy.UNSPECIFIED,
+    });
+  });
+
+  it("names an unknown strategy with a did-you-mean and the known ones", () => {
+    const issues = issuesOf(`
+routes:
+  fast:
+    strategy: least_bussy
+    targets: [{ provider: sandbox, model: a }]
+  slow:
+    strategy: 2
+    targets: [{ provider: sandbox, model: a }]
+`);
+    expect(issues).toEqual([
+      'routes.fast.strategy: unknown value "least_bussy" (did you mean "least_busy"?); known: weighted, least_busy, latency',
+      "routes.slow.strategy: must be one of weighted, least_busy, latency, got 2",
+    ]);
   });
 
   it("rejects a routes section that is not a mapping", () => {

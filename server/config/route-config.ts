@@ -1,4 +1,4 @@
-import { create, ScalarType, type DescField, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, ScalarType, type DescEnum, type DescField, type DescMessage, type MessageInitShape } from "@bufbuild/protobuf";
 import type { Path } from "@bufbuild/protobuf/reflect";
 import { DurationSchema } from "@bufbuild/protobuf/wkt";
 import { createValidator, type Validator } from "@bufbuild/protovalidate";
@@ -123,10 +123,34 @@ function readField(field: DescField, value: unknown, path: string, issues: Confi
     }
     case "scalar":
       return readScalar(field.scalar, value, path, issues);
+    case "enum":
+      return readEnum(field.enum, value, path, issues);
     default:
       issues.push({ path, message: "cannot be set from the config file" });
       return undefined;
   }
+}
+
+/**
+ * An enum value by its name without the enum's prefix (`least_busy` for `STRATEGY_LEAST_BUSY`),
+ * in any case, `-` for `_` allowed; the full name is taken too. The zero (`UNSPECIFIED`) value is
+ * not named: leaving the key out means it.
+ */
+function readEnum(desc: DescEnum, value: unknown, path: string, issues: ConfigIssue[]): number | undefined {
+  const prefix = desc.sharedPrefix?.toLowerCase() ?? "";
+  const named = desc.values.filter((v) => v.number !== 0).map((v) => ({ name: v.name.toLowerCase().slice(prefix.length), number: v.number }));
+  const names = named.map((v) => v.name);
+  if (typeof value !== "string") {
+    issues.push({ path, message: `must be one of ${names.join(", ")}, got ${JSON.stringify(value)}` });
+    return undefined;
+  }
+  let wanted = value.trim().toLowerCase().replaceAll("-", "_");
+  if (prefix !== "" && wanted.startsWith(prefix)) wanted = wanted.slice(prefix.length);
+  const found = named.find((v) => v.name === wanted);
+  if (found !== undefined) return found.number;
+  const guess = closestName(wanted, names);
+  issues.push({ path, message: `unknown value ${JSON.stringify(value)}${guess ? ` (did you mean "${guess}"?)` : ""}; known: ${names.join(", ")}` });
+  return undefined;
 }
 
 function readSingular(schema: DescMessage, value: unknown, path: string, issues: ConfigIssue[]): unknown {

@@ -7,6 +7,7 @@ import { abortError, isAbortCause, type AbortCause } from "./abort-cause.js";
 import type { Slot } from "./attempt-plan.js";
 import type { RequestScope } from "./request-scope.js";
 import { decideFailure, egressRefusal, type FailureDecision } from "./retryable.js";
+import type { LoadEnding } from "./target-load.js";
 import { failedAttemptUsage } from "./usage-estimate.js";
 
 /** What is known of a failed attempt besides its error. */
@@ -61,12 +62,16 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
   const limit = slot.candidate.target.attemptTimeoutMs;
   const cancelTimer = limit === undefined ? () => {} : env.setTimer(() => abort({ cause: "attempt_timeout", ms: limit }), limit);
 
-  const end = (): boolean => {
+  // Counted in flight from here to its one ending, whatever the route's strategy (target-load.ts).
+  const load = env.load.begin(slot.candidate.target);
+
+  const end = (ending: LoadEnding, latencyMs: number): boolean => {
     if (control.ended) return false;
     control.ended = true;
     cancelTimer();
     unsubscribe();
     slot.releaseRetry();
+    env.load.end(load, ending, latencyMs);
     return true;
   };
   const latency = (): number => env.now() - slot.startedAt;
@@ -86,7 +91,8 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
       return controller.signal.aborted && isAbortCause(reason) ? reason : undefined;
     },
     succeed(usage, timeToFirstTokenMs) {
-      if (!end()) return;
+      // A stream's speed is its time to first token; a unary call's, the whole call.
+      if (!end("success", timeToFirstTokenMs ?? latency())) return;
       slot.permit.settle("success");
       env.throttle.recordSuccess(slot.candidate.target, scope.route.retry);
       slot.handle.finish({
@@ -106,7 +112,10 @@ export function openAttempt(scope: RequestScope, slot: Slot): AttemptControl {
         fallbackOnContentFilter: scope.route.retry.fallbackOnContentFilter,
       };
       const decision = decideFailure(err, failureCtx);
-      if (!end()) return decision;
+      // A failure on the target's account marks it failing; a hedge loser ran at least this long;
+      // the caller's cancel and a refusal of our content tell nothing of its speed.
+      const superseded = isAbortCause(reason) && reason.cause === "superseded";
+      if (!end(superseded ? "superseded" : decision.breaker === "failure" ? "failure" : "ignore", latency())) return decision;
       const refusedByEgress = egressRefusal(err) !== undefined;
       if (refusedByEgress) scope.egressRefusals++;
       slot.permit.settle(decision.breaker);

@@ -3,6 +3,7 @@ import { MAX_TIMER_MS, timeoutWithin } from "../runtime/node-timer.js";
 import type { BreakerRegistry } from "./breaker.js";
 import type { RetryBudget } from "./retry-budget.js";
 import type { RetryThrottle } from "./retry-throttle.js";
+import type { TargetLoad } from "./target-load.js";
 import type { UsageEstimator } from "./usage-estimate.js";
 
 /**
@@ -35,6 +36,8 @@ export interface DispatchEnv {
   /** Per-target gRPC A6 token buckets: retries of a failing target stop. */
   throttle: RetryThrottle;
   breakers: BreakerRegistry;
+  /** Attempts in flight and latency per target: what the `least_busy` and `latency` strategies order by. */
+  load: TargetLoad;
   /** A credential by name (see {@link CredentialUse}), `undefined` when there is none. */
   credential: (name: string) => Promise<string | CredentialUse | undefined>;
   /** The adapter of `kind` as a credential's settings configure it; undefined: the kind's own serves. */

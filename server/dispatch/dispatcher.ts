@@ -10,6 +10,7 @@ import { createRetryBudget, type RetryBudget } from "./retry-budget.js";
 import { createRetryThrottle, type RetryThrottle } from "./retry-throttle.js";
 import type { ResolvedRoute, RouteTarget } from "./route-types.js";
 import { dispatchStream } from "./stream-dispatch.js";
+import { createTargetLoad, type TargetLoad } from "./target-load.js";
 import { dispatchUnary, type UnaryCall } from "./unary-dispatch.js";
 import { estimateUsageByLength, type UsageEstimator } from "./usage-estimate.js";
 
@@ -41,6 +42,8 @@ export interface DispatcherDeps {
   retryThrottle?: RetryThrottle;
   /** Shared by every request of the process; a fresh registry per dispatcher by default. */
   breakers?: BreakerRegistry;
+  /** Attempts in flight and latency per target (routes' `strategy`), shared by every request of the process; fresh by default. */
+  targetLoad?: TargetLoad;
   /** No attempt starts with less than this left before the deadline (default 50 ms). */
   minAttemptMs?: number;
   /** A provider's `retry-after` longer than this falls back instead of waiting (default 30 s). */
@@ -93,6 +96,7 @@ export function createDispatcher(deps: DispatcherDeps): Dispatcher {
     budget: deps.retryBudget ?? createRetryBudget(),
     throttle: deps.retryThrottle ?? createRetryThrottle(),
     breakers: deps.breakers ?? createBreakerRegistry({ now: deps.now ?? Date.now }),
+    load: deps.targetLoad ?? createTargetLoad(),
     credential: (name) => deps.credential(name),
     endpoint: deps.endpoint === undefined ? () => undefined : (kind, settings) => deps.endpoint!(kind, settings),
     minAttemptMs: deps.minAttemptMs ?? 50,

@@ -14,7 +14,7 @@ import type { DispatchEnv } from "./dispatch-env.js";
 import type { Release } from "./retry-budget.js";
 import type { ResolvedRoute } from "./route-types.js";
 import { egressRefusal } from "./retryable.js";
-import { orderTargets } from "./target-order.js";
+import { orderTargets, orderTargetsBy } from "./target-order.js";
 
 /** The caller's side of a dispatch: its cancel signal and its deadline. */
 export interface DispatchOptions {
@@ -91,10 +91,9 @@ export function prepareRequest(
   // context windows (InvalidArgument): all before any call.
   const capable = capableTargets(route, requiredCapabilities(request, op), providerOf);
   const usable = targetsThatFit(targetsThatTakeOptions(capable, request, route.alias), request, route.alias);
-  const order = orderTargets(
-    usable.map((c) => c.target),
-    env.random,
-  ).map((i) => usable[i] as Candidate);
+  const targets = usable.map((c) => c.target);
+  const strategy = route.strategy;
+  const order = (strategy === undefined ? orderTargets(targets, env.random) : orderTargetsBy(strategy, targets, env.random, env.load)).map((i) => usable[i] as Candidate);
   return {
     route,
     request,

@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { describe, expect, it } from "vitest";
-import { RouteSchema } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { Route_Strategy, RouteSchema } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { routeInputFromSpec, validateRoute, type ProviderCatalog } from "./route-spec.js";
 import { withDefaults } from "./route-types.js";
 
@@ -73,5 +73,15 @@ describe("routeInputFromSpec", () => {
     expect(on.cache).toEqual({ ttlMs: 60_000, semantic: true, semanticThreshold: 0.95 });
     const tuned = create(RouteSchema, { ...base, cache: { ttl: { seconds: 5n }, semanticThreshold: 0.9, embeddingRoute: "embed" } });
     expect(withDefaults(routeInputFromSpec("a", tuned)).cache).toEqual({ ttlMs: 5_000, semantic: false, semanticThreshold: 0.9, embeddingRoute: "embed" });
+  });
+
+  it("carries the strategy: least busy and latency; unset and weighted are the default, weighted random", () => {
+    const base = { targets: [{ provider: "sandbox", model: "m" }] };
+    const of = (strategy: Route_Strategy) => withDefaults(routeInputFromSpec("a", create(RouteSchema, { ...base, strategy }))).strategy;
+    expect(of(Route_Strategy.LEAST_BUSY)).toBe("least_busy");
+    expect(of(Route_Strategy.LATENCY)).toBe("latency");
+    expect(of(Route_Strategy.WEIGHTED)).toBeUndefined();
+    expect(of(Route_Strategy.UNSPECIFIED)).toBeUndefined();
+    expect(routeInputFromSpec("a", create(RouteSchema, { ...base, strategy: Route_Strategy.WEIGHTED })).strategy).toBe("weighted");
   });
 });

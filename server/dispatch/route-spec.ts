@@ -1,8 +1,8 @@
 import { clone } from "@bufbuild/protobuf";
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { RouteSchema, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
+import { Route_Strategy, RouteSchema, type Route } from "../../gen/ts/switchboard/v1/route_service_pb.js";
 import { closestName } from "../config/closest-name.js";
-import type { RouteInput, RouteTargetInput } from "./route-types.js";
+import type { RouteInput, RouteStrategy, RouteTargetInput } from "./route-types.js";
 
 /** What a route alias is (as the schema's `RequestOptions.route` and the config's `routes` keys). */
 export const ROUTE_ALIAS = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -112,6 +112,7 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
       : undefined,
     timeoutMs: ms(route.timeout),
     defaultMaxOutputTokens: positive(route.defaultMaxOutputTokens),
+    strategy: STRATEGIES[route.strategy],
     cache: route.cache
       ? definedOnly({
           ttlMs: ms(route.cache.ttl),
@@ -123,6 +124,13 @@ export function routeInputFromSpec(alias: string, route: Route): RouteInput {
       : undefined,
   }) as RouteInput;
 }
+
+/** The proto's strategies as dispatch names them; unset (and a value this build does not know) is the default. */
+const STRATEGIES: Partial<Record<Route_Strategy, RouteStrategy>> = {
+  [Route_Strategy.WEIGHTED]: "weighted",
+  [Route_Strategy.LEAST_BUSY]: "least_busy",
+  [Route_Strategy.LATENCY]: "latency",
+};
 
 /** Drops `undefined` properties (exactOptionalPropertyTypes-friendly objects). */
 function definedOnly<T extends Record<string, unknown>>(obj: T): { [K in keyof T]: Exclude<T[K], undefined> } {

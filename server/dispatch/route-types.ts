@@ -90,6 +90,15 @@ export interface RouteCachePolicy {
   embeddingRoute?: string;
 }
 
+/**
+ * How a route orders the targets of one priority when not weighted random (`target-order.ts`):
+ * fewest attempts in flight first, or lowest recent latency first.
+ */
+export type BalanceStrategy = "least_busy" | "latency";
+
+/** A route's strategy as configured: `weighted` is the default, weighted random. */
+export type RouteStrategy = "weighted" | BalanceStrategy;
+
 /** A route alias resolved to ordered, weighted targets and the policies that govern them. */
 export interface ResolvedRoute {
   alias: string;
@@ -103,6 +112,8 @@ export interface ResolvedRoute {
   cache?: RouteCachePolicy;
   /** Max output tokens of a request that sets none (the budget stage applies it); absent: none. */
   defaultMaxOutputTokens?: number;
+  /** How targets of one priority are ordered; absent: weighted random (the default, which allocates least). */
+  strategy?: BalanceStrategy;
 }
 
 /** A target as configured: only `provider` and `model` are required. */
@@ -118,6 +129,7 @@ export interface RouteInput {
   timeoutMs?: number;
   cache?: Partial<RouteCachePolicy>;
   defaultMaxOutputTokens?: number;
+  strategy?: RouteStrategy;
 }
 
 /** The defaults `withDefaults` applies (RELIABILITY.md §7, Envoy and gRPC A6 anchors). */
@@ -206,6 +218,7 @@ export function withDefaults(input: RouteInput): ResolvedRoute {
     timeoutMs: positiveOr(input.timeoutMs, d.timeoutMs),
     ...cachePolicyOf(input.cache),
     ...(input.defaultMaxOutputTokens !== undefined && input.defaultMaxOutputTokens > 0 ? { defaultMaxOutputTokens: Math.floor(input.defaultMaxOutputTokens) } : {}),
+    ...(input.strategy === "least_busy" || input.strategy === "latency" ? { strategy: input.strategy } : {}),
   };
 }
 

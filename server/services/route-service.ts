@@ -27,7 +27,7 @@ export interface RouteServiceDeps {
   validator?: Validator;
 }
 
-const UPDATABLE = ["description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens"] as const;
+const UPDATABLE = ["description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens", "strategy"] as const;
 const ROUTE_NAME = /^(?:orgs\/([a-z0-9][a-z0-9-]{0,62})\/)?routes\/([a-z0-9][a-z0-9._-]{0,62})$/;
 
 /** Where a route lives: global (`orgId` null) or in one org. */

@@ -2,7 +2,7 @@ import type { ModelRequest } from "../../providers/model.js";
 import { createDispatcher, type Dispatcher, type DispatcherDeps } from "../dispatcher.js";
 import { createRetryBudget, type RetryBudget } from "../retry-budget.js";
 import { withDefaults, type RouteInput, type ResolvedRoute } from "../route-types.js";
-import type { ScriptedProvider } from "./scripted-provider.js";
+import type { Provider } from "../../providers/provider.js";
 
 /** A deterministic `[0, 1)` generator (mulberry32) for reproducible tests. */
 export function seededRandom(seed: number): () => number {
@@ -16,8 +16,8 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-/** A dispatcher over scripted providers (looked up by kind) with no credentials and no real waits. */
-export function dispatcherOver(providers: ScriptedProvider[], deps: Partial<DispatcherDeps> = {}): Dispatcher {
+/** A dispatcher over provider doubles (looked up by kind) with no credentials and no real waits. */
+export function dispatcherOver(providers: Provider[], deps: Partial<DispatcherDeps> = {}): Dispatcher {
   const byKind = new Map(providers.map((p) => [p.kind, p]));
   return createDispatcher({
     provider: (kind) => byKind.get(kind),

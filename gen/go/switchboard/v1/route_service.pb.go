@@ -25,6 +25,73 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// Strategy says how a route orders the targets of one priority. Only the order within a
+// priority changes: a failed target still falls back to the rest of its priority, then to the
+// next priority, as the retry policy says. What it measures is per replica and per target
+// (provider, model and credential, as the circuit breaker keys it), shared by every route that
+// names the target.
+type Route_Strategy int32
+
+const (
+	// Weighted random: each pick with probability weight / remaining weight (the default).
+	Route_STRATEGY_UNSPECIFIED Route_Strategy = 0
+	// Weighted random, as unset; for a route that says so explicitly.
+	Route_STRATEGY_WEIGHTED Route_Strategy = 1
+	// Fewest attempts in flight on this replica first (ties in weighted random order). For
+	// targets of similar speed whose latency grows with load, such as self-hosted servers.
+	Route_STRATEGY_LEAST_BUSY Route_Strategy = 2
+	// Lowest recent latency first: a moving average of time to first token (streams) or of the
+	// whole call (unary), measured on this replica. A target never measured counts as fastest,
+	// and one request in 20 is ordered weighted random so a slow target gets measured again.
+	// Failures are left out of the average (a fast error must not look fast); a target whose last
+	// attempt failed comes after the others until it answers again. For providers of one model
+	// whose speed differs and drifts.
+	Route_STRATEGY_LATENCY Route_Strategy = 3
+)
+
+// Enum value maps for Route_Strategy.
+var (
+	Route_Strategy_name = map[int32]string{
+		0: "STRATEGY_UNSPECIFIED",
+		1: "STRATEGY_WEIGHTED",
+		2: "STRATEGY_LEAST_BUSY",
+		3: "STRATEGY_LATENCY",
+	}
+	Route_Strategy_value = map[string]int32{
+		"STRATEGY_UNSPECIFIED": 0,
+		"STRATEGY_WEIGHTED":    1,
+		"STRATEGY_LEAST_BUSY":  2,
+		"STRATEGY_LATENCY":     3,
+	}
+)
+
+func (x Route_Strategy) Enum() *Route_Strategy {
+	p := new(Route_Strategy)
+	*p = x
+	return p
+}
+
+func (x Route_Strategy) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Route_Strategy) Descriptor() protoreflect.EnumDescriptor {
+	return file_switchboard_v1_route_service_proto_enumTypes[0].Descriptor()
+}
+
+func (Route_Strategy) Type() protoreflect.EnumType {
+	return &file_switchboard_v1_route_service_proto_enumTypes[0]
+}
+
+func (x Route_Strategy) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Route_Strategy.Descriptor instead.
+func (Route_Strategy) EnumDescriptor() ([]byte, []int) {
+	return file_switchboard_v1_route_service_proto_rawDescGZIP(), []int{5, 0}
+}
+
 // RouteTarget is one provider deployment a route may send a request to.
 type RouteTarget struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -471,7 +538,7 @@ type Route struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// What the route is for.
 	Description string `protobuf:"bytes,2,opt,name=description,proto3" json:"description,omitempty"`
-	// Targets in fallback order (grouped by priority, weighted within a priority).
+	// Targets in fallback order (grouped by priority; within a priority, ordered by `strategy`).
 	Targets []*RouteTarget `protobuf:"bytes,3,rep,name=targets,proto3" json:"targets,omitempty"`
 	// Retry policy per target.
 	Retry *RetryPolicy `protobuf:"bytes,4,opt,name=retry,proto3" json:"retry,omitempty"`
@@ -488,7 +555,9 @@ type Route struct {
 	// When it was created.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// How targets of one priority are ordered. Unset: weighted random.
+	Strategy      Route_Strategy `protobuf:"varint,12,opt,name=strategy,proto3,enum=switchboard.v1.Route_Strategy" json:"strategy,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -598,6 +667,13 @@ func (x *Route) GetUpdateTime() *timestamppb.Timestamp {
 		return x.UpdateTime
 	}
 	return nil
+}
+
+func (x *Route) GetStrategy() Route_Strategy {
+	if x != nil {
+		return x.Strategy
+	}
+	return Route_STRATEGY_UNSPECIFIED
 }
 
 // CreateRouteRequest creates a route.
@@ -1168,7 +1244,7 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	"\x12semantic_threshold\x18\x03 \x01(\x02B\x0f\xbaH\f\n" +
 	"\n" +
 	"\x1d\x00\x00\x80?-\x00\x00\x00\x00R\x11semanticThreshold\x12P\n" +
-	"\x0fembedding_route\x18\x04 \x01(\tB'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x0eembeddingRoute\"\xcb\x04\n" +
+	"\x0fembedding_route\x18\x04 \x01(\tB'\xbaH$r\"\x18?2\x1e^([a-z0-9][a-z0-9._-]{0,62})?$R\x0eembeddingRoute\"\xfd\x05\n" +
 	"\x05Route\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12 \n" +
 	"\vdescription\x18\x02 \x01(\tR\vdescription\x12A\n" +
@@ -1184,7 +1260,13 @@ const file_switchboard_v1_route_service_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xf3\x01\n" +
+	"updateTime\x12D\n" +
+	"\bstrategy\x18\f \x01(\x0e2\x1e.switchboard.v1.Route.StrategyB\b\xbaH\x05\x82\x01\x02\x10\x01R\bstrategy\"j\n" +
+	"\bStrategy\x12\x18\n" +
+	"\x14STRATEGY_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11STRATEGY_WEIGHTED\x10\x01\x12\x17\n" +
+	"\x13STRATEGY_LEAST_BUSY\x10\x02\x12\x14\n" +
+	"\x10STRATEGY_LATENCY\x10\x03\"\xf3\x01\n" +
 	"\x12CreateRouteRequest\x12@\n" +
 	"\x06parent\x18\x01 \x01(\tB(\xbaH%r#2!^(orgs/[a-z0-9][a-z0-9-]{0,62})?$R\x06parent\x12=\n" +
 	"\broute_id\x18\x02 \x01(\tB\"\xbaH\x1fr\x1d2\x1b^[a-z0-9][a-z0-9._-]{0,62}$R\arouteId\x123\n" +
@@ -1235,69 +1317,72 @@ func file_switchboard_v1_route_service_proto_rawDescGZIP() []byte {
 	return file_switchboard_v1_route_service_proto_rawDescData
 }
 
+var file_switchboard_v1_route_service_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
 var file_switchboard_v1_route_service_proto_msgTypes = make([]protoimpl.MessageInfo, 17)
 var file_switchboard_v1_route_service_proto_goTypes = []any{
-	(*RouteTarget)(nil),           // 0: switchboard.v1.RouteTarget
-	(*RetryPolicy)(nil),           // 1: switchboard.v1.RetryPolicy
-	(*HedgePolicy)(nil),           // 2: switchboard.v1.HedgePolicy
-	(*BreakerPolicy)(nil),         // 3: switchboard.v1.BreakerPolicy
-	(*RouteCachePolicy)(nil),      // 4: switchboard.v1.RouteCachePolicy
-	(*Route)(nil),                 // 5: switchboard.v1.Route
-	(*CreateRouteRequest)(nil),    // 6: switchboard.v1.CreateRouteRequest
-	(*CreateRouteResponse)(nil),   // 7: switchboard.v1.CreateRouteResponse
-	(*GetRouteRequest)(nil),       // 8: switchboard.v1.GetRouteRequest
-	(*GetRouteResponse)(nil),      // 9: switchboard.v1.GetRouteResponse
-	(*ListRoutesRequest)(nil),     // 10: switchboard.v1.ListRoutesRequest
-	(*ListRoutesResponse)(nil),    // 11: switchboard.v1.ListRoutesResponse
-	(*UpdateRouteRequest)(nil),    // 12: switchboard.v1.UpdateRouteRequest
-	(*UpdateRouteResponse)(nil),   // 13: switchboard.v1.UpdateRouteResponse
-	(*DeleteRouteRequest)(nil),    // 14: switchboard.v1.DeleteRouteRequest
-	(*DeleteRouteResponse)(nil),   // 15: switchboard.v1.DeleteRouteResponse
-	nil,                           // 16: switchboard.v1.RouteTarget.ParamsEntry
-	(*durationpb.Duration)(nil),   // 17: google.protobuf.Duration
-	(*timestamppb.Timestamp)(nil), // 18: google.protobuf.Timestamp
-	(*fieldmaskpb.FieldMask)(nil), // 19: google.protobuf.FieldMask
+	(Route_Strategy)(0),           // 0: switchboard.v1.Route.Strategy
+	(*RouteTarget)(nil),           // 1: switchboard.v1.RouteTarget
+	(*RetryPolicy)(nil),           // 2: switchboard.v1.RetryPolicy
+	(*HedgePolicy)(nil),           // 3: switchboard.v1.HedgePolicy
+	(*BreakerPolicy)(nil),         // 4: switchboard.v1.BreakerPolicy
+	(*RouteCachePolicy)(nil),      // 5: switchboard.v1.RouteCachePolicy
+	(*Route)(nil),                 // 6: switchboard.v1.Route
+	(*CreateRouteRequest)(nil),    // 7: switchboard.v1.CreateRouteRequest
+	(*CreateRouteResponse)(nil),   // 8: switchboard.v1.CreateRouteResponse
+	(*GetRouteRequest)(nil),       // 9: switchboard.v1.GetRouteRequest
+	(*GetRouteResponse)(nil),      // 10: switchboard.v1.GetRouteResponse
+	(*ListRoutesRequest)(nil),     // 11: switchboard.v1.ListRoutesRequest
+	(*ListRoutesResponse)(nil),    // 12: switchboard.v1.ListRoutesResponse
+	(*UpdateRouteRequest)(nil),    // 13: switchboard.v1.UpdateRouteRequest
+	(*UpdateRouteResponse)(nil),   // 14: switchboard.v1.UpdateRouteResponse
+	(*DeleteRouteRequest)(nil),    // 15: switchboard.v1.DeleteRouteRequest
+	(*DeleteRouteResponse)(nil),   // 16: switchboard.v1.DeleteRouteResponse
+	nil,                           // 17: switchboard.v1.RouteTarget.ParamsEntry
+	(*durationpb.Duration)(nil),   // 18: google.protobuf.Duration
+	(*timestamppb.Timestamp)(nil), // 19: google.protobuf.Timestamp
+	(*fieldmaskpb.FieldMask)(nil), // 20: google.protobuf.FieldMask
 }
 var file_switchboard_v1_route_service_proto_depIdxs = []int32{
-	17, // 0: switchboard.v1.RouteTarget.attempt_timeout:type_name -> google.protobuf.Duration
-	17, // 1: switchboard.v1.RouteTarget.first_token_timeout:type_name -> google.protobuf.Duration
-	17, // 2: switchboard.v1.RouteTarget.idle_timeout:type_name -> google.protobuf.Duration
-	16, // 3: switchboard.v1.RouteTarget.params:type_name -> switchboard.v1.RouteTarget.ParamsEntry
-	17, // 4: switchboard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
-	17, // 5: switchboard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
-	17, // 6: switchboard.v1.HedgePolicy.delay:type_name -> google.protobuf.Duration
-	17, // 7: switchboard.v1.BreakerPolicy.reset_timeout:type_name -> google.protobuf.Duration
-	17, // 8: switchboard.v1.RouteCachePolicy.ttl:type_name -> google.protobuf.Duration
-	0,  // 9: switchboard.v1.Route.targets:type_name -> switchboard.v1.RouteTarget
-	1,  // 10: switchboard.v1.Route.retry:type_name -> switchboard.v1.RetryPolicy
-	2,  // 11: switchboard.v1.Route.hedge:type_name -> switchboard.v1.HedgePolicy
-	3,  // 12: switchboard.v1.Route.breaker:type_name -> switchboard.v1.BreakerPolicy
-	17, // 13: switchboard.v1.Route.timeout:type_name -> google.protobuf.Duration
-	4,  // 14: switchboard.v1.Route.cache:type_name -> switchboard.v1.RouteCachePolicy
-	18, // 15: switchboard.v1.Route.create_time:type_name -> google.protobuf.Timestamp
-	18, // 16: switchboard.v1.Route.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 17: switchboard.v1.CreateRouteRequest.route:type_name -> switchboard.v1.Route
-	5,  // 18: switchboard.v1.CreateRouteResponse.route:type_name -> switchboard.v1.Route
-	5,  // 19: switchboard.v1.GetRouteResponse.route:type_name -> switchboard.v1.Route
-	5,  // 20: switchboard.v1.ListRoutesResponse.routes:type_name -> switchboard.v1.Route
-	5,  // 21: switchboard.v1.UpdateRouteRequest.route:type_name -> switchboard.v1.Route
-	19, // 22: switchboard.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
-	5,  // 23: switchboard.v1.UpdateRouteResponse.route:type_name -> switchboard.v1.Route
-	6,  // 24: switchboard.v1.RouteService.CreateRoute:input_type -> switchboard.v1.CreateRouteRequest
-	8,  // 25: switchboard.v1.RouteService.GetRoute:input_type -> switchboard.v1.GetRouteRequest
-	10, // 26: switchboard.v1.RouteService.ListRoutes:input_type -> switchboard.v1.ListRoutesRequest
-	12, // 27: switchboard.v1.RouteService.UpdateRoute:input_type -> switchboard.v1.UpdateRouteRequest
-	14, // 28: switchboard.v1.RouteService.DeleteRoute:input_type -> switchboard.v1.DeleteRouteRequest
-	7,  // 29: switchboard.v1.RouteService.CreateRoute:output_type -> switchboard.v1.CreateRouteResponse
-	9,  // 30: switchboard.v1.RouteService.GetRoute:output_type -> switchboard.v1.GetRouteResponse
-	11, // 31: switchboard.v1.RouteService.ListRoutes:output_type -> switchboard.v1.ListRoutesResponse
-	13, // 32: switchboard.v1.RouteService.UpdateRoute:output_type -> switchboard.v1.UpdateRouteResponse
-	15, // 33: switchboard.v1.RouteService.DeleteRoute:output_type -> switchboard.v1.DeleteRouteResponse
-	29, // [29:34] is the sub-list for method output_type
-	24, // [24:29] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	18, // 0: switchboard.v1.RouteTarget.attempt_timeout:type_name -> google.protobuf.Duration
+	18, // 1: switchboard.v1.RouteTarget.first_token_timeout:type_name -> google.protobuf.Duration
+	18, // 2: switchboard.v1.RouteTarget.idle_timeout:type_name -> google.protobuf.Duration
+	17, // 3: switchboard.v1.RouteTarget.params:type_name -> switchboard.v1.RouteTarget.ParamsEntry
+	18, // 4: switchboard.v1.RetryPolicy.initial_backoff:type_name -> google.protobuf.Duration
+	18, // 5: switchboard.v1.RetryPolicy.max_backoff:type_name -> google.protobuf.Duration
+	18, // 6: switchboard.v1.HedgePolicy.delay:type_name -> google.protobuf.Duration
+	18, // 7: switchboard.v1.BreakerPolicy.reset_timeout:type_name -> google.protobuf.Duration
+	18, // 8: switchboard.v1.RouteCachePolicy.ttl:type_name -> google.protobuf.Duration
+	1,  // 9: switchboard.v1.Route.targets:type_name -> switchboard.v1.RouteTarget
+	2,  // 10: switchboard.v1.Route.retry:type_name -> switchboard.v1.RetryPolicy
+	3,  // 11: switchboard.v1.Route.hedge:type_name -> switchboard.v1.HedgePolicy
+	4,  // 12: switchboard.v1.Route.breaker:type_name -> switchboard.v1.BreakerPolicy
+	18, // 13: switchboard.v1.Route.timeout:type_name -> google.protobuf.Duration
+	5,  // 14: switchboard.v1.Route.cache:type_name -> switchboard.v1.RouteCachePolicy
+	19, // 15: switchboard.v1.Route.create_time:type_name -> google.protobuf.Timestamp
+	19, // 16: switchboard.v1.Route.update_time:type_name -> google.protobuf.Timestamp
+	0,  // 17: switchboard.v1.Route.strategy:type_name -> switchboard.v1.Route.Strategy
+	6,  // 18: switchboard.v1.CreateRouteRequest.route:type_name -> switchboard.v1.Route
+	6,  // 19: switchboard.v1.CreateRouteResponse.route:type_name -> switchboard.v1.Route
+	6,  // 20: switchboard.v1.GetRouteResponse.route:type_name -> switchboard.v1.Route
+	6,  // 21: switchboard.v1.ListRoutesResponse.routes:type_name -> switchboard.v1.Route
+	6,  // 22: switchboard.v1.UpdateRouteRequest.route:type_name -> switchboard.v1.Route
+	20, // 23: switchboard.v1.UpdateRouteRequest.update_mask:type_name -> google.protobuf.FieldMask
+	6,  // 24: switchboard.v1.UpdateRouteResponse.route:type_name -> switchboard.v1.Route
+	7,  // 25: switchboard.v1.RouteService.CreateRoute:input_type -> switchboard.v1.CreateRouteRequest
+	9,  // 26: switchboard.v1.RouteService.GetRoute:input_type -> switchboard.v1.GetRouteRequest
+	11, // 27: switchboard.v1.RouteService.ListRoutes:input_type -> switchboard.v1.ListRoutesRequest
+	13, // 28: switchboard.v1.RouteService.UpdateRoute:input_type -> switchboard.v1.UpdateRouteRequest
+	15, // 29: switchboard.v1.RouteService.DeleteRoute:input_type -> switchboard.v1.DeleteRouteRequest
+	8,  // 30: switchboard.v1.RouteService.CreateRoute:output_type -> switchboard.v1.CreateRouteResponse
+	10, // 31: switchboard.v1.RouteService.GetRoute:output_type -> switchboard.v1.GetRouteResponse
+	12, // 32: switchboard.v1.RouteService.ListRoutes:output_type -> switchboard.v1.ListRoutesResponse
+	14, // 33: switchboard.v1.RouteService.UpdateRoute:output_type -> switchboard.v1.UpdateRouteResponse
+	16, // 34: switchboard.v1.RouteService.DeleteRoute:output_type -> switchboard.v1.DeleteRouteResponse
+	30, // [30:35] is the sub-list for method output_type
+	25, // [25:30] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_switchboard_v1_route_service_proto_init() }
@@ -1312,13 +1397,14 @@ func file_switchboard_v1_route_service_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_switchboard_v1_route_service_proto_rawDesc), len(file_switchboard_v1_route_service_proto_rawDesc)),
-			NumEnums:      0,
+			NumEnums:      1,
 			NumMessages:   17,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_switchboard_v1_route_service_proto_goTypes,
 		DependencyIndexes: file_switchboard_v1_route_service_proto_depIdxs,
+		EnumInfos:         file_switchboard_v1_route_service_proto_enumTypes,
 		MessageInfos:      file_switchboard_v1_route_service_proto_msgTypes,
 	}.Build()
 	File_switchboard_v1_route_service_proto = out.File

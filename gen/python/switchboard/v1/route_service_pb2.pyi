@@ -6,6 +6,7 @@ from google.protobuf import field_mask_pb2 as _field_mask_pb2
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from switchboard.v1 import options_pb2 as _options_pb2
 from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
 from collections.abc import Iterable as _Iterable, Mapping as _Mapping
@@ -95,7 +96,17 @@ class RouteCachePolicy(_message.Message):
     def __init__(self, ttl: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., semantic: _Optional[bool] = ..., semantic_threshold: _Optional[float] = ..., embedding_route: _Optional[str] = ...) -> None: ...
 
 class Route(_message.Message):
-    __slots__ = ("name", "description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens", "create_time", "update_time")
+    __slots__ = ("name", "description", "targets", "retry", "hedge", "breaker", "timeout", "cache", "default_max_output_tokens", "create_time", "update_time", "strategy")
+    class Strategy(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+        __slots__ = ()
+        STRATEGY_UNSPECIFIED: _ClassVar[Route.Strategy]
+        STRATEGY_WEIGHTED: _ClassVar[Route.Strategy]
+        STRATEGY_LEAST_BUSY: _ClassVar[Route.Strategy]
+        STRATEGY_LATENCY: _ClassVar[Route.Strategy]
+    STRATEGY_UNSPECIFIED: Route.Strategy
+    STRATEGY_WEIGHTED: Route.Strategy
+    STRATEGY_LEAST_BUSY: Route.Strategy
+    STRATEGY_LATENCY: Route.Strategy
     NAME_FIELD_NUMBER: _ClassVar[int]
     DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     TARGETS_FIELD_NUMBER: _ClassVar[int]
@@ -107,6 +118,7 @@ class Route(_message.Message):
     DEFAULT_MAX_OUTPUT_TOKENS_FIELD_NUMBER: _ClassVar[int]
     CREATE_TIME_FIELD_NUMBER: _ClassVar[int]
     UPDATE_TIME_FIELD_NUMBER: _ClassVar[int]
+    STRATEGY_FIELD_NUMBER: _ClassVar[int]
     name: str
     description: str
     targets: _containers.RepeatedCompositeFieldContainer[RouteTarget]
@@ -118,7 +130,8 @@ class Route(_message.Message):
     default_max_output_tokens: int
     create_time: _timestamp_pb2.Timestamp
     update_time: _timestamp_pb2.Timestamp
-    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., hedge: _Optional[_Union[HedgePolicy, _Mapping]] = ..., breaker: _Optional[_Union[BreakerPolicy, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cache: _Optional[_Union[RouteCachePolicy, _Mapping]] = ..., default_max_output_tokens: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    strategy: Route.Strategy
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., targets: _Optional[_Iterable[_Union[RouteTarget, _Mapping]]] = ..., retry: _Optional[_Union[RetryPolicy, _Mapping]] = ..., hedge: _Optional[_Union[HedgePolicy, _Mapping]] = ..., breaker: _Optional[_Union[BreakerPolicy, _Mapping]] = ..., timeout: _Optional[_Union[datetime.timedelta, _duration_pb2.Duration, _Mapping]] = ..., cache: _Optional[_Union[RouteCachePolicy, _Mapping]] = ..., default_max_output_tokens: _Optional[int] = ..., create_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., update_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., strategy: _Optional[_Union[Route.Strategy, str]] = ...) -> None: ...
 
 class CreateRouteRequest(_message.Message):
     __slots__ = ("parent", "route_id", "route", "request_id")
