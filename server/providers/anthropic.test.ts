@@ -9,6 +9,8 @@ import { ProviderError } from "./provider-error.js";
 import { abortAtText, collect, providerFailure } from "./provider-calls.testing.js";
 
 const MODEL = "claude-sonnet-5-5";
+/** A model that takes `temperature` and `top_p` together (MODEL's generation takes neither). */
+const SAMPLING_MODEL = "claude-sonnet-4-20250514";
 const API_KEY = "sk-ant-api03-CANARY-KEY-91c4";
 const BODY_CANARY = "RAW-BODY-CANARY-3d7e";
 const weather = { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } };
@@ -54,7 +56,7 @@ describe("anthropic adapter: request mapping", () => {
   it("sends the headers, the default max_tokens and the system prompt at top level", async () => {
     await provider.chat(
       {
-        model: MODEL,
+        model: SAMPLING_MODEL,
         messages: [
           { role: "system", content: [{ type: "text", text: "be brief" }] },
           { role: "user", content: [{ type: "text", text: "hello" }] },
@@ -71,7 +73,7 @@ describe("anthropic adapter: request mapping", () => {
     expect(req.headers["x-api-key"]).toBe(API_KEY);
     expect(req.headers["anthropic-version"]).toBe("2023-06-01");
     expect(req.body).toEqual({
-      model: MODEL,
+      model: SAMPLING_MODEL,
       max_tokens: 4096,
       system: [{ type: "text", text: "be brief" }],
       messages: [{ role: "user", content: [{ type: "text", text: "hello" }] }],
@@ -79,6 +81,36 @@ describe("anthropic adapter: request mapping", () => {
       top_p: 0.9,
       stop_sequences: ["END"],
     });
+  });
+
+  it("leaves out the sampling controls the model refuses, which answers at its default (unary and streamed)", async () => {
+    const sampled = (model: string, sampling: Partial<ModelRequest>) => ask("why is the sky blue", { model, ...sampling });
+    const sent = () => {
+      const body = lastBody();
+      return { temperature: body.temperature, top_p: body.top_p };
+    };
+    // From Opus 4.7 on, neither (the API: "`temperature` is deprecated for this model."), a later
+    // Claude id no list names yet included.
+    for (const model of ["claude-opus-4-7", "claude-opus-4-8-20260601", "claude-mythos-preview", "claude-fable-5-1", "claude-sonnet-5", MODEL, "claude-haiku-5-5", "claude-opus-9"]) {
+      const res = await provider.chat(sampled(model, { temperature: 0.2, topP: 0.9 }), ctx());
+      expect(res.text, model).toBe("echo: why is the sky blue");
+      expect(sent(), model).toEqual({ temperature: undefined, top_p: undefined });
+      const chunks = await collect(provider.chatStream(sampled(model, { temperature: 0 }), ctx()));
+      expect(chunks, model).toContainEqual({ type: "finish", reason: "stop" });
+      expect(sent(), model).toEqual({ temperature: undefined, top_p: undefined });
+    }
+    // Opus 4.1 through the 4.6 models: either, not both; temperature is kept.
+    for (const model of ["claude-opus-4-1-20250805", "claude-sonnet-4-5", "claude-haiku-4-5-20251001", "claude-opus-4-5", "claude-sonnet-4-6", "claude-opus-4-6"]) {
+      await expect(provider.chat(sampled(model, { temperature: 0.2, topP: 0.9 }), ctx()), model).resolves.toMatchObject({ text: "echo: why is the sky blue" });
+      expect(sent(), model).toEqual({ temperature: 0.2, top_p: undefined });
+      await collect(provider.chatStream(sampled(model, { topP: 0.9 }), ctx()));
+      expect(sent(), model).toEqual({ temperature: undefined, top_p: 0.9 });
+    }
+    // The models before them, and an id not named as Claude's are, get both as asked.
+    for (const model of ["claude-3-7-sonnet-20250219", "claude-3-5-haiku-latest", "claude-sonnet-4-0", "claude-opus-4-20250514", "claude-2.1", "my-model"]) {
+      await provider.chat(sampled(model, { temperature: 0.2, topP: 0.9 }), ctx());
+      expect(sent(), model).toEqual({ temperature: 0.2, top_p: 0.9 });
+    }
   });
 
   it("merges same-role turns, maps tool history and images, tool_result first", async () => {

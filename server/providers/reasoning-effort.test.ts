@@ -158,7 +158,8 @@ describe("reasoning effort on the Anthropic wire", () => {
       expect(res.text, model).toBe("echo: why is the sky blue");
       expect(bodyOf(anthropic), model).not.toHaveProperty("thinking");
       expect(bodyOf(anthropic), model).not.toHaveProperty("output_config");
-      expect(bodyOf(anthropic).temperature, model).toBe(0.2);
+      // A Claude id from 4.7 on takes no temperature, listed or not (sampling-models.ts).
+      expect(bodyOf(anthropic).temperature, model).toBe(["claude-opus-9", "claude-sonnet-4-7"].includes(model) ? undefined : 0.2);
       await collect(provider().chatStream(ask(model, { reasoningEffort: "low", maxOutputTokens: 8000 }), ctx()));
       expect(bodyOf(anthropic), model).not.toHaveProperty("thinking");
     }
@@ -266,6 +267,11 @@ describe("reasoning effort on the Anthropic wire: adaptive thinking", () => {
     await provider().chat(ask("claude-opus-4-7", { temperature: 0.2 }), ctx());
     expect(bodyOf(anthropic)).not.toHaveProperty("thinking");
     expect(bodyOf(anthropic)).not.toHaveProperty("output_config");
+    // Opus 4.7 refuses a temperature, thinking or not (sampling-models.ts).
+    expect(bodyOf(anthropic)).not.toHaveProperty("temperature");
+    await provider().chat(ask("claude-opus-4-6", { temperature: 0.2 }), ctx());
+    expect(bodyOf(anthropic)).not.toHaveProperty("thinking");
+    expect(bodyOf(anthropic)).not.toHaveProperty("output_config");
     expect(bodyOf(anthropic).temperature).toBe(0.2);
   });
 
@@ -279,7 +285,7 @@ describe("reasoning effort on the Anthropic wire: adaptive thinking", () => {
     }
   });
 
-  it("continuing a tool call, asks for no thinking but still sends the effort, with the caller's sampling", async () => {
+  it("continuing a tool call, asks for no thinking but still sends the effort, with the sampling the model takes", async () => {
     const tool = { name: "lookup", parameters: { type: "object", properties: {} } };
     const continued: ModelRequest = {
       model: "claude-opus-4-7",
@@ -294,7 +300,13 @@ describe("reasoning effort on the Anthropic wire: adaptive thinking", () => {
     };
     await provider().chat(continued, ctx());
     expect(bodyOf(anthropic)).not.toHaveProperty("thinking");
-    expect(bodyOf(anthropic)).toMatchObject({ output_config: { effort: "high" }, temperature: 0.2 });
+    expect(bodyOf(anthropic)).toMatchObject({ output_config: { effort: "high" } });
+    expect(bodyOf(anthropic)).not.toHaveProperty("temperature"); // Opus 4.7 takes none
+    // A 4.6 model takes a temperature, and is asked for a budget: none when continuing, and no effort.
+    await provider().chat({ ...continued, model: "claude-sonnet-4-6" }, ctx());
+    expect(bodyOf(anthropic)).not.toHaveProperty("thinking");
+    expect(bodyOf(anthropic)).not.toHaveProperty("output_config");
+    expect(bodyOf(anthropic).temperature).toBe(0.2);
     await provider().chat(ask("claude-opus-4-7", { reasoningEffort: "medium", tools: [tool], toolChoice: { type: "auto" } }), ctx());
     expect(bodyOf(anthropic)).toMatchObject({ thinking: { type: "adaptive" }, output_config: { effort: "medium" } });
   });

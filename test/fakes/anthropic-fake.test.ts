@@ -13,6 +13,11 @@ const MODEL = "claude-sonnet-5-5";
 /** A model that takes a thinking budget (the adaptive-only generation, MODEL's, refuses one). */
 const BUDGET_THINKING_MODEL = "claude-sonnet-4-5";
 const API_KEY = "sk-ant-api03-test-key";
+/**
+ * Request options pinning the API version the adapter sends: the SDK's own (2026-10-21) takes no
+ * sampling controls at all, so a test of `temperature` and `top_p` sends them at 2023-06-01.
+ */
+const V2023 = { headers: { "anthropic-version": "2023-06-01" } };
 const weather = {
   name: "get_weather",
   description: "Weather for a city",
@@ -210,7 +215,7 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
 
   it("refuses thinking as the API does: a budget under 1,024 or not below max_tokens, a temperature, a forced tool", async () => {
     const ask = (extra: Record<string, unknown>) =>
-      client.messages.create({ model: BUDGET_THINKING_MODEL, max_tokens: 2048, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming);
+      client.messages.create({ model: BUDGET_THINKING_MODEL, max_tokens: 2048, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming, V2023);
     for (const extra of [
       { thinking: { type: "enabled", budget_tokens: 512 } },
       { thinking: { type: "enabled", budget_tokens: 2048 } },
@@ -282,10 +287,11 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
 
   it("refuses adaptive thinking with a temperature or a low top_p, an effort it does not know, and an effort from a model without one", async () => {
     const ask = (model: string, extra: Record<string, unknown>) =>
-      client.messages.create({ model, max_tokens: 256, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming);
+      client.messages.create({ model, max_tokens: 256, messages: [{ role: "user", content: "why" }], ...extra } as Anthropic.MessageCreateParamsNonStreaming, V2023);
     const refused: Array<[string, Record<string, unknown>, string]> = [
-      [MODEL, { thinking: { type: "adaptive" }, temperature: 0.5 }, "`temperature` may only be set to 1 when thinking is enabled"],
-      [MODEL, { thinking: { type: "adaptive" }, top_p: 0.5 }, "`top_p` must be greater than or equal to 0.95 when thinking is enabled"],
+      // A 4.6 model: it takes adaptive thinking and, without thinking, either sampling control.
+      ["claude-opus-4-6", { thinking: { type: "adaptive" }, temperature: 0.5 }, "`temperature` may only be set to 1 when thinking is enabled"],
+      ["claude-sonnet-4-6", { thinking: { type: "adaptive" }, top_p: 0.5 }, "`top_p` must be greater than or equal to 0.95 when thinking is enabled"],
       [MODEL, { thinking: { type: "adaptive" }, output_config: { effort: "minimal" } }, "output_config.effort: Input should be 'low', 'medium', 'high', 'xhigh' or 'max'"],
       ["claude-sonnet-4-5", { output_config: { effort: "low" } }, "This model does not support the effort parameter."],
       ["claude-haiku-4-5", { output_config: { effort: "low" } }, "This model does not support the effort parameter."],
@@ -295,11 +301,57 @@ describe("anthropic fake, read by @anthropic-ai/sdk", () => {
       expect(err, message).toBeInstanceOf(BadRequestError);
       expect((err as BadRequestError).error, message).toMatchObject({ type: "error", error: { type: "invalid_request_error", message } });
     }
-    await expect(ask(MODEL, { thinking: { type: "adaptive" }, temperature: 1, top_p: 0.95 })).resolves.toMatchObject({ type: "message" });
+    await expect(ask("claude-opus-4-6", { thinking: { type: "adaptive" }, temperature: 1 })).resolves.toMatchObject({ type: "message" });
+    await expect(ask("claude-opus-4-6", { thinking: { type: "adaptive" }, top_p: 0.95 })).resolves.toMatchObject({ type: "message" });
     // Opus 4.5 took the effort parameter before adaptive thinking existed.
     await expect(ask("claude-opus-4-5", { output_config: { effort: "low" } })).resolves.toMatchObject({ type: "message" });
     // Adaptive thinking, unlike a budget, takes a forced tool.
     await expect(ask(MODEL, { thinking: { type: "adaptive" }, tools: [weather], tool_choice: { type: "any" } })).resolves.toMatchObject({ type: "message" });
+  });
+
+  it("refuses the sampling controls a model no longer takes, with the API's messages", async () => {
+    const ask = (model: string, sampling: Record<string, number>) =>
+      client.messages.create({ model, max_tokens: 256, messages: [{ role: "user", content: "why" }], ...sampling } as Anthropic.MessageCreateParamsNonStreaming, V2023);
+    const refusedWith = async (model: string, sampling: Record<string, number>, message: string) => {
+      const err = await ask(model, sampling).catch((e: unknown) => e);
+      expect(err, `${model} ${JSON.stringify(sampling)}`).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error, `${model} ${JSON.stringify(sampling)}`).toMatchObject({ type: "error", error: { type: "invalid_request_error", message } });
+      expect((err as BadRequestError).requestID).toMatch(/^req_01/);
+    };
+    // From Opus 4.7 on: any value but the default, each control on its own.
+    for (const model of ["claude-opus-4-7", "claude-opus-4-7-20260416", "claude-opus-4-8", "claude-mythos-preview", "claude-fable-5", "claude-mythos-5-2", "claude-sonnet-5", MODEL, "claude-haiku-5-5"]) {
+      await refusedWith(model, { temperature: 0.2 }, "`temperature` is deprecated for this model.");
+      await refusedWith(model, { temperature: 0 }, "`temperature` is deprecated for this model.");
+      await refusedWith(model, { top_p: 0.9 }, "`top_p` is deprecated for this model.");
+      await refusedWith(model, { top_k: 40 }, "`top_k` is deprecated for this model.");
+      await expect(ask(model, { temperature: 1 }), model).resolves.toMatchObject({ type: "message" });
+    }
+    // Opus 4.1 through the 4.6 models: the pair, whatever the values.
+    for (const model of ["claude-opus-4-1", "claude-opus-4-1-20250805", "claude-sonnet-4-5-20250929", "claude-haiku-4-5", "claude-opus-4-5", "claude-sonnet-4-6", "claude-opus-4-6"]) {
+      await refusedWith(model, { temperature: 0.2, top_p: 0.9 }, "`temperature` and `top_p` cannot both be specified for this model. Please use only one.");
+      await refusedWith(model, { temperature: 1, top_p: 1 }, "`temperature` and `top_p` cannot both be specified for this model. Please use only one.");
+      await expect(ask(model, { temperature: 0.2 }), model).resolves.toMatchObject({ type: "message" });
+      await expect(ask(model, { top_p: 0.9, top_k: 40 }), model).resolves.toMatchObject({ type: "message" });
+    }
+    // The models before them, and an id the fake does not know, take both.
+    for (const model of ["claude-3-7-sonnet-20250219", "claude-3-5-haiku-latest", "claude-sonnet-4-20250514", "claude-opus-4-0", "my-model"]) {
+      await expect(ask(model, { temperature: 0.2, top_p: 0.9, top_k: 40 }), model).resolves.toMatchObject({ type: "message" });
+    }
+  });
+
+  it("refuses every sampling control, on every model and at any value, at API version 2026-10-21 (the SDK's)", async () => {
+    for (const [model, field, value] of [
+      ["claude-3-5-haiku-latest", "temperature", 1],
+      ["claude-sonnet-4-20250514", "temperature", 0.2],
+      ["claude-sonnet-4-6", "top_p", 0.9],
+      ["my-model", "top_k", 40],
+    ] as const) {
+      const err = await client.messages.create({ model, max_tokens: 64, messages: [{ role: "user", content: "why" }], [field]: value } as Anthropic.MessageCreateParamsNonStreaming).catch((e: unknown) => e);
+      expect(err, model).toBeInstanceOf(BadRequestError);
+      expect((err as BadRequestError).error, model).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: `${field}: Extra inputs are not permitted` } });
+    }
+    expect(fake.requests().map((r) => r.headers["anthropic-version"])).toEqual(["2026-10-21", "2026-10-21", "2026-10-21", "2026-10-21"]);
+    await expect(client.messages.create({ model: "claude-sonnet-4-6", max_tokens: 64, messages: [{ role: "user", content: "why" }] })).resolves.toMatchObject({ type: "message" });
   });
 
   it("builds the final message through the messages.stream helper", async () => {

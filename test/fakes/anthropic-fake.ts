@@ -9,6 +9,12 @@
  * of every message's text, tool inputs and tool results; output = the words of the reply's text
  * and tool arguments, unless the script says otherwise.
  *
+ * Sampling controls are checked per model as the API checks them (`checkModelSampling`): the
+ * models from Claude Opus 4.7 on refuse `temperature`, `top_p` and `top_k`, and Opus 4.1 through
+ * the 4.6 models refuse `temperature` with `top_p`. At API version 2026-10-21 — what
+ * `@anthropic-ai/sdk` 1.x sends; the adapter sends 2023-06-01 — every model refuses all three,
+ * at any value.
+ *
  * Extended thinking (`thinking: {type: "enabled", budget_tokens}`) is checked as the API checks it
  * (a model that takes it; budget ≥ 1,024 and below `max_tokens`; no `temperature` but 1, no `top_p`
  * below 0.95, no forced tool) and answered with a `thinking` block first — unary `{type, thinking, signature}`, streamed
@@ -61,6 +67,7 @@ interface Body {
   output_config?: unknown;
   temperature?: unknown;
   top_p?: unknown;
+  top_k?: unknown;
   tool_choice?: unknown;
   tools?: unknown;
 }
@@ -116,6 +123,9 @@ const ERROR_MESSAGE_BY_TYPE: Record<string, string> = {
   overloaded_error: "Overloaded",
 };
 
+/** The sampling controls API version 2026-10-21 removed from every model (its migration guide: a 400 even at the default). */
+const SAMPLING_FIELDS = ["temperature", "top_p", "top_k"] as const;
+
 const anthropicWire: Omit<WireFormat, "plan"> & { plan(req: WireRequest, step: ScriptStep, cache: PromptCache): WirePlan } = {
   kind: "anthropic",
 
@@ -124,15 +134,18 @@ const anthropicWire: Omit<WireFormat, "plan"> & { plan(req: WireRequest, step: S
     // `x-api-key`, or `Authorization: Bearer` as @anthropic-ai/sdk 1.x sends the key.
     const key = header(req, "x-api-key") ?? /^Bearer (.+)$/.exec(header(req, "authorization") ?? "")?.[1];
     if (key === undefined || key === "") return errorPlan(401, "authentication_error", "x-api-key header is required");
-    if (header(req, "anthropic-version") === undefined) return errorPlan(400, "invalid_request_error", "anthropic-version: header is required");
+    const version = header(req, "anthropic-version");
+    if (version === undefined) return errorPlan(400, "invalid_request_error", "anthropic-version: header is required");
     const body = (typeof req.body === "object" && req.body !== null ? req.body : {}) as Body;
+    const removed = version >= "2026-10-21" ? SAMPLING_FIELDS.find((f) => body[f] !== undefined) : undefined;
+    if (removed !== undefined) return errorPlan(400, "invalid_request_error", `${removed}: Extra inputs are not permitted`);
     if (typeof body.model !== "string") return errorPlan(400, "invalid_request_error", "model: Field required");
     if (typeof body.max_tokens !== "number" || !Number.isInteger(body.max_tokens) || body.max_tokens < 1) {
       return errorPlan(400, "invalid_request_error", "max_tokens: Field required");
     }
     if (!Array.isArray(body.messages) || body.messages.length === 0) return errorPlan(400, "invalid_request_error", "messages: Field required");
-    const thinkingError = checkThinking(body, body.max_tokens) ?? checkEffort(body);
-    if (thinkingError !== undefined) return errorPlan(400, "invalid_request_error", thinkingError);
+    const refused = checkModelSampling(body) ?? checkThinking(body, body.max_tokens) ?? checkEffort(body);
+    if (refused !== undefined) return errorPlan(400, "invalid_request_error", refused);
     const prompt = promptBlocks(body);
     if (typeof prompt === "string") return errorPlan(400, "invalid_request_error", prompt);
     const gen = generate(body, step, body.max_tokens, cache, prompt);
@@ -200,13 +213,24 @@ function thinkingRefusals(model: string): ThinkingRefusals {
     }
     return { adaptive: NO_ADAPTIVE, effort: NO_EFFORT };
   }
-  if (/^claude-mythos-preview(?:-|$)/.test(model)) return { budget: NO_BUDGET };
-  const named = /^claude-(sonnet|opus|haiku|fable|mythos)-(\d+)(?:-(\d)(?!\d))?/.exec(model);
-  if (named === null) return {};
-  const [family, major, minor] = [named[1], Number(named[2]), Number(named[3] ?? "0")];
-  if (family === "fable" || family === "mythos" || major >= 5 || (major === 4 && minor >= 7)) return { budget: NO_BUDGET };
+  const named = familyFirst(model);
+  if (named === undefined) return {};
+  if (fromOpus47On(named)) return { budget: NO_BUDGET };
+  const { family, major, minor } = named;
   if (major === 4 && minor <= 5) return { adaptive: NO_ADAPTIVE, ...(family === "opus" && minor === 5 ? {} : { effort: NO_EFFORT }) };
   return {};
+}
+
+/** A family-first id's (`claude-opus-4-7…`, `claude-fable-5…`, `claude-mythos-preview…`) family and version; a preview's comes after every release. */
+function familyFirst(model: string): { family: string; major: number; minor: number } | undefined {
+  const m = /^claude-(sonnet|opus|haiku|fable|mythos)-(\d+|preview)(?:-(\d)(?!\d))?/.exec(model);
+  if (m === null) return undefined;
+  return { family: m[1]!, major: m[2] === "preview" ? Infinity : Number(m[2]), minor: Number(m[3] ?? "0") };
+}
+
+/** Claude Opus 4.7, Mythos Preview and every model after them (Fable and Mythos came after). */
+function fromOpus47On({ family, major, minor }: { family: string; major: number; minor: number }): boolean {
+  return family === "fable" || family === "mythos" || major >= 5 || (major === 4 && minor >= 7);
 }
 
 /** Why the API would refuse the request's `thinking` (the rules of Anthropic's extended- and adaptive-thinking guides), if it would. */
@@ -234,6 +258,31 @@ function checkThinking(body: Body, maxTokens: number): string | undefined {
 function checkSampling(body: Body): string | undefined {
   if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` may only be set to 1 when thinking is enabled";
   if (typeof body.top_p === "number" && body.top_p < 0.95) return "`top_p` must be greater than or equal to 0.95 when thinking is enabled";
+  return undefined;
+}
+
+/**
+ * Why the API would refuse the request's sampling controls for its model, whatever its thinking
+ * (a model id not named as Claude's are takes them all): from Claude Opus 4.7 on
+ * (Opus 4.7 and 4.8, Mythos Preview, the Claude 5 generation), any of `temperature`, `top_p` and
+ * `top_k` at a value but its default (`temperature` 1; the other two document none), named one at
+ * a time; from Opus 4.1 through the 4.6 models (Opus 4.1, 4.5, 4.6, Sonnet 4.5, 4.6, Haiku 4.5),
+ * `temperature` with `top_p`, whatever their values. The messages are the API's as reported
+ * against it (the `top_k` one by analogy, not seen verbatim). Checked before thinking's rules: the
+ * order in which the API checks them is not documented.
+ */
+function checkModelSampling(body: Body): string | undefined {
+  const named = typeof body.model === "string" ? familyFirst(body.model) : undefined;
+  if (named === undefined) return undefined;
+  if (fromOpus47On(named)) {
+    if (body.temperature !== undefined && body.temperature !== 1) return "`temperature` is deprecated for this model.";
+    if (body.top_p !== undefined) return "`top_p` is deprecated for this model.";
+    if (body.top_k !== undefined) return "`top_k` is deprecated for this model.";
+    return undefined;
+  }
+  if (named.major === 4 && named.minor >= 1 && body.temperature !== undefined && body.top_p !== undefined) {
+    return "`temperature` and `top_p` cannot both be specified for this model. Please use only one.";
+  }
   return undefined;
 }
 

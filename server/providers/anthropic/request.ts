@@ -2,6 +2,7 @@ import type { JsonObject, ModelContentPart, ModelMessage, ModelRequest, ModelToo
 import { ProviderError } from "../provider-error.js";
 import { cacheMark, placeCacheBreakpoints } from "./cache-control.js";
 import { structuredOutputOf, structuredTools } from "./structured-output.js";
+import { samplingControlsOf } from "./sampling-models.js";
 import { thinkingFormOf } from "./thinking-models.js";
 import type { WireEffort, WireMediaBlock, WireMessage, WireRequest, WireRequestBlock, WireSystemBlock, WireThinking, WireTool, WireToolChoice } from "./wire.js";
 
@@ -17,7 +18,8 @@ export interface WireRequestOptions {
  * blocks; tool turns become `user` turns of `tool_result` blocks; consecutive turns of one role
  * are merged (Anthropic requires alternating roles) with `tool_result` blocks first, as the API
  * requires after an assistant `tool_use`. A JSON `responseFormat` becomes a synthetic tool
- * (`structured-output.ts`). `seed` has no Anthropic equivalent. `reasoningEffort` becomes
+ * (`structured-output.ts`). `seed` has no Anthropic equivalent; `temperature` and `top_p` are
+ * sent as far as the model takes them (`samplingFor`). `reasoningEffort` becomes
  * extended thinking — a budget, or adaptive with `output_config.effort` — where the API takes it
  * (`thinkingFor`). Prompt-cache marks (and AUTO's) become `cache_control` on their blocks, at most
  * 4 (`cache-control.ts`).
@@ -62,14 +64,27 @@ export function toWireRequest(req: ModelRequest, opts: WireRequestOptions): Wire
     // or adaptive: the effort wins and the sampling controls are left out.
     body.thinking = thinking;
   } else {
-    if (req.temperature !== undefined) body.temperature = req.temperature;
-    if (req.topP !== undefined) body.top_p = req.topP;
+    Object.assign(body, samplingFor(req));
   }
   if (effort !== undefined) body.output_config = { ...body.output_config, effort };
   if (req.stop !== undefined && req.stop.length > 0) body.stop_sequences = req.stop;
   if (opts.stream) body.stream = true;
   placeCacheBreakpoints(body, req.promptCaching);
   return body;
+}
+
+/**
+ * `temperature` and `top_p` as the model takes them (`sampling-models.ts`): both as asked, only
+ * one — `temperature` when both are asked — where the pair is refused, none where the model
+ * refuses them. What is left out is a hint the model answers without, at its default.
+ */
+function samplingFor(req: ModelRequest): Pick<WireRequest, "temperature" | "top_p"> {
+  const controls = samplingControlsOf(req.model);
+  if (controls === "none") return {};
+  const sampling: Pick<WireRequest, "temperature" | "top_p"> = {};
+  if (req.temperature !== undefined) sampling.temperature = req.temperature;
+  if (req.topP !== undefined && (controls === "both" || req.temperature === undefined)) sampling.top_p = req.topP;
+  return sampling;
 }
 
 /**

@@ -21,11 +21,12 @@
  * list holds the models Anthropic's adaptive-thinking guide and the SDK's model list (1.14) name —
  * Opus 4.7 and 4.8, Mythos Preview, and the Claude 5 generation — and grows with each release.
  */
+import { parseClaudeModel } from "./model-key.js";
 
 /** How `request.ts` asks the model to think. */
 export type ThinkingForm = "budget" | "adaptive";
 
-/** The models, as "family major.minor", that take a thinking budget. */
+/** The models, as "family major.minor" (`model-key.ts`), that take a thinking budget. */
 const BUDGET_THINKING = new Set(["sonnet 3.7", "sonnet 4.0", "opus 4.0", "opus 4.1", "sonnet 4.5", "haiku 4.5", "opus 4.5", "sonnet 4.6", "opus 4.6"]);
 /** The models that refuse a budget and take only adaptive thinking. */
 const ADAPTIVE_THINKING = new Set([
@@ -45,28 +46,11 @@ const ADAPTIVE_THINKING = new Set([
   "haiku 5.5",
 ]);
 
-/** `claude-3-7-sonnet-20250219`, `claude-3-5-haiku-latest`: the version before the family. */
-const VERSION_FIRST = /^claude-(\d+)(?:-(\d))?-(sonnet|opus|haiku)(?:-(?:\d{8}|latest))?$/;
-/** `claude-sonnet-4-20250514`, `claude-sonnet-4-0`, `claude-opus-4-7`, `claude-fable-5-1`: the family first (Claude 4 on). */
-const FAMILY_FIRST = /^claude-(sonnet|opus|haiku|fable|mythos)-(\d+)(?:-(\d))?(?:-(?:\d{8}|latest))?$/;
-/** `claude-mythos-preview`: a preview named without a version. */
-const PREVIEW = /^claude-(mythos)-preview(?:-\d{8})?$/;
-
 /** The form of thinking to ask the model (an alias or a dated snapshot) for, or none. */
 export function thinkingFormOf(model: string): ThinkingForm | undefined {
-  const key = modelKey(model.trim().toLowerCase());
+  const key = parseClaudeModel(model)?.key;
   if (key === undefined) return undefined;
   if (BUDGET_THINKING.has(key)) return "budget";
   if (ADAPTIVE_THINKING.has(key)) return "adaptive";
   return undefined;
-}
-
-/** "family major.minor" ("sonnet 4.5"), or "family preview". */
-function modelKey(id: string): string | undefined {
-  const v = VERSION_FIRST.exec(id);
-  if (v !== null) return `${v[3]} ${v[1]}.${v[2] ?? "0"}`;
-  const f = FAMILY_FIRST.exec(id);
-  if (f !== null) return `${f[1]} ${f[2]}.${f[3] ?? "0"}`;
-  const p = PREVIEW.exec(id);
-  return p === null ? undefined : `${p[1]} preview`;
 }

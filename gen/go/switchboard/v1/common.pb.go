@@ -568,7 +568,8 @@ type RequestOptions struct {
 	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
 	// Upper bound on generated tokens per model call. Unset: the route's default.
 	MaxOutputTokens *uint32 `protobuf:"varint,6,opt,name=max_output_tokens,json=maxOutputTokens,proto3,oneof" json:"max_output_tokens,omitempty"`
-	// Sampling temperature. Unset: the provider's default.
+	// Sampling temperature. Unset: the provider's default. A hint: a model that refuses it (Anthropic's
+	// Claude Opus 4.7 and later) is sent none and answers at its default.
 	Temperature *float32 `protobuf:"fixed32,7,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
 	// The end user on whose behalf the call is made, for attribution and abuse tracing. Opaque.
 	// Recorded as the tag `end_user` (over a tag of that name in `tags`), so usage reports filter

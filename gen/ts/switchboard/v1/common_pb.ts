@@ -122,7 +122,8 @@ export type RequestOptions = Message<"switchboard.v1.RequestOptions"> & {
   maxOutputTokens?: number | undefined;
 
   /**
-   * Sampling temperature. Unset: the provider's default.
+   * Sampling temperature. Unset: the provider's default. A hint: a model that refuses it (Anthropic's
+   * Claude Opus 4.7 and later) is sent none and answers at its default.
    *
    * @generated from field: optional float temperature = 7;
    */
