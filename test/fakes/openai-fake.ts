@@ -24,7 +24,30 @@ export function startOpenAIFake(): Promise<FakeProvider> {
 /** The OpenAI `WireFormat` with the fakes' defaults (a fresh one per fake: its id counter lives in it). */
 export function openAIWireFormat(): WireFormat {
   const wire = createOpenAIWire({ maxStop: OPENAI_MAX_STOP });
-  return { ...wire, plan: (req, step) => reasoningEffortRefusal(req) ?? wire.plan(req, step) };
+  return { ...wire, plan: (req, step) => reasoningEffortRefusal(req) ?? reasoningSamplingRefusal(req) ?? wire.plan(req, step) };
+}
+
+/**
+ * OpenAI's 400 for a `temperature` or `top_p` other than the default (1) sent to a reasoning model
+ * (the o-series, GPT-5 and its point releases but the -chat variants), else undefined. OpenAI's
+ * wording varies by model (`temperature` is `unsupported_value` on o1-mini and o3, and
+ * `unsupported_parameter` on o1 and o3-mini); the fake answers `temperature` as the former and
+ * `top_p` as the latter, each in OpenAI's envelope with its param.
+ */
+function reasoningSamplingRefusal(req: WireRequest): WirePlan | undefined {
+  if (req.method !== "POST" || !req.path.endsWith("/chat/completions")) return undefined;
+  const body = req.body as { model?: unknown; temperature?: unknown; top_p?: unknown } | null;
+  if (typeof body !== "object" || body === null || typeof body.model !== "string") return undefined;
+  const model = body.model.toLowerCase().replace(/^ft:([^:]+):.*$/, "$1");
+  if (!/^o\d+(-|$)/.test(model) && !(/^gpt-5(\.\d+)?(-|$)/.test(model) && !/(^|-)chat(-|$)/.test(model))) return undefined;
+  const refuse = (error: OpenAIErrorBody) => openAIEnvelope(400, `req_${randomBytes(16).toString("hex")}`, error);
+  if (body.temperature !== undefined && body.temperature !== 1) {
+    return refuse({ message: `Unsupported value: 'temperature' does not support ${String(body.temperature)} with this model. Only the default (1) value is supported.`, type: "invalid_request_error", param: "temperature", code: "unsupported_value" });
+  }
+  if (body.top_p !== undefined && body.top_p !== 1) {
+    return refuse({ message: "Unsupported parameter: 'top_p' is not supported with this model.", type: "invalid_request_error", param: "top_p", code: "unsupported_parameter" });
+  }
+  return undefined;
 }
 
 /**

@@ -25,9 +25,25 @@ import type { ReasoningEffort } from "../model.js";
  *   variants (gpt-5-chat-latest, gpt-5.1-chat-latest), which are ChatGPT's non-reasoning models.
  */
 function takesReasoningEffort(model: string): boolean {
-  if (/^o\d+(-|$)/.test(model)) return !/^o1-(mini|preview)(-|$)/.test(model);
-  if (/^gpt-5(\.\d+)?(-|$)/.test(model)) return !/(^|-)chat(-|$)/.test(model);
-  return false;
+  return isReasoningModel(model) && !/^o1-(mini|preview)(-|$)/.test(model);
+}
+
+/** The reasoning models: the o-series, GPT-5 and its point releases but the `-chat` variants. */
+function isReasoningModel(model: string): boolean {
+  if (/^o\d+(-|$)/.test(model)) return true;
+  return /^gpt-5(\.\d+)?(-|$)/.test(model) && !/(^|-)chat(-|$)/.test(model);
+}
+
+/**
+ * Whether `model` takes a `temperature` or `top_p` of `value`. OpenAI's reasoning models take
+ * only the default, 1 ("Unsupported value: 'temperature' does not support 0.2 with this model.
+ * Only the default (1) value is supported.", or `unsupported_parameter` on some), a 400 that would
+ * fail the call; the adapter leaves any other value out for them — a sampling hint the model
+ * answers without, at its default, as the Anthropic adapter does for the Claude models that
+ * refuse it — and sends it as asked to every other model.
+ */
+export function openAITakesSampling(model: string, value: number): boolean {
+  return value === 1 || !isReasoningModel(baseModelOf(model));
 }
 
 /**

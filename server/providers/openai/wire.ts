@@ -3,7 +3,7 @@
  * Private to the OpenAI adapter (and the OpenAI-compatible presets that compose it).
  */
 import { tokenCount } from "../token-count.js";
-import { openAIReasoningEffort } from "./reasoning-models.js";
+import { openAIReasoningEffort, openAITakesSampling } from "./reasoning-models.js";
 import type {
   EmbedRequest,
   JsonObject,
@@ -167,8 +167,11 @@ export function toWireChatRequest(req: ModelRequest, quirks: OpenAIQuirks, strea
   if (req.toolChoice) body.tool_choice = toWireToolChoice(req.toolChoice);
   if (req.responseFormat && req.responseFormat.type !== "text") body.response_format = toWireResponseFormat(req.responseFormat);
   if (req.maxOutputTokens !== undefined) body[quirks.maxTokensField] = req.maxOutputTokens;
-  if (req.temperature !== undefined) body.temperature = req.temperature;
-  if (req.topP !== undefined) body.top_p = req.topP;
+  // OpenAI's own models (the vendors that declare `reasoning_effort`): a reasoning model takes only
+  // the default sampling, so any other value is left out (`reasoning-models.ts`).
+  const gated = quirks.reasoningEffort === true;
+  if (req.temperature !== undefined && (!gated || openAITakesSampling(req.model, req.temperature))) body.temperature = req.temperature;
+  if (req.topP !== undefined && (!gated || openAITakesSampling(req.model, req.topP))) body.top_p = req.topP;
   if (req.stop && req.stop.length > 0) body.stop = req.stop;
   if (req.seed !== undefined) body[quirks.seedField ?? "seed"] = req.seed;
   if (req.reasoningEffort !== undefined && quirks.reasoningEffort === true) {

@@ -569,7 +569,8 @@ type RequestOptions struct {
 	// Upper bound on generated tokens per model call. Unset: the route's default.
 	MaxOutputTokens *uint32 `protobuf:"varint,6,opt,name=max_output_tokens,json=maxOutputTokens,proto3,oneof" json:"max_output_tokens,omitempty"`
 	// Sampling temperature. Unset: the provider's default. A hint: a model that refuses it (Anthropic's
-	// Claude Opus 4.7 and later) is sent none and answers at its default.
+	// Claude Opus 4.7 and later; OpenAI's reasoning models, any value but 1) is sent none and
+	// answers at its default.
 	Temperature *float32 `protobuf:"fixed32,7,opt,name=temperature,proto3,oneof" json:"temperature,omitempty"`
 	// The end user on whose behalf the call is made, for attribution and abuse tracing. Opaque.
 	// Recorded as the tag `end_user` (over a tag of that name in `tags`), so usage reports filter

@@ -123,7 +123,8 @@ export type RequestOptions = Message<"switchboard.v1.RequestOptions"> & {
 
   /**
    * Sampling temperature. Unset: the provider's default. A hint: a model that refuses it (Anthropic's
-   * Claude Opus 4.7 and later) is sent none and answers at its default.
+   * Claude Opus 4.7 and later; OpenAI's reasoning models, any value but 1) is sent none and
+   * answers at its default.
    *
    * @generated from field: optional float temperature = 7;
    */
