@@ -139,6 +139,19 @@ describe("targetsThatTakeOptions: sampling penalties", () => {
     expect(violations(bias)).toEqual([["logit_bias", "logit_bias.provider_unsupported"]]);
   });
 
+  it("skips a target whose model takes no penalty though its adapter sends them (OpenAI's reasoning models)", () => {
+    const reasoning = (model: string) => model.startsWith("o");
+    const providers = [{ ...everything, modelTakesNoPenalties: reasoning }, everything];
+    const onO3 = candidates([providers[0]!], "o3");
+    const onGpt = candidates([providers[0]!], "gpt-4o");
+    expect(targetsThatTakeOptions(onGpt, chatRequest("x", { presencePenalty: 1 }), "r")).toHaveLength(1);
+    const err = thrown(() => targetsThatTakeOptions(onO3, chatRequest("x", { presencePenalty: 1 }), "reasoner"));
+    expect(violations(err)).toEqual([["presence_penalty", "presence_penalty.provider_unsupported"]]);
+    expect(err.rawMessage).toContain("o3");
+    // Without a penalty set, the reasoning model is kept.
+    expect(targetsThatTakeOptions(onO3, chatRequest("x", { presencePenalty: 0 }), "r")).toHaveLength(1);
+  });
+
   it("applies the stop bound and the penalties together", () => {
     const all = candidates([{ maxStopSequences: 4, ...penalties }, {}]);
     const err = thrown(() => targetsThatTakeOptions(all, chatRequest("x", { stop: ["a", "b", "c", "d", "e"], frequencyPenalty: 1 }), "r"));

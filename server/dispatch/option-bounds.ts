@@ -65,19 +65,26 @@ function takingPenalties(candidates: readonly Candidate[], request: ModelRequest
   let fit = candidates;
   for (const penalty of PENALTIES) {
     if (!penaltySet(request, penalty)) continue;
-    fit = fit.filter((c) => c.provider.limits?.samplingPenalties?.includes(penalty) === true);
+    fit = fit.filter((c) => takesPenalty(c, penalty));
     if (fit.length === 0) {
       const name = PENALTY_NAMES[penalty];
+      const refusing = candidates.map((c) => (c.provider.limits?.modelTakesNoPenalties?.(c.target.model) === true ? `${c.target.provider}/${c.target.model}` : c.target.provider));
       return refuse(
         fieldViolation(
           PENALTY_PATHS[penalty],
-          `no target of route "${route}" that can serve this request takes ${name} (${[...new Set(candidates.map((c) => c.target.provider))].join(", ")} do not); leave it unset or 0, or use a route to a provider that takes it`,
+          `no target of route "${route}" that can serve this request takes ${name} (${[...new Set(refusing)].join(", ")} do not); leave it unset or 0, or use a route to a provider that takes it`,
           `${name}.provider_unsupported`,
         ),
       );
     }
   }
   return fit;
+}
+
+/** Whether the candidate's adapter sends `penalty` and its model takes it. */
+function takesPenalty(c: Candidate, penalty: SamplingPenalty): boolean {
+  const limits = c.provider.limits;
+  return limits?.samplingPenalties?.includes(penalty) === true && limits.modelTakesNoPenalties?.(c.target.model) !== true;
 }
 
 function takingDimensions(candidates: readonly Candidate[], dimensions: number, route: string): Candidate[] {

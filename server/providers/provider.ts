@@ -40,6 +40,12 @@ export interface ProviderLimits {
    * sets it to a non-default value skips the target (and is INVALID_ARGUMENT when none is left).
    */
   samplingPenalties?: readonly SamplingPenalty[];
+  /**
+   * The models (by the target's model id) that take none of `samplingPenalties` though the adapter
+   * sends them: OpenAI's reasoning models answer any of them with a 400. A request that sets one
+   * skips such a target, as it skips an adapter without the penalty.
+   */
+  modelTakesNoPenalties?: (model: string) => boolean;
 }
 
 /** The request fields of {@link ProviderLimits.samplingPenalties}. */

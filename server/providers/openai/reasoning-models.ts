@@ -43,7 +43,17 @@ function isReasoningModel(model: string): boolean {
  * refuse it — and sends it as asked to every other model.
  */
 export function openAITakesSampling(model: string, value: number): boolean {
-  return value === 1 || !isReasoningModel(baseModelOf(model));
+  return value === 1 || !isOpenAIReasoningModel(model);
+}
+
+/**
+ * Whether `model` (a fine-tune as its base) is one of OpenAI's reasoning models, which also refuse
+ * `frequency_penalty`, `presence_penalty` and `logit_bias` with a 400: dispatch skips such a target
+ * for a request that sets one (`ProviderLimits.modelTakesNoPenalties`), as it skips an adapter
+ * without them — a penalty changes the answer, so it is never silently dropped.
+ */
+export function isOpenAIReasoningModel(model: string): boolean {
+  return isReasoningModel(baseModelOf(model));
 }
 
 /**
