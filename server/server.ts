@@ -550,7 +550,8 @@ export function createServer(deps: ServerDeps, opts: ServerOptions): Server {
       );
     },
     fallback: (req, res) => {
-      // The OpenAI-compatible surface shares the port: every path under /v1/ is its.
+      // The OpenAI-compatible surface shares the port: every path under /v1/ is its (Anthropic's
+      // Messages API, /v1/messages, included).
       if (req.url?.startsWith("/v1/")) return traceHttp(tracing, req, res, () => openai(req, res), openAIRouteOf);
       // /metrics (Prometheus), /healthz (liveness) and /readyz (readiness) share it too.
       if (observability(req, res)) return;

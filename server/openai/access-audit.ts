@@ -18,6 +18,17 @@ export interface AccessRefusal {
   request?: JsonValue;
 }
 
+/**
+ * The `authorization` header, or an Anthropic client's `x-api-key` written as one (the refusal
+ * record keeps only a well-formed key's display prefix either way).
+ */
+function presentedAuthorization(req: HttpRequest): string | null {
+  const authorization = headerValue(req.headers, "authorization");
+  if (authorization !== undefined) return authorization;
+  const key = headerValue(req.headers, "x-api-key");
+  return key === undefined ? null : `Bearer ${key}`;
+}
+
 /** Records an access refusal if it is one the audit log keeps; a no-op for any other error. */
 export type AccessAudit = (req: HttpRequest, refusal: AccessRefusal, err: unknown) => void;
 
@@ -40,7 +51,7 @@ export function createAccessAudit(audit: Pick<AuditLog, "appendLater"> | undefin
         resource: "",
         code: err.code,
         principal: refusal.principal,
-        authorization: headerValue(req.headers, "authorization") ?? null,
+        authorization: presentedAuthorization(req),
         peer: clientAddressOf(req).address,
         requestId: refusal.requestId,
         request: refusal.request === undefined ? null : { request: refusal.request },

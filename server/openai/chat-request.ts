@@ -188,7 +188,7 @@ function contentPartOf(part: JsonObject, here: string): ModelContentPart {
  * and the price table has one cache-write rate (the 5-minute one), so it would be under-billed.
  * Anything else is a 400 naming the field rather than a breakpoint silently not placed.
  */
-function cacheControlOf(o: JsonObject, at: string): boolean {
+export function cacheControlOf(o: JsonObject, at: string): boolean {
   const control = o.cache_control;
   if (control === undefined || control === null) return false;
   const here = `${at}.cache_control`;

@@ -164,7 +164,7 @@ export async function writeChatCompletionStream(opts: ChatStreamWriteOptions): P
 }
 
 /** Tokens of the winning attempt, when the stream ended without a usage chunk. */
-async function lastAttemptUsage(stream: ModelStream): Promise<TokenUsage> {
+export async function lastAttemptUsage(stream: ModelStream): Promise<TokenUsage> {
   const r = await stream.result();
   const last = r.attempts.at(-1)?.usage;
   return last ?? { inputTokens: 0, outputTokens: 0, cachedInputTokens: 0, cacheWriteInputTokens: 0, reasoningTokens: 0, estimated: true };

@@ -33,6 +33,9 @@ import { chatCompletionOf } from "./chat-response.js";
 import { writeChatCompletionStream, type StreamEnd } from "./chat-stream.js";
 import { embeddingsResponseOf, parseEmbeddingsRequest } from "./embeddings.js";
 import { openAIErrorOf } from "./error-mapping.js";
+import { anthropicErrorOf } from "../messages/messages-errors.js";
+import { createMessagesEndpoints } from "../messages/messages-endpoint.js";
+import type { ModelRequest } from "../providers/model.js";
 import { isBodyTimeout, readJsonBody, sendJson, type HttpRequest, type HttpResponse } from "./http-io.js";
 import { mayUseRoute, modelListOf, modelObjectOf, type ListRoutes } from "./models.js";
 import { OpenAIRequestError } from "./openai-request-error.js";
@@ -122,6 +125,10 @@ function surfaceCall(x: Exchange, route: string, body: { metadata?: Readonly<Rec
  * cache, guardrails, dispatch) with a `CallMeta` built as `call-meta.ts` documents. Every failure
  * leaves through `error-mapping.ts`; every request writes one access-log line; authentication
  * failures and access denials are also audited (`access-audit.ts`), as on the Connect surface.
+ *
+ * The same door serves Anthropic's Messages API (`POST /v1/messages`, `/v1/messages/count_tokens`;
+ * `server/messages/`) on the same steps — authentication (`x-api-key` too), route checks, the chat
+ * call, the access-log line — with Anthropic's wire format and errors (the path's `Dialect`).
  */
 export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandlerOptions): OpenAIHandler {
   const clock = { now: deps.now ?? Date.now };
@@ -163,14 +170,20 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     }
   };
 
-  const chatCompletions: Endpoint = async (x) => {
-    const parsed = parseChatCompletionRequest(await readJsonBody(x.req, opts.maxRequestBytes, x.deadline, clock.now));
-    checkRoute(x, parsed.route);
-    const { model: _model, messages, maxOutputTokens, temperature, reasoningEffort, ...controls } = parsed.request;
+  const readBody = (x: Exchange) => readJsonBody(x.req, opts.maxRequestBytes, x.deadline, clock.now);
+
+  /**
+   * The model call of a chat request on `route` (chat completions, Anthropic's messages): the
+   * route checked, the attached or pinned template resolved, the verb context built from the
+   * exchange and `body`'s metadata and end user.
+   */
+  const chatCall = async (x: Exchange, route: string, request: ModelRequest, body: { metadata?: Readonly<Record<string, string>>; user?: string }) => {
+    checkRoute(x, route);
+    const { model: _model, messages, maxOutputTokens, temperature, reasoningEffort, ...controls } = request;
     const pinned = templatePinOf(headerValue(x.req.headers, "x-switchboard-template"));
-    const template = await resolveTemplate({ verb: "chat", caller: { orgId: x.principal.orgId, keyName: x.principal.keyName }, route: parsed.route, ...(pinned ? { pinned } : {}) });
+    const template = await resolveTemplate({ verb: "chat", caller: { orgId: x.principal.orgId, keyName: x.principal.keyName }, route, ...(pinned ? { pinned } : {}) });
     const ctx = verbContextFor({
-      ...surfaceCall(x, parsed.route, parsed),
+      ...surfaceCall(x, route, body),
       ...(template === undefined ? {} : { template }),
       generation: {
         ...(maxOutputTokens === undefined ? {} : { maxOutputTokens }),
@@ -180,7 +193,12 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     });
     // The Chat verb's own mapping: an attached template goes before the conversation, and every
     // message of the request is user content.
-    const call = buildChatCall({ messages, ...controls }, ctx);
+    return { call: buildChatCall({ messages, ...controls }, ctx), ctx, rateStanding: ctx.rateStanding };
+  };
+
+  const chatCompletions: Endpoint = async (x) => {
+    const parsed = parseChatCompletionRequest(await readBody(x));
+    const { call, ctx } = await chatCall(x, parsed.route, parsed.request, parsed);
     const headers = { "x-request-id": x.requestId, "x-switchboard-route": parsed.route };
     if (!parsed.stream) {
       x.verb = "chat";
@@ -217,7 +235,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   };
 
   const embeddings: Endpoint = async (x) => {
-    const parsed = parseEmbeddingsRequest(await readJsonBody(x.req, opts.maxRequestBytes, x.deadline, clock.now));
+    const parsed = parseEmbeddingsRequest(await readBody(x));
     checkRoute(x, parsed.route);
     if (templatePinOf(headerValue(x.req.headers, "x-switchboard-template")) !== undefined) {
       throw new OpenAIRequestError("header x-switchboard-template: embeddings render no prompt template", Code.InvalidArgument, { param: "x-switchboard-template" });
@@ -246,11 +264,25 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     sendJson(x.res, 200, modelObjectOf(route), { "x-request-id": x.requestId });
   };
 
+  // Anthropic's Messages API, on the same steps as chat completions.
+  const anthropic = createMessagesEndpoints<Exchange>({
+    pipeline: deps.pipeline,
+    readBody,
+    checkRoute,
+    chatCall,
+    streamSummary: (x, route, stream, end) => streamSummary(route, stream, end, clock.now() >= x.deadline),
+    logger: deps.logger,
+    now: () => clock.now(),
+    ...(opts.writeStallMs === undefined ? {} : { writeStallMs: opts.writeStallMs }),
+  });
+
   /** The endpoint for a method and path, or the error that answers it (404 unknown URL, 405). */
   const table: Readonly<Record<FixedPath, Readonly<Record<string, Endpoint>>>> = {
     "/v1/chat/completions": { POST: chatCompletions },
     "/v1/embeddings": { POST: embeddings },
     "/v1/models": { GET: listModels },
+    "/v1/messages": { POST: anthropic.messages },
+    "/v1/messages/count_tokens": { POST: anthropic.countTokens },
   };
   /** The endpoint, and its name in metrics (the path template: no model id in a label). */
   const endpointOf = (method: string, path: string): { endpoint: Endpoint; name: string; pathParam?: string } => {
@@ -277,7 +309,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
   const authenticate = async (req: HttpRequest, action: string, requestId: string): Promise<Principal> => {
     let principal: Principal | undefined;
     try {
-      const token = bearerToken(headerValue(req.headers, "authorization") ?? null);
+      const token = presentedKey(req);
       if (token === undefined) throw new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
       principal = await deps.authenticator.authenticate(token, clientAddressOf(req));
       if (!principal.scopes.has(Scope.INVOKE)) {
@@ -300,6 +332,8 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     let exchange: Exchange | undefined;
     // An unknown URL or method is one series, whatever the path.
     let endpointName = "unknown";
+    // The wire format of errors and ids: Anthropic's under /v1/messages, OpenAI's elsewhere.
+    const dialect = dialectOf(path);
     const caller = new AbortController();
     res.once("close", () => {
       if (!res.writableFinished) caller.abort(new ConnectError("the caller went away", Code.Canceled));
@@ -337,7 +371,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
       const fields = accessLogFields({
         requestId,
         procedure: `${method} ${path}`,
-        protocol: "openai",
+        protocol: dialect.protocol,
         code,
         status,
         durationMs,
@@ -351,11 +385,11 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
     };
     run().then(
       (end) => {
-        if (end?.kind === "failed_mid_stream") log(end.error, res.statusCode, openAIErrorOf(end.error, clock.now()).status);
+        if (end?.kind === "failed_mid_stream") log(end.error, res.statusCode, dialect.errorOf(end.error, clock.now(), requestId).status);
         else log(end?.kind === "caller_gone" ? new ConnectError("the caller went away", Code.Canceled) : undefined, res.statusCode);
       },
       (err: unknown) => {
-        const answer = openAIErrorOf(err, clock.now());
+        const answer = dialect.errorOf(err, clock.now(), requestId);
         log(err, answer.status);
         if (!(err instanceof ConnectError)) deps.logger.error({ err, requestId, procedure: `${method} ${path}` }, "unhandled error");
         if (responseGone(res)) return; // the caller is gone: nobody reads an answer
@@ -365,7 +399,7 @@ export function createOpenAIHandler(deps: OpenAIHandlerDeps, opts: OpenAIHandler
         }
         // A body that never finished: the connection cannot be reused (HTTP/1.1 only; HTTP/2 has no such header).
         const close: Record<string, string> = isBodyTimeout(err) && req.httpVersionMajor === 1 ? { connection: "close" } : {};
-        sendJson(res, answer.status, answer.body, { ...answer.headers, ...close, ...(requestId === "" ? {} : { "x-request-id": requestId }) });
+        sendJson(res, answer.status, answer.body, { ...answer.headers, ...close, ...(requestId === "" ? {} : dialect.idHeaders(requestId)) });
       },
     );
   };
@@ -389,7 +423,7 @@ async function streamSummary(route: string, stream: ModelStream, end: StreamEnd,
 const MODEL_PATH = /^\/v1\/models\/([^/]+)$/;
 
 /** The surface's fixed paths: `table` in {@link createOpenAIHandler} has exactly these. */
-const FIXED_PATHS = ["/v1/chat/completions", "/v1/embeddings", "/v1/models"] as const;
+const FIXED_PATHS = ["/v1/chat/completions", "/v1/embeddings", "/v1/models", "/v1/messages", "/v1/messages/count_tokens"] as const;
 type FixedPath = (typeof FIXED_PATHS)[number];
 const MODEL_TEMPLATE = "/v1/models/{model}";
 
@@ -401,6 +435,41 @@ const MODEL_TEMPLATE = "/v1/models/{model}";
 export function openAIRouteOf(path: string): string | undefined {
   if ((FIXED_PATHS as readonly string[]).includes(path)) return path;
   return MODEL_PATH.test(path) ? MODEL_TEMPLATE : undefined;
+}
+
+/** How a path's answers are written: its errors, its request-id headers and its access-log protocol. */
+interface Dialect {
+  protocol: string;
+  errorOf(err: unknown, now: number, requestId: string): { status: number; headers: Record<string, string>; body: unknown };
+  idHeaders(requestId: string): Record<string, string>;
+}
+
+const OPENAI_DIALECT: Dialect = {
+  protocol: "openai",
+  errorOf: (err, now) => openAIErrorOf(err, now),
+  idHeaders: (requestId) => ({ "x-request-id": requestId }),
+};
+
+/** Anthropic's: its error envelope, and its `request-id` header beside the gateway's `x-request-id`. */
+const ANTHROPIC_DIALECT: Dialect = {
+  protocol: "anthropic",
+  errorOf: anthropicErrorOf,
+  idHeaders: (requestId) => ({ "request-id": requestId, "x-request-id": requestId }),
+};
+
+function dialectOf(path: string): Dialect {
+  return path === "/v1/messages" || path.startsWith("/v1/messages/") ? ANTHROPIC_DIALECT : OPENAI_DIALECT;
+}
+
+/**
+ * The key a request presents: `authorization: Bearer <key>` (OpenAI's SDKs; Anthropic's with
+ * `authToken`), else `x-api-key` (Anthropic's SDKs with `apiKey`, Claude Code).
+ */
+export function presentedKey(req: HttpRequest): string | undefined {
+  const bearer = bearerToken(headerValue(req.headers, "authorization") ?? null);
+  if (bearer !== undefined) return bearer;
+  const key = headerValue(req.headers, "x-api-key");
+  return key === undefined || key === "" ? undefined : key;
 }
 
 function safeDecode(s: string): string {
