@@ -43,11 +43,14 @@ describe("the models list", () => {
     expect(modelListOf(routes, principal([]))).toEqual({
       object: "list",
       data: [
-        { id: "alpha", object: "model", created: 3, owned_by: "switchboard" },
-        { id: "mine", object: "model", created: 4, owned_by: "name-org_a" },
-        { id: "shared", object: "model", created: 9, owned_by: "name-org_a" },
-        { id: "zeta", object: "model", created: 2, owned_by: "switchboard" },
+        { id: "alpha", object: "model", created: 3, owned_by: "switchboard", type: "model", display_name: "alpha", created_at: "1970-01-01T00:00:03.000Z" },
+        { id: "mine", object: "model", created: 4, owned_by: "name-org_a", type: "model", display_name: "mine", created_at: "1970-01-01T00:00:04.000Z" },
+        { id: "shared", object: "model", created: 9, owned_by: "name-org_a", type: "model", display_name: "shared", created_at: "1970-01-01T00:00:09.000Z" },
+        { id: "zeta", object: "model", created: 2, owned_by: "switchboard", type: "model", display_name: "zeta", created_at: "1970-01-01T00:00:02.000Z" },
       ],
+      has_more: false,
+      first_id: "alpha",
+      last_id: "zeta",
     });
   });
 

@@ -42,15 +42,30 @@ export function mayUseRoute(principal: Principal, alias: string): boolean {
   return principal.allowedRoutes.length === 0 || principal.allowedRoutes.includes(alias);
 }
 
-/** A route as OpenAI's model object: `id` is the alias to send as `model`. */
+/**
+ * A route as a model object both SDKs read: OpenAI's (`object`, `created`, `owned_by`) and
+ * Anthropic's (`type`, `display_name`, `created_at`) — each ignores the other's fields, so
+ * `/v1/models` serves the OpenAI and the Messages surface alike. `id` is the alias to send as `model`.
+ */
 export function modelObjectOf(route: RouteEntry): Record<string, unknown> {
-  return { id: route.alias, object: "model", created: Math.floor(route.createdAt.getTime() / 1000), owned_by: route.orgName ?? "switchboard" };
+  return {
+    id: route.alias,
+    object: "model",
+    created: Math.floor(route.createdAt.getTime() / 1000),
+    owned_by: route.orgName ?? "switchboard",
+    type: "model",
+    display_name: route.alias,
+    created_at: route.createdAt.toISOString(),
+  };
 }
 
 /**
- * `GET /v1/models`: the routes `principal` may use, as OpenAI's list of model objects; with
+ * `GET /v1/models`: the routes `principal` may use, as OpenAI's list of model objects (and
+ * Anthropic's page: `has_more`, `first_id`, `last_id`); with
  * `reachable`, only those of them it can reach a target of (its allowed_models).
  */
 export function modelListOf(routes: readonly RouteEntry[], principal: Principal, reachable: (alias: string) => boolean = () => true): Record<string, unknown> {
-  return { object: "list", data: routes.filter((r) => mayUseRoute(principal, r.alias) && reachable(r.alias)).map(modelObjectOf) };
+  const data = routes.filter((r) => mayUseRoute(principal, r.alias) && reachable(r.alias)).map(modelObjectOf);
+  // Anthropic's page fields too: one page, the whole list.
+  return { object: "list", data, has_more: false, first_id: data[0]?.id ?? null, last_id: data.at(-1)?.id ?? null };
 }

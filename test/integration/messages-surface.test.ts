@@ -67,6 +67,17 @@ function raw(path: string, body: string, headers: Record<string, string> = {}): 
 /** The `event:` names of an SSE body, in order. */
 const eventNames = (body: string) => body.split("\n\n").filter((e) => e !== "").map((e) => /^event: (\S+)\n/.exec(e)?.[1]);
 
+describe("models through the Anthropic SDK", () => {
+  it("lists the routes and reads one as Anthropic's model objects (the same answer the OpenAI SDK reads)", async () => {
+    const ids: string[] = [];
+    for await (const model of sdk.models.list()) ids.push(model.id);
+    expect(ids).toEqual(expect.arrayContaining(["claude", "gpt"]));
+    const one = await sdk.models.retrieve("claude");
+    expect(one).toMatchObject({ id: "claude", type: "model", display_name: "claude" });
+    expect(Number.isNaN(Date.parse(one.created_at))).toBe(false);
+  });
+});
+
 describe("messages through the Anthropic SDK", () => {
   it("answers a unary call on a Claude route with Anthropic's Message, its usage and the request id", async () => {
     anthropic.reset();
