@@ -1,32 +1,14 @@
 import { ConnectError } from "@connectrpc/connect";
-import type { RateStanding } from "../limits/rate-standing.js";
-import type { ModelStream } from "../pipeline/model-call.js";
 import type { ModelChunk, ModelFinishReason, TokenUsage } from "../providers/model.js";
 import { responseGone, writeWithBackpressure } from "../http/write-backpressure.js";
-import { lastAttemptUsage, type StreamEnd, type StreamProgress } from "../openai/chat-stream.js";
-import type { HttpResponse } from "../openai/http-io.js";
+import { lastAttemptUsage, type StreamEnd, type StreamProgress, type SurfaceStreamWriteOptions } from "../openai/chat-stream.js";
 import { rateLimitHeaders } from "../openai/rate-limit-headers.js";
 import { USAGE_HEADER_NAMES, usageHeaders } from "../openai/usage-headers.js";
 import { anthropicErrorOf } from "./messages-errors.js";
 import { anthropicUsageOf, newMessageId, stopReasonOf } from "./messages-response.js";
 
-/** What {@link writeMessagesStream} needs besides the model stream. */
-export interface MessagesStreamWriteOptions {
-  res: HttpResponse;
-  stream: ModelStream;
-  /** The alias asked for: the message's `model` until the provider names the model it serves. */
-  route: string;
-  /** Headers of the 200 answer (request ids, route). */
-  headers: Record<string, string>;
-  /** Filled by the rate-limit stages before the first event; sent as `x-ratelimit-*` headers. */
-  rateStanding?: RateStanding;
-  /** Epoch ms. */
-  now: () => number;
-  /** Called with a failure that was not a `ConnectError` (logged by the caller). */
-  onUnexpected: (err: unknown) => void;
-  /** How long a write may wait for the caller to read (default `DEFAULT_WRITE_STALL_MS`). */
-  writeStallMs?: number;
-}
+/** What {@link writeMessagesStream} needs besides the model stream (the OpenAI surface's writer's options). */
+export type MessagesStreamWriteOptions = SurfaceStreamWriteOptions;
 
 /** The content block being streamed: text, or the tool call of a neutral index. */
 type OpenBlock = { kind: "text" } | { kind: "tool"; index: number };

@@ -9,14 +9,13 @@ import type { HttpResponse } from "./http-io.js";
 import { rateLimitHeaders } from "./rate-limit-headers.js";
 import { USAGE_HEADER_NAMES, usageHeaders } from "./usage-headers.js";
 
-/** What {@link writeChatCompletionStream} needs besides the model stream. */
-export interface ChatStreamWriteOptions {
+/** What a surface's stream writer needs (chat completions here, Anthropic's messages in `server/messages/`). */
+export interface SurfaceStreamWriteOptions {
   res: HttpResponse;
   stream: ModelStream;
-  /** The alias asked for: the chunks' `model` until the provider names the model it serves. */
+  /** The alias asked for: the answer's `model` until the provider names the model it serves. */
   route: string;
-  includeUsage: boolean;
-  /** Headers of the 200 answer (request id, route). */
+  /** Headers of the 200 answer (request ids, route). */
   headers: Record<string, string>;
   /** Filled by the rate-limit stages before the first event; sent as `x-ratelimit-*` headers. */
   rateStanding?: RateStanding;
@@ -26,6 +25,11 @@ export interface ChatStreamWriteOptions {
   onUnexpected: (err: unknown) => void;
   /** How long a write may wait for the caller to read (default `DEFAULT_WRITE_STALL_MS`). */
   writeStallMs?: number;
+}
+
+/** What {@link writeChatCompletionStream} needs besides the model stream. */
+export interface ChatStreamWriteOptions extends SurfaceStreamWriteOptions {
+  includeUsage: boolean;
 }
 
 /** What a stream had sent when it ended, for its access-log line. */
