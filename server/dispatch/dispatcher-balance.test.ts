@@ -120,7 +120,8 @@ describe("attempts in flight", () => {
     const d = dispatcherOver([a, b, c], { targetLoad: load });
     const cancel = new AbortController();
     const pending = d.chat(balanced("least_busy"), chatRequest(), within(5_000, cancel.signal)).catch((e: unknown) => e);
-    await new Promise((resolve) => setTimeout(resolve, 30));
+    // (Polled, not a fixed wait: a loaded machine may take longer to fail over twice.)
+    for (let waited = 0; waited < 5_000 && inFlight(load)[2] !== 1; waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
     expect(inFlight(load)).toEqual([0, 0, 1]);
     cancel.abort();
     await pending;

@@ -47,7 +47,7 @@ export interface TargetLoad {
    * The attempt holding `entry` ended. A success folds `ms` into the average and clears
    * `failing`; a failure sets `failing` and leaves the average alone (a fast 429 must not make a
    * target look fast); a superseded hedge loser raises the average to `ms` at most when it ran
-   * longer than the average says; anything else only ends the attempt.
+   * longer than the average says (and sets it, when there was none); anything else only ends the attempt.
    */
   end(entry: LoadEntry, ending: LoadEnding, ms: number): void;
   /** What is known of `target`, undefined when it was never called. */
@@ -92,7 +92,10 @@ export function createTargetLoad(): TargetLoad {
           entry.failing = true;
           return;
         case "superseded":
-          if (!Number.isNaN(entry.latencyMs) && sample > entry.latencyMs) entry.latencyMs += LATENCY_EWMA_ALPHA * (sample - entry.latencyMs);
+          // Unmeasured, the time it ran is what is known (a lower bound): left unmeasured, a target
+          // that only ever loses its hedge would rank fastest and be tried first by every request.
+          if (Number.isNaN(entry.latencyMs)) entry.latencyMs = sample;
+          else if (sample > entry.latencyMs) entry.latencyMs += LATENCY_EWMA_ALPHA * (sample - entry.latencyMs);
           return;
         case "ignore":
           return;
