@@ -5,6 +5,7 @@ import { afterCall } from "../after-call.js";
 import { accessDenialOf, type AccessDenial } from "../auth/access-denial.js";
 import { createMethodScopes } from "../auth/method-scopes.js";
 import { scopeName } from "../auth/scopes.js";
+import { refusedAKnownKey } from "../auth/authenticator.js";
 import { kAuditNote, kPeer, kPrincipal, kRequestId } from "../interceptors/context-keys.js";
 import { codeName } from "../interceptors/telemetry.js";
 import type { AuditOutcomeName } from "../store/audit-store.js";
@@ -107,7 +108,7 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
     }
     return bounded(req.stream ? null : { request: maskedJson(req.method.input, req.message) });
   };
-  const refused = (req: UnaryRequest | StreamRequest, code: Code, request: JsonValue | null): AuditRecord => {
+  const refused = (req: UnaryRequest | StreamRequest, code: Code, request: JsonValue | null, err?: unknown): AuditRecord => {
     const note = req.contextValues.get(kAuditNote);
     const resource = note?.resource ?? requestResource(req);
     return refusalRecord({
@@ -116,6 +117,7 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
       code,
       principal: req.contextValues.get(kPrincipal),
       authorization: req.header.get("authorization"),
+      knownKey: refusedAKnownKey(err),
       peer: req.contextValues.get(kPeer),
       requestId: req.contextValues.get(kRequestId),
       before: bounded(note?.before ? maskedJson(note.before.schema, note.before.message as never) : null),
@@ -130,7 +132,7 @@ export function createAuditInterceptor(deps: AuditInterceptorDeps, opts: AuditIn
     const denial = accessDenialOf(err);
     if (code !== Code.Unauthenticated && !audited && denial === undefined) return;
     try {
-      deps.audit.appendLater(refused(req, code, refusedRequest(req, code, denial, audited)));
+      deps.audit.appendLater(refused(req, code, refusedRequest(req, code, denial, audited), err));
     } catch {
       // Describing the refusal failed (a malformed message): the caller still gets its error.
     }

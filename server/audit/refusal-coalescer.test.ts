@@ -45,6 +45,17 @@ describe("refusal coalescer", () => {
     expect(c.admit(refusal("10.0.0.1"), 5_000)).toBe(true);
   });
 
+  it("never coalesces a call whose secret matched a key (revoked, expired, rotated out), and cuts long actions", () => {
+    const c = createRefusalCoalescer({ perAddress: 1, windowMs: 1_000, maxAddresses: 100 });
+    expect(c.admit(refusal("10.0.0.1"), 0)).toBe(true);
+    expect(c.admit(refusal("10.0.0.1", { action: `GET /v1/models/${"x".repeat(10_000)}` }), 1)).toBe(false);
+    for (let i = 0; i < 3; i++) expect(c.admit(refusal("10.0.0.1", { after: { presentedKey: "sb_live_abc", matchedKey: true } }), 2 + i)).toBe(true);
+    const [summary] = c.due(0, true);
+    const actions = (summary!.after as { actions: string[] }).actions;
+    expect(actions[0]!.length).toBeLessThan(200);
+    expect(actions[0]!.startsWith("GET /v1/models/xxx")).toBe(true);
+  });
+
   it("never coalesces an authenticated caller's refusals", () => {
     const c = createRefusalCoalescer({ perAddress: 1, windowMs: 1_000, maxAddresses: 100 });
     for (let i = 0; i < 5; i++) expect(c.admit(refusal("10.0.0.1", { actor: "orgs/a/teams/t/keys/k", actorOrgId: "org_1", code: "permission_denied" }), i)).toBe(true);

@@ -22,7 +22,10 @@ export interface RefusalCoalescerOptions {
  * /64, as the unknown-key throttle counts), the first `perAddress` in a window are recorded in
  * full, and the rest are counted into one summary event for the address and window, written when
  * the window ends: `{calls, firstTime, lastTime, actions, codes}`. Calls by an authenticated
- * caller are never coalesced: each names who did what.
+ * caller are never coalesced: each names who did what; nor are those whose secret matched a key
+ * (revoked, expired, rotated out: `after.matchedKey`), the ones an auditor looks for — a flood of
+ * guesses cannot hide a leaked or revoked key being tried. Memory: at most `maxAddresses` windows
+ * of a few hundred bytes and a few short actions each.
  */
 export interface RefusalCoalescer {
   /** Whether `record` is to be recorded now (true), or was counted into its address's summary (false). */
@@ -45,7 +48,18 @@ interface Window {
 }
 
 /** At most this many distinct actions and codes are listed in a summary. */
-const LISTED = 20;
+const LISTED = 10;
+/**
+ * Characters of an action kept in a summary: the OpenAI surface's is `METHOD path`, and a path is
+ * the caller's to make long (`GET /v1/models/<16 KB>`); cut, a window holds at most ~2 KB of them.
+ */
+const ACTION_CHARS = 160;
+
+/** An unauthenticated call that presented a real key (revoked, expired, rotated out): recorded each time. */
+function matchedKey(record: AuditRecord): boolean {
+  const after = record.after;
+  return typeof after === "object" && after !== null && !Array.isArray(after) && after.matchedKey === true;
+}
 
 /** Creates a {@link RefusalCoalescer}. */
 export function createRefusalCoalescer(opts: RefusalCoalescerOptions): RefusalCoalescer {
@@ -59,7 +73,7 @@ export function createRefusalCoalescer(opts: RefusalCoalescerOptions): RefusalCo
   const ended = (w: Window, now: number) => now - w.start >= opts.windowMs || now < w.start;
   return {
     admit(record, now) {
-      if (record.actor !== "" || record.actorOrgId !== null) return true;
+      if (record.actor !== "" || record.actorOrgId !== null || matchedKey(record)) return true;
       const group = addressGroup(record.peer === "" ? "unknown" : record.peer);
       let w = windows.get(group);
       if (w !== undefined && ended(w, now)) {
@@ -81,7 +95,7 @@ export function createRefusalCoalescer(opts: RefusalCoalescerOptions): RefusalCo
       if (w.counted === 0) w.first = now;
       w.counted++;
       w.last = now;
-      if (w.actions.size < LISTED) w.actions.add(record.action);
+      if (w.actions.size < LISTED) w.actions.add(record.action.length > ACTION_CHARS ? `${record.action.slice(0, ACTION_CHARS)}…` : record.action);
       if (w.codes.size < LISTED) w.codes.add(record.code);
       return false;
     },

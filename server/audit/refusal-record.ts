@@ -28,6 +28,8 @@ export interface RefusedCall {
   principal: Principal | undefined;
   /** The raw `authorization` header; only a well-formed key's display prefix is ever kept. */
   authorization: string | null;
+  /** An unauthenticated call's secret matched a key (revoked, expired, rotated out): `refusedAKnownKey`. */
+  knownKey?: boolean;
   /** The caller's address as the socket saw it. */
   peer: string;
   requestId: string;
@@ -42,7 +44,10 @@ export interface RefusedCall {
  * The audit record of a refused or failed call, the same on every front door (Connect and the
  * OpenAI-compatible surface): `denied` for `unauthenticated` and `permission_denied`, else
  * `failure`. An unauthenticated caller's request is not kept, only what identifies the attempt:
- * the presented key's display prefix when the key is well-formed (never more of it).
+ * the presented key's display prefix when the key is well-formed (never more of it), and
+ * `matchedKey: true` when the secret matched a key — revoked, expired or rotated out — which the
+ * audit log then records however many unauthenticated calls came from the address
+ * (`refusal-coalescer.ts`).
  */
 export function refusalRecord(call: RefusedCall): AuditRecord {
   const unauthenticated = call.code === Code.Unauthenticated;
@@ -56,7 +61,12 @@ export function refusalRecord(call: RefusedCall): AuditRecord {
     requestId: call.requestId,
     resource: call.resource,
     before: call.before ?? null,
-    after: unauthenticated ? (presented === undefined ? null : { presentedKey: presented }) : (call.request ?? null),
+    after: unauthenticated ? presentedAfter(presented, call.knownKey === true) : (call.request ?? null),
     org: call.org,
   };
+}
+
+function presentedAfter(presented: string | undefined, knownKey: boolean): JsonValue {
+  if (presented === undefined) return knownKey ? { matchedKey: true } : null;
+  return knownKey ? { presentedKey: presented, matchedKey: true } : { presentedKey: presented };
 }

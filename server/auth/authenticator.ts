@@ -142,6 +142,18 @@ const UNKNOWN_CLIENT = "unknown";
 /** The warning about `X-Forwarded-For` from an unlisted peer is logged at most once per this. */
 const FORWARDED_WARNING_INTERVAL_MS = 60_000;
 
+/**
+ * Refusals of a secret that matched a key — revoked, expired, rotated out: the caller holds (or
+ * held) a real key, which the audit log records each time (`refusal-record.ts`), where a secret
+ * matching no key may be one of a flood and is summarised. The caller is told nothing of it.
+ */
+const KNOWN_KEY_REFUSALS = new WeakSet<object>();
+
+/** Whether `err` is the authenticator's refusal of a secret that matched a key (see `KNOWN_KEY_REFUSALS`). */
+export function refusedAKnownKey(err: unknown): boolean {
+  return typeof err === "object" && err !== null && KNOWN_KEY_REFUSALS.has(err);
+}
+
 /** The lookup failed for a reason that is not the key's fault. */
 class LookupUnavailable extends Error {}
 
@@ -204,7 +216,12 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
     );
   };
 
-  const unauthenticated = () => new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+  /** The one refusal; `knownKey`: the secret matched a key, marked for the audit log (never told to the caller). */
+  const unauthenticated = (knownKey = false) => {
+    const err = new ConnectError(UNAUTHENTICATED_MESSAGE, Code.Unauthenticated);
+    if (knownKey) KNOWN_KEY_REFUSALS.add(err);
+    return err;
+  };
 
   const lookup = async (hmac: string, known: boolean): Promise<Found> => {
     // A backoff ending further off than `outageBackoffMs` was set before the clock stepped back: over.
@@ -257,7 +274,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
   const accept = (hmac: string, entry: CachedKey, now: number, fresh: boolean): Principal => {
     if ((entry.expiresAt !== undefined && now >= entry.expiresAt) || (entry.graceEndsAt !== undefined && now >= entry.graceEndsAt)) {
       cache.delete(hmac);
-      throw unauthenticated();
+      throw unauthenticated(true);
     }
     if (fresh) lastUsed.record(entry.principal.keyId);
     return entry.principal;
@@ -305,7 +322,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
         if (now - cached.fetchedAt >= refreshAfterMs) refreshAhead(hmac);
         return principal;
       }
-      if (cached === undefined && refusals.has(hmac, now)) throw unauthenticated();
+      if (cached === undefined && refusals.has(hmac, now)) throw unauthenticated(refusals.matchedKey(hmac));
       // A key with an entry (stale or not) was valid here: only secrets without one are throttled,
       // and only a call that starts a query (one joining a query in flight costs the database nothing).
       // A call whose address is unknown is counted too, under one address shared by all of them:
@@ -332,7 +349,7 @@ export function createAuthenticator(deps: AuthenticatorDeps, opts: Authenticator
         throw new ConnectError(UNAVAILABLE_MESSAGE, Code.Unavailable);
       }
       const entry = remember(hmac, found, generation);
-      if (entry === undefined) throw unauthenticated();
+      if (entry === undefined) throw unauthenticated(found.record !== undefined);
       return accept(hmac, entry, deps.clock.now(), true);
     },
     forget(keyId) {

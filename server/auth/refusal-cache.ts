@@ -24,6 +24,8 @@ export interface RefusalCacheOptions {
 export interface RefusalCache {
   /** Whether `secretHmac` was refused by a lookup asked less than the TTL before `now` (a hit counts as a use). */
   has(secretHmac: string, now: number): boolean;
+  /** Whether the refusal held for `secretHmac` is of a secret that matched a key (revoked, expired, rotated out). */
+  matchedKey(secretHmac: string): boolean;
   /** Remembers that a lookup asked at `askedAt` found no usable key for `secretHmac` (`keyId`: the key it matched, if any). */
   add(secretHmac: string, askedAt: number, keyId: string | undefined): void;
   delete(secretHmac: string): void;
@@ -48,6 +50,7 @@ export function createRefusalCache(opts: RefusalCacheOptions): RefusalCache {
       refusals.delete(secretHmac);
       return false;
     },
+    matchedKey: (secretHmac) => refusals.get(secretHmac)?.keyId !== undefined,
     add(secretHmac, askedAt, keyId) {
       if (opts.ttlMs <= 0) refusals.delete(secretHmac);
       else refusals.set(secretHmac, { askedAt, keyId });

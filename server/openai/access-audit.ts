@@ -2,6 +2,7 @@ import type { JsonValue } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { AuditLog } from "../audit/audit-log.js";
 import { refusalRecord } from "../audit/refusal-record.js";
+import { refusedAKnownKey } from "../auth/authenticator.js";
 import { clientAddressOf } from "../auth/client-address.js";
 import type { Principal } from "../auth/principal.js";
 import { headerValue } from "./call-meta.js";
@@ -52,6 +53,7 @@ export function createAccessAudit(audit: Pick<AuditLog, "appendLater"> | undefin
         code: err.code,
         principal: refusal.principal,
         authorization: presentedAuthorization(req),
+        knownKey: refusedAKnownKey(err),
         peer: clientAddressOf(req).address,
         requestId: refusal.requestId,
         request: refusal.request === undefined ? null : { request: refusal.request },

@@ -91,7 +91,21 @@ describe("access refusals on the OpenAI surface are audited", () => {
     expect(await eventOf("oai-no-key")).toMatchObject({ action: CHAT, actor: "", outcome: AuditOutcome.DENIED });
     expect((await eventOf("oai-no-key"))?.after).toBeUndefined();
     expect((await eventOf("oai-malformed"))?.after).toBeUndefined();
-    expect(await eventOf("oai-revoked")).toMatchObject({ actor: "", after: { presentedKey: parseSecret(revoked.secret)!.displayPrefix } });
+    expect(await eventOf("oai-revoked")).toMatchObject({ actor: "", after: { presentedKey: parseSecret(revoked.secret)!.displayPrefix, matchedKey: true } });
+  });
+
+  it("a flood of unknown keys from one address is summarised, but a revoked key tried behind it is still recorded, on both doors", async () => {
+    const revoked = await appKey("revoked-behind-flood", { scopes: [Scope.INVOKE] });
+    await platform.keys.revokeKey({ name: revoked.name });
+    // More unknown keys than an address is recorded one by one a minute (10)...
+    for (let i = 0; i < 12; i++) expect(await chat(generateSecret(), `flood-${i}`)).toBe(401);
+    // ...then the revoked key, on the OpenAI surface and over Connect.
+    expect(await chat(revoked.secret, "flood-revoked")).toBe(401);
+    expect(await outcome(clientsFor(gw.url, revoked.secret).capability.chat({ messages: [] }, { headers: { "x-request-id": "flood-revoked-connect" } }))).toBe("Unauthenticated");
+    expect(await eventOf("flood-11")).toBeUndefined();
+    const prefix = parseSecret(revoked.secret)!.displayPrefix;
+    expect(await eventOf("flood-revoked")).toMatchObject({ action: CHAT, actor: "", after: { presentedKey: prefix, matchedKey: true } });
+    expect(await eventOf("flood-revoked-connect")).toMatchObject({ actor: "", after: { presentedKey: prefix, matchedKey: true } });
   });
 
   it("records permission denials with the key as actor: no SCOPE_INVOKE, and a route the key may not use", async () => {
