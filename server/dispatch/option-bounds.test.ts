@@ -139,9 +139,9 @@ describe("targetsThatTakeOptions: sampling penalties", () => {
     expect(violations(bias)).toEqual([["logit_bias", "logit_bias.provider_unsupported"]]);
   });
 
-  it("skips a target whose model takes no penalty though its adapter sends them (OpenAI's reasoning models)", () => {
-    const reasoning = (model: string) => model.startsWith("o");
-    const providers = [{ ...everything, modelTakesNoPenalties: reasoning }, everything];
+  it("skips a target whose model takes no penalty or stop though its adapter sends them (OpenAI's reasoning models)", () => {
+    const reasoning = (model: string) => (model.startsWith("o") ? { maxStopSequences: 0, samplingPenalties: [] } : undefined);
+    const providers = [{ ...everything, forModel: reasoning }, everything];
     const onO3 = candidates([providers[0]!], "o3");
     const onGpt = candidates([providers[0]!], "gpt-4o");
     expect(targetsThatTakeOptions(onGpt, chatRequest("x", { presencePenalty: 1 }), "r")).toHaveLength(1);
@@ -150,6 +150,12 @@ describe("targetsThatTakeOptions: sampling penalties", () => {
     expect(err.rawMessage).toContain("o3");
     // Without a penalty set, the reasoning model is kept.
     expect(targetsThatTakeOptions(onO3, chatRequest("x", { presencePenalty: 0 }), "r")).toHaveLength(1);
+    // No stop sequence either: refused naming the model, and kept beside a model that takes them.
+    const stop = thrown(() => targetsThatTakeOptions(onO3, stops(1), "reasoner"));
+    expect(violations(stop)).toEqual([["stop", "stop.provider_max_items"]]);
+    expect(stop.rawMessage).toContain("p0/o3");
+    const mixed = [...onO3, ...candidates([everything], "gpt-4o").map((c) => ({ ...c, targetIndex: 1 }))];
+    expect(targetsThatTakeOptions(mixed, stops(2), "r").map((c) => c.targetIndex)).toEqual([1]);
   });
 
   it("applies the stop bound and the penalties together", () => {

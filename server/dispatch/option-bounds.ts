@@ -3,7 +3,7 @@ import type { ConnectError } from "@connectrpc/connect";
 import { ChatRequestSchema, EmbedRequestSchema } from "../../gen/ts/switchboard/v1/capability_service_pb.js";
 import { fieldViolation } from "../errors/field-violation.js";
 import type { EmbedRequest, ModelRequest } from "../providers/model.js";
-import type { EmbeddingModelLimits, SamplingPenalty } from "../providers/provider.js";
+import type { EmbeddingModelLimits, ModelChatLimits, SamplingPenalty } from "../providers/provider.js";
 import type { Candidate } from "./capabilities.js";
 
 /**
@@ -40,12 +40,14 @@ export function targetsThatTakeOptions(candidates: readonly Candidate[], request
 function takingStops(candidates: readonly Candidate[], request: ModelRequest, route: string): readonly Candidate[] {
   const stops = request.stop?.length ?? 0;
   if (stops === 0) return candidates;
-  const fit = candidates.filter((c) => (c.provider.limits?.maxStopSequences ?? Infinity) >= stops);
+  const fit = candidates.filter((c) => (chatLimits(c)?.maxStopSequences ?? Infinity) >= stops);
   if (fit.length > 0) return fit;
-  const most = Math.max(...candidates.map((c) => c.provider.limits?.maxStopSequences ?? 0));
-  return refuse(
-    fieldViolation(STOP_PATH, `${stops} stop sequences are more than any target of route "${route}" takes (at most ${most}); send at most ${most}`, "stop.provider_max_items"),
-  );
+  const most = Math.max(...candidates.map((c) => chatLimits(c)?.maxStopSequences ?? 0));
+  const message =
+    most === 0
+      ? `no target of route "${route}" takes stop sequences (${candidates.map((c) => `${c.target.provider}/${c.target.model}`).join(", ")}); leave stop unset, or use a route to a model that takes it`
+      : `${stops} stop sequences are more than any target of route "${route}" takes (at most ${most}); send at most ${most}`;
+  return refuse(fieldViolation(STOP_PATH, message, "stop.provider_max_items"));
 }
 
 /** Whether the request sets `penalty` to a value that changes sampling (0 and an empty bias change nothing). */
@@ -68,7 +70,7 @@ function takingPenalties(candidates: readonly Candidate[], request: ModelRequest
     fit = fit.filter((c) => takesPenalty(c, penalty));
     if (fit.length === 0) {
       const name = PENALTY_NAMES[penalty];
-      const refusing = candidates.map((c) => (c.provider.limits?.modelTakesNoPenalties?.(c.target.model) === true ? `${c.target.provider}/${c.target.model}` : c.target.provider));
+      const refusing = candidates.map((c) => (c.provider.limits?.forModel?.(c.target.model) !== undefined ? `${c.target.provider}/${c.target.model}` : c.target.provider));
       return refuse(
         fieldViolation(
           PENALTY_PATHS[penalty],
@@ -83,8 +85,13 @@ function takingPenalties(candidates: readonly Candidate[], request: ModelRequest
 
 /** Whether the candidate's adapter sends `penalty` and its model takes it. */
 function takesPenalty(c: Candidate, penalty: SamplingPenalty): boolean {
+  return chatLimits(c)?.samplingPenalties?.includes(penalty) === true;
+}
+
+/** The stop and penalty bounds of the candidate's model: its adapter's, narrowed per model where it says so. */
+function chatLimits(c: Candidate): Readonly<ModelChatLimits> | undefined {
   const limits = c.provider.limits;
-  return limits?.samplingPenalties?.includes(penalty) === true && limits.modelTakesNoPenalties?.(c.target.model) !== true;
+  return limits?.forModel?.(c.target.model) ?? limits;
 }
 
 function takingDimensions(candidates: readonly Candidate[], dimensions: number, route: string): Candidate[] {

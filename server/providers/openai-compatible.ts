@@ -6,7 +6,7 @@
 import type { HttpClient } from "./http/http-client.js";
 import { createOpenAIProvider, OPENAI_CAPABILITIES, OPENAI_QUIRKS, type OpenAIDeclaration, type OpenAIOperation } from "./openai.js";
 import type { Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
-import { isOpenAIReasoningModel } from "./openai/reasoning-models.js";
+import { openAIModelChatLimits } from "./openai/reasoning-models.js";
 
 /** A compatible vendor: a declaration plus how its URLs differ from OpenAI's. */
 export interface OpenAICompatiblePreset extends OpenAIDeclaration {
@@ -60,7 +60,7 @@ export const OPENAI_COMPATIBLE_PRESETS = Object.freeze({
     // No embedding catalog: a target names a deployment, not a model.
     // OpenAI's service: `stop` takes "Up to four sequences" and the penalties and `logit_bias` are
     // OpenAI's (Azure OpenAI REST reference, chat completions).
-    limits: Object.freeze({ maxStopSequences: 4, samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty", "logitBias"] as const), modelTakesNoPenalties: isOpenAIReasoningModel }),
+    limits: Object.freeze({ maxStopSequences: 4, samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty", "logitBias"] as const), forModel: openAIModelChatLimits }),
     quirks: OPENAI_QUIRKS,
   },
   groq: {

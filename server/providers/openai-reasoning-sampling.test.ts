@@ -73,14 +73,14 @@ describe("temperature and top_p on OpenAI's reasoning models", () => {
     expect(((await topP.json()) as { error: { param: string; code: string } }).error).toMatchObject({ param: "top_p", code: "unsupported_parameter" });
   });
 
-  it("declares the reasoning models as taking no penalties (dispatch skips them for a request that sets one), which the fake refuses", async () => {
+  it("declares the reasoning models as taking no penalties and no stop (dispatch skips them for a request that sets one), which the fake refuses", async () => {
     const limits = createOpenAIProvider({ baseUrl: fake.url, http }).limits!;
     const azureLimits = createOpenAICompatibleProvider("azure", { baseUrl: fake.url, http }).limits!;
     for (const model of ["o1", "o3-mini", "gpt-5", "ft:o4-mini-2025-04-16:acme::x"]) {
-      expect(limits.modelTakesNoPenalties?.(model), model).toBe(true);
-      expect(azureLimits.modelTakesNoPenalties?.(model), model).toBe(true);
+      expect(limits.forModel?.(model), model).toEqual({ maxStopSequences: 0, samplingPenalties: [] });
+      expect(azureLimits.forModel?.(model), model).toEqual({ maxStopSequences: 0, samplingPenalties: [] });
     }
-    for (const model of ["gpt-4o", "gpt-5-chat-latest", "my-model"]) expect(limits.modelTakesNoPenalties?.(model), model).toBe(false);
+    for (const model of ["gpt-4o", "gpt-5-chat-latest", "my-model"]) expect(limits.forModel?.(model), model).toBeUndefined();
     const res = await fetch(`${fake.url}/v1/chat/completions`, {
       method: "POST",
       headers: { "content-type": "application/json", authorization: "Bearer k" },
@@ -88,5 +88,12 @@ describe("temperature and top_p on OpenAI's reasoning models", () => {
     });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { message: string; param: string } }).error).toMatchObject({ param: "presence_penalty", message: "Unsupported parameter: 'presence_penalty' is not supported with this model." });
+    const stop = await fetch(`${fake.url}/v1/chat/completions`, {
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: "Bearer k" },
+      body: JSON.stringify({ model: "o4-mini", messages: [{ role: "user", content: "hi" }], stop: ["END"] }),
+    });
+    expect(stop.status).toBe(400);
+    expect(((await stop.json()) as { error: { param: string } }).error.param).toBe("stop");
   });
 });

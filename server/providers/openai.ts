@@ -10,7 +10,7 @@ import type { EmbedRequest, EmbedResponse, ModelChunk, ModelRequest, ModelRespon
 import { ProviderError } from "./provider-error.js";
 import type { CallContext, Provider, ProviderCapabilities, ProviderLimits } from "./provider.js";
 import { classifyEmbeddedError, classifyHttpError } from "./openai/errors.js";
-import { isOpenAIReasoningModel } from "./openai/reasoning-models.js";
+import { openAIModelChatLimits } from "./openai/reasoning-models.js";
 import { readChatStream } from "./openai/stream.js";
 import {
   decodeEmbedding,
@@ -56,8 +56,8 @@ export const OPENAI_LIMITS: Readonly<ProviderLimits> = Object.freeze({
   maxStopSequences: 4,
   // Chat Completions' `frequency_penalty`, `presence_penalty` (-2..2) and `logit_bias` (API reference).
   samplingPenalties: Object.freeze(["frequencyPenalty", "presencePenalty", "logitBias"] as const),
-  // …which the reasoning models refuse ("Unsupported parameter: 'presence_penalty' is not supported with this model.").
-  modelTakesNoPenalties: isOpenAIReasoningModel,
+  // …neither of which the reasoning models take (`reasoning-models.ts`).
+  forModel: openAIModelChatLimits,
   embeddingModels: Object.freeze({
     "text-embedding-3-small": Object.freeze({ dimensions: 1536, minDimensions: 1 }),
     "text-embedding-3-large": Object.freeze({ dimensions: 3072, minDimensions: 1 }),

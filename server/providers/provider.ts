@@ -41,12 +41,16 @@ export interface ProviderLimits {
    */
   samplingPenalties?: readonly SamplingPenalty[];
   /**
-   * The models (by the target's model id) that take none of `samplingPenalties` though the adapter
-   * sends them: OpenAI's reasoning models answer any of them with a 400. A request that sets one
-   * skips such a target, as it skips an adapter without the penalty.
+   * The chat bounds of one model (by the target's model id) where they are narrower than the
+   * adapter's, else undefined: they replace `maxStopSequences` and `samplingPenalties` for targets
+   * on that model. OpenAI's reasoning models take no stop sequence and no penalty (each a 400), so a
+   * request that sets one skips such a target, as it skips an adapter without it.
    */
-  modelTakesNoPenalties?: (model: string) => boolean;
+  forModel?: (model: string) => Readonly<ModelChatLimits> | undefined;
 }
+
+/** The bounds {@link ProviderLimits.forModel} narrows per model. */
+export type ModelChatLimits = Pick<ProviderLimits, "maxStopSequences" | "samplingPenalties">;
 
 /** The request fields of {@link ProviderLimits.samplingPenalties}. */
 export type SamplingPenalty = "frequencyPenalty" | "presencePenalty" | "logitBias";

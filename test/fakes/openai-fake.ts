@@ -32,12 +32,12 @@ export function openAIWireFormat(): WireFormat {
  * (the o-series, GPT-5 and its point releases but the -chat variants), else undefined. OpenAI's
  * wording varies by model (`temperature` is `unsupported_value` on o1-mini and o3, and
  * `unsupported_parameter` on o1 and o3-mini); the fake answers `temperature` as the former and
- * `top_p` as the latter, each in OpenAI's envelope with its param. The penalties and `logit_bias`
- * are refused at any value, as `unsupported_parameter`.
+ * `top_p` as the latter, each in OpenAI's envelope with its param. `stop`, the penalties and
+ * `logit_bias` are refused at any value, as `unsupported_parameter`.
  */
 function reasoningSamplingRefusal(req: WireRequest): WirePlan | undefined {
   if (req.method !== "POST" || !req.path.endsWith("/chat/completions")) return undefined;
-  const body = req.body as { model?: unknown; temperature?: unknown; top_p?: unknown; presence_penalty?: unknown; frequency_penalty?: unknown; logit_bias?: unknown } | null;
+  const body = req.body as { model?: unknown; temperature?: unknown; top_p?: unknown; presence_penalty?: unknown; frequency_penalty?: unknown; logit_bias?: unknown; stop?: unknown } | null;
   if (typeof body !== "object" || body === null || typeof body.model !== "string") return undefined;
   const model = body.model.toLowerCase().replace(/^ft:([^:]+):.*$/, "$1");
   if (!/^o\d+(-|$)/.test(model) && !(/^gpt-5(\.\d+)?(-|$)/.test(model) && !/(^|-)chat(-|$)/.test(model))) return undefined;
@@ -48,7 +48,7 @@ function reasoningSamplingRefusal(req: WireRequest): WirePlan | undefined {
   if (body.top_p !== undefined && body.top_p !== 1) {
     return refuse({ message: "Unsupported parameter: 'top_p' is not supported with this model.", type: "invalid_request_error", param: "top_p", code: "unsupported_parameter" });
   }
-  for (const param of ["presence_penalty", "frequency_penalty", "logit_bias"] as const) {
+  for (const param of ["stop", "presence_penalty", "frequency_penalty", "logit_bias"] as const) {
     if (body[param] !== undefined) {
       return refuse({ message: `Unsupported parameter: '${param}' is not supported with this model.`, type: "invalid_request_error", param, code: "unsupported_parameter" });
     }

@@ -16,6 +16,7 @@
  * model id is the deployment's name gets no effort unless that name is a model id below.
  */
 import type { ReasoningEffort } from "../model.js";
+import type { ModelChatLimits } from "../provider.js";
 
 /**
  * The reasoning models that take `reasoning_effort` on Chat Completions:
@@ -46,14 +47,22 @@ export function openAITakesSampling(model: string, value: number): boolean {
   return value === 1 || !isOpenAIReasoningModel(model);
 }
 
-/**
- * Whether `model` (a fine-tune as its base) is one of OpenAI's reasoning models, which also refuse
- * `frequency_penalty`, `presence_penalty` and `logit_bias` with a 400: dispatch skips such a target
- * for a request that sets one (`ProviderLimits.modelTakesNoPenalties`), as it skips an adapter
- * without them — a penalty changes the answer, so it is never silently dropped.
- */
+/** Whether `model` (a fine-tune as its base) is one of OpenAI's reasoning models. */
 export function isOpenAIReasoningModel(model: string): boolean {
   return isReasoningModel(baseModelOf(model));
+}
+
+/**
+ * What OpenAI's reasoning models take of the chat bounds: no `stop` ("Unsupported parameter:
+ * 'stop' is not supported with this model.") and none of `frequency_penalty`, `presence_penalty`
+ * and `logit_bias` — each a 400. Dispatch skips such a target for a request that sets one
+ * (`ProviderLimits.forModel`), as it skips an adapter without them: a stop sequence or a penalty
+ * changes the answer, so it is never silently dropped. Other models: the adapter's bounds.
+ */
+const REASONING_CHAT_LIMITS: Readonly<ModelChatLimits> = Object.freeze({ maxStopSequences: 0, samplingPenalties: Object.freeze([]) });
+
+export function openAIModelChatLimits(model: string): Readonly<ModelChatLimits> | undefined {
+  return isOpenAIReasoningModel(model) ? REASONING_CHAT_LIMITS : undefined;
 }
 
 /**
